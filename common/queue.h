@@ -1,0 +1,166 @@
+// The queue: the only way stages talk to each other.
+//
+// One interface, two implementations with the same semantics (DESIGN.md):
+//   - EmbeddedQueue (common/embedded_queue.h): RocksDB with a synced WAL, for
+//     one machine, all stages in one process.
+//   - KafkaQueue: librdkafka, idempotent producer with acks=all, for the
+//     distributed mode.
+// Both are tested by one parameterised suite (tests/common/queue_test.cc).
+//
+// Semantics
+//   - Named topics with a fixed number of partitions. A record goes to the
+//     partition its key hashes to (the same key always lands on the same
+//     partition), or to an explicit partition.
+//   - Produce is asynchronous. Its callback runs exactly once: with OK only
+//     when the record is durable (RocksDB WAL fsynced / Kafka acks=all), or
+//     with an error when it definitely was not stored. Ingress answers
+//     SMTP 250 from that callback and nothing earlier (invariant 1).
+//   - Consumers belong to a group. Each partition is owned by one member of
+//     a group at a time and read in offset order. Commit(next_offset) says
+//     every record before next_offset is processed; after a crash or a
+//     rebalance, consumption resumes at the last commit, so uncommitted
+//     records are delivered again (at least once, invariant 2).
+//   - Committed records that every group has passed are cleaned up.
+//
+// Threading: a Queue, its Producers and Consumers may be used from any
+// thread. A Consumer is used by one thread at a time (Wakeup excepted).
+// Produce callbacks run on a queue-owned thread and must not block.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace sg::queue {
+
+struct Header {
+  std::string key;
+  std::string value;
+};
+
+// A record to produce.
+struct OutRecord {
+  std::string topic;
+  std::string key;  // partitioning key; usually the message id
+  std::vector<Header> headers;
+  std::string value;
+  std::optional<int32_t> partition;  // overrides the key hash when set
+};
+
+// A record as consumed.
+struct Record {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;  // when it was produced (wall clock)
+  std::string key;
+  std::vector<Header> headers;
+  std::string value;
+
+  // The first header with this key, or nullopt.
+  std::optional<std::string_view> FindHeader(std::string_view header_key) const;
+};
+
+struct TopicSpec {
+  std::string name;
+  int32_t partitions = 1;
+};
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  bool operator==(const TopicPartition&) const = default;
+};
+
+// How far a group is behind on one partition (end offset - committed offset).
+struct PartitionLag {
+  TopicPartition tp;
+  int64_t committed = 0;
+  int64_t end = 0;
+  int64_t lag() const { return end > committed ? end - committed : 0; }
+};
+
+// Called exactly once per produced record; see "Semantics" above.
+using ProduceCallback = std::function<void(Status)>;
+
+class Producer {
+ public:
+  virtual ~Producer() = default;
+
+  // Queues `record` for durable storage. Never blocks on I/O. Errors:
+  // kNotFound (unknown topic), kResourceExhausted (record too large or
+  // too much in flight), kUnavailable / kTimeout (storage or broker down),
+  // kCancelled (queue closing). The callback may run before Produce returns
+  // when the record is refused at once.
+  virtual void Produce(OutRecord record, ProduceCallback done) = 0;
+
+  // Waits until every callback of records produced so far has run.
+  virtual Status Flush(std::chrono::milliseconds timeout) = 0;
+};
+
+class Consumer {
+ public:
+  virtual ~Consumer() = default;
+
+  // Returns up to max_records records of the partitions this member owns,
+  // waiting up to `timeout` for the first one; an empty vector on timeout or
+  // Wakeup. Records of one partition come in offset order.
+  virtual Result<std::vector<Record>> Poll(size_t max_records,
+                                           std::chrono::milliseconds timeout) = 0;
+
+  // Marks every record of tp before next_offset as processed, durably.
+  // A commit lower than the current one is ignored. kPermissionDenied when
+  // this member no longer owns the partition (it was rebalanced away: its
+  // records will be delivered to the new owner, so the caller just drops
+  // them).
+  virtual Status Commit(const TopicPartition& tp, int64_t next_offset) = 0;
+
+  // Stops returning records of tp until Resume (used for scheduled retries).
+  virtual void Pause(const TopicPartition& tp) = 0;
+  virtual void Resume(const TopicPartition& tp) = 0;
+
+  // Re-reads tp from `offset` on the next Poll (an owned partition only).
+  virtual Status Seek(const TopicPartition& tp, int64_t offset) = 0;
+
+  // Partitions this member owns right now.
+  virtual std::vector<TopicPartition> Assignment() = 0;
+
+  // Lag of this consumer's group on every partition of its topics.
+  virtual Result<std::vector<PartitionLag>> Lag() = 0;
+
+  // Makes a blocked Poll return early. Safe from any thread.
+  virtual void Wakeup() = 0;
+
+  // Leaves the group; its partitions go to the remaining members. Records
+  // polled but not committed are delivered again to their new owner.
+  virtual void Close() = 0;
+};
+
+class Queue {
+ public:
+  virtual ~Queue() = default;
+
+  // Creates missing topics; kInvalidArgument when an existing topic has a
+  // different partition count, kNotFound (naming the topic) when topics
+  // cannot be created here and are missing.
+  virtual Status EnsureTopics(const std::vector<TopicSpec>& topics) = 0;
+
+  virtual Result<std::unique_ptr<Producer>> CreateProducer() = 0;
+
+  // Joins `group` and subscribes to `topics` (which must exist).
+  virtual Result<std::unique_ptr<Consumer>> CreateConsumer(
+      const std::string& group, const std::vector<std::string>& topics) = 0;
+};
+
+// The partition a key maps to; the same in every implementation (murmur2,
+// like Kafka's default partitioner, so both modes place records alike).
+int32_t PartitionForKey(std::string_view key, int32_t partitions);
+
+}  // namespace sg::queue

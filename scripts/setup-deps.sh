@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs every Debian package smimegate needs to build, run and test.
+# The one list of dependencies: idempotent, quick when nothing is missing.
+# Uses sudo only when not root.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
+  # libraries
+  libssl-dev libuv1-dev librocksdb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc libc-ares-dev libgmime-3.0-dev
+  librdkafka-dev libargon2-dev libcpp-httplib-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  openssl swaks postfix gpgsm libnss3-tools prometheus
+  python3 python3-aiosmtpd python3-cryptography python3-dnslib python3-matplotlib
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Postfix and Prometheus are only peers for tests and benchmarks: answer
+# Postfix's questions and keep both from starting system daemons.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+policy_rc=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy_rc" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy_rc" >/dev/null
+  $SUDO chmod +x "$policy_rc"
+  created_policy=1
+fi
+cleanup() { if [ "$created_policy" = 1 ]; then $SUDO rm -f "$policy_rc"; fi; }
+trap cleanup EXIT
+
+if ! $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Never leave a Postfix or Prometheus daemon behind.
+$SUDO postfix stop >/dev/null 2>&1 || true
+$SUDO pkill -x prometheus >/dev/null 2>&1 || true
