@@ -211,7 +211,7 @@ const TestPki& GetTestPki() {
   return *pki;
 }
 
-int Run(const std::string& command, std::string* output) {
+int RunTool(const std::string& command, std::string* output) {
   std::string full = "timeout 60 /bin/sh -c '" ;
   for (char c : command) {
     if (c == '\'') full += "'\\''";
@@ -263,6 +263,54 @@ std::string SampleMessage(const std::string& from, const std::string& body) {
          "Content-Type: text/plain; charset=utf-8\r\n"
          "Content-Transfer-Encoding: 8bit\r\n"
          "\r\n" + body;
+}
+
+}  // namespace sg::smime::testing
+
+namespace sg::smime::testing {
+
+DetachedParts ExtractDetached(const std::string& message) {
+  MimeLimits limits;
+  MimeEntity top = ParseEntity(message, limits).value();
+  ContentType ct = EntityContentType(top);
+  Multipart mp = SplitMultipart(top.body, ct.Param("boundary"), limits).value();
+  MimeEntity sig = ParseEntity(mp.parts.at(1), limits).value();
+  return DetachedParts{std::string(mp.parts.at(0)), Base64Decode(sig.body).value()};
+}
+
+std::string ExtractP7m(const std::string& message) {
+  MimeEntity top = ParseEntity(message, MimeLimits{}).value();
+  return Base64Decode(top.body).value();
+}
+
+std::string WrapDetached(const std::string& from, const std::string& content, const std::string& der) {
+  std::string b = "interop-boundary-42";
+  return "From: " + from + "\r\nTo: someone@example.net\r\nSubject: interop\r\nMIME-Version: 1.0\r\n"
+         "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;"
+         " boundary=\"" + b + "\"\r\n\r\n--" + b + "\r\n" + content + "\r\n--" + b +
+         "\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n"
+         "Content-Transfer-Encoding: base64\r\n\r\n" + Base64Encode(der) + "--" + b + "--\r\n";
+}
+
+std::string WrapP7m(const std::string& from, const std::string& der, const std::string& smime_type) {
+  return "From: " + from + "\r\nTo: someone@example.net\r\nSubject: interop\r\nMIME-Version: 1.0\r\n"
+         "Content-Type: application/pkcs7-mime; smime-type=" + smime_type + "; name=smime.p7m\r\n"
+         "Content-Transfer-Encoding: base64\r\n\r\n" + Base64Encode(der);
+}
+
+std::string SampleEntity(const std::string& text) {
+  return "Content-Type: text/plain; charset=us-ascii\r\n\r\n" + text + "\r\n";
+}
+
+std::string MakeLegacyP12(const TestIdentity& id, const std::string& dir, const std::string& pass) {
+  std::string out = dir + "/" + id.name + ".p12";
+  std::string cmd = "openssl pkcs12 -export -in " + id.cert_path + " -inkey " + id.key_path +
+                    " -certfile " + GetTestPki().intermediate.cert_path + " -name " + id.name +
+                    " -out " + out + " -passout pass:" + pass +
+                    " -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1";
+  std::string log;
+  if (RunTool(cmd, &log) != 0) throw std::runtime_error("pkcs12: " + log);
+  return out;
 }
 
 }  // namespace sg::smime::testing

@@ -46,7 +46,7 @@ const TestPki& GetTestPki();
 
 // Runs |command| through /bin/sh with `timeout`, capturing stdout+stderr.
 // Returns the exit status (124 on timeout).
-int Run(const std::string& command, std::string* output = nullptr);
+int RunTool(const std::string& command, std::string* output = nullptr);
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);
 std::string MakeTempDir(const std::string& prefix);  // short path under /tmp
@@ -55,5 +55,24 @@ void RemoveTree(const std::string& path);
 // A plain test message with headers From/To/Subject and a text body.
 std::string SampleMessage(const std::string& from = "alice@example.com",
                           const std::string& body = "Hello,\r\nthis is a test.\r\n");
+
+}  // namespace sg::smime::testing
+
+namespace sg::smime::testing {
+
+// Pieces of S/MIME messages for tools that work on raw CMS (gpgsm, cmsutil).
+struct DetachedParts {
+  std::string content;  // the signed entity bytes, exact
+  std::string der;      // the CMS SignedData
+};
+DetachedParts ExtractDetached(const std::string& message);
+std::string ExtractP7m(const std::string& message);  // DER of an application/pkcs7-mime body
+// Builds a complete message from raw CMS produced by another implementation.
+std::string WrapDetached(const std::string& from, const std::string& content, const std::string& der);
+std::string WrapP7m(const std::string& from, const std::string& der, const std::string& smime_type);
+// "Content-Type: text/plain...\r\n\r\n<text>" — an entity to hand to other tools.
+std::string SampleEntity(const std::string& text);
+// openssl pkcs12 file gpgsm and NSS can import (PBE-SHA1-3DES, SHA-1 MAC).
+std::string MakeLegacyP12(const TestIdentity& id, const std::string& dir, const std::string& pass);
 
 }  // namespace sg::smime::testing
