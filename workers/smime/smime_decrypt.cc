@@ -1,6 +1,7 @@
 // SmimeEngine::Decrypt: EnvelopedData and AuthEnvelopedData with candidate keys.
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/evperr.h>
 
 #include "workers/smime/smime_cms_util.h"
 #include "workers/smime/smime_engine.h"
@@ -31,6 +32,28 @@ bool IsRecipient(CMS_ContentInfo* cms, X509* cert) {
   }
   ERR_clear_error();
   return false;
+}
+
+// Unknown or unimplemented algorithms are kUnsupported, everything else
+// about a failed decryption kCorruption.
+ErrorCode DecryptFailureCode(unsigned long err) {  // NOLINT(google-runtime-int): OpenSSL API
+  if (ERR_GET_REASON(err) == ERR_R_UNSUPPORTED) return ErrorCode::kUnsupported;
+  if (ERR_GET_LIB(err) == ERR_LIB_EVP && ERR_GET_REASON(err) == EVP_R_UNSUPPORTED_ALGORITHM) {
+    return ErrorCode::kUnsupported;
+  }
+  if (ERR_GET_LIB(err) != ERR_LIB_CMS) return ErrorCode::kCorruption;
+  switch (ERR_GET_REASON(err)) {
+    case CMS_R_UNKNOWN_CIPHER:
+    case CMS_R_UNKNOWN_DIGEST_ALGORITHM:
+    case CMS_R_UNSUPPORTED_CONTENT_ENCRYPTION_ALGORITHM:
+    case CMS_R_UNSUPPORTED_KEY_ENCRYPTION_ALGORITHM:
+    case CMS_R_UNSUPPORTED_RECIPIENTINFO_TYPE:
+    case CMS_R_UNSUPPORTED_RECIPIENT_TYPE:
+    case CMS_R_UNSUPPORTED_TYPE:
+      return ErrorCode::kUnsupported;
+    default:
+      return ErrorCode::kCorruption;
+  }
 }
 
 }  // namespace
@@ -65,7 +88,8 @@ Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
     if (!kp.key || !kp.cert || !IsRecipient(cms.get(), kp.cert.get())) continue;
     internal::BioPtr out = internal::WriteBio();
     if (CMS_decrypt(cms.get(), kp.key.get(), kp.cert.get(), nullptr, out.get(), CMS_BINARY) != 1) {
-      failure = MakeError(ErrorCode::kCorruption,
+      ErrorCode code = DecryptFailureCode(ERR_peek_last_error());
+      failure = MakeError(code,
                           "decrypt: the key of " + CertSubjectLine(kp.cert.get()) +
                               " cannot open the message (wrong key, or data altered or truncated): " +
                               TakeOpenSslError());

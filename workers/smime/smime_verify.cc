@@ -75,6 +75,7 @@ VerifyStatus SignatureFailure(unsigned long err) {  // NOLINT(google-runtime-int
     switch (ERR_GET_REASON(err)) {
       case CMS_R_SIGNER_CERTIFICATE_NOT_FOUND: return VerifyStatus::kNoSignerCert;
       case CMS_R_UNKNOWN_DIGEST_ALGORITHM:
+      case CMS_R_UNSUPPORTED_SIGNATURE_ALGORITHM:
       case CMS_R_UNSUPPORTED_TYPE:
       case CMS_R_UNKNOWN_ID: return VerifyStatus::kUnsupported;
       case CMS_R_NO_CONTENT:
