@@ -58,7 +58,12 @@ Status CanonLeaf(const MimeEntity& entity, const ContentType& ct, const std::str
     out += encoded;
     return OkStatus();
   }
-  std::string body = ToCrlf(entity.body);
+  std::string converted;
+  std::string_view body = entity.body;
+  if (!IsCrlfClean(body)) {
+    converted = ToCrlf(body);
+    body = converted;
+  }
   if (cte == "7bit" || cte == "8bit") {
     if (NeedsTransportEncoding(body)) {
       WriteHeaders(entity, text ? "quoted-printable" : "base64", out);
@@ -92,12 +97,18 @@ Status CanonLeaf(const MimeEntity& entity, const ContentType& ct, const std::str
   return OkStatus();
 }
 
+Status CanonParsed(const MimeEntity& entity, int depth, const MimeLimits& limits, std::string& out);
+
 Status Canon(std::string_view bytes, int depth, const MimeLimits& limits, std::string& out) {
   if (depth > limits.max_depth) {
     return MakeError(ErrorCode::kResourceExhausted,
                      "MIME: nesting deeper than " + std::to_string(limits.max_depth) + " levels");
   }
   SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(bytes, limits));
+  return CanonParsed(entity, depth, limits, out);
+}
+
+Status CanonParsed(const MimeEntity& entity, int depth, const MimeLimits& limits, std::string& out) {
   ContentType ct = EntityContentType(entity);
   std::string cte = EntityTransferEncoding(entity);
 
@@ -105,7 +116,12 @@ Status Canon(std::string_view bytes, int depth, const MimeLimits& limits, std::s
                         (ct.type == "application" &&
                          (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime"));
   if (already_signed) {  // its own signature must survive: normalise line endings only
-    out += ToCrlf(bytes);
+    WriteHeaders(entity, "", out);
+    if (IsCrlfClean(entity.body)) {
+      out.append(entity.body);
+    } else {
+      out += ToCrlf(entity.body);
+    }
     return OkStatus();
   }
   bool identity = cte == "7bit" || cte == "8bit" || cte == "binary";
@@ -169,13 +185,22 @@ Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode
     entity_headers.insert(0, Has8Bit(top.body) ? "Content-Type: text/plain; charset=utf-8\r\n"
                                                : "Content-Type: text/plain; charset=us-ascii\r\n");
   }
-  std::string entity = std::move(entity_headers);
-  entity += "\r\n";
-  entity.append(top.body);
+  entity_headers += "\r\n";
   if (transport_encode) {
-    SG_ASSIGN_OR_RETURN(split.entity, CanonicaliseEntity(entity, limits));
+    // Parse the rebuilt header block and point the body at the original
+    // bytes: the body is copied once, into the canonical output.
+    SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(entity_headers, limits));
+    entity.body = top.body;
+    entity.has_separator = true;
+    split.entity.reserve(entity_headers.size() + top.body.size() + top.body.size() / 16);
+    SG_RETURN_IF_ERROR(CanonParsed(entity, 0, limits, split.entity));
   } else {
-    split.entity = IsCrlfClean(entity) ? std::move(entity) : ToCrlf(entity);
+    split.entity = std::move(entity_headers);
+    if (IsCrlfClean(top.body)) {
+      split.entity.append(top.body);
+    } else {
+      split.entity += ToCrlf(top.body);
+    }
   }
   return split;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <mutex>
 
 namespace sg::smime {
@@ -265,55 +266,72 @@ Result<Multipart> SplitMultipart(std::string_view body, std::string_view boundar
 }
 
 bool IsCrlfClean(std::string_view in) {
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '\r') {
-      if (i + 1 >= in.size() || in[i + 1] != '\n') return false;
-      ++i;
-    } else if (in[i] == '\n') {
-      return false;
-    }
+  // Every LF preceded by CR, and as many CRs as LFs: then no CR is bare.
+  size_t lfs = 0;
+  for (size_t pos = 0;;) {
+    const void* hit = std::memchr(in.data() + pos, '\n', in.size() - pos);
+    if (hit == nullptr) break;
+    size_t at = static_cast<size_t>(static_cast<const char*>(hit) - in.data());
+    if (at == 0 || in[at - 1] != '\r') return false;
+    ++lfs;
+    pos = at + 1;
   }
-  return true;
+  return static_cast<size_t>(std::count(in.begin(), in.end(), '\r')) == lfs;
 }
 
 std::string ToCrlf(std::string_view in) {
   std::string out;
-  out.reserve(in.size() + in.size() / 32);
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < in.size() && in[i + 1] == '\n') ++i;
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out.push_back(c);
+  out.reserve(in.size() + in.size() / 32 + 2);
+  size_t pos = 0;
+  while (pos < in.size()) {
+    size_t lf = in.find('\n', pos);
+    bool has_lf = lf != std::string_view::npos;
+    std::string_view seg = in.substr(pos, (has_lf ? lf : in.size()) - pos);
+    if (has_lf && !seg.empty() && seg.back() == '\r') seg.remove_suffix(1);
+    if (seg.find('\r') == std::string_view::npos) {
+      out.append(seg);
+    } else {  // bare CRs inside the line: each becomes a line break
+      for (char c : seg) {
+        if (c == '\r') {
+          out += "\r\n";
+        } else {
+          out.push_back(c);
+        }
+      }
     }
+    if (has_lf) out += "\r\n";
+    pos = has_lf ? lf + 1 : in.size();
   }
   return out;
 }
 
 std::string Base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4 + in.size() / 57 * 2 + 2);
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   size_t n = in.size();
+  size_t quads = (n + 2) / 3;
+  size_t lines = (quads + 18) / 19;  // 19 quads = 76 characters per line
+  std::string out(quads * 4 + lines * 2, '\0');
+  char* w = out.data();
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   size_t col = 0;
   for (size_t i = 0; i < n; i += 3) {
     uint32_t v = static_cast<uint32_t>(p[i]) << 16;
     if (i + 1 < n) v |= static_cast<uint32_t>(p[i + 1]) << 8;
     if (i + 2 < n) v |= p[i + 2];
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(i + 1 < n ? kB64[(v >> 6) & 63] : '=');
-    out.push_back(i + 2 < n ? kB64[v & 63] : '=');
-    col += 4;
-    if (col == 76) {
-      out += "\r\n";
+    *w++ = kB64[(v >> 18) & 63];
+    *w++ = kB64[(v >> 12) & 63];
+    *w++ = i + 1 < n ? kB64[(v >> 6) & 63] : '=';
+    *w++ = i + 2 < n ? kB64[v & 63] : '=';
+    if (++col == 19) {
+      *w++ = '\r';
+      *w++ = '\n';
       col = 0;
     }
   }
-  if (col != 0) out += "\r\n";
+  if (col != 0) {
+    *w++ = '\r';
+    *w++ = '\n';
+  }
+  out.resize(static_cast<size_t>(w - out.data()));
   return out;
 }
 
