@@ -67,6 +67,16 @@ Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message, const 
   return Encrypt(signed_message, recipients, inner);
 }
 
+Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message, const PreparedSigner& signer,
+                                                 std::span<const Recipient> recipients,
+                                                 const SignOptions& sign_options,
+                                                 const EncryptOptions& encrypt_options) const {
+  SG_ASSIGN_OR_RETURN(std::string signed_message, Sign(message, signer, sign_options));
+  EncryptOptions inner = encrypt_options;
+  inner.transport_encode = false;  // the signed bytes must reach the recipient unchanged
+  return Encrypt(signed_message, recipients, inner);
+}
+
 Result<HarvestResult> SmimeEngine::Harvest(std::string_view message, const TrustStore& trust,
                                            std::time_t now) const {
   VerifyOptions options;

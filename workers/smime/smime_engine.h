@@ -33,18 +33,18 @@
 #include "common/result.h"
 #include "workers/smime/smime_handles.h"
 #include "workers/smime/smime_mime.h"
+#include "workers/smime/smime_signer.h"
 #include "workers/smime/smime_trust.h"
 
 namespace sg::smime {
 
-enum class DigestAlg { kSha256, kSha384, kSha512 };
-
 struct SignOptions {
-  DigestAlg digest = DigestAlg::kSha256;
-  bool rsa_pss = false;           // RSASSA-PSS instead of PKCS#1 v1.5 for RSA keys
+  DigestAlg digest = DigestAlg::kSha256;  // ignored with a PreparedSigner (fixed at Create)
+  bool rsa_pss = false;           // RSASSA-PSS instead of PKCS#1 v1.5 (OpenSSL CMS path)
+  std::optional<std::time_t> signing_time;  // default: the current time
   bool transport_encode = true;   // make the content relay-proof first (smime_canon.h)
-  bool include_chain = true;      // put SignerIdentity::chain into the CMS
-  bool announce_aes_gcm = true;   // list AES-GCM in our SMIMECapabilities
+  bool include_chain = true;      // put SignerIdentity::chain into the CMS (identity overloads)
+  bool announce_aes_gcm = true;   // list AES-GCM in our SMIMECapabilities (identity overloads)
 };
 
 // A recipient certificate and what its owner announced (from harvesting).
@@ -135,7 +135,12 @@ class SmimeEngine {
   // multipart/signed with a detached SignedData (signing time, capabilities,
   // signer certificate and chain). kInvalidArgument if the key does not match
   // the certificate or the message cannot be parsed.
+  // The SignerIdentity overload prepares the identity per call (and uses
+  // OpenSSL's CMS code for RSA-PSS); workers keep a PreparedSigner per user
+  // instead, which is the fast path (smime_signer.h).
   Result<std::string> Sign(std::string_view message, const SignerIdentity& signer,
+                           const SignOptions& options = {}) const;
+  Result<std::string> Sign(std::string_view message, const PreparedSigner& signer,
                            const SignOptions& options = {}) const;
 
   // application/pkcs7-mime enveloped-data (or authEnveloped-data) for every
@@ -145,6 +150,10 @@ class SmimeEngine {
 
   // Sign, then encrypt the signed result (the signed bytes are not re-encoded).
   Result<EncryptInfo> SignAndEncrypt(std::string_view message, const SignerIdentity& signer,
+                                     std::span<const Recipient> recipients,
+                                     const SignOptions& sign_options = {},
+                                     const EncryptOptions& encrypt_options = {}) const;
+  Result<EncryptInfo> SignAndEncrypt(std::string_view message, const PreparedSigner& signer,
                                      std::span<const Recipient> recipients,
                                      const SignOptions& sign_options = {},
                                      const EncryptOptions& encrypt_options = {}) const;
@@ -170,6 +179,8 @@ class SmimeEngine {
 
  private:
   explicit SmimeEngine(MimeLimits limits);
+  Result<std::string> SignWithCms(std::string_view message, const SignerIdentity& signer,
+                                  const SignOptions& options) const;
   const EVP_MD* Digest(DigestAlg alg) const;
 
   MimeLimits limits_;

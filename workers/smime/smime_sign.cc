@@ -41,10 +41,53 @@ Status AddCapabilities(CMS_SignerInfo* si, bool announce_gcm) {
   return OkStatus();
 }
 
+std::string WrapSigned(const OuterSplit& split, std::string_view der, DigestAlg digest) {
+  std::string boundary = internal::RandomBoundary(split.entity);
+  std::string out;
+  out.reserve(split.outer_headers.size() + split.entity.size() + der.size() * 4 / 3 + 1024);
+  out += split.outer_headers;
+  out += "MIME-Version: 1.0\r\n";
+  out += "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n micalg=";
+  out += MicAlg(digest);
+  out += "; boundary=\"" + boundary + "\"\r\n\r\n";
+  out += "This is a cryptographically signed message in MIME format.\r\n\r\n";
+  out += "--" + boundary + "\r\n";
+  out += split.entity;
+  out += "\r\n--" + boundary + "\r\n";
+  out +=
+      "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n"
+      "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
+      "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
+  out += Base64Encode(der);  // ends with CRLF, which belongs to the close delimiter
+  out += "--" + boundary + "--\r\n";
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> SmimeEngine::Sign(std::string_view message, const SignerIdentity& signer,
                                       const SignOptions& options) const {
+  if (options.rsa_pss) return SignWithCms(message, signer, options);
+  PreparedSignerOptions prep;
+  prep.digest = options.digest;
+  prep.include_chain = options.include_chain;
+  prep.announce_aes_gcm = options.announce_aes_gcm;
+  SG_ASSIGN_OR_RETURN(PreparedSigner prepared, PreparedSigner::Create(signer, prep));
+  return Sign(message, prepared, options);
+}
+
+Result<std::string> SmimeEngine::Sign(std::string_view message, const PreparedSigner& signer,
+                                      const SignOptions& options) const {
+  SG_ASSIGN_OR_RETURN(OuterSplit split, SplitForSmime(message, options.transport_encode, limits_));
+  SG_ASSIGN_OR_RETURN(std::string der,
+                      signer.SignDetached(split.entity, options.signing_time.value_or(std::time(nullptr))));
+  return WrapSigned(split, der, signer.digest());
+}
+
+// RSA-PSS (and a reference for the direct encoder): OpenSSL's CMS code.
+Result<std::string> SmimeEngine::SignWithCms(std::string_view message, const SignerIdentity& signer,
+                                             const SignOptions& options) const {
   if (!signer.key || !signer.cert) {
     return MakeError(ErrorCode::kInvalidArgument, "sign: signer identity lacks key or certificate");
   }
@@ -80,27 +123,7 @@ Result<std::string> SmimeEngine::Sign(std::string_view message, const SignerIden
     return MakeError(ErrorCode::kInternal, "sign: CMS_final failed (" + TakeOpenSslError() + ")");
   }
   SG_ASSIGN_OR_RETURN(std::string der, internal::CmsToDer(cms.get()));
-
-  std::string boundary = internal::RandomBoundary(split.entity);
-  std::string out;
-  out.reserve(split.outer_headers.size() + split.entity.size() + der.size() * 4 / 3 + 1024);
-  out += split.outer_headers;
-  out += "MIME-Version: 1.0\r\n";
-  out += "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n micalg=";
-  out += MicAlg(options.digest);
-  out += "; boundary=\"" + boundary + "\"\r\n\r\n";
-  out += "This is a cryptographically signed message in MIME format.\r\n\r\n";
-  out += "--" + boundary + "\r\n";
-  out += split.entity;
-  out += "\r\n--" + boundary + "\r\n";
-  out +=
-      "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
-      "Content-Transfer-Encoding: base64\r\n"
-      "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
-      "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
-  out += Base64Encode(der);  // ends with CRLF, which belongs to the close delimiter
-  out += "--" + boundary + "--\r\n";
-  return out;
+  return WrapSigned(split, der, options.digest);
 }
 
 }  // namespace sg::smime

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "tests/workers/smime/smime_test_pki.h"
 #include "workers/smime/smime_detect.h"
 
@@ -193,6 +196,52 @@ TEST_F(EngineTest, HarvestReturnsSignerChainAndCapabilities) {
   size_t at = s.find("this is a test");
   s[at] = 'X';
   EXPECT_FALSE(engine_->Harvest(s, pki.Trust(), std::time(nullptr)).ok());
+}
+
+TEST_F(EngineTest, PreparedSignerIsReusedAndHonoursSigningTime) {
+  const auto& pki = GetTestPki();
+  auto prepared = PreparedSigner::Create(pki.bob.Signer());
+  ASSERT_TRUE(prepared.ok()) << prepared.error().ToString();
+  SignOptions opt;
+  opt.signing_time = std::time(nullptr) - 3600;
+  for (int i = 0; i < 3; ++i) {
+    auto s = engine_->Sign(SampleMessage("bob@example.com", "message " + std::to_string(i) + "\r\n"),
+                           *prepared, opt);
+    ASSERT_TRUE(s.ok());
+    VerifyResult v = VerifyNow(*s);
+    EXPECT_EQ(v.status, VerifyStatus::kGood) << v.detail;
+    EXPECT_EQ(v.signing_time, opt.signing_time);
+  }
+  // A key that does not belong to the certificate is refused up front.
+  SignerIdentity mismatched{pki.carol.key, pki.alice.cert, {}};
+  auto bad = PreparedSigner::Create(mismatched);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(EngineTest, ConcurrentUseOfOneEngineAndSigner) {
+  const auto& pki = GetTestPki();
+  PreparedSigner alice = PreparedSigner::Create(pki.alice.Signer()).value();
+  TrustStore trust = pki.Trust();
+  KeyPair bob = pki.bob.Pair();
+  Recipient to_bob{pki.bob.cert};
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        std::string msg = SampleMessage("alice@example.com", "thread " + std::to_string(t) + "\r\n");
+        auto enc = engine_->SignAndEncrypt(msg, alice, std::span(&to_bob, 1));
+        if (!enc.ok()) continue;
+        auto dec = engine_->Decrypt(enc->message, std::span(&bob, 1));
+        if (!dec.ok()) continue;
+        auto v = engine_->Verify(dec->message, trust, std::time(nullptr));
+        if (v.ok() && v->status == VerifyStatus::kGood) ++good;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(good.load(), 40);
 }
 
 }  // namespace
