@@ -38,11 +38,11 @@ std::string NaiveSign(const NaivePem& pem, const std::string& entity) {
   STACK_OF(X509)* chain = sk_X509_new_null();
   sk_X509_push(chain, Cert(pem.chain));
   BIO* in = Mem(entity);
-  CMS_ContentInfo* cms = CMS_sign(cert, key, chain, in, CMS_DETACHED | CMS_BINARY);
+  CMS_ContentInfo* cms = CMS_sign(cert, key, chain, in, CMS_DETACHED);  // text mode: OpenSSL canonicalises
   if (cms == nullptr) throw std::runtime_error("naive sign");
   BIO* out = BIO_new(BIO_s_mem());
   BIO* in2 = Mem(entity);
-  SMIME_write_CMS(out, cms, in2, CMS_DETACHED | CMS_BINARY);
+  SMIME_write_CMS(out, cms, in2, CMS_DETACHED);
   std::string result = Drain(out);
   BIO_free(in2);
   BIO_free(out);
@@ -94,7 +94,7 @@ bool NaiveDecryptVerify(const NaivePem& pem, const std::string& smime) {
     X509_STORE_add_cert(store, root);
     X509_free(root);
     BIO* out = BIO_new(BIO_s_mem());
-    ok = sig != nullptr && CMS_verify(sig, nullptr, store, content, out, CMS_BINARY) == 1;
+    ok = sig != nullptr && CMS_verify(sig, nullptr, store, content, out, 0) == 1;
     BIO_free(out);
     X509_STORE_free(store);
     BIO_free(content);
