@@ -312,22 +312,33 @@ std::string Base64Encode(std::string_view in) {
   std::string out(quads * 4 + lines * 2, '\0');
   char* w = out.data();
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  size_t col = 0;
-  for (size_t i = 0; i < n; i += 3) {
-    uint32_t v = static_cast<uint32_t>(p[i]) << 16;
-    if (i + 1 < n) v |= static_cast<uint32_t>(p[i + 1]) << 8;
-    if (i + 2 < n) v |= p[i + 2];
-    *w++ = kB64[(v >> 18) & 63];
-    *w++ = kB64[(v >> 12) & 63];
-    *w++ = i + 1 < n ? kB64[(v >> 6) & 63] : '=';
-    *w++ = i + 2 < n ? kB64[v & 63] : '=';
-    if (++col == 19) {
-      *w++ = '\r';
-      *w++ = '\n';
-      col = 0;
+  auto quad = [&w](uint32_t v) {
+    w[0] = kB64[(v >> 18) & 63];
+    w[1] = kB64[(v >> 12) & 63];
+    w[2] = kB64[(v >> 6) & 63];
+    w[3] = kB64[v & 63];
+    w += 4;
+  };
+  // Whole 57-byte input lines without per-byte branches, then the tail.
+  size_t i = 0;
+  for (; i + 57 <= n; i += 57) {
+    for (size_t j = i; j < i + 57; j += 3) {
+      quad(static_cast<uint32_t>(p[j]) << 16 | static_cast<uint32_t>(p[j + 1]) << 8 | p[j + 2]);
     }
+    *w++ = '\r';
+    *w++ = '\n';
   }
-  if (col != 0) {
+  if (i < n) {
+    for (; i + 3 <= n; i += 3) {
+      quad(static_cast<uint32_t>(p[i]) << 16 | static_cast<uint32_t>(p[i + 1]) << 8 | p[i + 2]);
+    }
+    if (i < n) {
+      uint32_t v = static_cast<uint32_t>(p[i]) << 16;
+      if (i + 1 < n) v |= static_cast<uint32_t>(p[i + 1]) << 8;
+      quad(v);
+      w[-1] = '=';
+      if (i + 1 >= n) w[-2] = '=';
+    }
     *w++ = '\r';
     *w++ = '\n';
   }

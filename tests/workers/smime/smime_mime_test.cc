@@ -95,6 +95,14 @@ TEST(MimeCodec, Base64) {
   EXPECT_EQ(b64.find("\r\n"), 76u);
   EXPECT_EQ(Base64Decode(b64).value(), bin);
   EXPECT_EQ(Base64Decode("ab$c").error().code, ErrorCode::kInvalidArgument);
+  for (size_t n = 0; n < 200; ++n) {  // every tail length and line boundary
+    std::string part = bin.substr(0, n);
+    std::string enc = Base64Encode(part);
+    EXPECT_EQ(Base64Decode(enc).value(), part) << n;
+    EXPECT_TRUE(n == 0 ? enc.empty() : enc.size() >= 2 && enc.substr(enc.size() - 2) == "\r\n") << n;
+  }
+  EXPECT_EQ(Base64Encode("ab"), "YWI=\r\n");
+  EXPECT_EQ(Base64Encode("a"), "YQ==\r\n");
 }
 
 TEST(MimeHeaders, ReplaceHeaderTouchesOnlyThatField) {
