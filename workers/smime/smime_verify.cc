@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "workers/smime/smime_cert_cache.h"
 #include "workers/smime/smime_cms_util.h"
 #include "workers/smime/smime_engine.h"
 
@@ -152,7 +153,17 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
     return Status(std::move(r), VerifyStatus::kNotSigned, "content type " + ct.Mime());
   }
 
-  auto cms_or = internal::CmsFromDer(der);
+  // Certificates come from the per-thread cache instead of being parsed with
+  // the CMS every time (smime_cert_cache.h).
+  std::vector<std::string_view> cert_ders;
+  std::optional<std::string> stripped = internal::StripCertificates(der, &cert_ders);
+  std::vector<X509Ptr> carried;
+  for (std::string_view c : cert_ders) {
+    X509Ptr cert = internal::CachedCertificate(c);
+    if (!cert) return Status(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
+    carried.push_back(std::move(cert));
+  }
+  auto cms_or = internal::CmsFromDer(stripped ? std::string_view(*stripped) : std::string_view(der));
   if (!cms_or.ok()) return Status(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
   internal::CmsPtr cms = std::move(cms_or).value();
   int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
@@ -164,7 +175,8 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
     return Status(std::move(r), VerifyStatus::kMalformed,
                   detached ? "multipart/signed carries an opaque signature" : "signed-data without content");
   }
-  if (X509Stack certs{CMS_get1_certs(cms.get())}) {
+  r.certificates = std::move(carried);
+  if (X509Stack certs{CMS_get1_certs(cms.get())}) {  // only when the DER was not rewritten
     for (int i = 0; i < sk_X509_num(certs.get()); ++i) r.certificates.push_back(ShareX509(sk_X509_value(certs.get(), i)));
   }
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms.get());
@@ -177,6 +189,10 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
   //    possible signer certificate. Trust is judged separately below so that
   //    the status can say precisely what is wrong.
   X509Stack extra(sk_X509_new_null());
+  for (const X509Ptr& c : r.certificates) {
+    X509_up_ref(c.get());
+    sk_X509_push(extra.get(), c.get());
+  }
   for (const X509Ptr& c : trust.intermediates()) {
     X509_up_ref(c.get());
     sk_X509_push(extra.get(), c.get());

@@ -5,6 +5,8 @@
 #include <chrono>
 
 #include "tests/workers/smime/smime_test_pki.h"
+#include "workers/smime/smime_cert_cache.h"
+#include "workers/smime/smime_cms_util.h"
 #include "workers/smime/smime_engine.h"
 
 namespace sg::smime {
@@ -145,6 +147,46 @@ TEST_F(Robustness, SignatureWithoutSignerCertificate) {
                     pki.alice.cert_path + " -inkey " + pki.alice.key_path + " -out " + dir + "/s.der", &log), 0) << log;
   std::string msg = WrapDetached("alice@example.com", entity, ReadFile(dir + "/s.der"));
   EXPECT_EQ(VerifyStatusOf(msg), VerifyStatus::kNoSignerCert);
+  RemoveTree(dir);
+}
+
+TEST_F(Robustness, CertificatesAreLiftedOutOfTheCmsAndCached) {
+  std::string der = ExtractDetached(Signed()).der;
+  std::vector<std::string_view> certs;
+  auto stripped = internal::StripCertificates(der, &certs);
+  ASSERT_TRUE(stripped.has_value());
+  ASSERT_EQ(certs.size(), 2u);  // alice and the intermediate
+  EXPECT_LT(stripped->size(), der.size());
+  auto cms = internal::CmsFromDer(*stripped);
+  ASSERT_TRUE(cms.ok()) << cms.error().ToString();
+  STACK_OF(X509)* left = CMS_get1_certs(cms->get());
+  EXPECT_TRUE(left == nullptr || sk_X509_num(left) == 0);
+  sk_X509_pop_free(left, X509_free);
+  X509Ptr a = internal::CachedCertificate(certs[0]);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a.get(), internal::CachedCertificate(certs[0]).get());  // parsed once
+  EXPECT_FALSE(internal::CachedCertificate("not a certificate"));
+  // Truncations never get past the rewriter with a wrong shape.
+  for (size_t cut = 0; cut < der.size(); cut += 97) {
+    std::vector<std::string_view> c;
+    EXPECT_FALSE(internal::StripCertificates(der.substr(0, cut), &c).has_value());
+  }
+}
+
+TEST_F(Robustness, IndefiniteLengthBerStillVerifies) {
+  // `openssl cms -stream` writes BER with indefinite lengths, as Outlook does:
+  // the certificate rewriter declines it and the full parser handles it.
+  const auto& pki = GetTestPki();
+  std::string dir = MakeTempDir("sgber");
+  WriteFile(dir + "/e.txt", SampleEntity("streamed"));
+  std::string log;
+  ASSERT_EQ(RunTool("openssl cms -sign -nodetach -stream -binary -outform DER -in " + dir + "/e.txt -signer " +
+                    pki.alice.cert_path + " -inkey " + pki.alice.key_path + " -certfile " + pki.chain_path +
+                    " -out " + dir + "/s.der", &log), 0) << log;
+  std::string der = ReadFile(dir + "/s.der");
+  std::vector<std::string_view> certs;
+  EXPECT_FALSE(internal::StripCertificates(der, &certs).has_value());
+  EXPECT_EQ(VerifyStatusOf(WrapP7m("alice@example.com", der, "signed-data")), VerifyStatus::kGood);
   RemoveTree(dir);
 }
 
