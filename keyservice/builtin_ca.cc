@@ -37,6 +37,20 @@ Status AddExt(X509* cert, X509* issuer, int nid, const std::string& value) {
   return OkStatus();
 }
 
+// Built directly: the config-string form of certificatePolicies wants a
+// config database for anything but the simplest values.
+Status AddPolicy(X509* cert, const char* oid) {
+  CERTIFICATEPOLICIES* pols = sk_POLICYINFO_new_null();
+  POLICYINFO* pi = POLICYINFO_new();
+  ASN1_OBJECT_free(pi->policyid);
+  pi->policyid = OBJ_txt2obj(oid, 1);
+  sk_POLICYINFO_push(pols, pi);
+  int ok = X509_add1_ext_i2d(cert, NID_certificate_policies, pols, 0, X509V3_ADD_DEFAULT);
+  CERTIFICATEPOLICIES_free(pols);
+  if (ok != 1) return MakeError(ErrorCode::kInternal, "certificatePolicies: " + OpenSslError());
+  return OkStatus();
+}
+
 Status SetSerialAndValidity(X509* cert, std::chrono::system_clock::time_point now,
                             std::chrono::seconds validity) {
   unsigned char serial[20];
@@ -86,7 +100,7 @@ Result<X509Ptr> MakeCaCert(EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
   if (intermediate) {
     SG_RETURN_IF_ERROR(AddExt(cert.get(), signer_cert, NID_authority_key_identifier, "keyid:always"));
     SG_RETURN_IF_ERROR(AddExt(cert.get(), signer_cert, NID_ext_key_usage, "emailProtection"));
-    SG_RETURN_IF_ERROR(AddExt(cert.get(), signer_cert, NID_certificate_policies, kPolicyMailboxStrict));
+    SG_RETURN_IF_ERROR(AddPolicy(cert.get(), kPolicyMailboxStrict));
   }
   if (X509_sign(cert.get(), signer_key, DigestFor(signer_key)) <= 0) {
     return MakeError(ErrorCode::kInternal, "signing CA certificate: " + OpenSslError());
@@ -170,7 +184,7 @@ Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) {
                                              : "critical,digitalSignature,keyAgreement"));
   SG_RETURN_IF_ERROR(AddExt(cert.get(), ca, NID_ext_key_usage, "emailProtection"));
   SG_RETURN_IF_ERROR(AddExt(cert.get(), ca, NID_subject_alt_name, "email:" + request.address));
-  SG_RETURN_IF_ERROR(AddExt(cert.get(), ca, NID_certificate_policies, kPolicyMailboxStrict));
+  SG_RETURN_IF_ERROR(AddPolicy(cert.get(), kPolicyMailboxStrict));
   SG_RETURN_IF_ERROR(AddExt(cert.get(), ca, NID_subject_key_identifier, "hash"));
   SG_RETURN_IF_ERROR(AddExt(cert.get(), ca, NID_authority_key_identifier, "keyid:always"));
   if (!config_.crl_url.empty()) {
