@@ -56,7 +56,11 @@ TestCa MakeCa(const std::string& name, std::chrono::system_clock::time_point now
 }
 
 std::string MakeLeaf(const TestCa& ca, const LeafOptions& o, PkeyPtr* key_out) {
-  PkeyPtr key = std::move(*GenerateKey(KeyType::kRsa2048));
+  // One RSA key for every test leaf: generating RSA keys is what makes tests
+  // slow, and certificates differ anyway (serial, names, validity).
+  static EVP_PKEY* shared = GenerateKey(KeyType::kRsa2048)->release();
+  EVP_PKEY_up_ref(shared);
+  PkeyPtr key(shared);
   X509Ptr cert(X509_new());
   Common(cert.get(), o.not_before, o.not_after);
   X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_UTF8,
