@@ -22,8 +22,8 @@ struct RunResult {
   std::string output;  // stdout + stderr
 };
 
-RunResult RunSmimegate(const std::string& args) {
-  std::string cmd = std::string(SMIMEGATE_BIN) + " " + args + " 2>&1";
+RunResult RunShell(const std::string& command) {
+  std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   RunResult r;
   char buf[1024];
@@ -31,6 +31,10 @@ RunResult RunSmimegate(const std::string& args) {
   int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+RunResult RunSmimegate(const std::string& args) {
+  return RunShell(std::string(SMIMEGATE_BIN) + " " + args);
 }
 
 class SmimegateCliTest : public ::testing::Test {
@@ -131,6 +135,22 @@ TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
     if (seen.find("smimegate ready") != std::string::npos) break;
   }
   ASSERT_NE(seen.find("smimegate ready"), std::string::npos) << seen;
+  // The live endpoint: /healthz, /readyz, and /metrics as Prometheus's linter sees it.
+  size_t at = seen.find("http://");
+  ASSERT_NE(at, std::string::npos) << seen;
+  std::string base = seen.substr(at, seen.find("/metrics", at) - at);
+  EXPECT_EQ(RunShell("curl -sf " + base + "/healthz").output, "ok\n");
+  std::string ready;
+  for (int i = 0; i < 50 && ready != "ready\n"; ++i) {
+    ready = RunShell("curl -s " + base + "/readyz").output;
+    if (ready != "ready\n") usleep(100 * 1000);
+  }
+  EXPECT_EQ(ready, "ready\n");
+  auto lint = RunShell("curl -sf " + base + "/metrics | promtool check metrics");
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  EXPECT_EQ(lint.output, "") << lint.output;
+  EXPECT_NE(RunShell("curl -sf " + base + "/metrics").output.find("smimegate_worker_records_total"),
+            std::string::npos);
   kill(pid, SIGTERM);
   while (std::fgets(line, sizeof(line), f)) seen += line;
   fclose(f);

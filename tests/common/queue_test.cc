@@ -19,6 +19,7 @@ using namespace std::chrono_literals;
 struct QueueKind {
   std::string name;
   std::function<std::unique_ptr<Queue>(const std::string& dir)> open;
+  friend void PrintTo(const QueueKind& k, std::ostream* os) { *os << k.name; }
 };
 
 std::vector<QueueKind> QueueKinds() {
