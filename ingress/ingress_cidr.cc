@@ -35,8 +35,10 @@ Result<Cidr> Cidr::Parse(std::string_view text) {
   size_t slash = text.find('/');
   bool v4 = false;
   if (!ToV6(text.substr(0, slash), &c.net_, &v4)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "\"" + std::string(text) + "\" is not an IP address or CIDR network");
+    std::string msg = "\"";
+    msg.append(text);
+    msg.append("\" is not an IP address or CIDR network");
+    return MakeError(ErrorCode::kInvalidArgument, std::move(msg));
   }
   int max = v4 ? 32 : 128;
   int prefix = max;
@@ -44,9 +46,11 @@ Result<Cidr> Cidr::Parse(std::string_view text) {
     std::string_view p = text.substr(slash + 1);
     auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
     if (ec != std::errc() || ptr != p.data() + p.size() || prefix < 0 || prefix > max) {
-      return MakeError(ErrorCode::kInvalidArgument, "\"" + std::string(text) +
-                                                        "\": prefix length must be 0.." +
-                                                        std::to_string(max));
+      std::string msg = "\"";
+      msg.append(text);
+      msg.append("\": prefix length must be 0..");
+      msg.append(std::to_string(max));
+      return MakeError(ErrorCode::kInvalidArgument, std::move(msg));
     }
   }
   c.prefix_ = v4 ? prefix + 96 : prefix;
