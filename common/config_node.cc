@@ -183,8 +183,8 @@ std::string ConfigNode::PathOf(const std::string& key) const {
 }
 
 Error ConfigNode::ErrorAt(const std::string& key, const std::string& what) const {
-  YAML::Node n;
-  if (node_.IsMap()) n = node_[key];
+  // Copy-construct: assigning a missing (zombie) yaml-cpp node throws.
+  const YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();
   std::string line = LineOf(n);
   if (line.empty()) line = LineOf(node_);
   return MakeError(ErrorCode::kInvalidArgument, "config " + PathOf(key) + line + ": " + what);

@@ -162,6 +162,9 @@ struct Registry::Entry {
   std::function<std::vector<Sample>()> collect;
 };
 
+Registry::Registry() = default;
+Registry::~Registry() = default;
+
 Registry::Entry* Registry::Find(const std::string& name) const {
   for (const auto& e : entries_) {
     if (e->name == name) return e.get();

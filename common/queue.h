@@ -115,8 +115,9 @@ class Consumer {
   virtual Result<std::vector<Record>> Poll(size_t max_records,
                                            std::chrono::milliseconds timeout) = 0;
 
-  // Marks every record of tp before next_offset as processed, durably.
-  // A commit lower than the current one is ignored. kPermissionDenied when
+  // Marks every record of tp before next_offset as processed. A commit lost
+  // in a crash only means those records are delivered again (never lost);
+  // a commit lower than the current one is ignored. kPermissionDenied when
   // this member no longer owns the partition (it was rebalanced away: its
   // records will be delivered to the new owner, so the caller just drops
   // them).

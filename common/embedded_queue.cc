@@ -1,0 +1,861 @@
+#include "common/embedded_queue.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace sg::queue {
+
+namespace {
+
+void PutU32BE(std::string& out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutU64BE(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetU64BE(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+uint32_t GetU32BE(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+std::string PartitionPrefix(const std::string& topic, int32_t partition) {
+  std::string k = topic;
+  k.push_back('\0');
+  PutU32BE(k, static_cast<uint32_t>(partition));
+  return k;
+}
+std::string RecordKey(const std::string& topic, int32_t partition, int64_t offset) {
+  std::string k = PartitionPrefix(topic, partition);
+  PutU64BE(k, static_cast<uint64_t>(offset));
+  return k;
+}
+std::string TopicMetaKey(const std::string& topic) { return std::string("t\0", 2) + topic; }
+std::string CommitKey(const std::string& group, const std::string& topic, int32_t partition) {
+  std::string k("c\0", 2);
+  k += group;
+  k.push_back('\0');
+  k += topic;
+  k.push_back('\0');
+  PutU32BE(k, static_cast<uint32_t>(partition));
+  return k;
+}
+
+// Value encoding: ts u64 | keylen u32 | key | nheaders u32 | (klen u32 k vlen u32 v)* | value
+std::string EncodeRecord(int64_t ts, const OutRecord& r) {
+  std::string out;
+  size_t hdr = 0;
+  for (const auto& h : r.headers) hdr += 8 + h.key.size() + h.value.size();
+  out.reserve(16 + r.key.size() + hdr + r.value.size());
+  PutU64BE(out, static_cast<uint64_t>(ts));
+  PutU32BE(out, static_cast<uint32_t>(r.key.size()));
+  out += r.key;
+  PutU32BE(out, static_cast<uint32_t>(r.headers.size()));
+  for (const auto& h : r.headers) {
+    PutU32BE(out, static_cast<uint32_t>(h.key.size()));
+    out += h.key;
+    PutU32BE(out, static_cast<uint32_t>(h.value.size()));
+    out += h.value;
+  }
+  out += r.value;
+  return out;
+}
+
+bool DecodeRecord(std::string_view in, Record* r) {
+  size_t pos = 0;
+  auto need = [&](size_t n) { return in.size() - pos >= n; };
+  if (!need(12)) return false;
+  r->timestamp_ms = static_cast<int64_t>(GetU64BE(in.data()));
+  pos = 8;
+  uint32_t klen = GetU32BE(in.data() + pos);
+  pos += 4;
+  if (!need(klen)) return false;
+  r->key.assign(in.data() + pos, klen);
+  pos += klen;
+  if (!need(4)) return false;
+  uint32_t nh = GetU32BE(in.data() + pos);
+  pos += 4;
+  r->headers.clear();
+  for (uint32_t i = 0; i < nh; ++i) {
+    Header h;
+    if (!need(4)) return false;
+    uint32_t l = GetU32BE(in.data() + pos);
+    pos += 4;
+    if (!need(l)) return false;
+    h.key.assign(in.data() + pos, l);
+    pos += l;
+    if (!need(4)) return false;
+    l = GetU32BE(in.data() + pos);
+    pos += 4;
+    if (!need(l)) return false;
+    h.value.assign(in.data() + pos, l);
+    pos += l;
+    r->headers.push_back(std::move(h));
+  }
+  r->value.assign(in.data() + pos, in.size() - pos);
+  return true;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct TpLess {
+  bool operator()(const TopicPartition& a, const TopicPartition& b) const {
+    return a.topic != b.topic ? a.topic < b.topic : a.partition < b.partition;
+  }
+};
+
+}  // namespace
+
+class EmbeddedConsumer;
+
+// Shared state of one open database. Producers and consumers hold a
+// shared_ptr so the database outlives them.
+class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl> {
+ public:
+  struct Pending {
+    OutRecord record;
+    ProduceCallback done;
+    std::shared_ptr<std::atomic<int64_t>> producer_inflight;
+  };
+
+  struct Member {
+    uint64_t id = 0;
+    std::string group;
+    std::vector<std::string> topics;
+    std::set<TopicPartition, TpLess> assigned;
+    std::map<TopicPartition, int64_t, TpLess> position;
+    std::set<TopicPartition, TpLess> paused;
+    bool wakeup = false;
+    size_t rr = 0;  // round-robin start for fairness across partitions
+  };
+
+  explicit EmbeddedQueueImpl(EmbeddedQueueOptions options) : options_(std::move(options)) {}
+
+  ~EmbeddedQueueImpl() { Shutdown(); }
+
+  Status Open() {
+    rocksdb::DBOptions db_options;
+    db_options.create_if_missing = true;
+    db_options.create_missing_column_families = true;
+    db_options.max_background_jobs = 2;
+    db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+    db_options.keep_log_file_num = 2;
+    rocksdb::ColumnFamilyOptions records_options;
+    records_options.write_buffer_size = 64 << 20;
+    // Message bodies are large values: keep them in blob files so compaction
+    // does not rewrite them, and collect the blobs of deleted records.
+    records_options.enable_blob_files = true;
+    records_options.min_blob_size = 16 << 10;
+    records_options.enable_blob_garbage_collection = true;
+    rocksdb::ColumnFamilyOptions meta_options;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, meta_options},
+        {"records", records_options},
+        {"meta", meta_options}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(db_options, options_.path, cfs, &handles, &db);
+    if (!s.ok()) {
+      return MakeError(s.IsCorruption() ? ErrorCode::kCorruption : ErrorCode::kIoError,
+                       "queue database " + options_.path + ": " + s.ToString());
+    }
+    db_.reset(db);
+    default_cf_ = handles[0];
+    records_cf_ = handles[1];
+    meta_cf_ = handles[2];
+    SG_RETURN_IF_ERROR(Recover());
+    writer_ = std::thread([this] { WriterLoop(); });
+    cleaner_ = std::thread([this] { CleanerLoop(); });
+    return OkStatus();
+  }
+
+  void Shutdown() {
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    write_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+    }
+    data_cv_.notify_all();
+    cleaner_cv_.notify_all();
+    if (cleaner_.joinable()) cleaner_.join();
+    if (db_) {
+      for (auto* h : {default_cf_, records_cf_, meta_cf_}) {
+        if (h) (void)db_->DestroyColumnFamilyHandle(h);
+      }
+      default_cf_ = records_cf_ = meta_cf_ = nullptr;
+      (void)db_->Close();
+      db_.reset();
+    }
+  }
+
+  Status EnsureTopics(const std::vector<TopicSpec>& topics) {
+    std::lock_guard<std::mutex> wlock(write_mu_);  // topics change with the writer paused
+    std::lock_guard<std::mutex> lock(mu_);
+    rocksdb::WriteBatch batch;
+    for (const auto& t : topics) {
+      if (t.name.empty() || t.name.find('\0') != std::string::npos) {
+        return MakeError(ErrorCode::kInvalidArgument, "queue topic name \"" + t.name +
+                                                          "\" is empty or has a NUL byte");
+      }
+      if (t.partitions < 1 || t.partitions > 4096) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "queue topic " + t.name + ": partitions must be 1..4096");
+      }
+      auto it = partitions_.find(t.name);
+      if (it != partitions_.end()) {
+        if (it->second != t.partitions) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "queue topic " + t.name + " exists with " +
+                               std::to_string(it->second) + " partitions, config asks for " +
+                               std::to_string(t.partitions) +
+                               " (the partition count of an existing topic cannot change)");
+        }
+        continue;
+      }
+      std::string v;
+      PutU32BE(v, static_cast<uint32_t>(t.partitions));
+      batch.Put(meta_cf_, TopicMetaKey(t.name), v);
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    if (!s.ok()) return MakeError(ErrorCode::kIoError, "queue: creating topics: " + s.ToString());
+    for (const auto& t : topics) {
+      if (partitions_.emplace(t.name, t.partitions).second) {
+        for (int32_t p = 0; p < t.partitions; ++p) {
+          next_offset_[{t.name, p}] = 0;
+          end_offset_[{t.name, p}] = 0;
+        }
+      }
+    }
+    return OkStatus();
+  }
+
+  // --- producing -----------------------------------------------------------
+
+  void Produce(OutRecord record, ProduceCallback done,
+               const std::shared_ptr<std::atomic<int64_t>>& inflight) {
+    int32_t partitions = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = partitions_.find(record.topic);
+      if (it != partitions_.end()) partitions = it->second;
+    }
+    if (partitions == 0) {
+      done(MakeError(ErrorCode::kNotFound, "queue topic " + record.topic + " does not exist"));
+      return;
+    }
+    if (record.partition && (*record.partition < 0 || *record.partition >= partitions)) {
+      done(MakeError(ErrorCode::kInvalidArgument,
+                     "queue topic " + record.topic + " has no partition " +
+                         std::to_string(*record.partition)));
+      return;
+    }
+    if (!record.partition) record.partition = PartitionForKey(record.key, partitions);
+    uint64_t size = record.value.size() + record.key.size();
+    for (const auto& h : record.headers) size += h.key.size() + h.value.size();
+    if (size > options_.max_record_bytes) {
+      done(MakeError(ErrorCode::kResourceExhausted,
+                     "queue record of " + std::to_string(size) + " bytes exceeds the limit of " +
+                         std::to_string(options_.max_record_bytes)));
+      return;
+    }
+    {
+      std::unique_lock<std::mutex> lock(write_mu_);
+      if (stopping_) {
+        lock.unlock();
+        done(MakeError(ErrorCode::kCancelled, "queue is closing"));
+        return;
+      }
+      if (!write_error_.empty()) {
+        std::string err = write_error_;
+        lock.unlock();
+        done(MakeError(ErrorCode::kUnavailable, "queue storage failed: " + err));
+        return;
+      }
+      if (pending_bytes_ + size > options_.max_pending_bytes) {
+        lock.unlock();
+        done(MakeError(ErrorCode::kResourceExhausted,
+                       "queue: too much data waiting to be written; try again"));
+        return;
+      }
+      pending_bytes_ += size;
+      inflight->fetch_add(1);
+      pending_.push_back(Pending{std::move(record), std::move(done), inflight});
+    }
+    write_cv_.notify_one();
+  }
+
+  // Group commit: everything pending goes into one synced WriteBatch.
+  void WriterLoop() {
+    std::vector<Pending> batch_items;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(write_mu_);
+        write_cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+        if (pending_.empty() && stopping_) return;
+        uint64_t bytes = 0;
+        while (!pending_.empty() && (batch_items.empty() || bytes < options_.max_batch_bytes)) {
+          bytes += pending_.front().record.value.size();
+          batch_items.push_back(std::move(pending_.front()));
+          pending_.pop_front();
+        }
+        pending_bytes_ -= std::min<uint64_t>(pending_bytes_, bytes);
+      }
+      WriteBatch(batch_items);
+      batch_items.clear();
+    }
+  }
+
+  void WriteBatch(std::vector<Pending>& items) {
+    rocksdb::WriteBatch batch;
+    const int64_t ts = NowMs();
+    std::map<TopicPartition, int64_t, TpLess> first_offset;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& item : items) {
+        TopicPartition tp{item.record.topic, *item.record.partition};
+        if (!first_offset.count(tp)) first_offset[tp] = next_offset_[tp];
+        int64_t offset = next_offset_[tp]++;
+        batch.Put(records_cf_, RecordKey(tp.topic, tp.partition, offset),
+                  EncodeRecord(ts, item.record));
+      }
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    Status result = OkStatus();
+    if (!s.ok()) {
+      result = MakeError(ErrorCode::kUnavailable, "queue write failed: " + s.ToString());
+      spdlog::error("queue: write to {} failed: {}", options_.path, s.ToString());
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [tp, first] : first_offset) next_offset_[tp] = first;  // reuse offsets
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [tp, first] : first_offset) end_offset_[tp] = next_offset_[tp];
+    }
+    if (s.ok()) data_cv_.notify_all();
+    for (auto& item : items) {
+      item.done(result);
+      item.producer_inflight->fetch_sub(1);
+    }
+    flush_cv_.notify_all();
+  }
+
+  Status Flush(const std::shared_ptr<std::atomic<int64_t>>& inflight,
+               std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(flush_mu_);
+    if (!flush_cv_.wait_for(lock, timeout, [&] { return inflight->load() == 0; })) {
+      return MakeError(ErrorCode::kTimeout, "queue flush: records still being written");
+    }
+    return OkStatus();
+  }
+
+  // --- consuming -----------------------------------------------------------
+
+  Result<uint64_t> Join(const std::string& group, const std::vector<std::string>& topics) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& t : topics) {
+      if (!partitions_.count(t)) {
+        return MakeError(ErrorCode::kNotFound, "queue topic " + t + " does not exist");
+      }
+    }
+    auto m = std::make_unique<Member>();
+    m->id = ++last_member_id_;
+    m->group = group;
+    m->topics = topics;
+    uint64_t id = m->id;
+    // Remember the group, so clean-up keeps its backlog while it is away.
+    rocksdb::WriteBatch batch;
+    for (const auto& t : topics) {
+      for (int32_t p = 0; p < partitions_[t]; ++p) {
+        auto key = CommitKey(group, t, p);
+        if (!committed_.count(key)) {
+          committed_[key] = 0;
+          std::string v;
+          PutU64BE(v, 0);
+          batch.Put(meta_cf_, key, v);
+        }
+      }
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    if (!s.ok()) return MakeError(ErrorCode::kIoError, "queue: joining group: " + s.ToString());
+    members_[id] = std::move(m);
+    RebalanceLocked(group);
+    return id;
+  }
+
+  void Leave(uint64_t id) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = members_.find(id);
+      if (it == members_.end()) return;
+      std::string group = it->second->group;
+      members_.erase(it);
+      RebalanceLocked(group);
+    }
+    data_cv_.notify_all();
+  }
+
+  // Spreads the partitions of every topic the group reads over its members.
+  void RebalanceLocked(const std::string& group) {
+    std::vector<Member*> ms;
+    for (auto& [id, m] : members_) {
+      if (m->group == group) ms.push_back(m.get());
+    }
+    std::set<std::string> topics;
+    for (Member* m : ms) topics.insert(m->topics.begin(), m->topics.end());
+    std::map<Member*, std::set<TopicPartition, TpLess>> next;
+    for (const auto& t : topics) {
+      std::vector<Member*> readers;
+      for (Member* m : ms) {
+        if (std::find(m->topics.begin(), m->topics.end(), t) != m->topics.end()) {
+          readers.push_back(m);
+        }
+      }
+      for (int32_t p = 0; p < partitions_[t]; ++p) {
+        next[readers[static_cast<size_t>(p) % readers.size()]].insert({t, p});
+      }
+    }
+    for (Member* m : ms) {
+      auto& want = next[m];
+      std::map<TopicPartition, int64_t, TpLess> pos;
+      for (const auto& tp : want) {
+        if (m->assigned.count(tp) && m->position.count(tp)) {
+          pos[tp] = m->position[tp];
+        } else {
+          pos[tp] = committed_[CommitKey(group, tp.topic, tp.partition)];
+        }
+      }
+      m->assigned = want;
+      m->position = std::move(pos);
+      std::set<TopicPartition, TpLess> still_paused;
+      for (const auto& tp : m->paused) {
+        if (want.count(tp)) still_paused.insert(tp);
+      }
+      m->paused = std::move(still_paused);
+    }
+  }
+
+  Result<std::vector<Record>> Poll(uint64_t id, size_t max_records,
+                                   std::chrono::milliseconds timeout) {
+    std::vector<Record> out;
+    if (max_records == 0) return out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    struct Range {
+      TopicPartition tp;
+      int64_t from;
+      int64_t to;
+    };
+    std::vector<Range> ranges;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (true) {
+        auto it = members_.find(id);
+        if (it == members_.end()) {
+          return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
+        }
+        Member& m = *it->second;
+        if (closed_) return MakeError(ErrorCode::kCancelled, "queue is closing");
+        if (m.wakeup) {
+          m.wakeup = false;
+          return out;
+        }
+        std::vector<TopicPartition> tps(m.assigned.begin(), m.assigned.end());
+        size_t budget = max_records;
+        for (size_t i = 0; i < tps.size() && budget > 0; ++i) {
+          const auto& tp = tps[(m.rr + i) % tps.size()];
+          if (m.paused.count(tp)) continue;
+          int64_t pos = m.position[tp];
+          int64_t end = end_offset_[tp];
+          if (pos < end) {
+            int64_t n = std::min<int64_t>(end - pos, static_cast<int64_t>(budget));
+            ranges.push_back({tp, pos, pos + n});
+            m.position[tp] = pos + n;
+            budget -= static_cast<size_t>(n);
+          }
+        }
+        if (!tps.empty()) m.rr = (m.rr + 1) % tps.size();
+        if (!ranges.empty()) break;
+        if (data_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+          // One last look after the timeout.
+          auto again = members_.find(id);
+          if (again == members_.end() || closed_) {
+            return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
+          }
+          bool any = false;
+          for (const auto& tp : again->second->assigned) {
+            if (!again->second->paused.count(tp) &&
+                again->second->position[tp] < end_offset_[tp]) {
+              any = true;
+            }
+          }
+          if (!any) return out;
+        }
+      }
+    }
+    // Read outside the lock: records below end_offset_ are immutable.
+    rocksdb::ReadOptions ro;
+    for (const auto& r : ranges) {
+      std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(ro, records_cf_));
+      std::string prefix = PartitionPrefix(r.tp.topic, r.tp.partition);
+      int64_t expect = r.from;
+      for (iter->Seek(RecordKey(r.tp.topic, r.tp.partition, r.from));
+           iter->Valid() && expect < r.to; iter->Next()) {
+        rocksdb::Slice k = iter->key();
+        if (k.size() != prefix.size() + 8 || std::memcmp(k.data(), prefix.data(), prefix.size()) != 0) {
+          break;
+        }
+        int64_t offset = static_cast<int64_t>(GetU64BE(k.data() + prefix.size()));
+        if (offset >= r.to) break;
+        Record rec;
+        rec.topic = r.tp.topic;
+        rec.partition = r.tp.partition;
+        rec.offset = offset;
+        if (!DecodeRecord(std::string_view(iter->value().data(), iter->value().size()), &rec)) {
+          return MakeError(ErrorCode::kCorruption,
+                           "queue record " + r.tp.topic + "/" + std::to_string(r.tp.partition) +
+                               "@" + std::to_string(offset) + " cannot be decoded");
+        }
+        out.push_back(std::move(rec));
+        expect = offset + 1;
+      }
+      if (!iter->status().ok()) {
+        return MakeError(ErrorCode::kIoError, "queue read: " + iter->status().ToString());
+      }
+    }
+    return out;
+  }
+
+  Status Commit(uint64_t id, const TopicPartition& tp, int64_t next_offset) {
+    std::string key;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = members_.find(id);
+      if (it == members_.end()) return MakeError(ErrorCode::kCancelled, "consumer is closed");
+      Member& m = *it->second;
+      if (!m.assigned.count(tp)) {
+        return MakeError(ErrorCode::kPermissionDenied,
+                         "partition " + tp.topic + "/" + std::to_string(tp.partition) +
+                             " was rebalanced to another consumer");
+      }
+      if (next_offset > end_offset_[tp]) {
+        return MakeError(ErrorCode::kInvalidArgument, "commit beyond the end of " + tp.topic);
+      }
+      key = CommitKey(m.group, tp.topic, tp.partition);
+      if (next_offset <= committed_[key]) return OkStatus();
+      committed_[key] = next_offset;
+    }
+    std::string v;
+    PutU64BE(v, static_cast<uint64_t>(next_offset));
+    // Not synced: a lost commit means redelivery, never loss; the next synced
+    // produce carries it to disk anyway.
+    rocksdb::Status s = db_->Put(rocksdb::WriteOptions(), meta_cf_, key, v);
+    if (!s.ok()) return MakeError(ErrorCode::kIoError, "queue commit: " + s.ToString());
+    return OkStatus();
+  }
+
+  void SetPaused(uint64_t id, const TopicPartition& tp, bool paused) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = members_.find(id);
+      if (it == members_.end()) return;
+      if (paused) it->second->paused.insert(tp);
+      else it->second->paused.erase(tp);
+    }
+    data_cv_.notify_all();
+  }
+
+  Status Seek(uint64_t id, const TopicPartition& tp, int64_t offset) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return MakeError(ErrorCode::kCancelled, "consumer is closed");
+    if (!it->second->assigned.count(tp)) {
+      return MakeError(ErrorCode::kPermissionDenied, "seek on a partition this consumer does not own");
+    }
+    it->second->position[tp] = std::max<int64_t>(0, offset);
+    return OkStatus();
+  }
+
+  std::vector<TopicPartition> Assignment(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return {};
+    return {it->second->assigned.begin(), it->second->assigned.end()};
+  }
+
+  Result<std::vector<PartitionLag>> Lag(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return MakeError(ErrorCode::kCancelled, "consumer is closed");
+    std::vector<PartitionLag> out;
+    for (const auto& t : it->second->topics) {
+      for (int32_t p = 0; p < partitions_[t]; ++p) {
+        PartitionLag l;
+        l.tp = {t, p};
+        l.committed = committed_[CommitKey(it->second->group, t, p)];
+        l.end = end_offset_[{t, p}];
+        out.push_back(l);
+      }
+    }
+    return out;
+  }
+
+  void Wakeup(uint64_t id) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = members_.find(id);
+      if (it != members_.end()) it->second->wakeup = true;
+    }
+    data_cv_.notify_all();
+  }
+
+  // --- clean-up --------------------------------------------------------------
+
+  size_t CleanupOnce() {
+    std::vector<std::pair<TopicPartition, int64_t>> trims;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [topic, parts] : partitions_) {
+        for (int32_t p = 0; p < parts; ++p) {
+          // The lowest commit of every group that reads this partition.
+          std::string suffix = topic;
+          suffix.push_back('\0');
+          PutU32BE(suffix, static_cast<uint32_t>(p));
+          int64_t low = -1;
+          for (const auto& [key, off] : committed_) {
+            if (key.size() > suffix.size() &&
+                key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+                key[key.size() - suffix.size() - 1] == '\0') {
+              low = low < 0 ? off : std::min(low, off);
+            }
+          }
+          TopicPartition tp{topic, p};
+          if (low > trimmed_[tp]) trims.emplace_back(tp, low);
+        }
+      }
+    }
+    size_t n = 0;
+    for (const auto& [tp, upto] : trims) {
+      rocksdb::Status s = db_->DeleteRange(rocksdb::WriteOptions(), records_cf_,
+                                           RecordKey(tp.topic, tp.partition, 0),
+                                           RecordKey(tp.topic, tp.partition, upto));
+      if (s.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        trimmed_[tp] = upto;
+        ++n;
+      } else {
+        spdlog::warn("queue: clean-up of {}/{} failed: {}", tp.topic, tp.partition, s.ToString());
+      }
+    }
+    return n;
+  }
+
+  void CleanerLoop() {
+    std::unique_lock<std::mutex> lock(cleaner_mu_);
+    while (true) {
+      cleaner_cv_.wait_for(lock, options_.cleanup_interval);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (closed_) return;
+      }
+      CleanupOnce();
+    }
+  }
+
+  int64_t StoredRecords(const TopicPartition& tp) {
+    std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(rocksdb::ReadOptions(), records_cf_));
+    std::string prefix = PartitionPrefix(tp.topic, tp.partition);
+    int64_t n = 0;
+    for (iter->Seek(prefix); iter->Valid() && iter->key().starts_with(prefix); iter->Next()) ++n;
+    return n;
+  }
+
+ private:
+  // Rebuilds topics, offsets and commits from disk.
+  Status Recover() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string k = it->key().ToString();
+      std::string v = it->value().ToString();
+      if (k.size() > 2 && k[0] == 't' && k[1] == '\0' && v.size() == 4) {
+        partitions_[k.substr(2)] = static_cast<int32_t>(GetU32BE(v.data()));
+      } else if (k.size() > 2 && k[0] == 'c' && k[1] == '\0' && v.size() == 8) {
+        committed_[k] = static_cast<int64_t>(GetU64BE(v.data()));
+      }
+    }
+    if (!it->status().ok()) {
+      return MakeError(ErrorCode::kIoError, "queue recovery: " + it->status().ToString());
+    }
+    for (const auto& [topic, parts] : partitions_) {
+      for (int32_t p = 0; p < parts; ++p) {
+        TopicPartition tp{topic, p};
+        int64_t next = 0;
+        // The last stored record; records below every commit may be gone, so
+        // never start below the highest commit either.
+        std::unique_ptr<rocksdb::Iterator> ri(
+            db_->NewIterator(rocksdb::ReadOptions(), records_cf_));
+        ri->SeekForPrev(RecordKey(topic, p, INT64_MAX));
+        std::string prefix = PartitionPrefix(topic, p);
+        if (ri->Valid() && ri->key().starts_with(prefix) && ri->key().size() == prefix.size() + 8) {
+          next = static_cast<int64_t>(GetU64BE(ri->key().data() + prefix.size())) + 1;
+        }
+        std::string suffix = topic;
+        suffix.push_back('\0');
+        PutU32BE(suffix, static_cast<uint32_t>(p));
+        for (const auto& [key, off] : committed_) {
+          if (key.size() > suffix.size() &&
+              key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            next = std::max(next, off);
+          }
+        }
+        next_offset_[tp] = next;
+        end_offset_[tp] = next;
+      }
+    }
+    return OkStatus();
+  }
+
+  EmbeddedQueueOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* records_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+
+  // Writer state.
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  std::deque<Pending> pending_;
+  uint64_t pending_bytes_ = 0;
+  bool stopping_ = false;
+  std::string write_error_;
+  std::thread writer_;
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+
+  // Topic, offset and group state.
+  std::mutex mu_;
+  std::condition_variable data_cv_;
+  bool closed_ = false;
+  std::map<std::string, int32_t> partitions_;
+  std::map<TopicPartition, int64_t, TpLess> next_offset_;  // assigned by the writer
+  std::map<TopicPartition, int64_t, TpLess> end_offset_;   // durable and visible
+  std::map<TopicPartition, int64_t, TpLess> trimmed_;
+  std::map<std::string, int64_t> committed_;  // CommitKey -> next offset
+  std::map<uint64_t, std::unique_ptr<Member>> members_;
+  uint64_t last_member_id_ = 0;
+
+  std::mutex cleaner_mu_;
+  std::condition_variable cleaner_cv_;
+  std::thread cleaner_;
+};
+
+namespace {
+
+class EmbeddedProducer : public Producer {
+ public:
+  explicit EmbeddedProducer(std::shared_ptr<EmbeddedQueueImpl> impl)
+      : impl_(std::move(impl)), inflight_(std::make_shared<std::atomic<int64_t>>(0)) {}
+  void Produce(OutRecord record, ProduceCallback done) override {
+    impl_->Produce(std::move(record), std::move(done), inflight_);
+  }
+  Status Flush(std::chrono::milliseconds timeout) override {
+    return impl_->Flush(inflight_, timeout);
+  }
+
+ private:
+  std::shared_ptr<EmbeddedQueueImpl> impl_;
+  std::shared_ptr<std::atomic<int64_t>> inflight_;
+};
+
+class EmbeddedConsumerImpl : public Consumer {
+ public:
+  EmbeddedConsumerImpl(std::shared_ptr<EmbeddedQueueImpl> impl, uint64_t id)
+      : impl_(std::move(impl)), id_(id) {}
+  ~EmbeddedConsumerImpl() override { Close(); }
+
+  Result<std::vector<Record>> Poll(size_t max_records,
+                                   std::chrono::milliseconds timeout) override {
+    return impl_->Poll(id_, max_records, timeout);
+  }
+  Status Commit(const TopicPartition& tp, int64_t next_offset) override {
+    return impl_->Commit(id_, tp, next_offset);
+  }
+  void Pause(const TopicPartition& tp) override { impl_->SetPaused(id_, tp, true); }
+  void Resume(const TopicPartition& tp) override { impl_->SetPaused(id_, tp, false); }
+  Status Seek(const TopicPartition& tp, int64_t offset) override {
+    return impl_->Seek(id_, tp, offset);
+  }
+  std::vector<TopicPartition> Assignment() override { return impl_->Assignment(id_); }
+  Result<std::vector<PartitionLag>> Lag() override { return impl_->Lag(id_); }
+  void Wakeup() override { impl_->Wakeup(id_); }
+  void Close() override {
+    if (!closed_.exchange(true)) impl_->Leave(id_);
+  }
+
+ private:
+  std::shared_ptr<EmbeddedQueueImpl> impl_;
+  uint64_t id_;
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace
+
+EmbeddedQueue::EmbeddedQueue(std::shared_ptr<EmbeddedQueueImpl> impl) : impl_(std::move(impl)) {}
+
+EmbeddedQueue::~EmbeddedQueue() { impl_->Shutdown(); }
+
+Result<std::unique_ptr<EmbeddedQueue>> EmbeddedQueue::Open(const EmbeddedQueueOptions& options) {
+  auto impl = std::make_shared<EmbeddedQueueImpl>(options);
+  SG_RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<EmbeddedQueue>(new EmbeddedQueue(std::move(impl)));
+}
+
+Status EmbeddedQueue::EnsureTopics(const std::vector<TopicSpec>& topics) {
+  return impl_->EnsureTopics(topics);
+}
+
+Result<std::unique_ptr<Producer>> EmbeddedQueue::CreateProducer() {
+  return std::unique_ptr<Producer>(new EmbeddedProducer(impl_));
+}
+
+Result<std::unique_ptr<Consumer>> EmbeddedQueue::CreateConsumer(
+    const std::string& group, const std::vector<std::string>& topics) {
+  SG_ASSIGN_OR_RETURN(uint64_t id, impl_->Join(group, topics));
+  return std::unique_ptr<Consumer>(new EmbeddedConsumerImpl(impl_, id));
+}
+
+size_t EmbeddedQueue::CleanupNow() { return impl_->CleanupOnce(); }
+
+int64_t EmbeddedQueue::StoredRecords(const TopicPartition& tp) { return impl_->StoredRecords(tp); }
+
+}  // namespace sg::queue

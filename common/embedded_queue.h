@@ -1,0 +1,69 @@
+// EmbeddedQueue: the Queue (common/queue.h) on RocksDB, for one machine.
+//
+// Durability: a produced record is acknowledged only after the RocksDB WAL
+// holding it has been fsynced. Producers never sync one by one: a single
+// writer thread takes everything pending, writes it as one WriteBatch with
+// sync=true, and acknowledges the whole batch (group commit), so many
+// concurrent producers share each fsync.
+//
+// Visibility: consumers see a record only once it is durable.
+//
+// Consumer groups: all members live in this process. Partitions of the
+// subscribed topics are spread round-robin over the members of a group and
+// re-spread when a member joins or leaves; a member that gets a partition
+// starts at the group's committed offset.
+//
+// Clean-up: a background thread deletes the records of a partition that
+// every group subscribed to its topic has committed. Groups are remembered
+// across restarts, so a stage that is down does not lose its backlog.
+//
+// On disk (one RocksDB database, column families):
+//   records: <topic>\0<partition u32 BE><offset u64 BE> -> encoded record
+//   meta:    t\0<topic> -> partitions; c\0<group>\0<topic>\0<partition BE> -> committed
+//
+// Threading: see common/queue.h. Internally one mutex guards the group and
+// position state; reads of records happen outside it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/queue.h"
+
+namespace sg::queue {
+
+struct EmbeddedQueueOptions {
+  std::string path;                       // database directory, created if missing
+  bool sync = true;                       // fsync the WAL before acking (false only in tests)
+  uint64_t max_record_bytes = 64ull << 20;  // larger records: kResourceExhausted
+  uint64_t max_pending_bytes = 512ull << 20;  // produced but not yet written
+  uint64_t max_batch_bytes = 32ull << 20;   // one WriteBatch
+  std::chrono::milliseconds cleanup_interval{2000};
+};
+
+class EmbeddedQueueImpl;
+
+class EmbeddedQueue : public Queue {
+ public:
+  // Opens or creates the database. kIoError / kCorruption name the path.
+  static Result<std::unique_ptr<EmbeddedQueue>> Open(const EmbeddedQueueOptions& options);
+  ~EmbeddedQueue() override;
+
+  Status EnsureTopics(const std::vector<TopicSpec>& topics) override;
+  Result<std::unique_ptr<Producer>> CreateProducer() override;
+  Result<std::unique_ptr<Consumer>> CreateConsumer(const std::string& group,
+                                                   const std::vector<std::string>& topics) override;
+
+  // Runs one clean-up pass now (tests); returns how many partitions were trimmed.
+  size_t CleanupNow();
+  // Records stored for tp (tests and metrics).
+  int64_t StoredRecords(const TopicPartition& tp);
+
+ private:
+  explicit EmbeddedQueue(std::shared_ptr<EmbeddedQueueImpl> impl);
+  std::shared_ptr<EmbeddedQueueImpl> impl_;
+};
+
+}  // namespace sg::queue

@@ -1,0 +1,303 @@
+// The queue contract (common/queue.h), one suite for every implementation.
+// The Kafka mode adds its factory to kQueueKinds; the two cannot drift apart.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "common/embedded_queue.h"
+#include "tests/support/temp_dir.h"
+
+namespace sg::queue {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct QueueKind {
+  std::string name;
+  std::function<std::unique_ptr<Queue>(const std::string& dir)> open;
+};
+
+std::vector<QueueKind> QueueKinds() {
+  return {{"embedded", [](const std::string& dir) -> std::unique_ptr<Queue> {
+             EmbeddedQueueOptions o;
+             o.path = dir + "/queue";
+             auto q = EmbeddedQueue::Open(o);
+             if (!q.ok()) ADD_FAILURE() << q.error().ToString();
+             return q.ok() ? std::move(*q) : nullptr;
+           }}};
+}
+
+class QueueContractTest : public ::testing::TestWithParam<QueueKind> {
+ protected:
+  void SetUp() override {
+    queue_ = GetParam().open(dir_.path());
+    ASSERT_NE(queue_, nullptr);
+    ASSERT_TRUE(queue_->EnsureTopics({{"t", 4}, {"u", 1}}).ok());
+    auto p = queue_->CreateProducer();
+    ASSERT_TRUE(p.ok());
+    producer_ = std::move(*p);
+  }
+
+  // Produces and waits for every ack.
+  void ProduceAll(const std::vector<std::pair<std::string, std::string>>& kv,
+                  const std::string& topic = "t") {
+    std::vector<std::promise<Status>> acks(kv.size());
+    for (size_t i = 0; i < kv.size(); ++i) {
+      OutRecord r;
+      r.topic = topic;
+      r.key = kv[i].first;
+      r.value = kv[i].second;
+      r.headers.push_back({"h", "v" + std::to_string(i)});
+      producer_->Produce(std::move(r), [&acks, i](Status s) { acks[i].set_value(std::move(s)); });
+    }
+    for (auto& a : acks) {
+      auto s = a.get_future().get();
+      ASSERT_TRUE(s.ok()) << s.error().ToString();
+    }
+  }
+
+  // Polls until `n` records arrived or 5 s passed.
+  std::vector<Record> PollN(Consumer& c, size_t n) {
+    std::vector<Record> out;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+      auto r = c.Poll(n - out.size(), 100ms);
+      EXPECT_TRUE(r.ok());
+      if (!r.ok()) break;
+      for (auto& rec : *r) out.push_back(std::move(rec));
+    }
+    return out;
+  }
+
+  void CommitAll(Consumer& c, const std::vector<Record>& recs) {
+    std::map<std::pair<std::string, int32_t>, int64_t> next;
+    for (const auto& r : recs) {
+      auto& n = next[{r.topic, r.partition}];
+      n = std::max(n, r.offset + 1);
+    }
+    for (const auto& [tp, off] : next) {
+      auto s = c.Commit({tp.first, tp.second}, off);
+      ASSERT_TRUE(s.ok()) << s.error().ToString();
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Queue> queue_;
+  std::unique_ptr<Producer> producer_;
+};
+
+TEST_P(QueueContractTest, ProducedRecordsAreConsumedInOffsetOrderPerPartition) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  for (int i = 0; i < 100; ++i) kv.push_back({"key" + std::to_string(i % 10), std::to_string(i)});
+  ProduceAll(kv);
+  auto c = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(c.ok());
+  auto recs = PollN(**c, 100);
+  ASSERT_EQ(recs.size(), 100u);
+  std::map<int32_t, int64_t> last;
+  std::map<std::string, int32_t> key_partition;
+  std::set<std::string> values;
+  for (const auto& r : recs) {
+    if (last.count(r.partition)) {
+      EXPECT_GT(r.offset, last[r.partition]);
+    }
+    last[r.partition] = r.offset;
+    EXPECT_EQ(r.partition, PartitionForKey(r.key, 4));
+    if (key_partition.count(r.key)) {
+      EXPECT_EQ(key_partition[r.key], r.partition);
+    }
+    key_partition[r.key] = r.partition;
+    values.insert(r.value);
+    ASSERT_TRUE(r.FindHeader("h").has_value());
+    EXPECT_EQ(*r.FindHeader("h"), "v" + r.value);
+    EXPECT_GT(r.timestamp_ms, 0);
+  }
+  EXPECT_EQ(values.size(), 100u);
+  EXPECT_GT(last.size(), 1u) << "keys should spread over partitions";
+}
+
+TEST_P(QueueContractTest, UnknownTopicIsNotFound) {
+  std::promise<Status> p;
+  OutRecord r;
+  r.topic = "nope";
+  producer_->Produce(std::move(r), [&](Status s) { p.set_value(std::move(s)); });
+  auto s = p.get_future().get();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(s.error().message.find("nope"), std::string::npos);
+  EXPECT_FALSE(queue_->CreateConsumer("g", {"nope"}).ok());
+}
+
+TEST_P(QueueContractTest, CommittedRecordsAreNotDeliveredAgainToTheGroup) {
+  ProduceAll({{"a", "1"}, {"b", "2"}, {"c", "3"}});
+  {
+    auto c = queue_->CreateConsumer("g", {"t"});
+    ASSERT_TRUE(c.ok());
+    auto recs = PollN(**c, 3);
+    ASSERT_EQ(recs.size(), 3u);
+    CommitAll(**c, recs);
+    (*c)->Close();
+  }
+  ProduceAll({{"d", "4"}});
+  auto c = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(c.ok());
+  auto recs = PollN(**c, 1);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].value, "4");
+  auto more = (*c)->Poll(10, std::chrono::milliseconds(100));
+  ASSERT_TRUE(more.ok());
+  EXPECT_TRUE(more->empty());
+}
+
+TEST_P(QueueContractTest, UncommittedRecordsAreDeliveredAgainAfterTheConsumerLeaves) {
+  ProduceAll({{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}});
+  auto first = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(first.ok());
+  auto recs = PollN(**first, 4);
+  ASSERT_EQ(recs.size(), 4u);
+  // Commit only the record of one partition, then leave.
+  CommitAll(**first, {recs[0]});
+  (*first)->Close();
+  auto second = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(second.ok());
+  auto again = PollN(**second, 3);
+  std::set<std::string> values;
+  for (const auto& r : again) values.insert(r.value);
+  EXPECT_EQ(again.size(), 3u);
+  auto more = (*second)->Poll(10, std::chrono::milliseconds(100));
+  ASSERT_TRUE(more.ok());
+  EXPECT_TRUE(more->empty());
+  EXPECT_FALSE(values.count(recs[0].value));
+}
+
+TEST_P(QueueContractTest, GroupMembersSharePartitionsAndEachRecordGoesToOneMember) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  for (int i = 0; i < 200; ++i) kv.push_back({"k" + std::to_string(i), std::to_string(i)});
+  auto a = queue_->CreateConsumer("g", {"t"});
+  auto b = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto assigned_a = (*a)->Assignment();
+  auto assigned_b = (*b)->Assignment();
+  EXPECT_EQ(assigned_a.size() + assigned_b.size(), 4u);
+  EXPECT_FALSE(assigned_a.empty());
+  EXPECT_FALSE(assigned_b.empty());
+  ProduceAll(kv);
+  std::map<std::string, int> seen;
+  for (auto* c : {a->get(), b->get()}) {
+    while (true) {
+      auto r = c->Poll(500, 200ms);
+      ASSERT_TRUE(r.ok());
+      if (r->empty()) break;
+      for (const auto& rec : *r) seen[rec.value]++;
+    }
+  }
+  EXPECT_EQ(seen.size(), 200u);
+  for (const auto& [v, n] : seen) EXPECT_EQ(n, 1) << v;
+}
+
+TEST_P(QueueContractTest, EveryGroupGetsEveryRecord) {
+  ProduceAll({{"a", "1"}, {"b", "2"}});
+  auto g1 = queue_->CreateConsumer("g1", {"t"});
+  auto g2 = queue_->CreateConsumer("g2", {"t"});
+  ASSERT_TRUE(g1.ok() && g2.ok());
+  EXPECT_EQ(PollN(**g1, 2).size(), 2u);
+  EXPECT_EQ(PollN(**g2, 2).size(), 2u);
+}
+
+TEST_P(QueueContractTest, CommitOfAPartitionRebalancedAwayIsRefused) {
+  ProduceAll({{"a", "1"}}, "u");
+  auto a = queue_->CreateConsumer("g", {"u"});
+  ASSERT_TRUE(a.ok());
+  auto recs = PollN(**a, 1);
+  ASSERT_EQ(recs.size(), 1u);
+  auto b = queue_->CreateConsumer("g", {"u"});  // one partition: stays with a
+  ASSERT_TRUE(b.ok());
+  (*a)->Close();
+  auto s = (*a)->Commit({"u", 0}, recs[0].offset + 1);
+  EXPECT_FALSE(s.ok());
+  // The new owner gets the uncommitted record.
+  EXPECT_EQ(PollN(**b, 1).size(), 1u);
+}
+
+TEST_P(QueueContractTest, ConcurrentProducersAllGetDurableAcks) {
+  constexpr int kThreads = 8, kPerThread = 250;
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto p = queue_->CreateProducer();
+      ASSERT_TRUE(p.ok());
+      for (int i = 0; i < kPerThread; ++i) {
+        OutRecord r;
+        r.topic = "t";
+        r.key = std::to_string(t) + "/" + std::to_string(i);
+        r.value = r.key;
+        (*p)->Produce(std::move(r), [&](Status s) { (s.ok() ? ok : failed)++; });
+      }
+      ASSERT_TRUE((*p)->Flush(10s).ok());
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(failed.load(), 0);
+  auto c = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(c.ok());
+  auto recs = PollN(**c, kThreads * kPerThread);
+  std::set<std::string> values;
+  for (const auto& r : recs) values.insert(r.value);
+  EXPECT_EQ(values.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+TEST_P(QueueContractTest, PauseHoldsBackAPartitionAndSeekRereads) {
+  ProduceAll({{"a", "1"}, {"a", "2"}}, "u");
+  auto c = queue_->CreateConsumer("g", {"u"});
+  ASSERT_TRUE(c.ok());
+  (*c)->Pause({"u", 0});
+  auto none = (*c)->Poll(10, 100ms);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  (*c)->Resume({"u", 0});
+  auto recs = PollN(**c, 2);
+  ASSERT_EQ(recs.size(), 2u);
+  ASSERT_TRUE((*c)->Seek({"u", 0}, recs[1].offset).ok());
+  auto again = PollN(**c, 1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].value, "2");
+}
+
+TEST_P(QueueContractTest, LagIsEndMinusCommitted) {
+  ProduceAll({{"a", "1"}, {"a", "2"}, {"a", "3"}}, "u");
+  auto c = queue_->CreateConsumer("g", {"u"});
+  ASSERT_TRUE(c.ok());
+  auto recs = PollN(**c, 3);
+  ASSERT_EQ(recs.size(), 3u);
+  ASSERT_TRUE((*c)->Commit({"u", 0}, recs[0].offset + 1).ok());
+  auto lag = (*c)->Lag();
+  ASSERT_TRUE(lag.ok());
+  ASSERT_EQ(lag->size(), 1u);
+  EXPECT_EQ((*lag)[0].lag(), 2);
+}
+
+TEST_P(QueueContractTest, WakeupEndsABlockedPoll) {
+  auto c = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(c.ok());
+  auto start = std::chrono::steady_clock::now();
+  std::thread waker([&] {
+    std::this_thread::sleep_for(50ms);
+    (*c)->Wakeup();
+  });
+  auto r = (*c)->Poll(10, 10s);
+  waker.join();
+  ASSERT_TRUE(r.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllQueues, QueueContractTest, ::testing::ValuesIn(QueueKinds()),
+                         [](const auto& param_info) { return param_info.param.name; });
+
+}  // namespace
+}  // namespace sg::queue
