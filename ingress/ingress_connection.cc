@@ -7,6 +7,8 @@
 namespace sg::ingress {
 namespace {
 
+constexpr size_t kMaxUnsentBytes = 256 * 1024;
+
 std::string PeerAddress(uv_tcp_t* tcp, uint16_t* port) {
   sockaddr_storage ss{};
   int len = sizeof ss;
@@ -69,6 +71,13 @@ void Connection::Accept(uv_stream_t* server) {
 void Connection::AfterEvent() {
   Flush();
   ArmTimer();
+  // A client that pipelines without reading our replies must not make us
+  // buffer without bound: stop reading until the replies have drained.
+  if (!read_paused_ && !closing_ && !handles_closing_ &&
+      uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_)) > kMaxUnsentBytes) {
+    read_paused_ = true;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  }
 }
 
 void Connection::OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -149,7 +158,16 @@ void Connection::OnWrite(uv_write_t* req, int status) {
   auto* w = static_cast<WriteReq*>(req->data);
   Connection* c = w->conn;
   delete w;
-  if (status < 0 && status != UV_ECANCELED) c->CloseHandles();
+  if (status < 0 && status != UV_ECANCELED) {
+    c->CloseHandles();
+    return;
+  }
+  if (c->read_paused_ && !c->closing_ && !c->handles_closing_ &&
+      uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c->tcp_)) <
+          kMaxUnsentBytes / 4) {
+    c->read_paused_ = false;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp_), OnAlloc, OnRead);
+  }
 }
 
 void Connection::ArmTimer() {

@@ -82,6 +82,7 @@ class Connection : public SessionHost {
   std::unique_ptr<Session> session_;
   std::unique_ptr<TlsEngine> tls_;
   bool tls_handshaking_ = false;
+  bool read_paused_ = false;       // too many unsent replies (see AfterEvent)
   std::string out_;                // bytes for the socket, already encrypted under TLS
   std::function<void(Status)> ack_done_;
   uint64_t ack_gen_ = 0;
