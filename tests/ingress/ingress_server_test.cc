@@ -344,6 +344,37 @@ TEST_F(IngressServerTest, CommandTimeout) {
   EXPECT_TRUE(c.WaitClosed());
 }
 
+TEST_F(IngressServerTest, TlsHandshakeTimeout) {
+  config_.tls_handshake_timeout = 200ms;
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.WaitClosed(3000));  // no ClientHello: dropped after the timeout
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 150ms);
+  EXPECT_NE(registry_.Serialize().find(
+                "smimegate_ingress_tls_handshakes_total{listener=\"mx\",result=\"timeout\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(IngressServerTest, MetricsPassPromtool) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  c.Cmd("MAIL FROM:<a@remote.example>");
+  c.Cmd("RCPT TO:<x@nowhere.example>");
+  c.Cmd("RCPT TO:<x@example.org>");
+  c.Cmd("DATA");
+  ASSERT_EQ(CodeOf(c.Cmd("Subject: m\r\n\r\nbody\r\n.")), "250 2.0.0");
+  const std::string file = dir_.Sub("metrics.txt");
+  { std::ofstream(file) << registry_.Serialize(); }
+  EXPECT_EQ(std::system(("promtool check metrics < " + file + " >/dev/null 2>&1").c_str()), 0)
+      << registry_.Serialize();
+}
+
 TEST_F(IngressServerTest, ConnectionLimitPerIp) {
   config_.max_connections_per_ip = 2;
   StartServer();
