@@ -61,9 +61,15 @@ Result<bool> DedupeStore::Seen(std::string_view message_id, std::string_view for
 Status DedupeStore::MarkDelivered(std::string_view message_id, std::string_view form_id,
                                   std::string_view recipient) {
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = false;  // the WAL reaches the OS in Put; Sync() makes it power-safe
   auto s = db_->Put(wo, Key(message_id, form_id, recipient), "1");
   if (!s.ok()) return MakeError(ErrorCode::kIoError, "egress dedupe write: " + s.ToString());
+  return OkStatus();
+}
+
+Status DedupeStore::Sync() {
+  auto s = db_->SyncWAL();
+  if (!s.ok()) return MakeError(ErrorCode::kIoError, "egress dedupe sync: " + s.ToString());
   return OkStatus();
 }
 

@@ -4,6 +4,7 @@
 #include <uv.h>
 
 #include <map>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -82,6 +83,7 @@ class EgressService::Impl {
   void DrainPosted();
   void OnTick();
   void DoCommits();
+  void CommitSynced();
   void PollDeliver();
   void PollRetry();
   void StartDueRetries();
@@ -127,6 +129,22 @@ class EgressService::Impl {
   bool loop_open_ = false;  // guarded by post_mu_
 
   OffsetTracker offsets_;
+  // Commits wait for the dedupe WAL sync that covers their deliveries. The
+  // syncer thread fsyncs it off the loop, so the loop never blocks on disk.
+  struct PendingCommit {
+    uint64_t seq;
+    queue::TopicPartition tp;
+    int64_t next;
+  };
+  std::vector<PendingCommit> pending_commits_;
+  uint64_t commit_seq_ = 0;                // loop thread
+  uint64_t synced_seq_ = 0;                // loop thread (set by posted closures)
+  std::thread syncer_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  uint64_t sync_requested_ = 0;            // guarded by sync_mu_
+  bool syncer_stop_ = false;               // guarded by sync_mu_
+  void SyncerLoop();
   std::map<uint64_t, std::unique_ptr<Task>> tasks_;
   uint64_t next_task_id_ = 1;
   std::multimap<int64_t, std::unique_ptr<Held>> held_;  // by due time
@@ -180,6 +198,7 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
     loop_open_ = true;
   }
   started_ = true;
+  syncer_ = std::thread([this] { SyncerLoop(); });
   thread_ = std::thread([this] { Run(); });
   ready = true;
   spdlog::info("egress: started (deliver topic {}, retry topic {}, group {})", deliver_topic_,
@@ -219,6 +238,12 @@ void EgressService::Impl::Stop() {
   }
   stop_requested_ = true;
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    syncer_stop_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
   // The loop has ended: nothing else touches the consumers now.
   deliver_consumer_->Close();
   retry_consumer_->Close();
@@ -245,13 +270,53 @@ void EgressService::Impl::OnTick() {
 }
 
 void EgressService::Impl::DoCommits() {
-  for (auto& [tp, next] : offsets_.TakeCommits()) {
-    auto* consumer = tp.topic == retry_topic_ ? retry_consumer_.get() : deliver_consumer_.get();
-    auto st = consumer->Commit(tp, next);
+  auto ready = offsets_.TakeCommits();
+  if (!ready.empty()) {
+    const uint64_t seq = ++commit_seq_;
+    for (auto& [tp, next] : ready) pending_commits_.push_back({seq, tp, next});
+    {
+      std::lock_guard<std::mutex> lock(sync_mu_);
+      sync_requested_ = seq;
+    }
+    sync_cv_.notify_one();
+  }
+  CommitSynced();
+}
+
+void EgressService::Impl::CommitSynced() {
+  size_t done = 0;
+  for (; done < pending_commits_.size() && pending_commits_[done].seq <= synced_seq_; ++done) {
+    const auto& c = pending_commits_[done];
+    auto* consumer = c.tp.topic == retry_topic_ ? retry_consumer_.get() : deliver_consumer_.get();
+    auto st = consumer->Commit(c.tp, c.next);
     if (!st.ok() && st.error().code != ErrorCode::kPermissionDenied) {
-      spdlog::warn("egress: commit {}[{}]@{}: {}", tp.topic, tp.partition, next,
+      spdlog::warn("egress: commit {}[{}]@{}: {}", c.tp.topic, c.tp.partition, c.next,
                    st.error().ToString());
     }
+  }
+  pending_commits_.erase(pending_commits_.begin(), pending_commits_.begin() + static_cast<long>(done));
+}
+
+void EgressService::Impl::SyncerLoop() {
+  uint64_t synced = 0;
+  while (true) {
+    uint64_t target;
+    {
+      std::unique_lock<std::mutex> lock(sync_mu_);
+      sync_cv_.wait(lock, [&] { return syncer_stop_ || sync_requested_ > synced; });
+      if (syncer_stop_) return;
+      target = sync_requested_;
+    }
+    auto st = dedupe_->Sync();
+    if (!st.ok()) {
+      spdlog::error("egress: {}; commits wait", st.error().ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // this thread only
+      continue;
+    }
+    synced = target;
+    Post([this, target] {
+      if (target > synced_seq_) synced_seq_ = target;
+    });
   }
 }
 
@@ -625,6 +690,11 @@ void EgressService::Impl::FinishShutdown() {
     abandoned_ = true;
   }
   DoCommits();
+  // Last commits: sync here (the loop is ending, blocking is fine now).
+  if (dedupe_->Sync().ok()) {
+    synced_seq_ = commit_seq_;
+    CommitSynced();
+  }
   dispatcher_->Shutdown();
   if (auto* cares = dynamic_cast<CaresResolver*>(resolver_.get())) cares->Shutdown();
   {
