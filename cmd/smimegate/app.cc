@@ -25,8 +25,16 @@ Status App::Start() {
 
   // Start order: keyservice, workers, egress, ingress (mail is taken last
   // and stopped first). A wrong KEK or store fails here, before any port.
-  SG_ASSIGN_OR_RETURN(auto ks, keyservice::KeyServiceServer::Create(
-                                   config_.keyservice, config_.hosted_domains, registry_, clock_));
+  auto created = keyservice::KeyServiceServer::Create(config_.keyservice, config_.hosted_domains,
+                                                      registry_, clock_);
+  if (!created.ok()) {
+    const Error& e = created.error();
+    // A missing or wrong key-encryption key is a configuration error (exit 2).
+    bool config_error = e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ||
+                        e.code == ErrorCode::kPermissionDenied;
+    return MakeError(config_error ? ErrorCode::kInvalidArgument : e.code, e.message);
+  }
+  auto ks = std::move(*created);
   keyservice_ = ks.get();
   services_.push_back(std::move(ks));
 
