@@ -121,9 +121,8 @@ Result<store::StoredKey> KeyServiceImpl::IssueKey(const std::string& owner,
   sk.set_certificate_der(issued.certificate_der);
   for (auto& c : issued.chain_der) sk.add_chain_der(std::move(c));
   sk.set_source("issued");
-  // Microseconds keep "added most recently" strict even for keys issued in the same second.
-  sk.set_added_at(std::chrono::duration_cast<std::chrono::microseconds>(
-                      now.time_since_epoch()).count());
+  SG_ASSIGN_OR_RETURN(int64_t added_at, NextAddedAt(owner));
+  sk.set_added_at(added_at);
   sk.set_not_before(NotBefore(cert.get()));
   sk.set_not_after(NotAfter(cert.get()));
   SG_RETURN_IF_ERROR(store_->PutKey(sk));
@@ -133,6 +132,14 @@ Result<store::StoredKey> KeyServiceImpl::IssueKey(const std::string& owner,
   changes_.Publish("key", owner);
   spdlog::info("keyservice: issued key {} for {} ({})", sk.key_id(), owner, reason);
   return sk;
+}
+
+Result<int64_t> KeyServiceImpl::NextAddedAt(const std::string& owner) {
+  int64_t at = std::chrono::duration_cast<std::chrono::microseconds>(
+                   clock_.Now().time_since_epoch()).count();
+  SG_ASSIGN_OR_RETURN(auto keys, store_->ListKeys(owner));
+  for (const auto& k : keys) at = std::max(at, k.added_at() + 1);
+  return at;
 }
 
 Result<std::string> KeyServiceImpl::OpenKey(const store::StoredKey& key) {

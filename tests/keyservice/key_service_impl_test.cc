@@ -206,6 +206,18 @@ TEST_F(KeyServiceImplTest, RolloverBeforeExpiryKeepsOldKeyForDecryption) {
   EXPECT_TRUE(old_present);
 }
 
+TEST_F(KeyServiceImplTest, AdminRolloverSignsAtOnceEvenAtTheSameInstant) {
+  AddUser("alice@example.com");
+  auto first = ks_->GetSigningIdentity("alice@example.com");
+  for (int i = 0; i < 3; ++i) {  // the fake clock does not move
+    auto renewed = ks_->Rollover("alice@example.com");
+    ASSERT_TRUE(renewed.ok());
+    EXPECT_EQ((*ks_->GetSigningIdentity("alice@example.com"))->key_id, renewed->key_id);
+  }
+  EXPECT_EQ(ks_->GetDecryptionKeys("alice@example.com")->size(), 4u);
+  EXPECT_EQ(ks_->Rollover("nobody@example.com").error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(KeyServiceImplTest, ExpiredSigningKeyIsReplacedOnUse) {
   AddUser("alice@example.com");
   auto first = ks_->GetSigningIdentity("alice@example.com");
@@ -361,8 +373,7 @@ TEST_F(HarvestTest, OwnDomainKeyImportedFromLegacyPkcs12Decrypts) {
 
 TEST_F(HarvestTest, ImportedUserKeySignsAndOlderKeysStay) {
   AddUser("alice@example.com");
-  auto issued = ks_->GetSigningIdentity("alice@example.com");
-  clock_.Advance(1s);
+  auto issued = ks_->GetSigningIdentity("alice@example.com");  // same (fake) instant as the import
   PkeyPtr key;
   std::string cert = MakeLeaf(partner_ca_, Leaf("alice@example.com"), &key);
   std::string p12 = testing::MakePkcs12(cert, key.get(), "pw", /*legacy=*/false, dir_.path());
