@@ -16,6 +16,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl swaks postfix gpgsm libnss3-tools prometheus
   python3 python3-aiosmtpd python3-cryptography python3-dnslib python3-matplotlib
+  # ingress: swaks needs it for --tls (STARTTLS) in the ingress real-client tests
+  libnet-ssleay-perl
 )
 
 SUDO=""
