@@ -225,6 +225,7 @@ Result<uint32_t> KeyServiceImpl::PromotePending() {
     sc.set_der(p.der());
     *sc.mutable_chain_der() = p.chain_der();
     sc.set_smime_capabilities_der(p.smime_capabilities_der());
+    *sc.mutable_capabilities() = p.capabilities();
     sc.set_source("harvested");
     sc.set_added_at(NowMicros(clock_));
     sc.set_not_before(NotBefore(x->get()));

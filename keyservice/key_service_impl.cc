@@ -214,6 +214,7 @@ Result<std::optional<EncryptionCertificate>> KeyServiceImpl::GetEncryptionCertif
   out.owner = personal->owner();
   out.certificate_der = personal->der();
   out.smime_capabilities_der = personal->smime_capabilities_der();
+  out.capabilities.assign(personal->capabilities().begin(), personal->capabilities().end());
   out.domain_certificate = domain;
   return std::optional<EncryptionCertificate>(std::move(out));
 }
@@ -287,6 +288,7 @@ Result<HarvestResult> KeyServiceImpl::HarvestCertificate(const HarvestRequest& r
     sp.set_der(request.certificate_der);
     for (const auto& d : request.chain_der) sp.add_chain_der(d);
     sp.set_smime_capabilities_der(request.smime_capabilities_der);
+    for (const auto& c : request.capabilities) sp.add_capabilities(c);
     sp.set_reason(v.reason);
     sp.set_added_at(now_us);
     SG_RETURN_IF_ERROR(store_->PutPending(sp));
@@ -299,6 +301,7 @@ Result<HarvestResult> KeyServiceImpl::HarvestCertificate(const HarvestRequest& r
   sc.set_der(request.certificate_der);
   for (const auto& d : request.chain_der) sc.add_chain_der(d);
   sc.set_smime_capabilities_der(request.smime_capabilities_der);
+  for (const auto& c : request.capabilities) sc.add_capabilities(c);
   sc.set_source("harvested");
   sc.set_added_at(now_us);
   sc.set_not_before(NotBefore(cert->get()));

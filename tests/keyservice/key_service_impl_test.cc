@@ -241,8 +241,10 @@ class HarvestTest : public KeyServiceImplTest {
     o.not_after = now_ + 24h * 365;
     return o;
   }
-  HarvestResult Harvest(const std::string& address, const std::string& der) {
-    auto r = ks_->HarvestCertificate(HarvestRequest{address, der, {partner_ca_.der}, ""});
+  HarvestResult Harvest(const std::string& address, const std::string& der,
+                        std::vector<std::string> capabilities = {}) {
+    auto r = ks_->HarvestCertificate(
+        HarvestRequest{address, der, {partner_ca_.der}, "", std::move(capabilities)});
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : HarvestResult{};
   }
@@ -252,7 +254,7 @@ class HarvestTest : public KeyServiceImplTest {
 
 TEST_F(HarvestTest, UntrustedCaIsPendingUntilApproved) {
   std::string cert = MakeLeaf(partner_ca_, Leaf("bob@partner.example"));
-  auto r = Harvest("bob@partner.example", cert);
+  auto r = Harvest("bob@partner.example", cert, {"id-aes256-GCM", "AES-256-CBC"});
   EXPECT_EQ(r.outcome, HarvestOutcome::kPending) << r.reason;
   EXPECT_FALSE(ks_->GetEncryptionCertificate("bob@partner.example")->has_value());
   auto pending = ks_->ListCertificates("", "pending");
@@ -266,6 +268,7 @@ TEST_F(HarvestTest, UntrustedCaIsPendingUntilApproved) {
   ASSERT_TRUE(enc.ok() && enc->has_value());
   EXPECT_EQ((*enc)->certificate_der, cert);
   EXPECT_FALSE((*enc)->domain_certificate);
+  EXPECT_EQ((*enc)->capabilities, (std::vector<std::string>{"id-aes256-GCM", "AES-256-CBC"}));
   EXPECT_TRUE(ks_->ListCertificates("", "pending")->empty());
 
   // Harvesting it again changes nothing; removing the anchor stops its use.
