@@ -486,9 +486,46 @@ Result<std::string> ReplaceHeader(std::string_view message, std::string_view nam
   return out;
 }
 
-std::string FirstMailbox(std::string_view header_value) {
+namespace {
+void InitGmime() {
   static std::once_flag once;
   std::call_once(once, [] { g_mime_init(); });
+}
+}  // namespace
+
+Result<std::string> TagSubject(std::string_view message, std::string_view tag, const MimeLimits& limits) {
+  if (tag.find_first_of("\r\n") != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "subject tag: contains a line break");
+  }
+  std::string encoded(tag);
+  if (std::any_of(tag.begin(), tag.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    InitGmime();
+    char* enc = g_mime_utils_header_encode_text(nullptr, encoded.c_str(), "utf-8");
+    if (enc == nullptr) return MakeError(ErrorCode::kInvalidArgument, "subject tag: cannot encode");
+    encoded = enc;
+    g_free(enc);
+  }
+  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(message, limits));
+  const HeaderField* field = FindField(entity, "Subject");
+  if (field == nullptr) return ReplaceHeader(message, "Subject", encoded, limits);
+  std::string_view raw = field->raw;
+  std::string_view rest = raw.substr(raw.find(':') + 1);
+  if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  if (rest.substr(0, encoded.size()) == encoded) return std::string(message);  // already tagged
+  size_t start = static_cast<size_t>(raw.data() - message.data());
+  std::string out;
+  out.reserve(message.size() + encoded.size() + 2);
+  out.append(message.substr(0, start));
+  out.append(field->name).append(": ").append(encoded);
+  // An empty subject: keep the line ending without a dangling space.
+  if (!rest.empty() && rest.front() != '\r' && rest.front() != '\n') out.push_back(' ');
+  out.append(rest);
+  out.append(message.substr(start + raw.size()));
+  return out;
+}
+
+std::string FirstMailbox(std::string_view header_value) {
+  InitGmime();
   std::string value(header_value);
   InternetAddressList* list = internet_address_list_parse(nullptr, value.c_str());
   if (list == nullptr) return {};

@@ -99,6 +99,14 @@ std::string QpDecode(std::string_view in);
 Result<std::string> ReplaceHeader(std::string_view message, std::string_view name,
                                   std::string_view new_value, const MimeLimits& limits = {});
 
+// Prepends |tag| and a space to the Subject value ("Subject: |tag|" when
+// there is none), changing no other byte of |message>: the existing value,
+// its encoded words and its folding follow unchanged. A non-ASCII tag is
+// written as an RFC 2047 encoded word (GMime). Tagging twice with the same
+// tag is a no-op.
+Result<std::string> TagSubject(std::string_view message, std::string_view tag,
+                               const MimeLimits& limits = {});
+
 // Lower-cased addr-spec of the first mailbox in a From-like header value,
 // parsed with GMime. Empty when there is none.
 std::string FirstMailbox(std::string_view header_value);

@@ -101,6 +101,13 @@ TEST_F(EngineTest, SubjectTagKeepsSignatureGood) {
   EXPECT_NE(tagged->find("Subject: [signed] test message\r\n"), std::string::npos);
   EXPECT_EQ(tagged->size(), s.size() + 9);
   EXPECT_EQ(VerifyNow(*tagged).status, VerifyStatus::kGood);
+  auto tag2 = TagSubject(s, "[s\xc3\xadgned]");
+  ASSERT_TRUE(tag2.ok());
+  EXPECT_EQ(VerifyNow(*tag2).status, VerifyStatus::kGood);
+  // Outside the Subject, one changed byte is detected.
+  std::string altered = *tagged;
+  altered[altered.find("this is a test")] = 'T';
+  EXPECT_EQ(VerifyNow(altered).status, VerifyStatus::kBadSignature);
 }
 
 TEST_F(EngineTest, EncryptDecryptRsaRestoresMessageAndHeaders) {

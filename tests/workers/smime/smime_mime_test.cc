@@ -114,6 +114,22 @@ TEST(MimeHeaders, ReplaceHeaderTouchesOnlyThatField) {
   EXPECT_FALSE(ReplaceHeader(msg, "Subject", "x\r\nBcc: evil@x").ok());
 }
 
+TEST(MimeHeaders, TagSubjectKeepsEverythingElse) {
+  std::string msg = "From: a@b\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n aus Berlin\r\nTo: c@d\r\n\r\nbody";
+  auto t = TagSubject(msg, "[signed]");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t, "From: a@b\r\nSubject: [signed] =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n aus Berlin\r\nTo: c@d\r\n\r\nbody");
+  EXPECT_EQ(TagSubject(*t, "[signed]").value(), *t);  // idempotent
+  auto utf8 = TagSubject(msg, "[verschl\xc3\xbcsselt]");
+  ASSERT_TRUE(utf8.ok());
+  size_t at = utf8->find("Subject: =?");
+  ASSERT_NE(at, std::string::npos) << *utf8;
+  std::string value = utf8->substr(at + 9, utf8->find("\r\n", at) - at - 9);
+  EXPECT_EQ(value.find('\xc3'), std::string::npos);  // 7-bit on the wire
+  EXPECT_EQ(TagSubject("From: a@b\r\n\r\nx", "[tag]").value(), "From: a@b\r\nSubject: [tag]\r\n\r\nx");
+  EXPECT_EQ(TagSubject("Subject:\r\n\r\nx", "[tag]").value(), "Subject: [tag]\r\n\r\nx");
+}
+
 TEST(MimeHeaders, FirstMailbox) {
   EXPECT_EQ(FirstMailbox("Alice Example <Alice@Example.COM>"), "alice@example.com");
   EXPECT_EQ(FirstMailbox("=?utf-8?q?J=C3=B6rg?= <joerg@example.de>, other@x.y"), "joerg@example.de");
