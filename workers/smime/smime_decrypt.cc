@@ -4,6 +4,7 @@
 #include <openssl/evperr.h>
 
 #include "workers/smime/smime_cms_util.h"
+#include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_engine.h"
 
 #include <optional>
@@ -62,12 +63,7 @@ Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
                                            std::span<const KeyPair> candidates) const {
   SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits_));
   ContentType ct = EntityContentType(top);
-  std::string name = ct.Param("name");
-  bool p7m_name = name.size() > 4 && (name.substr(name.size() - 4) == ".p7m" ||
-                                      name.substr(name.size() - 4) == ".P7M");
-  bool pkcs7 = ct.type == "application" &&
-               (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime" ||
-                (ct.subtype == "octet-stream" && p7m_name));
+  bool pkcs7 = IsPkcs7Mime(ct);
   if (!pkcs7) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "decrypt: message is " + ct.Mime() + ", not application/pkcs7-mime");

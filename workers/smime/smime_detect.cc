@@ -20,9 +20,7 @@ SmimeKind DetectSmime(std::string_view message) {
     }
     return SmimeKind::kNone;  // e.g. PGP/MIME
   }
-  bool pkcs7 = ct.type == "application" &&
-               (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime");
-  if (!pkcs7) return SmimeKind::kNone;
+  if (!IsPkcs7Mime(ct)) return SmimeKind::kNone;
   std::string st = ct.Param("smime-type");
   for (char& c : st) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (st == "enveloped-data") return SmimeKind::kEnveloped;
@@ -30,6 +28,15 @@ SmimeKind DetectSmime(std::string_view message) {
   if (st == "signed-data") return SmimeKind::kSignedOpaque;
   if (st == "compressed-data") return SmimeKind::kCompressed;
   return SmimeKind::kUnknownPkcs7;  // old clients omit smime-type: the CMS content type decides
+}
+
+bool IsPkcs7Mime(const ContentType& ct) {
+  if (ct.type != "application") return false;
+  if (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime") return true;
+  if (ct.subtype != "octet-stream") return false;
+  std::string name = ct.Param("name");
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name.size() > 4 && name.compare(name.size() - 4, 4, ".p7m") == 0;
 }
 
 std::string_view SmimeKindName(SmimeKind kind) {

@@ -7,6 +7,8 @@
 
 #include <string_view>
 
+#include "workers/smime/smime_mime.h"
+
 namespace sg::smime {
 
 enum class SmimeKind {
@@ -20,6 +22,10 @@ enum class SmimeKind {
 };
 
 SmimeKind DetectSmime(std::string_view message);
+
+// application/pkcs7-mime, application/x-pkcs7-mime, or (old Outlook)
+// application/octet-stream named *.p7m.
+bool IsPkcs7Mime(const ContentType& ct);
 std::string_view SmimeKindName(SmimeKind kind);
 
 }  // namespace sg::smime

@@ -8,6 +8,7 @@
 
 #include "workers/smime/smime_cert_cache.h"
 #include "workers/smime/smime_cms_util.h"
+#include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_engine.h"
 
 namespace sg::smime {
@@ -144,7 +145,7 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
     auto body = internal::DecodeCmsBody(*sig);
     if (!body.ok()) return Status(std::move(r), VerifyStatus::kMalformed, body.error().message);
     der = std::move(body).value();
-  } else if (ct.type == "application" && (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime")) {
+  } else if (IsPkcs7Mime(ct)) {
     r.opaque = true;
     auto body = internal::DecodeCmsBody(top);
     if (!body.ok()) return Status(std::move(r), VerifyStatus::kMalformed, body.error().message);

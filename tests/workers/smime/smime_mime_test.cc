@@ -147,6 +147,9 @@ TEST(MimeDetect, Kinds) {
   EXPECT_EQ(DetectSmime("Content-Type: multipart/signed; protocol=\"application/pgp-signature\"\r\n\r\n"),
             SmimeKind::kNone);
   EXPECT_EQ(DetectSmime("Content-Type: application/pkcs7-mime\r\n\r\n"), SmimeKind::kUnknownPkcs7);
+  EXPECT_EQ(DetectSmime("Content-Type: application/octet-stream; name=\"SMIME.P7M\"\r\n\r\n"),
+            SmimeKind::kUnknownPkcs7);
+  EXPECT_EQ(DetectSmime("Content-Type: application/octet-stream; name=report.pdf\r\n\r\n"), SmimeKind::kNone);
 }
 
 TEST(Canonicalise, ReencodesWhatRelaysWouldTouch) {
