@@ -41,13 +41,20 @@ bool IsPkcs7Mime(const ContentType& ct) {
 
 std::string_view SmimeKindName(SmimeKind kind) {
   switch (kind) {
-    case SmimeKind::kNone: return "none";
-    case SmimeKind::kEnveloped: return "enveloped";
-    case SmimeKind::kAuthEnveloped: return "auth_enveloped";
-    case SmimeKind::kSignedDetached: return "signed_detached";
-    case SmimeKind::kSignedOpaque: return "signed_opaque";
-    case SmimeKind::kCompressed: return "compressed";
-    case SmimeKind::kUnknownPkcs7: return "unknown_pkcs7";
+    case SmimeKind::kNone:
+      return "none";
+    case SmimeKind::kEnveloped:
+      return "enveloped";
+    case SmimeKind::kAuthEnveloped:
+      return "auth_enveloped";
+    case SmimeKind::kSignedDetached:
+      return "signed_detached";
+    case SmimeKind::kSignedOpaque:
+      return "signed_opaque";
+    case SmimeKind::kCompressed:
+      return "compressed";
+    case SmimeKind::kUnknownPkcs7:
+      return "unknown_pkcs7";
   }
   return "none";
 }

@@ -12,13 +12,13 @@
 namespace sg::smime {
 
 enum class SmimeKind {
-  kNone,           // not S/MIME at the top level
-  kEnveloped,      // application/pkcs7-mime; smime-type=enveloped-data
-  kAuthEnveloped,  // application/pkcs7-mime; smime-type=authEnveloped-data
-  kSignedDetached, // multipart/signed with a pkcs7-signature protocol
-  kSignedOpaque,   // application/pkcs7-mime; smime-type=signed-data
-  kCompressed,     // application/pkcs7-mime; smime-type=compressed-data
-  kUnknownPkcs7,   // application/(x-)pkcs7-mime without a usable smime-type
+  kNone,            // not S/MIME at the top level
+  kEnveloped,       // application/pkcs7-mime; smime-type=enveloped-data
+  kAuthEnveloped,   // application/pkcs7-mime; smime-type=authEnveloped-data
+  kSignedDetached,  // multipart/signed with a pkcs7-signature protocol
+  kSignedOpaque,    // application/pkcs7-mime; smime-type=signed-data
+  kCompressed,      // application/pkcs7-mime; smime-type=compressed-data
+  kUnknownPkcs7,    // application/(x-)pkcs7-mime without a usable smime-type
 };
 
 SmimeKind DetectSmime(std::string_view message);

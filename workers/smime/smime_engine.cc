@@ -6,16 +6,26 @@ namespace sg::smime {
 
 std::string_view VerifyStatusName(VerifyStatus status) {
   switch (status) {
-    case VerifyStatus::kGood: return "good";
-    case VerifyStatus::kBadSignature: return "bad_signature";
-    case VerifyStatus::kUntrusted: return "untrusted";
-    case VerifyStatus::kExpired: return "expired";
-    case VerifyStatus::kWrongPurpose: return "wrong_purpose";
-    case VerifyStatus::kWrongAddress: return "wrong_address";
-    case VerifyStatus::kNoSignerCert: return "no_signer_cert";
-    case VerifyStatus::kNotSigned: return "not_signed";
-    case VerifyStatus::kMalformed: return "malformed";
-    case VerifyStatus::kUnsupported: return "unsupported";
+    case VerifyStatus::kGood:
+      return "good";
+    case VerifyStatus::kBadSignature:
+      return "bad_signature";
+    case VerifyStatus::kUntrusted:
+      return "untrusted";
+    case VerifyStatus::kExpired:
+      return "expired";
+    case VerifyStatus::kWrongPurpose:
+      return "wrong_purpose";
+    case VerifyStatus::kWrongAddress:
+      return "wrong_address";
+    case VerifyStatus::kNoSignerCert:
+      return "no_signer_cert";
+    case VerifyStatus::kNotSigned:
+      return "not_signed";
+    case VerifyStatus::kMalformed:
+      return "malformed";
+    case VerifyStatus::kUnsupported:
+      return "unsupported";
   }
   return "unknown";
 }
@@ -42,35 +52,41 @@ Result<std::unique_ptr<SmimeEngine>> SmimeEngine::Create(MimeLimits limits) {
   engine->aes256_gcm_ = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
   if (!engine->sha256_ || !engine->sha384_ || !engine->sha512_ || !engine->aes256_cbc_ ||
       !engine->aes128_cbc_ || !engine->aes256_gcm_) {
-    return MakeError(ErrorCode::kUnavailable,
-                     "smime engine: OpenSSL provider lacks SHA-2 or AES (" + TakeOpenSslError() + ")");
+    return MakeError(
+        ErrorCode::kUnavailable,
+        "smime engine: OpenSSL provider lacks SHA-2 or AES (" + TakeOpenSslError() + ")");
   }
   return engine;
 }
 
 const EVP_MD* SmimeEngine::Digest(DigestAlg alg) const {
   switch (alg) {
-    case DigestAlg::kSha384: return sha384_;
-    case DigestAlg::kSha512: return sha512_;
-    case DigestAlg::kSha256: break;
+    case DigestAlg::kSha384:
+      return sha384_;
+    case DigestAlg::kSha512:
+      return sha512_;
+    case DigestAlg::kSha256:
+      break;
   }
   return sha256_;
 }
 
-Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message, const SignerIdentity& signer,
-                                                 std::span<const Recipient> recipients,
-                                                 const SignOptions& sign_options,
-                                                 const EncryptOptions& encrypt_options) const {
+Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message,
+                                                const SignerIdentity& signer,
+                                                std::span<const Recipient> recipients,
+                                                const SignOptions& sign_options,
+                                                const EncryptOptions& encrypt_options) const {
   SG_ASSIGN_OR_RETURN(std::string signed_message, Sign(message, signer, sign_options));
   EncryptOptions inner = encrypt_options;
   inner.transport_encode = false;  // the signed bytes must reach the recipient unchanged
   return Encrypt(signed_message, recipients, inner);
 }
 
-Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message, const PreparedSigner& signer,
-                                                 std::span<const Recipient> recipients,
-                                                 const SignOptions& sign_options,
-                                                 const EncryptOptions& encrypt_options) const {
+Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message,
+                                                const PreparedSigner& signer,
+                                                std::span<const Recipient> recipients,
+                                                const SignOptions& sign_options,
+                                                const EncryptOptions& encrypt_options) const {
   SG_ASSIGN_OR_RETURN(std::string signed_message, Sign(message, signer, sign_options));
   EncryptOptions inner = encrypt_options;
   inner.transport_encode = false;  // the signed bytes must reach the recipient unchanged
@@ -93,7 +109,8 @@ Result<HarvestResult> SmimeEngine::Harvest(std::string_view message, const Trust
                        "harvest: no intact signature (" + std::string(VerifyStatusName(v.status)) +
                            (v.detail.empty() ? "" : ": " + v.detail) + ")");
   }
-  if (!v.signer) return MakeError(ErrorCode::kInvalidArgument, "harvest: signer certificate missing");
+  if (!v.signer)
+    return MakeError(ErrorCode::kInvalidArgument, "harvest: signer certificate missing");
   HarvestResult h;
   h.cert = v.signer;
   for (const X509Ptr& c : v.certificates) {

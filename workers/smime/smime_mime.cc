@@ -22,8 +22,10 @@ std::string Lower(std::string_view s) {
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (IsWsp(s.front()) || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
-  while (!s.empty() && (IsWsp(s.back()) || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  while (!s.empty() && (IsWsp(s.front()) || s.front() == '\r' || s.front() == '\n'))
+    s.remove_prefix(1);
+  while (!s.empty() && (IsWsp(s.back()) || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -52,8 +54,9 @@ bool IsContentField(std::string_view name) {
 
 Result<MimeEntity> ParseEntity(std::string_view bytes, const MimeLimits& limits) {
   if (bytes.size() > limits.max_message_bytes) {
-    return MakeError(ErrorCode::kResourceExhausted, "message: larger than the configured limit of " +
-                                                        std::to_string(limits.max_message_bytes) + " bytes");
+    return MakeError(ErrorCode::kResourceExhausted,
+                     "message: larger than the configured limit of " +
+                         std::to_string(limits.max_message_bytes) + " bytes");
   }
   MimeEntity entity;
   size_t pos = 0;
@@ -81,14 +84,16 @@ Result<MimeEntity> ParseEntity(std::string_view bytes, const MimeLimits& limits)
       while (!name.empty() && IsWsp(name.back())) name.remove_suffix(1);  // obsolete "Name :"
       if (!ValidFieldName(name)) break;
       if (entity.fields.size() >= limits.max_header_fields) {
-        return MakeError(ErrorCode::kResourceExhausted,
-                         "message header: more than " + std::to_string(limits.max_header_fields) + " fields");
+        return MakeError(
+            ErrorCode::kResourceExhausted,
+            "message header: more than " + std::to_string(limits.max_header_fields) + " fields");
       }
       entity.fields.push_back(HeaderField{name, line});
     }
     if (next > limits.max_header_bytes) {
       return MakeError(ErrorCode::kResourceExhausted, "message header: block larger than " +
-                                                          std::to_string(limits.max_header_bytes) + " bytes");
+                                                          std::to_string(limits.max_header_bytes) +
+                                                          " bytes");
     }
     pos = next;
   }
@@ -132,9 +137,15 @@ ContentType ParseContentType(std::string_view value) {
       } else if (value[i] == '(') {  // comment, possibly nested
         int depth = 0;
         while (i < value.size()) {
-          if (value[i] == '\\') { i += 2; continue; }
+          if (value[i] == '\\') {
+            i += 2;
+            continue;
+          }
           if (value[i] == '(') ++depth;
-          if (value[i] == ')' && --depth == 0) { ++i; break; }
+          if (value[i] == ')' && --depth == 0) {
+            ++i;
+            break;
+          }
           ++i;
         }
       } else {
@@ -182,7 +193,8 @@ ContentType ParseContentType(std::string_view value) {
     } else {
       val = std::string(token());
     }
-    if (!name.empty() && ct.params.count(name) == 0) ct.params.emplace(std::move(name), std::move(val));
+    if (!name.empty() && ct.params.count(name) == 0)
+      ct.params.emplace(std::move(name), std::move(val));
   }
   return ct;
 }
@@ -205,7 +217,8 @@ std::string EntityTransferEncoding(const MimeEntity& entity) {
 Result<Multipart> SplitMultipart(std::string_view body, std::string_view boundary,
                                  const MimeLimits& limits) {
   if (boundary.empty() || boundary.size() > 200) {
-    return MakeError(ErrorCode::kInvalidArgument, "multipart: missing or invalid boundary parameter");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "multipart: missing or invalid boundary parameter");
   }
   std::string delim = "--" + std::string(boundary);
   Multipart mp;
@@ -462,7 +475,8 @@ std::string QpDecode(std::string_view in) {
 Result<std::string> ReplaceHeader(std::string_view message, std::string_view name,
                                   std::string_view new_value, const MimeLimits& limits) {
   if (new_value.find_first_of("\r\n") != std::string_view::npos) {
-    return MakeError(ErrorCode::kInvalidArgument, "header " + std::string(name) + ": value contains a line break");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "header " + std::string(name) + ": value contains a line break");
   }
   SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(message, limits));
   const HeaderField* field = FindField(entity, name);
@@ -470,9 +484,9 @@ Result<std::string> ReplaceHeader(std::string_view message, std::string_view nam
   out.reserve(message.size() + new_value.size() + name.size() + 4);
   if (field != nullptr) {
     size_t start = static_cast<size_t>(field->raw.data() - message.data());
-    std::string_view eol = field->raw.size() >= 2 && field->raw.substr(field->raw.size() - 2) == "\r\n"
-                               ? "\r\n"
-                               : "\n";
+    std::string_view eol =
+        field->raw.size() >= 2 && field->raw.substr(field->raw.size() - 2) == "\r\n" ? "\r\n"
+                                                                                     : "\n";
     out.append(message.substr(0, start));
     out.append(field->name).append(": ").append(new_value).append(eol);
     out.append(message.substr(start + field->raw.size()));
@@ -493,12 +507,14 @@ void InitGmime() {
 }
 }  // namespace
 
-Result<std::string> TagSubject(std::string_view message, std::string_view tag, const MimeLimits& limits) {
+Result<std::string> TagSubject(std::string_view message, std::string_view tag,
+                               const MimeLimits& limits) {
   if (tag.find_first_of("\r\n") != std::string_view::npos) {
     return MakeError(ErrorCode::kInvalidArgument, "subject tag: contains a line break");
   }
   std::string encoded(tag);
-  if (std::any_of(tag.begin(), tag.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+  if (std::any_of(tag.begin(), tag.end(),
+                  [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
     InitGmime();
     char* enc = g_mime_utils_header_encode_text(nullptr, encoded.c_str(), "utf-8");
     if (enc == nullptr) return MakeError(ErrorCode::kInvalidArgument, "subject tag: cannot encode");

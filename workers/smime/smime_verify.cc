@@ -15,7 +15,7 @@ namespace sg::smime {
 namespace {
 
 struct StackFree {
-  void operator()(STACK_OF(X509)* s) const { sk_X509_pop_free(s, X509_free); }
+  void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
 };
 using X509Stack = std::unique_ptr<STACK_OF(X509), StackFree>;
 
@@ -64,8 +64,10 @@ Capabilities ReadCapabilities(CMS_SignerInfo* si) {
     char buf[80];
     OBJ_obj2txt(buf, sizeof(buf), obj, 0);
     caps.algorithms.emplace_back(buf);
-    if (nid == NID_aes_256_gcm || nid == NID_aes_128_gcm || nid == NID_aes_192_gcm) caps.aes_gcm = true;
-    if (nid == NID_aes_256_cbc || nid == NID_aes_128_cbc || nid == NID_aes_192_cbc) caps.aes_cbc = true;
+    if (nid == NID_aes_256_gcm || nid == NID_aes_128_gcm || nid == NID_aes_192_gcm)
+      caps.aes_gcm = true;
+    if (nid == NID_aes_256_cbc || nid == NID_aes_128_cbc || nid == NID_aes_192_cbc)
+      caps.aes_cbc = true;
   }
   sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
   return caps;
@@ -75,14 +77,18 @@ Capabilities ReadCapabilities(CMS_SignerInfo* si) {
 VerifyStatus SignatureFailure(unsigned long err) {  // NOLINT(google-runtime-int)
   if (ERR_GET_LIB(err) == ERR_LIB_CMS) {
     switch (ERR_GET_REASON(err)) {
-      case CMS_R_SIGNER_CERTIFICATE_NOT_FOUND: return VerifyStatus::kNoSignerCert;
+      case CMS_R_SIGNER_CERTIFICATE_NOT_FOUND:
+        return VerifyStatus::kNoSignerCert;
       case CMS_R_UNKNOWN_DIGEST_ALGORITHM:
       case CMS_R_UNSUPPORTED_SIGNATURE_ALGORITHM:
       case CMS_R_UNSUPPORTED_TYPE:
-      case CMS_R_UNKNOWN_ID: return VerifyStatus::kUnsupported;
+      case CMS_R_UNKNOWN_ID:
+        return VerifyStatus::kUnsupported;
       case CMS_R_NO_CONTENT:
-      case CMS_R_NO_SIGNERS: return VerifyStatus::kMalformed;
-      default: break;
+      case CMS_R_NO_SIGNERS:
+        return VerifyStatus::kMalformed;
+      default:
+        break;
     }
   }
   if (ERR_GET_REASON(err) == ERR_R_UNSUPPORTED) return VerifyStatus::kUnsupported;
@@ -92,10 +98,13 @@ VerifyStatus SignatureFailure(unsigned long err) {  // NOLINT(google-runtime-int
 VerifyStatus ChainFailure(int err) {
   switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID: return VerifyStatus::kExpired;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return VerifyStatus::kExpired;
     case X509_V_ERR_INVALID_PURPOSE:
-    case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE: return VerifyStatus::kWrongPurpose;
-    default: return VerifyStatus::kUntrusted;
+    case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE:
+      return VerifyStatus::kWrongPurpose;
+    default:
+      return VerifyStatus::kUntrusted;
   }
 }
 
@@ -104,7 +113,8 @@ VerifyStatus ChainFailure(int err) {
 Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustStore& trust,
                                          std::time_t now, const VerifyOptions& options) const {
   if (message.size() > limits_.max_message_bytes) {
-    return MakeError(ErrorCode::kResourceExhausted, "verify: message larger than the configured limit");
+    return MakeError(ErrorCode::kResourceExhausted,
+                     "verify: message larger than the configured limit");
   }
   // Signatures are over the CRLF form; a message stored with LF gets it back.
   std::string crlf;
@@ -120,7 +130,8 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
     return Status(std::move(r), VerifyStatus::kMalformed, parsed.error().message);
   }
   const MimeEntity& top = *parsed;
-  if (const HeaderField* from = FindField(top, "From")) r.from_address = FirstMailbox(FieldValue(*from));
+  if (const HeaderField* from = FindField(top, "From"))
+    r.from_address = FirstMailbox(FieldValue(*from));
 
   ContentType ct = EntityContentType(top);
   std::string der;
@@ -131,12 +142,14 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
     std::transform(protocol.begin(), protocol.end(), protocol.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (protocol != "application/pkcs7-signature" && protocol != "application/x-pkcs7-signature") {
-      return Status(std::move(r), VerifyStatus::kNotSigned, "multipart/signed with protocol " + protocol);
+      return Status(std::move(r), VerifyStatus::kNotSigned,
+                    "multipart/signed with protocol " + protocol);
     }
     auto mp = SplitMultipart(top.body, ct.Param("boundary"), limits_);
     if (!mp.ok()) return Status(std::move(r), VerifyStatus::kMalformed, mp.error().message);
     if (mp->parts.size() < 2) {
-      return Status(std::move(r), VerifyStatus::kMalformed, "multipart/signed without a signature part");
+      return Status(std::move(r), VerifyStatus::kMalformed,
+                    "multipart/signed without a signature part");
     }
     detached = true;
     detached_content = mp->parts[0];
@@ -164,7 +177,8 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
     if (!cert) return Status(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
     carried.push_back(std::move(cert));
   }
-  auto cms_or = internal::CmsFromDer(stripped ? std::string_view(*stripped) : std::string_view(der));
+  auto cms_or =
+      internal::CmsFromDer(stripped ? std::string_view(*stripped) : std::string_view(der));
   if (!cms_or.ok()) return Status(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
   internal::CmsPtr cms = std::move(cms_or).value();
   int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
@@ -173,15 +187,18 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
                   std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
   }
   if (detached != (CMS_is_detached(cms.get()) == 1)) {
-    return Status(std::move(r), VerifyStatus::kMalformed,
-                  detached ? "multipart/signed carries an opaque signature" : "signed-data without content");
+    return Status(
+        std::move(r), VerifyStatus::kMalformed,
+        detached ? "multipart/signed carries an opaque signature" : "signed-data without content");
   }
   r.certificates = std::move(carried);
   if (X509Stack certs{CMS_get1_certs(cms.get())}) {  // only when the DER was not rewritten
-    for (int i = 0; i < sk_X509_num(certs.get()); ++i) r.certificates.push_back(ShareX509(sk_X509_value(certs.get(), i)));
+    for (int i = 0; i < sk_X509_num(certs.get()); ++i)
+      r.certificates.push_back(ShareX509(sk_X509_value(certs.get(), i)));
   }
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms.get());
-  if (sk_CMS_SignerInfo_num(sis) <= 0) return Status(std::move(r), VerifyStatus::kMalformed, "no SignerInfo");
+  if (sk_CMS_SignerInfo_num(sis) <= 0)
+    return Status(std::move(r), VerifyStatus::kMalformed, "no SignerInfo");
   CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, 0);
   r.signing_time = SigningTime(si);
   r.capabilities = ReadCapabilities(si);
@@ -218,7 +235,8 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
     auto joined = internal::JoinOuterAndEntity(top, internal::BioContents(out.get()), limits_);
     if (joined.ok()) r.content = std::move(joined).value();
   }
-  if (!r.signer) return Status(std::move(r), VerifyStatus::kNoSignerCert, "signer certificate not found");
+  if (!r.signer)
+    return Status(std::move(r), VerifyStatus::kNoSignerCert, "signer certificate not found");
 
   // 2. Chain to an anchor, validity at signing time, S/MIME signing purpose.
   std::unique_ptr<X509_STORE_CTX, CtxFree> ctx(X509_STORE_CTX_new());
@@ -244,12 +262,14 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
     return Status(std::move(r), ChainFailure(err), X509_verify_cert_error_string(err));
   }
   if (X509Stack chain{X509_STORE_CTX_get1_chain(ctx.get())}) {
-    for (int i = 0; i < sk_X509_num(chain.get()); ++i) r.chain.push_back(ShareX509(sk_X509_value(chain.get(), i)));
+    for (int i = 0; i < sk_X509_num(chain.get()); ++i)
+      r.chain.push_back(ShareX509(sk_X509_value(chain.get(), i)));
   }
 
   // 3. The certificate must name the sender.
   if (options.check_from_address) {
-    if (r.from_address.empty()) return Status(std::move(r), VerifyStatus::kWrongAddress, "no From address");
+    if (r.from_address.empty())
+      return Status(std::move(r), VerifyStatus::kWrongAddress, "no From address");
     if (std::find(r.signer_addresses.begin(), r.signer_addresses.end(), r.from_address) ==
         r.signer_addresses.end()) {
       std::string detail = "From " + r.from_address + " is not in the signer certificate";

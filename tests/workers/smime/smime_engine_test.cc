@@ -212,8 +212,8 @@ TEST_F(EngineTest, PreparedSignerIsReusedAndHonoursSigningTime) {
   SignOptions opt;
   opt.signing_time = std::time(nullptr) - 3600;
   for (int i = 0; i < 3; ++i) {
-    auto s = engine_->Sign(SampleMessage("bob@example.com", "message " + std::to_string(i) + "\r\n"),
-                           *prepared, opt);
+    auto s = engine_->Sign(
+        SampleMessage("bob@example.com", "message " + std::to_string(i) + "\r\n"), *prepared, opt);
     ASSERT_TRUE(s.ok());
     VerifyResult v = VerifyNow(*s);
     EXPECT_EQ(v.status, VerifyStatus::kGood) << v.detail;
@@ -237,7 +237,8 @@ TEST_F(EngineTest, ConcurrentUseOfOneEngineAndSigner) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 10; ++i) {
-        std::string msg = SampleMessage("alice@example.com", "thread " + std::to_string(t) + "\r\n");
+        std::string msg =
+            SampleMessage("alice@example.com", "thread " + std::to_string(t) + "\r\n");
         auto enc = engine_->SignAndEncrypt(msg, alice, std::span(&to_bob, 1));
         if (!enc.ok()) continue;
         auto dec = engine_->Decrypt(enc->message, std::span(&bob, 1));
