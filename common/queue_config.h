@@ -2,6 +2,8 @@
 // configured implementation.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +21,14 @@ struct QueueConfig {
   std::string embedded_path;      // default: <data_dir>/queue
   bool embedded_sync = true;      // fsync before acking; never false in production
   uint64_t max_record_bytes = 64ull << 20;
+  // kafka
+  std::string kafka_brokers;
+  std::map<std::string, std::string> kafka_properties;
+  bool kafka_create_topics = true;
+  int kafka_replication_factor = -1;
+  std::chrono::milliseconds kafka_linger{5};
+  std::chrono::milliseconds kafka_delivery_timeout{30000};
+  std::chrono::milliseconds kafka_session_timeout{10000};
 
   std::string Topic(std::string_view name) const;
   // Every topic of the pipeline with its partition count.
@@ -27,7 +37,7 @@ struct QueueConfig {
 
 Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section, const std::string& data_dir);
 
-// Opens the configured queue (the embedded one; Kafka arrives with its issue).
+// Opens the configured queue and makes sure the pipeline's topics exist.
 Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config);
 
 }  // namespace sg::queue

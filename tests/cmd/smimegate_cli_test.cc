@@ -22,8 +22,8 @@ struct RunResult {
   std::string output;  // stdout + stderr
 };
 
-RunResult RunSmimegate(const std::string& args) {
-  std::string cmd = std::string(SMIMEGATE_BIN) + " " + args + " 2>&1";
+RunResult RunShell(const std::string& command) {
+  std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   RunResult r;
   char buf[1024];
@@ -31,6 +31,26 @@ RunResult RunSmimegate(const std::string& args) {
   int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+RunResult RunSmimegate(const std::string& args) {
+  return RunShell(std::string(SMIMEGATE_BIN) + " " + args);
+}
+
+// Every stage on loopback port 0, a KEK created in the temp dir.
+const char* kRunnable =
+    "hosted_domains: [example.com]\n"
+    "metrics:\n  port: 0\n"
+    "keyservice:\n  listen: 127.0.0.1:0\n  kek_file: kek\n  kek_create: true\n"
+    "ingress:\n  listeners:\n"
+    "    - {name: mx, address: 127.0.0.1, port: 0, role: mx}\n"
+    "    - {name: relay, address: 127.0.0.1, port: 0, role: relay, trusted_networks: [127.0.0.0/8]}\n"
+    "egress:\n  outbound: {transport: maildir}\n";
+
+void ReplaceOnce(std::string& s, const std::string& from, const std::string& to) {
+  size_t at = s.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  s.replace(at, from.size(), to);
 }
 
 class SmimegateCliTest : public ::testing::Test {
@@ -79,6 +99,14 @@ TEST_F(SmimegateCliTest, EachKindOfInvalidConfigHasItsMessageAndExitCode2) {
   }
 }
 
+TEST_F(SmimegateCliTest, MissingKeyEncryptionKeyIsAConfigurationError) {
+  std::string yaml = kRunnable;
+  ReplaceOnce(yaml, "  kek_create: true\n", "");
+  auto r = RunSmimegate("run -c " + Write(yaml));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("keyservice.kek_file"), std::string::npos) << r.output;
+}
+
 TEST_F(SmimegateCliTest, MissingConfigFileExits2AndNamesIt) {
   auto r = RunSmimegate("run -c " + dir_.Sub("nope.yaml"));
   EXPECT_EQ(r.exit_code, 2);
@@ -103,7 +131,9 @@ TEST_F(SmimegateCliTest, TakenPortIsAClearErrorWithExitCode1) {
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   int port = ntohs(addr.sin_port);
-  auto r = RunSmimegate("run -c " + Write("metrics:\n  port: " + std::to_string(port) + "\n"));
+  std::string yaml = kRunnable;
+  ReplaceOnce(yaml, "metrics:\n  port: 0", "metrics:\n  port: " + std::to_string(port));
+  auto r = RunSmimegate("run -c " + Write(yaml));
   close(fd);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.output;
@@ -111,7 +141,7 @@ TEST_F(SmimegateCliTest, TakenPortIsAClearErrorWithExitCode1) {
 }
 
 TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
-  std::string config = Write("metrics:\n  port: 0\n");
+  std::string config = Write(kRunnable);
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   pid_t pid = fork();
@@ -131,6 +161,25 @@ TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
     if (seen.find("smimegate ready") != std::string::npos) break;
   }
   ASSERT_NE(seen.find("smimegate ready"), std::string::npos) << seen;
+  // The live endpoint: /healthz, /readyz, and /metrics as Prometheus's linter sees it.
+  size_t at = seen.find("http://");
+  ASSERT_NE(at, std::string::npos) << seen;
+  std::string base = seen.substr(at, seen.find("/metrics", at) - at);
+  EXPECT_EQ(RunShell("curl -sf " + base + "/healthz").output, "ok\n");
+  std::string ready;
+  for (int i = 0; i < 50 && ready != "ready\n"; ++i) {
+    ready = RunShell("curl -s " + base + "/readyz").output;
+    if (ready != "ready\n") usleep(100 * 1000);
+  }
+  EXPECT_EQ(ready, "ready\n");
+  auto lint = RunShell("curl -sf " + base + "/metrics | promtool check metrics");
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  EXPECT_EQ(lint.output, "") << lint.output;
+  std::string scraped = RunShell("curl -sf " + base + "/metrics").output;
+  for (const char* family : {"smimegate_worker_records_total", "smimegate_ingress_",
+                             "smimegate_egress_", "smimegate_keyservice_"}) {
+    EXPECT_NE(scraped.find(family), std::string::npos) << family;
+  }
   kill(pid, SIGTERM);
   while (std::fgets(line, sizeof(line), f)) seen += line;
   fclose(f);

@@ -1,0 +1,194 @@
+#include "egress/egress_config.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace sg::egress {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string ResolvePath(const std::string& path, const std::string& data_dir) {
+  if (path.empty() || path[0] == '/') return path;
+  if (data_dir.empty()) return path;
+  return data_dir + (data_dir.back() == '/' ? "" : "/") + path;
+}
+
+std::string DefaultHeloName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) == 0 && buf[0] != '\0') return buf;
+  return "localhost";
+}
+
+Result<TlsPolicy> ParseTls(const config::ConfigNode& route) {
+  TlsPolicy tls;
+  SG_ASSIGN_OR_RETURN(auto node, route.Map("tls"));
+  SG_ASSIGN_OR_RETURN(auto mode,
+                      node.Enum("mode", {"none", "opportunistic", "required"}, "opportunistic"));
+  tls.mode = mode == "none"       ? TlsMode::kNone
+             : mode == "required" ? TlsMode::kRequired
+                                  : TlsMode::kOpportunistic;
+  SG_ASSIGN_OR_RETURN(tls.verify, node.Bool("verify", false));
+  SG_ASSIGN_OR_RETURN(tls.ca_file, node.String("ca_file", ""));
+  if (tls.verify && tls.mode != TlsMode::kRequired) {
+    return node.ErrorAt("verify", "certificate verification needs mode: required");
+  }
+  return tls;
+}
+
+// One route map. `allowed` limits the transports (inbound mail never goes to MX).
+Result<RouteConfig> ParseRoute(const config::ConfigNode& node, const std::string& name,
+                               const std::vector<std::string>& allowed,
+                               const std::string& default_transport,
+                               const std::string& default_maildir,
+                               const std::string& data_dir) {
+  RouteConfig route;
+  route.name = name;
+  SG_ASSIGN_OR_RETURN(auto transport, node.Enum("transport", allowed, default_transport));
+  route.transport = transport == "mx"     ? TransportKind::kMx
+                    : transport == "smtp" ? TransportKind::kSmtp
+                                          : TransportKind::kMaildir;
+  SG_ASSIGN_OR_RETURN(auto port, node.Int("port", 25, 1, 65535));
+  route.mx_port = static_cast<uint16_t>(port);
+  SG_ASSIGN_OR_RETURN(auto hosts, node.StringList("hosts"));
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    auto hp = ParseHostPort(hosts[i], route.mx_port);
+    if (!hp.ok()) {
+      return node.ErrorAt("hosts", "entry " + std::to_string(i) + ": " + hp.error().message);
+    }
+    route.hosts.push_back(*hp);
+  }
+  if (route.transport == TransportKind::kSmtp && route.hosts.empty()) {
+    return node.ErrorAt("hosts", "transport smtp needs at least one host (\"mail.example.org:25\")");
+  }
+  SG_ASSIGN_OR_RETURN(route.tls, ParseTls(node));
+  SG_ASSIGN_OR_RETURN(auto path, node.String("path", default_maildir));
+  if (route.transport == TransportKind::kMaildir) {
+    if (path.empty()) return node.ErrorAt("path", "transport maildir needs a path");
+    route.maildir_path = ResolvePath(path, data_dir);
+  }
+  SG_ASSIGN_OR_RETURN(auto max_conn, node.Int("max_connections", 10, 1, 1000));
+  route.max_connections = static_cast<int>(max_conn);
+  return route;
+}
+
+}  // namespace
+
+Result<HostPort> ParseHostPort(const std::string& text, uint16_t default_port) {
+  HostPort hp;
+  hp.port = default_port;
+  std::string port_text;
+  if (text.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty host");
+  if (text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument, "\"" + text + "\": missing ']'");
+    }
+    hp.host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') {
+        return MakeError(ErrorCode::kInvalidArgument, "\"" + text + "\": expected ':' after ']'");
+      }
+      port_text = text.substr(close + 2);
+    }
+  } else {
+    auto colon = text.find(':');
+    if (colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
+      hp.host = text.substr(0, colon);
+      port_text = text.substr(colon + 1);
+    } else {
+      hp.host = text;  // a name, or a bare IPv6 literal
+    }
+  }
+  if (hp.host.empty()) return MakeError(ErrorCode::kInvalidArgument, "\"" + text + "\": empty host");
+  if (!port_text.empty() || (text[0] != '[' && text.back() == ':')) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || v == 0 || v > 65535) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "\"" + text + "\": port must be a number from 1 to 65535");
+    }
+    hp.port = static_cast<uint16_t>(v);
+  }
+  return hp;
+}
+
+Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
+                                       const std::string& data_dir) {
+  EgressConfig cfg;
+  SG_ASSIGN_OR_RETURN(cfg.smtp.helo_name, section.String("helo_name", DefaultHeloName()));
+  SG_ASSIGN_OR_RETURN(cfg.postmaster, section.String("postmaster", ""));
+  if (cfg.postmaster.empty()) cfg.postmaster = "postmaster@" + cfg.smtp.helo_name;
+
+  SG_ASSIGN_OR_RETURN(auto inbound, section.Map("inbound"));
+  SG_ASSIGN_OR_RETURN(cfg.inbound, ParseRoute(inbound, "inbound", {"smtp", "maildir"}, "maildir",
+                                              "mail/inbound", data_dir));
+  SG_ASSIGN_OR_RETURN(auto outbound, section.Map("outbound"));
+  SG_ASSIGN_OR_RETURN(cfg.outbound, ParseRoute(outbound, "outbound", {"mx", "smtp", "maildir"},
+                                               "mx", "mail/outbound", data_dir));
+  SG_ASSIGN_OR_RETURN(auto routes, section.List("routes"));
+  for (size_t i = 0; i < routes.size(); ++i) {
+    std::string name = "routes[" + std::to_string(i) + "]";
+    SG_ASSIGN_OR_RETURN(auto route_name, routes[i].String("name", name));
+    SG_ASSIGN_OR_RETURN(auto route, ParseRoute(routes[i], route_name, {"mx", "smtp", "maildir"},
+                                               "mx", "", data_dir));
+    SG_ASSIGN_OR_RETURN(auto domains, routes[i].StringList("domains"));
+    if (domains.empty()) {
+      return routes[i].ErrorAt("domains", "a route needs at least one domain");
+    }
+    for (auto& d : domains) route.domains.push_back(Lower(d));
+    cfg.routes.push_back(std::move(route));
+  }
+
+  SG_ASSIGN_OR_RETURN(auto smtp, section.Map("smtp"));
+  SG_ASSIGN_OR_RETURN(cfg.smtp.connect_timeout,
+                      smtp.Duration("connect_timeout", std::chrono::seconds(30)));
+  SG_ASSIGN_OR_RETURN(cfg.smtp.command_timeout,
+                      smtp.Duration("command_timeout", std::chrono::minutes(5)));
+  SG_ASSIGN_OR_RETURN(cfg.smtp.idle_timeout, smtp.Duration("idle_timeout", std::chrono::seconds(5)));
+  SG_ASSIGN_OR_RETURN(auto per_conn, smtp.Int("max_messages_per_connection", 100, 1, 100000));
+  cfg.smtp.max_messages_per_connection = static_cast<int>(per_conn);
+
+  SG_ASSIGN_OR_RETURN(auto retry, section.Map("retry"));
+  SG_ASSIGN_OR_RETURN(cfg.retry.initial, retry.Duration("initial", std::chrono::minutes(1)));
+  SG_ASSIGN_OR_RETURN(auto mult, retry.Int("multiplier", 2, 1, 100));
+  cfg.retry.multiplier = static_cast<int>(mult);
+  SG_ASSIGN_OR_RETURN(cfg.retry.max_interval,
+                      retry.Duration("max_interval", std::chrono::hours(1)));
+  SG_ASSIGN_OR_RETURN(cfg.retry.max_age, retry.Duration("max_age", std::chrono::hours(24 * 5)));
+  if (cfg.retry.initial.count() <= 0) return retry.ErrorAt("initial", "must be positive");
+
+  SG_ASSIGN_OR_RETURN(auto dns, section.Map("dns"));
+  SG_ASSIGN_OR_RETURN(auto servers, dns.StringList("servers"));
+  for (size_t i = 0; i < servers.size(); ++i) {
+    auto hp = ParseHostPort(servers[i], 53);
+    if (!hp.ok()) {
+      return dns.ErrorAt("servers", "entry " + std::to_string(i) + ": " + hp.error().message);
+    }
+    cfg.dns.servers.push_back(*hp);
+  }
+  SG_ASSIGN_OR_RETURN(cfg.dns.timeout, dns.Duration("timeout", std::chrono::seconds(5)));
+
+  SG_ASSIGN_OR_RETURN(auto dedupe, section.Map("dedupe"));
+  SG_ASSIGN_OR_RETURN(auto dedupe_path, dedupe.String("path", "egress/dedupe"));
+  cfg.dedupe_path = ResolvePath(dedupe_path, data_dir);
+  SG_ASSIGN_OR_RETURN(cfg.dedupe_ttl, dedupe.Duration("ttl", std::chrono::hours(24 * 7)));
+
+  SG_ASSIGN_OR_RETURN(cfg.consumer_group, section.String("consumer_group", "egress"));
+  SG_ASSIGN_OR_RETURN(auto inflight, section.Int("max_inflight", 256, 1, 100000));
+  cfg.max_inflight = static_cast<int>(inflight);
+  SG_ASSIGN_OR_RETURN(cfg.poll_interval,
+                      section.Duration("poll_interval", std::chrono::milliseconds(20)));
+  SG_ASSIGN_OR_RETURN(cfg.shutdown_timeout,
+                      section.Duration("shutdown_timeout", std::chrono::seconds(10)));
+  return cfg;
+}
+
+}  // namespace sg::egress

@@ -1,0 +1,103 @@
+// The `egress:` configuration section: where mail goes and how.
+//
+//   egress:
+//     helo_name: gw.example.org
+//     inbound:  {transport: smtp, hosts: ["mail.internal:25"], tls: {mode: opportunistic}}
+//     outbound: {transport: mx}                 # or smtp (smarthost) or maildir
+//     routes:   [{domains: [partner.example], transport: smtp, hosts: ["mx.partner:25"],
+//                 tls: {mode: required, verify: true}}]
+//     dns: {servers: ["127.0.0.1:5353"]}
+//     retry: {initial: 1m, multiplier: 2, max_interval: 1h, max_age: 5d}
+//
+// docs/configuration-egress.md documents every key and its default.
+//
+// Threading: plain values; parsed once at start-up.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/config_node.h"
+#include "common/result.h"
+
+namespace sg::egress {
+
+enum class TransportKind {
+  kMx,       // the recipient domain's MX hosts (A/AAAA fallback), via DNS
+  kSmtp,     // fixed next hops in order: a smarthost or the organisation's server
+  kMaildir,  // a local Maildir (the embedded demo)
+};
+
+enum class TlsMode {
+  kNone,           // never STARTTLS
+  kOpportunistic,  // STARTTLS when offered; plain text otherwise
+  kRequired,       // STARTTLS or defer; never plain text
+};
+
+struct TlsPolicy {
+  TlsMode mode = TlsMode::kOpportunistic;
+  bool verify = false;  // verify the certificate chain and the host name (required only)
+  std::string ca_file;  // empty: the system trust store
+};
+
+struct HostPort {
+  std::string host;  // name or IP literal (no brackets)
+  uint16_t port = 25;
+};
+
+struct RouteConfig {
+  std::string name;  // "inbound", "outbound", "routes[0]": metrics label and logs
+  TransportKind transport = TransportKind::kMx;
+  std::vector<HostPort> hosts;  // kSmtp: tried in order
+  uint16_t mx_port = 25;        // kMx: port used on every MX host
+  TlsPolicy tls;
+  std::string maildir_path;     // kMaildir: absolute
+  int max_connections = 10;     // per destination (route + domain for MX)
+  std::vector<std::string> domains;  // per-domain routes only; lower case
+};
+
+struct SmtpClientConfig {
+  std::string helo_name = "localhost";
+  std::chrono::milliseconds connect_timeout{30'000};
+  std::chrono::milliseconds command_timeout{300'000};
+  std::chrono::milliseconds idle_timeout{5'000};  // reused connection kept open this long
+  int max_messages_per_connection = 100;
+};
+
+struct RetryConfig {
+  std::chrono::milliseconds initial{60'000};
+  int multiplier = 2;
+  std::chrono::milliseconds max_interval{3'600'000};
+  std::chrono::milliseconds max_age{5LL * 24 * 3'600'000};  // then a DSN (4.4.7)
+};
+
+struct DnsConfig {
+  std::vector<HostPort> servers;  // empty: /etc/resolv.conf
+  std::chrono::milliseconds timeout{5'000};
+};
+
+struct EgressConfig {
+  RouteConfig inbound;
+  RouteConfig outbound;
+  std::vector<RouteConfig> routes;  // per-domain outbound routes, first match wins
+  SmtpClientConfig smtp;
+  RetryConfig retry;
+  DnsConfig dns;
+  std::string consumer_group = "egress";
+  std::string dedupe_path;  // absolute; RocksDB directory
+  std::chrono::milliseconds dedupe_ttl{7LL * 24 * 3'600'000};
+  int max_inflight = 256;  // records being delivered at once
+  std::chrono::milliseconds poll_interval{20};
+  std::chrono::milliseconds shutdown_timeout{10'000};
+  std::string postmaster;  // From: of DSNs; default postmaster@helo_name
+};
+
+Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
+                                       const std::string& data_dir);
+
+// "host", "host:25", "[::1]:25", "::1"; kInvalidArgument naming the value.
+Result<HostPort> ParseHostPort(const std::string& text, uint16_t default_port);
+
+}  // namespace sg::egress

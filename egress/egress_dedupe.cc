@@ -1,0 +1,76 @@
+#include "egress/egress_dedupe.h"
+
+#include <rocksdb/utilities/db_ttl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+namespace sg::egress {
+
+DedupeStore::DedupeStore(rocksdb::DBWithTTL* db) : db_(db) {}
+DedupeStore::~DedupeStore() = default;
+
+Result<std::unique_ptr<DedupeStore>> DedupeStore::Open(const std::string& path,
+                                                       std::chrono::seconds ttl) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIoError,
+                     "egress.dedupe.path: cannot create " + path + ": " + ec.message());
+  }
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.keep_log_file_num = 2;
+  options.max_log_file_size = 1 << 20;
+  rocksdb::DBWithTTL* db = nullptr;
+  auto s = rocksdb::DBWithTTL::Open(options, path, &db, static_cast<int32_t>(ttl.count()));
+  if (!s.ok()) {
+    return MakeError(ErrorCode::kIoError,
+                     "egress.dedupe.path: cannot open " + path + ": " + s.ToString());
+  }
+  return std::unique_ptr<DedupeStore>(new DedupeStore(db));
+}
+
+std::string DedupeStore::Key(std::string_view message_id, std::string_view form_id,
+                             std::string_view recipient) {
+  std::string key;
+  key.reserve(message_id.size() + form_id.size() + recipient.size() + 2);
+  key.append(message_id).push_back('\0');
+  key.append(form_id).push_back('\0');
+  // The domain part is case-insensitive; the local part is kept as given.
+  std::string r(recipient);
+  auto at = r.rfind('@');
+  if (at != std::string::npos) {
+    std::transform(r.begin() + static_cast<long>(at), r.end(), r.begin() + static_cast<long>(at),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  }
+  key.append(r);
+  return key;
+}
+
+Result<bool> DedupeStore::Seen(std::string_view message_id, std::string_view form_id,
+                               std::string_view recipient) {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), Key(message_id, form_id, recipient), &value);
+  if (s.ok()) return true;
+  if (s.IsNotFound()) return false;
+  return MakeError(ErrorCode::kIoError, "egress dedupe read: " + s.ToString());
+}
+
+Status DedupeStore::MarkDelivered(std::string_view message_id, std::string_view form_id,
+                                  std::string_view recipient) {
+  rocksdb::WriteOptions wo;
+  wo.sync = false;  // the WAL reaches the OS in Put; Sync() makes it power-safe
+  auto s = db_->Put(wo, Key(message_id, form_id, recipient), "1");
+  if (!s.ok()) return MakeError(ErrorCode::kIoError, "egress dedupe write: " + s.ToString());
+  return OkStatus();
+}
+
+Status DedupeStore::Sync() {
+  auto s = db_->SyncWAL();
+  if (!s.ok()) return MakeError(ErrorCode::kIoError, "egress dedupe sync: " + s.ToString());
+  return OkStatus();
+}
+
+}  // namespace sg::egress

@@ -1,0 +1,64 @@
+// DNS for egress: MX records and host addresses, asynchronously on the
+// egress loop.
+//
+// CaresResolver uses c-ares with its sockets watched by libuv (uv_poll) and
+// its timeouts driven by a uv_timer: no threads. The servers are
+// configurable (egress.dns.servers) so tests can point it at a local DNS
+// server on loopback.
+//
+// Errors: kNotFound when the name does not exist (NXDOMAIN: the domain is
+// bad, a permanent failure); kUnavailable / kTimeout when DNS could not
+// answer (transient). An existing name without MX records yields an empty
+// list (the caller falls back to the domain's own A/AAAA, RFC 5321 5.1).
+//
+// Threading: loop thread only; callbacks run on the loop thread.
+#pragma once
+
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "egress/egress_config.h"
+
+namespace sg::egress {
+
+struct MxRecord {
+  std::string host;
+  int preference = 0;
+};
+
+class Resolver {
+ public:
+  using MxCallback = std::function<void(Result<std::vector<MxRecord>>)>;
+  using AddrCallback = std::function<void(Result<std::vector<sockaddr_storage>>)>;
+  virtual ~Resolver() = default;
+  // MX records sorted by preference (lowest first).
+  virtual void ResolveMx(const std::string& domain, MxCallback done) = 0;
+  // IPv4 and IPv6 addresses of `host` (or the literal itself) with `port` set.
+  virtual void ResolveAddress(const std::string& host, uint16_t port, AddrCallback done) = 0;
+};
+
+class CaresResolver final : public Resolver {
+ public:
+  static Result<std::unique_ptr<CaresResolver>> Create(uv_loop_t* loop, const DnsConfig& config);
+  ~CaresResolver() override;
+
+  void ResolveMx(const std::string& domain, MxCallback done) override;
+  void ResolveAddress(const std::string& host, uint16_t port, AddrCallback done) override;
+
+  // Cancels outstanding queries (their callbacks run with kCancelled) and
+  // closes the libuv handles. Call before the loop ends.
+  void Shutdown();
+
+ private:
+  struct Impl;
+  explicit CaresResolver(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sg::egress

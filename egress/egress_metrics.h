@@ -1,0 +1,53 @@
+// Prometheus metrics of egress.
+//
+//   egress_deliveries_total{outcome,route}  outcome: delivered | deferred | bounced |
+//                                           deadlettered | duplicate
+//   egress_retries_scheduled_total{route}   records produced to the retry topic
+//   egress_dsn_total                        DSNs produced
+//   egress_queue_age_seconds                accepted-by-ingress to final outcome
+//   egress_connections_total{route,tls}     SMTP sessions opened; tls: on | off
+//   egress_connection_failures_total{route} hosts that could not be used
+//   egress_connection_reuse_total{route}    transactions on an already used session
+//   egress_inflight_records                 records being delivered now
+//   egress_scheduled_retries                retry records waiting for their due time
+//
+// Threading: thread-safe (the registry's children are atomics).
+#pragma once
+
+#include <string>
+
+#include "common/metrics.h"
+
+namespace sg::egress {
+
+class EgressMetrics {
+ public:
+  explicit EgressMetrics(metrics::Registry& registry);
+
+  void Delivery(const std::string& outcome, const std::string& route, double n = 1) {
+    deliveries_.WithLabels({outcome, route}).Inc(n);
+  }
+  void RetryScheduled(const std::string& route) { retries_.WithLabels({route}).Inc(); }
+  void Dsn() { dsn_.Get().Inc(); }
+  void QueueAge(double seconds) { queue_age_.Get().Observe(seconds); }
+  void ConnectionOpened(const std::string& route, bool tls) {
+    connections_.WithLabels({route, tls ? "on" : "off"}).Inc();
+  }
+  void ConnectionFailed(const std::string& route) { connection_failures_.WithLabels({route}).Inc(); }
+  void ConnectionReused(const std::string& route) { reuse_.WithLabels({route}).Inc(); }
+  metrics::Gauge& inflight() { return inflight_.Get(); }
+  metrics::Gauge& scheduled() { return scheduled_.Get(); }
+
+ private:
+  metrics::Family<metrics::Counter>& deliveries_;
+  metrics::Family<metrics::Counter>& retries_;
+  metrics::Family<metrics::Counter>& dsn_;
+  metrics::Family<metrics::Histogram>& queue_age_;
+  metrics::Family<metrics::Counter>& connections_;
+  metrics::Family<metrics::Counter>& connection_failures_;
+  metrics::Family<metrics::Counter>& reuse_;
+  metrics::Family<metrics::Gauge>& inflight_;
+  metrics::Family<metrics::Gauge>& scheduled_;
+};
+
+}  // namespace sg::egress

@@ -1,0 +1,34 @@
+#include "egress/egress_offsets.h"
+
+namespace sg::egress {
+
+void OffsetTracker::Add(const queue::TopicPartition& tp, int64_t offset) {
+  auto& st = parts_[{tp.topic, tp.partition}];
+  st.open.insert(offset);
+  if (offset + 1 > st.next) st.next = offset + 1;
+}
+
+void OffsetTracker::Done(const queue::TopicPartition& tp, int64_t offset) {
+  auto it = parts_.find({tp.topic, tp.partition});
+  if (it != parts_.end()) it->second.open.erase(offset);
+}
+
+std::vector<std::pair<queue::TopicPartition, int64_t>> OffsetTracker::TakeCommits() {
+  std::vector<std::pair<queue::TopicPartition, int64_t>> out;
+  for (auto& [key, st] : parts_) {
+    int64_t point = st.open.empty() ? st.next : *st.open.begin();
+    if (point > st.committed) {
+      st.committed = point;
+      out.emplace_back(queue::TopicPartition{key.first, key.second}, point);
+    }
+  }
+  return out;
+}
+
+size_t OffsetTracker::Open() const {
+  size_t n = 0;
+  for (const auto& [k, st] : parts_) n += st.open.size();
+  return n;
+}
+
+}  // namespace sg::egress

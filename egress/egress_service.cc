@@ -1,0 +1,731 @@
+#include "egress/egress_service.h"
+
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include <map>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "common/topics.h"
+#include "egress/egress_backoff.h"
+#include "egress/egress_dedupe.h"
+#include "egress/egress_dsn.h"
+#include "egress/egress_maildir.h"
+#include "egress/egress_metrics.h"
+#include "egress/egress_offsets.h"
+#include "egress/egress_route.h"
+#include "egress/egress_smtp_dispatcher.h"
+
+namespace sg::egress {
+namespace v1 = smimegate::v1;
+
+namespace {
+
+constexpr size_t kMaxHeldRetries = 10000;
+constexpr int64_t kProduceRetryMs = 1000;
+
+struct Outcome {
+  int code = 0;  // 0: not decided yet; 1: duplicate (delivered before)
+  std::string text;
+  std::string remote;
+  std::string route;
+};
+
+}  // namespace
+
+class EgressService::Impl {
+ public:
+  Impl(EgressConfig config, queue::Queue& queue, metrics::Registry& registry,
+       std::string prefix, EgressDeps deps)
+      : config_(std::move(config)), queue_(queue), metrics_(registry),
+        deliver_topic_(topics::Name(prefix, topics::kDeliver)),
+        retry_topic_(topics::Name(prefix, topics::kRetry)),
+        deadletter_topic_(topics::Name(prefix, topics::kDeadLetter)),
+        deps_(std::move(deps)), router_(config_) {
+    clock_ = deps_.clock != nullptr ? deps_.clock : &system_clock_;
+  }
+
+  ~Impl() {
+    if (loop_inited_) {
+      dispatcher_.reset();
+      resolver_.reset();
+      uv_run(&loop_, UV_RUN_NOWAIT);  // close callbacks of anything reset just now
+      uv_loop_close(&loop_);
+    }
+  }
+
+  Status Start(std::atomic<bool>& ready);
+  void Stop();
+
+ private:
+  struct Task {
+    uint64_t id = 0;
+    queue::TopicPartition tp;
+    int64_t offset = 0;
+    v1::MessageRecord rec;
+    std::vector<Outcome> outcomes;
+    size_t pending_jobs = 0;
+    size_t pending_produces = 0;
+    bool finalized = false;
+  };
+  struct Held {
+    int64_t due_ms;
+    queue::TopicPartition tp;
+    int64_t offset;
+    v1::MessageRecord rec;
+  };
+
+  void Run();
+  void Post(std::function<void()> fn);
+  void DrainPosted();
+  void OnTick();
+  void DoCommits();
+  void CommitSynced();
+  void PollDeliver();
+  void PollRetry();
+  void StartDueRetries();
+  void StartTask(const queue::TopicPartition& tp, int64_t offset, v1::MessageRecord rec);
+  void Deliver(Task& task);
+  void JobDone(uint64_t task_id, std::vector<size_t> indices, const std::string& route,
+               SmtpJobResult result);
+  void MarkDelivered(Task& task, size_t i);
+  void MaybeFinalize(Task& task);
+  void Finalize(Task& task);
+  void ProduceFor(uint64_t task_id, queue::OutRecord record);
+  void ProduceDone(uint64_t task_id);
+  void DeadLetterRaw(const queue::Record& record, const std::string& reason);
+  queue::OutRecord DeadLetterRecord(const v1::MessageRecord& rec, const std::string& reason,
+                                    const std::string& source_topic);
+  void FinishShutdown();
+  size_t Inflight() const { return tasks_.size(); }
+
+  EgressConfig config_;
+  queue::Queue& queue_;
+  EgressMetrics metrics_;
+  std::string deliver_topic_, retry_topic_, deadletter_topic_;
+  EgressDeps deps_;
+  Router router_;
+  SystemClock system_clock_;
+  const Clock* clock_ = nullptr;
+
+  std::unique_ptr<DedupeStore> dedupe_;
+  std::unique_ptr<queue::Consumer> deliver_consumer_;
+  std::unique_ptr<queue::Consumer> retry_consumer_;
+  std::unique_ptr<queue::Producer> producer_;
+  std::map<std::string, std::unique_ptr<MaildirWriter>> maildirs_;  // by route name
+
+  uv_loop_t loop_{};
+  uv_async_t async_{};
+  uv_timer_t tick_{};
+  std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<SmtpDispatcher> dispatcher_;
+  std::thread thread_;
+
+  std::mutex post_mu_;
+  std::vector<std::function<void()>> posted_;
+  bool loop_open_ = false;  // guarded by post_mu_
+
+  OffsetTracker offsets_;
+  // Commits wait for the dedupe WAL sync that covers their deliveries. The
+  // syncer thread fsyncs it off the loop, so the loop never blocks on disk.
+  struct PendingCommit {
+    uint64_t seq;
+    queue::TopicPartition tp;
+    int64_t next;
+  };
+  std::vector<PendingCommit> pending_commits_;
+  uint64_t commit_seq_ = 0;                // loop thread
+  uint64_t synced_seq_ = 0;                // loop thread (set by posted closures)
+  std::thread syncer_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  uint64_t sync_requested_ = 0;            // guarded by sync_mu_
+  bool syncer_stop_ = false;               // guarded by sync_mu_
+  void SyncerLoop();
+  std::map<uint64_t, std::unique_ptr<Task>> tasks_;
+  uint64_t next_task_id_ = 1;
+  std::multimap<int64_t, std::unique_ptr<Held>> held_;  // by due time
+  bool retry_paused_ = false;
+
+  std::atomic<bool> stop_requested_{false};
+  int64_t stop_deadline_ms_ = 0;
+  bool stopping_ = false;
+  bool abandoned_ = false;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool finished_ = false;
+  bool loop_inited_ = false;
+};
+
+Status EgressService::Impl::Start(std::atomic<bool>& ready) {
+  SG_ASSIGN_OR_RETURN(dedupe_, DedupeStore::Open(config_.dedupe_path,
+                                                 std::chrono::duration_cast<std::chrono::seconds>(
+                                                     config_.dedupe_ttl)));
+  std::vector<const RouteConfig*> routes{&config_.inbound, &config_.outbound};
+  for (const auto& r : config_.routes) routes.push_back(&r);
+  for (const auto* r : routes) {
+    if (r->transport != TransportKind::kMaildir) continue;
+    auto writer = std::make_unique<MaildirWriter>(r->maildir_path);
+    auto st = writer->Init();
+    if (!st.ok()) {
+      return MakeError(st.error().code, "egress." + r->name + ".path: " + st.error().message);
+    }
+    maildirs_[r->name] = std::move(writer);
+  }
+  SG_ASSIGN_OR_RETURN(deliver_consumer_, queue_.CreateConsumer(config_.consumer_group, {deliver_topic_}));
+  SG_ASSIGN_OR_RETURN(retry_consumer_,
+                      queue_.CreateConsumer(config_.consumer_group + "-retry", {retry_topic_}));
+  SG_ASSIGN_OR_RETURN(producer_, queue_.CreateProducer());
+
+  uv_loop_init(&loop_);
+  loop_inited_ = true;
+  if (deps_.resolver_factory) {
+    SG_ASSIGN_OR_RETURN(resolver_, deps_.resolver_factory(&loop_));
+  } else {
+    SG_ASSIGN_OR_RETURN(auto cares, CaresResolver::Create(&loop_, config_.dns));
+    resolver_ = std::move(cares);
+  }
+  dispatcher_ = std::make_unique<SmtpDispatcher>(&loop_, config_.smtp, *resolver_, metrics_);
+  uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Impl*>(a->data)->DrainPosted(); });
+  async_.data = this;
+  uv_timer_init(&loop_, &tick_);
+  tick_.data = this;
+  {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    loop_open_ = true;
+  }
+  started_ = true;
+  syncer_ = std::thread([this] { SyncerLoop(); });
+  thread_ = std::thread([this] { Run(); });
+  ready = true;
+  spdlog::info("egress: started (deliver topic {}, retry topic {}, group {})", deliver_topic_,
+               retry_topic_, config_.consumer_group);
+  return OkStatus();
+}
+
+void EgressService::Impl::Run() {
+  uint64_t interval = static_cast<uint64_t>(std::max<int64_t>(1, config_.poll_interval.count()));
+  uv_timer_start(&tick_, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->OnTick(); }, 0, interval);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void EgressService::Impl::Post(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(post_mu_);
+  if (!loop_open_) return;  // the loop is gone; the record stays uncommitted
+  posted_.push_back(std::move(fn));
+  uv_async_send(&async_);
+}
+
+void EgressService::Impl::DrainPosted() {
+  std::vector<std::function<void()>> fns;
+  {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    fns.swap(posted_);
+  }
+  for (auto& fn : fns) fn();
+}
+
+void EgressService::Impl::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (!started_) {
+    if (deliver_consumer_) deliver_consumer_->Close();
+    if (retry_consumer_) retry_consumer_->Close();
+    return;
+  }
+  stop_requested_ = true;
+  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    syncer_stop_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
+  // The loop has ended: nothing else touches the consumers now.
+  deliver_consumer_->Close();
+  retry_consumer_->Close();
+  (void)producer_->Flush(std::chrono::seconds(5));
+  started_ = false;
+}
+
+void EgressService::Impl::OnTick() {
+  if (stop_requested_ && !stopping_) {
+    stopping_ = true;
+    stop_deadline_ms_ = clock_->NowMs() + config_.shutdown_timeout.count();
+    spdlog::info("egress: stopping, {} records in flight", Inflight());
+  }
+  DoCommits();
+  if (stopping_) {
+    if (Inflight() == 0 || clock_->NowMs() >= stop_deadline_ms_) FinishShutdown();
+    return;
+  }
+  StartDueRetries();
+  PollDeliver();
+  PollRetry();
+  metrics_.inflight().Set(static_cast<double>(Inflight()));
+  metrics_.scheduled().Set(static_cast<double>(held_.size()));
+}
+
+void EgressService::Impl::DoCommits() {
+  auto ready = offsets_.TakeCommits();
+  if (!ready.empty()) {
+    const uint64_t seq = ++commit_seq_;
+    for (auto& [tp, next] : ready) pending_commits_.push_back({seq, tp, next});
+    {
+      std::lock_guard<std::mutex> lock(sync_mu_);
+      sync_requested_ = seq;
+    }
+    sync_cv_.notify_one();
+  }
+  CommitSynced();
+}
+
+void EgressService::Impl::CommitSynced() {
+  size_t done = 0;
+  for (; done < pending_commits_.size() && pending_commits_[done].seq <= synced_seq_; ++done) {
+    const auto& c = pending_commits_[done];
+    auto* consumer = c.tp.topic == retry_topic_ ? retry_consumer_.get() : deliver_consumer_.get();
+    auto st = consumer->Commit(c.tp, c.next);
+    if (!st.ok() && st.error().code != ErrorCode::kPermissionDenied) {
+      spdlog::warn("egress: commit {}[{}]@{}: {}", c.tp.topic, c.tp.partition, c.next,
+                   st.error().ToString());
+    }
+  }
+  pending_commits_.erase(pending_commits_.begin(), pending_commits_.begin() + static_cast<long>(done));
+}
+
+void EgressService::Impl::SyncerLoop() {
+  uint64_t synced = 0;
+  while (true) {
+    uint64_t target;
+    {
+      std::unique_lock<std::mutex> lock(sync_mu_);
+      sync_cv_.wait(lock, [&] { return syncer_stop_ || sync_requested_ > synced; });
+      if (syncer_stop_) return;
+      target = sync_requested_;
+    }
+    auto st = dedupe_->Sync();
+    if (!st.ok()) {
+      spdlog::error("egress: {}; commits wait", st.error().ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // this thread only
+      continue;
+    }
+    synced = target;
+    Post([this, target] {
+      if (target > synced_seq_) synced_seq_ = target;
+    });
+  }
+}
+
+void EgressService::Impl::PollDeliver() {
+  const size_t max = static_cast<size_t>(config_.max_inflight);
+  if (Inflight() >= max) return;
+  auto records = deliver_consumer_->Poll(max - Inflight(), std::chrono::milliseconds(0));
+  if (!records.ok()) {
+    spdlog::warn("egress: poll {}: {}", deliver_topic_, records.error().ToString());
+    return;
+  }
+  for (auto& r : *records) {
+    queue::TopicPartition tp{r.topic, r.partition};
+    v1::MessageRecord rec;
+    if (!rec.ParseFromString(r.value)) {
+      offsets_.Add(tp, r.offset);
+      DeadLetterRaw(r, "egress: record is not a MessageRecord");
+      continue;
+    }
+    StartTask(tp, r.offset, std::move(rec));
+  }
+}
+
+void EgressService::Impl::PollRetry() {
+  const size_t max = static_cast<size_t>(config_.max_inflight);
+  if (held_.size() >= kMaxHeldRetries) {
+    if (!retry_paused_) {
+      for (const auto& tp : retry_consumer_->Assignment()) retry_consumer_->Pause(tp);
+      retry_paused_ = true;
+    }
+    return;
+  }
+  if (retry_paused_ && held_.size() < kMaxHeldRetries / 2) {
+    for (const auto& tp : retry_consumer_->Assignment()) retry_consumer_->Resume(tp);
+    retry_paused_ = false;
+  }
+  if (retry_paused_ || Inflight() >= max) return;
+  auto records = retry_consumer_->Poll(max, std::chrono::milliseconds(0));
+  if (!records.ok()) {
+    spdlog::warn("egress: poll {}: {}", retry_topic_, records.error().ToString());
+    return;
+  }
+  for (auto& r : *records) {
+    queue::TopicPartition tp{r.topic, r.partition};
+    offsets_.Add(tp, r.offset);
+    auto held = std::make_unique<Held>();
+    held->tp = tp;
+    held->offset = r.offset;
+    if (!held->rec.ParseFromString(r.value)) {
+      DeadLetterRaw(r, "egress: retry record is not a MessageRecord");
+      continue;
+    }
+    held->due_ms = held->rec.delivery().next_attempt_at_ms();
+    const int64_t due = held->due_ms;
+    held_.emplace(due, std::move(held));
+  }
+  StartDueRetries();
+}
+
+void EgressService::Impl::StartDueRetries() {
+  const int64_t now = clock_->NowMs();
+  const size_t max = static_cast<size_t>(config_.max_inflight);
+  while (!held_.empty() && held_.begin()->first <= now && Inflight() < max) {
+    auto held = std::move(held_.begin()->second);
+    held_.erase(held_.begin());
+    // Already in the tracker (added when polled): start without adding again.
+    auto task = std::make_unique<Task>();
+    task->id = next_task_id_++;
+    task->tp = held->tp;
+    task->offset = held->offset;
+    task->rec = std::move(held->rec);
+    Task& t = *task;
+    tasks_[t.id] = std::move(task);
+    Deliver(t);
+  }
+}
+
+void EgressService::Impl::StartTask(const queue::TopicPartition& tp, int64_t offset,
+                                    v1::MessageRecord rec) {
+  offsets_.Add(tp, offset);
+  auto task = std::make_unique<Task>();
+  task->id = next_task_id_++;
+  task->tp = tp;
+  task->offset = offset;
+  task->rec = std::move(rec);
+  Task& t = *task;
+  tasks_[t.id] = std::move(task);
+  Deliver(t);
+}
+
+void EgressService::Impl::Deliver(Task& task) {
+  const auto& env = task.rec.envelope();
+  const size_t n = static_cast<size_t>(env.recipients_size());
+  task.outcomes.assign(n, Outcome{});
+  // Group recipients by destination: one transaction per destination.
+  std::map<std::string, std::vector<size_t>> groups;
+  std::map<std::string, const RouteConfig*> group_route;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& rcpt = env.recipients(static_cast<int>(i)).address();
+    const RouteConfig& route = router_.RouteFor(env.direction(), rcpt);
+    task.outcomes[i].route = route.name;
+    auto seen = dedupe_->Seen(env.message_id(), task.rec.form_id(), rcpt);
+    if (!seen.ok()) {
+      task.outcomes[i].code = 451;
+      task.outcomes[i].text = "4.3.0 " + seen.error().message;
+      continue;
+    }
+    if (*seen) {
+      task.outcomes[i].code = 1;  // delivered before this record was redelivered
+      continue;
+    }
+    if (route.transport == TransportKind::kMaildir) {
+      auto st = maildirs_.at(route.name)->Deliver(env.mail_from(), rcpt, task.rec.message());
+      if (st.ok()) {
+        task.outcomes[i].code = 250;
+        task.outcomes[i].text = "2.0.0 delivered to Maildir " + route.maildir_path;
+        MarkDelivered(task, i);
+      } else {
+        task.outcomes[i].code = 451;
+        task.outcomes[i].text = "4.3.0 " + st.error().message;
+      }
+      continue;
+    }
+    std::string key = Router::DestinationKey(route, rcpt);
+    groups[key].push_back(i);
+    group_route[key] = &route;
+  }
+  task.pending_jobs = groups.size();
+  const uint64_t id = task.id;
+  for (auto& [key, indices] : groups) {
+    const RouteConfig* route = group_route[key];
+    SmtpJob job;
+    job.route = route;
+    job.domain = DomainOf(env.recipients(static_cast<int>(indices[0])).address());
+    job.txn.mail_from = env.mail_from();
+    for (size_t i : indices) job.txn.recipients.push_back(env.recipients(static_cast<int>(i)));
+    job.txn.message = &task.rec.message();
+    job.txn.eight_bit_mime = env.eight_bit_mime();
+    job.txn.smtputf8 = env.smtputf8();
+    job.txn.dsn_ret = env.dsn_ret();
+    job.txn.dsn_envid = env.dsn_envid();
+    std::string route_name = route->name;
+    job.done = [this, id, indices, route_name](SmtpJobResult r) {
+      JobDone(id, indices, route_name, std::move(r));
+    };
+    dispatcher_->Submit(key, std::move(job));
+  }
+  MaybeFinalize(task);
+}
+
+void EgressService::Impl::JobDone(uint64_t task_id, std::vector<size_t> indices,
+                                  const std::string& route, SmtpJobResult result) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  Task& task = *it->second;
+  for (size_t k = 0; k < indices.size() && k < result.result.recipients.size(); ++k) {
+    size_t i = indices[k];
+    const auto& o = result.result.recipients[k];
+    task.outcomes[i].code = o.code;
+    task.outcomes[i].text = o.text;
+    task.outcomes[i].remote = result.remote_host;
+    task.outcomes[i].route = route;
+    if (o.code >= 200 && o.code < 300) MarkDelivered(task, i);
+  }
+  --task.pending_jobs;
+  MaybeFinalize(task);
+}
+
+void EgressService::Impl::MarkDelivered(Task& task, size_t i) {
+  const auto& env = task.rec.envelope();
+  // Right after the peer's 250: the shorter this window, the rarer a duplicate after a crash.
+  auto st = dedupe_->MarkDelivered(env.message_id(), task.rec.form_id(),
+                                   env.recipients(static_cast<int>(i)).address());
+  if (!st.ok()) spdlog::error("egress: {}: {}", env.message_id(), st.error().ToString());
+}
+
+void EgressService::Impl::MaybeFinalize(Task& task) {
+  if (task.pending_jobs == 0 && !task.finalized) Finalize(task);
+}
+
+void EgressService::Impl::Finalize(Task& task) {
+  task.finalized = true;
+  if (abandoned_) return;  // shutting down past the deadline: redelivered after restart
+  const auto& env = task.rec.envelope();
+  const int64_t now = clock_->NowMs();
+  const int64_t first = task.rec.delivery().first_attempt_at_ms() > 0
+                            ? task.rec.delivery().first_attempt_at_ms()
+                            : now;
+  const uint32_t attempts = task.rec.delivery().attempt() + 1;
+  const bool expired = RetryExpired(config_.retry, first, now);
+
+  std::vector<size_t> deferred;
+  std::vector<FailedRecipient> bounce;
+  std::vector<std::pair<size_t, std::string>> dead;  // index, reason
+  std::string last_error;
+  for (size_t i = 0; i < task.outcomes.size(); ++i) {
+    const Outcome& o = task.outcomes[i];
+    const auto& rcpt = env.recipients(static_cast<int>(i));
+    if (o.code == 1) {
+      metrics_.Delivery("duplicate", o.route);
+      continue;
+    }
+    if (o.code >= 200 && o.code < 300) {
+      metrics_.Delivery("delivered", o.route);
+      if (env.received_at_ms() > 0) metrics_.QueueAge(static_cast<double>(now - env.received_at_ms()) / 1000.0);
+      spdlog::info("egress: {} to <{}> delivered via {} ({} {})", env.message_id(), rcpt.address(),
+                   o.remote.empty() ? o.route : o.remote, o.code, o.text);
+      continue;
+    }
+    const std::string reply = std::to_string(o.code) + " " + o.text;
+    FailedRecipient f;
+    f.recipient = rcpt;
+    f.remote_mta = o.remote;
+    if (o.code >= 400 && o.code < 500) {
+      if (!expired) {
+        deferred.push_back(i);
+        last_error = reply;
+        metrics_.Delivery("deferred", o.route);
+        spdlog::info("egress: {} to <{}> deferred (attempt {}): {}", env.message_id(),
+                     rcpt.address(), attempts, reply);
+        continue;
+      }
+      f.status = "4.4.7";
+      f.diagnostic = reply + " (retry time expired)";
+    } else {
+      f.status = StatusFromReply(o.code, o.text);
+      f.diagnostic = reply;
+    }
+    spdlog::info("egress: {} to <{}> failed: {}", env.message_id(), rcpt.address(), f.diagnostic);
+    if (env.mail_from().empty()) {
+      dead.emplace_back(i, "undeliverable and the sender is the null sender: " + f.diagnostic);
+      metrics_.Delivery("deadlettered", o.route);
+    } else if (!WantsFailureDsn(rcpt)) {
+      dead.emplace_back(i, "undeliverable and the sender asked for no DSN (NOTIFY): " + f.diagnostic);
+      metrics_.Delivery("deadlettered", o.route);
+    } else {
+      bounce.push_back(std::move(f));
+      metrics_.Delivery("bounced", o.route);
+    }
+  }
+
+  std::vector<queue::OutRecord> out;
+  if (!deferred.empty()) {
+    v1::MessageRecord retry = task.rec;
+    auto* renv = retry.mutable_envelope();
+    renv->clear_recipients();
+    for (size_t i : deferred) *renv->add_recipients() = env.recipients(static_cast<int>(i));
+    auto* d = retry.mutable_delivery();
+    d->set_attempt(attempts);
+    d->set_first_attempt_at_ms(first);
+    d->set_next_attempt_at_ms(now + RetryDelayMs(config_.retry, attempts));
+    d->set_last_error(last_error);
+    queue::OutRecord r;
+    r.topic = retry_topic_;
+    r.key = env.message_id();
+    r.value = retry.SerializeAsString();
+    out.push_back(std::move(r));
+    metrics_.RetryScheduled(task.outcomes[deferred[0]].route);
+  }
+  if (!bounce.empty()) {
+    DsnContext ctx{config_.smtp.helo_name, config_.postmaster, now};
+    v1::MessageRecord dsn = BuildFailureDsn(task.rec, bounce, ctx);
+    queue::OutRecord r;
+    r.topic = deliver_topic_;
+    r.key = dsn.envelope().message_id();
+    r.value = dsn.SerializeAsString();
+    out.push_back(std::move(r));
+    metrics_.Dsn();
+  }
+  for (auto& [i, reason] : dead) {
+    v1::MessageRecord copy = task.rec;
+    copy.mutable_envelope()->clear_recipients();
+    *copy.mutable_envelope()->add_recipients() = env.recipients(static_cast<int>(i));
+    out.push_back(DeadLetterRecord(copy, reason, task.tp.topic));
+  }
+
+  if (out.empty()) {
+    offsets_.Done(task.tp, task.offset);
+    tasks_.erase(task.id);
+    return;
+  }
+  task.pending_produces = out.size();
+  const uint64_t id = task.id;
+  for (auto& r : out) ProduceFor(id, std::move(r));
+}
+
+queue::OutRecord EgressService::Impl::DeadLetterRecord(const v1::MessageRecord& rec,
+                                                       const std::string& reason,
+                                                       const std::string& source_topic) {
+  queue::OutRecord r;
+  r.topic = deadletter_topic_;
+  r.key = rec.envelope().message_id();
+  r.headers.push_back({"reason", reason});
+  r.headers.push_back({"source_topic", source_topic});
+  r.headers.push_back({"stage", "egress"});
+  v1::MessageRecord copy = rec;
+  copy.mutable_delivery()->set_last_error(reason);
+  r.value = copy.SerializeAsString();
+  return r;
+}
+
+void EgressService::Impl::DeadLetterRaw(const queue::Record& record, const std::string& reason) {
+  spdlog::warn("egress: {}[{}]@{}: {}", record.topic, record.partition, record.offset, reason);
+  auto task = std::make_unique<Task>();
+  task->id = next_task_id_++;
+  task->tp = {record.topic, record.partition};
+  task->offset = record.offset;
+  task->finalized = true;
+  task->pending_produces = 1;
+  const uint64_t id = task->id;
+  tasks_[id] = std::move(task);
+  queue::OutRecord r;
+  r.topic = deadletter_topic_;
+  r.key = record.key;
+  r.headers.push_back({"reason", reason});
+  r.headers.push_back({"source_topic", record.topic});
+  r.headers.push_back({"stage", "egress"});
+  r.value = record.value;
+  metrics_.Delivery("deadlettered", "none");
+  ProduceFor(id, std::move(r));
+}
+
+void EgressService::Impl::ProduceFor(uint64_t task_id, queue::OutRecord record) {
+  auto copy = std::make_shared<queue::OutRecord>(record);
+  producer_->Produce(std::move(record), [this, task_id, copy](Status st) {
+    Post([this, task_id, copy, st]() {
+      if (st.ok()) {
+        ProduceDone(task_id);
+        return;
+      }
+      if (abandoned_) return;
+      spdlog::warn("egress: produce to {} failed, retrying in 1s: {}", copy->topic,
+                   st.error().ToString());
+      auto* timer = new uv_timer_t;
+      uv_timer_init(&loop_, timer);
+      struct Ctx {
+        Impl* self;
+        uint64_t id;
+        std::shared_ptr<queue::OutRecord> rec;
+      };
+      timer->data = new Ctx{this, task_id, copy};
+      uv_timer_start(
+          timer,
+          [](uv_timer_t* t) {
+            auto* ctx = static_cast<Ctx*>(t->data);
+            if (!ctx->self->abandoned_) ctx->self->ProduceFor(ctx->id, *ctx->rec);
+            delete ctx;
+            uv_close(reinterpret_cast<uv_handle_t*>(t),
+                     [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+          },
+          kProduceRetryMs, 0);
+    });
+  });
+}
+
+void EgressService::Impl::ProduceDone(uint64_t task_id) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  Task& task = *it->second;
+  if (--task.pending_produces > 0) return;
+  offsets_.Done(task.tp, task.offset);
+  tasks_.erase(it);
+}
+
+void EgressService::Impl::FinishShutdown() {
+  if (finished_) return;
+  finished_ = true;
+  if (Inflight() > 0) {
+    spdlog::warn("egress: {} records still in flight at shutdown; they will be delivered again",
+                 Inflight());
+    abandoned_ = true;
+  }
+  DoCommits();
+  // Last commits: sync here (the loop is ending, blocking is fine now).
+  if (dedupe_->Sync().ok()) {
+    synced_seq_ = commit_seq_;
+    CommitSynced();
+  }
+  dispatcher_->Shutdown();
+  if (auto* cares = dynamic_cast<CaresResolver*>(resolver_.get())) cares->Shutdown();
+  {
+    std::lock_guard<std::mutex> lock(post_mu_);
+    loop_open_ = false;
+    posted_.clear();
+  }
+  uv_timer_stop(&tick_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+  // Whatever is still open (a produce-retry timer) closes too, so uv_run returns.
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) uv_close(h, nullptr);
+      },
+      nullptr);
+}
+
+EgressService::EgressService(EgressConfig config, queue::Queue& queue, metrics::Registry& registry,
+                             std::string topic_prefix, EgressDeps deps)
+    : impl_(std::make_unique<Impl>(std::move(config), queue, registry, std::move(topic_prefix),
+                                   std::move(deps))) {}
+
+EgressService::~EgressService() { Stop(); }
+
+Status EgressService::Start() { return impl_->Start(ready_); }
+
+void EgressService::Stop() {
+  ready_ = false;
+  impl_->Stop();
+}
+
+}  // namespace sg::egress

@@ -1,0 +1,77 @@
+// Egress: consumes MessageRecords from the deliver topic and delivers every
+// recipient - inbound mail to the organisation's server, outbound mail to
+// the recipient's MX or a smarthost, or to a Maildir (egress_route.h).
+//
+// Per recipient outcome (invariant 3: every recipient ends in exactly one):
+//   2xx                -> delivered; (message id, form id, recipient) is
+//                         written to the dedupe store before the commit
+//   4xx / no host      -> a copy of the record with the deferred recipients
+//                         is produced to the retry topic, due at
+//                         DeliveryState.next_attempt_at_ms (exponential
+//                         backoff, egress.retry)
+//   5xx / retry expiry -> a DSN to the envelope sender, produced to the
+//                         deliver topic; recipients that cannot be bounced
+//                         (null sender, NOTIFY without FAILURE) go to the
+//                         deadletter topic with a `reason` header
+// An offset is committed only when everything it led to is durable (dedupe
+// record synced, retry/DSN/deadletter records acknowledged by the queue).
+// A crash before that delivers the record again; the dedupe store makes
+// the already delivered recipients no-ops.
+//
+// Retries: a second consumer (group "<group>-retry") reads the retry topic
+// and keeps not-yet-due records in memory, ordered by due time; the loop's
+// timer starts each when due. Held records are not committed, so a restart
+// loses none. When too many are held, the retry partitions are Paused until
+// some are due (back-pressure), then Resumed.
+//
+// Threading: one thread runs a libuv loop with the SMTP client, DNS,
+// consumers and producer callbacks (posted back to the loop). Start/Stop
+// from the main thread; Ready from any.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/metrics.h"
+#include "common/queue.h"
+#include "common/service.h"
+#include "egress/egress_clock.h"
+#include "egress/egress_config.h"
+#include "egress/egress_dns.h"
+
+namespace sg::egress {
+
+struct EgressDeps {
+  // Defaults to the system clock.
+  const Clock* clock = nullptr;
+  // Builds the resolver on the egress loop; defaults to c-ares with config.dns.
+  std::function<Result<std::unique_ptr<Resolver>>(uv_loop_t*)> resolver_factory;
+};
+
+class EgressService final : public Service {
+ public:
+  // `queue` and `registry` outlive the service. `topic_prefix` is
+  // queue.topic_prefix (prepended to deliver, retry and deadletter).
+  EgressService(EgressConfig config, queue::Queue& queue, metrics::Registry& registry,
+                std::string topic_prefix = "", EgressDeps deps = {});
+  ~EgressService() override;
+
+  std::string Name() const override { return "egress"; }
+  // Opens the dedupe store, creates Maildirs, joins the consumer groups and
+  // starts the loop thread. The topics must exist.
+  Status Start() override;
+  // Stops polling, lets in-flight deliveries finish (up to
+  // egress.shutdown_timeout), commits what is done, QUITs sessions.
+  void Stop() override;
+  bool Ready() const override { return ready_.load(); }
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace sg::egress

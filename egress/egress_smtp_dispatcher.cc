@@ -1,0 +1,311 @@
+#include "egress/egress_smtp_dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace sg::egress {
+
+struct SmtpDispatcher::Slot {
+  Destination* dest = nullptr;
+  std::unique_ptr<SmtpSession> session;
+  bool ready = false;
+  bool busy = false;
+  int messages = 0;
+  uv_timer_t* idle_timer = nullptr;
+  std::optional<SmtpJob> job;
+  // Host candidates while opening.
+  std::vector<HostPort> hosts;
+  size_t host_index = 0;
+  std::vector<sockaddr_storage> addrs;
+  size_t addr_index = 0;
+  Error last_error{ErrorCode::kUnavailable, "no host to try"};
+  int fail_code = 451;
+};
+
+struct SmtpDispatcher::Destination {
+  std::string key;
+  const RouteConfig* route = nullptr;
+  std::string domain;
+  std::deque<SmtpJob> queue;
+  std::vector<std::unique_ptr<Slot>> slots;
+};
+
+SmtpDispatcher::SmtpDispatcher(uv_loop_t* loop, const SmtpClientConfig& config,
+                               Resolver& resolver, EgressMetrics& metrics)
+    : loop_(loop), config_(config), resolver_(resolver), metrics_(metrics) {}
+
+SmtpDispatcher::~SmtpDispatcher() { Shutdown(); }
+
+size_t SmtpDispatcher::OpenSessions() const {
+  size_t n = 0;
+  for (const auto& [k, d] : destinations_) n += d->slots.size();
+  return n;
+}
+
+Result<std::shared_ptr<TlsClientContext>> SmtpDispatcher::ContextFor(const RouteConfig& route) {
+  auto it = tls_contexts_.find(route.name);
+  if (it != tls_contexts_.end()) return it->second;
+  SG_ASSIGN_OR_RETURN(auto ctx, TlsClientContext::Create(route.tls));
+  tls_contexts_[route.name] = ctx;
+  return ctx;
+}
+
+void SmtpDispatcher::Submit(const std::string& destination_key, SmtpJob job) {
+  if (shut_down_) {
+    SmtpJobResult r;
+    r.result.recipients.assign(job.txn.recipients.size(),
+                               RecipientOutcome{421, "4.3.2 egress is shutting down"});
+    job.done(std::move(r));
+    return;
+  }
+  auto& dest = destinations_[destination_key];
+  if (dest == nullptr) {
+    dest = std::make_unique<Destination>();
+    dest->key = destination_key;
+    dest->route = job.route;
+    dest->domain = job.domain;
+  }
+  dest->queue.push_back(std::move(job));
+  Pump(*dest);
+}
+
+void SmtpDispatcher::Pump(Destination& dest) {
+  while (!dest.queue.empty() && !shut_down_) {
+    Slot* idle = nullptr;
+    for (auto& s : dest.slots) {
+      if (s->ready && !s->busy) {
+        idle = s.get();
+        break;
+      }
+    }
+    if (idle != nullptr) {
+      SmtpJob job = std::move(dest.queue.front());
+      dest.queue.pop_front();
+      RunJob(*idle, std::move(job));
+      continue;
+    }
+    // One opening session per queued job at most, within the limit.
+    size_t opening = 0;
+    for (auto& s : dest.slots) opening += s->ready ? 0 : 1;
+    if (dest.slots.size() < static_cast<size_t>(dest.route->max_connections) &&
+        opening < dest.queue.size()) {
+      OpenSlot(dest);
+      continue;
+    }
+    break;
+  }
+}
+
+void SmtpDispatcher::OpenSlot(Destination& dest) {
+  auto slot_owner = std::make_unique<Slot>();
+  Slot* slot = slot_owner.get();
+  slot->dest = &dest;
+  dest.slots.push_back(std::move(slot_owner));
+  const RouteConfig& route = *dest.route;
+
+  auto ctx = ContextFor(route);
+  if (!ctx.ok()) {
+    slot->last_error = ctx.error();
+    slot->fail_code = 451;
+    // Report on the next loop turn would be nicer; failing now is equivalent here.
+    FailQueued(dest, 451, "4.7.5 " + ctx.error().message);
+    CloseSlot(*slot);
+    return;
+  }
+  auto tls_ctx = *ctx;
+
+  // Tries hosts and their addresses in order until one session opens.
+  auto try_next = std::make_shared<std::function<void()>>();
+  *try_next = [this, slot, tls_ctx, try_next]() {
+    Destination& d = *slot->dest;
+    if (shut_down_) return;
+    if (slot->addr_index < slot->addrs.size()) {
+      const sockaddr_storage& addr = slot->addrs[slot->addr_index++];
+      const std::string& host = slot->hosts[slot->host_index - 1].host;
+      slot->session = std::make_unique<SmtpSession>(loop_, config_, d.route->tls, tls_ctx);
+      slot->session->Open(host, reinterpret_cast<const sockaddr*>(&addr),
+                          [this, slot, try_next](Status st) {
+                            Destination& dd = *slot->dest;
+                            if (st.ok()) {
+                              slot->ready = true;
+                              metrics_.ConnectionOpened(dd.route->name, slot->session->tls_active());
+                              *try_next = nullptr;  // break the self-reference
+                              Pump(dd);
+                              return;
+                            }
+                            metrics_.ConnectionFailed(dd.route->name);
+                            spdlog::info("egress: {} host {}: {}", dd.key, slot->session->host(),
+                                         st.error().message);
+                            if (st.error().code == ErrorCode::kPermissionDenied) slot->fail_code = 454;
+                            slot->last_error = st.error();
+                            slot->session.reset();
+                            auto next = *try_next;
+                            next();
+                          });
+      return;
+    }
+    if (slot->host_index < slot->hosts.size()) {
+      const HostPort hp = slot->hosts[slot->host_index++];
+      slot->addrs.clear();
+      slot->addr_index = 0;
+      resolver_.ResolveAddress(hp.host, hp.port,
+                               [this, slot, try_next](Result<std::vector<sockaddr_storage>> r) {
+                                 if (shut_down_) return;
+                                 if (r.ok()) {
+                                   slot->addrs = std::move(*r);
+                                 } else {
+                                   slot->last_error = r.error();
+                                 }
+                                 auto next = *try_next;
+                                 next();
+                               });
+      return;
+    }
+    // Every host failed.
+    Destination& dd = *slot->dest;
+    std::string status = slot->fail_code == 454 ? "4.7.5 " : "4.4.1 ";
+    if (slot->fail_code >= 500) status = "";
+    const std::string text = status + slot->last_error.message;
+    const int code = slot->fail_code == 454 ? 451 : slot->fail_code;
+    *try_next = nullptr;
+    CloseSlot(*slot);
+    // Other sessions of this destination may still serve the queue.
+    bool others = false;
+    for (auto& s : dd.slots) others = others || s->ready;
+    if (!others) FailQueued(dd, code, text);
+  };
+
+  if (route.transport == TransportKind::kSmtp) {
+    slot->hosts = route.hosts;
+    auto first = *try_next;  // a copy: the original may be reset while it runs
+    first();
+    return;
+  }
+  resolver_.ResolveMx(dest.domain, [this, slot, try_next](Result<std::vector<MxRecord>> r) {
+    if (shut_down_) return;
+    Destination& d = *slot->dest;
+    if (!r.ok()) {
+      if (r.error().code == ErrorCode::kNotFound) {
+        slot->fail_code = 550;
+        slot->last_error = MakeError(ErrorCode::kNotFound,
+                                     "5.1.2 domain " + d.domain + " does not exist");
+      } else {
+        slot->last_error = r.error();
+      }
+    } else if (r->empty()) {
+      slot->hosts.push_back(HostPort{d.domain, d.route->mx_port});  // implicit MX
+    } else if (r->size() == 1 && (r->front().host.empty() || r->front().host == ".")) {
+      slot->fail_code = 556;
+      slot->last_error = MakeError(ErrorCode::kNotFound,
+                                   "5.1.10 domain " + d.domain + " accepts no mail (null MX)");
+    } else {
+      for (const auto& mx : *r) slot->hosts.push_back(HostPort{mx.host, d.route->mx_port});
+    }
+    auto next = *try_next;
+    next();
+  });
+}
+
+void SmtpDispatcher::RunJob(Slot& slot, SmtpJob job) {
+  slot.busy = true;
+  if (slot.idle_timer != nullptr) uv_timer_stop(slot.idle_timer);
+  if (slot.messages > 0) metrics_.ConnectionReused(slot.dest->route->name);
+  ++slot.messages;
+  slot.job = std::move(job);
+  Slot* s = &slot;
+  slot.session->Send(slot.job->txn, [this, s](TransactionResult result) {
+    SmtpJob finished = std::move(*s->job);
+    s->job.reset();
+    SmtpJobResult r;
+    r.result = std::move(result);
+    r.remote_host = s->session->host();
+    s->busy = false;
+    Destination& dest = *s->dest;
+    ReleaseSlot(*s);  // may close the slot
+    finished.done(std::move(r));
+    Pump(dest);
+  });
+}
+
+void SmtpDispatcher::ReleaseSlot(Slot& slot) {
+  if (shut_down_ || !slot.session->usable() ||
+      slot.messages >= config_.max_messages_per_connection) {
+    slot.session->Quit();
+    CloseSlot(slot);
+    return;
+  }
+  if (slot.idle_timer == nullptr) {
+    slot.idle_timer = new uv_timer_t;
+    uv_timer_init(loop_, slot.idle_timer);
+  }
+  slot.idle_timer->data = &slot;
+  uv_timer_start(
+      slot.idle_timer,
+      [](uv_timer_t* t) {
+        auto* s = static_cast<Slot*>(t->data);
+        // The dispatcher is reachable through nothing but the slot; QUIT and close here.
+        s->session->Quit();
+        auto& slots = s->dest->slots;
+        for (auto it = slots.begin(); it != slots.end(); ++it) {
+          if (it->get() == s) {
+            uv_close(reinterpret_cast<uv_handle_t*>(s->idle_timer),
+                     [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+            s->idle_timer = nullptr;
+            slots.erase(it);
+            break;
+          }
+        }
+      },
+      static_cast<uint64_t>(config_.idle_timeout.count()), 0);
+}
+
+void SmtpDispatcher::CloseSlot(Slot& slot) {
+  if (slot.idle_timer != nullptr) {
+    uv_timer_stop(slot.idle_timer);
+    uv_close(reinterpret_cast<uv_handle_t*>(slot.idle_timer),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    slot.idle_timer = nullptr;
+  }
+  auto& slots = slot.dest->slots;
+  for (auto it = slots.begin(); it != slots.end(); ++it) {
+    if (it->get() == &slot) {
+      // The session closes its connection in its destructor.
+      std::unique_ptr<Slot> doomed = std::move(*it);
+      slots.erase(it);
+      if (doomed->job) {
+        SmtpJob job = std::move(*doomed->job);
+        SmtpJobResult r;
+        r.result.recipients.assign(job.txn.recipients.size(),
+                                   RecipientOutcome{421, "4.4.2 session closed"});
+        job.done(std::move(r));
+      }
+      return;
+    }
+  }
+}
+
+void SmtpDispatcher::FailQueued(Destination& dest, int code, const std::string& text) {
+  std::deque<SmtpJob> jobs;
+  jobs.swap(dest.queue);
+  for (auto& job : jobs) {
+    SmtpJobResult r;
+    r.result.recipients.assign(job.txn.recipients.size(), RecipientOutcome{code, text});
+    job.done(std::move(r));
+  }
+}
+
+void SmtpDispatcher::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  for (auto& [key, dest] : destinations_) {
+    FailQueued(*dest, 421, "4.3.2 egress is shutting down");
+    while (!dest->slots.empty()) {
+      Slot& s = *dest->slots.back();
+      if (s.session && s.ready && !s.busy) s.session->Quit();
+      CloseSlot(s);
+    }
+  }
+}
+
+}  // namespace sg::egress

@@ -1,0 +1,84 @@
+// Hands SMTP jobs to sessions, per destination: connection reuse, a
+// concurrency limit per destination, and host selection (a route's fixed
+// hosts in order, or the domain's MX hosts by preference, falling back to
+// the domain's A/AAAA when it has no MX; each host's addresses in turn).
+//
+// A destination is a route, plus the recipient domain for MX routes
+// (Router::DestinationKey). Jobs for one destination queue until a session
+// is free; at most route.max_connections sessions are open or opening.
+// An idle session is kept for smtp.idle_timeout, and closed after
+// smtp.max_messages_per_connection transactions.
+//
+// When no host of a destination can be used, the queued jobs of that
+// destination fail with a 4xx outcome (retry later) - or 5xx when DNS
+// says the domain does not exist or accepts no mail (null MX).
+//
+// Threading: loop thread only. Ownership: owns its sessions; the Resolver
+// and metrics outlive it. Each job's `done` runs exactly once (with 421
+// outcomes on Shutdown).
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "egress/egress_config.h"
+#include "egress/egress_dns.h"
+#include "egress/egress_metrics.h"
+#include "egress/egress_smtp_session.h"
+
+namespace sg::egress {
+
+struct SmtpJobResult {
+  TransactionResult result;
+  std::string remote_host;  // the host that answered, "" when none did
+};
+
+struct SmtpJob {
+  const RouteConfig* route = nullptr;
+  std::string domain;   // recipient domain (kMx routes)
+  SmtpTransaction txn;  // txn.message must stay valid until done runs
+  std::function<void(SmtpJobResult)> done;
+};
+
+class SmtpDispatcher {
+ public:
+  SmtpDispatcher(uv_loop_t* loop, const SmtpClientConfig& config, Resolver& resolver,
+                 EgressMetrics& metrics);
+  ~SmtpDispatcher();
+  SmtpDispatcher(const SmtpDispatcher&) = delete;
+  SmtpDispatcher& operator=(const SmtpDispatcher&) = delete;
+
+  void Submit(const std::string& destination_key, SmtpJob job);
+
+  // QUITs idle sessions, closes all, fails queued jobs with 421 outcomes.
+  void Shutdown();
+
+  size_t OpenSessions() const;
+
+ private:
+  struct Slot;
+  struct Destination;
+
+  void Pump(Destination& dest);
+  void OpenSlot(Destination& dest);
+  void RunJob(Slot& slot, SmtpJob job);
+  void ReleaseSlot(Slot& slot);
+  void CloseSlot(Slot& slot);
+  void FailQueued(Destination& dest, int code, const std::string& text);
+  Result<std::shared_ptr<TlsClientContext>> ContextFor(const RouteConfig& route);
+
+  uv_loop_t* loop_;
+  const SmtpClientConfig& config_;
+  Resolver& resolver_;
+  EgressMetrics& metrics_;
+  std::map<std::string, std::unique_ptr<Destination>> destinations_;
+  std::map<std::string, std::shared_ptr<TlsClientContext>> tls_contexts_;  // per route name
+  bool shut_down_ = false;
+};
+
+}  // namespace sg::egress

@@ -1,0 +1,299 @@
+#include "egress/egress_smtp_session.h"
+
+#include <memory>
+
+namespace sg::egress {
+namespace v1 = smimegate::v1;
+namespace {
+
+bool NonAscii(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) return true;
+  }
+  return false;
+}
+
+std::string NotifyParam(const v1::DsnNotify& n) {
+  if (n.never()) return "NEVER";
+  std::string out;
+  auto add = [&out](const char* w) {
+    if (!out.empty()) out += ',';
+    out += w;
+  };
+  if (n.success()) add("SUCCESS");
+  if (n.failure()) add("FAILURE");
+  if (n.delay()) add("DELAY");
+  return out;
+}
+
+}  // namespace
+
+std::string DotStuff(const std::string& message) {
+  std::string out;
+  out.reserve(message.size() + message.size() / 64 + 8);
+  bool line_start = true;
+  for (size_t i = 0; i < message.size(); ++i) {
+    char c = message[i];
+    if (line_start && c == '.') out.push_back('.');
+    if (c == '\n' && (i == 0 || message[i - 1] != '\r')) out.push_back('\r');
+    out.push_back(c);
+    line_start = c == '\n';
+  }
+  if (!out.empty() && !line_start) out += "\r\n";
+  out += ".\r\n";
+  return out;
+}
+
+std::string XText(const std::string& value) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (c < 33 || c > 126 || c == '+' || c == '=') {
+      out += '+';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+SmtpSession::SmtpSession(uv_loop_t* loop, const SmtpClientConfig& config, TlsPolicy policy,
+                         std::shared_ptr<TlsClientContext> tls_context)
+    : loop_(loop), config_(config), policy_(std::move(policy)),
+      tls_context_(std::move(tls_context)) {}
+
+SmtpSession::~SmtpSession() {
+  if (conn_ != nullptr) conn_->Close();
+}
+
+void SmtpSession::Quit() {
+  if (conn_ != nullptr && !conn_->broken()) conn_->SendOnly("QUIT\r\n");
+  open_ = false;
+}
+
+void SmtpSession::Open(const std::string& host, const sockaddr* addr,
+                       std::function<void(Status)> done) {
+  host_ = host;
+  conn_ = SmtpConnection::Create(loop_);
+  conn_->Connect(addr, config_.connect_timeout,
+                 [this, done = std::move(done)](Result<std::vector<SmtpReply>> r) mutable {
+                   if (!r.ok()) {
+                     done(std::move(r).error());
+                     return;
+                   }
+                   const SmtpReply& greeting = r->front();
+                   if (greeting.code != 220) {
+                     done(MakeError(ErrorCode::kUnavailable, "greeting: " + greeting.ToString()));
+                     return;
+                   }
+                   Ehlo(std::move(done));
+                 });
+}
+
+void SmtpSession::Ehlo(std::function<void(Status)> done) {
+  conn_->Exchange(
+      {"EHLO " + config_.helo_name}, false, config_.command_timeout,
+      [this, done = std::move(done)](Result<std::vector<SmtpReply>> r) mutable {
+        if (!r.ok()) {
+          done(std::move(r).error());
+          return;
+        }
+        const SmtpReply& ehlo = r->front();
+        if (ehlo.code == 250) {
+          caps_ = ParseEhloCaps(ehlo);
+          AfterEhlo(std::move(done));
+          return;
+        }
+        if (ehlo.code >= 500 && !tls_active() && policy_.mode != TlsMode::kRequired) {
+          // An old server: HELO, no extensions (and so no STARTTLS).
+          conn_->Exchange({"HELO " + config_.helo_name}, false, config_.command_timeout,
+                          [this, done = std::move(done)](Result<std::vector<SmtpReply>> h) mutable {
+                            if (!h.ok()) {
+                              done(std::move(h).error());
+                            } else if (h->front().code != 250) {
+                              done(MakeError(ErrorCode::kUnavailable, "HELO: " + h->front().ToString()));
+                            } else {
+                              caps_ = EhloCaps();
+                              AfterEhlo(std::move(done));
+                            }
+                          });
+          return;
+        }
+        done(MakeError(ErrorCode::kUnavailable, "EHLO: " + ehlo.ToString()));
+      });
+}
+
+void SmtpSession::AfterEhlo(std::function<void(Status)> done) {
+  if (tls_active() || policy_.mode == TlsMode::kNone) {
+    open_ = true;
+    done(OkStatus());
+    return;
+  }
+  if (!caps_.starttls || tls_tried_) {
+    if (policy_.mode == TlsMode::kRequired) {
+      done(MakeError(ErrorCode::kPermissionDenied,
+                     "TLS is required for this route but " + host_ + " does not offer STARTTLS"));
+      return;
+    }
+    open_ = true;
+    done(OkStatus());
+    return;
+  }
+  tls_tried_ = true;
+  conn_->Exchange(
+      {"STARTTLS"}, false, config_.command_timeout,
+      [this, done = std::move(done)](Result<std::vector<SmtpReply>> r) mutable {
+        if (!r.ok()) {
+          done(std::move(r).error());
+          return;
+        }
+        if (r->front().code != 220) {
+          if (policy_.mode == TlsMode::kRequired) {
+            done(MakeError(ErrorCode::kPermissionDenied,
+                           "TLS is required but STARTTLS was refused: " + r->front().ToString()));
+            return;
+          }
+          // Opportunistic: the server refused TLS but the session is still valid in clear.
+          open_ = true;
+          done(OkStatus());
+          return;
+        }
+        auto tls = TlsSession::Create(*tls_context_, host_);
+        if (!tls.ok()) {
+          done(std::move(tls).error());
+          return;
+        }
+        conn_->StartTls(std::move(*tls), config_.command_timeout,
+                        [this, done = std::move(done)](Status st) mutable {
+                          if (!st.ok()) {
+                            // Even opportunistic TLS does not continue in clear on this
+                            // connection: its state is unknown. The caller may retry.
+                            done(std::move(st));
+                            return;
+                          }
+                          Ehlo(std::move(done));  // RFC 3207: forget what was learnt before TLS
+                        });
+      });
+}
+
+void SmtpSession::Send(const SmtpTransaction& txn, std::function<void(TransactionResult)> done) {
+  const size_t n = txn.recipients.size();
+  auto all = [n](int code, std::string text) {
+    TransactionResult res;
+    res.recipients.assign(n, RecipientOutcome{code, std::move(text)});
+    return res;
+  };
+  if (!usable()) {
+    done(all(421, "4.4.2 connection lost before the transaction"));
+    return;
+  }
+  const std::string& body = *txn.message;
+  if (caps_.size && caps_.max_size > 0 && body.size() > caps_.max_size) {
+    done(all(552, "5.3.4 message size " + std::to_string(body.size()) +
+                      " exceeds the limit of " + host_ + " (" + std::to_string(caps_.max_size) + ")"));
+    return;
+  }
+  bool needs_utf8 = NonAscii(txn.mail_from);
+  for (const auto& r : txn.recipients) needs_utf8 = needs_utf8 || NonAscii(r.address());
+  if (needs_utf8 && !caps_.smtputf8) {
+    done(all(553, "5.6.7 " + host_ + " does not support SMTPUTF8, needed by the addresses"));
+    return;
+  }
+
+  std::string mail = "MAIL FROM:<" + txn.mail_from + ">";
+  if (caps_.size) mail += " SIZE=" + std::to_string(body.size());
+  if (txn.eight_bit_mime && caps_.eight_bit_mime) mail += " BODY=8BITMIME";
+  if (needs_utf8 || (txn.smtputf8 && caps_.smtputf8)) mail += " SMTPUTF8";
+  if (caps_.dsn) {
+    if (txn.dsn_ret == v1::DSN_RET_FULL) mail += " RET=FULL";
+    if (txn.dsn_ret == v1::DSN_RET_HDRS) mail += " RET=HDRS";
+    if (!txn.dsn_envid.empty()) mail += " ENVID=" + XText(txn.dsn_envid);
+  }
+  std::vector<std::string> cmds{mail};
+  for (const auto& r : txn.recipients) {
+    std::string rcpt = "RCPT TO:<" + r.address() + ">";
+    if (caps_.dsn) {
+      if (r.notify_given()) {
+        std::string notify = NotifyParam(r.notify());
+        if (!notify.empty()) rcpt += " NOTIFY=" + notify;
+      }
+      if (!r.orcpt().empty()) {
+        auto semi = r.orcpt().find(';');
+        std::string type = semi == std::string::npos ? "rfc822" : r.orcpt().substr(0, semi);
+        std::string addr = semi == std::string::npos ? r.orcpt() : r.orcpt().substr(semi + 1);
+        rcpt += " ORCPT=" + type + ";" + XText(addr);
+      }
+    }
+    cmds.push_back(std::move(rcpt));
+  }
+  cmds.emplace_back("DATA");
+
+  auto lost = [n](const Error& e) {
+    TransactionResult res;
+    res.recipients.assign(n, RecipientOutcome{421, "4.4.2 " + e.message});
+    return res;
+  };
+  conn_->Exchange(
+      std::move(cmds), caps_.pipelining, config_.command_timeout,
+      [this, n, &txn, done = std::move(done), lost](Result<std::vector<SmtpReply>> r) mutable {
+        if (!r.ok()) {
+          done(lost(r.error()));
+          return;
+        }
+        const auto& replies = *r;
+        TransactionResult res;
+        res.recipients.resize(n);
+        const SmtpReply& mail_reply = replies[0];
+        size_t accepted = 0;
+        for (size_t i = 0; i < n; ++i) {
+          const SmtpReply& rr = mail_reply.code == 250 ? replies[i + 1] : mail_reply;
+          res.recipients[i] = RecipientOutcome{rr.code, rr.Text()};
+          if (mail_reply.code == 250 && rr.Positive()) ++accepted;
+        }
+        const SmtpReply& data_reply = replies[n + 1];
+        if (data_reply.code != 354) {
+          for (size_t i = 0; i < n; ++i) {
+            if (res.recipients[i].code < 400) res.recipients[i] = {data_reply.code, data_reply.Text()};
+          }
+          // Leave the connection in a clean state for the next transaction.
+          conn_->Exchange({"RSET"}, false, config_.command_timeout,
+                          [done = std::move(done), res](Result<std::vector<SmtpReply>>) mutable {
+                            done(std::move(res));
+                          });
+          return;
+        }
+        if (accepted == 0) {
+          // RFC 2920 3.1: DATA accepted although no recipient was: send an empty message
+          // terminator; the server must not deliver it.
+          conn_->SendAndRead(".\r\n", config_.command_timeout,
+                             [done = std::move(done), res](Result<std::vector<SmtpReply>>) mutable {
+                               done(std::move(res));
+                             });
+          return;
+        }
+        conn_->SendAndRead(
+            DotStuff(*txn.message), config_.command_timeout,
+            [done = std::move(done), res, n, lost](Result<std::vector<SmtpReply>> fr) mutable {
+              if (!fr.ok()) {
+                // Unknown whether the server took it: retry (a duplicate is better than a loss).
+                auto l = lost(fr.error());
+                for (size_t i = 0; i < n; ++i) {
+                  if (res.recipients[i].code < 400) res.recipients[i] = l.recipients[i];
+                }
+                done(std::move(res));
+                return;
+              }
+              const SmtpReply& final_reply = fr->front();
+              for (size_t i = 0; i < n; ++i) {
+                if (res.recipients[i].code < 400) {
+                  res.recipients[i] = {final_reply.code, final_reply.Text()};
+                }
+              }
+              done(std::move(res));
+            });
+      });
+}
+
+}  // namespace sg::egress

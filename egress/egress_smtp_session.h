@@ -1,0 +1,103 @@
+// An SMTP client session on one connection: greeting, EHLO (HELO
+// fallback), STARTTLS per the route's TLS policy, then any number of mail
+// transactions (connection reuse), then QUIT.
+//
+// Extensions used when the server offers them: PIPELINING (MAIL, RCPTs and
+// DATA in one write), SIZE (declared; a message over the limit fails with
+// 552 5.3.4 without being sent), 8BITMIME (BODY=8BITMIME), SMTPUTF8 (a
+// message whose envelope needs it fails with 553 5.6.7 when not offered,
+// RFC 6531), DSN (NOTIFY/ORCPT/RET/ENVID passed on).
+//
+// TLS: kRequired never sends a transaction in clear: no STARTTLS offered,
+// a failed handshake or a failed verification fail Open (transiently, so
+// the message is retried). kOpportunistic falls back to plain text when
+// STARTTLS is not offered.
+//
+// Threading: loop thread only. Ownership: the session owns its connection;
+// destroy the session to close it (Quit first for a polite goodbye).
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "egress/egress_config.h"
+#include "egress/egress_smtp_connection.h"
+#include "egress/egress_smtp_reply.h"
+#include "egress/egress_tls.h"
+#include "proto/envelope.pb.h"
+
+namespace sg::egress {
+
+struct SmtpTransaction {
+  std::string mail_from;  // empty for the null sender
+  std::vector<smimegate::v1::Recipient> recipients;
+  const std::string* message = nullptr;  // CRLF message, not dot-stuffed; outlives the call
+  bool eight_bit_mime = false;
+  bool smtputf8 = false;
+  smimegate::v1::DsnRet dsn_ret = smimegate::v1::DSN_RET_UNSPECIFIED;
+  std::string dsn_envid;
+};
+
+// The outcome for one recipient: the reply that decided it.
+struct RecipientOutcome {
+  int code = 0;       // 250: delivered; 4xx: retry; 5xx: bounce
+  std::string text;   // reply text without the code ("5.1.1 no such user")
+};
+
+struct TransactionResult {
+  std::vector<RecipientOutcome> recipients;  // in SmtpTransaction::recipients order
+};
+
+// Dot-stuffs a message and appends the terminating ".\r\n"; bare LF become CRLF.
+std::string DotStuff(const std::string& message);
+
+// xtext (RFC 3461 4) for ENVID and ORCPT values.
+std::string XText(const std::string& value);
+
+class SmtpSession {
+ public:
+  SmtpSession(uv_loop_t* loop, const SmtpClientConfig& config, TlsPolicy policy,
+              std::shared_ptr<TlsClientContext> tls_context);
+  ~SmtpSession();
+  SmtpSession(const SmtpSession&) = delete;
+  SmtpSession& operator=(const SmtpSession&) = delete;
+
+  // Connects to `addr` of `host` (the name checked by TLS verification).
+  // Fails with the reason (timeout, refused, greeting not 220, TLS required
+  // but not offered, verification failed...); the caller tries the next host.
+  void Open(const std::string& host, const sockaddr* addr, std::function<void(Status)> done);
+
+  // One mail transaction. Always yields one outcome per recipient; a broken
+  // connection yields 4xx outcomes ("421 4.4.2 ...") for the recipients not
+  // yet decided.
+  void Send(const SmtpTransaction& txn, std::function<void(TransactionResult)> done);
+
+  // QUIT without waiting for the answer.
+  void Quit();
+
+  bool usable() const { return conn_ != nullptr && !conn_->broken() && open_; }
+  bool tls_active() const { return conn_ != nullptr && conn_->tls_active(); }
+  const EhloCaps& caps() const { return caps_; }
+  const std::string& host() const { return host_; }
+
+ private:
+  void Ehlo(std::function<void(Status)> done);
+  void AfterEhlo(std::function<void(Status)> done);
+
+  uv_loop_t* loop_;
+  const SmtpClientConfig& config_;
+  TlsPolicy policy_;
+  std::shared_ptr<TlsClientContext> tls_context_;
+  SmtpConnection* conn_ = nullptr;
+  std::string host_;
+  EhloCaps caps_;
+  bool open_ = false;
+  bool tls_tried_ = false;
+};
+
+}  // namespace sg::egress

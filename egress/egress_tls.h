@@ -1,0 +1,63 @@
+// Client-side TLS over memory BIOs: OpenSSL does the protocol, libuv the
+// socket. Ciphertext from the network goes in with FeedCiphertext; what
+// OpenSSL wants to send comes out of TakeCiphertext.
+//
+// Threading: one object per connection, used on its loop thread only.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "egress/egress_config.h"
+
+namespace sg::egress {
+
+// One SSL_CTX per TLS policy (trust store); shared by that route's connections.
+class TlsClientContext {
+ public:
+  // verify: load ca_file (or the system store) and require a valid chain.
+  static Result<std::shared_ptr<TlsClientContext>> Create(const TlsPolicy& policy);
+  ~TlsClientContext();
+  SSL_CTX* get() const { return ctx_; }
+  bool verify() const { return verify_; }
+
+ private:
+  TlsClientContext(SSL_CTX* ctx, bool verify) : ctx_(ctx), verify_(verify) {}
+  SSL_CTX* ctx_;
+  bool verify_;
+};
+
+class TlsSession {
+ public:
+  enum class Progress { kWantMore, kDone };
+
+  // `host` is the name checked against the certificate when the context
+  // verifies, and the SNI name when it is not an IP literal.
+  static Result<std::unique_ptr<TlsSession>> Create(const TlsClientContext& ctx,
+                                                    const std::string& host);
+  ~TlsSession();
+
+  void FeedCiphertext(std::string_view data);
+  std::string TakeCiphertext();
+  // Drives the handshake; kUnavailable with OpenSSL's reason on failure
+  // (a failed verification names the reason, e.g. "certificate has expired").
+  Result<Progress> Handshake();
+  // Decrypts what is available into `out`. kUnavailable on a TLS error.
+  Status ReadPlaintext(std::string& out);
+  Status WritePlaintext(std::string_view data);
+
+  std::string Version() const;
+  std::string Cipher() const;
+
+ private:
+  TlsSession() = default;
+  SSL* ssl_ = nullptr;
+  BIO* rbio_ = nullptr;  // network -> SSL (owned by ssl_)
+  BIO* wbio_ = nullptr;  // SSL -> network (owned by ssl_)
+};
+
+}  // namespace sg::egress

@@ -1,0 +1,136 @@
+#include "egress/egress_config.h"
+
+#include <gtest/gtest.h>
+
+#include "egress/egress_backoff.h"
+#include "egress/egress_route.h"
+
+namespace sg::egress {
+namespace {
+
+Result<EgressConfig> Parse(const std::string& yaml) {
+  auto doc = config::ConfigDocument::LoadString(yaml, "test.yaml");
+  if (!doc.ok()) return doc.error();
+  auto section = doc->Root().Map("egress");
+  if (!section.ok()) return section.error();
+  auto cfg = ParseEgressConfig(*section, "/var/lib/sg");
+  if (!cfg.ok()) return cfg;
+  auto unknown = doc->CheckNoUnknownKeys();
+  if (!unknown.ok()) return unknown.error();
+  return cfg;
+}
+
+TEST(EgressConfig, DefaultsDeliverInboundToMaildirAndOutboundByMx) {
+  auto cfg = Parse("egress: {}\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->inbound.transport, TransportKind::kMaildir);
+  EXPECT_EQ(cfg->inbound.maildir_path, "/var/lib/sg/mail/inbound");
+  EXPECT_EQ(cfg->outbound.transport, TransportKind::kMx);
+  EXPECT_EQ(cfg->outbound.tls.mode, TlsMode::kOpportunistic);
+  EXPECT_EQ(cfg->dedupe_path, "/var/lib/sg/egress/dedupe");
+  EXPECT_EQ(cfg->retry.initial, std::chrono::minutes(1));
+  EXPECT_EQ(cfg->consumer_group, "egress");
+}
+
+TEST(EgressConfig, DemoMaildirLayout) {
+  auto cfg = Parse(R"(
+egress:
+  inbound: {transport: maildir, path: mail/inbound}
+  outbound: {transport: maildir, path: /abs/outbound}
+)");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->inbound.maildir_path, "/var/lib/sg/mail/inbound");
+  EXPECT_EQ(cfg->outbound.transport, TransportKind::kMaildir);
+  EXPECT_EQ(cfg->outbound.maildir_path, "/abs/outbound");
+}
+
+TEST(EgressConfig, FullRoutesAndPolicies) {
+  auto cfg = Parse(R"(
+egress:
+  helo_name: gw.example.org
+  inbound: {transport: smtp, hosts: ["mail.internal:2525", "[::1]:25"]}
+  outbound: {transport: smtp, hosts: [smarthost.example.net], tls: {mode: required, verify: true, ca_file: ca.pem}}
+  routes:
+    - {domains: [Partner.Example, .sub.example], transport: mx, port: 2526, max_connections: 3}
+  dns: {servers: ["127.0.0.1:5353"], timeout: 2s}
+  retry: {initial: 30s, multiplier: 3, max_interval: 10m, max_age: 1d}
+  smtp: {idle_timeout: 1s, max_messages_per_connection: 7}
+)");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  ASSERT_EQ(cfg->inbound.hosts.size(), 2u);
+  EXPECT_EQ(cfg->inbound.hosts[0].host, "mail.internal");
+  EXPECT_EQ(cfg->inbound.hosts[0].port, 2525);
+  EXPECT_EQ(cfg->inbound.hosts[1].host, "::1");
+  EXPECT_EQ(cfg->outbound.hosts[0].port, 25);
+  EXPECT_EQ(cfg->outbound.tls.mode, TlsMode::kRequired);
+  EXPECT_TRUE(cfg->outbound.tls.verify);
+  ASSERT_EQ(cfg->routes.size(), 1u);
+  EXPECT_EQ(cfg->routes[0].domains[0], "partner.example");
+  EXPECT_EQ(cfg->routes[0].mx_port, 2526);
+  EXPECT_EQ(cfg->routes[0].max_connections, 3);
+  ASSERT_EQ(cfg->dns.servers.size(), 1u);
+  EXPECT_EQ(cfg->dns.servers[0].port, 5353);
+  EXPECT_EQ(cfg->retry.multiplier, 3);
+  EXPECT_EQ(cfg->smtp.max_messages_per_connection, 7);
+  EXPECT_EQ(cfg->postmaster, "postmaster@gw.example.org");
+}
+
+TEST(EgressConfig, ErrorsNameTheKey) {
+  auto no_hosts = Parse("egress: {inbound: {transport: smtp}}\n");
+  ASSERT_FALSE(no_hosts.ok());
+  EXPECT_NE(no_hosts.error().message.find("egress.inbound.hosts"), std::string::npos)
+      << no_hosts.error().message;
+
+  auto verify_opportunistic = Parse("egress: {outbound: {tls: {verify: true}}}\n");
+  ASSERT_FALSE(verify_opportunistic.ok());
+  EXPECT_NE(verify_opportunistic.error().message.find("egress.outbound.tls.verify"),
+            std::string::npos);
+
+  auto bad_port = Parse("egress: {inbound: {transport: smtp, hosts: [\"mail:99999\"]}}\n");
+  ASSERT_FALSE(bad_port.ok());
+  EXPECT_NE(bad_port.error().message.find("port must be a number"), std::string::npos);
+
+  auto inbound_mx = Parse("egress: {inbound: {transport: mx}}\n");
+  ASSERT_FALSE(inbound_mx.ok());
+
+  auto unknown = Parse("egress: {outbound: {transprot: mx}}\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("transprot"), std::string::npos);
+}
+
+TEST(EgressRouter, InboundGoesToTheOrganisationAndOutboundByDomain) {
+  auto cfg = Parse(R"(
+egress:
+  inbound: {transport: smtp, hosts: ["mail.internal"]}
+  routes:
+    - {name: partner, domains: [partner.example, .group.example], transport: smtp, hosts: [relay.partner]}
+)");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  Router router(*cfg);
+  namespace v1 = smimegate::v1;
+  EXPECT_EQ(router.RouteFor(v1::DIRECTION_INBOUND, "x@partner.example").name, "inbound");
+  EXPECT_EQ(router.RouteFor(v1::DIRECTION_OUTBOUND, "x@PARTNER.example").name, "partner");
+  EXPECT_EQ(router.RouteFor(v1::DIRECTION_OUTBOUND, "x@a.group.example").name, "partner");
+  EXPECT_EQ(router.RouteFor(v1::DIRECTION_OUTBOUND, "x@group.example").name, "outbound");
+  EXPECT_EQ(router.RouteFor(v1::DIRECTION_OUTBOUND, "x@other.example").name, "outbound");
+  EXPECT_EQ(Router::DestinationKey(cfg->outbound, "a@B.example"), "outbound|b.example");
+  EXPECT_EQ(Router::DestinationKey(cfg->routes[0], "a@partner.example"), "partner");
+}
+
+TEST(EgressBackoff, ExponentialWithCapAndExpiry) {
+  RetryConfig r;
+  r.initial = std::chrono::seconds(60);
+  r.multiplier = 2;
+  r.max_interval = std::chrono::seconds(600);
+  r.max_age = std::chrono::hours(1);
+  EXPECT_EQ(RetryDelayMs(r, 1), 60'000);
+  EXPECT_EQ(RetryDelayMs(r, 2), 120'000);
+  EXPECT_EQ(RetryDelayMs(r, 4), 480'000);
+  EXPECT_EQ(RetryDelayMs(r, 5), 600'000);
+  EXPECT_EQ(RetryDelayMs(r, 1000), 600'000);  // no overflow
+  EXPECT_FALSE(RetryExpired(r, 0, 3'599'999));
+  EXPECT_TRUE(RetryExpired(r, 0, 3'600'000));
+}
+
+}  // namespace
+}  // namespace sg::egress

@@ -1,0 +1,56 @@
+// Test fixture pieces shared by the egress integration tests: an embedded
+// queue in a temp dir, an EgressService built from YAML, records in and
+// out of topics.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/embedded_queue.h"
+#include "common/metrics.h"
+#include "egress/egress_dns.h"
+#include "egress/egress_service.h"
+#include "proto/envelope.pb.h"
+#include "tests/egress/fake_clock.h"
+#include "tests/support/temp_dir.h"
+
+namespace sg::egress::testing {
+
+class EgressHarness {
+ public:
+  explicit EgressHarness(bool sync = false);
+  ~EgressHarness();
+
+  const std::string& dir() const { return dir_.path(); }
+  queue::EmbeddedQueue& queue() { return *queue_; }
+  metrics::Registry& registry() { return registry_; }
+  FakeClock& clock() { return clock_; }
+
+  // Parses `yaml` (a document with an egress: section) and starts egress.
+  // The fake clock is used unless real_clock.
+  void Start(const std::string& yaml, bool real_clock = false);
+  void Stop();
+
+  void Produce(const smimegate::v1::MessageRecord& rec, const std::string& topic = "deliver");
+  // Every record of `topic` so far, read by a private consumer group.
+  std::vector<queue::Record> ReadAll(const std::string& topic);
+  // Value of a metric sample line ("egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}").
+  double Metric(const std::string& sample);
+
+ private:
+  sg::testing::TempDir dir_;
+  std::unique_ptr<queue::EmbeddedQueue> queue_;
+  std::unique_ptr<queue::Producer> producer_;
+  metrics::Registry registry_;
+  FakeClock clock_;
+  std::unique_ptr<EgressService> service_;
+  int reader_seq_ = 0;
+};
+
+// A message record with one or more recipients and a Message-ID header.
+smimegate::v1::MessageRecord MakeRecord(const std::string& id, const std::string& from,
+                                        const std::vector<std::string>& rcpts,
+                                        smimegate::v1::Direction dir = smimegate::v1::DIRECTION_OUTBOUND);
+
+}  // namespace sg::egress::testing
