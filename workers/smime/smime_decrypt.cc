@@ -60,8 +60,8 @@ ErrorCode DecryptFailureCode(unsigned long err) {  // NOLINT(google-runtime-int)
 
 }  // namespace
 
-Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
-                                           std::span<const KeyPair> candidates) const {
+Result<DecryptResult> SmimeEngine::DecryptImpl(std::string_view message,
+                                               std::span<const KeyPair> candidates) const {
   SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits_));
   ContentType ct = EntityContentType(top);
   bool pkcs7 = IsPkcs7Mime(ct);

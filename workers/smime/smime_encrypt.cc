@@ -9,9 +9,9 @@
 
 namespace sg::smime {
 
-Result<EncryptInfo> SmimeEngine::Encrypt(std::string_view message,
-                                         std::span<const Recipient> recipients,
-                                         const EncryptOptions& options) const {
+Result<EncryptInfo> SmimeEngine::EncryptImpl(std::string_view message,
+                                             std::span<const Recipient> recipients,
+                                             const EncryptOptions& options) const {
   if (recipients.empty()) return MakeError(ErrorCode::kInvalidArgument, "encrypt: no recipients");
   const EVP_CIPHER* cipher = aes256_cbc_;
   switch (options.cipher) {

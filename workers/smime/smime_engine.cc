@@ -30,7 +30,60 @@ std::string_view VerifyStatusName(VerifyStatus status) {
   return "unknown";
 }
 
-SmimeEngine::SmimeEngine(MimeLimits limits) : limits_(limits) {}
+SmimeEngine::SmimeEngine(MimeLimits limits, SmimeMetrics* metrics)
+    : limits_(limits), metrics_(metrics) {}
+
+template <typename T>
+T SmimeEngine::Record(SmimeMetrics::Op op, T result,
+                      std::chrono::steady_clock::time_point start) const {
+  if (metrics_ == nullptr) return result;
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  metrics_->Operation(op, result.ok() ? nullptr : &result.error(), took.count());
+  return result;
+}
+
+Result<std::string> SmimeEngine::Sign(std::string_view message, const SignerIdentity& signer,
+                                      const SignOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  if (options.rsa_pss)
+    return Record(SmimeMetrics::kSign, SignWithCms(message, signer, options), start);
+  PreparedSignerOptions prep;
+  prep.digest = options.digest;
+  prep.include_chain = options.include_chain;
+  prep.announce_aes_gcm = options.announce_aes_gcm;
+  auto prepared = PreparedSigner::Create(signer, prep);
+  if (!prepared.ok()) {
+    return Record(SmimeMetrics::kSign, Result<std::string>(std::move(prepared).error()), start);
+  }
+  return Record(SmimeMetrics::kSign, SignPrepared(message, *prepared, options), start);
+}
+
+Result<std::string> SmimeEngine::Sign(std::string_view message, const PreparedSigner& signer,
+                                      const SignOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  return Record(SmimeMetrics::kSign, SignPrepared(message, signer, options), start);
+}
+
+Result<EncryptInfo> SmimeEngine::Encrypt(std::string_view message,
+                                         std::span<const Recipient> recipients,
+                                         const EncryptOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  return Record(SmimeMetrics::kEncrypt, EncryptImpl(message, recipients, options), start);
+}
+
+Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
+                                           std::span<const KeyPair> candidates) const {
+  auto start = std::chrono::steady_clock::now();
+  return Record(SmimeMetrics::kDecrypt, DecryptImpl(message, candidates), start);
+}
+
+Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustStore& trust,
+                                         std::time_t now, const VerifyOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  auto result = Record(SmimeMetrics::kVerify, VerifyImpl(message, trust, now, options), start);
+  if (metrics_ != nullptr && result.ok()) metrics_->Verified(result->status);
+  return result;
+}
 
 SmimeEngine::~SmimeEngine() {
   EVP_MD_free(sha256_);
@@ -41,8 +94,8 @@ SmimeEngine::~SmimeEngine() {
   EVP_CIPHER_free(aes256_gcm_);
 }
 
-Result<std::unique_ptr<SmimeEngine>> SmimeEngine::Create(MimeLimits limits) {
-  std::unique_ptr<SmimeEngine> engine(new SmimeEngine(limits));
+Result<std::unique_ptr<SmimeEngine>> SmimeEngine::Create(MimeLimits limits, SmimeMetrics* metrics) {
+  std::unique_ptr<SmimeEngine> engine(new SmimeEngine(limits, metrics));
   // Explicit fetches once per process: no per-message provider lookups.
   engine->sha256_ = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
   engine->sha384_ = EVP_MD_fetch(nullptr, "SHA2-384", nullptr);

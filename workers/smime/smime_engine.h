@@ -22,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -32,6 +33,7 @@
 
 #include "common/result.h"
 #include "workers/smime/smime_handles.h"
+#include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_mime.h"
 #include "workers/smime/smime_signer.h"
 #include "workers/smime/smime_trust.h"
@@ -127,7 +129,9 @@ struct HarvestResult {
 
 class SmimeEngine {
  public:
-  static Result<std::unique_ptr<SmimeEngine>> Create(MimeLimits limits = {});
+  // |metrics| (optional, must outlive the engine) records every operation.
+  static Result<std::unique_ptr<SmimeEngine>> Create(MimeLimits limits = {},
+                                                     SmimeMetrics* metrics = nullptr);
   ~SmimeEngine();
   SmimeEngine(const SmimeEngine&) = delete;
   SmimeEngine& operator=(const SmimeEngine&) = delete;
@@ -179,12 +183,23 @@ class SmimeEngine {
   const MimeLimits& limits() const { return limits_; }
 
  private:
-  explicit SmimeEngine(MimeLimits limits);
+  SmimeEngine(MimeLimits limits, SmimeMetrics* metrics);
+  Result<std::string> SignPrepared(std::string_view message, const PreparedSigner& signer,
+                                   const SignOptions& options) const;
+  Result<EncryptInfo> EncryptImpl(std::string_view message, std::span<const Recipient> recipients,
+                                  const EncryptOptions& options) const;
+  Result<DecryptResult> DecryptImpl(std::string_view message,
+                                    std::span<const KeyPair> candidates) const;
+  Result<VerifyResult> VerifyImpl(std::string_view message, const TrustStore& trust,
+                                  std::time_t now, const VerifyOptions& options) const;
+  template <typename T>
+  T Record(SmimeMetrics::Op op, T result, std::chrono::steady_clock::time_point start) const;
   Result<std::string> SignWithCms(std::string_view message, const SignerIdentity& signer,
                                   const SignOptions& options) const;
   const EVP_MD* Digest(DigestAlg alg) const;
 
   MimeLimits limits_;
+  SmimeMetrics* metrics_ = nullptr;
   EVP_MD* sha256_ = nullptr;
   EVP_MD* sha384_ = nullptr;
   EVP_MD* sha512_ = nullptr;

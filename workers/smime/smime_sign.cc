@@ -71,19 +71,9 @@ std::string WrapSigned(const OuterSplit& split, std::string_view der, DigestAlg 
 
 }  // namespace
 
-Result<std::string> SmimeEngine::Sign(std::string_view message, const SignerIdentity& signer,
-                                      const SignOptions& options) const {
-  if (options.rsa_pss) return SignWithCms(message, signer, options);
-  PreparedSignerOptions prep;
-  prep.digest = options.digest;
-  prep.include_chain = options.include_chain;
-  prep.announce_aes_gcm = options.announce_aes_gcm;
-  SG_ASSIGN_OR_RETURN(PreparedSigner prepared, PreparedSigner::Create(signer, prep));
-  return Sign(message, prepared, options);
-}
-
-Result<std::string> SmimeEngine::Sign(std::string_view message, const PreparedSigner& signer,
-                                      const SignOptions& options) const {
+Result<std::string> SmimeEngine::SignPrepared(std::string_view message,
+                                              const PreparedSigner& signer,
+                                              const SignOptions& options) const {
   SG_ASSIGN_OR_RETURN(OuterSplit split, SplitForSmime(message, options.transport_encode, limits_));
   SG_ASSIGN_OR_RETURN(
       std::string der,

@@ -110,8 +110,8 @@ VerifyStatus ChainFailure(int err) {
 
 }  // namespace
 
-Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustStore& trust,
-                                         std::time_t now, const VerifyOptions& options) const {
+Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const TrustStore& trust,
+                                             std::time_t now, const VerifyOptions& options) const {
   if (message.size() > limits_.max_message_bytes) {
     return MakeError(ErrorCode::kResourceExhausted,
                      "verify: message larger than the configured limit");

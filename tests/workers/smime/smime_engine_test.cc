@@ -8,6 +8,7 @@
 
 #include "tests/workers/smime/smime_test_pki.h"
 #include "workers/smime/smime_detect.h"
+#include "workers/smime/smime_metrics.h"
 
 namespace sg::smime {
 namespace {
@@ -250,6 +251,28 @@ TEST_F(EngineTest, ConcurrentUseOfOneEngineAndSigner) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(good.load(), 40);
+}
+
+TEST_F(EngineTest, MetricsCountOperationsAndStatuses) {
+  const auto& pki = GetTestPki();
+  metrics::Registry registry;
+  SmimeMetrics m(registry);
+  auto engine = SmimeEngine::Create(MimeLimits{}, &m).value();
+  auto s = engine->Sign(SampleMessage(), pki.alice.Signer()).value();
+  (void)engine->Verify(s, pki.Trust(), std::time(nullptr));
+  s[s.find("this is a test")] = 'X';
+  (void)engine->Verify(s, pki.Trust(), std::time(nullptr));
+  KeyPair carol = pki.carol.Pair();
+  Recipient to_alice{pki.alice.cert};
+  auto enc = engine->Encrypt(SampleMessage(), std::span(&to_alice, 1)).value();
+  EXPECT_FALSE(engine->Decrypt(enc.message, std::span(&carol, 1)).ok());
+  std::string text = registry.Serialize();
+  for (const char* want :
+       {"op=\"sign\",result=\"ok\"} 1", "op=\"verify\",result=\"ok\"} 2",
+        "op=\"encrypt\",result=\"ok\"} 1", "op=\"decrypt\",result=\"not_found\"} 1",
+        "status=\"good\"} 1", "status=\"bad_signature\"} 1"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
 }
 
 }  // namespace
