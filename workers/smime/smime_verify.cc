@@ -23,7 +23,7 @@ struct CtxFree {
   void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
 };
 
-VerifyResult Status(VerifyResult r, VerifyStatus status, std::string detail) {
+VerifyResult WithStatus(VerifyResult r, VerifyStatus status, std::string detail) {
   r.status = status;
   r.detail = std::move(detail);
   return r;
@@ -127,7 +127,7 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   auto parsed = ParseEntity(msg, limits_);
   if (!parsed.ok()) {
     if (parsed.error().code == ErrorCode::kResourceExhausted) return std::move(parsed).error();
-    return Status(std::move(r), VerifyStatus::kMalformed, parsed.error().message);
+    return WithStatus(std::move(r), VerifyStatus::kMalformed, parsed.error().message);
   }
   const MimeEntity& top = *parsed;
   if (const HeaderField* from = FindField(top, "From"))
@@ -142,29 +142,29 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
     std::transform(protocol.begin(), protocol.end(), protocol.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (protocol != "application/pkcs7-signature" && protocol != "application/x-pkcs7-signature") {
-      return Status(std::move(r), VerifyStatus::kNotSigned,
-                    "multipart/signed with protocol " + protocol);
+      return WithStatus(std::move(r), VerifyStatus::kNotSigned,
+                        "multipart/signed with protocol " + protocol);
     }
     auto mp = SplitMultipart(top.body, ct.Param("boundary"), limits_);
-    if (!mp.ok()) return Status(std::move(r), VerifyStatus::kMalformed, mp.error().message);
+    if (!mp.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, mp.error().message);
     if (mp->parts.size() < 2) {
-      return Status(std::move(r), VerifyStatus::kMalformed,
-                    "multipart/signed without a signature part");
+      return WithStatus(std::move(r), VerifyStatus::kMalformed,
+                        "multipart/signed without a signature part");
     }
     detached = true;
     detached_content = mp->parts[0];
     auto sig = ParseEntity(mp->parts[1], limits_);
-    if (!sig.ok()) return Status(std::move(r), VerifyStatus::kMalformed, sig.error().message);
+    if (!sig.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, sig.error().message);
     auto body = internal::DecodeCmsBody(*sig);
-    if (!body.ok()) return Status(std::move(r), VerifyStatus::kMalformed, body.error().message);
+    if (!body.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, body.error().message);
     der = std::move(body).value();
   } else if (IsPkcs7Mime(ct)) {
     r.opaque = true;
     auto body = internal::DecodeCmsBody(top);
-    if (!body.ok()) return Status(std::move(r), VerifyStatus::kMalformed, body.error().message);
+    if (!body.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, body.error().message);
     der = std::move(body).value();
   } else {
-    return Status(std::move(r), VerifyStatus::kNotSigned, "content type " + ct.Mime());
+    return WithStatus(std::move(r), VerifyStatus::kNotSigned, "content type " + ct.Mime());
   }
 
   // Certificates come from the per-thread cache instead of being parsed with
@@ -174,17 +174,19 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   std::vector<X509Ptr> carried;
   for (std::string_view c : cert_ders) {
     X509Ptr cert = internal::CachedCertificate(c);
-    if (!cert) return Status(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
+    if (!cert)
+      return WithStatus(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
     carried.push_back(std::move(cert));
   }
   auto cms_or =
       internal::CmsFromDer(stripped ? std::string_view(*stripped) : std::string_view(der));
-  if (!cms_or.ok()) return Status(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
+  if (!cms_or.ok())
+    return WithStatus(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
   internal::CmsPtr cms = std::move(cms_or).value();
   int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
   if (type != NID_pkcs7_signed) {
-    return Status(std::move(r), VerifyStatus::kNotSigned,
-                  std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
+    return WithStatus(std::move(r), VerifyStatus::kNotSigned,
+                      std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
   }
   if (detached != (CMS_is_detached(cms.get()) == 1)) {
     return Status(
@@ -198,7 +200,7 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   }
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms.get());
   if (sk_CMS_SignerInfo_num(sis) <= 0)
-    return Status(std::move(r), VerifyStatus::kMalformed, "no SignerInfo");
+    return WithStatus(std::move(r), VerifyStatus::kMalformed, "no SignerInfo");
   CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, 0);
   r.signing_time = SigningTime(si);
   r.capabilities = ReadCapabilities(si);
@@ -229,14 +231,14 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   if (ok != 1) {
     unsigned long err = ERR_peek_last_error();  // NOLINT(google-runtime-int)
     VerifyStatus st = SignatureFailure(err);
-    return Status(std::move(r), st, TakeOpenSslError());
+    return WithStatus(std::move(r), st, TakeOpenSslError());
   }
   if (r.opaque) {
     auto joined = internal::JoinOuterAndEntity(top, internal::BioContents(out.get()), limits_);
     if (joined.ok()) r.content = std::move(joined).value();
   }
   if (!r.signer)
-    return Status(std::move(r), VerifyStatus::kNoSignerCert, "signer certificate not found");
+    return WithStatus(std::move(r), VerifyStatus::kNoSignerCert, "signer certificate not found");
 
   // 2. Chain to an anchor, validity at signing time, S/MIME signing purpose.
   std::unique_ptr<X509_STORE_CTX, CtxFree> ctx(X509_STORE_CTX_new());
@@ -259,7 +261,7 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   if (X509_verify_cert(ctx.get()) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();
-    return Status(std::move(r), ChainFailure(err), X509_verify_cert_error_string(err));
+    return WithStatus(std::move(r), ChainFailure(err), X509_verify_cert_error_string(err));
   }
   if (X509Stack chain{X509_STORE_CTX_get1_chain(ctx.get())}) {
     for (int i = 0; i < sk_X509_num(chain.get()); ++i)
@@ -269,11 +271,11 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   // 3. The certificate must name the sender.
   if (options.check_from_address) {
     if (r.from_address.empty())
-      return Status(std::move(r), VerifyStatus::kWrongAddress, "no From address");
+      return WithStatus(std::move(r), VerifyStatus::kWrongAddress, "no From address");
     if (std::find(r.signer_addresses.begin(), r.signer_addresses.end(), r.from_address) ==
         r.signer_addresses.end()) {
       std::string detail = "From " + r.from_address + " is not in the signer certificate";
-      return Status(std::move(r), VerifyStatus::kWrongAddress, std::move(detail));
+      return WithStatus(std::move(r), VerifyStatus::kWrongAddress, std::move(detail));
     }
   }
   r.status = VerifyStatus::kGood;
