@@ -189,7 +189,7 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
                       std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
   }
   if (detached != (CMS_is_detached(cms.get()) == 1)) {
-    return Status(
+    return WithStatus(
         std::move(r), VerifyStatus::kMalformed,
         detached ? "multipart/signed carries an opaque signature" : "signed-data without content");
   }
