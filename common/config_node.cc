@@ -325,6 +325,25 @@ Result<std::vector<std::string>> ConfigNode::StringList(const std::string& key) 
   return out;
 }
 
+Result<std::map<std::string, std::string>> ConfigNode::StringMap(const std::string& key) const {
+  MarkSeen(key);
+  std::map<std::string, std::string> out;
+  YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();
+  if (!n.IsDefined() || n.IsNull()) return out;
+  if (!n.IsMap()) return ErrorAt(key, "expected a map of names to values");
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    std::string k = it->first.Scalar();
+    state_->seen.insert(PathOf(key) + "." + k);
+    if (!it->second.IsScalar()) {
+      return MakeError(ErrorCode::kInvalidArgument, "config " + PathOf(key) + "." + k +
+                                                        LineOf(it->second) +
+                                                        ": expected a single value");
+    }
+    out[k] = it->second.Scalar();
+  }
+  return out;
+}
+
 Result<ConfigNode> ConfigNode::Map(const std::string& key) const {
   MarkSeen(key);
   YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();

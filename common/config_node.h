@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -66,6 +67,10 @@ class ConfigNode {
                            std::optional<std::string> def = std::nullopt) const;
   // A list of strings; a missing key yields an empty list.
   Result<std::vector<std::string>> StringList(const std::string& key) const;
+
+  // A map of free-form string keys to values (e.g. librdkafka properties);
+  // a missing key yields an empty map.
+  Result<std::map<std::string, std::string>> StringMap(const std::string& key) const;
 
   // A nested map; a missing key yields an empty map node (all defaults).
   Result<ConfigNode> Map(const std::string& key) const;

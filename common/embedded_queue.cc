@@ -203,6 +203,10 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       closed_ = true;
     }
     data_cv_.notify_all();
+    {
+      std::lock_guard<std::mutex> lock(cleaner_mu_);
+      cleaner_stop_ = true;
+    }
     cleaner_cv_.notify_all();
     if (cleaner_.joinable()) cleaner_.join();
     if (db_) {
@@ -682,13 +686,13 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
 
   void CleanerLoop() {
     std::unique_lock<std::mutex> lock(cleaner_mu_);
-    while (true) {
-      cleaner_cv_.wait_for(lock, options_.cleanup_interval);
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        if (closed_) return;
+    while (!cleaner_stop_) {
+      if (cleaner_cv_.wait_for(lock, options_.cleanup_interval, [this] { return cleaner_stop_; })) {
+        return;
       }
+      lock.unlock();
       CleanupOnce();
+      lock.lock();
     }
   }
 
@@ -776,6 +780,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
 
   std::mutex cleaner_mu_;
   std::condition_variable cleaner_cv_;
+  bool cleaner_stop_ = false;  // guarded by cleaner_mu_
   std::thread cleaner_;
 };
 

@@ -14,8 +14,10 @@ PACKAGES=(
   librdkafka-dev libargon2-dev libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  openssl swaks postfix gpgsm libnss3-tools prometheus
+  openssl curl swaks postfix gpgsm libnss3-tools prometheus
   python3 python3-aiosmtpd python3-cryptography python3-dnslib python3-matplotlib
+  # ingress: swaks needs it for --tls (STARTTLS) in the ingress real-client tests
+  libnet-ssleay-perl
 )
 
 SUDO=""

@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "common/embedded_queue.h"
+#include "common/kafka_queue.h"
+#include "tests/support/kafka_broker_process.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::queue {
@@ -19,15 +21,52 @@ using namespace std::chrono_literals;
 struct QueueKind {
   std::string name;
   std::function<std::unique_ptr<Queue>(const std::string& dir)> open;
+  friend void PrintTo(const QueueKind& k, std::ostream* os) { *os << k.name; }
+};
+
+// A Kafka queue that owns its own test broker (a fresh cluster per test).
+class BrokerOwningQueue : public Queue {
+ public:
+  BrokerOwningQueue(std::unique_ptr<testing::KafkaBrokerProcess> broker, std::unique_ptr<Queue> q)
+      : broker_(std::move(broker)), queue_(std::move(q)) {}
+  ~BrokerOwningQueue() override { queue_.reset(); }
+  Status EnsureTopics(const std::vector<TopicSpec>& t) override { return queue_->EnsureTopics(t); }
+  Result<std::unique_ptr<Producer>> CreateProducer() override { return queue_->CreateProducer(); }
+  Result<std::unique_ptr<Consumer>> CreateConsumer(const std::string& g,
+                                                   const std::vector<std::string>& t) override {
+    return queue_->CreateConsumer(g, t);
+  }
+
+ private:
+  std::unique_ptr<testing::KafkaBrokerProcess> broker_;
+  std::unique_ptr<Queue> queue_;
 };
 
 std::vector<QueueKind> QueueKinds() {
-  return {{"embedded", [](const std::string& dir) -> std::unique_ptr<Queue> {
+  return {{"embedded",
+           [](const std::string& dir) -> std::unique_ptr<Queue> {
              EmbeddedQueueOptions o;
              o.path = dir + "/queue";
              auto q = EmbeddedQueue::Open(o);
              if (!q.ok()) ADD_FAILURE() << q.error().ToString();
              return q.ok() ? std::move(*q) : nullptr;
+           }},
+          {"kafka", [](const std::string&) -> std::unique_ptr<Queue> {
+             auto broker = std::make_unique<testing::KafkaBrokerProcess>(
+                 SMIMEGATE_TEST_BROKER, std::vector<std::pair<std::string, int>>{{"t", 4}, {"u", 1}});
+             if (!broker->ok()) {
+               ADD_FAILURE() << "test broker did not start";
+               return nullptr;
+             }
+             KafkaQueueOptions o;
+             o.brokers = broker->bootstrap();
+             o.session_timeout = std::chrono::milliseconds(6000);
+             auto q = KafkaQueue::Open(o);
+             if (!q.ok()) {
+               ADD_FAILURE() << q.error().ToString();
+               return nullptr;
+             }
+             return std::make_unique<BrokerOwningQueue>(std::move(broker), std::move(*q));
            }}};
 }
 
@@ -63,7 +102,7 @@ class QueueContractTest : public ::testing::TestWithParam<QueueKind> {
   // Polls until `n` records arrived or 5 s passed.
   std::vector<Record> PollN(Consumer& c, size_t n) {
     std::vector<Record> out;
-    auto deadline = std::chrono::steady_clock::now() + 5s;
+    auto deadline = std::chrono::steady_clock::now() + 20s;
     while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
       auto r = c.Poll(n - out.size(), 100ms);
       EXPECT_TRUE(r.ok());
@@ -83,6 +122,25 @@ class QueueContractTest : public ::testing::TestWithParam<QueueKind> {
       auto s = c.Commit({tp.first, tp.second}, off);
       ASSERT_TRUE(s.ok()) << s.error().ToString();
     }
+  }
+
+  // Group membership is asynchronous in Kafka: poll (nothing is produced
+  // yet) until the members together own `total` partitions.
+  void AwaitAssignment(const std::vector<Consumer*>& members, size_t total) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      size_t n = 0;
+      bool each = true;
+      for (auto* c : members) {
+        auto r = c->Poll(1, 50ms);
+        ASSERT_TRUE(r.ok());
+        ASSERT_TRUE(r->empty());
+        n += c->Assignment().size();
+        each = each && !c->Assignment().empty();
+      }
+      if (n == total && each) return;
+    }
+    FAIL() << "group members never owned " << total << " partitions";
   }
 
   testing::TempDir dir_;
@@ -180,6 +238,7 @@ TEST_P(QueueContractTest, GroupMembersSharePartitionsAndEachRecordGoesToOneMembe
   auto a = queue_->CreateConsumer("g", {"t"});
   auto b = queue_->CreateConsumer("g", {"t"});
   ASSERT_TRUE(a.ok() && b.ok());
+  AwaitAssignment({a->get(), b->get()}, 4);
   auto assigned_a = (*a)->Assignment();
   auto assigned_b = (*b)->Assignment();
   EXPECT_EQ(assigned_a.size() + assigned_b.size(), 4u);
@@ -187,13 +246,22 @@ TEST_P(QueueContractTest, GroupMembersSharePartitionsAndEachRecordGoesToOneMembe
   EXPECT_FALSE(assigned_b.empty());
   ProduceAll(kv);
   std::map<std::string, int> seen;
-  for (auto* c : {a->get(), b->get()}) {
-    while (true) {
-      auto r = c->Poll(500, 200ms);
+  size_t total = 0;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (total < 200 && std::chrono::steady_clock::now() < deadline) {
+    for (auto* c : {a->get(), b->get()}) {
+      auto r = c->Poll(500, 100ms);
       ASSERT_TRUE(r.ok());
-      if (r->empty()) break;
-      for (const auto& rec : *r) seen[rec.value]++;
+      for (const auto& rec : *r) {
+        seen[rec.value]++;
+        ++total;
+      }
     }
+  }
+  for (auto* c : {a->get(), b->get()}) {  // and nothing more arrives
+    auto r = c->Poll(500, 200ms);
+    ASSERT_TRUE(r.ok());
+    for (const auto& rec : *r) seen[rec.value]++;
   }
   EXPECT_EQ(seen.size(), 200u);
   for (const auto& [v, n] : seen) EXPECT_EQ(n, 1) << v;
@@ -256,6 +324,8 @@ TEST_P(QueueContractTest, PauseHoldsBackAPartitionAndSeekRereads) {
   ProduceAll({{"a", "1"}, {"a", "2"}}, "u");
   auto c = queue_->CreateConsumer("g", {"u"});
   ASSERT_TRUE(c.ok());
+  AwaitAssignment({c->get()}, 1);
+  ASSERT_TRUE((*c)->Seek({"u", 0}, 0).ok());
   (*c)->Pause({"u", 0});
   auto none = (*c)->Poll(10, 100ms);
   ASSERT_TRUE(none.ok());

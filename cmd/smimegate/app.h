@@ -1,0 +1,46 @@
+// The composition root of `smimegate run`: builds every stage from the
+// configuration, starts them in dependency order and stops them in reverse.
+//
+// Threading: all methods from the main thread.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "cmd/smimegate/app_config.h"
+#include "common/metrics.h"
+#include "common/queue.h"
+#include "common/service.h"
+#include "common/status_server.h"
+#include "workers/message_processor.h"
+
+namespace sg::app {
+
+class App {
+ public:
+  explicit App(AppConfig config);
+  ~App();
+
+  // Opens the queue and starts every stage. On error, what was started is
+  // stopped again and the error names the stage and the cause.
+  Status Start();
+  // Graceful: ingress stops accepting and finishes its sessions, workers and
+  // egress finish their batches and commit, then the queue closes.
+  void Stop();
+  // SIGHUP: reloads what can change without a restart (TLS certificates).
+  void Reload();
+
+  // One line for people and scripts: what listens where.
+  std::string Summary() const;
+
+ private:
+  AppConfig config_;
+  metrics::Registry registry_;
+  std::unique_ptr<queue::Queue> queue_;
+  std::unique_ptr<workers::MessageProcessor> processor_;
+  std::unique_ptr<StatusServer> status_;
+  std::vector<std::unique_ptr<Service>> services_;  // in start order
+  size_t started_ = 0;
+};
+
+}  // namespace sg::app

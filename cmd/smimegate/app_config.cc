@@ -1,0 +1,75 @@
+#include "cmd/smimegate/app_config.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/config_node.h"
+
+namespace sg::app {
+
+std::string DefaultConfigPath() {
+  const char* home = std::getenv("SMIMEGATE_HOME");
+  std::string dir = home && *home ? home : "./var";
+  return dir + "/smimegate.yaml";
+}
+
+namespace {
+
+Result<std::vector<std::string>> ParseDomains(const config::ConfigNode& root) {
+  SG_ASSIGN_OR_RETURN(auto domains, root.StringList("hosted_domains"));
+  for (auto& d : domains) {
+    std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (d.empty() || d.find('@') != std::string::npos || d.find('.') == std::string::npos) {
+      return root.ErrorAt("hosted_domains", "\"" + d + "\" is not a domain name");
+    }
+  }
+  return domains;
+}
+
+Result<StatusServerConfig> ParseMetrics(const config::ConfigNode& section) {
+  StatusServerConfig c;
+  SG_ASSIGN_OR_RETURN(c.address, section.String("address", "127.0.0.1"));
+  SG_ASSIGN_OR_RETURN(int64_t port, section.Int("port", 9464, 0, 65535));
+  c.port = static_cast<int>(port);
+  return c;
+}
+
+Result<LogConfig> ParseLog(const config::ConfigNode& section) {
+  LogConfig c;
+  SG_ASSIGN_OR_RETURN(c.format, section.Enum("format", {"text", "json"}, "text"));
+  SG_ASSIGN_OR_RETURN(c.level, section.Enum("level",
+                                            {"trace", "debug", "info", "warn", "error",
+                                             "critical", "off"},
+                                            "info"));
+  return c;
+}
+
+}  // namespace
+
+Result<AppConfig> LoadAppConfig(const std::string& config_file) {
+  SG_ASSIGN_OR_RETURN(auto doc, config::ConfigDocument::LoadFile(config_file));
+  auto root = doc.Root();
+  AppConfig c;
+  c.config_file = config_file;
+  std::error_code ec;
+  std::string default_dir =
+      std::filesystem::absolute(config_file, ec).parent_path().lexically_normal().string();
+  SG_ASSIGN_OR_RETURN(c.data_dir, root.String("data_dir", default_dir));
+  if (!c.data_dir.empty() && c.data_dir[0] != '/') {
+    c.data_dir = (std::filesystem::path(default_dir) / c.data_dir).lexically_normal().string();
+  }
+  SG_ASSIGN_OR_RETURN(c.hosted_domains, ParseDomains(root));
+  SG_ASSIGN_OR_RETURN(auto log, root.Map("log"));
+  SG_ASSIGN_OR_RETURN(c.log, ParseLog(log));
+  SG_ASSIGN_OR_RETURN(auto metrics, root.Map("metrics"));
+  SG_ASSIGN_OR_RETURN(c.metrics, ParseMetrics(metrics));
+  SG_ASSIGN_OR_RETURN(auto queue, root.Map("queue"));
+  SG_ASSIGN_OR_RETURN(c.queue, queue::ParseQueueConfig(queue, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto workers, root.Map("workers"));
+  SG_ASSIGN_OR_RETURN(c.workers, workers::ParseWorkerConfig(workers));
+  SG_RETURN_IF_ERROR(doc.CheckNoUnknownKeys());
+  return c;
+}
+
+}  // namespace sg::app

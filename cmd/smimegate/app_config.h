@@ -1,0 +1,33 @@
+// The whole configuration of a smimegate process: the common sections plus
+// every stage's own section, each parsed by its stage (<stage>_config.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/logging.h"
+#include "common/queue_config.h"
+#include "common/status_server.h"
+#include "workers/worker_config.h"
+
+namespace sg::app {
+
+struct AppConfig {
+  std::string config_file;
+  std::string data_dir;                     // default: the config file's directory
+  std::vector<std::string> hosted_domains;  // lower-case
+  LogConfig log;
+  StatusServerConfig metrics;
+  queue::QueueConfig queue;
+  workers::WorkerConfig workers;
+};
+
+// Reads, validates and resolves the configuration. Every error names the key
+// and its line; the caller exits with code 2.
+Result<AppConfig> LoadAppConfig(const std::string& config_file);
+
+// Where the config lives: --config, else $SMIMEGATE_HOME/smimegate.yaml,
+// else ./var/smimegate.yaml.
+std::string DefaultConfigPath();
+
+}  // namespace sg::app

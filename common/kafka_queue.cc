@@ -1,0 +1,574 @@
+#include "common/kafka_queue.h"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace sg::queue {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct TpLess {
+  bool operator()(const TopicPartition& a, const TopicPartition& b) const {
+    return a.topic != b.topic ? a.topic < b.topic : a.partition < b.partition;
+  }
+};
+
+ErrorCode CodeFor(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+      return ErrorCode::kTimeout;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      return ErrorCode::kNotFound;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+      return ErrorCode::kResourceExhausted;
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+      return ErrorCode::kPermissionDenied;
+    default:
+      return ErrorCode::kUnavailable;
+  }
+}
+
+Error KafkaError(rd_kafka_resp_err_t err, const std::string& what) {
+  return MakeError(CodeFor(err), what + ": " + rd_kafka_err2str(err));
+}
+
+// rd_kafka_conf_t with the settings every handle shares.
+Result<rd_kafka_conf_t*> BaseConf(const KafkaQueueOptions& o) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto set = [&](const std::string& k, const std::string& v) -> Status {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      return MakeError(ErrorCode::kInvalidArgument, "queue.kafka: " + k + ": " + err);
+    }
+    return OkStatus();
+  };
+  Status s = set("bootstrap.servers", o.brokers);
+  if (s.ok()) s = set("client.id", o.client_id);
+  // Room for the largest record plus protocol overhead.
+  std::string max = std::to_string(o.max_record_bytes + (1 << 20));
+  if (s.ok()) s = set("message.max.bytes", max);
+  if (s.ok()) s = set("receive.message.max.bytes", std::to_string(o.max_record_bytes + (2 << 20)));
+  for (const auto& [k, v] : o.properties) {
+    if (s.ok()) s = set(k, v);
+  }
+  if (!s.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return s.error();
+  }
+  return conf;
+}
+
+struct DeliveryContext {
+  ProduceCallback done;
+  std::shared_ptr<std::atomic<int64_t>> inflight;
+  std::shared_ptr<std::condition_variable> flushed;
+  std::shared_ptr<std::mutex> flush_mu;
+};
+
+}  // namespace
+
+class KafkaQueueImpl {
+ public:
+  explicit KafkaQueueImpl(KafkaQueueOptions o) : options_(std::move(o)) {}
+
+  ~KafkaQueueImpl() {
+    stop_ = true;
+    if (poller_.joinable()) poller_.join();
+    if (producer_) {
+      rd_kafka_flush(producer_, 10000);
+      // Fail what could not be delivered, so every callback runs once.
+      rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_poll(producer_, 0);
+      rd_kafka_destroy(producer_);
+    }
+  }
+
+  Status Open() {
+    SG_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, BaseConf(options_));
+    char err[512];
+    auto set = [&](const char* k, const std::string& v) {
+      return rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) == RD_KAFKA_CONF_OK;
+    };
+    if (!set("enable.idempotence", "true") || !set("acks", "all") ||
+        !set("linger.ms", std::to_string(options_.linger.count())) ||
+        !set("message.timeout.ms", std::to_string(options_.delivery_timeout.count())) ||
+        !set("compression.type", "lz4")) {
+      rd_kafka_conf_destroy(conf);
+      return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka producer: ") + err);
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, &KafkaQueueImpl::OnDelivery);
+    producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!producer_) {
+      return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka: ") + err);
+    }
+    poller_ = std::thread([this] {
+      while (!stop_) rd_kafka_poll(producer_, 100);
+    });
+    return OkStatus();
+  }
+
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+    auto* ctx = static_cast<DeliveryContext*>(m->_private);
+    if (!ctx) return;
+    if (m->err) {
+      ctx->done(KafkaError(m->err, "kafka delivery to " +
+                                       std::string(rd_kafka_topic_name(m->rkt))));
+    } else {
+      ctx->done(OkStatus());
+    }
+    {
+      std::lock_guard<std::mutex> lock(*ctx->flush_mu);
+      ctx->inflight->fetch_sub(1);
+    }
+    ctx->flushed->notify_all();
+    delete ctx;
+  }
+
+  // Partition count from the cluster's metadata, cached.
+  Result<int32_t> Partitions(const std::string& topic) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = partitions_.find(topic);
+      if (it != partitions_.end()) return it->second;
+    }
+    SG_ASSIGN_OR_RETURN(auto all, FetchPartitions(5s));
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [t, n] : all) partitions_[t] = n;
+    auto it = partitions_.find(topic);
+    if (it == partitions_.end()) {
+      return MakeError(ErrorCode::kNotFound, "queue topic " + topic + " does not exist in Kafka");
+    }
+    return it->second;
+  }
+
+  Result<std::map<std::string, int32_t>> FetchPartitions(std::chrono::milliseconds timeout) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err =
+        rd_kafka_metadata(producer_, 1, nullptr, &md, static_cast<int>(timeout.count()));
+    if (err) return KafkaError(err, "kafka metadata from " + options_.brokers);
+    std::map<std::string, int32_t> out;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        out[md->topics[i].topic] = md->topics[i].partition_cnt;
+      }
+    }
+    rd_kafka_metadata_destroy(md);
+    return out;
+  }
+
+  Status EnsureTopics(const std::vector<TopicSpec>& topics) {
+    SG_ASSIGN_OR_RETURN(auto existing, FetchPartitions(10s));
+    std::vector<TopicSpec> missing;
+    for (const auto& t : topics) {
+      auto it = existing.find(t.name);
+      if (it == existing.end()) {
+        missing.push_back(t);
+      } else if (it->second != t.partitions) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "queue topic " + t.name + " has " + std::to_string(it->second) +
+                             " partitions in Kafka, config asks for " +
+                             std::to_string(t.partitions) +
+                             " (set queue.partitions to match, or recreate the topic)");
+      }
+    }
+    if (!missing.empty()) {
+      if (!options_.create_topics) {
+        return MakeError(ErrorCode::kNotFound,
+                         "queue topic " + missing[0].name +
+                             " does not exist in Kafka (create it with " +
+                             std::to_string(missing[0].partitions) +
+                             " partitions, or set queue.kafka.create_topics: true)");
+      }
+      SG_RETURN_IF_ERROR(CreateTopics(missing));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& t : topics) partitions_[t.name] = t.partitions;
+    return OkStatus();
+  }
+
+  Status CreateTopics(const std::vector<TopicSpec>& topics) {
+    char err[512];
+    std::vector<rd_kafka_NewTopic_t*> nts;
+    for (const auto& t : topics) {
+      nts.push_back(rd_kafka_NewTopic_new(t.name.c_str(), t.partitions,
+                                          options_.replication_factor, err, sizeof(err)));
+    }
+    rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
+    rd_kafka_CreateTopics(producer_, nts.data(), nts.size(), nullptr, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 15000);
+    Status result = OkStatus();
+    if (!ev) {
+      result = MakeError(ErrorCode::kTimeout, "queue topic " + topics[0].name +
+                                                  " does not exist and creating it timed out");
+    } else if (rd_kafka_event_error(ev)) {
+      result = MakeError(ErrorCode::kNotFound,
+                         "queue topic " + topics[0].name +
+                             " does not exist in Kafka and cannot be created here (" +
+                             rd_kafka_event_error_string(ev) + "); create it with " +
+                             std::to_string(topics[0].partitions) + " partitions");
+    } else {
+      const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+      size_t n = 0;
+      const rd_kafka_topic_result_t** trs = rd_kafka_CreateTopics_result_topics(res, &n);
+      for (size_t i = 0; i < n && result.ok(); ++i) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(trs[i]);
+        if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+          result = MakeError(ErrorCode::kNotFound,
+                             std::string("queue topic ") + rd_kafka_topic_result_name(trs[i]) +
+                                 " does not exist in Kafka and cannot be created: " +
+                                 rd_kafka_err2str(e));
+        }
+      }
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    for (auto* nt : nts) rd_kafka_NewTopic_destroy(nt);
+    return result;
+  }
+
+  void Produce(OutRecord record, ProduceCallback done,
+               const std::shared_ptr<std::atomic<int64_t>>& inflight,
+               const std::shared_ptr<std::condition_variable>& flushed,
+               const std::shared_ptr<std::mutex>& flush_mu) {
+    auto parts = Partitions(record.topic);
+    if (!parts.ok()) {
+      done(parts.error());
+      return;
+    }
+    int32_t partition =
+        record.partition ? *record.partition : PartitionForKey(record.key, *parts);
+    if (partition < 0 || partition >= *parts) {
+      done(MakeError(ErrorCode::kInvalidArgument,
+                     "queue topic " + record.topic + " has no partition " +
+                         std::to_string(partition)));
+      return;
+    }
+    uint64_t size = record.value.size() + record.key.size();
+    if (size > options_.max_record_bytes) {
+      done(MakeError(ErrorCode::kResourceExhausted,
+                     "queue record of " + std::to_string(size) + " bytes exceeds the limit of " +
+                         std::to_string(options_.max_record_bytes)));
+      return;
+    }
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(record.headers.size());
+    for (const auto& h : record.headers) {
+      rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+    }
+    auto* ctx = new DeliveryContext{std::move(done), inflight, flushed, flush_mu};
+    inflight->fetch_add(1);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer_, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_KEY(record.key.data(), record.key.size()),
+        RD_KAFKA_V_VALUE(record.value.data(), record.value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_OPAQUE(ctx), RD_KAFKA_V_END);
+    if (err) {
+      rd_kafka_headers_destroy(hdrs);  // ownership passes only on success
+      ctx->done(KafkaError(err, "kafka produce to " + record.topic));
+      {
+        std::lock_guard<std::mutex> lock(*flush_mu);
+        inflight->fetch_sub(1);
+      }
+      flushed->notify_all();
+      delete ctx;
+    }
+  }
+
+  const KafkaQueueOptions& options() const { return options_; }
+
+ private:
+  KafkaQueueOptions options_;
+  rd_kafka_t* producer_ = nullptr;
+  std::thread poller_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::map<std::string, int32_t> partitions_;
+};
+
+namespace {
+
+class KafkaProducer : public Producer {
+ public:
+  explicit KafkaProducer(std::shared_ptr<KafkaQueueImpl> impl) : impl_(std::move(impl)) {}
+  void Produce(OutRecord record, ProduceCallback done) override {
+    impl_->Produce(std::move(record), std::move(done), inflight_, flushed_, flush_mu_);
+  }
+  Status Flush(std::chrono::milliseconds timeout) override {
+    std::unique_lock<std::mutex> lock(*flush_mu_);
+    if (!flushed_->wait_for(lock, timeout, [this] { return inflight_->load() == 0; })) {
+      return MakeError(ErrorCode::kTimeout, "kafka flush: records still in flight");
+    }
+    return OkStatus();
+  }
+
+ private:
+  std::shared_ptr<KafkaQueueImpl> impl_;
+  std::shared_ptr<std::atomic<int64_t>> inflight_ = std::make_shared<std::atomic<int64_t>>(0);
+  std::shared_ptr<std::condition_variable> flushed_ = std::make_shared<std::condition_variable>();
+  std::shared_ptr<std::mutex> flush_mu_ = std::make_shared<std::mutex>();
+};
+
+rd_kafka_topic_partition_list_t* ListOf(const TopicPartition& tp, int64_t offset) {
+  auto* l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, tp.topic.c_str(), tp.partition)->offset = offset;
+  return l;
+}
+
+class KafkaConsumer : public Consumer {
+ public:
+  KafkaConsumer(std::shared_ptr<KafkaQueueImpl> impl, std::vector<std::string> topics)
+      : impl_(std::move(impl)), topics_(std::move(topics)) {}
+
+  ~KafkaConsumer() override { Close(); }
+
+  Status Open(const std::string& group) {
+    SG_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, BaseConf(impl_->options()));
+    char err[512];
+    auto set = [&](const char* k, const std::string& v) {
+      return rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) == RD_KAFKA_CONF_OK;
+    };
+    if (!set("group.id", group) || !set("enable.auto.commit", "false") ||
+        !set("enable.auto.offset.store", "false") || !set("auto.offset.reset", "earliest") ||
+        !set("partition.assignment.strategy", "roundrobin") ||
+        !set("session.timeout.ms", std::to_string(impl_->options().session_timeout.count())) ||
+        !set("heartbeat.interval.ms",
+             std::to_string(std::max<int64_t>(100, impl_->options().session_timeout.count() / 5))) ||
+        !set("max.partition.fetch.bytes", std::to_string(8 << 20))) {
+      rd_kafka_conf_destroy(conf);
+      return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka consumer: ") + err);
+    }
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_rebalance_cb(conf, &KafkaConsumer::OnRebalance);
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!rk_) return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka: ") + err);
+    rd_kafka_poll_set_consumer(rk_);
+    for (const auto& t : topics_) {
+      auto p = impl_->Partitions(t);
+      if (!p.ok()) return p.error();
+    }
+    auto* subs = rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size()));
+    for (const auto& t : topics_) {
+      rd_kafka_topic_partition_list_add(subs, t.c_str(), RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (e) return KafkaError(e, "kafka subscribe");
+    return OkStatus();
+  }
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* self = static_cast<KafkaConsumer*>(opaque);
+    std::lock_guard<std::mutex> lock(self->mu_);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      self->assigned_.clear();
+      for (int i = 0; i < parts->cnt; ++i) {
+        self->assigned_.insert({parts->elems[i].topic, parts->elems[i].partition});
+      }
+      rd_kafka_assign(rk, parts);
+    } else {
+      self->assigned_.clear();
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  Result<std::vector<Record>> Poll(size_t max_records,
+                                   std::chrono::milliseconds timeout) override {
+    std::vector<Record> out;
+    if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < max_records) {
+      if (wakeup_.exchange(false)) break;
+      int wait_ms = 0;
+      if (out.empty()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        wait_ms = static_cast<int>(std::min<int64_t>(left.count(), 100));
+      }
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
+      if (!m) {
+        if (!out.empty()) break;
+        continue;
+      }
+      if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          spdlog::warn("kafka consumer: {}", rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+        continue;
+      }
+      Record r;
+      r.topic = rd_kafka_topic_name(m->rkt);
+      r.partition = m->partition;
+      r.offset = m->offset;
+      rd_kafka_timestamp_type_t tstype;
+      r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+      if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* val;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) ==
+                           RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++i) {
+          r.headers.push_back({name, std::string(static_cast<const char*>(val), size)});
+        }
+      }
+      rd_kafka_message_destroy(m);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Status Commit(const TopicPartition& tp, int64_t next_offset) override {
+    if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!assigned_.count(tp)) {
+        return MakeError(ErrorCode::kPermissionDenied,
+                         "partition " + tp.topic + "/" + std::to_string(tp.partition) +
+                             " was rebalanced to another consumer");
+      }
+    }
+    auto* l = ListOf(tp, next_offset);
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, l, 0);
+    if (!err && l->elems[0].err) err = l->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) return KafkaError(err, "kafka commit " + tp.topic);
+    return OkStatus();
+  }
+
+  void Pause(const TopicPartition& tp) override {
+    if (closed_) return;
+    auto* l = ListOf(tp, RD_KAFKA_OFFSET_INVALID);
+    rd_kafka_pause_partitions(rk_, l);
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+  void Resume(const TopicPartition& tp) override {
+    if (closed_) return;
+    auto* l = ListOf(tp, RD_KAFKA_OFFSET_INVALID);
+    rd_kafka_resume_partitions(rk_, l);
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+
+  Status Seek(const TopicPartition& tp, int64_t offset) override {
+    if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!assigned_.count(tp)) {
+        return MakeError(ErrorCode::kPermissionDenied, "seek on a partition this consumer does not own");
+      }
+    }
+    auto* l = ListOf(tp, offset);
+    rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, l, 5000);
+    rd_kafka_resp_err_t err = e ? rd_kafka_error_code(e) : l->elems[0].err;
+    if (e) rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) return KafkaError(err, "kafka seek " + tp.topic);
+    return OkStatus();
+  }
+
+  std::vector<TopicPartition> Assignment() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {assigned_.begin(), assigned_.end()};
+  }
+
+  Result<std::vector<PartitionLag>> Lag() override {
+    if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
+    std::vector<PartitionLag> out;
+    auto* l = rd_kafka_topic_partition_list_new(8);
+    for (const auto& t : topics_) {
+      SG_ASSIGN_OR_RETURN(int32_t n, impl_->Partitions(t));
+      for (int32_t p = 0; p < n; ++p) rd_kafka_topic_partition_list_add(l, t.c_str(), p);
+    }
+    rd_kafka_resp_err_t err = rd_kafka_committed(rk_, l, 5000);
+    if (err) {
+      rd_kafka_topic_partition_list_destroy(l);
+      return KafkaError(err, "kafka committed offsets");
+    }
+    for (int i = 0; i < l->cnt; ++i) {
+      int64_t low = 0, high = 0;
+      rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(
+          rk_, l->elems[i].topic, l->elems[i].partition, &low, &high, 5000);
+      if (we) continue;
+      PartitionLag lag;
+      lag.tp = {l->elems[i].topic, l->elems[i].partition};
+      lag.end = high;
+      lag.committed = l->elems[i].offset >= 0 ? l->elems[i].offset : low;
+      out.push_back(lag);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return out;
+  }
+
+  void Wakeup() override { wakeup_ = true; }
+
+  void Close() override {
+    if (closed_.exchange(true) || !rk_) return;
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+    rk_ = nullptr;
+  }
+
+ private:
+  std::shared_ptr<KafkaQueueImpl> impl_;
+  std::vector<std::string> topics_;
+  rd_kafka_t* rk_ = nullptr;
+  std::mutex mu_;
+  std::set<TopicPartition, TpLess> assigned_;
+  std::atomic<bool> wakeup_{false};
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace
+
+KafkaQueue::KafkaQueue(std::shared_ptr<KafkaQueueImpl> impl) : impl_(std::move(impl)) {}
+KafkaQueue::~KafkaQueue() = default;
+
+Result<std::unique_ptr<KafkaQueue>> KafkaQueue::Open(const KafkaQueueOptions& options) {
+  if (options.brokers.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "config queue.kafka.brokers: required for queue.type kafka");
+  }
+  auto impl = std::make_shared<KafkaQueueImpl>(options);
+  SG_RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<KafkaQueue>(new KafkaQueue(std::move(impl)));
+}
+
+Status KafkaQueue::EnsureTopics(const std::vector<TopicSpec>& topics) {
+  return impl_->EnsureTopics(topics);
+}
+
+Result<std::unique_ptr<Producer>> KafkaQueue::CreateProducer() {
+  return std::unique_ptr<Producer>(new KafkaProducer(impl_));
+}
+
+Result<std::unique_ptr<Consumer>> KafkaQueue::CreateConsumer(
+    const std::string& group, const std::vector<std::string>& topics) {
+  auto c = std::make_unique<KafkaConsumer>(impl_, topics);
+  SG_RETURN_IF_ERROR(c->Open(group));
+  return std::unique_ptr<Consumer>(std::move(c));
+}
+
+}  // namespace sg::queue

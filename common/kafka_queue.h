@@ -1,0 +1,62 @@
+// KafkaQueue: the Queue (common/queue.h) on Kafka, with librdkafka.
+//
+// Producing: one idempotent producer per queue (enable.idempotence=true,
+// acks=all), shared by every Producer object; a poll thread serves delivery
+// reports and runs each record's callback, so "OK" means every in-sync
+// replica has the record. The partition is chosen by PartitionForKey (the
+// same murmur2 mapping as the embedded queue).
+//
+// Consuming: one librdkafka consumer per Consumer object, in the configured
+// group, auto-commit off; Commit is a synchronous offset commit to the
+// group coordinator. On a rebalance the revoked partitions' uncommitted
+// records go to their new owner (at least once); a late Commit on a revoked
+// partition is refused with kPermissionDenied.
+//
+// Correctness never rests on Kafka transactions (Debian's librdkafka 2.0.2
+// mock cluster does not filter aborted records): at-least-once plus the
+// egress duplicate suppression is the design.
+//
+// Threading: as common/queue.h. librdkafka runs its own threads.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/queue.h"
+
+namespace sg::queue {
+
+struct KafkaQueueOptions {
+  std::string brokers;                          // bootstrap.servers
+  std::string client_id = "smimegate";
+  std::map<std::string, std::string> properties;  // extra librdkafka settings (TLS, SASL...)
+  bool create_topics = true;                    // CreateTopics for missing topics at start-up
+  int replication_factor = -1;                  // for created topics; -1: the broker default
+  uint64_t max_record_bytes = 64ull << 20;
+  std::chrono::milliseconds linger{5};
+  std::chrono::milliseconds delivery_timeout{30000};  // message.timeout.ms
+  std::chrono::milliseconds session_timeout{10000};
+};
+
+class KafkaQueueImpl;
+
+class KafkaQueue : public Queue {
+ public:
+  // Creates the shared producer. Does not wait for the brokers: a broker that
+  // is down shows as produce errors (and ingress answers 4xx) until it is back.
+  static Result<std::unique_ptr<KafkaQueue>> Open(const KafkaQueueOptions& options);
+  ~KafkaQueue() override;
+
+  Status EnsureTopics(const std::vector<TopicSpec>& topics) override;
+  Result<std::unique_ptr<Producer>> CreateProducer() override;
+  Result<std::unique_ptr<Consumer>> CreateConsumer(const std::string& group,
+                                                   const std::vector<std::string>& topics) override;
+
+ private:
+  explicit KafkaQueue(std::shared_ptr<KafkaQueueImpl> impl);
+  std::shared_ptr<KafkaQueueImpl> impl_;
+};
+
+}  // namespace sg::queue

@@ -1,0 +1,43 @@
+// The `queue` section of the configuration and the factory that opens the
+// configured implementation.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config_node.h"
+#include "common/queue.h"
+
+namespace sg::queue {
+
+struct QueueConfig {
+  std::string type = "embedded";  // embedded | kafka
+  std::string topic_prefix;       // prepended to every topic name
+  int32_t partitions = 8;         // partitions of each topic created at start-up
+  // embedded
+  std::string embedded_path;      // default: <data_dir>/queue
+  bool embedded_sync = true;      // fsync before acking; never false in production
+  uint64_t max_record_bytes = 64ull << 20;
+  // kafka
+  std::string kafka_brokers;
+  std::map<std::string, std::string> kafka_properties;
+  bool kafka_create_topics = true;
+  int kafka_replication_factor = -1;
+  std::chrono::milliseconds kafka_linger{5};
+  std::chrono::milliseconds kafka_delivery_timeout{30000};
+  std::chrono::milliseconds kafka_session_timeout{10000};
+
+  std::string Topic(std::string_view name) const;
+  // Every topic of the pipeline with its partition count.
+  std::vector<TopicSpec> PipelineTopics() const;
+};
+
+Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section, const std::string& data_dir);
+
+// Opens the configured queue and makes sure the pipeline's topics exist.
+Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config);
+
+}  // namespace sg::queue

@@ -1,0 +1,66 @@
+#include "common/status_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+namespace sg {
+
+StatusServer::StatusServer(StatusServerConfig config, metrics::Registry& registry)
+    : config_(std::move(config)), registry_(registry) {}
+
+StatusServer::~StatusServer() { Stop(); }
+
+void StatusServer::AddReadiness(std::string name, std::function<bool()> ready) {
+  readiness_.emplace_back(std::move(name), std::move(ready));
+}
+
+Status StatusServer::Start() {
+  server_ = std::make_unique<httplib::Server>();
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(registry_.Serialize(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    std::string not_ready;
+    for (const auto& [name, ready] : readiness_) {
+      if (!ready()) not_ready += name + "\n";
+    }
+    if (not_ready.empty()) {
+      res.set_content("ready\n", "text/plain");
+    } else {
+      res.status = 503;
+      res.set_content("not ready:\n" + not_ready, "text/plain");
+    }
+  });
+  if (config_.port == 0) {
+    bound_port_ = server_->bind_to_any_port(config_.address);
+    if (bound_port_ <= 0) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "metrics: cannot listen on " + config_.address + " (any port)");
+    }
+  } else {
+    if (!server_->bind_to_port(config_.address, config_.port)) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "metrics.listen: " + config_.address + ":" +
+                           std::to_string(config_.port) +
+                           " is already in use or not available (change metrics.port or "
+                           "SMIMEGATE_METRICS_PORT)");
+    }
+    bound_port_ = config_.port;
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // The socket is bound and listening already; connections queue until the
+  // thread accepts them.
+  return OkStatus();
+}
+
+void StatusServer::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool StatusServer::Ready() const { return server_ && server_->is_running(); }
+
+}  // namespace sg

@@ -1,0 +1,57 @@
+// SMTP AUTH credentials check.
+//
+// Authenticator is the pluggable interface (a directory or the keyservice
+// can implement it later). Argon2Authenticator checks a configured list of
+// users against argon2 hashes in the PHC string format
+// ("$argon2id$v=19$m=65536,t=3,p=4$salt$hash", as printed by
+// `echo -n pw | argon2 somesalt -id -e`), using libargon2.
+//
+// Verify is CPU-heavy by design (that is the point of argon2); the server
+// calls it on the libuv thread pool, never on an event loop.
+//
+// Threading: Verify may be called from any thread concurrently.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace sg::ingress {
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // Returns the identity to record (the user name) on success;
+  // kPermissionDenied for wrong credentials (including unknown users),
+  // kUnavailable when the backend cannot decide now (SMTP 454).
+  virtual Result<std::string> Verify(std::string_view authzid, std::string_view user,
+                                     std::string_view password) = 0;
+};
+
+class Argon2Authenticator : public Authenticator {
+ public:
+  // users: name -> encoded argon2 hash (argon2i, argon2d or argon2id).
+  explicit Argon2Authenticator(std::map<std::string, std::string> users);
+  Result<std::string> Verify(std::string_view authzid, std::string_view user,
+                             std::string_view password) override;
+
+  // Produces an argon2id hash in PHC format (for tests and tooling).
+  static Result<std::string> Hash(std::string_view password, std::string_view salt);
+
+ private:
+  std::map<std::string, std::string> users_;
+};
+
+// Decodes a SASL PLAIN message (RFC 4616: authzid NUL authcid NUL passwd).
+struct PlainCredentials {
+  std::string authzid, user, password;
+};
+Result<PlainCredentials> DecodeSaslPlain(std::string_view decoded);
+
+// Strict base64 (RFC 4648, padding required); nullopt-like error on junk.
+Result<std::string> DecodeBase64(std::string_view in);
+std::string EncodeBase64(std::string_view in);
+
+}  // namespace sg::ingress

@@ -1,0 +1,34 @@
+// IP networks in CIDR notation ("10.0.0.0/8", "2001:db8::/32", "127.0.0.1")
+// for ingress.listeners[].trusted_networks.
+//
+// IPv4 is held as IPv4-mapped IPv6, so "127.0.0.0/8" also matches a client
+// seen as "::ffff:127.0.0.1" on a dual-stack socket.
+//
+// Threading: immutable values.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace sg::ingress {
+
+class Cidr {
+ public:
+  // kInvalidArgument with the offending text.
+  static Result<Cidr> Parse(std::string_view text);
+  // `ip` is a numeric address as printed by inet_ntop.
+  bool Contains(std::string_view ip) const;
+
+ private:
+  std::array<uint8_t, 16> net_{};
+  int prefix_ = 128;
+};
+
+bool AnyContains(const std::vector<Cidr>& nets, std::string_view ip);
+
+}  // namespace sg::ingress

@@ -1,0 +1,144 @@
+#include "ingress/ingress_config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+namespace sg::ingress {
+namespace {
+
+std::string Resolve(const std::string& path, const std::string& data_dir) {
+  std::filesystem::path p(path);
+  if (p.is_absolute() || data_dir.empty()) return p.string();
+  return (std::filesystem::path(data_dir) / p).string();
+}
+
+Result<std::string> ReadableFile(const config::ConfigNode& node, const std::string& key,
+                                 const std::string& data_dir, bool required) {
+  Result<std::string> value = node.String(key, required ? std::nullopt
+                                                        : std::optional<std::string>(""));
+  if (!value.ok()) return value.error();
+  const std::string raw = value.value();
+  if (raw.empty()) return std::string();
+  std::string path = Resolve(raw, data_dir);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return node.ErrorAt(key, "file " + path + " not found");
+  }
+  if (access(path.c_str(), R_OK) != 0) {
+    return node.ErrorAt(key, "file " + path + " is not readable by this user");
+  }
+  return path;
+}
+
+Result<ListenerConfig> ParseListener(const config::ConfigNode& n, const std::string& data_dir) {
+  ListenerConfig l;
+  l.config_path = n.path();
+  SG_ASSIGN_OR_RETURN(l.name, n.String("name"));
+  SG_ASSIGN_OR_RETURN(l.address, n.String("address", std::string("0.0.0.0")));
+  SG_ASSIGN_OR_RETURN(std::string role, n.Enum("role", {"mx", "relay"}, std::string("mx")));
+  l.role = role == "mx" ? Role::kMx : Role::kRelay;
+  SG_ASSIGN_OR_RETURN(int64_t port, n.Int("port", l.role == Role::kMx ? 25 : 587, 0, 65535));
+  l.port = static_cast<uint16_t>(port);
+  SG_ASSIGN_OR_RETURN(auto nets, n.StringList("trusted_networks"));
+  for (const std::string& text : nets) {
+    auto cidr = Cidr::Parse(text);
+    if (!cidr.ok()) return n.ErrorAt("trusted_networks", cidr.error().message);
+    l.trusted_networks.push_back(*cidr);
+  }
+  if (n.Has("tls")) {
+    SG_ASSIGN_OR_RETURN(auto tls, n.Map("tls"));
+    ListenerTlsConfig t;
+    SG_ASSIGN_OR_RETURN(t.cert_file, ReadableFile(tls, "cert", data_dir, true));
+    SG_ASSIGN_OR_RETURN(t.key_file, ReadableFile(tls, "key", data_dir, true));
+    SG_ASSIGN_OR_RETURN(t.client_ca_file, ReadableFile(tls, "client_ca", data_dir, false));
+    l.tls = t;
+  }
+  SG_ASSIGN_OR_RETURN(l.require_tls, n.Bool("require_tls", false));
+  SG_ASSIGN_OR_RETURN(l.auth, n.Bool("auth", false));
+  if (l.require_tls && !l.tls) {
+    return n.ErrorAt("require_tls", "needs a tls section with cert and key on this listener");
+  }
+  if (l.auth && !l.tls) {
+    return n.ErrorAt("auth", "AUTH is only offered after STARTTLS: add a tls section with "
+                             "cert and key to this listener");
+  }
+  return l;
+}
+
+}  // namespace
+
+Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std::string& data_dir) {
+  IngressConfig c;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    std::snprintf(host, sizeof host, "localhost");
+  }
+  SG_ASSIGN_OR_RETURN(c.hostname, s.String("hostname", std::string(host)));
+  SG_ASSIGN_OR_RETURN(int64_t threads, s.Int("threads", 0, 0, 256));
+  c.threads = static_cast<int>(threads);
+  SG_ASSIGN_OR_RETURN(c.max_message_size, s.Size("max_message_size", c.max_message_size));
+  if (c.max_message_size < 1024) {
+    return s.ErrorAt("max_message_size", "must be at least 1KiB");
+  }
+  auto count = [&](const char* key, size_t def, int64_t min, int64_t max) -> Result<size_t> {
+    SG_ASSIGN_OR_RETURN(int64_t v, s.Int(key, static_cast<int64_t>(def), min, max));
+    return static_cast<size_t>(v);
+  };
+  SG_ASSIGN_OR_RETURN(c.max_recipients, count("max_recipients", 100, 1, 100000));
+  SG_ASSIGN_OR_RETURN(c.max_connections, count("max_connections", 1000, 1, 1000000));
+  SG_ASSIGN_OR_RETURN(c.max_connections_per_ip, count("max_connections_per_ip", 20, 1, 1000000));
+  SG_ASSIGN_OR_RETURN(c.max_bad_commands, count("max_bad_commands", 10, 1, 1000));
+  SG_ASSIGN_OR_RETURN(c.max_command_length, count("max_command_length", 2048, 512, 65536));
+  SG_ASSIGN_OR_RETURN(c.max_line_length, count("max_line_length", 998, 78, 1000000));
+  SG_ASSIGN_OR_RETURN(auto timeouts, s.Map("timeouts"));
+  SG_ASSIGN_OR_RETURN(c.command_timeout, timeouts.Duration("command", c.command_timeout));
+  SG_ASSIGN_OR_RETURN(c.data_timeout, timeouts.Duration("data_block", c.data_timeout));
+  SG_ASSIGN_OR_RETURN(c.tls_handshake_timeout,
+                      timeouts.Duration("tls_handshake", c.tls_handshake_timeout));
+  SG_ASSIGN_OR_RETURN(c.queue_ack_timeout, timeouts.Duration("queue_ack", c.queue_ack_timeout));
+  SG_ASSIGN_OR_RETURN(c.shutdown_grace, timeouts.Duration("shutdown_grace", c.shutdown_grace));
+  for (const char* key : {"command", "data_block", "tls_handshake", "queue_ack"}) {
+    SG_ASSIGN_OR_RETURN(auto d, timeouts.Duration(key, std::chrono::milliseconds(1)));
+    if (d.count() <= 0) return timeouts.ErrorAt(key, "must be greater than zero");
+  }
+
+  SG_ASSIGN_OR_RETURN(auto auth, s.Map("auth"));
+  SG_ASSIGN_OR_RETURN(auto users, auth.List("users"));
+  for (const auto& u : users) {
+    SG_ASSIGN_OR_RETURN(std::string name, u.String("name"));
+    SG_ASSIGN_OR_RETURN(std::string hash, u.String("argon2"));
+    if (hash.rfind("$argon2", 0) != 0) {
+      return u.ErrorAt("argon2", "expected an argon2 hash in PHC format ($argon2id$v=19$...); "
+                                 "make one with: echo -n 'password' | argon2 $(openssl rand "
+                                 "-hex 8) -id -e");
+    }
+    if (!c.auth_users.emplace(name, hash).second) {
+      return u.ErrorAt("name", "user \"" + name + "\" is listed twice");
+    }
+  }
+
+  std::set<std::string> names;
+  if (!s.Has("listeners")) {
+    ListenerConfig l;
+    l.config_path = s.PathOf("listeners") + "[default]";
+    l.name = "mx";
+    c.listeners.push_back(l);
+  } else {
+    SG_ASSIGN_OR_RETURN(auto list, s.List("listeners"));
+    for (const auto& n : list) {
+      SG_ASSIGN_OR_RETURN(ListenerConfig l, ParseListener(n, data_dir));
+      if (!names.insert(l.name).second) {
+        return n.ErrorAt("name", "listener name \"" + l.name + "\" is used twice");
+      }
+      if (l.auth && c.auth_users.empty()) {
+        return n.ErrorAt("auth", "no users in ingress.auth.users to authenticate against");
+      }
+      c.listeners.push_back(std::move(l));
+    }
+  }
+  return c;
+}
+
+}  // namespace sg::ingress

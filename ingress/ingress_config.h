@@ -1,0 +1,64 @@
+// The `ingress` section of the configuration (documented with defaults in
+// docs/configuration-ingress.md).
+//
+// Threading: parsed once at start-up; immutable afterwards.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config_node.h"
+#include "common/result.h"
+#include "ingress/ingress_cidr.h"
+#include "ingress/smtp_session_state.h"
+
+namespace sg::ingress {
+
+struct ListenerTlsConfig {
+  std::string cert_file;       // PEM certificate chain
+  std::string key_file;        // PEM private key
+  std::string client_ca_file;  // optional: verify client certificates against these CAs
+};
+
+struct ListenerConfig {
+  std::string config_path;     // "ingress.listeners[0]", for error messages
+  std::string name;
+  std::string address = "0.0.0.0";
+  uint16_t port = 25;          // 0: an ephemeral port (tests)
+  Role role = Role::kMx;
+  std::vector<Cidr> trusted_networks;
+  std::optional<ListenerTlsConfig> tls;
+  bool require_tls = false;
+  bool auth = false;
+};
+
+struct IngressConfig {
+  std::string hostname;        // default: the machine's host name
+  int threads = 0;             // event loops; 0 = one per core
+  uint64_t max_message_size = 50ull << 20;
+  size_t max_recipients = 100;
+  size_t max_connections = 1000;
+  size_t max_connections_per_ip = 20;
+  size_t max_bad_commands = 10;
+  size_t max_command_length = 2048;
+  size_t max_line_length = 998;
+  // RFC 5321 4.5.3.2 server timeouts.
+  std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
+  std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};
+  std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
+  // How long the queue may take to confirm a message before 451 4.3.0.
+  std::chrono::milliseconds queue_ack_timeout{std::chrono::seconds(30)};
+  // Stop(): how long in-flight sessions may take to finish.
+  std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
+  std::map<std::string, std::string> auth_users;  // name -> argon2 PHC hash
+  std::vector<ListenerConfig> listeners;
+};
+
+Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& section,
+                                         const std::string& data_dir);
+
+}  // namespace sg::ingress

@@ -1,0 +1,45 @@
+// Prometheus metrics of the SMTP ingress (one instance per server, shared by
+// all loops). Names are documented in docs/configuration-ingress.md.
+//
+// Threading: thread-safe (the registry's children are atomics).
+#pragma once
+
+#include <string>
+
+#include "common/metrics.h"
+
+namespace sg::ingress {
+
+class IngressMetrics {
+ public:
+  explicit IngressMetrics(metrics::Registry& registry);
+
+  void ConnectionOpened(const std::string& listener);
+  void ConnectionClosed(const std::string& listener);
+  // reason: too_many_connections, too_many_from_ip, shutting_down, ...
+  void ConnectionRejected(const std::string& listener, const std::string& reason);
+  // result: ok | failed | timeout
+  void TlsHandshake(const std::string& listener, const std::string& result);
+  void MessageAccepted(const std::string& listener, const std::string& direction,
+                       uint64_t bytes, double ack_seconds);
+  // reason: relay_denied, sender_not_hosted, recipient_not_hosted, size,
+  // too_many_recipients, bare_line_ending, line_too_long, queue_unavailable,
+  // queue_timeout, tls_required, smtputf8_required, ...
+  void MessageRejected(const std::string& listener, const std::string& reason);
+  void Auth(const std::string& listener, bool ok);
+  void ProtocolError(const std::string& listener, const std::string& kind);
+
+ private:
+  metrics::Family<metrics::Counter>& connections_;
+  metrics::Family<metrics::Gauge>& active_;
+  metrics::Family<metrics::Counter>& connections_rejected_;
+  metrics::Family<metrics::Counter>& tls_;
+  metrics::Family<metrics::Counter>& accepted_;
+  metrics::Family<metrics::Counter>& rejected_;
+  metrics::Family<metrics::Counter>& bytes_;
+  metrics::Family<metrics::Histogram>& ack_seconds_;
+  metrics::Family<metrics::Counter>& auth_;
+  metrics::Family<metrics::Counter>& protocol_errors_;
+};
+
+}  // namespace sg::ingress

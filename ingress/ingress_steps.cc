@@ -1,0 +1,191 @@
+#include "ingress/ingress_steps.h"
+
+namespace sg::ingress {
+
+std::optional<std::string> ConnectionLimiter::Acquire(const std::string& ip) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (max_total_ > 0 && total_ >= max_total_) return "too_many_connections";
+  size_t& n = per_ip_[ip];
+  if (max_per_ip_ > 0 && n >= max_per_ip_) {
+    if (n == 0) per_ip_.erase(ip);
+    return "too_many_from_ip";
+  }
+  ++n;
+  ++total_;
+  return std::nullopt;
+}
+
+void ConnectionLimiter::Release(const std::string& ip) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = per_ip_.find(ip);
+  if (it == per_ip_.end()) return;
+  if (--it->second == 0) per_ip_.erase(it);
+  --total_;
+}
+
+size_t ConnectionLimiter::total() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return total_;
+}
+
+std::string DomainOf(const std::string& address) {
+  size_t at = address.rfind('@');
+  if (at == std::string::npos) return {};
+  std::string d = address.substr(at + 1);
+  for (char& c : d) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return d;
+}
+
+namespace {
+
+class ConnectionLimitStep : public SessionStep {
+ public:
+  explicit ConnectionLimitStep(ConnectionLimiter* limiter) : limiter_(limiter) {}
+  StepVerdict OnConnect(SessionState& s) override {
+    if (auto refused = limiter_->Acquire(s.client_ip)) {
+      return StepVerdict::Reject(
+          MakeReply(421, "4.7.0",
+                    s.config->hostname + " Too many connections, try again later", true),
+          *refused);
+    }
+    s.limit_acquired = true;
+    return StepVerdict::Continue();
+  }
+  void OnClose(SessionState& s) override {
+    if (s.limit_acquired) limiter_->Release(s.client_ip);
+    s.limit_acquired = false;
+  }
+
+ private:
+  ConnectionLimiter* limiter_;
+};
+
+class TlsRequiredStep : public SessionStep {
+ public:
+  StepVerdict OnMail(const SessionState& s, const Path&, const MailParams&) override {
+    if (!s.tls.active) {
+      return StepVerdict::Reject(MakeReply(530, "5.7.0", "Must issue a STARTTLS command first"),
+                                 "tls_required");
+    }
+    return StepVerdict::Continue();
+  }
+};
+
+// Inbound: only recipients in hosted domains (never an open relay).
+class MxRecipientStep : public SessionStep {
+ public:
+  explicit MxRecipientStep(std::set<std::string> hosted) : hosted_(std::move(hosted)) {}
+  StepVerdict OnRcpt(const SessionState&, const Path& rcpt, size_t) override {
+    if (hosted_.count(DomainOf(rcpt.address)) == 0) {
+      return StepVerdict::Reject(
+          MakeReply(550, "5.7.1", "Relay access denied: recipient domain not hosted here"),
+          "recipient_not_hosted");
+    }
+    return StepVerdict::Continue();
+  }
+
+ private:
+  std::set<std::string> hosted_;
+};
+
+// Outbound: only authorised clients, and only senders of hosted domains.
+class RelaySenderStep : public SessionStep {
+ public:
+  explicit RelaySenderStep(std::set<std::string> hosted) : hosted_(std::move(hosted)) {}
+  StepVerdict OnMail(const SessionState& s, const Path& from, const MailParams&) override {
+    if (!s.Authorized()) {
+      return StepVerdict::Reject(
+          MakeReply(550, "5.7.1",
+                    "Relaying denied: authenticate or connect from a trusted network"),
+          "relay_denied");
+    }
+    // The null sender is how the internal server sends bounces; allowed.
+    if (!from.null && hosted_.count(DomainOf(from.address)) == 0) {
+      return StepVerdict::Reject(
+          MakeReply(550, "5.7.1", "Sender address domain is not hosted here"),
+          "sender_not_hosted");
+    }
+    return StepVerdict::Continue();
+  }
+
+ private:
+  std::set<std::string> hosted_;
+};
+
+class SizeStep : public SessionStep {
+ public:
+  explicit SizeStep(uint64_t max) : max_(max) {}
+  StepVerdict OnMail(const SessionState&, const Path&, const MailParams& p) override {
+    if (p.size && *p.size > max_) return TooBig();
+    return StepVerdict::Continue();
+  }
+  StepVerdict OnMessage(const SessionState&, DataReader::Outcome o) override {
+    if (o == DataReader::Outcome::kTooBig) return TooBig();
+    return StepVerdict::Continue();
+  }
+
+ private:
+  static StepVerdict TooBig() {
+    return StepVerdict::Reject(
+        MakeReply(552, "5.3.4", "Message size exceeds fixed maximum message size"), "size");
+  }
+  uint64_t max_;
+};
+
+class RecipientCountStep : public SessionStep {
+ public:
+  explicit RecipientCountStep(size_t max) : max_(max) {}
+  StepVerdict OnRcpt(const SessionState&, const Path&, size_t accepted) override {
+    if (accepted >= max_) {
+      return StepVerdict::Reject(MakeReply(452, "4.5.3", "Too many recipients"),
+                                 "too_many_recipients");
+    }
+    return StepVerdict::Continue();
+  }
+
+ private:
+  size_t max_;
+};
+
+// Bare CR/LF (the smuggling defence, RFC 5321 2.3.8) and over-long lines.
+class ContentStep : public SessionStep {
+ public:
+  StepVerdict OnMessage(const SessionState& s, DataReader::Outcome o) override {
+    if (o == DataReader::Outcome::kBareLineEnding) {
+      return StepVerdict::Reject(
+          MakeReply(550, "5.6.0", "Message contains a bare CR or LF (RFC 5321 2.3.8)"),
+          "bare_line_ending");
+    }
+    if (o == DataReader::Outcome::kLineTooLong) {
+      return StepVerdict::Reject(
+          MakeReply(550, "5.6.0", "Message contains a line longer than " +
+                                      std::to_string(s.config->max_line_length) + " octets"),
+          "line_too_long");
+    }
+    return StepVerdict::Continue();
+  }
+};
+
+}  // namespace
+
+std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& session,
+                                                     const PolicyConfig& policy) {
+  std::vector<std::shared_ptr<SessionStep>> steps;
+  if (policy.limiter != nullptr) {
+    steps.push_back(std::make_shared<ConnectionLimitStep>(policy.limiter));
+  }
+  if (session.require_tls) steps.push_back(std::make_shared<TlsRequiredStep>());
+  if (session.role == Role::kMx) {
+    steps.push_back(std::make_shared<MxRecipientStep>(policy.hosted_domains));
+  } else {
+    steps.push_back(std::make_shared<RelaySenderStep>(policy.hosted_domains));
+  }
+  steps.push_back(std::make_shared<SizeStep>(session.max_message_size));
+  steps.push_back(std::make_shared<RecipientCountStep>(session.max_recipients));
+  steps.push_back(std::make_shared<ContentStep>());
+  return steps;
+}
+
+}  // namespace sg::ingress

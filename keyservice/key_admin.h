@@ -1,0 +1,98 @@
+// KeyAdmin: management of users, domains, certificates, trust and keys, as
+// used by smimegatectl (over gRPC: KeyAdminClient) and tests (in-process:
+// KeyServiceImpl implements it too).
+//
+// Threading: thread-safe; calls may block on the store or the network.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace sg::keyservice {
+
+struct User {
+  std::string address;
+  bool participating = true;
+  std::string tenant;
+};
+
+struct Domain {
+  std::string name;
+  std::string tenant;
+};
+
+struct CertificateInfo {
+  std::string fingerprint;  // SHA-256 hex of the DER
+  std::string owner;        // address, "@domain", or "" for trust anchors
+  std::string kind;  // "own" | "own-domain" | "partner" | "partner-domain" | "pending" | "trust"
+  std::string subject;
+  std::string issuer;
+  int64_t not_before = 0;  // unix seconds
+  int64_t not_after = 0;
+  bool has_private_key = false;
+  bool current = false;  // the one used now (signing / encryption)
+  std::string der;
+};
+
+struct PutUsersResult {
+  uint32_t added = 0;
+  uint32_t updated = 0;
+};
+
+struct TrustAddResult {
+  std::vector<std::string> fingerprints;
+  uint32_t promoted_pending = 0;
+};
+
+struct KeyImportResult {
+  std::string key_id;
+  std::string fingerprint;
+};
+
+struct CaCertificates {
+  std::string root_der;
+  std::string issuing_der;
+};
+
+class KeyAdmin {
+ public:
+  virtual ~KeyAdmin() = default;
+
+  // Adds or updates users (all or nothing). kInvalidArgument names the bad
+  // address; kNotFound when its domain is not hosted.
+  virtual Result<PutUsersResult> PutUsers(const std::vector<User>& users) = 0;
+  // Removes the user from the registry; their keys stay for decryption.
+  virtual Status RemoveUser(const std::string& address) = 0;
+  virtual Result<std::vector<User>> ListUsers(const std::string& domain) = 0;
+
+  virtual Status AddDomain(const Domain& domain) = 0;
+  virtual Result<std::vector<Domain>> ListDomains() = 0;
+
+  // owner and kind filter when non-empty.
+  virtual Result<std::vector<CertificateInfo>> ListCertificates(const std::string& owner,
+                                                                const std::string& kind) = 0;
+  // Partner certificates imported by the admin (trusted by that act): for an
+  // address, or "@domain" for a partner domain certificate.
+  virtual Result<std::vector<std::string>> ImportCertificates(
+      const std::string& owner, const std::vector<std::string>& der) = 0;
+
+  virtual Result<TrustAddResult> TrustAdd(const std::vector<std::string>& der) = 0;
+  // Trusts the top certificate of a pending certificate's chain.
+  virtual Result<TrustAddResult> TrustApprovePending(const std::string& fingerprint) = 0;
+  virtual Status TrustRemove(const std::string& fingerprint) = 0;
+
+  virtual Result<CaCertificates> CaExport() = 0;
+
+  // A PKCS#12 (modern or legacy RC2/3DES encodings) for a hosted address or
+  // "@domain" (our domain key). The key becomes the current signing key when
+  // its certificate is valid; older keys stay for decryption.
+  virtual Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
+                                            const std::string& password) = 0;
+  // Issues a new key and certificate for `address` now.
+  virtual Result<KeyImportResult> Rollover(const std::string& address) = 0;
+};
+
+}  // namespace sg::keyservice

@@ -1,0 +1,386 @@
+// KeyServiceImpl: the admin API (KeyAdmin), used by smimegatectl.
+#include <openssl/crypto.h>
+#include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "keyservice/key_service_impl.h"
+#include "keyservice/pkcs12_import.h"
+
+namespace sg::keyservice {
+namespace {
+
+int64_t NowMicros(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock.Now().time_since_epoch())
+      .count();
+}
+
+CertificateInfo InfoFor(const std::string& der, const std::string& owner, const std::string& kind) {
+  CertificateInfo info;
+  info.fingerprint = Fingerprint(der);
+  info.owner = owner;
+  info.kind = kind;
+  info.der = der;
+  auto x = ParseCertificateDer(der);
+  if (x.ok()) {
+    info.subject = SubjectText(x->get());
+    info.issuer = IssuerText(x->get());
+    info.not_before = NotBefore(x->get());
+    info.not_after = NotAfter(x->get());
+  }
+  return info;
+}
+
+bool IsDomainOwner(const std::string& owner) { return !owner.empty() && owner[0] == '@'; }
+
+}  // namespace
+
+Result<PutUsersResult> KeyServiceImpl::PutUsers(const std::vector<User>& users) {
+  std::vector<store::StoredUser> batch;
+  PutUsersResult result;
+  int64_t now = UnixSeconds(clock_.Now());
+  for (const auto& u : users) {
+    SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(u.address));
+    if (!IsHosted(DomainOf(addr))) {
+      return MakeError(ErrorCode::kNotFound, "user " + addr + ": domain " + DomainOf(addr) +
+                                                 " is not hosted (add it with `smimegatectl "
+                                                 "domain add " + DomainOf(addr) + "`)");
+    }
+    SG_ASSIGN_OR_RETURN(auto existing, store_->GetUser(addr));
+    store::StoredUser su;
+    su.set_address(addr);
+    su.set_participating(u.participating);
+    su.set_tenant(u.tenant);
+    su.set_created_at(existing ? existing->created_at() : now);
+    (existing ? result.updated : result.added)++;
+    batch.push_back(std::move(su));
+  }
+  SG_RETURN_IF_ERROR(store_->PutUsers(batch));
+  for (const auto& u : batch) changes_.Publish("user", u.address());
+  return result;
+}
+
+Status KeyServiceImpl::RemoveUser(const std::string& address) {
+  SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
+  SG_ASSIGN_OR_RETURN(auto existing, store_->GetUser(addr));
+  if (!existing) return MakeError(ErrorCode::kNotFound, "no user " + addr);
+  SG_RETURN_IF_ERROR(store_->DeleteUser(addr));
+  changes_.Publish("user", addr);
+  return OkStatus();
+}
+
+Result<std::vector<User>> KeyServiceImpl::ListUsers(const std::string& domain) {
+  std::string want;
+  if (!domain.empty()) {
+    SG_ASSIGN_OR_RETURN(want, NormalizeDomain(domain));
+  }
+  SG_ASSIGN_OR_RETURN(auto users, store_->ListUsers());
+  std::vector<User> out;
+  for (const auto& u : users) {
+    if (!want.empty() && DomainOf(u.address()) != want) continue;
+    out.push_back(User{u.address(), u.participating(), u.tenant()});
+  }
+  return out;
+}
+
+Status KeyServiceImpl::AddDomain(const Domain& domain) {
+  SG_ASSIGN_OR_RETURN(std::string name, NormalizeDomain(domain.name));
+  store::StoredDomain sd;
+  sd.set_name(name);
+  sd.set_tenant(domain.tenant);
+  SG_RETURN_IF_ERROR(store_->PutDomain(sd));
+  changes_.Publish("domain", "@" + name);
+  return OkStatus();
+}
+
+Result<std::vector<Domain>> KeyServiceImpl::ListDomains() {
+  SG_ASSIGN_OR_RETURN(auto domains, store_->ListDomains());
+  std::vector<Domain> out;
+  for (const auto& d : domains) out.push_back(Domain{d.name(), d.tenant()});
+  return out;
+}
+
+Result<std::vector<CertificateInfo>> KeyServiceImpl::ListCertificates(const std::string& owner,
+                                                                      const std::string& kind) {
+  std::string want_owner;
+  if (!owner.empty()) {
+    if (IsDomainOwner(owner)) {
+      SG_ASSIGN_OR_RETURN(std::string d, NormalizeDomain(owner.substr(1)));
+      want_owner = "@" + d;
+    } else {
+      SG_ASSIGN_OR_RETURN(want_owner, NormalizeAddress(owner));
+    }
+  }
+  auto wanted = [&](const std::string& k) { return kind.empty() || kind == k; };
+  std::vector<CertificateInfo> out;
+
+  SG_ASSIGN_OR_RETURN(auto keys, store_->ListKeys(want_owner));
+  std::map<std::string, std::string> current_key;  // owner -> key_id
+  for (const auto& k : keys) {
+    std::string k_kind = IsDomainOwner(k.owner()) ? "own-domain" : "own";
+    if (!wanted(k_kind)) continue;
+    if (!current_key.count(k.owner())) {
+      SG_ASSIGN_OR_RETURN(auto cur, CurrentKey(k.owner()));
+      current_key[k.owner()] = cur ? cur->key_id() : "";
+    }
+    CertificateInfo info = InfoFor(k.certificate_der(), k.owner(), k_kind);
+    info.has_private_key = true;
+    info.current = current_key[k.owner()] == k.key_id();
+    out.push_back(std::move(info));
+  }
+  SG_ASSIGN_OR_RETURN(auto certs, store_->ListCerts(want_owner));
+  std::map<std::string, std::string> best;  // owner -> fingerprint
+  for (const auto& c : certs) {
+    std::string c_kind = IsDomainOwner(c.owner()) ? "partner-domain" : "partner";
+    if (!wanted(c_kind)) continue;
+    if (!best.count(c.owner())) {
+      SG_ASSIGN_OR_RETURN(auto b, BestCert(c.owner()));
+      best[c.owner()] = b ? b->fingerprint() : "";
+    }
+    CertificateInfo info = InfoFor(c.der(), c.owner(), c_kind);
+    info.current = best[c.owner()] == c.fingerprint();
+    out.push_back(std::move(info));
+  }
+  if (wanted("pending")) {
+    SG_ASSIGN_OR_RETURN(auto pending, store_->ListPending());
+    for (const auto& p : pending) {
+      if (!want_owner.empty() && p.owner() != want_owner) continue;
+      out.push_back(InfoFor(p.der(), p.owner(), "pending"));
+    }
+  }
+  if (wanted("trust") && want_owner.empty()) {
+    SG_ASSIGN_OR_RETURN(auto anchors, store_->ListTrust());
+    for (const auto& a : anchors) out.push_back(InfoFor(a.der(), "", "trust"));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> KeyServiceImpl::ImportCertificates(
+    const std::string& owner, const std::vector<std::string>& der) {
+  std::string norm_owner;
+  bool domain = IsDomainOwner(owner);
+  if (domain) {
+    SG_ASSIGN_OR_RETURN(std::string d, NormalizeDomain(owner.substr(1)));
+    norm_owner = "@" + d;
+  } else {
+    SG_ASSIGN_OR_RETURN(norm_owner, NormalizeAddress(owner));
+  }
+  if (der.empty()) return MakeError(ErrorCode::kInvalidArgument, "no certificates to import");
+  // Validate all first: an import is all or nothing.
+  std::vector<store::StoredCert> records;
+  auto now = clock_.Now();
+  for (size_t i = 0; i < der.size(); ++i) {
+    std::string where = "certificate " + std::to_string(i + 1);
+    auto x = ParseCertificateDer(der[i]);
+    if (!x.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument, where + ": " + x.error().message);
+    }
+    // Domain certificates name the domain in many ways (CN, dNSName, a
+    // mailbox of the domain); the admin's choice of owner decides.
+    Validation v = CheckLeaf(x->get(), domain ? "" : norm_owner, now);
+    if (v.verdict != Verdict::kOk) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       where + " (" + SubjectText(x->get()) + ") " + v.reason);
+    }
+    store::StoredCert sc;
+    sc.set_owner(norm_owner);
+    sc.set_fingerprint(Fingerprint(der[i]));
+    sc.set_der(der[i]);
+    sc.set_source("imported");
+    sc.set_added_at(NowMicros(clock_));
+    sc.set_not_before(NotBefore(x->get()));
+    sc.set_not_after(NotAfter(x->get()));
+    records.push_back(std::move(sc));
+  }
+  std::vector<std::string> fingerprints;
+  std::lock_guard<std::mutex> lock(StripeFor(norm_owner));
+  for (const auto& r : records) {
+    SG_RETURN_IF_ERROR(store_->PutCert(r));
+    fingerprints.push_back(r.fingerprint());
+  }
+  changes_.Publish("certificate", norm_owner);
+  return fingerprints;
+}
+
+Result<uint32_t> KeyServiceImpl::PromotePending() {
+  SG_ASSIGN_OR_RETURN(auto pending, store_->ListPending());
+  uint32_t promoted = 0;
+  auto now = clock_.Now();
+  for (const auto& p : pending) {
+    auto x = ParseCertificateDer(p.der());
+    if (!x.ok()) continue;
+    std::vector<X509Ptr> chain;
+    for (const auto& d : p.chain_der()) {
+      auto c = ParseCertificateDer(d);
+      if (c.ok()) chain.push_back(std::move(*c));
+    }
+    ValidationOptions opts;
+    opts.address = p.owner();
+    if (trust_.Validate(x->get(), chain, opts, now).verdict != Verdict::kOk) continue;
+    store::StoredCert sc;
+    sc.set_owner(p.owner());
+    sc.set_fingerprint(p.fingerprint());
+    sc.set_der(p.der());
+    *sc.mutable_chain_der() = p.chain_der();
+    sc.set_smime_capabilities_der(p.smime_capabilities_der());
+    sc.set_source("harvested");
+    sc.set_added_at(NowMicros(clock_));
+    sc.set_not_before(NotBefore(x->get()));
+    sc.set_not_after(NotAfter(x->get()));
+    SG_RETURN_IF_ERROR(store_->PutCert(sc));
+    SG_RETURN_IF_ERROR(store_->DeletePending(p.fingerprint()));
+    changes_.Publish("certificate", p.owner());
+    ++promoted;
+  }
+  return promoted;
+}
+
+Result<TrustAddResult> KeyServiceImpl::TrustAdd(const std::vector<std::string>& der) {
+  if (der.empty()) return MakeError(ErrorCode::kInvalidArgument, "no certificates to trust");
+  std::vector<store::StoredTrust> records;
+  for (size_t i = 0; i < der.size(); ++i) {
+    std::string where = "certificate " + std::to_string(i + 1);
+    auto x = ParseCertificateDer(der[i]);
+    if (!x.ok()) return MakeError(ErrorCode::kInvalidArgument, where + ": " + x.error().message);
+    if (X509_check_ca(x->get()) == 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       where + " (" + SubjectText(x->get()) +
+                           ") is not a CA certificate (basicConstraints CA:TRUE missing); trust "
+                           "the CA that issued it instead");
+    }
+    store::StoredTrust st;
+    st.set_fingerprint(Fingerprint(der[i]));
+    st.set_der(der[i]);
+    st.set_added_at(UnixSeconds(clock_.Now()));
+    records.push_back(std::move(st));
+  }
+  std::lock_guard<std::mutex> lock(trust_mu_);
+  TrustAddResult result;
+  for (const auto& r : records) {
+    SG_RETURN_IF_ERROR(store_->PutTrust(r));
+    result.fingerprints.push_back(r.fingerprint());
+    changes_.Publish("trust", r.fingerprint());
+  }
+  SG_RETURN_IF_ERROR(ReloadTrust());
+  SG_ASSIGN_OR_RETURN(result.promoted_pending, PromotePending());
+  return result;
+}
+
+Result<TrustAddResult> KeyServiceImpl::TrustApprovePending(const std::string& fingerprint) {
+  SG_ASSIGN_OR_RETURN(auto pending, store_->GetPending(fingerprint));
+  if (!pending) return MakeError(ErrorCode::kNotFound, "no pending certificate " + fingerprint);
+  // Walk up the chain that came with the certificate to its topmost CA.
+  SG_ASSIGN_OR_RETURN(X509Ptr leaf, ParseCertificateDer(pending->der()));
+  std::vector<X509Ptr> chain;
+  std::vector<std::string> chain_der;
+  for (const auto& d : pending->chain_der()) {
+    auto c = ParseCertificateDer(d);
+    if (c.ok()) {
+      chain.push_back(std::move(*c));
+      chain_der.push_back(d);
+    }
+  }
+  X509* current = leaf.get();
+  int top = -1;
+  for (size_t step = 0; step < chain.size(); ++step) {
+    int next = -1;
+    for (size_t i = 0; i < chain.size(); ++i) {
+      if (chain[i].get() != current && X509_check_issued(chain[i].get(), current) == X509_V_OK) {
+        next = static_cast<int>(i);
+        break;
+      }
+    }
+    if (next < 0) break;
+    top = next;
+    current = chain[next].get();
+    if (X509_check_issued(current, current) == X509_V_OK) break;  // self-signed root
+  }
+  if (top < 0) {
+    return MakeError(ErrorCode::kNotFound,
+                     "the pending certificate came without its CA certificate; get the CA "
+                     "certificate from the partner and add it with `smimegatectl trust add`");
+  }
+  return TrustAdd({chain_der[static_cast<size_t>(top)]});
+}
+
+Status KeyServiceImpl::TrustRemove(const std::string& fingerprint) {
+  std::lock_guard<std::mutex> lock(trust_mu_);
+  SG_RETURN_IF_ERROR(store_->DeleteTrust(fingerprint));
+  SG_RETURN_IF_ERROR(ReloadTrust());
+  changes_.Publish("trust", fingerprint);
+  return OkStatus();
+}
+
+Result<CaCertificates> KeyServiceImpl::CaExport() {
+  return CaCertificates{ca_->RootCertificateDer(), ca_->IssuingCertificateDer()};
+}
+
+Result<KeyImportResult> KeyServiceImpl::ImportKey(const std::string& owner,
+                                                  const std::string& pkcs12,
+                                                  const std::string& password) {
+  std::string norm_owner;
+  bool domain = IsDomainOwner(owner);
+  if (domain) {
+    SG_ASSIGN_OR_RETURN(std::string d, NormalizeDomain(owner.substr(1)));
+    norm_owner = "@" + d;
+  } else {
+    SG_ASSIGN_OR_RETURN(norm_owner, NormalizeAddress(owner));
+  }
+  std::string dom = domain ? norm_owner.substr(1) : DomainOf(norm_owner);
+  if (!IsHosted(dom)) {
+    return MakeError(ErrorCode::kNotFound, "domain " + dom + " is not hosted (add it with "
+                                           "`smimegatectl domain add " + dom + "`)");
+  }
+  SG_ASSIGN_OR_RETURN(ParsedPkcs12 p12, ParsePkcs12(pkcs12, password));
+  if (!CertificateMatchesKey(p12.certificate.get(), p12.key.get())) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the certificate in the PKCS#12 file does not belong to its private key");
+  }
+  if (!domain) {
+    auto names = EmailAddresses(p12.certificate.get());
+    if (std::find(names.begin(), names.end(), norm_owner) == names.end()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the certificate in the PKCS#12 file (" +
+                           SubjectText(p12.certificate.get()) + ") does not name " + norm_owner);
+    }
+  }
+  SG_ASSIGN_OR_RETURN(std::string cert_der, CertificateToDer(p12.certificate.get()));
+  SG_ASSIGN_OR_RETURN(std::string key_der, PrivateKeyToDer(p12.key.get()));
+  store::StoredKey sk;
+  sk.set_owner(norm_owner);
+  sk.set_key_id(RandomId());
+  sk.set_sealed_private_key(kek_.Seal(key_der, KeyAad(norm_owner, sk.key_id())));
+  OPENSSL_cleanse(key_der.data(), key_der.size());
+  sk.set_certificate_der(cert_der);
+  for (const auto& c : p12.chain) {
+    // Send intermediates, not the root, with signatures.
+    if (X509_check_issued(c.get(), c.get()) == X509_V_OK) continue;
+    auto d = CertificateToDer(c.get());
+    if (d.ok()) sk.add_chain_der(*d);
+  }
+  sk.set_source("imported");
+  sk.set_added_at(NowMicros(clock_));
+  sk.set_not_before(NotBefore(p12.certificate.get()));
+  sk.set_not_after(NotAfter(p12.certificate.get()));
+  {
+    std::lock_guard<std::mutex> lock(StripeFor(norm_owner));
+    SG_RETURN_IF_ERROR(store_->PutKey(sk));
+  }
+  metrics_.keys_imported.Inc();
+  changes_.Publish("key", norm_owner);
+  spdlog::info("keyservice: imported key {} for {}", sk.key_id(), norm_owner);
+  return KeyImportResult{sk.key_id(), Fingerprint(cert_der)};
+}
+
+Result<KeyImportResult> KeyServiceImpl::Rollover(const std::string& address) {
+  SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
+  SG_ASSIGN_OR_RETURN(auto user, store_->GetUser(addr));
+  if (!user) return MakeError(ErrorCode::kNotFound, "no user " + addr);
+  std::lock_guard<std::mutex> lock(StripeFor(addr));
+  SG_ASSIGN_OR_RETURN(auto key, IssueKey(addr, "admin"));
+  return KeyImportResult{key.key_id(), Fingerprint(key.certificate_der())};
+}
+
+}  // namespace sg::keyservice

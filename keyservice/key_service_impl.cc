@@ -1,0 +1,348 @@
+#include "keyservice/key_service_impl.h"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "keyservice/builtin_ca.h"
+#include "keyservice/pkcs12_import.h"
+
+namespace sg::keyservice {
+namespace {
+
+constexpr const char* kMetaKekCheck = "kek_check";
+constexpr const char* kKekCheckPlain = "smimegate keyservice kek check v1";
+
+Status CheckKek(KeyStore& store, const Kek& kek, const std::string& path) {
+  SG_ASSIGN_OR_RETURN(auto check, store.GetMeta(kMetaKekCheck));
+  if (!check) return store.PutMeta(kMetaKekCheck, kek.Seal(kKekCheckPlain, kMetaKekCheck));
+  auto plain = kek.Open(*check, kMetaKekCheck);
+  if (!plain.ok() || *plain != kKekCheckPlain) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "keyservice: the key-encryption key does not match the key store at " + path +
+                         " (keys were sealed with another KEK); start with the KEK the store "
+                         "was created with");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+std::string_view HarvestOutcomeName(HarvestOutcome outcome) {
+  switch (outcome) {
+    case HarvestOutcome::kStored: return "stored";
+    case HarvestOutcome::kUnchanged: return "unchanged";
+    case HarvestOutcome::kPending: return "pending";
+    case HarvestOutcome::kRejected: return "rejected";
+  }
+  return "rejected";
+}
+
+KeyServiceImpl::KeyServiceImpl(const KeyServiceConfig& config, Kek kek,
+                               std::unique_ptr<KeyStore> store, metrics::Registry& registry,
+                               Clock& clock)
+    : config_(config),
+      kek_(std::move(kek)),
+      store_(std::move(store)),
+      metrics_(registry),
+      clock_(clock),
+      trust_(config.system_roots, config.system_roots_file) {}
+
+KeyServiceImpl::~KeyServiceImpl() { changes_.WakeAll(); }
+
+Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
+    const KeyServiceConfig& config, const std::vector<std::string>& hosted_domains,
+    metrics::Registry& registry, Clock& clock) {
+  EnsureLegacyProvider();
+  SG_ASSIGN_OR_RETURN(Kek kek, Kek::Load(config));
+  SG_ASSIGN_OR_RETURN(auto store, KeyStore::Open(config.store_path));
+  SG_RETURN_IF_ERROR(CheckKek(*store, kek, config.store_path));
+  std::unique_ptr<KeyServiceImpl> impl(
+      new KeyServiceImpl(config, std::move(kek), std::move(store), registry, clock));
+  SG_ASSIGN_OR_RETURN(auto ca, BuiltinCa::LoadOrCreate(*impl->store_, impl->kek_, config.ca, clock));
+  impl->ca_ = std::move(ca);
+  for (const auto& d : hosted_domains) {
+    SG_ASSIGN_OR_RETURN(std::string name, NormalizeDomain(d));
+    SG_ASSIGN_OR_RETURN(auto existing, impl->store_->GetDomain(name));
+    if (existing) continue;
+    store::StoredDomain sd;
+    sd.set_name(name);
+    SG_RETURN_IF_ERROR(impl->store_->PutDomain(sd));
+  }
+  SG_RETURN_IF_ERROR(impl->ReloadTrust());
+  spdlog::info("keyservice: store {} open, {} system roots, CA \"{}\"", config.store_path,
+               impl->trust_.system_root_count(), config.ca.organization);
+  return impl;
+}
+
+std::mutex& KeyServiceImpl::StripeFor(const std::string& owner) {
+  return stripes_[std::hash<std::string>{}(owner) % stripes_.size()];
+}
+
+bool KeyServiceImpl::IsHosted(const std::string& domain) {
+  auto d = store_->GetDomain(domain);
+  return d.ok() && d->has_value();
+}
+
+bool KeyServiceImpl::KeyValidNow(const store::StoredKey& key) const {
+  int64_t now = UnixSeconds(clock_.Now());
+  return key.not_before() <= now && now <= key.not_after();
+}
+
+Result<std::optional<store::StoredKey>> KeyServiceImpl::CurrentKey(const std::string& owner) {
+  SG_ASSIGN_OR_RETURN(auto keys, store_->ListKeys(owner));
+  std::optional<store::StoredKey> best;
+  for (auto& k : keys) {
+    if (!KeyValidNow(k)) continue;
+    if (!best || k.added_at() > best->added_at() ||
+        (k.added_at() == best->added_at() && k.not_after() > best->not_after())) {
+      best = std::move(k);
+    }
+  }
+  return best;
+}
+
+Result<store::StoredKey> KeyServiceImpl::IssueKey(const std::string& owner,
+                                                  const std::string& reason) {
+  auto start = std::chrono::steady_clock::now();
+  SG_ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey(config_.key_type));
+  SG_ASSIGN_OR_RETURN(std::string pub, PublicKeyDer(key.get()));
+  auto now = clock_.Now();
+  SG_ASSIGN_OR_RETURN(IssuedCertificate issued, ca_->Issue(IssueRequest{owner, pub, now}));
+  SG_ASSIGN_OR_RETURN(X509Ptr cert, ParseCertificateDer(issued.certificate_der));
+  SG_ASSIGN_OR_RETURN(std::string key_der, PrivateKeyToDer(key.get()));
+  store::StoredKey sk;
+  sk.set_owner(owner);
+  sk.set_key_id(RandomId());
+  sk.set_sealed_private_key(kek_.Seal(key_der, KeyAad(owner, sk.key_id())));
+  OPENSSL_cleanse(key_der.data(), key_der.size());
+  sk.set_certificate_der(issued.certificate_der);
+  for (auto& c : issued.chain_der) sk.add_chain_der(std::move(c));
+  sk.set_source("issued");
+  // Microseconds keep "added most recently" strict even for keys issued in the same second.
+  sk.set_added_at(std::chrono::duration_cast<std::chrono::microseconds>(
+                      now.time_since_epoch()).count());
+  sk.set_not_before(NotBefore(cert.get()));
+  sk.set_not_after(NotAfter(cert.get()));
+  SG_RETURN_IF_ERROR(store_->PutKey(sk));
+  metrics_.certificates_issued.WithLabels({reason}).Inc();
+  metrics_.issue_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  changes_.Publish("key", owner);
+  spdlog::info("keyservice: issued key {} for {} ({})", sk.key_id(), owner, reason);
+  return sk;
+}
+
+Result<std::string> KeyServiceImpl::OpenKey(const store::StoredKey& key) {
+  auto plain = kek_.Open(key.sealed_private_key(), KeyAad(key.owner(), key.key_id()));
+  if (!plain.ok()) {
+    return MakeError(ErrorCode::kCorruption, "keyservice: key " + key.key_id() + " of " +
+                                                 key.owner() + ": " + plain.error().message);
+  }
+  return plain;
+}
+
+Result<std::optional<SigningIdentity>> KeyServiceImpl::GetSigningIdentity(
+    const std::string& address) {
+  SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
+  SG_ASSIGN_OR_RETURN(auto user, store_->GetUser(addr));
+  if (!user || !user->participating()) return std::optional<SigningIdentity>();
+  SG_ASSIGN_OR_RETURN(auto current, CurrentKey(addr));  // fast path: no lock
+  if (!current) {
+    std::lock_guard<std::mutex> lock(StripeFor(addr));
+    SG_ASSIGN_OR_RETURN(current, CurrentKey(addr));  // another thread may have issued it
+    if (!current) {
+      SG_ASSIGN_OR_RETURN(auto issued, IssueKey(addr, "first_use"));
+      current = std::move(issued);
+    }
+  }
+  SigningIdentity id;
+  id.address = addr;
+  id.key_id = current->key_id();
+  SG_ASSIGN_OR_RETURN(id.private_key_der, OpenKey(*current));
+  id.certificate_der = current->certificate_der();
+  id.chain_der.assign(current->chain_der().begin(), current->chain_der().end());
+  return std::optional<SigningIdentity>(std::move(id));
+}
+
+Result<std::optional<store::StoredCert>> KeyServiceImpl::BestCert(const std::string& owner) {
+  SG_ASSIGN_OR_RETURN(auto certs, store_->ListCerts(owner));
+  auto now = clock_.Now();
+  std::optional<store::StoredCert> best;
+  for (auto& c : certs) {
+    auto x = ParseCertificateDer(c.der());
+    if (!x.ok()) continue;
+    std::vector<X509Ptr> chain;
+    for (const auto& d : c.chain_der()) {
+      auto cx = ParseCertificateDer(d);
+      if (cx.ok()) chain.push_back(std::move(*cx));
+    }
+    // Imported certificates are trusted by the admin's act; harvested ones
+    // must still chain to a current anchor (an anchor may have been removed).
+    ValidationOptions opts;
+    opts.check_chain = c.source() == "harvested";
+    Validation v = trust_.Validate(x->get(), chain, opts, now);
+    if (v.verdict != Verdict::kOk) continue;
+    if (!best || c.not_before() > best->not_before() ||
+        (c.not_before() == best->not_before() && c.added_at() > best->added_at())) {
+      best = std::move(c);
+    }
+  }
+  return best;
+}
+
+Result<std::optional<EncryptionCertificate>> KeyServiceImpl::GetEncryptionCertificate(
+    const std::string& address) {
+  SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
+  SG_ASSIGN_OR_RETURN(auto personal, BestCert(addr));
+  bool domain = false;
+  if (!personal) {
+    SG_ASSIGN_OR_RETURN(personal, BestCert(DomainOwnerOf(addr)));
+    domain = true;
+  }
+  if (!personal) return std::optional<EncryptionCertificate>();
+  EncryptionCertificate out;
+  out.owner = personal->owner();
+  out.certificate_der = personal->der();
+  out.smime_capabilities_der = personal->smime_capabilities_der();
+  out.domain_certificate = domain;
+  return std::optional<EncryptionCertificate>(std::move(out));
+}
+
+Result<std::vector<DecryptionKey>> KeyServiceImpl::GetDecryptionKeys(const std::string& address) {
+  SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
+  std::vector<DecryptionKey> out;
+  for (const std::string& owner : {addr, DomainOwnerOf(addr)}) {
+    SG_ASSIGN_OR_RETURN(auto keys, store_->ListKeys(owner));
+    std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+      return a.added_at() > b.added_at();
+    });
+    for (const auto& k : keys) {
+      DecryptionKey dk;
+      dk.key_id = k.key_id();
+      dk.owner = k.owner();
+      SG_ASSIGN_OR_RETURN(dk.private_key_der, OpenKey(k));
+      dk.certificate_der = k.certificate_der();
+      out.push_back(std::move(dk));
+    }
+  }
+  return out;
+}
+
+Result<bool> KeyServiceImpl::Participates(const std::string& address) {
+  SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
+  SG_ASSIGN_OR_RETURN(auto user, store_->GetUser(addr));
+  return user.has_value() && user->participating();
+}
+
+Result<HarvestResult> KeyServiceImpl::HarvestCertificate(const HarvestRequest& request) {
+  HarvestResult result;
+  auto finish = [&](HarvestOutcome outcome, std::string reason) {
+    result.outcome = outcome;
+    result.reason = std::move(reason);
+    metrics_.harvested.WithLabels({std::string(HarvestOutcomeName(outcome))}).Inc();
+    return result;
+  };
+  auto addr = NormalizeAddress(request.address);
+  if (!addr.ok()) return finish(HarvestOutcome::kRejected, addr.error().message);
+  auto cert = ParseCertificateDer(request.certificate_der);
+  if (!cert.ok()) return finish(HarvestOutcome::kRejected, cert.error().message);
+  result.fingerprint = Fingerprint(request.certificate_der);
+  // Mail from the internet claiming one of our own addresses must never
+  // plant a certificate that our outbound mail would then encrypt to.
+  if (IsHosted(DomainOf(*addr))) {
+    return finish(HarvestOutcome::kRejected, "address " + *addr + " is in a hosted domain");
+  }
+  std::vector<X509Ptr> chain;
+  for (const auto& d : request.chain_der) {
+    auto c = ParseCertificateDer(d);
+    if (c.ok()) chain.push_back(std::move(*c));
+  }
+  std::lock_guard<std::mutex> lock(StripeFor(*addr));
+  SG_ASSIGN_OR_RETURN(auto existing, store_->ListCerts(*addr));
+  for (const auto& c : existing) {
+    if (c.fingerprint() == result.fingerprint) return finish(HarvestOutcome::kUnchanged, "");
+  }
+  ValidationOptions opts;
+  opts.address = *addr;
+  Validation v = trust_.Validate(cert->get(), chain, opts, clock_.Now());
+  int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       clock_.Now().time_since_epoch()).count();
+  if (v.verdict == Verdict::kRejected) return finish(HarvestOutcome::kRejected, v.reason);
+  if (v.verdict == Verdict::kUntrusted) {
+    SG_ASSIGN_OR_RETURN(auto pending, store_->GetPending(result.fingerprint));
+    if (pending) return finish(HarvestOutcome::kPending, v.reason);
+    store::StoredPending sp;
+    sp.set_owner(*addr);
+    sp.set_fingerprint(result.fingerprint);
+    sp.set_der(request.certificate_der);
+    for (const auto& d : request.chain_der) sp.add_chain_der(d);
+    sp.set_smime_capabilities_der(request.smime_capabilities_der);
+    sp.set_reason(v.reason);
+    sp.set_added_at(now_us);
+    SG_RETURN_IF_ERROR(store_->PutPending(sp));
+    changes_.Publish("pending", result.fingerprint);
+    return finish(HarvestOutcome::kPending, v.reason);
+  }
+  store::StoredCert sc;
+  sc.set_owner(*addr);
+  sc.set_fingerprint(result.fingerprint);
+  sc.set_der(request.certificate_der);
+  for (const auto& d : request.chain_der) sc.add_chain_der(d);
+  sc.set_smime_capabilities_der(request.smime_capabilities_der);
+  sc.set_source("harvested");
+  sc.set_added_at(now_us);
+  sc.set_not_before(NotBefore(cert->get()));
+  sc.set_not_after(NotAfter(cert->get()));
+  SG_RETURN_IF_ERROR(store_->PutCert(sc));
+  changes_.Publish("certificate", *addr);
+  return finish(HarvestOutcome::kStored, "");
+}
+
+Result<TrustAnchors> KeyServiceImpl::GetTrustAnchors() {
+  TrustAnchors out;
+  out.der = trust_.AnchorsDer();
+  out.version = trust_.version();
+  return out;
+}
+
+Result<Changes> KeyServiceImpl::WaitForChanges(uint64_t epoch, uint64_t after_version,
+                                               std::chrono::milliseconds wait) {
+  return changes_.Wait(epoch, after_version, std::min(wait, std::chrono::milliseconds(60000)));
+}
+
+Status KeyServiceImpl::ReloadTrust() {
+  SG_ASSIGN_OR_RETURN(auto anchors, store_->ListTrust());
+  std::vector<std::string> extra;
+  extra.push_back(ca_->RootCertificateDer());
+  for (const auto& a : anchors) extra.push_back(a.der());
+  trust_.Replace(extra);
+  return OkStatus();
+}
+
+Result<int> KeyServiceImpl::RolloverDue() {
+  metrics_.rollover_runs.Inc();
+  SG_ASSIGN_OR_RETURN(auto users, store_->ListUsers());
+  int64_t now = UnixSeconds(clock_.Now());
+  int64_t lead = std::chrono::duration_cast<std::chrono::seconds>(config_.rollover_before).count();
+  int rolled = 0;
+  for (const auto& u : users) {
+    if (!u.participating()) continue;
+    std::lock_guard<std::mutex> lock(StripeFor(u.address()));
+    SG_ASSIGN_OR_RETURN(auto current, CurrentKey(u.address()));
+    // No valid key at all: the next message issues one (first use).
+    if (!current || current->not_after() - lead > now) continue;
+    auto issued = IssueKey(u.address(), "rollover");
+    if (!issued.ok()) {
+      spdlog::warn("keyservice: rollover for {} failed: {}", u.address(), issued.error().ToString());
+      metrics_.errors.WithLabels({"rollover", std::string(ErrorCodeName(issued.error().code))}).Inc();
+      continue;  // retried on the next pass
+    }
+    ++rolled;
+  }
+  return rolled;
+}
+
+}  // namespace sg::keyservice

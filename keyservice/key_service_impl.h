@@ -1,0 +1,119 @@
+// KeyServiceImpl: the keyservice itself, in-process, over the RocksDB store.
+// Implements the worker API (KeyService) and the admin API (KeyAdmin).
+//
+// Single flight: reads and writes for one owner are serialised by a striped
+// lock (64 stripes, by owner), so concurrent first use of a new sender
+// issues exactly one key; different owners proceed in parallel.
+//
+// Key selection:
+//   - signing: among the owner's keys whose certificate is valid now, the
+//     one added most recently (an issued rollover key or an imported one);
+//   - decryption: every key the owner ever had, newest first, then our
+//     domain keys ("@domain") for the owner's domain;
+//   - encryption: among trusted, valid partner certificates of the address,
+//     the one with the newest notBefore; else the same among the domain's.
+//
+// Threading: thread-safe. Owns the store, the CA, the trust store and the
+// change log; the clock and the metrics registry are borrowed and must
+// outlive it.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/metrics.h"
+#include "keyservice/certificate_authority.h"
+#include "keyservice/change_log.h"
+#include "keyservice/kek.h"
+#include "keyservice/key_admin.h"
+#include "keyservice/key_service.h"
+#include "keyservice/key_store.h"
+#include "keyservice/keyservice_clock.h"
+#include "keyservice/keyservice_config.h"
+#include "keyservice/keyservice_metrics.h"
+#include "keyservice/trust_store.h"
+
+namespace sg::keyservice {
+
+class KeyServiceImpl : public KeyService, public KeyAdmin {
+ public:
+  // Loads the KEK, opens the store (refusing a KEK that does not match it),
+  // loads or creates the built-in CA and adds `hosted_domains` to the domain
+  // registry. Errors name the config key and the fix.
+  static Result<std::unique_ptr<KeyServiceImpl>> Open(const KeyServiceConfig& config,
+                                                      const std::vector<std::string>& hosted_domains,
+                                                      metrics::Registry& registry, Clock& clock);
+  ~KeyServiceImpl() override;
+
+  // KeyService
+  Result<std::optional<SigningIdentity>> GetSigningIdentity(const std::string& address) override;
+  Result<std::optional<EncryptionCertificate>> GetEncryptionCertificate(
+      const std::string& address) override;
+  Result<std::vector<DecryptionKey>> GetDecryptionKeys(const std::string& address) override;
+  Result<bool> Participates(const std::string& address) override;
+  Result<HarvestResult> HarvestCertificate(const HarvestRequest& request) override;
+  Result<TrustAnchors> GetTrustAnchors() override;
+  Result<Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
+                                 std::chrono::milliseconds wait) override;
+
+  // KeyAdmin
+  Result<PutUsersResult> PutUsers(const std::vector<User>& users) override;
+  Status RemoveUser(const std::string& address) override;
+  Result<std::vector<User>> ListUsers(const std::string& domain) override;
+  Status AddDomain(const Domain& domain) override;
+  Result<std::vector<Domain>> ListDomains() override;
+  Result<std::vector<CertificateInfo>> ListCertificates(const std::string& owner,
+                                                        const std::string& kind) override;
+  Result<std::vector<std::string>> ImportCertificates(const std::string& owner,
+                                                      const std::vector<std::string>& der) override;
+  Result<TrustAddResult> TrustAdd(const std::vector<std::string>& der) override;
+  Result<TrustAddResult> TrustApprovePending(const std::string& fingerprint) override;
+  Status TrustRemove(const std::string& fingerprint) override;
+  Result<CaCertificates> CaExport() override;
+  Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
+                                    const std::string& password) override;
+  Result<KeyImportResult> Rollover(const std::string& address) override;
+
+  // One pass of the rollover scheduler: every participating user whose
+  // current certificate expires within rollover_before gets a new key.
+  // Returns how many were rolled over.
+  Result<int> RolloverDue();
+
+  // Wakes long polls (WaitForChanges) at shutdown.
+  void Shutdown() { changes_.WakeAll(); }
+
+ private:
+  KeyServiceImpl(const KeyServiceConfig& config, Kek kek, std::unique_ptr<KeyStore> store,
+                 metrics::Registry& registry, Clock& clock);
+
+  std::mutex& StripeFor(const std::string& owner);
+  bool IsHosted(const std::string& domain);
+  // The current signing key of owner (valid now, newest added), if any.
+  Result<std::optional<store::StoredKey>> CurrentKey(const std::string& owner);
+  // Generates a key, has the CA certify it, stores it sealed. Stripe held.
+  Result<store::StoredKey> IssueKey(const std::string& owner, const std::string& reason);
+  Result<std::string> OpenKey(const store::StoredKey& key);
+  // The best trusted, valid partner certificate stored for owner.
+  Result<std::optional<store::StoredCert>> BestCert(const std::string& owner);
+  Status ReloadTrust();
+  // Pending certificates that now validate become trusted; returns how many.
+  Result<uint32_t> PromotePending();
+  bool KeyValidNow(const store::StoredKey& key) const;
+
+  KeyServiceConfig config_;
+  Kek kek_;
+  std::unique_ptr<KeyStore> store_;
+  std::unique_ptr<CertificateAuthority> ca_;
+  KeyServiceMetrics metrics_;
+  Clock& clock_;
+  TrustStore trust_;
+  ChangeLog changes_;
+  std::array<std::mutex, 64> stripes_;
+  std::mutex trust_mu_;  // serialises trust changes and pending promotion
+};
+
+}  // namespace sg::keyservice

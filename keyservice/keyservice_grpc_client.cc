@@ -1,0 +1,293 @@
+#include "keyservice/keyservice_grpc_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "keyservice/keyservice_grpc_status.h"
+#include "proto/keyservice.grpc.pb.h"
+
+namespace sg::keyservice {
+
+namespace pb = ::smimegate::keyservice::v1;
+
+struct KeyServiceClient::Stubs {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::KeyService::Stub> service;
+  std::unique_ptr<pb::KeyAdmin::Stub> admin;
+};
+
+namespace {
+
+template <typename Stub, typename Req, typename Resp>
+Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub* stub,
+            const Req& req, Resp* resp, std::chrono::milliseconds timeout,
+            const std::string& endpoint) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  grpc::Status s = (stub->*method)(&ctx, req, resp);
+  if (!s.ok()) return FromGrpc(s, endpoint);
+  return OkStatus();
+}
+
+CertificateInfo InfoFrom(const pb::CertificateInfo& c) {
+  CertificateInfo out;
+  out.fingerprint = c.fingerprint();
+  out.owner = c.owner();
+  out.kind = c.kind();
+  out.subject = c.subject();
+  out.issuer = c.issuer();
+  out.not_before = c.not_before();
+  out.not_after = c.not_after();
+  out.has_private_key = c.has_private_key();
+  out.current = c.current();
+  out.der = c.der();
+  return out;
+}
+
+TrustAddResult TrustAddFrom(const pb::TrustAddResponse& r) {
+  TrustAddResult out;
+  out.fingerprints.assign(r.fingerprints().begin(), r.fingerprints().end());
+  out.promoted_pending = r.promoted_pending();
+  return out;
+}
+
+}  // namespace
+
+#define SG_SVC(method, req, resp) \
+  Call(&pb::KeyService::Stub::method, stubs_->service.get(), req, resp, timeout_, endpoint_)
+#define SG_ADM(method, req, resp) \
+  Call(&pb::KeyAdmin::Stub::method, stubs_->admin.get(), req, resp, timeout_, endpoint_)
+
+std::unique_ptr<KeyServiceClient> KeyServiceClient::Create(const std::string& endpoint,
+                                                           std::chrono::milliseconds timeout) {
+  return std::unique_ptr<KeyServiceClient>(new KeyServiceClient(endpoint, timeout));
+}
+
+KeyServiceClient::KeyServiceClient(std::string endpoint, std::chrono::milliseconds timeout)
+    : endpoint_(std::move(endpoint)), timeout_(timeout), stubs_(std::make_unique<Stubs>()) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);  // trust anchor lists are large
+  stubs_->channel =
+      grpc::CreateCustomChannel(endpoint_, grpc::InsecureChannelCredentials(), args);
+  stubs_->service = pb::KeyService::NewStub(stubs_->channel);
+  stubs_->admin = pb::KeyAdmin::NewStub(stubs_->channel);
+}
+
+KeyServiceClient::~KeyServiceClient() = default;
+
+Result<std::optional<SigningIdentity>> KeyServiceClient::GetSigningIdentity(
+    const std::string& address) {
+  pb::AddressRequest req;
+  req.set_address(address);
+  pb::SigningIdentityResponse resp;
+  SG_RETURN_IF_ERROR(SG_SVC(GetSigningIdentity, req, &resp));
+  if (!resp.participating()) return std::optional<SigningIdentity>();
+  SigningIdentity id;
+  const auto& i = resp.identity();
+  id.address = i.address();
+  id.key_id = i.key_id();
+  id.private_key_der = i.private_key_der();
+  id.certificate_der = i.certificate_der();
+  id.chain_der.assign(i.chain_der().begin(), i.chain_der().end());
+  return std::optional<SigningIdentity>(std::move(id));
+}
+
+Result<std::optional<EncryptionCertificate>> KeyServiceClient::GetEncryptionCertificate(
+    const std::string& address) {
+  pb::AddressRequest req;
+  req.set_address(address);
+  pb::EncryptionCertificateResponse resp;
+  SG_RETURN_IF_ERROR(SG_SVC(GetEncryptionCertificate, req, &resp));
+  if (!resp.found()) return std::optional<EncryptionCertificate>();
+  EncryptionCertificate c;
+  c.owner = resp.certificate().owner();
+  c.certificate_der = resp.certificate().certificate_der();
+  c.smime_capabilities_der = resp.certificate().smime_capabilities_der();
+  c.domain_certificate = resp.certificate().domain_certificate();
+  return std::optional<EncryptionCertificate>(std::move(c));
+}
+
+Result<std::vector<DecryptionKey>> KeyServiceClient::GetDecryptionKeys(const std::string& address) {
+  pb::AddressRequest req;
+  req.set_address(address);
+  pb::DecryptionKeysResponse resp;
+  SG_RETURN_IF_ERROR(SG_SVC(GetDecryptionKeys, req, &resp));
+  std::vector<DecryptionKey> out;
+  for (const auto& k : resp.keys()) {
+    out.push_back(DecryptionKey{k.key_id(), k.owner(), k.private_key_der(), k.certificate_der()});
+  }
+  return out;
+}
+
+Result<bool> KeyServiceClient::Participates(const std::string& address) {
+  pb::AddressRequest req;
+  req.set_address(address);
+  pb::ParticipatesResponse resp;
+  SG_RETURN_IF_ERROR(SG_SVC(Participates, req, &resp));
+  return resp.participating();
+}
+
+Result<HarvestResult> KeyServiceClient::HarvestCertificate(const HarvestRequest& request) {
+  pb::HarvestRequest req;
+  req.set_address(request.address);
+  req.set_certificate_der(request.certificate_der);
+  for (const auto& c : request.chain_der) req.add_chain_der(c);
+  req.set_smime_capabilities_der(request.smime_capabilities_der);
+  pb::HarvestResponse resp;
+  SG_RETURN_IF_ERROR(SG_SVC(HarvestCertificate, req, &resp));
+  HarvestResult r;
+  for (auto o : {HarvestOutcome::kStored, HarvestOutcome::kUnchanged, HarvestOutcome::kPending,
+                 HarvestOutcome::kRejected}) {
+    if (HarvestOutcomeName(o) == resp.outcome()) r.outcome = o;
+  }
+  r.reason = resp.reason();
+  r.fingerprint = resp.fingerprint();
+  return r;
+}
+
+Result<TrustAnchors> KeyServiceClient::GetTrustAnchors() {
+  pb::TrustAnchorsRequest req;
+  pb::TrustAnchorsResponse resp;
+  SG_RETURN_IF_ERROR(SG_SVC(GetTrustAnchors, req, &resp));
+  TrustAnchors t;
+  t.der.assign(resp.der().begin(), resp.der().end());
+  t.version = resp.version();
+  return t;
+}
+
+Result<Changes> KeyServiceClient::WaitForChanges(uint64_t epoch, uint64_t after_version,
+                                                 std::chrono::milliseconds wait) {
+  pb::ChangesRequest req;
+  req.set_epoch(epoch);
+  req.set_after_version(after_version);
+  req.set_wait_ms(static_cast<uint32_t>(wait.count()));
+  pb::ChangesResponse resp;
+  SG_RETURN_IF_ERROR(Call(&pb::KeyService::Stub::WaitForChanges, stubs_->service.get(), req,
+                          &resp, timeout_ + wait, endpoint_));
+  Changes c;
+  c.epoch = resp.epoch();
+  c.version = resp.version();
+  c.reset = resp.reset();
+  for (const auto& e : resp.events()) c.events.push_back(ChangeEvent{e.version(), e.kind(), e.subject()});
+  return c;
+}
+
+Result<PutUsersResult> KeyServiceClient::PutUsers(const std::vector<User>& users) {
+  pb::PutUsersRequest req;
+  for (const auto& u : users) {
+    auto* o = req.add_users();
+    o->set_address(u.address);
+    o->set_participating(u.participating);
+    o->set_tenant(u.tenant);
+  }
+  pb::PutUsersResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(PutUsers, req, &resp));
+  return PutUsersResult{resp.added(), resp.updated()};
+}
+
+Status KeyServiceClient::RemoveUser(const std::string& address) {
+  pb::AddressRequest req;
+  req.set_address(address);
+  pb::RemoveUserResponse resp;
+  return SG_ADM(RemoveUser, req, &resp);
+}
+
+Result<std::vector<User>> KeyServiceClient::ListUsers(const std::string& domain) {
+  pb::ListUsersRequest req;
+  req.set_domain(domain);
+  pb::ListUsersResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(ListUsers, req, &resp));
+  std::vector<User> out;
+  for (const auto& u : resp.users()) out.push_back(User{u.address(), u.participating(), u.tenant()});
+  return out;
+}
+
+Status KeyServiceClient::AddDomain(const Domain& domain) {
+  pb::Domain req;
+  req.set_name(domain.name);
+  req.set_tenant(domain.tenant);
+  pb::AddDomainResponse resp;
+  return SG_ADM(AddDomain, req, &resp);
+}
+
+Result<std::vector<Domain>> KeyServiceClient::ListDomains() {
+  pb::ListDomainsRequest req;
+  pb::ListDomainsResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(ListDomains, req, &resp));
+  std::vector<Domain> out;
+  for (const auto& d : resp.domains()) out.push_back(Domain{d.name(), d.tenant()});
+  return out;
+}
+
+Result<std::vector<CertificateInfo>> KeyServiceClient::ListCertificates(const std::string& owner,
+                                                                        const std::string& kind) {
+  pb::ListCertificatesRequest req;
+  req.set_owner(owner);
+  req.set_kind(kind);
+  pb::ListCertificatesResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(ListCertificates, req, &resp));
+  std::vector<CertificateInfo> out;
+  for (const auto& c : resp.certificates()) out.push_back(InfoFrom(c));
+  return out;
+}
+
+Result<std::vector<std::string>> KeyServiceClient::ImportCertificates(
+    const std::string& owner, const std::vector<std::string>& der) {
+  pb::ImportCertificatesRequest req;
+  req.set_owner(owner);
+  for (const auto& d : der) req.add_der(d);
+  pb::ImportCertificatesResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(ImportCertificates, req, &resp));
+  return std::vector<std::string>(resp.fingerprints().begin(), resp.fingerprints().end());
+}
+
+Result<TrustAddResult> KeyServiceClient::TrustAdd(const std::vector<std::string>& der) {
+  pb::TrustAddRequest req;
+  for (const auto& d : der) req.add_der(d);
+  pb::TrustAddResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TrustAdd, req, &resp));
+  return TrustAddFrom(resp);
+}
+
+Result<TrustAddResult> KeyServiceClient::TrustApprovePending(const std::string& fingerprint) {
+  pb::FingerprintRequest req;
+  req.set_fingerprint(fingerprint);
+  pb::TrustAddResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TrustApprovePending, req, &resp));
+  return TrustAddFrom(resp);
+}
+
+Status KeyServiceClient::TrustRemove(const std::string& fingerprint) {
+  pb::FingerprintRequest req;
+  req.set_fingerprint(fingerprint);
+  pb::RemoveResponse resp;
+  return SG_ADM(TrustRemove, req, &resp);
+}
+
+Result<CaCertificates> KeyServiceClient::CaExport() {
+  pb::CaExportRequest req;
+  pb::CaExportResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(CaExport, req, &resp));
+  return CaCertificates{resp.root_der(), resp.issuing_der()};
+}
+
+Result<KeyImportResult> KeyServiceClient::ImportKey(const std::string& owner,
+                                                    const std::string& pkcs12,
+                                                    const std::string& password) {
+  pb::KeyImportRequest req;
+  req.set_owner(owner);
+  req.set_pkcs12(pkcs12);
+  req.set_password(password);
+  pb::KeyImportResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(ImportKey, req, &resp));
+  return KeyImportResult{resp.key_id(), resp.fingerprint()};
+}
+
+Result<KeyImportResult> KeyServiceClient::Rollover(const std::string& address) {
+  pb::RolloverRequest req;
+  req.set_address(address);
+  pb::RolloverResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(Rollover, req, &resp));
+  return KeyImportResult{resp.key_id(), resp.fingerprint()};
+}
+
+}  // namespace sg::keyservice

@@ -1,0 +1,61 @@
+// KeyServiceClient: KeyService and KeyAdmin over gRPC, for workers in their
+// own process and for smimegatectl. Behaves like KeyServiceImpl; transport
+// failures are kUnavailable / kTimeout naming the endpoint.
+//
+// Threading: thread-safe (one gRPC channel, shared by all calls).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "keyservice/key_admin.h"
+#include "keyservice/key_service.h"
+
+namespace sg::keyservice {
+
+class KeyServiceClient : public KeyService, public KeyAdmin {
+ public:
+  // `endpoint` is host:port (insecure channel: loopback or a protected
+  // network, see docs/keyservice.md). `timeout` bounds every call except
+  // WaitForChanges, which adds its wait.
+  static std::unique_ptr<KeyServiceClient> Create(
+      const std::string& endpoint, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  ~KeyServiceClient() override;
+
+  Result<std::optional<SigningIdentity>> GetSigningIdentity(const std::string& address) override;
+  Result<std::optional<EncryptionCertificate>> GetEncryptionCertificate(
+      const std::string& address) override;
+  Result<std::vector<DecryptionKey>> GetDecryptionKeys(const std::string& address) override;
+  Result<bool> Participates(const std::string& address) override;
+  Result<HarvestResult> HarvestCertificate(const HarvestRequest& request) override;
+  Result<TrustAnchors> GetTrustAnchors() override;
+  Result<Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
+                                 std::chrono::milliseconds wait) override;
+
+  Result<PutUsersResult> PutUsers(const std::vector<User>& users) override;
+  Status RemoveUser(const std::string& address) override;
+  Result<std::vector<User>> ListUsers(const std::string& domain) override;
+  Status AddDomain(const Domain& domain) override;
+  Result<std::vector<Domain>> ListDomains() override;
+  Result<std::vector<CertificateInfo>> ListCertificates(const std::string& owner,
+                                                        const std::string& kind) override;
+  Result<std::vector<std::string>> ImportCertificates(const std::string& owner,
+                                                      const std::vector<std::string>& der) override;
+  Result<TrustAddResult> TrustAdd(const std::vector<std::string>& der) override;
+  Result<TrustAddResult> TrustApprovePending(const std::string& fingerprint) override;
+  Status TrustRemove(const std::string& fingerprint) override;
+  Result<CaCertificates> CaExport() override;
+  Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
+                                    const std::string& password) override;
+  Result<KeyImportResult> Rollover(const std::string& address) override;
+
+ private:
+  struct Stubs;
+  KeyServiceClient(std::string endpoint, std::chrono::milliseconds timeout);
+  std::string endpoint_;
+  std::chrono::milliseconds timeout_;
+  std::unique_ptr<Stubs> stubs_;
+};
+
+}  // namespace sg::keyservice

@@ -1,0 +1,71 @@
+// The gRPC services (KeyService for workers, KeyAdmin for smimegatectl)
+// over an in-process KeyServiceImpl. Pure translation: every method calls
+// the implementation and maps the result (keyservice_grpc_status.h).
+//
+// Threading: gRPC's synchronous server calls these from its thread pool;
+// KeyServiceImpl is thread-safe. The impl is borrowed and outlives them.
+#pragma once
+
+#include "keyservice/key_service_impl.h"
+#include "proto/keyservice.grpc.pb.h"
+
+namespace sg::keyservice {
+
+namespace pb = ::smimegate::keyservice::v1;
+
+class KeyServiceGrpc final : public pb::KeyService::Service {
+ public:
+  explicit KeyServiceGrpc(KeyServiceImpl& impl) : impl_(impl) {}
+  grpc::Status GetSigningIdentity(grpc::ServerContext*, const pb::AddressRequest*,
+                                  pb::SigningIdentityResponse*) override;
+  grpc::Status GetEncryptionCertificate(grpc::ServerContext*, const pb::AddressRequest*,
+                                        pb::EncryptionCertificateResponse*) override;
+  grpc::Status GetDecryptionKeys(grpc::ServerContext*, const pb::AddressRequest*,
+                                 pb::DecryptionKeysResponse*) override;
+  grpc::Status Participates(grpc::ServerContext*, const pb::AddressRequest*,
+                            pb::ParticipatesResponse*) override;
+  grpc::Status HarvestCertificate(grpc::ServerContext*, const pb::HarvestRequest*,
+                                  pb::HarvestResponse*) override;
+  grpc::Status GetTrustAnchors(grpc::ServerContext*, const pb::TrustAnchorsRequest*,
+                               pb::TrustAnchorsResponse*) override;
+  grpc::Status WaitForChanges(grpc::ServerContext*, const pb::ChangesRequest*,
+                              pb::ChangesResponse*) override;
+
+ private:
+  KeyServiceImpl& impl_;
+};
+
+class KeyAdminGrpc final : public pb::KeyAdmin::Service {
+ public:
+  explicit KeyAdminGrpc(KeyServiceImpl& impl) : impl_(impl) {}
+  grpc::Status PutUsers(grpc::ServerContext*, const pb::PutUsersRequest*,
+                        pb::PutUsersResponse*) override;
+  grpc::Status RemoveUser(grpc::ServerContext*, const pb::AddressRequest*,
+                          pb::RemoveUserResponse*) override;
+  grpc::Status ListUsers(grpc::ServerContext*, const pb::ListUsersRequest*,
+                         pb::ListUsersResponse*) override;
+  grpc::Status AddDomain(grpc::ServerContext*, const pb::Domain*, pb::AddDomainResponse*) override;
+  grpc::Status ListDomains(grpc::ServerContext*, const pb::ListDomainsRequest*,
+                           pb::ListDomainsResponse*) override;
+  grpc::Status ListCertificates(grpc::ServerContext*, const pb::ListCertificatesRequest*,
+                                pb::ListCertificatesResponse*) override;
+  grpc::Status ImportCertificates(grpc::ServerContext*, const pb::ImportCertificatesRequest*,
+                                  pb::ImportCertificatesResponse*) override;
+  grpc::Status TrustAdd(grpc::ServerContext*, const pb::TrustAddRequest*,
+                        pb::TrustAddResponse*) override;
+  grpc::Status TrustApprovePending(grpc::ServerContext*, const pb::FingerprintRequest*,
+                                   pb::TrustAddResponse*) override;
+  grpc::Status TrustRemove(grpc::ServerContext*, const pb::FingerprintRequest*,
+                           pb::RemoveResponse*) override;
+  grpc::Status CaExport(grpc::ServerContext*, const pb::CaExportRequest*,
+                        pb::CaExportResponse*) override;
+  grpc::Status ImportKey(grpc::ServerContext*, const pb::KeyImportRequest*,
+                         pb::KeyImportResponse*) override;
+  grpc::Status Rollover(grpc::ServerContext*, const pb::RolloverRequest*,
+                        pb::RolloverResponse*) override;
+
+ private:
+  KeyServiceImpl& impl_;
+};
+
+}  // namespace sg::keyservice

@@ -1,0 +1,21 @@
+#include "keyservice/keyservice_metrics.h"
+
+namespace sg::keyservice {
+
+KeyServiceMetrics::KeyServiceMetrics(metrics::Registry& registry)
+    : certificates_issued(registry.AddCounter("smimegate_keyservice_certificates_issued_total",
+                                              "Certificates issued, by reason", {"reason"})),
+      harvested(registry.AddCounter("smimegate_keyservice_harvested_certificates_total",
+                                    "Certificates from inbound mail, by outcome", {"outcome"})),
+      keys_imported(registry.AddCounter("smimegate_keyservice_keys_imported_total",
+                                        "PKCS#12 keys imported").Get()),
+      rollover_runs(registry.AddCounter("smimegate_keyservice_rollover_runs_total",
+                                        "Rollover scheduler passes").Get()),
+      errors(registry.AddCounter("smimegate_keyservice_errors_total",
+                                 "Failed keyservice calls, by method and error code",
+                                 {"method", "code"})),
+      issue_seconds(registry.AddHistogram("smimegate_keyservice_issue_seconds",
+                                          "Time to generate a key and issue its certificate", {},
+                                          metrics::LatencyBuckets()).Get()) {}
+
+}  // namespace sg::keyservice

@@ -1,0 +1,25 @@
+// Prometheus metrics of the keyservice.
+//
+// Threading: thread-safe (metric updates are atomic).
+#pragma once
+
+#include "common/metrics.h"
+
+namespace sg::keyservice {
+
+class KeyServiceMetrics {
+ public:
+  explicit KeyServiceMetrics(metrics::Registry& registry);
+
+  // reason: first_use | rollover | admin
+  metrics::Family<metrics::Counter>& certificates_issued;
+  // outcome: stored | unchanged | pending | rejected
+  metrics::Family<metrics::Counter>& harvested;
+  metrics::Counter& keys_imported;
+  metrics::Counter& rollover_runs;
+  // method, code
+  metrics::Family<metrics::Counter>& errors;
+  metrics::Histogram& issue_seconds;
+};
+
+}  // namespace sg::keyservice

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Writes the demo configuration into the data dir given as $1 (used by
+# scripts/run.sh on first run; safe to call again: it never overwrites).
+set -euo pipefail
+home="$1"
+mkdir -p "$home/mail/inbound" "$home/mail/outbound"
+config="$home/smimegate.yaml"
+if [ -f "$config" ]; then
+  exit 0
+fi
+cat > "$config" <<'YAML'
+# smimegate demo configuration (docs/configuration.md lists every key).
+# The ports follow SMIMEGATE_MX_PORT, SMIMEGATE_RELAY_PORT and
+# SMIMEGATE_METRICS_PORT when they are set.
+hosted_domains: [example.com]
+
+log:
+  format: text
+  level: info
+
+metrics:
+  address: 127.0.0.1
+  port: ${SMIMEGATE_METRICS_PORT:-9464}
+
+queue:
+  type: embedded
+
+ingress:
+  listeners:
+    # What port 25 is in production: mail from the internet, for example.com only.
+    - name: mx
+      address: 127.0.0.1
+      port: ${SMIMEGATE_MX_PORT:-2525}
+      role: mx
+    # The organisation's mail server uses this as its smarthost: outbound mail.
+    - name: relay
+      address: 127.0.0.1
+      port: ${SMIMEGATE_RELAY_PORT:-2587}
+      role: relay
+      trusted_networks: [127.0.0.0/8, "::1/128"]
+YAML
+echo "demo configuration written to $config"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds (Release), creates the demo data dir and
+# configuration on first run, and runs the gateway in the foreground with
+# every stage embedded. Ctrl-C stops it gracefully.
+#
+# Environment: SMIMEGATE_HOME (default <repo>/var), SMIMEGATE_MX_PORT (2525),
+# SMIMEGATE_RELAY_PORT (2587), SMIMEGATE_METRICS_PORT (9464).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${SMIMEGATE_BUILD_DIR:-$repo/build}"
+home="${SMIMEGATE_HOME:-$repo/var}"
+mkdir -p "$home"
+home="$(cd "$home" && pwd)"
+export SMIMEGATE_HOME="$home"
+mx_port="${SMIMEGATE_MX_PORT:-2525}"
+relay_port="${SMIMEGATE_RELAY_PORT:-2587}"
+metrics_port="${SMIMEGATE_METRICS_PORT:-9464}"
+
+"$repo/scripts/setup-deps.sh"
+"$repo/scripts/build.sh"
+
+config="$home/smimegate.yaml"
+first_run=0
+if [ ! -f "$config" ]; then
+  first_run=1
+  "$repo/scripts/demo-config.sh" "$home"
+fi
+
+cat <<MSG
+
+smimegate demo, data in $home (config: $config)
+  internet listener (MX):  127.0.0.1:$mx_port   inbound mail for example.com
+  relay listener:          127.0.0.1:$relay_port   outbound mail from example.com (trusts loopback)
+  metrics:                 http://127.0.0.1:$metrics_port/metrics
+
+Send a test message:
+  swaks --server 127.0.0.1:$relay_port --from alice@example.com --to partner@example.org --header "Subject: hello from smimegate"
+The result lands in the Maildir $home/mail/outbound/new/
+(inbound mail, e.g. swaks --server 127.0.0.1:$mx_port --to bob@example.com, in $home/mail/inbound/new/)
+
+MSG
+
+exec "$build_dir/cmd/smimegate/smimegate" run --config "$config"

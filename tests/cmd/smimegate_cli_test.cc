@@ -1,0 +1,164 @@
+// The smimegate binary as an operator meets it: configuration errors exit 2
+// with a message naming the key and line; a taken port exits 1 naming it;
+// SIGTERM shuts down cleanly with exit 0.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string output;  // stdout + stderr
+};
+
+RunResult RunShell(const std::string& command) {
+  std::string cmd = command + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  RunResult r;
+  char buf[1024];
+  while (std::fgets(buf, sizeof(buf), p)) r.output += buf;
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+RunResult RunSmimegate(const std::string& args) {
+  return RunShell(std::string(SMIMEGATE_BIN) + " " + args);
+}
+
+class SmimegateCliTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& yaml) {
+    std::string path = dir_.Sub("smimegate.yaml");
+    std::ofstream(path) << yaml;
+    return path;
+  }
+  sg::testing::TempDir dir_;
+};
+
+TEST_F(SmimegateCliTest, ValidConfigChecksOut) {
+  auto r = RunSmimegate("check-config -c " + Write("hosted_domains: [example.com]\nmetrics:\n  port: 0\n"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("configuration is valid"), std::string::npos);
+}
+
+struct BadConfig {
+  const char* name;
+  const char* yaml;
+  const char* message;
+};
+
+TEST_F(SmimegateCliTest, EachKindOfInvalidConfigHasItsMessageAndExitCode2) {
+  const BadConfig cases[] = {
+      {"syntax", "metrics:\n  port: [1,\n", "not valid YAML"},
+      {"unknown key", "metrics:\n  prot: 1\n", "config metrics.prot (line 2): unknown key"},
+      {"unknown section", "metrix:\n  port: 1\n", "config metrix (line 1): unknown key"},
+      {"wrong type", "metrics:\n  port: abc\n",
+       "config metrics.port (line 2): expected an integer from 0 to 65535, got \"abc\""},
+      {"out of range", "queue:\n  partitions: 0\n",
+       "config queue.partitions (line 2): expected an integer from 1 to 1024"},
+      {"bad enum", "log:\n  format: xml\n",
+       "config log.format (line 2): expected one of text, json, got \"xml\""},
+      {"bad domain", "hosted_domains: [\"not a domain\"]\n",
+       "config hosted_domains (line 1): \"not a domain\" is not a domain name"},
+      {"map expected", "queue: 5\n", "config queue (line 1): expected a map of keys"},
+      {"unset variable", "metrics:\n  port: ${SMIMEGATE_TEST_SURELY_UNSET}\n",
+       "SMIMEGATE_TEST_SURELY_UNSET is not set"},
+  };
+  for (const auto& c : cases) {
+    auto r = RunSmimegate("run -c " + Write(c.yaml));
+    EXPECT_EQ(r.exit_code, 2) << c.name << ": " << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.name << ": " << r.output;
+  }
+}
+
+TEST_F(SmimegateCliTest, MissingConfigFileExits2AndNamesIt) {
+  auto r = RunSmimegate("run -c " + dir_.Sub("nope.yaml"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(dir_.Sub("nope.yaml")), std::string::npos) << r.output;
+}
+
+TEST_F(SmimegateCliTest, EnvironmentOverrideIsValidatedLikeTheFile) {
+  auto r = RunSmimegate("check-config -c " + Write("metrics:\n  port: 0\n") +
+               " ; SMIMEGATE__METRICS__PORT=x " + SMIMEGATE_BIN + " check-config -c " +
+               dir_.Sub("smimegate.yaml"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("config metrics.port"), std::string::npos) << r.output;
+}
+
+TEST_F(SmimegateCliTest, TakenPortIsAClearErrorWithExitCode1) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  auto r = RunSmimegate("run -c " + Write("metrics:\n  port: " + std::to_string(port) + "\n"));
+  close(fd);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("already in use"), std::string::npos) << r.output;
+}
+
+TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
+  std::string config = Write("metrics:\n  port: 0\n");
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    close(out[0]);
+    execl(SMIMEGATE_BIN, SMIMEGATE_BIN, "run", "-c", config.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  FILE* f = fdopen(out[0], "r");
+  std::string seen;
+  char line[1024];
+  while (std::fgets(line, sizeof(line), f)) {
+    seen += line;
+    if (seen.find("smimegate ready") != std::string::npos) break;
+  }
+  ASSERT_NE(seen.find("smimegate ready"), std::string::npos) << seen;
+  // The live endpoint: /healthz, /readyz, and /metrics as Prometheus's linter sees it.
+  size_t at = seen.find("http://");
+  ASSERT_NE(at, std::string::npos) << seen;
+  std::string base = seen.substr(at, seen.find("/metrics", at) - at);
+  EXPECT_EQ(RunShell("curl -sf " + base + "/healthz").output, "ok\n");
+  std::string ready;
+  for (int i = 0; i < 50 && ready != "ready\n"; ++i) {
+    ready = RunShell("curl -s " + base + "/readyz").output;
+    if (ready != "ready\n") usleep(100 * 1000);
+  }
+  EXPECT_EQ(ready, "ready\n");
+  auto lint = RunShell("curl -sf " + base + "/metrics | promtool check metrics");
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  EXPECT_EQ(lint.output, "") << lint.output;
+  EXPECT_NE(RunShell("curl -sf " + base + "/metrics").output.find("smimegate_worker_records_total"),
+            std::string::npos);
+  kill(pid, SIGTERM);
+  while (std::fgets(line, sizeof(line), f)) seen += line;
+  fclose(f);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << seen;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << seen;
+  EXPECT_NE(seen.find("stopped"), std::string::npos) << seen;
+}
+
+}  // namespace

@@ -1,0 +1,90 @@
+// A SessionHost for driving smtp_session without sockets: collects output,
+// records STARTTLS/close, runs "blocking" work inline, and holds or answers
+// enqueues as the test says.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/queue.h"
+#include "ingress/smtp_session.h"
+#include "ingress/ingress_envelope.h"
+
+namespace sg::ingress::testing {
+
+class FakeSessionHost : public SessionHost {
+ public:
+  enum class AckMode { kOk, kFail, kTimeout, kHold };
+
+  void Send(std::string_view bytes) override { out.append(bytes); }
+  void StartTls() override { ++tls_started; }
+  void Close() override { closed = true; }
+  void Enqueue(queue::OutRecord record, std::function<void(Status)> done) override {
+    switch (ack_mode) {
+      case AckMode::kOk:
+        records.push_back(std::move(record));
+        done(OkStatus());
+        break;
+      case AckMode::kFail:
+        done(MakeError(ErrorCode::kUnavailable, "queue down"));
+        break;
+      case AckMode::kTimeout:
+        done(MakeError(ErrorCode::kTimeout, "no ack"));
+        break;
+      case AckMode::kHold:
+        held.push_back({std::move(record), std::move(done)});
+        break;
+    }
+  }
+  void RunBlocking(std::function<void()> work, std::function<void()> done) override {
+    work();
+    done();
+  }
+  int64_t NowMs() override { return now_ms; }
+
+  // Acks the oldest held record (stores it when ok).
+  void ReleaseHeld(bool ok) {
+    auto h = std::move(held.front());
+    held.pop_front();
+    if (ok) records.push_back(std::move(h.record));
+    h.done(ok ? OkStatus() : Status(MakeError(ErrorCode::kUnavailable, "queue down")));
+  }
+
+  // Output since the last call.
+  std::string Take() {
+    std::string s = std::move(out);
+    out.clear();
+    return s;
+  }
+
+  smimegate::v1::MessageRecord Parsed(size_t i) const {
+    smimegate::v1::MessageRecord rec;
+    rec.ParseFromString(records.at(i).value);
+    return rec;
+  }
+
+  struct Held {
+    queue::OutRecord record;
+    std::function<void(Status)> done;
+  };
+  std::string out;
+  bool closed = false;
+  int tls_started = 0;
+  AckMode ack_mode = AckMode::kOk;
+  std::vector<queue::OutRecord> records;
+  std::deque<Held> held;
+  int64_t now_ms = 1700000000000;
+};
+
+// Deterministic ids: MSG1, MSG2, ...
+class CountingIds : public MessageIdGenerator {
+ public:
+  std::string Next() override { return "MSG" + std::to_string(++n_); }
+
+ private:
+  int n_ = 0;
+};
+
+}  // namespace sg::ingress::testing

@@ -1,0 +1,163 @@
+// The `ingress` configuration section: defaults, a full example, and errors
+// that name the key, the line and the fix.
+#include "ingress/ingress_config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/support/temp_dir.h"
+
+namespace sg::ingress {
+namespace {
+
+using namespace std::chrono_literals;
+
+class IngressConfigTest : public ::testing::Test {
+ protected:
+  Result<IngressConfig> Parse(const std::string& yaml) {
+    auto doc = config::ConfigDocument::LoadString(yaml, "test.yaml");
+    if (!doc.ok()) return doc.error();
+    doc_ = std::make_unique<config::ConfigDocument>(std::move(*doc));
+    auto root = doc_->Root();
+    auto section = root.Map("ingress");
+    if (!section.ok()) return section.error();
+    return ParseIngressConfig(*section, dir_.path());
+  }
+  std::string ErrorOf(const std::string& yaml) {
+    auto r = Parse(yaml);
+    return r.ok() ? "ok" : r.error().message;
+  }
+  void Touch(const std::string& name) { std::ofstream(dir_.Sub(name)) << "x"; }
+
+  sg::testing::TempDir dir_;
+  std::unique_ptr<config::ConfigDocument> doc_;
+};
+
+TEST_F(IngressConfigTest, Defaults) {
+  auto c = Parse("ingress: {}\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_FALSE(c->hostname.empty());
+  EXPECT_EQ(c->threads, 0);
+  EXPECT_EQ(c->max_message_size, 50ull << 20);
+  EXPECT_EQ(c->max_recipients, 100u);
+  EXPECT_EQ(c->max_connections, 1000u);
+  EXPECT_EQ(c->max_connections_per_ip, 20u);
+  EXPECT_EQ(c->max_bad_commands, 10u);
+  EXPECT_EQ(c->max_line_length, 998u);
+  EXPECT_EQ(c->command_timeout, 5min);
+  EXPECT_EQ(c->data_timeout, 3min);
+  EXPECT_EQ(c->tls_handshake_timeout, 30s);
+  EXPECT_EQ(c->queue_ack_timeout, 30s);
+  ASSERT_EQ(c->listeners.size(), 1u);
+  EXPECT_EQ(c->listeners[0].name, "mx");
+  EXPECT_EQ(c->listeners[0].port, 25);
+  EXPECT_EQ(c->listeners[0].role, Role::kMx);
+  EXPECT_FALSE(c->listeners[0].tls.has_value());
+}
+
+TEST_F(IngressConfigTest, FullExample) {
+  Touch("cert.pem");
+  Touch("key.pem");
+  Touch("ca.pem");
+  auto c = Parse(R"(
+ingress:
+  hostname: gw.example.org
+  threads: 4
+  max_message_size: 25MB
+  max_recipients: 500
+  timeouts:
+    command: 2m
+    data_block: 90s
+    queue_ack: 10s
+  auth:
+    users:
+      - name: relayuser
+        argon2: "$argon2id$v=19$m=4096,t=2,p=1$c2FsdHNhbHQ$abc"
+  listeners:
+    - name: mx
+      address: "::"
+      port: 25
+      tls: {cert: cert.pem, key: key.pem}
+    - name: relay
+      address: 10.0.0.5
+      role: relay
+      trusted_networks: [10.0.0.0/8, "2001:db8::/32", 192.0.2.7]
+      tls: {cert: cert.pem, key: key.pem, client_ca: ca.pem}
+      require_tls: true
+      auth: true
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->hostname, "gw.example.org");
+  EXPECT_EQ(c->max_message_size, 25ull << 20);
+  EXPECT_EQ(c->command_timeout, 2min);
+  EXPECT_EQ(c->data_timeout, 90s);
+  EXPECT_EQ(c->queue_ack_timeout, 10s);
+  EXPECT_EQ(c->auth_users.count("relayuser"), 1u);
+  ASSERT_EQ(c->listeners.size(), 2u);
+  const ListenerConfig& relay = c->listeners[1];
+  EXPECT_EQ(relay.config_path, "ingress.listeners[1]");
+  EXPECT_EQ(relay.port, 587);  // the submission port by default for relay
+  EXPECT_EQ(relay.role, Role::kRelay);
+  ASSERT_TRUE(relay.tls.has_value());
+  EXPECT_EQ(relay.tls->cert_file, dir_.Sub("cert.pem"));  // relative to data_dir
+  EXPECT_EQ(relay.tls->client_ca_file, dir_.Sub("ca.pem"));
+  EXPECT_TRUE(relay.require_tls);
+  EXPECT_TRUE(relay.auth);
+  ASSERT_EQ(relay.trusted_networks.size(), 3u);
+  EXPECT_TRUE(AnyContains(relay.trusted_networks, "10.200.1.1"));
+  EXPECT_TRUE(AnyContains(relay.trusted_networks, "2001:db8::25"));
+  EXPECT_TRUE(AnyContains(relay.trusted_networks, "192.0.2.7"));
+  EXPECT_FALSE(AnyContains(relay.trusted_networks, "192.0.2.8"));
+  EXPECT_FALSE(AnyContains(relay.trusted_networks, "11.0.0.1"));
+  EXPECT_TRUE(doc_->CheckNoUnknownKeys().ok());
+}
+
+TEST_F(IngressConfigTest, ErrorsNameTheKey) {
+  EXPECT_EQ(ErrorOf("ingress:\n  listeners:\n    - {name: a, role: submission}\n"),
+            "config ingress.listeners[0].role (line 3): expected one of mx, relay, got "
+            "\"submission\"");
+  EXPECT_EQ(ErrorOf("ingress:\n  listeners:\n    - {name: a, trusted_networks: [10.0.0.0/33]}\n"),
+            "config ingress.listeners[0].trusted_networks (line 3): \"10.0.0.0/33\": prefix "
+            "length must be 0..32");
+  EXPECT_EQ(ErrorOf("ingress:\n  listeners:\n    - {name: a, trusted_networks: [intranet]}\n"),
+            "config ingress.listeners[0].trusted_networks (line 3): \"intranet\" is not an IP "
+            "address or CIDR network");
+  EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - {name: a, auth: true}\n")
+                .find("config ingress.listeners[0].auth (line 3): AUTH is only offered after "
+                      "STARTTLS"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - {name: a, require_tls: true}\n")
+                .find("ingress.listeners[0].require_tls"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("ingress:\n  listeners:\n    - name: a\n      tls: {cert: nope.pem, key: k}\n"),
+            "config ingress.listeners[0].tls.cert (line 4): file " + dir_.Sub("nope.pem") +
+                " not found");
+  EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - {name: a}\n    - {name: a}\n")
+                .find("listener name \"a\" is used twice"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - {name: a, port: 70000}\n")
+                .find("ingress.listeners[0].port"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  auth:\n    users:\n      - {name: u, argon2: plaintext}\n")
+                .find("ingress.auth.users[0].argon2"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  timeouts: {command: 0s}\n").find("ingress.timeouts.command"),
+            std::string::npos);
+  Touch("c.pem");
+  EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - name: a\n      tls: {cert: c.pem, key: c.pem}\n"
+                    "      auth: true\n")
+                .find("no users in ingress.auth.users"),
+            std::string::npos);
+}
+
+TEST_F(IngressConfigTest, UnknownKeysAreReported) {
+  auto c = Parse("ingress:\n  max_mesage_size: 10MB\n");
+  ASSERT_TRUE(c.ok());
+  auto st = doc_->CheckNoUnknownKeys();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("ingress.max_mesage_size"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sg::ingress

@@ -1,0 +1,441 @@
+// The real ingress server over loopback: conversations (pipelined and not),
+// STARTTLS and AUTH, TLS garbage, disconnects, queue outages, slow acks,
+// limits, timeouts, graceful stop, reload and a taken port.
+#include "ingress/ingress_server.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "tests/ingress/fake_producer.h"
+#include "tests/ingress/smtp_test_client.h"
+#include "tests/ingress/test_certs.h"
+#include "tests/support/temp_dir.h"
+
+namespace sg::ingress {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CodeOf;
+using testing::FakeProducer;
+using testing::SmtpTestClient;
+
+class IngressServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(testing::MakeTestCerts(dir_.path(), &certs_));
+    auto hash = Argon2Authenticator::Hash("s3cret", "saltsaltsalt");
+    ASSERT_TRUE(hash.ok());
+    config_.hostname = "gw.example.org";
+    config_.threads = 2;
+    config_.max_message_size = 100000;
+    config_.max_recipients = 5;
+    config_.queue_ack_timeout = 2s;
+    config_.shutdown_grace = 2s;
+    config_.auth_users = {{"alice", *hash}};
+    ListenerConfig mx;
+    mx.config_path = "ingress.listeners[0]";
+    mx.name = "mx";
+    mx.address = "127.0.0.1";
+    mx.port = 0;
+    mx.role = Role::kMx;
+    mx.tls = ListenerTlsConfig{certs_.server_cert, certs_.server_key, ""};
+    ListenerConfig relay = mx;
+    relay.config_path = "ingress.listeners[1]";
+    relay.name = "relay";
+    relay.role = Role::kRelay;
+    relay.auth = true;
+    relay.tls = ListenerTlsConfig{certs_.server_cert, certs_.server_key, certs_.ca_cert};
+    config_.listeners = {mx, relay};
+  }
+
+  void StartServer() {
+    server_ = std::make_unique<IngressServer>(config_, std::vector<std::string>{"example.org"},
+                                              IngressTopics{"t.inbound", "t.outbound"},
+                                              producer_, registry_);
+    auto st = server_->Start();
+    ASSERT_TRUE(st.ok()) << st.error().ToString();
+    ASSERT_TRUE(server_->Ready());
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+
+  uint16_t Port(const std::string& name) { return server_->Port(name); }
+
+  // Connects and reads the greeting.
+  void Open(SmtpTestClient& c, const std::string& listener = "mx") {
+    ASSERT_TRUE(c.Connect(Port(listener)));
+    ASSERT_EQ(CodeOf(c.ReadReply()), "220");
+  }
+
+  smimegate::v1::MessageRecord Parsed(const queue::OutRecord& r) {
+    smimegate::v1::MessageRecord rec;
+    EXPECT_TRUE(rec.ParseFromString(r.value));
+    return rec;
+  }
+
+  sg::testing::TempDir dir_;
+  testing::TestCerts certs_;
+  IngressConfig config_;
+  FakeProducer producer_;
+  metrics::Registry registry_;
+  std::unique_ptr<IngressServer> server_;
+};
+
+TEST_F(IngressServerTest, ConversationNotPipelined) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  std::string ehlo = c.Cmd("EHLO client.example");
+  EXPECT_NE(ehlo.find("250-STARTTLS"), std::string::npos);
+  EXPECT_NE(ehlo.find("250-PIPELINING"), std::string::npos);
+  EXPECT_NE(ehlo.find("250-SIZE 100000"), std::string::npos);
+  EXPECT_EQ(ehlo.find("AUTH"), std::string::npos);  // never before TLS
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<sender@remote.example> SIZE=300")), "250 2.1.0");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<bob@example.org>")), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<eve@not-hosted.example>")), "550 5.7.1");
+  EXPECT_EQ(CodeOf(c.Cmd("DATA")), "354");
+  std::string reply = c.Cmd("Subject: hello\r\n\r\n..body\r\n.");
+  EXPECT_EQ(CodeOf(reply), "250 2.0.0");
+  ASSERT_EQ(producer_.RecordCount(), 1u);  // stored before the 250 was sent
+  auto rec = producer_.Records()[0];
+  EXPECT_EQ(rec.topic, "t.inbound");
+  auto parsed = Parsed(rec);
+  EXPECT_EQ(rec.key, parsed.envelope().message_id());
+  EXPECT_NE(reply.find(parsed.envelope().message_id()), std::string::npos);
+  EXPECT_EQ(parsed.envelope().client().ip(), "127.0.0.1");
+  EXPECT_EQ(parsed.envelope().recipients_size(), 1);
+  EXPECT_EQ(parsed.message().rfind("Received: from client.example ([127.0.0.1])", 0), 0u);
+  EXPECT_NE(parsed.message().find("\r\n\r\n.body\r\n"), std::string::npos);
+  EXPECT_EQ(CodeOf(c.Cmd("QUIT")), "221 2.0.0");
+  EXPECT_TRUE(c.WaitClosed());
+  std::string metrics = registry_.Serialize();
+  EXPECT_NE(metrics.find("smimegate_ingress_messages_accepted_total{listener=\"mx\","
+                         "direction=\"inbound\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("smimegate_ingress_messages_rejected_total{listener=\"mx\","
+                         "reason=\"recipient_not_hosted\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(IngressServerTest, ConversationPipelined) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO client.example");
+  c.Send("MAIL FROM:<a@remote.example>\r\nRCPT TO:<x@example.org>\r\nRCPT TO:<y@Example.org>\r\n"
+         "DATA\r\n");
+  EXPECT_EQ(CodeOf(c.ReadReply()), "250 2.1.0");
+  EXPECT_EQ(CodeOf(c.ReadReply()), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.ReadReply()), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.ReadReply()), "354");
+  c.Send("Subject: one\r\n\r\nx\r\n.\r\nMAIL FROM:<b@remote.example>\r\nRCPT TO:<z@example.org>\r\n"
+         "BDAT 5 LAST\r\nhelloRSET\r\nFOO\r\nNOOP\r\nQUIT\r\n");
+  for (const char* want : {"250 2.0.0", "250 2.1.0", "250 2.1.5", "250 2.0.0", "250 2.0.0",
+                           "500 5.5.2", "250 2.0.0", "221 2.0.0"}) {
+    EXPECT_EQ(CodeOf(c.ReadReply()), want);
+  }
+  EXPECT_EQ(producer_.RecordCount(), 2u);
+}
+
+TEST_F(IngressServerTest, ErrorRepliesOverTheWire) {
+  config_.max_bad_commands = 50;
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<a@remote.example>")), "503 5.5.1");
+  EXPECT_EQ(CodeOf(c.Cmd("\x16\x03\x01\x02garbage")), "500 5.5.2");
+  EXPECT_EQ(CodeOf(c.Cmd(std::string(5000, 'A'))), "500 5.5.2");
+  EXPECT_EQ(CodeOf(c.Cmd("NOOP")), "250 2.0.0");  // still in sync
+  c.Cmd("EHLO c");
+  EXPECT_EQ(CodeOf(c.Cmd("AUTH PLAIN")), "503 5.5.1");  // not enabled on mx
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<a@remote.example> SIZE=100001")), "552 5.3.4");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<a@remote.example>")), "250 2.1.0");
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<r" + std::to_string(i) + "@example.org>")), "250 2.1.5");
+  }
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<r6@example.org>")), "452 4.5.3");
+  EXPECT_EQ(CodeOf(c.Cmd("DATA")), "354");
+  // Oversize: the server reads to the end and answers 552; nothing is queued.
+  std::string big(2000, 'x');
+  std::string body;
+  for (int i = 0; i < 120; ++i) body += big.substr(0, 900) + "\r\n";
+  EXPECT_EQ(CodeOf(c.Cmd("Subject: big\r\n\r\n" + body + std::string(".") )), "552 5.3.4");
+  EXPECT_EQ(producer_.RecordCount(), 0u);
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<x@example.org>")), "503 5.5.1");
+}
+
+TEST_F(IngressServerTest, SmugglingOverTheWire) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  c.Cmd("MAIL FROM:<a@remote.example>");
+  c.Cmd("RCPT TO:<x@example.org>");
+  ASSERT_EQ(CodeOf(c.Cmd("DATA")), "354");
+  c.Send("Subject: s\r\n\r\nhi\n.\nMAIL FROM:<evil@remote.example>\r\nRCPT TO:<v@example.org>\r\n"
+         "DATA\r\nSubject: smuggled\r\n\r\n.\r\n");
+  EXPECT_EQ(CodeOf(c.ReadReply()), "550 5.6.0");
+  EXPECT_EQ(CodeOf(c.Cmd("NOOP")), "250 2.0.0");
+  EXPECT_EQ(producer_.RecordCount(), 0u);
+}
+
+TEST_F(IngressServerTest, StartTlsAndAuthOnRelay) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c, "relay");
+  c.Cmd("EHLO client.example");
+  // Unauthenticated, untrusted: no relaying.
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "550 5.7.1");
+  EXPECT_EQ(CodeOf(c.Cmd("AUTH PLAIN")), "538 5.7.11");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  ASSERT_TRUE(c.Handshake());
+  EXPECT_EQ(c.PeerCertSubject(), "/CN=gw.example.org");
+  std::string ehlo = c.Cmd("EHLO client.example");
+  EXPECT_NE(ehlo.find("250-AUTH PLAIN LOGIN"), std::string::npos);
+  EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos);
+  EXPECT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0bad", 10)))),
+            "535 5.7.8");
+  EXPECT_EQ(CodeOf(c.Cmd("AUTH LOGIN")), "334");
+  EXPECT_EQ(CodeOf(c.Cmd(EncodeBase64("alice"))), "334");
+  EXPECT_EQ(CodeOf(c.Cmd(EncodeBase64("s3cret"))), "235 2.7.0");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<bob@elsewhere.example>")), "550 5.7.1");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<partner@external.example>")), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.Cmd("DATA")), "354");
+  EXPECT_EQ(CodeOf(c.Cmd("Subject: out\r\n\r\nhi\r\n.")), "250 2.0.0");
+  ASSERT_EQ(producer_.RecordCount(), 1u);
+  auto rec = producer_.Records()[0];
+  EXPECT_EQ(rec.topic, "t.outbound");
+  auto env = Parsed(rec).envelope();
+  EXPECT_EQ(env.direction(), smimegate::v1::DIRECTION_OUTBOUND);
+  EXPECT_EQ(env.auth_identity(), "alice");
+  EXPECT_TRUE(env.tls().active());
+  EXPECT_TRUE(env.tls().version() == "TLSv1.3" || env.tls().version() == "TLSv1.2");
+  EXPECT_FALSE(env.tls().cipher().empty());
+  EXPECT_NE(Parsed(rec).message().find("with ESMTPSA"), std::string::npos);
+  EXPECT_EQ(CodeOf(c.Cmd("QUIT")), "221 2.0.0");
+}
+
+TEST_F(IngressServerTest, VerifiedClientCertificateMayRelay) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c, "relay");
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  ASSERT_TRUE(c.Handshake(certs_.client_cert, certs_.client_key));
+  c.Cmd("EHLO c");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
+  c.Cmd("RCPT TO:<x@external.example>");
+  c.Cmd("DATA");
+  EXPECT_EQ(CodeOf(c.Cmd("Subject: c\r\n\r\n.")), "250 2.0.0");
+  auto env = Parsed(producer_.Records().at(0)).envelope();
+  EXPECT_TRUE(env.tls().peer_verified());
+  EXPECT_EQ(env.tls().peer_subject(), "/CN=mail.example.org");
+}
+
+TEST_F(IngressServerTest, TrustedNetworkMayRelay) {
+  config_.listeners[1].trusted_networks = {*Cidr::Parse("127.0.0.0/8")};
+  StartServer();
+  SmtpTestClient c;
+  Open(c, "relay");
+  c.Cmd("EHLO c");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
+}
+
+TEST_F(IngressServerTest, TlsGarbageClosesOnlyThatConnection) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  // A TLS record header announcing a handshake, then junk.
+  static const char kJunk[] = "\x16\x03\x01\x00\x20this is not a TLS ClientHello at all!!";
+  c.Send(std::string(kJunk, sizeof kJunk - 1));
+  EXPECT_TRUE(c.WaitClosed());
+  SmtpTestClient d;
+  Open(d);
+  EXPECT_EQ(CodeOf(d.Cmd("NOOP")), "250 2.0.0");
+  EXPECT_NE(registry_.Serialize().find(
+                "smimegate_ingress_tls_handshakes_total{listener=\"mx\",result=\"failed\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(IngressServerTest, DisconnectMidDataEnqueuesNothing) {
+  StartServer();
+  {
+    SmtpTestClient c;
+    Open(c);
+    c.Cmd("EHLO c");
+    c.Cmd("MAIL FROM:<a@remote.example>");
+    c.Cmd("RCPT TO:<x@example.org>");
+    ASSERT_EQ(CodeOf(c.Cmd("DATA")), "354");
+    c.Send("Subject: cut\r\n\r\nhalf of it\r\n");
+  }  // closed
+  for (int i = 0; i < 100 && server_->ConnectionCount() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->ConnectionCount(), 0u);
+  EXPECT_EQ(producer_.RecordCount(), 0u);
+}
+
+TEST_F(IngressServerTest, QueueUnavailableThen451ThenAcceptedWhenBack) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  auto send = [&] {
+    c.Cmd("MAIL FROM:<a@remote.example>");
+    c.Cmd("RCPT TO:<x@example.org>");
+    c.Cmd("DATA");
+    return c.Cmd("Subject: q\r\n\r\nbody\r\n.");
+  };
+  producer_.SetAvailable(false);
+  EXPECT_EQ(CodeOf(send()), "451 4.3.0");
+  EXPECT_EQ(producer_.RecordCount(), 0u);
+  producer_.SetAvailable(true);
+  EXPECT_EQ(CodeOf(send()), "250 2.0.0");
+  EXPECT_EQ(producer_.RecordCount(), 1u);
+}
+
+TEST_F(IngressServerTest, SlowAckIs451AfterTheTimeout) {
+  config_.queue_ack_timeout = 300ms;
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  c.Cmd("MAIL FROM:<a@remote.example>");
+  c.Cmd("RCPT TO:<x@example.org>");
+  c.Cmd("DATA");
+  producer_.SetHold(true);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string reply = c.Cmd("Subject: slow\r\n\r\nbody\r\n.");
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(CodeOf(reply), "451 4.3.0");
+  EXPECT_GE(waited, 290ms);
+  producer_.SetHold(false);
+  producer_.ReleaseHeld();  // the late ack must not produce a second reply
+  EXPECT_EQ(CodeOf(c.Cmd("NOOP")), "250 2.0.0");
+}
+
+TEST_F(IngressServerTest, NoTwoFiftyBeforeTheAck) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  c.Cmd("MAIL FROM:<a@remote.example>");
+  c.Cmd("RCPT TO:<x@example.org>");
+  c.Cmd("DATA");
+  producer_.SetHold(true);
+  c.Send("Subject: held\r\n\r\nbody\r\n.\r\n");
+  EXPECT_EQ(c.ReadReply(300), "");  // nothing while the queue has not acked
+  producer_.ReleaseHeld();
+  EXPECT_EQ(CodeOf(c.ReadReply()), "250 2.0.0");
+}
+
+TEST_F(IngressServerTest, CommandTimeout) {
+  config_.command_timeout = 200ms;
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  EXPECT_EQ(CodeOf(c.ReadReply(3000)), "421 4.4.2");
+  EXPECT_TRUE(c.WaitClosed());
+}
+
+TEST_F(IngressServerTest, TlsHandshakeTimeout) {
+  config_.tls_handshake_timeout = 200ms;
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.WaitClosed(3000));  // no ClientHello: dropped after the timeout
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 150ms);
+  EXPECT_NE(registry_.Serialize().find(
+                "smimegate_ingress_tls_handshakes_total{listener=\"mx\",result=\"timeout\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(IngressServerTest, MetricsPassPromtool) {
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  c.Cmd("MAIL FROM:<a@remote.example>");
+  c.Cmd("RCPT TO:<x@nowhere.example>");
+  c.Cmd("RCPT TO:<x@example.org>");
+  c.Cmd("DATA");
+  ASSERT_EQ(CodeOf(c.Cmd("Subject: m\r\n\r\nbody\r\n.")), "250 2.0.0");
+  const std::string file = dir_.Sub("metrics.txt");
+  { std::ofstream(file) << registry_.Serialize(); }
+  EXPECT_EQ(std::system(("promtool check metrics < " + file + " >/dev/null 2>&1").c_str()), 0)
+      << registry_.Serialize();
+}
+
+TEST_F(IngressServerTest, ConnectionLimitPerIp) {
+  config_.max_connections_per_ip = 2;
+  StartServer();
+  SmtpTestClient a, b, c;
+  Open(a);
+  Open(b);
+  ASSERT_TRUE(c.Connect(Port("mx")));
+  EXPECT_EQ(CodeOf(c.ReadReply()), "421 4.7.0");
+  EXPECT_TRUE(c.WaitClosed());
+}
+
+TEST_F(IngressServerTest, GracefulStopLetsTheTransactionFinish) {
+  StartServer();
+  SmtpTestClient idle, busy;
+  Open(idle);
+  Open(busy);
+  busy.Cmd("EHLO c");
+  busy.Cmd("MAIL FROM:<a@remote.example>");
+  busy.Cmd("RCPT TO:<x@example.org>");
+  ASSERT_EQ(CodeOf(busy.Cmd("DATA")), "354");
+  std::thread stopper([&] { server_->Stop(); });
+  EXPECT_EQ(CodeOf(idle.ReadReply()), "421 4.3.2");
+  EXPECT_FALSE(server_->Ready());
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(CodeOf(busy.Cmd("Subject: last\r\n\r\nbody\r\n.")), "250 2.0.0");
+  EXPECT_EQ(CodeOf(busy.ReadReply()), "421 4.3.2");
+  stopper.join();
+  EXPECT_EQ(producer_.RecordCount(), 1u);
+  SmtpTestClient late;
+  EXPECT_FALSE(late.Connect(server_->Port("mx")));
+}
+
+TEST_F(IngressServerTest, TakenPortIsAClearError) {
+  StartServer();
+  IngressConfig second = config_;
+  second.listeners.resize(1);
+  second.listeners[0].port = Port("mx");
+  IngressServer other(second, {"example.org"}, IngressTopics{}, producer_, registry_);
+  auto st = other.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(st.error().message, "ingress.listeners[0] (mx): 127.0.0.1:" +
+                                    std::to_string(Port("mx")) + " is already in use");
+}
+
+TEST_F(IngressServerTest, ReloadPicksUpANewCertificate) {
+  StartServer();
+  ASSERT_TRUE(testing::MakeServerCert(certs_.server_cert, certs_.server_key, "renewed.example.org"));
+  ASSERT_TRUE(server_->Reload().ok());
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  ASSERT_TRUE(c.Handshake());
+  EXPECT_EQ(c.PeerCertSubject(), "/CN=renewed.example.org");
+  // A broken file keeps the old certificate and says which file.
+  { std::ofstream(certs_.server_cert) << "not a certificate"; }
+  auto st = server_->Reload();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find(certs_.server_cert), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sg::ingress

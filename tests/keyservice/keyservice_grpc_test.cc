@@ -1,0 +1,235 @@
+// The keyservice as the gateway runs it: KeyServiceServer on a free
+// loopback port, driven over gRPC by KeyServiceClient (as a remote worker)
+// and by the real smimegatectl binary (as an admin).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "keyservice/keyservice_grpc_client.h"
+#include "keyservice/keyservice_server.h"
+#include "tests/keyservice/test_pki.h"
+
+namespace sg::keyservice {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct CtlRun {
+  int rc = -1;
+  std::string out;  // stdout and stderr
+};
+
+CtlRun Ctl(const std::string& args) {
+  std::string cmd = std::string(SMIMEGATECTL_PATH) + " " + args + " 2>&1";
+  CtlRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class KeyServiceGrpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto config = testing::TestConfig(dir_.path());
+    auto server = KeyServiceServer::Create(config, {"example.com"}, registry_, clock_);
+    ASSERT_TRUE(server.ok()) << server.error().ToString();
+    server_ = std::move(*server);
+    ASSERT_TRUE(server_->Start().ok());
+    ASSERT_TRUE(server_->Ready());
+    endpoint_ = server_->bound_endpoint();
+    client_ = KeyServiceClient::Create(endpoint_, 10s);
+  }
+  void TearDown() override {
+    client_.reset();
+    if (server_) server_->Stop();
+  }
+  CtlRun CtlE(const std::string& args) { return Ctl("--endpoint " + endpoint_ + " " + args); }
+
+  testing::TempDir dir_;
+  metrics::Registry registry_;
+  SystemClock clock_;
+  std::unique_ptr<KeyServiceServer> server_;
+  std::string endpoint_;
+  std::unique_ptr<KeyServiceClient> client_;
+};
+
+TEST_F(KeyServiceGrpcTest, RemoteWorkerSeesTheSameKeysAsInProcess) {
+  ASSERT_TRUE(client_->PutUsers({User{"alice@example.com", true, ""}}).ok());
+  auto remote = client_->GetSigningIdentity("alice@example.com");
+  ASSERT_TRUE(remote.ok()) << remote.error().ToString();
+  ASSERT_TRUE(remote->has_value());
+  auto local = server_->local().GetSigningIdentity("alice@example.com");
+  EXPECT_EQ((*local)->key_id, (*remote)->key_id);
+  EXPECT_EQ((*local)->private_key_der, (*remote)->private_key_der);
+  EXPECT_EQ((*remote)->chain_der.size(), 1u);
+  EXPECT_FALSE(client_->GetSigningIdentity("nobody@example.com")->has_value());
+  EXPECT_EQ(client_->GetDecryptionKeys("alice@example.com")->size(), 1u);
+  EXPECT_TRUE(*client_->Participates("alice@example.com"));
+  auto bad = client_->GetSigningIdentity("no-at-sign");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  auto anchors = client_->GetTrustAnchors();
+  ASSERT_TRUE(anchors.ok());
+  EXPECT_EQ(anchors->der.size(), 1u);  // our own root (system roots off in tests)
+  auto harvest = client_->HarvestCertificate(HarvestRequest{"x@partner.example", "junk", {}, ""});
+  ASSERT_TRUE(harvest.ok());
+  EXPECT_EQ(harvest->outcome, HarvestOutcome::kRejected);
+}
+
+TEST_F(KeyServiceGrpcTest, ChangeEventsReachRemoteWatchers) {
+  auto first = client_->WaitForChanges(0, 0, 0ms);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_TRUE(first->reset);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(50ms);
+    (void)server_->admin().AddDomain(Domain{"new.example", ""});
+  });
+  auto changes = client_->WaitForChanges(first->epoch, first->version, 5000ms);
+  writer.join();
+  ASSERT_TRUE(changes.ok()) << changes.error().ToString();
+  ASSERT_EQ(changes->events.size(), 1u);
+  EXPECT_EQ(changes->events[0].kind, "domain");
+  EXPECT_EQ(changes->events[0].subject, "@new.example");
+}
+
+TEST_F(KeyServiceGrpcTest, UnreachableKeyserviceIsUnavailable) {
+  server_->Stop();
+  auto r = client_->Participates("a@example.com");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find(endpoint_), std::string::npos);
+  CtlRun run = CtlE("user list");
+  EXPECT_EQ(run.rc, 3) << run.out;
+  server_.reset();
+}
+
+TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
+  CtlRun r = Ctl("--help");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("user"), std::string::npos);
+  r = Ctl("user import --help");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("CSV"), std::string::npos) << r.out;
+
+  r = CtlE("domain add partner-hosted.example");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = CtlE("domain list");
+  EXPECT_NE(r.out.find("example.com"), std::string::npos);
+  EXPECT_NE(r.out.find("partner-hosted.example"), std::string::npos);
+
+  r = CtlE("user add alice@example.com");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = CtlE("user add mallory@unhosted.example");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("domain add unhosted.example"), std::string::npos) << r.out;
+
+  auto csv = testing::WriteFile(dir_.path() / "users.csv",
+                                "address,participating\nbob@example.com,yes\ncarol@example.com,no\n");
+  r = CtlE("user import " + csv);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("imported 2 users"), std::string::npos) << r.out;
+  auto bad_csv = testing::WriteFile(dir_.path() / "bad.csv", "dave@example.com\nerin@@x\n");
+  r = CtlE("user import " + bad_csv);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find(bad_csv + ":2: "), std::string::npos) << r.out;
+  r = CtlE("user list");
+  EXPECT_NE(r.out.find("alice@example.com\tparticipating"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("carol@example.com\tnot-participating"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("dave@"), std::string::npos) << "a bad file imports nothing";
+
+  // Issue, roll over, list and export.
+  r = CtlE("key rollover alice@example.com");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = CtlE("key rollover alice@example.com");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = CtlE("cert list --owner alice@example.com");
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+  EXPECT_NE(r.out.find("current"), std::string::npos) << r.out;
+  auto pem_path = dir_.path() / "alice.pem";
+  r = CtlE("cert export alice@example.com --out " + pem_path.string());
+  EXPECT_EQ(r.rc, 0) << r.out;
+  auto current = server_->local().GetSigningIdentity("alice@example.com");
+  std::ifstream in(pem_path);
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(pem, CertificateToPem(ParseCertificateDer((*current)->certificate_der)->get()));
+  std::string fp = Fingerprint((*current)->certificate_der);
+  r = CtlE("cert show " + fp.substr(0, 12));
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("fingerprint: " + fp), std::string::npos) << r.out;
+
+  // The CA root for partners.
+  r = CtlE("ca export");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, CertificateToPem(ParseCertificateDer(server_->admin().CaExport()->root_der)->get()));
+
+  // Partner trust and domain certificates.
+  auto now = std::chrono::system_clock::now();
+  auto partner = testing::MakeCa("Partner CA", now);
+  auto ca_pem = testing::WriteFile(dir_.path() / "partner-ca.pem", CertificateToPem(partner.cert.get()));
+  r = CtlE("trust add " + ca_pem);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = CtlE("trust list");
+  EXPECT_NE(r.out.find(Fingerprint(partner.der)), std::string::npos) << r.out;
+  testing::LeafOptions lo;
+  lo.email = "gw@partner.example";
+  lo.not_before = now - 1h;
+  lo.not_after = now + 24h * 30;
+  std::string leaf = testing::MakeLeaf(partner, lo);
+  auto leaf_pem = testing::WriteFile(dir_.path() / "domain.pem",
+                                     CertificateToPem(ParseCertificateDer(leaf)->get()));
+  r = CtlE("cert import --domain partner.example " + leaf_pem);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  auto enc = client_->GetEncryptionCertificate("someone@partner.example");
+  ASSERT_TRUE(enc.ok() && enc->has_value());
+  EXPECT_TRUE((*enc)->domain_certificate);
+  // A broken certificate file: the error names the file and the line.
+  auto broken = testing::WriteFile(dir_.path() / "broken.pem",
+                                   "-----BEGIN CERTIFICATE-----\nMII!\n-----END CERTIFICATE-----\n");
+  r = CtlE("cert import --domain partner.example " + broken);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find(broken + ":2: certificate 1"), std::string::npos) << r.out;
+  r = CtlE("trust add " + leaf_pem);  // not a CA
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.out.find("not a CA certificate"), std::string::npos) << r.out;
+  r = CtlE("trust remove " + Fingerprint(partner.der));
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = CtlE("cert import");  // missing argument: usage error
+  EXPECT_EQ(r.rc, 2) << r.out;
+
+  // Legacy PKCS#12 import for a user, password from a file.
+  lo.email = "bob@example.com";
+  PkeyPtr key;
+  std::string bob_cert = testing::MakeLeaf(partner, lo, &key);
+  std::string p12 = testing::MakePkcs12(bob_cert, key.get(), "pw", true, dir_.path());
+  auto p12_path = testing::WriteFile(dir_.path() / "bob.p12", p12);
+  auto pw_path = testing::WriteFile(dir_.path() / "pw.txt", "pw\n");
+  r = CtlE("key import --address bob@example.com --password-file " + pw_path + " " + p12_path);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ((*server_->local().GetSigningIdentity("bob@example.com"))->certificate_der, bob_cert);
+
+  r = CtlE("user remove carol@example.com");
+  EXPECT_EQ(r.rc, 0) << r.out;
+}
+
+TEST_F(KeyServiceGrpcTest, SmimegatectlFindsTheEndpointInTheConfig) {
+  auto home = dir_.path() / "home";
+  std::filesystem::create_directories(home);
+  testing::WriteFile(home / "smimegate.yaml",
+                     "data_dir: " + home.string() + "\nkeyservice:\n  listen: " + endpoint_ + "\n");
+  CtlRun r = Ctl("--home " + home.string() + " domain list");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("example.com"), std::string::npos) << r.out;
+  r = Ctl("--config " + (home / "missing.yaml").string() + " domain list");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("missing.yaml"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace sg::keyservice

@@ -1,0 +1,127 @@
+#include "tests/keyservice/test_pki.h"
+
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace sg::keyservice::testing {
+namespace {
+
+void Ext(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+  if (!ext) throw std::runtime_error("bad extension " + value);
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+}
+
+void Common(X509* cert, std::chrono::system_clock::time_point nb,
+            std::chrono::system_clock::time_point na) {
+  X509_set_version(cert, 2);
+  unsigned char serial[16];
+  RAND_bytes(serial, sizeof(serial));
+  serial[0] &= 0x7f;
+  BIGNUM* bn = BN_bin2bn(serial, sizeof(serial), nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
+  BN_free(bn);
+  ASN1_TIME_set(X509_getm_notBefore(cert), std::chrono::system_clock::to_time_t(nb));
+  ASN1_TIME_set(X509_getm_notAfter(cert), std::chrono::system_clock::to_time_t(na));
+}
+
+}  // namespace
+
+TestCa MakeCa(const std::string& name, std::chrono::system_clock::time_point now) {
+  TestCa ca;
+  ca.key = std::move(*GenerateKey(KeyType::kEcdsaP256));
+  ca.cert.reset(X509_new());
+  Common(ca.cert.get(), now - std::chrono::hours(24), now + std::chrono::hours(24 * 3650));
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(ca.cert.get()), "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+  X509_set_issuer_name(ca.cert.get(), X509_get_subject_name(ca.cert.get()));
+  X509_set_pubkey(ca.cert.get(), ca.key.get());
+  Ext(ca.cert.get(), ca.cert.get(), NID_basic_constraints, "critical,CA:TRUE");
+  Ext(ca.cert.get(), ca.cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
+  Ext(ca.cert.get(), ca.cert.get(), NID_subject_key_identifier, "hash");
+  X509_sign(ca.cert.get(), ca.key.get(), EVP_sha256());
+  ca.der = *CertificateToDer(ca.cert.get());
+  return ca;
+}
+
+std::string MakeLeaf(const TestCa& ca, const LeafOptions& o, PkeyPtr* key_out) {
+  // One RSA key for every test leaf: generating RSA keys is what makes tests
+  // slow, and certificates differ anyway (serial, names, validity).
+  static EVP_PKEY* shared = GenerateKey(KeyType::kRsa2048)->release();
+  EVP_PKEY_up_ref(shared);
+  PkeyPtr key(shared);
+  X509Ptr cert(X509_new());
+  Common(cert.get(), o.not_before, o.not_after);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(o.email.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.cert.get()));
+  X509_set_pubkey(cert.get(), key.get());
+  Ext(cert.get(), ca.cert.get(), NID_basic_constraints, "CA:FALSE");
+  if (!o.key_usage.empty()) Ext(cert.get(), ca.cert.get(), NID_key_usage, o.key_usage);
+  if (!o.eku.empty()) Ext(cert.get(), ca.cert.get(), NID_ext_key_usage, o.eku);
+  Ext(cert.get(), ca.cert.get(), NID_subject_alt_name, "email:" + o.email);
+  Ext(cert.get(), ca.cert.get(), NID_authority_key_identifier, "keyid:always");
+  X509_sign(cert.get(), ca.key.get(), EVP_sha256());
+  if (key_out) *key_out = std::move(key);
+  return *CertificateToDer(cert.get());
+}
+
+std::string WriteFile(const std::filesystem::path& path, const std::string& data) {
+  std::ofstream(path, std::ios::binary) << data;
+  return path.string();
+}
+
+std::string MakePkcs12(const std::string& cert_der, EVP_PKEY* key, const std::string& password,
+                       bool legacy, const std::filesystem::path& dir) {
+  auto cert = ParseCertificateDer(cert_der);
+  WriteFile(dir / "p12cert.pem", CertificateToPem(cert->get()));
+  BIO* bio = BIO_new_file((dir / "p12key.pem").c_str(), "w");
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  BIO_free(bio);
+  std::string out = (dir / "out.p12").string();
+  std::string cmd = "openssl pkcs12 -export " + std::string(legacy ? "-legacy " : "") +
+                    "-in " + (dir / "p12cert.pem").string() + " -inkey " +
+                    (dir / "p12key.pem").string() + " -out " + out + " -passout pass:" + password;
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl pkcs12 failed: " + cmd);
+  std::ifstream in(out, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::filesystem::remove(dir / "p12key.pem");
+  return ss.str();
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "sg-ks-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+KeyServiceConfig TestConfig(const std::filesystem::path& dir) {
+  KeyServiceConfig c;
+  c.listen = "127.0.0.1:0";
+  c.store_path = (dir / "keys").string();
+  c.kek_file = (dir / "kek").string();
+  c.kek_create = true;
+  c.system_roots = false;  // fast, and deterministic
+  c.ca.key_type = KeyType::kEcdsaP256;
+  c.ca.organization = "smimegate test";
+  return c;
+}
+
+}  // namespace sg::keyservice::testing

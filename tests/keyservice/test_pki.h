@@ -1,0 +1,52 @@
+// Test helpers: a partner PKI built with OpenSSL (CAs and mailbox
+// certificates with chosen validity, purposes and names) and a keyservice
+// in a temporary directory.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "keyservice/keyservice_config.h"
+#include "keyservice/keyservice_x509.h"
+
+namespace sg::keyservice::testing {
+
+struct TestCa {
+  X509Ptr cert;
+  PkeyPtr key;
+  std::string der;
+};
+
+struct LeafOptions {
+  std::string email;
+  std::chrono::system_clock::time_point not_before;
+  std::chrono::system_clock::time_point not_after;
+  std::string eku = "emailProtection";  // "" for none
+  std::string key_usage = "critical,digitalSignature,keyEncipherment";
+};
+
+TestCa MakeCa(const std::string& name, std::chrono::system_clock::time_point now);
+// Returns the DER certificate; *key_out receives the key when not null.
+std::string MakeLeaf(const TestCa& ca, const LeafOptions& options, PkeyPtr* key_out = nullptr);
+// A PKCS#12 of key + cert (+ ca) via `openssl pkcs12 -export`, legacy or modern.
+std::string MakePkcs12(const std::string& cert_der, EVP_PKEY* key, const std::string& password,
+                       bool legacy, const std::filesystem::path& dir);
+
+// A fresh directory removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A config for a keyservice in dir with a KEK file (created) and fast keys.
+KeyServiceConfig TestConfig(const std::filesystem::path& dir);
+
+std::string WriteFile(const std::filesystem::path& path, const std::string& data);
+
+}  // namespace sg::keyservice::testing

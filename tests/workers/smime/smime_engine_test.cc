@@ -1,0 +1,248 @@
+// Round trips and verification statuses of the S/MIME engine.
+#include "workers/smime/smime_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/workers/smime/smime_test_pki.h"
+#include "workers/smime/smime_detect.h"
+
+namespace sg::smime {
+namespace {
+
+using testing::GetTestPki;
+using testing::SampleMessage;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { engine_ = SmimeEngine::Create().value(); }
+  VerifyResult VerifyNow(const std::string& msg) {
+    auto r = engine_->Verify(msg, GetTestPki().Trust(), std::time(nullptr));
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    return std::move(r).value();
+  }
+  std::unique_ptr<SmimeEngine> engine_;
+};
+
+TEST_F(EngineTest, RsaSignatureVerifiesGoodWithChainAndCapabilities) {
+  const auto& pki = GetTestPki();
+  auto signed_msg = engine_->Sign(SampleMessage(), pki.alice.Signer());
+  ASSERT_TRUE(signed_msg.ok()) << signed_msg.error().ToString();
+  EXPECT_EQ(DetectSmime(*signed_msg), SmimeKind::kSignedDetached);
+  EXPECT_NE(signed_msg->find("Subject: test message\r\n"), std::string::npos);
+  EXPECT_NE(signed_msg->find("micalg=sha-256"), std::string::npos);
+  VerifyResult v = VerifyNow(*signed_msg);
+  EXPECT_EQ(v.status, VerifyStatus::kGood) << v.detail;
+  ASSERT_TRUE(v.signer);
+  EXPECT_EQ(X509_cmp(v.signer.get(), pki.alice.cert.get()), 0);
+  EXPECT_EQ(v.chain.size(), 3u);  // alice, intermediate, root
+  EXPECT_TRUE(v.capabilities.aes_gcm);
+  EXPECT_TRUE(v.capabilities.aes_cbc);
+  ASSERT_TRUE(v.signing_time.has_value());
+  EXPECT_LE(std::abs(*v.signing_time - std::time(nullptr)), 120);
+  EXPECT_EQ(v.from_address, "alice@example.com");
+}
+
+TEST_F(EngineTest, EcdsaAndRsaPssSignaturesVerify) {
+  const auto& pki = GetTestPki();
+  auto ec = engine_->Sign(SampleMessage("bob@example.com"), pki.bob.Signer());
+  ASSERT_TRUE(ec.ok()) << ec.error().ToString();
+  EXPECT_EQ(VerifyNow(*ec).status, VerifyStatus::kGood);
+  SignOptions pss;
+  pss.rsa_pss = true;
+  pss.digest = DigestAlg::kSha384;
+  auto p = engine_->Sign(SampleMessage(), pki.alice.Signer(), pss);
+  ASSERT_TRUE(p.ok()) << p.error().ToString();
+  EXPECT_NE(p->find("micalg=sha-384"), std::string::npos);
+  EXPECT_EQ(VerifyNow(*p).status, VerifyStatus::kGood);
+}
+
+TEST_F(EngineTest, AlteredContentIsBadSignature) {
+  auto s = engine_->Sign(SampleMessage(), GetTestPki().alice.Signer()).value();
+  size_t at = s.find("this is a test");
+  ASSERT_NE(at, std::string::npos);
+  s[at] = 'T';
+  EXPECT_EQ(VerifyNow(s).status, VerifyStatus::kBadSignature);
+}
+
+TEST_F(EngineTest, CertificateProblemsGetPreciseStatus) {
+  const auto& pki = GetTestPki();
+  auto expired = engine_->Sign(SampleMessage("old@example.com"), pki.expired.Signer()).value();
+  EXPECT_EQ(VerifyNow(expired).status, VerifyStatus::kExpired);
+  auto server = engine_->Sign(SampleMessage("server@example.com"), pki.server.Signer()).value();
+  EXPECT_EQ(VerifyNow(server).status, VerifyStatus::kWrongPurpose);
+  auto rogue = engine_->Sign(SampleMessage(), pki.mallory.Signer()).value();
+  EXPECT_EQ(VerifyNow(rogue).status, VerifyStatus::kUntrusted);
+  auto wrong_from = engine_->Sign(SampleMessage("carol@example.org"), pki.alice.Signer()).value();
+  VerifyResult w = VerifyNow(wrong_from);
+  EXPECT_EQ(w.status, VerifyStatus::kWrongAddress);
+  EXPECT_EQ(w.from_address, "carol@example.org");
+}
+
+TEST_F(EngineTest, ValidityIsJudgedAtSigningTime) {
+  const auto& pki = GetTestPki();
+  auto s = engine_->Sign(SampleMessage(), pki.alice.Signer()).value();
+  // Two years later alice's certificate has expired, but it was valid when she signed.
+  EXPECT_EQ(engine_->Verify(s, pki.Trust(), std::time(nullptr) + 2 * 365 * 86400)->status,
+            VerifyStatus::kGood);
+}
+
+TEST_F(EngineTest, PlainMessageIsNotSigned) {
+  EXPECT_EQ(VerifyNow(SampleMessage()).status, VerifyStatus::kNotSigned);
+  EXPECT_EQ(DetectSmime(SampleMessage()), SmimeKind::kNone);
+}
+
+TEST_F(EngineTest, SubjectTagKeepsSignatureGood) {
+  auto s = engine_->Sign(SampleMessage(), GetTestPki().alice.Signer()).value();
+  auto tagged = ReplaceHeader(s, "Subject", "[signed] test message");
+  ASSERT_TRUE(tagged.ok());
+  EXPECT_NE(tagged->find("Subject: [signed] test message\r\n"), std::string::npos);
+  EXPECT_EQ(tagged->size(), s.size() + 9);
+  EXPECT_EQ(VerifyNow(*tagged).status, VerifyStatus::kGood);
+}
+
+TEST_F(EngineTest, EncryptDecryptRsaRestoresMessageAndHeaders) {
+  const auto& pki = GetTestPki();
+  Recipient r{pki.alice.cert};
+  std::string msg = SampleMessage("carol@example.org", "Secret \xc3\xa4 text\r\n");
+  auto enc = engine_->Encrypt(msg, std::span(&r, 1));
+  ASSERT_TRUE(enc.ok()) << enc.error().ToString();
+  EXPECT_FALSE(enc->auth_enveloped);
+  EXPECT_EQ(enc->cipher_name, "AES-256-CBC");
+  EXPECT_EQ(DetectSmime(enc->message), SmimeKind::kEnveloped);
+  EXPECT_EQ(enc->message.find("Secret"), std::string::npos);
+  KeyPair kp = pki.alice.Pair();
+  auto dec = engine_->Decrypt(enc->message, std::span(&kp, 1));
+  ASSERT_TRUE(dec.ok()) << dec.error().ToString();
+  EXPECT_NE(dec->message.find("Subject: test message\r\n"), std::string::npos);
+  EXPECT_NE(dec->message.find("From: Alice Example <carol@example.org>\r\n"), std::string::npos);
+  EXPECT_NE(dec->message.find("Content-Type: text/plain; charset=utf-8\r\n"), std::string::npos);
+  // The 8bit body was made transport-safe: quoted-printable of the same text.
+  EXPECT_NE(dec->message.find("Secret =C3=A4 text"), std::string::npos) << dec->message;
+}
+
+TEST_F(EngineTest, SeveralRecipientsAndOldKeys) {
+  const auto& pki = GetTestPki();
+  std::vector<Recipient> rs{{pki.alice.cert}, {pki.bob.cert}, {pki.carol.cert}};
+  auto enc = engine_->Encrypt(SampleMessage(), rs).value();
+  for (const auto* id : {&pki.alice, &pki.bob, &pki.carol}) {
+    // The user's older key first, then the current one: the engine picks by certificate.
+    std::vector<KeyPair> candidates{pki.expired.Pair(), id->Pair()};
+    auto dec = engine_->Decrypt(enc.message, candidates);
+    ASSERT_TRUE(dec.ok()) << id->name << ": " << dec.error().ToString();
+    EXPECT_EQ(dec->key_index, 1u);
+    EXPECT_NE(dec->message.find("this is a test"), std::string::npos);
+  }
+  std::vector<KeyPair> none{pki.expired.Pair(), pki.server.Pair()};
+  auto miss = engine_->Decrypt(enc.message, none);
+  ASSERT_FALSE(miss.ok());
+  EXPECT_EQ(miss.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(EngineTest, AesGcmOnlyWhenEveryRecipientAnnouncesIt) {
+  const auto& pki = GetTestPki();
+  std::vector<Recipient> all{{pki.alice.cert, true}, {pki.bob.cert, true}};
+  auto gcm = engine_->Encrypt(SampleMessage(), all).value();
+  EXPECT_TRUE(gcm.auth_enveloped);
+  EXPECT_EQ(DetectSmime(gcm.message), SmimeKind::kAuthEnveloped);
+  EXPECT_NE(gcm.message.find("smime-type=authEnveloped-data"), std::string::npos);
+  KeyPair bob = pki.bob.Pair();
+  auto dec = engine_->Decrypt(gcm.message, std::span(&bob, 1));
+  ASSERT_TRUE(dec.ok()) << dec.error().ToString();
+  EXPECT_TRUE(dec->auth_enveloped);
+  std::vector<Recipient> mixed{{pki.alice.cert, true}, {pki.carol.cert, false}};
+  auto cbc = engine_->Encrypt(SampleMessage(), mixed).value();
+  EXPECT_FALSE(cbc.auth_enveloped);
+  EXPECT_EQ(cbc.cipher_name, "AES-256-CBC");
+}
+
+TEST_F(EngineTest, RsaOaepRoundTrip) {
+  const auto& pki = GetTestPki();
+  Recipient r{pki.carol.cert, false, true};
+  auto enc = engine_->Encrypt(SampleMessage(), std::span(&r, 1));
+  ASSERT_TRUE(enc.ok()) << enc.error().ToString();
+  KeyPair kp = pki.carol.Pair();
+  auto dec = engine_->Decrypt(enc->message, std::span(&kp, 1));
+  ASSERT_TRUE(dec.ok()) << dec.error().ToString();
+  EXPECT_NE(dec->message.find("this is a test"), std::string::npos);
+}
+
+TEST_F(EngineTest, SignAndEncryptThenDecryptAndVerify) {
+  const auto& pki = GetTestPki();
+  Recipient r{pki.bob.cert};
+  auto enc = engine_->SignAndEncrypt(SampleMessage(), pki.alice.Signer(), std::span(&r, 1));
+  ASSERT_TRUE(enc.ok()) << enc.error().ToString();
+  KeyPair kp = pki.bob.Pair();
+  auto dec = engine_->Decrypt(enc->message, std::span(&kp, 1));
+  ASSERT_TRUE(dec.ok()) << dec.error().ToString();
+  EXPECT_EQ(DetectSmime(dec->message), SmimeKind::kSignedDetached);
+  VerifyResult v = VerifyNow(dec->message);
+  EXPECT_EQ(v.status, VerifyStatus::kGood) << v.detail;
+}
+
+TEST_F(EngineTest, HarvestReturnsSignerChainAndCapabilities) {
+  const auto& pki = GetTestPki();
+  auto s = engine_->Sign(SampleMessage(), pki.alice.Signer()).value();
+  auto h = engine_->Harvest(s, pki.Trust(), std::time(nullptr));
+  ASSERT_TRUE(h.ok()) << h.error().ToString();
+  EXPECT_EQ(X509_cmp(h->cert.get(), pki.alice.cert.get()), 0);
+  ASSERT_EQ(h->chain.size(), 1u);
+  EXPECT_EQ(X509_cmp(h->chain[0].get(), pki.intermediate.cert.get()), 0);
+  EXPECT_TRUE(h->capabilities.aes_gcm);
+  EXPECT_TRUE(h->trusted);
+  EXPECT_EQ(h->addresses, std::vector<std::string>{"alice@example.com"});
+  size_t at = s.find("this is a test");
+  s[at] = 'X';
+  EXPECT_FALSE(engine_->Harvest(s, pki.Trust(), std::time(nullptr)).ok());
+}
+
+TEST_F(EngineTest, PreparedSignerIsReusedAndHonoursSigningTime) {
+  const auto& pki = GetTestPki();
+  auto prepared = PreparedSigner::Create(pki.bob.Signer());
+  ASSERT_TRUE(prepared.ok()) << prepared.error().ToString();
+  SignOptions opt;
+  opt.signing_time = std::time(nullptr) - 3600;
+  for (int i = 0; i < 3; ++i) {
+    auto s = engine_->Sign(SampleMessage("bob@example.com", "message " + std::to_string(i) + "\r\n"),
+                           *prepared, opt);
+    ASSERT_TRUE(s.ok());
+    VerifyResult v = VerifyNow(*s);
+    EXPECT_EQ(v.status, VerifyStatus::kGood) << v.detail;
+    EXPECT_EQ(v.signing_time, opt.signing_time);
+  }
+  // A key that does not belong to the certificate is refused up front.
+  SignerIdentity mismatched{pki.carol.key, pki.alice.cert, {}};
+  auto bad = PreparedSigner::Create(mismatched);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(EngineTest, ConcurrentUseOfOneEngineAndSigner) {
+  const auto& pki = GetTestPki();
+  PreparedSigner alice = PreparedSigner::Create(pki.alice.Signer()).value();
+  TrustStore trust = pki.Trust();
+  KeyPair bob = pki.bob.Pair();
+  Recipient to_bob{pki.bob.cert};
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        std::string msg = SampleMessage("alice@example.com", "thread " + std::to_string(t) + "\r\n");
+        auto enc = engine_->SignAndEncrypt(msg, alice, std::span(&to_bob, 1));
+        if (!enc.ok()) continue;
+        auto dec = engine_->Decrypt(enc->message, std::span(&bob, 1));
+        if (!dec.ok()) continue;
+        auto v = engine_->Verify(dec->message, trust, std::time(nullptr));
+        if (v.ok() && v->status == VerifyStatus::kGood) ++good;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(good.load(), 40);
+}
+
+}  // namespace
+}  // namespace sg::smime

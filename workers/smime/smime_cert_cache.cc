@@ -1,0 +1,116 @@
+#include "workers/smime/smime_cert_cache.h"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include <unordered_map>
+
+namespace sg::smime::internal {
+namespace {
+
+constexpr size_t kCacheEntries = 2048;
+
+struct Tlv {
+  unsigned char tag = 0;
+  std::string_view whole;    // header + content
+  std::string_view content;
+};
+
+// Reads one definite-length TLV with a low tag number at the start of |in|.
+std::optional<Tlv> ReadTlv(std::string_view in) {
+  if (in.size() < 2) return std::nullopt;
+  auto tag = static_cast<unsigned char>(in[0]);
+  if ((tag & 0x1F) == 0x1F) return std::nullopt;  // high tag numbers: not in this structure
+  auto first = static_cast<unsigned char>(in[1]);
+  size_t header = 2;
+  size_t len = 0;
+  if (first < 0x80) {
+    len = first;
+  } else {
+    size_t n = first & 0x7F;
+    if (n == 0 || n > 4 || in.size() < 2 + n) return std::nullopt;  // indefinite or absurd
+    for (size_t i = 0; i < n; ++i) len = (len << 8) | static_cast<unsigned char>(in[2 + i]);
+    header += n;
+  }
+  if (len > in.size() - header) return std::nullopt;
+  return Tlv{tag, in.substr(0, header + len), in.substr(header, len)};
+}
+
+void AppendLength(std::string& out, size_t len) {
+  if (len < 0x80) {
+    out.push_back(static_cast<char>(len));
+    return;
+  }
+  char buf[8];
+  int n = 0;
+  for (size_t v = len; v != 0; v >>= 8) buf[n++] = static_cast<char>(v & 0xFF);
+  out.push_back(static_cast<char>(0x80 | n));
+  while (n > 0) out.push_back(buf[--n]);
+}
+
+std::string Wrap(unsigned char tag, std::string_view content) {
+  std::string out;
+  out.reserve(content.size() + 6);
+  out.push_back(static_cast<char>(tag));
+  AppendLength(out, content.size());
+  out.append(content);
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> StripCertificates(std::string_view der, std::vector<std::string_view>* certs) {
+  auto ci = ReadTlv(der);
+  if (!ci || ci->tag != 0x30 || ci->whole.size() != der.size()) return std::nullopt;
+  auto oid = ReadTlv(ci->content);
+  if (!oid || oid->tag != 0x06) return std::nullopt;
+  static constexpr std::string_view kSignedData("\x2A\x86\x48\x86\xF7\x0D\x01\x07\x02", 9);
+  if (oid->content != kSignedData) return std::nullopt;
+  auto explicit0 = ReadTlv(ci->content.substr(oid->whole.size()));
+  if (!explicit0 || explicit0->tag != 0xA0) return std::nullopt;
+  auto sd = ReadTlv(explicit0->content);
+  if (!sd || sd->tag != 0x30) return std::nullopt;
+
+  std::string kept;
+  kept.reserve(sd->content.size());
+  std::vector<std::string_view> found;
+  bool stripped = false;
+  for (std::string_view rest = sd->content; !rest.empty();) {
+    auto el = ReadTlv(rest);
+    if (!el) return std::nullopt;
+    if (el->tag == 0xA0 && !stripped) {  // certificates [0] IMPLICIT CertificateSet
+      for (std::string_view c = el->content; !c.empty();) {
+        auto cert = ReadTlv(c);
+        if (!cert) return std::nullopt;
+        if (cert->tag == 0x30) found.push_back(cert->whole);  // other choices (attribute certs) are dropped
+        c.remove_prefix(cert->whole.size());
+      }
+      stripped = true;
+    } else {
+      kept.append(el->whole);
+    }
+    rest.remove_prefix(el->whole.size());
+  }
+  if (!stripped) return std::nullopt;
+  *certs = std::move(found);
+  return Wrap(0x30, std::string(oid->whole) + Wrap(0xA0, Wrap(0x30, kept)));
+}
+
+X509Ptr CachedCertificate(std::string_view der) {
+  thread_local std::unordered_map<std::string, X509Ptr> cache;
+  auto it = cache.find(std::string(der));
+  if (it != cache.end()) return it->second;
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509* cert = d2i_X509(nullptr, &p, static_cast<long>(der.size()));  // NOLINT(google-runtime-int)
+  if (cert == nullptr || p != reinterpret_cast<const unsigned char*>(der.data() + der.size())) {
+    X509_free(cert);
+    ERR_clear_error();
+    return nullptr;
+  }
+  X509Ptr handle = AdoptX509(cert);
+  if (cache.size() >= kCacheEntries) cache.clear();
+  cache.emplace(std::string(der), handle);
+  return handle;
+}
+
+}  // namespace sg::smime::internal

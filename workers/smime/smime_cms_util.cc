@@ -1,0 +1,109 @@
+#include "workers/smime/smime_cms_util.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "workers/smime/smime_handles.h"
+
+namespace sg::smime::internal {
+
+BioPtr ReadBio(std::string_view data) {
+  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+}
+
+BioPtr WriteBio() { return BioPtr(BIO_new(BIO_s_mem())); }
+
+std::string_view BioContents(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);  // NOLINT(google-runtime-int): OpenSSL API
+  if (len <= 0 || data == nullptr) return {};
+  return std::string_view(data, static_cast<size_t>(len));
+}
+
+Result<std::string> CmsToDer(CMS_ContentInfo* cms) {
+  unsigned char* buf = nullptr;
+  int len = i2d_CMS_ContentInfo(cms, &buf);
+  if (len <= 0) return MakeError(ErrorCode::kInternal, "CMS: cannot encode (" + TakeOpenSslError() + ")");
+  std::string der(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
+  OPENSSL_free(buf);
+  return der;
+}
+
+Result<CmsPtr> CmsFromDer(std::string_view der) {
+  if (der.empty()) return MakeError(ErrorCode::kCorruption, "CMS: empty structure");
+  if (der.size() > static_cast<size_t>(INT32_MAX)) {
+    return MakeError(ErrorCode::kResourceExhausted, "CMS: structure too large");
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  CMS_ContentInfo* cms = d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size()));  // NOLINT
+  if (cms == nullptr) {
+    return MakeError(ErrorCode::kCorruption,
+                     "CMS: cannot parse (truncated or corrupt): " + TakeOpenSslError());
+  }
+  return CmsPtr(cms);
+}
+
+std::string RandomBoundary(std::string_view content) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (;;) {
+    unsigned char rnd[16];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) std::abort();  // no randomness: cannot continue safely
+    std::string b = "----=_sg_";
+    for (unsigned char c : rnd) {
+      b.push_back(kHex[c >> 4]);
+      b.push_back(kHex[c & 15]);
+    }
+    if (content.find(b) == std::string_view::npos) return b;
+  }
+}
+
+void AppendOuterFields(const MimeEntity& top, std::string& out) {
+  for (const HeaderField& f : top.fields) {
+    if (IsContentField(f.name) || NameIs(f.name, "MIME-Version")) continue;
+    out += ToCrlf(f.raw);
+    if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  }
+}
+
+Result<std::string> JoinOuterAndEntity(const MimeEntity& top, std::string_view entity,
+                                       const MimeLimits& limits) {
+  SG_ASSIGN_OR_RETURN(MimeEntity inner, ParseEntity(entity, limits));
+  std::string out;
+  out.reserve(entity.size() + top.header_block.size() + 64);
+  AppendOuterFields(top, out);
+  out += "MIME-Version: 1.0\r\n";
+  for (const HeaderField& f : inner.fields) {
+    if (NameIs(f.name, "MIME-Version")) continue;
+    if (!IsContentField(f.name) && FindField(top, f.name) != nullptr) continue;
+    out += ToCrlf(f.raw);
+    if (out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  }
+  if (inner.has_separator) {
+    size_t rest = inner.header_block.size();  // the blank line and the body, verbatim
+    std::string_view tail = entity.substr(rest);
+    size_t nl = tail.find('\n');
+    out += "\r\n";
+    out.append(tail.substr(nl + 1));
+  } else {
+    out += "\r\n";
+    out.append(inner.body);
+  }
+  return out;
+}
+
+Result<std::string> DecodeCmsBody(const MimeEntity& part) {
+  std::string cte = EntityTransferEncoding(part);
+  if (cte == "base64") {
+    auto decoded = Base64Decode(part.body);
+    if (!decoded.ok()) {
+      return MakeError(ErrorCode::kCorruption, "S/MIME part: " + decoded.error().message);
+    }
+    return std::move(decoded).value();
+  }
+  if (cte == "binary" || cte == "7bit" || cte == "8bit") return std::string(part.body);
+  return MakeError(ErrorCode::kUnsupported,
+                   "S/MIME part: unsupported Content-Transfer-Encoding \"" + cte + "\"");
+}
+
+}  // namespace sg::smime::internal

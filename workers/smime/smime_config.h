@@ -1,0 +1,37 @@
+// The S/MIME engine's configuration: section `workers.smime`.
+//
+// Parsed once at start-up by the worker stage (workers/worker_config.cc
+// passes its `smime` sub-map here). Every key has a default; see
+// docs/configuration-smime.md. Threading: plain values.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/config_node.h"
+#include "common/result.h"
+#include "workers/smime/smime_engine.h"
+#include "workers/smime/smime_trust.h"
+
+namespace sg::smime {
+
+struct SmimeConfig {
+  MimeLimits limits;
+  bool trust_system_roots = true;              // trust.system_roots
+  std::vector<std::string> trust_anchor_files; // trust.anchors: PEM files (may hold several certs)
+  std::vector<std::string> intermediate_files; // trust.intermediates: PEM files
+  ContentCipher content_cipher = ContentCipher::kAuto;
+  bool rsa_oaep = false;                       // RSA-OAEP key transport for every RSA recipient
+  bool rsa_pss = false;                        // RSA-PSS signatures (PKCS#1 v1.5 otherwise)
+  DigestAlg digest = DigestAlg::kSha256;
+  bool check_from_address = true;              // verify: signer certificate must name From
+};
+
+// Relative paths resolve against |data_dir|.
+Result<SmimeConfig> ParseSmimeConfig(const config::ConfigNode& section, const std::string& data_dir);
+
+// Reads the configured anchor and intermediate files into a TrustStore.
+// kIoError / kInvalidArgument naming the file on failure.
+Result<TrustStore> LoadTrustStore(const SmimeConfig& config);
+
+}  // namespace sg::smime

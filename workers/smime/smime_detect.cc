@@ -1,0 +1,48 @@
+#include "workers/smime/smime_detect.h"
+
+#include <cctype>
+#include <string>
+
+#include "workers/smime/smime_mime.h"
+
+namespace sg::smime {
+
+SmimeKind DetectSmime(std::string_view message) {
+  MimeLimits limits;
+  auto entity = ParseEntity(message, limits);
+  if (!entity.ok()) return SmimeKind::kNone;
+  ContentType ct = EntityContentType(*entity);
+  if (ct.type == "multipart" && ct.subtype == "signed") {
+    std::string protocol = ct.Param("protocol");
+    for (char& c : protocol) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (protocol == "application/pkcs7-signature" || protocol == "application/x-pkcs7-signature") {
+      return SmimeKind::kSignedDetached;
+    }
+    return SmimeKind::kNone;  // e.g. PGP/MIME
+  }
+  bool pkcs7 = ct.type == "application" &&
+               (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime");
+  if (!pkcs7) return SmimeKind::kNone;
+  std::string st = ct.Param("smime-type");
+  for (char& c : st) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (st == "enveloped-data") return SmimeKind::kEnveloped;
+  if (st == "authenveloped-data") return SmimeKind::kAuthEnveloped;
+  if (st == "signed-data") return SmimeKind::kSignedOpaque;
+  if (st == "compressed-data") return SmimeKind::kCompressed;
+  return SmimeKind::kUnknownPkcs7;  // old clients omit smime-type: the CMS content type decides
+}
+
+std::string_view SmimeKindName(SmimeKind kind) {
+  switch (kind) {
+    case SmimeKind::kNone: return "none";
+    case SmimeKind::kEnveloped: return "enveloped";
+    case SmimeKind::kAuthEnveloped: return "auth_enveloped";
+    case SmimeKind::kSignedDetached: return "signed_detached";
+    case SmimeKind::kSignedOpaque: return "signed_opaque";
+    case SmimeKind::kCompressed: return "compressed";
+    case SmimeKind::kUnknownPkcs7: return "unknown_pkcs7";
+  }
+  return "none";
+}
+
+}  // namespace sg::smime

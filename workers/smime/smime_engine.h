@@ -1,0 +1,195 @@
+// SmimeEngine: sign, encrypt, decrypt, verify and harvest S/MIME messages.
+//
+// Purpose: the cryptographic core the workers call. Input and output are
+// complete RFC 5322 messages (raw bytes). Outer header fields (From, To,
+// Subject, ...) stay outside the CMS envelope; Content-* fields move inside.
+// Signed bytes are never touched after signing; to tag the Subject of a
+// signed inbound message use ReplaceHeader() (smime_mime.h), which changes
+// only that one field.
+//
+// Threading: create one engine per process (ciphers and digests are fetched
+// once in Create()); every method is const and may be called from any number
+// of threads at once without locks. Keys, certificates and TrustStores are
+// shared read-only handles (smime_handles.h, smime_trust.h).
+//
+// Errors: a malformed, truncated or hostile message gives a specific Error
+// (kInvalidArgument: not the expected MIME/CMS shape; kCorruption: CMS that
+// fails integrity or decryption; kNotFound: no candidate key fits;
+// kUnsupported: algorithm we do not handle; kResourceExhausted: a MimeLimits
+// bound). Verify() reports problems with the *signature* as a VerifyStatus,
+// not as an Error, because the worker still delivers such mail.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "workers/smime/smime_handles.h"
+#include "workers/smime/smime_mime.h"
+#include "workers/smime/smime_signer.h"
+#include "workers/smime/smime_trust.h"
+
+namespace sg::smime {
+
+struct SignOptions {
+  DigestAlg digest = DigestAlg::kSha256;  // ignored with a PreparedSigner (fixed at Create)
+  bool rsa_pss = false;           // RSASSA-PSS instead of PKCS#1 v1.5 (OpenSSL CMS path)
+  std::optional<std::time_t> signing_time;  // default: the current time
+  bool transport_encode = true;   // make the content relay-proof first (smime_canon.h)
+  bool include_chain = true;      // put SignerIdentity::chain into the CMS (identity overloads)
+  bool announce_aes_gcm = true;   // list AES-GCM in our SMIMECapabilities (identity overloads)
+};
+
+// A recipient certificate and what its owner announced (from harvesting).
+struct Recipient {
+  X509Ptr cert;
+  bool supports_aes_gcm = false;  // announced AES-GCM in SMIMECapabilities
+  bool rsa_oaep = false;          // use RSAES-OAEP for this RSA recipient
+};
+
+enum class ContentCipher {
+  kAuto,       // AES-256-GCM AuthEnvelopedData if every recipient supports it, else AES-256-CBC
+  kAes256Cbc,
+  kAes128Cbc,
+  kAes256Gcm,  // AuthEnvelopedData regardless of announcements
+};
+
+struct EncryptOptions {
+  ContentCipher cipher = ContentCipher::kAuto;
+  bool transport_encode = true;   // canonicalise the entity first (off for pre-signed content)
+};
+
+struct EncryptInfo {
+  std::string message;
+  bool auth_enveloped = false;
+  std::string cipher_name;        // "AES-256-CBC", "AES-256-GCM", ...
+};
+
+struct DecryptResult {
+  std::string message;            // outer headers + decrypted entity
+  size_t key_index = 0;           // which candidate key opened it
+  bool auth_enveloped = false;    // AuthEnvelopedData (AES-GCM): integrity-protected
+};
+
+enum class VerifyStatus {
+  kGood,
+  kBadSignature,   // content digest or signature value does not match (altered in transit)
+  kUntrusted,      // no chain to a trust anchor
+  kExpired,        // a certificate was outside its validity at signing time
+  kWrongPurpose,   // key usage / extended key usage do not allow email signing
+  kWrongAddress,   // signer certificate does not name the From address
+  kNoSignerCert,   // the signer's certificate is neither in the message nor known
+  kNotSigned,      // no S/MIME signature at the top level
+  kMalformed,      // signature structure is broken (MIME or CMS)
+  kUnsupported,    // unknown digest or signature algorithm
+};
+std::string_view VerifyStatusName(VerifyStatus status);
+
+struct Capabilities {
+  std::vector<std::string> algorithms;  // OIDs in dotted or short-name form, in order of preference
+  bool aes_gcm = false;                 // any AES-GCM variant announced
+  bool aes_cbc = false;
+};
+
+struct VerifyResult {
+  VerifyStatus status = VerifyStatus::kNotSigned;
+  std::string detail;                 // human-readable reason for a non-good status
+  X509Ptr signer;                     // the signer certificate, when found
+  std::vector<X509Ptr> certificates;  // every certificate carried in the CMS
+  std::vector<X509Ptr> chain;         // validated chain signer..anchor, when trusted
+  Capabilities capabilities;          // the signer's SMIMECapabilities
+  std::optional<std::time_t> signing_time;
+  std::string from_address;           // addr-spec of From, lower-case
+  std::vector<std::string> signer_addresses;
+  bool opaque = false;                // smime-type=signed-data
+  std::string content;                // opaque only: outer headers + the signed entity
+};
+
+struct VerifyOptions {
+  bool check_from_address = true;
+};
+
+// What the keyservice stores for a correspondent.
+struct HarvestResult {
+  X509Ptr cert;
+  std::vector<X509Ptr> chain;         // other certificates carried in the message
+  Capabilities capabilities;
+  std::vector<std::string> addresses;
+  bool trusted = false;               // verification status was kGood
+};
+
+class SmimeEngine {
+ public:
+  static Result<std::unique_ptr<SmimeEngine>> Create(MimeLimits limits = {});
+  ~SmimeEngine();
+  SmimeEngine(const SmimeEngine&) = delete;
+  SmimeEngine& operator=(const SmimeEngine&) = delete;
+
+  // multipart/signed with a detached SignedData (signing time, capabilities,
+  // signer certificate and chain). kInvalidArgument if the key does not match
+  // the certificate or the message cannot be parsed.
+  // The SignerIdentity overload prepares the identity per call (and uses
+  // OpenSSL's CMS code for RSA-PSS); workers keep a PreparedSigner per user
+  // instead, which is the fast path (smime_signer.h).
+  Result<std::string> Sign(std::string_view message, const SignerIdentity& signer,
+                           const SignOptions& options = {}) const;
+  Result<std::string> Sign(std::string_view message, const PreparedSigner& signer,
+                           const SignOptions& options = {}) const;
+
+  // application/pkcs7-mime enveloped-data (or authEnveloped-data) for every
+  // recipient. RSA certificates get key transport, EC certificates ECDH.
+  Result<EncryptInfo> Encrypt(std::string_view message, std::span<const Recipient> recipients,
+                              const EncryptOptions& options = {}) const;
+
+  // Sign, then encrypt the signed result (the signed bytes are not re-encoded).
+  Result<EncryptInfo> SignAndEncrypt(std::string_view message, const SignerIdentity& signer,
+                                     std::span<const Recipient> recipients,
+                                     const SignOptions& sign_options = {},
+                                     const EncryptOptions& encrypt_options = {}) const;
+  Result<EncryptInfo> SignAndEncrypt(std::string_view message, const PreparedSigner& signer,
+                                     std::span<const Recipient> recipients,
+                                     const SignOptions& sign_options = {},
+                                     const EncryptOptions& encrypt_options = {}) const;
+
+  // Decrypts with the first candidate whose certificate is a recipient.
+  // kNotFound when no candidate is a recipient; kCorruption when the matching
+  // key cannot open it (wrong key, tampered or truncated data).
+  Result<DecryptResult> Decrypt(std::string_view message, std::span<const KeyPair> candidates) const;
+
+  // Verifies a detached or opaque signature at |now| (validity is judged at
+  // the signing time when that is not in the future). Errors are returned
+  // only for resource limits; everything about the message is a status.
+  Result<VerifyResult> Verify(std::string_view message, const TrustStore& trust, std::time_t now,
+                              const VerifyOptions& options = {}) const;
+
+  // Signer certificate, chain and capabilities for the keyservice. Fails
+  // with kInvalidArgument when the message has no intact signature (a
+  // certificate from an altered message must never be stored).
+  Result<HarvestResult> Harvest(std::string_view message, const TrustStore& trust,
+                                std::time_t now) const;
+
+  const MimeLimits& limits() const { return limits_; }
+
+ private:
+  explicit SmimeEngine(MimeLimits limits);
+  Result<std::string> SignWithCms(std::string_view message, const SignerIdentity& signer,
+                                  const SignOptions& options) const;
+  const EVP_MD* Digest(DigestAlg alg) const;
+
+  MimeLimits limits_;
+  EVP_MD* sha256_ = nullptr;
+  EVP_MD* sha384_ = nullptr;
+  EVP_MD* sha512_ = nullptr;
+  EVP_CIPHER* aes256_cbc_ = nullptr;
+  EVP_CIPHER* aes128_cbc_ = nullptr;
+  EVP_CIPHER* aes256_gcm_ = nullptr;
+};
+
+}  // namespace sg::smime

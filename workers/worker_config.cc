@@ -1,0 +1,17 @@
+#include "workers/worker_config.h"
+
+namespace sg::workers {
+
+Result<WorkerConfig> ParseWorkerConfig(const config::ConfigNode& section) {
+  WorkerConfig c;
+  SG_ASSIGN_OR_RETURN(int64_t threads, section.Int("threads", 0, 0, 1024));
+  c.threads = static_cast<int>(threads);
+  SG_ASSIGN_OR_RETURN(int64_t batch, section.Int("max_batch", 64, 1, 10000));
+  c.max_batch = static_cast<int>(batch);
+  SG_ASSIGN_OR_RETURN(int64_t attempts, section.Int("max_attempts", 5, 1, 100));
+  c.max_attempts = static_cast<int>(attempts);
+  SG_ASSIGN_OR_RETURN(c.group, section.String("group", c.group));
+  return c;
+}
+
+}  // namespace sg::workers

@@ -1,0 +1,26 @@
+#include "workers/worker_metrics.h"
+
+namespace sg::workers {
+
+WorkerMetrics::WorkerMetrics(metrics::Registry& r)
+    : processed(r.AddCounter("smimegate_worker_records_total",
+                             "Records taken off the inbound and outbound topics and finished",
+                             {"result"})
+                    .WithLabels({"processed"})),
+      outputs(r.AddCounter("smimegate_worker_outputs_total",
+                           "Delivery records published to the deliver topic")
+                  .Get()),
+      retried(r.AddCounter("smimegate_worker_records_total",
+                           "Records taken off the inbound and outbound topics and finished",
+                           {"result"})
+                  .WithLabels({"retried"})),
+      dead_lettered(r.AddCounter("smimegate_worker_records_total",
+                                 "Records taken off the inbound and outbound topics and finished",
+                                 {"result"})
+                        .WithLabels({"dead_lettered"})),
+      process_seconds(r.AddHistogram("smimegate_worker_process_seconds",
+                                     "Time to process one record", {},
+                                     metrics::LatencyBuckets())
+                          .Get()) {}
+
+}  // namespace sg::workers

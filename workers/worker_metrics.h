@@ -1,0 +1,19 @@
+// Metrics of the worker consumer loop.
+#pragma once
+
+#include "common/metrics.h"
+
+namespace sg::workers {
+
+class WorkerMetrics {
+ public:
+  explicit WorkerMetrics(metrics::Registry& registry);
+
+  metrics::Counter& processed;     // records taken off inbound/outbound and finished
+  metrics::Counter& outputs;       // records published to deliver
+  metrics::Counter& retried;       // transient failures, to be tried again
+  metrics::Counter& dead_lettered; // given up, kept with a reason
+  metrics::Histogram& process_seconds;
+};
+
+}  // namespace sg::workers

@@ -1,0 +1,66 @@
+// WorkerPool: the consumer loop of the worker stage.
+//
+// N threads, each a member of one consumer group reading the inbound and
+// outbound topics. For each batch: decode, hand every record to the
+// MessageProcessor, publish its outputs to the deliver topic, wait for the
+// durable acks, and only then commit (at least once, invariant 2).
+//
+// Failures never block a partition:
+//   - a record that cannot be decoded, or a permanent processing error, goes
+//     to the dead-letter topic with the reason in header "sg-reason";
+//   - a transient processing error re-queues the record at the tail of its
+//     topic with header "sg-attempt" incremented; after max_attempts it is
+//     dead-lettered;
+//   - when the queue refuses a publish, nothing of the batch is committed and
+//     the batch is read again after a short pause.
+//
+// Threading: Start/Stop from the main thread; the processor is called from
+// the pool's threads concurrently.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common/queue.h"
+#include "common/queue_config.h"
+#include "common/service.h"
+#include "workers/message_processor.h"
+#include "workers/worker_config.h"
+#include "workers/worker_metrics.h"
+
+namespace sg::workers {
+
+class WorkerPool : public Service {
+ public:
+  WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_config, queue::Queue& queue,
+             MessageProcessor& processor, metrics::Registry& registry);
+  ~WorkerPool() override;
+
+  std::string Name() const override { return "workers"; }
+  Status Start() override;
+  void Stop() override;
+  bool Ready() const override { return running_.load(); }
+
+ private:
+  struct Member {
+    std::unique_ptr<queue::Consumer> consumer;
+    std::unique_ptr<queue::Producer> producer;
+    std::thread thread;
+  };
+  void Run(Member& m);
+  // Processes one batch; false when it must be read again.
+  bool ProcessBatch(Member& m, std::vector<queue::Record>& batch);
+
+  WorkerConfig config_;
+  std::string inbound_topic_, outbound_topic_, deliver_topic_, deadletter_topic_;
+  queue::Queue& queue_;
+  MessageProcessor& processor_;
+  WorkerMetrics metrics_;
+  std::vector<std::unique_ptr<Member>> members_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> running_{false};
+};
+
+}  // namespace sg::workers
