@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -395,16 +396,20 @@ class KafkaConsumer : public Consumer {
     std::vector<Record> out;
     if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool polled_once = false;
     while (out.size() < max_records) {
       if (wakeup_.exchange(false)) break;
       int wait_ms = 0;
       if (out.empty()) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) break;
-        wait_ms = static_cast<int>(std::min<int64_t>(left.count(), 100));
+        // A zero timeout still polls once: that is also what serves group
+        // membership and rebalances.
+        if (left.count() <= 0 && polled_once) break;
+        wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 100));
       }
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
+      polled_once = true;
       if (!m) {
         if (!out.empty()) break;
         continue;

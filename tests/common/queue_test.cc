@@ -351,6 +351,23 @@ TEST_P(QueueContractTest, LagIsEndMinusCommitted) {
   EXPECT_EQ((*lag)[0].lag(), 2);
 }
 
+// Event-loop consumers (egress) poll without waiting; that alone must make
+// progress, group membership included.
+TEST_P(QueueContractTest, NonBlockingPollsAloneDeliverRecords) {
+  ProduceAll({{"a", "1"}, {"b", "2"}});
+  auto c = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(c.ok());
+  size_t got = 0;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (got < 2 && std::chrono::steady_clock::now() < deadline) {
+    auto r = (*c)->Poll(10, 0ms);
+    ASSERT_TRUE(r.ok());
+    got += r->size();
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(got, 2u);
+}
+
 TEST_P(QueueContractTest, WakeupEndsABlockedPoll) {
   auto c = queue_->CreateConsumer("g", {"t"});
   ASSERT_TRUE(c.ok());

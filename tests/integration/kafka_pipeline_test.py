@@ -12,6 +12,7 @@ Usage: kafka_pipeline_test.py <smimegate> <smimegate-test-broker>
 """
 import os
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -198,8 +199,9 @@ egress:
                 with open(os.path.join(work, name + ".log")) as f:
                     print(f"--- {name}.log ---\n{f.read()[-3000:]}")
     if failures:
-        print("FAIL:\n  " + "\n  ".join(failures))
+        print(f"FAIL (logs kept in {work}):\n  " + "\n  ".join(failures))
         return 1
+    shutil.rmtree(work, ignore_errors=True)
     print("kafka pipeline: every accepted message delivered exactly once")
     return 0
 
