@@ -3,23 +3,23 @@
 namespace sg::egress {
 
 EgressMetrics::EgressMetrics(metrics::Registry& registry)
-    : deliveries_(registry.AddCounter("egress_deliveries_total",
+    : deliveries_(registry.AddCounter("smimegate_egress_deliveries_total",
                                       "Recipient deliveries by outcome and route",
                                       {"outcome", "route"})),
-      retries_(registry.AddCounter("egress_retries_scheduled_total",
+      retries_(registry.AddCounter("smimegate_egress_retries_scheduled_total",
                                    "Records produced to the retry topic", {"route"})),
-      dsn_(registry.AddCounter("egress_dsn_total", "Delivery status notifications produced")),
+      dsn_(registry.AddCounter("smimegate_egress_dsn_total", "Delivery status notifications produced")),
       queue_age_(registry.AddHistogram(
-          "egress_queue_age_seconds", "Time from acceptance by ingress to the final outcome", {},
+          "smimegate_egress_queue_age_seconds", "Time from acceptance by ingress to the final outcome", {},
           {0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 14400, 86400, 432000})),
-      connections_(registry.AddCounter("egress_connections_total", "SMTP sessions opened",
+      connections_(registry.AddCounter("smimegate_egress_connections_total", "SMTP sessions opened",
                                        {"route", "tls"})),
-      connection_failures_(registry.AddCounter("egress_connection_failures_total",
+      connection_failures_(registry.AddCounter("smimegate_egress_connection_failures_total",
                                                "SMTP hosts that could not be used", {"route"})),
-      reuse_(registry.AddCounter("egress_connection_reuse_total",
+      reuse_(registry.AddCounter("smimegate_egress_connection_reuse_total",
                                  "Transactions sent on an already used SMTP session", {"route"})),
-      inflight_(registry.AddGauge("egress_inflight_records", "Records being delivered")),
-      scheduled_(registry.AddGauge("egress_scheduled_retries",
+      inflight_(registry.AddGauge("smimegate_egress_inflight_records", "Records being delivered")),
+      scheduled_(registry.AddGauge("smimegate_egress_scheduled_retries",
                                    "Retry records waiting for their due time")) {}
 
 }  // namespace sg::egress

@@ -108,7 +108,7 @@ double RunOnce(int messages, int per_connection) {
   }
   sg::metrics::Registry registry;
   auto& delivered = registry
-                        .AddCounter("egress_deliveries_total", "Recipient deliveries by outcome and route",
+                        .AddCounter("smimegate_egress_deliveries_total", "Recipient deliveries by outcome and route",
                                     {"outcome", "route"})
                         .WithLabels({"delivered", "outbound"});
   sg::egress::EgressService egress(*cfg, **q, registry, "");
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) times.push_back(RunOnce(messages, c.per_connection));
     medians.push_back(Median(times));
   }
-  std::printf("egress_load: %d messages of 1 KB, 4 sessions, synced embedded queue, median of %d\n",
+  std::printf("smimegate_egress_load: %d messages of 1 KB, 4 sessions, synced embedded queue, median of %d\n",
               messages, reps);
   for (size_t i = 0; i < cases.size(); ++i) {
     std::printf("  %-36s %8.3f s  %8.0f msg/s  throughput ratio %.2f\n", cases[i].name, medians[i],

@@ -177,7 +177,7 @@ TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
   EXPECT_EQ(lint.output, "") << lint.output;
   std::string scraped = RunShell("curl -sf " + base + "/metrics").output;
   for (const char* family : {"smimegate_worker_records_total", "smimegate_ingress_",
-                             "egress_deliveries_total", "smimegate_keyservice_"}) {
+                             "smimegate_egress_deliveries_total", "smimegate_keyservice_"}) {
     EXPECT_NE(scraped.find(family), std::string::npos) << family;
   }
   kill(pid, SIGTERM);

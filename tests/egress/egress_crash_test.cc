@@ -118,7 +118,7 @@ TEST(EgressCrash, SigkillDuringABurstDeliversEveryMessageOnceExceptInDoubtTransa
   const std::string metrics = ReadFileText(dir.Sub("metrics.txt"));
   std::cout << "killed after " << at_kill << " of " << kMessages << " messages; "
             << in_doubt_duplicates << " in-doubt transactions delivered again; after restart: "
-            << MetricLine(metrics, "egress_deliveries_total{outcome=\"duplicate\",route=\"outbound\"}")
+            << MetricLine(metrics, "smimegate_egress_deliveries_total{outcome=\"duplicate\",route=\"outbound\"}")
             << "\n";
 }
 

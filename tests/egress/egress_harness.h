@@ -35,7 +35,7 @@ class EgressHarness {
   void Produce(const smimegate::v1::MessageRecord& rec, const std::string& topic = "deliver");
   // Every record of `topic` so far, read by a private consumer group.
   std::vector<queue::Record> ReadAll(const std::string& topic);
-  // Value of a metric sample line ("egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}").
+  // Value of a metric sample line ("smimegate_egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}").
   double Metric(const std::string& sample);
 
  private:

@@ -63,7 +63,7 @@ TEST_F(EgressMxTest, FallsBackToTheNextMxWhenTheFirstRefuses) {
   h_.Produce(MakeRecord("p2", "alice@org.test", {"bob@fallback.test"}));
   ASSERT_TRUE(WaitUntil([&] { return mx2_.Events("message").size() == 1; }, seconds(10)));
   EXPECT_TRUE(mx1_.Events("message").empty());
-  EXPECT_GE(h_.Metric("egress_connection_failures_total{route=\"outbound\"}"), 1);
+  EXPECT_GE(h_.Metric("smimegate_egress_connection_failures_total{route=\"outbound\"}"), 1);
 }
 
 TEST_F(EgressMxTest, UsesTheDomainAddressWithoutMx) {

@@ -57,7 +57,7 @@ TEST_F(EgressPeerTest, DeliversToAiosmtpdAndDoesNotDeliverAgainAfterRestart) {
   // Dot-stuffing undone by the peer: the body arrives byte for byte.
   EXPECT_NE(ReadFile(msg["file"]).find("BODY-MARKER\r\n.leading dot\r\n"), std::string::npos);
   ASSERT_TRUE(WaitUntil([&] {
-    return h_.Metric("egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}") == 2;
+    return h_.Metric("smimegate_egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}") == 2;
   }, seconds(5)));
 
   // Restart: the record was committed (or is suppressed): nothing is delivered twice.
@@ -99,7 +99,7 @@ TEST_F(EgressPeerTest, DeliversToPostfixSmtpSink) {
   };
   ASSERT_TRUE(WaitUntil([&] { return count_dumped() == 5; }, seconds(10))) << count_dumped();
   ASSERT_TRUE(WaitUntil([&] {
-    return h_.Metric("egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}") == 5;
+    return h_.Metric("smimegate_egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}") == 5;
   }, seconds(5)));
 }
 
@@ -123,10 +123,10 @@ TEST_F(EgressPeerTest, TemporaryFailureIsRetriedThroughTheQueueThenDelivered) {
   ASSERT_TRUE(WaitUntil([&] { return peer.Events("message").size() == 1; }, seconds(10)));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(peer.Events("message").size(), 1u);
-  EXPECT_EQ(h_.Metric("egress_deliveries_total{outcome=\"deferred\",route=\"outbound\"}"), 1);
-  EXPECT_EQ(h_.Metric("egress_retries_scheduled_total{route=\"outbound\"}"), 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_deliveries_total{outcome=\"deferred\",route=\"outbound\"}"), 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_retries_scheduled_total{route=\"outbound\"}"), 1);
   ASSERT_TRUE(WaitUntil([&] {
-    return h_.Metric("egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}") == 1;
+    return h_.Metric("smimegate_egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}") == 1;
   }, seconds(5)));
 }
 
@@ -178,8 +178,8 @@ TEST_F(EgressPeerTest, PermanentFailureSendsAnRfc3464DsnToTheSender) {
                     " --orcpt 'rfc822; Bad@Remote.Test' --envid ENVID-77 --ret hdrs"
                     " --orig-subject 'test m3'";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile(dsn["file"]);
-  EXPECT_EQ(h_.Metric("egress_dsn_total"), 1);
-  EXPECT_EQ(h_.Metric("egress_deliveries_total{outcome=\"bounced\",route=\"outbound\"}"), 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_dsn_total"), 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_deliveries_total{outcome=\"bounced\",route=\"outbound\"}"), 1);
 }
 
 TEST_F(EgressPeerTest, FailureFromTheNullSenderIsDeadLetteredWithItsReason) {
@@ -207,7 +207,7 @@ TEST_F(EgressPeerTest, RequiredTlsToAPeerWithoutStarttlsDefersAndNeverSendsInCle
       << rec.delivery().last_error();
   EXPECT_TRUE(peer.Events("mail").empty());  // not even MAIL FROM went out in clear
   EXPECT_TRUE(peer.Events("message").empty());
-  EXPECT_EQ(h_.Metric("egress_deliveries_total{outcome=\"deferred\",route=\"outbound\"}"), 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_deliveries_total{outcome=\"deferred\",route=\"outbound\"}"), 1);
 }
 
 class EgressTlsTest : public EgressPeerTest {
@@ -231,7 +231,7 @@ TEST_F(EgressTlsTest, RequiredVerifiedTlsDeliversEncrypted) {
   ASSERT_TRUE(WaitUntil([&] { return peer.Events("message").size() == 1; }, seconds(10)));
   EXPECT_TRUE(peer.Events("mail")[0]["tls"].get<bool>());
   EXPECT_TRUE(peer.Events("message")[0]["tls"].get<bool>());
-  EXPECT_EQ(h_.Metric("egress_connections_total{route=\"outbound\",tls=\"on\"}"), 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_connections_total{route=\"outbound\",tls=\"on\"}"), 1);
 }
 
 TEST_F(EgressTlsTest, RequiredVerifiedTlsRefusesAnUntrustedCertificate) {
@@ -275,8 +275,8 @@ TEST_F(EgressPeerTest, ManyMessagesReuseOneConnection) {
   }
   EXPECT_EQ(client_ports.size(), 1u);  // one TCP connection carried everything
   EXPECT_EQ(ids.size(), static_cast<size_t>(kMessages));
-  EXPECT_EQ(h_.Metric("egress_connection_reuse_total{route=\"outbound\"}"), kMessages - 1);
-  EXPECT_EQ(h_.Metric("egress_connections_total{route=\"outbound\",tls=\"off\"}"), 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_connection_reuse_total{route=\"outbound\"}"), kMessages - 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_connections_total{route=\"outbound\",tls=\"off\"}"), 1);
 }
 
 }  // namespace
