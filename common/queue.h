@@ -23,7 +23,8 @@
 //   - Committed records that every group has passed are cleaned up.
 //
 // Threading: a Queue, its Producers and Consumers may be used from any
-// thread. A Consumer is used by one thread at a time (Wakeup excepted).
+// thread. A Consumer is used by one thread at a time (Wakeup and Lag
+// excepted).
 // Produce callbacks run on a queue-owned thread and must not block.
 #pragma once
 
@@ -133,7 +134,8 @@ class Consumer {
   // Partitions this member owns right now.
   virtual std::vector<TopicPartition> Assignment() = 0;
 
-  // Lag of this consumer's group on every partition of its topics.
+  // Lag of this consumer's group on every partition of its topics. May
+  // block on the network (Kafka); safe to call from another thread.
   virtual Result<std::vector<PartitionLag>> Lag() = 0;
 
   // Makes a blocked Poll return early. Safe from any thread.

@@ -21,6 +21,9 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
       process_seconds(r.AddHistogram("smimegate_worker_process_seconds",
                                      "Time to process one record", {},
                                      metrics::LatencyBuckets())
-                          .Get()) {}
+                          .Get()),
+      lag(r.AddGauge("smimegate_queue_consumer_lag_records",
+                     "Records produced but not yet committed by the consumer group",
+                     {"group", "topic", "partition"})) {}
 
 }  // namespace sg::workers

@@ -14,6 +14,9 @@ class WorkerMetrics {
   metrics::Counter& retried;       // transient failures, to be tried again
   metrics::Counter& dead_lettered; // given up, kept with a reason
   metrics::Histogram& process_seconds;
+  // Records waiting per topic and partition (what an autoscaler such as
+  // KEDA scales the workers on).
+  metrics::Family<metrics::Gauge>& lag;
 };
 
 }  // namespace sg::workers

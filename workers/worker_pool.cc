@@ -78,6 +78,7 @@ Status WorkerPool::Start() {
     Member* raw = m.get();
     raw->thread = std::thread([this, raw] { Run(*raw); });
   }
+  lag_thread_ = std::thread([this] { ReportLag(); });
   running_ = true;
   spdlog::info("workers: {} threads consuming {} and {}", n, inbound_topic_, outbound_topic_);
   return OkStatus();
@@ -85,6 +86,11 @@ Status WorkerPool::Start() {
 
 void WorkerPool::Stop() {
   if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(lag_mu_);
+  }
+  lag_cv_.notify_all();
+  if (lag_thread_.joinable()) lag_thread_.join();
   for (auto& m : members_) {
     if (m->consumer) m->consumer->Wakeup();
   }
@@ -93,6 +99,24 @@ void WorkerPool::Stop() {
     if (m->consumer) m->consumer->Close();
   }
   running_ = false;
+}
+
+void WorkerPool::ReportLag() {
+  std::unique_lock<std::mutex> lock(lag_mu_);
+  while (!stopping_.load()) {
+    if (!members_.empty() && members_[0]->consumer) {
+      lock.unlock();
+      auto lag = members_[0]->consumer->Lag();
+      lock.lock();
+      if (lag.ok()) {
+        for (const auto& l : *lag) {
+          metrics_.lag.WithLabels({config_.group, l.tp.topic, std::to_string(l.tp.partition)})
+              .Set(static_cast<double>(l.lag()));
+        }
+      }
+    }
+    lag_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_.load(); });
+  }
 }
 
 void WorkerPool::Run(Member& m) {

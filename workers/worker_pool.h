@@ -19,6 +19,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -50,6 +52,8 @@ class WorkerPool : public Service {
     std::thread thread;
   };
   void Run(Member& m);
+  // Publishes the group's lag every few seconds until Stop.
+  void ReportLag();
   // Processes one batch; false when it must be read again.
   bool ProcessBatch(Member& m, std::vector<queue::Record>& batch);
 
@@ -59,6 +63,9 @@ class WorkerPool : public Service {
   MessageProcessor& processor_;
   WorkerMetrics metrics_;
   std::vector<std::unique_ptr<Member>> members_;
+  std::thread lag_thread_;
+  std::mutex lag_mu_;
+  std::condition_variable lag_cv_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> running_{false};
 };

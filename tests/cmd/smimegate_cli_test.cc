@@ -175,7 +175,19 @@ TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
   auto lint = RunShell("curl -sf " + base + "/metrics | promtool check metrics");
   EXPECT_EQ(lint.exit_code, 0) << lint.output;
   EXPECT_EQ(lint.output, "") << lint.output;
-  std::string scraped = RunShell("curl -sf " + base + "/metrics").output;
+  std::string scraped;
+  for (int i = 0; i < 50; ++i) {  // the lag gauge appears once the first report ran
+    scraped = RunShell("curl -sf " + base + "/metrics").output;
+    if (scraped.find("smimegate_queue_consumer_lag_records{group=\"smimegate-workers\","
+                     "topic=\"inbound\",partition=\"0\"} 0") != std::string::npos) {
+      break;
+    }
+    usleep(100 * 1000);
+  }
+  EXPECT_NE(scraped.find("smimegate_queue_consumer_lag_records{group=\"smimegate-workers\","
+                         "topic=\"inbound\",partition=\"0\"} 0"),
+            std::string::npos)
+      << scraped;
   for (const char* family : {"smimegate_worker_records_total", "smimegate_ingress_",
                              "smimegate_egress_deliveries_total", "smimegate_keyservice_"}) {
     EXPECT_NE(scraped.find(family), std::string::npos) << family;
