@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Tries the distributed mode on one machine: a Kafka-protocol test broker
+# (librdkafka's mock cluster, tests/support/kafka_test_broker.cc) and every
+# stage as its own process (keyservice, ingress, two workers, egress), the
+# way Kubernetes runs them. Ctrl-C stops everything.
+#
+# Data in $SMIMEGATE_KAFKA_HOME (default <repo>/var-kafka); the same ports
+# as scripts/run.sh (SMIMEGATE_MX_PORT, SMIMEGATE_RELAY_PORT), metrics on
+# free ports (printed by each stage).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${SMIMEGATE_BUILD_DIR:-$repo/build}"
+home="${SMIMEGATE_KAFKA_HOME:-$repo/var-kafka}"
+partitions="${SMIMEGATE_PARTITIONS:-4}"
+
+"$repo/scripts/setup-deps.sh"
+"$repo/scripts/build.sh"
+mkdir -p "$home/logs"
+home="$(cd "$home" && pwd)"
+
+pids=()
+stop() {
+  # The stages first (they commit through the broker), the broker last.
+  for p in "${pids[@]:1}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]:1}"; do wait "$p" 2>/dev/null || true; done
+  if [ ${#pids[@]} -gt 0 ]; then kill -TERM "${pids[0]}" 2>/dev/null || true; fi
+  wait || true
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+topics=()
+for t in inbound outbound deliver retry; do topics+=(--topic "smimegate.$t:$partitions"); done
+topics+=(--topic "smimegate.deadletter:1")
+"$build_dir/tests/support/smimegate-test-broker" "${topics[@]}" > "$home/logs/broker.out" 2>"$home/logs/broker.log" &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q bootstrap= "$home/logs/broker.out" && break; sleep 0.1; done
+bootstrap="$(grep bootstrap= "$home/logs/broker.out" | cut -d= -f2)"
+
+cat > "$home/smimegate.yaml" <<YAML
+hosted_domains: [example.com]
+metrics: {port: 0}
+queue:
+  type: kafka
+  partitions: $partitions
+  kafka:
+    brokers: "$bootstrap"
+    create_topics: false   # the test broker cannot create topics; it was started with them
+keyservice:
+  listen: 127.0.0.1:\${SMIMEGATE_KEYSERVICE_PORT:-7443}
+  kek_file: kek
+  kek_create: true
+ingress:
+  listeners:
+    - name: mx
+      address: 127.0.0.1
+      port: \${SMIMEGATE_MX_PORT:-2525}
+      role: mx
+    - name: relay
+      address: 127.0.0.1
+      port: \${SMIMEGATE_RELAY_PORT:-2587}
+      role: relay
+      trusted_networks: [127.0.0.0/8]
+egress:
+  inbound: {transport: maildir, path: mail/inbound}
+  outbound: {transport: maildir, path: mail/outbound}
+YAML
+
+for stage in keyservice worker worker egress ingress; do
+  log="$home/logs/$stage-${#pids[@]}.log"
+  "$build_dir/cmd/smimegate/smimegate" "$stage" --config "$home/smimegate.yaml" > "$log" 2>&1 &
+  pids+=($!)
+done
+# Wait until every stage says it is ready, or stop on the first that fails.
+for _ in $(seq 1 300); do
+  ready=$(cat "$home"/logs/*-*.log 2>/dev/null | grep -c "smimegate ready" || true)
+  [ "$ready" -ge 5 ] && break
+  for p in "${pids[@]}"; do
+    if ! kill -0 "$p" 2>/dev/null; then
+      echo "kafka-demo: a stage stopped; its log:" >&2
+      grep -L "smimegate ready" "$home"/logs/*-*.log | xargs tail -n 5 >&2
+      exit 1
+    fi
+  done
+  sleep 0.2
+done
+echo "broker $bootstrap; stages running (logs in $home/logs):"
+grep -h "smimegate ready" "$home"/logs/*-*.log
+echo "send mail: swaks --server 127.0.0.1:${SMIMEGATE_RELAY_PORT:-2587} --from alice@example.com --to partner@example.org"
+echo "results in $home/mail/outbound/new/; Ctrl-C stops everything"
+wait
