@@ -507,7 +507,9 @@ class KafkaConsumer : public Consumer {
       SG_ASSIGN_OR_RETURN(int32_t n, impl_->Partitions(t));
       for (int32_t p = 0; p < n; ++p) rd_kafka_topic_partition_list_add(l, t.c_str(), p);
     }
-    rd_kafka_resp_err_t err = rd_kafka_committed(rk_, l, 5000);
+    // Short timeouts, and the first failure ends it: with the brokers down
+    // a lag report must not hold up a shutdown.
+    rd_kafka_resp_err_t err = rd_kafka_committed(rk_, l, 2000);
     if (err) {
       rd_kafka_topic_partition_list_destroy(l);
       return KafkaError(err, "kafka committed offsets");
@@ -515,8 +517,11 @@ class KafkaConsumer : public Consumer {
     for (int i = 0; i < l->cnt; ++i) {
       int64_t low = 0, high = 0;
       rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(
-          rk_, l->elems[i].topic, l->elems[i].partition, &low, &high, 5000);
-      if (we) continue;
+          rk_, l->elems[i].topic, l->elems[i].partition, &low, &high, 1000);
+      if (we) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return KafkaError(we, "kafka watermark offsets");
+      }
       PartitionLag lag;
       lag.tp = {l->elems[i].topic, l->elems[i].partition};
       lag.end = high;
