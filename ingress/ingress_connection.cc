@@ -233,7 +233,8 @@ void Connection::Shutdown() {
 
 void Connection::ForceClose() {
   if (handles_closing_) return;
-  if (!closing_ && session_) {
+  // No reply in the middle of a TLS handshake: it would be plaintext garbage.
+  if (!closing_ && session_ && !tls_handshaking_) {
     Send("421 4.3.2 Service shutting down\r\n");
     Flush();
   }

@@ -12,13 +12,7 @@
 
 #include "ingress/smtp_parser.h"
 #include "ingress/smtp_session_state.h"
-// protobuf_generate on CMake 3.25 writes the header to the build root, not
-// build/proto/ (reported to the lead); accept both until that is settled.
-#if __has_include("proto/envelope.pb.h")
 #include "proto/envelope.pb.h"
-#else
-#include "envelope.pb.h"
-#endif
 
 namespace sg::ingress {
 

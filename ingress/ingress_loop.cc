@@ -1,7 +1,10 @@
 #include "ingress/ingress_loop.h"
 
 #include <spdlog/spdlog.h>
+#include <pthread.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <future>
 
@@ -45,6 +48,13 @@ Status IngressLoop::Start(std::vector<std::pair<ListenerRuntime*, int>> sockets)
   auto started = std::make_shared<std::promise<Status>>();
   std::future<Status> result = started->get_future();
   thread_ = std::thread([this, sockets = std::move(sockets), started]() mutable {
+    // libuv writes with writev(): a client that reset the connection would
+    // raise SIGPIPE and kill the process. SIGPIPE from a write goes to the
+    // writing thread, so blocking it here turns it into EPIPE for us only.
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
     if (uv_loop_init(&loop_) != 0) {
       for (auto& s : sockets) close(s.second);
       started->set_value(MakeError(ErrorCode::kInternal, "uv_loop_init failed"));

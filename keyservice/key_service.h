@@ -52,6 +52,7 @@ struct EncryptionCertificate {
   std::string owner;  // the address, or "@domain" for a partner domain certificate
   std::string certificate_der;
   std::string smime_capabilities_der;  // DER SMIMECapabilities as harvested; may be empty
+  std::vector<std::string> capabilities;  // announced algorithms (OIDs / short names), preferred first
   bool domain_certificate = false;
 };
 
@@ -61,6 +62,9 @@ struct HarvestRequest {
   std::string certificate_der;  // the signer's certificate
   std::vector<std::string> chain_der;  // the other certificates of the SignedData
   std::string smime_capabilities_der;  // the signer's SMIMECapabilities attribute, if any
+  // The same as parsed algorithm identifiers (dotted OIDs or OpenSSL short
+  // names), preferred first; either or both may be given.
+  std::vector<std::string> capabilities;
 };
 
 enum class HarvestOutcome {

@@ -225,6 +225,7 @@ Result<uint32_t> KeyServiceImpl::PromotePending() {
     sc.set_der(p.der());
     *sc.mutable_chain_der() = p.chain_der();
     sc.set_smime_capabilities_der(p.smime_capabilities_der());
+    *sc.mutable_capabilities() = p.capabilities();
     sc.set_source("harvested");
     sc.set_added_at(NowMicros(clock_));
     sc.set_not_before(NotBefore(x->get()));
@@ -361,11 +362,12 @@ Result<KeyImportResult> KeyServiceImpl::ImportKey(const std::string& owner,
     if (d.ok()) sk.add_chain_der(*d);
   }
   sk.set_source("imported");
-  sk.set_added_at(NowMicros(clock_));
   sk.set_not_before(NotBefore(p12.certificate.get()));
   sk.set_not_after(NotAfter(p12.certificate.get()));
   {
     std::lock_guard<std::mutex> lock(StripeFor(norm_owner));
+    SG_ASSIGN_OR_RETURN(int64_t added_at, NextAddedAt(norm_owner));
+    sk.set_added_at(added_at);
     SG_RETURN_IF_ERROR(store_->PutKey(sk));
   }
   metrics_.keys_imported.Inc();

@@ -121,9 +121,8 @@ Result<store::StoredKey> KeyServiceImpl::IssueKey(const std::string& owner,
   sk.set_certificate_der(issued.certificate_der);
   for (auto& c : issued.chain_der) sk.add_chain_der(std::move(c));
   sk.set_source("issued");
-  // Microseconds keep "added most recently" strict even for keys issued in the same second.
-  sk.set_added_at(std::chrono::duration_cast<std::chrono::microseconds>(
-                      now.time_since_epoch()).count());
+  SG_ASSIGN_OR_RETURN(int64_t added_at, NextAddedAt(owner));
+  sk.set_added_at(added_at);
   sk.set_not_before(NotBefore(cert.get()));
   sk.set_not_after(NotAfter(cert.get()));
   SG_RETURN_IF_ERROR(store_->PutKey(sk));
@@ -133,6 +132,14 @@ Result<store::StoredKey> KeyServiceImpl::IssueKey(const std::string& owner,
   changes_.Publish("key", owner);
   spdlog::info("keyservice: issued key {} for {} ({})", sk.key_id(), owner, reason);
   return sk;
+}
+
+Result<int64_t> KeyServiceImpl::NextAddedAt(const std::string& owner) {
+  int64_t at = std::chrono::duration_cast<std::chrono::microseconds>(
+                   clock_.Now().time_since_epoch()).count();
+  SG_ASSIGN_OR_RETURN(auto keys, store_->ListKeys(owner));
+  for (const auto& k : keys) at = std::max(at, k.added_at() + 1);
+  return at;
 }
 
 Result<std::string> KeyServiceImpl::OpenKey(const store::StoredKey& key) {
@@ -207,6 +214,7 @@ Result<std::optional<EncryptionCertificate>> KeyServiceImpl::GetEncryptionCertif
   out.owner = personal->owner();
   out.certificate_der = personal->der();
   out.smime_capabilities_der = personal->smime_capabilities_der();
+  out.capabilities.assign(personal->capabilities().begin(), personal->capabilities().end());
   out.domain_certificate = domain;
   return std::optional<EncryptionCertificate>(std::move(out));
 }
@@ -280,6 +288,7 @@ Result<HarvestResult> KeyServiceImpl::HarvestCertificate(const HarvestRequest& r
     sp.set_der(request.certificate_der);
     for (const auto& d : request.chain_der) sp.add_chain_der(d);
     sp.set_smime_capabilities_der(request.smime_capabilities_der);
+    for (const auto& c : request.capabilities) sp.add_capabilities(c);
     sp.set_reason(v.reason);
     sp.set_added_at(now_us);
     SG_RETURN_IF_ERROR(store_->PutPending(sp));
@@ -292,6 +301,7 @@ Result<HarvestResult> KeyServiceImpl::HarvestCertificate(const HarvestRequest& r
   sc.set_der(request.certificate_der);
   for (const auto& d : request.chain_der) sc.add_chain_der(d);
   sc.set_smime_capabilities_der(request.smime_capabilities_der);
+  for (const auto& c : request.capabilities) sc.add_capabilities(c);
   sc.set_source("harvested");
   sc.set_added_at(now_us);
   sc.set_not_before(NotBefore(cert->get()));

@@ -97,6 +97,10 @@ class KeyServiceImpl : public KeyService, public KeyAdmin {
   // Generates a key, has the CA certify it, stores it sealed. Stripe held.
   Result<store::StoredKey> IssueKey(const std::string& owner, const std::string& reason);
   Result<std::string> OpenKey(const store::StoredKey& key);
+  // The added_at of a new key of owner: now, but strictly after every
+  // existing key, so "most recently added" is never a tie (a fake or coarse
+  // clock). Stripe held.
+  Result<int64_t> NextAddedAt(const std::string& owner);
   // The best trusted, valid partner certificate stored for owner.
   Result<std::optional<store::StoredCert>> BestCert(const std::string& owner);
   Status ReloadTrust();

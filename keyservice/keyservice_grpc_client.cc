@@ -103,6 +103,8 @@ Result<std::optional<EncryptionCertificate>> KeyServiceClient::GetEncryptionCert
   c.certificate_der = resp.certificate().certificate_der();
   c.smime_capabilities_der = resp.certificate().smime_capabilities_der();
   c.domain_certificate = resp.certificate().domain_certificate();
+  c.capabilities.assign(resp.certificate().capabilities().begin(),
+                        resp.certificate().capabilities().end());
   return std::optional<EncryptionCertificate>(std::move(c));
 }
 
@@ -132,6 +134,7 @@ Result<HarvestResult> KeyServiceClient::HarvestCertificate(const HarvestRequest&
   req.set_certificate_der(request.certificate_der);
   for (const auto& c : request.chain_der) req.add_chain_der(c);
   req.set_smime_capabilities_der(request.smime_capabilities_der);
+  for (const auto& c : request.capabilities) req.add_capabilities(c);
   pb::HarvestResponse resp;
   SG_RETURN_IF_ERROR(SG_SVC(HarvestCertificate, req, &resp));
   HarvestResult r;

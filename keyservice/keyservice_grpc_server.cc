@@ -65,6 +65,7 @@ grpc::Status KeyServiceGrpc::GetEncryptionCertificate(grpc::ServerContext*,
     o->set_certificate_der(cert->certificate_der);
     o->set_smime_capabilities_der(cert->smime_capabilities_der);
     o->set_domain_certificate(cert->domain_certificate);
+    for (const auto& c : cert->capabilities) o->add_capabilities(c);
   }
   return grpc::Status::OK;
 }
@@ -96,6 +97,7 @@ grpc::Status KeyServiceGrpc::HarvestCertificate(grpc::ServerContext*, const pb::
   h.certificate_der = req->certificate_der();
   h.chain_der.assign(req->chain_der().begin(), req->chain_der().end());
   h.smime_capabilities_der = req->smime_capabilities_der();
+  h.capabilities.assign(req->capabilities().begin(), req->capabilities().end());
   SG_GRPC_ASSIGN(auto r, impl_.HarvestCertificate(h));
   resp->set_outcome(std::string(HarvestOutcomeName(r.outcome)));
   resp->set_reason(r.reason);

@@ -38,5 +38,22 @@ ingress:
       port: ${SMIMEGATE_RELAY_PORT:-2587}
       role: relay
       trusted_networks: [127.0.0.0/8, "::1/128"]
+
+keyservice:
+  # The gRPC API that smimegatectl (and, in the distributed mode, workers) use.
+  listen: 127.0.0.1:${SMIMEGATE_KEYSERVICE_PORT:-7443}
+  # The key-encryption key that seals every private key at rest. The demo
+  # creates one; in production it comes from a secret (kek_env).
+  kek_file: kek
+  kek_create: true
+
+egress:
+  # The demo delivers into Maildirs instead of a mail server and the internet.
+  inbound:
+    transport: maildir
+    path: mail/inbound
+  outbound:
+    transport: maildir
+    path: mail/outbound
 YAML
 echo "demo configuration written to $config"

@@ -40,4 +40,32 @@ The result lands in the Maildir $home/mail/outbound/new/
 
 MSG
 
-exec "$build_dir/cmd/smimegate/smimegate" run --config "$config"
+"$build_dir/cmd/smimegate/smimegate" run --config "$config" &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null' INT TERM
+
+if [ "$first_run" = 1 ]; then
+  # The demo users, created through the running keyservice's API.
+  for _ in $(seq 1 100); do
+    if curl -sf "http://127.0.0.1:$metrics_port/readyz" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+  ctl="$build_dir/cmd/smimegatectl/smimegatectl"
+  if kill -0 "$pid" 2>/dev/null &&
+     "$ctl" user add alice@example.com &&
+     "$ctl" user add bob@example.com &&
+     "$ctl" user add carol@example.com --no-participate; then
+    echo "demo users created: alice@example.com, bob@example.com (participating), carol@example.com"
+  else
+    echo "run.sh: could not create the demo users; see the log above" >&2
+  fi
+fi
+
+# Wait for the gateway; a signal makes wait return, so wait again for its exit.
+status=0
+wait "$pid" || status=$?
+if kill -0 "$pid" 2>/dev/null; then
+  wait "$pid" || status=$?
+fi
+exit "$status"

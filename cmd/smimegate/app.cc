@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "common/topics.h"
+#include "egress/egress_service.h"
 #include "workers/worker_pool.h"
 
 namespace sg::app {
@@ -21,9 +23,36 @@ Status App::Start() {
   }
   SG_ASSIGN_OR_RETURN(queue_, queue::OpenQueue(config_.queue));
 
+  // Start order: keyservice, workers, egress, ingress (mail is taken last
+  // and stopped first). A wrong KEK or store fails here, before any port.
+  auto created = keyservice::KeyServiceServer::Create(config_.keyservice, config_.hosted_domains,
+                                                      registry_, clock_);
+  if (!created.ok()) {
+    const Error& e = created.error();
+    // A missing or wrong key-encryption key is a configuration error (exit 2).
+    bool config_error = e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ||
+                        e.code == ErrorCode::kPermissionDenied;
+    return MakeError(config_error ? ErrorCode::kInvalidArgument : e.code, e.message);
+  }
+  auto ks = std::move(*created);
+  keyservice_ = ks.get();
+  services_.push_back(std::move(ks));
+
   processor_ = std::make_unique<workers::PassThroughProcessor>();
   services_.push_back(std::make_unique<workers::WorkerPool>(config_.workers, config_.queue,
                                                             *queue_, *processor_, registry_));
+
+  services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
+                                                              config_.queue.topic_prefix));
+
+  SG_ASSIGN_OR_RETURN(ingress_producer_, queue_->CreateProducer());
+  auto ingress = std::make_unique<ingress::IngressServer>(
+      config_.ingress, config_.hosted_domains,
+      ingress::IngressTopics{config_.queue.Topic(topics::kInbound),
+                             config_.queue.Topic(topics::kOutbound)},
+      *ingress_producer_, registry_);
+  ingress_ = ingress.get();
+  services_.push_back(std::move(ingress));
 
   status_ = std::make_unique<StatusServer>(config_.metrics, registry_);
   for (const auto& s : services_) {
@@ -35,8 +64,9 @@ Status App::Start() {
   for (auto& s : services_) {
     auto st = s->Start();
     if (!st.ok()) {
+      const std::string name = s->Name();  // Stop() destroys the services
       Stop();
-      return MakeError(st.error().code, s->Name() + ": " + st.error().message);
+      return MakeError(st.error().code, name + ": " + st.error().message);
     }
     ++started_;
   }
@@ -49,16 +79,35 @@ void App::Stop() {
     spdlog::info("stopping {}", s->Name());
     s->Stop();
   }
+  if (ingress_producer_) (void)ingress_producer_->Flush(std::chrono::seconds(10));
   services_.clear();
+  ingress_ = nullptr;
+  keyservice_ = nullptr;
+  processor_.reset();
+  ingress_producer_.reset();
   if (status_) status_->Stop();
   status_.reset();
   queue_.reset();
 }
 
-void App::Reload() { spdlog::info("reload: nothing to reload yet"); }
+void App::Reload() {
+  if (!ingress_) return;
+  auto s = ingress_->Reload();
+  if (s.ok()) {
+    spdlog::info("reload: TLS certificates reloaded");
+  } else {
+    spdlog::error("reload: {} (the previous certificates stay in use)", s.error().message);
+  }
+}
 
 std::string App::Summary() const {
-  std::string out = "metrics http://" + config_.metrics.address + ":" +
+  std::string out;
+  if (ingress_) {
+    for (const auto& l : config_.ingress.listeners) {
+      out += l.name + " " + l.address + ":" + std::to_string(ingress_->Port(l.name)) + ", ";
+    }
+  }
+  out += "metrics http://" + config_.metrics.address + ":" +
                     std::to_string(status_ ? status_->port() : config_.metrics.port) + "/metrics";
   out += ", data " + config_.data_dir;
   return out;

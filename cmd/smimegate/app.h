@@ -12,6 +12,9 @@
 #include "common/queue.h"
 #include "common/service.h"
 #include "common/status_server.h"
+#include "ingress/ingress_server.h"
+#include "keyservice/keyservice_clock.h"
+#include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
 
 namespace sg::app {
@@ -37,6 +40,10 @@ class App {
   AppConfig config_;
   metrics::Registry registry_;
   std::unique_ptr<queue::Queue> queue_;
+  std::unique_ptr<queue::Producer> ingress_producer_;
+  keyservice::SystemClock clock_;
+  keyservice::KeyServiceServer* keyservice_ = nullptr;  // owned by services_
+  ingress::IngressServer* ingress_ = nullptr;           // owned by services_
   std::unique_ptr<workers::MessageProcessor> processor_;
   std::unique_ptr<StatusServer> status_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order

@@ -68,6 +68,12 @@ Result<AppConfig> LoadAppConfig(const std::string& config_file) {
   SG_ASSIGN_OR_RETURN(c.queue, queue::ParseQueueConfig(queue, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto workers, root.Map("workers"));
   SG_ASSIGN_OR_RETURN(c.workers, workers::ParseWorkerConfig(workers));
+  SG_ASSIGN_OR_RETURN(auto ingress, root.Map("ingress"));
+  SG_ASSIGN_OR_RETURN(c.ingress, ingress::ParseIngressConfig(ingress, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto egress, root.Map("egress"));
+  SG_ASSIGN_OR_RETURN(c.egress, egress::ParseEgressConfig(egress, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto keyservice, root.Map("keyservice"));
+  SG_ASSIGN_OR_RETURN(c.keyservice, keyservice::ParseKeyServiceConfig(keyservice, c.data_dir));
   SG_RETURN_IF_ERROR(doc.CheckNoUnknownKeys());
   return c;
 }

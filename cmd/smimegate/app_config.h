@@ -8,6 +8,9 @@
 #include "common/logging.h"
 #include "common/queue_config.h"
 #include "common/status_server.h"
+#include "egress/egress_config.h"
+#include "ingress/ingress_config.h"
+#include "keyservice/keyservice_config.h"
 #include "workers/worker_config.h"
 
 namespace sg::app {
@@ -20,6 +23,9 @@ struct AppConfig {
   StatusServerConfig metrics;
   queue::QueueConfig queue;
   workers::WorkerConfig workers;
+  ingress::IngressConfig ingress;
+  egress::EgressConfig egress;
+  keyservice::KeyServiceConfig keyservice;
 };
 
 // Reads, validates and resolves the configuration. Every error names the key

@@ -17,6 +17,11 @@ namespace {
 
 int RunCommand(const std::string& config_path) {
   // Signals are taken by sigwait below, never by a handler on a random thread.
+  // A shell starting us in the background leaves SIGINT ignored, and an
+  // ignored signal is discarded even while blocked: restore the defaults.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -37,7 +42,9 @@ int RunCommand(const std::string& config_path) {
   sg::app::App app(std::move(*config));
   if (auto s = app.Start(); !s.ok()) {
     std::fprintf(stderr, "smimegate: cannot start: %s\n", s.error().message.c_str());
-    return 1;
+    // A setting that is wrong (e.g. a missing key-encryption key) is a
+    // configuration error; anything else is a runtime failure.
+    return s.error().code == sg::ErrorCode::kInvalidArgument ? 2 : 1;
   }
   std::printf("smimegate ready: %s\n", app.Summary().c_str());
   std::fflush(stdout);

@@ -37,6 +37,22 @@ RunResult RunSmimegate(const std::string& args) {
   return RunShell(std::string(SMIMEGATE_BIN) + " " + args);
 }
 
+// Every stage on loopback port 0, a KEK created in the temp dir.
+const char* kRunnable =
+    "hosted_domains: [example.com]\n"
+    "metrics:\n  port: 0\n"
+    "keyservice:\n  listen: 127.0.0.1:0\n  kek_file: kek\n  kek_create: true\n"
+    "ingress:\n  listeners:\n"
+    "    - {name: mx, address: 127.0.0.1, port: 0, role: mx}\n"
+    "    - {name: relay, address: 127.0.0.1, port: 0, role: relay, trusted_networks: [127.0.0.0/8]}\n"
+    "egress:\n  outbound: {transport: maildir}\n";
+
+void ReplaceOnce(std::string& s, const std::string& from, const std::string& to) {
+  size_t at = s.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  s.replace(at, from.size(), to);
+}
+
 class SmimegateCliTest : public ::testing::Test {
  protected:
   std::string Write(const std::string& yaml) {
@@ -83,6 +99,14 @@ TEST_F(SmimegateCliTest, EachKindOfInvalidConfigHasItsMessageAndExitCode2) {
   }
 }
 
+TEST_F(SmimegateCliTest, MissingKeyEncryptionKeyIsAConfigurationError) {
+  std::string yaml = kRunnable;
+  ReplaceOnce(yaml, "  kek_create: true\n", "");
+  auto r = RunSmimegate("run -c " + Write(yaml));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("keyservice.kek_file"), std::string::npos) << r.output;
+}
+
 TEST_F(SmimegateCliTest, MissingConfigFileExits2AndNamesIt) {
   auto r = RunSmimegate("run -c " + dir_.Sub("nope.yaml"));
   EXPECT_EQ(r.exit_code, 2);
@@ -107,7 +131,9 @@ TEST_F(SmimegateCliTest, TakenPortIsAClearErrorWithExitCode1) {
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   int port = ntohs(addr.sin_port);
-  auto r = RunSmimegate("run -c " + Write("metrics:\n  port: " + std::to_string(port) + "\n"));
+  std::string yaml = kRunnable;
+  ReplaceOnce(yaml, "metrics:\n  port: 0", "metrics:\n  port: " + std::to_string(port));
+  auto r = RunSmimegate("run -c " + Write(yaml));
   close(fd);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.output;
@@ -115,7 +141,7 @@ TEST_F(SmimegateCliTest, TakenPortIsAClearErrorWithExitCode1) {
 }
 
 TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
-  std::string config = Write("metrics:\n  port: 0\n");
+  std::string config = Write(kRunnable);
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   pid_t pid = fork();
@@ -149,8 +175,11 @@ TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
   auto lint = RunShell("curl -sf " + base + "/metrics | promtool check metrics");
   EXPECT_EQ(lint.exit_code, 0) << lint.output;
   EXPECT_EQ(lint.output, "") << lint.output;
-  EXPECT_NE(RunShell("curl -sf " + base + "/metrics").output.find("smimegate_worker_records_total"),
-            std::string::npos);
+  std::string scraped = RunShell("curl -sf " + base + "/metrics").output;
+  for (const char* family : {"smimegate_worker_records_total", "smimegate_ingress_",
+                             "egress_deliveries_total", "smimegate_keyservice_"}) {
+    EXPECT_NE(scraped.find(family), std::string::npos) << family;
+  }
   kill(pid, SIGTERM);
   while (std::fgets(line, sizeof(line), f)) seen += line;
   fclose(f);

@@ -4,6 +4,9 @@
 #include "ingress/ingress_server.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -263,6 +266,27 @@ TEST_F(IngressServerTest, TlsGarbageClosesOnlyThatConnection) {
   EXPECT_NE(registry_.Serialize().find(
                 "smimegate_ingress_tls_handshakes_total{listener=\"mx\",result=\"failed\"} 1"),
             std::string::npos);
+}
+
+TEST_F(IngressServerTest, ClientResetsDoNotAffectOtherClients) {
+  StartServer();
+  std::string noops;
+  for (int i = 0; i < 2000; ++i) noops += "NOOP\r\n";
+  for (int round = 0; round < 20; ++round) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(Port("mx"));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_GT(send(fd, noops.data(), noops.size(), MSG_NOSIGNAL), 0);
+    linger lg{1, 0};  // close with RST while the server is answering
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+  }
+  SmtpTestClient c;
+  Open(c);
+  EXPECT_EQ(CodeOf(c.Cmd("NOOP")), "250 2.0.0");
 }
 
 TEST_F(IngressServerTest, DisconnectMidDataEnqueuesNothing) {

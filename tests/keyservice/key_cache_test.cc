@@ -67,7 +67,7 @@ TEST_F(KeyCacheTest, NewPartnerCertificatesReplaceCachedNegatives) {
   o.not_before = clock_.Now() - 1h;
   o.not_after = clock_.Now() + 24h * 100;
   std::string cert = testing::MakeLeaf(partner, o);
-  auto h = cache_->HarvestCertificate(HarvestRequest{"bob@partner.example", cert, {}, ""});
+  auto h = cache_->HarvestCertificate(HarvestRequest{"bob@partner.example", cert, {}, "", {}});
   ASSERT_EQ(h->outcome, HarvestOutcome::kStored) << h->reason;
   cache_->WaitUntilSynced(5s);
   auto enc = cache_->GetEncryptionCertificate("bob@partner.example");

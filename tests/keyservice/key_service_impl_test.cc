@@ -206,6 +206,18 @@ TEST_F(KeyServiceImplTest, RolloverBeforeExpiryKeepsOldKeyForDecryption) {
   EXPECT_TRUE(old_present);
 }
 
+TEST_F(KeyServiceImplTest, AdminRolloverSignsAtOnceEvenAtTheSameInstant) {
+  AddUser("alice@example.com");
+  auto first = ks_->GetSigningIdentity("alice@example.com");
+  for (int i = 0; i < 3; ++i) {  // the fake clock does not move
+    auto renewed = ks_->Rollover("alice@example.com");
+    ASSERT_TRUE(renewed.ok());
+    EXPECT_EQ((*ks_->GetSigningIdentity("alice@example.com"))->key_id, renewed->key_id);
+  }
+  EXPECT_EQ(ks_->GetDecryptionKeys("alice@example.com")->size(), 4u);
+  EXPECT_EQ(ks_->Rollover("nobody@example.com").error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(KeyServiceImplTest, ExpiredSigningKeyIsReplacedOnUse) {
   AddUser("alice@example.com");
   auto first = ks_->GetSigningIdentity("alice@example.com");
@@ -229,8 +241,10 @@ class HarvestTest : public KeyServiceImplTest {
     o.not_after = now_ + 24h * 365;
     return o;
   }
-  HarvestResult Harvest(const std::string& address, const std::string& der) {
-    auto r = ks_->HarvestCertificate(HarvestRequest{address, der, {partner_ca_.der}, ""});
+  HarvestResult Harvest(const std::string& address, const std::string& der,
+                        std::vector<std::string> capabilities = {}) {
+    auto r = ks_->HarvestCertificate(
+        HarvestRequest{address, der, {partner_ca_.der}, "", std::move(capabilities)});
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : HarvestResult{};
   }
@@ -240,7 +254,7 @@ class HarvestTest : public KeyServiceImplTest {
 
 TEST_F(HarvestTest, UntrustedCaIsPendingUntilApproved) {
   std::string cert = MakeLeaf(partner_ca_, Leaf("bob@partner.example"));
-  auto r = Harvest("bob@partner.example", cert);
+  auto r = Harvest("bob@partner.example", cert, {"id-aes256-GCM", "AES-256-CBC"});
   EXPECT_EQ(r.outcome, HarvestOutcome::kPending) << r.reason;
   EXPECT_FALSE(ks_->GetEncryptionCertificate("bob@partner.example")->has_value());
   auto pending = ks_->ListCertificates("", "pending");
@@ -254,6 +268,7 @@ TEST_F(HarvestTest, UntrustedCaIsPendingUntilApproved) {
   ASSERT_TRUE(enc.ok() && enc->has_value());
   EXPECT_EQ((*enc)->certificate_der, cert);
   EXPECT_FALSE((*enc)->domain_certificate);
+  EXPECT_EQ((*enc)->capabilities, (std::vector<std::string>{"id-aes256-GCM", "AES-256-CBC"}));
   EXPECT_TRUE(ks_->ListCertificates("", "pending")->empty());
 
   // Harvesting it again changes nothing; removing the anchor stops its use.
@@ -361,8 +376,7 @@ TEST_F(HarvestTest, OwnDomainKeyImportedFromLegacyPkcs12Decrypts) {
 
 TEST_F(HarvestTest, ImportedUserKeySignsAndOlderKeysStay) {
   AddUser("alice@example.com");
-  auto issued = ks_->GetSigningIdentity("alice@example.com");
-  clock_.Advance(1s);
+  auto issued = ks_->GetSigningIdentity("alice@example.com");  // same (fake) instant as the import
   PkeyPtr key;
   std::string cert = MakeLeaf(partner_ca_, Leaf("alice@example.com"), &key);
   std::string p12 = testing::MakePkcs12(cert, key.get(), "pw", /*legacy=*/false, dir_.path());

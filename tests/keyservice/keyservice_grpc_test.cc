@@ -78,7 +78,7 @@ TEST_F(KeyServiceGrpcTest, RemoteWorkerSeesTheSameKeysAsInProcess) {
   auto anchors = client_->GetTrustAnchors();
   ASSERT_TRUE(anchors.ok());
   EXPECT_EQ(anchors->der.size(), 1u);  // our own root (system roots off in tests)
-  auto harvest = client_->HarvestCertificate(HarvestRequest{"x@partner.example", "junk", {}, ""});
+  auto harvest = client_->HarvestCertificate(HarvestRequest{"x@partner.example", "junk", {}, "", {}});
   ASSERT_TRUE(harvest.ok());
   EXPECT_EQ(harvest->outcome, HarvestOutcome::kRejected);
 }
@@ -189,6 +189,17 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
   auto enc = client_->GetEncryptionCertificate("someone@partner.example");
   ASSERT_TRUE(enc.ok() && enc->has_value());
   EXPECT_TRUE((*enc)->domain_certificate);
+  // A harvested personal certificate with its capabilities, over gRPC.
+  lo.email = "ann@partner.example";
+  std::string ann = testing::MakeLeaf(partner, lo);
+  auto h = client_->HarvestCertificate(HarvestRequest{"ann@partner.example", ann, {}, "", {"id-aes256-GCM"}});
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->outcome, HarvestOutcome::kStored) << h->reason;
+  enc = client_->GetEncryptionCertificate("ann@partner.example");
+  ASSERT_TRUE(enc.ok() && enc->has_value());
+  EXPECT_FALSE((*enc)->domain_certificate);
+  EXPECT_EQ((*enc)->certificate_der, ann);
+  EXPECT_EQ((*enc)->capabilities, std::vector<std::string>{"id-aes256-GCM"});
   // A broken certificate file: the error names the file and the line.
   auto broken = testing::WriteFile(dir_.path() / "broken.pem",
                                    "-----BEGIN CERTIFICATE-----\nMII!\n-----END CERTIFICATE-----\n");
