@@ -6,6 +6,7 @@
 
 #include "common/topics.h"
 #include "egress/egress_service.h"
+#include "workers/policy_processor.h"
 #include "workers/worker_pool.h"
 
 namespace sg::app {
@@ -38,7 +39,9 @@ Status App::Start() {
   keyservice_ = ks.get();
   services_.push_back(std::move(ks));
 
-  processor_ = std::make_unique<workers::PassThroughProcessor>();
+  SG_ASSIGN_OR_RETURN(engine_, smime::SmimeEngine::Create(config_.smime.limits));
+  processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime,
+                                                          keyservice_->local(), *engine_, registry_);
   services_.push_back(std::make_unique<workers::WorkerPool>(config_.workers, config_.queue,
                                                             *queue_, *processor_, registry_));
 
@@ -84,6 +87,7 @@ void App::Stop() {
   ingress_ = nullptr;
   keyservice_ = nullptr;
   processor_.reset();
+  engine_.reset();
   ingress_producer_.reset();
   if (status_) status_->Stop();
   status_.reset();

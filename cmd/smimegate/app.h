@@ -16,6 +16,7 @@
 #include "keyservice/keyservice_clock.h"
 #include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
+#include "workers/smime/smime_engine.h"
 
 namespace sg::app {
 
@@ -44,6 +45,7 @@ class App {
   keyservice::SystemClock clock_;
   keyservice::KeyServiceServer* keyservice_ = nullptr;  // owned by services_
   ingress::IngressServer* ingress_ = nullptr;           // owned by services_
+  std::unique_ptr<smime::SmimeEngine> engine_;
   std::unique_ptr<workers::MessageProcessor> processor_;
   std::unique_ptr<StatusServer> status_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order
