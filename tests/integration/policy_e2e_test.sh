@@ -9,7 +9,7 @@
 #   3. [confidential] to a recipient without a certificate: DSN, nothing out.
 # Usage: policy_e2e_test.sh <build dir>
 set -euo pipefail
-build="${1:?build dir}"
+build="$(cd "${1:?build dir}" && pwd)"
 gw="$build/cmd/smimegate/smimegate"
 ctl="$build/cmd/smimegatectl/smimegatectl"
 work="$(mktemp -d /tmp/sg-policy-e2e-XXXXXX)"
