@@ -102,6 +102,19 @@ std::string OutcomeName(keyservice::HarvestOutcome o) {
   return "unknown";
 }
 
+// Whether harvested SMIMECapabilities list an AES-GCM cipher (short names
+// "aes-256-gcm"/"id-aes256-GCM" or the OIDs 2.16.840.1.101.3.4.1.6/.26/.46).
+bool AnnouncesAesGcm(const std::vector<std::string>& capabilities) {
+  for (const auto& c : capabilities) {
+    const std::string l = Lower(c);
+    if (l.find("gcm") != std::string::npos || l == "2.16.840.1.101.3.4.1.6" ||
+        l == "2.16.840.1.101.3.4.1.26" || l == "2.16.840.1.101.3.4.1.46") {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 int64_t PolicyProcessor::SystemClockMs() {
@@ -282,6 +295,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
         }
         smime::Recipient r;
         r.cert = *x509;
+        r.supports_aes_gcm = AnnouncesAesGcm(cert->capabilities);
         r.rsa_oaep = smime_config_.rsa_oaep;
         smime::EncryptOptions options;
         options.cipher = smime_config_.content_cipher;
@@ -387,6 +401,7 @@ Result<std::string> PolicyProcessor::VerifyAndHarvest(std::string_view message,
     keyservice::HarvestRequest req;
     req.address = verified->from_address;
     req.certificate_der = CertDer(verified->signer.get());
+    req.capabilities = verified->capabilities.algorithms;
     for (const auto& c : verified->certificates) {
       if (X509_cmp(c.get(), verified->signer.get()) != 0) req.chain_der.push_back(CertDer(c.get()));
     }

@@ -45,14 +45,14 @@ void FakeKeyService::AddParticipant(const std::string& address,
 void FakeKeyService::AddCertificate(const std::string& address,
                                     const smime::testing::TestIdentity& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  certs_[address] = keyservice::EncryptionCertificate{address, CertDer(id.cert.get()), "", false};
+  certs_[address] = keyservice::EncryptionCertificate{address, CertDer(id.cert.get()), "", {}, false};
 }
 
 void FakeKeyService::AddDomainCertificate(const std::string& domain,
                                           const smime::testing::TestIdentity& id) {
   std::lock_guard<std::mutex> lock(mu_);
   certs_["@" + domain] =
-      keyservice::EncryptionCertificate{"@" + domain, CertDer(id.cert.get()), "", true};
+      keyservice::EncryptionCertificate{"@" + domain, CertDer(id.cert.get()), "", {}, true};
 }
 
 void FakeKeyService::AddDecryptionKey(const std::string& address,
@@ -111,7 +111,8 @@ Result<keyservice::HarvestResult> FakeKeyService::HarvestCertificate(
   if (unavailable) return Down();
   harvested_.push_back(request);
   certs_[request.address] =
-      keyservice::EncryptionCertificate{request.address, request.certificate_der, "", false};
+      keyservice::EncryptionCertificate{request.address, request.certificate_der, "",
+                                       request.capabilities, false};
   keyservice::HarvestResult r;
   r.outcome = keyservice::HarvestOutcome::kStored;
   return r;

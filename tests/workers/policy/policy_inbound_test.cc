@@ -68,6 +68,7 @@ TEST_F(InboundPolicy, GoodSignatureMarkedOkHarvestedAndReplyEncrypted) {
   auto harvested = h.keys.harvested();
   ASSERT_EQ(harvested.size(), 1u);
   EXPECT_EQ(harvested[0].address, kCarol);
+  EXPECT_FALSE(harvested[0].capabilities.empty()) << "SMIMECapabilities go to the keyservice";
 
   // The reply to a new correspondent is now encrypted to the harvested certificate.
   Harness fresh;
@@ -80,6 +81,8 @@ TEST_F(InboundPolicy, GoodSignatureMarkedOkHarvestedAndReplyEncrypted) {
   ASSERT_EQ(reply->size(), 1u);
   Opened r = Open(*fresh.engine, (*reply)[0].message(), &GetTestPki().carol);
   EXPECT_TRUE(r.encrypted && r.decrypt_ok);
+  // Carol's signature announced AES-GCM: the reply uses AuthEnvelopedData.
+  EXPECT_EQ(smime::DetectSmime((*reply)[0].message()), smime::SmimeKind::kAuthEnveloped);
   EXPECT_EQ(r.verify, smime::VerifyStatus::kGood);
 }
 
