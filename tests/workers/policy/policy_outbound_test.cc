@@ -33,6 +33,9 @@ struct Case {
   bool notify_never = false;
 };
 
+// gtest names the failing case instead of dumping its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 const TestIdentity* KeyOf(const std::string& rcpt) {
   const auto& pki = GetTestPki();
   if (rcpt == "carol@example.org") return &pki.carol;
