@@ -430,8 +430,10 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
   const smime::SmimeKind kind = smime::DetectSmime(message);
   std::vector<v1::MessageRecord> outputs;
 
+  // Marks are the gateway's word: any the sender wrote are removed first.
   auto mark = [&](const std::string& msg, const std::string& marks) -> Result<std::string> {
     std::string subject = GetSubject(msg).value_or("");
+    if (auto stripped = StripForgedMarks(subject)) subject = *stripped;
     return SetSubject(msg, MarkSubject(marks, subject));
   };
 
@@ -449,8 +451,16 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
       SG_ASSIGN_OR_RETURN(out_msg, mark(message, tag));
       action = "verified";
       rule = tag == "[signed OK]" ? "signature-good" : "signature-invalid";
-    } else if (kind != smime::SmimeKind::kNone) {
-      rule = "inbound-smime-" + std::string(smime::SmimeKindName(kind));
+    } else {
+      if (kind != smime::SmimeKind::kNone) {
+        rule = "inbound-smime-" + std::string(smime::SmimeKindName(kind));
+      }
+      if (auto subject = GetSubject(message)) {
+        if (auto stripped = StripForgedMarks(*subject)) {
+          SG_ASSIGN_OR_RETURN(out_msg, SetSubject(message, *stripped));
+          rule += ",forged-mark-removed";
+        }
+      }
     }
     std::vector<v1::Recipient> all(env.recipients().begin(), env.recipients().end());
     v1::MessageRecord out = Derive(record, std::move(out_msg), action, all);

@@ -117,6 +117,21 @@ ParsedSubject ParseSubject(std::string_view raw_value) {
   return result;
 }
 
+std::optional<std::string> StripForgedMarks(std::string_view raw_value) {
+  const std::string raw(raw_value);
+  if (raw.find('[') == std::string::npos && raw.find("=?") == std::string::npos) return std::nullopt;
+  std::string text = Decode(raw);
+  bool found = StripTag(text, "[secure]");
+  found = StripTag(text, "[signed ok]") || found;
+  found = StripTag(text, "[signed invalid]") || found;
+  if (!found) return std::nullopt;
+  text = CollapseSpaces(text);
+  size_t lead = 0;
+  while (lead < text.size() && text[lead] == ' ') ++lead;
+  text.erase(0, lead);
+  return IsPlainAscii(text) ? text : Encode(text);
+}
+
 std::string MarkSubject(std::string_view mark, std::string_view raw_value) {
   std::string value(raw_value);
   size_t lead = 0;

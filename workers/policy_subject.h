@@ -40,6 +40,11 @@ struct ParsedSubject {
 // encoded words or UTF-8).
 ParsedSubject ParseSubject(std::string_view raw_value);
 
+// Inbound: removes marks only the gateway may set ([secure], [signed OK],
+// [signed INVALID], case-insensitive, also in encoded words), so that a
+// sender cannot forge them. nullopt when there was none (keep as is).
+std::optional<std::string> StripForgedMarks(std::string_view raw_value);
+
 // "[secure] " + raw value (trimmed), e.g. MarkSubject("[secure]", "=?utf-8?q?Gr=C3=BC=C3=9Fe?=").
 std::string MarkSubject(std::string_view mark, std::string_view raw_value);
 

@@ -202,6 +202,19 @@ TEST_F(InboundPolicy, NullSenderUndecryptableNoDsn) {
   EXPECT_TRUE(out->empty());
 }
 
+TEST_F(InboundPolicy, ForgedMarksAreRemoved) {
+  // Unsigned mail claiming a verified signature.
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice},
+                          TextMessage(kCarol, "[Signed OK] [secure] Pay invoice")));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(GetSubject((*out)[0].message()).value(), "Pay invoice");
+  // A bad signature cannot keep a forged [signed OK] either.
+  std::string m = SignedBy(*h.engine, GetTestPki().mallory, "=?utf-8?q?=5Bsigned_OK=5D_Pay?=");
+  out = h.Run(Record(v1::DIRECTION_INBOUND, GetTestPki().mallory.email, {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(DecodeSubject(GetSubject((*out)[0].message()).value()), "[signed INVALID] Pay");
+}
+
 TEST_F(InboundPolicy, EncodedSubjectMarkedOutsideEncodedWord) {
   const std::string subject = "=?utf-8?q?Gr=C3=BC=C3=9Fe?=";
   const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, subject), GetTestPki().alice);
