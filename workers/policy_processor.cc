@@ -165,6 +165,34 @@ Result<smime::PreparedSigner> PolicyProcessor::Signer(const keyservice::SigningI
   return signer;
 }
 
+Result<smime::KeyPair> PolicyProcessor::DecryptionPair(const keyservice::DecryptionKey& k) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = decryption_keys_.find(k.key_id);
+    if (it != decryption_keys_.end()) return it->second;
+  }
+  SG_ASSIGN_OR_RETURN(auto key, KeyFromDer(k.private_key_der));
+  SG_ASSIGN_OR_RETURN(auto cert, smime::ParseCertificate(k.certificate_der));
+  smime::KeyPair pair{std::move(key), std::move(cert)};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (decryption_keys_.size() > 10000) decryption_keys_.clear();  // bounded
+  if (!k.key_id.empty()) decryption_keys_.emplace(k.key_id, pair);
+  return pair;
+}
+
+Result<smime::X509Ptr> PolicyProcessor::RecipientCert(const std::string& der) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = recipient_certs_.find(der);
+    if (it != recipient_certs_.end()) return it->second;
+  }
+  SG_ASSIGN_OR_RETURN(auto cert, smime::ParseCertificate(der));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (recipient_certs_.size() > 10000) recipient_certs_.clear();  // bounded
+  recipient_certs_.emplace(der, cert);
+  return cert;
+}
+
 Result<smime::TrustStore> PolicyProcessor::Trust() {
   SG_ASSIGN_OR_RETURN(auto anchors, keys_.GetTrustAnchors());
   {
@@ -287,7 +315,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
         break;
       case Form::kEncrypted:
       case Form::kSignedEncrypted: {
-        auto x509 = smime::ParseCertificate(cert->certificate_der);
+        auto x509 = RecipientCert(cert->certificate_der);
         if (!x509.ok()) {
           return MakeError(ErrorCode::kCorruption, "certificate of " + addr +
                                                        " from the keyservice: " +
@@ -492,13 +520,13 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
     }
     std::vector<smime::KeyPair> pairs;
     for (const auto& k : keys) {
-      auto key = KeyFromDer(k.private_key_der);
-      auto cert = smime::ParseCertificate(k.certificate_der);
-      if (!key.ok() || !cert.ok()) {
-        spdlog::warn("policy: key {} of {} unusable, skipped", k.key_id, k.owner);
+      auto pair = DecryptionPair(k);
+      if (!pair.ok()) {
+        spdlog::warn("policy: key {} of {} unusable, skipped: {}", k.key_id, k.owner,
+                     pair.error().ToString());
         continue;
       }
-      pairs.push_back(smime::KeyPair{*key, *cert});
+      pairs.push_back(std::move(*pair));
     }
     std::string current = message;
     std::string error;

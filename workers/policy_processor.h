@@ -73,6 +73,10 @@ class PolicyProcessor : public MessageProcessor {
 
   Result<smime::PreparedSigner> Signer(const keyservice::SigningIdentity& identity);
   Result<smime::TrustStore> Trust();
+  // Parsed decryption key (parsing an RSA key costs about as much as using it).
+  Result<smime::KeyPair> DecryptionPair(const keyservice::DecryptionKey& key);
+  // Parsed recipient certificate (a fresh X509 per message costs more than encrypting to it).
+  Result<smime::X509Ptr> RecipientCert(const std::string& der);
 
   PolicyConfig config_;
   smime::SmimeConfig smime_config_;
@@ -83,6 +87,8 @@ class PolicyProcessor : public MessageProcessor {
 
   std::mutex mu_;
   std::map<std::string, smime::PreparedSigner> signers_;  // by key id
+  std::map<std::string, smime::X509Ptr> recipient_certs_;  // by DER
+  std::map<std::string, smime::KeyPair> decryption_keys_;  // by key id; memory only, never logged
   std::optional<std::pair<uint64_t, smime::TrustStore>> trust_;  // by anchors version
 };
 
