@@ -2,6 +2,8 @@
 
 #include <gmime/gmime.h>
 
+#include <mutex>
+
 #include "workers/policy_subject.h"
 #include "workers/smime/smime_detect.h"
 
@@ -81,6 +83,8 @@ std::string TnefMessage(const std::string& from, const std::string& subject) {
 }
 
 std::string DecodeSubject(const std::string& raw) {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
   char* d = g_mime_utils_header_decode_text(nullptr, raw.c_str());
   std::string out = d ? d : raw;
   g_free(d);
