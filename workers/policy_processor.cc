@@ -134,9 +134,14 @@ PolicyProcessor::PolicyProcessor(PolicyConfig config, smime::SmimeConfig smime_c
       clock_(std::move(clock)) {}
 
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::Process(v1::MessageRecord record) {
+  const v1::Direction direction = record.envelope().direction();
+  if (direction != v1::DIRECTION_INBOUND && direction != v1::DIRECTION_OUTBOUND) {
+    // Signing for mail of unknown origin would break invariant 6: dead-letter it.
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "record " + record.envelope().message_id() + " has no direction");
+  }
   Result<std::vector<v1::MessageRecord>> out =
-      record.envelope().direction() == v1::DIRECTION_INBOUND ? ProcessInbound(record)
-                                                             : ProcessOutbound(record);
+      direction == v1::DIRECTION_INBOUND ? ProcessInbound(record) : ProcessOutbound(record);
   if (out.ok()) {
     for (const auto& r : *out) metrics_.Form(DirectionName(r.envelope().direction()));
   }

@@ -239,6 +239,14 @@ TEST(OutboundPolicyErrors, KeyserviceDownIsTransient) {
   EXPECT_TRUE(IsTransient(out.error().code));
 }
 
+TEST(OutboundPolicyErrors, RecordWithoutDirectionIsDeadLettered) {
+  Harness h;
+  h.AddCast();
+  auto out = h.Run(Record(v1::DIRECTION_UNSPECIFIED, kAlice, {kCarol}, TextMessage(kAlice, "x")));
+  ASSERT_FALSE(out.ok());
+  EXPECT_FALSE(IsTransient(out.error().code));
+}
+
 TEST(OutboundPolicyErrors, NullSenderForcedNoDsnNothingDelivered) {
   PolicyConfig config;
   config.rules = {Force("nocert.example")};
