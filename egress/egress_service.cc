@@ -444,7 +444,9 @@ void EgressService::Impl::Deliver(Task& task) {
     groups[key].push_back(i);
     group_route[key] = &route;
   }
-  task.pending_jobs = groups.size();
+  // One extra count while submitting: a job may complete inside Submit (a
+  // synchronous connect failure), and the task must outlive this loop.
+  task.pending_jobs = groups.size() + 1;
   const uint64_t id = task.id;
   for (auto& [key, indices] : groups) {
     const RouteConfig* route = group_route[key];
@@ -464,6 +466,7 @@ void EgressService::Impl::Deliver(Task& task) {
     };
     dispatcher_->Submit(key, std::move(job));
   }
+  --task.pending_jobs;
   MaybeFinalize(task);
 }
 

@@ -192,6 +192,12 @@ void SmtpConnection::OnPlaintext(std::string_view data) {
     return;
   }
   for (auto& r : replies) {
+    if (handshaking_) {
+      // Replies that came in clear text together with the 220 to STARTTLS.
+      Fail(MakeError(ErrorCode::kCorruption,
+                     "SMTP server sent data after its STARTTLS reply (injection attempt)"));
+      return;
+    }
     if (pending_ == nullptr) {
       // A reply nobody asked for (e.g. a 421 before closing): the session is over.
       broken_ = true;
@@ -211,7 +217,7 @@ void SmtpConnection::OnPlaintext(std::string_view data) {
 
 void SmtpConnection::StartTls(std::unique_ptr<TlsSession> tls, std::chrono::milliseconds timeout,
                               StatusCallback done) {
-  if (parser_.Buffered() > 0) {
+  if (parser_.HasPartial()) {
     broken_ = true;
     done(MakeError(ErrorCode::kCorruption,
                    "SMTP server sent data after its STARTTLS reply (injection attempt)"));

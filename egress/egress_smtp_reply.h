@@ -35,8 +35,8 @@ class ReplyParser {
 
   // Appends bytes; every reply completed by them goes to `out`.
   Status Feed(std::string_view data, std::vector<SmtpReply>& out);
-  // Bytes received but not yet part of a complete reply.
-  size_t Buffered() const { return buf_.size(); }
+  // True when bytes were received that are not part of a complete reply yet.
+  bool HasPartial() const { return !buf_.empty() || !current_.lines.empty(); }
 
  private:
   std::string buf_;

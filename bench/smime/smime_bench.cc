@@ -35,19 +35,22 @@ Fixture& F() {
 
 // alg 0: RSA-2048 (alice signs, carol receives); alg 1: P-256 (bob both).
 const TestIdentity& SignerOf(int alg) { return alg == 0 ? GetTestPki().alice : GetTestPki().bob; }
-const TestIdentity& RecipientOf(int alg) { return alg == 0 ? GetTestPki().carol : GetTestPki().bob; }
+const TestIdentity& RecipientOf(int alg) {
+  return alg == 0 ? GetTestPki().carol : GetTestPki().bob;
+}
 
 std::string Message(int64_t size, const std::string& from) {
   std::string body;
   body.reserve(static_cast<size_t>(size) + 100);
-  const std::string line = "The quick brown fox jumps over the lazy dog, again and again and again.\r\n";
+  const std::string line =
+      "The quick brown fox jumps over the lazy dog, again and again and again.\r\n";
   while (static_cast<int64_t>(body.size()) < size) body += line;
   return testing::SampleMessage(from, body);
 }
 
 NaivePem Pem(int alg) {
   const auto& pki = GetTestPki();
-  return NaivePem{SignerOf(alg).cert_pem, SignerOf(alg).key_pem, pki.intermediate.cert_pem,
+  return NaivePem{SignerOf(alg).cert_pem,    SignerOf(alg).key_pem,    pki.intermediate.cert_pem,
                   RecipientOf(alg).cert_pem, RecipientOf(alg).key_pem, pki.root.cert_pem};
 }
 
@@ -65,11 +68,11 @@ void Label(benchmark::State& state, int alg, int64_t size) {
 // ---- raw limits -----------------------------------------------------------
 
 struct RawOps {
-  EVP_PKEY_CTX* sign = nullptr;     // private key: sign a digest
-  EVP_PKEY_CTX* verify = nullptr;   // public key: verify it
-  EVP_PKEY_CTX* priv = nullptr;     // private key: RSA decrypt / ECDH derive
-  EVP_PKEY_CTX* pub = nullptr;      // public key: RSA encrypt (RSA only)
-  EVP_PKEY_CTX* keygen = nullptr;   // ephemeral EC key (EC only)
+  EVP_PKEY_CTX* sign = nullptr;    // private key: sign a digest
+  EVP_PKEY_CTX* verify = nullptr;  // public key: verify it
+  EVP_PKEY_CTX* priv = nullptr;    // private key: RSA decrypt / ECDH derive
+  EVP_PKEY_CTX* pub = nullptr;     // public key: RSA encrypt (RSA only)
+  EVP_PKEY_CTX* keygen = nullptr;  // ephemeral EC key (EC only)
   unsigned char digest[32] = {1, 2, 3};
   unsigned char sig[512];
   size_t sig_len = sizeof(sig);
@@ -177,7 +180,8 @@ void BM_RawBulk(benchmark::State& state) {
       int len = 0;
       EVP_EncryptInit_ex2(c, aes, key, iv, nullptr);
       EVP_EncryptUpdate(c, reinterpret_cast<unsigned char*>(out.data()), &len,
-                        reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+                        reinterpret_cast<const unsigned char*>(data.data()),
+                        static_cast<int>(data.size()));
       benchmark::DoNotOptimize(out.data());
     }
   }
@@ -195,7 +199,8 @@ void BM_Engine(benchmark::State& state) {
   int64_t size = state.range(2);
   Fixture& f = F();
   const TestIdentity& signer = SignerOf(alg);
-  PreparedSigner id = PreparedSigner::Create(signer.Signer()).value();  // once per user, as workers do
+  PreparedSigner id =
+      PreparedSigner::Create(signer.Signer()).value();  // once per user, as workers do
   Recipient r{RecipientOf(alg).cert};
   std::string msg = Message(size, signer.email);
   std::string sealed;
@@ -204,9 +209,15 @@ void BM_Engine(benchmark::State& state) {
   std::time_t now = std::time(nullptr);
   for (auto _ : state) {
     switch (op) {
-      case 0: benchmark::DoNotOptimize(f.engine->Sign(msg, id)); break;
-      case 1: benchmark::DoNotOptimize(f.engine->Encrypt(msg, std::span(&r, 1))); break;
-      case 2: benchmark::DoNotOptimize(f.engine->SignAndEncrypt(msg, id, std::span(&r, 1))); break;
+      case 0:
+        benchmark::DoNotOptimize(f.engine->Sign(msg, id));
+        break;
+      case 1:
+        benchmark::DoNotOptimize(f.engine->Encrypt(msg, std::span(&r, 1)));
+        break;
+      case 2:
+        benchmark::DoNotOptimize(f.engine->SignAndEncrypt(msg, id, std::span(&r, 1)));
+        break;
       case 3: {
         auto d = f.engine->Decrypt(sealed, std::span(&kp, 1));
         auto v = f.engine->Verify(d->message, f.trust, now);
@@ -234,9 +245,15 @@ void BM_Naive(benchmark::State& state) {
   }
   for (auto _ : state) {
     switch (op) {
-      case 0: benchmark::DoNotOptimize(NaiveSign(pem, entity)); break;
-      case 1: benchmark::DoNotOptimize(NaiveEncrypt(pem, entity)); break;
-      case 2: benchmark::DoNotOptimize(NaiveSignEncrypt(pem, entity)); break;
+      case 0:
+        benchmark::DoNotOptimize(NaiveSign(pem, entity));
+        break;
+      case 1:
+        benchmark::DoNotOptimize(NaiveEncrypt(pem, entity));
+        break;
+      case 2:
+        benchmark::DoNotOptimize(NaiveSignEncrypt(pem, entity));
+        break;
       case 3:
         if (!NaiveDecryptVerify(pem, sealed)) state.SkipWithError("naive verify failed");
         break;

@@ -38,7 +38,8 @@ std::string NaiveSign(const NaivePem& pem, const std::string& entity) {
   STACK_OF(X509)* chain = sk_X509_new_null();
   sk_X509_push(chain, Cert(pem.chain));
   BIO* in = Mem(entity);
-  CMS_ContentInfo* cms = CMS_sign(cert, key, chain, in, CMS_DETACHED);  // text mode: OpenSSL canonicalises
+  CMS_ContentInfo* cms =
+      CMS_sign(cert, key, chain, in, CMS_DETACHED);  // text mode: OpenSSL canonicalises
   if (cms == nullptr) throw std::runtime_error("naive sign");
   BIO* out = BIO_new(BIO_s_mem());
   BIO* in2 = Mem(entity);

@@ -6,12 +6,14 @@
 
 #include "common/topics.h"
 #include "egress/egress_service.h"
+#include "keyservice/key_cache.h"
+#include "keyservice/keyservice_grpc_client.h"
 #include "workers/policy_processor.h"
 #include "workers/worker_pool.h"
 
 namespace sg::app {
 
-App::App(AppConfig config) : config_(std::move(config)) {}
+App::App(AppConfig config, Stage stage) : config_(std::move(config)), stage_(stage) {}
 
 App::~App() { Stop(); }
 
@@ -22,40 +24,60 @@ Status App::Start() {
     return MakeError(ErrorCode::kIoError,
                      "data_dir " + config_.data_dir + " cannot be created: " + ec.message());
   }
-  SG_ASSIGN_OR_RETURN(queue_, queue::OpenQueue(config_.queue));
+  if (stage_ != Stage::kAll && stage_ != Stage::kKeyService && config_.queue.type != "kafka") {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "config queue.type: running one stage per process needs queue.type: kafka "
+                     "(the embedded queue lives inside one process; use `smimegate run`)");
+  }
+  if (stage_ != Stage::kKeyService) {
+    SG_ASSIGN_OR_RETURN(queue_, queue::OpenQueue(config_.queue));
+  }
 
   // Start order: keyservice, workers, egress, ingress (mail is taken last
   // and stopped first). A wrong KEK or store fails here, before any port.
-  auto created = keyservice::KeyServiceServer::Create(config_.keyservice, config_.hosted_domains,
-                                                      registry_, clock_);
-  if (!created.ok()) {
-    const Error& e = created.error();
-    // A missing or wrong key-encryption key is a configuration error (exit 2).
-    bool config_error = e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ||
-                        e.code == ErrorCode::kPermissionDenied;
-    return MakeError(config_error ? ErrorCode::kInvalidArgument : e.code, e.message);
+  if (Runs(Stage::kKeyService)) {
+    auto created = keyservice::KeyServiceServer::Create(config_.keyservice,
+                                                        config_.hosted_domains, registry_, clock_);
+    if (!created.ok()) {
+      const Error& e = created.error();
+      // A missing or wrong key-encryption key is a configuration error (exit 2).
+      bool config_error = e.code == ErrorCode::kInvalidArgument ||
+                          e.code == ErrorCode::kNotFound || e.code == ErrorCode::kPermissionDenied;
+      return MakeError(config_error ? ErrorCode::kInvalidArgument : e.code, e.message);
+    }
+    auto ks = std::move(*created);
+    keyservice_ = ks.get();
+    keys_ = &ks->local();
+    services_.push_back(std::move(ks));
+  } else if (Runs(Stage::kWorker)) {
+    // A worker in its own process reaches the keyservice over gRPC; the cache
+    // follows its change events so harvested and renewed certificates show up.
+    keyservice_client_ = keyservice::KeyServiceClient::Create(config_.keyservice.endpoint);
+    keyservice_cache_ = std::make_unique<keyservice::CachingKeyService>(*keyservice_client_);
+    keys_ = keyservice_cache_.get();
   }
-  auto ks = std::move(*created);
-  keyservice_ = ks.get();
-  services_.push_back(std::move(ks));
 
-  SG_ASSIGN_OR_RETURN(engine_, smime::SmimeEngine::Create(config_.smime.limits));
-  processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime,
-                                                          keyservice_->local(), *engine_, registry_);
-  services_.push_back(std::make_unique<workers::WorkerPool>(config_.workers, config_.queue,
-                                                            *queue_, *processor_, registry_));
-
-  services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
-                                                              config_.queue.topic_prefix));
-
-  SG_ASSIGN_OR_RETURN(ingress_producer_, queue_->CreateProducer());
-  auto ingress = std::make_unique<ingress::IngressServer>(
-      config_.ingress, config_.hosted_domains,
-      ingress::IngressTopics{config_.queue.Topic(topics::kInbound),
-                             config_.queue.Topic(topics::kOutbound)},
-      *ingress_producer_, registry_);
-  ingress_ = ingress.get();
-  services_.push_back(std::move(ingress));
+  if (Runs(Stage::kWorker)) {
+    SG_ASSIGN_OR_RETURN(engine_, smime::SmimeEngine::Create(config_.smime.limits));
+    processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
+                                                            *engine_, registry_);
+    services_.push_back(std::make_unique<workers::WorkerPool>(config_.workers, config_.queue,
+                                                              *queue_, *processor_, registry_));
+  }
+  if (Runs(Stage::kEgress)) {
+    services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
+                                                                config_.queue.topic_prefix));
+  }
+  if (Runs(Stage::kIngress)) {
+    SG_ASSIGN_OR_RETURN(ingress_producer_, queue_->CreateProducer());
+    auto ingress = std::make_unique<ingress::IngressServer>(
+        config_.ingress, config_.hosted_domains,
+        ingress::IngressTopics{config_.queue.Topic(topics::kInbound),
+                               config_.queue.Topic(topics::kOutbound)},
+        *ingress_producer_, registry_);
+    ingress_ = ingress.get();
+    services_.push_back(std::move(ingress));
+  }
 
   status_ = std::make_unique<StatusServer>(config_.metrics, registry_);
   for (const auto& s : services_) {
@@ -86,8 +108,11 @@ void App::Stop() {
   services_.clear();
   ingress_ = nullptr;
   keyservice_ = nullptr;
+  keys_ = nullptr;
   processor_.reset();
   engine_.reset();
+  keyservice_cache_.reset();
+  keyservice_client_.reset();
   ingress_producer_.reset();
   if (status_) status_->Stop();
   status_.reset();

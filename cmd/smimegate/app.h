@@ -20,9 +20,13 @@
 
 namespace sg::app {
 
+// Which stages this process runs: all of them around the embedded queue
+// (`smimegate run`), or one each over Kafka (`smimegate ingress`...).
+enum class Stage { kAll, kIngress, kWorker, kEgress, kKeyService };
+
 class App {
  public:
-  explicit App(AppConfig config);
+  explicit App(AppConfig config, Stage stage = Stage::kAll);
   ~App();
 
   // Opens the queue and starts every stage. On error, what was started is
@@ -38,12 +42,19 @@ class App {
   std::string Summary() const;
 
  private:
+  bool Runs(Stage s) const { return stage_ == Stage::kAll || stage_ == s; }
+
   AppConfig config_;
+  Stage stage_;
   metrics::Registry registry_;
   std::unique_ptr<queue::Queue> queue_;
   std::unique_ptr<queue::Producer> ingress_producer_;
   keyservice::SystemClock clock_;
   keyservice::KeyServiceServer* keyservice_ = nullptr;  // owned by services_
+  // The workers' view of the keyservice: in process, or gRPC behind a cache.
+  std::unique_ptr<keyservice::KeyService> keyservice_client_;
+  std::unique_ptr<keyservice::KeyService> keyservice_cache_;
+  keyservice::KeyService* keys_ = nullptr;
   ingress::IngressServer* ingress_ = nullptr;           // owned by services_
   std::unique_ptr<smime::SmimeEngine> engine_;
   std::unique_ptr<workers::MessageProcessor> processor_;

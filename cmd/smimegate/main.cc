@@ -15,7 +15,7 @@
 
 namespace {
 
-int RunCommand(const std::string& config_path) {
+int RunCommand(const std::string& config_path, sg::app::Stage stage) {
   // Signals are taken by sigwait below, never by a handler on a random thread.
   // A shell starting us in the background leaves SIGINT ignored, and an
   // ignored signal is discarded even while blocked: restore the defaults.
@@ -39,7 +39,7 @@ int RunCommand(const std::string& config_path) {
     std::fprintf(stderr, "smimegate: %s\n", s.error().message.c_str());
     return 2;
   }
-  sg::app::App app(std::move(*config));
+  sg::app::App app(std::move(*config), stage);
   if (auto s = app.Start(); !s.ok()) {
     std::fprintf(stderr, "smimegate: cannot start: %s\n", s.error().message.c_str());
     // A setting that is wrong (e.g. a missing key-encryption key) is a
@@ -88,13 +88,35 @@ int main(int argc, char** argv) {
   auto* check = cli.add_subcommand("check-config", "Validate the configuration file and exit");
   check->add_option("-c,--config", config_path, "Configuration file");
 
+  // The distributed mode: one stage per process, connected through Kafka.
+  struct StageCommand {
+    const char* name;
+    const char* help;
+    sg::app::Stage stage;
+    CLI::App* cmd = nullptr;
+  };
+  StageCommand stages[] = {
+      {"ingress", "Run only the SMTP ingress (queue.type: kafka)", sg::app::Stage::kIngress},
+      {"worker", "Run only the crypto workers (queue.type: kafka)", sg::app::Stage::kWorker},
+      {"egress", "Run only the delivery stage (queue.type: kafka)", sg::app::Stage::kEgress},
+      {"keyservice", "Run only the keyservice (users, keys, CA; gRPC API)",
+       sg::app::Stage::kKeyService},
+  };
+  for (auto& st : stages) {
+    st.cmd = cli.add_subcommand(st.name, st.help);
+    st.cmd->add_option("-c,--config", config_path, "Configuration file");
+  }
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = cli.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  if (*run) return RunCommand(config_path);
+  if (*run) return RunCommand(config_path, sg::app::Stage::kAll);
+  for (const auto& st : stages) {
+    if (*st.cmd) return RunCommand(config_path, st.stage);
+  }
   if (*check) return CheckConfigCommand(config_path);
   return 2;
 }

@@ -130,6 +130,29 @@ TEST_F(EgressPeerTest, TemporaryFailureIsRetriedThroughTheQueueThenDelivered) {
   }, seconds(5)));
 }
 
+TEST_F(EgressPeerTest, RetryExpiryBouncesWithStatus447) {
+  auto peer = StartSmtpPeer(h_.dir(), "peer", {"--tempfail-rcpt", "1000"});
+  h_.Start(Yaml(SmtpRoute(peer.port), "{transport: maildir, path: mail/inbound}"));
+  h_.Produce(MakeRecord("m9", "alice@org.test", {"bob@remote.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return h_.ReadAll("retry").size() == 1; }, seconds(10)));
+  // Past retry.max_age (1h): the next attempt fails for good and bounces.
+  h_.clock().Advance(2 * 3'600'000);
+  const std::string box = h_.dir() + "/mail/inbound/new";
+  std::string dsn;
+  ASSERT_TRUE(WaitUntil([&] {
+    for (auto& e : std::filesystem::directory_iterator(box)) {
+      dsn = ReadFile(e.path());
+      return true;
+    }
+    return false;
+  }, seconds(10)));
+  EXPECT_NE(dsn.find("Status: 4.4.7"), std::string::npos) << dsn;
+  EXPECT_NE(dsn.find("retry time expired"), std::string::npos);
+  EXPECT_NE(dsn.find("Delivered-To: alice@org.test"), std::string::npos);
+  EXPECT_EQ(h_.ReadAll("retry").size(), 1u);  // no further retry was scheduled
+  EXPECT_TRUE(peer.Events("message").empty());
+}
+
 TEST_F(EgressPeerTest, PermanentFailureSendsAnRfc3464DsnToTheSender) {
   auto remote = StartSmtpPeer(h_.dir(), "remote", {"--reject-rcpt", "bad", "--dsn"});
   auto internal = StartSmtpPeer(h_.dir(), "internal", {});

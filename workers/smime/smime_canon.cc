@@ -108,13 +108,14 @@ Status Canon(std::string_view bytes, int depth, const MimeLimits& limits, std::s
   return CanonParsed(entity, depth, limits, out);
 }
 
-Status CanonParsed(const MimeEntity& entity, int depth, const MimeLimits& limits, std::string& out) {
+Status CanonParsed(const MimeEntity& entity, int depth, const MimeLimits& limits,
+                   std::string& out) {
   ContentType ct = EntityContentType(entity);
   std::string cte = EntityTransferEncoding(entity);
 
-  bool already_signed = (ct.type == "multipart" && ct.subtype == "signed") ||
-                        (ct.type == "application" &&
-                         (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime"));
+  bool already_signed =
+      (ct.type == "multipart" && ct.subtype == "signed") ||
+      (ct.type == "application" && (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime"));
   if (already_signed) {  // its own signature must survive: normalise line endings only
     WriteHeaders(entity, "", out);
     if (IsCrlfClean(entity.body)) {

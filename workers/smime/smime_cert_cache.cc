@@ -12,7 +12,7 @@ constexpr size_t kCacheEntries = 2048;
 
 struct Tlv {
   unsigned char tag = 0;
-  std::string_view whole;    // header + content
+  std::string_view whole;  // header + content
   std::string_view content;
 };
 
@@ -59,7 +59,8 @@ std::string Wrap(unsigned char tag, std::string_view content) {
 
 }  // namespace
 
-std::optional<std::string> StripCertificates(std::string_view der, std::vector<std::string_view>* certs) {
+std::optional<std::string> StripCertificates(std::string_view der,
+                                             std::vector<std::string_view>* certs) {
   auto ci = ReadTlv(der);
   if (!ci || ci->tag != 0x30 || ci->whole.size() != der.size()) return std::nullopt;
   auto oid = ReadTlv(ci->content);
@@ -82,7 +83,8 @@ std::optional<std::string> StripCertificates(std::string_view der, std::vector<s
       for (std::string_view c = el->content; !c.empty();) {
         auto cert = ReadTlv(c);
         if (!cert) return std::nullopt;
-        if (cert->tag == 0x30) found.push_back(cert->whole);  // other choices (attribute certs) are dropped
+        if (cert->tag == 0x30)
+          found.push_back(cert->whole);  // other choices (attribute certs) are dropped
         c.remove_prefix(cert->whole.size());
       }
       stripped = true;

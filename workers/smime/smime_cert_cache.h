@@ -26,7 +26,8 @@ namespace sg::smime::internal {
 // each certificate in |certs|. std::nullopt when there is nothing to strip or
 // the encoding is not one we rewrite (indefinite lengths, unexpected shape):
 // the caller then parses |der| unchanged.
-std::optional<std::string> StripCertificates(std::string_view der, std::vector<std::string_view>* certs);
+std::optional<std::string> StripCertificates(std::string_view der,
+                                             std::vector<std::string_view>* certs);
 
 // The parsed certificate for |der|, from this thread's cache or freshly
 // parsed (nullptr when |der| is not a certificate).

@@ -24,7 +24,8 @@ std::string_view BioContents(BIO* bio) {
 Result<std::string> CmsToDer(CMS_ContentInfo* cms) {
   unsigned char* buf = nullptr;
   int len = i2d_CMS_ContentInfo(cms, &buf);
-  if (len <= 0) return MakeError(ErrorCode::kInternal, "CMS: cannot encode (" + TakeOpenSslError() + ")");
+  if (len <= 0)
+    return MakeError(ErrorCode::kInternal, "CMS: cannot encode (" + TakeOpenSslError() + ")");
   std::string der(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
   OPENSSL_free(buf);
   return der;

@@ -18,7 +18,8 @@ Result<std::vector<X509Ptr>> LoadPemFile(const std::string& path, const std::str
   ss << in.rdbuf();
   auto certs = ParseCertificateChain(ss.str());
   if (!certs.ok()) {
-    return MakeError(ErrorCode::kInvalidArgument, "smime " + what + ": " + path + ": " + certs.error().message +
+    return MakeError(ErrorCode::kInvalidArgument, "smime " + what + ": " + path + ": " +
+                                                      certs.error().message +
                                                       " (expected PEM certificates)");
   }
   return certs;
@@ -26,10 +27,13 @@ Result<std::vector<X509Ptr>> LoadPemFile(const std::string& path, const std::str
 
 }  // namespace
 
-Result<SmimeConfig> ParseSmimeConfig(const config::ConfigNode& section, const std::string& data_dir) {
+Result<SmimeConfig> ParseSmimeConfig(const config::ConfigNode& section,
+                                     const std::string& data_dir) {
   SmimeConfig c;
-  SG_ASSIGN_OR_RETURN(uint64_t max_message, section.Size("max_message_size", c.limits.max_message_bytes));
-  SG_ASSIGN_OR_RETURN(uint64_t max_header, section.Size("max_header_size", c.limits.max_header_bytes));
+  SG_ASSIGN_OR_RETURN(uint64_t max_message,
+                      section.Size("max_message_size", c.limits.max_message_bytes));
+  SG_ASSIGN_OR_RETURN(uint64_t max_header,
+                      section.Size("max_header_size", c.limits.max_header_bytes));
   SG_ASSIGN_OR_RETURN(int64_t max_fields, section.Int("max_header_fields", 2000, 10, 1000000));
   SG_ASSIGN_OR_RETURN(int64_t max_depth, section.Int("max_mime_depth", 32, 1, 1000));
   SG_ASSIGN_OR_RETURN(int64_t max_parts, section.Int("max_mime_parts", 10000, 1, 10000000));
@@ -40,13 +44,17 @@ Result<SmimeConfig> ParseSmimeConfig(const config::ConfigNode& section, const st
   c.limits.max_parts = static_cast<size_t>(max_parts);
 
   SG_ASSIGN_OR_RETURN(std::string cipher,
-                      section.Enum("content_cipher", {"auto", "aes-256-cbc", "aes-128-cbc", "aes-256-gcm"}, "auto"));
+                      section.Enum("content_cipher",
+                                   {"auto", "aes-256-cbc", "aes-128-cbc", "aes-256-gcm"}, "auto"));
   c.content_cipher = cipher == "aes-256-cbc"   ? ContentCipher::kAes256Cbc
                      : cipher == "aes-128-cbc" ? ContentCipher::kAes128Cbc
                      : cipher == "aes-256-gcm" ? ContentCipher::kAes256Gcm
                                                : ContentCipher::kAuto;
-  SG_ASSIGN_OR_RETURN(std::string digest, section.Enum("digest", {"sha256", "sha384", "sha512"}, "sha256"));
-  c.digest = digest == "sha384" ? DigestAlg::kSha384 : digest == "sha512" ? DigestAlg::kSha512 : DigestAlg::kSha256;
+  SG_ASSIGN_OR_RETURN(std::string digest,
+                      section.Enum("digest", {"sha256", "sha384", "sha512"}, "sha256"));
+  c.digest = digest == "sha384"   ? DigestAlg::kSha384
+             : digest == "sha512" ? DigestAlg::kSha512
+                                  : DigestAlg::kSha256;
   SG_ASSIGN_OR_RETURN(c.rsa_oaep, section.Bool("rsa_oaep", false));
   SG_ASSIGN_OR_RETURN(c.rsa_pss, section.Bool("rsa_pss", false));
   SG_ASSIGN_OR_RETURN(c.check_from_address, section.Bool("check_from_address", true));

@@ -17,18 +17,19 @@ namespace sg::smime {
 
 struct SmimeConfig {
   MimeLimits limits;
-  bool trust_system_roots = true;              // trust.system_roots
-  std::vector<std::string> trust_anchor_files; // trust.anchors: PEM files (may hold several certs)
-  std::vector<std::string> intermediate_files; // trust.intermediates: PEM files
+  bool trust_system_roots = true;               // trust.system_roots
+  std::vector<std::string> trust_anchor_files;  // trust.anchors: PEM files (may hold several certs)
+  std::vector<std::string> intermediate_files;  // trust.intermediates: PEM files
   ContentCipher content_cipher = ContentCipher::kAuto;
-  bool rsa_oaep = false;                       // RSA-OAEP key transport for every RSA recipient
-  bool rsa_pss = false;                        // RSA-PSS signatures (PKCS#1 v1.5 otherwise)
+  bool rsa_oaep = false;  // RSA-OAEP key transport for every RSA recipient
+  bool rsa_pss = false;   // RSA-PSS signatures (PKCS#1 v1.5 otherwise)
   DigestAlg digest = DigestAlg::kSha256;
-  bool check_from_address = true;              // verify: signer certificate must name From
+  bool check_from_address = true;  // verify: signer certificate must name From
 };
 
 // Relative paths resolve against |data_dir|.
-Result<SmimeConfig> ParseSmimeConfig(const config::ConfigNode& section, const std::string& data_dir);
+Result<SmimeConfig> ParseSmimeConfig(const config::ConfigNode& section,
+                                     const std::string& data_dir);
 
 // Reads the configured anchor and intermediate files into a TrustStore.
 // kIoError / kInvalidArgument naming the file on failure.

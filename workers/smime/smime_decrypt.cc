@@ -3,10 +3,11 @@
 #include <openssl/err.h>
 #include <openssl/evperr.h>
 
-#include "workers/smime/smime_cms_util.h"
-#include "workers/smime/smime_engine.h"
-
 #include <optional>
+
+#include "workers/smime/smime_cms_util.h"
+#include "workers/smime/smime_detect.h"
+#include "workers/smime/smime_engine.h"
 
 namespace sg::smime {
 namespace {
@@ -24,7 +25,8 @@ bool IsRecipient(CMS_ContentInfo* cms, X509* cert) {
     } else if (type == CMS_RECIPINFO_AGREE) {
       STACK_OF(CMS_RecipientEncryptedKey)* reks = CMS_RecipientInfo_kari_get0_reks(ri);
       for (int j = 0; j < sk_CMS_RecipientEncryptedKey_num(reks); ++j) {
-        if (CMS_RecipientEncryptedKey_cert_cmp(sk_CMS_RecipientEncryptedKey_value(reks, j), cert) == 0) {
+        if (CMS_RecipientEncryptedKey_cert_cmp(sk_CMS_RecipientEncryptedKey_value(reks, j), cert) ==
+            0) {
           return true;
         }
       }
@@ -58,16 +60,11 @@ ErrorCode DecryptFailureCode(unsigned long err) {  // NOLINT(google-runtime-int)
 
 }  // namespace
 
-Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
-                                           std::span<const KeyPair> candidates) const {
+Result<DecryptResult> SmimeEngine::DecryptImpl(std::string_view message,
+                                               std::span<const KeyPair> candidates) const {
   SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits_));
   ContentType ct = EntityContentType(top);
-  std::string name = ct.Param("name");
-  bool p7m_name = name.size() > 4 && (name.substr(name.size() - 4) == ".p7m" ||
-                                      name.substr(name.size() - 4) == ".P7M");
-  bool pkcs7 = ct.type == "application" &&
-               (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime" ||
-                (ct.subtype == "octet-stream" && p7m_name));
+  bool pkcs7 = IsPkcs7Mime(ct);
   if (!pkcs7) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "decrypt: message is " + ct.Mime() + ", not application/pkcs7-mime");
@@ -77,8 +74,8 @@ Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
   int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
   bool auth = type == NID_id_smime_ct_authEnvelopedData;
   if (type != NID_pkcs7_enveloped && !auth) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string("decrypt: CMS content is ") + OBJ_nid2sn(type) + ", not enveloped data");
+    return MakeError(ErrorCode::kInvalidArgument, std::string("decrypt: CMS content is ") +
+                                                      OBJ_nid2sn(type) + ", not enveloped data");
   }
   int recipients = sk_CMS_RecipientInfo_num(CMS_get0_RecipientInfos(cms.get()));
 
@@ -89,10 +86,10 @@ Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
     internal::BioPtr out = internal::WriteBio();
     if (CMS_decrypt(cms.get(), kp.key.get(), kp.cert.get(), nullptr, out.get(), CMS_BINARY) != 1) {
       ErrorCode code = DecryptFailureCode(ERR_peek_last_error());
-      failure = MakeError(code,
-                          "decrypt: the key of " + CertSubjectLine(kp.cert.get()) +
-                              " cannot open the message (wrong key, or data altered or truncated): " +
-                              TakeOpenSslError());
+      failure = MakeError(
+          code, "decrypt: the key of " + CertSubjectLine(kp.cert.get()) +
+                    " cannot open the message (wrong key, or data altered or truncated): " +
+                    TakeOpenSslError());
       continue;
     }
     std::string_view entity = internal::BioContents(out.get());
@@ -105,9 +102,10 @@ Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
     return result;
   }
   if (failure) return *std::move(failure);
-  return MakeError(ErrorCode::kNotFound, "decrypt: none of the " + std::to_string(candidates.size()) +
-                                             " candidate keys is among the " + std::to_string(recipients) +
-                                             " recipients of the message");
+  return MakeError(ErrorCode::kNotFound,
+                   "decrypt: none of the " + std::to_string(candidates.size()) +
+                       " candidate keys is among the " + std::to_string(recipients) +
+                       " recipients of the message");
 }
 
 }  // namespace sg::smime

@@ -20,9 +20,7 @@ SmimeKind DetectSmime(std::string_view message) {
     }
     return SmimeKind::kNone;  // e.g. PGP/MIME
   }
-  bool pkcs7 = ct.type == "application" &&
-               (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime");
-  if (!pkcs7) return SmimeKind::kNone;
+  if (!IsPkcs7Mime(ct)) return SmimeKind::kNone;
   std::string st = ct.Param("smime-type");
   for (char& c : st) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (st == "enveloped-data") return SmimeKind::kEnveloped;
@@ -32,15 +30,31 @@ SmimeKind DetectSmime(std::string_view message) {
   return SmimeKind::kUnknownPkcs7;  // old clients omit smime-type: the CMS content type decides
 }
 
+bool IsPkcs7Mime(const ContentType& ct) {
+  if (ct.type != "application") return false;
+  if (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime") return true;
+  if (ct.subtype != "octet-stream") return false;
+  std::string name = ct.Param("name");
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name.size() > 4 && name.compare(name.size() - 4, 4, ".p7m") == 0;
+}
+
 std::string_view SmimeKindName(SmimeKind kind) {
   switch (kind) {
-    case SmimeKind::kNone: return "none";
-    case SmimeKind::kEnveloped: return "enveloped";
-    case SmimeKind::kAuthEnveloped: return "auth_enveloped";
-    case SmimeKind::kSignedDetached: return "signed_detached";
-    case SmimeKind::kSignedOpaque: return "signed_opaque";
-    case SmimeKind::kCompressed: return "compressed";
-    case SmimeKind::kUnknownPkcs7: return "unknown_pkcs7";
+    case SmimeKind::kNone:
+      return "none";
+    case SmimeKind::kEnveloped:
+      return "enveloped";
+    case SmimeKind::kAuthEnveloped:
+      return "auth_enveloped";
+    case SmimeKind::kSignedDetached:
+      return "signed_detached";
+    case SmimeKind::kSignedOpaque:
+      return "signed_opaque";
+    case SmimeKind::kCompressed:
+      return "compressed";
+    case SmimeKind::kUnknownPkcs7:
+      return "unknown_pkcs7";
   }
   return "none";
 }

@@ -9,9 +9,9 @@
 
 namespace sg::smime {
 
-Result<EncryptInfo> SmimeEngine::Encrypt(std::string_view message,
-                                         std::span<const Recipient> recipients,
-                                         const EncryptOptions& options) const {
+Result<EncryptInfo> SmimeEngine::EncryptImpl(std::string_view message,
+                                             std::span<const Recipient> recipients,
+                                             const EncryptOptions& options) const {
   if (recipients.empty()) return MakeError(ErrorCode::kInvalidArgument, "encrypt: no recipients");
   const EVP_CIPHER* cipher = aes256_cbc_;
   switch (options.cipher) {
@@ -21,9 +21,15 @@ Result<EncryptInfo> SmimeEngine::Encrypt(std::string_view message,
       if (all_gcm) cipher = aes256_gcm_;
       break;
     }
-    case ContentCipher::kAes256Cbc: cipher = aes256_cbc_; break;
-    case ContentCipher::kAes128Cbc: cipher = aes128_cbc_; break;
-    case ContentCipher::kAes256Gcm: cipher = aes256_gcm_; break;
+    case ContentCipher::kAes256Cbc:
+      cipher = aes256_cbc_;
+      break;
+    case ContentCipher::kAes128Cbc:
+      cipher = aes128_cbc_;
+      break;
+    case ContentCipher::kAes256Gcm:
+      cipher = aes256_gcm_;
+      break;
   }
   bool aead = (EVP_CIPHER_get_flags(cipher) & EVP_CIPH_FLAG_AEAD_CIPHER) != 0;
 
@@ -33,28 +39,31 @@ Result<EncryptInfo> SmimeEngine::Encrypt(std::string_view message,
   internal::CmsPtr cms(CMS_encrypt(nullptr, nullptr, cipher, CMS_PARTIAL | CMS_BINARY));
   if (!cms) return MakeError(ErrorCode::kInternal, "encrypt: " + TakeOpenSslError());
   for (const Recipient& r : recipients) {
-    if (!r.cert) return MakeError(ErrorCode::kInvalidArgument, "encrypt: recipient without certificate");
+    if (!r.cert)
+      return MakeError(ErrorCode::kInvalidArgument, "encrypt: recipient without certificate");
     EVP_PKEY* pub = X509_get0_pubkey(r.cert.get());
     bool oaep = r.rsa_oaep && pub != nullptr && EVP_PKEY_is_a(pub, "RSA");
     CMS_RecipientInfo* ri =
         CMS_add1_recipient_cert(cms.get(), r.cert.get(), oaep ? CMS_KEY_PARAM : 0u);
     if (ri == nullptr) {
-      return MakeError(ErrorCode::kUnsupported, "encrypt: certificate " + CertSubjectLine(r.cert.get()) +
-                                                    " has no key usable for encryption (" +
-                                                    TakeOpenSslError() + ")");
+      return MakeError(ErrorCode::kUnsupported,
+                       "encrypt: certificate " + CertSubjectLine(r.cert.get()) +
+                           " has no key usable for encryption (" + TakeOpenSslError() + ")");
     }
     if (oaep) {
       EVP_PKEY_CTX* pctx = CMS_RecipientInfo_get0_pkey_ctx(ri);
       if (pctx == nullptr || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
           EVP_PKEY_CTX_set_rsa_oaep_md(pctx, sha256_) <= 0 ||
           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, sha256_) <= 0) {
-        return MakeError(ErrorCode::kUnsupported, "encrypt: cannot select RSA-OAEP (" + TakeOpenSslError() + ")");
+        return MakeError(ErrorCode::kUnsupported,
+                         "encrypt: cannot select RSA-OAEP (" + TakeOpenSslError() + ")");
       }
     }
   }
   internal::BioPtr content = internal::ReadBio(split.entity);
   if (CMS_final(cms.get(), content.get(), nullptr, CMS_BINARY) != 1) {
-    return MakeError(ErrorCode::kInternal, "encrypt: CMS_final failed (" + TakeOpenSslError() + ")");
+    return MakeError(ErrorCode::kInternal,
+                     "encrypt: CMS_final failed (" + TakeOpenSslError() + ")");
   }
   SG_ASSIGN_OR_RETURN(std::string der, internal::CmsToDer(cms.get()));
 

@@ -6,21 +6,84 @@ namespace sg::smime {
 
 std::string_view VerifyStatusName(VerifyStatus status) {
   switch (status) {
-    case VerifyStatus::kGood: return "good";
-    case VerifyStatus::kBadSignature: return "bad_signature";
-    case VerifyStatus::kUntrusted: return "untrusted";
-    case VerifyStatus::kExpired: return "expired";
-    case VerifyStatus::kWrongPurpose: return "wrong_purpose";
-    case VerifyStatus::kWrongAddress: return "wrong_address";
-    case VerifyStatus::kNoSignerCert: return "no_signer_cert";
-    case VerifyStatus::kNotSigned: return "not_signed";
-    case VerifyStatus::kMalformed: return "malformed";
-    case VerifyStatus::kUnsupported: return "unsupported";
+    case VerifyStatus::kGood:
+      return "good";
+    case VerifyStatus::kBadSignature:
+      return "bad_signature";
+    case VerifyStatus::kUntrusted:
+      return "untrusted";
+    case VerifyStatus::kExpired:
+      return "expired";
+    case VerifyStatus::kWrongPurpose:
+      return "wrong_purpose";
+    case VerifyStatus::kWrongAddress:
+      return "wrong_address";
+    case VerifyStatus::kNoSignerCert:
+      return "no_signer_cert";
+    case VerifyStatus::kNotSigned:
+      return "not_signed";
+    case VerifyStatus::kMalformed:
+      return "malformed";
+    case VerifyStatus::kUnsupported:
+      return "unsupported";
   }
   return "unknown";
 }
 
-SmimeEngine::SmimeEngine(MimeLimits limits) : limits_(limits) {}
+SmimeEngine::SmimeEngine(MimeLimits limits, SmimeMetrics* metrics)
+    : limits_(limits), metrics_(metrics) {}
+
+template <typename T>
+T SmimeEngine::Record(SmimeMetrics::Op op, T result,
+                      std::chrono::steady_clock::time_point start) const {
+  if (metrics_ == nullptr) return result;
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  metrics_->Operation(op, result.ok() ? nullptr : &result.error(), took.count());
+  return result;
+}
+
+Result<std::string> SmimeEngine::Sign(std::string_view message, const SignerIdentity& signer,
+                                      const SignOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  if (options.rsa_pss)
+    return Record(SmimeMetrics::kSign, SignWithCms(message, signer, options), start);
+  PreparedSignerOptions prep;
+  prep.digest = options.digest;
+  prep.include_chain = options.include_chain;
+  prep.announce_aes_gcm = options.announce_aes_gcm;
+  auto prepared = PreparedSigner::Create(signer, prep);
+  if (!prepared.ok()) {
+    return Record(SmimeMetrics::kSign, Result<std::string>(std::move(prepared).error()), start);
+  }
+  return Record(SmimeMetrics::kSign, SignPrepared(message, *prepared, options), start);
+}
+
+Result<std::string> SmimeEngine::Sign(std::string_view message, const PreparedSigner& signer,
+                                      const SignOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  return Record(SmimeMetrics::kSign, SignPrepared(message, signer, options), start);
+}
+
+Result<EncryptInfo> SmimeEngine::Encrypt(std::string_view message,
+                                         std::span<const Recipient> recipients,
+                                         const EncryptOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  return Record(SmimeMetrics::kEncrypt, EncryptImpl(message, recipients, options), start);
+}
+
+Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
+                                           std::span<const KeyPair> candidates) const {
+  auto start = std::chrono::steady_clock::now();
+  return Record(SmimeMetrics::kDecrypt, DecryptImpl(message, candidates), start);
+}
+
+Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustStore& trust,
+                                         std::time_t now, const VerifyOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  auto result = Record(SmimeMetrics::kVerify, VerifyImpl(message, trust, now, options), start);
+  if (metrics_ != nullptr && result.ok()) metrics_->Verified(result->status);
+  return result;
+}
 
 SmimeEngine::~SmimeEngine() {
   EVP_MD_free(sha256_);
@@ -31,8 +94,8 @@ SmimeEngine::~SmimeEngine() {
   EVP_CIPHER_free(aes256_gcm_);
 }
 
-Result<std::unique_ptr<SmimeEngine>> SmimeEngine::Create(MimeLimits limits) {
-  std::unique_ptr<SmimeEngine> engine(new SmimeEngine(limits));
+Result<std::unique_ptr<SmimeEngine>> SmimeEngine::Create(MimeLimits limits, SmimeMetrics* metrics) {
+  std::unique_ptr<SmimeEngine> engine(new SmimeEngine(limits, metrics));
   // Explicit fetches once per process: no per-message provider lookups.
   engine->sha256_ = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
   engine->sha384_ = EVP_MD_fetch(nullptr, "SHA2-384", nullptr);
@@ -42,35 +105,41 @@ Result<std::unique_ptr<SmimeEngine>> SmimeEngine::Create(MimeLimits limits) {
   engine->aes256_gcm_ = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
   if (!engine->sha256_ || !engine->sha384_ || !engine->sha512_ || !engine->aes256_cbc_ ||
       !engine->aes128_cbc_ || !engine->aes256_gcm_) {
-    return MakeError(ErrorCode::kUnavailable,
-                     "smime engine: OpenSSL provider lacks SHA-2 or AES (" + TakeOpenSslError() + ")");
+    return MakeError(
+        ErrorCode::kUnavailable,
+        "smime engine: OpenSSL provider lacks SHA-2 or AES (" + TakeOpenSslError() + ")");
   }
   return engine;
 }
 
 const EVP_MD* SmimeEngine::Digest(DigestAlg alg) const {
   switch (alg) {
-    case DigestAlg::kSha384: return sha384_;
-    case DigestAlg::kSha512: return sha512_;
-    case DigestAlg::kSha256: break;
+    case DigestAlg::kSha384:
+      return sha384_;
+    case DigestAlg::kSha512:
+      return sha512_;
+    case DigestAlg::kSha256:
+      break;
   }
   return sha256_;
 }
 
-Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message, const SignerIdentity& signer,
-                                                 std::span<const Recipient> recipients,
-                                                 const SignOptions& sign_options,
-                                                 const EncryptOptions& encrypt_options) const {
+Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message,
+                                                const SignerIdentity& signer,
+                                                std::span<const Recipient> recipients,
+                                                const SignOptions& sign_options,
+                                                const EncryptOptions& encrypt_options) const {
   SG_ASSIGN_OR_RETURN(std::string signed_message, Sign(message, signer, sign_options));
   EncryptOptions inner = encrypt_options;
   inner.transport_encode = false;  // the signed bytes must reach the recipient unchanged
   return Encrypt(signed_message, recipients, inner);
 }
 
-Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message, const PreparedSigner& signer,
-                                                 std::span<const Recipient> recipients,
-                                                 const SignOptions& sign_options,
-                                                 const EncryptOptions& encrypt_options) const {
+Result<EncryptInfo> SmimeEngine::SignAndEncrypt(std::string_view message,
+                                                const PreparedSigner& signer,
+                                                std::span<const Recipient> recipients,
+                                                const SignOptions& sign_options,
+                                                const EncryptOptions& encrypt_options) const {
   SG_ASSIGN_OR_RETURN(std::string signed_message, Sign(message, signer, sign_options));
   EncryptOptions inner = encrypt_options;
   inner.transport_encode = false;  // the signed bytes must reach the recipient unchanged
@@ -93,7 +162,8 @@ Result<HarvestResult> SmimeEngine::Harvest(std::string_view message, const Trust
                        "harvest: no intact signature (" + std::string(VerifyStatusName(v.status)) +
                            (v.detail.empty() ? "" : ": " + v.detail) + ")");
   }
-  if (!v.signer) return MakeError(ErrorCode::kInvalidArgument, "harvest: signer certificate missing");
+  if (!v.signer)
+    return MakeError(ErrorCode::kInvalidArgument, "harvest: signer certificate missing");
   HarvestResult h;
   h.cert = v.signer;
   for (const X509Ptr& c : v.certificates) {

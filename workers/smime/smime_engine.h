@@ -4,8 +4,8 @@
 // complete RFC 5322 messages (raw bytes). Outer header fields (From, To,
 // Subject, ...) stay outside the CMS envelope; Content-* fields move inside.
 // Signed bytes are never touched after signing; to tag the Subject of a
-// signed inbound message use ReplaceHeader() (smime_mime.h), which changes
-// only that one field.
+// signed inbound message use TagSubject() (smime_mime.h), which changes only
+// that one field.
 //
 // Threading: create one engine per process (ciphers and digests are fetched
 // once in Create()); every method is const and may be called from any number
@@ -22,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -32,6 +33,7 @@
 
 #include "common/result.h"
 #include "workers/smime/smime_handles.h"
+#include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_mime.h"
 #include "workers/smime/smime_signer.h"
 #include "workers/smime/smime_trust.h"
@@ -39,12 +41,12 @@
 namespace sg::smime {
 
 struct SignOptions {
-  DigestAlg digest = DigestAlg::kSha256;  // ignored with a PreparedSigner (fixed at Create)
-  bool rsa_pss = false;           // RSASSA-PSS instead of PKCS#1 v1.5 (OpenSSL CMS path)
+  DigestAlg digest = DigestAlg::kSha256;    // ignored with a PreparedSigner (fixed at Create)
+  bool rsa_pss = false;                     // RSASSA-PSS instead of PKCS#1 v1.5 (OpenSSL CMS path)
   std::optional<std::time_t> signing_time;  // default: the current time
-  bool transport_encode = true;   // make the content relay-proof first (smime_canon.h)
-  bool include_chain = true;      // put SignerIdentity::chain into the CMS (identity overloads)
-  bool announce_aes_gcm = true;   // list AES-GCM in our SMIMECapabilities (identity overloads)
+  bool transport_encode = true;             // make the content relay-proof first (smime_canon.h)
+  bool include_chain = true;     // put SignerIdentity::chain into the CMS (identity overloads)
+  bool announce_aes_gcm = true;  // list AES-GCM in our SMIMECapabilities (identity overloads)
 };
 
 // A recipient certificate and what its owner announced (from harvesting).
@@ -55,7 +57,7 @@ struct Recipient {
 };
 
 enum class ContentCipher {
-  kAuto,       // AES-256-GCM AuthEnvelopedData if every recipient supports it, else AES-256-CBC
+  kAuto,  // AES-256-GCM AuthEnvelopedData if every recipient supports it, else AES-256-CBC
   kAes256Cbc,
   kAes128Cbc,
   kAes256Gcm,  // AuthEnvelopedData regardless of announcements
@@ -63,32 +65,32 @@ enum class ContentCipher {
 
 struct EncryptOptions {
   ContentCipher cipher = ContentCipher::kAuto;
-  bool transport_encode = true;   // canonicalise the entity first (off for pre-signed content)
+  bool transport_encode = true;  // canonicalise the entity first (off for pre-signed content)
 };
 
 struct EncryptInfo {
   std::string message;
   bool auth_enveloped = false;
-  std::string cipher_name;        // "AES-256-CBC", "AES-256-GCM", ...
+  std::string cipher_name;  // "AES-256-CBC", "AES-256-GCM", ...
 };
 
 struct DecryptResult {
-  std::string message;            // outer headers + decrypted entity
-  size_t key_index = 0;           // which candidate key opened it
-  bool auth_enveloped = false;    // AuthEnvelopedData (AES-GCM): integrity-protected
+  std::string message;          // outer headers + decrypted entity
+  size_t key_index = 0;         // which candidate key opened it
+  bool auth_enveloped = false;  // AuthEnvelopedData (AES-GCM): integrity-protected
 };
 
 enum class VerifyStatus {
   kGood,
-  kBadSignature,   // content digest or signature value does not match (altered in transit)
-  kUntrusted,      // no chain to a trust anchor
-  kExpired,        // a certificate was outside its validity at signing time
-  kWrongPurpose,   // key usage / extended key usage do not allow email signing
-  kWrongAddress,   // signer certificate does not name the From address
-  kNoSignerCert,   // the signer's certificate is neither in the message nor known
-  kNotSigned,      // no S/MIME signature at the top level
-  kMalformed,      // signature structure is broken (MIME or CMS)
-  kUnsupported,    // unknown digest or signature algorithm
+  kBadSignature,  // content digest or signature value does not match (altered in transit)
+  kUntrusted,     // no chain to a trust anchor
+  kExpired,       // a certificate was outside its validity at signing time
+  kWrongPurpose,  // key usage / extended key usage do not allow email signing
+  kWrongAddress,  // signer certificate does not name the From address
+  kNoSignerCert,  // the signer's certificate is neither in the message nor known
+  kNotSigned,     // no S/MIME signature at the top level
+  kMalformed,     // signature structure is broken (MIME or CMS)
+  kUnsupported,   // unknown digest or signature algorithm
 };
 std::string_view VerifyStatusName(VerifyStatus status);
 
@@ -106,10 +108,10 @@ struct VerifyResult {
   std::vector<X509Ptr> chain;         // validated chain signer..anchor, when trusted
   Capabilities capabilities;          // the signer's SMIMECapabilities
   std::optional<std::time_t> signing_time;
-  std::string from_address;           // addr-spec of From, lower-case
+  std::string from_address;  // addr-spec of From, lower-case
   std::vector<std::string> signer_addresses;
-  bool opaque = false;                // smime-type=signed-data
-  std::string content;                // opaque only: outer headers + the signed entity
+  bool opaque = false;  // smime-type=signed-data
+  std::string content;  // opaque only: outer headers + the signed entity
 };
 
 struct VerifyOptions {
@@ -119,15 +121,17 @@ struct VerifyOptions {
 // What the keyservice stores for a correspondent.
 struct HarvestResult {
   X509Ptr cert;
-  std::vector<X509Ptr> chain;         // other certificates carried in the message
+  std::vector<X509Ptr> chain;  // other certificates carried in the message
   Capabilities capabilities;
   std::vector<std::string> addresses;
-  bool trusted = false;               // verification status was kGood
+  bool trusted = false;  // verification status was kGood
 };
 
 class SmimeEngine {
  public:
-  static Result<std::unique_ptr<SmimeEngine>> Create(MimeLimits limits = {});
+  // |metrics| (optional, must outlive the engine) records every operation.
+  static Result<std::unique_ptr<SmimeEngine>> Create(MimeLimits limits = {},
+                                                     SmimeMetrics* metrics = nullptr);
   ~SmimeEngine();
   SmimeEngine(const SmimeEngine&) = delete;
   SmimeEngine& operator=(const SmimeEngine&) = delete;
@@ -161,7 +165,8 @@ class SmimeEngine {
   // Decrypts with the first candidate whose certificate is a recipient.
   // kNotFound when no candidate is a recipient; kCorruption when the matching
   // key cannot open it (wrong key, tampered or truncated data).
-  Result<DecryptResult> Decrypt(std::string_view message, std::span<const KeyPair> candidates) const;
+  Result<DecryptResult> Decrypt(std::string_view message,
+                                std::span<const KeyPair> candidates) const;
 
   // Verifies a detached or opaque signature at |now| (validity is judged at
   // the signing time when that is not in the future). Errors are returned
@@ -178,12 +183,23 @@ class SmimeEngine {
   const MimeLimits& limits() const { return limits_; }
 
  private:
-  explicit SmimeEngine(MimeLimits limits);
+  SmimeEngine(MimeLimits limits, SmimeMetrics* metrics);
+  Result<std::string> SignPrepared(std::string_view message, const PreparedSigner& signer,
+                                   const SignOptions& options) const;
+  Result<EncryptInfo> EncryptImpl(std::string_view message, std::span<const Recipient> recipients,
+                                  const EncryptOptions& options) const;
+  Result<DecryptResult> DecryptImpl(std::string_view message,
+                                    std::span<const KeyPair> candidates) const;
+  Result<VerifyResult> VerifyImpl(std::string_view message, const TrustStore& trust,
+                                  std::time_t now, const VerifyOptions& options) const;
+  template <typename T>
+  T Record(SmimeMetrics::Op op, T result, std::chrono::steady_clock::time_point start) const;
   Result<std::string> SignWithCms(std::string_view message, const SignerIdentity& signer,
                                   const SignOptions& options) const;
   const EVP_MD* Digest(DigestAlg alg) const;
 
   MimeLimits limits_;
+  SmimeMetrics* metrics_ = nullptr;
   EVP_MD* sha256_ = nullptr;
   EVP_MD* sha384_ = nullptr;
   EVP_MD* sha512_ = nullptr;

@@ -75,7 +75,8 @@ Result<X509Ptr> ParseCertificate(std::string_view data) {
     cert = d2i_X509(nullptr, &p, static_cast<long>(data.size()));  // NOLINT
   }
   if (cert == nullptr) {
-    return MakeError(ErrorCode::kInvalidArgument, "certificate: cannot parse (" + TakeOpenSslError() + ")");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "certificate: cannot parse (" + TakeOpenSslError() + ")");
   }
   return AdoptX509(cert);
 }
@@ -87,7 +88,8 @@ Result<std::vector<X509Ptr>> ParseCertificateChain(std::string_view pem) {
     out.push_back(AdoptX509(cert));
   }
   ERR_clear_error();  // the loop always ends on a "no start line" error
-  if (out.empty()) return MakeError(ErrorCode::kInvalidArgument, "certificate chain: no PEM certificate found");
+  if (out.empty())
+    return MakeError(ErrorCode::kInvalidArgument, "certificate chain: no PEM certificate found");
   return out;
 }
 
@@ -124,8 +126,8 @@ std::string CertSubjectLine(const X509* cert) {
 
 std::vector<std::string> CertEmailAddresses(const X509* cert) {
   std::vector<std::string> out;
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);

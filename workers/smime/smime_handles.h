@@ -28,8 +28,8 @@ namespace sg::smime {
 using X509Ptr = std::shared_ptr<X509>;
 using PkeyPtr = std::shared_ptr<EVP_PKEY>;
 
-X509Ptr AdoptX509(X509* cert);   // takes ownership of one reference
-X509Ptr ShareX509(X509* cert);   // adds a reference (X509_up_ref)
+X509Ptr AdoptX509(X509* cert);  // takes ownership of one reference
+X509Ptr ShareX509(X509* cert);  // adds a reference (X509_up_ref)
 PkeyPtr AdoptPkey(EVP_PKEY* key);
 PkeyPtr SharePkey(EVP_PKEY* key);
 

@@ -24,11 +24,11 @@
 namespace sg::smime {
 
 struct MimeLimits {
-  size_t max_message_bytes = 64u << 20;   // whole message
-  size_t max_header_bytes = 1u << 20;     // one header block (all fields)
-  size_t max_header_fields = 2000;        // fields in one header block
-  int max_depth = 32;                     // multipart / message nesting
-  size_t max_parts = 10000;               // MIME parts in one message
+  size_t max_message_bytes = 64u << 20;  // whole message
+  size_t max_header_bytes = 1u << 20;    // one header block (all fields)
+  size_t max_header_fields = 2000;       // fields in one header block
+  int max_depth = 32;                    // multipart / message nesting
+  size_t max_parts = 10000;              // MIME parts in one message
 };
 
 struct HeaderField {
@@ -54,8 +54,8 @@ bool IsContentField(std::string_view name);                 // "Content-*"
 const HeaderField* FindField(const MimeEntity& entity, std::string_view name);
 
 struct ContentType {
-  std::string type = "text";      // lower-case
-  std::string subtype = "plain";  // lower-case
+  std::string type = "text";                  // lower-case
+  std::string subtype = "plain";              // lower-case
   std::map<std::string, std::string> params;  // names lower-case, values unquoted
   std::string Mime() const { return type + "/" + subtype; }
   std::string Param(const std::string& name) const;
@@ -67,8 +67,8 @@ ContentType EntityContentType(const MimeEntity& entity);
 std::string EntityTransferEncoding(const MimeEntity& entity);
 
 struct Multipart {
-  std::string_view preamble;             // without the line ending before the first delimiter
-  bool has_preamble = false;             // the body did not start with the first delimiter
+  std::string_view preamble;            // without the line ending before the first delimiter
+  bool has_preamble = false;            // the body did not start with the first delimiter
   std::vector<std::string_view> parts;  // bytes between delimiter lines, exact
   std::string_view epilogue;            // after the close delimiter line
   bool has_epilogue = false;            // the close delimiter line ended with a line break
@@ -98,6 +98,14 @@ std::string QpDecode(std::string_view in);
 // this is how the worker tags the Subject of signed inbound mail.
 Result<std::string> ReplaceHeader(std::string_view message, std::string_view name,
                                   std::string_view new_value, const MimeLimits& limits = {});
+
+// Prepends |tag| and a space to the Subject value ("Subject: |tag|" when
+// there is none), changing no other byte of |message>: the existing value,
+// its encoded words and its folding follow unchanged. A non-ASCII tag is
+// written as an RFC 2047 encoded word (GMime). Tagging twice with the same
+// tag is a no-op.
+Result<std::string> TagSubject(std::string_view message, std::string_view tag,
+                               const MimeLimits& limits = {});
 
 // Lower-cased addr-spec of the first mailbox in a From-like header value,
 // parsed with GMime. Empty when there is none.

@@ -15,9 +15,12 @@ using internal::CmsPtr;
 
 std::string_view MicAlg(DigestAlg alg) {
   switch (alg) {
-    case DigestAlg::kSha384: return "sha-384";
-    case DigestAlg::kSha512: return "sha-512";
-    case DigestAlg::kSha256: break;
+    case DigestAlg::kSha384:
+      return "sha-384";
+    case DigestAlg::kSha512:
+      return "sha-512";
+    case DigestAlg::kSha256:
+      break;
   }
   return "sha-256";
 }
@@ -37,7 +40,9 @@ Status AddCapabilities(CMS_SignerInfo* si, bool announce_gcm) {
   ok = ok && CMS_add_simple_smimecap(&caps, NID_aes_128_cbc, -1) == 1;
   ok = ok && CMS_add_smimecap(si, caps) == 1;
   sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
-  if (!ok) return MakeError(ErrorCode::kInternal, "sign: cannot add SMIMECapabilities (" + TakeOpenSslError() + ")");
+  if (!ok)
+    return MakeError(ErrorCode::kInternal,
+                     "sign: cannot add SMIMECapabilities (" + TakeOpenSslError() + ")");
   return OkStatus();
 }
 
@@ -66,22 +71,13 @@ std::string WrapSigned(const OuterSplit& split, std::string_view der, DigestAlg 
 
 }  // namespace
 
-Result<std::string> SmimeEngine::Sign(std::string_view message, const SignerIdentity& signer,
-                                      const SignOptions& options) const {
-  if (options.rsa_pss) return SignWithCms(message, signer, options);
-  PreparedSignerOptions prep;
-  prep.digest = options.digest;
-  prep.include_chain = options.include_chain;
-  prep.announce_aes_gcm = options.announce_aes_gcm;
-  SG_ASSIGN_OR_RETURN(PreparedSigner prepared, PreparedSigner::Create(signer, prep));
-  return Sign(message, prepared, options);
-}
-
-Result<std::string> SmimeEngine::Sign(std::string_view message, const PreparedSigner& signer,
-                                      const SignOptions& options) const {
+Result<std::string> SmimeEngine::SignPrepared(std::string_view message,
+                                              const PreparedSigner& signer,
+                                              const SignOptions& options) const {
   SG_ASSIGN_OR_RETURN(OuterSplit split, SplitForSmime(message, options.transport_encode, limits_));
-  SG_ASSIGN_OR_RETURN(std::string der,
-                      signer.SignDetached(split.entity, options.signing_time.value_or(std::time(nullptr))));
+  SG_ASSIGN_OR_RETURN(
+      std::string der,
+      signer.SignDetached(split.entity, options.signing_time.value_or(std::time(nullptr))));
   return WrapSigned(split, der, signer.digest());
 }
 
@@ -109,7 +105,8 @@ Result<std::string> SmimeEngine::SignWithCms(std::string_view message, const Sig
     EVP_PKEY_CTX* pctx = CMS_SignerInfo_get0_pkey_ctx(si);
     if (pctx == nullptr || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0) {
-      return MakeError(ErrorCode::kUnsupported, "sign: cannot select RSA-PSS (" + TakeOpenSslError() + ")");
+      return MakeError(ErrorCode::kUnsupported,
+                       "sign: cannot select RSA-PSS (" + TakeOpenSslError() + ")");
     }
   }
   SG_RETURN_IF_ERROR(AddCapabilities(si, options.announce_aes_gcm));

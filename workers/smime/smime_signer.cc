@@ -40,7 +40,8 @@ constexpr unsigned char kContext0 = 0xA0;  // [0] constructed
 
 std::string Oid(int nid) {
   const ASN1_OBJECT* obj = OBJ_nid2obj(nid);
-  return Tlv(0x06, std::string_view(reinterpret_cast<const char*>(OBJ_get0_data(obj)), OBJ_length(obj)));
+  return Tlv(0x06,
+             std::string_view(reinterpret_cast<const char*>(OBJ_get0_data(obj)), OBJ_length(obj)));
 }
 
 template <typename T, typename F>
@@ -58,7 +59,9 @@ std::string AlgorithmId(int nid, bool null_params) {
 }
 
 // Attribute ::= SEQUENCE { attrType OID, attrValues SET OF AttributeValue }
-std::string Attribute(int nid, std::string_view value) { return Tlv(kSequence, Oid(nid) + Tlv(kSet, value)); }
+std::string Attribute(int nid, std::string_view value) {
+  return Tlv(kSequence, Oid(nid) + Tlv(kSet, value));
+}
 
 // DER SET OF: elements sorted by their encodings (X.690 11.6).
 std::string SetOf(std::vector<std::string> elements) {
@@ -79,8 +82,8 @@ std::string SigningTime(std::time_t t) {
                   tm_value.tm_mday, tm_value.tm_hour, tm_value.tm_min, tm_value.tm_sec);
     return Tlv(0x17, buf);
   }
-  std::snprintf(buf, sizeof(buf), "%04d%02d%02d%02d%02d%02dZ", year, tm_value.tm_mon + 1, tm_value.tm_mday,
-                tm_value.tm_hour, tm_value.tm_min, tm_value.tm_sec);
+  std::snprintf(buf, sizeof(buf), "%04d%02d%02d%02d%02d%02dZ", year, tm_value.tm_mon + 1,
+                tm_value.tm_mday, tm_value.tm_hour, tm_value.tm_min, tm_value.tm_sec);
   return Tlv(0x18, buf);
 }
 
@@ -94,17 +97,17 @@ using CtxPtr = std::unique_ptr<EVP_PKEY_CTX, CtxFree>;
 struct PreparedSigner::State {
   ~State() { EVP_MD_free(md); }
   DigestAlg digest = DigestAlg::kSha256;
-  EVP_MD* md = nullptr;        // fetched once
+  EVP_MD* md = nullptr;  // fetched once
   PkeyPtr key;
   X509Ptr cert;
-  CtxPtr sign_template;        // EVP_PKEY_sign_init'ed, padding and digest set
-  std::string digest_alg;      // AlgorithmIdentifier
-  std::string sig_alg;         // AlgorithmIdentifier
-  std::string sid;             // IssuerAndSerialNumber
-  std::string certificates;    // [0] IMPLICIT SET OF Certificate
-  std::string fixed_attrs[2];  // contentType and SMIMECapabilities attributes
+  CtxPtr sign_template;           // EVP_PKEY_sign_init'ed, padding and digest set
+  std::string digest_alg;         // AlgorithmIdentifier
+  std::string sig_alg;            // AlgorithmIdentifier
+  std::string sid;                // IssuerAndSerialNumber
+  std::string certificates;       // [0] IMPLICIT SET OF Certificate
+  std::string fixed_attrs[2];     // contentType and SMIMECapabilities attributes
   std::string content_info_head;  // OID of signedData (ContentInfo prefix)
-  std::string encap;           // EncapsulatedContentInfo without eContent
+  std::string encap;              // EncapsulatedContentInfo without eContent
 };
 
 Result<PreparedSigner> PreparedSigner::Create(const SignerIdentity& identity,
@@ -114,8 +117,9 @@ Result<PreparedSigner> PreparedSigner::Create(const SignerIdentity& identity,
   }
   if (X509_check_private_key(identity.cert.get(), identity.key.get()) != 1) {
     ERR_clear_error();
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "signer: private key does not match certificate " + CertSubjectLine(identity.cert.get()));
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "signer: private key does not match certificate " + CertSubjectLine(identity.cert.get()));
   }
   auto st = std::make_shared<State>();
   st->digest = options.digest;
@@ -136,7 +140,8 @@ Result<PreparedSigner> PreparedSigner::Create(const SignerIdentity& identity,
   if (!st->sign_template || EVP_PKEY_sign_init(st->sign_template.get()) <= 0 ||
       (rsa && EVP_PKEY_CTX_set_rsa_padding(st->sign_template.get(), RSA_PKCS1_PADDING) <= 0) ||
       EVP_PKEY_CTX_set_signature_md(st->sign_template.get(), st->md) <= 0) {
-    return MakeError(ErrorCode::kInternal, "signer: cannot prepare signing context (" + TakeOpenSslError() + ")");
+    return MakeError(ErrorCode::kInternal,
+                     "signer: cannot prepare signing context (" + TakeOpenSslError() + ")");
   }
   // Same identifiers OpenSSL's CMS code writes: SHA-2 without parameters,
   // rsaEncryption with NULL (RFC 3370 3.2), ecdsa-with-SHAxxx without.
@@ -168,7 +173,8 @@ Result<PreparedSigner> PreparedSigner::Create(const SignerIdentity& identity,
   CMS_add_simple_smimecap(&caps, NID_aes_128_cbc, -1);
   std::string caps_der = I2d(caps, i2d_X509_ALGORS);
   sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
-  if (caps_der.empty()) return MakeError(ErrorCode::kInternal, "signer: cannot encode SMIMECapabilities");
+  if (caps_der.empty())
+    return MakeError(ErrorCode::kInternal, "signer: cannot encode SMIMECapabilities");
   st->fixed_attrs[0] = Attribute(NID_pkcs9_contentType, Oid(NID_pkcs7_data));
   st->fixed_attrs[1] = Attribute(NID_SMIMECapabilities, caps_der);
   st->content_info_head = Oid(NID_pkcs7_signed);
@@ -181,7 +187,8 @@ Result<PreparedSigner> PreparedSigner::Create(const SignerIdentity& identity,
 DigestAlg PreparedSigner::digest() const { return state_->digest; }
 const X509Ptr& PreparedSigner::cert() const { return state_->cert; }
 
-Result<std::string> PreparedSigner::SignDetached(std::string_view content, std::time_t signing_time) const {
+Result<std::string> PreparedSigner::SignDetached(std::string_view content,
+                                                 std::time_t signing_time) const {
   const State& st = *state_;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
@@ -202,18 +209,21 @@ Result<std::string> PreparedSigner::SignDetached(std::string_view content, std::
   CtxPtr ctx(EVP_PKEY_CTX_dup(st.sign_template.get()));
   size_t sig_len = 0;
   if (!ctx || EVP_PKEY_sign(ctx.get(), nullptr, &sig_len, attrs_md, attrs_md_len) <= 0) {
-    return MakeError(ErrorCode::kInternal, "sign: cannot size signature (" + TakeOpenSslError() + ")");
+    return MakeError(ErrorCode::kInternal,
+                     "sign: cannot size signature (" + TakeOpenSslError() + ")");
   }
   std::string sig(sig_len, '\0');
-  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len, attrs_md, attrs_md_len) <= 0) {
+  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len, attrs_md,
+                    attrs_md_len) <= 0) {
     return MakeError(ErrorCode::kInternal, "sign: signature failed (" + TakeOpenSslError() + ")");
   }
   sig.resize(sig_len);
 
   std::string signer_info = Tlv(kSequence, std::string("\x02\x01\x01", 3) + st.sid + st.digest_alg +
                                                Tlv(kContext0, attrs) + st.sig_alg + Tlv(0x04, sig));
-  std::string signed_data = Tlv(kSequence, std::string("\x02\x01\x01", 3) + Tlv(kSet, st.digest_alg) +
-                                               st.encap + st.certificates + Tlv(kSet, signer_info));
+  std::string signed_data =
+      Tlv(kSequence, std::string("\x02\x01\x01", 3) + Tlv(kSet, st.digest_alg) + st.encap +
+                         st.certificates + Tlv(kSet, signer_info));
   return Tlv(kSequence, st.content_info_head + Tlv(kContext0, signed_data));
 }
 

@@ -32,8 +32,8 @@ enum class DigestAlg { kSha256, kSha384, kSha512 };
 
 struct PreparedSignerOptions {
   DigestAlg digest = DigestAlg::kSha256;
-  bool include_chain = true;      // send the intermediates with the signature
-  bool announce_aes_gcm = true;   // list AES-GCM first in our SMIMECapabilities
+  bool include_chain = true;     // send the intermediates with the signature
+  bool announce_aes_gcm = true;  // list AES-GCM first in our SMIMECapabilities
 };
 
 class PreparedSigner {

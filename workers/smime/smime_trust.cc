@@ -9,8 +9,8 @@ Result<TrustStore> TrustStore::Create(const TrustStoreOptions& options) {
   ts.store_ = std::shared_ptr<X509_STORE>(X509_STORE_new(), X509_STORE_free);
   if (!ts.store_) return MakeError(ErrorCode::kInternal, "trust store: out of memory");
   if (options.use_system_roots && X509_STORE_set_default_paths(ts.store_.get()) != 1) {
-    return MakeError(ErrorCode::kIoError, "trust store: cannot load the system CA bundle (" +
-                                              TakeOpenSslError() + ")");
+    return MakeError(ErrorCode::kIoError,
+                     "trust store: cannot load the system CA bundle (" + TakeOpenSslError() + ")");
   }
   for (const X509Ptr& anchor : options.anchors) {
     if (!anchor) return MakeError(ErrorCode::kInvalidArgument, "trust store: null anchor");

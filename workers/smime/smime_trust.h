@@ -18,9 +18,9 @@
 namespace sg::smime {
 
 struct TrustStoreOptions {
-  bool use_system_roots = false;         // the distribution's CA bundle
-  std::vector<X509Ptr> anchors;          // trusted roots (or any self-chosen anchor)
-  std::vector<X509Ptr> intermediates;    // untrusted helpers for path building
+  bool use_system_roots = false;       // the distribution's CA bundle
+  std::vector<X509Ptr> anchors;        // trusted roots (or any self-chosen anchor)
+  std::vector<X509Ptr> intermediates;  // untrusted helpers for path building
 };
 
 class TrustStore {

@@ -8,13 +8,14 @@
 
 #include "workers/smime/smime_cert_cache.h"
 #include "workers/smime/smime_cms_util.h"
+#include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_engine.h"
 
 namespace sg::smime {
 namespace {
 
 struct StackFree {
-  void operator()(STACK_OF(X509)* s) const { sk_X509_pop_free(s, X509_free); }
+  void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
 };
 using X509Stack = std::unique_ptr<STACK_OF(X509), StackFree>;
 
@@ -22,7 +23,7 @@ struct CtxFree {
   void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
 };
 
-VerifyResult Status(VerifyResult r, VerifyStatus status, std::string detail) {
+VerifyResult WithStatus(VerifyResult r, VerifyStatus status, std::string detail) {
   r.status = status;
   r.detail = std::move(detail);
   return r;
@@ -63,8 +64,10 @@ Capabilities ReadCapabilities(CMS_SignerInfo* si) {
     char buf[80];
     OBJ_obj2txt(buf, sizeof(buf), obj, 0);
     caps.algorithms.emplace_back(buf);
-    if (nid == NID_aes_256_gcm || nid == NID_aes_128_gcm || nid == NID_aes_192_gcm) caps.aes_gcm = true;
-    if (nid == NID_aes_256_cbc || nid == NID_aes_128_cbc || nid == NID_aes_192_cbc) caps.aes_cbc = true;
+    if (nid == NID_aes_256_gcm || nid == NID_aes_128_gcm || nid == NID_aes_192_gcm)
+      caps.aes_gcm = true;
+    if (nid == NID_aes_256_cbc || nid == NID_aes_128_cbc || nid == NID_aes_192_cbc)
+      caps.aes_cbc = true;
   }
   sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
   return caps;
@@ -74,14 +77,18 @@ Capabilities ReadCapabilities(CMS_SignerInfo* si) {
 VerifyStatus SignatureFailure(unsigned long err) {  // NOLINT(google-runtime-int)
   if (ERR_GET_LIB(err) == ERR_LIB_CMS) {
     switch (ERR_GET_REASON(err)) {
-      case CMS_R_SIGNER_CERTIFICATE_NOT_FOUND: return VerifyStatus::kNoSignerCert;
+      case CMS_R_SIGNER_CERTIFICATE_NOT_FOUND:
+        return VerifyStatus::kNoSignerCert;
       case CMS_R_UNKNOWN_DIGEST_ALGORITHM:
       case CMS_R_UNSUPPORTED_SIGNATURE_ALGORITHM:
       case CMS_R_UNSUPPORTED_TYPE:
-      case CMS_R_UNKNOWN_ID: return VerifyStatus::kUnsupported;
+      case CMS_R_UNKNOWN_ID:
+        return VerifyStatus::kUnsupported;
       case CMS_R_NO_CONTENT:
-      case CMS_R_NO_SIGNERS: return VerifyStatus::kMalformed;
-      default: break;
+      case CMS_R_NO_SIGNERS:
+        return VerifyStatus::kMalformed;
+      default:
+        break;
     }
   }
   if (ERR_GET_REASON(err) == ERR_R_UNSUPPORTED) return VerifyStatus::kUnsupported;
@@ -91,19 +98,23 @@ VerifyStatus SignatureFailure(unsigned long err) {  // NOLINT(google-runtime-int
 VerifyStatus ChainFailure(int err) {
   switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID: return VerifyStatus::kExpired;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return VerifyStatus::kExpired;
     case X509_V_ERR_INVALID_PURPOSE:
-    case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE: return VerifyStatus::kWrongPurpose;
-    default: return VerifyStatus::kUntrusted;
+    case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE:
+      return VerifyStatus::kWrongPurpose;
+    default:
+      return VerifyStatus::kUntrusted;
   }
 }
 
 }  // namespace
 
-Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustStore& trust,
-                                         std::time_t now, const VerifyOptions& options) const {
+Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const TrustStore& trust,
+                                             std::time_t now, const VerifyOptions& options) const {
   if (message.size() > limits_.max_message_bytes) {
-    return MakeError(ErrorCode::kResourceExhausted, "verify: message larger than the configured limit");
+    return MakeError(ErrorCode::kResourceExhausted,
+                     "verify: message larger than the configured limit");
   }
   // Signatures are over the CRLF form; a message stored with LF gets it back.
   std::string crlf;
@@ -116,10 +127,11 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
   auto parsed = ParseEntity(msg, limits_);
   if (!parsed.ok()) {
     if (parsed.error().code == ErrorCode::kResourceExhausted) return std::move(parsed).error();
-    return Status(std::move(r), VerifyStatus::kMalformed, parsed.error().message);
+    return WithStatus(std::move(r), VerifyStatus::kMalformed, parsed.error().message);
   }
   const MimeEntity& top = *parsed;
-  if (const HeaderField* from = FindField(top, "From")) r.from_address = FirstMailbox(FieldValue(*from));
+  if (const HeaderField* from = FindField(top, "From"))
+    r.from_address = FirstMailbox(FieldValue(*from));
 
   ContentType ct = EntityContentType(top);
   std::string der;
@@ -130,27 +142,29 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
     std::transform(protocol.begin(), protocol.end(), protocol.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (protocol != "application/pkcs7-signature" && protocol != "application/x-pkcs7-signature") {
-      return Status(std::move(r), VerifyStatus::kNotSigned, "multipart/signed with protocol " + protocol);
+      return WithStatus(std::move(r), VerifyStatus::kNotSigned,
+                        "multipart/signed with protocol " + protocol);
     }
     auto mp = SplitMultipart(top.body, ct.Param("boundary"), limits_);
-    if (!mp.ok()) return Status(std::move(r), VerifyStatus::kMalformed, mp.error().message);
+    if (!mp.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, mp.error().message);
     if (mp->parts.size() < 2) {
-      return Status(std::move(r), VerifyStatus::kMalformed, "multipart/signed without a signature part");
+      return WithStatus(std::move(r), VerifyStatus::kMalformed,
+                        "multipart/signed without a signature part");
     }
     detached = true;
     detached_content = mp->parts[0];
     auto sig = ParseEntity(mp->parts[1], limits_);
-    if (!sig.ok()) return Status(std::move(r), VerifyStatus::kMalformed, sig.error().message);
+    if (!sig.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, sig.error().message);
     auto body = internal::DecodeCmsBody(*sig);
-    if (!body.ok()) return Status(std::move(r), VerifyStatus::kMalformed, body.error().message);
+    if (!body.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, body.error().message);
     der = std::move(body).value();
-  } else if (ct.type == "application" && (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime")) {
+  } else if (IsPkcs7Mime(ct)) {
     r.opaque = true;
     auto body = internal::DecodeCmsBody(top);
-    if (!body.ok()) return Status(std::move(r), VerifyStatus::kMalformed, body.error().message);
+    if (!body.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, body.error().message);
     der = std::move(body).value();
   } else {
-    return Status(std::move(r), VerifyStatus::kNotSigned, "content type " + ct.Mime());
+    return WithStatus(std::move(r), VerifyStatus::kNotSigned, "content type " + ct.Mime());
   }
 
   // Certificates come from the per-thread cache instead of being parsed with
@@ -160,27 +174,33 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
   std::vector<X509Ptr> carried;
   for (std::string_view c : cert_ders) {
     X509Ptr cert = internal::CachedCertificate(c);
-    if (!cert) return Status(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
+    if (!cert)
+      return WithStatus(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
     carried.push_back(std::move(cert));
   }
-  auto cms_or = internal::CmsFromDer(stripped ? std::string_view(*stripped) : std::string_view(der));
-  if (!cms_or.ok()) return Status(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
+  auto cms_or =
+      internal::CmsFromDer(stripped ? std::string_view(*stripped) : std::string_view(der));
+  if (!cms_or.ok())
+    return WithStatus(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
   internal::CmsPtr cms = std::move(cms_or).value();
   int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
   if (type != NID_pkcs7_signed) {
-    return Status(std::move(r), VerifyStatus::kNotSigned,
-                  std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
+    return WithStatus(std::move(r), VerifyStatus::kNotSigned,
+                      std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
   }
   if (detached != (CMS_is_detached(cms.get()) == 1)) {
-    return Status(std::move(r), VerifyStatus::kMalformed,
-                  detached ? "multipart/signed carries an opaque signature" : "signed-data without content");
+    return WithStatus(
+        std::move(r), VerifyStatus::kMalformed,
+        detached ? "multipart/signed carries an opaque signature" : "signed-data without content");
   }
   r.certificates = std::move(carried);
   if (X509Stack certs{CMS_get1_certs(cms.get())}) {  // only when the DER was not rewritten
-    for (int i = 0; i < sk_X509_num(certs.get()); ++i) r.certificates.push_back(ShareX509(sk_X509_value(certs.get(), i)));
+    for (int i = 0; i < sk_X509_num(certs.get()); ++i)
+      r.certificates.push_back(ShareX509(sk_X509_value(certs.get(), i)));
   }
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms.get());
-  if (sk_CMS_SignerInfo_num(sis) <= 0) return Status(std::move(r), VerifyStatus::kMalformed, "no SignerInfo");
+  if (sk_CMS_SignerInfo_num(sis) <= 0)
+    return WithStatus(std::move(r), VerifyStatus::kMalformed, "no SignerInfo");
   CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, 0);
   r.signing_time = SigningTime(si);
   r.capabilities = ReadCapabilities(si);
@@ -211,13 +231,14 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
   if (ok != 1) {
     unsigned long err = ERR_peek_last_error();  // NOLINT(google-runtime-int)
     VerifyStatus st = SignatureFailure(err);
-    return Status(std::move(r), st, TakeOpenSslError());
+    return WithStatus(std::move(r), st, TakeOpenSslError());
   }
   if (r.opaque) {
     auto joined = internal::JoinOuterAndEntity(top, internal::BioContents(out.get()), limits_);
     if (joined.ok()) r.content = std::move(joined).value();
   }
-  if (!r.signer) return Status(std::move(r), VerifyStatus::kNoSignerCert, "signer certificate not found");
+  if (!r.signer)
+    return WithStatus(std::move(r), VerifyStatus::kNoSignerCert, "signer certificate not found");
 
   // 2. Chain to an anchor, validity at signing time, S/MIME signing purpose.
   std::unique_ptr<X509_STORE_CTX, CtxFree> ctx(X509_STORE_CTX_new());
@@ -240,19 +261,21 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
   if (X509_verify_cert(ctx.get()) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();
-    return Status(std::move(r), ChainFailure(err), X509_verify_cert_error_string(err));
+    return WithStatus(std::move(r), ChainFailure(err), X509_verify_cert_error_string(err));
   }
   if (X509Stack chain{X509_STORE_CTX_get1_chain(ctx.get())}) {
-    for (int i = 0; i < sk_X509_num(chain.get()); ++i) r.chain.push_back(ShareX509(sk_X509_value(chain.get(), i)));
+    for (int i = 0; i < sk_X509_num(chain.get()); ++i)
+      r.chain.push_back(ShareX509(sk_X509_value(chain.get(), i)));
   }
 
   // 3. The certificate must name the sender.
   if (options.check_from_address) {
-    if (r.from_address.empty()) return Status(std::move(r), VerifyStatus::kWrongAddress, "no From address");
+    if (r.from_address.empty())
+      return WithStatus(std::move(r), VerifyStatus::kWrongAddress, "no From address");
     if (std::find(r.signer_addresses.begin(), r.signer_addresses.end(), r.from_address) ==
         r.signer_addresses.end()) {
       std::string detail = "From " + r.from_address + " is not in the signer certificate";
-      return Status(std::move(r), VerifyStatus::kWrongAddress, std::move(detail));
+      return WithStatus(std::move(r), VerifyStatus::kWrongAddress, std::move(detail));
     }
   }
   r.status = VerifyStatus::kGood;

@@ -51,8 +51,10 @@ TEST(SmimeConfig, ErrorsNameTheKey) {
 
 TEST(SmimeConfig, TrustStoreFromFiles) {
   const auto& pki = testing::GetTestPki();
-  auto c = Parse("smime:\n  trust:\n    system_roots: false\n    anchors: [root.pem]\n"
-                 "    intermediates: [intermediate.pem]\n", pki.dir);
+  auto c = Parse(
+      "smime:\n  trust:\n    system_roots: false\n    anchors: [root.pem]\n"
+      "    intermediates: [intermediate.pem]\n",
+      pki.dir);
   ASSERT_TRUE(c.ok());
   auto trust = LoadTrustStore(*c);
   ASSERT_TRUE(trust.ok()) << trust.error().ToString();

@@ -8,6 +8,7 @@
 
 #include "tests/workers/smime/smime_test_pki.h"
 #include "workers/smime/smime_detect.h"
+#include "workers/smime/smime_metrics.h"
 
 namespace sg::smime {
 namespace {
@@ -101,6 +102,13 @@ TEST_F(EngineTest, SubjectTagKeepsSignatureGood) {
   EXPECT_NE(tagged->find("Subject: [signed] test message\r\n"), std::string::npos);
   EXPECT_EQ(tagged->size(), s.size() + 9);
   EXPECT_EQ(VerifyNow(*tagged).status, VerifyStatus::kGood);
+  auto tag2 = TagSubject(s, "[s\xc3\xadgned]");
+  ASSERT_TRUE(tag2.ok());
+  EXPECT_EQ(VerifyNow(*tag2).status, VerifyStatus::kGood);
+  // Outside the Subject, one changed byte is detected.
+  std::string altered = *tagged;
+  altered[altered.find("this is a test")] = 'T';
+  EXPECT_EQ(VerifyNow(altered).status, VerifyStatus::kBadSignature);
 }
 
 TEST_F(EngineTest, EncryptDecryptRsaRestoresMessageAndHeaders) {
@@ -205,8 +213,8 @@ TEST_F(EngineTest, PreparedSignerIsReusedAndHonoursSigningTime) {
   SignOptions opt;
   opt.signing_time = std::time(nullptr) - 3600;
   for (int i = 0; i < 3; ++i) {
-    auto s = engine_->Sign(SampleMessage("bob@example.com", "message " + std::to_string(i) + "\r\n"),
-                           *prepared, opt);
+    auto s = engine_->Sign(
+        SampleMessage("bob@example.com", "message " + std::to_string(i) + "\r\n"), *prepared, opt);
     ASSERT_TRUE(s.ok());
     VerifyResult v = VerifyNow(*s);
     EXPECT_EQ(v.status, VerifyStatus::kGood) << v.detail;
@@ -230,7 +238,8 @@ TEST_F(EngineTest, ConcurrentUseOfOneEngineAndSigner) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 10; ++i) {
-        std::string msg = SampleMessage("alice@example.com", "thread " + std::to_string(t) + "\r\n");
+        std::string msg =
+            SampleMessage("alice@example.com", "thread " + std::to_string(t) + "\r\n");
         auto enc = engine_->SignAndEncrypt(msg, alice, std::span(&to_bob, 1));
         if (!enc.ok()) continue;
         auto dec = engine_->Decrypt(enc->message, std::span(&bob, 1));
@@ -242,6 +251,28 @@ TEST_F(EngineTest, ConcurrentUseOfOneEngineAndSigner) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(good.load(), 40);
+}
+
+TEST_F(EngineTest, MetricsCountOperationsAndStatuses) {
+  const auto& pki = GetTestPki();
+  metrics::Registry registry;
+  SmimeMetrics m(registry);
+  auto engine = SmimeEngine::Create(MimeLimits{}, &m).value();
+  auto s = engine->Sign(SampleMessage(), pki.alice.Signer()).value();
+  (void)engine->Verify(s, pki.Trust(), std::time(nullptr));
+  s[s.find("this is a test")] = 'X';
+  (void)engine->Verify(s, pki.Trust(), std::time(nullptr));
+  KeyPair carol = pki.carol.Pair();
+  Recipient to_alice{pki.alice.cert};
+  auto enc = engine->Encrypt(SampleMessage(), std::span(&to_alice, 1)).value();
+  EXPECT_FALSE(engine->Decrypt(enc.message, std::span(&carol, 1)).ok());
+  std::string text = registry.Serialize();
+  for (const char* want :
+       {"op=\"sign\",result=\"ok\"} 1", "op=\"verify\",result=\"ok\"} 2",
+        "op=\"encrypt\",result=\"ok\"} 1", "op=\"decrypt\",result=\"not_found\"} 1",
+        "status=\"good\"} 1", "status=\"bad_signature\"} 1"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
 }
 
 }  // namespace

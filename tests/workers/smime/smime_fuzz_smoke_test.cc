@@ -29,11 +29,21 @@ std::string Mutate(std::string s, std::mt19937& rng) {
   for (int i = 0; i < rounds && !s.empty(); ++i) {
     size_t at = rng() % s.size();
     switch (op(rng)) {
-      case 0: s[at] = static_cast<char>(rng()); break;                 // flip a byte
-      case 1: s[at] ^= static_cast<char>(1u << (rng() % 8)); break;    // flip a bit
-      case 2: s.erase(at, 1 + rng() % 16); break;                        // delete
-      case 3: s.insert(at, std::string(1 + rng() % 16, static_cast<char>(rng()))); break;
-      case 4: s.resize(at); break;                                       // truncate
+      case 0:
+        s[at] = static_cast<char>(rng());
+        break;  // flip a byte
+      case 1:
+        s[at] ^= static_cast<char>(1u << (rng() % 8));
+        break;  // flip a bit
+      case 2:
+        s.erase(at, 1 + rng() % 16);
+        break;  // delete
+      case 3:
+        s.insert(at, std::string(1 + rng() % 16, static_cast<char>(rng())));
+        break;
+      case 4:
+        s.resize(at);
+        break;   // truncate
       case 5: {  // splice a piece of the input elsewhere
         std::string piece = s.substr(rng() % s.size(), 1 + rng() % 64);
         s = s.substr(0, at) + piece + s.substr(at);

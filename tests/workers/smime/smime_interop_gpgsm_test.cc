@@ -26,11 +26,15 @@ class GpgsmInterop : public ::testing::Test {
     WriteFile(home_ + "/gpgsm.conf", "disable-crl-checks\ndisable-policy-checks\n");
     WriteFile(home_ + "/gpg-agent.conf", "allow-loopback-pinentry\n");
     std::string fpr;
-    ASSERT_EQ(RunTool("openssl x509 -in " + pki.root.cert_path + " -noout -fingerprint -sha1 | cut -d= -f2", &fpr), 0);
+    ASSERT_EQ(RunTool("openssl x509 -in " + pki.root.cert_path +
+                          " -noout -fingerprint -sha1 | cut -d= -f2",
+                      &fpr),
+              0);
     WriteFile(home_ + "/trustlist.txt", fpr.substr(0, fpr.find('\n')) + " S\n");
     std::string p12 = MakeLegacyP12(pki.alice, home_, kPass);
     std::string log;
-    ASSERT_EQ(Gpgsm("--import " + pki.root.cert_path + " " + pki.intermediate.cert_path, &log), 0) << log;
+    ASSERT_EQ(Gpgsm("--import " + pki.root.cert_path + " " + pki.intermediate.cert_path, &log), 0)
+        << log;
     ASSERT_EQ(Gpgsm("--import " + p12, &log), 0) << log;
     ASSERT_NE(log.find("secret keys imported: 1"), std::string::npos) << log;
   }
@@ -41,7 +45,8 @@ class GpgsmInterop : public ::testing::Test {
   }
   int Gpgsm(const std::string& args, std::string* log) {
     return RunTool("echo " + std::string(kPass) + " | GNUPGHOME=" + home_ +
-                   " gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 " + args, log);
+                       " gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 " + args,
+                   log);
   }
   std::string Path(const std::string& f) { return home_ + "/" + f; }
 
@@ -66,7 +71,11 @@ TEST_F(GpgsmInterop, GpgsmSignatureVerifiesHere) {
   std::string content = SampleEntity("signed by gpgsm");
   WriteFile(Path("content.txt"), content);
   std::string log;
-  ASSERT_EQ(Gpgsm("-u alice@example.com --detach-sign -o " + Path("sig.der") + " " + Path("content.txt"), &log), 0) << log;
+  ASSERT_EQ(
+      Gpgsm("-u alice@example.com --detach-sign -o " + Path("sig.der") + " " + Path("content.txt"),
+            &log),
+      0)
+      << log;
   std::string msg = WrapDetached("alice@example.com", content, ReadFile(Path("sig.der")));
   auto v = engine_->Verify(msg, GetTestPki().Trust(), std::time(nullptr));
   ASSERT_TRUE(v.ok());
@@ -76,7 +85,8 @@ TEST_F(GpgsmInterop, GpgsmSignatureVerifiesHere) {
 
 TEST_F(GpgsmInterop, OurEncryptionDecryptsInGpgsm) {
   Recipient r{GetTestPki().alice.cert};
-  auto enc = engine_->Encrypt(SampleMessage("x@example.net", "for gpgsm only\r\n"), std::span(&r, 1));
+  auto enc =
+      engine_->Encrypt(SampleMessage("x@example.net", "for gpgsm only\r\n"), std::span(&r, 1));
   ASSERT_TRUE(enc.ok());
   WriteFile(Path("enc.der"), ExtractP7m(enc->message));
   std::string log;
@@ -87,7 +97,11 @@ TEST_F(GpgsmInterop, OurEncryptionDecryptsInGpgsm) {
 TEST_F(GpgsmInterop, GpgsmEncryptionDecryptsHere) {
   WriteFile(Path("content.txt"), SampleEntity("encrypted by gpgsm"));
   std::string log;
-  ASSERT_EQ(Gpgsm("-r alice@example.com --encrypt -o " + Path("enc.der") + " " + Path("content.txt"), &log), 0) << log;
+  ASSERT_EQ(
+      Gpgsm("-r alice@example.com --encrypt -o " + Path("enc.der") + " " + Path("content.txt"),
+            &log),
+      0)
+      << log;
   KeyPair kp = GetTestPki().alice.Pair();
   auto dec = engine_->Decrypt(WrapP7m("x@example.net", ReadFile(Path("enc.der")), "enveloped-data"),
                               std::span(&kp, 1));

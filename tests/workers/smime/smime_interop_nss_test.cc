@@ -28,7 +28,9 @@ class NssInterop : public ::testing::Test {
       std::string p12 = MakeLegacyP12(*id, dir_, "pw");
       ASSERT_EQ(RunTool("pk12util -i " + p12 + " -d " + Db() + " -W pw", &log), 0) << log;
     }
-    ASSERT_EQ(RunTool("certutil -A -d " + Db() + " -n root -t C,C,C -i " + pki.root.cert_path, &log), 0) << log;
+    ASSERT_EQ(
+        RunTool("certutil -A -d " + Db() + " -n root -t C,C,C -i " + pki.root.cert_path, &log), 0)
+        << log;
   }
   void TearDown() override {
     if (!dir_.empty()) RemoveTree(dir_);
@@ -50,10 +52,16 @@ TEST_F(NssInterop, OurSignaturesVerifyInNss) {
     WriteFile(Path("sig.der"), parts.der);
     std::string log;
     // -u 4: certUsageEmailSigner, so NSS checks chain and purpose too.
-    EXPECT_EQ(RunTool("cmsutil -D -u 4 -i " + Path("sig.der") + " -c " + Path("content.txt") + " -d " + Db(), &log), 0)
+    EXPECT_EQ(RunTool("cmsutil -D -u 4 -i " + Path("sig.der") + " -c " + Path("content.txt") +
+                          " -d " + Db(),
+                      &log),
+              0)
         << id->name << ": " << log;
     WriteFile(Path("content.txt"), parts.content + " ");
-    EXPECT_NE(RunTool("cmsutil -D -u 4 -i " + Path("sig.der") + " -c " + Path("content.txt") + " -d " + Db(), &log), 0);
+    EXPECT_NE(RunTool("cmsutil -D -u 4 -i " + Path("sig.der") + " -c " + Path("content.txt") +
+                          " -d " + Db(),
+                      &log),
+              0);
     EXPECT_NE(log.find("DigestMismatch"), std::string::npos) << log;
   }
 }
@@ -64,8 +72,11 @@ TEST_F(NssInterop, NssSignaturesVerifyHere) {
   WriteFile(Path("content.txt"), content);
   for (const TestIdentity* id : {&pki.alice, &pki.bob}) {
     std::string log;
-    ASSERT_EQ(RunTool("cmsutil -S -N " + id->name + " -T -G -P -H SHA256 -i " + Path("content.txt") +
-                      " -o " + Path("sig.der") + " -d " + Db(), &log), 0) << log;
+    ASSERT_EQ(RunTool("cmsutil -S -N " + id->name + " -T -G -P -H SHA256 -i " +
+                          Path("content.txt") + " -o " + Path("sig.der") + " -d " + Db(),
+                      &log),
+              0)
+        << log;
     std::string msg = WrapDetached(id->email, content, ReadFile(Path("sig.der")));
     auto v = engine_->Verify(msg, pki.Trust(), std::time(nullptr));
     ASSERT_TRUE(v.ok());
@@ -76,19 +87,26 @@ TEST_F(NssInterop, NssSignaturesVerifyHere) {
 
 TEST_F(NssInterop, OurEncryptionDecryptsInNss) {
   Recipient r{GetTestPki().alice.cert};
-  auto enc = engine_->Encrypt(SampleMessage("x@example.net", "for thunderbird\r\n"), std::span(&r, 1));
+  auto enc =
+      engine_->Encrypt(SampleMessage("x@example.net", "for thunderbird\r\n"), std::span(&r, 1));
   ASSERT_TRUE(enc.ok());
   WriteFile(Path("enc.der"), ExtractP7m(enc->message));
   std::string log;
-  ASSERT_EQ(RunTool("cmsutil -D -i " + Path("enc.der") + " -o " + Path("plain.txt") + " -d " + Db(), &log), 0) << log;
+  ASSERT_EQ(RunTool("cmsutil -D -i " + Path("enc.der") + " -o " + Path("plain.txt") + " -d " + Db(),
+                    &log),
+            0)
+      << log;
   EXPECT_NE(ReadFile(Path("plain.txt")).find("for thunderbird"), std::string::npos);
 }
 
 TEST_F(NssInterop, NssEncryptionDecryptsHere) {
   WriteFile(Path("content.txt"), SampleEntity("encrypted by NSS"));
   std::string log;
-  ASSERT_EQ(RunTool("cmsutil -E -r alice@example.com -i " + Path("content.txt") + " -o " + Path("enc.der") +
-                    " -d " + Db(), &log), 0) << log;
+  ASSERT_EQ(RunTool("cmsutil -E -r alice@example.com -i " + Path("content.txt") + " -o " +
+                        Path("enc.der") + " -d " + Db(),
+                    &log),
+            0)
+      << log;
   KeyPair kp = GetTestPki().alice.Pair();
   auto dec = engine_->Decrypt(WrapP7m("x@example.net", ReadFile(Path("enc.der")), "enveloped-data"),
                               std::span(&kp, 1));

@@ -34,7 +34,8 @@ open(out_path, "wb").write(out)
 )PY";
 
 TEST(PythonInterop, PythonSignaturesVerifyHere) {
-  if (RunTool("/usr/bin/python3 -c 'import cryptography'") != 0) GTEST_SKIP() << "no python3-cryptography";
+  if (RunTool("/usr/bin/python3 -c 'import cryptography'") != 0)
+    GTEST_SKIP() << "no python3-cryptography";
   auto engine = SmimeEngine::Create().value();
   const auto& pki = GetTestPki();
   std::string dir = MakeTempDir("sgpy");
@@ -42,17 +43,23 @@ TEST(PythonInterop, PythonSignaturesVerifyHere) {
   for (const TestIdentity* id : {&pki.alice, &pki.bob}) {
     for (const char* detached : {"1", "0"}) {
       std::string log;
-      ASSERT_EQ(RunTool("/usr/bin/python3 " + dir + "/sign.py " + id->cert_path + " " + id->key_path + " " +
-                        pki.chain_path + " " + dir + "/out.eml " + detached, &log), 0) << log;
+      ASSERT_EQ(
+          RunTool("/usr/bin/python3 " + dir + "/sign.py " + id->cert_path + " " + id->key_path +
+                      " " + pki.chain_path + " " + dir + "/out.eml " + detached,
+                  &log),
+          0)
+          << log;
       std::string out = ReadFile(dir + "/out.eml");
       std::string msg = std::string(detached) == "1"
                             ? "From: " + id->email + "\r\nSubject: py\r\n" + out
                             : WrapP7m(id->email, out, "signed-data");
       auto v = engine->Verify(msg, pki.Trust(), std::time(nullptr));
       ASSERT_TRUE(v.ok());
-      EXPECT_EQ(v->status, VerifyStatus::kGood) << id->name << " detached=" << detached << ": " << v->detail;
+      EXPECT_EQ(v->status, VerifyStatus::kGood)
+          << id->name << " detached=" << detached << ": " << v->detail;
       EXPECT_EQ(v->opaque, std::string(detached) == "0");
-      EXPECT_NE((v->opaque ? v->content : msg).find("signed by python cryptography"), std::string::npos);
+      EXPECT_NE((v->opaque ? v->content : msg).find("signed by python cryptography"),
+                std::string::npos);
     }
   }
   RemoveTree(dir);

@@ -37,13 +37,19 @@ TEST(MimeParse, HeaderLimits) {
 }
 
 TEST(MimeParse, ContentTypeParameters) {
-  struct Case { const char* value; const char* mime; const char* param; const char* want; };
+  struct Case {
+    const char* value;
+    const char* mime;
+    const char* param;
+    const char* want;
+  };
   const Case cases[] = {
-      {"multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"a b\"",
+      {"multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"a "
+       "b\"",
        "multipart/signed", "boundary", "a b"},
       {"TEXT/Plain; CHARSET=utf-8 (comment)", "text/plain", "charset", "utf-8"},
-      {"application/pkcs7-mime;\r\n smime-type=enveloped-data; name=smime.p7m", "application/pkcs7-mime",
-       "smime-type", "enveloped-data"},
+      {"application/pkcs7-mime;\r\n smime-type=enveloped-data; name=smime.p7m",
+       "application/pkcs7-mime", "smime-type", "enveloped-data"},
       {"garbage", "text/plain", "charset", ""},
       {"multipart/mixed; boundary=\"q\\\"x\"", "multipart/mixed", "boundary", "q\"x"},
   };
@@ -55,7 +61,8 @@ TEST(MimeParse, ContentTypeParameters) {
 }
 
 TEST(MimeMultipart, ExactPartsPreambleEpilogue) {
-  std::string body = "pre\r\n--b\r\npart one\r\n--bx not a delimiter\r\n--b\r\n\r\npart two\r\n--b--\r\nepi";
+  std::string body =
+      "pre\r\n--b\r\npart one\r\n--bx not a delimiter\r\n--b\r\n\r\npart two\r\n--b--\r\nepi";
   auto mp = SplitMultipart(body, "b", MimeLimits{});
   ASSERT_TRUE(mp.ok());
   EXPECT_EQ(mp->preamble, "pre");
@@ -64,7 +71,8 @@ TEST(MimeMultipart, ExactPartsPreambleEpilogue) {
   EXPECT_EQ(mp->parts[1], "\r\npart two");
   EXPECT_TRUE(mp->closed);
   EXPECT_EQ(mp->epilogue, "epi");
-  EXPECT_EQ(SplitMultipart("no delimiter", "b", MimeLimits{}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(SplitMultipart("no delimiter", "b", MimeLimits{}).error().code,
+            ErrorCode::kInvalidArgument);
   auto truncated = SplitMultipart("--b\r\nabc", "b", MimeLimits{});
   ASSERT_TRUE(truncated.ok());
   EXPECT_FALSE(truncated->closed);
@@ -99,7 +107,8 @@ TEST(MimeCodec, Base64) {
     std::string part = bin.substr(0, n);
     std::string enc = Base64Encode(part);
     EXPECT_EQ(Base64Decode(enc).value(), part) << n;
-    EXPECT_TRUE(n == 0 ? enc.empty() : enc.size() >= 2 && enc.substr(enc.size() - 2) == "\r\n") << n;
+    EXPECT_TRUE(n == 0 ? enc.empty() : enc.size() >= 2 && enc.substr(enc.size() - 2) == "\r\n")
+        << n;
   }
   EXPECT_EQ(Base64Encode("ab"), "YWI=\r\n");
   EXPECT_EQ(Base64Encode("a"), "YQ==\r\n");
@@ -110,13 +119,35 @@ TEST(MimeHeaders, ReplaceHeaderTouchesOnlyThatField) {
   auto out = ReplaceHeader(msg, "subject", "[tag] old folded");
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(*out, "From: a@b\r\nSubject: [tag] old folded\r\nTo: c@d\r\n\r\nbody\r\n");
-  EXPECT_EQ(ReplaceHeader("From: a@b\r\n\r\nx", "Subject", "new").value(), "From: a@b\r\nSubject: new\r\n\r\nx");
+  EXPECT_EQ(ReplaceHeader("From: a@b\r\n\r\nx", "Subject", "new").value(),
+            "From: a@b\r\nSubject: new\r\n\r\nx");
   EXPECT_FALSE(ReplaceHeader(msg, "Subject", "x\r\nBcc: evil@x").ok());
+}
+
+TEST(MimeHeaders, TagSubjectKeepsEverythingElse) {
+  std::string msg =
+      "From: a@b\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n aus Berlin\r\nTo: c@d\r\n\r\nbody";
+  auto t = TagSubject(msg, "[signed]");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t,
+            "From: a@b\r\nSubject: [signed] =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n aus Berlin\r\nTo: "
+            "c@d\r\n\r\nbody");
+  EXPECT_EQ(TagSubject(*t, "[signed]").value(), *t);  // idempotent
+  auto utf8 = TagSubject(msg, "[verschl\xc3\xbcsselt]");
+  ASSERT_TRUE(utf8.ok());
+  size_t at = utf8->find("Subject: =?");
+  ASSERT_NE(at, std::string::npos) << *utf8;
+  std::string value = utf8->substr(at + 9, utf8->find("\r\n", at) - at - 9);
+  EXPECT_EQ(value.find('\xc3'), std::string::npos);  // 7-bit on the wire
+  EXPECT_EQ(TagSubject("From: a@b\r\n\r\nx", "[tag]").value(),
+            "From: a@b\r\nSubject: [tag]\r\n\r\nx");
+  EXPECT_EQ(TagSubject("Subject:\r\n\r\nx", "[tag]").value(), "Subject: [tag]\r\n\r\nx");
 }
 
 TEST(MimeHeaders, FirstMailbox) {
   EXPECT_EQ(FirstMailbox("Alice Example <Alice@Example.COM>"), "alice@example.com");
-  EXPECT_EQ(FirstMailbox("=?utf-8?q?J=C3=B6rg?= <joerg@example.de>, other@x.y"), "joerg@example.de");
+  EXPECT_EQ(FirstMailbox("=?utf-8?q?J=C3=B6rg?= <joerg@example.de>, other@x.y"),
+            "joerg@example.de");
   EXPECT_EQ(FirstMailbox("bare@example.org"), "bare@example.org");
   EXPECT_EQ(FirstMailbox(""), "");
 }
@@ -126,18 +157,25 @@ TEST(MimeDetect, Kinds) {
             SmimeKind::kEnveloped);
   EXPECT_EQ(DetectSmime("Content-Type: application/x-pkcs7-mime; smime-type=signed-data\r\n\r\n"),
             SmimeKind::kSignedOpaque);
-  EXPECT_EQ(DetectSmime("Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data\r\n\r\n"),
-            SmimeKind::kAuthEnveloped);
-  EXPECT_EQ(DetectSmime("Content-Type: multipart/signed; protocol=\"application/pgp-signature\"\r\n\r\n"),
-            SmimeKind::kNone);
+  EXPECT_EQ(
+      DetectSmime("Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data\r\n\r\n"),
+      SmimeKind::kAuthEnveloped);
+  EXPECT_EQ(
+      DetectSmime("Content-Type: multipart/signed; protocol=\"application/pgp-signature\"\r\n\r\n"),
+      SmimeKind::kNone);
   EXPECT_EQ(DetectSmime("Content-Type: application/pkcs7-mime\r\n\r\n"), SmimeKind::kUnknownPkcs7);
+  EXPECT_EQ(DetectSmime("Content-Type: application/octet-stream; name=\"SMIME.P7M\"\r\n\r\n"),
+            SmimeKind::kUnknownPkcs7);
+  EXPECT_EQ(DetectSmime("Content-Type: application/octet-stream; name=report.pdf\r\n\r\n"),
+            SmimeKind::kNone);
 }
 
 TEST(Canonicalise, ReencodesWhatRelaysWouldTouch) {
   std::string entity =
       "Content-Type: multipart/mixed; boundary=\"xx\"\r\n\r\n--xx\n"
       "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
-      "gr\xc3\xbc\xc3\x9f" "e\n--xx\r\n"
+      "gr\xc3\xbc\xc3\x9f"
+      "e\n--xx\r\n"
       "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
       "\x01\x02\r\x03\n--xx\r\n"
       "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
@@ -146,15 +184,20 @@ TEST(Canonicalise, ReencodesWhatRelaysWouldTouch) {
   ASSERT_TRUE(out.ok()) << out.error().ToString();
   EXPECT_TRUE(IsCrlfClean(*out));
   EXPECT_FALSE(NeedsTransportEncoding(*out)) << *out;
-  EXPECT_NE(out->find("Content-Transfer-Encoding: quoted-printable\r\n\r\ngr=C3=BC=C3=9Fe"), std::string::npos) << *out;
-  EXPECT_NE(out->find("Content-Transfer-Encoding: base64\r\n\r\nAQINAw==\r\n"), std::string::npos) << *out;
+  EXPECT_NE(out->find("Content-Transfer-Encoding: quoted-printable\r\n\r\ngr=C3=BC=C3=9Fe"),
+            std::string::npos)
+      << *out;
+  EXPECT_NE(out->find("Content-Transfer-Encoding: base64\r\n\r\nAQINAw==\r\n"), std::string::npos)
+      << *out;
   // Idempotent: a canonical entity is left byte-identical.
   EXPECT_EQ(CanonicaliseEntity(*out, MimeLimits{}).value(), *out);
 }
 
 TEST(Canonicalise, AbsurdNestingIsRefused) {
   std::string entity;
-  for (int i = 0; i < 200; ++i) entity += "Content-Type: multipart/mixed; boundary=\"b" + std::to_string(i) + "\"\r\n\r\n--b" + std::to_string(i) + "\r\n";
+  for (int i = 0; i < 200; ++i)
+    entity += "Content-Type: multipart/mixed; boundary=\"b" + std::to_string(i) + "\"\r\n\r\n--b" +
+              std::to_string(i) + "\r\n";
   entity += "Content-Type: text/plain\r\n\r\nleaf\r\n";
   auto out = CanonicaliseEntity(entity, MimeLimits{});
   ASSERT_FALSE(out.ok());
@@ -185,11 +228,14 @@ std::string RelayRefold(const std::string& msg) {
 TEST(QpRelay, RefoldedSignedMessageStillVerifies) {
   const auto& pki = testing::GetTestPki();
   auto engine = SmimeEngine::Create().value();
-  std::string body = "A paragraph written without line breaks by a modern client, " + std::string(180, 'w') +
+  std::string body = "A paragraph written without line breaks by a modern client, " +
+                     std::string(180, 'w') +
                      "=3D end of paragraph   \r\nsecond line with trailing space \r\n";
   std::string msg =
       "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: qp\r\nMIME-Version: 1.0\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + body;
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
+      "quoted-printable\r\n\r\n" +
+      body;
   auto trust = pki.Trust();
   auto safe = engine->Sign(msg, pki.alice.Signer());
   ASSERT_TRUE(safe.ok());

@@ -32,9 +32,13 @@ class Robustness : public ::testing::Test {
     Recipient r{GetTestPki().alice.cert, gcm};
     return engine_->Encrypt(SampleMessage(), std::span(&r, 1))->message;
   }
-  std::string Signed() { return engine_->Sign(SampleMessage(), GetTestPki().alice.Signer()).value(); }
+  std::string Signed() {
+    return engine_->Sign(SampleMessage(), GetTestPki().alice.Signer()).value();
+  }
   // Replaces the DER of a p7m message / the signature of a signed message.
-  static std::string WithDer(const std::string& der) { return WrapP7m("x@example.net", der, "enveloped-data"); }
+  static std::string WithDer(const std::string& der) {
+    return WrapP7m("x@example.net", der, "enveloped-data");
+  }
   static std::string WithSig(const std::string& msg, const std::string& der) {
     DetachedParts p = ExtractDetached(msg);
     return WrapDetached("alice@example.com", p.content, der);
@@ -54,7 +58,8 @@ TEST_F(Robustness, TruncatedCms) {
   }
   std::string s = Signed();
   DetachedParts p = ExtractDetached(s);
-  EXPECT_EQ(VerifyStatusOf(WithSig(s, p.der.substr(0, p.der.size() / 2))), VerifyStatus::kMalformed);
+  EXPECT_EQ(VerifyStatusOf(WithSig(s, p.der.substr(0, p.der.size() / 2))),
+            VerifyStatus::kMalformed);
 }
 
 TEST_F(Robustness, TamperedAuthEnvelopedDataFailsIntegrity) {
@@ -120,14 +125,18 @@ TEST_F(Robustness, BrokenStructure) {
   EXPECT_EQ(DecryptError("").code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(DecryptError(SampleMessage()).code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(DecryptError(WrapP7m("x@y", "", "enveloped-data")).code, ErrorCode::kCorruption);
-  std::string bad_b64 = "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
-                        "Content-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n";
+  std::string bad_b64 =
+      "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n";
   EXPECT_EQ(DecryptError(bad_b64).code, ErrorCode::kCorruption);
   EXPECT_EQ(VerifyStatusOf(""), VerifyStatus::kNotSigned);
-  std::string no_boundary = "From: a@b\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\"\r\n\r\nx";
+  std::string no_boundary =
+      "From: a@b\r\nContent-Type: multipart/signed; "
+      "protocol=\"application/pkcs7-signature\"\r\n\r\nx";
   EXPECT_EQ(VerifyStatusOf(no_boundary), VerifyStatus::kMalformed);
-  std::string one_part = "From: a@b\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\";"
-                         " boundary=q\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\nhi\r\n--q--\r\n";
+  std::string one_part =
+      "From: a@b\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\";"
+      " boundary=q\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\nhi\r\n--q--\r\n";
   EXPECT_EQ(VerifyStatusOf(one_part), VerifyStatus::kMalformed);
   // A signed message whose signature part is an encrypted CMS.
   std::string s = Signed();
@@ -143,8 +152,12 @@ TEST_F(Robustness, SignatureWithoutSignerCertificate) {
   std::string dir = MakeTempDir("sgnocert");
   WriteFile(dir + "/e.txt", entity);
   std::string log;
-  ASSERT_EQ(RunTool("openssl cms -sign -binary -nocerts -outform DER -in " + dir + "/e.txt -signer " +
-                    pki.alice.cert_path + " -inkey " + pki.alice.key_path + " -out " + dir + "/s.der", &log), 0) << log;
+  ASSERT_EQ(
+      RunTool("openssl cms -sign -binary -nocerts -outform DER -in " + dir + "/e.txt -signer " +
+                  pki.alice.cert_path + " -inkey " + pki.alice.key_path + " -out " + dir + "/s.der",
+              &log),
+      0)
+      << log;
   std::string msg = WrapDetached("alice@example.com", entity, ReadFile(dir + "/s.der"));
   EXPECT_EQ(VerifyStatusOf(msg), VerifyStatus::kNoSignerCert);
   RemoveTree(dir);
@@ -180,9 +193,12 @@ TEST_F(Robustness, IndefiniteLengthBerStillVerifies) {
   std::string dir = MakeTempDir("sgber");
   WriteFile(dir + "/e.txt", SampleEntity("streamed"));
   std::string log;
-  ASSERT_EQ(RunTool("openssl cms -sign -nodetach -stream -binary -outform DER -in " + dir + "/e.txt -signer " +
-                    pki.alice.cert_path + " -inkey " + pki.alice.key_path + " -certfile " + pki.chain_path +
-                    " -out " + dir + "/s.der", &log), 0) << log;
+  ASSERT_EQ(RunTool("openssl cms -sign -nodetach -stream -binary -outform DER -in " + dir +
+                        "/e.txt -signer " + pki.alice.cert_path + " -inkey " + pki.alice.key_path +
+                        " -certfile " + pki.chain_path + " -out " + dir + "/s.der",
+                    &log),
+            0)
+      << log;
   std::string der = ReadFile(dir + "/s.der");
   std::vector<std::string_view> certs;
   EXPECT_FALSE(internal::StripCertificates(der, &certs).has_value());

@@ -50,8 +50,8 @@ struct CertSpec {
   std::string eku;
 };
 
-TestIdentity Make(const std::string& dir, const std::string& name, PkeyPtr key, const CertSpec& spec,
-                  const TestIdentity* issuer) {
+TestIdentity Make(const std::string& dir, const std::string& name, PkeyPtr key,
+                  const CertSpec& spec, const TestIdentity* issuer) {
   static long serial = 1000;
   X509* cert = X509_new();
   X509_set_version(cert, 2);
@@ -65,12 +65,14 @@ TestIdentity Make(const std::string& dir, const std::string& name, PkeyPtr key, 
                              reinterpret_cast<const unsigned char*>(spec.cn.c_str()), -1, -1, 0);
   if (!spec.email.empty()) {
     X509_NAME_add_entry_by_txt(subject, "emailAddress", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(spec.email.c_str()), -1, -1, 0);
+                               reinterpret_cast<const unsigned char*>(spec.email.c_str()), -1, -1,
+                               0);
   }
   X509_set_pubkey(cert, key.get());
   X509* issuer_cert = issuer ? issuer->cert.get() : cert;
   X509_set_issuer_name(cert, X509_get_subject_name(issuer_cert));
-  AddExt(cert, issuer_cert, NID_basic_constraints, spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+  AddExt(cert, issuer_cert, NID_basic_constraints,
+         spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
   AddExt(cert, issuer_cert, NID_subject_key_identifier, "hash");
   if (issuer) AddExt(cert, issuer_cert, NID_authority_key_identifier, "keyid:always");
   AddExt(cert, issuer_cert, NID_key_usage, spec.key_usage);
@@ -212,10 +214,12 @@ const TestPki& GetTestPki() {
 }
 
 int RunTool(const std::string& command, std::string* output) {
-  std::string full = "timeout 60 /bin/sh -c '" ;
+  std::string full = "timeout 60 /bin/sh -c '";
   for (char c : command) {
-    if (c == '\'') full += "'\\''";
-    else full += c;
+    if (c == '\'')
+      full += "'\\''";
+    else
+      full += c;
   }
   full += "' 2>&1";
   FILE* p = popen(full.c_str(), "r");
@@ -254,7 +258,8 @@ void RemoveTree(const std::string& path) {
 }
 
 std::string SampleMessage(const std::string& from, const std::string& body) {
-  return "From: Alice Example <" + from + ">\r\n"
+  return "From: Alice Example <" + from +
+         ">\r\n"
          "To: Bob <bob@example.com>\r\n"
          "Subject: test message\r\n"
          "Date: Sat, 28 Nov 2026 19:00:00 +0000\r\n"
@@ -262,7 +267,8 @@ std::string SampleMessage(const std::string& from, const std::string& body) {
          "MIME-Version: 1.0\r\n"
          "Content-Type: text/plain; charset=utf-8\r\n"
          "Content-Transfer-Encoding: 8bit\r\n"
-         "\r\n" + body;
+         "\r\n" +
+         body;
 }
 
 }  // namespace sg::smime::testing
@@ -283,19 +289,28 @@ std::string ExtractP7m(const std::string& message) {
   return Base64Decode(top.body).value();
 }
 
-std::string WrapDetached(const std::string& from, const std::string& content, const std::string& der) {
+std::string WrapDetached(const std::string& from, const std::string& content,
+                         const std::string& der) {
   std::string b = "interop-boundary-42";
-  return "From: " + from + "\r\nTo: someone@example.net\r\nSubject: interop\r\nMIME-Version: 1.0\r\n"
+  return "From: " + from +
+         "\r\nTo: someone@example.net\r\nSubject: interop\r\nMIME-Version: 1.0\r\n"
          "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;"
-         " boundary=\"" + b + "\"\r\n\r\n--" + b + "\r\n" + content + "\r\n--" + b +
+         " boundary=\"" +
+         b + "\"\r\n\r\n--" + b + "\r\n" + content + "\r\n--" + b +
          "\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n"
-         "Content-Transfer-Encoding: base64\r\n\r\n" + Base64Encode(der) + "--" + b + "--\r\n";
+         "Content-Transfer-Encoding: base64\r\n\r\n" +
+         Base64Encode(der) + "--" + b + "--\r\n";
 }
 
-std::string WrapP7m(const std::string& from, const std::string& der, const std::string& smime_type) {
-  return "From: " + from + "\r\nTo: someone@example.net\r\nSubject: interop\r\nMIME-Version: 1.0\r\n"
-         "Content-Type: application/pkcs7-mime; smime-type=" + smime_type + "; name=smime.p7m\r\n"
-         "Content-Transfer-Encoding: base64\r\n\r\n" + Base64Encode(der);
+std::string WrapP7m(const std::string& from, const std::string& der,
+                    const std::string& smime_type) {
+  return "From: " + from +
+         "\r\nTo: someone@example.net\r\nSubject: interop\r\nMIME-Version: 1.0\r\n"
+         "Content-Type: application/pkcs7-mime; smime-type=" +
+         smime_type +
+         "; name=smime.p7m\r\n"
+         "Content-Transfer-Encoding: base64\r\n\r\n" +
+         Base64Encode(der);
 }
 
 std::string SampleEntity(const std::string& text) {

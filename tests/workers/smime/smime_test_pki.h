@@ -15,8 +15,8 @@
 namespace sg::smime::testing {
 
 struct TestIdentity {
-  std::string name;    // file stem in TestPki::dir: <name>.pem, <name>.key
-  std::string email;   // empty for CAs
+  std::string name;   // file stem in TestPki::dir: <name>.pem, <name>.key
+  std::string email;  // empty for CAs
   PkeyPtr key;
   X509Ptr cert;
   std::string cert_pem;
@@ -68,7 +68,8 @@ struct DetachedParts {
 DetachedParts ExtractDetached(const std::string& message);
 std::string ExtractP7m(const std::string& message);  // DER of an application/pkcs7-mime body
 // Builds a complete message from raw CMS produced by another implementation.
-std::string WrapDetached(const std::string& from, const std::string& content, const std::string& der);
+std::string WrapDetached(const std::string& from, const std::string& content,
+                         const std::string& der);
 std::string WrapP7m(const std::string& from, const std::string& der, const std::string& smime_type);
 // "Content-Type: text/plain...\r\n\r\n<text>" — an entity to hand to other tools.
 std::string SampleEntity(const std::string& text);

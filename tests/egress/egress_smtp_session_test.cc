@@ -1,0 +1,272 @@
+// SmtpSession against a scripted in-process server (a thread with blocking
+// sockets): protocol details that a friendly peer never shows - STARTTLS
+// response injection, servers without PIPELINING, SIZE limits, a
+// connection lost after the data, mixed RCPT replies.
+#include "egress/egress_smtp_session.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+#include <optional>
+#include <poll.h>
+#include <thread>
+
+namespace sg::egress {
+namespace {
+
+// One accepted connection of the scripted server.
+class ServerConn {
+ public:
+  explicit ServerConn(int fd) : fd_(fd) {}
+  ~ServerConn() { close(fd_); }
+  void Send(const std::string& s) { (void)!write(fd_, s.data(), s.size()); }
+  // The next CRLF line (without CRLF); "" on EOF.
+  std::string Line() {
+    while (true) {
+      auto nl = buf_.find("\r\n");
+      if (nl != std::string::npos) {
+        std::string line = buf_.substr(0, nl);
+        buf_.erase(0, nl + 2);
+        return line;
+      }
+      char tmp[4096];
+      ssize_t n = read(fd_, tmp, sizeof(tmp));
+      if (n <= 0) {
+        eof_ = true;
+        return "";
+      }
+      buf_.append(tmp, static_cast<size_t>(n));
+    }
+  }
+  // True when more bytes arrive within `ms` (buffered ones count).
+  bool MoreWithin(int ms) {
+    if (!buf_.empty()) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return poll(&p, 1, ms) > 0;
+  }
+  // Reads the message data up to the lone dot.
+  std::string Data() {
+    std::string out;
+    while (true) {
+      std::string l = Line();
+      if (eof_ || l == ".") return out;
+      out += l + "\r\n";
+    }
+  }
+
+ private:
+  int fd_;
+  bool eof_ = false;
+  std::string buf_;
+};
+
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::function<void(ServerConn&)> script) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    addr_.sin_family = AF_INET;
+    addr_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr_), sizeof(addr_));
+    socklen_t len = sizeof(addr_);
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr_), &len);
+    listen(listen_fd_, 1);
+    thread_ = std::thread([this, script = std::move(script)] {
+      int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      ServerConn conn(fd);
+      script(conn);
+    });
+  }
+  ~ScriptedServer() {
+    shutdown(listen_fd_, SHUT_RDWR);
+    close(listen_fd_);
+    thread_.join();
+  }
+  const sockaddr* addr() const { return reinterpret_cast<const sockaddr*>(&addr_); }
+
+ private:
+  int listen_fd_;
+  sockaddr_in addr_{};
+  std::thread thread_;
+};
+
+struct Loop {
+  Loop() { uv_loop_init(&loop); }
+  ~Loop() {
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+  }
+  void RunUntil(const std::function<bool()>& done) {
+    while (!done()) uv_run(&loop, UV_RUN_ONCE);
+  }
+  uv_loop_t loop;
+};
+
+SmtpClientConfig TestConfig() {
+  SmtpClientConfig c;
+  c.helo_name = "gw.test";
+  c.connect_timeout = std::chrono::seconds(5);
+  c.command_timeout = std::chrono::seconds(5);
+  return c;
+}
+
+std::shared_ptr<TlsClientContext> Ctx(const TlsPolicy& p) { return *TlsClientContext::Create(p); }
+
+SmtpTransaction Txn(const std::string& body, std::vector<std::string> rcpts) {
+  SmtpTransaction t;
+  t.mail_from = "alice@org.test";
+  for (auto& r : rcpts) {
+    smimegate::v1::Recipient rr;
+    rr.set_address(r);
+    t.recipients.push_back(rr);
+  }
+  static std::string storage;
+  storage = body;
+  t.message = &storage;
+  return t;
+}
+
+TEST(SmtpSession, RefusesPlaintextInjectedAfterTheStarttlsReply) {
+  ScriptedServer server([](ServerConn& c) {
+    c.Send("220 hi\r\n");
+    c.Line();  // EHLO
+    c.Send("250-peer\r\n250 STARTTLS\r\n");
+    c.Line();  // STARTTLS
+    c.Send("220 go ahead\r\n250-injected\r\n");  // CVE-2011-0411 style
+    c.Line();
+  });
+  Loop loop;
+  auto cfg = TestConfig();
+  TlsPolicy policy;
+  SmtpSession session(&loop.loop, cfg, policy, Ctx(policy));
+  std::optional<Status> result;
+  session.Open("peer", server.addr(), [&](Status st) { result = st; });
+  loop.RunUntil([&] { return result.has_value(); });
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->error().code, ErrorCode::kCorruption);
+  EXPECT_NE(result->error().message.find("injection"), std::string::npos);
+}
+
+TEST(SmtpSession, WithoutPipeliningWaitsForEachReplyAndMixesRcptOutcomes) {
+  bool pipelined_anyway = false;
+  std::string data;
+  ScriptedServer server([&](ServerConn& c) {
+    c.Send("220 hi\r\n");
+    c.Line();
+    c.Send("250-peer\r\n250 8BITMIME\r\n");  // no PIPELINING
+    EXPECT_EQ(c.Line().rfind("MAIL FROM:<alice@org.test>", 0), 0u);
+    pipelined_anyway |= c.MoreWithin(100);
+    c.Send("250 ok\r\n");
+    EXPECT_EQ(c.Line(), "RCPT TO:<good@x.test>");
+    pipelined_anyway |= c.MoreWithin(100);
+    c.Send("250 ok\r\n");
+    EXPECT_EQ(c.Line(), "RCPT TO:<bad@x.test>");
+    c.Send("550 5.1.1 unknown\r\n");
+    EXPECT_EQ(c.Line(), "DATA");
+    c.Send("354 go\r\n");
+    data = c.Data();
+    c.Send("250 2.0.0 queued\r\n");
+    c.Line();
+  });
+  Loop loop;
+  auto cfg = TestConfig();
+  TlsPolicy policy;
+  policy.mode = TlsMode::kNone;
+  SmtpSession session(&loop.loop, cfg, policy, Ctx(policy));
+  std::optional<Status> opened;
+  session.Open("peer", server.addr(), [&](Status st) { opened = st; });
+  loop.RunUntil([&] { return opened.has_value(); });
+  ASSERT_TRUE(opened->ok()) << opened->error().ToString();
+  auto txn = Txn("Subject: x\r\n\r\n.dot\r\n", {"good@x.test", "bad@x.test"});
+  std::optional<TransactionResult> res;
+  session.Send(txn, [&](TransactionResult r) { res = std::move(r); });
+  loop.RunUntil([&] { return res.has_value(); });
+  session.Quit();
+  EXPECT_FALSE(pipelined_anyway);
+  ASSERT_EQ(res->recipients.size(), 2u);
+  EXPECT_EQ(res->recipients[0].code, 250);
+  EXPECT_EQ(res->recipients[1].code, 550);
+  EXPECT_EQ(res->recipients[1].text, "5.1.1 unknown");
+  EXPECT_EQ(data, "Subject: x\r\n\r\n..dot\r\n");  // dot-stuffed on the wire
+}
+
+TEST(SmtpSession, MessageOverTheAdvertisedSizeFailsWithoutBeingSent) {
+  bool got_mail = false;
+  ScriptedServer server([&](ServerConn& c) {
+    c.Send("220 hi\r\n");
+    c.Line();
+    c.Send("250-peer\r\n250 SIZE 10\r\n");
+    got_mail = c.Line().rfind("MAIL", 0) == 0;
+  });
+  Loop loop;
+  auto cfg = TestConfig();
+  TlsPolicy policy;
+  SmtpSession session(&loop.loop, cfg, policy, Ctx(policy));
+  std::optional<Status> opened;
+  session.Open("peer", server.addr(), [&](Status st) { opened = st; });
+  loop.RunUntil([&] { return opened.has_value(); });
+  ASSERT_TRUE(opened->ok());
+  auto txn = Txn(std::string(100, 'x') + "\r\n", {"a@x.test"});
+  std::optional<TransactionResult> res;
+  session.Send(txn, [&](TransactionResult r) { res = std::move(r); });
+  loop.RunUntil([&] { return res.has_value(); });
+  EXPECT_EQ(res->recipients[0].code, 552);
+  EXPECT_EQ(res->recipients[0].text.rfind("5.3.4", 0), 0u);
+  session.Quit();
+  (void)got_mail;
+}
+
+TEST(SmtpSession, ConnectionLostAfterTheDataIsATemporaryFailure) {
+  ScriptedServer server([](ServerConn& c) {
+    c.Send("220 hi\r\n");
+    c.Line();
+    c.Send("250-peer\r\n250 PIPELINING\r\n");
+    c.Line();
+    c.Line();
+    c.Line();
+    c.Send("250 ok\r\n250 ok\r\n354 go\r\n");
+    c.Data();
+    // Closes without the final reply.
+  });
+  Loop loop;
+  auto cfg = TestConfig();
+  TlsPolicy policy;
+  SmtpSession session(&loop.loop, cfg, policy, Ctx(policy));
+  std::optional<Status> opened;
+  session.Open("peer", server.addr(), [&](Status st) { opened = st; });
+  loop.RunUntil([&] { return opened.has_value(); });
+  ASSERT_TRUE(opened->ok());
+  auto txn = Txn("Subject: x\r\n\r\nhi\r\n", {"a@x.test"});
+  std::optional<TransactionResult> res;
+  session.Send(txn, [&](TransactionResult r) { res = std::move(r); });
+  loop.RunUntil([&] { return res.has_value(); });
+  EXPECT_EQ(res->recipients[0].code, 421);
+  EXPECT_FALSE(session.usable());
+}
+
+TEST(SmtpSession, GreetingRefusalAndGarbageAreErrorsNotCrashes) {
+  ScriptedServer refuse([](ServerConn& c) { c.Send("554 go away\r\n"); });
+  ScriptedServer garbage([](ServerConn& c) { c.Send("HTTP/1.1 400 Bad Request\r\n\r\n"); });
+  Loop loop;
+  auto cfg = TestConfig();
+  TlsPolicy policy;
+  SmtpSession s1(&loop.loop, cfg, policy, Ctx(policy));
+  SmtpSession s2(&loop.loop, cfg, policy, Ctx(policy));
+  std::optional<Status> r1, r2;
+  s1.Open("a", refuse.addr(), [&](Status st) { r1 = st; });
+  s2.Open("b", garbage.addr(), [&](Status st) { r2 = st; });
+  loop.RunUntil([&] { return r1.has_value() && r2.has_value(); });
+  ASSERT_FALSE(r1->ok());
+  EXPECT_NE(r1->error().message.find("554"), std::string::npos);
+  ASSERT_FALSE(r2->ok());
+  EXPECT_EQ(r2->error().code, ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace sg::egress
