@@ -79,7 +79,7 @@ send() {  # port from to file
     fail "swaks $2 -> $3: $(cat "$work/swaks.log")"
 }
 wait_file() {  # dir pattern -> path of the first file with pattern
-  for _ in $(seq 1 150); do
+  for _ in $(seq 1 400); do
     f=$(grep -lrs -- "$2" "$1/new" 2>/dev/null | head -1 || true)
     if [ -n "$f" ]; then echo "$f"; return 0; fi
     sleep 0.1
