@@ -8,6 +8,7 @@
 #include "egress/egress_service.h"
 #include "keyservice/key_cache.h"
 #include "keyservice/keyservice_grpc_client.h"
+#include "workers/policy_processor.h"
 #include "workers/worker_pool.h"
 
 namespace sg::app {
@@ -57,7 +58,9 @@ Status App::Start() {
   }
 
   if (Runs(Stage::kWorker)) {
-    processor_ = std::make_unique<workers::PassThroughProcessor>();
+    SG_ASSIGN_OR_RETURN(engine_, smime::SmimeEngine::Create(config_.smime.limits));
+    processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
+                                                            *engine_, registry_);
     services_.push_back(std::make_unique<workers::WorkerPool>(config_.workers, config_.queue,
                                                               *queue_, *processor_, registry_));
   }
@@ -107,6 +110,7 @@ void App::Stop() {
   keyservice_ = nullptr;
   keys_ = nullptr;
   processor_.reset();
+  engine_.reset();
   keyservice_cache_.reset();
   keyservice_client_.reset();
   ingress_producer_.reset();

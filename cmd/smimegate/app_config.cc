@@ -68,6 +68,10 @@ Result<AppConfig> LoadAppConfig(const std::string& config_file) {
   SG_ASSIGN_OR_RETURN(c.queue, queue::ParseQueueConfig(queue, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto workers, root.Map("workers"));
   SG_ASSIGN_OR_RETURN(c.workers, workers::ParseWorkerConfig(workers));
+  SG_ASSIGN_OR_RETURN(auto policy, workers.Map("policy"));
+  SG_ASSIGN_OR_RETURN(c.policy, workers::ParsePolicyConfig(policy, c.hosted_domains));
+  SG_ASSIGN_OR_RETURN(auto smime_section, workers.Map("smime"));
+  SG_ASSIGN_OR_RETURN(c.smime, smime::ParseSmimeConfig(smime_section, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto ingress, root.Map("ingress"));
   SG_ASSIGN_OR_RETURN(c.ingress, ingress::ParseIngressConfig(ingress, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto egress, root.Map("egress"));

@@ -11,6 +11,8 @@
 #include "egress/egress_config.h"
 #include "ingress/ingress_config.h"
 #include "keyservice/keyservice_config.h"
+#include "workers/policy_config.h"
+#include "workers/smime/smime_config.h"
 #include "workers/worker_config.h"
 
 namespace sg::app {
@@ -23,6 +25,8 @@ struct AppConfig {
   StatusServerConfig metrics;
   queue::QueueConfig queue;
   workers::WorkerConfig workers;
+  workers::PolicyConfig policy;   // workers.policy
+  smime::SmimeConfig smime;       // workers.smime
   ingress::IngressConfig ingress;
   egress::EgressConfig egress;
   keyservice::KeyServiceConfig keyservice;

@@ -1,0 +1,227 @@
+// The inbound rules: decrypt with any key the user ever had, [secure];
+// verify, [signed OK] / [signed INVALID], byte-identical apart from the
+// Subject; harvest; undecryptable -> DSN 5.7.5 and nothing delivered.
+#include <gtest/gtest.h>
+
+#include "tests/workers/policy/policy_test_util.h"
+#include "workers/smime/smime_detect.h"
+
+namespace sg::workers::testing {
+namespace {
+namespace v1 = smimegate::v1;
+using smime::testing::GetTestPki;
+using smime::testing::TestIdentity;
+
+const std::string kAlice = "alice@example.com";
+const std::string kCarol = "carol@example.org";
+
+std::string SignedBy(const smime::SmimeEngine& engine, const TestIdentity& id,
+                     const std::string& subject = "Report") {
+  auto s = engine.Sign(TextMessage(id.email, subject, "SECRET-BODY signed\r\n"), id.Signer());
+  EXPECT_TRUE(s.ok());
+  return *s;
+}
+
+std::string EncryptedTo(const smime::SmimeEngine& engine, const std::string& message,
+                        const TestIdentity& to) {
+  smime::Recipient r{to.cert};
+  auto e = engine.Encrypt(message, std::span<const smime::Recipient>(&r, 1));
+  EXPECT_TRUE(e.ok());
+  return e->message;
+}
+
+// The message without its Subject line (to compare everything else byte for byte).
+std::string WithoutSubject(std::string m) {
+  auto pos = m.find("\r\nSubject: ");
+  if (pos == std::string::npos) return m;
+  auto end = m.find("\r\n", pos + 2);
+  m.erase(pos, end - pos);
+  return m;
+}
+
+class InboundPolicy : public ::testing::Test {
+ protected:
+  void SetUp() override { h.AddCast(); }
+  Harness h;
+};
+
+TEST_F(InboundPolicy, PlainMailPassesByteIdentical) {
+  const std::string m = TextMessage(kCarol, "Hello");
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ((*out)[0].message(), m);
+}
+
+TEST_F(InboundPolicy, GoodSignatureMarkedOkHarvestedAndReplyEncrypted) {
+  const std::string m = SignedBy(*h.engine, GetTestPki().carol);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice, "bob@example.com"}, m));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  ASSERT_EQ(out->size(), 1u);
+  const std::string& got = (*out)[0].message();
+  EXPECT_EQ(GetSubject(got).value(), "[signed OK] Report");
+  EXPECT_EQ(WithoutSubject(got), WithoutSubject(m)) << "only the Subject may change";
+  EXPECT_EQ((*out)[0].envelope().recipients_size(), 2);
+  Opened o = Open(*h.engine, got, nullptr);
+  EXPECT_EQ(o.verify, smime::VerifyStatus::kGood) << "the tagged message still verifies";
+
+  auto harvested = h.keys.harvested();
+  ASSERT_EQ(harvested.size(), 1u);
+  EXPECT_EQ(harvested[0].address, kCarol);
+  EXPECT_FALSE(harvested[0].capabilities.empty()) << "SMIMECapabilities go to the keyservice";
+
+  // The reply to a new correspondent is now encrypted to the harvested certificate.
+  Harness fresh;
+  fresh.keys.AddParticipant(kAlice, GetTestPki().alice);
+  auto in = fresh.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
+  ASSERT_TRUE(in.ok());
+  auto reply = fresh.Run(Record(v1::DIRECTION_OUTBOUND, kAlice, {kCarol},
+                                TextMessage(kAlice, "Re: Report")));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->size(), 1u);
+  Opened r = Open(*fresh.engine, (*reply)[0].message(), &GetTestPki().carol);
+  EXPECT_TRUE(r.encrypted && r.decrypt_ok);
+  // Carol's signature announced AES-GCM: the reply uses AuthEnvelopedData.
+  EXPECT_EQ(smime::DetectSmime((*reply)[0].message()), smime::SmimeKind::kAuthEnveloped);
+  EXPECT_EQ(r.verify, smime::VerifyStatus::kGood);
+}
+
+TEST_F(InboundPolicy, UntrustedSignerMarkedInvalid) {
+  const std::string m = SignedBy(*h.engine, GetTestPki().mallory);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, GetTestPki().mallory.email, {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ(GetSubject((*out)[0].message()).value(), "[signed INVALID] Report");
+  EXPECT_EQ(WithoutSubject((*out)[0].message()), WithoutSubject(m));
+}
+
+TEST_F(InboundPolicy, AlteredSignedMessageMarkedInvalidNotHarvested) {
+  std::string m = SignedBy(*h.engine, GetTestPki().carol);
+  auto pos = m.find("SECRET-BODY signed");
+  ASSERT_NE(pos, std::string::npos);
+  m.replace(pos, 6, "ALTERD");
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(GetSubject((*out)[0].message()).value(), "[signed INVALID] Report");
+  EXPECT_TRUE(h.keys.harvested().empty());
+}
+
+TEST_F(InboundPolicy, EncryptedDecryptedAndMarkedSecure) {
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Secret"), GetTestPki().alice);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  ASSERT_EQ(out->size(), 1u);
+  const std::string& got = (*out)[0].message();
+  EXPECT_EQ(smime::DetectSmime(got), smime::SmimeKind::kNone);
+  EXPECT_EQ(GetSubject(got).value(), "[secure] Secret");
+  EXPECT_NE(got.find("SECRET-BODY"), std::string::npos);
+}
+
+TEST_F(InboundPolicy, DecryptsWithAnOldKey) {
+  // The user's previous key (expired certificate) is still a decryption candidate.
+  h.keys.AddDecryptionKey(kAlice, GetTestPki().expired);
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Old"), GetTestPki().expired);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ(GetSubject((*out)[0].message()).value(), "[secure] Old");
+}
+
+TEST_F(InboundPolicy, DecryptsWithHostedDomainKey) {
+  h.keys.AddDecryptionKey("@example.com", GetTestPki().server);
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Domain"), GetTestPki().server);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {"nobody@example.com"}, m));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ(GetSubject((*out)[0].message()).value(), "[secure] Domain");
+}
+
+TEST_F(InboundPolicy, SignedAndEncryptedGetsBothMarks) {
+  const std::string m =
+      EncryptedTo(*h.engine, SignedBy(*h.engine, GetTestPki().carol, "Both"), GetTestPki().alice);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1u);
+  const std::string& got = (*out)[0].message();
+  EXPECT_EQ(GetSubject(got).value(), "[secure] [signed OK] Both");
+  EXPECT_EQ(Open(*h.engine, got, nullptr).verify, smime::VerifyStatus::kGood);
+  EXPECT_EQ(h.keys.harvested().size(), 1u);
+}
+
+TEST_F(InboundPolicy, UndecryptableBouncesWithDsnAndDeliversNothing) {
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Lost"), GetTestPki().carol);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1u);
+  const auto& dsn = (*out)[0];
+  EXPECT_EQ(dsn.form_id(), "dsn");
+  EXPECT_EQ(dsn.envelope().direction(), v1::DIRECTION_OUTBOUND);
+  EXPECT_EQ(dsn.envelope().mail_from(), "");
+  EXPECT_EQ(dsn.envelope().recipients(0).address(), kCarol);
+  EXPECT_NE(dsn.message().find("Status: 5.7.5"), std::string::npos);
+  EXPECT_NE(dsn.message().find(kAlice), std::string::npos);
+}
+
+TEST_F(InboundPolicy, CorruptCmsBounces) {
+  std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Bad"), GetTestPki().alice);
+  // Cut the base64 body in half: a truncated transfer.
+  auto body = m.find("\r\n\r\n");
+  m.resize(body + (m.size() - body) / 2);
+  m += "\r\n";
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ((*out)[0].form_id(), "dsn");
+}
+
+TEST_F(InboundPolicy, PerRecipientDecryptionNoLeakToOthers) {
+  // Encrypted to alice only, addressed to alice and bob: bob must not get alice's clear text.
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Split"), GetTestPki().alice);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice, "bob@example.com"}, m));
+  ASSERT_TRUE(out.ok());
+  auto alice = FormsFor(*out, kAlice);
+  ASSERT_EQ(alice.size(), 1u);
+  EXPECT_EQ(alice[0]->envelope().recipients_size(), 1);
+  EXPECT_TRUE(FormsFor(*out, "bob@example.com").empty());
+  ASSERT_NE(Dsn(*out), nullptr);
+  EXPECT_NE(Dsn(*out)->message().find("bob@example.com"), std::string::npos);
+}
+
+TEST_F(InboundPolicy, EncryptedForNonParticipantWithoutKeysPassesUnchanged) {
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "E2E"), GetTestPki().carol);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {"own-client@example.com"}, m));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ((*out)[0].message(), m);
+}
+
+TEST_F(InboundPolicy, NullSenderUndecryptableNoDsn) {
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "x"), GetTestPki().carol);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, "", {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->empty());
+}
+
+TEST_F(InboundPolicy, ForgedMarksAreRemoved) {
+  // Unsigned mail claiming a verified signature.
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice},
+                          TextMessage(kCarol, "[Signed OK] [secure] Pay invoice")));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(GetSubject((*out)[0].message()).value(), "Pay invoice");
+  // A bad signature cannot keep a forged [signed OK] either.
+  std::string m = SignedBy(*h.engine, GetTestPki().mallory, "=?utf-8?q?=5Bsigned_OK=5D_Pay?=");
+  out = h.Run(Record(v1::DIRECTION_INBOUND, GetTestPki().mallory.email, {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(DecodeSubject(GetSubject((*out)[0].message()).value()), "[signed INVALID] Pay");
+}
+
+TEST_F(InboundPolicy, EncodedSubjectMarkedOutsideEncodedWord) {
+  const std::string subject = "=?utf-8?q?Gr=C3=BC=C3=9Fe?=";
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, subject), GetTestPki().alice);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(DecodeSubject(GetSubject((*out)[0].message()).value()), "[secure] Grüße");
+}
+
+}  // namespace
+}  // namespace sg::workers::testing

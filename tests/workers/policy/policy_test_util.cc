@@ -1,0 +1,137 @@
+#include "tests/workers/policy/policy_test_util.h"
+
+#include <gmime/gmime.h>
+
+#include <mutex>
+
+#include "workers/policy_subject.h"
+#include "workers/smime/smime_detect.h"
+
+namespace sg::workers::testing {
+namespace v1 = smimegate::v1;
+using smime::testing::GetTestPki;
+
+Harness::Harness(PolicyConfig config) {
+  engine = std::move(smime::SmimeEngine::Create().value());
+  smime::SmimeConfig sc;
+  sc.trust_system_roots = false;
+  processor = std::make_unique<PolicyProcessor>(std::move(config), sc, keys, *engine, registry,
+                                                &NowMs);
+  keys.AddAnchor(GetTestPki().root.cert.get());
+}
+
+void Harness::AddCast() {
+  const auto& pki = GetTestPki();
+  keys.AddParticipant("alice@example.com", pki.alice);
+  keys.AddParticipant("bob@example.com", pki.bob);
+  keys.AddDecryptionKey("alice@example.com", pki.alice);
+  keys.AddDecryptionKey("bob@example.com", pki.bob);
+  keys.AddCertificate("carol@example.org", pki.carol);
+  keys.AddDomainCertificate("partner.example", pki.bob);
+}
+
+Result<std::vector<v1::MessageRecord>> Harness::Run(const v1::MessageRecord& r) {
+  return processor->Process(r);
+}
+
+v1::MessageRecord Record(v1::Direction direction, const std::string& mail_from,
+                         const std::vector<std::string>& rcpts, std::string message) {
+  v1::MessageRecord r;
+  auto* env = r.mutable_envelope();
+  env->set_message_id("msg-1");
+  env->set_direction(direction);
+  env->set_mail_from(mail_from);
+  for (const auto& a : rcpts) env->add_recipients()->set_address(a);
+  r.set_message(std::move(message));
+  return r;
+}
+
+std::string TextMessage(const std::string& from, const std::string& subject,
+                        const std::string& body, const std::string& extra_headers) {
+  return "From: Sender <" + from + ">\r\n"
+         "To: someone@example.org\r\n"
+         "Subject: " + subject + "\r\n"
+         "Date: Wed, 18 Nov 2026 10:00:00 +0000\r\n"
+         "Message-ID: <t1@example.com>\r\n" + extra_headers +
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: text/plain; charset=us-ascii\r\n"
+         "\r\n" + body;
+}
+
+std::string CalendarMessage(const std::string& from, const std::string& subject) {
+  return "From: " + from + "\r\nTo: someone@example.org\r\nSubject: " + subject +
+         "\r\nMIME-Version: 1.0\r\n"
+         "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
+         "--outer\r\nContent-Type: multipart/alternative; boundary=\"inner\"\r\n\r\n"
+         "--inner\r\nContent-Type: text/plain\r\n\r\nSECRET-BODY meeting\r\n"
+         "--inner\r\nContent-Type: text/calendar; method=REQUEST; charset=utf-8\r\n\r\n"
+         "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+         "--inner--\r\n"
+         "--outer--\r\n";
+}
+
+std::string TnefMessage(const std::string& from, const std::string& subject) {
+  return "From: " + from + "\r\nTo: someone@example.org\r\nSubject: " + subject +
+         "\r\nMIME-Version: 1.0\r\n"
+         "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+         "--b1\r\nContent-Type: text/plain\r\n\r\nSECRET-BODY see attachment\r\n"
+         "--b1\r\nContent-Type: application/octet-stream; name=\"winmail.dat\"\r\n"
+         "Content-Transfer-Encoding: base64\r\n"
+         "Content-Disposition: attachment; filename=\"winmail.dat\"\r\n\r\n"
+         "eJ8+IgAAAA==\r\n"
+         "--b1--\r\n";
+}
+
+std::string DecodeSubject(const std::string& raw) {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+  char* d = g_mime_utils_header_decode_text(nullptr, raw.c_str());
+  std::string out = d ? d : raw;
+  g_free(d);
+  return out;
+}
+
+Opened Open(const smime::SmimeEngine& engine, const std::string& message,
+            const smime::testing::TestIdentity* key) {
+  Opened o;
+  o.message = message;
+  auto kind = smime::DetectSmime(message);
+  if (kind == smime::SmimeKind::kEnveloped || kind == smime::SmimeKind::kAuthEnveloped) {
+    o.encrypted = true;
+    if (key == nullptr) return o;
+    smime::KeyPair pair = key->Pair();
+    auto dec = engine.Decrypt(message, std::span<const smime::KeyPair>(&pair, 1));
+    if (!dec.ok()) return o;
+    o.decrypt_ok = true;
+    o.message = dec->message;
+    kind = smime::DetectSmime(o.message);
+  }
+  if (kind == smime::SmimeKind::kSignedDetached || kind == smime::SmimeKind::kSignedOpaque) {
+    o.signed_msg = true;
+    auto v = engine.Verify(o.message, GetTestPki().Trust(), NowMs() / 1000);
+    if (v.ok()) o.verify = v->status;
+  }
+  o.subject = DecodeSubject(GetSubject(o.message).value_or(""));
+  return o;
+}
+
+std::vector<const v1::MessageRecord*> FormsFor(const std::vector<v1::MessageRecord>& outputs,
+                                               const std::string& rcpt) {
+  std::vector<const v1::MessageRecord*> out;
+  for (const auto& r : outputs) {
+    if (r.form_id() == "dsn") continue;
+    for (const auto& x : r.envelope().recipients()) {
+      if (x.address() == rcpt) out.push_back(&r);
+    }
+  }
+  return out;
+}
+
+const v1::MessageRecord* Dsn(const std::vector<v1::MessageRecord>& outputs) {
+  for (const auto& r : outputs) {
+    if (r.form_id() == "dsn") return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace sg::workers::testing
