@@ -4,6 +4,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -166,13 +168,21 @@ std::string PkiDir() {
     return !ec && age < std::chrono::hours(6);
   };
   if (fresh()) return dir;
-  std::string tmp = MakeTempDir("sgpki");
-  Generate(tmp);
-  fs::remove_all(dir + ".old", ec);
-  fs::rename(dir, dir + ".old", ec);
-  fs::rename(tmp, dir, ec);
-  if (ec) RemoveTree(tmp);  // another process won the race: use its PKI
-  fs::remove_all(dir + ".old", ec);
+  // One generator at a time: test processes run in parallel, and one that
+  // already uses the PKI's files must never see them replaced by another's.
+  int lock = open((dir + ".lock").c_str(), O_CREAT | O_RDWR, 0600);
+  if (lock >= 0) flock(lock, LOCK_EX);
+  if (!fresh()) {
+    std::string tmp = MakeTempDir("sgpki");
+    Generate(tmp);
+    fs::remove_all(dir, ec);
+    fs::rename(tmp, dir, ec);
+    if (ec) RemoveTree(tmp);
+  }
+  if (lock >= 0) {
+    flock(lock, LOCK_UN);
+    close(lock);
+  }
   return dir;
 }
 
