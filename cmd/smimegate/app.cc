@@ -58,7 +58,9 @@ Status App::Start() {
   }
 
   if (Runs(Stage::kWorker)) {
-    SG_ASSIGN_OR_RETURN(engine_, smime::SmimeEngine::Create(config_.smime.limits));
+    smime_metrics_ = std::make_unique<smime::SmimeMetrics>(registry_);
+    SG_ASSIGN_OR_RETURN(engine_,
+                        smime::SmimeEngine::Create(config_.smime.limits, smime_metrics_.get()));
     processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
                                                             *engine_, registry_);
     services_.push_back(std::make_unique<workers::WorkerPool>(config_.workers, config_.queue,
@@ -111,6 +113,7 @@ void App::Stop() {
   keys_ = nullptr;
   processor_.reset();
   engine_.reset();
+  smime_metrics_.reset();
   keyservice_cache_.reset();
   keyservice_client_.reset();
   ingress_producer_.reset();

@@ -16,6 +16,7 @@
 #include "keyservice/keyservice_clock.h"
 #include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
+#include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_engine.h"
 
 namespace sg::app {
@@ -56,6 +57,7 @@ class App {
   std::unique_ptr<keyservice::KeyService> keyservice_cache_;
   keyservice::KeyService* keys_ = nullptr;
   ingress::IngressServer* ingress_ = nullptr;           // owned by services_
+  std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
   std::unique_ptr<smime::SmimeEngine> engine_;
   std::unique_ptr<workers::MessageProcessor> processor_;
   std::unique_ptr<StatusServer> status_;

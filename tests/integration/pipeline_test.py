@@ -1,0 +1,277 @@
+#!/usr/bin/python3
+"""The pipeline end to end, one suite over both queue implementations:
+
+  --queue embedded   one `smimegate run` process around the RocksDB queue
+  --queue kafka      separate processes (test broker, keyservice, ingress,
+                     two workers, egress) connected through Kafka
+
+A real SMTP client (smtplib) sends a burst of messages and one of 30 MB
+through the relay listener to an SMTP sink (aiosmtpd). Every message accepted
+with 250 arrives exactly once. In the Kafka mode also when
+
+  * one worker is killed with SIGKILL during the burst, and
+  * the broker is taken down: ingress answers 4xx while it is down, accepts
+    again once it is back, and nothing that got a 250 is lost.
+
+--bench N sends N messages of 10 KB from 8 concurrent clients instead and
+prints the throughput (submission of the first to delivery of the last).
+
+Usage: pipeline_test.py --queue embedded|kafka [--bench N] <smimegate> <smimegate-test-broker>
+"""
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+
+import argparse
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--queue", choices=["embedded", "kafka"], required=True)
+ap.add_argument("--bench", type=int, default=0)
+ap.add_argument("smimegate")
+ap.add_argument("broker")
+ARGS = ap.parse_args()
+SMIMEGATE, BROKER, KAFKA = ARGS.smimegate, ARGS.broker, ARGS.queue == "kafka"
+PARTITIONS = 4
+BIG = 30 * 1000 * 1000  # the 30 MB message
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Sink:
+    """Counts every delivered message by its Message-ID header."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seen = {}
+        self.sizes = {}
+
+    async def handle_DATA(self, server, session, envelope):
+        m = re.search(rb"^Message-ID:\s*(\S+)", envelope.content, re.M | re.I)
+        mid = m.group(1).decode() if m else "?"
+        with self.lock:
+            self.seen[mid] = self.seen.get(mid, 0) + len(envelope.rcpt_tos)
+            self.sizes[mid] = len(envelope.content)
+        return "250 OK"
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="smimegate-kafka-")
+    procs = {}
+    sink = Sink()
+    sink_port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink_port,
+                            server_kwargs={"data_size_limit": 64 << 20})
+    controller.start()
+    broker = None
+    bootstrap = ""
+    if KAFKA:
+        topics = [f"smimegate.{t}:{PARTITIONS}" for t in ("inbound", "outbound", "deliver", "retry")]
+        topics.append("smimegate.deadletter:1")
+        args = [BROKER]
+        for t in topics:
+            args += ["--topic", t]
+        broker = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        bootstrap = broker.stdout.readline().strip().split("=", 1)[1]
+
+    def broker_cmd(cmd):
+        broker.stdin.write(cmd + "\n")
+        broker.stdin.flush()
+        assert broker.stdout.readline().strip() == "ok", cmd
+
+    relay_port = free_port()
+    config = os.path.join(work, "smimegate.yaml")
+    with open(config, "w") as f:
+        f.write(f"""
+hosted_domains: [example.com]
+log: {{level: warn}}
+metrics: {{port: 0}}
+queue:
+  type: {ARGS.queue}
+  partitions: {PARTITIONS}
+  kafka:
+    brokers: "{bootstrap}"
+    create_topics: false
+    delivery_timeout: 4s
+    session_timeout: 6s
+keyservice:
+  listen: 127.0.0.1:{free_port()}
+  kek_file: kek
+  kek_create: true
+ingress:
+  timeouts: {{queue_ack: 6s}}
+  listeners:
+    - {{name: relay, address: 127.0.0.1, port: {relay_port}, role: relay, trusted_networks: [127.0.0.0/8]}}
+egress:
+  outbound: {{transport: smtp, hosts: ["127.0.0.1:{sink_port}"]}}
+""")
+
+    def start(name, stage):
+        log = open(os.path.join(work, name + ".log"), "w")
+        procs[name] = subprocess.Popen([SMIMEGATE, stage, "-c", config], stdout=log, stderr=log)
+
+    def wait_port(port, timeout=30):
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"port {port} never opened")
+
+    failures = []
+    try:
+        if KAFKA:
+            start("keyservice", "keyservice")
+            start("worker1", "worker")
+            start("worker2", "worker")
+            start("egress", "egress")
+            start("ingress", "ingress")
+        else:
+            start("run", "run")
+        wait_port(relay_port)
+
+        accepted = []
+        lock = threading.Lock()
+
+        def send(i, tag, body=None):
+            mid = f"<{tag}-{i}@example.com>"
+            msg = (f"From: alice@example.com\r\nTo: partner@example.org\r\n"
+                   f"Subject: burst {i}\r\nMessage-ID: {mid}\r\n\r\n{body or f'body {i}'}\r\n")
+            with smtplib.SMTP("127.0.0.1", relay_port, timeout=120) as s:
+                s.sendmail("alice@example.com", ["partner@example.org"], msg)
+            with lock:
+                accepted.append(mid)
+
+        if ARGS.bench:
+            body = "\r\n".join(["x" * 76] * 130)  # 10 KB
+            started = time.time()
+            per = ARGS.bench // 8
+
+            def client(c):
+                for i in range(per):
+                    send(c * per + i, "bench", body)
+
+            threads = [threading.Thread(target=client, args=(c,)) for c in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            while time.time() - started < 600:
+                with sink.lock:
+                    if len(sink.seen) >= len(accepted):
+                        break
+                time.sleep(0.01)
+            took = time.time() - started
+            print(f"bench {ARGS.queue}: {len(accepted)} messages of 10 KB in {took:.2f} s = "
+                  f"{len(accepted) / took:.1f} msg/s")
+            return 0
+
+        # The largest messages flow too (Kafka: above its default record limit).
+        line = "y" * 998
+        big_body = "\r\n".join([line] * (BIG // 1000))
+        send(0, "big", big_body)
+
+        # Burst 1, with a worker killed in the middle of it.
+        for i in range(60):
+            send(i, "burst")
+            if i == 20 and KAFKA:
+                procs["worker1"].send_signal(signal.SIGKILL)
+                procs["worker1"].wait()
+        if KAFKA:
+            broker_down_and_up(send, broker_cmd, failures)
+
+        # Everything accepted arrives, exactly once.
+        end = time.time() + 120
+        while time.time() < end:
+            with sink.lock:
+                if all(m in sink.seen for m in accepted):
+                    break
+            time.sleep(0.5)
+        time.sleep(3)  # let any duplicate show up
+        with sink.lock:
+            missing = [m for m in accepted if m not in sink.seen]
+            twice = {m: n for m, n in sink.seen.items() if n != 1}
+            big_size = sink.sizes.get("<big-0@example.com>", 0)
+        if missing:
+            failures.append(f"{len(missing)} accepted messages never arrived, e.g. {missing[:3]}")
+        if twice:
+            failures.append(f"delivered more than once: {twice}")
+        if big_size < BIG:
+            failures.append(f"the 30 MB message arrived with {big_size} bytes")
+        print(f"{ARGS.queue}: accepted {len(accepted)}, delivered {len(sink.seen)}, "
+              f"duplicates {len(twice)}")
+    finally:
+        for name, p in procs.items():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for name, p in procs.items():
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                failures.append(f"{name} did not stop within 30 s of SIGTERM")
+        if broker:
+            broker.send_signal(signal.SIGTERM)
+            broker.wait(timeout=10)
+        controller.stop()
+        if failures:
+            for name in procs:
+                with open(os.path.join(work, name + ".log")) as f:
+                    print(f"--- {name}.log ---\n{f.read()[-3000:]}")
+    if failures:
+        print(f"FAIL (logs kept in {work}):\n  " + "\n  ".join(failures))
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"pipeline over {ARGS.queue}: every accepted message delivered exactly once")
+    return 0
+
+
+def broker_down_and_up(send, broker_cmd, failures):
+    """Broker down: ingress must answer 4xx, never 250; then back up."""
+    broker_cmd("down 1")
+    try:
+        send(0, "while-down")
+        failures.append("a message got 250 while the broker was down")
+    except smtplib.SMTPResponseException as e:
+        if not 400 <= e.smtp_code < 500:
+            failures.append(f"broker down: expected 4xx, got {e.smtp_code} {e.smtp_error!r}")
+    except smtplib.SMTPException as e:
+        failures.append(f"broker down: unexpected {e!r}")
+    broker_cmd("up 1")
+    # Accepted again once the broker is back (retry while it reconnects).
+    back = False
+    end = time.time() + 60
+    while time.time() < end and not back:
+        try:
+            send(0, "after-up")
+            back = True
+        except smtplib.SMTPResponseException as e:
+            if not 400 <= e.smtp_code < 500:
+                failures.append(f"after up: {e.smtp_code}")
+                break
+            time.sleep(1)
+    if not back:
+        failures.append("ingress did not accept mail again after the broker came back")
+    for i in range(1, 20):
+        send(i, "after-up")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
