@@ -23,6 +23,10 @@ Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*
             const std::string& endpoint) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  // Wait (up to the deadline) for the channel to connect rather than failing
+  // at once while it backs off: a keyservice that starts after its workers,
+  // or restarts, is then a short delay, not an error.
+  ctx.set_wait_for_ready(true);
   grpc::Status s = (stub->*method)(&ctx, req, resp);
   if (!s.ok()) return FromGrpc(s, endpoint);
   return OkStatus();

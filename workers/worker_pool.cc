@@ -120,6 +120,7 @@ void WorkerPool::ReportLag() {
 }
 
 void WorkerPool::Run(Member& m) {
+  std::chrono::milliseconds backoff = 250ms;
   while (!stopping_.load()) {
     auto polled = m.consumer->Poll(static_cast<size_t>(config_.max_batch), 500ms);
     if (!polled.ok()) {
@@ -129,22 +130,32 @@ void WorkerPool::Run(Member& m) {
       continue;
     }
     if (polled->empty()) continue;
-    if (!ProcessBatch(m, *polled)) {
-      // Read the batch again from its first offsets after a pause.
+    size_t done = ProcessBatch(m, *polled);
+    if (done < polled->size()) {
+      // A dependency is down (or the queue refused a publish): read the rest
+      // again from the first unfinished offset of each partition, after a
+      // pause that grows while the outage lasts. No attempt is counted: the
+      // messages are not at fault.
       std::map<std::pair<std::string, int32_t>, int64_t> first;
-      for (const auto& r : *polled) {
+      for (size_t i = done; i < polled->size(); ++i) {
+        const auto& r = (*polled)[i];
         auto key = std::make_pair(r.topic, r.partition);
         if (!first.count(key)) first[key] = r.offset;
       }
       for (const auto& [tp, off] : first) (void)m.consumer->Seek({tp.first, tp.second}, off);
-      std::this_thread::sleep_for(500ms);
+      std::unique_lock<std::mutex> lock(lag_mu_);
+      lag_cv_.wait_for(lock, backoff, [this] { return stopping_.load(); });
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);
+    } else {
+      backoff = 250ms;
     }
   }
 }
 
-bool WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
+size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
   AckWaiter acks;
   std::map<std::pair<std::string, int32_t>, int64_t> next;
+  size_t done = 0;
   for (auto& rec : batch) {
     auto started = std::chrono::steady_clock::now();
     smimegate::v1::MessageRecord msg;
@@ -178,6 +189,12 @@ bool WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
           metrics_.outputs.Inc();
         }
         metrics_.processed.Inc();
+      } else if (result.error().code == ErrorCode::kUnavailable ||
+                 result.error().code == ErrorCode::kTimeout) {
+        // A dependency (the keyservice) is down: stop here, keep the order.
+        spdlog::warn("workers: {} waits: {}", rec.key, result.error().ToString());
+        metrics_.waiting.Inc();
+        break;
       } else if (IsTransient(result.error().code) && AttemptOf(rec) + 1 < config_.max_attempts) {
         queue::OutRecord out;
         out.topic = rec.topic;
@@ -199,18 +216,21 @@ bool WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     auto& n = next[{rec.topic, rec.partition}];
     n = std::max(n, rec.offset + 1);
+    ++done;
   }
   if (!acks.Wait(60s)) {
     spdlog::warn("workers: publishing a batch failed ({}); it will be read again", acks.error);
-    return false;
+    return 0;
   }
+  // Commit what is finished. Records of one partition come in offset order,
+  // so the finished ones form a prefix of each partition.
   for (const auto& [tp, off] : next) {
     auto s = m.consumer->Commit({tp.first, tp.second}, off);
     if (!s.ok() && s.error().code != ErrorCode::kPermissionDenied) {
       spdlog::warn("workers: commit failed: {}", s.error().ToString());
     }
   }
-  return true;
+  return done;
 }
 
 }  // namespace sg::workers

@@ -54,8 +54,10 @@ class WorkerPool : public Service {
   void Run(Member& m);
   // Publishes the group's lag every few seconds until Stop.
   void ReportLag();
-  // Processes one batch; false when it must be read again.
-  bool ProcessBatch(Member& m, std::vector<queue::Record>& batch);
+  // Processes a batch in order and commits what is finished; returns how
+  // many records are finished (fewer than all when a dependency is down or
+  // the queue refused a publish: the rest must be read again).
+  size_t ProcessBatch(Member& m, std::vector<queue::Record>& batch);
 
   WorkerConfig config_;
   std::string inbound_topic_, outbound_topic_, deliver_topic_, deadletter_topic_;
