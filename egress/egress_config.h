@@ -9,7 +9,7 @@
 //     dns: {servers: ["127.0.0.1:5353"]}
 //     retry: {initial: 1m, multiplier: 2, max_interval: 1h, max_age: 5d}
 //
-// docs/configuration-egress.md documents every key and its default.
+// docs/configuration.md documents every key and its default.
 //
 // Threading: plain values; parsed once at start-up.
 #pragma once

@@ -1,5 +1,5 @@
 // The `ingress` section of the configuration (documented with defaults in
-// docs/configuration-ingress.md).
+// docs/configuration.md).
 //
 // Threading: parsed once at start-up; immutable afterwards.
 #pragma once

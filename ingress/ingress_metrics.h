@@ -1,5 +1,5 @@
 // Prometheus metrics of the SMTP ingress (one instance per server, shared by
-// all loops). Names are documented in docs/configuration-ingress.md.
+// all loops). Names are documented in docs/configuration.md.
 //
 // Threading: thread-safe (the registry's children are atomics).
 #pragma once

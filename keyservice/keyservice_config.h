@@ -1,4 +1,4 @@
-// The `keyservice:` section of smimegate.yaml (docs/configuration-keyservice.md).
+// The `keyservice:` section of smimegate.yaml (docs/configuration.md).
 //
 // Threading: plain values; parse once at start-up.
 #pragma once

@@ -20,13 +20,10 @@ namespace {
 template <typename Stub, typename Req, typename Resp>
 Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub* stub,
             const Req& req, Resp* resp, std::chrono::milliseconds timeout,
-            const std::string& endpoint) {
+            const std::string& endpoint, bool wait_for_ready) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-  // Wait (up to the deadline) for the channel to connect rather than failing
-  // at once while it backs off: a keyservice that starts after its workers,
-  // or restarts, is then a short delay, not an error.
-  ctx.set_wait_for_ready(true);
+  ctx.set_wait_for_ready(wait_for_ready);
   grpc::Status s = (stub->*method)(&ctx, req, resp);
   if (!s.ok()) return FromGrpc(s, endpoint);
   return OkStatus();
@@ -57,17 +54,25 @@ TrustAddResult TrustAddFrom(const pb::TrustAddResponse& r) {
 }  // namespace
 
 #define SG_SVC(method, req, resp) \
-  Call(&pb::KeyService::Stub::method, stubs_->service.get(), req, resp, timeout_, endpoint_)
+  Call(&pb::KeyService::Stub::method, stubs_->service.get(), req, resp, timeout_, endpoint_, \
+       wait_for_ready_)
 #define SG_ADM(method, req, resp) \
-  Call(&pb::KeyAdmin::Stub::method, stubs_->admin.get(), req, resp, timeout_, endpoint_)
+  Call(&pb::KeyAdmin::Stub::method, stubs_->admin.get(), req, resp, timeout_, endpoint_, \
+       wait_for_ready_)
 
 std::unique_ptr<KeyServiceClient> KeyServiceClient::Create(const std::string& endpoint,
-                                                           std::chrono::milliseconds timeout) {
-  return std::unique_ptr<KeyServiceClient>(new KeyServiceClient(endpoint, timeout));
+                                                           std::chrono::milliseconds timeout,
+                                                           bool wait_for_ready) {
+  return std::unique_ptr<KeyServiceClient>(
+      new KeyServiceClient(endpoint, timeout, wait_for_ready));
 }
 
-KeyServiceClient::KeyServiceClient(std::string endpoint, std::chrono::milliseconds timeout)
-    : endpoint_(std::move(endpoint)), timeout_(timeout), stubs_(std::make_unique<Stubs>()) {
+KeyServiceClient::KeyServiceClient(std::string endpoint, std::chrono::milliseconds timeout,
+                                   bool wait_for_ready)
+    : endpoint_(std::move(endpoint)),
+      timeout_(timeout),
+      wait_for_ready_(wait_for_ready),
+      stubs_(std::make_unique<Stubs>()) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);  // trust anchor lists are large
   stubs_->channel =
@@ -169,7 +174,7 @@ Result<Changes> KeyServiceClient::WaitForChanges(uint64_t epoch, uint64_t after_
   req.set_wait_ms(static_cast<uint32_t>(wait.count()));
   pb::ChangesResponse resp;
   SG_RETURN_IF_ERROR(Call(&pb::KeyService::Stub::WaitForChanges, stubs_->service.get(), req,
-                          &resp, timeout_ + wait, endpoint_));
+                          &resp, timeout_ + wait, endpoint_, wait_for_ready_));
   Changes c;
   c.epoch = resp.epoch();
   c.version = resp.version();

@@ -18,9 +18,13 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
  public:
   // `endpoint` is host:port (insecure channel: loopback or a protected
   // network, see docs/keyservice.md). `timeout` bounds every call except
-  // WaitForChanges, which adds its wait.
+  // WaitForChanges, which adds its wait. `wait_for_ready`: a call waits (up
+  // to its deadline) for an unreachable keyservice instead of failing at
+  // once; workers want that (a keyservice that starts after them or restarts
+  // is a short delay), smimegatectl wants a quick, clear error.
   static std::unique_ptr<KeyServiceClient> Create(
-      const std::string& endpoint, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+      const std::string& endpoint, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+      bool wait_for_ready = false);
   ~KeyServiceClient() override;
 
   Result<std::optional<SigningIdentity>> GetSigningIdentity(const std::string& address) override;
@@ -52,9 +56,10 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
 
  private:
   struct Stubs;
-  KeyServiceClient(std::string endpoint, std::chrono::milliseconds timeout);
+  KeyServiceClient(std::string endpoint, std::chrono::milliseconds timeout, bool wait_for_ready);
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
+  bool wait_for_ready_;
   std::unique_ptr<Stubs> stubs_;
 };
 

@@ -2,7 +2,7 @@
 //
 // Parsed once at start-up (cmd/smimegate passes the `policy` sub-map of
 // `workers` and the top-level hosted_domains). Every key has a default; see
-// docs/configuration-policy.md. Threading: plain values, read-only after
+// docs/configuration.md. Threading: plain values, read-only after
 // parsing.
 #pragma once
 

@@ -222,6 +222,25 @@ Result<smime::TrustStore> PolicyProcessor::Trust() {
 
 // ---------------------------------------------------------------- outbound
 
+void PolicyProcessor::Bounce(const v1::MessageRecord& record,
+                             const std::vector<egress::FailedRecipient>& failed,
+                             const char* what, std::vector<v1::MessageRecord>& outputs) {
+  if (failed.empty()) return;
+  const auto& env = record.envelope();
+  std::vector<egress::FailedRecipient> notify;
+  for (const auto& f : failed) {
+    if (egress::WantsFailureDsn(f.recipient)) notify.push_back(f);
+  }
+  if (env.mail_from().empty() || notify.empty()) {
+    spdlog::warn("policy message_id={} direction={}: {} recipient(s) {} and no DSN ({})",
+                 env.message_id(), DirectionName(env.direction()), failed.size(), what,
+                 env.mail_from().empty() ? "null sender" : "NOTIFY=NEVER");
+    return;
+  }
+  egress::DsnContext ctx{config_.reporting_mta, config_.postmaster, clock_()};
+  outputs.push_back(egress::BuildFailureDsn(record, notify, ctx));
+}
+
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     const v1::MessageRecord& record) {
   const auto& env = record.envelope();
@@ -393,20 +412,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     }
     outputs.push_back(std::move(out));
   }
-  if (!failed.empty()) {
-    std::vector<egress::FailedRecipient> notify;
-    for (auto& f : failed) {
-      if (egress::WantsFailureDsn(f.recipient)) notify.push_back(f);
-    }
-    if (env.mail_from().empty() || notify.empty()) {
-      spdlog::warn("policy message_id={} direction=outbound: {} recipient(s) not sent and no DSN "
-                   "({})", env.message_id(), failed.size(),
-                   env.mail_from().empty() ? "null sender" : "NOTIFY=NEVER");
-    } else {
-      egress::DsnContext ctx{config_.reporting_mta, config_.postmaster, clock_()};
-      outputs.push_back(egress::BuildFailureDsn(record, notify, ctx));
-    }
-  }
+  Bounce(record, failed, "not sent", outputs);
   return outputs;
 }
 
@@ -594,20 +600,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
     }
     outputs.push_back(std::move(out));
   }
-  if (!failed.empty()) {
-    std::vector<egress::FailedRecipient> notify;
-    for (auto& f : failed) {
-      if (egress::WantsFailureDsn(f.recipient)) notify.push_back(f);
-    }
-    if (env.mail_from().empty() || notify.empty()) {
-      spdlog::warn("policy message_id={} direction=inbound: {} recipient(s) undecryptable, not "
-                   "delivered, no DSN ({})", env.message_id(), failed.size(),
-                   env.mail_from().empty() ? "null sender" : "NOTIFY=NEVER");
-    } else {
-      egress::DsnContext ctx{config_.reporting_mta, config_.postmaster, clock_()};
-      outputs.push_back(egress::BuildFailureDsn(record, notify, ctx));
-    }
-  }
+  Bounce(record, failed, "undecryptable, not delivered", outputs);
   return outputs;
 }
 

@@ -52,7 +52,8 @@ Status App::Start() {
   } else if (Runs(Stage::kWorker)) {
     // A worker in its own process reaches the keyservice over gRPC; the cache
     // follows its change events so harvested and renewed certificates show up.
-    keyservice_client_ = keyservice::KeyServiceClient::Create(config_.keyservice.endpoint);
+    keyservice_client_ = keyservice::KeyServiceClient::Create(
+        config_.keyservice.endpoint, std::chrono::seconds(10), /*wait_for_ready=*/true);
     keyservice_cache_ = std::make_unique<keyservice::CachingKeyService>(*keyservice_client_);
     keys_ = keyservice_cache_.get();
   }

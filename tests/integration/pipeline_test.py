@@ -224,10 +224,12 @@ egress:
         print(f"{ARGS.queue}: accepted {len(accepted)}, delivered {len(sink.seen)}, "
               f"duplicates {len(twice)}")
     finally:
-        for name, p in procs.items():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for name, p in procs.items():
+        # An orderly shutdown: the reverse of the start order (ingress first,
+        # the keyservice last), each stage given 30 s.
+        for name, p in reversed(list(procs.items())):
+            if p.poll() is not None:
+                continue
+            p.send_signal(signal.SIGTERM)
             try:
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:

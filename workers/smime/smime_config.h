@@ -2,7 +2,7 @@
 //
 // Parsed once at start-up by the worker stage (workers/worker_config.cc
 // passes its `smime` sub-map here). Every key has a default; see
-// docs/configuration-smime.md. Threading: plain values.
+// docs/configuration.md. Threading: plain values.
 #pragma once
 
 #include <string>
