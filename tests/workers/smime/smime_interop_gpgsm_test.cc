@@ -19,7 +19,9 @@ constexpr char kPass[] = "test-pass";
 class GpgsmInterop : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (RunTool("command -v gpgsm") != 0) GTEST_SKIP() << "gpgsm not installed";
+    if (RunTool("command -v gpgsm") != 0) {
+      FAIL() << "gpgsm not installed (scripts/setup-deps.sh installs it)";
+    }
     engine_ = SmimeEngine::Create().value();
     home_ = MakeTempDir("sggpg");  // short: gpg-agent's socket path must fit
     const auto& pki = GetTestPki();

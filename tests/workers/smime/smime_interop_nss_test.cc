@@ -17,7 +17,7 @@ class NssInterop : public ::testing::Test {
  protected:
   void SetUp() override {
     if (RunTool("command -v cmsutil && command -v certutil && command -v pk12util") != 0) {
-      GTEST_SKIP() << "libnss3-tools not installed";
+      FAIL() << "libnss3-tools not installed (scripts/setup-deps.sh installs it)";
     }
     engine_ = SmimeEngine::Create().value();
     dir_ = MakeTempDir("sgnss");
