@@ -54,6 +54,11 @@ struct EncryptionCertificate {
   std::string smime_capabilities_der;  // DER SMIMECapabilities as harvested; may be empty
   std::vector<std::string> capabilities;  // announced algorithms (OIDs / short names), preferred first
   bool domain_certificate = false;
+  // When the certificate above is the recipient's own and its domain also
+  // has a partner domain certificate, that one too: mail from senders who do
+  // not participate is encrypted with the domain certificate only.
+  std::string domain_certificate_der;
+  std::vector<std::string> domain_capabilities;
 };
 
 // A certificate found in an inbound signed message.

@@ -204,13 +204,20 @@ Result<std::optional<EncryptionCertificate>> KeyServiceImpl::GetEncryptionCertif
     const std::string& address) {
   SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
   SG_ASSIGN_OR_RETURN(auto personal, BestCert(addr));
+  SG_ASSIGN_OR_RETURN(auto domain_cert, BestCert(DomainOwnerOf(addr)));
   bool domain = false;
   if (!personal) {
-    SG_ASSIGN_OR_RETURN(personal, BestCert(DomainOwnerOf(addr)));
+    personal = std::move(domain_cert);
+    domain_cert.reset();
     domain = true;
   }
   if (!personal) return std::optional<EncryptionCertificate>();
   EncryptionCertificate out;
+  if (domain_cert) {
+    out.domain_certificate_der = domain_cert->der();
+    out.domain_capabilities.assign(domain_cert->capabilities().begin(),
+                                   domain_cert->capabilities().end());
+  }
   out.owner = personal->owner();
   out.certificate_der = personal->der();
   out.smime_capabilities_der = personal->smime_capabilities_der();

@@ -114,6 +114,9 @@ Result<std::optional<EncryptionCertificate>> KeyServiceClient::GetEncryptionCert
   c.domain_certificate = resp.certificate().domain_certificate();
   c.capabilities.assign(resp.certificate().capabilities().begin(),
                         resp.certificate().capabilities().end());
+  c.domain_certificate_der = resp.certificate().domain_certificate_der();
+  c.domain_capabilities.assign(resp.certificate().domain_capabilities().begin(),
+                               resp.certificate().domain_capabilities().end());
   return std::optional<EncryptionCertificate>(std::move(c));
 }
 

@@ -66,6 +66,8 @@ grpc::Status KeyServiceGrpc::GetEncryptionCertificate(grpc::ServerContext*,
     o->set_smime_capabilities_der(cert->smime_capabilities_der);
     o->set_domain_certificate(cert->domain_certificate);
     for (const auto& c : cert->capabilities) o->add_capabilities(c);
+    o->set_domain_certificate_der(cert->domain_certificate_der);
+    for (const auto& c : cert->domain_capabilities) o->add_domain_capabilities(c);
   }
   return grpc::Status::OK;
 }

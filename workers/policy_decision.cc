@@ -86,7 +86,8 @@ Decision DecideOutbound(const MessageFacts& m, const RecipientFacts& r, bool web
   } else if (participant && r.personal_cert) {
     encrypt = true;
     enc_rule = "personal-cert";
-  } else if (r.domain_cert && !r.personal_cert) {
+  } else if (r.domain_cert && (!r.personal_cert || !participant)) {
+    // Domain certificates serve every sender, participating or not.
     encrypt = true;
     enc_rule = "domain-cert";
     d.domain_cert = true;

@@ -55,7 +55,7 @@ struct MessageFacts {
 // Facts about one recipient.
 struct RecipientFacts {
   bool personal_cert = false;  // a valid certificate of R itself
-  bool domain_cert = false;    // else a valid domain certificate of R's domain
+  bool domain_cert = false;    // a valid domain certificate of R's domain (R may have its own too)
   const AdminRule* rule = nullptr;
 };
 

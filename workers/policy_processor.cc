@@ -320,7 +320,10 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     if (!facts.already_encrypted) {
       SG_ASSIGN_OR_RETURN(cert, keys_.GetEncryptionCertificate(addr));
     }
-    if (cert) (cert->domain_certificate ? rf.domain_cert : rf.personal_cert) = true;
+    if (cert) {
+      (cert->domain_certificate ? rf.domain_cert : rf.personal_cert) = true;
+      if (!cert->domain_certificate_der.empty()) rf.domain_cert = true;
+    }
     Decision d = DecideOutbound(facts, rf, config_.web_encryption);
     if (!facts.sender_participates && !sender_rule.empty() && d.form == Form::kUnchanged) {
       d.rule = sender_rule;
@@ -339,7 +342,13 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
         break;
       case Form::kEncrypted:
       case Form::kSignedEncrypted: {
-        auto x509 = RecipientCert(cert->certificate_der);
+        // The decision may pick the domain certificate over a personal one
+        // (a sender who does not participate).
+        const bool use_domain = d.domain_cert && !cert->domain_certificate;
+        const std::string& der =
+            use_domain ? cert->domain_certificate_der : cert->certificate_der;
+        const auto& caps = use_domain ? cert->domain_capabilities : cert->capabilities;
+        auto x509 = RecipientCert(der);
         if (!x509.ok()) {
           return MakeError(ErrorCode::kCorruption, "certificate of " + addr +
                                                        " from the keyservice: " +
@@ -347,7 +356,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
         }
         smime::Recipient r;
         r.cert = *x509;
-        r.supports_aes_gcm = AnnouncesAesGcm(cert->capabilities);
+        r.supports_aes_gcm = AnnouncesAesGcm(caps);
         r.rsa_oaep = smime_config_.rsa_oaep;
         smime::EncryptOptions options;
         options.cipher = smime_config_.content_cipher;

@@ -45,14 +45,14 @@ void FakeKeyService::AddParticipant(const std::string& address,
 void FakeKeyService::AddCertificate(const std::string& address,
                                     const smime::testing::TestIdentity& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  certs_[address] = keyservice::EncryptionCertificate{address, CertDer(id.cert.get()), "", {}, false};
+  certs_[address] = keyservice::EncryptionCertificate{address, CertDer(id.cert.get()), "", {}, false, "", {}};
 }
 
 void FakeKeyService::AddDomainCertificate(const std::string& domain,
                                           const smime::testing::TestIdentity& id) {
   std::lock_guard<std::mutex> lock(mu_);
   certs_["@" + domain] =
-      keyservice::EncryptionCertificate{"@" + domain, CertDer(id.cert.get()), "", {}, true};
+      keyservice::EncryptionCertificate{"@" + domain, CertDer(id.cert.get()), "", {}, true, "", {}};
 }
 
 void FakeKeyService::AddDecryptionKey(const std::string& address,
@@ -80,9 +80,20 @@ Result<std::optional<keyservice::EncryptionCertificate>> FakeKeyService::GetEncr
     const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable) return Down();
-  for (const std::string& key : {address, DomainOf(address)}) {
-    auto it = certs_.find(key);
-    if (it != certs_.end()) return std::optional<keyservice::EncryptionCertificate>(it->second);
+  // As the keyservice: the personal certificate first, with the partner
+  // domain certificate alongside; else the domain certificate.
+  auto personal = certs_.find(address);
+  auto domain = certs_.find(DomainOf(address));
+  if (personal != certs_.end()) {
+    keyservice::EncryptionCertificate out = personal->second;
+    if (domain != certs_.end()) {
+      out.domain_certificate_der = domain->second.certificate_der;
+      out.domain_capabilities = domain->second.capabilities;
+    }
+    return std::optional<keyservice::EncryptionCertificate>(std::move(out));
+  }
+  if (domain != certs_.end()) {
+    return std::optional<keyservice::EncryptionCertificate>(domain->second);
   }
   return std::optional<keyservice::EncryptionCertificate>();
 }
@@ -112,7 +123,7 @@ Result<keyservice::HarvestResult> FakeKeyService::HarvestCertificate(
   harvested_.push_back(request);
   certs_[request.address] =
       keyservice::EncryptionCertificate{request.address, request.certificate_der, "",
-                                       request.capabilities, false};
+                                       request.capabilities, false, "", {}};
   keyservice::HarvestResult r;
   r.outcome = keyservice::HarvestOutcome::kStored;
   return r;

@@ -73,6 +73,8 @@ std::vector<Case> Cases() {
        {{kDave, Want::kEncrypted}}, "Hello"},
       {"nonparticipant_personal_cert_unchanged", kZed, TextMessage(kZed, "Hello"),
        {{kCarol, Want::kUnchanged}}, "Hello"},
+      {"nonparticipant_personal_and_domain_cert_uses_domain_cert", kZed,
+       TextMessage(kZed, "Hello"), {{"paula@partner.example", Want::kEncrypted}}, "Hello"},
       {"nonparticipant_no_cert_unchanged_tags_ignored", kZed,
        TextMessage(kZed, "[confidential] Hello"), {{kErin, Want::kUnchanged}},
        "[confidential] Hello"},

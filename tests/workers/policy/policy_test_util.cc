@@ -27,6 +27,9 @@ void Harness::AddCast() {
   keys.AddDecryptionKey("alice@example.com", pki.alice);
   keys.AddDecryptionKey("bob@example.com", pki.bob);
   keys.AddCertificate("carol@example.org", pki.carol);
+  // A partner user with a certificate of her own in a domain with a domain
+  // certificate (bob's key stands for partner.example).
+  keys.AddCertificate("paula@partner.example", pki.carol);
   keys.AddDomainCertificate("partner.example", pki.bob);
 }
 
