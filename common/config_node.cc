@@ -211,25 +211,27 @@ Result<YAML::Node> ConfigNode::Scalar(const std::string& key) const {
   return n;
 }
 
+// A scalar that is absent yields its default, or "required" without one;
+// any other lookup error (a list where a value belongs) passes through.
+template <typename T>
+Result<T> ConfigNode::MissingOr(const std::string& key, const Error& lookup,
+                                const std::optional<T>& def) const {
+  if (lookup.code != ErrorCode::kNotFound) return lookup;
+  if (def) return *def;
+  return ErrorAt(key, "required key is missing");
+}
+
 Result<std::string> ConfigNode::String(const std::string& key,
                                        std::optional<std::string> def) const {
   auto n = Scalar(key);
-  if (!n.ok()) {
-    if (n.error().code != ErrorCode::kNotFound) return n.error();
-    if (def) return *def;
-    return ErrorAt(key, "required key is missing");
-  }
+  if (!n.ok()) return MissingOr(key, n.error(), def);
   return n->Scalar();
 }
 
 Result<int64_t> ConfigNode::Int(const std::string& key, std::optional<int64_t> def, int64_t min,
                                 int64_t max) const {
   auto n = Scalar(key);
-  if (!n.ok()) {
-    if (n.error().code != ErrorCode::kNotFound) return n.error();
-    if (def) return *def;
-    return ErrorAt(key, "required key is missing");
-  }
+  if (!n.ok()) return MissingOr(key, n.error(), def);
   const std::string& s = n->Scalar();
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -242,11 +244,7 @@ Result<int64_t> ConfigNode::Int(const std::string& key, std::optional<int64_t> d
 
 Result<bool> ConfigNode::Bool(const std::string& key, std::optional<bool> def) const {
   auto n = Scalar(key);
-  if (!n.ok()) {
-    if (n.error().code != ErrorCode::kNotFound) return n.error();
-    if (def) return *def;
-    return ErrorAt(key, "required key is missing");
-  }
+  if (!n.ok()) return MissingOr(key, n.error(), def);
   std::string s = Lower(n->Scalar());
   if (s == "true" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "no" || s == "off") return false;
@@ -256,11 +254,7 @@ Result<bool> ConfigNode::Bool(const std::string& key, std::optional<bool> def) c
 Result<std::chrono::milliseconds> ConfigNode::Duration(
     const std::string& key, std::optional<std::chrono::milliseconds> def) const {
   auto n = Scalar(key);
-  if (!n.ok()) {
-    if (n.error().code != ErrorCode::kNotFound) return n.error();
-    if (def) return *def;
-    return ErrorAt(key, "required key is missing");
-  }
+  if (!n.ok()) return MissingOr(key, n.error(), def);
   const std::string& s = n->Scalar();
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -279,11 +273,7 @@ Result<std::chrono::milliseconds> ConfigNode::Duration(
 
 Result<uint64_t> ConfigNode::Size(const std::string& key, std::optional<uint64_t> def) const {
   auto n = Scalar(key);
-  if (!n.ok()) {
-    if (n.error().code != ErrorCode::kNotFound) return n.error();
-    if (def) return *def;
-    return ErrorAt(key, "required key is missing");
-  }
+  if (!n.ok()) return MissingOr(key, n.error(), def);
   const std::string& s = n->Scalar();
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

@@ -79,6 +79,9 @@ class ConfigNode {
 
  private:
   Result<YAML::Node> Scalar(const std::string& key) const;
+  template <typename T>
+  Result<T> MissingOr(const std::string& key, const Error& lookup,
+                      const std::optional<T>& def) const;
   void MarkSeen(const std::string& key) const;
 
   std::shared_ptr<ParseState> state_;
