@@ -27,7 +27,9 @@
 // or kTimeout, a public entry that expired less than `max_stale` ago (or
 // whose freshness is unknown) is served anyway ("stale on error", counted),
 // so workers keep encrypting to known partners while the keyservice
-// restarts. Private-key lookups never serve stale: their errors propagate.
+// restarts. Once the watcher itself has found the keyservice down, such an
+// entry is served without asking (no RPC deadline to wait out per message).
+// Private-key lookups never serve stale: their errors propagate.
 //
 // A lookup that races an invalidation (an event arrives while it asks
 // upstream) returns what it read but stores it in neither tier (a
@@ -137,7 +139,10 @@ class CachingKeyService : public KeyService {
   template <typename T>
   bool Fresh(const Entry<T>& e, Time now) const;  // under mu_
   void Watch();
-  void LoseContact();
+  // The watcher's WaitForChanges failed; `keyservice_down`: with
+  // kUnavailable/kTimeout (stale public entries are then served at once).
+  void LoseContact(bool keyservice_down);
+  bool StaleServable(Time expires, Time now) const;
   void UpdateEntryGauges();  // under mu_
   Time Now() const { return clock_->Now(); }
 
@@ -157,6 +162,7 @@ class CachingKeyService : public KeyService {
   // by themselves.
   bool synced_ = false;
   uint64_t contact_ = 1;
+  bool contact_lost_ = false;  // the watcher's last round failed: keyservice down
   bool store_failed_ = false;  // a write failed: the store is no longer trusted
   std::atomic<uint64_t> hits_{0}, disk_hits_{0}, misses_{0}, stale_served_{0};
 

@@ -106,12 +106,10 @@ class FakeKeyService : public KeyService {
   }
   Result<Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
                                  std::chrono::milliseconds wait) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++wait_calls;
-      last_wait_epoch = epoch;
-      last_wait_version = after_version;
-    }
+    ++wait_calls;
+    last_wait_epoch = epoch;
+    last_wait_version = after_version;
+    if (latency.count() > 0) std::this_thread::sleep_for(latency);
     if (unavailable) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       return MakeError(ErrorCode::kUnavailable, "fake keyservice: down");
@@ -124,8 +122,8 @@ class FakeKeyService : public KeyService {
   std::function<void(const std::string&)> on_fetch;
   std::atomic<int> signing_calls{0}, encryption_calls{0}, decryption_calls{0},
       participation_calls{0}, anchor_calls{0};
-  int wait_calls = 0;
-  uint64_t last_wait_epoch = 0, last_wait_version = 0;
+  std::atomic<int> wait_calls{0};
+  std::atomic<uint64_t> last_wait_epoch{0}, last_wait_version{0};
 
  private:
   Status Enter(std::atomic<int>& counter) {

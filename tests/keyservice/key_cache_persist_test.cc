@@ -182,18 +182,51 @@ TEST_F(KeyCachePersistTest, ServesExpiredPublicEntriesWhileTheKeyserviceIsDownUp
   EXPECT_EQ(signing.error().code, ErrorCode::kUnavailable);
   // An address never seen: the error.
   EXPECT_FALSE(cache->GetEncryptionCertificate("eve@partner.example").ok());
+  // Once the watcher has seen the keyservice down, stale answers come at
+  // once, without a call (which would wait out its deadline).
+  for (int i = 0, w = ks_.wait_calls; i < 500 && ks_.wait_calls < w + 2; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  const int calls = ks_.encryption_calls;
+  EXPECT_EQ((*cache->GetEncryptionCertificate("bob@partner.example"))->certificate_der, "DER-bob-1");
+  EXPECT_EQ(ks_.encryption_calls, calls);
+  EXPECT_EQ(cache->stale_served(), 2u);
 
   clock_.Advance(56min);  // 1 h 1 min past expiry: beyond max_stale
   auto too_old = cache->GetEncryptionCertificate("bob@partner.example");
   ASSERT_FALSE(too_old.ok());
   EXPECT_EQ(too_old.error().code, ErrorCode::kUnavailable);
-  EXPECT_EQ(cache->stale_served(), 1u);
+  EXPECT_EQ(cache->stale_served(), 2u);
 
   // Back up: fresh answers again.
   ks_.unavailable = false;
   cache->WaitUntilSynced(5s);
   EXPECT_TRUE(cache->GetEncryptionCertificate("bob@partner.example").ok());
   EXPECT_TRUE(cache->GetSigningIdentity("alice@example.com").ok());
+}
+
+TEST_F(KeyCachePersistTest, AfterLosingContactNothingIsServedAsCurrentAndMaxStaleZeroTurnsStaleOff) {
+  ks_.SetCertificate("bob@partner.example", Cert("bob@partner.example", "DER-bob-1"));
+  KeyCacheOptions o;
+  o.poll_wait = 50ms;
+  o.retry_after_error = 10ms;
+  o.clock = &clock_;
+  o.max_stale = 0ms;
+  CachingKeyService cache(ks_, o);
+  cache.WaitUntilSynced(5s);
+  ASSERT_TRUE(cache.GetEncryptionCertificate("bob@partner.example").ok());
+  ASSERT_TRUE(cache.GetEncryptionCertificate("bob@partner.example").ok());
+  EXPECT_EQ(ks_.encryption_calls, 1);
+
+  ks_.unavailable = true;  // not expired, but the watcher lost the events
+  for (int i = 0, w = ks_.wait_calls; i < 500 && ks_.wait_calls < w + 2; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  auto r = cache.GetEncryptionCertificate("bob@partner.example");
+  EXPECT_EQ(ks_.encryption_calls, 2);  // asked, not served from the cache
+  ASSERT_FALSE(r.ok());  // and max_stale 0: no stale answer either
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(cache.stale_served(), 0u);
 }
 
 TEST_F(KeyCachePersistTest, WorkerRestartedWhileTheKeyserviceIsDownServesPersistedEntriesAsStale) {
@@ -209,8 +242,10 @@ TEST_F(KeyCachePersistTest, WorkerRestartedWhileTheKeyserviceIsDownServesPersist
   auto bob = cache->GetEncryptionCertificate("bob@partner.example");
   ASSERT_TRUE(bob.ok()) << bob.error().ToString();
   EXPECT_EQ((*bob)->certificate_der, "DER-bob-1");
-  // Not trusted as current before the watcher caught up: upstream was asked.
-  EXPECT_EQ(ks_.encryption_calls, before + 1);
+  // Not trusted as current (the watcher never caught up): a stale answer,
+  // from upstream's error or at once when the watcher already saw it down.
+  EXPECT_LE(ks_.encryption_calls, before + 1);
+  EXPECT_EQ(cache->disk_hits(), 0u);
   EXPECT_EQ(cache->stale_served(), 1u);
 }
 

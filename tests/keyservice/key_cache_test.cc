@@ -11,7 +11,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class KeyCacheTest : public ::testing::Test {
+// Memory only (false) and over a persistent store (true): the same behaviour.
+class KeyCacheTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     auto r = KeyServiceImpl::Open(testing::TestConfig(dir_.path()), {"example.com"}, registry_, clock_);
@@ -19,7 +20,13 @@ class KeyCacheTest : public ::testing::Test {
     ks_ = std::move(*r);
     KeyCacheOptions o;
     o.poll_wait = 100ms;
-    cache_ = std::make_unique<CachingKeyService>(*ks_, o);
+    std::unique_ptr<KeyCacheStore> store;
+    if (GetParam()) {
+      auto opened = KeyCacheStore::Open((dir_.path() / "worker-key-cache").string(), "k");
+      ASSERT_TRUE(opened.ok()) << opened.error().ToString();
+      store = std::move(*opened);
+    }
+    cache_ = std::make_unique<CachingKeyService>(*ks_, o, std::move(store));
     cache_->WaitUntilSynced(5s);
   }
   void TearDown() override {
@@ -33,7 +40,7 @@ class KeyCacheTest : public ::testing::Test {
   std::unique_ptr<CachingKeyService> cache_;
 };
 
-TEST_F(KeyCacheTest, HitsUntilAChangeEventDropsTheEntry) {
+TEST_P(KeyCacheTest, HitsUntilAChangeEventDropsTheEntry) {
   ASSERT_TRUE(ks_->PutUsers({User{"alice@example.com", true, ""}}).ok());
   cache_->WaitUntilSynced(5s);
   auto first = cache_->GetSigningIdentity("alice@example.com");
@@ -55,7 +62,7 @@ TEST_F(KeyCacheTest, HitsUntilAChangeEventDropsTheEntry) {
   EXPECT_EQ(cache_->GetDecryptionKeys("alice@example.com")->size(), 2u);
 }
 
-TEST_F(KeyCacheTest, NewPartnerCertificatesReplaceCachedNegatives) {
+TEST_P(KeyCacheTest, NewPartnerCertificatesReplaceCachedNegatives) {
   auto partner = testing::MakeCa("Partner", clock_.Now());
   ASSERT_TRUE(ks_->TrustAdd({partner.der}).ok());
   cache_->WaitUntilSynced(5s);
@@ -83,6 +90,8 @@ TEST_F(KeyCacheTest, NewPartnerCertificatesReplaceCachedNegatives) {
   ASSERT_TRUE(enc->has_value());
   EXPECT_TRUE((*enc)->domain_certificate);
 }
+
+INSTANTIATE_TEST_SUITE_P(MemoryAndPersistent, KeyCacheTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace sg::keyservice
