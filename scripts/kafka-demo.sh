@@ -68,7 +68,9 @@ YAML
 
 for stage in keyservice worker worker egress ingress; do
   log="$home/logs/$stage-${#pids[@]}.log"
-  "$build_dir/cmd/smimegate/smimegate" "$stage" --config "$home/smimegate.yaml" > "$log" 2>&1 &
+  # Every worker process needs a key cache directory of its own.
+  SMIMEGATE__WORKERS__KEY_CACHE__PATH="worker-key-cache-${#pids[@]}" \
+    "$build_dir/cmd/smimegate/smimegate" "$stage" --config "$home/smimegate.yaml" > "$log" 2>&1 &
   pids+=($!)
 done
 # Wait until every stage says it is ready, or stop on the first that fails.

@@ -51,10 +51,12 @@ Status App::Start() {
     services_.push_back(std::move(ks));
   } else if (Runs(Stage::kWorker)) {
     // A worker in its own process reaches the keyservice over gRPC; the cache
-    // follows its change events so harvested and renewed certificates show up.
+    // follows its change events so harvested and renewed certificates show up,
+    // and keeps public entries in workers.key_cache.path so a restart is warm.
     keyservice_client_ = keyservice::KeyServiceClient::Create(
         config_.keyservice.endpoint, std::chrono::seconds(10), /*wait_for_ready=*/true);
-    keyservice_cache_ = std::make_unique<keyservice::CachingKeyService>(*keyservice_client_);
+    SG_ASSIGN_OR_RETURN(keyservice_cache_, keyservice::CachingKeyService::Open(
+                                               *keyservice_client_, config_.key_cache, &registry_));
     keys_ = keyservice_cache_.get();
   }
 

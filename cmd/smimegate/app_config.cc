@@ -72,6 +72,8 @@ Result<AppConfig> LoadAppConfig(const std::string& config_file) {
   SG_ASSIGN_OR_RETURN(c.policy, workers::ParsePolicyConfig(policy, c.hosted_domains));
   SG_ASSIGN_OR_RETURN(auto smime_section, workers.Map("smime"));
   SG_ASSIGN_OR_RETURN(c.smime, smime::ParseSmimeConfig(smime_section, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto key_cache, workers.Map("key_cache"));
+  SG_ASSIGN_OR_RETURN(c.key_cache, keyservice::ParseKeyCacheConfig(key_cache, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto ingress, root.Map("ingress"));
   SG_ASSIGN_OR_RETURN(c.ingress, ingress::ParseIngressConfig(ingress, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto egress, root.Map("egress"));

@@ -10,6 +10,7 @@
 #include "common/status_server.h"
 #include "egress/egress_config.h"
 #include "ingress/ingress_config.h"
+#include "keyservice/key_cache_config.h"
 #include "keyservice/keyservice_config.h"
 #include "workers/policy_config.h"
 #include "workers/smime/smime_config.h"
@@ -27,6 +28,7 @@ struct AppConfig {
   workers::WorkerConfig workers;
   workers::PolicyConfig policy;   // workers.policy
   smime::SmimeConfig smime;       // workers.smime
+  keyservice::KeyCacheConfig key_cache;  // workers.key_cache (worker processes only)
   ingress::IngressConfig ingress;
   egress::EgressConfig egress;
   keyservice::KeyServiceConfig keyservice;

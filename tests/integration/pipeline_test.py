@@ -123,7 +123,10 @@ egress:
 
     def start(name, stage):
         log = open(os.path.join(work, name + ".log"), "w")
-        procs[name] = subprocess.Popen([SMIMEGATE, stage, "-c", config], stdout=log, stderr=log)
+        # Every worker process needs a key cache directory of its own.
+        env = dict(os.environ, SMIMEGATE__WORKERS__KEY_CACHE__PATH="key-cache-" + name)
+        procs[name] = subprocess.Popen([SMIMEGATE, stage, "-c", config], stdout=log, stderr=log,
+                                       env=env)
 
     def wait_port(port, timeout=30):
         end = time.time() + timeout
