@@ -34,8 +34,8 @@ struct Fixture {
     }
     ks.latency = 1ms;
   }
-  std::unique_ptr<CachingKeyService> Open(const std::string& dir) {
-    auto store = KeyCacheStore::Open(dir, "bench");
+  std::unique_ptr<CachingKeyService> Open(const std::string& path) {
+    auto store = KeyCacheStore::Open(path, "bench");
     if (!store.ok()) std::abort();
     KeyCacheOptions o;
     o.poll_wait = 20ms;
