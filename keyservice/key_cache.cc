@@ -71,7 +71,7 @@ Result<T> CachingKeyService::Lookup(const Access<T>& access) {
   const bool is_public = static_cast<bool>(access.load);  // private keys have no load/save
   const Time now = Now();
   std::optional<Entry<T>> stale;  // a known answer that is not (known to be) current
-  uint64_t generation;
+  uint64_t generation, contact;
   bool use_store, contact_lost;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -84,6 +84,7 @@ Result<T> CachingKeyService::Lookup(const Access<T>& access) {
       if (is_public) stale = **e;
     }
     generation = generation_;
+    contact = contact_;  // a fetch spanning a loss of contact is not current by itself
     use_store = is_public && store_ && !store_failed_;
     contact_lost = contact_lost_;
   }
@@ -124,7 +125,7 @@ Result<T> CachingKeyService::Lookup(const Access<T>& access) {
     // A change that arrived while we fetched may make the value stale: serve
     // it (it was current when read) but keep it nowhere.
     if (generation == generation_) {
-      Entry<T> e{*fetched, Now() + options_.ttl, contact_};
+      Entry<T> e{*fetched, Now() + options_.ttl, contact};
       if (use_store && !store_failed_) {
         Status s = access.save(Persisted<T>{e.value, e.expires});
         if (!s.ok()) {
@@ -242,7 +243,6 @@ void CachingKeyService::LoseContact(bool keyservice_down) {
     synced_ = false;
     ++contact_;
   }
-  ++generation_;  // a fetch in flight across the loss is not kept
   // Private keys cannot be served stale: do not keep them around either.
   for (auto it = entries_.begin(); it != entries_.end();) {
     it->second.signing.reset();

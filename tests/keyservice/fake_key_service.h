@@ -109,7 +109,7 @@ class FakeKeyService : public KeyService {
     ++wait_calls;
     last_wait_epoch = epoch;
     last_wait_version = after_version;
-    if (latency.count() > 0) std::this_thread::sleep_for(latency);
+    if (auto l = latency.load(); l.count() > 0) std::this_thread::sleep_for(l);
     if (unavailable) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       return MakeError(ErrorCode::kUnavailable, "fake keyservice: down");
@@ -118,7 +118,7 @@ class FakeKeyService : public KeyService {
   }
 
   std::atomic<bool> unavailable{false};
-  std::chrono::microseconds latency{0};
+  std::atomic<std::chrono::microseconds> latency{std::chrono::microseconds(0)};
   std::function<void(const std::string&)> on_fetch;
   std::atomic<int> signing_calls{0}, encryption_calls{0}, decryption_calls{0},
       participation_calls{0}, anchor_calls{0};
@@ -128,7 +128,7 @@ class FakeKeyService : public KeyService {
  private:
   Status Enter(std::atomic<int>& counter) {
     ++counter;
-    if (latency.count() > 0) std::this_thread::sleep_for(latency);
+    if (auto l = latency.load(); l.count() > 0) std::this_thread::sleep_for(l);
     if (unavailable) return MakeError(ErrorCode::kUnavailable, "fake keyservice: down");
     return OkStatus();
   }

@@ -205,6 +205,23 @@ TEST_F(KeyCachePersistTest, ServesExpiredPublicEntriesWhileTheKeyserviceIsDownUp
   EXPECT_TRUE(cache->GetSigningIdentity("alice@example.com").ok());
 }
 
+TEST_F(KeyCachePersistTest, ASlowFailingLookupDuringTheOutageStillGetsTheStaleEntry) {
+  ks_.SetCertificate("bob@partner.example", Cert("bob@partner.example", "DER-bob-1"));
+  auto cache = OpenCache();
+  cache->WaitUntilSynced(5s);
+  ASSERT_TRUE(cache->GetEncryptionCertificate("bob@partner.example").ok());
+  clock_.Advance(10min);
+  // The keyservice goes down; the lookup waits out a long deadline while the
+  // watcher fails and retries several times meanwhile.
+  ks_.latency = 200ms;
+  ks_.unavailable = true;
+  auto r = cache->GetEncryptionCertificate("bob@partner.example");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ((*r)->certificate_der, "DER-bob-1");
+  EXPECT_EQ(cache->stale_served(), 1u);
+  ks_.latency = 0ms;
+}
+
 TEST_F(KeyCachePersistTest, AfterLosingContactNothingIsServedAsCurrentAndMaxStaleZeroTurnsStaleOff) {
   ks_.SetCertificate("bob@partner.example", Cert("bob@partner.example", "DER-bob-1"));
   KeyCacheOptions o;
