@@ -224,6 +224,10 @@ egress:
             failures.append(f"delivered more than once: {twice}")
         if big_size < BIG:
             failures.append(f"the 30 MB message arrived with {big_size} bytes")
+        if KAFKA:
+            for w in ("worker1", "worker2"):  # each its own persistent key cache
+                if not os.path.exists(os.path.join(work, "key-cache-" + w, "CURRENT")):
+                    failures.append(f"{w} has no key cache in key-cache-{w}")
         print(f"{ARGS.queue}: accepted {len(accepted)}, delivered {len(sink.seen)}, "
               f"duplicates {len(twice)}")
     finally:
