@@ -37,7 +37,7 @@ Result<std::unique_ptr<CachingKeyService>> CachingKeyService::Open(KeyService& u
                                                                    metrics::Registry* registry) {
   std::unique_ptr<KeyCacheStore> store;
   if (config.persist) {
-    auto opened = KeyCacheStore::Open(config.path, kConfigKey);
+    auto opened = KeyCacheStore::Open(config.path, kConfigKey, config.max_stale);
     if (opened.ok()) {
       store = std::move(*opened);
       spdlog::info("worker key cache at {} ({})", config.path,

@@ -1,5 +1,6 @@
 #include "keyservice/key_cache_store.h"
 
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -74,29 +75,50 @@ bool IsLockConflict(const rocksdb::Status& s) {
   return s.IsIOError() && s.ToString().find("LOCK") != std::string::npos;
 }
 
+// Drops entries (not metadata) whose expiry is more than `keep` in the past.
+class ExpiredEntryFilter : public rocksdb::CompactionFilter {
+ public:
+  explicit ExpiredEntryFilter(std::chrono::milliseconds keep) : keep_(keep) {}
+  bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    if (!key.starts_with(kEntriesBegin)) return false;
+    pb::CachedExpiry e;
+    if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;  // unreadable
+    return FromMs(e.expires_ms()) + keep_ < std::chrono::system_clock::now();
+  }
+  const char* Name() const override { return "smimegate.ExpiredEntryFilter"; }
+
+ private:
+  std::chrono::milliseconds keep_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<KeyCacheStore>> KeyCacheStore::Open(const std::string& path,
-                                                           const std::string& config_key) {
+                                                           const std::string& config_key,
+                                                           std::chrono::milliseconds keep_expired) {
+  auto filter = std::make_shared<ExpiredEntryFilter>(keep_expired);
   std::error_code ec;
   fs::create_directories(path, ec);
   if (ec) {
     return MakeError(ErrorCode::kIoError,
                      config_key + ": cannot create " + path + ": " + ec.message());
   }
-  auto first = OpenOnce(path, config_key);
+  auto first = OpenOnce(path, config_key, filter);
   if (first.ok() || first.error().code == ErrorCode::kUnavailable) return first;
   spdlog::warn("{}: the worker key cache at {} is unusable ({}); wiping it and starting cold",
                config_key, path, first.error().message);
   SG_RETURN_IF_ERROR(Wipe(path, config_key));
-  auto second = OpenOnce(path, config_key);
+  auto second = OpenOnce(path, config_key, filter);
   if (second.ok()) (*second)->wiped_ = true;
   return second;
 }
 
-Result<std::unique_ptr<KeyCacheStore>> KeyCacheStore::OpenOnce(const std::string& path,
-                                                               const std::string& config_key) {
+Result<std::unique_ptr<KeyCacheStore>> KeyCacheStore::OpenOnce(
+    const std::string& path, const std::string& config_key,
+    std::shared_ptr<rocksdb::CompactionFilter> filter) {
   rocksdb::Options options;
+  options.compaction_filter = filter.get();
   options.create_if_missing = true;
   options.max_open_files = 256;
   options.keep_log_file_num = 2;
@@ -113,6 +135,7 @@ Result<std::unique_ptr<KeyCacheStore>> KeyCacheStore::OpenOnce(const std::string
     return MakeError(ErrorCode::kCorruption, s.ToString());
   }
   std::unique_ptr<KeyCacheStore> store(new KeyCacheStore());
+  store->filter_ = std::move(filter);
   store->db_.reset(raw);
   store->path_ = path;
   store->config_key_ = config_key;
@@ -268,6 +291,10 @@ uint64_t KeyCacheStore::EstimateEntries() {
   uint64_t n = 0;
   if (!db_->GetIntProperty("rocksdb.estimate-num-keys", &n)) return 0;
   return n > 2 ? n - 2 : 0;  // minus the format and sync records
+}
+
+void KeyCacheStore::CompactForTest() {
+  (void)db_->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr);
 }
 
 std::vector<std::string> KeyCacheStore::RawValuesForTest() {

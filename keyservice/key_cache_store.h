@@ -36,6 +36,7 @@
 #include "keyservice/key_service.h"
 
 namespace rocksdb {
+class CompactionFilter;
 class DB;
 }
 
@@ -59,8 +60,12 @@ class KeyCacheStore {
   // error messages. Errors: kUnavailable when another process (or another
   // cache in this process) holds the directory; kIoError when the directory
   // cannot be created or a wiped database still does not open.
-  static Result<std::unique_ptr<KeyCacheStore>> Open(const std::string& path,
-                                                     const std::string& config_key);
+  // Entries expired more than `keep_expired` ago (useless even as stale
+  // answers) are dropped when RocksDB compacts, so the file does not grow
+  // with every address ever seen.
+  static Result<std::unique_ptr<KeyCacheStore>> Open(
+      const std::string& path, const std::string& config_key,
+      std::chrono::milliseconds keep_expired = std::chrono::hours(1));
   ~KeyCacheStore();
   KeyCacheStore(const KeyCacheStore&) = delete;
   KeyCacheStore& operator=(const KeyCacheStore&) = delete;
@@ -90,14 +95,18 @@ class KeyCacheStore {
   uint64_t EstimateEntries();
   // Every stored value, raw (tests: proves what is and is not persisted).
   std::vector<std::string> RawValuesForTest();
+  // Compacts everything now (tests: runs the expiry filter).
+  void CompactForTest();
 
  private:
   KeyCacheStore() = default;
-  static Result<std::unique_ptr<KeyCacheStore>> OpenOnce(const std::string& path,
-                                                         const std::string& config_key);
+  static Result<std::unique_ptr<KeyCacheStore>> OpenOnce(
+      const std::string& path, const std::string& config_key,
+      std::shared_ptr<rocksdb::CompactionFilter> filter);
   std::optional<std::string> GetRaw(const std::string& key);
   Status PutRaw(const std::string& key, const std::string& value);
 
+  std::shared_ptr<rocksdb::CompactionFilter> filter_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::string path_;
   std::string config_key_;

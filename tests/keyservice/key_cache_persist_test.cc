@@ -425,6 +425,24 @@ TEST_F(KeyCachePersistTest, ACacheDirectoryInUseByAnotherProcessIsAStartUpError)
   EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
 }
 
+TEST_F(KeyCachePersistTest, EntriesExpiredBeyondMaxStaleAreDroppedByCompaction) {
+  auto store = KeyCacheStore::Open(CacheDir(), "k", 1h);
+  ASSERT_TRUE(store.ok());
+  auto now = std::chrono::system_clock::now();
+  ASSERT_TRUE((*store)->PutEncryption("old@partner.example", {Cert("old@partner.example", "A"), now - 2h}).ok());
+  ASSERT_TRUE((*store)->PutEncryption("recent@partner.example", {Cert("recent@partner.example", "B"), now - 30min}).ok());
+  ASSERT_TRUE((*store)->PutParticipation("old@partner.example", {false, now - 3h}).ok());
+  ASSERT_TRUE((*store)->ApplyChanges({}, false, CachePosition{7, 9}).ok());
+  (*store)->CompactForTest();
+  EXPECT_FALSE((*store)->GetEncryption("old@partner.example").has_value());
+  EXPECT_FALSE((*store)->GetParticipation("old@partner.example").has_value());
+  EXPECT_TRUE((*store)->GetEncryption("recent@partner.example").has_value());
+  store->reset();
+  store = KeyCacheStore::Open(CacheDir(), "k", 1h);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->position(), (CachePosition{7, 9}));  // metadata is never filtered
+}
+
 TEST(KeyCacheConfigTest, DefaultsAndErrors) {
   auto doc = config::ConfigDocument::LoadString("key_cache: {}\n", "t.yaml");
   ASSERT_TRUE(doc.ok());
