@@ -27,7 +27,10 @@ CachingKeyService::CachingKeyService(KeyService& upstream, KeyCacheOptions optio
 }
 
 CachingKeyService::~CachingKeyService() {
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);  // the watcher may be about to wait
+    stop_ = true;
+  }
   sync_cv_.notify_all();
   if (watcher_.joinable()) watcher_.join();
 }
