@@ -64,6 +64,20 @@ TEST(DotStuff, StuffsLeadingDotsAndTerminates) {
   EXPECT_EQ(DotStuff("bare\nlf\n.x\n"), "bare\r\nlf\r\n..x\r\n.\r\n");
 }
 
+TEST(DotStuff, EdgeCases) {
+  EXPECT_EQ(DotStuff(""), ".\r\n");
+  EXPECT_EQ(DotStuff("\n"), "\r\n.\r\n");
+  EXPECT_EQ(DotStuff("\n\n.\n"), "\r\n\r\n..\r\n.\r\n");
+  EXPECT_EQ(DotStuff("a\rb\r\n"), "a\rb\r\n.\r\n");  // a bare CR stays as it is
+  EXPECT_EQ(DotStuff("x\r\n.y"), "x\r\n..y\r\n.\r\n");
+  EXPECT_EQ(DotStuff("a.\r\n.\r\n"), "a.\r\n..\r\n.\r\n");
+  std::string big;
+  for (int i = 0; i < 1000; ++i) big += (i % 3 == 0 ? ".line\n" : "line\r\n");
+  const std::string stuffed = DotStuff(big);
+  EXPECT_EQ(stuffed.find("\n.line"), std::string::npos);
+  EXPECT_EQ(stuffed.size(), big.size() + 334 /* dots */ + 334 /* CRs */ + 3);
+}
+
 TEST(XText, EncodesPlusEqualsAndControls) {
   EXPECT_EQ(XText("a+b=c d"), "a+2Bb+3Dc+20d");
   EXPECT_EQ(XText("user@example.com"), "user@example.com");
