@@ -133,6 +133,15 @@ void ClientSession::HandleReply(int code) {
     Drop("unexpected reply " + std::to_string(code));
     return;
   }
+  if (code == 421) {
+    // The server is closing the channel: the message is a temporary rejection
+    // and the connection is re-established (counted as a connection error).
+    bool had_message = in_message_;
+    in_message_ = false;
+    Drop("server replied 421 (closing the connection)");
+    if (had_message) hooks_.OnRejected(seq_, code);
+    return;
+  }
   Expect e = expect_[expect_head_];
   expect_head_ = (expect_head_ + 1) % 8;
   --expect_count_;

@@ -256,7 +256,12 @@ void Driver::OnDelivery(const std::optional<std::string>& bench_id) {
 void Driver::CheckDone(int64_t now) {
   if (end_ != End::kNone || !IssuingDone() || stats_.in_flight() > 0) return;
   if (drain_start_ns_ < 0) drain_start_ns_ = now;
-  if (stats_.accepted_delivered() == stats_.accepted()) Finish(End::kDone);
+  if (stats_.accepted_delivered() != stats_.accepted() || linger_until_ns_ >= 0) return;
+  if (options_.linger_s > 0) {
+    linger_until_ns_ = now + static_cast<int64_t>(options_.linger_s * 1e9);
+  } else {
+    Finish(End::kDone);
+  }
 }
 
 void Driver::OnTick(uv_timer_t* t) {
@@ -277,6 +282,10 @@ void Driver::OnTick(uv_timer_t* t) {
   }
   if (self->IssuingDone()) self->QuitIdleSessions();
   self->CheckDone(now);
+  if (self->linger_until_ns_ >= 0) {
+    if (now >= self->linger_until_ns_) self->Finish(End::kDone);
+    return;
+  }
   if (self->end_ == End::kNone && self->drain_start_ns_ >= 0 &&
       static_cast<double>(now - self->drain_start_ns_) / 1e9 > self->options_.drain_timeout_s) {
     self->Finish(End::kDrainTimeout);

@@ -1,5 +1,6 @@
 // smimegate-bench-smtp: SMTP load generator + delivery sink (issue #8, Part L).
 // Parses the command line, builds the message factory, runs the driver.
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,8 @@
 
 int main(int argc, char** argv) {
   using namespace sg::bench::loadgen;
+  // A server closing a socket we write to must be an error code, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   ParseOutcome parsed = ParseOptions(argc, argv);
   if (!parsed.options) return parsed.exit_code;
   const Options& o = *parsed.options;

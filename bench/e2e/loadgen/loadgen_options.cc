@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <uv.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -38,6 +40,16 @@ std::optional<HostPort> ParseHostPort(const std::string& text) {
 }
 
 namespace {
+
+// "localhost" is accepted for convenience; anything else must be numeric
+// (a benchmark must not depend on a resolver).
+bool NormalizeHost(HostPort& hp) {
+  if (hp.host == "localhost") hp.host = "127.0.0.1";
+  sockaddr_in6 a6{};
+  sockaddr_in a4{};
+  return uv_ip4_addr(hp.host.c_str(), hp.port, &a4) == 0 ||
+         uv_ip6_addr(hp.host.c_str(), hp.port, &a6) == 0;
+}
 
 std::string DefaultRunId() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -87,6 +99,9 @@ ParseOutcome ParseOptions(int argc, char** argv) {
   app.add_option("--reply-timeout", o.reply_timeout_s,
                  "seconds a server may stay silent after a command")
       ->capture_default_str();
+  app.add_option("--linger", o.linger_s,
+                 "after the last delivery keep the sink open SECONDS more to catch late duplicates")
+      ->capture_default_str();
   app.add_option("--run-id", o.run_id, "run id in X-Bench-Id (default: random)");
   app.add_option("--json", o.json_file, "also write the JSON report to FILE");
   app.add_option("--dump-dir", o.dump_dir, "sink writes every received message to DIR");
@@ -108,10 +123,16 @@ ParseOutcome ParseOptions(int argc, char** argv) {
     auto hp = ParseHostPort(target_text);
     if (!hp) return {std::nullopt, UsageError("--target: expected HOST:PORT or self, got '" + target_text + "'")};
     if (hp->port == 0) return {std::nullopt, UsageError("--target: port 0 is not a server port")};
+    if (!NormalizeHost(*hp)) {
+      return {std::nullopt, UsageError("--target: '" + hp->host + "' is not a numeric IP address")};
+    }
     o.target = *hp;
   }
   auto sink = ParseHostPort(sink_text);
   if (!sink) return {std::nullopt, UsageError("--sink: expected HOST:PORT, got '" + sink_text + "'")};
+  if (!NormalizeHost(*sink)) {
+    return {std::nullopt, UsageError("--sink: '" + sink->host + "' is not a numeric IP address")};
+  }
   o.sink = *sink;
   if (o.connections < 1 || o.connections > 10000) {
     return {std::nullopt, UsageError("--connections: must be 1..10000")};
@@ -154,6 +175,7 @@ ParseOutcome ParseOptions(int argc, char** argv) {
     if (bad_addr(a)) return {std::nullopt, UsageError("--to: no spaces, <, > or line breaks in '" + a + "'")};
   }
   if (!(o.drain_timeout_s >= 0)) return {std::nullopt, UsageError("--drain-timeout: must be >= 0")};
+  if (!(o.linger_s >= 0)) return {std::nullopt, UsageError("--linger: must be >= 0")};
   if (!(o.connect_timeout_s > 0)) return {std::nullopt, UsageError("--connect-timeout: must be > 0")};
   if (!(o.reply_timeout_s > 0)) return {std::nullopt, UsageError("--reply-timeout: must be > 0")};
   if (o.run_id.empty()) o.run_id = DefaultRunId();

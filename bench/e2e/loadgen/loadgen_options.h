@@ -30,6 +30,7 @@ struct Options {
   std::string from = "loadgen@bench.example";
   std::vector<std::string> to{"sink@bench.example"};
   double drain_timeout_s = 60;
+  double linger_s = 0;            // keep the sink open after completion (late duplicates)
   double connect_timeout_s = 10;  // give up when nothing could connect for this long
   double reply_timeout_s = 60;    // a server silent this long mid-command drops the connection
   std::string run_id;

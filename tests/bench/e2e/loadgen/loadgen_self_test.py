@@ -146,9 +146,16 @@ def main():
         check(r["lost"] == 0 and r["duplicates"] == 0, "duration: lost/dups")
         check(0.4 <= r["send_duration_s"] <= 2.0, f"duration: {r['send_duration_s']}")
 
+        # 6b. --linger keeps the sink open after completion.
+        t = time.monotonic()
+        r, _ = run(["--target", "self", "--messages", "10", "--linger", "0.4"])
+        check_clean(r, 10, "linger")
+        check(time.monotonic() - t >= 0.4, "linger: returned before the linger time")
+
         # 7. Usage errors exit 2 with a message on stderr.
         for bad in (["--target", "self", "--connections", "0"],
-                    ["--target", "localhost:25"],
+                    ["--target", "mail.example:25"],
+                    ["--target", "self", "--sink", "127.0.0.1"],
                     ["--target", "self", "--messages", "3", "--duration", "1"],
                     ["--target", "self", "--rate", "-1"],
                     ["--target", "self", "--template", os.path.join(tmp, "missing")],
