@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SCENARIOS = ["relay", "sign", "sign_encrypt", "decrypt_verify"]
 RUN_FIELDS = ["msgs_per_s", "p50_ms", "p99_ms", "p999_ms", "cpu_s_per_1000", "peak_rss_mb",
               "delivered", "lost", "duplicates", "duration_s", "loadgen"]
