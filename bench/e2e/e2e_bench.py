@@ -78,7 +78,7 @@ def parse_args(argv):
     if a.smoke:
         prof_name = "smoke"
         d = dict(modes=["embedded"], keys=["rsa2048"], sizes=[2048], seconds=1.5, half=2.0,
-                 pilot=lambda s: 20, min_messages=40, crypto_seconds=0.3, drain=30)
+                 pilot=lambda s: 20, min_messages=40, crypto_seconds=0.3, drain=15)
     elif a.quick:
         prof_name = "quick"
         d = dict(modes=["embedded"], keys=KEYS, sizes=[10240], seconds=6.0, half=4.0,
@@ -118,6 +118,10 @@ def find_binary(build_dir, name):
         if name in files and os.access(os.path.join(root, name), os.X_OK):
             return os.path.join(root, name)
     return None
+
+
+def _num(v):
+    return "n/a" if v is None else f"{v:.3g}"
 
 
 def log(msg):
@@ -169,8 +173,9 @@ class Bench:
         if bad:
             log(f"    note: {m['run_id']}: gateway counters changed during the run: {bad}")
         log(f"    {tags.get('system')} {tags.get('scenario')} {tags.get('size')} {tags.get('phase')}: "
-            f"{run['msgs_per_s']:.1f} msgs/s, p99 {run['p99_ms']:.1f} ms, "
-            f"{run['cpu_s_per_1000']:.2f} CPU s/1000, RSS {run['peak_rss_mb']:.0f} MB")
+            f"{_num(run['msgs_per_s'])} msgs/s, p99 {_num(run['p99_ms'])} ms, "
+            f"{_num(run['cpu_s_per_1000'])} CPU s/1000 msgs, RSS {_num(run['peak_rss_mb'])} MB, "
+            f"{run['delivered']} msgs")
         return run
 
     def crypto_limits(self):
@@ -315,6 +320,7 @@ class Bench:
         finally:
             if stop:
                 inst.stop()
+                inst._e2e_started = False
                 log(f"{system}: stopped")
 
     # ---- all

@@ -166,39 +166,44 @@ def write_charts(results, out):
     sizes = sorted({r["size"] for r in rows}) or [0]
     scen = [s for s in SCEN_LABEL if any(r["scenario"] == s for r in rows)]
 
-    # throughput.png: one panel per size, bars per scenario and system.
-    fig, axes = plt.subplots(1, len(sizes), figsize=(5.5 * len(sizes), 5), squeeze=False)
+    # throughput.png: one panel per size; per scenario a group of bars, one per
+    # smimegate mode/key (colour by series) and its baseline (grey).
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {}
+    fig, axes = plt.subplots(1, len(sizes), figsize=(max(7.5, 5.5 * len(sizes)), 5.5), squeeze=False)
     for ax, size in zip(axes[0], sizes):
-        xs, labels = 0, []
+        xs, ticks = 0, []
         for sc in scen:
-            bars = []
+            bars, bases = [], {}
             for r in rows:
-                if r["scenario"] == sc and r["size"] == size:
-                    bars.append((_series_label(r), r["msgs_per_s"], None))
-            base = {}
-            for r in rows:
-                if r["scenario"] == sc and r["size"] == size and r["baseline"]:
-                    base[r["baseline"] + (f"/{r['key_type']}" if r["baseline"] == "diy" else "")] = \
-                        r["baseline_msgs_per_s"]
-            for k, v in base.items():
-                bars.append((SYSTEM_LABEL.get(k.split("/")[0], k) + ("/" + k.split("/")[1] if "/" in k else ""),
-                             v, "baseline"))
-            for i, (lab, v, kind) in enumerate(bars):
-                ax.bar(xs + i, v or 0, color="0.6" if kind else None, edgecolor="black", linewidth=0.4)
-                ax.text(xs + i, (v or 0), f"{v:.0f}" if v else "", ha="center", va="bottom", fontsize=6)
-                labels.append((xs + i, lab))
+                if r["scenario"] != sc or r["size"] != size:
+                    continue
+                bars.append((_series_label(r), r["msgs_per_s"], False))
+                if r["baseline"]:
+                    name = SYSTEM_LABEL.get(r["baseline"], r["baseline"]).split(" (")[0]
+                    if r["baseline"] == "diy":
+                        name += f"/{r['key_type']}"
+                    bases[name] = r["baseline_msgs_per_s"]
+            bars += [(k, v, True) for k, v in bases.items()]
+            for i, (lab, v, is_base) in enumerate(bars):
+                colour = "0.65" if is_base else colours.setdefault(lab, palette[len(colours) % len(palette)])
+                ax.bar(xs + i, v or 0, color=colour, edgecolor="black", linewidth=0.4)
+                if v:
+                    ax.text(xs + i, v, f"{v:.0f}", ha="center", va="bottom", fontsize=6)
+                ticks.append((xs + i, f"{SCEN_LABEL[sc]} · {lab}"))
             lims = [r["crypto_limit_msgs_per_s"] for r in rows
                     if r["scenario"] == sc and r["size"] == size and r["crypto_limit_msgs_per_s"]]
             if lims and bars:
-                ax.hlines(lims, xs - 0.4, xs + len(bars) - 0.6, colors="red", linestyles="dashed",
-                          linewidth=1)
+                ax.hlines(sorted(set(lims)), xs - 0.4, xs + len(bars) - 0.6, colors="red",
+                          linestyles="dashed", linewidth=1)
             xs += len(bars) + 1
-        ax.set_xticks([p for p, _ in labels])
-        ax.set_xticklabels([l for _, l in labels], rotation=70, fontsize=7)
+        ax.set_xticks([p for p, _ in ticks])
+        ax.set_xticklabels([l for _, l in ticks], rotation=75, fontsize=6)
         ax.set_yscale("log")
         ax.set_ylabel("messages / s (log)")
-        ax.set_title(f"{_size(size)}: " + ", ".join(SCEN_LABEL[s] for s in scen), fontsize=8)
-    fig.suptitle("Throughput: smimegate (colour) vs baselines (grey); red dashes = crypto limit",
+        ax.set_title(_size(size), fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.suptitle("Throughput: smimegate (colour) and baselines (grey); red dashes = crypto limit",
                  fontsize=10)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "throughput.png"), dpi=110)

@@ -61,7 +61,7 @@ class Runner:
                 "--connections", str(self.connections),
                 "--from", load.sender, "--to", load.recipient,
                 "--drain-timeout", str(self.drain_timeout),
-                "--run-id", run_id, "--json", json_path]
+                "--run-id", run_id, "--json", json_path, "--quiet"]
         if load.template:
             args += ["--template", load.template]
         else:
