@@ -20,11 +20,15 @@ How each instance runs, and why:
     and its daemons are root-started and take `-c DIR` / MAIL_CONFIG. The
     only set-gid program on the path is postdrop (DIY re-injection), which
     refuses a non-default MAIL_CONFIG from an untrusted caller unless it is
-    listed in /etc/postfix/main.cf. We run the filter as user nobody with
-    group postdrop (pipe(8) `user=nobody:postdrop`): then postdrop's real and
-    effective gid are equal, Postfix considers the environment safe, and it
-    honours MAIL_CONFIG. The code path is the stock sendmail -> postdrop ->
-    maildrop -> pickup one.
+    listed in /etc/postfix/main.cf (which we may not edit; Debian's is even
+    absent here). We run the filter as user nobody with group postdrop
+    (pipe(8) `user=nobody:postdrop`): then postdrop's real and effective gid
+    are equal, Postfix considers the environment safe, and it honours
+    MAIL_CONFIG. pipe(8) refuses the gid named by setgid_group, so the DIY
+    instance sets setgid_group = mail (nothing else we run uses it; the
+    queue's maildrop/public directories keep group postdrop, as the set-gid
+    bit of /usr/sbin/postdrop needs). The code path is the stock sendmail ->
+    postdrop -> maildrop -> pickup one, at the same cost.
   * No chroot, no DNS (smtp_dns_support_level = disabled, bracketed
     relayhost, smtpd_peername_lookup = no), no local delivery, loopback only.
   * Durability as shipped: Postfix fsyncs queue files as it always does.
@@ -70,6 +74,7 @@ SENDMAIL = "/usr/sbin/sendmail"
 OPENSSL = "/usr/bin/openssl"
 FILTER_USER = "nobody"
 FILTER_GROUP = "postdrop"
+SETGID_GROUP_ALIAS = "mail"
 
 
 class PostfixError(RuntimeError):
@@ -130,6 +135,7 @@ class _PostfixInstance:
     """One private Postfix instance; subclasses add main.cf/master.cf lines."""
 
     kind = "postfix"
+    setgid_group = "postdrop"
 
     def __init__(self, workdir, listen_port, nexthop_port, *,
                  listen_host="127.0.0.1", nexthop_host="127.0.0.1",
@@ -163,7 +169,7 @@ config_directory = {self.config_dir}
 queue_directory = {self.queue_dir}
 data_directory = {self.data_dir}
 mail_owner = postfix
-setgid_group = postdrop
+setgid_group = {self.setgid_group}
 myhostname = {self.kind}.bench.localdomain
 mydomain = bench.localdomain
 myorigin = $myhostname
@@ -495,9 +501,19 @@ class DiyGateway(_PostfixInstance):
     """
 
     kind = "diy-gateway"
+    # pipe(8) refuses to run a command with the gid named by setgid_group,
+    # and the filter must run with gid postdrop (see the module docstring).
+    # So this instance names another group there; the only other users of
+    # setgid_group are `postfix check`/set-permissions, which we do not run:
+    # the queue directories keep group postdrop, matching the set-gid bit of
+    # /usr/sbin/postdrop, so sendmail -> postdrop -> pickup works as usual.
+    setgid_group = SETGID_GROUP_ALIAS
 
     def __init__(self, workdir, listen_port, nexthop_port, signer_cert, signer_key,
                  encrypt_to=None, *, filter_process_limit=None, **kwargs):
+        if kwargs.get("check"):
+            raise ValueError("DiyGateway: check=True would re-own the maildrop "
+                             "directory to setgid_group; not supported")
         super().__init__(workdir, listen_port, nexthop_port, **kwargs)
         self.signer_cert = os.path.abspath(signer_cert)
         self.signer_key = os.path.abspath(signer_key)
