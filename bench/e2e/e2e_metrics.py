@@ -67,6 +67,21 @@ def run_crypto_limit(binary, key, seconds):
     return json.loads(r.stdout)
 
 
+def best_crypto_limit(runs):
+    """Per field the best of several crypto-limit runs: the smallest seconds
+    per operation, the largest bytes per second."""
+    best = dict(runs[0])
+    for r in runs[1:]:
+        for k, v in r.items():
+            if not isinstance(v, (int, float)) or not isinstance(best.get(k), (int, float)):
+                continue
+            if k.endswith("_per_s"):
+                best[k] = max(best[k], v)
+            elif k in ("sign", "verify", "key_transport_encrypt", "key_transport_decrypt"):
+                best[k] = min(best[k], v)
+    return best
+
+
 def _op(limit, name):
     """Per-op seconds from the crypto-limit JSON (flat or under "ops")."""
     for d in (limit, limit.get("ops") or {}, limit.get("seconds_per_op") or {}):

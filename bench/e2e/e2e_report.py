@@ -79,13 +79,20 @@ def crypto_lines(results):
     lines = []
     cores = results["meta"]["machine"].get("cores_usable")
     for key, lim in results.get("crypto_limit", {}).items():
-        lines.append(f"- {key}: " + ", ".join(
-            f"{k} {v * 1e6:.1f} µs" if isinstance(v, float) and v < 1 else f"{k} {_f(v)}"
-            for k, v in sorted(lim.items()) if isinstance(v, (int, float))))
+        ops = [f"{name} {lim[name] * 1e6:.1f} µs" for name in
+               ("sign", "verify", "key_transport_encrypt", "key_transport_decrypt")
+               if isinstance(lim.get(name), (int, float))]
+        rates = [f"{label} {lim[name] / 1e6:.0f} MB/s" for name, label in
+                 (("sha256_bytes_per_s", "SHA-256"), ("aes256cbc_bytes_per_s", "AES-256-CBC encrypt"),
+                  ("aes256cbc_decrypt_bytes_per_s", "decrypt"))
+                 if isinstance(lim.get(name), (int, float))]
+        lines.append(f"- {key} ({lim.get('openssl_version', 'OpenSSL')}, one thread): "
+                     + ", ".join(ops + rates))
+    first_mode = results["rows"][0]["mode"] if results.get("rows") else None
     for r in results.get("rows", []):
-        if r["size"] == 10240 and r["raw_crypto_s_per_msg"] and r["mode"] == results["rows"][0]["mode"]:
-            lines.append(f"- raw crypto per message, {SCEN_LABEL[r['scenario']]} {r['key_type']} 10 KB: "
-                         f"{r['raw_crypto_s_per_msg'] * 1e3:.3f} ms CPU -> crypto limit "
+        if r["raw_crypto_s_per_msg"] and r["mode"] == first_mode and r["size"] in (10240, 2048):
+            lines.append(f"- raw crypto per message, {SCEN_LABEL[r['scenario']]} {r['key_type']} "
+                         f"{_size(r['size'])}: {r['raw_crypto_s_per_msg'] * 1e3:.3f} ms CPU -> crypto limit "
                          f"{_f(r['crypto_limit_msgs_per_s'])} msgs/s on {cores} cores")
     return lines
 
