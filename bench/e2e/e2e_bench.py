@@ -78,7 +78,7 @@ def parse_args(argv):
     if a.smoke:
         prof_name = "smoke"
         d = dict(modes=["embedded"], keys=["rsa2048"], sizes=[2048], seconds=1.5, half=2.0,
-                 pilot=lambda s: 20, min_messages=40, crypto_seconds=0.3, drain=15)
+                 pilot=lambda s: 20, min_messages=40, crypto_seconds=0.5, drain=15)
     elif a.quick:
         prof_name = "quick"
         d = dict(modes=["embedded"], keys=KEYS, sizes=[10240], seconds=6.0, half=4.0,
