@@ -139,7 +139,8 @@ class Bench:
                              drain_timeout=args.drain, log=log)
         self.results = {
             "schema": 1,
-            "meta": {"command": " ".join([os.path.basename(sys.argv[0])] + argv),
+            "meta": {"command": os.environ.get("SMIMEGATE_E2E_COMMAND")
+                     or " ".join(["bench/e2e/e2e_bench.py"] + argv),
                      "profile": args.profile,
                      "started_utc": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
                      "options": {"modes": args.modes, "keys": args.keys,

@@ -21,6 +21,7 @@ import time
 import proc_stats
 
 DEFAULT_CONNECTIONS = 16
+LINGER_S = 0.2
 
 
 class Load:
@@ -61,7 +62,12 @@ class Runner:
                 "--connections", str(self.connections),
                 "--from", load.sender, "--to", load.recipient,
                 "--drain-timeout", str(self.drain_timeout),
-                "--run-id", run_id, "--json", json_path, "--quiet"]
+                "--run-id", run_id, "--json", json_path, "--quiet",
+                # Keep the sink up a little after the last delivery: the last
+                # message's 250 gets written (without it the system under test
+                # sees the connection drop and delivers it again later) and a
+                # late duplicate is still counted.
+                "--linger", f"{LINGER_S:g}"]
         if load.template:
             args += ["--template", load.template]
         else:

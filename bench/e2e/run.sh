@@ -15,6 +15,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build_dir="$repo/build"
 build=1
+command="bench/e2e/run.sh $*"
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,4 +43,6 @@ if [ "$build" = 1 ]; then
   cmake --build "$build_dir" -j "${SMIMEGATE_BUILD_JOBS:-2}" --target \
     smimegate smimegatectl smimegate-test-broker smimegate-bench-smtp smimegate-bench-crypto-limit
 fi
+# The report quotes the command as typed.
+export SMIMEGATE_E2E_COMMAND="$command"
 exec /usr/bin/python3 "$repo/bench/e2e/e2e_bench.py" --build-dir "$build_dir" "${args[@]}"
