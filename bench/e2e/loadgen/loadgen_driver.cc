@@ -152,6 +152,9 @@ void Driver::GenerateDue(int64_t now) {
       break;
     }
     if (due > now) {
+      // Timers count from the loop's cached clock; refresh it so the timer is
+      // not armed from a stale base (never send before the due time).
+      uv_update_time(&loop_);
       int64_t wait_ms = (due - now + 999999) / 1000000;
       uv_timer_start(&rate_timer_, &Driver::OnRateTimer, static_cast<uint64_t>(wait_ms), 0);
       break;
@@ -274,6 +277,20 @@ void Driver::OnTick(uv_timer_t* t) {
     if (s->connected()) any_connected = true;
   }
   if (any_connected) self->last_connected_ns_ = now;
+  if (self->options_.progress && now >= self->next_progress_ns_) {
+    self->next_progress_ns_ = now + 1000000000;
+    const RunStats& st = self->stats_;
+    std::fprintf(stderr,
+                 "progress t=%.1fs sent=%llu accepted=%llu rejected=%llu delivered=%llu "
+                 "in_flight=%llu queued=%zu connection_errors=%llu\n",
+                 static_cast<double>(now - self->run_start_ns_) / 1e9,
+                 static_cast<unsigned long long>(st.sent()),
+                 static_cast<unsigned long long>(st.accepted()),
+                 static_cast<unsigned long long>(st.rejected()),
+                 static_cast<unsigned long long>(st.delivered()),
+                 static_cast<unsigned long long>(st.in_flight()), self->due_.size(),
+                 static_cast<unsigned long long>(st.connection_errors()));
+  }
   if (self->end_ != End::kNone) return;
   if (!self->IssuingDone() || self->stats_.in_flight() > 0) {
     double idle_s = static_cast<double>(now - self->last_connected_ns_) / 1e9;

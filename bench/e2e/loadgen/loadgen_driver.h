@@ -68,7 +68,8 @@ class Driver : public ClientHooks {
   int64_t t0_ns_ = -1;              // first connection ready: the schedule's origin
   int64_t last_connected_ns_ = 0;   // some session was connected at this time
   int64_t drain_start_ns_ = -1;
-  int64_t linger_until_ns_ = -1;    // complete; waiting for late duplicates
+  int64_t linger_until_ns_ = -1;
+  int64_t next_progress_ns_ = 0;    // complete; waiting for late duplicates
   uint64_t generated_ = 0;          // open loop: messages made due so far
   bool generation_done_ = false;    // open loop
   std::deque<uint64_t> due_;        // open loop: due, not yet started

@@ -105,7 +105,8 @@ ParseOutcome ParseOptions(int argc, char** argv) {
   app.add_option("--run-id", o.run_id, "run id in X-Bench-Id (default: random)");
   app.add_option("--json", o.json_file, "also write the JSON report to FILE");
   app.add_option("--dump-dir", o.dump_dir, "sink writes every received message to DIR");
-  app.add_flag("--quiet", o.quiet, "no progress on stderr");
+  app.add_flag("--quiet", o.quiet, "no connection error lines on stderr");
+  app.add_flag("--progress", o.progress, "print counters once per second on stderr");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -37,6 +37,7 @@ struct Options {
   std::string json_file;
   std::string dump_dir;  // sink writes each received message here (tests)
   bool quiet = false;
+  bool progress = false;  // one status line per second on stderr
 };
 
 struct ParseOutcome {
