@@ -85,6 +85,7 @@ int Driver::Run() {
   info.drain_timed_out = end_ == End::kDrainTimeout;
   info.target_unreachable = end_ == End::kUnreachable;
   nlohmann::json report = stats_.Report(info);
+  report["sink_sessions_open_at_exit"] = sink_open_at_exit_;
   std::string text = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::cout << text << std::endl;
   int code = 0;
@@ -257,14 +258,26 @@ void Driver::OnDelivery(const std::optional<std::string>& bench_id) {
 }
 
 void Driver::CheckDone(int64_t now) {
-  if (end_ != End::kNone || !IssuingDone() || stats_.in_flight() > 0) return;
+  if (end_ != End::kNone || pending_end_ != End::kNone) return;
+  if (!IssuingDone() || stats_.in_flight() > 0) return;
   if (drain_start_ns_ < 0) drain_start_ns_ = now;
-  if (stats_.accepted_delivered() != stats_.accepted() || linger_until_ns_ >= 0) return;
-  if (options_.linger_s > 0) {
-    linger_until_ns_ = now + static_cast<int64_t>(options_.linger_s * 1e9);
-  } else {
-    Finish(End::kDone);
-  }
+  if (stats_.accepted_delivered() == stats_.accepted()) BeginEnd(End::kDone, now);
+}
+
+void Driver::BeginEnd(End how, int64_t now) {
+  if (pending_end_ != End::kNone) return;
+  pending_end_ = how;
+  linger_until_ns_ = now + (how == End::kDone ? static_cast<int64_t>(options_.linger_s * 1e9) : 0);
+  close_deadline_ns_ = now + static_cast<int64_t>(options_.wait_sink_close_s * 1e9);
+  QuitIdleSessions();
+  MaybeEnd(now);
+}
+
+void Driver::MaybeEnd(int64_t now) {
+  if (pending_end_ == End::kNone || end_ != End::kNone) return;
+  if (now < linger_until_ns_) return;
+  if (sink_->open_sessions() > 0 && now < close_deadline_ns_) return;
+  Finish(pending_end_);
 }
 
 void Driver::OnTick(uv_timer_t* t) {
@@ -299,13 +312,13 @@ void Driver::OnTick(uv_timer_t* t) {
   }
   if (self->IssuingDone()) self->QuitIdleSessions();
   self->CheckDone(now);
-  if (self->linger_until_ns_ >= 0) {
-    if (now >= self->linger_until_ns_) self->Finish(End::kDone);
+  if (self->pending_end_ != End::kNone) {
+    self->MaybeEnd(now);
     return;
   }
-  if (self->end_ == End::kNone && self->drain_start_ns_ >= 0 &&
+  if (self->drain_start_ns_ >= 0 &&
       static_cast<double>(now - self->drain_start_ns_) / 1e9 > self->options_.drain_timeout_s) {
-    self->Finish(End::kDrainTimeout);
+    self->BeginEnd(End::kDrainTimeout, now);
   }
 }
 
@@ -316,6 +329,7 @@ void Driver::Finish(End how) {
   uv_timer_stop(&rate_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&rate_timer_), nullptr);
+  sink_open_at_exit_ = sink_->open_sessions();
   for (auto& s : sessions_) s->Close();
   sink_->Close([] {});
 }

@@ -52,6 +52,8 @@ class Driver : public ClientHooks {
   void StartOn(ClientSession& s, uint64_t seq);
   void QuitIdleSessions();
   void CheckDone(int64_t now);
+  void BeginEnd(End how, int64_t now);
+  void MaybeEnd(int64_t now);
   void Finish(End how);
   void OnDelivery(const std::optional<std::string>& bench_id);
   bool IssuingDone() const;
@@ -68,8 +70,11 @@ class Driver : public ClientHooks {
   int64_t t0_ns_ = -1;              // first connection ready: the schedule's origin
   int64_t last_connected_ns_ = 0;   // some session was connected at this time
   int64_t drain_start_ns_ = -1;
-  int64_t linger_until_ns_ = -1;
-  int64_t next_progress_ns_ = 0;    // complete; waiting for late duplicates
+  End pending_end_ = End::kNone;    // decided; waiting for linger / sink close
+  int64_t linger_until_ns_ = -1;    // complete: keep the sink for late duplicates
+  int64_t close_deadline_ns_ = -1;  // waiting for the peer to close sink sessions
+  int64_t next_progress_ns_ = 0;
+  size_t sink_open_at_exit_ = 0;    // complete; waiting for late duplicates
   uint64_t generated_ = 0;          // open loop: messages made due so far
   bool generation_done_ = false;    // open loop
   std::deque<uint64_t> due_;        // open loop: due, not yet started

@@ -102,6 +102,10 @@ ParseOutcome ParseOptions(int argc, char** argv) {
   app.add_option("--linger", o.linger_s,
                  "after the last delivery keep the sink open SECONDS more to catch late duplicates")
       ->capture_default_str();
+  app.add_option("--wait-sink-close", o.wait_sink_close_s,
+                 "at the end keep the sink up until the peer closed its connections to it "
+                 "(at most SECONDS)")
+      ->capture_default_str();
   app.add_option("--run-id", o.run_id, "run id in X-Bench-Id (default: random)");
   app.add_option("--json", o.json_file, "also write the JSON report to FILE");
   app.add_option("--dump-dir", o.dump_dir, "sink writes every received message to DIR");
@@ -176,6 +180,9 @@ ParseOutcome ParseOptions(int argc, char** argv) {
     if (bad_addr(a)) return {std::nullopt, UsageError("--to: no spaces, <, > or line breaks in '" + a + "'")};
   }
   if (!(o.drain_timeout_s >= 0)) return {std::nullopt, UsageError("--drain-timeout: must be >= 0")};
+  if (!(o.wait_sink_close_s >= 0)) {
+    return {std::nullopt, UsageError("--wait-sink-close: must be >= 0")};
+  }
   if (!(o.linger_s >= 0)) return {std::nullopt, UsageError("--linger: must be >= 0")};
   if (!(o.connect_timeout_s > 0)) return {std::nullopt, UsageError("--connect-timeout: must be > 0")};
   if (!(o.reply_timeout_s > 0)) return {std::nullopt, UsageError("--reply-timeout: must be > 0")};

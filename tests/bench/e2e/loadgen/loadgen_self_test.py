@@ -267,6 +267,39 @@ def main():
     check(r["foreign"] == 1, f"raw: foreign {r['foreign']}")
     check(r["lost"] == 0 and r["delivered"] == r["accepted"] > 0, f"raw: own traffic {r}")
 
+    # 12. --wait-sink-close: the run ends once the peer closed its cached
+    # connection to the sink (or at the limit, reporting it still open).
+    for close_after, limit, want_open in ((0.8, 5, 0), (None, 0.5, 1)):
+        sink_port = free_port()
+        t = time.monotonic()
+        lg = subprocess.Popen([BIN, "--target", "self", "--sink", f"127.0.0.1:{sink_port}",
+                               "--messages", "20", "--wait-sink-close", str(limit)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                idle = socket.create_connection(("127.0.0.1", sink_port), timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        idle.recv(100)  # greeting; then stay idle like a cached egress connection
+        if close_after is not None:
+            time.sleep(close_after)
+            idle.sendall(b"QUIT\r\n")
+        out, _ = lg.communicate(timeout=20)
+        took = time.monotonic() - t
+        idle.close()
+        r = json.loads(out)
+        check_clean(r, 20, "wait-sink-close")
+        check(r["sink_sessions_open_at_exit"] == want_open,
+              f"wait-sink-close: open at exit {r['sink_sessions_open_at_exit']} != {want_open}")
+        if close_after is not None:
+            check(close_after <= took < 3, f"wait-sink-close: took {took:.2f}s")
+        else:
+            check(limit <= took < 3, f"wait-sink-close limit: took {took:.2f}s")
+
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
         return 1
