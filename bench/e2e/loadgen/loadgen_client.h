@@ -53,7 +53,7 @@ class ClientSession {
   ClientSession& operator=(const ClientSession&) = delete;
 
   void Connect();
-  // Requires idle(). start_ns is only for bookkeeping by the hooks.
+  // Requires idle(): MAIL/RCPT/DATA for message seq (pipelined, one write).
   void StartTransaction(uint64_t seq);
   // Requires idle(): sends QUIT and closes after the reply (or EOF).
   void Quit();
