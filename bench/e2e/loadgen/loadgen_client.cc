@@ -1,5 +1,7 @@
 #include "bench/e2e/loadgen/loadgen_client.h"
 
+#include <utility>
+
 namespace sg::bench::loadgen {
 
 namespace {
@@ -7,9 +9,9 @@ constexpr uint64_t kBackoffMs = 100;
 int64_t NowNs() { return static_cast<int64_t>(uv_hrtime()); }
 }  // namespace
 
-ClientSession::ClientSession(uv_loop_t* loop, const Config& config, const MessageFactory& factory,
+ClientSession::ClientSession(uv_loop_t* loop, Config config, const MessageFactory& factory,
                              ClientHooks& hooks)
-    : loop_(loop), config_(config), factory_(factory), hooks_(hooks) {
+    : loop_(loop), config_(std::move(config)), factory_(factory), hooks_(hooks) {
   uv_timer_init(loop_, &backoff_timer_);
   backoff_timer_.data = this;
   handles_open_ = 1;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <utility>
 
 namespace sg::bench::loadgen {
 
@@ -18,8 +19,8 @@ bool ToSockaddr(const std::string& host, int port, sockaddr_storage& out) {
 }
 }  // namespace
 
-Driver::Driver(const Options& options, const MessageFactory& factory)
-    : options_(options), factory_(factory) {
+Driver::Driver(Options options, const MessageFactory& factory)
+    : options_(std::move(options)), factory_(factory) {
   uv_loop_init(&loop_);
 }
 
@@ -51,8 +52,8 @@ int Driver::Run() {
   HostPort target = options_.target;
   if (options_.target_self) {
     target.host = options_.sink.host == "0.0.0.0" ? "127.0.0.1"
-                  : options_.sink.host == "::" ? "::1"
-                                               : options_.sink.host;
+                  : options_.sink.host == "::"    ? "::1"
+                                                  : options_.sink.host;
     target.port = sink_->port();
   }
   target_text_ = target.host + ":" + std::to_string(target.port);
@@ -106,12 +107,12 @@ int Driver::Run() {
                    target_text_.c_str(), last_connect_error_.c_str(), options_.connect_timeout_s);
       return 2;
     }
-    std::fprintf(stderr,
-                 "smimegate-bench-smtp: target %s became unreachable (%s); stopped early\n",
+    std::fprintf(stderr, "smimegate-bench-smtp: target %s became unreachable (%s); stopped early\n",
                  target_text_.c_str(), last_connect_error_.c_str());
   }
   if (end_ == End::kDrainTimeout) {
-    std::fprintf(stderr, "smimegate-bench-smtp: drain timeout: %llu accepted message(s) not delivered\n",
+    std::fprintf(stderr,
+                 "smimegate-bench-smtp: drain timeout: %llu accepted message(s) not delivered\n",
                  static_cast<unsigned long long>(stats_.Lost()));
   }
   uint64_t lost = report["lost"].get<uint64_t>();
@@ -145,7 +146,8 @@ void Driver::GenerateDue(int64_t now) {
   if (generation_done_) return;
   const double interval_ns = 1e9 / *options_.rate;
   for (;;) {
-    int64_t due = t0_ns_ + static_cast<int64_t>(std::llround(static_cast<double>(generated_) * interval_ns));
+    int64_t due =
+        t0_ns_ + static_cast<int64_t>(std::llround(static_cast<double>(generated_) * interval_ns));
     bool more = options_.messages ? generated_ < *options_.messages
                                   : static_cast<double>(due - t0_ns_) / 1e9 < *options_.duration_s;
     if (!more) {
@@ -243,7 +245,8 @@ void Driver::OnConnectionError(ClientSession&, const std::string& why) {
   if (!options_.quiet && errors_printed_ < kMaxErrorsPrinted && end_ == End::kNone) {
     ++errors_printed_;
     std::fprintf(stderr, "smimegate-bench-smtp: connection to %s: %s%s\n", target_text_.c_str(),
-                 why.c_str(), errors_printed_ == kMaxErrorsPrinted ? " (further errors not shown)" : "");
+                 why.c_str(),
+                 errors_printed_ == kMaxErrorsPrinted ? " (further errors not shown)" : "");
   }
 }
 

@@ -30,7 +30,7 @@ struct Options {
   std::string from = "loadgen@bench.example";
   std::vector<std::string> to{"sink@bench.example"};
   double drain_timeout_s = 60;
-  double linger_s = 0;            // keep the sink open after completion (late duplicates)
+  double linger_s = 0;  // keep the sink open after completion (late duplicates)
   // After completion or drain timeout, keep the sink up until the system
   // under test has closed its (cached) connections to it, at most this long;
   // so the next run on the same sink port does not meet stale connections.
