@@ -202,6 +202,7 @@ void Driver::OnIdle(ClientSession& s) {
   ever_connected_ = true;
   last_connected_ns_ = now;
   StartClock(now);
+  if (!s.idle()) return;  // the first open-loop dispatch may already have used it
   if (options_.rate) {
     if (!due_.empty()) {
       uint64_t seq = due_.front();
