@@ -1,5 +1,7 @@
 #include "bench/e2e/loadgen/loadgen_client.h"
 
+#include <utility>
+
 namespace sg::bench::loadgen {
 
 namespace {
@@ -7,9 +9,9 @@ constexpr uint64_t kBackoffMs = 100;
 int64_t NowNs() { return static_cast<int64_t>(uv_hrtime()); }
 }  // namespace
 
-ClientSession::ClientSession(uv_loop_t* loop, const Config& config, const MessageFactory& factory,
+ClientSession::ClientSession(uv_loop_t* loop, Config config, const MessageFactory& factory,
                              ClientHooks& hooks)
-    : loop_(loop), config_(config), factory_(factory), hooks_(hooks) {
+    : loop_(loop), config_(std::move(config)), factory_(factory), hooks_(hooks) {
   uv_timer_init(loop_, &backoff_timer_);
   backoff_timer_.data = this;
   handles_open_ = 1;
@@ -73,8 +75,31 @@ void ClientSession::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
 }
 
 void ClientSession::Write(uv_write_t* req, const uv_buf_t* bufs, unsigned n) {
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  uv_buf_t rest[4];
+  if (pending_writes_ == 0 && n <= 4) {
+    // Usually the socket takes it all: no write queue, no epoll interest change.
+    int sent = uv_try_write(stream, bufs, n);
+    if (sent < 0 && sent != UV_EAGAIN) {
+      Drop(std::string("write: ") + uv_strerror(sent));
+      return;
+    }
+    size_t skip = sent > 0 ? static_cast<size_t>(sent) : 0;
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      if (skip >= bufs[i].len) {
+        skip -= bufs[i].len;
+        continue;
+      }
+      rest[k++] = uv_buf_init(bufs[i].base + skip, static_cast<unsigned>(bufs[i].len - skip));
+      skip = 0;
+    }
+    if (k == 0) return;
+    bufs = rest;
+    n = k;
+  }
   ++pending_writes_;
-  int rc = uv_write(req, reinterpret_cast<uv_stream_t*>(&tcp_), bufs, n, &ClientSession::OnWrite);
+  int rc = uv_write(req, stream, bufs, n, &ClientSession::OnWrite);
   if (rc < 0) {
     --pending_writes_;
     Drop(std::string("write: ") + uv_strerror(rc));

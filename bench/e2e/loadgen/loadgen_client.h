@@ -47,13 +47,12 @@ class ClientSession {
     double reply_timeout_s = 60;
   };
 
-  ClientSession(uv_loop_t* loop, const Config& config, const MessageFactory& factory,
-                ClientHooks& hooks);
+  ClientSession(uv_loop_t* loop, Config config, const MessageFactory& factory, ClientHooks& hooks);
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
 
   void Connect();
-  // Requires idle(). start_ns is only for bookkeeping by the hooks.
+  // Requires idle(): MAIL/RCPT/DATA for message seq (pipelined, one write).
   void StartTransaction(uint64_t seq);
   // Requires idle(): sends QUIT and closes after the reply (or EOF).
   void Quit();
@@ -70,7 +69,17 @@ class ClientSession {
   }
 
  private:
-  enum class State { kConnecting, kGreeting, kEhlo, kIdle, kBusy, kQuitting, kBackoff, kClosing, kDone };
+  enum class State {
+    kConnecting,
+    kGreeting,
+    kEhlo,
+    kIdle,
+    kBusy,
+    kQuitting,
+    kBackoff,
+    kClosing,
+    kDone
+  };
   enum class Expect : uint8_t { kRset, kMail, kRcpt, kData, kDot };
 
   static void OnConnect(uv_connect_t* req, int status);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <utility>
 
 namespace sg::bench::loadgen {
 
@@ -18,8 +19,8 @@ bool ToSockaddr(const std::string& host, int port, sockaddr_storage& out) {
 }
 }  // namespace
 
-Driver::Driver(const Options& options, const MessageFactory& factory)
-    : options_(options), factory_(factory) {
+Driver::Driver(Options options, const MessageFactory& factory)
+    : options_(std::move(options)), factory_(factory) {
   uv_loop_init(&loop_);
 }
 
@@ -51,8 +52,8 @@ int Driver::Run() {
   HostPort target = options_.target;
   if (options_.target_self) {
     target.host = options_.sink.host == "0.0.0.0" ? "127.0.0.1"
-                  : options_.sink.host == "::" ? "::1"
-                                               : options_.sink.host;
+                  : options_.sink.host == "::"    ? "::1"
+                                                  : options_.sink.host;
     target.port = sink_->port();
   }
   target_text_ = target.host + ":" + std::to_string(target.port);
@@ -85,6 +86,7 @@ int Driver::Run() {
   info.drain_timed_out = end_ == End::kDrainTimeout;
   info.target_unreachable = end_ == End::kUnreachable;
   nlohmann::json report = stats_.Report(info);
+  report["sink_sessions_open_at_exit"] = sink_open_at_exit_;
   std::string text = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::cout << text << std::endl;
   int code = 0;
@@ -105,12 +107,12 @@ int Driver::Run() {
                    target_text_.c_str(), last_connect_error_.c_str(), options_.connect_timeout_s);
       return 2;
     }
-    std::fprintf(stderr,
-                 "smimegate-bench-smtp: target %s became unreachable (%s); stopped early\n",
+    std::fprintf(stderr, "smimegate-bench-smtp: target %s became unreachable (%s); stopped early\n",
                  target_text_.c_str(), last_connect_error_.c_str());
   }
   if (end_ == End::kDrainTimeout) {
-    std::fprintf(stderr, "smimegate-bench-smtp: drain timeout: %llu accepted message(s) not delivered\n",
+    std::fprintf(stderr,
+                 "smimegate-bench-smtp: drain timeout: %llu accepted message(s) not delivered\n",
                  static_cast<unsigned long long>(stats_.Lost()));
   }
   uint64_t lost = report["lost"].get<uint64_t>();
@@ -144,7 +146,8 @@ void Driver::GenerateDue(int64_t now) {
   if (generation_done_) return;
   const double interval_ns = 1e9 / *options_.rate;
   for (;;) {
-    int64_t due = t0_ns_ + static_cast<int64_t>(std::llround(static_cast<double>(generated_) * interval_ns));
+    int64_t due =
+        t0_ns_ + static_cast<int64_t>(std::llround(static_cast<double>(generated_) * interval_ns));
     bool more = options_.messages ? generated_ < *options_.messages
                                   : static_cast<double>(due - t0_ns_) / 1e9 < *options_.duration_s;
     if (!more) {
@@ -152,6 +155,9 @@ void Driver::GenerateDue(int64_t now) {
       break;
     }
     if (due > now) {
+      // Timers count from the loop's cached clock; refresh it so the timer is
+      // not armed from a stale base (never send before the due time).
+      uv_update_time(&loop_);
       int64_t wait_ms = (due - now + 999999) / 1000000;
       uv_timer_start(&rate_timer_, &Driver::OnRateTimer, static_cast<uint64_t>(wait_ms), 0);
       break;
@@ -196,6 +202,7 @@ void Driver::OnIdle(ClientSession& s) {
   ever_connected_ = true;
   last_connected_ns_ = now;
   StartClock(now);
+  if (!s.idle()) return;  // the first open-loop dispatch may already have used it
   if (options_.rate) {
     if (!due_.empty()) {
       uint64_t seq = due_.front();
@@ -239,7 +246,8 @@ void Driver::OnConnectionError(ClientSession&, const std::string& why) {
   if (!options_.quiet && errors_printed_ < kMaxErrorsPrinted && end_ == End::kNone) {
     ++errors_printed_;
     std::fprintf(stderr, "smimegate-bench-smtp: connection to %s: %s%s\n", target_text_.c_str(),
-                 why.c_str(), errors_printed_ == kMaxErrorsPrinted ? " (further errors not shown)" : "");
+                 why.c_str(),
+                 errors_printed_ == kMaxErrorsPrinted ? " (further errors not shown)" : "");
   }
 }
 
@@ -254,14 +262,26 @@ void Driver::OnDelivery(const std::optional<std::string>& bench_id) {
 }
 
 void Driver::CheckDone(int64_t now) {
-  if (end_ != End::kNone || !IssuingDone() || stats_.in_flight() > 0) return;
+  if (end_ != End::kNone || pending_end_ != End::kNone) return;
+  if (!IssuingDone() || stats_.in_flight() > 0) return;
   if (drain_start_ns_ < 0) drain_start_ns_ = now;
-  if (stats_.accepted_delivered() != stats_.accepted() || linger_until_ns_ >= 0) return;
-  if (options_.linger_s > 0) {
-    linger_until_ns_ = now + static_cast<int64_t>(options_.linger_s * 1e9);
-  } else {
-    Finish(End::kDone);
-  }
+  if (stats_.accepted_delivered() == stats_.accepted()) BeginEnd(End::kDone, now);
+}
+
+void Driver::BeginEnd(End how, int64_t now) {
+  if (pending_end_ != End::kNone) return;
+  pending_end_ = how;
+  linger_until_ns_ = now + (how == End::kDone ? static_cast<int64_t>(options_.linger_s * 1e9) : 0);
+  close_deadline_ns_ = now + static_cast<int64_t>(options_.wait_sink_close_s * 1e9);
+  QuitIdleSessions();
+  MaybeEnd(now);
+}
+
+void Driver::MaybeEnd(int64_t now) {
+  if (pending_end_ == End::kNone || end_ != End::kNone) return;
+  if (now < linger_until_ns_) return;
+  if (sink_->open_sessions() > 0 && now < close_deadline_ns_) return;
+  Finish(pending_end_);
 }
 
 void Driver::OnTick(uv_timer_t* t) {
@@ -274,6 +294,20 @@ void Driver::OnTick(uv_timer_t* t) {
     if (s->connected()) any_connected = true;
   }
   if (any_connected) self->last_connected_ns_ = now;
+  if (self->options_.progress && now >= self->next_progress_ns_) {
+    self->next_progress_ns_ = now + 1000000000;
+    const RunStats& st = self->stats_;
+    std::fprintf(stderr,
+                 "progress t=%.1fs sent=%llu accepted=%llu rejected=%llu delivered=%llu "
+                 "in_flight=%llu queued=%zu connection_errors=%llu\n",
+                 static_cast<double>(now - self->run_start_ns_) / 1e9,
+                 static_cast<unsigned long long>(st.sent()),
+                 static_cast<unsigned long long>(st.accepted()),
+                 static_cast<unsigned long long>(st.rejected()),
+                 static_cast<unsigned long long>(st.delivered()),
+                 static_cast<unsigned long long>(st.in_flight()), self->due_.size(),
+                 static_cast<unsigned long long>(st.connection_errors()));
+  }
   if (self->end_ != End::kNone) return;
   if (!self->IssuingDone() || self->stats_.in_flight() > 0) {
     double idle_s = static_cast<double>(now - self->last_connected_ns_) / 1e9;
@@ -282,13 +316,13 @@ void Driver::OnTick(uv_timer_t* t) {
   }
   if (self->IssuingDone()) self->QuitIdleSessions();
   self->CheckDone(now);
-  if (self->linger_until_ns_ >= 0) {
-    if (now >= self->linger_until_ns_) self->Finish(End::kDone);
+  if (self->pending_end_ != End::kNone) {
+    self->MaybeEnd(now);
     return;
   }
-  if (self->end_ == End::kNone && self->drain_start_ns_ >= 0 &&
+  if (self->drain_start_ns_ >= 0 &&
       static_cast<double>(now - self->drain_start_ns_) / 1e9 > self->options_.drain_timeout_s) {
-    self->Finish(End::kDrainTimeout);
+    self->BeginEnd(End::kDrainTimeout, now);
   }
 }
 
@@ -299,6 +333,7 @@ void Driver::Finish(End how) {
   uv_timer_stop(&rate_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&rate_timer_), nullptr);
+  sink_open_at_exit_ = sink_->open_sessions();
   for (auto& s : sessions_) s->Close();
   sink_->Close([] {});
 }

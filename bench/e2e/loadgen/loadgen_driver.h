@@ -25,7 +25,7 @@ namespace sg::bench::loadgen {
 
 class Driver : public ClientHooks {
  public:
-  Driver(const Options& options, const MessageFactory& factory);
+  Driver(Options options, const MessageFactory& factory);
   ~Driver() override;
 
   // Runs the whole measurement; prints the JSON report; returns the exit code
@@ -52,6 +52,8 @@ class Driver : public ClientHooks {
   void StartOn(ClientSession& s, uint64_t seq);
   void QuitIdleSessions();
   void CheckDone(int64_t now);
+  void BeginEnd(End how, int64_t now);
+  void MaybeEnd(int64_t now);
   void Finish(End how);
   void OnDelivery(const std::optional<std::string>& bench_id);
   bool IssuingDone() const;
@@ -65,13 +67,17 @@ class Driver : public ClientHooks {
   uv_timer_t tick_timer_{}, rate_timer_{};
 
   int64_t run_start_ns_ = 0;
-  int64_t t0_ns_ = -1;              // first connection ready: the schedule's origin
-  int64_t last_connected_ns_ = 0;   // some session was connected at this time
+  int64_t t0_ns_ = -1;             // first connection ready: the schedule's origin
+  int64_t last_connected_ns_ = 0;  // some session was connected at this time
   int64_t drain_start_ns_ = -1;
-  int64_t linger_until_ns_ = -1;    // complete; waiting for late duplicates
-  uint64_t generated_ = 0;          // open loop: messages made due so far
-  bool generation_done_ = false;    // open loop
-  std::deque<uint64_t> due_;        // open loop: due, not yet started
+  End pending_end_ = End::kNone;    // decided; waiting for linger / sink close
+  int64_t linger_until_ns_ = -1;    // complete: keep the sink for late duplicates
+  int64_t close_deadline_ns_ = -1;  // waiting for the peer to close sink sessions
+  int64_t next_progress_ns_ = 0;
+  size_t sink_open_at_exit_ = 0;  // complete; waiting for late duplicates
+  uint64_t generated_ = 0;        // open loop: messages made due so far
+  bool generation_done_ = false;  // open loop
+  std::deque<uint64_t> due_;      // open loop: due, not yet started
   bool ever_connected_ = false;
   End end_ = End::kNone;
   std::string last_connect_error_;

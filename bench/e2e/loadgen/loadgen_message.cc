@@ -35,11 +35,11 @@ namespace {
 // Every 7th line starts with '.' so that dot-stuffing is exercised on every run.
 std::string GenerateBody(uint64_t bytes) {
   static const char* const kWords[] = {
-      "gateway", "message", "signed", "encrypted", "relay", "latency", "throughput",
-      "certificate", "partner", "domain", "queue", "worker", "envelope", "digest",
-      "sample", "text", "lorem", "ipsum", "dolor", "sit", "amet", "consectetur",
-      "adipiscing", "elit", "sed", "do", "eiusmod", "tempor", "incididunt", "labore",
-      "0123456789", "benchmark", "loopback", "pipelining"};
+      "gateway",     "message",    "signed",     "encrypted", "relay",    "latency",   "throughput",
+      "certificate", "partner",    "domain",     "queue",     "worker",   "envelope",  "digest",
+      "sample",      "text",       "lorem",      "ipsum",     "dolor",    "sit",       "amet",
+      "consectetur", "adipiscing", "elit",       "sed",       "do",       "eiusmod",   "tempor",
+      "incididunt",  "labore",     "0123456789", "benchmark", "loopback", "pipelining"};
   constexpr size_t kNumWords = sizeof(kWords) / sizeof(kWords[0]);
   std::string body;
   body.reserve(bytes + 80);
@@ -116,8 +116,8 @@ int MessageFactory::Render(uint64_t seq, std::string& scratch, uv_buf_t* bufs) c
   if (!config_.template_text) scratch += "\r\n";  // end of the header section
   bufs[0] = uv_buf_init(scratch.data(), static_cast<unsigned>(scratch.size()));
   bufs[1] = uv_buf_init(const_cast<char*>(shared_.data()), static_cast<unsigned>(shared_.size()));
-  bufs[2] = uv_buf_init(const_cast<char*>(kTerminator.data()),
-                        static_cast<unsigned>(kTerminator.size()));
+  bufs[2] =
+      uv_buf_init(const_cast<char*>(kTerminator.data()), static_cast<unsigned>(kTerminator.size()));
   return 3;
 }
 

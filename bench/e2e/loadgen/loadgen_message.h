@@ -56,8 +56,8 @@ class MessageFactory {
   void RenderHeaders(uint64_t seq, std::string& out) const;
 
   Config config_;
-  std::string date_;   // RFC 5322 date, fixed for the run
-  std::string shared_; // dot-stuffed body (generated) or template, CRLF-terminated
+  std::string date_;          // RFC 5322 date, fixed for the run
+  std::string shared_;        // dot-stuffed body (generated) or template, CRLF-terminated
   std::string shared_plain_;  // same, not stuffed (for Unstuffed)
 };
 

@@ -1,7 +1,6 @@
 #include "bench/e2e/loadgen/loadgen_options.h"
 
 #include <unistd.h>
-
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
@@ -84,7 +83,8 @@ ParseOutcome ParseOptions(int argc, char** argv) {
   auto* duration_opt =
       app.add_option("--duration", duration, "stop starting new messages after SECONDS");
   messages_opt->excludes(duration_opt);
-  auto* rate_opt = app.add_option("--rate", rate, "open loop: messages per second (default closed loop)");
+  auto* rate_opt =
+      app.add_option("--rate", rate, "open loop: messages per second (default closed loop)");
   app.add_option("--size", o.size, "approximate message size in bytes")->capture_default_str();
   app.add_option("--template", o.template_file,
                  "send this RFC 5322 message (CRLF or LF) instead; X-Bench-Id is prepended");
@@ -102,10 +102,15 @@ ParseOutcome ParseOptions(int argc, char** argv) {
   app.add_option("--linger", o.linger_s,
                  "after the last delivery keep the sink open SECONDS more to catch late duplicates")
       ->capture_default_str();
+  app.add_option("--wait-sink-close", o.wait_sink_close_s,
+                 "at the end keep the sink up until the peer closed its connections to it "
+                 "(at most SECONDS)")
+      ->capture_default_str();
   app.add_option("--run-id", o.run_id, "run id in X-Bench-Id (default: random)");
   app.add_option("--json", o.json_file, "also write the JSON report to FILE");
   app.add_option("--dump-dir", o.dump_dir, "sink writes every received message to DIR");
-  app.add_flag("--quiet", o.quiet, "no progress on stderr");
+  app.add_flag("--quiet", o.quiet, "no connection error lines on stderr");
+  app.add_flag("--progress", o.progress, "print counters once per second on stderr");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -121,7 +126,9 @@ ParseOutcome ParseOptions(int argc, char** argv) {
     o.target_self = true;
   } else {
     auto hp = ParseHostPort(target_text);
-    if (!hp) return {std::nullopt, UsageError("--target: expected HOST:PORT or self, got '" + target_text + "'")};
+    if (!hp)
+      return {std::nullopt,
+              UsageError("--target: expected HOST:PORT or self, got '" + target_text + "'")};
     if (hp->port == 0) return {std::nullopt, UsageError("--target: port 0 is not a server port")};
     if (!NormalizeHost(*hp)) {
       return {std::nullopt, UsageError("--target: '" + hp->host + "' is not a numeric IP address")};
@@ -129,7 +136,8 @@ ParseOutcome ParseOptions(int argc, char** argv) {
     o.target = *hp;
   }
   auto sink = ParseHostPort(sink_text);
-  if (!sink) return {std::nullopt, UsageError("--sink: expected HOST:PORT, got '" + sink_text + "'")};
+  if (!sink)
+    return {std::nullopt, UsageError("--sink: expected HOST:PORT, got '" + sink_text + "'")};
   if (!NormalizeHost(*sink)) {
     return {std::nullopt, UsageError("--sink: '" + sink->host + "' is not a numeric IP address")};
   }
@@ -147,7 +155,8 @@ ParseOutcome ParseOptions(int argc, char** argv) {
     o.messages = 1000;
   }
   if (rate_opt->count() > 0) {
-    if (!(rate > 0) || rate > 1e7) return {std::nullopt, UsageError("--rate: must be > 0 and <= 1e7")};
+    if (!(rate > 0) || rate > 1e7)
+      return {std::nullopt, UsageError("--rate: must be > 0 and <= 1e7")};
     o.rate = rate;
   }
   if (o.size > (1ull << 30)) return {std::nullopt, UsageError("--size: at most 1 GiB")};
@@ -162,7 +171,8 @@ ParseOutcome ParseOptions(int argc, char** argv) {
       auto comma = to_text.find(',', start);
       if (comma == std::string::npos) comma = to_text.size();
       std::string addr = to_text.substr(start, comma - start);
-      if (addr.empty()) return {std::nullopt, UsageError("--to: empty address in '" + to_text + "'")};
+      if (addr.empty())
+        return {std::nullopt, UsageError("--to: empty address in '" + to_text + "'")};
       o.to.push_back(addr);
       start = comma + 1;
     }
@@ -172,11 +182,16 @@ ParseOutcome ParseOptions(int argc, char** argv) {
   };
   if (bad_addr(o.from)) return {std::nullopt, UsageError("--from: no spaces, <, > or line breaks")};
   for (const auto& a : o.to) {
-    if (bad_addr(a)) return {std::nullopt, UsageError("--to: no spaces, <, > or line breaks in '" + a + "'")};
+    if (bad_addr(a))
+      return {std::nullopt, UsageError("--to: no spaces, <, > or line breaks in '" + a + "'")};
   }
   if (!(o.drain_timeout_s >= 0)) return {std::nullopt, UsageError("--drain-timeout: must be >= 0")};
+  if (!(o.wait_sink_close_s >= 0)) {
+    return {std::nullopt, UsageError("--wait-sink-close: must be >= 0")};
+  }
   if (!(o.linger_s >= 0)) return {std::nullopt, UsageError("--linger: must be >= 0")};
-  if (!(o.connect_timeout_s > 0)) return {std::nullopt, UsageError("--connect-timeout: must be > 0")};
+  if (!(o.connect_timeout_s > 0))
+    return {std::nullopt, UsageError("--connect-timeout: must be > 0")};
   if (!(o.reply_timeout_s > 0)) return {std::nullopt, UsageError("--reply-timeout: must be > 0")};
   if (o.run_id.empty()) o.run_id = DefaultRunId();
   if (o.run_id.find_first_of(" \t\r\n") != std::string::npos) {

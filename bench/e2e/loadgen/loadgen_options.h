@@ -30,13 +30,18 @@ struct Options {
   std::string from = "loadgen@bench.example";
   std::vector<std::string> to{"sink@bench.example"};
   double drain_timeout_s = 60;
-  double linger_s = 0;            // keep the sink open after completion (late duplicates)
+  double linger_s = 0;  // keep the sink open after completion (late duplicates)
+  // After completion or drain timeout, keep the sink up until the system
+  // under test has closed its (cached) connections to it, at most this long;
+  // so the next run on the same sink port does not meet stale connections.
+  double wait_sink_close_s = 0;
   double connect_timeout_s = 10;  // give up when nothing could connect for this long
   double reply_timeout_s = 60;    // a server silent this long mid-command drops the connection
   std::string run_id;
   std::string json_file;
   std::string dump_dir;  // sink writes each received message here (tests)
   bool quiet = false;
+  bool progress = false;  // one status line per second on stderr
 };
 
 struct ParseOutcome {

@@ -7,7 +7,7 @@
 namespace sg::bench::loadgen {
 
 namespace {
-constexpr size_t kMaxCommandLine = 64 * 1024;
+constexpr size_t kMaxCommandLine = size_t{64} * 1024;
 
 struct SinkWrite {
   uv_write_t req;
@@ -101,7 +101,7 @@ class SinkSession {
         }
         break;
       }
-      size_t end = static_cast<size_t>(static_cast<const char*>(nl) - p);
+      auto end = static_cast<size_t>(static_cast<const char*>(nl) - p);
       line_.append(p + i, end - i);
       i = end + 1;
       if (!line_.empty() && line_.back() == '\r') line_.pop_back();
@@ -244,14 +244,13 @@ std::string Sink::Listen(const std::string& host, int port) {
   int rc = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, &OnConnection);
   if (rc < 0) {
-    return "--sink: cannot listen on " + host + ":" + std::to_string(port) + ": " +
-           uv_strerror(rc);
+    return "--sink: cannot listen on " + host + ":" + std::to_string(port) + ": " + uv_strerror(rc);
   }
   sockaddr_storage bound{};
   int len = sizeof bound;
   uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
   port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                                       : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+                                      : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   return "";
 }
 

@@ -38,6 +38,8 @@ class Sink {
   // Binds and listens; returns a specific error message or "" on success.
   std::string Listen(const std::string& host, int port);
   int port() const { return port_; }
+  // Connections currently open to the sink (the system under test's cached ones too).
+  size_t open_sessions() const { return sessions_.size(); }
   void Close(std::function<void()> on_closed);
 
  private:

@@ -88,7 +88,10 @@ uint64_t RunStats::Lost() const { return accepted_ - accepted_delivered_; }
 
 namespace {
 nlohmann::json PercentileJson(const Percentiles& p) {
-  return {{"p50", p.p50_ms}, {"p99", p.p99_ms}, {"p999", p.p999_ms}, {"max", p.max_ms},
+  return {{"p50", p.p50_ms},
+          {"p99", p.p99_ms},
+          {"p999", p.p999_ms},
+          {"max", p.max_ms},
           {"count", p.count}};
 }
 }  // namespace

@@ -46,6 +46,8 @@ class RunStats {
   uint64_t accepted_delivered() const { return accepted_delivered_; }
   uint64_t delivered() const { return delivered_; }
   uint64_t connection_errors() const { return connection_errors_; }
+  uint64_t sent() const { return sent_; }
+  uint64_t rejected() const { return rejected_4xx_ + rejected_5xx_; }
   int64_t StartNs(uint64_t seq) const { return records_[seq].start_ns; }
 
   struct ReportInfo {

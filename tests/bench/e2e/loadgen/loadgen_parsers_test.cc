@@ -62,8 +62,8 @@ Scanned Scan(const std::string& wire, size_t chunk) {
   Scanned r;
   for (size_t i = 0; i < wire.size() && !s.done(); i += chunk) {
     std::string part = wire.substr(i, chunk);
-    size_t used = s.Feed(part.data(), part.size(),
-                         [&](const char* d, size_t n) { r.content.append(d, n); });
+    size_t used =
+        s.Feed(part.data(), part.size(), [&](const char* d, size_t n) { r.content.append(d, n); });
     r.consumed += used;
   }
   r.done = s.done();

@@ -3,7 +3,7 @@
 fault modes that the load generator must detect.
 
 Usage: loadgen_relay.py LISTEN_PORT NEXTHOP_PORT MODE
-MODE: pass | dup | drop | body | fold | foreign | reject | close
+MODE: pass | dup | drop | body | fold | foreign | reject | close | slow
 Prints "ready" on stdout once it accepts connections; runs until killed.
 """
 import asyncio
@@ -37,6 +37,8 @@ class Relay:
             self.count += 1
         data = envelope.content
         copies = 1
+        if MODE == "slow":
+            await asyncio.sleep(0.05)  # 20 messages/s per connection
         if MODE == "dup":
             copies = 2
         elif MODE == "drop" and n % 5 == 4:

@@ -97,6 +97,18 @@ def main():
     check(r["connection_errors"] == n // 10, "close: each 421 ends the connection")
     check(r["delivered"] == r["accepted"] and r["lost"] == 0, "close: reconnects and goes on")
 
+    # Open loop against a server slower than the rate: latency counts from the
+    # due time, so the queueing shows (no coordinated omission); the closed
+    # loop against the same server only sees the service time.
+    r = with_relay("slow", ["--messages", "40", "--rate", "100", "--connections", "1"], 0)
+    lat = r["e2e_latency_ms"]
+    check(r["delivered"] == 40 and r["rate_target"] == 100, "slow open loop: counts")
+    check(lat["max"] > 1200 and lat["p50"] > 500, f"slow open loop: queueing hidden: {lat}")
+    check(r["throughput_msgs_per_s"] < 30, f"slow: {r['throughput_msgs_per_s']} msgs/s")
+    r = with_relay("slow", ["--messages", "10", "--connections", "1"], 0)
+    lat = r["e2e_latency_ms"]
+    check(40 <= lat["p50"] and lat["max"] < 400, f"slow closed loop: {lat}")
+
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
         return 1

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BIN = sys.argv[1]
@@ -182,6 +183,122 @@ def main():
                      expect_rc=2)
         check("cannot listen" in err, f"busy sink: stderr {err!r}")
         busy.close()
+
+    # 10. Hostile servers: a malformed EHLO reply, and a server that never greets.
+    for name, greeting, ehlo_reply, extra in (
+            ("garbage", b"220 hi\r\n", b"hello there\r\n", []),
+            ("silent", b"", b"", ["--reply-timeout", "0.3"])):
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(16)
+        stop = threading.Event()
+
+        def serve(srv=srv, greeting=greeting, ehlo_reply=ehlo_reply, stop=stop):
+            conns = []
+            srv.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    continue
+                conns.append(c)
+                c.sendall(greeting)
+                if ehlo_reply:
+                    c.settimeout(1)
+                    try:
+                        c.recv(100)
+                        c.sendall(ehlo_reply)
+                    except OSError:
+                        pass
+            for c in conns:
+                c.close()
+
+        th = threading.Thread(target=serve, daemon=True)
+        th.start()
+        r, err = run(["--target", f"127.0.0.1:{srv.getsockname()[1]}", "--messages", "5",
+                      "--connections", "2", "--connect-timeout", "1"] + extra, expect_rc=2)
+        check("cannot connect to target" in err, f"{name}: stderr {err!r}")
+        check(r is not None and r["connection_errors"] > 0 and r["sent"] == 0,
+              f"{name}: report {r}")
+        stop.set()
+        th.join()
+        srv.close()
+
+    # 11. The sink speaks to a raw client: pipelined commands, NOOP/RSET/HELO,
+    # unknown verbs, sequence errors, DATA split into 1-3 byte reads, QUIT.
+    sink_port = free_port()
+    lg = subprocess.Popen([BIN, "--target", "self", "--sink", f"127.0.0.1:{sink_port}",
+                           "--rate", "20", "--duration", "1.5", "--connections", "1",
+                           "--run-id", "raw"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                c = socket.create_connection(("127.0.0.1", sink_port), timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        c.sendall(b"EHLO raw\r\nNOOP\r\nRSET\r\nMAIL FROM:<a@x> SIZE=99 BODY=8BITMIME\r\n"
+                  b"RCPT TO:<b@x>\r\nDATA\r\n")
+        message = (b"Subject: raw\r\nx-bench-id: raw-999999\r\n\r\n..dotted\r\n.\r\n"
+                   b"HELO y\r\nFOO bar\r\nRCPT TO:<c@x>\r\nDATA\r\nMAIL FROM:<>\r\n"
+                   b"MAIL FROM:<>\r\nQUIT\r\n")
+        for i in range(0, len(message), 3):
+            c.sendall(message[i:i + 3])
+            time.sleep(0.001)
+        data = b""
+        while True:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        c.close()
+        codes = [line[:4].decode() for line in data.split(b"\r\n") if line]
+        want = ["220 ", "250-", "250-", "250-", "250-", "250 ", "250 ", "250 ", "250 ", "250 ",
+                "354 ", "250 ", "250 ", "502 ", "503 ", "554 ", "250 ", "503 ", "221 "]
+        check(codes == want, f"raw sink session: replies {codes}")
+        check(b"PIPELINING" in data, "raw sink session: EHLO advertises PIPELINING")
+    finally:
+        out, err = lg.communicate(timeout=20)
+    r = json.loads(out)
+    check(r["foreign"] == 1, f"raw: foreign {r['foreign']}")
+    check(r["lost"] == 0 and r["delivered"] == r["accepted"] > 0, f"raw: own traffic {r}")
+
+    # 12. --wait-sink-close: the run ends once the peer closed its cached
+    # connection to the sink (or at the limit, reporting it still open).
+    for close_after, limit, want_open in ((0.8, 5, 0), (None, 0.5, 1)):
+        sink_port = free_port()
+        t = time.monotonic()
+        lg = subprocess.Popen([BIN, "--target", "self", "--sink", f"127.0.0.1:{sink_port}",
+                               "--messages", "20", "--wait-sink-close", str(limit)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                idle = socket.create_connection(("127.0.0.1", sink_port), timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        idle.recv(100)  # greeting; then stay idle like a cached egress connection
+        if close_after is not None:
+            time.sleep(close_after)
+            idle.sendall(b"QUIT\r\n")
+        out, _ = lg.communicate(timeout=20)
+        took = time.monotonic() - t
+        idle.close()
+        r = json.loads(out)
+        check_clean(r, 20, "wait-sink-close")
+        check(r["sink_sessions_open_at_exit"] == want_open,
+              f"wait-sink-close: open at exit {r['sink_sessions_open_at_exit']} != {want_open}")
+        if close_after is not None:
+            check(close_after <= took < 3, f"wait-sink-close: took {took:.2f}s")
+        else:
+            check(limit <= took < 3, f"wait-sink-close limit: took {took:.2f}s")
 
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
