@@ -147,6 +147,33 @@ def test_relay(work):
     print("relay: PASS")
 
 
+def test_killed_harness(work):
+    """A harness killed with SIGKILL (no stop(), no atexit) leaves no Postfix."""
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; sys.path.insert(0, sys.argv[1]); import postfix_baselines as pb; "
+         "r = pb.PostfixRelay(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])); r.start(); "
+         "print(r.master_pid, flush=True); time.sleep(60)",
+         os.path.join(HERE, "..", "..", "bench", "e2e"), work, str(port), str(free_port())],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        master = int(child.stdout.readline())
+    finally:
+        child.kill()
+        child.wait()
+    base = os.path.join(work, f"postfix-relay-{port}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [p for p in pb._processes_under(base) if not pb._is_zombie(p)]
+        if not left and (not os.path.exists(f"/proc/{master}") or pb._is_zombie(master)):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"Postfix of a killed harness still runs: {left}")
+    print("killed harness: PASS")
+
+
 def openssl(*args, stdin=None):
     out = subprocess.run(["openssl", *args], input=stdin, capture_output=True, timeout=30)
     check(out.returncode == 0, f"openssl {' '.join(args)} failed: {out.stderr.decode()}")
@@ -281,6 +308,7 @@ def main():
     try:
         if which in ("relay", "all"):
             test_relay(work)
+            test_killed_harness(work)
         if which in ("diy", "all"):
             test_diy(work, "rsa")
             test_diy(work, "ec")
