@@ -35,6 +35,16 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def _start_time(pid):
+    """Field 22 of /proc/PID/stat (start time in ticks since boot) or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return int(data[data.rfind(b")") + 2:].split()[19])
+
+
 def _read_stat(pid):
     """Returns (ppid, utime+stime+cutime+cstime ticks) or None if gone."""
     try:
@@ -63,10 +73,17 @@ def _all_parents():
 
 
 class ProcTree:
-    """The live processes under a set of root pids (roots included)."""
+    """The live processes under a set of root pids (roots included).
+
+    Roots are pinned by their start time when the ProcTree is made: a root
+    that exits and whose pid the kernel hands to an unrelated process later
+    is not followed (pids wrap around quickly here: pid_max is often 32768
+    and the DIY gateway forks ~15 processes per message).
+    """
 
     def __init__(self, root_pids):
         self.root_pids = [int(p) for p in root_pids]
+        self._root_start = {p: _start_time(p) for p in self.root_pids}
 
     def pids(self):
         """All live pids in the trees under the roots (a snapshot)."""
@@ -75,7 +92,9 @@ class ProcTree:
         for pid, ppid in parents.items():
             children.setdefault(ppid, []).append(pid)
         seen = set()
-        stack = [p for p in self.root_pids if p in parents]
+        stack = [p for p in self.root_pids if p in parents
+                 and self._root_start.get(p) is not None
+                 and _start_time(p) == self._root_start[p]]
         while stack:
             pid = stack.pop()
             if pid in seen:
