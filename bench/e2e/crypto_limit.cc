@@ -21,9 +21,10 @@
 //                          P-256: ECDH derive with the recipient key + KDF.
 //   sha256_bytes_per_s, aes256cbc_bytes_per_s (encrypt),
 //   aes256cbc_decrypt_bytes_per_s: throughput over a --buffer (64 KiB) buffer.
-// Each operation runs for --seconds of wall-clock time on ONE thread and is
-// costed in that thread's CPU time (CLOCK_THREAD_CPUTIME_ID); cores are
-// multiplied in Python (os.cpu_count()).
+// Each operation runs for --seconds of wall-clock time on ONE thread; cores are
+// multiplied in Python (os.cpu_count()). Costs are this thread's CPU time
+// (CLOCK_THREAD_CPUTIME_ID) per op, so a machine shared with the load
+// generator or other jobs does not inflate them; wall time is in "ops".
 //
 // Output: one JSON object on stdout, e.g.
 //   {"key":"rsa2048","sign":0.00098,"sign_ops_per_s":1020.4, ...,
@@ -42,8 +43,8 @@
 #include <openssl/rsa.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
@@ -82,17 +83,14 @@ using Op = std::function<bool()>;
 
 struct Timing {
   long long iterations = 0;
-  double elapsed_s = 0;
-  double cpu_s = 0;  // this thread's CPU time over the same loop
+  double elapsed_s = 0;  // wall clock
+  double cpu_s = 0;      // this thread's CPU time
 };
 
-// CPU time of the calling thread: the raw cost per operation is CPU seconds
-// (compared with the CPU seconds the gateway spends), which other load on a
-// shared machine does not inflate the way it inflates wall-clock time.
 double ThreadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 // Runs op until `seconds` have passed (checking the clock every batch so the
@@ -192,9 +190,10 @@ struct Bench {
     out[name + "_ops_per_s"] = 1.0 / per_op;
     out["ops"][name] = {{"seconds_per_op", per_op},
                         {"ops_per_s", 1.0 / per_op},
+                        {"wall_seconds_per_op", t.elapsed_s / static_cast<double>(t.iterations)},
                         {"iterations", t.iterations},
-                        {"elapsed_s", t.elapsed_s},
-                        {"cpu_s", t.cpu_s}};
+                        {"cpu_s", t.cpu_s},
+                        {"elapsed_s", t.elapsed_s}};
     return true;
   }
 

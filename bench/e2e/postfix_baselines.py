@@ -140,7 +140,7 @@ class _PostfixInstance:
     def __init__(self, workdir, listen_port, nexthop_port, *,
                  listen_host="127.0.0.1", nexthop_host="127.0.0.1",
                  destination_concurrency=20, process_limit=100,
-                 start_timeout=30.0, check=False):
+                 start_timeout=30.0, check=False, die_with_parent=True):
         self.workdir = os.path.abspath(workdir)
         self.listen_host = listen_host
         self.listen_port = int(listen_port)
@@ -150,6 +150,12 @@ class _PostfixInstance:
         self.process_limit = int(process_limit)
         self.start_timeout = float(start_timeout)
         self.check = bool(check)  # also run `postfix check` (slow) before start
+        # A watchdog (sh reading a pipe from us) stops the instance when this
+        # process dies without calling stop() (SIGKILL, ctest timeout), so a
+        # killed harness leaves no Postfix behind. (PR_SET_PDEATHSIG cannot
+        # do it: the master changes its effective uid, which clears it.)
+        self.die_with_parent = bool(die_with_parent)
+        self._watchdog = None
         self.base = os.path.join(self.workdir, f"{self.kind}-{self.listen_port}")
         self.config_dir = os.path.join(self.base, "etc")
         self.queue_dir = os.path.join(self.base, "spool")
@@ -307,6 +313,8 @@ postlog   unix-dgram n  -       {n}     -       1       postlogd
             [MASTER, "-c", self.config_dir, "-d", "-s"], env=env, cwd=self.queue_dir,
             stdin=subprocess.DEVNULL, stdout=self._master_out,
             stderr=subprocess.STDOUT, start_new_session=True)
+        if self.die_with_parent:
+            self._start_watchdog(self._proc.pid)
         if not self._atexit:
             atexit.register(self.stop)
             self._atexit = True
@@ -320,6 +328,30 @@ postlog   unix-dgram n  -       {n}     -       1       postlogd
                                f"{self._log_tail()}") from None
         if self._proc.poll() is not None:
             raise PostfixError(f"{self.kind} master exited: {self._log_tail()}")
+
+    def _start_watchdog(self, pgid):
+        """sh that kills the instance's process group when our pipe hits EOF
+        without the word "done" (i.e. when this process died)."""
+        script = (f'read x; [ "$x" = done ] && exit 0; kill -TERM -{pgid}; '
+                  f'sleep 2; kill -KILL -{pgid}')
+        self._watchdog = subprocess.Popen(
+            ["/bin/sh", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+
+    def _stop_watchdog(self):
+        wd, self._watchdog = self._watchdog, None
+        if wd is None:
+            return
+        try:
+            wd.stdin.write(b"done\n")
+            wd.stdin.close()
+        except OSError:
+            pass
+        try:
+            wd.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            wd.kill()
+            wd.wait()
 
     def _log_tail(self, lines=15):
         out = []
@@ -347,6 +379,7 @@ postlog   unix-dgram n  -       {n}     -       1       postlogd
     def stop(self, timeout=10.0):
         """Stops the master, its children and filter scripts. Idempotent."""
         proc, self._proc = self._proc, None
+        self._stop_watchdog()
         if proc is not None:
             tree = set(ProcTree([proc.pid]).pids()) if proc.poll() is None else set()
             if proc.poll() is None:

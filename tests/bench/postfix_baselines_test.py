@@ -111,17 +111,21 @@ def test_relay(work):
         check(master in roots and len(roots) >= 3, f"root_pids {roots}")
         tree = ProcTree([master])
         cpu0 = tree.cpu_seconds()
+        # Enough mail for Postfix to spend several clock ticks (10 ms) of CPU.
+        n = 60
         with RssSampler(tree, interval=0.02) as sampler:
-            for i in range(4):
-                send(relay.listen_port, "alice@sender.example", "bob@dest.example",
-                     make_message(f"relay-{i}", "alice@sender.example", "bob@dest.example",
-                                  DOT_BODY if i == 0 else f"message {i}\n" * 50))
-            sink.wait_for(4)
+            with smtplib.SMTP("127.0.0.1", relay.listen_port, timeout=20) as s:
+                for i in range(n):
+                    s.sendmail("alice@sender.example", ["bob@dest.example"],
+                               make_message(f"relay-{i}", "alice@sender.example",
+                                            "bob@dest.example",
+                                            DOT_BODY if i == 0 else f"message {i}\n" * 500))
+            sink.wait_for(n)
         cpu1 = tree.cpu_seconds()
-        check(cpu1 > cpu0, f"ProcTree CPU did not grow: {cpu0} -> {cpu1}")
+        check(cpu1 - cpu0 >= 0.02, f"ProcTree CPU did not grow: {cpu0} -> {cpu1}")
         check(sampler.peak_bytes > 1 << 20, f"peak RSS {sampler.peak_bytes}")
         got = sink.by_bench_id()
-        check(sorted(got) == [f"relay-{i}" for i in range(4)], f"ids {sorted(got)}")
+        check(sorted(got) == sorted(f"relay-{i}" for i in range(n)), f"ids {sorted(got)}")
         frm, rcpts, data, msg = got["relay-0"]
         check(frm == "alice@sender.example" and rcpts == ["bob@dest.example"],
               f"envelope {frm} {rcpts}")
@@ -136,7 +140,7 @@ def test_relay(work):
         check(relay.master_pid != master, "restart reuses the old master")
         send(relay.listen_port, "alice@sender.example", "bob@dest.example",
              make_message("relay-again", "alice@sender.example", "bob@dest.example", "hi\n"))
-        sink.wait_for(5)
+        sink.wait_for(n + 1)
         check("relay-again" in sink.by_bench_id(), "message after restart")
         master = relay.master_pid
         relay.stop()
@@ -145,6 +149,33 @@ def test_relay(work):
         relay.stop()
         sink.controller.stop()
     print("relay: PASS")
+
+
+def test_killed_harness(work):
+    """A harness killed with SIGKILL (no stop(), no atexit) leaves no Postfix."""
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; sys.path.insert(0, sys.argv[1]); import postfix_baselines as pb; "
+         "r = pb.PostfixRelay(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])); r.start(); "
+         "print(r.master_pid, flush=True); time.sleep(60)",
+         os.path.join(HERE, "..", "..", "bench", "e2e"), work, str(port), str(free_port())],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        master = int(child.stdout.readline())
+    finally:
+        child.kill()
+        child.wait()
+    base = os.path.join(work, f"postfix-relay-{port}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [p for p in pb._processes_under(base) if not pb._is_zombie(p)]
+        if not left and (not os.path.exists(f"/proc/{master}") or pb._is_zombie(master)):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"Postfix of a killed harness still runs: {left}")
+    print("killed harness: PASS")
 
 
 def openssl(*args, stdin=None):
@@ -281,6 +312,7 @@ def main():
     try:
         if which in ("relay", "all"):
             test_relay(work)
+            test_killed_harness(work)
         if which in ("diy", "all"):
             test_diy(work, "rsa")
             test_diy(work, "ec")
