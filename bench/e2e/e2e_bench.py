@@ -241,9 +241,11 @@ class Bench:
                     tags = dict(system="smimegate", mode=mode, key_type=key, scenario=sc, size=size,
                                 actual_size=actual, phase="peak")
                     try:
+                        cap = g.max_backlog_messages(load.size if not load.template else actual)
                         m = self.runner.measure_peak(load, roots, f"{mode}-{key}-{sc}-{size}",
                                                      self.a.seconds, self.a.pilot(size),
-                                                     min_messages=self.a.min_messages, side_pids=side)
+                                                     min_messages=min(self.a.min_messages, cap or 10**9),
+                                                     max_messages=cap or 200000, side_pids=side)
                         peaks[size] = self.record(m, **tags)
                     except LoadgenError as e:
                         self.fail(str(e))

@@ -29,6 +29,13 @@ RELAY_RCPT = "someone@example.net"  # the relay scenario's recipient
 # issue 8), so no pause is needed beyond letting the last QUITs finish.
 SETTLE_S = 0.2
 
+# The Kafka test broker (librdkafka 2.0's mock cluster) keeps at most 5 MiB
+# per partition and deletes older records, consumed or not: a backlog beyond
+# that is lost (the consumer's offset reset skips it). Many partitions and a
+# cap on the closed-loop backlog (max_backlog_messages) keep runs within it.
+KAFKA_PARTITIONS = 32
+MOCK_PARTITION_BYTES = 5 << 20
+
 KEY_TYPES = {"rsa2048": "rsa-2048", "p256": "ecdsa-p256"}
 
 
@@ -69,7 +76,7 @@ class Binaries:
 
 class Gateway:
     def __init__(self, binaries, workdir, mode, key_type, sink_port, log_level="warn",
-                 partitions=4, queue_sync=True):
+                 partitions=None, queue_sync=True):
         assert mode in ("embedded", "kafka") and key_type in KEY_TYPES
         self.bin = binaries
         self.mode, self.key_type = mode, key_type
@@ -81,7 +88,9 @@ class Gateway:
         self.metrics_port, self.ks_port = free_port(), free_port()
         self.config = os.path.join(self.home, "smimegate.yaml")
         self.log_path = os.path.join(self.home, "smimegate.log")
-        self.log_level, self.partitions, self.queue_sync = log_level, partitions, queue_sync
+        self.log_level, self.queue_sync = log_level, queue_sync
+        # embedded: the default (8); kafka: more, see max_backlog_messages.
+        self.partitions = partitions or (KAFKA_PARTITIONS if mode == "kafka" else 8)
         self.proc = None
         self.broker = None
         self.bootstrap = ""
@@ -127,6 +136,14 @@ class Gateway:
         if getattr(self, "_log", None):
             self._log.close()
             self._log = None
+
+    def max_backlog_messages(self, size):
+        """The most messages of `size` one closed-loop run may queue up
+        (None: no limit). Kafka mode: 40 % of the test broker's capacity per
+        topic, counting encrypted forms as 1.4x the size."""
+        if self.mode != "kafka":
+            return None
+        return max(20, int(self.partitions * MOCK_PARTITION_BYTES * 0.4 / (size * 1.4)))
 
     def root_pids(self):
         return [self.proc.pid] if self.proc else []

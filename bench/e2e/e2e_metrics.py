@@ -53,6 +53,7 @@ def summarize(m):
     }
     if m.get("pilot"):
         out["pilot"] = m["pilot"]
+        out["sizing"] = m.get("sizing")
     for k in ("p50_ms", "p99_ms", "p999_ms"):
         if out[k] is None:
             out[k] = float("nan")
@@ -168,6 +169,10 @@ def derive(results, half_peak_size):
     results["targets"] = targets(rows, half_peak_size)
 
 
+def _size(n):
+    return f"{n // 1048576} MB" if n >= 1048576 else f"{n // 1024} KB"
+
+
 def _fmt(v, unit=""):
     return "n/a" if v is None else f"{v:.3g}{unit}"
 
@@ -182,7 +187,7 @@ def targets(rows, size):
     for r in rows:
         if r["size"] != size:
             continue
-        where = f"{r['mode']}" + (f"/{r['key_type']}" if r["key_type"] else "") + f", {size // 1024} KB"
+        where = f"{r['mode']}" + (f"/{r['key_type']}" if r["key_type"] else "") + f", {_size(size)}"
         if r["scenario"] == "relay":
             c, bc = r["cpu_s_per_1000"], r["baseline_cpu_s_per_1000"]
             add("relay CPU per message <= Postfix relay", where,

@@ -123,6 +123,8 @@ class Runner:
         n = int(min(max_messages, max(min_messages, est * seconds)))
         self.log(f"    pilot {pilot_messages} msgs: {est:.1f} msgs/s -> measuring {n} msgs")
         m = self.run(load, root_pids, run_id + "-peak", messages=n, side_pids=side_pids)
+        m["sizing"] = {"estimate_msgs_per_s": est, "seconds": seconds, "messages": n,
+                       "capped": est * seconds > max_messages}
         m["pilot"] = {"messages": pilot_messages, "throughput_msgs_per_s": est,
                       "lost": pilot["loadgen"].get("lost"), "exit_code": pilot["exit_code"],
                       "counters": pilot["counters"]}
