@@ -65,13 +65,13 @@ def baseline_lines(results):
     if not runs:
         return []
     lines = ["| baseline | key | scenario | size | msgs/s | p50 ms | p99 ms | p999 ms | "
-             "CPU s/1000 msgs | peak RSS MB |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+             "CPU s/1000 msgs | peak RSS MB | peak PSS MB |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         lines.append(f"| {SYSTEM_LABEL.get(r['system'], r['system'])} | {r['key_type'] or '–'} | "
                      f"{SCEN_LABEL[r['scenario']]} | {_size(r['size'])} | {_f(r['msgs_per_s'])} | "
                      f"{_f(r['p50_ms'])} | {_f(r['p99_ms'])} | {_f(r['p999_ms'])} | "
-                     f"{_f(r['cpu_s_per_1000'])} | {_f(r['peak_rss_mb'])} |")
+                     f"{_f(r['cpu_s_per_1000'])} | {_f(r['peak_rss_mb'])} | {_f(r.get('peak_pss_mb'))} |")
     return lines + [""]
 
 

@@ -83,7 +83,9 @@ class Runner:
         before = self.probe() if self.probe else {}
         tree = proc_stats.ProcTree(root_pids)
         side = proc_stats.ProcTree(side_pids) if side_pids else None
-        sampler = proc_stats.RssSampler(tree, interval=0.05)
+        # PSS too (shared pages split between processes: fair to Postfix's
+        # many daemons); reading it costs more, hence 0.1 s.
+        sampler = proc_stats.RssSampler(tree, interval=0.1, pss=True)
         sampler.start()
         cpu0 = tree.cpu_seconds()
         side0 = side.cpu_seconds() if side else 0.0
@@ -102,6 +104,7 @@ class Runner:
         cpu1 = tree.cpu_seconds()
         side1 = side.cpu_seconds() if side else 0.0
         peak = sampler.stop()
+        peak_pss = sampler.peak_pss_bytes
         after = self.probe() if self.probe else {}
         counters = {k: after.get(k, 0) - v for k, v in before.items()}
         result = _parse(out, json_path)
@@ -112,7 +115,8 @@ class Runner:
                                f"args {' '.join(args)}\n{tail}")
         return {"run_id": run_id, "args": args[1:], "exit_code": p.returncode,
                 "wall_s": wall, "loadgen": result, "cpu_s": cpu1 - cpu0,
-                "side_cpu_s": side1 - side0, "peak_rss_bytes": peak, "counters": counters}
+                "side_cpu_s": side1 - side0, "peak_rss_bytes": peak, "peak_pss_bytes": peak_pss,
+                "counters": counters}
 
     def measure_peak(self, load, root_pids, run_id, seconds, pilot_messages,
                      min_messages=50, max_messages=200000, side_pids=None):
