@@ -12,7 +12,7 @@ chosen by the caller:
                 with `sendmail -G -i` (pickup has content_filter unset).
 
 How each instance runs, and why:
-  * The master runs in the foreground (`master -c DIR -d`) as a direct child
+  * The master runs in the foreground (`master -c DIR -d -s`) as a direct child
     of this Python process, in its own session, so ProcTree([master]) sees
     every Postfix process and every filter script (their CPU lands in the
     master's cutime when they are reaped; see proc_stats.py).
@@ -35,17 +35,39 @@ How each instance runs, and why:
   * Tuning an administrator would use: default_process_limit 100, SMTP
     connection cache always on for the relayhost (scache), destination
     concurrency 20 (Postfix's default), in_flow_delay left at 1s (default).
-  * Logging goes to DIR/../maillog through postlogd (maillog_file), i.e. the
-    logging cost an admin pays is inside the measured process tree.
+  * Logging goes to WORKDIR/<kind>-<port>/maillog through postlogd
+    (maillog_file), i.e. the logging cost an admin pays is inside the
+    measured process tree.
+  * DIY filter: pipe(8) process limit = FILTER_README's 10, or 2 x cores if
+    larger (each run is CPU bound: sh, awk, two openssl processes at most,
+    sendmail+postdrop); one recipient per filter run when any recipient
+    has a certificate (filter_destination_recipient_limit = 1), because
+    each gets its own encryption.
+  * Cleanup: stop() SIGTERMs the master (which stops its process group),
+    SIGKILLs its group and anything whose working directory is inside the
+    instance (every Postfix daemon sits in its queue directory, the filter
+    in its spool), and waits until none is left. An atexit hook calls it,
+    and a watchdog (a `sh` reading a pipe from us) stops the instance if
+    this process dies without stop() (SIGKILL, ctest timeout).
 
 API (see E2E_SPEC.md):
     relay = PostfixRelay(workdir, listen_port, nexthop_port)
-    relay.start()          # returns once 127.0.0.1:listen_port answers 220
-    ProcTree(relay.root_pids())
+    relay.start()          # returns once 127.0.0.1:listen_port answers 220;
+                           # raises PostfixError (with the log tail) if not
+    ProcTree(relay.root_pids())   # master + current descendants
     relay.stop()           # idempotent; kills master, children, filters
     diy = DiyGateway(workdir, listen_port, nexthop_port, signer_cert,
                      signer_key, encrypt_to={"bob@x": "/path/bob.pem"})
-Both are context managers and survive repeated start()/stop().
+Both are context managers and survive repeated start()/stop() (each start
+writes a fresh instance under workdir/<kind>-<listen_port>/).
+Optional keyword arguments: listen_host, nexthop_host ("127.0.0.1"),
+destination_concurrency (20), process_limit (100), start_timeout (30 s),
+check (False: also run the slow `postfix check`; relay only),
+die_with_parent (True: the watchdog); DiyGateway also filter_process_limit.
+Attributes: master_pid, maillog, base, config_dir, queue_dir; running().
+workdir and its ancestors must be searchable by others (o+x): Postfix runs
+as user postfix and the filter as nobody; workdir itself is opened up if it
+is a 0700 mkdtemp, a closed ancestor raises PostfixError.
 
 CLI (manual runs):  /usr/bin/python3 bench/e2e/postfix_baselines.py
     relay|diy --workdir DIR --listen PORT --nexthop PORT
