@@ -71,6 +71,8 @@ def parse_args(argv):
     ap.add_argument("--no-baselines", action="store_true", help="skip Postfix and DIY (crypto limit stays)")
     ap.add_argument("--no-half-peak", action="store_true", help="skip the half-peak latency runs")
     ap.add_argument("--log-level", default="warn", help="smimegate log.level during the runs")
+    ap.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra librdkafka setting (queue.kafka.properties), repeatable")
     ap.add_argument("--keep-work", action="store_true", help="keep the temp work dir (logs, configs)")
     ap.add_argument("--loadgen", help="path of smimegate-bench-smtp (default: found in --build-dir)")
     ap.add_argument("--crypto-limit", help="path of smimegate-bench-crypto-limit (default: found in --build-dir)")
@@ -88,6 +90,8 @@ def parse_args(argv):
         d = dict(modes=MODES, keys=KEYS, sizes=SIZES, seconds=10.0, half=6.0,
                  pilot=lambda s: PILOT.get(s, 20), min_messages=40, crypto_seconds=2.0, drain=90)
     a.profile = prof_name
+    if any("=" not in p for p in a.kafka_property):
+        ap.error("--kafka-property wants KEY=VALUE")
     a.modes = _list(a.modes, d["modes"], MODES, "--modes")
     a.keys = _list(a.keys, d["keys"], KEYS, "--keys")
     a.scenarios = _list(a.scenarios, SCENARIOS, SCENARIOS, "--scenarios")
@@ -149,7 +153,8 @@ class Bench:
                                  "connections": args.connections,
                                  "baselines": not args.no_baselines,
                                  "half_peak": not args.no_half_peak,
-                                 "log_level": args.log_level},
+                                 "log_level": args.log_level,
+                                 "kafka_properties": args.kafka_property},
                      "machine": e2e_machine.describe(REPO, args.build_dir)},
             "crypto_limit": {}, "checks": {}, "runs": [], "failures": []}
 
@@ -204,7 +209,9 @@ class Bench:
     def one_gateway(self, mode, key, scenarios):
         label = f"{mode}/{key}"
         log(f"smimegate {label}: start")
-        g = gwm.Gateway(self.bins, self.work, mode, key, self.sink_port, log_level=self.a.log_level)
+        props = dict(p.split("=", 1) for p in self.a.kafka_property)
+        g = gwm.Gateway(self.bins, self.work, mode, key, self.sink_port, log_level=self.a.log_level,
+                        kafka_properties=props)
         pki = e2e_pki.Pki(self.work, key)
         partner_pem, partner_key = pki.issue(gwm.PARTNER)
         try:

@@ -76,7 +76,7 @@ class Binaries:
 
 class Gateway:
     def __init__(self, binaries, workdir, mode, key_type, sink_port, log_level="warn",
-                 partitions=None, queue_sync=True):
+                 partitions=None, queue_sync=True, kafka_properties=None):
         assert mode in ("embedded", "kafka") and key_type in KEY_TYPES
         self.bin = binaries
         self.mode, self.key_type = mode, key_type
@@ -89,6 +89,7 @@ class Gateway:
         self.config = os.path.join(self.home, "smimegate.yaml")
         self.log_path = os.path.join(self.home, "smimegate.log")
         self.log_level, self.queue_sync = log_level, queue_sync
+        self.kafka_properties = dict(kafka_properties or {})
         # embedded: the default (8); kafka: more, see max_backlog_messages.
         self.partitions = partitions or (KAFKA_PARTITIONS if mode == "kafka" else 8)
         self.proc = None
@@ -239,6 +240,7 @@ queue:
     brokers: "{self.bootstrap}"
     create_topics: false
     session_timeout: 6s
+    properties: {{{", ".join(f'"{k}": "{v}"' for k, v in self.kafka_properties.items())}}}
 keyservice:
   listen: 127.0.0.1:{self.ks_port}
   kek_file: kek
