@@ -154,7 +154,8 @@ class Bench:
                                  "baselines": not args.no_baselines,
                                  "half_peak": not args.no_half_peak,
                                  "log_level": args.log_level,
-                                 "kafka_properties": args.kafka_property},
+                                 "kafka_properties": dict(gwm.KAFKA_DEFAULT_PROPERTIES,
+                                                          **dict(p.split("=", 1) for p in args.kafka_property))},
                      "machine": e2e_machine.describe(REPO, args.build_dir)},
             "crypto_limit": {}, "checks": {}, "runs": [], "failures": []}
 
