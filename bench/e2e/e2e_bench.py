@@ -23,6 +23,8 @@ import datetime
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,6 +76,9 @@ def parse_args(argv):
     ap.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
                     help="extra librdkafka setting (queue.kafka.properties), repeatable")
     ap.add_argument("--keep-work", action="store_true", help="keep the temp work dir (logs, configs)")
+    ap.add_argument("--perf", action="store_true",
+                    help="after the measurements of each scenario at 10 KB, one more closed-loop run "
+                         "under `perf record -g` of the gateway (not counted); perf-*.txt in the results")
     ap.add_argument("--loadgen", help="path of smimegate-bench-smtp (default: found in --build-dir)")
     ap.add_argument("--crypto-limit", help="path of smimegate-bench-crypto-limit (default: found in --build-dir)")
     a = ap.parse_args(argv)
@@ -133,8 +138,8 @@ def log(msg):
 
 
 class Bench:
-    def __init__(self, args, work, argv):
-        self.a, self.work = args, work
+    def __init__(self, args, work, argv, out):
+        self.a, self.work, self.out = args, work, out
         self.bins = gwm.Binaries(args.build_dir)
         self.loadgen = args.loadgen or find_binary(args.build_dir, "smimegate-bench-smtp")
         self.crypto_bin = args.crypto_limit or find_binary(args.build_dir, "smimegate-bench-crypto-limit")
@@ -268,12 +273,42 @@ class Bench:
                                     size=hp, actual_size=actual, phase="half_peak", rate=rate)
                     except LoadgenError as e:
                         self.fail(str(e))
+                if self.a.perf and hp in peaks:
+                    load, actual = self.load_for(g, sc, hp, templates if sc == "decrypt_verify" else None)
+                    n = max(50, int(peaks[hp]["msgs_per_s"] * self.a.seconds))
+                    self.perf_profile(f"{mode}-{key}-{sc}-{hp}", g, load, roots, n)
         except Exception as e:  # noqa: BLE001 - one broken gateway must not lose the rest
             self.fail(f"smimegate {label}: {e}\n{traceback.format_exc()}\n--- log\n{g.log_tail(2000)}")
         finally:
             g.stop()
             self.runner.settle_s, self.runner.probe = 0.0, None
         log(f"smimegate {label}: stopped")
+
+    def perf_profile(self, name, g, load, roots, messages):
+        """A closed-loop run of `messages` under perf record (call graphs)
+        of the gateway process; the report (by DSO and symbol, self time) goes
+        to perf-<name>.txt in the results. Not a measurement: perf costs CPU."""
+        data = os.path.join(self.work, f"perf-{name}.data")
+        txt = os.path.join(self.out, f"perf-{name}.txt")
+        rec = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(g.proc.pid), "-o", data],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        try:
+            self.runner.run(load, roots, f"{name}-perf", messages=messages)
+        except LoadgenError as e:
+            self.fail(f"perf run {name}: {e}")
+        finally:
+            rec.send_signal(signal.SIGINT)
+            rec.wait(timeout=60)
+        with open(txt, "w") as f:
+            for sort, limit in (("dso", "0.5"), ("dso,sym", "0.3")):
+                f.write(f"### perf report --sort {sort} (self time, % of samples)\n")
+                f.flush()
+                subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
+                                "--sort", sort, "--percent-limit", limit, "-g", "none"],
+                               stdout=f, stderr=subprocess.DEVNULL, timeout=300)
+        self.results.setdefault("perf", {})[name] = os.path.basename(txt)
+        log(f"    perf profile: {txt}")
 
     def half_peak_size(self):
         return HALF_PEAK_SIZE if HALF_PEAK_SIZE in self.a.sizes else self.a.sizes[0]
@@ -370,7 +405,7 @@ def main(argv):
     # must be able to reach its files under the work dir.
     os.chmod(work, 0o711)
     log(f"e2e bench ({args.profile}): results -> {out}, work dir {work}")
-    bench = Bench(args, work, argv)
+    bench = Bench(args, work, argv, out)
     try:
         bench.run()
     except KeyboardInterrupt:
