@@ -4,8 +4,8 @@
 # bench/e2e/e2e_bench.py, which writes bench/results/<UTC timestamp>/
 # (report.md, results.json, throughput.png, ratios.png, latency.png).
 #
-#   bench/e2e/run.sh             full matrix (~30-40 min on 2 cores)
-#   bench/e2e/run.sh --quick     10 KB, embedded, RSA + P-256 (~5 min)
+#   bench/e2e/run.sh             full matrix (~20-30 min on 2 cores)
+#   bench/e2e/run.sh --quick     10 KB, embedded, RSA + P-256 (~3-5 min)
 #   bench/e2e/run.sh --smoke     2 KB, embedded, RSA (< 90 s)
 #   bench/e2e/run.sh --help      every option
 #
