@@ -188,9 +188,11 @@ def targets(rows, size):
                     "detail": detail})
 
     for r in rows:
-        if r["size"] != size:
+        # The relay targets name no size: every size measured is held to them;
+        # the others are "at 10 KB" (or the half-peak size of a narrowed run).
+        if r["size"] != size and r["scenario"] != "relay":
             continue
-        where = f"{r['mode']}" + (f"/{r['key_type']}" if r["key_type"] else "") + f", {_size(size)}"
+        where = f"{r['mode']}" + (f"/{r['key_type']}" if r["key_type"] else "") + f", {_size(r['size'])}"
         if r["scenario"] == "relay":
             c, bc = r["cpu_s_per_1000"], r["baseline_cpu_s_per_1000"]
             add("relay CPU per message <= Postfix relay", where,
@@ -211,6 +213,8 @@ def targets(rows, size):
             add(f"sign+encrypt msgs/s >= {TARGET_THR_VS_DIY:g}x DIY gateway", where,
                 None if tr is None else tr >= TARGET_THR_VS_DIY, tr, TARGET_THR_VS_DIY,
                 f"smimegate {_fmt(r['msgs_per_s'])} vs DIY {_fmt(r['baseline_msgs_per_s'])} msgs/s")
+        if r["size"] != size:
+            continue
         p = r["half_peak_p99_ms"]
         add(f"p99 < {TARGET_HALF_PEAK_P99_MS:g} ms at half peak", f"{where}, {r['scenario']}",
             None if p is None or p != p else p < TARGET_HALF_PEAK_P99_MS, p, TARGET_HALF_PEAK_P99_MS,

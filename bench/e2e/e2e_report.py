@@ -4,6 +4,8 @@ import os
 
 SCEN_LABEL = {"relay": "relay", "sign": "sign", "sign_encrypt": "sign+encrypt",
               "decrypt_verify": "decrypt+verify"}
+SCEN_COLOUR = {"relay": "tab:blue", "sign": "tab:orange", "sign_encrypt": "tab:green",
+               "decrypt_verify": "tab:red"}
 SYSTEM_LABEL = {"postfix_relay": "Postfix relay", "diy": "DIY (Postfix + openssl cms)"}
 
 
@@ -177,8 +179,12 @@ def write_charts(results, out):
     # smimegate mode/key (colour by series) and its baseline (grey).
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     colours = {}
-    fig, axes = plt.subplots(1, len(sizes), figsize=(max(7.5, 5.5 * len(sizes)), 5.5), squeeze=False)
-    for ax, size in zip(axes[0], sizes):
+    ncols = min(2, len(sizes))
+    nrows = (len(sizes) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(8 * ncols, 6 * nrows), squeeze=False)
+    for ax in axes.flat[len(sizes):]:
+        ax.set_visible(False)
+    for ax, size in zip(axes.flat, sizes):
         xs, ticks = 0, []
         for sc in scen:
             bars, bases = [], {}
@@ -218,9 +224,9 @@ def write_charts(results, out):
 
     # ratios.png: four panels, x = size, one line per scenario/mode/key.
     panels = [("thr_vs_limit", "msgs/s ÷ crypto limit (higher is better)", None),
-              ("thr_vs_baseline", "msgs/s ÷ Postfix (relay) / DIY (sign*)", 5.0),
-              ("cpu_vs_baseline", "CPU per msg ÷ Postfix / DIY (lower is better)", 1.0),
-              ("cpu_vs_raw", "CPU per msg ÷ raw crypto CPU (lower is better)", 1.4)]
+              ("thr_vs_baseline", "msgs/s ÷ Postfix (relay) / DIY (sign*), log (higher is better)", 5.0),
+              ("cpu_vs_baseline", "CPU per msg ÷ Postfix / DIY, log (lower is better)", 1.0),
+              ("cpu_vs_raw", "CPU per msg ÷ raw crypto CPU, log (lower is better)", 1.4)]
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     for ax, (key, title, target) in zip(axes.flat, panels):
         keys = []
@@ -232,10 +238,15 @@ def write_charts(results, out):
             pts = [(r["size"], r[key]) for r in rows
                    if r["scenario"] == sc and _series_label(r) == lab and r[key] is not None]
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
+                # colour = scenario, line = queue mode, marker = key type
+                ax.plot([p[0] for p in pts], [p[1] for p in pts],
+                        color=SCEN_COLOUR[sc], linestyle="--" if lab.startswith("kafka") else "-",
+                        marker="s" if lab.endswith("p256") else "o",
                         label=f"{SCEN_LABEL[sc]} {lab}")
         if target:
             ax.axhline(target, color="red", linestyle="dashed", linewidth=1)
+        if key in ("cpu_vs_raw", "thr_vs_baseline", "cpu_vs_baseline"):
+            ax.set_yscale("log")
         ax.set_xscale("log", base=2)
         ax.set_xticks(sizes)
         ax.set_xticklabels([_size(s) for s in sizes])
@@ -252,21 +263,24 @@ def write_charts(results, out):
     # latency.png: percentiles at peak (per scenario/series at the half-peak size) + half-peak p99.
     hp_rows = [r for r in rows if r["half_peak_p99_ms"] is not None] or \
         [r for r in rows if r["size"] == sizes[0]]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    names = [f"{SCEN_LABEL[r['scenario']]}\n{_series_label(r)}\n{_size(r['size'])}" for r in hp_rows]
+    fig, axes = plt.subplots(2, 1, figsize=(max(9, 0.75 * len(hp_rows)), 10))
+    one_size = len({r["size"] for r in hp_rows}) == 1
+    names = [f"{SCEN_LABEL[r['scenario']]} · {_series_label(r)}"
+             + ("" if one_size else f" · {_size(r['size'])}") for r in hp_rows]
     x = range(len(hp_rows))
     for off, (k, lab) in zip((-0.27, 0, 0.27), (("p50_ms", "p50"), ("p99_ms", "p99"), ("p999_ms", "p99.9"))):
         axes[0].bar([i + off for i in x], [r[k] if r[k] == r[k] else 0 for r in hp_rows], width=0.27, label=lab)
     axes[0].set_yscale("log")
     axes[0].set_ylabel("ms (log), submission -> delivery")
-    axes[0].set_title("Latency at peak (closed loop, includes queueing)", fontsize=9)
+    axes[0].set_title("Latency at peak (closed loop, includes queueing)"
+                      + (f", {_size(hp_rows[0]['size'])}" if one_size and hp_rows else ""), fontsize=9)
     axes[1].bar(list(x), [r["half_peak_p99_ms"] or 0 for r in hp_rows], color="tab:green", label="p99")
     axes[1].axhline(100, color="red", linestyle="dashed", linewidth=1, label="target 100 ms")
     axes[1].set_ylabel("ms")
     axes[1].set_title("p99 at half of peak throughput (open loop)", fontsize=9)
     for ax in axes:
         ax.set_xticks(list(x))
-        ax.set_xticklabels(names, fontsize=6)
+        ax.set_xticklabels(names, fontsize=7, rotation=60, ha="right")
         ax.legend(fontsize=7)
         ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
