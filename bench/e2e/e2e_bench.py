@@ -383,6 +383,8 @@ class Bench:
                         ("smimegate-bench-crypto-limit", self.crypto_bin)):
             if not p:
                 missing.append(f"{name} (under {self.a.build_dir}/bench)")
+        if self.a.perf and not shutil.which("perf"):
+            missing.append("perf (Debian package linux-perf, for --perf)")
         if missing:
             raise SystemExit("e2e_bench: missing binaries (build them, or use bench/e2e/run.sh): "
                              + ", ".join(missing))
