@@ -72,6 +72,19 @@ void SmtpDispatcher::Submit(const std::string& destination_key, SmtpJob job) {
 
 void SmtpDispatcher::Pump(Destination& dest) {
   while (!dest.queue.empty() && !shut_down_) {
+    // A cached session the server closed meanwhile (its idle timeout, a
+    // restart) is dropped here; handing it the job would defer the message
+    // with 421 and send it through the retry topic.
+    for (bool again = true; again;) {
+      again = false;
+      for (auto& s : dest.slots) {
+        if (s->ready && !s->busy && !s->session->usable()) {
+          CloseSlot(*s);  // erases it from dest.slots: look again
+          again = true;
+          break;
+        }
+      }
+    }
     Slot* idle = nullptr;
     for (auto& s : dest.slots) {
       if (s->ready && !s->busy) {

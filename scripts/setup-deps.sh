@@ -18,6 +18,8 @@ PACKAGES=(
   python3 python3-aiosmtpd python3-cryptography python3-dnslib python3-matplotlib
   # ingress: swaks needs it for --tls (STARTTLS) in the ingress real-client tests
   libnet-ssleay-perl
+  # bench/e2e: `e2e_bench.py --perf` profiles the gateway with perf record
+  linux-perf
 )
 
 SUDO=""

@@ -279,5 +279,28 @@ TEST_F(EgressPeerTest, ManyMessagesReuseOneConnection) {
   EXPECT_EQ(h_.Metric("smimegate_egress_connections_total{route=\"outbound\",tls=\"off\"}"), 1);
 }
 
+// The next hop closes a cached session (its idle timeout, a restart): the next
+// message opens a new session instead of failing on the dead one (which would
+// send it through the retry topic, 10 s here).
+TEST_F(EgressPeerTest, ASessionTheServerClosedIsNotReusedForTheNextMessage) {
+  const int port = FreePort();
+  auto first = StartSmtpPeer(h_.dir(), "first", {}, "127.0.0.1", port);
+  ASSERT_EQ(first.port, port);
+  h_.Start("egress:\n  helo_name: gw.test\n  poll_interval: 5ms\n"
+           "  smtp: {idle_timeout: 30s, connect_timeout: 3s, command_timeout: 5s}\n"
+           "  retry: {initial: 10s, multiplier: 2, max_interval: 1m, max_age: 1h}\n"
+           "  outbound: " + SmtpRoute(port) + "\n  inbound: {transport: maildir}\n");
+  h_.Produce(MakeRecord("c1", "alice@org.test", {"bob@remote.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return first.Events("message").size() == 1; }, seconds(10)));
+  first.process.Stop();  // the cached session sees EOF
+  auto second = StartSmtpPeer(h_.dir(), "second", {}, "127.0.0.1", port);
+  ASSERT_EQ(second.port, port);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  h_.Produce(MakeRecord("c2", "alice@org.test", {"bob@remote.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return second.Events("message").size() == 1; }, seconds(5)));
+  EXPECT_EQ(h_.Metric("smimegate_egress_retries_scheduled_total{route=\"outbound\"}"), 0);
+  EXPECT_EQ(h_.Metric("smimegate_egress_connections_total{route=\"outbound\",tls=\"off\"}"), 2);
+}
+
 }  // namespace
 }  // namespace sg::egress::testing
