@@ -1,4 +1,5 @@
 #include "common/embedded_queue.h"
+#include "common/thread_name.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -188,8 +189,14 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     records_cf_ = handles[1];
     meta_cf_ = handles[2];
     SG_RETURN_IF_ERROR(Recover());
-    writer_ = std::thread([this] { WriterLoop(); });
-    cleaner_ = std::thread([this] { CleanerLoop(); });
+    writer_ = std::thread([this] {
+      SetCurrentThreadName("sg-queue-write");
+      WriterLoop();
+    });
+    cleaner_ = std::thread([this] {
+      SetCurrentThreadName("sg-queue-clean");
+      CleanerLoop();
+    });
     return OkStatus();
   }
 

@@ -1,4 +1,5 @@
 #include "common/kafka_queue.h"
+#include "common/thread_name.h"
 
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
@@ -120,6 +121,7 @@ class KafkaQueueImpl {
       return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka: ") + err);
     }
     poller_ = std::thread([this] {
+      SetCurrentThreadName("sg-kafka-poll");
       while (!stop_) rd_kafka_poll(producer_, 100);
     });
     return OkStatus();

@@ -1,4 +1,5 @@
 #include "common/status_server.h"
+#include "common/thread_name.h"
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -50,7 +51,10 @@ Status StatusServer::Start() {
     }
     bound_port_ = config_.port;
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("sg-status-http");
+    server_->listen_after_bind();
+  });
   // The socket is bound and listening already; connections queue until the
   // thread accepts them.
   return OkStatus();

@@ -1,4 +1,5 @@
 #include "egress/egress_service.h"
+#include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
 #include <uv.h>
@@ -198,8 +199,14 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
     loop_open_ = true;
   }
   started_ = true;
-  syncer_ = std::thread([this] { SyncerLoop(); });
-  thread_ = std::thread([this] { Run(); });
+  syncer_ = std::thread([this] {
+    SetCurrentThreadName("sg-egress-sync");
+    SyncerLoop();
+  });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("sg-egress");
+    Run();
+  });
   ready = true;
   spdlog::info("egress: started (deliver topic {}, retry topic {}, group {})", deliver_topic_,
                retry_topic_, config_.consumer_group);

@@ -1,4 +1,5 @@
 #include "ingress/ingress_loop.h"
+#include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
 #include <pthread.h>
@@ -48,6 +49,7 @@ Status IngressLoop::Start(std::vector<std::pair<ListenerRuntime*, int>> sockets)
   auto started = std::make_shared<std::promise<Status>>();
   std::future<Status> result = started->get_future();
   thread_ = std::thread([this, sockets = std::move(sockets), started]() mutable {
+    SetCurrentThreadName("sg-ingress");
     // libuv writes with writev(): a client that reset the connection would
     // raise SIGPIPE and kill the process. SIGPIPE from a write goes to the
     // writing thread, so blocking it here turns it into EPIPE for us only.

@@ -1,4 +1,5 @@
 #include "keyservice/key_cache.h"
+#include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
 
@@ -23,7 +24,10 @@ CachingKeyService::CachingKeyService(KeyService& upstream, KeyCacheOptions optio
       options_(options),
       clock_(options.clock ? options.clock : &system_clock_),
       store_(std::move(store)) {
-  watcher_ = std::thread([this] { Watch(); });
+  watcher_ = std::thread([this] {
+    SetCurrentThreadName("sg-key-cache");
+    Watch();
+  });
 }
 
 CachingKeyService::~CachingKeyService() {

@@ -1,4 +1,5 @@
 #include "keyservice/keyservice_server.h"
+#include "common/thread_name.h"
 
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
@@ -43,7 +44,10 @@ Status KeyServiceServer::Start() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = false;
   }
-  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  scheduler_ = std::thread([this] {
+    SetCurrentThreadName("sg-ks-rollover");
+    SchedulerLoop();
+  });
   ready_ = true;
   spdlog::info("keyservice: gRPC API on {}", bound_endpoint_);
   return OkStatus();

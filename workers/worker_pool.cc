@@ -1,4 +1,5 @@
 #include "workers/worker_pool.h"
+#include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
 
@@ -76,9 +77,15 @@ Status WorkerPool::Start() {
   }
   for (auto& m : members_) {
     Member* raw = m.get();
-    raw->thread = std::thread([this, raw] { Run(*raw); });
+    raw->thread = std::thread([this, raw] {
+      SetCurrentThreadName("sg-worker");
+      Run(*raw);
+    });
   }
-  lag_thread_ = std::thread([this] { ReportLag(); });
+  lag_thread_ = std::thread([this] {
+    SetCurrentThreadName("sg-worker-lag");
+    ReportLag();
+  });
   running_ = true;
   spdlog::info("workers: {} threads consuming {} and {}", n, inbound_topic_, outbound_topic_);
   return OkStatus();

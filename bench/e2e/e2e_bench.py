@@ -76,6 +76,9 @@ def parse_args(argv):
     ap.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
                     help="extra librdkafka setting (queue.kafka.properties), repeatable")
     ap.add_argument("--keep-work", action="store_true", help="keep the temp work dir (logs, configs)")
+    ap.add_argument("--perf-call-graph", default="fp", choices=["fp", "dwarf"],
+                    help="perf's call-graph method: fp (cheap; Release builds omit frame pointers) "
+                         "or dwarf (callers of library code resolved; large perf.data)")
     ap.add_argument("--perf", action="store_true",
                     help="after the measurements of each scenario at 10 KB, one more closed-loop run "
                          "under `perf record -g` of the gateway (not counted); perf-*.txt in the results")
@@ -290,7 +293,8 @@ class Bench:
         to perf-<name>.txt in the results. Not a measurement: perf costs CPU."""
         data = os.path.join(self.work, f"perf-{name}.data")
         txt = os.path.join(self.out, f"perf-{name}.txt")
-        rec = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(g.proc.pid), "-o", data],
+        rec = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", self.a.perf_call_graph,
+                                "-p", str(g.proc.pid), "-o", data],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         try:
@@ -307,6 +311,13 @@ class Bench:
                 subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
                                 "--sort", sort, "--percent-limit", limit, "-g", "none"],
                                stdout=f, stderr=subprocess.DEVNULL, timeout=300)
+            # Inclusive time by the gateway's own functions (who calls libcrypto,
+            # the kernel, malloc): meaningful with --perf-call-graph dwarf.
+            f.write("### perf report --children --sort sym, smimegate's own symbols (inclusive time)\n")
+            f.flush()
+            subprocess.run(["perf", "report", "-i", data, "--stdio", "--children", "--dsos", "smimegate",
+                            "--sort", "sym", "--percent-limit", "1", "-g", "none"],
+                           stdout=f, stderr=subprocess.DEVNULL, timeout=300)
         self.results.setdefault("perf", {})[name] = os.path.basename(txt)
         log(f"    perf profile: {txt}")
 

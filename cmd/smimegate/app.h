@@ -13,6 +13,7 @@
 #include "common/service.h"
 #include "common/status_server.h"
 #include "ingress/ingress_server.h"
+#include "keyservice/key_cache_metrics.h"
 #include "keyservice/keyservice_clock.h"
 #include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
@@ -55,6 +56,7 @@ class App {
   // The workers' view of the keyservice: in process, or gRPC behind a cache.
   std::unique_ptr<keyservice::KeyService> keyservice_client_;
   std::unique_ptr<keyservice::KeyService> keyservice_cache_;
+  std::unique_ptr<keyservice::KeyCacheMetrics> key_cache_metrics_;  // in-process cache only
   keyservice::KeyService* keys_ = nullptr;
   ingress::IngressServer* ingress_ = nullptr;           // owned by services_
   std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
