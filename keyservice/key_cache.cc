@@ -1,8 +1,11 @@
 #include "keyservice/key_cache.h"
-#include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+
+#include "common/thread_name.h"
 #include "keyservice/keyservice_x509.h"
 
 namespace sg::keyservice {
@@ -216,7 +219,36 @@ Result<bool> CachingKeyService::Participates(const std::string& address) {
 }
 
 Result<HarvestResult> CachingKeyService::HarvestCertificate(const HarvestRequest& request) {
-  return upstream_.HarvestCertificate(request);
+  // Keyed like the keyservice's change events (lower-case address); an
+  // event for the address or a reset drops what we remembered.
+  std::string address = request.address;
+  std::transform(address.begin(), address.end(), address.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string fingerprint = Fingerprint(request.certificate_der);
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(address);
+    if (synced_ && it != entries_.end()) {
+      auto known = it->second.harvested.find(fingerprint);
+      if (known != it->second.harvested.end() && known->second > Now()) {
+        if (options_.metrics) options_.metrics->hits_memory.Inc();
+        HarvestResult unchanged;
+        unchanged.outcome = HarvestOutcome::kUnchanged;
+        unchanged.fingerprint = fingerprint;
+        return unchanged;
+      }
+    }
+    generation = generation_;
+  }
+  SG_ASSIGN_OR_RETURN(HarvestResult result, upstream_.HarvestCertificate(request));
+  if (result.outcome == HarvestOutcome::kStored || result.outcome == HarvestOutcome::kUnchanged) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (synced_ && generation == generation_) {
+      entries_[address].harvested[fingerprint] = Now() + options_.ttl;
+    }
+  }
+  return result;
 }
 
 Result<TrustAnchors> CachingKeyService::GetTrustAnchors() {
@@ -254,6 +286,7 @@ void CachingKeyService::LoseContact(bool keyservice_down) {
   for (auto it = entries_.begin(); it != entries_.end();) {
     it->second.signing.reset();
     it->second.decryption.reset();
+    it->second.harvested.clear();  // not known to be current any more
     if (!it->second.encryption && !it->second.participates) {
       it = entries_.erase(it);
     } else {

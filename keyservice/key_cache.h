@@ -122,6 +122,11 @@ class CachingKeyService : public KeyService {
     std::optional<Entry<std::optional<EncryptionCertificate>>> encryption;
     std::optional<Entry<std::vector<DecryptionKey>>> decryption;
     std::optional<Entry<bool>> participates;
+    // Fingerprints the keyservice already holds for this address (harvest
+    // answered stored or unchanged), until when: a partner's every signed
+    // message carries the same certificate, and asking again each time
+    // costs a keyservice call (gRPC in the distributed mode). Memory only.
+    std::map<std::string, Time> harvested;
   };
   // How one kind of entry is found, fetched and (for public ones) persisted.
   template <typename T>

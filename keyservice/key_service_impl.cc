@@ -262,23 +262,27 @@ Result<HarvestResult> KeyServiceImpl::HarvestCertificate(const HarvestRequest& r
   };
   auto addr = NormalizeAddress(request.address);
   if (!addr.ok()) return finish(HarvestOutcome::kRejected, addr.error().message);
-  auto cert = ParseCertificateDer(request.certificate_der);
-  if (!cert.ok()) return finish(HarvestOutcome::kRejected, cert.error().message);
-  result.fingerprint = Fingerprint(request.certificate_der);
   // Mail from the internet claiming one of our own addresses must never
   // plant a certificate that our outbound mail would then encrypt to.
   if (IsHosted(DomainOf(*addr))) {
     return finish(HarvestOutcome::kRejected, "address " + *addr + " is in a hosted domain");
   }
-  std::vector<X509Ptr> chain;
-  for (const auto& d : request.chain_der) {
-    auto c = ParseCertificateDer(d);
-    if (c.ok()) chain.push_back(std::move(*c));
-  }
+  // Nearly every signed message carries a certificate we already hold: that
+  // answer needs only the fingerprint of the bytes. Parsing (OpenSSL 3
+  // decodes the public key) and validating come after, for new ones only;
+  // doing them first was ~27 % of a worker's time on inbound mail.
+  result.fingerprint = Fingerprint(request.certificate_der);
   std::lock_guard<std::mutex> lock(StripeFor(*addr));
   SG_ASSIGN_OR_RETURN(auto existing, store_->ListCerts(*addr));
   for (const auto& c : existing) {
     if (c.fingerprint() == result.fingerprint) return finish(HarvestOutcome::kUnchanged, "");
+  }
+  auto cert = ParseCertificateDer(request.certificate_der);
+  if (!cert.ok()) return finish(HarvestOutcome::kRejected, cert.error().message);
+  std::vector<X509Ptr> chain;
+  for (const auto& d : request.chain_der) {
+    auto c = ParseCertificateDer(d);
+    if (c.ok()) chain.push_back(std::move(*c));
   }
   ValidationOptions opts;
   opts.address = *addr;

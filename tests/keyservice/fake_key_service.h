@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "keyservice/change_log.h"
@@ -96,8 +97,17 @@ class FakeKeyService : public KeyService {
     std::lock_guard<std::mutex> lock(mu_);
     return participates_.count(address) > 0 && participates_[address];
   }
-  Result<HarvestResult> HarvestCertificate(const HarvestRequest&) override {
-    return MakeError(ErrorCode::kUnsupported, "fake: no harvesting");
+  // Answers `harvest_outcome` (kStored the first time a fingerprint is seen
+  // when it is kStored, kUnchanged after) and counts the calls.
+  Result<HarvestResult> HarvestCertificate(const HarvestRequest& request) override {
+    SG_RETURN_IF_ERROR(Enter(harvest_calls));
+    std::lock_guard<std::mutex> lock(mu_);
+    HarvestResult r;
+    r.outcome = harvest_outcome;
+    if (r.outcome == HarvestOutcome::kStored && !harvested_.insert(request.certificate_der).second) {
+      r.outcome = HarvestOutcome::kUnchanged;
+    }
+    return r;
   }
   Result<TrustAnchors> GetTrustAnchors() override {
     SG_RETURN_IF_ERROR(Enter(anchor_calls));
@@ -121,7 +131,8 @@ class FakeKeyService : public KeyService {
   std::atomic<std::chrono::microseconds> latency{std::chrono::microseconds(0)};
   std::function<void(const std::string&)> on_fetch;
   std::atomic<int> signing_calls{0}, encryption_calls{0}, decryption_calls{0},
-      participation_calls{0}, anchor_calls{0};
+      participation_calls{0}, anchor_calls{0}, harvest_calls{0};
+  HarvestOutcome harvest_outcome = HarvestOutcome::kStored;
   std::atomic<int> wait_calls{0};
   std::atomic<uint64_t> last_wait_epoch{0}, last_wait_version{0};
 
@@ -138,6 +149,7 @@ class FakeKeyService : public KeyService {
   }
 
   std::mutex mu_;
+  std::set<std::string> harvested_;
   std::unique_ptr<ChangeLog> log_;
   std::vector<std::unique_ptr<ChangeLog>> retired_;
   std::map<std::string, std::optional<EncryptionCertificate>> certs_;

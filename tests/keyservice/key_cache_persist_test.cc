@@ -471,5 +471,53 @@ TEST(KeyCacheConfigTest, DefaultsAndErrors) {
   EXPECT_FALSE(ParseKeyCacheConfig(*doc->Root().Map("key_cache"), "/var/lib/sg").ok());
 }
 
+// A partner's every signed message carries the same certificate: the cache
+// asks the keyservice once, answers "unchanged" after, and asks again once
+// an event for the address (or a reset) says the keyservice's view changed.
+TEST_F(KeyCachePersistTest, AKnownHarvestedCertificateIsNotSentToTheKeyserviceAgain) {
+  auto cache = OpenCache();
+  ASSERT_TRUE(cache);
+  cache->WaitUntilSynced(5s);
+  HarvestRequest req;
+  req.address = "Partner@Example.org";
+  req.certificate_der = "partner-cert-der";
+  auto first = cache->HarvestCertificate(req);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_EQ(first->outcome, HarvestOutcome::kStored);
+  for (int i = 0; i < 5; ++i) {
+    auto again = cache->HarvestCertificate(req);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->outcome, HarvestOutcome::kUnchanged);
+  }
+  EXPECT_EQ(ks_.harvest_calls.load(), 1);
+
+  HarvestRequest other = req;  // another certificate for the same address
+  other.certificate_der = "renewed-partner-cert-der";
+  ASSERT_TRUE(cache->HarvestCertificate(other).ok());
+  EXPECT_EQ(ks_.harvest_calls.load(), 2);
+
+  ks_.Publish("certificate", "partner@example.org");  // e.g. the admin removed it
+  cache->WaitUntilSynced(5s);
+  ASSERT_TRUE(cache->HarvestCertificate(req).ok());
+  EXPECT_EQ(ks_.harvest_calls.load(), 3);
+
+  // Rejected and pending answers are never remembered.
+  ks_.harvest_outcome = HarvestOutcome::kPending;
+  HarvestRequest pending = req;
+  pending.certificate_der = "untrusted-ca-cert-der";
+  ASSERT_TRUE(cache->HarvestCertificate(pending).ok());
+  ASSERT_TRUE(cache->HarvestCertificate(pending).ok());
+  EXPECT_EQ(ks_.harvest_calls.load(), 5);
+
+  // While the keyservice is unreachable nothing is answered from memory.
+  ks_.unavailable = true;
+  auto down = cache->HarvestCertificate(req);
+  for (int i = 0; i < 200 && down.ok(); ++i) {  // until the watcher notices
+    std::this_thread::sleep_for(10ms);
+    down = cache->HarvestCertificate(req);
+  }
+  EXPECT_FALSE(down.ok());
+}
+
 }  // namespace
 }  // namespace sg::keyservice
