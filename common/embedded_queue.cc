@@ -60,11 +60,13 @@ std::string CommitKey(const std::string& group, const std::string& topic, int32_
 }
 
 // Value encoding: ts u64 | keylen u32 | key | nheaders u32 | (klen u32 k vlen u32 v)* | value
-std::string EncodeRecord(int64_t ts, const OutRecord& r) {
+// Everything of a stored record but its value, which follows it: the value
+// goes into the WriteBatch as a second slice, not through a copy.
+std::string EncodeRecordPrefix(int64_t ts, const OutRecord& r) {
   std::string out;
   size_t hdr = 0;
   for (const auto& h : r.headers) hdr += 8 + h.key.size() + h.value.size();
-  out.reserve(16 + r.key.size() + hdr + r.value.size());
+  out.reserve(16 + r.key.size() + hdr);
   PutU64BE(out, static_cast<uint64_t>(ts));
   PutU32BE(out, static_cast<uint32_t>(r.key.size()));
   out += r.key;
@@ -75,7 +77,6 @@ std::string EncodeRecord(int64_t ts, const OutRecord& r) {
     PutU32BE(out, static_cast<uint32_t>(h.value.size()));
     out += h.value;
   }
-  out += r.value;
   return out;
 }
 
@@ -349,7 +350,14 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   }
 
   void WriteBatch(std::vector<Pending>& items) {
-    rocksdb::WriteBatch batch;
+    // Sized up front: a batch of large messages otherwise grows its buffer
+    // by doubling (copies and page faults were ~15 % of relaying 1 MB).
+    size_t reserve = 64;
+    for (const auto& item : items) {
+      reserve += 96 + item.record.topic.size() + item.record.key.size() + item.record.value.size();
+      for (const auto& h : item.record.headers) reserve += 8 + h.key.size() + h.value.size();
+    }
+    rocksdb::WriteBatch batch(reserve);
     const int64_t ts = NowMs();
     std::map<TopicPartition, int64_t, TpLess> first_offset;
     {
@@ -358,9 +366,26 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         TopicPartition tp{item.record.topic, *item.record.partition};
         if (!first_offset.count(tp)) first_offset[tp] = next_offset_[tp];
         int64_t offset = next_offset_[tp]++;
-        batch.Put(records_cf_, RecordKey(tp.topic, tp.partition, offset),
-                  EncodeRecord(ts, item.record));
+        const std::string key = RecordKey(tp.topic, tp.partition, offset);
+        const std::string prefix = EncodeRecordPrefix(ts, item.record);
+        const rocksdb::Slice key_slice(key);
+        const rocksdb::Slice value_parts[2] = {rocksdb::Slice(prefix),
+                                               rocksdb::Slice(item.record.value)};
+        batch.Put(records_cf_, rocksdb::SliceParts(&key_slice, 1),
+                  rocksdb::SliceParts(value_parts, 2));
       }
+    }
+    written_since_cleanup_ += reserve;
+    if (written_since_cleanup_ > kCleanupEveryBytes) {
+      // Trim consumed records before the memtable fills: a record deleted
+      // while still in the memtable never reaches a blob or table file
+      // (writing 1 MB messages out at flush was ~19 % of relaying them).
+      written_since_cleanup_ = 0;
+      {
+        std::lock_guard<std::mutex> lock(cleaner_mu_);
+        cleanup_requested_ = true;
+      }
+      cleaner_cv_.notify_one();
     }
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
@@ -697,9 +722,12 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   void CleanerLoop() {
     std::unique_lock<std::mutex> lock(cleaner_mu_);
     while (!cleaner_stop_) {
-      if (cleaner_cv_.wait_for(lock, options_.cleanup_interval, [this] { return cleaner_stop_; })) {
+      if (cleaner_cv_.wait_for(lock, options_.cleanup_interval,
+                               [this] { return cleaner_stop_ || cleanup_requested_; }) &&
+          cleaner_stop_) {
         return;
       }
+      cleanup_requested_ = false;
       lock.unlock();
       CleanupOnce();
       lock.lock();
@@ -791,6 +819,11 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   std::mutex cleaner_mu_;
   std::condition_variable cleaner_cv_;
   bool cleaner_stop_ = false;  // guarded by cleaner_mu_
+  bool cleanup_requested_ = false;  // guarded by cleaner_mu_; set by the writer
+  // Bytes the writer thread wrote since it last asked for a clean-up (writer only).
+  uint64_t written_since_cleanup_ = 0;
+  // A quarter of the records' memtable (write_buffer_size).
+  static constexpr uint64_t kCleanupEveryBytes = 16 << 20;
   std::thread cleaner_;
 };
 
