@@ -60,18 +60,16 @@ Result<EncryptInfo> SmimeEngine::EncryptImpl(std::string_view message,
       }
     }
   }
-  internal::BioPtr content = internal::ReadBio(split.entity);
-  if (CMS_final(cms.get(), content.get(), nullptr, CMS_BINARY) != 1) {
-    return MakeError(ErrorCode::kInternal,
-                     "encrypt: CMS_final failed (" + TakeOpenSslError() + ")");
-  }
-  SG_ASSIGN_OR_RETURN(std::string der, internal::CmsToDer(cms.get()));
+  SG_RETURN_IF_ERROR(internal::CmsFinalEmbedded(cms.get(), split.entity));
+  split.entity = std::string();  // the plaintext copy is no longer needed
+  SG_ASSIGN_OR_RETURN(internal::DerBuffer der, internal::CmsToDerBuffer(cms.get()));
+  cms.reset();  // the ciphertext now lives in |der| only
 
   EncryptInfo info;
   info.auth_enveloped = aead;
   info.cipher_name = EVP_CIPHER_get0_name(cipher);
   std::string& out = info.message;
-  out.reserve(split.outer_headers.size() + der.size() * 4 / 3 + der.size() / 38 + 512);
+  out.reserve(split.outer_headers.size() + der.size * 4 / 3 + der.size / 38 + 512);
   out += split.outer_headers;
   out += "MIME-Version: 1.0\r\n";
   out += aead ? "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data;\r\n"
@@ -81,7 +79,7 @@ Result<EncryptInfo> SmimeEngine::EncryptImpl(std::string_view message,
       "Content-Transfer-Encoding: base64\r\n"
       "Content-Disposition: attachment; filename=\"smime.p7m\"\r\n"
       "Content-Description: S/MIME Encrypted Message\r\n\r\n";
-  out += Base64Encode(der);
+  Base64EncodeAppend(der.view(), out);
   return info;
 }
 

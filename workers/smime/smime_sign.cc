@@ -64,7 +64,7 @@ std::string WrapSigned(const OuterSplit& split, std::string_view der, DigestAlg 
       "Content-Transfer-Encoding: base64\r\n"
       "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
       "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
-  out += Base64Encode(der);  // ends with CRLF, which belongs to the close delimiter
+  Base64EncodeAppend(der, out);  // ends with CRLF, which belongs to the close delimiter
   out += "--" + boundary + "--\r\n";
   return out;
 }

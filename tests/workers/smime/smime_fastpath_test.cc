@@ -1,0 +1,230 @@
+// The engine's per-byte fast paths against straightforward reference
+// implementations (the code they replaced) and OpenSSL, on edge cases and
+// seeded random inputs: IsCrlfClean, NeedsTransportEncoding (8-bit scan),
+// Base64EncodeAppend, the pre-sized memory BIO and CmsFinalEmbedded.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tests/workers/smime/smime_test_pki.h"
+#include "workers/smime/smime_canon.h"
+#include "workers/smime/smime_cms_util.h"
+#include "workers/smime/smime_engine.h"
+#include "workers/smime/smime_mime.h"
+
+namespace sg::smime {
+namespace {
+
+// --- reference implementations (the pre-optimisation code) ----------------
+
+bool RefIsCrlfClean(std::string_view in) {
+  size_t lfs = 0;
+  for (size_t pos = 0;;) {
+    const void* hit = std::memchr(in.data() + pos, '\n', in.size() - pos);
+    if (hit == nullptr) break;
+    size_t at = static_cast<size_t>(static_cast<const char*>(hit) - in.data());
+    if (at == 0 || in[at - 1] != '\r') return false;
+    ++lfs;
+    pos = at + 1;
+  }
+  return static_cast<size_t>(std::count(in.begin(), in.end(), '\r')) == lfs;
+}
+
+bool RefNeedsTransportEncoding(std::string_view text) {
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80 || u == 0) return true;
+  }
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find("\r\n", pos);
+    size_t end = eol == std::string_view::npos ? text.size() : eol;
+    std::string_view line = text.substr(pos, end - pos);
+    if (line.size() > 76) return true;
+    if (!line.empty() && (line.back() == ' ' || line.back() == '\t')) return true;
+    if (line.substr(0, 5) == "From ") return true;
+    pos = eol == std::string_view::npos ? text.size() : eol + 2;
+  }
+  return false;
+}
+
+std::string RefBase64(std::string_view in) {
+  std::string raw(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  raw.resize(static_cast<size_t>(n));
+  std::string out;
+  for (size_t i = 0; i < raw.size(); i += 76) {
+    out += raw.substr(i, 76);
+    out += "\r\n";
+  }
+  return out;
+}
+
+// Text built from a small alphabet rich in the bytes the scanners care about.
+std::string RandomText(std::mt19937& rng, size_t n, bool allow_8bit) {
+  static const char kPlain[] = "ab Z\t=.From";
+  std::string s(n, 'x');
+  for (char& c : s) {
+    unsigned r = rng() % 100;
+    if (r < 6) {
+      c = '\r';
+    } else if (r < 12) {
+      c = '\n';
+    } else if (allow_8bit && r < 14) {
+      c = static_cast<char>(r == 12 ? 0 : 0x80 + rng() % 128);
+    } else {
+      c = kPlain[rng() % (sizeof(kPlain) - 1)];
+    }
+  }
+  return s;
+}
+
+// CRLF text with lines of random length around the 76-column limit.
+std::string RandomCrlfLines(std::mt19937& rng, size_t lines) {
+  std::string s;
+  for (size_t i = 0; i < lines; ++i) {
+    size_t len = 70 + rng() % 10;
+    for (size_t j = 0; j < len; ++j) s.push_back(static_cast<char>('a' + rng() % 26));
+    s += "\r\n";
+  }
+  return s;
+}
+
+TEST(FastPath, CrlfCleanEdgeCases) {
+  const std::vector<std::string> cases = {
+      "",          "\r",           "\n",           "\r\n",          "\n\r",        "a",
+      "a\r",       "a\n",          "a\r\n",        "\r\r\n",        "\r\n\n",      "a\r\nb",
+      "a\rb\r\n",  "a\r\n\r\nb\r", "x\r\n\r\n",    "\r\n\r\n\r\n", "ab\n\r\ncd",  "\r\n\r",
+      std::string(300, 'a') + "\n",  std::string(255, 'a') + "\r\n" + std::string(300, 'b'),
+      std::string(256, 'a') + "\r" + std::string(300, 'b'),  // bare CR at a block boundary
+      std::string(255, 'a') + "\r" + "\n",                   // CRLF split across blocks
+  };
+  for (const std::string& c : cases) {
+    EXPECT_EQ(IsCrlfClean(c), RefIsCrlfClean(c)) << ::testing::PrintToString(c);
+  }
+}
+
+TEST(FastPath, CrlfCleanRandom) {
+  std::mt19937 rng(12345);
+  for (int i = 0; i < 3000; ++i) {
+    std::string s = RandomText(rng, rng() % 700, true);
+    ASSERT_EQ(IsCrlfClean(s), RefIsCrlfClean(s)) << ::testing::PrintToString(s);
+    std::string crlf = ToCrlf(s);
+    ASSERT_TRUE(IsCrlfClean(crlf));
+  }
+}
+
+TEST(FastPath, TransportScanEdgeCases) {
+  std::string line76(76, 'a');
+  const std::vector<std::string> cases = {
+      "",
+      "plain\r\n",
+      line76 + "\r\n",
+      line76 + "a\r\n",
+      line76,
+      line76 + "a",
+      "trailing \r\n",
+      "trailing\t\r\n",
+      "trailing \r\nnext",
+      "From me\r\n",
+      "x\r\nFrom me\r\n",
+      ">From me\r\n",
+      std::string("nul\0byte\r\n", 10),
+      "8bit \xC3\xA9\r\n",
+      std::string(300, 'a') + "\xFF",
+      std::string(1000, 'a') + std::string(1, '\0'),
+      "lone\rCR\r\n",
+      "lone\nLF\r\n",
+      "\x7F\x01 controls\r\n",
+  };
+  for (const std::string& c : cases) {
+    EXPECT_EQ(NeedsTransportEncoding(c), RefNeedsTransportEncoding(c))
+        << ::testing::PrintToString(c);
+  }
+}
+
+TEST(FastPath, TransportScanRandom) {
+  std::mt19937 rng(777);
+  for (int i = 0; i < 3000; ++i) {
+    std::string s = i % 2 ? RandomText(rng, rng() % 900, i % 3 == 0)
+                          : RandomCrlfLines(rng, 1 + rng() % 20);
+    if (i % 5 == 0 && !s.empty()) s[rng() % s.size()] = static_cast<char>(0x80 + rng() % 128);
+    ASSERT_EQ(NeedsTransportEncoding(s), RefNeedsTransportEncoding(s))
+        << ::testing::PrintToString(s);
+  }
+}
+
+TEST(FastPath, Base64MatchesOpenSslAtWrapBoundaries) {
+  std::mt19937 rng(99);
+  std::vector<size_t> sizes = {0, 1, 2, 3, 4, 55, 56, 57, 58, 59, 113, 114, 115, 116, 1000, 4096};
+  for (int i = 0; i < 200; ++i) sizes.push_back(rng() % 5000);
+  for (size_t n : sizes) {
+    std::string data(n, '\0');
+    for (char& c : data) c = static_cast<char>(rng());
+    std::string expect = RefBase64(data);
+    EXPECT_EQ(Base64Encode(data), expect) << n;
+    std::string appended = "prefix\r\n";
+    Base64EncodeAppend(data, appended);
+    EXPECT_EQ(appended, "prefix\r\n" + expect) << n;
+    auto back = Base64Decode(appended.substr(8));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, data);
+  }
+}
+
+TEST(FastPath, ReservedWriteBioGrowsPastItsReserve) {
+  for (size_t reserve : {size_t{0}, size_t{1}, size_t{100}, size_t{10000}}) {
+    internal::BioPtr bio = internal::WriteBio(reserve);
+    ASSERT_TRUE(bio);
+    EXPECT_TRUE(internal::BioContents(bio.get()).empty());
+    std::string expect;
+    for (int i = 0; i < 50; ++i) {
+      std::string chunk(static_cast<size_t>(i * 37 % 500), static_cast<char>('a' + i % 26));
+      if (!chunk.empty()) {
+        ASSERT_EQ(BIO_write(bio.get(), chunk.data(), static_cast<int>(chunk.size())),
+                  static_cast<int>(chunk.size()));
+      }
+      expect += chunk;
+    }
+    EXPECT_EQ(internal::BioContents(bio.get()), expect);
+  }
+}
+
+// CmsFinalEmbedded output must decrypt (with OpenSSL's own CMS_decrypt) to
+// exactly the plaintext for sizes around the AES block and BIO chunk sizes.
+TEST(FastPath, CmsFinalEmbeddedRoundTrip) {
+  const auto& pki = testing::GetTestPki();
+  const EVP_CIPHER* ciphers[] = {EVP_aes_256_cbc(), EVP_aes_256_gcm()};
+  for (const EVP_CIPHER* cipher : ciphers) {
+    for (size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{4095},
+                     size_t{4096}, size_t{4097}, size_t{100000}}) {
+      std::string plain(n, '\0');
+      for (size_t i = 0; i < n; ++i) plain[i] = static_cast<char>(i * 131 + 7);
+      internal::CmsPtr cms(CMS_encrypt(nullptr, nullptr, cipher, CMS_PARTIAL | CMS_BINARY));
+      ASSERT_TRUE(cms);
+      ASSERT_NE(CMS_add1_recipient_cert(cms.get(), pki.carol.cert.get(), 0), nullptr);
+      ASSERT_TRUE(internal::CmsFinalEmbedded(cms.get(), plain).ok()) << n;
+      auto der = internal::CmsToDerBuffer(cms.get());
+      ASSERT_TRUE(der.ok());
+      cms.reset();
+      auto parsed = internal::CmsFromDer(der->view());
+      ASSERT_TRUE(parsed.ok());
+      internal::BioPtr out = internal::WriteBio();
+      ASSERT_EQ(CMS_decrypt(parsed->get(), pki.carol.key.get(), pki.carol.cert.get(), nullptr,
+                            out.get(), CMS_BINARY),
+                1)
+          << n;
+      EXPECT_EQ(internal::BioContents(out.get()), plain) << n;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sg::smime
