@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -63,6 +64,33 @@ std::string RefBase64(std::string_view in) {
   for (size_t i = 0; i < raw.size(); i += 76) {
     out += raw.substr(i, 76);
     out += "\r\n";
+  }
+  return out;
+}
+
+// The decoder's defining slow path: one character at a time.
+std::optional<std::string> RefBase64Decode(std::string_view in) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  bool padding = false;
+  for (char ch : in) {
+    if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
+    if (ch == '=') {
+      padding = true;
+      continue;
+    }
+    size_t v = kAlphabet.find(ch);
+    if (v == std::string::npos || padding) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+    if (bits == 0) acc = 0;
   }
   return out;
 }
@@ -176,6 +204,49 @@ TEST(FastPath, Base64MatchesOpenSslAtWrapBoundaries) {
     auto back = Base64Decode(appended.substr(8));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, data);
+  }
+}
+
+TEST(FastPath, Base64DecodeMatchesReference) {
+  std::mt19937 rng(4242);
+  for (int i = 0; i < 2000; ++i) {
+    std::string data(rng() % 3000, '\0');
+    for (char& c : data) c = static_cast<char>(rng());
+    std::string enc = Base64Encode(data);
+    switch (i % 6) {
+      case 1: {  // LF line ends
+        std::string lf;
+        for (char c : enc) {
+          if (c != '\r') lf.push_back(c);
+        }
+        enc = lf;
+        break;
+      }
+      case 2:  // a junk character somewhere
+        if (!enc.empty()) enc[rng() % enc.size()] = "*-_.!"[rng() % 5];
+        break;
+      case 3:  // padding or a line break in the middle of a line
+        if (!enc.empty()) enc.insert(rng() % enc.size(), i % 4 ? "=" : "\r\n");
+        break;
+      case 4:  // a space or a lone CR inside a line
+        if (!enc.empty()) enc.insert(rng() % enc.size(), i % 4 ? " " : "\r");
+        break;
+      case 5:  // truncated
+        if (!enc.empty()) enc.resize(rng() % enc.size());
+        break;
+      default:
+        break;
+    }
+    auto got = Base64Decode(enc);
+    auto want = RefBase64Decode(enc);
+    ASSERT_EQ(got.ok(), want.has_value()) << ::testing::PrintToString(enc);
+    if (want) {
+      ASSERT_EQ(*got, *want) << ::testing::PrintToString(enc);
+    }
+    if (i % 6 == 0 || i % 6 == 1) {
+      ASSERT_TRUE(got.ok());
+      EXPECT_EQ(*got, data);
+    }
   }
 }
 
