@@ -180,18 +180,19 @@ Result<std::string> CanonicaliseEntity(std::string_view entity, const MimeLimits
   return out;
 }
 
-Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode,
-                                 const MimeLimits& limits) {
-  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
-  OuterSplit split;
-  std::string entity_headers;
+namespace {
+
+// Outer header lines and the entity's header block (Content-* fields, an
+// explicit text/plain when there is none, the blank line).
+void SplitHeaders(const MimeEntity& top, std::string& outer_headers,
+                  std::string& entity_headers) {
   bool has_type = false;
   for (const HeaderField& f : top.fields) {
     if (IsContentField(f.name)) {
       has_type = has_type || NameIs(f.name, "Content-Type");
       AppendLine(entity_headers, f.raw);
     } else if (!NameIs(f.name, "MIME-Version")) {
-      AppendLine(split.outer_headers, f.raw);
+      AppendLine(outer_headers, f.raw);
     }
   }
   if (!has_type) {
@@ -199,22 +200,45 @@ Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode
                                                : "Content-Type: text/plain; charset=us-ascii\r\n");
   }
   entity_headers += "\r\n";
-  if (transport_encode) {
-    // Parse the rebuilt header block and point the body at the original
-    // bytes: the body is copied once, into the canonical output.
-    SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(entity_headers, limits));
-    entity.body = top.body;
-    entity.has_separator = true;
-    split.entity.reserve(entity_headers.size() + top.body.size() + top.body.size() / 16);
-    SG_RETURN_IF_ERROR(CanonParsed(entity, 0, limits, split.entity));
+}
+
+}  // namespace
+
+Result<OuterSplitView> SplitForSmimeNoCopy(std::string_view message, const MimeLimits& limits) {
+  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
+  OuterSplitView split;
+  SplitHeaders(top, split.outer_headers, split.entity_headers);
+  if (IsCrlfClean(top.body)) {
+    split.raw_body = top.body;
   } else {
-    split.entity = std::move(entity_headers);
-    if (IsCrlfClean(top.body)) {
-      split.entity.append(top.body);
-    } else {
-      split.entity += ToCrlf(top.body);
-    }
+    split.crlf_body = ToCrlf(top.body);
+    split.converted = true;
   }
+  return split;
+}
+
+Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode,
+                                 const MimeLimits& limits) {
+  if (!transport_encode) {
+    SG_ASSIGN_OR_RETURN(OuterSplitView view, SplitForSmimeNoCopy(message, limits));
+    OuterSplit split;
+    split.outer_headers = std::move(view.outer_headers);
+    split.entity = std::move(view.entity_headers);
+    split.entity.reserve(split.entity.size() + view.body().size());
+    split.entity.append(view.body());
+    return split;
+  }
+  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
+  OuterSplit split;
+  std::string entity_headers;
+  SplitHeaders(top, split.outer_headers, entity_headers);
+  // Parse the rebuilt header block and point the body at the original
+  // bytes: the body is copied once, into the canonical output.
+  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(entity_headers, limits));
+  entity.body = top.body;
+  entity.has_separator = true;
+  split.entity.reserve(entity_headers.size() + top.body.size() + top.body.size() / 16);
+  SG_RETURN_IF_ERROR(CanonParsed(entity, 0, limits, split.entity));
   return split;
 }
 

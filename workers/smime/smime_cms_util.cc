@@ -57,8 +57,10 @@ Result<DerBuffer> CmsToDerBuffer(CMS_ContentInfo* cms) {
   return der;
 }
 
-Status CmsFinalEmbedded(CMS_ContentInfo* cms, std::string_view content) {
-  if (content.size() > static_cast<size_t>(INT32_MAX) - 4096) {
+Status CmsFinalEmbedded(CMS_ContentInfo* cms, std::span<const std::string_view> pieces) {
+  size_t total = 0;
+  for (std::string_view piece : pieces) total += piece.size();
+  if (total > static_cast<size_t>(INT32_MAX) - 4096) {
     return MakeError(ErrorCode::kResourceExhausted, "CMS: content too large");
   }
   // Ciphertext = content + at most one padding block; the GCM tag is kept
@@ -66,18 +68,18 @@ Status CmsFinalEmbedded(CMS_ContentInfo* cms, std::string_view content) {
   // buffer to the encryptedContent OCTET STRING (marking the BIO read-only,
   // so freeing the BIO leaves the buffer alone), exactly as with the BIO
   // CMS_final would have made itself.
-  BioPtr sink = WriteBio(content.size() + 64);
+  BioPtr sink = WriteBio(total + 64);
   if (!sink) return MakeError(ErrorCode::kInternal, "CMS: out of memory");
   BIO* chain = CMS_dataInit(cms, sink.get());
   if (chain == nullptr) {
-    return MakeError(ErrorCode::kInternal, "CMS: cannot start encryption (" + TakeOpenSslError() + ")");
+    return MakeError(ErrorCode::kInternal,
+                     "CMS: cannot start encryption (" + TakeOpenSslError() + ")");
   }
   bool ok = true;
-  size_t pos = 0;
-  while (ok && pos < content.size()) {
-    int n = static_cast<int>(std::min<size_t>(content.size() - pos, 1u << 30));
-    ok = BIO_write(chain, content.data() + pos, n) == n;
-    pos += static_cast<size_t>(n);
+  for (std::string_view piece : pieces) {
+    if (!ok || piece.empty()) continue;
+    ok = BIO_write(chain, piece.data(), static_cast<int>(piece.size())) ==
+         static_cast<int>(piece.size());
   }
   ok = ok && BIO_flush(chain) == 1;
   ok = ok && CMS_dataFinal(cms, chain) == 1;
@@ -87,7 +89,9 @@ Status CmsFinalEmbedded(CMS_ContentInfo* cms, std::string_view content) {
     BIO_free(chain);
     chain = next;
   }
-  if (!ok) return MakeError(ErrorCode::kInternal, "CMS: encryption failed (" + TakeOpenSslError() + ")");
+  if (!ok) {
+    return MakeError(ErrorCode::kInternal, "CMS: encryption failed (" + TakeOpenSslError() + ")");
+  }
   return OkStatus();
 }
 

@@ -8,6 +8,7 @@
 #include <openssl/cms.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -53,7 +54,8 @@ Result<DerBuffer> CmsToDerBuffer(CMS_ContentInfo* cms);
 // CMS_final for enveloped / authEnveloped data with embedded content:
 // encrypts |content| into a pre-sized buffer that the ContentInfo then owns
 // (CMS_final's own memory BIO regrows and cleanses as it fills).
-Status CmsFinalEmbedded(CMS_ContentInfo* cms, std::string_view content);
+// The content is the concatenation of |pieces|.
+Status CmsFinalEmbedded(CMS_ContentInfo* cms, std::span<const std::string_view> pieces);
 // kCorruption for anything that is not a complete, well-formed ContentInfo.
 Result<CmsPtr> CmsFromDer(std::string_view der);
 
