@@ -217,6 +217,36 @@ Result<OuterSplitView> SplitForSmimeNoCopy(std::string_view message, const MimeL
   return split;
 }
 
+Result<std::string> OuterHeadersForSmime(std::string_view message, const MimeLimits& limits) {
+  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
+  std::string outer_headers;
+  for (const HeaderField& f : top.fields) {
+    if (!IsContentField(f.name) && !NameIs(f.name, "MIME-Version")) AppendLine(outer_headers, f.raw);
+  }
+  return outer_headers;
+}
+
+Status AppendEntityForSmime(std::string_view message, bool transport_encode,
+                            const MimeLimits& limits, std::string& out) {
+  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
+  std::string outer_headers;
+  std::string entity_headers;
+  SplitHeaders(top, outer_headers, entity_headers);
+  if (!transport_encode) {
+    out += entity_headers;
+    if (IsCrlfClean(top.body)) {
+      out.append(top.body);
+    } else {
+      out += ToCrlf(top.body);
+    }
+    return OkStatus();
+  }
+  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(entity_headers, limits));
+  entity.body = top.body;
+  entity.has_separator = true;
+  return CanonParsed(entity, 0, limits, out);
+}
+
 Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode,
                                  const MimeLimits& limits) {
   if (!transport_encode) {

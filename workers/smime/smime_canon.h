@@ -35,6 +35,13 @@ struct OuterSplit {
 Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode,
                                  const MimeLimits& limits);
 
+// SplitForSmime in two steps for callers that write the entity straight
+// into their own output: the outer header lines (header block only, cheap),
+// then the entity appended to |out|.
+Result<std::string> OuterHeadersForSmime(std::string_view message, const MimeLimits& limits);
+Status AppendEntityForSmime(std::string_view message, bool transport_encode,
+                            const MimeLimits& limits, std::string& out);
+
 // The split without transport encoding, without copying the body: the
 // entity is entity_headers followed by body(). Encrypting an already signed
 // message uses this, handing both pieces to the cipher in turn.

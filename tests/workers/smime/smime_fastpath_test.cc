@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <random>
 #include <string>
@@ -17,6 +18,8 @@
 #include "workers/smime/smime_cms_util.h"
 #include "workers/smime/smime_engine.h"
 #include "workers/smime/smime_mime.h"
+#include "workers/smime/smime_signer.h"
+#include "workers/smime/smime_trust.h"
 
 namespace sg::smime {
 namespace {
@@ -320,6 +323,46 @@ TEST(FastPath, NoCopySplitEqualsSplit) {
     EXPECT_EQ(copy->outer_headers, view->outer_headers) << m;
     EXPECT_EQ(copy->entity, view->entity_headers + std::string(view->body())) << m;
     EXPECT_TRUE(IsCrlfClean(copy->entity)) << m;
+  }
+}
+
+// Sign writes the canonical entity straight into its output: the result must
+// be what WrapSigned made of SplitForSmime (outer fields, then the entity as
+// the first part, byte for byte) and must verify.
+TEST(FastPath, SignWritesTheSplitEntityInPlace) {
+  const auto& pki = testing::GetTestPki();
+  auto engine = SmimeEngine::Create().value();
+  PreparedSigner signer = PreparedSigner::Create(pki.alice.Signer()).value();
+  TrustStore trust = pki.Trust();
+  const std::string from = "From: " + pki.alice.email + "\r\n";
+  const std::vector<std::string> bodies = {
+      "Subject: plain\r\n\r\nhello\r\n",
+      "Subject: lf\nMIME-Version: 1.0\n\nline one\nFrom here\ntrailing \n",
+      "Subject: 8bit\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: 8bit\r\n\r\n\xC3\xA9t\xC3\xA9 " + std::string(200, 'x') + "\r\n",
+      "Subject: multi\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\npre\r\n--b\r\n"
+      "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+      "\x01\x02\x00\xFF\r\n--b--\r\n",
+  };
+  for (const std::string& b : bodies) {
+    std::string msg = from + b;
+    SignOptions options;
+    options.signing_time = std::time(nullptr);
+    auto signed_msg = engine->Sign(msg, signer, options);
+    ASSERT_TRUE(signed_msg.ok()) << signed_msg.error().message;
+    auto split = SplitForSmime(msg, true, MimeLimits{});
+    ASSERT_TRUE(split.ok());
+    ASSERT_EQ(signed_msg->compare(0, split->outer_headers.size(), split->outer_headers), 0) << b;
+    auto top = ParseEntity(*signed_msg, MimeLimits{});
+    ASSERT_TRUE(top.ok());
+    ContentType ct = EntityContentType(*top);
+    auto mp = SplitMultipart(top->body, ct.Param("boundary"), MimeLimits{});
+    ASSERT_TRUE(mp.ok());
+    ASSERT_EQ(mp->parts.size(), 2u);
+    EXPECT_EQ(mp->parts[0], split->entity) << b;
+    auto v = engine->Verify(*signed_msg, trust, std::time(nullptr));
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v->status, VerifyStatus::kGood) << v->detail;
   }
 }
 
