@@ -1,5 +1,7 @@
 #include "workers/smime/smime_canon.h"
 
+#include <algorithm>
+
 namespace sg::smime {
 namespace {
 
@@ -19,10 +21,20 @@ bool LongOrDirtyLines(std::string_view text, bool check_from) {
   return false;
 }
 
+// Any byte >= 0x80 or NUL. Branch-free per 256-byte block (OR for the high
+// bit, MIN for NUL both vectorise), so clean text costs ~0.1 ns/byte.
 bool Has8Bit(std::string_view text) {
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 0x80 || u == 0) return true;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const size_t end = std::min(n, i + 256);
+    unsigned char any = 0;
+    unsigned char low = 0xFF;
+    for (; i < end; ++i) {
+      any |= p[i];
+      low = std::min(low, p[i]);
+    }
+    if ((any & 0x80) != 0 || low == 0) return true;
   }
   return false;
 }
@@ -168,18 +180,19 @@ Result<std::string> CanonicaliseEntity(std::string_view entity, const MimeLimits
   return out;
 }
 
-Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode,
-                                 const MimeLimits& limits) {
-  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
-  OuterSplit split;
-  std::string entity_headers;
+namespace {
+
+// Outer header lines and the entity's header block (Content-* fields, an
+// explicit text/plain when there is none, the blank line).
+void SplitHeaders(const MimeEntity& top, std::string& outer_headers,
+                  std::string& entity_headers) {
   bool has_type = false;
   for (const HeaderField& f : top.fields) {
     if (IsContentField(f.name)) {
       has_type = has_type || NameIs(f.name, "Content-Type");
       AppendLine(entity_headers, f.raw);
     } else if (!NameIs(f.name, "MIME-Version")) {
-      AppendLine(split.outer_headers, f.raw);
+      AppendLine(outer_headers, f.raw);
     }
   }
   if (!has_type) {
@@ -187,22 +200,75 @@ Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode
                                                : "Content-Type: text/plain; charset=us-ascii\r\n");
   }
   entity_headers += "\r\n";
-  if (transport_encode) {
-    // Parse the rebuilt header block and point the body at the original
-    // bytes: the body is copied once, into the canonical output.
-    SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(entity_headers, limits));
-    entity.body = top.body;
-    entity.has_separator = true;
-    split.entity.reserve(entity_headers.size() + top.body.size() + top.body.size() / 16);
-    SG_RETURN_IF_ERROR(CanonParsed(entity, 0, limits, split.entity));
+}
+
+}  // namespace
+
+Result<OuterSplitView> SplitForSmimeNoCopy(std::string_view message, const MimeLimits& limits) {
+  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
+  OuterSplitView split;
+  SplitHeaders(top, split.outer_headers, split.entity_headers);
+  if (IsCrlfClean(top.body)) {
+    split.raw_body = top.body;
   } else {
-    split.entity = std::move(entity_headers);
-    if (IsCrlfClean(top.body)) {
-      split.entity.append(top.body);
-    } else {
-      split.entity += ToCrlf(top.body);
-    }
+    split.crlf_body = ToCrlf(top.body);
+    split.converted = true;
   }
+  return split;
+}
+
+Result<std::string> OuterHeadersForSmime(std::string_view message, const MimeLimits& limits) {
+  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
+  std::string outer_headers;
+  for (const HeaderField& f : top.fields) {
+    if (!IsContentField(f.name) && !NameIs(f.name, "MIME-Version")) AppendLine(outer_headers, f.raw);
+  }
+  return outer_headers;
+}
+
+Status AppendEntityForSmime(std::string_view message, bool transport_encode,
+                            const MimeLimits& limits, std::string& out) {
+  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
+  std::string outer_headers;
+  std::string entity_headers;
+  SplitHeaders(top, outer_headers, entity_headers);
+  if (!transport_encode) {
+    out += entity_headers;
+    if (IsCrlfClean(top.body)) {
+      out.append(top.body);
+    } else {
+      out += ToCrlf(top.body);
+    }
+    return OkStatus();
+  }
+  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(entity_headers, limits));
+  entity.body = top.body;
+  entity.has_separator = true;
+  return CanonParsed(entity, 0, limits, out);
+}
+
+Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode,
+                                 const MimeLimits& limits) {
+  if (!transport_encode) {
+    SG_ASSIGN_OR_RETURN(OuterSplitView view, SplitForSmimeNoCopy(message, limits));
+    OuterSplit split;
+    split.outer_headers = std::move(view.outer_headers);
+    split.entity = std::move(view.entity_headers);
+    split.entity.reserve(split.entity.size() + view.body().size());
+    split.entity.append(view.body());
+    return split;
+  }
+  SG_ASSIGN_OR_RETURN(MimeEntity top, ParseEntity(message, limits));
+  OuterSplit split;
+  std::string entity_headers;
+  SplitHeaders(top, split.outer_headers, entity_headers);
+  // Parse the rebuilt header block and point the body at the original
+  // bytes: the body is copied once, into the canonical output.
+  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(entity_headers, limits));
+  entity.body = top.body;
+  entity.has_separator = true;
+  split.entity.reserve(entity_headers.size() + top.body.size() + top.body.size() / 16);
+  SG_RETURN_IF_ERROR(CanonParsed(entity, 0, limits, split.entity));
   return split;
 }
 

@@ -35,6 +35,27 @@ struct OuterSplit {
 Result<OuterSplit> SplitForSmime(std::string_view message, bool transport_encode,
                                  const MimeLimits& limits);
 
+// SplitForSmime in two steps for callers that write the entity straight
+// into their own output: the outer header lines (header block only, cheap),
+// then the entity appended to |out|.
+Result<std::string> OuterHeadersForSmime(std::string_view message, const MimeLimits& limits);
+Status AppendEntityForSmime(std::string_view message, bool transport_encode,
+                            const MimeLimits& limits, std::string& out);
+
+// The split without transport encoding, without copying the body: the
+// entity is entity_headers followed by body(). Encrypting an already signed
+// message uses this, handing both pieces to the cipher in turn.
+struct OuterSplitView {
+  std::string outer_headers;   // as OuterSplit::outer_headers
+  std::string entity_headers;  // Content-* fields and the blank line, CRLF
+  std::string_view raw_body;   // the message's body when already CRLF-clean
+  std::string crlf_body;       // otherwise its CRLF form
+  bool converted = false;
+  std::string_view body() const { return converted ? std::string_view(crlf_body) : raw_body; }
+};
+// |message| must outlive the result.
+Result<OuterSplitView> SplitForSmimeNoCopy(std::string_view message, const MimeLimits& limits);
+
 // Re-encodes one MIME entity (headers + body) recursively. Exposed for tests
 // and for the QP re-folding relay simulation.
 Result<std::string> CanonicaliseEntity(std::string_view entity, const MimeLimits& limits);

@@ -1,5 +1,6 @@
 #include "workers/smime/smime_cms_util.h"
 
+#include <openssl/buffer.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -13,6 +14,20 @@ BioPtr ReadBio(std::string_view data) {
 }
 
 BioPtr WriteBio() { return BioPtr(BIO_new(BIO_s_mem())); }
+
+BioPtr WriteBio(size_t reserve) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio) return bio;
+  BUF_MEM* bm = BUF_MEM_new();
+  if (bm == nullptr) return bio;  // the plain BIO still works, just slower
+  if (reserve > 0 && BUF_MEM_grow(bm, reserve) == 0) {
+    BUF_MEM_free(bm);
+    return bio;
+  }
+  bm->length = 0;  // capacity kept (bm->max), contents empty
+  BIO_set_mem_buf(bio.get(), bm, BIO_CLOSE);
+  return bio;
+}
 
 std::string_view BioContents(BIO* bio) {
   char* data = nullptr;
@@ -29,6 +44,55 @@ Result<std::string> CmsToDer(CMS_ContentInfo* cms) {
   std::string der(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
   OPENSSL_free(buf);
   return der;
+}
+
+Result<DerBuffer> CmsToDerBuffer(CMS_ContentInfo* cms) {
+  unsigned char* buf = nullptr;
+  int len = i2d_CMS_ContentInfo(cms, &buf);
+  if (len <= 0)
+    return MakeError(ErrorCode::kInternal, "CMS: cannot encode (" + TakeOpenSslError() + ")");
+  DerBuffer der;
+  der.data.reset(buf);
+  der.size = static_cast<size_t>(len);
+  return der;
+}
+
+Status CmsFinalEmbedded(CMS_ContentInfo* cms, std::span<const std::string_view> pieces) {
+  size_t total = 0;
+  for (std::string_view piece : pieces) total += piece.size();
+  if (total > static_cast<size_t>(INT32_MAX) - 4096) {
+    return MakeError(ErrorCode::kResourceExhausted, "CMS: content too large");
+  }
+  // Ciphertext = content + at most one padding block; the GCM tag is kept
+  // apart. CMS_dataFinal finds this memory BIO in the chain and hands its
+  // buffer to the encryptedContent OCTET STRING (marking the BIO read-only,
+  // so freeing the BIO leaves the buffer alone), exactly as with the BIO
+  // CMS_final would have made itself.
+  BioPtr sink = WriteBio(total + 64);
+  if (!sink) return MakeError(ErrorCode::kInternal, "CMS: out of memory");
+  BIO* chain = CMS_dataInit(cms, sink.get());
+  if (chain == nullptr) {
+    return MakeError(ErrorCode::kInternal,
+                     "CMS: cannot start encryption (" + TakeOpenSslError() + ")");
+  }
+  bool ok = true;
+  for (std::string_view piece : pieces) {
+    if (!ok || piece.empty()) continue;
+    ok = BIO_write(chain, piece.data(), static_cast<int>(piece.size())) ==
+         static_cast<int>(piece.size());
+  }
+  ok = ok && BIO_flush(chain) == 1;
+  ok = ok && CMS_dataFinal(cms, chain) == 1;
+  // Free the cipher BIO(s) in front of |sink|; |sink| is freed by its owner.
+  while (chain != nullptr && chain != sink.get()) {
+    BIO* next = BIO_pop(chain);
+    BIO_free(chain);
+    chain = next;
+  }
+  if (!ok) {
+    return MakeError(ErrorCode::kInternal, "CMS: encryption failed (" + TakeOpenSslError() + ")");
+  }
+  return OkStatus();
 }
 
 Result<CmsPtr> CmsFromDer(std::string_view der) {

@@ -8,6 +8,7 @@
 #include <openssl/cms.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,9 +29,33 @@ using BioPtr = std::unique_ptr<BIO, BioFree>;
 // Read-only memory BIO over |data| (no copy; |data| must outlive the BIO).
 BioPtr ReadBio(std::string_view data);
 BioPtr WriteBio();
+// A write memory BIO whose buffer already holds |reserve| bytes: OpenSSL's
+// mem BIO otherwise grows by 4/3 with a clearing realloc (copy + cleanse of
+// everything so far) each time, several full passes over a large output.
+BioPtr WriteBio(size_t reserve);
 std::string_view BioContents(BIO* bio);
 
 Result<std::string> CmsToDer(CMS_ContentInfo* cms);
+
+// DER in OpenSSL's own buffer (i2d output), for callers that only read it
+// once (base64): saves a copy of the whole structure.
+struct OsslFree {
+  void operator()(unsigned char* p) const { OPENSSL_free(p); }
+};
+struct DerBuffer {
+  std::unique_ptr<unsigned char, OsslFree> data;
+  size_t size = 0;
+  std::string_view view() const {
+    return std::string_view(reinterpret_cast<const char*>(data.get()), size);
+  }
+};
+Result<DerBuffer> CmsToDerBuffer(CMS_ContentInfo* cms);
+
+// CMS_final for enveloped / authEnveloped data with embedded content:
+// encrypts |content| into a pre-sized buffer that the ContentInfo then owns
+// (CMS_final's own memory BIO regrows and cleanses as it fills).
+// The content is the concatenation of |pieces|.
+Status CmsFinalEmbedded(CMS_ContentInfo* cms, std::span<const std::string_view> pieces);
 // kCorruption for anything that is not a complete, well-formed ContentInfo.
 Result<CmsPtr> CmsFromDer(std::string_view der);
 

@@ -83,7 +83,7 @@ Result<DecryptResult> SmimeEngine::DecryptImpl(std::string_view message,
   for (size_t i = 0; i < candidates.size(); ++i) {
     const KeyPair& kp = candidates[i];
     if (!kp.key || !kp.cert || !IsRecipient(cms.get(), kp.cert.get())) continue;
-    internal::BioPtr out = internal::WriteBio();
+    internal::BioPtr out = internal::WriteBio(der.size());  // plaintext < ciphertext
     if (CMS_decrypt(cms.get(), kp.key.get(), kp.cert.get(), nullptr, out.get(), CMS_BINARY) != 1) {
       ErrorCode code = DecryptFailureCode(ERR_peek_last_error());
       failure = MakeError(

@@ -13,6 +13,23 @@ Result<EncryptInfo> SmimeEngine::EncryptImpl(std::string_view message,
                                              std::span<const Recipient> recipients,
                                              const EncryptOptions& options) const {
   if (recipients.empty()) return MakeError(ErrorCode::kInvalidArgument, "encrypt: no recipients");
+  if (!options.transport_encode) {
+    // Nothing to re-encode (typically a message we just signed): the body
+    // goes to the cipher straight from |message|, never copied.
+    SG_ASSIGN_OR_RETURN(OuterSplitView split, SplitForSmimeNoCopy(message, limits_));
+    const std::string_view pieces[] = {split.entity_headers, split.body()};
+    return EncryptEntity(split.outer_headers, pieces, recipients, options);
+  }
+  SG_ASSIGN_OR_RETURN(OuterSplit split, SplitForSmime(message, true, limits_));
+  const std::string_view pieces[] = {split.entity};
+  return EncryptEntity(split.outer_headers, pieces, recipients, options);
+}
+
+Result<EncryptInfo> SmimeEngine::EncryptEntity(std::string_view outer_headers,
+                                               std::span<const std::string_view> entity,
+                                               std::span<const Recipient> recipients,
+                                               const EncryptOptions& options) const {
+  if (recipients.empty()) return MakeError(ErrorCode::kInvalidArgument, "encrypt: no recipients");
   const EVP_CIPHER* cipher = aes256_cbc_;
   switch (options.cipher) {
     case ContentCipher::kAuto: {
@@ -32,8 +49,6 @@ Result<EncryptInfo> SmimeEngine::EncryptImpl(std::string_view message,
       break;
   }
   bool aead = (EVP_CIPHER_get_flags(cipher) & EVP_CIPH_FLAG_AEAD_CIPHER) != 0;
-
-  SG_ASSIGN_OR_RETURN(OuterSplit split, SplitForSmime(message, options.transport_encode, limits_));
 
   // OpenSSL 3 picks AuthEnvelopedData (RFC 5083) for an AEAD cipher.
   internal::CmsPtr cms(CMS_encrypt(nullptr, nullptr, cipher, CMS_PARTIAL | CMS_BINARY));
@@ -60,19 +75,16 @@ Result<EncryptInfo> SmimeEngine::EncryptImpl(std::string_view message,
       }
     }
   }
-  internal::BioPtr content = internal::ReadBio(split.entity);
-  if (CMS_final(cms.get(), content.get(), nullptr, CMS_BINARY) != 1) {
-    return MakeError(ErrorCode::kInternal,
-                     "encrypt: CMS_final failed (" + TakeOpenSslError() + ")");
-  }
-  SG_ASSIGN_OR_RETURN(std::string der, internal::CmsToDer(cms.get()));
+  SG_RETURN_IF_ERROR(internal::CmsFinalEmbedded(cms.get(), entity));
+  SG_ASSIGN_OR_RETURN(internal::DerBuffer der, internal::CmsToDerBuffer(cms.get()));
+  cms.reset();  // the ciphertext now lives in |der| only
 
   EncryptInfo info;
   info.auth_enveloped = aead;
   info.cipher_name = EVP_CIPHER_get0_name(cipher);
   std::string& out = info.message;
-  out.reserve(split.outer_headers.size() + der.size() * 4 / 3 + der.size() / 38 + 512);
-  out += split.outer_headers;
+  out.reserve(outer_headers.size() + der.size * 4 / 3 + der.size / 38 + 512);
+  out += outer_headers;
   out += "MIME-Version: 1.0\r\n";
   out += aead ? "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data;\r\n"
               : "Content-Type: application/pkcs7-mime; smime-type=enveloped-data;\r\n";
@@ -81,7 +93,7 @@ Result<EncryptInfo> SmimeEngine::EncryptImpl(std::string_view message,
       "Content-Transfer-Encoding: base64\r\n"
       "Content-Disposition: attachment; filename=\"smime.p7m\"\r\n"
       "Content-Description: S/MIME Encrypted Message\r\n\r\n";
-  out += Base64Encode(der);
+  Base64EncodeAppend(der.view(), out);
   return info;
 }
 

@@ -188,6 +188,12 @@ class SmimeEngine {
                                    const SignOptions& options) const;
   Result<EncryptInfo> EncryptImpl(std::string_view message, std::span<const Recipient> recipients,
                                   const EncryptOptions& options) const;
+  // Encrypts the entity made of |entity| pieces in turn; |outer_headers|
+  // stay outside (CRLF lines).
+  Result<EncryptInfo> EncryptEntity(std::string_view outer_headers,
+                                    std::span<const std::string_view> entity,
+                                    std::span<const Recipient> recipients,
+                                    const EncryptOptions& options) const;
   Result<DecryptResult> DecryptImpl(std::string_view message,
                                     std::span<const KeyPair> candidates) const;
   Result<VerifyResult> VerifyImpl(std::string_view message, const TrustStore& trust,

@@ -85,6 +85,8 @@ bool IsCrlfClean(std::string_view in);  // no bare CR or LF
 
 // Base64 with 76-column CRLF lines (RFC 2045).
 std::string Base64Encode(std::string_view in);
+// The same, appended to |out| (no temporary copy of the encoded text).
+void Base64EncodeAppend(std::string_view in, std::string& out);
 // Tolerant base64 decoder: skips whitespace; kInvalidArgument on other junk.
 Result<std::string> Base64Decode(std::string_view in);
 // Quoted-printable for canonical (CRLF) text: hard line breaks kept, lines

@@ -64,21 +64,51 @@ std::string WrapSigned(const OuterSplit& split, std::string_view der, DigestAlg 
       "Content-Transfer-Encoding: base64\r\n"
       "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
       "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
-  out += Base64Encode(der);  // ends with CRLF, which belongs to the close delimiter
+  Base64EncodeAppend(der, out);  // ends with CRLF, which belongs to the close delimiter
   out += "--" + boundary + "--\r\n";
   return out;
 }
 
 }  // namespace
 
+// What WrapSigned writes, byte for byte, but with the canonical entity
+// written once, straight into the output (no separate entity string and no
+// second copy of it). The boundary is drawn first and checked against the
+// entity afterwards; on the (2^-128) collision the two-step path runs.
 Result<std::string> SmimeEngine::SignPrepared(std::string_view message,
                                               const PreparedSigner& signer,
                                               const SignOptions& options) const {
-  SG_ASSIGN_OR_RETURN(OuterSplit split, SplitForSmime(message, options.transport_encode, limits_));
-  SG_ASSIGN_OR_RETURN(
-      std::string der,
-      signer.SignDetached(split.entity, options.signing_time.value_or(std::time(nullptr))));
-  return WrapSigned(split, der, signer.digest());
+  const std::time_t signing_time = options.signing_time.value_or(std::time(nullptr));
+  SG_ASSIGN_OR_RETURN(std::string outer_headers, OuterHeadersForSmime(message, limits_));
+  std::string boundary = internal::RandomBoundary({});
+  std::string out;
+  out.reserve(message.size() + message.size() / 16 + 8192);
+  out += outer_headers;
+  out += "MIME-Version: 1.0\r\n";
+  out += "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n micalg=";
+  out += MicAlg(signer.digest());
+  out += "; boundary=\"" + boundary + "\"\r\n\r\n";
+  out += "This is a cryptographically signed message in MIME format.\r\n\r\n";
+  out += "--" + boundary + "\r\n";
+  const size_t entity_at = out.size();
+  SG_RETURN_IF_ERROR(AppendEntityForSmime(message, options.transport_encode, limits_, out));
+  std::string_view entity = std::string_view(out).substr(entity_at);
+  if (entity.find(boundary) != std::string_view::npos) {
+    SG_ASSIGN_OR_RETURN(OuterSplit split,
+                        SplitForSmime(message, options.transport_encode, limits_));
+    SG_ASSIGN_OR_RETURN(std::string der, signer.SignDetached(split.entity, signing_time));
+    return WrapSigned(split, der, signer.digest());
+  }
+  SG_ASSIGN_OR_RETURN(std::string der, signer.SignDetached(entity, signing_time));
+  out += "\r\n--" + boundary + "\r\n";
+  out +=
+      "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n"
+      "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
+      "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
+  Base64EncodeAppend(der, out);  // ends with CRLF, which belongs to the close delimiter
+  out += "--" + boundary + "--\r\n";
+  return out;
 }
 
 // RSA-PSS (and a reference for the direct encoder): OpenSSL's CMS code.

@@ -218,7 +218,7 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
     sk_X509_push(extra.get(), c.get());
   }
   internal::BioPtr content = detached ? internal::ReadBio(detached_content) : nullptr;
-  internal::BioPtr out = r.opaque ? internal::WriteBio() : nullptr;
+  internal::BioPtr out = r.opaque ? internal::WriteBio(der.size()) : nullptr;  // content < DER
   ERR_clear_error();
   int ok = CMS_verify(cms.get(), extra.get(), nullptr, content.get(), out.get(),
                       CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY);
