@@ -11,6 +11,19 @@
 namespace sg::smime {
 namespace {
 
+// The multipart/signed tail after the signed entity: the signature part and
+// the close delimiter.
+void AppendSignaturePart(const std::string& boundary, std::string_view der, std::string& out) {
+  out += "\r\n--" + boundary + "\r\n";
+  out +=
+      "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n"
+      "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
+      "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
+  Base64EncodeAppend(der, out);  // ends with CRLF, which belongs to the close delimiter
+  out += "--" + boundary + "--\r\n";
+}
+
 using internal::CmsPtr;
 
 std::string_view MicAlg(DigestAlg alg) {
@@ -58,14 +71,7 @@ std::string WrapSigned(const OuterSplit& split, std::string_view der, DigestAlg 
   out += "This is a cryptographically signed message in MIME format.\r\n\r\n";
   out += "--" + boundary + "\r\n";
   out += split.entity;
-  out += "\r\n--" + boundary + "\r\n";
-  out +=
-      "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
-      "Content-Transfer-Encoding: base64\r\n"
-      "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
-      "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
-  Base64EncodeAppend(der, out);  // ends with CRLF, which belongs to the close delimiter
-  out += "--" + boundary + "--\r\n";
+  AppendSignaturePart(boundary, der, out);
   return out;
 }
 
@@ -100,14 +106,7 @@ Result<std::string> SmimeEngine::SignPrepared(std::string_view message,
     return WrapSigned(split, der, signer.digest());
   }
   SG_ASSIGN_OR_RETURN(std::string der, signer.SignDetached(entity, signing_time));
-  out += "\r\n--" + boundary + "\r\n";
-  out +=
-      "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
-      "Content-Transfer-Encoding: base64\r\n"
-      "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
-      "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
-  Base64EncodeAppend(der, out);  // ends with CRLF, which belongs to the close delimiter
-  out += "--" + boundary + "--\r\n";
+  AppendSignaturePart(boundary, der, out);
   return out;
 }
 

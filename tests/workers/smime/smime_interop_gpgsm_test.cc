@@ -27,6 +27,9 @@ class GpgsmInterop : public ::testing::Test {
     const auto& pki = GetTestPki();
     WriteFile(home_ + "/gpgsm.conf", "disable-crl-checks\ndisable-policy-checks\n");
     WriteFile(home_ + "/gpg-agent.conf", "allow-loopback-pinentry\n");
+    // Start the agent now and wait for it, rather than letting the first
+    // gpgsm call autostart it under a time limit (a loaded CI machine).
+    ASSERT_EQ(RunTool("gpgconf --homedir " + home_ + " --launch gpg-agent"), 0);
     std::string fpr;
     ASSERT_EQ(RunTool("openssl x509 -in " + pki.root.cert_path +
                           " -noout -fingerprint -sha1 | cut -d= -f2",
