@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <cctype>
-
 #include "common/thread_name.h"
 #include "keyservice/keyservice_x509.h"
 
@@ -219,11 +216,12 @@ Result<bool> CachingKeyService::Participates(const std::string& address) {
 }
 
 Result<HarvestResult> CachingKeyService::HarvestCertificate(const HarvestRequest& request) {
-  // Keyed like the keyservice's change events (lower-case address); an
-  // event for the address or a reset drops what we remembered.
-  std::string address = request.address;
-  std::transform(address.begin(), address.end(), address.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // Keyed like the keyservice's change events (its normalised address); an
+  // event for the address or a reset drops what we remembered. An address it
+  // would not accept goes to it unremembered, for its specific error.
+  auto normalized = NormalizeAddress(request.address);
+  if (!normalized.ok()) return upstream_.HarvestCertificate(request);
+  const std::string& address = *normalized;
   const std::string fingerprint = Fingerprint(request.certificate_der);
   uint64_t generation;
   {
