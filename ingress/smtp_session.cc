@@ -148,7 +148,10 @@ void Session::Process() {
     }
     if (mode_ == Mode::kBdat) {
       size_t take = static_cast<size_t>(std::min<uint64_t>(bdat_remaining_, avail.size()));
-      if (!bdat_discard_) bdat_content_.append(avail.substr(0, take));
+      if (!bdat_discard_) {
+        bdat_content_.append(avail.substr(0, take));
+        bdat_lines_->Feed(avail.substr(0, take));
+      }
       pos += take;
       bdat_remaining_ -= take;
       if (bdat_remaining_ == 0) BdatChunkDone();
@@ -361,6 +364,7 @@ void Session::OnBdat(const Command& c) {
   }
   // The chunk is read in every case: that is how the connection stays in sync.
   bdat_discard_ = bdat_error_.has_value();
+  if (!bdat_discard_ && !bdat_used_) bdat_lines_.emplace(cfg_.max_line_length);
   bdat_used_ = bdat_used_ || !bdat_discard_;
   bdat_remaining_ = c.bdat_size;
   bdat_last_ = c.bdat_last;
@@ -387,9 +391,19 @@ void Session::BdatChunkDone() {
     Respond(250, "2.0.0", std::to_string(bdat_content_.size()) + " octets received");
     return;
   }
+  // The same content checks as DATA (smtp_line_checker.h), the same replies.
+  bdat_lines_->Finish();
+  DataReader::Outcome outcome = DataReader::Outcome::kOk;
+  if (bdat_lines_->bare_line_ending()) {
+    outcome = DataReader::Outcome::kBareLineEnding;
+  } else if (bdat_lines_->line_too_long()) {
+    outcome = DataReader::Outcome::kLineTooLong;
+  }
   std::string content = std::move(bdat_content_);
   bdat_content_.clear();
-  FinishMessage(DataReader::Outcome::kOk, std::move(content));
+  // DATA content always ends with CRLF; BDAT content may stop mid-line.
+  if (!content.empty() && content.back() != '\n') content += "\r\n";
+  FinishMessage(outcome, std::move(content));
 }
 
 void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
@@ -449,6 +463,7 @@ void Session::ResetTransaction() {
   data_.reset();
   bdat_used_ = false;
   bdat_content_.clear();
+  bdat_lines_.reset();
 }
 
 void Session::OnStartTls() {

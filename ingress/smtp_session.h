@@ -31,6 +31,7 @@
 #include "ingress/ingress_metrics.h"
 #include "ingress/ingress_steps.h"
 #include "ingress/smtp_data_reader.h"
+#include "ingress/smtp_line_checker.h"
 #include "ingress/smtp_parser.h"
 #include "ingress/smtp_session_state.h"
 
@@ -144,6 +145,7 @@ class Session {
   bool bdat_discard_ = false;    // read the chunk only to stay in sync
   std::optional<Reply> bdat_error_;
   std::string bdat_content_;
+  std::optional<LineChecker> bdat_lines_;  // bare CR/LF and line length of the content
   std::string auth_user_;        // LOGIN: user name between the two steps
   // Shared with pending callbacks so they can tell the session is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -1,7 +1,10 @@
 // Fuzz target for the whole transport-independent session: arbitrary client
 // bytes, fed in arbitrary chunks, with STARTTLS completions, AUTH and queue
 // acks interleaved. Checks: no crash or hang, every reply line is well
-// formed, and no message is recorded without its 250 (nor a 250 without it).
+// formed, no message is recorded without its 250 (nor a 250 without it),
+// and every queued message, whether it came by DATA or BDAT, has only CRLF
+// line ends and no line longer than max_line_length (issue 13 point 3: no
+// smuggling sequence ever reaches the queue).
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -52,6 +55,22 @@ size_t CountQueued(const std::string& out) {
   return n;
 }
 
+// Checked octet by octet, independently of DataReader and LineChecker.
+void CheckLines(const std::string& message, size_t max_line_length) {
+  size_t line = 0;
+  for (size_t i = 0; i < message.size(); ++i) {
+    const char c = message[i];
+    if (c == '\r') {
+      Check(i + 1 < message.size() && message[i + 1] == '\n');
+      ++i;
+      line = 0;
+    } else {
+      Check(c != '\n');
+      Check(++line <= max_line_length);
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -97,5 +116,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p = eol + 2;
   }
   Check(CountQueued(all_out) == host.records.size());
+  for (size_t i = 0; i < host.records.size(); ++i) {
+    CheckLines(host.Parsed(i).message(), fx.cfg.max_line_length);
+  }
   return 0;
 }

@@ -417,6 +417,47 @@ TEST_F(SessionTest, BdatChunks) {
   EXPECT_EQ(msg.substr(msg.size() - (part1 + part2).size()), part1 + part2);
 }
 
+// Issue 13 point 3: BDAT content gets DATA's checks and replies. Each
+// smuggling sequence in a chunk refuses the whole message with 550 5.6.0;
+// the octets after it are content (never commands), and the session goes on.
+TEST_F(SessionTest, BdatSmugglingSequencesAndLongLinesRefused) {
+  Connect();
+  Say("EHLO c\r\n");
+  const std::string env = "MAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\n";
+  for (const char* smuggle : {"\r.\r", "\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r\n"}) {
+    SCOPED_TRACE(::testing::PrintToString(std::string(smuggle)));
+    const std::string chunk = "Subject: first\r\n\r\nhello" + std::string(smuggle) +
+                              "MAIL FROM:<evil@r.example>\r\nRCPT TO:<victim@example.org>\r\n"
+                              "DATA\r\n\r\nevil\r\n.\r\n";
+    EXPECT_EQ(SayCodes(env + "BDAT " + std::to_string(chunk.size()) + " LAST\r\n" + chunk +
+                       "NOOP\r\n"),
+              (Strings{"250 2.1.0", "250 2.1.5", "550 5.6.0", "250 2.0.0"}));
+  }
+  // A CRLF split over two chunks is fine; a CR ending the last chunk is bare.
+  EXPECT_EQ(SayCodes(env + "BDAT 16\r\nSubject: s\r\n\r\na\rBDAT 1 LAST\r\n\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "250 2.0.0", "250 2.0.0"}));
+  EXPECT_EQ(SayCodes(env + "BDAT 16 LAST\r\nSubject: s\r\n\r\na\r"),
+            (Strings{"250 2.1.0", "250 2.1.5", "550 5.6.0"}));
+  // 999 octets on one line: the same limit and code as DATA.
+  const std::string long_line = "Subject: s\r\n\r\n" + std::string(999, 'x') + "\r\n";
+  EXPECT_EQ(SayCodes(env + "BDAT " + std::to_string(long_line.size()) + " LAST\r\n" + long_line),
+            (Strings{"250 2.1.0", "250 2.1.5", "550 5.6.0"}));
+  ASSERT_EQ(host_.records.size(), 1u);  // only the split-CRLF message
+  const std::string msg = host_.Parsed(0).message();
+  EXPECT_EQ(msg.substr(msg.size() - 17), "Subject: s\r\n\r\na\r\n");
+}
+
+TEST_F(SessionTest, BdatContentWithoutFinalLineEndGetsOne) {
+  Connect();
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\n"
+                     "BDAT 16 LAST\r\nSubject: s\r\n\r\nab"),
+            (Strings{"250 2.1.0", "250 2.1.5", "250 2.0.0"}));
+  ASSERT_EQ(host_.records.size(), 1u);
+  const std::string msg = host_.Parsed(0).message();
+  EXPECT_EQ(msg.substr(msg.size() - 18), "Subject: s\r\n\r\nab\r\n");
+}
+
 TEST_F(SessionTest, BdatErrorsStillConsumeTheChunk) {
   Connect();
   Say("EHLO c\r\n");
