@@ -92,6 +92,7 @@ Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std:
   SG_ASSIGN_OR_RETURN(c.max_bad_commands, count("max_bad_commands", 10, 1, 1000));
   SG_ASSIGN_OR_RETURN(c.max_command_length, count("max_command_length", 2048, 512, 65536));
   SG_ASSIGN_OR_RETURN(c.max_line_length, count("max_line_length", 998, 78, 1000000));
+  SG_ASSIGN_OR_RETURN(c.max_received_headers, count("max_received_headers", 50, 1, 1000));
   SG_ASSIGN_OR_RETURN(auto timeouts, s.Map("timeouts"));
   SG_ASSIGN_OR_RETURN(c.command_timeout, timeouts.Duration("command", c.command_timeout));
   SG_ASSIGN_OR_RETURN(c.data_timeout, timeouts.Duration("data_block", c.data_timeout));

@@ -46,6 +46,7 @@ struct IngressConfig {
   size_t max_bad_commands = 10;
   size_t max_command_length = 2048;
   size_t max_line_length = 998;
+  size_t max_received_headers = 50;  // Received: fields; more is a mail loop (554 5.4.6)
   // RFC 5321 4.5.3.2 server timeouts.
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};

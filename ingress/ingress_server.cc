@@ -179,6 +179,7 @@ Status IngressServer::Start() {
     s.max_bad_commands = config_.max_bad_commands;
     s.max_command_length = config_.max_command_length;
     s.max_line_length = config_.max_line_length;
+    s.max_received_headers = config_.max_received_headers;
     s.command_timeout = config_.command_timeout;
     s.data_timeout = config_.data_timeout;
     if (l.tls) {

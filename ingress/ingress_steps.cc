@@ -1,5 +1,7 @@
 #include "ingress/ingress_steps.h"
 
+#include "ingress/ingress_headers.h"
+
 namespace sg::ingress {
 
 std::optional<std::string> ConnectionLimiter::Acquire(const std::string& ip) {
@@ -121,7 +123,8 @@ class SizeStep : public SessionStep {
     if (p.size && *p.size > max_) return TooBig();
     return StepVerdict::Continue();
   }
-  StepVerdict OnMessage(const SessionState&, DataReader::Outcome o) override {
+  StepVerdict OnMessage(const SessionState&, const Path&, DataReader::Outcome o,
+                        std::string_view) override {
     if (o == DataReader::Outcome::kTooBig) return TooBig();
     return StepVerdict::Continue();
   }
@@ -152,7 +155,8 @@ class RecipientCountStep : public SessionStep {
 // Bare CR/LF (the smuggling defence, RFC 5321 2.3.8) and over-long lines.
 class ContentStep : public SessionStep {
  public:
-  StepVerdict OnMessage(const SessionState& s, DataReader::Outcome o) override {
+  StepVerdict OnMessage(const SessionState& s, const Path&, DataReader::Outcome o,
+                        std::string_view) override {
     if (o == DataReader::Outcome::kBareLineEnding) {
       return StepVerdict::Reject(
           MakeReply(550, "5.6.0", "Message contains a bare CR or LF (RFC 5321 2.3.8)"),
@@ -166,6 +170,28 @@ class ContentStep : public SessionStep {
     }
     return StepVerdict::Continue();
   }
+};
+
+// Mail loops (RFC 5321 6.3): more Received: fields than the limit is refused
+// at the end of the data, so the sending MTA returns it to its sender; we
+// never accept it only to bounce it (docs/security.md).
+class HopLimitStep : public SessionStep {
+ public:
+  explicit HopLimitStep(size_t max) : max_(max) {}
+  StepVerdict OnMessage(const SessionState&, const Path&, DataReader::Outcome,
+                        std::string_view content) override {
+    size_t hops = CountHeaderFields(content, "Received", max_ + 1);
+    if (hops > max_) {
+      return StepVerdict::Reject(
+          MakeReply(554, "5.4.6", "Too many hops: more than " + std::to_string(max_) +
+                                      " Received: header fields (mail loop?)"),
+          "too_many_hops");
+    }
+    return StepVerdict::Continue();
+  }
+
+ private:
+  size_t max_;
 };
 
 }  // namespace
@@ -185,6 +211,7 @@ std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& sessio
   steps.push_back(std::make_shared<SizeStep>(session.max_message_size));
   steps.push_back(std::make_shared<RecipientCountStep>(session.max_recipients));
   steps.push_back(std::make_shared<ContentStep>());
+  steps.push_back(std::make_shared<HopLimitStep>(session.max_received_headers));
   return steps;
 }
 

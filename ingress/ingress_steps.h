@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ingress/ingress_cidr.h"
@@ -48,8 +49,11 @@ class SessionStep {
   virtual StepVerdict OnRcpt(const SessionState&, const Path&, size_t) {
     return StepVerdict::Continue();
   }
-  // The end of DATA / BDAT LAST, before enqueueing.
-  virtual StepVerdict OnMessage(const SessionState&, DataReader::Outcome) {
+  // The end of DATA / BDAT LAST, before enqueueing: the envelope sender,
+  // what the content checks found, and the content as the client sent it
+  // (without our Received: header).
+  virtual StepVerdict OnMessage(const SessionState&, const Path& /*from*/, DataReader::Outcome,
+                                std::string_view /*content*/) {
     return StepVerdict::Continue();
   }
   // The connection is gone (always called, also after a reject).
@@ -81,7 +85,7 @@ struct PolicyConfig {
 };
 
 // The chain for one listener, in order: connection limits, TLS requirement,
-// relay/direction policy, size, recipient count, content checks.
+// relay/direction policy, size, recipient count, content checks, hop limit.
 std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& session,
                                                      const PolicyConfig& policy);
 

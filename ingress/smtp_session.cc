@@ -407,7 +407,8 @@ void Session::BdatChunkDone() {
 }
 
 void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
-  auto v = RunSteps([&](SessionStep& s) { return s.OnMessage(state_, outcome); });
+  auto v = RunSteps(
+      [&](SessionStep& s) { return s.OnMessage(state_, tx_->from, outcome, content); });
   if (v) {
     Reject(*v);
     ResetTransaction();

@@ -28,6 +28,7 @@ struct SessionConfig {
   size_t max_bad_commands = 10;
   size_t max_command_length = 2048;     // octets, without CRLF
   size_t max_line_length = 998;         // DATA line octets, without CRLF
+  size_t max_received_headers = 50;     // more Received: fields: 554 5.4.6 (a loop)
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};
 };

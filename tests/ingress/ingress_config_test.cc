@@ -45,6 +45,7 @@ TEST_F(IngressConfigTest, Defaults) {
   EXPECT_EQ(c->max_connections_per_ip, 20u);
   EXPECT_EQ(c->max_bad_commands, 10u);
   EXPECT_EQ(c->max_line_length, 998u);
+  EXPECT_EQ(c->max_received_headers, 50u);
   EXPECT_EQ(c->command_timeout, 5min);
   EXPECT_EQ(c->data_timeout, 3min);
   EXPECT_EQ(c->tls_handshake_timeout, 30s);

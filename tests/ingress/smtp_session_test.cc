@@ -447,6 +447,33 @@ TEST_F(SessionTest, BdatSmugglingSequencesAndLongLinesRefused) {
   EXPECT_EQ(msg.substr(msg.size() - 17), "Subject: s\r\n\r\na\r\n");
 }
 
+// Issue 13 point 11: a mail loop is refused at the end of the data with
+// 554 5.4.6 (so the sending MTA returns it), over DATA and BDAT alike.
+TEST_F(SessionTest, ReceivedHopLimit) {
+  cfg_.max_message_size = 100000;
+  Connect();
+  Say("EHLO c\r\n");
+  auto hops = [](int n) {
+    std::string h;
+    for (int i = 0; i < n; ++i) h += "Received: from hop" + std::to_string(i) + "\r\n\tby x; d\r\n";
+    return h + "Subject: loop\r\n\r\nbody\r\n";
+  };
+  const std::string env = "MAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\n";
+  EXPECT_EQ(SayCodes(env + "DATA\r\n" + hops(50) + ".\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
+  EXPECT_EQ(SayCodes(env + "DATA\r\n" + hops(51) + ".\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "554 5.4.6"}));
+  const std::string chunk = hops(51);
+  EXPECT_EQ(SayCodes(env + "BDAT " + std::to_string(chunk.size()) + " LAST\r\n" + chunk),
+            (Strings{"250 2.1.0", "250 2.1.5", "554 5.4.6"}));
+  EXPECT_EQ(host_.records.size(), 1u);
+  cfg_.max_received_headers = 2;
+  Connect();
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes(env + "DATA\r\n" + hops(3) + ".\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "554 5.4.6"}));
+}
+
 TEST_F(SessionTest, BdatContentWithoutFinalLineEndGetsOne) {
   Connect();
   Say("EHLO c\r\n");
