@@ -89,6 +89,8 @@ Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std:
   SG_ASSIGN_OR_RETURN(c.max_recipients, count("max_recipients", 100, 1, 100000));
   SG_ASSIGN_OR_RETURN(c.max_connections, count("max_connections", 1000, 1, 1000000));
   SG_ASSIGN_OR_RETURN(c.max_connections_per_ip, count("max_connections_per_ip", 20, 1, 1000000));
+  SG_ASSIGN_OR_RETURN(int64_t prefix, s.Int("ipv6_client_prefix", 64, 32, 128));
+  c.ipv6_client_prefix = static_cast<int>(prefix);
   SG_ASSIGN_OR_RETURN(c.max_bad_commands, count("max_bad_commands", 10, 1, 1000));
   SG_ASSIGN_OR_RETURN(c.max_command_length, count("max_command_length", 2048, 512, 65536));
   SG_ASSIGN_OR_RETURN(c.max_line_length, count("max_line_length", 998, 78, 1000000));
@@ -99,8 +101,11 @@ Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std:
   SG_ASSIGN_OR_RETURN(c.tls_handshake_timeout,
                       timeouts.Duration("tls_handshake", c.tls_handshake_timeout));
   SG_ASSIGN_OR_RETURN(c.queue_ack_timeout, timeouts.Duration("queue_ack", c.queue_ack_timeout));
+  SG_ASSIGN_OR_RETURN(c.session_timeout, timeouts.Duration("session", c.session_timeout));
+  SG_ASSIGN_OR_RETURN(c.close_timeout, timeouts.Duration("close", c.close_timeout));
   SG_ASSIGN_OR_RETURN(c.shutdown_grace, timeouts.Duration("shutdown_grace", c.shutdown_grace));
-  for (const char* key : {"command", "data_block", "tls_handshake", "queue_ack"}) {
+  for (const char* key : {"command", "data_block", "tls_handshake", "queue_ack", "session",
+                          "close"}) {
     SG_ASSIGN_OR_RETURN(auto d, timeouts.Duration(key, std::chrono::milliseconds(1)));
     if (d.count() <= 0) return timeouts.ErrorAt(key, "must be greater than zero");
   }

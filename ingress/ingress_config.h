@@ -42,7 +42,8 @@ struct IngressConfig {
   uint64_t max_message_size = 50ull << 20;
   size_t max_recipients = 100;
   size_t max_connections = 1000;
-  size_t max_connections_per_ip = 20;
+  size_t max_connections_per_ip = 20;  // per IPv4 address / IPv6 network (ipv6_client_prefix)
+  int ipv6_client_prefix = 64;
   size_t max_bad_commands = 10;
   size_t max_command_length = 2048;
   size_t max_line_length = 998;
@@ -51,6 +52,11 @@ struct IngressConfig {
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(30)};
+  // A whole session, however busy; then 421 4.4.2.
+  std::chrono::milliseconds session_timeout{std::chrono::minutes(30)};
+  // After our last reply (QUIT, 421): how long the peer may take to read it
+  // before the connection is dropped.
+  std::chrono::milliseconds close_timeout{std::chrono::seconds(10)};
   // How long the queue may take to confirm a message before 451 4.3.0.
   std::chrono::milliseconds queue_ack_timeout{std::chrono::seconds(30)};
   // Stop(): how long in-flight sessions may take to finish.

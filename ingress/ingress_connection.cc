@@ -38,8 +38,9 @@ Connection::Connection(IngressLoop& loop, ListenerRuntime& listener)
   uv_tcp_init(loop_.uv(), &tcp_);
   uv_timer_init(loop_.uv(), &idle_timer_);
   uv_timer_init(loop_.uv(), &ack_timer_);
-  tcp_.data = idle_timer_.data = ack_timer_.data = this;
-  handles_open_ = 3;
+  uv_timer_init(loop_.uv(), &session_timer_);
+  tcp_.data = idle_timer_.data = ack_timer_.data = session_timer_.data = this;
+  handles_open_ = 4;
   tcp_open_ = true;
 }
 
@@ -64,6 +65,8 @@ void Connection::Accept(uv_stream_t* server) {
   session_ = std::make_unique<Session>(deps, ip, port, trusted, *this);
   if (d.metrics) d.metrics->ConnectionOpened(listener_.config.name);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead);
+  uv_timer_start(&session_timer_, OnSessionTimer,
+                 static_cast<uint64_t>(d.config->session_timeout.count()), 0);
   session_->Start();
   AfterEvent();
 }
@@ -198,6 +201,27 @@ void Connection::OnIdleTimer(uv_timer_t* t) {
   c->AfterEvent();
 }
 
+void Connection::OnSessionTimer(uv_timer_t* t) {
+  auto* c = static_cast<Connection*>(t->data);
+  if (c->closing_ || c->handles_closing_) return;
+  if (c->tls_handshaking_) {
+    c->CloseHandles();  // no plaintext reply in the middle of a handshake
+    return;
+  }
+  c->session_->OnSessionDeadline();
+  c->AfterEvent();
+}
+
+void Connection::OnCloseTimer(uv_timer_t* t) {
+  // The peer has not taken our last bytes within timeouts.close (it stopped
+  // reading): drop the connection instead of holding it open.
+  auto* c = static_cast<Connection*>(t->data);
+  if (c->loop_.deps().metrics) {
+    c->loop_.deps().metrics->ProtocolError(c->listener_.config.name, "close_deadline");
+  }
+  c->CloseHandles();
+}
+
 void Connection::StartTls() {
   if (!listener_.tls) {
     CloseHandles();  // the session only asks when TLS is configured
@@ -211,7 +235,11 @@ void Connection::Close() {
   if (closing_ || handles_closing_) return;
   closing_ = true;
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-  uv_timer_stop(&idle_timer_);
+  // The idle timer now bounds the close: a peer that never reads would keep
+  // the shutdown (which waits for our queued writes) pending for ever.
+  uv_timer_start(&idle_timer_, OnCloseTimer,
+                 static_cast<uint64_t>(loop_.deps().config->close_timeout.count()), 0);
+  uv_timer_stop(&session_timer_);
   if (tls_ && tls_->handshake_done()) tls_->Shutdown(&out_);
   Flush();
   // Shutdown waits for queued writes, so the last reply reaches the client.
@@ -316,6 +344,7 @@ void Connection::CloseHandles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), OnHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_timer_), OnHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&ack_timer_), OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&session_timer_), OnHandleClosed);
 }
 
 void Connection::OnHandleClosed(uv_handle_t* h) {

@@ -67,12 +67,15 @@ class Connection : public SessionHost {
   static void OnShutdown(uv_shutdown_t* req, int status);
   static void OnIdleTimer(uv_timer_t* t);
   static void OnAckTimer(uv_timer_t* t);
+  static void OnSessionTimer(uv_timer_t* t);
+  static void OnCloseTimer(uv_timer_t* t);
   static void OnHandleClosed(uv_handle_t* h);
 
   IngressLoop& loop_;
   ListenerRuntime& listener_;
   uv_tcp_t tcp_{};
-  uv_timer_t idle_timer_{};
+  uv_timer_t idle_timer_{};       // idle timeouts; after Close() the close deadline
+  uv_timer_t session_timer_{};    // timeouts.session
   uv_timer_t ack_timer_{};
   uv_shutdown_t shutdown_req_{};
   int handles_open_ = 0;

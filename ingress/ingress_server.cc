@@ -182,6 +182,7 @@ Status IngressServer::Start() {
     s.max_received_headers = config_.max_received_headers;
     s.command_timeout = config_.command_timeout;
     s.data_timeout = config_.data_timeout;
+    s.ipv6_client_prefix = config_.ipv6_client_prefix;
     if (l.tls) {
       rt->tls = std::make_unique<TlsContextHolder>(*l.tls, l.config_path + ".tls");
       SG_RETURN_IF_ERROR(rt->tls->Load());

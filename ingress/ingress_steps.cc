@@ -46,7 +46,7 @@ class ConnectionLimitStep : public SessionStep {
  public:
   explicit ConnectionLimitStep(ConnectionLimiter* limiter) : limiter_(limiter) {}
   StepVerdict OnConnect(SessionState& s) override {
-    if (auto refused = limiter_->Acquire(s.client_ip)) {
+    if (auto refused = limiter_->Acquire(s.client_key)) {
       return StepVerdict::Reject(
           MakeReply(421, "4.7.0",
                     s.config->hostname + " Too many connections, try again later", true),
@@ -56,7 +56,7 @@ class ConnectionLimitStep : public SessionStep {
     return StepVerdict::Continue();
   }
   void OnClose(SessionState& s) override {
-    if (s.limit_acquired) limiter_->Release(s.client_ip);
+    if (s.limit_acquired) limiter_->Release(s.client_key);
     s.limit_acquired = false;
   }
 

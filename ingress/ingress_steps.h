@@ -60,7 +60,8 @@ class SessionStep {
   virtual void OnClose(SessionState&) {}
 };
 
-// Connections in total and per client IP, across all loops of a server.
+// Connections in total and per client (SessionState::client_key: an IPv4
+// address or an IPv6 /64), across all loops of a server.
 class ConnectionLimiter {
  public:
   ConnectionLimiter(size_t max_total, size_t max_per_ip)

@@ -15,6 +15,7 @@ Session::Session(SessionDeps deps, std::string client_ip, uint16_t client_port, 
                  SessionHost& host)
     : deps_(deps), cfg_(*deps.config), host_(host) {
   state_.config = deps_.config;
+  state_.client_key = ClientKey(client_ip, cfg_.ipv6_client_prefix);
   state_.client_ip = std::move(client_ip);
   state_.client_port = client_port;
   state_.trusted = trusted;
@@ -95,6 +96,18 @@ void Session::OnIdleTimeout() {
   Respond(MakeReply(421, "4.4.2", cfg_.hostname + " Error: timeout exceeded", true));
 }
 
+void Session::OnSessionDeadline() {
+  if (closed_) return;
+  deadline_passed_ = true;
+  if (mode_ != Mode::kWaiting) CloseForDeadline();
+}
+
+void Session::CloseForDeadline() {
+  if (deps_.metrics) deps_.metrics->ProtocolError(cfg_.listener, "session_deadline");
+  Respond(MakeReply(421, "4.4.2", cfg_.hostname + " Error: session lasted too long, closing "
+                                                  "connection", true));
+}
+
 void Session::Shutdown() {
   shutting_down_ = true;
   if (!closed_ && mode_ == Mode::kCommand && !tx_) {
@@ -129,6 +142,10 @@ void Session::Process() {
   processing_ = true;
   size_t pos = 0;
   while (!closed_ && mode_ != Mode::kWaiting) {
+    if (deadline_passed_) {
+      CloseForDeadline();
+      break;
+    }
     if (shutting_down_ && mode_ == Mode::kCommand && !tx_) {
       Respond(MakeReply(421, "4.3.2", cfg_.hostname + " Service shutting down", true));
       break;

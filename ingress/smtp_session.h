@@ -80,6 +80,9 @@ class Session {
   void OnTlsUp(const TlsState& tls);
   // The client was silent for IdleTimeout(): 421 and close.
   void OnIdleTimeout();
+  // The session has lasted timeouts.session: 421 4.4.2 and close. While the
+  // session waits (enqueue, AUTH check, TLS) that answer comes first.
+  void OnSessionDeadline();
   // The server is stopping: close now when idle, else after the current
   // transaction's reply.
   void Shutdown();
@@ -123,6 +126,7 @@ class Session {
   void BdatChunkDone();
   void SendRaw(const std::string& line);
   void CloseNow();
+  void CloseForDeadline();
 
   SessionDeps deps_;
   const SessionConfig& cfg_;
@@ -135,6 +139,7 @@ class Session {
   bool processing_ = false;
   bool disconnected_ = false;
   bool drop_input_ = false;      // STARTTLS: discard what was pipelined after it
+  bool deadline_passed_ = false;  // timeouts.session is over: close when not waiting
   size_t bad_commands_ = 0;
   std::optional<Transaction> tx_;
   std::optional<DataReader> data_;

@@ -368,6 +368,55 @@ TEST_F(IngressServerTest, CommandTimeout) {
   EXPECT_TRUE(c.WaitClosed());
 }
 
+// Issue 13 point 7: a client that keeps the session busy is still closed
+// at the session deadline.
+TEST_F(IngressServerTest, SessionDeadline) {
+  config_.session_timeout = 600ms;
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string reply;
+  for (int i = 0; i < 100; ++i) {
+    reply = c.Cmd("NOOP");
+    if (CodeOf(reply) != "250 2.0.0") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(CodeOf(reply), "421 4.4.2");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 500ms);
+  EXPECT_TRUE(c.WaitClosed());
+}
+
+// Issue 13 point 7: a peer that pipelines commands but never reads a reply
+// fills our buffers; once it is told 421 it gets timeouts.close to read it,
+// then the connection is dropped (before, it stayed open for ever).
+TEST_F(IngressServerTest, PeerThatNeverReadsIsDropped) {
+  config_.command_timeout = 300ms;
+  config_.close_timeout = 300ms;
+  StartServer();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(Port("mx"));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::string help;
+  for (int i = 0; i < 2000; ++i) help += "HELP\r\n";
+  // Send until the server stops reading (our send would block), never read.
+  for (int i = 0; i < 2000; ++i) {
+    if (send(fd, help.data(), help.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) break;
+  }
+  bool dropped = false;
+  for (int i = 0; i < 100 && !dropped; ++i) {
+    std::this_thread::sleep_for(50ms);
+    dropped = server_->ConnectionCount() == 0;
+  }
+  EXPECT_TRUE(dropped);
+  close(fd);
+}
+
 TEST_F(IngressServerTest, TlsHandshakeTimeout) {
   config_.tls_handshake_timeout = 200ms;
   StartServer();

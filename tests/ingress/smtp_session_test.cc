@@ -555,6 +555,51 @@ TEST_F(SessionTest, ConnectionLimitPerIp) {
   EXPECT_EQ(h3.out.substr(0, 4), "220 ");
 }
 
+// Issue 13 point 7: an IPv6 client counts per /64, so it cannot take a
+// connection slot from each of its 2^64 addresses.
+TEST_F(SessionTest, ConnectionLimitPerIpv6Slash64) {
+  ConnectionLimiter limiter(100, 2);
+  PolicyConfig policy;
+  policy.limiter = &limiter;
+  auto steps = BuildSteps(cfg_, policy);
+  SessionDeps deps{&cfg_, &steps, nullptr, &ids_, nullptr};
+  FakeSessionHost h1, h2, h3, h4;
+  Session s1(deps, "2001:db8:1:2::1", 1, false, h1);
+  s1.Start();
+  Session s2(deps, "2001:db8:1:2:ffff:ffff:ffff:fffe", 2, false, h2);
+  s2.Start();
+  Session s3(deps, "2001:db8:1:2:aaaa::9", 3, false, h3);
+  s3.Start();
+  Session s4(deps, "2001:db8:1:3::1", 4, false, h4);  // the next /64
+  s4.Start();
+  EXPECT_EQ(h1.out.substr(0, 4), "220 ");
+  EXPECT_EQ(h2.out.substr(0, 4), "220 ");
+  EXPECT_EQ(Codes(h3.out), Strings{"421 4.7.0"});
+  EXPECT_EQ(h4.out.substr(0, 4), "220 ");
+  EXPECT_EQ(s1.state().client_key, "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientKey("192.0.2.7", 64), "192.0.2.7");
+  EXPECT_EQ(ClientKey("::ffff:192.0.2.7", 64), "192.0.2.7");
+  EXPECT_EQ(ClientKey("2001:db8::1", 48), "2001:db8::/48");
+}
+
+// Issue 13 point 7: the session deadline closes even a busy session, but
+// never between the end of the data and its answer.
+TEST_F(SessionTest, SessionDeadline) {
+  Connect();
+  Say("EHLO c\r\n");
+  session_->OnSessionDeadline();
+  EXPECT_EQ(Codes(host_.Take()), Strings{"421 4.4.2"});
+  EXPECT_TRUE(host_.closed);
+  Connect();
+  host_.ack_mode = FakeSessionHost::AckMode::kHold;
+  Say("EHLO c\r\nMAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\nDATA\r\nx\r\n.\r\n");
+  session_->OnSessionDeadline();
+  EXPECT_EQ(host_.Take(), "");  // the message's answer comes first
+  host_.ReleaseHeld(true);
+  EXPECT_EQ(Codes(host_.Take()), (Strings{"250 2.0.0", "421 4.4.2"}));
+  EXPECT_TRUE(host_.closed);
+}
+
 TEST_F(SessionTest, PostmasterWithoutDomainIsAccepted) {
   cfg_.hostname = "example.org";
   Connect();
