@@ -82,6 +82,13 @@ Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std:
   if (c.max_message_size < 1024) {
     return s.ErrorAt("max_message_size", "must be at least 1KiB");
   }
+  SG_ASSIGN_OR_RETURN(c.max_bytes_in_flight,
+                      s.Size("max_bytes_in_flight", c.max_bytes_in_flight));
+  if (c.max_bytes_in_flight < c.max_message_size) {
+    return s.ErrorAt("max_bytes_in_flight",
+                     "must be at least max_message_size, or no message of the maximum size "
+                     "could ever be accepted");
+  }
   auto count = [&](const char* key, size_t def, int64_t min, int64_t max) -> Result<size_t> {
     SG_ASSIGN_OR_RETURN(int64_t v, s.Int(key, static_cast<int64_t>(def), min, max));
     return static_cast<size_t>(v);

@@ -40,6 +40,9 @@ struct IngressConfig {
   std::string hostname;        // default: the machine's host name
   int threads = 0;             // event loops; 0 = one per core
   uint64_t max_message_size = 50ull << 20;
+  // Message bytes held at once (received or waiting for the queue's ack);
+  // beyond it 452 4.3.1.
+  uint64_t max_bytes_in_flight = 512ull << 20;
   size_t max_recipients = 100;
   size_t max_connections = 1000;
   size_t max_connections_per_ip = 20;  // per IPv4 address / IPv6 network (ipv6_client_prefix)

@@ -61,7 +61,8 @@ void Connection::Accept(uv_stream_t* server) {
   std::string ip = PeerAddress(&tcp_, &port);
   bool trusted = AnyContains(listener_.config.trusted_networks, ip);
   const LoopDeps& d = loop_.deps();
-  SessionDeps deps{&listener_.session, &listener_.steps, d.authenticator, d.ids, d.metrics};
+  SessionDeps deps{&listener_.session, &listener_.steps, d.authenticator, d.ids, d.metrics,
+                   d.budget};
   session_ = std::make_unique<Session>(deps, ip, port, trusted, *this);
   if (d.metrics) d.metrics->ConnectionOpened(listener_.config.name);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead);

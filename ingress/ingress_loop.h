@@ -21,6 +21,7 @@
 
 #include "common/queue.h"
 #include "ingress/ingress_auth.h"
+#include "ingress/ingress_byte_budget.h"
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_envelope.h"
 #include "ingress/ingress_metrics.h"
@@ -49,6 +50,7 @@ struct LoopDeps {
   Authenticator* authenticator = nullptr;
   MessageIdGenerator* ids = nullptr;
   IngressMetrics* metrics = nullptr;
+  ByteBudget* budget = nullptr;
 };
 
 class PostQueue {

@@ -26,7 +26,12 @@ IngressMetrics::IngressMetrics(metrics::Registry& r)
                          {"listener", "result"})),
       protocol_errors_(r.AddCounter("smimegate_ingress_protocol_errors_total",
                                     "Malformed or out-of-sequence commands",
-                                    {"listener", "kind"})) {}
+                                    {"listener", "kind"})),
+      bytes_in_flight_(r.AddGauge("smimegate_ingress_bytes_in_flight",
+                                  "Message bytes held by the ingress now (being received or "
+                                  "waiting for the queue's ack); capped by "
+                                  "ingress.max_bytes_in_flight",
+                                  {})) {}
 
 void IngressMetrics::ConnectionOpened(const std::string& listener) {
   connections_.WithLabels({listener}).Inc();

@@ -28,6 +28,8 @@ class IngressMetrics {
   void MessageRejected(const std::string& listener, const std::string& reason);
   void Auth(const std::string& listener, bool ok);
   void ProtocolError(const std::string& listener, const std::string& kind);
+  // Message bytes held now (ingress_byte_budget.h).
+  metrics::Gauge& BytesInFlight() { return bytes_in_flight_.Get(); }
 
  private:
   metrics::Family<metrics::Counter>& connections_;
@@ -40,6 +42,7 @@ class IngressMetrics {
   metrics::Family<metrics::Histogram>& ack_seconds_;
   metrics::Family<metrics::Counter>& auth_;
   metrics::Family<metrics::Counter>& protocol_errors_;
+  metrics::Family<metrics::Gauge>& bytes_in_flight_;
 };
 
 }  // namespace sg::ingress

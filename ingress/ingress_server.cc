@@ -78,7 +78,8 @@ IngressServer::IngressServer(IngressConfig config, std::vector<std::string> host
       metrics_(registry),
       authenticator_(std::move(authenticator)),
       ids_(std::move(ids)),
-      limiter_(config_.max_connections, config_.max_connections_per_ip) {
+      limiter_(config_.max_connections, config_.max_connections_per_ip),
+      budget_(config_.max_bytes_in_flight, &metrics_.BytesInFlight()) {
   if (!authenticator_ && !config_.auth_users.empty()) {
     authenticator_ = std::make_shared<Argon2Authenticator>(config_.auth_users);
   }
@@ -209,7 +210,7 @@ Status IngressServer::Start() {
     }
   }
 
-  LoopDeps deps{&config_, &producer_, authenticator_.get(), ids_.get(), &metrics_};
+  LoopDeps deps{&config_, &producer_, authenticator_.get(), ids_.get(), &metrics_, &budget_};
   for (int t = 0; t < threads; ++t) {
     std::vector<std::pair<ListenerRuntime*, int>> sockets;
     for (size_t i = 0; i < listeners_.size(); ++i) {

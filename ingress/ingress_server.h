@@ -24,6 +24,7 @@
 #include "common/queue.h"
 #include "common/service.h"
 #include "ingress/ingress_auth.h"
+#include "ingress/ingress_byte_budget.h"
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_envelope.h"
 #include "ingress/ingress_loop.h"
@@ -78,6 +79,7 @@ class IngressServer : public Service {
   std::shared_ptr<Authenticator> authenticator_;
   std::shared_ptr<MessageIdGenerator> ids_;
   ConnectionLimiter limiter_;
+  ByteBudget budget_;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   std::vector<std::unique_ptr<IngressLoop>> loops_;
   std::atomic<bool> ready_{false};

@@ -13,7 +13,7 @@ constexpr size_t kMaxBufferedWhileWaiting = 1 << 20;
 
 Session::Session(SessionDeps deps, std::string client_ip, uint16_t client_port, bool trusted,
                  SessionHost& host)
-    : deps_(deps), cfg_(*deps.config), host_(host) {
+    : deps_(deps), cfg_(*deps.config), host_(host), content_lease_(deps.budget) {
   state_.config = deps_.config;
   state_.client_key = ClientKey(client_ip, cfg_.ipv6_client_prefix);
   state_.client_ip = std::move(client_ip);
@@ -154,12 +154,20 @@ void Session::Process() {
     std::string_view avail(in_.data() + pos, in_.size() - pos);
     if (mode_ == Mode::kData) {
       pos += data_->Feed(avail);
+      if (!data_->discarding() && !content_lease_.Cover(data_->size())) {
+        no_storage_ = true;
+        data_->Discard();
+      }
       if (data_->done()) {
         DataReader::Outcome outcome = data_->outcome();
         std::string content = std::move(data_->message());
         data_.reset();
         mode_ = Mode::kCommand;
-        FinishMessage(outcome, std::move(content));
+        if (no_storage_) {
+          RejectNoStorage();
+        } else {
+          FinishMessage(outcome, std::move(content));
+        }
       }
       continue;
     }
@@ -318,6 +326,11 @@ void Session::OnMail(const Command& c) {
     Reject(*v);
     return;
   }
+  if (deps_.budget != nullptr && p.size && !deps_.budget->WouldFit(*p.size)) {
+    if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "no_storage");
+    Respond(452, "4.3.1", "Insufficient system storage, try again later");
+    return;
+  }
   tx_.emplace();
   tx_->from = c.path;
   tx_->params = p;
@@ -378,6 +391,8 @@ void Session::OnBdat(const Command& c) {
   } else if (bdat_content_.size() + c.bdat_size > cfg_.max_message_size ||
              c.bdat_size > cfg_.max_message_size) {
     bdat_error_ = MakeReply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  } else if (!content_lease_.Cover(bdat_content_.size() + c.bdat_size)) {
+    bdat_error_ = MakeReply(452, "4.3.1", "Insufficient system storage, try again later");
   }
   // The chunk is read in every case: that is how the connection stays in sync.
   bdat_discard_ = bdat_error_.has_value();
@@ -395,8 +410,10 @@ void Session::BdatChunkDone() {
     bdat_discard_ = false;
     Reply err = *bdat_error_;
     bdat_error_.reset();
-    if (err.code == 552) {
-      if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "size");
+    if (err.code == 552 || err.code == 452) {
+      if (deps_.metrics) {
+        deps_.metrics->MessageRejected(cfg_.listener, err.code == 552 ? "size" : "no_storage");
+      }
       ResetTransaction();
       Respond(err);
     } else {
@@ -435,18 +452,26 @@ void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
   const int64_t now_ms = host_.NowMs();
   const uint64_t bytes = content.size();
   std::string message = BuildReceivedHeader(state_, *tx_, id, now_ms);
+  message.reserve(message.size() + content.size());
   message += content;
-  content.clear();
-  smimegate::v1::MessageRecord rec = BuildRecord(state_, *tx_, id, now_ms, std::move(message));
+  std::string().swap(content);  // one copy of the message at a time, not two
   queue::OutRecord out;
   out.topic = cfg_.topic;
   out.key = id;
-  out.value = rec.SerializeAsString();
+  {
+    smimegate::v1::MessageRecord rec = BuildRecord(state_, *tx_, id, now_ms, std::move(message));
+    out.value = rec.SerializeAsString();
+  }  // the record's copy of the message goes before the queue gets its own
+  // The bytes stay counted until the queue has them (or the callback is
+  // dropped with a dead connection).
+  auto held = std::make_shared<ByteLease>(std::move(content_lease_));
+  content_lease_ = ByteLease(deps_.budget);
   ResetTransaction();
   mode_ = Mode::kWaiting;
   const auto started = std::chrono::steady_clock::now();
   std::weak_ptr<bool> alive = alive_;
-  host_.Enqueue(std::move(out), [this, alive, id, bytes, started](Status st) {
+  host_.Enqueue(std::move(out), [this, alive, id, bytes, started, held](Status st) {
+    held->Reset();
     auto a = alive.lock();
     if (!a || !*a) return;
     mode_ = Mode::kCommand;
@@ -476,9 +501,19 @@ void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
   });
 }
 
+void Session::RejectNoStorage() {
+  if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "no_storage");
+  spdlog::warn("ingress {}: message from {} refused: max_bytes_in_flight reached",
+               cfg_.listener, state_.client_ip);
+  ResetTransaction();
+  Respond(452, "4.3.1", "Insufficient system storage, try again later");
+}
+
 void Session::ResetTransaction() {
   tx_.reset();
   data_.reset();
+  content_lease_.Reset();
+  no_storage_ = false;
   bdat_used_ = false;
   bdat_content_.clear();
   bdat_lines_.reset();

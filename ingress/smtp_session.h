@@ -27,6 +27,7 @@
 
 #include "common/queue.h"
 #include "ingress/ingress_auth.h"
+#include "ingress/ingress_byte_budget.h"
 #include "ingress/ingress_envelope.h"
 #include "ingress/ingress_metrics.h"
 #include "ingress/ingress_steps.h"
@@ -62,6 +63,7 @@ struct SessionDeps {
   Authenticator* authenticator = nullptr;  // null: AUTH never succeeds
   MessageIdGenerator* ids = nullptr;
   IngressMetrics* metrics = nullptr;       // may be null
+  ByteBudget* budget = nullptr;            // message bytes in flight; null: no cap
 };
 
 class Session {
@@ -122,6 +124,7 @@ class Session {
   void OnAuthLine(std::string_view line);
   void CheckCredentials(std::string authzid, std::string user, std::string password);
   void FinishMessage(DataReader::Outcome outcome, std::string content);
+  void RejectNoStorage();
   void ResetTransaction();
   void BdatChunkDone();
   void SendRaw(const std::string& line);
@@ -143,6 +146,10 @@ class Session {
   size_t bad_commands_ = 0;
   std::optional<Transaction> tx_;
   std::optional<DataReader> data_;
+  // The transaction's share of the byte budget (content received so far);
+  // it moves into the enqueue callback and is given back at the ack.
+  ByteLease content_lease_;
+  bool no_storage_ = false;      // the budget ran out during this content
   // BDAT: octets of the current chunk still to read, and the content so far.
   uint64_t bdat_remaining_ = 0;
   bool bdat_last_ = false;

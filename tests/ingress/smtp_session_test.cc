@@ -600,6 +600,55 @@ TEST_F(SessionTest, SessionDeadline) {
   EXPECT_TRUE(host_.closed);
 }
 
+// Issue 13 point 7: the global byte budget. What does not fit gets 452
+// 4.3.1 (at MAIL when SIZE says so, else at the end of the data or of the
+// BDAT chunk), and the bytes are counted until the queue acks.
+TEST_F(SessionTest, BytesInFlightBudget) {
+  cfg_.max_message_size = 2 << 20;
+  ByteBudget budget(1 << 20);
+  PolicyConfig policy;
+  policy.hosted_domains = {"example.org"};
+  steps_ = BuildSteps(cfg_, policy);
+  SessionDeps deps{&cfg_, &steps_, nullptr, &ids_, nullptr, &budget};
+  FakeSessionHost h1, h2;
+  h1.ack_mode = FakeSessionHost::AckMode::kHold;
+  auto s1 = std::make_unique<Session>(deps, "192.0.2.1", 1, false, h1);
+  Session s2(deps, "192.0.2.2", 2, false, h2);
+  s1->Start();
+  s2.Start();
+  h1.Take();
+  h2.Take();
+  const std::string env = "MAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\n";
+  const std::string big(700 * 1000, 'x');  // in 1000-octet lines below
+  std::string content = "Subject: s\r\n\r\n";
+  for (size_t i = 0; i < big.size(); i += 998) content += big.substr(i, 998) + "\r\n";
+  // s1 takes 700 kB of the 1 MiB and waits for its ack.
+  s1->Feed("EHLO c\r\n" + env + "DATA\r\n" + content + ".\r\n");
+  EXPECT_EQ(Codes(h1.Take()), (Strings{"250", "250 2.1.0", "250 2.1.5", "354"}));
+  EXPECT_GE(budget.in_use(), 700u * 1000);
+  // s2: SIZE says it cannot fit; without SIZE the content is discarded.
+  s2.Feed("EHLO c\r\nMAIL FROM:<a@r.example> SIZE=700000\r\n");
+  EXPECT_EQ(Codes(h2.Take()), (Strings{"250", "452 4.3.1"}));
+  s2.Feed(env + "DATA\r\n" + content + ".\r\nNOOP\r\n");
+  EXPECT_EQ(Codes(h2.Take()), (Strings{"250 2.1.0", "250 2.1.5", "354", "452 4.3.1", "250 2.0.0"}));
+  s2.Feed(env + "BDAT " + std::to_string(content.size()) + " LAST\r\n" + content);
+  EXPECT_EQ(Codes(h2.Take()), (Strings{"250 2.1.0", "250 2.1.5", "452 4.3.1"}));
+  EXPECT_TRUE(h2.records.empty());
+  // The ack gives s1's bytes back; now s2's message fits.
+  h1.ReleaseHeld(true);
+  EXPECT_EQ(Codes(h1.Take()), Strings{"250 2.0.0"});
+  EXPECT_EQ(budget.in_use(), 0u);
+  s2.Feed(env + "DATA\r\n" + content + ".\r\n");
+  EXPECT_EQ(Codes(h2.Take()), (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
+  EXPECT_EQ(budget.in_use(), 0u);
+  // A session that dies with its ack pending gives the bytes back too.
+  s1->Feed(env + "DATA\r\n" + content + ".\r\n");
+  EXPECT_GT(budget.in_use(), 0u);
+  s1.reset();
+  h1.held.clear();  // the host drops the callback of the dead session
+  EXPECT_EQ(budget.in_use(), 0u);
+}
+
 TEST_F(SessionTest, PostmasterWithoutDomainIsAccepted) {
   cfg_.hostname = "example.org";
   Connect();
