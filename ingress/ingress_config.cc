@@ -118,6 +118,17 @@ Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std:
   }
 
   SG_ASSIGN_OR_RETURN(auto auth, s.Map("auth"));
+  SG_ASSIGN_OR_RETURN(int64_t auth_threads, auth.Int("threads", 2, 1, 64));
+  c.auth_threads = static_cast<size_t>(auth_threads);
+  SG_ASSIGN_OR_RETURN(auto lockout, auth.Map("lockout"));
+  SG_ASSIGN_OR_RETURN(int64_t per_user, lockout.Int("failures_per_user", 5, 1, 100000));
+  SG_ASSIGN_OR_RETURN(int64_t per_client, lockout.Int("failures_per_client", 20, 1, 100000));
+  SG_ASSIGN_OR_RETURN(auto window, lockout.Duration("window", std::chrono::minutes(15)));
+  SG_ASSIGN_OR_RETURN(auto duration, lockout.Duration("duration", std::chrono::minutes(15)));
+  if (window.count() <= 0) return lockout.ErrorAt("window", "must be greater than zero");
+  if (duration.count() <= 0) return lockout.ErrorAt("duration", "must be greater than zero");
+  c.auth_lockout_user = FailureLimit{static_cast<size_t>(per_user), window, duration};
+  c.auth_lockout_client = FailureLimit{static_cast<size_t>(per_client), window, duration};
   SG_ASSIGN_OR_RETURN(auto users, auth.List("users"));
   for (const auto& u : users) {
     SG_ASSIGN_OR_RETURN(std::string name, u.String("name"));

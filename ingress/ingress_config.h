@@ -14,6 +14,7 @@
 #include "common/config_node.h"
 #include "common/result.h"
 #include "ingress/ingress_cidr.h"
+#include "ingress/ingress_failure_limiter.h"
 #include "ingress/smtp_session_state.h"
 
 namespace sg::ingress {
@@ -65,6 +66,9 @@ struct IngressConfig {
   // Stop(): how long in-flight sessions may take to finish.
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
   std::map<std::string, std::string> auth_users;  // name -> argon2 PHC hash
+  size_t auth_threads = 2;                         // the argon2 pool
+  FailureLimit auth_lockout_user{5, std::chrono::minutes(15), std::chrono::minutes(15)};
+  FailureLimit auth_lockout_client{20, std::chrono::minutes(15), std::chrono::minutes(15)};
   std::vector<ListenerConfig> listeners;
 };
 

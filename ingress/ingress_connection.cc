@@ -62,7 +62,7 @@ void Connection::Accept(uv_stream_t* server) {
   bool trusted = AnyContains(listener_.config.trusted_networks, ip);
   const LoopDeps& d = loop_.deps();
   SessionDeps deps{&listener_.session, &listener_.steps, d.authenticator, d.ids, d.metrics,
-                   d.budget};
+                   d.budget,           d.auth_user_limit, d.auth_client_limit};
   session_ = std::make_unique<Session>(deps, ip, port, trusted, *this);
   if (d.metrics) d.metrics->ConnectionOpened(listener_.config.name);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead);
@@ -307,27 +307,27 @@ void Connection::OnAckTimer(uv_timer_t* t) {
   c->AfterEvent();
 }
 
-void Connection::RunBlocking(std::function<void()> work, std::function<void()> done) {
-  struct Job {
-    uv_work_t req;
-    std::function<void()> work, done;
-    std::shared_ptr<Token> token;
+void Connection::RunBlocking(BlockingWork kind, std::function<void()> work,
+                             std::function<void(bool)> done) {
+  const LoopDeps& d = loop_.deps();
+  BlockingPool* pool = kind == BlockingWork::kAuth ? d.auth_pool : d.recipient_pool;
+  std::shared_ptr<PostQueue> posts = loop_.posts();
+  std::shared_ptr<Token> token = token_;
+  auto finish = std::make_shared<std::function<void(bool)>>(std::move(done));
+  // Back on the loop: only if the connection still exists.
+  auto post_done = [posts, token, finish](bool ran) {
+    posts->Post([token, finish, ran] {
+      Connection* c = token->conn;
+      if (c == nullptr || c->handles_closing_) return;
+      (*finish)(ran);
+      c->AfterEvent();
+    });
   };
-  auto* job = new Job{{}, std::move(work), std::move(done), token_};
-  job->req.data = job;
-  int rc = uv_queue_work(
-      loop_.uv(), &job->req, [](uv_work_t* r) { static_cast<Job*>(r->data)->work(); },
-      [](uv_work_t* r, int) {
-        std::unique_ptr<Job> j(static_cast<Job*>(r->data));
-        Connection* c = j->token->conn;
-        if (c == nullptr || c->handles_closing_) return;
-        j->done();
-        c->AfterEvent();
-      });
-  if (rc != 0) {
-    delete job;
-    CloseHandles();
-  }
+  bool queued = pool != nullptr && pool->Submit([work = std::move(work), post_done] {
+    work();
+    post_done(true);
+  });
+  if (!queued) post_done(false);
 }
 
 int64_t Connection::NowMs() {

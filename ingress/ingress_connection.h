@@ -41,7 +41,8 @@ class Connection : public SessionHost {
   void StartTls() override;
   void Close() override;
   void Enqueue(queue::OutRecord record, std::function<void(Status)> done) override;
-  void RunBlocking(std::function<void()> work, std::function<void()> done) override;
+  void RunBlocking(BlockingWork kind, std::function<void()> work,
+                   std::function<void(bool)> done) override;
   int64_t NowMs() override;
 
  private:

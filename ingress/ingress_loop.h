@@ -21,9 +21,11 @@
 
 #include "common/queue.h"
 #include "ingress/ingress_auth.h"
+#include "ingress/ingress_blocking_pool.h"
 #include "ingress/ingress_byte_budget.h"
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_envelope.h"
+#include "ingress/ingress_failure_limiter.h"
 #include "ingress/ingress_metrics.h"
 #include "ingress/ingress_steps.h"
 #include "ingress/ingress_tls.h"
@@ -51,6 +53,10 @@ struct LoopDeps {
   MessageIdGenerator* ids = nullptr;
   IngressMetrics* metrics = nullptr;
   ByteBudget* budget = nullptr;
+  BlockingPool* auth_pool = nullptr;       // argon2 checks
+  BlockingPool* recipient_pool = nullptr;  // recipient verification
+  FailureLimiter* auth_user_limit = nullptr;
+  FailureLimiter* auth_client_limit = nullptr;
 };
 
 class PostQueue {

@@ -61,8 +61,8 @@ void IngressMetrics::MessageRejected(const std::string& listener, const std::str
   rejected_.WithLabels({listener, reason}).Inc();
 }
 
-void IngressMetrics::Auth(const std::string& listener, bool ok) {
-  auth_.WithLabels({listener, ok ? "ok" : "failed"}).Inc();
+void IngressMetrics::Auth(const std::string& listener, const std::string& result) {
+  auth_.WithLabels({listener, result}).Inc();
 }
 
 void IngressMetrics::ProtocolError(const std::string& listener, const std::string& kind) {

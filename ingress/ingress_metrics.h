@@ -26,7 +26,8 @@ class IngressMetrics {
   // too_many_recipients, bare_line_ending, line_too_long, queue_unavailable,
   // queue_timeout, tls_required, smtputf8_required, ...
   void MessageRejected(const std::string& listener, const std::string& reason);
-  void Auth(const std::string& listener, bool ok);
+  // result: ok | failed | locked | busy | unavailable
+  void Auth(const std::string& listener, const std::string& result);
   void ProtocolError(const std::string& listener, const std::string& kind);
   // Message bytes held now (ingress_byte_budget.h).
   metrics::Gauge& BytesInFlight() { return bytes_in_flight_.Get(); }

@@ -79,7 +79,9 @@ IngressServer::IngressServer(IngressConfig config, std::vector<std::string> host
       authenticator_(std::move(authenticator)),
       ids_(std::move(ids)),
       limiter_(config_.max_connections, config_.max_connections_per_ip),
-      budget_(config_.max_bytes_in_flight, &metrics_.BytesInFlight()) {
+      budget_(config_.max_bytes_in_flight, &metrics_.BytesInFlight()),
+      auth_user_limit_(config_.auth_lockout_user),
+      auth_client_limit_(config_.auth_lockout_client) {
   if (!authenticator_ && !config_.auth_users.empty()) {
     authenticator_ = std::make_shared<Argon2Authenticator>(config_.auth_users);
   }
@@ -210,7 +212,10 @@ Status IngressServer::Start() {
     }
   }
 
-  LoopDeps deps{&config_, &producer_, authenticator_.get(), ids_.get(), &metrics_, &budget_};
+  auth_pool_ = std::make_unique<BlockingPool>("sg-ingress-auth", config_.auth_threads, 256);
+  LoopDeps deps{&config_,          &producer_,         authenticator_.get(), ids_.get(),
+                &metrics_,         &budget_,           auth_pool_.get(),     recipient_pool_.get(),
+                &auth_user_limit_, &auth_client_limit_};
   for (int t = 0; t < threads; ++t) {
     std::vector<std::pair<ListenerRuntime*, int>> sockets;
     for (size_t i = 0; i < listeners_.size(); ++i) {

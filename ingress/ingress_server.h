@@ -24,6 +24,7 @@
 #include "common/queue.h"
 #include "common/service.h"
 #include "ingress/ingress_auth.h"
+#include "ingress/ingress_blocking_pool.h"
 #include "ingress/ingress_byte_budget.h"
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_envelope.h"
@@ -80,6 +81,10 @@ class IngressServer : public Service {
   std::shared_ptr<MessageIdGenerator> ids_;
   ConnectionLimiter limiter_;
   ByteBudget budget_;
+  FailureLimiter auth_user_limit_;
+  FailureLimiter auth_client_limit_;
+  std::unique_ptr<BlockingPool> auth_pool_;
+  std::unique_ptr<BlockingPool> recipient_pool_;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   std::vector<std::unique_ptr<IngressLoop>> loops_;
   std::atomic<bool> ready_{false};

@@ -29,6 +29,7 @@
 #include "ingress/ingress_auth.h"
 #include "ingress/ingress_byte_budget.h"
 #include "ingress/ingress_envelope.h"
+#include "ingress/ingress_failure_limiter.h"
 #include "ingress/ingress_metrics.h"
 #include "ingress/ingress_steps.h"
 #include "ingress/smtp_data_reader.h"
@@ -37,6 +38,9 @@
 #include "ingress/smtp_session_state.h"
 
 namespace sg::ingress {
+
+// Which of the server's blocking pools runs a piece of work.
+enum class BlockingWork { kAuth, kRecipient };
 
 class SessionHost {
  public:
@@ -51,8 +55,11 @@ class SessionHost {
   // Make `record` durable; `done` runs exactly once on the session thread
   // (kTimeout when no ack came in time), and never after the session is gone.
   virtual void Enqueue(queue::OutRecord record, std::function<void(Status)> done) = 0;
-  // Run `work` off the loop (it may block), then `done` on the session thread.
-  virtual void RunBlocking(std::function<void()> work, std::function<void()> done) = 0;
+  // Run `work` off the loop on the pool for `kind` (it may block), then
+  // `done(true)` on the session thread; `done(false)` (work not run, also on
+  // the session thread) when that pool's queue is full.
+  virtual void RunBlocking(BlockingWork kind, std::function<void()> work,
+                           std::function<void(bool ran)> done) = 0;
   // Wall clock, unix milliseconds.
   virtual int64_t NowMs() = 0;
 };
@@ -64,6 +71,8 @@ struct SessionDeps {
   MessageIdGenerator* ids = nullptr;
   IngressMetrics* metrics = nullptr;       // may be null
   ByteBudget* budget = nullptr;            // message bytes in flight; null: no cap
+  FailureLimiter* auth_user_limit = nullptr;    // AUTH lockout per user name; may be null
+  FailureLimiter* auth_client_limit = nullptr;  // AUTH lockout per client key; may be null
 };
 
 class Session {
@@ -123,6 +132,9 @@ class Session {
   void OnAuth(const Command& c);
   void OnAuthLine(std::string_view line);
   void CheckCredentials(std::string authzid, std::string user, std::string password);
+  bool AuthLockedOut(const std::string& user_key);
+  void OnCredentialsChecked(bool ran, const Result<std::string>& result,
+                            const std::string& user_key);
   void FinishMessage(DataReader::Outcome outcome, std::string content);
   void RejectNoStorage();
   void ResetTransaction();

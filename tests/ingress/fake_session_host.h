@@ -38,9 +38,16 @@ class FakeSessionHost : public SessionHost {
         break;
     }
   }
-  void RunBlocking(std::function<void()> work, std::function<void()> done) override {
+  void RunBlocking(BlockingWork kind, std::function<void()> work,
+                   std::function<void(bool)> done) override {
+    ++blocking_runs;
+    last_blocking = kind;
+    if (pool_full) {
+      done(false);
+      return;
+    }
     work();
-    done();
+    done(true);
   }
   int64_t NowMs() override { return now_ms; }
 
@@ -71,6 +78,9 @@ class FakeSessionHost : public SessionHost {
   };
   std::string out;
   bool closed = false;
+  bool pool_full = false;  // RunBlocking refuses, as a saturated pool does
+  int blocking_runs = 0;
+  BlockingWork last_blocking = BlockingWork::kAuth;
   int tls_started = 0;
   AckMode ack_mode = AckMode::kOk;
   std::vector<queue::OutRecord> records;

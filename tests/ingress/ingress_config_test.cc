@@ -46,6 +46,15 @@ TEST_F(IngressConfigTest, Defaults) {
   EXPECT_EQ(c->max_bad_commands, 10u);
   EXPECT_EQ(c->max_line_length, 998u);
   EXPECT_EQ(c->max_received_headers, 50u);
+  EXPECT_EQ(c->max_bytes_in_flight, 512ull << 20);
+  EXPECT_EQ(c->ipv6_client_prefix, 64);
+  EXPECT_EQ(c->session_timeout, 30min);
+  EXPECT_EQ(c->close_timeout, 10s);
+  EXPECT_EQ(c->auth_threads, 2u);
+  EXPECT_EQ(c->auth_lockout_user.max_failures, 5u);
+  EXPECT_EQ(c->auth_lockout_client.max_failures, 20u);
+  EXPECT_EQ(c->auth_lockout_user.window, 15min);
+  EXPECT_EQ(c->auth_lockout_user.lockout, 15min);
   EXPECT_EQ(c->command_timeout, 5min);
   EXPECT_EQ(c->data_timeout, 3min);
   EXPECT_EQ(c->tls_handshake_timeout, 30s);

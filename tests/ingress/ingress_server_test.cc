@@ -224,6 +224,36 @@ TEST_F(IngressServerTest, StartTlsAndAuthOnRelay) {
   EXPECT_EQ(CodeOf(c.Cmd("QUIT")), "221 2.0.0");
 }
 
+// Issue 13 point 7: the argon2 check runs on the AUTH pool; one event loop
+// serves every other client while a check takes its time.
+TEST_F(IngressServerTest, SlowAuthNeverBlocksTheLoop) {
+  class SlowAuthenticator : public Authenticator {
+   public:
+    Result<std::string> Verify(std::string_view, std::string_view, std::string_view) override {
+      std::this_thread::sleep_for(800ms);
+      return MakeError(ErrorCode::kPermissionDenied, "wrong password");
+    }
+  };
+  config_.threads = 1;  // one loop: if it blocked, every client would wait
+  server_ = std::make_unique<IngressServer>(config_, std::vector<std::string>{"example.org"},
+                                            IngressTopics{}, producer_, registry_,
+                                            std::make_shared<SlowAuthenticator>());
+  ASSERT_TRUE(server_->Start().ok());
+  SmtpTestClient a, b;
+  Open(a, "relay");
+  a.Cmd("EHLO a");
+  ASSERT_EQ(CodeOf(a.Cmd("STARTTLS")), "220 2.0.0");
+  ASSERT_TRUE(a.Handshake());
+  a.Cmd("EHLO a");
+  a.Send("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0bad", 10)) + "\r\n");
+  std::this_thread::sleep_for(100ms);  // the check is running now
+  auto t0 = std::chrono::steady_clock::now();
+  Open(b);
+  EXPECT_EQ(CodeOf(b.Cmd("NOOP")), "250 2.0.0");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 400ms);
+  EXPECT_EQ(CodeOf(a.ReadReply()), "535 5.7.8");
+}
+
 TEST_F(IngressServerTest, VerifiedClientCertificateMayRelay) {
   StartServer();
   SmtpTestClient c;

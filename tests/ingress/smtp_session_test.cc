@@ -58,7 +58,8 @@ class SessionTest : public ::testing::Test {
     policy.limiter = &limiter_;
     session_.reset();
     steps_ = BuildSteps(cfg_, policy);
-    SessionDeps deps{&cfg_, &steps_, auth_.get(), &ids_, nullptr};
+    SessionDeps deps{&cfg_, &steps_, auth_.get(), &ids_, nullptr, nullptr, &user_limit_,
+                     &client_limit_};
     host_ = FakeSessionHost();
     session_ = std::make_unique<Session>(deps, ip, 40000, trusted, host_);
     session_->Start();
@@ -83,6 +84,8 @@ class SessionTest : public ::testing::Test {
 
   SessionConfig cfg_;
   ConnectionLimiter limiter_{100, 10};
+  FailureLimiter user_limit_{FailureLimit{3, std::chrono::minutes(15), std::chrono::minutes(15)}};
+  FailureLimiter client_limit_{FailureLimit{5, std::chrono::minutes(15), std::chrono::minutes(15)}};
   std::vector<std::shared_ptr<SessionStep>> steps_;
   std::unique_ptr<Argon2Authenticator> auth_;
   CountingIds ids_;
@@ -295,6 +298,64 @@ TEST_F(SessionTest, AuthLoginTwoSteps) {
   EXPECT_EQ(Say("AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
   EXPECT_EQ(Say(EncodeBase64("alice") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
   EXPECT_EQ(SayCodes(EncodeBase64("s3cret") + "\r\n"), Strings{"235 2.7.0"});
+}
+
+// Issue 13 point 7: repeated AUTH failures lock the user name out (from
+// any client) and the client out (for any user name) for a while; locked
+// attempts get 454 4.7.0 without an argon2 run, even with the right password.
+TEST_F(SessionTest, AuthLockoutPerUserAndPerClient) {
+  cfg_.tls_available = true;
+  cfg_.auth_enabled = true;
+  cfg_.max_bad_commands = 100;
+  auto attempt = [&](const std::string& ip, const std::string& user, const std::string& pw) {
+    Connect(ip);  // a fresh host: its clock is at the fixed start time
+    Say("EHLO c\r\nSTARTTLS\r\n");
+    UpTls();
+    Say("EHLO c\r\n");
+    std::string creds = std::string(1, '\0') + user + std::string(1, '\0') + pw;
+    return SayCodes("AUTH PLAIN " + EncodeBase64(creds) + "\r\n");
+  };
+  // Three wrong passwords for alice from three clients lock alice.
+  EXPECT_EQ(attempt("192.0.2.1", "alice", "x"), Strings{"535 5.7.8"});
+  EXPECT_EQ(attempt("192.0.2.2", "alice", "x"), Strings{"535 5.7.8"});
+  EXPECT_EQ(attempt("192.0.2.3", "alice", "x"), Strings{"535 5.7.8"});
+  EXPECT_EQ(attempt("192.0.2.4", "alice", "s3cret"), Strings{"454 4.7.0"});
+  EXPECT_EQ(host_.blocking_runs, 0);  // no argon2 run for a locked name
+  EXPECT_EQ(attempt("192.0.2.4", "ALICE", "s3cret"), Strings{"454 4.7.0"});
+  // Unknown user names lock the same way (a lockout says nothing about existence).
+  for (int i = 0; i < 3; ++i) attempt("198.51.100." + std::to_string(i), "nobody", "x");
+  EXPECT_EQ(attempt("198.51.100.9", "nobody", "x"), Strings{"454 4.7.0"});
+  // After the lockout, alice's right password works again.
+  Connect("192.0.2.4");
+  host_.now_ms += 16 * 60 * 1000;
+  Say("EHLO c\r\nSTARTTLS\r\n");
+  UpTls();
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+            Strings{"235 2.7.0"});
+  // Five failures from one IPv6 /64, each for another name, lock the client.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(attempt("2001:db8:5:5::" + std::to_string(i + 1), "u" + std::to_string(i), "x"),
+              Strings{"535 5.7.8"});
+  }
+  EXPECT_EQ(attempt("2001:db8:5:5::99", "fresh", "x"), Strings{"454 4.7.0"});
+  EXPECT_EQ(attempt("2001:db8:5:6::1", "fresh", "x"), Strings{"535 5.7.8"});
+}
+
+TEST_F(SessionTest, AuthPoolFullIsATemporaryFailure) {
+  cfg_.tls_available = true;
+  cfg_.auth_enabled = true;
+  Connect();
+  Say("EHLO c\r\nSTARTTLS\r\n");
+  UpTls();
+  Say("EHLO c\r\n");
+  host_.pool_full = true;
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+            Strings{"454 4.7.0"});
+  EXPECT_EQ(host_.last_blocking, BlockingWork::kAuth);
+  host_.pool_full = false;
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+            Strings{"235 2.7.0"});
 }
 
 TEST_F(SessionTest, StartTlsDiscardsPipelinedPlaintext) {
