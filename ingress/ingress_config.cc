@@ -55,6 +55,13 @@ Result<ListenerConfig> ParseListener(const config::ConfigNode& n, const std::str
     SG_ASSIGN_OR_RETURN(t.client_ca_file, ReadableFile(tls, "client_ca", data_dir, false));
     l.tls = t;
   }
+  if (n.Has("senders")) {
+    SG_ASSIGN_OR_RETURN(auto entries, n.StringList("senders"));
+    SG_ASSIGN_OR_RETURN(l.senders, ParseSenders(entries, n.PathOf("senders")));
+    if (l.role != Role::kRelay) {
+      return n.ErrorAt("senders", "only relay listeners bind senders");
+    }
+  }
   SG_ASSIGN_OR_RETURN(l.require_tls, n.Bool("require_tls", false));
   SG_ASSIGN_OR_RETURN(l.auth, n.Bool("auth", false));
   if (l.require_tls && !l.tls) {
@@ -140,6 +147,37 @@ Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std:
     }
     if (!c.auth_users.emplace(name, hash).second) {
       return u.ErrorAt("name", "user \"" + name + "\" is listed twice");
+    }
+    SG_ASSIGN_OR_RETURN(auto senders, u.StringList("senders"));
+    if (senders.empty()) {
+      const size_t at = name.rfind('@');
+      if (at == std::string::npos) {
+        return u.ErrorAt("senders", "missing: list the domains or addresses user \"" + name +
+                                        "\" may send as (only a user named by an address is "
+                                        "bound to its own domain by default)");
+      }
+      senders.push_back(name.substr(at + 1));
+    }
+    SG_ASSIGN_OR_RETURN(AllowedSenders allowed, ParseSenders(senders, u.PathOf("senders")));
+    c.sender_bindings.auth_users.emplace_back(name, std::move(allowed));
+  }
+  SG_ASSIGN_OR_RETURN(auto bindings, s.List("sender_bindings"));
+  for (const auto& b : bindings) {
+    SG_ASSIGN_OR_RETURN(auto entries, b.StringList("senders"));
+    if (entries.empty()) return b.ErrorAt("senders", "missing: list domains or addresses");
+    SG_ASSIGN_OR_RETURN(AllowedSenders allowed, ParseSenders(entries, b.PathOf("senders")));
+    if (b.Has("certificate") == b.Has("network")) {
+      return b.ErrorHere("give exactly one of certificate (a client certificate subject) or "
+                         "network (a CIDR)");
+    }
+    if (b.Has("certificate")) {
+      SG_ASSIGN_OR_RETURN(std::string subject, b.String("certificate"));
+      c.sender_bindings.certificates.emplace_back(subject, std::move(allowed));
+    } else {
+      SG_ASSIGN_OR_RETURN(std::string text, b.String("network"));
+      auto cidr = Cidr::Parse(text);
+      if (!cidr.ok()) return b.ErrorAt("network", cidr.error().message);
+      c.sender_bindings.networks.emplace_back(*cidr, std::move(allowed));
     }
   }
 

@@ -15,6 +15,7 @@
 #include "common/result.h"
 #include "ingress/ingress_cidr.h"
 #include "ingress/ingress_failure_limiter.h"
+#include "ingress/ingress_sender_binding.h"
 #include "ingress/smtp_session_state.h"
 
 namespace sg::ingress {
@@ -35,6 +36,9 @@ struct ListenerConfig {
   std::optional<ListenerTlsConfig> tls;
   bool require_tls = false;
   bool auth = false;
+  // Relay: what trusted-network and certificate clients without a binding of
+  // their own may send as; nullopt = every hosted domain.
+  std::optional<AllowedSenders> senders;
 };
 
 struct IngressConfig {
@@ -66,6 +70,8 @@ struct IngressConfig {
   // Stop(): how long in-flight sessions may take to finish.
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
   std::map<std::string, std::string> auth_users;  // name -> argon2 PHC hash
+  // auth.users[].senders and sender_bindings (relay listeners).
+  SenderBindings sender_bindings;
   size_t auth_threads = 2;                         // the argon2 pool
   FailureLimit auth_lockout_user{5, std::chrono::minutes(15), std::chrono::minutes(15)};
   FailureLimit auth_lockout_client{20, std::chrono::minutes(15), std::chrono::minutes(15)};

@@ -164,6 +164,7 @@ Status IngressServer::Start() {
   started_ = true;
   std::set<std::string> hosted;
   for (const auto& d : hosted_domains_) hosted.insert(Lower(d));
+  SG_RETURN_IF_ERROR(config_.sender_bindings.CheckWithin(hosted));
 
   for (size_t i = 0; i < config_.listeners.size(); ++i) {
     const ListenerConfig& l = config_.listeners[i];
@@ -194,6 +195,16 @@ Status IngressServer::Start() {
     policy.trusted_networks = l.trusted_networks;
     policy.hosted_domains = hosted;
     policy.limiter = &limiter_;
+    policy.sender_bindings = config_.sender_bindings;
+    policy.relay_default_senders = l.senders;
+    if (l.senders) SG_RETURN_IF_ERROR(l.senders->CheckWithin(hosted));
+    if (l.role == Role::kRelay && !l.senders && hosted.size() > 1 &&
+        (!l.trusted_networks.empty() || (l.tls && !l.tls->client_ca_file.empty()))) {
+      spdlog::warn("ingress: relay listener {} lets trusted-network and certificate clients "
+                   "without a sender binding send as every hosted domain; bind them with "
+                   "ingress.sender_bindings or {}.senders",
+                   l.name, l.config_path);
+    }
     rt->steps = BuildSteps(s, policy);
     listeners_.push_back(std::move(rt));
   }

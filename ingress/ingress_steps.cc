@@ -207,6 +207,15 @@ std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& sessio
     steps.push_back(std::make_shared<MxRecipientStep>(policy.hosted_domains));
   } else {
     steps.push_back(std::make_shared<RelaySenderStep>(policy.hosted_domains));
+    AllowedSenders fallback;
+    if (policy.relay_default_senders) {
+      fallback = *policy.relay_default_senders;
+    } else {
+      fallback.where = "hosted_domains";
+      fallback.domains = policy.hosted_domains;
+    }
+    steps.push_back(MakeSenderBindingStep(policy.sender_bindings, std::move(fallback),
+                                          policy.hosted_domains));
   }
   steps.push_back(std::make_shared<SizeStep>(session.max_message_size));
   steps.push_back(std::make_shared<RecipientCountStep>(session.max_recipients));

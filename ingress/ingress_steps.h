@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ingress/ingress_cidr.h"
+#include "ingress/ingress_sender_binding.h"
 #include "ingress/smtp_data_reader.h"
 #include "ingress/smtp_parser.h"
 #include "ingress/smtp_reply.h"
@@ -83,10 +84,16 @@ struct PolicyConfig {
   std::vector<Cidr> trusted_networks;
   std::set<std::string> hosted_domains;  // lower case
   ConnectionLimiter* limiter = nullptr;  // not owned; may be null (no limits)
+  // Relay listeners: who may send as whom (ingress_sender_binding.h).
+  SenderBindings sender_bindings;
+  // Relay listeners: what an unbound trusted-network or certificate client
+  // may send as; nullopt means every hosted domain.
+  std::optional<AllowedSenders> relay_default_senders;
 };
 
 // The chain for one listener, in order: connection limits, TLS requirement,
-// relay/direction policy, size, recipient count, content checks, hop limit.
+// relay/direction policy (relay: sender binding), size, recipient count,
+// content checks, hop limit.
 std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& session,
                                                      const PolicyConfig& policy);
 

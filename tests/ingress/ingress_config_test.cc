@@ -84,6 +84,12 @@ ingress:
     users:
       - name: relayuser
         argon2: "$argon2id$v=19$m=4096,t=2,p=1$c2FsdHNhbHQ$abc"
+        senders: [example.org, "ceo@example.net"]
+      - name: mailer@example.com
+        argon2: "$argon2id$v=19$m=4096,t=2,p=1$c2FsdHNhbHQ$abc"
+  sender_bindings:
+    - {certificate: "/CN=mail.example.net", senders: [example.net]}
+    - {network: 10.1.0.0/16, senders: ["@example.org"]}
   listeners:
     - name: mx
       address: "::"
@@ -96,6 +102,7 @@ ingress:
       tls: {cert: cert.pem, key: key.pem, client_ca: ca.pem}
       require_tls: true
       auth: true
+      senders: [example.org]
 )");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->hostname, "gw.example.org");
@@ -104,6 +111,22 @@ ingress:
   EXPECT_EQ(c->data_timeout, 90s);
   EXPECT_EQ(c->queue_ack_timeout, 10s);
   EXPECT_EQ(c->auth_users.count("relayuser"), 1u);
+  const SenderBindings& b = c->sender_bindings;
+  ASSERT_EQ(b.auth_users.size(), 2u);
+  EXPECT_EQ(b.auth_users[0].first, "relayuser");
+  EXPECT_TRUE(b.auth_users[0].second.Allows("x@example.org"));
+  EXPECT_TRUE(b.auth_users[0].second.Allows("ceo@example.net"));
+  EXPECT_FALSE(b.auth_users[0].second.Allows("cfo@example.net"));
+  EXPECT_TRUE(b.auth_users[1].second.Allows("x@example.com"));  // its own domain by default
+  EXPECT_FALSE(b.auth_users[1].second.Allows("x@example.org"));
+  ASSERT_EQ(b.certificates.size(), 1u);
+  EXPECT_EQ(b.certificates[0].first, "/CN=mail.example.net");
+  ASSERT_EQ(b.networks.size(), 1u);
+  EXPECT_TRUE(b.networks[0].first.Contains("10.1.2.3"));
+  EXPECT_TRUE(b.networks[0].second.Allows("a@example.org"));
+  ASSERT_TRUE(c->listeners[1].senders.has_value());
+  EXPECT_EQ(c->listeners[1].senders->where, "ingress.listeners[1].senders");
+  EXPECT_FALSE(c->listeners[0].senders.has_value());
   ASSERT_EQ(c->listeners.size(), 2u);
   const ListenerConfig& relay = c->listeners[1];
   EXPECT_EQ(relay.config_path, "ingress.listeners[1]");
@@ -153,6 +176,24 @@ TEST_F(IngressConfigTest, ErrorsNameTheKey) {
                 .find("ingress.auth.users[0].argon2"),
             std::string::npos);
   EXPECT_NE(ErrorOf("ingress:\n  timeouts: {command: 0s}\n").find("ingress.timeouts.command"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  auth:\n    users:\n      - {name: relay, argon2: $argon2id$x}\n")
+                .find("ingress.auth.users[0].senders (line 4): missing: list the domains or "
+                      "addresses user \"relay\" may send as"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  auth:\n    users:\n      - {name: r, argon2: $argon2id$x, "
+                    "senders: [\"a b\"]}\n")
+                .find("ingress.auth.users[0].senders: \"a b\" is neither a domain nor an address"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  sender_bindings:\n    - {network: 10.0.0.0/8, certificate: x, "
+                    "senders: [example.org]}\n")
+                .find("give exactly one of certificate"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  sender_bindings:\n    - {network: 10.0.0.0/8}\n")
+                .find("ingress.sender_bindings[0].senders"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - {name: a, senders: [example.org]}\n")
+                .find("only relay listeners bind senders"),
             std::string::npos);
   Touch("c.pem");
   EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - name: a\n      tls: {cert: c.pem, key: c.pem}\n"

@@ -38,6 +38,7 @@ class IngressServerTest : public ::testing::Test {
     config_.queue_ack_timeout = 2s;
     config_.shutdown_grace = 2s;
     config_.auth_users = {{"alice", *hash}};
+    config_.sender_bindings.auth_users = {{"alice", *ParseSenders({"example.org"}, "t")}};
     ListenerConfig mx;
     mx.config_path = "ingress.listeners[0]";
     mx.name = "mx";
@@ -252,6 +253,41 @@ TEST_F(IngressServerTest, SlowAuthNeverBlocksTheLoop) {
   EXPECT_EQ(CodeOf(b.Cmd("NOOP")), "250 2.0.0");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 400ms);
   EXPECT_EQ(CodeOf(a.ReadReply()), "535 5.7.8");
+}
+
+// Issue 13 point 6 over the wire: alice, bound to example.org, may not send
+// as the other hosted domain; a wrong binding in the config stops the start.
+TEST_F(IngressServerTest, AuthUserOfOneHostedDomainCannotSendAsAnother) {
+  server_ = std::make_unique<IngressServer>(
+      config_, std::vector<std::string>{"example.org", "Example.NET"}, IngressTopics{},
+      producer_, registry_);
+  ASSERT_TRUE(server_->Start().ok());
+  SmtpTestClient c;
+  Open(c, "relay");
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  ASSERT_TRUE(c.Handshake());
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)))),
+            "235 2.7.0");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@example.net>")), "553 5.7.1");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
+  c.Cmd("RCPT TO:<partner@remote.example>");
+  c.Cmd("DATA");
+  EXPECT_EQ(CodeOf(c.Cmd("From: ceo@example.net\r\nSubject: s\r\n\r\nx\r\n.")), "553 5.7.1");
+  EXPECT_EQ(producer_.RecordCount(), 0u);
+  EXPECT_NE(registry_.Serialize().find("reason=\"sender_not_bound\""), std::string::npos);
+  EXPECT_NE(registry_.Serialize().find("reason=\"from_not_bound\""), std::string::npos);
+  server_->Stop();
+  IngressConfig wrong = config_;
+  wrong.sender_bindings.auth_users = {
+      {"alice", *ParseSenders({"example.com"}, "ingress.auth.users[0].senders")}};
+  IngressServer other(wrong, {"example.org"}, IngressTopics{}, producer_, registry_);
+  auto st = other.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            "config ingress.auth.users[0].senders: example.com is not a hosted domain "
+            "(hosted_domains)");
 }
 
 TEST_F(IngressServerTest, VerifiedClientCertificateMayRelay) {

@@ -32,6 +32,8 @@ struct Fixture {
     cfg.auth_enabled = true;
     sg::ingress::PolicyConfig policy;
     policy.hosted_domains = {"example.org"};
+    policy.sender_bindings.auth_users = {
+        {"alice", *sg::ingress::ParseSenders({"example.org"}, "fuzz")}};
     steps = sg::ingress::BuildSteps(cfg, policy);
     relay_cfg = cfg;
     relay_cfg.role = sg::ingress::Role::kRelay;

@@ -49,13 +49,18 @@ class SessionTest : public ::testing::Test {
     ASSERT_TRUE(hash.ok());
     auth_ = std::make_unique<Argon2Authenticator>(
         std::map<std::string, std::string>{{"alice", *hash}});
+    auto alice = ParseSenders({"example.org"}, "test alice");
+    ASSERT_TRUE(alice.ok());
+    bindings_.auth_users = {{"alice", *alice}};
   }
 
   // (Re)creates the session with the current config.
   void Connect(const std::string& ip = "203.0.113.5", bool trusted = false) {
     PolicyConfig policy;
-    policy.hosted_domains = {"example.org"};
+    policy.hosted_domains = hosted_;
     policy.limiter = &limiter_;
+    policy.sender_bindings = bindings_;
+    policy.relay_default_senders = relay_default_;
     session_.reset();
     steps_ = BuildSteps(cfg_, policy);
     SessionDeps deps{&cfg_, &steps_, auth_.get(), &ids_, nullptr, nullptr, &user_limit_,
@@ -83,6 +88,9 @@ class SessionTest : public ::testing::Test {
   }
 
   SessionConfig cfg_;
+  std::set<std::string> hosted_ = {"example.org"};
+  SenderBindings bindings_;
+  std::optional<AllowedSenders> relay_default_;
   ConnectionLimiter limiter_{100, 10};
   FailureLimiter user_limit_{FailureLimit{3, std::chrono::minutes(15), std::chrono::minutes(15)}};
   FailureLimiter client_limit_{FailureLimit{5, std::chrono::minutes(15), std::chrono::minutes(15)}};
@@ -424,6 +432,95 @@ TEST_F(SessionTest, RelayListenerPolicy) {
   UpTls(true);
   Say("EHLO c\r\n");
   EXPECT_EQ(SayCodes("MAIL FROM:<a@example.org>\r\n"), Strings{"250 2.1.0"});
+}
+
+// Issue 13 point 6: an AUTH user of example.org sending as another hosted
+// domain (MAIL FROM or From header) gets 553 5.7.1; so do certificate and
+// network clients outside their bindings.
+TEST_F(SessionTest, SenderBindingOnTheRelayListener) {
+  cfg_.role = Role::kRelay;
+  cfg_.topic = "outbound";
+  cfg_.tls_available = true;
+  cfg_.auth_enabled = true;
+  hosted_ = {"example.org", "example.net"};
+  auto cert = ParseSenders({"example.net"}, "test cert");
+  auto net = ParseSenders({"@example.net", "ceo@example.org"}, "test net");
+  ASSERT_TRUE(cert.ok() && net.ok());
+  bindings_.certificates = {{"CN=mail.example.org", *cert}};
+  bindings_.networks = {{*Cidr::Parse("10.9.0.0/16"), *net}};
+  auto login = [&] {
+    Connect("198.51.100.9", false);
+    Say("EHLO c\r\nSTARTTLS\r\n");
+    UpTls();
+    Say("EHLO c\r\nAUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n");
+  };
+  const std::string rcpt = "RCPT TO:<partner@remote.example>\r\n";
+  login();
+  EXPECT_EQ(SayCodes("MAIL FROM:<boss@example.net>\r\n"), Strings{"553 5.7.1"});
+  EXPECT_EQ(SayCodes("MAIL FROM:<Bob@Example.ORG>\r\n" + rcpt +
+                     "DATA\r\nFrom: Bob <bob@example.org>\r\nSubject: ok\r\n\r\nx\r\n.\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
+  // The From header too: every mailbox of every From field.
+  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
+                     "DATA\r\nFrom: \"Boss\" <boss@example.net>\r\n\r\nx\r\n.\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
+  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
+                     "DATA\r\nFrom: bob@example.org,\r\n boss@example.net\r\n\r\nx\r\n.\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
+  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
+                     "DATA\r\nFrom: bob@example.org\r\nFrom: boss@example.net\r\n\r\n.\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
+  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
+                     "DATA\r\nFrom: undisclosed:;\r\n\r\nx\r\n.\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
+  // The null sender: its own host's MAILER-DAEMON yes, another hosted domain no.
+  EXPECT_EQ(SayCodes("MAIL FROM:<>\r\n" + rcpt +
+                     "DATA\r\nFrom: MAILER-DAEMON@mx1.internal.example\r\n\r\nx\r\n.\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
+  EXPECT_EQ(SayCodes("MAIL FROM:<>\r\n" + rcpt +
+                     "DATA\r\nFrom: boss@example.net\r\n\r\nx\r\n.\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
+  EXPECT_EQ(host_.records.size(), 2u);
+  // A verified certificate with a binding: example.net only.
+  Connect("198.51.100.9", false);
+  Say("EHLO c\r\nSTARTTLS\r\n");
+  UpTls(true);
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.org>\r\n"), Strings{"553 5.7.1"});
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.net>\r\n"), Strings{"250 2.1.0"});
+  // A trusted network with a binding: its domain and one address.
+  Connect("10.9.1.1", true);
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.org>\r\n"), Strings{"553 5.7.1"});
+  EXPECT_EQ(SayCodes("MAIL FROM:<ceo@example.org>\r\n"), Strings{"250 2.1.0"});
+  // A trusted network without one: the listener's default (every hosted
+  // domain unless the listener says otherwise).
+  Connect("10.1.1.1", true);
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.net>\r\n"), Strings{"250 2.1.0"});
+  relay_default_ = *ParseSenders({"example.org"}, "test default");
+  Connect("10.1.1.1", true);
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.net>\r\n"), Strings{"553 5.7.1"});
+  // An AUTH user bound to nothing sends as nobody.
+  bindings_.auth_users.clear();
+  login();
+  EXPECT_EQ(SayCodes("MAIL FROM:<alice@example.org>\r\n"), Strings{"553 5.7.1"});
+}
+
+TEST(SenderBindingTest, EntriesAndTheirChecks) {
+  auto a = ParseSenders({"Example.ORG", "@example.net", "CEO@Example.COM"}, "x.senders");
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->Allows("anyone@EXAMPLE.org"));
+  EXPECT_TRUE(a->Allows("anyone@example.net"));
+  EXPECT_TRUE(a->Allows("ceo@example.com"));
+  EXPECT_FALSE(a->Allows("cfo@example.com"));
+  EXPECT_FALSE(a->Allows("a@sub.example.org"));  // exact domains only
+  EXPECT_EQ(a->CheckWithin({"example.org", "example.net"}).error().message,
+            "config x.senders: ceo@example.com is not in a hosted domain (hosted_domains)");
+  EXPECT_TRUE(a->CheckWithin({"example.org", "example.net", "example.com"}).ok());
+  EXPECT_EQ(ParseSenders({"not a domain"}, "y").error().message,
+            "config y: \"not a domain\" is neither a domain nor an address");
 }
 
 TEST_F(SessionTest, SmugglingSequencesRejectWholeMessage) {
