@@ -74,6 +74,81 @@ Result<ListenerConfig> ParseListener(const config::ConfigNode& n, const std::str
   return l;
 }
 
+Result<FailureLimit> ParseFailureLimit(const config::ConfigNode& n, FailureLimit def) {
+  FailureLimit l = def;
+  SG_ASSIGN_OR_RETURN(int64_t failures,
+                      n.Int("failures", static_cast<int64_t>(def.max_failures), 1, 1000000));
+  l.max_failures = static_cast<size_t>(failures);
+  SG_ASSIGN_OR_RETURN(l.window, n.Duration("window", def.window));
+  SG_ASSIGN_OR_RETURN(l.lockout, n.Duration("duration", def.lockout));
+  if (l.window.count() <= 0) return n.ErrorAt("window", "must be greater than zero");
+  if (l.lockout.count() <= 0) return n.ErrorAt("duration", "must be greater than zero");
+  return l;
+}
+
+Result<RecipientDomainConfig> ParseRecipientDomain(const config::ConfigNode& n,
+                                                   const std::string& data_dir) {
+  RecipientDomainConfig d;
+  d.config_path = n.path();
+  SG_ASSIGN_OR_RETURN(d.domain, n.String("domain"));
+  for (char& ch : d.domain) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+  }
+  SG_ASSIGN_OR_RETURN(d.sources, n.StringList("sources"));
+  if (d.sources.empty()) {
+    return n.ErrorAt("sources", "missing: list one or more of registry, list, callout");
+  }
+  std::set<std::string> seen;
+  for (const std::string& s : d.sources) {
+    if (s != "registry" && s != "list" && s != "callout") {
+      return n.ErrorAt("sources", "unknown source \"" + s + "\" (registry, list, callout)");
+    }
+    if (!seen.insert(s).second) return n.ErrorAt("sources", "\"" + s + "\" is listed twice");
+  }
+  if (seen.count("list") != 0) {
+    SG_ASSIGN_OR_RETURN(d.list_file, ReadableFile(n, "list", data_dir, true));
+  } else if (n.Has("list")) {
+    return n.ErrorAt("list", "set, but \"list\" is not among the sources");
+  }
+  if (seen.count("callout") != 0) {
+    SG_ASSIGN_OR_RETURN(auto c, n.Map("callout"));
+    CalloutConfig callout;
+    SG_ASSIGN_OR_RETURN(callout.host, c.String("host"));
+    SG_ASSIGN_OR_RETURN(int64_t port, c.Int("port", 25, 1, 65535));
+    callout.port = static_cast<uint16_t>(port);
+    SG_ASSIGN_OR_RETURN(callout.timeout, c.Duration("timeout", callout.timeout));
+    if (callout.timeout.count() <= 0) return c.ErrorAt("timeout", "must be greater than zero");
+    d.callout = callout;
+  } else if (n.Has("callout")) {
+    return n.ErrorAt("callout", "set, but \"callout\" is not among the sources");
+  }
+  return d;
+}
+
+Result<RecipientVerificationConfig> ParseRecipientVerification(const config::ConfigNode& n,
+                                                               const std::string& data_dir) {
+  RecipientVerificationConfig v;
+  SG_ASSIGN_OR_RETURN(int64_t threads, n.Int("threads", 8, 1, 256));
+  v.threads = static_cast<size_t>(threads);
+  SG_ASSIGN_OR_RETURN(auto cache, n.Map("cache"));
+  SG_ASSIGN_OR_RETURN(v.cache.positive, cache.Duration("positive", v.cache.positive));
+  SG_ASSIGN_OR_RETURN(v.cache.negative, cache.Duration("negative", v.cache.negative));
+  SG_ASSIGN_OR_RETURN(int64_t entries, cache.Int("max_entries", 100000, 0, 100000000));
+  v.cache.max_entries = static_cast<size_t>(entries);
+  SG_ASSIGN_OR_RETURN(auto limit, n.Map("unknown_limit"));
+  SG_ASSIGN_OR_RETURN(v.unknown_limit, ParseFailureLimit(limit, v.unknown_limit));
+  SG_ASSIGN_OR_RETURN(auto domains, n.List("domains"));
+  std::set<std::string> names;
+  for (const auto& d : domains) {
+    SG_ASSIGN_OR_RETURN(RecipientDomainConfig rd, ParseRecipientDomain(d, data_dir));
+    if (!names.insert(rd.domain).second) {
+      return d.ErrorAt("domain", "\"" + rd.domain + "\" has two entries");
+    }
+    v.domains.push_back(std::move(rd));
+  }
+  return v;
+}
+
 }  // namespace
 
 Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std::string& data_dir) {
@@ -180,6 +255,9 @@ Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std:
       c.sender_bindings.networks.emplace_back(*cidr, std::move(allowed));
     }
   }
+
+  SG_ASSIGN_OR_RETURN(auto rv, s.Map("recipient_verification"));
+  SG_ASSIGN_OR_RETURN(c.recipient_verification, ParseRecipientVerification(rv, data_dir));
 
   std::set<std::string> names;
   if (!s.Has("listeners")) {

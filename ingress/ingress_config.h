@@ -15,6 +15,8 @@
 #include "common/result.h"
 #include "ingress/ingress_cidr.h"
 #include "ingress/ingress_failure_limiter.h"
+#include "ingress/ingress_recipient_callout.h"
+#include "ingress/ingress_recipient_verifier.h"
 #include "ingress/ingress_sender_binding.h"
 #include "ingress/smtp_session_state.h"
 
@@ -39,6 +41,24 @@ struct ListenerConfig {
   // Relay: what trusted-network and certificate clients without a binding of
   // their own may send as; nullopt = every hosted domain.
   std::optional<AllowedSenders> senders;
+};
+
+// ingress.recipient_verification.domains[]: how one hosted domain's
+// recipients are verified (ingress_recipient_verifier.h).
+struct RecipientDomainConfig {
+  std::string config_path;           // for error messages
+  std::string domain;                // lower case, or "*" (every other hosted domain)
+  std::vector<std::string> sources;  // "registry", "list", "callout", in order
+  std::string list_file;             // for "list"
+  std::optional<CalloutConfig> callout;  // for "callout"
+};
+
+struct RecipientVerificationConfig {
+  size_t threads = 8;                // the recipient pool (callouts wait on the network)
+  RecipientCacheConfig cache;
+  // Unknown recipients per client before every RCPT gets 450 4.7.1 for a while.
+  FailureLimit unknown_limit{20, std::chrono::minutes(10), std::chrono::minutes(10)};
+  std::vector<RecipientDomainConfig> domains;
 };
 
 struct IngressConfig {
@@ -75,6 +95,7 @@ struct IngressConfig {
   size_t auth_threads = 2;                         // the argon2 pool
   FailureLimit auth_lockout_user{5, std::chrono::minutes(15), std::chrono::minutes(15)};
   FailureLimit auth_lockout_client{20, std::chrono::minutes(15), std::chrono::minutes(15)};
+  RecipientVerificationConfig recipient_verification;
   std::vector<ListenerConfig> listeners;
 };
 

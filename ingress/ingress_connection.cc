@@ -62,7 +62,8 @@ void Connection::Accept(uv_stream_t* server) {
   bool trusted = AnyContains(listener_.config.trusted_networks, ip);
   const LoopDeps& d = loop_.deps();
   SessionDeps deps{&listener_.session, &listener_.steps, d.authenticator, d.ids, d.metrics,
-                   d.budget,           d.auth_user_limit, d.auth_client_limit};
+                   d.budget,           d.auth_user_limit, d.auth_client_limit,
+                   d.verifier,         d.rcpt_failure_limit};
   session_ = std::make_unique<Session>(deps, ip, port, trusted, *this);
   if (d.metrics) d.metrics->ConnectionOpened(listener_.config.name);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead);

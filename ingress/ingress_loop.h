@@ -57,6 +57,8 @@ struct LoopDeps {
   BlockingPool* recipient_pool = nullptr;  // recipient verification
   FailureLimiter* auth_user_limit = nullptr;
   FailureLimiter* auth_client_limit = nullptr;
+  RecipientVerifier* verifier = nullptr;      // null: no recipient verification
+  FailureLimiter* rcpt_failure_limit = nullptr;
 };
 
 class PostQueue {

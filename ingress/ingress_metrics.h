@@ -29,6 +29,11 @@ class IngressMetrics {
   // result: ok | failed | locked | busy | unavailable
   void Auth(const std::string& listener, const std::string& result);
   void ProtocolError(const std::string& listener, const std::string& kind);
+  // One answer of a recipient source (ingress_recipient_verifier.h).
+  void RecipientLookup(const std::string& source, const std::string& result);
+  // The verdict on one RCPT of a verified domain: known, unknown,
+  // unavailable, rate_limited; `cached` when it came from the cache.
+  void RecipientChecked(const std::string& listener, const std::string& result, bool cached);
   // Message bytes held now (ingress_byte_budget.h).
   metrics::Gauge& BytesInFlight() { return bytes_in_flight_.Get(); }
 
@@ -44,6 +49,8 @@ class IngressMetrics {
   metrics::Family<metrics::Counter>& auth_;
   metrics::Family<metrics::Counter>& protocol_errors_;
   metrics::Family<metrics::Gauge>& bytes_in_flight_;
+  metrics::Family<metrics::Counter>& recipient_lookups_;
+  metrics::Family<metrics::Counter>& recipient_checks_;
 };
 
 }  // namespace sg::ingress

@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include "ingress/ingress_recipient_sources.h"
+
 namespace sg::ingress {
 namespace {
 
@@ -81,7 +83,8 @@ IngressServer::IngressServer(IngressConfig config, std::vector<std::string> host
       limiter_(config_.max_connections, config_.max_connections_per_ip),
       budget_(config_.max_bytes_in_flight, &metrics_.BytesInFlight()),
       auth_user_limit_(config_.auth_lockout_user),
-      auth_client_limit_(config_.auth_lockout_client) {
+      auth_client_limit_(config_.auth_lockout_client),
+      rcpt_limit_(config_.recipient_verification.unknown_limit) {
   if (!authenticator_ && !config_.auth_users.empty()) {
     authenticator_ = std::make_shared<Argon2Authenticator>(config_.auth_users);
   }
@@ -159,12 +162,46 @@ Status IngressServer::Bind(ListenerRuntime& rt, int count, std::vector<int>* fds
   return OkStatus();
 }
 
+Status IngressServer::BuildRecipientVerifier(const std::set<std::string>& hosted) {
+  const RecipientVerificationConfig& rv = config_.recipient_verification;
+  if (rv.domains.empty()) return OkStatus();
+  verifier_ = std::make_unique<RecipientVerifier>(rv.cache, &metrics_);
+  for (const RecipientDomainConfig& d : rv.domains) {
+    if (d.domain != "*" && hosted.count(d.domain) == 0) {
+      return MakeError(ErrorCode::kInvalidArgument, "config " + d.config_path + ".domain: " +
+                                                        d.domain + " is not a hosted domain");
+    }
+    std::vector<std::shared_ptr<RecipientSource>> sources;
+    for (const std::string& name : d.sources) {
+      if (name == "registry") {
+        if (user_registry_ == nullptr) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "config " + d.config_path + ".sources: \"registry\" needs the "
+                           "keyservice, which this process cannot reach");
+        }
+        sources.push_back(std::make_shared<RegistrySource>(*user_registry_));
+      } else if (name == "list") {
+        SG_ASSIGN_OR_RETURN(auto list, ListSource::Open(d.list_file, d.config_path + ".list"));
+        sources.push_back(std::move(list));
+      } else {
+        CalloutConfig callout = *d.callout;
+        callout.helo = config_.hostname;
+        sources.push_back(std::make_shared<CalloutSource>(std::move(callout)));
+      }
+    }
+    verifier_->SetSources(d.domain, std::move(sources));
+  }
+  recipient_pool_ = std::make_unique<BlockingPool>("sg-ingress-rcpt", rv.threads, 1024);
+  return OkStatus();
+}
+
 Status IngressServer::Start() {
   if (started_) return MakeError(ErrorCode::kInternal, "ingress started twice");
   started_ = true;
   std::set<std::string> hosted;
   for (const auto& d : hosted_domains_) hosted.insert(Lower(d));
   SG_RETURN_IF_ERROR(config_.sender_bindings.CheckWithin(hosted));
+  SG_RETURN_IF_ERROR(BuildRecipientVerifier(hosted));
 
   for (size_t i = 0; i < config_.listeners.size(); ++i) {
     const ListenerConfig& l = config_.listeners[i];
@@ -226,7 +263,7 @@ Status IngressServer::Start() {
   auth_pool_ = std::make_unique<BlockingPool>("sg-ingress-auth", config_.auth_threads, 256);
   LoopDeps deps{&config_,          &producer_,         authenticator_.get(), ids_.get(),
                 &metrics_,         &budget_,           auth_pool_.get(),     recipient_pool_.get(),
-                &auth_user_limit_, &auth_client_limit_};
+                &auth_user_limit_, &auth_client_limit_, verifier_.get(), &rcpt_limit_};
   for (int t = 0; t < threads; ++t) {
     std::vector<std::pair<ListenerRuntime*, int>> sockets;
     for (size_t i = 0; i < listeners_.size(); ++i) {
@@ -261,10 +298,14 @@ void IngressServer::Stop() {
   for (auto& loop : loops_) loop->Stop(config_.shutdown_grace);
   for (auto& loop : loops_) loop->Join();
   loops_.clear();
+  // Waits for a check or lookup still running: nothing the pools use (the
+  // authenticator, the keyservice behind the user registry) may go first.
+  auth_pool_.reset();
+  recipient_pool_.reset();
 }
 
 Status IngressServer::Reload() {
-  Status first = OkStatus();
+  Status first = verifier_ ? verifier_->Reload() : OkStatus();
   for (const auto& rt : listeners_) {
     if (!rt->tls) continue;
     Status st = rt->tls->Load();

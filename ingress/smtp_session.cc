@@ -337,30 +337,6 @@ void Session::OnMail(const Command& c) {
   Respond(250, "2.1.0", "Ok");
 }
 
-void Session::OnRcpt(const Command& c) {
-  if (!tx_) {
-    BadCommand(MakeReply(503, "5.5.1", "Error: need MAIL command"), "sequence");
-    return;
-  }
-  if (c.path.non_ascii && !tx_->params.smtputf8) {
-    if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "smtputf8_required");
-    Respond(553, "5.6.7", "Non-ASCII address requires the SMTPUTF8 parameter");
-    return;
-  }
-  Path path = c.path;
-  if (path.address.find('@') == std::string::npos) {
-    // "<Postmaster>" (RFC 5321 4.5.1): for us, the postmaster of our host.
-    path.address = "postmaster@" + cfg_.hostname;
-  }
-  auto v = RunSteps([&](SessionStep& s) { return s.OnRcpt(state_, path, tx_->recipients.size()); });
-  if (v) {
-    Reject(*v);
-    return;
-  }
-  tx_->recipients.push_back(AcceptedRecipient{path, c.rcpt});
-  Respond(250, "2.1.5", "Ok");
-}
-
 void Session::OnData() {
   if (!tx_) {
     BadCommand(MakeReply(503, "5.5.1", "Error: need MAIL command"), "sequence");

@@ -31,6 +31,7 @@
 #include "ingress/ingress_envelope.h"
 #include "ingress/ingress_failure_limiter.h"
 #include "ingress/ingress_metrics.h"
+#include "ingress/ingress_recipient_verifier.h"
 #include "ingress/ingress_steps.h"
 #include "ingress/smtp_data_reader.h"
 #include "ingress/smtp_line_checker.h"
@@ -73,6 +74,8 @@ struct SessionDeps {
   ByteBudget* budget = nullptr;            // message bytes in flight; null: no cap
   FailureLimiter* auth_user_limit = nullptr;    // AUTH lockout per user name; may be null
   FailureLimiter* auth_client_limit = nullptr;  // AUTH lockout per client key; may be null
+  RecipientVerifier* verifier = nullptr;        // MX recipient verification; null: none
+  FailureLimiter* rcpt_failure_limit = nullptr; // unknown recipients per client key; may be null
 };
 
 class Session {
@@ -126,6 +129,11 @@ class Session {
   void OnHelo(const Command& c);
   void OnMail(const Command& c);
   void OnRcpt(const Command& c);
+  bool NeedsVerification(const Path& path) const;
+  void VerifyRecipient(Path path, RcptParams params);
+  void AnswerRecipient(RecipientStatus status, bool cached, const Path& path,
+                       const RcptParams& params);
+  void AcceptRecipient(const Path& path, const RcptParams& params);
   void OnData();
   void OnBdat(const Command& c);
   void OnStartTls();

@@ -202,6 +202,66 @@ TEST_F(IngressConfigTest, ErrorsNameTheKey) {
             std::string::npos);
 }
 
+TEST_F(IngressConfigTest, RecipientVerification) {
+  { std::ofstream(dir_.Sub("rcpt.txt")) << "a@example.org\n"; }
+  auto c = Parse(R"(
+ingress:
+  recipient_verification:
+    threads: 4
+    cache: {positive: 2h, negative: 5m, max_entries: 50}
+    unknown_limit: {failures: 7, window: 1m, duration: 3m}
+    domains:
+      - {domain: Example.ORG, sources: [registry, list, callout], list: rcpt.txt,
+         callout: {host: mail.internal, port: 2525, timeout: 3s}}
+      - {domain: "*", sources: [registry]}
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const auto& rv = c->recipient_verification;
+  EXPECT_EQ(rv.threads, 4u);
+  EXPECT_EQ(rv.cache.positive, 2h);
+  EXPECT_EQ(rv.cache.negative, 5min);
+  EXPECT_EQ(rv.cache.max_entries, 50u);
+  EXPECT_EQ(rv.unknown_limit.max_failures, 7u);
+  EXPECT_EQ(rv.unknown_limit.lockout, 3min);
+  ASSERT_EQ(rv.domains.size(), 2u);
+  EXPECT_EQ(rv.domains[0].domain, "example.org");
+  EXPECT_EQ(rv.domains[0].sources, (std::vector<std::string>{"registry", "list", "callout"}));
+  EXPECT_EQ(rv.domains[0].list_file, dir_.Sub("rcpt.txt"));
+  ASSERT_TRUE(rv.domains[0].callout.has_value());
+  EXPECT_EQ(rv.domains[0].callout->host, "mail.internal");
+  EXPECT_EQ(rv.domains[0].callout->port, 2525);
+  EXPECT_EQ(rv.domains[0].callout->timeout, 3s);
+  EXPECT_EQ(rv.domains[1].domain, "*");
+  EXPECT_TRUE(doc_->CheckNoUnknownKeys().ok());
+  // Defaults: nothing verified.
+  auto d = Parse("ingress: {}\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->recipient_verification.domains.empty());
+  EXPECT_EQ(d->recipient_verification.threads, 8u);
+  EXPECT_EQ(d->recipient_verification.cache.positive, 1h);
+  EXPECT_EQ(d->recipient_verification.cache.negative, 10min);
+  EXPECT_EQ(d->recipient_verification.unknown_limit.max_failures, 20u);
+  // Errors name the key.
+  const std::string head = "ingress:\n  recipient_verification:\n    domains:\n      - ";
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [ldap]}\n")
+                .find("domains[0].sources (line 4): unknown source \"ldap\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [list]}\n")
+                .find("domains[0].list"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [callout]}\n")
+                .find("domains[0].callout.host"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [registry], list: rcpt.txt}\n")
+                .find("\"list\" is not among the sources"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: []}\n").find("missing"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [list, list], list: rcpt.txt}\n")
+                .find("listed twice"),
+            std::string::npos);
+}
+
 TEST_F(IngressConfigTest, UnknownKeysAreReported) {
   auto c = Parse("ingress:\n  max_mesage_size: 10MB\n");
   ASSERT_TRUE(c.ok());

@@ -559,6 +559,28 @@ TEST_F(IngressServerTest, TakenPortIsAClearError) {
                                     std::to_string(Port("mx")) + " is already in use");
 }
 
+TEST_F(IngressServerTest, RecipientVerificationIsCheckedAtStart) {
+  RecipientDomainConfig d;
+  d.config_path = "ingress.recipient_verification.domains[0]";
+  d.domain = "other.example";
+  d.sources = {"registry"};
+  config_.recipient_verification.domains = {d};
+  {
+    IngressServer s(config_, {"example.org"}, IngressTopics{}, producer_, registry_);
+    auto st = s.Start();
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().message, "config ingress.recipient_verification.domains[0].domain: "
+                                  "other.example is not a hosted domain");
+  }
+  config_.recipient_verification.domains[0].domain = "example.org";
+  IngressServer s(config_, {"example.org"}, IngressTopics{}, producer_, registry_);
+  auto st = s.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "config ingress.recipient_verification.domains[0].sources: "
+                                "\"registry\" needs the keyservice, which this process cannot "
+                                "reach");
+}
+
 TEST_F(IngressServerTest, ReloadPicksUpANewCertificate) {
   StartServer();
   ASSERT_TRUE(testing::MakeServerCert(certs_.server_cert, certs_.server_key, "renewed.example.org"));
