@@ -62,6 +62,10 @@ Result<ListenerConfig> ParseListener(const config::ConfigNode& n, const std::str
       return n.ErrorAt("senders", "only relay listeners bind senders");
     }
   }
+  SG_ASSIGN_OR_RETURN(l.starttls, n.Bool("starttls", true));
+  if (!l.starttls && l.tls) {
+    return n.ErrorAt("starttls", "false, but a tls section is given: remove one of them");
+  }
   SG_ASSIGN_OR_RETURN(l.require_tls, n.Bool("require_tls", false));
   SG_ASSIGN_OR_RETURN(l.auth, n.Bool("auth", false));
   if (l.require_tls && !l.tls) {
@@ -153,6 +157,7 @@ Result<RecipientVerificationConfig> ParseRecipientVerification(const config::Con
 
 Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std::string& data_dir) {
   IngressConfig c;
+  c.data_dir = data_dir;
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
     std::snprintf(host, sizeof host, "localhost");

@@ -36,6 +36,9 @@ struct ListenerConfig {
   Role role = Role::kMx;
   std::vector<Cidr> trusted_networks;
   std::optional<ListenerTlsConfig> tls;
+  // Without `tls`: offer STARTTLS with the self-signed certificate under
+  // data_dir (ingress_tls_selfsigned.h). false: no STARTTLS at all.
+  bool starttls = true;
   bool require_tls = false;
   bool auth = false;
   // Relay: what trusted-network and certificate clients without a binding of
@@ -63,6 +66,7 @@ struct RecipientVerificationConfig {
 
 struct IngressConfig {
   std::string hostname;        // default: the machine's host name
+  std::string data_dir;        // where the self-signed STARTTLS certificate is kept
   int threads = 0;             // event loops; 0 = one per core
   uint64_t max_message_size = 50ull << 20;
   // Message bytes held at once (received or waiting for the queue's ack);

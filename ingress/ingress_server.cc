@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "ingress/ingress_recipient_sources.h"
+#include "ingress/ingress_tls_selfsigned.h"
 
 namespace sg::ingress {
 namespace {
@@ -195,6 +196,26 @@ Status IngressServer::BuildRecipientVerifier(const std::set<std::string>& hosted
   return OkStatus();
 }
 
+Result<ListenerTlsConfig> IngressServer::SelfSignedFiles(const ListenerConfig& l) {
+  if (config_.data_dir.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "config " + l.config_path + ": STARTTLS needs a certificate: add a tls "
+                     "section, or set starttls: false (there is no data_dir for a self-signed "
+                     "one)");
+  }
+  const std::string dir = config_.data_dir + "/ingress";
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  SG_ASSIGN_OR_RETURN(ListenerTlsConfig files,
+                      EnsureSelfSignedCertificate(dir, config_.hostname, now));
+  spdlog::warn("ingress: listener {} has no TLS certificate configured; STARTTLS uses a "
+               "self-signed certificate for {} ({}), which senders cannot verify. Configure "
+               "{}.tls with a certificate from a public CA",
+               l.name, config_.hostname, files.cert_file, l.config_path);
+  return files;
+}
+
 Status IngressServer::Start() {
   if (started_) return MakeError(ErrorCode::kInternal, "ingress started twice");
   started_ = true;
@@ -212,7 +233,6 @@ Status IngressServer::Start() {
     s.role = l.role;
     s.hostname = config_.hostname;
     s.topic = l.role == Role::kMx ? topics_.inbound : topics_.outbound;
-    s.tls_available = l.tls.has_value();
     s.require_tls = l.require_tls;
     s.auth_enabled = l.auth;
     s.max_message_size = config_.max_message_size;
@@ -227,7 +247,12 @@ Status IngressServer::Start() {
     if (l.tls) {
       rt->tls = std::make_unique<TlsContextHolder>(*l.tls, l.config_path + ".tls");
       SG_RETURN_IF_ERROR(rt->tls->Load());
+    } else if (l.starttls) {
+      SG_ASSIGN_OR_RETURN(ListenerTlsConfig files, SelfSignedFiles(l));
+      rt->tls = std::make_unique<TlsContextHolder>(files, l.config_path + " (self-signed)");
+      SG_RETURN_IF_ERROR(rt->tls->Load());
     }
+    s.tls_available = rt->tls != nullptr;
     PolicyConfig policy;
     policy.trusted_networks = l.trusted_networks;
     policy.hosted_domains = hosted;

@@ -79,6 +79,7 @@ class IngressServer : public Service {
  private:
   Status Bind(ListenerRuntime& rt, int count, std::vector<int>* fds);
   Status BuildRecipientVerifier(const std::set<std::string>& hosted);
+  Result<ListenerTlsConfig> SelfSignedFiles(const ListenerConfig& l);
 
   IngressConfig config_;
   std::vector<std::string> hosted_domains_;

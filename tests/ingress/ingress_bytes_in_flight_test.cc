@@ -53,6 +53,7 @@ TEST(IngressBytesInFlightTest, TwentyClientsStreamingMaxSizeHitTheCapAndRssStays
   mx.name = "mx";
   mx.address = "127.0.0.1";
   mx.port = 0;
+  mx.starttls = false;  // plaintext only: no certificate needed
   config.listeners = {mx};
   FakeProducer producer;
   producer.SetHold(true);  // everything accepted stays in flight until released

@@ -82,6 +82,7 @@ TEST(CalloutTest, MxListenerVerifiesByListThenCalloutOverTheWire) {
   mx.name = "mx";
   mx.address = "127.0.0.1";
   mx.port = 0;
+  mx.starttls = false;  // plaintext only: no certificate needed
   config.listeners = {mx};
   RecipientDomainConfig d;
   d.config_path = "ingress.recipient_verification.domains[0]";

@@ -90,6 +90,25 @@ bool SmtpTestClient::WaitClosed(int timeout_ms) {
   }
 }
 
+bool SmtpTestClient::HandshakeWith(int max_version, const char* ciphers) {
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_min_proto_version(ctx_, 0);
+  SSL_CTX_set_max_proto_version(ctx_, max_version);
+  if (ciphers != nullptr && SSL_CTX_set_cipher_list(ctx_, ciphers) != 1) return false;
+  ssl_ = SSL_new(ctx_);
+  SSL_set_fd(ssl_, fd_);
+  timeval tv{5, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  bool ok = SSL_connect(ssl_) == 1;
+  if (!ok) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
+  ERR_clear_error();
+  return ok;
+}
+
 bool SmtpTestClient::Handshake(const std::string& cert_file, const std::string& key_file) {
   ctx_ = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
