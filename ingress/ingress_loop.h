@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -41,8 +42,9 @@ struct ListenerRuntime {
   ListenerConfig config;
   SessionConfig session;
   std::vector<std::shared_ptr<SessionStep>> steps;
-  std::unique_ptr<TlsContextHolder> tls;  // null without a tls section
+  std::unique_ptr<TlsContextHolder> tls;  // null without STARTTLS
   uint16_t bound_port = 0;
+  std::set<ino_t> socket_inodes;  // our listening sockets (ingress_port_check.h)
 };
 
 // Server-wide dependencies, all outliving the loops.

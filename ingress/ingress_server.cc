@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "ingress/ingress_port_check.h"
 #include "ingress/ingress_recipient_sources.h"
 #include "ingress/ingress_tls_selfsigned.h"
 
@@ -158,6 +159,7 @@ Status IngressServer::Bind(ListenerRuntime& rt, int count, std::vector<int>* fds
                        : reinterpret_cast<sockaddr_in6*>(&got.ss)->sin6_port);
     }
     fds->push_back(fd);
+    rt.socket_inodes.insert(SocketInode(fd));
   }
   rt.bound_port = port;
   return OkStatus();
@@ -306,6 +308,21 @@ Status IngressServer::Start() {
       }
       Stop();
       return st;
+    }
+  }
+  // Our sockets listen now: nobody else may be in their SO_REUSEPORT group.
+  for (const auto& rt : listeners_) {
+    auto shared = ForeignListenerSharesPort(rt->socket_inodes);
+    if (!shared.ok()) {
+      spdlog::warn("ingress: cannot check that {} is ours alone: {}", rt->config.name,
+                   shared.error().message);
+    } else if (*shared) {
+      const std::string where = rt->config.config_path + " (" + rt->config.name + ")";
+      const std::string port = HostPort(rt->config.address, rt->bound_port);
+      Stop();
+      return MakeError(ErrorCode::kUnavailable,
+                       where + ": " + port + " is already in use (another process listens "
+                       "on it too)");
     }
   }
   for (const auto& rt : listeners_) {

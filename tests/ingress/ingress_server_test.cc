@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "ingress/ingress_port_check.h"
 #include "tests/ingress/fake_producer.h"
 #include "tests/ingress/smtp_test_client.h"
 #include "tests/ingress/test_certs.h"
@@ -579,6 +580,40 @@ TEST_F(IngressServerTest, RecipientVerificationIsCheckedAtStart) {
   EXPECT_EQ(st.error().message, "config ingress.recipient_verification.domains[0].sources: "
                                 "\"registry\" needs the keyservice, which this process cannot "
                                 "reach");
+}
+
+// Issue 14 "no shared ports": once our sockets listen, a listening socket of
+// anyone else on the same address and port (joined through SO_REUSEPORT,
+// e.g. a second gateway that passed its probe at the same moment) is found.
+TEST_F(IngressServerTest, ForeignListenerInOurReuseportGroupIsFound) {
+  auto listening = [](uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd, 4), 0);
+    return fd;
+  };
+  int ours = listening(0);
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  getsockname(ours, reinterpret_cast<sockaddr*>(&a), &len);
+  int ours_too = listening(ntohs(a.sin_port));
+  auto alone = ForeignListenerSharesPort({SocketInode(ours), SocketInode(ours_too)});
+  ASSERT_TRUE(alone.ok()) << alone.error().message;
+  EXPECT_FALSE(*alone);
+  int intruder = listening(ntohs(a.sin_port));
+  auto shared = ForeignListenerSharesPort({SocketInode(ours), SocketInode(ours_too)});
+  ASSERT_TRUE(shared.ok());
+  EXPECT_TRUE(*shared);
+  int elsewhere = listening(0);  // another port is nobody's business
+  EXPECT_FALSE(*ForeignListenerSharesPort({SocketInode(elsewhere)}));
+  for (int fd : {ours, ours_too, intruder, elsewhere}) close(fd);
 }
 
 TEST_F(IngressServerTest, ReloadPicksUpANewCertificate) {
