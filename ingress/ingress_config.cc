@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <set>
 
+#include "ingress/ingress_steps.h"
+
 namespace sg::ingress {
 namespace {
 
@@ -94,10 +96,8 @@ Result<RecipientDomainConfig> ParseRecipientDomain(const config::ConfigNode& n,
                                                    const std::string& data_dir) {
   RecipientDomainConfig d;
   d.config_path = n.path();
-  SG_ASSIGN_OR_RETURN(d.domain, n.String("domain"));
-  for (char& ch : d.domain) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
-  }
+  SG_ASSIGN_OR_RETURN(std::string domain, n.String("domain"));
+  d.domain = LowerAscii(domain);
   SG_ASSIGN_OR_RETURN(d.sources, n.StringList("sources"));
   if (d.sources.empty()) {
     return n.ErrorAt("sources", "missing: list one or more of registry, list, callout");

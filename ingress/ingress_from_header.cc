@@ -5,23 +5,17 @@
 #include <mutex>
 
 #include "ingress/ingress_headers.h"
+#include "ingress/ingress_steps.h"
 
 namespace sg::ingress {
 namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return s;
-}
 
 void Collect(InternetAddressList* list, std::vector<std::string>* out) {
   for (int i = 0; i < internet_address_list_length(list); ++i) {
     InternetAddress* ia = internet_address_list_get_address(list, i);
     if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
       const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-      if (addr != nullptr && *addr != '\0') out->push_back(Lower(addr));
+      if (addr != nullptr && *addr != '\0') out->push_back(LowerAscii(addr));
     } else if (INTERNET_ADDRESS_IS_GROUP(ia)) {
       Collect(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out);
     }

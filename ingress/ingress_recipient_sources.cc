@@ -7,13 +7,6 @@
 namespace sg::ingress {
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return s;
-}
-
 std::string Trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r");
   if (b == std::string::npos) return {};
@@ -45,7 +38,7 @@ Result<std::set<std::string>> ListSource::Read(const std::string& path, const st
   size_t n = 0;
   while (std::getline(in, line)) {
     ++n;
-    std::string e = Lower(Trim(line));
+    std::string e = LowerAscii(Trim(line));
     if (e.empty() || e[0] == '#') continue;
     if (e.find('@') == std::string::npos || e.find_first_of(" \t<>,;") != std::string::npos) {
       return MakeError(ErrorCode::kInvalidArgument,
@@ -77,7 +70,7 @@ RecipientStatus ListSource::Lookup(const std::string& address) {
     std::lock_guard<std::mutex> lock(mu_);
     entries = entries_;
   }
-  const std::string a = Lower(address);
+  const std::string a = LowerAscii(address);
   if (entries->count(a) != 0 || entries->count("@" + DomainOf(a)) != 0) {
     return RecipientStatus::kKnown;
   }

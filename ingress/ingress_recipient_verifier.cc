@@ -8,13 +8,6 @@
 namespace sg::ingress {
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return s;
-}
-
 }  // namespace
 
 const char* RecipientStatusName(RecipientStatus s) {
@@ -31,7 +24,7 @@ RecipientVerifier::RecipientVerifier(RecipientCacheConfig cache, IngressMetrics*
 
 void RecipientVerifier::SetSources(const std::string& domain,
                                    std::vector<std::shared_ptr<RecipientSource>> s) {
-  domains_[Lower(domain)] = std::move(s);
+  domains_[LowerAscii(domain)] = std::move(s);
 }
 
 const std::vector<std::shared_ptr<RecipientSource>>* RecipientVerifier::SourcesFor(
@@ -43,13 +36,13 @@ const std::vector<std::shared_ptr<RecipientSource>>* RecipientVerifier::SourcesF
 }
 
 bool RecipientVerifier::Verifies(const std::string& domain) const {
-  return SourcesFor(Lower(domain)) != nullptr;
+  return SourcesFor(LowerAscii(domain)) != nullptr;
 }
 
 std::optional<RecipientStatus> RecipientVerifier::Cached(const std::string& address,
                                                          int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = cache_.find(Lower(address));
+  auto it = cache_.find(LowerAscii(address));
   if (it == cache_.end()) return std::nullopt;
   if (it->second.expires_ms <= now_ms) {
     cache_.erase(it);
@@ -74,7 +67,7 @@ void RecipientVerifier::Remember(const std::string& key, RecipientStatus status,
 }
 
 RecipientStatus RecipientVerifier::Verify(const std::string& address, int64_t now_ms) {
-  const std::string key = Lower(address);
+  const std::string key = LowerAscii(address);
   const auto* sources = SourcesFor(DomainOf(key));
   if (sources == nullptr) return RecipientStatus::kKnown;
   bool unavailable = false;

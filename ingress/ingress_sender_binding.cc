@@ -6,13 +6,6 @@
 namespace sg::ingress {
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return s;
-}
-
 bool LooksLikeDomain(const std::string& d) {
   if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.' ||
       d.find("..") != std::string::npos) {
@@ -28,7 +21,7 @@ bool LooksLikeDomain(const std::string& d) {
 }  // namespace
 
 bool AllowedSenders::Allows(const std::string& address) const {
-  const std::string a = Lower(address);
+  const std::string a = LowerAscii(address);
   if (addresses.count(a) != 0) return true;
   return domains.count(DomainOf(a)) != 0;
 }
@@ -55,7 +48,7 @@ Result<AllowedSenders> ParseSenders(const std::vector<std::string>& entries,
   AllowedSenders out;
   out.where = where;
   for (const std::string& raw : entries) {
-    const std::string e = Lower(raw);
+    const std::string e = LowerAscii(raw);
     const size_t at = e.rfind('@');
     if (at == std::string::npos || at == 0) {
       std::string domain = at == 0 ? e.substr(1) : e;

@@ -61,13 +61,6 @@ std::string HostPort(const std::string& address, uint16_t port) {
              : address + ":" + std::to_string(port);
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return s;
-}
-
 }  // namespace
 
 IngressServer::IngressServer(IngressConfig config, std::vector<std::string> hosted_domains,
@@ -222,7 +215,7 @@ Status IngressServer::Start() {
   if (started_) return MakeError(ErrorCode::kInternal, "ingress started twice");
   started_ = true;
   std::set<std::string> hosted;
-  for (const auto& d : hosted_domains_) hosted.insert(Lower(d));
+  for (const auto& d : hosted_domains_) hosted.insert(LowerAscii(d));
   SG_RETURN_IF_ERROR(config_.sender_bindings.CheckWithin(hosted));
   SG_RETURN_IF_ERROR(BuildRecipientVerifier(hosted));
 

@@ -30,14 +30,18 @@ size_t ConnectionLimiter::total() const {
   return total_;
 }
 
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return out;
+}
+
 std::string DomainOf(const std::string& address) {
   size_t at = address.rfind('@');
   if (at == std::string::npos) return {};
-  std::string d = address.substr(at + 1);
-  for (char& c : d) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return d;
+  return LowerAscii(std::string_view(address).substr(at + 1));
 }
 
 namespace {

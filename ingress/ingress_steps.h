@@ -100,4 +100,8 @@ std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& sessio
 // Lower-cased domain of "user@Example.ORG" ("example.org"); empty if none.
 std::string DomainOf(const std::string& address);
 
+// ASCII letters lower-cased, everything else unchanged (addresses, domains,
+// user names as keys).
+std::string LowerAscii(std::string_view s);
+
 }  // namespace sg::ingress

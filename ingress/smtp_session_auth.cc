@@ -81,10 +81,7 @@ void Session::OnAuthLine(std::string_view line) {
 
 void Session::CheckCredentials(std::string authzid, std::string user, std::string password) {
   // The lockout counts user names as typed, existing or not (no oracle).
-  std::string user_key = user;
-  for (char& ch : user_key) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
-  }
+  const std::string user_key = LowerAscii(user);
   if (AuthLockedOut(user_key)) {
     if (deps_.metrics) deps_.metrics->Auth(cfg_.listener, "locked");
     spdlog::warn("ingress {}: AUTH from {} refused: locked out after repeated failures",

@@ -43,11 +43,7 @@ void Session::AcceptRecipient(const Path& path, const RcptParams& params) {
 bool Session::NeedsVerification(const Path& path) const {
   if (cfg_.role != Role::kMx || deps_.verifier == nullptr) return false;
   // RFC 5321 4.5.1: postmaster is always accepted.
-  std::string local = path.address.substr(0, path.address.rfind('@'));
-  for (char& ch : local) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
-  }
-  if (local == "postmaster") return false;
+  if (LowerAscii(path.address.substr(0, path.address.rfind('@'))) == "postmaster") return false;
   return deps_.verifier->Verifies(DomainOf(path.address));
 }
 

@@ -88,6 +88,24 @@ class FakeSessionHost : public SessionHost {
   int64_t now_ms = 1700000000000;
 };
 
+// "250 2.1.0" (or "354") for each final reply line in `out`.
+inline std::vector<std::string> ReplyCodes(const std::string& out) {
+  std::vector<std::string> codes;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t eol = out.find("\r\n", pos);
+    std::string line = out.substr(pos, eol - pos);
+    pos = eol == std::string::npos ? out.size() : eol + 2;
+    if (line.size() >= 4 && line[3] == '-') continue;
+    std::string code = line.substr(0, 3);
+    if (line.size() > 9 && line[4] >= '2' && line[4] <= '5' && line[5] == '.') {
+      code += " " + line.substr(4, line.find(' ', 4) - 4);
+    }
+    codes.push_back(code);
+  }
+  return codes;
+}
+
 // Deterministic ids: MSG1, MSG2, ...
 class CountingIds : public MessageIdGenerator {
  public:

@@ -17,6 +17,7 @@
 #include "ingress/ingress_server.h"
 #include "tests/ingress/fake_producer.h"
 #include "tests/ingress/smtp_test_client.h"
+#include "tests/ingress/test_listeners.h"
 
 namespace sg::ingress {
 namespace {
@@ -48,13 +49,7 @@ TEST(IngressBytesInFlightTest, TwentyClientsStreamingMaxSizeHitTheCapAndRssStays
   config.max_connections_per_ip = 100;
   config.queue_ack_timeout = 60s;
   config.shutdown_grace = 2s;
-  ListenerConfig mx;
-  mx.config_path = "ingress.listeners[0]";
-  mx.name = "mx";
-  mx.address = "127.0.0.1";
-  mx.port = 0;
-  mx.starttls = false;  // plaintext only: no certificate needed
-  config.listeners = {mx};
+  config.listeners = {testing::LoopbackListener()};
   FakeProducer producer;
   producer.SetHold(true);  // everything accepted stays in flight until released
   metrics::Registry registry;

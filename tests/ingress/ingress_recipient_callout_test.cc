@@ -16,6 +16,7 @@
 #include "tests/egress/peer_process.h"
 #include "tests/ingress/fake_producer.h"
 #include "tests/ingress/smtp_test_client.h"
+#include "tests/ingress/test_listeners.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::ingress {
@@ -77,13 +78,7 @@ TEST(CalloutTest, MxListenerVerifiesByListThenCalloutOverTheWire) {
   IngressConfig config;
   config.hostname = "gw.example.org";
   config.threads = 1;
-  ListenerConfig mx;
-  mx.config_path = "ingress.listeners[0]";
-  mx.name = "mx";
-  mx.address = "127.0.0.1";
-  mx.port = 0;
-  mx.starttls = false;  // plaintext only: no certificate needed
-  config.listeners = {mx};
+  config.listeners = {testing::LoopbackListener()};
   RecipientDomainConfig d;
   d.config_path = "ingress.recipient_verification.domains[0]";
   d.domain = "example.org";

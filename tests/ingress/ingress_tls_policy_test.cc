@@ -15,6 +15,7 @@
 #include "ingress/ingress_tls_selfsigned.h"
 #include "tests/ingress/fake_producer.h"
 #include "tests/ingress/smtp_test_client.h"
+#include "tests/ingress/test_listeners.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::ingress {
@@ -34,11 +35,8 @@ class TlsPolicyTest : public ::testing::Test {
     config_.hostname = "mx.example.org";
     config_.threads = 1;
     config_.data_dir = dir_.path();
-    ListenerConfig mx;
-    mx.config_path = "ingress.listeners[0]";
-    mx.name = "mx";
-    mx.address = "127.0.0.1";
-    mx.port = 0;
+    ListenerConfig mx = testing::LoopbackListener();
+    mx.starttls = true;  // the default of a configured listener
     config_.listeners = {mx};
   }
   std::unique_ptr<IngressServer> Start() {

@@ -19,21 +19,7 @@ using testing::CountingIds;
 using testing::FakeSessionHost;
 using Strings = std::vector<std::string>;
 
-// "250 2.1.5" per final reply line.
-Strings Codes(const std::string& out) {
-  Strings codes;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    size_t eol = out.find("\r\n", pos);
-    std::string line = out.substr(pos, eol - pos);
-    pos = eol == std::string::npos ? out.size() : eol + 2;
-    if (line.size() >= 4 && line[3] == '-') continue;
-    std::string code = line.substr(0, 3);
-    if (line.size() > 9 && line[5] == '.') code += " " + line.substr(4, line.find(' ', 4) - 4);
-    codes.push_back(code);
-  }
-  return codes;
-}
+Strings Codes(const std::string& out) { return testing::ReplyCodes(out); }
 
 class FakeSource : public RecipientSource {
  public:

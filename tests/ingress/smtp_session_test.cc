@@ -16,24 +16,7 @@ namespace {
 using testing::CountingIds;
 using testing::FakeSessionHost;
 
-// "250 2.1.0" for each final reply line in `out`.
-std::vector<std::string> Codes(const std::string& out) {
-  std::vector<std::string> codes;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    size_t eol = out.find("\r\n", pos);
-    std::string line = out.substr(pos, eol - pos);
-    pos = eol == std::string::npos ? out.size() : eol + 2;
-    if (line.size() >= 4 && line[3] == '-') continue;
-    std::string code = line.substr(0, 3);
-    if (line.size() > 4 && line[4] >= '2' && line[4] <= '5' && line.size() > 9 &&
-        line[5] == '.') {
-      code += " " + line.substr(4, line.find(' ', 4) - 4);
-    }
-    codes.push_back(code);
-  }
-  return codes;
-}
+std::vector<std::string> Codes(const std::string& out) { return testing::ReplyCodes(out); }
 
 class SessionTest : public ::testing::Test {
  protected:
@@ -74,6 +57,13 @@ class SessionTest : public ::testing::Test {
   std::string Say(const std::string& in) {
     session_->Feed(in);
     return host_.Take();
+  }
+  // Connect, then EHLO, STARTTLS (completed) and EHLO again.
+  void ConnectTls(const std::string& ip = "203.0.113.5") {
+    Connect(ip);
+    Say("EHLO c\r\nSTARTTLS\r\n");
+    UpTls();
+    Say("EHLO c\r\n");
   }
   std::vector<std::string> SayCodes(const std::string& in) { return Codes(Say(in)); }
 
@@ -316,10 +306,7 @@ TEST_F(SessionTest, AuthLockoutPerUserAndPerClient) {
   cfg_.auth_enabled = true;
   cfg_.max_bad_commands = 100;
   auto attempt = [&](const std::string& ip, const std::string& user, const std::string& pw) {
-    Connect(ip);  // a fresh host: its clock is at the fixed start time
-    Say("EHLO c\r\nSTARTTLS\r\n");
-    UpTls();
-    Say("EHLO c\r\n");
+    ConnectTls(ip);  // a fresh host: its clock is at the fixed start time
     std::string creds = std::string(1, '\0') + user + std::string(1, '\0') + pw;
     return SayCodes("AUTH PLAIN " + EncodeBase64(creds) + "\r\n");
   };
@@ -334,11 +321,8 @@ TEST_F(SessionTest, AuthLockoutPerUserAndPerClient) {
   for (int i = 0; i < 3; ++i) attempt("198.51.100." + std::to_string(i), "nobody", "x");
   EXPECT_EQ(attempt("198.51.100.9", "nobody", "x"), Strings{"454 4.7.0"});
   // After the lockout, alice's right password works again.
-  Connect("192.0.2.4");
+  ConnectTls("192.0.2.4");
   host_.now_ms += 16 * 60 * 1000;
-  Say("EHLO c\r\nSTARTTLS\r\n");
-  UpTls();
-  Say("EHLO c\r\n");
   EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
             Strings{"235 2.7.0"});
   // Five failures from one IPv6 /64, each for another name, lock the client.
@@ -353,10 +337,7 @@ TEST_F(SessionTest, AuthLockoutPerUserAndPerClient) {
 TEST_F(SessionTest, AuthPoolFullIsATemporaryFailure) {
   cfg_.tls_available = true;
   cfg_.auth_enabled = true;
-  Connect();
-  Say("EHLO c\r\nSTARTTLS\r\n");
-  UpTls();
-  Say("EHLO c\r\n");
+  ConnectTls();
   host_.pool_full = true;
   EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
             Strings{"454 4.7.0"});
@@ -449,37 +430,34 @@ TEST_F(SessionTest, SenderBindingOnTheRelayListener) {
   bindings_.certificates = {{"CN=mail.example.org", *cert}};
   bindings_.networks = {{*Cidr::Parse("10.9.0.0/16"), *net}};
   auto login = [&] {
-    Connect("198.51.100.9", false);
-    Say("EHLO c\r\nSTARTTLS\r\n");
-    UpTls();
-    Say("EHLO c\r\nAUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n");
+    ConnectTls("198.51.100.9");
+    Say("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n");
   };
   const std::string rcpt = "RCPT TO:<partner@remote.example>\r\n";
   login();
   EXPECT_EQ(SayCodes("MAIL FROM:<boss@example.net>\r\n"), Strings{"553 5.7.1"});
-  EXPECT_EQ(SayCodes("MAIL FROM:<Bob@Example.ORG>\r\n" + rcpt +
-                     "DATA\r\nFrom: Bob <bob@example.org>\r\nSubject: ok\r\n\r\nx\r\n.\r\n"),
-            (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
-  // The From header too: every mailbox of every From field.
-  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
-                     "DATA\r\nFrom: \"Boss\" <boss@example.net>\r\n\r\nx\r\n.\r\n"),
-            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
-  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
-                     "DATA\r\nFrom: bob@example.org,\r\n boss@example.net\r\n\r\nx\r\n.\r\n"),
-            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
-  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
-                     "DATA\r\nFrom: bob@example.org\r\nFrom: boss@example.net\r\n\r\n.\r\n"),
-            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
-  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
-                     "DATA\r\nFrom: undisclosed:;\r\n\r\nx\r\n.\r\n"),
-            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
-  // The null sender: its own host's MAILER-DAEMON yes, another hosted domain no.
-  EXPECT_EQ(SayCodes("MAIL FROM:<>\r\n" + rcpt +
-                     "DATA\r\nFrom: MAILER-DAEMON@mx1.internal.example\r\n\r\nx\r\n.\r\n"),
-            (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
-  EXPECT_EQ(SayCodes("MAIL FROM:<>\r\n" + rcpt +
-                     "DATA\r\nFrom: boss@example.net\r\n\r\nx\r\n.\r\n"),
-            (Strings{"250 2.1.0", "250 2.1.5", "354", "553 5.7.1"}));
+  struct Case {
+    const char* from;     // MAIL FROM
+    const char* headers;  // the header section
+    const char* end;      // the reply at the end of the data
+  };
+  const Case cases[] = {
+      {"Bob@Example.ORG", "From: Bob <bob@example.org>\r\nSubject: ok\r\n", "250 2.0.0"},
+      // The From header too: every mailbox of every From field.
+      {"bob@example.org", "From: \"Boss\" <boss@example.net>\r\n", "553 5.7.1"},
+      {"bob@example.org", "From: bob@example.org,\r\n boss@example.net\r\n", "553 5.7.1"},
+      {"bob@example.org", "From: bob@example.org\r\nFrom: boss@example.net\r\n", "553 5.7.1"},
+      {"bob@example.org", "From: undisclosed:;\r\n", "553 5.7.1"},
+      // The null sender: its own host's MAILER-DAEMON yes, another hosted domain no.
+      {"", "From: MAILER-DAEMON@mx1.internal.example\r\n", "250 2.0.0"},
+      {"", "From: boss@example.net\r\n", "553 5.7.1"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.headers);
+    EXPECT_EQ(SayCodes("MAIL FROM:<" + std::string(c.from) + ">\r\n" + rcpt + "DATA\r\n" +
+                       c.headers + "\r\nx\r\n.\r\n"),
+              (Strings{"250 2.1.0", "250 2.1.5", "354", c.end}));
+  }
   EXPECT_EQ(host_.records.size(), 2u);
   // A verified certificate with a binding: example.net only.
   Connect("198.51.100.9", false);

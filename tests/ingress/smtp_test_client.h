@@ -38,6 +38,8 @@ class SmtpTestClient {
   std::string PeerCertSubject() const;
 
  private:
+  // The client side of the handshake over ctx_ (set up by the caller).
+  bool TlsConnect();
   int Read(char* buf, int len, int timeout_ms);
   int fd_ = -1;
   SSL_CTX* ctx_ = nullptr;
