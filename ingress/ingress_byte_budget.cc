@@ -25,9 +25,7 @@ void ByteBudget::Release(uint64_t n) {
   Publish(in_use_.fetch_sub(n, std::memory_order_relaxed) - n);
 }
 
-bool ByteBudget::WouldFit(uint64_t n) const {
-  return capacity_ == 0 || in_use() + n <= capacity_;
-}
+bool ByteBudget::WouldFit(uint64_t n) const { return capacity_ == 0 || in_use() + n <= capacity_; }
 
 ByteLease::ByteLease(ByteLease&& other) noexcept
     : budget_(std::exchange(other.budget_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}

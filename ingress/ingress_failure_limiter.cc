@@ -43,8 +43,8 @@ void FailureLimiter::MakeRoom(int64_t now_ms) {
     last_sweep_ms_ = now_ms;
     for (auto it = entries_.begin(); it != entries_.end();) {
       const Entry& e = it->second;
-      bool expired = e.locked_until_ms <= now_ms &&
-                     now_ms - e.window_start_ms > limit_.window.count();
+      bool expired =
+          e.locked_until_ms <= now_ms && now_ms - e.window_start_ms > limit_.window.count();
       it = expired ? entries_.erase(it) : std::next(it);
     }
   }

@@ -24,7 +24,7 @@
 namespace sg::ingress {
 
 struct CalloutConfig {
-  std::string host;            // name or numeric address of the internal server
+  std::string host;  // name or numeric address of the internal server
   uint16_t port = 25;
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
   std::string helo = "localhost";  // our name in EHLO

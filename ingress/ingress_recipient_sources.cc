@@ -20,9 +20,8 @@ RecipientStatus RegistrySource::Lookup(const std::string& address) {
   auto participates = registry_.Participates(address);
   if (!participates.ok()) {
     // A malformed address is not a user; anything else is "cannot say now".
-    return participates.error().code == ErrorCode::kInvalidArgument
-               ? RecipientStatus::kUnknown
-               : RecipientStatus::kUnavailable;
+    return participates.error().code == ErrorCode::kInvalidArgument ? RecipientStatus::kUnknown
+                                                                    : RecipientStatus::kUnavailable;
   }
   return *participates ? RecipientStatus::kKnown : RecipientStatus::kUnknown;
 }

@@ -6,15 +6,16 @@
 #include "ingress/ingress_steps.h"
 
 namespace sg::ingress {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 const char* RecipientStatusName(RecipientStatus s) {
   switch (s) {
-    case RecipientStatus::kKnown: return "known";
-    case RecipientStatus::kUnknown: return "unknown";
-    case RecipientStatus::kUnavailable: return "unavailable";
+    case RecipientStatus::kKnown:
+      return "known";
+    case RecipientStatus::kUnknown:
+      return "unknown";
+    case RecipientStatus::kUnavailable:
+      return "unavailable";
   }
   return "unavailable";
 }
@@ -95,8 +96,8 @@ Status RecipientVerifier::Reload() {
     for (auto& s : sources) {
       Status st = s->Reload();
       if (!st.ok()) {
-        spdlog::error("ingress: reload of recipient source {} for {} failed: {}", s->Name(),
-                      domain, st.error().message);
+        spdlog::error("ingress: reload of recipient source {} for {} failed: {}", s->Name(), domain,
+                      st.error().message);
         if (first.ok()) first = st;
       }
     }

@@ -53,16 +53,16 @@ Result<AllowedSenders> ParseSenders(const std::vector<std::string>& entries,
     if (at == std::string::npos || at == 0) {
       std::string domain = at == 0 ? e.substr(1) : e;
       if (!LooksLikeDomain(domain)) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "config " + where + ": \"" + raw + "\" is neither a domain nor an "
-                                                            "address");
+        return MakeError(ErrorCode::kInvalidArgument, "config " + where + ": \"" + raw +
+                                                          "\" is neither a domain nor an "
+                                                          "address");
       }
       out.domains.insert(domain);
     } else {
       if (!LooksLikeDomain(e.substr(at + 1))) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "config " + where + ": \"" + raw + "\" is neither a domain nor an "
-                                                            "address");
+        return MakeError(ErrorCode::kInvalidArgument, "config " + where + ": \"" + raw +
+                                                          "\" is neither a domain nor an "
+                                                          "address");
       }
       out.addresses.insert(e);
     }
@@ -117,8 +117,8 @@ class SenderBindingStep : public SessionStep {
     auto allowed = bindings_.For(s, default_);
     if (!allowed || !allowed->Allows(from.address)) {
       return StepVerdict::Reject(
-          MakeReply(553, "5.7.1", "Sender address <" + from.address + "> is not allowed for " +
-                                      Identity(s)),
+          MakeReply(553, "5.7.1",
+                    "Sender address <" + from.address + "> is not allowed for " + Identity(s)),
           "sender_not_bound");
     }
     return StepVerdict::Continue();
@@ -129,8 +129,7 @@ class SenderBindingStep : public SessionStep {
     auto mailboxes = FromMailboxes(content);
     if (!mailboxes.ok()) {
       return StepVerdict::Reject(
-          MakeReply(553, "5.7.1", "The From header field has no valid address"),
-          "from_not_bound");
+          MakeReply(553, "5.7.1", "The From header field has no valid address"), "from_not_bound");
     }
     auto allowed = bindings_.For(s, default_);
     for (const std::string& m : *mailboxes) {

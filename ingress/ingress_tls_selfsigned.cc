@@ -90,8 +90,8 @@ Status WriteFile(const std::string& path, const std::string& data, mode_t mode) 
   if (fd < 0) {
     return MakeError(ErrorCode::kIoError, "cannot write " + tmp + ": " + std::strerror(errno));
   }
-  bool ok = write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
-            fsync(fd) == 0;
+  bool ok =
+      write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && fsync(fd) == 0;
   close(fd);
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
     unlink(tmp.c_str());
@@ -123,8 +123,10 @@ Result<ListenerTlsConfig> EnsureSelfSignedCertificate(const std::string& dir,
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || chmod(dir.c_str(), 0700) != 0) {
-    return MakeError(ErrorCode::kIoError, "cannot create " + dir + " for the self-signed STARTTLS "
-                                          "certificate: " + (ec ? ec.message() : std::strerror(errno)));
+    return MakeError(ErrorCode::kIoError, "cannot create " + dir +
+                                              " for the self-signed STARTTLS "
+                                              "certificate: " +
+                                              (ec ? ec.message() : std::strerror(errno)));
   }
   PkeyPtr key(EVP_EC_gen("P-256"), EVP_PKEY_free);
   if (!key) return MakeError(ErrorCode::kInternal, "self-signed key: " + OpenSslErrors());

@@ -12,8 +12,9 @@ void Session::OnAuth(const Command& c) {
     return;
   }
   if (!state_.tls.active) {
-    BadCommand(MakeReply(538, "5.7.11", "Encryption required for requested authentication "
-                                        "mechanism"),
+    BadCommand(MakeReply(538, "5.7.11",
+                         "Encryption required for requested authentication "
+                         "mechanism"),
                "auth");
     return;
   }

@@ -1,9 +1,9 @@
 // RCPT TO of the session: sequence and address checks, the policy steps,
 // then, on MX listeners of verified domains, recipient verification
 // (ingress_recipient_verifier.h) on the recipient pool.
-#include "ingress/smtp_session.h"  // IWYU pragma: associated
-
 #include <spdlog/spdlog.h>
+
+#include "ingress/smtp_session.h"  // IWYU pragma: associated
 
 namespace sg::ingress {
 
@@ -105,9 +105,10 @@ void Session::AnswerRecipient(RecipientStatus status, bool cached, const Path& p
       return;
     case RecipientStatus::kUnavailable:
       if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "recipient_unverifiable");
-      Respond(451, "4.4.3", "<" + path.address +
-                                ">: Recipient address verification is temporarily unavailable, "
-                                "try again later");
+      Respond(451, "4.4.3",
+              "<" + path.address +
+                  ">: Recipient address verification is temporarily unavailable, "
+                  "try again later");
       return;
   }
 }

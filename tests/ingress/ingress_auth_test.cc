@@ -37,8 +37,8 @@ TEST(Argon2AuthenticatorTest, UnknownUserTakesAsLongAsAWrongPassword) {
   double unknown = MedianSeconds([&] { EXPECT_FALSE(auth.Verify("", "mallory", "nope").ok()); });
   double other_authzid =
       MedianSeconds([&] { EXPECT_FALSE(auth.Verify("bob", "alice", "s3cret").ok()); });
-  std::printf("median seconds: wrong password %.4f, unknown user %.4f, other authzid %.4f\n",
-              wrong, unknown, other_authzid);
+  std::printf("median seconds: wrong password %.4f, unknown user %.4f, other authzid %.4f\n", wrong,
+              unknown, other_authzid);
   EXPECT_GT(unknown / wrong, 0.5);
   EXPECT_LT(unknown / wrong, 2.0);
   EXPECT_GT(other_authzid / wrong, 0.5);
@@ -47,8 +47,8 @@ TEST(Argon2AuthenticatorTest, UnknownUserTakesAsLongAsAWrongPassword) {
 
 TEST(Argon2AuthenticatorTest, ParametersOfAPhcString) {
   uint32_t m = 0, t = 0, p = 0;
-  ASSERT_TRUE(Argon2Authenticator::Parameters("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", &m,
-                                              &t, &p));
+  ASSERT_TRUE(
+      Argon2Authenticator::Parameters("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", &m, &t, &p));
   EXPECT_EQ(m, 65536u);
   EXPECT_EQ(t, 3u);
   EXPECT_EQ(p, 4u);

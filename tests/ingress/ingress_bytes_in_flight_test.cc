@@ -80,9 +80,9 @@ TEST(IngressBytesInFlightTest, TwentyClientsStreamingMaxSizeHitTheCapAndRssStays
         return;
       }
       c.Cmd("EHLO c");
-      std::string mail = CodeOf(c.Cmd("MAIL FROM:<a@remote.example>" +
-                                      (announce ? " SIZE=" + std::to_string(body.size())
-                                                : std::string())));
+      std::string mail =
+          CodeOf(c.Cmd("MAIL FROM:<a@remote.example>" +
+                       (announce ? " SIZE=" + std::to_string(body.size()) : std::string())));
       if (mail == "452 4.3.1") {
         ++refused;
         return;
@@ -112,10 +112,11 @@ TEST(IngressBytesInFlightTest, TwentyClientsStreamingMaxSizeHitTheCapAndRssStays
   const int held = static_cast<int>(producer.HeldCount());
   const int refused_before_release = refused.load();
   const long growth_kb = peak_kb - base_kb;
-  std::printf("peak RSS growth %ld KiB for %d clients x %llu KiB, cap %llu KiB: "
-              "%d refused with 452, %d held by the queue\n",
-              growth_kb, kClients, static_cast<unsigned long long>(kMaxMessage >> 10),
-              static_cast<unsigned long long>(kCap >> 10), refused_before_release, held);
+  std::printf(
+      "peak RSS growth %ld KiB for %d clients x %llu KiB, cap %llu KiB: "
+      "%d refused with 452, %d held by the queue\n",
+      growth_kb, kClients, static_cast<unsigned long long>(kMaxMessage >> 10),
+      static_cast<unsigned long long>(kCap >> 10), refused_before_release, held);
   EXPECT_EQ(refused_before_release + held, kClients);
   EXPECT_GE(refused_before_release, kClients - static_cast<int>(kCap / kMaxMessage));
   EXPECT_GE(held, 1);

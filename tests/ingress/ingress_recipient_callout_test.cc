@@ -3,6 +3,8 @@
 // mail server: 250 known, 550 unknown, 451 / silence / refusal unavailable
 // within the timeout; and the whole MX listener over the wire with a
 // callout and a recipient list (issue 13 point 4).
+#include "ingress/ingress_recipient_callout.h"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,7 +13,6 @@
 #include <chrono>
 #include <fstream>
 
-#include "ingress/ingress_recipient_callout.h"
 #include "ingress/ingress_server.h"
 #include "tests/egress/peer_process.h"
 #include "tests/ingress/fake_producer.h"
@@ -31,7 +32,8 @@ TEST(CalloutTest, AnswersOfARealSmtpServer) {
   sg::testing::TempDir dir;
   auto peer = StartSmtpPeer(dir.path(), "internal", {"--reject-rcpt", "nobody"});
   ASSERT_GT(peer.port, 0);
-  CalloutSource callout(CalloutConfig{"127.0.0.1", static_cast<uint16_t>(peer.port), 5s, "gw.test"});
+  CalloutSource callout(
+      CalloutConfig{"127.0.0.1", static_cast<uint16_t>(peer.port), 5s, "gw.test"});
   EXPECT_EQ(callout.Lookup("alice@example.org"), RecipientStatus::kKnown);
   EXPECT_EQ(callout.Lookup("nobody@example.org"), RecipientStatus::kUnknown);
   // Only the dialogue up to RCPT: the peer never saw a message.
@@ -96,15 +98,15 @@ TEST(CalloutTest, MxListenerVerifiesByListThenCalloutOverTheWire) {
   c.Cmd("EHLO remote.example");
   c.Cmd("MAIL FROM:<forged@victim.example>");
   EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<listed@example.org>")), "250 2.1.5");
-  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<bob@example.org>")), "250 2.1.5");      // callout: 250
-  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<nobody@example.org>")), "550 5.1.1");   // callout: 550
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<bob@example.org>")), "250 2.1.5");     // callout: 250
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<nobody@example.org>")), "550 5.1.1");  // callout: 550
   EXPECT_EQ(CodeOf(c.Cmd("DATA")), "354");
   EXPECT_EQ(CodeOf(c.Cmd("Subject: s\r\n\r\nx\r\n.")), "250 2.0.0");
   ASSERT_EQ(producer.RecordCount(), 1u);
   smimegate::v1::MessageRecord rec;
   ASSERT_TRUE(rec.ParseFromString(producer.Records()[0].value));
   EXPECT_EQ(rec.envelope().recipients_size(), 2);  // nobody was never accepted
-  EXPECT_EQ(peer.Events("mail").size(), 2u);  // one callout each for bob and nobody
+  EXPECT_EQ(peer.Events("mail").size(), 2u);       // one callout each for bob and nobody
   const std::string metrics = registry.Serialize();
   EXPECT_NE(metrics.find("smimegate_ingress_recipient_checks_total{listener=\"mx\","
                          "result=\"unknown\",cached=\"false\"} 1"),

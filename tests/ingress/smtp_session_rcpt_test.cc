@@ -45,7 +45,8 @@ class RecipientSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cfg_.hostname = "gw.example.org";
-    registry_ = std::make_shared<FakeSource>("registry", std::set<std::string>{"alice@example.org"});
+    registry_ =
+        std::make_shared<FakeSource>("registry", std::set<std::string>{"alice@example.org"});
     callout_ = std::make_shared<FakeSource>(
         "callout", std::set<std::string>{"carol@example.org", "Dave@example.org"}, true);
     verifier_.SetSources("example.org", {registry_, callout_});
@@ -55,8 +56,8 @@ class RecipientSessionTest : public ::testing::Test {
     policy.hosted_domains = {"example.org", "example.net"};
     session_.reset();
     steps_ = BuildSteps(cfg_, policy);
-    SessionDeps deps{&cfg_, &steps_, nullptr, &ids_, nullptr, nullptr, nullptr, nullptr,
-                     &verifier_, &limit_};
+    SessionDeps deps{&cfg_,   &steps_, nullptr, &ids_,      nullptr,
+                     nullptr, nullptr, nullptr, &verifier_, &limit_};
     host_ = FakeSessionHost();
     session_ = std::make_unique<Session>(deps, ip, 4000, false, host_);
     session_->Start();
@@ -166,8 +167,8 @@ TEST_F(RecipientSessionTest, RelayListenersAreNotVerified) {
   PolicyConfig policy;
   policy.hosted_domains = {"example.org"};
   steps_ = BuildSteps(cfg_, policy);
-  SessionDeps deps{&cfg_, &steps_, nullptr, &ids_, nullptr, nullptr, nullptr, nullptr,
-                   &verifier_, &limit_};
+  SessionDeps deps{&cfg_,   &steps_, nullptr, &ids_,      nullptr,
+                   nullptr, nullptr, nullptr, &verifier_, &limit_};
   FakeSessionHost host;
   Session s(deps, "10.0.0.1", 1, true, host);
   s.Start();
@@ -179,7 +180,10 @@ TEST_F(RecipientSessionTest, RelayListenersAreNotVerified) {
 TEST(RecipientSourcesTest, ListFileWithDomainsCommentsAndReload) {
   sg::testing::TempDir dir;
   const std::string path = dir.Sub("rcpt.txt");
-  { std::ofstream(path) << "# hosted users\nAlice@Example.org\n\n  bob@example.org  \n@example.net\n"; }
+  {
+    std::ofstream(path)
+        << "# hosted users\nAlice@Example.org\n\n  bob@example.org  \n@example.net\n";
+  }
   auto list = ListSource::Open(path, "ingress.recipient_verification.domains[0].list");
   ASSERT_TRUE(list.ok()) << list.error().message;
   EXPECT_EQ((*list)->Lookup("alice@example.org"), RecipientStatus::kKnown);
