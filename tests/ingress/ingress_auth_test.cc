@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <vector>
 
 #include "ingress/ingress_failure_limiter.h"
@@ -16,15 +17,23 @@ namespace {
 
 using namespace std::chrono_literals;
 
-double MedianSeconds(const std::function<void()>& f) {
-  std::vector<double> t;
-  for (int i = 0; i < 5; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+// Median seconds of each of `fs`, run interleaved (one of each per round),
+// so a burst of load elsewhere on the machine hits all of them alike.
+std::vector<double> InterleavedMedians(const std::vector<std::function<void()>>& fs) {
+  std::vector<std::vector<double>> t(fs.size());
+  for (int round = 0; round < 7; ++round) {
+    for (size_t i = 0; i < fs.size(); ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      fs[i]();
+      t[i].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
   }
-  std::sort(t.begin(), t.end());
-  return t[2];
+  std::vector<double> medians;
+  for (auto& v : t) {
+    std::sort(v.begin(), v.end());
+    medians.push_back(v[v.size() / 2]);
+  }
+  return medians;
 }
 
 TEST(Argon2AuthenticatorTest, UnknownUserTakesAsLongAsAWrongPassword) {
@@ -33,15 +42,19 @@ TEST(Argon2AuthenticatorTest, UnknownUserTakesAsLongAsAWrongPassword) {
   auto costly = Argon2Authenticator::Hash("s3cret", "saltsaltsalt", 16384, 2, 1);
   ASSERT_TRUE(costly.ok());
   Argon2Authenticator auth({{"alice", *costly}});
-  double wrong = MedianSeconds([&] { EXPECT_FALSE(auth.Verify("", "alice", "nope").ok()); });
-  double unknown = MedianSeconds([&] { EXPECT_FALSE(auth.Verify("", "mallory", "nope").ok()); });
-  double other_authzid =
-      MedianSeconds([&] { EXPECT_FALSE(auth.Verify("bob", "alice", "s3cret").ok()); });
+  auto m = InterleavedMedians({
+      [&] { EXPECT_FALSE(auth.Verify("", "alice", "nope").ok()); },
+      [&] { EXPECT_FALSE(auth.Verify("", "mallory", "nope").ok()); },
+      [&] { EXPECT_FALSE(auth.Verify("bob", "alice", "s3cret").ok()); },
+  });
+  const double wrong = m[0], unknown = m[1], other_authzid = m[2];
   std::printf("median seconds: wrong password %.4f, unknown user %.4f, other authzid %.4f\n", wrong,
               unknown, other_authzid);
-  EXPECT_GT(unknown / wrong, 0.5);
-  EXPECT_LT(unknown / wrong, 2.0);
-  EXPECT_GT(other_authzid / wrong, 0.5);
+  // Without the dummy check an unknown user is answered ~1000x faster; the
+  // bounds leave room for a loaded machine.
+  EXPECT_GT(unknown / wrong, 0.4);
+  EXPECT_LT(unknown / wrong, 2.5);
+  EXPECT_GT(other_authzid / wrong, 0.4);
   EXPECT_TRUE(auth.Verify("", "alice", "s3cret").ok());
 }
 
