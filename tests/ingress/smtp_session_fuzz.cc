@@ -4,7 +4,10 @@
 // formed, no message is recorded without its 250 (nor a 250 without it),
 // and every queued message, whether it came by DATA or BDAT, has only CRLF
 // line ends and no line longer than max_line_length (issue 13 point 3: no
-// smuggling sequence ever reaches the queue).
+// smuggling sequence ever reaches the queue). Recipient verification, the
+// byte budget and the AUTH/RCPT limits are in the chain too; every byte
+// leased from the budget is given back once the session and its acks are
+// gone.
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -20,6 +23,19 @@ namespace {
 void Check(bool cond) {
   if (!cond) std::abort();
 }
+
+// Knows the recipients whose local part starts with 'k'; "down@" cannot be
+// verified now.
+class FuzzSource : public sg::ingress::RecipientSource {
+ public:
+  std::string Name() const override { return "fuzz"; }
+  sg::ingress::RecipientStatus Lookup(const std::string& address) override {
+    if (address.rfind("down@", 0) == 0) return sg::ingress::RecipientStatus::kUnavailable;
+    return !address.empty() && (address[0] == 'k' || address[0] == 'K')
+               ? sg::ingress::RecipientStatus::kKnown
+               : sg::ingress::RecipientStatus::kUnknown;
+  }
+};
 
 struct Fixture {
   Fixture() {
@@ -38,6 +54,7 @@ struct Fixture {
     relay_cfg = cfg;
     relay_cfg.role = sg::ingress::Role::kRelay;
     relay_steps = sg::ingress::BuildSteps(relay_cfg, policy);
+    verifier.SetSources("example.org", {std::make_shared<FuzzSource>()});
     auth = std::make_unique<sg::ingress::Argon2Authenticator>(
         std::map<std::string, std::string>{{"alice", "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$"
                                                      "AAAAAAAAAAAAAAAAAAAAAA"}});
@@ -45,6 +62,7 @@ struct Fixture {
   sg::ingress::SessionConfig cfg, relay_cfg;
   std::vector<std::shared_ptr<sg::ingress::SessionStep>> steps, relay_steps;
   std::unique_ptr<sg::ingress::Argon2Authenticator> auth;
+  sg::ingress::RecipientVerifier verifier{sg::ingress::RecipientCacheConfig{}, nullptr};
   sg::ingress::testing::CountingIds ids;
 };
 
@@ -82,9 +100,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using Host = sg::ingress::testing::FakeSessionHost;
   Host host;
   host.ack_mode = static_cast<Host::AckMode>(data[1] % 4);
+  // Per input, so every input starts from the same state.
+  sg::ingress::ByteBudget budget(16 * 1024);
+  sg::ingress::FailureLimit limit{3, std::chrono::minutes(1), std::chrono::minutes(1)};
+  sg::ingress::FailureLimiter user_limit(limit), client_limit(limit), rcpt_limit(limit);
   sg::ingress::SessionDeps deps{relay ? &fx.relay_cfg : &fx.cfg,
-                                relay ? &fx.relay_steps : &fx.steps, fx.auth.get(), &fx.ids,
-                                nullptr};
+                                relay ? &fx.relay_steps : &fx.steps,
+                                fx.auth.get(),
+                                &fx.ids,
+                                nullptr,
+                                &budget,
+                                &user_limit,
+                                &client_limit,
+                                &fx.verifier,
+                                &rcpt_limit};
   std::string all_out;
   {
     sg::ingress::Session s(deps, "192.0.2.1", 1234, data[0] & 2, host);
@@ -107,6 +136,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     all_out = host.Take();
   }
+  host.held.clear();  // acks that never came: their leases go with them
+  Check(budget.in_use() == 0);
   // Every line: three digits then ' ' or '-'.
   size_t p = 0;
   while (p < all_out.size()) {
