@@ -124,8 +124,10 @@ class SenderBindingStep : public SessionStep {
     return StepVerdict::Continue();
   }
 
-  StepVerdict OnMessage(const SessionState& s, const Path& from, DataReader::Outcome,
+  StepVerdict OnMessage(const SessionState& s, const Path& from, DataReader::Outcome outcome,
                         std::string_view content) override {
+    // Broken content is refused by its own step (550 5.6.0 / 552), not here.
+    if (outcome != DataReader::Outcome::kOk) return StepVerdict::Continue();
     auto mailboxes = FromMailboxes(content);
     if (!mailboxes.ok()) {
       return StepVerdict::Reject(

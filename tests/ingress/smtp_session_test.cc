@@ -452,6 +452,10 @@ TEST_F(SessionTest, SenderBindingOnTheRelayListener) {
       {"", "From: MAILER-DAEMON@mx1.internal.example\r\n", "250 2.0.0"},
       {"", "From: boss@example.net\r\n", "553 5.7.1"},
   };
+  // Broken content keeps its own reply, whatever its From says.
+  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
+                     "DATA\r\nFrom: boss@example.net\r\n\r\nx\ny\r\n.\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "550 5.6.0"}));
   for (const Case& c : cases) {
     SCOPED_TRACE(c.headers);
     EXPECT_EQ(SayCodes("MAIL FROM:<" + std::string(c.from) + ">\r\n" + rcpt + "DATA\r\n" +
