@@ -13,6 +13,7 @@
 
 #include "common/config_node.h"
 #include "common/result.h"
+#include "common/tls_server.h"
 #include "ingress/ingress_cidr.h"
 #include "ingress/ingress_failure_limiter.h"
 #include "ingress/ingress_recipient_callout.h"
@@ -22,11 +23,7 @@
 
 namespace sg::ingress {
 
-struct ListenerTlsConfig {
-  std::string cert_file;       // PEM certificate chain
-  std::string key_file;        // PEM private key
-  std::string client_ca_file;  // optional: verify client certificates against these CAs
-};
+using ListenerTlsConfig = tls::ServerFiles;
 
 struct ListenerConfig {
   std::string config_path;     // "ingress.listeners[0]", for error messages
@@ -37,7 +34,7 @@ struct ListenerConfig {
   std::vector<Cidr> trusted_networks;
   std::optional<ListenerTlsConfig> tls;
   // Without `tls`: offer STARTTLS with the self-signed certificate under
-  // data_dir (ingress_tls_selfsigned.h). false: no STARTTLS at all.
+  // data_dir (common/tls_selfsigned.h). false: no STARTTLS at all.
   bool starttls = true;
   bool require_tls = false;
   bool auth = false;

@@ -13,7 +13,7 @@
 
 #include "ingress/ingress_port_check.h"
 #include "ingress/ingress_recipient_sources.h"
-#include "ingress/ingress_tls_selfsigned.h"
+#include "common/tls_selfsigned.h"
 
 namespace sg::ingress {
 namespace {
@@ -203,7 +203,7 @@ Result<ListenerTlsConfig> IngressServer::SelfSignedFiles(const ListenerConfig& l
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   SG_ASSIGN_OR_RETURN(ListenerTlsConfig files,
-                      EnsureSelfSignedCertificate(dir, config_.hostname, now));
+                      tls::EnsureSelfSignedCertificate(dir, config_.hostname, now));
   spdlog::warn("ingress: listener {} has no TLS certificate configured; STARTTLS uses a "
                "self-signed certificate for {} ({}), which senders cannot verify. Configure "
                "{}.tls with a certificate from a public CA",

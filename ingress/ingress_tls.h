@@ -1,7 +1,6 @@
-// STARTTLS for the ingress: OpenSSL server contexts per listener (TLS 1.2+;
-// for TLS 1.2 ECDHE with AEAD ciphers only; groups X25519, P-256, P-384;
-// certificate and key from config or self-signed, ingress_tls_selfsigned.h;
-// reloadable) and a per-connection engine that runs TLS over memory BIOs,
+// STARTTLS for the ingress: OpenSSL server contexts per listener (the shared
+// settings of common/tls_server.h; certificate and key from config or
+// self-signed, common/tls_selfsigned.h; reloadable) and a per-connection engine that runs TLS over memory BIOs,
 // so libuv keeps doing all socket I/O.
 //
 // Threading: TlsContextHolder is thread-safe (Reload from the main thread,
@@ -16,16 +15,15 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/tls_server.h"
 #include "ingress/ingress_config.h"
 #include "ingress/smtp_session_state.h"
 
 namespace sg::ingress {
 
-using SslCtxPtr = std::shared_ptr<SSL_CTX>;
-
-// Builds a server context; errors name `where` ("ingress.listeners[1].tls")
-// and the file at fault.
-Result<SslCtxPtr> LoadServerContext(const ListenerTlsConfig& tls, const std::string& where);
+using tls::LoadServerContext;
+using tls::OpenSslErrors;
+using tls::SslCtxPtr;
 
 class TlsContextHolder {
  public:
@@ -71,8 +69,5 @@ class TlsEngine {
   BIO* wbio_ = nullptr;  // SSL -> network
   bool handshake_done_ = false;
 };
-
-// The OpenSSL error queue as text (and cleared).
-std::string OpenSslErrors();
 
 }  // namespace sg::ingress

@@ -12,7 +12,7 @@
 #include <iterator>
 
 #include "ingress/ingress_server.h"
-#include "ingress/ingress_tls_selfsigned.h"
+#include "common/tls_selfsigned.h"
 #include "tests/ingress/fake_producer.h"
 #include "tests/ingress/smtp_test_client.h"
 #include "tests/ingress/test_listeners.h"
@@ -91,8 +91,8 @@ TEST_F(TlsPolicyTest, SelfSignedStartTlsFromTheFirstStart) {
   Start()->Stop();
   EXPECT_NE(ReadAll(dir_.Sub("ingress/selfsigned.pem")), first_cert);
   // Within 30 days of its end it is made again.
-  auto renewed = EnsureSelfSignedCertificate(dir_.Sub("ingress"), "mx2.example.org",
-                                             time(nullptr) + 800LL * 24 * 3600);
+  auto renewed = tls::EnsureSelfSignedCertificate(dir_.Sub("ingress"), "mx2.example.org",
+                                                  time(nullptr) + 800LL * 24 * 3600);
   ASSERT_TRUE(renewed.ok());
   EXPECT_NE(ReadAll(dir_.Sub("ingress/selfsigned.pem")), first_cert);
 }

@@ -1,7 +1,8 @@
-// The certificate STARTTLS uses when a listener has none configured (issue
-// 13 point 12): every MX on the internet offers opportunistic TLS (RFC 3207,
-// RFC 7435), so ours does too, from the first start, with a self-signed
-// certificate that senders cannot verify but that still encrypts.
+// The certificate a TLS listener uses when none is configured: the SMTP
+// ingress (issue 13 point 12: every MX on the internet offers opportunistic
+// TLS, RFC 3207, RFC 7435, so ours does too, from the first start, with a
+// self-signed certificate that senders cannot verify but that still
+// encrypts) and the demo's web portal.
 //
 // Made once and kept under the data directory (<dir>/selfsigned.pem and
 // <dir>/selfsigned.key, the key mode 0600 in a 0700 directory, written to a
@@ -17,14 +18,13 @@
 #include <string>
 
 #include "common/result.h"
-#include "ingress/ingress_config.h"
+#include "common/tls_server.h"
 
-namespace sg::ingress {
+namespace sg::tls {
 
 // The certificate and key files for `hostname` under `dir`, made if needed.
 // `now_unix` is the wall clock (seconds). Errors name the file.
-Result<ListenerTlsConfig> EnsureSelfSignedCertificate(const std::string& dir,
-                                                      const std::string& hostname,
-                                                      int64_t now_unix);
+Result<ServerFiles> EnsureSelfSignedCertificate(const std::string& dir,
+                                                const std::string& hostname, int64_t now_unix);
 
-}  // namespace sg::ingress
+}  // namespace sg::tls

@@ -1,4 +1,4 @@
-#include "ingress/ingress_tls_selfsigned.h"
+#include "common/tls_selfsigned.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -15,9 +15,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "ingress/ingress_tls.h"
 
-namespace sg::ingress {
+namespace sg::tls {
 namespace {
 
 constexpr int64_t kDay = 24 * 3600;
@@ -113,10 +112,9 @@ std::string Pem(F write) {
 
 }  // namespace
 
-Result<ListenerTlsConfig> EnsureSelfSignedCertificate(const std::string& dir,
-                                                      const std::string& hostname,
-                                                      int64_t now_unix) {
-  ListenerTlsConfig files;
+Result<ServerFiles> EnsureSelfSignedCertificate(const std::string& dir,
+                                                const std::string& hostname, int64_t now_unix) {
+  ServerFiles files;
   files.cert_file = dir + "/selfsigned.pem";
   files.key_file = dir + "/selfsigned.key";
   if (StillGood(files.cert_file, files.key_file, hostname, now_unix)) return files;
@@ -124,8 +122,7 @@ Result<ListenerTlsConfig> EnsureSelfSignedCertificate(const std::string& dir,
   std::filesystem::create_directories(dir, ec);
   if (ec || chmod(dir.c_str(), 0700) != 0) {
     return MakeError(ErrorCode::kIoError, "cannot create " + dir +
-                                              " for the self-signed STARTTLS "
-                                              "certificate: " +
+                                              " for the self-signed TLS certificate: " +
                                               (ec ? ec.message() : std::strerror(errno)));
   }
   PkeyPtr key(EVP_EC_gen("P-256"), EVP_PKEY_free);
@@ -142,4 +139,4 @@ Result<ListenerTlsConfig> EnsureSelfSignedCertificate(const std::string& dir,
   return files;
 }
 
-}  // namespace sg::ingress
+}  // namespace sg::tls
