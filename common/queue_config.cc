@@ -15,6 +15,7 @@ std::vector<TopicSpec> QueueConfig::PipelineTopics() const {
           {Topic(topics::kOutbound), partitions},
           {Topic(topics::kDeliver), partitions},
           {Topic(topics::kRetry), partitions},
+          {Topic(topics::kPortal), partitions},
           {Topic(topics::kDeadLetter), 1}};
 }
 

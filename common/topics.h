@@ -13,6 +13,7 @@ inline constexpr std::string_view kOutbound = "outbound";    // ingress relay ->
 inline constexpr std::string_view kDeliver = "deliver";      // workers -> egress
 inline constexpr std::string_view kRetry = "retry";          // egress -> egress, scheduled
 inline constexpr std::string_view kDeadLetter = "deadletter";  // kept with a reason for the admin
+inline constexpr std::string_view kPortal = "portal";        // workers -> portal (web encryption)
 
 inline std::string Name(std::string_view prefix, std::string_view topic) {
   std::string out(prefix);

@@ -1,0 +1,265 @@
+#include "portal/portal_accounts.h"
+
+#include <spdlog/spdlog.h>
+
+#include "portal/portal_crypto.h"
+#include "portal/portal_intake.h"
+#include "portal/portal_totp.h"
+
+namespace sg::portal {
+
+std::string TotpAad(const std::string& address) { return "totp:" + address; }
+
+Accounts::Accounts(const PortalConfig& config, PortalVault& vault, const PasswordHasher& hasher,
+                   LoginLimiter& limiter, Links& links, Mailer& mailer, Audit& audit,
+                   PortalMetrics& metrics, const Clock& clock)
+    : config_(config), vault_(vault), store_(vault.store()), hasher_(hasher), limiter_(limiter),
+      links_(links), mailer_(mailer), audit_(audit), metrics_(metrics), clock_(clock) {
+  worker_ = std::thread([this] { RunBackground(); });
+}
+
+Accounts::~Accounts() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void Accounts::Background(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (tasks_.size() >= 1000) {
+      spdlog::warn("portal: reset mail queue full; a reset request was dropped");
+      return;
+    }
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_all();
+}
+
+void Accounts::RunBackground() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;  // stopping and nothing left
+    auto task = std::move(tasks_.front());
+    tasks_.pop_front();
+    ++running_;
+    lock.unlock();
+    task();
+    lock.lock();
+    --running_;
+    cv_.notify_all();
+  }
+}
+
+void Accounts::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return tasks_.empty() && running_ == 0; });
+}
+
+Result<Accounts::Answer> Accounts::Login(const std::string& raw_address,
+                                         const std::string& password, const std::string& ip) {
+  const std::string address = NormalizeRecipient(raw_address);
+  if (limiter_.Check(address, ip) != LoginLimiter::Verdict::kAllowed) {
+    metrics_.logins.WithLabels({"locked"}).Inc();
+    audit_.Record("login_locked", address, ip);
+    return Answer{Outcome::kLocked, "error_locked", {}, {}};
+  }
+  SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
+  bool ok = false;
+  if (account) {
+    ok = hasher_.Verify(account->password_hash(), password);
+  } else {
+    hasher_.VerifyDummy(password);  // the same work for an unknown address
+  }
+  if (!ok) {
+    const bool locked = limiter_.Failure(address, ip);
+    metrics_.logins.WithLabels({"failed"}).Inc();
+    audit_.Record("login_failed", address, ip, {}, locked ? "now locked" : "");
+    return Answer{Outcome::kWrong, "error_login", {}, {}};
+  }
+  limiter_.Success(address);
+  if (!account->sealed_totp_secret().empty()) {
+    return Answer{Outcome::kTotpRequired, {}, address, {}};
+  }
+  metrics_.logins.WithLabels({"ok"}).Inc();
+  audit_.Record("login", address, ip);
+  return Answer{Outcome::kOk, {}, address, {}};
+}
+
+Result<bool> Accounts::TotpMatches(pb::Account& account, const std::string& code) {
+  SG_ASSIGN_OR_RETURN(std::string secret,
+                      vault_.OpenSecret(account.sealed_totp_secret(), TotpAad(account.address()),
+                                        account.totp_key_id()));
+  auto step = VerifyTotp(secret, code, clock_.NowMs() / 1000, account.last_totp_step());
+  Wipe(secret);
+  if (!step) return false;
+  account.set_last_totp_step(*step);
+  SG_RETURN_IF_ERROR(store_.PutAccount(account));
+  return true;
+}
+
+Result<Accounts::Answer> Accounts::CompleteTotp(const std::string& address,
+                                                const std::string& code, const std::string& ip) {
+  if (limiter_.Check(address, ip) != LoginLimiter::Verdict::kAllowed) {
+    metrics_.logins.WithLabels({"locked"}).Inc();
+    return Answer{Outcome::kLocked, "error_locked", {}, {}};
+  }
+  SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
+  if (!account || account->sealed_totp_secret().empty()) {
+    return Answer{Outcome::kWrong, "error_totp", {}, {}};
+  }
+  SG_ASSIGN_OR_RETURN(bool ok, TotpMatches(*account, code));
+  if (!ok) {
+    limiter_.Failure(address, ip);
+    metrics_.logins.WithLabels({"totp_failed"}).Inc();
+    audit_.Record("login_failed", address, ip, {}, "totp");
+    return Answer{Outcome::kWrong, "error_totp", {}, {}};
+  }
+  limiter_.Success(address);
+  metrics_.logins.WithLabels({"ok"}).Inc();
+  audit_.Record("login", address, ip, {}, "totp");
+  return Answer{Outcome::kOk, {}, address, {}};
+}
+
+Result<Accounts::Answer> Accounts::CheckNewPassword(const std::string& address,
+                                                    const std::string& password,
+                                                    const std::string& password2) {
+  if (password != password2) return Answer{Outcome::kRefused, "error_password_mismatch", {}, {}};
+  if (auto weak = CheckPasswordStrength(password, address, config_.min_password_length)) {
+    return Answer{Outcome::kRefused, *weak, {}, {}};
+  }
+  return Answer{Outcome::kOk, {}, address, {}};
+}
+
+Result<Accounts::Answer> Accounts::Register(const std::string& token, const std::string& password,
+                                            const std::string& password2, const std::string& code,
+                                            const std::string& ip) {
+  SG_ASSIGN_OR_RETURN(auto link, links_.Peek(token, pb::LinkToken::PURPOSE_MESSAGE));
+  if (!link) {
+    metrics_.refused.WithLabels({"link"}).Inc();
+    return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
+  }
+  const std::string& address = link->address();
+  SG_ASSIGN_OR_RETURN(auto existing, store_.GetAccount(address));
+  if (existing) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
+  if (limiter_.Check(address, ip) != LoginLimiter::Verdict::kAllowed) {
+    return Answer{Outcome::kLocked, "error_locked", {}, {}};
+  }
+  if (!link->code_hash().empty() && !Links::CodeMatches(*link, code)) {
+    limiter_.Failure(address, ip);
+    audit_.Record("register_failed", address, ip, link->message_id(), "registration code");
+    return Answer{Outcome::kWrong, "error_code", {}, {}};
+  }
+  SG_ASSIGN_OR_RETURN(Answer check, CheckNewPassword(address, password, password2));
+  if (check.outcome != Outcome::kOk) return check;
+  SG_ASSIGN_OR_RETURN(bool consumed, links_.Consume(token));
+  if (!consumed) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
+  pb::Account account;
+  account.set_address(address);
+  account.set_password_hash(hasher_.Hash(password));
+  account.set_created_ms(clock_.NowMs());
+  account.set_password_changed_ms(clock_.NowMs());
+  account.set_domain(link->domain());
+  SG_RETURN_IF_ERROR(store_.PutAccount(account));
+  metrics_.registrations.Inc();
+  audit_.Record("register", address, ip, link->message_id());
+  return Answer{Outcome::kOk, "registered", address, link->message_id()};
+}
+
+void Accounts::RequestReset(const std::string& raw_address, const std::string& ip,
+                            const std::string& lang) {
+  const std::string address = NormalizeRecipient(raw_address);
+  audit_.Record("reset_requested", address, ip);
+  Background([this, address, lang] {
+    auto account = store_.GetAccount(address);
+    if (!account.ok()) {
+      spdlog::warn("portal: reset request: {}", account.error().ToString());
+      return;
+    }
+    if (!account->has_value() || !limiter_.AllowResetMail(address)) return;
+    const std::string domain = (*account)->domain();
+    auto link = links_.IssueResetLink(address, domain, config_.reset_link_ttl.count());
+    Status sent = link.ok() ? mailer_.SendReset(address, domain, *link,
+                                                lang.empty() ? (*account)->language() : lang)
+                            : Status(link.error());
+    if (!sent.ok()) spdlog::warn("portal: reset mail to <{}>: {}", address, sent.error().ToString());
+  });
+}
+
+Result<Accounts::Answer> Accounts::Reset(const std::string& token, const std::string& password,
+                                         const std::string& password2,
+                                         const std::string& totp_code, const std::string& ip) {
+  SG_ASSIGN_OR_RETURN(auto link, links_.Peek(token, pb::LinkToken::PURPOSE_RESET));
+  if (!link) {
+    metrics_.refused.WithLabels({"link"}).Inc();
+    return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
+  }
+  const std::string& address = link->address();
+  SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
+  if (!account) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
+  if (!account->sealed_totp_secret().empty()) {
+    // A mailbox alone does not take over an account that has a second factor.
+    if (limiter_.Check(address, ip) == LoginLimiter::Verdict::kIpLimited) {
+      return Answer{Outcome::kLocked, "error_locked", {}, {}};
+    }
+    SG_ASSIGN_OR_RETURN(bool ok, TotpMatches(*account, totp_code));
+    if (!ok) {
+      limiter_.Failure(address, ip);
+      return Answer{Outcome::kWrong, "error_totp", {}, {}};
+    }
+  }
+  SG_ASSIGN_OR_RETURN(Answer check, CheckNewPassword(address, password, password2));
+  if (check.outcome != Outcome::kOk) return check;
+  SG_ASSIGN_OR_RETURN(bool consumed, links_.Consume(token));
+  if (!consumed) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
+  account->set_password_hash(hasher_.Hash(password));
+  account->set_password_changed_ms(clock_.NowMs());
+  SG_RETURN_IF_ERROR(store_.PutAccount(*account));
+  limiter_.Unlock(address);
+  audit_.Record("password_reset", address, ip);
+  return Answer{Outcome::kOk, "password_changed", address, {}};
+}
+
+std::string Accounts::NewTotpSecret() { return RandomBytes(20); }
+
+Result<Accounts::Answer> Accounts::EnableTotp(const std::string& address,
+                                              const std::string& secret, const std::string& code) {
+  SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
+  if (!account) return Answer{Outcome::kWrong, "error_totp", {}, {}};
+  auto step = VerifyTotp(secret, code, clock_.NowMs() / 1000, -1);
+  if (!step) return Answer{Outcome::kWrong, "error_totp", {}, {}};
+  std::string key_id;
+  account->set_sealed_totp_secret(vault_.SealSecret(secret, TotpAad(address), &key_id));
+  account->set_totp_key_id(key_id);
+  account->set_last_totp_step(*step);
+  SG_RETURN_IF_ERROR(store_.PutAccount(*account));
+  audit_.Record("totp_enabled", address, "");
+  return Answer{Outcome::kOk, "totp_enabled", address, {}};
+}
+
+Result<Accounts::Answer> Accounts::DisableTotp(const std::string& address, const std::string& code,
+                                               const std::string& ip) {
+  SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
+  if (!account || account->sealed_totp_secret().empty()) {
+    return Answer{Outcome::kOk, "totp_disabled", address, {}};
+  }
+  if (limiter_.Check(address, ip) != LoginLimiter::Verdict::kAllowed) {
+    return Answer{Outcome::kLocked, "error_locked", {}, {}};
+  }
+  SG_ASSIGN_OR_RETURN(bool ok, TotpMatches(*account, code));
+  if (!ok) {
+    limiter_.Failure(address, ip);
+    return Answer{Outcome::kWrong, "error_totp", {}, {}};
+  }
+  account->clear_sealed_totp_secret();
+  account->clear_totp_key_id();
+  SG_RETURN_IF_ERROR(store_.PutAccount(*account));
+  audit_.Record("totp_disabled", address, ip);
+  return Answer{Outcome::kOk, "totp_disabled", address, {}};
+}
+
+}  // namespace sg::portal

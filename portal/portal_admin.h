@@ -1,0 +1,70 @@
+// The portal's admin API (proto/portal.proto, service PortalAdmin), which
+// `smimegatectl portal list|purge|resend-link` calls:
+//   List        messages of a recipient, of a sending domain, or all
+//   Purge       one message, a recipient's messages (and account), or the
+//               expired ones now
+//   ResendLink  a new one-time link for a stored message (the old ones stay
+//               valid until they expire)
+// Served by PortalAdminServer on a Unix socket that only the gateway's
+// user can open (mode 0600 in a 0700 directory; invariant 8): the socket's
+// file permissions are the authentication, as for a local admin tool.
+//
+// Threading: gRPC's threads; everything used is thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "portal/portal_audit.h"
+#include "portal/portal_config.h"
+#include "portal/portal_intake.h"
+#include "portal/portal_metrics.h"
+#include "portal/portal_vault.h"
+#include "proto/portal.grpc.pb.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace sg::portal {
+
+class PortalAdminService final : public smimegate::portal::v1::PortalAdmin::Service {
+ public:
+  PortalAdminService(const PortalConfig& config, PortalVault& vault, Intake& intake, Audit& audit,
+                     PortalMetrics& metrics, const Clock& clock)
+      : config_(config), vault_(vault), intake_(intake), audit_(audit), metrics_(metrics),
+        clock_(clock) {}
+
+  grpc::Status List(grpc::ServerContext* context, const pb::ListRequest* request,
+                    pb::ListResponse* response) override;
+  grpc::Status Purge(grpc::ServerContext* context, const pb::PurgeRequest* request,
+                     pb::PurgeResponse* response) override;
+  grpc::Status ResendLink(grpc::ServerContext* context, const pb::ResendLinkRequest* request,
+                          pb::ResendLinkResponse* response) override;
+
+ private:
+  const PortalConfig& config_;
+  PortalVault& vault_;
+  Intake& intake_;
+  Audit& audit_;
+  PortalMetrics& metrics_;
+  const Clock& clock_;
+};
+
+class PortalAdminServer {
+ public:
+  explicit PortalAdminServer(grpc::Service* service);
+  ~PortalAdminServer();
+  // Binds unix:`socket_path`; kUnavailable when another live process has
+  // the socket, kIoError when the directory or mode cannot be set.
+  Status Start(const std::string& socket_path);
+  void Stop();
+
+ private:
+  grpc::Service* service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string path_;
+};
+
+}  // namespace sg::portal

@@ -1,0 +1,195 @@
+#include "portal/portal_crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace sg::portal {
+namespace {
+
+constexpr size_t kNonce = 12;
+constexpr size_t kTag = 16;
+constexpr unsigned char kVersion = 0x01;
+
+using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+
+const unsigned char* U(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+Result<SecretKey> SecretKey::FromBytes(std::string_view bytes) {
+  if (bytes.size() != kSize) {
+    return MakeError(ErrorCode::kInvalidArgument, "a key must be 32 bytes");
+  }
+  SecretKey k;
+  std::copy(bytes.begin(), bytes.end(), k.bytes_.begin());
+  return k;
+}
+
+SecretKey SecretKey::Random() {
+  SecretKey k;
+  if (RAND_bytes(k.bytes_.data(), static_cast<int>(kSize)) != 1) std::abort();
+  return k;
+}
+
+SecretKey::~SecretKey() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
+
+std::string SecretKey::Bytes() const {
+  return std::string(reinterpret_cast<const char*>(bytes_.data()), bytes_.size());
+}
+
+std::string Seal(const SecretKey& key, std::string_view plaintext, std::string_view aad) {
+  std::string out(1 + kNonce + plaintext.size() + kTag, '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  o[0] = kVersion;
+  if (RAND_bytes(o + 1, kNonce) != 1) std::abort();  // no randomness: cannot continue safely
+  CtxPtr ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  int len = 0;
+  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), o + 1) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), o + 1 + kNonce, &len, U(plaintext),
+                              static_cast<int>(plaintext.size())) == 1 &&
+            EVP_EncryptFinal_ex(ctx.get(), o + 1 + kNonce + len, &len) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag,
+                                o + 1 + kNonce + plaintext.size()) == 1;
+  if (!ok) std::abort();  // AES-GCM with valid parameters cannot fail: a broken invariant
+  return out;
+}
+
+Result<std::string> Open(const SecretKey& key, std::string_view sealed, std::string_view aad) {
+  if (sealed.size() < 1 + kNonce + kTag || static_cast<unsigned char>(sealed[0]) != kVersion) {
+    return MakeError(ErrorCode::kCorruption, "sealed value has an unknown format");
+  }
+  const unsigned char* s = U(sealed);
+  const size_t n = sealed.size() - 1 - kNonce - kTag;
+  std::string out(n, '\0');
+  CtxPtr ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  int len = 0;
+  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), s + 1) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
+                              s + 1 + kNonce, static_cast<int>(n)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag,
+                                const_cast<unsigned char*>(s + 1 + kNonce + n)) == 1 &&
+            EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len,
+                                &len) == 1;
+  if (!ok) {
+    Wipe(out);
+    return MakeError(ErrorCode::kPermissionDenied, "sealed value does not open");
+  }
+  return out;
+}
+
+std::string RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    std::abort();
+  }
+  return out;
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(U(data), data.size(), md);
+  return std::string(reinterpret_cast<char*>(md), sizeof md);
+}
+
+std::string Hmac(std::string_view digest, std::string_view key, std::string_view data) {
+  const EVP_MD* md = digest == "SHA1"     ? EVP_sha1()
+                     : digest == "SHA256" ? EVP_sha256()
+                     : digest == "SHA512" ? EVP_sha512()
+                                          : nullptr;
+  if (md == nullptr) return {};
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(md, key.data(), static_cast<int>(key.size()), U(data), data.size(), out, &len) ==
+      nullptr) {
+    return {};
+  }
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string Base64Url(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) |
+                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                 static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (bytes.size() - i == 1) {
+    uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+  } else if (bytes.size() - i == 2) {
+    uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) |
+                 (static_cast<unsigned char>(bytes[i + 1]) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+  }
+  return out;
+}
+
+Result<std::string> FromBase64Url(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+  };
+  if (text.size() % 4 == 1) return MakeError(ErrorCode::kInvalidArgument, "not base64url");
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = value(c);
+    if (v < 0) return MakeError(ErrorCode::kInvalidArgument, "not base64url");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+bool ConstantTimeEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void Wipe(std::string& secret) {
+  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
+  secret.clear();
+}
+
+}  // namespace sg::portal

@@ -1,0 +1,30 @@
+#include "portal/portal_expiry.h"
+
+#include <spdlog/spdlog.h>
+
+namespace sg::portal {
+
+Result<ExpiryReport> RunExpiry(PortalStore& store, const PortalConfig& config, const Clock& clock,
+                               PortalMetrics* metrics) {
+  ExpiryReport report;
+  const int64_t now = clock.NowMs();
+  while (true) {
+    SG_ASSIGN_OR_RETURN(auto batch, store.Expired(now, 500));
+    for (const auto& m : batch) {
+      Status s = store.DeleteMessage(m.recipient(), m.id());
+      if (!s.ok() && s.error().code != ErrorCode::kNotFound) return s.error();
+      ++report.messages;
+      if (metrics != nullptr) metrics->deleted.WithLabels({"expired"}).Inc();
+      spdlog::info("portal expired message_id={} rcpt=<{}> id={}", m.queue_message_id(),
+                   m.recipient(), m.id());
+    }
+    if (batch.size() < 500) break;
+  }
+  // A link's record stays a day past its expiry, so a late click still
+  // reads "used or expired" rather than "unknown" (the same page anyway).
+  SG_ASSIGN_OR_RETURN(report.tokens, store.SweepTokens(now - 24 * 3600 * 1000LL));
+  SG_ASSIGN_OR_RETURN(report.sessions, store.SweepSessions(now - config.session_idle.count()));
+  return report;
+}
+
+}  // namespace sg::portal

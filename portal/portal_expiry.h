@@ -1,0 +1,29 @@
+// Retention (docs/portal.md "Retention"): a message is deleted when its
+// domain's retention (portal.domains[].retention, default 90 days) has
+// passed since it was stored; used or expired links and idle sessions go
+// too. Run every minute by the portal service and on demand by
+// `smimegatectl portal purge --expired`.
+//
+// Threading: thread-safe (the store is); one run at a time is enough.
+#pragma once
+
+#include <cstddef>
+
+#include "common/result.h"
+#include "portal/portal_clock.h"
+#include "portal/portal_config.h"
+#include "portal/portal_metrics.h"
+#include "portal/portal_store.h"
+
+namespace sg::portal {
+
+struct ExpiryReport {
+  size_t messages = 0;
+  size_t tokens = 0;
+  size_t sessions = 0;
+};
+
+Result<ExpiryReport> RunExpiry(PortalStore& store, const PortalConfig& config, const Clock& clock,
+                               PortalMetrics* metrics);
+
+}  // namespace sg::portal

@@ -1,0 +1,84 @@
+#include "portal/portal_intake.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "portal/portal_mime.h"
+
+namespace sg::portal {
+namespace v1 = smimegate::v1;
+
+std::string NormalizeRecipient(const std::string& address) {
+  std::string out = address;
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return c < 0x80 ? std::tolower(c) : c; });
+  return out;
+}
+
+std::string DomainOfAddress(const std::string& address) {
+  const size_t at = address.rfind('@');
+  return at == std::string::npos ? std::string() : NormalizeRecipient(address.substr(at + 1));
+}
+
+Status Intake::Handle(const v1::MessageRecord& record) {
+  const auto& env = record.envelope();
+  if (env.message_id().empty() || env.recipients_size() == 0 || record.message().empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "portal record without message id, recipients or message");
+  }
+  for (const auto& r : env.recipients()) {
+    SG_RETURN_IF_ERROR(HandleRecipient(record, NormalizeRecipient(r.address())));
+  }
+  return OkStatus();
+}
+
+Status Intake::HandleRecipient(const v1::MessageRecord& record, const std::string& recipient) {
+  const auto& env = record.envelope();
+  if (recipient.find('@') == std::string::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "portal record recipient \"" + recipient +
+                                                      "\" is not an address");
+  }
+  IncomingMessage in;
+  in.source_key = env.message_id() + "/" + recipient;
+  in.queue_message_id = env.message_id();
+  in.recipient = recipient;
+  in.sender = NormalizeRecipient(env.mail_from());
+  in.sender_domain = DomainOfAddress(in.sender);
+  const DomainSettings& settings = config_.For(in.sender_domain);
+  in.expires_at_ms = clock_.NowMs() + settings.retention.count();
+  in.content = record.message();
+  ParsedMessage parsed = ParseForPortal(in.content);
+  in.summary = parsed.summary;
+  SG_ASSIGN_OR_RETURN(PutOutcome out, vault_.Store(in));
+  if (out.created) {
+    metrics_.stored.Inc();
+    spdlog::info("portal stored message_id={} rcpt=<{}> id={} size={}", env.message_id(),
+                 recipient, out.message.id(), in.content.size());
+  } else {
+    metrics_.duplicates.Inc();
+  }
+  if (out.message.notified()) return OkStatus();
+  return Notify(out.message);
+}
+
+Status Intake::Notify(const pb::StoredMessage& message) {
+  SG_ASSIGN_OR_RETURN(auto account, vault_.store().GetAccount(message.recipient()));
+  const DomainSettings& settings = config_.For(message.sender_domain());
+  const bool first_visit = !account.has_value();
+  const bool with_code = first_visit && settings.second_factor == "code";
+  SG_ASSIGN_OR_RETURN(IssuedLink link,
+                      links_.IssueMessageLink(message.recipient(), message.id(),
+                                              message.sender_domain(), config_.link_ttl.count(),
+                                              with_code));
+  SG_ASSIGN_OR_RETURN(pb::Summary summary, vault_.Summary(message));
+  // The code first: a recipient must never hold a link whose code the
+  // sender has not been sent.
+  if (with_code) SG_RETURN_IF_ERROR(mailer_.SendCode(message, summary, link.code));
+  SG_RETURN_IF_ERROR(mailer_.SendNotification(message, summary, link, first_visit));
+  pb::StoredMessage notified = message;
+  notified.set_notified(true);
+  return vault_.store().UpdateMessage(notified);
+}
+
+}  // namespace sg::portal

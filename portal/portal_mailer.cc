@@ -1,0 +1,96 @@
+#include "portal/portal_mailer.h"
+
+#include <ctime>
+
+#include "portal/portal_crypto.h"
+#include "portal/portal_mail.h"
+
+namespace sg::portal {
+namespace v1 = smimegate::v1;
+
+std::string Mailer::FormatTime(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+std::string Mailer::NoReplyFrom(const std::string& domain) const {
+  if (!config_.notification_from.empty()) return config_.notification_from;
+  return "noreply@" + (domain.empty() ? config_.hostname : domain);
+}
+
+Status Mailer::Send(const std::string& kind, const std::string& domain, const std::string& lang,
+                    mustache::data data, const std::string& envelope_from,
+                    const std::string& from, const std::string& from_name, const std::string& to,
+                    bool to_internal) {
+  const DomainSettings& settings = config_.For(domain);
+  MailHeaders h;
+  h.from = from;
+  h.from_name = from_name;
+  h.to = to;
+  h.date_unix = clock_.NowMs() / 1000;
+  h.message_id_domain = domain.empty() ? config_.hostname : domain;
+  h.kind = kind;
+  SG_ASSIGN_OR_RETURN(std::string mail, ComposeMail(templates_, settings, lang, std::move(data), h));
+  v1::MessageRecord record;
+  auto* env = record.mutable_envelope();
+  env->set_message_id("portal-" + kind + "-" + Hex(RandomBytes(12)));
+  env->set_direction(to_internal ? v1::DIRECTION_INBOUND : v1::DIRECTION_OUTBOUND);
+  env->set_listener("portal");
+  env->set_origin(v1::ORIGIN_PORTAL);
+  env->set_mail_from(envelope_from);
+  env->set_received_at_ms(clock_.NowMs());
+  env->add_recipients()->set_address(to);
+  record.set_message(std::move(mail));
+  record.set_form_id("portal-" + kind);
+  auto* note = record.add_notes();
+  note->set_action("portal-" + kind);
+  note->set_rule("web-encryption");
+  note->set_detail(to);
+  SG_RETURN_IF_ERROR(outbox_.Deliver(record));
+  metrics_.notifications.WithLabels({kind}).Inc();
+  return OkStatus();
+}
+
+Status Mailer::SendNotification(const pb::StoredMessage& m, const pb::Summary& summary,
+                                const IssuedLink& link, bool first_visit) {
+  const DomainSettings& d = config_.For(m.sender_domain());
+  mustache::data data;
+  data.set("sender", m.sender());
+  data.set("subject", summary.subject());
+  data.set("link", link.url);
+  data.set("expires", FormatTime(link.expires_ms));
+  data.set("kept_until", FormatTime(m.expires_at_ms()));
+  data.set("first_visit", first_visit);
+  data.set("code_required", first_visit && !link.code.empty());
+  const std::string from = m.sender().empty() ? NoReplyFrom(m.sender_domain()) : m.sender();
+  return Send("notification", m.sender_domain(), d.language, std::move(data), m.sender(), from,
+              d.product_name, m.recipient(), /*to_internal=*/false);
+}
+
+Status Mailer::SendCode(const pb::StoredMessage& m, const pb::Summary& summary,
+                        const std::string& code) {
+  const DomainSettings& d = config_.For(m.sender_domain());
+  mustache::data data;
+  data.set("recipient", m.recipient());
+  data.set("subject", summary.subject());
+  data.set("code", code.substr(0, 4) + " " + code.substr(4));
+  return Send("code", m.sender_domain(), d.language, std::move(data), "",
+              NoReplyFrom(m.sender_domain()), d.product_name, m.sender(), /*to_internal=*/true);
+}
+
+Status Mailer::SendReset(const std::string& address, const std::string& domain,
+                         const IssuedLink& link, const std::string& lang) {
+  const DomainSettings& d = config_.For(domain);
+  mustache::data data;
+  data.set("address", address);
+  data.set("link", link.url);
+  data.set("expires", FormatTime(link.expires_ms));
+  return Send("reset", domain, lang.empty() ? d.language : lang, std::move(data), "",
+              NoReplyFrom(domain), d.product_name, address, /*to_internal=*/false);
+}
+
+}  // namespace sg::portal

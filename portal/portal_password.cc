@@ -1,0 +1,91 @@
+#include "portal/portal_password.h"
+
+#include <argon2.h>
+#include <pwquality.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+
+#include "portal/portal_crypto.h"
+
+namespace sg::portal {
+namespace {
+
+constexpr uint32_t kSaltLen = 16;
+constexpr uint32_t kHashLen = 32;
+
+std::string Encode(const Argon2Params& p, const std::string& password) {
+  const std::string salt = RandomBytes(kSaltLen);
+  std::string out(argon2_encodedlen(p.time_cost, p.memory_kib, p.parallelism, kSaltLen, kHashLen,
+                                    Argon2_id),
+                  '\0');
+  int rc = argon2id_hash_encoded(p.time_cost, p.memory_kib, p.parallelism, password.data(),
+                                 password.size(), salt.data(), salt.size(), kHashLen, out.data(),
+                                 out.size());
+  if (rc != ARGON2_OK) std::abort();  // our own parameters refused: a bug
+  out.resize(out.find('\0') == std::string::npos ? out.size() : out.find('\0'));
+  return out;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+}  // namespace
+
+PasswordHasher::PasswordHasher(Argon2Params params)
+    : params_(params), dummy_(Encode(params, "no account has this password")) {}
+
+std::string PasswordHasher::Hash(const std::string& password) const {
+  return Encode(params_, password);
+}
+
+bool PasswordHasher::Verify(const std::string& encoded, const std::string& password) const {
+  if (!encoded.starts_with("$argon2id$")) return false;
+  return argon2_verify(encoded.c_str(), password.data(), password.size(), Argon2_id) == ARGON2_OK;
+}
+
+void PasswordHasher::VerifyDummy(const std::string& password) const {
+  (void)Verify(dummy_, password);  // the result is meaningless: only the time counts
+}
+
+std::optional<std::string> CheckPasswordStrength(const std::string& password,
+                                                 const std::string& address, size_t min_length) {
+  if (password.size() < min_length) return "password_too_short";
+  const std::string local = Lower(address.substr(0, address.find('@')));
+  if (local.size() >= 3 && Lower(password).find(local) != std::string::npos) {
+    return "password_contains_address";
+  }
+  static std::mutex mu;  // cracklib keeps state between calls
+  std::lock_guard<std::mutex> lock(mu);
+  std::unique_ptr<pwquality_settings_t, decltype(&pwquality_free_settings)> settings(
+      pwquality_default_settings(), pwquality_free_settings);
+  if (!settings) std::abort();
+  // Our own settings, never /etc/security/pwquality.conf: the portal's rule
+  // does not change with the host it runs on.
+  pwquality_set_int_value(settings.get(), PWQ_SETTING_MIN_LENGTH, static_cast<int>(min_length));
+  pwquality_set_int_value(settings.get(), PWQ_SETTING_DICT_CHECK, 1);
+  pwquality_set_int_value(settings.get(), PWQ_SETTING_USER_CHECK, 1);
+  pwquality_set_int_value(settings.get(), PWQ_SETTING_MAX_REPEAT, 4);
+  pwquality_set_int_value(settings.get(), PWQ_SETTING_MAX_SEQUENCE, 5);
+  // Short passwords need three kinds of characters; long passphrases do not.
+  pwquality_set_int_value(settings.get(), PWQ_SETTING_MIN_CLASS, password.size() >= 16 ? 1 : 3);
+  int score = pwquality_check(settings.get(), password.c_str(), nullptr, local.c_str(), nullptr);
+  if (score >= 0) return std::nullopt;
+  switch (score) {
+    case PWQ_ERROR_MIN_LENGTH: return "password_too_short";
+    case PWQ_ERROR_CRACKLIB_CHECK:
+    case PWQ_ERROR_BAD_WORDS:
+    case PWQ_ERROR_PALINDROME:
+    case PWQ_ERROR_ROTATED: return "password_dictionary";
+    case PWQ_ERROR_USER_CHECK:
+    case PWQ_ERROR_GECOS_CHECK: return "password_contains_address";
+    default: return "password_simple";
+  }
+}
+
+}  // namespace sg::portal

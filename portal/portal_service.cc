@@ -1,0 +1,273 @@
+#include "portal/portal_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <map>
+
+#include "common/thread_name.h"
+#include "portal/portal_accounts.h"
+#include "portal/portal_admin.h"
+#include "portal/portal_audit.h"
+#include "portal/portal_expiry.h"
+#include "portal/portal_intake.h"
+#include "portal/portal_kek.h"
+#include "portal/portal_limiter.h"
+#include "portal/portal_links.h"
+#include "portal/portal_mailer.h"
+#include "portal/portal_metrics.h"
+#include "portal/portal_outbox.h"
+#include "portal/portal_sessions.h"
+#include "portal/portal_store_rocksdb.h"
+#include "portal/portal_templates.h"
+#include "portal/portal_vault.h"
+#include "portal/portal_web.h"
+
+namespace sg::portal {
+namespace v1 = smimegate::v1;
+using namespace std::chrono_literals;
+
+// What the scrape-time gauges read; cleared before the store goes away.
+struct StoreProbe {
+  std::mutex mu;
+  PortalStore* store = nullptr;
+  StoreStats Read() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (store == nullptr) return {};
+    auto s = store->Stats();
+    return s.ok() ? *s : StoreStats{};
+  }
+};
+
+struct PortalService::Consumer {
+  std::unique_ptr<queue::Consumer> consumer;
+  std::atomic<bool> running{false};
+};
+
+PortalService::PortalService(PortalConfig config, std::vector<std::string> hosted_domains,
+                             queue::Queue& queue, PortalTopics topics, metrics::Registry& registry,
+                             const Clock& clock, Argon2Params argon2, int intake_threads)
+    : config_(std::move(config)),
+      hosted_domains_(std::move(hosted_domains)),
+      queue_(queue),
+      topics_(std::move(topics)),
+      registry_(registry),
+      clock_(clock),
+      argon2_(argon2),
+      intake_threads_(intake_threads) {}
+
+PortalService::~PortalService() { Stop(); }
+
+Status PortalService::Start() {
+  SG_ASSIGN_OR_RETURN(SecretKey kek, LoadKek(config_.kek));
+  SG_ASSIGN_OR_RETURN(auto store, RocksDbPortalStore::Open(config_.store_path));
+  store_ = std::move(store);
+  SG_ASSIGN_OR_RETURN(vault_, PortalVault::Open(kek, *store_, clock_));
+  SG_ASSIGN_OR_RETURN(templates_, Templates::Load(config_));
+  metrics_ = std::make_unique<PortalMetrics>(registry_);
+  probe_ = std::make_shared<StoreProbe>();
+  probe_->store = store_.get();
+  metrics_->WatchStore([probe = probe_] { return probe->Read(); });
+  SG_ASSIGN_OR_RETURN(producer_, queue_.CreateProducer());
+  outbox_ = std::make_unique<QueueOutbox>(*producer_, topics_.deliver, topics_.inbound);
+  LimiterConfig lc;
+  lc.max_failures = config_.max_login_failures;
+  lc.lockout = config_.lockout;
+  lc.max_ip_failures = config_.max_ip_failures;
+  lc.ip_window = config_.ip_window;
+  limiter_ = std::make_unique<LoginLimiter>(lc, clock_);
+  hasher_ = std::make_unique<PasswordHasher>(argon2_);
+  links_ = std::make_unique<Links>(*store_, clock_, config_.public_url);
+  sessions_ = std::make_unique<Sessions>(*store_, clock_, config_.session_idle,
+                                         config_.session_absolute);
+  audit_ = std::make_unique<Audit>(*store_, clock_);
+  mailer_ = std::make_unique<Mailer>(config_, *templates_, *outbox_, clock_, *metrics_);
+  accounts_ = std::make_unique<Accounts>(config_, *vault_, *hasher_, *limiter_, *links_, *mailer_,
+                                         *audit_, *metrics_, clock_);
+  intake_ = std::make_unique<Intake>(config_, *vault_, *links_, *mailer_, *metrics_, clock_);
+  web_ = std::make_unique<PortalWeb>(WebDeps{config_, hosted_domains_, *vault_, *templates_,
+                                             *sessions_, *accounts_, *links_, *outbox_, *audit_,
+                                             *metrics_, clock_});
+  SG_RETURN_IF_ERROR(web_->Start());
+  if (config_.public_url_derived && config_.port == 0) {
+    config_.public_url = "https://" + config_.hostname + ":" + std::to_string(web_->port());
+    links_->set_public_url(config_.public_url);
+  }
+  admin_service_ = std::make_unique<PortalAdminService>(config_, *vault_, *intake_, *audit_,
+                                                        *metrics_, clock_);
+  admin_server_ = std::make_unique<PortalAdminServer>(admin_service_.get());
+  SG_RETURN_IF_ERROR(admin_server_->Start(config_.admin_socket));
+
+  for (int i = 0; i < intake_threads_; ++i) {
+    auto c = std::make_unique<Consumer>();
+    SG_ASSIGN_OR_RETURN(c->consumer, queue_.CreateConsumer(config_.consumer_group, {topics_.portal}));
+    consumers_.push_back(std::move(c));
+  }
+  stopping_ = false;
+  for (auto& c : consumers_) {
+    Consumer* raw = c.get();
+    raw->running = true;
+    threads_.emplace_back([this, raw] { RunIntake(*raw); });
+  }
+  housekeeping_ = std::thread([this] { RunHousekeeping(); });
+  started_ = true;
+  spdlog::info("portal: serving {} (store {}, admin socket {})", config_.public_url,
+               config_.store_path, config_.admin_socket);
+  return OkStatus();
+}
+
+void PortalService::Stop() {
+  stopping_ = true;
+  cv_.notify_all();
+  for (auto& c : consumers_) c->consumer->Wakeup();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  if (housekeeping_.joinable()) housekeeping_.join();
+  for (auto& c : consumers_) c->consumer->Close();
+  consumers_.clear();
+  if (admin_server_) admin_server_->Stop();
+  if (web_) web_->Stop();
+  if (accounts_) accounts_->Drain();
+  if (producer_) {
+    if (auto s = producer_->Flush(10s); !s.ok()) {
+      spdlog::warn("portal: flushing the queue producer: {}", s.error().ToString());
+    }
+  }
+  if (probe_) {
+    std::lock_guard<std::mutex> lock(probe_->mu);
+    probe_->store = nullptr;
+  }
+  admin_server_.reset();
+  admin_service_.reset();
+  web_.reset();
+  intake_.reset();
+  accounts_.reset();
+  mailer_.reset();
+  audit_.reset();
+  sessions_.reset();
+  links_.reset();
+  outbox_.reset();
+  producer_.reset();
+  vault_.reset();
+  store_.reset();
+  started_ = false;
+}
+
+bool PortalService::Ready() const {
+  if (!started_ || !web_ || !web_->Ready()) return false;
+  for (const auto& c : consumers_) {
+    if (!c->running) return false;
+  }
+  return true;
+}
+
+int PortalService::port() const { return web_ ? web_->port() : 0; }
+const std::string& PortalService::public_url() const { return config_.public_url; }
+PortalStore& PortalService::store() { return *store_; }
+PortalVault& PortalService::vault() { return *vault_; }
+Accounts& PortalService::accounts() { return *accounts_; }
+
+void PortalService::RunIntake(Consumer& c) {
+  SetCurrentThreadName("sg-portal-in");
+  std::chrono::milliseconds backoff = 250ms;
+  while (!stopping_) {
+    auto polled = c.consumer->Poll(16, 500ms);
+    if (!polled.ok()) {
+      if (polled.error().code == ErrorCode::kCancelled) break;
+      spdlog::warn("portal: poll failed: {}", polled.error().ToString());
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, 200ms, [this] { return stopping_.load(); });
+      continue;
+    }
+    if (polled->empty()) continue;
+    const size_t done = HandleBatch(c, *polled);
+    if (done < polled->size()) {
+      // The store or the queue is down: read the rest again after a pause
+      // that grows while the outage lasts.
+      std::map<std::pair<std::string, int32_t>, int64_t> first;
+      for (size_t i = done; i < polled->size(); ++i) {
+        const auto& r = (*polled)[i];
+        first.try_emplace({r.topic, r.partition}, r.offset);
+      }
+      for (const auto& [tp, off] : first) {
+        if (auto s = c.consumer->Seek({tp.first, tp.second}, off); !s.ok()) {
+          spdlog::warn("portal: seek: {}", s.error().ToString());
+        }
+      }
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, backoff, [this] { return stopping_.load(); });
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);
+    } else {
+      backoff = 250ms;
+    }
+  }
+  c.running = false;
+}
+
+size_t PortalService::HandleBatch(Consumer& c, std::vector<queue::Record>& batch) {
+  std::map<std::pair<std::string, int32_t>, int64_t> next;
+  size_t done = 0;
+  for (const auto& rec : batch) {
+    v1::MessageRecord msg;
+    bool handled = true;
+    if (!msg.ParseFromString(rec.value)) {
+      handled = DeadLetter(rec, "record is not a valid MessageRecord");
+    } else if (Status s = intake_->Handle(msg); !s.ok()) {
+      if (s.error().code == ErrorCode::kInvalidArgument) {
+        handled = DeadLetter(rec, s.error().ToString());
+      } else {
+        metrics_->intake_errors.Inc();
+        spdlog::warn("portal: {} waits: {}", rec.key, s.error().ToString());
+        handled = false;
+      }
+    }
+    // The first record that is not finished stops the batch, so every
+    // partition's commit covers a finished prefix.
+    if (!handled) break;
+    auto& n = next[{rec.topic, rec.partition}];
+    n = std::max(n, rec.offset + 1);
+    ++done;
+  }
+  for (const auto& [tp, off] : next) {
+    auto s = c.consumer->Commit({tp.first, tp.second}, off);
+    if (!s.ok() && s.error().code != ErrorCode::kPermissionDenied) {
+      spdlog::warn("portal: commit failed: {}", s.error().ToString());
+    }
+  }
+  return done;
+}
+
+bool PortalService::DeadLetter(const queue::Record& rec, const std::string& reason) {
+  spdlog::error("portal: {}/{}@{} key={} dead-lettered: {}", rec.topic, rec.partition, rec.offset,
+                rec.key, reason);
+  queue::OutRecord out;
+  out.topic = topics_.deadletter;
+  out.key = rec.key;
+  out.value = rec.value;
+  out.headers = rec.headers;
+  out.headers.push_back({"sg-reason", reason});
+  out.headers.push_back({"sg-source-topic", rec.topic});
+  auto ack = std::make_shared<std::promise<Status>>();
+  auto done = ack->get_future();
+  producer_->Produce(std::move(out), [ack](Status s) { ack->set_value(std::move(s)); });
+  if (done.wait_for(30s) != std::future_status::ready || !done.get().ok()) {
+    spdlog::error("portal: the dead letter for {} was not confirmed; it will be read again",
+                  rec.key);
+    return false;
+  }
+  return true;
+}
+
+void PortalService::RunHousekeeping() {
+  SetCurrentThreadName("sg-portal-exp");
+  while (!stopping_) {
+    auto report = RunExpiry(*store_, config_, clock_, metrics_.get());
+    if (!report.ok()) spdlog::warn("portal: expiry: {}", report.error().ToString());
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, 60s, [this] { return stopping_.load(); });
+  }
+}
+
+}  // namespace sg::portal

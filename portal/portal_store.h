@@ -1,0 +1,117 @@
+// Where the portal keeps its messages, accounts, one-time links, sessions,
+// keys and audit trail.
+//
+// One interface, two implementations that share one contract suite
+// (tests/portal/portal_store_test.cc), like the queue:
+//   - RocksDbPortalStore (portal_store_rocksdb.h): the default, one
+//     machine; every write is synced before it returns.
+//   - MemoryPortalStore (portal_store_memory.h): tests and benchmarks; the
+//     shape a shared database implementation follows.
+// The store only ever sees sealed content (PortalVault seals before it
+// stores); what it keeps in the clear is the metadata in StoredMessage and
+// the records of proto/portal.proto.
+//
+// Semantics
+//   - A message belongs to one recipient. Every read and change names the
+//     recipient and the id: another recipient's id is kNotFound, exactly
+//     like an id that does not exist (isolation by construction).
+//   - PutMessage is idempotent on source_key: storing a message whose
+//     source_key exists returns the stored record and changes nothing, so
+//     a queue record delivered twice is kept once.
+//   - ConsumeToken is atomic: of two concurrent calls for one token, one
+//     wins; a used or expired token is never accepted again.
+//
+// Errors: kNotFound for a missing record; kIoError when storage fails
+// (transient: the queue consumer retries); kCorruption for a record that
+// does not parse.
+//
+// Threading: thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "proto/portal.pb.h"
+
+namespace sg::portal {
+
+namespace pb = smimegate::portal::v1;
+
+struct PutOutcome {
+  pb::StoredMessage message;  // as stored (the earlier one when it existed)
+  bool created = false;
+};
+
+struct StoreStats {
+  uint64_t messages = 0;
+  uint64_t bytes = 0;  // sealed content bytes
+  uint64_t accounts = 0;
+};
+
+class PortalStore {
+ public:
+  virtual ~PortalStore() = default;
+
+  // ---- messages
+  virtual Result<PutOutcome> PutMessage(const pb::StoredMessage& message,
+                                        const std::string& sealed_content) = 0;
+  virtual Result<std::optional<pb::StoredMessage>> FindBySource(const std::string& source_key) = 0;
+  virtual Result<pb::StoredMessage> GetMessage(const std::string& recipient,
+                                               const std::string& id) = 0;
+  virtual Result<std::string> GetContent(const std::string& recipient, const std::string& id) = 0;
+  // Newest first; ids below `before_id` (empty: from the newest).
+  virtual Result<std::vector<pb::StoredMessage>> ListMessages(const std::string& recipient,
+                                                              const std::string& before_id,
+                                                              size_t limit) = 0;
+  virtual Result<size_t> CountMessages(const std::string& recipient) = 0;
+  // Replaces the flags (read, notified) of an existing message; kNotFound
+  // when it is gone.
+  virtual Status UpdateMessage(const pb::StoredMessage& message) = 0;
+  virtual Status DeleteMessage(const std::string& recipient, const std::string& id) = 0;
+  // Messages whose expires_at_ms <= now_ms, oldest expiry first.
+  virtual Result<std::vector<pb::StoredMessage>> Expired(int64_t now_ms, size_t limit) = 0;
+  // Every message (admin), in key order: recipient, then time; `after`
+  // continues a listing ("recipient\0id" of the last one returned).
+  virtual Result<std::vector<pb::StoredMessage>> ScanMessages(const std::string& after,
+                                                              size_t limit) = 0;
+
+  // ---- accounts
+  virtual Result<std::optional<pb::Account>> GetAccount(const std::string& address) = 0;
+  virtual Status PutAccount(const pb::Account& account) = 0;
+  virtual Status DeleteAccount(const std::string& address) = 0;
+
+  // ---- one-time links, under the SHA-256 of the token
+  virtual Status PutToken(const std::string& hash, const pb::LinkToken& token) = 0;
+  virtual Result<std::optional<pb::LinkToken>> GetToken(const std::string& hash) = 0;
+  // Marks it used at now_ms when it is unused and not expired; false when
+  // it was used or expired already (or never existed).
+  virtual Result<bool> ConsumeToken(const std::string& hash, int64_t now_ms) = 0;
+
+  // ---- sessions, under the SHA-256 of the session id
+  virtual Status PutSession(const std::string& hash, const pb::Session& session) = 0;
+  virtual Result<std::optional<pb::Session>> GetSession(const std::string& hash) = 0;
+  virtual Status DeleteSession(const std::string& hash) = 0;
+
+  // ---- housekeeping: tokens and sessions older than `before_ms` (by
+  // expiry for tokens, last_seen for sessions); returns how many went.
+  virtual Result<size_t> SweepTokens(int64_t before_ms) = 0;
+  virtual Result<size_t> SweepSessions(int64_t before_ms) = 0;
+
+  // ---- the portal keys, sealed by the KEK
+  virtual Result<std::vector<pb::SealedPortalKey>> GetKeys() = 0;
+  virtual Status PutKey(const pb::SealedPortalKey& key) = 0;
+
+  // ---- audit trail (append only)
+  virtual Status AppendAudit(const pb::AuditEvent& event) = 0;
+  virtual Result<std::vector<pb::AuditEvent>> ListAudit(size_t limit) = 0;  // newest first
+
+  virtual Result<StoreStats> Stats() = 0;
+};
+
+// "recipient\0id": the cursor of ScanMessages.
+std::string ScanCursor(const pb::StoredMessage& message);
+
+}  // namespace sg::portal

@@ -1,0 +1,66 @@
+// PortalStore in memory (portal_store.h): for tests and benchmarks, and the
+// model a shared-database implementation follows. Nothing survives the
+// process. Passes the same contract suite as the RocksDB store.
+//
+// Threading: thread-safe (one mutex).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "portal/portal_store.h"
+
+namespace sg::portal {
+
+class MemoryPortalStore : public PortalStore {
+ public:
+  Result<PutOutcome> PutMessage(const pb::StoredMessage& message,
+                                const std::string& sealed_content) override;
+  Result<std::optional<pb::StoredMessage>> FindBySource(const std::string& source_key) override;
+  Result<pb::StoredMessage> GetMessage(const std::string& recipient,
+                                       const std::string& id) override;
+  Result<std::string> GetContent(const std::string& recipient, const std::string& id) override;
+  Result<std::vector<pb::StoredMessage>> ListMessages(const std::string& recipient,
+                                                      const std::string& before_id,
+                                                      size_t limit) override;
+  Result<size_t> CountMessages(const std::string& recipient) override;
+  Status UpdateMessage(const pb::StoredMessage& message) override;
+  Status DeleteMessage(const std::string& recipient, const std::string& id) override;
+  Result<std::vector<pb::StoredMessage>> Expired(int64_t now_ms, size_t limit) override;
+  Result<std::vector<pb::StoredMessage>> ScanMessages(const std::string& after,
+                                                      size_t limit) override;
+  Result<std::optional<pb::Account>> GetAccount(const std::string& address) override;
+  Status PutAccount(const pb::Account& account) override;
+  Status DeleteAccount(const std::string& address) override;
+  Status PutToken(const std::string& hash, const pb::LinkToken& token) override;
+  Result<std::optional<pb::LinkToken>> GetToken(const std::string& hash) override;
+  Result<bool> ConsumeToken(const std::string& hash, int64_t now_ms) override;
+  Status PutSession(const std::string& hash, const pb::Session& session) override;
+  Result<std::optional<pb::Session>> GetSession(const std::string& hash) override;
+  Status DeleteSession(const std::string& hash) override;
+  Result<size_t> SweepTokens(int64_t before_ms) override;
+  Result<size_t> SweepSessions(int64_t before_ms) override;
+  Result<std::vector<pb::SealedPortalKey>> GetKeys() override;
+  Status PutKey(const pb::SealedPortalKey& key) override;
+  Status AppendAudit(const pb::AuditEvent& event) override;
+  Result<std::vector<pb::AuditEvent>> ListAudit(size_t limit) override;
+  Result<StoreStats> Stats() override;
+
+ private:
+  struct Stored {
+    pb::StoredMessage message;
+    std::string content;
+  };
+  std::mutex mu_;
+  std::map<std::string, Stored> messages_;            // keys::Owned(recipient, id)
+  std::map<std::string, std::string> sources_;        // source_key -> owned
+  std::map<std::string, pb::Account> accounts_;
+  std::map<std::string, pb::LinkToken> tokens_;
+  std::map<std::string, pb::Session> sessions_;
+  std::map<std::string, pb::SealedPortalKey> keys_;
+  std::vector<pb::AuditEvent> audit_;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace sg::portal

@@ -1,0 +1,344 @@
+#include "portal/portal_web.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <exception>
+
+#include "common/thread_name.h"
+#include "common/tls_selfsigned.h"
+#include "portal/portal_crypto.h"
+#include "portal/portal_sanitize.h"
+#include "portal/portal_web_call.h"
+
+namespace sg::portal {
+namespace {
+
+// The portal's own pages: no script at all, styles and images from here,
+// the message body only in a frame from here, forms only to here.
+constexpr char kPageCsp[] =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+void SecurityHeaders(httplib::Response& res) {
+  auto set = [&](const char* name, const char* value) {
+    if (!res.has_header(name)) res.set_header(name, value);
+  };
+  set("Strict-Transport-Security", "max-age=31536000");
+  set("Content-Security-Policy", kPageCsp);
+  set("X-Content-Type-Options", "nosniff");
+  set("Referrer-Policy", "no-referrer");
+  set("X-Frame-Options", "DENY");
+  set("Cross-Origin-Opener-Policy", "same-origin");
+  set("Cross-Origin-Resource-Policy", "same-origin");
+  set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()");
+  set("Cache-Control", "no-store");
+}
+
+std::string CookieValue(const httplib::Request& req, const std::string& name) {
+  const std::string header = req.get_header_value("Cookie");
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    std::string part = header.substr(pos, end - pos);
+    pos = end + 1;
+    while (!part.empty() && part.front() == ' ') part.erase(0, 1);
+    if (part.size() > name.size() && part.compare(0, name.size(), name) == 0 &&
+        part[name.size()] == '=') {
+      return part.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+std::string LanguageFrom(const httplib::Request& req, const std::string& fallback) {
+  const std::string accept = req.get_header_value("Accept-Language");
+  // The first listed language decides; only en and de exist.
+  std::string first = accept.substr(0, accept.find_first_of(",;"));
+  if (first.size() >= 2) {
+    std::string two = first.substr(0, 2);
+    if (two == "de" || two == "DE") return "de";
+    if (two == "en" || two == "EN") return "en";
+  }
+  return fallback;
+}
+
+}  // namespace
+
+PortalWeb::PortalWeb(WebDeps deps) : d_(std::move(deps)) {}
+
+PortalWeb::~PortalWeb() { Stop(); }
+
+Status PortalWeb::Start() {
+  tls::ServerFiles files;
+  if (d_.config.tls) {
+    files = *d_.config.tls;
+  } else {
+    SG_ASSIGN_OR_RETURN(files, tls::EnsureSelfSignedCertificate(
+                                   d_.config.tls_dir, d_.config.hostname, d_.clock.NowMs() / 1000));
+    spdlog::warn("portal: no portal.tls configured; serving with the self-signed certificate {} "
+                 "(browsers will warn; configure a real one for production)",
+                 files.cert_file);
+  }
+  Status tls_status = OkStatus();
+  auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
+    tls_status = tls::ApplyServerSettings(&ctx, "portal.tls");
+    if (!tls_status.ok()) return false;
+    if (SSL_CTX_use_certificate_chain_file(&ctx, files.cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(&ctx, files.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(&ctx) != 1) {
+      tls_status = MakeError(ErrorCode::kInvalidArgument,
+                             "config portal.tls: cannot use certificate " + files.cert_file +
+                                 " and key " + files.key_file + ": " + tls::OpenSslErrors());
+      return false;
+    }
+    return true;
+  });
+  if (!server->is_valid()) {
+    return tls_status.ok() ? MakeError(ErrorCode::kInternal, "portal: TLS context failed")
+                           : tls_status;
+  }
+  const size_t threads = static_cast<size_t>(d_.config.threads);
+  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server->set_read_timeout(10, 0);
+  server->set_write_timeout(30, 0);
+  server->set_keep_alive_timeout(5);
+  server->set_keep_alive_max_count(100);
+  server->set_payload_max_length(d_.config.max_reply_bytes + (256 << 10));
+  server->set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                   std::exception_ptr) {
+    res.status = 500;
+    res.set_content("internal error\n", "text/plain; charset=utf-8");
+  });
+  server->set_post_routing_handler(
+      [](const httplib::Request&, httplib::Response& res) { SecurityHeaders(res); });
+  server->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) res.set_content("not found\n", "text/plain; charset=utf-8");
+    SecurityHeaders(res);
+  });
+  server_ = std::move(server);
+
+  // Routes: the first matching pattern wins (httplib keeps the order).
+  Route("GET", "/healthz", "health", &PortalWeb::Health, false);
+  Route("GET", "/static/style.css", "static", &PortalWeb::StaticCss, false);
+  Route("GET", R"(/brand/([a-z0-9.-]+)\.css)", "static", &PortalWeb::BrandCss, false);
+  Route("GET", R"(/brand/([a-z0-9.-]+)/logo)", "static", &PortalWeb::BrandLogo, false);
+  Route("GET", "/", "home", &PortalWeb::Home, false);
+  Route("GET", R"(/l/([A-Za-z0-9_-]+))", "link", &PortalWeb::LinkPage, false);
+  Route("POST", R"(/l/([A-Za-z0-9_-]+))", "link", &PortalWeb::LinkSubmit, false);
+  Route("GET", "/login", "login", &PortalWeb::LoginPage, false);
+  Route("POST", "/login", "login", &PortalWeb::LoginSubmit, false);
+  Route("GET", "/login/totp", "login", &PortalWeb::TotpPage, false);
+  Route("POST", "/login/totp", "login", &PortalWeb::TotpSubmit, false);
+  Route("POST", "/logout", "logout", &PortalWeb::Logout, false);
+  Route("GET", "/reset", "reset", &PortalWeb::ResetRequestPage, false);
+  Route("POST", "/reset", "reset", &PortalWeb::ResetRequestSubmit, false);
+  Route("GET", R"(/r/([A-Za-z0-9_-]+))", "reset", &PortalWeb::ResetPage, false);
+  Route("POST", R"(/r/([A-Za-z0-9_-]+))", "reset", &PortalWeb::ResetSubmit, false);
+  Route("GET", "/inbox", "inbox", &PortalWeb::Inbox, true);
+  Route("GET", R"(/m/([0-9a-f]{32}))", "message", &PortalWeb::Message, true);
+  Route("GET", R"(/m/([0-9a-f]{32})/body)", "body", &PortalWeb::Body, true);
+  Route("POST", R"(/m/([0-9a-f]{32})/remote)", "message", &PortalWeb::AllowRemote, true);
+  Route("GET", R"(/m/([0-9a-f]{32})/a/([0-9]{1,4}))", "download", &PortalWeb::Download, true);
+  Route("GET", R"(/m/([0-9a-f]{32})/eml)", "download", &PortalWeb::DownloadEml, true);
+  Route("GET", R"(/m/([0-9a-f]{32})/smime)", "download", &PortalWeb::DownloadSmime, true);
+  Route("POST", R"(/m/([0-9a-f]{32})/delete)", "delete", &PortalWeb::Delete, true);
+  Route("GET", R"(/m/([0-9a-f]{32})/reply)", "reply", &PortalWeb::ReplyPage, true);
+  Route("POST", R"(/m/([0-9a-f]{32})/reply)", "reply", &PortalWeb::ReplySubmit, true);
+  Route("GET", "/settings", "settings", &PortalWeb::Settings, true);
+  Route("POST", "/settings/totp/start", "settings", &PortalWeb::TotpStart, true);
+  Route("GET", "/settings/totp/qr.svg", "settings", &PortalWeb::TotpQr, true);
+  Route("POST", "/settings/totp/confirm", "settings", &PortalWeb::TotpConfirm, true);
+  Route("POST", "/settings/totp/disable", "settings", &PortalWeb::TotpDisable, true);
+  Route("POST", "/settings/certificate", "settings", &PortalWeb::CertificateUpload, true);
+  Route("POST", "/settings/certificate/remove", "settings", &PortalWeb::CertificateRemove, true);
+  Route("POST", "/settings/language", "settings", &PortalWeb::Language, true);
+
+  if (d_.config.port == 0) {
+    port_ = server_->bind_to_any_port(d_.config.address);
+    if (port_ <= 0) {
+      return MakeError(ErrorCode::kUnavailable, "portal: cannot listen on " + d_.config.address);
+    }
+  } else {
+    if (!server_->bind_to_port(d_.config.address, d_.config.port)) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "portal: " + d_.config.address + ":" + std::to_string(d_.config.port) +
+                           " is already in use or not available (change portal.port or "
+                           "SMIMEGATE_PORTAL_PORT)");
+    }
+    port_ = d_.config.port;
+  }
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("sg-portal-http");
+    server_->listen_after_bind();
+  });
+  return OkStatus();
+}
+
+void PortalWeb::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool PortalWeb::Ready() const { return server_ && server_->is_running(); }
+
+void PortalWeb::Route(const std::string& method, const std::string& pattern,
+                      const std::string& page, Handler handler, bool needs_login) {
+  auto fn = [this, page, handler, needs_login](const httplib::Request& req,
+                                               httplib::Response& res) {
+    const auto started = std::chrono::steady_clock::now();
+    Call call{req, res, std::nullopt, req.remote_addr, "en", {}, {}};
+    try {
+      Status s = Serve(call, handler, needs_login);
+      if (!s.ok()) {
+        spdlog::error("portal: {} {}: {}", req.method, page, s.error().ToString());
+        res = httplib::Response();
+        Info(call, "error_title", "error_text", IsTransient(s.error().code) ? 503 : 500, false);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("portal: {} {}: exception: {}", req.method, page, e.what());
+      res = httplib::Response();
+      res.status = 500;
+      res.set_content("internal error\n", "text/plain; charset=utf-8");
+    } catch (...) {
+      res = httplib::Response();
+      res.status = 500;
+      res.set_content("internal error\n", "text/plain; charset=utf-8");
+    }
+    d_.metrics.request_seconds.WithLabels({page}).Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
+  if (method == "GET") {
+    server_->Get(pattern, fn);
+  } else {
+    server_->Post(pattern, fn);
+  }
+}
+
+Status PortalWeb::Serve(Call& call, Handler handler, bool needs_login) {
+  const std::string cookie = CookieValue(call.req, Sessions::kCookie);
+  if (!cookie.empty()) {
+    SG_ASSIGN_OR_RETURN(call.session, d_.sessions.Load(cookie));
+    if (!call.session) call.res.set_header("Set-Cookie", Sessions::ClearCookieHeader());
+  }
+  if (call.session) call.brand = call.session->data.brand();
+  call.lang = LanguageFrom(call.req, d_.config.For(call.brand).language);
+  if (call.logged_in()) {
+    SG_ASSIGN_OR_RETURN(auto account, d_.vault.store().GetAccount(call.address()));
+    if (account && !account->language().empty()) call.lang = account->language();
+    if (call.brand.empty() && account) call.brand = account->domain();
+    SG_RETURN_IF_ERROR(d_.sessions.Save(*call.session, /*force=*/false));
+  }
+  if (needs_login && !call.logged_in()) {
+    if (call.req.method == "GET" && call.req.path.rfind("/m/", 0) == 0 &&
+        call.req.path.size() == 35) {
+      // Open the message after login.
+      SG_RETURN_IF_ERROR(EnsureSession(call));
+      call.session->data.set_after_login(call.req.path.substr(3));
+      SG_RETURN_IF_ERROR(d_.sessions.Save(*call.session));
+    }
+    Redirect(call, "/login");
+    return OkStatus();
+  }
+  // A notice carried over a redirect ("?n=reply_sent"): only known keys.
+  static const char* const kNotices[] = {"registered", "password_changed", "reply_sent",
+                                         "deleted", "totp_enabled", "totp_disabled",
+                                         "certificate_saved", "certificate_removed",
+                                         "language_saved", "logged_out", "session_expired"};
+  const std::string n = call.Param("n");
+  for (const char* k : kNotices) {
+    if (n == k) call.notice = Text(call, k);
+  }
+  if (call.req.method == "POST" && !CheckCsrf(call)) {
+    d_.metrics.refused.WithLabels({"csrf"}).Inc();
+    Info(call, "forbidden_title", "error_csrf", 403, false);
+    return OkStatus();
+  }
+  (this->*handler)(call);
+  return OkStatus();
+}
+
+Status PortalWeb::EnsureSession(Call& call) {
+  if (call.session) return OkStatus();
+  SG_ASSIGN_OR_RETURN(LiveSession s, d_.sessions.Create(call.brand));
+  call.res.set_header("Set-Cookie", Sessions::CookieHeader(s.id));
+  call.session = std::move(s);
+  return OkStatus();
+}
+
+bool PortalWeb::CheckCsrf(Call& call) {
+  // A browser that names the page's origin must name ours.
+  const std::string origin = call.req.get_header_value("Origin");
+  if (!origin.empty() && origin != d_.links.public_url()) return false;
+  if (!call.session) return false;
+  const std::string token = call.Param("csrf");
+  return !token.empty() && ConstantTimeEqual(token, call.session->data.csrf());
+}
+
+std::string PortalWeb::Text(const Call& call, const std::string& key) const {
+  return d_.templates.String(call.brand, call.lang, key);
+}
+
+std::string PortalWeb::TextWith(const Call& call, const std::string& key, const std::string& name,
+                                const std::string& value) const {
+  std::string text = Text(call, key);
+  const std::string slot = "{{" + name + "}}";
+  if (size_t at = text.find(slot); at != std::string::npos) text.replace(at, slot.size(), value);
+  return text;
+}
+
+std::string PortalWeb::PasswordRule(const Call& call) const {
+  return TextWith(call, "password_rule", "min", std::to_string(d_.config.min_password_length));
+}
+
+void PortalWeb::Render(Call& call, const std::string& page, mustache::data data, int status) {
+  const DomainSettings& brand = d_.config.For(call.brand);
+  data.set("t", d_.templates.Strings(call.brand, call.lang));
+  data.set("lang", call.lang);
+  if (call.session) data.set("csrf", call.session->data.csrf());
+  if (call.logged_in()) data.set("user", call.address());
+  mustache::data b;
+  b.set("product_name", brand.product_name);
+  b.set("key", brand.domain.empty() ? std::string("default") : brand.domain);
+  b.set("logo", !brand.logo_file.empty());
+  data.set("brand", b);
+  auto content = d_.templates.Render(call.brand, "web/" + page + ".html", data);
+  if (!content.ok()) {
+    spdlog::error("portal: {}", content.error().ToString());
+    call.res.status = 500;
+    call.res.set_content("internal error\n", "text/plain; charset=utf-8");
+    return;
+  }
+  data.set("content", *content);
+  if (!call.notice.empty()) data.set("notice", call.notice);
+  auto html = d_.templates.Render(call.brand, "web/layout.html", data);
+  call.res.status = status;
+  call.res.set_content(html.ok() ? *html : std::string("internal error\n"),
+                       "text/html; charset=utf-8");
+}
+
+void PortalWeb::Info(Call& call, const std::string& heading_key, const std::string& text_key,
+                     int status, bool login_link, bool inbox_link) {
+  mustache::data data;
+  data.set("title", Text(call, heading_key));
+  data.set("heading", Text(call, heading_key));
+  data.set("text", Text(call, text_key));
+  data.set("login_link", login_link);
+  data.set("inbox_link", inbox_link);
+  Render(call, "info", data, status);
+}
+
+void PortalWeb::Redirect(Call& call, const std::string& to) {
+  call.res.status = 303;
+  call.res.set_header("Location", to);
+}
+
+void PortalWeb::NotFound(Call& call) {
+  d_.metrics.refused.WithLabels({"not_found"}).Inc();
+  Info(call, "not_found_title", "not_found", 404, !call.logged_in(), call.logged_in());
+}
+
+void PortalWeb::Health(Call& call) { call.res.set_content("ok\n", "text/plain"); }
+
+}  // namespace sg::portal

@@ -1,0 +1,235 @@
+// The portal's login, registration, TOTP, logout and reset pages
+// (portal_web.h); the rules behind them are in portal_accounts.h.
+#include <spdlog/spdlog.h>
+
+#include "portal/portal_intake.h"
+#include "portal/portal_web.h"
+#include "portal/portal_web_call.h"
+
+namespace sg::portal {
+
+Status PortalWeb::LogIn(Call& call, const std::string& address, bool totp_pending) {
+  LiveSession old = call.session ? *call.session : LiveSession{};
+  SG_ASSIGN_OR_RETURN(LiveSession fresh, d_.sessions.Rotate(old, address, totp_pending));
+  call.res.set_header("Set-Cookie", Sessions::CookieHeader(fresh.id));
+  call.session = std::move(fresh);
+  return OkStatus();
+}
+
+void PortalWeb::AfterLogin(Call& call) {
+  std::string next = call.session->data.after_login();
+  if (!next.empty()) {
+    call.session->data.clear_after_login();
+    if (auto s = d_.sessions.Save(*call.session); !s.ok()) {
+      spdlog::warn("portal: session: {}", s.error().ToString());
+    }
+    Redirect(call, "/m/" + next);
+    return;
+  }
+  Redirect(call, "/inbox");
+}
+
+void PortalWeb::LinkPage(Call& call) {
+  const std::string token = call.Match(1);
+  auto link = d_.links.Peek(token, pb::LinkToken::PURPOSE_MESSAGE);
+  if (!link.ok() || !*link) {
+    d_.metrics.refused.WithLabels({"link"}).Inc();
+    Info(call, "link_invalid_title", "link_invalid", link.ok() ? 410 : 503, true);
+    return;
+  }
+  call.brand = (*link)->domain();
+  if (call.session && call.session->data.brand() != call.brand) {
+    call.session->data.set_brand(call.brand);
+  }
+  if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
+  call.session->data.set_brand(call.brand);
+  call.session->data.set_after_login((*link)->message_id());
+  if (!d_.sessions.Save(*call.session).ok()) return Info(call, "error_title", "error_text", 503, false);
+  auto account = d_.vault.store().GetAccount((*link)->address());
+  if (!account.ok()) return Info(call, "error_title", "error_text", 503, false);
+  mustache::data data;
+  data.set("address", (*link)->address());
+  data.set("token", token);
+  if (account->has_value()) {
+    if (call.logged_in() && call.address() == (*link)->address()) {
+      return AfterLogin(call);
+    }
+    data.set("title", Text(call, "login_title"));
+    Render(call, "login", data);
+    return;
+  }
+  data.set("title", Text(call, "register_title"));
+  data.set("code_required", !(*link)->code_hash().empty());
+  data.set("min_length", std::to_string(d_.config.min_password_length));
+  data.set("password_rule", PasswordRule(call));
+  Render(call, "register", data);
+}
+
+void PortalWeb::LinkSubmit(Call& call) {
+  const std::string token = call.Match(1);
+  auto answer = d_.accounts.Register(token, call.Param("password"), call.Param("password2"),
+                                     call.Param("code"), call.ip);
+  if (!answer.ok()) return Info(call, "error_title", "error_text", 503, false);
+  using O = Accounts::Outcome;
+  if (answer->outcome == O::kLinkInvalid) {
+    return Info(call, "link_invalid_title", "link_invalid", 410, true);
+  }
+  if (answer->outcome != O::kOk) {
+    auto link = d_.links.Peek(token, pb::LinkToken::PURPOSE_MESSAGE);
+    mustache::data data;
+    data.set("title", Text(call, "register_title"));
+    data.set("error", Text(call, answer->message_key));
+    data.set("token", token);
+    data.set("address", link.ok() && *link ? (*link)->address() : std::string());
+    data.set("code_required", link.ok() && *link && !(*link)->code_hash().empty());
+    data.set("min_length", std::to_string(d_.config.min_password_length));
+    data.set("password_rule", PasswordRule(call));
+    Render(call, "register", data, 400);
+    return;
+  }
+  if (!LogIn(call, answer->address, false).ok()) {
+    return Info(call, "error_title", "error_text", 503, false);
+  }
+  Redirect(call, "/m/" + answer->message_id + "?n=registered");
+}
+
+void PortalWeb::LoginPage(Call& call) {
+  if (call.logged_in()) return Redirect(call, "/inbox");
+  if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
+  mustache::data data;
+  data.set("title", Text(call, "login_title"));
+  Render(call, "login", data);
+}
+
+void PortalWeb::LoginSubmit(Call& call) {
+  const std::string address = NormalizeRecipient(call.Param("address"));
+  auto answer = d_.accounts.Login(address, call.Param("password"), call.ip);
+  if (!answer.ok()) return Info(call, "error_title", "error_text", 503, false);
+  using O = Accounts::Outcome;
+  if (answer->outcome == O::kWrong || answer->outcome == O::kLocked) {
+    mustache::data data;
+    data.set("title", Text(call, "login_title"));
+    data.set("error", Text(call, answer->message_key));
+    data.set("address", address);
+    data.set("token", call.Param("token"));
+    Render(call, "login", data, answer->outcome == O::kLocked ? 429 : 401);
+    return;
+  }
+  // A message link used to log in is used up like any other.
+  const std::string token = call.Param("token");
+  if (!token.empty()) {
+    auto link = d_.links.Peek(token, pb::LinkToken::PURPOSE_MESSAGE);
+    if (link.ok() && *link && (*link)->address() == answer->address) {
+      auto used = d_.links.Consume(token);
+      if (used.ok() && *used && call.session) {
+        call.session->data.set_after_login((*link)->message_id());
+      }
+    }
+  }
+  if (!LogIn(call, answer->address, answer->outcome == O::kTotpRequired).ok()) {
+    return Info(call, "error_title", "error_text", 503, false);
+  }
+  if (answer->outcome == O::kTotpRequired) return Redirect(call, "/login/totp");
+  AfterLogin(call);
+}
+
+void PortalWeb::TotpPage(Call& call) {
+  if (!call.session || !call.session->data.totp_pending()) return Redirect(call, "/login");
+  mustache::data data;
+  data.set("title", Text(call, "totp_title"));
+  Render(call, "totp", data);
+}
+
+void PortalWeb::TotpSubmit(Call& call) {
+  if (!call.session || !call.session->data.totp_pending()) return Redirect(call, "/login");
+  const std::string address = call.session->data.address();
+  auto answer = d_.accounts.CompleteTotp(address, call.Param("code"), call.ip);
+  if (!answer.ok()) return Info(call, "error_title", "error_text", 503, false);
+  if (answer->outcome != Accounts::Outcome::kOk) {
+    mustache::data data;
+    data.set("title", Text(call, "totp_title"));
+    data.set("error", Text(call, answer->message_key));
+    Render(call, "totp", data, answer->outcome == Accounts::Outcome::kLocked ? 429 : 401);
+    return;
+  }
+  if (!LogIn(call, address, false).ok()) return Info(call, "error_title", "error_text", 503, false);
+  AfterLogin(call);
+}
+
+void PortalWeb::Logout(Call& call) {
+  if (call.session) {
+    if (call.logged_in()) d_.audit.Record("logout", call.address(), call.ip);
+    if (auto s = d_.sessions.Destroy(*call.session); !s.ok()) {
+      return Info(call, "error_title", "error_text", 503, false);
+    }
+  }
+  call.res.set_header("Set-Cookie", Sessions::ClearCookieHeader());
+  Redirect(call, "/login?n=logged_out");
+}
+
+void PortalWeb::ResetRequestPage(Call& call) {
+  if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
+  mustache::data data;
+  data.set("title", Text(call, "reset_title"));
+  Render(call, "reset_request", data);
+}
+
+void PortalWeb::ResetRequestSubmit(Call& call) {
+  d_.accounts.RequestReset(call.Param("address"), call.ip, call.lang);
+  Info(call, "reset_sent_title", "reset_sent", 200, true);
+}
+
+void PortalWeb::ResetPage(Call& call) {
+  const std::string token = call.Match(1);
+  auto link = d_.links.Peek(token, pb::LinkToken::PURPOSE_RESET);
+  if (!link.ok() || !*link) {
+    d_.metrics.refused.WithLabels({"link"}).Inc();
+    Info(call, "link_invalid_title", "link_invalid", link.ok() ? 410 : 503, true);
+    return;
+  }
+  call.brand = (*link)->domain();
+  if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
+  auto account = d_.vault.store().GetAccount((*link)->address());
+  if (!account.ok()) return Info(call, "error_title", "error_text", 503, false);
+  mustache::data data;
+  data.set("title", Text(call, "new_password_title"));
+  data.set("token", token);
+  data.set("address", (*link)->address());
+  data.set("totp", account->has_value() && !(*account)->sealed_totp_secret().empty());
+  data.set("min_length", std::to_string(d_.config.min_password_length));
+  data.set("password_rule", PasswordRule(call));
+  Render(call, "reset", data);
+}
+
+void PortalWeb::ResetSubmit(Call& call) {
+  const std::string token = call.Match(1);
+  auto answer = d_.accounts.Reset(token, call.Param("password"), call.Param("password2"),
+                                  call.Param("code"), call.ip);
+  if (!answer.ok()) return Info(call, "error_title", "error_text", 503, false);
+  using O = Accounts::Outcome;
+  if (answer->outcome == O::kLinkInvalid) {
+    return Info(call, "link_invalid_title", "link_invalid", 410, true);
+  }
+  if (answer->outcome != O::kOk) {
+    auto link = d_.links.Peek(token, pb::LinkToken::PURPOSE_RESET);
+    auto account = link.ok() && *link ? d_.vault.store().GetAccount((*link)->address())
+                                      : Result<std::optional<pb::Account>>(std::nullopt);
+    mustache::data data;
+    data.set("title", Text(call, "new_password_title"));
+    data.set("error", Text(call, answer->message_key));
+    data.set("token", token);
+    data.set("address", link.ok() && *link ? (*link)->address() : std::string());
+    data.set("totp", account.ok() && account->has_value() &&
+                         !(*account)->sealed_totp_secret().empty());
+    data.set("min_length", std::to_string(d_.config.min_password_length));
+    data.set("password_rule", PasswordRule(call));
+    Render(call, "reset", data, answer->outcome == O::kLocked ? 429 : 400);
+    return;
+  }
+  if (!LogIn(call, answer->address, false).ok()) {
+    return Info(call, "error_title", "error_text", 503, false);
+  }
+  Redirect(call, "/inbox?n=password_changed");
+}
+
+}  // namespace sg::portal
