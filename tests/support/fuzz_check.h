@@ -6,13 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define SG_FUZZ_CHECK(cond)                                                               \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "fuzz property violated: %s (%s:%d)\n", #cond, __FILE__,       \
-                   __LINE__);                                                             \
-      std::abort();                                                                       \
-    }                                                                                     \
+#define SG_FUZZ_CHECK(cond)                                                                    \
+  do {                                                                                         \
+    if (!(cond)) {                                                                             \
+      std::fprintf(stderr, "fuzz property violated: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+      std::abort();                                                                            \
+    }                                                                                          \
   } while (0)
 
 #include <string_view>
@@ -43,12 +42,12 @@ inline void PrintFirstDifference(std::string_view a, std::string_view b) {
 }  // namespace sg::fuzz
 
 // Two byte strings must be equal; on failure both are shown where they differ.
-#define SG_FUZZ_CHECK_EQ(a, b)                                                  \
-  do {                                                                          \
-    if (!((a) == (b))) {                                                        \
-      std::fprintf(stderr, "fuzz property violated: %s == %s (%s:%d)\n", #a, #b, \
-                   __FILE__, __LINE__);                                         \
-      ::sg::fuzz::PrintFirstDifference((a), (b));                               \
-      std::abort();                                                             \
-    }                                                                           \
+#define SG_FUZZ_CHECK_EQ(a, b)                                                             \
+  do {                                                                                     \
+    if (!((a) == (b))) {                                                                   \
+      std::fprintf(stderr, "fuzz property violated: %s == %s (%s:%d)\n", #a, #b, __FILE__, \
+                   __LINE__);                                                              \
+      ::sg::fuzz::PrintFirstDifference((a), (b));                                          \
+      std::abort();                                                                        \
+    }                                                                                      \
   } while (0)
