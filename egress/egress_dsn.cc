@@ -73,26 +73,28 @@ bool WantsFailureDsn(const v1::Recipient& recipient) {
 
 std::string StatusFromReply(int code, const std::string& text) {
   // RFC 2034: the enhanced code starts the text ("5.1.1 no such user"), its
-  // class equal to the reply code's first digit.
-  size_t j = 0;
-  int parts = 0;
-  bool digit_seen = false;
-  while (j < text.size() && j < 16) {
-    char c = text[j];
-    if (std::isdigit(static_cast<unsigned char>(c))) {
-      digit_seen = true;
-    } else if (c == '.' && digit_seen && parts < 2) {
-      ++parts;
-      digit_seen = false;
-    } else {
-      break;
+  // class equal to the reply code's first digit. RFC 3463: one class digit,
+  // then one to three digits each for subject and detail; anything else from
+  // the peer gets the generic code (it goes into the DSN's Status field).
+  auto digits = [&text](size_t& j) {
+    size_t n = 0;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j])) && n < 4) {
+      ++j;
+      ++n;
     }
-    ++j;
-  }
-  const bool terminated = j == text.size() || text[j] == ' ';
-  if (parts == 2 && digit_seen && terminated && code >= 200 && code < 600 &&
-      text[0] == static_cast<char>('0' + code / 100)) {
-    return text.substr(0, j);
+    return n;
+  };
+  if (code >= 200 && code < 600 && text.size() >= 5 &&
+      text[0] == static_cast<char>('0' + code / 100) && text[1] == '.') {
+    size_t j = 2;
+    size_t subject = digits(j);
+    if (subject >= 1 && subject <= 3 && j < text.size() && text[j] == '.') {
+      ++j;
+      size_t detail = digits(j);
+      if (detail >= 1 && detail <= 3 && (j == text.size() || text[j] == ' ')) {
+        return text.substr(0, j);
+      }
+    }
   }
   if (code >= 500) return "5.0.0";
   if (code >= 400) return "4.0.0";
