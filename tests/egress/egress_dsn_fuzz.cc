@@ -11,7 +11,7 @@
 // Properties beyond "no crash":
 //   - the DSN goes from the null sender to the original sender only, with
 //     NOTIFY=NEVER (a DSN is never bounced);
-//   - it is a multipart/report with exactly three parts whose boundary
+//   - it is a multipart/report with exactly three parts whose delimiter
 //     appears nowhere else, one Final-Recipient per failed recipient;
 //   - every line the DSN adds is at most 998 octets and CRLF-terminated, and
 //     the whole message is CRLF-clean when the original was;
@@ -166,12 +166,13 @@ void CheckDsn(const Parsed& in, const v1::MessageRecord& dsn) {
   const std::string& m = dsn.message();
   const std::string boundary = Boundary(m);
   const std::string delimiter = "\r\n--" + boundary;
-  // Preamble, notification, delivery status, returned message, close.
-  SG_FUZZ_CHECK(Count(m, "--" + boundary) == 4);
+  // Delimiter lines (RFC 2046 5.1.1: "--boundary" at the start of a line):
+  // notification, delivery status, returned message, close.
+  SG_FUZZ_CHECK(Count(m, delimiter) == 4);
   SG_FUZZ_CHECK(m.ends_with(delimiter + "--\r\n"));
   size_t third = 0;  // the delimiter line that opens the returned message
   for (size_t i = 0, from = 0; i < 3; ++i, from = third + 1) {
-    third = m.find("--" + boundary + "\r\n", from);
+    third = m.find(delimiter + "\r\n", from);
     SG_FUZZ_CHECK(third != std::string::npos);
   }
   const size_t returned = m.find("\r\n\r\n", third);
