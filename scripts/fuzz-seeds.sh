@@ -305,29 +305,42 @@ do_sessions() {
   recorder
   entity >"$work/entity.eml"
   printf 'attachment\n' >"$work/att.txt"
-  # Control bytes (smtp_session_fuzz.cc): [0] bit0 relay, bit1 TLS at connect;
+  # Control bytes (smtp_session_fuzz.cc): [0] bit0 relay, bit1 trusted network;
   # [1] queue ack mode; [2] chunk size.
   record swaks_mx '\000\000\077' swaks --server 127.0.0.1:{port} --from a@r.example \
-    --to b@example.org --header "Subject: swaks" --body "hello from swaks"
+    --to kim@example.org --header "Subject: swaks" --body "hello from swaks"
   record swaks_pipelining '\000\000\011' swaks --server 127.0.0.1:{port} --pipeline \
-    --from a@r.example --to b@example.org,c@example.org --attach "@$work/att.txt"
-  record swaks_relay_auth '\001\000\077' swaks --server 127.0.0.1:{port} --auth PLAIN \
+    --from a@r.example --to kim@example.org,nobody@example.org --attach "@$work/att.txt"
+  # AUTH is offered only under TLS: the relay sessions get a STARTTLS after
+  # their EHLO (the recorder cannot do TLS; the target completes it), fed a
+  # byte at a time so nothing is pipelined past it.
+  record swaks_relay_auth '\001\000\000' swaks --server 127.0.0.1:{port} --auth PLAIN \
     --auth-user alice --auth-password x --from alice@example.org --to x@y.example
-  record swaks_relay_login '\001\003\020' swaks --server 127.0.0.1:{port} --auth LOGIN \
+  record swaks_relay_login '\001\003\000' swaks --server 127.0.0.1:{port} --auth LOGIN \
     --auth-user alice --auth-password x --from alice@example.org --to x@y.example --data "@$work/entity.eml"
+  for f in swaks_relay_auth swaks_relay_login; do
+    "$py" - "$out/$f" <<'EOF'
+import sys
+data = open(sys.argv[1], "rb").read()
+eol = data.index(b"\r\n", 3) + 2
+open(sys.argv[1], "wb").write(data[:eol] + b"STARTTLS\r\n" + data[3:eol] + data[eol:])
+EOF
+  done
+  record swaks_relay_trusted '\003\000\077' swaks --server 127.0.0.1:{port} \
+    --from bob@example.org --to x@y.example --header "Subject: from the mail server"
   cat >"$work/smtplib_client.py" <<'EOF'
 import smtplib, sys
 msg = open(sys.argv[2], "rb").read()
 with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
     s.ehlo("client.example")
-    s.sendmail("jörg@r.example", ["b@example.org"], msg,
+    s.sendmail("jörg@r.example", ["kim@example.org"], msg,
                mail_options=["SMTPUTF8", "BODY=8BITMIME", "RET=HDRS", "ENVID=x+2By"],
-               rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;b@example.org"])
+               rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;kim@example.org"])
     s.rset(); s.noop()
 EOF
   record smtplib_utf8_dsn '\000\000\100' "$py" "$work/smtplib_client.py" {port} "$work/entity.eml"
   record smtp-source_3msgs '\000\001\077' /usr/sbin/smtp-source -m 3 -s 1 -l 512 -f a@r.example \
-    -t b@example.org 127.0.0.1:{port}
+    -t kim@example.org 127.0.0.1:{port}
 }
 
 # Server replies for the egress parser: a client that sends a session and
