@@ -16,7 +16,10 @@
 //   - every line the DSN adds is at most 998 octets and CRLF-terminated, and
 //     the whole message is CRLF-clean when the original was;
 //   - without RET=FULL the returned part is the original's header section only;
-//   - building it again later gives the same message id (duplicate suppression).
+//   - building it again later gives the same message id (duplicate suppression);
+//   - the DSN record parses again (it is queued like any message).
+#include <google/protobuf/stubs/logging.h>
+
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -201,11 +204,19 @@ void CheckDsn(const Parsed& in, const v1::MessageRecord& dsn) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Originals that could not have come off the queue are skipped; protobuf
+  // would log each of them.
+  [[maybe_unused]] static const bool quiet = (google::protobuf::SetLogHandler(nullptr), true);
   Parsed in = ParseInput(std::string_view(reinterpret_cast<const char*>(data), size));
   if (in.failed.empty() || in.original.envelope().mail_from().empty()) return 0;
+  // The original came off the queue, so it parsed: its strings are UTF-8.
+  v1::MessageRecord queued;
+  if (!queued.ParseFromString(in.original.SerializeAsString())) return 0;
   sg::egress::DsnContext ctx{"gw.example.org", "postmaster@gw.example.org", 1796551200000};
   v1::MessageRecord dsn = sg::egress::BuildFailureDsn(in.original, in.failed, ctx);
   CheckDsn(in, dsn);
+  v1::MessageRecord again;  // the DSN goes onto the queue in turn
+  SG_FUZZ_CHECK(again.ParseFromString(dsn.SerializeAsString()));
   ctx.now_ms += 3600 * 1000;
   SG_FUZZ_CHECK(sg::egress::BuildFailureDsn(in.original, in.failed, ctx).envelope().message_id() ==
                 dsn.envelope().message_id());
