@@ -17,6 +17,7 @@
 #include "egress/egress_maildir.h"
 #include "egress/egress_metrics.h"
 #include "egress/egress_offsets.h"
+#include "egress/egress_post_box.h"
 #include "egress/egress_route.h"
 #include "egress/egress_smtp_dispatcher.h"
 
@@ -50,6 +51,7 @@ class EgressService::Impl {
   }
 
   ~Impl() {
+    posts_->Close();
     if (loop_inited_) {
       dispatcher_.reset();
       resolver_.reset();
@@ -125,9 +127,8 @@ class EgressService::Impl {
   std::unique_ptr<SmtpDispatcher> dispatcher_;
   std::thread thread_;
 
-  std::mutex post_mu_;
-  std::vector<std::function<void()>> posted_;
-  bool loop_open_ = false;  // guarded by post_mu_
+  // Shared with every produce callback: they may outlive this object.
+  std::shared_ptr<PostBox> posts_ = std::make_shared<PostBox>();
 
   OffsetTracker offsets_;
   // Commits wait for the dedupe WAL sync that covers their deliveries. The
@@ -194,10 +195,7 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
   async_.data = this;
   uv_timer_init(&loop_, &tick_);
   tick_.data = this;
-  {
-    std::lock_guard<std::mutex> lock(post_mu_);
-    loop_open_ = true;
-  }
+  posts_->Open(&async_);
   started_ = true;
   syncer_ = std::thread([this] {
     SetCurrentThreadName("sg-egress-sync");
@@ -219,20 +217,10 @@ void EgressService::Impl::Run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
-void EgressService::Impl::Post(std::function<void()> fn) {
-  std::lock_guard<std::mutex> lock(post_mu_);
-  if (!loop_open_) return;  // the loop is gone; the record stays uncommitted
-  posted_.push_back(std::move(fn));
-  uv_async_send(&async_);
-}
+void EgressService::Impl::Post(std::function<void()> fn) { posts_->Post(std::move(fn)); }
 
 void EgressService::Impl::DrainPosted() {
-  std::vector<std::function<void()>> fns;
-  {
-    std::lock_guard<std::mutex> lock(post_mu_);
-    fns.swap(posted_);
-  }
-  for (auto& fn : fns) fn();
+  for (auto& fn : posts_->Take()) fn();
 }
 
 void EgressService::Impl::Stop() {
@@ -651,8 +639,10 @@ void EgressService::Impl::DeadLetterRaw(const queue::Record& record, const std::
 
 void EgressService::Impl::ProduceFor(uint64_t task_id, queue::OutRecord record) {
   auto copy = std::make_shared<queue::OutRecord>(record);
-  producer_->Produce(std::move(record), [this, task_id, copy](Status st) {
-    Post([this, task_id, copy, st]() {
+  // The callback holds the post box, not this object: it may run after the
+  // service is gone (a flush at Stop that timed out), and then does nothing.
+  producer_->Produce(std::move(record), [posts = posts_, this, task_id, copy](Status st) {
+    posts->Post([this, task_id, copy, st]() {
       if (st.ok()) {
         ProduceDone(task_id);
         return;
@@ -707,11 +697,7 @@ void EgressService::Impl::FinishShutdown() {
   }
   dispatcher_->Shutdown();
   if (auto* cares = dynamic_cast<CaresResolver*>(resolver_.get())) cares->Shutdown();
-  {
-    std::lock_guard<std::mutex> lock(post_mu_);
-    loop_open_ = false;
-    posted_.clear();
-  }
+  posts_->Close();
   uv_timer_stop(&tick_);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
