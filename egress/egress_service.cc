@@ -12,6 +12,7 @@
 
 #include "common/topics.h"
 #include "egress/egress_backoff.h"
+#include "egress/egress_data_writer.h"
 #include "egress/egress_dedupe.h"
 #include "egress/egress_dsn.h"
 #include "egress/egress_maildir.h"
@@ -34,6 +35,19 @@ struct Outcome {
   std::string text;
   std::string remote;
   std::string route;
+  // The message itself is at fault (egress refused it): besides the DSN, a
+  // copy is kept on the dead-letter topic for the administrator.
+  bool keep = false;
+};
+
+// What Finalize does with each recipient that was not delivered.
+struct Decisions {
+  std::vector<size_t> deferred;
+  std::string last_error;  // of the deferred ones
+  std::vector<FailedRecipient> bounce;
+  std::vector<std::pair<size_t, std::string>> dead;  // index, reason
+  std::vector<size_t> kept;                          // bounced, and kept as one dead letter
+  std::string kept_reason;
 };
 
 }  // namespace
@@ -95,7 +109,12 @@ class EgressService::Impl {
   void JobDone(uint64_t task_id, std::vector<size_t> indices, const std::string& route,
                SmtpJobResult result);
   void MarkDelivered(Task& task, size_t i);
+  // A message egress will not send (a bare CR or LF): every recipient fails,
+  // kept. False when the message is fine.
+  bool RefuseUnsendable(Task& task);
   void MaybeFinalize(Task& task);
+  Decisions Decide(Task& task, int64_t now, int64_t first, uint32_t attempts);
+  static v1::MessageRecord CopyFor(const v1::MessageRecord& rec, const std::vector<size_t>& indices);
   void Finalize(Task& task);
   void ProduceFor(uint64_t task_id, queue::OutRecord record);
   void ProduceDone(uint64_t task_id);
@@ -402,10 +421,38 @@ void EgressService::Impl::StartTask(const queue::TopicPartition& tp, int64_t off
   Deliver(t);
 }
 
+bool EgressService::Impl::RefuseUnsendable(Task& task) {
+  const std::string& message = task.rec.message();
+  const size_t bare = FindBareLineEnding(message);
+  if (bare == std::string::npos) return false;
+  const auto& env = task.rec.envelope();
+  const std::string reason = BareLineEndingReason(message, bare);
+  spdlog::warn("egress: {} refused: {}", env.message_id(), reason);
+  metrics_.Refused("bare_line_ending");
+  for (size_t i = 0; i < task.outcomes.size(); ++i) {
+    Outcome& o = task.outcomes[i];
+    o.route = router_.RouteFor(env.direction(), env.recipients(static_cast<int>(i)).address()).name;
+    auto seen = dedupe_->Seen(env.message_id(), task.rec.form_id(),
+                              env.recipients(static_cast<int>(i)).address());
+    if (seen.ok() && *seen) {
+      o.code = 1;
+      continue;
+    }
+    o.code = 554;
+    o.text = "5.6.0 " + reason;
+    o.keep = true;
+  }
+  return true;
+}
+
 void EgressService::Impl::Deliver(Task& task) {
   const auto& env = task.rec.envelope();
   const size_t n = static_cast<size_t>(env.recipients_size());
   task.outcomes.assign(n, Outcome{});
+  if (RefuseUnsendable(task)) {
+    MaybeFinalize(task);
+    return;
+  }
   // Group recipients by destination: one transaction per destination.
   std::map<std::string, std::vector<size_t>> groups;
   std::map<std::string, const RouteConfig*> group_route;
@@ -495,21 +542,11 @@ void EgressService::Impl::MaybeFinalize(Task& task) {
   if (task.pending_jobs == 0 && !task.finalized) Finalize(task);
 }
 
-void EgressService::Impl::Finalize(Task& task) {
-  task.finalized = true;
-  if (abandoned_) return;  // shutting down past the deadline: redelivered after restart
+Decisions EgressService::Impl::Decide(Task& task, int64_t now, int64_t first,
+                                      uint32_t attempts) {
   const auto& env = task.rec.envelope();
-  const int64_t now = clock_->NowMs();
-  const int64_t first = task.rec.delivery().first_attempt_at_ms() > 0
-                            ? task.rec.delivery().first_attempt_at_ms()
-                            : now;
-  const uint32_t attempts = task.rec.delivery().attempt() + 1;
   const bool expired = RetryExpired(config_.retry, first, now);
-
-  std::vector<size_t> deferred;
-  std::vector<FailedRecipient> bounce;
-  std::vector<std::pair<size_t, std::string>> dead;  // index, reason
-  std::string last_error;
+  Decisions d;
   for (size_t i = 0; i < task.outcomes.size(); ++i) {
     const Outcome& o = task.outcomes[i];
     const auto& rcpt = env.recipients(static_cast<int>(i));
@@ -530,8 +567,8 @@ void EgressService::Impl::Finalize(Task& task) {
     f.remote_mta = o.remote;
     if (o.code >= 400 && o.code < 500) {
       if (!expired) {
-        deferred.push_back(i);
-        last_error = reply;
+        d.deferred.push_back(i);
+        d.last_error = reply;
         metrics_.Delivery("deferred", o.route);
         spdlog::info("egress: {} to <{}> deferred (attempt {}): {}", env.message_id(),
                      rcpt.address(), attempts, reply);
@@ -545,38 +582,63 @@ void EgressService::Impl::Finalize(Task& task) {
     }
     spdlog::info("egress: {} to <{}> failed: {}", env.message_id(), rcpt.address(), f.diagnostic);
     if (env.mail_from().empty()) {
-      dead.emplace_back(i, "undeliverable and the sender is the null sender: " + f.diagnostic);
+      d.dead.emplace_back(i, "undeliverable and the sender is the null sender: " + f.diagnostic);
       metrics_.Delivery("deadlettered", o.route);
-    } else if (!WantsFailureDsn(rcpt)) {
-      dead.emplace_back(i, "undeliverable and the sender asked for no DSN (NOTIFY): " + f.diagnostic);
-      metrics_.Delivery("deadlettered", o.route);
-    } else {
-      bounce.push_back(std::move(f));
-      metrics_.Delivery("bounced", o.route);
+      continue;
     }
+    if (!WantsFailureDsn(rcpt)) {
+      d.dead.emplace_back(i, "undeliverable and the sender asked for no DSN (NOTIFY): " + f.diagnostic);
+      metrics_.Delivery("deadlettered", o.route);
+      continue;
+    }
+    if (o.keep) {
+      d.kept.push_back(i);
+      d.kept_reason = "refused by egress, the sender got a DSN: " + f.diagnostic;
+    }
+    d.bounce.push_back(std::move(f));
+    metrics_.Delivery("bounced", o.route);
   }
+  return d;
+}
+
+v1::MessageRecord EgressService::Impl::CopyFor(const v1::MessageRecord& rec,
+                                               const std::vector<size_t>& indices) {
+  v1::MessageRecord copy = rec;
+  auto* env = copy.mutable_envelope();
+  env->clear_recipients();
+  for (size_t i : indices) *env->add_recipients() = rec.envelope().recipients(static_cast<int>(i));
+  return copy;
+}
+
+void EgressService::Impl::Finalize(Task& task) {
+  task.finalized = true;
+  if (abandoned_) return;  // shutting down past the deadline: redelivered after restart
+  const auto& env = task.rec.envelope();
+  const int64_t now = clock_->NowMs();
+  const int64_t first = task.rec.delivery().first_attempt_at_ms() > 0
+                            ? task.rec.delivery().first_attempt_at_ms()
+                            : now;
+  const uint32_t attempts = task.rec.delivery().attempt() + 1;
+  Decisions d = Decide(task, now, first, attempts);
 
   std::vector<queue::OutRecord> out;
-  if (!deferred.empty()) {
-    v1::MessageRecord retry = task.rec;
-    auto* renv = retry.mutable_envelope();
-    renv->clear_recipients();
-    for (size_t i : deferred) *renv->add_recipients() = env.recipients(static_cast<int>(i));
-    auto* d = retry.mutable_delivery();
-    d->set_attempt(attempts);
-    d->set_first_attempt_at_ms(first);
-    d->set_next_attempt_at_ms(now + RetryDelayMs(config_.retry, attempts));
-    d->set_last_error(last_error);
+  if (!d.deferred.empty()) {
+    v1::MessageRecord retry = CopyFor(task.rec, d.deferred);
+    auto* del = retry.mutable_delivery();
+    del->set_attempt(attempts);
+    del->set_first_attempt_at_ms(first);
+    del->set_next_attempt_at_ms(now + RetryDelayMs(config_.retry, attempts));
+    del->set_last_error(d.last_error);
     queue::OutRecord r;
     r.topic = retry_topic_;
     r.key = env.message_id();
     r.value = retry.SerializeAsString();
     out.push_back(std::move(r));
-    metrics_.RetryScheduled(task.outcomes[deferred[0]].route);
+    metrics_.RetryScheduled(task.outcomes[d.deferred[0]].route);
   }
-  if (!bounce.empty()) {
+  if (!d.bounce.empty()) {
     DsnContext ctx{config_.smtp.helo_name, config_.postmaster, now};
-    v1::MessageRecord dsn = BuildFailureDsn(task.rec, bounce, ctx);
+    v1::MessageRecord dsn = BuildFailureDsn(task.rec, d.bounce, ctx);
     queue::OutRecord r;
     r.topic = deliver_topic_;
     r.key = dsn.envelope().message_id();
@@ -584,11 +646,11 @@ void EgressService::Impl::Finalize(Task& task) {
     out.push_back(std::move(r));
     metrics_.Dsn();
   }
-  for (auto& [i, reason] : dead) {
-    v1::MessageRecord copy = task.rec;
-    copy.mutable_envelope()->clear_recipients();
-    *copy.mutable_envelope()->add_recipients() = env.recipients(static_cast<int>(i));
-    out.push_back(DeadLetterRecord(copy, reason, task.tp.topic));
+  for (auto& [i, reason] : d.dead) {
+    out.push_back(DeadLetterRecord(CopyFor(task.rec, {i}), reason, task.tp.topic));
+  }
+  if (!d.kept.empty()) {
+    out.push_back(DeadLetterRecord(CopyFor(task.rec, d.kept), d.kept_reason, task.tp.topic));
   }
 
   if (out.empty()) {

@@ -36,7 +36,9 @@ namespace sg::egress {
 struct SmtpTransaction {
   std::string mail_from;  // empty for the null sender
   std::vector<smimegate::v1::Recipient> recipients;
-  const std::string* message = nullptr;  // CRLF message, not dot-stuffed; outlives the call
+  // CRLF message, not dot-stuffed; outlives the call. A bare CR or LF fails
+  // every recipient with 554 5.6.0 before MAIL (egress_data_writer.h).
+  const std::string* message = nullptr;
   bool eight_bit_mime = false;
   bool smtputf8 = false;
   smimegate::v1::DsnRet dsn_ret = smimegate::v1::DSN_RET_UNSPECIFIED;
@@ -52,9 +54,6 @@ struct RecipientOutcome {
 struct TransactionResult {
   std::vector<RecipientOutcome> recipients;  // in SmtpTransaction::recipients order
 };
-
-// Dot-stuffs a message and appends the terminating ".\r\n"; bare LF become CRLF.
-std::string DotStuff(const std::string& message);
 
 // xtext (RFC 3461 4) for ENVID and ORCPT values.
 std::string XText(const std::string& value);

@@ -210,6 +210,37 @@ TEST_F(EgressPeerTest, RequiredTlsToAPeerWithoutStarttlsDefersAndNeverSendsInCle
   EXPECT_EQ(h_.Metric("smimegate_egress_deliveries_total{outcome=\"deferred\",route=\"outbound\"}"), 1);
 }
 
+// Issue 13 point 3: a message with a bare line ending (here a smuggling
+// attempt inside the signed part of a multipart/signed message) is neither
+// sent nor repaired: not a single command reaches the next hop, the sender
+// gets a DSN (5.6.0) and the message is kept on the dead-letter topic.
+TEST_F(EgressPeerTest, ABareLineEndingIsRefusedNeverRewrittenAndBouncedAndKept) {
+  auto remote = StartSmtpPeer(h_.dir(), "remote", {});
+  auto internal = StartSmtpPeer(h_.dir(), "internal", {});
+  h_.Start(Yaml(SmtpRoute(remote.port), SmtpRoute(internal.port)));
+  auto rec = MakeRecord("bare1", "alice@org.test", {"bob@remote.test", "eve@remote.test"});
+  rec.set_message(
+      "From: alice@org.test\r\nTo: bob@remote.test\r\nSubject: signed\r\n"
+      "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nsigned text\n.\r\nMAIL FROM:<x@y>\r\n--b--\r\n");
+  h_.Produce(rec);
+  ASSERT_TRUE(WaitUntil([&] { return internal.Events("message").size() == 1; }, seconds(10)));
+  const std::string dsn = ReadFile(internal.Events("message")[0]["file"]);
+  EXPECT_NE(dsn.find("Status: 5.6.0"), std::string::npos) << dsn;
+  EXPECT_NE(dsn.find("bare LF"), std::string::npos) << dsn;
+  std::vector<queue::Record> dead;
+  ASSERT_TRUE(WaitUntil([&] { return !(dead = h_.ReadAll("deadletter")).empty(); }, seconds(10)));
+  ASSERT_EQ(dead.size(), 1u);  // one copy for both recipients
+  v1::MessageRecord kept;
+  ASSERT_TRUE(kept.ParseFromString(dead[0].value));
+  EXPECT_EQ(kept.message(), rec.message());  // byte for byte, not repaired
+  EXPECT_EQ(kept.envelope().recipients_size(), 2);
+  EXPECT_TRUE(remote.Events("mail").empty());  // not even MAIL FROM
+  EXPECT_TRUE(remote.Events("message").empty());
+  EXPECT_EQ(h_.Metric("smimegate_egress_refused_total{reason=\"bare_line_ending\"}"), 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_deliveries_total{outcome=\"bounced\",route=\"outbound\"}"), 2);
+}
+
 class EgressTlsTest : public EgressPeerTest {
  protected:
   void MakeCert() {
