@@ -79,7 +79,31 @@ Result<RouteConfig> ParseRoute(const config::ConfigNode& node, const std::string
   return route;
 }
 
+// egress.smtp.*_timeout and data_min_rate: one deadline per stage.
+Result<SmtpTimeouts> ParseTimeouts(const config::ConfigNode& smtp) {
+  SmtpTimeouts t;
+  const std::pair<const char*, std::chrono::milliseconds*> keys[] = {
+      {"connect_timeout", &t.connect},     {"greeting_timeout", &t.greeting},
+      {"command_timeout", &t.command},     {"mail_timeout", &t.mail},
+      {"rcpt_timeout", &t.rcpt},           {"data_init_timeout", &t.data_init},
+      {"data_block_timeout", &t.data_block}, {"data_done_timeout", &t.data_done},
+  };
+  for (const auto& [key, field] : keys) {
+    SG_ASSIGN_OR_RETURN(*field, smtp.Duration(key, *field));
+    if (field->count() <= 0) return smtp.ErrorAt(key, "must be positive");
+  }
+  SG_ASSIGN_OR_RETURN(t.data_min_rate, smtp.Size("data_min_rate", t.data_min_rate));
+  return t;
+}
+
 }  // namespace
+
+std::chrono::milliseconds DataTransferBudget(const SmtpTimeouts& timeouts, uint64_t size) {
+  // No limit: a century (not max(), so deadlines can still be added to a clock).
+  if (timeouts.data_min_rate == 0) return std::chrono::hours(24 * 365 * 100);
+  const uint64_t ms = size / timeouts.data_min_rate * 1000 + size % timeouts.data_min_rate * 1000 / timeouts.data_min_rate;
+  return timeouts.data_block + std::chrono::milliseconds(static_cast<int64_t>(ms));
+}
 
 Result<HostPort> ParseHostPort(const std::string& text, uint16_t default_port) {
   HostPort hp;
@@ -148,10 +172,7 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   }
 
   SG_ASSIGN_OR_RETURN(auto smtp, section.Map("smtp"));
-  SG_ASSIGN_OR_RETURN(cfg.smtp.connect_timeout,
-                      smtp.Duration("connect_timeout", std::chrono::seconds(30)));
-  SG_ASSIGN_OR_RETURN(cfg.smtp.command_timeout,
-                      smtp.Duration("command_timeout", std::chrono::minutes(5)));
+  SG_ASSIGN_OR_RETURN(cfg.smtp.timeouts, ParseTimeouts(smtp));
   SG_ASSIGN_OR_RETURN(cfg.smtp.idle_timeout, smtp.Duration("idle_timeout", std::chrono::seconds(5)));
   SG_ASSIGN_OR_RETURN(auto per_conn, smtp.Int("max_messages_per_connection", 100, 1, 100000));
   cfg.smtp.max_messages_per_connection = static_cast<int>(per_conn);

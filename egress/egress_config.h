@@ -58,10 +58,30 @@ struct RouteConfig {
   std::vector<std::string> domains;  // per-domain routes only; lower case
 };
 
+// Deadlines of the SMTP client for each stage of a session, RFC 5321
+// 4.5.3.2 defaults. Each reply has its own deadline from the moment the
+// previous one arrived (pipelined commands too).
+struct SmtpTimeouts {
+  std::chrono::milliseconds connect{30'000};      // TCP connect (not in the RFC)
+  std::chrono::milliseconds greeting{300'000};    // the initial 220
+  std::chrono::milliseconds command{300'000};     // EHLO/HELO, STARTTLS and its handshake, RSET
+  std::chrono::milliseconds mail{300'000};        // the reply to MAIL
+  std::chrono::milliseconds rcpt{300'000};        // the reply to each RCPT
+  std::chrono::milliseconds data_init{120'000};   // the 354 to DATA
+  std::chrono::milliseconds data_block{180'000};  // each block of message data written
+  std::chrono::milliseconds data_done{600'000};   // the reply to the final "."
+  // The whole message must be written within data_block + size / data_min_rate
+  // (bytes per second), so a peer that reads a trickle cannot hold a large
+  // message and its connection for hours. 0: no such limit.
+  uint64_t data_min_rate = 8 << 10;
+};
+
+// How long writing `size` bytes of message data may take in all.
+std::chrono::milliseconds DataTransferBudget(const SmtpTimeouts& timeouts, uint64_t size);
+
 struct SmtpClientConfig {
   std::string helo_name = "localhost";
-  std::chrono::milliseconds connect_timeout{30'000};
-  std::chrono::milliseconds command_timeout{300'000};
+  SmtpTimeouts timeouts;
   std::chrono::milliseconds idle_timeout{5'000};  // reused connection kept open this long
   int max_messages_per_connection = 100;
 };

@@ -13,6 +13,10 @@
 // the message is retried). kOpportunistic falls back to plain text when
 // STARTTLS is not offered.
 //
+// Deadlines: one per stage (SmtpTimeouts, RFC 5321 4.5.3.2): greeting,
+// EHLO/STARTTLS, MAIL, each RCPT, DATA, each block of data and the whole
+// data (scaled to the message size), the final reply.
+//
 // Threading: loop thread only. Ownership: the session owns its connection;
 // destroy the session to close it (Quit first for a polite goodbye).
 #pragma once
@@ -60,8 +64,9 @@ std::string XText(const std::string& value);
 
 class SmtpSession {
  public:
+  // `timers` (default: libuv timers of `loop`) outlives the session.
   SmtpSession(uv_loop_t* loop, const SmtpClientConfig& config, TlsPolicy policy,
-              std::shared_ptr<TlsClientContext> tls_context);
+              std::shared_ptr<TlsClientContext> tls_context, Timers* timers = nullptr);
   ~SmtpSession();
   SmtpSession(const SmtpSession&) = delete;
   SmtpSession& operator=(const SmtpSession&) = delete;
@@ -85,10 +90,14 @@ class SmtpSession {
   const std::string& host() const { return host_; }
 
  private:
+  SmtpCommand Command(std::string line, const char* verb) const;  // command_timeout
+  DataDeadlines Deadlines(uint64_t size) const;
   void Ehlo(std::function<void(Status)> done);
   void AfterEhlo(std::function<void(Status)> done);
 
   uv_loop_t* loop_;
+  std::unique_ptr<Timers> own_timers_;
+  Timers* timers_;
   const SmtpClientConfig& config_;
   TlsPolicy policy_;
   std::shared_ptr<TlsClientContext> tls_context_;
