@@ -43,6 +43,32 @@ Result<TlsPolicy> ParseTls(const config::ConfigNode& route) {
   return tls;
 }
 
+Result<std::vector<Network>> ParseNetworks(const config::ConfigNode& node, const std::string& key) {
+  SG_ASSIGN_OR_RETURN(auto texts, node.StringList(key));
+  std::vector<Network> out;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto n = ParseNetwork(texts[i]);
+    if (!n.ok()) return node.ErrorAt(key, "entry " + std::to_string(i) + ": " + n.error().message);
+    out.push_back(*n);
+  }
+  return out;
+}
+
+// A host written as an address that egress would refuse fails here, at
+// start-up, rather than every delivery later.
+Status CheckLiteralHosts(const config::ConfigNode& node, const RouteConfig& route) {
+  const DestinationPolicy policy({});
+  for (const auto& hp : route.hosts) {
+    auto n = ParseNetwork(hp.host);
+    if (!n.ok()) continue;  // a name: checked when it resolves
+    if (auto cls = policy.Refuses(n->addr, route.allowed_networks)) {
+      return node.ErrorAt("hosts", DestinationPolicy::RefusalText(n->addr, *cls, route.config_path) +
+                                       " (add it there to deliver to it)");
+    }
+  }
+  return OkStatus();
+}
+
 // One route map. `allowed` limits the transports (inbound mail never goes to MX).
 Result<RouteConfig> ParseRoute(const config::ConfigNode& node, const std::string& name,
                                const std::vector<std::string>& allowed,
@@ -76,6 +102,9 @@ Result<RouteConfig> ParseRoute(const config::ConfigNode& node, const std::string
   }
   SG_ASSIGN_OR_RETURN(auto max_conn, node.Int("max_connections", 10, 1, 1000));
   route.max_connections = static_cast<int>(max_conn);
+  route.config_path = node.path();
+  SG_ASSIGN_OR_RETURN(route.allowed_networks, ParseNetworks(node, "allowed_networks"));
+  SG_RETURN_IF_ERROR(CheckLiteralHosts(node, route));
   return route;
 }
 
@@ -149,6 +178,7 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   EgressConfig cfg;
   SG_ASSIGN_OR_RETURN(cfg.smtp.helo_name, section.String("helo_name", DefaultHeloName()));
   SG_ASSIGN_OR_RETURN(cfg.postmaster, section.String("postmaster", ""));
+  SG_ASSIGN_OR_RETURN(cfg.own_addresses, ParseNetworks(section, "own_addresses"));
   if (cfg.postmaster.empty()) cfg.postmaster = "postmaster@" + cfg.smtp.helo_name;
 
   SG_ASSIGN_OR_RETURN(auto inbound, section.Map("inbound"));

@@ -21,6 +21,7 @@
 
 #include "common/config_node.h"
 #include "common/result.h"
+#include "egress/egress_destination.h"
 
 namespace sg::egress {
 
@@ -56,6 +57,10 @@ struct RouteConfig {
   std::string maildir_path;     // kMaildir: absolute
   int max_connections = 10;     // per destination (route + domain for MX)
   std::vector<std::string> domains;  // per-domain routes only; lower case
+  // Loopback, private, ... addresses egress may connect to on this route
+  // (egress_destination.h); every other such address is refused.
+  std::vector<Network> allowed_networks;
+  std::string config_path;  // "egress.outbound", "egress.routes[2]": for messages
 };
 
 // Deadlines of the SMTP client for each stage of a session, RFC 5321
@@ -112,6 +117,9 @@ struct EgressConfig {
   std::chrono::milliseconds poll_interval{20};
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::string postmaster;  // From: of DSNs; default postmaster@helo_name
+  // The gateway's public addresses its interfaces do not show (NAT, a load
+  // balancer): never a destination (a mail loop).
+  std::vector<Network> own_addresses;
 };
 
 Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,

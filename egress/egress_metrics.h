@@ -5,7 +5,9 @@
 //   egress_retries_scheduled_total{route}   records produced to the retry topic
 //   egress_dsn_total                        DSNs produced
 //   egress_refused_total{reason}            messages/recipients egress would not send:
-//                                           bare_line_ending (per message)
+//                                           bare_line_ending (per message),
+//                                           destination_<class> (per address skipped:
+//                                           loopback, private, own, ...)
 //   egress_queue_age_seconds                accepted-by-ingress to final outcome
 //   egress_connections_total{route,tls}     SMTP sessions opened; tls: on | off
 //   egress_connection_failures_total{route} hosts that could not be used

@@ -143,6 +143,7 @@ class EgressService::Impl {
   uv_async_t async_{};
   uv_timer_t tick_{};
   std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<DestinationPolicy> destinations_;
   std::unique_ptr<SmtpDispatcher> dispatcher_;
   std::thread thread_;
 
@@ -209,7 +210,11 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
     SG_ASSIGN_OR_RETURN(auto cares, CaresResolver::Create(&loop_, config_.dns));
     resolver_ = std::move(cares);
   }
-  dispatcher_ = std::make_unique<SmtpDispatcher>(&loop_, config_.smtp, *resolver_, metrics_);
+  std::vector<Network> own = LocalAddresses();
+  own.insert(own.end(), config_.own_addresses.begin(), config_.own_addresses.end());
+  destinations_ = std::make_unique<DestinationPolicy>(std::move(own));
+  dispatcher_ = std::make_unique<SmtpDispatcher>(&loop_, config_.smtp, *resolver_, metrics_,
+                                                 *destinations_);
   uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Impl*>(a->data)->DrainPosted(); });
   async_.data = this;
   uv_timer_init(&loop_, &tick_);

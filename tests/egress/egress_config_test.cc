@@ -86,7 +86,7 @@ TEST(EgressConfig, FullRoutesAndPolicies) {
   auto cfg = Parse(R"(
 egress:
   helo_name: gw.example.org
-  inbound: {transport: smtp, hosts: ["mail.internal:2525", "[::1]:25"]}
+  inbound: {transport: smtp, hosts: ["mail.internal:2525", "[::1]:25"], allowed_networks: ["::1"]}
   outbound: {transport: smtp, hosts: [smarthost.example.net], tls: {mode: required, verify: true, ca_file: ca.pem}}
   routes:
     - {domains: [Partner.Example, .sub.example], transport: mx, port: 2526, max_connections: 3}

@@ -35,7 +35,8 @@ std::string Yaml(const std::string& outbound, const std::string& inbound = "{tra
 }
 
 std::string SmtpRoute(int port, const std::string& tls = "") {
-  return "{transport: smtp, hosts: [\"127.0.0.1:" + std::to_string(port) + "\"]" +
+  return "{transport: smtp, allowed_networks: [127.0.0.1/32], hosts: [\"127.0.0.1:" +
+         std::to_string(port) + "\"]" +
          (tls.empty() ? "" : ", tls: " + tls) + "}";
 }
 
@@ -291,7 +292,8 @@ TEST_F(EgressTlsTest, OpportunisticTlsIsUsedWhenOffered) {
 
 TEST_F(EgressPeerTest, ManyMessagesReuseOneConnection) {
   auto peer = StartSmtpPeer(h_.dir(), "peer", {});
-  h_.Start(Yaml("{transport: smtp, max_connections: 1, hosts: [\"127.0.0.1:" +
+  h_.Start(Yaml("{transport: smtp, max_connections: 1, allowed_networks: [127.0.0.1/32],"
+                " hosts: [\"127.0.0.1:" +
                 std::to_string(peer.port) + "\"]}"));
   constexpr int kMessages = 30;
   for (int i = 0; i < kMessages; ++i) {

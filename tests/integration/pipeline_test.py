@@ -118,7 +118,7 @@ ingress:
   listeners:
     - {{name: relay, address: 127.0.0.1, port: {relay_port}, role: relay, trusted_networks: [127.0.0.0/8]}}
 egress:
-  outbound: {{transport: smtp, hosts: ["127.0.0.1:{sink_port}"]}}
+  outbound: {{transport: smtp, hosts: ["127.0.0.1:{sink_port}"], allowed_networks: [127.0.0.1/32]}}
 """)
 
     def start(name, stage):
