@@ -216,6 +216,13 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(cfg.retry.max_age, retry.Duration("max_age", std::chrono::hours(24 * 5)));
   if (cfg.retry.initial.count() <= 0) return retry.ErrorAt("initial", "must be positive");
 
+  SG_ASSIGN_OR_RETURN(auto dsn, section.Map("dsn_rate_limit"));
+  SG_ASSIGN_OR_RETURN(auto dsn_max, dsn.Int("max_per_domain", cfg.dsn_rate_limit.max, 0, 1000000));
+  cfg.dsn_rate_limit.max = static_cast<int>(dsn_max);
+  SG_ASSIGN_OR_RETURN(cfg.dsn_rate_limit.interval,
+                      dsn.Duration("interval", cfg.dsn_rate_limit.interval));
+  if (cfg.dsn_rate_limit.interval.count() <= 0) return dsn.ErrorAt("interval", "must be positive");
+
   SG_ASSIGN_OR_RETURN(auto dns, section.Map("dns"));
   SG_ASSIGN_OR_RETURN(auto servers, dns.StringList("servers"));
   for (size_t i = 0; i < servers.size(); ++i) {

@@ -22,6 +22,7 @@
 #include "common/config_node.h"
 #include "common/result.h"
 #include "egress/egress_destination.h"
+#include "egress/egress_dsn_limit.h"
 
 namespace sg::egress {
 
@@ -120,6 +121,7 @@ struct EgressConfig {
   // The gateway's public addresses its interfaces do not show (NAT, a load
   // balancer): never a destination (a mail loop).
   std::vector<Network> own_addresses;
+  DsnRateLimit dsn_rate_limit;  // DSNs to the internet, per recipient domain
 };
 
 Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,

@@ -7,7 +7,8 @@
 //   egress_refused_total{reason}            messages/recipients egress would not send:
 //                                           bare_line_ending (per message),
 //                                           destination_<class> (per address skipped:
-//                                           loopback, private, own, ...)
+//                                           loopback, private, own, ...),
+//                                           dsn_rate_limit (per DSN kept, not sent)
 //   egress_queue_age_seconds                accepted-by-ingress to final outcome
 //   egress_connections_total{route,tls}     SMTP sessions opened; tls: on | off
 //   egress_connection_failures_total{route} hosts that could not be used

@@ -10,17 +10,20 @@
 #include <set>
 #include <vector>
 
+#include "common/deadletter.h"
 #include "common/topics.h"
 #include "egress/egress_backoff.h"
 #include "egress/egress_data_writer.h"
 #include "egress/egress_dedupe.h"
 #include "egress/egress_dsn.h"
+#include "egress/egress_dsn_limit.h"
 #include "egress/egress_maildir.h"
 #include "egress/egress_metrics.h"
 #include "egress/egress_offsets.h"
 #include "egress/egress_post_box.h"
 #include "egress/egress_route.h"
 #include "egress/egress_smtp_dispatcher.h"
+#include "egress/egress_timer.h"
 
 namespace sg::egress {
 namespace v1 = smimegate::v1;
@@ -38,6 +41,8 @@ struct Outcome {
   // The message itself is at fault (egress refused it): besides the DSN, a
   // copy is kept on the dead-letter topic for the administrator.
   bool keep = false;
+  // Not attempted: kept on the dead-letter topic with this reason, no DSN.
+  std::string dead_reason;
 };
 
 // What Finalize does with each recipient that was not delivered.
@@ -60,7 +65,7 @@ class EgressService::Impl {
         deliver_topic_(topics::Name(prefix, topics::kDeliver)),
         retry_topic_(topics::Name(prefix, topics::kRetry)),
         deadletter_topic_(topics::Name(prefix, topics::kDeadLetter)),
-        deps_(std::move(deps)), router_(config_) {
+        deps_(std::move(deps)), router_(config_), dsn_limiter_(config_.dsn_rate_limit) {
     clock_ = deps_.clock != nullptr ? deps_.clock : &system_clock_;
   }
 
@@ -112,6 +117,9 @@ class EgressService::Impl {
   // A message egress will not send (a bare CR or LF): every recipient fails,
   // kept. False when the message is fine.
   bool RefuseUnsendable(Task& task);
+  // True (and the outcome set) when recipient i of one of our DSNs is over
+  // the DSN rate limit of its domain.
+  bool OverDsnRateLimit(Task& task, size_t i);
   void MaybeFinalize(Task& task);
   Decisions Decide(Task& task, int64_t now, int64_t first, uint32_t attempts);
   static v1::MessageRecord CopyFor(const v1::MessageRecord& rec, const std::vector<size_t>& indices);
@@ -130,6 +138,7 @@ class EgressService::Impl {
   std::string deliver_topic_, retry_topic_, deadletter_topic_;
   EgressDeps deps_;
   Router router_;
+  DsnRateLimiter dsn_limiter_;
   SystemClock system_clock_;
   const Clock* clock_ = nullptr;
 
@@ -450,6 +459,30 @@ bool EgressService::Impl::RefuseUnsendable(Task& task) {
   return true;
 }
 
+bool EgressService::Impl::OverDsnRateLimit(Task& task, size_t i) {
+  const auto& rec = task.rec;
+  const auto& env = rec.envelope();
+  // Our own DSNs (egress's and the workers'), on their way to the internet,
+  // counted once (not again on a retry).
+  if (!env.mail_from().empty() || env.direction() != v1::DIRECTION_OUTBOUND ||
+      rec.delivery().attempt() > 0) {
+    return false;
+  }
+  bool dsn = false;
+  for (const auto& note : rec.notes()) dsn = dsn || note.action() == "dsn";
+  if (!dsn) return false;
+  const std::string domain = DomainOf(env.recipients(static_cast<int>(i)).address());
+  if (dsn_limiter_.Allow(domain, clock_->NowMs())) return false;
+  Outcome& o = task.outcomes[i];
+  o.dead_reason = "DSN not sent: more than " + std::to_string(config_.dsn_rate_limit.max) +
+                  " DSNs to " + domain + " within " + FormatDuration(config_.dsn_rate_limit.interval) +
+                  " (egress.dsn_rate_limit); kept here, `smimegatectl deadletter replay` sends it";
+  metrics_.Refused("dsn_rate_limit");
+  spdlog::warn("egress: {} to <{}>: {}", env.message_id(), env.recipients(static_cast<int>(i)).address(),
+               o.dead_reason);
+  return true;
+}
+
 void EgressService::Impl::Deliver(Task& task) {
   const auto& env = task.rec.envelope();
   const size_t n = static_cast<size_t>(env.recipients_size());
@@ -475,6 +508,7 @@ void EgressService::Impl::Deliver(Task& task) {
       task.outcomes[i].code = 1;  // delivered before this record was redelivered
       continue;
     }
+    if (OverDsnRateLimit(task, i)) continue;
     if (route.transport == TransportKind::kMaildir) {
       auto st = maildirs_.at(route.name)->Deliver(env.mail_from(), rcpt, task.rec.message());
       if (st.ok()) {
@@ -557,6 +591,11 @@ Decisions EgressService::Impl::Decide(Task& task, int64_t now, int64_t first,
     const auto& rcpt = env.recipients(static_cast<int>(i));
     if (o.code == 1) {
       metrics_.Delivery("duplicate", o.route);
+      continue;
+    }
+    if (!o.dead_reason.empty()) {
+      d.dead.emplace_back(i, o.dead_reason);
+      metrics_.Delivery("deadlettered", o.route);
       continue;
     }
     if (o.code >= 200 && o.code < 300) {
@@ -674,9 +713,9 @@ queue::OutRecord EgressService::Impl::DeadLetterRecord(const v1::MessageRecord& 
   queue::OutRecord r;
   r.topic = deadletter_topic_;
   r.key = rec.envelope().message_id();
-  r.headers.push_back({"reason", reason});
-  r.headers.push_back({"source_topic", source_topic});
-  r.headers.push_back({"stage", "egress"});
+  r.headers.push_back({std::string(deadletter::kReasonHeader), reason});
+  r.headers.push_back({std::string(deadletter::kSourceTopicHeader), source_topic});
+  r.headers.push_back({std::string(deadletter::kStageHeader), "egress"});
   v1::MessageRecord copy = rec;
   copy.mutable_delivery()->set_last_error(reason);
   r.value = copy.SerializeAsString();
@@ -696,9 +735,9 @@ void EgressService::Impl::DeadLetterRaw(const queue::Record& record, const std::
   queue::OutRecord r;
   r.topic = deadletter_topic_;
   r.key = record.key;
-  r.headers.push_back({"reason", reason});
-  r.headers.push_back({"source_topic", record.topic});
-  r.headers.push_back({"stage", "egress"});
+  r.headers.push_back({std::string(deadletter::kReasonHeader), reason});
+  r.headers.push_back({std::string(deadletter::kSourceTopicHeader), record.topic});
+  r.headers.push_back({std::string(deadletter::kStageHeader), "egress"});
   r.value = record.value;
   metrics_.Delivery("deadlettered", "none");
   ProduceFor(id, std::move(r));

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "common/deadletter.h"
 #include "common/topics.h"
 
 namespace sg::workers {
@@ -186,8 +187,9 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
       out.key = rec.key;
       out.value = rec.value;
       out.headers = rec.headers;
-      out.headers.push_back({"sg-reason", reason});
-      out.headers.push_back({"sg-source-topic", rec.topic});
+      out.headers.push_back({std::string(deadletter::kReasonHeader), reason});
+      out.headers.push_back({std::string(deadletter::kSourceTopicHeader), rec.topic});
+      out.headers.push_back({std::string(deadletter::kStageHeader), "workers"});
       m.producer->Produce(std::move(out), acks->Add());
       metrics_.dead_lettered.Inc();
     };

@@ -189,7 +189,7 @@ TEST_F(EgressPeerTest, FailureFromTheNullSenderIsDeadLetteredWithItsReason) {
   h_.Produce(MakeRecord("m4", "", {"bad@remote.test"}));
   std::vector<queue::Record> dead;
   ASSERT_TRUE(WaitUntil([&] { return !(dead = h_.ReadAll("deadletter")).empty(); }, seconds(10)));
-  auto reason = dead[0].FindHeader("reason");
+  auto reason = dead[0].FindHeader("sg-reason");
   ASSERT_TRUE(reason.has_value());
   EXPECT_NE(reason->find("null sender"), std::string::npos);
   EXPECT_NE(reason->find("550"), std::string::npos);
@@ -209,6 +209,50 @@ TEST_F(EgressPeerTest, RequiredTlsToAPeerWithoutStarttlsDefersAndNeverSendsInCle
   EXPECT_TRUE(peer.Events("mail").empty());  // not even MAIL FROM went out in clear
   EXPECT_TRUE(peer.Events("message").empty());
   EXPECT_EQ(h_.Metric("smimegate_egress_deliveries_total{outcome=\"deferred\",route=\"outbound\"}"), 1);
+}
+
+// Issue 13 point 4: backscatter. Mail from the internet to a hosted user
+// the organisation's server refuses: the (possibly forged) sender asked for
+// RET=FULL but gets the header only, and DSNs to one domain are limited;
+// the excess is kept on the dead-letter topic with the reason.
+TEST_F(EgressPeerTest, ForgedInternetSendersGetHeadersOnlyAndARateLimitedNumberOfDsns) {
+  auto internal = StartSmtpPeer(h_.dir(), "internal", {"--reject-rcpt", "gone"});
+  auto internet = StartSmtpPeer(h_.dir(), "internet", {});
+  h_.Start(Yaml(SmtpRoute(internet.port), SmtpRoute(internal.port),
+                "  dsn_rate_limit: {max_per_domain: 2, interval: 1h}\n"));
+  auto inbound = [](int i) {
+    auto rec = MakeRecord("in" + std::to_string(i), "forged" + std::to_string(i) + "@victim.test",
+                          {"gone@org.test"}, v1::DIRECTION_INBOUND);
+    rec.mutable_envelope()->set_dsn_ret(v1::DSN_RET_FULL);
+    return rec;
+  };
+  for (int i = 1; i <= 3; ++i) h_.Produce(inbound(i));
+  ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 2; }, seconds(10)));
+  std::vector<queue::Record> dead;
+  ASSERT_TRUE(WaitUntil([&] { return !(dead = h_.ReadAll("deadletter")).empty(); }, seconds(10)));
+  ASSERT_EQ(dead.size(), 1u);
+  auto reason = dead[0].FindHeader("sg-reason");
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_NE(reason->find("more than 2 DSNs to victim.test"), std::string::npos) << *reason;
+  v1::MessageRecord kept;
+  ASSERT_TRUE(kept.ParseFromString(dead[0].value));
+  EXPECT_EQ(kept.envelope().mail_from(), "");  // the DSN itself is kept, ready to replay
+  EXPECT_EQ(h_.Metric("smimegate_egress_refused_total{reason=\"dsn_rate_limit\"}"), 1);
+
+  // No body came back, whatever RET=FULL said.
+  for (const auto& m : internet.Events("message")) {
+    const std::string file = m["file"];
+    EXPECT_EQ(ReadFile(file).find("BODY-MARKER"), std::string::npos) << ReadFile(file);
+    const std::string who = m["rcpts"][0];
+    std::string cmd = "/usr/bin/python3 " + PeersDir() + "/check_dsn.py " + file + " --to " + who +
+                      " --rcpt gone@org.test --status 5.1.1 --ret hdrs --orig-subject 'test in'";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile(file);
+  }
+  // Half an hour later one DSN (of two per hour) is allowed again.
+  h_.clock().Advance(1'800'000);
+  h_.Produce(inbound(4));
+  ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 3; }, seconds(10)));
+  EXPECT_EQ(h_.ReadAll("deadletter").size(), 1u);
 }
 
 // Issue 13 point 3: a message with a bare line ending (here a smuggling
