@@ -15,7 +15,7 @@ std::vector<TopicSpec> QueueConfig::PipelineTopics() const {
           {Topic(topics::kOutbound), partitions},
           {Topic(topics::kDeliver), partitions},
           {Topic(topics::kRetry), partitions},
-          {Topic(topics::kDeadLetter), 1}};
+          {Topic(topics::kDeadLetter), 1, deadletter_retention}};
 }
 
 Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section,
@@ -27,6 +27,14 @@ Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(int64_t parts, section.Int("partitions", 8, 1, 1024));
   c.partitions = static_cast<int32_t>(parts);
   SG_ASSIGN_OR_RETURN(c.max_record_bytes, section.Size("max_record_size", 64ull << 20));
+  SG_ASSIGN_OR_RETURN(auto dead, section.Map("deadletter"));
+  SG_ASSIGN_OR_RETURN(c.deadletter_retention.max_age,
+                      dead.Duration("max_age", c.deadletter_retention.max_age));
+  SG_ASSIGN_OR_RETURN(c.deadletter_retention.max_bytes,
+                      dead.Size("max_bytes", c.deadletter_retention.max_bytes));
+  if (c.deadletter_retention.max_age.count() <= 0 && c.deadletter_retention.max_bytes == 0) {
+    return dead.ErrorAt("max_age", "the dead-letter topic needs a retention: max_age or max_bytes");
+  }
   SG_ASSIGN_OR_RETURN(auto embedded, section.Map("embedded"));
   SG_ASSIGN_OR_RETURN(c.embedded_path, embedded.String("path", "queue"));
   if (!c.embedded_path.empty() && c.embedded_path[0] != '/') {

@@ -88,6 +88,15 @@ class HoldingQueue : public queue::Queue {
       const std::string& g, const std::vector<std::string>& t) override {
     return real_.CreateConsumer(g, t);
   }
+  Result<int32_t> PartitionCount(const std::string& t) override { return real_.PartitionCount(t); }
+  Result<queue::OffsetRange> Offsets(const queue::TopicPartition& tp) override { return real_.Offsets(tp); }
+  Result<std::vector<queue::Record>> ReadRange(const queue::TopicPartition& tp, int64_t from,
+                                          size_t max) override {
+    return real_.ReadRange(tp, from, max);
+  }
+  Status DeleteBefore(const queue::TopicPartition& tp, int64_t offset) override {
+    return real_.DeleteBefore(tp, offset);
+  }
 
  private:
   queue::Queue& real_;
