@@ -58,7 +58,7 @@ Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section,
   return c;
 }
 
-Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config) {
+Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config, bool ensure_topics) {
   if (config.type == "kafka") {
     KafkaQueueOptions k;
     k.brokers = config.kafka_brokers;
@@ -70,7 +70,7 @@ Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config) {
     k.delivery_timeout = config.kafka_delivery_timeout;
     k.session_timeout = config.kafka_session_timeout;
     SG_ASSIGN_OR_RETURN(auto kq, KafkaQueue::Open(k));
-    SG_RETURN_IF_ERROR(kq->EnsureTopics(config.PipelineTopics()));
+    if (ensure_topics) SG_RETURN_IF_ERROR(kq->EnsureTopics(config.PipelineTopics()));
     return std::unique_ptr<Queue>(std::move(kq));
   }
   EmbeddedQueueOptions o;
@@ -78,7 +78,7 @@ Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config) {
   o.sync = config.embedded_sync;
   o.max_record_bytes = config.max_record_bytes;
   SG_ASSIGN_OR_RETURN(auto q, EmbeddedQueue::Open(o));
-  SG_RETURN_IF_ERROR(q->EnsureTopics(config.PipelineTopics()));
+  if (ensure_topics) SG_RETURN_IF_ERROR(q->EnsureTopics(config.PipelineTopics()));
   return std::unique_ptr<Queue>(std::move(q));
 }
 

@@ -40,7 +40,8 @@ struct QueueConfig {
 
 Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section, const std::string& data_dir);
 
-// Opens the configured queue and makes sure the pipeline's topics exist.
-Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config);
+// Opens the configured queue and (ensure_topics) makes sure the pipeline's
+// topics exist; administration tools open it without creating anything.
+Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config, bool ensure_topics = true);
 
 }  // namespace sg::queue

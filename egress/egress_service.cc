@@ -92,6 +92,7 @@ class EgressService::Impl {
     size_t pending_jobs = 0;
     size_t pending_produces = 0;
     bool finalized = false;
+    bool replayed = false;  // put back by `smimegatectl deadletter replay`
   };
   struct Held {
     int64_t due_ms;
@@ -109,7 +110,8 @@ class EgressService::Impl {
   void PollDeliver();
   void PollRetry();
   void StartDueRetries();
-  void StartTask(const queue::TopicPartition& tp, int64_t offset, v1::MessageRecord rec);
+  void StartTask(const queue::TopicPartition& tp, int64_t offset, v1::MessageRecord rec,
+                 bool replayed);
   void Deliver(Task& task);
   void JobDone(uint64_t task_id, std::vector<size_t> indices, const std::string& route,
                SmtpJobResult result);
@@ -364,7 +366,7 @@ void EgressService::Impl::PollDeliver() {
       DeadLetterRaw(r, "egress: record is not a MessageRecord");
       continue;
     }
-    StartTask(tp, r.offset, std::move(rec));
+    StartTask(tp, r.offset, std::move(rec), r.FindHeader("sg-replayed").has_value());
   }
 }
 
@@ -423,9 +425,10 @@ void EgressService::Impl::StartDueRetries() {
 }
 
 void EgressService::Impl::StartTask(const queue::TopicPartition& tp, int64_t offset,
-                                    v1::MessageRecord rec) {
+                                    v1::MessageRecord rec, bool replayed) {
   offsets_.Add(tp, offset);
   auto task = std::make_unique<Task>();
+  task->replayed = replayed;
   task->id = next_task_id_++;
   task->tp = tp;
   task->offset = offset;
@@ -463,9 +466,9 @@ bool EgressService::Impl::OverDsnRateLimit(Task& task, size_t i) {
   const auto& rec = task.rec;
   const auto& env = rec.envelope();
   // Our own DSNs (egress's and the workers'), on their way to the internet,
-  // counted once (not again on a retry).
+  // counted once (not again on a retry); one the administrator replayed goes.
   if (!env.mail_from().empty() || env.direction() != v1::DIRECTION_OUTBOUND ||
-      rec.delivery().attempt() > 0) {
+      rec.delivery().attempt() > 0 || task.replayed) {
     return false;
   }
   bool dsn = false;

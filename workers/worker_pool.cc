@@ -9,6 +9,7 @@
 
 #include "common/deadletter.h"
 #include "common/topics.h"
+#include "workers/worker_deadletter.h"
 
 namespace sg::workers {
 
@@ -53,6 +54,12 @@ class AckWaiter : public std::enable_shared_from_this<AckWaiter> {
   std::string error_;
 };
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 int AttemptOf(const queue::Record& r) {
   auto a = r.FindHeader("sg-attempt");
   if (!a) return 0;
@@ -66,8 +73,9 @@ int AttemptOf(const queue::Record& r) {
 
 WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_config,
                        queue::Queue& queue, MessageProcessor& processor,
-                       metrics::Registry& registry)
+                       metrics::Registry& registry, WorkerDsn dsn)
     : config_(std::move(config)),
+      dsn_(std::move(dsn)),
       inbound_topic_(queue_config.Topic(topics::kInbound)),
       outbound_topic_(queue_config.Topic(topics::kOutbound)),
       deliver_topic_(queue_config.Topic(topics::kDeliver)),
@@ -179,18 +187,15 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
   for (auto& rec : batch) {
     auto started = std::chrono::steady_clock::now();
     smimegate::v1::MessageRecord msg;
-    auto dead_letter = [&](const std::string& reason) {
+    // Gives up on the record: dead letter, and a DSN to its sender.
+    auto dead_letter = [&](const std::string& reason, bool permanent = true) {
       spdlog::error("workers: {}/{}@{} key={} dead-lettered: {}", rec.topic, rec.partition,
                     rec.offset, rec.key, reason);
-      queue::OutRecord out;
-      out.topic = deadletter_topic_;
-      out.key = rec.key;
-      out.value = rec.value;
-      out.headers = rec.headers;
-      out.headers.push_back({std::string(deadletter::kReasonHeader), reason});
-      out.headers.push_back({std::string(deadletter::kSourceTopicHeader), rec.topic});
-      out.headers.push_back({std::string(deadletter::kStageHeader), "workers"});
-      m.producer->Produce(std::move(out), acks->Add());
+      GiveUpContext ctx{deadletter_topic_, deliver_topic_, dsn_.reporting_mta, dsn_.postmaster,
+                        NowMs()};
+      for (auto& out : GiveUpRecords(rec, reason, permanent, ctx)) {
+        m.producer->Produce(std::move(out), acks->Add());
+      }
       metrics_.dead_lettered.Inc();
     };
     if (!msg.ParseFromString(rec.value)) {
@@ -230,7 +235,7 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
         m.producer->Produce(std::move(out), acks->Add());
         metrics_.retried.Inc();
       } else {
-        dead_letter(result.error().ToString());
+        dead_letter(result.error().ToString(), !IsTransient(result.error().code));
       }
     }
     metrics_.process_seconds.Observe(

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/deadletter_admin.h"
 #include "tests/egress/egress_harness.h"
 #include "tests/egress/peer_process.h"
 
@@ -253,6 +254,16 @@ TEST_F(EgressPeerTest, ForgedInternetSendersGetHeadersOnlyAndARateLimitedNumberO
   h_.Produce(inbound(4));
   ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 3; }, seconds(10)));
   EXPECT_EQ(h_.ReadAll("deadletter").size(), 1u);
+  // The administrator sends the kept one after all: the limit does not apply.
+  h_.Produce(inbound(5));  // over the limit again
+  ASSERT_TRUE(WaitUntil([&] { return h_.ReadAll("deadletter").size() == 2; }, seconds(10)));
+  deadletter::QueueDeadLetters admin(h_.queue(), "");
+  auto topic = admin.Replay(deadletter::Id{0, 0});
+  ASSERT_TRUE(topic.ok()) << topic.error().ToString();
+  EXPECT_EQ(*topic, "deliver");
+  ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 4; }, seconds(10)));
+  EXPECT_EQ(internet.Events("message")[3]["rcpts"], nlohmann::json({"forged2@victim.test"}));
+  EXPECT_EQ(h_.ReadAll("deadletter").size(), 2u);
 }
 
 // Issue 13 point 3: a message with a bare line ending (here a smuggling

@@ -104,5 +104,118 @@ TEST(WorkerPoolTest, AcksThatArriveAfterTheBatchGaveUpAreHarmless) {
   (*c)->Close();
 }
 
+// A processor that fails every record the same way.
+class FailingProcessor : public MessageProcessor {
+ public:
+  explicit FailingProcessor(Error e) : error_(std::move(e)) {}
+  Result<std::vector<smimegate::v1::MessageRecord>> Process(smimegate::v1::MessageRecord) override {
+    return error_;
+  }
+
+ private:
+  Error error_;
+};
+
+class WorkerDeadLetterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    queue::EmbeddedQueueOptions opts;
+    opts.path = dir_.Sub("queue");
+    opts.sync = false;
+    auto q = queue::EmbeddedQueue::Open(opts);
+    ASSERT_TRUE(q.ok());
+    queue_ = std::move(*q);
+    qc_.partitions = 1;
+    ASSERT_TRUE(queue_->EnsureTopics(qc_.PipelineTopics()).ok());
+  }
+  void Produce(const std::string& topic, const std::string& key, const std::string& value) {
+    auto p = queue_->CreateProducer();
+    std::promise<Status> done;
+    (*p)->Produce({topic, key, {}, value, std::nullopt}, [&](Status st) { done.set_value(st); });
+    ASSERT_TRUE(done.get_future().get().ok());
+  }
+  // Runs a pool with `processor` until `topic` holds `n` records.
+  std::vector<queue::Record> RunUntil(MessageProcessor& processor, const std::string& topic,
+                                      size_t n) {
+    metrics::Registry registry;
+    WorkerConfig wc;
+    wc.threads = 1;
+    wc.max_attempts = 1;
+    WorkerPool pool(wc, qc_, *queue_, processor, registry, WorkerDsn{"gw.example.com", "pm@example.com"});
+    EXPECT_TRUE(pool.Start().ok());
+    std::vector<queue::Record> got;
+    for (int i = 0; i < 500 && got.size() < n; ++i) {
+      std::this_thread::sleep_for(10ms);
+      got = *queue_->ReadRange({topic, 0}, 0, 100);
+    }
+    pool.Stop();
+    return got;
+  }
+
+  sg::testing::TempDir dir_;
+  std::unique_ptr<queue::EmbeddedQueue> queue_;
+  queue::QueueConfig qc_;
+};
+
+smimegate::v1::MessageRecord Message(const std::string& from, smimegate::v1::Direction dir) {
+  smimegate::v1::MessageRecord rec;
+  rec.mutable_envelope()->set_message_id("m1");
+  rec.mutable_envelope()->set_direction(dir);
+  rec.mutable_envelope()->set_mail_from(from);
+  rec.mutable_envelope()->set_dsn_ret(smimegate::v1::DSN_RET_FULL);
+  rec.mutable_envelope()->add_recipients()->set_address("bob@example.com");
+  rec.set_message("Subject: secret plans\r\n\r\nBODY-MARKER\r\n");
+  return rec;
+}
+
+// Issue 13 point 9: a record dead-lettered for a permanent reason gets one
+// DSN to its sender - saying nothing of the internal reason.
+TEST_F(WorkerDeadLetterTest, APermanentFailureIsKeptAndTheSenderGetsOneDsn) {
+  Produce("inbound", "m1",
+          Message("partner@example.org", smimegate::v1::DIRECTION_INBOUND).SerializeAsString());
+  FailingProcessor processor(MakeError(ErrorCode::kInvalidArgument, "decrypt: bad decrypt (secret detail)"));
+  auto dsns = RunUntil(processor, "deliver", 1);
+  ASSERT_EQ(dsns.size(), 1u);
+  smimegate::v1::MessageRecord dsn;
+  ASSERT_TRUE(dsn.ParseFromString(dsns[0].value));
+  EXPECT_EQ(dsn.envelope().mail_from(), "");
+  ASSERT_EQ(dsn.envelope().recipients_size(), 1);
+  EXPECT_EQ(dsn.envelope().recipients(0).address(), "partner@example.org");
+  EXPECT_EQ(dsn.envelope().direction(), smimegate::v1::DIRECTION_OUTBOUND);
+  const std::string& m = dsn.message();
+  EXPECT_NE(m.find("Status: 5.3.0"), std::string::npos) << m;
+  EXPECT_NE(m.find("kept for the administrator (reference m1)"), std::string::npos) << m;
+  EXPECT_EQ(m.find("bad decrypt"), std::string::npos) << m;  // no internal reason
+  EXPECT_EQ(m.find("secret detail"), std::string::npos) << m;
+  EXPECT_EQ(m.find("BODY-MARKER"), std::string::npos) << m;  // from the internet: header only
+  EXPECT_NE(m.find("Subject: secret plans"), std::string::npos) << m;
+  auto dead = *queue_->ReadRange({"deadletter", 0}, 0, 10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].FindHeader("sg-reason"), "invalid_argument: decrypt: bad decrypt (secret detail)");
+  EXPECT_EQ(dead[0].FindHeader("sg-stage"), "workers");
+  EXPECT_EQ(dead[0].FindHeader("sg-source-topic"), "inbound");
+}
+
+TEST_F(WorkerDeadLetterTest, ExhaustedRetriesAreReportedAsFailedWith430) {
+  Produce("outbound", "m1",
+          Message("alice@example.com", smimegate::v1::DIRECTION_OUTBOUND).SerializeAsString());
+  FailingProcessor processor(MakeError(ErrorCode::kResourceExhausted, "too busy"));
+  auto dsns = RunUntil(processor, "deliver", 1);
+  ASSERT_EQ(dsns.size(), 1u);
+  smimegate::v1::MessageRecord dsn;
+  ASSERT_TRUE(dsn.ParseFromString(dsns[0].value));
+  EXPECT_NE(dsn.message().find("Status: 4.3.0"), std::string::npos) << dsn.message();
+  EXPECT_NE(dsn.message().find("Action: failed"), std::string::npos);
+}
+
+TEST_F(WorkerDeadLetterTest, NoDsnForTheNullSenderOrAnUndecodableRecord) {
+  Produce("inbound", "m1", Message("", smimegate::v1::DIRECTION_INBOUND).SerializeAsString());
+  Produce("inbound", "junk", std::string("\xff\xff\xff", 3));
+  FailingProcessor processor(MakeError(ErrorCode::kInvalidArgument, "bad"));
+  auto dead = RunUntil(processor, "deadletter", 2);
+  EXPECT_EQ(dead.size(), 2u);
+  EXPECT_TRUE(queue_->ReadRange({"deliver", 0}, 0, 10)->empty());
+}
+
 }  // namespace
 }  // namespace sg::workers
