@@ -262,7 +262,9 @@ TEST_F(EgressPeerTest, ForgedInternetSendersGetHeadersOnlyAndARateLimitedNumberO
   ASSERT_TRUE(topic.ok()) << topic.error().ToString();
   EXPECT_EQ(*topic, "deliver");
   ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 4; }, seconds(10)));
-  EXPECT_EQ(internet.Events("message")[3]["rcpts"], nlohmann::json({"forged2@victim.test"}));
+  // The first one kept (which of the three was over the limit depends on order).
+  EXPECT_EQ(internet.Events("message")[3]["rcpts"],
+            nlohmann::json({kept.envelope().recipients(0).address()}));
   EXPECT_EQ(h_.ReadAll("deadletter").size(), 2u);
 }
 
