@@ -9,7 +9,7 @@
 #include "keyservice/key_cache.h"
 #include "keyservice/key_cache_metrics.h"
 #include "keyservice/keyservice_grpc_client.h"
-#include "workers/policy_processor.h"
+#include "workers/policy/policy_processor.h"
 #include "workers/worker_pool.h"
 
 namespace sg::app {

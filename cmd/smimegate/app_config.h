@@ -12,7 +12,7 @@
 #include "ingress/ingress_config.h"
 #include "keyservice/key_cache_config.h"
 #include "keyservice/keyservice_config.h"
-#include "workers/policy_config.h"
+#include "workers/policy/policy_config.h"
 #include "workers/smime/smime_config.h"
 #include "workers/worker_config.h"
 

@@ -4,7 +4,7 @@
 
 #include <mutex>
 
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_subject.h"
 #include "workers/smime/smime_detect.h"
 
 namespace sg::workers::testing {

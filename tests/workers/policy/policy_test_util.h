@@ -17,8 +17,8 @@
 #include "common/metrics.h"
 #include "proto/envelope.pb.h"
 #include "tests/workers/policy/fake_key_service.h"
-#include "workers/policy_processor.h"
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_processor.h"
+#include "workers/policy/policy_subject.h"
 
 namespace sg::workers::testing {
 

@@ -1,4 +1,4 @@
-#include "workers/policy_decision.h"
+#include "workers/policy/policy_decision.h"
 
 namespace sg::workers {
 

@@ -1,4 +1,4 @@
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_subject.h"
 
 #include <gmime/gmime.h>
 

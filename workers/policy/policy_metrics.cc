@@ -1,4 +1,4 @@
-#include "workers/policy_metrics.h"
+#include "workers/policy/policy_metrics.h"
 
 namespace sg::workers {
 

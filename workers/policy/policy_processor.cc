@@ -1,4 +1,4 @@
-#include "workers/policy_processor.h"
+#include "workers/policy/policy_processor.h"
 
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
@@ -7,9 +7,9 @@
 #include <chrono>
 
 #include "egress/egress_dsn.h"
-#include "workers/policy_content.h"
-#include "workers/policy_decision.h"
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_content.h"
+#include "workers/policy/policy_decision.h"
+#include "workers/policy/policy_subject.h"
 #include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_mime.h"
 

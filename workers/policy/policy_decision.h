@@ -27,8 +27,8 @@
 
 #include <string>
 
-#include "workers/policy_config.h"
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_config.h"
+#include "workers/policy/policy_subject.h"
 
 namespace sg::workers {
 

@@ -5,7 +5,7 @@
 // signing identity of the sender from the keyservice, subject tags,
 // Sensitivity, calendar / TNEF parts, per recipient the encryption
 // certificate and admin rule), decides per recipient with DecideOutbound()
-// (workers/policy_decision.h, where the precedence of the rules is written
+// (workers/policy/policy_decision.h, where the precedence of the rules is written
 // down), and emits one output record per delivery form: one shared form for
 // the unchanged recipients, one shared signed form (signed once), one
 // encrypted form per encrypting recipient (each encrypted to that recipient's
@@ -44,8 +44,8 @@
 #include "egress/egress_dsn.h"
 #include "keyservice/key_service.h"
 #include "workers/message_processor.h"
-#include "workers/policy_config.h"
-#include "workers/policy_metrics.h"
+#include "workers/policy/policy_config.h"
+#include "workers/policy/policy_metrics.h"
 #include "workers/smime/smime_config.h"
 #include "workers/smime/smime_engine.h"
 
