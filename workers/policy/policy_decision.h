@@ -1,11 +1,12 @@
-// The outbound rules of the product as one pure function: what happens to a
-// message for one recipient, and which rule decided it.
+// The rules of the product as two pure functions: what happens to a message
+// for one recipient, and which rules decided it.
 //
-// Kept free of I/O and crypto so the rule table can be tested exhaustively
+// Kept free of I/O and crypto so the rule tables can be tested directly
 // (tests/workers/policy/policy_decision_test.cc); PolicyProcessor gathers
-// the facts (keyservice, subject, content) and applies the decision.
+// the facts (keyservice, subject, content, the unwrapped S/MIME layers),
+// calls these, and emits the forms the decisions name.
 //
-// Precedence (first match wins), for a recipient R of a message from S:
+// Outbound precedence (first match wins), for a recipient R of a message from S:
 //   1. "Must be encrypted" (forced) is: [confidential] or Sensitivity:
 //      Company-Confidential from a participating S, or an admin
 //      force_encrypt rule for R (any sender: the admin's compliance rule).
@@ -22,15 +23,29 @@
 //      already signed by the client).
 //   Nothing to do: passed unchanged.
 //
+// Inbound (DecideInbound), for a recipient R of a message from the internet:
+//   1. An encrypted layer R's keys could not open: bounced (DSN 5.7.5 to the
+//      sender, one fixed wording) unless the DSN is not allowed; nothing is
+//      delivered to R.
+//   2. Encrypted to a user who keeps their own key (R has no keys at the
+//      gateway and does not participate): passed unchanged.
+//   3. Decrypted: delivered decrypted, marked [secure] (+ the signature mark).
+//   4. Signed (not encrypted to us): delivered as received, marked.
+//   5. Anything else: passed (forged marks removed from the Subject).
+//
 // Threading: pure functions.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "workers/policy/policy_config.h"
+#include "workers/policy/policy_rule.h"
 #include "workers/policy/policy_subject.h"
 
 namespace sg::workers {
+
+// ---------------------------------------------------------------- outbound
 
 enum class Form {
   kUnchanged,      // delivered as received (subject tags removed)
@@ -45,6 +60,7 @@ std::string_view FormName(Form form);
 // Facts about the message, the same for every recipient.
 struct MessageFacts {
   bool sender_participates = false;  // and the From header is the envelope sender
+  bool from_mismatch = false;        // a participating sender, but From names someone else
   SubjectTags tags;                  // from the subject (only honoured for participants)
   bool company_confidential = false; // Sensitivity: Company-Confidential
   std::string never_encrypt_part;    // "text/calendar" ... ; empty when none
@@ -61,12 +77,57 @@ struct RecipientFacts {
 
 struct Decision {
   Form form = Form::kUnchanged;
-  std::string rule;    // the rule that decided it ("personal-cert", "tag-noenc", ...)
-  std::string reason;  // for a bounce: the sentence the sender reads
-  bool domain_cert = false;  // encrypted with the domain certificate
+  std::vector<RuleRef> rules;  // the rules that decided it, for logs
+  std::string reason;          // for a bounce: the sentence the sender reads
+  bool domain_cert = false;    // encrypted with the domain certificate
+  std::string RuleText() const { return RulesText(rules); }
 };
 
 Decision DecideOutbound(const MessageFacts& message, const RecipientFacts& recipient,
                         bool web_encryption);
+
+// ----------------------------------------------------------------- inbound
+
+// What became of the encrypted layers for one recipient.
+enum class Decryption {
+  kNone,       // no encrypted layer
+  kDecrypted,  // every encrypted layer met was opened
+  kNotOurs,    // encrypted, and the recipient keeps their own key (no keys here, not participating)
+  kFailed,     // an encrypted layer could not be opened with the recipient's keys
+};
+
+enum class SignatureVerdict {
+  kNone,     // not signed (at any layer that was looked at)
+  kGood,     // every signature layer verified
+  kInvalid,  // a signature layer did not verify
+};
+
+// Facts about one inbound message for one recipient, gathered by the
+// processor (unwrapping, keyservice).
+struct InboundFacts {
+  Decryption decryption = Decryption::kNone;
+  bool auth_enveloped = false;          // the innermost decrypted layer was AuthEnvelopedData
+  SignatureVerdict signature = SignatureVerdict::kNone;
+  std::string other_smime;              // an S/MIME kind not opened ("compressed"); empty otherwise
+  bool forged_mark = false;             // the Subject carries a mark only the gateway may set
+};
+
+enum class InboundAction {
+  kPassed,     // delivered as received (only forged marks removed)
+  kVerified,   // delivered as received, marked from the signature
+  kDecrypted,  // delivered decrypted, marked [secure]
+  kBounced,    // not delivered; DSN to the sender
+};
+std::string_view InboundActionName(InboundAction action);
+
+struct InboundDecision {
+  InboundAction action = InboundAction::kPassed;
+  std::vector<RuleRef> rules;
+  std::string marks;   // "[secure] [signed OK]"; empty: no mark
+  std::string status;  // RFC 3463 status of a bounce ("5.7.5")
+  std::string RuleText() const { return RulesText(rules); }
+};
+
+InboundDecision DecideInbound(const InboundFacts& facts);
 
 }  // namespace sg::workers

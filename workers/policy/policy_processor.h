@@ -1,16 +1,19 @@
 // PolicyProcessor: the worker policy, every rule of the product applied per
 // message and recipient (issue 6). The MessageProcessor the WorkerPool runs.
 //
-// Outbound (DIRECTION_OUTBOUND): gathers the facts (participation and
-// signing identity of the sender from the keyservice, subject tags,
-// Sensitivity, calendar / TNEF parts, per recipient the encryption
-// certificate and admin rule), decides per recipient with DecideOutbound()
-// (workers/policy/policy_decision.h, where the precedence of the rules is written
-// down), and emits one output record per delivery form: one shared form for
-// the unchanged recipients, one shared signed form (signed once), one
-// encrypted form per encrypting recipient (each encrypted to that recipient's
-// certificate alone, so nobody receives a form meant for another), and one
-// DSN to the sender for the recipients that must be encrypted but cannot be.
+// Each direction is three steps (issue 16):
+//   1. gather the facts: keyservice lookups, subject tags, content, and for
+//      inbound mail the S/MIME layers opened with each recipient's keys;
+//   2. decide per recipient with the pure DecideOutbound() / DecideInbound()
+//      (workers/policy/policy_decision.h, where the precedence of the rules
+//      is written down);
+//   3. emit the delivery forms the decisions name.
+//
+// Outbound (DIRECTION_OUTBOUND) emits one shared form for the unchanged
+// recipients, one shared signed form (signed once), one encrypted form per
+// encrypting recipient (each encrypted to that recipient's certificate
+// alone, so nobody receives a form meant for another), and one DSN to the
+// sender for the recipients that must be encrypted but cannot be.
 //
 // Inbound (DIRECTION_INBOUND): encrypted mail is decrypted per recipient with
 // that recipient's keys (every key the user ever had, then the hosted domain
@@ -45,8 +48,10 @@
 #include "keyservice/key_service.h"
 #include "workers/message_processor.h"
 #include "workers/policy/policy_config.h"
+#include "workers/policy/policy_decision.h"
 #include "workers/policy/policy_metrics.h"
 #include "workers/smime/smime_config.h"
+#include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_engine.h"
 
 namespace sg::workers {
@@ -64,23 +69,43 @@ class PolicyProcessor : public MessageProcessor {
       smimegate::v1::MessageRecord record) override;
 
  private:
-  struct Output;  // forms under construction
+  // Outbound (policy_outbound.cc).
+  struct OutboundPlan;
   Result<std::vector<smimegate::v1::MessageRecord>> ProcessOutbound(
       const smimegate::v1::MessageRecord& record);
+  Result<OutboundPlan> GatherOutbound(const smimegate::v1::MessageRecord& record);
+  Result<std::vector<smimegate::v1::MessageRecord>> EmitOutbound(
+      const smimegate::v1::MessageRecord& record, OutboundPlan& plan);
+
+  // Inbound (policy_inbound.cc).
+  struct InboundRecipient;
   Result<std::vector<smimegate::v1::MessageRecord>> ProcessInbound(
       const smimegate::v1::MessageRecord& record);
+  Result<std::vector<smimegate::v1::MessageRecord>> InboundShared(
+      const smimegate::v1::MessageRecord& record, smime::SmimeKind kind);
+  Result<std::vector<smimegate::v1::MessageRecord>> InboundPerRecipient(
+      const smimegate::v1::MessageRecord& record);
+  egress::FailedRecipient Undecryptable(const smimegate::v1::MessageRecord& record,
+                                        const InboundRecipient& r, const InboundDecision& d);
+  // Opens the encrypted layers of |message| with |address|'s keys.
+  Result<InboundRecipient> GatherInbound(const smimegate::v1::MessageRecord& record,
+                                         const smimegate::v1::Recipient& rcpt);
+  // Verifies a signed message, harvests its signer, returns the verdict.
+  Result<bool> VerifyAndHarvest(std::string_view message, const std::string& message_id);
+
   // Returns the failed recipients to the sender in one DSN (5.7.x), unless
   // the sender is null or asked for none; `what` is for the log line.
   void Bounce(const smimegate::v1::MessageRecord& record,
               const std::vector<egress::FailedRecipient>& failed, const char* what,
               std::vector<smimegate::v1::MessageRecord>& outputs);
-  // Verifies a signed message, harvests its signer, returns the subject mark.
-  Result<std::string> VerifyAndHarvest(std::string_view message, const std::string& message_id);
 
+  // Parsed keys and certificates (policy_processor.cc).
   Result<smime::PreparedSigner> Signer(const keyservice::SigningIdentity& identity);
   Result<smime::TrustStore> Trust();
   // Parsed decryption key (parsing an RSA key costs about as much as using it).
   Result<smime::KeyPair> DecryptionPair(const keyservice::DecryptionKey& key);
+  // Every usable decryption key of |address|; unusable ones are logged and skipped.
+  std::vector<smime::KeyPair> DecryptionPairs(const std::vector<keyservice::DecryptionKey>& keys);
   // Parsed recipient certificate (a fresh X509 per message costs more than encrypting to it).
   Result<smime::X509Ptr> RecipientCert(const std::string& der);
 
