@@ -193,10 +193,37 @@ ContentType ParseContentType(std::string_view value) {
     } else {
       val = std::string(token());
     }
-    if (!name.empty() && ct.params.count(name) == 0)
-      ct.params.emplace(std::move(name), std::move(val));
+    if (name.empty()) continue;
+    if (ct.params.count(name) != 0) {
+      if (std::find(ct.duplicate_params.begin(), ct.duplicate_params.end(), name) ==
+          ct.duplicate_params.end()) {
+        ct.duplicate_params.push_back(name);
+      }
+      continue;
+    }
+    ct.params.emplace(std::move(name), std::move(val));
   }
   return ct;
+}
+
+std::string AmbiguousField(const MimeEntity& entity) {
+  static constexpr std::string_view kSingle[] = {"From", "Subject", "Content-Type"};
+  const HeaderField* content_type = nullptr;
+  for (std::string_view name : kSingle) {
+    int seen = 0;
+    for (const HeaderField& f : entity.fields) {
+      if (!NameIs(f.name, name)) continue;
+      if (++seen > 1) return std::string(name);
+      if (name == "Content-Type") content_type = &f;
+    }
+  }
+  if (content_type != nullptr) {
+    ContentType ct = ParseContentType(FieldValue(*content_type));
+    if (!ct.duplicate_params.empty()) {
+      return "Content-Type parameter " + ct.duplicate_params.front();
+    }
+  }
+  return {};
 }
 
 ContentType EntityContentType(const MimeEntity& entity) {
@@ -571,6 +598,56 @@ Result<std::string> ReplaceHeader(std::string_view message, std::string_view nam
     out.append(name).append(": ").append(new_value).append(crlf ? "\r\n" : "\n");
     out.append(message.substr(at));
   }
+  return out;
+}
+
+Result<std::string> ReplaceAllFields(std::string_view message, std::string_view name,
+                                     std::string_view new_value, const MimeLimits& limits) {
+  SG_ASSIGN_OR_RETURN(std::string first, ReplaceHeader(message, name, new_value, limits));
+  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(first, limits));
+  std::string out;
+  size_t copied = 0;
+  bool kept = false;
+  for (const HeaderField& f : entity.fields) {
+    if (!NameIs(f.name, name)) continue;
+    if (!kept) {
+      kept = true;
+      continue;
+    }
+    size_t start = static_cast<size_t>(f.raw.data() - first.data());
+    out.append(first, copied, start - copied);
+    copied = start + f.raw.size();
+  }
+  if (copied == 0) return first;
+  out.append(first, copied, std::string::npos);
+  return out;
+}
+
+Result<std::string> SetFields(std::string_view message, std::string_view name,
+                              const std::vector<std::string>& values, const MimeLimits& limits) {
+  for (const std::string& v : values) {
+    if (v.find_first_of("\r\n") != std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "header " + std::string(name) + ": value contains a line break");
+    }
+  }
+  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(message, limits));
+  const bool crlf = message.find("\r\n") != std::string_view::npos;
+  std::string out;
+  out.reserve(message.size() + 128 * values.size());
+  size_t copied = 0;
+  for (const HeaderField& f : entity.fields) {
+    if (!NameIs(f.name, name)) continue;
+    size_t start = static_cast<size_t>(f.raw.data() - message.data());
+    out.append(message.substr(copied, start - copied));
+    copied = start + f.raw.size();
+  }
+  out.append(message.substr(copied, entity.header_block.size() - copied));
+  if (!out.empty() && out.back() != '\n') out.append(crlf ? "\r\n" : "\n");  // last field unterminated
+  for (const std::string& v : values) {
+    out.append(name).append(": ").append(v).append(crlf ? "\r\n" : "\n");
+  }
+  out.append(message.substr(entity.header_block.size()));
   return out;
 }
 
