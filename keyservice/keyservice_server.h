@@ -31,6 +31,7 @@
 
 namespace grpc {
 class Server;
+class Service;
 }
 
 namespace sg::keyservice {
@@ -55,6 +56,10 @@ class KeyServiceServer : public Service {
   KeyService& local() { return *impl_; }
   KeyAdmin& admin() { return *impl_; }
   KeyServiceImpl& impl() { return *impl_; }
+  // Another gRPC service on the same listener (the decryption failure
+  // guard, keyservice/decrypt_guard_grpc_server.h). Before Start(); the
+  // service is borrowed and outlives the server.
+  void RegisterService(grpc::Service* service) { extra_services_.push_back(service); }
   // "127.0.0.1:40123" once started (the real port when configured with 0).
   std::string bound_endpoint() const { return bound_endpoint_; }
 
@@ -66,6 +71,7 @@ class KeyServiceServer : public Service {
   std::unique_ptr<KeyServiceImpl> impl_;
   std::unique_ptr<KeyServiceGrpc> grpc_service_;
   std::unique_ptr<KeyAdminGrpc> grpc_admin_;
+  std::vector<grpc::Service*> extra_services_;
   std::unique_ptr<grpc::Server> server_;
   std::string bound_endpoint_;
   std::atomic<bool> ready_{false};

@@ -24,14 +24,21 @@
 //   Nothing to do: passed unchanged.
 //
 // Inbound (DecideInbound), for a recipient R of a message from the internet:
-//   1. An encrypted layer R's keys could not open: bounced (DSN 5.7.5 to the
-//      sender, one fixed wording) unless the DSN is not allowed; nothing is
-//      delivered to R.
-//   2. Encrypted to a user who keeps their own key (R has no keys at the
-//      gateway and does not participate): passed unchanged.
-//   3. Decrypted: delivered decrypted, marked [secure] (+ the signature mark).
-//   4. Signed (not encrypted to us): delivered as received, marked.
-//   5. Anything else: passed (forged marks removed from the Subject).
+//   1. A content key seen before with other ciphertext: quarantined, no DSN
+//      (the padding-oracle / EFAIL pattern; issue 13 point 1).
+//   2. An encrypted layer R's keys could not open: bounced, nothing
+//      delivered to R; a DSN 5.7.5 to the sender with one fixed wording,
+//      unless the sender asked for none, already had one for this content
+//      key, or its domain reached the DSN rate limit.
+//   3. Encrypted to a user who keeps their own key (R has no keys at the
+//      gateway and does not participate): passed as received (marked when
+//      an outer signature was verified).
+//   4. Decrypted: delivered decrypted, marked [secure] (+ the signature mark).
+//   5. Signed (not encrypted to us): delivered as received, marked.
+//   6. Anything else: passed.
+//   The signature mark is [signed OK] only when every signature layer
+//   verified (the weakest layer decides). Forged marks and steering tags are
+//   removed from every delivered Subject.
 //
 // Threading: pure functions.
 #pragma once
@@ -91,9 +98,10 @@ Decision DecideOutbound(const MessageFacts& message, const RecipientFacts& recip
 // What became of the encrypted layers for one recipient.
 enum class Decryption {
   kNone,       // no encrypted layer
-  kDecrypted,  // every encrypted layer met was opened
+  kDecrypted,  // the encrypted layers met were opened
   kNotOurs,    // encrypted, and the recipient keeps their own key (no keys here, not participating)
   kFailed,     // an encrypted layer could not be opened with the recipient's keys
+  kReplayed,   // its content key was seen before with other ciphertext (an attack): not decrypted
 };
 
 enum class SignatureVerdict {
@@ -102,29 +110,42 @@ enum class SignatureVerdict {
   kInvalid,  // a signature layer did not verify
 };
 
+// Whether a failure DSN may go to the sender (asked only for kFailed).
+enum class DsnVerdict {
+  kSend,
+  kNotWanted,    // null sender, or NOTIFY without FAILURE
+  kAlreadySent,  // one went to this sender for this content key already
+  kRateLimited,  // the sender's domain had its share of failure DSNs
+};
+std::string_view DsnVerdictName(DsnVerdict verdict);
+
 // Facts about one inbound message for one recipient, gathered by the
-// processor (unwrapping, keyservice).
+// processor (unwrapping, keyservice, the failure guard).
 struct InboundFacts {
   Decryption decryption = Decryption::kNone;
-  bool auth_enveloped = false;          // the innermost decrypted layer was AuthEnvelopedData
+  bool auth_enveloped = false;          // every decrypted layer was AuthEnvelopedData
   SignatureVerdict signature = SignatureVerdict::kNone;
   std::string other_smime;              // an S/MIME kind not opened ("compressed"); empty otherwise
   bool forged_mark = false;             // the Subject carries a mark only the gateway may set
+  bool forged_tag = false;              // ... or a steering tag ([plain], [noenc], ...)
+  DsnVerdict dsn = DsnVerdict::kSend;
 };
 
 enum class InboundAction {
-  kPassed,     // delivered as received (only forged marks removed)
-  kVerified,   // delivered as received, marked from the signature
-  kDecrypted,  // delivered decrypted, marked [secure]
-  kBounced,    // not delivered; DSN to the sender
+  kPassed,       // delivered as received (only forged marks and tags removed)
+  kVerified,     // delivered as received, marked from the signature
+  kDecrypted,    // delivered decrypted, marked [secure]
+  kBounced,      // not delivered; a DSN to the sender when send_dsn
+  kQuarantined,  // not delivered, no DSN: kept for the admin with the reason
 };
 std::string_view InboundActionName(InboundAction action);
 
 struct InboundDecision {
   InboundAction action = InboundAction::kPassed;
   std::vector<RuleRef> rules;
-  std::string marks;   // "[secure] [signed OK]"; empty: no mark
-  std::string status;  // RFC 3463 status of a bounce ("5.7.5")
+  std::string marks;      // "[secure] [signed OK]"; empty: no mark
+  std::string status;     // RFC 3463 status of a bounce ("5.7.5")
+  bool send_dsn = false;  // a bounce with a DSN
   std::string RuleText() const { return RulesText(rules); }
 };
 

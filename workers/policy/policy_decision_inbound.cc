@@ -9,6 +9,17 @@ std::string_view InboundActionName(InboundAction action) {
     case InboundAction::kVerified: return "verified";
     case InboundAction::kDecrypted: return "decrypted";
     case InboundAction::kBounced: return "bounce";
+    case InboundAction::kQuarantined: return "quarantined";
+  }
+  return "unknown";
+}
+
+std::string_view DsnVerdictName(DsnVerdict verdict) {
+  switch (verdict) {
+    case DsnVerdict::kSend: return "send";
+    case DsnVerdict::kNotWanted: return "not-wanted";
+    case DsnVerdict::kAlreadySent: return "already-sent";
+    case DsnVerdict::kRateLimited: return "rate-limited";
   }
   return "unknown";
 }
@@ -23,43 +34,59 @@ std::string SignatureMark(SignatureVerdict v) {
   return v == SignatureVerdict::kGood ? "[signed OK]" : "[signed INVALID]";
 }
 
+void AddSignature(const InboundFacts& f, InboundDecision& d) {
+  if (f.signature == SignatureVerdict::kNone) return;
+  d.rules.push_back(SignatureRule(f.signature));
+  d.marks += (d.marks.empty() ? "" : " ") + SignatureMark(f.signature);
+}
+
+// A mail that is not delivered: quarantine or bounce.
+InboundDecision NotDelivered(const InboundFacts& f) {
+  InboundDecision d;
+  if (f.decryption == Decryption::kReplayed) {
+    d.action = InboundAction::kQuarantined;
+    d.rules = {{Rule::kContentKeyReplayed, {}}};
+    return d;
+  }
+  d.action = InboundAction::kBounced;
+  d.rules = {{Rule::kUndecryptable, {}}};
+  d.status = "5.7.5";
+  d.send_dsn = f.dsn == DsnVerdict::kSend;
+  if (!d.send_dsn) d.rules.push_back({Rule::kDsnSuppressed, std::string(DsnVerdictName(f.dsn))});
+  return d;
+}
+
 }  // namespace
 
 InboundDecision DecideInbound(const InboundFacts& f) {
+  if (f.decryption == Decryption::kReplayed || f.decryption == Decryption::kFailed) {
+    return NotDelivered(f);
+  }
   InboundDecision d;
-  const bool signed_msg = f.signature != SignatureVerdict::kNone;
   switch (f.decryption) {
-    case Decryption::kFailed:
-      d.action = InboundAction::kBounced;
-      d.rules = {{Rule::kUndecryptable, {}}};
-      d.status = "5.7.5";
-      return d;
     case Decryption::kNotOurs:
-      d.action = InboundAction::kPassed;
+      d.action = f.signature == SignatureVerdict::kNone ? InboundAction::kPassed
+                                                         : InboundAction::kVerified;
       d.rules = {{Rule::kEncryptedNotHosted, {}}};
-      return d;
+      break;
     case Decryption::kDecrypted:
       d.action = InboundAction::kDecrypted;
       d.rules = {{f.auth_enveloped ? Rule::kDecryptedAuthEnveloped : Rule::kDecrypted, {}}};
       d.marks = "[secure]";
-      if (signed_msg) {
-        d.rules.push_back(SignatureRule(f.signature));
-        d.marks += " " + SignatureMark(f.signature);
+      break;
+    default:
+      if (f.signature != SignatureVerdict::kNone) {
+        d.action = InboundAction::kVerified;
+      } else {
+        d.action = InboundAction::kPassed;
+        d.rules = {f.other_smime.empty() ? RuleRef{Rule::kInboundNotSmime, {}}
+                                         : RuleRef{Rule::kInboundSmime, f.other_smime}};
       }
-      return d;
-    case Decryption::kNone:
       break;
   }
-  if (signed_msg) {
-    d.action = InboundAction::kVerified;
-    d.rules = {SignatureRule(f.signature)};
-    d.marks = SignatureMark(f.signature);
-    return d;
-  }
-  d.action = InboundAction::kPassed;
-  d.rules = {f.other_smime.empty() ? RuleRef{Rule::kInboundNotSmime, {}}
-                                   : RuleRef{Rule::kInboundSmime, f.other_smime}};
+  AddSignature(f, d);
   if (f.forged_mark) d.rules.push_back({Rule::kForgedMarkRemoved, {}});
+  if (f.forged_tag) d.rules.push_back({Rule::kForgedTagRemoved, {}});
   return d;
 }
 

@@ -31,11 +31,14 @@ int64_t PolicyProcessor::SystemClockMs() {
 }
 
 PolicyProcessor::PolicyProcessor(PolicyConfig config, smime::SmimeConfig smime_config,
-                                 keyservice::KeyService& keys, const smime::SmimeEngine& engine,
-                                 metrics::Registry& registry, Clock clock)
+                                 keyservice::KeyService& keys,
+                                 keyservice::DecryptFailureGuard& guard,
+                                 const smime::SmimeEngine& engine, metrics::Registry& registry,
+                                 Clock clock)
     : config_(std::move(config)),
       smime_config_(std::move(smime_config)),
       keys_(keys),
+      guard_(guard),
       engine_(engine),
       metrics_(registry),
       clock_(std::move(clock)) {}

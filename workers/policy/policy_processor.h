@@ -15,13 +15,21 @@
 // alone, so nobody receives a form meant for another), and one DSN to the
 // sender for the recipients that must be encrypted but cannot be.
 //
-// Inbound (DIRECTION_INBOUND): encrypted mail is decrypted per recipient with
+// Inbound (DIRECTION_INBOUND): every S/MIME layer is unwrapped
+// (policy_unwrap.h): signatures verified against the keyservice's trust
+// anchors at the arrival time, encrypted layers opened per recipient with
 // that recipient's keys (every key the user ever had, then the hosted domain
-// key) and marked [secure]; signed mail is verified against the keyservice's
-// trust anchors, marked [signed OK] / [signed INVALID], otherwise forwarded
-// byte-identical, and its signer certificate is offered to the keyservice
-// (harvest); mail a hosted participant cannot decrypt is returned to its
-// sender (DSN 5.7.5) and nothing is delivered to that recipient.
+// key) after the DecryptFailureGuard has seen the content key. Decrypted
+// mail is delivered decrypted and marked [secure]; signed mail is marked
+// [signed OK] / [signed INVALID] (the weakest layer decides) and otherwise
+// forwarded byte-identical; every delivered message carries the gateway's
+// X-Smimegate-Verification fields and none of the sender's. The outermost
+// signer certificate is offered to the keyservice (harvest). Mail a hosted
+// participant cannot decrypt is returned to its sender (DSN 5.7.5, one fixed
+// wording, at most one per sender and content key, rate-limited per sender
+// domain) and nothing is delivered to that recipient; a content key replayed
+// with other ciphertext is quarantined (dead-lettered with the reason), no
+// DSN.
 //
 // Every decision is logged as one line per message and recipient
 // ("policy message_id=.. direction=.. rcpt=.. action=.. rule=.. form=..") and
@@ -33,8 +41,8 @@
 // outbound mail is permanent (dead-lettered): never delivered in clear.
 //
 // Threading: Process() is called concurrently; the processor holds only
-// caches guarded by a mutex. KeyService, engine and registry are borrowed
-// and must outlive the processor.
+// caches guarded by a mutex. KeyService, guard, engine and registry are
+// borrowed and must outlive the processor.
 #pragma once
 
 #include <ctime>
@@ -45,13 +53,14 @@
 #include <optional>
 
 #include "egress/egress_dsn.h"
+#include "keyservice/decrypt_guard.h"
 #include "keyservice/key_service.h"
 #include "workers/message_processor.h"
 #include "workers/policy/policy_config.h"
 #include "workers/policy/policy_decision.h"
 #include "workers/policy/policy_metrics.h"
+#include "workers/policy/policy_unwrap.h"
 #include "workers/smime/smime_config.h"
-#include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_engine.h"
 
 namespace sg::workers {
@@ -62,8 +71,9 @@ class PolicyProcessor : public MessageProcessor {
   static int64_t SystemClockMs();
 
   PolicyProcessor(PolicyConfig config, smime::SmimeConfig smime_config,
-                  keyservice::KeyService& keys, const smime::SmimeEngine& engine,
-                  metrics::Registry& registry, Clock clock = &SystemClockMs);
+                  keyservice::KeyService& keys, keyservice::DecryptFailureGuard& guard,
+                  const smime::SmimeEngine& engine, metrics::Registry& registry,
+                  Clock clock = &SystemClockMs);
 
   Result<std::vector<smimegate::v1::MessageRecord>> Process(
       smimegate::v1::MessageRecord record) override;
@@ -81,17 +91,22 @@ class PolicyProcessor : public MessageProcessor {
   struct InboundRecipient;
   Result<std::vector<smimegate::v1::MessageRecord>> ProcessInbound(
       const smimegate::v1::MessageRecord& record);
-  Result<std::vector<smimegate::v1::MessageRecord>> InboundShared(
-      const smimegate::v1::MessageRecord& record, smime::SmimeKind kind);
-  Result<std::vector<smimegate::v1::MessageRecord>> InboundPerRecipient(
-      const smimegate::v1::MessageRecord& record);
-  egress::FailedRecipient Undecryptable(const smimegate::v1::MessageRecord& record,
-                                        const InboundRecipient& r, const InboundDecision& d);
-  // Opens the encrypted layers of |message| with |address|'s keys.
+  UnwrapOptions InboundUnwrapOptions() const;
+  // Opens the layers |common| stopped at with |rcpt|'s keys, and decides.
   Result<InboundRecipient> GatherInbound(const smimegate::v1::MessageRecord& record,
-                                         const smimegate::v1::Recipient& rcpt);
-  // Verifies a signed message, harvests its signer, returns the verdict.
-  Result<bool> VerifyAndHarvest(std::string_view message, const std::string& message_id);
+                                         const smimegate::v1::Recipient& rcpt,
+                                         const Unwrapper& unwrapper, const Unwrapped& common);
+  // Whether undecryptable mail for |r| gets a DSN (sender, NOTIFY, guard).
+  Result<DsnVerdict> FailureDsnVerdict(const smimegate::v1::MessageRecord& record,
+                                       const InboundRecipient& r);
+  // Offers the outermost intact signer to the keyservice (once per message).
+  void HarvestSigner(const Unwrapped& unwrapped, const std::string& message_id);
+  // The record goes to the dead-letter topic with this reason: nothing delivered, no DSN.
+  Error Quarantine(const smimegate::v1::MessageRecord& record, const InboundRecipient& r);
+  // The delivered bytes: marks in the Subject, the verification header.
+  Result<std::string> InboundForm(const InboundRecipient& r);
+  Result<std::vector<smimegate::v1::MessageRecord>> EmitInbound(
+      const smimegate::v1::MessageRecord& record, const std::vector<InboundRecipient>& recipients);
 
   // Returns the failed recipients to the sender in one DSN (5.7.x), unless
   // the sender is null or asked for none; `what` is for the log line.
@@ -112,6 +127,7 @@ class PolicyProcessor : public MessageProcessor {
   PolicyConfig config_;
   smime::SmimeConfig smime_config_;
   keyservice::KeyService& keys_;
+  keyservice::DecryptFailureGuard& guard_;
   const smime::SmimeEngine& engine_;
   PolicyMetrics metrics_;
   Clock clock_;

@@ -11,12 +11,12 @@ namespace sg::workers::testing {
 namespace v1 = smimegate::v1;
 using smime::testing::GetTestPki;
 
-Harness::Harness(PolicyConfig config) {
+Harness::Harness(PolicyConfig config, smime::SmimeConfig sc) {
   engine = std::move(smime::SmimeEngine::Create().value());
-  smime::SmimeConfig sc;
   sc.trust_system_roots = false;
-  processor = std::make_unique<PolicyProcessor>(std::move(config), sc, keys, *engine, registry,
-                                                &NowMs);
+  guard = keyservice::DecryptGuardStore::Open(keyservice::DecryptGuardOptions{}).value();
+  processor = std::make_unique<PolicyProcessor>(std::move(config), sc, keys, *guard, *engine,
+                                                registry, [this] { return clock_ms; });
   keys.AddAnchor(GetTestPki().root.cert.get());
 }
 
