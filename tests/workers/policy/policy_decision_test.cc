@@ -174,6 +174,13 @@ std::vector<InCase> InCases() {
   compressed.other_smime = "compressed";
   InboundFacts forged;
   forged.forged_mark = true;
+  InboundFacts tag = Facts(Decryption::kDecrypted, SignatureVerdict::kGood);
+  tag.forged_tag = true;
+  auto failed = [](DsnVerdict v) {
+    InboundFacts f = Facts(Decryption::kFailed, SignatureVerdict::kNone);
+    f.dsn = v;
+    return f;
+  };
   return {
       {"plain", Facts(Decryption::kNone, SignatureVerdict::kNone), InboundAction::kPassed,
        "inbound-not-smime", ""},
@@ -195,6 +202,18 @@ std::vector<InCase> InCases() {
        "encrypted-not-hosted", ""},
       {"failed", Facts(Decryption::kFailed, SignatureVerdict::kGood), InboundAction::kBounced,
        "undecryptable", ""},
+      {"failed_no_dsn_wanted", failed(DsnVerdict::kNotWanted), InboundAction::kBounced,
+       "undecryptable,dsn-suppressed:not-wanted", ""},
+      {"failed_dsn_already_sent", failed(DsnVerdict::kAlreadySent), InboundAction::kBounced,
+       "undecryptable,dsn-suppressed:already-sent", ""},
+      {"failed_rate_limited", failed(DsnVerdict::kRateLimited), InboundAction::kBounced,
+       "undecryptable,dsn-suppressed:rate-limited", ""},
+      {"replayed_quarantined", Facts(Decryption::kReplayed, SignatureVerdict::kGood),
+       InboundAction::kQuarantined, "content-key-replayed", ""},
+      {"not_ours_signed_outside", Facts(Decryption::kNotOurs, SignatureVerdict::kGood),
+       InboundAction::kVerified, "encrypted-not-hosted,signature-good", "[signed OK]"},
+      {"decrypted_tag_removed", tag, InboundAction::kDecrypted,
+       "decrypted,signature-good,forged-tag-removed", "[secure] [signed OK]"},
   };
 }
 
@@ -207,6 +226,7 @@ TEST_P(InboundDecisionTable, Table) {
   EXPECT_EQ(d.RuleText(), c.rules);
   EXPECT_EQ(d.marks, c.marks);
   EXPECT_EQ(d.action == InboundAction::kBounced, d.status == "5.7.5");
+  EXPECT_EQ(d.send_dsn, d.action == InboundAction::kBounced && c.f.dsn == DsnVerdict::kSend);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, InboundDecisionTable, ::testing::ValuesIn(InCases()),
