@@ -165,6 +165,8 @@ Status Unwrapper::OpenLayer(Unwrapped& u, smime::SmimeKind kind, const Recipient
     return OkStatus();
   }
   layer.cipher = env->cipher;
+  // The CMS content type decides, not the smime-type parameter a client wrote.
+  layer.kind = env->auth_enveloped ? Layer::Kind::kAuthEnveloped : Layer::Kind::kEnveloped;
   keyservice::ContentKeySighting sighting{env->content_key_digest, env->ciphertext_digest,
                                           message_id_,
                                           static_cast<int64_t>(arrival_) * 1000};

@@ -67,9 +67,11 @@ bool KeyAgreementAllowed(int scheme_nid, int wrap_nid, bool allow_3des) {
 }
 
 std::string AlgorithmName(int nid) {
-  const char* sn = OBJ_nid2sn(nid);
-  if (nid == NID_undef || sn == nullptr) return "unknown";
-  std::string out(sn);
+  // The long names are the familiar ones ("aes-256-gcm", "sha256"); the
+  // short ones are not ("id-aes256-GCM").
+  const char* ln = OBJ_nid2ln(nid);
+  if (nid == NID_undef || ln == nullptr) return "unknown";
+  std::string out(ln);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }

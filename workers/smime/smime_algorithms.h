@@ -35,7 +35,7 @@ bool KeyTransportAllowed(int nid);
 // Whether a key-agreement scheme (kari) and its key wrap may be used.
 bool KeyAgreementAllowed(int scheme_nid, int wrap_nid, bool allow_3des);
 
-// OpenSSL's short name of |nid| in lower case ("aes-256-cbc", "sha256"),
+// OpenSSL's long name of |nid| in lower case ("aes-256-cbc", "aes-256-gcm", "sha256"),
 // "unknown" when it has none.
 std::string AlgorithmName(int nid);
 
