@@ -4,7 +4,7 @@
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
-#include <map>
+#include <algorithm>
 
 #include "egress/egress_dsn.h"
 #include "workers/policy/policy_decision.h"
@@ -257,21 +257,29 @@ Error PolicyProcessor::Quarantine(const v1::MessageRecord& record, const Inbound
 }
 
 Result<std::string> PolicyProcessor::InboundForm(const InboundRecipient& r) {
-  const std::string& base = r.unwrapped.deliver;
-  // Marks are the gateway's word: marks and tags the sender wrote go first;
-  // only the top-level header changes (a signature stays valid, invariant 7).
-  std::string subject = GetSubject(base).value_or("");
-  if (auto stripped = StripInboundControls(subject)) subject = stripped->value;
-  std::string marked = subject;
-  if (!r.decision.marks.empty()) marked = MarkSubject(r.decision.marks, subject);
-  std::string out;
-  if (marked != GetSubject(base).value_or("") || r.facts.forged_mark || r.facts.forged_tag) {
-    SG_ASSIGN_OR_RETURN(out, smime::ReplaceAllFields(base, "Subject", marked, engine_.limits()));
-  } else {
-    out = base;
+  const std::string_view base = r.unwrapped.deliver;
+  // Marks are the gateway's word: marks and tags the sender wrote go first
+  // (from every Subject field); only the top-level header changes, so a
+  // signature stays valid (invariant 7). The sender's X-Smimegate-
+  // Verification fields are replaced by the gateway's (one pass, one copy).
+  SG_ASSIGN_OR_RETURN(smime::MimeEntity top, smime::ParseEntity(base, engine_.limits()));
+  size_t subjects = 0, details_in = 0;
+  std::string original;
+  for (const auto& f : top.fields) {
+    if (smime::NameIs(f.name, "Subject") && subjects++ == 0) original = smime::FieldValue(f);
+    if (smime::NameIs(f.name, kVerificationHeader)) ++details_in;
   }
-  return smime::SetFields(out, kVerificationHeader, VerificationFields(r.unwrapped.layers),
-                          engine_.limits());
+  std::string subject = original;
+  if (auto stripped = StripInboundControls(subject)) subject = stripped->value;
+  if (!r.decision.marks.empty()) subject = MarkSubject(r.decision.marks, subject);
+  std::vector<smime::FieldEdit> edits;
+  if (subject != original || subjects > 1) edits.push_back({"Subject", {subject}, true});
+  std::vector<std::string> details = VerificationFields(r.unwrapped.layers);
+  if (!details.empty() || details_in > 0) {
+    edits.push_back({kVerificationHeader, std::move(details), false});
+  }
+  if (edits.empty()) return std::string(base);
+  return smime::RewriteFields(base, edits, engine_.limits());
 }
 
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
@@ -279,8 +287,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
   std::vector<v1::MessageRecord> outputs;
   std::vector<egress::FailedRecipient> failed;
   // Recipients who get the same bytes share one form.
-  std::map<std::string, std::vector<const InboundRecipient*>> forms;
-  std::vector<std::string> order;
+  std::vector<std::pair<std::string, std::vector<const InboundRecipient*>>> forms;
   for (const InboundRecipient& r : recipients) {
     const InboundDecision& d = r.decision;
     const std::string action(InboundActionName(d.action));
@@ -302,13 +309,16 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
       continue;
     }
     SG_ASSIGN_OR_RETURN(std::string out, InboundForm(r));
-    if (!forms.count(out)) order.push_back(out);
-    forms[out].push_back(&r);
+    auto same = std::find_if(forms.begin(), forms.end(), [&out](const auto& f) { return f.first == out; });
+    if (same != forms.end()) {
+      same->second.push_back(&r);
+    } else {
+      forms.emplace_back(std::move(out), std::vector<const InboundRecipient*>{&r});
+    }
   }
   int dec_index = 0;
   int other_index = 0;
-  for (const std::string& message : order) {
-    const auto& members = forms[message];
+  for (auto& [message, members] : forms) {
     const InboundDecision& first = members.front()->decision;
     std::string form_id;
     if (first.action == InboundAction::kDecrypted) {
@@ -320,7 +330,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
     }
     std::vector<v1::Recipient> rcpts;
     for (const InboundRecipient* r : members) rcpts.push_back(r->rcpt);
-    v1::MessageRecord out = Derive(record, message, form_id, rcpts);
+    v1::MessageRecord out = Derive(record, std::move(message), form_id, rcpts);
     for (const InboundRecipient* r : members) {
       const std::string a(InboundActionName(r->decision.action));
       Note(out, a, r->decision.RuleText(), r->addr);

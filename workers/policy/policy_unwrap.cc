@@ -65,8 +65,8 @@ Unwrapper::Unwrapper(const smime::SmimeEngine& engine, const smime::TrustStore& 
 
 Result<Unwrapped> Unwrapper::Common(std::string_view message) const {
   Unwrapped u;
-  u.current = std::string(message);
-  u.deliver = u.current;
+  u.current = message;
+  u.deliver = message;
   SG_RETURN_IF_ERROR(Walk(u, nullptr));
   return u;
 }
@@ -136,10 +136,9 @@ Status Unwrapper::VerifyLayer(Unwrapped& u, smime::SmimeKind kind, bool& go_on) 
   // What it signed is S/MIME too: go on inside, whatever the verdict (the
   // content is still the reader's; the verdict goes into the marks).
   go_on = Unwrappable(v.content_kind) && !v.content.empty();
-  std::string inner = go_on ? v.content : std::string();
   layer.verified = std::make_shared<const smime::VerifyResult>(std::move(v));
+  if (go_on) u.current = layer.verified->content;  // kept alive by the layer
   u.layers.push_back(std::move(layer));
-  if (go_on) u.current = std::move(inner);
   return OkStatus();
 }
 
@@ -193,8 +192,10 @@ Status Unwrapper::OpenLayer(Unwrapped& u, smime::SmimeKind kind, const Recipient
   }
   u.layers.push_back(std::move(layer));
   u.decrypted = true;
-  u.current = std::move(dec->message);
-  u.deliver = u.current;
+  auto plain = std::make_shared<const std::string>(std::move(dec->message));
+  u.current = *plain;
+  u.deliver = *plain;
+  u.buffers.push_back(std::move(plain));
   go_on = true;
   return OkStatus();
 }

@@ -85,8 +85,12 @@ std::string_view LayerKindName(Layer::Kind kind);
 
 struct Unwrapped {
   std::vector<Layer> layers;
-  std::string current;  // where the walk stands (the next layer, when not done)
-  std::string deliver;  // what to deliver
+  // Where the walk stands (the next layer, when not done) and what to
+  // deliver: views into the message given to Common() (which must outlive
+  // this) or into |buffers| (content the walk produced). Copies share them.
+  std::string_view current;
+  std::string_view deliver;
+  std::vector<std::shared_ptr<const std::string>> buffers;
   bool decrypted = false;
   bool done = false;    // false: stopped at an encrypted layer, keys needed
   // For a layer that failed: what the failure DSN is keyed on (the content
@@ -108,6 +112,7 @@ class Unwrapper {
             std::string message_id);
 
   // The layers every recipient shares (signatures outside any encryption).
+  // |message| must outlive the results.
   Result<Unwrapped> Common(std::string_view message) const;
   // Goes on from |common| with one recipient's keys. Errors: the guard's
   // (unavailable: retry the record later) and resource limits.

@@ -109,9 +109,29 @@ std::string Sha256(std::initializer_list<std::string_view> pieces) {
   return std::string(reinterpret_cast<char*>(md), len);
 }
 
-Result<EnvelopeFacts> ReadEnvelopeFacts(CMS_ContentInfo* cms, const RecipientMatch& m) {
-  // The ciphertext is taken out while the rest is encoded (the field is
-  // OPTIONAL), and put back whatever happens.
+int OidNid(std::string_view oid_tlv) {
+  const auto* p = reinterpret_cast<const unsigned char*>(oid_tlv.data());
+  ASN1_OBJECT* obj = d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(oid_tlv.size()));  // NOLINT
+  const int nid = obj == nullptr ? NID_undef : OBJ_obj2nid(obj);
+  ASN1_OBJECT_free(obj);
+  ERR_clear_error();
+  return nid;
+}
+
+// |der| is the structure as received; any change to it (recipients,
+// algorithm, IV, ciphertext, MAC) changes the ciphertext digest.
+Result<EnvelopeFacts> ReadEnvelopeFacts(CMS_ContentInfo* cms, std::string_view der,
+                                        const RecipientMatch& m) {
+  EnvelopeFacts f;
+  f.ciphertext_digest = Sha256({der});
+  if (auto parts = internal::ReadEnvelopedParts(der, m.ri, m.rek)) {
+    f.cipher_nid = OidNid(parts->content_cipher_oid);
+    f.content_key = std::string(parts->encrypted_key);
+    return f;
+  }
+  // An encoding the walker does not follow: OpenSSL's own DER of the
+  // structure, without the (possibly large) ciphertext, which is OPTIONAL
+  // there and put back whatever happens.
   ASN1_OCTET_STRING** pos = CMS_get0_content(cms);
   if (pos == nullptr || *pos == nullptr) {
     return MakeError(ErrorCode::kCorruption, "decrypt: enveloped data without ciphertext");
@@ -125,20 +145,12 @@ Result<EnvelopeFacts> ReadEnvelopeFacts(CMS_ContentInfo* cms, const RecipientMat
     return MakeError(ErrorCode::kCorruption, "decrypt: cannot encode the structure: " +
                                                  TakeOpenSslError());
   }
-  std::string der(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
+  std::string reencoded(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
   OPENSSL_free(buf);
-  auto parts = internal::ReadEnvelopedParts(der, m.ri, m.rek);
+  auto parts = internal::ReadEnvelopedParts(reencoded, m.ri, m.rek);
   if (!parts) return MakeError(ErrorCode::kCorruption, "decrypt: unexpected structure");
-  EnvelopeFacts f;
-  const auto* oid = reinterpret_cast<const unsigned char*>(parts->content_cipher_oid.data());
-  ASN1_OBJECT* obj = d2i_ASN1_OBJECT(nullptr, &oid, static_cast<long>(parts->content_cipher_oid.size()));  // NOLINT
-  f.cipher_nid = obj == nullptr ? NID_undef : OBJ_obj2nid(obj);
-  ASN1_OBJECT_free(obj);
-  ERR_clear_error();
+  f.cipher_nid = OidNid(parts->content_cipher_oid);
   f.content_key = std::string(parts->encrypted_key);
-  const std::string_view ct(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ciphertext)),
-                            static_cast<size_t>(ASN1_STRING_length(ciphertext)));
-  f.ciphertext_digest = Sha256({der, ct});
   return f;
 }
 
@@ -179,7 +191,7 @@ Result<Envelope> SmimeEngine::OpenEnvelopeImpl(std::string_view message,
                          " candidate keys is among the " + std::to_string(recipients) +
                          " recipients of the message");
   }
-  SG_ASSIGN_OR_RETURN(EnvelopeFacts facts, ReadEnvelopeFacts(state->cms.get(), *match));
+  SG_ASSIGN_OR_RETURN(EnvelopeFacts facts, ReadEnvelopeFacts(state->cms.get(), state->der, *match));
   env.cipher = AlgorithmName(facts.cipher_nid);
   if (!ContentCipherAllowed(facts.cipher_nid, options.allow_3des)) {
     return MakeError(ErrorCode::kUnsupported,
@@ -215,6 +227,13 @@ Result<DecryptResult> SmimeEngine::DecryptImpl(const Envelope& env,
   if (!env.auth_enveloped && options.check_cbc_content) {
     Status wf = CheckWellFormedEntity(entity, limits_);
     if (!wf.ok()) return MakeError(ErrorCode::kCorruption, "decrypt: " + wf.error().message);
+  } else if (auto inner = ParseEntity(entity, limits_); inner.ok()) {
+    // Integrity-protected content is the sender's own, but it must not be
+    // ambiguous either (issue 13 point 10).
+    if (std::string dup = AmbiguousField(*inner); !dup.empty()) {
+      return MakeError(ErrorCode::kCorruption,
+                       "decrypt: decrypted content: ambiguous " + dup + " twice");
+    }
   }
   DecryptResult result;
   auto joined = internal::JoinOuterAndEntity(st.top, entity, limits_);

@@ -2,24 +2,45 @@
 
 namespace sg::smime::internal {
 
-std::optional<Tlv> ReadTlv(std::string_view in) {
-  if (in.size() < 2) return std::nullopt;
+namespace {
+
+constexpr int kMaxDepth = 32;  // nesting of indefinite lengths we follow
+
+std::optional<Tlv> ReadTlvAt(std::string_view in, int depth) {
+  if (in.size() < 2 || depth > kMaxDepth) return std::nullopt;
   auto tag = static_cast<unsigned char>(in[0]);
   if ((tag & 0x1F) == 0x1F) return std::nullopt;  // high tag numbers: not in these structures
   auto first = static_cast<unsigned char>(in[1]);
+  if (first == 0x80) {
+    // BER indefinite length (NSS writes these): constructed, children up to
+    // the end-of-contents octets.
+    if ((tag & 0x20) == 0) return std::nullopt;
+    size_t pos = 2;
+    for (;;) {
+      if (in.size() - pos >= 2 && in[pos] == 0 && in[pos + 1] == 0) break;
+      auto child = ReadTlvAt(in.substr(pos), depth + 1);
+      if (!child) return std::nullopt;
+      pos += child->whole.size();
+    }
+    return Tlv{tag, in.substr(0, pos + 2), in.substr(2, pos - 2)};
+  }
   size_t header = 2;
   size_t len = 0;
   if (first < 0x80) {
     len = first;
   } else {
     size_t n = first & 0x7F;
-    if (n == 0 || n > 4 || in.size() < 2 + n) return std::nullopt;  // indefinite or absurd
+    if (n == 0 || n > 4 || in.size() < 2 + n) return std::nullopt;  // absurd
     for (size_t i = 0; i < n; ++i) len = (len << 8) | static_cast<unsigned char>(in[2 + i]);
     header += n;
   }
   if (len > in.size() - header) return std::nullopt;
   return Tlv{tag, in.substr(0, header + len), in.substr(header, len)};
 }
+
+}  // namespace
+
+std::optional<Tlv> ReadTlv(std::string_view in) { return ReadTlvAt(in, 0); }
 
 std::optional<std::vector<Tlv>> ReadChildren(std::string_view content) {
   std::vector<Tlv> out;

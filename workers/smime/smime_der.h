@@ -3,8 +3,10 @@
 // Purpose: the few places where the engine needs bytes of a CMS structure
 // that OpenSSL's API does not hand out (the certificates of a SignedData,
 // the encrypted content key of one RecipientInfo, the content-encryption
-// algorithm). Input is DER as i2d produces it (definite lengths, low tag
-// numbers); anything else gives nullopt, never a crash.
+// algorithm). Input is DER or BER with indefinite lengths (as NSS writes
+// it), low tag numbers; anything else gives nullopt, never a crash. An
+// indefinite-length element's |content| is its children without the
+// end-of-contents octets.
 //
 // Threading: pure functions.
 #pragma once

@@ -601,51 +601,45 @@ Result<std::string> ReplaceHeader(std::string_view message, std::string_view nam
   return out;
 }
 
-Result<std::string> ReplaceAllFields(std::string_view message, std::string_view name,
-                                     std::string_view new_value, const MimeLimits& limits) {
-  SG_ASSIGN_OR_RETURN(std::string first, ReplaceHeader(message, name, new_value, limits));
-  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(first, limits));
-  std::string out;
-  size_t copied = 0;
-  bool kept = false;
-  for (const HeaderField& f : entity.fields) {
-    if (!NameIs(f.name, name)) continue;
-    if (!kept) {
-      kept = true;
-      continue;
-    }
-    size_t start = static_cast<size_t>(f.raw.data() - first.data());
-    out.append(first, copied, start - copied);
-    copied = start + f.raw.size();
-  }
-  if (copied == 0) return first;
-  out.append(first, copied, std::string::npos);
-  return out;
-}
-
-Result<std::string> SetFields(std::string_view message, std::string_view name,
-                              const std::vector<std::string>& values, const MimeLimits& limits) {
-  for (const std::string& v : values) {
-    if (v.find_first_of("\r\n") != std::string::npos) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "header " + std::string(name) + ": value contains a line break");
+Result<std::string> RewriteFields(std::string_view message, const std::vector<FieldEdit>& edits,
+                                  const MimeLimits& limits) {
+  for (const FieldEdit& e : edits) {
+    for (const std::string& v : e.values) {
+      if (v.find_first_of("\r\n") != std::string::npos) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "header " + std::string(e.name) + ": value contains a line break");
+      }
     }
   }
   SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(message, limits));
-  const bool crlf = message.find("\r\n") != std::string_view::npos;
+  const std::string_view eol = message.find("\r\n") != std::string_view::npos ? "\r\n" : "\n";
   std::string out;
-  out.reserve(message.size() + 128 * values.size());
-  size_t copied = 0;
-  for (const HeaderField& f : entity.fields) {
-    if (!NameIs(f.name, name)) continue;
-    size_t start = static_cast<size_t>(f.raw.data() - message.data());
-    out.append(message.substr(copied, start - copied));
-    copied = start + f.raw.size();
+  size_t extra = 0;
+  for (const FieldEdit& e : edits) {
+    for (const std::string& v : e.values) extra += e.name.size() + v.size() + 4;
   }
-  out.append(message.substr(copied, entity.header_block.size() - copied));
-  if (!out.empty() && out.back() != '\n') out.append(crlf ? "\r\n" : "\n");  // last field unterminated
-  for (const std::string& v : values) {
-    out.append(name).append(": ").append(v).append(crlf ? "\r\n" : "\n");
+  out.reserve(message.size() + extra);
+  std::vector<bool> written(edits.size(), false);
+  auto write = [&](size_t i) {
+    for (const std::string& v : edits[i].values) {
+      out.append(edits[i].name).append(": ").append(v).append(eol);
+    }
+    written[i] = true;
+  };
+  for (const HeaderField& f : entity.fields) {
+    size_t hit = edits.size();
+    for (size_t i = 0; i < edits.size() && hit == edits.size(); ++i) {
+      if (NameIs(f.name, edits[i].name)) hit = i;
+    }
+    if (hit == edits.size()) {
+      out.append(f.raw);
+      continue;
+    }
+    if (edits[hit].in_place && !written[hit]) write(hit);
+  }
+  if (!out.empty() && out.back() != '\n') out.append(eol);  // the last field was unterminated
+  for (size_t i = 0; i < edits.size(); ++i) {
+    if (!written[i]) write(i);
   }
   out.append(message.substr(entity.header_block.size()));
   return out;

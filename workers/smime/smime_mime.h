@@ -108,17 +108,18 @@ std::string QpDecode(std::string_view in);
 Result<std::string> ReplaceHeader(std::string_view message, std::string_view name,
                                   std::string_view new_value, const MimeLimits& limits = {});
 
-// Replaces the value of the first field |name| and removes every other
-// field of that name (inserts it when absent). Every other byte of |message|
-// is unchanged.
-Result<std::string> ReplaceAllFields(std::string_view message, std::string_view name,
-                                     std::string_view new_value, const MimeLimits& limits = {});
-
-// Removes every field |name| of the top-level header block, then appends one
-// field "name: value" per value at its end. Values must be single lines.
-Result<std::string> SetFields(std::string_view message, std::string_view name,
-                              const std::vector<std::string>& values,
-                              const MimeLimits& limits = {});
+// One pass over the top-level header block, one copy of the message: every
+// field named by an edit is dropped and the edit's values are written
+// instead, each as "Name: value", at the place of the first dropped field
+// when |in_place| (else, or when there was none, at the end of the block).
+// Every other byte of |message| is unchanged. Values must be single lines.
+struct FieldEdit {
+  std::string_view name;
+  std::vector<std::string> values;
+  bool in_place = true;
+};
+Result<std::string> RewriteFields(std::string_view message, const std::vector<FieldEdit>& edits,
+                                  const MimeLimits& limits = {});
 
 // Prepends |tag| and a space to the Subject value ("Subject: |tag|" when
 // there is none), changing no other byte of |message>: the existing value,

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "workers/smime/smime_cert_cache.h"
 #include "workers/smime/smime_cms_util.h"
@@ -117,6 +118,75 @@ void BindToHeaders(SignerResult& s, const MimeEntity& top, const VerifyOptions& 
   }
 }
 
+// The result's own fields are the principal signer's.
+void AdoptPrincipal(CMS_SignerInfo* si, std::vector<X509Ptr> chain, VerifyResult& r) {
+  const SignerResult& p = r.signers[r.principal];
+  r.status = p.status;
+  r.detail = p.detail;
+  r.signer = p.cert;
+  r.signer_addresses = p.addresses;
+  r.signing_time = p.signing_time;
+  r.capabilities = internal::ReadCapabilities(si);
+  r.chain = std::move(chain);
+}
+
+// The SignedData: certificates from the per-thread cache instead of being
+// parsed with the CMS every time (smime_cert_cache.h), the CMS itself, its
+// type. nullptr with the status in |r| when it is not usable.
+internal::CmsPtr OpenSignedData(const SignatureParts& parts, VerifyResult& r) {
+  std::vector<std::string_view> cert_ders;
+  std::optional<std::string> stripped = internal::StripCertificates(parts.der, &cert_ders);
+  std::vector<X509Ptr> carried;
+  for (std::string_view c : cert_ders) {
+    X509Ptr cert = internal::CachedCertificate(c);
+    if (!cert) {
+      r = WithStatus(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
+      return nullptr;
+    }
+    carried.push_back(std::move(cert));
+  }
+  auto cms_or = internal::CmsFromDer(stripped ? std::string_view(*stripped)
+                                              : std::string_view(parts.der));
+  if (!cms_or.ok()) {
+    r = WithStatus(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
+    return nullptr;
+  }
+  internal::CmsPtr cms = std::move(cms_or).value();
+  int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
+  if (type != NID_pkcs7_signed) {
+    r = WithStatus(std::move(r), VerifyStatus::kNotSigned,
+                   std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
+    return nullptr;
+  }
+  if (parts.detached != (CMS_is_detached(cms.get()) == 1)) {
+    r = WithStatus(std::move(r), VerifyStatus::kMalformed,
+                   parts.detached ? "multipart/signed carries an opaque signature"
+                                  : "signed-data without content");
+    return nullptr;
+  }
+  r.certificates = std::move(carried);
+  if (X509Stack certs{CMS_get1_certs(cms.get())}) {  // only when the DER was not rewritten
+    for (int i = 0; i < sk_X509_num(certs.get()); ++i)
+      r.certificates.push_back(ShareX509(sk_X509_value(certs.get(), i)));
+  }
+  return cms;
+}
+
+// What the signature covers, with the outer headers: always for opaque
+// signatures (the content is only inside the CMS), for detached ones when
+// it is S/MIME itself (to be unwrapped further).
+void SignedContent(const MimeEntity& top, const SignatureParts& parts, BIO* opaque_out,
+                   const MimeLimits& limits, VerifyResult& r) {
+  if (r.opaque) {
+    auto joined = internal::JoinOuterAndEntity(top, internal::BioContents(opaque_out), limits);
+    if (joined.ok()) r.content = std::move(joined).value();
+    r.content_kind = DetectSmime(r.content);
+  } else if ((r.content_kind = DetectSmime(parts.detached_content)) != SmimeKind::kNone) {
+    auto joined = internal::JoinOuterAndEntity(top, parts.detached_content, limits);
+    if (joined.ok()) r.content = std::move(joined).value();
+  }
+}
+
 }  // namespace
 
 Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const TrustStore& trust,
@@ -149,37 +219,8 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   std::optional<SignatureParts> parts = LocateSignature(top, limits_, r);
   if (!parts) return r;
 
-  // Certificates come from the per-thread cache instead of being parsed with
-  // the CMS every time (smime_cert_cache.h).
-  std::vector<std::string_view> cert_ders;
-  std::optional<std::string> stripped = internal::StripCertificates(parts->der, &cert_ders);
-  std::vector<X509Ptr> carried;
-  for (std::string_view c : cert_ders) {
-    X509Ptr cert = internal::CachedCertificate(c);
-    if (!cert)
-      return WithStatus(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
-    carried.push_back(std::move(cert));
-  }
-  auto cms_or = internal::CmsFromDer(stripped ? std::string_view(*stripped)
-                                              : std::string_view(parts->der));
-  if (!cms_or.ok())
-    return WithStatus(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
-  internal::CmsPtr cms = std::move(cms_or).value();
-  int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
-  if (type != NID_pkcs7_signed) {
-    return WithStatus(std::move(r), VerifyStatus::kNotSigned,
-                      std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
-  }
-  if (parts->detached != (CMS_is_detached(cms.get()) == 1)) {
-    return WithStatus(std::move(r), VerifyStatus::kMalformed,
-                      parts->detached ? "multipart/signed carries an opaque signature"
-                                      : "signed-data without content");
-  }
-  r.certificates = std::move(carried);
-  if (X509Stack certs{CMS_get1_certs(cms.get())}) {  // only when the DER was not rewritten
-    for (int i = 0; i < sk_X509_num(certs.get()); ++i)
-      r.certificates.push_back(ShareX509(sk_X509_value(certs.get(), i)));
-  }
+  internal::CmsPtr cms = OpenSignedData(*parts, r);
+  if (!cms) return r;
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms.get());
   const int n = sk_CMS_SignerInfo_num(sis);
   if (n <= 0) return WithStatus(std::move(r), VerifyStatus::kMalformed, "no SignerInfo");
@@ -191,27 +232,18 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   // 1. Every signature and content digest, with any known intermediate as a
   //    possible signer certificate.
   X509Stack extra(sk_X509_new_null());
-  for (const X509Ptr& c : r.certificates) {
-    X509_up_ref(c.get());
-    sk_X509_push(extra.get(), c.get());
-  }
-  for (const X509Ptr& c : trust.intermediates()) {
-    X509_up_ref(c.get());
-    sk_X509_push(extra.get(), c.get());
+  for (const std::vector<X509Ptr>* list : {&std::as_const(r.certificates), &trust.intermediates()}) {
+    for (const X509Ptr& c : *list) {
+      X509_up_ref(c.get());
+      sk_X509_push(extra.get(), c.get());
+    }
   }
   internal::BioPtr content = parts->detached ? internal::ReadBio(parts->detached_content) : nullptr;
   internal::BioPtr out = r.opaque ? internal::WriteBio(parts->der.size()) : nullptr;  // content < DER
   std::string why;
   auto checks = internal::CheckSignatures(cms.get(), extra.get(), content.get(), out.get(), &why);
   if (!checks) return WithStatus(std::move(r), VerifyStatus::kMalformed, why);
-  if (r.opaque) {
-    auto joined = internal::JoinOuterAndEntity(top, internal::BioContents(out.get()), limits_);
-    if (joined.ok()) r.content = std::move(joined).value();
-    r.content_kind = DetectSmime(r.content);
-  } else if ((r.content_kind = DetectSmime(parts->detached_content)) != SmimeKind::kNone) {
-    auto joined = internal::JoinOuterAndEntity(top, parts->detached_content, limits_);
-    if (joined.ok()) r.content = std::move(joined).value();
-  }
+  SignedContent(top, *parts, out.get(), limits_, r);
 
   // 2. Each signer: algorithms, chain at arrival and at the signing time.
   internal::SignerContext ctx{&trust, &r.certificates, now, options.allow_sha1, r.from_address};
@@ -224,16 +256,9 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
 
   // 3. The principal signer names From; Thunderbird's Date rule.
   r.principal = ChoosePrincipal(r.signers, options.check_from_address);
-  SignerResult& p = r.signers[r.principal];
-  BindToHeaders(p, top, options, r.from_address);
-  CMS_SignerInfo* psi = sk_CMS_SignerInfo_value(sis, static_cast<int>(r.principal));
-  r.status = p.status;
-  r.detail = p.detail;
-  r.signer = p.cert;
-  r.signer_addresses = p.addresses;
-  r.signing_time = p.signing_time;
-  r.capabilities = internal::ReadCapabilities(psi);
-  r.chain = std::move(chains[r.principal]);
+  BindToHeaders(r.signers[r.principal], top, options, r.from_address);
+  AdoptPrincipal(sk_CMS_SignerInfo_value(sis, static_cast<int>(r.principal)),
+                 std::move(chains[r.principal]), r);
   return r;
 }
 

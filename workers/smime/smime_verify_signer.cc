@@ -6,8 +6,12 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <clocale>
+#include <locale.h>
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
+#include <optional>
 
 #include "workers/smime/smime_algorithms.h"
 #include "workers/smime/smime_verify_internal.h"
@@ -298,14 +302,41 @@ SignerResult CheckSigner(CMS_SignerInfo* si, const CryptoCheck& crypto, const Si
   return s;
 }
 
-bool DateMatchesSigningTime(const std::string& date_header, std::time_t signing_time) {
-  if (date_header.empty()) return false;
+namespace {
+
+// The form every current mailer writes ("Sun, 06 Dec 2026 04:20:31 +0000",
+// the day name optional), parsed with the C library in the C locale;
+// everything else RFC 5322 allows (comments, obsolete zones) goes to GMime.
+std::optional<int64_t> CommonDate(const std::string& value) {
+  static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(0));
+  for (const char* format : {"%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z"}) {
+    struct tm tm_value {};
+    const char* end = strptime_l(value.c_str(), format, &tm_value, c_locale);
+    if (end == nullptr) continue;
+    while (*end == ' ' || *end == '\t') ++end;
+    if (*end != '\0') continue;
+    const long offset = tm_value.tm_gmtoff;  // NOLINT(google-runtime-int): struct tm; timegm resets it
+    return static_cast<int64_t>(timegm(&tm_value)) - offset;
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> AnyDate(const std::string& value) {
+  if (auto t = CommonDate(value)) return t;
   InitGmime();
-  GDateTime* date = g_mime_utils_header_decode_date(date_header.c_str());
-  if (date == nullptr) return false;
+  GDateTime* date = g_mime_utils_header_decode_date(value.c_str());
+  if (date == nullptr) return std::nullopt;
   const int64_t t = g_date_time_to_unix(date);
   g_date_time_unref(date);
-  return std::llabs(t - static_cast<int64_t>(signing_time)) <= 3600;
+  return t;
+}
+
+}  // namespace
+
+bool DateMatchesSigningTime(const std::string& date_header, std::time_t signing_time) {
+  if (date_header.empty()) return false;
+  const std::optional<int64_t> t = AnyDate(date_header);
+  return t && std::llabs(*t - static_cast<int64_t>(signing_time)) <= 3600;
 }
 
 }  // namespace sg::smime::internal

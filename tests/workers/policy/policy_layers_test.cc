@@ -221,6 +221,12 @@ TEST_F(Layers, SmuggledDetailHeadersAndTagsAreRemoved) {
   auto dup = Inbound("Subject: [signed OK] Pay\r\n" + TextMessage(kCarol, "Invoice"));
   ASSERT_TRUE(dup.ok());
   EXPECT_EQ(Header((*dup)[0].message(), "Subject"), "Pay\n");
+  // ... also when the forged one is the second (clients differ in which they show).
+  std::string second = TextMessage(kCarol, "Invoice");
+  second.insert(second.find("\r\n\r\n") + 2, "Subject: [signed OK] Pay now\r\n");
+  auto dup2 = Inbound(second);
+  ASSERT_TRUE(dup2.ok());
+  EXPECT_EQ(Header((*dup2)[0].message(), "Subject"), "Invoice\n");
 }
 
 TEST_F(Layers, AmbiguousSignedMailIsInvalid) {

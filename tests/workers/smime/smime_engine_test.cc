@@ -118,6 +118,19 @@ TEST_F(EngineTest, DateHeaderMustMatchTheSigningTime) {
     return engine_->Sign(m, pki.alice.Signer()).value();
   };
   EXPECT_EQ(VerifyNow(with_date(testing::DateNow())).status, VerifyStatus::kGood);
+  // The same instant written other ways: another zone, no day name, a comment.
+  const std::time_t now = std::time(nullptr);
+  char buf[64];
+  struct tm local {};
+  const std::time_t shifted = now - 8 * 3600;
+  gmtime_r(&shifted, &local);
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S -0800", &local);
+  EXPECT_EQ(VerifyNow(with_date(buf)).status, VerifyStatus::kGood) << buf;
+  gmtime_r(&now, &local);
+  std::strftime(buf, sizeof(buf), "%d %b %Y %H:%M:%S +0000", &local);
+  EXPECT_EQ(VerifyNow(with_date(buf)).status, VerifyStatus::kGood) << buf;
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT (Coordinated Universal Time)", &local);
+  EXPECT_EQ(VerifyNow(with_date(buf)).status, VerifyStatus::kGood) << buf;
   // A Date in the future (Thunderbird: "signature time mismatch").
   VerifyResult future = VerifyNow(with_date("Tue, 01 Jan 2036 10:00:00 +0000"));
   EXPECT_EQ(future.status, VerifyStatus::kDateMismatch) << future.detail;

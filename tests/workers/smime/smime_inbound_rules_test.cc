@@ -201,6 +201,16 @@ TEST_F(InboundRules, CbcOutputThatIsNotMimeIsNotReturned) {
   EXPECT_TRUE(Decrypt(OpensslEncrypted("-aes-256-gcm -binary", Path("bare.txt"))).ok());
 }
 
+TEST_F(InboundRules, AmbiguousDecryptedContentIsRefusedWithGcmToo) {
+  WriteFile(Path("dup.txt"),
+            "Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\n<b>which one?</b>\r\n");
+  for (const std::string cipher : {"-aes256", "-aes-256-gcm"}) {
+    auto d = Decrypt(OpensslEncrypted(cipher + " -binary", Path("dup.txt")));
+    ASSERT_FALSE(d.ok()) << cipher;
+    EXPECT_EQ(d.error().code, ErrorCode::kCorruption) << cipher;
+  }
+}
+
 TEST_F(InboundRules, EnvelopeDigestsFollowTheContentKeyAndTheCiphertext) {
   const auto& pki = GetTestPki();
   std::vector<KeyPair> keys{pki.alice.Pair()};
