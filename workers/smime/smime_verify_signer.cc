@@ -251,8 +251,13 @@ std::optional<std::vector<CryptoCheck>> CheckSignatures(CMS_ContentInfo* cms, ST
   }
   BIO* chain = CMS_dataInit(cms, dcont);
   if (chain == nullptr) {
-    *why = "no signed content: " + TakeOpenSslError();
-    return std::nullopt;
+    // No digest for the content (an unknown digest algorithm) or no content:
+    // every SignerInfo that got this far fails the same way.
+    const CryptoCheck failed = Failed();
+    for (CryptoCheck& c : checks) {
+      if (c.status == VerifyStatus::kGood) c = failed;
+    }
+    return checks;
   }
   const bool read = Drain(chain, out);
   for (int i = 0; i < n && read; ++i) {
@@ -263,7 +268,7 @@ std::optional<std::vector<CryptoCheck>> CheckSignatures(CMS_ContentInfo* cms, ST
   FreeChain(chain, dcont);
   if (!read) {
     *why = "signed content cannot be read: " + TakeOpenSslError();
-    return std::nullopt;
+    return std::nullopt;  // a broken structure, not a signer's fault
   }
   return checks;
 }
