@@ -110,6 +110,7 @@ Status App::Start() {
                                config_.queue.Topic(topics::kOutbound)},
         *ingress_producer_, registry_);
     ingress_ = ingress.get();
+    SG_RETURN_IF_ERROR(WireUserRegistry(*ingress));
     services_.push_back(std::move(ingress));
   }
 
@@ -132,6 +133,25 @@ Status App::Start() {
   return OkStatus();
 }
 
+Status App::WireUserRegistry(ingress::IngressServer& ingress) {
+  bool wanted = false;
+  for (const auto& d : config_.ingress.recipient_verification.domains) {
+    for (const auto& s : d.sources) wanted = wanted || s == "registry";
+  }
+  if (!wanted) return OkStatus();
+  keyservice::KeyService* keys = keys_;
+  if (keys == nullptr) {
+    // `smimegate ingress`: its own client; lookups wait for the keyservice
+    // no longer than a recipient may wait (then 451 4.4.3).
+    ingress_keyservice_ = keyservice::KeyServiceClient::Create(
+        config_.keyservice.endpoint, std::chrono::seconds(5), /*wait_for_ready=*/false);
+    keys = ingress_keyservice_.get();
+  }
+  ingress_user_registry_ = std::make_unique<IngressUserRegistry>(*keys);
+  ingress.SetUserRegistry(ingress_user_registry_.get());
+  return OkStatus();
+}
+
 void App::Stop() {
   while (started_ > 0) {
     auto& s = services_[--started_];
@@ -149,6 +169,8 @@ void App::Stop() {
   guard_service_.reset();
   guard_store_.reset();
   ingress_ = nullptr;
+  ingress_user_registry_.reset();
+  ingress_keyservice_.reset();
   keyservice_ = nullptr;
   processor_.reset();
   engine_.reset();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cmd/smimegate/app_config.h"
+#include "cmd/smimegate/ingress_user_registry.h"
 #include "common/metrics.h"
 #include "common/queue.h"
 #include "common/service.h"
@@ -47,6 +48,8 @@ class App {
 
  private:
   bool Runs(Stage s) const { return stage_ == Stage::kAll || stage_ == s; }
+  // Recipient verification's "registry" source, when a domain uses it.
+  Status WireUserRegistry(ingress::IngressServer& ingress);
 
   AppConfig config_;
   Stage stage_;
@@ -67,6 +70,8 @@ class App {
   std::unique_ptr<keyservice::DecryptFailureGuard> guard_client_;
   keyservice::DecryptFailureGuard* guard_ = nullptr;
   ingress::IngressServer* ingress_ = nullptr;           // owned by services_
+  std::unique_ptr<keyservice::KeyService> ingress_keyservice_;  // `smimegate ingress` only
+  std::unique_ptr<IngressUserRegistry> ingress_user_registry_;
   std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
   std::unique_ptr<smime::SmimeEngine> engine_;
   std::unique_ptr<workers::MessageProcessor> processor_;
