@@ -53,7 +53,8 @@ class KeyServiceServer : public Service {
   bool Ready() const override { return ready_.load(); }
 
   // Before Start(): one more service on the same gRPC server (the
-  // QueueAdmin of `smimegate run`). Borrowed: it outlives the server.
+  // QueueAdmin of `smimegate run`, the decryption failure guard of
+  // keyservice/decrypt_guard_grpc_server.h). Borrowed: it outlives the server.
   void AddService(grpc::Service* service) { extra_services_.push_back(service); }
 
   // The in-process API for workers in the same process.

@@ -21,6 +21,7 @@ std::vector<queue::OutRecord> GiveUpRecords(const queue::Record& record, const s
   out.push_back(std::move(dead));
 
   v1::MessageRecord msg;
+  if (!context.tell_sender) return out;
   if (!msg.ParseFromString(record.value) || msg.envelope().mail_from().empty()) return out;
   const std::string status = permanent ? "5.3.0" : "4.3.0";
   const std::string diagnostic =

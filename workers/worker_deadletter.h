@@ -27,6 +27,11 @@ struct GiveUpContext {
   std::string reporting_mta;  // workers.policy.dsn.reporting_mta
   std::string postmaster;     // workers.policy.dsn.postmaster
   int64_t now_ms = 0;
+  // False for a refusal on policy grounds (the processor's
+  // kPermissionDenied: an inbound message quarantined as a padding-oracle /
+  // EFAIL probe, issue 13 point 1): kept, but no DSN - answering would hand
+  // the prober the signal the quarantine withholds.
+  bool tell_sender = true;
 };
 
 // `permanent`: a permanent processing error (DSN status 5.3.0); otherwise

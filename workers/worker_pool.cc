@@ -188,11 +188,12 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
     auto started = std::chrono::steady_clock::now();
     smimegate::v1::MessageRecord msg;
     // Gives up on the record: dead letter, and a DSN to its sender.
-    auto dead_letter = [&](const std::string& reason, bool permanent = true) {
+    auto dead_letter = [&](const std::string& reason, bool permanent = true,
+                           bool tell_sender = true) {
       spdlog::error("workers: {}/{}@{} key={} dead-lettered: {}", rec.topic, rec.partition,
                     rec.offset, rec.key, reason);
       GiveUpContext ctx{deadletter_topic_, deliver_topic_, dsn_.reporting_mta, dsn_.postmaster,
-                        NowMs()};
+                        NowMs(), tell_sender};
       for (auto& out : GiveUpRecords(rec, reason, permanent, ctx)) {
         m.producer->Produce(std::move(out), acks->Add());
       }
@@ -235,7 +236,9 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
         m.producer->Produce(std::move(out), acks->Add());
         metrics_.retried.Inc();
       } else {
-        dead_letter(result.error().ToString(), !IsTransient(result.error().code));
+        const ErrorCode code = result.error().code;
+        dead_letter(result.error().ToString(), !IsTransient(code),
+                    /*tell_sender=*/code != ErrorCode::kPermissionDenied);
       }
     }
     metrics_.process_seconds.Observe(

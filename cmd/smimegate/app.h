@@ -15,6 +15,8 @@
 #include "common/service.h"
 #include "common/status_server.h"
 #include "ingress/ingress_server.h"
+#include "keyservice/decrypt_guard.h"
+#include "keyservice/decrypt_guard_grpc_server.h"
 #include "keyservice/key_cache_metrics.h"
 #include "keyservice/keyservice_clock.h"
 #include "keyservice/keyservice_server.h"
@@ -66,6 +68,12 @@ class App {
   std::unique_ptr<keyservice::KeyService> keyservice_cache_;
   std::unique_ptr<keyservice::KeyCacheMetrics> key_cache_metrics_;  // in-process cache only
   keyservice::KeyService* keys_ = nullptr;
+  // The decryption failure guard: the keyservice's store (in process), its
+  // gRPC service, or a client of it (worker in its own process).
+  std::unique_ptr<keyservice::DecryptFailureGuard> guard_store_;
+  std::unique_ptr<keyservice::DecryptGuardGrpc> guard_service_;
+  std::unique_ptr<keyservice::DecryptFailureGuard> guard_client_;
+  keyservice::DecryptFailureGuard* guard_ = nullptr;
   ingress::IngressServer* ingress_ = nullptr;           // owned by services_
   std::unique_ptr<keyservice::KeyService> ingress_keyservice_;  // `smimegate ingress` only
   std::unique_ptr<IngressUserRegistry> ingress_user_registry_;

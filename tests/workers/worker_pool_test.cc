@@ -217,5 +217,20 @@ TEST_F(WorkerDeadLetterTest, NoDsnForTheNullSenderOrAnUndecodableRecord) {
   EXPECT_TRUE(queue_->ReadRange({"deliver", 0}, 0, 10)->empty());
 }
 
+// Issue 13 point 1: a message the policy quarantines (an encrypted content
+// key replayed with other ciphertext) is kept, and its sender - possibly
+// the prober - hears nothing: the DSN of point 9 would be the oracle.
+TEST_F(WorkerDeadLetterTest, AQuarantinedMessageIsKeptWithoutADsn) {
+  Produce("inbound", "m1",
+          Message("prober@example.org", smimegate::v1::DIRECTION_INBOUND).SerializeAsString());
+  FailingProcessor processor(
+      MakeError(ErrorCode::kPermissionDenied, "quarantined: the encrypted content key was seen"));
+  auto dead = RunUntil(processor, "deadletter", 1);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].FindHeader("sg-reason"),
+            "permission_denied: quarantined: the encrypted content key was seen");
+  EXPECT_TRUE(queue_->ReadRange({"deliver", 0}, 0, 10)->empty());
+}
+
 }  // namespace
 }  // namespace sg::workers
