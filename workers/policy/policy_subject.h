@@ -45,6 +45,17 @@ ParsedSubject ParseSubject(std::string_view raw_value);
 // sender cannot forge them. nullopt when there was none (keep as is).
 std::optional<std::string> StripForgedMarks(std::string_view raw_value);
 
+// Inbound: removes the marks above and also the steering tags ([plain],
+// [noenc], [nosign], [confidential]; issue 13 point 5), so that a reply to
+// a message from outside cannot silently turn protection off. nullopt when
+// there was neither (keep as is).
+struct InboundSubject {
+  std::string value;          // the new raw Subject value
+  bool mark_removed = false;  // [secure], [signed OK], [signed INVALID]
+  bool tag_removed = false;   // [plain], [noenc], [nosign], [confidential]
+};
+std::optional<InboundSubject> StripInboundControls(std::string_view raw_value);
+
 // "[secure] " + raw value (trimmed), e.g. MarkSubject("[secure]", "=?utf-8?q?Gr=C3=BC=C3=9Fe?=").
 std::string MarkSubject(std::string_view mark, std::string_view raw_value);
 

@@ -2,12 +2,16 @@
 //
 //   smimegate_policy_recipients_total{direction,action}  one per recipient and decision
 //       actions: signed, encrypted, signed_encrypted, passed, bounced,
-//       web_encryption, decrypted, verified
+//       web_encryption, decrypted, verified, quarantined
 //   smimegate_policy_encrypted_total{method}              personal | domain
 //   smimegate_policy_verified_total{status}               good, bad_signature, untrusted...
 //   smimegate_policy_harvest_total{outcome}               stored, unchanged, pending, rejected, error
 //   smimegate_policy_bounces_total{reason}                forced_no_certificate, undecryptable, ...
 //   smimegate_policy_forms_total{direction}               output records (one per delivery form)
+//   smimegate_policy_quarantined_total{reason}            content_key_replayed
+//   smimegate_policy_decrypt_failures_total{reason}       no_key, refused_algorithm, not_mime,
+//                                                         decrypt_failed, malformed, too_deep
+//   smimegate_policy_dsn_suppressed_total{reason}         not-wanted, already-sent, rate-limited
 //
 // Threading: thread-safe (metrics::Registry children are atomic).
 #pragma once
@@ -30,6 +34,9 @@ class PolicyMetrics {
   void Harvest(const std::string& outcome) { harvest_.WithLabels({outcome}).Inc(); }
   void Bounce(const std::string& reason) { bounces_.WithLabels({reason}).Inc(); }
   void Form(const std::string& direction) { forms_.WithLabels({direction}).Inc(); }
+  void Quarantined(const std::string& reason) { quarantined_.WithLabels({reason}).Inc(); }
+  void DecryptFailure(const std::string& reason) { decrypt_failures_.WithLabels({reason}).Inc(); }
+  void DsnSuppressed(const std::string& reason) { dsn_suppressed_.WithLabels({reason}).Inc(); }
 
  private:
   metrics::Family<metrics::Counter>& recipients_;
@@ -38,6 +45,9 @@ class PolicyMetrics {
   metrics::Family<metrics::Counter>& harvest_;
   metrics::Family<metrics::Counter>& bounces_;
   metrics::Family<metrics::Counter>& forms_;
+  metrics::Family<metrics::Counter>& quarantined_;
+  metrics::Family<metrics::Counter>& decrypt_failures_;
+  metrics::Family<metrics::Counter>& dsn_suppressed_;
 };
 
 }  // namespace sg::workers

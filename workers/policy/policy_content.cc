@@ -1,4 +1,4 @@
-#include "workers/policy_content.h"
+#include "workers/policy/policy_content.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_subject.h"
 
 #include <gmime/gmime.h>
 
@@ -130,6 +130,26 @@ std::optional<std::string> StripForgedMarks(std::string_view raw_value) {
   while (lead < text.size() && text[lead] == ' ') ++lead;
   text.erase(0, lead);
   return IsPlainAscii(text) ? text : Encode(text);
+}
+
+std::optional<InboundSubject> StripInboundControls(std::string_view raw_value) {
+  const std::string raw(raw_value);
+  if (raw.find('[') == std::string::npos && raw.find("=?") == std::string::npos) return std::nullopt;
+  std::string text = Decode(raw);
+  InboundSubject out;
+  for (std::string_view mark : {"[secure]", "[signed ok]", "[signed invalid]"}) {
+    out.mark_removed = StripTag(text, mark) || out.mark_removed;
+  }
+  for (std::string_view tag : {"[confidential]", "[noenc]", "[nosign]", "[plain]"}) {
+    out.tag_removed = StripTag(text, tag) || out.tag_removed;
+  }
+  if (!out.mark_removed && !out.tag_removed) return std::nullopt;
+  text = CollapseSpaces(text);
+  size_t lead = 0;
+  while (lead < text.size() && text[lead] == ' ') ++lead;
+  text.erase(0, lead);
+  out.value = IsPlainAscii(text) ? text : Encode(text);
+  return out;
 }
 
 std::string MarkSubject(std::string_view mark, std::string_view raw_value) {

@@ -1,4 +1,4 @@
-#include "workers/policy_metrics.h"
+#include "workers/policy/policy_metrics.h"
 
 namespace sg::workers {
 
@@ -18,6 +18,18 @@ PolicyMetrics::PolicyMetrics(metrics::Registry& registry)
                                    {"reason"})),
       forms_(registry.AddCounter("smimegate_policy_forms_total",
                                  "Delivery forms published (a message may split into several).",
-                                 {"direction"})) {}
+                                 {"direction"})),
+      quarantined_(registry.AddCounter(
+          "smimegate_policy_quarantined_total",
+          "Inbound messages kept in quarantine (dead-letter topic), not decrypted, no DSN.",
+          {"reason"})),
+      decrypt_failures_(registry.AddCounter(
+          "smimegate_policy_decrypt_failures_total",
+          "Inbound recipients whose encrypted layer was not opened, by cause (never shown to "
+          "the sender).",
+          {"reason"})),
+      dsn_suppressed_(registry.AddCounter(
+          "smimegate_policy_dsn_suppressed_total",
+          "Failure DSNs for undecryptable mail not sent, by reason.", {"reason"})) {}
 
 }  // namespace sg::workers

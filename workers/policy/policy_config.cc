@@ -1,4 +1,4 @@
-#include "workers/policy_config.h"
+#include "workers/policy/policy_config.h"
 
 #include <algorithm>
 
