@@ -15,7 +15,8 @@
 //     appears nowhere else, one Final-Recipient per failed recipient;
 //   - every line the DSN adds is at most 998 octets and CRLF-terminated, and
 //     the whole message is CRLF-clean when the original was;
-//   - without RET=FULL the returned part is the original's header section only;
+//   - without RET=FULL, and for mail from the internet whatever RET says,
+//     the returned part is the original's header section only;
 //   - building it again later gives the same message id (duplicate suppression);
 //   - the DSN record parses again (it is queued like any message).
 #include <google/protobuf/stubs/logging.h>
@@ -191,7 +192,10 @@ void CheckDsn(const Parsed& in, const v1::MessageRecord& dsn) {
                       "\r\nFinal-Recipient: ") == in.failed.size());
 
   std::string_view back = std::string_view(m).substr(returned + 4, close - returned - 4);
-  if (in.original.envelope().dsn_ret() != v1::DSN_RET_FULL) {
+  // Issue 13 point 4: mail from the internet (a sender that may be forged)
+  // gets its header section back, never the body, whatever RET says.
+  const auto& env = in.original.envelope();
+  if (env.dsn_ret() != v1::DSN_RET_FULL || env.direction() == v1::DIRECTION_INBOUND) {
     size_t end = body.find("\r\n\r\n");
     if (end != std::string::npos) {
       SG_FUZZ_CHECK(back == std::string_view(body).substr(0, end + 2));
