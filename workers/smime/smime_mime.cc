@@ -503,27 +503,26 @@ std::string QpEncode(std::string_view text) {
     bool has_break = eol != std::string_view::npos;
     std::string_view line = text.substr(pos, (has_break ? eol : text.size()) - pos);
     size_t col = 0;
-    auto emit = [&](std::string_view tok) {
-      if (col + tok.size() > 75) {
-        out += "=\r\n";
-        col = 0;
-      }
-      out += tok;
-      col += tok.size();
-    };
     for (size_t i = 0; i < line.size(); ++i) {
       auto c = static_cast<unsigned char>(line[i]);
       bool last = i + 1 == line.size();
-      bool from_start = i == 0 && line.substr(0, 5) == "From ";
-      bool dot_start = i == 0 && c == '.';
-      bool literal = ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last)) &&
-                     !from_start && !dot_start;
+      bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last);
+      if (col + (literal ? 1 : 3) > 75) {
+        out += "=\r\n";  // soft line break
+        col = 0;
+      }
+      // At the start of an encoded line, whether the text's own or one made
+      // by a soft break, "From " and "." are encoded: a relay would rewrite
+      // them (">From ", dot-stuffing) and break a signature.
+      if (col == 0 && (c == '.' || line.substr(i, 5) == "From ")) literal = false;
       if (literal) {
-        char ch = static_cast<char>(c);
-        emit(std::string_view(&ch, 1));
+        out += static_cast<char>(c);
+        col += 1;
       } else {
-        char enc[3] = {'=', kHex[c >> 4], kHex[c & 15]};
-        emit(std::string_view(enc, 3));
+        out += '=';
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+        col += 3;
       }
     }
     if (!has_break) break;

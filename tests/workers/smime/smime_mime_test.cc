@@ -96,6 +96,28 @@ TEST(MimeCodec, QuotedPrintableIsRelaySafeAndRoundTrips) {
   EXPECT_EQ(QpDecode(qp), text);
 }
 
+// A soft line break starts a new encoded line too: "From " or "." there
+// would be rewritten by a relay (">From ", dot-stuffing) and break the
+// signature. Found by the smime_mime fuzz target
+// (tests/workers/smime/corpus/smime_mime/fuzz_qp_from_after_soft_break).
+TEST(MimeCodec, QuotedPrintableSoftBreakNeverStartsALineWithFromOrDot) {
+  for (const std::string tail : {"From here", ".", ".From x"}) {
+    for (size_t fill : {73u, 74u, 75u, 76u, 150u}) {
+      std::string text = std::string(fill, 'x') + tail + "\r\nnext";
+      std::string qp = QpEncode(text);
+      for (size_t pos = 0; pos < qp.size();) {
+        size_t eol = qp.find("\r\n", pos);
+        std::string line = qp.substr(pos, (eol == std::string::npos ? qp.size() : eol) - pos);
+        EXPECT_NE(line.substr(0, 5), "From ") << qp;
+        EXPECT_NE(line.substr(0, 1), ".") << qp;
+        pos = eol == std::string::npos ? qp.size() : eol + 2;
+      }
+      EXPECT_FALSE(NeedsTransportEncoding(qp)) << qp;
+      EXPECT_EQ(QpDecode(qp), text);
+    }
+  }
+}
+
 TEST(MimeCodec, Base64) {
   std::string bin;
   for (int i = 0; i < 1000; ++i) bin.push_back(static_cast<char>(i * 7));
