@@ -137,9 +137,13 @@ Parsed ParseInput(std::string_view in) {
   return p;
 }
 
-// The value of the boundary parameter of the DSN's own Content-Type.
+// The value of the boundary parameter of the DSN's own Content-Type (not
+// the first "boundary=" of the header: the To field quotes the sender's
+// address, which may hold anything a quoted local part can).
 std::string Boundary(const std::string& m) {
-  size_t p = m.find("boundary=\"");
+  size_t p = m.find("\r\nContent-Type: multipart/report;");
+  SG_FUZZ_CHECK(p != std::string::npos);
+  p = m.find("boundary=\"", p);
   SG_FUZZ_CHECK(p != std::string::npos);
   p += 10;
   size_t q = m.find('"', p);
