@@ -210,6 +210,12 @@ TEST_F(Layers, SmuggledDetailHeadersAndTagsAreRemoved) {
   const std::string& p = (*plain)[0].message();
   EXPECT_EQ(GetSubject(p).value(), "Reply to this");
   EXPECT_EQ(Header(p, "X-Smimegate-Verification"), "");
+  // Every steering tag (issue 13 point 5), in any letter case.
+  for (const std::string tag : {"[plain]", "[noenc]", "[nosign]", "[confidential]", "[NoSign]"}) {
+    auto t = Inbound(TextMessage(kCarol, tag + " Steered"));
+    ASSERT_TRUE(t.ok()) << tag;
+    EXPECT_EQ(GetSubject((*t)[0].message()).value(), "Steered") << tag;
+  }
   // Inside the encrypted content (where only the decryption reveals it).
   auto enc = Inbound(Encrypted(TextMessage(kCarol, "[plain][secure] Hi", "body\r\n", fake),
                                GetTestPki().alice));
