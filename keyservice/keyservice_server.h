@@ -52,14 +52,15 @@ class KeyServiceServer : public Service {
   void Stop() override;
   bool Ready() const override { return ready_.load(); }
 
+  // Before Start(): one more service on the same gRPC server (the
+  // QueueAdmin of `smimegate run`, the decryption failure guard of
+  // keyservice/decrypt_guard_grpc_server.h). Borrowed: it outlives the server.
+  void AddService(grpc::Service* service) { extra_services_.push_back(service); }
+
   // The in-process API for workers in the same process.
   KeyService& local() { return *impl_; }
   KeyAdmin& admin() { return *impl_; }
   KeyServiceImpl& impl() { return *impl_; }
-  // Another gRPC service on the same listener (the decryption failure
-  // guard, keyservice/decrypt_guard_grpc_server.h). Before Start(); the
-  // service is borrowed and outlives the server.
-  void RegisterService(grpc::Service* service) { extra_services_.push_back(service); }
   // "127.0.0.1:40123" once started (the real port when configured with 0).
   std::string bound_endpoint() const { return bound_endpoint_; }
 

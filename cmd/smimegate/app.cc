@@ -11,6 +11,7 @@
 #include "keyservice/key_cache.h"
 #include "keyservice/key_cache_metrics.h"
 #include "keyservice/keyservice_grpc_client.h"
+#include "keyservice/queue_admin_grpc.h"
 #include "workers/policy/policy_processor.h"
 #include "workers/worker_pool.h"
 
@@ -50,13 +51,19 @@ Status App::Start() {
     }
     auto ks = std::move(*created);
     keyservice_ = ks.get();
+    if (queue_) {
+      // `smimegatectl deadletter` reaches the embedded queue through this process.
+      deadletters_ = std::make_unique<deadletter::QueueDeadLetters>(*queue_, config_.queue.topic_prefix);
+      queue_admin_grpc_ = std::make_unique<keyservice::QueueAdminGrpc>(*deadletters_);
+      ks->AddService(queue_admin_grpc_.get());
+    }
     keys_ = &ks->local();
     // The decryption failure guard lives with the keyservice; workers in
     // other processes reach it over the same gRPC listener.
     SG_ASSIGN_OR_RETURN(guard_store_, keyservice::DecryptGuardStore::Open(config_.decrypt_guard));
     guard_ = guard_store_.get();
     guard_service_ = std::make_unique<keyservice::DecryptGuardGrpc>(*guard_store_);
-    ks->RegisterService(guard_service_.get());
+    ks->AddService(guard_service_.get());
     services_.push_back(std::move(ks));
   } else if (Runs(Stage::kWorker)) {
     // A worker in its own process reaches the keyservice over gRPC; the cache
@@ -95,8 +102,9 @@ Status App::Start() {
                         smime::SmimeEngine::Create(config_.smime.limits, smime_metrics_.get()));
     processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
                                                             *guard_, *engine_, registry_);
-    services_.push_back(std::make_unique<workers::WorkerPool>(config_.workers, config_.queue,
-                                                              *queue_, *processor_, registry_));
+    services_.push_back(std::make_unique<workers::WorkerPool>(
+        config_.workers, config_.queue, *queue_, *processor_, registry_,
+        workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster}));
   }
   if (Runs(Stage::kEgress)) {
     services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
@@ -164,6 +172,8 @@ void App::Stop() {
   keys_ = nullptr;
   keyservice_cache_.reset();
   services_.clear();
+  queue_admin_grpc_.reset();
+  deadletters_.reset();
   guard_ = nullptr;
   guard_client_.reset();
   guard_service_.reset();

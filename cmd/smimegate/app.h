@@ -9,6 +9,7 @@
 
 #include "cmd/smimegate/app_config.h"
 #include "cmd/smimegate/ingress_user_registry.h"
+#include "common/deadletter_admin.h"
 #include "common/metrics.h"
 #include "common/queue.h"
 #include "common/service.h"
@@ -22,6 +23,10 @@
 #include "workers/message_processor.h"
 #include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_engine.h"
+
+namespace grpc {
+class Service;
+}
 
 namespace sg::app {
 
@@ -75,6 +80,10 @@ class App {
   std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
   std::unique_ptr<smime::SmimeEngine> engine_;
   std::unique_ptr<workers::MessageProcessor> processor_;
+  // Dead-letter administration over the embedded queue, on the keyservice's
+  // gRPC server (`smimegate run` only: the queue lives in this process).
+  std::unique_ptr<deadletter::Admin> deadletters_;
+  std::unique_ptr<grpc::Service> queue_admin_grpc_;
   std::unique_ptr<StatusServer> status_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order
   size_t started_ = 0;
