@@ -7,7 +7,6 @@
 #include <functional>
 
 #include "keyservice/builtin_ca.h"
-#include "keyservice/pkcs12_import.h"
 
 namespace sg::keyservice {
 namespace {
@@ -55,7 +54,6 @@ KeyServiceImpl::~KeyServiceImpl() { changes_.WakeAll(); }
 Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
     const KeyServiceConfig& config, const std::vector<std::string>& hosted_domains,
     metrics::Registry& registry, Clock& clock) {
-  EnsureLegacyProvider();
   SG_ASSIGN_OR_RETURN(Kek kek, Kek::Load(config));
   SG_ASSIGN_OR_RETURN(auto store, KeyStore::Open(config.store_path));
   SG_RETURN_IF_ERROR(CheckKek(*store, kek, config.store_path));
