@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <functional>
 
-#include "keyservice/builtin_ca.h"
 
 namespace sg::keyservice {
 namespace {
@@ -53,13 +52,13 @@ KeyServiceImpl::~KeyServiceImpl() { changes_.WakeAll(); }
 
 Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
     const KeyServiceConfig& config, const std::vector<std::string>& hosted_domains,
-    metrics::Registry& registry, Clock& clock) {
+    metrics::Registry& registry, Clock& clock, const CaFactory& ca_factory) {
   SG_ASSIGN_OR_RETURN(Kek kek, Kek::Load(config));
   SG_ASSIGN_OR_RETURN(auto store, KeyStore::Open(config.store_path));
   SG_RETURN_IF_ERROR(CheckKek(*store, kek, config.store_path));
   std::unique_ptr<KeyServiceImpl> impl(
       new KeyServiceImpl(config, std::move(kek), std::move(store), registry, clock));
-  SG_ASSIGN_OR_RETURN(auto ca, BuiltinCa::LoadOrCreate(*impl->store_, impl->kek_, config.ca, clock));
+  SG_ASSIGN_OR_RETURN(auto ca, ca_factory(config.ca, CaContext{*impl->store_, impl->kek_, clock}));
   impl->ca_ = std::move(ca);
   for (const auto& d : hosted_domains) {
     SG_ASSIGN_OR_RETURN(std::string name, NormalizeDomain(d));

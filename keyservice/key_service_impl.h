@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "keyservice/ca_factory.h"
 #include "keyservice/certificate_authority.h"
 #include "keyservice/change_log.h"
 #include "keyservice/kek.h"
@@ -42,11 +43,14 @@ namespace sg::keyservice {
 class KeyServiceImpl : public KeyService, public KeyAdmin {
  public:
   // Loads the KEK, opens the store (refusing a KEK that does not match it),
-  // loads or creates the built-in CA and adds `hosted_domains` to the domain
-  // registry. Errors name the config key and the fix.
+  // makes the CA with `ca_factory` (by default the one config.ca.backend
+  // names; the built-in CA is created on first start) and adds
+  // `hosted_domains` to the domain registry. Errors name the config key and
+  // the fix.
   static Result<std::unique_ptr<KeyServiceImpl>> Open(const KeyServiceConfig& config,
                                                       const std::vector<std::string>& hosted_domains,
-                                                      metrics::Registry& registry, Clock& clock);
+                                                      metrics::Registry& registry, Clock& clock,
+                                                      const CaFactory& ca_factory = DefaultCaFactory());
   ~KeyServiceImpl() override;
 
   // KeyService

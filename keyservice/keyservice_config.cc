@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "keyservice/ca_factory.h"
+
 namespace sg::keyservice {
 namespace {
 
@@ -84,7 +86,7 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
                       section.String("system_roots_file", c.system_roots_file));
 
   SG_ASSIGN_OR_RETURN(config::ConfigNode ca, section.Map("ca"));
-  SG_ASSIGN_OR_RETURN(c.ca.backend, ca.Enum("backend", {"builtin"}, std::string("builtin")));
+  SG_ASSIGN_OR_RETURN(c.ca.backend, ca.Enum("backend", CaBackendNames(), std::string("builtin")));
   SG_ASSIGN_OR_RETURN(c.ca.organization, ca.String("organization", c.ca.organization));
   SG_ASSIGN_OR_RETURN(std::string ca_key,
                       ca.Enum("key_type", KeyTypeNames(), std::string("ecdsa-p384")));

@@ -18,7 +18,7 @@ std::string_view KeyTypeName(KeyType type);
 Result<KeyType> ParseKeyType(const std::string& name);
 
 struct CaConfig {
-  std::string backend = "builtin";  // the only one so far; "acme"/"est" later
+  std::string backend = "builtin";  // one of CaBackendNames() (ca_factory.h)
   std::string organization = "smimegate";  // subject O of the built-in CA
   KeyType key_type = KeyType::kEcdsaP384;  // of the built-in root and issuing CA
   std::chrono::hours validity{24 * 365};   // of issued certificates
