@@ -19,7 +19,8 @@ struct Fixture {
     if (!server->Start().ok()) std::abort();
     (void)server->admin().PutUsers({User{"alice@example.com", true, ""}});
     (void)server->local().GetSigningIdentity("alice@example.com");
-    client = KeyServiceClient::Create(server->bound_endpoint());
+    client = std::move(*KeyServiceClient::Create(server->bound_endpoint(),
+                                                 testing::RoleCredentials(server->admin(), "worker")));
     cache = std::make_unique<CachingKeyService>(*client);
   }
   ~Fixture() {

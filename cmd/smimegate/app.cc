@@ -8,6 +8,7 @@
 #include "egress/egress_service.h"
 #include "keyservice/key_cache.h"
 #include "keyservice/key_cache_metrics.h"
+#include "keyservice/credentials_files.h"
 #include "keyservice/keyservice_grpc_client.h"
 #include "workers/policy_processor.h"
 #include "workers/worker_pool.h"
@@ -54,8 +55,7 @@ Status App::Start() {
     // A worker in its own process reaches the keyservice over gRPC; the cache
     // follows its change events so harvested and renewed certificates show up,
     // and keeps public entries in workers.key_cache.path so a restart is warm.
-    keyservice_client_ = keyservice::KeyServiceClient::Create(
-        config_.keyservice.endpoint, std::chrono::seconds(10), /*wait_for_ready=*/true);
+    SG_ASSIGN_OR_RETURN(keyservice_client_, ConnectKeyService("worker"));
     SG_ASSIGN_OR_RETURN(keyservice_cache_, keyservice::CachingKeyService::Open(
                                                *keyservice_client_, config_.key_cache, &registry_));
     keys_ = keyservice_cache_.get();
@@ -145,7 +145,37 @@ void App::Stop() {
   queue_.reset();
 }
 
+Result<std::unique_ptr<keyservice::KeyService>> App::ConnectKeyService(const std::string& role) {
+  std::string dir = keyservice::ClientCredentialsDir(config_.keyservice, role);
+  auto credentials = keyservice::CredentialsFromDir(
+      dir, "this " + role + " needs credentials for the keyservice: issue them with `smimegatectl "
+           "credentials issue --role " + role + " --out " + dir +
+           "` (or set keyservice.client_credentials)");
+  if (!credentials.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "keyservice.client_credentials: " + credentials.error().message);
+  }
+  credentials->server_name = config_.keyservice.tls.server_name;
+  auto client = keyservice::KeyServiceClient::Create(config_.keyservice.endpoint, *credentials,
+                                                     std::chrono::seconds(10),
+                                                     /*wait_for_ready=*/true);
+  if (!client.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "keyservice.client_credentials: " + client.error().message);
+  }
+  return std::unique_ptr<keyservice::KeyService>(std::move(*client));
+}
+
 void App::Reload() {
+  if (keyservice_) {
+    auto s = keyservice_->Reload();
+    if (s.ok()) {
+      spdlog::info("reload: keyservice TLS certificates reloaded");
+    } else {
+      spdlog::error("reload: keyservice: {} (the previous certificates stay in use)",
+                    s.error().message);
+    }
+  }
   if (!ingress_) return;
   auto s = ingress_->Reload();
   if (s.ok()) {
@@ -162,6 +192,7 @@ std::string App::Summary() const {
       out += l.name + " " + l.address + ":" + std::to_string(ingress_->Port(l.name)) + ", ";
     }
   }
+  if (keyservice_) out += "keyservice " + keyservice_->bound_endpoint() + ", ";
   out += "metrics http://" + config_.metrics.address + ":" +
                     std::to_string(status_ ? status_->port() : config_.metrics.port) + "/metrics";
   out += ", data " + config_.data_dir;

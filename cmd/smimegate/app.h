@@ -37,7 +37,8 @@ class App {
   // Graceful: ingress stops accepting and finishes its sessions, workers and
   // egress finish their batches and commit, then the queue closes.
   void Stop();
-  // SIGHUP: reloads what can change without a restart (TLS certificates).
+  // SIGHUP: reloads what can change without a restart (TLS certificates of
+  // the SMTP listeners and of the keyservice's gRPC API).
   void Reload();
 
   // One line for people and scripts: what listens where.
@@ -45,6 +46,8 @@ class App {
 
  private:
   bool Runs(Stage s) const { return stage_ == Stage::kAll || stage_ == s; }
+  // A gRPC client of the keyservice with this process's credentials for `role`.
+  Result<std::unique_ptr<keyservice::KeyService>> ConnectKeyService(const std::string& role);
 
   AppConfig config_;
   Stage stage_;

@@ -37,31 +37,43 @@ CtlRun Ctl(const std::string& args) {
 class KeyServiceGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto config = testing::TestConfig(dir_.path());
-    auto server = KeyServiceServer::Create(config, {"example.com"}, registry_, clock_);
+    config_ = testing::TestConfig(dir_.path());
+    auto server = KeyServiceServer::Create(config_, {"example.com"}, registry_, clock_);
     ASSERT_TRUE(server.ok()) << server.error().ToString();
     server_ = std::move(*server);
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_TRUE(server_->Ready());
     endpoint_ = server_->bound_endpoint();
-    client_ = KeyServiceClient::Create(endpoint_, 10s);
+    // A remote worker and a remote admin, each with its role's certificate.
+    client_ = Connect(testing::RoleCredentials(server_->admin(), "worker"));
+    admin_ = Connect(testing::AdminCredentials(config_));
   }
   void TearDown() override {
     client_.reset();
+    admin_.reset();
     if (server_) server_->Stop();
   }
-  CtlRun CtlE(const std::string& args) { return Ctl("--endpoint " + endpoint_ + " " + args); }
+  std::unique_ptr<KeyServiceClient> Connect(const ClientCredentials& credentials) {
+    auto c = KeyServiceClient::Create(endpoint_, credentials, 10s);
+    EXPECT_TRUE(c.ok()) << c.error().ToString();
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+  CtlRun CtlE(const std::string& args) {
+    return Ctl("--endpoint " + endpoint_ + " --credentials " + config_.admin_credentials + " " + args);
+  }
 
   testing::TempDir dir_;
+  KeyServiceConfig config_;
   metrics::Registry registry_;
   SystemClock clock_;
   std::unique_ptr<KeyServiceServer> server_;
   std::string endpoint_;
-  std::unique_ptr<KeyServiceClient> client_;
+  std::unique_ptr<KeyServiceClient> client_;  // role worker
+  std::unique_ptr<KeyServiceClient> admin_;   // role admin
 };
 
 TEST_F(KeyServiceGrpcTest, RemoteWorkerSeesTheSameKeysAsInProcess) {
-  ASSERT_TRUE(client_->PutUsers({User{"alice@example.com", true, ""}}).ok());
+  ASSERT_TRUE(admin_->PutUsers({User{"alice@example.com", true, ""}}).ok());
   auto remote = client_->GetSigningIdentity("alice@example.com");
   ASSERT_TRUE(remote.ok()) << remote.error().ToString();
   ASSERT_TRUE(remote->has_value());
@@ -233,7 +245,8 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlFindsTheEndpointInTheConfig) {
   auto home = dir_.path() / "home";
   std::filesystem::create_directories(home);
   testing::WriteFile(home / "smimegate.yaml",
-                     "data_dir: " + home.string() + "\nkeyservice:\n  listen: " + endpoint_ + "\n");
+                     "data_dir: " + home.string() + "\nkeyservice:\n  listen: " + endpoint_ +
+                         "\n  admin_credentials: " + config_.admin_credentials + "\n");
   CtlRun r = Ctl("--home " + home.string() + " domain list");
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("example.com"), std::string::npos) << r.out;

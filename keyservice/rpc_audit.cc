@@ -1,0 +1,198 @@
+#include "keyservice/rpc_audit.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/reflection.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/interceptor.h>
+
+#include <chrono>
+
+#include "keyservice/keyservice_x509.h"
+#include "keyservice/rpc_roles.h"
+#include "keyservice/rpc_server_credentials.h"
+#include "proto/options.pb.h"
+
+namespace sg::keyservice {
+namespace {
+
+namespace gp = google::protobuf;
+constexpr size_t kMaxArguments = 4096;
+
+const char* CodeName(grpc::StatusCode code) {
+  static const char* const names[] = {
+      "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",      "UNIMPLEMENTED",    "INTERNAL",
+      "UNAVAILABLE", "DATA_LOSS",        "UNAUTHENTICATED"};
+  auto i = static_cast<size_t>(code);
+  return i < sizeof(names) / sizeof(names[0]) ? names[i] : "UNKNOWN";
+}
+
+std::string Quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+void Describe(const gp::Message& m, std::string& out);
+
+void DescribeValue(const gp::Message& m, const gp::FieldDescriptor* f, int index, std::string& out) {
+  const gp::Reflection* r = m.GetReflection();
+  bool rep = f->is_repeated();
+  switch (f->cpp_type()) {
+    case gp::FieldDescriptor::CPPTYPE_STRING: {
+      std::string v = rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f);
+      if (f->type() == gp::FieldDescriptor::TYPE_BYTES) {
+        out += "<" + std::to_string(v.size()) + " bytes sha256:" + Fingerprint(v) + ">";
+      } else {
+        out += Quote(v);
+      }
+      break;
+    }
+    case gp::FieldDescriptor::CPPTYPE_MESSAGE:
+      out += "{";
+      Describe(rep ? r->GetRepeatedMessage(m, f, index) : r->GetMessage(m, f), out);
+      out += "}";
+      break;
+    case gp::FieldDescriptor::CPPTYPE_BOOL:
+      out += (rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f)) ? "true" : "false";
+      break;
+    case gp::FieldDescriptor::CPPTYPE_ENUM:
+      out += (rep ? r->GetRepeatedEnum(m, f, index) : r->GetEnum(m, f))->name();
+      break;
+    case gp::FieldDescriptor::CPPTYPE_INT32:
+      out += std::to_string(rep ? r->GetRepeatedInt32(m, f, index) : r->GetInt32(m, f));
+      break;
+    case gp::FieldDescriptor::CPPTYPE_INT64:
+      out += std::to_string(rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f));
+      break;
+    case gp::FieldDescriptor::CPPTYPE_UINT32:
+      out += std::to_string(rep ? r->GetRepeatedUInt32(m, f, index) : r->GetUInt32(m, f));
+      break;
+    case gp::FieldDescriptor::CPPTYPE_UINT64:
+      out += std::to_string(rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f));
+      break;
+    case gp::FieldDescriptor::CPPTYPE_DOUBLE:
+      out += std::to_string(rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f));
+      break;
+    case gp::FieldDescriptor::CPPTYPE_FLOAT:
+      out += std::to_string(rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f));
+      break;
+  }
+}
+
+void Describe(const gp::Message& m, std::string& out) {
+  std::vector<const gp::FieldDescriptor*> fields;
+  m.GetReflection()->ListFields(m, &fields);
+  bool first = true;
+  for (const auto* f : fields) {
+    if (out.size() > kMaxArguments) return;
+    out += first ? "" : " ";
+    first = false;
+    out += f->name() + ": ";
+    if (f->options().GetExtension(smimegate::options::secret)) {
+      out += "<redacted>";
+      continue;
+    }
+    if (!f->is_repeated()) {
+      DescribeValue(m, f, 0, out);
+      continue;
+    }
+    out += "[";
+    int n = m.GetReflection()->FieldSize(m, f);
+    for (int i = 0; i < n && out.size() <= kMaxArguments; ++i) {
+      if (i) out += ", ";
+      DescribeValue(m, f, i, out);
+    }
+    out += "]";
+  }
+}
+
+class AuditInterceptor : public grpc::experimental::Interceptor {
+ public:
+  AuditInterceptor(grpc::experimental::ServerRpcInfo* info, AuditSink& sink, std::string role,
+                   std::string subject)
+      : info_(info), sink_(sink), role_(std::move(role)), subject_(std::move(subject)) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
+      // Every service on this server is generated from .proto files, so the
+      // received message is a protobuf Message (gRPC hands it as void*).
+      if (void* msg = methods->GetRecvMessage()) {
+        arguments_ = DescribeRequest(*static_cast<const gp::Message*>(msg));
+      }
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      grpc::Status status = methods->GetSendStatus();
+      AuditRecord r;
+      r.time_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+      r.subject = subject_;
+      r.role = role_;
+      r.method = ShortMethod(info_->method());
+      r.arguments = arguments_;
+      r.result = CodeName(status.error_code());
+      r.message = status.error_message();
+      sink_.Record(r);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::experimental::ServerRpcInfo* info_;
+  AuditSink& sink_;
+  std::string role_;
+  std::string subject_;
+  std::string arguments_;
+};
+
+class AuditFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  AuditFactory(AuditSink& sink, std::string trust_domain)
+      : sink_(sink), trust_domain_(std::move(trust_domain)) {}
+
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    auto ctx = info->server_context()->auth_context();
+    if (!ctx) return nullptr;
+    PeerIdentity peer = PeerFromAuthContext(*ctx);
+    std::string role = RoleFromUris(peer.uris, trust_domain_);
+    // Only calls made with the admin role are audited (the authorizer has
+    // let this one through already).
+    if (role != kRoleAdmin) return nullptr;
+    return new AuditInterceptor(info, sink_, role, peer.subject);
+  }
+
+ private:
+  AuditSink& sink_;
+  std::string trust_domain_;
+};
+
+}  // namespace
+
+std::string DescribeRequest(const google::protobuf::Message& message) {
+  std::string out;
+  Describe(message, out);
+  if (out.size() > kMaxArguments) out = out.substr(0, kMaxArguments) + "...";
+  return out;
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeAuditInterceptorFactory(
+    AuditSink& sink, std::string trust_domain) {
+  return std::make_unique<AuditFactory>(sink, std::move(trust_domain));
+}
+
+}  // namespace sg::keyservice
