@@ -120,41 +120,62 @@ void Describe(const gp::Message& m, std::string& out) {
   }
 }
 
+// Created for every call; records only those made with the admin role
+// (the authorizer has let them through already). The caller's identity is
+// read when the status is sent: the auth context is not attached to the
+// server context yet when interceptors are created.
 class AuditInterceptor : public grpc::experimental::Interceptor {
  public:
-  AuditInterceptor(grpc::experimental::ServerRpcInfo* info, AuditSink& sink, std::string role,
-                   std::string subject)
-      : info_(info), sink_(sink), role_(std::move(role)), subject_(std::move(subject)) {}
+  AuditInterceptor(grpc::experimental::ServerRpcInfo* info, AuditSink& sink,
+                   const std::string& trust_domain)
+      : info_(info), sink_(sink), trust_domain_(trust_domain) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
+      Identify();
       // Every service on this server is generated from .proto files, so the
-      // received message is a protobuf Message (gRPC hands it as void*).
-      if (void* msg = methods->GetRecvMessage()) {
-        arguments_ = DescribeRequest(*static_cast<const gp::Message*>(msg));
-      }
+      // received message is a protobuf Message (gRPC hands it as void*). It
+      // is destroyed before the status is sent: render it now.
+      void* msg = methods->GetRecvMessage();
+      if (admin_ && msg != nullptr) arguments_ = DescribeRequest(*static_cast<const gp::Message*>(msg));
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      grpc::Status status = methods->GetSendStatus();
-      AuditRecord r;
-      r.time_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
-      r.subject = subject_;
-      r.role = role_;
-      r.method = ShortMethod(info_->method());
-      r.arguments = arguments_;
-      r.result = CodeName(status.error_code());
-      r.message = status.error_message();
-      sink_.Record(r);
+      Identify();
+      if (admin_) Record(methods->GetSendStatus());
     }
     methods->Proceed();
   }
 
  private:
+  void Identify() {
+    if (identified_) return;
+    auto ctx = info_->server_context()->auth_context();
+    if (!ctx) return;
+    identified_ = true;
+    PeerIdentity peer = PeerFromAuthContext(*ctx);
+    admin_ = RoleFromUris(peer.uris, trust_domain_) == kRoleAdmin;
+    subject_ = std::move(peer.subject);
+  }
+
+  void Record(const grpc::Status& status) {
+    AuditRecord r;
+    r.time_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+    r.subject = subject_;
+    r.role = std::string(kRoleAdmin);
+    r.method = ShortMethod(info_->method());
+    r.arguments = arguments_;
+    r.result = CodeName(status.error_code());
+    r.message = status.error_message();
+    sink_.Record(r);
+  }
+
   grpc::experimental::ServerRpcInfo* info_;
   AuditSink& sink_;
-  std::string role_;
+  const std::string& trust_domain_;
+  bool identified_ = false;
+  bool admin_ = false;
   std::string subject_;
   std::string arguments_;
 };
@@ -166,14 +187,7 @@ class AuditFactory : public grpc::experimental::ServerInterceptorFactoryInterfac
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    auto ctx = info->server_context()->auth_context();
-    if (!ctx) return nullptr;
-    PeerIdentity peer = PeerFromAuthContext(*ctx);
-    std::string role = RoleFromUris(peer.uris, trust_domain_);
-    // Only calls made with the admin role are audited (the authorizer has
-    // let this one through already).
-    if (role != kRoleAdmin) return nullptr;
-    return new AuditInterceptor(info, sink_, role, peer.subject);
+    return new AuditInterceptor(info, sink_, trust_domain_);
   }
 
  private:
