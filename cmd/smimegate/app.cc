@@ -166,23 +166,20 @@ Result<std::unique_ptr<keyservice::KeyService>> App::ConnectKeyService(const std
   return std::unique_ptr<keyservice::KeyService>(std::move(*client));
 }
 
-void App::Reload() {
-  if (keyservice_) {
-    auto s = keyservice_->Reload();
+std::string App::Reload() {
+  std::string out;
+  auto report = [&](const std::string& what, const Status& s) {
     if (s.ok()) {
-      spdlog::info("reload: keyservice TLS certificates reloaded");
+      spdlog::info("reload: {} TLS certificates reloaded", what);
+      out += (out.empty() ? "" : ", ") + what + " TLS certificates reloaded";
     } else {
-      spdlog::error("reload: keyservice: {} (the previous certificates stay in use)",
-                    s.error().message);
+      spdlog::error("reload: {}: {} (the previous certificates stay in use)", what, s.error().message);
+      out += (out.empty() ? "" : ", ") + what + " TLS certificates NOT reloaded: " + s.error().message;
     }
-  }
-  if (!ingress_) return;
-  auto s = ingress_->Reload();
-  if (s.ok()) {
-    spdlog::info("reload: TLS certificates reloaded");
-  } else {
-    spdlog::error("reload: {} (the previous certificates stay in use)", s.error().message);
-  }
+  };
+  if (keyservice_) report("keyservice", keyservice_->Reload());
+  if (ingress_) report("ingress", ingress_->Reload());
+  return out.empty() ? "nothing to reload" : out;
 }
 
 std::string App::Summary() const {

@@ -38,8 +38,9 @@ class App {
   // egress finish their batches and commit, then the queue closes.
   void Stop();
   // SIGHUP: reloads what can change without a restart (TLS certificates of
-  // the SMTP listeners and of the keyservice's gRPC API).
-  void Reload();
+  // the SMTP listeners and of the keyservice's gRPC API). Returns one line
+  // for the operator saying what was reloaded and what failed.
+  std::string Reload();
 
   // One line for people and scripts: what listens where.
   std::string Summary() const;
