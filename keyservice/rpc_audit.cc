@@ -182,17 +182,20 @@ class AuditInterceptor : public grpc::experimental::Interceptor {
 
 class AuditFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  AuditFactory(AuditSink& sink, std::string trust_domain)
-      : sink_(sink), trust_domain_(std::move(trust_domain)) {}
+  AuditFactory(AuditSink& sink, std::string trust_domain,
+               std::function<bool(std::string_view)> admin_may_call)
+      : sink_(sink), trust_domain_(std::move(trust_domain)), admin_may_call_(std::move(admin_may_call)) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
+    if (admin_may_call_ && !admin_may_call_(info->method())) return nullptr;
     return new AuditInterceptor(info, sink_, trust_domain_);
   }
 
  private:
   AuditSink& sink_;
   std::string trust_domain_;
+  std::function<bool(std::string_view)> admin_may_call_;
 };
 
 }  // namespace
@@ -205,8 +208,9 @@ std::string DescribeRequest(const google::protobuf::Message& message) {
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeAuditInterceptorFactory(
-    AuditSink& sink, std::string trust_domain) {
-  return std::make_unique<AuditFactory>(sink, std::move(trust_domain));
+    AuditSink& sink, std::string trust_domain,
+    std::function<bool(std::string_view method)> admin_may_call) {
+  return std::make_unique<AuditFactory>(sink, std::move(trust_domain), std::move(admin_may_call));
 }
 
 }  // namespace sg::keyservice

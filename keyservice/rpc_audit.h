@@ -14,6 +14,7 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,10 +26,13 @@ class Message;
 
 namespace sg::keyservice {
 
-// `sink` and the trust domain's role mapping are borrowed; the factory
-// lives as long as the server.
+// `sink` is borrowed; the factory lives as long as the server. `admin_may_call`
+// says for a method whether the admin role can call it at all: methods it
+// cannot (those returning private keys) get no interceptor, which keeps the
+// workers' key lookups on gRPC's plain path.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeAuditInterceptorFactory(
-    AuditSink& sink, std::string trust_domain);
+    AuditSink& sink, std::string trust_domain,
+    std::function<bool(std::string_view method)> admin_may_call);
 
 // "owner: \"@example.com\" pkcs12: <redacted> password: <redacted>"
 std::string DescribeRequest(const google::protobuf::Message& message);

@@ -41,6 +41,10 @@ class RpcAuthorizer {
   RpcAuthorizer(RoleTable table, std::string trust_domain, metrics::Registry* registry);
 
   Verdict Authorize(std::string_view method, const PeerIdentity& peer);
+  // Whether `role` may call `method` (no counting, no logging).
+  bool Allows(std::string_view method, std::string_view role) const {
+    return table_.Check(method, role).allowed;
+  }
   // Only before the server starts (the table is read without a lock).
   void AddRules(const std::vector<MethodRule>& rules) { table_.Add(rules); }
 

@@ -84,7 +84,11 @@ Status RpcServer::Start() {
   builder.SetMaxSendMessageSize(options_.max_send_bytes);
   if (options_.audit != nullptr) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-    factories.push_back(MakeAuditInterceptorFactory(*options_.audit, options_.trust_domain));
+    std::shared_ptr<RpcAuthorizer> authorizer = authorizer_;
+    factories.push_back(MakeAuditInterceptorFactory(
+        *options_.audit, options_.trust_domain, [authorizer](std::string_view method) {
+          return authorizer->Allows(method, kRoleAdmin);
+        }));
     builder.experimental().SetInterceptorCreators(std::move(factories));
   }
   server_ = builder.BuildAndStart();
