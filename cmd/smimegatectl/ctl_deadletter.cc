@@ -1,4 +1,6 @@
-#include "cmd/smimegatectl/deadletter_cmd.h"
+#include "cmd/smimegatectl/ctl_deadletter.h"
+
+#include "cmd/smimegatectl/ctl.h"
 
 #include <ctime>
 #include <filesystem>
@@ -73,13 +75,6 @@ std::string Recipients(const deadletter::Entry& e) {
   std::string out = e.recipients[0];
   if (e.recipients.size() > 1) out += " (+" + std::to_string(e.recipients.size() - 1) + ")";
   return out;
-}
-
-int Fail(const Error& e) {
-  std::cerr << "smimegatectl: " << e.message << "\n";
-  if (e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kTimeout) return 3;
-  if (e.code == ErrorCode::kInvalidArgument) return 2;
-  return 1;
 }
 
 int List(deadletter::Admin& admin, const std::string& from, uint32_t limit) {
@@ -185,8 +180,8 @@ Result<std::unique_ptr<deadletter::Admin>> OpenDeadLetters(const DeadLetterSourc
     return std::unique_ptr<deadletter::Admin>(new OwnedDeadLetters(std::move(q), qc.topic_prefix));
   }
   SG_ASSIGN_OR_RETURN(std::string endpoint, source.endpoint());
-  auto remote = std::make_unique<keyservice::QueueAdminClient>(source.channel(endpoint), endpoint,
-                                                               source.timeout);
+  SG_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, source.channel(endpoint));
+  auto remote = std::make_unique<keyservice::QueueAdminClient>(channel, endpoint, source.timeout);
   // Is the gateway there? A list of nothing answers quickly.
   auto probe = remote->List({std::nullopt, 1});
   if (probe.ok() || probe.error().code != ErrorCode::kUnavailable) {
@@ -252,6 +247,21 @@ void AddDeadLetterCommands(CLI::App& app,
     }
     with_admin([o](deadletter::Admin& a) { return Purge(a, o->all, o->before, o->older_than); });
   });
+}
+
+void AddDeadLetterCommands(CLI::App& app, Ctl& ctl) {
+  AddDeadLetterCommands(
+      app,
+      [&ctl] {
+        DeadLetterSource source;
+        source.home = ctl.globals.home;
+        source.config = ctl.globals.config;
+        source.endpoint = [&ctl] { return ctl.Endpoint(); };
+        source.channel = [&ctl](const std::string& ep) { return ctl.AdminChannel(ep); };
+        source.timeout = std::chrono::seconds(ctl.globals.timeout_s);
+        return OpenDeadLetters(source);
+      },
+      [&ctl](std::function<int()> f) { ctl.RunLocal(std::move(f)); });
 }
 
 }  // namespace sg::ctl
