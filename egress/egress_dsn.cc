@@ -73,26 +73,28 @@ bool WantsFailureDsn(const v1::Recipient& recipient) {
 
 std::string StatusFromReply(int code, const std::string& text) {
   // RFC 2034: the enhanced code starts the text ("5.1.1 no such user"), its
-  // class equal to the reply code's first digit.
-  size_t j = 0;
-  int parts = 0;
-  bool digit_seen = false;
-  while (j < text.size() && j < 16) {
-    char c = text[j];
-    if (std::isdigit(static_cast<unsigned char>(c))) {
-      digit_seen = true;
-    } else if (c == '.' && digit_seen && parts < 2) {
-      ++parts;
-      digit_seen = false;
-    } else {
-      break;
+  // class equal to the reply code's first digit. RFC 3463: one class digit,
+  // then one to three digits each for subject and detail; anything else from
+  // the peer gets the generic code (it goes into the DSN's Status field).
+  auto digits = [&text](size_t& j) {
+    size_t n = 0;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j])) && n < 4) {
+      ++j;
+      ++n;
     }
-    ++j;
-  }
-  const bool terminated = j == text.size() || text[j] == ' ';
-  if (parts == 2 && digit_seen && terminated && code >= 200 && code < 600 &&
-      text[0] == static_cast<char>('0' + code / 100)) {
-    return text.substr(0, j);
+    return n;
+  };
+  if (code >= 200 && code < 600 && text.size() >= 5 &&
+      text[0] == static_cast<char>('0' + code / 100) && text[1] == '.') {
+    size_t j = 2;
+    size_t subject = digits(j);
+    if (subject >= 1 && subject <= 3 && j < text.size() && text[j] == '.') {
+      ++j;
+      size_t detail = digits(j);
+      if (detail >= 1 && detail <= 3 && (j == text.size() || text[j] == ' ')) {
+        return text.substr(0, j);
+      }
+    }
   }
   if (code >= 500) return "5.0.0";
   if (code >= 400) return "4.0.0";
@@ -108,6 +110,10 @@ std::string Rfc5322Date(int64_t ms) {
   return buf;
 }
 
+bool ReturnsFullMessage(const v1::Envelope& original) {
+  return original.dsn_ret() == v1::DSN_RET_FULL && original.direction() != v1::DIRECTION_INBOUND;
+}
+
 v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
                                   const std::vector<FailedRecipient>& failed,
                                   const DsnContext& context) {
@@ -116,7 +122,13 @@ v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
   for (const auto& f : failed) rcpt_list += f.recipient.address() + "\n";
   const std::string tag = Hex(Fnv1a(env.message_id() + "\n" + original.form_id() + "\n" + rcpt_list));
   const std::string dsn_id = env.message_id() + ".dsn." + tag.substr(0, 12);
-  const std::string boundary = "=_dsn_" + tag;
+  // RFC 2046 5.1.1: the boundary must not occur in a part; the returned
+  // message is the sender's text, so a boundary found in it is replaced.
+  const std::string& original_message = original.message();
+  std::string boundary = "=_dsn_" + tag;
+  for (int n = 1; original_message.find(boundary) != std::string::npos; ++n) {
+    boundary = "=_dsn_" + tag + "_" + std::to_string(n);
+  }
   const std::string reporting = SafeField(context.reporting_mta, 255);
   const std::string date = Rfc5322Date(context.now_ms);
 
@@ -137,8 +149,9 @@ v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
   m += "Content-Description: Notification\r\n";
   m += "Content-Type: text/plain; charset=us-ascii\r\n\r\n";
   m += "This is the mail system at host " + reporting + ".\r\n\r\n";
+  const bool full = ReturnsFullMessage(env);
   m += "Your message could not be delivered to one or more recipients.\r\n";
-  m += "It is attached below.\r\n\r\n";
+  m += full ? "It is attached below.\r\n\r\n" : "Its header is attached below.\r\n\r\n";
   for (const auto& f : failed) {
     m += "<" + SafeField(f.recipient.address(), 512) + ">: ";
     m += f.remote_mta.empty() ? "" : "host " + SafeField(f.remote_mta, 255) + " said: ";
@@ -167,10 +180,11 @@ v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
   }
   m += "\r\n";
 
-  // The returned message: headers only unless RET=FULL (RFC 3461 4.3).
+  // The returned message: headers only unless RET=FULL (RFC 3461 4.3) - and
+  // always for mail from the internet (ReturnsFullMessage).
   m += "--" + boundary + "\r\n";
   const std::string& body = original.message();
-  if (env.dsn_ret() == v1::DSN_RET_FULL) {
+  if (full) {
     m += "Content-Description: Undelivered Message\r\n";
     m += "Content-Type: message/rfc822\r\n";
     if (HasEightBit(body)) m += "Content-Transfer-Encoding: 8bit\r\n";

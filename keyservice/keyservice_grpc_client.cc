@@ -338,3 +338,9 @@ Result<KekRotationResult> KeyServiceClient::RotateKek() {
 }
 
 }  // namespace sg::keyservice
+
+namespace sg::keyservice {
+
+std::shared_ptr<grpc::Channel> KeyServiceClient::channel() const { return stubs_->channel; }
+
+}  // namespace sg::keyservice

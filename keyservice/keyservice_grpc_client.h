@@ -15,6 +15,10 @@
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
 
+namespace grpc {
+class Channel;
+}
+
 namespace sg::keyservice {
 
 class KeyServiceClient : public KeyService, public KeyAdmin {
@@ -63,6 +67,10 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   Result<KekRotationResult> RotateKek() override;
   // KEK rotation may take long: its own deadline.
   void set_rotate_timeout(std::chrono::milliseconds t) { rotate_timeout_ = t; }
+
+  // The channel, for the other services of the keyservice (the decryption
+  // failure guard) so that they share its connection and credentials.
+  std::shared_ptr<grpc::Channel> channel() const;
 
  private:
   struct Stubs;

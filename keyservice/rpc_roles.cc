@@ -7,6 +7,7 @@ namespace {
 
 constexpr const char* kService = "/smimegate.keyservice.v1.KeyService/";
 constexpr const char* kAdmin = "/smimegate.keyservice.v1.KeyAdmin/";
+constexpr const char* kGuard = "/smimegate.keyservice.v1.DecryptGuard/";
 
 }  // namespace
 
@@ -26,6 +27,7 @@ RoleTable RoleTable::KeyServiceDefault() {
   const std::string worker(kRoleWorker), reader(kRoleReader), ingress(kRoleIngress);
   auto svc = [](const char* m) { return std::string(kService) + m; };
   auto adm = [](const char* m) { return std::string(kAdmin) + m; };
+  auto guard = [](const char* m) { return std::string(kGuard) + m; };
   RoleTable t;
   t.Add({
       // Private keys: workers only, never an admin.
@@ -43,6 +45,10 @@ RoleTable RoleTable::KeyServiceDefault() {
       {adm("ListCertificates"), {reader}},
       {adm("CaExport"), {reader}},
       // Every other KeyAdmin method has no rule: admin only.
+      // The decryption failure guard (keyservice/decrypt_guard.h): the
+      // workers' memory of content keys and failure DSNs.
+      {guard("ObserveContentKey"), {worker}},
+      {guard("PermitFailureDsn"), {worker}},
   });
   return t;
 }

@@ -5,7 +5,8 @@
 // own CA must put the same URI in). Roles:
 //   worker   the crypto workers: signing identities and decryption keys
 //            (the only role that ever receives private keys), certificate
-//            lookups, harvest, trust anchors, change events;
+//            lookups, harvest, trust anchors, change events, the
+//            decryption failure guard;
 //   admin    smimegatectl: every method except the two that return
 //            private keys; also every method of any further service
 //            registered on the server that has no rule (deny by default);

@@ -1,5 +1,7 @@
 #include "cmd/smimegate/app_config.h"
 
+#include "keyservice/decrypt_guard_config.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -49,6 +51,11 @@ Result<LogConfig> ParseLog(const config::ConfigNode& section) {
 
 Result<AppConfig> LoadAppConfig(const std::string& config_file) {
   SG_ASSIGN_OR_RETURN(auto doc, config::ConfigDocument::LoadFile(config_file));
+  return ParseAppConfig(doc, config_file);
+}
+
+Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc,
+                                 const std::string& config_file) {
   auto root = doc.Root();
   AppConfig c;
   c.config_file = config_file;
@@ -80,6 +87,8 @@ Result<AppConfig> LoadAppConfig(const std::string& config_file) {
   SG_ASSIGN_OR_RETURN(c.egress, egress::ParseEgressConfig(egress, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto keyservice, root.Map("keyservice"));
   SG_ASSIGN_OR_RETURN(c.keyservice, keyservice::ParseKeyServiceConfig(keyservice, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto guard, keyservice.Map("decrypt_guard"));
+  SG_ASSIGN_OR_RETURN(c.decrypt_guard, keyservice::ParseDecryptGuardConfig(guard, c.data_dir));
   SG_RETURN_IF_ERROR(doc.CheckNoUnknownKeys());
   return c;
 }

@@ -82,7 +82,20 @@ Result<Connection> Resolve(const Globals& g) {
 
 }  // namespace
 
+Result<std::string> Ctl::Endpoint() const {
+  SG_ASSIGN_OR_RETURN(ks::KeyServiceConfig cfg, LoadKeyServiceConfig(globals));
+  return globals.endpoint.empty() ? cfg.endpoint : globals.endpoint;
+}
+
+Result<std::shared_ptr<grpc::Channel>> Ctl::AdminChannel(const std::string& endpoint) const {
+  SG_ASSIGN_OR_RETURN(Connection connection, Resolve(globals));
+  SG_ASSIGN_OR_RETURN(auto client, ks::KeyServiceClient::Create(endpoint, connection.credentials,
+                                                                std::chrono::seconds(globals.timeout_s)));
+  return client->channel();
+}
+
 int Ctl::Execute() {
+  if (local_action_) return local_action_();
   if (!action_) return 2;
   auto connection = Resolve(globals);
   if (!connection.ok()) return Fail(connection.error());

@@ -39,7 +39,14 @@ class Ctl {
 
   // The command's action, run once the keyservice is reached.
   void Run(std::function<int(ks::KeyServiceClient&)> action) { action_ = std::move(action); }
-  bool has_action() const { return static_cast<bool>(action_); }
+  // A command that is not a keyservice call (deadletter): runs as it is.
+  void RunLocal(std::function<int()> action) { local_action_ = std::move(action); }
+  bool has_action() const { return static_cast<bool>(action_) || static_cast<bool>(local_action_); }
+  // The gateway's gRPC endpoint (--endpoint, else the config's keyservice
+  // section) and a channel to it with the admin's credentials, for the
+  // gateway's other gRPC services (QueueAdmin).
+  Result<std::string> Endpoint() const;
+  Result<std::shared_ptr<grpc::Channel>> AdminChannel(const std::string& endpoint) const;
   // Resolves endpoint and credentials (flags, then the config), connects
   // and runs the action.
   int Execute();
@@ -54,6 +61,7 @@ class Ctl {
 
  private:
   std::function<int(ks::KeyServiceClient&)> action_;
+  std::function<int()> local_action_;
   std::vector<std::shared_ptr<void>> kept_;
 };
 
@@ -81,5 +89,6 @@ void AddKeyCommands(CLI::App& app, Ctl& ctl);
 void AddCredentialsCommands(CLI::App& app, Ctl& ctl);
 void AddAuditCommands(CLI::App& app, Ctl& ctl);
 void AddKekCommands(CLI::App& app, Ctl& ctl);
+void AddDeadLetterCommands(CLI::App& app, Ctl& ctl);  // ctl_deadletter.cc
 
 }  // namespace sg::ctl

@@ -1,4 +1,4 @@
-// smimegatectl: manage users, domains, certificates, trust, keys and access
+// smimegatectl: manage users, domains, certificates, trust, keys, access and dead letters
 // of a running smimegate through the keyservice gRPC API (mutual TLS with
 // admin credentials).
 //
@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   sg::ctl::AddCredentialsCommands(app, ctl);
   sg::ctl::AddAuditCommands(app, ctl);
   sg::ctl::AddKekCommands(app, ctl);
+  sg::ctl::AddDeadLetterCommands(app, ctl);
 
   try {
     app.parse(argc, argv);
