@@ -86,6 +86,16 @@ Result<X509Ptr> ParseCertificateDer(const std::string& der) {
   if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     return MakeError(ErrorCode::kInvalidArgument, "trailing bytes after the DER certificate");
   }
+  // DER is canonical; OpenSSL also accepts some non-canonical encodings
+  // (for example set padding bits in the signature's BIT STRING) and
+  // re-encodes them differently. What we store, fingerprint and match must
+  // be the bytes we were given, so such a certificate is refused.
+  auto reencoded = CertificateToDer(cert.get());
+  if (!reencoded.ok() || *reencoded != der) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "not a DER certificate: it does not re-encode to the same bytes "
+                     "(a non-canonical encoding)");
+  }
   // OpenSSL decodes the key on first use: do it now, so a certificate with
   // a broken key is refused here rather than failing later (and leaving an
   // error on the thread's queue for an unrelated call to report).

@@ -31,6 +31,9 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 // The last OpenSSL error as text ("" when none), clearing the queue.
 std::string OpenSslError();
 
+// One DER certificate, nothing after it, its public key decodable, and in
+// canonical DER (it re-encodes to exactly these bytes); otherwise
+// kInvalidArgument saying which.
 Result<X509Ptr> ParseCertificateDer(const std::string& der);
 Result<std::string> CertificateToDer(X509* cert);
 std::string CertificateToPem(X509* cert);
