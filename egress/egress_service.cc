@@ -1,19 +1,20 @@
 #include "egress/egress_service.h"
-#include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
-#include <map>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <vector>
 
+#include "common/mail/address.h"
+#include "common/mail/dsn.h"
+#include "common/thread_name.h"
 #include "common/topics.h"
 #include "egress/egress_backoff.h"
 #include "egress/egress_dedupe.h"
-#include "egress/egress_dsn.h"
 #include "egress/egress_maildir.h"
 #include "egress/egress_metrics.h"
 #include "egress/egress_offsets.h"
@@ -459,7 +460,7 @@ void EgressService::Impl::Deliver(Task& task) {
     const RouteConfig* route = group_route[key];
     SmtpJob job;
     job.route = route;
-    job.domain = DomainOf(env.recipients(static_cast<int>(indices[0])).address());
+    job.domain = mail::DomainOf(env.recipients(static_cast<int>(indices[0])).address());
     job.txn.mail_from = env.mail_from();
     for (size_t i : indices) job.txn.recipients.push_back(env.recipients(static_cast<int>(i)));
     job.txn.message = &task.rec.message();
@@ -519,7 +520,7 @@ void EgressService::Impl::Finalize(Task& task) {
   const bool expired = RetryExpired(config_.retry, first, now);
 
   std::vector<size_t> deferred;
-  std::vector<FailedRecipient> bounce;
+  std::vector<mail::FailedRecipient> bounce;
   std::vector<std::pair<size_t, std::string>> dead;  // index, reason
   std::string last_error;
   for (size_t i = 0; i < task.outcomes.size(); ++i) {
@@ -537,7 +538,7 @@ void EgressService::Impl::Finalize(Task& task) {
       continue;
     }
     const std::string reply = std::to_string(o.code) + " " + o.text;
-    FailedRecipient f;
+    mail::FailedRecipient f;
     f.recipient = rcpt;
     f.remote_mta = o.remote;
     if (o.code >= 400 && o.code < 500) {
@@ -552,14 +553,14 @@ void EgressService::Impl::Finalize(Task& task) {
       f.status = "4.4.7";
       f.diagnostic = reply + " (retry time expired)";
     } else {
-      f.status = StatusFromReply(o.code, o.text);
+      f.status = mail::StatusFromReply(o.code, o.text);
       f.diagnostic = reply;
     }
     spdlog::info("egress: {} to <{}> failed: {}", env.message_id(), rcpt.address(), f.diagnostic);
     if (env.mail_from().empty()) {
       dead.emplace_back(i, "undeliverable and the sender is the null sender: " + f.diagnostic);
       metrics_.Delivery("deadlettered", o.route);
-    } else if (!WantsFailureDsn(rcpt)) {
+    } else if (!mail::WantsFailureDsn(rcpt)) {
       dead.emplace_back(i, "undeliverable and the sender asked for no DSN (NOTIFY): " + f.diagnostic);
       metrics_.Delivery("deadlettered", o.route);
     } else {
@@ -587,8 +588,8 @@ void EgressService::Impl::Finalize(Task& task) {
     metrics_.RetryScheduled(task.outcomes[deferred[0]].route);
   }
   if (!bounce.empty()) {
-    DsnContext ctx{config_.smtp.helo_name, config_.postmaster, now};
-    v1::MessageRecord dsn = BuildFailureDsn(task.rec, bounce, ctx);
+    mail::DsnContext ctx{config_.smtp.helo_name, config_.postmaster, now};
+    v1::MessageRecord dsn = mail::BuildFailureDsn(task.rec, bounce, ctx);
     queue::OutRecord r;
     r.topic = deliver_topic_;
     r.key = dsn.envelope().message_id();

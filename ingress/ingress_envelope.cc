@@ -5,6 +5,8 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/ascii.h"
+
 namespace sg::ingress {
 
 std::string UlidGenerator::Encode(uint64_t ms, const uint8_t random[10]) {
@@ -38,15 +40,6 @@ std::string UlidGenerator::Next() {
                 std::chrono::system_clock::now().time_since_epoch())
                 .count();
   return Encode(static_cast<uint64_t>(ms), random);
-}
-
-std::string Rfc5322Date(int64_t now_ms) {
-  time_t t = static_cast<time_t>(now_ms / 1000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
 }
 
 namespace {
@@ -95,11 +88,7 @@ std::string FindHeaderMessageId(std::string_view message) {
     if (line.empty()) break;  // end of the header section
     constexpr std::string_view kName = "message-id:";
     bool match = line.size() >= kName.size();
-    for (size_t i = 0; match && i < kName.size(); ++i) {
-      char c = line[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-      match = c == kName[i];
-    }
+    match = match && AsciiEqualsIgnoreCase(line.substr(0, kName.size()), kName);
     if (match) {
       std::string value(line.substr(kName.size()));
       // Unfold continuation lines.

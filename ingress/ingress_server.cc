@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include "common/mail/address.h"
+
 namespace sg::ingress {
 namespace {
 
@@ -55,13 +57,6 @@ std::string HostPort(const std::string& address, uint16_t port) {
   return (address.find(':') != std::string::npos && address.front() != '[')
              ? "[" + address + "]:" + std::to_string(port)
              : address + ":" + std::to_string(port);
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return s;
 }
 
 }  // namespace
@@ -160,7 +155,7 @@ Status IngressServer::Start() {
   if (started_) return MakeError(ErrorCode::kInternal, "ingress started twice");
   started_ = true;
   std::set<std::string> hosted;
-  for (const auto& d : hosted_domains_) hosted.insert(Lower(d));
+  for (const auto& d : hosted_domains_) hosted.insert(mail::DomainOf("@" + d));
 
   for (size_t i = 0; i < config_.listeners.size(); ++i) {
     const ListenerConfig& l = config_.listeners[i];

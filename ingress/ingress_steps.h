@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "common/mail/smtp_reply.h"
 #include "ingress/ingress_cidr.h"
 #include "ingress/smtp_data_reader.h"
 #include "ingress/smtp_parser.h"
-#include "ingress/smtp_reply.h"
 #include "ingress/smtp_session_state.h"
 
 namespace sg::ingress {
@@ -84,8 +84,5 @@ struct PolicyConfig {
 // relay/direction policy, size, recipient count, content checks.
 std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& session,
                                                      const PolicyConfig& policy);
-
-// Lower-cased domain of "user@Example.ORG" ("example.org"); empty if none.
-std::string DomainOf(const std::string& address);
 
 }  // namespace sg::ingress

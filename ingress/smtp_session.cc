@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/mail/base64.h"
+
 namespace sg::ingress {
 namespace {
 
@@ -522,7 +524,7 @@ void Session::OnAuthLine(std::string_view line) {
     Respond(501, "5.0.0", "Authentication cancelled");
     return;
   }
-  auto decoded = DecodeBase64(line);
+  auto decoded = mail::Base64DecodeStrict(line);
   if (!decoded.ok()) {
     BadCommand(MakeReply(501, "5.5.2", "Invalid base64 data"), "auth");
     return;

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/mail/base64.h"
 #include "keyservice/keyservice_x509.h"
 
 namespace sg::keyservice {
@@ -62,15 +63,13 @@ Result<Kek> Kek::FromMaterial(const std::string& material, const std::string& so
     return kek;
   }
   if (trimmed.size() == 44) {
-    unsigned char out[48];
-    int n = EVP_DecodeBlock(out, reinterpret_cast<const unsigned char*>(trimmed.data()), 44);
-    // EVP_DecodeBlock counts the padding bytes: 32 bytes of key give 33 with one '='.
-    if (n == 33 && trimmed[43] == '=' && trimmed[42] != '=') {
-      std::copy(out, out + 32, kek.key_.begin());
-      OPENSSL_cleanse(out, sizeof(out));
-      return kek;
+    auto decoded = mail::Base64DecodeStrict(trimmed);
+    if (decoded.ok()) {
+      const bool fits = decoded->size() == 32;
+      if (fits) std::copy(decoded->begin(), decoded->end(), kek.key_.begin());
+      OPENSSL_cleanse(decoded->data(), decoded->size());
+      if (fits) return kek;
     }
-    OPENSSL_cleanse(out, sizeof(out));
   }
   return MakeError(ErrorCode::kInvalidArgument,
                    source + ": the key-encryption key must be 32 bytes (raw, 64 hex digits or "
@@ -80,19 +79,17 @@ Result<Kek> Kek::FromMaterial(const std::string& material, const std::string& so
 Status Kek::CreateFile(const std::string& path) {
   unsigned char key[32];
   if (RAND_bytes(key, sizeof(key)) != 1) return MakeError(ErrorCode::kInternal, "RAND_bytes failed");
-  unsigned char b64[64];
-  int n = EVP_EncodeBlock(b64, key, sizeof(key));
+  std::string text =
+      mail::Base64EncodeOneLine(std::string_view(reinterpret_cast<char*>(key), sizeof(key)));
   OPENSSL_cleanse(key, sizeof(key));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0) {
     return MakeError(ErrorCode::kIoError, "keyservice.kek_file: cannot create " + path);
   }
-  std::string text(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
   text += "\n";
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
-  OPENSSL_cleanse(b64, sizeof(b64));
   OPENSSL_cleanse(text.data(), text.size());
   if (!ok) return MakeError(ErrorCode::kIoError, "keyservice.kek_file: cannot write " + path);
   return OkStatus();

@@ -11,7 +11,7 @@ PACKAGES=(
   libssl-dev libuv1-dev librocksdb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc libc-ares-dev libgmime-3.0-dev
-  librdkafka-dev libargon2-dev libcpp-httplib-dev
+  librdkafka-dev libargon2-dev libcpp-httplib-dev libidn2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl swaks postfix gpgsm libnss3-tools prometheus

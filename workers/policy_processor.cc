@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "egress/egress_dsn.h"
+#include "common/ascii.h"
 #include "workers/policy_content.h"
 #include "workers/policy_decision.h"
 #include "workers/policy_subject.h"
@@ -16,12 +16,6 @@
 namespace sg::workers {
 namespace v1 = smimegate::v1;
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string CertDer(const X509* cert) {
   unsigned char* buf = nullptr;
@@ -106,7 +100,7 @@ std::string OutcomeName(keyservice::HarvestOutcome o) {
 // "aes-256-gcm"/"id-aes256-GCM" or the OIDs 2.16.840.1.101.3.4.1.6/.26/.46).
 bool AnnouncesAesGcm(const std::vector<std::string>& capabilities) {
   for (const auto& c : capabilities) {
-    const std::string l = Lower(c);
+    const std::string l = AsciiLower(c);
     if (l.find("gcm") != std::string::npos || l == "2.16.840.1.101.3.4.1.6" ||
         l == "2.16.840.1.101.3.4.1.26" || l == "2.16.840.1.101.3.4.1.46") {
       return true;
@@ -223,13 +217,13 @@ Result<smime::TrustStore> PolicyProcessor::Trust() {
 // ---------------------------------------------------------------- outbound
 
 void PolicyProcessor::Bounce(const v1::MessageRecord& record,
-                             const std::vector<egress::FailedRecipient>& failed,
-                             const char* what, std::vector<v1::MessageRecord>& outputs) {
+                             const std::vector<mail::FailedRecipient>& failed, const char* what,
+                             std::vector<v1::MessageRecord>& outputs) {
   if (failed.empty()) return;
   const auto& env = record.envelope();
-  std::vector<egress::FailedRecipient> notify;
+  std::vector<mail::FailedRecipient> notify;
   for (const auto& f : failed) {
-    if (egress::WantsFailureDsn(f.recipient)) notify.push_back(f);
+    if (mail::WantsFailureDsn(f.recipient)) notify.push_back(f);
   }
   if (env.mail_from().empty() || notify.empty()) {
     spdlog::warn("policy message_id={} direction={}: {} recipient(s) {} and no DSN ({})",
@@ -237,15 +231,15 @@ void PolicyProcessor::Bounce(const v1::MessageRecord& record,
                  env.mail_from().empty() ? "null sender" : "NOTIFY=NEVER");
     return;
   }
-  egress::DsnContext ctx{config_.reporting_mta, config_.postmaster, clock_()};
-  outputs.push_back(egress::BuildFailureDsn(record, notify, ctx));
+  mail::DsnContext ctx{config_.reporting_mta, config_.postmaster, clock_()};
+  outputs.push_back(mail::BuildFailureDsn(record, notify, ctx));
 }
 
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     const v1::MessageRecord& record) {
   const auto& env = record.envelope();
   const std::string& original = record.message();
-  const std::string sender = Lower(env.mail_from());
+  const std::string sender = AsciiLower(env.mail_from());
 
   // Only the authorised envelope sender is signed for, and only when the
   // From header names the same mailbox (a signature must match From).
@@ -289,7 +283,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
   std::vector<v1::MessageRecord> outputs;
   std::vector<v1::Recipient> unchanged, signed_only;
   std::vector<std::string> unchanged_rules, signed_rules;
-  std::vector<egress::FailedRecipient> failed;
+  std::vector<mail::FailedRecipient> failed;
   std::optional<std::string> signed_message;
   std::optional<smime::PreparedSigner> signer;
 
@@ -313,7 +307,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
 
   int enc_index = 0;
   for (const auto& rcpt : env.recipients()) {
-    const std::string addr = Lower(rcpt.address());
+    const std::string addr = AsciiLower(rcpt.address());
     RecipientFacts rf;
     rf.rule = FindAdminRule(config_, addr);
     std::optional<keyservice::EncryptionCertificate> cert;
@@ -392,7 +386,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
       case Form::kBounce: {
         metrics_.Bounce("forced_no_certificate");
         LogDecision(record, addr, "bounce", d.rule, "", "status=5.7.1");
-        egress::FailedRecipient f;
+        mail::FailedRecipient f;
         f.recipient = rcpt;
         f.status = "5.7.1";
         f.diagnostic = "550 5.7.1 " + d.reason;
@@ -406,8 +400,9 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     SG_RETURN_IF_ERROR(sign_once());
     v1::MessageRecord out = Derive(record, *signed_message, "signed", signed_only);
     for (size_t i = 0; i < signed_only.size(); ++i) {
-      Note(out, "signed", signed_rules[i], Lower(signed_only[i].address()));
-      LogDecision(record, Lower(signed_only[i].address()), "signed", signed_rules[i], "signed");
+      Note(out, "signed", signed_rules[i], AsciiLower(signed_only[i].address()));
+      LogDecision(record, AsciiLower(signed_only[i].address()), "signed", signed_rules[i],
+                  "signed");
     }
     outputs.push_back(std::move(out));
   }
@@ -416,8 +411,9 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     // else is delivered as received.
     v1::MessageRecord out = Derive(record, message, "unchanged", unchanged);
     for (size_t i = 0; i < unchanged.size(); ++i) {
-      Note(out, "passed", unchanged_rules[i], Lower(unchanged[i].address()));
-      LogDecision(record, Lower(unchanged[i].address()), "passed", unchanged_rules[i], "unchanged");
+      Note(out, "passed", unchanged_rules[i], AsciiLower(unchanged[i].address()));
+      LogDecision(record, AsciiLower(unchanged[i].address()), "passed", unchanged_rules[i],
+                  "unchanged");
     }
     outputs.push_back(std::move(out));
   }
@@ -513,8 +509,8 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
     std::vector<v1::Recipient> all(env.recipients().begin(), env.recipients().end());
     v1::MessageRecord out = Derive(record, std::move(out_msg), action, all);
     for (const auto& r : all) {
-      Note(out, action, rule, Lower(r.address()));
-      LogDecision(record, Lower(r.address()), action, rule, action);
+      Note(out, action, rule, AsciiLower(r.address()));
+      LogDecision(record, AsciiLower(r.address()), action, rule, action);
       metrics_.Recipient("inbound", action);
     }
     outputs.push_back(std::move(out));
@@ -523,11 +519,11 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
 
   // Encrypted: each recipient is decrypted with its own keys, so nobody
   // receives content only another recipient's key could open.
-  std::vector<egress::FailedRecipient> failed;
+  std::vector<mail::FailedRecipient> failed;
   std::vector<v1::Recipient> passed;
   int index = 0;
   for (const auto& rcpt : env.recipients()) {
-    const std::string addr = Lower(rcpt.address());
+    const std::string addr = AsciiLower(rcpt.address());
     SG_ASSIGN_OR_RETURN(auto keys, keys_.GetDecryptionKeys(addr));
     if (keys.empty()) {
       SG_ASSIGN_OR_RETURN(bool participates, keys_.Participates(addr));
@@ -576,7 +572,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
       metrics_.Bounce("undecryptable");
       metrics_.Recipient("inbound", "bounced");
       LogDecision(record, addr, "bounce", "undecryptable", "", "status=5.7.5 reason=\"" + error + "\"");
-      egress::FailedRecipient f;
+      mail::FailedRecipient f;
       f.recipient = rcpt;
       f.status = "5.7.5";
       f.diagnostic = "550 5.7.5 The encrypted message could not be decrypted for this recipient: " +
@@ -603,8 +599,8 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
   if (!passed.empty()) {
     v1::MessageRecord out = Derive(record, message, "unchanged", passed);
     for (const auto& r : passed) {
-      Note(out, "passed", "encrypted-not-hosted", Lower(r.address()));
-      LogDecision(record, Lower(r.address()), "passed", "encrypted-not-hosted", "unchanged");
+      Note(out, "passed", "encrypted-not-hosted", AsciiLower(r.address()));
+      LogDecision(record, AsciiLower(r.address()), "passed", "encrypted-not-hosted", "unchanged");
       metrics_.Recipient("inbound", "passed");
     }
     outputs.push_back(std::move(out));

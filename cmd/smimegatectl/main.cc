@@ -8,7 +8,6 @@
 // Exit codes: 0 ok, 1 the keyservice refused or failed, 2 usage or input
 // file error, 3 keyservice unreachable.
 #include <CLI/CLI.hpp>
-
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
@@ -17,6 +16,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/ascii.h"
 #include "common/config_node.h"
 #include "keyservice/import_files.h"
 #include "keyservice/keyservice_config.h"
@@ -210,8 +210,7 @@ int main(int argc, char** argv) {
     run([&](ks::KeyServiceClient& c) {
       auto r = c.ListCertificates("", "");
       if (!r.ok()) return Fail(r.error());
-      std::string prefix = fingerprint;
-      for (auto& ch : prefix) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const std::string prefix = sg::AsciiLower(fingerprint);
       const ks::CertificateInfo* found = nullptr;
       for (const auto& i : *r) {
         if (!prefix.empty() && i.fingerprint.rfind(prefix, 0) == 0) {

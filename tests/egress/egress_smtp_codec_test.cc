@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-#include "egress/egress_dsn.h"
 #include "egress/egress_smtp_reply.h"
 #include "egress/egress_smtp_session.h"
 
@@ -81,79 +80,6 @@ TEST(DotStuff, EdgeCases) {
 TEST(XText, EncodesPlusEqualsAndControls) {
   EXPECT_EQ(XText("a+b=c d"), "a+2Bb+3Dc+20d");
   EXPECT_EQ(XText("user@example.com"), "user@example.com");
-}
-
-TEST(StatusFromReply, EnhancedCodeOrGeneric) {
-  EXPECT_EQ(StatusFromReply(550, "5.1.1 no such user"), "5.1.1");
-  EXPECT_EQ(StatusFromReply(552, "5.3.4 too big"), "5.3.4");
-  EXPECT_EQ(StatusFromReply(550, "no such user"), "5.0.0");
-  EXPECT_EQ(StatusFromReply(451, "4.7.1 later"), "4.7.1");
-  EXPECT_EQ(StatusFromReply(550, "4.7.1 class mismatch"), "5.0.0");
-  EXPECT_EQ(StatusFromReply(550, "5.1"), "5.0.0");
-  EXPECT_EQ(StatusFromReply(554, "5.7.123 policy"), "5.7.123");
-}
-
-namespace v1 = smimegate::v1;
-
-v1::MessageRecord Original(v1::DsnRet ret) {
-  v1::MessageRecord rec;
-  auto* env = rec.mutable_envelope();
-  env->set_message_id("q123");
-  env->set_direction(v1::DIRECTION_OUTBOUND);
-  env->set_mail_from("alice@org.example");
-  env->set_dsn_envid("ENV-42");
-  env->set_dsn_ret(ret);
-  env->set_received_at_ms(1'800'000'000'000);
-  auto* r = env->add_recipients();
-  r->set_address("bob@remote.example");
-  r->set_orcpt("rfc822;Bob@Remote.Example");
-  rec.set_message("Subject: hello\r\nMessage-ID: <m1@org.example>\r\n\r\nBODY-MARKER\r\n");
-  rec.set_form_id("f1");
-  return rec;
-}
-
-TEST(Dsn, FailureReportStructureAndRouting) {
-  auto orig = Original(v1::DSN_RET_HDRS);
-  FailedRecipient f;
-  f.recipient = orig.envelope().recipients(0);
-  f.status = "5.1.1";
-  f.diagnostic = "550 5.1.1 no such user\r\nInjected: header";
-  f.remote_mta = "mx.remote.example";
-  DsnContext ctx{"gw.org.example", "postmaster@gw.org.example", 1'800'000'100'000};
-  auto dsn = BuildFailureDsn(orig, {f}, ctx);
-  const auto& env = dsn.envelope();
-  EXPECT_EQ(env.mail_from(), "");  // from the null sender
-  ASSERT_EQ(env.recipients_size(), 1);
-  EXPECT_EQ(env.recipients(0).address(), "alice@org.example");
-  EXPECT_EQ(env.direction(), v1::DIRECTION_INBOUND);  // back to the organisation
-  EXPECT_EQ(env.message_id().rfind("q123.dsn.", 0), 0u);
-  // Deterministic: the same failure gives the same id (dedupe after a crash).
-  EXPECT_EQ(BuildFailureDsn(orig, {f}, ctx).envelope().message_id(), env.message_id());
-  const std::string& m = dsn.message();
-  EXPECT_NE(m.find("multipart/report; report-type=delivery-status"), std::string::npos);
-  EXPECT_NE(m.find("Original-Envelope-Id: ENV-42\r\n"), std::string::npos);
-  EXPECT_NE(m.find("Final-Recipient: rfc822; bob@remote.example\r\n"), std::string::npos);
-  EXPECT_NE(m.find("Original-Recipient: rfc822; Bob@Remote.Example\r\n"), std::string::npos);
-  EXPECT_NE(m.find("Status: 5.1.1\r\n"), std::string::npos);
-  EXPECT_NE(m.find("Remote-MTA: dns; mx.remote.example\r\n"), std::string::npos);
-  EXPECT_EQ(m.find("\r\nInjected: header"), std::string::npos);  // peer text kept on one line
-  EXPECT_NE(m.find("text/rfc822-headers"), std::string::npos);
-  EXPECT_EQ(m.find("BODY-MARKER"), std::string::npos);  // RET=HDRS
-  auto full = BuildFailureDsn(Original(v1::DSN_RET_FULL), {f}, ctx);
-  EXPECT_NE(full.message().find("message/rfc822"), std::string::npos);
-  EXPECT_NE(full.message().find("BODY-MARKER"), std::string::npos);
-}
-
-TEST(Dsn, NotifyDecidesWhetherToReport) {
-  v1::Recipient r;
-  EXPECT_TRUE(WantsFailureDsn(r));  // NOTIFY absent: FAILURE,DELAY
-  r.set_notify_given(true);
-  r.mutable_notify()->set_success(true);
-  EXPECT_FALSE(WantsFailureDsn(r));
-  r.mutable_notify()->set_failure(true);
-  EXPECT_TRUE(WantsFailureDsn(r));
-  r.mutable_notify()->set_never(true);
-  EXPECT_FALSE(WantsFailureDsn(r));
 }
 
 }  // namespace

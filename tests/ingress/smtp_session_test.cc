@@ -8,6 +8,7 @@
 #include <memory>
 #include <regex>
 
+#include "common/mail/base64.h"
 #include "tests/ingress/fake_session_host.h"
 
 namespace sg::ingress {
@@ -274,12 +275,14 @@ TEST_F(SessionTest, AuthAndTlsErrorReplies) {
   EXPECT_EQ(SayCodes("AUTH CRAM-MD5\r\n"), Strings{"504 5.5.4"});
   EXPECT_EQ(SayCodes("AUTH PLAIN !!!!\r\n"), Strings{"501 5.5.2"});
   EXPECT_EQ(SayCodes("AUTH PLAIN\r\n*\r\n"), (Strings{"334", "501 5.0.0"}));
-  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0wrong", 12)) + "\r\n"),
-            Strings{"535 5.7.8"});
-  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("bob\0alice\0s3cret", 16)) +
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0wrong", 12)) +
                      "\r\n"),
+            Strings{"535 5.7.8"});
+  EXPECT_EQ(SayCodes("AUTH PLAIN " +
+                     mail::Base64EncodeOneLine(std::string("bob\0alice\0s3cret", 16)) + "\r\n"),
             Strings{"535 5.7.8"});  // acting as someone else
-  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) +
+                     "\r\n"),
             Strings{"235 2.7.0"});
   EXPECT_EQ(SayCodes("AUTH PLAIN\r\n"), Strings{"503 5.5.1"});
   EXPECT_EQ(session_->state().auth_identity, "alice");
@@ -293,8 +296,8 @@ TEST_F(SessionTest, AuthLoginTwoSteps) {
   UpTls();
   Say("EHLO c\r\n");
   EXPECT_EQ(Say("AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
-  EXPECT_EQ(Say(EncodeBase64("alice") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
-  EXPECT_EQ(SayCodes(EncodeBase64("s3cret") + "\r\n"), Strings{"235 2.7.0"});
+  EXPECT_EQ(Say(mail::Base64EncodeOneLine("alice") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(SayCodes(mail::Base64EncodeOneLine("s3cret") + "\r\n"), Strings{"235 2.7.0"});
 }
 
 TEST_F(SessionTest, StartTlsDiscardsPipelinedPlaintext) {
@@ -346,7 +349,8 @@ TEST_F(SessionTest, RelayListenerPolicy) {
   Connect("198.51.100.9", false);
   Say("EHLO c\r\nSTARTTLS\r\n");
   UpTls();
-  Say("EHLO c\r\nAUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n");
+  Say("EHLO c\r\nAUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) +
+      "\r\n");
   EXPECT_EQ(SayCodes("MAIL FROM:<alice@example.org>\r\nRCPT TO:<x@y.example>\r\nDATA\r\n"
                      "Subject: a\r\n\r\nx\r\n.\r\n"),
             (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "workers/smime/smime_cert_cache.h"
 #include "workers/smime/smime_cms_util.h"
 #include "workers/smime/smime_detect.h"
@@ -138,9 +139,7 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   std::string_view detached_content;
   bool detached = false;
   if (ct.type == "multipart" && ct.subtype == "signed") {
-    std::string protocol = ct.Param("protocol");
-    std::transform(protocol.begin(), protocol.end(), protocol.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string protocol = AsciiLower(ct.Param("protocol"));
     if (protocol != "application/pkcs7-signature" && protocol != "application/x-pkcs7-signature") {
       return WithStatus(std::move(r), VerifyStatus::kNotSigned,
                         "multipart/signed with protocol " + protocol);
