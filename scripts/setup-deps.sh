@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev ccache
+  build-essential cmake ninja-build pkg-config git clang clang-tidy libclang-rt-14-dev ccache
   # libraries
   libssl-dev libuv1-dev librocksdb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libprotobuf-dev protobuf-compiler
