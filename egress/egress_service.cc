@@ -255,7 +255,9 @@ void EgressService::Impl::Stop() {
   // The loop has ended: nothing else touches the consumers now.
   deliver_consumer_->Close();
   retry_consumer_->Close();
-  (void)producer_->Flush(std::chrono::seconds(5));
+  if (auto st = producer_->Flush(std::chrono::seconds(5)); !st.ok()) {
+    spdlog::warn("egress: stopping: queue producer flush failed: {}", st.error().ToString());
+  }
   started_ = false;
 }
 

@@ -17,8 +17,8 @@ struct Fixture {
     auto config = testing::TestConfig(dir.path());
     server = std::move(*KeyServiceServer::Create(config, {"example.com"}, registry, clock));
     if (!server->Start().ok()) std::abort();
-    (void)server->admin().PutUsers({User{"alice@example.com", true, ""}});
-    (void)server->local().GetSigningIdentity("alice@example.com");
+    if (!server->admin().PutUsers({User{"alice@example.com", true, ""}}).ok()) std::abort();
+    if (!server->local().GetSigningIdentity("alice@example.com").ok()) std::abort();
     client = KeyServiceClient::Create(server->bound_endpoint());
     cache = std::make_unique<CachingKeyService>(*client);
   }
@@ -57,7 +57,7 @@ void BM_FirstUseIssuance(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     std::string addr = "user" + std::to_string(state.range(0)) + "-" + std::to_string(i++) + "@example.com";
-    (void)F().server->admin().PutUsers({User{addr, true, ""}});
+    if (!F().server->admin().PutUsers({User{addr, true, ""}}).ok()) std::abort();
     state.ResumeTiming();
     auto id = F().server->local().GetSigningIdentity(addr);
     if (!id.ok()) state.SkipWithError("issuance failed");

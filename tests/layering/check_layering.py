@@ -14,6 +14,9 @@ CMakeLists.txt). This check states the rules that the link graph alone cannot:
    several places with different behaviour: ASCII lower/upper-casing
    (common/ascii.h), DomainOf (common/mail/address.cc), base64
    (common/mail/base64.cc) and the DER length writer (common/mail/der.cc).
+3. Ignoring a Status or Result is an explicit, searchable call
+   (.PermitUncheckedError(), common/result.h), never a bare (void) cast of a
+   call in product code.
 
 Usage: check_layering.py [--root DIR]   exit 0 when clean, 1 with one line
                                          per violation otherwise
@@ -33,6 +36,7 @@ PRODUCT_DIRS = ("common", "ingress", "workers", "keyservice", "egress", "portal"
 SOURCE_SUFFIXES = (".cc", ".h", ".cpp", ".hpp")
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+VOID_CALL_RE = re.compile(r"\(void\)\s*!?\s*\(?\*?[A-Za-z_][\w:]*(?:\)?(?:->|\.)[A-Za-z_]\w*)*\s*\(")
 
 # (rule name, the one file allowed to define it, regexes that find a definition or a copy)
 ONE_DEFINITION = [
@@ -126,6 +130,9 @@ def check_file(rel, text):
         if top not in PRODUCT_DIRS:
             continue
         code, in_block = strip_comments(raw, in_block)
+        if VOID_CALL_RE.search(code):
+            problems.append(f"{rel}:{number}: a bare (void) drops a call's result; handle it, "
+                            f"or call .PermitUncheckedError() on a Status/Result: {raw.strip()[:100]}")
         for name, home, patterns in ONE_DEFINITION:
             if rel == home:
                 continue
@@ -169,6 +176,8 @@ def self_test():
         "ingress/f.cc": "Result<std::string> DecodeBase64(std::string_view in) {\n",
         "workers/smime/g.cc": "  out.push_back(static_cast<char>(0x80 | n));\n",
         "workers/smime/h.cc": "void AppendLength(std::string& out, size_t len) {\n",
+        "egress/i.cc": "  (void)producer_->Flush(std::chrono::seconds(5));\n",
+        "common/j.cc": "      (void)db_->Close();\n",
     }
     must_pass = {
         "workers/policy_processor.h": '#include "keyservice/key_service.h"\n',
@@ -179,6 +188,7 @@ def self_test():
         "common/mail/address.cc": "std::string DomainOf(std::string_view address) {\n",
         "egress/y.cc": "  std::string d = mail::DomainOf(address);\n  auto b = AsciiLower(x);\n",
         "ingress/z.cc": '  const char* s = "/* not a comment";  if (x) y = tolower_table[c];\n',
+        "egress/k.cc": "  (void)unused_parameter;\n  producer_->Flush(1s).PermitUncheckedError();\n",
     }
     failures = []
     for rel, text in must_fail.items():
