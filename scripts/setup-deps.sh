@@ -12,6 +12,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc libc-ares-dev libgmime-3.0-dev
   librdkafka-dev libargon2-dev libcpp-httplib-dev libidn2-dev
+  prometheus-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl swaks postfix gpgsm libnss3-tools prometheus
