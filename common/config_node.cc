@@ -252,7 +252,12 @@ Result<std::chrono::milliseconds> ConfigNode::Duration(
     const std::string& key, std::optional<std::chrono::milliseconds> def) const {
   auto n = Scalar(key);
   if (!n.ok()) return MissingOr(key, n.error(), def);
-  const std::string& s = n->Scalar();
+  auto d = ParseDuration(n->Scalar());
+  if (!d.ok()) return ErrorAt(key, d.error().message);
+  return *d;
+}
+
+Result<std::chrono::milliseconds> ParseDuration(const std::string& s) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   std::string unit(p, s.data() + s.size());
@@ -263,7 +268,8 @@ Result<std::chrono::milliseconds> ConfigNode::Duration(
   else if (unit == "h") mult = 3'600'000;
   else if (unit == "d") mult = 86'400'000;
   if (ec != std::errc() || p == s.data() || mult == 0 || v < 0) {
-    return ErrorAt(key, "expected a duration such as 250ms, 30s, 5m, 2h or 7d, got \"" + s + "\"");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "expected a duration such as 250ms, 30s, 5m, 2h or 7d, got \"" + s + "\"");
   }
   return std::chrono::milliseconds(v * mult);
 }

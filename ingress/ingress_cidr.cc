@@ -72,6 +72,25 @@ bool Cidr::Contains(std::string_view ip) const {
   return true;
 }
 
+std::string ClientKey(std::string_view ip, int ipv6_prefix) {
+  std::array<uint8_t, 16> a{};
+  bool v4 = false;
+  if (!ToV6(ip, &a, &v4)) return std::string(ip);
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (v4 || std::memcmp(a.data(), kMapped, sizeof kMapped) == 0) {
+    char buf[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, a.data() + 12, buf, sizeof buf);
+    return buf;
+  }
+  if (ipv6_prefix >= 128) return std::string(ip);
+  for (int bit = ipv6_prefix; bit < 128; ++bit) {
+    a[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
+  }
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
+  return std::string(buf) + "/" + std::to_string(ipv6_prefix);
+}
+
 bool AnyContains(const std::vector<Cidr>& nets, std::string_view ip) {
   for (const Cidr& n : nets) {
     if (n.Contains(ip)) return true;

@@ -31,4 +31,11 @@ class Cidr {
 
 bool AnyContains(const std::vector<Cidr>& nets, std::string_view ip);
 
+// The key under which per-client limits count a client: an IPv4 address as
+// it is; an IPv6 address as its network of `ipv6_prefix` bits
+// ("2001:db8:1:2::/64"), because one subscriber usually holds a whole /64
+// and could otherwise open a connection from each of 2^64 addresses.
+// Text that is not an address is returned unchanged.
+std::string ClientKey(std::string_view ip, int ipv6_prefix);
+
 }  // namespace sg::ingress

@@ -38,8 +38,9 @@ Connection::Connection(IngressLoop& loop, ListenerRuntime& listener)
   uv_tcp_init(loop_.uv(), &tcp_);
   uv_timer_init(loop_.uv(), &idle_timer_);
   uv_timer_init(loop_.uv(), &ack_timer_);
-  tcp_.data = idle_timer_.data = ack_timer_.data = this;
-  handles_open_ = 3;
+  uv_timer_init(loop_.uv(), &session_timer_);
+  tcp_.data = idle_timer_.data = ack_timer_.data = session_timer_.data = this;
+  handles_open_ = 4;
   tcp_open_ = true;
 }
 
@@ -60,10 +61,14 @@ void Connection::Accept(uv_stream_t* server) {
   std::string ip = PeerAddress(&tcp_, &port);
   bool trusted = AnyContains(listener_.config.trusted_networks, ip);
   const LoopDeps& d = loop_.deps();
-  SessionDeps deps{&listener_.session, &listener_.steps, d.authenticator, d.ids, d.metrics};
+  SessionDeps deps{&listener_.session, &listener_.steps, d.authenticator, d.ids, d.metrics,
+                   d.budget,           d.auth_user_limit, d.auth_client_limit,
+                   d.verifier,         d.rcpt_failure_limit};
   session_ = std::make_unique<Session>(deps, ip, port, trusted, *this);
   if (d.metrics) d.metrics->ConnectionOpened(listener_.config.name);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead);
+  uv_timer_start(&session_timer_, OnSessionTimer,
+                 static_cast<uint64_t>(d.config->session_timeout.count()), 0);
   session_->Start();
   AfterEvent();
 }
@@ -198,6 +203,27 @@ void Connection::OnIdleTimer(uv_timer_t* t) {
   c->AfterEvent();
 }
 
+void Connection::OnSessionTimer(uv_timer_t* t) {
+  auto* c = static_cast<Connection*>(t->data);
+  if (c->closing_ || c->handles_closing_) return;
+  if (c->tls_handshaking_) {
+    c->CloseHandles();  // no plaintext reply in the middle of a handshake
+    return;
+  }
+  c->session_->OnSessionDeadline();
+  c->AfterEvent();
+}
+
+void Connection::OnCloseTimer(uv_timer_t* t) {
+  // The peer has not taken our last bytes within timeouts.close (it stopped
+  // reading): drop the connection instead of holding it open.
+  auto* c = static_cast<Connection*>(t->data);
+  if (c->loop_.deps().metrics) {
+    c->loop_.deps().metrics->ProtocolError(c->listener_.config.name, "close_deadline");
+  }
+  c->CloseHandles();
+}
+
 void Connection::StartTls() {
   if (!listener_.tls) {
     CloseHandles();  // the session only asks when TLS is configured
@@ -211,7 +237,11 @@ void Connection::Close() {
   if (closing_ || handles_closing_) return;
   closing_ = true;
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
-  uv_timer_stop(&idle_timer_);
+  // The idle timer now bounds the close: a peer that never reads would keep
+  // the shutdown (which waits for our queued writes) pending for ever.
+  uv_timer_start(&idle_timer_, OnCloseTimer,
+                 static_cast<uint64_t>(loop_.deps().config->close_timeout.count()), 0);
+  uv_timer_stop(&session_timer_);
   if (tls_ && tls_->handshake_done()) tls_->Shutdown(&out_);
   Flush();
   // Shutdown waits for queued writes, so the last reply reaches the client.
@@ -278,27 +308,27 @@ void Connection::OnAckTimer(uv_timer_t* t) {
   c->AfterEvent();
 }
 
-void Connection::RunBlocking(std::function<void()> work, std::function<void()> done) {
-  struct Job {
-    uv_work_t req;
-    std::function<void()> work, done;
-    std::shared_ptr<Token> token;
+void Connection::RunBlocking(BlockingWork kind, std::function<void()> work,
+                             std::function<void(bool)> done) {
+  const LoopDeps& d = loop_.deps();
+  BlockingPool* pool = kind == BlockingWork::kAuth ? d.auth_pool : d.recipient_pool;
+  std::shared_ptr<PostQueue> posts = loop_.posts();
+  std::shared_ptr<Token> token = token_;
+  auto finish = std::make_shared<std::function<void(bool)>>(std::move(done));
+  // Back on the loop: only if the connection still exists.
+  auto post_done = [posts, token, finish](bool ran) {
+    posts->Post([token, finish, ran] {
+      Connection* c = token->conn;
+      if (c == nullptr || c->handles_closing_) return;
+      (*finish)(ran);
+      c->AfterEvent();
+    });
   };
-  auto* job = new Job{{}, std::move(work), std::move(done), token_};
-  job->req.data = job;
-  int rc = uv_queue_work(
-      loop_.uv(), &job->req, [](uv_work_t* r) { static_cast<Job*>(r->data)->work(); },
-      [](uv_work_t* r, int) {
-        std::unique_ptr<Job> j(static_cast<Job*>(r->data));
-        Connection* c = j->token->conn;
-        if (c == nullptr || c->handles_closing_) return;
-        j->done();
-        c->AfterEvent();
-      });
-  if (rc != 0) {
-    delete job;
-    CloseHandles();
-  }
+  bool queued = pool != nullptr && pool->Submit([work = std::move(work), post_done] {
+    work();
+    post_done(true);
+  });
+  if (!queued) post_done(false);
 }
 
 int64_t Connection::NowMs() {
@@ -316,6 +346,7 @@ void Connection::CloseHandles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), OnHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_timer_), OnHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&ack_timer_), OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&session_timer_), OnHandleClosed);
 }
 
 void Connection::OnHandleClosed(uv_handle_t* h) {

@@ -41,7 +41,8 @@ class Connection : public SessionHost {
   void StartTls() override;
   void Close() override;
   void Enqueue(queue::OutRecord record, std::function<void(Status)> done) override;
-  void RunBlocking(std::function<void()> work, std::function<void()> done) override;
+  void RunBlocking(BlockingWork kind, std::function<void()> work,
+                   std::function<void(bool)> done) override;
   int64_t NowMs() override;
 
  private:
@@ -67,12 +68,15 @@ class Connection : public SessionHost {
   static void OnShutdown(uv_shutdown_t* req, int status);
   static void OnIdleTimer(uv_timer_t* t);
   static void OnAckTimer(uv_timer_t* t);
+  static void OnSessionTimer(uv_timer_t* t);
+  static void OnCloseTimer(uv_timer_t* t);
   static void OnHandleClosed(uv_handle_t* h);
 
   IngressLoop& loop_;
   ListenerRuntime& listener_;
   uv_tcp_t tcp_{};
-  uv_timer_t idle_timer_{};
+  uv_timer_t idle_timer_{};       // idle timeouts; after Close() the close deadline
+  uv_timer_t session_timer_{};    // timeouts.session
   uv_timer_t ack_timer_{};
   uv_shutdown_t shutdown_req_{};
   int handles_open_ = 0;

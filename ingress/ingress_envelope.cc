@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/ascii.h"
+#include "ingress/ingress_headers.h"
 
 namespace sg::ingress {
 
@@ -80,32 +81,12 @@ std::string BuildReceivedHeader(const SessionState& s, const Transaction& tx,
 }
 
 std::string FindHeaderMessageId(std::string_view message) {
-  size_t pos = 0;
-  while (pos < message.size()) {
-    size_t eol = message.find("\r\n", pos);
-    if (eol == std::string_view::npos) eol = message.size();
-    std::string_view line = message.substr(pos, eol - pos);
-    if (line.empty()) break;  // end of the header section
-    constexpr std::string_view kName = "message-id:";
-    bool match = line.size() >= kName.size();
-    match = match && AsciiEqualsIgnoreCase(line.substr(0, kName.size()), kName);
-    if (match) {
-      std::string value(line.substr(kName.size()));
-      // Unfold continuation lines.
-      size_t next = eol + 2;
-      while (next < message.size() && (message[next] == ' ' || message[next] == '\t')) {
-        size_t e = message.find("\r\n", next);
-        if (e == std::string_view::npos) e = message.size();
-        value += message.substr(next, e - next);
-        next = e + 2;
-      }
-      size_t b = value.find_first_not_of(" \t");
-      size_t e = value.find_last_not_of(" \t");
-      return b == std::string::npos ? std::string() : value.substr(b, e - b + 1);
-    }
-    pos = eol + 2;
-  }
-  return {};
+  std::vector<std::string> values = HeaderFieldValues(message, "Message-ID");
+  if (values.empty()) return {};
+  const std::string& value = values.front();
+  size_t b = value.find_first_not_of(" \t");
+  size_t e = value.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string() : value.substr(b, e - b + 1);
 }
 
 smimegate::v1::MessageRecord BuildRecord(const SessionState& s, const Transaction& tx,

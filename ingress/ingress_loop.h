@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -21,8 +22,11 @@
 
 #include "common/queue.h"
 #include "ingress/ingress_auth.h"
+#include "ingress/ingress_blocking_pool.h"
+#include "ingress/ingress_byte_budget.h"
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_envelope.h"
+#include "ingress/ingress_failure_limiter.h"
 #include "ingress/ingress_metrics.h"
 #include "ingress/ingress_steps.h"
 #include "ingress/ingress_tls.h"
@@ -38,8 +42,9 @@ struct ListenerRuntime {
   ListenerConfig config;
   SessionConfig session;
   std::vector<std::shared_ptr<SessionStep>> steps;
-  std::unique_ptr<TlsContextHolder> tls;  // null without a tls section
+  std::unique_ptr<TlsContextHolder> tls;  // null without STARTTLS
   uint16_t bound_port = 0;
+  std::set<ino_t> socket_inodes;  // our listening sockets (ingress_port_check.h)
 };
 
 // Server-wide dependencies, all outliving the loops.
@@ -49,6 +54,13 @@ struct LoopDeps {
   Authenticator* authenticator = nullptr;
   MessageIdGenerator* ids = nullptr;
   IngressMetrics* metrics = nullptr;
+  ByteBudget* budget = nullptr;
+  BlockingPool* auth_pool = nullptr;       // argon2 checks
+  BlockingPool* recipient_pool = nullptr;  // recipient verification
+  FailureLimiter* auth_user_limit = nullptr;
+  FailureLimiter* auth_client_limit = nullptr;
+  RecipientVerifier* verifier = nullptr;      // null: no recipient verification
+  FailureLimiter* rcpt_failure_limit = nullptr;
 };
 
 class PostQueue {

@@ -26,7 +26,27 @@ IngressMetrics::IngressMetrics(metrics::Registry& r)
                          {"listener", "result"})),
       protocol_errors_(r.AddCounter("smimegate_ingress_protocol_errors_total",
                                     "Malformed or out-of-sequence commands",
-                                    {"listener", "kind"})) {}
+                                    {"listener", "kind"})),
+      bytes_in_flight_(r.AddGauge("smimegate_ingress_bytes_in_flight",
+                                  "Message bytes held by the ingress now (being received or "
+                                  "waiting for the queue's ack); capped by "
+                                  "ingress.max_bytes_in_flight",
+                                  {})),
+      recipient_lookups_(r.AddCounter("smimegate_ingress_recipient_lookups_total",
+                                      "Answers of recipient verification sources",
+                                      {"source", "result"})),
+      recipient_checks_(r.AddCounter("smimegate_ingress_recipient_checks_total",
+                                     "Recipients of verified domains, by verdict",
+                                     {"listener", "result", "cached"})) {}
+
+void IngressMetrics::RecipientLookup(const std::string& source, const std::string& result) {
+  recipient_lookups_.WithLabels({source, result}).Inc();
+}
+
+void IngressMetrics::RecipientChecked(const std::string& listener, const std::string& result,
+                                      bool cached) {
+  recipient_checks_.WithLabels({listener, result, cached ? "true" : "false"}).Inc();
+}
 
 void IngressMetrics::ConnectionOpened(const std::string& listener) {
   connections_.WithLabels({listener}).Inc();
@@ -56,8 +76,8 @@ void IngressMetrics::MessageRejected(const std::string& listener, const std::str
   rejected_.WithLabels({listener, reason}).Inc();
 }
 
-void IngressMetrics::Auth(const std::string& listener, bool ok) {
-  auth_.WithLabels({listener, ok ? "ok" : "failed"}).Inc();
+void IngressMetrics::Auth(const std::string& listener, const std::string& result) {
+  auth_.WithLabels({listener, result}).Inc();
 }
 
 void IngressMetrics::ProtocolError(const std::string& listener, const std::string& kind) {

@@ -26,8 +26,16 @@ class IngressMetrics {
   // too_many_recipients, bare_line_ending, line_too_long, queue_unavailable,
   // queue_timeout, tls_required, smtputf8_required, ...
   void MessageRejected(const std::string& listener, const std::string& reason);
-  void Auth(const std::string& listener, bool ok);
+  // result: ok | failed | locked | busy | unavailable
+  void Auth(const std::string& listener, const std::string& result);
   void ProtocolError(const std::string& listener, const std::string& kind);
+  // One answer of a recipient source (ingress_recipient_verifier.h).
+  void RecipientLookup(const std::string& source, const std::string& result);
+  // The verdict on one RCPT of a verified domain: known, unknown,
+  // unavailable, rate_limited; `cached` when it came from the cache.
+  void RecipientChecked(const std::string& listener, const std::string& result, bool cached);
+  // Message bytes held now (ingress_byte_budget.h).
+  metrics::Gauge& BytesInFlight() { return bytes_in_flight_.Get(); }
 
  private:
   metrics::Family<metrics::Counter>& connections_;
@@ -40,6 +48,9 @@ class IngressMetrics {
   metrics::Family<metrics::Histogram>& ack_seconds_;
   metrics::Family<metrics::Counter>& auth_;
   metrics::Family<metrics::Counter>& protocol_errors_;
+  metrics::Family<metrics::Gauge>& bytes_in_flight_;
+  metrics::Family<metrics::Counter>& recipient_lookups_;
+  metrics::Family<metrics::Counter>& recipient_checks_;
 };
 
 }  // namespace sg::ingress

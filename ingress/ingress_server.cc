@@ -12,6 +12,9 @@
 #include <thread>
 
 #include "common/mail/address.h"
+#include "ingress/ingress_port_check.h"
+#include "ingress/ingress_recipient_sources.h"
+#include "ingress/ingress_tls_selfsigned.h"
 
 namespace sg::ingress {
 namespace {
@@ -73,7 +76,11 @@ IngressServer::IngressServer(IngressConfig config, std::vector<std::string> host
       metrics_(registry),
       authenticator_(std::move(authenticator)),
       ids_(std::move(ids)),
-      limiter_(config_.max_connections, config_.max_connections_per_ip) {
+      limiter_(config_.max_connections, config_.max_connections_per_ip),
+      budget_(config_.max_bytes_in_flight, &metrics_.BytesInFlight()),
+      auth_user_limit_(config_.auth_lockout_user),
+      auth_client_limit_(config_.auth_lockout_client),
+      rcpt_limit_(config_.recipient_verification.unknown_limit) {
   if (!authenticator_ && !config_.auth_users.empty()) {
     authenticator_ = std::make_shared<Argon2Authenticator>(config_.auth_users);
   }
@@ -146,9 +153,63 @@ Status IngressServer::Bind(ListenerRuntime& rt, int count, std::vector<int>* fds
                        : reinterpret_cast<sockaddr_in6*>(&got.ss)->sin6_port);
     }
     fds->push_back(fd);
+    rt.socket_inodes.insert(SocketInode(fd));
   }
   rt.bound_port = port;
   return OkStatus();
+}
+
+Status IngressServer::BuildRecipientVerifier(const std::set<std::string>& hosted) {
+  const RecipientVerificationConfig& rv = config_.recipient_verification;
+  if (rv.domains.empty()) return OkStatus();
+  verifier_ = std::make_unique<RecipientVerifier>(rv.cache, &metrics_);
+  for (const RecipientDomainConfig& d : rv.domains) {
+    if (d.domain != "*" && hosted.count(d.domain) == 0) {
+      return MakeError(ErrorCode::kInvalidArgument, "config " + d.config_path + ".domain: " +
+                                                        d.domain + " is not a hosted domain");
+    }
+    std::vector<std::shared_ptr<RecipientSource>> sources;
+    for (const std::string& name : d.sources) {
+      if (name == "registry") {
+        if (user_registry_ == nullptr) {
+          return MakeError(ErrorCode::kInvalidArgument,
+                           "config " + d.config_path + ".sources: \"registry\" needs the "
+                           "keyservice, which this process cannot reach");
+        }
+        sources.push_back(std::make_shared<RegistrySource>(*user_registry_));
+      } else if (name == "list") {
+        SG_ASSIGN_OR_RETURN(auto list, ListSource::Open(d.list_file, d.config_path + ".list"));
+        sources.push_back(std::move(list));
+      } else {
+        CalloutConfig callout = *d.callout;
+        callout.helo = config_.hostname;
+        sources.push_back(std::make_shared<CalloutSource>(std::move(callout)));
+      }
+    }
+    verifier_->SetSources(d.domain, std::move(sources));
+  }
+  recipient_pool_ = std::make_unique<BlockingPool>("sg-ingress-rcpt", rv.threads, 1024);
+  return OkStatus();
+}
+
+Result<ListenerTlsConfig> IngressServer::SelfSignedFiles(const ListenerConfig& l) {
+  if (config_.data_dir.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "config " + l.config_path + ": STARTTLS needs a certificate: add a tls "
+                     "section, or set starttls: false (there is no data_dir for a self-signed "
+                     "one)");
+  }
+  const std::string dir = config_.data_dir + "/ingress";
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  SG_ASSIGN_OR_RETURN(ListenerTlsConfig files,
+                      EnsureSelfSignedCertificate(dir, config_.hostname, now));
+  spdlog::warn("ingress: listener {} has no TLS certificate configured; STARTTLS uses a "
+               "self-signed certificate for {} ({}), which senders cannot verify. Configure "
+               "{}.tls with a certificate from a public CA",
+               l.name, config_.hostname, files.cert_file, l.config_path);
+  return files;
 }
 
 Status IngressServer::Start() {
@@ -156,6 +217,8 @@ Status IngressServer::Start() {
   started_ = true;
   std::set<std::string> hosted;
   for (const auto& d : hosted_domains_) hosted.insert(mail::DomainOf("@" + d));
+  SG_RETURN_IF_ERROR(config_.sender_bindings.CheckWithin(hosted));
+  SG_RETURN_IF_ERROR(BuildRecipientVerifier(hosted));
 
   for (size_t i = 0; i < config_.listeners.size(); ++i) {
     const ListenerConfig& l = config_.listeners[i];
@@ -166,7 +229,6 @@ Status IngressServer::Start() {
     s.role = l.role;
     s.hostname = config_.hostname;
     s.topic = l.role == Role::kMx ? topics_.inbound : topics_.outbound;
-    s.tls_available = l.tls.has_value();
     s.require_tls = l.require_tls;
     s.auth_enabled = l.auth;
     s.max_message_size = config_.max_message_size;
@@ -174,16 +236,33 @@ Status IngressServer::Start() {
     s.max_bad_commands = config_.max_bad_commands;
     s.max_command_length = config_.max_command_length;
     s.max_line_length = config_.max_line_length;
+    s.max_received_headers = config_.max_received_headers;
     s.command_timeout = config_.command_timeout;
     s.data_timeout = config_.data_timeout;
+    s.ipv6_client_prefix = config_.ipv6_client_prefix;
     if (l.tls) {
       rt->tls = std::make_unique<TlsContextHolder>(*l.tls, l.config_path + ".tls");
       SG_RETURN_IF_ERROR(rt->tls->Load());
+    } else if (l.starttls) {
+      SG_ASSIGN_OR_RETURN(ListenerTlsConfig files, SelfSignedFiles(l));
+      rt->tls = std::make_unique<TlsContextHolder>(files, l.config_path + " (self-signed)");
+      SG_RETURN_IF_ERROR(rt->tls->Load());
     }
+    s.tls_available = rt->tls != nullptr;
     PolicyConfig policy;
     policy.trusted_networks = l.trusted_networks;
     policy.hosted_domains = hosted;
     policy.limiter = &limiter_;
+    policy.sender_bindings = config_.sender_bindings;
+    policy.relay_default_senders = l.senders;
+    if (l.senders) SG_RETURN_IF_ERROR(l.senders->CheckWithin(hosted));
+    if (l.role == Role::kRelay && !l.senders && hosted.size() > 1 &&
+        (!l.trusted_networks.empty() || (l.tls && !l.tls->client_ca_file.empty()))) {
+      spdlog::warn("ingress: relay listener {} lets trusted-network and certificate clients "
+                   "without a sender binding send as every hosted domain; bind them with "
+                   "ingress.sender_bindings or {}.senders",
+                   l.name, l.config_path);
+    }
     rt->steps = BuildSteps(s, policy);
     listeners_.push_back(std::move(rt));
   }
@@ -202,7 +281,10 @@ Status IngressServer::Start() {
     }
   }
 
-  LoopDeps deps{&config_, &producer_, authenticator_.get(), ids_.get(), &metrics_};
+  auth_pool_ = std::make_unique<BlockingPool>("sg-ingress-auth", config_.auth_threads, 256);
+  LoopDeps deps{&config_,          &producer_,         authenticator_.get(), ids_.get(),
+                &metrics_,         &budget_,           auth_pool_.get(),     recipient_pool_.get(),
+                &auth_user_limit_, &auth_client_limit_, verifier_.get(), &rcpt_limit_};
   for (int t = 0; t < threads; ++t) {
     std::vector<std::pair<ListenerRuntime*, int>> sockets;
     for (size_t i = 0; i < listeners_.size(); ++i) {
@@ -222,6 +304,21 @@ Status IngressServer::Start() {
       return st;
     }
   }
+  // Our sockets listen now: nobody else may be in their SO_REUSEPORT group.
+  for (const auto& rt : listeners_) {
+    auto shared = ForeignListenerSharesPort(rt->socket_inodes);
+    if (!shared.ok()) {
+      spdlog::warn("ingress: cannot check that {} is ours alone: {}", rt->config.name,
+                   shared.error().message);
+    } else if (*shared) {
+      const std::string where = rt->config.config_path + " (" + rt->config.name + ")";
+      const std::string port = HostPort(rt->config.address, rt->bound_port);
+      Stop();
+      return MakeError(ErrorCode::kUnavailable,
+                       where + ": " + port + " is already in use (another process listens "
+                       "on it too)");
+    }
+  }
   for (const auto& rt : listeners_) {
     spdlog::info("ingress: listener {} ({}) on {} with {} loops{}{}", rt->config.name,
                  rt->config.role == Role::kMx ? "mx" : "relay",
@@ -237,10 +334,14 @@ void IngressServer::Stop() {
   for (auto& loop : loops_) loop->Stop(config_.shutdown_grace);
   for (auto& loop : loops_) loop->Join();
   loops_.clear();
+  // Waits for a check or lookup still running: nothing the pools use (the
+  // authenticator, the keyservice behind the user registry) may go first.
+  auth_pool_.reset();
+  recipient_pool_.reset();
 }
 
 Status IngressServer::Reload() {
-  Status first = OkStatus();
+  Status first = verifier_ ? verifier_->Reload() : OkStatus();
   for (const auto& rt : listeners_) {
     if (!rt->tls) continue;
     Status st = rt->tls->Load();

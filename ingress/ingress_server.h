@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@
 #include "common/queue.h"
 #include "common/service.h"
 #include "ingress/ingress_auth.h"
+#include "ingress/ingress_blocking_pool.h"
+#include "ingress/ingress_byte_budget.h"
 #include "ingress/ingress_config.h"
 #include "ingress/ingress_envelope.h"
 #include "ingress/ingress_loop.h"
@@ -55,12 +58,18 @@ class IngressServer : public Service {
   // kUnavailable: "ingress.listeners[0] (mx): 127.0.0.1:25 is already in use".
   Status Start() override;
   // Stops accepting; sessions in a transaction get timeouts.shutdown_grace
-  // to finish (idle ones get 421 4.3.2 at once), then are closed.
+  // to finish (idle ones get 421 4.3.2 at once), then are closed. Returns
+  // once no AUTH check or recipient lookup runs any more.
   void Stop() override;
   bool Ready() const override { return ready_.load(); }
 
-  // Re-reads every listener's certificate and key (SIGHUP). New connections
-  // use the new ones; on error the old ones stay and the error is returned.
+  // The keyservice's user registry for recipient verification's "registry"
+  // source (not owned; outlives the server). Call before Start().
+  void SetUserRegistry(UserRegistry* registry) { user_registry_ = registry; }
+
+  // Re-reads every listener's certificate and key and the recipient lists
+  // (SIGHUP). New connections use the new ones; on error the old ones stay
+  // and the error is returned.
   Status Reload();
 
   // The port a listener is bound to (useful with port 0); 0 if unknown.
@@ -69,6 +78,8 @@ class IngressServer : public Service {
 
  private:
   Status Bind(ListenerRuntime& rt, int count, std::vector<int>* fds);
+  Status BuildRecipientVerifier(const std::set<std::string>& hosted);
+  Result<ListenerTlsConfig> SelfSignedFiles(const ListenerConfig& l);
 
   IngressConfig config_;
   std::vector<std::string> hosted_domains_;
@@ -78,6 +89,14 @@ class IngressServer : public Service {
   std::shared_ptr<Authenticator> authenticator_;
   std::shared_ptr<MessageIdGenerator> ids_;
   ConnectionLimiter limiter_;
+  ByteBudget budget_;
+  FailureLimiter auth_user_limit_;
+  FailureLimiter auth_client_limit_;
+  std::unique_ptr<BlockingPool> auth_pool_;
+  std::unique_ptr<BlockingPool> recipient_pool_;
+  FailureLimiter rcpt_limit_;
+  UserRegistry* user_registry_ = nullptr;
+  std::unique_ptr<RecipientVerifier> verifier_;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners_;
   std::vector<std::unique_ptr<IngressLoop>> loops_;
   std::atomic<bool> ready_{false};

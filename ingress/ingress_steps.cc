@@ -1,6 +1,7 @@
 #include "ingress/ingress_steps.h"
 
 #include "common/mail/address.h"
+#include "ingress/ingress_headers.h"
 
 namespace sg::ingress {
 
@@ -36,7 +37,7 @@ class ConnectionLimitStep : public SessionStep {
  public:
   explicit ConnectionLimitStep(ConnectionLimiter* limiter) : limiter_(limiter) {}
   StepVerdict OnConnect(SessionState& s) override {
-    if (auto refused = limiter_->Acquire(s.client_ip)) {
+    if (auto refused = limiter_->Acquire(s.client_key)) {
       return StepVerdict::Reject(
           MakeReply(421, "4.7.0",
                     s.config->hostname + " Too many connections, try again later", true),
@@ -46,7 +47,7 @@ class ConnectionLimitStep : public SessionStep {
     return StepVerdict::Continue();
   }
   void OnClose(SessionState& s) override {
-    if (s.limit_acquired) limiter_->Release(s.client_ip);
+    if (s.limit_acquired) limiter_->Release(s.client_key);
     s.limit_acquired = false;
   }
 
@@ -113,7 +114,8 @@ class SizeStep : public SessionStep {
     if (p.size && *p.size > max_) return TooBig();
     return StepVerdict::Continue();
   }
-  StepVerdict OnMessage(const SessionState&, DataReader::Outcome o) override {
+  StepVerdict OnMessage(const SessionState&, const Path&, DataReader::Outcome o,
+                        std::string_view) override {
     if (o == DataReader::Outcome::kTooBig) return TooBig();
     return StepVerdict::Continue();
   }
@@ -144,7 +146,8 @@ class RecipientCountStep : public SessionStep {
 // Bare CR/LF (the smuggling defence, RFC 5321 2.3.8) and over-long lines.
 class ContentStep : public SessionStep {
  public:
-  StepVerdict OnMessage(const SessionState& s, DataReader::Outcome o) override {
+  StepVerdict OnMessage(const SessionState& s, const Path&, DataReader::Outcome o,
+                        std::string_view) override {
     if (o == DataReader::Outcome::kBareLineEnding) {
       return StepVerdict::Reject(
           MakeReply(550, "5.6.0", "Message contains a bare CR or LF (RFC 5321 2.3.8)"),
@@ -160,6 +163,28 @@ class ContentStep : public SessionStep {
   }
 };
 
+// Mail loops (RFC 5321 6.3): more Received: fields than the limit is refused
+// at the end of the data, so the sending MTA returns it to its sender; we
+// never accept it only to bounce it (docs/security.md).
+class HopLimitStep : public SessionStep {
+ public:
+  explicit HopLimitStep(size_t max) : max_(max) {}
+  StepVerdict OnMessage(const SessionState&, const Path&, DataReader::Outcome,
+                        std::string_view content) override {
+    size_t hops = CountHeaderFields(content, "Received", max_ + 1);
+    if (hops > max_) {
+      return StepVerdict::Reject(
+          MakeReply(554, "5.4.6", "Too many hops: more than " + std::to_string(max_) +
+                                      " Received: header fields (mail loop?)"),
+          "too_many_hops");
+    }
+    return StepVerdict::Continue();
+  }
+
+ private:
+  size_t max_;
+};
+
 }  // namespace
 
 std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& session,
@@ -173,10 +198,20 @@ std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& sessio
     steps.push_back(std::make_shared<MxRecipientStep>(policy.hosted_domains));
   } else {
     steps.push_back(std::make_shared<RelaySenderStep>(policy.hosted_domains));
+    AllowedSenders fallback;
+    if (policy.relay_default_senders) {
+      fallback = *policy.relay_default_senders;
+    } else {
+      fallback.where = "hosted_domains";
+      fallback.domains = policy.hosted_domains;
+    }
+    steps.push_back(MakeSenderBindingStep(policy.sender_bindings, std::move(fallback),
+                                          policy.hosted_domains));
   }
   steps.push_back(std::make_shared<SizeStep>(session.max_message_size));
   steps.push_back(std::make_shared<RecipientCountStep>(session.max_recipients));
   steps.push_back(std::make_shared<ContentStep>());
+  steps.push_back(std::make_shared<HopLimitStep>(session.max_received_headers));
   return steps;
 }
 

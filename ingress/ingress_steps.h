@@ -15,10 +15,12 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/mail/smtp_reply.h"
 #include "ingress/ingress_cidr.h"
+#include "ingress/ingress_sender_binding.h"
 #include "ingress/smtp_data_reader.h"
 #include "ingress/smtp_parser.h"
 #include "ingress/smtp_session_state.h"
@@ -48,15 +50,19 @@ class SessionStep {
   virtual StepVerdict OnRcpt(const SessionState&, const Path&, size_t) {
     return StepVerdict::Continue();
   }
-  // The end of DATA / BDAT LAST, before enqueueing.
-  virtual StepVerdict OnMessage(const SessionState&, DataReader::Outcome) {
+  // The end of DATA / BDAT LAST, before enqueueing: the envelope sender,
+  // what the content checks found, and the content as the client sent it
+  // (without our Received: header).
+  virtual StepVerdict OnMessage(const SessionState&, const Path& /*from*/, DataReader::Outcome,
+                                std::string_view /*content*/) {
     return StepVerdict::Continue();
   }
   // The connection is gone (always called, also after a reject).
   virtual void OnClose(SessionState&) {}
 };
 
-// Connections in total and per client IP, across all loops of a server.
+// Connections in total and per client (SessionState::client_key: an IPv4
+// address or an IPv6 /64), across all loops of a server.
 class ConnectionLimiter {
  public:
   ConnectionLimiter(size_t max_total, size_t max_per_ip)
@@ -78,10 +84,16 @@ struct PolicyConfig {
   std::vector<Cidr> trusted_networks;
   std::set<std::string> hosted_domains;  // lower case
   ConnectionLimiter* limiter = nullptr;  // not owned; may be null (no limits)
+  // Relay listeners: who may send as whom (ingress_sender_binding.h).
+  SenderBindings sender_bindings;
+  // Relay listeners: what an unbound trusted-network or certificate client
+  // may send as; nullopt means every hosted domain.
+  std::optional<AllowedSenders> relay_default_senders;
 };
 
 // The chain for one listener, in order: connection limits, TLS requirement,
-// relay/direction policy, size, recipient count, content checks.
+// relay/direction policy (relay: sender binding), size, recipient count,
+// content checks, hop limit.
 std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& session,
                                                      const PolicyConfig& policy);
 

@@ -1,6 +1,8 @@
-// STARTTLS for the ingress: OpenSSL server contexts per listener (TLS 1.2+,
-// certificate and key from config, reloadable) and a per-connection engine
-// that runs TLS over memory BIOs, so libuv keeps doing all socket I/O.
+// STARTTLS for the ingress: OpenSSL server contexts per listener (TLS 1.2+;
+// for TLS 1.2 ECDHE with AEAD ciphers only; groups X25519, P-256, P-384;
+// certificate and key from config or self-signed, ingress_tls_selfsigned.h;
+// reloadable) and a per-connection engine that runs TLS over memory BIOs,
+// so libuv keeps doing all socket I/O.
 //
 // Threading: TlsContextHolder is thread-safe (Reload from the main thread,
 // Get from any loop). A TlsEngine belongs to one connection on one loop.

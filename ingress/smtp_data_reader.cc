@@ -12,8 +12,14 @@ DataReader::Outcome DataReader::outcome() const {
   return Outcome::kOk;
 }
 
+void DataReader::Discard() {
+  discarding_ = true;
+  std::string().swap(message_);
+}
+
 void DataReader::Emit(std::string_view bytes) {
   size_ += bytes.size();
+  if (discarding_) return;
   if (size_ > max_size_) {
     if (!too_big_) {
       too_big_ = true;

@@ -39,6 +39,11 @@ class DataReader {
   // Bytes after the terminator (pipelined commands) are left to the caller.
   size_t Feed(std::string_view in);
 
+  // Stop keeping the content (the ingress byte budget is exhausted); it is
+  // still scanned for the terminator, so the connection stays in sync.
+  void Discard();
+  bool discarding() const { return discarding_; }
+
   bool done() const { return state_ == State::kDone; }
   // The first problem seen (size beats line-level problems), kOk if none.
   Outcome outcome() const;
@@ -61,6 +66,7 @@ class DataReader {
   bool too_big_ = false;
   bool line_too_long_ = false;
   bool bare_ = false;
+  bool discarding_ = false;
   std::string message_;
 };
 

@@ -15,8 +15,9 @@ constexpr size_t kMaxBufferedWhileWaiting = 1 << 20;
 
 Session::Session(SessionDeps deps, std::string client_ip, uint16_t client_port, bool trusted,
                  SessionHost& host)
-    : deps_(deps), cfg_(*deps.config), host_(host) {
+    : deps_(deps), cfg_(*deps.config), host_(host), content_lease_(deps.budget) {
   state_.config = deps_.config;
+  state_.client_key = ClientKey(client_ip, cfg_.ipv6_client_prefix);
   state_.client_ip = std::move(client_ip);
   state_.client_port = client_port;
   state_.trusted = trusted;
@@ -97,6 +98,18 @@ void Session::OnIdleTimeout() {
   Respond(MakeReply(421, "4.4.2", cfg_.hostname + " Error: timeout exceeded", true));
 }
 
+void Session::OnSessionDeadline() {
+  if (closed_) return;
+  deadline_passed_ = true;
+  if (mode_ != Mode::kWaiting) CloseForDeadline();
+}
+
+void Session::CloseForDeadline() {
+  if (deps_.metrics) deps_.metrics->ProtocolError(cfg_.listener, "session_deadline");
+  Respond(MakeReply(421, "4.4.2", cfg_.hostname + " Error: session lasted too long, closing "
+                                                  "connection", true));
+}
+
 void Session::Shutdown() {
   shutting_down_ = true;
   if (!closed_ && mode_ == Mode::kCommand && !tx_) {
@@ -131,6 +144,10 @@ void Session::Process() {
   processing_ = true;
   size_t pos = 0;
   while (!closed_ && mode_ != Mode::kWaiting) {
+    if (deadline_passed_) {
+      CloseForDeadline();
+      break;
+    }
     if (shutting_down_ && mode_ == Mode::kCommand && !tx_) {
       Respond(MakeReply(421, "4.3.2", cfg_.hostname + " Service shutting down", true));
       break;
@@ -139,18 +156,29 @@ void Session::Process() {
     std::string_view avail(in_.data() + pos, in_.size() - pos);
     if (mode_ == Mode::kData) {
       pos += data_->Feed(avail);
+      if (!data_->discarding() && !content_lease_.Cover(data_->size())) {
+        no_storage_ = true;
+        data_->Discard();
+      }
       if (data_->done()) {
         DataReader::Outcome outcome = data_->outcome();
         std::string content = std::move(data_->message());
         data_.reset();
         mode_ = Mode::kCommand;
-        FinishMessage(outcome, std::move(content));
+        if (no_storage_) {
+          RejectNoStorage();
+        } else {
+          FinishMessage(outcome, std::move(content));
+        }
       }
       continue;
     }
     if (mode_ == Mode::kBdat) {
       size_t take = static_cast<size_t>(std::min<uint64_t>(bdat_remaining_, avail.size()));
-      if (!bdat_discard_) bdat_content_.append(avail.substr(0, take));
+      if (!bdat_discard_) {
+        bdat_content_.append(avail.substr(0, take));
+        bdat_lines_->Feed(avail.substr(0, take));
+      }
       pos += take;
       bdat_remaining_ -= take;
       if (bdat_remaining_ == 0) BdatChunkDone();
@@ -300,34 +328,15 @@ void Session::OnMail(const Command& c) {
     Reject(*v);
     return;
   }
+  if (deps_.budget != nullptr && p.size && !deps_.budget->WouldFit(*p.size)) {
+    if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "no_storage");
+    Respond(452, "4.3.1", "Insufficient system storage, try again later");
+    return;
+  }
   tx_.emplace();
   tx_->from = c.path;
   tx_->params = p;
   Respond(250, "2.1.0", "Ok");
-}
-
-void Session::OnRcpt(const Command& c) {
-  if (!tx_) {
-    BadCommand(MakeReply(503, "5.5.1", "Error: need MAIL command"), "sequence");
-    return;
-  }
-  if (c.path.non_ascii && !tx_->params.smtputf8) {
-    if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "smtputf8_required");
-    Respond(553, "5.6.7", "Non-ASCII address requires the SMTPUTF8 parameter");
-    return;
-  }
-  Path path = c.path;
-  if (path.address.find('@') == std::string::npos) {
-    // "<Postmaster>" (RFC 5321 4.5.1): for us, the postmaster of our host.
-    path.address = "postmaster@" + cfg_.hostname;
-  }
-  auto v = RunSteps([&](SessionStep& s) { return s.OnRcpt(state_, path, tx_->recipients.size()); });
-  if (v) {
-    Reject(*v);
-    return;
-  }
-  tx_->recipients.push_back(AcceptedRecipient{path, c.rcpt});
-  Respond(250, "2.1.5", "Ok");
 }
 
 void Session::OnData() {
@@ -360,9 +369,12 @@ void Session::OnBdat(const Command& c) {
   } else if (bdat_content_.size() + c.bdat_size > cfg_.max_message_size ||
              c.bdat_size > cfg_.max_message_size) {
     bdat_error_ = MakeReply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  } else if (!content_lease_.Cover(bdat_content_.size() + c.bdat_size)) {
+    bdat_error_ = MakeReply(452, "4.3.1", "Insufficient system storage, try again later");
   }
   // The chunk is read in every case: that is how the connection stays in sync.
   bdat_discard_ = bdat_error_.has_value();
+  if (!bdat_discard_ && !bdat_used_) bdat_lines_.emplace(cfg_.max_line_length);
   bdat_used_ = bdat_used_ || !bdat_discard_;
   bdat_remaining_ = c.bdat_size;
   bdat_last_ = c.bdat_last;
@@ -376,8 +388,10 @@ void Session::BdatChunkDone() {
     bdat_discard_ = false;
     Reply err = *bdat_error_;
     bdat_error_.reset();
-    if (err.code == 552) {
-      if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "size");
+    if (err.code == 552 || err.code == 452) {
+      if (deps_.metrics) {
+        deps_.metrics->MessageRejected(cfg_.listener, err.code == 552 ? "size" : "no_storage");
+      }
       ResetTransaction();
       Respond(err);
     } else {
@@ -389,13 +403,24 @@ void Session::BdatChunkDone() {
     Respond(250, "2.0.0", std::to_string(bdat_content_.size()) + " octets received");
     return;
   }
+  // The same content checks as DATA (smtp_line_checker.h), the same replies.
+  bdat_lines_->Finish();
+  DataReader::Outcome outcome = DataReader::Outcome::kOk;
+  if (bdat_lines_->bare_line_ending()) {
+    outcome = DataReader::Outcome::kBareLineEnding;
+  } else if (bdat_lines_->line_too_long()) {
+    outcome = DataReader::Outcome::kLineTooLong;
+  }
   std::string content = std::move(bdat_content_);
   bdat_content_.clear();
-  FinishMessage(DataReader::Outcome::kOk, std::move(content));
+  // DATA content always ends with CRLF; BDAT content may stop mid-line.
+  if (!content.empty() && content.back() != '\n') content += "\r\n";
+  FinishMessage(outcome, std::move(content));
 }
 
 void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
-  auto v = RunSteps([&](SessionStep& s) { return s.OnMessage(state_, outcome); });
+  auto v = RunSteps(
+      [&](SessionStep& s) { return s.OnMessage(state_, tx_->from, outcome, content); });
   if (v) {
     Reject(*v);
     ResetTransaction();
@@ -405,18 +430,26 @@ void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
   const int64_t now_ms = host_.NowMs();
   const uint64_t bytes = content.size();
   std::string message = BuildReceivedHeader(state_, *tx_, id, now_ms);
+  message.reserve(message.size() + content.size());
   message += content;
-  content.clear();
-  smimegate::v1::MessageRecord rec = BuildRecord(state_, *tx_, id, now_ms, std::move(message));
+  std::string().swap(content);  // one copy of the message at a time, not two
   queue::OutRecord out;
   out.topic = cfg_.topic;
   out.key = id;
-  out.value = rec.SerializeAsString();
+  {
+    smimegate::v1::MessageRecord rec = BuildRecord(state_, *tx_, id, now_ms, std::move(message));
+    out.value = rec.SerializeAsString();
+  }  // the record's copy of the message goes before the queue gets its own
+  // The bytes stay counted until the queue has them (or the callback is
+  // dropped with a dead connection).
+  auto held = std::make_shared<ByteLease>(std::move(content_lease_));
+  content_lease_ = ByteLease(deps_.budget);
   ResetTransaction();
   mode_ = Mode::kWaiting;
   const auto started = std::chrono::steady_clock::now();
   std::weak_ptr<bool> alive = alive_;
-  host_.Enqueue(std::move(out), [this, alive, id, bytes, started](Status st) {
+  host_.Enqueue(std::move(out), [this, alive, id, bytes, started, held](Status st) {
+    held->Reset();
     auto a = alive.lock();
     if (!a || !*a) return;
     mode_ = Mode::kCommand;
@@ -446,11 +479,22 @@ void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
   });
 }
 
+void Session::RejectNoStorage() {
+  if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "no_storage");
+  spdlog::warn("ingress {}: message from {} refused: max_bytes_in_flight reached",
+               cfg_.listener, state_.client_ip);
+  ResetTransaction();
+  Respond(452, "4.3.1", "Insufficient system storage, try again later");
+}
+
 void Session::ResetTransaction() {
   tx_.reset();
   data_.reset();
+  content_lease_.Reset();
+  no_storage_ = false;
   bdat_used_ = false;
   bdat_content_.clear();
+  bdat_lines_.reset();
 }
 
 void Session::OnStartTls() {
@@ -471,108 +515,6 @@ void Session::OnStartTls() {
   drop_input_ = true;
   mode_ = Mode::kWaiting;
   host_.StartTls();
-}
-
-void Session::OnAuth(const Command& c) {
-  if (!cfg_.auth_enabled) {
-    BadCommand(MakeReply(503, "5.5.1", "Error: authentication not enabled"), "auth");
-    return;
-  }
-  if (!state_.tls.active) {
-    BadCommand(MakeReply(538, "5.7.11", "Encryption required for requested authentication "
-                                        "mechanism"),
-               "auth");
-    return;
-  }
-  if (!state_.esmtp) {
-    BadCommand(MakeReply(503, "5.5.1", "Error: send EHLO first"), "sequence");
-    return;
-  }
-  if (!state_.auth_identity.empty()) {
-    BadCommand(MakeReply(503, "5.5.1", "Error: already authenticated"), "sequence");
-    return;
-  }
-  if (tx_) {
-    BadCommand(MakeReply(503, "5.5.1", "Error: AUTH not allowed during a mail transaction"),
-               "sequence");
-    return;
-  }
-  if (c.argument == "PLAIN") {
-    mode_ = Mode::kAuthPlain;
-    if (c.has_initial_response) {
-      OnAuthLine(c.initial_response == "=" ? std::string_view() : c.initial_response);
-    } else {
-      SendRaw("334 ");
-    }
-  } else if (c.argument == "LOGIN") {
-    if (c.has_initial_response) {
-      mode_ = Mode::kAuthLoginUser;
-      OnAuthLine(c.initial_response);
-    } else {
-      mode_ = Mode::kAuthLoginUser;
-      SendRaw("334 VXNlcm5hbWU6");  // "Username:"
-    }
-  } else {
-    BadCommand(MakeReply(504, "5.5.4", "Unrecognized authentication mechanism"), "auth");
-  }
-}
-
-void Session::OnAuthLine(std::string_view line) {
-  const Mode mode = mode_;
-  mode_ = Mode::kCommand;
-  if (line == "*") {
-    Respond(501, "5.0.0", "Authentication cancelled");
-    return;
-  }
-  auto decoded = mail::Base64DecodeStrict(line);
-  if (!decoded.ok()) {
-    BadCommand(MakeReply(501, "5.5.2", "Invalid base64 data"), "auth");
-    return;
-  }
-  if (mode == Mode::kAuthPlain) {
-    auto creds = DecodeSaslPlain(*decoded);
-    if (!creds.ok()) {
-      BadCommand(MakeReply(501, "5.5.2", "Malformed PLAIN response"), "auth");
-      return;
-    }
-    CheckCredentials(creds->authzid, creds->user, creds->password);
-  } else if (mode == Mode::kAuthLoginUser) {
-    auth_user_ = *decoded;
-    mode_ = Mode::kAuthLoginPass;
-    SendRaw("334 UGFzc3dvcmQ6");  // "Password:"
-  } else {
-    CheckCredentials("", std::move(auth_user_), std::move(*decoded));
-    auth_user_.clear();
-  }
-}
-
-void Session::CheckCredentials(std::string authzid, std::string user, std::string password) {
-  mode_ = Mode::kWaiting;
-  auto result = std::make_shared<Result<std::string>>(
-      MakeError(ErrorCode::kPermissionDenied, "no authenticator configured"));
-  Authenticator* auth = deps_.authenticator;
-  std::weak_ptr<bool> alive = alive_;
-  host_.RunBlocking(
-      [auth, result, authzid = std::move(authzid), user = std::move(user),
-       password = std::move(password)] {
-        if (auth != nullptr) *result = auth->Verify(authzid, user, password);
-      },
-      [this, alive, result] {
-        auto a = alive.lock();
-        if (!a || !*a) return;
-        mode_ = Mode::kCommand;
-        if (deps_.metrics) deps_.metrics->Auth(cfg_.listener, result->ok());
-        if (result->ok()) {
-          state_.auth_identity = result->value();
-          Respond(235, "2.7.0", "Authentication successful");
-        } else if (result->error().code == ErrorCode::kUnavailable) {
-          Respond(454, "4.7.0", "Temporary authentication failure");
-        } else {
-          spdlog::info("ingress {}: AUTH failed from {}", cfg_.listener, state_.client_ip);
-          BadCommand(MakeReply(535, "5.7.8", "Authentication credentials invalid"), "auth");
-        }
-        Process();
-      });
 }
 
 }  // namespace sg::ingress

@@ -27,14 +27,21 @@
 
 #include "common/queue.h"
 #include "ingress/ingress_auth.h"
+#include "ingress/ingress_byte_budget.h"
 #include "ingress/ingress_envelope.h"
+#include "ingress/ingress_failure_limiter.h"
 #include "ingress/ingress_metrics.h"
+#include "ingress/ingress_recipient_verifier.h"
 #include "ingress/ingress_steps.h"
 #include "ingress/smtp_data_reader.h"
+#include "ingress/smtp_line_checker.h"
 #include "ingress/smtp_parser.h"
 #include "ingress/smtp_session_state.h"
 
 namespace sg::ingress {
+
+// Which of the server's blocking pools runs a piece of work.
+enum class BlockingWork { kAuth, kRecipient };
 
 class SessionHost {
  public:
@@ -49,8 +56,11 @@ class SessionHost {
   // Make `record` durable; `done` runs exactly once on the session thread
   // (kTimeout when no ack came in time), and never after the session is gone.
   virtual void Enqueue(queue::OutRecord record, std::function<void(Status)> done) = 0;
-  // Run `work` off the loop (it may block), then `done` on the session thread.
-  virtual void RunBlocking(std::function<void()> work, std::function<void()> done) = 0;
+  // Run `work` off the loop on the pool for `kind` (it may block), then
+  // `done(true)` on the session thread; `done(false)` (work not run, also on
+  // the session thread) when that pool's queue is full.
+  virtual void RunBlocking(BlockingWork kind, std::function<void()> work,
+                           std::function<void(bool ran)> done) = 0;
   // Wall clock, unix milliseconds.
   virtual int64_t NowMs() = 0;
 };
@@ -61,6 +71,11 @@ struct SessionDeps {
   Authenticator* authenticator = nullptr;  // null: AUTH never succeeds
   MessageIdGenerator* ids = nullptr;
   IngressMetrics* metrics = nullptr;       // may be null
+  ByteBudget* budget = nullptr;            // message bytes in flight; null: no cap
+  FailureLimiter* auth_user_limit = nullptr;    // AUTH lockout per user name; may be null
+  FailureLimiter* auth_client_limit = nullptr;  // AUTH lockout per client key; may be null
+  RecipientVerifier* verifier = nullptr;        // MX recipient verification; null: none
+  FailureLimiter* rcpt_failure_limit = nullptr; // unknown recipients per client key; may be null
 };
 
 class Session {
@@ -79,6 +94,9 @@ class Session {
   void OnTlsUp(const TlsState& tls);
   // The client was silent for IdleTimeout(): 421 and close.
   void OnIdleTimeout();
+  // The session has lasted timeouts.session: 421 4.4.2 and close. While the
+  // session waits (enqueue, AUTH check, TLS) that answer comes first.
+  void OnSessionDeadline();
   // The server is stopping: close now when idle, else after the current
   // transaction's reply.
   void Shutdown();
@@ -111,17 +129,27 @@ class Session {
   void OnHelo(const Command& c);
   void OnMail(const Command& c);
   void OnRcpt(const Command& c);
+  bool NeedsVerification(const Path& path) const;
+  void VerifyRecipient(Path path, RcptParams params);
+  void AnswerRecipient(RecipientStatus status, bool cached, const Path& path,
+                       const RcptParams& params);
+  void AcceptRecipient(const Path& path, const RcptParams& params);
   void OnData();
   void OnBdat(const Command& c);
   void OnStartTls();
   void OnAuth(const Command& c);
   void OnAuthLine(std::string_view line);
   void CheckCredentials(std::string authzid, std::string user, std::string password);
+  bool AuthLockedOut(const std::string& user_key);
+  void OnCredentialsChecked(bool ran, const Result<std::string>& result,
+                            const std::string& user_key);
   void FinishMessage(DataReader::Outcome outcome, std::string content);
+  void RejectNoStorage();
   void ResetTransaction();
   void BdatChunkDone();
   void SendRaw(const std::string& line);
   void CloseNow();
+  void CloseForDeadline();
 
   SessionDeps deps_;
   const SessionConfig& cfg_;
@@ -134,9 +162,14 @@ class Session {
   bool processing_ = false;
   bool disconnected_ = false;
   bool drop_input_ = false;      // STARTTLS: discard what was pipelined after it
+  bool deadline_passed_ = false;  // timeouts.session is over: close when not waiting
   size_t bad_commands_ = 0;
   std::optional<Transaction> tx_;
   std::optional<DataReader> data_;
+  // The transaction's share of the byte budget (content received so far);
+  // it moves into the enqueue callback and is given back at the ack.
+  ByteLease content_lease_;
+  bool no_storage_ = false;      // the budget ran out during this content
   // BDAT: octets of the current chunk still to read, and the content so far.
   uint64_t bdat_remaining_ = 0;
   bool bdat_last_ = false;
@@ -144,6 +177,7 @@ class Session {
   bool bdat_discard_ = false;    // read the chunk only to stay in sync
   std::optional<Reply> bdat_error_;
   std::string bdat_content_;
+  std::optional<LineChecker> bdat_lines_;  // bare CR/LF and line length of the content
   std::string auth_user_;        // LOGIN: user name between the two steps
   // Shared with pending callbacks so they can tell the session is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -28,8 +28,10 @@ struct SessionConfig {
   size_t max_bad_commands = 10;
   size_t max_command_length = 2048;     // octets, without CRLF
   size_t max_line_length = 998;         // DATA line octets, without CRLF
+  size_t max_received_headers = 50;     // more Received: fields: 554 5.4.6 (a loop)
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
   std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};
+  int ipv6_client_prefix = 64;          // per-client limits count IPv6 clients per /64
 };
 
 struct TlsState {
@@ -43,6 +45,7 @@ struct TlsState {
 struct SessionState {
   const SessionConfig* config = nullptr;
   std::string client_ip;
+  std::string client_key;     // what per-client limits count (ClientKey: IPv6 per /64)
   uint16_t client_port = 0;
   bool trusted = false;       // client_ip is in the listener's trusted_networks
   TlsState tls;

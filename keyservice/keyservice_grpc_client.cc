@@ -306,3 +306,9 @@ Result<KeyImportResult> KeyServiceClient::Rollover(const std::string& address) {
 }
 
 }  // namespace sg::keyservice
+
+namespace sg::keyservice {
+
+std::shared_ptr<grpc::Channel> KeyServiceClient::channel() const { return stubs_->channel; }
+
+}  // namespace sg::keyservice

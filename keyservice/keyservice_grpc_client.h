@@ -12,6 +12,10 @@
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
 
+namespace grpc {
+class Channel;
+}
+
 namespace sg::keyservice {
 
 class KeyServiceClient : public KeyService, public KeyAdmin {
@@ -53,6 +57,10 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
                                     const std::string& password) override;
   Result<KeyImportResult> Rollover(const std::string& address) override;
+
+  // The channel, for the other services of the keyservice (the decryption
+  // failure guard) so that they share its connection and credentials.
+  std::shared_ptr<grpc::Channel> channel() const;
 
  private:
   struct Stubs;

@@ -30,6 +30,7 @@ Status KeyServiceServer::Start() {
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(grpc_service_.get());
   builder.RegisterService(grpc_admin_.get());
+  for (grpc::Service* service : extra_services_) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(16 << 20);  // PKCS#12 files, certificate bundles
   builder.SetMaxSendMessageSize(64 << 20);
   server_ = builder.BuildAndStart();

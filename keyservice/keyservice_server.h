@@ -31,6 +31,7 @@
 
 namespace grpc {
 class Server;
+class Service;
 }
 
 namespace sg::keyservice {
@@ -51,6 +52,11 @@ class KeyServiceServer : public Service {
   void Stop() override;
   bool Ready() const override { return ready_.load(); }
 
+  // Before Start(): one more service on the same gRPC server (the
+  // QueueAdmin of `smimegate run`, the decryption failure guard of
+  // keyservice/decrypt_guard_grpc_server.h). Borrowed: it outlives the server.
+  void AddService(grpc::Service* service) { extra_services_.push_back(service); }
+
   // The in-process API for workers in the same process.
   KeyService& local() { return *impl_; }
   KeyAdmin& admin() { return *impl_; }
@@ -66,6 +72,7 @@ class KeyServiceServer : public Service {
   std::unique_ptr<KeyServiceImpl> impl_;
   std::unique_ptr<KeyServiceGrpc> grpc_service_;
   std::unique_ptr<KeyAdminGrpc> grpc_admin_;
+  std::vector<grpc::Service*> extra_services_;
   std::unique_ptr<grpc::Server> server_;
   std::string bound_endpoint_;
   std::atomic<bool> ready_{false};

@@ -28,6 +28,8 @@ queue:
 ingress:
   listeners:
     # What port 25 is in production: mail from the internet, for example.com only.
+    # It offers STARTTLS with a self-signed certificate made at the first start
+    # (ingress/selfsigned.pem); give it a `tls:` section for a real one.
     - name: mx
       address: 127.0.0.1
       port: ${SMIMEGATE_MX_PORT:-2525}

@@ -21,6 +21,8 @@ PACKAGES=(
   libnet-ssleay-perl
   # bench/e2e: `e2e_bench.py --perf` profiles the gateway with perf record
   linux-perf
+  # ingress: the STARTTLS protocol/cipher check (tests/integration/mx_edge_test.sh)
+  testssl.sh
 )
 
 SUDO=""

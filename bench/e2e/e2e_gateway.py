@@ -265,8 +265,10 @@ workers:
     dsn: {{reporting_mta: gw.{HOSTED}}}
 egress:
   helo_name: gw.{HOSTED}
-  inbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32}}
-  outbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32}}
+  inbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32,
+             allowed_networks: [127.0.0.0/8]}}
+  outbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32,
+             allowed_networks: [127.0.0.0/8]}}
   smtp: {{connect_timeout: 5s}}
   retry: {{initial: 2s, max_interval: 10s}}
 """)

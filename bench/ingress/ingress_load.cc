@@ -54,6 +54,7 @@ double RunOnce(const Scenario& sc, int messages, int sessions) {
   mx.name = "mx";
   mx.address = "127.0.0.1";
   mx.port = 0;
+  mx.starttls = false;  // plaintext only: no certificate needed
   config.listeners = {mx};
   sg::metrics::Registry registry;
   IngressServer server(config, {"example.org"}, IngressTopics{}, *producer, registry);

@@ -6,10 +6,13 @@
 
 #include "common/topics.h"
 #include "egress/egress_service.h"
+#include "keyservice/decrypt_guard_grpc_client.h"
+#include "keyservice/decrypt_guard_store.h"
 #include "keyservice/key_cache.h"
 #include "keyservice/key_cache_metrics.h"
 #include "keyservice/keyservice_grpc_client.h"
-#include "workers/policy_processor.h"
+#include "keyservice/queue_admin_grpc.h"
+#include "workers/policy/policy_processor.h"
 #include "workers/worker_pool.h"
 
 namespace sg::app {
@@ -48,14 +51,30 @@ Status App::Start() {
     }
     auto ks = std::move(*created);
     keyservice_ = ks.get();
+    if (queue_) {
+      // `smimegatectl deadletter` reaches the embedded queue through this process.
+      deadletters_ = std::make_unique<deadletter::QueueDeadLetters>(*queue_, config_.queue.topic_prefix);
+      queue_admin_grpc_ = std::make_unique<keyservice::QueueAdminGrpc>(*deadletters_);
+      ks->AddService(queue_admin_grpc_.get());
+    }
     keys_ = &ks->local();
+    // The decryption failure guard lives with the keyservice; workers in
+    // other processes reach it over the same gRPC listener.
+    SG_ASSIGN_OR_RETURN(guard_store_, keyservice::DecryptGuardStore::Open(config_.decrypt_guard));
+    guard_ = guard_store_.get();
+    guard_service_ = std::make_unique<keyservice::DecryptGuardGrpc>(*guard_store_);
+    ks->AddService(guard_service_.get());
     services_.push_back(std::move(ks));
   } else if (Runs(Stage::kWorker)) {
     // A worker in its own process reaches the keyservice over gRPC; the cache
     // follows its change events so harvested and renewed certificates show up,
     // and keeps public entries in workers.key_cache.path so a restart is warm.
-    keyservice_client_ = keyservice::KeyServiceClient::Create(
+    auto client = keyservice::KeyServiceClient::Create(
         config_.keyservice.endpoint, std::chrono::seconds(10), /*wait_for_ready=*/true);
+    guard_client_ = std::make_unique<keyservice::DecryptGuardClient>(client->channel(),
+                                                                     config_.keyservice.endpoint);
+    guard_ = guard_client_.get();
+    keyservice_client_ = std::move(client);
     SG_ASSIGN_OR_RETURN(keyservice_cache_, keyservice::CachingKeyService::Open(
                                                *keyservice_client_, config_.key_cache, &registry_));
     keys_ = keyservice_cache_.get();
@@ -82,9 +101,10 @@ Status App::Start() {
     SG_ASSIGN_OR_RETURN(engine_,
                         smime::SmimeEngine::Create(config_.smime.limits, smime_metrics_.get()));
     processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
-                                                            *engine_, registry_);
-    services_.push_back(std::make_unique<workers::WorkerPool>(config_.workers, config_.queue,
-                                                              *queue_, *processor_, registry_));
+                                                            *guard_, *engine_, registry_);
+    services_.push_back(std::make_unique<workers::WorkerPool>(
+        config_.workers, config_.queue, *queue_, *processor_, registry_,
+        workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster}));
   }
   if (Runs(Stage::kEgress)) {
     services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
@@ -98,6 +118,7 @@ Status App::Start() {
                                config_.queue.Topic(topics::kOutbound)},
         *ingress_producer_, registry_);
     ingress_ = ingress.get();
+    SG_RETURN_IF_ERROR(WireUserRegistry(*ingress));
     services_.push_back(std::move(ingress));
   }
 
@@ -120,6 +141,25 @@ Status App::Start() {
   return OkStatus();
 }
 
+Status App::WireUserRegistry(ingress::IngressServer& ingress) {
+  bool wanted = false;
+  for (const auto& d : config_.ingress.recipient_verification.domains) {
+    for (const auto& s : d.sources) wanted = wanted || s == "registry";
+  }
+  if (!wanted) return OkStatus();
+  keyservice::KeyService* keys = keys_;
+  if (keys == nullptr) {
+    // `smimegate ingress`: its own client; lookups wait for the keyservice
+    // no longer than a recipient may wait (then 451 4.4.3).
+    ingress_keyservice_ = keyservice::KeyServiceClient::Create(
+        config_.keyservice.endpoint, std::chrono::seconds(5), /*wait_for_ready=*/false);
+    keys = ingress_keyservice_.get();
+  }
+  ingress_user_registry_ = std::make_unique<IngressUserRegistry>(*keys);
+  ingress.SetUserRegistry(ingress_user_registry_.get());
+  return OkStatus();
+}
+
 void App::Stop() {
   while (started_ > 0) {
     auto& s = services_[--started_];
@@ -136,7 +176,15 @@ void App::Stop() {
   keys_ = nullptr;
   keyservice_cache_.reset();
   services_.clear();
+  queue_admin_grpc_.reset();
+  deadletters_.reset();
+  guard_ = nullptr;
+  guard_client_.reset();
+  guard_service_.reset();
+  guard_store_.reset();
   ingress_ = nullptr;
+  ingress_user_registry_.reset();
+  ingress_keyservice_.reset();
   keyservice_ = nullptr;
   processor_.reset();
   engine_.reset();

@@ -1,5 +1,7 @@
 #include "cmd/smimegate/app_config.h"
 
+#include "keyservice/decrypt_guard_config.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -82,6 +84,8 @@ Result<AppConfig> LoadAppConfig(const std::string& config_file) {
   SG_ASSIGN_OR_RETURN(c.egress, egress::ParseEgressConfig(egress, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto keyservice, root.Map("keyservice"));
   SG_ASSIGN_OR_RETURN(c.keyservice, keyservice::ParseKeyServiceConfig(keyservice, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto guard, keyservice.Map("decrypt_guard"));
+  SG_ASSIGN_OR_RETURN(c.decrypt_guard, keyservice::ParseDecryptGuardConfig(guard, c.data_dir));
   SG_RETURN_IF_ERROR(doc.CheckNoUnknownKeys());
   return c;
 }

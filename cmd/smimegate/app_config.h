@@ -10,9 +10,10 @@
 #include "common/status_server.h"
 #include "egress/egress_config.h"
 #include "ingress/ingress_config.h"
+#include "keyservice/decrypt_guard_store.h"
 #include "keyservice/key_cache_config.h"
 #include "keyservice/keyservice_config.h"
-#include "workers/policy_config.h"
+#include "workers/policy/policy_config.h"
 #include "workers/smime/smime_config.h"
 #include "workers/worker_config.h"
 
@@ -32,6 +33,7 @@ struct AppConfig {
   ingress::IngressConfig ingress;
   egress::EgressConfig egress;
   keyservice::KeyServiceConfig keyservice;
+  keyservice::DecryptGuardOptions decrypt_guard;  // keyservice.decrypt_guard
 };
 
 // Reads, validates and resolves the configuration. Every error names the key

@@ -16,6 +16,9 @@
 #include <iostream>
 #include <sstream>
 
+#include <grpcpp/grpcpp.h>
+
+#include "cmd/smimegatectl/deadletter_cmd.h"
 #include "common/ascii.h"
 #include "common/config_node.h"
 #include "keyservice/import_files.h"
@@ -104,6 +107,7 @@ int main(int argc, char** argv) {
 
   std::function<int(ks::KeyServiceClient&)> action;
   auto run = [&](std::function<int(ks::KeyServiceClient&)> f) { action = std::move(f); };
+  std::function<int()> queue_action;  // commands that are not keyservice calls
 
   // ---- user
   auto* user = app.add_subcommand("user", "participating users")->require_subcommand(1);
@@ -381,11 +385,28 @@ int main(int argc, char** argv) {
     });
   });
 
+  // ---- deadletter (cmd/smimegatectl/deadletter_cmd.cc)
+  sg::ctl::AddDeadLetterCommands(
+      app,
+      [&g] {
+        sg::ctl::DeadLetterSource source;
+        source.home = g.home;
+        source.config = g.config;
+        source.endpoint = [&g] { return ResolveEndpoint(g); };
+        source.channel = [](const std::string& ep) {
+          return grpc::CreateChannel(ep, grpc::InsecureChannelCredentials());
+        };
+        source.timeout = std::chrono::seconds(g.timeout_s);
+        return sg::ctl::OpenDeadLetters(source);
+      },
+      [&](std::function<int()> f) { queue_action = std::move(f); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (queue_action) return queue_action();
   auto endpoint = ResolveEndpoint(g);
   if (!endpoint.ok()) return Fail(endpoint.error());
   auto client = ks::KeyServiceClient::Create(*endpoint, std::chrono::seconds(g.timeout_s));

@@ -27,6 +27,11 @@ void Base64EncodeAppend(std::string_view in, std::string& out);
 // data; kInvalidArgument on any other byte outside the alphabet.
 Result<std::string> Base64Decode(std::string_view in);
 
+// True when Base64Decode accepts |body| and nothing but padding and white
+// space follows the first '=' (a well-formed MIME base64 body), checked
+// without decoding or allocating.
+bool Base64Wellformed(std::string_view body);
+
 // One line, no line breaks (RFC 4648 section 4), with padding.
 std::string Base64EncodeOneLine(std::string_view in);
 // Strict RFC 4648: length a multiple of 4, alphabet only, '=' only as one or

@@ -69,6 +69,10 @@ bool WantsFailureDsn(const v1::Recipient& recipient) {
   return recipient.notify().failure();
 }
 
+bool ReturnsFullMessage(const v1::Envelope& original) {
+  return original.dsn_ret() == v1::DSN_RET_FULL && original.direction() != v1::DIRECTION_INBOUND;
+}
+
 v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
                                   const std::vector<FailedRecipient>& failed,
                                   const DsnContext& context) {
@@ -99,8 +103,9 @@ v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
   m += "Content-Description: Notification\r\n";
   m += "Content-Type: text/plain; charset=us-ascii\r\n\r\n";
   m += "This is the mail system at host " + reporting + ".\r\n\r\n";
+  const bool full = ReturnsFullMessage(env);
   m += "Your message could not be delivered to one or more recipients.\r\n";
-  m += "It is attached below.\r\n\r\n";
+  m += full ? "It is attached below.\r\n\r\n" : "Its header is attached below.\r\n\r\n";
   for (const auto& f : failed) {
     m += "<" + SafeField(f.recipient.address(), 512) + ">: ";
     m += f.remote_mta.empty() ? "" : "host " + SafeField(f.remote_mta, 255) + " said: ";
@@ -130,10 +135,11 @@ v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
   }
   m += "\r\n";
 
-  // The returned message: headers only unless RET=FULL (RFC 3461 4.3).
+  // The returned message: headers only unless RET=FULL (RFC 3461 4.3) - and
+  // always for mail from the internet (ReturnsFullMessage).
   m += "--" + boundary + "\r\n";
   const std::string& body = original.message();
-  if (env.dsn_ret() == v1::DSN_RET_FULL) {
+  if (full) {
     m += "Content-Description: Undelivered Message\r\n";
     m += "Content-Type: message/rfc822\r\n";
     if (HasEightBit(body)) m += "Content-Transfer-Encoding: 8bit\r\n";

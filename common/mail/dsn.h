@@ -38,6 +38,14 @@ struct DsnContext {
   int64_t now_ms = 0;
 };
 
+// Whether the DSN for `original` carries the whole message: only when the
+// sender asked (RET=FULL) and the mail did not come from the internet. An
+// internet sender is unauthenticated: a forged MAIL FROM with RET=FULL would
+// make the gateway send a copy of the body - decrypted, for S/MIME mail to a
+// hosted user - to any address (backscatter of content). Those DSNs carry
+// the header section only, whatever RET says.
+bool ReturnsFullMessage(const smimegate::v1::Envelope& original);
+
 // Builds the DSN for `failed` recipients of `original`. The caller checks
 // that the original sender is not the null sender.
 smimegate::v1::MessageRecord BuildFailureDsn(const smimegate::v1::MessageRecord& original,

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "egress/egress_data_writer.h"
 #include "egress/egress_smtp_reply.h"
 #include "egress/egress_smtp_session.h"
 
@@ -56,25 +57,62 @@ TEST(ReplyParser, HostileRepliesAreSpecificErrors) {
   }
 }
 
+std::string Stuffed(std::string_view m) {
+  auto r = DotStuff(m);
+  EXPECT_TRUE(r.ok()) << r.error().ToString();
+  return r.ok() ? *r : "";
+}
+
 TEST(DotStuff, StuffsLeadingDotsAndTerminates) {
-  EXPECT_EQ(DotStuff("a\r\n.b\r\n..c\r\n"), "a\r\n..b\r\n...c\r\n.\r\n");
-  EXPECT_EQ(DotStuff(".\r\n"), "..\r\n.\r\n");
-  EXPECT_EQ(DotStuff("no final newline"), "no final newline\r\n.\r\n");
-  EXPECT_EQ(DotStuff("bare\nlf\n.x\n"), "bare\r\nlf\r\n..x\r\n.\r\n");
+  EXPECT_EQ(Stuffed("a\r\n.b\r\n..c\r\n"), "a\r\n..b\r\n...c\r\n.\r\n");
+  EXPECT_EQ(Stuffed(".\r\n"), "..\r\n.\r\n");
+  EXPECT_EQ(Stuffed("no final newline"), "no final newline\r\n.\r\n");
 }
 
 TEST(DotStuff, EdgeCases) {
-  EXPECT_EQ(DotStuff(""), ".\r\n");
-  EXPECT_EQ(DotStuff("\n"), "\r\n.\r\n");
-  EXPECT_EQ(DotStuff("\n\n.\n"), "\r\n\r\n..\r\n.\r\n");
-  EXPECT_EQ(DotStuff("a\rb\r\n"), "a\rb\r\n.\r\n");  // a bare CR stays as it is
-  EXPECT_EQ(DotStuff("x\r\n.y"), "x\r\n..y\r\n.\r\n");
-  EXPECT_EQ(DotStuff("a.\r\n.\r\n"), "a.\r\n..\r\n.\r\n");
+  EXPECT_EQ(Stuffed(""), ".\r\n");
+  EXPECT_EQ(Stuffed("\r\n"), "\r\n.\r\n");
+  EXPECT_EQ(Stuffed("\r\n\r\n.\r\n"), "\r\n\r\n..\r\n.\r\n");
+  EXPECT_EQ(Stuffed("x\r\n.y"), "x\r\n..y\r\n.\r\n");
+  EXPECT_EQ(Stuffed("a.\r\n.\r\n"), "a.\r\n..\r\n.\r\n");
   std::string big;
-  for (int i = 0; i < 1000; ++i) big += (i % 3 == 0 ? ".line\n" : "line\r\n");
-  const std::string stuffed = DotStuff(big);
+  for (int i = 0; i < 1000; ++i) big += (i % 3 == 0 ? ".line\r\n" : "line\r\n");
+  const std::string stuffed = Stuffed(big);
   EXPECT_EQ(stuffed.find("\n.line"), std::string::npos);
-  EXPECT_EQ(stuffed.size(), big.size() + 334 /* dots */ + 334 /* CRs */ + 3);
+  EXPECT_EQ(stuffed.size(), big.size() + 334 /* dots */ + 3);
+}
+
+// Issue 13 point 3: egress never emits a bare CR or LF and never rewrites
+// the message to remove one (it may be signed): it refuses it.
+TEST(DotStuff, RefusesBareLineEndingsInsteadOfRewritingThem) {
+  struct Case {
+    std::string message;
+    size_t offset;
+    const char* kind;
+  };
+  const Case cases[] = {
+      {"bare\nlf\r\n", 4, "LF"},
+      {"a\rb\r\n", 1, "CR"},
+      {"ok\r\n\n.\r\n", 4, "LF"},            // smuggling: <LF>.<CRLF>
+      {"ok\r\n.\r.\r\n", 5, "CR"},           // smuggling: <CR>.<CR>
+      {"x\r\r\n", 1, "CR"},                  // CR CR LF: the first CR is bare
+      {"trailing CR\r", 11, "CR"},
+      {"\n", 0, "LF"},
+      {"Content-Type: multipart/signed\r\n\r\nsigned\nbody\r\n", 40, "LF"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(FindBareLineEnding(c.message), c.offset) << c.message;
+    auto r = DotStuff(c.message);
+    ASSERT_FALSE(r.ok()) << c.message;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(std::string("bare ") + c.kind + " at byte " +
+                                     std::to_string(c.offset)),
+              std::string::npos)
+        << r.error().message;
+  }
+  EXPECT_EQ(FindBareLineEnding("a\r\nb\r\n"), std::string_view::npos);
+  EXPECT_EQ(FindBareLineEnding("no line end"), std::string_view::npos);
+  EXPECT_EQ(FindBareLineEnding(""), std::string_view::npos);
 }
 
 TEST(XText, EncodesPlusEqualsAndControls) {

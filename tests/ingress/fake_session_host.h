@@ -38,9 +38,16 @@ class FakeSessionHost : public SessionHost {
         break;
     }
   }
-  void RunBlocking(std::function<void()> work, std::function<void()> done) override {
+  void RunBlocking(BlockingWork kind, std::function<void()> work,
+                   std::function<void(bool)> done) override {
+    ++blocking_runs;
+    last_blocking = kind;
+    if (pool_full) {
+      done(false);
+      return;
+    }
     work();
-    done();
+    done(true);
   }
   int64_t NowMs() override { return now_ms; }
 
@@ -71,12 +78,33 @@ class FakeSessionHost : public SessionHost {
   };
   std::string out;
   bool closed = false;
+  bool pool_full = false;  // RunBlocking refuses, as a saturated pool does
+  int blocking_runs = 0;
+  BlockingWork last_blocking = BlockingWork::kAuth;
   int tls_started = 0;
   AckMode ack_mode = AckMode::kOk;
   std::vector<queue::OutRecord> records;
   std::deque<Held> held;
   int64_t now_ms = 1700000000000;
 };
+
+// "250 2.1.0" (or "354") for each final reply line in `out`.
+inline std::vector<std::string> ReplyCodes(const std::string& out) {
+  std::vector<std::string> codes;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t eol = out.find("\r\n", pos);
+    std::string line = out.substr(pos, eol - pos);
+    pos = eol == std::string::npos ? out.size() : eol + 2;
+    if (line.size() >= 4 && line[3] == '-') continue;
+    std::string code = line.substr(0, 3);
+    if (line.size() > 9 && line[4] >= '2' && line[4] <= '5' && line[5] == '.') {
+      code += " " + line.substr(4, line.find(' ', 4) - 4);
+    }
+    codes.push_back(code);
+  }
+  return codes;
+}
 
 // Deterministic ids: MSG1, MSG2, ...
 class CountingIds : public MessageIdGenerator {

@@ -45,6 +45,16 @@ TEST_F(IngressConfigTest, Defaults) {
   EXPECT_EQ(c->max_connections_per_ip, 20u);
   EXPECT_EQ(c->max_bad_commands, 10u);
   EXPECT_EQ(c->max_line_length, 998u);
+  EXPECT_EQ(c->max_received_headers, 50u);
+  EXPECT_EQ(c->max_bytes_in_flight, 512ull << 20);
+  EXPECT_EQ(c->ipv6_client_prefix, 64);
+  EXPECT_EQ(c->session_timeout, 30min);
+  EXPECT_EQ(c->close_timeout, 10s);
+  EXPECT_EQ(c->auth_threads, 2u);
+  EXPECT_EQ(c->auth_lockout_user.max_failures, 5u);
+  EXPECT_EQ(c->auth_lockout_client.max_failures, 20u);
+  EXPECT_EQ(c->auth_lockout_user.window, 15min);
+  EXPECT_EQ(c->auth_lockout_user.lockout, 15min);
   EXPECT_EQ(c->command_timeout, 5min);
   EXPECT_EQ(c->data_timeout, 3min);
   EXPECT_EQ(c->tls_handshake_timeout, 30s);
@@ -74,6 +84,12 @@ ingress:
     users:
       - name: relayuser
         argon2: "$argon2id$v=19$m=4096,t=2,p=1$c2FsdHNhbHQ$abc"
+        senders: [example.org, "ceo@example.net"]
+      - name: mailer@example.com
+        argon2: "$argon2id$v=19$m=4096,t=2,p=1$c2FsdHNhbHQ$abc"
+  sender_bindings:
+    - {certificate: "/CN=mail.example.net", senders: [example.net]}
+    - {network: 10.1.0.0/16, senders: ["@example.org"]}
   listeners:
     - name: mx
       address: "::"
@@ -86,6 +102,7 @@ ingress:
       tls: {cert: cert.pem, key: key.pem, client_ca: ca.pem}
       require_tls: true
       auth: true
+      senders: [example.org]
 )");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->hostname, "gw.example.org");
@@ -94,6 +111,22 @@ ingress:
   EXPECT_EQ(c->data_timeout, 90s);
   EXPECT_EQ(c->queue_ack_timeout, 10s);
   EXPECT_EQ(c->auth_users.count("relayuser"), 1u);
+  const SenderBindings& b = c->sender_bindings;
+  ASSERT_EQ(b.auth_users.size(), 2u);
+  EXPECT_EQ(b.auth_users[0].first, "relayuser");
+  EXPECT_TRUE(b.auth_users[0].second.Allows("x@example.org"));
+  EXPECT_TRUE(b.auth_users[0].second.Allows("ceo@example.net"));
+  EXPECT_FALSE(b.auth_users[0].second.Allows("cfo@example.net"));
+  EXPECT_TRUE(b.auth_users[1].second.Allows("x@example.com"));  // its own domain by default
+  EXPECT_FALSE(b.auth_users[1].second.Allows("x@example.org"));
+  ASSERT_EQ(b.certificates.size(), 1u);
+  EXPECT_EQ(b.certificates[0].first, "/CN=mail.example.net");
+  ASSERT_EQ(b.networks.size(), 1u);
+  EXPECT_TRUE(b.networks[0].first.Contains("10.1.2.3"));
+  EXPECT_TRUE(b.networks[0].second.Allows("a@example.org"));
+  ASSERT_TRUE(c->listeners[1].senders.has_value());
+  EXPECT_EQ(c->listeners[1].senders->where, "ingress.listeners[1].senders");
+  EXPECT_FALSE(c->listeners[0].senders.has_value());
   ASSERT_EQ(c->listeners.size(), 2u);
   const ListenerConfig& relay = c->listeners[1];
   EXPECT_EQ(relay.config_path, "ingress.listeners[1]");
@@ -144,10 +177,88 @@ TEST_F(IngressConfigTest, ErrorsNameTheKey) {
             std::string::npos);
   EXPECT_NE(ErrorOf("ingress:\n  timeouts: {command: 0s}\n").find("ingress.timeouts.command"),
             std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  auth:\n    users:\n      - {name: relay, argon2: $argon2id$x}\n")
+                .find("ingress.auth.users[0].senders (line 4): missing: list the domains or "
+                      "addresses user \"relay\" may send as"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  auth:\n    users:\n      - {name: r, argon2: $argon2id$x, "
+                    "senders: [\"a b\"]}\n")
+                .find("ingress.auth.users[0].senders: \"a b\" is neither a domain nor an address"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  sender_bindings:\n    - {network: 10.0.0.0/8, certificate: x, "
+                    "senders: [example.org]}\n")
+                .find("give exactly one of certificate"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  sender_bindings:\n    - {network: 10.0.0.0/8}\n")
+                .find("ingress.sender_bindings[0].senders"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - {name: a, senders: [example.org]}\n")
+                .find("only relay listeners bind senders"),
+            std::string::npos);
   Touch("c.pem");
   EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - name: a\n      tls: {cert: c.pem, key: c.pem}\n"
                     "      auth: true\n")
                 .find("no users in ingress.auth.users"),
+            std::string::npos);
+}
+
+TEST_F(IngressConfigTest, RecipientVerification) {
+  { std::ofstream(dir_.Sub("rcpt.txt")) << "a@example.org\n"; }
+  auto c = Parse(R"(
+ingress:
+  recipient_verification:
+    threads: 4
+    cache: {positive: 2h, negative: 5m, max_entries: 50}
+    unknown_limit: {failures: 7, window: 1m, duration: 3m}
+    domains:
+      - {domain: Example.ORG, sources: [registry, list, callout], list: rcpt.txt,
+         callout: {host: mail.internal, port: 2525, timeout: 3s}}
+      - {domain: "*", sources: [registry]}
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const auto& rv = c->recipient_verification;
+  EXPECT_EQ(rv.threads, 4u);
+  EXPECT_EQ(rv.cache.positive, 2h);
+  EXPECT_EQ(rv.cache.negative, 5min);
+  EXPECT_EQ(rv.cache.max_entries, 50u);
+  EXPECT_EQ(rv.unknown_limit.max_failures, 7u);
+  EXPECT_EQ(rv.unknown_limit.lockout, 3min);
+  ASSERT_EQ(rv.domains.size(), 2u);
+  EXPECT_EQ(rv.domains[0].domain, "example.org");
+  EXPECT_EQ(rv.domains[0].sources, (std::vector<std::string>{"registry", "list", "callout"}));
+  EXPECT_EQ(rv.domains[0].list_file, dir_.Sub("rcpt.txt"));
+  ASSERT_TRUE(rv.domains[0].callout.has_value());
+  EXPECT_EQ(rv.domains[0].callout->host, "mail.internal");
+  EXPECT_EQ(rv.domains[0].callout->port, 2525);
+  EXPECT_EQ(rv.domains[0].callout->timeout, 3s);
+  EXPECT_EQ(rv.domains[1].domain, "*");
+  EXPECT_TRUE(doc_->CheckNoUnknownKeys().ok());
+  // Defaults: nothing verified.
+  auto d = Parse("ingress: {}\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->recipient_verification.domains.empty());
+  EXPECT_EQ(d->recipient_verification.threads, 8u);
+  EXPECT_EQ(d->recipient_verification.cache.positive, 1h);
+  EXPECT_EQ(d->recipient_verification.cache.negative, 10min);
+  EXPECT_EQ(d->recipient_verification.unknown_limit.max_failures, 20u);
+  // Errors name the key.
+  const std::string head = "ingress:\n  recipient_verification:\n    domains:\n      - ";
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [ldap]}\n")
+                .find("domains[0].sources (line 4): unknown source \"ldap\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [list]}\n")
+                .find("domains[0].list"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [callout]}\n")
+                .find("domains[0].callout.host"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [registry], list: rcpt.txt}\n")
+                .find("\"list\" is not among the sources"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: []}\n").find("missing"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [list, list], list: rcpt.txt}\n")
+                .find("listed twice"),
             std::string::npos);
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/mail/base64.h"
+#include "ingress/ingress_port_check.h"
 #include "tests/ingress/fake_producer.h"
 #include "tests/ingress/smtp_test_client.h"
 #include "tests/ingress/test_certs.h"
@@ -39,6 +40,7 @@ class IngressServerTest : public ::testing::Test {
     config_.queue_ack_timeout = 2s;
     config_.shutdown_grace = 2s;
     config_.auth_users = {{"alice", *hash}};
+    config_.sender_bindings.auth_users = {{"alice", *ParseSenders({"example.org"}, "t")}};
     ListenerConfig mx;
     mx.config_path = "ingress.listeners[0]";
     mx.name = "mx";
@@ -226,6 +228,72 @@ TEST_F(IngressServerTest, StartTlsAndAuthOnRelay) {
   EXPECT_EQ(CodeOf(c.Cmd("QUIT")), "221 2.0.0");
 }
 
+// Issue 13 point 7: the argon2 check runs on the AUTH pool; one event loop
+// serves every other client while a check takes its time.
+TEST_F(IngressServerTest, SlowAuthNeverBlocksTheLoop) {
+  class SlowAuthenticator : public Authenticator {
+   public:
+    Result<std::string> Verify(std::string_view, std::string_view, std::string_view) override {
+      std::this_thread::sleep_for(1500ms);
+      return MakeError(ErrorCode::kPermissionDenied, "wrong password");
+    }
+  };
+  config_.threads = 1;  // one loop: if it blocked, every client would wait
+  server_ = std::make_unique<IngressServer>(config_, std::vector<std::string>{"example.org"},
+                                            IngressTopics{}, producer_, registry_,
+                                            std::make_shared<SlowAuthenticator>());
+  ASSERT_TRUE(server_->Start().ok());
+  SmtpTestClient a, b;
+  Open(a, "relay");
+  a.Cmd("EHLO a");
+  ASSERT_EQ(CodeOf(a.Cmd("STARTTLS")), "220 2.0.0");
+  ASSERT_TRUE(a.Handshake());
+  a.Cmd("EHLO a");
+  a.Send("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0bad", 10)) + "\r\n");
+  std::this_thread::sleep_for(100ms);  // the check is running now
+  auto t0 = std::chrono::steady_clock::now();
+  Open(b);
+  EXPECT_EQ(CodeOf(b.Cmd("NOOP")), "250 2.0.0");
+  // A blocked loop would answer only after the check, ~1.4 s from here.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
+  EXPECT_EQ(CodeOf(a.ReadReply()), "535 5.7.8");
+}
+
+// Issue 13 point 6 over the wire: alice, bound to example.org, may not send
+// as the other hosted domain; a wrong binding in the config stops the start.
+TEST_F(IngressServerTest, AuthUserOfOneHostedDomainCannotSendAsAnother) {
+  server_ = std::make_unique<IngressServer>(
+      config_, std::vector<std::string>{"example.org", "Example.NET"}, IngressTopics{},
+      producer_, registry_);
+  ASSERT_TRUE(server_->Start().ok());
+  SmtpTestClient c;
+  Open(c, "relay");
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  ASSERT_TRUE(c.Handshake());
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)))),
+            "235 2.7.0");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@example.net>")), "553 5.7.1");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
+  c.Cmd("RCPT TO:<partner@remote.example>");
+  c.Cmd("DATA");
+  EXPECT_EQ(CodeOf(c.Cmd("From: ceo@example.net\r\nSubject: s\r\n\r\nx\r\n.")), "553 5.7.1");
+  EXPECT_EQ(producer_.RecordCount(), 0u);
+  EXPECT_NE(registry_.Serialize().find("reason=\"sender_not_bound\""), std::string::npos);
+  EXPECT_NE(registry_.Serialize().find("reason=\"from_not_bound\""), std::string::npos);
+  server_->Stop();
+  IngressConfig wrong = config_;
+  wrong.sender_bindings.auth_users = {
+      {"alice", *ParseSenders({"example.com"}, "ingress.auth.users[0].senders")}};
+  IngressServer other(wrong, {"example.org"}, IngressTopics{}, producer_, registry_);
+  auto st = other.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            "config ingress.auth.users[0].senders: example.com is not a hosted domain "
+            "(hosted_domains)");
+}
+
 TEST_F(IngressServerTest, VerifiedClientCertificateMayRelay) {
   StartServer();
   SmtpTestClient c;
@@ -370,6 +438,55 @@ TEST_F(IngressServerTest, CommandTimeout) {
   EXPECT_TRUE(c.WaitClosed());
 }
 
+// Issue 13 point 7: a client that keeps the session busy is still closed
+// at the session deadline.
+TEST_F(IngressServerTest, SessionDeadline) {
+  config_.session_timeout = 600ms;
+  StartServer();
+  SmtpTestClient c;
+  Open(c);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string reply;
+  for (int i = 0; i < 100; ++i) {
+    reply = c.Cmd("NOOP");
+    if (CodeOf(reply) != "250 2.0.0") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(CodeOf(reply), "421 4.4.2");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 500ms);
+  EXPECT_TRUE(c.WaitClosed());
+}
+
+// Issue 13 point 7: a peer that pipelines commands but never reads a reply
+// fills our buffers; once it is told 421 it gets timeouts.close to read it,
+// then the connection is dropped (before, it stayed open for ever).
+TEST_F(IngressServerTest, PeerThatNeverReadsIsDropped) {
+  config_.command_timeout = 300ms;
+  config_.close_timeout = 300ms;
+  StartServer();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(Port("mx"));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::string help;
+  for (int i = 0; i < 2000; ++i) help += "HELP\r\n";
+  // Send until the server stops reading (our send would block), never read.
+  for (int i = 0; i < 2000; ++i) {
+    if (send(fd, help.data(), help.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) break;
+  }
+  bool dropped = false;
+  for (int i = 0; i < 100 && !dropped; ++i) {
+    std::this_thread::sleep_for(50ms);
+    dropped = server_->ConnectionCount() == 0;
+  }
+  EXPECT_TRUE(dropped);
+  close(fd);
+}
+
 TEST_F(IngressServerTest, TlsHandshakeTimeout) {
   config_.tls_handshake_timeout = 200ms;
   StartServer();
@@ -444,6 +561,62 @@ TEST_F(IngressServerTest, TakenPortIsAClearError) {
   EXPECT_EQ(st.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(st.error().message, "ingress.listeners[0] (mx): 127.0.0.1:" +
                                     std::to_string(Port("mx")) + " is already in use");
+}
+
+TEST_F(IngressServerTest, RecipientVerificationIsCheckedAtStart) {
+  RecipientDomainConfig d;
+  d.config_path = "ingress.recipient_verification.domains[0]";
+  d.domain = "other.example";
+  d.sources = {"registry"};
+  config_.recipient_verification.domains = {d};
+  {
+    IngressServer s(config_, {"example.org"}, IngressTopics{}, producer_, registry_);
+    auto st = s.Start();
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().message, "config ingress.recipient_verification.domains[0].domain: "
+                                  "other.example is not a hosted domain");
+  }
+  config_.recipient_verification.domains[0].domain = "example.org";
+  IngressServer s(config_, {"example.org"}, IngressTopics{}, producer_, registry_);
+  auto st = s.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "config ingress.recipient_verification.domains[0].sources: "
+                                "\"registry\" needs the keyservice, which this process cannot "
+                                "reach");
+}
+
+// Issue 14 "no shared ports": once our sockets listen, a listening socket of
+// anyone else on the same address and port (joined through SO_REUSEPORT,
+// e.g. a second gateway that passed its probe at the same moment) is found.
+TEST_F(IngressServerTest, ForeignListenerInOurReuseportGroupIsFound) {
+  auto listening = [](uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd, 4), 0);
+    return fd;
+  };
+  int ours = listening(0);
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  getsockname(ours, reinterpret_cast<sockaddr*>(&a), &len);
+  int ours_too = listening(ntohs(a.sin_port));
+  auto alone = ForeignListenerSharesPort({SocketInode(ours), SocketInode(ours_too)});
+  ASSERT_TRUE(alone.ok()) << alone.error().message;
+  EXPECT_FALSE(*alone);
+  int intruder = listening(ntohs(a.sin_port));
+  auto shared = ForeignListenerSharesPort({SocketInode(ours), SocketInode(ours_too)});
+  ASSERT_TRUE(shared.ok());
+  EXPECT_TRUE(*shared);
+  int elsewhere = listening(0);  // another port is nobody's business
+  EXPECT_FALSE(*ForeignListenerSharesPort({SocketInode(elsewhere)}));
+  for (int fd : {ours, ours_too, intruder, elsewhere}) close(fd);
 }
 
 TEST_F(IngressServerTest, ReloadPicksUpANewCertificate) {

@@ -1,7 +1,13 @@
 // Fuzz target for the whole transport-independent session: arbitrary client
 // bytes, fed in arbitrary chunks, with STARTTLS completions, AUTH and queue
 // acks interleaved. Checks: no crash or hang, every reply line is well
-// formed, and no message is recorded without its 250 (nor a 250 without it).
+// formed, no message is recorded without its 250 (nor a 250 without it),
+// and every queued message, whether it came by DATA or BDAT, has only CRLF
+// line ends and no line longer than max_line_length (issue 13 point 3: no
+// smuggling sequence ever reaches the queue). Recipient verification, the
+// byte budget and the AUTH/RCPT limits are in the chain too; every byte
+// leased from the budget is given back once the session and its acks are
+// gone.
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -18,6 +24,19 @@ void Check(bool cond) {
   if (!cond) std::abort();
 }
 
+// Knows the recipients whose local part starts with 'k'; "down@" cannot be
+// verified now.
+class FuzzSource : public sg::ingress::RecipientSource {
+ public:
+  std::string Name() const override { return "fuzz"; }
+  sg::ingress::RecipientStatus Lookup(const std::string& address) override {
+    if (address.rfind("down@", 0) == 0) return sg::ingress::RecipientStatus::kUnavailable;
+    return !address.empty() && (address[0] == 'k' || address[0] == 'K')
+               ? sg::ingress::RecipientStatus::kKnown
+               : sg::ingress::RecipientStatus::kUnknown;
+  }
+};
+
 struct Fixture {
   Fixture() {
     spdlog::set_level(spdlog::level::off);  // millions of sessions: no logs
@@ -29,10 +48,13 @@ struct Fixture {
     cfg.auth_enabled = true;
     sg::ingress::PolicyConfig policy;
     policy.hosted_domains = {"example.org"};
+    policy.sender_bindings.auth_users = {
+        {"alice", *sg::ingress::ParseSenders({"example.org"}, "fuzz")}};
     steps = sg::ingress::BuildSteps(cfg, policy);
     relay_cfg = cfg;
     relay_cfg.role = sg::ingress::Role::kRelay;
     relay_steps = sg::ingress::BuildSteps(relay_cfg, policy);
+    verifier.SetSources("example.org", {std::make_shared<FuzzSource>()});
     auth = std::make_unique<sg::ingress::Argon2Authenticator>(
         std::map<std::string, std::string>{{"alice", "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$"
                                                      "AAAAAAAAAAAAAAAAAAAAAA"}});
@@ -40,6 +62,7 @@ struct Fixture {
   sg::ingress::SessionConfig cfg, relay_cfg;
   std::vector<std::shared_ptr<sg::ingress::SessionStep>> steps, relay_steps;
   std::unique_ptr<sg::ingress::Argon2Authenticator> auth;
+  sg::ingress::RecipientVerifier verifier{sg::ingress::RecipientCacheConfig{}, nullptr};
   sg::ingress::testing::CountingIds ids;
 };
 
@@ -52,6 +75,22 @@ size_t CountQueued(const std::string& out) {
   return n;
 }
 
+// Checked octet by octet, independently of DataReader and LineChecker.
+void CheckLines(const std::string& message, size_t max_line_length) {
+  size_t line = 0;
+  for (size_t i = 0; i < message.size(); ++i) {
+    const char c = message[i];
+    if (c == '\r') {
+      Check(i + 1 < message.size() && message[i + 1] == '\n');
+      ++i;
+      line = 0;
+    } else {
+      Check(c != '\n');
+      Check(++line <= max_line_length);
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -61,9 +100,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using Host = sg::ingress::testing::FakeSessionHost;
   Host host;
   host.ack_mode = static_cast<Host::AckMode>(data[1] % 4);
+  // Per input, so every input starts from the same state.
+  sg::ingress::ByteBudget budget(16 * 1024);
+  sg::ingress::FailureLimit limit{3, std::chrono::minutes(1), std::chrono::minutes(1)};
+  sg::ingress::FailureLimiter user_limit(limit), client_limit(limit), rcpt_limit(limit);
   sg::ingress::SessionDeps deps{relay ? &fx.relay_cfg : &fx.cfg,
-                                relay ? &fx.relay_steps : &fx.steps, fx.auth.get(), &fx.ids,
-                                nullptr};
+                                relay ? &fx.relay_steps : &fx.steps,
+                                fx.auth.get(),
+                                &fx.ids,
+                                nullptr,
+                                &budget,
+                                &user_limit,
+                                &client_limit,
+                                &fx.verifier,
+                                &rcpt_limit};
   std::string all_out;
   {
     sg::ingress::Session s(deps, "192.0.2.1", 1234, data[0] & 2, host);
@@ -86,6 +136,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     all_out = host.Take();
   }
+  host.held.clear();  // acks that never came: their leases go with them
+  Check(budget.in_use() == 0);
   // Every line: three digits then ' ' or '-'.
   size_t p = 0;
   while (p < all_out.size()) {
@@ -97,5 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p = eol + 2;
   }
   Check(CountQueued(all_out) == host.records.size());
+  for (size_t i = 0; i < host.records.size(); ++i) {
+    CheckLines(host.Parsed(i).message(), fx.cfg.max_line_length);
+  }
   return 0;
 }

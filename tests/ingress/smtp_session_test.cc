@@ -17,24 +17,7 @@ namespace {
 using testing::CountingIds;
 using testing::FakeSessionHost;
 
-// "250 2.1.0" for each final reply line in `out`.
-std::vector<std::string> Codes(const std::string& out) {
-  std::vector<std::string> codes;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    size_t eol = out.find("\r\n", pos);
-    std::string line = out.substr(pos, eol - pos);
-    pos = eol == std::string::npos ? out.size() : eol + 2;
-    if (line.size() >= 4 && line[3] == '-') continue;
-    std::string code = line.substr(0, 3);
-    if (line.size() > 4 && line[4] >= '2' && line[4] <= '5' && line.size() > 9 &&
-        line[5] == '.') {
-      code += " " + line.substr(4, line.find(' ', 4) - 4);
-    }
-    codes.push_back(code);
-  }
-  return codes;
-}
+std::vector<std::string> Codes(const std::string& out) { return testing::ReplyCodes(out); }
 
 class SessionTest : public ::testing::Test {
  protected:
@@ -50,16 +33,22 @@ class SessionTest : public ::testing::Test {
     ASSERT_TRUE(hash.ok());
     auth_ = std::make_unique<Argon2Authenticator>(
         std::map<std::string, std::string>{{"alice", *hash}});
+    auto alice = ParseSenders({"example.org"}, "test alice");
+    ASSERT_TRUE(alice.ok());
+    bindings_.auth_users = {{"alice", *alice}};
   }
 
   // (Re)creates the session with the current config.
   void Connect(const std::string& ip = "203.0.113.5", bool trusted = false) {
     PolicyConfig policy;
-    policy.hosted_domains = {"example.org"};
+    policy.hosted_domains = hosted_;
     policy.limiter = &limiter_;
+    policy.sender_bindings = bindings_;
+    policy.relay_default_senders = relay_default_;
     session_.reset();
     steps_ = BuildSteps(cfg_, policy);
-    SessionDeps deps{&cfg_, &steps_, auth_.get(), &ids_, nullptr};
+    SessionDeps deps{&cfg_, &steps_, auth_.get(), &ids_, nullptr, nullptr, &user_limit_,
+                     &client_limit_};
     host_ = FakeSessionHost();
     session_ = std::make_unique<Session>(deps, ip, 40000, trusted, host_);
     session_->Start();
@@ -69,6 +58,13 @@ class SessionTest : public ::testing::Test {
   std::string Say(const std::string& in) {
     session_->Feed(in);
     return host_.Take();
+  }
+  // Connect, then EHLO, STARTTLS (completed) and EHLO again.
+  void ConnectTls(const std::string& ip = "203.0.113.5") {
+    Connect(ip);
+    Say("EHLO c\r\nSTARTTLS\r\n");
+    UpTls();
+    Say("EHLO c\r\n");
   }
   std::vector<std::string> SayCodes(const std::string& in) { return Codes(Say(in)); }
 
@@ -83,7 +79,12 @@ class SessionTest : public ::testing::Test {
   }
 
   SessionConfig cfg_;
+  std::set<std::string> hosted_ = {"example.org"};
+  SenderBindings bindings_;
+  std::optional<AllowedSenders> relay_default_;
   ConnectionLimiter limiter_{100, 10};
+  FailureLimiter user_limit_{FailureLimit{3, std::chrono::minutes(15), std::chrono::minutes(15)}};
+  FailureLimiter client_limit_{FailureLimit{5, std::chrono::minutes(15), std::chrono::minutes(15)}};
   std::vector<std::shared_ptr<SessionStep>> steps_;
   std::unique_ptr<Argon2Authenticator> auth_;
   CountingIds ids_;
@@ -300,6 +301,55 @@ TEST_F(SessionTest, AuthLoginTwoSteps) {
   EXPECT_EQ(SayCodes(mail::Base64EncodeOneLine("s3cret") + "\r\n"), Strings{"235 2.7.0"});
 }
 
+// Issue 13 point 7: repeated AUTH failures lock the user name out (from
+// any client) and the client out (for any user name) for a while; locked
+// attempts get 454 4.7.0 without an argon2 run, even with the right password.
+TEST_F(SessionTest, AuthLockoutPerUserAndPerClient) {
+  cfg_.tls_available = true;
+  cfg_.auth_enabled = true;
+  cfg_.max_bad_commands = 100;
+  auto attempt = [&](const std::string& ip, const std::string& user, const std::string& pw) {
+    ConnectTls(ip);  // a fresh host: its clock is at the fixed start time
+    std::string creds = std::string(1, '\0') + user + std::string(1, '\0') + pw;
+    return SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(creds) + "\r\n");
+  };
+  // Three wrong passwords for alice from three clients lock alice.
+  EXPECT_EQ(attempt("192.0.2.1", "alice", "x"), Strings{"535 5.7.8"});
+  EXPECT_EQ(attempt("192.0.2.2", "alice", "x"), Strings{"535 5.7.8"});
+  EXPECT_EQ(attempt("192.0.2.3", "alice", "x"), Strings{"535 5.7.8"});
+  EXPECT_EQ(attempt("192.0.2.4", "alice", "s3cret"), Strings{"454 4.7.0"});
+  EXPECT_EQ(host_.blocking_runs, 0);  // no argon2 run for a locked name
+  EXPECT_EQ(attempt("192.0.2.4", "ALICE", "s3cret"), Strings{"454 4.7.0"});
+  // Unknown user names lock the same way (a lockout says nothing about existence).
+  for (int i = 0; i < 3; ++i) attempt("198.51.100." + std::to_string(i), "nobody", "x");
+  EXPECT_EQ(attempt("198.51.100.9", "nobody", "x"), Strings{"454 4.7.0"});
+  // After the lockout, alice's right password works again.
+  ConnectTls("192.0.2.4");
+  host_.now_ms += 16 * 60 * 1000;
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+            Strings{"235 2.7.0"});
+  // Five failures from one IPv6 /64, each for another name, lock the client.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(attempt("2001:db8:5:5::" + std::to_string(i + 1), "u" + std::to_string(i), "x"),
+              Strings{"535 5.7.8"});
+  }
+  EXPECT_EQ(attempt("2001:db8:5:5::99", "fresh", "x"), Strings{"454 4.7.0"});
+  EXPECT_EQ(attempt("2001:db8:5:6::1", "fresh", "x"), Strings{"535 5.7.8"});
+}
+
+TEST_F(SessionTest, AuthPoolFullIsATemporaryFailure) {
+  cfg_.tls_available = true;
+  cfg_.auth_enabled = true;
+  ConnectTls();
+  host_.pool_full = true;
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+            Strings{"454 4.7.0"});
+  EXPECT_EQ(host_.last_blocking, BlockingWork::kAuth);
+  host_.pool_full = false;
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+            Strings{"235 2.7.0"});
+}
+
 TEST_F(SessionTest, StartTlsDiscardsPipelinedPlaintext) {
   cfg_.tls_available = true;
   Connect();
@@ -369,6 +419,96 @@ TEST_F(SessionTest, RelayListenerPolicy) {
   EXPECT_EQ(SayCodes("MAIL FROM:<a@example.org>\r\n"), Strings{"250 2.1.0"});
 }
 
+// Issue 13 point 6: an AUTH user of example.org sending as another hosted
+// domain (MAIL FROM or From header) gets 553 5.7.1; so do certificate and
+// network clients outside their bindings.
+TEST_F(SessionTest, SenderBindingOnTheRelayListener) {
+  cfg_.role = Role::kRelay;
+  cfg_.topic = "outbound";
+  cfg_.tls_available = true;
+  cfg_.auth_enabled = true;
+  hosted_ = {"example.org", "example.net"};
+  auto cert = ParseSenders({"example.net"}, "test cert");
+  auto net = ParseSenders({"@example.net", "ceo@example.org"}, "test net");
+  ASSERT_TRUE(cert.ok() && net.ok());
+  bindings_.certificates = {{"CN=mail.example.org", *cert}};
+  bindings_.networks = {{*Cidr::Parse("10.9.0.0/16"), *net}};
+  auto login = [&] {
+    ConnectTls("198.51.100.9");
+    Say("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) + "\r\n");
+  };
+  const std::string rcpt = "RCPT TO:<partner@remote.example>\r\n";
+  login();
+  EXPECT_EQ(SayCodes("MAIL FROM:<boss@example.net>\r\n"), Strings{"553 5.7.1"});
+  struct Case {
+    const char* from;     // MAIL FROM
+    const char* headers;  // the header section
+    const char* end;      // the reply at the end of the data
+  };
+  const Case cases[] = {
+      {"Bob@Example.ORG", "From: Bob <bob@example.org>\r\nSubject: ok\r\n", "250 2.0.0"},
+      // The From header too: every mailbox of every From field.
+      {"bob@example.org", "From: \"Boss\" <boss@example.net>\r\n", "553 5.7.1"},
+      {"bob@example.org", "From: bob@example.org,\r\n boss@example.net\r\n", "553 5.7.1"},
+      {"bob@example.org", "From: bob@example.org\r\nFrom: boss@example.net\r\n", "553 5.7.1"},
+      {"bob@example.org", "From: undisclosed:;\r\n", "553 5.7.1"},
+      // The null sender: its own host's MAILER-DAEMON yes, another hosted domain no.
+      {"", "From: MAILER-DAEMON@mx1.internal.example\r\n", "250 2.0.0"},
+      {"", "From: boss@example.net\r\n", "553 5.7.1"},
+  };
+  // Broken content keeps its own reply, whatever its From says.
+  EXPECT_EQ(SayCodes("MAIL FROM:<bob@example.org>\r\n" + rcpt +
+                     "DATA\r\nFrom: boss@example.net\r\n\r\nx\ny\r\n.\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "550 5.6.0"}));
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.headers);
+    EXPECT_EQ(SayCodes("MAIL FROM:<" + std::string(c.from) + ">\r\n" + rcpt + "DATA\r\n" +
+                       c.headers + "\r\nx\r\n.\r\n"),
+              (Strings{"250 2.1.0", "250 2.1.5", "354", c.end}));
+  }
+  EXPECT_EQ(host_.records.size(), 2u);
+  // A verified certificate with a binding: example.net only.
+  Connect("198.51.100.9", false);
+  Say("EHLO c\r\nSTARTTLS\r\n");
+  UpTls(true);
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.org>\r\n"), Strings{"553 5.7.1"});
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.net>\r\n"), Strings{"250 2.1.0"});
+  // A trusted network with a binding: its domain and one address.
+  Connect("10.9.1.1", true);
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.org>\r\n"), Strings{"553 5.7.1"});
+  EXPECT_EQ(SayCodes("MAIL FROM:<ceo@example.org>\r\n"), Strings{"250 2.1.0"});
+  // A trusted network without one: the listener's default (every hosted
+  // domain unless the listener says otherwise).
+  Connect("10.1.1.1", true);
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.net>\r\n"), Strings{"250 2.1.0"});
+  relay_default_ = *ParseSenders({"example.org"}, "test default");
+  Connect("10.1.1.1", true);
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@example.net>\r\n"), Strings{"553 5.7.1"});
+  // An AUTH user bound to nothing sends as nobody.
+  bindings_.auth_users.clear();
+  login();
+  EXPECT_EQ(SayCodes("MAIL FROM:<alice@example.org>\r\n"), Strings{"553 5.7.1"});
+}
+
+TEST(SenderBindingTest, EntriesAndTheirChecks) {
+  auto a = ParseSenders({"Example.ORG", "@example.net", "CEO@Example.COM"}, "x.senders");
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->Allows("anyone@EXAMPLE.org"));
+  EXPECT_TRUE(a->Allows("anyone@example.net"));
+  EXPECT_TRUE(a->Allows("ceo@example.com"));
+  EXPECT_FALSE(a->Allows("cfo@example.com"));
+  EXPECT_FALSE(a->Allows("a@sub.example.org"));  // exact domains only
+  EXPECT_EQ(a->CheckWithin({"example.org", "example.net"}).error().message,
+            "config x.senders: ceo@example.com is not in a hosted domain (hosted_domains)");
+  EXPECT_TRUE(a->CheckWithin({"example.org", "example.net", "example.com"}).ok());
+  EXPECT_EQ(ParseSenders({"not a domain"}, "y").error().message,
+            "config y: \"not a domain\" is neither a domain nor an address");
+}
+
 TEST_F(SessionTest, SmugglingSequencesRejectWholeMessage) {
   Connect();
   Say("EHLO c\r\n");
@@ -419,6 +559,74 @@ TEST_F(SessionTest, BdatChunks) {
   ASSERT_EQ(host_.records.size(), 1u);
   const std::string msg = host_.Parsed(0).message();
   EXPECT_EQ(msg.substr(msg.size() - (part1 + part2).size()), part1 + part2);
+}
+
+// Issue 13 point 3: BDAT content gets DATA's checks and replies. Each
+// smuggling sequence in a chunk refuses the whole message with 550 5.6.0;
+// the octets after it are content (never commands), and the session goes on.
+TEST_F(SessionTest, BdatSmugglingSequencesAndLongLinesRefused) {
+  Connect();
+  Say("EHLO c\r\n");
+  const std::string env = "MAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\n";
+  for (const char* smuggle : {"\r.\r", "\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r\n"}) {
+    SCOPED_TRACE(::testing::PrintToString(std::string(smuggle)));
+    const std::string chunk = "Subject: first\r\n\r\nhello" + std::string(smuggle) +
+                              "MAIL FROM:<evil@r.example>\r\nRCPT TO:<victim@example.org>\r\n"
+                              "DATA\r\n\r\nevil\r\n.\r\n";
+    EXPECT_EQ(SayCodes(env + "BDAT " + std::to_string(chunk.size()) + " LAST\r\n" + chunk +
+                       "NOOP\r\n"),
+              (Strings{"250 2.1.0", "250 2.1.5", "550 5.6.0", "250 2.0.0"}));
+  }
+  // A CRLF split over two chunks is fine; a CR ending the last chunk is bare.
+  EXPECT_EQ(SayCodes(env + "BDAT 16\r\nSubject: s\r\n\r\na\rBDAT 1 LAST\r\n\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "250 2.0.0", "250 2.0.0"}));
+  EXPECT_EQ(SayCodes(env + "BDAT 16 LAST\r\nSubject: s\r\n\r\na\r"),
+            (Strings{"250 2.1.0", "250 2.1.5", "550 5.6.0"}));
+  // 999 octets on one line: the same limit and code as DATA.
+  const std::string long_line = "Subject: s\r\n\r\n" + std::string(999, 'x') + "\r\n";
+  EXPECT_EQ(SayCodes(env + "BDAT " + std::to_string(long_line.size()) + " LAST\r\n" + long_line),
+            (Strings{"250 2.1.0", "250 2.1.5", "550 5.6.0"}));
+  ASSERT_EQ(host_.records.size(), 1u);  // only the split-CRLF message
+  const std::string msg = host_.Parsed(0).message();
+  EXPECT_EQ(msg.substr(msg.size() - 17), "Subject: s\r\n\r\na\r\n");
+}
+
+// Issue 13 point 11: a mail loop is refused at the end of the data with
+// 554 5.4.6 (so the sending MTA returns it), over DATA and BDAT alike.
+TEST_F(SessionTest, ReceivedHopLimit) {
+  cfg_.max_message_size = 100000;
+  Connect();
+  Say("EHLO c\r\n");
+  auto hops = [](int n) {
+    std::string h;
+    for (int i = 0; i < n; ++i) h += "Received: from hop" + std::to_string(i) + "\r\n\tby x; d\r\n";
+    return h + "Subject: loop\r\n\r\nbody\r\n";
+  };
+  const std::string env = "MAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\n";
+  EXPECT_EQ(SayCodes(env + "DATA\r\n" + hops(50) + ".\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
+  EXPECT_EQ(SayCodes(env + "DATA\r\n" + hops(51) + ".\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "554 5.4.6"}));
+  const std::string chunk = hops(51);
+  EXPECT_EQ(SayCodes(env + "BDAT " + std::to_string(chunk.size()) + " LAST\r\n" + chunk),
+            (Strings{"250 2.1.0", "250 2.1.5", "554 5.4.6"}));
+  EXPECT_EQ(host_.records.size(), 1u);
+  cfg_.max_received_headers = 2;
+  Connect();
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes(env + "DATA\r\n" + hops(3) + ".\r\n"),
+            (Strings{"250 2.1.0", "250 2.1.5", "354", "554 5.4.6"}));
+}
+
+TEST_F(SessionTest, BdatContentWithoutFinalLineEndGetsOne) {
+  Connect();
+  Say("EHLO c\r\n");
+  EXPECT_EQ(SayCodes("MAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\n"
+                     "BDAT 16 LAST\r\nSubject: s\r\n\r\nab"),
+            (Strings{"250 2.1.0", "250 2.1.5", "250 2.0.0"}));
+  ASSERT_EQ(host_.records.size(), 1u);
+  const std::string msg = host_.Parsed(0).message();
+  EXPECT_EQ(msg.substr(msg.size() - 18), "Subject: s\r\n\r\nab\r\n");
 }
 
 TEST_F(SessionTest, BdatErrorsStillConsumeTheChunk) {
@@ -489,6 +697,100 @@ TEST_F(SessionTest, ConnectionLimitPerIp) {
   Session s3(deps, "192.0.2.1", 3, false, h3);
   s3.Start();
   EXPECT_EQ(h3.out.substr(0, 4), "220 ");
+}
+
+// Issue 13 point 7: an IPv6 client counts per /64, so it cannot take a
+// connection slot from each of its 2^64 addresses.
+TEST_F(SessionTest, ConnectionLimitPerIpv6Slash64) {
+  ConnectionLimiter limiter(100, 2);
+  PolicyConfig policy;
+  policy.limiter = &limiter;
+  auto steps = BuildSteps(cfg_, policy);
+  SessionDeps deps{&cfg_, &steps, nullptr, &ids_, nullptr};
+  FakeSessionHost h1, h2, h3, h4;
+  Session s1(deps, "2001:db8:1:2::1", 1, false, h1);
+  s1.Start();
+  Session s2(deps, "2001:db8:1:2:ffff:ffff:ffff:fffe", 2, false, h2);
+  s2.Start();
+  Session s3(deps, "2001:db8:1:2:aaaa::9", 3, false, h3);
+  s3.Start();
+  Session s4(deps, "2001:db8:1:3::1", 4, false, h4);  // the next /64
+  s4.Start();
+  EXPECT_EQ(h1.out.substr(0, 4), "220 ");
+  EXPECT_EQ(h2.out.substr(0, 4), "220 ");
+  EXPECT_EQ(Codes(h3.out), Strings{"421 4.7.0"});
+  EXPECT_EQ(h4.out.substr(0, 4), "220 ");
+  EXPECT_EQ(s1.state().client_key, "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientKey("192.0.2.7", 64), "192.0.2.7");
+  EXPECT_EQ(ClientKey("::ffff:192.0.2.7", 64), "192.0.2.7");
+  EXPECT_EQ(ClientKey("2001:db8::1", 48), "2001:db8::/48");
+}
+
+// Issue 13 point 7: the session deadline closes even a busy session, but
+// never between the end of the data and its answer.
+TEST_F(SessionTest, SessionDeadline) {
+  Connect();
+  Say("EHLO c\r\n");
+  session_->OnSessionDeadline();
+  EXPECT_EQ(Codes(host_.Take()), Strings{"421 4.4.2"});
+  EXPECT_TRUE(host_.closed);
+  Connect();
+  host_.ack_mode = FakeSessionHost::AckMode::kHold;
+  Say("EHLO c\r\nMAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\nDATA\r\nx\r\n.\r\n");
+  session_->OnSessionDeadline();
+  EXPECT_EQ(host_.Take(), "");  // the message's answer comes first
+  host_.ReleaseHeld(true);
+  EXPECT_EQ(Codes(host_.Take()), (Strings{"250 2.0.0", "421 4.4.2"}));
+  EXPECT_TRUE(host_.closed);
+}
+
+// Issue 13 point 7: the global byte budget. What does not fit gets 452
+// 4.3.1 (at MAIL when SIZE says so, else at the end of the data or of the
+// BDAT chunk), and the bytes are counted until the queue acks.
+TEST_F(SessionTest, BytesInFlightBudget) {
+  cfg_.max_message_size = 2 << 20;
+  ByteBudget budget(1 << 20);
+  PolicyConfig policy;
+  policy.hosted_domains = {"example.org"};
+  steps_ = BuildSteps(cfg_, policy);
+  SessionDeps deps{&cfg_, &steps_, nullptr, &ids_, nullptr, &budget};
+  FakeSessionHost h1, h2;
+  h1.ack_mode = FakeSessionHost::AckMode::kHold;
+  auto s1 = std::make_unique<Session>(deps, "192.0.2.1", 1, false, h1);
+  Session s2(deps, "192.0.2.2", 2, false, h2);
+  s1->Start();
+  s2.Start();
+  h1.Take();
+  h2.Take();
+  const std::string env = "MAIL FROM:<a@r.example>\r\nRCPT TO:<x@example.org>\r\n";
+  const std::string big(700 * 1000, 'x');  // in 1000-octet lines below
+  std::string content = "Subject: s\r\n\r\n";
+  for (size_t i = 0; i < big.size(); i += 998) content += big.substr(i, 998) + "\r\n";
+  // s1 takes 700 kB of the 1 MiB and waits for its ack.
+  s1->Feed("EHLO c\r\n" + env + "DATA\r\n" + content + ".\r\n");
+  EXPECT_EQ(Codes(h1.Take()), (Strings{"250", "250 2.1.0", "250 2.1.5", "354"}));
+  EXPECT_GE(budget.in_use(), 700u * 1000);
+  // s2: SIZE says it cannot fit; without SIZE the content is discarded.
+  s2.Feed("EHLO c\r\nMAIL FROM:<a@r.example> SIZE=700000\r\n");
+  EXPECT_EQ(Codes(h2.Take()), (Strings{"250", "452 4.3.1"}));
+  s2.Feed(env + "DATA\r\n" + content + ".\r\nNOOP\r\n");
+  EXPECT_EQ(Codes(h2.Take()), (Strings{"250 2.1.0", "250 2.1.5", "354", "452 4.3.1", "250 2.0.0"}));
+  s2.Feed(env + "BDAT " + std::to_string(content.size()) + " LAST\r\n" + content);
+  EXPECT_EQ(Codes(h2.Take()), (Strings{"250 2.1.0", "250 2.1.5", "452 4.3.1"}));
+  EXPECT_TRUE(h2.records.empty());
+  // The ack gives s1's bytes back; now s2's message fits.
+  h1.ReleaseHeld(true);
+  EXPECT_EQ(Codes(h1.Take()), Strings{"250 2.0.0"});
+  EXPECT_EQ(budget.in_use(), 0u);
+  s2.Feed(env + "DATA\r\n" + content + ".\r\n");
+  EXPECT_EQ(Codes(h2.Take()), (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
+  EXPECT_EQ(budget.in_use(), 0u);
+  // A session that dies with its ack pending gives the bytes back too.
+  s1->Feed(env + "DATA\r\n" + content + ".\r\n");
+  EXPECT_GT(budget.in_use(), 0u);
+  s1.reset();
+  h1.held.clear();  // the host drops the callback of the dead session
+  EXPECT_EQ(budget.in_use(), 0u);
 }
 
 TEST_F(SessionTest, PostmasterWithoutDomainIsAccepted) {

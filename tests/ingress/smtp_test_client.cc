@@ -90,13 +90,25 @@ bool SmtpTestClient::WaitClosed(int timeout_ms) {
   }
 }
 
+bool SmtpTestClient::HandshakeWith(int max_version, const char* ciphers) {
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_min_proto_version(ctx_, 0);
+  SSL_CTX_set_max_proto_version(ctx_, max_version);
+  if (ciphers != nullptr && SSL_CTX_set_cipher_list(ctx_, ciphers) != 1) return false;
+  return TlsConnect();
+}
+
 bool SmtpTestClient::Handshake(const std::string& cert_file, const std::string& key_file) {
   ctx_ = SSL_CTX_new(TLS_client_method());
-  SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
   if (!cert_file.empty()) {
     SSL_CTX_use_certificate_file(ctx_, cert_file.c_str(), SSL_FILETYPE_PEM);
     SSL_CTX_use_PrivateKey_file(ctx_, key_file.c_str(), SSL_FILETYPE_PEM);
   }
+  return TlsConnect();
+}
+
+bool SmtpTestClient::TlsConnect() {
+  SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
   ssl_ = SSL_new(ctx_);
   SSL_set_fd(ssl_, fd_);
   // Blocking handshake bounded by a socket timeout.
@@ -106,6 +118,7 @@ bool SmtpTestClient::Handshake(const std::string& cert_file, const std::string& 
   if (!ok) {
     SSL_free(ssl_);
     ssl_ = nullptr;
+    ERR_clear_error();
   }
   return ok;
 }

@@ -29,12 +29,17 @@ class SmtpTestClient {
   }
   // STARTTLS handshake after the 220 reply; optional client cert/key.
   bool Handshake(const std::string& cert_file = "", const std::string& key_file = "");
+  // The same with the protocol capped at `max_version` (TLS1_2_VERSION...)
+  // and, if given, only `ciphers` (an OpenSSL TLS 1.2 cipher list).
+  bool HandshakeWith(int max_version, const char* ciphers);
   // True when the server closed the connection (read returns 0 / error).
   bool WaitClosed(int timeout_ms = 5000);
   void Close();
   std::string PeerCertSubject() const;
 
  private:
+  // The client side of the handshake over ctx_ (set up by the caller).
+  bool TlsConnect();
   int Read(char* buf, int len, int timeout_ms);
   int fd_ = -1;
   SSL_CTX* ctx_ = nullptr;

@@ -37,6 +37,7 @@ TEST(IngressEmbeddedQueue, AcceptedMessagesAreDurableAndConsumable) {
   mx.name = "mx";
   mx.address = "127.0.0.1";
   mx.port = 0;
+  mx.starttls = false;  // plaintext only: no certificate needed
   config.listeners = {mx};
   metrics::Registry registry;
   IngressServer server(config, {"example.org"}, IngressTopics{inbound, outbound}, **producer,

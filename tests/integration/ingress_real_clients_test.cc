@@ -49,6 +49,7 @@ class RealClientsTest : public ::testing::Test {
     config.hostname = "gw.example.org";
     config.threads = 2;
     config.auth_users = {{"alice", *hash}};
+    config.sender_bindings.auth_users = {{"alice", *ParseSenders({"example.org"}, "test")}};
     ListenerConfig mx;
     mx.config_path = "ingress.listeners[0]";
     mx.name = "mx";

@@ -118,7 +118,7 @@ ingress:
   listeners:
     - {{name: relay, address: 127.0.0.1, port: {relay_port}, role: relay, trusted_networks: [127.0.0.0/8]}}
 egress:
-  outbound: {{transport: smtp, hosts: ["127.0.0.1:{sink_port}"]}}
+  outbound: {{transport: smtp, hosts: ["127.0.0.1:{sink_port}"], allowed_networks: [127.0.0.1/32]}}
 """)
 
     def start(name, stage):
@@ -228,6 +228,16 @@ egress:
             for w in ("worker1", "worker2"):  # each its own persistent key cache
                 if not os.path.exists(os.path.join(work, "key-cache-" + w, "CURRENT")):
                     failures.append(f"{w} has no key cache in key-cache-{w}")
+            # smimegatectl reads the dead-letter topic straight from Kafka (issue 13 point 9).
+            ctl = os.path.join(os.path.dirname(SMIMEGATE), "..", "smimegatectl", "smimegatectl")
+            r = subprocess.run([ctl, "--config", config, "deadletter", "list"],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 0 or "0 dead letters held" not in r.stderr:
+                failures.append(f"deadletter list over Kafka: {r.returncode} {r.stderr!r}")
+            r = subprocess.run([ctl, "--config", config, "deadletter", "show", "0"],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 1 or "no dead letter 0:0" not in r.stderr:
+                failures.append(f"deadletter show over Kafka: {r.returncode} {r.stderr!r}")
         print(f"{ARGS.queue}: accepted {len(accepted)}, delivered {len(sink.seen)}, "
               f"duplicates {len(twice)}")
     finally:

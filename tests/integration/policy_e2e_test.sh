@@ -88,7 +88,7 @@ wait_file() {  # dir pattern -> path of the first file with pattern
 }
 
 # --- 1. signed inbound: [signed OK], harvest; the reply is encrypted.
-printf 'From: Partner <partner@example.org>\r\nTo: alice@example.com\r\nSubject: Quote 42\r\n' > in1.hdr
+printf 'From: Partner <partner@example.org>\r\nTo: alice@example.com\r\nSubject: Quote 42\r\nDate: %s\r\n' "$(date -R)" > in1.hdr
 printf 'Content-Type: text/plain\r\n\r\nPlease find the quote.\r\n' > in1.body
 openssl cms -sign -in in1.body -signer partner.pem -inkey partner.key -certfile pca.pem \
   -outform SMIME > in1.smime 2>/dev/null || fail "openssl sign"

@@ -181,10 +181,37 @@ ContentType ParseContentType(std::string_view value) {
     } else {
       val = std::string(token());
     }
-    if (!name.empty() && ct.params.count(name) == 0)
-      ct.params.emplace(std::move(name), std::move(val));
+    if (name.empty()) continue;
+    if (ct.params.count(name) != 0) {
+      if (std::find(ct.duplicate_params.begin(), ct.duplicate_params.end(), name) ==
+          ct.duplicate_params.end()) {
+        ct.duplicate_params.push_back(name);
+      }
+      continue;
+    }
+    ct.params.emplace(std::move(name), std::move(val));
   }
   return ct;
+}
+
+std::string AmbiguousField(const MimeEntity& entity) {
+  static constexpr std::string_view kSingle[] = {"From", "Subject", "Content-Type"};
+  const HeaderField* content_type = nullptr;
+  for (std::string_view name : kSingle) {
+    int seen = 0;
+    for (const HeaderField& f : entity.fields) {
+      if (!NameIs(f.name, name)) continue;
+      if (++seen > 1) return std::string(name);
+      if (name == "Content-Type") content_type = &f;
+    }
+  }
+  if (content_type != nullptr) {
+    ContentType ct = ParseContentType(FieldValue(*content_type));
+    if (!ct.duplicate_params.empty()) {
+      return "Content-Type parameter " + ct.duplicate_params.front();
+    }
+  }
+  return {};
 }
 
 ContentType EntityContentType(const MimeEntity& entity) {
@@ -417,6 +444,50 @@ Result<std::string> ReplaceHeader(std::string_view message, std::string_view nam
     out.append(name).append(": ").append(new_value).append(crlf ? "\r\n" : "\n");
     out.append(message.substr(at));
   }
+  return out;
+}
+
+Result<std::string> RewriteFields(std::string_view message, const std::vector<FieldEdit>& edits,
+                                  const MimeLimits& limits) {
+  for (const FieldEdit& e : edits) {
+    for (const std::string& v : e.values) {
+      if (v.find_first_of("\r\n") != std::string::npos) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "header " + std::string(e.name) + ": value contains a line break");
+      }
+    }
+  }
+  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(message, limits));
+  const std::string_view eol = message.find("\r\n") != std::string_view::npos ? "\r\n" : "\n";
+  std::string out;
+  size_t extra = 0;
+  for (const FieldEdit& e : edits) {
+    for (const std::string& v : e.values) extra += e.name.size() + v.size() + 4;
+  }
+  out.reserve(message.size() + extra);
+  std::vector<bool> written(edits.size(), false);
+  auto write = [&](size_t i) {
+    for (const std::string& v : edits[i].values) {
+      out.append(edits[i].name).append(": ").append(v).append(eol);
+    }
+    written[i] = true;
+  };
+  for (const HeaderField& f : entity.fields) {
+    size_t hit = edits.size();
+    for (size_t i = 0; i < edits.size() && hit == edits.size(); ++i) {
+      if (NameIs(f.name, edits[i].name)) hit = i;
+    }
+    if (hit == edits.size()) {
+      out.append(f.raw);
+      continue;
+    }
+    if (edits[hit].in_place && !written[hit]) write(hit);
+  }
+  if (!out.empty() && out.back() != '\n') out.append(eol);  // the last field was unterminated
+  for (size_t i = 0; i < edits.size(); ++i) {
+    if (!written[i]) write(i);
+  }
+  out.append(message.substr(entity.header_block.size()));
   return out;
 }
 

@@ -9,6 +9,16 @@
 namespace sg::mail {
 namespace {
 
+TEST(Base64, WellformedBodies) {
+  EXPECT_TRUE(Base64Wellformed(""));
+  EXPECT_TRUE(Base64Wellformed("YWJj\r\nYQ==\r\n"));
+  EXPECT_TRUE(Base64Wellformed("YW Jj\tYQ= =\n"));
+  EXPECT_FALSE(Base64Wellformed("YWJj!"));         // outside the alphabet
+  EXPECT_FALSE(Base64Wellformed("YQ==YWJj"));      // data after the padding
+  EXPECT_FALSE(Base64Wellformed("YWJj\x80"));      // 8-bit
+  for (const char* ok : {"YQ==", "YWJj\r\n"}) EXPECT_TRUE(Base64Decode(ok).ok()) << ok;
+}
+
 TEST(Base64, OneLineRoundTrip) {
   EXPECT_EQ(Base64EncodeOneLine(""), "");
   EXPECT_EQ(Base64EncodeOneLine("a"), "YQ==");

@@ -56,6 +56,28 @@ TEST(Dsn, FailureReportStructureAndRouting) {
   EXPECT_NE(full.message().find("BODY-MARKER"), std::string::npos);
 }
 
+// Issue 13 point 4: an internet sender (possibly forged) never gets the
+// body back, whatever RET says.
+TEST(Dsn, MailFromTheInternetGetsItsHeaderBackNeverTheBody) {
+  auto orig = Original(v1::DSN_RET_FULL);
+  orig.mutable_envelope()->set_direction(v1::DIRECTION_INBOUND);
+  orig.mutable_envelope()->set_mail_from("forged@victim.example");
+  FailedRecipient f;
+  f.recipient = orig.envelope().recipients(0);
+  f.status = "5.1.1";
+  f.diagnostic = "550 5.1.1 no such user";
+  auto dsn = BuildFailureDsn(orig, {f}, DsnContext{"gw", "postmaster@gw", 1'800'000'100'000});
+  EXPECT_EQ(dsn.envelope().direction(), v1::DIRECTION_OUTBOUND);  // to the internet
+  EXPECT_EQ(dsn.message().find("BODY-MARKER"), std::string::npos) << dsn.message();
+  EXPECT_EQ(dsn.message().find("message/rfc822"), std::string::npos);
+  EXPECT_NE(dsn.message().find("Content-Type: text/rfc822-headers"), std::string::npos);
+  EXPECT_NE(dsn.message().find("Subject: hello"), std::string::npos);
+  EXPECT_NE(dsn.message().find("Its header is attached below."), std::string::npos);
+  EXPECT_FALSE(ReturnsFullMessage(orig.envelope()));
+  // From the organisation, RET=FULL is honoured.
+  EXPECT_TRUE(ReturnsFullMessage(Original(v1::DSN_RET_FULL).envelope()));
+}
+
 TEST(Dsn, NotifyDecidesWhetherToReport) {
   v1::Recipient r;
   EXPECT_TRUE(WantsFailureDsn(r));  // NOTIFY absent: FAILURE,DELAY

@@ -15,10 +15,11 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "keyservice/decrypt_guard_store.h"
 #include "proto/envelope.pb.h"
 #include "tests/workers/policy/fake_key_service.h"
-#include "workers/policy_processor.h"
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_processor.h"
+#include "workers/policy/policy_subject.h"
 
 namespace sg::workers::testing {
 
@@ -26,12 +27,15 @@ namespace sg::workers::testing {
 inline int64_t NowMs() { return PolicyProcessor::SystemClockMs(); }
 
 struct Harness {
-  Harness(PolicyConfig config = {});
+  explicit Harness(PolicyConfig config = {}, smime::SmimeConfig smime_config = {});
   // Sets up the cast above in `keys`.
   void AddCast();
   Result<std::vector<smimegate::v1::MessageRecord>> Run(const smimegate::v1::MessageRecord& r);
 
   FakeKeyService keys;
+  // The real guard, in memory (keyservice/decrypt_guard_store.h).
+  std::unique_ptr<keyservice::DecryptGuardStore> guard;
+  int64_t clock_ms = NowMs();  // the processor's clock
   metrics::Registry registry;
   std::unique_ptr<smime::SmimeEngine> engine;
   std::unique_ptr<PolicyProcessor> processor;

@@ -232,7 +232,9 @@ TEST(QpRelay, RefoldedSignedMessageStillVerifies) {
                      std::string(180, 'w') +
                      "=3D end of paragraph   \r\nsecond line with trailing space \r\n";
   std::string msg =
-      "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: qp\r\nMIME-Version: 1.0\r\n"
+      "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: qp\r\nDate: " +
+      testing::DateNow() +
+      "\r\nMIME-Version: 1.0\r\n"
       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
       "quoted-printable\r\n\r\n" +
       body;

@@ -1,0 +1,81 @@
+#include "ingress/ingress_recipient_sources.h"
+
+#include <fstream>
+
+#include "common/ascii.h"
+#include "common/mail/address.h"
+#include "ingress/ingress_steps.h"
+
+namespace sg::ingress {
+namespace {
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+RecipientStatus RegistrySource::Lookup(const std::string& address) {
+  auto participates = registry_.Participates(address);
+  if (!participates.ok()) {
+    // A malformed address is not a user; anything else is "cannot say now".
+    return participates.error().code == ErrorCode::kInvalidArgument ? RecipientStatus::kUnknown
+                                                                    : RecipientStatus::kUnavailable;
+  }
+  return *participates ? RecipientStatus::kKnown : RecipientStatus::kUnknown;
+}
+
+Result<std::set<std::string>> ListSource::Read(const std::string& path, const std::string& where) {
+  std::ifstream in(path);
+  if (!in) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "config " + where + ": cannot read the recipient list " + path);
+  }
+  std::set<std::string> entries;
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    std::string e = AsciiLower(Trim(line));
+    if (e.empty() || e[0] == '#') continue;
+    if (e.find('@') == std::string::npos || e.find_first_of(" \t<>,;") != std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "config " + where + ": " + path + " line " + std::to_string(n) +
+                           ": expected an address or @domain, got \"" + Trim(line) + "\"");
+    }
+    entries.insert(std::move(e));
+  }
+  return entries;
+}
+
+Result<std::shared_ptr<ListSource>> ListSource::Open(std::string path, std::string where) {
+  std::shared_ptr<ListSource> s(new ListSource(std::move(path), std::move(where)));
+  SG_RETURN_IF_ERROR(s->Reload());
+  return s;
+}
+
+Status ListSource::Reload() {
+  SG_ASSIGN_OR_RETURN(auto entries, Read(path_, where_));
+  auto shared = std::make_shared<const std::set<std::string>>(std::move(entries));
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_ = std::move(shared);
+  return OkStatus();
+}
+
+RecipientStatus ListSource::Lookup(const std::string& address) {
+  std::shared_ptr<const std::set<std::string>> entries;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries = entries_;
+  }
+  const std::string a = AsciiLower(address);
+  if (entries->count(a) != 0 || entries->count("@" + mail::DomainOf(a)) != 0) {
+    return RecipientStatus::kKnown;
+  }
+  return RecipientStatus::kUnknown;
+}
+
+}  // namespace sg::ingress

@@ -1,0 +1,172 @@
+#include "ingress/ingress_sender_binding.h"
+
+#include "common/ascii.h"
+#include "common/mail/address.h"
+#include "ingress/ingress_from_header.h"
+#include "ingress/ingress_steps.h"
+
+namespace sg::ingress {
+namespace {
+
+bool LooksLikeDomain(const std::string& d) {
+  if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.' ||
+      d.find("..") != std::string::npos) {
+    return false;
+  }
+  for (char c : d) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool AllowedSenders::Allows(const std::string& address) const {
+  const std::string a = AsciiLower(address);
+  if (addresses.count(a) != 0) return true;
+  return domains.count(mail::DomainOf(a)) != 0;
+}
+
+Status AllowedSenders::CheckWithin(const std::set<std::string>& hosted) const {
+  for (const std::string& d : domains) {
+    if (hosted.count(d) == 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "config " + where + ": " + d + " is not a hosted domain (hosted_domains)");
+    }
+  }
+  for (const std::string& a : addresses) {
+    if (hosted.count(mail::DomainOf(a)) == 0) {
+      return MakeError(ErrorCode::kInvalidArgument, "config " + where + ": " + a +
+                                                        " is not in a hosted domain "
+                                                        "(hosted_domains)");
+    }
+  }
+  return OkStatus();
+}
+
+Result<AllowedSenders> ParseSenders(const std::vector<std::string>& entries,
+                                    const std::string& where) {
+  AllowedSenders out;
+  out.where = where;
+  for (const std::string& raw : entries) {
+    const std::string e = AsciiLower(raw);
+    const size_t at = e.rfind('@');
+    if (at == std::string::npos || at == 0) {
+      std::string domain = at == 0 ? e.substr(1) : e;
+      if (!LooksLikeDomain(domain)) {
+        return MakeError(ErrorCode::kInvalidArgument, "config " + where + ": \"" + raw +
+                                                          "\" is neither a domain nor an "
+                                                          "address");
+      }
+      out.domains.insert(domain);
+    } else {
+      if (!LooksLikeDomain(e.substr(at + 1))) {
+        return MakeError(ErrorCode::kInvalidArgument, "config " + where + ": \"" + raw +
+                                                          "\" is neither a domain nor an "
+                                                          "address");
+      }
+      out.addresses.insert(e);
+    }
+  }
+  return out;
+}
+
+std::optional<AllowedSenders> SenderBindings::For(const SessionState& s,
+                                                  const AllowedSenders& listener_default) const {
+  if (!s.auth_identity.empty()) {
+    for (const auto& [user, allowed] : auth_users) {
+      if (user == s.auth_identity) return allowed;
+    }
+    // An identity from another authenticator that is an address: its domain.
+    const std::string domain = mail::DomainOf(s.auth_identity);
+    if (domain.empty()) return std::nullopt;
+    AllowedSenders own;
+    own.where = "the AUTH identity " + s.auth_identity;
+    own.domains.insert(domain);
+    return own;
+  }
+  if (s.tls.peer_verified) {
+    for (const auto& [subject, allowed] : certificates) {
+      if (subject == s.tls.peer_subject) return allowed;
+    }
+  }
+  for (const auto& [net, allowed] : networks) {
+    if (net.Contains(s.client_ip)) return allowed;
+  }
+  return listener_default;
+}
+
+Status SenderBindings::CheckWithin(const std::set<std::string>& hosted) const {
+  for (const auto& b : auth_users) SG_RETURN_IF_ERROR(b.second.CheckWithin(hosted));
+  for (const auto& b : certificates) SG_RETURN_IF_ERROR(b.second.CheckWithin(hosted));
+  for (const auto& b : networks) SG_RETURN_IF_ERROR(b.second.CheckWithin(hosted));
+  return OkStatus();
+}
+
+namespace {
+
+class SenderBindingStep : public SessionStep {
+ public:
+  SenderBindingStep(SenderBindings bindings, AllowedSenders listener_default,
+                    std::set<std::string> hosted)
+      : bindings_(std::move(bindings)),
+        default_(std::move(listener_default)),
+        hosted_(std::move(hosted)) {}
+
+  StepVerdict OnMail(const SessionState& s, const Path& from, const MailParams&) override {
+    if (from.null) return StepVerdict::Continue();
+    auto allowed = bindings_.For(s, default_);
+    if (!allowed || !allowed->Allows(from.address)) {
+      return StepVerdict::Reject(
+          MakeReply(553, "5.7.1",
+                    "Sender address <" + from.address + "> is not allowed for " + Identity(s)),
+          "sender_not_bound");
+    }
+    return StepVerdict::Continue();
+  }
+
+  StepVerdict OnMessage(const SessionState& s, const Path& from, DataReader::Outcome outcome,
+                        std::string_view content) override {
+    // Broken content is refused by its own step (550 5.6.0 / 552), not here.
+    if (outcome != DataReader::Outcome::kOk) return StepVerdict::Continue();
+    auto mailboxes = FromMailboxes(content);
+    if (!mailboxes.ok()) {
+      return StepVerdict::Reject(
+          MakeReply(553, "5.7.1", "The From header field has no valid address"), "from_not_bound");
+    }
+    auto allowed = bindings_.For(s, default_);
+    for (const std::string& m : *mailboxes) {
+      if (allowed && allowed->Allows(m)) continue;
+      // A bounce of the internal server names its own host, never signed.
+      if (from.null && hosted_.count(mail::DomainOf(m)) == 0) continue;
+      return StepVerdict::Reject(
+          MakeReply(553, "5.7.1",
+                    "From header address <" + m + "> is not allowed for " + Identity(s)),
+          "from_not_bound");
+    }
+    return StepVerdict::Continue();
+  }
+
+ private:
+  static std::string Identity(const SessionState& s) {
+    if (!s.auth_identity.empty()) return "this AUTH user";
+    if (s.tls.peer_verified) return "this client certificate";
+    return "this client network";
+  }
+
+  SenderBindings bindings_;
+  AllowedSenders default_;
+  std::set<std::string> hosted_;
+};
+
+}  // namespace
+
+std::shared_ptr<SessionStep> MakeSenderBindingStep(SenderBindings bindings,
+                                                   AllowedSenders listener_default,
+                                                   std::set<std::string> hosted) {
+  return std::make_shared<SenderBindingStep>(std::move(bindings), std::move(listener_default),
+                                             std::move(hosted));
+}
+
+}  // namespace sg::ingress
