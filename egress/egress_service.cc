@@ -548,8 +548,9 @@ void EgressService::Impl::Deliver(Task& task) {
     job.txn.dsn_ret = env.dsn_ret();
     job.txn.dsn_envid = env.dsn_envid();
     std::string route_name = route->name;
-    job.done = [this, id, indices, route_name](SmtpJobResult r) {
-      JobDone(id, indices, route_name, std::move(r));
+    // An init-capture: clang before 16 cannot capture a structured binding.
+    job.done = [this, id, group = indices, route_name](SmtpJobResult r) {
+      JobDone(id, group, route_name, std::move(r));
     };
     dispatcher_->Submit(key, std::move(job));
   }

@@ -94,6 +94,13 @@ Result<X509Ptr> ParseCertificateDer(const std::string& der) {
   if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     return MakeError(ErrorCode::kInvalidArgument, "trailing bytes after the DER certificate");
   }
+  // OpenSSL decodes the key on first use: do it now, so a certificate with
+  // a broken key is refused here rather than failing later (and leaving an
+  // error on the thread's queue for an unrelated call to report).
+  if (X509_get0_pubkey(cert.get()) == nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the certificate's public key cannot be decoded (" + OpenSslError() + ")");
+  }
   return cert;
 }
 

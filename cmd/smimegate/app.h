@@ -4,6 +4,7 @@
 // Threading: all methods from the main thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "keyservice/decrypt_guard.h"
 #include "keyservice/decrypt_guard_grpc_server.h"
 #include "keyservice/key_cache_metrics.h"
+#include "keyservice/keyservice_grpc_client.h"
 #include "keyservice/keyservice_clock.h"
 #include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
@@ -45,8 +47,10 @@ class App {
   // Graceful: ingress stops accepting and finishes its sessions, workers and
   // egress finish their batches and commit, then the queue closes.
   void Stop();
-  // SIGHUP: reloads what can change without a restart (TLS certificates).
-  void Reload();
+  // SIGHUP: reloads what can change without a restart (TLS certificates of
+  // the SMTP listeners and of the keyservice's gRPC API). Returns one line
+  // for the operator saying what was reloaded and what failed.
+  std::string Reload();
 
   // One line for people and scripts: what listens where.
   std::string Summary() const;
@@ -55,6 +59,9 @@ class App {
   bool Runs(Stage s) const { return stage_ == Stage::kAll || stage_ == s; }
   // Recipient verification's "registry" source, when a domain uses it.
   Status WireUserRegistry(ingress::IngressServer& ingress);
+  // A gRPC client of the keyservice with this process's credentials for `role`.
+  Result<std::unique_ptr<keyservice::KeyServiceClient>> ConnectKeyService(
+      const std::string& role, std::chrono::milliseconds timeout, bool wait_for_ready);
 
   AppConfig config_;
   Stage stage_;

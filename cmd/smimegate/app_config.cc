@@ -53,6 +53,11 @@ Result<LogConfig> ParseLog(const config::ConfigNode& section) {
 
 Result<AppConfig> LoadAppConfig(const std::string& config_file) {
   SG_ASSIGN_OR_RETURN(auto doc, config::ConfigDocument::LoadFile(config_file));
+  return ParseAppConfig(doc, config_file);
+}
+
+Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc,
+                                 const std::string& config_file) {
   auto root = doc.Root();
   AppConfig c;
   c.config_file = config_file;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config_node.h"
 #include "common/logging.h"
 #include "common/queue_config.h"
 #include "common/status_server.h"
@@ -39,6 +40,10 @@ struct AppConfig {
 // Reads, validates and resolves the configuration. Every error names the key
 // and its line; the caller exits with code 2.
 Result<AppConfig> LoadAppConfig(const std::string& config_file);
+
+// The same for a document already read (relative paths resolve against
+// config_file's directory). The config fuzz target drives this.
+Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc, const std::string& config_file);
 
 // Where the config lives: --config, else $SMIMEGATE_HOME/smimegate.yaml,
 // else ./var/smimegate.yaml.

@@ -82,7 +82,13 @@ v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
   const std::string tag =
       Hex(Fnv1a(env.message_id() + "\n" + original.form_id() + "\n" + rcpt_list));
   const std::string dsn_id = env.message_id() + ".dsn." + tag.substr(0, 12);
-  const std::string boundary = "=_dsn_" + tag;
+  // RFC 2046 5.1.1: the boundary must not occur in a part; the returned
+  // message is the sender's text, so a boundary found in it is replaced.
+  const std::string& original_message = original.message();
+  std::string boundary = "=_dsn_" + tag;
+  for (int n = 1; original_message.find(boundary) != std::string::npos; ++n) {
+    boundary = "=_dsn_" + tag + "_" + std::to_string(n);
+  }
   const std::string reporting = SafeField(context.reporting_mta, 255);
   const std::string date = Rfc5322Date(context.now_ms);
 

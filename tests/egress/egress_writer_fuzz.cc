@@ -8,7 +8,7 @@
 //     CRLF a last line without one gets): the writer never rewrites a
 //     message, whose bytes may be signed.
 // Built as a libFuzzer binary with clang, and as a smoke test with the
-// driver in tests/ingress/fuzz_smoke_main.cc in every build.
+// driver in tests/support/fuzz_smoke_main.cc in every build.
 #include <cstdint>
 #include <cstdlib>
 #include <cstdio>

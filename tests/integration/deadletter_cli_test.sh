@@ -79,6 +79,11 @@ dl list > "$work/list.out" 2> "$work/list.err" || fail "list: $(cat "$work/list.
 grep -q "1 dead letters held" "$work/list.err" || fail "list count: $(cat "$work/list.err")"
 grep -q "^0:0	.*	workers	.*alice@example.com -> bob@example.org	.*boundary" "$work/list.out" ||
   fail "list line: $(cat "$work/list.out")"
+# One command, one call, one audit record (issue 14): no probe call first.
+audited() { "$ctl" --config "$home/smimegate.yaml" audit list | grep -c "QueueAdmin/" || true; }
+before=$(audited)
+dl list > /dev/null 2>&1 || fail "list (audit)"
+[ "$(audited)" = "$((before + 1))" ] || fail "deadletter list left $(( $(audited) - before )) audit records, not 1"
 dl show 0:0 > "$work/show.out" || fail "show"
 grep -q "^source topic: outbound$" "$work/show.out" || fail "show: $(cat "$work/show.out")"
 grep -q "^reason: .*boundary" "$work/show.out" || fail "show reason"

@@ -172,9 +172,9 @@ class Builder:
                 b"Content-Disposition: attachment; filename=smime.p7m\r\n\r\n" + body)
 
     # openssl
-    def ossl_sign(self, entity, who, detached=True, md="sha256"):
+    def ossl_sign(self, entity, who, detached=True, md="sha256", extra=()):
         args = ["openssl", "cms", "-sign", "-binary", "-in", self.temp(entity), "-signer", who["cert"],
-                "-inkey", who["key"], "-certfile", self.pki.ca_pem, "-md", md]
+                "-inkey", who["key"], "-certfile", self.pki.ca_pem, "-md", md, *extra]
         if not detached:
             args.append("-nodetach")
         return crlf(run(args))  # a MIME entity (MIME-Version + Content-Type + body)
@@ -197,9 +197,10 @@ class Builder:
             der = bytes(b)
         return self.p7m(der, "signed-data")
 
-    def ossl_encrypt(self, entity, cipher="-aes256", der=False):
+    def ossl_encrypt(self, entity, cipher="-aes256", der=False, extra=()):
         args = ["openssl", "cms", "-encrypt", "-binary", cipher, "-provider", "legacy",
-                "-provider", "default", "-in", self.temp(entity), "-outform", "DER", self.alice_pem]
+                "-provider", "default", "-in", self.temp(entity), "-outform", "DER",
+                "-recip", self.alice_pem, *extra]
         out = run(args)
         return out if der else self.p7m(out, "authEnveloped-data" if "gcm" in cipher else "enveloped-data")
 
@@ -234,6 +235,8 @@ def cases(b, pki):
     H = Builder.headers
     E = Builder.entity
     future = "Tue, 01 Jan 2036 10:00:00 +0000"
+    pss = ("-keyopt", "rsa_padding_mode:pss")
+    oaep = ("-keyopt", "rsa_padding_mode:oaep")
     return {
         "plain": H("plain") + b"MIME-Version: 1.0\r\n" + E("PLAIN-BODY"),
         "signed": H("signed") + b.ossl_sign(E("SIGNED-BODY"), pki.partner),
@@ -247,11 +250,16 @@ def cases(b, pki):
         "two-signers-other-broken": H("two-signers-other-broken") + b.ossl_sign_two(E("TWO-BODY"), broken=pki.forwarder),
         "two-signers-from-broken": H("two-signers-from-broken") + b.ossl_sign_two(E("TWO-BODY"), broken=pki.partner),
         "sha1": H("sha1") + b.ossl_sign(E("SHA1-BODY"), pki.partner, md="sha1"),
+        "signed-pss": H("signed-pss") + b.ossl_sign(E("PSS-BODY"), pki.partner, extra=pss),
+        "md5": H("md5") + b.ossl_sign(E("MD5-BODY"), pki.partner, md="md5"),
+        "duplicate-from": H("duplicate-from", extra=b"From: ceo@example.org\r\n") + b.ossl_sign(E("DUPFROM-BODY"), pki.partner),
         "sha1-nss": H("sha1-nss") + b.nss_sign(E("SHA1-NSS-BODY"), hash_alg="SHA1"),
         "future-date": H("future-date", date=future) + b.ossl_sign(E("FUTURE-BODY"), pki.partner),
         "expired-signer": H("expired-signer") + b.ossl_sign(E("EXPIRED-BODY"), pki.expired),
         "signer-not-from": H("signer-not-from", sender="someone@example.org") + b.ossl_sign(E("NOTFROM-BODY"), pki.partner),
         "encrypted-aes-gcm": H("encrypted-aes-gcm") + b.ossl_encrypt(E("GCM-BODY"), "-aes-256-gcm"),
+        "encrypted-oaep": H("encrypted-oaep") + b.ossl_encrypt(E("OAEP-BODY"), extra=oaep),
+        "sign-encrypt-pss-oaep": H("sign-encrypt-pss-oaep") + b.ossl_encrypt(b.ossl_sign(E("PSS-OAEP-BODY"), pki.partner, extra=pss), extra=oaep),
         "encrypted-3des": H("encrypted-3des") + b.ossl_encrypt(E("3DES-BODY"), "-des3"),
         "encrypted-des": H("encrypted-des") + b.ossl_encrypt(E("DES-BODY"), "-des"),
         "encrypted-rc2": H("encrypted-rc2") + b.ossl_encrypt(E("RC2-BODY"), "-rc2-40-cbc"),

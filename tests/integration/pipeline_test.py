@@ -3,7 +3,11 @@
 
   --queue embedded   one `smimegate run` process around the RocksDB queue
   --queue kafka      separate processes (test broker, keyservice, ingress,
-                     two workers, egress) connected through Kafka
+                     two workers, egress) connected through Kafka; the
+                     workers reach the keyservice over TCP with mutual TLS,
+                     with worker credentials issued by `smimegatectl
+                     credentials issue` (the embedded mode's keyservice
+                     listens on its default Unix socket)
 
 A real SMTP client (smtplib) sends a burst of messages and one of 30 MB
 through the relay listener to an SMTP sink (aiosmtpd). Every message accepted
@@ -13,10 +17,14 @@ with 250 arrives exactly once. In the Kafka mode also when
   * the broker is taken down: ingress answers 4xx while it is down, accepts
     again once it is back, and nothing that got a 250 is lost.
 
+In both modes the keyservice's certificates are rotated (SIGHUP) during the
+burst: no message fails.
+
 --bench N sends N messages of 10 KB from 8 concurrent clients instead and
 prints the throughput (submission of the first to delivery of the last).
 
-Usage: pipeline_test.py --queue embedded|kafka [--bench N] <smimegate> <smimegate-test-broker>
+Usage: pipeline_test.py --queue embedded|kafka [--bench N] [--ctl smimegatectl]
+                        <smimegate> <smimegate-test-broker>
 """
 import os
 import re
@@ -37,10 +45,13 @@ import argparse
 ap = argparse.ArgumentParser()
 ap.add_argument("--queue", choices=["embedded", "kafka"], required=True)
 ap.add_argument("--bench", type=int, default=0)
+ap.add_argument("--ctl", default="", help="smimegatectl (default: beside smimegate in the build tree)")
 ap.add_argument("smimegate")
 ap.add_argument("broker")
 ARGS = ap.parse_args()
 SMIMEGATE, BROKER, KAFKA = ARGS.smimegate, ARGS.broker, ARGS.queue == "kafka"
+CTL = ARGS.ctl or os.path.join(os.path.dirname(os.path.abspath(SMIMEGATE)), "..", "smimegatectl",
+                               "smimegatectl")
 PARTITIONS = 4
 BIG = 30 * 1000 * 1000  # the 30 MB message
 
@@ -110,7 +121,7 @@ queue:
     delivery_timeout: 4s
     session_timeout: 6s
 keyservice:
-  listen: 127.0.0.1:{free_port()}
+  {f"listen: 127.0.0.1:{free_port()}" if KAFKA else "# listen: the default Unix socket"}
   kek_file: kek
   kek_create: true
 ingress:
@@ -138,10 +149,25 @@ egress:
                 time.sleep(0.1)
         raise AssertionError(f"port {port} never opened")
 
+    def issue_worker_credentials():
+        """Once the keyservice answers: worker credentials where workers look
+        for them (<data_dir>/credentials/worker), with the admin's."""
+        end = time.time() + 60
+        while True:
+            r = subprocess.run([CTL, "--config", config, "--timeout", "5", "credentials", "issue",
+                                "--role", "worker", "--out", os.path.join(work, "credentials", "worker")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode == 0:
+                return
+            if time.time() > end or procs["keyservice"].poll() is not None:
+                raise AssertionError(f"credentials issue failed: {r.stdout}")
+            time.sleep(0.2)
+
     failures = []
     try:
         if KAFKA:
             start("keyservice", "keyservice")
+            issue_worker_credentials()
             start("worker1", "worker")
             start("worker2", "worker")
             start("egress", "egress")
@@ -197,12 +223,16 @@ egress:
         big_body = "\r\n".join([line] * (BIG // 1000))
         send(0, "big", big_body)
 
-        # Burst 1, with a worker killed in the middle of it.
+        # Burst 1, with a worker killed in the middle of it and the
+        # keyservice's certificates rotated (SIGHUP) while workers call it.
+        keyservice = procs["keyservice" if KAFKA else "run"]
         for i in range(60):
             send(i, "burst")
             if i == 20 and KAFKA:
                 procs["worker1"].send_signal(signal.SIGKILL)
                 procs["worker1"].wait()
+            if i in (10, 30, 50):
+                keyservice.send_signal(signal.SIGHUP)
         if KAFKA:
             broker_down_and_up(send, broker_cmd, failures)
 
@@ -224,6 +254,10 @@ egress:
             failures.append(f"delivered more than once: {twice}")
         if big_size < BIG:
             failures.append(f"the 30 MB message arrived with {big_size} bytes")
+        with open(os.path.join(work, ("keyservice" if KAFKA else "run") + ".log")) as f:
+            reloads = f.read().count("SIGHUP: keyservice TLS certificates reloaded")
+        if reloads != 3:
+            failures.append(f"the keyservice reloaded its certificates {reloads} times, not 3")
         if KAFKA:
             for w in ("worker1", "worker2"):  # each its own persistent key cache
                 if not os.path.exists(os.path.join(work, "key-cache-" + w, "CURRENT")):

@@ -439,9 +439,16 @@ Result<std::string> ReplaceHeader(std::string_view message, std::string_view nam
     out.append(message.substr(start + field->raw.size()));
   } else {
     size_t at = entity.header_block.size();
-    bool crlf = message.find("\r\n") != std::string_view::npos;
+    std::string_view eol = message.find("\r\n") != std::string_view::npos ? "\r\n" : "\n";
     out.append(message.substr(0, at));
-    out.append(name).append(": ").append(new_value).append(crlf ? "\r\n" : "\n");
+    // A message that is all header may end without a line end.
+    if (at > 0 && message[at - 1] != '\n') out.append(eol);
+    out.append(name).append(": ").append(new_value).append(eol);
+    // A body right at the start that begins with white space would read as a
+    // continuation of the new field: the blank line keeps it body.
+    if (!entity.has_separator && !entity.body.empty() && IsWsp(entity.body.front())) {
+      out.append(eol);
+    }
     out.append(message.substr(at));
   }
   return out;

@@ -15,6 +15,19 @@ TEST(StatusFromReply, EnhancedCodeOrGeneric) {
   EXPECT_EQ(StatusFromReply(554, "5.7.123 policy"), "5.7.123");
 }
 
+// The status goes into the DSN's Status field: only RFC 3463 syntax (one
+// class digit, one to three digits each for subject and detail) is taken
+// from a peer. Found by the egress_reply fuzz target
+// (tests/egress/corpus/egress_reply/fuzz_status_two_digit_class).
+TEST(StatusFromReply, OnlyRfc3463SyntaxFromThePeer) {
+  EXPECT_EQ(StatusFromReply(552, "50.3.4 size"), "5.0.0");
+  EXPECT_EQ(StatusFromReply(550, "5.1234.1 odd"), "5.0.0");
+  EXPECT_EQ(StatusFromReply(550, "5.1.1234 odd"), "5.0.0");
+  EXPECT_EQ(StatusFromReply(550, "5..1 odd"), "5.0.0");
+  EXPECT_EQ(StatusFromReply(550, "5.1.1.1 odd"), "5.0.0");
+  EXPECT_EQ(StatusFromReply(550, "5.123.123"), "5.123.123");
+}
+
 TEST(EnhancedStatus, Syntax) {
   EXPECT_TRUE(IsEnhancedStatus("2.0.0"));
   EXPECT_TRUE(IsEnhancedStatus("5.7.123"));

@@ -78,8 +78,8 @@ class Layers : public ::testing::Test {
 };
 
 TEST_F(Layers, EncryptThenSignDetachedIsDecryptedAndTheSignatureCounts) {
-  const std::string m = Signed(Encrypted(TextMessage(kCarol, "Quote"), GetTestPki().alice),
-                               GetTestPki().carol);
+  const std::string m =
+      Signed(Encrypted(TextMessage(kCarol, "Quote"), GetTestPki().alice), GetTestPki().carol);
   ASSERT_EQ(smime::DetectSmime(m), smime::SmimeKind::kSignedDetached);
   auto out = Inbound(m);
   ASSERT_TRUE(out.ok()) << out.error().ToString();
@@ -96,8 +96,8 @@ TEST_F(Layers, EncryptThenSignDetachedIsDecryptedAndTheSignatureCounts) {
 }
 
 TEST_F(Layers, EncryptThenSignOpaqueIsDecrypted) {
-  const std::string m =
-      OpaqueSigned(Encrypted(TextMessage(kCarol, "Opaque"), GetTestPki().alice), GetTestPki().carol);
+  const std::string m = OpaqueSigned(Encrypted(TextMessage(kCarol, "Opaque"), GetTestPki().alice),
+                                     GetTestPki().carol);
   ASSERT_EQ(smime::DetectSmime(m), smime::SmimeKind::kSignedOpaque);
   auto out = Inbound(m);
   ASSERT_TRUE(out.ok()) << out.error().ToString();
@@ -135,8 +135,8 @@ TEST_F(Layers, SignThenEncryptStaysAsBefore) {
 TEST_F(Layers, ForwardingSignerNotBoundToFromMakesItInvalid) {
   // carol signs, a forwarding gateway (alice's certificate stands in for it)
   // signs again; From is carol: the outermost signer does not match From.
-  const std::string m = Signed(Signed(TextMessage(kCarol, "Fwd"), GetTestPki().carol),
-                               GetTestPki().alice);
+  const std::string m =
+      Signed(Signed(TextMessage(kCarol, "Fwd"), GetTestPki().carol), GetTestPki().alice);
   auto out = Inbound(m);
   ASSERT_TRUE(out.ok());
   const std::string& got = (*out)[0].message();
@@ -150,8 +150,8 @@ TEST_F(Layers, ForwardingSignerNotBoundToFromMakesItInvalid) {
 }
 
 TEST_F(Layers, Sha1InvalidByDefaultValidWithTheSwitch) {
-  const std::string m = OpaqueSigned(TextMessage(kCarol, "Old client"), GetTestPki().carol,
-                                     "-md sha1");
+  const std::string m =
+      OpaqueSigned(TextMessage(kCarol, "Old client"), GetTestPki().carol, "-md sha1");
   auto out = Inbound(m);
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(GetSubject((*out)[0].message()).value(), "[signed INVALID] Old client");
@@ -210,9 +210,15 @@ TEST_F(Layers, SmuggledDetailHeadersAndTagsAreRemoved) {
   const std::string& p = (*plain)[0].message();
   EXPECT_EQ(GetSubject(p).value(), "Reply to this");
   EXPECT_EQ(Header(p, "X-Smimegate-Verification"), "");
+  // Every steering tag (issue 13 point 5), in any letter case.
+  for (const std::string tag : {"[plain]", "[noenc]", "[nosign]", "[confidential]", "[NoSign]"}) {
+    auto t = Inbound(TextMessage(kCarol, tag + " Steered"));
+    ASSERT_TRUE(t.ok()) << tag;
+    EXPECT_EQ(GetSubject((*t)[0].message()).value(), "Steered") << tag;
+  }
   // Inside the encrypted content (where only the decryption reveals it).
-  auto enc = Inbound(Encrypted(TextMessage(kCarol, "[plain][secure] Hi", "body\r\n", fake),
-                               GetTestPki().alice));
+  auto enc = Inbound(
+      Encrypted(TextMessage(kCarol, "[plain][secure] Hi", "body\r\n", fake), GetTestPki().alice));
   ASSERT_TRUE(enc.ok());
   const std::string& e = (*enc)[0].message();
   EXPECT_EQ(GetSubject(e).value(), "[secure] Hi");
@@ -319,7 +325,8 @@ TEST_F(Layers, EveryTamperedCbcVariantLooksTheSameFromOutside) {
     auto out = fresh.Run(Record(v1::DIRECTION_INBOUND, "eve@evil.example", {kAlice}, variant));
     outcomes.insert(Outcome(out));
   }
-  EXPECT_GE(padding_valid, 1) << "some variants have valid padding: the case that used to be delivered";
+  EXPECT_GE(padding_valid, 1)
+      << "some variants have valid padding: the case that used to be delivered";
   ASSERT_EQ(outcomes.size(), 1u) << *outcomes.begin() << " / " << *outcomes.rbegin();
   const std::string only = *outcomes.begin();
   EXPECT_NE(only.find("dsn[Diagnostic-Code: smtp; 550 5.7.5 The encrypted message could not be "
@@ -335,8 +342,8 @@ TEST_F(Layers, TwoHundredFiftySixTamperedVariantsGiveAtMostOneDsn) {
   int dsns = 0, delivered = 0, quarantined = 0;
   for (int i = 0; i < 256; ++i) {
     // 255 values of the last byte of the next-to-last block, then one more byte.
-    const std::string variant = i < 255 ? m.With(17, static_cast<unsigned char>(i + 1))
-                                        : m.With(18, 0x01);
+    const std::string variant =
+        i < 255 ? m.With(17, static_cast<unsigned char>(i + 1)) : m.With(18, 0x01);
     auto out = Inbound(variant, "eve@evil.example", "tamper-" + std::to_string(i));
     if (!out.ok()) {
       EXPECT_EQ(out.error().code, ErrorCode::kPermissionDenied) << out.error().ToString();
@@ -349,7 +356,8 @@ TEST_F(Layers, TwoHundredFiftySixTamperedVariantsGiveAtMostOneDsn) {
   EXPECT_LE(dsns, 1);
   EXPECT_EQ(delivered, 0);
   EXPECT_EQ(quarantined, 255);
-  EXPECT_NE(h.registry.Serialize().find("smimegate_policy_quarantined_total{reason=\"content_key_replayed\"} 255"),
+  EXPECT_NE(h.registry.Serialize().find(
+                "smimegate_policy_quarantined_total{reason=\"content_key_replayed\"} 255"),
             std::string::npos);
 }
 
@@ -370,15 +378,17 @@ TEST_F(Layers, UndecryptableDsnsAreRateLimitedPerSenderDomain) {
   int dsns = 0;
   for (int i = 0; i < 25; ++i) {
     // Each a new message (new content key) nobody here can decrypt.
-    const std::string m = Encrypted(TextMessage(kCarol, "Lost " + std::to_string(i)),
-                                    GetTestPki().carol);
-    auto out = Inbound(m, "sender" + std::to_string(i) + "@example.org", "lost-" + std::to_string(i));
+    const std::string m =
+        Encrypted(TextMessage(kCarol, "Lost " + std::to_string(i)), GetTestPki().carol);
+    auto out =
+        Inbound(m, "sender" + std::to_string(i) + "@example.org", "lost-" + std::to_string(i));
     ASSERT_TRUE(out.ok());
     for (const auto& r : *out) dsns += r.form_id() == "dsn";
     EXPECT_TRUE(FormsFor(*out, kAlice).empty());
   }
   EXPECT_EQ(dsns, 20) << "keyservice.decrypt_guard.dsn_per_domain defaults to 20 per hour";
-  EXPECT_NE(h.registry.Serialize().find("smimegate_policy_dsn_suppressed_total{reason=\"rate-limited\"} 5"),
+  EXPECT_NE(h.registry.Serialize().find(
+                "smimegate_policy_dsn_suppressed_total{reason=\"rate-limited\"} 5"),
             std::string::npos);
 }
 
@@ -398,7 +408,8 @@ TEST_F(Layers, DesAndRc2AreNotDecrypted) {
   Harness h2({}, allow);
   h2.AddCast();
   const CbcMessage des3 = MakeCbcMessage(dir_, "-des3");
-  auto out = h2.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, des3.head + smime::Base64Encode(des3.der)));
+  auto out = h2.Run(
+      Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, des3.head + smime::Base64Encode(des3.der)));
   ASSERT_TRUE(out.ok());
   ASSERT_EQ(FormsFor(*out, kAlice).size(), 1u);
   EXPECT_NE(FormsFor(*out, kAlice)[0]->message().find("SECRET-BODY"), std::string::npos);

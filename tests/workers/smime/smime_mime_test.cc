@@ -144,6 +144,28 @@ TEST(MimeHeaders, TagSubjectKeepsEverythingElse) {
   EXPECT_EQ(TagSubject("Subject:\r\n\r\nx", "[tag]").value(), "Subject: [tag]\r\n\r\nx");
 }
 
+// Inserting a Subject must not move the line between header and body: a
+// body that starts with white space (no header fields at all) would become
+// a continuation of the new field, and a last header line without its line
+// end would swallow it. Found by the smime_mime fuzz target
+// (tests/workers/smime/corpus/smime_mime/fuzz_tag_headerless_message).
+TEST(MimeHeaders, InsertedSubjectKeepsHeaderAndBodyApart) {
+  for (std::string msg : {std::string(" folded-looking first line\r\nFrom: x\r\n\r\nbody\r\n"),
+                          std::string("From: a@example.com\r\nTo: b@example.com")}) {
+    auto before = ParseEntity(msg, {});
+    auto tagged = TagSubject(msg, "[secure]");
+    ASSERT_TRUE(before.ok() && tagged.ok());
+    auto after = ParseEntity(*tagged, {});
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->body, before->body) << *tagged;
+    ASSERT_EQ(after->fields.size(), before->fields.size() + 1) << *tagged;
+    EXPECT_EQ(FieldValue(after->fields.back()), "[secure]") << *tagged;
+    for (size_t i = 0; i < before->fields.size(); ++i) {
+      EXPECT_EQ(FieldValue(after->fields[i]), FieldValue(before->fields[i])) << *tagged;
+    }
+  }
+}
+
 TEST(MimeHeaders, FirstMailbox) {
   EXPECT_EQ(FirstMailbox("Alice Example <Alice@Example.COM>"), "alice@example.com");
   EXPECT_EQ(FirstMailbox("=?utf-8?q?J=C3=B6rg?= <joerg@example.de>, other@x.y"),

@@ -32,8 +32,9 @@ struct DeadLetterSource {
   std::string config;  // --config (empty: <home>/smimegate.yaml)
   // The gateway's gRPC endpoint (from --endpoint or the keyservice section).
   std::function<Result<std::string>()> endpoint;
-  // A channel to it with the admin's credentials.
-  std::function<std::shared_ptr<grpc::Channel>(const std::string& endpoint)> channel;
+  // A channel to it with the admin's credentials (mutual TLS; errors: the
+  // credentials are missing or do not load).
+  std::function<Result<std::shared_ptr<grpc::Channel>>(const std::string& endpoint)> channel;
   std::chrono::milliseconds timeout{30'000};
 };
 

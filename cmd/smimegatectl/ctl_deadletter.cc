@@ -1,4 +1,6 @@
-#include "cmd/smimegatectl/deadletter_cmd.h"
+#include "cmd/smimegatectl/ctl_deadletter.h"
+
+#include "cmd/smimegatectl/ctl.h"
 
 #include <ctime>
 #include <filesystem>
@@ -28,6 +30,45 @@ class OwnedDeadLetters final : public deadletter::Admin {
  private:
   std::unique_ptr<queue::Queue> queue_;
   deadletter::QueueDeadLetters admin_;
+};
+
+// Embedded mode: the running gateway's QueueAdmin service; when no gateway
+// answers (kUnavailable), the queue database, which is then free to open
+// here. No probe call first: one command is one call, so one audit record.
+class GatewayOrDatabase final : public deadletter::Admin {
+ public:
+  GatewayOrDatabase(std::unique_ptr<deadletter::Admin> remote, queue::QueueConfig qc)
+      : remote_(std::move(remote)), qc_(std::move(qc)) {}
+  Result<deadletter::ListResult> List(const deadletter::ListOptions& o) override {
+    return Call([&](deadletter::Admin& a) { return a.List(o); });
+  }
+  Result<deadletter::Entry> Show(const deadletter::Id& id) override {
+    return Call([&](deadletter::Admin& a) { return a.Show(id); });
+  }
+  Result<std::string> Replay(const deadletter::Id& id) override {
+    return Call([&](deadletter::Admin& a) { return a.Replay(id); });
+  }
+  Result<uint64_t> Purge(const deadletter::PurgeRequest& r) override {
+    return Call([&](deadletter::Admin& a) { return a.Purge(r); });
+  }
+
+ private:
+  template <typename F>
+  auto Call(F f) -> decltype(f(std::declval<deadletter::Admin&>())) {
+    auto r = f(*remote_);
+    if (r.ok() || r.error().code != ErrorCode::kUnavailable) return r;
+    auto q = queue::OpenQueue(qc_, /*ensure_topics=*/false);
+    if (!q.ok()) {
+      return MakeError(ErrorCode::kUnavailable,
+                       r.error().message + "; and the queue database cannot be opened here: " +
+                           q.error().message);
+    }
+    OwnedDeadLetters local(std::move(*q), qc_.topic_prefix);
+    return f(local);
+  }
+
+  std::unique_ptr<deadletter::Admin> remote_;
+  queue::QueueConfig qc_;
 };
 
 // The queue section of the configuration (defaults without a config file).
@@ -73,13 +114,6 @@ std::string Recipients(const deadletter::Entry& e) {
   std::string out = e.recipients[0];
   if (e.recipients.size() > 1) out += " (+" + std::to_string(e.recipients.size() - 1) + ")";
   return out;
-}
-
-int Fail(const Error& e) {
-  std::cerr << "smimegatectl: " << e.message << "\n";
-  if (e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kTimeout) return 3;
-  if (e.code == ErrorCode::kInvalidArgument) return 2;
-  return 1;
 }
 
 int List(deadletter::Admin& admin, const std::string& from, uint32_t limit) {
@@ -185,21 +219,9 @@ Result<std::unique_ptr<deadletter::Admin>> OpenDeadLetters(const DeadLetterSourc
     return std::unique_ptr<deadletter::Admin>(new OwnedDeadLetters(std::move(q), qc.topic_prefix));
   }
   SG_ASSIGN_OR_RETURN(std::string endpoint, source.endpoint());
-  auto remote = std::make_unique<keyservice::QueueAdminClient>(source.channel(endpoint), endpoint,
-                                                               source.timeout);
-  // Is the gateway there? A list of nothing answers quickly.
-  auto probe = remote->List({std::nullopt, 1});
-  if (probe.ok() || probe.error().code != ErrorCode::kUnavailable) {
-    return std::unique_ptr<deadletter::Admin>(std::move(remote));
-  }
-  // No gateway: the queue database is free to open here.
-  auto q = queue::OpenQueue(qc, /*ensure_topics=*/false);
-  if (!q.ok()) {
-    return MakeError(ErrorCode::kUnavailable,
-                     probe.error().message + "; and the queue database cannot be opened here: " +
-                         q.error().message);
-  }
-  return std::unique_ptr<deadletter::Admin>(new OwnedDeadLetters(std::move(*q), qc.topic_prefix));
+  SG_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, source.channel(endpoint));
+  auto remote = std::make_unique<keyservice::QueueAdminClient>(channel, endpoint, source.timeout);
+  return std::unique_ptr<deadletter::Admin>(new GatewayOrDatabase(std::move(remote), qc));
 }
 
 void AddDeadLetterCommands(CLI::App& app,
@@ -252,6 +274,21 @@ void AddDeadLetterCommands(CLI::App& app,
     }
     with_admin([o](deadletter::Admin& a) { return Purge(a, o->all, o->before, o->older_than); });
   });
+}
+
+void AddDeadLetterCommands(CLI::App& app, Ctl& ctl) {
+  AddDeadLetterCommands(
+      app,
+      [&ctl] {
+        DeadLetterSource source;
+        source.home = ctl.globals.home;
+        source.config = ctl.globals.config;
+        source.endpoint = [&ctl] { return ctl.Endpoint(); };
+        source.channel = [&ctl](const std::string& ep) { return ctl.AdminChannel(ep); };
+        source.timeout = std::chrono::seconds(ctl.globals.timeout_s);
+        return OpenDeadLetters(source);
+      },
+      [&ctl](std::function<int()> f) { ctl.RunLocal(std::move(f)); });
 }
 
 }  // namespace sg::ctl
