@@ -245,7 +245,7 @@ Error PolicyProcessor::Quarantine(const v1::MessageRecord& record, const Inbound
   metrics_.Quarantined("content_key_replayed");
   metrics_.Recipient("inbound", "quarantined");
   LogDecision(record, r.addr, "quarantined", r.decision.RuleText(), "",
-              "layers=" + LayerNames(r.unwrapped));
+              {{"layers", LayerNames(r.unwrapped)}});
   spdlog::warn("policy message_id={} from=<{}> quarantined: an encrypted content key was seen "
                "before with other ciphertext (padding-oracle / EFAIL pattern)",
                record.envelope().message_id(), record.envelope().mail_from());
@@ -298,8 +298,9 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
       metrics_.DecryptFailure(FailureClass(r.unwrapped));
       if (!d.send_dsn) metrics_.DsnSuppressed(std::string(DsnVerdictName(r.facts.dsn)));
       LogDecision(record, r.addr, "bounce", d.RuleText(), "",
-                  "status=" + d.status + " layers=" + LayerNames(r.unwrapped) + " reason=\"" +
-                      FailureClass(r.unwrapped) + "\"");
+                  {{"status", d.status},
+                   {"layers", LayerNames(r.unwrapped)},
+                   {"reason", std::string(FailureClass(r.unwrapped))}});
       if (d.send_dsn) {
         mail::FailedRecipient f;
         f.recipient = r.rcpt;
@@ -336,7 +337,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
       const std::string a(InboundActionName(r->decision.action));
       Note(out, a, r->decision.RuleText(), r->addr);
       LogDecision(record, r->addr, a, r->decision.RuleText(), form_id,
-                  "layers=" + LayerNames(r->unwrapped));
+                  {{"layers", LayerNames(r->unwrapped)}});
     }
     outputs.push_back(std::move(out));
   }

@@ -197,8 +197,8 @@ class OutboundEmitter {
     const std::string action = std::string(FormName(d.form));
     Note(out, action, RuleWithTags(d), addr);
     LogDecision(record_, addr, action, RuleWithTags(d), form_id,
-                "cert=" + std::string(d.domain_cert ? "domain" : "personal") +
-                    " cipher=" + enc->cipher_name);
+                {{"cert", std::string(d.domain_cert ? "domain" : "personal")},
+                 {"cipher", enc->cipher_name}});
     metrics_.Encrypted(d.domain_cert ? "domain" : "personal");
     outputs_.push_back(std::move(out));
     return OkStatus();
@@ -210,7 +210,7 @@ class OutboundEmitter {
 
   void Failed(const std::string& addr, const v1::Recipient& rcpt, const Decision& d) {
     metrics_.Bounce("forced_no_certificate");
-    LogDecision(record_, addr, "bounce", RuleWithTags(d), "", "status=5.7.1");
+    LogDecision(record_, addr, "bounce", RuleWithTags(d), "", {{"status", std::string("5.7.1")}});
     mail::FailedRecipient f;
     f.recipient = rcpt;
     f.status = "5.7.1";
