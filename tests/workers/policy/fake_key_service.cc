@@ -80,6 +80,8 @@ Result<std::optional<keyservice::EncryptionCertificate>> FakeKeyService::GetEncr
     const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable) return Down();
+  // As the keyservice: an address the one normaliser refuses is an error.
+  if (auto n = mail::NormalizeAddress(address); !n.ok()) return n.error();
   // As the keyservice: the personal certificate first, with the partner
   // domain certificate alongside; else the domain certificate.
   auto personal = certs_.find(address);
