@@ -47,6 +47,7 @@ HEADER = """\
 
 
 def scrape(smimegate):
+    smimegate = os.path.abspath(smimegate)
     with tempfile.TemporaryDirectory(prefix="sg-families-") as work:
         config = os.path.join(work, "smimegate.yaml")
         with open(config, "w") as f:
@@ -86,6 +87,17 @@ def families(text):
     return [f"{n} {types.get(n, '?')} {helps.get(n, '?')}" for n in names]
 
 
+def undocumented(names):
+    """Families named in no docs/*.md file."""
+    docs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs")
+    text = ""
+    for name in sorted(os.listdir(docs)):
+        if name.endswith(".md"):
+            with open(os.path.join(docs, name), encoding="utf-8") as f:
+                text += f.read()
+    return [n for n in names if not re.search(re.escape(n) + r"(?![a-z_])", text)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--update", action="store_true")
@@ -109,7 +121,14 @@ def main():
                                                    [g + "\n" for g in got], n=0))
         print("If deliberate: rerun with --update (see the docstring) and document the change.")
         return 1
-    print(f"ok: {len(got)} families as committed")
+    missing = undocumented([g.split(" ", 1)[0] for g in got])
+    if missing:
+        print("FAIL: families named in no docs/*.md file (document them in docs/operations.md,"
+              " \"Metric reference\"):")
+        for n in missing:
+            print("  " + n)
+        return 1
+    print(f"ok: {len(got)} families as committed, all documented")
     return 0
 
 
