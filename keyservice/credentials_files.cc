@@ -66,17 +66,9 @@ Result<ClientCredentials> CredentialsFromDir(const std::string& dir, const std::
   return c;
 }
 
-Status CheckClientCredentials(const ClientCredentials& c) {
-  std::string cert = c.cert_pem, key = c.key_pem, ca = c.ca_pem;
-  std::string cert_name = "client certificate", key_name = "client key", ca_name = "CA certificate";
-  if (c.from_files()) {
-    SG_ASSIGN_OR_RETURN(cert, ReadText(c.cert_file, cert_name));
-    SG_ASSIGN_OR_RETURN(key, ReadText(c.key_file, key_name));
-    SG_ASSIGN_OR_RETURN(ca, ReadText(c.ca_file, ca_name));
-    cert_name = c.cert_file;
-    key_name = c.key_file;
-    ca_name = c.ca_file;
-  }
+Status CheckPemIdentity(const std::string& cert_pem, const std::string& key_pem,
+                        const std::string& ca_pem, const std::string& cert_name,
+                        const std::string& key_name, const std::string& ca_name) {
   auto read_cert = [](const std::string& pem) {
     BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
     X509Ptr x(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
@@ -84,13 +76,12 @@ Status CheckClientCredentials(const ClientCredentials& c) {
     OpenSslError();
     return x;
   };
-  X509Ptr x = read_cert(cert);
+  X509Ptr x = read_cert(cert_pem);
   if (!x) return MakeError(ErrorCode::kInvalidArgument, cert_name + ": no PEM certificate");
-  if (!read_cert(ca)) return MakeError(ErrorCode::kInvalidArgument, ca_name + ": no PEM certificate");
-  BIO* bio = BIO_new_mem_buf(key.data(), static_cast<int>(key.size()));
+  if (!read_cert(ca_pem)) return MakeError(ErrorCode::kInvalidArgument, ca_name + ": no PEM certificate");
+  BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
   PkeyPtr k(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
   BIO_free(bio);
-  OPENSSL_cleanse(key.data(), key.size());
   OpenSslError();
   if (!k) return MakeError(ErrorCode::kInvalidArgument, key_name + ": no PEM private key");
   if (!CertificateMatchesKey(x.get(), k.get())) {
@@ -98,6 +89,19 @@ Status CheckClientCredentials(const ClientCredentials& c) {
                      key_name + " does not belong to the certificate in " + cert_name);
   }
   return OkStatus();
+}
+
+Status CheckClientCredentials(const ClientCredentials& c) {
+  if (!c.from_files()) {
+    return CheckPemIdentity(c.cert_pem, c.key_pem, c.ca_pem, "client certificate", "client key",
+                            "CA certificate");
+  }
+  SG_ASSIGN_OR_RETURN(std::string cert, ReadText(c.cert_file, "client certificate"));
+  SG_ASSIGN_OR_RETURN(std::string key, ReadText(c.key_file, "client key"));
+  SG_ASSIGN_OR_RETURN(std::string ca, ReadText(c.ca_file, "CA certificate"));
+  Status st = CheckPemIdentity(cert, key, ca, c.cert_file, c.key_file, c.ca_file);
+  OPENSSL_cleanse(key.data(), key.size());
+  return st;
 }
 
 Status WriteCredentialsDir(const std::string& dir, const std::string& cert_pem,
@@ -120,12 +124,7 @@ Result<CredentialKey> GenerateCredentialKey() {
   SG_ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey(KeyType::kEcdsaP256));
   CredentialKey out;
   SG_ASSIGN_OR_RETURN(out.public_key_der, PublicKeyDer(key.get()));
-  BIO* bio = BIO_new(BIO_s_secmem());
-  PEM_write_bio_PrivateKey(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  out.key_pem.assign(data, static_cast<size_t>(n));
-  BIO_free(bio);
+  out.key_pem = PrivateKeyToPem(key.get());
   return out;
 }
 

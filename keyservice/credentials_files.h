@@ -43,6 +43,12 @@ Result<ClientCredentials> CredentialsFromDir(const std::string& dir, const std::
 // is wrong with it.
 Status CheckClientCredentials(const ClientCredentials& credentials);
 
+// The check behind both: `cert_pem` starts with a certificate, `key_pem` holds
+// its private key, `ca_pem` at least one certificate; errors use the names.
+Status CheckPemIdentity(const std::string& cert_pem, const std::string& key_pem,
+                        const std::string& ca_pem, const std::string& cert_name,
+                        const std::string& key_name, const std::string& ca_name);
+
 // Writes cert.pem, key.pem and ca.pem into `dir` (created 0700): each file
 // written to a temporary name, synced and renamed, mode 0600, so a process
 // watching the directory never reads half a file.

@@ -11,16 +11,6 @@ namespace {
 constexpr const char* kMetaInternalCa = "pki/internal_ca";
 constexpr const char* kAad = "pki/internal_ca";
 
-std::string KeyToPem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_secmem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
 bool PrintableName(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
   for (unsigned char c : name) {
@@ -101,7 +91,7 @@ Result<TlsIdentity> InternalCa::IssueServer(const std::string& server_name,
   }
   TlsIdentity id;
   id.cert_chain_pem = CertificateToPem(cert.get());
-  id.private_key_pem = KeyToPem(key.get());
+  id.private_key_pem = PrivateKeyToPem(key.get());
   return id;
 }
 

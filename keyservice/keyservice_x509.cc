@@ -146,6 +146,16 @@ Result<std::string> PrivateKeyToDer(EVP_PKEY* key) {
   return out;
 }
 
+std::string PrivateKeyToPem(EVP_PKEY* key) {
+  BIO* bio = BIO_new(BIO_s_secmem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
+}
+
 Result<PkeyPtr> GenerateKey(KeyType type) {
   EVP_PKEY* key = nullptr;
   switch (type) {

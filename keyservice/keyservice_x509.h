@@ -38,6 +38,8 @@ std::string CertificateToPem(X509* cert);
 Result<PkeyPtr> ParsePrivateKeyDer(const std::string& pkcs8_der);
 // PKCS#8 DER. Callers seal it (kek.h) before it touches disk.
 Result<std::string> PrivateKeyToDer(EVP_PKEY* key);
+// PKCS#8 PEM, built in secure memory (TLS credentials: files mode 0600 or memory).
+std::string PrivateKeyToPem(EVP_PKEY* key);
 
 Result<PkeyPtr> GenerateKey(KeyType type);
 // SubjectPublicKeyInfo DER.

@@ -1,6 +1,7 @@
 #include "keyservice/rpc_tls.h"
 
-#include <openssl/pem.h>
+#include "keyservice/credentials_files.h"
+
 #include <sys/stat.h>
 
 #include <fstream>
@@ -89,23 +90,9 @@ class InternalSource : public TlsMaterialSource {
 }  // namespace
 
 Status CheckTlsMaterial(const TlsMaterial& m, const std::string& where) {
-  BIO* bio = BIO_new_mem_buf(m.cert_chain_pem.data(), static_cast<int>(m.cert_chain_pem.size()));
-  X509Ptr leaf(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
-  BIO_free(bio);
-  bio = BIO_new_mem_buf(m.private_key_pem.data(), static_cast<int>(m.private_key_pem.size()));
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
-  BIO_free(bio);
-  bio = BIO_new_mem_buf(m.client_ca_pem.data(), static_cast<int>(m.client_ca_pem.size()));
-  X509Ptr ca(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
-  BIO_free(bio);
-  OpenSslError();
-  if (!leaf) return MakeError(ErrorCode::kInvalidArgument, where + ": the certificate file holds no PEM certificate");
-  if (!key) return MakeError(ErrorCode::kInvalidArgument, where + ": the key file holds no PEM private key");
-  if (!ca) return MakeError(ErrorCode::kInvalidArgument, where + ": the client CA file holds no PEM certificate");
-  if (!CertificateMatchesKey(leaf.get(), key.get())) {
-    return MakeError(ErrorCode::kInvalidArgument, where + ": the key does not belong to the certificate");
-  }
-  return OkStatus();
+  return CheckPemIdentity(m.cert_chain_pem, m.private_key_pem, m.client_ca_pem,
+                          where + ": the certificate file", where + ": the key file",
+                          where + ": the client CA file");
 }
 
 std::unique_ptr<TlsMaterialSource> FileTlsSource(std::string cert_file, std::string key_file,

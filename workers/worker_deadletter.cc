@@ -7,6 +7,13 @@
 namespace sg::workers {
 namespace v1 = smimegate::v1;
 
+std::vector<queue::Header> DeadLetterHeaders(const std::string& reason,
+                                             const std::string& source_topic) {
+  return {{std::string(deadletter::kReasonHeader), reason},
+          {std::string(deadletter::kSourceTopicHeader), source_topic},
+          {std::string(deadletter::kStageHeader), "workers"}};
+}
+
 std::vector<queue::OutRecord> GiveUpRecords(const queue::Record& record, const std::string& reason,
                                             bool permanent, const GiveUpContext& context) {
   std::vector<queue::OutRecord> out;
@@ -15,9 +22,7 @@ std::vector<queue::OutRecord> GiveUpRecords(const queue::Record& record, const s
   dead.key = record.key;
   dead.value = record.value;
   dead.headers = record.headers;
-  dead.headers.push_back({std::string(deadletter::kReasonHeader), reason});
-  dead.headers.push_back({std::string(deadletter::kSourceTopicHeader), record.topic});
-  dead.headers.push_back({std::string(deadletter::kStageHeader), "workers"});
+  for (auto& h : DeadLetterHeaders(reason, record.topic)) dead.headers.push_back(std::move(h));
   out.push_back(std::move(dead));
 
   v1::MessageRecord msg;

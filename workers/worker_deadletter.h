@@ -34,6 +34,11 @@ struct GiveUpContext {
   bool tell_sender = true;
 };
 
+// The headers of a dead letter the workers write (common/deadletter.h):
+// the reason, the topic the record came from, the stage.
+std::vector<queue::Header> DeadLetterHeaders(const std::string& reason,
+                                             const std::string& source_topic);
+
 // `permanent`: a permanent processing error (DSN status 5.3.0); otherwise
 // the record's transient failures were exhausted (4.3.0, still a final
 // "failed" report). The dead letter comes first.

@@ -213,6 +213,14 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
           queue::OutRecord out;
           out.topic = deliver_topic_;
           out.key = rec.key;
+          if (!o.hold_reason().empty()) {
+            // Kept, not delivered: a dead letter that `replay` puts back
+            // onto the topic the record came from.
+            out.topic = deadletter_topic_;
+            out.headers = DeadLetterHeaders(o.hold_reason(), rec.topic);
+            o.clear_hold_reason();
+            metrics_.dead_lettered.Inc();
+          }
           if (!o.SerializeToString(&out.value)) {
             dead_letter("processed record cannot be serialised");
             continue;

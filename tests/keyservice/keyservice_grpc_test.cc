@@ -277,6 +277,13 @@ TEST_F(KeyServiceGrpcTest, EverySmimegatectlCommandLeavesOneAuditRecord) {
   auto pw = testing::WriteFile(dir_.path() / "pw", "p12-secret\n");
   auto csv = testing::WriteFile(dir_.path() / "u.csv", "carol@example.com,no\n");
   std::string fp = Fingerprint(partner.der);
+  // A certificate a worker harvested from a CA nobody trusts yet: pending.
+  auto pending_ca = testing::MakeCa("Audit Pending CA", now);
+  lo.email = "dave@pending.example";
+  auto harvested = client_->HarvestCertificate(
+      HarvestRequest{"dave@pending.example", testing::MakeLeaf(pending_ca, lo), {pending_ca.der}, "", {}});
+  ASSERT_TRUE(harvested.ok()) << harvested.error().ToString();
+  ASSERT_EQ(harvested->outcome, HarvestOutcome::kPending) << harvested->reason;
   const std::vector<std::pair<std::string, std::string>> commands = {
       {"domain add other.example", "KeyAdmin/AddDomain"},
       {"domain list", "KeyAdmin/ListDomains"},
@@ -292,6 +299,8 @@ TEST_F(KeyServiceGrpcTest, EverySmimegatectlCommandLeavesOneAuditRecord) {
       {"trust list", "KeyAdmin/ListCertificates"},
       {"cert import " + leaf_pem, "KeyAdmin/ImportCertificates"},
       {"cert show " + fp.substr(0, 12), "KeyAdmin/ListCertificates"},
+      {"trust list --pending", "KeyAdmin/ListCertificates"},
+      {"trust approve " + harvested->fingerprint, "KeyAdmin/TrustApprovePending"},
       {"trust remove " + fp, "KeyAdmin/TrustRemove"},
       {"ca export", "KeyAdmin/CaExport"},
       {"credentials issue --role reader --out " + (dir_.path() / "reader").string(),

@@ -217,6 +217,46 @@ TEST_F(WorkerDeadLetterTest, NoDsnForTheNullSenderOrAnUndecodableRecord) {
   EXPECT_TRUE(queue_->ReadRange({"deliver", 0}, 0, 10)->empty());
 }
 
+// A processor that returns the records it was given.
+class FixedProcessor : public MessageProcessor {
+ public:
+  explicit FixedProcessor(std::vector<smimegate::v1::MessageRecord> out) : out_(std::move(out)) {}
+  Result<std::vector<smimegate::v1::MessageRecord>> Process(smimegate::v1::MessageRecord) override {
+    return out_;
+  }
+
+ private:
+  std::vector<smimegate::v1::MessageRecord> out_;
+};
+
+// An output with a hold reason (undecryptable, no DSN) is kept as a dead
+// letter that replay puts back where the record came from; the others are
+// delivered.
+TEST_F(WorkerDeadLetterTest, HeldOutputsAreDeadLettersNotDeliveries) {
+  auto in = Message("partner@example.org", smimegate::v1::DIRECTION_INBOUND);
+  Produce("inbound", "m1", in.SerializeAsString());
+  auto held = in;
+  held.set_form_id("held");
+  held.set_hold_reason("undecryptable and no DSN");
+  auto delivered = in;
+  delivered.set_form_id("unchanged");
+  FixedProcessor processor({held, delivered});
+  auto dead = RunUntil(processor, "deadletter", 1);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].FindHeader("sg-reason"), "undecryptable and no DSN");
+  EXPECT_EQ(dead[0].FindHeader("sg-source-topic"), "inbound");
+  EXPECT_EQ(dead[0].FindHeader("sg-stage"), "workers");
+  smimegate::v1::MessageRecord kept;
+  ASSERT_TRUE(kept.ParseFromString(dead[0].value));
+  EXPECT_TRUE(kept.hold_reason().empty());
+  EXPECT_EQ(kept.message(), in.message());
+  auto out = *queue_->ReadRange({"deliver", 0}, 0, 10);
+  ASSERT_EQ(out.size(), 1u);
+  smimegate::v1::MessageRecord d;
+  ASSERT_TRUE(d.ParseFromString(out[0].value));
+  EXPECT_EQ(d.form_id(), "unchanged");
+}
+
 // Issue 13 point 1: a message the policy quarantines (an encrypted content
 // key replayed with other ciphertext) is kept, and its sender - possibly
 // the prober - hears nothing: the DSN of point 9 would be the oracle.

@@ -287,6 +287,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
     const v1::MessageRecord& record, const std::vector<InboundRecipient>& recipients) {
   std::vector<v1::MessageRecord> outputs;
   std::vector<mail::FailedRecipient> failed;
+  std::vector<v1::Recipient> held;  // undecryptable, and their sender is not told
   // Recipients who get the same bytes share one form.
   std::vector<std::pair<std::string, std::vector<const InboundRecipient*>>> forms;
   for (const InboundRecipient& r : recipients) {
@@ -307,6 +308,8 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
         f.status = d.status;
         f.diagnostic = kUndecryptableText;
         failed.push_back(std::move(f));
+      } else {
+        held.push_back(r.rcpt);
       }
       continue;
     }
@@ -342,6 +345,13 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
     outputs.push_back(std::move(out));
   }
   Bounce(record, failed, "undecryptable, not delivered", outputs);
+  if (!held.empty()) {
+    // Nobody is told, so the administrator keeps it (still encrypted).
+    v1::MessageRecord keep = Derive(record, record.message(), "held", held);
+    keep.set_hold_reason("undecryptable and no DSN (duplicate, rate-limited or not wanted): kept "
+                         "for the administrator, not delivered");
+    outputs.push_back(std::move(keep));
+  }
   return outputs;
 }
 

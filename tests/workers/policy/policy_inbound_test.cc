@@ -206,7 +206,13 @@ TEST_F(InboundPolicy, NullSenderUndecryptableNoDsn) {
   const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "x"), GetTestPki().carol);
   auto out = h.Run(Record(v1::DIRECTION_INBOUND, "", {kAlice}, m));
   ASSERT_TRUE(out.ok());
-  EXPECT_TRUE(out->empty());
+  // Nobody to tell, nothing delivered: kept for the administrator, still
+  // encrypted (a dead letter, not silence).
+  EXPECT_EQ(Dsn(*out), nullptr);
+  EXPECT_TRUE(FormsFor(*out, kAlice).empty());
+  auto held = Held(*out);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0]->message(), m);
 }
 
 TEST_F(InboundPolicy, ForgedMarksAreRemoved) {

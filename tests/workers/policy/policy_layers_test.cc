@@ -351,7 +351,10 @@ TEST_F(Layers, TwoHundredFiftySixTamperedVariantsGiveAtMostOneDsn) {
       ++quarantined;
       continue;
     }
-    for (const auto& r : *out) (r.form_id() == "dsn" ? dsns : delivered)++;
+    for (const auto& r : *out) {
+      if (!r.hold_reason().empty()) continue;  // kept as a dead letter
+      (r.form_id() == "dsn" ? dsns : delivered)++;
+    }
   }
   EXPECT_LE(dsns, 1);
   EXPECT_EQ(delivered, 0);
@@ -375,7 +378,7 @@ TEST_F(Layers, ATamperedCopyOfADeliveredMessageIsQuarantined) {
 }
 
 TEST_F(Layers, UndecryptableDsnsAreRateLimitedPerSenderDomain) {
-  int dsns = 0;
+  int dsns = 0, held = 0;
   for (int i = 0; i < 25; ++i) {
     // Each a new message (new content key) nobody here can decrypt.
     const std::string m =
@@ -385,8 +388,17 @@ TEST_F(Layers, UndecryptableDsnsAreRateLimitedPerSenderDomain) {
     ASSERT_TRUE(out.ok());
     for (const auto& r : *out) dsns += r.form_id() == "dsn";
     EXPECT_TRUE(FormsFor(*out, kAlice).empty());
+    // Whose sender is not told is kept (still encrypted), never dropped.
+    for (const auto* r : Held(*out)) {
+      ++held;
+      EXPECT_EQ(r->message(), m);
+      ASSERT_EQ(r->envelope().recipients_size(), 1);
+      EXPECT_EQ(r->envelope().recipients(0).address(), kAlice);
+      EXPECT_NE(r->hold_reason().find("no DSN"), std::string::npos) << r->hold_reason();
+    }
   }
   EXPECT_EQ(dsns, 20) << "keyservice.decrypt_guard.dsn_per_domain defaults to 20 per hour";
+  EXPECT_EQ(held, 5) << "each message whose DSN was suppressed is kept";
   EXPECT_NE(h.registry.Serialize().find(
                 "smimegate_policy_dsn_suppressed_total{reason=\"rate-limited\"} 5"),
             std::string::npos);

@@ -122,10 +122,18 @@ std::vector<const v1::MessageRecord*> FormsFor(const std::vector<v1::MessageReco
                                                const std::string& rcpt) {
   std::vector<const v1::MessageRecord*> out;
   for (const auto& r : outputs) {
-    if (r.form_id() == "dsn") continue;
+    if (r.form_id() == "dsn" || !r.hold_reason().empty()) continue;  // not deliveries
     for (const auto& x : r.envelope().recipients()) {
       if (x.address() == rcpt) out.push_back(&r);
     }
+  }
+  return out;
+}
+
+std::vector<const v1::MessageRecord*> Held(const std::vector<v1::MessageRecord>& outputs) {
+  std::vector<const v1::MessageRecord*> out;
+  for (const auto& r : outputs) {
+    if (!r.hold_reason().empty()) out.push_back(&r);
   }
   return out;
 }

@@ -65,9 +65,13 @@ struct Opened {
 Opened Open(const smime::SmimeEngine& engine, const std::string& message,
             const smime::testing::TestIdentity* key);
 
-// Output records addressed to |rcpt| (there must be exactly one for a delivered recipient).
+// Output records delivered to |rcpt| (there must be exactly one for a delivered recipient);
+// neither DSNs nor held records.
 std::vector<const smimegate::v1::MessageRecord*> FormsFor(
     const std::vector<smimegate::v1::MessageRecord>& outputs, const std::string& rcpt);
+// Records the workers keep as dead letters (hold_reason set).
+std::vector<const smimegate::v1::MessageRecord*> Held(
+    const std::vector<smimegate::v1::MessageRecord>& outputs);
 // The DSN in the outputs (form_id "dsn"), or nullptr.
 const smimegate::v1::MessageRecord* Dsn(const std::vector<smimegate::v1::MessageRecord>& outputs);
 std::string DecodeSubject(const std::string& raw);
