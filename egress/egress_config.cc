@@ -6,14 +6,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/mail/address.h"
+
 namespace sg::egress {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string ResolvePath(const std::string& path, const std::string& data_dir) {
   if (path.empty() || path[0] == '/') return path;
@@ -197,7 +193,13 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
     if (domains.empty()) {
       return routes[i].ErrorAt("domains", "a route needs at least one domain");
     }
-    for (auto& d : domains) route.domains.push_back(Lower(d));
+    for (auto& d : domains) {
+      // ".example.com" (every subdomain) or "example.com" (exactly that).
+      const bool parent = !d.empty() && d[0] == '.';
+      auto domain = mail::NormalizeDomain(parent ? d.substr(1) : d);
+      if (!domain.ok()) return routes[i].ErrorAt("domains", domain.error().message);
+      route.domains.push_back(parent ? "." + *domain : *domain);
+    }
     cfg.routes.push_back(std::move(route));
   }
 

@@ -1,21 +1,22 @@
 #include "egress/egress_service.h"
-#include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
-#include <map>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <vector>
 
 #include "common/deadletter.h"
+#include "common/mail/address.h"
+#include "common/mail/dsn.h"
+#include "common/thread_name.h"
 #include "common/topics.h"
 #include "egress/egress_backoff.h"
 #include "egress/egress_data_writer.h"
 #include "egress/egress_dedupe.h"
-#include "egress/egress_dsn.h"
 #include "egress/egress_dsn_limit.h"
 #include "egress/egress_maildir.h"
 #include "egress/egress_metrics.h"
@@ -49,7 +50,7 @@ struct Outcome {
 struct Decisions {
   std::vector<size_t> deferred;
   std::string last_error;  // of the deferred ones
-  std::vector<FailedRecipient> bounce;
+  std::vector<mail::FailedRecipient> bounce;
   std::vector<std::pair<size_t, std::string>> dead;  // index, reason
   std::vector<size_t> kept;                          // bounced, and kept as one dead letter
   std::string kept_reason;
@@ -277,7 +278,9 @@ void EgressService::Impl::Stop() {
   // The loop has ended: nothing else touches the consumers now.
   deliver_consumer_->Close();
   retry_consumer_->Close();
-  (void)producer_->Flush(std::chrono::seconds(5));
+  if (auto st = producer_->Flush(std::chrono::seconds(5)); !st.ok()) {
+    spdlog::warn("egress: stopping: queue producer flush failed: {}", st.error().ToString());
+  }
   started_ = false;
 }
 
@@ -474,7 +477,7 @@ bool EgressService::Impl::OverDsnRateLimit(Task& task, size_t i) {
   bool dsn = false;
   for (const auto& note : rec.notes()) dsn = dsn || note.action() == "dsn";
   if (!dsn) return false;
-  const std::string domain = DomainOf(env.recipients(static_cast<int>(i)).address());
+  const std::string domain = mail::DomainOf(env.recipients(static_cast<int>(i)).address());
   if (dsn_limiter_.Allow(domain, clock_->NowMs())) return false;
   Outcome& o = task.outcomes[i];
   o.dead_reason = "DSN not sent: more than " + std::to_string(config_.dsn_rate_limit.max) +
@@ -536,7 +539,7 @@ void EgressService::Impl::Deliver(Task& task) {
     const RouteConfig* route = group_route[key];
     SmtpJob job;
     job.route = route;
-    job.domain = DomainOf(env.recipients(static_cast<int>(indices[0])).address());
+    job.domain = mail::DomainOf(env.recipients(static_cast<int>(indices[0])).address());
     job.txn.mail_from = env.mail_from();
     for (size_t i : indices) job.txn.recipients.push_back(env.recipients(static_cast<int>(i)));
     job.txn.message = &task.rec.message();
@@ -610,7 +613,7 @@ Decisions EgressService::Impl::Decide(Task& task, int64_t now, int64_t first,
       continue;
     }
     const std::string reply = std::to_string(o.code) + " " + o.text;
-    FailedRecipient f;
+    mail::FailedRecipient f;
     f.recipient = rcpt;
     f.remote_mta = o.remote;
     if (o.code >= 400 && o.code < 500) {
@@ -625,7 +628,7 @@ Decisions EgressService::Impl::Decide(Task& task, int64_t now, int64_t first,
       f.status = "4.4.7";
       f.diagnostic = reply + " (retry time expired)";
     } else {
-      f.status = StatusFromReply(o.code, o.text);
+      f.status = mail::StatusFromReply(o.code, o.text);
       f.diagnostic = reply;
     }
     spdlog::info("egress: {} to <{}> failed: {}", env.message_id(), rcpt.address(), f.diagnostic);
@@ -634,7 +637,7 @@ Decisions EgressService::Impl::Decide(Task& task, int64_t now, int64_t first,
       metrics_.Delivery("deadlettered", o.route);
       continue;
     }
-    if (!WantsFailureDsn(rcpt)) {
+    if (!mail::WantsFailureDsn(rcpt)) {
       d.dead.emplace_back(i, "undeliverable and the sender asked for no DSN (NOTIFY): " + f.diagnostic);
       metrics_.Delivery("deadlettered", o.route);
       continue;
@@ -685,8 +688,8 @@ void EgressService::Impl::Finalize(Task& task) {
     metrics_.RetryScheduled(task.outcomes[d.deferred[0]].route);
   }
   if (!d.bounce.empty()) {
-    DsnContext ctx{config_.smtp.helo_name, config_.postmaster, now};
-    v1::MessageRecord dsn = BuildFailureDsn(task.rec, d.bounce, ctx);
+    mail::DsnContext ctx{config_.smtp.helo_name, config_.postmaster, now};
+    v1::MessageRecord dsn = mail::BuildFailureDsn(task.rec, d.bounce, ctx);
     queue::OutRecord r;
     r.topic = deliver_topic_;
     r.key = dsn.envelope().message_id();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/ascii.h"
 #include "ingress/ingress_headers.h"
 
 namespace sg::ingress {
@@ -40,15 +41,6 @@ std::string UlidGenerator::Next() {
                 std::chrono::system_clock::now().time_since_epoch())
                 .count();
   return Encode(static_cast<uint64_t>(ms), random);
-}
-
-std::string Rfc5322Date(int64_t now_ms) {
-  time_t t = static_cast<time_t>(now_ms / 1000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
 }
 
 namespace {

@@ -24,3 +24,5 @@ target_sources(sg_keyservice PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/decrypt_guard_grpc_client.cc
   ${CMAKE_CURRENT_LIST_DIR}/decrypt_guard_grpc_server.cc
   ${CMAKE_CURRENT_LIST_DIR}/decrypt_guard_store.cc)
+sg_expose_headers(sg_keyservice_proto GENERATED
+  proto/decrypt_guard.pb.h proto/decrypt_guard.grpc.pb.h)

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 
+#include "common/mail/address.h"
+
 namespace sg::keyservice {
 namespace {
 
@@ -32,11 +34,6 @@ int64_t ReadBe64(std::string_view s) {
 
 // Time index: "t" + be64(ms) + entry key.
 std::string IndexKey(int64_t ms, const std::string& key) { return "t" + Be64(ms) + key; }
-
-std::string DomainOf(const std::string& address) {
-  auto at = address.rfind('@');
-  return at == std::string::npos ? address : address.substr(at + 1);
-}
 
 Status FromRocks(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return OkStatus();
@@ -181,7 +178,7 @@ Result<DsnPermission> DecryptGuardStore::PermitFailureDsn(const FailureDsnReques
     // again; egress suppresses the duplicate by its derived id.
     return sent->substr(8) == r.message_id ? DsnPermission::kAllowed : DsnPermission::kAlreadySent;
   }
-  const std::string window_key = "r" + DomainOf(r.sender);
+  const std::string window_key = "r" + mail::DomainOf(r.sender);
   SG_ASSIGN_OR_RETURN(std::optional<std::string> window, Get(window_key));
   int64_t start = r.now_ms;
   uint32_t count = 0;

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "common/mail/base64.h"
 #include "keyservice/keyservice_x509.h"
 
 namespace sg::keyservice {
@@ -126,16 +127,15 @@ Result<Kek> Kek::FromMaterial(const std::string& material, const std::string& so
     return kek;
   }
   if (trimmed.size() == 44) {
-    unsigned char out[48];
-    int n = EVP_DecodeBlock(out, reinterpret_cast<const unsigned char*>(trimmed.data()), 44);
-    // EVP_DecodeBlock counts the padding bytes: 32 bytes of key give 33 with one '='.
-    if (n == 33 && trimmed[43] == '=' && trimmed[42] != '=') {
-      Kek kek = FromBytes(out);
-      OPENSSL_cleanse(out, sizeof(out));
+    // 44 characters of strict base64 are 32 bytes with exactly one '='.
+    auto decoded = mail::Base64DecodeStrict(trimmed);
+    if (decoded.ok() && decoded->size() == 32) {
+      Kek kek = FromBytes(reinterpret_cast<const unsigned char*>(decoded->data()));
+      OPENSSL_cleanse(decoded->data(), decoded->size());
       OPENSSL_cleanse(trimmed.data(), trimmed.size());
       return kek;
     }
-    OPENSSL_cleanse(out, sizeof(out));
+    if (decoded.ok()) OPENSSL_cleanse(decoded->data(), decoded->size());
   }
   OPENSSL_cleanse(trimmed.data(), trimmed.size());
   return MakeError(ErrorCode::kInvalidArgument,

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/mail/base64.h"
 #include "keyservice/kek.h"
 
 namespace sg::keyservice {
@@ -135,19 +136,17 @@ Status Kek::CheckFileMode(const std::string& path, const std::string& what) {
 Status Kek::CreateFile(const std::string& path) {
   unsigned char key[32];
   if (RAND_bytes(key, sizeof(key)) != 1) return MakeError(ErrorCode::kInternal, "RAND_bytes failed");
-  unsigned char b64[64];
-  int n = EVP_EncodeBlock(b64, key, sizeof(key));
+  std::string text =
+      mail::Base64EncodeOneLine(std::string_view(reinterpret_cast<char*>(key), sizeof(key)));
   OPENSSL_cleanse(key, sizeof(key));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0) {
     return MakeError(ErrorCode::kIoError, "keyservice.kek_file: cannot create " + path);
   }
-  std::string text(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
   text += "\n";
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
-  OPENSSL_cleanse(b64, sizeof(b64));
   OPENSSL_cleanse(text.data(), text.size());
   if (!ok) return MakeError(ErrorCode::kIoError, "keyservice.kek_file: cannot write " + path);
   return OkStatus();

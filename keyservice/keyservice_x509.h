@@ -7,13 +7,14 @@
 // Threading: free functions, thread-safe (OpenSSL 3 is).
 #pragma once
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
+#include "common/mail/address.h"
 #include "common/result.h"
 #include "keyservice/keyservice_config.h"
 
@@ -56,20 +57,19 @@ int64_t NotBefore(X509* cert);  // unix seconds
 int64_t NotAfter(X509* cert);
 std::string SubjectText(X509* cert);
 std::string IssuerText(X509* cert);
-// rfc822Name SANs and subject emailAddress values, lower-cased.
+// rfc822Name SANs and subject emailAddress values, normalised
+// (common/mail/address.h; a value that is not an address ASCII lower-cased).
 std::vector<std::string> EmailAddresses(X509* cert);
 // dNSName SANs, lower-cased (domain certificates often name the domain).
 std::vector<std::string> DnsNames(X509* cert);
 bool CertificateMatchesKey(X509* cert, EVP_PKEY* key);
 bool IsRsa(EVP_PKEY* key);
 
-// Lower-cases and checks local@domain (no spaces, one @, a dot-free local
-// part is fine); kInvalidArgument naming the problem.
-Result<std::string> NormalizeAddress(const std::string& address);
-// Lower-cases and checks a domain name.
-Result<std::string> NormalizeDomain(const std::string& domain);
-// "alice@example.com" -> "example.com"
-std::string DomainOf(const std::string& address);
+// Addresses and domains are normalised by the one normaliser of the tree
+// (common/mail/address.h), the same that the ingress accepted them with.
+using mail::DomainOf;
+using mail::NormalizeAddress;
+using mail::NormalizeDomain;
 // "alice@example.com" -> "@example.com" (the owner of domain keys and certificates)
 std::string DomainOwnerOf(const std::string& address);
 

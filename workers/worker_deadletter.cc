@@ -1,7 +1,7 @@
 #include "workers/worker_deadletter.h"
 
 #include "common/deadletter.h"
-#include "egress/egress_dsn.h"
+#include "common/mail/dsn.h"
 #include "proto/envelope.pb.h"
 
 namespace sg::workers {
@@ -33,18 +33,18 @@ std::vector<queue::OutRecord> GiveUpRecords(const queue::Record& record, const s
       std::string(permanent ? "554 " : "451 ") + status +
       " The gateway could not process this message; it was not delivered and is kept for "
       "the administrator (reference " + msg.envelope().message_id() + ")";
-  std::vector<egress::FailedRecipient> failed;
+  std::vector<mail::FailedRecipient> failed;
   for (const auto& r : msg.envelope().recipients()) {
-    if (!egress::WantsFailureDsn(r)) continue;
-    egress::FailedRecipient f;
+    if (!mail::WantsFailureDsn(r)) continue;
+    mail::FailedRecipient f;
     f.recipient = r;
     f.status = status;
     f.diagnostic = diagnostic;
     failed.push_back(std::move(f));
   }
   if (failed.empty()) return out;
-  egress::DsnContext ctx{context.reporting_mta, context.postmaster, context.now_ms};
-  v1::MessageRecord dsn = egress::BuildFailureDsn(msg, failed, ctx);
+  mail::DsnContext ctx{context.reporting_mta, context.postmaster, context.now_ms};
+  v1::MessageRecord dsn = mail::BuildFailureDsn(msg, failed, ctx);
   queue::OutRecord r;
   r.topic = context.deliver_topic;
   r.key = dsn.envelope().message_id();

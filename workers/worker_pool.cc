@@ -170,7 +170,12 @@ void WorkerPool::Run(Member& m) {
         auto key = std::make_pair(r.topic, r.partition);
         if (!first.count(key)) first[key] = r.offset;
       }
-      for (const auto& [tp, off] : first) (void)m.consumer->Seek({tp.first, tp.second}, off);
+      for (const auto& [tp, off] : first) {
+        if (auto st = m.consumer->Seek({tp.first, tp.second}, off); !st.ok()) {
+          spdlog::warn("workers: {}/{}: rewind to {} failed: {}", tp.first, tp.second, off,
+                       st.error().ToString());
+        }
+      }
       std::unique_lock<std::mutex> lock(lag_mu_);
       lag_cv_.wait_for(lock, backoff, [this] { return stopping_.load(); });
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);

@@ -29,16 +29,19 @@ struct Fixture {
     auto config = testing::TestConfig(dir.path());
     server = std::move(*KeyServiceServer::Create(config, {"example.com"}, registry, clock));
     if (!server->Start().ok()) std::abort();
-    (void)server->admin().PutUsers({User{"alice@example.com", true, ""}});
-    (void)server->local().GetSigningIdentity("alice@example.com");
+    if (!server->admin().PutUsers({User{"alice@example.com", true, ""}}).ok()) std::abort();
+    if (!server->local().GetSigningIdentity("alice@example.com").ok()) std::abort();
     auto now = std::chrono::system_clock::now();
     auto partner = testing::MakeCa("Bench Partner CA", now);
     testing::LeafOptions lo;
     lo.email = "partner@partner.example";
     lo.not_before = now - std::chrono::hours(1);
     lo.not_after = now + std::chrono::hours(24 * 30);
-    (void)server->admin().ImportCertificates("partner@partner.example",
-                                             {testing::MakeLeaf(partner, lo)});
+    if (!server->admin()
+             .ImportCertificates("partner@partner.example", {testing::MakeLeaf(partner, lo)})
+             .ok()) {
+      std::abort();
+    }
     worker = testing::RoleCredentials(server->admin(), "worker");
 
     // The same service in plaintext on another port (the old transport).
@@ -151,7 +154,7 @@ void BM_FirstUseIssuance(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     std::string addr = "user" + std::to_string(state.range(0)) + "-" + std::to_string(i++) + "@example.com";
-    (void)F().server->admin().PutUsers({User{addr, true, ""}});
+    if (!F().server->admin().PutUsers({User{addr, true, ""}}).ok()) std::abort();
     state.ResumeTiming();
     auto id = F().server->local().GetSigningIdentity(addr);
     if (!id.ok()) state.SkipWithError("issuance failed");

@@ -169,7 +169,11 @@ void App::Stop() {
     spdlog::info("stopping {}", s->Name());
     s->Stop();
   }
-  if (ingress_producer_) (void)ingress_producer_->Flush(std::chrono::seconds(10));
+  if (ingress_producer_) {
+    if (auto st = ingress_producer_->Flush(std::chrono::seconds(10)); !st.ok()) {
+      spdlog::warn("stopping: ingress queue producer flush failed: {}", st.error().ToString());
+    }
+  }
   // The cache's watcher may wait on the in-process keyservice: it goes
   // before the services are destroyed (nothing calls it once they stopped).
   keys_ = nullptr;

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/config_node.h"
+#include "common/mail/address.h"
 
 namespace sg::app {
 
@@ -21,10 +22,11 @@ namespace {
 Result<std::vector<std::string>> ParseDomains(const config::ConfigNode& root) {
   SG_ASSIGN_OR_RETURN(auto domains, root.StringList("hosted_domains"));
   for (auto& d : domains) {
-    std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (d.empty() || d.find('@') != std::string::npos || d.find('.') == std::string::npos) {
+    auto normalized = mail::NormalizeDomain(d);
+    if (!normalized.ok() || normalized->find('.') == std::string::npos) {
       return root.ErrorAt("hosted_domains", "\"" + d + "\" is not a domain name");
     }
+    d = std::move(*normalized);
   }
   return domains;
 }

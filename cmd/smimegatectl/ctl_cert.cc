@@ -1,8 +1,8 @@
 // smimegatectl cert list|show|export|import
-#include <cctype>
 #include <iostream>
 
 #include "cmd/smimegatectl/ctl.h"
+#include "common/ascii.h"
 #include "keyservice/import_files.h"
 #include "keyservice/keyservice_x509.h"
 
@@ -16,8 +16,7 @@ struct CertArgs {
 // The one certificate whose fingerprint starts with `prefix`.
 Result<ks::CertificateInfo> FindByPrefix(const std::vector<ks::CertificateInfo>& certs,
                                          const std::string& fingerprint) {
-  std::string prefix = fingerprint;
-  for (auto& ch : prefix) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string prefix = AsciiLower(fingerprint);
   const ks::CertificateInfo* found = nullptr;
   for (const auto& i : certs) {
     if (prefix.empty() || i.fingerprint.rfind(prefix, 0) != 0) continue;

@@ -1,4 +1,4 @@
-// Fuzz target for DSN building (egress_dsn.h): the original message, the
+// Fuzz target for DSN building (common/mail/dsn.h): the original message, the
 // envelope and the remote server's diagnostic are all hostile input.
 //
 // Input: control lines, a NUL byte, then the original message. Each control
@@ -28,13 +28,13 @@
 #include <string_view>
 #include <vector>
 
-#include "egress/egress_dsn.h"
+#include "common/mail/dsn.h"
 #include "tests/support/fuzz_check.h"
 
 namespace {
 
 namespace v1 = smimegate::v1;
-using sg::egress::FailedRecipient;
+using sg::mail::FailedRecipient;
 
 bool CrlfClean(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
@@ -220,13 +220,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The original came off the queue, so it parsed: its strings are UTF-8.
   v1::MessageRecord queued;
   if (!queued.ParseFromString(in.original.SerializeAsString())) return 0;
-  sg::egress::DsnContext ctx{"gw.example.org", "postmaster@gw.example.org", 1796551200000};
-  v1::MessageRecord dsn = sg::egress::BuildFailureDsn(in.original, in.failed, ctx);
+  sg::mail::DsnContext ctx{"gw.example.org", "postmaster@gw.example.org", 1796551200000};
+  v1::MessageRecord dsn = sg::mail::BuildFailureDsn(in.original, in.failed, ctx);
   CheckDsn(in, dsn);
   v1::MessageRecord again;  // the DSN goes onto the queue in turn
   SG_FUZZ_CHECK(again.ParseFromString(dsn.SerializeAsString()));
   ctx.now_ms += 3600 * 1000;
-  SG_FUZZ_CHECK(sg::egress::BuildFailureDsn(in.original, in.failed, ctx).envelope().message_id() ==
+  SG_FUZZ_CHECK(sg::mail::BuildFailureDsn(in.original, in.failed, ctx).envelope().message_id() ==
                 dsn.envelope().message_id());
   return 0;
 }

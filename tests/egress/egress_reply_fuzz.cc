@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "egress/egress_dsn.h"
+#include "common/mail/smtp_reply.h"
 #include "egress/egress_smtp_reply.h"
 #include "tests/support/fuzz_check.h"
 
@@ -58,7 +58,7 @@ void CheckReply(const SmtpReply& r) {
     SG_FUZZ_CHECK(l.find('\n') == std::string::npos);
   }
   if (r.code >= 400) {
-    SG_FUZZ_CHECK(IsEnhancedStatus(sg::egress::StatusFromReply(r.code, r.Text()), r.code / 100));
+    SG_FUZZ_CHECK(IsEnhancedStatus(sg::mail::StatusFromReply(r.code, r.Text()), r.code / 100));
   }
   sg::egress::EhloCaps caps = sg::egress::ParseEhloCaps(r);
   SG_FUZZ_CHECK(caps.max_size == 0 || caps.size);

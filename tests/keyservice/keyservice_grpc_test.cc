@@ -103,7 +103,7 @@ TEST_F(KeyServiceGrpcTest, ChangeEventsReachRemoteWatchers) {
   EXPECT_TRUE(first->reset);
   std::thread writer([&] {
     std::this_thread::sleep_for(50ms);
-    (void)server_->admin().AddDomain(Domain{"new.example", ""});
+    EXPECT_TRUE(server_->admin().AddDomain(Domain{"new.example", ""}).ok());
   });
   auto changes = client_->WaitForChanges(first->epoch, first->version, 5000ms);
   writer.join();

@@ -1,36 +1,19 @@
 #include "workers/policy/policy_config.h"
 
-#include <algorithm>
+#include "common/mail/address.h"
 
 namespace sg::workers {
-namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-bool PlausibleMatch(const std::string& m) {
-  if (m.empty() || m.size() > 320) return false;
-  for (unsigned char c : m) {
-    if (c <= ' ' || c == '<' || c == '>' || c == ',' || c == ';') return false;
-  }
-  auto at = m.find('@');
-  if (at == std::string::npos) return m.find('.') != std::string::npos || m == "localhost";
-  return at > 0 && at + 1 < m.size() && m.find('@', at + 1) == std::string::npos;
-}
-
-}  // namespace
 
 const AdminRule* FindAdminRule(const PolicyConfig& config, const std::string& address) {
-  const std::string addr = Lower(address);
+  // Rules hold normalised addresses and domains; an address that does not
+  // normalise cannot be any of them.
+  auto normalized = mail::NormalizeAddress(address);
+  if (!normalized.ok()) return nullptr;
+  const std::string& addr = *normalized;
   for (const auto& r : config.rules) {
     if (r.match == addr) return &r;
   }
-  auto at = addr.rfind('@');
-  if (at == std::string::npos) return nullptr;
-  const std::string domain = addr.substr(at + 1);
+  const std::string domain = mail::DomainOf(addr);
   for (const auto& r : config.rules) {
     if (r.match.find('@') == std::string::npos && r.match == domain) return &r;
   }
@@ -40,7 +23,14 @@ const AdminRule* FindAdminRule(const PolicyConfig& config, const std::string& ad
 Result<PolicyConfig> ParsePolicyConfig(const config::ConfigNode& section,
                                        const std::vector<std::string>& hosted_domains) {
   PolicyConfig c;
-  for (const auto& d : hosted_domains) c.hosted_domains.push_back(Lower(d));
+  for (const auto& d : hosted_domains) {
+    auto domain = mail::NormalizeDomain(d);
+    if (!domain.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "config hosted_domains: " + domain.error().message);
+    }
+    c.hosted_domains.push_back(std::move(*domain));
+  }
   SG_ASSIGN_OR_RETURN(c.web_encryption, section.Bool("web_encryption", false));
   if (c.web_encryption) {
     // Never pretend: with the portal missing, forced mail would have nowhere
@@ -60,11 +50,15 @@ Result<PolicyConfig> ParsePolicyConfig(const config::ConfigNode& section,
   for (const auto& node : rules) {
     AdminRule r;
     SG_ASSIGN_OR_RETURN(std::string match, node.String("match"));
-    r.match = Lower(match);
-    if (!PlausibleMatch(r.match)) {
-      return node.ErrorAt("match", "expected an address (user@example.com) or a domain "
-                                   "(example.com), got \"" + match + "\"");
+    auto normalized = match.find('@') == std::string::npos ? mail::NormalizeDomain(match)
+                                                           : mail::NormalizeAddress(match);
+    if (!normalized.ok()) {
+      return node.ErrorAt("match",
+                          "expected an address (user@example.com) or a domain "
+                          "(example.com), got " +
+                              normalized.error().message);
     }
+    r.match = std::move(*normalized);
     SG_ASSIGN_OR_RETURN(std::string action,
                         node.Enum("action", {"force_encrypt", "exempt"}));
     r.action = action == "exempt" ? AdminRule::Action::kExempt : AdminRule::Action::kForceEncrypt;

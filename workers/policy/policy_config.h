@@ -21,7 +21,7 @@ struct AdminRule {
     kForceEncrypt,  // mail to the match must be encrypted (web encryption / bounce without cert)
     kExempt,        // never encrypted opportunistically (forced encryption still applies)
   };
-  std::string match;  // lower-case address or domain
+  std::string match;  // normalised address or domain (common/mail/address.h)
   Action action = Action::kForceEncrypt;
 };
 
@@ -31,7 +31,7 @@ struct PolicyConfig {
   std::string reporting_mta = "localhost";   // dsn.reporting_mta: our name in DSNs
   std::string postmaster;                    // dsn.postmaster: From of DSNs (default postmaster@<reporting_mta>)
   int max_layers = 4;                        // max_layers: nested S/MIME layers unwrapped inbound
-  std::vector<std::string> hosted_domains;   // top-level hosted_domains, lower-case
+  std::vector<std::string> hosted_domains;   // top-level hosted_domains, normalised
 };
 
 // The first rule that matches |address| (address rules before domain rules),

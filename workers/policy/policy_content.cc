@@ -2,22 +2,18 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
+
 namespace sg::workers {
 namespace {
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 bool IsWinmail(const smime::MimeEntity& entity, const smime::ContentType& ct) {
-  if (Lower(ct.Param("name")) == "winmail.dat") return true;
+  if (AsciiLower(ct.Param("name")) == "winmail.dat") return true;
   const smime::HeaderField* cd = smime::FindField(entity, "Content-Disposition");
   if (cd == nullptr) return false;
   // Content-Disposition parameters have the Content-Type syntax after the token.
   auto disposition = smime::ParseContentType("x/" + smime::FieldValue(*cd));
-  return Lower(disposition.Param("filename")) == "winmail.dat";
+  return AsciiLower(disposition.Param("filename")) == "winmail.dat";
 }
 
 std::string Walk(std::string_view bytes, const smime::MimeLimits& limits, int depth,
@@ -55,7 +51,7 @@ bool CompanyConfidential(std::string_view message) {
   auto entity = smime::ParseEntity(message, smime::MimeLimits{});
   if (!entity.ok()) return false;
   const smime::HeaderField* f = smime::FindField(*entity, "Sensitivity");
-  return f != nullptr && Lower(smime::FieldValue(*f)) == "company-confidential";
+  return f != nullptr && AsciiLower(smime::FieldValue(*f)) == "company-confidential";
 }
 
 std::string FromAddress(std::string_view message) {

@@ -34,18 +34,16 @@ const char* DirectionName(v1::Direction d) {
 
 void LogDecision(const v1::MessageRecord& record, const std::string& rcpt,
                  const std::string& action, const std::string& rule, const std::string& form_id,
-                 const std::string& extra) {
-  spdlog::info("policy message_id={} direction={} from=<{}> rcpt=<{}> action={} rule={} form={}{}",
-               record.envelope().message_id(), DirectionName(record.envelope().direction()),
-               record.envelope().mail_from(), rcpt, action, rule, form_id.empty() ? "-" : form_id,
-               extra.empty() ? "" : " " + extra);
+                 const log::Fields& extra) {
+  log::Event("policy")
+      .Field("message_id", record.envelope().message_id())
+      .Field("direction", DirectionName(record.envelope().direction()))
+      .Field("from", record.envelope().mail_from())
+      .Field("rcpt", rcpt)
+      .Field("action", action)
+      .Field("rule", rule)
+      .Field("form", form_id.empty() ? "-" : form_id)
+      .Fields(extra)
+      .Info();
 }
-
-std::string LowerAscii(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 }  // namespace sg::workers

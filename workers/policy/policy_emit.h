@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log_event.h"
 #include "proto/envelope.pb.h"
 
 namespace sg::workers {
@@ -23,12 +24,10 @@ void Note(smimegate::v1::MessageRecord& out, const std::string& action, const st
 // "inbound" | "outbound" | "unspecified"
 const char* DirectionName(smimegate::v1::Direction d);
 
-// policy message_id=.. direction=.. from=<..> rcpt=<..> action=.. rule=.. form=.. [extra]
+// The policy decision log line (an sg::log::Event, stage "policy"): fields
+// message_id, direction, from, rcpt, action, rule, form, then |extra|.
 void LogDecision(const smimegate::v1::MessageRecord& record, const std::string& rcpt,
                  const std::string& action, const std::string& rule, const std::string& form_id,
-                 const std::string& extra = {});
-
-// ASCII lower-case (addresses compare case-insensitively here).
-std::string LowerAscii(std::string s);
+                 const log::Fields& extra = {});
 
 }  // namespace sg::workers

@@ -6,7 +6,8 @@
 
 #include <algorithm>
 
-#include "egress/egress_dsn.h"
+#include "common/ascii.h"
+#include "common/mail/dsn.h"
 #include "workers/policy/policy_decision.h"
 #include "workers/policy/policy_emit.h"
 #include "workers/policy/policy_processor.h"
@@ -166,7 +167,7 @@ Result<PolicyProcessor::InboundRecipient> PolicyProcessor::GatherInbound(
     const Unwrapped& common) {
   InboundRecipient r;
   r.rcpt = rcpt;
-  r.addr = LowerAscii(rcpt.address());
+  r.addr = AsciiLower(rcpt.address());
   if (common.done) {
     r.unwrapped = common;
   } else {
@@ -198,9 +199,9 @@ Result<PolicyProcessor::InboundRecipient> PolicyProcessor::GatherInbound(
 Result<DsnVerdict> PolicyProcessor::FailureDsnVerdict(const v1::MessageRecord& record,
                                                       const InboundRecipient& r) {
   const auto& env = record.envelope();
-  if (env.mail_from().empty() || !egress::WantsFailureDsn(r.rcpt)) return DsnVerdict::kNotWanted;
+  if (env.mail_from().empty() || !mail::WantsFailureDsn(r.rcpt)) return DsnVerdict::kNotWanted;
   keyservice::FailureDsnRequest req;
-  req.sender = LowerAscii(env.mail_from());
+  req.sender = AsciiLower(env.mail_from());
   req.key_digest = r.unwrapped.failure_key;
   req.message_id = env.message_id();
   req.now_ms = clock_();
@@ -244,7 +245,7 @@ Error PolicyProcessor::Quarantine(const v1::MessageRecord& record, const Inbound
   metrics_.Quarantined("content_key_replayed");
   metrics_.Recipient("inbound", "quarantined");
   LogDecision(record, r.addr, "quarantined", r.decision.RuleText(), "",
-              "layers=" + LayerNames(r.unwrapped));
+              {{"layers", LayerNames(r.unwrapped)}});
   spdlog::warn("policy message_id={} from=<{}> quarantined: an encrypted content key was seen "
                "before with other ciphertext (padding-oracle / EFAIL pattern)",
                record.envelope().message_id(), record.envelope().mail_from());
@@ -285,7 +286,7 @@ Result<std::string> PolicyProcessor::InboundForm(const InboundRecipient& r) {
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
     const v1::MessageRecord& record, const std::vector<InboundRecipient>& recipients) {
   std::vector<v1::MessageRecord> outputs;
-  std::vector<egress::FailedRecipient> failed;
+  std::vector<mail::FailedRecipient> failed;
   std::vector<v1::Recipient> held;  // undecryptable, and their sender is not told
   // Recipients who get the same bytes share one form.
   std::vector<std::pair<std::string, std::vector<const InboundRecipient*>>> forms;
@@ -298,10 +299,11 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
       metrics_.DecryptFailure(FailureClass(r.unwrapped));
       if (!d.send_dsn) metrics_.DsnSuppressed(std::string(DsnVerdictName(r.facts.dsn)));
       LogDecision(record, r.addr, "bounce", d.RuleText(), "",
-                  "status=" + d.status + " layers=" + LayerNames(r.unwrapped) + " reason=\"" +
-                      FailureClass(r.unwrapped) + "\"");
+                  {{"status", d.status},
+                   {"layers", LayerNames(r.unwrapped)},
+                   {"reason", std::string(FailureClass(r.unwrapped))}});
       if (d.send_dsn) {
-        egress::FailedRecipient f;
+        mail::FailedRecipient f;
         f.recipient = r.rcpt;
         f.status = d.status;
         f.diagnostic = kUndecryptableText;
@@ -338,7 +340,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
       const std::string a(InboundActionName(r->decision.action));
       Note(out, a, r->decision.RuleText(), r->addr);
       LogDecision(record, r->addr, a, r->decision.RuleText(), form_id,
-                  "layers=" + LayerNames(r->unwrapped));
+                  {{"layers", LayerNames(r->unwrapped)}});
     }
     outputs.push_back(std::move(out));
   }

@@ -6,7 +6,9 @@
 #include <functional>
 #include <span>
 
-#include "egress/egress_dsn.h"
+#include "common/ascii.h"
+#include "common/mail/address.h"
+#include "common/mail/dsn.h"
 #include "workers/policy/policy_content.h"
 #include "workers/policy/policy_decision.h"
 #include "workers/policy/policy_emit.h"
@@ -34,7 +36,7 @@ std::string MetricAction(Form form) {
 // "aes-256-gcm"/"id-aes256-GCM" or the OIDs 2.16.840.1.101.3.4.1.6/.26/.46).
 bool AnnouncesAesGcm(const std::vector<std::string>& capabilities) {
   for (const auto& c : capabilities) {
-    const std::string l = LowerAscii(c);
+    const std::string l = AsciiLower(c);
     if (l.find("gcm") != std::string::npos || l == "2.16.840.1.101.3.4.1.6" ||
         l == "2.16.840.1.101.3.4.1.26" || l == "2.16.840.1.101.3.4.1.46") {
       return true;
@@ -49,7 +51,10 @@ bool AnnouncesAesGcm(const std::vector<std::string>& capabilities) {
 struct PolicyProcessor::OutboundPlan {
   struct Rcpt {
     v1::Recipient rcpt;
-    std::string addr;  // lower-case
+    std::string addr;  // normalised (common/mail/address.h)
+    // Why this recipient cannot be processed (its address is not one the
+    // keyservice accepts); it alone is returned to the sender (5.1.3).
+    std::string unusable;
     std::optional<keyservice::EncryptionCertificate> cert;
     Decision decision;
   };
@@ -64,6 +69,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     const v1::MessageRecord& record) {
   SG_ASSIGN_OR_RETURN(OutboundPlan plan, GatherOutbound(record));
   for (auto& r : plan.recipients) {
+    if (!r.unusable.empty()) continue;  // returned to the sender by EmitOutbound
     RecipientFacts rf;
     rf.rule = FindAdminRule(config_, r.addr);
     if (r.cert) {
@@ -80,7 +86,7 @@ Result<PolicyProcessor::OutboundPlan> PolicyProcessor::GatherOutbound(
   const auto& env = record.envelope();
   const std::string& original = record.message();
   OutboundPlan plan;
-  plan.sender = LowerAscii(env.mail_from());
+  plan.sender = AsciiLower(env.mail_from());
   MessageFacts& facts = plan.facts;
 
   // Only the authorised envelope sender is signed for, and only when the
@@ -117,9 +123,23 @@ Result<PolicyProcessor::OutboundPlan> PolicyProcessor::GatherOutbound(
   for (const auto& rcpt : env.recipients()) {
     OutboundPlan::Rcpt r;
     r.rcpt = rcpt;
-    r.addr = LowerAscii(rcpt.address());
+    // One recipient the gateway cannot process must not take the others
+    // down with it: it gets a DSN, they are delivered (issue 13 point 10).
+    auto addr = mail::NormalizeAddress(rcpt.address());
+    if (!addr.ok()) {
+      r.addr = AsciiLower(rcpt.address());
+      r.unusable = addr.error().message;
+      plan.recipients.push_back(std::move(r));
+      continue;
+    }
+    r.addr = std::move(addr).value();
     if (!facts.already_encrypted) {
-      SG_ASSIGN_OR_RETURN(r.cert, keys_.GetEncryptionCertificate(r.addr));
+      auto cert = keys_.GetEncryptionCertificate(r.addr);
+      if (!cert.ok() && cert.error().code == ErrorCode::kInvalidArgument) {
+        r.unusable = cert.error().message;
+      } else {
+        SG_ASSIGN_OR_RETURN(r.cert, std::move(cert));
+      }
     }
     plan.recipients.push_back(std::move(r));
   }
@@ -196,8 +216,8 @@ class OutboundEmitter {
     const std::string action = std::string(FormName(d.form));
     Note(out, action, RuleWithTags(d), addr);
     LogDecision(record_, addr, action, RuleWithTags(d), form_id,
-                "cert=" + std::string(d.domain_cert ? "domain" : "personal") +
-                    " cipher=" + enc->cipher_name);
+                {{"cert", std::string(d.domain_cert ? "domain" : "personal")},
+                 {"cipher", enc->cipher_name}});
     metrics_.Encrypted(d.domain_cert ? "domain" : "personal");
     outputs_.push_back(std::move(out));
     return OkStatus();
@@ -207,10 +227,22 @@ class OutboundEmitter {
     (form == Form::kSigned ? signed_ : unchanged_).push_back({rcpt, d});
   }
 
+  // A recipient whose address cannot be processed: 5.1.3 (RFC 3463, bad
+  // destination mailbox address syntax), the others go on.
+  void Unusable(const std::string& addr, const v1::Recipient& rcpt, const std::string& why) {
+    metrics_.Bounce("bad_address");
+    LogDecision(record_, addr, "bounce", "bad-address", "", {{"status", std::string("5.1.3")}});
+    mail::FailedRecipient f;
+    f.recipient = rcpt;
+    f.status = "5.1.3";
+    f.diagnostic = "550 5.1.3 " + why;
+    failed_.push_back(std::move(f));
+  }
+
   void Failed(const std::string& addr, const v1::Recipient& rcpt, const Decision& d) {
     metrics_.Bounce("forced_no_certificate");
-    LogDecision(record_, addr, "bounce", RuleWithTags(d), "", "status=5.7.1");
-    egress::FailedRecipient f;
+    LogDecision(record_, addr, "bounce", RuleWithTags(d), "", {{"status", std::string("5.7.1")}});
+    mail::FailedRecipient f;
     f.recipient = rcpt;
     f.status = "5.7.1";
     f.diagnostic = "550 5.7.1 " + d.reason;
@@ -226,7 +258,7 @@ class OutboundEmitter {
     return std::move(outputs_);
   }
 
-  const std::vector<egress::FailedRecipient>& failed() const { return failed_; }
+  const std::vector<mail::FailedRecipient>& failed() const { return failed_; }
   void set_tags(std::string tags) { tags_ = std::move(tags); }
 
  private:
@@ -244,7 +276,7 @@ class OutboundEmitter {
     for (const auto& m : members) rcpts.push_back(m.rcpt);
     v1::MessageRecord out = Derive(record_, message, form_id, rcpts);
     for (const auto& m : members) {
-      const std::string addr = LowerAscii(m.rcpt.address());
+      const std::string addr = AsciiLower(m.rcpt.address());
       Note(out, action, RuleWithTags(m.decision), addr);
       LogDecision(record_, addr, action, RuleWithTags(m.decision), form_id);
     }
@@ -261,7 +293,7 @@ class OutboundEmitter {
   std::optional<std::string> signed_message_;
   int enc_index_ = 0;
   std::vector<Member> signed_, unchanged_;
-  std::vector<egress::FailedRecipient> failed_;
+  std::vector<mail::FailedRecipient> failed_;
   std::vector<v1::MessageRecord> outputs_;
 };
 
@@ -281,6 +313,11 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::M
   };
   auto cert_fn = [this](const std::string& der) { return RecipientCert(der); };
   for (const auto& r : plan.recipients) {
+    if (!r.unusable.empty()) {
+      metrics_.Recipient("outbound", "bounced");
+      emit.Unusable(r.addr, r.rcpt, r.unusable);
+      continue;
+    }
     const Decision& d = r.decision;
     metrics_.Recipient("outbound", MetricAction(d.form));
     switch (d.form) {
@@ -307,8 +344,10 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::M
         break;
     }
   }
-  const bool any_signed = std::any_of(plan.recipients.begin(), plan.recipients.end(),
-                                      [](const auto& r) { return r.decision.form == Form::kSigned; });
+  const bool any_signed =
+      std::any_of(plan.recipients.begin(), plan.recipients.end(), [](const auto& r) {
+        return r.unusable.empty() && r.decision.form == Form::kSigned;
+      });
   if (any_signed) SG_RETURN_IF_ERROR(emit.SignOnce(plan.sender, signer_fn));
   std::vector<v1::MessageRecord> outputs = emit.Finish();
   Bounce(record, emit.failed(), "not sent", outputs);

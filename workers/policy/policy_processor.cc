@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "egress/egress_dsn.h"
+#include "common/mail/dsn.h"
 #include "workers/policy/policy_emit.h"
 
 namespace sg::workers {
@@ -146,13 +146,13 @@ std::vector<smime::KeyPair> PolicyProcessor::DecryptionPairs(
 }
 
 void PolicyProcessor::Bounce(const v1::MessageRecord& record,
-                             const std::vector<egress::FailedRecipient>& failed,
+                             const std::vector<mail::FailedRecipient>& failed,
                              const char* what, std::vector<v1::MessageRecord>& outputs) {
   if (failed.empty()) return;
   const auto& env = record.envelope();
-  std::vector<egress::FailedRecipient> notify;
+  std::vector<mail::FailedRecipient> notify;
   for (const auto& f : failed) {
-    if (egress::WantsFailureDsn(f.recipient)) notify.push_back(f);
+    if (mail::WantsFailureDsn(f.recipient)) notify.push_back(f);
   }
   if (env.mail_from().empty() || notify.empty()) {
     spdlog::warn("policy message_id={} direction={}: {} recipient(s) {} and no DSN ({})",
@@ -160,8 +160,8 @@ void PolicyProcessor::Bounce(const v1::MessageRecord& record,
                  env.mail_from().empty() ? "null sender" : "NOTIFY=NEVER");
     return;
   }
-  egress::DsnContext ctx{config_.reporting_mta, config_.postmaster, clock_()};
-  outputs.push_back(egress::BuildFailureDsn(record, notify, ctx));
+  mail::DsnContext ctx{config_.reporting_mta, config_.postmaster, clock_()};
+  outputs.push_back(mail::BuildFailureDsn(record, notify, ctx));
 }
 
 }  // namespace sg::workers

@@ -52,7 +52,7 @@
 #include <mutex>
 #include <optional>
 
-#include "egress/egress_dsn.h"
+#include "common/mail/dsn.h"
 #include "keyservice/decrypt_guard.h"
 #include "keyservice/key_service.h"
 #include "workers/message_processor.h"
@@ -111,7 +111,7 @@ class PolicyProcessor : public MessageProcessor {
   // Returns the failed recipients to the sender in one DSN (5.7.x), unless
   // the sender is null or asked for none; `what` is for the log line.
   void Bounce(const smimegate::v1::MessageRecord& record,
-              const std::vector<egress::FailedRecipient>& failed, const char* what,
+              const std::vector<mail::FailedRecipient>& failed, const char* what,
               std::vector<smimegate::v1::MessageRecord>& outputs);
 
   // Parsed keys and certificates (policy_processor.cc).

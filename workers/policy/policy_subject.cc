@@ -5,6 +5,7 @@
 #include <array>
 #include <mutex>
 
+#include "common/ascii.h"
 #include "workers/smime/smime_mime.h"
 
 namespace sg::workers {
@@ -15,14 +16,12 @@ void InitGmime() {
   std::call_once(once, [] { g_mime_init(); });
 }
 
-char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // Position of |tag| (lower-case ASCII) in |text|, case-insensitively.
 size_t FindTag(const std::string& text, std::string_view tag, size_t from) {
   if (tag.size() > text.size()) return std::string::npos;
   for (size_t i = from; i + tag.size() <= text.size(); ++i) {
     size_t j = 0;
-    while (j < tag.size() && LowerAscii(text[i + j]) == tag[j]) ++j;
+    while (j < tag.size() && AsciiLower(text[i + j]) == tag[j]) ++j;
     if (j == tag.size()) return i;
   }
   return std::string::npos;

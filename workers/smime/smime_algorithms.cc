@@ -3,7 +3,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 
-#include <cctype>
+#include "common/ascii.h"
 
 namespace sg::smime {
 
@@ -71,9 +71,7 @@ std::string AlgorithmName(int nid) {
   // short ones are not ("id-aes256-GCM").
   const char* ln = OBJ_nid2ln(nid);
   if (nid == NID_undef || ln == nullptr) return "unknown";
-  std::string out(ln);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return AsciiLower(ln);
 }
 
 }  // namespace sg::smime

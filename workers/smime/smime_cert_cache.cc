@@ -5,6 +5,7 @@
 
 #include <unordered_map>
 
+#include "common/mail/der.h"
 #include "workers/smime/smime_der.h"
 
 namespace sg::smime::internal {
@@ -12,26 +13,7 @@ namespace {
 
 constexpr size_t kCacheEntries = 2048;
 
-void AppendLength(std::string& out, size_t len) {
-  if (len < 0x80) {
-    out.push_back(static_cast<char>(len));
-    return;
-  }
-  char buf[8];
-  int n = 0;
-  for (size_t v = len; v != 0; v >>= 8) buf[n++] = static_cast<char>(v & 0xFF);
-  out.push_back(static_cast<char>(0x80 | n));
-  while (n > 0) out.push_back(buf[--n]);
-}
-
-std::string Wrap(unsigned char tag, std::string_view content) {
-  std::string out;
-  out.reserve(content.size() + 6);
-  out.push_back(static_cast<char>(tag));
-  AppendLength(out, content.size());
-  out.append(content);
-  return out;
-}
+std::string Wrap(unsigned char tag, std::string_view content) { return mail::DerTlv(tag, content); }
 
 }  // namespace
 

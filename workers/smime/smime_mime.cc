@@ -8,16 +8,10 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/ascii.h"
+
 namespace sg::smime {
 namespace {
-
-char LowerChar(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), LowerChar);
-  return out;
-}
 
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
 
@@ -36,16 +30,10 @@ bool ValidFieldName(std::string_view name) {
                      [](char c) { return c > 32 && c < 127 && c != ':'; });
 }
 
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 }  // namespace
 
 bool NameIs(std::string_view name, std::string_view want) {
-  if (name.size() != want.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (LowerChar(name[i]) != LowerChar(want[i])) return false;
-  }
-  return true;
+  return AsciiEqualsIgnoreCase(name, want);
 }
 
 bool IsContentField(std::string_view name) {
@@ -162,7 +150,7 @@ ContentType ParseContentType(std::string_view value) {
     return value.substr(start, i - start);
   };
   skip_cfws();
-  std::string mime = Lower(token());
+  std::string mime = AsciiLower(token());
   size_t slash = mime.find('/');
   if (slash != std::string::npos && slash > 0 && slash + 1 < mime.size()) {
     ct.type = mime.substr(0, slash);
@@ -176,7 +164,7 @@ ContentType ParseContentType(std::string_view value) {
     if (i >= value.size()) break;
     ++i;  // ';'
     skip_cfws();
-    std::string name = Lower(token());
+    std::string name = AsciiLower(token());
     skip_cfws();
     if (i >= value.size() || value[i] != '=') continue;
     ++i;
@@ -235,7 +223,7 @@ ContentType EntityContentType(const MimeEntity& entity) {
 std::string EntityTransferEncoding(const MimeEntity& entity) {
   const HeaderField* f = FindField(entity, "Content-Transfer-Encoding");
   if (f == nullptr) return "7bit";
-  std::string v = Lower(FieldValue(*f));
+  std::string v = AsciiLower(FieldValue(*f));
   size_t end = v.find_first_of(" \t;(");
   if (end != std::string::npos) v.resize(end);
   return v.empty() ? "7bit" : v;
@@ -348,148 +336,6 @@ std::string ToCrlf(std::string_view in) {
     if (has_lf) out += "\r\n";
     pos = has_lf ? lf + 1 : in.size();
   }
-  return out;
-}
-
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  Base64EncodeAppend(in, out);
-  return out;
-}
-
-void Base64EncodeAppend(std::string_view in, std::string& out) {
-  size_t n = in.size();
-  size_t quads = (n + 2) / 3;
-  size_t lines = (quads + 18) / 19;  // 19 quads = 76 characters per line
-  const size_t start = out.size();
-  // resize_and_overwrite is C++23; resize zero-fills, one cheap pass.
-  out.resize(start + quads * 4 + lines * 2);
-  char* w = out.data() + start;
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  auto quad = [&w](uint32_t v) {
-    w[0] = kB64[(v >> 18) & 63];
-    w[1] = kB64[(v >> 12) & 63];
-    w[2] = kB64[(v >> 6) & 63];
-    w[3] = kB64[v & 63];
-    w += 4;
-  };
-  // Whole 57-byte input lines without per-byte branches, then the tail.
-  size_t i = 0;
-  for (; i + 57 <= n; i += 57) {
-    for (size_t j = i; j < i + 57; j += 3) {
-      quad(static_cast<uint32_t>(p[j]) << 16 | static_cast<uint32_t>(p[j + 1]) << 8 | p[j + 2]);
-    }
-    *w++ = '\r';
-    *w++ = '\n';
-  }
-  if (i < n) {
-    for (; i + 3 <= n; i += 3) {
-      quad(static_cast<uint32_t>(p[i]) << 16 | static_cast<uint32_t>(p[i + 1]) << 8 | p[i + 2]);
-    }
-    if (i < n) {
-      uint32_t v = static_cast<uint32_t>(p[i]) << 16;
-      if (i + 1 < n) v |= static_cast<uint32_t>(p[i + 1]) << 8;
-      quad(v);
-      w[-1] = '=';
-      if (i + 1 >= n) w[-2] = '=';
-    }
-    *w++ = '\r';
-    *w++ = '\n';
-  }
-  out.resize(static_cast<size_t>(w - out.data()));
-}
-
-namespace {
-// Base64 value of each byte shifted into place for each position of a
-// quantum; bit 31 marks a byte outside the alphabet.
-struct Base64DecodeTables {
-  uint32_t t[4][256];
-};
-constexpr Base64DecodeTables MakeBase64DecodeTables() {
-  Base64DecodeTables d{};
-  for (int pos = 0; pos < 4; ++pos) {
-    for (int c = 0; c < 256; ++c) d.t[pos][c] = 0x80000000u;
-    for (int v = 0; v < 64; ++v) {
-      d.t[pos][static_cast<unsigned char>(kB64[v])] = static_cast<uint32_t>(v) << (18 - 6 * pos);
-    }
-  }
-  return d;
-}
-constexpr Base64DecodeTables kDec = MakeBase64DecodeTables();
-}  // namespace
-
-Result<std::string> Base64Decode(std::string_view in) {
-  static const std::array<int8_t, 256> table = [] {
-    std::array<int8_t, 256> t{};
-    t.fill(-1);
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kB64[i])] = static_cast<int8_t>(i);
-    return t;
-  }();
-  std::string out(in.size() / 4 * 3 + 3, '\0');
-  char* w = out.data();
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  const size_t n = in.size();
-  uint32_t acc = 0;
-  int bits = 0;
-  bool padding = false;
-  size_t i = 0;
-  while (i < n) {
-    // Fastest path: a whole 76-column line (19 quanta) and its line break,
-    // as every MIME encoder writes them. Four shifted tables turn each
-    // quantum into one OR of four lookups; an invalid character sets bit 31,
-    // checked once per line (the line is then redone by the paths below).
-    if (bits == 0 && !padding && i + 77 <= n &&
-        (p[i + 76] == '\n' || (p[i + 76] == '\r' && i + 78 <= n && p[i + 77] == '\n'))) {
-      uint32_t bad = 0;
-      char* line_w = w;
-      for (size_t k = 0; k < 76; k += 4) {
-        uint32_t v = kDec.t[0][p[i + k]] | kDec.t[1][p[i + k + 1]] | kDec.t[2][p[i + k + 2]] |
-                     kDec.t[3][p[i + k + 3]];
-        bad |= v;
-        line_w[0] = static_cast<char>(v >> 16);
-        line_w[1] = static_cast<char>(v >> 8);
-        line_w[2] = static_cast<char>(v);
-        line_w += 3;
-      }
-      if ((bad & 0x80000000u) == 0) {
-        w = line_w;
-        i += p[i + 76] == '\n' ? 77 : 78;
-        continue;
-      }
-    }
-    // Fast path: four alphabet characters on a quantum boundary.
-    if (bits == 0 && !padding && i + 4 <= n) {
-      int a = table[p[i]], b = table[p[i + 1]], c = table[p[i + 2]], d = table[p[i + 3]];
-      if ((a | b | c | d) >= 0) {
-        uint32_t v = static_cast<uint32_t>(a) << 18 | static_cast<uint32_t>(b) << 12 |
-                     static_cast<uint32_t>(c) << 6 | static_cast<uint32_t>(d);
-        w[0] = static_cast<char>(v >> 16);
-        w[1] = static_cast<char>(v >> 8);
-        w[2] = static_cast<char>(v);
-        w += 3;
-        i += 4;
-        continue;
-      }
-    }
-    unsigned char ch = p[i++];
-    if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
-    if (ch == '=') {
-      padding = true;
-      continue;
-    }
-    int8_t v = table[ch];
-    if (v < 0 || padding) {
-      return MakeError(ErrorCode::kInvalidArgument, "base64: invalid character in encoded data");
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      *w++ = static_cast<char>((acc >> bits) & 0xFF);
-    }
-    if (bits == 0) acc = 0;
-  }
-  out.resize(static_cast<size_t>(w - out.data()));
   return out;
 }
 
@@ -701,7 +547,7 @@ std::string FirstMailbox(std::string_view header_value) {
     InternetAddress* ia = internet_address_list_get_address(list, i);
     if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
       const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-      if (addr != nullptr) result = Lower(addr);
+      if (addr != nullptr) result = AsciiLower(addr);
     }
   }
   g_object_unref(list);

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mail/base64.h"
 #include "common/result.h"
 
 namespace sg::smime {
@@ -90,12 +91,12 @@ Result<Multipart> SplitMultipart(std::string_view body, std::string_view boundar
 std::string ToCrlf(std::string_view in);
 bool IsCrlfClean(std::string_view in);  // no bare CR or LF
 
-// Base64 with 76-column CRLF lines (RFC 2045).
-std::string Base64Encode(std::string_view in);
-// The same, appended to |out| (no temporary copy of the encoded text).
-void Base64EncodeAppend(std::string_view in, std::string& out);
-// Tolerant base64 decoder: skips whitespace; kInvalidArgument on other junk.
-Result<std::string> Base64Decode(std::string_view in);
+// Base64 with 76-column CRLF lines (RFC 2045) and the tolerant decoder:
+// the tree's one implementation, in the mail library (its fast paths were
+// written for this engine).
+using mail::Base64Decode;
+using mail::Base64Encode;
+using mail::Base64EncodeAppend;
 // Quoted-printable for canonical (CRLF) text: hard line breaks kept, lines
 // folded at 76, trailing white space and "From " line starts encoded so no
 // relay can alter them.

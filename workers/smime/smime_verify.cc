@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/ascii.h"
 #include "workers/smime/smime_cert_cache.h"
 #include "workers/smime/smime_cms_util.h"
 #include "workers/smime/smime_detect.h"
@@ -43,9 +44,7 @@ std::optional<SignatureParts> LocateSignature(const MimeEntity& top, const MimeL
   ContentType ct = EntityContentType(top);
   SignatureParts parts;
   if (ct.type == "multipart" && ct.subtype == "signed") {
-    std::string protocol = ct.Param("protocol");
-    std::transform(protocol.begin(), protocol.end(), protocol.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string protocol = AsciiLower(ct.Param("protocol"));
     if (protocol != "application/pkcs7-signature" && protocol != "application/x-pkcs7-signature") {
       r = WithStatus(std::move(r), VerifyStatus::kNotSigned, "multipart/signed with protocol " + protocol);
       return std::nullopt;

@@ -4,6 +4,9 @@
 #include <array>
 #include <cstdint>
 
+#include "common/ascii.h"
+#include "common/mail/base64.h"
+
 namespace sg::smime {
 namespace {
 
@@ -38,32 +41,8 @@ bool ValidUtf8(std::string_view s) {
 }
 
 bool Utf8Charset(const ContentType& ct) {
-  std::string cs = ct.Param("charset");
-  std::transform(cs.begin(), cs.end(), cs.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string cs = AsciiLower(ct.Param("charset"));
   return cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii";
-}
-
-// What Base64Decode accepts (base64 characters, white space, padding only
-// at the end), without decoding or allocating. Branch-free passes the
-// compiler vectorises: the character set, then what follows the first '='.
-bool Base64Valid(std::string_view body) {
-  unsigned bad = 0;
-  for (char ch : body) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool ok = (c >= 'A' && c <= 'Z') | (c >= 'a' && c <= 'z') | (c >= '0' && c <= '9') |
-                    (c == '+') | (c == '/') | (c == '=') | (c == ' ') | (c == '\t') |
-                    (c == '\r') | (c == '\n');
-    bad |= static_cast<unsigned>(!ok);
-  }
-  if (bad != 0) return false;
-  const size_t pad = body.find('=');
-  if (pad == std::string_view::npos) return true;
-  unsigned after = 0;
-  for (char ch : body.substr(pad)) {
-    after |= static_cast<unsigned>(ch != '=' && ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n');
-  }
-  return after == 0;
 }
 
 Status CheckQuotedPrintable(std::string_view body) {
@@ -102,7 +81,7 @@ unsigned ScanBody(std::string_view body) {
 Status CheckLeafBody(const MimeEntity& e, const ContentType& ct) {
   const std::string cte = EntityTransferEncoding(e);
   if (cte == "base64") {
-    if (!Base64Valid(e.body)) return Bad("invalid base64 body");
+    if (!mail::Base64Wellformed(e.body)) return Bad("invalid base64 body");
     return OkStatus();
   }
   if (cte == "quoted-printable") return CheckQuotedPrintable(e.body);

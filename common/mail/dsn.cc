@@ -1,9 +1,6 @@
-#include "egress/egress_dsn.h"
+#include "common/mail/dsn.h"
 
-#include <cctype>
-#include <ctime>
-
-namespace sg::egress {
+namespace sg::mail {
 namespace v1 = smimegate::v1;
 namespace {
 
@@ -49,7 +46,8 @@ bool HasEightBit(const std::string& s) {
 // The header section of an RFC 5322 message (CRLF line ends), with its final CRLF.
 std::string HeaderSection(const std::string& message) {
   auto end = message.find("\r\n\r\n");
-  if (end == std::string::npos) return message.empty() || message.ends_with("\r\n") ? message : message + "\r\n";
+  if (end == std::string::npos)
+    return message.empty() || message.ends_with("\r\n") ? message : message + "\r\n";
   return message.substr(0, end + 2);
 }
 
@@ -71,45 +69,6 @@ bool WantsFailureDsn(const v1::Recipient& recipient) {
   return recipient.notify().failure();
 }
 
-std::string StatusFromReply(int code, const std::string& text) {
-  // RFC 2034: the enhanced code starts the text ("5.1.1 no such user"), its
-  // class equal to the reply code's first digit. RFC 3463: one class digit,
-  // then one to three digits each for subject and detail; anything else from
-  // the peer gets the generic code (it goes into the DSN's Status field).
-  auto digits = [&text](size_t& j) {
-    size_t n = 0;
-    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j])) && n < 4) {
-      ++j;
-      ++n;
-    }
-    return n;
-  };
-  if (code >= 200 && code < 600 && text.size() >= 5 &&
-      text[0] == static_cast<char>('0' + code / 100) && text[1] == '.') {
-    size_t j = 2;
-    size_t subject = digits(j);
-    if (subject >= 1 && subject <= 3 && j < text.size() && text[j] == '.') {
-      ++j;
-      size_t detail = digits(j);
-      if (detail >= 1 && detail <= 3 && (j == text.size() || text[j] == ' ')) {
-        return text.substr(0, j);
-      }
-    }
-  }
-  if (code >= 500) return "5.0.0";
-  if (code >= 400) return "4.0.0";
-  return "2.0.0";
-}
-
-std::string Rfc5322Date(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
-
 bool ReturnsFullMessage(const v1::Envelope& original) {
   return original.dsn_ret() == v1::DSN_RET_FULL && original.direction() != v1::DIRECTION_INBOUND;
 }
@@ -120,7 +79,8 @@ v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
   const auto& env = original.envelope();
   std::string rcpt_list;
   for (const auto& f : failed) rcpt_list += f.recipient.address() + "\n";
-  const std::string tag = Hex(Fnv1a(env.message_id() + "\n" + original.form_id() + "\n" + rcpt_list));
+  const std::string tag =
+      Hex(Fnv1a(env.message_id() + "\n" + original.form_id() + "\n" + rcpt_list));
   const std::string dsn_id = env.message_id() + ".dsn." + tag.substr(0, 12);
   // RFC 2046 5.1.1: the boundary must not occur in a part; the returned
   // message is the sender's text, so a boundary found in it is replaced.
@@ -164,7 +124,8 @@ v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
   m += "Content-Description: Delivery report\r\n";
   m += "Content-Type: message/delivery-status\r\n\r\n";
   m += "Reporting-MTA: dns; " + reporting + "\r\n";
-  if (!env.dsn_envid().empty()) m += "Original-Envelope-Id: " + SafeField(env.dsn_envid(), 100) + "\r\n";
+  if (!env.dsn_envid().empty())
+    m += "Original-Envelope-Id: " + SafeField(env.dsn_envid(), 100) + "\r\n";
   if (env.received_at_ms() > 0) m += "Arrival-Date: " + Rfc5322Date(env.received_at_ms()) + "\r\n";
   for (const auto& f : failed) {
     m += "\r\n";
@@ -226,4 +187,4 @@ v1::MessageRecord BuildFailureDsn(const v1::MessageRecord& original,
   return dsn;
 }
 
-}  // namespace sg::egress
+}  // namespace sg::mail

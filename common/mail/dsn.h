@@ -2,7 +2,8 @@
 // codes, RFC 3461 RET/NOTIFY/ENVID/ORCPT) for recipients that failed.
 //
 // The DSN is a new MessageRecord from the null sender to the original
-// envelope sender; egress produces it onto the deliver topic like any other
+// envelope sender; egress (delivery failures) and the workers (recipients
+// the policy cannot serve) produce it onto the deliver topic like any other
 // message. Its message id is derived from the original id and the failed
 // recipients, so a DSN produced twice (after a crash) is suppressed by the
 // dedupe store like any duplicate.
@@ -14,9 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "common/mail/date.h"
+#include "common/mail/smtp_reply.h"
 #include "proto/envelope.pb.h"
 
-namespace sg::egress {
+namespace sg::mail {
 
 struct FailedRecipient {
   smimegate::v1::Recipient recipient;  // address, NOTIFY, ORCPT as received
@@ -28,11 +31,6 @@ struct FailedRecipient {
 // Whether the sender asked for failure DSNs for this recipient (NOTIFY
 // absent means FAILURE,DELAY; NEVER or a list without FAILURE means no).
 bool WantsFailureDsn(const smimegate::v1::Recipient& recipient);
-
-// The RFC 3463 status code that starts an SMTP reply text (the text after
-// the reply code: "5.1.1 no such user" -> "5.1.1"),
-// or a generic one from the reply code (5xx -> 5.0.0, 4xx -> 4.0.0).
-std::string StatusFromReply(int code, const std::string& text);
 
 struct DsnContext {
   std::string reporting_mta;  // our host name
@@ -54,7 +52,4 @@ smimegate::v1::MessageRecord BuildFailureDsn(const smimegate::v1::MessageRecord&
                                              const std::vector<FailedRecipient>& failed,
                                              const DsnContext& context);
 
-// RFC 5322 date-time for `ms` (UTC): "Sat, 28 Nov 2026 19:03:28 +0000".
-std::string Rfc5322Date(int64_t ms);
-
-}  // namespace sg::egress
+}  // namespace sg::mail
