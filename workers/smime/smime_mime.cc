@@ -125,8 +125,8 @@ ContentType ParseContentType(std::string_view value) {
       } else if (value[i] == '(') {  // comment, possibly nested
         int depth = 0;
         while (i < value.size()) {
-          if (value[i] == '\\') {
-            i += 2;
+          if (value[i] == '\\') {  // quoted pair; a trailing '\' ends the value
+            i = std::min(i + 2, value.size());
             continue;
           }
           if (value[i] == '(') ++depth;

@@ -52,6 +52,10 @@ TEST(MimeParse, ContentTypeParameters) {
        "application/pkcs7-mime", "smime-type", "enveloped-data"},
       {"garbage", "text/plain", "charset", ""},
       {"multipart/mixed; boundary=\"q\\\"x\"", "multipart/mixed", "boundary", "q\"x"},
+      // Found by the smime_mime fuzz target: a comment that ends in a lone
+      // backslash threw std::out_of_range (a worker crash on one message).
+      {"(mul\\", "text/plain", "charset", ""},
+      {"text/plain; a=(x\\", "text/plain", "a", ""},
   };
   for (const Case& c : cases) {
     ContentType ct = ParseContentType(c.value);
