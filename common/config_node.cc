@@ -10,6 +10,8 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "common/ascii.h"
+
 extern char** environ;
 
 namespace sg::config {
@@ -25,11 +27,6 @@ namespace {
 std::string LineOf(const YAML::Node& node) {
   if (!node.IsDefined() || node.Mark().line < 0) return "";
   return " (line " + std::to_string(node.Mark().line + 1) + ")";
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 // Expands ${VAR} and ${VAR:-default} in a scalar.
@@ -114,7 +111,7 @@ Status ApplyOverrides(YAML::Node& root, char** env) {
     size_t start = 0;
     while (true) {
       size_t p = key.find("__", start);
-      parts.push_back(Lower(key.substr(start, p - start)));
+      parts.push_back(AsciiLower(key.substr(start, p - start)));
       if (p == std::string::npos) break;
       start = p + 2;
     }
@@ -245,7 +242,7 @@ Result<int64_t> ConfigNode::Int(const std::string& key, std::optional<int64_t> d
 Result<bool> ConfigNode::Bool(const std::string& key, std::optional<bool> def) const {
   auto n = Scalar(key);
   if (!n.ok()) return MissingOr(key, n.error(), def);
-  std::string s = Lower(n->Scalar());
+  std::string s = AsciiLower(n->Scalar());
   if (s == "true" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "no" || s == "off") return false;
   return ErrorAt(key, "expected true or false, got \"" + n->Scalar() + "\"");
@@ -255,7 +252,12 @@ Result<std::chrono::milliseconds> ConfigNode::Duration(
     const std::string& key, std::optional<std::chrono::milliseconds> def) const {
   auto n = Scalar(key);
   if (!n.ok()) return MissingOr(key, n.error(), def);
-  const std::string& s = n->Scalar();
+  auto d = ParseDuration(n->Scalar());
+  if (!d.ok()) return ErrorAt(key, d.error().message);
+  return *d;
+}
+
+Result<std::chrono::milliseconds> ParseDuration(const std::string& s) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   std::string unit(p, s.data() + s.size());
@@ -266,7 +268,8 @@ Result<std::chrono::milliseconds> ConfigNode::Duration(
   else if (unit == "h") mult = 3'600'000;
   else if (unit == "d") mult = 86'400'000;
   if (ec != std::errc() || p == s.data() || mult == 0 || v < 0) {
-    return ErrorAt(key, "expected a duration such as 250ms, 30s, 5m, 2h or 7d, got \"" + s + "\"");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "expected a duration such as 250ms, 30s, 5m, 2h or 7d, got \"" + s + "\"");
   }
   return std::chrono::milliseconds(v * mult);
 }
@@ -277,7 +280,7 @@ Result<uint64_t> ConfigNode::Size(const std::string& key, std::optional<uint64_t
   const std::string& s = n->Scalar();
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  std::string unit = Lower(std::string(p, s.data() + s.size()));
+  std::string unit = AsciiLower(std::string(p, s.data() + s.size()));
   uint64_t mult = 0;
   if (unit.empty() || unit == "b") mult = 1;
   else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1024;

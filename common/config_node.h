@@ -89,6 +89,10 @@ class ConfigNode {
   std::string path_;
 };
 
+// "250ms", "30s", "5m", "2h", "7d" (a bare number is seconds), as config
+// values are written; also for command-line options.
+Result<std::chrono::milliseconds> ParseDuration(const std::string& text);
+
 class ConfigDocument {
  public:
   // Reads and parses `file`; applies ${VAR} expansion and SMIMEGATE__ overrides

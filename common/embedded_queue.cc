@@ -1,4 +1,5 @@
 #include "common/embedded_queue.h"
+#include "common/embedded_queue_retention.h"
 #include "common/thread_name.h"
 
 #include <rocksdb/db.h>
@@ -115,11 +116,13 @@ bool DecodeRecord(std::string_view in, Record* r) {
   return true;
 }
 
-int64_t NowMs() {
+int64_t SystemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+constexpr uint8_t kTopicRetained = 1;  // topic meta flag: records in the retained column family
 
 struct TpLess {
   bool operator()(const TopicPartition& a, const TopicPartition& b) const {
@@ -152,7 +155,9 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     size_t rr = 0;  // round-robin start for fairness across partitions
   };
 
-  explicit EmbeddedQueueImpl(EmbeddedQueueOptions options) : options_(std::move(options)) {}
+  explicit EmbeddedQueueImpl(EmbeddedQueueOptions options) : options_(std::move(options)) {
+    if (!options_.clock) options_.clock = SystemNowMs;
+  }
 
   ~EmbeddedQueueImpl() { Shutdown(); }
 
@@ -174,10 +179,15 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     // compress: snappy at flush was ~9 % of the gateway's CPU relaying 10 KB.
     records_options.compression = rocksdb::kNoCompression;
     rocksdb::ColumnFamilyOptions meta_options;
+    // Retained records (dead letters): few, kept for days, deleted for good
+    // by compaction - so no blob files, whose garbage outlives a compaction.
+    rocksdb::ColumnFamilyOptions retained_options;
+    retained_options.compression = rocksdb::kNoCompression;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
         {rocksdb::kDefaultColumnFamilyName, meta_options},
         {"records", records_options},
-        {"meta", meta_options}};
+        {"meta", meta_options},
+        {"retained", retained_options}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(db_options, options_.path, cfs, &handles, &db);
@@ -189,6 +199,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     default_cf_ = handles[0];
     records_cf_ = handles[1];
     meta_cf_ = handles[2];
+    retained_cf_ = handles[3];
     SG_RETURN_IF_ERROR(Recover());
     writer_ = std::thread([this] {
       SetCurrentThreadName("sg-queue-write");
@@ -221,11 +232,12 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     cleaner_cv_.notify_all();
     if (cleaner_.joinable()) cleaner_.join();
     if (db_) {
-      for (auto* h : {default_cf_, records_cf_, meta_cf_}) {
-        if (h) (void)db_->DestroyColumnFamilyHandle(h);
+      for (auto* h : {default_cf_, records_cf_, meta_cf_, retained_cf_}) {
+        // Shutting down: nothing to do about a handle RocksDB cannot free.
+        if (h) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
       }
-      default_cf_ = records_cf_ = meta_cf_ = nullptr;
-      (void)db_->Close();
+      default_cf_ = records_cf_ = meta_cf_ = retained_cf_ = nullptr;
+      db_->Close().PermitUncheckedError();  // the WAL is synced per write already
       db_.reset();
     }
   }
@@ -252,11 +264,12 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
                                std::to_string(t.partitions) +
                                " (the partition count of an existing topic cannot change)");
         }
+        if (t.retention && !retained_.count(t.name)) {
+          SG_RETURN_IF_ERROR(MoveToRetainedLocked(t.name, t.partitions, batch));
+        }
         continue;
       }
-      std::string v;
-      PutU32BE(v, static_cast<uint32_t>(t.partitions));
-      batch.Put(meta_cf_, TopicMetaKey(t.name), v);
+      batch.Put(meta_cf_, TopicMetaKey(t.name), TopicMeta(t.partitions, t.retention.has_value()));
     }
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
@@ -269,8 +282,49 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
           end_offset_[{t.name, p}] = 0;
         }
       }
+      if (t.retention) {
+        retained_.insert(t.name);
+        retention_[t.name] = *t.retention;
+      } else {
+        retention_.erase(t.name);
+      }
     }
     return OkStatus();
+  }
+
+  static std::string TopicMeta(int32_t partitions, bool retained) {
+    std::string v;
+    PutU32BE(v, static_cast<uint32_t>(partitions));
+    if (retained) v.push_back(static_cast<char>(kTopicRetained));
+    return v;
+  }
+
+  // A topic created before it had a retention: its records move to the
+  // retained column family (in `batch`, written by the caller).
+  Status MoveToRetainedLocked(const std::string& topic, int32_t partitions,
+                              rocksdb::WriteBatch& batch) {
+    for (int32_t p = 0; p < partitions; ++p) {
+      const std::string prefix = PartitionPrefix(topic, p);
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records_cf_));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        batch.Put(retained_cf_, it->key(), it->value());
+        if (it->key().size() == prefix.size() + 8 && it->value().size() >= 8) {
+          index_.Add({topic, p}, static_cast<int64_t>(GetU64BE(it->key().data() + prefix.size())),
+                     static_cast<int64_t>(GetU64BE(it->value().data())), it->value().size());
+        }
+      }
+      if (!it->status().ok()) {
+        return MakeError(ErrorCode::kIoError, "queue: moving " + topic + ": " + it->status().ToString());
+      }
+      batch.DeleteRange(records_cf_, RecordKey(topic, p, 0), RecordKey(topic, p, INT64_MAX));
+    }
+    batch.Put(meta_cf_, TopicMetaKey(topic), TopicMeta(partitions, true));
+    return OkStatus();
+  }
+
+  // The column family holding `topic`'s records (mu_ held).
+  rocksdb::ColumnFamilyHandle* CfForLocked(const std::string& topic) const {
+    return retained_.count(topic) ? retained_cf_ : records_cf_;
   }
 
   // --- producing -----------------------------------------------------------
@@ -358,7 +412,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       for (const auto& h : item.record.headers) reserve += 8 + h.key.size() + h.value.size();
     }
     rocksdb::WriteBatch batch(reserve);
-    const int64_t ts = NowMs();
+    const int64_t ts = options_.clock();
     std::map<TopicPartition, int64_t, TpLess> first_offset;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -371,8 +425,11 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         const rocksdb::Slice key_slice(key);
         const rocksdb::Slice value_parts[2] = {rocksdb::Slice(prefix),
                                                rocksdb::Slice(item.record.value)};
-        batch.Put(records_cf_, rocksdb::SliceParts(&key_slice, 1),
+        batch.Put(CfForLocked(tp.topic), rocksdb::SliceParts(&key_slice, 1),
                   rocksdb::SliceParts(value_parts, 2));
+        if (retained_.count(tp.topic)) {
+          index_.Add(tp, offset, ts, prefix.size() + item.record.value.size());
+        }
       }
     }
     written_since_cleanup_ += reserve;
@@ -395,7 +452,10 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       result = MakeError(ErrorCode::kUnavailable, "queue write failed: " + s.ToString());
       spdlog::error("queue: write to {} failed: {}", options_.path, s.ToString());
       std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& [tp, first] : first_offset) next_offset_[tp] = first;  // reuse offsets
+      for (const auto& [tp, first] : first_offset) {
+        next_offset_[tp] = first;  // reuse offsets
+        index_.DropFrom(tp, first);
+      }
     } else {
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [tp, first] : first_offset) end_offset_[tp] = next_offset_[tp];
@@ -514,6 +574,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       TopicPartition tp;
       int64_t from;
       int64_t to;
+      rocksdb::ColumnFamilyHandle* cf;
     };
     std::vector<Range> ranges;
     {
@@ -538,7 +599,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
           int64_t end = end_offset_[tp];
           if (pos < end) {
             int64_t n = std::min<int64_t>(end - pos, static_cast<int64_t>(budget));
-            ranges.push_back({tp, pos, pos + n});
+            ranges.push_back({tp, pos, pos + n, CfForLocked(tp.topic)});
             m.position[tp] = pos + n;
             budget -= static_cast<size_t>(n);
           }
@@ -565,7 +626,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     // Read outside the lock: records below end_offset_ are immutable.
     rocksdb::ReadOptions ro;
     for (const auto& r : ranges) {
-      std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(ro, records_cf_));
+      std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(ro, r.cf));
       std::string prefix = PartitionPrefix(r.tp.topic, r.tp.partition);
       int64_t expect = r.from;
       for (iter->Seek(RecordKey(r.tp.topic, r.tp.partition, r.from));
@@ -681,24 +742,24 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   // --- clean-up --------------------------------------------------------------
 
   size_t CleanupOnce() {
-    std::vector<std::pair<TopicPartition, int64_t>> trims;
+    std::vector<std::pair<TopicPartition, int64_t>> trims;    // committed by every group
+    std::vector<std::pair<TopicPartition, int64_t>> expired;  // past their topic's retention
     {
       std::lock_guard<std::mutex> lock(mu_);
+      const int64_t now = options_.clock();
       for (const auto& [topic, parts] : partitions_) {
-        for (int32_t p = 0; p < parts; ++p) {
-          // The lowest commit of every group that reads this partition.
-          std::string suffix = topic;
-          suffix.push_back('\0');
-          PutU32BE(suffix, static_cast<uint32_t>(p));
-          int64_t low = -1;
-          for (const auto& [key, off] : committed_) {
-            if (key.size() > suffix.size() &&
-                key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-                key[key.size() - suffix.size() - 1] == '\0') {
-              low = low < 0 ? off : std::min(low, off);
+        if (retained_.count(topic)) {
+          auto r = retention_.find(topic);
+          for (int32_t p = 0; p < parts && r != retention_.end(); ++p) {
+            if (auto upto = index_.TrimPoint({topic, p}, r->second, now)) {
+              expired.emplace_back(TopicPartition{topic, p}, *upto);
             }
           }
+          continue;  // commits never remove retained records
+        }
+        for (int32_t p = 0; p < parts; ++p) {
           TopicPartition tp{topic, p};
+          int64_t low = LowestCommitLocked(tp);
           if (low > trimmed_[tp]) trims.emplace_back(tp, low);
         }
       }
@@ -716,7 +777,143 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         spdlog::warn("queue: clean-up of {}/{} failed: {}", tp.topic, tp.partition, s.ToString());
       }
     }
+    for (const auto& [tp, upto] : expired) {
+      auto st = RemoveBefore(tp, upto);
+      if (st.ok()) {
+        ++n;
+      } else {
+        spdlog::warn("queue: retention of {}/{}: {}", tp.topic, tp.partition, st.error().message);
+      }
+    }
     return n;
+  }
+
+  // The lowest commit of every group that reads tp, or -1 (mu_ held).
+  int64_t LowestCommitLocked(const TopicPartition& tp) const {
+    std::string suffix = tp.topic;
+    suffix.push_back('\0');
+    PutU32BE(suffix, static_cast<uint32_t>(tp.partition));
+    int64_t low = -1;
+    for (const auto& [key, off] : committed_) {
+      if (key.size() > suffix.size() &&
+          key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+          key[key.size() - suffix.size() - 1] == '\0') {
+        low = low < 0 ? off : std::min(low, off);
+      }
+    }
+    return low;
+  }
+
+  // Deletes the records of tp before `upto` for good: a range delete, then
+  // (for retained topics) a flush and a forced compaction of that range, so
+  // the bytes leave the memtable, the WAL and the table files.
+  Status RemoveBefore(const TopicPartition& tp, int64_t upto) {
+    rocksdb::ColumnFamilyHandle* cf;
+    bool retained;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!partitions_.count(tp.topic) || tp.partition < 0 || tp.partition >= partitions_[tp.topic]) {
+        return MakeError(ErrorCode::kNotFound, "queue partition " + tp.topic + "/" +
+                                                   std::to_string(tp.partition) + " does not exist");
+      }
+      upto = std::min(upto, end_offset_[tp]);
+      cf = CfForLocked(tp.topic);
+      retained = retained_.count(tp.topic) > 0;
+    }
+    const std::string from = RecordKey(tp.topic, tp.partition, 0);
+    const std::string to = RecordKey(tp.topic, tp.partition, upto);
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    rocksdb::Status s = db_->DeleteRange(wo, cf, from, to);
+    if (!s.ok()) return MakeError(ErrorCode::kIoError, "queue delete: " + s.ToString());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      trimmed_[tp] = std::max(trimmed_[tp], upto);
+      index_.DropBefore(tp, upto);
+    }
+    if (!retained) return OkStatus();
+    rocksdb::FlushOptions fo;
+    s = db_->Flush(fo, std::vector<rocksdb::ColumnFamilyHandle*>{default_cf_, records_cf_, meta_cf_, retained_cf_});
+    if (s.ok()) {
+      rocksdb::CompactRangeOptions co;
+      co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+      const rocksdb::Slice begin(from), end(to);
+      s = db_->CompactRange(co, cf, &begin, &end);
+    }
+    if (!s.ok()) return MakeError(ErrorCode::kIoError, "queue compaction after delete: " + s.ToString());
+    return OkStatus();
+  }
+
+  // --- administration --------------------------------------------------------
+
+  Result<int32_t> PartitionCount(const std::string& topic) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = partitions_.find(topic);
+    if (it == partitions_.end()) {
+      return MakeError(ErrorCode::kNotFound, "queue topic " + topic + " does not exist");
+    }
+    return it->second;
+  }
+
+  Result<OffsetRange> Offsets(const TopicPartition& tp) {
+    SG_ASSIGN_OR_RETURN(int32_t parts, PartitionCount(tp.topic));
+    if (tp.partition < 0 || tp.partition >= parts) {
+      return MakeError(ErrorCode::kNotFound, "queue topic " + tp.topic + " has no partition " +
+                                                 std::to_string(tp.partition));
+    }
+    OffsetRange r;
+    rocksdb::ColumnFamilyHandle* cf;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      r.high = end_offset_[tp];
+      cf = CfForLocked(tp.topic);
+    }
+    r.low = r.high;
+    SG_ASSIGN_OR_RETURN(auto first, ReadFrom(cf, tp, 0, r.high, 1));
+    if (!first.empty()) r.low = first[0].offset;
+    return r;
+  }
+
+  Result<std::vector<Record>> ReadRange(const TopicPartition& tp, int64_t from, size_t max) {
+    SG_ASSIGN_OR_RETURN(int32_t parts, PartitionCount(tp.topic));
+    if (tp.partition < 0 || tp.partition >= parts) {
+      return MakeError(ErrorCode::kNotFound, "queue topic " + tp.topic + " has no partition " +
+                                                 std::to_string(tp.partition));
+    }
+    rocksdb::ColumnFamilyHandle* cf;
+    int64_t end;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cf = CfForLocked(tp.topic);
+      end = end_offset_[tp];
+    }
+    return ReadFrom(cf, tp, std::max<int64_t>(0, from), end, max);
+  }
+
+  // Records of tp in [from, end), at most max, straight from the database.
+  Result<std::vector<Record>> ReadFrom(rocksdb::ColumnFamilyHandle* cf, const TopicPartition& tp,
+                                       int64_t from, int64_t end, size_t max) {
+    std::vector<Record> out;
+    std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(rocksdb::ReadOptions(), cf));
+    const std::string prefix = PartitionPrefix(tp.topic, tp.partition);
+    for (iter->Seek(RecordKey(tp.topic, tp.partition, from)); iter->Valid() && out.size() < max;
+         iter->Next()) {
+      rocksdb::Slice k = iter->key();
+      if (k.size() != prefix.size() + 8 || !k.starts_with(prefix)) break;
+      Record rec;
+      rec.topic = tp.topic;
+      rec.partition = tp.partition;
+      rec.offset = static_cast<int64_t>(GetU64BE(k.data() + prefix.size()));
+      if (rec.offset >= end) break;
+      if (!DecodeRecord(std::string_view(iter->value().data(), iter->value().size()), &rec)) {
+        return MakeError(ErrorCode::kCorruption, "queue record " + tp.topic + "/" +
+                                                     std::to_string(tp.partition) + "@" +
+                                                     std::to_string(rec.offset) + " cannot be decoded");
+      }
+      out.push_back(std::move(rec));
+    }
+    if (!iter->status().ok()) return MakeError(ErrorCode::kIoError, "queue read: " + iter->status().ToString());
+    return out;
   }
 
   void CleanerLoop() {
@@ -735,7 +932,12 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   }
 
   int64_t StoredRecords(const TopicPartition& tp) {
-    std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(rocksdb::ReadOptions(), records_cf_));
+    rocksdb::ColumnFamilyHandle* cf;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cf = CfForLocked(tp.topic);
+    }
+    std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(rocksdb::ReadOptions(), cf));
     std::string prefix = PartitionPrefix(tp.topic, tp.partition);
     int64_t n = 0;
     for (iter->Seek(prefix); iter->Valid() && iter->key().starts_with(prefix); iter->Next()) ++n;
@@ -749,8 +951,9 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string k = it->key().ToString();
       std::string v = it->value().ToString();
-      if (k.size() > 2 && k[0] == 't' && k[1] == '\0' && v.size() == 4) {
+      if (k.size() > 2 && k[0] == 't' && k[1] == '\0' && (v.size() == 4 || v.size() == 5)) {
         partitions_[k.substr(2)] = static_cast<int32_t>(GetU32BE(v.data()));
+        if (v.size() == 5 && (static_cast<uint8_t>(v[4]) & kTopicRetained)) retained_.insert(k.substr(2));
       } else if (k.size() > 2 && k[0] == 'c' && k[1] == '\0' && v.size() == 8) {
         committed_[k] = static_cast<int64_t>(GetU64BE(v.data()));
       }
@@ -765,7 +968,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         // The last stored record; records below every commit may be gone, so
         // never start below the highest commit either.
         std::unique_ptr<rocksdb::Iterator> ri(
-            db_->NewIterator(rocksdb::ReadOptions(), records_cf_));
+            db_->NewIterator(rocksdb::ReadOptions(), CfForLocked(topic)));
         ri->SeekForPrev(RecordKey(topic, p, INT64_MAX));
         std::string prefix = PartitionPrefix(topic, p);
         if (ri->Valid() && ri->key().starts_with(prefix) && ri->key().size() == prefix.size() + 8) {
@@ -784,6 +987,25 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         end_offset_[tp] = next;
       }
     }
+    return RecoverRetentionIndex();
+  }
+
+  // One pass over the retained records: what retention needs to know.
+  Status RecoverRetentionIndex() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), retained_cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      rocksdb::Slice k = it->key();
+      if (k.size() < 13) continue;
+      const size_t nul = k.size() - 13;  // <topic>\0<partition 4><offset 8>
+      if (k.data()[nul] != '\0') continue;
+      TopicPartition tp{std::string(k.data(), nul), static_cast<int32_t>(GetU32BE(k.data() + nul + 1))};
+      const auto offset = static_cast<int64_t>(GetU64BE(k.data() + nul + 5));
+      if (it->value().size() < 8) continue;
+      index_.Add(tp, offset, static_cast<int64_t>(GetU64BE(it->value().data())), it->value().size());
+    }
+    if (!it->status().ok()) {
+      return MakeError(ErrorCode::kIoError, "queue recovery: " + it->status().ToString());
+    }
     return OkStatus();
   }
 
@@ -792,6 +1014,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* records_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* retained_cf_ = nullptr;
 
   // Writer state.
   std::mutex write_mu_;
@@ -813,6 +1036,9 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   std::map<TopicPartition, int64_t, TpLess> end_offset_;   // durable and visible
   std::map<TopicPartition, int64_t, TpLess> trimmed_;
   std::map<std::string, int64_t> committed_;  // CommitKey -> next offset
+  std::set<std::string> retained_;              // topics in retained_cf_ (persisted flag)
+  std::map<std::string, Retention> retention_;  // their retention (from EnsureTopics)
+  RetentionIndex index_;                        // records of retained topics
   std::map<uint64_t, std::unique_ptr<Member>> members_;
   uint64_t last_member_id_ = 0;
 
@@ -900,6 +1126,21 @@ Result<std::unique_ptr<Consumer>> EmbeddedQueue::CreateConsumer(
     const std::string& group, const std::vector<std::string>& topics) {
   SG_ASSIGN_OR_RETURN(uint64_t id, impl_->Join(group, topics));
   return std::unique_ptr<Consumer>(new EmbeddedConsumerImpl(impl_, id));
+}
+
+Result<int32_t> EmbeddedQueue::PartitionCount(const std::string& topic) {
+  return impl_->PartitionCount(topic);
+}
+
+Result<OffsetRange> EmbeddedQueue::Offsets(const TopicPartition& tp) { return impl_->Offsets(tp); }
+
+Result<std::vector<Record>> EmbeddedQueue::ReadRange(const TopicPartition& tp, int64_t from,
+                                                     size_t max_records) {
+  return impl_->ReadRange(tp, from, max_records);
+}
+
+Status EmbeddedQueue::DeleteBefore(const TopicPartition& tp, int64_t offset) {
+  return impl_->RemoveBefore(tp, offset);
 }
 
 size_t EmbeddedQueue::CleanupNow() { return impl_->CleanupOnce(); }

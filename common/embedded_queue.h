@@ -16,10 +16,19 @@
 // Clean-up: a background thread deletes the records of a partition that
 // every group subscribed to its topic has committed. Groups are remembered
 // across restarts, so a stage that is down does not lose its backlog.
+// Topics created with a Retention (the dead-letter topic) are cleaned by it
+// instead: records older than max_age, and the oldest while a partition
+// holds more than max_bytes. Their records live in a column family of their
+// own without blob files, and after a retention trim (or DeleteBefore) the
+// memtables are flushed and that range compacted: removed records - a
+// dead-lettered message may be decrypted mail - are gone from the files on
+// disk, not only hidden.
 //
 // On disk (one RocksDB database, column families):
-//   records: <topic>\0<partition u32 BE><offset u64 BE> -> encoded record
-//   meta:    t\0<topic> -> partitions; c\0<group>\0<topic>\0<partition BE> -> committed
+//   records:  <topic>\0<partition u32 BE><offset u64 BE> -> encoded record
+//   retained: the same, for topics with a retention
+//   meta:     t\0<topic> -> partitions u32 BE [+ flags u8: 1 = in retained];
+//             c\0<group>\0<topic>\0<partition BE> -> committed
 //
 // Threading: see common/queue.h. Internally one mutex guards the group and
 // position state; reads of records happen outside it.
@@ -27,6 +36,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +51,9 @@ struct EmbeddedQueueOptions {
   uint64_t max_pending_bytes = 512ull << 20;  // produced but not yet written
   uint64_t max_batch_bytes = 32ull << 20;   // one WriteBatch
   std::chrono::milliseconds cleanup_interval{2000};
+  // Wall clock (unix ms) for record timestamps and retention; tests inject a
+  // fake one. Default: the system clock.
+  std::function<int64_t()> clock;
 };
 
 class EmbeddedQueueImpl;
@@ -55,6 +68,11 @@ class EmbeddedQueue : public Queue {
   Result<std::unique_ptr<Producer>> CreateProducer() override;
   Result<std::unique_ptr<Consumer>> CreateConsumer(const std::string& group,
                                                    const std::vector<std::string>& topics) override;
+  Result<int32_t> PartitionCount(const std::string& topic) override;
+  Result<OffsetRange> Offsets(const TopicPartition& tp) override;
+  Result<std::vector<Record>> ReadRange(const TopicPartition& tp, int64_t from,
+                                        size_t max_records) override;
+  Status DeleteBefore(const TopicPartition& tp, int64_t offset) override;
 
   // Runs one clean-up pass now (tests); returns how many partitions were trimmed.
   size_t CleanupNow();

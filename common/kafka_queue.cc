@@ -36,6 +36,9 @@ ErrorCode CodeFor(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
     case RD_KAFKA_RESP_ERR__QUEUE_FULL:
       return ErrorCode::kResourceExhausted;
+    case RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
+      return ErrorCode::kUnsupported;
     case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
     case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
     case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
@@ -212,6 +215,9 @@ class KafkaQueueImpl {
     for (const auto& t : topics) {
       nts.push_back(rd_kafka_NewTopic_new(t.name.c_str(), t.partitions,
                                           options_.replication_factor, err, sizeof(err)));
+      for (const auto& [k, v] : KafkaTopicConfig(t)) {
+        rd_kafka_NewTopic_set_config(nts.back(), k.c_str(), v.c_str());
+      }
     }
     rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
     rd_kafka_CreateTopics(producer_, nts.data(), nts.size(), nullptr, q);
@@ -297,6 +303,43 @@ class KafkaQueueImpl {
 
   const KafkaQueueOptions& options() const { return options_; }
 
+  Result<OffsetRange> Offsets(const TopicPartition& tp) {
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        producer_, tp.topic.c_str(), tp.partition, &low, &high, 5000);
+    if (err) return KafkaError(err, "kafka offsets of " + tp.topic);
+    return OffsetRange{low, high};
+  }
+
+  Status DeleteBefore(const TopicPartition& tp, int64_t offset) {
+    auto* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = offset;
+    rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(list);
+    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
+    rd_kafka_DeleteRecords(producer_, &del, 1, nullptr, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 15000);
+    Status result = OkStatus();
+    if (!ev) {
+      result = MakeError(ErrorCode::kTimeout, "kafka delete records of " + tp.topic + " timed out");
+    } else if (rd_kafka_event_error(ev)) {
+      result = MakeError(CodeFor(rd_kafka_event_error(ev)),
+                         "kafka delete records of " + tp.topic + ": " + rd_kafka_event_error_string(ev));
+    } else {
+      const rd_kafka_topic_partition_list_t* offsets =
+          rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+      for (int i = 0; offsets && i < offsets->cnt && result.ok(); ++i) {
+        if (offsets->elems[i].err) {
+          result = KafkaError(offsets->elems[i].err, "kafka delete records of " + tp.topic);
+        }
+      }
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_DeleteRecords_destroy(del);
+    return result;
+  }
+
  private:
   KafkaQueueOptions options_;
   rd_kafka_t* producer_ = nullptr;
@@ -328,6 +371,28 @@ class KafkaProducer : public Producer {
   std::shared_ptr<std::condition_variable> flushed_ = std::make_shared<std::condition_variable>();
   std::shared_ptr<std::mutex> flush_mu_ = std::make_shared<std::mutex>();
 };
+
+Record ToRecord(const rd_kafka_message_t* m) {
+  Record r;
+  r.topic = rd_kafka_topic_name(m->rkt);
+  r.partition = m->partition;
+  r.offset = m->offset;
+  rd_kafka_timestamp_type_t tstype;
+  r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+  if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* val;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      r.headers.push_back({name, std::string(static_cast<const char*>(val), size)});
+    }
+  }
+  return r;
+}
 
 rd_kafka_topic_partition_list_t* ListOf(const TopicPartition& tp, int64_t offset) {
   auto* l = rd_kafka_topic_partition_list_new(1);
@@ -423,27 +488,8 @@ class KafkaConsumer : public Consumer {
         rd_kafka_message_destroy(m);
         continue;
       }
-      Record r;
-      r.topic = rd_kafka_topic_name(m->rkt);
-      r.partition = m->partition;
-      r.offset = m->offset;
-      rd_kafka_timestamp_type_t tstype;
-      r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
-      if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
-      if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
-      rd_kafka_headers_t* hdrs = nullptr;
-      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name;
-        const void* val;
-        size_t size;
-        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) ==
-                           RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i) {
-          r.headers.push_back({name, std::string(static_cast<const char*>(val), size)});
-        }
-      }
+      out.push_back(ToRecord(m));
       rd_kafka_message_destroy(m);
-      out.push_back(std::move(r));
     }
     return out;
   }
@@ -570,6 +616,71 @@ Result<std::unique_ptr<KafkaQueue>> KafkaQueue::Open(const KafkaQueueOptions& op
 
 Status KafkaQueue::EnsureTopics(const std::vector<TopicSpec>& topics) {
   return impl_->EnsureTopics(topics);
+}
+
+std::vector<std::pair<std::string, std::string>> KafkaTopicConfig(const TopicSpec& spec) {
+  if (!spec.retention) return {};
+  const Retention& r = *spec.retention;
+  return {{"cleanup.policy", "delete"},
+          {"retention.ms", r.max_age.count() > 0 ? std::to_string(r.max_age.count()) : "-1"},
+          {"retention.bytes", r.max_bytes > 0 ? std::to_string(r.max_bytes) : "-1"}};
+}
+
+Result<int32_t> KafkaQueue::PartitionCount(const std::string& topic) {
+  return impl_->Partitions(topic);
+}
+
+Result<OffsetRange> KafkaQueue::Offsets(const TopicPartition& tp) { return impl_->Offsets(tp); }
+
+Result<std::vector<Record>> KafkaQueue::ReadRange(const TopicPartition& tp, int64_t from,
+                                                  size_t max_records) {
+  SG_ASSIGN_OR_RETURN(OffsetRange range, impl_->Offsets(tp));
+  std::vector<Record> out;
+  from = std::max(from, range.low);
+  if (from >= range.high || max_records == 0) return out;
+  // A consumer of its own that joins no group: assign, read, close.
+  SG_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, BaseConf(impl_->options()));
+  char err[512];
+  if (rd_kafka_conf_set(conf, "group.id", "smimegate-admin-reader", err, sizeof(err)) !=
+          RD_KAFKA_CONF_OK ||
+      rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka reader: ") + err);
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (!rk) return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka reader: ") + err);
+  auto* list = ListOf(tp, from);
+  rd_kafka_resp_err_t e = rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  Status status = e ? Status(KafkaError(e, "kafka assign " + tp.topic)) : OkStatus();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (status.ok() && out.size() < max_records && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
+    if (!m) continue;
+    if (m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        status = KafkaError(m->err, "kafka read " + tp.topic);
+      }
+      rd_kafka_message_destroy(m);
+      if (!status.ok() || out.empty() || out.back().offset + 1 >= range.high) break;
+      continue;
+    }
+    out.push_back(ToRecord(m));
+    rd_kafka_message_destroy(m);
+    if (out.back().offset + 1 >= range.high) break;
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (!status.ok()) return status.error();
+  if (out.empty()) {
+    return MakeError(ErrorCode::kTimeout, "kafka read " + tp.topic + ": nothing arrived in 10 s");
+  }
+  return out;
+}
+
+Status KafkaQueue::DeleteBefore(const TopicPartition& tp, int64_t offset) {
+  SG_ASSIGN_OR_RETURN(OffsetRange range, impl_->Offsets(tp));
+  return impl_->DeleteBefore(tp, std::min(offset, range.high));
 }
 
 Result<std::unique_ptr<Producer>> KafkaQueue::CreateProducer() {

@@ -12,6 +12,14 @@
 // records go to their new owner (at least once); a late Commit on a revoked
 // partition is refused with kPermissionDenied.
 //
+// Retention: a TopicSpec with a Retention creates its topic with
+// retention.ms / retention.bytes (KafkaTopicConfig). A topic that exists
+// keeps the configuration it has: change it with kafka-configs.sh (see
+// docs/operations.md).
+//
+// Administration: ReadRange reads with a short-lived consumer that joins no
+// group (assign, no commits); DeleteBefore is Kafka's DeleteRecords.
+//
 // Correctness never rests on Kafka transactions (Debian's librdkafka 2.0.2
 // mock cluster does not filter aborted records): at-least-once plus the
 // egress duplicate suppression is the design.
@@ -23,6 +31,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/queue.h"
 
@@ -42,6 +52,10 @@ struct KafkaQueueOptions {
 
 class KafkaQueueImpl;
 
+// Topic-level configuration for creating `spec` (retention.ms,
+// retention.bytes, cleanup.policy when it has a Retention; empty otherwise).
+std::vector<std::pair<std::string, std::string>> KafkaTopicConfig(const TopicSpec& spec);
+
 class KafkaQueue : public Queue {
  public:
   // Creates the shared producer. Does not wait for the brokers: a broker that
@@ -53,6 +67,11 @@ class KafkaQueue : public Queue {
   Result<std::unique_ptr<Producer>> CreateProducer() override;
   Result<std::unique_ptr<Consumer>> CreateConsumer(const std::string& group,
                                                    const std::vector<std::string>& topics) override;
+  Result<int32_t> PartitionCount(const std::string& topic) override;
+  Result<OffsetRange> Offsets(const TopicPartition& tp) override;
+  Result<std::vector<Record>> ReadRange(const TopicPartition& tp, int64_t from,
+                                        size_t max_records) override;
+  Status DeleteBefore(const TopicPartition& tp, int64_t offset) override;
 
  private:
   explicit KafkaQueue(std::shared_ptr<KafkaQueueImpl> impl);

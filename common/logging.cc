@@ -4,47 +4,74 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "common/log_event.h"
 
 namespace sg {
+namespace {
 
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
+// The keys of the line itself; an Event field with one of these names is
+// written as "field_<name>" instead of overwriting it.
+bool Reserved(const std::string& key) {
+  return key == "ts" || key == "level" || key == "logger" || key == "thread" || key == "msg";
 }
 
-namespace {
-// %* in the JSON pattern: the message, escaped for a JSON string.
-class JsonMessageFlag : public spdlog::custom_flag_formatter {
+std::string IsoTimeUtc(std::chrono::system_clock::time_point tp) {
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
+  const time_t secs = static_cast<time_t>(us / 1000000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[48];
+  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%06lldZ", static_cast<long long>(us % 1000000));
+  return buf;
+}
+
+class JsonFormatter : public spdlog::formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    std::string escaped = JsonEscape(std::string(msg.payload.data(), msg.payload.size()));
-    dest.append(escaped.data(), escaped.data() + escaped.size());
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    nlohmann::ordered_json line;
+    line["ts"] = IsoTimeUtc(msg.time);
+    const auto level = spdlog::level::to_string_view(msg.level);
+    line["level"] = std::string(level.data(), level.size());
+    line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
+    line["thread"] = msg.thread_id;
+    const log::Emitting* event = log::CurrentEvent();
+    if (event != nullptr) {
+      for (const auto& [key, value] : *event->fields) {
+        const std::string k = Reserved(key) ? "field_" + key : key;
+        std::visit([&line, &k](const auto& v) { line[k] = v; }, value);
+      }
+      if (!event->msg.empty()) line["msg"] = std::string(event->msg);
+    } else {
+      line["msg"] = std::string(msg.payload.data(), msg.payload.size());
+    }
+    // replace: invalid UTF-8 becomes U+FFFD instead of an exception.
+    const std::string out =
+        line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    dest.append(out.data(), out.data() + out.size());
+    dest.push_back('\n');
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<JsonMessageFlag>();
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
   }
 };
+
 }  // namespace
+
+Result<std::unique_ptr<spdlog::formatter>> MakeLogFormatter(const std::string& format) {
+  if (format == "json") return std::unique_ptr<spdlog::formatter>(new JsonFormatter());
+  if (format == "text") {
+    return std::unique_ptr<spdlog::formatter>(
+        new spdlog::pattern_formatter("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v"));
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "config log.format: expected text or json, got \"" + format + "\"");
+}
 
 Status InitLogging(const LogConfig& config) {
   auto level = spdlog::level::from_str(config.level);
@@ -54,21 +81,12 @@ Status InitLogging(const LogConfig& config) {
                                                       "\" (trace, debug, info, warn, error, "
                                                       "critical, off)");
   }
+  SG_ASSIGN_OR_RETURN(auto formatter, MakeLogFormatter(config.format));
   // Logs go to stderr so stdout stays free for command output.
   auto logger = spdlog::stderr_logger_mt("smimegate");
   spdlog::set_default_logger(logger);
   spdlog::set_level(level);
-  if (config.format == "json") {
-    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    f->add_flag<JsonMessageFlag>('*').set_pattern(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"%n","thread":%t,"msg":"%*"})");
-    spdlog::set_formatter(std::move(f));
-  } else if (config.format == "text") {
-    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
-  } else {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "config log.format: expected text or json, got \"" + config.format + "\"");
-  }
+  spdlog::set_formatter(std::move(formatter));
   spdlog::flush_on(spdlog::level::warn);
   return OkStatus();
 }

@@ -1,20 +1,33 @@
-// Prometheus metrics: counters, gauges and histograms with labels, and the
-// text exposition format (version 0.0.4) served on /metrics.
+// Prometheus metrics on prometheus-cpp (Debian's prometheus-cpp-dev): the
+// library's core registry holds every family and its TextSerializer writes
+// the exposition (text format 0.0.4) that StatusServer serves on /metrics.
 //
-// Debian 12 ships no prometheus-cpp, so this is a small registry of our own;
-// `promtool check metrics` validates its output in the test suite.
+// This header is the project's facade over it, kept small and stable so
+// components do not depend on the library's builder API:
+// - each component has its own `*_metrics` class that takes a Registry& in
+//   its constructor, registers its families once and keeps references to the
+//   children it updates;
+// - WithLabels(values) finds a child by label values in label-name order (a
+//   map lookup under the family's lock); the returned child lives as long as
+//   the registry and is updated without a lock (Counter, Gauge: one atomic
+//   operation; Histogram: prometheus-cpp takes a short mutex per Observe).
+//   Keep the reference instead of calling WithLabels on a hot path.
+// - The family list of a running `smimegate run` is pinned by a test
+//   (tests/cmd/metric_families_test.py against tests/cmd/metric_families.txt);
+//   adding a family means adding it there and to docs/operations.md.
 //
-// Usage: each component has its own `*_metrics` class that takes a
-// Registry& in its constructor, registers its families once and keeps
-// references to the children it updates (WithLabels is a map lookup under a
-// lock; the returned child is updated lock-free and lives as long as the
-// registry).
+// Errors: registering a family twice with another type or other labels, an
+// invalid metric or label name, and a label-value count that differs from
+// the label names are bugs: they abort with a message on stderr.
 //
-// Threading: everything is thread-safe. Counter/Gauge/Histogram updates are
-// atomic operations; Serialize takes the registry lock.
+// Threading: everything is thread-safe.
 #pragma once
 
-#include <atomic>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -22,52 +35,58 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
 
 namespace sg::metrics {
 
 class Counter {
  public:
-  void Inc(double v = 1.0);
-  double Value() const { return value_.load(std::memory_order_relaxed); }
+  explicit Counter(prometheus::Counter& counter) : counter_(&counter) {}
+  // Negative values are ignored (prometheus-cpp): counters only go up.
+  void Inc(double v = 1.0) { counter_->Increment(v); }
+  double Value() const { return counter_->Value(); }
 
  private:
-  std::atomic<double> value_{0.0};
+  prometheus::Counter* counter_;
 };
 
 class Gauge {
  public:
-  void Set(double v) { value_.store(v, std::memory_order_relaxed); }
-  void Inc(double v = 1.0);
-  void Dec(double v = 1.0) { Inc(-v); }
-  double Value() const { return value_.load(std::memory_order_relaxed); }
+  explicit Gauge(prometheus::Gauge& gauge) : gauge_(&gauge) {}
+  void Set(double v) { gauge_->Set(v); }
+  void Inc(double v = 1.0) { gauge_->Increment(v); }
+  void Dec(double v = 1.0) { gauge_->Decrement(v); }
+  double Value() const { return gauge_->Value(); }
 
  private:
-  std::atomic<double> value_{0.0};
+  prometheus::Gauge* gauge_;
 };
 
 class Histogram {
  public:
-  explicit Histogram(std::vector<double> bounds);
-  void Observe(double v);
-  uint64_t Count() const { return count_.load(std::memory_order_relaxed); }
-  double Sum() const { return sum_.load(std::memory_order_relaxed); }
+  Histogram(prometheus::Histogram& histogram, std::vector<double> bounds)
+      : histogram_(&histogram), bounds_(std::move(bounds)) {}
+  void Observe(double v) { histogram_->Observe(v); }
+  // Read back (tests, tools): a scrape of this child.
+  uint64_t Count() const;
+  double Sum() const;
   const std::vector<double>& bounds() const { return bounds_; }
   // Cumulative count of observations <= bounds()[i]; i == bounds().size() is +Inf.
   uint64_t CumulativeCount(size_t i) const;
 
  private:
+  prometheus::Histogram* histogram_;
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // non-cumulative, size bounds_+1
-  std::atomic<uint64_t> count_{0};
-  std::atomic<double> sum_{0.0};
 };
 
 // Default latency buckets in seconds: 0.5 ms .. 60 s.
 std::vector<double> LatencyBuckets();
-// Size buckets in bytes: 1 KiB .. 64 MiB.
-std::vector<double> SizeBuckets();
 
 enum class Type { kCounter, kGauge, kHistogram };
 
@@ -75,10 +94,15 @@ enum class Type { kCounter, kGauge, kHistogram };
 template <typename M>
 class Family {
  public:
+  using Backend = std::conditional_t<
+      std::is_same_v<M, Counter>, prometheus::Family<prometheus::Counter>,
+      std::conditional_t<std::is_same_v<M, Gauge>, prometheus::Family<prometheus::Gauge>,
+                         prometheus::Family<prometheus::Histogram>>>;
+
   Family(std::string name, std::string help, std::vector<std::string> label_names,
-         std::function<std::unique_ptr<M>()> make)
-      : name_(std::move(name)), help_(std::move(help)),
-        label_names_(std::move(label_names)), make_(std::move(make)) {}
+         Backend& backend, std::vector<double> bounds = {})
+      : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)),
+        backend_(backend), bounds_(std::move(bounds)) {}
 
   // The child for these label values (in label-name order). Aborts when the
   // number of values differs from the number of label names (a bug).
@@ -94,11 +118,14 @@ class Family {
   const std::vector<std::string>& label_names() const { return label_names_; }
   // Calls f(label_values, child) for every child, under the family lock.
   void ForEach(const std::function<void(const std::vector<std::string>&, const M&)>& f) const;
+  // The prometheus-cpp family (a Collectable).
+  Backend& backend() { return backend_; }
 
  private:
   std::string name_, help_;
   std::vector<std::string> label_names_;
-  std::function<std::unique_ptr<M>()> make_;
+  Backend& backend_;
+  std::vector<double> bounds_;  // histograms
   mutable std::mutex mu_;
   std::map<std::vector<std::string>, std::unique_ptr<M>> children_;
 };
@@ -132,14 +159,22 @@ class Registry {
                         std::vector<std::string> label_names,
                         std::function<std::vector<Sample>()> collect);
 
-  // The whole registry in Prometheus text format 0.0.4.
+  // The whole registry in Prometheus text format 0.0.4 (prometheus-cpp's
+  // TextSerializer), families in registration order.
   std::string Serialize() const;
+
+  // The prometheus-cpp registry, for code that uses the library directly.
+  prometheus::Registry& backend() { return *backend_; }
 
  private:
   struct Entry;
+  Entry* Find(const std::string& name) const;
+  Entry& NewEntry(const std::string& name, const std::string& help, Type type,
+                  const std::vector<std::string>& labels);
+
+  std::unique_ptr<prometheus::Registry> backend_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Entry>> entries_;  // registration order
-  Entry* Find(const std::string& name) const;
 };
 
 }  // namespace sg::metrics

@@ -20,7 +20,13 @@
 //     every record before next_offset is processed; after a crash or a
 //     rebalance, consumption resumes at the last commit, so uncommitted
 //     records are delivered again (at least once, invariant 2).
-//   - Committed records that every group has passed are cleaned up.
+//   - Committed records that every group has passed are cleaned up - except
+//     on a topic created with a Retention (the dead-letter topic): its
+//     records stay until they are older than max_age or the partition holds
+//     more than max_bytes (oldest first), whatever the groups did, like
+//     Kafka's retention.ms / retention.bytes.
+//   - Administration (ReadRange, Offsets, DeleteBefore) reads and trims a
+//     partition outside any group: what `smimegatectl deadletter` uses.
 //
 // Threading: a Queue, its Producers and Consumers may be used from any
 // thread. A Consumer is used by one thread at a time (Wakeup and Lag
@@ -69,9 +75,27 @@ struct Record {
   std::optional<std::string_view> FindHeader(std::string_view header_key) const;
 };
 
+// How long records of a topic are kept regardless of consumers; 0 is no
+// limit of that kind. Both limits apply per partition.
+struct Retention {
+  std::chrono::milliseconds max_age{0};
+  uint64_t max_bytes = 0;
+};
+
 struct TopicSpec {
+  TopicSpec() = default;
+  TopicSpec(std::string n, int32_t p, std::optional<Retention> r = std::nullopt)
+      : name(std::move(n)), partitions(p), retention(r) {}
   std::string name;
   int32_t partitions = 1;
+  // Set: records are removed by this retention, not by consumer commits.
+  std::optional<Retention> retention;
+};
+
+// The offsets a partition holds: [low, high). low == high when it is empty.
+struct OffsetRange {
+  int64_t low = 0;
+  int64_t high = 0;
 };
 
 struct TopicPartition {
@@ -160,6 +184,22 @@ class Queue {
   // Joins `group` and subscribes to `topics` (which must exist).
   virtual Result<std::unique_ptr<Consumer>> CreateConsumer(
       const std::string& group, const std::vector<std::string>& topics) = 0;
+
+  // --- administration: outside any consumer group, no commits ---------------
+
+  // Partitions of `topic`; kNotFound when it does not exist.
+  virtual Result<int32_t> PartitionCount(const std::string& topic) = 0;
+  // The offsets tp holds now.
+  virtual Result<OffsetRange> Offsets(const TopicPartition& tp) = 0;
+  // Up to max_records records of tp from offset `from` on (from the first
+  // one still held when `from` is older), in offset order. May block on the
+  // network (Kafka).
+  virtual Result<std::vector<Record>> ReadRange(const TopicPartition& tp, int64_t from,
+                                                size_t max_records) = 0;
+  // Removes every record of tp before `offset` (at most up to the end): the
+  // records are gone for every group, and from disk once the queue compacts
+  // (the embedded queue does so at once; Kafka when it deletes the segment).
+  virtual Status DeleteBefore(const TopicPartition& tp, int64_t offset) = 0;
 };
 
 // The partition a key maps to; the same in every implementation (murmur2,

@@ -16,7 +16,7 @@ std::vector<TopicSpec> QueueConfig::PipelineTopics() const {
           {Topic(topics::kDeliver), partitions},
           {Topic(topics::kRetry), partitions},
           {Topic(topics::kPortal), partitions},
-          {Topic(topics::kDeadLetter), 1}};
+          {Topic(topics::kDeadLetter), 1, deadletter_retention}};
 }
 
 Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section,
@@ -28,6 +28,14 @@ Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(int64_t parts, section.Int("partitions", 8, 1, 1024));
   c.partitions = static_cast<int32_t>(parts);
   SG_ASSIGN_OR_RETURN(c.max_record_bytes, section.Size("max_record_size", 64ull << 20));
+  SG_ASSIGN_OR_RETURN(auto dead, section.Map("deadletter"));
+  SG_ASSIGN_OR_RETURN(c.deadletter_retention.max_age,
+                      dead.Duration("max_age", c.deadletter_retention.max_age));
+  SG_ASSIGN_OR_RETURN(c.deadletter_retention.max_bytes,
+                      dead.Size("max_bytes", c.deadletter_retention.max_bytes));
+  if (c.deadletter_retention.max_age.count() <= 0 && c.deadletter_retention.max_bytes == 0) {
+    return dead.ErrorAt("max_age", "the dead-letter topic needs a retention: max_age or max_bytes");
+  }
   SG_ASSIGN_OR_RETURN(auto embedded, section.Map("embedded"));
   SG_ASSIGN_OR_RETURN(c.embedded_path, embedded.String("path", "queue"));
   if (!c.embedded_path.empty() && c.embedded_path[0] != '/') {
@@ -51,7 +59,7 @@ Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section,
   return c;
 }
 
-Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config) {
+Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config, bool ensure_topics) {
   if (config.type == "kafka") {
     KafkaQueueOptions k;
     k.brokers = config.kafka_brokers;
@@ -63,7 +71,7 @@ Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config) {
     k.delivery_timeout = config.kafka_delivery_timeout;
     k.session_timeout = config.kafka_session_timeout;
     SG_ASSIGN_OR_RETURN(auto kq, KafkaQueue::Open(k));
-    SG_RETURN_IF_ERROR(kq->EnsureTopics(config.PipelineTopics()));
+    if (ensure_topics) SG_RETURN_IF_ERROR(kq->EnsureTopics(config.PipelineTopics()));
     return std::unique_ptr<Queue>(std::move(kq));
   }
   EmbeddedQueueOptions o;
@@ -71,7 +79,7 @@ Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config) {
   o.sync = config.embedded_sync;
   o.max_record_bytes = config.max_record_bytes;
   SG_ASSIGN_OR_RETURN(auto q, EmbeddedQueue::Open(o));
-  SG_RETURN_IF_ERROR(q->EnsureTopics(config.PipelineTopics()));
+  if (ensure_topics) SG_RETURN_IF_ERROR(q->EnsureTopics(config.PipelineTopics()));
   return std::unique_ptr<Queue>(std::move(q));
 }
 

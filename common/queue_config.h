@@ -29,6 +29,9 @@ struct QueueConfig {
   std::chrono::milliseconds kafka_linger{5};
   std::chrono::milliseconds kafka_delivery_timeout{30000};
   std::chrono::milliseconds kafka_session_timeout{10000};
+  // The dead-letter topic's retention (queue.deadletter): what a stage gave
+  // up on - possibly decrypted mail - is kept this long at most.
+  Retention deadletter_retention{std::chrono::hours(24 * 14), 1ull << 30};
 
   std::string Topic(std::string_view name) const;
   // Every topic of the pipeline with its partition count.
@@ -37,7 +40,8 @@ struct QueueConfig {
 
 Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section, const std::string& data_dir);
 
-// Opens the configured queue and makes sure the pipeline's topics exist.
-Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config);
+// Opens the configured queue and (ensure_topics) makes sure the pipeline's
+// topics exist; administration tools open it without creating anything.
+Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config, bool ensure_topics = true);
 
 }  // namespace sg::queue

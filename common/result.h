@@ -3,13 +3,17 @@
 // No exceptions cross an event loop or a queue consumer (CONVENTIONS.md).
 // A fallible function returns Result<T> (a value or an Error) or Status
 // (Result<void>). Both are [[nodiscard]]: an ignored error is a compile
-// error under -Werror. The shape follows std::expected so the type can be
-// swapped for it once the toolchain has C++23.
+// error under -Werror. Where ignoring one is right (a best-effort flush at
+// shutdown), say so with PermitUncheckedError() (RocksDB's name): explicit
+// and searchable, never a bare (void) cast. The shape follows std::expected
+// so the type can be swapped for it once the toolchain has C++23.
+//
+// Misuse is a bug and aborts in every build type: value() on an error, and
+// error() on a success.
 //
 // Threading: plain values, no shared state.
 #pragma once
 
-#include <cassert>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -72,23 +76,23 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& {
-    assert(!ok());
-    return std::get<1>(v_);
-  }
-  Error&& error() && {
-    assert(!ok());
-    return std::get<1>(std::move(v_));
-  }
+  const Error& error() const& { return CheckedError(), std::get<1>(v_); }
+  Error&& error() && { return CheckedError(), std::get<1>(std::move(v_)); }
 
   template <typename U>
   T value_or(U&& fallback) const& {
     return ok() ? std::get<0>(v_) : static_cast<T>(std::forward<U>(fallback));
   }
 
+  // Ignores the outcome on purpose; the one way to drop a Result unread.
+  void PermitUncheckedError() const {}
+
  private:
   void Checked() const {
     if (!ok()) std::abort();  // using a value that is not there is a bug
+  }
+  void CheckedError() const {
+    if (ok()) std::abort();  // reading the error of a success is a bug
   }
   std::variant<T, Error> v_;
 };
@@ -101,16 +105,16 @@ class [[nodiscard]] Result<void> {
 
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const& {
-    assert(!ok_);
-    return error_;
-  }
-  Error&& error() && {
-    assert(!ok_);
-    return std::move(error_);
-  }
+  const Error& error() const& { return CheckedError(), error_; }
+  Error&& error() && { return CheckedError(), std::move(error_); }
+
+  // Ignores the outcome on purpose; the one way to drop a Status unread.
+  void PermitUncheckedError() const {}
 
  private:
+  void CheckedError() const {
+    if (ok_) std::abort();  // reading the error of a success is a bug
+  }
   Error error_;
   bool ok_ = true;
 };

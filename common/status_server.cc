@@ -17,6 +17,13 @@ void StatusServer::AddReadiness(std::string name, std::function<bool()> ready) {
 
 Status StatusServer::Start() {
   server_ = std::make_unique<httplib::Server>();
+  // cpp-httplib sets SO_REUSEPORT, which lets a second process bind the
+  // same port and take half the scrapes; SO_REUSEADDR only (restarts while
+  // old connections linger) keeps the port to one process.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+  });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(registry_.Serialize(), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -55,6 +62,11 @@ Status StatusServer::Start() {
     SetCurrentThreadName("sg-status-http");
     server_->listen_after_bind();
   });
+  // httplib's stop() does nothing until the accept loop runs: a Stop() right
+  // after Start() would leave the thread listening forever.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   // The socket is bound and listening already; connections queue until the
   // thread accepts them.
   return OkStatus();

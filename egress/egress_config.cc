@@ -6,14 +6,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/mail/address.h"
+
 namespace sg::egress {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string ResolvePath(const std::string& path, const std::string& data_dir) {
   if (path.empty() || path[0] == '/') return path;
@@ -41,6 +37,32 @@ Result<TlsPolicy> ParseTls(const config::ConfigNode& route) {
     return node.ErrorAt("verify", "certificate verification needs mode: required");
   }
   return tls;
+}
+
+Result<std::vector<Network>> ParseNetworks(const config::ConfigNode& node, const std::string& key) {
+  SG_ASSIGN_OR_RETURN(auto texts, node.StringList(key));
+  std::vector<Network> out;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto n = ParseNetwork(texts[i]);
+    if (!n.ok()) return node.ErrorAt(key, "entry " + std::to_string(i) + ": " + n.error().message);
+    out.push_back(*n);
+  }
+  return out;
+}
+
+// A host written as an address that egress would refuse fails here, at
+// start-up, rather than every delivery later.
+Status CheckLiteralHosts(const config::ConfigNode& node, const RouteConfig& route) {
+  const DestinationPolicy policy({});
+  for (const auto& hp : route.hosts) {
+    auto n = ParseNetwork(hp.host);
+    if (!n.ok()) continue;  // a name: checked when it resolves
+    if (auto cls = policy.Refuses(n->addr, route.allowed_networks)) {
+      return node.ErrorAt("hosts", DestinationPolicy::RefusalText(n->addr, *cls, route.config_path) +
+                                       " (add it there to deliver to it)");
+    }
+  }
+  return OkStatus();
 }
 
 // One route map. `allowed` limits the transports (inbound mail never goes to MX).
@@ -76,10 +98,37 @@ Result<RouteConfig> ParseRoute(const config::ConfigNode& node, const std::string
   }
   SG_ASSIGN_OR_RETURN(auto max_conn, node.Int("max_connections", 10, 1, 1000));
   route.max_connections = static_cast<int>(max_conn);
+  route.config_path = node.path();
+  SG_ASSIGN_OR_RETURN(route.allowed_networks, ParseNetworks(node, "allowed_networks"));
+  SG_RETURN_IF_ERROR(CheckLiteralHosts(node, route));
   return route;
 }
 
+// egress.smtp.*_timeout and data_min_rate: one deadline per stage.
+Result<SmtpTimeouts> ParseTimeouts(const config::ConfigNode& smtp) {
+  SmtpTimeouts t;
+  const std::pair<const char*, std::chrono::milliseconds*> keys[] = {
+      {"connect_timeout", &t.connect},     {"greeting_timeout", &t.greeting},
+      {"command_timeout", &t.command},     {"mail_timeout", &t.mail},
+      {"rcpt_timeout", &t.rcpt},           {"data_init_timeout", &t.data_init},
+      {"data_block_timeout", &t.data_block}, {"data_done_timeout", &t.data_done},
+  };
+  for (const auto& [key, field] : keys) {
+    SG_ASSIGN_OR_RETURN(*field, smtp.Duration(key, *field));
+    if (field->count() <= 0) return smtp.ErrorAt(key, "must be positive");
+  }
+  SG_ASSIGN_OR_RETURN(t.data_min_rate, smtp.Size("data_min_rate", t.data_min_rate));
+  return t;
+}
+
 }  // namespace
+
+std::chrono::milliseconds DataTransferBudget(const SmtpTimeouts& timeouts, uint64_t size) {
+  // No limit: a century (not max(), so deadlines can still be added to a clock).
+  if (timeouts.data_min_rate == 0) return std::chrono::hours(24 * 365 * 100);
+  const uint64_t ms = size / timeouts.data_min_rate * 1000 + size % timeouts.data_min_rate * 1000 / timeouts.data_min_rate;
+  return timeouts.data_block + std::chrono::milliseconds(static_cast<int64_t>(ms));
+}
 
 Result<HostPort> ParseHostPort(const std::string& text, uint16_t default_port) {
   HostPort hp;
@@ -125,6 +174,7 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   EgressConfig cfg;
   SG_ASSIGN_OR_RETURN(cfg.smtp.helo_name, section.String("helo_name", DefaultHeloName()));
   SG_ASSIGN_OR_RETURN(cfg.postmaster, section.String("postmaster", ""));
+  SG_ASSIGN_OR_RETURN(cfg.own_addresses, ParseNetworks(section, "own_addresses"));
   if (cfg.postmaster.empty()) cfg.postmaster = "postmaster@" + cfg.smtp.helo_name;
 
   SG_ASSIGN_OR_RETURN(auto inbound, section.Map("inbound"));
@@ -143,15 +193,18 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
     if (domains.empty()) {
       return routes[i].ErrorAt("domains", "a route needs at least one domain");
     }
-    for (auto& d : domains) route.domains.push_back(Lower(d));
+    for (auto& d : domains) {
+      // ".example.com" (every subdomain) or "example.com" (exactly that).
+      const bool parent = !d.empty() && d[0] == '.';
+      auto domain = mail::NormalizeDomain(parent ? d.substr(1) : d);
+      if (!domain.ok()) return routes[i].ErrorAt("domains", domain.error().message);
+      route.domains.push_back(parent ? "." + *domain : *domain);
+    }
     cfg.routes.push_back(std::move(route));
   }
 
   SG_ASSIGN_OR_RETURN(auto smtp, section.Map("smtp"));
-  SG_ASSIGN_OR_RETURN(cfg.smtp.connect_timeout,
-                      smtp.Duration("connect_timeout", std::chrono::seconds(30)));
-  SG_ASSIGN_OR_RETURN(cfg.smtp.command_timeout,
-                      smtp.Duration("command_timeout", std::chrono::minutes(5)));
+  SG_ASSIGN_OR_RETURN(cfg.smtp.timeouts, ParseTimeouts(smtp));
   SG_ASSIGN_OR_RETURN(cfg.smtp.idle_timeout, smtp.Duration("idle_timeout", std::chrono::seconds(5)));
   SG_ASSIGN_OR_RETURN(auto per_conn, smtp.Int("max_messages_per_connection", 100, 1, 100000));
   cfg.smtp.max_messages_per_connection = static_cast<int>(per_conn);
@@ -164,6 +217,13 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
                       retry.Duration("max_interval", std::chrono::hours(1)));
   SG_ASSIGN_OR_RETURN(cfg.retry.max_age, retry.Duration("max_age", std::chrono::hours(24 * 5)));
   if (cfg.retry.initial.count() <= 0) return retry.ErrorAt("initial", "must be positive");
+
+  SG_ASSIGN_OR_RETURN(auto dsn, section.Map("dsn_rate_limit"));
+  SG_ASSIGN_OR_RETURN(auto dsn_max, dsn.Int("max_per_domain", cfg.dsn_rate_limit.max, 0, 1000000));
+  cfg.dsn_rate_limit.max = static_cast<int>(dsn_max);
+  SG_ASSIGN_OR_RETURN(cfg.dsn_rate_limit.interval,
+                      dsn.Duration("interval", cfg.dsn_rate_limit.interval));
+  if (cfg.dsn_rate_limit.interval.count() <= 0) return dsn.ErrorAt("interval", "must be positive");
 
   SG_ASSIGN_OR_RETURN(auto dns, section.Map("dns"));
   SG_ASSIGN_OR_RETURN(auto servers, dns.StringList("servers"));

@@ -21,6 +21,8 @@
 
 #include "common/config_node.h"
 #include "common/result.h"
+#include "egress/egress_destination.h"
+#include "egress/egress_dsn_limit.h"
 
 namespace sg::egress {
 
@@ -56,12 +58,36 @@ struct RouteConfig {
   std::string maildir_path;     // kMaildir: absolute
   int max_connections = 10;     // per destination (route + domain for MX)
   std::vector<std::string> domains;  // per-domain routes only; lower case
+  // Loopback, private, ... addresses egress may connect to on this route
+  // (egress_destination.h); every other such address is refused.
+  std::vector<Network> allowed_networks;
+  std::string config_path;  // "egress.outbound", "egress.routes[2]": for messages
 };
+
+// Deadlines of the SMTP client for each stage of a session, RFC 5321
+// 4.5.3.2 defaults. Each reply has its own deadline from the moment the
+// previous one arrived (pipelined commands too).
+struct SmtpTimeouts {
+  std::chrono::milliseconds connect{30'000};      // TCP connect (not in the RFC)
+  std::chrono::milliseconds greeting{300'000};    // the initial 220
+  std::chrono::milliseconds command{300'000};     // EHLO/HELO, STARTTLS and its handshake, RSET
+  std::chrono::milliseconds mail{300'000};        // the reply to MAIL
+  std::chrono::milliseconds rcpt{300'000};        // the reply to each RCPT
+  std::chrono::milliseconds data_init{120'000};   // the 354 to DATA
+  std::chrono::milliseconds data_block{180'000};  // each block of message data written
+  std::chrono::milliseconds data_done{600'000};   // the reply to the final "."
+  // The whole message must be written within data_block + size / data_min_rate
+  // (bytes per second), so a peer that reads a trickle cannot hold a large
+  // message and its connection for hours. 0: no such limit.
+  uint64_t data_min_rate = 8 << 10;
+};
+
+// How long writing `size` bytes of message data may take in all.
+std::chrono::milliseconds DataTransferBudget(const SmtpTimeouts& timeouts, uint64_t size);
 
 struct SmtpClientConfig {
   std::string helo_name = "localhost";
-  std::chrono::milliseconds connect_timeout{30'000};
-  std::chrono::milliseconds command_timeout{300'000};
+  SmtpTimeouts timeouts;
   std::chrono::milliseconds idle_timeout{5'000};  // reused connection kept open this long
   int max_messages_per_connection = 100;
 };
@@ -92,6 +118,10 @@ struct EgressConfig {
   std::chrono::milliseconds poll_interval{20};
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::string postmaster;  // From: of DSNs; default postmaster@helo_name
+  // The gateway's public addresses its interfaces do not show (NAT, a load
+  // balancer): never a destination (a mail loop).
+  std::vector<Network> own_addresses;
+  DsnRateLimit dsn_rate_limit;  // DSNs to the internet, per recipient domain
 };
 
 Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <filesystem>
 
+#include "common/mail/address.h"
+
 namespace sg::egress {
 
 DedupeStore::DedupeStore(rocksdb::DBWithTTL* db) : db_(db) {}
@@ -38,14 +40,14 @@ std::string DedupeStore::Key(std::string_view message_id, std::string_view form_
   key.reserve(message_id.size() + form_id.size() + recipient.size() + 2);
   key.append(message_id).push_back('\0');
   key.append(form_id).push_back('\0');
-  // The domain part is case-insensitive; the local part is kept as given.
-  std::string r(recipient);
-  auto at = r.rfind('@');
-  if (at != std::string::npos) {
-    std::transform(r.begin() + static_cast<long>(at), r.end(), r.begin() + static_cast<long>(at),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // The domain part is case-insensitive (normalised); the local part is
+  // kept as given.
+  auto at = recipient.rfind('@');
+  if (at == std::string_view::npos) {
+    key.append(recipient);
+  } else {
+    key.append(recipient.substr(0, at + 1)).append(mail::DomainOf(recipient));
   }
-  key.append(r);
   return key;
 }
 

@@ -9,6 +9,9 @@ EgressMetrics::EgressMetrics(metrics::Registry& registry)
       retries_(registry.AddCounter("smimegate_egress_retries_scheduled_total",
                                    "Records produced to the retry topic", {"route"})),
       dsn_(registry.AddCounter("smimegate_egress_dsn_total", "Delivery status notifications produced")),
+      refused_(registry.AddCounter("smimegate_egress_refused_total",
+                                   "Messages or recipients egress would not send, by reason",
+                                   {"reason"})),
       queue_age_(registry.AddHistogram(
           "smimegate_egress_queue_age_seconds", "Time from acceptance by ingress to the final outcome", {},
           {0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 14400, 86400, 432000})),

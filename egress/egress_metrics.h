@@ -4,6 +4,11 @@
 //                                           deadlettered | duplicate
 //   egress_retries_scheduled_total{route}   records produced to the retry topic
 //   egress_dsn_total                        DSNs produced
+//   egress_refused_total{reason}            messages/recipients egress would not send:
+//                                           bare_line_ending (per message),
+//                                           destination_<class> (per address skipped:
+//                                           loopback, private, own, ...),
+//                                           dsn_rate_limit (per DSN kept, not sent)
 //   egress_queue_age_seconds                accepted-by-ingress to final outcome
 //   egress_connections_total{route,tls}     SMTP sessions opened; tls: on | off
 //   egress_connection_failures_total{route} hosts that could not be used
@@ -29,6 +34,7 @@ class EgressMetrics {
   }
   void RetryScheduled(const std::string& route) { retries_.WithLabels({route}).Inc(); }
   void Dsn() { dsn_.Get().Inc(); }
+  void Refused(const std::string& reason) { refused_.WithLabels({reason}).Inc(); }
   void QueueAge(double seconds) { queue_age_.Get().Observe(seconds); }
   void ConnectionOpened(const std::string& route, bool tls) {
     connections_.WithLabels({route, tls ? "on" : "off"}).Inc();
@@ -42,6 +48,7 @@ class EgressMetrics {
   metrics::Family<metrics::Counter>& deliveries_;
   metrics::Family<metrics::Counter>& retries_;
   metrics::Family<metrics::Counter>& dsn_;
+  metrics::Family<metrics::Counter>& refused_;
   metrics::Family<metrics::Histogram>& queue_age_;
   metrics::Family<metrics::Counter>& connections_;
   metrics::Family<metrics::Counter>& connection_failures_;

@@ -1,23 +1,13 @@
 #include "egress/egress_route.h"
 
-#include <algorithm>
-#include <cctype>
+#include "common/mail/address.h"
 
 namespace sg::egress {
-
-std::string DomainOf(std::string_view address) {
-  auto at = address.rfind('@');
-  if (at == std::string_view::npos) return "";
-  std::string d(address.substr(at + 1));
-  std::transform(d.begin(), d.end(), d.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return d;
-}
 
 const RouteConfig& Router::RouteFor(smimegate::v1::Direction direction,
                                     std::string_view recipient) const {
   if (direction == smimegate::v1::DIRECTION_INBOUND) return config_.inbound;
-  std::string domain = DomainOf(recipient);
+  std::string domain = mail::DomainOf(recipient);
   for (const auto& route : config_.routes) {
     for (const auto& d : route.domains) {
       if (d == domain) return route;
@@ -32,7 +22,7 @@ const RouteConfig& Router::RouteFor(smimegate::v1::Direction direction,
 }
 
 std::string Router::DestinationKey(const RouteConfig& route, std::string_view recipient) {
-  if (route.transport == TransportKind::kMx) return route.name + "|" + DomainOf(recipient);
+  if (route.transport == TransportKind::kMx) return route.name + "|" + mail::DomainOf(recipient);
   return route.name;
 }
 

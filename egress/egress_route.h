@@ -17,9 +17,6 @@
 
 namespace sg::egress {
 
-// Lower-cased domain part of an address ("" when there is none).
-std::string DomainOf(std::string_view address);
-
 class Router {
  public:
   explicit Router(const EgressConfig& config) : config_(config) {}

@@ -1,24 +1,30 @@
 #include "egress/egress_service.h"
-#include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
-#include <map>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <vector>
 
+#include "common/deadletter.h"
+#include "common/mail/address.h"
+#include "common/mail/dsn.h"
+#include "common/thread_name.h"
 #include "common/topics.h"
 #include "egress/egress_backoff.h"
+#include "egress/egress_data_writer.h"
 #include "egress/egress_dedupe.h"
-#include "egress/egress_dsn.h"
+#include "egress/egress_dsn_limit.h"
 #include "egress/egress_maildir.h"
 #include "egress/egress_metrics.h"
 #include "egress/egress_offsets.h"
+#include "egress/egress_post_box.h"
 #include "egress/egress_route.h"
 #include "egress/egress_smtp_dispatcher.h"
+#include "egress/egress_timer.h"
 
 namespace sg::egress {
 namespace v1 = smimegate::v1;
@@ -33,6 +39,21 @@ struct Outcome {
   std::string text;
   std::string remote;
   std::string route;
+  // The message itself is at fault (egress refused it): besides the DSN, a
+  // copy is kept on the dead-letter topic for the administrator.
+  bool keep = false;
+  // Not attempted: kept on the dead-letter topic with this reason, no DSN.
+  std::string dead_reason;
+};
+
+// What Finalize does with each recipient that was not delivered.
+struct Decisions {
+  std::vector<size_t> deferred;
+  std::string last_error;  // of the deferred ones
+  std::vector<mail::FailedRecipient> bounce;
+  std::vector<std::pair<size_t, std::string>> dead;  // index, reason
+  std::vector<size_t> kept;                          // bounced, and kept as one dead letter
+  std::string kept_reason;
 };
 
 }  // namespace
@@ -45,11 +66,12 @@ class EgressService::Impl {
         deliver_topic_(topics::Name(prefix, topics::kDeliver)),
         retry_topic_(topics::Name(prefix, topics::kRetry)),
         deadletter_topic_(topics::Name(prefix, topics::kDeadLetter)),
-        deps_(std::move(deps)), router_(config_) {
+        deps_(std::move(deps)), router_(config_), dsn_limiter_(config_.dsn_rate_limit) {
     clock_ = deps_.clock != nullptr ? deps_.clock : &system_clock_;
   }
 
   ~Impl() {
+    posts_->Close();
     if (loop_inited_) {
       dispatcher_.reset();
       resolver_.reset();
@@ -71,6 +93,7 @@ class EgressService::Impl {
     size_t pending_jobs = 0;
     size_t pending_produces = 0;
     bool finalized = false;
+    bool replayed = false;  // put back by `smimegatectl deadletter replay`
   };
   struct Held {
     int64_t due_ms;
@@ -88,12 +111,21 @@ class EgressService::Impl {
   void PollDeliver();
   void PollRetry();
   void StartDueRetries();
-  void StartTask(const queue::TopicPartition& tp, int64_t offset, v1::MessageRecord rec);
+  void StartTask(const queue::TopicPartition& tp, int64_t offset, v1::MessageRecord rec,
+                 bool replayed);
   void Deliver(Task& task);
   void JobDone(uint64_t task_id, std::vector<size_t> indices, const std::string& route,
                SmtpJobResult result);
   void MarkDelivered(Task& task, size_t i);
+  // A message egress will not send (a bare CR or LF): every recipient fails,
+  // kept. False when the message is fine.
+  bool RefuseUnsendable(Task& task);
+  // True (and the outcome set) when recipient i of one of our DSNs is over
+  // the DSN rate limit of its domain.
+  bool OverDsnRateLimit(Task& task, size_t i);
   void MaybeFinalize(Task& task);
+  Decisions Decide(Task& task, int64_t now, int64_t first, uint32_t attempts);
+  static v1::MessageRecord CopyFor(const v1::MessageRecord& rec, const std::vector<size_t>& indices);
   void Finalize(Task& task);
   void ProduceFor(uint64_t task_id, queue::OutRecord record);
   void ProduceDone(uint64_t task_id);
@@ -109,6 +141,7 @@ class EgressService::Impl {
   std::string deliver_topic_, retry_topic_, deadletter_topic_;
   EgressDeps deps_;
   Router router_;
+  DsnRateLimiter dsn_limiter_;
   SystemClock system_clock_;
   const Clock* clock_ = nullptr;
 
@@ -122,12 +155,12 @@ class EgressService::Impl {
   uv_async_t async_{};
   uv_timer_t tick_{};
   std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<DestinationPolicy> destinations_;
   std::unique_ptr<SmtpDispatcher> dispatcher_;
   std::thread thread_;
 
-  std::mutex post_mu_;
-  std::vector<std::function<void()>> posted_;
-  bool loop_open_ = false;  // guarded by post_mu_
+  // Shared with every produce callback: they may outlive this object.
+  std::shared_ptr<PostBox> posts_ = std::make_shared<PostBox>();
 
   OffsetTracker offsets_;
   // Commits wait for the dedupe WAL sync that covers their deliveries. The
@@ -189,15 +222,16 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
     SG_ASSIGN_OR_RETURN(auto cares, CaresResolver::Create(&loop_, config_.dns));
     resolver_ = std::move(cares);
   }
-  dispatcher_ = std::make_unique<SmtpDispatcher>(&loop_, config_.smtp, *resolver_, metrics_);
+  std::vector<Network> own = LocalAddresses();
+  own.insert(own.end(), config_.own_addresses.begin(), config_.own_addresses.end());
+  destinations_ = std::make_unique<DestinationPolicy>(std::move(own));
+  dispatcher_ = std::make_unique<SmtpDispatcher>(&loop_, config_.smtp, *resolver_, metrics_,
+                                                 *destinations_);
   uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Impl*>(a->data)->DrainPosted(); });
   async_.data = this;
   uv_timer_init(&loop_, &tick_);
   tick_.data = this;
-  {
-    std::lock_guard<std::mutex> lock(post_mu_);
-    loop_open_ = true;
-  }
+  posts_->Open(&async_);
   started_ = true;
   syncer_ = std::thread([this] {
     SetCurrentThreadName("sg-egress-sync");
@@ -219,20 +253,10 @@ void EgressService::Impl::Run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
-void EgressService::Impl::Post(std::function<void()> fn) {
-  std::lock_guard<std::mutex> lock(post_mu_);
-  if (!loop_open_) return;  // the loop is gone; the record stays uncommitted
-  posted_.push_back(std::move(fn));
-  uv_async_send(&async_);
-}
+void EgressService::Impl::Post(std::function<void()> fn) { posts_->Post(std::move(fn)); }
 
 void EgressService::Impl::DrainPosted() {
-  std::vector<std::function<void()>> fns;
-  {
-    std::lock_guard<std::mutex> lock(post_mu_);
-    fns.swap(posted_);
-  }
-  for (auto& fn : fns) fn();
+  for (auto& fn : posts_->Take()) fn();
 }
 
 void EgressService::Impl::Stop() {
@@ -254,7 +278,9 @@ void EgressService::Impl::Stop() {
   // The loop has ended: nothing else touches the consumers now.
   deliver_consumer_->Close();
   retry_consumer_->Close();
-  (void)producer_->Flush(std::chrono::seconds(5));
+  if (auto st = producer_->Flush(std::chrono::seconds(5)); !st.ok()) {
+    spdlog::warn("egress: stopping: queue producer flush failed: {}", st.error().ToString());
+  }
   started_ = false;
 }
 
@@ -343,7 +369,7 @@ void EgressService::Impl::PollDeliver() {
       DeadLetterRaw(r, "egress: record is not a MessageRecord");
       continue;
     }
-    StartTask(tp, r.offset, std::move(rec));
+    StartTask(tp, r.offset, std::move(rec), r.FindHeader("sg-replayed").has_value());
   }
 }
 
@@ -402,9 +428,10 @@ void EgressService::Impl::StartDueRetries() {
 }
 
 void EgressService::Impl::StartTask(const queue::TopicPartition& tp, int64_t offset,
-                                    v1::MessageRecord rec) {
+                                    v1::MessageRecord rec, bool replayed) {
   offsets_.Add(tp, offset);
   auto task = std::make_unique<Task>();
+  task->replayed = replayed;
   task->id = next_task_id_++;
   task->tp = tp;
   task->offset = offset;
@@ -414,10 +441,62 @@ void EgressService::Impl::StartTask(const queue::TopicPartition& tp, int64_t off
   Deliver(t);
 }
 
+bool EgressService::Impl::RefuseUnsendable(Task& task) {
+  const std::string& message = task.rec.message();
+  const size_t bare = FindBareLineEnding(message);
+  if (bare == std::string::npos) return false;
+  const auto& env = task.rec.envelope();
+  const std::string reason = BareLineEndingReason(message, bare);
+  spdlog::warn("egress: {} refused: {}", env.message_id(), reason);
+  metrics_.Refused("bare_line_ending");
+  for (size_t i = 0; i < task.outcomes.size(); ++i) {
+    Outcome& o = task.outcomes[i];
+    o.route = router_.RouteFor(env.direction(), env.recipients(static_cast<int>(i)).address()).name;
+    auto seen = dedupe_->Seen(env.message_id(), task.rec.form_id(),
+                              env.recipients(static_cast<int>(i)).address());
+    if (seen.ok() && *seen) {
+      o.code = 1;
+      continue;
+    }
+    o.code = 554;
+    o.text = "5.6.0 " + reason;
+    o.keep = true;
+  }
+  return true;
+}
+
+bool EgressService::Impl::OverDsnRateLimit(Task& task, size_t i) {
+  const auto& rec = task.rec;
+  const auto& env = rec.envelope();
+  // Our own DSNs (egress's and the workers'), on their way to the internet,
+  // counted once (not again on a retry); one the administrator replayed goes.
+  if (!env.mail_from().empty() || env.direction() != v1::DIRECTION_OUTBOUND ||
+      rec.delivery().attempt() > 0 || task.replayed) {
+    return false;
+  }
+  bool dsn = false;
+  for (const auto& note : rec.notes()) dsn = dsn || note.action() == "dsn";
+  if (!dsn) return false;
+  const std::string domain = mail::DomainOf(env.recipients(static_cast<int>(i)).address());
+  if (dsn_limiter_.Allow(domain, clock_->NowMs())) return false;
+  Outcome& o = task.outcomes[i];
+  o.dead_reason = "DSN not sent: more than " + std::to_string(config_.dsn_rate_limit.max) +
+                  " DSNs to " + domain + " within " + FormatDuration(config_.dsn_rate_limit.interval) +
+                  " (egress.dsn_rate_limit); kept here, `smimegatectl deadletter replay` sends it";
+  metrics_.Refused("dsn_rate_limit");
+  spdlog::warn("egress: {} to <{}>: {}", env.message_id(), env.recipients(static_cast<int>(i)).address(),
+               o.dead_reason);
+  return true;
+}
+
 void EgressService::Impl::Deliver(Task& task) {
   const auto& env = task.rec.envelope();
   const size_t n = static_cast<size_t>(env.recipients_size());
   task.outcomes.assign(n, Outcome{});
+  if (RefuseUnsendable(task)) {
+    MaybeFinalize(task);
+    return;
+  }
   // Group recipients by destination: one transaction per destination.
   std::map<std::string, std::vector<size_t>> groups;
   std::map<std::string, const RouteConfig*> group_route;
@@ -435,6 +514,7 @@ void EgressService::Impl::Deliver(Task& task) {
       task.outcomes[i].code = 1;  // delivered before this record was redelivered
       continue;
     }
+    if (OverDsnRateLimit(task, i)) continue;
     if (route.transport == TransportKind::kMaildir) {
       auto st = maildirs_.at(route.name)->Deliver(env.mail_from(), rcpt, task.rec.message());
       if (st.ok()) {
@@ -459,7 +539,7 @@ void EgressService::Impl::Deliver(Task& task) {
     const RouteConfig* route = group_route[key];
     SmtpJob job;
     job.route = route;
-    job.domain = DomainOf(env.recipients(static_cast<int>(indices[0])).address());
+    job.domain = mail::DomainOf(env.recipients(static_cast<int>(indices[0])).address());
     job.txn.mail_from = env.mail_from();
     for (size_t i : indices) job.txn.recipients.push_back(env.recipients(static_cast<int>(i)));
     job.txn.message = &task.rec.message();
@@ -468,8 +548,9 @@ void EgressService::Impl::Deliver(Task& task) {
     job.txn.dsn_ret = env.dsn_ret();
     job.txn.dsn_envid = env.dsn_envid();
     std::string route_name = route->name;
-    job.done = [this, id, indices, route_name](SmtpJobResult r) {
-      JobDone(id, indices, route_name, std::move(r));
+    // An init-capture: clang before 16 cannot capture a structured binding.
+    job.done = [this, id, group = indices, route_name](SmtpJobResult r) {
+      JobDone(id, group, route_name, std::move(r));
     };
     dispatcher_->Submit(key, std::move(job));
   }
@@ -507,26 +588,21 @@ void EgressService::Impl::MaybeFinalize(Task& task) {
   if (task.pending_jobs == 0 && !task.finalized) Finalize(task);
 }
 
-void EgressService::Impl::Finalize(Task& task) {
-  task.finalized = true;
-  if (abandoned_) return;  // shutting down past the deadline: redelivered after restart
+Decisions EgressService::Impl::Decide(Task& task, int64_t now, int64_t first,
+                                      uint32_t attempts) {
   const auto& env = task.rec.envelope();
-  const int64_t now = clock_->NowMs();
-  const int64_t first = task.rec.delivery().first_attempt_at_ms() > 0
-                            ? task.rec.delivery().first_attempt_at_ms()
-                            : now;
-  const uint32_t attempts = task.rec.delivery().attempt() + 1;
   const bool expired = RetryExpired(config_.retry, first, now);
-
-  std::vector<size_t> deferred;
-  std::vector<FailedRecipient> bounce;
-  std::vector<std::pair<size_t, std::string>> dead;  // index, reason
-  std::string last_error;
+  Decisions d;
   for (size_t i = 0; i < task.outcomes.size(); ++i) {
     const Outcome& o = task.outcomes[i];
     const auto& rcpt = env.recipients(static_cast<int>(i));
     if (o.code == 1) {
       metrics_.Delivery("duplicate", o.route);
+      continue;
+    }
+    if (!o.dead_reason.empty()) {
+      d.dead.emplace_back(i, o.dead_reason);
+      metrics_.Delivery("deadlettered", o.route);
       continue;
     }
     if (o.code >= 200 && o.code < 300) {
@@ -537,13 +613,13 @@ void EgressService::Impl::Finalize(Task& task) {
       continue;
     }
     const std::string reply = std::to_string(o.code) + " " + o.text;
-    FailedRecipient f;
+    mail::FailedRecipient f;
     f.recipient = rcpt;
     f.remote_mta = o.remote;
     if (o.code >= 400 && o.code < 500) {
       if (!expired) {
-        deferred.push_back(i);
-        last_error = reply;
+        d.deferred.push_back(i);
+        d.last_error = reply;
         metrics_.Delivery("deferred", o.route);
         spdlog::info("egress: {} to <{}> deferred (attempt {}): {}", env.message_id(),
                      rcpt.address(), attempts, reply);
@@ -552,43 +628,68 @@ void EgressService::Impl::Finalize(Task& task) {
       f.status = "4.4.7";
       f.diagnostic = reply + " (retry time expired)";
     } else {
-      f.status = StatusFromReply(o.code, o.text);
+      f.status = mail::StatusFromReply(o.code, o.text);
       f.diagnostic = reply;
     }
     spdlog::info("egress: {} to <{}> failed: {}", env.message_id(), rcpt.address(), f.diagnostic);
     if (env.mail_from().empty()) {
-      dead.emplace_back(i, "undeliverable and the sender is the null sender: " + f.diagnostic);
+      d.dead.emplace_back(i, "undeliverable and the sender is the null sender: " + f.diagnostic);
       metrics_.Delivery("deadlettered", o.route);
-    } else if (!WantsFailureDsn(rcpt)) {
-      dead.emplace_back(i, "undeliverable and the sender asked for no DSN (NOTIFY): " + f.diagnostic);
-      metrics_.Delivery("deadlettered", o.route);
-    } else {
-      bounce.push_back(std::move(f));
-      metrics_.Delivery("bounced", o.route);
+      continue;
     }
+    if (!mail::WantsFailureDsn(rcpt)) {
+      d.dead.emplace_back(i, "undeliverable and the sender asked for no DSN (NOTIFY): " + f.diagnostic);
+      metrics_.Delivery("deadlettered", o.route);
+      continue;
+    }
+    if (o.keep) {
+      d.kept.push_back(i);
+      d.kept_reason = "refused by egress, the sender got a DSN: " + f.diagnostic;
+    }
+    d.bounce.push_back(std::move(f));
+    metrics_.Delivery("bounced", o.route);
   }
+  return d;
+}
+
+v1::MessageRecord EgressService::Impl::CopyFor(const v1::MessageRecord& rec,
+                                               const std::vector<size_t>& indices) {
+  v1::MessageRecord copy = rec;
+  auto* env = copy.mutable_envelope();
+  env->clear_recipients();
+  for (size_t i : indices) *env->add_recipients() = rec.envelope().recipients(static_cast<int>(i));
+  return copy;
+}
+
+void EgressService::Impl::Finalize(Task& task) {
+  task.finalized = true;
+  if (abandoned_) return;  // shutting down past the deadline: redelivered after restart
+  const auto& env = task.rec.envelope();
+  const int64_t now = clock_->NowMs();
+  const int64_t first = task.rec.delivery().first_attempt_at_ms() > 0
+                            ? task.rec.delivery().first_attempt_at_ms()
+                            : now;
+  const uint32_t attempts = task.rec.delivery().attempt() + 1;
+  Decisions d = Decide(task, now, first, attempts);
 
   std::vector<queue::OutRecord> out;
-  if (!deferred.empty()) {
-    v1::MessageRecord retry = task.rec;
-    auto* renv = retry.mutable_envelope();
-    renv->clear_recipients();
-    for (size_t i : deferred) *renv->add_recipients() = env.recipients(static_cast<int>(i));
-    auto* d = retry.mutable_delivery();
-    d->set_attempt(attempts);
-    d->set_first_attempt_at_ms(first);
-    d->set_next_attempt_at_ms(now + RetryDelayMs(config_.retry, attempts));
-    d->set_last_error(last_error);
+  if (!d.deferred.empty()) {
+    v1::MessageRecord retry = CopyFor(task.rec, d.deferred);
+    auto* del = retry.mutable_delivery();
+    del->set_attempt(attempts);
+    del->set_first_attempt_at_ms(first);
+    del->set_next_attempt_at_ms(now + RetryDelayMs(config_.retry, attempts));
+    del->set_last_error(d.last_error);
     queue::OutRecord r;
     r.topic = retry_topic_;
     r.key = env.message_id();
     r.value = retry.SerializeAsString();
     out.push_back(std::move(r));
-    metrics_.RetryScheduled(task.outcomes[deferred[0]].route);
+    metrics_.RetryScheduled(task.outcomes[d.deferred[0]].route);
   }
-  if (!bounce.empty()) {
-    DsnContext ctx{config_.smtp.helo_name, config_.postmaster, now};
-    v1::MessageRecord dsn = BuildFailureDsn(task.rec, bounce, ctx);
+  if (!d.bounce.empty()) {
+    mail::DsnContext ctx{config_.smtp.helo_name, config_.postmaster, now};
+    v1::MessageRecord dsn = mail::BuildFailureDsn(task.rec, d.bounce, ctx);
     queue::OutRecord r;
     r.topic = deliver_topic_;
     r.key = dsn.envelope().message_id();
@@ -596,11 +697,11 @@ void EgressService::Impl::Finalize(Task& task) {
     out.push_back(std::move(r));
     metrics_.Dsn();
   }
-  for (auto& [i, reason] : dead) {
-    v1::MessageRecord copy = task.rec;
-    copy.mutable_envelope()->clear_recipients();
-    *copy.mutable_envelope()->add_recipients() = env.recipients(static_cast<int>(i));
-    out.push_back(DeadLetterRecord(copy, reason, task.tp.topic));
+  for (auto& [i, reason] : d.dead) {
+    out.push_back(DeadLetterRecord(CopyFor(task.rec, {i}), reason, task.tp.topic));
+  }
+  if (!d.kept.empty()) {
+    out.push_back(DeadLetterRecord(CopyFor(task.rec, d.kept), d.kept_reason, task.tp.topic));
   }
 
   if (out.empty()) {
@@ -619,9 +720,9 @@ queue::OutRecord EgressService::Impl::DeadLetterRecord(const v1::MessageRecord& 
   queue::OutRecord r;
   r.topic = deadletter_topic_;
   r.key = rec.envelope().message_id();
-  r.headers.push_back({"reason", reason});
-  r.headers.push_back({"source_topic", source_topic});
-  r.headers.push_back({"stage", "egress"});
+  r.headers.push_back({std::string(deadletter::kReasonHeader), reason});
+  r.headers.push_back({std::string(deadletter::kSourceTopicHeader), source_topic});
+  r.headers.push_back({std::string(deadletter::kStageHeader), "egress"});
   v1::MessageRecord copy = rec;
   copy.mutable_delivery()->set_last_error(reason);
   r.value = copy.SerializeAsString();
@@ -641,9 +742,9 @@ void EgressService::Impl::DeadLetterRaw(const queue::Record& record, const std::
   queue::OutRecord r;
   r.topic = deadletter_topic_;
   r.key = record.key;
-  r.headers.push_back({"reason", reason});
-  r.headers.push_back({"source_topic", record.topic});
-  r.headers.push_back({"stage", "egress"});
+  r.headers.push_back({std::string(deadletter::kReasonHeader), reason});
+  r.headers.push_back({std::string(deadletter::kSourceTopicHeader), record.topic});
+  r.headers.push_back({std::string(deadletter::kStageHeader), "egress"});
   r.value = record.value;
   metrics_.Delivery("deadlettered", "none");
   ProduceFor(id, std::move(r));
@@ -651,8 +752,10 @@ void EgressService::Impl::DeadLetterRaw(const queue::Record& record, const std::
 
 void EgressService::Impl::ProduceFor(uint64_t task_id, queue::OutRecord record) {
   auto copy = std::make_shared<queue::OutRecord>(record);
-  producer_->Produce(std::move(record), [this, task_id, copy](Status st) {
-    Post([this, task_id, copy, st]() {
+  // The callback holds the post box, not this object: it may run after the
+  // service is gone (a flush at Stop that timed out), and then does nothing.
+  producer_->Produce(std::move(record), [posts = posts_, this, task_id, copy](Status st) {
+    posts->Post([this, task_id, copy, st]() {
       if (st.ok()) {
         ProduceDone(task_id);
         return;
@@ -707,11 +810,7 @@ void EgressService::Impl::FinishShutdown() {
   }
   dispatcher_->Shutdown();
   if (auto* cares = dynamic_cast<CaresResolver*>(resolver_.get())) cares->Shutdown();
-  {
-    std::lock_guard<std::mutex> lock(post_mu_);
-    loop_open_ = false;
-    posted_.clear();
-  }
+  posts_->Close();
   uv_timer_stop(&tick_);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);

@@ -5,22 +5,23 @@
 namespace sg::egress {
 namespace {
 
-struct WriteReq {
-  uv_write_t req;
-  std::string data;
-};
-
 }  // namespace
 
-SmtpConnection* SmtpConnection::Create(uv_loop_t* loop) { return new SmtpConnection(loop); }
+struct SmtpConnection::WriteReq {
+  uv_write_t req;
+  std::string data;  // empty when the bytes live in data_ (WriteView)
+  std::function<void()> written;
+};
 
-SmtpConnection::SmtpConnection(uv_loop_t* loop) : loop_(loop) {
+SmtpConnection* SmtpConnection::Create(uv_loop_t* loop, Timers& timers) {
+  return new SmtpConnection(loop, timers);
+}
+
+SmtpConnection::SmtpConnection(uv_loop_t* loop, Timers& timers)
+    : loop_(loop), timer_(timers.Create()), budget_timer_(timers.Create()) {
   uv_tcp_init(loop_, &tcp_);
-  uv_timer_init(loop_, &timer_);
   tcp_.data = this;
-  timer_.data = this;
   connect_req_.data = this;
-  open_handles_ = 2;
 }
 
 void SmtpConnection::Close() {
@@ -29,33 +30,36 @@ void SmtpConnection::Close() {
   broken_ = true;
   pending_ = nullptr;
   tls_done_ = nullptr;
-  auto on_close = [](uv_handle_t* h) {
-    auto* self = static_cast<SmtpConnection*>(h->data);
-    if (--self->open_handles_ == 0) delete self;
-  };
-  uv_timer_stop(&timer_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_close);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close);
+  timer_.reset();  // the timers close their own handles
+  budget_timer_.reset();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
+           [](uv_handle_t* h) { delete static_cast<SmtpConnection*>(h->data); });
 }
 
-void SmtpConnection::Expect(size_t replies, std::chrono::milliseconds timeout,
+void SmtpConnection::Expect(std::vector<SmtpCommand> deadlines, bool arm_first,
                             RepliesCallback done) {
-  want_replies_ = replies;
+  expected_ = std::move(deadlines);
+  want_replies_ = expected_.size();
   got_.clear();
   pending_ = std::move(done);
-  op_timeout_ = timeout;
-  uv_timer_start(
-      &timer_,
-      [](uv_timer_t* t) {
-        auto* self = static_cast<SmtpConnection*>(t->data);
-        self->Fail(MakeError(ErrorCode::kTimeout, "timed out waiting for the SMTP server"));
-      },
-      static_cast<uint64_t>(timeout.count()), 0);
+  if (arm_first) ArmReplyTimer();
 }
 
-void SmtpConnection::Connect(const sockaddr* addr, std::chrono::milliseconds timeout,
-                             RepliesCallback done) {
-  Expect(1, timeout, std::move(done));
+void SmtpConnection::ArmReplyTimer() {
+  if (got_.size() >= expected_.size()) return;
+  const SmtpCommand& next = expected_[got_.size()];
+  std::string what = "timed out after " + FormatDuration(next.timeout) + " waiting for " + next.what;
+  timer_->Start(next.timeout, [this, what] { Fail(MakeError(ErrorCode::kTimeout, what)); });
+}
+
+void SmtpConnection::Connect(const sockaddr* addr, std::chrono::milliseconds connect_timeout,
+                             std::chrono::milliseconds greeting_timeout, RepliesCallback done) {
+  Expect({{"", greeting_timeout, "the greeting (egress.smtp.greeting_timeout)"}}, false,
+         std::move(done));
+  timer_->Start(connect_timeout, [this, connect_timeout] {
+    Fail(MakeError(ErrorCode::kTimeout, "connect timed out after " + FormatDuration(connect_timeout) +
+                                            " (egress.smtp.connect_timeout)"));
+  });
   int rc = uv_tcp_connect(&connect_req_, &tcp_, addr, [](uv_connect_t* req, int status) {
     auto* self = static_cast<SmtpConnection*>(req->data);
     if (self->closing_) return;
@@ -64,6 +68,7 @@ void SmtpConnection::Connect(const sockaddr* addr, std::chrono::milliseconds tim
                            std::string("connect failed: ") + uv_strerror(status)));
       return;
     }
+    self->ArmReplyTimer();  // now the greeting's deadline
     uv_tcp_nodelay(&self->tcp_, 1);
     self->reading_ = true;
     uv_read_start(
@@ -85,19 +90,21 @@ void SmtpConnection::Connect(const sockaddr* addr, std::chrono::milliseconds tim
   }
 }
 
-void SmtpConnection::Exchange(std::vector<std::string> commands, bool pipelined,
-                              std::chrono::milliseconds timeout, RepliesCallback done) {
+void SmtpConnection::Exchange(std::vector<SmtpCommand> commands, bool pipelined,
+                              RepliesCallback done) {
   if (broken_) {
     done(MakeError(ErrorCode::kUnavailable, "connection is broken"));
     return;
   }
-  Expect(commands.size(), timeout, std::move(done));
+  std::vector<std::string> lines;
+  for (const auto& c : commands) lines.push_back(c.line + "\r\n");
+  Expect(std::move(commands), true, std::move(done));
   if (pipelined) {
     std::string all;
-    for (auto& c : commands) all += c + "\r\n";
+    for (auto& l : lines) all += l;
     WritePlain(std::move(all));
   } else {
-    unpipelined_ = std::move(commands);
+    unpipelined_ = std::move(lines);
     unpipelined_next_ = 0;
     SendNextUnpipelined();
   }
@@ -105,18 +112,62 @@ void SmtpConnection::Exchange(std::vector<std::string> commands, bool pipelined,
 
 void SmtpConnection::SendNextUnpipelined() {
   if (unpipelined_next_ < unpipelined_.size()) {
-    WritePlain(unpipelined_[unpipelined_next_++] + "\r\n");
+    WritePlain(unpipelined_[unpipelined_next_++]);
   }
 }
 
-void SmtpConnection::SendAndRead(std::string data, std::chrono::milliseconds timeout,
-                                 RepliesCallback done) {
+void SmtpConnection::SendData(std::string data, const DataDeadlines& deadlines,
+                              RepliesCallback done) {
   if (broken_) {
     done(MakeError(ErrorCode::kUnavailable, "connection is broken"));
     return;
   }
-  Expect(1, timeout, std::move(done));
-  WritePlain(std::move(data));
+  // The reply's deadline starts once the last block is written.
+  Expect({{"", deadlines.done, "the reply to the end of the data (egress.smtp.data_done_timeout)"}},
+         false, std::move(done));
+  data_ = std::move(data);
+  data_pos_ = 0;
+  data_deadlines_ = deadlines;
+  const auto budget = deadlines.budget;
+  const size_t size = data_.size();
+  budget_timer_->Start(budget, [this, budget, size] {
+    Fail(MakeError(ErrorCode::kTimeout,
+                   "writing " + std::to_string(size) + " bytes of message data took longer than " +
+                       FormatDuration(budget) +
+                       " (egress.smtp.data_block_timeout + size / egress.smtp.data_min_rate)"));
+  });
+  WriteNextBlock();
+}
+
+void SmtpConnection::WriteNextBlock() {
+  if (closing_ || broken_ || pending_ == nullptr) return;  // answered or failed meanwhile
+  if (data_pos_ >= data_.size()) {
+    budget_timer_->Stop();
+    data_.clear();
+    data_.shrink_to_fit();
+    ArmReplyTimer();
+    return;
+  }
+  const size_t n = std::min(kDataBlock, data_.size() - data_pos_);
+  std::string_view block(data_.data() + data_pos_, n);
+  data_pos_ += n;
+  const auto block_timeout = data_deadlines_.block;
+  timer_->Start(block_timeout, [this, block_timeout] {
+    Fail(MakeError(ErrorCode::kTimeout, "no block of message data was taken within " +
+                                            FormatDuration(block_timeout) +
+                                            " (egress.smtp.data_block_timeout)"));
+  });
+  auto next = [this] { WriteNextBlock(); };
+  if (tls_ != nullptr) {
+    auto st = tls_->WritePlaintext(block);
+    if (!st.ok()) {
+      Fail(std::move(st).error());
+      return;
+    }
+    WriteRaw(tls_->TakeCiphertext(), std::move(next));
+  } else {
+    WriteView(block, std::move(next));  // data_ stays put until the write completes
+  }
 }
 
 void SmtpConnection::SendOnly(std::string data) {
@@ -136,21 +187,45 @@ void SmtpConnection::WritePlain(std::string data) {
   }
 }
 
-void SmtpConnection::WriteRaw(std::string data) {
-  if (data.empty() || closing_) return;
+void SmtpConnection::WriteRaw(std::string data, std::function<void()> written) {
+  if (closing_) return;
+  if (data.empty()) {
+    if (written) written();
+    return;
+  }
   auto* w = new WriteReq;
   w->data = std::move(data);
+  w->written = std::move(written);
   w->req.data = this;
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  Submit(w, buf);
+}
+
+void SmtpConnection::WriteView(std::string_view data, std::function<void()> written) {
+  if (closing_) return;
+  auto* w = new WriteReq;
+  w->written = std::move(written);
+  w->req.data = this;
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+  Submit(w, buf);
+}
+
+void SmtpConnection::Submit(WriteReq* w, uv_buf_t buf) {
   int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
                     [](uv_write_t* req, int status) {
                       auto* wr = reinterpret_cast<WriteReq*>(req);
                       auto* self = static_cast<SmtpConnection*>(req->data);
+                      auto written = std::move(wr->written);
                       delete wr;
-                      if (status != 0 && status != UV_ECANCELED && !self->closing_) {
-                        self->Fail(MakeError(ErrorCode::kUnavailable,
-                                             std::string("write failed: ") + uv_strerror(status)));
+                      if (self->closing_) return;
+                      if (status != 0) {
+                        if (status != UV_ECANCELED) {
+                          self->Fail(MakeError(ErrorCode::kUnavailable,
+                                               std::string("write failed: ") + uv_strerror(status)));
+                        }
+                        return;
                       }
+                      if (written) written();
                     });
   if (rc != 0) {
     delete w;
@@ -205,6 +280,7 @@ void SmtpConnection::OnPlaintext(std::string_view data) {
     }
     got_.push_back(std::move(r));
     if (got_.size() < want_replies_) {
+      ArmReplyTimer();  // the next reply's own deadline starts now
       if (!unpipelined_.empty()) SendNextUnpipelined();
       continue;
     }
@@ -226,13 +302,10 @@ void SmtpConnection::StartTls(std::unique_ptr<TlsSession> tls, std::chrono::mill
   tls_ = std::move(tls);
   handshaking_ = true;
   tls_done_ = std::move(done);
-  uv_timer_start(
-      &timer_,
-      [](uv_timer_t* t) {
-        auto* self = static_cast<SmtpConnection*>(t->data);
-        self->Fail(MakeError(ErrorCode::kTimeout, "TLS handshake timed out"));
-      },
-      static_cast<uint64_t>(timeout.count()), 0);
+  timer_->Start(timeout, [this, timeout] {
+    Fail(MakeError(ErrorCode::kTimeout, "TLS handshake timed out after " + FormatDuration(timeout) +
+                                            " (egress.smtp.command_timeout)"));
+  });
   DriveHandshake();
 }
 
@@ -245,7 +318,7 @@ void SmtpConnection::DriveHandshake() {
   }
   if (*progress == TlsSession::Progress::kDone) {
     handshaking_ = false;
-    uv_timer_stop(&timer_);
+    timer_->Stop();
     auto done = std::move(tls_done_);
     tls_done_ = nullptr;
     if (done) done(OkStatus());
@@ -255,7 +328,8 @@ void SmtpConnection::DriveHandshake() {
 void SmtpConnection::Fail(Error error) {
   if (closing_) return;
   broken_ = true;
-  uv_timer_stop(&timer_);
+  timer_->Stop();
+  budget_timer_->Stop();
   if (reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     reading_ = false;
@@ -274,7 +348,8 @@ void SmtpConnection::Fail(Error error) {
 }
 
 void SmtpConnection::Finish(Result<std::vector<SmtpReply>> result) {
-  uv_timer_stop(&timer_);
+  timer_->Stop();
+  budget_timer_->Stop();
   auto done = std::move(pending_);
   pending_ = nullptr;
   if (done) done(std::move(result));

@@ -21,6 +21,11 @@ struct SmtpDispatcher::Slot {
   size_t addr_index = 0;
   Error last_error{ErrorCode::kUnavailable, "no host to try"};
   int fail_code = 451;
+  // Addresses the destination policy refused, and whether anything else failed.
+  size_t refused = 0;
+  bool refused_self = false;
+  std::string refused_text;
+  bool other_failure = false;
 };
 
 struct SmtpDispatcher::Destination {
@@ -32,8 +37,9 @@ struct SmtpDispatcher::Destination {
 };
 
 SmtpDispatcher::SmtpDispatcher(uv_loop_t* loop, const SmtpClientConfig& config,
-                               Resolver& resolver, EgressMetrics& metrics)
-    : loop_(loop), config_(config), resolver_(resolver), metrics_(metrics) {}
+                               Resolver& resolver, EgressMetrics& metrics,
+                               const DestinationPolicy& policy)
+    : loop_(loop), config_(config), resolver_(resolver), metrics_(metrics), policy_(policy) {}
 
 SmtpDispatcher::~SmtpDispatcher() { Shutdown(); }
 
@@ -150,6 +156,7 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
                             metrics_.ConnectionFailed(dd.route->name);
                             spdlog::info("egress: {} host {}: {}", dd.key, slot->session->host(),
                                          st.error().message);
+                            slot->other_failure = true;
                             if (st.error().code == ErrorCode::kPermissionDenied) slot->fail_code = 454;
                             slot->last_error = st.error();
                             slot->session.reset();
@@ -167,26 +174,18 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
                                  if (shut_down_) return;
                                  if (r.ok()) {
                                    slot->addrs = std::move(*r);
+                                   FilterAddresses(*slot, slot->hosts[slot->host_index - 1].host);
                                  } else {
                                    slot->last_error = r.error();
+                                   slot->other_failure = true;
                                  }
                                  auto next = *try_next;
                                  next();
                                });
       return;
     }
-    // Every host failed.
-    Destination& dd = *slot->dest;
-    std::string status = slot->fail_code == 454 ? "4.7.5 " : "4.4.1 ";
-    if (slot->fail_code >= 500) status = "";
-    const std::string text = status + slot->last_error.message;
-    const int code = slot->fail_code == 454 ? 451 : slot->fail_code;
     *try_next = nullptr;
-    CloseSlot(*slot);
-    // Other sessions of this destination may still serve the queue.
-    bool others = false;
-    for (auto& s : dd.slots) others = others || s->ready;
-    if (!others) FailQueued(dd, code, text);
+    AllHostsFailed(*slot);
   };
 
   if (route.transport == TransportKind::kSmtp) {
@@ -205,6 +204,7 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
                                      "5.1.2 domain " + d.domain + " does not exist");
       } else {
         slot->last_error = r.error();
+        slot->other_failure = true;
       }
     } else if (r->empty()) {
       slot->hosts.push_back(HostPort{d.domain, d.route->mx_port});  // implicit MX
@@ -218,6 +218,51 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
     auto next = *try_next;
     next();
   });
+}
+
+void SmtpDispatcher::FilterAddresses(Slot& slot, const std::string& host) {
+  const RouteConfig& route = *slot.dest->route;
+  std::vector<sockaddr_storage> kept;
+  for (const auto& a : slot.addrs) {
+    const auto bytes = AddressBytes(reinterpret_cast<const sockaddr*>(&a));
+    auto cls = policy_.Refuses(bytes, route.allowed_networks);
+    if (!cls) {
+      kept.push_back(a);
+      continue;
+    }
+    ++slot.refused;
+    slot.refused_self = slot.refused_self || *cls == AddressClass::kSelf;
+    slot.refused_text = "host " + host + ": " + DestinationPolicy::RefusalText(bytes, *cls, route.config_path);
+    metrics_.Refused(std::string("destination_") + AddressClassName(*cls));
+    spdlog::warn("egress: {} not connecting: {}", slot.dest->key, slot.refused_text);
+  }
+  slot.addrs = std::move(kept);
+}
+
+void SmtpDispatcher::AllHostsFailed(Slot& slot) {
+  Destination& dd = *slot.dest;
+  std::string status = slot.fail_code == 454 ? "4.7.5 " : "4.4.1 ";
+  if (slot.fail_code >= 500) status = "";
+  std::string text = status + slot.last_error.message;
+  int code = slot.fail_code == 454 ? 451 : slot.fail_code;
+  if (slot.refused > 0 && !slot.other_failure && slot.fail_code < 500) {
+    // Nothing failed but the policy: where the hosts point is the problem.
+    if (dd.route->transport == TransportKind::kMx) {
+      code = 554;
+      text = (slot.refused_self ? "5.4.6 mail for " + dd.domain + " loops back to this gateway: "
+                                : "5.4.4 no mail exchanger of " + dd.domain +
+                                      " has an address egress may connect to: ") +
+             slot.refused_text;
+    } else {
+      code = 451;
+      text = "4.4.4 no usable address for route " + dd.route->name + ": " + slot.refused_text;
+    }
+  }
+  CloseSlot(slot);
+  // Other sessions of this destination may still serve the queue.
+  bool others = false;
+  for (auto& s : dd.slots) others = others || s->ready;
+  if (!others) FailQueued(dd, code, text);
 }
 
 void SmtpDispatcher::RunJob(Slot& slot, SmtpJob job) {

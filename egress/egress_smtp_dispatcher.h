@@ -13,6 +13,13 @@
 // destination fail with a 4xx outcome (retry later) - or 5xx when DNS
 // says the domain does not exist or accepts no mail (null MX).
 //
+// Addresses the DestinationPolicy refuses (loopback, private, the gateway
+// itself... not in the route's allowed_networks) are skipped. When every
+// address of every host was refused, an MX destination fails for good
+// (554 5.4.6 for a loop to the gateway itself, else 554 5.4.4: the domain's
+// DNS points where mail must not go); a configured smtp route is retried
+// (451 4.4.4: the administrator's DNS or configuration is wrong, mail waits).
+//
 // Threading: loop thread only. Ownership: owns its sessions; the Resolver
 // and metrics outlive it. Each job's `done` runs exactly once (with 421
 // outcomes on Shutdown).
@@ -27,6 +34,7 @@
 #include <string>
 
 #include "egress/egress_config.h"
+#include "egress/egress_destination.h"
 #include "egress/egress_dns.h"
 #include "egress/egress_metrics.h"
 #include "egress/egress_smtp_session.h"
@@ -47,8 +55,9 @@ struct SmtpJob {
 
 class SmtpDispatcher {
  public:
+  // `policy` outlives the dispatcher.
   SmtpDispatcher(uv_loop_t* loop, const SmtpClientConfig& config, Resolver& resolver,
-                 EgressMetrics& metrics);
+                 EgressMetrics& metrics, const DestinationPolicy& policy);
   ~SmtpDispatcher();
   SmtpDispatcher(const SmtpDispatcher&) = delete;
   SmtpDispatcher& operator=(const SmtpDispatcher&) = delete;
@@ -70,12 +79,17 @@ class SmtpDispatcher {
   void ReleaseSlot(Slot& slot);
   void CloseSlot(Slot& slot);
   void FailQueued(Destination& dest, int code, const std::string& text);
+  // Drops the addresses the policy refuses from slot.addrs, noting why.
+  void FilterAddresses(Slot& slot, const std::string& host);
+  // Every host tried: fails the destination's queue unless another session serves it.
+  void AllHostsFailed(Slot& slot);
   Result<std::shared_ptr<TlsClientContext>> ContextFor(const RouteConfig& route);
 
   uv_loop_t* loop_;
   const SmtpClientConfig& config_;
   Resolver& resolver_;
   EgressMetrics& metrics_;
+  const DestinationPolicy& policy_;
   std::map<std::string, std::unique_ptr<Destination>> destinations_;
   std::map<std::string, std::shared_ptr<TlsClientContext>> tls_contexts_;  // per route name
   bool shut_down_ = false;

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/ascii.h"
+
 namespace sg::egress {
 
 std::string SmtpReply::Text() const {
@@ -61,9 +63,7 @@ EhloCaps ParseEhloCaps(const SmtpReply& ehlo) {
   EhloCaps caps;
   for (size_t i = 1; i < ehlo.lines.size(); ++i) {  // line 0 is the greeting
     std::string l = ehlo.lines[i];
-    std::string kw = l.substr(0, l.find(' '));
-    std::transform(kw.begin(), kw.end(), kw.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const std::string kw = AsciiUpper(l.substr(0, l.find(' ')));
     if (kw == "PIPELINING") caps.pipelining = true;
     else if (kw == "STARTTLS") caps.starttls = true;
     else if (kw == "8BITMIME") caps.eight_bit_mime = true;

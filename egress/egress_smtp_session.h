@@ -13,6 +13,10 @@
 // the message is retried). kOpportunistic falls back to plain text when
 // STARTTLS is not offered.
 //
+// Deadlines: one per stage (SmtpTimeouts, RFC 5321 4.5.3.2): greeting,
+// EHLO/STARTTLS, MAIL, each RCPT, DATA, each block of data and the whole
+// data (scaled to the message size), the final reply.
+//
 // Threading: loop thread only. Ownership: the session owns its connection;
 // destroy the session to close it (Quit first for a polite goodbye).
 #pragma once
@@ -36,7 +40,9 @@ namespace sg::egress {
 struct SmtpTransaction {
   std::string mail_from;  // empty for the null sender
   std::vector<smimegate::v1::Recipient> recipients;
-  const std::string* message = nullptr;  // CRLF message, not dot-stuffed; outlives the call
+  // CRLF message, not dot-stuffed; outlives the call. A bare CR or LF fails
+  // every recipient with 554 5.6.0 before MAIL (egress_data_writer.h).
+  const std::string* message = nullptr;
   bool eight_bit_mime = false;
   bool smtputf8 = false;
   smimegate::v1::DsnRet dsn_ret = smimegate::v1::DSN_RET_UNSPECIFIED;
@@ -53,16 +59,14 @@ struct TransactionResult {
   std::vector<RecipientOutcome> recipients;  // in SmtpTransaction::recipients order
 };
 
-// Dot-stuffs a message and appends the terminating ".\r\n"; bare LF become CRLF.
-std::string DotStuff(const std::string& message);
-
 // xtext (RFC 3461 4) for ENVID and ORCPT values.
 std::string XText(const std::string& value);
 
 class SmtpSession {
  public:
+  // `timers` (default: libuv timers of `loop`) outlives the session.
   SmtpSession(uv_loop_t* loop, const SmtpClientConfig& config, TlsPolicy policy,
-              std::shared_ptr<TlsClientContext> tls_context);
+              std::shared_ptr<TlsClientContext> tls_context, Timers* timers = nullptr);
   ~SmtpSession();
   SmtpSession(const SmtpSession&) = delete;
   SmtpSession& operator=(const SmtpSession&) = delete;
@@ -86,10 +90,14 @@ class SmtpSession {
   const std::string& host() const { return host_; }
 
  private:
+  SmtpCommand Command(std::string line, const char* verb) const;  // command_timeout
+  DataDeadlines Deadlines(uint64_t size) const;
   void Ehlo(std::function<void(Status)> done);
   void AfterEhlo(std::function<void(Status)> done);
 
   uv_loop_t* loop_;
+  std::unique_ptr<Timers> own_timers_;
+  Timers* timers_;
   const SmtpClientConfig& config_;
   TlsPolicy policy_;
   std::shared_ptr<TlsClientContext> tls_context_;

@@ -1,7 +1,6 @@
 #include "ingress/ingress_auth.h"
 
 #include <argon2.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <cstdlib>
@@ -127,37 +126,6 @@ Result<PlainCredentials> DecodeSaslPlain(std::string_view d) {
   c.password = std::string(d.substr(b + 1));
   if (c.user.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty user name");
   return c;
-}
-
-Result<std::string> DecodeBase64(std::string_view in) {
-  if (in.size() % 4 != 0) return MakeError(ErrorCode::kInvalidArgument, "bad base64 length");
-  for (size_t i = 0; i < in.size(); ++i) {
-    unsigned char c = in[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/' || (c == '=' && i + 2 >= in.size());
-    if (!ok) return MakeError(ErrorCode::kInvalidArgument, "bad base64 character");
-  }
-  if (in.empty()) return std::string();
-  if (in[in.size() - 2] == '=' && in.back() != '=') {
-    return MakeError(ErrorCode::kInvalidArgument, "bad base64 padding");
-  }
-  std::string out(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return MakeError(ErrorCode::kInvalidArgument, "bad base64");
-  size_t pad = (in.back() == '=') + (in[in.size() - 2] == '=');
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
-std::string EncodeBase64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 }  // namespace sg::ingress

@@ -64,8 +64,4 @@ struct PlainCredentials {
 };
 Result<PlainCredentials> DecodeSaslPlain(std::string_view decoded);
 
-// Strict base64 (RFC 4648, padding required); nullopt-like error on junk.
-Result<std::string> DecodeBase64(std::string_view in);
-std::string EncodeBase64(std::string_view in);
-
 }  // namespace sg::ingress

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/ascii.h"
 #include "ingress/ingress_steps.h"
 
 namespace sg::ingress {
@@ -97,7 +98,7 @@ Result<RecipientDomainConfig> ParseRecipientDomain(const config::ConfigNode& n,
   RecipientDomainConfig d;
   d.config_path = n.path();
   SG_ASSIGN_OR_RETURN(std::string domain, n.String("domain"));
-  d.domain = LowerAscii(domain);
+  d.domain = AsciiLower(domain);
   SG_ASSIGN_OR_RETURN(d.sources, n.StringList("sources"));
   if (d.sources.empty()) {
     return n.ErrorAt("sources", "missing: list one or more of registry, list, callout");

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/ascii.h"
 #include "ingress/ingress_headers.h"
 
 namespace sg::ingress {
@@ -42,15 +43,6 @@ std::string UlidGenerator::Next() {
   return Encode(static_cast<uint64_t>(ms), random);
 }
 
-std::string Rfc5322Date(int64_t now_ms) {
-  time_t t = static_cast<time_t>(now_ms / 1000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
-
 namespace {
 
 // Only printable ASCII from the client goes into our header.
@@ -58,6 +50,19 @@ std::string Sanitize(std::string_view s) {
   std::string out;
   for (unsigned char c : s.substr(0, 255)) {
     out.push_back((c > 32 && c < 127 && c != '(' && c != ')') ? static_cast<char>(c) : '?');
+  }
+  return out;
+}
+
+// Envelope fields are protobuf `string`s, which must be UTF-8: a record
+// with anything else fails to parse in the worker (a dead letter after our
+// 250). Client bytes that are not valid UTF-8 keep their ASCII; every other
+// byte becomes '?'. (The message itself is `bytes` and never touched.)
+std::string Utf8Field(std::string_view s) {
+  if (IsValidUtf8(s)) return std::string(s);
+  std::string out(s);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) >= 0x80) c = '?';
   }
   return out;
 }
@@ -109,14 +114,14 @@ smimegate::v1::MessageRecord BuildRecord(const SessionState& s, const Transactio
   auto* client = env->mutable_client();
   client->set_ip(s.client_ip);
   client->set_port(s.client_port);
-  client->set_helo(s.helo);
+  client->set_helo(Utf8Field(s.helo));
   auto* tls = env->mutable_tls();
   tls->set_active(s.tls.active);
   tls->set_version(s.tls.version);
   tls->set_cipher(s.tls.cipher);
-  tls->set_peer_subject(s.tls.peer_subject);
+  tls->set_peer_subject(Utf8Field(s.tls.peer_subject));
   tls->set_peer_verified(s.tls.peer_verified);
-  env->set_auth_identity(s.auth_identity);
+  env->set_auth_identity(Utf8Field(s.auth_identity));
   env->set_mail_from(tx.from.null ? std::string() : tx.from.address);
   for (const AcceptedRecipient& r : tx.recipients) {
     auto* pr = env->add_recipients();
@@ -126,18 +131,18 @@ smimegate::v1::MessageRecord BuildRecord(const SessionState& s, const Transactio
     pr->mutable_notify()->set_success(r.params.notify.success);
     pr->mutable_notify()->set_failure(r.params.notify.failure);
     pr->mutable_notify()->set_delay(r.params.notify.delay);
-    pr->set_orcpt(r.params.orcpt);
+    pr->set_orcpt(Utf8Field(r.params.orcpt));
   }
   switch (tx.params.ret) {
     case Ret::kFull: env->set_dsn_ret(smimegate::v1::DSN_RET_FULL); break;
     case Ret::kHdrs: env->set_dsn_ret(smimegate::v1::DSN_RET_HDRS); break;
     case Ret::kUnspecified: break;
   }
-  env->set_dsn_envid(tx.params.envid);
+  env->set_dsn_envid(Utf8Field(tx.params.envid));
   env->set_smtputf8(tx.params.smtputf8);
   env->set_eight_bit_mime(tx.params.body == Body::k8BitMime);
   env->set_received_at_ms(now_ms);
-  env->set_header_message_id(FindHeaderMessageId(message));
+  env->set_header_message_id(Utf8Field(FindHeaderMessageId(message)));
   rec.set_message(std::move(message));
   return rec;
 }

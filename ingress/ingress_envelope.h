@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mail/date.h"
 #include "ingress/smtp_parser.h"
 #include "ingress/smtp_session_state.h"
 #include "proto/envelope.pb.h"
@@ -47,8 +48,8 @@ struct Transaction {
 std::string BuildReceivedHeader(const SessionState& s, const Transaction& tx,
                                 const std::string& id, int64_t now_ms);
 
-// The RFC 5322 date ("Sat, 28 Nov 2026 19:30:00 +0000").
-std::string Rfc5322Date(int64_t now_ms);
+// The RFC 5322 date ("Sat, 28 Nov 2026 19:30:00 +0000"), from the mail library.
+using mail::Rfc5322Date;
 
 // The Message-ID header field value from the header section, trimmed and
 // unfolded; empty when absent.

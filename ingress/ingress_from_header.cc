@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "common/ascii.h"
 #include "ingress/ingress_headers.h"
 #include "ingress/ingress_steps.h"
 
@@ -15,7 +16,7 @@ void Collect(InternetAddressList* list, std::vector<std::string>* out) {
     InternetAddress* ia = internet_address_list_get_address(list, i);
     if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
       const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-      if (addr != nullptr && *addr != '\0') out->push_back(LowerAscii(addr));
+      if (addr != nullptr && *addr != '\0') out->push_back(AsciiLower(addr));
     } else if (INTERNET_ADDRESS_IS_GROUP(ia)) {
       Collect(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out);
     }

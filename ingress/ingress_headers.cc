@@ -1,5 +1,7 @@
 #include "ingress/ingress_headers.h"
 
+#include "common/ascii.h"
+
 namespace sg::ingress {
 namespace {
 
@@ -13,14 +15,8 @@ void ForEachField(std::string_view message, std::string_view name, F f) {
     if (eol == std::string_view::npos) eol = message.size();
     if (eol == pos) return;  // the empty line: end of the header section
     const std::string_view line = message.substr(pos, eol - pos);
-    bool match = line.size() > name.size();
-    for (size_t i = 0; match && i < name.size(); ++i) {
-      char c = line[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-      char n = name[i];
-      if (n >= 'A' && n <= 'Z') n = static_cast<char>(n + 32);
-      match = c == n;
-    }
+    bool match = line.size() > name.size() &&
+                 AsciiEqualsIgnoreCase(line.substr(0, name.size()), name);
     if (match) {
       // RFC 5322 field name, then optional WSP (obsolete syntax) and ':'.
       size_t k = name.size();

@@ -2,6 +2,8 @@
 
 #include <fstream>
 
+#include "common/ascii.h"
+#include "common/mail/address.h"
 #include "ingress/ingress_steps.h"
 
 namespace sg::ingress {
@@ -37,7 +39,7 @@ Result<std::set<std::string>> ListSource::Read(const std::string& path, const st
   size_t n = 0;
   while (std::getline(in, line)) {
     ++n;
-    std::string e = LowerAscii(Trim(line));
+    std::string e = AsciiLower(Trim(line));
     if (e.empty() || e[0] == '#') continue;
     if (e.find('@') == std::string::npos || e.find_first_of(" \t<>,;") != std::string::npos) {
       return MakeError(ErrorCode::kInvalidArgument,
@@ -69,8 +71,8 @@ RecipientStatus ListSource::Lookup(const std::string& address) {
     std::lock_guard<std::mutex> lock(mu_);
     entries = entries_;
   }
-  const std::string a = LowerAscii(address);
-  if (entries->count(a) != 0 || entries->count("@" + DomainOf(a)) != 0) {
+  const std::string a = AsciiLower(address);
+  if (entries->count(a) != 0 || entries->count("@" + mail::DomainOf(a)) != 0) {
     return RecipientStatus::kKnown;
   }
   return RecipientStatus::kUnknown;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/ascii.h"
+#include "common/mail/address.h"
 #include "ingress/ingress_metrics.h"
 #include "ingress/ingress_steps.h"
 
@@ -25,7 +27,7 @@ RecipientVerifier::RecipientVerifier(RecipientCacheConfig cache, IngressMetrics*
 
 void RecipientVerifier::SetSources(const std::string& domain,
                                    std::vector<std::shared_ptr<RecipientSource>> s) {
-  domains_[LowerAscii(domain)] = std::move(s);
+  domains_[AsciiLower(domain)] = std::move(s);
 }
 
 const std::vector<std::shared_ptr<RecipientSource>>* RecipientVerifier::SourcesFor(
@@ -37,13 +39,13 @@ const std::vector<std::shared_ptr<RecipientSource>>* RecipientVerifier::SourcesF
 }
 
 bool RecipientVerifier::Verifies(const std::string& domain) const {
-  return SourcesFor(LowerAscii(domain)) != nullptr;
+  return SourcesFor(AsciiLower(domain)) != nullptr;
 }
 
 std::optional<RecipientStatus> RecipientVerifier::Cached(const std::string& address,
                                                          int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = cache_.find(LowerAscii(address));
+  auto it = cache_.find(AsciiLower(address));
   if (it == cache_.end()) return std::nullopt;
   if (it->second.expires_ms <= now_ms) {
     cache_.erase(it);
@@ -68,8 +70,8 @@ void RecipientVerifier::Remember(const std::string& key, RecipientStatus status,
 }
 
 RecipientStatus RecipientVerifier::Verify(const std::string& address, int64_t now_ms) {
-  const std::string key = LowerAscii(address);
-  const auto* sources = SourcesFor(DomainOf(key));
+  const std::string key = AsciiLower(address);
+  const auto* sources = SourcesFor(mail::DomainOf(key));
   if (sources == nullptr) return RecipientStatus::kKnown;
   bool unavailable = false;
   bool all_cacheable = true;

@@ -1,5 +1,7 @@
 #include "ingress/ingress_sender_binding.h"
 
+#include "common/ascii.h"
+#include "common/mail/address.h"
 #include "ingress/ingress_from_header.h"
 #include "ingress/ingress_steps.h"
 
@@ -21,9 +23,9 @@ bool LooksLikeDomain(const std::string& d) {
 }  // namespace
 
 bool AllowedSenders::Allows(const std::string& address) const {
-  const std::string a = LowerAscii(address);
+  const std::string a = AsciiLower(address);
   if (addresses.count(a) != 0) return true;
-  return domains.count(DomainOf(a)) != 0;
+  return domains.count(mail::DomainOf(a)) != 0;
 }
 
 Status AllowedSenders::CheckWithin(const std::set<std::string>& hosted) const {
@@ -34,7 +36,7 @@ Status AllowedSenders::CheckWithin(const std::set<std::string>& hosted) const {
     }
   }
   for (const std::string& a : addresses) {
-    if (hosted.count(DomainOf(a)) == 0) {
+    if (hosted.count(mail::DomainOf(a)) == 0) {
       return MakeError(ErrorCode::kInvalidArgument, "config " + where + ": " + a +
                                                         " is not in a hosted domain "
                                                         "(hosted_domains)");
@@ -48,7 +50,7 @@ Result<AllowedSenders> ParseSenders(const std::vector<std::string>& entries,
   AllowedSenders out;
   out.where = where;
   for (const std::string& raw : entries) {
-    const std::string e = LowerAscii(raw);
+    const std::string e = AsciiLower(raw);
     const size_t at = e.rfind('@');
     if (at == std::string::npos || at == 0) {
       std::string domain = at == 0 ? e.substr(1) : e;
@@ -77,7 +79,7 @@ std::optional<AllowedSenders> SenderBindings::For(const SessionState& s,
       if (user == s.auth_identity) return allowed;
     }
     // An identity from another authenticator that is an address: its domain.
-    const std::string domain = DomainOf(s.auth_identity);
+    const std::string domain = mail::DomainOf(s.auth_identity);
     if (domain.empty()) return std::nullopt;
     AllowedSenders own;
     own.where = "the AUTH identity " + s.auth_identity;
@@ -137,7 +139,7 @@ class SenderBindingStep : public SessionStep {
     for (const std::string& m : *mailboxes) {
       if (allowed && allowed->Allows(m)) continue;
       // A bounce of the internal server names its own host, never signed.
-      if (from.null && hosted_.count(DomainOf(m)) == 0) continue;
+      if (from.null && hosted_.count(mail::DomainOf(m)) == 0) continue;
       return StepVerdict::Reject(
           MakeReply(553, "5.7.1",
                     "From header address <" + m + "> is not allowed for " + Identity(s)),

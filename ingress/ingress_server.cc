@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "common/mail/address.h"
 #include "ingress/ingress_port_check.h"
 #include "ingress/ingress_recipient_sources.h"
 #include "common/tls_selfsigned.h"
@@ -215,7 +216,7 @@ Status IngressServer::Start() {
   if (started_) return MakeError(ErrorCode::kInternal, "ingress started twice");
   started_ = true;
   std::set<std::string> hosted;
-  for (const auto& d : hosted_domains_) hosted.insert(LowerAscii(d));
+  for (const auto& d : hosted_domains_) hosted.insert(mail::DomainOf("@" + d));
   SG_RETURN_IF_ERROR(config_.sender_bindings.CheckWithin(hosted));
   SG_RETURN_IF_ERROR(BuildRecipientVerifier(hosted));
 

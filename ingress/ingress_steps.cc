@@ -1,5 +1,6 @@
 #include "ingress/ingress_steps.h"
 
+#include "common/mail/address.h"
 #include "ingress/ingress_headers.h"
 
 namespace sg::ingress {
@@ -28,20 +29,6 @@ void ConnectionLimiter::Release(const std::string& ip) {
 size_t ConnectionLimiter::total() const {
   std::lock_guard<std::mutex> lock(mu_);
   return total_;
-}
-
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return out;
-}
-
-std::string DomainOf(const std::string& address) {
-  size_t at = address.rfind('@');
-  if (at == std::string::npos) return {};
-  return LowerAscii(std::string_view(address).substr(at + 1));
 }
 
 namespace {
@@ -84,7 +71,7 @@ class MxRecipientStep : public SessionStep {
  public:
   explicit MxRecipientStep(std::set<std::string> hosted) : hosted_(std::move(hosted)) {}
   StepVerdict OnRcpt(const SessionState&, const Path& rcpt, size_t) override {
-    if (hosted_.count(DomainOf(rcpt.address)) == 0) {
+    if (hosted_.count(mail::DomainOf(rcpt.address)) == 0) {
       return StepVerdict::Reject(
           MakeReply(550, "5.7.1", "Relay access denied: recipient domain not hosted here"),
           "recipient_not_hosted");
@@ -108,7 +95,7 @@ class RelaySenderStep : public SessionStep {
           "relay_denied");
     }
     // The null sender is how the internal server sends bounces; allowed.
-    if (!from.null && hosted_.count(DomainOf(from.address)) == 0) {
+    if (!from.null && hosted_.count(mail::DomainOf(from.address)) == 0) {
       return StepVerdict::Reject(
           MakeReply(550, "5.7.1", "Sender address domain is not hosted here"),
           "sender_not_hosted");

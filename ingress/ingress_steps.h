@@ -18,11 +18,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mail/smtp_reply.h"
 #include "ingress/ingress_cidr.h"
 #include "ingress/ingress_sender_binding.h"
 #include "ingress/smtp_data_reader.h"
 #include "ingress/smtp_parser.h"
-#include "ingress/smtp_reply.h"
 #include "ingress/smtp_session_state.h"
 
 namespace sg::ingress {
@@ -96,12 +96,5 @@ struct PolicyConfig {
 // content checks, hop limit.
 std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& session,
                                                      const PolicyConfig& policy);
-
-// Lower-cased domain of "user@Example.ORG" ("example.org"); empty if none.
-std::string DomainOf(const std::string& address);
-
-// ASCII letters lower-cased, everything else unchanged (addresses, domains,
-// user names as keys).
-std::string LowerAscii(std::string_view s);
 
 }  // namespace sg::ingress

@@ -1,41 +1,23 @@
 #include "ingress/smtp_parser.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "common/ascii.h"
+#include "common/mail/address.h"
+
 namespace sg::ingress {
 namespace {
 
-constexpr size_t kMaxLocalPart = 64;    // RFC 5321 4.5.3.1.1
-constexpr size_t kMaxDomain = 255;      // RFC 5321 4.5.3.1.2
 constexpr size_t kMaxPath = 256;        // RFC 5321 4.5.3.1.3 (incl. brackets)
 constexpr size_t kMaxEnvid = 100;       // RFC 3461 4.4
 constexpr size_t kMaxOrcpt = 500;       // RFC 3461 4.2
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
+bool IEquals(std::string_view a, std::string_view b) { return AsciiEqualsIgnoreCase(a, b); }
 
 bool IStartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-  }
-  return out;
 }
 
 bool IsAlpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -45,95 +27,6 @@ bool IsAtext(unsigned char c) {
 }
 
 Reply Syntax(std::string text) { return MakeReply(501, "5.5.4", std::move(text)); }
-
-// Dot-string or Quoted-string (RFC 5321 4.1.2), non-ASCII allowed (RFC 6531).
-bool ValidLocalPart(std::string_view s, bool* non_ascii) {
-  if (s.empty() || s.size() > kMaxLocalPart) return false;
-  if (s.front() == '"') {
-    if (s.size() < 2 || s.back() != '"') return false;
-    for (size_t i = 1; i + 1 < s.size(); ++i) {
-      unsigned char c = s[i];
-      if (c == '\\') {
-        if (i + 2 >= s.size()) return false;
-        unsigned char n = s[++i];
-        if (n < 32 || n == 127) return false;
-        if (n >= 128) *non_ascii = true;
-        continue;
-      }
-      if (c >= 128) {
-        *non_ascii = true;
-        continue;
-      }
-      if (c < 32 || c == '"' || c == 127) return false;
-    }
-    return true;
-  }
-  bool prev_dot = true;  // no leading dot
-  for (unsigned char c : s) {
-    if (c == '.') {
-      if (prev_dot) return false;
-      prev_dot = true;
-      continue;
-    }
-    prev_dot = false;
-    if (c >= 128) {
-      *non_ascii = true;
-      continue;
-    }
-    if (!IsAtext(c)) return false;
-  }
-  return !prev_dot;  // no trailing dot
-}
-
-bool ValidAddressLiteral(std::string_view s) {
-  // s includes the brackets.
-  if (s.size() < 3 || s.front() != '[' || s.back() != ']') return false;
-  std::string inner(s.substr(1, s.size() - 2));
-  unsigned char buf[16];
-  if (IStartsWith(inner, "IPv6:")) {
-    return inet_pton(AF_INET6, inner.c_str() + 5, buf) == 1;
-  }
-  if (inet_pton(AF_INET, inner.c_str(), buf) == 1) return true;
-  // General-address-literal: Standardized-tag ":" 1*dcontent.
-  size_t colon = inner.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == inner.size()) return false;
-  for (size_t i = 0; i < colon; ++i) {
-    unsigned char c = inner[i];
-    if (!IsAlpha(c) && !IsDigit(c) && c != '-') return false;
-  }
-  for (size_t i = colon + 1; i < inner.size(); ++i) {
-    unsigned char c = inner[i];
-    if (c < 33 || c > 126 || c == '[' || c == ']' || c == '\\') return false;
-  }
-  return true;
-}
-
-// sub-domain *("." sub-domain); labels are Let-dig [Ldh-str]; non-ASCII
-// octets count as letters (U-labels, RFC 6531).
-bool ValidDomain(std::string_view s, bool* non_ascii) {
-  if (s.empty() || s.size() > kMaxDomain) return false;
-  if (s.front() == '[') return ValidAddressLiteral(s);
-  size_t label_len = 0;
-  unsigned char prev = '.';
-  for (unsigned char c : s) {
-    if (c == '.') {
-      if (label_len == 0 || prev == '-') return false;
-      label_len = 0;
-      prev = c;
-      continue;
-    }
-    if (c >= 128) {
-      *non_ascii = true;
-    } else if (c == '-') {
-      if (label_len == 0) return false;
-    } else if (!IsAlpha(c) && !IsDigit(c)) {
-      return false;
-    }
-    if (++label_len > 63 && !*non_ascii) return false;
-    prev = c;
-  }
-  return label_len > 0 && prev != '-';
-}
 
 // Index of the '>' closing a path that starts at text[0] == '<', honouring
 // quoted strings in the local part; npos when there is none.
@@ -210,7 +103,7 @@ std::variant<std::vector<Param>, Reply> ParseParams(std::string_view s) {
     size_t eq = tok.find('=');
     std::string_view key = tok.substr(0, eq);
     if (!ValidKeyword(key)) return Syntax("Bad parameter syntax");
-    p.keyword = Upper(key);
+    p.keyword = AsciiUpper(key);
     if (eq != std::string_view::npos) {
       p.value = tok.substr(eq + 1);
       p.has_value = true;
@@ -349,43 +242,6 @@ std::optional<Reply> NoArgument(std::string_view rest, const char* verb) {
 
 }  // namespace
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      unsigned char cc = s[i + k];
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
 std::optional<std::string> DecodeXtext(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -433,8 +289,9 @@ std::optional<Path> ParsePath(std::string_view text, bool allow_null, bool allow
       std::string_view dom = adl.substr(pos + 1, comma == std::string_view::npos
                                                      ? std::string_view::npos
                                                      : comma - pos - 1);
-      bool ignored = false;
-      if (!ValidDomain(dom, &ignored)) return std::nullopt;
+      if (dom.empty() || dom.back() == '.' || !mail::NormalizeDomain(dom).ok()) {
+        return std::nullopt;
+      }
       if (comma == std::string_view::npos) break;
       pos = comma + 1;
     }
@@ -444,30 +301,12 @@ std::optional<Path> ParsePath(std::string_view text, bool allow_null, bool allow
     path.address = std::string(inner);
     return path;
   }
-  // The '@' separating local part and domain is the last one outside quotes.
-  size_t at = std::string_view::npos;
-  bool quoted = false;
-  for (size_t i = 0; i < inner.size(); ++i) {
-    char c = inner[i];
-    if (quoted) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == '@') {
-      at = i;
-    }
-  }
-  if (at == std::string_view::npos || quoted) return std::nullopt;
-  bool non_ascii = false;
-  if (!ValidLocalPart(inner.substr(0, at), &non_ascii)) return std::nullopt;
-  if (!ValidDomain(inner.substr(at + 1), &non_ascii)) return std::nullopt;
-  if (non_ascii && !IsValidUtf8(inner)) return std::nullopt;
+  // The mailbox itself: the one parser of the tree (common/mail/address.h),
+  // so no later stage refuses an address accepted here.
+  auto mailbox = mail::ParseMailbox(inner);
+  if (!mailbox.ok()) return std::nullopt;
   path.address = std::string(inner);
-  path.non_ascii = non_ascii;
+  path.non_ascii = mailbox->non_ascii;
   return path;
 }
 
@@ -521,7 +360,7 @@ ParseResult ParseCommand(std::string_view line) {
     err = NoArgument(rest, "QUIT");
   } else if (IEquals(verb, "VRFY") || IEquals(verb, "EXPN")) {
     cmd.verb = IEquals(verb, "VRFY") ? Verb::kVrfy : Verb::kExpn;
-    if (rest.empty()) return Syntax("Syntax: " + Upper(verb) + " <address>");
+    if (rest.empty()) return Syntax("Syntax: " + AsciiUpper(verb) + " <address>");
     cmd.argument = std::string(rest);
   } else if (IEquals(verb, "HELP")) {
     cmd.verb = Verb::kHelp;
@@ -535,7 +374,7 @@ ParseResult ParseCommand(std::string_view line) {
     if (parts.empty() || parts.size() > 2 || !ValidKeyword(parts[0])) {
       return Syntax("Syntax: AUTH <mechanism> [initial-response]");
     }
-    cmd.argument = Upper(parts[0]);
+    cmd.argument = AsciiUpper(parts[0]);
     if (parts.size() == 2) {
       cmd.initial_response = std::string(parts[1]);
       cmd.has_initial_response = true;

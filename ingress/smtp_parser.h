@@ -19,9 +19,15 @@
 #include <string_view>
 #include <variant>
 
-#include "ingress/smtp_reply.h"
+#include "common/mail/address.h"
+#include "common/mail/smtp_reply.h"
 
 namespace sg::ingress {
+
+// Replies and UTF-8 validation come from the shared mail library.
+using mail::IsValidUtf8;
+using mail::MakeReply;
+using mail::Reply;
 
 enum class Verb {
   kHelo, kEhlo, kMail, kRcpt, kData, kBdat, kRset, kNoop, kQuit, kVrfy, kExpn,
@@ -80,8 +86,5 @@ std::optional<Path> ParsePath(std::string_view text, bool allow_null, bool allow
 
 // RFC 3461 xtext decoding; nullopt on a malformed value.
 std::optional<std::string> DecodeXtext(std::string_view text);
-
-// True when s is well-formed UTF-8 (no overlongs, no surrogates).
-bool IsValidUtf8(std::string_view s);
 
 }  // namespace sg::ingress

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/mail/base64.h"
+
 namespace sg::ingress {
 namespace {
 

@@ -4,6 +4,9 @@
 
 #include "ingress/smtp_session.h"  // IWYU pragma: associated
 
+#include "common/ascii.h"
+#include "common/mail/base64.h"
+
 namespace sg::ingress {
 
 void Session::OnAuth(const Command& c) {
@@ -58,7 +61,7 @@ void Session::OnAuthLine(std::string_view line) {
     Respond(501, "5.0.0", "Authentication cancelled");
     return;
   }
-  auto decoded = DecodeBase64(line);
+  auto decoded = mail::Base64DecodeStrict(line);
   if (!decoded.ok()) {
     BadCommand(MakeReply(501, "5.5.2", "Invalid base64 data"), "auth");
     return;
@@ -82,7 +85,7 @@ void Session::OnAuthLine(std::string_view line) {
 
 void Session::CheckCredentials(std::string authzid, std::string user, std::string password) {
   // The lockout counts user names as typed, existing or not (no oracle).
-  const std::string user_key = LowerAscii(user);
+  const std::string user_key = AsciiLower(user);
   if (AuthLockedOut(user_key)) {
     if (deps_.metrics) deps_.metrics->Auth(cfg_.listener, "locked");
     spdlog::warn("ingress {}: AUTH from {} refused: locked out after repeated failures",

@@ -5,6 +5,9 @@
 
 #include "ingress/smtp_session.h"  // IWYU pragma: associated
 
+#include "common/ascii.h"
+#include "common/mail/address.h"
+
 namespace sg::ingress {
 
 void Session::OnRcpt(const Command& c) {
@@ -43,8 +46,8 @@ void Session::AcceptRecipient(const Path& path, const RcptParams& params) {
 bool Session::NeedsVerification(const Path& path) const {
   if (cfg_.role != Role::kMx || deps_.verifier == nullptr) return false;
   // RFC 5321 4.5.1: postmaster is always accepted.
-  if (LowerAscii(path.address.substr(0, path.address.rfind('@'))) == "postmaster") return false;
-  return deps_.verifier->Verifies(DomainOf(path.address));
+  if (AsciiLower(path.address.substr(0, path.address.rfind('@'))) == "postmaster") return false;
+  return deps_.verifier->Verifies(mail::DomainOf(path.address));
 }
 
 void Session::VerifyRecipient(Path path, RcptParams params) {

@@ -36,9 +36,11 @@ class BuiltinCa : public CertificateAuthority {
   Result<IssuedCertificate> Issue(const IssueRequest& request) override;
   std::string RootCertificateDer() const override { return root_der_; }
   std::string IssuingCertificateDer() const override { return issuing_der_; }
+  Result<int> ResealKeys(const Kek& kek) override;
 
  private:
   BuiltinCa() = default;
+  KeyStore* store_ = nullptr;  // borrowed; outlives the CA (KeyServiceImpl owns both)
   CaConfig config_;
   X509Ptr issuing_;
   PkeyPtr issuing_key_;

@@ -17,6 +17,8 @@
 
 namespace sg::keyservice {
 
+class Kek;
+
 struct IssueRequest {
   std::string address;  // normalised mailbox address (validated by the keyservice)
   std::string public_key_der;  // SubjectPublicKeyInfo
@@ -38,6 +40,13 @@ class CertificateAuthority {
   virtual std::string RootCertificateDer() const = 0;
   // The issuing CA certificate (sent in every SignedData).
   virtual std::string IssuingCertificateDer() const = 0;
+  // KEK rotation (kek.h): re-seals under kek's current key whatever private
+  // keys the backend keeps in the store, each record in one synced write;
+  // returns how many records changed. Backends that keep no key: 0.
+  virtual Result<int> ResealKeys(const Kek& kek) {
+    (void)kek;
+    return 0;
+  }
 };
 
 }  // namespace sg::keyservice

@@ -1,10 +1,10 @@
 #include "keyservice/import_files.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
+#include "common/mail/base64.h"
 #include "keyservice/keyservice_x509.h"
 
 namespace sg::keyservice {
@@ -15,12 +15,6 @@ std::string Trim(const std::string& s) {
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   return s.substr(b, e - b);
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 // Splits a CSV line (RFC 4180 quoting, no embedded newlines).
@@ -79,7 +73,7 @@ Result<std::vector<User>> ParseUsersCsv(const std::string& text, const std::stri
     auto fail = [&](const std::string& what) {
       errors += name + ":" + std::to_string(line_no) + ": " + what + "\n";
     };
-    bool header = first_content && Lower(trimmed).rfind("address", 0) == 0;
+    bool header = first_content && AsciiLower(trimmed).rfind("address", 0) == 0;
     first_content = false;
     if (header) continue;
     auto fields = SplitCsv(line);
@@ -97,7 +91,7 @@ Result<std::vector<User>> ParseUsersCsv(const std::string& text, const std::stri
         u.address = *addr;
         bool ok = true;
         if (fields->size() >= 2 && !(*fields)[1].empty()) {
-          std::string p = Lower((*fields)[1]);
+          std::string p = AsciiLower((*fields)[1]);
           if (p == "yes" || p == "true" || p == "1") {
             u.participating = true;
           } else if (p == "no" || p == "false" || p == "0") {
@@ -175,18 +169,9 @@ Result<std::vector<std::string>> ParseCertificateFile(const std::string& data,
     if (line == kEnd) {
       inside = false;
       if (b64.empty()) return err(line_no, "empty");
-      std::string der(b64.size(), '\0');
-      EVP_ENCODE_CTX* ctx = EVP_ENCODE_CTX_new();
-      EVP_DecodeInit(ctx);
-      int n1 = 0, n2 = 0;
-      int rc = EVP_DecodeUpdate(ctx, reinterpret_cast<unsigned char*>(der.data()), &n1,
-                                reinterpret_cast<const unsigned char*>(b64.data()),
-                                static_cast<int>(b64.size()));
-      int rc2 = rc < 0 ? -1
-                       : EVP_DecodeFinal(ctx, reinterpret_cast<unsigned char*>(der.data()) + n1, &n2);
-      EVP_ENCODE_CTX_free(ctx);
-      if (rc < 0 || rc2 < 0) return err(begin_line + 1, "bad base64");
-      der.resize(static_cast<size_t>(n1 + n2));
+      auto decoded = mail::Base64Decode(b64);
+      if (!decoded.ok()) return err(begin_line + 1, "bad base64");
+      std::string der = std::move(*decoded);
       auto cert = ParseCertificateDer(der);
       if (!cert.ok()) return err(begin_line + 1, cert.error().message);
       out.push_back(std::move(der));

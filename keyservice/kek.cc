@@ -1,17 +1,14 @@
 #include "keyservice/kek.h"
 
-#include <fcntl.h>
+#include <argon2.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
+#include "common/mail/base64.h"
 #include "keyservice/keyservice_x509.h"
 
 namespace sg::keyservice {
@@ -19,7 +16,10 @@ namespace {
 
 constexpr size_t kNonce = 12;
 constexpr size_t kTag = 16;
-constexpr unsigned char kVersion = 0x01;
+constexpr size_t kIdLen = 8;
+constexpr unsigned char kVersion1 = 0x01;
+constexpr unsigned char kVersion2 = 0x02;
+constexpr size_t kMinPassphrase = 12;
 
 std::string Trim(const std::string& s) {
   size_t b = 0, e = s.size();
@@ -35,6 +35,45 @@ bool IsHex(const std::string& s) {
   return true;
 }
 
+std::string Hex(const unsigned char* p, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(digits[p[i] >> 4]);
+    out.push_back(digits[p[i] & 15]);
+  }
+  return out;
+}
+
+// AES-256-GCM; `header` (version byte and, in v2, the KEK id) is not
+// authenticated separately: the id only selects the key, and a wrong id
+// selects a key under which the tag does not verify.
+bool GcmOpen(const unsigned char* key, const unsigned char* nonce, const unsigned char* ct,
+             size_t n, const unsigned char* tag, const std::string& aad, std::string* out) {
+  out->assign(n, '\0');
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  bool ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, nonce) == 1 &&
+            EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                              static_cast<int>(aad.size())) == 1 &&
+            EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out->data()), &len, ct,
+                              static_cast<int>(n)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTag, const_cast<unsigned char*>(tag)) == 1 &&
+            EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out->data()) + len, &len) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok) {
+    OPENSSL_cleanse(out->data(), out->size());
+    out->clear();
+    OpenSslError();
+  }
+  return ok;
+}
+
+Error WrongKek() {
+  return MakeError(ErrorCode::kPermissionDenied,
+                   "sealed key does not open: wrong key-encryption key or tampered store");
+}
+
 }  // namespace
 
 std::string KeyAad(const std::string& owner, const std::string& key_id) {
@@ -46,135 +85,172 @@ std::string KeyAad(const std::string& owner, const std::string& key_id) {
   return aad;
 }
 
-Kek::~Kek() { OPENSSL_cleanse(key_.data(), key_.size()); }
+Kek::~Kek() {
+  Cleanse(current_);
+  if (previous_) Cleanse(*previous_);
+}
+
+void Kek::Cleanse(Key& key) {
+  OPENSSL_cleanse(key.bytes.data(), key.bytes.size());
+  OPENSSL_cleanse(key.id.data(), key.id.size());
+}
+
+Kek Kek::FromBytes(const unsigned char* bytes) {
+  Kek kek;
+  std::copy(bytes, bytes + 32, kek.current_.bytes.begin());
+  static const char kLabel[] = "smimegate kek id v1";
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  size_t mac_len = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, bytes, 32,
+                reinterpret_cast<const unsigned char*>(kLabel), sizeof(kLabel) - 1, mac,
+                sizeof(mac), &mac_len) == nullptr ||
+      mac_len < kIdLen) {
+    std::abort();  // HMAC-SHA256 from the default provider cannot fail: a broken invariant
+  }
+  std::copy(mac, mac + kIdLen, kek.current_.id.begin());
+  return kek;
+}
 
 Result<Kek> Kek::FromMaterial(const std::string& material, const std::string& source) {
-  Kek kek;
   std::string trimmed = Trim(material);
   if (material.size() == 32) {
-    std::copy(material.begin(), material.end(), kek.key_.begin());
-    return kek;
+    return FromBytes(reinterpret_cast<const unsigned char*>(material.data()));
   }
   if (trimmed.size() == 64 && IsHex(trimmed)) {
+    unsigned char key[32];
     for (size_t i = 0; i < 32; ++i) {
-      kek.key_[i] = static_cast<unsigned char>(std::stoi(trimmed.substr(i * 2, 2), nullptr, 16));
+      key[i] = static_cast<unsigned char>(std::stoi(trimmed.substr(i * 2, 2), nullptr, 16));
     }
+    Kek kek = FromBytes(key);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(trimmed.data(), trimmed.size());
     return kek;
   }
   if (trimmed.size() == 44) {
-    unsigned char out[48];
-    int n = EVP_DecodeBlock(out, reinterpret_cast<const unsigned char*>(trimmed.data()), 44);
-    // EVP_DecodeBlock counts the padding bytes: 32 bytes of key give 33 with one '='.
-    if (n == 33 && trimmed[43] == '=' && trimmed[42] != '=') {
-      std::copy(out, out + 32, kek.key_.begin());
-      OPENSSL_cleanse(out, sizeof(out));
+    // 44 characters of strict base64 are 32 bytes with exactly one '='.
+    auto decoded = mail::Base64DecodeStrict(trimmed);
+    if (decoded.ok() && decoded->size() == 32) {
+      Kek kek = FromBytes(reinterpret_cast<const unsigned char*>(decoded->data()));
+      OPENSSL_cleanse(decoded->data(), decoded->size());
+      OPENSSL_cleanse(trimmed.data(), trimmed.size());
       return kek;
     }
-    OPENSSL_cleanse(out, sizeof(out));
+    if (decoded.ok()) OPENSSL_cleanse(decoded->data(), decoded->size());
   }
+  OPENSSL_cleanse(trimmed.data(), trimmed.size());
   return MakeError(ErrorCode::kInvalidArgument,
                    source + ": the key-encryption key must be 32 bytes (raw, 64 hex digits or "
-                            "44 characters of base64); create one with `openssl rand -base64 32`");
+                            "44 characters of base64); create one with `openssl rand -base64 32`, "
+                            "or set kek_format: passphrase for a passphrase");
 }
 
-Status Kek::CreateFile(const std::string& path) {
+Result<Kek> Kek::FromPassphrase(const std::string& passphrase, const store::StoredKdf& kdf,
+                                const std::string& source) {
+  std::string pass = passphrase;
+  while (!pass.empty() && (pass.back() == '\n' || pass.back() == '\r')) pass.pop_back();
+  if (pass.size() < kMinPassphrase) {
+    OPENSSL_cleanse(pass.data(), pass.size());
+    return MakeError(ErrorCode::kInvalidArgument,
+                     source + ": a KEK passphrase needs at least " + std::to_string(kMinPassphrase) +
+                         " characters");
+  }
+  if (kdf.algorithm() != "argon2id" || kdf.salt().size() < 16 || kdf.time_cost() == 0 ||
+      kdf.memory_kib() < 8 || kdf.parallelism() == 0) {
+    OPENSSL_cleanse(pass.data(), pass.size());
+    return MakeError(ErrorCode::kCorruption,
+                     "keyservice store: the KEK passphrase parameters (kek_kdf) are broken");
+  }
   unsigned char key[32];
-  if (RAND_bytes(key, sizeof(key)) != 1) return MakeError(ErrorCode::kInternal, "RAND_bytes failed");
-  unsigned char b64[64];
-  int n = EVP_EncodeBlock(b64, key, sizeof(key));
-  OPENSSL_cleanse(key, sizeof(key));
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    return MakeError(ErrorCode::kIoError, "keyservice.kek_file: cannot create " + path);
+  int rc = argon2id_hash_raw(kdf.time_cost(), kdf.memory_kib(), kdf.parallelism(), pass.data(),
+                             pass.size(), kdf.salt().data(), kdf.salt().size(), key, sizeof(key));
+  OPENSSL_cleanse(pass.data(), pass.size());
+  if (rc != ARGON2_OK) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     source + ": Argon2id failed: " + argon2_error_message(rc));
   }
-  std::string text(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
-  text += "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  OPENSSL_cleanse(b64, sizeof(b64));
-  OPENSSL_cleanse(text.data(), text.size());
-  if (!ok) return MakeError(ErrorCode::kIoError, "keyservice.kek_file: cannot write " + path);
-  return OkStatus();
+  Kek kek = FromBytes(key);
+  OPENSSL_cleanse(key, sizeof(key));
+  return kek;
 }
 
-Result<Kek> Kek::Load(const KeyServiceConfig& config) {
-  if (!config.kek_file.empty()) {
-    struct stat st {};
-    if (::stat(config.kek_file.c_str(), &st) != 0) {
-      if (!config.kek_create) {
-        return MakeError(ErrorCode::kNotFound,
-                         "keyservice.kek_file: " + config.kek_file +
-                             " not found; the keyservice cannot start without its key-encryption "
-                             "key (set kek_create: true to create one on a new installation)");
-      }
-      SG_RETURN_IF_ERROR(CreateFile(config.kek_file));
-    }
-    std::ifstream in(config.kek_file, std::ios::binary);
-    if (!in) {
-      return MakeError(ErrorCode::kIoError, "keyservice.kek_file: cannot read " + config.kek_file);
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string material = ss.str();
-    auto kek = FromMaterial(material, "keyservice.kek_file " + config.kek_file);
-    OPENSSL_cleanse(material.data(), material.size());
-    return kek;
-  }
-  const char* value = std::getenv(config.kek_env.c_str());
-  if (value == nullptr || *value == '\0') {
-    return MakeError(ErrorCode::kNotFound,
-                     "keyservice: no key-encryption key: set keyservice.kek_file or the "
-                     "environment variable " + config.kek_env);
-  }
-  return FromMaterial(value, "environment variable " + config.kek_env);
+void Kek::SetPrevious(const Kek& previous) { previous_ = previous.current_; }
+
+std::string Kek::id() const { return Hex(current_.id.data(), kIdLen); }
+
+std::string Kek::previous_id() const {
+  return previous_ ? Hex(previous_->id.data(), kIdLen) : std::string();
 }
 
 std::string Kek::Seal(const std::string& plaintext, const std::string& aad) const {
-  std::string out(1 + kNonce + plaintext.size() + kTag, '\0');
+  const size_t header = 1 + kIdLen;
+  std::string out(header + kNonce + plaintext.size() + kTag, '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
-  o[0] = kVersion;
-  if (RAND_bytes(o + 1, kNonce) != 1) std::abort();  // no randomness: cannot continue safely
+  o[0] = kVersion2;
+  std::copy(current_.id.begin(), current_.id.end(), o + 1);
+  unsigned char* nonce = o + header;
+  if (RAND_bytes(nonce, kNonce) != 1) std::abort();  // no randomness: cannot continue safely
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   int len = 0;
-  bool ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key_.data(), o + 1) == 1 &&
+  unsigned char* ct = nonce + kNonce;
+  bool ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, current_.bytes.data(), nonce) == 1 &&
             EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                               static_cast<int>(aad.size())) == 1 &&
-            EVP_EncryptUpdate(ctx, o + 1 + kNonce, &len,
-                              reinterpret_cast<const unsigned char*>(plaintext.data()),
+            EVP_EncryptUpdate(ctx, ct, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
                               static_cast<int>(plaintext.size())) == 1 &&
-            EVP_EncryptFinal_ex(ctx, o + 1 + kNonce + len, &len) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTag,
-                                o + 1 + kNonce + plaintext.size()) == 1;
+            EVP_EncryptFinal_ex(ctx, ct + len, &len) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTag, ct + plaintext.size()) == 1;
   EVP_CIPHER_CTX_free(ctx);
   if (!ok) std::abort();  // AES-GCM with valid parameters cannot fail: a broken invariant
   return out;
 }
 
 Result<std::string> Kek::Open(const std::string& sealed, const std::string& aad) const {
-  if (sealed.size() < 1 + kNonce + kTag || static_cast<unsigned char>(sealed[0]) != kVersion) {
-    return MakeError(ErrorCode::kCorruption, "sealed key has an unknown format");
-  }
   const auto* s = reinterpret_cast<const unsigned char*>(sealed.data());
-  size_t n = sealed.size() - 1 - kNonce - kTag;
-  std::string out(n, '\0');
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  int len = 0;
-  bool ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key_.data(), s + 1) == 1 &&
-            EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
-                              static_cast<int>(aad.size())) == 1 &&
-            EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len, s + 1 + kNonce,
-                              static_cast<int>(n)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTag,
-                                const_cast<unsigned char*>(s + 1 + kNonce + n)) == 1 &&
-            EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &len) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  if (!ok) {
-    OPENSSL_cleanse(out.data(), out.size());
-    OpenSslError();
-    return MakeError(ErrorCode::kPermissionDenied,
-                     "sealed key does not open: wrong key-encryption key or tampered store");
+  std::string out;
+  if (!sealed.empty() && s[0] == kVersion1 && sealed.size() >= 1 + kNonce + kTag) {
+    size_t n = sealed.size() - 1 - kNonce - kTag;
+    const unsigned char* nonce = s + 1;
+    // No id in v1: whichever configured KEK verifies.
+    if (GcmOpen(current_.bytes.data(), nonce, nonce + kNonce, n, nonce + kNonce + n, aad, &out)) {
+      return out;
+    }
+    if (previous_ &&
+        GcmOpen(previous_->bytes.data(), nonce, nonce + kNonce, n, nonce + kNonce + n, aad, &out)) {
+      return out;
+    }
+    return WrongKek();
   }
+  if (!sealed.empty() && s[0] == kVersion2 && sealed.size() >= 1 + kIdLen + kNonce + kTag) {
+    const unsigned char* id = s + 1;
+    const Key* key = nullptr;
+    if (std::equal(id, id + kIdLen, current_.id.begin())) key = &current_;
+    if (previous_ && std::equal(id, id + kIdLen, previous_->id.begin())) key = &*previous_;
+    if (key == nullptr) {
+      return MakeError(ErrorCode::kPermissionDenied,
+                       "sealed key does not open: it was sealed under KEK id " + Hex(id, kIdLen) +
+                           ", which is not configured (current " + this->id() +
+                           (previous_ ? ", previous " + previous_id() : std::string()) + ")");
+    }
+    size_t n = sealed.size() - 1 - kIdLen - kNonce - kTag;
+    const unsigned char* nonce = s + 1 + kIdLen;
+    if (GcmOpen(key->bytes.data(), nonce, nonce + kNonce, n, nonce + kNonce + n, aad, &out)) {
+      return out;
+    }
+    return WrongKek();
+  }
+  return MakeError(ErrorCode::kCorruption, "sealed key has an unknown format");
+}
+
+bool Kek::SealedUnderCurrent(const std::string& sealed) const {
+  return sealed.size() > 1 + kIdLen && static_cast<unsigned char>(sealed[0]) == kVersion2 &&
+         std::equal(sealed.begin() + 1, sealed.begin() + 1 + kIdLen, current_.id.begin(),
+                    [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+}
+
+Result<std::string> Kek::Reseal(const std::string& sealed, const std::string& aad) const {
+  SG_ASSIGN_OR_RETURN(std::string plain, Open(sealed, aad));
+  std::string out = Seal(plain, aad);
+  OPENSSL_cleanse(plain.data(), plain.size());
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "keyservice/audit.h"
 
 namespace sg::keyservice {
 
@@ -57,6 +58,25 @@ struct CaCertificates {
   std::string issuing_der;
 };
 
+struct KekRotationResult {
+  uint32_t resealed = 0;         // records re-sealed under the current KEK by this run
+  uint32_t already_current = 0;  // private keys that were sealed under it already
+  std::string kek_id;            // the current KEK's id (kek.h)
+};
+
+// A client certificate for the keyservice API (smimegatectl credentials issue).
+struct CredentialsRequest {
+  std::string role;            // "worker" | "admin" | "reader" | "ingress"
+  std::string name;            // subject CN
+  std::string public_key_der;  // the caller keeps the private key
+  uint32_t validity_days = 0;  // 0: keyservice.tls.client_validity
+};
+
+struct IssuedCredentials {
+  std::string certificate_pem;
+  std::string ca_pem;  // verifies the keyservice's server certificate
+};
+
 class KeyAdmin {
  public:
   virtual ~KeyAdmin() = default;
@@ -93,6 +113,15 @@ class KeyAdmin {
                                             const std::string& password) = 0;
   // Issues a new key and certificate for `address` now.
   virtual Result<KeyImportResult> Rollover(const std::string& address) = 0;
+
+  // A client certificate with a role, from the internal CA. kInvalidArgument
+  // for an unknown role, a bad name or public key; kUnsupported when client
+  // certificates come from the operator's CA (keyservice.tls.client_ca_file).
+  virtual Result<IssuedCredentials> IssueCredentials(const CredentialsRequest& request) = 0;
+  // Audit records since `since_us` (unix microseconds), oldest first, at most `limit`.
+  virtual Result<std::vector<AuditRecord>> ListAudit(int64_t since_us, uint32_t limit) = 0;
+  // Re-seals every stored private key under the current KEK (kek.h).
+  virtual Result<KekRotationResult> RotateKek() = 0;
 };
 
 }  // namespace sg::keyservice

@@ -268,19 +268,20 @@ Status KeyCacheStore::PutAnchors(const Persisted<TrustAnchors>& entry) {
 
 Status KeyCacheStore::ApplyChanges(const std::vector<std::string>& addresses, bool drop_all,
                                    CachePosition position) {
+  // Adding to a WriteBatch only fails past 4 GiB per batch; Write reports it.
   rocksdb::WriteBatch batch;
   if (drop_all) {
-    (void)batch.DeleteRange(kEntriesBegin, kEntriesEnd);
+    batch.DeleteRange(kEntriesBegin, kEntriesEnd).PermitUncheckedError();
   } else {
     for (const auto& a : addresses) {
-      (void)batch.Delete(EncryptionKey(a));
-      (void)batch.Delete(ParticipationKey(a));
+      batch.Delete(EncryptionKey(a)).PermitUncheckedError();
+      batch.Delete(ParticipationKey(a)).PermitUncheckedError();
     }
   }
   pb::CacheSync p;
   p.set_epoch(position.epoch);
   p.set_version(position.version);
-  (void)batch.Put(kSyncKey, p.SerializeAsString());
+  batch.Put(kSyncKey, p.SerializeAsString()).PermitUncheckedError();
   rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return MakeError(ErrorCode::kIoError, config_key_ + ": " + s.ToString());
   position_ = position;
@@ -294,7 +295,7 @@ uint64_t KeyCacheStore::EstimateEntries() {
 }
 
 void KeyCacheStore::CompactForTest() {
-  (void)db_->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr);
+  db_->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr).PermitUncheckedError();
 }
 
 std::vector<std::string> KeyCacheStore::RawValuesForTest() {

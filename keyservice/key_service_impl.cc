@@ -6,13 +6,10 @@
 #include <algorithm>
 #include <functional>
 
-#include "keyservice/builtin_ca.h"
-#include "keyservice/pkcs12_import.h"
 
 namespace sg::keyservice {
 namespace {
 
-constexpr const char* kMetaKekCheck = "kek_check";
 constexpr const char* kKekCheckPlain = "smimegate keyservice kek check v1";
 
 Status CheckKek(KeyStore& store, const Kek& kek, const std::string& path) {
@@ -21,14 +18,24 @@ Status CheckKek(KeyStore& store, const Kek& kek, const std::string& path) {
   auto plain = kek.Open(*check, kMetaKekCheck);
   if (!plain.ok() || *plain != kKekCheckPlain) {
     return MakeError(ErrorCode::kPermissionDenied,
-                     "keyservice: the key-encryption key does not match the key store at " + path +
+                     "keyservice: the key-encryption key (id " + kek.id() +
+                         ") does not match the key store at " + path +
                          " (keys were sealed with another KEK); start with the KEK the store "
-                         "was created with");
+                         "was created with, or, if a KEK rotation is under way, give the old KEK "
+                         "as keyservice.kek_previous_file (or $SMIMEGATE_KEK_PREVIOUS) and run "
+                         "`smimegatectl kek rotate` again");
+  }
+  if (kek.has_previous()) {
+    spdlog::warn("keyservice: previous KEK {} configured beside KEK {}: run `smimegatectl kek "
+                 "rotate`, then remove the previous KEK from the configuration",
+                 kek.previous_id(), kek.id());
   }
   return OkStatus();
 }
 
 }  // namespace
+
+const char* const kMetaKekCheck = "kek_check";
 
 std::string_view HarvestOutcomeName(HarvestOutcome outcome) {
   switch (outcome) {
@@ -54,15 +61,16 @@ KeyServiceImpl::~KeyServiceImpl() { changes_.WakeAll(); }
 
 Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
     const KeyServiceConfig& config, const std::vector<std::string>& hosted_domains,
-    metrics::Registry& registry, Clock& clock) {
-  EnsureLegacyProvider();
-  SG_ASSIGN_OR_RETURN(Kek kek, Kek::Load(config));
+    metrics::Registry& registry, Clock& clock, const CaFactory& ca_factory) {
   SG_ASSIGN_OR_RETURN(auto store, KeyStore::Open(config.store_path));
+  SG_ASSIGN_OR_RETURN(Kek kek, Kek::Load(config, *store));
   SG_RETURN_IF_ERROR(CheckKek(*store, kek, config.store_path));
   std::unique_ptr<KeyServiceImpl> impl(
       new KeyServiceImpl(config, std::move(kek), std::move(store), registry, clock));
-  SG_ASSIGN_OR_RETURN(auto ca, BuiltinCa::LoadOrCreate(*impl->store_, impl->kek_, config.ca, clock));
+  SG_ASSIGN_OR_RETURN(auto ca, ca_factory(config.ca, CaContext{*impl->store_, impl->kek_, clock}));
   impl->ca_ = std::move(ca);
+  SG_ASSIGN_OR_RETURN(impl->internal_ca_, InternalCa::LoadOrCreate(*impl->store_, impl->kek_, clock,
+                                                                   config.tls.trust_domain));
   for (const auto& d : hosted_domains) {
     SG_ASSIGN_OR_RETURN(std::string name, NormalizeDomain(d));
     SG_ASSIGN_OR_RETURN(auto existing, impl->store_->GetDomain(name));

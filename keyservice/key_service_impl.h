@@ -19,6 +19,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,8 +27,10 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "keyservice/ca_factory.h"
 #include "keyservice/certificate_authority.h"
 #include "keyservice/change_log.h"
+#include "keyservice/internal_ca.h"
 #include "keyservice/kek.h"
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
@@ -39,14 +42,20 @@
 
 namespace sg::keyservice {
 
-class KeyServiceImpl : public KeyService, public KeyAdmin {
+// The meta record holding a known value sealed under the KEK.
+extern const char* const kMetaKekCheck;
+
+class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
  public:
   // Loads the KEK, opens the store (refusing a KEK that does not match it),
-  // loads or creates the built-in CA and adds `hosted_domains` to the domain
-  // registry. Errors name the config key and the fix.
+  // makes the CA with `ca_factory` (by default the one config.ca.backend
+  // names; the built-in CA is created on first start) and adds
+  // `hosted_domains` to the domain registry. Errors name the config key and
+  // the fix.
   static Result<std::unique_ptr<KeyServiceImpl>> Open(const KeyServiceConfig& config,
                                                       const std::vector<std::string>& hosted_domains,
-                                                      metrics::Registry& registry, Clock& clock);
+                                                      metrics::Registry& registry, Clock& clock,
+                                                      const CaFactory& ca_factory = DefaultCaFactory());
   ~KeyServiceImpl() override;
 
   // KeyService
@@ -77,6 +86,22 @@ class KeyServiceImpl : public KeyService, public KeyAdmin {
   Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
                                     const std::string& password) override;
   Result<KeyImportResult> Rollover(const std::string& address) override;
+  Result<IssuedCredentials> IssueCredentials(const CredentialsRequest& request) override;
+  Result<std::vector<AuditRecord>> ListAudit(int64_t since_us, uint32_t limit) override;
+
+  // AuditSink: the store record and one structured log line ("audit {...}").
+  void Record(const AuditRecord& record) override;
+
+  // The CA of the gRPC API's mutual TLS (server and client certificates).
+  InternalCa& internal_ca() { return *internal_ca_; }
+
+  // KEK rotation (kek.h): re-seals every private key, the CA's keys and the
+  // KEK check value that are not yet sealed under the current KEK, one
+  // synced write each, so a crash leaves every record under one of the two
+  // configured KEKs; run again to finish. `progress` (tests) is called after
+  // each re-sealed key.
+  Result<KekRotationResult> RotateKek() override;
+  Result<KekRotationResult> RotateKek(const std::function<void(uint32_t resealed)>& progress);
 
   // One pass of the rollover scheduler: every participating user whose
   // current certificate expires within rollover_before gets a new key.
@@ -118,6 +143,8 @@ class KeyServiceImpl : public KeyService, public KeyAdmin {
   ChangeLog changes_;
   std::array<std::mutex, 64> stripes_;
   std::mutex trust_mu_;  // serialises trust changes and pending promotion
+  std::mutex rotate_mu_;  // one KEK rotation at a time
+  std::unique_ptr<InternalCa> internal_ca_;
 };
 
 }  // namespace sg::keyservice

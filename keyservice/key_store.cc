@@ -4,17 +4,28 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace sg::keyservice {
 namespace {
 
-const char* const kCfNames[] = {"default", "users", "domains", "keys", "certs", "pending", "trust"};
+const char* const kCfNames[] = {"default", "users", "domains", "keys",
+                                "certs",   "pending", "trust",  "audit"};
 
 std::string OwnerKey(const std::string& owner, const std::string& id) {
   std::string k = owner;
   k.push_back('\0');
   k += id;
+  return k;
+}
+
+// Big-endian: keys sort by time, then by sequence.
+std::string AuditKey(int64_t time_us, uint32_t seq) {
+  std::string k(12, '\0');
+  auto t = static_cast<uint64_t>(time_us);
+  for (int i = 0; i < 8; ++i) k[i] = static_cast<char>(t >> (56 - 8 * i));
+  for (int i = 0; i < 4; ++i) k[8 + i] = static_cast<char>(seq >> (24 - 8 * i));
   return k;
 }
 
@@ -200,6 +211,27 @@ Status KeyStore::DeleteTrust(const std::string& fingerprint) {
 }
 Result<std::vector<store::StoredTrust>> KeyStore::ListTrust() {
   return ScanMsg<store::StoredTrust>(kTrust, "");
+}
+
+Status KeyStore::AppendAudit(const store::StoredAudit& record) {
+  return Put(kAudit, AuditKey(record.time_us(), audit_seq_.fetch_add(1)), record.SerializeAsString());
+}
+
+Result<std::vector<store::StoredAudit>> KeyStore::ListAudit(int64_t since_us, uint32_t limit) {
+  std::vector<store::StoredAudit> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kAudit]));
+  for (it->Seek(AuditKey(std::max<int64_t>(since_us, 0), 0)); it->Valid() && out.size() < limit;
+       it->Next()) {
+    store::StoredAudit record;
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return MakeError(ErrorCode::kCorruption, "keyservice store: broken record in audit");
+    }
+    out.push_back(std::move(record));
+  }
+  if (!it->status().ok()) {
+    return MakeError(ErrorCode::kUnavailable, "keyservice store: " + it->status().ToString());
+  }
+  return out;
 }
 
 }  // namespace sg::keyservice

@@ -8,6 +8,7 @@
 //   certs    owner \0 fingerprint -> StoredCert (trusted partner certificates)
 //   pending  fingerprint -> StoredPending (harvested, CA not trusted yet)
 //   trust    fingerprint -> StoredTrust (admin-added trust anchors)
+//   audit    time (unix us, big-endian) + sequence -> StoredAudit (admin calls)
 // Private keys are stored only sealed under the KEK (kek.h); this class never
 // sees a plaintext key. Writes are synced (WAL fsync): an issued key is
 // never lost after it was handed out.
@@ -16,6 +17,7 @@
 // serialised by the caller (KeyServiceImpl's per-address locks).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,12 +67,16 @@ class KeyStore {
   Status DeletePending(const std::string& fingerprint);
   Result<std::vector<store::StoredPending>> ListPending();
 
+  // Audit records are only ever appended (no retention: admin calls are few).
+  Status AppendAudit(const store::StoredAudit& record);
+  Result<std::vector<store::StoredAudit>> ListAudit(int64_t since_us, uint32_t limit);
+
   Status PutTrust(const store::StoredTrust& trust);
   Status DeleteTrust(const std::string& fingerprint);  // kNotFound when absent
   Result<std::vector<store::StoredTrust>> ListTrust();
 
  private:
-  enum Cf { kMeta = 0, kUsers, kDomains, kKeys, kCerts, kPending, kTrust, kNumCf };
+  enum Cf { kMeta = 0, kUsers, kDomains, kKeys, kCerts, kPending, kTrust, kAudit, kNumCf };
   KeyStore() = default;
 
   Result<std::optional<std::string>> Get(Cf cf, const std::string& key);
@@ -86,6 +92,7 @@ class KeyStore {
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::atomic<uint32_t> audit_seq_{0};
 };
 
 }  // namespace sg::keyservice

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "keyservice/ca_factory.h"
+
 namespace sg::keyservice {
 namespace {
 
@@ -44,20 +46,94 @@ Result<KeyType> ParseKeyType(const std::string& name) {
                        "\" (expected rsa-2048, rsa-3072, rsa-4096, ecdsa-p256 or ecdsa-p384)");
 }
 
-Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section,
-                                               const std::string& data_dir) {
-  KeyServiceConfig c;
-  SG_ASSIGN_OR_RETURN(c.listen, section.String("listen", c.listen));
-  if (!LooksLikeHostPort(c.listen)) {
-    return section.ErrorAt("listen", "expected host:port, got \"" + c.listen + "\"");
+namespace {
+
+Result<std::string> ParseAddress(const config::ConfigNode& section, const std::string& key,
+                                 const std::string& value, const std::string& data_dir) {
+  if (value.rfind("unix:", 0) == 0) {
+    std::string path = Resolve(value.substr(5), data_dir);
+    // sockaddr_un.sun_path holds 108 bytes with the terminating NUL.
+    if (path.empty() || path.size() > 107) {
+      return section.ErrorAt(key, "unix socket path \"" + path +
+                                      "\" is empty or longer than 107 bytes (use a shorter data_dir "
+                                      "or an absolute path)");
+    }
+    return "unix:" + path;
   }
-  SG_ASSIGN_OR_RETURN(c.endpoint, section.String("endpoint", ""));
-  if (c.endpoint.empty()) {
+  if (!LooksLikeHostPort(value)) {
+    return section.ErrorAt(key, "expected unix:PATH or host:port, got \"" + value + "\"");
+  }
+  return value;
+}
+
+Status ParseTls(const config::ConfigNode& section, const std::string& data_dir,
+                KeyServiceTlsConfig& t) {
+  SG_ASSIGN_OR_RETURN(t.server_name, section.String("server_name", t.server_name));
+  SG_ASSIGN_OR_RETURN(t.trust_domain, section.String("trust_domain", t.trust_domain));
+  if (t.server_name.empty() || t.trust_domain.empty() ||
+      t.trust_domain.find_first_of("/: ") != std::string::npos) {
+    return section.ErrorAt("trust_domain", "server_name and trust_domain must be non-empty names");
+  }
+  SG_ASSIGN_OR_RETURN(std::string cert, section.String("cert_file", ""));
+  SG_ASSIGN_OR_RETURN(std::string key, section.String("key_file", ""));
+  SG_ASSIGN_OR_RETURN(std::string ca, section.String("client_ca_file", ""));
+  t.cert_file = Resolve(cert, data_dir);
+  t.key_file = Resolve(key, data_dir);
+  t.client_ca_file = Resolve(ca, data_dir);
+  int given = !cert.empty() + !key.empty() + !ca.empty();
+  if (given != 0 && given != 3) {
+    return section.ErrorAt("cert_file",
+                           "cert_file, key_file and client_ca_file go together (all three, or none "
+                           "for certificates from the internal CA)");
+  }
+  SG_ASSIGN_OR_RETURN(auto server, section.Duration("server_validity", t.server_validity));
+  SG_ASSIGN_OR_RETURN(auto client, section.Duration("client_validity", t.client_validity));
+  if (server < std::chrono::hours(24) || client < std::chrono::hours(24)) {
+    return section.ErrorAt("server_validity", "certificate validities must be at least 1d");
+  }
+  t.server_validity = std::chrono::duration_cast<std::chrono::hours>(server);
+  t.client_validity = std::chrono::duration_cast<std::chrono::hours>(client);
+  return OkStatus();
+}
+
+}  // namespace
+
+std::string ClientCredentialsDir(const KeyServiceConfig& config, const std::string& role) {
+  if (!config.client_credentials.empty()) return config.client_credentials;
+  return Resolve("credentials/" + role, config.data_dir);
+}
+
+namespace {
+
+Status ParseAccess(const config::ConfigNode& section, const std::string& data_dir,
+                   KeyServiceConfig& c) {
+  SG_ASSIGN_OR_RETURN(std::string listen, section.String("listen", c.listen));
+  SG_ASSIGN_OR_RETURN(c.listen, ParseAddress(section, "listen", listen, data_dir));
+  SG_ASSIGN_OR_RETURN(std::string endpoint, section.String("endpoint", ""));
+  if (!endpoint.empty()) {
+    SG_ASSIGN_OR_RETURN(c.endpoint, ParseAddress(section, "endpoint", endpoint, data_dir));
+  } else {
     c.endpoint = c.listen;
     // A wildcard listener is reached over the loopback on this machine.
     if (c.endpoint.rfind("0.0.0.0:", 0) == 0) c.endpoint = "127.0.0.1" + c.endpoint.substr(7);
     if (c.endpoint.rfind("[::]:", 0) == 0) c.endpoint = "[::1]" + c.endpoint.substr(4);
   }
+  SG_ASSIGN_OR_RETURN(config::ConfigNode tls, section.Map("tls"));
+  SG_RETURN_IF_ERROR(ParseTls(tls, data_dir, c.tls));
+  SG_ASSIGN_OR_RETURN(std::string admin, section.String("admin_credentials", "credentials/admin"));
+  c.admin_credentials = Resolve(admin, data_dir);
+  SG_ASSIGN_OR_RETURN(std::string client, section.String("client_credentials", ""));
+  c.client_credentials = Resolve(client, data_dir);
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section,
+                                               const std::string& data_dir) {
+  KeyServiceConfig c;
+  c.data_dir = data_dir;
+  SG_RETURN_IF_ERROR(ParseAccess(section, data_dir, c));
   SG_ASSIGN_OR_RETURN(std::string store, section.String("store_path", "keys"));
   c.store_path = Resolve(store, data_dir);
 
@@ -68,6 +144,15 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
   if (c.kek_create && c.kek_file.empty()) {
     return section.ErrorAt("kek_create", "needs kek_file (where to create the key)");
   }
+  SG_ASSIGN_OR_RETURN(c.kek_format, section.Enum("kek_format", {"key", "passphrase"}, "key"));
+  if (c.kek_create && c.kek_format != "key") {
+    return section.ErrorAt("kek_create", "creates a random key; it cannot go with kek_format: passphrase");
+  }
+  SG_ASSIGN_OR_RETURN(std::string previous_file, section.String("kek_previous_file", ""));
+  c.kek_previous_file = Resolve(previous_file, data_dir);
+  SG_ASSIGN_OR_RETURN(c.kek_previous_env, section.String("kek_previous_env", c.kek_previous_env));
+  SG_ASSIGN_OR_RETURN(c.kek_previous_format,
+                      section.Enum("kek_previous_format", {"key", "passphrase"}, c.kek_format));
 
   SG_ASSIGN_OR_RETURN(std::string key_type,
                       section.Enum("key_type", KeyTypeNames(), std::string("rsa-2048")));
@@ -84,7 +169,7 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
                       section.String("system_roots_file", c.system_roots_file));
 
   SG_ASSIGN_OR_RETURN(config::ConfigNode ca, section.Map("ca"));
-  SG_ASSIGN_OR_RETURN(c.ca.backend, ca.Enum("backend", {"builtin"}, std::string("builtin")));
+  SG_ASSIGN_OR_RETURN(c.ca.backend, ca.Enum("backend", CaBackendNames(), std::string("builtin")));
   SG_ASSIGN_OR_RETURN(c.ca.organization, ca.String("organization", c.ca.organization));
   SG_ASSIGN_OR_RETURN(std::string ca_key,
                       ca.Enum("key_type", KeyTypeNames(), std::string("ecdsa-p384")));

@@ -18,20 +18,52 @@ std::string_view KeyTypeName(KeyType type);
 Result<KeyType> ParseKeyType(const std::string& name);
 
 struct CaConfig {
-  std::string backend = "builtin";  // the only one so far; "acme"/"est" later
+  std::string backend = "builtin";  // one of CaBackendNames() (ca_factory.h)
   std::string organization = "smimegate";  // subject O of the built-in CA
   KeyType key_type = KeyType::kEcdsaP384;  // of the built-in root and issuing CA
   std::chrono::hours validity{24 * 365};   // of issued certificates
   std::string crl_url;  // optional CRL distribution point put into issued certificates
 };
 
+// Mutual TLS of the gRPC API (docs/keyservice.md "Access").
+struct KeyServiceTlsConfig {
+  std::string server_name = "smimegate-keyservice";  // the name clients verify
+  std::string trust_domain = "smimegate";  // roles: SAN URI spiffe://<trust_domain>/<role>
+  // The keyservice's own certificate chain, key and the CAs client
+  // certificates must chain to (PEM files, e.g. a Kubernetes Secret from
+  // cert-manager): all three or none. None: the internal CA (created on
+  // first start, key sealed in the store) issues the server certificate and
+  // verifies clients.
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+  std::chrono::hours server_validity{24 * 30};   // internal server certificate
+  std::chrono::hours client_validity{24 * 365};  // credentials issue, admin credentials
+};
+
 struct KeyServiceConfig {
-  std::string listen = "127.0.0.1:7443";  // gRPC API; loopback by default
+  // gRPC API: "unix:PATH" (a Unix socket, mode 0600; relative to data_dir)
+  // or "host:port" (TCP, the distributed mode). Mutual TLS on both.
+  std::string listen = "unix:run/keyservice.sock";
   std::string endpoint;  // where clients connect; defaults to `listen`
+  KeyServiceTlsConfig tls;
+  // Where the keyservice writes credentials for the local admin on first
+  // start (cert.pem, key.pem, ca.pem; mode 0600). "" = never.
+  std::string admin_credentials;
+  // Credentials this process's stages use as clients (workers: role
+  // worker). "" = <data_dir>/credentials/<role>.
+  std::string client_credentials;
+  std::string data_dir;  // for the defaults above
   std::string store_path;  // default <data_dir>/keys
   std::string kek_file;  // 32 bytes: raw, 64 hex digits or base64; relative to data_dir
   std::string kek_env = "SMIMEGATE_KEK";  // used when kek_file is empty
   bool kek_create = false;  // create kek_file with a random key when missing (demo)
+  std::string kek_format = "key";  // "key" (32 bytes) | "passphrase" (Argon2id)
+  // The KEK being rotated away from (kek.h): accepted for opening until
+  // `smimegatectl kek rotate` has re-sealed everything under kek_file/kek_env.
+  std::string kek_previous_file;
+  std::string kek_previous_env = "SMIMEGATE_KEK_PREVIOUS";  // used when set and no file
+  std::string kek_previous_format;  // default: kek_format
   KeyType key_type = KeyType::kRsa2048;  // of user keys
   std::chrono::milliseconds rollover_before{std::chrono::hours(24 * 7)};
   std::chrono::milliseconds rollover_check_interval{std::chrono::hours(1)};
@@ -44,5 +76,8 @@ struct KeyServiceConfig {
 // Relative paths resolve against data_dir.
 Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section,
                                                const std::string& data_dir);
+
+// The client credentials directory a stage with `role` uses.
+std::string ClientCredentialsDir(const KeyServiceConfig& config, const std::string& role);
 
 }  // namespace sg::keyservice

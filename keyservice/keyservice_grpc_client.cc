@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "keyservice/keyservice_grpc_status.h"
+#include "keyservice/rpc_channel.h"
 #include "proto/keyservice.grpc.pb.h"
 
 namespace sg::keyservice {
@@ -60,23 +61,21 @@ TrustAddResult TrustAddFrom(const pb::TrustAddResponse& r) {
   Call(&pb::KeyAdmin::Stub::method, stubs_->admin.get(), req, resp, timeout_, endpoint_, \
        wait_for_ready_)
 
-std::unique_ptr<KeyServiceClient> KeyServiceClient::Create(const std::string& endpoint,
-                                                           std::chrono::milliseconds timeout,
-                                                           bool wait_for_ready) {
+Result<std::unique_ptr<KeyServiceClient>> KeyServiceClient::Create(
+    const std::string& endpoint, const ClientCredentials& credentials,
+    std::chrono::milliseconds timeout, bool wait_for_ready) {
+  SG_RETURN_IF_ERROR(CheckClientCredentials(credentials));
   return std::unique_ptr<KeyServiceClient>(
-      new KeyServiceClient(endpoint, timeout, wait_for_ready));
+      new KeyServiceClient(endpoint, credentials, timeout, wait_for_ready));
 }
 
-KeyServiceClient::KeyServiceClient(std::string endpoint, std::chrono::milliseconds timeout,
-                                   bool wait_for_ready)
+KeyServiceClient::KeyServiceClient(std::string endpoint, const ClientCredentials& credentials,
+                                   std::chrono::milliseconds timeout, bool wait_for_ready)
     : endpoint_(std::move(endpoint)),
       timeout_(timeout),
       wait_for_ready_(wait_for_ready),
       stubs_(std::make_unique<Stubs>()) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);  // trust anchor lists are large
-  stubs_->channel =
-      grpc::CreateCustomChannel(endpoint_, grpc::InsecureChannelCredentials(), args);
+  stubs_->channel = MakeChannel(endpoint_, credentials);
   stubs_->service = pb::KeyService::NewStub(stubs_->channel);
   stubs_->admin = pb::KeyAdmin::NewStub(stubs_->channel);
 }
@@ -304,5 +303,44 @@ Result<KeyImportResult> KeyServiceClient::Rollover(const std::string& address) {
   SG_RETURN_IF_ERROR(SG_ADM(Rollover, req, &resp));
   return KeyImportResult{resp.key_id(), resp.fingerprint()};
 }
+
+Result<IssuedCredentials> KeyServiceClient::IssueCredentials(const CredentialsRequest& request) {
+  pb::IssueCredentialsRequest req;
+  req.set_role(request.role);
+  req.set_name(request.name);
+  req.set_public_key_der(request.public_key_der);
+  req.set_validity_days(request.validity_days);
+  pb::IssueCredentialsResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(IssueCredentials, req, &resp));
+  return IssuedCredentials{resp.certificate_pem(), resp.ca_pem()};
+}
+
+Result<std::vector<AuditRecord>> KeyServiceClient::ListAudit(int64_t since_us, uint32_t limit) {
+  pb::ListAuditRequest req;
+  req.set_since_us(since_us);
+  req.set_limit(limit);
+  pb::ListAuditResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(ListAudit, req, &resp));
+  std::vector<AuditRecord> out;
+  for (const auto& r : resp.records()) {
+    out.push_back(AuditRecord{r.time_us(), r.subject(), r.role(), r.method(), r.arguments(),
+                              r.result(), r.message()});
+  }
+  return out;
+}
+
+Result<KekRotationResult> KeyServiceClient::RotateKek() {
+  pb::RotateKekRequest req;
+  pb::RotateKekResponse resp;
+  SG_RETURN_IF_ERROR(Call(&pb::KeyAdmin::Stub::RotateKek, stubs_->admin.get(), req, &resp,
+                          rotate_timeout_, endpoint_, wait_for_ready_));
+  return KekRotationResult{resp.resealed(), resp.already_current(), resp.kek_id()};
+}
+
+}  // namespace sg::keyservice
+
+namespace sg::keyservice {
+
+std::shared_ptr<grpc::Channel> KeyServiceClient::channel() const { return stubs_->channel; }
 
 }  // namespace sg::keyservice

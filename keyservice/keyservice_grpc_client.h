@@ -1,6 +1,8 @@
-// KeyServiceClient: KeyService and KeyAdmin over gRPC, for workers in their
-// own process and for smimegatectl. Behaves like KeyServiceImpl; transport
-// failures are kUnavailable / kTimeout naming the endpoint.
+// KeyServiceClient: KeyService and KeyAdmin over gRPC with mutual TLS, for
+// workers in their own process and for smimegatectl. Behaves like
+// KeyServiceImpl; transport failures are kUnavailable / kTimeout naming the
+// endpoint; a call the keyservice refuses for the caller's role is
+// kPermissionDenied (UNAUTHENTICATED too, with a message saying so).
 //
 // Threading: thread-safe (one gRPC channel, shared by all calls).
 #pragma once
@@ -9,22 +11,29 @@
 #include <memory>
 #include <string>
 
+#include "keyservice/credentials_files.h"
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
+
+namespace grpc {
+class Channel;
+}
 
 namespace sg::keyservice {
 
 class KeyServiceClient : public KeyService, public KeyAdmin {
  public:
-  // `endpoint` is host:port (insecure channel: loopback or a protected
-  // network, see docs/keyservice.md). `timeout` bounds every call except
+  // `endpoint` is host:port or unix:/path; `credentials` the client
+  // certificate (its role decides what the keyservice allows), key and CA
+  // (kInvalidArgument naming the file when they do not parse or the key is
+  // not the certificate's). `timeout` bounds every call except
   // WaitForChanges, which adds its wait. `wait_for_ready`: a call waits (up
   // to its deadline) for an unreachable keyservice instead of failing at
   // once; workers want that (a keyservice that starts after them or restarts
   // is a short delay), smimegatectl wants a quick, clear error.
-  static std::unique_ptr<KeyServiceClient> Create(
-      const std::string& endpoint, std::chrono::milliseconds timeout = std::chrono::seconds(30),
-      bool wait_for_ready = false);
+  static Result<std::unique_ptr<KeyServiceClient>> Create(
+      const std::string& endpoint, const ClientCredentials& credentials,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30), bool wait_for_ready = false);
   ~KeyServiceClient() override;
 
   Result<std::optional<SigningIdentity>> GetSigningIdentity(const std::string& address) override;
@@ -53,13 +62,24 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
                                     const std::string& password) override;
   Result<KeyImportResult> Rollover(const std::string& address) override;
+  Result<IssuedCredentials> IssueCredentials(const CredentialsRequest& request) override;
+  Result<std::vector<AuditRecord>> ListAudit(int64_t since_us, uint32_t limit) override;
+  Result<KekRotationResult> RotateKek() override;
+  // KEK rotation may take long: its own deadline.
+  void set_rotate_timeout(std::chrono::milliseconds t) { rotate_timeout_ = t; }
+
+  // The channel, for the other services of the keyservice (the decryption
+  // failure guard) so that they share its connection and credentials.
+  std::shared_ptr<grpc::Channel> channel() const;
 
  private:
   struct Stubs;
-  KeyServiceClient(std::string endpoint, std::chrono::milliseconds timeout, bool wait_for_ready);
+  KeyServiceClient(std::string endpoint, const ClientCredentials& credentials,
+                   std::chrono::milliseconds timeout, bool wait_for_ready);
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
   bool wait_for_ready_;
+  std::chrono::milliseconds rotate_timeout_{std::chrono::hours(1)};
   std::unique_ptr<Stubs> stubs_;
 };
 

@@ -243,4 +243,39 @@ grpc::Status KeyAdminGrpc::Rollover(grpc::ServerContext*, const pb::RolloverRequ
   return grpc::Status::OK;
 }
 
+grpc::Status KeyAdminGrpc::IssueCredentials(grpc::ServerContext*,
+                                            const pb::IssueCredentialsRequest* req,
+                                            pb::IssueCredentialsResponse* resp) {
+  SG_GRPC_ASSIGN(auto r, impl_.IssueCredentials(CredentialsRequest{
+                             req->role(), req->name(), req->public_key_der(), req->validity_days()}));
+  resp->set_certificate_pem(r.certificate_pem);
+  resp->set_ca_pem(r.ca_pem);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::ListAudit(grpc::ServerContext*, const pb::ListAuditRequest* req,
+                                     pb::ListAuditResponse* resp) {
+  SG_GRPC_ASSIGN(auto records, impl_.ListAudit(req->since_us(), req->limit()));
+  for (const auto& r : records) {
+    auto* o = resp->add_records();
+    o->set_time_us(r.time_us);
+    o->set_subject(r.subject);
+    o->set_role(r.role);
+    o->set_method(r.method);
+    o->set_arguments(r.arguments);
+    o->set_result(r.result);
+    o->set_message(r.message);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::RotateKek(grpc::ServerContext*, const pb::RotateKekRequest*,
+                                     pb::RotateKekResponse* resp) {
+  SG_GRPC_ASSIGN(auto r, impl_.RotateKek());
+  resp->set_resealed(r.resealed);
+  resp->set_already_current(r.already_current);
+  resp->set_kek_id(r.kek_id);
+  return grpc::Status::OK;
+}
+
 }  // namespace sg::keyservice

@@ -1,6 +1,7 @@
 // The gRPC services (KeyService for workers, KeyAdmin for smimegatectl)
 // over an in-process KeyServiceImpl. Pure translation: every method calls
-// the implementation and maps the result (keyservice_grpc_status.h).
+// the implementation and maps the result (keyservice_grpc_status.h). Who may
+// call what is decided before these run (RpcServer, rpc_roles.h).
 //
 // Threading: gRPC's synchronous server calls these from its thread pool;
 // KeyServiceImpl is thread-safe. The impl is borrowed and outlives them.
@@ -63,6 +64,12 @@ class KeyAdminGrpc final : public pb::KeyAdmin::Service {
                          pb::KeyImportResponse*) override;
   grpc::Status Rollover(grpc::ServerContext*, const pb::RolloverRequest*,
                         pb::RolloverResponse*) override;
+  grpc::Status IssueCredentials(grpc::ServerContext*, const pb::IssueCredentialsRequest*,
+                                pb::IssueCredentialsResponse*) override;
+  grpc::Status ListAudit(grpc::ServerContext*, const pb::ListAuditRequest*,
+                         pb::ListAuditResponse*) override;
+  grpc::Status RotateKek(grpc::ServerContext*, const pb::RotateKekRequest*,
+                         pb::RotateKekResponse*) override;
 
  private:
   KeyServiceImpl& impl_;

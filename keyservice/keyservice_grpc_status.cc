@@ -34,6 +34,10 @@ Error FromGrpc(const grpc::Status& status, const std::string& endpoint) {
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return MakeError(ErrorCode::kTimeout,
                        "keyservice at " + endpoint + " did not answer in time");
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return MakeError(ErrorCode::kPermissionDenied,
+                       "keyservice at " + endpoint + " refused the call: not authenticated: " +
+                           status.error_message());
     case grpc::StatusCode::RESOURCE_EXHAUSTED: code = ErrorCode::kResourceExhausted; break;
     case grpc::StatusCode::ABORTED: code = ErrorCode::kIoError; break;
     case grpc::StatusCode::DATA_LOSS: code = ErrorCode::kCorruption; break;

@@ -1,18 +1,82 @@
 #include "keyservice/keyservice_server.h"
-#include "common/thread_name.h"
 
-#include <grpcpp/grpcpp.h>
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/thread_name.h"
+#include "keyservice/credentials_files.h"
 #include "keyservice/keyservice_grpc_server.h"
 
 namespace sg::keyservice {
+namespace {
+
+std::string ReadIfExists(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  if (in) ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+Status EnsureLocalAdminCredentials(KeyServiceImpl& impl, const KeyServiceConfig& config,
+                                   const Clock& clock) {
+  if (config.admin_credentials.empty() || !config.tls.client_ca_file.empty()) return OkStatus();
+  std::filesystem::path dir(config.admin_credentials);
+  std::string ca = impl.internal_ca().CaPem();
+  std::string cert = ReadIfExists(dir / "cert.pem");
+  if (!cert.empty() && ReadIfExists(dir / "ca.pem") == ca && !ReadIfExists(dir / "key.pem").empty()) {
+    auto facts = InspectCertificatePem(cert, config.tls.trust_domain);
+    int64_t renew = UnixSeconds(clock.Now()) + 30 * 24 * 3600;
+    if (facts.ok() && facts->role == kRoleAdmin && facts->not_after > renew) return OkStatus();
+  }
+  SG_ASSIGN_OR_RETURN(CredentialKey key, GenerateCredentialKey());
+  CredentialsRequest request{std::string(kRoleAdmin), "local admin (" + HostName() + ")",
+                             key.public_key_der, 0};
+  SG_ASSIGN_OR_RETURN(IssuedCredentials issued, impl.IssueCredentials(request));
+  auto st = WriteCredentialsDir(dir.string(), issued.certificate_pem, key.key_pem, issued.ca_pem);
+  OPENSSL_cleanse(key.key_pem.data(), key.key_pem.size());
+  if (!st.ok()) {
+    return MakeError(st.error().code, "keyservice.admin_credentials: " + st.error().message);
+  }
+  spdlog::info("keyservice: credentials for the local admin written to {}", dir.string());
+  return OkStatus();
+}
 
 Result<std::unique_ptr<KeyServiceServer>> KeyServiceServer::Create(
     const KeyServiceConfig& config, std::vector<std::string> hosted_domains,
-    metrics::Registry& registry, Clock& clock) {
-  SG_ASSIGN_OR_RETURN(auto impl, KeyServiceImpl::Open(config, hosted_domains, registry, clock));
-  return std::unique_ptr<KeyServiceServer>(new KeyServiceServer(config, std::move(impl)));
+    metrics::Registry& registry, Clock& clock, const CaFactory& ca_factory) {
+  SG_ASSIGN_OR_RETURN(auto impl,
+                      KeyServiceImpl::Open(config, hosted_domains, registry, clock, ca_factory));
+  SG_RETURN_IF_ERROR(EnsureLocalAdminCredentials(*impl, config, clock));
+  std::unique_ptr<KeyServiceServer> server(new KeyServiceServer(config, std::move(impl)));
+  RpcServerOptions options;
+  options.listen = config.listen;
+  options.trust_domain = config.tls.trust_domain;
+  if (config.tls.cert_file.empty()) {
+    options.tls = InternalTlsSource(server->impl_->internal_ca(), config.tls.server_name,
+                                    config.tls.server_validity, clock);
+  } else {
+    options.tls = FileTlsSource(config.tls.cert_file, config.tls.key_file, config.tls.client_ca_file);
+  }
+  options.roles = RoleTable::KeyServiceDefault();
+  options.audit = server->impl_.get();
+  options.registry = &registry;
+  SG_ASSIGN_OR_RETURN(server->rpc_, RpcServer::Create(std::move(options)));
+  server->rpc_->AddService(server->grpc_service_.get());
+  server->rpc_->AddService(server->grpc_admin_.get());
+  return server;
 }
 
 KeyServiceServer::KeyServiceServer(const KeyServiceConfig& config,
@@ -25,21 +89,7 @@ KeyServiceServer::KeyServiceServer(const KeyServiceConfig& config,
 KeyServiceServer::~KeyServiceServer() { Stop(); }
 
 Status KeyServiceServer::Start() {
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(grpc_service_.get());
-  builder.RegisterService(grpc_admin_.get());
-  builder.SetMaxReceiveMessageSize(16 << 20);  // PKCS#12 files, certificate bundles
-  builder.SetMaxSendMessageSize(64 << 20);
-  server_ = builder.BuildAndStart();
-  if (!server_ || port == 0) {
-    server_.reset();
-    return MakeError(ErrorCode::kUnavailable,
-                     "keyservice.listen: cannot listen on " + config_.listen +
-                         " (address in use or not local)");
-  }
-  bound_endpoint_ = config_.listen.substr(0, config_.listen.rfind(':') + 1) + std::to_string(port);
+  SG_RETURN_IF_ERROR(rpc_->Start());
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = false;
@@ -49,7 +99,7 @@ Status KeyServiceServer::Start() {
     SchedulerLoop();
   });
   ready_ = true;
-  spdlog::info("keyservice: gRPC API on {}", bound_endpoint_);
+  spdlog::info("keyservice: gRPC API on {}", rpc_->bound_endpoint());
   return OkStatus();
 }
 
@@ -77,11 +127,7 @@ void KeyServiceServer::Stop() {
   cv_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
   if (impl_) impl_->Shutdown();  // releases long polls
-  if (server_) {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    server_->Wait();
-    server_.reset();
-  }
+  if (rpc_) rpc_->Stop();
 }
 
 }  // namespace sg::keyservice

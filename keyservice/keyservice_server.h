@@ -2,17 +2,21 @@
 // cmd/smimegate wires it, embedded (`run`) or alone (`keyservice`).
 //
 //   auto ks = KeyServiceServer::Create(config, hosted_domains, registry, clock);
+//   ks->rpc().AddService(&other);       // optional: more services, same mTLS and roles
 //   ks->Start();                        // gRPC API + rollover scheduler
 //   KeyService& keys = (*ks)->local();  // in-process, for embedded workers
 //
 // Create() does everything that can fail on bad configuration or a wrong
-// KEK (opens the store, checks the KEK, creates the CA on first start), so
-// start-up stops before any port is bound. Start() binds the gRPC listener
-// (port 0 picks a free port: bound_endpoint()) and starts the scheduler
-// thread, which runs a rollover pass at start and then every
-// rollover_check_interval.
+// KEK (opens the store, checks the KEK, creates the S/MIME CA and the
+// internal CA on first start, loads the TLS material) and writes the local
+// admin's credentials (keyservice.admin_credentials), so start-up stops
+// before any port is bound. Start() binds the gRPC listener (a Unix socket
+// or TCP, mutual TLS; port 0 picks a free port: bound_endpoint()) and
+// starts the scheduler thread, which runs a rollover pass at start and then
+// every rollover_check_interval.
 //
-// Threading: Start/Stop from the main thread; local() and Ready() from any.
+// Threading: Start/Stop from the main thread; local(), Ready() and Reload()
+// from any.
 #pragma once
 
 #include <atomic>
@@ -28,10 +32,7 @@
 #include "keyservice/key_service_impl.h"
 #include "keyservice/keyservice_clock.h"
 #include "keyservice/keyservice_config.h"
-
-namespace grpc {
-class Server;
-}
+#include "keyservice/rpc_server.h"
 
 namespace sg::keyservice {
 
@@ -40,23 +41,26 @@ class KeyAdminGrpc;
 
 class KeyServiceServer : public Service {
  public:
-  static Result<std::unique_ptr<KeyServiceServer>> Create(const KeyServiceConfig& config,
-                                                          std::vector<std::string> hosted_domains,
-                                                          metrics::Registry& registry,
-                                                          Clock& clock);
+  static Result<std::unique_ptr<KeyServiceServer>> Create(
+      const KeyServiceConfig& config, std::vector<std::string> hosted_domains,
+      metrics::Registry& registry, Clock& clock, const CaFactory& ca_factory = DefaultCaFactory());
   ~KeyServiceServer() override;
 
   std::string Name() const override { return "keyservice"; }
   Status Start() override;
   void Stop() override;
   bool Ready() const override { return ready_.load(); }
+  // SIGHUP: loads the TLS certificates again (new connections use them).
+  Status Reload() { return rpc_->ReloadTls(); }
 
   // The in-process API for workers in the same process.
   KeyService& local() { return *impl_; }
   KeyAdmin& admin() { return *impl_; }
   KeyServiceImpl& impl() { return *impl_; }
-  // "127.0.0.1:40123" once started (the real port when configured with 0).
-  std::string bound_endpoint() const { return bound_endpoint_; }
+  // The gRPC server, to register further services before Start().
+  RpcServer& rpc() { return *rpc_; }
+  // "127.0.0.1:40123" (the real port when configured with 0) or "unix:/path".
+  std::string bound_endpoint() const { return rpc_->bound_endpoint(); }
 
  private:
   KeyServiceServer(const KeyServiceConfig& config, std::unique_ptr<KeyServiceImpl> impl);
@@ -66,8 +70,7 @@ class KeyServiceServer : public Service {
   std::unique_ptr<KeyServiceImpl> impl_;
   std::unique_ptr<KeyServiceGrpc> grpc_service_;
   std::unique_ptr<KeyAdminGrpc> grpc_admin_;
-  std::unique_ptr<grpc::Server> server_;
-  std::string bound_endpoint_;
+  std::unique_ptr<RpcServer> rpc_;
   std::atomic<bool> ready_{false};
 
   std::thread scheduler_;
@@ -75,5 +78,12 @@ class KeyServiceServer : public Service {
   std::condition_variable cv_;
   bool stopping_ = false;
 };
+
+// Writes credentials for the local admin into config.admin_credentials
+// unless valid ones from the internal CA are there (missing, expiring within
+// 30 days or from another CA: new ones). Nothing when the setting is empty
+// or client certificates come from the operator's CA.
+Status EnsureLocalAdminCredentials(KeyServiceImpl& impl, const KeyServiceConfig& config,
+                                   const Clock& clock);
 
 }  // namespace sg::keyservice

@@ -11,6 +11,8 @@
 #include <cctype>
 #include <ctime>
 
+#include "common/ascii.h"
+
 namespace sg::keyservice {
 namespace {
 
@@ -41,10 +43,15 @@ std::string NameText(X509_NAME* name) {
   return out;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
+// An address in the one normalised form (so it compares equal to the keys
+// every lookup uses); a value that is not an address, or a DNS name, ASCII
+// lower-cased as written.
+std::string Canonical(const std::string& value, bool email) {
+  if (email) {
+    auto address = NormalizeAddress(value);
+    if (address.ok()) return std::move(*address);
+  }
+  return AsciiLower(value);
 }
 
 std::vector<std::string> SanValues(X509* cert, int type) {
@@ -56,8 +63,9 @@ std::vector<std::string> SanValues(X509* cert, int type) {
     GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
     if (gn->type != type) continue;
     const ASN1_IA5STRING* s = type == GEN_EMAIL ? gn->d.rfc822Name : gn->d.dNSName;
-    out.push_back(Lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                    static_cast<size_t>(ASN1_STRING_length(s)))));
+    out.push_back(Canonical(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                        static_cast<size_t>(ASN1_STRING_length(s))),
+                            type == GEN_EMAIL));
   }
   GENERAL_NAMES_free(names);
   return out;
@@ -85,6 +93,23 @@ Result<X509Ptr> ParseCertificateDer(const std::string& der) {
   }
   if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     return MakeError(ErrorCode::kInvalidArgument, "trailing bytes after the DER certificate");
+  }
+  // DER is canonical; OpenSSL also accepts some non-canonical encodings
+  // (for example set padding bits in the signature's BIT STRING) and
+  // re-encodes them differently. What we store, fingerprint and match must
+  // be the bytes we were given, so such a certificate is refused.
+  auto reencoded = CertificateToDer(cert.get());
+  if (!reencoded.ok() || *reencoded != der) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "not a DER certificate: it does not re-encode to the same bytes "
+                     "(a non-canonical encoding)");
+  }
+  // OpenSSL decodes the key on first use: do it now, so a certificate with
+  // a broken key is refused here rather than failing later (and leaving an
+  // error on the thread's queue for an unrelated call to report).
+  if (X509_get0_pubkey(cert.get()) == nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the certificate's public key cannot be decoded (" + OpenSslError() + ")");
   }
   return cert;
 }
@@ -128,6 +153,16 @@ Result<std::string> PrivateKeyToDer(EVP_PKEY* key) {
   if (len <= 0) return MakeError(ErrorCode::kInternal, "i2d_PKCS8: " + OpenSslError());
   std::string out(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
   OPENSSL_clear_free(buf, static_cast<size_t>(len));
+  return out;
+}
+
+std::string PrivateKeyToPem(EVP_PKEY* key) {
+  BIO* bio = BIO_new(BIO_s_secmem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
   return out;
 }
 
@@ -189,8 +224,9 @@ std::vector<std::string> EmailAddresses(X509* cert) {
   int idx = -1;
   while ((idx = X509_NAME_get_index_by_NID(subject, NID_pkcs9_emailAddress, idx)) >= 0) {
     ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
-    out.push_back(Lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                    static_cast<size_t>(ASN1_STRING_length(s)))));
+    out.push_back(Canonical(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                        static_cast<size_t>(ASN1_STRING_length(s))),
+                            true));
   }
   return out;
 }
@@ -204,59 +240,6 @@ bool CertificateMatchesKey(X509* cert, EVP_PKEY* key) {
 }
 
 bool IsRsa(EVP_PKEY* key) { return EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA; }
-
-Result<std::string> NormalizeDomain(const std::string& domain) {
-  std::string d = Lower(domain);
-  if (!d.empty() && d.back() == '.') d.pop_back();
-  if (d.empty() || d.size() > 253) {
-    return MakeError(ErrorCode::kInvalidArgument, "\"" + domain + "\" is not a domain name");
-  }
-  size_t label = 0;
-  for (char c : d) {
-    if (c == '.') {
-      if (label == 0) break;
-      label = 0;
-      continue;
-    }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-') || ++label > 63) {
-      return MakeError(ErrorCode::kInvalidArgument, "\"" + domain + "\" is not a domain name");
-    }
-  }
-  if (label == 0 || d.find("..") != std::string::npos || d.front() == '.') {
-    return MakeError(ErrorCode::kInvalidArgument, "\"" + domain + "\" is not a domain name");
-  }
-  return d;
-}
-
-Result<std::string> NormalizeAddress(const std::string& address) {
-  auto at = address.rfind('@');
-  if (at == std::string::npos || at == 0) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "\"" + address + "\" is not an email address (expected local@domain)");
-  }
-  std::string local = address.substr(0, at);
-  if (local.size() > 64) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "\"" + address + "\" has a local part longer than 64 characters");
-  }
-  for (unsigned char c : local) {
-    if (c <= ' ' || c == '<' || c == '>' || c == ',' || c == '"' || c == '@' || c == 0x7f) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "\"" + address + "\" is not an email address (bad character in local part)");
-    }
-  }
-  auto domain = NormalizeDomain(address.substr(at + 1));
-  if (!domain.ok()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "\"" + address + "\" is not an email address (bad domain)");
-  }
-  return Lower(local) + "@" + *domain;
-}
-
-std::string DomainOf(const std::string& address) {
-  auto at = address.rfind('@');
-  return at == std::string::npos ? std::string() : address.substr(at + 1);
-}
 
 std::string DomainOwnerOf(const std::string& address) {
   std::string out(1, '@');

@@ -7,13 +7,14 @@
 // Threading: free functions, thread-safe (OpenSSL 3 is).
 #pragma once
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
+#include "common/mail/address.h"
 #include "common/result.h"
 #include "keyservice/keyservice_config.h"
 
@@ -31,12 +32,17 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 // The last OpenSSL error as text ("" when none), clearing the queue.
 std::string OpenSslError();
 
+// One DER certificate, nothing after it, its public key decodable, and in
+// canonical DER (it re-encodes to exactly these bytes); otherwise
+// kInvalidArgument saying which.
 Result<X509Ptr> ParseCertificateDer(const std::string& der);
 Result<std::string> CertificateToDer(X509* cert);
 std::string CertificateToPem(X509* cert);
 Result<PkeyPtr> ParsePrivateKeyDer(const std::string& pkcs8_der);
 // PKCS#8 DER. Callers seal it (kek.h) before it touches disk.
 Result<std::string> PrivateKeyToDer(EVP_PKEY* key);
+// PKCS#8 PEM, built in secure memory (TLS credentials: files mode 0600 or memory).
+std::string PrivateKeyToPem(EVP_PKEY* key);
 
 Result<PkeyPtr> GenerateKey(KeyType type);
 // SubjectPublicKeyInfo DER.
@@ -51,20 +57,19 @@ int64_t NotBefore(X509* cert);  // unix seconds
 int64_t NotAfter(X509* cert);
 std::string SubjectText(X509* cert);
 std::string IssuerText(X509* cert);
-// rfc822Name SANs and subject emailAddress values, lower-cased.
+// rfc822Name SANs and subject emailAddress values, normalised
+// (common/mail/address.h; a value that is not an address ASCII lower-cased).
 std::vector<std::string> EmailAddresses(X509* cert);
 // dNSName SANs, lower-cased (domain certificates often name the domain).
 std::vector<std::string> DnsNames(X509* cert);
 bool CertificateMatchesKey(X509* cert, EVP_PKEY* key);
 bool IsRsa(EVP_PKEY* key);
 
-// Lower-cases and checks local@domain (no spaces, one @, a dot-free local
-// part is fine); kInvalidArgument naming the problem.
-Result<std::string> NormalizeAddress(const std::string& address);
-// Lower-cases and checks a domain name.
-Result<std::string> NormalizeDomain(const std::string& domain);
-// "alice@example.com" -> "example.com"
-std::string DomainOf(const std::string& address);
+// Addresses and domains are normalised by the one normaliser of the tree
+// (common/mail/address.h), the same that the ingress accepted them with.
+using mail::DomainOf;
+using mail::NormalizeAddress;
+using mail::NormalizeDomain;
 // "alice@example.com" -> "@example.com" (the owner of domain keys and certificates)
 std::string DomainOwnerOf(const std::string& address);
 

@@ -1,28 +1,58 @@
 #include "keyservice/pkcs12_import.h"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pkcs12.h>
 #include <openssl/provider.h>
 
-#include <mutex>
-
 namespace sg::keyservice {
+namespace {
 
-bool EnsureLegacyProvider() {
-  static std::once_flag once;
-  static bool legacy_loaded = false;
-  std::call_once(once, [] {
-    // Loading any provider explicitly disables the implicit default one, so
-    // both are loaded.
-    OSSL_PROVIDER_load(nullptr, "default");
-    legacy_loaded = OSSL_PROVIDER_load(nullptr, "legacy") != nullptr;
+// The library context PKCS#12 files are decoded in: "default" + "legacy".
+// Created once and kept for the life of the process.
+struct Pkcs12Context {
+  OSSL_LIB_CTX* ctx = nullptr;
+  bool legacy = false;
+};
+
+const Pkcs12Context& Context() {
+  static const Pkcs12Context context = [] {
+    Pkcs12Context c;
+    c.ctx = OSSL_LIB_CTX_new();
+    if (c.ctx == nullptr) std::abort();  // out of memory at start-up
+    // A context with an explicitly loaded provider has no implicit default.
+    OSSL_PROVIDER_load(c.ctx, "default");
+    c.legacy = OSSL_PROVIDER_load(c.ctx, "legacy") != nullptr;
     OpenSslError();
-  });
-  return legacy_loaded;
+    return c;
+  }();
+  return context;
 }
 
-Result<ParsedPkcs12> ParsePkcs12(const std::string& data, const std::string& password) {
-  bool legacy = EnsureLegacyProvider();
+// Makes `ctx` the calling thread's default library context while it lives
+// (OSSL_LIB_CTX_set0_default is per thread), so that PKCS12_parse and the
+// PBE/MAC fetches inside it use the private context.
+class ScopedDefaultContext {
+ public:
+  explicit ScopedDefaultContext(OSSL_LIB_CTX* ctx) : previous_(OSSL_LIB_CTX_set0_default(ctx)) {}
+  ~ScopedDefaultContext() { OSSL_LIB_CTX_set0_default(previous_); }
+  ScopedDefaultContext(const ScopedDefaultContext&) = delete;
+  ScopedDefaultContext& operator=(const ScopedDefaultContext&) = delete;
+
+ private:
+  OSSL_LIB_CTX* previous_;
+};
+
+// What leaves the private context: DER only.
+struct Pkcs12Der {
+  std::string key;  // PKCS#8; cleansed by the caller
+  std::string certificate;
+  std::vector<std::string> chain;
+};
+
+Result<Pkcs12Der> DecodeInPrivateContext(const std::string& data, const std::string& password) {
+  const Pkcs12Context& context = Context();
+  ScopedDefaultContext scope(context.ctx);
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   PKCS12* p12 = d2i_PKCS12(nullptr, &p, static_cast<long>(data.size()));
   if (p12 == nullptr) {
@@ -47,21 +77,46 @@ Result<ParsedPkcs12> ParsePkcs12(const std::string& data, const std::string& pas
     if (err.find("unsupported") != std::string::npos) {
       return MakeError(ErrorCode::kUnsupported,
                        std::string("the PKCS#12 file uses an algorithm OpenSSL cannot decrypt") +
-                           (legacy ? "" : " (the OpenSSL legacy provider is not installed)"));
+                           (context.legacy ? "" : " (the OpenSSL legacy provider is not installed)"));
     }
     return MakeError(ErrorCode::kInvalidArgument, "cannot decrypt the PKCS#12 contents");
   }
-  ParsedPkcs12 out;
-  out.key.reset(key);
-  out.certificate.reset(cert);
-  for (int i = 0; ca != nullptr && i < sk_X509_num(ca); ++i) {
-    out.chain.emplace_back(sk_X509_value(ca, i));
-  }
+  PkeyPtr key_owner(key);
+  X509Ptr cert_owner(cert);
+  std::vector<X509Ptr> chain;
+  for (int i = 0; ca != nullptr && i < sk_X509_num(ca); ++i) chain.emplace_back(sk_X509_value(ca, i));
   sk_X509_free(ca);
-  if (!out.key) return MakeError(ErrorCode::kInvalidArgument, "the PKCS#12 file holds no private key");
-  if (!out.certificate) {
+  if (!key_owner) return MakeError(ErrorCode::kInvalidArgument, "the PKCS#12 file holds no private key");
+  if (!cert_owner) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "the PKCS#12 file holds no certificate matching its private key");
+  }
+  Pkcs12Der out;
+  SG_ASSIGN_OR_RETURN(out.key, PrivateKeyToDer(key_owner.get()));
+  SG_ASSIGN_OR_RETURN(out.certificate, CertificateToDer(cert_owner.get()));
+  for (const auto& c : chain) {
+    SG_ASSIGN_OR_RETURN(std::string der, CertificateToDer(c.get()));
+    out.chain.push_back(std::move(der));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Pkcs12LegacyAvailable() { return Context().legacy; }
+
+Result<ParsedPkcs12> ParsePkcs12(const std::string& data, const std::string& password) {
+  auto der = DecodeInPrivateContext(data, password);
+  if (!der.ok()) return der.error();
+  ParsedPkcs12 out;
+  auto key = ParsePrivateKeyDer(der->key);
+  OPENSSL_cleanse(der->key.data(), der->key.size());
+  if (!key.ok()) return key.error();
+  out.key = std::move(*key);
+  SG_ASSIGN_OR_RETURN(out.certificate, ParseCertificateDer(der->certificate));
+  for (const auto& c : der->chain) {
+    SG_ASSIGN_OR_RETURN(X509Ptr x, ParseCertificateDer(c));
+    out.chain.push_back(std::move(x));
   }
   return out;
 }

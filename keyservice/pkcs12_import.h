@@ -1,8 +1,14 @@
 // PKCS#12 parsing for `smimegatectl key import`: the files mail clients
 // export, modern (PBES2/AES, SHA-256 MAC) and legacy (RC2-40 / 3DES with a
 // SHA-1 MAC, as Windows and Thunderbird write them). OpenSSL 3 keeps RC2
-// and 3DES-PBE in its "legacy" provider, which is loaded explicitly (with
-// "default") the first time a file is parsed.
+// and the old PBE schemes in its "legacy" provider.
+//
+// The legacy provider is loaded only into a private library context
+// (OSSL_LIB_CTX) that exists for this parser: while a file is decoded, that
+// context is the calling thread's default, and what comes out (key and
+// certificates) is re-encoded and parsed again in the process's default
+// context. The default context, which the mail path (CMS decrypt) uses,
+// never gains RC2, DES or other legacy algorithms (issue 13, point 2).
 //
 // Threading: thread-safe.
 #pragma once
@@ -26,8 +32,8 @@ struct ParsedPkcs12 {
 // cannot do even with the legacy provider.
 Result<ParsedPkcs12> ParsePkcs12(const std::string& data, const std::string& password);
 
-// Loads the "legacy" and "default" providers once. false when the legacy
-// provider is not installed (legacy files then fail with kUnsupported).
-bool EnsureLegacyProvider();
+// True when the private PKCS#12 context has the legacy provider (the
+// package that ships it, libssl3 on Debian, is installed).
+bool Pkcs12LegacyAvailable();
 
 }  // namespace sg::keyservice

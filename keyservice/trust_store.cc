@@ -19,6 +19,24 @@ std::string DateText(int64_t unix_seconds) {
   return buf;
 }
 
+// A name taken from a certificate, for a reason that is logged and shown:
+// the maker of a certificate from the internet chooses its bytes (line
+// breaks, terminal escapes), so everything outside printable ASCII is \xNN.
+std::string PrintableName(const std::string& name) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : name) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 bool IsUnknownIssuer(int err) {
   return err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
          err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
@@ -27,10 +45,14 @@ bool IsUnknownIssuer(int err) {
          err == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
 }
 
-}  // namespace
-
-Validation CheckLeaf(X509* cert, const std::string& address,
-                     std::chrono::system_clock::time_point now) {
+Validation CheckLeafFacts(X509* cert, const std::string& address,
+                          std::chrono::system_clock::time_point now) {
+  // Computes OpenSSL's extension cache; a malformed extension (which
+  // OpenSSL then ignores) must not pass as "no such restriction".
+  const uint32_t flags = X509_get_extension_flags(cert);
+  if ((flags & EXFLAG_INVALID) != 0) {
+    return {Verdict::kRejected, "has a malformed extension"};
+  }
   int64_t t = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   if (t < NotBefore(cert)) {
     return {Verdict::kRejected, "not valid before " + DateText(NotBefore(cert))};
@@ -41,7 +63,6 @@ Validation CheckLeaf(X509* cert, const std::string& address,
   if (X509_check_ca(cert) != 0) {
     return {Verdict::kRejected, "is a CA certificate, not a mailbox certificate"};
   }
-  uint32_t flags = X509_get_extension_flags(cert);
   if ((flags & EXFLAG_XKUSAGE) != 0 &&
       (X509_get_extended_key_usage(cert) & (XKU_SMIME | XKU_ANYEKU)) == 0) {
     return {Verdict::kRejected, "extended key usage does not allow email protection"};
@@ -60,12 +81,21 @@ Validation CheckLeaf(X509* cert, const std::string& address,
     auto names = EmailAddresses(cert);
     if (std::find(names.begin(), names.end(), address) == names.end()) {
       std::string have;
-      for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
+      for (const auto& n : names) have += (have.empty() ? "" : ", ") + PrintableName(n);
       return {Verdict::kRejected,
               "does not name " + address + " (names: " + (have.empty() ? "none" : have) + ")"};
     }
   }
   return {Verdict::kOk, ""};
+}
+
+}  // namespace
+
+Validation CheckLeaf(X509* cert, const std::string& address,
+                     std::chrono::system_clock::time_point now) {
+  Validation v = CheckLeafFacts(cert, address, now);
+  OpenSslError();  // nothing left on the thread's error queue
+  return v;
 }
 
 TrustStore::TrustStore(bool system_roots, const std::string& system_roots_file) {

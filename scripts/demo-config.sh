@@ -42,8 +42,9 @@ ingress:
       trusted_networks: [127.0.0.0/8, "::1/128"]
 
 keyservice:
-  # The gRPC API that smimegatectl (and, in the distributed mode, workers) use.
-  listen: 127.0.0.1:${SMIMEGATE_KEYSERVICE_PORT:-7443}
+  # The gRPC API that smimegatectl uses listens on the Unix socket
+  # run/keyservice.sock (mode 0600) with mutual TLS; the local admin's
+  # credentials are written to credentials/admin/ at first start.
   # The key-encryption key that seals every private key at rest. The demo
   # creates one; in production it comes from a secret (kek_env).
   kek_file: kek

@@ -4,6 +4,10 @@
 # stage as its own process (keyservice, ingress, two workers, egress), the
 # way Kubernetes runs them. Ctrl-C stops everything.
 #
+# The workers reach the keyservice over TCP with mutual TLS: once the
+# keyservice is up, `smimegatectl credentials issue --role worker` writes
+# their credentials to $SMIMEGATE_KAFKA_HOME/credentials/worker.
+#
 # Data in $SMIMEGATE_KAFKA_HOME (default <repo>/var-kafka); the same ports
 # as scripts/run.sh (SMIMEGATE_MX_PORT, SMIMEGATE_RELAY_PORT), metrics on
 # free ports (printed by each stage).
@@ -66,13 +70,32 @@ egress:
   outbound: {transport: maildir, path: mail/outbound}
 YAML
 
-for stage in keyservice worker worker egress ingress; do
-  log="$home/logs/$stage-${#pids[@]}.log"
+start_stage() {
+  local stage="$1" log="$home/logs/$1-${#pids[@]}.log"
   # Every worker process needs a key cache directory of its own.
   SMIMEGATE__WORKERS__KEY_CACHE__PATH="worker-key-cache-${#pids[@]}" \
     "$build_dir/cmd/smimegate/smimegate" "$stage" --config "$home/smimegate.yaml" > "$log" 2>&1 &
   pids+=($!)
+}
+start_stage keyservice
+# Worker credentials, issued by the running keyservice with the local
+# admin's credentials (written by the keyservice under $home/credentials/admin).
+ctl="$build_dir/cmd/smimegatectl/smimegatectl"
+issued=0
+for _ in $(seq 1 150); do
+  if "$ctl" --config "$home/smimegate.yaml" --timeout 2 credentials issue --role worker \
+       --out "$home/credentials/worker" > "$home/logs/credentials.log" 2>&1; then
+    issued=1; break
+  fi
+  kill -0 "${pids[1]}" 2>/dev/null || break
+  sleep 0.2
 done
+if [ "$issued" != 1 ]; then
+  echo "kafka-demo: could not issue worker credentials:" >&2
+  cat "$home/logs/credentials.log" "$home"/logs/keyservice-*.log >&2
+  exit 1
+fi
+for stage in worker worker egress ingress; do start_stage "$stage"; done
 # Wait until every stage says it is ready, or stop on the first that fails.
 for _ in $(seq 1 300); do
   ready=$(cat "$home"/logs/*-*.log 2>/dev/null | grep -c "smimegate ready" || true)

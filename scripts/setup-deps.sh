@@ -6,12 +6,13 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev ccache
+  build-essential cmake ninja-build pkg-config git clang clang-tidy libclang-rt-14-dev ccache
   # libraries
   libssl-dev libuv1-dev librocksdb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc libc-ares-dev libgmime-3.0-dev
-  librdkafka-dev libargon2-dev libcpp-httplib-dev
+  librdkafka-dev libargon2-dev libcpp-httplib-dev libidn2-dev
+  prometheus-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl swaks postfix gpgsm libnss3-tools prometheus

@@ -11,6 +11,8 @@ Result<WorkerConfig> ParseWorkerConfig(const config::ConfigNode& section) {
   SG_ASSIGN_OR_RETURN(int64_t attempts, section.Int("max_attempts", 5, 1, 100));
   c.max_attempts = static_cast<int>(attempts);
   SG_ASSIGN_OR_RETURN(c.group, section.String("group", c.group));
+  SG_ASSIGN_OR_RETURN(c.ack_timeout, section.Duration("ack_timeout", c.ack_timeout));
+  if (c.ack_timeout.count() <= 0) return section.ErrorAt("ack_timeout", "must be positive");
   return c;
 }
 

@@ -7,38 +7,58 @@
 #include <map>
 #include <mutex>
 
+#include "common/deadletter.h"
 #include "common/topics.h"
+#include "workers/worker_deadletter.h"
 
 namespace sg::workers {
 
 namespace {
 using namespace std::chrono_literals;
 
-struct AckWaiter {
-  std::mutex mu;
-  std::condition_variable cv;
-  int pending = 0;
-  bool failed = false;
-  std::string error;
-
+// The acks of one batch's produces. Every callback holds a share of it: the
+// batch may give up waiting (ack_timeout) and return while the queue still
+// owns callbacks, which then run against a live waiter, never freed memory.
+class AckWaiter : public std::enable_shared_from_this<AckWaiter> {
+ public:
   queue::ProduceCallback Add() {
-    std::lock_guard<std::mutex> lock(mu);
-    ++pending;
-    return [this](Status s) {
-      std::lock_guard<std::mutex> l(mu);
-      if (!s.ok()) {
-        failed = true;
-        error = s.error().ToString();
-      }
-      --pending;
-      cv.notify_all();
-    };
+    std::lock_guard<std::mutex> lock(mu_);
+    ++pending_;
+    return [self = shared_from_this()](Status s) { self->Done(s); };
   }
+  // True when every ack arrived within `timeout` and none failed.
   bool Wait(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_for(lock, timeout, [this] { return pending == 0; }) && !failed;
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return pending_ == 0; }) && !failed_;
   }
+  std::string error() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return failed_ ? error_ : pending_ > 0 ? std::to_string(pending_) + " acks outstanding" : "";
+  }
+
+ private:
+  void Done(const Status& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!s.ok()) {
+      failed_ = true;
+      error_ = s.error().ToString();
+    }
+    --pending_;
+    cv_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int pending_ = 0;
+  bool failed_ = false;
+  std::string error_;
 };
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 int AttemptOf(const queue::Record& r) {
   auto a = r.FindHeader("sg-attempt");
@@ -53,8 +73,9 @@ int AttemptOf(const queue::Record& r) {
 
 WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_config,
                        queue::Queue& queue, MessageProcessor& processor,
-                       metrics::Registry& registry)
+                       metrics::Registry& registry, WorkerDsn dsn)
     : config_(std::move(config)),
+      dsn_(std::move(dsn)),
       inbound_topic_(queue_config.Topic(topics::kInbound)),
       outbound_topic_(queue_config.Topic(topics::kOutbound)),
       deliver_topic_(queue_config.Topic(topics::kDeliver)),
@@ -149,7 +170,12 @@ void WorkerPool::Run(Member& m) {
         auto key = std::make_pair(r.topic, r.partition);
         if (!first.count(key)) first[key] = r.offset;
       }
-      for (const auto& [tp, off] : first) (void)m.consumer->Seek({tp.first, tp.second}, off);
+      for (const auto& [tp, off] : first) {
+        if (auto st = m.consumer->Seek({tp.first, tp.second}, off); !st.ok()) {
+          spdlog::warn("workers: {}/{}: rewind to {} failed: {}", tp.first, tp.second, off,
+                       st.error().ToString());
+        }
+      }
       std::unique_lock<std::mutex> lock(lag_mu_);
       lag_cv_.wait_for(lock, backoff, [this] { return stopping_.load(); });
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);
@@ -160,23 +186,22 @@ void WorkerPool::Run(Member& m) {
 }
 
 size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
-  AckWaiter acks;
+  auto acks = std::make_shared<AckWaiter>();
   std::map<std::pair<std::string, int32_t>, int64_t> next;
   size_t done = 0;
   for (auto& rec : batch) {
     auto started = std::chrono::steady_clock::now();
     smimegate::v1::MessageRecord msg;
-    auto dead_letter = [&](const std::string& reason) {
+    // Gives up on the record: dead letter, and a DSN to its sender.
+    auto dead_letter = [&](const std::string& reason, bool permanent = true,
+                           bool tell_sender = true) {
       spdlog::error("workers: {}/{}@{} key={} dead-lettered: {}", rec.topic, rec.partition,
                     rec.offset, rec.key, reason);
-      queue::OutRecord out;
-      out.topic = deadletter_topic_;
-      out.key = rec.key;
-      out.value = rec.value;
-      out.headers = rec.headers;
-      out.headers.push_back({"sg-reason", reason});
-      out.headers.push_back({"sg-source-topic", rec.topic});
-      m.producer->Produce(std::move(out), acks.Add());
+      GiveUpContext ctx{deadletter_topic_, deliver_topic_, dsn_.reporting_mta, dsn_.postmaster,
+                        NowMs(), tell_sender};
+      for (auto& out : GiveUpRecords(rec, reason, permanent, ctx)) {
+        m.producer->Produce(std::move(out), acks->Add());
+      }
       metrics_.dead_lettered.Inc();
     };
     if (!msg.ParseFromString(rec.value)) {
@@ -188,11 +213,19 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
           queue::OutRecord out;
           out.topic = deliver_topic_;
           out.key = rec.key;
+          if (!o.hold_reason().empty()) {
+            // Kept, not delivered: a dead letter that `replay` puts back
+            // onto the topic the record came from.
+            out.topic = deadletter_topic_;
+            out.headers = DeadLetterHeaders(o.hold_reason(), rec.topic);
+            o.clear_hold_reason();
+            metrics_.dead_lettered.Inc();
+          }
           if (!o.SerializeToString(&out.value)) {
             dead_letter("processed record cannot be serialised");
             continue;
           }
-          m.producer->Produce(std::move(out), acks.Add());
+          m.producer->Produce(std::move(out), acks->Add());
           metrics_.outputs.Inc();
         }
         metrics_.processed.Inc();
@@ -213,10 +246,12 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
         out.headers.push_back({"sg-attempt", std::to_string(AttemptOf(rec) + 1)});
         spdlog::warn("workers: {} failed ({}), attempt {} of {}", rec.key,
                      result.error().ToString(), AttemptOf(rec) + 1, config_.max_attempts);
-        m.producer->Produce(std::move(out), acks.Add());
+        m.producer->Produce(std::move(out), acks->Add());
         metrics_.retried.Inc();
       } else {
-        dead_letter(result.error().ToString());
+        const ErrorCode code = result.error().code;
+        dead_letter(result.error().ToString(), !IsTransient(code),
+                    /*tell_sender=*/code != ErrorCode::kPermissionDenied);
       }
     }
     metrics_.process_seconds.Observe(
@@ -225,8 +260,8 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
     n = std::max(n, rec.offset + 1);
     ++done;
   }
-  if (!acks.Wait(60s)) {
-    spdlog::warn("workers: publishing a batch failed ({}); it will be read again", acks.error);
+  if (!acks->Wait(config_.ack_timeout)) {
+    spdlog::warn("workers: publishing a batch failed ({}); it will be read again", acks->error());
     return 0;
   }
   // Commit what is finished. Records of one partition come in offset order,

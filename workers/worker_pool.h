@@ -7,10 +7,11 @@
 //
 // Failures never block a partition:
 //   - a record that cannot be decoded, or a permanent processing error, goes
-//     to the dead-letter topic with the reason in header "sg-reason";
+//     to the dead-letter topic with the reason in header "sg-reason", and
+//     its sender gets one DSN (workers/worker_deadletter.h);
 //   - a transient processing error re-queues the record at the tail of its
 //     topic with header "sg-attempt" incremented; after max_attempts it is
-//     dead-lettered;
+//     dead-lettered (and the sender told) the same way;
 //   - when the queue refuses a publish, nothing of the batch is committed and
 //     the batch is read again after a short pause.
 //
@@ -34,10 +35,16 @@
 
 namespace sg::workers {
 
+// Who the DSNs of dead-lettered records come from (workers.policy.dsn).
+struct WorkerDsn {
+  std::string reporting_mta = "localhost";
+  std::string postmaster = "postmaster@localhost";
+};
+
 class WorkerPool : public Service {
  public:
   WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_config, queue::Queue& queue,
-             MessageProcessor& processor, metrics::Registry& registry);
+             MessageProcessor& processor, metrics::Registry& registry, WorkerDsn dsn = {});
   ~WorkerPool() override;
 
   std::string Name() const override { return "workers"; }
@@ -60,6 +67,7 @@ class WorkerPool : public Service {
   size_t ProcessBatch(Member& m, std::vector<queue::Record>& batch);
 
   WorkerConfig config_;
+  WorkerDsn dsn_;
   std::string inbound_topic_, outbound_topic_, deliver_topic_, deadletter_topic_;
   queue::Queue& queue_;
   MessageProcessor& processor_;

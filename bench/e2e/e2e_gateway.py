@@ -92,7 +92,7 @@ class Gateway:
         os.makedirs(self.home)
         self.sink_port = sink_port
         self.relay_port, self.mx_port = free_port(), free_port()
-        self.metrics_port, self.ks_port = free_port(), free_port()
+        self.metrics_port = free_port()
         self.config = os.path.join(self.home, "smimegate.yaml")
         self.log_path = os.path.join(self.home, "smimegate.log")
         self.log_level, self.queue_sync = log_level, queue_sync
@@ -250,7 +250,6 @@ queue:
     session_timeout: 6s
     properties: {{{", ".join(f'"{k}": "{v}"' for k, v in self.kafka_properties.items())}}}
 keyservice:
-  listen: 127.0.0.1:{self.ks_port}
   kek_file: kek
   kek_create: true
   key_type: {KEY_TYPES[self.key_type]}
@@ -265,8 +264,10 @@ workers:
     dsn: {{reporting_mta: gw.{HOSTED}}}
 egress:
   helo_name: gw.{HOSTED}
-  inbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32}}
-  outbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32}}
+  inbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32,
+             allowed_networks: [127.0.0.0/8]}}
+  outbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32,
+             allowed_networks: [127.0.0.0/8]}}
   smtp: {{connect_timeout: 5s}}
   retry: {{initial: 2s, max_interval: 10s}}
 """)

@@ -9,6 +9,7 @@ users). Also a signer certificate for the do-it-yourself baseline gateway
 Everything is written into a work directory given by the caller; nothing
 here is secret beyond a benchmark run.
 """
+import email.utils
 import os
 import random
 import subprocess
@@ -106,8 +107,10 @@ def make_inbound_template(path, size, sender_pem, sender_key, ca_pem, recipient_
                           "-certfile", ca_pem, "-outform", "SMIME", stdin=inner)
         enc = _openssl("cms", "-encrypt", "-aes256", "-outform", "SMIME", recipient_pem,
                        stdin=_to_crlf(signed))
+        # Date = now: the signature's signingTime must be within an hour of
+        # it, or the gateway (like Thunderbird) marks it [signed INVALID].
         head = (f"From: {sender}\r\nTo: {recipient}\r\nSubject: {subject}\r\n"
-                f"Date: Sat, 28 Nov 2026 12:00:00 +0000\r\n").encode()
+                f"Date: {email.utils.formatdate(usegmt=True)}\r\n").encode()
         data = head + _to_crlf(enc)
         if abs(len(data) - size) <= max(64, size // 50):
             break

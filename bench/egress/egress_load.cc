@@ -98,7 +98,8 @@ double RunOnce(int messages, int per_connection) {
   std::string yaml = "egress:\n  helo_name: load.test\n  poll_interval: 5ms\n"
                      "  smtp: {idle_timeout: 1s, max_messages_per_connection: " +
                      std::to_string(per_connection) + "}\n"
-                     "  outbound: {transport: smtp, max_connections: 4, hosts: [\"127.0.0.1:" +
+                     "  outbound: {transport: smtp, max_connections: 4, allowed_networks: [127.0.0.1/32],"
+                     " hosts: [\"127.0.0.1:" +
                      std::to_string(port) + "\"]}\n";
   auto doc = sg::config::ConfigDocument::LoadString(yaml, "load.yaml");
   auto cfg = sg::egress::ParseEgressConfig(*doc->Root().Map("egress"), dir.path());

@@ -6,10 +6,14 @@
 
 #include "common/topics.h"
 #include "egress/egress_service.h"
+#include "keyservice/decrypt_guard_grpc_client.h"
+#include "keyservice/decrypt_guard_store.h"
 #include "keyservice/key_cache.h"
 #include "keyservice/key_cache_metrics.h"
+#include "keyservice/credentials_files.h"
 #include "keyservice/keyservice_grpc_client.h"
-#include "workers/policy_processor.h"
+#include "keyservice/queue_admin_grpc.h"
+#include "workers/policy/policy_processor.h"
 #include "workers/worker_pool.h"
 
 namespace sg::app {
@@ -48,14 +52,32 @@ Status App::Start() {
     }
     auto ks = std::move(*created);
     keyservice_ = ks.get();
+    if (queue_) {
+      // `smimegatectl deadletter` reaches the embedded queue through this process.
+      deadletters_ = std::make_unique<deadletter::QueueDeadLetters>(*queue_, config_.queue.topic_prefix);
+      queue_admin_grpc_ = std::make_unique<keyservice::QueueAdminGrpc>(*deadletters_);
+      ks->rpc().AddService(queue_admin_grpc_.get());  // no rules: admin only
+    }
     keys_ = &ks->local();
+    // The decryption failure guard lives with the keyservice; workers in
+    // other processes reach it over the same gRPC listener.
+    SG_ASSIGN_OR_RETURN(guard_store_, keyservice::DecryptGuardStore::Open(config_.decrypt_guard));
+    guard_ = guard_store_.get();
+    guard_service_ = std::make_unique<keyservice::DecryptGuardGrpc>(*guard_store_);
+    ks->rpc().AddService(guard_service_.get());  // role worker (RoleTable::KeyServiceDefault)
     services_.push_back(std::move(ks));
   } else if (Runs(Stage::kWorker)) {
     // A worker in its own process reaches the keyservice over gRPC; the cache
     // follows its change events so harvested and renewed certificates show up,
     // and keeps public entries in workers.key_cache.path so a restart is warm.
-    keyservice_client_ = keyservice::KeyServiceClient::Create(
-        config_.keyservice.endpoint, std::chrono::seconds(10), /*wait_for_ready=*/true);
+    SG_ASSIGN_OR_RETURN(auto client, ConnectKeyService("worker", std::chrono::seconds(10),
+                                                       /*wait_for_ready=*/true));
+    // The decryption failure guard is served next to the keyservice API:
+    // the same channel, so the same credentials.
+    guard_client_ = std::make_unique<keyservice::DecryptGuardClient>(client->channel(),
+                                                                     config_.keyservice.endpoint);
+    guard_ = guard_client_.get();
+    keyservice_client_ = std::move(client);
     SG_ASSIGN_OR_RETURN(keyservice_cache_, keyservice::CachingKeyService::Open(
                                                *keyservice_client_, config_.key_cache, &registry_));
     keys_ = keyservice_cache_.get();
@@ -82,9 +104,10 @@ Status App::Start() {
     SG_ASSIGN_OR_RETURN(engine_,
                         smime::SmimeEngine::Create(config_.smime.limits, smime_metrics_.get()));
     processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
-                                                            *engine_, registry_);
-    services_.push_back(std::make_unique<workers::WorkerPool>(config_.workers, config_.queue,
-                                                              *queue_, *processor_, registry_));
+                                                            *guard_, *engine_, registry_);
+    services_.push_back(std::make_unique<workers::WorkerPool>(
+        config_.workers, config_.queue, *queue_, *processor_, registry_,
+        workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster}));
   }
   if (Runs(Stage::kEgress)) {
     services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
@@ -131,8 +154,8 @@ Status App::WireUserRegistry(ingress::IngressServer& ingress) {
   if (keys == nullptr) {
     // `smimegate ingress`: its own client; lookups wait for the keyservice
     // no longer than a recipient may wait (then 451 4.4.3).
-    ingress_keyservice_ = keyservice::KeyServiceClient::Create(
-        config_.keyservice.endpoint, std::chrono::seconds(5), /*wait_for_ready=*/false);
+    SG_ASSIGN_OR_RETURN(ingress_keyservice_, ConnectKeyService("ingress", std::chrono::seconds(5),
+                                                               /*wait_for_ready=*/false));
     keys = ingress_keyservice_.get();
   }
   ingress_user_registry_ = std::make_unique<IngressUserRegistry>(*keys);
@@ -146,12 +169,22 @@ void App::Stop() {
     spdlog::info("stopping {}", s->Name());
     s->Stop();
   }
-  if (ingress_producer_) (void)ingress_producer_->Flush(std::chrono::seconds(10));
+  if (ingress_producer_) {
+    if (auto st = ingress_producer_->Flush(std::chrono::seconds(10)); !st.ok()) {
+      spdlog::warn("stopping: ingress queue producer flush failed: {}", st.error().ToString());
+    }
+  }
   // The cache's watcher may wait on the in-process keyservice: it goes
   // before the services are destroyed (nothing calls it once they stopped).
   keys_ = nullptr;
   keyservice_cache_.reset();
   services_.clear();
+  queue_admin_grpc_.reset();
+  deadletters_.reset();
+  guard_ = nullptr;
+  guard_client_.reset();
+  guard_service_.reset();
+  guard_store_.reset();
   ingress_ = nullptr;
   ingress_user_registry_.reset();
   ingress_keyservice_.reset();
@@ -167,14 +200,41 @@ void App::Stop() {
   queue_.reset();
 }
 
-void App::Reload() {
-  if (!ingress_) return;
-  auto s = ingress_->Reload();
-  if (s.ok()) {
-    spdlog::info("reload: TLS certificates reloaded");
-  } else {
-    spdlog::error("reload: {} (the previous certificates stay in use)", s.error().message);
+Result<std::unique_ptr<keyservice::KeyServiceClient>> App::ConnectKeyService(
+    const std::string& role, std::chrono::milliseconds timeout, bool wait_for_ready) {
+  std::string dir = keyservice::ClientCredentialsDir(config_.keyservice, role);
+  auto credentials = keyservice::CredentialsFromDir(
+      dir, "this " + role + " needs credentials for the keyservice: issue them with `smimegatectl "
+           "credentials issue --role " + role + " --out " + dir +
+           "` (or set keyservice.client_credentials)");
+  if (!credentials.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "keyservice.client_credentials: " + credentials.error().message);
   }
+  credentials->server_name = config_.keyservice.tls.server_name;
+  auto client = keyservice::KeyServiceClient::Create(config_.keyservice.endpoint, *credentials,
+                                                     timeout, wait_for_ready);
+  if (!client.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "keyservice.client_credentials: " + client.error().message);
+  }
+  return std::move(*client);
+}
+
+std::string App::Reload() {
+  std::string out;
+  auto report = [&](const std::string& what, const Status& s) {
+    if (s.ok()) {
+      spdlog::info("reload: {} TLS certificates reloaded", what);
+      out += (out.empty() ? "" : ", ") + what + " TLS certificates reloaded";
+    } else {
+      spdlog::error("reload: {}: {} (the previous certificates stay in use)", what, s.error().message);
+      out += (out.empty() ? "" : ", ") + what + " TLS certificates NOT reloaded: " + s.error().message;
+    }
+  };
+  if (keyservice_) report("keyservice", keyservice_->Reload());
+  if (ingress_) report("ingress", ingress_->Reload());
+  return out.empty() ? "nothing to reload" : out;
 }
 
 std::string App::Summary() const {
@@ -184,6 +244,7 @@ std::string App::Summary() const {
       out += l.name + " " + l.address + ":" + std::to_string(ingress_->Port(l.name)) + ", ";
     }
   }
+  if (keyservice_) out += "keyservice " + keyservice_->bound_endpoint() + ", ";
   out += "metrics http://" + config_.metrics.address + ":" +
                     std::to_string(status_ ? status_->port() : config_.metrics.port) + "/metrics";
   out += ", data " + config_.data_dir;

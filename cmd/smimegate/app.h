@@ -4,22 +4,31 @@
 // Threading: all methods from the main thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
 #include "cmd/smimegate/app_config.h"
 #include "cmd/smimegate/ingress_user_registry.h"
+#include "common/deadletter_admin.h"
 #include "common/metrics.h"
 #include "common/queue.h"
 #include "common/service.h"
 #include "common/status_server.h"
 #include "ingress/ingress_server.h"
+#include "keyservice/decrypt_guard.h"
+#include "keyservice/decrypt_guard_grpc_server.h"
 #include "keyservice/key_cache_metrics.h"
+#include "keyservice/keyservice_grpc_client.h"
 #include "keyservice/keyservice_clock.h"
 #include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
 #include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_engine.h"
+
+namespace grpc {
+class Service;
+}
 
 namespace sg::app {
 
@@ -38,8 +47,10 @@ class App {
   // Graceful: ingress stops accepting and finishes its sessions, workers and
   // egress finish their batches and commit, then the queue closes.
   void Stop();
-  // SIGHUP: reloads what can change without a restart (TLS certificates).
-  void Reload();
+  // SIGHUP: reloads what can change without a restart (TLS certificates of
+  // the SMTP listeners and of the keyservice's gRPC API). Returns one line
+  // for the operator saying what was reloaded and what failed.
+  std::string Reload();
 
   // One line for people and scripts: what listens where.
   std::string Summary() const;
@@ -48,6 +59,9 @@ class App {
   bool Runs(Stage s) const { return stage_ == Stage::kAll || stage_ == s; }
   // Recipient verification's "registry" source, when a domain uses it.
   Status WireUserRegistry(ingress::IngressServer& ingress);
+  // A gRPC client of the keyservice with this process's credentials for `role`.
+  Result<std::unique_ptr<keyservice::KeyServiceClient>> ConnectKeyService(
+      const std::string& role, std::chrono::milliseconds timeout, bool wait_for_ready);
 
   AppConfig config_;
   Stage stage_;
@@ -61,12 +75,22 @@ class App {
   std::unique_ptr<keyservice::KeyService> keyservice_cache_;
   std::unique_ptr<keyservice::KeyCacheMetrics> key_cache_metrics_;  // in-process cache only
   keyservice::KeyService* keys_ = nullptr;
+  // The decryption failure guard: the keyservice's store (in process), its
+  // gRPC service, or a client of it (worker in its own process).
+  std::unique_ptr<keyservice::DecryptFailureGuard> guard_store_;
+  std::unique_ptr<keyservice::DecryptGuardGrpc> guard_service_;
+  std::unique_ptr<keyservice::DecryptFailureGuard> guard_client_;
+  keyservice::DecryptFailureGuard* guard_ = nullptr;
   ingress::IngressServer* ingress_ = nullptr;           // owned by services_
   std::unique_ptr<keyservice::KeyService> ingress_keyservice_;  // `smimegate ingress` only
   std::unique_ptr<IngressUserRegistry> ingress_user_registry_;
   std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
   std::unique_ptr<smime::SmimeEngine> engine_;
   std::unique_ptr<workers::MessageProcessor> processor_;
+  // Dead-letter administration over the embedded queue, on the keyservice's
+  // gRPC server (`smimegate run` only: the queue lives in this process).
+  std::unique_ptr<deadletter::Admin> deadletters_;
+  std::unique_ptr<grpc::Service> queue_admin_grpc_;
   std::unique_ptr<StatusServer> status_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order
   size_t started_ = 0;

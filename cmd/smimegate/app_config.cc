@@ -1,10 +1,13 @@
 #include "cmd/smimegate/app_config.h"
 
+#include "keyservice/decrypt_guard_config.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
 #include "common/config_node.h"
+#include "common/mail/address.h"
 
 namespace sg::app {
 
@@ -19,10 +22,11 @@ namespace {
 Result<std::vector<std::string>> ParseDomains(const config::ConfigNode& root) {
   SG_ASSIGN_OR_RETURN(auto domains, root.StringList("hosted_domains"));
   for (auto& d : domains) {
-    std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (d.empty() || d.find('@') != std::string::npos || d.find('.') == std::string::npos) {
+    auto normalized = mail::NormalizeDomain(d);
+    if (!normalized.ok() || normalized->find('.') == std::string::npos) {
       return root.ErrorAt("hosted_domains", "\"" + d + "\" is not a domain name");
     }
+    d = std::move(*normalized);
   }
   return domains;
 }
@@ -49,6 +53,11 @@ Result<LogConfig> ParseLog(const config::ConfigNode& section) {
 
 Result<AppConfig> LoadAppConfig(const std::string& config_file) {
   SG_ASSIGN_OR_RETURN(auto doc, config::ConfigDocument::LoadFile(config_file));
+  return ParseAppConfig(doc, config_file);
+}
+
+Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc,
+                                 const std::string& config_file) {
   auto root = doc.Root();
   AppConfig c;
   c.config_file = config_file;
@@ -80,6 +89,8 @@ Result<AppConfig> LoadAppConfig(const std::string& config_file) {
   SG_ASSIGN_OR_RETURN(c.egress, egress::ParseEgressConfig(egress, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto keyservice, root.Map("keyservice"));
   SG_ASSIGN_OR_RETURN(c.keyservice, keyservice::ParseKeyServiceConfig(keyservice, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto guard, keyservice.Map("decrypt_guard"));
+  SG_ASSIGN_OR_RETURN(c.decrypt_guard, keyservice::ParseDecryptGuardConfig(guard, c.data_dir));
   SG_RETURN_IF_ERROR(doc.CheckNoUnknownKeys());
   return c;
 }

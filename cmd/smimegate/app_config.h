@@ -5,14 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "common/config_node.h"
 #include "common/logging.h"
 #include "common/queue_config.h"
 #include "common/status_server.h"
 #include "egress/egress_config.h"
 #include "ingress/ingress_config.h"
+#include "keyservice/decrypt_guard_store.h"
 #include "keyservice/key_cache_config.h"
 #include "keyservice/keyservice_config.h"
-#include "workers/policy_config.h"
+#include "workers/policy/policy_config.h"
 #include "workers/smime/smime_config.h"
 #include "workers/worker_config.h"
 
@@ -32,11 +34,16 @@ struct AppConfig {
   ingress::IngressConfig ingress;
   egress::EgressConfig egress;
   keyservice::KeyServiceConfig keyservice;
+  keyservice::DecryptGuardOptions decrypt_guard;  // keyservice.decrypt_guard
 };
 
 // Reads, validates and resolves the configuration. Every error names the key
 // and its line; the caller exits with code 2.
 Result<AppConfig> LoadAppConfig(const std::string& config_file);
+
+// The same for a document already read (relative paths resolve against
+// config_file's directory). The config fuzz target drives this.
+Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc, const std::string& config_file);
 
 // Where the config lives: --config, else $SMIMEGATE_HOME/smimegate.yaml,
 // else ./var/smimegate.yaml.

@@ -53,7 +53,7 @@ int RunCommand(const std::string& config_path, sg::app::Stage stage) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
-      app.Reload();
+      std::fprintf(stderr, "smimegate: SIGHUP: %s\n", app.Reload().c_str());
       continue;
     }
     std::fprintf(stderr, "smimegate: %s received, shutting down\n",

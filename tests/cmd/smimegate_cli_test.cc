@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,15 +54,122 @@ void ReplaceOnce(std::string& s, const std::string& from, const std::string& to)
   s.replace(at, from.size(), to);
 }
 
+// A loopback port nobody listens on right now.
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A gateway running in the background until Stop().
+struct Gateway {
+  pid_t pid = -1;
+  FILE* out = nullptr;
+  std::string seen;  // its output up to "smimegate ready"
+
+  bool Start(const std::string& config) {
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    pid = fork();
+    if (pid == 0) {
+      dup2(fds[1], 1);
+      dup2(fds[1], 2);
+      close(fds[0]);
+      execl(SMIMEGATE_BIN, SMIMEGATE_BIN, "run", "-c", config.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    out = fdopen(fds[0], "r");
+    char line[1024];
+    while (std::fgets(line, sizeof(line), out)) {
+      seen += line;
+      if (seen.find("smimegate ready") != std::string::npos) return true;
+    }
+    return false;
+  }
+  int Stop() {
+    if (pid <= 0) return -1;
+    kill(pid, SIGTERM);
+    char line[1024];
+    while (std::fgets(line, sizeof(line), out)) seen += line;
+    fclose(out);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  ~Gateway() { Stop(); }
+};
+
 class SmimegateCliTest : public ::testing::Test {
  protected:
-  std::string Write(const std::string& yaml) {
-    std::string path = dir_.Sub("smimegate.yaml");
+  std::string Write(const std::string& yaml) { return WriteIn(dir_, yaml); }
+  std::string WriteIn(sg::testing::TempDir& dir, const std::string& yaml) {
+    std::string path = dir.Sub("smimegate.yaml");
     std::ofstream(path) << yaml;
     return path;
   }
   sg::testing::TempDir dir_;
 };
+
+// Issue 14: gRPC (keyservice) and HTTP (metrics) used to set SO_REUSEPORT,
+// so a second gateway on the same port started and the kernel split the
+// connections between the two.
+TEST_F(SmimegateCliTest, SecondGatewayOnTheSameKeyservicePortExits1NamingIt) {
+  std::string port = std::to_string(FreePort());
+  std::string yaml = kRunnable;
+  ReplaceOnce(yaml, "listen: 127.0.0.1:0", "listen: 127.0.0.1:" + port);
+  Gateway first;
+  ASSERT_TRUE(first.Start(Write(yaml))) << first.seen;
+  sg::testing::TempDir other;
+  auto r = RunSmimegate("run -c " + WriteIn(other, yaml));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("keyservice.listen"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("127.0.0.1:" + port), std::string::npos) << r.output;
+  EXPECT_EQ(first.Stop(), 0) << first.seen;
+}
+
+TEST_F(SmimegateCliTest, SecondGatewayOnTheSameMetricsPortExits1NamingIt) {
+  std::string port = std::to_string(FreePort());
+  std::string yaml = kRunnable;
+  ReplaceOnce(yaml, "metrics:\n  port: 0", "metrics:\n  port: " + port);
+  Gateway first;
+  ASSERT_TRUE(first.Start(Write(yaml))) << first.seen;
+  sg::testing::TempDir other;
+  auto r = RunSmimegate("run -c " + WriteIn(other, yaml));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("127.0.0.1:" + port), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("already in use"), std::string::npos) << r.output;
+  EXPECT_EQ(first.Stop(), 0) << first.seen;
+}
+
+// smimegate run: the keyservice on a Unix socket only its owner can open,
+// the local admin's credentials private, by default.
+TEST_F(SmimegateCliTest, RunUsesAnOwnerOnlyUnixSocketAndWritesPrivateAdminCredentials) {
+  std::string yaml = kRunnable;
+  ReplaceOnce(yaml, "  listen: 127.0.0.1:0\n", "");
+  Gateway gw;
+  ASSERT_TRUE(gw.Start(Write(yaml))) << gw.seen;
+  std::string socket = dir_.Sub("run/keyservice.sock");
+  EXPECT_NE(gw.seen.find("keyservice unix:" + socket), std::string::npos) << gw.seen;
+  struct stat st {};
+  ASSERT_EQ(stat(socket.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat(dir_.Sub("credentials/admin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  for (const char* f : {"cert.pem", "key.pem", "ca.pem"}) {
+    ASSERT_EQ(stat(dir_.Sub(std::string("credentials/admin/") + f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+  EXPECT_EQ(gw.Stop(), 0) << gw.seen;
+}
 
 TEST_F(SmimegateCliTest, ValidConfigChecksOut) {
   auto r = RunSmimegate("check-config -c " + Write("hosted_domains: [example.com]\nmetrics:\n  port: 0\n"));

@@ -9,7 +9,11 @@
 
 #include <cstdio>
 #include <future>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <thread>
 
 #include "tests/support/temp_dir.h"
 
@@ -18,9 +22,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::unique_ptr<EmbeddedQueue> OpenAt(const std::string& path) {
+std::unique_ptr<EmbeddedQueue> OpenAt(const std::string& path,
+                                     std::function<int64_t()> clock = nullptr) {
   EmbeddedQueueOptions o;
   o.path = path;
+  o.clock = std::move(clock);
   o.cleanup_interval = std::chrono::hours(1);  // tests call CleanupNow
   auto q = EmbeddedQueue::Open(o);
   EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().ToString());
@@ -105,6 +111,125 @@ TEST(EmbeddedQueueTest, CleanupRemovesRecordsEveryGroupCommittedAndKeepsOffsets)
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0].value, "new");
   EXPECT_EQ(recs[0].offset, 6);
+}
+
+// A settable wall clock for retention.
+struct TestClock {
+  std::shared_ptr<std::atomic<int64_t>> now = std::make_shared<std::atomic<int64_t>>(1'800'000'000'000);
+  std::function<int64_t()> fn() const {
+    auto n = now;
+    return [n] { return n->load(); };
+  }
+  void Advance(std::chrono::milliseconds d) { *now += d.count(); }
+};
+
+std::vector<std::string> Values(EmbeddedQueue& q, const std::string& topic) {
+  std::vector<std::string> out;
+  auto recs = q.ReadRange({topic, 0}, 0, 1000);
+  EXPECT_TRUE(recs.ok());
+  if (recs.ok()) {
+    for (auto& r : *recs) out.push_back(r.value);
+  }
+  return out;
+}
+
+// Issue 13 point 9: the dead-letter topic is bounded by age.
+TEST(EmbeddedQueueTest, RetentionRemovesRecordsOlderThanMaxAge) {
+  testing::TempDir dir;
+  TestClock clock;
+  auto q = OpenAt(dir.Sub("q"), clock.fn());
+  ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::hours(36), 0}}}).ok());
+  auto p = q->CreateProducer();
+  for (int i = 0; i < 3; ++i) ProduceSync(**p, "dead", "k", "old" + std::to_string(i));
+  clock.Advance(std::chrono::hours(24));
+  for (int i = 0; i < 2; ++i) ProduceSync(**p, "dead", "k", "new" + std::to_string(i));
+  q->CleanupNow();
+  EXPECT_EQ(Values(*q, "dead").size(), 5u);  // nothing is 36 h old yet
+  clock.Advance(std::chrono::hours(13));      // the old ones are 37 h old
+  q->CleanupNow();
+  EXPECT_EQ(Values(*q, "dead"), (std::vector<std::string>{"new0", "new1"}));
+  auto range = q->Offsets({"dead", 0});
+  ASSERT_TRUE(range.ok());
+  EXPECT_EQ(range->low, 3);
+  EXPECT_EQ(range->high, 5);
+}
+
+// ... and by bytes, oldest first; commits never remove retained records.
+TEST(EmbeddedQueueTest, RetentionKeepsAPartitionUnderMaxBytesAndIgnoresCommits) {
+  testing::TempDir dir;
+  TestClock clock;
+  auto q = OpenAt(dir.Sub("q"), clock.fn());
+  ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::milliseconds(0), 3500}}}).ok());
+  auto p = q->CreateProducer();
+  for (int i = 0; i < 5; ++i) ProduceSync(**p, "dead", "k", std::string(1000, 'a' + i));
+  auto c = q->CreateConsumer("g", {"dead"});
+  auto recs = Drain(**c);
+  ASSERT_EQ(recs.size(), 5u);
+  ASSERT_TRUE((*c)->Commit({"dead", 0}, 5).ok());
+  q->CleanupNow();
+  auto left = Values(*q, "dead");
+  ASSERT_EQ(left.size(), 3u);  // 5 x ~1 KB over 3.5 KB: the two oldest go
+  EXPECT_EQ(left[0][0], 'c');
+  EXPECT_EQ(left[2][0], 'e');
+}
+
+// What retention removed is gone from the files, not only hidden: a dead
+// letter may hold decrypted mail.
+TEST(EmbeddedQueueTest, ExpiredRecordsLeaveNoTraceOnDisk) {
+  testing::TempDir dir;
+  TestClock clock;
+  const std::string marker = "DECRYPTED-PLAINTEXT-MARKER-5b1c";
+  auto q = OpenAt(dir.Sub("q"), clock.fn());
+  ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::hours(1), 0}},
+                               {"live", 1}}).ok());
+  auto p = q->CreateProducer();
+  ProduceSync(**p, "dead", "k", "secret " + marker + " secret");
+  for (int i = 0; i < 50; ++i) ProduceSync(**p, "live", "k", std::string(10000, 'x'));
+  auto contains_marker = [&] {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.Sub("q"))) {
+      if (!e.is_regular_file()) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (data.find(marker) != std::string::npos) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(contains_marker());  // in the WAL at least
+  clock.Advance(std::chrono::hours(2));
+  q->CleanupNow();
+  EXPECT_TRUE(Values(*q, "dead").empty());
+  bool gone = false;
+  for (int i = 0; i < 50 && !(gone = !contains_marker()); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(gone) << "the expired record is still in a file of the database";
+  EXPECT_EQ(Values(*q, "live").size(), 50u);
+}
+
+// A topic that had no retention gets one (an upgrade): its records move
+// and keep their offsets; after a restart retention still applies.
+TEST(EmbeddedQueueTest, RetentionAddedLaterAndAfterARestart) {
+  testing::TempDir dir;
+  TestClock clock;
+  {
+    auto q = OpenAt(dir.Sub("q"), clock.fn());
+    ASSERT_TRUE(q->EnsureTopics({{"dead", 1}}).ok());
+    auto p = q->CreateProducer();
+    for (int i = 0; i < 3; ++i) ProduceSync(**p, "dead", "k", std::to_string(i));
+  }
+  clock.Advance(std::chrono::hours(2));
+  {
+    auto q = OpenAt(dir.Sub("q"), clock.fn());
+    ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::hours(1), 0}}}).ok());
+    EXPECT_EQ(Values(*q, "dead"), (std::vector<std::string>{"0", "1", "2"}));
+    auto p = q->CreateProducer();
+    ProduceSync(**p, "dead", "k", "3");
+  }
+  auto q = OpenAt(dir.Sub("q"), clock.fn());
+  ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::hours(1), 0}}}).ok());
+  q->CleanupNow();  // 0..2 are two hours old
+  EXPECT_EQ(Values(*q, "dead"), (std::vector<std::string>{"3"}));
+  auto recs = q->ReadRange({"dead", 0}, 0, 10);
+  ASSERT_TRUE(recs.ok());
+  EXPECT_EQ((*recs)[0].offset, 3);
 }
 
 TEST(EmbeddedQueueTest, PartitionCountOfAnExistingTopicCannotChange) {

@@ -30,13 +30,74 @@ TEST(MetricsTest, CountersGaugesHistogramsSerialize) {
   EXPECT_NE(out.find("smimegate_test_total{kind=\"a\"} 3\n"), std::string::npos) << out;
   EXPECT_NE(out.find("smimegate_test_total{kind=\"b\\\"q\"} 1\n"), std::string::npos) << out;
   EXPECT_NE(out.find("smimegate_test_gauge 7\n"), std::string::npos);
-  EXPECT_NE(out.find("smimegate_test_seconds_bucket{le=\"0.10000000000000001\"} 1\n"),
-            std::string::npos)
-      << out;
+  EXPECT_NE(out.find("smimegate_test_seconds_bucket{le=\"0.1\"} 1\n"), std::string::npos) << out;
   EXPECT_NE(out.find("smimegate_test_seconds_bucket{le=\"1\"} 2\n"), std::string::npos);
   EXPECT_NE(out.find("smimegate_test_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
   EXPECT_NE(out.find("smimegate_test_seconds_count 3\n"), std::string::npos);
   EXPECT_NE(out.find("smimegate_test_lag{topic=\"inbound\"} 3\n"), std::string::npos);
+}
+
+// prometheus-cpp sorts a child's labels and leaves out families without
+// children; the exposition keeps the declared label order and every family.
+TEST(MetricsTest, DeclaredLabelOrderEmptyFamiliesAndEscapedHelp) {
+  Registry r;
+  r.AddCounter("smimegate_order_total", "Order", {"zeta", "alpha"}).WithLabels({"z", "a"}).Inc();
+  r.AddGauge("smimegate_empty", "Nothing yet", {"k"});
+  r.AddCounter("smimegate_help_total", "Two\nlines \\ and a backslash");
+  std::string out = r.Serialize();
+  EXPECT_NE(out.find("smimegate_order_total{zeta=\"z\",alpha=\"a\"} 1\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("# HELP smimegate_empty Nothing yet\n# TYPE smimegate_empty gauge\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("# HELP smimegate_help_total Two\\nlines \\\\ and a backslash\n"),
+            std::string::npos)
+      << out;
+}
+
+TEST(MetricsTest, HistogramReadBack) {
+  Registry r;
+  auto& h = r.AddHistogram("smimegate_rb_seconds", "x", {"k"}, {1, 0.1}).WithLabels({"v"});
+  h.Observe(0.05);
+  h.Observe(0.5);
+  h.Observe(2);
+  EXPECT_EQ(h.Count(), 3u);
+  EXPECT_DOUBLE_EQ(h.Sum(), 2.55);
+  EXPECT_EQ(h.bounds(), (std::vector<double>{0.1, 1}));  // sorted
+  EXPECT_EQ(h.CumulativeCount(0), 1u);
+  EXPECT_EQ(h.CumulativeCount(1), 2u);
+  EXPECT_EQ(h.CumulativeCount(2), 3u);  // +Inf
+}
+
+TEST(MetricsTest, SameFamilyTwiceIsTheSameFamily) {
+  Registry r;
+  auto& a = r.AddCounter("smimegate_twice_total", "x", {"k"});
+  auto& b = r.AddCounter("smimegate_twice_total", "x", {"k"});
+  EXPECT_EQ(&a, &b);
+  a.WithLabels({"v"}).Inc();
+  EXPECT_EQ(b.WithLabels({"v"}).Value(), 1);
+}
+
+TEST(MetricsDeathTest, MisuseIsABug) {
+  EXPECT_DEATH(
+      {
+        Registry r;
+        r.AddCounter("smimegate_x_total", "x", {"k"});
+        r.AddGauge("smimegate_x_total", "x", {"k"});
+      },
+      "registered twice");
+  EXPECT_DEATH(
+      {
+        Registry r;
+        r.AddCounter("smimegate_y_total", "x", {"k"}).WithLabels({"a", "b"});
+      },
+      "expected 1 label values");
+  EXPECT_DEATH(
+      {
+        Registry r;
+        r.AddCounter("bad name", "x");
+      },
+      "invalid metric name");
 }
 
 TEST(MetricsTest, ConcurrentIncrementsAreNotLost) {

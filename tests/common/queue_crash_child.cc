@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
           std::printf("acked %s\n", id.c_str());
           std::fflush(stdout);
         });
-        if (i % 16 == 15) (void)(*producer)->Flush(std::chrono::seconds(5));
+        // Killed at a random moment: a failed flush is part of the experiment.
+        if (i % 16 == 15) (*producer)->Flush(std::chrono::seconds(5)).PermitUncheckedError();
       }
     });
   }

@@ -32,6 +32,44 @@ TEST(EgressConfig, DefaultsDeliverInboundToMaildirAndOutboundByMx) {
   EXPECT_EQ(cfg->consumer_group, "egress");
 }
 
+TEST(EgressConfig, SmtpStageTimeoutsDefaultToRfc5321AndAreConfigurable) {
+  using std::chrono::minutes;
+  using std::chrono::seconds;
+  auto cfg = Parse("egress: {}\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  const SmtpTimeouts& d = cfg->smtp.timeouts;
+  EXPECT_EQ(d.connect, seconds(30));
+  EXPECT_EQ(d.greeting, minutes(5));
+  EXPECT_EQ(d.command, minutes(5));
+  EXPECT_EQ(d.mail, minutes(5));
+  EXPECT_EQ(d.rcpt, minutes(5));
+  EXPECT_EQ(d.data_init, minutes(2));
+  EXPECT_EQ(d.data_block, minutes(3));
+  EXPECT_EQ(d.data_done, minutes(10));
+  EXPECT_EQ(d.data_min_rate, 8u << 10);
+  cfg = Parse(R"(
+egress:
+  smtp: {connect_timeout: 1s, greeting_timeout: 2s, command_timeout: 3s, mail_timeout: 4s,
+         rcpt_timeout: 5s, data_init_timeout: 6s, data_block_timeout: 7s, data_done_timeout: 8s,
+         data_min_rate: 1MB}
+)");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  const SmtpTimeouts& t = cfg->smtp.timeouts;
+  EXPECT_EQ(t.connect, seconds(1));
+  EXPECT_EQ(t.greeting, seconds(2));
+  EXPECT_EQ(t.command, seconds(3));
+  EXPECT_EQ(t.mail, seconds(4));
+  EXPECT_EQ(t.rcpt, seconds(5));
+  EXPECT_EQ(t.data_init, seconds(6));
+  EXPECT_EQ(t.data_block, seconds(7));
+  EXPECT_EQ(t.data_done, seconds(8));
+  EXPECT_EQ(t.data_min_rate, 1u << 20);
+  auto bad = Parse("egress: {smtp: {rcpt_timeout: 0s}}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("egress.smtp.rcpt_timeout"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST(EgressConfig, DemoMaildirLayout) {
   auto cfg = Parse(R"(
 egress:
@@ -48,7 +86,7 @@ TEST(EgressConfig, FullRoutesAndPolicies) {
   auto cfg = Parse(R"(
 egress:
   helo_name: gw.example.org
-  inbound: {transport: smtp, hosts: ["mail.internal:2525", "[::1]:25"]}
+  inbound: {transport: smtp, hosts: ["mail.internal:2525", "[::1]:25"], allowed_networks: ["::1"]}
   outbound: {transport: smtp, hosts: [smarthost.example.net], tls: {mode: required, verify: true, ca_file: ca.pem}}
   routes:
     - {domains: [Partner.Example, .sub.example], transport: mx, port: 2526, max_connections: 3}

@@ -72,7 +72,8 @@ TEST(EgressCrash, SigkillDuringABurstDeliversEveryMessageOnceExceptInDoubtTransa
     cfg << "egress:\n  helo_name: gw.test\n  poll_interval: 5ms\n  max_inflight: 32\n"
            "  smtp: {idle_timeout: 1s}\n"
            "  retry: {initial: 200ms, multiplier: 1, max_interval: 200ms}\n"
-           "  outbound: {transport: smtp, max_connections: 4, hosts: [\"127.0.0.1:"
+           "  outbound: {transport: smtp, max_connections: 4, allowed_networks: [127.0.0.1/32],"
+           " hosts: [\"127.0.0.1:"
         << peer.port << "\"]}\n";
   }
   const std::string harness = EGRESS_CRASH_HARNESS;

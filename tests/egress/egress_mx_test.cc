@@ -32,6 +32,11 @@ class EgressMxTest : public ::testing::Test {
              "down.fallback.test A 127.0.0.4", "up.fallback.test A 127.0.0.3",
              // No MX: the domain's own address (RFC 5321 5.1).
              "nomx.test A 127.0.0.3",
+             // Issue 13 point 11: MX hosts pointing where mail must not go.
+             "private.test MX 10 mx.private.test", "mx.private.test A 10.9.9.9",
+             "loop.test MX 10 mx.loop.test", "mx.loop.test A 198.51.100.9",
+             "mixed.test MX 10 a.mixed.test", "mixed.test MX 20 b.mixed.test",
+             "a.mixed.test A 10.9.9.9", "b.mixed.test A 127.0.0.3",
          }) {
       argv.push_back("--record");
       argv.push_back(r);
@@ -39,11 +44,33 @@ class EgressMxTest : public ::testing::Test {
     dns_ = ChildProcess(argv);
     dns_port_ = WaitForPortFile(h_.dir() + "/dns.port", seconds(10));
     ASSERT_GT(dns_port_, 0);
-    h_.Start("egress:\n  helo_name: gw.test\n  poll_interval: 5ms\n"
-             "  smtp: {idle_timeout: 300ms, connect_timeout: 3s}\n"
-             "  dns: {servers: [\"127.0.0.1:" + std::to_string(dns_port_) + "\"], timeout: 2s}\n"
-             "  outbound: {transport: mx, port: " + std::to_string(mx1_.port) + "}\n"
-             "  inbound: {transport: maildir, path: mail/inbound}\n");
+    h_.Start(Config("allowed_networks: [127.0.0.0/8], "));
+  }
+
+  // The loopback peers are allowed explicitly (`allowed`), as a test must.
+  std::string Config(const std::string& allowed) {
+    return "egress:\n  helo_name: gw.test\n  poll_interval: 5ms\n"
+           "  smtp: {idle_timeout: 300ms, connect_timeout: 3s}\n"
+           "  dns: {servers: [\"127.0.0.1:" + std::to_string(dns_port_) + "\"], timeout: 2s}\n"
+           "  own_addresses: [198.51.100.9]\n"
+           "  outbound: {transport: mx, " + allowed + "port: " + std::to_string(mx1_.port) + "}\n"
+           "  inbound: {transport: maildir, path: mail/inbound}\n";
+  }
+
+  // The first DSN in the sender's Maildir (inbound route).
+  std::string WaitForDsn() {
+    const std::string box = h_.dir() + "/mail/inbound/new";
+    std::string dsn;
+    EXPECT_TRUE(WaitUntil([&] {
+      if (!std::filesystem::exists(box)) return false;
+      for (auto& e : std::filesystem::directory_iterator(box)) {
+        std::ifstream in(e.path());
+        dsn.assign(std::istreambuf_iterator<char>(in), {});
+        return true;
+      }
+      return false;
+    }, seconds(10)));
+    return dsn;
   }
 
   EgressHarness h_;
@@ -96,6 +123,46 @@ TEST_F(EgressMxTest, NonExistentDomainBouncesToTheSendersMaildir) {
   EXPECT_NE(dsn.find("Delivered-To: alice@org.test"), std::string::npos);
   EXPECT_NE(dsn.find("Status: 5.1.2"), std::string::npos) << dsn;
   EXPECT_NE(dsn.find("Final-Recipient: rfc822; bob@nxdomain.test"), std::string::npos);
+}
+
+// An MX that resolves to a private address is never connected to: the
+// sender gets a DSN saying where the domain's mail exchangers point.
+TEST_F(EgressMxTest, AnMxOnAPrivateAddressBouncesWithoutAConnection) {
+  h_.Produce(MakeRecord("n1", "alice@org.test", {"bob@private.test"}));
+  const std::string dsn = WaitForDsn();
+  EXPECT_NE(dsn.find("Status: 5.4.4"), std::string::npos) << dsn;
+  EXPECT_NE(dsn.find("10.9.9.9 is a private address"), std::string::npos) << dsn;
+  EXPECT_EQ(h_.Metric("smimegate_egress_connection_failures_total{route=\"outbound\"}"), 0);
+  EXPECT_EQ(h_.Metric("smimegate_egress_refused_total{reason=\"destination_private\"}"), 1);
+}
+
+// An MX on one of the gateway's own addresses is a mail loop: 5.4.6.
+TEST_F(EgressMxTest, AnMxOnTheGatewaysOwnAddressIsALoop) {
+  h_.Produce(MakeRecord("n2", "alice@org.test", {"bob@loop.test"}));
+  const std::string dsn = WaitForDsn();
+  EXPECT_NE(dsn.find("Status: 5.4.6"), std::string::npos) << dsn;
+  EXPECT_NE(dsn.find("loops back to this gateway"), std::string::npos) << dsn;
+  EXPECT_EQ(h_.Metric("smimegate_egress_refused_total{reason=\"destination_own\"}"), 1);
+}
+
+// A refused MX is skipped; the next usable one gets the mail.
+TEST_F(EgressMxTest, ARefusedMxIsSkippedForTheNextOne) {
+  h_.Produce(MakeRecord("n3", "alice@org.test", {"bob@mixed.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return mx2_.Events("message").size() == 1; }, seconds(10)));
+  EXPECT_EQ(h_.Metric("smimegate_egress_refused_total{reason=\"destination_private\"}"), 1);
+}
+
+// Without allowed_networks even the test's loopback peers are refused.
+TEST_F(EgressMxTest, LoopbackIsRefusedUnlessAllowed) {
+  h_.Stop();
+  h_.Start(Config(""));
+  h_.Produce(MakeRecord("n4", "alice@org.test", {"bob@pref.test"}));
+  const std::string dsn = WaitForDsn();
+  EXPECT_NE(dsn.find("Status: 5.4.4"), std::string::npos) << dsn;
+  EXPECT_NE(dsn.find("is a loopback address, not in egress.outbound.allowed_networks"),
+            std::string::npos)
+      << dsn;
+  EXPECT_TRUE(mx1_.Events("mail").empty());
 }
 
 }  // namespace

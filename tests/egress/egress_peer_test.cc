@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/deadletter_admin.h"
 #include "tests/egress/egress_harness.h"
 #include "tests/egress/peer_process.h"
 
@@ -35,7 +36,8 @@ std::string Yaml(const std::string& outbound, const std::string& inbound = "{tra
 }
 
 std::string SmtpRoute(int port, const std::string& tls = "") {
-  return "{transport: smtp, hosts: [\"127.0.0.1:" + std::to_string(port) + "\"]" +
+  return "{transport: smtp, allowed_networks: [127.0.0.1/32], hosts: [\"127.0.0.1:" +
+         std::to_string(port) + "\"]" +
          (tls.empty() ? "" : ", tls: " + tls) + "}";
 }
 
@@ -188,7 +190,7 @@ TEST_F(EgressPeerTest, FailureFromTheNullSenderIsDeadLetteredWithItsReason) {
   h_.Produce(MakeRecord("m4", "", {"bad@remote.test"}));
   std::vector<queue::Record> dead;
   ASSERT_TRUE(WaitUntil([&] { return !(dead = h_.ReadAll("deadletter")).empty(); }, seconds(10)));
-  auto reason = dead[0].FindHeader("reason");
+  auto reason = dead[0].FindHeader("sg-reason");
   ASSERT_TRUE(reason.has_value());
   EXPECT_NE(reason->find("null sender"), std::string::npos);
   EXPECT_NE(reason->find("550"), std::string::npos);
@@ -208,6 +210,93 @@ TEST_F(EgressPeerTest, RequiredTlsToAPeerWithoutStarttlsDefersAndNeverSendsInCle
   EXPECT_TRUE(peer.Events("mail").empty());  // not even MAIL FROM went out in clear
   EXPECT_TRUE(peer.Events("message").empty());
   EXPECT_EQ(h_.Metric("smimegate_egress_deliveries_total{outcome=\"deferred\",route=\"outbound\"}"), 1);
+}
+
+// Issue 13 point 4: backscatter. Mail from the internet to a hosted user
+// the organisation's server refuses: the (possibly forged) sender asked for
+// RET=FULL but gets the header only, and DSNs to one domain are limited;
+// the excess is kept on the dead-letter topic with the reason.
+TEST_F(EgressPeerTest, ForgedInternetSendersGetHeadersOnlyAndARateLimitedNumberOfDsns) {
+  auto internal = StartSmtpPeer(h_.dir(), "internal", {"--reject-rcpt", "gone"});
+  auto internet = StartSmtpPeer(h_.dir(), "internet", {});
+  h_.Start(Yaml(SmtpRoute(internet.port), SmtpRoute(internal.port),
+                "  dsn_rate_limit: {max_per_domain: 2, interval: 1h}\n"));
+  auto inbound = [](int i) {
+    auto rec = MakeRecord("in" + std::to_string(i), "forged" + std::to_string(i) + "@victim.test",
+                          {"gone@org.test"}, v1::DIRECTION_INBOUND);
+    rec.mutable_envelope()->set_dsn_ret(v1::DSN_RET_FULL);
+    return rec;
+  };
+  for (int i = 1; i <= 3; ++i) h_.Produce(inbound(i));
+  ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 2; }, seconds(10)));
+  std::vector<queue::Record> dead;
+  ASSERT_TRUE(WaitUntil([&] { return !(dead = h_.ReadAll("deadletter")).empty(); }, seconds(10)));
+  ASSERT_EQ(dead.size(), 1u);
+  auto reason = dead[0].FindHeader("sg-reason");
+  ASSERT_TRUE(reason.has_value());
+  EXPECT_NE(reason->find("more than 2 DSNs to victim.test"), std::string::npos) << *reason;
+  v1::MessageRecord kept;
+  ASSERT_TRUE(kept.ParseFromString(dead[0].value));
+  EXPECT_EQ(kept.envelope().mail_from(), "");  // the DSN itself is kept, ready to replay
+  EXPECT_EQ(h_.Metric("smimegate_egress_refused_total{reason=\"dsn_rate_limit\"}"), 1);
+
+  // No body came back, whatever RET=FULL said.
+  for (const auto& m : internet.Events("message")) {
+    const std::string file = m["file"];
+    EXPECT_EQ(ReadFile(file).find("BODY-MARKER"), std::string::npos) << ReadFile(file);
+    const std::string who = m["rcpts"][0];
+    std::string cmd = "/usr/bin/python3 " + PeersDir() + "/check_dsn.py " + file + " --to " + who +
+                      " --rcpt gone@org.test --status 5.1.1 --ret hdrs --orig-subject 'test in'";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile(file);
+  }
+  // Half an hour later one DSN (of two per hour) is allowed again.
+  h_.clock().Advance(1'800'000);
+  h_.Produce(inbound(4));
+  ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 3; }, seconds(10)));
+  EXPECT_EQ(h_.ReadAll("deadletter").size(), 1u);
+  // The administrator sends the kept one after all: the limit does not apply.
+  h_.Produce(inbound(5));  // over the limit again
+  ASSERT_TRUE(WaitUntil([&] { return h_.ReadAll("deadletter").size() == 2; }, seconds(10)));
+  deadletter::QueueDeadLetters admin(h_.queue(), "");
+  auto topic = admin.Replay(deadletter::Id{0, 0});
+  ASSERT_TRUE(topic.ok()) << topic.error().ToString();
+  EXPECT_EQ(*topic, "deliver");
+  ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 4; }, seconds(10)));
+  // The first one kept (which of the three was over the limit depends on order).
+  EXPECT_EQ(internet.Events("message")[3]["rcpts"],
+            nlohmann::json({kept.envelope().recipients(0).address()}));
+  EXPECT_EQ(h_.ReadAll("deadletter").size(), 2u);
+}
+
+// Issue 13 point 3: a message with a bare line ending (here a smuggling
+// attempt inside the signed part of a multipart/signed message) is neither
+// sent nor repaired: not a single command reaches the next hop, the sender
+// gets a DSN (5.6.0) and the message is kept on the dead-letter topic.
+TEST_F(EgressPeerTest, ABareLineEndingIsRefusedNeverRewrittenAndBouncedAndKept) {
+  auto remote = StartSmtpPeer(h_.dir(), "remote", {});
+  auto internal = StartSmtpPeer(h_.dir(), "internal", {});
+  h_.Start(Yaml(SmtpRoute(remote.port), SmtpRoute(internal.port)));
+  auto rec = MakeRecord("bare1", "alice@org.test", {"bob@remote.test", "eve@remote.test"});
+  rec.set_message(
+      "From: alice@org.test\r\nTo: bob@remote.test\r\nSubject: signed\r\n"
+      "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nsigned text\n.\r\nMAIL FROM:<x@y>\r\n--b--\r\n");
+  h_.Produce(rec);
+  ASSERT_TRUE(WaitUntil([&] { return internal.Events("message").size() == 1; }, seconds(10)));
+  const std::string dsn = ReadFile(internal.Events("message")[0]["file"]);
+  EXPECT_NE(dsn.find("Status: 5.6.0"), std::string::npos) << dsn;
+  EXPECT_NE(dsn.find("bare LF"), std::string::npos) << dsn;
+  std::vector<queue::Record> dead;
+  ASSERT_TRUE(WaitUntil([&] { return !(dead = h_.ReadAll("deadletter")).empty(); }, seconds(10)));
+  ASSERT_EQ(dead.size(), 1u);  // one copy for both recipients
+  v1::MessageRecord kept;
+  ASSERT_TRUE(kept.ParseFromString(dead[0].value));
+  EXPECT_EQ(kept.message(), rec.message());  // byte for byte, not repaired
+  EXPECT_EQ(kept.envelope().recipients_size(), 2);
+  EXPECT_TRUE(remote.Events("mail").empty());  // not even MAIL FROM
+  EXPECT_TRUE(remote.Events("message").empty());
+  EXPECT_EQ(h_.Metric("smimegate_egress_refused_total{reason=\"bare_line_ending\"}"), 1);
+  EXPECT_EQ(h_.Metric("smimegate_egress_deliveries_total{outcome=\"bounced\",route=\"outbound\"}"), 2);
 }
 
 class EgressTlsTest : public EgressPeerTest {
@@ -260,7 +349,8 @@ TEST_F(EgressTlsTest, OpportunisticTlsIsUsedWhenOffered) {
 
 TEST_F(EgressPeerTest, ManyMessagesReuseOneConnection) {
   auto peer = StartSmtpPeer(h_.dir(), "peer", {});
-  h_.Start(Yaml("{transport: smtp, max_connections: 1, hosts: [\"127.0.0.1:" +
+  h_.Start(Yaml("{transport: smtp, max_connections: 1, allowed_networks: [127.0.0.1/32],"
+                " hosts: [\"127.0.0.1:" +
                 std::to_string(peer.port) + "\"]}"));
   constexpr int kMessages = 30;
   for (int i = 0; i < kMessages; ++i) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/mail/base64.h"
 #include "ingress/ingress_port_check.h"
 #include "tests/ingress/fake_producer.h"
 #include "tests/ingress/smtp_test_client.h"
@@ -203,11 +204,12 @@ TEST_F(IngressServerTest, StartTlsAndAuthOnRelay) {
   std::string ehlo = c.Cmd("EHLO client.example");
   EXPECT_NE(ehlo.find("250-AUTH PLAIN LOGIN"), std::string::npos);
   EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos);
-  EXPECT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0bad", 10)))),
-            "535 5.7.8");
+  EXPECT_EQ(
+      CodeOf(c.Cmd("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0bad", 10)))),
+      "535 5.7.8");
   EXPECT_EQ(CodeOf(c.Cmd("AUTH LOGIN")), "334");
-  EXPECT_EQ(CodeOf(c.Cmd(EncodeBase64("alice"))), "334");
-  EXPECT_EQ(CodeOf(c.Cmd(EncodeBase64("s3cret"))), "235 2.7.0");
+  EXPECT_EQ(CodeOf(c.Cmd(mail::Base64EncodeOneLine("alice"))), "334");
+  EXPECT_EQ(CodeOf(c.Cmd(mail::Base64EncodeOneLine("s3cret"))), "235 2.7.0");
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<bob@elsewhere.example>")), "550 5.7.1");
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
   EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<partner@external.example>")), "250 2.1.5");
@@ -247,7 +249,7 @@ TEST_F(IngressServerTest, SlowAuthNeverBlocksTheLoop) {
   ASSERT_EQ(CodeOf(a.Cmd("STARTTLS")), "220 2.0.0");
   ASSERT_TRUE(a.Handshake());
   a.Cmd("EHLO a");
-  a.Send("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0bad", 10)) + "\r\n");
+  a.Send("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0bad", 10)) + "\r\n");
   std::this_thread::sleep_for(100ms);  // the check is running now
   auto t0 = std::chrono::steady_clock::now();
   Open(b);
@@ -270,7 +272,7 @@ TEST_F(IngressServerTest, AuthUserOfOneHostedDomainCannotSendAsAnother) {
   ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
   ASSERT_TRUE(c.Handshake());
   c.Cmd("EHLO c");
-  ASSERT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)))),
+  ASSERT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)))),
             "235 2.7.0");
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@example.net>")), "553 5.7.1");
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");

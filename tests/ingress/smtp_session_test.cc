@@ -8,6 +8,7 @@
 #include <memory>
 #include <regex>
 
+#include "common/mail/base64.h"
 #include "tests/ingress/fake_session_host.h"
 
 namespace sg::ingress {
@@ -275,12 +276,14 @@ TEST_F(SessionTest, AuthAndTlsErrorReplies) {
   EXPECT_EQ(SayCodes("AUTH CRAM-MD5\r\n"), Strings{"504 5.5.4"});
   EXPECT_EQ(SayCodes("AUTH PLAIN !!!!\r\n"), Strings{"501 5.5.2"});
   EXPECT_EQ(SayCodes("AUTH PLAIN\r\n*\r\n"), (Strings{"334", "501 5.0.0"}));
-  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0wrong", 12)) + "\r\n"),
-            Strings{"535 5.7.8"});
-  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("bob\0alice\0s3cret", 16)) +
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0wrong", 12)) +
                      "\r\n"),
+            Strings{"535 5.7.8"});
+  EXPECT_EQ(SayCodes("AUTH PLAIN " +
+                     mail::Base64EncodeOneLine(std::string("bob\0alice\0s3cret", 16)) + "\r\n"),
             Strings{"535 5.7.8"});  // acting as someone else
-  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) +
+                     "\r\n"),
             Strings{"235 2.7.0"});
   EXPECT_EQ(SayCodes("AUTH PLAIN\r\n"), Strings{"503 5.5.1"});
   EXPECT_EQ(session_->state().auth_identity, "alice");
@@ -294,8 +297,8 @@ TEST_F(SessionTest, AuthLoginTwoSteps) {
   UpTls();
   Say("EHLO c\r\n");
   EXPECT_EQ(Say("AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
-  EXPECT_EQ(Say(EncodeBase64("alice") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
-  EXPECT_EQ(SayCodes(EncodeBase64("s3cret") + "\r\n"), Strings{"235 2.7.0"});
+  EXPECT_EQ(Say(mail::Base64EncodeOneLine("alice") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(SayCodes(mail::Base64EncodeOneLine("s3cret") + "\r\n"), Strings{"235 2.7.0"});
 }
 
 // Issue 13 point 7: repeated AUTH failures lock the user name out (from
@@ -308,7 +311,7 @@ TEST_F(SessionTest, AuthLockoutPerUserAndPerClient) {
   auto attempt = [&](const std::string& ip, const std::string& user, const std::string& pw) {
     ConnectTls(ip);  // a fresh host: its clock is at the fixed start time
     std::string creds = std::string(1, '\0') + user + std::string(1, '\0') + pw;
-    return SayCodes("AUTH PLAIN " + EncodeBase64(creds) + "\r\n");
+    return SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(creds) + "\r\n");
   };
   // Three wrong passwords for alice from three clients lock alice.
   EXPECT_EQ(attempt("192.0.2.1", "alice", "x"), Strings{"535 5.7.8"});
@@ -323,7 +326,7 @@ TEST_F(SessionTest, AuthLockoutPerUserAndPerClient) {
   // After the lockout, alice's right password works again.
   ConnectTls("192.0.2.4");
   host_.now_ms += 16 * 60 * 1000;
-  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) + "\r\n"),
             Strings{"235 2.7.0"});
   // Five failures from one IPv6 /64, each for another name, lock the client.
   for (int i = 0; i < 5; ++i) {
@@ -339,11 +342,11 @@ TEST_F(SessionTest, AuthPoolFullIsATemporaryFailure) {
   cfg_.auth_enabled = true;
   ConnectTls();
   host_.pool_full = true;
-  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) + "\r\n"),
             Strings{"454 4.7.0"});
   EXPECT_EQ(host_.last_blocking, BlockingWork::kAuth);
   host_.pool_full = false;
-  EXPECT_EQ(SayCodes("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n"),
+  EXPECT_EQ(SayCodes("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) + "\r\n"),
             Strings{"235 2.7.0"});
 }
 
@@ -396,7 +399,8 @@ TEST_F(SessionTest, RelayListenerPolicy) {
   Connect("198.51.100.9", false);
   Say("EHLO c\r\nSTARTTLS\r\n");
   UpTls();
-  Say("EHLO c\r\nAUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n");
+  Say("EHLO c\r\nAUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) +
+      "\r\n");
   EXPECT_EQ(SayCodes("MAIL FROM:<alice@example.org>\r\nRCPT TO:<x@y.example>\r\nDATA\r\n"
                      "Subject: a\r\n\r\nx\r\n.\r\n"),
             (Strings{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}));
@@ -431,7 +435,7 @@ TEST_F(SessionTest, SenderBindingOnTheRelayListener) {
   bindings_.networks = {{*Cidr::Parse("10.9.0.0/16"), *net}};
   auto login = [&] {
     ConnectTls("198.51.100.9");
-    Say("AUTH PLAIN " + EncodeBase64(std::string("\0alice\0s3cret", 13)) + "\r\n");
+    Say("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)) + "\r\n");
   };
   const std::string rcpt = "RCPT TO:<partner@remote.example>\r\n";
   login();

@@ -3,7 +3,11 @@
 
   --queue embedded   one `smimegate run` process around the RocksDB queue
   --queue kafka      separate processes (test broker, keyservice, ingress,
-                     two workers, egress) connected through Kafka
+                     two workers, egress) connected through Kafka; the
+                     workers reach the keyservice over TCP with mutual TLS,
+                     with worker credentials issued by `smimegatectl
+                     credentials issue` (the embedded mode's keyservice
+                     listens on its default Unix socket)
 
 A real SMTP client (smtplib) sends a burst of messages and one of 30 MB
 through the relay listener to an SMTP sink (aiosmtpd). Every message accepted
@@ -13,10 +17,18 @@ with 250 arrives exactly once. In the Kafka mode also when
   * the broker is taken down: ingress answers 4xx while it is down, accepts
     again once it is back, and nothing that got a 250 is lost.
 
+In both modes the keyservice's certificates are rotated (SIGHUP) during the
+burst: no message fails. And an MX listener verifies recipients against the
+keyservice's registry: in the Kafka mode the ingress process asks it over
+mutual TLS with the `ingress` role (credentials from `smimegatectl
+credentials issue --role ingress`), so a user added with `smimegatectl user
+add` gets 250 and an unknown one 550 5.1.1.
+
 --bench N sends N messages of 10 KB from 8 concurrent clients instead and
 prints the throughput (submission of the first to delivery of the last).
 
-Usage: pipeline_test.py --queue embedded|kafka [--bench N] <smimegate> <smimegate-test-broker>
+Usage: pipeline_test.py --queue embedded|kafka [--bench N] [--ctl smimegatectl]
+                        <smimegate> <smimegate-test-broker>
 """
 import os
 import re
@@ -37,10 +49,13 @@ import argparse
 ap = argparse.ArgumentParser()
 ap.add_argument("--queue", choices=["embedded", "kafka"], required=True)
 ap.add_argument("--bench", type=int, default=0)
+ap.add_argument("--ctl", default="", help="smimegatectl (default: beside smimegate in the build tree)")
 ap.add_argument("smimegate")
 ap.add_argument("broker")
 ARGS = ap.parse_args()
 SMIMEGATE, BROKER, KAFKA = ARGS.smimegate, ARGS.broker, ARGS.queue == "kafka"
+CTL = ARGS.ctl or os.path.join(os.path.dirname(os.path.abspath(SMIMEGATE)), "..", "smimegatectl",
+                               "smimegatectl")
 PARTITIONS = 4
 BIG = 30 * 1000 * 1000  # the 30 MB message
 
@@ -95,6 +110,7 @@ def main():
         assert broker.stdout.readline().strip() == "ok", cmd
 
     relay_port = free_port()
+    mx_port = free_port()
     config = os.path.join(work, "smimegate.yaml")
     with open(config, "w") as f:
         f.write(f"""
@@ -110,15 +126,18 @@ queue:
     delivery_timeout: 4s
     session_timeout: 6s
 keyservice:
-  listen: 127.0.0.1:{free_port()}
+  {f"listen: 127.0.0.1:{free_port()}" if KAFKA else "# listen: the default Unix socket"}
   kek_file: kek
   kek_create: true
 ingress:
   timeouts: {{queue_ack: 6s}}
   listeners:
     - {{name: relay, address: 127.0.0.1, port: {relay_port}, role: relay, trusted_networks: [127.0.0.0/8]}}
+    - {{name: mx, address: 127.0.0.1, port: {mx_port}, role: mx, starttls: false}}
+  recipient_verification:
+    domains: [{{domain: example.com, sources: [registry]}}]
 egress:
-  outbound: {{transport: smtp, hosts: ["127.0.0.1:{sink_port}"]}}
+  outbound: {{transport: smtp, hosts: ["127.0.0.1:{sink_port}"], allowed_networks: [127.0.0.1/32]}}
 """)
 
     def start(name, stage):
@@ -138,10 +157,26 @@ egress:
                 time.sleep(0.1)
         raise AssertionError(f"port {port} never opened")
 
+    def issue_credentials(role):
+        """Once the keyservice answers: credentials for `role` where that
+        stage looks for them (<data_dir>/credentials/<role>), with the admin's."""
+        end = time.time() + 60
+        while True:
+            r = subprocess.run([CTL, "--config", config, "--timeout", "5", "credentials", "issue",
+                                "--role", role, "--out", os.path.join(work, "credentials", role)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode == 0:
+                return
+            if time.time() > end or procs["keyservice"].poll() is not None:
+                raise AssertionError(f"credentials issue failed: {r.stdout}")
+            time.sleep(0.2)
+
     failures = []
     try:
         if KAFKA:
             start("keyservice", "keyservice")
+            issue_credentials("worker")
+            issue_credentials("ingress")
             start("worker1", "worker")
             start("worker2", "worker")
             start("egress", "egress")
@@ -192,17 +227,52 @@ egress:
             else:
                 return 0
 
+        # Recipient verification on the MX listener asks the keyservice's registry.
+        r = subprocess.run([CTL, "--config", config, "--timeout", "10", "user", "add",
+                            "mx-user@example.com"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            failures.append(f"user add failed: {r.stdout}")
+        with smtplib.SMTP("127.0.0.1", mx_port, timeout=30) as s:
+            s.ehlo("partner.example.org")
+            s.mail("someone@partner.example.org")
+            known = s.rcpt("mx-user@example.com")
+            unknown = s.rcpt("nobody@example.com")
+        if known[0] != 250:
+            failures.append(f"MX: a registered user got {known}")
+        if unknown[0] != 550 or b"5.1.1" not in unknown[1]:
+            failures.append(f"MX: an unknown user got {unknown}")
+
         # The largest messages flow too (Kafka: above its default record limit).
         line = "y" * 998
         big_body = "\r\n".join([line] * (BIG // 1000))
         send(0, "big", big_body)
 
-        # Burst 1, with a worker killed in the middle of it.
+        # Burst 1, with a worker killed in the middle of it and the
+        # keyservice's certificates rotated (SIGHUP) while workers call it.
+        keyservice = procs["keyservice" if KAFKA else "run"]
+        keyservice_log = os.path.join(work, ("keyservice" if KAFKA else "run") + ".log")
+
+        def reloads():
+            with open(keyservice_log) as f:
+                return f.read().count("SIGHUP: keyservice TLS certificates reloaded")
+
+        def rotate():
+            # Two signals sent before the first is handled are one pending
+            # signal: wait for each reload before the next SIGHUP.
+            want = reloads() + 1
+            keyservice.send_signal(signal.SIGHUP)
+            end = time.time() + 20
+            while reloads() < want and time.time() < end:
+                time.sleep(0.05)
+
         for i in range(60):
             send(i, "burst")
             if i == 20 and KAFKA:
                 procs["worker1"].send_signal(signal.SIGKILL)
                 procs["worker1"].wait()
+            if i in (10, 30, 50):
+                rotate()
         if KAFKA:
             broker_down_and_up(send, broker_cmd, failures)
 
@@ -224,10 +294,22 @@ egress:
             failures.append(f"delivered more than once: {twice}")
         if big_size < BIG:
             failures.append(f"the 30 MB message arrived with {big_size} bytes")
+        if reloads() != 3:
+            failures.append(f"the keyservice reloaded its certificates {reloads()} times, not 3")
         if KAFKA:
             for w in ("worker1", "worker2"):  # each its own persistent key cache
                 if not os.path.exists(os.path.join(work, "key-cache-" + w, "CURRENT")):
                     failures.append(f"{w} has no key cache in key-cache-{w}")
+            # smimegatectl reads the dead-letter topic straight from Kafka (issue 13 point 9).
+            ctl = os.path.join(os.path.dirname(SMIMEGATE), "..", "smimegatectl", "smimegatectl")
+            r = subprocess.run([ctl, "--config", config, "deadletter", "list"],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 0 or "0 dead letters held" not in r.stderr:
+                failures.append(f"deadletter list over Kafka: {r.returncode} {r.stderr!r}")
+            r = subprocess.run([ctl, "--config", config, "deadletter", "show", "0"],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 1 or "no dead letter 0:0" not in r.stderr:
+                failures.append(f"deadletter show over Kafka: {r.returncode} {r.stderr!r}")
         print(f"{ARGS.queue}: accepted {len(accepted)}, delivered {len(sink.seen)}, "
               f"duplicates {len(twice)}")
     finally:

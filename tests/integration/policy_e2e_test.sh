@@ -26,7 +26,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- gateway log"; tail -n 60 "$work/gw.log" || true; exit 1; }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-mx=$(free_port); relay=$(free_port); metrics=$(free_port); ksport=$(free_port)
+mx=$(free_port); relay=$(free_port); metrics=$(free_port)
 home="$work/home"
 mkdir -p "$home/mail/inbound" "$home/mail/outbound"
 cat > "$home/smimegate.yaml" <<YAML
@@ -38,7 +38,7 @@ ingress:
   listeners:
     - {name: mx, address: 127.0.0.1, port: $mx, role: mx}
     - {name: relay, address: 127.0.0.1, port: $relay, role: relay, trusted_networks: [127.0.0.0/8]}
-keyservice: {listen: "127.0.0.1:$ksport", kek_file: kek, kek_create: true}
+keyservice: {kek_file: kek, kek_create: true}   # the default Unix socket, mutual TLS
 workers:
   threads: 2
   policy:
@@ -88,7 +88,7 @@ wait_file() {  # dir pattern -> path of the first file with pattern
 }
 
 # --- 1. signed inbound: [signed OK], harvest; the reply is encrypted.
-printf 'From: Partner <partner@example.org>\r\nTo: alice@example.com\r\nSubject: Quote 42\r\n' > in1.hdr
+printf 'From: Partner <partner@example.org>\r\nTo: alice@example.com\r\nSubject: Quote 42\r\nDate: %s\r\n' "$(date -R)" > in1.hdr
 printf 'Content-Type: text/plain\r\n\r\nPlease find the quote.\r\n' > in1.body
 openssl cms -sign -in in1.body -signer partner.pem -inkey partner.key -certfile pca.pem \
   -outform SMIME > in1.smime 2>/dev/null || fail "openssl sign"

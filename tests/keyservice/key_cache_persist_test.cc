@@ -88,7 +88,7 @@ TEST_F(KeyCachePersistTest, RestartedWorkerServesEncryptionCertificatesWithoutAs
   EXPECT_EQ(ks_.anchor_calls, anchors);
   EXPECT_EQ(cache->disk_hits(), 4u);
   // From then on, memory.
-  (void)cache->GetEncryptionCertificate("bob@partner.example");
+  EXPECT_TRUE(cache->GetEncryptionCertificate("bob@partner.example").ok());
   EXPECT_EQ(cache->disk_hits(), 4u);
   EXPECT_EQ(cache->hits(), 5u);
 }

@@ -145,6 +145,7 @@ TEST_F(KeyServiceImplTest, WrongKekIsRefused) {
   auto wrong = config_;
   wrong.kek_create = false;
   WriteFile(wrong.kek_file, std::string(64, 'a'));  // valid format, other key
+  std::filesystem::permissions(wrong.kek_file, std::filesystem::perms::owner_read);
   auto r = KeyServiceImpl::Open(wrong, {}, registry_, clock_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);

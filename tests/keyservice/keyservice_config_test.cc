@@ -16,8 +16,16 @@ Result<KeyServiceConfig> Parse(const std::string& yaml) {
 TEST(KeyServiceConfigTest, Defaults) {
   auto c = Parse("data_dir: /data\n");
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c->listen, "127.0.0.1:7443");
-  EXPECT_EQ(c->endpoint, "127.0.0.1:7443");
+  // A Unix socket under the data dir, mutual TLS from the internal CA.
+  EXPECT_EQ(c->listen, "unix:/data/run/keyservice.sock");
+  EXPECT_EQ(c->endpoint, "unix:/data/run/keyservice.sock");
+  EXPECT_EQ(c->tls.server_name, "smimegate-keyservice");
+  EXPECT_EQ(c->tls.trust_domain, "smimegate");
+  EXPECT_TRUE(c->tls.cert_file.empty());
+  EXPECT_EQ(c->admin_credentials, "/data/credentials/admin");
+  EXPECT_EQ(ClientCredentialsDir(*c, "worker"), "/data/credentials/worker");
+  EXPECT_EQ(c->kek_format, "key");
+  EXPECT_EQ(c->kek_previous_env, "SMIMEGATE_KEK_PREVIOUS");
   EXPECT_EQ(c->store_path, "/data/keys");
   EXPECT_EQ(c->kek_env, "SMIMEGATE_KEK");
   EXPECT_EQ(c->key_type, KeyType::kRsa2048);
@@ -43,6 +51,36 @@ TEST(KeyServiceConfigTest, ParsesEverything) {
   EXPECT_EQ(c->key_type, KeyType::kEcdsaP256);
   EXPECT_EQ(c->rollover_before, std::chrono::hours(24 * 14));
   EXPECT_EQ(c->ca.organization, "ACME");
+}
+
+TEST(KeyServiceConfigTest, AccessSettings) {
+  auto c = Parse(
+      "keyservice:\n"
+      "  listen: unix:/run/sg/ks.sock\n"
+      "  client_credentials: /etc/sg/worker\n"
+      "  admin_credentials: ''\n"
+      "  kek_format: passphrase\n"
+      "  kek_previous_file: old.kek\n"
+      "  tls:\n"
+      "    server_name: keyservice.sg.svc\n"
+      "    cert_file: tls/tls.crt\n"
+      "    key_file: tls/tls.key\n"
+      "    client_ca_file: tls/ca.crt\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->endpoint, "unix:/run/sg/ks.sock");
+  EXPECT_EQ(ClientCredentialsDir(*c, "worker"), "/etc/sg/worker");
+  EXPECT_TRUE(c->admin_credentials.empty());
+  EXPECT_EQ(c->tls.cert_file, "/data/tls/tls.crt");
+  EXPECT_EQ(c->tls.server_name, "keyservice.sg.svc");
+  EXPECT_EQ(c->kek_previous_file, "/data/old.kek");
+  EXPECT_EQ(c->kek_previous_format, "passphrase");  // follows kek_format
+
+  auto partial = Parse("keyservice:\n  tls:\n    cert_file: a.pem\n");
+  ASSERT_FALSE(partial.ok());
+  EXPECT_NE(partial.error().message.find("all three"), std::string::npos) << partial.error().message;
+  auto long_path = Parse("keyservice:\n  listen: unix:/" + std::string(120, 'x') + "\n");
+  ASSERT_FALSE(long_path.ok());
+  EXPECT_NE(long_path.error().message.find("107 bytes"), std::string::npos);
 }
 
 TEST(KeyServiceConfigTest, ErrorsNameTheKey) {

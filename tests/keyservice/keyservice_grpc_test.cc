@@ -2,9 +2,11 @@
 // loopback port, driven over gRPC by KeyServiceClient (as a remote worker)
 // and by the real smimegatectl binary (as an admin).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -37,31 +39,43 @@ CtlRun Ctl(const std::string& args) {
 class KeyServiceGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto config = testing::TestConfig(dir_.path());
-    auto server = KeyServiceServer::Create(config, {"example.com"}, registry_, clock_);
+    config_ = testing::TestConfig(dir_.path());
+    auto server = KeyServiceServer::Create(config_, {"example.com"}, registry_, clock_);
     ASSERT_TRUE(server.ok()) << server.error().ToString();
     server_ = std::move(*server);
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_TRUE(server_->Ready());
     endpoint_ = server_->bound_endpoint();
-    client_ = KeyServiceClient::Create(endpoint_, 10s);
+    // A remote worker and a remote admin, each with its role's certificate.
+    client_ = Connect(testing::RoleCredentials(server_->admin(), "worker"));
+    admin_ = Connect(testing::AdminCredentials(config_));
   }
   void TearDown() override {
     client_.reset();
+    admin_.reset();
     if (server_) server_->Stop();
   }
-  CtlRun CtlE(const std::string& args) { return Ctl("--endpoint " + endpoint_ + " " + args); }
+  std::unique_ptr<KeyServiceClient> Connect(const ClientCredentials& credentials) {
+    auto c = KeyServiceClient::Create(endpoint_, credentials, 10s);
+    EXPECT_TRUE(c.ok()) << c.error().ToString();
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+  CtlRun CtlE(const std::string& args) {
+    return Ctl("--endpoint " + endpoint_ + " --credentials " + config_.admin_credentials + " " + args);
+  }
 
   testing::TempDir dir_;
+  KeyServiceConfig config_;
   metrics::Registry registry_;
   SystemClock clock_;
   std::unique_ptr<KeyServiceServer> server_;
   std::string endpoint_;
-  std::unique_ptr<KeyServiceClient> client_;
+  std::unique_ptr<KeyServiceClient> client_;  // role worker
+  std::unique_ptr<KeyServiceClient> admin_;   // role admin
 };
 
 TEST_F(KeyServiceGrpcTest, RemoteWorkerSeesTheSameKeysAsInProcess) {
-  ASSERT_TRUE(client_->PutUsers({User{"alice@example.com", true, ""}}).ok());
+  ASSERT_TRUE(admin_->PutUsers({User{"alice@example.com", true, ""}}).ok());
   auto remote = client_->GetSigningIdentity("alice@example.com");
   ASSERT_TRUE(remote.ok()) << remote.error().ToString();
   ASSERT_TRUE(remote->has_value());
@@ -89,7 +103,7 @@ TEST_F(KeyServiceGrpcTest, ChangeEventsReachRemoteWatchers) {
   EXPECT_TRUE(first->reset);
   std::thread writer([&] {
     std::this_thread::sleep_for(50ms);
-    (void)server_->admin().AddDomain(Domain{"new.example", ""});
+    EXPECT_TRUE(server_->admin().AddDomain(Domain{"new.example", ""}).ok());
   });
   auto changes = client_->WaitForChanges(first->epoch, first->version, 5000ms);
   writer.join();
@@ -233,13 +247,189 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlFindsTheEndpointInTheConfig) {
   auto home = dir_.path() / "home";
   std::filesystem::create_directories(home);
   testing::WriteFile(home / "smimegate.yaml",
-                     "data_dir: " + home.string() + "\nkeyservice:\n  listen: " + endpoint_ + "\n");
+                     "data_dir: " + home.string() + "\nkeyservice:\n  listen: " + endpoint_ +
+                         "\n  admin_credentials: " + config_.admin_credentials + "\n");
   CtlRun r = Ctl("--home " + home.string() + " domain list");
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("example.com"), std::string::npos) << r.out;
   r = Ctl("--config " + (home / "missing.yaml").string() + " domain list");
   EXPECT_EQ(r.rc, 2) << r.out;
   EXPECT_NE(r.out.find("missing.yaml"), std::string::npos) << r.out;
+}
+
+// Issue 14: every smimegatectl command leaves exactly one audit record, with
+// the caller's certificate subject and no secrets.
+TEST_F(KeyServiceGrpcTest, EverySmimegatectlCommandLeavesOneAuditRecord) {
+  auto now = std::chrono::system_clock::now();
+  auto partner = testing::MakeCa("Audit Partner CA", now);
+  auto ca_pem = testing::WriteFile(dir_.path() / "audit-ca.pem", CertificateToPem(partner.cert.get()));
+  testing::LeafOptions lo;
+  lo.not_before = now - 1h;
+  lo.not_after = now + 24h * 30;
+  lo.email = "ann@partner.example";
+  auto leaf_pem = testing::WriteFile(dir_.path() / "ann.pem",
+                                     CertificateToPem(ParseCertificateDer(testing::MakeLeaf(partner, lo))->get()));
+  lo.email = "bob@example.com";
+  PkeyPtr key;
+  std::string bob = testing::MakeLeaf(partner, lo, &key);
+  auto p12 = testing::WriteFile(dir_.path() / "bob.p12",
+                                testing::MakePkcs12(bob, key.get(), "p12-secret", false, dir_.path()));
+  auto pw = testing::WriteFile(dir_.path() / "pw", "p12-secret\n");
+  auto csv = testing::WriteFile(dir_.path() / "u.csv", "carol@example.com,no\n");
+  std::string fp = Fingerprint(partner.der);
+  // A certificate a worker harvested from a CA nobody trusts yet: pending.
+  auto pending_ca = testing::MakeCa("Audit Pending CA", now);
+  lo.email = "dave@pending.example";
+  auto harvested = client_->HarvestCertificate(
+      HarvestRequest{"dave@pending.example", testing::MakeLeaf(pending_ca, lo), {pending_ca.der}, "", {}});
+  ASSERT_TRUE(harvested.ok()) << harvested.error().ToString();
+  ASSERT_EQ(harvested->outcome, HarvestOutcome::kPending) << harvested->reason;
+  const std::vector<std::pair<std::string, std::string>> commands = {
+      {"domain add other.example", "KeyAdmin/AddDomain"},
+      {"domain list", "KeyAdmin/ListDomains"},
+      {"user add alice@example.com", "KeyAdmin/PutUsers"},
+      {"user add bob@example.com", "KeyAdmin/PutUsers"},
+      {"user import " + csv, "KeyAdmin/PutUsers"},
+      {"user list", "KeyAdmin/ListUsers"},
+      {"key rollover alice@example.com", "KeyAdmin/Rollover"},
+      {"key import --address bob@example.com --password-file " + pw + " " + p12, "KeyAdmin/ImportKey"},
+      {"cert list", "KeyAdmin/ListCertificates"},
+      {"cert export alice@example.com", "KeyAdmin/ListCertificates"},
+      {"trust add " + ca_pem, "KeyAdmin/TrustAdd"},
+      {"trust list", "KeyAdmin/ListCertificates"},
+      {"cert import " + leaf_pem, "KeyAdmin/ImportCertificates"},
+      {"cert show " + fp.substr(0, 12), "KeyAdmin/ListCertificates"},
+      {"trust list --pending", "KeyAdmin/ListCertificates"},
+      {"trust approve " + harvested->fingerprint, "KeyAdmin/TrustApprovePending"},
+      {"trust remove " + fp, "KeyAdmin/TrustRemove"},
+      {"ca export", "KeyAdmin/CaExport"},
+      {"credentials issue --role reader --out " + (dir_.path() / "reader").string(),
+       "KeyAdmin/IssueCredentials"},
+      {"kek rotate", "KeyAdmin/RotateKek"},
+      {"user remove carol@example.com", "KeyAdmin/RemoveUser"},
+      {"audit list", "KeyAdmin/ListAudit"},
+      {"user add nobody@unhosted.example", "KeyAdmin/PutUsers"},  // refused: audited too
+  };
+  std::string admin_subject;
+  for (const auto& [command, method] : commands) {
+    size_t before = server_->impl().ListAudit(0, 10000)->size();
+    CtlRun r = CtlE(command);
+    if (method != "KeyAdmin/PutUsers" || command.find("unhosted") == std::string::npos) {
+      EXPECT_EQ(r.rc, 0) << command << ": " << r.out;
+    }
+    auto after = server_->impl().ListAudit(0, 10000);
+    ASSERT_EQ(after->size(), before + 1) << command << " should leave exactly one record";
+    const AuditRecord& rec = after->back();
+    EXPECT_EQ(rec.method, method) << command;
+    EXPECT_EQ(rec.role, "admin") << command;
+    EXPECT_NE(rec.subject.find("CN=local admin"), std::string::npos) << command << ": " << rec.subject;
+    EXPECT_EQ(rec.arguments.find("p12-secret"), std::string::npos) << command;
+    if (admin_subject.empty()) admin_subject = rec.subject;
+    EXPECT_EQ(rec.subject, admin_subject);
+  }
+  auto all = server_->impl().ListAudit(0, 10000);
+  EXPECT_EQ(all->back().result, "NOT_FOUND") << "the refused call is recorded with its result";
+  // audit list shows them, --since filters.
+  CtlRun r = CtlE("audit list --since 1h");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("KeyAdmin/ImportKey"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("password: <redacted>"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(admin_subject), std::string::npos) << r.out;
+  r = CtlE("audit list --since 2099-01-01");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(r.out, "");
+  r = CtlE("audit list --since yesterday");
+  EXPECT_EQ(r.rc, 2) << r.out;
+}
+
+TEST_F(KeyServiceGrpcTest, CredentialsIssueWritesPrivateFilesThatWork) {
+  auto out = dir_.path() / "worker-creds";
+  CtlRun r = CtlE("credentials issue --role worker --name worker-7 --out " + out.string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  struct stat st {};
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  for (const char* f : {"cert.pem", "key.pem", "ca.pem"}) {
+    ASSERT_EQ(::stat((out / f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+  auto creds = CredentialsFromDir(out.string(), "");
+  ASSERT_TRUE(creds.ok());
+  auto worker = Connect(*creds);
+  ASSERT_TRUE(worker);
+  ASSERT_TRUE(admin_->PutUsers({User{"alice@example.com", true, ""}}).ok());
+  EXPECT_TRUE(worker->GetSigningIdentity("alice@example.com").ok()) << "a worker gets keys";
+  auto denied = worker->PutUsers({User{"eve@example.com", true, ""}});
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().code, ErrorCode::kPermissionDenied);
+  // Only an admin issues credentials: smimegatectl with reader credentials is refused.
+  auto reader_dir = dir_.path() / "reader-creds";
+  ASSERT_EQ(CtlE("credentials issue --role reader --out " + reader_dir.string()).rc, 0);
+  r = Ctl("--endpoint " + endpoint_ + " --credentials " + reader_dir.string() +
+          " credentials issue --role admin --out " + (dir_.path() / "stolen").string());
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("only the admin role"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "stolen" / "cert.pem"));
+  r = Ctl("--endpoint " + endpoint_ + " --credentials " + reader_dir.string() + " user list");
+  EXPECT_EQ(r.rc, 0) << "a reader lists users: " << r.out;
+  r = CtlE("credentials issue --role superuser --out " + (dir_.path() / "x").string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+}
+
+TEST_F(KeyServiceGrpcTest, MissingCredentialsSayWhatToDo) {
+  CtlRun r = Ctl("--endpoint " + endpoint_ + " --credentials " + (dir_.path() / "none").string() +
+                 " user list");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find((dir_.path() / "none" / "cert.pem").string() + " not found"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("smimegatectl credentials issue --role admin --out DIR"), std::string::npos)
+      << r.out;
+  // A home without credentials: the same, naming where it looked.
+  auto home = dir_.path() / "emptyhome";
+  std::filesystem::create_directories(home);
+  r = Ctl("--home " + home.string() + " user list");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find((home / "credentials" / "admin" / "cert.pem").string()), std::string::npos)
+      << r.out;
+  // Without TLS credentials the keyservice does not answer at all.
+  r = Ctl("--endpoint " + endpoint_ + " --cert " + config_.admin_credentials + "/cert.pem user list");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("--cert, --key and --ca go together"), std::string::npos) << r.out;
+}
+
+// Issue 16 point 9: cert import finds the address in the certificate; --out
+// errors exit non-zero; cert list prints whole fingerprints.
+TEST_F(KeyServiceGrpcTest, SmimegatectlDetails) {
+  auto now = std::chrono::system_clock::now();
+  auto partner = testing::MakeCa("Partner CA", now);
+  ASSERT_EQ(CtlE("trust add " + testing::WriteFile(dir_.path() / "ca.pem",
+                                                    CertificateToPem(partner.cert.get()))).rc, 0);
+  testing::LeafOptions lo;
+  lo.email = "Zoe@Partner.Example";
+  lo.not_before = now - 1h;
+  lo.not_after = now + 24h;
+  std::string zoe = testing::MakeLeaf(partner, lo);
+  auto zoe_pem = testing::WriteFile(dir_.path() / "zoe.pem", CertificateToPem(ParseCertificateDer(zoe)->get()));
+  CtlRun r = CtlE("cert import " + zoe_pem);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("address from the certificate: zoe@partner.example"), std::string::npos) << r.out;
+  auto enc = client_->GetEncryptionCertificate("zoe@partner.example");
+  ASSERT_TRUE(enc.ok() && enc->has_value());
+  EXPECT_EQ((*enc)->certificate_der, zoe);
+  // A certificate without an address needs --address or --domain.
+  auto no_mail = testing::WriteFile(dir_.path() / "root.pem", CertificateToPem(partner.cert.get()));
+  r = CtlE("cert import " + no_mail);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("names no email address; give --address or --domain"), std::string::npos) << r.out;
+
+  r = CtlE("cert list --owner zoe@partner.example");
+  EXPECT_NE(r.out.find(Fingerprint(zoe) + "\t"), std::string::npos) << "the whole fingerprint: " << r.out;
+
+  r = CtlE("ca export --out /nonexistent-dir/ca.pem");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("/nonexistent-dir/ca.pem: cannot write"), std::string::npos) << r.out;
+  r = CtlE("cert export zoe@partner.example --out /dev/full");
+  EXPECT_EQ(r.rc, 2) << r.out;
 }
 
 }  // namespace

@@ -121,7 +121,27 @@ KeyServiceConfig TestConfig(const std::filesystem::path& dir) {
   c.system_roots = false;  // fast, and deterministic
   c.ca.key_type = KeyType::kEcdsaP256;
   c.ca.organization = "smimegate test";
+  c.data_dir = dir.string();
+  c.admin_credentials = (dir / "credentials" / "admin").string();
   return c;
+}
+
+ClientCredentials RoleCredentials(KeyAdmin& admin, const std::string& role, const std::string& name) {
+  auto key = GenerateCredentialKey();
+  if (!key.ok()) throw std::runtime_error(key.error().ToString());
+  auto issued = admin.IssueCredentials(CredentialsRequest{role, name, key->public_key_der, 0});
+  if (!issued.ok()) throw std::runtime_error(issued.error().ToString());
+  ClientCredentials c;
+  c.cert_pem = issued->certificate_pem;
+  c.key_pem = key->key_pem;
+  c.ca_pem = issued->ca_pem;
+  return c;
+}
+
+ClientCredentials AdminCredentials(const KeyServiceConfig& config) {
+  auto c = CredentialsFromDir(config.admin_credentials, "test");
+  if (!c.ok()) throw std::runtime_error(c.error().ToString());
+  return *c;
 }
 
 }  // namespace sg::keyservice::testing

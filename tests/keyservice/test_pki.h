@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include "keyservice/credentials_files.h"
+#include "keyservice/key_admin.h"
 #include "keyservice/keyservice_config.h"
 #include "keyservice/keyservice_x509.h"
 
@@ -44,8 +46,17 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A config for a keyservice in dir with a KEK file (created) and fast keys.
+// A config for a keyservice in dir with a KEK file (created) and fast keys,
+// listening on a free loopback port; the local admin's credentials go to
+// dir/credentials/admin.
 KeyServiceConfig TestConfig(const std::filesystem::path& dir);
+
+// Client credentials with `role` from the keyservice's internal CA, in
+// memory (key generated here, certificate issued through `admin`).
+ClientCredentials RoleCredentials(KeyAdmin& admin, const std::string& role,
+                                  const std::string& name = "test client");
+// The local admin's credentials the keyservice wrote (config.admin_credentials).
+ClientCredentials AdminCredentials(const KeyServiceConfig& config);
 
 std::string WriteFile(const std::filesystem::path& path, const std::string& data);
 

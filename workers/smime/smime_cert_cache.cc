@@ -5,57 +5,15 @@
 
 #include <unordered_map>
 
+#include "common/mail/der.h"
+#include "workers/smime/smime_der.h"
+
 namespace sg::smime::internal {
 namespace {
 
 constexpr size_t kCacheEntries = 2048;
 
-struct Tlv {
-  unsigned char tag = 0;
-  std::string_view whole;  // header + content
-  std::string_view content;
-};
-
-// Reads one definite-length TLV with a low tag number at the start of |in|.
-std::optional<Tlv> ReadTlv(std::string_view in) {
-  if (in.size() < 2) return std::nullopt;
-  auto tag = static_cast<unsigned char>(in[0]);
-  if ((tag & 0x1F) == 0x1F) return std::nullopt;  // high tag numbers: not in this structure
-  auto first = static_cast<unsigned char>(in[1]);
-  size_t header = 2;
-  size_t len = 0;
-  if (first < 0x80) {
-    len = first;
-  } else {
-    size_t n = first & 0x7F;
-    if (n == 0 || n > 4 || in.size() < 2 + n) return std::nullopt;  // indefinite or absurd
-    for (size_t i = 0; i < n; ++i) len = (len << 8) | static_cast<unsigned char>(in[2 + i]);
-    header += n;
-  }
-  if (len > in.size() - header) return std::nullopt;
-  return Tlv{tag, in.substr(0, header + len), in.substr(header, len)};
-}
-
-void AppendLength(std::string& out, size_t len) {
-  if (len < 0x80) {
-    out.push_back(static_cast<char>(len));
-    return;
-  }
-  char buf[8];
-  int n = 0;
-  for (size_t v = len; v != 0; v >>= 8) buf[n++] = static_cast<char>(v & 0xFF);
-  out.push_back(static_cast<char>(0x80 | n));
-  while (n > 0) out.push_back(buf[--n]);
-}
-
-std::string Wrap(unsigned char tag, std::string_view content) {
-  std::string out;
-  out.reserve(content.size() + 6);
-  out.push_back(static_cast<char>(tag));
-  AppendLength(out, content.size());
-  out.append(content);
-  return out;
-}
+std::string Wrap(unsigned char tag, std::string_view content) { return mail::DerTlv(tag, content); }
 
 }  // namespace
 

@@ -25,6 +25,10 @@ struct SmimeConfig {
   bool rsa_pss = false;   // RSA-PSS signatures (PKCS#1 v1.5 otherwise)
   DigestAlg digest = DigestAlg::kSha256;
   bool check_from_address = true;  // verify: signer certificate must name From
+  // Inbound algorithm policy (smime_algorithms.h, docs/smime.md).
+  bool allow_3des = false;           // decrypt: allow_3des_decrypt
+  bool allow_sha1 = false;           // verify: sha1_signatures: weak (valid) | invalid (default)
+  bool check_signing_date = true;    // verify: Date within an hour of the signingTime (Thunderbird)
 };
 
 // Relative paths resolve against |data_dir|.

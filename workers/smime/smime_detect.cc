@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string>
 
+#include "common/ascii.h"
 #include "workers/smime/smime_mime.h"
 
 namespace sg::smime {
@@ -14,7 +15,7 @@ SmimeKind DetectSmime(std::string_view message) {
   ContentType ct = EntityContentType(*entity);
   if (ct.type == "multipart" && ct.subtype == "signed") {
     std::string protocol = ct.Param("protocol");
-    for (char& c : protocol) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    AsciiLowerInPlace(protocol);
     if (protocol == "application/pkcs7-signature" || protocol == "application/x-pkcs7-signature") {
       return SmimeKind::kSignedDetached;
     }
@@ -22,7 +23,7 @@ SmimeKind DetectSmime(std::string_view message) {
   }
   if (!IsPkcs7Mime(ct)) return SmimeKind::kNone;
   std::string st = ct.Param("smime-type");
-  for (char& c : st) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  AsciiLowerInPlace(st);
   if (st == "enveloped-data") return SmimeKind::kEnveloped;
   if (st == "authenveloped-data") return SmimeKind::kAuthEnveloped;
   if (st == "signed-data") return SmimeKind::kSignedOpaque;
@@ -35,7 +36,7 @@ bool IsPkcs7Mime(const ContentType& ct) {
   if (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime") return true;
   if (ct.subtype != "octet-stream") return false;
   std::string name = ct.Param("name");
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  AsciiLowerInPlace(name);
   return name.size() > 4 && name.compare(name.size() - 4, 4, ".p7m") == 0;
 }
 

@@ -26,6 +26,10 @@ std::string_view VerifyStatusName(VerifyStatus status) {
       return "malformed";
     case VerifyStatus::kUnsupported:
       return "unsupported";
+    case VerifyStatus::kWeakDigest:
+      return "weak_digest";
+    case VerifyStatus::kDateMismatch:
+      return "date_mismatch";
   }
   return "unknown";
 }
@@ -72,9 +76,32 @@ Result<EncryptInfo> SmimeEngine::Encrypt(std::string_view message,
 }
 
 Result<DecryptResult> SmimeEngine::Decrypt(std::string_view message,
-                                           std::span<const KeyPair> candidates) const {
+                                           std::span<const KeyPair> candidates,
+                                           const DecryptOptions& options) const {
   auto start = std::chrono::steady_clock::now();
-  return Record(SmimeMetrics::kDecrypt, DecryptImpl(message, candidates), start);
+  auto envelope = OpenEnvelopeImpl(message, candidates, options);
+  if (!envelope.ok()) {
+    return Record(SmimeMetrics::kDecrypt, Result<DecryptResult>(std::move(envelope).error()),
+                  start);
+  }
+  return Record(SmimeMetrics::kDecrypt, DecryptImpl(*envelope, candidates, options), start);
+}
+
+Result<Envelope> SmimeEngine::OpenEnvelope(std::string_view message,
+                                           std::span<const KeyPair> candidates,
+                                           const DecryptOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  auto envelope = OpenEnvelopeImpl(message, candidates, options);
+  // Only failures are counted here; a success is counted by Decrypt.
+  if (envelope.ok()) return envelope;
+  return Record(SmimeMetrics::kDecrypt, std::move(envelope), start);
+}
+
+Result<DecryptResult> SmimeEngine::Decrypt(const Envelope& envelope,
+                                           std::span<const KeyPair> candidates,
+                                           const DecryptOptions& options) const {
+  auto start = std::chrono::steady_clock::now();
+  return Record(SmimeMetrics::kDecrypt, DecryptImpl(envelope, candidates, options), start);
 }
 
 Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustStore& trust,

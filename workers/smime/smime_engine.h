@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_handles.h"
 #include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_mime.h"
@@ -78,8 +79,30 @@ struct DecryptResult {
   std::string message;          // outer headers + decrypted entity
   size_t key_index = 0;         // which candidate key opened it
   bool auth_enveloped = false;  // AuthEnvelopedData (AES-GCM): integrity-protected
+  std::string cipher;           // content cipher, "aes-256-cbc"
 };
 
+struct DecryptOptions {
+  bool allow_3des = false;  // DES-EDE3-CBC content (and 3DES key wrap); never RC2/DES/40-bit
+  // CBC has no integrity: its output must be a well-formed MIME entity
+  // (smime_wellformed.h), else the decryption counts as failed.
+  bool check_cbc_content = true;
+};
+
+// An enveloped (or auth-enveloped) message, parsed and matched to one
+// candidate key, before any private-key operation: the caller can decide
+// from the digests whether to decrypt at all (workers' DecryptFailureGuard,
+// issue 13 point 1). Use once, with the same candidates, while the message
+// bytes it was opened from are alive.
+struct Envelope {
+  size_t key_index = 0;            // the candidate whose certificate is a recipient
+  std::string content_key_digest;  // SHA-256 of that RecipientInfo's encrypted content key
+  std::string ciphertext_digest;   // SHA-256 of the whole structure (any change alters it)
+  std::string cipher;              // content cipher, "aes-256-cbc"
+  bool auth_enveloped = false;
+  struct State;
+  std::shared_ptr<State> state;  // the parsed CMS
+};
 enum class VerifyStatus {
   kGood,
   kBadSignature,  // content digest or signature value does not match (altered in transit)
@@ -89,8 +112,10 @@ enum class VerifyStatus {
   kWrongAddress,  // signer certificate does not name the From address
   kNoSignerCert,  // the signer's certificate is neither in the message nor known
   kNotSigned,     // no S/MIME signature at the top level
-  kMalformed,     // signature structure is broken (MIME or CMS)
+  kMalformed,     // signature structure is broken (MIME or CMS), or ambiguous headers
   kUnsupported,   // unknown digest or signature algorithm
+  kWeakDigest,    // MD5 (always), SHA-1 (unless allowed): not accepted
+  kDateMismatch,  // signingTime and the Date header differ by more than an hour (Thunderbird)
 };
 std::string_view VerifyStatusName(VerifyStatus status);
 
@@ -100,7 +125,24 @@ struct Capabilities {
   bool aes_cbc = false;
 };
 
+// One SignerInfo of a SignedData, verified on its own.
+struct SignerResult {
+  VerifyStatus status = VerifyStatus::kNotSigned;
+  std::string detail;
+  X509Ptr cert;                        // the signer certificate, when found
+  std::vector<std::string> addresses;  // its rfc822Names / emailAddress, lower-case
+  std::string digest;                  // "sha256"
+  bool weak = false;                   // SHA-1, accepted only because VerifyOptions::allow_sha1
+  bool names_from = false;             // the certificate names the From address
+  std::optional<std::time_t> signing_time;
+};
+
 struct VerifyResult {
+  // The verdict of the principal signer: the first SignerInfo whose
+  // certificate names From and verifies (else the first naming From, else
+  // the first one). Every SignerInfo is in |signers|; the fields below
+  // (signer, chain, capabilities, signing_time, signer_addresses) are the
+  // principal's.
   VerifyStatus status = VerifyStatus::kNotSigned;
   std::string detail;                 // human-readable reason for a non-good status
   X509Ptr signer;                     // the signer certificate, when found
@@ -111,11 +153,21 @@ struct VerifyResult {
   std::string from_address;  // addr-spec of From, lower-case
   std::vector<std::string> signer_addresses;
   bool opaque = false;  // smime-type=signed-data
-  std::string content;  // opaque only: outer headers + the signed entity
+  // Outer headers + the signed entity: always for opaque signatures, for
+  // detached ones when the signed entity is itself S/MIME (content_kind).
+  std::string content;
+  SmimeKind content_kind = SmimeKind::kNone;  // what the signature covers
+  std::vector<SignerResult> signers;          // every SignerInfo, in order
+  size_t principal = 0;                       // index into signers
 };
 
 struct VerifyOptions {
+  // The principal signer's certificate must name the From address.
   bool check_from_address = true;
+  // Thunderbird's rule: with a signingTime, the Date header must be within
+  // an hour of it (a missing or unreadable Date is a mismatch).
+  bool check_date = true;
+  bool allow_sha1 = false;  // SHA-1 signatures valid (reported weak); MD5 never
 };
 
 // What the keyservice stores for a correspondent.
@@ -162,15 +214,26 @@ class SmimeEngine {
                                      const SignOptions& sign_options = {},
                                      const EncryptOptions& encrypt_options = {}) const;
 
-  // Decrypts with the first candidate whose certificate is a recipient.
-  // kNotFound when no candidate is a recipient; kCorruption when the matching
-  // key cannot open it (wrong key, tampered or truncated data).
-  Result<DecryptResult> Decrypt(std::string_view message,
-                                std::span<const KeyPair> candidates) const;
+  // Decrypts with the first candidate whose certificate is a recipient
+  // (OpenEnvelope, then Decrypt). kNotFound when no candidate is a
+  // recipient; kUnsupported when the algorithms are not allowed
+  // (smime_algorithms.h); kCorruption when the matching key cannot open it
+  // (wrong key, tampered or truncated data, CBC output that is not MIME).
+  Result<DecryptResult> Decrypt(std::string_view message, std::span<const KeyPair> candidates,
+                                const DecryptOptions& options = {}) const;
+  // The two steps apart. OpenEnvelope parses, checks the algorithm policy
+  // and picks the candidate (no private-key operation): kInvalidArgument
+  // (not enveloped data), kCorruption (unparsable), kNotFound, kUnsupported.
+  Result<Envelope> OpenEnvelope(std::string_view message, std::span<const KeyPair> candidates,
+                                const DecryptOptions& options = {}) const;
+  Result<DecryptResult> Decrypt(const Envelope& envelope, std::span<const KeyPair> candidates,
+                                const DecryptOptions& options = {}) const;
 
-  // Verifies a detached or opaque signature at |now| (validity is judged at
-  // the signing time when that is not in the future). Errors are returned
-  // only for resource limits; everything about the message is a status.
+  // Verifies a detached or opaque signature, every SignerInfo of it, at
+  // |now| (the message's arrival time): each certificate must be valid at
+  // |now| and, when a signingTime is given, at that time too (a signingTime
+  // narrows validity, it never extends it). Errors are returned only for
+  // resource limits; everything about the message is a status.
   Result<VerifyResult> Verify(std::string_view message, const TrustStore& trust, std::time_t now,
                               const VerifyOptions& options = {}) const;
 
@@ -194,8 +257,10 @@ class SmimeEngine {
                                     std::span<const std::string_view> entity,
                                     std::span<const Recipient> recipients,
                                     const EncryptOptions& options) const;
-  Result<DecryptResult> DecryptImpl(std::string_view message,
-                                    std::span<const KeyPair> candidates) const;
+  Result<Envelope> OpenEnvelopeImpl(std::string_view message, std::span<const KeyPair> candidates,
+                                    const DecryptOptions& options) const;
+  Result<DecryptResult> DecryptImpl(const Envelope& envelope, std::span<const KeyPair> candidates,
+                                    const DecryptOptions& options) const;
   Result<VerifyResult> VerifyImpl(std::string_view message, const TrustStore& trust,
                                   std::time_t now, const VerifyOptions& options) const;
   template <typename T>

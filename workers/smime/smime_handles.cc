@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
+
 namespace sg::smime {
 namespace {
 
@@ -18,12 +20,6 @@ using BioPtr = std::unique_ptr<BIO, BioFree>;
 
 BioPtr MemBio(std::string_view data) {
   return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 bool LooksPem(std::string_view data) { return data.find("-----BEGIN") != std::string_view::npos; }
@@ -133,8 +129,8 @@ std::vector<std::string> CertEmailAddresses(const X509* cert) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
       if (gn->type != GEN_EMAIL) continue;
       const ASN1_IA5STRING* s = gn->d.rfc822Name;
-      out.push_back(Lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                      static_cast<size_t>(ASN1_STRING_length(s)))));
+      out.push_back(AsciiLower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                           static_cast<size_t>(ASN1_STRING_length(s)))));
     }
     GENERAL_NAMES_free(names);
   }
@@ -142,8 +138,9 @@ std::vector<std::string> CertEmailAddresses(const X509* cert) {
   int idx = -1;
   while ((idx = X509_NAME_get_index_by_NID(subject, NID_pkcs9_emailAddress, idx)) >= 0) {
     const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
-    std::string addr = Lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                         static_cast<size_t>(ASN1_STRING_length(s))));
+    std::string addr =
+        AsciiLower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                               static_cast<size_t>(ASN1_STRING_length(s))));
     if (std::find(out.begin(), out.end(), addr) == out.end()) out.push_back(addr);
   }
   return out;

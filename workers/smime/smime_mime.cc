@@ -8,16 +8,10 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/ascii.h"
+
 namespace sg::smime {
 namespace {
-
-char LowerChar(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), LowerChar);
-  return out;
-}
 
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
 
@@ -36,16 +30,10 @@ bool ValidFieldName(std::string_view name) {
                      [](char c) { return c > 32 && c < 127 && c != ':'; });
 }
 
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 }  // namespace
 
 bool NameIs(std::string_view name, std::string_view want) {
-  if (name.size() != want.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (LowerChar(name[i]) != LowerChar(want[i])) return false;
-  }
-  return true;
+  return AsciiEqualsIgnoreCase(name, want);
 }
 
 bool IsContentField(std::string_view name) {
@@ -137,8 +125,8 @@ ContentType ParseContentType(std::string_view value) {
       } else if (value[i] == '(') {  // comment, possibly nested
         int depth = 0;
         while (i < value.size()) {
-          if (value[i] == '\\') {
-            i += 2;
+          if (value[i] == '\\') {  // quoted pair; a trailing '\' ends the value
+            i = std::min(i + 2, value.size());
             continue;
           }
           if (value[i] == '(') ++depth;
@@ -162,7 +150,7 @@ ContentType ParseContentType(std::string_view value) {
     return value.substr(start, i - start);
   };
   skip_cfws();
-  std::string mime = Lower(token());
+  std::string mime = AsciiLower(token());
   size_t slash = mime.find('/');
   if (slash != std::string::npos && slash > 0 && slash + 1 < mime.size()) {
     ct.type = mime.substr(0, slash);
@@ -176,7 +164,7 @@ ContentType ParseContentType(std::string_view value) {
     if (i >= value.size()) break;
     ++i;  // ';'
     skip_cfws();
-    std::string name = Lower(token());
+    std::string name = AsciiLower(token());
     skip_cfws();
     if (i >= value.size() || value[i] != '=') continue;
     ++i;
@@ -193,10 +181,37 @@ ContentType ParseContentType(std::string_view value) {
     } else {
       val = std::string(token());
     }
-    if (!name.empty() && ct.params.count(name) == 0)
-      ct.params.emplace(std::move(name), std::move(val));
+    if (name.empty()) continue;
+    if (ct.params.count(name) != 0) {
+      if (std::find(ct.duplicate_params.begin(), ct.duplicate_params.end(), name) ==
+          ct.duplicate_params.end()) {
+        ct.duplicate_params.push_back(name);
+      }
+      continue;
+    }
+    ct.params.emplace(std::move(name), std::move(val));
   }
   return ct;
+}
+
+std::string AmbiguousField(const MimeEntity& entity) {
+  static constexpr std::string_view kSingle[] = {"From", "Subject", "Content-Type"};
+  const HeaderField* content_type = nullptr;
+  for (std::string_view name : kSingle) {
+    int seen = 0;
+    for (const HeaderField& f : entity.fields) {
+      if (!NameIs(f.name, name)) continue;
+      if (++seen > 1) return std::string(name);
+      if (name == "Content-Type") content_type = &f;
+    }
+  }
+  if (content_type != nullptr) {
+    ContentType ct = ParseContentType(FieldValue(*content_type));
+    if (!ct.duplicate_params.empty()) {
+      return "Content-Type parameter " + ct.duplicate_params.front();
+    }
+  }
+  return {};
 }
 
 ContentType EntityContentType(const MimeEntity& entity) {
@@ -208,7 +223,7 @@ ContentType EntityContentType(const MimeEntity& entity) {
 std::string EntityTransferEncoding(const MimeEntity& entity) {
   const HeaderField* f = FindField(entity, "Content-Transfer-Encoding");
   if (f == nullptr) return "7bit";
-  std::string v = Lower(FieldValue(*f));
+  std::string v = AsciiLower(FieldValue(*f));
   size_t end = v.find_first_of(" \t;(");
   if (end != std::string::npos) v.resize(end);
   return v.empty() ? "7bit" : v;
@@ -324,148 +339,6 @@ std::string ToCrlf(std::string_view in) {
   return out;
 }
 
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  Base64EncodeAppend(in, out);
-  return out;
-}
-
-void Base64EncodeAppend(std::string_view in, std::string& out) {
-  size_t n = in.size();
-  size_t quads = (n + 2) / 3;
-  size_t lines = (quads + 18) / 19;  // 19 quads = 76 characters per line
-  const size_t start = out.size();
-  // resize_and_overwrite is C++23; resize zero-fills, one cheap pass.
-  out.resize(start + quads * 4 + lines * 2);
-  char* w = out.data() + start;
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  auto quad = [&w](uint32_t v) {
-    w[0] = kB64[(v >> 18) & 63];
-    w[1] = kB64[(v >> 12) & 63];
-    w[2] = kB64[(v >> 6) & 63];
-    w[3] = kB64[v & 63];
-    w += 4;
-  };
-  // Whole 57-byte input lines without per-byte branches, then the tail.
-  size_t i = 0;
-  for (; i + 57 <= n; i += 57) {
-    for (size_t j = i; j < i + 57; j += 3) {
-      quad(static_cast<uint32_t>(p[j]) << 16 | static_cast<uint32_t>(p[j + 1]) << 8 | p[j + 2]);
-    }
-    *w++ = '\r';
-    *w++ = '\n';
-  }
-  if (i < n) {
-    for (; i + 3 <= n; i += 3) {
-      quad(static_cast<uint32_t>(p[i]) << 16 | static_cast<uint32_t>(p[i + 1]) << 8 | p[i + 2]);
-    }
-    if (i < n) {
-      uint32_t v = static_cast<uint32_t>(p[i]) << 16;
-      if (i + 1 < n) v |= static_cast<uint32_t>(p[i + 1]) << 8;
-      quad(v);
-      w[-1] = '=';
-      if (i + 1 >= n) w[-2] = '=';
-    }
-    *w++ = '\r';
-    *w++ = '\n';
-  }
-  out.resize(static_cast<size_t>(w - out.data()));
-}
-
-namespace {
-// Base64 value of each byte shifted into place for each position of a
-// quantum; bit 31 marks a byte outside the alphabet.
-struct Base64DecodeTables {
-  uint32_t t[4][256];
-};
-constexpr Base64DecodeTables MakeBase64DecodeTables() {
-  Base64DecodeTables d{};
-  for (int pos = 0; pos < 4; ++pos) {
-    for (int c = 0; c < 256; ++c) d.t[pos][c] = 0x80000000u;
-    for (int v = 0; v < 64; ++v) {
-      d.t[pos][static_cast<unsigned char>(kB64[v])] = static_cast<uint32_t>(v) << (18 - 6 * pos);
-    }
-  }
-  return d;
-}
-constexpr Base64DecodeTables kDec = MakeBase64DecodeTables();
-}  // namespace
-
-Result<std::string> Base64Decode(std::string_view in) {
-  static const std::array<int8_t, 256> table = [] {
-    std::array<int8_t, 256> t{};
-    t.fill(-1);
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kB64[i])] = static_cast<int8_t>(i);
-    return t;
-  }();
-  std::string out(in.size() / 4 * 3 + 3, '\0');
-  char* w = out.data();
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  const size_t n = in.size();
-  uint32_t acc = 0;
-  int bits = 0;
-  bool padding = false;
-  size_t i = 0;
-  while (i < n) {
-    // Fastest path: a whole 76-column line (19 quanta) and its line break,
-    // as every MIME encoder writes them. Four shifted tables turn each
-    // quantum into one OR of four lookups; an invalid character sets bit 31,
-    // checked once per line (the line is then redone by the paths below).
-    if (bits == 0 && !padding && i + 77 <= n &&
-        (p[i + 76] == '\n' || (p[i + 76] == '\r' && i + 78 <= n && p[i + 77] == '\n'))) {
-      uint32_t bad = 0;
-      char* line_w = w;
-      for (size_t k = 0; k < 76; k += 4) {
-        uint32_t v = kDec.t[0][p[i + k]] | kDec.t[1][p[i + k + 1]] | kDec.t[2][p[i + k + 2]] |
-                     kDec.t[3][p[i + k + 3]];
-        bad |= v;
-        line_w[0] = static_cast<char>(v >> 16);
-        line_w[1] = static_cast<char>(v >> 8);
-        line_w[2] = static_cast<char>(v);
-        line_w += 3;
-      }
-      if ((bad & 0x80000000u) == 0) {
-        w = line_w;
-        i += p[i + 76] == '\n' ? 77 : 78;
-        continue;
-      }
-    }
-    // Fast path: four alphabet characters on a quantum boundary.
-    if (bits == 0 && !padding && i + 4 <= n) {
-      int a = table[p[i]], b = table[p[i + 1]], c = table[p[i + 2]], d = table[p[i + 3]];
-      if ((a | b | c | d) >= 0) {
-        uint32_t v = static_cast<uint32_t>(a) << 18 | static_cast<uint32_t>(b) << 12 |
-                     static_cast<uint32_t>(c) << 6 | static_cast<uint32_t>(d);
-        w[0] = static_cast<char>(v >> 16);
-        w[1] = static_cast<char>(v >> 8);
-        w[2] = static_cast<char>(v);
-        w += 3;
-        i += 4;
-        continue;
-      }
-    }
-    unsigned char ch = p[i++];
-    if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
-    if (ch == '=') {
-      padding = true;
-      continue;
-    }
-    int8_t v = table[ch];
-    if (v < 0 || padding) {
-      return MakeError(ErrorCode::kInvalidArgument, "base64: invalid character in encoded data");
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      *w++ = static_cast<char>((acc >> bits) & 0xFF);
-    }
-    if (bits == 0) acc = 0;
-  }
-  out.resize(static_cast<size_t>(w - out.data()));
-  return out;
-}
-
 std::string QpEncode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -476,27 +349,26 @@ std::string QpEncode(std::string_view text) {
     bool has_break = eol != std::string_view::npos;
     std::string_view line = text.substr(pos, (has_break ? eol : text.size()) - pos);
     size_t col = 0;
-    auto emit = [&](std::string_view tok) {
-      if (col + tok.size() > 75) {
-        out += "=\r\n";
-        col = 0;
-      }
-      out += tok;
-      col += tok.size();
-    };
     for (size_t i = 0; i < line.size(); ++i) {
       auto c = static_cast<unsigned char>(line[i]);
       bool last = i + 1 == line.size();
-      bool from_start = i == 0 && line.substr(0, 5) == "From ";
-      bool dot_start = i == 0 && c == '.';
-      bool literal = ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last)) &&
-                     !from_start && !dot_start;
+      bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last);
+      if (col + (literal ? 1 : 3) > 75) {
+        out += "=\r\n";  // soft line break
+        col = 0;
+      }
+      // At the start of an encoded line, whether the text's own or one made
+      // by a soft break, "From " and "." are encoded: a relay would rewrite
+      // them (">From ", dot-stuffing) and break a signature.
+      if (col == 0 && (c == '.' || line.substr(i, 5) == "From ")) literal = false;
       if (literal) {
-        char ch = static_cast<char>(c);
-        emit(std::string_view(&ch, 1));
+        out += static_cast<char>(c);
+        col += 1;
       } else {
-        char enc[3] = {'=', kHex[c >> 4], kHex[c & 15]};
-        emit(std::string_view(enc, 3));
+        out += '=';
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+        col += 3;
       }
     }
     if (!has_break) break;
@@ -566,11 +438,62 @@ Result<std::string> ReplaceHeader(std::string_view message, std::string_view nam
     out.append(message.substr(start + field->raw.size()));
   } else {
     size_t at = entity.header_block.size();
-    bool crlf = message.find("\r\n") != std::string_view::npos;
+    std::string_view eol = message.find("\r\n") != std::string_view::npos ? "\r\n" : "\n";
     out.append(message.substr(0, at));
-    out.append(name).append(": ").append(new_value).append(crlf ? "\r\n" : "\n");
+    // A message that is all header may end without a line end.
+    if (at > 0 && message[at - 1] != '\n') out.append(eol);
+    out.append(name).append(": ").append(new_value).append(eol);
+    // A body right at the start that begins with white space would read as a
+    // continuation of the new field: the blank line keeps it body.
+    if (!entity.has_separator && !entity.body.empty() && IsWsp(entity.body.front())) {
+      out.append(eol);
+    }
     out.append(message.substr(at));
   }
+  return out;
+}
+
+Result<std::string> RewriteFields(std::string_view message, const std::vector<FieldEdit>& edits,
+                                  const MimeLimits& limits) {
+  for (const FieldEdit& e : edits) {
+    for (const std::string& v : e.values) {
+      if (v.find_first_of("\r\n") != std::string::npos) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "header " + std::string(e.name) + ": value contains a line break");
+      }
+    }
+  }
+  SG_ASSIGN_OR_RETURN(MimeEntity entity, ParseEntity(message, limits));
+  const std::string_view eol = message.find("\r\n") != std::string_view::npos ? "\r\n" : "\n";
+  std::string out;
+  size_t extra = 0;
+  for (const FieldEdit& e : edits) {
+    for (const std::string& v : e.values) extra += e.name.size() + v.size() + 4;
+  }
+  out.reserve(message.size() + extra);
+  std::vector<bool> written(edits.size(), false);
+  auto write = [&](size_t i) {
+    for (const std::string& v : edits[i].values) {
+      out.append(edits[i].name).append(": ").append(v).append(eol);
+    }
+    written[i] = true;
+  };
+  for (const HeaderField& f : entity.fields) {
+    size_t hit = edits.size();
+    for (size_t i = 0; i < edits.size() && hit == edits.size(); ++i) {
+      if (NameIs(f.name, edits[i].name)) hit = i;
+    }
+    if (hit == edits.size()) {
+      out.append(f.raw);
+      continue;
+    }
+    if (edits[hit].in_place && !written[hit]) write(hit);
+  }
+  if (!out.empty() && out.back() != '\n') out.append(eol);  // the last field was unterminated
+  for (size_t i = 0; i < edits.size(); ++i) {
+    if (!written[i]) write(i);
+  }
+  out.append(message.substr(entity.header_block.size()));
   return out;
 }
 
@@ -624,7 +547,7 @@ std::string FirstMailbox(std::string_view header_value) {
     InternetAddress* ia = internet_address_list_get_address(list, i);
     if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
       const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-      if (addr != nullptr) result = Lower(addr);
+      if (addr != nullptr) result = AsciiLower(addr);
     }
   }
   g_object_unref(list);

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mail/base64.h"
 #include "common/result.h"
 
 namespace sg::smime {
@@ -56,13 +57,20 @@ const HeaderField* FindField(const MimeEntity& entity, std::string_view name);
 struct ContentType {
   std::string type = "text";                  // lower-case
   std::string subtype = "plain";              // lower-case
-  std::map<std::string, std::string> params;  // names lower-case, values unquoted
+  std::map<std::string, std::string> params;  // names lower-case, values unquoted; first wins
+  std::vector<std::string> duplicate_params;  // names given more than once (ambiguous)
   std::string Mime() const { return type + "/" + subtype; }
   std::string Param(const std::string& name) const;
 };
 ContentType ParseContentType(std::string_view value);
 // Content-Type of an entity (RFC 2045 default text/plain when absent).
 ContentType EntityContentType(const MimeEntity& entity);
+// Signed and encrypted mail must not be ambiguous (issue 13 point 10): a
+// second From, Subject or Content-Type field, or a Content-Type parameter
+// given twice (boundary, protocol, smime-type, ...) would let the sender
+// show one value to the gateway and another to the reader. Returns what is
+// duplicated ("From", "Content-Type parameter boundary"), empty when nothing.
+std::string AmbiguousField(const MimeEntity& entity);
 // Lower-cased Content-Transfer-Encoding, "7bit" when absent.
 std::string EntityTransferEncoding(const MimeEntity& entity);
 
@@ -83,12 +91,12 @@ Result<Multipart> SplitMultipart(std::string_view body, std::string_view boundar
 std::string ToCrlf(std::string_view in);
 bool IsCrlfClean(std::string_view in);  // no bare CR or LF
 
-// Base64 with 76-column CRLF lines (RFC 2045).
-std::string Base64Encode(std::string_view in);
-// The same, appended to |out| (no temporary copy of the encoded text).
-void Base64EncodeAppend(std::string_view in, std::string& out);
-// Tolerant base64 decoder: skips whitespace; kInvalidArgument on other junk.
-Result<std::string> Base64Decode(std::string_view in);
+// Base64 with 76-column CRLF lines (RFC 2045) and the tolerant decoder:
+// the tree's one implementation, in the mail library (its fast paths were
+// written for this engine).
+using mail::Base64Decode;
+using mail::Base64Encode;
+using mail::Base64EncodeAppend;
 // Quoted-printable for canonical (CRLF) text: hard line breaks kept, lines
 // folded at 76, trailing white space and "From " line starts encoded so no
 // relay can alter them.
@@ -100,6 +108,19 @@ std::string QpDecode(std::string_view in);
 // this is how the worker tags the Subject of signed inbound mail.
 Result<std::string> ReplaceHeader(std::string_view message, std::string_view name,
                                   std::string_view new_value, const MimeLimits& limits = {});
+
+// One pass over the top-level header block, one copy of the message: every
+// field named by an edit is dropped and the edit's values are written
+// instead, each as "Name: value", at the place of the first dropped field
+// when |in_place| (else, or when there was none, at the end of the block).
+// Every other byte of |message| is unchanged. Values must be single lines.
+struct FieldEdit {
+  std::string_view name;
+  std::vector<std::string> values;
+  bool in_place = true;
+};
+Result<std::string> RewriteFields(std::string_view message, const std::vector<FieldEdit>& edits,
+                                  const MimeLimits& limits = {});
 
 // Prepends |tag| and a space to the Subject value ("Subject: |tag|" when
 // there is none), changing no other byte of |message>: the existing value,

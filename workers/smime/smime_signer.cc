@@ -8,31 +8,15 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/mail/der.h"
+
 namespace sg::smime {
 namespace {
 
-// DER building blocks. Lengths are definite (DER, RFC 5652 requires DER for
-// signed attributes; the rest is DER too, which every parser accepts).
-void AppendLength(std::string& out, size_t len) {
-  if (len < 0x80) {
-    out.push_back(static_cast<char>(len));
-    return;
-  }
-  char buf[sizeof(size_t)];
-  int n = 0;
-  for (size_t v = len; v != 0; v >>= 8) buf[n++] = static_cast<char>(v & 0xFF);
-  out.push_back(static_cast<char>(0x80 | n));
-  while (n > 0) out.push_back(buf[--n]);
-}
-
-std::string Tlv(unsigned char tag, std::string_view content) {
-  std::string out;
-  out.reserve(content.size() + 6);
-  out.push_back(static_cast<char>(tag));
-  AppendLength(out, content.size());
-  out.append(content);
-  return out;
-}
+// DER building blocks (common/mail/der.h). Lengths are definite (DER, RFC
+// 5652 requires DER for signed attributes; the rest is DER too, which every
+// parser accepts).
+std::string Tlv(unsigned char tag, std::string_view content) { return mail::DerTlv(tag, content); }
 
 constexpr unsigned char kSequence = 0x30;
 constexpr unsigned char kSet = 0x31;

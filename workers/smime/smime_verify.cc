@@ -1,27 +1,28 @@
-// SmimeEngine::Verify: detached and opaque signatures, chain, purpose, address.
-#include <openssl/asn1.h>
+// SmimeEngine::Verify: detached and opaque signatures, every SignerInfo,
+// chain, purpose, algorithms, times, the From address.
 #include <openssl/cms.h>
 #include <openssl/err.h>
-#include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <utility>
 
+#include "common/ascii.h"
 #include "workers/smime/smime_cert_cache.h"
 #include "workers/smime/smime_cms_util.h"
 #include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_engine.h"
+#include "workers/smime/smime_verify_internal.h"
 
 namespace sg::smime {
 namespace {
+
+// More signers than any real message has are not checked one by one.
+constexpr int kMaxSigners = 16;
 
 struct StackFree {
   void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
 };
 using X509Stack = std::unique_ptr<STACK_OF(X509), StackFree>;
-
-struct CtxFree {
-  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
-};
 
 VerifyResult WithStatus(VerifyResult r, VerifyStatus status, std::string detail) {
   r.status = status;
@@ -29,82 +30,159 @@ VerifyResult WithStatus(VerifyResult r, VerifyStatus status, std::string detail)
   return r;
 }
 
-std::optional<std::time_t> SigningTime(CMS_SignerInfo* si) {
-  int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
-  if (idx < 0) return std::nullopt;
-  X509_ATTRIBUTE* attr = CMS_signed_get_attr(si, idx);
-  ASN1_TYPE* t = X509_ATTRIBUTE_get0_type(attr, 0);
-  if (t == nullptr || (t->type != V_ASN1_UTCTIME && t->type != V_ASN1_GENERALIZEDTIME)) {
-    return std::nullopt;
+// Where the signature and the signed content are in the message.
+struct SignatureParts {
+  std::string der;
+  std::string_view detached_content;  // empty for opaque
+  bool detached = false;
+};
+
+// The SignedData of a multipart/signed or application/pkcs7-mime message,
+// or the status that says why there is none.
+std::optional<SignatureParts> LocateSignature(const MimeEntity& top, const MimeLimits& limits,
+                                              VerifyResult& r) {
+  ContentType ct = EntityContentType(top);
+  SignatureParts parts;
+  if (ct.type == "multipart" && ct.subtype == "signed") {
+    std::string protocol = AsciiLower(ct.Param("protocol"));
+    if (protocol != "application/pkcs7-signature" && protocol != "application/x-pkcs7-signature") {
+      r = WithStatus(std::move(r), VerifyStatus::kNotSigned, "multipart/signed with protocol " + protocol);
+      return std::nullopt;
+    }
+    auto mp = SplitMultipart(top.body, ct.Param("boundary"), limits);
+    if (!mp.ok() || mp->parts.size() < 2) {
+      r = WithStatus(std::move(r), VerifyStatus::kMalformed,
+                     mp.ok() ? "multipart/signed without a signature part" : mp.error().message);
+      return std::nullopt;
+    }
+    parts.detached = true;
+    parts.detached_content = mp->parts[0];
+    auto sig = ParseEntity(mp->parts[1], limits);
+    auto body = sig.ok() ? internal::DecodeCmsBody(*sig) : Result<std::string>(sig.error());
+    if (!body.ok()) {
+      r = WithStatus(std::move(r), VerifyStatus::kMalformed, body.error().message);
+      return std::nullopt;
+    }
+    parts.der = std::move(body).value();
+    return parts;
   }
-  struct tm tm_value {};
-  if (ASN1_TIME_to_tm(reinterpret_cast<ASN1_TIME*>(t->value.asn1_string), &tm_value) != 1) {
-    ERR_clear_error();
-    return std::nullopt;
+  if (IsPkcs7Mime(ct)) {
+    r.opaque = true;
+    auto body = internal::DecodeCmsBody(top);
+    if (!body.ok()) {
+      r = WithStatus(std::move(r), VerifyStatus::kMalformed, body.error().message);
+      return std::nullopt;
+    }
+    parts.der = std::move(body).value();
+    return parts;
   }
-  return timegm(&tm_value);
+  r = WithStatus(std::move(r), VerifyStatus::kNotSigned, "content type " + ct.Mime());
+  return std::nullopt;
 }
 
-Capabilities ReadCapabilities(CMS_SignerInfo* si) {
-  Capabilities caps;
-  int idx = CMS_signed_get_attr_by_NID(si, NID_SMIMECapabilities, -1);
-  if (idx < 0) return caps;
-  ASN1_TYPE* t = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, idx), 0);
-  if (t == nullptr || t->type != V_ASN1_SEQUENCE) return caps;
-  const unsigned char* p = t->value.sequence->data;
-  X509_ALGORS* algs = d2i_X509_ALGORS(nullptr, &p, t->value.sequence->length);
-  if (algs == nullptr) {
-    ERR_clear_error();
-    return caps;
+// The principal signer: the first that names From and verifies, else the
+// first that names From, else the first (which then fails the From check).
+size_t ChoosePrincipal(const std::vector<SignerResult>& signers, bool by_from) {
+  if (by_from) {
+    for (size_t i = 0; i < signers.size(); ++i) {
+      if (signers[i].names_from && signers[i].status == VerifyStatus::kGood) return i;
+    }
+    for (size_t i = 0; i < signers.size(); ++i) {
+      if (signers[i].names_from) return i;
+    }
+    return 0;
   }
-  for (int i = 0; i < sk_X509_ALGOR_num(algs); ++i) {
-    const ASN1_OBJECT* obj = nullptr;
-    X509_ALGOR_get0(&obj, nullptr, nullptr, sk_X509_ALGOR_value(algs, i));
-    int nid = OBJ_obj2nid(obj);
-    char buf[80];
-    OBJ_obj2txt(buf, sizeof(buf), obj, 0);
-    caps.algorithms.emplace_back(buf);
-    if (nid == NID_aes_256_gcm || nid == NID_aes_128_gcm || nid == NID_aes_192_gcm)
-      caps.aes_gcm = true;
-    if (nid == NID_aes_256_cbc || nid == NID_aes_128_cbc || nid == NID_aes_192_cbc)
-      caps.aes_cbc = true;
+  for (size_t i = 0; i < signers.size(); ++i) {
+    if (signers[i].status == VerifyStatus::kGood) return i;
   }
-  sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
-  return caps;
+  return 0;
 }
 
-// Maps the OpenSSL reason of a failed CMS_verify to a status.
-VerifyStatus SignatureFailure(unsigned long err) {  // NOLINT(google-runtime-int)
-  if (ERR_GET_LIB(err) == ERR_LIB_CMS) {
-    switch (ERR_GET_REASON(err)) {
-      case CMS_R_SIGNER_CERTIFICATE_NOT_FOUND:
-        return VerifyStatus::kNoSignerCert;
-      case CMS_R_UNKNOWN_DIGEST_ALGORITHM:
-      case CMS_R_UNSUPPORTED_SIGNATURE_ALGORITHM:
-      case CMS_R_UNSUPPORTED_TYPE:
-      case CMS_R_UNKNOWN_ID:
-        return VerifyStatus::kUnsupported;
-      case CMS_R_NO_CONTENT:
-      case CMS_R_NO_SIGNERS:
-        return VerifyStatus::kMalformed;
-      default:
-        break;
+// The From binding and Thunderbird's Date rule, on the principal signer.
+void BindToHeaders(SignerResult& s, const MimeEntity& top, const VerifyOptions& options,
+                   const std::string& from) {
+  if (s.status != VerifyStatus::kGood) return;
+  if (options.check_from_address && !s.names_from) {
+    s.status = VerifyStatus::kWrongAddress;
+    s.detail = from.empty() ? "no From address" : "From " + from + " is not in the signer certificate";
+    return;
+  }
+  if (options.check_date && s.signing_time) {
+    const HeaderField* date = FindField(top, "Date");
+    if (!internal::DateMatchesSigningTime(date ? FieldValue(*date) : std::string(), *s.signing_time)) {
+      s.status = VerifyStatus::kDateMismatch;
+      s.detail = date ? "Date differs from the signing time by more than an hour"
+                      : "no Date header (the signature carries a signing time)";
     }
   }
-  if (ERR_GET_REASON(err) == ERR_R_UNSUPPORTED) return VerifyStatus::kUnsupported;
-  return VerifyStatus::kBadSignature;
 }
 
-VerifyStatus ChainFailure(int err) {
-  switch (err) {
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      return VerifyStatus::kExpired;
-    case X509_V_ERR_INVALID_PURPOSE:
-    case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE:
-      return VerifyStatus::kWrongPurpose;
-    default:
-      return VerifyStatus::kUntrusted;
+// The result's own fields are the principal signer's.
+void AdoptPrincipal(CMS_SignerInfo* si, std::vector<X509Ptr> chain, VerifyResult& r) {
+  const SignerResult& p = r.signers[r.principal];
+  r.status = p.status;
+  r.detail = p.detail;
+  r.signer = p.cert;
+  r.signer_addresses = p.addresses;
+  r.signing_time = p.signing_time;
+  r.capabilities = internal::ReadCapabilities(si);
+  r.chain = std::move(chain);
+}
+
+// The SignedData: certificates from the per-thread cache instead of being
+// parsed with the CMS every time (smime_cert_cache.h), the CMS itself, its
+// type. nullptr with the status in |r| when it is not usable.
+internal::CmsPtr OpenSignedData(const SignatureParts& parts, VerifyResult& r) {
+  std::vector<std::string_view> cert_ders;
+  std::optional<std::string> stripped = internal::StripCertificates(parts.der, &cert_ders);
+  std::vector<X509Ptr> carried;
+  for (std::string_view c : cert_ders) {
+    X509Ptr cert = internal::CachedCertificate(c);
+    if (!cert) {
+      r = WithStatus(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
+      return nullptr;
+    }
+    carried.push_back(std::move(cert));
+  }
+  auto cms_or = internal::CmsFromDer(stripped ? std::string_view(*stripped)
+                                              : std::string_view(parts.der));
+  if (!cms_or.ok()) {
+    r = WithStatus(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
+    return nullptr;
+  }
+  internal::CmsPtr cms = std::move(cms_or).value();
+  int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
+  if (type != NID_pkcs7_signed) {
+    r = WithStatus(std::move(r), VerifyStatus::kNotSigned,
+                   std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
+    return nullptr;
+  }
+  if (parts.detached != (CMS_is_detached(cms.get()) == 1)) {
+    r = WithStatus(std::move(r), VerifyStatus::kMalformed,
+                   parts.detached ? "multipart/signed carries an opaque signature"
+                                  : "signed-data without content");
+    return nullptr;
+  }
+  r.certificates = std::move(carried);
+  if (X509Stack certs{CMS_get1_certs(cms.get())}) {  // only when the DER was not rewritten
+    for (int i = 0; i < sk_X509_num(certs.get()); ++i)
+      r.certificates.push_back(ShareX509(sk_X509_value(certs.get(), i)));
+  }
+  return cms;
+}
+
+// What the signature covers, with the outer headers: always for opaque
+// signatures (the content is only inside the CMS), for detached ones when
+// it is S/MIME itself (to be unwrapped further).
+void SignedContent(const MimeEntity& top, const SignatureParts& parts, BIO* opaque_out,
+                   const MimeLimits& limits, VerifyResult& r) {
+  if (r.opaque) {
+    auto joined = internal::JoinOuterAndEntity(top, internal::BioContents(opaque_out), limits);
+    if (joined.ok()) r.content = std::move(joined).value();
+    r.content_kind = DetectSmime(r.content);
+  } else if ((r.content_kind = DetectSmime(parts.detached_content)) != SmimeKind::kNone) {
+    auto joined = internal::JoinOuterAndEntity(top, parts.detached_content, limits);
+    if (joined.ok()) r.content = std::move(joined).value();
   }
 }
 
@@ -132,153 +210,54 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   const MimeEntity& top = *parsed;
   if (const HeaderField* from = FindField(top, "From"))
     r.from_address = FirstMailbox(FieldValue(*from));
+  // A second From, Subject or Content-Type (or boundary): the reader may
+  // see another message than the one verified here (issue 13 point 10).
+  if (std::string dup = AmbiguousField(top); !dup.empty()) {
+    return WithStatus(std::move(r), VerifyStatus::kMalformed, "ambiguous header: " + dup + " twice");
+  }
+  std::optional<SignatureParts> parts = LocateSignature(top, limits_, r);
+  if (!parts) return r;
 
-  ContentType ct = EntityContentType(top);
-  std::string der;
-  std::string_view detached_content;
-  bool detached = false;
-  if (ct.type == "multipart" && ct.subtype == "signed") {
-    std::string protocol = ct.Param("protocol");
-    std::transform(protocol.begin(), protocol.end(), protocol.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (protocol != "application/pkcs7-signature" && protocol != "application/x-pkcs7-signature") {
-      return WithStatus(std::move(r), VerifyStatus::kNotSigned,
-                        "multipart/signed with protocol " + protocol);
-    }
-    auto mp = SplitMultipart(top.body, ct.Param("boundary"), limits_);
-    if (!mp.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, mp.error().message);
-    if (mp->parts.size() < 2) {
-      return WithStatus(std::move(r), VerifyStatus::kMalformed,
-                        "multipart/signed without a signature part");
-    }
-    detached = true;
-    detached_content = mp->parts[0];
-    auto sig = ParseEntity(mp->parts[1], limits_);
-    if (!sig.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, sig.error().message);
-    auto body = internal::DecodeCmsBody(*sig);
-    if (!body.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, body.error().message);
-    der = std::move(body).value();
-  } else if (IsPkcs7Mime(ct)) {
-    r.opaque = true;
-    auto body = internal::DecodeCmsBody(top);
-    if (!body.ok()) return WithStatus(std::move(r), VerifyStatus::kMalformed, body.error().message);
-    der = std::move(body).value();
-  } else {
-    return WithStatus(std::move(r), VerifyStatus::kNotSigned, "content type " + ct.Mime());
-  }
-
-  // Certificates come from the per-thread cache instead of being parsed with
-  // the CMS every time (smime_cert_cache.h).
-  std::vector<std::string_view> cert_ders;
-  std::optional<std::string> stripped = internal::StripCertificates(der, &cert_ders);
-  std::vector<X509Ptr> carried;
-  for (std::string_view c : cert_ders) {
-    X509Ptr cert = internal::CachedCertificate(c);
-    if (!cert)
-      return WithStatus(std::move(r), VerifyStatus::kMalformed, "CMS: unparsable certificate");
-    carried.push_back(std::move(cert));
-  }
-  auto cms_or =
-      internal::CmsFromDer(stripped ? std::string_view(*stripped) : std::string_view(der));
-  if (!cms_or.ok())
-    return WithStatus(std::move(r), VerifyStatus::kMalformed, cms_or.error().message);
-  internal::CmsPtr cms = std::move(cms_or).value();
-  int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
-  if (type != NID_pkcs7_signed) {
-    return WithStatus(std::move(r), VerifyStatus::kNotSigned,
-                      std::string("CMS content is ") + OBJ_nid2sn(type) + ", not signed data");
-  }
-  if (detached != (CMS_is_detached(cms.get()) == 1)) {
-    return WithStatus(
-        std::move(r), VerifyStatus::kMalformed,
-        detached ? "multipart/signed carries an opaque signature" : "signed-data without content");
-  }
-  r.certificates = std::move(carried);
-  if (X509Stack certs{CMS_get1_certs(cms.get())}) {  // only when the DER was not rewritten
-    for (int i = 0; i < sk_X509_num(certs.get()); ++i)
-      r.certificates.push_back(ShareX509(sk_X509_value(certs.get(), i)));
-  }
+  internal::CmsPtr cms = OpenSignedData(*parts, r);
+  if (!cms) return r;
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms.get());
-  if (sk_CMS_SignerInfo_num(sis) <= 0)
-    return WithStatus(std::move(r), VerifyStatus::kMalformed, "no SignerInfo");
-  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, 0);
-  r.signing_time = SigningTime(si);
-  r.capabilities = ReadCapabilities(si);
+  const int n = sk_CMS_SignerInfo_num(sis);
+  if (n <= 0) return WithStatus(std::move(r), VerifyStatus::kMalformed, "no SignerInfo");
+  if (n > kMaxSigners) {
+    return WithStatus(std::move(r), VerifyStatus::kMalformed,
+                      std::to_string(n) + " SignerInfos (at most " + std::to_string(kMaxSigners) + ")");
+  }
 
-  // 1. Signature and content digest, with any known intermediate as a
-  //    possible signer certificate. Trust is judged separately below so that
-  //    the status can say precisely what is wrong.
+  // 1. Every signature and content digest, with any known intermediate as a
+  //    possible signer certificate.
   X509Stack extra(sk_X509_new_null());
-  for (const X509Ptr& c : r.certificates) {
-    X509_up_ref(c.get());
-    sk_X509_push(extra.get(), c.get());
-  }
-  for (const X509Ptr& c : trust.intermediates()) {
-    X509_up_ref(c.get());
-    sk_X509_push(extra.get(), c.get());
-  }
-  internal::BioPtr content = detached ? internal::ReadBio(detached_content) : nullptr;
-  internal::BioPtr out = r.opaque ? internal::WriteBio(der.size()) : nullptr;  // content < DER
-  ERR_clear_error();
-  int ok = CMS_verify(cms.get(), extra.get(), nullptr, content.get(), out.get(),
-                      CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY);
-  X509* signer = nullptr;
-  CMS_SignerInfo_get0_algs(si, nullptr, &signer, nullptr, nullptr);
-  if (signer != nullptr) {
-    r.signer = ShareX509(signer);
-    r.signer_addresses = CertEmailAddresses(signer);
-  }
-  if (ok != 1) {
-    unsigned long err = ERR_peek_last_error();  // NOLINT(google-runtime-int)
-    VerifyStatus st = SignatureFailure(err);
-    return WithStatus(std::move(r), st, TakeOpenSslError());
-  }
-  if (r.opaque) {
-    auto joined = internal::JoinOuterAndEntity(top, internal::BioContents(out.get()), limits_);
-    if (joined.ok()) r.content = std::move(joined).value();
-  }
-  if (!r.signer)
-    return WithStatus(std::move(r), VerifyStatus::kNoSignerCert, "signer certificate not found");
-
-  // 2. Chain to an anchor, validity at signing time, S/MIME signing purpose.
-  std::unique_ptr<X509_STORE_CTX, CtxFree> ctx(X509_STORE_CTX_new());
-  X509Stack untrusted(sk_X509_new_null());
-  for (const X509Ptr& c : r.certificates) {
-    X509_up_ref(c.get());
-    sk_X509_push(untrusted.get(), c.get());
-  }
-  for (const X509Ptr& c : trust.intermediates()) {
-    X509_up_ref(c.get());
-    sk_X509_push(untrusted.get(), c.get());
-  }
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), trust.store(), r.signer.get(), untrusted.get()) != 1) {
-    return MakeError(ErrorCode::kInternal, "verify: cannot set up chain validation");
-  }
-  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SMIME_SIGN);
-  // A signing time in the future is not believable: judge at |now| then.
-  std::time_t at = r.signing_time && *r.signing_time <= now ? *r.signing_time : now;
-  X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), at);
-  if (X509_verify_cert(ctx.get()) != 1) {
-    int err = X509_STORE_CTX_get_error(ctx.get());
-    ERR_clear_error();
-    return WithStatus(std::move(r), ChainFailure(err), X509_verify_cert_error_string(err));
-  }
-  if (X509Stack chain{X509_STORE_CTX_get1_chain(ctx.get())}) {
-    for (int i = 0; i < sk_X509_num(chain.get()); ++i)
-      r.chain.push_back(ShareX509(sk_X509_value(chain.get(), i)));
-  }
-
-  // 3. The certificate must name the sender.
-  if (options.check_from_address) {
-    if (r.from_address.empty())
-      return WithStatus(std::move(r), VerifyStatus::kWrongAddress, "no From address");
-    if (std::find(r.signer_addresses.begin(), r.signer_addresses.end(), r.from_address) ==
-        r.signer_addresses.end()) {
-      std::string detail = "From " + r.from_address + " is not in the signer certificate";
-      return WithStatus(std::move(r), VerifyStatus::kWrongAddress, std::move(detail));
+  for (const std::vector<X509Ptr>* list : {&std::as_const(r.certificates), &trust.intermediates()}) {
+    for (const X509Ptr& c : *list) {
+      X509_up_ref(c.get());
+      sk_X509_push(extra.get(), c.get());
     }
   }
-  r.status = VerifyStatus::kGood;
+  internal::BioPtr content = parts->detached ? internal::ReadBio(parts->detached_content) : nullptr;
+  internal::BioPtr out = r.opaque ? internal::WriteBio(parts->der.size()) : nullptr;  // content < DER
+  std::string why;
+  auto checks = internal::CheckSignatures(cms.get(), extra.get(), content.get(), out.get(), &why);
+  if (!checks) return WithStatus(std::move(r), VerifyStatus::kMalformed, why);
+  SignedContent(top, *parts, out.get(), limits_, r);
+
+  // 2. Each signer: algorithms, chain at arrival and at the signing time.
+  internal::SignerContext ctx{&trust, &r.certificates, now, options.allow_sha1, r.from_address};
+  std::vector<std::vector<X509Ptr>> chains(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    r.signers.push_back(internal::CheckSigner(sk_CMS_SignerInfo_value(sis, i),
+                                              (*checks)[static_cast<size_t>(i)], ctx,
+                                              &chains[static_cast<size_t>(i)]));
+  }
+
+  // 3. The principal signer names From; Thunderbird's Date rule.
+  r.principal = ChoosePrincipal(r.signers, options.check_from_address);
+  BindToHeaders(r.signers[r.principal], top, options, r.from_address);
+  AdoptPrincipal(sk_CMS_SignerInfo_value(sis, static_cast<int>(r.principal)),
+                 std::move(chains[r.principal]), r);
   return r;
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "common/ascii.h"
+
 namespace sg::bench::loadgen {
 
 void HeaderCollector::Append(const char* data, size_t len) {
@@ -42,13 +44,7 @@ bool IsWsp(char c) { return c == ' ' || c == '\t'; }
 
 bool NameIs(std::string_view name, std::string_view want) {
   while (!name.empty() && IsWsp(name.back())) name.remove_suffix(1);
-  if (name.size() != want.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char a = name[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (a != want[i]) return false;
-  }
-  return true;
+  return AsciiEqualsIgnoreCase(name, want);
 }
 
 std::string_view Line(std::string_view s, size_t pos, size_t& next) {

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/ascii.h"
+
 namespace sg::bench::loadgen {
 
 namespace {
@@ -17,11 +19,8 @@ struct SinkWrite {
 
 bool VerbIs(const std::string& line, const char* verb) {
   size_t n = std::strlen(verb);
-  if (line.size() < n) return false;
-  for (size_t i = 0; i < n; ++i) {
-    char c = line[i];
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (c != verb[i]) return false;
+  if (line.size() < n || !AsciiEqualsIgnoreCase(std::string_view(line).substr(0, n), verb)) {
+    return false;
   }
   return line.size() == n || line[n] == ' ' || line[n] == ':';
 }

@@ -2,15 +2,15 @@
 
 #include <openssl/x509.h>
 
+#include "common/mail/address.h"
+
 namespace sg::workers::testing {
 namespace {
 
 Error Down() { return MakeError(ErrorCode::kUnavailable, "fake keyservice: unavailable"); }
 
-std::string DomainOf(const std::string& address) {
-  auto at = address.rfind('@');
-  return at == std::string::npos ? std::string() : "@" + address.substr(at + 1);
-}
+// "@example.com": the owner of a domain certificate.
+std::string DomainOwner(const std::string& address) { return "@" + mail::DomainOf(address); }
 
 }  // namespace
 
@@ -80,10 +80,12 @@ Result<std::optional<keyservice::EncryptionCertificate>> FakeKeyService::GetEncr
     const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable) return Down();
+  // As the keyservice: an address the one normaliser refuses is an error.
+  if (auto n = mail::NormalizeAddress(address); !n.ok()) return n.error();
   // As the keyservice: the personal certificate first, with the partner
   // domain certificate alongside; else the domain certificate.
   auto personal = certs_.find(address);
-  auto domain = certs_.find(DomainOf(address));
+  auto domain = certs_.find(DomainOwner(address));
   if (personal != certs_.end()) {
     keyservice::EncryptionCertificate out = personal->second;
     if (domain != certs_.end()) {
@@ -103,7 +105,7 @@ Result<std::vector<keyservice::DecryptionKey>> FakeKeyService::GetDecryptionKeys
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable) return Down();
   std::vector<keyservice::DecryptionKey> out;
-  for (const std::string& key : {address, DomainOf(address)}) {
+  for (const std::string& key : {address, DomainOwner(address)}) {
     auto it = keys_.find(key);
     if (it != keys_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
   }

@@ -1,7 +1,7 @@
 // workers.policy: defaults, rules, and the errors a user reads.
 #include <gtest/gtest.h>
 
-#include "workers/policy_config.h"
+#include "workers/policy/policy_config.h"
 
 namespace sg::workers {
 namespace {

@@ -259,6 +259,46 @@ TEST(OutboundPolicyErrors, NullSenderForcedNoDsnNothingDelivered) {
   EXPECT_TRUE(out->empty());
 }
 
+// Issue 13 point 10: a recipient whose address the keyservice refuses (a
+// record written by an older ingress, or replayed) gets a DSN (5.1.3); the
+// others of the message are delivered. Before, the keyservice's refusal
+// failed the whole record and it was dead-lettered.
+TEST(OutboundPolicyErrors, UnprocessableRecipientGetsDsnOthersDelivered) {
+  Harness h;
+  h.AddCast();
+  const std::string bad = "bad..dots@remote.example";
+  auto out = h.Run(Record(v1::DIRECTION_OUTBOUND, kAlice, {bad, kCarol, kErin},
+                          TextMessage(kAlice, "hi")));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  EXPECT_EQ(FormsFor(*out, kCarol).size(), 1u);
+  EXPECT_EQ(FormsFor(*out, kErin).size(), 1u);
+  EXPECT_TRUE(FormsFor(*out, bad).empty());
+  const auto* dsn = Dsn(*out);
+  ASSERT_NE(dsn, nullptr);
+  ASSERT_EQ(dsn->envelope().recipients_size(), 1);
+  EXPECT_EQ(dsn->envelope().recipients(0).address(), kAlice);
+  EXPECT_NE(dsn->message().find("Status: 5.1.3"), std::string::npos) << dsn->message();
+  EXPECT_NE(dsn->message().find(bad), std::string::npos);
+  EXPECT_NE(h.registry.Serialize().find("smimegate_policy_bounces_total{reason=\"bad_address\"} 1"),
+            std::string::npos);
+}
+
+// Quoted local parts and internationalised domains are addresses like any
+// other: normalised once, looked up, delivered.
+TEST(OutboundPolicyErrors, QuotedAndIdnRecipientsAreDelivered) {
+  Harness h;
+  h.AddCast();
+  const std::string quoted = "\"john q\"@remote.example";
+  const std::string idn = "bob@b\xc3\xbc" "cher.example";
+  auto out = h.Run(Record(v1::DIRECTION_OUTBOUND, kAlice, {quoted, idn, kErin},
+                          TextMessage(kAlice, "hi")));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  EXPECT_EQ(FormsFor(*out, quoted).size(), 1u);
+  EXPECT_EQ(FormsFor(*out, idn).size(), 1u);
+  EXPECT_EQ(FormsFor(*out, kErin).size(), 1u);
+  EXPECT_EQ(Dsn(*out), nullptr);
+}
+
 TEST(OutboundPolicyMetrics, CountsPerAction) {
   Harness h;
   h.AddCast();

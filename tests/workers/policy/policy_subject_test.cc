@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/workers/policy/policy_test_util.h"
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_subject.h"
 
 namespace sg::workers::testing {
 namespace {

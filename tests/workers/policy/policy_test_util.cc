@@ -4,19 +4,19 @@
 
 #include <mutex>
 
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_subject.h"
 #include "workers/smime/smime_detect.h"
 
 namespace sg::workers::testing {
 namespace v1 = smimegate::v1;
 using smime::testing::GetTestPki;
 
-Harness::Harness(PolicyConfig config) {
+Harness::Harness(PolicyConfig config, smime::SmimeConfig sc) {
   engine = std::move(smime::SmimeEngine::Create().value());
-  smime::SmimeConfig sc;
   sc.trust_system_roots = false;
-  processor = std::make_unique<PolicyProcessor>(std::move(config), sc, keys, *engine, registry,
-                                                &NowMs);
+  guard = keyservice::DecryptGuardStore::Open(keyservice::DecryptGuardOptions{}).value();
+  processor = std::make_unique<PolicyProcessor>(std::move(config), sc, keys, *guard, *engine,
+                                                registry, [this] { return clock_ms; });
   keys.AddAnchor(GetTestPki().root.cert.get());
 }
 
@@ -54,7 +54,7 @@ std::string TextMessage(const std::string& from, const std::string& subject,
   return "From: Sender <" + from + ">\r\n"
          "To: someone@example.org\r\n"
          "Subject: " + subject + "\r\n"
-         "Date: Wed, 18 Nov 2026 10:00:00 +0000\r\n"
+         "Date: " + smime::testing::DateNow() + "\r\n"
          "Message-ID: <t1@example.com>\r\n" + extra_headers +
          "MIME-Version: 1.0\r\n"
          "Content-Type: text/plain; charset=us-ascii\r\n"
@@ -63,7 +63,7 @@ std::string TextMessage(const std::string& from, const std::string& subject,
 
 std::string CalendarMessage(const std::string& from, const std::string& subject) {
   return "From: " + from + "\r\nTo: someone@example.org\r\nSubject: " + subject +
-         "\r\nMIME-Version: 1.0\r\n"
+         "\r\nDate: " + smime::testing::DateNow() + "\r\nMIME-Version: 1.0\r\n"
          "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
          "--outer\r\nContent-Type: multipart/alternative; boundary=\"inner\"\r\n\r\n"
          "--inner\r\nContent-Type: text/plain\r\n\r\nSECRET-BODY meeting\r\n"
@@ -75,7 +75,7 @@ std::string CalendarMessage(const std::string& from, const std::string& subject)
 
 std::string TnefMessage(const std::string& from, const std::string& subject) {
   return "From: " + from + "\r\nTo: someone@example.org\r\nSubject: " + subject +
-         "\r\nMIME-Version: 1.0\r\n"
+         "\r\nDate: " + smime::testing::DateNow() + "\r\nMIME-Version: 1.0\r\n"
          "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
          "--b1\r\nContent-Type: text/plain\r\n\r\nSECRET-BODY see attachment\r\n"
          "--b1\r\nContent-Type: application/octet-stream; name=\"winmail.dat\"\r\n"
@@ -122,10 +122,18 @@ std::vector<const v1::MessageRecord*> FormsFor(const std::vector<v1::MessageReco
                                                const std::string& rcpt) {
   std::vector<const v1::MessageRecord*> out;
   for (const auto& r : outputs) {
-    if (r.form_id() == "dsn") continue;
+    if (r.form_id() == "dsn" || !r.hold_reason().empty()) continue;  // not deliveries
     for (const auto& x : r.envelope().recipients()) {
       if (x.address() == rcpt) out.push_back(&r);
     }
+  }
+  return out;
+}
+
+std::vector<const v1::MessageRecord*> Held(const std::vector<v1::MessageRecord>& outputs) {
+  std::vector<const v1::MessageRecord*> out;
+  for (const auto& r : outputs) {
+    if (!r.hold_reason().empty()) out.push_back(&r);
   }
   return out;
 }

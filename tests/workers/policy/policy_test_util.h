@@ -15,10 +15,11 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "keyservice/decrypt_guard_store.h"
 #include "proto/envelope.pb.h"
 #include "tests/workers/policy/fake_key_service.h"
-#include "workers/policy_processor.h"
-#include "workers/policy_subject.h"
+#include "workers/policy/policy_processor.h"
+#include "workers/policy/policy_subject.h"
 
 namespace sg::workers::testing {
 
@@ -26,12 +27,15 @@ namespace sg::workers::testing {
 inline int64_t NowMs() { return PolicyProcessor::SystemClockMs(); }
 
 struct Harness {
-  Harness(PolicyConfig config = {});
+  explicit Harness(PolicyConfig config = {}, smime::SmimeConfig smime_config = {});
   // Sets up the cast above in `keys`.
   void AddCast();
   Result<std::vector<smimegate::v1::MessageRecord>> Run(const smimegate::v1::MessageRecord& r);
 
   FakeKeyService keys;
+  // The real guard, in memory (keyservice/decrypt_guard_store.h).
+  std::unique_ptr<keyservice::DecryptGuardStore> guard;
+  int64_t clock_ms = NowMs();  // the processor's clock
   metrics::Registry registry;
   std::unique_ptr<smime::SmimeEngine> engine;
   std::unique_ptr<PolicyProcessor> processor;
@@ -61,9 +65,13 @@ struct Opened {
 Opened Open(const smime::SmimeEngine& engine, const std::string& message,
             const smime::testing::TestIdentity* key);
 
-// Output records addressed to |rcpt| (there must be exactly one for a delivered recipient).
+// Output records delivered to |rcpt| (there must be exactly one for a delivered recipient);
+// neither DSNs nor held records.
 std::vector<const smimegate::v1::MessageRecord*> FormsFor(
     const std::vector<smimegate::v1::MessageRecord>& outputs, const std::string& rcpt);
+// Records the workers keep as dead letters (hold_reason set).
+std::vector<const smimegate::v1::MessageRecord*> Held(
+    const std::vector<smimegate::v1::MessageRecord>& outputs);
 // The DSN in the outputs (form_id "dsn"), or nullptr.
 const smimegate::v1::MessageRecord* Dsn(const std::vector<smimegate::v1::MessageRecord>& outputs);
 std::string DecodeSubject(const std::string& raw);

@@ -24,6 +24,9 @@ TEST(SmimeConfig, Defaults) {
   EXPECT_FALSE(c->rsa_oaep);
   EXPECT_TRUE(c->trust_system_roots);
   EXPECT_TRUE(c->check_from_address);
+  EXPECT_FALSE(c->allow_3des) << "3DES only behind the switch";
+  EXPECT_FALSE(c->allow_sha1) << "SHA-1 signatures invalid by default";
+  EXPECT_TRUE(c->check_signing_date);
   EXPECT_EQ(c->limits.max_message_bytes, 64u << 20);
   EXPECT_EQ(c->limits.max_depth, 32);
 }
@@ -41,6 +44,16 @@ TEST(SmimeConfig, ValuesAndRelativePaths) {
   EXPECT_EQ(c->limits.max_depth, 8);
   EXPECT_FALSE(c->trust_system_roots);
   EXPECT_EQ(c->trust_anchor_files, (std::vector<std::string>{"/data/ca/root.pem", "/etc/x.pem"}));
+}
+
+TEST(SmimeConfig, InboundAlgorithmSwitches) {
+  auto c = Parse(
+      "smime:\n  allow_3des_decrypt: true\n  sha1_signatures: weak\n  check_signing_date: false\n");
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_TRUE(c->allow_3des);
+  EXPECT_TRUE(c->allow_sha1);
+  EXPECT_FALSE(c->check_signing_date);
+  EXPECT_FALSE(Parse("smime:\n  sha1_signatures: valid\n").ok());
 }
 
 TEST(SmimeConfig, ErrorsNameTheKey) {

@@ -82,11 +82,63 @@ TEST_F(EngineTest, CertificateProblemsGetPreciseStatus) {
   EXPECT_EQ(w.from_address, "carol@example.org");
 }
 
-TEST_F(EngineTest, ValidityIsJudgedAtSigningTime) {
+TEST_F(EngineTest, ValidityIsJudgedAtArrivalAndTheSigningTimeOnlyNarrowsIt) {
   const auto& pki = GetTestPki();
+  const std::time_t now = std::time(nullptr);
   auto s = engine_->Sign(SampleMessage(), pki.alice.Signer()).value();
-  // Two years later alice's certificate has expired, but it was valid when she signed.
-  EXPECT_EQ(engine_->Verify(s, pki.Trust(), std::time(nullptr) + 2 * 365 * 86400)->status,
+  // Arrival two years later: alice's certificate has expired by then, even
+  // though it was valid when she signed (Thunderbird checks "now" too).
+  VerifyResult late = engine_->Verify(s, pki.Trust(), now + 2 * 365 * 86400).value();
+  EXPECT_EQ(late.status, VerifyStatus::kExpired) << late.detail;
+  // A signingTime before the certificate existed: valid at arrival, not then.
+  SignOptions before;
+  before.signing_time = now - 30 * 86400;
+  VerifyOptions no_date;
+  no_date.check_date = false;
+  auto early = engine_->Sign(SampleMessage(), pki.alice.Signer(), before).value();
+  VerifyResult e = engine_->Verify(early, pki.Trust(), now, no_date).value();
+  EXPECT_EQ(e.status, VerifyStatus::kExpired) << e.detail;
+  EXPECT_NE(e.detail.find("signing time"), std::string::npos) << e.detail;
+  // The expired signer: invalid at arrival, whatever it claims.
+  auto old = engine_->Sign(SampleMessage("old@example.com"), pki.expired.Signer(), before).value();
+  EXPECT_EQ(engine_->Verify(old, pki.Trust(), now, no_date)->status, VerifyStatus::kExpired);
+}
+
+TEST_F(EngineTest, DateHeaderMustMatchTheSigningTime) {
+  const auto& pki = GetTestPki();
+  auto with_date = [&](const std::string& date) {
+    std::string m = SampleMessage();
+    size_t at = m.find("Date: ");
+    size_t end = m.find("\r\n", at);
+    if (date.empty()) {
+      m.erase(at, end + 2 - at);
+    } else {
+      m.replace(at, end - at, "Date: " + date);
+    }
+    return engine_->Sign(m, pki.alice.Signer()).value();
+  };
+  EXPECT_EQ(VerifyNow(with_date(testing::DateNow())).status, VerifyStatus::kGood);
+  // The same instant written other ways: another zone, no day name, a comment.
+  const std::time_t now = std::time(nullptr);
+  char buf[64];
+  struct tm local {};
+  const std::time_t shifted = now - 8 * 3600;
+  gmtime_r(&shifted, &local);
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S -0800", &local);
+  EXPECT_EQ(VerifyNow(with_date(buf)).status, VerifyStatus::kGood) << buf;
+  gmtime_r(&now, &local);
+  std::strftime(buf, sizeof(buf), "%d %b %Y %H:%M:%S +0000", &local);
+  EXPECT_EQ(VerifyNow(with_date(buf)).status, VerifyStatus::kGood) << buf;
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT (Coordinated Universal Time)", &local);
+  EXPECT_EQ(VerifyNow(with_date(buf)).status, VerifyStatus::kGood) << buf;
+  // A Date in the future (Thunderbird: "signature time mismatch").
+  VerifyResult future = VerifyNow(with_date("Tue, 01 Jan 2036 10:00:00 +0000"));
+  EXPECT_EQ(future.status, VerifyStatus::kDateMismatch) << future.detail;
+  EXPECT_EQ(VerifyNow(with_date("")).status, VerifyStatus::kDateMismatch);
+  EXPECT_EQ(VerifyNow(with_date("not a date")).status, VerifyStatus::kDateMismatch);
+  VerifyOptions off;
+  off.check_date = false;
+  EXPECT_EQ(engine_->Verify(with_date(""), pki.Trust(), std::time(nullptr), off)->status,
             VerifyStatus::kGood);
 }
 
@@ -211,7 +263,9 @@ TEST_F(EngineTest, PreparedSignerIsReusedAndHonoursSigningTime) {
   auto prepared = PreparedSigner::Create(pki.bob.Signer());
   ASSERT_TRUE(prepared.ok()) << prepared.error().ToString();
   SignOptions opt;
-  opt.signing_time = std::time(nullptr) - 3600;
+  // Half an hour back: inside the Date rule (one hour) however many seconds
+  // pass before SampleMessage writes its Date.
+  opt.signing_time = std::time(nullptr) - 1800;
   for (int i = 0; i < 3; ++i) {
     auto s = engine_->Sign(
         SampleMessage("bob@example.com", "message " + std::to_string(i) + "\r\n"), *prepared, opt);
@@ -259,9 +313,9 @@ TEST_F(EngineTest, MetricsCountOperationsAndStatuses) {
   SmimeMetrics m(registry);
   auto engine = SmimeEngine::Create(MimeLimits{}, &m).value();
   auto s = engine->Sign(SampleMessage(), pki.alice.Signer()).value();
-  (void)engine->Verify(s, pki.Trust(), std::time(nullptr));
+  ASSERT_TRUE(engine->Verify(s, pki.Trust(), std::time(nullptr)).ok());
   s[s.find("this is a test")] = 'X';
-  (void)engine->Verify(s, pki.Trust(), std::time(nullptr));
+  engine->Verify(s, pki.Trust(), std::time(nullptr)).PermitUncheckedError();  // counted either way
   KeyPair carol = pki.carol.Pair();
   Recipient to_alice{pki.alice.cert};
   auto enc = engine->Encrypt(SampleMessage(), std::span(&to_alice, 1)).value();

@@ -360,7 +360,9 @@ TEST(FastPath, SignWritesTheSplitEntityInPlace) {
     ASSERT_TRUE(mp.ok());
     ASSERT_EQ(mp->parts.size(), 2u);
     EXPECT_EQ(mp->parts[0], split->entity) << b;
-    auto v = engine->Verify(*signed_msg, trust, std::time(nullptr));
+    VerifyOptions no_date;  // these messages have no Date header (the rule is tested elsewhere)
+    no_date.check_date = false;
+    auto v = engine->Verify(*signed_msg, trust, std::time(nullptr), no_date);
     ASSERT_TRUE(v.ok());
     EXPECT_EQ(v->status, VerifyStatus::kGood) << v->detail;
   }

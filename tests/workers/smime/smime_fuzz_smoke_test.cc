@@ -1,13 +1,14 @@
-// Smoke run of the libFuzzer target (smime_fuzz_target.cc) in the default
-// g++ suite: valid seeds, then seeded random mutations of the MIME text and
-// of the CMS DER inside it, for a few seconds. A crash, sanitizer report or
-// hang fails the test; under clang the same target runs as a real fuzzer
-// (`smime_fuzz` binary).
+// Structured smoke run of the smime_cms fuzz target (smime_fuzz_target.cc)
+// in the default g++ suite: messages the engine makes with the fuzz PKI,
+// then seeded random mutations of the MIME text and of the CMS DER inside
+// it, for a few seconds. (smime_cms_fuzz_smoke replays the committed corpus;
+// scripts/fuzz.sh smime_cms runs the real fuzzer.)
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <random>
 
+#include "tests/workers/smime/smime_fuzz_pki.h"
 #include "tests/workers/smime/smime_test_pki.h"
 #include "workers/smime/smime_engine.h"
 
@@ -55,17 +56,17 @@ std::string Mutate(std::string s, std::mt19937& rng) {
 }
 
 TEST(FuzzSmoke, DecryptVerifySurviveMutations) {
-  const auto& pki = GetTestPki();
+  const auto& pki = GetFuzzPki();  // the keys the target decrypts with
   auto engine = SmimeEngine::Create().value();
   Recipient cbc{pki.alice.cert};
   Recipient gcm{pki.bob.cert, true};
   std::vector<std::string> seeds = {
       SampleMessage(),
-      engine->Sign(SampleMessage(), pki.alice.Signer()).value(),
-      engine->Sign(SampleMessage("bob@example.com"), pki.bob.Signer()).value(),
+      engine->Sign(SampleMessage(), pki.Signer(pki.alice)).value(),
+      engine->Sign(SampleMessage("bob@example.com"), pki.Signer(pki.bob)).value(),
       engine->Encrypt(SampleMessage(), std::span(&cbc, 1))->message,
       engine->Encrypt(SampleMessage(), std::span(&gcm, 1))->message,
-      engine->SignAndEncrypt(SampleMessage(), pki.alice.Signer(), std::span(&cbc, 1))->message,
+      engine->SignAndEncrypt(SampleMessage(), pki.Signer(pki.alice), std::span(&cbc, 1))->message,
   };
   for (const std::string& s : seeds) EXPECT_EQ(Feed(s), 0);
 

@@ -62,7 +62,8 @@ TEST_F(OpensslInterop, OpensslSignaturesVerifyHere) {
                   &log),
           0)
           << log;
-      std::string msg = "From: " + id->email + "\nTo: x@example.net\nSubject: from openssl\n" +
+      std::string msg = "From: " + id->email +
+                        "\nTo: x@example.net\nSubject: from openssl\nDate: " + DateNow() + "\n" +
                         ReadFile(Path("sig.eml"));  // LF line endings, as openssl writes them
       VerifyResult v = VerifyHere(msg);
       EXPECT_EQ(v.status, VerifyStatus::kGood)

@@ -51,7 +51,7 @@ TEST(PythonInterop, PythonSignaturesVerifyHere) {
           << log;
       std::string out = ReadFile(dir + "/out.eml");
       std::string msg = std::string(detached) == "1"
-                            ? "From: " + id->email + "\r\nSubject: py\r\n" + out
+                            ? "From: " + id->email + "\r\nSubject: py\r\nDate: " + DateNow() + "\r\n" + out
                             : WrapP7m(id->email, out, "signed-data");
       auto v = engine->Verify(msg, pki.Trust(), std::time(nullptr));
       ASSERT_TRUE(v.ok());

@@ -52,6 +52,10 @@ TEST(MimeParse, ContentTypeParameters) {
        "application/pkcs7-mime", "smime-type", "enveloped-data"},
       {"garbage", "text/plain", "charset", ""},
       {"multipart/mixed; boundary=\"q\\\"x\"", "multipart/mixed", "boundary", "q\"x"},
+      // Found by the smime_mime fuzz target: a comment that ends in a lone
+      // backslash threw std::out_of_range (a worker crash on one message).
+      {"(mul\\", "text/plain", "charset", ""},
+      {"text/plain; a=(x\\", "text/plain", "a", ""},
   };
   for (const Case& c : cases) {
     ContentType ct = ParseContentType(c.value);
@@ -94,6 +98,28 @@ TEST(MimeCodec, QuotedPrintableIsRelaySafeAndRoundTrips) {
   }
   EXPECT_FALSE(NeedsTransportEncoding(qp));
   EXPECT_EQ(QpDecode(qp), text);
+}
+
+// A soft line break starts a new encoded line too: "From " or "." there
+// would be rewritten by a relay (">From ", dot-stuffing) and break the
+// signature. Found by the smime_mime fuzz target
+// (tests/workers/smime/corpus/smime_mime/fuzz_qp_from_after_soft_break).
+TEST(MimeCodec, QuotedPrintableSoftBreakNeverStartsALineWithFromOrDot) {
+  for (const std::string tail : {"From here", ".", ".From x"}) {
+    for (size_t fill : {73u, 74u, 75u, 76u, 150u}) {
+      std::string text = std::string(fill, 'x') + tail + "\r\nnext";
+      std::string qp = QpEncode(text);
+      for (size_t pos = 0; pos < qp.size();) {
+        size_t eol = qp.find("\r\n", pos);
+        std::string line = qp.substr(pos, (eol == std::string::npos ? qp.size() : eol) - pos);
+        EXPECT_NE(line.substr(0, 5), "From ") << qp;
+        EXPECT_NE(line.substr(0, 1), ".") << qp;
+        pos = eol == std::string::npos ? qp.size() : eol + 2;
+      }
+      EXPECT_FALSE(NeedsTransportEncoding(qp)) << qp;
+      EXPECT_EQ(QpDecode(qp), text);
+    }
+  }
 }
 
 TEST(MimeCodec, Base64) {
@@ -142,6 +168,28 @@ TEST(MimeHeaders, TagSubjectKeepsEverythingElse) {
   EXPECT_EQ(TagSubject("From: a@b\r\n\r\nx", "[tag]").value(),
             "From: a@b\r\nSubject: [tag]\r\n\r\nx");
   EXPECT_EQ(TagSubject("Subject:\r\n\r\nx", "[tag]").value(), "Subject: [tag]\r\n\r\nx");
+}
+
+// Inserting a Subject must not move the line between header and body: a
+// body that starts with white space (no header fields at all) would become
+// a continuation of the new field, and a last header line without its line
+// end would swallow it. Found by the smime_mime fuzz target
+// (tests/workers/smime/corpus/smime_mime/fuzz_tag_headerless_message).
+TEST(MimeHeaders, InsertedSubjectKeepsHeaderAndBodyApart) {
+  for (std::string msg : {std::string(" folded-looking first line\r\nFrom: x\r\n\r\nbody\r\n"),
+                          std::string("From: a@example.com\r\nTo: b@example.com")}) {
+    auto before = ParseEntity(msg, {});
+    auto tagged = TagSubject(msg, "[secure]");
+    ASSERT_TRUE(before.ok() && tagged.ok());
+    auto after = ParseEntity(*tagged, {});
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->body, before->body) << *tagged;
+    ASSERT_EQ(after->fields.size(), before->fields.size() + 1) << *tagged;
+    EXPECT_EQ(FieldValue(after->fields.back()), "[secure]") << *tagged;
+    for (size_t i = 0; i < before->fields.size(); ++i) {
+      EXPECT_EQ(FieldValue(after->fields[i]), FieldValue(before->fields[i])) << *tagged;
+    }
+  }
 }
 
 TEST(MimeHeaders, FirstMailbox) {
@@ -232,7 +280,9 @@ TEST(QpRelay, RefoldedSignedMessageStillVerifies) {
                      std::string(180, 'w') +
                      "=3D end of paragraph   \r\nsecond line with trailing space \r\n";
   std::string msg =
-      "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: qp\r\nMIME-Version: 1.0\r\n"
+      "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: qp\r\nDate: " +
+      testing::DateNow() +
+      "\r\nMIME-Version: 1.0\r\n"
       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
       "quoted-printable\r\n\r\n" +
       body;

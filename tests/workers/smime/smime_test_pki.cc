@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -267,12 +268,21 @@ void RemoveTree(const std::string& path) {
   std::filesystem::remove_all(path, ec);
 }
 
+std::string DateNow() {
+  std::time_t now = std::time(nullptr);
+  struct tm tm_value {};
+  gmtime_r(&now, &tm_value);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S +0000", &tm_value);
+  return buf;
+}
+
 std::string SampleMessage(const std::string& from, const std::string& body) {
   return "From: Alice Example <" + from +
          ">\r\n"
          "To: Bob <bob@example.com>\r\n"
          "Subject: test message\r\n"
-         "Date: Sat, 28 Nov 2026 19:00:00 +0000\r\n"
+         "Date: " + DateNow() + "\r\n"
          "Message-ID: <test-1@example.com>\r\n"
          "MIME-Version: 1.0\r\n"
          "Content-Type: text/plain; charset=utf-8\r\n"
@@ -303,7 +313,8 @@ std::string WrapDetached(const std::string& from, const std::string& content,
                          const std::string& der) {
   std::string b = "interop-boundary-42";
   return "From: " + from +
-         "\r\nTo: someone@example.net\r\nSubject: interop\r\nMIME-Version: 1.0\r\n"
+         "\r\nTo: someone@example.net\r\nSubject: interop\r\nDate: " + DateNow() +
+         "\r\nMIME-Version: 1.0\r\n"
          "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;"
          " boundary=\"" +
          b + "\"\r\n\r\n--" + b + "\r\n" + content + "\r\n--" + b +
@@ -315,7 +326,8 @@ std::string WrapDetached(const std::string& from, const std::string& content,
 std::string WrapP7m(const std::string& from, const std::string& der,
                     const std::string& smime_type) {
   return "From: " + from +
-         "\r\nTo: someone@example.net\r\nSubject: interop\r\nMIME-Version: 1.0\r\n"
+         "\r\nTo: someone@example.net\r\nSubject: interop\r\nDate: " + DateNow() +
+         "\r\nMIME-Version: 1.0\r\n"
          "Content-Type: application/pkcs7-mime; smime-type=" +
          smime_type +
          "; name=smime.p7m\r\n"

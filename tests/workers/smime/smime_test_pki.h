@@ -52,7 +52,11 @@ void WriteFile(const std::string& path, const std::string& data);
 std::string MakeTempDir(const std::string& prefix);  // short path under /tmp
 void RemoveTree(const std::string& path);
 
-// A plain test message with headers From/To/Subject and a text body.
+// "Sun, 06 Dec 2026 02:21:07 +0000": the current time as a Date header value
+// (a signature's signingTime must be within an hour of Date, as Thunderbird checks).
+std::string DateNow();
+
+// A plain test message with headers From/To/Subject/Date (now) and a text body.
 std::string SampleMessage(const std::string& from = "alice@example.com",
                           const std::string& body = "Hello,\r\nthis is a test.\r\n");
 

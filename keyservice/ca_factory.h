@@ -1,0 +1,45 @@
+// CaFactory: makes the CertificateAuthority that `keyservice.ca.backend`
+// names, for KeyServiceImpl (which receives the factory, so tests and new
+// backends inject theirs without touching it).
+//
+// A backend gets what the keyservice owns: the store (for its own records
+// in the meta column family), the KEK (to seal any private key it keeps)
+// and the clock. External backends (ACME for S/MIME, EST, a vendor MPKI)
+// add their name to CaBackendNames() and a branch to DefaultCaFactory();
+// tests/keyservice/ca_contract_test.cc is the suite every backend passes.
+//
+// Threading: the factory is called once, from KeyServiceImpl::Open.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "keyservice/certificate_authority.h"
+#include "keyservice/kek.h"
+#include "keyservice/key_store.h"
+#include "keyservice/keyservice_clock.h"
+#include "keyservice/keyservice_config.h"
+
+namespace sg::keyservice {
+
+struct CaContext {
+  KeyStore& store;
+  const Kek& kek;
+  const Clock& clock;
+};
+
+// Errors: the backend's own (unreachable CA, broken stored record), or
+// kInvalidArgument naming keyservice.ca.backend for an unknown backend.
+using CaFactory = std::function<Result<std::unique_ptr<CertificateAuthority>>(
+    const CaConfig& config, const CaContext& context)>;
+
+// The backends this build knows, for config validation: "builtin".
+const std::vector<std::string>& CaBackendNames();
+
+// Chooses by config.backend.
+CaFactory DefaultCaFactory();
+
+}  // namespace sg::keyservice

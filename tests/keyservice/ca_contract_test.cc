@@ -1,0 +1,222 @@
+// The contract every CertificateAuthority backend keeps (keyservice/
+// certificate_authority.h), as one parameterised suite like the queue's
+// (tests/common/queue_test.cc). A new backend (ACME, EST, a vendor MPKI or
+// a test double of one) adds an entry to Backends() and passes everything
+// here; KeyServiceImpl depends on nothing else.
+//
+// Also: KeyServiceImpl uses the CA its factory makes (the seam is real).
+#include <gtest/gtest.h>
+#include <openssl/x509v3.h>
+
+#include <set>
+#include <thread>
+
+#include "keyservice/ca_factory.h"
+#include "keyservice/key_service_impl.h"
+#include "tests/keyservice/test_pki.h"
+
+namespace sg::keyservice {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One backend under test: how to make it over a store in a directory.
+struct Backend {
+  std::string name;
+  CaConfig config;
+  CaFactory factory;
+};
+
+std::vector<Backend> Backends() {
+  CaConfig builtin;
+  builtin.backend = "builtin";
+  builtin.key_type = KeyType::kEcdsaP256;
+  builtin.organization = "contract test";
+  return {Backend{"builtin", builtin, DefaultCaFactory()}};
+}
+
+class CaContractTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    ca_.reset();
+    store_.reset();
+    auto kek = Kek::FromMaterial(std::string(64, 'a'), "test");
+    ASSERT_TRUE(kek.ok());
+    kek_ = std::make_unique<Kek>(std::move(*kek));
+    auto store = KeyStore::Open((dir_.path() / "store").string());
+    ASSERT_TRUE(store.ok()) << store.error().ToString();
+    store_ = std::move(*store);
+    auto ca = GetParam().factory(GetParam().config, CaContext{*store_, *kek_, clock_});
+    ASSERT_TRUE(ca.ok()) << ca.error().ToString();
+    ca_ = std::move(*ca);
+  }
+  // A fresh key pair and a request for `address`.
+  IssueRequest Request(const std::string& address, PkeyPtr* key_out = nullptr) {
+    auto key = GenerateKey(KeyType::kEcdsaP256);
+    EXPECT_TRUE(key.ok());
+    IssueRequest r{address, *PublicKeyDer(key->get()), clock_.Now()};
+    if (key_out) *key_out = std::move(*key);
+    return r;
+  }
+  // X509_verify_cert against the backend's root, as a partner would.
+  std::string Verify(const IssuedCertificate& issued, int purpose) {
+    X509Ptr leaf = std::move(*ParseCertificateDer(issued.certificate_der));
+    X509Ptr root = std::move(*ParseCertificateDer(ca_->RootCertificateDer()));
+    X509_STORE* store = X509_STORE_new();
+    X509_STORE_add_cert(store, root.get());
+    STACK_OF(X509)* chain = sk_X509_new_null();
+    std::vector<X509Ptr> held;
+    for (const auto& d : issued.chain_der) {
+      held.push_back(std::move(*ParseCertificateDer(d)));
+      sk_X509_push(chain, held.back().get());
+    }
+    X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, store, leaf.get(), chain);
+    X509_STORE_CTX_set_purpose(ctx, purpose);
+    X509_STORE_CTX_set_time(ctx, 0, std::chrono::system_clock::to_time_t(clock_.Now()));
+    std::string result =
+        X509_verify_cert(ctx) == 1 ? "ok" : X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(chain);
+    X509_STORE_free(store);
+    return result;
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_{std::chrono::system_clock::now()};
+  std::unique_ptr<Kek> kek_;
+  std::unique_ptr<KeyStore> store_;
+  std::unique_ptr<CertificateAuthority> ca_;
+};
+
+TEST_P(CaContractTest, IssuesAMailboxCertificateForTheRequestedKey) {
+  PkeyPtr key;
+  auto issued = ca_->Issue(Request("alice@example.com", &key));
+  ASSERT_TRUE(issued.ok()) << issued.error().ToString();
+  auto cert = ParseCertificateDer(issued->certificate_der);
+  ASSERT_TRUE(cert.ok());
+  EXPECT_TRUE(CertificateMatchesKey(cert->get(), key.get()));
+  auto names = EmailAddresses(cert->get());
+  EXPECT_NE(std::find(names.begin(), names.end(), "alice@example.com"), names.end());
+  EXPECT_EQ(X509_check_ca(cert->get()), 0) << "an end-entity certificate";
+  EXPECT_TRUE(X509_get_extended_key_usage(cert->get()) & XKU_SMIME);
+  int64_t now = UnixSeconds(clock_.Now());
+  EXPECT_LE(NotBefore(cert->get()), now);
+  EXPECT_GT(NotAfter(cert->get()), now + 24 * 3600);
+}
+
+TEST_P(CaContractTest, ChainVerifiesToTheRootForSigningAndEncryption) {
+  PkeyPtr key;
+  auto rsa = GenerateKey(KeyType::kRsa2048);
+  ASSERT_TRUE(rsa.ok());
+  auto issued = ca_->Issue(IssueRequest{"bob@example.com", *PublicKeyDer(rsa->get()), clock_.Now()});
+  ASSERT_TRUE(issued.ok()) << issued.error().ToString();
+  ASSERT_FALSE(issued->chain_der.empty());
+  EXPECT_EQ(issued->chain_der.front(), ca_->IssuingCertificateDer()) << "issuing CA first";
+  for (const auto& c : issued->chain_der) EXPECT_NE(c, ca_->RootCertificateDer()) << "root excluded";
+  EXPECT_EQ(Verify(*issued, X509_PURPOSE_SMIME_SIGN), "ok");
+  EXPECT_EQ(Verify(*issued, X509_PURPOSE_SMIME_ENCRYPT), "ok");
+}
+
+TEST_P(CaContractTest, SerialsAreUniqueAndIssueIsThreadSafe) {
+  std::vector<IssueRequest> requests;
+  for (int i = 0; i < 16; ++i) requests.push_back(Request("user" + std::to_string(i) + "@example.com"));
+  std::vector<Result<IssuedCertificate>> results(requests.size(),
+                                                 MakeError(ErrorCode::kInternal, "not run"));
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < requests.size(); i += 4) results[i] = ca_->Issue(requests[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> serials;
+  for (size_t i = 0; i < results.size(); ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].error().ToString();
+    auto cert = ParseCertificateDer(results[i]->certificate_der);
+    ASN1_INTEGER* serial = X509_get_serialNumber(cert->get());
+    serials.insert(std::string(reinterpret_cast<const char*>(serial->data),
+                               static_cast<size_t>(serial->length)));
+    EXPECT_EQ(Verify(*results[i], X509_PURPOSE_SMIME_SIGN), "ok");
+  }
+  EXPECT_EQ(serials.size(), requests.size());
+}
+
+TEST_P(CaContractTest, RejectsAMalformedPublicKey) {
+  auto r = ca_->Issue(IssueRequest{"alice@example.com", "not a key", clock_.Now()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_P(CaContractTest, RootAndIssuingCaSurviveAReopen) {
+  std::string root = ca_->RootCertificateDer();
+  std::string issuing = ca_->IssuingCertificateDer();
+  ASSERT_FALSE(root.empty());
+  Open();
+  EXPECT_EQ(ca_->RootCertificateDer(), root);
+  EXPECT_EQ(ca_->IssuingCertificateDer(), issuing);
+  auto issued = ca_->Issue(Request("carol@example.com"));
+  ASSERT_TRUE(issued.ok());
+  EXPECT_EQ(Verify(*issued, X509_PURPOSE_SMIME_SIGN), "ok");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CaContractTest, ::testing::ValuesIn(Backends()),
+                         [](const auto& p) { return p.param.name; });
+
+// A CA that is down: what an external backend reports when unreachable.
+class UnreachableCa : public CertificateAuthority {
+ public:
+  explicit UnreachableCa(std::string root) : root_(std::move(root)) {}
+  Result<IssuedCertificate> Issue(const IssueRequest&) override {
+    ++calls;
+    return MakeError(ErrorCode::kUnavailable, "test CA unreachable");
+  }
+  std::string RootCertificateDer() const override { return root_; }
+  std::string IssuingCertificateDer() const override { return root_; }
+  int calls = 0;
+
+ private:
+  std::string root_;
+};
+
+TEST(CaFactoryTest, KeyServiceUsesTheCaItsFactoryMakes) {
+  testing::TempDir dir;
+  auto config = testing::TestConfig(dir.path());
+  metrics::Registry registry;
+  SystemClock clock;
+  auto test_root = testing::MakeCa("Injected CA", clock.Now());
+  UnreachableCa* made = nullptr;
+  CaFactory factory = [&](const CaConfig&,
+                          const CaContext&) -> Result<std::unique_ptr<CertificateAuthority>> {
+    auto ca = std::make_unique<UnreachableCa>(test_root.der);
+    made = ca.get();
+    return std::unique_ptr<CertificateAuthority>(std::move(ca));
+  };
+  auto ks = KeyServiceImpl::Open(config, {"example.com"}, registry, clock, factory);
+  ASSERT_TRUE(ks.ok()) << ks.error().ToString();
+  ASSERT_NE(made, nullptr);
+  EXPECT_EQ((*ks)->CaExport()->root_der, test_root.der);
+  ASSERT_TRUE((*ks)->PutUsers({User{"alice@example.com", true, ""}}).ok());
+  auto id = (*ks)->GetSigningIdentity("alice@example.com");
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.error().code, ErrorCode::kUnavailable) << "a transient error: the message is retried";
+  EXPECT_EQ(made->calls, 1);
+  EXPECT_TRUE((*ks)->ListCertificates("alice@example.com", "own")->empty()) << "nothing stored";
+}
+
+TEST(CaFactoryTest, UnknownBackendIsAConfigError) {
+  testing::TempDir dir;
+  auto kek = Kek::FromMaterial(std::string(64, 'a'), "test");
+  auto store = KeyStore::Open((dir.path() / "store").string());
+  ASSERT_TRUE(store.ok());
+  SystemClock clock;
+  CaConfig config;
+  config.backend = "acme";
+  auto ca = DefaultCaFactory()(config, CaContext{**store, *kek, clock});
+  ASSERT_FALSE(ca.ok());
+  EXPECT_NE(ca.error().message.find("keyservice.ca.backend"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sg::keyservice

@@ -1,0 +1,70 @@
+#include "workers/policy/policy_config.h"
+
+#include "common/mail/address.h"
+
+namespace sg::workers {
+
+const AdminRule* FindAdminRule(const PolicyConfig& config, const std::string& address) {
+  // Rules hold normalised addresses and domains; an address that does not
+  // normalise cannot be any of them.
+  auto normalized = mail::NormalizeAddress(address);
+  if (!normalized.ok()) return nullptr;
+  const std::string& addr = *normalized;
+  for (const auto& r : config.rules) {
+    if (r.match == addr) return &r;
+  }
+  const std::string domain = mail::DomainOf(addr);
+  for (const auto& r : config.rules) {
+    if (r.match.find('@') == std::string::npos && r.match == domain) return &r;
+  }
+  return nullptr;
+}
+
+Result<PolicyConfig> ParsePolicyConfig(const config::ConfigNode& section,
+                                       const std::vector<std::string>& hosted_domains) {
+  PolicyConfig c;
+  for (const auto& d : hosted_domains) {
+    auto domain = mail::NormalizeDomain(d);
+    if (!domain.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "config hosted_domains: " + domain.error().message);
+    }
+    c.hosted_domains.push_back(std::move(*domain));
+  }
+  SG_ASSIGN_OR_RETURN(c.web_encryption, section.Bool("web_encryption", false));
+  if (c.web_encryption) {
+    // Never pretend: with the portal missing, forced mail would have nowhere
+    // to go but out in clear or into a black hole.
+    return section.ErrorAt("web_encryption",
+                           "web encryption needs the portal, which is not built yet; set false "
+                           "(forced encryption without a certificate then bounces to the sender)");
+  }
+  SG_ASSIGN_OR_RETURN(int64_t layers, section.Int("max_layers", 4, 1, 16));
+  c.max_layers = static_cast<int>(layers);
+  SG_ASSIGN_OR_RETURN(auto dsn, section.Map("dsn"));
+  SG_ASSIGN_OR_RETURN(c.reporting_mta, dsn.String("reporting_mta", c.reporting_mta));
+  SG_ASSIGN_OR_RETURN(c.postmaster, dsn.String("postmaster", ""));
+  if (c.postmaster.empty()) c.postmaster = "postmaster@" + c.reporting_mta;
+
+  SG_ASSIGN_OR_RETURN(auto rules, section.List("rules"));
+  for (const auto& node : rules) {
+    AdminRule r;
+    SG_ASSIGN_OR_RETURN(std::string match, node.String("match"));
+    auto normalized = match.find('@') == std::string::npos ? mail::NormalizeDomain(match)
+                                                           : mail::NormalizeAddress(match);
+    if (!normalized.ok()) {
+      return node.ErrorAt("match",
+                          "expected an address (user@example.com) or a domain "
+                          "(example.com), got " +
+                              normalized.error().message);
+    }
+    r.match = std::move(*normalized);
+    SG_ASSIGN_OR_RETURN(std::string action,
+                        node.Enum("action", {"force_encrypt", "exempt"}));
+    r.action = action == "exempt" ? AdminRule::Action::kExempt : AdminRule::Action::kForceEncrypt;
+    c.rules.push_back(std::move(r));
+  }
+  return c;
+}
+
+}  // namespace sg::workers

@@ -1,0 +1,44 @@
+// The worker policy's configuration: section `workers.policy`.
+//
+// Parsed once at start-up (cmd/smimegate passes the `policy` sub-map of
+// `workers` and the top-level hosted_domains). Every key has a default; see
+// docs/configuration.md. Threading: plain values, read-only after
+// parsing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/config_node.h"
+#include "common/result.h"
+
+namespace sg::workers {
+
+// An admin rule about recipients: `match` is an address ("user@partner.example")
+// or a domain ("partner.example", which matches exactly that domain).
+struct AdminRule {
+  enum class Action {
+    kForceEncrypt,  // mail to the match must be encrypted (web encryption / bounce without cert)
+    kExempt,        // never encrypted opportunistically (forced encryption still applies)
+  };
+  std::string match;  // normalised address or domain (common/mail/address.h)
+  Action action = Action::kForceEncrypt;
+};
+
+struct PolicyConfig {
+  std::vector<AdminRule> rules;              // rules: [{match, action}]
+  bool web_encryption = false;               // web_encryption: portal not built yet, must be false
+  std::string reporting_mta = "localhost";   // dsn.reporting_mta: our name in DSNs
+  std::string postmaster;                    // dsn.postmaster: From of DSNs (default postmaster@<reporting_mta>)
+  int max_layers = 4;                        // max_layers: nested S/MIME layers unwrapped inbound
+  std::vector<std::string> hosted_domains;   // top-level hosted_domains, normalised
+};
+
+// The first rule that matches |address| (address rules before domain rules),
+// or nullptr.
+const AdminRule* FindAdminRule(const PolicyConfig& config, const std::string& address);
+
+Result<PolicyConfig> ParsePolicyConfig(const config::ConfigNode& section,
+                                       const std::vector<std::string>& hosted_domains);
+
+}  // namespace sg::workers

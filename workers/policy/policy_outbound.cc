@@ -1,0 +1,357 @@
+// PolicyProcessor, outbound: gather the facts, DecideOutbound per
+// recipient, emit the forms (policy_processor.h).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <functional>
+#include <span>
+
+#include "common/ascii.h"
+#include "common/mail/address.h"
+#include "common/mail/dsn.h"
+#include "workers/policy/policy_content.h"
+#include "workers/policy/policy_decision.h"
+#include "workers/policy/policy_emit.h"
+#include "workers/policy/policy_processor.h"
+#include "workers/policy/policy_subject.h"
+#include "workers/smime/smime_detect.h"
+
+namespace sg::workers {
+namespace v1 = smimegate::v1;
+namespace {
+
+std::string MetricAction(Form form) {
+  switch (form) {
+    case Form::kUnchanged: return "passed";
+    case Form::kSigned: return "signed";
+    case Form::kEncrypted: return "encrypted";
+    case Form::kSignedEncrypted: return "signed_encrypted";
+    case Form::kWebEncryption: return "web_encryption";
+    case Form::kBounce: return "bounced";
+  }
+  return "unknown";
+}
+
+// Whether harvested SMIMECapabilities list an AES-GCM cipher (short names
+// "aes-256-gcm"/"id-aes256-GCM" or the OIDs 2.16.840.1.101.3.4.1.6/.26/.46).
+bool AnnouncesAesGcm(const std::vector<std::string>& capabilities) {
+  for (const auto& c : capabilities) {
+    const std::string l = AsciiLower(c);
+    if (l.find("gcm") != std::string::npos || l == "2.16.840.1.101.3.4.1.6" ||
+        l == "2.16.840.1.101.3.4.1.26" || l == "2.16.840.1.101.3.4.1.46") {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+// The facts of one outbound message and the decision per recipient.
+struct PolicyProcessor::OutboundPlan {
+  struct Rcpt {
+    v1::Recipient rcpt;
+    std::string addr;  // normalised (common/mail/address.h)
+    // Why this recipient cannot be processed (its address is not one the
+    // keyservice accepts); it alone is returned to the sender (5.1.3).
+    std::string unusable;
+    std::optional<keyservice::EncryptionCertificate> cert;
+    Decision decision;
+  };
+  std::string sender;  // lower-case envelope sender
+  std::optional<keyservice::SigningIdentity> identity;
+  MessageFacts facts;
+  std::string message;  // the message with the tags removed
+  std::vector<Rcpt> recipients;
+};
+
+Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
+    const v1::MessageRecord& record) {
+  SG_ASSIGN_OR_RETURN(OutboundPlan plan, GatherOutbound(record));
+  for (auto& r : plan.recipients) {
+    if (!r.unusable.empty()) continue;  // returned to the sender by EmitOutbound
+    RecipientFacts rf;
+    rf.rule = FindAdminRule(config_, r.addr);
+    if (r.cert) {
+      (r.cert->domain_certificate ? rf.domain_cert : rf.personal_cert) = true;
+      if (!r.cert->domain_certificate_der.empty()) rf.domain_cert = true;
+    }
+    r.decision = DecideOutbound(plan.facts, rf, config_.web_encryption);
+  }
+  return EmitOutbound(record, plan);
+}
+
+Result<PolicyProcessor::OutboundPlan> PolicyProcessor::GatherOutbound(
+    const v1::MessageRecord& record) {
+  const auto& env = record.envelope();
+  const std::string& original = record.message();
+  OutboundPlan plan;
+  plan.sender = AsciiLower(env.mail_from());
+  MessageFacts& facts = plan.facts;
+
+  // Only the authorised envelope sender is signed for, and only when the
+  // From header names the same mailbox (a signature must match From).
+  if (!plan.sender.empty()) {
+    SG_ASSIGN_OR_RETURN(bool participates, keys_.Participates(plan.sender));
+    if (participates && FromAddress(original) != plan.sender) {
+      facts.from_mismatch = true;
+    } else if (participates) {
+      SG_ASSIGN_OR_RETURN(plan.identity, keys_.GetSigningIdentity(plan.sender));
+    }
+  }
+  facts.sender_participates = plan.identity.has_value();
+  const smime::SmimeKind kind = smime::DetectSmime(original);
+  facts.already_encrypted =
+      kind == smime::SmimeKind::kEnveloped || kind == smime::SmimeKind::kAuthEnveloped;
+  facts.already_signed =
+      kind == smime::SmimeKind::kSignedDetached || kind == smime::SmimeKind::kSignedOpaque;
+  facts.company_confidential = CompanyConfidential(original);
+  facts.never_encrypt_part = NeverEncryptPart(original, engine_.limits());
+
+  // Tags are the participating users' controls; they leave the subject
+  // before anything is signed.
+  plan.message = original;
+  if (facts.sender_participates) {
+    if (auto subject = GetSubject(original)) {
+      ParsedSubject parsed = ParseSubject(*subject);
+      facts.tags = parsed.tags;
+      if (parsed.cleaned) {
+        SG_ASSIGN_OR_RETURN(plan.message, SetSubject(original, *parsed.cleaned));
+      }
+    }
+  }
+  for (const auto& rcpt : env.recipients()) {
+    OutboundPlan::Rcpt r;
+    r.rcpt = rcpt;
+    // One recipient the gateway cannot process must not take the others
+    // down with it: it gets a DSN, they are delivered (issue 13 point 10).
+    auto addr = mail::NormalizeAddress(rcpt.address());
+    if (!addr.ok()) {
+      r.addr = AsciiLower(rcpt.address());
+      r.unusable = addr.error().message;
+      plan.recipients.push_back(std::move(r));
+      continue;
+    }
+    r.addr = std::move(addr).value();
+    if (!facts.already_encrypted) {
+      auto cert = keys_.GetEncryptionCertificate(r.addr);
+      if (!cert.ok() && cert.error().code == ErrorCode::kInvalidArgument) {
+        r.unusable = cert.error().message;
+      } else {
+        SG_ASSIGN_OR_RETURN(r.cert, std::move(cert));
+      }
+    }
+    plan.recipients.push_back(std::move(r));
+  }
+  return plan;
+}
+
+namespace {
+
+// Emits the forms of one outbound message: one encrypted form per
+// encrypting recipient as the decisions come, the shared signed and
+// unchanged forms and the DSN at the end.
+class OutboundEmitter {
+ public:
+  using SignerFn = std::function<Result<smime::PreparedSigner>()>;
+  using CertFn = std::function<Result<smime::X509Ptr>(const std::string&)>;
+
+  OutboundEmitter(const v1::MessageRecord& record, const std::string& message,
+                  const smime::SmimeEngine& engine, const smime::SmimeConfig& config,
+                  int64_t now_ms, PolicyMetrics& metrics)
+      : record_(record), message_(message), engine_(engine), config_(config), now_ms_(now_ms),
+        metrics_(metrics) {}
+
+  // Signs the message once (the signed form and every signed+encrypted form share it).
+  Status SignOnce(const std::string& sender, const SignerFn& signer_fn) {
+    if (signed_message_) return OkStatus();
+    SG_ASSIGN_OR_RETURN(smime::PreparedSigner signer, signer_fn());
+    smime::SignOptions options;
+    options.digest = config_.digest;
+    options.signing_time = static_cast<std::time_t>(now_ms_ / 1000);
+    auto signed_or = engine_.Sign(message_, signer, options);
+    if (!signed_or.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "signing for " + sender + " failed: " + signed_or.error().ToString());
+    }
+    signed_message_ = std::move(*signed_or);
+    return OkStatus();
+  }
+
+  Status Encrypted(const std::string& addr, const v1::Recipient& rcpt, const Decision& d,
+                   const keyservice::EncryptionCertificate& cert, bool already_signed,
+                   const CertFn& cert_fn) {
+    // The decision may pick the domain certificate over a personal one
+    // (a sender who does not participate).
+    const bool use_domain = d.domain_cert && !cert.domain_certificate;
+    const std::string& der = use_domain ? cert.domain_certificate_der : cert.certificate_der;
+    const auto& caps = use_domain ? cert.domain_capabilities : cert.capabilities;
+    auto x509 = cert_fn(der);
+    if (!x509.ok()) {
+      return MakeError(ErrorCode::kCorruption, "certificate of " + addr +
+                                                   " from the keyservice: " +
+                                                   x509.error().ToString());
+    }
+    smime::Recipient r;
+    r.cert = *x509;
+    r.supports_aes_gcm = AnnouncesAesGcm(caps);
+    r.rsa_oaep = config_.rsa_oaep;
+    smime::EncryptOptions options;
+    options.cipher = config_.content_cipher;
+    std::string_view content = message_;
+    if (d.form == Form::kSignedEncrypted) {
+      content = *signed_message_;
+      options.transport_encode = false;  // signed bytes are never re-encoded
+    } else if (already_signed) {
+      options.transport_encode = false;
+    }
+    auto enc = engine_.Encrypt(content, std::span<const smime::Recipient>(&r, 1), options);
+    if (!enc.ok()) {
+      // Permanent: dead-lettered, never delivered in clear.
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "encrypting for " + addr + " failed: " + enc.error().ToString());
+    }
+    const std::string form_id = "enc-" + std::to_string(++enc_index_);
+    v1::MessageRecord out = Derive(record_, std::move(enc->message), form_id, {rcpt});
+    const std::string action = std::string(FormName(d.form));
+    Note(out, action, RuleWithTags(d), addr);
+    LogDecision(record_, addr, action, RuleWithTags(d), form_id,
+                {{"cert", std::string(d.domain_cert ? "domain" : "personal")},
+                 {"cipher", enc->cipher_name}});
+    metrics_.Encrypted(d.domain_cert ? "domain" : "personal");
+    outputs_.push_back(std::move(out));
+    return OkStatus();
+  }
+
+  void Shared(Form form, const v1::Recipient& rcpt, const Decision& d) {
+    (form == Form::kSigned ? signed_ : unchanged_).push_back({rcpt, d});
+  }
+
+  // A recipient whose address cannot be processed: 5.1.3 (RFC 3463, bad
+  // destination mailbox address syntax), the others go on.
+  void Unusable(const std::string& addr, const v1::Recipient& rcpt, const std::string& why) {
+    metrics_.Bounce("bad_address");
+    LogDecision(record_, addr, "bounce", "bad-address", "", {{"status", std::string("5.1.3")}});
+    mail::FailedRecipient f;
+    f.recipient = rcpt;
+    f.status = "5.1.3";
+    f.diagnostic = "550 5.1.3 " + why;
+    failed_.push_back(std::move(f));
+  }
+
+  void Failed(const std::string& addr, const v1::Recipient& rcpt, const Decision& d) {
+    metrics_.Bounce("forced_no_certificate");
+    LogDecision(record_, addr, "bounce", RuleWithTags(d), "", {{"status", std::string("5.7.1")}});
+    mail::FailedRecipient f;
+    f.recipient = rcpt;
+    f.status = "5.7.1";
+    f.diagnostic = "550 5.7.1 " + d.reason;
+    failed_.push_back(std::move(f));
+  }
+
+  // The shared forms; signed_message_ must exist when there are signed recipients.
+  std::vector<v1::MessageRecord> Finish() {
+    Group(signed_, "signed", "signed", signed_message_ ? *signed_message_ : message_);
+    // [plain] (and the other tags) are removed from the subject; everything
+    // else is delivered as received.
+    Group(unchanged_, "unchanged", "passed", message_);
+    return std::move(outputs_);
+  }
+
+  const std::vector<mail::FailedRecipient>& failed() const { return failed_; }
+  void set_tags(std::string tags) { tags_ = std::move(tags); }
+
+ private:
+  struct Member {
+    v1::Recipient rcpt;
+    Decision decision;
+  };
+  std::string RuleWithTags(const Decision& d) const {
+    return tags_.empty() ? d.RuleText() : d.RuleText() + " tags=" + tags_;
+  }
+  void Group(const std::vector<Member>& members, const std::string& form_id,
+             const std::string& action, const std::string& message) {
+    if (members.empty()) return;
+    std::vector<v1::Recipient> rcpts;
+    for (const auto& m : members) rcpts.push_back(m.rcpt);
+    v1::MessageRecord out = Derive(record_, message, form_id, rcpts);
+    for (const auto& m : members) {
+      const std::string addr = AsciiLower(m.rcpt.address());
+      Note(out, action, RuleWithTags(m.decision), addr);
+      LogDecision(record_, addr, action, RuleWithTags(m.decision), form_id);
+    }
+    outputs_.push_back(std::move(out));
+  }
+
+  const v1::MessageRecord& record_;
+  const std::string& message_;
+  const smime::SmimeEngine& engine_;
+  const smime::SmimeConfig& config_;
+  int64_t now_ms_;
+  PolicyMetrics& metrics_;
+  std::string tags_;
+  std::optional<std::string> signed_message_;
+  int enc_index_ = 0;
+  std::vector<Member> signed_, unchanged_;
+  std::vector<mail::FailedRecipient> failed_;
+  std::vector<v1::MessageRecord> outputs_;
+};
+
+}  // namespace
+
+Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::MessageRecord& record,
+                                                                     OutboundPlan& plan) {
+  OutboundEmitter emit(record, plan.message, engine_, smime_config_, clock_(), metrics_);
+  emit.set_tags(plan.facts.tags.Names());
+  std::optional<smime::PreparedSigner> signer;
+  auto signer_fn = [&]() -> Result<smime::PreparedSigner> {
+    if (!signer) {
+      SG_ASSIGN_OR_RETURN(auto s, Signer(*plan.identity));
+      signer = std::move(s);
+    }
+    return *signer;
+  };
+  auto cert_fn = [this](const std::string& der) { return RecipientCert(der); };
+  for (const auto& r : plan.recipients) {
+    if (!r.unusable.empty()) {
+      metrics_.Recipient("outbound", "bounced");
+      emit.Unusable(r.addr, r.rcpt, r.unusable);
+      continue;
+    }
+    const Decision& d = r.decision;
+    metrics_.Recipient("outbound", MetricAction(d.form));
+    switch (d.form) {
+      case Form::kUnchanged:
+        emit.Shared(Form::kUnchanged, r.rcpt, d);
+        break;
+      case Form::kSigned:
+        emit.Shared(Form::kSigned, r.rcpt, d);
+        break;
+      case Form::kEncrypted:
+      case Form::kSignedEncrypted:
+        if (d.form == Form::kSignedEncrypted) {
+          SG_RETURN_IF_ERROR(emit.SignOnce(plan.sender, signer_fn));
+        }
+        SG_RETURN_IF_ERROR(
+            emit.Encrypted(r.addr, r.rcpt, d, *r.cert, plan.facts.already_signed, cert_fn));
+        break;
+      case Form::kWebEncryption:
+        // ParsePolicyConfig refuses web_encryption until the portal exists.
+        return MakeError(ErrorCode::kUnsupported,
+                         "web encryption chosen for " + r.addr + " but the portal is not built");
+      case Form::kBounce:
+        emit.Failed(r.addr, r.rcpt, d);
+        break;
+    }
+  }
+  const bool any_signed =
+      std::any_of(plan.recipients.begin(), plan.recipients.end(), [](const auto& r) {
+        return r.unusable.empty() && r.decision.form == Form::kSigned;
+      });
+  if (any_signed) SG_RETURN_IF_ERROR(emit.SignOnce(plan.sender, signer_fn));
+  std::vector<v1::MessageRecord> outputs = emit.Finish();
+  Bounce(record, emit.failed(), "not sent", outputs);
+  return outputs;
+}
+
+}  // namespace sg::workers

@@ -1,0 +1,142 @@
+// PolicyProcessor: the worker policy, every rule of the product applied per
+// message and recipient (issue 6). The MessageProcessor the WorkerPool runs.
+//
+// Each direction is three steps (issue 16):
+//   1. gather the facts: keyservice lookups, subject tags, content, and for
+//      inbound mail the S/MIME layers opened with each recipient's keys;
+//   2. decide per recipient with the pure DecideOutbound() / DecideInbound()
+//      (workers/policy/policy_decision.h, where the precedence of the rules
+//      is written down);
+//   3. emit the delivery forms the decisions name.
+//
+// Outbound (DIRECTION_OUTBOUND) emits one shared form for the unchanged
+// recipients, one shared signed form (signed once), one encrypted form per
+// encrypting recipient (each encrypted to that recipient's certificate
+// alone, so nobody receives a form meant for another), and one DSN to the
+// sender for the recipients that must be encrypted but cannot be.
+//
+// Inbound (DIRECTION_INBOUND): every S/MIME layer is unwrapped
+// (policy_unwrap.h): signatures verified against the keyservice's trust
+// anchors at the arrival time, encrypted layers opened per recipient with
+// that recipient's keys (every key the user ever had, then the hosted domain
+// key) after the DecryptFailureGuard has seen the content key. Decrypted
+// mail is delivered decrypted and marked [secure]; signed mail is marked
+// [signed OK] / [signed INVALID] (the weakest layer decides) and otherwise
+// forwarded byte-identical; every delivered message carries the gateway's
+// X-Smimegate-Verification fields and none of the sender's. The outermost
+// signer certificate is offered to the keyservice (harvest). Mail a hosted
+// participant cannot decrypt is returned to its sender (DSN 5.7.5, one fixed
+// wording, at most one per sender and content key, rate-limited per sender
+// domain) and nothing is delivered to that recipient; a content key replayed
+// with other ciphertext is quarantined (dead-lettered with the reason), no
+// DSN.
+//
+// Every decision is logged as one line per message and recipient
+// ("policy message_id=.. direction=.. rcpt=.. action=.. rule=.. form=..") and
+// recorded as a ProcessingNote on the output record; metrics per action in
+// PolicyMetrics.
+//
+// Errors: keyservice errors are returned as they are (kUnavailable /
+// kTimeout: the pool retries the record later); a failure of the engine on
+// outbound mail is permanent (dead-lettered): never delivered in clear.
+//
+// Threading: Process() is called concurrently; the processor holds only
+// caches guarded by a mutex. KeyService, guard, engine and registry are
+// borrowed and must outlive the processor.
+#pragma once
+
+#include <ctime>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "common/mail/dsn.h"
+#include "keyservice/decrypt_guard.h"
+#include "keyservice/key_service.h"
+#include "workers/message_processor.h"
+#include "workers/policy/policy_config.h"
+#include "workers/policy/policy_decision.h"
+#include "workers/policy/policy_metrics.h"
+#include "workers/policy/policy_unwrap.h"
+#include "workers/smime/smime_config.h"
+#include "workers/smime/smime_engine.h"
+
+namespace sg::workers {
+
+class PolicyProcessor : public MessageProcessor {
+ public:
+  using Clock = std::function<int64_t()>;  // unix milliseconds
+  static int64_t SystemClockMs();
+
+  PolicyProcessor(PolicyConfig config, smime::SmimeConfig smime_config,
+                  keyservice::KeyService& keys, keyservice::DecryptFailureGuard& guard,
+                  const smime::SmimeEngine& engine, metrics::Registry& registry,
+                  Clock clock = &SystemClockMs);
+
+  Result<std::vector<smimegate::v1::MessageRecord>> Process(
+      smimegate::v1::MessageRecord record) override;
+
+ private:
+  // Outbound (policy_outbound.cc).
+  struct OutboundPlan;
+  Result<std::vector<smimegate::v1::MessageRecord>> ProcessOutbound(
+      const smimegate::v1::MessageRecord& record);
+  Result<OutboundPlan> GatherOutbound(const smimegate::v1::MessageRecord& record);
+  Result<std::vector<smimegate::v1::MessageRecord>> EmitOutbound(
+      const smimegate::v1::MessageRecord& record, OutboundPlan& plan);
+
+  // Inbound (policy_inbound.cc).
+  struct InboundRecipient;
+  Result<std::vector<smimegate::v1::MessageRecord>> ProcessInbound(
+      const smimegate::v1::MessageRecord& record);
+  UnwrapOptions InboundUnwrapOptions() const;
+  // Opens the layers |common| stopped at with |rcpt|'s keys, and decides.
+  Result<InboundRecipient> GatherInbound(const smimegate::v1::MessageRecord& record,
+                                         const smimegate::v1::Recipient& rcpt,
+                                         const Unwrapper& unwrapper, const Unwrapped& common);
+  // Whether undecryptable mail for |r| gets a DSN (sender, NOTIFY, guard).
+  Result<DsnVerdict> FailureDsnVerdict(const smimegate::v1::MessageRecord& record,
+                                       const InboundRecipient& r);
+  // Offers the outermost intact signer to the keyservice (once per message).
+  void HarvestSigner(const Unwrapped& unwrapped, const std::string& message_id);
+  // The record goes to the dead-letter topic with this reason: nothing delivered, no DSN.
+  Error Quarantine(const smimegate::v1::MessageRecord& record, const InboundRecipient& r);
+  // The delivered bytes: marks in the Subject, the verification header.
+  Result<std::string> InboundForm(const InboundRecipient& r);
+  Result<std::vector<smimegate::v1::MessageRecord>> EmitInbound(
+      const smimegate::v1::MessageRecord& record, const std::vector<InboundRecipient>& recipients);
+
+  // Returns the failed recipients to the sender in one DSN (5.7.x), unless
+  // the sender is null or asked for none; `what` is for the log line.
+  void Bounce(const smimegate::v1::MessageRecord& record,
+              const std::vector<mail::FailedRecipient>& failed, const char* what,
+              std::vector<smimegate::v1::MessageRecord>& outputs);
+
+  // Parsed keys and certificates (policy_processor.cc).
+  Result<smime::PreparedSigner> Signer(const keyservice::SigningIdentity& identity);
+  Result<smime::TrustStore> Trust();
+  // Parsed decryption key (parsing an RSA key costs about as much as using it).
+  Result<smime::KeyPair> DecryptionPair(const keyservice::DecryptionKey& key);
+  // Every usable decryption key of |address|; unusable ones are logged and skipped.
+  std::vector<smime::KeyPair> DecryptionPairs(const std::vector<keyservice::DecryptionKey>& keys);
+  // Parsed recipient certificate (a fresh X509 per message costs more than encrypting to it).
+  Result<smime::X509Ptr> RecipientCert(const std::string& der);
+
+  PolicyConfig config_;
+  smime::SmimeConfig smime_config_;
+  keyservice::KeyService& keys_;
+  keyservice::DecryptFailureGuard& guard_;
+  const smime::SmimeEngine& engine_;
+  PolicyMetrics metrics_;
+  Clock clock_;
+
+  std::mutex mu_;
+  std::map<std::string, smime::PreparedSigner> signers_;  // by key id
+  std::map<std::string, smime::X509Ptr> recipient_certs_;  // by DER
+  std::map<std::string, smime::KeyPair> decryption_keys_;  // by key id; memory only, never logged
+  std::optional<std::pair<uint64_t, smime::TrustStore>> trust_;  // by anchors version
+};
+
+}  // namespace sg::workers

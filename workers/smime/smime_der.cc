@@ -1,0 +1,107 @@
+#include "workers/smime/smime_der.h"
+
+namespace sg::smime::internal {
+
+namespace {
+
+constexpr int kMaxDepth = 32;  // nesting of indefinite lengths we follow
+
+std::optional<Tlv> ReadTlvAt(std::string_view in, int depth) {
+  if (in.size() < 2 || depth > kMaxDepth) return std::nullopt;
+  auto tag = static_cast<unsigned char>(in[0]);
+  if ((tag & 0x1F) == 0x1F) return std::nullopt;  // high tag numbers: not in these structures
+  auto first = static_cast<unsigned char>(in[1]);
+  if (first == 0x80) {
+    // BER indefinite length (NSS writes these): constructed, children up to
+    // the end-of-contents octets.
+    if ((tag & 0x20) == 0) return std::nullopt;
+    size_t pos = 2;
+    for (;;) {
+      if (in.size() - pos >= 2 && in[pos] == 0 && in[pos + 1] == 0) break;
+      auto child = ReadTlvAt(in.substr(pos), depth + 1);
+      if (!child) return std::nullopt;
+      pos += child->whole.size();
+    }
+    return Tlv{tag, in.substr(0, pos + 2), in.substr(2, pos - 2)};
+  }
+  size_t header = 2;
+  size_t len = 0;
+  if (first < 0x80) {
+    len = first;
+  } else {
+    size_t n = first & 0x7F;
+    if (n == 0 || n > 4 || in.size() < 2 + n) return std::nullopt;  // absurd
+    for (size_t i = 0; i < n; ++i) len = (len << 8) | static_cast<unsigned char>(in[2 + i]);
+    header += n;
+  }
+  if (len > in.size() - header) return std::nullopt;
+  return Tlv{tag, in.substr(0, header + len), in.substr(header, len)};
+}
+
+}  // namespace
+
+std::optional<Tlv> ReadTlv(std::string_view in) { return ReadTlvAt(in, 0); }
+
+std::optional<std::vector<Tlv>> ReadChildren(std::string_view content) {
+  std::vector<Tlv> out;
+  while (!content.empty()) {
+    auto t = ReadTlv(content);
+    if (!t) return std::nullopt;
+    out.push_back(*t);
+    content.remove_prefix(t->whole.size());
+  }
+  return out;
+}
+
+namespace {
+
+// The encryptedKey OCTET STRING of a RecipientInfo: the last element of a
+// KeyTransRecipientInfo, or of RecipientEncryptedKey |rek| of a
+// KeyAgreeRecipientInfo ([1]).
+std::optional<std::string_view> EncryptedKey(const Tlv& ri, int rek) {
+  auto fields = ReadChildren(ri.content);
+  if (!fields || fields->empty()) return std::nullopt;
+  if (ri.tag == 0x30 && rek < 0) {
+    const Tlv& last = fields->back();
+    if (last.tag != 0x04) return std::nullopt;
+    return last.content;
+  }
+  if (ri.tag != 0xA1 || rek < 0) return std::nullopt;
+  const Tlv& reks = fields->back();
+  if (reks.tag != 0x30) return std::nullopt;
+  auto list = ReadChildren(reks.content);
+  if (!list || static_cast<size_t>(rek) >= list->size()) return std::nullopt;
+  auto rek_fields = ReadChildren((*list)[static_cast<size_t>(rek)].content);
+  if (!rek_fields || rek_fields->empty() || rek_fields->back().tag != 0x04) return std::nullopt;
+  return rek_fields->back().content;
+}
+
+}  // namespace
+
+std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, int rek) {
+  auto ci = ReadTlv(der);
+  if (!ci || ci->tag != 0x30) return std::nullopt;
+  auto ci_fields = ReadChildren(ci->content);
+  if (!ci_fields || ci_fields->size() != 2 || (*ci_fields)[1].tag != 0xA0) return std::nullopt;
+  auto body = ReadTlv((*ci_fields)[1].content);
+  if (!body || body->tag != 0x30) return std::nullopt;
+  auto fields = ReadChildren(body->content);
+  if (!fields) return std::nullopt;
+  // version, [0] originatorInfo OPTIONAL, recipientInfos SET, encryptedContentInfo SEQ, ...
+  size_t i = 1;
+  if (i < fields->size() && (*fields)[i].tag == 0xA0) ++i;
+  if (i + 1 >= fields->size() || (*fields)[i].tag != 0x31 || (*fields)[i + 1].tag != 0x30) {
+    return std::nullopt;
+  }
+  auto ris = ReadChildren((*fields)[i].content);
+  if (!ris || ri < 0 || static_cast<size_t>(ri) >= ris->size()) return std::nullopt;
+  auto key = EncryptedKey((*ris)[static_cast<size_t>(ri)], rek);
+  if (!key) return std::nullopt;
+  auto eci = ReadChildren((*fields)[i + 1].content);  // contentType, contentEncryptionAlgorithm
+  if (!eci || eci->size() < 2 || (*eci)[1].tag != 0x30) return std::nullopt;
+  auto alg = ReadChildren((*eci)[1].content);
+  if (!alg || alg->empty() || alg->front().tag != 0x06) return std::nullopt;
+  return EnvelopedParts{alg->front().whole, *key};
+}
+
+}  // namespace sg::smime::internal

@@ -1,0 +1,38 @@
+// Reading definite-length DER (internal to the engine).
+//
+// Purpose: the few places where the engine needs bytes of a CMS structure
+// that OpenSSL's API does not hand out (the certificates of a SignedData,
+// the encrypted content key of one RecipientInfo, the content-encryption
+// algorithm). Input is DER or BER with indefinite lengths (as NSS writes
+// it), low tag numbers; anything else gives nullopt, never a crash. An
+// indefinite-length element's |content| is its children without the
+// end-of-contents octets.
+//
+// Threading: pure functions.
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace sg::smime::internal {
+
+struct Tlv {
+  unsigned char tag = 0;
+  std::string_view whole;    // header + content
+  std::string_view content;
+};
+
+// One TLV at the start of |in|.
+std::optional<Tlv> ReadTlv(std::string_view in);
+// The TLVs that make up |content| (nullopt if it does not split exactly).
+std::optional<std::vector<Tlv>> ReadChildren(std::string_view content);
+
+struct EnvelopedParts {
+  std::string_view content_cipher_oid;  // the OID TLV of the content-encryption algorithm
+  std::string_view encrypted_key;       // encryptedKey of RecipientInfo |ri| (|rek| for kari)
+};
+// From the DER of a ContentInfo with EnvelopedData or AuthEnvelopedData.
+std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, int rek);
+
+}  // namespace sg::smime::internal
