@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <regex>
 
+#include "common/ascii.h"
+
 namespace sg::portal {
 namespace {
 
@@ -13,11 +15,6 @@ std::string Resolve(const std::string& path, const std::string& data_dir) {
   std::filesystem::path p(path);
   if (p.is_absolute() || data_dir.empty()) return p.string();
   return (std::filesystem::path(data_dir) / p).lexically_normal().string();
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 Result<std::string> ExistingFile(const config::ConfigNode& n, const std::string& key,
@@ -147,7 +144,7 @@ Result<PortalConfig> ParsePortalConfig(const config::ConfigNode& s, const std::s
   SG_ASSIGN_OR_RETURN(auto domains, s.List("domains"));
   for (const auto& n : domains) {
     SG_ASSIGN_OR_RETURN(std::string name, n.String("domain"));
-    name = Lower(name);
+    name = AsciiLower(name);
     if (std::find(hosted_domains.begin(), hosted_domains.end(), name) == hosted_domains.end()) {
       return n.ErrorAt("domain", name + " is not one of hosted_domains");
     }

@@ -1,6 +1,6 @@
 // The portal's small cryptographic toolbox (OpenSSL): AES-256-GCM sealing
 // with a version byte and additional authenticated data, random bytes,
-// SHA-256, HMAC, base64url and constant-time comparison.
+// SHA-256, HMAC, base64url text and constant-time comparison.
 //
 // Sealed format: 0x01 | 12-byte random nonce | ciphertext | 16-byte tag.
 // The AAD binds a sealed value to the record it belongs to, so a value
@@ -51,10 +51,11 @@ std::string Sha256(std::string_view data);
 // HMAC with `digest` "SHA1", "SHA256" or "SHA512" (TOTP); empty on an unknown digest.
 std::string Hmac(std::string_view digest, std::string_view key, std::string_view data);
 
-// RFC 4648 section 5, without padding.
-std::string Base64Url(std::string_view bytes);
+// Base64url (RFC 4648 section 5) without padding, on top of the tree's one
+// base64 (common/mail/base64.h): tokens, session ids, CSRF values.
+std::string UrlSafeText(std::string_view bytes);
 // kInvalidArgument for anything but unpadded base64url.
-Result<std::string> FromBase64Url(std::string_view text);
+Result<std::string> FromUrlSafeText(std::string_view text);
 std::string Hex(std::string_view bytes);
 
 // Compares without an early exit (tokens, CSRF values, codes).

@@ -2,24 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-
 #include "portal/portal_mime.h"
 
 namespace sg::portal {
 namespace v1 = smimegate::v1;
-
-std::string NormalizeRecipient(const std::string& address) {
-  std::string out = address;
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return c < 0x80 ? std::tolower(c) : c; });
-  return out;
-}
-
-std::string DomainOfAddress(const std::string& address) {
-  const size_t at = address.rfind('@');
-  return at == std::string::npos ? std::string() : NormalizeRecipient(address.substr(at + 1));
-}
 
 Status Intake::Handle(const v1::MessageRecord& record) {
   const auto& env = record.envelope();
@@ -28,23 +14,24 @@ Status Intake::Handle(const v1::MessageRecord& record) {
                      "portal record without message id, recipients or message");
   }
   for (const auto& r : env.recipients()) {
-    SG_RETURN_IF_ERROR(HandleRecipient(record, NormalizeRecipient(r.address())));
+    const std::string recipient = NormalizeRecipient(r.address());
+    if (recipient.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "portal record recipient \"" + r.address() + "\" is not an address");
+    }
+    SG_RETURN_IF_ERROR(HandleRecipient(record, recipient));
   }
   return OkStatus();
 }
 
 Status Intake::HandleRecipient(const v1::MessageRecord& record, const std::string& recipient) {
   const auto& env = record.envelope();
-  if (recipient.find('@') == std::string::npos) {
-    return MakeError(ErrorCode::kInvalidArgument, "portal record recipient \"" + recipient +
-                                                      "\" is not an address");
-  }
   IncomingMessage in;
   in.source_key = env.message_id() + "/" + recipient;
   in.queue_message_id = env.message_id();
   in.recipient = recipient;
   in.sender = NormalizeRecipient(env.mail_from());
-  in.sender_domain = DomainOfAddress(in.sender);
+  in.sender_domain = mail::DomainOf(env.mail_from());
   const DomainSettings& settings = config_.For(in.sender_domain);
   in.expires_at_ms = clock_.NowMs() + settings.retention.count();
   in.content = record.message();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "portal/portal_address.h"
 #include "portal/portal_clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
@@ -55,10 +56,5 @@ class Intake {
   PortalMetrics& metrics_;
   const Clock& clock_;
 };
-
-// ASCII lower-case address; the portal's identity of a recipient.
-std::string NormalizeRecipient(const std::string& address);
-// The domain part of an address (lower-case), empty when none.
-std::string DomainOfAddress(const std::string& address);
 
 }  // namespace sg::portal

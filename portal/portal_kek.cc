@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/mail/base64.h"
+
 namespace sg::portal {
 namespace {
 
@@ -23,28 +25,13 @@ std::string Trim(const std::string& s) {
   return s.substr(b, e - b);
 }
 
-Result<std::string> FromStdBase64(const std::string& text) {
-  std::string url = text;
-  while (!url.empty() && url.back() == '=') url.pop_back();
-  for (char& c : url) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
-  }
-  return FromBase64Url(url);
-}
-
 Status CreateKekFile(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   SecretKey key = SecretKey::Random();
   std::string raw = key.Bytes();
-  std::string text = Base64Url(raw);
+  std::string text = mail::Base64EncodeOneLine(raw) + "\n";
   Wipe(raw);
-  for (char& c : text) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-  }
-  text += "=\n";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     Wipe(text);
@@ -75,7 +62,7 @@ Result<SecretKey> ParseKeyMaterial(const std::string& material, const std::strin
     out = SecretKey::FromBytes(raw);
     Wipe(raw);
   } else if (trimmed.size() == 44 && trimmed[43] == '=' && trimmed[42] != '=') {
-    auto raw = FromStdBase64(trimmed);
+    auto raw = mail::Base64DecodeStrict(trimmed);
     if (raw.ok()) {
       out = SecretKey::FromBytes(*raw);
       Wipe(*raw);

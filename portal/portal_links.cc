@@ -38,7 +38,7 @@ std::optional<std::string> TokenHash(const std::string& token) {
 
 Result<IssuedLink> Links::Issue(pb::LinkToken record, const std::string& path, int64_t ttl_ms) {
   IssuedLink link;
-  link.token = Base64Url(RandomBytes(kTokenBytes));
+  link.token = UrlSafeText(RandomBytes(kTokenBytes));
   const int64_t now = clock_.NowMs();
   record.set_created_ms(now);
   record.set_expires_ms(now + ttl_ms);

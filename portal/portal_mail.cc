@@ -1,23 +1,13 @@
 #include "portal/portal_mail.h"
 
-#include <gmime/gmime.h>
-
 #include <algorithm>
 #include <memory>
 
+#include "portal/portal_gmime.h"
 #include "portal/portal_mime.h"
 
 namespace sg::portal {
 namespace {
-
-template <typename T>
-struct Unref {
-  void operator()(T* p) const {
-    if (p != nullptr) g_object_unref(p);
-  }
-};
-template <typename T>
-using GPtr = std::unique_ptr<T, Unref<T>>;
 
 std::string OneLine(std::string s) {
   std::replace_if(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');

@@ -1,27 +1,13 @@
 #include "portal/portal_mime.h"
 
-#include <gmime/gmime.h>
-
 #include <algorithm>
 #include <memory>
 #include <mutex>
 
+#include "portal/portal_gmime.h"
+
 namespace sg::portal {
 namespace {
-
-struct GFree {
-  void operator()(char* p) const { g_free(p); }
-};
-using GString_ = std::unique_ptr<char, GFree>;
-
-template <typename T>
-struct Unref {
-  void operator()(T* p) const {
-    if (p != nullptr) g_object_unref(p);
-  }
-};
-template <typename T>
-using GPtr = std::unique_ptr<T, Unref<T>>;
 
 std::string Str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
 
@@ -41,7 +27,7 @@ std::vector<std::string> Addresses(InternetAddressList* list, bool display) {
     InternetAddress* ia = internet_address_list_get_address(list, i);
     if (!INTERNET_ADDRESS_IS_MAILBOX(ia)) continue;
     if (display) {
-      GString_ s(internet_address_to_string(ia, nullptr, FALSE));
+      GCharPtr s(internet_address_to_string(ia, nullptr, FALSE));
       out.push_back(Str(s.get()));
     } else {
       out.push_back(Str(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))));
@@ -65,7 +51,7 @@ struct Walker {
       const bool html = g_mime_content_type_is_type(ct, "text", "html");
       std::string* body = plain ? &out.text : html ? &out.html : nullptr;
       if (body != nullptr && body->empty()) {
-        GString_ text(g_mime_text_part_get_text(GMIME_TEXT_PART(obj)));
+        GCharPtr text(g_mime_text_part_get_text(GMIME_TEXT_PART(obj)));
         *body = Str(text.get());
         return;
       }
@@ -73,7 +59,7 @@ struct Walker {
     Attachment a;
     a.index = parts;
     a.filename = Str(g_mime_part_get_filename(part));
-    GString_ type(g_mime_content_type_get_mime_type(ct));
+    GCharPtr type(g_mime_content_type_get_mime_type(ct));
     a.content_type = Str(type.get());
     a.content_id = Str(g_mime_part_get_content_id(part));
     a.data = Decode(part);
@@ -91,7 +77,7 @@ struct Walker {
     } else if (GMIME_IS_MESSAGE_PART(obj)) {
       GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
       if (inner == nullptr) return;
-      GString_ text(g_mime_object_to_string(GMIME_OBJECT(inner), nullptr));
+      GCharPtr text(g_mime_object_to_string(GMIME_OBJECT(inner), nullptr));
       Attachment a;
       a.index = parts;
       const char* subject = g_mime_message_get_subject(inner);
@@ -134,7 +120,7 @@ ParsedMessage ParseForPortal(const std::string& message, const MimeReadLimits& l
   for (auto& a : Addresses(g_mime_message_get_cc(msg.get()), true)) s.add_cc(a);
   s.set_subject(Str(g_mime_message_get_subject(msg.get())));
   if (GDateTime* date = g_mime_message_get_date(msg.get()); date != nullptr) {
-    GString_ text(g_date_time_format(date, "%Y-%m-%d %H:%M"));
+    GCharPtr text(g_date_time_format(date, "%Y-%m-%d %H:%M"));
     s.set_date(Str(text.get()));
   }
   s.set_message_id(Str(g_mime_message_get_message_id(msg.get())));
@@ -165,7 +151,7 @@ Result<std::string> BuildReply(const ReplyDraft& d) {
   GDateTime* date = g_date_time_new_from_unix_utc(d.date_unix);
   g_mime_message_set_date(msg.get(), date);
   g_date_time_unref(date);
-  GString_ id(g_mime_utils_generate_message_id(d.message_id_domain.c_str()));
+  GCharPtr id(g_mime_utils_generate_message_id(d.message_id_domain.c_str()));
   g_mime_message_set_message_id(msg.get(), id.get());
   GMimeObject* header_owner = GMIME_OBJECT(msg.get());
   if (!d.in_reply_to.empty()) {
@@ -180,7 +166,7 @@ Result<std::string> BuildReply(const ReplyDraft& d) {
   g_mime_message_set_mime_part(msg.get(), GMIME_OBJECT(part.get()));
   GMimeFormatOptions* opts = g_mime_format_options_clone(nullptr);
   g_mime_format_options_set_newline_format(opts, GMIME_NEWLINE_FORMAT_DOS);
-  GString_ text(g_mime_object_to_string(GMIME_OBJECT(msg.get()), opts));
+  GCharPtr text(g_mime_object_to_string(GMIME_OBJECT(msg.get()), opts));
   g_mime_format_options_free(opts);
   if (!text) return MakeError(ErrorCode::kInternal, "the reply cannot be written");
   return Str(text.get());

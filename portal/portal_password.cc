@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/ascii.h"
 #include "portal/portal_crypto.h"
 
 namespace sg::portal {
@@ -30,11 +31,6 @@ std::string Encode(const Argon2Params& p, const std::string& password) {
   return out;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 }  // namespace
 
 PasswordHasher::PasswordHasher(Argon2Params params)
@@ -50,14 +46,15 @@ bool PasswordHasher::Verify(const std::string& encoded, const std::string& passw
 }
 
 void PasswordHasher::VerifyDummy(const std::string& password) const {
-  (void)Verify(dummy_, password);  // the result is meaningless: only the time counts
+  // The result is meaningless: only the time counts.
+  if (Verify(dummy_, password)) return;
 }
 
 std::optional<std::string> CheckPasswordStrength(const std::string& password,
                                                  const std::string& address, size_t min_length) {
   if (password.size() < min_length) return "password_too_short";
-  const std::string local = Lower(address.substr(0, address.find('@')));
-  if (local.size() >= 3 && Lower(password).find(local) != std::string::npos) {
+  const std::string local = AsciiLower(address.substr(0, address.find('@')));
+  if (local.size() >= 3 && AsciiLower(password).find(local) != std::string::npos) {
     return "password_contains_address";
   }
   static std::mutex mu;  // cracklib keeps state between calls

@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include "common/ascii.h"
+
 namespace sg::portal {
 namespace {
 
@@ -63,13 +65,6 @@ const std::set<std::string, std::less<>>& AllowedCssProperties() {
   return k;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 std::string Trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && static_cast<unsigned char>(s[b]) <= 0x20) ++b;
@@ -87,11 +82,11 @@ std::string UrlAsBrowserSeesIt(std::string_view raw) {
 }
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && Lower(s.substr(0, prefix.size())) == prefix;
+  return s.size() >= prefix.size() && AsciiLower(s.substr(0, prefix.size())) == prefix;
 }
 
 std::optional<std::string> SafeCssValue(std::string_view value) {
-  std::string v = Lower(Trim(value));
+  std::string v = AsciiLower(Trim(value));
   for (std::string_view bad : {"url", "expression", "\\", "/*", "*/", "@", "<", ">", "javascript",
                                "behavior", "binding", "&", "{", "}", "\"", "'", "image"}) {
     if (v.find(bad) != std::string::npos) return std::nullopt;
@@ -115,7 +110,7 @@ std::string SanitizeStyle(std::string_view style) {
     start = end + 1;
     size_t colon = decl.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string prop = Lower(Trim(decl.substr(0, colon)));
+    std::string prop = AsciiLower(Trim(decl.substr(0, colon)));
     if (AllowedCssProperties().count(prop) == 0) continue;
     auto value = SafeCssValue(decl.substr(colon + 1));
     if (!value) continue;
@@ -174,7 +169,7 @@ class Writer {
     if (e.tag == GUMBO_TAG_UNKNOWN) {
       GumboStringPiece original = e.original_tag;
       gumbo_tag_from_original_text(&original);
-      name = Lower(std::string_view(original.data, original.length));
+      name = AsciiLower(std::string_view(original.data, original.length));
     } else {
       name = gumbo_normalized_tagname(e.tag);
     }
@@ -186,7 +181,7 @@ class Writer {
     std::string open = "<" + name;
     for (unsigned i = 0; i < e.attributes.length; ++i) {
       const auto* a = static_cast<const GumboAttribute*>(e.attributes.data[i]);
-      Attribute(open, name, Lower(a->name), a->value);
+      Attribute(open, name, AsciiLower(a->name), a->value);
     }
     if (name == "a") {
       AppendAttribute(open, "target", "_blank");

@@ -15,7 +15,7 @@ bool WellFormed(const std::string& id) {
   return true;
 }
 
-std::string NewId() { return Base64Url(RandomBytes(32)); }
+std::string NewId() { return UrlSafeText(RandomBytes(32)); }
 
 }  // namespace
 
@@ -35,7 +35,7 @@ Result<std::optional<LiveSession>> Sessions::Load(const std::string& id) {
 Result<LiveSession> Sessions::Create(const std::string& brand) {
   LiveSession s{NewId(), {}};
   const int64_t now = clock_.NowMs();
-  s.data.set_csrf(Base64Url(RandomBytes(32)));
+  s.data.set_csrf(UrlSafeText(RandomBytes(32)));
   s.data.set_created_ms(now);
   s.data.set_last_seen_ms(now);
   s.data.set_brand(brand);
@@ -50,7 +50,7 @@ Result<LiveSession> Sessions::Rotate(const LiveSession& old, const std::string& 
   const int64_t now = clock_.NowMs();
   s.data.set_address(address);
   s.data.set_totp_pending(totp_pending);
-  s.data.set_csrf(Base64Url(RandomBytes(32)));
+  s.data.set_csrf(UrlSafeText(RandomBytes(32)));
   s.data.set_created_ms(now);
   s.data.set_last_seen_ms(now);
   s.data.set_brand(old.data.brand());

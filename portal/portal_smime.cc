@@ -11,6 +11,7 @@
 #include <ctime>
 #include <memory>
 
+#include "common/ascii.h"
 #include "portal/portal_crypto.h"
 
 namespace sg::portal {
@@ -18,11 +19,6 @@ namespace {
 
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 X509Ptr Parse(const std::string& data) {
   BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())), BIO_free);
@@ -43,7 +39,7 @@ bool NamesAddress(X509* cert, const std::string& address) {
     const ASN1_IA5STRING* s = n->d.rfc822Name;
     std::string v(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                   static_cast<size_t>(ASN1_STRING_length(s)));
-    if (Lower(v) == address) found = true;
+    if (AsciiLower(v) == address) found = true;
   }
   GENERAL_NAMES_free(names);
   if (found) return true;
@@ -52,7 +48,7 @@ bool NamesAddress(X509* cert, const std::string& address) {
     ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
     std::string v(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                   static_cast<size_t>(ASN1_STRING_length(s)));
-    if (Lower(v) == address) return true;
+    if (AsciiLower(v) == address) return true;
   }
   return false;
 }
@@ -74,7 +70,7 @@ std::string HeaderLines(const std::string& message) {
       if (keep) out += line + "\r\n";
       continue;
     }
-    const std::string name = Lower(line.substr(0, line.find(':')));
+    const std::string name = AsciiLower(line.substr(0, line.find(':')));
     keep = name == "from" || name == "to" || name == "cc" || name == "subject" || name == "date" ||
            name == "message-id";
     if (keep) out += line + "\r\n";

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "common/mail/base64.h"
 #include "portal/portal_crypto.h"
 #include "portal/portal_mailer.h"
 #include "portal/portal_mime.h"
@@ -181,10 +182,7 @@ void PortalWeb::Body(Call& call) {
     for (const auto& a : parsed.attachments) {
       if (a.content_id == cid && a.content_type.rfind("image/", 0) == 0 &&
           a.content_type.find("svg") == std::string::npos && a.data.size() <= (4u << 20)) {
-        std::string b64 = Base64Url(a.data);
-        for (char& c : b64) c = c == '-' ? '+' : c == '_' ? '/' : c;
-        while (b64.size() % 4 != 0) b64 += '=';
-        return "data:" + a.content_type + ";base64," + b64;
+        return "data:" + a.content_type + ";base64," + mail::Base64EncodeOneLine(a.data);
       }
     }
     return std::nullopt;

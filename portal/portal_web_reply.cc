@@ -29,7 +29,7 @@ struct ReplyPlan {
 };
 
 bool Hosted(const std::vector<std::string>& domains, const std::string& address) {
-  const std::string d = DomainOfAddress(address);
+  const std::string d = mail::DomainOf(address);
   return std::find(domains.begin(), domains.end(), d) != domains.end();
 }
 
