@@ -10,8 +10,8 @@ if [ -f "$config" ]; then
 fi
 cat > "$config" <<'YAML'
 # smimegate demo configuration (docs/configuration.md lists every key).
-# The ports follow SMIMEGATE_MX_PORT, SMIMEGATE_RELAY_PORT and
-# SMIMEGATE_METRICS_PORT when they are set.
+# The ports follow SMIMEGATE_MX_PORT, SMIMEGATE_RELAY_PORT,
+# SMIMEGATE_METRICS_PORT and SMIMEGATE_PORTAL_PORT when they are set.
 hosted_domains: [example.com]
 
 log:
@@ -48,6 +48,24 @@ keyservice:
   # The key-encryption key that seals every private key at rest. The demo
   # creates one; in production it comes from a secret (kek_env).
   kek_file: kek
+  kek_create: true
+
+workers:
+  policy:
+    # Mail that must be encrypted ([confidential] in the subject) to a
+    # partner without a certificate goes to the web portal instead of
+    # bouncing: the partner reads it over HTTPS (docs/portal.md).
+    web_encryption: true
+
+portal:
+  # The web-encryption portal: https://localhost:8443 with a self-signed
+  # certificate made at the first start (portal/tls/); its own
+  # key-encryption key, created here as for the keyservice.
+  enabled: true
+  address: 127.0.0.1
+  port: ${SMIMEGATE_PORTAL_PORT:-8443}
+  hostname: localhost
+  kek_file: portal/kek
   kek_create: true
 
 egress:

@@ -4,7 +4,7 @@
 # every stage embedded. Ctrl-C stops it gracefully.
 #
 # Environment: SMIMEGATE_HOME (default <repo>/var), SMIMEGATE_MX_PORT (2525),
-# SMIMEGATE_RELAY_PORT (2587), SMIMEGATE_METRICS_PORT (9464).
+# SMIMEGATE_RELAY_PORT (2587), SMIMEGATE_METRICS_PORT (9464), SMIMEGATE_PORTAL_PORT (8443).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${SMIMEGATE_BUILD_DIR:-$repo/build}"
@@ -15,6 +15,7 @@ export SMIMEGATE_HOME="$home"
 mx_port="${SMIMEGATE_MX_PORT:-2525}"
 relay_port="${SMIMEGATE_RELAY_PORT:-2587}"
 metrics_port="${SMIMEGATE_METRICS_PORT:-9464}"
+portal_port="${SMIMEGATE_PORTAL_PORT:-8443}"
 
 "$repo/scripts/setup-deps.sh"
 "$repo/scripts/build.sh"
@@ -32,6 +33,7 @@ smimegate demo, data in $home (config: $config)
   internet listener (MX):  127.0.0.1:$mx_port   inbound mail for example.com
   relay listener:          127.0.0.1:$relay_port   outbound mail from example.com (trusts loopback)
   metrics:                 http://127.0.0.1:$metrics_port/metrics
+  web-encryption portal:   https://localhost:$portal_port   ([confidential] mail to partners without a certificate)
 
 Send a test message:
   swaks --server 127.0.0.1:$relay_port --from alice@example.com --to partner@example.org --header "Subject: hello from smimegate"

@@ -79,6 +79,7 @@ WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_conf
       inbound_topic_(queue_config.Topic(topics::kInbound)),
       outbound_topic_(queue_config.Topic(topics::kOutbound)),
       deliver_topic_(queue_config.Topic(topics::kDeliver)),
+      portal_topic_(queue_config.Topic(topics::kPortal)),
       deadletter_topic_(queue_config.Topic(topics::kDeadLetter)),
       queue_(queue),
       processor_(processor),
@@ -211,7 +212,10 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
       if (result.ok()) {
         for (auto& o : *result) {
           queue::OutRecord out;
-          out.topic = deliver_topic_;
+          // Web encryption goes to the portal, which keeps it for the
+          // recipient; everything else to egress.
+          out.topic = o.destination() == smimegate::v1::DESTINATION_PORTAL ? portal_topic_
+                                                                           : deliver_topic_;
           out.key = rec.key;
           if (!o.hold_reason().empty()) {
             // Kept, not delivered: a dead letter that `replay` puts back

@@ -68,7 +68,7 @@ class WorkerPool : public Service {
 
   WorkerConfig config_;
   WorkerDsn dsn_;
-  std::string inbound_topic_, outbound_topic_, deliver_topic_, deadletter_topic_;
+  std::string inbound_topic_, outbound_topic_, deliver_topic_, portal_topic_, deadletter_topic_;
   queue::Queue& queue_;
   MessageProcessor& processor_;
   WorkerMetrics metrics_;

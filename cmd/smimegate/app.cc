@@ -13,6 +13,7 @@
 #include "keyservice/credentials_files.h"
 #include "keyservice/keyservice_grpc_client.h"
 #include "keyservice/queue_admin_grpc.h"
+#include "portal/portal_service.h"
 #include "workers/policy/policy_processor.h"
 #include "workers/worker_pool.h"
 
@@ -38,7 +39,7 @@ Status App::Start() {
     SG_ASSIGN_OR_RETURN(queue_, queue::OpenQueue(config_.queue));
   }
 
-  // Start order: keyservice, workers, egress, ingress (mail is taken last
+  // Start order: keyservice, workers, egress, portal, ingress (mail is taken last
   // and stopped first). A wrong KEK or store fails here, before any port.
   if (Runs(Stage::kKeyService)) {
     auto created = keyservice::KeyServiceServer::Create(config_.keyservice,
@@ -113,6 +114,21 @@ Status App::Start() {
     services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
                                                                 config_.queue.topic_prefix));
   }
+  if (Runs(Stage::kPortal) && config_.portal.enabled) {
+    // Before ingress: web-encrypted mail has its store before mail comes in.
+    auto portal = std::make_unique<portal::PortalService>(
+        config_.portal, config_.hosted_domains, *queue_,
+        portal::PortalTopics{config_.queue.Topic(topics::kPortal),
+                             config_.queue.Topic(topics::kDeliver),
+                             config_.queue.Topic(topics::kInbound),
+                             config_.queue.Topic(topics::kDeadLetter)},
+        registry_, portal_clock_);
+    portal_ = portal.get();
+    services_.push_back(std::move(portal));
+  } else if (stage_ == Stage::kPortal) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "config portal.enabled: `smimegate portal` needs portal.enabled: true");
+  }
   if (Runs(Stage::kIngress)) {
     SG_ASSIGN_OR_RETURN(ingress_producer_, queue_->CreateProducer());
     auto ingress = std::make_unique<ingress::IngressServer>(
@@ -186,6 +202,7 @@ void App::Stop() {
   guard_service_.reset();
   guard_store_.reset();
   ingress_ = nullptr;
+  portal_ = nullptr;
   ingress_user_registry_.reset();
   ingress_keyservice_.reset();
   keyservice_ = nullptr;
@@ -245,6 +262,7 @@ std::string App::Summary() const {
     }
   }
   if (keyservice_) out += "keyservice " + keyservice_->bound_endpoint() + ", ";
+  if (portal_) out += "portal " + portal_->public_url() + ", ";
   out += "metrics http://" + config_.metrics.address + ":" +
                     std::to_string(status_ ? status_->port() : config_.metrics.port) + "/metrics";
   out += ", data " + config_.data_dir;

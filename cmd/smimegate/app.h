@@ -22,6 +22,7 @@
 #include "keyservice/keyservice_grpc_client.h"
 #include "keyservice/keyservice_clock.h"
 #include "keyservice/keyservice_server.h"
+#include "portal/portal_clock.h"
 #include "workers/message_processor.h"
 #include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_engine.h"
@@ -29,12 +30,15 @@
 namespace grpc {
 class Service;
 }
+namespace sg::portal {
+class PortalService;
+}
 
 namespace sg::app {
 
 // Which stages this process runs: all of them around the embedded queue
 // (`smimegate run`), or one each over Kafka (`smimegate ingress`...).
-enum class Stage { kAll, kIngress, kWorker, kEgress, kKeyService };
+enum class Stage { kAll, kIngress, kWorker, kEgress, kKeyService, kPortal };
 
 class App {
  public:
@@ -69,6 +73,8 @@ class App {
   std::unique_ptr<queue::Queue> queue_;
   std::unique_ptr<queue::Producer> ingress_producer_;
   keyservice::SystemClock clock_;
+  portal::SystemClock portal_clock_;
+  portal::PortalService* portal_ = nullptr;  // owned by services_
   keyservice::KeyServiceServer* keyservice_ = nullptr;  // owned by services_
   // The workers' view of the keyservice: in process, or gRPC behind a cache.
   std::unique_ptr<keyservice::KeyService> keyservice_client_;

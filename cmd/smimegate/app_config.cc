@@ -91,6 +91,14 @@ Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc,
   SG_ASSIGN_OR_RETURN(c.keyservice, keyservice::ParseKeyServiceConfig(keyservice, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto guard, keyservice.Map("decrypt_guard"));
   SG_ASSIGN_OR_RETURN(c.decrypt_guard, keyservice::ParseDecryptGuardConfig(guard, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto portal, root.Map("portal"));
+  SG_ASSIGN_OR_RETURN(c.portal, portal::ParsePortalConfig(portal, c.data_dir, c.hosted_domains));
+  if (c.policy.web_encryption && !c.portal.enabled) {
+    // Never pretend: forced mail without a certificate would have nowhere to go.
+    return policy.ErrorAt("web_encryption",
+                          "web encryption needs the portal: set portal.enabled: true (or set "
+                          "this false: forced encryption without a certificate then bounces)");
+  }
   SG_RETURN_IF_ERROR(doc.CheckNoUnknownKeys());
   return c;
 }

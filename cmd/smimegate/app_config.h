@@ -14,6 +14,7 @@
 #include "keyservice/decrypt_guard_store.h"
 #include "keyservice/key_cache_config.h"
 #include "keyservice/keyservice_config.h"
+#include "portal/portal_config.h"
 #include "workers/policy/policy_config.h"
 #include "workers/smime/smime_config.h"
 #include "workers/worker_config.h"
@@ -35,6 +36,7 @@ struct AppConfig {
   egress::EgressConfig egress;
   keyservice::KeyServiceConfig keyservice;
   keyservice::DecryptGuardOptions decrypt_guard;  // keyservice.decrypt_guard
+  portal::PortalConfig portal;    // the web-encryption portal (docs/portal.md)
 };
 
 // Reads, validates and resolves the configuration. Every error names the key

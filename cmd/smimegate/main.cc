@@ -108,6 +108,8 @@ int main(int argc, char** argv) {
       {"egress", "Run only the delivery stage (queue.type: kafka)", sg::app::Stage::kEgress},
       {"keyservice", "Run only the keyservice (users, keys, CA; gRPC API)",
        sg::app::Stage::kKeyService},
+      {"portal", "Run only the web-encryption portal (queue.type: kafka)",
+       sg::app::Stage::kPortal},
   };
   for (auto& st : stages) {
     st.cmd = cli.add_subcommand(st.name, st.help);

@@ -199,6 +199,11 @@ TEST_F(SmimegateCliTest, EachKindOfInvalidConfigHasItsMessageAndExitCode2) {
       {"map expected", "queue: 5\n", "config queue (line 1): expected a map of keys"},
       {"unset variable", "metrics:\n  port: ${SMIMEGATE_TEST_SURELY_UNSET}\n",
        "SMIMEGATE_TEST_SURELY_UNSET is not set"},
+      {"web encryption without the portal", "workers:\n  policy:\n    web_encryption: true\n",
+       "config workers.policy.web_encryption (line 3): web encryption needs the portal"},
+      {"portal domain not hosted",
+       "hosted_domains: [example.com]\nportal:\n  domains:\n    - domain: other.example\n",
+       "is not one of hosted_domains"},
   };
   for (const auto& c : cases) {
     auto r = RunSmimegate("run -c " + Write(c.yaml));

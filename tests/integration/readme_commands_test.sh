@@ -19,6 +19,7 @@ export SMIMEGATE_MX_PORT="$(free_port)"
 export SMIMEGATE_RELAY_PORT="$(free_port)"
 export SMIMEGATE_METRICS_PORT="$(free_port)"
 export SMIMEGATE_KEYSERVICE_PORT="$(free_port)"
+export SMIMEGATE_PORTAL_PORT="$(free_port)"
 
 # Its own process group, so the test can stop it (and everything it started).
 setsid "$repo/scripts/run.sh" > "$work/run.log" 2>&1 &

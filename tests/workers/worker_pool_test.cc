@@ -257,6 +257,29 @@ TEST_F(WorkerDeadLetterTest, HeldOutputsAreDeadLettersNotDeliveries) {
   EXPECT_EQ(d.form_id(), "unchanged");
 }
 
+// Web encryption (issue 17): an output destined for the portal goes to the
+// portal topic, not to egress.
+TEST_F(WorkerDeadLetterTest, PortalOutputsGoToThePortalTopic) {
+  auto in = Message("alice@example.com", smimegate::v1::DIRECTION_OUTBOUND);
+  Produce("outbound", "m1", in.SerializeAsString());
+  auto portal = in;
+  portal.set_form_id("portal-1");
+  portal.set_destination(smimegate::v1::DESTINATION_PORTAL);
+  auto delivered = in;
+  delivered.set_form_id("signed");
+  FixedProcessor processor({portal, delivered});
+  auto to_portal = RunUntil(processor, "portal", 1);
+  ASSERT_EQ(to_portal.size(), 1u);
+  smimegate::v1::MessageRecord p;
+  ASSERT_TRUE(p.ParseFromString(to_portal[0].value));
+  EXPECT_EQ(p.form_id(), "portal-1");
+  auto out = *queue_->ReadRange({"deliver", 0}, 0, 10);
+  ASSERT_EQ(out.size(), 1u);
+  smimegate::v1::MessageRecord d;
+  ASSERT_TRUE(d.ParseFromString(out[0].value));
+  EXPECT_EQ(d.form_id(), "signed");
+}
+
 // Issue 13 point 1: a message the policy quarantines (an encrypted content
 // key replayed with other ciphertext) is kept, and its sender - possibly
 // the prober - hears nothing: the DSN of point 9 would be the oracle.

@@ -31,14 +31,9 @@ Result<PolicyConfig> ParsePolicyConfig(const config::ConfigNode& section,
     }
     c.hosted_domains.push_back(std::move(*domain));
   }
+  // Needs portal.enabled (checked where both sections are known: the
+  // smimegate command), so forced mail always has somewhere to go.
   SG_ASSIGN_OR_RETURN(c.web_encryption, section.Bool("web_encryption", false));
-  if (c.web_encryption) {
-    // Never pretend: with the portal missing, forced mail would have nowhere
-    // to go but out in clear or into a black hole.
-    return section.ErrorAt("web_encryption",
-                           "web encryption needs the portal, which is not built yet; set false "
-                           "(forced encryption without a certificate then bounces to the sender)");
-  }
   SG_ASSIGN_OR_RETURN(int64_t layers, section.Int("max_layers", 4, 1, 16));
   c.max_layers = static_cast<int>(layers);
   SG_ASSIGN_OR_RETURN(auto dsn, section.Map("dsn"));

@@ -27,7 +27,7 @@ struct AdminRule {
 
 struct PolicyConfig {
   std::vector<AdminRule> rules;              // rules: [{match, action}]
-  bool web_encryption = false;               // web_encryption: portal not built yet, must be false
+  bool web_encryption = false;               // web_encryption: needs portal.enabled
   std::string reporting_mta = "localhost";   // dsn.reporting_mta: our name in DSNs
   std::string postmaster;                    // dsn.postmaster: From of DSNs (default postmaster@<reporting_mta>)
   int max_layers = 4;                        // max_layers: nested S/MIME layers unwrapped inbound

@@ -59,7 +59,7 @@ enum class Form {
   kSigned,
   kEncrypted,      // encrypted only (non-participating sender, [nosign], pre-signed)
   kSignedEncrypted,
-  kWebEncryption,  // to the portal (only when configured; it is not built yet)
+  kWebEncryption,  // to the portal (policy.web_encryption, needs portal.enabled)
   kBounce,         // returned to the sender with a DSN; nothing delivered
 };
 std::string_view FormName(Form form);

@@ -223,6 +223,19 @@ class OutboundEmitter {
     return OkStatus();
   }
 
+  // Web encryption: the message (tags removed, not signed) goes to the
+  // portal topic for this recipient; the portal keeps it encrypted at rest
+  // and notifies the recipient (docs/portal.md).
+  void Portal(const std::string& addr, const v1::Recipient& rcpt, const Decision& d) {
+    const std::string form_id = "portal-" + std::to_string(++portal_index_);
+    v1::MessageRecord out = Derive(record_, message_, form_id, {rcpt});
+    out.set_destination(v1::DESTINATION_PORTAL);
+    const std::string action = std::string(FormName(d.form));
+    Note(out, action, RuleWithTags(d), addr);
+    LogDecision(record_, addr, action, RuleWithTags(d), form_id);
+    outputs_.push_back(std::move(out));
+  }
+
   void Shared(Form form, const v1::Recipient& rcpt, const Decision& d) {
     (form == Form::kSigned ? signed_ : unchanged_).push_back({rcpt, d});
   }
@@ -292,6 +305,7 @@ class OutboundEmitter {
   std::string tags_;
   std::optional<std::string> signed_message_;
   int enc_index_ = 0;
+  int portal_index_ = 0;
   std::vector<Member> signed_, unchanged_;
   std::vector<mail::FailedRecipient> failed_;
   std::vector<v1::MessageRecord> outputs_;
@@ -336,9 +350,8 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::M
             emit.Encrypted(r.addr, r.rcpt, d, *r.cert, plan.facts.already_signed, cert_fn));
         break;
       case Form::kWebEncryption:
-        // ParsePolicyConfig refuses web_encryption until the portal exists.
-        return MakeError(ErrorCode::kUnsupported,
-                         "web encryption chosen for " + r.addr + " but the portal is not built");
+        emit.Portal(r.addr, r.rcpt, d);
+        break;
       case Form::kBounce:
         emit.Failed(r.addr, r.rcpt, d);
         break;

@@ -47,9 +47,6 @@ TEST(PolicyConfig, Errors) {
   auto bad_match = Parse("policy:\n  rules:\n    - {match: 'a b', action: exempt}\n");
   ASSERT_FALSE(bad_match.ok());
   EXPECT_NE(bad_match.error().message.find("match"), std::string::npos);
-  auto web = Parse("policy:\n  web_encryption: true\n");
-  ASSERT_FALSE(web.ok());
-  EXPECT_NE(web.error().message.find("portal"), std::string::npos);
   auto unknown = Parse("policy:\n  rulez: []\n");
   ASSERT_FALSE(unknown.ok());
 }

@@ -314,5 +314,34 @@ TEST(OutboundPolicyMetrics, CountsPerAction) {
   EXPECT_NE(text.find("smimegate_policy_encrypted_total{method=\"personal\"} 1"), std::string::npos);
 }
 
+// With policy.web_encryption, a recipient that must get encrypted mail but
+// has no certificate gets a portal form (issue 17): the message with its
+// tags removed, for that recipient alone, destined for the portal topic;
+// no bounce. The others are unaffected.
+TEST(OutboundPolicyWebEncryption, ForcedWithoutCertificateGoesToThePortal) {
+  PolicyConfig config;
+  config.web_encryption = true;
+  Harness h(config);
+  h.AddCast();
+  auto out = h.Run(Record(v1::DIRECTION_OUTBOUND, kAlice, {kCarol, kErin},
+                          TextMessage(kAlice, "[confidential] Offer")));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  EXPECT_EQ(Dsn(*out), nullptr) << "web encryption must not bounce";
+  auto erin = FormsFor(*out, kErin);
+  ASSERT_EQ(erin.size(), 1u);
+  const v1::MessageRecord& portal = *erin[0];
+  EXPECT_EQ(portal.destination(), v1::DESTINATION_PORTAL);
+  EXPECT_EQ(portal.envelope().recipients_size(), 1);
+  EXPECT_EQ(portal.envelope().message_id(), "msg-1");
+  EXPECT_NE(portal.message().find("SECRET-BODY"), std::string::npos);
+  EXPECT_EQ(portal.message().find("[confidential]"), std::string::npos) << "tags stay internal";
+  EXPECT_EQ(portal.notes(portal.notes_size() - 1).action(), "web-encryption");
+  auto carol = FormsFor(*out, kCarol);
+  ASSERT_EQ(carol.size(), 1u);
+  EXPECT_EQ(carol[0]->destination(), v1::DESTINATION_DELIVER);
+  const std::string text = h.registry.Serialize();
+  EXPECT_NE(text.find("action=\"web_encryption\"} 1"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace sg::workers::testing
