@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <thread>
 
@@ -20,6 +21,9 @@ struct Backend {
   std::string name;
   bool persistent;
 };
+
+// Names the backend in test listings (instead of its bytes).
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
 
 class PortalStoreContract : public ::testing::TestWithParam<Backend> {
  protected:
