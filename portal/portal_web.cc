@@ -27,7 +27,9 @@ void SecurityHeaders(httplib::Response& res) {
   set("Strict-Transport-Security", "max-age=31536000");
   set("Content-Security-Policy", kPageCsp);
   set("X-Content-Type-Options", "nosniff");
-  set("Referrer-Policy", "no-referrer");
+  // same-origin, not no-referrer: with no-referrer a browser sends "Origin:
+  // null" on the portal's own form posts, which the Origin check refuses.
+  set("Referrer-Policy", "same-origin");
   set("X-Frame-Options", "DENY");
   set("Cross-Origin-Opener-Policy", "same-origin");
   set("Cross-Origin-Resource-Policy", "same-origin");

@@ -13,6 +13,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libc-ares-dev libgmime-3.0-dev
   librdkafka-dev libargon2-dev libcpp-httplib-dev libidn2-dev
   prometheus-cpp-dev
+  # portal: HTML5 parser, password strength (cracklib), TOTP QR codes, mustache templates
+  libgumbo-dev libpwquality-dev cracklib-runtime libqrencode-dev libkainjow-mustache-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl swaks postfix gpgsm libnss3-tools prometheus
@@ -23,6 +25,8 @@ PACKAGES=(
   linux-perf
   # ingress: the STARTTLS protocol/cipher check (tests/integration/mx_edge_test.sh)
   testssl.sh
+  # portal: the real-browser test (tests/portal/browser/, playwright-core from npm)
+  chromium nodejs npm
 )
 
 SUDO=""

@@ -23,19 +23,15 @@ import email.policy
 import http.client
 import os
 import re
-import shutil
-import signal
-import smtplib
 import ssl
-import subprocess
 import sys
-import tempfile
-import time
 import urllib.parse
 from email.message import EmailMessage
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgtest  # noqa: E402
+from portal_harness import Gateway, maildir_files  # noqa: E402
 
 SMIMEGATE, CTL = sys.argv[1], sys.argv[2]
 SECRET = "The numbers are 4711 and 0815."
@@ -84,45 +80,12 @@ def csrf(page):
     return m.group(1).decode() if m else ""
 
 
-def maildir_files(path):
-    new = os.path.join(path, "new")
-    return sorted(os.path.join(new, f) for f in os.listdir(new)) if os.path.isdir(new) else []
-
-
 def main():
-    work = tempfile.mkdtemp(prefix="smimegate-portal-e2e-")
-    proc = None
-    log = os.path.join(work, "smimegate.log")
+    gw = Gateway(SMIMEGATE, CTL)
+    work = gw.work
     try:
-        relay, metrics, portal = sgtest.free_port(), sgtest.free_port(), sgtest.free_port()
-        config = os.path.join(work, "smimegate.yaml")
-        with open(config, "w") as f:
-            f.write(f"""
-hosted_domains: [example.com]
-log: {{level: info}}
-metrics: {{port: {metrics}}}
-queue: {{type: embedded}}
-keyservice: {{kek_file: kek, kek_create: true}}
-ingress:
-  listeners:
-    - {{name: relay, address: 127.0.0.1, port: {relay}, role: relay, trusted_networks: [127.0.0.0/8]}}
-workers:
-  policy: {{web_encryption: true}}
-portal:
-  enabled: true
-  port: {portal}
-  hostname: localhost
-  kek_file: portal/kek
-  kek_create: true
-egress:
-  inbound: {{transport: maildir, path: mail/inbound}}
-  outbound: {{transport: maildir, path: mail/outbound}}
-""")
-        proc = subprocess.Popen([SMIMEGATE, "run", "--config", config],
-                                stdout=open(log, "w"), stderr=subprocess.STDOUT)
-        sgtest.wait_http(f"http://127.0.0.1:{metrics}/readyz", timeout=60, proc=proc)
-        subprocess.run([CTL, "--home", work, "user", "add", "alice@example.com"], check=True,
-                       stdout=subprocess.DEVNULL)
+        gw.start()
+        proc, log = gw.proc, gw.log
 
         msg = EmailMessage()
         msg["From"] = "Alice <alice@example.com>"
@@ -132,26 +95,18 @@ egress:
         msg.set_content(SECRET + "\n")
         msg.add_attachment(ATTACHMENT, maintype="application", subtype="octet-stream",
                            filename="figures.bin")
-        with smtplib.SMTP("127.0.0.1", relay, timeout=30) as s:
-            s.send_message(msg, from_addr="alice@example.com", to_addrs=["partner@example.org"])
-
-        outbound = os.path.join(work, "mail", "outbound")
-        sgtest.wait_until(lambda: maildir_files(outbound), timeout=30, what="the notification",
-                          proc=proc)
-        files = maildir_files(outbound)
-        if len(files) != 1:
-            fail(f"expected one notification, got {len(files)}", log)
-        raw = open(files[0], "rb").read()
+        gw.send(msg, "partner@example.org")
+        notes = gw.wait_notifications(1)
+        if len(notes) != 1:
+            fail(f"expected one notification, got {len(notes)}", log)
+        raw = notes[0]
         if SECRET.encode() in raw or b"figures.bin" in raw:
             fail("the notification carries the message's content")
-        note = email.message_from_bytes(raw, policy=email.policy.default)
+        link, note = Gateway.link_of(raw)
         if note.get_content_type() != "multipart/alternative":
             fail(f"notification is {note.get_content_type()}, not multipart/alternative")
-        text = note.get_body(preferencelist=("plain",)).get_content()
-        m = re.search(r"https://[^/\s]+(/l/[A-Za-z0-9_-]{43})", text)
-        if not m:
-            fail("no link in the notification:\n" + text)
-        link = m.group(1)
+        if not link:
+            fail("no link in the notification:\n" + raw.decode("utf-8", "replace"))
 
         # Nothing of the message in clear in the portal store.
         store = os.path.join(work, "portal", "store")
@@ -161,7 +116,7 @@ egress:
                     if SECRET.encode() in fh.read():
                         fail(f"the message text is in clear in {n}")
 
-        b = Browser(portal)
+        b = Browser(gw.portal)
         status, _, page = b.request("GET", link)
         if status != 200 or b"password2" not in page:
             fail(f"link page: {status}\n{page[:500]}")
@@ -198,7 +153,7 @@ egress:
             fail(f"original .eml: {status}")
 
         # The link is used up.
-        other = Browser(portal)
+        other = Browser(gw.portal)
         status, _, _ = other.request("GET", link)
         if status != 410:
             fail(f"reused link answered {status}")
@@ -211,9 +166,9 @@ egress:
                                         "body": "Thanks, received.\n"})
         if status != 303:
             fail(f"reply answered {status}")
-        inbound = os.path.join(work, "mail", "inbound")
-        sgtest.wait_until(lambda: maildir_files(inbound), timeout=30, what="the reply", proc=proc)
-        reply = email.message_from_bytes(open(maildir_files(inbound)[0], "rb").read(),
+        sgtest.wait_until(lambda: maildir_files(gw.inbound), timeout=30, what="the reply",
+                          proc=proc)
+        reply = email.message_from_bytes(open(maildir_files(gw.inbound)[0], "rb").read(),
                                          policy=email.policy.default)
         if "alice@example.com" not in str(reply["To"]) or \
                 "partner@example.org" not in str(reply["From"]):
@@ -222,13 +177,7 @@ egress:
             fail("the reply is not marked as coming from the portal / not threaded")
         print("PASS: stored, notified, registered, read, downloaded, replied")
     finally:
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        gw.stop()
 
 
 main()
