@@ -31,7 +31,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "support"))
 import sgtest  # noqa: E402
 from portal_harness import Gateway, maildir_files  # noqa: E402
 
-SMIMEGATE, CTL, NPM_DIR, SHOTS = sys.argv[1:5]
+SMIMEGATE, CTL, NPM_ROOT, SHOTS = sys.argv[1:5]
+# The newest playwright-core that still runs on Debian 12's Node.js 18.
+PLAYWRIGHT = "1.56.0"
+NPM_DIR = os.path.join(NPM_ROOT, "playwright-core-" + PLAYWRIGHT)
 ATTACHMENT = os.urandom(50_000)
 XSS_SUBJECT = "Hostile HTML"
 
@@ -77,7 +80,7 @@ def ensure_playwright():
         return
     os.makedirs(NPM_DIR, exist_ok=True)
     r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent",
-                        "playwright-core@1.65.2"], cwd=NPM_DIR, timeout=300,
+                        "playwright-core@" + PLAYWRIGHT], cwd=NPM_DIR, timeout=300,
                        capture_output=True, text=True)
     if r.returncode != 0:
         print("SKIP: npm could not install playwright-core:", r.stderr[-1000:])
