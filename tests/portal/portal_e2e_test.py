@@ -20,18 +20,15 @@ Usage: portal_e2e_test.py <smimegate> <smimegatectl>
 """
 import email
 import email.policy
-import http.client
 import os
 import re
-import ssl
 import sys
-import urllib.parse
 from email.message import EmailMessage
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgtest  # noqa: E402
-from portal_harness import Gateway, maildir_files  # noqa: E402
+from portal_harness import Browser, Gateway, csrf, maildir_files  # noqa: E402
 
 SMIMEGATE, CTL = sys.argv[1], sys.argv[2]
 SECRET = "The numbers are 4711 and 0815."
@@ -43,41 +40,6 @@ def fail(msg, log=None):
     if log and os.path.exists(log):
         print(open(log).read()[-4000:])
     sys.exit(1)
-
-
-class Browser:
-    """HTTPS with one cookie jar, enough for the portal's pages."""
-
-    def __init__(self, port):
-        self.port = port
-        self.cookie = ""
-        self.ctx = ssl.create_default_context()
-        self.ctx.check_hostname = False
-        self.ctx.verify_mode = ssl.CERT_NONE
-
-    def request(self, method, path, form=None, headers=None):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=20)
-        h = dict(headers or {})
-        if self.cookie:
-            h["Cookie"] = self.cookie
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            h["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, path, body=body, headers=h)
-        r = conn.getresponse()
-        data = r.read()
-        set_cookie = r.getheader("Set-Cookie")
-        if set_cookie and set_cookie.startswith("__Host-sg_session="):
-            value = set_cookie.split(";", 1)[0]
-            self.cookie = "" if value.endswith("=") else value
-        conn.close()
-        return r.status, dict(r.getheaders()), data
-
-
-def csrf(page):
-    m = re.search(rb'name="csrf" value="([^"]+)"', page)
-    return m.group(1).decode() if m else ""
 
 
 def main():

@@ -3,14 +3,17 @@
 ports, Maildir sinks; send through the relay; the notification's link."""
 import email
 import email.policy
+import http.client
 import os
 import re
 import shutil
 import signal
 import smtplib
+import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import sgtest  # noqa: E402
@@ -56,11 +59,16 @@ egress:
   inbound: {{transport: maildir, path: mail/inbound}}
   outbound: {{transport: maildir, path: mail/outbound}}
 """)
-        self.proc = subprocess.Popen([self.smimegate, "run", "--config", config],
-                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        sgtest.wait_http(f"http://127.0.0.1:{self.metrics}/readyz", timeout=60, proc=self.proc)
+        self.config = config
+        self.launch()
         subprocess.run([self.ctl, "--home", self.work, "user", "add", "alice@example.com"],
                        check=True, stdout=subprocess.DEVNULL)
+
+    def launch(self):
+        """Starts (or restarts) `smimegate run` on the same data dir and waits until ready."""
+        self.proc = subprocess.Popen([self.smimegate, "run", "--config", self.config],
+                                     stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
+        sgtest.wait_http(f"http://127.0.0.1:{self.metrics}/readyz", timeout=60, proc=self.proc)
 
     def send(self, msg, to):
         with smtplib.SMTP("127.0.0.1", self.relay, timeout=30) as s:
@@ -90,3 +98,46 @@ egress:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+class Browser:
+    """HTTPS with one cookie jar, enough for the portal's pages (no Origin
+    header, like a non-browser client; the real browser is in browser/)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.cookie = ""
+        self.ctx = ssl.create_default_context()
+        self.ctx.check_hostname = False
+        self.ctx.verify_mode = ssl.CERT_NONE
+
+    def request(self, method, path, form=None, headers=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=20)
+        h = dict(headers or {})
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        set_cookie = r.getheader("Set-Cookie")
+        if set_cookie and set_cookie.startswith("__Host-sg_session="):
+            value = set_cookie.split(";", 1)[0]
+            self.cookie = "" if value.endswith("=") else value
+        conn.close()
+        return r.status, dict(r.getheaders()), data
+
+    def register(self, link, password="Tundra-Kettle-Violin-42"):
+        """Registers through a notification link; returns the redirect target."""
+        _, _, page = self.request("GET", link)
+        status, headers, _ = self.request("POST", link, {"csrf": csrf(page), "password": password,
+                                                         "password2": password})
+        return status, headers.get("Location", "")
+
+
+def csrf(page):
+    m = re.search(rb'name="csrf" value="([^"]+)"', page)
+    return m.group(1).decode() if m else ""
