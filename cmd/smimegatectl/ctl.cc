@@ -14,16 +14,8 @@
 #include "keyservice/keyservice_x509.h"
 
 namespace sg::ctl {
-namespace {
 
-struct Connection {
-  std::string endpoint;
-  ks::ClientCredentials credentials;
-};
-
-// The keyservice section of the config (defaults when there is no config
-// file), with data_dir resolved like smimegate does.
-Result<ks::KeyServiceConfig> LoadKeyServiceConfig(const Globals& g) {
+Result<LocatedConfig> LocateConfig(const Globals& g) {
   std::string home = g.home;
   if (home.empty()) {
     const char* env = std::getenv("SMIMEGATE_HOME");
@@ -36,21 +28,32 @@ Result<ks::KeyServiceConfig> LoadKeyServiceConfig(const Globals& g) {
     if (!g.config.empty()) {
       return MakeError(ErrorCode::kInvalidArgument, "--config " + config + ": not found");
     }
-    auto empty = config::ConfigDocument::LoadString("{}", "defaults");
-    if (!empty.ok()) return empty.error();
-    return ks::ParseKeyServiceConfig(empty->Root(), home);  // no config: the defaults under home
+    SG_ASSIGN_OR_RETURN(auto empty, config::ConfigDocument::LoadString("{}", "defaults"));
+    return LocatedConfig{std::move(empty), home};  // no config: the defaults under home
   }
-  auto doc = config::ConfigDocument::LoadFile(config);
-  if (!doc.ok()) return doc.error();
-  auto root = doc->Root();
+  SG_ASSIGN_OR_RETURN(auto doc, config::ConfigDocument::LoadFile(config));
   std::string config_dir =
       std::filesystem::absolute(config, ec).parent_path().lexically_normal().string();
-  SG_ASSIGN_OR_RETURN(std::string data_dir, root.String("data_dir", config_dir));
+  SG_ASSIGN_OR_RETURN(std::string data_dir, doc.Root().String("data_dir", config_dir));
   if (!data_dir.empty() && data_dir[0] != '/') {
     data_dir = (std::filesystem::path(config_dir) / data_dir).lexically_normal().string();
   }
-  SG_ASSIGN_OR_RETURN(auto section, root.Map("keyservice"));
-  return ks::ParseKeyServiceConfig(section, data_dir);
+  return LocatedConfig{std::move(doc), data_dir};
+}
+
+namespace {
+
+struct Connection {
+  std::string endpoint;
+  ks::ClientCredentials credentials;
+};
+
+// The keyservice section of the config (defaults when there is no config
+// file), with data_dir resolved like smimegate does.
+Result<ks::KeyServiceConfig> LoadKeyServiceConfig(const Globals& g) {
+  SG_ASSIGN_OR_RETURN(LocatedConfig located, LocateConfig(g));
+  SG_ASSIGN_OR_RETURN(auto section, located.doc.Root().Map("keyservice"));
+  return ks::ParseKeyServiceConfig(section, located.data_dir);
 }
 
 Result<Connection> Resolve(const Globals& g) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config_node.h"
 #include "common/result.h"
 #include "keyservice/keyservice_grpc_client.h"
 
@@ -32,6 +33,15 @@ struct Globals {
   std::string server_name;
   int timeout_s = 30;
 };
+
+// The configuration smimegatectl reads (--config, else <home>/smimegate.yaml;
+// an empty document when there is none) and its data_dir, resolved like
+// smimegate does.
+struct LocatedConfig {
+  config::ConfigDocument doc;
+  std::string data_dir;
+};
+Result<LocatedConfig> LocateConfig(const Globals& g);
 
 class Ctl {
  public:
@@ -90,5 +100,6 @@ void AddCredentialsCommands(CLI::App& app, Ctl& ctl);
 void AddAuditCommands(CLI::App& app, Ctl& ctl);
 void AddKekCommands(CLI::App& app, Ctl& ctl);
 void AddDeadLetterCommands(CLI::App& app, Ctl& ctl);  // ctl_deadletter.cc
+void AddPortalCommands(CLI::App& app, Ctl& ctl);      // ctl_portal.cc
 
 }  // namespace sg::ctl

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   sg::ctl::AddAuditCommands(app, ctl);
   sg::ctl::AddKekCommands(app, ctl);
   sg::ctl::AddDeadLetterCommands(app, ctl);
+  sg::ctl::AddPortalCommands(app, ctl);
 
   try {
     app.parse(argc, argv);

@@ -90,6 +90,15 @@ egress:
     def tail_log(self):
         return open(self.log).read()[-4000:] if os.path.exists(self.log) else ""
 
+    def stop_process(self):
+        """SIGTERM and wait; the data dir stays."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -1,0 +1,140 @@
+// smimegatectl portal list|purge|resend-link: the web-encryption portal's
+// admin API (portal/portal_admin.h) on its Unix socket (portal.admin_socket,
+// default <data_dir>/run/portal.sock; its file mode is the authentication,
+// so this runs as the gateway's user on the gateway's machine).
+//
+// Exit codes as for every group (ctl.h): 0 ok, 1 refused or failed, 2 usage,
+// 3 the portal is not reachable.
+#include <grpcpp/grpcpp.h>
+
+#include <iostream>
+
+#include "cmd/smimegatectl/ctl.h"
+#include "proto/portal.grpc.pb.h"
+
+namespace sg::ctl {
+namespace {
+
+namespace pb = smimegate::portal::v1;
+
+struct PortalArgs {
+  std::string recipient, domain, id;
+  uint32_t limit = 1000;
+  bool account = false, expired = false;
+};
+
+Result<std::string> AdminSocket(const Globals& g) {
+  SG_ASSIGN_OR_RETURN(LocatedConfig located, LocateConfig(g));
+  SG_ASSIGN_OR_RETURN(auto portal, located.doc.Root().Map("portal"));
+  SG_ASSIGN_OR_RETURN(std::string path, portal.String("admin_socket", "run/portal.sock"));
+  return path.starts_with("/") ? path : located.data_dir + "/" + path;
+}
+
+// Runs one call against the portal; prints the gRPC error and maps it to an exit code.
+int Call(const Globals& g, const std::function<grpc::Status(pb::PortalAdmin::Stub&,
+                                                            grpc::ClientContext&)>& call) {
+  auto socket = AdminSocket(g);
+  if (!socket.ok()) return Fail(socket.error());
+  auto stub = pb::PortalAdmin::NewStub(
+      grpc::CreateChannel("unix:" + *socket, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(g.timeout_s));
+  grpc::Status s = call(*stub, context);
+  if (s.ok()) return 0;
+  std::cerr << "smimegatectl: portal at unix:" << *socket << ": " << s.error_message() << "\n";
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                 s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+             ? 3
+             : 1;
+}
+
+void List(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
+  auto* list = portal.add_subcommand("list", "stored messages: recipient, id, sender, times");
+  list->add_option("--recipient", a.recipient, "one recipient's messages");
+  list->add_option("--domain", a.domain, "the messages sent from this hosted domain");
+  list->add_option("--limit", a.limit, "at most this many (default 1000)")->check(CLI::Range(1, 1000000));
+  list->callback([&] {
+    ctl.RunLocal([&] {
+      pb::ListRequest req;
+      req.set_recipient(a.recipient);
+      req.set_domain(a.domain);
+      req.set_limit(a.limit);
+      pb::ListResponse resp;
+      int rc = Call(ctl.globals, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
+        return stub.List(&c, req, &resp);
+      });
+      if (rc != 0) return rc;
+      for (const auto& m : resp.messages()) {
+        std::cout << m.recipient() << "\t" << m.id() << "\t" << m.sender() << "\t"
+                  << Date(m.stored_at_ms() / 1000) << "\t" << Date(m.expires_at_ms() / 1000)
+                  << "\t" << m.size() << "\t" << (m.read() ? "read" : "unread") << "\t"
+                  << (m.notified() ? "notified" : "not-notified") << "\n";
+      }
+      if (resp.truncated()) std::cerr << "(more: raise --limit)\n";
+      return 0;
+    });
+  });
+}
+
+void Purge(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
+  auto* purge = portal.add_subcommand(
+      "purge", "delete one message (--recipient --id), a recipient's messages, or the expired ones");
+  purge->add_option("--recipient", a.recipient, "whose messages");
+  purge->add_option("--id", a.id, "one message of --recipient");
+  purge->add_flag("--account", a.account, "also delete the recipient's account");
+  purge->add_flag("--expired", a.expired, "run the expiry now");
+  purge->callback([&] {
+    ctl.RunLocal([&] {
+      if (a.recipient.empty() && !a.expired) {
+        return Fail(MakeError(ErrorCode::kInvalidArgument, "portal purge needs --recipient or --expired"));
+      }
+      pb::PurgeRequest req;
+      req.set_recipient(a.recipient);
+      req.set_id(a.id);
+      req.set_account(a.account);
+      req.set_expired(a.expired);
+      pb::PurgeResponse resp;
+      int rc = Call(ctl.globals, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
+        return stub.Purge(&c, req, &resp);
+      });
+      if (rc != 0) return rc;
+      std::cout << "purged " << resp.messages() << " message(s)"
+                << (resp.account_deleted() ? " and the account" : "") << "\n";
+      return 0;
+    });
+  });
+}
+
+void ResendLink(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
+  auto* resend = portal.add_subcommand("resend-link", "a new notification with a new one-time link");
+  resend->add_option("--recipient", a.recipient, "the recipient")->required();
+  resend->add_option("--id", a.id, "the message (default: the newest)");
+  resend->callback([&] {
+    ctl.RunLocal([&] {
+      pb::ResendLinkRequest req;
+      req.set_recipient(a.recipient);
+      req.set_id(a.id);
+      pb::ResendLinkResponse resp;
+      int rc = Call(ctl.globals, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
+        return stub.ResendLink(&c, req, &resp);
+      });
+      if (rc != 0) return rc;
+      std::cout << "sent a new link for " << resp.id() << ", valid until "
+                << Date(resp.expires_ms() / 1000) << "\n";
+      return 0;
+    });
+  });
+}
+
+}  // namespace
+
+void AddPortalCommands(CLI::App& app, Ctl& ctl) {
+  auto& a = ctl.Keep<PortalArgs>();
+  auto* portal = app.add_subcommand("portal", "the web-encryption portal's messages")
+                     ->require_subcommand(1);
+  List(*portal, ctl, a);
+  Purge(*portal, ctl, a);
+  ResendLink(*portal, ctl, a);
+}
+
+}  // namespace sg::ctl
