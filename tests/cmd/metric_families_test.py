@@ -36,6 +36,7 @@ ingress:
     - {name: mx, address: 127.0.0.1, port: 0, role: mx}
     - {name: relay, address: 127.0.0.1, port: 0, role: relay, trusted_networks: [127.0.0.0/8]}
 egress: {outbound: {transport: maildir}}
+portal: {enabled: true, port: 0, hostname: localhost, kek_file: portal/kek, kek_create: true}
 """
 
 HEADER = """\
