@@ -8,13 +8,10 @@ it and its notification goes out through the deliver queue (the outbound
 Maildir). The test follows the link over HTTPS like a browser would:
 registers a password, finds the message in the inbox, reads it, downloads
 the attachment (same bytes) and the original .eml, replies; the reply
-arrives at the internal sink (the inbound Maildir) for alice, marked as
-coming from the portal. Along the way: the message's text is nowhere in the
+arrives at the internal sink (the inbound Maildir) for alice, encrypted to
+her certificate. Along the way: the message's text is nowhere in the
 store or the notification, a reused link is refused, a POST without the
 CSRF token is refused.
-
-Not checked here because it is not done: that the reply arrives encrypted
-to alice's certificate (docs/portal.md "Not done").
 
 Usage: portal_e2e_test.py <smimegate> <smimegatectl>
 """
@@ -135,8 +132,12 @@ def main():
         if "alice@example.com" not in str(reply["To"]) or \
                 "partner@example.org" not in str(reply["From"]):
             fail(f"reply headers: To {reply['To']} From {reply['From']}")
-        if reply["X-Smimegate-Portal"] != "reply" or "<q3@example.com>" not in str(reply["In-Reply-To"]):
-            fail("the reply is not marked as coming from the portal / not threaded")
+        # Encrypted to alice's certificate by the workers (the portal-reply rule).
+        if reply.get_content_type() not in ("application/pkcs7-mime",
+                                            "application/x-pkcs7-mime"):
+            fail(f"the reply reached alice as {reply.get_content_type()}, not encrypted")
+        if b"Thanks, received" in open(maildir_files(gw.inbound)[0], "rb").read():
+            fail("the reply's text is in clear at the internal sink")
         print("PASS: stored, notified, registered, read, downloaded, replied")
     finally:
         gw.stop()

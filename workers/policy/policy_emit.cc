@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/ascii.h"
+
 namespace sg::workers {
 namespace v1 = smimegate::v1;
 
@@ -46,4 +48,17 @@ void LogDecision(const v1::MessageRecord& record, const std::string& rcpt,
       .Fields(extra)
       .Info();
 }
+// Whether harvested SMIMECapabilities list an AES-GCM cipher (short names
+// "aes-256-gcm"/"id-aes256-GCM" or the OIDs 2.16.840.1.101.3.4.1.6/.26/.46).
+bool AnnouncesAesGcm(const std::vector<std::string>& capabilities) {
+  for (const auto& c : capabilities) {
+    const std::string l = AsciiLower(c);
+    if (l.find("gcm") != std::string::npos || l == "2.16.840.1.101.3.4.1.6" ||
+        l == "2.16.840.1.101.3.4.1.26" || l == "2.16.840.1.101.3.4.1.46") {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace sg::workers

@@ -30,4 +30,8 @@ void LogDecision(const smimegate::v1::MessageRecord& record, const std::string& 
                  const std::string& action, const std::string& rule, const std::string& form_id,
                  const log::Fields& extra = {});
 
+// Whether harvested SMIMECapabilities list an AES-GCM cipher (short names
+// "aes-256-gcm"/"id-aes256-GCM" or the OIDs 2.16.840.1.101.3.4.1.6/.26/.46).
+bool AnnouncesAesGcm(const std::vector<std::string>& capabilities);
+
 }  // namespace sg::workers

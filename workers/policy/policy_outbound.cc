@@ -32,18 +32,6 @@ std::string MetricAction(Form form) {
   return "unknown";
 }
 
-// Whether harvested SMIMECapabilities list an AES-GCM cipher (short names
-// "aes-256-gcm"/"id-aes256-GCM" or the OIDs 2.16.840.1.101.3.4.1.6/.26/.46).
-bool AnnouncesAesGcm(const std::vector<std::string>& capabilities) {
-  for (const auto& c : capabilities) {
-    const std::string l = AsciiLower(c);
-    if (l.find("gcm") != std::string::npos || l == "2.16.840.1.101.3.4.1.6" ||
-        l == "2.16.840.1.101.3.4.1.26" || l == "2.16.840.1.101.3.4.1.46") {
-      return true;
-    }
-  }
-  return false;
-}
 
 }  // namespace
 

@@ -51,7 +51,9 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::Process(v1::MessageRecor
                      "record " + record.envelope().message_id() + " has no direction");
   }
   Result<std::vector<v1::MessageRecord>> out =
-      direction == v1::DIRECTION_INBOUND ? ProcessInbound(record) : ProcessOutbound(record);
+      record.envelope().origin() == v1::ORIGIN_PORTAL ? ProcessPortalReply(record)
+      : direction == v1::DIRECTION_INBOUND            ? ProcessInbound(record)
+                                                      : ProcessOutbound(record);
   if (out.ok()) {
     for (const auto& r : *out) metrics_.Form(DirectionName(r.envelope().direction()));
   }

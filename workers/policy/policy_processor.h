@@ -87,6 +87,13 @@ class PolicyProcessor : public MessageProcessor {
   Result<std::vector<smimegate::v1::MessageRecord>> EmitOutbound(
       const smimegate::v1::MessageRecord& record, OutboundPlan& plan);
 
+  // A recipient's reply from the web-encryption portal (policy_portal_reply.cc).
+  Result<std::vector<smimegate::v1::MessageRecord>> ProcessPortalReply(
+      const smimegate::v1::MessageRecord& record);
+  // A hosted recipient's own certificate (never a domain certificate); nullopt: none.
+  Result<std::optional<keyservice::EncryptionCertificate>> OwnCertificate(
+      const std::string& address);
+
   // Inbound (policy_inbound.cc).
   struct InboundRecipient;
   Result<std::vector<smimegate::v1::MessageRecord>> ProcessInbound(
