@@ -26,8 +26,13 @@ PACKAGES=(
   # ingress: the STARTTLS protocol/cipher check (tests/integration/mx_edge_test.sh)
   testssl.sh
   # portal: the real-browser test (tests/portal/browser/, playwright-core from npm)
-  chromium nodejs npm
+  chromium
 )
+# ... and npm: Debian's, unless one is installed already (NodeSource's nodejs
+# bundles npm and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

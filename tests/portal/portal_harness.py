@@ -100,12 +100,8 @@ egress:
                 self.proc.kill()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        """Stops the gateway and removes its data dir."""
+        self.stop_process()
         shutil.rmtree(self.work, ignore_errors=True)
 
 
