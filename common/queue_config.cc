@@ -15,7 +15,6 @@ std::vector<TopicSpec> QueueConfig::PipelineTopics() const {
           {Topic(topics::kOutbound), partitions},
           {Topic(topics::kDeliver), partitions},
           {Topic(topics::kRetry), partitions},
-          {Topic(topics::kPortal), partitions},
           {Topic(topics::kDeadLetter), 1, deadletter_retention}};
 }
 

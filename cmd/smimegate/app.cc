@@ -37,6 +37,12 @@ Status App::Start() {
   }
   if (stage_ != Stage::kKeyService) {
     SG_ASSIGN_OR_RETURN(queue_, queue::OpenQueue(config_.queue));
+    if (config_.portal.enabled || config_.policy.web_encryption) {
+      // The portal topic exists only where web encryption is used, so a
+      // Kafka cluster without it (create_topics: false) keeps working.
+      SG_RETURN_IF_ERROR(queue_->EnsureTopics(
+          {{config_.queue.Topic(topics::kPortal), config_.queue.partitions}}));
+    }
   }
 
   // Start order: keyservice, workers, egress, portal, ingress (mail is taken last

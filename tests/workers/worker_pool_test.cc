@@ -13,6 +13,7 @@
 
 #include "common/embedded_queue.h"
 #include "common/queue_config.h"
+#include "common/topics.h"
 #include "workers/message_processor.h"
 #include "workers/worker_pool.h"
 #include "tests/support/holding_queue.h"
@@ -127,6 +128,8 @@ class WorkerDeadLetterTest : public ::testing::Test {
     queue_ = std::move(*q);
     qc_.partitions = 1;
     ASSERT_TRUE(queue_->EnsureTopics(qc_.PipelineTopics()).ok());
+    // Only made when web encryption is on (cmd/smimegate).
+    ASSERT_TRUE(queue_->EnsureTopics({{qc_.Topic(topics::kPortal), 1}}).ok());
   }
   void Produce(const std::string& topic, const std::string& key, const std::string& value) {
     auto p = queue_->CreateProducer();
