@@ -67,7 +67,7 @@ class EgressService::Impl {
         retry_topic_(topics::Name(prefix, topics::kRetry)),
         deadletter_topic_(topics::Name(prefix, topics::kDeadLetter)),
         deps_(std::move(deps)), router_(config_), dsn_limiter_(config_.dsn_rate_limit) {
-    clock_ = deps_.clock != nullptr ? deps_.clock : &system_clock_;
+    clock_ = deps_.clock != nullptr ? deps_.clock : &SystemClock::Instance();
   }
 
   ~Impl() {
@@ -142,7 +142,6 @@ class EgressService::Impl {
   EgressDeps deps_;
   Router router_;
   DsnRateLimiter dsn_limiter_;
-  SystemClock system_clock_;
   const Clock* clock_ = nullptr;
 
   std::unique_ptr<DedupeStore> dedupe_;

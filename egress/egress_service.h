@@ -38,7 +38,7 @@
 #include "common/metrics.h"
 #include "common/queue.h"
 #include "common/service.h"
-#include "egress/egress_clock.h"
+#include "common/clock.h"
 #include "egress/egress_config.h"
 #include "egress/egress_dns.h"
 

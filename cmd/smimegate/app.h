@@ -20,7 +20,7 @@
 #include "keyservice/decrypt_guard_grpc_server.h"
 #include "keyservice/key_cache_metrics.h"
 #include "keyservice/keyservice_grpc_client.h"
-#include "keyservice/keyservice_clock.h"
+#include "common/clock.h"
 #include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
 #include "workers/smime/smime_metrics.h"
@@ -68,7 +68,7 @@ class App {
   metrics::Registry registry_;
   std::unique_ptr<queue::Queue> queue_;
   std::unique_ptr<queue::Producer> ingress_producer_;
-  keyservice::SystemClock clock_;
+  SystemClock clock_;
   keyservice::KeyServiceServer* keyservice_ = nullptr;  // owned by services_
   // The workers' view of the keyservice: in process, or gRPC behind a cache.
   std::unique_ptr<keyservice::KeyService> keyservice_client_;

@@ -121,7 +121,7 @@ TEST_F(EgressPeerTest, TemporaryFailureIsRetriedThroughTheQueueThenDelivered) {
   // Not due yet: nothing happens while the clock stands still.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(peer.Events("message").empty());
-  h_.clock().Advance(10'000);
+  h_.clock().AdvanceMs(10'000);
   ASSERT_TRUE(WaitUntil([&] { return peer.Events("message").size() == 1; }, seconds(10)));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(peer.Events("message").size(), 1u);
@@ -138,7 +138,7 @@ TEST_F(EgressPeerTest, RetryExpiryBouncesWithStatus447) {
   h_.Produce(MakeRecord("m9", "alice@org.test", {"bob@remote.test"}));
   ASSERT_TRUE(WaitUntil([&] { return h_.ReadAll("retry").size() == 1; }, seconds(10)));
   // Past retry.max_age (1h): the next attempt fails for good and bounces.
-  h_.clock().Advance(2 * 3'600'000);
+  h_.clock().AdvanceMs(2 * 3'600'000);
   const std::string box = h_.dir() + "/mail/inbound/new";
   std::string dsn;
   ASSERT_TRUE(WaitUntil([&] {
@@ -250,7 +250,7 @@ TEST_F(EgressPeerTest, ForgedInternetSendersGetHeadersOnlyAndARateLimitedNumberO
     EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile(file);
   }
   // Half an hour later one DSN (of two per hour) is allowed again.
-  h_.clock().Advance(1'800'000);
+  h_.clock().AdvanceMs(1'800'000);
   h_.Produce(inbound(4));
   ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 3; }, seconds(10)));
   EXPECT_EQ(h_.ReadAll("deadletter").size(), 1u);

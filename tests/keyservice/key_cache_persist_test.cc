@@ -18,11 +18,13 @@
 #include "keyservice/key_cache_config.h"
 #include "tests/keyservice/fake_key_service.h"
 #include "tests/keyservice/test_pki.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::keyservice {
 namespace {
 
 using namespace std::chrono_literals;
+using sg::testing::FakeClock;
 namespace fs = std::filesystem;
 
 EncryptionCertificate Cert(const std::string& owner, const std::string& der) {

@@ -204,7 +204,7 @@ Result<DsnVerdict> PolicyProcessor::FailureDsnVerdict(const v1::MessageRecord& r
   req.sender = AsciiLower(env.mail_from());
   req.key_digest = r.unwrapped.failure_key;
   req.message_id = env.message_id();
-  req.now_ms = clock_();
+  req.now_ms = clock_.NowMs();
   SG_ASSIGN_OR_RETURN(keyservice::DsnPermission p, guard_.PermitFailureDsn(req));
   switch (p) {
     case keyservice::DsnPermission::kAllowed: return DsnVerdict::kSend;
@@ -218,7 +218,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
     const v1::MessageRecord& record) {
   const auto& env = record.envelope();
   SG_ASSIGN_OR_RETURN(smime::TrustStore trust, Trust());
-  const int64_t arrival_ms = env.received_at_ms() > 0 ? env.received_at_ms() : clock_();
+  const int64_t arrival_ms = env.received_at_ms() > 0 ? env.received_at_ms() : clock_.NowMs();
   Unwrapper unwrapper(engine_, trust, guard_, InboundUnwrapOptions(),
                       static_cast<std::time_t>(arrival_ms / 1000), env.message_id());
   SG_ASSIGN_OR_RETURN(Unwrapped common, unwrapper.Common(record.message()));

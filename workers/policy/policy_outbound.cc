@@ -301,7 +301,7 @@ class OutboundEmitter {
 
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::MessageRecord& record,
                                                                      OutboundPlan& plan) {
-  OutboundEmitter emit(record, plan.message, engine_, smime_config_, clock_(), metrics_);
+  OutboundEmitter emit(record, plan.message, engine_, smime_config_, clock_.NowMs(), metrics_);
   emit.set_tags(plan.facts.tags.Names());
   std::optional<smime::PreparedSigner> signer;
   auto signer_fn = [&]() -> Result<smime::PreparedSigner> {

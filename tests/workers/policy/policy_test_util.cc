@@ -16,7 +16,7 @@ Harness::Harness(PolicyConfig config, smime::SmimeConfig sc) {
   sc.trust_system_roots = false;
   guard = keyservice::DecryptGuardStore::Open(keyservice::DecryptGuardOptions{}).value();
   processor = std::make_unique<PolicyProcessor>(std::move(config), sc, keys, *guard, *engine,
-                                                registry, [this] { return clock_ms; });
+                                                registry, clock);
   keys.AddAnchor(GetTestPki().root.cert.get());
 }
 
