@@ -16,9 +16,9 @@
 #include "common/config_node.h"
 #include "keyservice/key_cache.h"
 #include "keyservice/key_cache_config.h"
-#include "tests/keyservice/fake_key_service.h"
 #include "tests/keyservice/test_pki.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_key_service.h"
 
 namespace sg::keyservice {
 namespace {
@@ -59,7 +59,7 @@ class KeyCachePersistTest : public ::testing::Test {
 
   testing::TempDir dir_;
   FakeClock clock_{std::chrono::system_clock::now()};
-  testing::FakeKeyService ks_;
+  sg::testing::FakeKeyService ks_;
 };
 
 TEST_F(KeyCachePersistTest, RestartedWorkerServesEncryptionCertificatesWithoutAskingUpstream) {

@@ -77,7 +77,7 @@ TEST_F(InboundPolicy, GoodSignatureMarkedOkHarvestedAndReplyEncrypted) {
 
   // The reply to a new correspondent is now encrypted to the harvested certificate.
   Harness fresh;
-  fresh.keys.AddParticipant(kAlice, GetTestPki().alice);
+  AddParticipant(fresh.keys, kAlice, GetTestPki().alice);
   auto in = fresh.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
   ASSERT_TRUE(in.ok());
   auto reply = fresh.Run(Record(v1::DIRECTION_OUTBOUND, kAlice, {kCarol},
@@ -124,7 +124,7 @@ TEST_F(InboundPolicy, EncryptedDecryptedAndMarkedSecure) {
 
 TEST_F(InboundPolicy, DecryptsWithAnOldKey) {
   // The user's previous key (expired certificate) is still a decryption candidate.
-  h.keys.AddDecryptionKey(kAlice, GetTestPki().expired);
+  h.keys.AddDecryptionKey(kAlice, GetTestPki().expired.key.get(), GetTestPki().expired.cert.get());
   const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Old"), GetTestPki().expired);
   auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
   ASSERT_TRUE(out.ok());
@@ -133,7 +133,8 @@ TEST_F(InboundPolicy, DecryptsWithAnOldKey) {
 }
 
 TEST_F(InboundPolicy, DecryptsWithHostedDomainKey) {
-  h.keys.AddDecryptionKey("@example.com", GetTestPki().server);
+  h.keys.AddDecryptionKey("@example.com", GetTestPki().server.key.get(),
+                          GetTestPki().server.cert.get());
   const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Domain"), GetTestPki().server);
   auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {"nobody@example.com"}, m));
   ASSERT_TRUE(out.ok());
