@@ -43,6 +43,18 @@ def wait_until(predicate, timeout=30.0, interval=0.05, what="a condition", proc=
         time.sleep(interval)
 
 
+def poll_until(predicate, timeout=30.0, interval=0.1):
+    """Like wait_until, but gives up quietly: returns predicate()'s last value
+    (false) after `timeout`, for tests that record a failure and go on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
 def wait_port(port, timeout=30.0, proc=None, host="127.0.0.1"):
     """Waits until a TCP connection to host:port succeeds."""
     def accepts():
