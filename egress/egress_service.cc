@@ -11,6 +11,7 @@
 
 #include "common/deadletter.h"
 #include "common/mail/address.h"
+#include "common/message_log.h"
 #include "common/mail/dsn.h"
 #include "common/thread_name.h"
 #include "common/topics.h"
@@ -55,6 +56,15 @@ struct Decisions {
   std::vector<size_t> kept;                          // bounced, and kept as one dead letter
   std::string kept_reason;
 };
+
+// The log line about one message and recipient (keys: common/message_log.h).
+log::Event RcptEvent(const v1::MessageRecord& rec, const std::string& rcpt,
+                     std::string_view action) {
+  log::Event e = log::MessageEvent("egress", rec.envelope());
+  e.Field("rcpt", rcpt).Field("action", action);
+  if (!rec.form_id().empty()) e.Field("form", rec.form_id());
+  return e;
+}
 
 }  // namespace
 
@@ -446,7 +456,7 @@ bool EgressService::Impl::RefuseUnsendable(Task& task) {
   if (bare == std::string::npos) return false;
   const auto& env = task.rec.envelope();
   const std::string reason = BareLineEndingReason(message, bare);
-  spdlog::warn("egress: {} refused: {}", env.message_id(), reason);
+  log::MessageEvent("egress", env).Field("action", "refused").Field("reason", reason).Warn();
   metrics_.Refused("bare_line_ending");
   for (size_t i = 0; i < task.outcomes.size(); ++i) {
     Outcome& o = task.outcomes[i];
@@ -483,8 +493,9 @@ bool EgressService::Impl::OverDsnRateLimit(Task& task, size_t i) {
                   " DSNs to " + domain + " within " + FormatDuration(config_.dsn_rate_limit.interval) +
                   " (egress.dsn_rate_limit); kept here, `smimegatectl deadletter replay` sends it";
   metrics_.Refused("dsn_rate_limit");
-  spdlog::warn("egress: {} to <{}>: {}", env.message_id(), env.recipients(static_cast<int>(i)).address(),
-               o.dead_reason);
+  RcptEvent(rec, env.recipients(static_cast<int>(i)).address(), "dsn_rate_limited")
+      .Field("reason", o.dead_reason)
+      .Warn();
   return true;
 }
 
@@ -607,8 +618,10 @@ Decisions EgressService::Impl::Decide(Task& task, int64_t now, int64_t first,
     if (o.code >= 200 && o.code < 300) {
       metrics_.Delivery("delivered", o.route);
       if (env.received_at_ms() > 0) metrics_.QueueAge(static_cast<double>(now - env.received_at_ms()) / 1000.0);
-      spdlog::info("egress: {} to <{}> delivered via {} ({} {})", env.message_id(), rcpt.address(),
-                   o.remote.empty() ? o.route : o.remote, o.code, o.text);
+      RcptEvent(task.rec, rcpt.address(), "delivered")
+          .Field("peer", o.remote.empty() ? o.route : o.remote)
+          .Field("status", std::to_string(o.code) + " " + o.text)
+          .Info();
       continue;
     }
     const std::string reply = std::to_string(o.code) + " " + o.text;
@@ -620,8 +633,11 @@ Decisions EgressService::Impl::Decide(Task& task, int64_t now, int64_t first,
         d.deferred.push_back(i);
         d.last_error = reply;
         metrics_.Delivery("deferred", o.route);
-        spdlog::info("egress: {} to <{}> deferred (attempt {}): {}", env.message_id(),
-                     rcpt.address(), attempts, reply);
+        RcptEvent(task.rec, rcpt.address(), "deferred")
+            .Field("attempt", attempts)
+            .Field("peer", o.remote)
+            .Field("status", reply)
+            .Info();
         continue;
       }
       f.status = "4.4.7";
@@ -630,7 +646,11 @@ Decisions EgressService::Impl::Decide(Task& task, int64_t now, int64_t first,
       f.status = mail::StatusFromReply(o.code, o.text);
       f.diagnostic = reply;
     }
-    spdlog::info("egress: {} to <{}> failed: {}", env.message_id(), rcpt.address(), f.diagnostic);
+    RcptEvent(task.rec, rcpt.address(), "failed")
+        .Field("peer", o.remote)
+        .Field("status", f.status)
+        .Field("reason", f.diagnostic)
+        .Info();
     if (env.mail_from().empty()) {
       d.dead.emplace_back(i, "undeliverable and the sender is the null sender: " + f.diagnostic);
       metrics_.Delivery("deadlettered", o.route);
@@ -693,13 +713,27 @@ void EgressService::Impl::Finalize(Task& task) {
     r.topic = deliver_topic_;
     r.key = dsn.envelope().message_id();
     r.value = dsn.SerializeAsString();
+    log::MessageEvent("egress", env)
+        .Field("action", "dsn")
+        .Field("dsn_message_id", dsn.envelope().message_id())
+        .Field("to", env.mail_from())
+        .Field("rcpts", d.bounce.size())
+        .Info();
     out.push_back(std::move(r));
     metrics_.Dsn();
   }
   for (auto& [i, reason] : d.dead) {
+    RcptEvent(task.rec, env.recipients(static_cast<int>(i)).address(), "dead_letter")
+        .Field("reason", reason)
+        .Warn();
     out.push_back(DeadLetterRecord(CopyFor(task.rec, {i}), reason, task.tp.topic));
   }
   if (!d.kept.empty()) {
+    log::MessageEvent("egress", env)
+        .Field("action", "kept")
+        .Field("rcpts", d.kept.size())
+        .Field("reason", d.kept_reason)
+        .Info();
     out.push_back(DeadLetterRecord(CopyFor(task.rec, d.kept), d.kept_reason, task.tp.topic));
   }
 
@@ -729,7 +763,14 @@ queue::OutRecord EgressService::Impl::DeadLetterRecord(const v1::MessageRecord& 
 }
 
 void EgressService::Impl::DeadLetterRaw(const queue::Record& record, const std::string& reason) {
-  spdlog::warn("egress: {}[{}]@{}: {}", record.topic, record.partition, record.offset, reason);
+  log::Event("egress")
+      .Field("message_id", record.key)
+      .Field("topic", record.topic)
+      .Field("partition", record.partition)
+      .Field("offset", record.offset)
+      .Field("action", "dead_letter")
+      .Field("reason", reason)
+      .Warn();
   auto task = std::make_unique<Task>();
   task->id = next_task_id_++;
   task->tp = {record.topic, record.partition};

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/log_event.h"
+#include "common/message_log.h"
 #include "proto/envelope.pb.h"
 
 namespace sg::workers {
@@ -21,8 +22,8 @@ smimegate::v1::MessageRecord Derive(const smimegate::v1::MessageRecord& in, std:
 void Note(smimegate::v1::MessageRecord& out, const std::string& action, const std::string& rule,
           const std::string& rcpt);
 
-// "inbound" | "outbound" | "unspecified"
-const char* DirectionName(smimegate::v1::Direction d);
+// "inbound" | "outbound" | "unspecified" (common/message_log.h)
+using log::DirectionName;
 
 // The policy decision log line (an sg::log::Event, stage "policy"): fields
 // message_id, direction, from, rcpt, action, rule, form, then |extra|.
