@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "common/clock.h"
 #include "common/deadletter.h"
 #include "common/log_event.h"
 #include "common/topics.h"
@@ -54,12 +55,6 @@ class AckWaiter : public std::enable_shared_from_this<AckWaiter> {
   bool failed_ = false;
   std::string error_;
 };
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The log line about one record (keys as in common/message_log.h): the
 // record key is the message id.
@@ -216,7 +211,7 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
           .Field("dsn", tell_sender)
           .Error();
       GiveUpContext ctx{deadletter_topic_, deliver_topic_, dsn_.reporting_mta, dsn_.postmaster,
-                        NowMs(), tell_sender};
+                        SystemClock::Instance().NowMs(), tell_sender};
       for (auto& out : GiveUpRecords(rec, reason, permanent, ctx)) {
         m.producer->Produce(std::move(out), acks->Add());
       }
