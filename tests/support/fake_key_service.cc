@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "common/mail/address.h"
+#include "tests/support/test_pki.h"
 
 namespace sg::testing {
 namespace {
@@ -15,22 +16,6 @@ using keyservice::SigningIdentity;
 std::string DomainOwner(const std::string& address) { return "@" + mail::DomainOf(address); }
 
 }  // namespace
-
-std::string CertDer(const X509* cert) {
-  unsigned char* buf = nullptr;
-  int len = i2d_X509(cert, &buf);
-  std::string out(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
-  OPENSSL_free(buf);
-  return out;
-}
-
-std::string KeyDer(EVP_PKEY* key) {
-  unsigned char* buf = nullptr;
-  int len = i2d_PrivateKey(key, &buf);
-  std::string out(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
-  OPENSSL_free(buf);
-  return out;
-}
 
 FakeKeyService::FakeKeyService() : log_(std::make_unique<keyservice::ChangeLog>()) {}
 

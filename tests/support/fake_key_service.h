@@ -42,9 +42,6 @@
 
 namespace sg::testing {
 
-std::string CertDer(const X509* cert);
-std::string KeyDer(EVP_PKEY* key);
-
 class FakeKeyService : public keyservice::KeyService {
  public:
   FakeKeyService();
