@@ -121,8 +121,7 @@ Result<std::optional<SigningIdentity>> FakeKeyService::GetSigningIdentity(
 Result<std::optional<EncryptionCertificate>> FakeKeyService::GetEncryptionCertificate(
     const std::string& address) {
   SG_RETURN_IF_ERROR(Enter(encryption_calls));
-  // As the keyservice: an address the one normaliser refuses is an error.
-  if (auto n = mail::NormalizeAddress(address); !n.ok()) return n.error();
+  SG_RETURN_IF_ERROR(AddressCheck(address));
   std::optional<EncryptionCertificate> out;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -145,6 +144,7 @@ Result<std::optional<EncryptionCertificate>> FakeKeyService::GetEncryptionCertif
 
 Result<std::vector<DecryptionKey>> FakeKeyService::GetDecryptionKeys(const std::string& address) {
   SG_RETURN_IF_ERROR(Enter(decryption_calls));
+  SG_RETURN_IF_ERROR(AddressCheck(address));
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<DecryptionKey> out;
   for (const std::string& owner : {address, DomainOwner(address)}) {
@@ -156,6 +156,7 @@ Result<std::vector<DecryptionKey>> FakeKeyService::GetDecryptionKeys(const std::
 
 Result<bool> FakeKeyService::Participates(const std::string& address) {
   SG_RETURN_IF_ERROR(Enter(participation_calls));
+  SG_RETURN_IF_ERROR(AddressCheck(address));
   std::lock_guard<std::mutex> lock(mu_);
   return signing_.count(address) > 0;
 }
@@ -201,6 +202,27 @@ Status FakeKeyService::Enter(std::atomic<int>& counter) {
   if (auto l = latency.load(); l.count() > 0) std::this_thread::sleep_for(l);
   if (unavailable) return MakeError(ErrorCode::kUnavailable, "fake keyservice: down");
   return OkStatus();
+}
+
+Status FakeKeyService::AddressCheck(const std::string& address) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++calls_[address];
+    auto f = fail_for.find(address);
+    if (f != fail_for.end() && f->second.times != 0) {
+      if (f->second.times > 0) --f->second.times;
+      return MakeError(f->second.code, "fake keyservice: failing for <" + address + ">");
+    }
+  }
+  // As the keyservice: an address the one normaliser refuses is an error.
+  if (auto n = mail::NormalizeAddress(address); !n.ok()) return n.error();
+  return OkStatus();
+}
+
+int FakeKeyService::calls_for(const std::string& address) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(address);
+  return it == calls_.end() ? 0 : it->second;
 }
 
 keyservice::ChangeLog* FakeKeyService::Log() {

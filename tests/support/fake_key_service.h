@@ -16,6 +16,11 @@
 // kUnchanged.
 //
 // Test knobs: `unavailable` makes every call fail with kUnavailable;
+// `fail_for` makes the per-address calls (encryption certificate, decryption
+// keys, participation) for one address fail with the given code, `times`
+// times (then they answer again; a negative count fails for ever), and
+// calls_for() counts those calls per address (the normaliser's refusal also
+// applies to all three, as in the keyservice);
 // `latency` delays every lookup (a remote keyservice); `on_fetch` runs inside
 // GetEncryptionCertificate after the answer was read (to race an
 // invalidation against a fetch). Calls are counted per method.
@@ -83,6 +88,13 @@ class FakeKeyService : public keyservice::KeyService {
   Result<keyservice::Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
                                              std::chrono::milliseconds wait) override;
 
+  struct Failure {
+    ErrorCode code = ErrorCode::kUnavailable;
+    int times = -1;
+  };
+  std::map<std::string, Failure> fail_for;  // by address as asked; set before the calls
+  int calls_for(const std::string& address) const;
+
   std::atomic<bool> unavailable{false};
   std::atomic<std::chrono::microseconds> latency{std::chrono::microseconds(0)};
   std::function<void(const std::string&)> on_fetch;
@@ -94,6 +106,8 @@ class FakeKeyService : public keyservice::KeyService {
 
  private:
   Status Enter(std::atomic<int>& counter);
+  // The error of a per-address call, if any: fail_for, then the normaliser.
+  Status AddressCheck(const std::string& address);
   keyservice::ChangeLog* Log();
 
   mutable std::mutex mu_;
@@ -106,6 +120,7 @@ class FakeKeyService : public keyservice::KeyService {
   keyservice::TrustAnchors anchors_;
   std::set<std::string> harvested_der_;
   std::vector<keyservice::HarvestRequest> harvested_;
+  std::map<std::string, int> calls_;
 };
 
 }  // namespace sg::testing
