@@ -18,6 +18,18 @@ struct KeyServiceClient::Stubs {
 
 namespace {
 
+template <typename Stub, typename Req, typename Resp>
+Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub* stub,
+            const Req& req, Resp* resp, std::chrono::milliseconds timeout,
+            const std::string& endpoint, bool wait_for_ready) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  ctx.set_wait_for_ready(wait_for_ready);
+  grpc::Status s = (stub->*method)(&ctx, req, resp);
+  if (!s.ok()) return FromGrpc(s, endpoint);
+  return OkStatus();
+}
+
 CertificateInfo InfoFrom(const pb::CertificateInfo& c) {
   CertificateInfo out;
   out.fingerprint = c.fingerprint();
@@ -43,10 +55,10 @@ TrustAddResult TrustAddFrom(const pb::TrustAddResponse& r) {
 }  // namespace
 
 #define SG_SVC(method, req, resp) \
-  UnaryCall(&pb::KeyService::Stub::method, *stubs_->service, req, resp, timeout_, endpoint_, \
+  Call(&pb::KeyService::Stub::method, stubs_->service.get(), req, resp, timeout_, endpoint_, \
        wait_for_ready_)
 #define SG_ADM(method, req, resp) \
-  UnaryCall(&pb::KeyAdmin::Stub::method, *stubs_->admin, req, resp, timeout_, endpoint_, \
+  Call(&pb::KeyAdmin::Stub::method, stubs_->admin.get(), req, resp, timeout_, endpoint_, \
        wait_for_ready_)
 
 Result<std::unique_ptr<KeyServiceClient>> KeyServiceClient::Create(
@@ -163,7 +175,7 @@ Result<Changes> KeyServiceClient::WaitForChanges(uint64_t epoch, uint64_t after_
   req.set_after_version(after_version);
   req.set_wait_ms(static_cast<uint32_t>(wait.count()));
   pb::ChangesResponse resp;
-  SG_RETURN_IF_ERROR(UnaryCall(&pb::KeyService::Stub::WaitForChanges, *stubs_->service, req,
+  SG_RETURN_IF_ERROR(Call(&pb::KeyService::Stub::WaitForChanges, stubs_->service.get(), req,
                           &resp, timeout_ + wait, endpoint_, wait_for_ready_));
   Changes c;
   c.epoch = resp.epoch();
@@ -320,7 +332,7 @@ Result<std::vector<AuditRecord>> KeyServiceClient::ListAudit(int64_t since_us, u
 Result<KekRotationResult> KeyServiceClient::RotateKek() {
   pb::RotateKekRequest req;
   pb::RotateKekResponse resp;
-  SG_RETURN_IF_ERROR(UnaryCall(&pb::KeyAdmin::Stub::RotateKek, *stubs_->admin, req, &resp,
+  SG_RETURN_IF_ERROR(Call(&pb::KeyAdmin::Stub::RotateKek, stubs_->admin.get(), req, &resp,
                           rotate_timeout_, endpoint_, wait_for_ready_));
   return KekRotationResult{resp.resealed(), resp.already_current(), resp.kek_id()};
 }
