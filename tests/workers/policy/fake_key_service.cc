@@ -67,6 +67,24 @@ void FakeKeyService::AddAnchor(const X509* cert) {
   anchors_.push_back(CertDer(cert));
 }
 
+std::optional<Error> FakeKeyService::AddressError(const std::string& address) {
+  ++calls_[address];
+  auto f = fail_for.find(address);
+  if (f != fail_for.end() && f->second.times != 0) {
+    if (f->second.times > 0) --f->second.times;
+    return MakeError(f->second.code, "fake keyservice: failing for <" + address + ">");
+  }
+  // As the keyservice: an address the one normaliser refuses is an error.
+  if (auto n = mail::NormalizeAddress(address); !n.ok()) return n.error();
+  return std::nullopt;
+}
+
+int FakeKeyService::calls_for(const std::string& address) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(address);
+  return it == calls_.end() ? 0 : it->second;
+}
+
 Result<std::optional<keyservice::SigningIdentity>> FakeKeyService::GetSigningIdentity(
     const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -80,8 +98,7 @@ Result<std::optional<keyservice::EncryptionCertificate>> FakeKeyService::GetEncr
     const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable) return Down();
-  // As the keyservice: an address the one normaliser refuses is an error.
-  if (auto n = mail::NormalizeAddress(address); !n.ok()) return n.error();
+  if (auto e = AddressError(address)) return *e;
   // As the keyservice: the personal certificate first, with the partner
   // domain certificate alongside; else the domain certificate.
   auto personal = certs_.find(address);
@@ -104,6 +121,7 @@ Result<std::vector<keyservice::DecryptionKey>> FakeKeyService::GetDecryptionKeys
     const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable) return Down();
+  if (auto e = AddressError(address)) return *e;
   std::vector<keyservice::DecryptionKey> out;
   for (const std::string& key : {address, DomainOwner(address)}) {
     auto it = keys_.find(key);
@@ -115,6 +133,7 @@ Result<std::vector<keyservice::DecryptionKey>> FakeKeyService::GetDecryptionKeys
 Result<bool> FakeKeyService::Participates(const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable) return Down();
+  if (auto e = AddressError(address)) return *e;
   return signing_.count(address) > 0;
 }
 

@@ -4,10 +4,15 @@
 // set by the test from the S/MIME test PKI. Harvested certificates are
 // recorded and, like the real keyservice with a trusted certificate, used
 // for encryption from then on. `unavailable` makes every call fail with
-// kUnavailable (keyservice down). Threading: guarded by a mutex.
+// kUnavailable (keyservice down); `fail_for` makes the per-address calls
+// for one address fail with the given code, `fail_times` times (then they
+// answer again; a negative count fails for ever). Like the keyservice, the
+// per-address calls refuse an address the one normaliser refuses
+// (kInvalidArgument). Threading: guarded by a mutex.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <mutex>
 #include <vector>
 
@@ -46,6 +51,12 @@ class FakeKeyService : public keyservice::KeyService {
 
   std::vector<keyservice::HarvestRequest> harvested() const;
   bool unavailable = false;
+  struct Failure {
+    ErrorCode code = ErrorCode::kUnavailable;
+    int times = -1;
+  };
+  std::map<std::string, Failure> fail_for;  // by address as asked
+  int calls_for(const std::string& address) const;
 
  private:
   mutable std::mutex mu_;
@@ -54,6 +65,10 @@ class FakeKeyService : public keyservice::KeyService {
   std::map<std::string, std::vector<keyservice::DecryptionKey>> keys_; // by address or "@domain"
   std::vector<std::string> anchors_;
   std::vector<keyservice::HarvestRequest> harvested_;
+  std::map<std::string, int> calls_;
+
+  // The error for a per-address call, if any (mu_ held).
+  std::optional<Error> AddressError(const std::string& address);
 };
 
 }  // namespace sg::workers::testing
