@@ -273,7 +273,7 @@ RecipientStatus LdapSource::Lookup(const std::string& address) {
   sigaddset(&pipe_set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
   auto filter = LdapFilterFor(config_.filter, address);
-  if (!filter.ok()) return RecipientStatus::kUnknown;
+  if (!filter.ok()) return RecipientStatus::kUnavailable;  // cannot ask: never a 550
   // A kept connection may have been closed by the server meanwhile: one
   // more try on a fresh connection before "unavailable".
   for (int attempt = 0; attempt < 2; ++attempt) {
