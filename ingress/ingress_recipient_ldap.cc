@@ -3,12 +3,13 @@
 #include <ldap.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -228,13 +229,13 @@ Result<std::unique_ptr<LdapSource::Conn>> LdapSource::Connect() {
 }
 
 RecipientStatus LdapSource::Search(Conn& conn, const std::string& filter, bool& broken) {
-  char attr_none[] = "1.1";  // RFC 4511: no attributes, the DN only
-  char* attrs[] = {attr_none, nullptr};
+  std::string attr_none = "1.1";  // RFC 4511: no attributes, the DN only
+  std::array<char*, 2> attrs{attr_none.data(), nullptr};
   struct timeval tv = TimevalOf(config_.timeout);
   LDAPMessage* res = nullptr;
   // The timeout bounds the wait here and is sent as the server's time limit.
   const int rc = ldap_search_ext_s(conn.ld, config_.base_dn.c_str(), LDAP_SCOPE_SUBTREE,
-                                   filter.c_str(), attrs, 0, nullptr, nullptr, &tv, 2, &res);
+                                   filter.c_str(), attrs.data(), 0, nullptr, nullptr, &tv, 2, &res);
   int entries = res != nullptr ? ldap_count_entries(conn.ld, res) : 0;
   if (res != nullptr) ldap_msgfree(res);
   if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) {

@@ -398,6 +398,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
   }
   if (!held_unusable.empty()) {
     std::vector<v1::Recipient> rcpts;
+    rcpts.reserve(held_unusable.size());
     for (const auto& f : held_unusable) rcpts.push_back(f.recipient);
     v1::MessageRecord keep = Derive(record, record.message(), "held-address", rcpts);
     keep.set_hold_reason("the keyservice cannot process the recipient address (" +
