@@ -35,12 +35,15 @@ using egress::testing::FreePort;
 using testing::CodeOf;
 using testing::SmtpTestClient;
 
-constexpr char kSlapd[] = "/usr/sbin/slapd";
-constexpr char kSlapadd[] = "/usr/sbin/slapadd";
-constexpr char kBindDn[] = "cn=gateway,dc=example,dc=org";
-constexpr char kPassword[] = "gw-Secret-pw-4711";
+constexpr const char* kSlapd = "/usr/sbin/slapd";
+constexpr const char* kSlapadd = "/usr/sbin/slapadd";
+constexpr const char* kBindDn = "cn=gateway,dc=example,dc=org";
+constexpr const char* kPassword = "gw-Secret-pw-4711";
 
-bool Run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+// openssl and slapadd with fixed arguments and paths of our temp dir.
+bool Run(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;  // NOLINT(cert-env33-c)
+}
 
 bool Connectable(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -57,7 +60,7 @@ bool Connectable(int port) {
 // by a second mail value), and cn=gateway, the only identity that may read.
 class Slapd {
  public:
-  explicit Slapd(const std::string& dir) : dir_(dir) {}
+  explicit Slapd(std::string dir) : dir_(std::move(dir)) {}
 
   bool Setup() {
     const std::string cert = dir_ + "/server.crt", key = dir_ + "/server.key";
