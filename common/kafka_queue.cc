@@ -97,7 +97,7 @@ class KafkaQueueImpl {
     stop_ = true;
     if (poller_.joinable()) poller_.join();
     if (producer_) {
-      rd_kafka_flush(producer_, 10000);
+      rd_kafka_flush(producer_, static_cast<int>(options_.close_timeout.count()));
       // Fail what could not be delivered, so every callback runs once.
       rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
       rd_kafka_poll(producer_, 0);
@@ -582,10 +582,33 @@ class KafkaConsumer : public Consumer {
 
   void Wakeup() override { wakeup_ = true; }
 
+  // Leaves the group (committing nothing: commits are explicit) within
+  // options().close_timeout. rd_kafka_consumer_close() waits for the group
+  // coordinator, with no bound when it is unreachable: close through a queue
+  // instead, serve it until closed or the time is up, then destroy without a
+  // second close. A consumer that could not leave is dropped from the group
+  // by the broker after session.timeout; nothing uncommitted is lost.
   void Close() override {
     if (closed_.exchange(true) || !rk_) return;
-    rd_kafka_consumer_close(rk_);
-    rd_kafka_destroy(rk_);
+    const auto timeout = impl_->options().close_timeout;
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+    if (rd_kafka_error_t* error = rd_kafka_consumer_close_queue(rk_, q)) {
+      spdlog::warn("kafka consumer close: {}", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    } else {
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      while (!rd_kafka_consumer_closed(rk_)) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+          spdlog::warn("kafka consumer close: not done after {} ms (broker unreachable?); "
+                       "closing anyway, the group drops this member after its session timeout",
+                       timeout.count());
+          break;
+        }
+        rd_kafka_queue_poll_callback(q, 50);  // serves the rebalance callback (revoke)
+      }
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     rk_ = nullptr;
   }
 
@@ -669,6 +692,7 @@ Result<std::vector<Record>> KafkaQueue::ReadRange(const TopicPartition& tp, int6
     rd_kafka_message_destroy(m);
     if (out.back().offset + 1 >= range.high) break;
   }
+  // Assigned, never subscribed: no group to leave, closing cannot block.
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   if (!status.ok()) return status.error();
