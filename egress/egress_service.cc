@@ -81,6 +81,7 @@ class EgressService::Impl {
   }
 
   Status Start(std::atomic<bool>& ready);
+  void RequestStop() { stop_requested_ = true; }
   void Stop();
 
  private:
@@ -844,6 +845,11 @@ EgressService::EgressService(EgressConfig config, queue::Queue& queue, metrics::
 EgressService::~EgressService() { Stop(); }
 
 Status EgressService::Start() { return impl_->Start(ready_); }
+
+void EgressService::RequestStop() {
+  ready_ = false;
+  impl_->RequestStop();
+}
 
 void EgressService::Stop() {
   ready_ = false;

@@ -18,7 +18,34 @@
 
 namespace sg::app {
 
-App::App(AppConfig config, Stage stage) : config_(std::move(config)), stage_(stage) {}
+App::App(AppConfig config, Stage stage)
+    : config_(CapShutdownTimes(std::move(config))),
+      stage_(stage),
+      shutdowns_(registry_.AddCounter(
+          "smimegate_shutdowns_total",
+          "Shutdowns of this process by how they ended: clean (drained within shutdown.deadline), "
+          "deadline (exited at the deadline), second_signal (a second SIGTERM/SIGINT)",
+          {"reason"})) {
+  registry_
+      .AddGauge("smimegate_shutdown_deadline_seconds",
+                "shutdown.deadline: the longest time from SIGTERM/SIGINT to the exit", {})
+      .WithLabels({})
+      .Set(std::chrono::duration<double>(config_.shutdown_deadline).count());
+}
+
+AppConfig App::CapShutdownTimes(AppConfig c) {
+  using std::chrono::milliseconds;
+  const milliseconds d = c.shutdown_deadline;
+  // The stages drain at the same time (RequestStop first); then the queue
+  // flushes and closes. Half the deadline for draining, a fifth for closing
+  // the queue clients, the rest is slack for the stops that follow.
+  c.ingress.shutdown_grace = std::min(c.ingress.shutdown_grace, d / 2);
+  c.egress.shutdown_timeout = std::min(c.egress.shutdown_timeout, d / 2);
+  c.queue.kafka_close_timeout = std::min(c.queue.kafka_close_timeout, d / 5);
+  return c;
+}
+
+void App::CountShutdown(const std::string& reason) { shutdowns_.WithLabels({reason}).Inc(); }
 
 App::~App() { Stop(); }
 
@@ -164,13 +191,15 @@ Status App::WireUserRegistry(ingress::IngressServer& ingress) {
 }
 
 void App::Stop() {
+  // Every stage stops taking work now, so they drain at the same time.
+  for (size_t i = started_; i > 0; --i) services_[i - 1]->RequestStop();
   while (started_ > 0) {
     auto& s = services_[--started_];
     spdlog::info("stopping {}", s->Name());
     s->Stop();
   }
   if (ingress_producer_) {
-    if (auto st = ingress_producer_->Flush(std::chrono::seconds(10)); !st.ok()) {
+    if (auto st = ingress_producer_->Flush(config_.queue.kafka_close_timeout); !st.ok()) {
       spdlog::warn("stopping: ingress queue producer flush failed: {}", st.error().ToString());
     }
   }

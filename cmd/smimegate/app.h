@@ -44,9 +44,17 @@ class App {
   // Opens the queue and starts every stage. On error, what was started is
   // stopped again and the error names the stage and the cause.
   Status Start();
-  // Graceful: ingress stops accepting and finishes its sessions, workers and
-  // egress finish their batches and commit, then the queue closes.
+  // Graceful: every stage stops taking new work at once (ingress closes its
+  // listeners and answers 421 4.3.2), then ingress finishes its sessions,
+  // workers and egress finish their batches and commit, then the queue
+  // closes. Each step is bounded so that the whole fits in
+  // shutdown.deadline (the caller enforces the deadline itself too: see
+  // cmd/smimegate/main.cc).
   void Stop();
+  // Counts one shutdown in smimegate_shutdowns_total{reason} (clean,
+  // deadline, second_signal). Thread-safe.
+  void CountShutdown(const std::string& reason);
+  std::chrono::milliseconds shutdown_deadline() const { return config_.shutdown_deadline; }
   // SIGHUP: reloads what can change without a restart (TLS certificates of
   // the SMTP listeners and of the keyservice's gRPC API). Returns one line
   // for the operator saying what was reloaded and what failed.
@@ -63,9 +71,13 @@ class App {
   Result<std::unique_ptr<keyservice::KeyServiceClient>> ConnectKeyService(
       const std::string& role, std::chrono::milliseconds timeout, bool wait_for_ready);
 
+  // Fits the stages' own drain times into shutdown.deadline.
+  static AppConfig CapShutdownTimes(AppConfig config);
+
   AppConfig config_;
   Stage stage_;
   metrics::Registry registry_;
+  metrics::Family<metrics::Counter>& shutdowns_;
   std::unique_ptr<queue::Queue> queue_;
   std::unique_ptr<queue::Producer> ingress_producer_;
   keyservice::SystemClock clock_;
