@@ -281,7 +281,10 @@ void EgressService::Impl::Stop() {
   // The loop has ended: nothing else touches the consumers now.
   deliver_consumer_->Close();
   retry_consumer_->Close();
-  if (auto st = producer_->Flush(std::chrono::seconds(5)); !st.ok()) {
+  // Bounded like the drain: with the brokers gone nothing more will flush.
+  const auto flush = std::min<std::chrono::milliseconds>(std::chrono::seconds(5),
+                                                          config_.shutdown_timeout);
+  if (auto st = producer_->Flush(flush); !st.ok()) {
     spdlog::warn("egress: stopping: queue producer flush failed: {}", st.error().ToString());
   }
   started_ = false;

@@ -104,6 +104,7 @@ Status App::Start() {
     guard_client_ = std::make_unique<keyservice::DecryptGuardClient>(client->channel(),
                                                                      config_.keyservice.endpoint);
     guard_ = guard_client_.get();
+    grpc_clients_.push_back(client.get());
     keyservice_client_ = std::move(client);
     SG_ASSIGN_OR_RETURN(keyservice_cache_, keyservice::CachingKeyService::Open(
                                                *keyservice_client_, config_.key_cache, &registry_));
@@ -181,8 +182,10 @@ Status App::WireUserRegistry(ingress::IngressServer& ingress) {
   if (keys == nullptr) {
     // `smimegate ingress`: its own client; lookups wait for the keyservice
     // no longer than a recipient may wait (then 451 4.4.3).
-    SG_ASSIGN_OR_RETURN(ingress_keyservice_, ConnectKeyService("ingress", std::chrono::seconds(5),
-                                                               /*wait_for_ready=*/false));
+    SG_ASSIGN_OR_RETURN(auto client, ConnectKeyService("ingress", std::chrono::seconds(5),
+                                                       /*wait_for_ready=*/false));
+    grpc_clients_.push_back(client.get());
+    ingress_keyservice_ = std::move(client);
     keys = ingress_keyservice_.get();
   }
   ingress_user_registry_ = std::make_unique<IngressUserRegistry>(*keys);
@@ -193,6 +196,10 @@ Status App::WireUserRegistry(ingress::IngressServer& ingress) {
 void App::Stop() {
   // Every stage stops taking work now, so they drain at the same time.
   for (size_t i = started_; i > 0; --i) services_[i - 1]->RequestStop();
+  // A call waiting for an unreachable keyservice would hold a worker thread
+  // (or the key cache's watcher) until its deadline: cancel them all.
+  for (auto* c : grpc_clients_) c->Shutdown();
+  grpc_clients_.clear();
   while (started_ > 0) {
     auto& s = services_[--started_];
     spdlog::info("stopping {}", s->Name());

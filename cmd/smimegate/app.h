@@ -84,6 +84,9 @@ class App {
   keyservice::KeyServiceServer* keyservice_ = nullptr;  // owned by services_
   // The workers' view of the keyservice: in process, or gRPC behind a cache.
   std::unique_ptr<keyservice::KeyService> keyservice_client_;
+  // The gRPC clients of the keyservice (worker's, ingress's), to cancel
+  // their calls at shutdown; owned by keyservice_client_ / ingress_keyservice_.
+  std::vector<keyservice::KeyServiceClient*> grpc_clients_;
   std::unique_ptr<keyservice::KeyService> keyservice_cache_;
   std::unique_ptr<keyservice::KeyCacheMetrics> key_cache_metrics_;  // in-process cache only
   keyservice::KeyService* keys_ = nullptr;
