@@ -504,10 +504,28 @@ class KafkaConsumer : public Consumer {
                              " was rebalanced to another consumer");
       }
     }
+    // Not rd_kafka_commit(sync): it waits for the group coordinator without
+    // bound when the broker is gone, blocking the caller's loop and its
+    // shutdown. The result comes through a queue we wait on for at most
+    // close_timeout; unconfirmed, the commit may still land later (or not:
+    // the records are then read again, never lost).
     auto* l = ListOf(tp, next_offset);
-    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, l, 0);
-    if (!err && l->elems[0].err) err = l->elems[0].err;
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk_, l, q, nullptr, nullptr);
     rd_kafka_topic_partition_list_destroy(l);
+    if (!err) {
+      rd_kafka_event_t* ev =
+          rd_kafka_queue_poll(q, static_cast<int>(impl_->options().close_timeout.count()));
+      if (ev == nullptr) {
+        err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+      } else {
+        err = rd_kafka_event_error(ev);
+        const rd_kafka_topic_partition_list_t* done = rd_kafka_event_topic_partition_list(ev);
+        if (!err && done != nullptr && done->cnt > 0) err = done->elems[0].err;
+        rd_kafka_event_destroy(ev);
+      }
+    }
+    rd_kafka_queue_destroy(q);
     if (err) return KafkaError(err, "kafka commit " + tp.topic);
     return OkStatus();
   }

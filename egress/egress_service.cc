@@ -279,8 +279,7 @@ void EgressService::Impl::Stop() {
   sync_cv_.notify_all();
   if (syncer_.joinable()) syncer_.join();
   // The loop has ended: nothing else touches the consumers now.
-  deliver_consumer_->Close();
-  retry_consumer_->Close();
+  queue::CloseAll({deliver_consumer_.get(), retry_consumer_.get()});
   // Bounded like the drain: with the brokers gone nothing more will flush.
   const auto flush = std::min<std::chrono::milliseconds>(std::chrono::seconds(5),
                                                           config_.shutdown_timeout);

@@ -128,10 +128,12 @@ void WorkerPool::Stop() {
   stopped_ = true;
   RequestStop();
   if (lag_thread_.joinable()) lag_thread_.join();
+  std::vector<queue::Consumer*> consumers;
   for (auto& m : members_) {
     if (m->thread.joinable()) m->thread.join();
-    if (m->consumer) m->consumer->Close();
+    consumers.push_back(m->consumer.get());
   }
+  queue::CloseAll(consumers);  // at the same time: each may wait for a gone broker
   running_ = false;
 }
 
