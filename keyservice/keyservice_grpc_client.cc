@@ -106,6 +106,15 @@ KeyServiceClient::KeyServiceClient(std::string endpoint, const ClientCredentials
 
 KeyServiceClient::~KeyServiceClient() = default;
 
+Status KeyServiceClient::WaitConnected(std::chrono::milliseconds timeout) {
+  if (stubs_->channel->WaitForConnected(std::chrono::system_clock::now() + timeout)) {
+    return OkStatus();
+  }
+  return MakeError(ErrorCode::kUnavailable,
+                   "keyservice " + endpoint_ + ": not reachable (no connection within " +
+                       std::to_string(timeout.count()) + " ms)");
+}
+
 void KeyServiceClient::Shutdown() {
   std::lock_guard<std::mutex> lock(calls_->mu);
   calls_->shut_down = true;

@@ -74,6 +74,11 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   // failure guard) so that they share its connection and credentials.
   std::shared_ptr<grpc::Channel> channel() const;
 
+  // Connects (or finds the channel connected) within `timeout`:
+  // kUnavailable naming the endpoint when the keyservice cannot be reached.
+  // Start-up uses it to wait for a keyservice that is down.
+  Status WaitConnected(std::chrono::milliseconds timeout);
+
   // Shutdown: cancels every call in progress (one waiting for an unreachable
   // keyservice would otherwise hold its thread until its deadline) and makes
   // every later call fail at once; both return kUnavailable ("shutting

@@ -47,6 +47,65 @@ AppConfig App::CapShutdownTimes(AppConfig c) {
 
 void App::CountShutdown(const std::string& reason) { shutdowns_.WithLabels({reason}).Inc(); }
 
+void App::Interrupt() {
+  {
+    std::lock_guard<std::mutex> lock(startup_mu_);
+    interrupted_ = true;
+  }
+  startup_cv_.notify_all();
+}
+
+std::string App::WhyNotReady() {
+  {
+    std::lock_guard<std::mutex> lock(startup_mu_);
+    if (!waiting_for_.empty()) return waiting_for_;
+    if (starting_) return "starting";
+  }
+  std::lock_guard<std::mutex> lock(services_mu_);
+  std::string out;
+  for (const auto& s : services_) {
+    if (!s->Ready()) out += (out.empty() ? "" : ", ") + s->Name();
+  }
+  return out.empty() ? "" : "not serving: " + out;
+}
+
+Status App::WaitForDependency(const std::string& what, const std::function<Status()>& attempt) {
+  std::chrono::milliseconds backoff(250);
+  for (int tries = 1;; ++tries) {
+    Status st = attempt();
+    if (st.ok() || (st.error().code != ErrorCode::kUnavailable &&
+                    st.error().code != ErrorCode::kTimeout)) {
+      if (st.ok() && tries > 1) spdlog::info("start-up: {} is reachable now", what);
+      std::lock_guard<std::mutex> lock(startup_mu_);
+      waiting_for_.clear();
+      return st;
+    }
+    std::unique_lock<std::mutex> lock(startup_mu_);
+    waiting_for_ = "waiting for " + what + ": " + st.error().message;
+    if (tries == 1 || backoff.count() < 10000) {
+      spdlog::warn("start-up: {}; trying again in {} ms (not ready until then)", waiting_for_,
+                   backoff.count());
+    }
+    if (startup_cv_.wait_for(lock, backoff, [this] { return interrupted_.load(); })) {
+      return MakeError(ErrorCode::kCancelled, "stopped while " + waiting_for_);
+    }
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(10));
+  }
+}
+
+Status App::OpenQueueWaiting() {
+  if (config_.queue.type != "kafka") {
+    SG_ASSIGN_OR_RETURN(queue_, queue::OpenQueue(config_.queue));
+    return OkStatus();
+  }
+  return WaitForDependency("the Kafka brokers " + config_.queue.kafka_brokers, [this]() -> Status {
+    auto q = queue::OpenQueue(config_.queue);
+    if (!q.ok()) return q.error();
+    queue_ = std::move(*q);
+    return OkStatus();
+  });
+}
+
 App::~App() { Stop(); }
 
 Status App::Start() {
@@ -61,9 +120,11 @@ Status App::Start() {
                      "config queue.type: running one stage per process needs queue.type: kafka "
                      "(the embedded queue lives inside one process; use `smimegate run`)");
   }
-  if (stage_ != Stage::kKeyService) {
-    SG_ASSIGN_OR_RETURN(queue_, queue::OpenQueue(config_.queue));
-  }
+  // The status endpoint first: /readyz says what start-up waits for.
+  status_ = std::make_unique<StatusServer>(config_.metrics, registry_);
+  status_->AddReadinessReason("smimegate", [this] { return WhyNotReady(); });
+  SG_RETURN_IF_ERROR(status_->Start());
+  if (stage_ != Stage::kKeyService) SG_RETURN_IF_ERROR(OpenQueueWaiting());
 
   // Start order: keyservice, workers, egress, ingress (mail is taken last
   // and stopped first). A wrong KEK or store fails here, before any port.
@@ -99,6 +160,9 @@ Status App::Start() {
     // and keeps public entries in workers.key_cache.path so a restart is warm.
     SG_ASSIGN_OR_RETURN(auto client, ConnectKeyService("worker", std::chrono::seconds(10),
                                                        /*wait_for_ready=*/true));
+    SG_RETURN_IF_ERROR(WaitForDependency(
+        "the keyservice at " + config_.keyservice.endpoint,
+        [&client] { return client->WaitConnected(std::chrono::seconds(2)); }));
     // The decryption failure guard is served next to the keyservice API:
     // the same channel, so the same credentials.
     guard_client_ = std::make_unique<keyservice::DecryptGuardClient>(client->channel(),
@@ -153,13 +217,10 @@ Status App::Start() {
     services_.push_back(std::move(ingress));
   }
 
-  status_ = std::make_unique<StatusServer>(config_.metrics, registry_);
-  for (const auto& s : services_) {
-    Service* raw = s.get();
-    status_->AddReadiness(raw->Name(), [raw] { return raw->Ready(); });
+  {
+    std::lock_guard<std::mutex> lock(startup_mu_);
+    starting_ = false;  // from now on /readyz asks the stages
   }
-  SG_RETURN_IF_ERROR(status_->Start());
-
   for (auto& s : services_) {
     auto st = s->Start();
     if (!st.ok()) {
@@ -214,7 +275,12 @@ void App::Stop() {
   // before the services are destroyed (nothing calls it once they stopped).
   keys_ = nullptr;
   keyservice_cache_.reset();
-  services_.clear();
+  std::vector<std::unique_ptr<Service>> stopped;
+  {
+    std::lock_guard<std::mutex> lock(services_mu_);  // /readyz may be asking them
+    stopped.swap(services_);
+  }
+  stopped.clear();
   queue_admin_grpc_.reset();
   deadletters_.reset();
   guard_ = nullptr;

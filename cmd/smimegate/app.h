@@ -4,8 +4,12 @@
 // Threading: all methods from the main thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "cmd/smimegate/app_config.h"
@@ -43,7 +47,16 @@ class App {
 
   // Opens the queue and starts every stage. On error, what was started is
   // stopped again and the error names the stage and the cause.
+  //
+  // A dependency that is down at start (the Kafka brokers; the keyservice
+  // for a worker in its own process) is waited for: the status endpoint
+  // serves from the beginning, /readyz answers 503 naming what is awaited
+  // and why, and the attempt is repeated with a backoff (250 ms doubling
+  // to 10 s) until it succeeds or Interrupt() is called (kCancelled).
   Status Start();
+  // From any thread (the signal watcher): makes a Start() that waits for a
+  // dependency return kCancelled at once.
+  void Interrupt();
   // Graceful: every stage stops taking new work at once (ingress closes its
   // listeners and answers 421 4.3.2), then ingress finishes its sessions,
   // workers and egress finish their batches and commit, then the queue
@@ -73,6 +86,12 @@ class App {
 
   // Fits the stages' own drain times into shutdown.deadline.
   static AppConfig CapShutdownTimes(AppConfig config);
+  // Start-up with a dependency down: repeats `attempt` while it fails with
+  // kUnavailable or kTimeout (see Start()).
+  Status WaitForDependency(const std::string& what, const std::function<Status()>& attempt);
+  Status OpenQueueWaiting();
+  // /readyz: what start-up waits for, or which stages do not serve.
+  std::string WhyNotReady();
 
   AppConfig config_;
   Stage stage_;
@@ -107,8 +126,15 @@ class App {
   std::unique_ptr<deadletter::Admin> deadletters_;
   std::unique_ptr<grpc::Service> queue_admin_grpc_;
   std::unique_ptr<StatusServer> status_;
-  std::vector<std::unique_ptr<Service>> services_;  // in start order
+  std::vector<std::unique_ptr<Service>> services_;  // in start order; guarded by services_mu_
   size_t started_ = 0;
+  std::mutex services_mu_;  // services_ against the status server's thread
+  // Start-up waiting for a dependency (WaitForDependency).
+  std::mutex startup_mu_;
+  std::condition_variable startup_cv_;
+  std::string waiting_for_;  // guarded by startup_mu_; "" when not waiting
+  bool starting_ = true;     // guarded by startup_mu_
+  std::atomic<bool> interrupted_{false};
 };
 
 }  // namespace sg::app

@@ -8,106 +8,33 @@
 #include <signal.h>
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
-#include <string>
-#include <thread>
 
 #include "cmd/smimegate/app.h"
 #include "cmd/smimegate/app_config.h"
+#include "cmd/smimegate/signal_watcher.h"
 #include "common/logging.h"
 
 namespace {
 
-// Exit code of a shutdown that did not drain: the deadline was reached or a
-// second signal came. What was not committed is delivered after a restart.
-constexpr int kExitUnclean = 3;
-
-// Bounds the shutdown whatever the stages and their dependencies do: while
-// App::Stop runs on the main thread, this thread waits for a second
-// SIGTERM/SIGINT (exit at once) or the end of shutdown.deadline (exit
-// then). Both log the reason, count it and _exit without running
-// destructors that may block (a librdkafka handle on a dead broker, a gRPC
-// channel): everything acknowledged is durable in the queue, so this is no
-// worse than SIGKILL, which the crash tests cover.
-class ShutdownGuard {
- public:
-  ShutdownGuard(sg::app::App& app, sigset_t signals)
-      : app_(app), signals_(signals), start_(std::chrono::steady_clock::now()),
-        thread_([this] { Run(); }) {}
-  ~ShutdownGuard() { Finish(); }
-
-  // App::Stop returned in time: stop watching. When the guard has already
-  // decided to exit, waits for that (the process ends in _exit).
-  void Finish() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (exiting_) {
-        while (true) pause();
-      }
-      done_ = true;
-    }
-    if (thread_.joinable()) thread_.join();
-  }
-  long long ElapsedMs() const {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now() - start_)
-        .count();
-  }
-
- private:
-  void Run() {
-    const auto deadline = start_ + app_.shutdown_deadline();
-    while (true) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (done_) return;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        Exit("deadline", "shutdown.deadline reached before every stage had drained");
-      }
-      // Short slices: Finish() is noticed quickly without another wake-up.
-      struct timespec slice {0, 50 * 1000 * 1000};
-      int sig = sigtimedwait(&signals_, nullptr, &slice);
-      if (sig == SIGINT || sig == SIGTERM) {
-        Exit("second_signal", std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                                  " received again while draining");
-      }
-      // SIGHUP while stopping: nothing to reload any more.
-    }
-  }
-  [[noreturn]] void Exit(const char* reason, const std::string& why) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      exiting_ = true;
-    }
-    app_.CountShutdown(reason);
-    spdlog::warn("shutdown: {} after {} ms: {}; exiting now, what was not committed is "
-                 "delivered again after the restart", reason, ElapsedMs(), why);
-    spdlog::default_logger()->flush();
-    std::fprintf(stderr, "smimegate: stopped (%s, %lld ms): %s\n", reason, ElapsedMs(),
-                 why.c_str());
-    std::fflush(stderr);
-    std::fflush(stdout);
-    _exit(kExitUnclean);
-  }
-
-  sg::app::App& app_;
-  sigset_t signals_;
-  std::chrono::steady_clock::time_point start_;
-  std::mutex mu_;
-  bool done_ = false;     // guarded by mu_
-  bool exiting_ = false;  // guarded by mu_
-  std::thread thread_;    // last: starts once the rest is set
-};
+// Stops the app; the watcher exits the process instead if the deadline
+// passes or a second signal comes first.
+int StopCleanly(sg::app::App& app, sg::app::SignalWatcher& watcher) {
+  app.Stop();
+  watcher.Finish();
+  const long long ms = watcher.StopElapsedMs();
+  app.CountShutdown("clean");
+  spdlog::info("shutdown: clean, took {} ms", ms);
+  std::fprintf(stderr, "smimegate: stopped (clean, %lld ms)\n", ms);
+  return 0;
+}
 
 int RunCommand(const std::string& config_path, sg::app::Stage stage) {
-  // Signals are taken by sigwait below, never by a handler on a random thread.
+  // Signals are taken by the SignalWatcher's thread (sigtimedwait), never by
+  // a handler on a random thread: blocked here, before any thread starts.
   // A shell starting us in the background leaves SIGINT ignored, and an
   // ignored signal is discarded even while blocked: restore the defaults.
   signal(SIGINT, SIG_DFL);
@@ -131,35 +58,25 @@ int RunCommand(const std::string& config_path, sg::app::Stage stage) {
     return 2;
   }
   sg::app::App app(std::move(*config), stage);
+  sg::app::SignalWatcher watcher(app, signals);
   if (auto s = app.Start(); !s.ok()) {
+    if (watcher.StopRequested() && s.error().code == sg::ErrorCode::kCancelled) {
+      // Stopped while waiting for a dependency: a clean stop.
+      spdlog::info("start-up: {}", s.error().message);
+      return StopCleanly(app, watcher);
+    }
     std::fprintf(stderr, "smimegate: cannot start: %s\n", s.error().message.c_str());
+    watcher.Finish();
     // A setting that is wrong (e.g. a missing key-encryption key) is a
     // configuration error; anything else is a runtime failure.
     return s.error().code == sg::ErrorCode::kInvalidArgument ? 2 : 1;
   }
   std::printf("smimegate ready: %s\n", app.Summary().c_str());
   std::fflush(stdout);
-  while (true) {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGHUP) {
-      std::fprintf(stderr, "smimegate: SIGHUP: %s\n", app.Reload().c_str());
-      continue;
-    }
-    std::fprintf(stderr, "smimegate: %s received, shutting down (shutdown.deadline %lld ms; "
-                 "a second signal exits at once)\n",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM",
-                 static_cast<long long>(app.shutdown_deadline().count()));
-    break;
+  while (watcher.Wait() == sg::app::SignalWatcher::Event::kReload) {
+    std::fprintf(stderr, "smimegate: SIGHUP: %s\n", app.Reload().c_str());
   }
-  ShutdownGuard guard(app, signals);
-  app.Stop();
-  guard.Finish();
-  app.CountShutdown("clean");
-  spdlog::info("shutdown: clean, took {} ms", guard.ElapsedMs());
-  std::fprintf(stderr, "smimegate: stopped (clean, %lld ms)\n",
-               static_cast<long long>(guard.ElapsedMs()));
-  return 0;
+  return StopCleanly(app, watcher);
 }
 
 int CheckConfigCommand(const std::string& config_path) {
