@@ -333,9 +333,13 @@ Status IngressServer::Start() {
   return OkStatus();
 }
 
-void IngressServer::Stop() {
+void IngressServer::RequestStop() {
   ready_ = false;
-  for (auto& loop : loops_) loop->Stop(config_.shutdown_grace);
+  for (auto& loop : loops_) loop->Stop(config_.shutdown_grace);  // posts; a second one is a no-op
+}
+
+void IngressServer::Stop() {
+  RequestStop();
   for (auto& loop : loops_) loop->Join();
   loops_.clear();
   // Waits for a check or lookup still running: nothing the pools use (the
