@@ -91,6 +91,7 @@ class EgressService::Impl {
   }
 
   Status Start(std::atomic<bool>& ready);
+  void RequestStop() { stop_requested_ = true; }
   void Stop();
 
  private:
@@ -126,7 +127,9 @@ class EgressService::Impl {
   void Deliver(Task& task);
   void JobDone(uint64_t task_id, std::vector<size_t> indices, const std::string& route,
                SmtpJobResult result);
-  void MarkDelivered(Task& task, size_t i);
+  // Records the recipients `indices` of the task as delivered; `durable`:
+  // one fsynced write (SMTP: the RFC 1047 window ends here).
+  void MarkDelivered(Task& task, const std::vector<size_t>& indices, bool durable);
   // A message egress will not send (a bare CR or LF): every recipient fails,
   // kept. False when the message is fine.
   bool RefuseUnsendable(Task& task);
@@ -285,9 +288,11 @@ void EgressService::Impl::Stop() {
   sync_cv_.notify_all();
   if (syncer_.joinable()) syncer_.join();
   // The loop has ended: nothing else touches the consumers now.
-  deliver_consumer_->Close();
-  retry_consumer_->Close();
-  if (auto st = producer_->Flush(std::chrono::seconds(5)); !st.ok()) {
+  queue::CloseAll({deliver_consumer_.get(), retry_consumer_.get()});
+  // Bounded like the drain: with the brokers gone nothing more will flush.
+  const auto flush = std::min<std::chrono::milliseconds>(std::chrono::seconds(5),
+                                                          config_.shutdown_timeout);
+  if (auto st = producer_->Flush(flush); !st.ok()) {
     spdlog::warn("egress: stopping: queue producer flush failed: {}", st.error().ToString());
   }
   started_ = false;
@@ -526,15 +531,18 @@ void EgressService::Impl::Deliver(Task& task) {
     }
     if (OverDsnRateLimit(task, i)) continue;
     if (route.transport == TransportKind::kMaildir) {
-      auto st = maildirs_.at(route.name)->Deliver(env.mail_from(), rcpt, task.rec.message());
-      if (st.ok()) {
-        task.outcomes[i].code = 250;
-        task.outcomes[i].text = "2.0.0 delivered to Maildir " + route.maildir_path;
-        MarkDelivered(task, i);
-      } else {
+      MaildirDelivery md{env.message_id(), task.rec.form_id(), env.mail_from(), rcpt,
+                         env.received_at_ms()};
+      auto written = maildirs_.at(route.name)->Deliver(md, task.rec.message());
+      if (!written.ok()) {
         task.outcomes[i].code = 451;
-        task.outcomes[i].text = "4.3.0 " + st.error().message;
+        task.outcomes[i].text = "4.3.0 " + written.error().message;
+        continue;
       }
+      // Not written now: a killed run linked it but did not record it.
+      task.outcomes[i].code = *written ? 250 : 1;
+      task.outcomes[i].text = "2.0.0 delivered to Maildir " + route.maildir_path;
+      MarkDelivered(task, {i}, /*durable=*/false);  // the file itself is the record
       continue;
     }
     std::string key = Router::DestinationKey(route, rcpt);
@@ -573,6 +581,14 @@ void EgressService::Impl::JobDone(uint64_t task_id, std::vector<size_t> indices,
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
   Task& task = *it->second;
+  std::vector<size_t> delivered;
+  for (size_t k = 0; k < indices.size() && k < result.result.recipients.size(); ++k) {
+    const auto& o = result.result.recipients[k];
+    if (o.code >= 200 && o.code < 300) delivered.push_back(indices[k]);
+  }
+  // First thing after the peer's final reply: the shorter the time until
+  // this write is durable, the rarer a duplicate after a crash (RFC 1047).
+  if (!delivered.empty()) MarkDelivered(task, delivered, /*durable=*/true);
   for (size_t k = 0; k < indices.size() && k < result.result.recipients.size(); ++k) {
     size_t i = indices[k];
     const auto& o = result.result.recipients[k];
@@ -580,17 +596,17 @@ void EgressService::Impl::JobDone(uint64_t task_id, std::vector<size_t> indices,
     task.outcomes[i].text = o.text;
     task.outcomes[i].remote = result.remote_host;
     task.outcomes[i].route = route;
-    if (o.code >= 200 && o.code < 300) MarkDelivered(task, i);
   }
   --task.pending_jobs;
   MaybeFinalize(task);
 }
 
-void EgressService::Impl::MarkDelivered(Task& task, size_t i) {
+void EgressService::Impl::MarkDelivered(Task& task, const std::vector<size_t>& indices,
+                                        bool durable) {
   const auto& env = task.rec.envelope();
-  // Right after the peer's 250: the shorter this window, the rarer a duplicate after a crash.
-  auto st = dedupe_->MarkDelivered(env.message_id(), task.rec.form_id(),
-                                   env.recipients(static_cast<int>(i)).address());
+  std::vector<std::string> rcpts;
+  for (size_t i : indices) rcpts.push_back(env.recipients(static_cast<int>(i)).address());
+  auto st = dedupe_->MarkDelivered(env.message_id(), task.rec.form_id(), rcpts, durable);
   if (!st.ok()) spdlog::error("egress: {}: {}", env.message_id(), st.error().ToString());
 }
 
@@ -871,6 +887,11 @@ EgressService::EgressService(EgressConfig config, queue::Queue& queue, metrics::
 EgressService::~EgressService() { Stop(); }
 
 Status EgressService::Start() { return impl_->Start(ready_); }
+
+void EgressService::RequestStop() {
+  ready_ = false;
+  impl_->RequestStop();
+}
 
 void EgressService::Stop() {
   ready_ = false;

@@ -120,20 +120,28 @@ Status WorkerPool::Start() {
   return OkStatus();
 }
 
-void WorkerPool::Stop() {
+void WorkerPool::RequestStop() {
   if (stopping_.exchange(true)) return;
   {
     std::lock_guard<std::mutex> lock(lag_mu_);
   }
   lag_cv_.notify_all();
-  if (lag_thread_.joinable()) lag_thread_.join();
   for (auto& m : members_) {
     if (m->consumer) m->consumer->Wakeup();
   }
+}
+
+void WorkerPool::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  RequestStop();
+  if (lag_thread_.joinable()) lag_thread_.join();
+  std::vector<queue::Consumer*> consumers;
   for (auto& m : members_) {
     if (m->thread.joinable()) m->thread.join();
-    if (m->consumer) m->consumer->Close();
+    consumers.push_back(m->consumer.get());
   }
+  queue::CloseAll(consumers);  // at the same time: each may wait for a gone broker
   running_ = false;
 }
 

@@ -199,6 +199,8 @@ TEST_F(SmimegateCliTest, EachKindOfInvalidConfigHasItsMessageAndExitCode2) {
       {"map expected", "queue: 5\n", "config queue (line 1): expected a map of keys"},
       {"unset variable", "metrics:\n  port: ${SMIMEGATE_TEST_SURELY_UNSET}\n",
        "SMIMEGATE_TEST_SURELY_UNSET is not set"},
+      {"shutdown deadline out of range", "shutdown:\n  deadline: 2h\n",
+       "config shutdown.deadline (line 2): must be between 100ms and 1h"},
   };
   for (const auto& c : cases) {
     auto r = RunSmimegate("run -c " + Write(c.yaml));
@@ -307,7 +309,8 @@ TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status)) << seen;
   EXPECT_EQ(WEXITSTATUS(status), 0) << seen;
-  EXPECT_NE(seen.find("stopped"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("smimegate: stopped (clean"), std::string::npos) << seen;
+  EXPECT_NE(scraped.find("smimegate_shutdown_deadline_seconds 20"), std::string::npos);
 }
 
 }  // namespace

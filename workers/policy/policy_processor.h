@@ -95,6 +95,13 @@ class PolicyProcessor : public MessageProcessor {
   Result<InboundRecipient> GatherInbound(const smimegate::v1::MessageRecord& record,
                                          const smimegate::v1::Recipient& rcpt,
                                          const Unwrapper& unwrapper, const Unwrapped& common);
+  // |addr|'s decryption keys from the keyservice; kInvalidArgument when
+  // the keyservice cannot process the address, kUnavailable when down.
+  struct OwnedKeys {
+    std::vector<smime::KeyPair> pairs;
+    bool keeps_own_key = false;
+  };
+  Result<OwnedKeys> KeysOf(const std::string& addr);
   // Whether undecryptable mail for |r| gets a DSN (sender, NOTIFY, guard).
   Result<DsnVerdict> FailureDsnVerdict(const smimegate::v1::MessageRecord& record,
                                        const InboundRecipient& r);
