@@ -347,7 +347,13 @@ def kafka_part(build, root):
         # 7. Start-up with the broker down: every Kafka stage stays up, not
         # ready, naming the brokers; a SIGTERM stops it at once; once the
         # broker is back each becomes ready.
-        check_exits(gw, gw.term(["worker", "egress"]), "before the start-up checks", clean=True)
+        # Bounded, not necessarily clean: the worker restarted above may still
+        # be joining its consumer group (slow on a loaded machine), and a
+        # consumer in the middle of a join cannot leave within close_timeout;
+        # the deadline then ends it (seen in about one run in three with a
+        # fuzzer holding one of two cores). The "all up" step at the end
+        # requires a clean drain of every stage.
+        check_exits(gw, gw.term(["worker", "egress"]), "before the start-up checks")
         broker_cmd("down 1")
         ports = {st: gw.start(st, st, wait=False) for st in ("worker", "egress", "ingress")}
         for st, port in ports.items():
