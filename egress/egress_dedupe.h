@@ -8,13 +8,12 @@
 // unavoidable one of RFC 1047: a crash between the peer's final 250 and our
 // write.
 //
-// SMTP deliveries are recorded with a synced write (MarkDelivered with
-// sync), one per transaction, right after the peer's final reply and before
-// anything else happens on the loop: a crash or power loss after that write
-// cannot deliver the transaction again. Maildir deliveries need no sync
-// here (the Maildir file name is the record, egress_maildir.h): their write
-// reaches the OS at once (it survives the process being killed) and Sync()
-// fsyncs it. Egress calls Sync() on a background thread and commits a queue
+// SMTP deliveries are recorded with one write per transaction, right after
+// the peer's final reply and before anything else happens on the loop: the
+// write reaches the OS at once, so a crash of the process after it cannot
+// deliver the transaction again (only a power loss before the next Sync()
+// can). Maildir deliveries are recorded the same way (there the Maildir file
+// name is the record, egress_maildir.h). Egress calls Sync() on a background thread and commits a queue
 // offset only after the dedupe writes of its records are synced, so a power
 // loss can at worst redeliver, never lose.
 //
