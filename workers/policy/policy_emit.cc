@@ -38,4 +38,16 @@ void LogDecision(const v1::MessageRecord& record, const std::string& rcpt,
       .Fields(extra)
       .Info();
 }
+mail::FailedRecipient BadAddressBounce(const v1::MessageRecord& record, const std::string& addr,
+                                       const v1::Recipient& rcpt, const std::string& why,
+                                       PolicyMetrics& metrics) {
+  metrics.Bounce("bad_address");
+  LogDecision(record, addr, "bounce", "bad-address", "", {{"status", std::string("5.1.3")}});
+  mail::FailedRecipient f;
+  f.recipient = rcpt;
+  f.status = "5.1.3";
+  f.diagnostic = "550 5.1.3 " + why;
+  return f;
+}
+
 }  // namespace sg::workers

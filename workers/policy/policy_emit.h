@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "common/log_event.h"
+#include "common/mail/dsn.h"
 #include "common/message_log.h"
 #include "proto/envelope.pb.h"
+#include "workers/policy/policy_metrics.h"
 
 namespace sg::workers {
 
@@ -30,5 +32,14 @@ using log::DirectionName;
 void LogDecision(const smimegate::v1::MessageRecord& record, const std::string& rcpt,
                  const std::string& action, const std::string& rule, const std::string& form_id,
                  const log::Fields& extra = {});
+
+// A recipient whose address the keyservice cannot process (either
+// direction): counts the bounce, logs the decision and returns its failure
+// for the DSN with 5.1.3 (RFC 3463: bad destination mailbox address syntax)
+// and "550 5.1.3 <why>"; the message's other recipients go on.
+mail::FailedRecipient BadAddressBounce(const smimegate::v1::MessageRecord& record,
+                                       const std::string& addr,
+                                       const smimegate::v1::Recipient& rcpt, const std::string& why,
+                                       PolicyMetrics& metrics);
 
 }  // namespace sg::workers

@@ -106,21 +106,6 @@ std::string LayerNames(const Unwrapped& u) {
   return out.empty() ? "none" : out;
 }
 
-// A recipient whose address the keyservice cannot process: 5.1.3 (RFC
-// 3463, bad destination mailbox address syntax) in the DSN; the others go on.
-mail::FailedRecipient Unprocessable(const v1::MessageRecord& record, const std::string& addr,
-                                    const v1::Recipient& rcpt, const std::string& why,
-                                    PolicyMetrics& metrics) {
-  metrics.Recipient("inbound", "bounced");
-  metrics.Bounce("bad_address");
-  LogDecision(record, addr, "bounce", "bad-address", "", {{"status", std::string("5.1.3")}});
-  mail::FailedRecipient f;
-  f.recipient = rcpt;
-  f.status = "5.1.3";
-  f.diagnostic = "550 5.1.3 " + why;
-  return f;
-}
-
 }  // namespace
 
 // One recipient: its layers, facts and decision.
@@ -330,7 +315,8 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
   std::vector<std::pair<std::string, std::vector<const InboundRecipient*>>> forms;
   for (const InboundRecipient& r : recipients) {
     if (!r.unusable.empty()) {
-      mail::FailedRecipient f = Unprocessable(record, r.addr, r.rcpt, r.unusable, metrics_);
+      metrics_.Recipient("inbound", "bounced");
+      mail::FailedRecipient f = BadAddressBounce(record, r.addr, r.rcpt, r.unusable, metrics_);
       const bool told = !record.envelope().mail_from().empty() && mail::WantsFailureDsn(r.rcpt);
       (told ? failed : held_unusable).push_back(f);
       continue;
