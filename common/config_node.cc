@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <unordered_set>
 
@@ -271,6 +272,12 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& s) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "expected a duration such as 250ms, 30s, 5m, 2h or 7d, got \"" + s + "\"");
   }
+  // Anything beyond about a hundred years is a typo, and v * mult must not overflow.
+  constexpr int64_t kMaxMs = int64_t{100} * 366 * 86'400'000;
+  if (v > kMaxMs / mult) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "duration \"" + s + "\" is too long (at most 100 years)");
+  }
   return std::chrono::milliseconds(v * mult);
 }
 
@@ -288,6 +295,9 @@ Result<uint64_t> ConfigNode::Size(const std::string& key, std::optional<uint64_t
   else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1024ull * 1024 * 1024;
   if (ec != std::errc() || p == s.data() || mult == 0) {
     return ErrorAt(key, "expected a size such as 1048576, 512KB or 50MB, got \"" + s + "\"");
+  }
+  if (v > std::numeric_limits<uint64_t>::max() / mult) {
+    return ErrorAt(key, "size \"" + s + "\" is too large");
   }
   return v * mult;
 }

@@ -11,12 +11,6 @@ namespace sg::deadletter {
 namespace v1 = smimegate::v1;
 namespace {
 
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string HeaderOr(const queue::Record& r, std::string_view key, std::string_view legacy) {
   if (auto v = r.FindHeader(key)) return std::string(*v);
   if (auto v = r.FindHeader(legacy)) return std::string(*v);  // written before the sg- names
@@ -73,11 +67,11 @@ Entry EntryOf(const queue::Record& record, bool whole) {
 }
 
 QueueDeadLetters::QueueDeadLetters(queue::Queue& queue, std::string topic_prefix,
-                                   std::function<int64_t()> clock)
+                                   const Clock* clock)
     : queue_(queue),
       prefix_(std::move(topic_prefix)),
       topic_(topics::Name(prefix_, topics::kDeadLetter)),
-      clock_(clock ? std::move(clock) : SystemNowMs) {}
+      clock_(clock != nullptr ? *clock : SystemClock::Instance()) {}
 
 Result<ListResult> QueueDeadLetters::List(const ListOptions& options) {
   SG_ASSIGN_OR_RETURN(int32_t parts, queue_.PartitionCount(topic_));
@@ -193,7 +187,7 @@ Result<uint64_t> QueueDeadLetters::Purge(const PurgeRequest& request) {
       if (request.before->partition != p) continue;
       upto = std::min(request.before->offset, range.high);
     } else if (request.older_than) {
-      SG_ASSIGN_OR_RETURN(upto, FirstNotOlderThan(tp, clock_() - request.older_than->count()));
+      SG_ASSIGN_OR_RETURN(upto, FirstNotOlderThan(tp, clock_.NowMs() - request.older_than->count()));
     }
     if (upto <= range.low) continue;
     SG_RETURN_IF_ERROR(queue_.DeleteBefore(tp, upto));

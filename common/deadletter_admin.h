@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/queue.h"
 
 namespace sg::deadletter {
@@ -90,9 +91,9 @@ class Admin {
 class QueueDeadLetters final : public Admin {
  public:
   // `queue` outlives this; `topic_prefix` is queue.topic_prefix; `clock`
-  // (unix ms) decides "older than", default the system clock.
+  // decides "older than" and outlives this; null: the system clock.
   QueueDeadLetters(queue::Queue& queue, std::string topic_prefix,
-                   std::function<int64_t()> clock = nullptr);
+                   const Clock* clock = nullptr);
 
   Result<ListResult> List(const ListOptions& options) override;
   Result<Entry> Show(const Id& id) override;
@@ -110,7 +111,7 @@ class QueueDeadLetters final : public Admin {
   queue::Queue& queue_;
   std::string prefix_;
   std::string topic_;
-  std::function<int64_t()> clock_;
+  const Clock& clock_;
 };
 
 // The summary fields of an Entry from a dead-letter record (headers, and

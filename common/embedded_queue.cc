@@ -116,12 +116,6 @@ bool DecodeRecord(std::string_view in, Record* r) {
   return true;
 }
 
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 constexpr uint8_t kTopicRetained = 1;  // topic meta flag: records in the retained column family
 
 struct TpLess {
@@ -156,7 +150,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   };
 
   explicit EmbeddedQueueImpl(EmbeddedQueueOptions options) : options_(std::move(options)) {
-    if (!options_.clock) options_.clock = SystemNowMs;
+    if (options_.clock == nullptr) options_.clock = &SystemClock::Instance();
   }
 
   ~EmbeddedQueueImpl() { Shutdown(); }
@@ -412,7 +406,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       for (const auto& h : item.record.headers) reserve += 8 + h.key.size() + h.value.size();
     }
     rocksdb::WriteBatch batch(reserve);
-    const int64_t ts = options_.clock();
+    const int64_t ts = options_.clock->NowMs();
     std::map<TopicPartition, int64_t, TpLess> first_offset;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -746,7 +740,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     std::vector<std::pair<TopicPartition, int64_t>> expired;  // past their topic's retention
     {
       std::lock_guard<std::mutex> lock(mu_);
-      const int64_t now = options_.clock();
+      const int64_t now = options_.clock->NowMs();
       for (const auto& [topic, parts] : partitions_) {
         if (retained_.count(topic)) {
           auto r = retention_.find(topic);

@@ -40,6 +40,7 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "common/queue.h"
 
 namespace sg::queue {
@@ -51,9 +52,9 @@ struct EmbeddedQueueOptions {
   uint64_t max_pending_bytes = 512ull << 20;  // produced but not yet written
   uint64_t max_batch_bytes = 32ull << 20;   // one WriteBatch
   std::chrono::milliseconds cleanup_interval{2000};
-  // Wall clock (unix ms) for record timestamps and retention; tests inject a
-  // fake one. Default: the system clock.
-  std::function<int64_t()> clock;
+  // Wall clock for record timestamps and retention; tests inject a fake one.
+  // Outlives the queue. Default (null): the system clock.
+  const Clock* clock = nullptr;
 };
 
 class EmbeddedQueueImpl;

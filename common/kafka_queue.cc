@@ -97,7 +97,7 @@ class KafkaQueueImpl {
     stop_ = true;
     if (poller_.joinable()) poller_.join();
     if (producer_) {
-      rd_kafka_flush(producer_, 10000);
+      rd_kafka_flush(producer_, static_cast<int>(options_.close_timeout.count()));
       // Fail what could not be delivered, so every callback runs once.
       rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
       rd_kafka_poll(producer_, 0);
@@ -504,10 +504,28 @@ class KafkaConsumer : public Consumer {
                              " was rebalanced to another consumer");
       }
     }
+    // Not rd_kafka_commit(sync): it waits for the group coordinator without
+    // bound when the broker is gone, blocking the caller's loop and its
+    // shutdown. The result comes through a queue we wait on for at most
+    // close_timeout; unconfirmed, the commit may still land later (or not:
+    // the records are then read again, never lost).
     auto* l = ListOf(tp, next_offset);
-    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, l, 0);
-    if (!err && l->elems[0].err) err = l->elems[0].err;
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk_, l, q, nullptr, nullptr);
     rd_kafka_topic_partition_list_destroy(l);
+    if (!err) {
+      rd_kafka_event_t* ev =
+          rd_kafka_queue_poll(q, static_cast<int>(impl_->options().close_timeout.count()));
+      if (ev == nullptr) {
+        err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+      } else {
+        err = rd_kafka_event_error(ev);
+        const rd_kafka_topic_partition_list_t* done = rd_kafka_event_topic_partition_list(ev);
+        if (!err && done != nullptr && done->cnt > 0) err = done->elems[0].err;
+        rd_kafka_event_destroy(ev);
+      }
+    }
+    rd_kafka_queue_destroy(q);
     if (err) return KafkaError(err, "kafka commit " + tp.topic);
     return OkStatus();
   }
@@ -582,10 +600,33 @@ class KafkaConsumer : public Consumer {
 
   void Wakeup() override { wakeup_ = true; }
 
+  // Leaves the group (committing nothing: commits are explicit) within
+  // options().close_timeout. rd_kafka_consumer_close() waits for the group
+  // coordinator, with no bound when it is unreachable: close through a queue
+  // instead, serve it until closed or the time is up, then destroy without a
+  // second close. A consumer that could not leave is dropped from the group
+  // by the broker after session.timeout; nothing uncommitted is lost.
   void Close() override {
     if (closed_.exchange(true) || !rk_) return;
-    rd_kafka_consumer_close(rk_);
-    rd_kafka_destroy(rk_);
+    const auto timeout = impl_->options().close_timeout;
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+    if (rd_kafka_error_t* error = rd_kafka_consumer_close_queue(rk_, q)) {
+      spdlog::warn("kafka consumer close: {}", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    } else {
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      while (!rd_kafka_consumer_closed(rk_)) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+          spdlog::warn("kafka consumer close: not done after {} ms (broker unreachable?); "
+                       "closing anyway, the group drops this member after its session timeout",
+                       timeout.count());
+          break;
+        }
+        rd_kafka_queue_poll_callback(q, 50);  // serves the rebalance callback (revoke)
+      }
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     rk_ = nullptr;
   }
 
@@ -669,6 +710,7 @@ Result<std::vector<Record>> KafkaQueue::ReadRange(const TopicPartition& tp, int6
     rd_kafka_message_destroy(m);
     if (out.back().offset + 1 >= range.high) break;
   }
+  // Assigned, never subscribed: no group to leave, closing cannot block.
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   if (!status.ok()) return status.error();

@@ -48,6 +48,10 @@ struct KafkaQueueOptions {
   std::chrono::milliseconds linger{5};
   std::chrono::milliseconds delivery_timeout{30000};  // message.timeout.ms
   std::chrono::milliseconds session_timeout{10000};
+  // How long a commit waits for the group coordinator's answer, and (at
+  // shutdown) closing a consumer (leaving its group) and flushing the
+  // producer at destruction, also when the brokers are gone.
+  std::chrono::milliseconds close_timeout{5000};
 };
 
 class KafkaQueueImpl;

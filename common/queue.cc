@@ -1,6 +1,7 @@
 #include "common/queue.h"
 
 #include <cstring>
+#include <thread>
 
 namespace sg::queue {
 
@@ -45,6 +46,14 @@ uint32_t Murmur2(std::string_view data) {
   return h;
 }
 }  // namespace
+
+void CloseAll(const std::vector<Consumer*>& consumers) {
+  std::vector<std::thread> closing;
+  for (Consumer* c : consumers) {
+    if (c != nullptr) closing.emplace_back([c] { c->Close(); });
+  }
+  for (auto& t : closing) t.join();
+}
 
 int32_t PartitionForKey(std::string_view key, int32_t partitions) {
   if (partitions <= 1) return 0;

@@ -69,6 +69,7 @@ Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config, bool ensure_
     k.linger = config.kafka_linger;
     k.delivery_timeout = config.kafka_delivery_timeout;
     k.session_timeout = config.kafka_session_timeout;
+    k.close_timeout = config.kafka_close_timeout;
     SG_ASSIGN_OR_RETURN(auto kq, KafkaQueue::Open(k));
     if (ensure_topics) SG_RETURN_IF_ERROR(kq->EnsureTopics(config.PipelineTopics()));
     return std::unique_ptr<Queue>(std::move(kq));

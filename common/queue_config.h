@@ -29,6 +29,8 @@ struct QueueConfig {
   std::chrono::milliseconds kafka_linger{5};
   std::chrono::milliseconds kafka_delivery_timeout{30000};
   std::chrono::milliseconds kafka_session_timeout{10000};
+  // Not a configuration key: the gateway sets it from shutdown.deadline.
+  std::chrono::milliseconds kafka_close_timeout{5000};
   // The dead-letter topic's retention (queue.deadletter): what a stage gave
   // up on - possibly decrypted mail - is kept this long at most.
   Retention deadletter_retention{std::chrono::hours(24 * 14), 1ull << 30};

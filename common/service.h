@@ -23,6 +23,11 @@ class Service {
   // with a message naming the address ("ingress.listeners[0]: 127.0.0.1:2525
   // is already in use").
   virtual Status Start() = 0;
+  // Shutdown, first step: stop taking new work now, without waiting (ingress
+  // closes its listeners, consumers stop polling). Called on every service
+  // before the first Stop(), so all stages drain at the same time. Stop()
+  // alone does this too.
+  virtual void RequestStop() {}
   virtual void Stop() = 0;
   // True once the component serves (for /readyz).
   virtual bool Ready() const = 0;

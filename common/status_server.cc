@@ -12,7 +12,13 @@ StatusServer::StatusServer(StatusServerConfig config, metrics::Registry& registr
 StatusServer::~StatusServer() { Stop(); }
 
 void StatusServer::AddReadiness(std::string name, std::function<bool()> ready) {
-  readiness_.emplace_back(std::move(name), std::move(ready));
+  readiness_.emplace_back(std::move(name), [ready = std::move(ready)]() -> std::string {
+    return ready() ? "" : "not ready";
+  });
+}
+
+void StatusServer::AddReadinessReason(std::string name, std::function<std::string()> why_not) {
+  readiness_.emplace_back(std::move(name), std::move(why_not));
 }
 
 Status StatusServer::Start() {
@@ -32,8 +38,10 @@ Status StatusServer::Start() {
   });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     std::string not_ready;
-    for (const auto& [name, ready] : readiness_) {
-      if (!ready()) not_ready += name + "\n";
+    for (const auto& [name, why_not] : readiness_) {
+      std::string why = why_not();
+      if (why.empty()) continue;
+      not_ready += why == "not ready" ? name + "\n" : name + ": " + why + "\n";
     }
     if (not_ready.empty()) {
       res.set_content("ready\n", "text/plain");

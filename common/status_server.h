@@ -2,7 +2,8 @@
 //   GET /metrics  Prometheus text format of the registry
 //   GET /healthz  200 while the process runs (liveness)
 //   GET /readyz   200 when every registered component is ready, else 503
-//                 with the names of those that are not (readiness)
+//                 with the names of those that are not, and why when known
+//                 (readiness)
 //
 // Threading: cpp-httplib serves on its own thread pool; the readiness
 // checks it calls must be thread-safe.
@@ -34,8 +35,11 @@ class StatusServer : public Service {
   StatusServer(StatusServerConfig config, metrics::Registry& registry);
   ~StatusServer() override;
 
-  // Adds a component to /readyz.
+  // Adds a component to /readyz (before Start).
   void AddReadiness(std::string name, std::function<bool()> ready);
+  // The same with the reason: `why_not` returns "" when ready, else a line
+  // for /readyz ("name: why"), e.g. the dependency a stage waits for.
+  void AddReadinessReason(std::string name, std::function<std::string()> why_not);
 
   std::string Name() const override { return "status"; }
   Status Start() override;
@@ -46,7 +50,7 @@ class StatusServer : public Service {
  private:
   StatusServerConfig config_;
   metrics::Registry& registry_;
-  std::vector<std::pair<std::string, std::function<bool()>>> readiness_;
+  std::vector<std::pair<std::string, std::function<std::string()>>> readiness_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int bound_port_ = 0;

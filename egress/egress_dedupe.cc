@@ -69,6 +69,17 @@ Status DedupeStore::MarkDelivered(std::string_view message_id, std::string_view 
   return OkStatus();
 }
 
+Status DedupeStore::MarkDelivered(std::string_view message_id, std::string_view form_id,
+                                  const std::vector<std::string>& recipients, bool sync) {
+  rocksdb::WriteBatch batch;
+  for (const auto& r : recipients) batch.Put(Key(message_id, form_id, r), "1");
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  auto s = db_->Write(wo, &batch);
+  if (!s.ok()) return MakeError(ErrorCode::kIoError, "egress dedupe write: " + s.ToString());
+  return OkStatus();
+}
+
 Status DedupeStore::Sync() {
   auto s = db_->SyncWAL();
   if (!s.ok()) return MakeError(ErrorCode::kIoError, "egress dedupe sync: " + s.ToString());

@@ -8,12 +8,14 @@
 // unavoidable one of RFC 1047: a crash between the peer's final 250 and our
 // write.
 //
-// Two steps of durability keep that window to microseconds without an
-// fsync on the delivery path: MarkDelivered writes the RocksDB WAL to the
-// OS (it survives the process being killed), and Sync() fsyncs it (it
-// survives the machine losing power). Egress calls Sync() on a background
-// thread and commits a queue offset only after the dedupe writes of its
-// records are synced, so a power loss can at worst redeliver, never lose.
+// SMTP deliveries are recorded with one write per transaction, right after
+// the peer's final reply and before anything else happens on the loop: the
+// write reaches the OS at once, so a crash of the process after it cannot
+// deliver the transaction again (only a power loss before the next Sync()
+// can). Maildir deliveries are recorded the same way (there the Maildir file
+// name is the record, egress_maildir.h). Egress calls Sync() on a background thread and commits a queue
+// offset only after the dedupe writes of its records are synced, so a power
+// loss can at worst redeliver, never lose.
 //
 // Backed by RocksDB's DBWithTTL: entries older than the TTL disappear at
 // compaction (they may be seen a little longer, which only makes
@@ -27,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -52,6 +55,10 @@ class DedupeStore {
   // (written to the OS) and a power loss after the next Sync().
   Status MarkDelivered(std::string_view message_id, std::string_view form_id,
                        std::string_view recipient);
+  // Records several recipients of one message form in one write; with
+  // `sync` the write is fsynced before this returns (power-loss safe).
+  Status MarkDelivered(std::string_view message_id, std::string_view form_id,
+                       const std::vector<std::string>& recipients, bool sync);
   // Makes every MarkDelivered before it power-loss safe (WAL fsync).
   Status Sync();
 

@@ -1,19 +1,21 @@
 #include "egress/egress_maildir.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <random>
 
 namespace sg::egress {
 namespace {
 
 std::atomic<uint64_t> g_counter{0};
+constexpr const char* kTmpPrefix = "sg-tmp.";
 
 Status WriteAll(int fd, const std::string& data, const std::string& file) {
   size_t off = 0;
@@ -44,7 +46,47 @@ std::string OneLine(const std::string& s) {
   return out;
 }
 
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// Writes the copy to a fresh file in tmp/ and fsyncs it.
+Status WriteTmp(const std::string& tmp, const MaildirDelivery& d, const std::string& message) {
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return MakeError(ErrorCode::kIoError, "maildir create " + tmp + ": " + std::strerror(errno));
+  std::string head = "Return-Path: <" + OneLine(d.mail_from) + ">\r\nDelivered-To: " +
+                     OneLine(d.recipient) + "\r\n";
+  Status st = WriteAll(fd, head, tmp);
+  if (st.ok()) st = WriteAll(fd, message, tmp);
+  if (st.ok() && ::fsync(fd) != 0) {
+    st = MakeError(ErrorCode::kIoError, "maildir fsync " + tmp + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+  if (!st.ok()) ::unlink(tmp.c_str());
+  return st;
+}
+
 }  // namespace
+
+std::string MaildirWriter::FileName(const MaildirDelivery& d) {
+  // NUL separators: no field can run into the next.
+  std::string key = d.message_id;
+  key.push_back('\0');
+  key += d.form_id;
+  key.push_back('\0');
+  key += d.recipient;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(key.data(), key.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string h;
+  for (unsigned int i = 0; i < 16 && i < len; ++i) {
+    h.push_back(hex[md[i] >> 4]);
+    h.push_back(hex[md[i] & 15]);
+  }
+  return std::to_string(d.received_at_ms / 1000) + ".S" + h + ".smimegate";
+}
 
 Status MaildirWriter::Init() {
   for (const char* sub : {"tmp", "new", "cur"}) {
@@ -55,45 +97,47 @@ Status MaildirWriter::Init() {
                        "maildir " + path_ + "/" + sub + ": cannot create: " + ec.message());
     }
   }
+  // Leftovers of a run killed between writing and linking. Another egress
+  // process may be writing one now: only old ones go.
+  std::error_code ec;
+  const auto cutoff = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& e : std::filesystem::directory_iterator(path_ + "/tmp", ec)) {
+    if (e.path().filename().string().rfind(kTmpPrefix, 0) != 0) continue;
+    std::error_code ignored;
+    if (e.last_write_time(ignored) < cutoff) std::filesystem::remove(e.path(), ignored);
+  }
   return OkStatus();
 }
 
-Status MaildirWriter::Deliver(const std::string& mail_from, const std::string& recipient,
-                              const std::string& message) {
-  SG_RETURN_IF_ERROR(Init());
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  for (char* p = host; *p; ++p) {
-    if (*p == '/' || *p == ':') *p = '_';  // forbidden in Maildir names
-  }
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  const std::string name = std::to_string(ts.tv_sec) + ".M" + std::to_string(ts.tv_nsec / 1000) +
-                           "P" + std::to_string(getpid()) + "Q" + std::to_string(++g_counter) +
-                           "R" + std::to_string(rng() & 0xffffffffULL) + "." + host;
-  const std::string tmp = path_ + "/tmp/" + name;
-  const std::string dst = path_ + "/new/" + name;
+bool MaildirWriter::InCur(const std::string& name) const {
+  const std::string cur = path_ + "/cur/" + name;
+  return Exists(cur) || Exists(cur + ":2,") || Exists(cur + ":2,S");
+}
 
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return MakeError(ErrorCode::kIoError, "maildir create " + tmp + ": " + std::strerror(errno));
-  std::string head = "Return-Path: <" + OneLine(mail_from) + ">\r\nDelivered-To: " +
-                     OneLine(recipient) + "\r\n";
-  Status st = WriteAll(fd, head, tmp);
-  if (st.ok()) st = WriteAll(fd, message, tmp);
-  if (st.ok() && ::fsync(fd) != 0) {
-    st = MakeError(ErrorCode::kIoError, "maildir fsync " + tmp + ": " + std::strerror(errno));
+Result<bool> MaildirWriter::Deliver(const MaildirDelivery& d, const std::string& message) {
+  if (!Exists(path_ + "/tmp") || !Exists(path_ + "/new")) {
+    std::error_code ec;
+    std::filesystem::create_directories(path_ + "/tmp", ec);
+    std::filesystem::create_directories(path_ + "/new", ec);
+    std::filesystem::create_directories(path_ + "/cur", ec);
   }
-  ::close(fd);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
+  const std::string name = FileName(d);
+  const std::string dst = path_ + "/new/" + name;
+  if (Exists(dst) || InCur(name)) return false;
+  // The tmp name is unique per process and call: several egress processes
+  // may deliver into one Maildir.
+  const std::string tmp = path_ + "/tmp/" + kTmpPrefix + name + "." + std::to_string(getpid()) +
+                          "." + std::to_string(++g_counter);
+  SG_RETURN_IF_ERROR(WriteTmp(tmp, d, message));
+  const int rc = ::link(tmp.c_str(), dst.c_str());
+  const int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0 && link_errno != EEXIST) {
+    return MakeError(ErrorCode::kIoError, "maildir link to " + dst + ": " + std::strerror(link_errno));
   }
-  if (::rename(tmp.c_str(), dst.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return MakeError(ErrorCode::kIoError, "maildir rename to " + dst + ": " + std::strerror(errno));
-  }
-  return SyncDir(path_ + "/new");
+  // Also on EEXIST: the other writer's link may not be synced yet.
+  SG_RETURN_IF_ERROR(SyncDir(path_ + "/new"));
+  return rc == 0;
 }
 
 }  // namespace sg::egress

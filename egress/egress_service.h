@@ -38,7 +38,7 @@
 #include "common/metrics.h"
 #include "common/queue.h"
 #include "common/service.h"
-#include "egress/egress_clock.h"
+#include "common/clock.h"
 #include "egress/egress_config.h"
 #include "egress/egress_dns.h"
 
@@ -63,6 +63,8 @@ class EgressService final : public Service {
   // Opens the dedupe store, creates Maildirs, joins the consumer groups and
   // starts the loop thread. The topics must exist.
   Status Start() override;
+  // Stops polling at once (the loop notices within poll_interval).
+  void RequestStop() override;
   // Stops polling, lets in-flight deliveries finish (up to
   // egress.shutdown_timeout), commits what is done, QUITs sessions.
   void Stop() override;

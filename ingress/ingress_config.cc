@@ -93,6 +93,24 @@ Result<FailureLimit> ParseFailureLimit(const config::ConfigNode& n, FailureLimit
   return l;
 }
 
+// recipient_verification.domains[].ldap (ingress_recipient_ldap.h).
+Result<LdapConfig> ParseLdap(const config::ConfigNode& n, const std::string& data_dir) {
+  LdapConfig l;
+  SG_ASSIGN_OR_RETURN(l.url, n.String("url"));
+  SG_ASSIGN_OR_RETURN(l.starttls, n.Bool("starttls", true));
+  SG_ASSIGN_OR_RETURN(l.tls_ca_file, ReadableFile(n, "tls_ca_file", data_dir, false));
+  SG_ASSIGN_OR_RETURN(l.bind_dn, n.String("bind_dn", ""));
+  SG_ASSIGN_OR_RETURN(l.bind_password_file,
+                      ReadableFile(n, "bind_password_file", data_dir, !l.bind_dn.empty()));
+  SG_ASSIGN_OR_RETURN(l.base_dn, n.String("base_dn"));
+  SG_ASSIGN_OR_RETURN(l.filter, n.String("filter", l.filter));
+  SG_ASSIGN_OR_RETURN(l.timeout, n.Duration("timeout", l.timeout));
+  SG_ASSIGN_OR_RETURN(int64_t idle, n.Int("max_idle", 4, 0, 256));
+  l.max_idle = static_cast<size_t>(idle);
+  SG_RETURN_IF_ERROR(ValidateLdapConfig(l, n.path()));
+  return l;
+}
+
 Result<RecipientDomainConfig> ParseRecipientDomain(const config::ConfigNode& n,
                                                    const std::string& data_dir) {
   RecipientDomainConfig d;
@@ -101,12 +119,13 @@ Result<RecipientDomainConfig> ParseRecipientDomain(const config::ConfigNode& n,
   d.domain = AsciiLower(domain);
   SG_ASSIGN_OR_RETURN(d.sources, n.StringList("sources"));
   if (d.sources.empty()) {
-    return n.ErrorAt("sources", "missing: list one or more of registry, list, callout");
+    return n.ErrorAt("sources", "missing: list one or more of registry, list, callout, ldap");
   }
   std::set<std::string> seen;
   for (const std::string& s : d.sources) {
-    if (s != "registry" && s != "list" && s != "callout") {
-      return n.ErrorAt("sources", "unknown source \"" + s + "\" (registry, list, callout)");
+    if (s != "registry" && s != "list" && s != "callout" && s != "ldap") {
+      return n.ErrorAt("sources",
+                       "unknown source \"" + s + "\" (registry, list, callout, ldap)");
     }
     if (!seen.insert(s).second) return n.ErrorAt("sources", "\"" + s + "\" is listed twice");
   }
@@ -126,6 +145,12 @@ Result<RecipientDomainConfig> ParseRecipientDomain(const config::ConfigNode& n,
     d.callout = callout;
   } else if (n.Has("callout")) {
     return n.ErrorAt("callout", "set, but \"callout\" is not among the sources");
+  }
+  if (seen.count("ldap") != 0) {
+    SG_ASSIGN_OR_RETURN(auto l, n.Map("ldap"));
+    SG_ASSIGN_OR_RETURN(d.ldap, ParseLdap(l, data_dir));
+  } else if (n.Has("ldap")) {
+    return n.ErrorAt("ldap", "set, but \"ldap\" is not among the sources");
   }
   return d;
 }

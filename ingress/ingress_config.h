@@ -17,6 +17,7 @@
 #include "ingress/ingress_cidr.h"
 #include "ingress/ingress_failure_limiter.h"
 #include "ingress/ingress_recipient_callout.h"
+#include "ingress/ingress_recipient_ldap.h"
 #include "ingress/ingress_recipient_verifier.h"
 #include "ingress/ingress_sender_binding.h"
 #include "ingress/smtp_session_state.h"
@@ -48,9 +49,10 @@ struct ListenerConfig {
 struct RecipientDomainConfig {
   std::string config_path;           // for error messages
   std::string domain;                // lower case, or "*" (every other hosted domain)
-  std::vector<std::string> sources;  // "registry", "list", "callout", in order
+  std::vector<std::string> sources;  // "registry", "list", "callout", "ldap", in order
   std::string list_file;             // for "list"
   std::optional<CalloutConfig> callout;  // for "callout"
+  std::optional<LdapConfig> ldap;        // for "ldap"
 };
 
 struct RecipientVerificationConfig {

@@ -16,6 +16,16 @@ std::string Trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+// The identity of an address or "@domain" entry (common/mail/address.h):
+// an IDN domain in U-labels and its xn-- form are the same entry.
+Result<std::string> NormalizeEntry(const std::string& e) {
+  if (e[0] == '@') {
+    SG_ASSIGN_OR_RETURN(auto domain, mail::NormalizeDomain(e.substr(1)));
+    return "@" + domain;
+  }
+  return mail::NormalizeAddress(e);
+}
+
 }  // namespace
 
 RecipientStatus RegistrySource::Lookup(const std::string& address) {
@@ -39,14 +49,18 @@ Result<std::set<std::string>> ListSource::Read(const std::string& path, const st
   size_t n = 0;
   while (std::getline(in, line)) {
     ++n;
-    std::string e = AsciiLower(Trim(line));
+    const std::string e = Trim(line);
     if (e.empty() || e[0] == '#') continue;
+    const std::string at_line = "config " + where + ": " + path + " line " + std::to_string(n);
     if (e.find('@') == std::string::npos || e.find_first_of(" \t<>,;") != std::string::npos) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       "config " + where + ": " + path + " line " + std::to_string(n) +
-                           ": expected an address or @domain, got \"" + Trim(line) + "\"");
+                       at_line + ": expected an address or @domain, got \"" + e + "\"");
     }
-    entries.insert(std::move(e));
+    auto normalized = NormalizeEntry(e);
+    if (!normalized.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument, at_line + ": " + normalized.error().message);
+    }
+    entries.insert(std::move(*normalized));
   }
   return entries;
 }
@@ -71,8 +85,9 @@ RecipientStatus ListSource::Lookup(const std::string& address) {
     std::lock_guard<std::mutex> lock(mu_);
     entries = entries_;
   }
-  const std::string a = AsciiLower(address);
-  if (entries->count(a) != 0 || entries->count("@" + mail::DomainOf(a)) != 0) {
+  auto normalized = mail::NormalizeAddress(address);
+  const std::string a = normalized.ok() ? *normalized : AsciiLower(address);
+  if (entries->count(a) != 0 || entries->count("@" + mail::DomainOf(address)) != 0) {
     return RecipientStatus::kKnown;
   }
   return RecipientStatus::kUnknown;

@@ -12,8 +12,10 @@
 //   list      a file of addresses ("@domain" accepts the whole domain),
 //             re-read on SIGHUP (ingress_recipient_sources.h);
 //   callout   RCPT TO at the internal mail server over SMTP, with a
-//             timeout (ingress_recipient_callout.h).
-// Answers of cacheable sources (the callout) are cached: known for
+//             timeout (ingress_recipient_callout.h);
+//   ldap      a search in an LDAP directory, StartTLS or ldaps, with a
+//             timeout (ingress_recipient_ldap.h).
+// Answers of cacheable sources (the callout, ldap) are cached: known for
 // cache.positive, unknown for cache.negative; "unavailable" never is.
 // A domain without an entry (and without a "*" entry) is not verified.
 //
@@ -50,7 +52,7 @@ const char* RecipientStatusName(RecipientStatus s);
 class RecipientSource {
  public:
   virtual ~RecipientSource() = default;
-  // "registry", "list", "callout" (logs and metrics).
+  // "registry", "list", "callout", "ldap" (logs and metrics).
   virtual std::string Name() const = 0;
   // Blocking. kUnavailable when the source cannot answer now.
   virtual RecipientStatus Lookup(const std::string& address) = 0;

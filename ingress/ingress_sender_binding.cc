@@ -6,26 +6,11 @@
 #include "ingress/ingress_steps.h"
 
 namespace sg::ingress {
-namespace {
-
-bool LooksLikeDomain(const std::string& d) {
-  if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.' ||
-      d.find("..") != std::string::npos) {
-    return false;
-  }
-  for (char c : d) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 bool AllowedSenders::Allows(const std::string& address) const {
-  const std::string a = AsciiLower(address);
-  if (addresses.count(a) != 0) return true;
-  return domains.count(mail::DomainOf(a)) != 0;
+  auto normalized = mail::NormalizeAddress(address);
+  if (addresses.count(normalized.ok() ? *normalized : AsciiLower(address)) != 0) return true;
+  return domains.count(mail::DomainOf(address)) != 0;
 }
 
 Status AllowedSenders::CheckWithin(const std::set<std::string>& hosted) const {
@@ -49,25 +34,19 @@ Result<AllowedSenders> ParseSenders(const std::vector<std::string>& entries,
                                     const std::string& where) {
   AllowedSenders out;
   out.where = where;
+  // Entries are normalised like every address (common/mail/address.h): an
+  // IDN domain in U-labels and its xn-- form are the same entry.
   for (const std::string& raw : entries) {
-    const std::string e = AsciiLower(raw);
-    const size_t at = e.rfind('@');
-    if (at == std::string::npos || at == 0) {
-      std::string domain = at == 0 ? e.substr(1) : e;
-      if (!LooksLikeDomain(domain)) {
-        return MakeError(ErrorCode::kInvalidArgument, "config " + where + ": \"" + raw +
-                                                          "\" is neither a domain nor an "
-                                                          "address");
-      }
-      out.domains.insert(domain);
-    } else {
-      if (!LooksLikeDomain(e.substr(at + 1))) {
-        return MakeError(ErrorCode::kInvalidArgument, "config " + where + ": \"" + raw +
-                                                          "\" is neither a domain nor an "
-                                                          "address");
-      }
-      out.addresses.insert(e);
+    const size_t at = raw.rfind('@');
+    const bool is_domain = at == std::string::npos || at == 0;
+    auto normalized = is_domain ? mail::NormalizeDomain(at == 0 ? raw.substr(1) : raw)
+                                : mail::NormalizeAddress(raw);
+    if (!normalized.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument, "config " + where + ": \"" + raw +
+                                                        "\" is neither a domain nor an "
+                                                        "address");
     }
+    (is_domain ? out.domains : out.addresses).insert(std::move(*normalized));
   }
   return out;
 }

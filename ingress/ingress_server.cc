@@ -13,6 +13,7 @@
 
 #include "common/mail/address.h"
 #include "ingress/ingress_port_check.h"
+#include "ingress/ingress_recipient_ldap.h"
 #include "ingress/ingress_recipient_sources.h"
 #include "common/tls_selfsigned.h"
 
@@ -180,6 +181,9 @@ Status IngressServer::BuildRecipientVerifier(const std::set<std::string>& hosted
       } else if (name == "list") {
         SG_ASSIGN_OR_RETURN(auto list, ListSource::Open(d.list_file, d.config_path + ".list"));
         sources.push_back(std::move(list));
+      } else if (name == "ldap") {
+        SG_ASSIGN_OR_RETURN(auto ldap, LdapSource::Open(*d.ldap, d.config_path + ".ldap"));
+        sources.push_back(std::move(ldap));
       } else {
         CalloutConfig callout = *d.callout;
         callout.helo = config_.hostname;
@@ -329,9 +333,13 @@ Status IngressServer::Start() {
   return OkStatus();
 }
 
-void IngressServer::Stop() {
+void IngressServer::RequestStop() {
   ready_ = false;
-  for (auto& loop : loops_) loop->Stop(config_.shutdown_grace);
+  for (auto& loop : loops_) loop->Stop(config_.shutdown_grace);  // posts; a second one is a no-op
+}
+
+void IngressServer::Stop() {
+  RequestStop();
   for (auto& loop : loops_) loop->Join();
   loops_.clear();
   // Waits for a check or lookup still running: nothing the pools use (the

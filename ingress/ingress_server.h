@@ -61,6 +61,8 @@ class IngressServer : public Service {
   // to finish (idle ones get 421 4.3.2 at once), then are closed. Returns
   // once no AUTH check or recipient lookup runs any more.
   void Stop() override;
+  // Closes the listeners and starts the shutdown grace now, without waiting.
+  void RequestStop() override;
   bool Ready() const override { return ready_.load(); }
 
   // The keyservice's user registry for recipient verification's "registry"

@@ -1,7 +1,6 @@
 #include "ingress/smtp_session.h"
 
-#include <spdlog/spdlog.h>
-
+#include "common/log_event.h"
 #include "common/mail/base64.h"
 
 namespace sg::ingress {
@@ -10,6 +9,19 @@ namespace {
 // Input buffered while the session waits (enqueue, AUTH, TLS). A client that
 // pipelines more than this before our answer is not a mail client.
 constexpr size_t kMaxBufferedWhileWaiting = 1 << 20;
+
+// The log line about one message (keys as in common/message_log.h); |tx| may
+// be null (no transaction), |id| empty (no queue id yet).
+log::Event MessageEvent(const SessionConfig& cfg, const SessionState& s, const Transaction* tx,
+                        std::string_view id) {
+  log::Event e("ingress");
+  e.Field("listener", cfg.listener);
+  if (!id.empty()) e.Field("message_id", id);
+  e.Field("direction", cfg.role == Role::kMx ? "inbound" : "outbound");
+  if (tx != nullptr) e.Field("from", tx->from.address).Field("rcpts", tx->recipients.size());
+  e.Field("peer", s.client_ip);
+  return e;
+}
 
 }  // namespace
 
@@ -422,11 +434,16 @@ void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
   auto v = RunSteps(
       [&](SessionStep& s) { return s.OnMessage(state_, tx_->from, outcome, content); });
   if (v) {
+    MessageEvent(cfg_, state_, &*tx_, {})
+        .Field("status", "refused")
+        .Field("reason", v->reason)
+        .Info();
     Reject(*v);
     ResetTransaction();
     return;
   }
   const std::string id = deps_.ids->Next();
+  log::Event line = MessageEvent(cfg_, state_, &*tx_, id);
   const int64_t now_ms = host_.NowMs();
   const uint64_t bytes = content.size();
   std::string message = BuildReceivedHeader(state_, *tx_, id, now_ms);
@@ -448,7 +465,7 @@ void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
   mode_ = Mode::kWaiting;
   const auto started = std::chrono::steady_clock::now();
   std::weak_ptr<bool> alive = alive_;
-  host_.Enqueue(std::move(out), [this, alive, id, bytes, started, held](Status st) {
+  host_.Enqueue(std::move(out), [this, alive, id, bytes, started, held, line](Status st) {
     held->Reset();
     auto a = alive.lock();
     if (!a || !*a) return;
@@ -461,8 +478,7 @@ void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
                                        cfg_.role == Role::kMx ? "inbound" : "outbound", bytes,
                                        secs);
       }
-      spdlog::info("ingress {}: accepted {} from {} ({} bytes)", cfg_.listener, id,
-                   state_.client_ip, bytes);
+      log::Event(line).Field("status", "accepted").Field("bytes", bytes).Info();
       Respond(250, "2.0.0", "Ok: queued as " + id);
     } else {
       bool timeout = st.error().code == ErrorCode::kTimeout;
@@ -470,7 +486,10 @@ void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
         deps_.metrics->MessageRejected(cfg_.listener,
                                        timeout ? "queue_timeout" : "queue_unavailable");
       }
-      spdlog::warn("ingress {}: queue refused {}: {}", cfg_.listener, id, st.error().ToString());
+      log::Event(line)
+          .Field("status", "queue_refused")
+          .Field("reason", st.error().ToString())
+          .Warn();
       Respond(451, "4.3.0",
               timeout ? "Queue did not confirm the message in time, try again later"
                       : "Queue unavailable, try again later");
@@ -481,8 +500,10 @@ void Session::FinishMessage(DataReader::Outcome outcome, std::string content) {
 
 void Session::RejectNoStorage() {
   if (deps_.metrics) deps_.metrics->MessageRejected(cfg_.listener, "no_storage");
-  spdlog::warn("ingress {}: message from {} refused: max_bytes_in_flight reached",
-               cfg_.listener, state_.client_ip);
+  MessageEvent(cfg_, state_, tx_ ? &*tx_ : nullptr, {})
+      .Field("status", "refused")
+      .Field("reason", "max_bytes_in_flight reached")
+      .Warn();
   ResetTransaction();
   Respond(452, "4.3.1", "Insufficient system storage, try again later");
 }

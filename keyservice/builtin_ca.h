@@ -20,7 +20,7 @@
 #include "keyservice/certificate_authority.h"
 #include "keyservice/kek.h"
 #include "keyservice/key_store.h"
-#include "keyservice/keyservice_clock.h"
+#include "common/clock.h"
 #include "keyservice/keyservice_config.h"
 #include "keyservice/keyservice_x509.h"
 

@@ -28,11 +28,9 @@ Result<ContentKeyVerdict> DecryptGuardClient::ObserveContentKey(const ContentKey
   req.set_message_id(s.message_id);
   req.set_now_ms(s.now_ms);
   pb::ContentKeyVerdictResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
-  ctx.set_wait_for_ready(true);  // a restarting keyservice is a short delay, not a failure
-  grpc::Status st = stub_->stub->ObserveContentKey(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, endpoint_);
+  // wait_for_ready: a restarting keyservice is a short delay, not a failure.
+  SG_RETURN_IF_ERROR(UnaryCall(&pb::DecryptGuard::Stub::ObserveContentKey, *stub_->stub, req,
+                               &resp, timeout_, endpoint_, /*wait_for_ready=*/true));
   switch (resp.verdict()) {
     case pb::ContentKeyVerdictResponse::FIRST: return ContentKeyVerdict::kFirst;
     case pb::ContentKeyVerdictResponse::SAME: return ContentKeyVerdict::kSame;
@@ -49,11 +47,8 @@ Result<DsnPermission> DecryptGuardClient::PermitFailureDsn(const FailureDsnReque
   req.set_message_id(r.message_id);
   req.set_now_ms(r.now_ms);
   pb::DsnPermissionResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
-  ctx.set_wait_for_ready(true);
-  grpc::Status st = stub_->stub->PermitFailureDsn(&ctx, req, &resp);
-  if (!st.ok()) return FromGrpc(st, endpoint_);
+  SG_RETURN_IF_ERROR(UnaryCall(&pb::DecryptGuard::Stub::PermitFailureDsn, *stub_->stub, req, &resp,
+                               timeout_, endpoint_, /*wait_for_ready=*/true));
   switch (resp.permission()) {
     case pb::DsnPermissionResponse::ALLOWED: return DsnPermission::kAllowed;
     case pb::DsnPermissionResponse::ALREADY_SENT: return DsnPermission::kAlreadySent;

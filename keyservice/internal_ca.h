@@ -24,7 +24,7 @@
 #include "common/result.h"
 #include "keyservice/kek.h"
 #include "keyservice/key_store.h"
-#include "keyservice/keyservice_clock.h"
+#include "common/clock.h"
 #include "keyservice/keyservice_x509.h"
 
 namespace sg::keyservice {

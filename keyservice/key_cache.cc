@@ -22,7 +22,7 @@ CachingKeyService::CachingKeyService(KeyService& upstream, KeyCacheOptions optio
                                      std::unique_ptr<KeyCacheStore> store)
     : upstream_(upstream),
       options_(options),
-      clock_(options.clock ? options.clock : &system_clock_),
+      clock_(options.clock ? options.clock : &SystemClock::Instance()),
       store_(std::move(store)) {
   watcher_ = std::thread([this] {
     SetCurrentThreadName("sg-key-cache");

@@ -58,7 +58,7 @@
 #include "keyservice/key_cache_metrics.h"
 #include "keyservice/key_cache_store.h"
 #include "keyservice/key_service.h"
-#include "keyservice/keyservice_clock.h"
+#include "common/clock.h"
 
 namespace sg::keyservice {
 
@@ -153,7 +153,6 @@ class CachingKeyService : public KeyService {
 
   KeyService& upstream_;
   KeyCacheOptions options_;
-  SystemClock system_clock_;
   const Clock* clock_;
   std::unique_ptr<KeyCacheStore> store_;
   std::unique_ptr<KeyCacheMetrics> owned_metrics_;

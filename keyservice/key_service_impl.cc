@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "common/log_event.h"
 
 namespace sg::keyservice {
 namespace {
@@ -138,7 +139,12 @@ Result<store::StoredKey> KeyServiceImpl::IssueKey(const std::string& owner,
   metrics_.issue_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   changes_.Publish("key", owner);
-  spdlog::info("keyservice: issued key {} for {} ({})", sk.key_id(), owner, reason);
+  log::Event("keyservice")
+      .Field("action", "issued")
+      .Field("address", owner)
+      .Field("key_id", sk.key_id())
+      .Field("reason", reason)
+      .Info();
   return sk;
 }
 
@@ -266,6 +272,13 @@ Result<HarvestResult> KeyServiceImpl::HarvestCertificate(const HarvestRequest& r
     result.outcome = outcome;
     result.reason = std::move(reason);
     metrics_.harvested.WithLabels({std::string(HarvestOutcomeName(outcome))}).Inc();
+    log::Event("keyservice")
+        .Field("action", "harvest")
+        .Field("address", request.address)
+        .Field("status", HarvestOutcomeName(outcome))
+        .Field("fingerprint", result.fingerprint)
+        .Field("reason", result.reason)
+        .Emit(outcome == HarvestOutcome::kUnchanged ? spdlog::level::debug : spdlog::level::info, {});
     return result;
   };
   auto addr = NormalizeAddress(request.address);
@@ -365,7 +378,11 @@ Result<int> KeyServiceImpl::RolloverDue() {
     if (!current || current->not_after() - lead > now) continue;
     auto issued = IssueKey(u.address(), "rollover");
     if (!issued.ok()) {
-      spdlog::warn("keyservice: rollover for {} failed: {}", u.address(), issued.error().ToString());
+      log::Event("keyservice")
+          .Field("action", "rollover_failed")
+          .Field("address", u.address())
+          .Field("reason", issued.error().ToString())
+          .Warn();
       metrics_.errors.WithLabels({"rollover", std::string(ErrorCodeName(issued.error().code))}).Inc();
       continue;  // retried on the next pass
     }

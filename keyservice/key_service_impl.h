@@ -35,7 +35,7 @@
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
 #include "keyservice/key_store.h"
-#include "keyservice/keyservice_clock.h"
+#include "common/clock.h"
 #include "keyservice/keyservice_config.h"
 #include "keyservice/keyservice_metrics.h"
 #include "keyservice/trust_store.h"

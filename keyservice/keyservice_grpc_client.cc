@@ -2,6 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <mutex>
+#include <set>
+
 #include "keyservice/keyservice_grpc_status.h"
 #include "keyservice/rpc_channel.h"
 #include "proto/keyservice.grpc.pb.h"
@@ -16,16 +19,36 @@ struct KeyServiceClient::Stubs {
   std::unique_ptr<pb::KeyAdmin::Stub> admin;
 };
 
+struct ActiveCalls {
+  std::mutex mu;
+  std::set<grpc::ClientContext*> contexts;  // guarded by mu
+  bool shut_down = false;                   // guarded by mu
+};
+
 namespace {
+
+Error ShuttingDown(const std::string& endpoint) {
+  return MakeError(ErrorCode::kUnavailable, "keyservice " + endpoint + ": this process is shutting down");
+}
 
 template <typename Stub, typename Req, typename Resp>
 Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub* stub,
             const Req& req, Resp* resp, std::chrono::milliseconds timeout,
-            const std::string& endpoint, bool wait_for_ready) {
+            const std::string& endpoint, bool wait_for_ready, ActiveCalls& calls) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + timeout);
   ctx.set_wait_for_ready(wait_for_ready);
+  {
+    std::lock_guard<std::mutex> lock(calls.mu);
+    if (calls.shut_down) return ShuttingDown(endpoint);
+    calls.contexts.insert(&ctx);
+  }
   grpc::Status s = (stub->*method)(&ctx, req, resp);
+  {
+    std::lock_guard<std::mutex> lock(calls.mu);
+    calls.contexts.erase(&ctx);
+    if (calls.shut_down && !s.ok()) return ShuttingDown(endpoint);
+  }
   if (!s.ok()) return FromGrpc(s, endpoint);
   return OkStatus();
 }
@@ -56,10 +79,10 @@ TrustAddResult TrustAddFrom(const pb::TrustAddResponse& r) {
 
 #define SG_SVC(method, req, resp) \
   Call(&pb::KeyService::Stub::method, stubs_->service.get(), req, resp, timeout_, endpoint_, \
-       wait_for_ready_)
+       wait_for_ready_, *calls_)
 #define SG_ADM(method, req, resp) \
   Call(&pb::KeyAdmin::Stub::method, stubs_->admin.get(), req, resp, timeout_, endpoint_, \
-       wait_for_ready_)
+       wait_for_ready_, *calls_)
 
 Result<std::unique_ptr<KeyServiceClient>> KeyServiceClient::Create(
     const std::string& endpoint, const ClientCredentials& credentials,
@@ -74,13 +97,29 @@ KeyServiceClient::KeyServiceClient(std::string endpoint, const ClientCredentials
     : endpoint_(std::move(endpoint)),
       timeout_(timeout),
       wait_for_ready_(wait_for_ready),
-      stubs_(std::make_unique<Stubs>()) {
+      stubs_(std::make_unique<Stubs>()),
+      calls_(std::make_unique<ActiveCalls>()) {
   stubs_->channel = MakeChannel(endpoint_, credentials);
   stubs_->service = pb::KeyService::NewStub(stubs_->channel);
   stubs_->admin = pb::KeyAdmin::NewStub(stubs_->channel);
 }
 
 KeyServiceClient::~KeyServiceClient() = default;
+
+Status KeyServiceClient::WaitConnected(std::chrono::milliseconds timeout) {
+  if (stubs_->channel->WaitForConnected(std::chrono::system_clock::now() + timeout)) {
+    return OkStatus();
+  }
+  return MakeError(ErrorCode::kUnavailable,
+                   "keyservice " + endpoint_ + ": not reachable (no connection within " +
+                       std::to_string(timeout.count()) + " ms)");
+}
+
+void KeyServiceClient::Shutdown() {
+  std::lock_guard<std::mutex> lock(calls_->mu);
+  calls_->shut_down = true;
+  for (grpc::ClientContext* ctx : calls_->contexts) ctx->TryCancel();
+}
 
 Result<std::optional<SigningIdentity>> KeyServiceClient::GetSigningIdentity(
     const std::string& address) {
@@ -176,7 +215,7 @@ Result<Changes> KeyServiceClient::WaitForChanges(uint64_t epoch, uint64_t after_
   req.set_wait_ms(static_cast<uint32_t>(wait.count()));
   pb::ChangesResponse resp;
   SG_RETURN_IF_ERROR(Call(&pb::KeyService::Stub::WaitForChanges, stubs_->service.get(), req,
-                          &resp, timeout_ + wait, endpoint_, wait_for_ready_));
+                          &resp, timeout_ + wait, endpoint_, wait_for_ready_, *calls_));
   Changes c;
   c.epoch = resp.epoch();
   c.version = resp.version();
@@ -333,7 +372,7 @@ Result<KekRotationResult> KeyServiceClient::RotateKek() {
   pb::RotateKekRequest req;
   pb::RotateKekResponse resp;
   SG_RETURN_IF_ERROR(Call(&pb::KeyAdmin::Stub::RotateKek, stubs_->admin.get(), req, &resp,
-                          rotate_timeout_, endpoint_, wait_for_ready_));
+                          rotate_timeout_, endpoint_, wait_for_ready_, *calls_));
   return KekRotationResult{resp.resealed(), resp.already_current(), resp.kek_id()};
 }
 

@@ -21,6 +21,8 @@ class Channel;
 
 namespace sg::keyservice {
 
+struct ActiveCalls;  // the calls in progress, for Shutdown
+
 class KeyServiceClient : public KeyService, public KeyAdmin {
  public:
   // `endpoint` is host:port or unix:/path; `credentials` the client
@@ -72,6 +74,18 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   // failure guard) so that they share its connection and credentials.
   std::shared_ptr<grpc::Channel> channel() const;
 
+  // Connects (or finds the channel connected) within `timeout`:
+  // kUnavailable naming the endpoint when the keyservice cannot be reached.
+  // Start-up uses it to wait for a keyservice that is down.
+  Status WaitConnected(std::chrono::milliseconds timeout);
+
+  // Shutdown: cancels every call in progress (one waiting for an unreachable
+  // keyservice would otherwise hold its thread until its deadline) and makes
+  // every later call fail at once; both return kUnavailable ("shutting
+  // down"), so a worker treats it as an outage (reads the record again
+  // later) and never as the message's fault.
+  void Shutdown();
+
  private:
   struct Stubs;
   KeyServiceClient(std::string endpoint, const ClientCredentials& credentials,
@@ -81,6 +95,7 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   bool wait_for_ready_;
   std::chrono::milliseconds rotate_timeout_{std::chrono::hours(1)};
   std::unique_ptr<Stubs> stubs_;
+  std::unique_ptr<ActiveCalls> calls_;
 };
 
 }  // namespace sg::keyservice

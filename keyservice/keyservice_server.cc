@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/log_event.h"
 #include "common/thread_name.h"
 #include "keyservice/credentials_files.h"
 #include "keyservice/keyservice_grpc_server.h"
@@ -109,9 +110,13 @@ void KeyServiceServer::SchedulerLoop() {
     lock.unlock();
     auto rolled = impl_->RolloverDue();
     if (!rolled.ok()) {
-      spdlog::warn("keyservice: rollover pass failed: {}", rolled.error().ToString());
+      log::Event("keyservice")
+          .Field("action", "rollover")
+          .Field("status", "failed")
+          .Field("reason", rolled.error().ToString())
+          .Warn();
     } else if (*rolled > 0) {
-      spdlog::info("keyservice: rolled over {} keys", *rolled);
+      log::Event("keyservice").Field("action", "rollover").Field("keys", *rolled).Info();
     }
     lock.lock();
     cv_.wait_for(lock, config_.rollover_check_interval, [this] { return stopping_; });

@@ -30,7 +30,7 @@
 #include "common/metrics.h"
 #include "common/service.h"
 #include "keyservice/key_service_impl.h"
-#include "keyservice/keyservice_clock.h"
+#include "common/clock.h"
 #include "keyservice/keyservice_config.h"
 #include "keyservice/rpc_server.h"
 

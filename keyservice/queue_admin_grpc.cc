@@ -106,20 +106,13 @@ QueueAdminClient::QueueAdminClient(std::shared_ptr<grpc::Channel> channel, std::
       endpoint_(std::move(endpoint)),
       timeout_(timeout) {}
 
-std::unique_ptr<grpc::ClientContext> QueueAdminClient::Context() const {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + timeout_);
-  return ctx;
-}
-
 Result<deadletter::ListResult> QueueAdminClient::List(const deadletter::ListOptions& options) {
   pb::ListDeadLettersRequest req;
   if (options.from) ToPb(*options.from, req.mutable_from());
   req.set_limit(options.limit);
   pb::ListDeadLettersResponse resp;
-  auto ctx = Context();
-  auto st = stub_->ListDeadLetters(ctx.get(), req, &resp);
-  if (!st.ok()) return FromGrpc(st, endpoint_);
+  SG_RETURN_IF_ERROR(UnaryCall(&pb::QueueAdmin::Stub::ListDeadLetters, *stub_, req, &resp, timeout_,
+                               endpoint_, /*wait_for_ready=*/false));
   deadletter::ListResult out;
   for (const auto& e : resp.entries()) out.entries.push_back(FromPb(e));
   out.held = resp.held();
@@ -130,9 +123,8 @@ Result<deadletter::Entry> QueueAdminClient::Show(const deadletter::Id& id) {
   pb::ShowDeadLetterRequest req;
   ToPb(id, req.mutable_id());
   pb::DeadLetterEntry resp;
-  auto ctx = Context();
-  auto st = stub_->ShowDeadLetter(ctx.get(), req, &resp);
-  if (!st.ok()) return FromGrpc(st, endpoint_);
+  SG_RETURN_IF_ERROR(UnaryCall(&pb::QueueAdmin::Stub::ShowDeadLetter, *stub_, req, &resp, timeout_,
+                               endpoint_, /*wait_for_ready=*/false));
   return FromPb(resp);
 }
 
@@ -140,9 +132,8 @@ Result<std::string> QueueAdminClient::Replay(const deadletter::Id& id) {
   pb::ReplayDeadLetterRequest req;
   ToPb(id, req.mutable_id());
   pb::ReplayDeadLetterResponse resp;
-  auto ctx = Context();
-  auto st = stub_->ReplayDeadLetter(ctx.get(), req, &resp);
-  if (!st.ok()) return FromGrpc(st, endpoint_);
+  SG_RETURN_IF_ERROR(UnaryCall(&pb::QueueAdmin::Stub::ReplayDeadLetter, *stub_, req, &resp, timeout_,
+                               endpoint_, /*wait_for_ready=*/false));
   return resp.topic();
 }
 
@@ -157,9 +148,8 @@ Result<uint64_t> QueueAdminClient::Purge(const deadletter::PurgeRequest& request
   if (request.before) ToPb(*request.before, req.mutable_before());
   if (request.older_than) req.set_older_than_ms(request.older_than->count());
   pb::PurgeDeadLettersResponse resp;
-  auto ctx = Context();
-  auto st = stub_->PurgeDeadLetters(ctx.get(), req, &resp);
-  if (!st.ok()) return FromGrpc(st, endpoint_);
+  SG_RETURN_IF_ERROR(UnaryCall(&pb::QueueAdmin::Stub::PurgeDeadLetters, *stub_, req, &resp, timeout_,
+                               endpoint_, /*wait_for_ready=*/false));
   return resp.removed();
 }
 

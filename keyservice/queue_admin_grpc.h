@@ -52,7 +52,6 @@ class QueueAdminClient final : public deadletter::Admin {
   Result<uint64_t> Purge(const deadletter::PurgeRequest& request) override;
 
  private:
-  std::unique_ptr<grpc::ClientContext> Context() const;
 
   std::unique_ptr<smimegate::v1::QueueAdmin::Stub> stub_;
   std::string endpoint_;

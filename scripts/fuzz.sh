@@ -13,14 +13,17 @@
 # it learns in build-fuzz/corpus/TARGET; crashes, leaks and timeouts go to
 # build-fuzz/artifacts/TARGET/, the log to build-fuzz/logs/. The last line is
 # a summary (executions, coverage, features, corpus, artifacts) for
-# docs/security.md. Everything runs under `nice -n 19`: the machine is shared.
+# docs/security.md. Everything runs under `nice -n 19` (the machine is shared);
+# SMIMEGATE_FUZZ_NICE=0 runs a campaign at full priority.
 #
 # Targets are declared in CMake with sg_fuzz_target() (tests/support/fuzz.cmake).
-# Environment: SMIMEGATE_FUZZ_BUILD_DIR, SMIMEGATE_JOBS (default 2).
+# Environment: SMIMEGATE_FUZZ_BUILD_DIR, SMIMEGATE_JOBS (default 2),
+# SMIMEGATE_FUZZ_NICE (default 19).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${SMIMEGATE_FUZZ_BUILD_DIR:-$repo/build-fuzz}"
 jobs="${SMIMEGATE_JOBS:-2}"
+niceness="${SMIMEGATE_FUZZ_NICE:-19}"
 
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
@@ -83,7 +86,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 if [ "$mode" = "run" ]; then
   [ $# -ge 1 ] || usage
-  exec nice -n 19 "$binary" -runs=1 "$@"
+  exec nice -n "$niceness" "$binary" -runs=1 "$@"
 fi
 case "$mode" in
   ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a number, got '$mode'" >&2; exit 2 ;;
@@ -98,7 +101,7 @@ dict_arg=()
 
 echo "fuzz.sh: $target for ${mode}s at $(git -C "$repo" rev-parse --short HEAD); log $log" >&2
 set +e
-nice -n 19 "$binary" -max_total_time="$mode" -timeout=30 -rss_limit_mb=2048 \
+nice -n "$niceness" "$binary" -max_total_time="$mode" -timeout=30 -rss_limit_mb=2048 \
   -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict_arg[@]}" "$@" \
   "$corpus" "$seeds" >"$log" 2>&1
 rc=$?

@@ -2,7 +2,12 @@
 # Tries the distributed mode on one machine: a Kafka-protocol test broker
 # (librdkafka's mock cluster, tests/support/kafka_test_broker.cc) and every
 # stage as its own process (keyservice, ingress, two workers, egress), the
-# way Kubernetes runs them. Ctrl-C stops everything.
+# way Kubernetes runs them. Ctrl-C stops everything: the stages first (each
+# gets one SIGTERM and up to shutdown.deadline + 2 s, then SIGKILL), the
+# broker last, so the stages can still commit through it. The broker and the
+# stages run in sessions of their own (setsid): the terminal's Ctrl-C (a
+# SIGINT to the whole foreground process group) reaches only this script,
+# which then stops them in that order.
 #
 # The workers reach the keyservice over TCP with mutual TLS: once the
 # keyservice is up, `smimegatectl credentials issue --role worker` writes
@@ -22,13 +27,31 @@ partitions="${SMIMEGATE_PARTITIONS:-4}"
 mkdir -p "$home/logs"
 home="$(cd "$home" && pwd)"
 
+deadline_s=5  # shutdown.deadline of the stages (below)
 pids=()
+# Waits up to $2 seconds for process $1 to end, then kills it.
+stop_within() {
+  local p="$1" i
+  for ((i = 0; i < $2 * 10; i++)); do
+    kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  echo "kafka-demo: process $p did not stop within $2 s; killing it" >&2
+  kill -KILL "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+}
+stopping=0
 stop() {
-  # The stages first (they commit through the broker), the broker last.
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  trap '' INT TERM  # a second Ctrl-C does not interrupt the orderly stop
+  # The stages first, all at once (they commit through the broker), the broker last.
   for p in "${pids[@]:1}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]:1}"; do wait "$p" 2>/dev/null || true; done
-  if [ ${#pids[@]} -gt 0 ]; then kill -TERM "${pids[0]}" 2>/dev/null || true; fi
-  wait || true
+  for p in "${pids[@]:1}"; do stop_within "$p" $((deadline_s + 2)); done
+  if [ ${#pids[@]} -gt 0 ]; then
+    kill -TERM "${pids[0]}" 2>/dev/null || true
+    stop_within "${pids[0]}" 5
+  fi
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
@@ -36,7 +59,7 @@ trap 'exit 130' INT TERM
 topics=()
 for t in inbound outbound deliver retry; do topics+=(--topic "smimegate.$t:$partitions"); done
 topics+=(--topic "smimegate.deadletter:1")
-"$build_dir/tests/support/smimegate-test-broker" "${topics[@]}" > "$home/logs/broker.out" 2>"$home/logs/broker.log" &
+setsid "$build_dir/tests/support/smimegate-test-broker" "${topics[@]}" > "$home/logs/broker.out" 2>"$home/logs/broker.log" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q bootstrap= "$home/logs/broker.out" && break; sleep 0.1; done
 bootstrap="$(grep bootstrap= "$home/logs/broker.out" | cut -d= -f2)"
@@ -44,6 +67,7 @@ bootstrap="$(grep bootstrap= "$home/logs/broker.out" | cut -d= -f2)"
 cat > "$home/smimegate.yaml" <<YAML
 hosted_domains: [example.com]
 metrics: {port: 0}
+shutdown: {deadline: ${deadline_s}s}
 queue:
   type: kafka
   partitions: $partitions
@@ -74,7 +98,7 @@ start_stage() {
   local stage="$1" log="$home/logs/$1-${#pids[@]}.log"
   # Every worker process needs a key cache directory of its own.
   SMIMEGATE__WORKERS__KEY_CACHE__PATH="worker-key-cache-${#pids[@]}" \
-    "$build_dir/cmd/smimegate/smimegate" "$stage" --config "$home/smimegate.yaml" > "$log" 2>&1 &
+    setsid "$build_dir/cmd/smimegate/smimegate" "$stage" --config "$home/smimegate.yaml" > "$log" 2>&1 &
   pids+=($!)
 }
 start_stage keyservice

@@ -27,6 +27,8 @@ PACKAGES=(
   testssl.sh
   # portal: the real-browser test (tests/portal/browser/, playwright-core from npm)
   chromium
+  # ingress: the LDAP recipient source (libldap) and its test directory server
+  libldap-dev slapd ldap-utils
 )
 # ... and npm: Debian's, unless one is installed already (NodeSource's nodejs
 # bundles npm and conflicts with Debian's npm package).
@@ -50,9 +52,11 @@ fi
 
 echo "setup-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# Postfix and Prometheus are only peers for tests and benchmarks: answer
+# Postfix, slapd and Prometheus are only peers for tests and benchmarks: answer
 # Postfix's questions and keep both from starting system daemons.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+# slapd is only started by the tests, with their own configuration.
+echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
 policy_rc=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy_rc" ]; then

@@ -7,7 +7,9 @@
 #include <map>
 #include <mutex>
 
+#include "common/clock.h"
 #include "common/deadletter.h"
+#include "common/log_event.h"
 #include "common/topics.h"
 #include "workers/worker_deadletter.h"
 
@@ -54,10 +56,16 @@ class AckWaiter : public std::enable_shared_from_this<AckWaiter> {
   std::string error_;
 };
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+// The log line about one record (keys as in common/message_log.h): the
+// record key is the message id.
+log::Event RecordEvent(const queue::Record& rec, std::string_view direction) {
+  log::Event e("workers");
+  e.Field("message_id", rec.key)
+      .Field("direction", direction)
+      .Field("topic", rec.topic)
+      .Field("partition", rec.partition)
+      .Field("offset", rec.offset);
+  return e;
 }
 
 int AttemptOf(const queue::Record& r) {
@@ -113,20 +121,28 @@ Status WorkerPool::Start() {
   return OkStatus();
 }
 
-void WorkerPool::Stop() {
+void WorkerPool::RequestStop() {
   if (stopping_.exchange(true)) return;
   {
     std::lock_guard<std::mutex> lock(lag_mu_);
   }
   lag_cv_.notify_all();
-  if (lag_thread_.joinable()) lag_thread_.join();
   for (auto& m : members_) {
     if (m->consumer) m->consumer->Wakeup();
   }
+}
+
+void WorkerPool::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  RequestStop();
+  if (lag_thread_.joinable()) lag_thread_.join();
+  std::vector<queue::Consumer*> consumers;
   for (auto& m : members_) {
     if (m->thread.joinable()) m->thread.join();
-    if (m->consumer) m->consumer->Close();
+    consumers.push_back(m->consumer.get());
   }
+  queue::CloseAll(consumers);  // at the same time: each may wait for a gone broker
   running_ = false;
 }
 
@@ -193,13 +209,18 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
   for (auto& rec : batch) {
     auto started = std::chrono::steady_clock::now();
     smimegate::v1::MessageRecord msg;
+    const std::string_view direction = rec.topic == inbound_topic_ ? "inbound" : "outbound";
     // Gives up on the record: dead letter, and a DSN to its sender.
     auto dead_letter = [&](const std::string& reason, bool permanent = true,
                            bool tell_sender = true) {
-      spdlog::error("workers: {}/{}@{} key={} dead-lettered: {}", rec.topic, rec.partition,
-                    rec.offset, rec.key, reason);
+      RecordEvent(rec, direction)
+          .Field("action", "dead_letter")
+          .Field("reason", reason)
+          .Field("permanent", permanent)
+          .Field("dsn", tell_sender)
+          .Error();
       GiveUpContext ctx{deadletter_topic_, deliver_topic_, dsn_.reporting_mta, dsn_.postmaster,
-                        NowMs(), tell_sender};
+                        SystemClock::Instance().NowMs(), tell_sender};
       for (auto& out : GiveUpRecords(rec, reason, permanent, ctx)) {
         m.producer->Produce(std::move(out), acks->Add());
       }
@@ -222,6 +243,7 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
             // onto the topic the record came from.
             out.topic = deadletter_topic_;
             out.headers = DeadLetterHeaders(o.hold_reason(), rec.topic);
+            RecordEvent(rec, direction).Field("action", "held").Field("reason", o.hold_reason()).Warn();
             o.clear_hold_reason();
             metrics_.dead_lettered.Inc();
           }
@@ -236,7 +258,10 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
       } else if (result.error().code == ErrorCode::kUnavailable ||
                  result.error().code == ErrorCode::kTimeout) {
         // A dependency (the keyservice) is down: stop here, keep the order.
-        spdlog::warn("workers: {} waits: {}", rec.key, result.error().ToString());
+        RecordEvent(rec, direction)
+            .Field("action", "wait")
+            .Field("reason", result.error().ToString())
+            .Warn();
         metrics_.waiting.Inc();
         break;
       } else if (IsTransient(result.error().code) && AttemptOf(rec) + 1 < config_.max_attempts) {
@@ -248,8 +273,12 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
           if (h.key != "sg-attempt") out.headers.push_back(h);
         }
         out.headers.push_back({"sg-attempt", std::to_string(AttemptOf(rec) + 1)});
-        spdlog::warn("workers: {} failed ({}), attempt {} of {}", rec.key,
-                     result.error().ToString(), AttemptOf(rec) + 1, config_.max_attempts);
+        RecordEvent(rec, direction)
+            .Field("action", "retry")
+            .Field("reason", result.error().ToString())
+            .Field("attempt", AttemptOf(rec) + 1)
+            .Field("max_attempts", config_.max_attempts)
+            .Warn();
         m.producer->Produce(std::move(out), acks->Add());
         metrics_.retried.Inc();
       } else {

@@ -49,6 +49,8 @@ class WorkerPool : public Service {
 
   std::string Name() const override { return "workers"; }
   Status Start() override;
+  // Stops polling: each thread finishes (or hands back) its batch.
+  void RequestStop() override;
   void Stop() override;
   bool Ready() const override { return running_.load(); }
 
@@ -77,6 +79,7 @@ class WorkerPool : public Service {
   std::mutex lag_mu_;
   std::condition_variable lag_cv_;
   std::atomic<bool> stopping_{false};
+  bool stopped_ = false;  // main thread
   std::atomic<bool> running_{false};
 };
 

@@ -12,10 +12,12 @@ there during each measurement, the form checker (e2e_check) in between.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support"))
+from sgtest import free_port, wait_port  # noqa: E402
 
 HOSTED = "example.com"
 SENDER = "alice@example.com"        # participating: outbound mail is signed
@@ -44,27 +46,6 @@ KAFKA_DEFAULT_PROPERTIES = {"fetch.wait.max.ms": "10"}
 MOCK_PARTITION_BYTES = 5 << 20
 
 KEY_TYPES = {"rsa2048": "rsa-2048", "p256": "ecdsa-p256"}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, timeout=30.0, proc=None):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited ({proc.returncode}) before port {port} opened")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
 
 
 class Binaries:

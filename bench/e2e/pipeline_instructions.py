@@ -37,7 +37,6 @@ import os
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_pki  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support"))
+from sgtest import free_port  # noqa: E402
 
 SIZE = 10240
 STAGES = {
@@ -52,14 +53,6 @@ STAGES = {
     "path": ["sg::workers::WorkerPool::Run(", "sg::ingress::Session::Feed(",
              "sg::egress::EgressService::Impl::Deliver("],
 }
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def write_config(home):

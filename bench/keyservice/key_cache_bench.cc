@@ -11,7 +11,7 @@
 #include <benchmark/benchmark.h>
 
 #include "keyservice/key_cache.h"
-#include "tests/keyservice/fake_key_service.h"
+#include "tests/support/fake_key_service.h"
 #include "tests/keyservice/test_pki.h"
 
 namespace sg::keyservice {
@@ -41,7 +41,7 @@ struct Fixture {
     o.poll_wait = 20ms;
     return std::make_unique<CachingKeyService>(ks, o, std::move(*store));
   }
-  testing::FakeKeyService ks;
+  sg::testing::FakeKeyService ks;
   testing::TempDir dir;
 };
 

@@ -19,7 +19,93 @@
 
 namespace sg::app {
 
-App::App(AppConfig config, Stage stage) : config_(std::move(config)), stage_(stage) {}
+App::App(AppConfig config, Stage stage)
+    : config_(CapShutdownTimes(std::move(config))),
+      stage_(stage),
+      shutdowns_(registry_.AddCounter(
+          "smimegate_shutdowns_total",
+          "Shutdowns of this process by how they ended: clean (drained within shutdown.deadline), "
+          "deadline (exited at the deadline), second_signal (a second SIGTERM/SIGINT)",
+          {"reason"})) {
+  registry_
+      .AddGauge("smimegate_shutdown_deadline_seconds",
+                "shutdown.deadline: the longest time from SIGTERM/SIGINT to the exit", {})
+      .WithLabels({})
+      .Set(std::chrono::duration<double>(config_.shutdown_deadline).count());
+}
+
+AppConfig App::CapShutdownTimes(AppConfig c) {
+  using std::chrono::milliseconds;
+  const milliseconds d = c.shutdown_deadline;
+  // The stages drain at the same time (RequestStop first); then the queue
+  // flushes and closes. Half the deadline for draining, a fifth for closing
+  // the queue clients, the rest is slack for the stops that follow.
+  c.ingress.shutdown_grace = std::min(c.ingress.shutdown_grace, d / 2);
+  c.egress.shutdown_timeout = std::min(c.egress.shutdown_timeout, d / 2);
+  c.queue.kafka_close_timeout = std::min(c.queue.kafka_close_timeout, d / 5);
+  return c;
+}
+
+void App::CountShutdown(const std::string& reason) { shutdowns_.WithLabels({reason}).Inc(); }
+
+void App::Interrupt() {
+  {
+    std::lock_guard<std::mutex> lock(startup_mu_);
+    interrupted_ = true;
+  }
+  startup_cv_.notify_all();
+}
+
+std::string App::WhyNotReady() {
+  {
+    std::lock_guard<std::mutex> lock(startup_mu_);
+    if (!waiting_for_.empty()) return waiting_for_;
+    if (starting_) return "starting";
+  }
+  std::lock_guard<std::mutex> lock(services_mu_);
+  std::string out;
+  for (const auto& s : services_) {
+    if (!s->Ready()) out += (out.empty() ? "" : ", ") + s->Name();
+  }
+  return out.empty() ? "" : "not serving: " + out;
+}
+
+Status App::WaitForDependency(const std::string& what, const std::function<Status()>& attempt) {
+  std::chrono::milliseconds backoff(250);
+  for (int tries = 1;; ++tries) {
+    Status st = attempt();
+    if (st.ok() || (st.error().code != ErrorCode::kUnavailable &&
+                    st.error().code != ErrorCode::kTimeout)) {
+      if (st.ok() && tries > 1) spdlog::info("start-up: {} is reachable now", what);
+      std::lock_guard<std::mutex> lock(startup_mu_);
+      waiting_for_.clear();
+      return st;
+    }
+    std::unique_lock<std::mutex> lock(startup_mu_);
+    waiting_for_ = "waiting for " + what + ": " + st.error().message;
+    if (tries == 1 || backoff.count() < 10000) {
+      spdlog::warn("start-up: {}; trying again in {} ms (not ready until then)", waiting_for_,
+                   backoff.count());
+    }
+    if (startup_cv_.wait_for(lock, backoff, [this] { return interrupted_.load(); })) {
+      return MakeError(ErrorCode::kCancelled, "stopped while " + waiting_for_);
+    }
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(10));
+  }
+}
+
+Status App::OpenQueueWaiting() {
+  if (config_.queue.type != "kafka") {
+    SG_ASSIGN_OR_RETURN(queue_, queue::OpenQueue(config_.queue));
+    return OkStatus();
+  }
+  return WaitForDependency("the Kafka brokers " + config_.queue.kafka_brokers, [this]() -> Status {
+    auto q = queue::OpenQueue(config_.queue);
+    if (!q.ok()) return q.error();
+    queue_ = std::move(*q);
+    return OkStatus();
+  });
+}
 
 App::~App() { Stop(); }
 
@@ -35,14 +121,16 @@ Status App::Start() {
                      "config queue.type: running one stage per process needs queue.type: kafka "
                      "(the embedded queue lives inside one process; use `smimegate run`)");
   }
-  if (stage_ != Stage::kKeyService) {
-    SG_ASSIGN_OR_RETURN(queue_, queue::OpenQueue(config_.queue));
-    if (config_.portal.enabled || config_.policy.web_encryption) {
-      // The portal topic exists only where web encryption is used, so a
-      // Kafka cluster without it (create_topics: false) keeps working.
-      SG_RETURN_IF_ERROR(queue_->EnsureTopics(
-          {{config_.queue.Topic(topics::kPortal), config_.queue.partitions}}));
-    }
+  // The status endpoint first: /readyz says what start-up waits for.
+  status_ = std::make_unique<StatusServer>(config_.metrics, registry_);
+  status_->AddReadinessReason("smimegate", [this] { return WhyNotReady(); });
+  SG_RETURN_IF_ERROR(status_->Start());
+  if (stage_ != Stage::kKeyService) SG_RETURN_IF_ERROR(OpenQueueWaiting());
+  if (queue_ && (config_.portal.enabled || config_.policy.web_encryption)) {
+    // The portal topic exists only where web encryption is used, so a
+    // Kafka cluster without it (create_topics: false) keeps working.
+    SG_RETURN_IF_ERROR(queue_->EnsureTopics(
+        {{config_.queue.Topic(topics::kPortal), config_.queue.partitions}}));
   }
 
   // Start order: keyservice, workers, egress, portal, ingress (mail is taken last
@@ -79,11 +167,15 @@ Status App::Start() {
     // and keeps public entries in workers.key_cache.path so a restart is warm.
     SG_ASSIGN_OR_RETURN(auto client, ConnectKeyService("worker", std::chrono::seconds(10),
                                                        /*wait_for_ready=*/true));
+    SG_RETURN_IF_ERROR(WaitForDependency(
+        "the keyservice at " + config_.keyservice.endpoint,
+        [&client] { return client->WaitConnected(std::chrono::seconds(2)); }));
     // The decryption failure guard is served next to the keyservice API:
     // the same channel, so the same credentials.
     guard_client_ = std::make_unique<keyservice::DecryptGuardClient>(client->channel(),
                                                                      config_.keyservice.endpoint);
     guard_ = guard_client_.get();
+    grpc_clients_.push_back(client.get());
     keyservice_client_ = std::move(client);
     SG_ASSIGN_OR_RETURN(keyservice_cache_, keyservice::CachingKeyService::Open(
                                                *keyservice_client_, config_.key_cache, &registry_));
@@ -147,13 +239,10 @@ Status App::Start() {
     services_.push_back(std::move(ingress));
   }
 
-  status_ = std::make_unique<StatusServer>(config_.metrics, registry_);
-  for (const auto& s : services_) {
-    Service* raw = s.get();
-    status_->AddReadiness(raw->Name(), [raw] { return raw->Ready(); });
+  {
+    std::lock_guard<std::mutex> lock(startup_mu_);
+    starting_ = false;  // from now on /readyz asks the stages
   }
-  SG_RETURN_IF_ERROR(status_->Start());
-
   for (auto& s : services_) {
     auto st = s->Start();
     if (!st.ok()) {
@@ -176,8 +265,10 @@ Status App::WireUserRegistry(ingress::IngressServer& ingress) {
   if (keys == nullptr) {
     // `smimegate ingress`: its own client; lookups wait for the keyservice
     // no longer than a recipient may wait (then 451 4.4.3).
-    SG_ASSIGN_OR_RETURN(ingress_keyservice_, ConnectKeyService("ingress", std::chrono::seconds(5),
-                                                               /*wait_for_ready=*/false));
+    SG_ASSIGN_OR_RETURN(auto client, ConnectKeyService("ingress", std::chrono::seconds(5),
+                                                       /*wait_for_ready=*/false));
+    grpc_clients_.push_back(client.get());
+    ingress_keyservice_ = std::move(client);
     keys = ingress_keyservice_.get();
   }
   ingress_user_registry_ = std::make_unique<IngressUserRegistry>(*keys);
@@ -186,13 +277,19 @@ Status App::WireUserRegistry(ingress::IngressServer& ingress) {
 }
 
 void App::Stop() {
+  // Every stage stops taking work now, so they drain at the same time.
+  for (size_t i = started_; i > 0; --i) services_[i - 1]->RequestStop();
+  // A call waiting for an unreachable keyservice would hold a worker thread
+  // (or the key cache's watcher) until its deadline: cancel them all.
+  for (auto* c : grpc_clients_) c->Shutdown();
+  grpc_clients_.clear();
   while (started_ > 0) {
     auto& s = services_[--started_];
     spdlog::info("stopping {}", s->Name());
     s->Stop();
   }
   if (ingress_producer_) {
-    if (auto st = ingress_producer_->Flush(std::chrono::seconds(10)); !st.ok()) {
+    if (auto st = ingress_producer_->Flush(config_.queue.kafka_close_timeout); !st.ok()) {
       spdlog::warn("stopping: ingress queue producer flush failed: {}", st.error().ToString());
     }
   }
@@ -200,7 +297,12 @@ void App::Stop() {
   // before the services are destroyed (nothing calls it once they stopped).
   keys_ = nullptr;
   keyservice_cache_.reset();
-  services_.clear();
+  std::vector<std::unique_ptr<Service>> stopped;
+  {
+    std::lock_guard<std::mutex> lock(services_mu_);  // /readyz may be asking them
+    stopped.swap(services_);
+  }
+  stopped.clear();
   queue_admin_grpc_.reset();
   deadletters_.reset();
   guard_ = nullptr;

@@ -4,8 +4,12 @@
 // Threading: all methods from the main thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "cmd/smimegate/app_config.h"
@@ -20,7 +24,7 @@
 #include "keyservice/decrypt_guard_grpc_server.h"
 #include "keyservice/key_cache_metrics.h"
 #include "keyservice/keyservice_grpc_client.h"
-#include "keyservice/keyservice_clock.h"
+#include "common/clock.h"
 #include "keyservice/keyservice_server.h"
 #include "portal/portal_clock.h"
 #include "workers/message_processor.h"
@@ -47,10 +51,27 @@ class App {
 
   // Opens the queue and starts every stage. On error, what was started is
   // stopped again and the error names the stage and the cause.
+  //
+  // A dependency that is down at start (the Kafka brokers; the keyservice
+  // for a worker in its own process) is waited for: the status endpoint
+  // serves from the beginning, /readyz answers 503 naming what is awaited
+  // and why, and the attempt is repeated with a backoff (250 ms doubling
+  // to 10 s) until it succeeds or Interrupt() is called (kCancelled).
   Status Start();
-  // Graceful: ingress stops accepting and finishes its sessions, workers and
-  // egress finish their batches and commit, then the queue closes.
+  // From any thread (the signal watcher): makes a Start() that waits for a
+  // dependency return kCancelled at once.
+  void Interrupt();
+  // Graceful: every stage stops taking new work at once (ingress closes its
+  // listeners and answers 421 4.3.2), then ingress finishes its sessions,
+  // workers and egress finish their batches and commit, then the queue
+  // closes. Each step is bounded so that the whole fits in
+  // shutdown.deadline (the caller enforces the deadline itself too: see
+  // cmd/smimegate/main.cc).
   void Stop();
+  // Counts one shutdown in smimegate_shutdowns_total{reason} (clean,
+  // deadline, second_signal). Thread-safe.
+  void CountShutdown(const std::string& reason);
+  std::chrono::milliseconds shutdown_deadline() const { return config_.shutdown_deadline; }
   // SIGHUP: reloads what can change without a restart (TLS certificates of
   // the SMTP listeners and of the keyservice's gRPC API). Returns one line
   // for the operator saying what was reloaded and what failed.
@@ -67,17 +88,30 @@ class App {
   Result<std::unique_ptr<keyservice::KeyServiceClient>> ConnectKeyService(
       const std::string& role, std::chrono::milliseconds timeout, bool wait_for_ready);
 
+  // Fits the stages' own drain times into shutdown.deadline.
+  static AppConfig CapShutdownTimes(AppConfig config);
+  // Start-up with a dependency down: repeats `attempt` while it fails with
+  // kUnavailable or kTimeout (see Start()).
+  Status WaitForDependency(const std::string& what, const std::function<Status()>& attempt);
+  Status OpenQueueWaiting();
+  // /readyz: what start-up waits for, or which stages do not serve.
+  std::string WhyNotReady();
+
   AppConfig config_;
   Stage stage_;
   metrics::Registry registry_;
+  metrics::Family<metrics::Counter>& shutdowns_;
   std::unique_ptr<queue::Queue> queue_;
   std::unique_ptr<queue::Producer> ingress_producer_;
-  keyservice::SystemClock clock_;
+  SystemClock clock_;
   portal::SystemClock portal_clock_;
   portal::PortalService* portal_ = nullptr;  // owned by services_
   keyservice::KeyServiceServer* keyservice_ = nullptr;  // owned by services_
   // The workers' view of the keyservice: in process, or gRPC behind a cache.
   std::unique_ptr<keyservice::KeyService> keyservice_client_;
+  // The gRPC clients of the keyservice (worker's, ingress's), to cancel
+  // their calls at shutdown; owned by keyservice_client_ / ingress_keyservice_.
+  std::vector<keyservice::KeyServiceClient*> grpc_clients_;
   std::unique_ptr<keyservice::KeyService> keyservice_cache_;
   std::unique_ptr<keyservice::KeyCacheMetrics> key_cache_metrics_;  // in-process cache only
   keyservice::KeyService* keys_ = nullptr;
@@ -98,8 +132,15 @@ class App {
   std::unique_ptr<deadletter::Admin> deadletters_;
   std::unique_ptr<grpc::Service> queue_admin_grpc_;
   std::unique_ptr<StatusServer> status_;
-  std::vector<std::unique_ptr<Service>> services_;  // in start order
+  std::vector<std::unique_ptr<Service>> services_;  // in start order; guarded by services_mu_
   size_t started_ = 0;
+  std::mutex services_mu_;  // services_ against the status server's thread
+  // Start-up waiting for a dependency (WaitForDependency).
+  std::mutex startup_mu_;
+  std::condition_variable startup_cv_;
+  std::string waiting_for_;  // guarded by startup_mu_; "" when not waiting
+  bool starting_ = true;     // guarded by startup_mu_
+  std::atomic<bool> interrupted_{false};
 };
 
 }  // namespace sg::app

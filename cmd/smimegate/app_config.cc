@@ -91,6 +91,13 @@ Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc,
   SG_ASSIGN_OR_RETURN(c.keyservice, keyservice::ParseKeyServiceConfig(keyservice, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto guard, keyservice.Map("decrypt_guard"));
   SG_ASSIGN_OR_RETURN(c.decrypt_guard, keyservice::ParseDecryptGuardConfig(guard, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto shutdown, root.Map("shutdown"));
+  SG_ASSIGN_OR_RETURN(c.shutdown_deadline,
+                      shutdown.Duration("deadline", std::chrono::milliseconds(20000)));
+  if (c.shutdown_deadline < std::chrono::milliseconds(100) ||
+      c.shutdown_deadline > std::chrono::hours(1)) {
+    return shutdown.ErrorAt("deadline", "must be between 100ms and 1h");
+  }
   SG_ASSIGN_OR_RETURN(auto portal, root.Map("portal"));
   SG_ASSIGN_OR_RETURN(c.portal, portal::ParsePortalConfig(portal, c.data_dir, c.hosted_domains));
   if (c.policy.web_encryption && !c.portal.enabled) {

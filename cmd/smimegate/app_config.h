@@ -2,6 +2,7 @@
 // every stage's own section, each parsed by its stage (<stage>_config.h).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct AppConfig {
   keyservice::KeyServiceConfig keyservice;
   keyservice::DecryptGuardOptions decrypt_guard;  // keyservice.decrypt_guard
   portal::PortalConfig portal;    // the web-encryption portal (docs/portal.md)
+  // shutdown.deadline: from the first SIGTERM/SIGINT to the exit, whatever
+  // the dependencies do; stage drain times are capped to fit in it.
+  std::chrono::milliseconds shutdown_deadline{20000};
 };
 
 // Reads, validates and resolves the configuration. Every error names the key

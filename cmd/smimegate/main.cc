@@ -2,9 +2,12 @@
 // and hands over to App; nothing else lives here.
 //
 // Exit codes: 0 clean shutdown, 1 runtime failure (port taken, storage
-// error), 2 usage or configuration error.
+// error), 2 usage or configuration error, 3 shutdown not drained (the
+// shutdown.deadline was reached, or a second SIGTERM/SIGINT came).
 #include <malloc.h>
 #include <signal.h>
+
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -12,12 +15,26 @@
 
 #include "cmd/smimegate/app.h"
 #include "cmd/smimegate/app_config.h"
+#include "cmd/smimegate/signal_watcher.h"
 #include "common/logging.h"
 
 namespace {
 
+// Stops the app; the watcher exits the process instead if the deadline
+// passes or a second signal comes first.
+int StopCleanly(sg::app::App& app, sg::app::SignalWatcher& watcher) {
+  app.Stop();
+  watcher.Finish();
+  const long long ms = watcher.StopElapsedMs();
+  app.CountShutdown("clean");
+  spdlog::info("shutdown: clean, took {} ms", ms);
+  std::fprintf(stderr, "smimegate: stopped (clean, %lld ms)\n", ms);
+  return 0;
+}
+
 int RunCommand(const std::string& config_path, sg::app::Stage stage) {
-  // Signals are taken by sigwait below, never by a handler on a random thread.
+  // Signals are taken by the SignalWatcher's thread (sigtimedwait), never by
+  // a handler on a random thread: blocked here, before any thread starts.
   // A shell starting us in the background leaves SIGINT ignored, and an
   // ignored signal is discarded even while blocked: restore the defaults.
   signal(SIGINT, SIG_DFL);
@@ -41,28 +58,25 @@ int RunCommand(const std::string& config_path, sg::app::Stage stage) {
     return 2;
   }
   sg::app::App app(std::move(*config), stage);
+  sg::app::SignalWatcher watcher(app, signals);
   if (auto s = app.Start(); !s.ok()) {
+    if (watcher.StopRequested() && s.error().code == sg::ErrorCode::kCancelled) {
+      // Stopped while waiting for a dependency: a clean stop.
+      spdlog::info("start-up: {}", s.error().message);
+      return StopCleanly(app, watcher);
+    }
     std::fprintf(stderr, "smimegate: cannot start: %s\n", s.error().message.c_str());
+    watcher.Finish();
     // A setting that is wrong (e.g. a missing key-encryption key) is a
     // configuration error; anything else is a runtime failure.
     return s.error().code == sg::ErrorCode::kInvalidArgument ? 2 : 1;
   }
   std::printf("smimegate ready: %s\n", app.Summary().c_str());
   std::fflush(stdout);
-  while (true) {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGHUP) {
-      std::fprintf(stderr, "smimegate: SIGHUP: %s\n", app.Reload().c_str());
-      continue;
-    }
-    std::fprintf(stderr, "smimegate: %s received, shutting down\n",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM");
-    break;
+  while (watcher.Wait() == sg::app::SignalWatcher::Event::kReload) {
+    std::fprintf(stderr, "smimegate: SIGHUP: %s\n", app.Reload().c_str());
   }
-  app.Stop();
-  std::fprintf(stderr, "smimegate: stopped\n");
-  return 0;
+  return StopCleanly(app, watcher);
 }
 
 int CheckConfigCommand(const std::string& config_path) {

@@ -29,6 +29,8 @@ import postfix_baselines as pb  # noqa: E402
 from proc_stats import ProcTree, RssSampler  # noqa: E402
 
 from aiosmtpd.controller import Controller  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from sgtest import free_port  # noqa: E402
 
 DOT_BODY = ".starts with a dot\n..two dots\nplain line\n.\nlast line\n"
 
@@ -36,12 +38,6 @@ DOT_BODY = ".starts with a dot\n..two dots\nplain line\n.\nlast line\n"
 def check(cond, msg):
     if not cond:
         raise AssertionError(msg)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Sink:

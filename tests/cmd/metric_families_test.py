@@ -19,7 +19,6 @@ import argparse
 import difflib
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -69,12 +68,7 @@ def scrape(smimegate):
                                      proc=proc)
             return sgtest.wait_http(base + "/metrics", proc=proc)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            sgtest.stop(proc)
 
 
 def families(text):

@@ -204,6 +204,8 @@ TEST_F(SmimegateCliTest, EachKindOfInvalidConfigHasItsMessageAndExitCode2) {
       {"portal domain not hosted",
        "hosted_domains: [example.com]\nportal:\n  domains:\n    - domain: other.example\n",
        "is not one of hosted_domains"},
+      {"shutdown deadline out of range", "shutdown:\n  deadline: 2h\n",
+       "config shutdown.deadline (line 2): must be between 100ms and 1h"},
   };
   for (const auto& c : cases) {
     auto r = RunSmimegate("run -c " + Write(c.yaml));
@@ -312,7 +314,8 @@ TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status)) << seen;
   EXPECT_EQ(WEXITSTATUS(status), 0) << seen;
-  EXPECT_NE(seen.find("stopped"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("smimegate: stopped (clean"), std::string::npos) << seen;
+  EXPECT_NE(scraped.find("smimegate_shutdown_deadline_seconds 20"), std::string::npos);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace sg::config {
 namespace {
 
@@ -97,6 +99,28 @@ TEST(ConfigNodeTest, EnumAndDurationErrors) {
   EXPECT_NE(e.error().message.find("expected one of red, blue"), std::string::npos);
   EXPECT_FALSE(doc->Root().Duration("d").ok());
   EXPECT_FALSE(doc->Root().Size("z").ok());
+}
+
+// Found by the config fuzz target: a duration whose milliseconds overflow
+// int64 was undefined behaviour (and came out as a wrapped, possibly negative
+// value); a size overflowing uint64 wrapped to a small one.
+TEST(ConfigNodeTest, DurationAndSizeThatOverflowAreErrors) {
+  auto doc = ConfigDocument::LoadString(
+      "d: 2354410005013317402m\nbig: 9223372036854775807d\nok: 36500d\n"
+      "z: 20000000000G\nzmax: 18446744073709551615\n",
+      "t.yaml", kNoEnv);
+  ASSERT_TRUE(doc.ok());
+  auto d = doc->Root().Duration("d");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("too long"), std::string::npos) << d.error().message;
+  EXPECT_FALSE(doc->Root().Duration("big").ok());
+  ASSERT_TRUE(doc->Root().Duration("ok").ok());
+  EXPECT_EQ(doc->Root().Duration("ok")->count(), int64_t{36500} * 86'400'000);
+  auto z = doc->Root().Size("z");
+  ASSERT_FALSE(z.ok());
+  EXPECT_NE(z.error().message.find("too large"), std::string::npos) << z.error().message;
+  ASSERT_TRUE(doc->Root().Size("zmax").ok());
+  EXPECT_EQ(*doc->Root().Size("zmax"), std::numeric_limits<uint64_t>::max());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "common/embedded_queue.h"
 #include "common/queue_config.h"
 #include "proto/envelope.pb.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::deadletter {
@@ -23,14 +24,14 @@ class DeadLetterAdminTest : public ::testing::Test {
     queue::EmbeddedQueueOptions o;
     o.path = dir_.Sub("q");
     o.sync = false;
-    o.clock = [this] { return now_.load(); };
+    o.clock = &clock_;
     auto q = queue::EmbeddedQueue::Open(o);
     ASSERT_TRUE(q.ok());
     queue_ = std::move(*q);
     queue::QueueConfig qc;
     qc.partitions = 2;
     ASSERT_TRUE(queue_->EnsureTopics(qc.PipelineTopics()).ok());
-    admin_ = std::make_unique<QueueDeadLetters>(*queue_, "", [this] { return now_.load(); });
+    admin_ = std::make_unique<QueueDeadLetters>(*queue_, "", &clock_);
   }
 
   // A dead letter as a stage writes it.
@@ -64,7 +65,7 @@ class DeadLetterAdminTest : public ::testing::Test {
   }
 
   sg::testing::TempDir dir_;
-  std::atomic<int64_t> now_{1'800'000'000'000};
+  sg::testing::FakeClock clock_;
   std::unique_ptr<queue::EmbeddedQueue> queue_;
   std::unique_ptr<QueueDeadLetters> admin_;
 };
@@ -138,7 +139,7 @@ TEST_F(DeadLetterAdminTest, ReplayPutsAFreshCopyBackWhereItCameFrom) {
 TEST_F(DeadLetterAdminTest, PurgesAllBeforeAnIdOrOlderThanAnAge) {
   DeadLetter("m0", "deliver", "r");
   DeadLetter("m1", "deliver", "r");
-  now_ += 3'600'000;
+  clock_.AdvanceMs(3'600'000);
   DeadLetter("m2", "deliver", "r");
   DeadLetter("m3", "deliver", "r");
   EXPECT_EQ(admin_->Purge({}).error().code, ErrorCode::kInvalidArgument);

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::queue {
@@ -23,10 +24,10 @@ namespace {
 using namespace std::chrono_literals;
 
 std::unique_ptr<EmbeddedQueue> OpenAt(const std::string& path,
-                                     std::function<int64_t()> clock = nullptr) {
+                                     const Clock* clock = nullptr) {
   EmbeddedQueueOptions o;
   o.path = path;
-  o.clock = std::move(clock);
+  o.clock = clock;
   o.cleanup_interval = std::chrono::hours(1);  // tests call CleanupNow
   auto q = EmbeddedQueue::Open(o);
   EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().ToString());
@@ -113,15 +114,7 @@ TEST(EmbeddedQueueTest, CleanupRemovesRecordsEveryGroupCommittedAndKeepsOffsets)
   EXPECT_EQ(recs[0].offset, 6);
 }
 
-// A settable wall clock for retention.
-struct TestClock {
-  std::shared_ptr<std::atomic<int64_t>> now = std::make_shared<std::atomic<int64_t>>(1'800'000'000'000);
-  std::function<int64_t()> fn() const {
-    auto n = now;
-    return [n] { return n->load(); };
-  }
-  void Advance(std::chrono::milliseconds d) { *now += d.count(); }
-};
+using sg::testing::FakeClock;
 
 std::vector<std::string> Values(EmbeddedQueue& q, const std::string& topic) {
   std::vector<std::string> out;
@@ -136,8 +129,8 @@ std::vector<std::string> Values(EmbeddedQueue& q, const std::string& topic) {
 // Issue 13 point 9: the dead-letter topic is bounded by age.
 TEST(EmbeddedQueueTest, RetentionRemovesRecordsOlderThanMaxAge) {
   testing::TempDir dir;
-  TestClock clock;
-  auto q = OpenAt(dir.Sub("q"), clock.fn());
+  FakeClock clock;
+  auto q = OpenAt(dir.Sub("q"), &clock);
   ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::hours(36), 0}}}).ok());
   auto p = q->CreateProducer();
   for (int i = 0; i < 3; ++i) ProduceSync(**p, "dead", "k", "old" + std::to_string(i));
@@ -157,8 +150,8 @@ TEST(EmbeddedQueueTest, RetentionRemovesRecordsOlderThanMaxAge) {
 // ... and by bytes, oldest first; commits never remove retained records.
 TEST(EmbeddedQueueTest, RetentionKeepsAPartitionUnderMaxBytesAndIgnoresCommits) {
   testing::TempDir dir;
-  TestClock clock;
-  auto q = OpenAt(dir.Sub("q"), clock.fn());
+  FakeClock clock;
+  auto q = OpenAt(dir.Sub("q"), &clock);
   ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::milliseconds(0), 3500}}}).ok());
   auto p = q->CreateProducer();
   for (int i = 0; i < 5; ++i) ProduceSync(**p, "dead", "k", std::string(1000, 'a' + i));
@@ -177,9 +170,9 @@ TEST(EmbeddedQueueTest, RetentionKeepsAPartitionUnderMaxBytesAndIgnoresCommits) 
 // letter may hold decrypted mail.
 TEST(EmbeddedQueueTest, ExpiredRecordsLeaveNoTraceOnDisk) {
   testing::TempDir dir;
-  TestClock clock;
+  FakeClock clock;
   const std::string marker = "DECRYPTED-PLAINTEXT-MARKER-5b1c";
-  auto q = OpenAt(dir.Sub("q"), clock.fn());
+  auto q = OpenAt(dir.Sub("q"), &clock);
   ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::hours(1), 0}},
                                {"live", 1}}).ok());
   auto p = q->CreateProducer();
@@ -208,22 +201,22 @@ TEST(EmbeddedQueueTest, ExpiredRecordsLeaveNoTraceOnDisk) {
 // and keep their offsets; after a restart retention still applies.
 TEST(EmbeddedQueueTest, RetentionAddedLaterAndAfterARestart) {
   testing::TempDir dir;
-  TestClock clock;
+  FakeClock clock;
   {
-    auto q = OpenAt(dir.Sub("q"), clock.fn());
+    auto q = OpenAt(dir.Sub("q"), &clock);
     ASSERT_TRUE(q->EnsureTopics({{"dead", 1}}).ok());
     auto p = q->CreateProducer();
     for (int i = 0; i < 3; ++i) ProduceSync(**p, "dead", "k", std::to_string(i));
   }
   clock.Advance(std::chrono::hours(2));
   {
-    auto q = OpenAt(dir.Sub("q"), clock.fn());
+    auto q = OpenAt(dir.Sub("q"), &clock);
     ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::hours(1), 0}}}).ok());
     EXPECT_EQ(Values(*q, "dead"), (std::vector<std::string>{"0", "1", "2"}));
     auto p = q->CreateProducer();
     ProduceSync(**p, "dead", "k", "3");
   }
-  auto q = OpenAt(dir.Sub("q"), clock.fn());
+  auto q = OpenAt(dir.Sub("q"), &clock);
   ASSERT_TRUE(q->EnsureTopics({{"dead", 1, Retention{std::chrono::hours(1), 0}}}).ok());
   q->CleanupNow();  // 0..2 are two hours old
   EXPECT_EQ(Values(*q, "dead"), (std::vector<std::string>{"3"}));

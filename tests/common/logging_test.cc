@@ -11,34 +11,21 @@
 #include <sstream>
 
 #include "common/log_event.h"
+#include "tests/support/captured_log.h"
 
 namespace sg {
 namespace {
 
-// Installs a default logger writing to a string with the given format.
-class CapturedLog {
+// The default logger writing to a string with the given format
+// (tests/support/captured_log.h), read as exactly one JSON line.
+class CapturedLog : public sg::testing::CapturedLog {
  public:
-  explicit CapturedLog(const std::string& format) {
-    previous_ = spdlog::default_logger();
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    auto formatter = MakeLogFormatter(format);
-    EXPECT_TRUE(formatter.ok());
-    sink->set_formatter(std::move(formatter).value());
-    auto logger = std::make_shared<spdlog::logger>("smimegate", sink);
-    logger->set_level(spdlog::level::info);
-    spdlog::set_default_logger(logger);
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  std::string Text() const { return out_.str(); }
+  using sg::testing::CapturedLog::CapturedLog;
   nlohmann::json OnlyJsonLine() const {
-    std::string s = out_.str();
+    std::string s = Text();
     EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 1) << s;
     return nlohmann::json::parse(s);  // throws (fails the test) on invalid JSON or UTF-8
   }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
 };
 
 TEST(LogJson, EventFieldsAreKeys) {

@@ -12,10 +12,12 @@
 #include "egress/egress_dns.h"
 #include "egress/egress_service.h"
 #include "proto/envelope.pb.h"
-#include "tests/egress/fake_clock.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::egress::testing {
+
+using sg::testing::FakeClock;
 
 class EgressHarness {
  public:

@@ -7,12 +7,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "common/deadletter_admin.h"
 #include "tests/egress/egress_harness.h"
 #include "tests/egress/peer_process.h"
+#include "tests/support/captured_log.h"
 
 namespace sg::egress::testing {
 namespace {
@@ -121,7 +123,7 @@ TEST_F(EgressPeerTest, TemporaryFailureIsRetriedThroughTheQueueThenDelivered) {
   // Not due yet: nothing happens while the clock stands still.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(peer.Events("message").empty());
-  h_.clock().Advance(10'000);
+  h_.clock().AdvanceMs(10'000);
   ASSERT_TRUE(WaitUntil([&] { return peer.Events("message").size() == 1; }, seconds(10)));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(peer.Events("message").size(), 1u);
@@ -138,7 +140,7 @@ TEST_F(EgressPeerTest, RetryExpiryBouncesWithStatus447) {
   h_.Produce(MakeRecord("m9", "alice@org.test", {"bob@remote.test"}));
   ASSERT_TRUE(WaitUntil([&] { return h_.ReadAll("retry").size() == 1; }, seconds(10)));
   // Past retry.max_age (1h): the next attempt fails for good and bounces.
-  h_.clock().Advance(2 * 3'600'000);
+  h_.clock().AdvanceMs(2 * 3'600'000);
   const std::string box = h_.dir() + "/mail/inbound/new";
   std::string dsn;
   ASSERT_TRUE(WaitUntil([&] {
@@ -158,6 +160,7 @@ TEST_F(EgressPeerTest, RetryExpiryBouncesWithStatus447) {
 TEST_F(EgressPeerTest, PermanentFailureSendsAnRfc3464DsnToTheSender) {
   auto remote = StartSmtpPeer(h_.dir(), "remote", {"--reject-rcpt", "bad", "--dsn"});
   auto internal = StartSmtpPeer(h_.dir(), "internal", {});
+  sg::testing::CapturedLog log("json");
   h_.Start(Yaml(SmtpRoute(remote.port), SmtpRoute(internal.port)));
   auto rec = MakeRecord("m3", "alice@org.test", {"good@remote.test", "bad@remote.test"});
   rec.mutable_envelope()->set_dsn_envid("ENVID-77");
@@ -182,6 +185,23 @@ TEST_F(EgressPeerTest, PermanentFailureSendsAnRfc3464DsnToTheSender) {
   EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile(dsn["file"]);
   EXPECT_EQ(h_.Metric("smimegate_egress_dsn_total"), 1);
   EXPECT_EQ(h_.Metric("smimegate_egress_deliveries_total{outcome=\"bounced\",route=\"outbound\"}"), 1);
+
+  // The lines about m3 are data (issue 16 point 8): one per recipient, one for the DSN.
+  h_.Stop();
+  std::map<std::string, nlohmann::json> by_action;
+  for (const auto& j : log.JsonLines()) {
+    if (j.value("stage", "") == "egress" && j.value("message_id", "") == "m3") {
+      by_action[j.value("action", "")] = j;
+    }
+  }
+  ASSERT_EQ(by_action.count("delivered"), 1u) << log.Text();
+  EXPECT_EQ(by_action["delivered"]["rcpt"], "good@remote.test");
+  ASSERT_EQ(by_action.count("failed"), 1u) << log.Text();
+  EXPECT_EQ(by_action["failed"]["rcpt"], "bad@remote.test");
+  EXPECT_EQ(by_action["failed"]["status"], "5.1.1");
+  ASSERT_EQ(by_action.count("dsn"), 1u) << log.Text();
+  EXPECT_EQ(by_action["dsn"]["to"], "alice@org.test");
+  EXPECT_EQ(by_action["dsn"]["rcpts"], 1);
 }
 
 TEST_F(EgressPeerTest, FailureFromTheNullSenderIsDeadLetteredWithItsReason) {
@@ -250,7 +270,7 @@ TEST_F(EgressPeerTest, ForgedInternetSendersGetHeadersOnlyAndARateLimitedNumberO
     EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile(file);
   }
   // Half an hour later one DSN (of two per hour) is allowed again.
-  h_.clock().Advance(1'800'000);
+  h_.clock().AdvanceMs(1'800'000);
   h_.Produce(inbound(4));
   ASSERT_TRUE(WaitUntil([&] { return internet.Events("message").size() == 3; }, seconds(10)));
   EXPECT_EQ(h_.ReadAll("deadletter").size(), 1u);

@@ -43,12 +43,19 @@ std::vector<std::string> List(const std::string& d) {
   return out;
 }
 
+MaildirDelivery Md(const std::string& rcpt, const std::string& form = "f1",
+                   const std::string& id = "<m1@a.example>") {
+  return MaildirDelivery{id, form, "alice@a.example", rcpt, 1700000000123};
+}
+
 TEST(Maildir, OneFilePerRecipientInNewWithEnvelopeHeaders) {
   sg::testing::TempDir dir;
   MaildirWriter md(dir.Sub("mail/inbound"));
   ASSERT_TRUE(md.Init().ok());
-  ASSERT_TRUE(md.Deliver("alice@a.example", "bob@b.example", "Subject: x\r\n\r\nhi\r\n").ok());
-  ASSERT_TRUE(md.Deliver("alice@a.example", "carol@b.example", "Subject: x\r\n\r\nhi\r\n").ok());
+  auto a = md.Deliver(Md("bob@b.example"), "Subject: x\r\n\r\nhi\r\n");
+  auto b = md.Deliver(Md("carol@b.example"), "Subject: x\r\n\r\nhi\r\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(*a && *b);
   auto files = List(dir.Sub("mail/inbound/new"));
   ASSERT_EQ(files.size(), 2u);
   EXPECT_NE(files[0], files[1]);
@@ -59,6 +66,74 @@ TEST(Maildir, OneFilePerRecipientInNewWithEnvelopeHeaders) {
   ss << in.rdbuf();
   EXPECT_EQ(ss.str().rfind("Return-Path: <alice@a.example>\r\nDelivered-To: ", 0), 0u);
   EXPECT_NE(ss.str().find("Subject: x\r\n\r\nhi\r\n"), std::string::npos);
+}
+
+// Issue 23: a run killed after the Maildir write but before the dedupe
+// record delivers the record again after restart; that must not make a
+// second copy.
+TEST(Maildir, TheSameDeliveryTwiceLeavesOneFile) {
+  sg::testing::TempDir dir;
+  MaildirWriter md(dir.Sub("mail"));
+  ASSERT_TRUE(md.Init().ok());
+  auto first = md.Deliver(Md("bob@b.example"), "hi\r\n");
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(*first);
+  MaildirWriter restarted(dir.Sub("mail"));
+  ASSERT_TRUE(restarted.Init().ok());
+  auto again = restarted.Deliver(Md("bob@b.example"), "hi\r\n");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);  // there already
+  EXPECT_EQ(List(dir.Sub("mail/new")).size(), 1u);
+  EXPECT_TRUE(List(dir.Sub("mail/tmp")).empty());
+  // Another form of the same message, or another message, is another copy.
+  EXPECT_TRUE(*md.Deliver(Md("bob@b.example", "f2"), "hi\r\n"));
+  EXPECT_TRUE(*md.Deliver(Md("bob@b.example", "f1", "<m2@a.example>"), "hi\r\n"));
+  EXPECT_EQ(List(dir.Sub("mail/new")).size(), 3u);
+}
+
+TEST(Maildir, ACopyTheReaderMovedToCurIsNotDeliveredAgain) {
+  sg::testing::TempDir dir;
+  MaildirWriter md(dir.Sub("mail"));
+  ASSERT_TRUE(md.Init().ok());
+  ASSERT_TRUE(*md.Deliver(Md("bob@b.example"), "hi\r\n"));
+  const std::string name = MaildirWriter::FileName(Md("bob@b.example"));
+  EXPECT_EQ(name.rfind("1700000000.S", 0), 0u) << name;
+  std::filesystem::rename(dir.Sub("mail/new/" + name), dir.Sub("mail/cur/" + name + ":2,S"));
+  auto again = md.Deliver(Md("bob@b.example"), "hi\r\n");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  EXPECT_TRUE(List(dir.Sub("mail/new")).empty());
+}
+
+TEST(Maildir, InitRemovesOldLeftoversOfAKilledRunOnly) {
+  sg::testing::TempDir dir;
+  MaildirWriter md(dir.Sub("mail"));
+  ASSERT_TRUE(md.Init().ok());
+  const std::string old_tmp = dir.Sub("mail/tmp/sg-tmp.x.1.1");
+  const std::string fresh_tmp = dir.Sub("mail/tmp/sg-tmp.y.1.2");
+  const std::string foreign = dir.Sub("mail/tmp/1.2.otherwriter");
+  for (const auto& f : {old_tmp, fresh_tmp, foreign}) std::ofstream(f) << "x";
+  auto two_hours_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+  std::filesystem::last_write_time(old_tmp, two_hours_ago);
+  std::filesystem::last_write_time(foreign, two_hours_ago);
+  ASSERT_TRUE(md.Init().ok());
+  EXPECT_FALSE(std::filesystem::exists(old_tmp));
+  EXPECT_TRUE(std::filesystem::exists(fresh_tmp));  // may be another process's write in progress
+  EXPECT_TRUE(std::filesystem::exists(foreign));    // not ours
+}
+
+TEST(DedupeStore, BatchWriteRecordsEveryRecipient) {
+  sg::testing::TempDir dir;
+  {
+    auto store = DedupeStore::Open(dir.Sub("dedupe"), std::chrono::hours(1));
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->MarkDelivered("m1", "f1", {"a@x.test", "b@x.test"}, /*sync=*/true).ok());
+  }
+  auto store = DedupeStore::Open(dir.Sub("dedupe"), std::chrono::hours(1));
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE(*(*store)->Seen("m1", "f1", "a@x.test"));
+  EXPECT_TRUE(*(*store)->Seen("m1", "f1", "b@X.test"));
+  EXPECT_FALSE(*(*store)->Seen("m1", "f1", "c@x.test"));
 }
 
 TEST(OffsetTracker, CommitsOnlyTheContiguousDonePrefix) {

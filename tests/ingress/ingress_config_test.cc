@@ -243,8 +243,8 @@ ingress:
   EXPECT_EQ(d->recipient_verification.unknown_limit.max_failures, 20u);
   // Errors name the key.
   const std::string head = "ingress:\n  recipient_verification:\n    domains:\n      - ";
-  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [ldap]}\n")
-                .find("domains[0].sources (line 4): unknown source \"ldap\""),
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [nis]}\n")
+                .find("domains[0].sources (line 4): unknown source \"nis\""),
             std::string::npos);
   EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [list]}\n")
                 .find("domains[0].list"),
@@ -259,6 +259,64 @@ ingress:
             std::string::npos);
   EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [list, list], list: rcpt.txt}\n")
                 .find("listed twice"),
+            std::string::npos);
+}
+
+TEST_F(IngressConfigTest, RecipientVerificationByLdap) {
+  { std::ofstream(dir_.Sub("ldap.pw")) << "pw\n"; }
+  { std::ofstream(dir_.Sub("ca.pem")) << "x"; }
+  auto c = Parse(R"y(
+ingress:
+  recipient_verification:
+    domains:
+      - domain: example.org
+        sources: [ldap]
+        ldap:
+          url: ldaps://ldap.internal:636
+          tls_ca_file: ca.pem
+          bind_dn: cn=gateway,dc=example,dc=org
+          bind_password_file: ldap.pw
+          base_dn: ou=people,dc=example,dc=org
+          filter: "(|(mail=%s)(mailAlternateAddress=%s))"
+          timeout: 2s
+          max_idle: 2
+      - {domain: example.net, sources: [ldap], ldap: {url: "ldap://10.0.0.5", base_dn: "dc=net"}}
+)y");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const auto& d = c->recipient_verification.domains;
+  ASSERT_TRUE(d[0].ldap.has_value());
+  EXPECT_EQ(d[0].ldap->url, "ldaps://ldap.internal:636");
+  EXPECT_EQ(d[0].ldap->tls_ca_file, dir_.Sub("ca.pem"));
+  EXPECT_EQ(d[0].ldap->bind_dn, "cn=gateway,dc=example,dc=org");
+  EXPECT_EQ(d[0].ldap->bind_password_file, dir_.Sub("ldap.pw"));
+  EXPECT_EQ(d[0].ldap->base_dn, "ou=people,dc=example,dc=org");
+  EXPECT_EQ(d[0].ldap->filter, "(|(mail=%s)(mailAlternateAddress=%s))");
+  EXPECT_EQ(d[0].ldap->timeout, 2s);
+  EXPECT_EQ(d[0].ldap->max_idle, 2u);
+  // Defaults: StartTLS, (mail=%s), 5 s, anonymous.
+  ASSERT_TRUE(d[1].ldap.has_value());
+  EXPECT_TRUE(d[1].ldap->starttls);
+  EXPECT_EQ(d[1].ldap->filter, "(mail=%s)");
+  EXPECT_EQ(d[1].ldap->timeout, 5s);
+  EXPECT_TRUE(d[1].ldap->bind_dn.empty());
+  EXPECT_TRUE(doc_->CheckNoUnknownKeys().ok());
+  const std::string head = "ingress:\n  recipient_verification:\n    domains:\n      - ";
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [ldap]}\n").find("domains[0].ldap.url"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [ldap], ldap: {url: \"http://x\", "
+                           "base_dn: dc=x}}\n")
+                .find("domains[0].ldap.url: must start with ldap:// or ldaps://"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [ldap], ldap: {url: \"ldap://x\", "
+                           "base_dn: dc=x, filter: \"(mail=alice)\"}}\n")
+                .find("domains[0].ldap.filter: must contain %s"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [ldap], ldap: {url: \"ldap://x\", "
+                           "base_dn: dc=x, bind_dn: cn=gw}}\n")
+                .find("domains[0].ldap.bind_password_file"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "{domain: a.example, sources: [registry], ldap: {url: \"ldap://x\"}}\n")
+                .find("\"ldap\" is not among the sources"),
             std::string::npos);
 }
 

@@ -204,6 +204,28 @@ TEST(RecipientSourcesTest, ListFileWithDomainsCommentsAndReload) {
   EXPECT_EQ((*list)->Lookup("carol@example.org"), RecipientStatus::kKnown);
 }
 
+// Entries are normalised like every address (common/mail/address.h): an IDN
+// domain written in U-labels in the list matches the xn-- form on the wire,
+// and the other way round.
+TEST(RecipientSourcesTest, ListEntriesAndLookupsUseTheOneNormaliser) {
+  sg::testing::TempDir dir;
+  const std::string path = dir.Sub("rcpt.txt");
+  { std::ofstream(path) << "bob@b\xc3\xbc" "cher.example\n@xn--mnchen-3ya.example\n"; }
+  auto list = ListSource::Open(path, "x.list");
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  EXPECT_EQ((*list)->Lookup("bob@xn--bcher-kva.example"), RecipientStatus::kKnown);
+  EXPECT_EQ((*list)->Lookup("Bob@B\xc3\xbc" "cher.example"), RecipientStatus::kKnown);
+  EXPECT_EQ((*list)->Lookup("anyone@m\xc3\xbc" "nchen.example"), RecipientStatus::kKnown);
+  EXPECT_EQ((*list)->Lookup("anyone@XN--MNCHEN-3YA.example"), RecipientStatus::kKnown);
+  EXPECT_EQ((*list)->Lookup("alice@xn--bcher-kva.example"), RecipientStatus::kUnknown);
+  // An entry the normaliser refuses is a config error naming the line.
+  { std::ofstream(path) << "a..b@example.org\n"; }
+  auto st = (*list)->Reload();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("x.list: " + path + " line 1: "), std::string::npos)
+      << st.error().message;
+}
+
 TEST(RecipientSourcesTest, RegistryAnswers) {
   class FakeRegistry : public UserRegistry {
    public:

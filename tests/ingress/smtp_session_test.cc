@@ -509,6 +509,19 @@ TEST(SenderBindingTest, EntriesAndTheirChecks) {
             "config y: \"not a domain\" is neither a domain nor an address");
 }
 
+// Entries are normalised like every address: an IDN domain in U-labels in the
+// config matches the xn-- form on the wire, and the other way round.
+TEST(SenderBindingTest, IdnEntriesMatchBothForms) {
+  auto a = ParseSenders({"b\xc3\xbc" "cher.example", "ceo@xn--mnchen-3ya.example"}, "x.senders");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_TRUE(a->Allows("anyone@xn--bcher-kva.example"));
+  EXPECT_TRUE(a->Allows("anyone@B\xc3\xbc" "cher.example"));
+  EXPECT_TRUE(a->Allows("ceo@m\xc3\xbc" "nchen.example"));
+  EXPECT_TRUE(a->Allows("CEO@xn--mnchen-3ya.example"));
+  EXPECT_FALSE(a->Allows("cfo@m\xc3\xbc" "nchen.example"));
+  EXPECT_TRUE(a->CheckWithin({"xn--bcher-kva.example", "xn--mnchen-3ya.example"}).ok());
+}
+
 TEST_F(SessionTest, SmugglingSequencesRejectWholeMessage) {
   Connect();
   Say("EHLO c\r\n");

@@ -1,24 +1,51 @@
 #include "tests/ingress/test_certs.h"
 
+#include <openssl/x509v3.h>
+
+#include <chrono>
 #include <cstdio>
-#include <cstdlib>
+#include <exception>
+#include <fstream>
+
+#include "tests/support/test_pki.h"
 
 namespace sg::ingress::testing {
 namespace {
 
-bool Run(const std::string& cmd) {
-  int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
-  if (rc != 0) std::fprintf(stderr, "command failed (%d): %s\n", rc, cmd.c_str());
-  return rc == 0;
+using sg::testing::CertSpec;
+
+// Valid from a minute ago for two days (the old `openssl req -days 2`).
+CertSpec Spec(const std::string& cn, bool ca) {
+  const auto now = std::chrono::system_clock::now();
+  CertSpec s;
+  s.subject = {{"CN", cn}};
+  s.not_before = now - std::chrono::minutes(1);
+  s.not_after = now + std::chrono::hours(48);
+  s.extensions = {{NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE"},
+                  {NID_subject_key_identifier, "hash"}};
+  return s;
 }
 
-const char* kEc = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+bool Write(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << data;
+  if (!f) std::fprintf(stderr, "cannot write %s\n", path.c_str());
+  return static_cast<bool>(f);
+}
 
 }  // namespace
 
+// Certificates come from the one test certificate maker (tests/support/test_pki.h).
 bool MakeServerCert(const std::string& cert, const std::string& key, const std::string& cn) {
-  return Run(std::string("openssl req -x509 ") + kEc + " -keyout " + key + " -out " + cert +
-             " -days 2 -subj /CN=" + cn);
+  try {
+    auto k = sg::testing::MakeEcKey();
+    // Self-signed, its own trust anchor, like `openssl req -x509`.
+    auto c = sg::testing::IssueCert(Spec(cn, true), k.get());
+    return Write(cert, sg::testing::CertPem(c.get())) && Write(key, sg::testing::KeyPem(k.get()));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "server certificate: %s\n", e.what());
+    return false;
+  }
 }
 
 bool MakeTestCerts(const std::string& dir, TestCerts* out, const std::string& server_cn) {
@@ -27,14 +54,21 @@ bool MakeTestCerts(const std::string& dir, TestCerts* out, const std::string& se
   out->ca_cert = dir + "/ca.pem";
   out->client_cert = dir + "/client.pem";
   out->client_key = dir + "/client.key";
-  const std::string ca_key = dir + "/ca.key", csr = dir + "/client.csr";
-  return MakeServerCert(out->server_cert, out->server_key, server_cn) &&
-         Run(std::string("openssl req -x509 ") + kEc + " -keyout " + ca_key + " -out " +
-             out->ca_cert + " -days 2 -subj /CN=Test-CA") &&
-         Run(std::string("openssl req -new ") + kEc + " -keyout " + out->client_key + " -out " +
-             csr + " -subj /CN=mail.example.org") &&
-         Run("openssl x509 -req -in " + csr + " -CA " + out->ca_cert + " -CAkey " + ca_key +
-             " -CAcreateserial -out " + out->client_cert + " -days 2");
+  if (!MakeServerCert(out->server_cert, out->server_key, server_cn)) return false;
+  try {
+    auto ca_key = sg::testing::MakeEcKey();
+    auto ca = sg::testing::IssueCert(Spec("Test-CA", true), ca_key.get());
+    auto client_key = sg::testing::MakeEcKey();
+    CertSpec client = Spec("mail.example.org", false);
+    client.extensions.emplace_back(NID_authority_key_identifier, "keyid:always");
+    auto client_cert = sg::testing::IssueCert(client, client_key.get(), ca.get(), ca_key.get());
+    return Write(out->ca_cert, sg::testing::CertPem(ca.get())) &&
+           Write(out->client_cert, sg::testing::CertPem(client_cert.get())) &&
+           Write(out->client_key, sg::testing::KeyPem(client_key.get()));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "test CA or client certificate: %s\n", e.what());
+    return false;
+  }
 }
 
 }  // namespace sg::ingress::testing

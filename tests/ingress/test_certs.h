@@ -1,4 +1,4 @@
-// Test certificates made with the openssl CLI at test time in a temp dir:
+// Test certificates made at test time (tests/support/test_pki.h) in a temp dir:
 // a self-signed server certificate and a CA with one client certificate.
 #pragma once
 

@@ -17,12 +17,8 @@ Usage: address_forms_test.py <build dir>
 """
 import os
 import re
-import shutil
-import signal
 import smtplib
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -32,39 +28,13 @@ QUOTED = '"john q"@remote.example'
 IDN = "bob@b\u00fccher.example"  # bob@bücher.example = bob@xn--bcher-kva.example
 PLAIN = "carol@remote.example"
 
-CONFIG = """\
-hosted_domains: [example.com]
-log: {{format: text, level: info}}
-metrics: {{address: 127.0.0.1, port: {metrics}}}
-queue: {{type: embedded}}
-ingress:
-  listeners:
-    - {{name: mx, address: 127.0.0.1, port: {mx}, role: mx}}
-    - {{name: relay, address: 127.0.0.1, port: {relay}, role: relay, trusted_networks: [127.0.0.0/8]}}
-keyservice: {{listen: "127.0.0.1:{ks}", kek_file: kek, kek_create: true}}
-workers:
-  threads: 1
-  policy:
-    dsn: {{reporting_mta: gw.example.com}}
-egress:
-  poll_interval: 5ms
-  inbound: {{transport: maildir, path: mail/inbound}}
-  outbound: {{transport: maildir, path: mail/outbound}}
-"""
+CONFIG = sgtest.run_config(log_format="text")
 
 MESSAGE = ("From: alice@example.com\r\nTo: several\r\nSubject: address forms\r\n"
            "Message-ID: <forms-1@example.com>\r\n\r\nhello\r\n")
 
 
-def fail(msg, log_path):
-    print("FAIL:", msg)
-    try:
-        with open(log_path, errors="replace") as f:
-            print("--- gateway log (tail)")
-            print("".join(f.readlines()[-40:]))
-    except OSError:
-        pass
-    sys.exit(1)
+fail = sgtest.fail_with_log
 
 
 def delivered_to(maildir):
@@ -79,93 +49,69 @@ def delivered_to(maildir):
 
 
 def main():
-    build = os.path.abspath(sys.argv[1])
-    gw = os.path.join(build, "cmd", "smimegate", "smimegate")
-    ctl = os.path.join(build, "cmd", "smimegatectl", "smimegatectl")
-    work = tempfile.mkdtemp(prefix="sg-addr-forms-")
-    home = os.path.join(work, "home")
-    os.makedirs(home)
-    ports = {k: sgtest.free_port() for k in ("metrics", "mx", "relay", "ks")}
-    config = os.path.join(home, "smimegate.yaml")
-    with open(config, "w") as f:
-        f.write(CONFIG.format(**ports))
-    log_path = os.path.join(work, "gw.log")
-    log = open(log_path, "w")
-    proc = subprocess.Popen([gw, "run", "--config", config], stdout=log, stderr=log, cwd=home)
     try:
-        def ready():
-            with open(log_path, errors="replace") as f:
-                return "smimegate ready" in f.read()
-        try:
-            sgtest.wait_until(ready, 30, what="'smimegate ready'", proc=proc)
-        except (TimeoutError, RuntimeError) as e:
-            fail(str(e), log_path)
+        gw = sgtest.SmimegateRun(sys.argv[1], CONFIG, prefix="sg-addr-forms-")
+        with gw:
+            run(gw)
+    except (TimeoutError, RuntimeError) as e:
+        fail(str(e), gw.log_path)
 
-        def ctl_run(*args):
-            return subprocess.run([ctl, "--config", config, "--timeout", "10", *args],
-                                  capture_output=True, text=True)
-        r = ctl_run("user", "add", "alice@example.com")
-        if r.returncode != 0:
-            fail("user add: " + r.stderr, log_path)
 
-        smtp = smtplib.SMTP("127.0.0.1", ports["relay"], timeout=30)
-        smtp.ehlo("client.example.com")
-        if not smtp.has_extn("smtputf8"):
-            fail("the relay listener does not offer SMTPUTF8", log_path)
-        smtp.command_encoding = "utf-8"
-        code, text = smtp.docmd("MAIL FROM:<alice@example.com> SMTPUTF8")
+def run(gw):
+    log_path, ports, home, proc, ctl_run = gw.log_path, gw.ports, gw.home, gw.proc, gw.ctl
+    r = ctl_run("user", "add", "alice@example.com")
+    if r.returncode != 0:
+        fail("user add: " + r.stderr, log_path)
+
+    smtp = smtplib.SMTP("127.0.0.1", ports["relay"], timeout=30)
+    smtp.ehlo("client.example.com")
+    if not smtp.has_extn("smtputf8"):
+        fail("the relay listener does not offer SMTPUTF8", log_path)
+    smtp.command_encoding = "utf-8"
+    code, text = smtp.docmd("MAIL FROM:<alice@example.com> SMTPUTF8")
+    if code != 250:
+        fail(f"MAIL FROM: {code} {text!r}", log_path)
+    for rcpt in (QUOTED, IDN, PLAIN):
+        code, text = smtp.docmd(f"RCPT TO:<{rcpt}>")
         if code != 250:
-            fail(f"MAIL FROM: {code} {text!r}", log_path)
-        for rcpt in (QUOTED, IDN, PLAIN):
-            code, text = smtp.docmd(f"RCPT TO:<{rcpt}>")
-            if code != 250:
-                fail(f"RCPT TO:<{rcpt}>: {code} {text!r}", log_path)
-        code, text = smtp.data(MESSAGE.encode())
-        if code != 250:
-            fail(f"DATA: {code} {text!r}", log_path)
-        smtp.quit()
+            fail(f"RCPT TO:<{rcpt}>: {code} {text!r}", log_path)
+    code, text = smtp.data(MESSAGE.encode())
+    if code != 250:
+        fail(f"DATA: {code} {text!r}", log_path)
+    smtp.quit()
 
-        outbound = os.path.join(home, "mail", "outbound")
-        try:
-            sgtest.wait_until(lambda: len(delivered_to(outbound)) >= 3, 30,
-                              what="three deliveries", proc=proc)
-        except (TimeoutError, RuntimeError) as e:
-            fail(f"{e}; delivered to {delivered_to(outbound)}", log_path)
-        time.sleep(0.3)  # nothing more may arrive
-        got = sorted(delivered_to(outbound))
-        want = sorted([QUOTED, IDN, PLAIN])
-        if got != want:
-            fail(f"delivered to {got}, want {want}", log_path)
-        inbound = delivered_to(os.path.join(home, "mail", "inbound"))
-        if inbound:
-            fail(f"unexpected mail to the organisation (a DSN?): {inbound}", log_path)
-        metrics = sgtest.wait_http(f"http://127.0.0.1:{ports['metrics']}/metrics", proc=proc)
-        dead = re.search(r'^smimegate_worker_records_total\{result="dead_lettered"\} (\S+)',
-                         metrics, re.M)
-        if dead and float(dead.group(1)) != 0:
-            fail("a record was dead-lettered", log_path)
-        signed = re.search(r'^smimegate_policy_recipients_total\{direction="outbound",'
-                           r'action="signed"\} (\S+)', metrics, re.M)
-        if not signed or float(signed.group(1)) != 3:
-            fail("expected 3 signed recipients in smimegate_policy_recipients_total", log_path)
+    outbound = os.path.join(home, "mail", "outbound")
+    try:
+        sgtest.wait_until(lambda: len(delivered_to(outbound)) >= 3, 30,
+                          what="three deliveries", proc=proc)
+    except (TimeoutError, RuntimeError) as e:
+        fail(f"{e}; delivered to {delivered_to(outbound)}", log_path)
+    time.sleep(0.3)  # nothing more may arrive
+    got = sorted(delivered_to(outbound))
+    want = sorted([QUOTED, IDN, PLAIN])
+    if got != want:
+        fail(f"delivered to {got}, want {want}", log_path)
+    inbound = delivered_to(os.path.join(home, "mail", "inbound"))
+    if inbound:
+        fail(f"unexpected mail to the organisation (a DSN?): {inbound}", log_path)
+    metrics = sgtest.wait_http(f"http://127.0.0.1:{ports['metrics']}/metrics", proc=proc)
+    dead = re.search(r'^smimegate_worker_records_total\{result="dead_lettered"\} (\S+)',
+                     metrics, re.M)
+    if dead and float(dead.group(1)) != 0:
+        fail("a record was dead-lettered", log_path)
+    signed = re.search(r'^smimegate_policy_recipients_total\{direction="outbound",'
+                       r'action="signed"\} (\S+)', metrics, re.M)
+    if not signed or float(signed.group(1)) != 3:
+        fail("expected 3 signed recipients in smimegate_policy_recipients_total", log_path)
 
-        # One identity per user: the U-label and the A-label form are the same user.
-        r = ctl_run("user", "add", "dora@b\u00fccher.example")
-        if r.returncode == 0 or "not hosted" not in (r.stderr + r.stdout):
-            pass  # bücher.example is not hosted: the refusal must name the A-label domain
-        if "xn--bcher-kva.example" not in (r.stderr + r.stdout):
-            fail("user add with an IDN: the error does not name the A-label domain: " +
-                 r.stderr + r.stdout, log_path)
-        print("ok: quoted, IDN and plain recipients of one message all delivered, signed")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        shutil.rmtree(work, ignore_errors=True)
+    # One identity per user: the U-label and the A-label form are the same user.
+    r = ctl_run("user", "add", "dora@b\u00fccher.example")
+    if r.returncode == 0 or "not hosted" not in (r.stderr + r.stdout):
+        pass  # bücher.example is not hosted: the refusal must name the A-label domain
+    if "xn--bcher-kva.example" not in (r.stderr + r.stdout):
+        fail("user add with an IDN: the error does not name the A-label domain: " +
+             r.stderr + r.stdout, log_path)
+    print("ok: quoted, IDN and plain recipients of one message all delivered, signed")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from sgtest import free_port, poll_until  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 TABLE_DOC = os.path.abspath(sys.argv[2])
@@ -51,14 +52,6 @@ FAILURES = []
 def fail(what):
     FAILURES.append(what)
     print("FAIL:", what, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run(cmd, stdin=None, check=True):
@@ -374,16 +367,6 @@ def header_values(msg, name):
     return out
 
 
-def wait_for(predicate, seconds=30):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(0.1)
-    return predicate()
-
-
 def main():
     work = tempfile.mkdtemp(prefix="sg-inbound-layers-")
     gw = None
@@ -399,7 +382,7 @@ def main():
         gw.send(gw.relay, ALICE, "nobody@nocert.example",
                 b"From: alice@example.com\r\nTo: nobody@nocert.example\r\nSubject: hello\r\n\r\nhi\r\n")
         alice_pem = os.path.join(work, "alice.pem")
-        if not wait_for(lambda: gw.box("outbound")):
+        if not poll_until(lambda: gw.box("outbound")):
             raise RuntimeError("alice's first message did not go out:\n" + gw.log_tail())
         gw.ctl("cert", "export", ALICE, "--out", alice_pem)
         b = Builder(work, pki, alice_pem)
@@ -440,8 +423,8 @@ def check_table(gw, table, messages):
         found = [m for m in gw.box("outbound") if b"Status: 5.7.5" in m]
         return found if len(found) >= len(expected_dsn) else None
 
-    delivered = wait_for(by_case, 60) or {}
-    dsns = wait_for(dsn_list, 30) or []
+    delivered = poll_until(by_case, 60) or {}
+    dsns = poll_until(dsn_list, 30) or []
     for case in messages:
         row = table[case]
         if not row["delivered"]:
@@ -489,7 +472,7 @@ def check_tampered(gw, b):
                 v[-18] ^= 1
             msg = Builder.headers(f"tampered {i}", sender="eve@evil.example") + Builder.p7m(bytes(v), "enveloped-data")
             s.sendmail("eve@evil.example", [ALICE], msg)
-    quarantined = wait_for(lambda: gw.metric(
+    quarantined = poll_until(lambda: gw.metric(
         'smimegate_policy_quarantined_total{reason="content_key_replayed"}') >= 255, 120)
     time.sleep(1)
     dsns = len([m for m in gw.box("outbound") if b"Status: 5.7.5" in m]) - before_dsn

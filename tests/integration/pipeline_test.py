@@ -35,7 +35,6 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,8 @@ import time
 from aiosmtpd.controller import Controller
 
 import argparse
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from sgtest import free_port, wait_port  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--queue", choices=["embedded", "kafka"], required=True)
@@ -58,14 +59,6 @@ CTL = ARGS.ctl or os.path.join(os.path.dirname(os.path.abspath(SMIMEGATE)), ".."
                                "smimegatectl")
 PARTITIONS = 4
 BIG = 30 * 1000 * 1000  # the 30 MB message
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Sink:
@@ -146,16 +139,6 @@ egress:
         env = dict(os.environ, SMIMEGATE__WORKERS__KEY_CACHE__PATH="key-cache-" + name)
         procs[name] = subprocess.Popen([SMIMEGATE, stage, "-c", config], stdout=log, stderr=log,
                                        env=env)
-
-    def wait_port(port, timeout=30):
-        end = time.time() + timeout
-        while time.time() < end:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"port {port} never opened")
 
     def issue_credentials(role):
         """Once the keyservice answers: credentials for `role` where that

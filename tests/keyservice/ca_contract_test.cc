@@ -14,11 +14,13 @@
 #include "keyservice/ca_factory.h"
 #include "keyservice/key_service_impl.h"
 #include "tests/keyservice/test_pki.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::keyservice {
 namespace {
 
 using namespace std::chrono_literals;
+using sg::testing::FakeClock;
 
 // One backend under test: how to make it over a store in a directory.
 struct Backend {

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   config.kek_file = dir + "/kek_b";
   config.kek_previous_file = dir + "/kek_a";
   sg::metrics::Registry registry;
-  sg::keyservice::SystemClock clock;
+  sg::SystemClock clock;
   auto ks = sg::keyservice::KeyServiceImpl::Open(config, {"example.com"}, registry, clock);
   if (!ks.ok()) {
     std::fprintf(stdout, "open failed: %s\n", ks.error().ToString().c_str());

@@ -16,13 +16,15 @@
 #include "common/config_node.h"
 #include "keyservice/key_cache.h"
 #include "keyservice/key_cache_config.h"
-#include "tests/keyservice/fake_key_service.h"
 #include "tests/keyservice/test_pki.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/fake_key_service.h"
 
 namespace sg::keyservice {
 namespace {
 
 using namespace std::chrono_literals;
+using sg::testing::FakeClock;
 namespace fs = std::filesystem;
 
 EncryptionCertificate Cert(const std::string& owner, const std::string& der) {
@@ -57,7 +59,7 @@ class KeyCachePersistTest : public ::testing::Test {
 
   testing::TempDir dir_;
   FakeClock clock_{std::chrono::system_clock::now()};
-  testing::FakeKeyService ks_;
+  sg::testing::FakeKeyService ks_;
 };
 
 TEST_F(KeyCachePersistTest, RestartedWorkerServesEncryptionCertificatesWithoutAskingUpstream) {

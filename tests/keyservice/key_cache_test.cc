@@ -5,11 +5,13 @@
 
 #include "keyservice/key_service_impl.h"
 #include "tests/keyservice/test_pki.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::keyservice {
 namespace {
 
 using namespace std::chrono_literals;
+using sg::testing::FakeClock;
 
 // Memory only (false) and over a persistent store (true): the same behaviour.
 class KeyCacheTest : public ::testing::TestWithParam<bool> {

@@ -13,11 +13,13 @@
 
 #include "keyservice/keyservice_x509.h"
 #include "tests/keyservice/test_pki.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::keyservice {
 namespace {
 
 using namespace std::chrono_literals;
+using sg::testing::FakeClock;
 using testing::LeafOptions;
 using testing::MakeCa;
 using testing::MakeLeaf;

@@ -124,6 +124,32 @@ TEST_F(KeyServiceGrpcTest, UnreachableKeyserviceIsUnavailable) {
   server_.reset();
 }
 
+// Issue 23: a worker's call waiting (wait_for_ready) for a keyservice that is
+// gone held its thread until the call's deadline, and so the worker's
+// shutdown. Shutdown() cancels it at once, as an outage (kUnavailable).
+TEST_F(KeyServiceGrpcTest, ShutdownCancelsACallWaitingForAGoneKeyservice) {
+  auto waiting = KeyServiceClient::Create(endpoint_, testing::RoleCredentials(server_->admin(), "worker"),
+                                          30s, /*wait_for_ready=*/true);
+  ASSERT_TRUE(waiting.ok());
+  server_->Stop();
+  server_.reset();
+  auto started = std::chrono::steady_clock::now();
+  std::thread caller([&] {
+    auto r = (*waiting)->Participates("a@example.com");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(r.error().message.find("shutting down"), std::string::npos) << r.error().message;
+  });
+  std::this_thread::sleep_for(300ms);  // the call is waiting for the keyservice now
+  (*waiting)->Shutdown();
+  caller.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  // Later calls fail at once.
+  auto later = (*waiting)->Participates("b@example.com");
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
+}
+
 TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
   CtlRun r = Ctl("--help");
   EXPECT_EQ(r.rc, 0);

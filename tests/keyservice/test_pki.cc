@@ -10,47 +10,22 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/test_pki.h"
+
 namespace sg::keyservice::testing {
-namespace {
 
-void Ext(X509* cert, X509* issuer, int nid, const std::string& value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  if (!ext) throw std::runtime_error("bad extension " + value);
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
-void Common(X509* cert, std::chrono::system_clock::time_point nb,
-            std::chrono::system_clock::time_point na) {
-  X509_set_version(cert, 2);
-  unsigned char serial[16];
-  RAND_bytes(serial, sizeof(serial));
-  serial[0] &= 0x7f;
-  BIGNUM* bn = BN_bin2bn(serial, sizeof(serial), nullptr);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
-  BN_free(bn);
-  ASN1_TIME_set(X509_getm_notBefore(cert), std::chrono::system_clock::to_time_t(nb));
-  ASN1_TIME_set(X509_getm_notAfter(cert), std::chrono::system_clock::to_time_t(na));
-}
-
-}  // namespace
-
+// Certificates come from the one test certificate maker (tests/support/test_pki.h).
 TestCa MakeCa(const std::string& name, std::chrono::system_clock::time_point now) {
   TestCa ca;
   ca.key = std::move(*GenerateKey(KeyType::kEcdsaP256));
-  ca.cert.reset(X509_new());
-  Common(ca.cert.get(), now - std::chrono::hours(24), now + std::chrono::hours(24 * 3650));
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(ca.cert.get()), "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(ca.cert.get(), X509_get_subject_name(ca.cert.get()));
-  X509_set_pubkey(ca.cert.get(), ca.key.get());
-  Ext(ca.cert.get(), ca.cert.get(), NID_basic_constraints, "critical,CA:TRUE");
-  Ext(ca.cert.get(), ca.cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
-  Ext(ca.cert.get(), ca.cert.get(), NID_subject_key_identifier, "hash");
-  X509_sign(ca.cert.get(), ca.key.get(), EVP_sha256());
+  sg::testing::CertSpec spec;
+  spec.subject = {{"CN", name}};
+  spec.not_before = now - std::chrono::hours(24);
+  spec.not_after = now + std::chrono::hours(24 * 3650);
+  spec.extensions = {{NID_basic_constraints, "critical,CA:TRUE"},
+                     {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                     {NID_subject_key_identifier, "hash"}};
+  ca.cert.reset(sg::testing::IssueCert(spec, ca.key.get()).release());
   ca.der = *CertificateToDer(ca.cert.get());
   return ca;
 }
@@ -61,18 +36,16 @@ std::string MakeLeaf(const TestCa& ca, const LeafOptions& o, PkeyPtr* key_out) {
   static EVP_PKEY* shared = GenerateKey(KeyType::kRsa2048)->release();
   EVP_PKEY_up_ref(shared);
   PkeyPtr key(shared);
-  X509Ptr cert(X509_new());
-  Common(cert.get(), o.not_before, o.not_after);
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(o.email.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.cert.get()));
-  X509_set_pubkey(cert.get(), key.get());
-  Ext(cert.get(), ca.cert.get(), NID_basic_constraints, "CA:FALSE");
-  if (!o.key_usage.empty()) Ext(cert.get(), ca.cert.get(), NID_key_usage, o.key_usage);
-  if (!o.eku.empty()) Ext(cert.get(), ca.cert.get(), NID_ext_key_usage, o.eku);
-  Ext(cert.get(), ca.cert.get(), NID_subject_alt_name, "email:" + o.email);
-  Ext(cert.get(), ca.cert.get(), NID_authority_key_identifier, "keyid:always");
-  X509_sign(cert.get(), ca.key.get(), EVP_sha256());
+  sg::testing::CertSpec spec;
+  spec.subject = {{"CN", o.email}};
+  spec.not_before = o.not_before;
+  spec.not_after = o.not_after;
+  spec.extensions = {{NID_basic_constraints, "CA:FALSE"}};
+  if (!o.key_usage.empty()) spec.extensions.emplace_back(NID_key_usage, o.key_usage);
+  if (!o.eku.empty()) spec.extensions.emplace_back(NID_ext_key_usage, o.eku);
+  spec.extensions.emplace_back(NID_subject_alt_name, "email:" + o.email);
+  spec.extensions.emplace_back(NID_authority_key_identifier, "keyid:always");
+  auto cert = sg::testing::IssueCert(spec, key.get(), ca.cert.get(), ca.key.get());
   if (key_out) *key_out = std::move(key);
   return *CertificateToDer(cert.get());
 }

@@ -18,6 +18,9 @@ CMakeLists.txt). This check states the rules that the link graph alone cannot:
 3. Ignoring a Status or Result is an explicit, searchable call
    (.PermitUncheckedError(), common/result.h), never a bare (void) cast of a
    call in product code.
+4. Test fakes (FakeClock, FakeKeyService, ... any class or struct named
+   Fake* or Mock*) are defined under tests/ (tests/support/ for the shared
+   ones), never in product code.
 
 Usage: check_layering.py [--root DIR]   exit 0 when clean, 1 with one line
                                          per violation otherwise
@@ -37,6 +40,7 @@ PRODUCT_DIRS = ("common", "ingress", "workers", "keyservice", "egress", "portal"
 SOURCE_SUFFIXES = (".cc", ".h", ".cpp", ".hpp")
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+FAKE_DEFINITION_RE = re.compile(r"^\s*(?:class|struct)\s+((?:Fake|Mock)\w*)\b[^;]*$")
 VOID_CALL_RE = re.compile(r"\(void\)\s*!?\s*\(?\*?[A-Za-z_][\w:]*(?:\)?(?:->|\.)[A-Za-z_]\w*)*\s*\(")
 
 # (rule name, the one file allowed to define it, regexes that find a definition or a copy)
@@ -134,6 +138,10 @@ def check_file(rel, text):
         if VOID_CALL_RE.search(code):
             problems.append(f"{rel}:{number}: a bare (void) drops a call's result; handle it, "
                             f"or call .PermitUncheckedError() on a Status/Result: {raw.strip()[:100]}")
+        fake = FAKE_DEFINITION_RE.search(code)
+        if fake:
+            problems.append(f"{rel}:{number}: test fake {fake.group(1)} defined in product code; "
+                            f"test fakes live under tests/ (shared ones in tests/support/)")
         for name, home, patterns in ONE_DEFINITION:
             if rel == home:
                 continue
@@ -179,6 +187,8 @@ def self_test():
         "workers/smime/h.cc": "void AppendLength(std::string& out, size_t len) {\n",
         "egress/i.cc": "  (void)producer_->Flush(std::chrono::seconds(5));\n",
         "common/j.cc": "      (void)db_->Close();\n",
+        "keyservice/keyservice_clock.h": "class FakeClock : public Clock {\n",
+        "egress/l.h": "struct MockSender final : Sender\n",
     }
     must_pass = {
         "workers/policy_processor.h": '#include "keyservice/key_service.h"\n',
@@ -190,6 +200,8 @@ def self_test():
         "egress/y.cc": "  std::string d = mail::DomainOf(address);\n  auto b = AsciiLower(x);\n",
         "ingress/z.cc": '  const char* s = "/* not a comment";  if (x) y = tolower_table[c];\n',
         "egress/k.cc": "  (void)unused_parameter;\n  producer_->Flush(1s).PermitUncheckedError();\n",
+        "tests/support/fake_clock.h": "class FakeClock final : public Clock {\n",
+        "keyservice/m.h": "  struct Stub;\n  class FakeFactory;\n",
     }
     failures = []
     for rel, text in must_fail.items():

@@ -8,7 +8,13 @@ Every wait has a deadline and says what it waited for when it gives up, so a
 hung peer fails a test with a reason instead of a ctest timeout; a process
 passed as `proc` that exits early fails at once with its exit code.
 """
+import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +49,18 @@ def wait_until(predicate, timeout=30.0, interval=0.05, what="a condition", proc=
         time.sleep(interval)
 
 
+def poll_until(predicate, timeout=30.0, interval=0.1):
+    """Like wait_until, but gives up quietly: returns predicate()'s last value
+    (false) after `timeout`, for tests that record a failure and go on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
 def wait_port(port, timeout=30.0, proc=None, host="127.0.0.1"):
     """Waits until a TCP connection to host:port succeeds."""
     def accepts():
@@ -72,3 +90,105 @@ def wait_http(url, status=200, timeout=30.0, proc=None):
             return None
         return body if code == status else None
     return wait_until(answers, timeout, what=f"{url} to answer {status}", proc=proc)
+
+
+def stop(proc, timeout=20.0):
+    """SIGTERM, and SIGKILL when the process has not exited after `timeout` s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# A `smimegate run` config for SmimegateRun: hosted domain example.com, the
+# relay listener trusts loopback, both directions delivered to Maildirs under
+# the home directory (mail/inbound, mail/outbound). {log_format} is filled
+# by run_config().
+_RUN_CONFIG = """\
+hosted_domains: [example.com]
+log: {{{{format: {log_format}, level: info}}}}
+metrics: {{{{address: 127.0.0.1, port: {{metrics}}}}}}
+queue: {{{{type: embedded}}}}
+ingress:
+  listeners:
+    - {{{{name: mx, address: 127.0.0.1, port: {{mx}}, role: mx}}}}
+    - {{{{name: relay, address: 127.0.0.1, port: {{relay}}, role: relay, trusted_networks: [127.0.0.0/8]}}}}
+keyservice: {{{{listen: "127.0.0.1:{{ks}}", kek_file: kek, kek_create: true}}}}
+workers:
+  threads: 1
+  policy:
+    dsn: {{{{reporting_mta: gw.example.com}}}}
+egress:
+  poll_interval: 5ms
+  inbound: {{{{transport: maildir, path: mail/inbound}}}}
+  outbound: {{{{transport: maildir, path: mail/outbound}}}}
+"""
+
+
+def run_config(log_format="text"):
+    """The SmimegateRun config template above with the given log.format."""
+    return _RUN_CONFIG.format(log_format=log_format)
+
+
+def fail_with_log(msg, log_path, lines=40):
+    """Prints FAIL and the tail of a log, and exits 1."""
+    print("FAIL:", msg)
+    try:
+        with open(log_path, errors="replace") as f:
+            print("--- gateway log (tail)")
+            print("".join(f.readlines()[-lines:]))
+    except OSError:
+        pass
+    sys.exit(1)
+
+
+class SmimegateRun:
+    """`smimegate run` of a build on a config, in a fresh home directory.
+
+    `config` is a template with {metrics}, {mx}, {relay} and {ks} for free
+    ports. On entering, the gateway runs and has printed "smimegate ready"
+    (its stdout and stderr go to `log_path`); on leaving, it is stopped and
+    the directory removed. `ctl(*args)` runs smimegatectl on the same config.
+    """
+
+    def __init__(self, build, config, prefix="sg-run-"):
+        self.build = os.path.abspath(build)
+        self.work = tempfile.mkdtemp(prefix=prefix)
+        self.home = os.path.join(self.work, "home")
+        os.makedirs(self.home)
+        self.ports = {k: free_port() for k in ("metrics", "mx", "relay", "ks")}
+        self.config = os.path.join(self.home, "smimegate.yaml")
+        with open(self.config, "w") as f:
+            f.write(config.format(**self.ports))
+        self.log_path = os.path.join(self.work, "gw.log")
+        self.proc = None
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def __enter__(self):
+        gw = os.path.join(self.build, "cmd", "smimegate", "smimegate")
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen([gw, "run", "--config", self.config], stdout=log,
+                                         stderr=log, cwd=self.home)
+        try:
+            wait_until(lambda: "smimegate ready" in self.log_text(), 30,
+                       what="'smimegate ready'", proc=self.proc)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None:
+            stop(self.proc)
+        shutil.rmtree(self.work, ignore_errors=True)
+        return False
+
+    def ctl(self, *args):
+        ctl = os.path.join(self.build, "cmd", "smimegatectl", "smimegatectl")
+        return subprocess.run([ctl, "--config", self.config, "--timeout", "10", *args],
+                              capture_output=True, text=True)

@@ -16,6 +16,7 @@
 #include "common/topics.h"
 #include "workers/message_processor.h"
 #include "workers/worker_pool.h"
+#include "tests/support/captured_log.h"
 #include "tests/support/holding_queue.h"
 #include "tests/support/temp_dir.h"
 
@@ -177,7 +178,19 @@ TEST_F(WorkerDeadLetterTest, APermanentFailureIsKeptAndTheSenderGetsOneDsn) {
   Produce("inbound", "m1",
           Message("partner@example.org", smimegate::v1::DIRECTION_INBOUND).SerializeAsString());
   FailingProcessor processor(MakeError(ErrorCode::kInvalidArgument, "decrypt: bad decrypt (secret detail)"));
+  sg::testing::CapturedLog log("json");
   auto dsns = RunUntil(processor, "deliver", 1);
+  // The dead-letter line is data: its keys name the message (issue 16 point 8).
+  int dead_lines = 0;
+  for (const auto& j : log.JsonLines()) {
+    if (j.value("stage", "") != "workers" || j.value("action", "") != "dead_letter") continue;
+    ++dead_lines;
+    EXPECT_EQ(j.value("message_id", ""), "m1") << j;
+    EXPECT_EQ(j.value("direction", ""), "inbound") << j;
+    EXPECT_EQ(j.value("reason", ""), "invalid_argument: decrypt: bad decrypt (secret detail)") << j;
+    EXPECT_EQ(j.value("permanent", false), true) << j;
+  }
+  EXPECT_EQ(dead_lines, 1) << log.Text();
   ASSERT_EQ(dsns.size(), 1u);
   smimegate::v1::MessageRecord dsn;
   ASSERT_TRUE(dsn.ParseFromString(dsns[0].value));

@@ -28,18 +28,10 @@ void Note(v1::MessageRecord& out, const std::string& action, const std::string& 
   n->set_detail(rcpt);
 }
 
-const char* DirectionName(v1::Direction d) {
-  return d == v1::DIRECTION_INBOUND    ? "inbound"
-         : d == v1::DIRECTION_OUTBOUND ? "outbound"
-                                       : "unspecified";
-}
-
 void LogDecision(const v1::MessageRecord& record, const std::string& rcpt,
                  const std::string& action, const std::string& rule, const std::string& form_id,
                  const log::Fields& extra) {
-  log::Event("policy")
-      .Field("message_id", record.envelope().message_id())
-      .Field("direction", DirectionName(record.envelope().direction()))
+  log::MessageEvent("policy", record.envelope())
       .Field("from", record.envelope().mail_from())
       .Field("rcpt", rcpt)
       .Field("action", action)
@@ -59,6 +51,18 @@ bool AnnouncesAesGcm(const std::vector<std::string>& capabilities) {
     }
   }
   return false;
+}
+
+mail::FailedRecipient BadAddressBounce(const v1::MessageRecord& record, const std::string& addr,
+                                       const v1::Recipient& rcpt, const std::string& why,
+                                       PolicyMetrics& metrics) {
+  metrics.Bounce("bad_address");
+  LogDecision(record, addr, "bounce", "bad-address", "", {{"status", std::string("5.1.3")}});
+  mail::FailedRecipient f;
+  f.recipient = rcpt;
+  f.status = "5.1.3";
+  f.diagnostic = "550 5.1.3 " + why;
+  return f;
 }
 
 }  // namespace sg::workers

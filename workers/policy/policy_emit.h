@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "common/log_event.h"
+#include "common/mail/dsn.h"
+#include "common/message_log.h"
 #include "proto/envelope.pb.h"
+#include "workers/policy/policy_metrics.h"
 
 namespace sg::workers {
 
@@ -21,8 +24,8 @@ smimegate::v1::MessageRecord Derive(const smimegate::v1::MessageRecord& in, std:
 void Note(smimegate::v1::MessageRecord& out, const std::string& action, const std::string& rule,
           const std::string& rcpt);
 
-// "inbound" | "outbound" | "unspecified"
-const char* DirectionName(smimegate::v1::Direction d);
+// "inbound" | "outbound" | "unspecified" (common/message_log.h)
+using log::DirectionName;
 
 // The policy decision log line (an sg::log::Event, stage "policy"): fields
 // message_id, direction, from, rcpt, action, rule, form, then |extra|.
@@ -33,5 +36,14 @@ void LogDecision(const smimegate::v1::MessageRecord& record, const std::string& 
 // Whether harvested SMIMECapabilities list an AES-GCM cipher (short names
 // "aes-256-gcm"/"id-aes256-GCM" or the OIDs 2.16.840.1.101.3.4.1.6/.26/.46).
 bool AnnouncesAesGcm(const std::vector<std::string>& capabilities);
+
+// A recipient whose address the keyservice cannot process (either
+// direction): counts the bounce, logs the decision and returns its failure
+// for the DSN with 5.1.3 (RFC 3463: bad destination mailbox address syntax)
+// and "550 5.1.3 <why>"; the message's other recipients go on.
+mail::FailedRecipient BadAddressBounce(const smimegate::v1::MessageRecord& record,
+                                       const std::string& addr,
+                                       const smimegate::v1::Recipient& rcpt, const std::string& why,
+                                       PolicyMetrics& metrics);
 
 }  // namespace sg::workers

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/ascii.h"
+#include "common/mail/address.h"
 #include "common/mail/dsn.h"
 #include "workers/policy/policy_decision.h"
 #include "workers/policy/policy_emit.h"
@@ -110,7 +111,10 @@ std::string LayerNames(const Unwrapped& u) {
 // One recipient: its layers, facts and decision.
 struct PolicyProcessor::InboundRecipient {
   v1::Recipient rcpt;
-  std::string addr;  // lower-case
+  std::string addr;  // normalised (common/mail/address.h), else lower-case
+  // Why the keyservice cannot process this address (it refused it); this
+  // recipient alone is returned to the sender (5.1.3), issue 13 point 10.
+  std::string unusable;
   Unwrapped unwrapped;
   InboundFacts facts;
   InboundDecision decision;
@@ -167,19 +171,23 @@ Result<PolicyProcessor::InboundRecipient> PolicyProcessor::GatherInbound(
     const Unwrapped& common) {
   InboundRecipient r;
   r.rcpt = rcpt;
-  r.addr = AsciiLower(rcpt.address());
+  auto normalised = mail::NormalizeAddress(rcpt.address());
+  r.addr = normalised.ok() ? std::move(normalised).value() : AsciiLower(rcpt.address());
   if (common.done) {
-    r.unwrapped = common;
+    r.unwrapped = common;  // nothing to open: no per-recipient lookup
   } else {
-    SG_ASSIGN_OR_RETURN(auto keys, keys_.GetDecryptionKeys(r.addr));
-    RecipientKeys rk;
-    if (keys.empty()) {
-      // Not ours to decrypt when the user keeps their own key.
-      SG_ASSIGN_OR_RETURN(bool participates, keys_.Participates(r.addr));
-      rk.keeps_own_key = !participates;
+    auto keys = KeysOf(r.addr);
+    if (!keys.ok() && keys.error().code == ErrorCode::kInvalidArgument) {
+      // One address the keyservice cannot process must not take the
+      // others down with it. Anything else (unavailable, timeout) fails the
+      // record transiently: the pool retries it, nobody is bounced.
+      r.unusable = keys.error().message;
+      return r;
     }
-    const std::vector<smime::KeyPair> pairs = DecryptionPairs(keys);
-    rk.pairs = pairs;
+    if (!keys.ok()) return keys.error();
+    RecipientKeys rk;
+    rk.pairs = keys->pairs;
+    rk.keeps_own_key = keys->keeps_own_key;
     SG_ASSIGN_OR_RETURN(r.unwrapped, unwrapper.ForRecipient(common, rk));
   }
   r.facts = FactsOf(r.unwrapped);
@@ -196,6 +204,18 @@ Result<PolicyProcessor::InboundRecipient> PolicyProcessor::GatherInbound(
   return r;
 }
 
+Result<PolicyProcessor::OwnedKeys> PolicyProcessor::KeysOf(const std::string& addr) {
+  SG_ASSIGN_OR_RETURN(auto keys, keys_.GetDecryptionKeys(addr));
+  OwnedKeys out;
+  if (keys.empty()) {
+    // Not ours to decrypt when the user keeps their own key.
+    SG_ASSIGN_OR_RETURN(bool participates, keys_.Participates(addr));
+    out.keeps_own_key = !participates;
+  }
+  out.pairs = DecryptionPairs(keys);
+  return out;
+}
+
 Result<DsnVerdict> PolicyProcessor::FailureDsnVerdict(const v1::MessageRecord& record,
                                                       const InboundRecipient& r) {
   const auto& env = record.envelope();
@@ -204,7 +224,7 @@ Result<DsnVerdict> PolicyProcessor::FailureDsnVerdict(const v1::MessageRecord& r
   req.sender = AsciiLower(env.mail_from());
   req.key_digest = r.unwrapped.failure_key;
   req.message_id = env.message_id();
-  req.now_ms = clock_();
+  req.now_ms = clock_.NowMs();
   SG_ASSIGN_OR_RETURN(keyservice::DsnPermission p, guard_.PermitFailureDsn(req));
   switch (p) {
     case keyservice::DsnPermission::kAllowed: return DsnVerdict::kSend;
@@ -218,7 +238,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
     const v1::MessageRecord& record) {
   const auto& env = record.envelope();
   SG_ASSIGN_OR_RETURN(smime::TrustStore trust, Trust());
-  const int64_t arrival_ms = env.received_at_ms() > 0 ? env.received_at_ms() : clock_();
+  const int64_t arrival_ms = env.received_at_ms() > 0 ? env.received_at_ms() : clock_.NowMs();
   Unwrapper unwrapper(engine_, trust, guard_, InboundUnwrapOptions(),
                       static_cast<std::time_t>(arrival_ms / 1000), env.message_id());
   SG_ASSIGN_OR_RETURN(Unwrapped common, unwrapper.Common(record.message()));
@@ -229,7 +249,9 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessInbound(
     recipients.push_back(std::move(r));
   }
   for (const InboundRecipient& r : recipients) {
-    if (r.decision.action == InboundAction::kQuarantined) return Quarantine(record, r);
+    if (r.unusable.empty() && r.decision.action == InboundAction::kQuarantined) {
+      return Quarantine(record, r);
+    }
   }
   // Harvest once per message, from the first recipient who reached a signature.
   for (const InboundRecipient& r : recipients) {
@@ -288,9 +310,17 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
   std::vector<v1::MessageRecord> outputs;
   std::vector<mail::FailedRecipient> failed;
   std::vector<v1::Recipient> held;  // undecryptable, and their sender is not told
+  std::vector<mail::FailedRecipient> held_unusable;  // unprocessable, and nobody is told
   // Recipients who get the same bytes share one form.
   std::vector<std::pair<std::string, std::vector<const InboundRecipient*>>> forms;
   for (const InboundRecipient& r : recipients) {
+    if (!r.unusable.empty()) {
+      metrics_.Recipient("inbound", "bounced");
+      mail::FailedRecipient f = BadAddressBounce(record, r.addr, r.rcpt, r.unusable, metrics_);
+      const bool told = !record.envelope().mail_from().empty() && mail::WantsFailureDsn(r.rcpt);
+      (told ? failed : held_unusable).push_back(f);
+      continue;
+    }
     const InboundDecision& d = r.decision;
     const std::string action(InboundActionName(d.action));
     metrics_.Recipient("inbound", d.action == InboundAction::kBounced ? "bounced" : action);
@@ -344,12 +374,22 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
     }
     outputs.push_back(std::move(out));
   }
-  Bounce(record, failed, "undecryptable, not delivered", outputs);
+  Bounce(record, failed, "undecryptable or unprocessable, not delivered", outputs);
   if (!held.empty()) {
     // Nobody is told, so the administrator keeps it (still encrypted).
     v1::MessageRecord keep = Derive(record, record.message(), "held", held);
     keep.set_hold_reason("undecryptable and no DSN (duplicate, rate-limited or not wanted): kept "
                          "for the administrator, not delivered");
+    outputs.push_back(std::move(keep));
+  }
+  if (!held_unusable.empty()) {
+    std::vector<v1::Recipient> rcpts;
+    rcpts.reserve(held_unusable.size());
+    for (const auto& f : held_unusable) rcpts.push_back(f.recipient);
+    v1::MessageRecord keep = Derive(record, record.message(), "held-address", rcpts);
+    keep.set_hold_reason("the keyservice cannot process the recipient address (" +
+                         held_unusable.front().diagnostic + ") and no DSN (null sender or "
+                         "NOTIFY=NEVER): kept for the administrator, not delivered");
     outputs.push_back(std::move(keep));
   }
   return outputs;

@@ -228,16 +228,9 @@ class OutboundEmitter {
     (form == Form::kSigned ? signed_ : unchanged_).push_back({rcpt, d});
   }
 
-  // A recipient whose address cannot be processed: 5.1.3 (RFC 3463, bad
-  // destination mailbox address syntax), the others go on.
+  // A recipient whose address cannot be processed: bounced alone (5.1.3).
   void Unusable(const std::string& addr, const v1::Recipient& rcpt, const std::string& why) {
-    metrics_.Bounce("bad_address");
-    LogDecision(record_, addr, "bounce", "bad-address", "", {{"status", std::string("5.1.3")}});
-    mail::FailedRecipient f;
-    f.recipient = rcpt;
-    f.status = "5.1.3";
-    f.diagnostic = "550 5.1.3 " + why;
-    failed_.push_back(std::move(f));
+    failed_.push_back(BadAddressBounce(record_, addr, rcpt, why, metrics_));
   }
 
   void Failed(const std::string& addr, const v1::Recipient& rcpt, const Decision& d) {
@@ -303,7 +296,7 @@ class OutboundEmitter {
 
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::MessageRecord& record,
                                                                      OutboundPlan& plan) {
-  OutboundEmitter emit(record, plan.message, engine_, smime_config_, clock_(), metrics_);
+  OutboundEmitter emit(record, plan.message, engine_, smime_config_, clock_.NowMs(), metrics_);
   emit.set_tags(plan.facts.tags.Names());
   std::optional<smime::PreparedSigner> signer;
   auto signer_fn = [&]() -> Result<smime::PreparedSigner> {

@@ -24,24 +24,18 @@ Result<smime::PkeyPtr> KeyFromDer(const std::string& der) {
 
 }  // namespace
 
-int64_t PolicyProcessor::SystemClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 PolicyProcessor::PolicyProcessor(PolicyConfig config, smime::SmimeConfig smime_config,
                                  keyservice::KeyService& keys,
                                  keyservice::DecryptFailureGuard& guard,
                                  const smime::SmimeEngine& engine, metrics::Registry& registry,
-                                 Clock clock)
+                                 const Clock& clock)
     : config_(std::move(config)),
       smime_config_(std::move(smime_config)),
       keys_(keys),
       guard_(guard),
       engine_(engine),
       metrics_(registry),
-      clock_(std::move(clock)) {}
+      clock_(clock) {}
 
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::Process(v1::MessageRecord record) {
   const v1::Direction direction = record.envelope().direction();
@@ -162,7 +156,7 @@ void PolicyProcessor::Bounce(const v1::MessageRecord& record,
                  env.mail_from().empty() ? "null sender" : "NOTIFY=NEVER");
     return;
   }
-  mail::DsnContext ctx{config_.reporting_mta, config_.postmaster, clock_()};
+  mail::DsnContext ctx{config_.reporting_mta, config_.postmaster, clock_.NowMs()};
   outputs.push_back(mail::BuildFailureDsn(record, notify, ctx));
 }
 

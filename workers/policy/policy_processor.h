@@ -41,7 +41,8 @@
 // outbound mail is permanent (dead-lettered): never delivered in clear.
 //
 // Threading: Process() is called concurrently; the processor holds only
-// caches guarded by a mutex. KeyService, guard, engine and registry are
+// caches guarded by a mutex. KeyService, guard, engine, registry and clock
+// (wall time for DSN dates and the received-at fallback; common/clock.h) are
 // borrowed and must outlive the processor.
 #pragma once
 
@@ -52,6 +53,7 @@
 #include <mutex>
 #include <optional>
 
+#include "common/clock.h"
 #include "common/mail/dsn.h"
 #include "keyservice/decrypt_guard.h"
 #include "keyservice/key_service.h"
@@ -67,13 +69,10 @@ namespace sg::workers {
 
 class PolicyProcessor : public MessageProcessor {
  public:
-  using Clock = std::function<int64_t()>;  // unix milliseconds
-  static int64_t SystemClockMs();
-
   PolicyProcessor(PolicyConfig config, smime::SmimeConfig smime_config,
                   keyservice::KeyService& keys, keyservice::DecryptFailureGuard& guard,
                   const smime::SmimeEngine& engine, metrics::Registry& registry,
-                  Clock clock = &SystemClockMs);
+                  const Clock& clock = SystemClock::Instance());
 
   Result<std::vector<smimegate::v1::MessageRecord>> Process(
       smimegate::v1::MessageRecord record) override;
@@ -103,6 +102,13 @@ class PolicyProcessor : public MessageProcessor {
   Result<InboundRecipient> GatherInbound(const smimegate::v1::MessageRecord& record,
                                          const smimegate::v1::Recipient& rcpt,
                                          const Unwrapper& unwrapper, const Unwrapped& common);
+  // |addr|'s decryption keys from the keyservice; kInvalidArgument when
+  // the keyservice cannot process the address, kUnavailable when down.
+  struct OwnedKeys {
+    std::vector<smime::KeyPair> pairs;
+    bool keeps_own_key = false;
+  };
+  Result<OwnedKeys> KeysOf(const std::string& addr);
   // Whether undecryptable mail for |r| gets a DSN (sender, NOTIFY, guard).
   Result<DsnVerdict> FailureDsnVerdict(const smimegate::v1::MessageRecord& record,
                                        const InboundRecipient& r);
@@ -137,7 +143,7 @@ class PolicyProcessor : public MessageProcessor {
   keyservice::DecryptFailureGuard& guard_;
   const smime::SmimeEngine& engine_;
   PolicyMetrics metrics_;
-  Clock clock_;
+  const Clock& clock_;
 
   std::mutex mu_;
   std::map<std::string, smime::PreparedSigner> signers_;  // by key id

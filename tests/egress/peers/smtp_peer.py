@@ -28,6 +28,9 @@ import threading
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from sgtest import free_port  # noqa: E402
+
 
 class Handler:
     def __init__(self, args):
@@ -160,11 +163,7 @@ def main():
     controller = PeerController(handler, args.dsn, **kwargs)
     if args.port == 0:
         # Controller needs a concrete port: bind one first.
-        import socket
-        s = socket.socket()
-        s.bind((args.host, 0))
-        controller.port = s.getsockname()[1]
-        s.close()
+        controller.port = free_port(args.host)
     controller.start()
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:

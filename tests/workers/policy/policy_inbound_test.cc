@@ -77,7 +77,7 @@ TEST_F(InboundPolicy, GoodSignatureMarkedOkHarvestedAndReplyEncrypted) {
 
   // The reply to a new correspondent is now encrypted to the harvested certificate.
   Harness fresh;
-  fresh.keys.AddParticipant(kAlice, GetTestPki().alice);
+  AddParticipant(fresh.keys, kAlice, GetTestPki().alice);
   auto in = fresh.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
   ASSERT_TRUE(in.ok());
   auto reply = fresh.Run(Record(v1::DIRECTION_OUTBOUND, kAlice, {kCarol},
@@ -124,7 +124,7 @@ TEST_F(InboundPolicy, EncryptedDecryptedAndMarkedSecure) {
 
 TEST_F(InboundPolicy, DecryptsWithAnOldKey) {
   // The user's previous key (expired certificate) is still a decryption candidate.
-  h.keys.AddDecryptionKey(kAlice, GetTestPki().expired);
+  h.keys.AddDecryptionKey(kAlice, GetTestPki().expired.key.get(), GetTestPki().expired.cert.get());
   const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Old"), GetTestPki().expired);
   auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
   ASSERT_TRUE(out.ok());
@@ -133,7 +133,8 @@ TEST_F(InboundPolicy, DecryptsWithAnOldKey) {
 }
 
 TEST_F(InboundPolicy, DecryptsWithHostedDomainKey) {
-  h.keys.AddDecryptionKey("@example.com", GetTestPki().server);
+  h.keys.AddDecryptionKey("@example.com", GetTestPki().server.key.get(),
+                          GetTestPki().server.cert.get());
   const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Domain"), GetTestPki().server);
   auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {"nobody@example.com"}, m));
   ASSERT_TRUE(out.ok());
@@ -234,6 +235,91 @@ TEST_F(InboundPolicy, EncodedSubjectMarkedOutsideEncodedWord) {
   auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice}, m));
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(DecodeSubject(GetSubject((*out)[0].message()).value()), "[secure] Grüße");
+}
+
+// Issue 13 point 10, inbound: a recipient whose address the keyservice
+// cannot process (kInvalidArgument) gets a 5.1.3 DSN, headers only (mail
+// from the internet); the message's other recipients are delivered. Before,
+// the keyservice's refusal failed the whole record and it was dead-lettered.
+TEST_F(InboundPolicy, UnprocessableRecipientGetsDsnOthersDelivered) {
+  const std::string bad = "bad..dots@example.com";
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Mixed"), GetTestPki().alice);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {bad, kAlice}, m));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  auto alice = FormsFor(*out, kAlice);
+  ASSERT_EQ(alice.size(), 1u);
+  EXPECT_EQ(GetSubject(alice[0]->message()).value(), "[secure] Mixed");
+  EXPECT_TRUE(FormsFor(*out, bad).empty());
+  EXPECT_TRUE(Held(*out).empty());
+  const auto* dsn = Dsn(*out);
+  ASSERT_NE(dsn, nullptr);
+  ASSERT_EQ(dsn->envelope().recipients_size(), 1);
+  EXPECT_EQ(dsn->envelope().recipients(0).address(), kCarol);
+  EXPECT_NE(dsn->message().find("Status: 5.1.3"), std::string::npos) << dsn->message();
+  EXPECT_NE(dsn->message().find(bad), std::string::npos);
+  EXPECT_EQ(dsn->message().find(kAlice), std::string::npos) << "only the failed one is reported";
+  // From the internet: the header section only, never the body.
+  EXPECT_NE(dsn->message().find("text/rfc822-headers"), std::string::npos);
+  EXPECT_EQ(dsn->message().find("SECRET-BODY"), std::string::npos);
+  EXPECT_NE(h.registry.Serialize().find("smimegate_policy_bounces_total{reason=\"bad_address\"} 1"),
+            std::string::npos);
+}
+
+// The same when the keyservice refuses an address the normaliser accepts
+// (an older or stricter keyservice): only that recipient is returned.
+TEST_F(InboundPolicy, KeyserviceRefusingOneRecipientBouncesOnlyIt) {
+  const std::string odd = "odd@example.com";
+  h.keys.fail_for[odd] = {ErrorCode::kInvalidArgument, -1};
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Two"), GetTestPki().alice);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice, odd}, m));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  EXPECT_EQ(FormsFor(*out, kAlice).size(), 1u);
+  EXPECT_TRUE(FormsFor(*out, odd).empty());
+  ASSERT_NE(Dsn(*out), nullptr);
+  EXPECT_NE(Dsn(*out)->message().find("Status: 5.1.3"), std::string::npos);
+  // Plain mail needs no per-recipient key lookup: delivered to both.
+  out = h.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice, odd}, TextMessage(kCarol, "Plain")));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  EXPECT_EQ(FormsFor(*out, odd).size(), 1u);
+  EXPECT_EQ(Dsn(*out), nullptr);
+}
+
+// Nobody to tell (null sender): the unprocessable recipient's copy is kept
+// for the administrator with the reason, never dropped in silence.
+TEST_F(InboundPolicy, UnprocessableRecipientWithoutDsnIsKept) {
+  const std::string bad = "bad..dots@example.com";
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Null"), GetTestPki().alice);
+  auto out = h.Run(Record(v1::DIRECTION_INBOUND, "", {kAlice, bad}, m));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  EXPECT_EQ(FormsFor(*out, kAlice).size(), 1u);
+  EXPECT_EQ(Dsn(*out), nullptr);
+  auto held = Held(*out);
+  ASSERT_EQ(held.size(), 1u);
+  ASSERT_EQ(held[0]->envelope().recipients_size(), 1);
+  EXPECT_EQ(held[0]->envelope().recipients(0).address(), bad);
+  EXPECT_NE(held[0]->hold_reason().find("cannot process"), std::string::npos);
+  EXPECT_EQ(held[0]->message(), m);
+}
+
+// A transient keyservice error for one recipient bounces nobody: the whole
+// record fails transiently and the worker pool retries it (nothing was
+// emitted), and the retry still tells the sender about an undecryptable
+// recipient (the failure-DSN guard allows the same message again). This
+// was already so before the per-recipient change; the test keeps it.
+TEST_F(InboundPolicy, TransientErrorForOneRecipientRetriesAndBouncesNobody) {
+  const std::string m = EncryptedTo(*h.engine, TextMessage(kCarol, "Retry"), GetTestPki().alice);
+  h.keys.fail_for[kAlice] = {ErrorCode::kUnavailable, 1};
+  const auto record = Record(v1::DIRECTION_INBOUND, kCarol, {"bob@example.com", kAlice}, m);
+  auto out = h.Run(record);
+  ASSERT_FALSE(out.ok());
+  EXPECT_TRUE(IsTransient(out.error().code)) << out.error().ToString();
+  out = h.Run(record);  // the worker pool's retry
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  EXPECT_EQ(FormsFor(*out, kAlice).size(), 1u);
+  EXPECT_TRUE(Held(*out).empty());
+  ASSERT_NE(Dsn(*out), nullptr);
+  EXPECT_NE(Dsn(*out)->message().find("Status: 5.7.5"), std::string::npos);
+  EXPECT_NE(Dsn(*out)->message().find("bob@example.com"), std::string::npos);
 }
 
 }  // namespace

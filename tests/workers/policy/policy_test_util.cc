@@ -16,21 +16,27 @@ Harness::Harness(PolicyConfig config, smime::SmimeConfig sc) {
   sc.trust_system_roots = false;
   guard = keyservice::DecryptGuardStore::Open(keyservice::DecryptGuardOptions{}).value();
   processor = std::make_unique<PolicyProcessor>(std::move(config), sc, keys, *guard, *engine,
-                                                registry, [this] { return clock_ms; });
+                                                registry, clock);
   keys.AddAnchor(GetTestPki().root.cert.get());
+}
+
+void AddParticipant(FakeKeyService& keys, const std::string& address,
+                    const smime::testing::TestIdentity& id) {
+  keys.AddParticipant(address, id.key.get(), id.cert.get(),
+                      GetTestPki().intermediate.cert.get());
 }
 
 void Harness::AddCast() {
   const auto& pki = GetTestPki();
-  keys.AddParticipant("alice@example.com", pki.alice);
-  keys.AddParticipant("bob@example.com", pki.bob);
-  keys.AddDecryptionKey("alice@example.com", pki.alice);
-  keys.AddDecryptionKey("bob@example.com", pki.bob);
-  keys.AddCertificate("carol@example.org", pki.carol);
+  AddParticipant(keys, "alice@example.com", pki.alice);
+  AddParticipant(keys, "bob@example.com", pki.bob);
+  keys.AddDecryptionKey("alice@example.com", pki.alice.key.get(), pki.alice.cert.get());
+  keys.AddDecryptionKey("bob@example.com", pki.bob.key.get(), pki.bob.cert.get());
+  keys.AddCertificate("carol@example.org", pki.carol.cert.get());
   // A partner user with a certificate of her own in a domain with a domain
   // certificate (bob's key stands for partner.example).
-  keys.AddCertificate("paula@partner.example", pki.carol);
-  keys.AddDomainCertificate("partner.example", pki.bob);
+  keys.AddCertificate("paula@partner.example", pki.carol.cert.get());
+  keys.AddDomainCertificate("partner.example", pki.bob.cert.get());
 }
 
 Result<std::vector<v1::MessageRecord>> Harness::Run(const v1::MessageRecord& r) {

@@ -17,14 +17,22 @@
 #include "common/metrics.h"
 #include "keyservice/decrypt_guard_store.h"
 #include "proto/envelope.pb.h"
-#include "tests/workers/policy/fake_key_service.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/fake_key_service.h"
+#include "tests/workers/smime/smime_test_pki.h"
 #include "workers/policy/policy_processor.h"
 #include "workers/policy/policy_subject.h"
 
 namespace sg::workers::testing {
 
+using sg::testing::FakeKeyService;
+
 // The test PKI is generated relative to the real clock, so the tests use it too.
-inline int64_t NowMs() { return PolicyProcessor::SystemClockMs(); }
+inline int64_t NowMs() { return SystemClock::Instance().NowMs(); }
+
+// |address| participates and signs with |id| (chain: the test intermediate).
+void AddParticipant(FakeKeyService& keys, const std::string& address,
+                    const smime::testing::TestIdentity& id);
 
 struct Harness {
   explicit Harness(PolicyConfig config = {}, smime::SmimeConfig smime_config = {});
@@ -35,7 +43,7 @@ struct Harness {
   FakeKeyService keys;
   // The real guard, in memory (keyservice/decrypt_guard_store.h).
   std::unique_ptr<keyservice::DecryptGuardStore> guard;
-  int64_t clock_ms = NowMs();  // the processor's clock
+  sg::testing::FakeClock clock{NowMs()};  // the processor's clock
   metrics::Registry registry;
   std::unique_ptr<smime::SmimeEngine> engine;
   std::unique_ptr<PolicyProcessor> processor;

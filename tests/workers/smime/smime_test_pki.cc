@@ -18,32 +18,14 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/test_pki.h"
+
 namespace sg::smime::testing {
 namespace {
 
 constexpr long kDay = 86400;
 
-std::string ToPem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return out;
-}
-
-void AddExt(X509* cert, X509* issuer, int nid, const std::string& value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  if (ext == nullptr) throw std::runtime_error("extension " + value);
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
-struct CertSpec {
+struct PkiSpec {
   std::string cn;
   std::string email;
   bool ca = false;
@@ -53,44 +35,33 @@ struct CertSpec {
   std::string eku;
 };
 
+// The certificate comes from the one test certificate maker
+// (tests/support/test_pki.h).
 TestIdentity Make(const std::string& dir, const std::string& name, PkeyPtr key,
-                  const CertSpec& spec, const TestIdentity* issuer) {
-  static long serial = 1000;
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), ++serial);
-  X509_gmtime_adj(X509_getm_notBefore(cert), spec.not_before);
-  X509_gmtime_adj(X509_getm_notAfter(cert), spec.not_after);
-  X509_NAME* subject = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("smimegate test"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(spec.cn.c_str()), -1, -1, 0);
-  if (!spec.email.empty()) {
-    X509_NAME_add_entry_by_txt(subject, "emailAddress", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(spec.email.c_str()), -1, -1,
-                               0);
-  }
-  X509_set_pubkey(cert, key.get());
-  X509* issuer_cert = issuer ? issuer->cert.get() : cert;
-  X509_set_issuer_name(cert, X509_get_subject_name(issuer_cert));
-  AddExt(cert, issuer_cert, NID_basic_constraints,
-         spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  AddExt(cert, issuer_cert, NID_subject_key_identifier, "hash");
-  if (issuer) AddExt(cert, issuer_cert, NID_authority_key_identifier, "keyid:always");
-  AddExt(cert, issuer_cert, NID_key_usage, spec.key_usage);
-  if (!spec.eku.empty()) AddExt(cert, issuer_cert, NID_ext_key_usage, spec.eku);
-  if (!spec.email.empty()) AddExt(cert, issuer_cert, NID_subject_alt_name, "email:" + spec.email);
-  EVP_PKEY* signing_key = issuer ? issuer->key.get() : key.get();
-  if (X509_sign(cert, signing_key, EVP_sha256()) <= 0) throw std::runtime_error("X509_sign");
+                  const PkiSpec& spec, const TestIdentity* issuer) {
+  const auto now = std::chrono::system_clock::now();
+  sg::testing::CertSpec c;
+  c.subject = {{"O", "smimegate test"}, {"CN", spec.cn}};
+  if (!spec.email.empty()) c.subject.emplace_back("emailAddress", spec.email);
+  c.not_before = now + std::chrono::seconds(spec.not_before);
+  c.not_after = now + std::chrono::seconds(spec.not_after);
+  c.extensions = {{NID_basic_constraints, spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE"},
+                  {NID_subject_key_identifier, "hash"}};
+  if (issuer) c.extensions.emplace_back(NID_authority_key_identifier, "keyid:always");
+  c.extensions.emplace_back(NID_key_usage, spec.key_usage);
+  if (!spec.eku.empty()) c.extensions.emplace_back(NID_ext_key_usage, spec.eku);
+  if (!spec.email.empty()) c.extensions.emplace_back(NID_subject_alt_name, "email:" + spec.email);
+  X509* cert = sg::testing::IssueCert(c, key.get(), issuer ? issuer->cert.get() : nullptr,
+                                      issuer ? issuer->key.get() : nullptr)
+                   .release();
 
   TestIdentity id;
   id.name = name;
   id.email = spec.email;
   id.key = std::move(key);
   id.cert = AdoptX509(cert);
-  id.cert_pem = CertToPem(cert);
-  id.key_pem = ToPem(id.key.get());
+  id.cert_pem = sg::testing::CertPem(cert);
+  id.key_pem = sg::testing::KeyPem(id.key.get());
   id.cert_path = dir + "/" + name + ".pem";
   id.key_path = dir + "/" + name + ".key";
   WriteFile(id.cert_path, id.cert_pem);
@@ -101,8 +72,8 @@ TestIdentity Make(const std::string& dir, const std::string& name, PkeyPtr key,
 PkeyPtr Rsa() { return AdoptPkey(EVP_RSA_gen(2048)); }
 PkeyPtr Ec() { return AdoptPkey(EVP_EC_gen("P-256")); }
 
-CertSpec User(const std::string& cn, const std::string& email, bool ec) {
-  CertSpec s;
+PkiSpec User(const std::string& cn, const std::string& email, bool ec) {
+  PkiSpec s;
   s.cn = cn;
   s.email = email;
   s.key_usage = ec ? "critical,digitalSignature,nonRepudiation,keyAgreement"
@@ -111,8 +82,8 @@ CertSpec User(const std::string& cn, const std::string& email, bool ec) {
   return s;
 }
 
-CertSpec Ca(const std::string& cn) {
-  CertSpec s;
+PkiSpec Ca(const std::string& cn) {
+  PkiSpec s;
   s.cn = cn;
   s.ca = true;
   s.not_after = 3650 * kDay;
@@ -140,11 +111,11 @@ void Generate(const std::string& d) {
   Make(d, "alice", Rsa(), User("Alice", "alice@example.com", false), &p.intermediate);
   Make(d, "bob", Ec(), User("Bob", "bob@example.com", true), &p.intermediate);
   Make(d, "carol", Rsa(), User("Carol", "carol@example.org", false), &p.intermediate);
-  CertSpec expired = User("Old", "old@example.com", false);
+  PkiSpec expired = User("Old", "old@example.com", false);
   expired.not_before = -800 * kDay;
   expired.not_after = -365 * kDay;
   Make(d, "expired", Rsa(), expired, &p.intermediate);
-  CertSpec server = User("Server", "server@example.com", false);
+  PkiSpec server = User("Server", "server@example.com", false);
   server.eku = "serverAuth";
   Make(d, "server", Rsa(), server, &p.intermediate);
   p.rogue_root = Make(d, "rogue_root", Rsa(), Ca("Rogue Root"), nullptr);

@@ -12,6 +12,8 @@ import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "support"))
+from sgtest import free_port  # noqa: E402
 
 BIN = sys.argv[1]
 FAILURES = []
@@ -61,14 +63,6 @@ def check_clean(r, n, label):
         check(0 < lat["p50"] <= lat["p99"] <= lat["p999"] <= lat["max"],
               f"{label}: {key} not ordered: {lat}")
         check(lat["count"] == n, f"{label}: {key} count {lat['count']}")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():

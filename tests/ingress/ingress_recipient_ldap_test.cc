@@ -1,0 +1,396 @@
+// Recipient verification from LDAP (ingress_recipient_ldap.h) against a real
+// OpenLDAP slapd that the test starts on free loopback ports with its own
+// configuration (StartTLS and ldaps with a test certificate, TLS required
+// by the server, a bind user that alone may read), and stops at the end.
+// Skipped, with a message, only when slapd is not installed
+// (scripts/setup-deps.sh installs it).
+#include "ingress/ingress_recipient_ldap.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ingress/ingress_server.h"
+#include "tests/egress/peer_process.h"
+#include "tests/ingress/fake_producer.h"
+#include "tests/ingress/smtp_test_client.h"
+#include "tests/ingress/test_listeners.h"
+#include "tests/support/temp_dir.h"
+
+namespace sg::ingress {
+namespace {
+
+using namespace std::chrono_literals;
+using egress::testing::ChildProcess;
+using egress::testing::FreePort;
+using testing::CodeOf;
+using testing::SmtpTestClient;
+
+constexpr const char* kSlapd = "/usr/sbin/slapd";
+constexpr const char* kSlapadd = "/usr/sbin/slapadd";
+constexpr const char* kBindDn = "cn=gateway,dc=example,dc=org";
+constexpr const char* kPassword = "gw-Secret-pw-4711";
+
+// openssl and slapadd with fixed arguments and paths of our temp dir.
+bool Run(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;  // NOLINT(cert-env33-c)
+}
+
+bool Connectable(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+// One slapd for the whole suite: dc=example,dc=org with alice and bob (bob
+// by a second mail value), and cn=gateway, the only identity that may read.
+class Slapd {
+ public:
+  explicit Slapd(std::string dir) : dir_(std::move(dir)) {}
+
+  bool Setup() {
+    const std::string cert = dir_ + "/server.crt", key = dir_ + "/server.key";
+    if (!Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + key +
+             " -out " + cert) ||
+        !Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ +
+             "/other.key -out " + dir_ + "/other.crt")) {
+      return false;
+    }
+    std::filesystem::create_directories(dir_ + "/db");
+    std::ofstream(dir_ + "/slapd.conf")
+        << "include /etc/ldap/schema/core.schema\n"
+           "include /etc/ldap/schema/cosine.schema\n"
+           "include /etc/ldap/schema/inetorgperson.schema\n"
+           "pidfile " << dir_ << "/slapd.pid\n"
+           "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
+           "TLSCertificateFile " << cert << "\nTLSCertificateKeyFile " << key << "\n"
+           "security tls=1\n"
+           "database mdb\nsuffix \"dc=example,dc=org\"\n"
+           "rootdn \"cn=admin,dc=example,dc=org\"\n"
+           "directory " << dir_ << "/db\nmaxsize 1048576\n"
+           "access to attrs=userPassword by anonymous auth by * none\n"
+           "access to * by dn.exact=\"" << kBindDn << "\" read by * none\n";
+    std::ofstream(dir_ + "/data.ldif")
+        << "dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\n"
+           "dc: example\no: example\n\n"
+           "dn: " << kBindDn << "\nobjectClass: organizationalRole\n"
+           "objectClass: simpleSecurityObject\ncn: gateway\nuserPassword: " << kPassword << "\n\n"
+           "dn: uid=alice,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: alice\ncn: Alice\n"
+           "sn: A\nmail: alice@example.org\n\n"
+           "dn: uid=bob,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: bob\ncn: Bob\n"
+           "sn: B\nmail: robert@example.org\nmail: bob@example.org\n";
+    std::ofstream(dir_ + "/password") << kPassword << "\n";
+    std::ofstream(dir_ + "/wrong-password") << "not-the-password\n";
+    if (!Run(std::string(kSlapadd) + " -f " + dir_ + "/slapd.conf -l " + dir_ + "/data.ldif")) {
+      return false;
+    }
+    ldap_port = FreePort();
+    ldaps_port = FreePort();
+    return Start();
+  }
+
+  bool Start() {
+    process = ChildProcess({kSlapd, "-h",
+                            "ldap://127.0.0.1:" + std::to_string(ldap_port) + "/ ldaps://127.0.0.1:" +
+                                std::to_string(ldaps_port) + "/",
+                            "-f", dir_ + "/slapd.conf", "-d", "0"});
+    return egress::testing::WaitUntil(
+        [this] { return Connectable(ldap_port) && Connectable(ldaps_port); }, 10s);
+  }
+  void Stop() { process.Stop(); }
+
+  LdapConfig Config() const {
+    LdapConfig c;
+    c.url = "ldap://127.0.0.1:" + std::to_string(ldap_port);
+    c.tls_ca_file = dir_ + "/server.crt";
+    c.bind_dn = kBindDn;
+    c.bind_password_file = dir_ + "/password";
+    c.base_dn = "dc=example,dc=org";
+    c.timeout = 5s;
+    return c;
+  }
+
+  std::string dir() const { return dir_; }
+  ChildProcess process;
+  int ldap_port = 0, ldaps_port = 0;
+
+ private:
+  std::string dir_;
+};
+
+class LdapTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (access(kSlapd, X_OK) != 0 || access(kSlapadd, X_OK) != 0) return;
+    dir_ = new sg::testing::TempDir;
+    slapd_ = new Slapd(dir_->path());
+    if (!slapd_->Setup()) {
+      delete slapd_;
+      slapd_ = nullptr;
+      setup_failed_ = true;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete slapd_;  // stops slapd
+    slapd_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (setup_failed_) FAIL() << "slapd is installed but could not be set up (see above)";
+    if (slapd_ == nullptr) {
+      GTEST_SKIP() << "slapd is not installed (Debian packages slapd, ldap-utils; "
+                      "scripts/setup-deps.sh): the LDAP recipient source is not tested";
+    }
+  }
+  static std::shared_ptr<LdapSource> Open(const LdapConfig& c) {
+    auto s = LdapSource::Open(c, "test.ldap");
+    EXPECT_TRUE(s.ok()) << s.error().ToString();
+    return s.ok() ? *s : nullptr;
+  }
+
+  static sg::testing::TempDir* dir_;
+  static Slapd* slapd_;
+  static bool setup_failed_;
+};
+sg::testing::TempDir* LdapTest::dir_ = nullptr;
+Slapd* LdapTest::slapd_ = nullptr;
+bool LdapTest::setup_failed_ = false;
+
+TEST(LdapFilter, AddressIsEscapedPerRfc4515) {
+  EXPECT_EQ(LdapFilterFor("(mail=%s)", "alice@example.org").value(), "(mail=alice@example.org)");
+  EXPECT_EQ(LdapFilterFor("(mail=%s)", "*)(mail=*").value(), "(mail=\\2A\\29\\28mail=\\2A)");
+  EXPECT_EQ(LdapFilterFor("(|(mail=%s)(alias=%s))", "a\\b@x").value(),
+            "(|(mail=a\\5Cb@x)(alias=a\\5Cb@x))");
+  EXPECT_EQ(LdapFilterFor("(mail=%s)", std::string("a\0b@x", 5)).value(), "(mail=a\\00b@x)");
+}
+
+TEST(LdapFilter, ConfigurationIsChecked) {
+  LdapConfig c;
+  c.url = "ldap://127.0.0.1";
+  c.base_dn = "dc=example,dc=org";
+  EXPECT_TRUE(ValidateLdapConfig(c, "x").ok());
+  LdapConfig bad = c;
+  bad.url = "http://127.0.0.1";
+  EXPECT_NE(ValidateLdapConfig(bad, "x").error().message.find("x.url"), std::string::npos);
+  bad = c;
+  bad.filter = "(mail=alice)";
+  EXPECT_NE(ValidateLdapConfig(bad, "x").error().message.find("%s"), std::string::npos);
+  bad = c;
+  bad.filter = "(mail=%s))(";
+  EXPECT_FALSE(ValidateLdapConfig(bad, "x").ok());
+  bad = c;
+  bad.base_dn = "";
+  EXPECT_FALSE(ValidateLdapConfig(bad, "x").ok());
+  bad = c;
+  bad.bind_dn = kBindDn;  // and no password file
+  EXPECT_FALSE(ValidateLdapConfig(bad, "x").ok());
+}
+
+TEST_F(LdapTest, KnownAndUnknownOverStartTlsAndLdaps) {
+  auto starttls = Open(slapd_->Config());
+  ASSERT_NE(starttls, nullptr);
+  EXPECT_EQ(starttls->Lookup("alice@example.org"), RecipientStatus::kKnown);
+  EXPECT_EQ(starttls->Lookup("Alice@Example.ORG"), RecipientStatus::kKnown);  // mail is case-blind
+  EXPECT_EQ(starttls->Lookup("bob@example.org"), RecipientStatus::kKnown);    // second value
+  EXPECT_EQ(starttls->Lookup("nobody@example.org"), RecipientStatus::kUnknown);
+  LdapConfig c = slapd_->Config();
+  c.url = "ldaps://127.0.0.1:" + std::to_string(slapd_->ldaps_port);
+  auto ldaps = Open(c);
+  ASSERT_NE(ldaps, nullptr);
+  EXPECT_EQ(ldaps->Lookup("alice@example.org"), RecipientStatus::kKnown);
+  EXPECT_EQ(ldaps->Lookup("nobody@example.org"), RecipientStatus::kUnknown);
+  // A filter template of the admin's, the address in two places.
+  c.filter = "(&(objectClass=inetOrgPerson)(|(mail=%s)(uid=%s)))";
+  auto custom = Open(c);
+  ASSERT_NE(custom, nullptr);
+  EXPECT_EQ(custom->Lookup("robert@example.org"), RecipientStatus::kKnown);
+  EXPECT_EQ(custom->Lookup("carol@example.org"), RecipientStatus::kUnknown);
+}
+
+// Filter injection: "*" is a valid local-part character, so without escaping
+// "*@example.org" would match every user and "*)(mail=*" would widen the
+// filter. Both are searched for literally and unknown.
+TEST_F(LdapTest, InjectionAttemptsAreSearchedLiterally) {
+  LdapConfig c = slapd_->Config();
+  c.filter = "(&(objectClass=inetOrgPerson)(mail=%s))";
+  auto s = Open(c);
+  ASSERT_NE(s, nullptr);
+  for (const std::string a : {"*@example.org", "*)(mail=*", "alice@example.org)(mail=*",
+                              "*)(|(mail=*", "al*", "\\2a@example.org", "*"}) {
+    EXPECT_EQ(s->Lookup(a), RecipientStatus::kUnknown) << a;
+  }
+  EXPECT_EQ(s->Lookup("alice@example.org"), RecipientStatus::kKnown);
+}
+
+// Anything that is not an answer is "unavailable" (451 4.4.3 at RCPT),
+// never "unknown": a wrong password, a certificate we do not trust, a
+// server that demands TLS when StartTLS is off, a base DN that is not there.
+// The password never reaches the log.
+TEST_F(LdapTest, FailuresAreUnavailableAndThePasswordIsNeverLogged) {
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  LdapConfig c = slapd_->Config();
+  c.bind_password_file = slapd_->dir() + "/wrong-password";
+  EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
+  c = slapd_->Config();
+  c.tls_ca_file = slapd_->dir() + "/other.crt";
+  EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
+  c = slapd_->Config();
+  c.starttls = false;
+  EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
+  c = slapd_->Config();
+  c.base_dn = "dc=elsewhere,dc=org";
+  EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
+  // Anonymous may read nothing here, and slapd hides the base itself
+  // (noSuchObject): unavailable, never a 550 for every recipient.
+  c = slapd_->Config();
+  c.bind_dn.clear();
+  c.bind_password_file.clear();
+  EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_NE(log.str().find("Invalid credentials"), std::string::npos) << log.str();
+  EXPECT_EQ(log.str().find("not-the-password"), std::string::npos);
+  EXPECT_EQ(log.str().find(kPassword), std::string::npos);
+  // A password file that cannot be read is a start-up error naming the key.
+  c = slapd_->Config();
+  c.bind_password_file = slapd_->dir() + "/missing";
+  auto missing = LdapSource::Open(c, "ingress.recipient_verification.domains[0].ldap");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("domains[0].ldap.bind_password_file"), std::string::npos);
+}
+
+TEST_F(LdapTest, DownOrSilentDirectoryIsUnavailableWithinTheTimeout) {
+  LdapConfig c = slapd_->Config();
+  c.url = "ldap://127.0.0.1:" + std::to_string(FreePort());
+  EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
+  // Accepts the connection, never answers.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  for (const std::string scheme : {"ldap", "ldaps"}) {
+    c.url = scheme + "://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    c.timeout = 300ms;
+    auto silent = Open(c);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(silent->Lookup("alice@example.org"), RecipientStatus::kUnavailable) << scheme;
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(took, 250ms) << scheme;
+    EXPECT_LT(took, 3s) << scheme;
+  }
+  close(fd);
+}
+
+// A kept connection that the directory dropped (restart) is replaced, and
+// a rotated password is picked up on Reload (SIGHUP).
+TEST_F(LdapTest, ReconnectsAfterARestartAndRereadsThePasswordOnReload) {
+  const std::string pw = slapd_->dir() + "/rotating";
+  std::ofstream(pw) << "not-the-password\n";
+  LdapConfig c = slapd_->Config();
+  c.bind_password_file = pw;
+  auto s = Open(c);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
+  std::ofstream(pw, std::ios::trunc) << kPassword << "\n";
+  ASSERT_TRUE(s->Reload().ok());
+  EXPECT_EQ(s->Lookup("alice@example.org"), RecipientStatus::kKnown);
+  slapd_->Stop();
+  EXPECT_EQ(s->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
+  ASSERT_TRUE(slapd_->Start());
+  EXPECT_EQ(s->Lookup("alice@example.org"), RecipientStatus::kKnown);
+}
+
+// The MX listener over the wire: known 250, unknown 550 5.1.1, the
+// directory gone 451 4.4.3 (a cached answer still holds); a session whose
+// lookup waits on a silent directory never holds up another session (the
+// lookups run on the recipient pool, not the event loop).
+TEST_F(LdapTest, MxListenerVerifiesByLdapOverTheWire) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+
+  IngressConfig config;
+  config.hostname = "gw.example.org";
+  config.threads = 1;
+  config.listeners = {testing::LoopbackListener()};
+  RecipientDomainConfig d;
+  d.config_path = "ingress.recipient_verification.domains[0]";
+  d.domain = "example.org";
+  d.sources = {"ldap"};
+  d.ldap = slapd_->Config();
+  RecipientDomainConfig silent = d;
+  silent.config_path = "ingress.recipient_verification.domains[1]";
+  silent.domain = "slow.example";
+  silent.ldap->url = "ldap://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  silent.ldap->timeout = 3s;
+  config.recipient_verification.domains = {d, silent};
+  testing::FakeProducer producer;
+  metrics::Registry registry;
+  IngressServer server(config, {"example.org", "slow.example"}, IngressTopics{}, producer,
+                       registry);
+  ASSERT_TRUE(server.Start().ok());
+  SmtpTestClient c;
+  ASSERT_TRUE(c.Connect(server.Port("mx")));
+  c.ReadReply();
+  c.Cmd("EHLO remote.example");
+  c.Cmd("MAIL FROM:<forged@victim.example>");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<alice@example.org>")), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<nobody@example.org>")), "550 5.1.1");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<*@example.org>")), "550 5.1.1");
+
+  // Another client waits on the silent directory; this one goes on.
+  SmtpTestClient waiting;
+  ASSERT_TRUE(waiting.Connect(server.Port("mx")));
+  waiting.ReadReply();
+  waiting.Cmd("EHLO other.example");
+  waiting.Cmd("MAIL FROM:<x@other.example>");
+  const auto t0 = std::chrono::steady_clock::now();
+  waiting.Send("RCPT TO:<someone@slow.example>\r\n");
+  EXPECT_EQ(CodeOf(c.Cmd("RSET")), "250 2.0.0");
+  EXPECT_EQ(CodeOf(c.Cmd("NOOP")), "250 2.0.0");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_EQ(CodeOf(waiting.ReadReply()), "451 4.4.3");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 2900ms);
+  EXPECT_EQ(CodeOf(waiting.Cmd("QUIT")), "221 2.0.0");
+
+  // The directory goes away: 451 4.4.3 for a new address, never a 250 to
+  // bounce later; alice's answer is still cached.
+  slapd_->Stop();
+  c.Cmd("MAIL FROM:<forged@victim.example>");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<carol@example.org>")), "451 4.4.3");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<alice@example.org>")), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.Cmd("QUIT")), "221 2.0.0");
+  server.Stop();
+  close(fd);
+  ASSERT_TRUE(slapd_->Start());
+}
+
+}  // namespace
+}  // namespace sg::ingress
