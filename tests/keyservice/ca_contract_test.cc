@@ -207,6 +207,52 @@ TEST(CaFactoryTest, KeyServiceUsesTheCaItsFactoryMakes) {
   EXPECT_TRUE((*ks)->ListCertificates("alice@example.com", "own")->empty()) << "nothing stored";
 }
 
+// The built-in CA, recording the key updates it is asked for.
+class RenewRecordingCa : public CertificateAuthority {
+ public:
+  explicit RenewRecordingCa(std::unique_ptr<CertificateAuthority> inner) : inner_(std::move(inner)) {}
+  Result<IssuedCertificate> Issue(const IssueRequest& r) override { return inner_->Issue(r); }
+  Result<IssuedCertificate> Renew(const RenewRequest& r) override {
+    old_certificate = r.old_certificate_der;
+    old_key_matches = r.old_key != nullptr &&
+                      CertificateMatchesKey(ParseCertificateDer(r.old_certificate_der)->get(), r.old_key);
+    return inner_->Issue(r.request);
+  }
+  std::string RootCertificateDer() const override { return inner_->RootCertificateDer(); }
+  std::string IssuingCertificateDer() const override { return inner_->IssuingCertificateDer(); }
+  std::string old_certificate;
+  bool old_key_matches = false;
+
+ private:
+  std::unique_ptr<CertificateAuthority> inner_;
+};
+
+TEST(CaFactoryTest, RolloverAsksTheCaToUpdateTheCurrentCertificate) {
+  testing::TempDir dir;
+  auto config = testing::TestConfig(dir.path());
+  metrics::Registry registry;
+  FakeClock clock{std::chrono::system_clock::now()};
+  RenewRecordingCa* made = nullptr;
+  CaFactory factory = [&](const CaConfig& c,
+                          const CaContext& ctx) -> Result<std::unique_ptr<CertificateAuthority>> {
+    SG_ASSIGN_OR_RETURN(auto inner, DefaultCaFactory()(c, ctx));
+    auto ca = std::make_unique<RenewRecordingCa>(std::move(inner));
+    made = ca.get();
+    return std::unique_ptr<CertificateAuthority>(std::move(ca));
+  };
+  auto ks = KeyServiceImpl::Open(config, {"example.com"}, registry, clock, factory);
+  ASSERT_TRUE(ks.ok()) << ks.error().ToString();
+  ASSERT_TRUE((*ks)->PutUsers({User{"alice@example.com", true, ""}}).ok());
+  auto first = (*ks)->GetSigningIdentity("alice@example.com");
+  ASSERT_TRUE(first.ok() && first->has_value());
+  clock.Advance(config.ca.validity - config.rollover_before / 2);
+  auto rolled = (*ks)->RolloverDue();
+  ASSERT_TRUE(rolled.ok()) << rolled.error().ToString();
+  EXPECT_EQ(*rolled, 1);
+  EXPECT_EQ(made->old_certificate, (*first)->certificate_der) << "a key update of the current one";
+  EXPECT_TRUE(made->old_key_matches);
+}
+
 TEST(CaFactoryTest, UnknownBackendIsAConfigError) {
   testing::TempDir dir;
   auto kek = Kek::FromMaterial(std::string(64, 'a'), "test");
