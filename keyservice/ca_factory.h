@@ -4,8 +4,8 @@
 //
 // A backend gets what the keyservice owns: the store (for its own records
 // in the meta column family), the KEK (to seal any private key it keeps)
-// and the clock. External backends (ACME for S/MIME, EST, a vendor MPKI)
-// add their name to CaBackendNames() and a branch to DefaultCaFactory();
+// and the clock. "cmp" (cmp_ca.h) reaches a public CA over CMP. Other
+// external backends (ACME for S/MIME, EST, a vendor MPKI) add their name to CaBackendNames() and a branch to DefaultCaFactory();
 // tests/keyservice/ca_contract_test.cc is the suite every backend passes.
 //
 // Threading: the factory is called once, from KeyServiceImpl::Open.
@@ -36,7 +36,7 @@ struct CaContext {
 using CaFactory = std::function<Result<std::unique_ptr<CertificateAuthority>>(
     const CaConfig& config, const CaContext& context)>;
 
-// The backends this build knows, for config validation: "builtin".
+// The backends this build knows, for config validation: "builtin", "cmp".
 const std::vector<std::string>& CaBackendNames();
 
 // Chooses by config.backend.

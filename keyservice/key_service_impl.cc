@@ -113,13 +113,40 @@ Result<std::optional<store::StoredKey>> KeyServiceImpl::CurrentKey(const std::st
   return best;
 }
 
+Result<IssuedCertificate> KeyServiceImpl::AskCa(const IssueRequest& request,
+                                                const std::string& reason,
+                                                const store::StoredKey* replaces) {
+  Result<IssuedCertificate> issued = MakeError(ErrorCode::kInternal, "not asked");
+  if (replaces != nullptr) {
+    SG_ASSIGN_OR_RETURN(std::string old_der, OpenKey(*replaces));
+    auto old_key = ParsePrivateKeyDer(old_der);
+    OPENSSL_cleanse(old_der.data(), old_der.size());
+    if (!old_key.ok()) return old_key.error();
+    issued = ca_->Renew(RenewRequest{request, replaces->certificate_der(), old_key->get()});
+  } else {
+    issued = ca_->Issue(request);
+  }
+  if (!issued.ok()) {
+    metrics_.ca_failures.WithLabels({reason, std::string(ErrorCodeName(issued.error().code))}).Inc();
+    log::Event("keyservice")
+        .Field("action", "ca_request_failed")
+        .Field("address", request.address)
+        .Field("reason", reason)
+        .Field("error", issued.error().ToString())
+        .Warn();
+  }
+  return issued;
+}
+
 Result<store::StoredKey> KeyServiceImpl::IssueKey(const std::string& owner,
-                                                  const std::string& reason) {
+                                                  const std::string& reason,
+                                                  const store::StoredKey* replaces) {
   auto start = std::chrono::steady_clock::now();
   SG_ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey(config_.key_type));
   SG_ASSIGN_OR_RETURN(std::string pub, PublicKeyDer(key.get()));
   auto now = clock_.Now();
-  SG_ASSIGN_OR_RETURN(IssuedCertificate issued, ca_->Issue(IssueRequest{owner, pub, now}));
+  SG_ASSIGN_OR_RETURN(IssuedCertificate issued,
+                      AskCa(IssueRequest{owner, pub, now, key.get()}, reason, replaces));
   SG_ASSIGN_OR_RETURN(X509Ptr cert, ParseCertificateDer(issued.certificate_der));
   SG_ASSIGN_OR_RETURN(std::string key_der, PrivateKeyToDer(key.get()));
   store::StoredKey sk;
@@ -376,7 +403,7 @@ Result<int> KeyServiceImpl::RolloverDue() {
     SG_ASSIGN_OR_RETURN(auto current, CurrentKey(u.address()));
     // No valid key at all: the next message issues one (first use).
     if (!current || current->not_after() - lead > now) continue;
-    auto issued = IssueKey(u.address(), "rollover");
+    auto issued = IssueKey(u.address(), "rollover", &*current);
     if (!issued.ok()) {
       log::Event("keyservice")
           .Field("action", "rollover_failed")

@@ -120,7 +120,13 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   // The current signing key of owner (valid now, newest added), if any.
   Result<std::optional<store::StoredKey>> CurrentKey(const std::string& owner);
   // Generates a key, has the CA certify it, stores it sealed. Stripe held.
-  Result<store::StoredKey> IssueKey(const std::string& owner, const std::string& reason);
+  // A new key and certificate for owner; `replaces` (a rollover) is the key
+  // it succeeds, for the CA's key update (CertificateAuthority::Renew).
+  Result<store::StoredKey> IssueKey(const std::string& owner, const std::string& reason,
+                                    const store::StoredKey* replaces = nullptr);
+  // The CA's answer for a new key; counts and logs a failure.
+  Result<IssuedCertificate> AskCa(const IssueRequest& request, const std::string& reason,
+                                  const store::StoredKey* replaces);
   Result<std::string> OpenKey(const store::StoredKey& key);
   // The added_at of a new key of owner: now, but strictly after every
   // existing key, so "most recently added" is never a tie (a fake or coarse

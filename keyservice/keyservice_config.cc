@@ -182,6 +182,15 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
   }
   c.ca.validity = std::chrono::duration_cast<std::chrono::hours>(validity);
   SG_ASSIGN_OR_RETURN(c.ca.crl_url, ca.String("crl_url", ""));
+  if (c.ca.backend == "cmp") {
+    SG_ASSIGN_OR_RETURN(config::ConfigNode cmp, ca.Map("cmp"));
+    SG_ASSIGN_OR_RETURN(c.ca.cmp, ParseCmpConfig(cmp));
+    for (std::string* p : {&c.ca.cmp.secret_file, &c.ca.cmp.client_cert_file,
+                           &c.ca.cmp.client_key_file, &c.ca.cmp.server_cert_file,
+                           &c.ca.cmp.issuing_cert_file, &c.ca.cmp.root_cert_file}) {
+      *p = Resolve(*p, data_dir);
+    }
+  }
   if (c.rollover_before >= validity) {
     return section.ErrorAt("rollover_before", "must be shorter than ca.validity");
   }

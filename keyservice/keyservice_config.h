@@ -8,6 +8,7 @@
 
 #include "common/config_node.h"
 #include "common/result.h"
+#include "keyservice/cmp_config.h"
 
 namespace sg::keyservice {
 
@@ -23,6 +24,7 @@ struct CaConfig {
   KeyType key_type = KeyType::kEcdsaP384;  // of the built-in root and issuing CA
   std::chrono::hours validity{24 * 365};   // of issued certificates
   std::string crl_url;  // optional CRL distribution point put into issued certificates
+  CmpConfig cmp;  // backend "cmp" (cmp_ca.h): the public CA's CMP endpoint
 };
 
 // Mutual TLS of the gRPC API (docs/keyservice.md "Access").

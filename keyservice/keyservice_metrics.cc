@@ -14,6 +14,10 @@ KeyServiceMetrics::KeyServiceMetrics(metrics::Registry& registry)
       errors(registry.AddCounter("smimegate_keyservice_errors_total",
                                  "Failed keyservice calls, by method and error code",
                                  {"method", "code"})),
+      ca_failures(registry.AddCounter("smimegate_keyservice_ca_failures_total",
+                                      "Certificate requests the CA refused or did not answer, "
+                                      "by reason and error code",
+                                      {"reason", "code"})),
       issue_seconds(registry.AddHistogram("smimegate_keyservice_issue_seconds",
                                           "Time to generate a key and issue its certificate", {},
                                           metrics::LatencyBuckets()).Get()) {}

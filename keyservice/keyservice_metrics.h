@@ -19,6 +19,9 @@ class KeyServiceMetrics {
   metrics::Counter& rollover_runs;
   // method, code
   metrics::Family<metrics::Counter>& errors;
+  // The CA refused or did not answer a request for a new key. reason:
+  // first_use | rollover | admin; code: unavailable (retried) | permission_denied | ...
+  metrics::Family<metrics::Counter>& ca_failures;
   metrics::Histogram& issue_seconds;
 };
 

@@ -4,15 +4,26 @@
 // a test double of one) adds an entry to Backends() and passes everything
 // here; KeyServiceImpl depends on nothing else.
 //
+// The CMP backend runs against OpenSSL's own CMP mock server, which answers
+// every request with one pre-made certificate (cmp_mock_server.h): its
+// backend entry therefore requests certificates for that certificate's key
+// and address (fixed_answer), and where the contract speaks of several
+// different certificates (unique serials) the suite says what the mock can
+// show instead. The backend's own checks of a CA's answer (another key,
+// another address) are in ca_cmp_test.cc.
+//
 // Also: KeyServiceImpl uses the CA its factory makes (the seam is real).
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>
 
+#include <functional>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "keyservice/ca_factory.h"
 #include "keyservice/key_service_impl.h"
+#include "tests/keyservice/cmp_mock_server.h"
 #include "tests/keyservice/test_pki.h"
 #include "tests/support/fake_clock.h"
 
@@ -22,11 +33,36 @@ namespace {
 using namespace std::chrono_literals;
 using sg::testing::FakeClock;
 
-// One backend under test: how to make it over a store in a directory.
+// One backend under test: how to make it over a store in a directory, and
+// the keys it can certify.
 struct Backend {
   std::string name;
   CaConfig config;
   CaFactory factory;
+  std::function<PkeyPtr(KeyType)> new_key;
+  // The CA answers every request with one pre-made certificate (the mock),
+  // for mock_address and the key new_key returns.
+  bool fixed_answer = false;
+};
+
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
+constexpr const char* kMockAddress = "alice@example.com";
+
+// OpenSSL's CMP mock with a pre-made certificate for kMockAddress, one for
+// the whole test program (started on first use, stopped at exit).
+struct CmpMockEnvironment {
+  testing::TempDir dir;
+  testing::CmpTestPki pki{dir.path(), std::chrono::system_clock::now()};
+  // RSA: the contract checks S/MIME encryption, which wants keyEncipherment.
+  PkeyPtr key{GenerateKey(KeyType::kRsa2048)->release()};
+  std::string rsp_cert = pki.Leaf("alice", kMockAddress, key.get());
+  testing::CmpMockServer mock{pki.MockArgs(rsp_cert), dir.path()};
+
+  static CmpMockEnvironment& Get() {
+    static CmpMockEnvironment env;
+    return env;
+  }
 };
 
 std::vector<Backend> Backends() {
@@ -34,7 +70,22 @@ std::vector<Backend> Backends() {
   builtin.backend = "builtin";
   builtin.key_type = KeyType::kEcdsaP256;
   builtin.organization = "contract test";
-  return {Backend{"builtin", builtin, DefaultCaFactory()}};
+  CaConfig cmp;
+  cmp.backend = "cmp";
+  CaFactory cmp_factory = [](const CaConfig& config, const CaContext& context) {
+    auto& env = CmpMockEnvironment::Get();
+    CaConfig c = config;
+    c.cmp = env.pki.Config(env.mock.url(), "mac");
+    return DefaultCaFactory()(c, context);
+  };
+  auto fresh = [](KeyType type) { return std::move(*GenerateKey(type)); };
+  auto mock_key = [](KeyType) {
+    EVP_PKEY* k = CmpMockEnvironment::Get().key.get();
+    EVP_PKEY_up_ref(k);
+    return PkeyPtr(k);
+  };
+  return {Backend{"builtin", builtin, DefaultCaFactory(), fresh, false},
+          Backend{"cmp", cmp, cmp_factory, mock_key, true}};
 }
 
 class CaContractTest : public ::testing::TestWithParam<Backend> {
@@ -53,12 +104,22 @@ class CaContractTest : public ::testing::TestWithParam<Backend> {
     ASSERT_TRUE(ca.ok()) << ca.error().ToString();
     ca_ = std::move(*ca);
   }
-  // A fresh key pair and a request for `address`.
-  IssueRequest Request(const std::string& address, PkeyPtr* key_out = nullptr) {
-    auto key = GenerateKey(KeyType::kEcdsaP256);
-    EXPECT_TRUE(key.ok());
-    IssueRequest r{address, *PublicKeyDer(key->get()), clock_.Now()};
-    if (key_out) *key_out = std::move(*key);
+  // The address a request names: the mock's answer names kMockAddress only.
+  std::string Address(const std::string& wanted) const {
+    return GetParam().fixed_answer ? kMockAddress : wanted;
+  }
+  // A key pair the backend can certify and a request for `address`.
+  IssueRequest Request(const std::string& address, PkeyPtr* key_out = nullptr,
+                       KeyType type = KeyType::kEcdsaP256) {
+    PkeyPtr key = GetParam().new_key(type);
+    EXPECT_TRUE(key);
+    IssueRequest r{Address(address), *PublicKeyDer(key.get()), clock_.Now(), key.get()};
+    std::lock_guard<std::mutex> lock(keys_mu_);
+    if (key_out) {
+      *key_out = std::move(key);
+    } else {
+      keys_.push_back(std::move(key));
+    }
     return r;
   }
   // X509_verify_cert against the backend's root, as a partner would.
@@ -87,6 +148,8 @@ class CaContractTest : public ::testing::TestWithParam<Backend> {
 
   testing::TempDir dir_;
   FakeClock clock_{std::chrono::system_clock::now()};
+  std::mutex keys_mu_;
+  std::vector<PkeyPtr> keys_;  // the keys of requests, alive until the test ends
   std::unique_ptr<Kek> kek_;
   std::unique_ptr<KeyStore> store_;
   std::unique_ptr<CertificateAuthority> ca_;
@@ -101,6 +164,7 @@ TEST_P(CaContractTest, IssuesAMailboxCertificateForTheRequestedKey) {
   EXPECT_TRUE(CertificateMatchesKey(cert->get(), key.get()));
   auto names = EmailAddresses(cert->get());
   EXPECT_NE(std::find(names.begin(), names.end(), "alice@example.com"), names.end());
+  EXPECT_EQ(issued->chain_der.front(), ca_->IssuingCertificateDer());
   EXPECT_EQ(X509_check_ca(cert->get()), 0) << "an end-entity certificate";
   EXPECT_TRUE(X509_get_extended_key_usage(cert->get()) & XKU_SMIME);
   int64_t now = UnixSeconds(clock_.Now());
@@ -109,10 +173,7 @@ TEST_P(CaContractTest, IssuesAMailboxCertificateForTheRequestedKey) {
 }
 
 TEST_P(CaContractTest, ChainVerifiesToTheRootForSigningAndEncryption) {
-  PkeyPtr key;
-  auto rsa = GenerateKey(KeyType::kRsa2048);
-  ASSERT_TRUE(rsa.ok());
-  auto issued = ca_->Issue(IssueRequest{"bob@example.com", *PublicKeyDer(rsa->get()), clock_.Now()});
+  auto issued = ca_->Issue(Request("bob@example.com", nullptr, KeyType::kRsa2048));
   ASSERT_TRUE(issued.ok()) << issued.error().ToString();
   ASSERT_FALSE(issued->chain_der.empty());
   EXPECT_EQ(issued->chain_der.front(), ca_->IssuingCertificateDer()) << "issuing CA first";
@@ -142,11 +203,18 @@ TEST_P(CaContractTest, SerialsAreUniqueAndIssueIsThreadSafe) {
                                static_cast<size_t>(serial->length)));
     EXPECT_EQ(Verify(*results[i], X509_PURPOSE_SMIME_SIGN), "ok");
   }
-  EXPECT_EQ(serials.size(), requests.size());
+  if (GetParam().fixed_answer) {
+    // Every answer of the mock is its one pre-made certificate: what it
+    // shows is that concurrent exchanges all complete and pass our checks.
+    EXPECT_EQ(serials.size(), 1u);
+  } else {
+    EXPECT_EQ(serials.size(), requests.size());
+  }
 }
 
 TEST_P(CaContractTest, RejectsAMalformedPublicKey) {
-  auto r = ca_->Issue(IssueRequest{"alice@example.com", "not a key", clock_.Now()});
+  PkeyPtr key = GetParam().new_key(KeyType::kEcdsaP256);
+  auto r = ca_->Issue(IssueRequest{Address("alice@example.com"), "not a key", clock_.Now(), key.get()});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
 }
@@ -205,6 +273,52 @@ TEST(CaFactoryTest, KeyServiceUsesTheCaItsFactoryMakes) {
   EXPECT_EQ(id.error().code, ErrorCode::kUnavailable) << "a transient error: the message is retried";
   EXPECT_EQ(made->calls, 1);
   EXPECT_TRUE((*ks)->ListCertificates("alice@example.com", "own")->empty()) << "nothing stored";
+}
+
+// The built-in CA, recording the key updates it is asked for.
+class RenewRecordingCa : public CertificateAuthority {
+ public:
+  explicit RenewRecordingCa(std::unique_ptr<CertificateAuthority> inner) : inner_(std::move(inner)) {}
+  Result<IssuedCertificate> Issue(const IssueRequest& r) override { return inner_->Issue(r); }
+  Result<IssuedCertificate> Renew(const RenewRequest& r) override {
+    old_certificate = r.old_certificate_der;
+    old_key_matches = r.old_key != nullptr &&
+                      CertificateMatchesKey(ParseCertificateDer(r.old_certificate_der)->get(), r.old_key);
+    return inner_->Issue(r.request);
+  }
+  std::string RootCertificateDer() const override { return inner_->RootCertificateDer(); }
+  std::string IssuingCertificateDer() const override { return inner_->IssuingCertificateDer(); }
+  std::string old_certificate;
+  bool old_key_matches = false;
+
+ private:
+  std::unique_ptr<CertificateAuthority> inner_;
+};
+
+TEST(CaFactoryTest, RolloverAsksTheCaToUpdateTheCurrentCertificate) {
+  testing::TempDir dir;
+  auto config = testing::TestConfig(dir.path());
+  metrics::Registry registry;
+  FakeClock clock{std::chrono::system_clock::now()};
+  RenewRecordingCa* made = nullptr;
+  CaFactory factory = [&](const CaConfig& c,
+                          const CaContext& ctx) -> Result<std::unique_ptr<CertificateAuthority>> {
+    SG_ASSIGN_OR_RETURN(auto inner, DefaultCaFactory()(c, ctx));
+    auto ca = std::make_unique<RenewRecordingCa>(std::move(inner));
+    made = ca.get();
+    return std::unique_ptr<CertificateAuthority>(std::move(ca));
+  };
+  auto ks = KeyServiceImpl::Open(config, {"example.com"}, registry, clock, factory);
+  ASSERT_TRUE(ks.ok()) << ks.error().ToString();
+  ASSERT_TRUE((*ks)->PutUsers({User{"alice@example.com", true, ""}}).ok());
+  auto first = (*ks)->GetSigningIdentity("alice@example.com");
+  ASSERT_TRUE(first.ok() && first->has_value());
+  clock.Advance(config.ca.validity - config.rollover_before / 2);
+  auto rolled = (*ks)->RolloverDue();
+  ASSERT_TRUE(rolled.ok()) << rolled.error().ToString();
+  EXPECT_EQ(*rolled, 1);
+  EXPECT_EQ(made->old_certificate, (*first)->certificate_der) << "a key update of the current one";
+  EXPECT_TRUE(made->old_key_matches);
 }
 
 TEST(CaFactoryTest, UnknownBackendIsAConfigError) {

@@ -95,5 +95,37 @@ TEST(KeyServiceConfigTest, ErrorsNameTheKey) {
   EXPECT_NE(c.error().message.find("825d"), std::string::npos) << c.error().message;
 }
 
+TEST(KeyServiceConfigTest, CmpBackend) {
+  auto c = Parse(
+      "keyservice:\n  ca:\n    backend: cmp\n    cmp:\n"
+      "      url: http://ca.example:8080/pkix/\n      reference: gw-1\n"
+      "      secret_file: cmp.secret\n      issuing_cert_file: /etc/ca/issuing.pem\n"
+      "      root_cert_file: root.pem\n      total_timeout: 5m\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->ca.backend, "cmp");
+  EXPECT_EQ(c->ca.cmp.url, "http://ca.example:8080/pkix/");
+  EXPECT_EQ(c->ca.cmp.protection, "mac");
+  EXPECT_EQ(c->ca.cmp.secret_file, "/data/cmp.secret");
+  EXPECT_EQ(c->ca.cmp.issuing_cert_file, "/etc/ca/issuing.pem");
+  EXPECT_EQ(c->ca.cmp.root_cert_file, "/data/root.pem");
+  EXPECT_EQ(c->ca.cmp.message_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(c->ca.cmp.total_timeout, std::chrono::minutes(5));
+
+  auto bad = Parse("keyservice:\n  ca:\n    backend: cmp\n    cmp:\n      url: ca.example\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.ca.cmp.url"), std::string::npos) << bad.error().message;
+  bad = Parse(
+      "keyservice:\n  ca:\n    backend: cmp\n    cmp:\n      url: http://ca/\n"
+      "      issuing_cert_file: i.pem\n      root_cert_file: r.pem\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.ca.cmp.reference"), std::string::npos)
+      << bad.error().message;
+  bad = Parse(
+      "keyservice:\n  ca:\n    backend: cmp\n    cmp:\n      url: http://ca/\n"
+      "      protection: signature\n      issuing_cert_file: i.pem\n      root_cert_file: r.pem\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("client_cert_file"), std::string::npos) << bad.error().message;
+}
+
 }  // namespace
 }  // namespace sg::keyservice
