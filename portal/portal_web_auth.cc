@@ -189,6 +189,14 @@ void PortalWeb::ResetPage(Call& call) {
   }
   call.brand = (*link)->domain();
   if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
+  if (!call.session->stored || call.session->data.brand() != call.brand) {
+    // Pre-login sessions are stored only when they carry something: here
+    // the brand of the form's answer (a valid reset link, not any GET).
+    call.session->data.set_brand(call.brand);
+    if (!d_.sessions.Save(*call.session).ok()) {
+      return Info(call, "error_title", "error_text", 503, false);
+    }
+  }
   auto account = d_.vault.store().GetAccount((*link)->address());
   if (!account.ok()) return Info(call, "error_title", "error_text", 503, false);
   mustache::data data;

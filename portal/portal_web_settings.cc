@@ -59,6 +59,18 @@ void PortalWeb::Settings(Call& call) {
 }
 
 void PortalWeb::TotpStart(Call& call) {
+  // A secret in place is not replaced: it is turned off first (with a code).
+  auto account = d_.vault.store().GetAccount(call.address());
+  if (!account.ok() || !account->has_value()) {
+    return Info(call, "error_title", "error_text", 503, false);
+  }
+  if (!(*account)->sealed_totp_secret().empty()) {
+    call.notice = Text(call, "totp_already_on");
+    call.res.status = 409;
+    Settings(call);
+    call.res.status = 409;
+    return;
+  }
   const std::string secret = Accounts::NewTotpSecret();
   std::string key_id;
   call.session->data.set_pending_totp(
@@ -88,7 +100,8 @@ void PortalWeb::TotpConfirm(Call& call) {
   auto secret = d_.vault.OpenSecret(call.session->data.pending_totp(), PendingAad(call.address()),
                                     call.session->data.pending_totp_key());
   if (!secret.ok()) return Redirect(call, "/settings");
-  auto answer = d_.accounts.EnableTotp(call.address(), *secret, call.Param("code"));
+  auto answer = d_.accounts.EnableTotp(call.address(), *secret, call.Param("code"),
+                                       call.Param("password"), call.ip);
   if (!answer.ok()) {
     Wipe(*secret);
     return Info(call, "error_title", "error_text", 503, false);
@@ -99,13 +112,16 @@ void PortalWeb::TotpConfirm(Call& call) {
     data.set("secret", Base32(*secret));
     data.set("error", Text(call, answer->message_key));
     Wipe(*secret);
-    Render(call, "totp_setup", data, 400);
+    Render(call, "totp_setup", data,
+           answer->outcome == Accounts::Outcome::kLocked ? 429
+           : answer->outcome == Accounts::Outcome::kRefused ? 409 : 400);
     return;
   }
   Wipe(*secret);
-  call.session->data.clear_pending_totp();
-  call.session->data.clear_pending_totp_key();
-  if (!d_.sessions.Save(*call.session).ok()) return Info(call, "error_title", "error_text", 503, false);
+  // Every other session of the account has ended; this one gets a new id
+  // (without the pending secret).
+  const std::string address = call.address();
+  if (!LogIn(call, address, false).ok()) return Info(call, "error_title", "error_text", 503, false);
   Redirect(call, "/settings?n=totp_enabled");
 }
 
@@ -116,6 +132,8 @@ void PortalWeb::TotpDisable(Call& call) {
     call.notice = Text(call, answer->message_key);
     return Settings(call);
   }
+  const std::string address = call.address();
+  if (!LogIn(call, address, false).ok()) return Info(call, "error_title", "error_text", 503, false);
   Redirect(call, "/settings?n=totp_disabled");
 }
 

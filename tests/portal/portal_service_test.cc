@@ -280,5 +280,46 @@ TEST_F(PortalServiceTest, AttacksAreRefused) {
   EXPECT_NE(right->status, 303) << "a locked account logged in";
 }
 
+// Review M1: a password reset on one client logs every other client out.
+TEST_F(PortalServiceTest, APasswordResetEndsTheOtherClientsSession) {
+  Put("q1", "bob@partner.example", "For Bob");
+  auto notes = WaitForNotifications(1);
+  ASSERT_EQ(notes.size(), 1u);
+  const std::string first = Register(LinkToken(notes[0]));  // client 1
+  ASSERT_FALSE(first.empty());
+  auto form = client_->Get("/reset");  // client 2 asks for a reset link
+  ASSERT_TRUE(form);
+  auto asked = client_->Post("/reset", {{"Cookie", Cookie(form)}},
+                             httplib::Params{{"csrf", Csrf(form->body)},
+                                             {"address", "bob@partner.example"}});
+  ASSERT_TRUE(asked);
+  ASSERT_EQ(asked->status, 200);
+  notes = WaitForNotifications(2);
+  ASSERT_EQ(notes.size(), 2u);
+  std::string text = notes[1].message();
+  for (size_t at; (at = text.find("=\r\n")) != std::string::npos;) text.erase(at, 3);
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(text, token, std::regex("/r/([A-Za-z0-9_-]{43})"))) << text;
+  auto page = client_->Get("/r/" + token[1].str());
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200);
+  auto reset = client_->Post("/r/" + token[1].str(), {{"Cookie", Cookie(page)}},
+                             httplib::Params{{"csrf", Csrf(page->body)},
+                                             {"password", "Granite-Osprey-Lantern-7"},
+                                             {"password2", "Granite-Osprey-Lantern-7"}});
+  ASSERT_TRUE(reset);
+  ASSERT_EQ(reset->status, 303) << reset->body;
+  const std::string second = Cookie(reset);
+  // Client 2 is logged in with the new password; client 1 lands on /login.
+  auto inbox = client_->Get("/inbox", {{"Cookie", second}});
+  ASSERT_TRUE(inbox);
+  EXPECT_EQ(inbox->status, 200);
+  auto stale = client_->Get("/inbox", {{"Cookie", first}});
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->status, 303);
+  EXPECT_EQ(stale->get_header_value("Location").find("/login"), 0u)
+      << stale->get_header_value("Location");
+}
+
 }  // namespace
 }  // namespace sg::portal
