@@ -88,7 +88,6 @@ void PortalWeb::ReplyPage(Call& call) {
   if (!d_.config.For(m->sender_domain()).replies) {
     return Info(call, "forbidden_title", "replies_disabled", 403, false, true);
   }
-  if (!d_.accounts.AllowReply(call.address())) return Info(call, "forbidden_title", "reply_rate", 429, false, true);
   auto content = d_.vault.Content(*m);
   if (!content.ok()) return Info(call, "error_title", "error_text", 503, false);
   const bool all = call.Param("all") == "1";
@@ -115,7 +114,9 @@ void PortalWeb::ReplySubmit(Call& call) {
   if (!d_.config.For(m->sender_domain()).replies) {
     return Info(call, "forbidden_title", "replies_disabled", 403, false, true);
   }
-  if (!d_.accounts.AllowReply(call.address())) return Info(call, "forbidden_title", "reply_rate", 429, false, true);
+  if (!d_.accounts.AllowReply(call.address())) {
+    return Info(call, "forbidden_title", "reply_rate", 429, false, true);
+  }
   auto content = d_.vault.Content(*m);
   if (!content.ok()) return Info(call, "error_title", "error_text", 503, false);
   ReplyPlan plan = Plan(ParseForPortal(*content), *m, call.Param("all") == "1", d_.hosted_domains);
