@@ -114,9 +114,6 @@ void PortalWeb::ReplySubmit(Call& call) {
   if (!d_.config.For(m->sender_domain()).replies) {
     return Info(call, "forbidden_title", "replies_disabled", 403, false, true);
   }
-  if (!d_.accounts.AllowReply(call.address())) {
-    return Info(call, "forbidden_title", "reply_rate", 429, false, true);
-  }
   auto content = d_.vault.Content(*m);
   if (!content.ok()) return Info(call, "error_title", "error_text", 503, false);
   ReplyPlan plan = Plan(ParseForPortal(*content), *m, call.Param("all") == "1", d_.hosted_domains);
@@ -136,6 +133,10 @@ void PortalWeb::ReplySubmit(Call& call) {
   draft.date_unix = d_.clock.NowMs() / 1000;
   auto mail = BuildReply(draft);
   if (!mail.ok()) return Info(call, "error_title", "error_text", 500, false);
+  // Only a reply that passed every check takes from the bucket.
+  if (!d_.accounts.AllowReply(call.address())) {
+    return Info(call, "forbidden_title", "reply_rate", 429, false, true);
+  }
   v1::MessageRecord record;
   auto* env = record.mutable_envelope();
   env->set_message_id("portal-reply-" + Hex(RandomBytes(12)));

@@ -28,8 +28,9 @@ namespace v1 = smimegate::v1;
 
 const char kAttachment[] = "PDF-1.4 pretend \x01\x02\x03 bytes";
 
-std::string Message(const std::string& subject) {
-  return "From: Alice <alice@corp.example>\r\n"
+std::string Message(const std::string& subject,
+                    const std::string& from = "Alice <alice@corp.example>") {
+  return "From: " + from + "\r\n"
          "To: bob@partner.example\r\n"
          "Subject: " + subject + "\r\n"
          "Message-ID: <m1@corp.example>\r\n"
@@ -79,12 +80,14 @@ class PortalServiceTest : public ::testing::Test {
     if (service_) service_->Stop();
   }
 
-  void Put(const std::string& queue_id, const std::string& rcpt, const std::string& subject) {
+  void Put(const std::string& queue_id, const std::string& rcpt, const std::string& subject,
+           const std::string& from = "Alice <alice@corp.example>",
+           const std::string& mail_from = "alice@corp.example") {
     v1::MessageRecord r;
     r.mutable_envelope()->set_message_id(queue_id);
-    r.mutable_envelope()->set_mail_from("alice@corp.example");
+    r.mutable_envelope()->set_mail_from(mail_from);
     r.mutable_envelope()->add_recipients()->set_address(rcpt);
-    r.set_message(Message(subject));
+    r.set_message(Message(subject, from));
     r.set_destination(v1::DESTINATION_PORTAL);
     auto p = queue_->CreateProducer();
     ASSERT_TRUE(p.ok());
@@ -319,6 +322,31 @@ TEST_F(PortalServiceTest, APasswordResetEndsTheOtherClientsSession) {
   EXPECT_EQ(stale->status, 303);
   EXPECT_EQ(stale->get_header_value("Location").find("/login"), 0u)
       << stale->get_header_value("Location");
+}
+
+TEST_F(PortalServiceTest, ARefusedReplyTakesNoReplyToken) {
+  // From a sender outside the hosted domains: nobody to reply to (403).
+  Put("q1", "bob@partner.example", "From outside", "Mallory <mallory@elsewhere.example>",
+      "mallory@elsewhere.example");
+  auto notes = WaitForNotifications(1);
+  ASSERT_EQ(notes.size(), 1u);
+  const std::string cookie = Register(LinkToken(notes[0]));
+  ASSERT_FALSE(cookie.empty());
+  auto inbox = client_->Get("/inbox", {{"Cookie", cookie}});
+  ASSERT_TRUE(inbox);
+  std::smatch id;
+  ASSERT_TRUE(std::regex_search(inbox->body, id, std::regex("/m/([0-9a-f]{32})"))) << inbox->body;
+  auto form = client_->Get("/m/" + id[1].str() + "/reply", {{"Cookie", cookie}});
+  ASSERT_TRUE(form);
+  ASSERT_EQ(form->status, 200) << form->body;
+  const httplib::Params reply{{"csrf", Csrf(form->body)}, {"body", "Thanks"}};
+  // More refused replies than the bucket holds (20 an hour): each is
+  // refused for what it is, none for the rate.
+  for (int i = 0; i < 21; ++i) {
+    auto r = client_->Post("/m/" + id[1].str() + "/reply", {{"Cookie", cookie}}, reply);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 403) << i;
+  }
 }
 
 }  // namespace
