@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "portal/portal_crypto.h"
 #include "portal/portal_intake.h"
 #include "portal/portal_totp.h"
@@ -98,12 +100,12 @@ Result<Accounts::Answer> Accounts::Login(const std::string& raw_address,
   }
   if (!account->sealed_totp_secret().empty()) {
     // Not a success yet: the counts stand until the TOTP code is right too.
-    return Answer{Outcome::kTotpRequired, {}, address, {}};
+    return Answer{Outcome::kTotpRequired, {}, address, {}, account->session_generation()};
   }
   limiter_.Success(address);
   metrics_.logins.WithLabels({"ok"}).Inc();
   audit_.Record("login", address, ip);
-  return Answer{Outcome::kOk, {}, address, {}};
+  return Answer{Outcome::kOk, {}, address, {}, account->session_generation()};
 }
 
 Result<bool> Accounts::TotpMatches(pb::Account& account, const std::string& code) {
@@ -143,7 +145,7 @@ Result<Accounts::Answer> Accounts::CompleteTotp(const std::string& address,
   limiter_.Success(address);  // the whole login succeeded
   metrics_.logins.WithLabels({"ok"}).Inc();
   audit_.Record("login", address, ip, {}, "totp");
-  return Answer{Outcome::kOk, {}, address, {}};
+  return Answer{Outcome::kOk, {}, address, {}, account->session_generation()};
 }
 
 Result<Accounts::Answer> Accounts::CheckNewPassword(const std::string& address,
@@ -189,7 +191,8 @@ Result<Accounts::Answer> Accounts::Register(const std::string& token, const std:
   if (!created) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
   metrics_.registrations.Inc();
   audit_.Record("register", address, ip, link->message_id());
-  return Answer{Outcome::kOk, "registered", address, link->message_id()};
+  return Answer{Outcome::kOk, "registered", address, link->message_id(),
+                account.session_generation()};
 }
 
 void Accounts::RequestReset(const std::string& raw_address, const std::string& ip,
@@ -240,13 +243,23 @@ Result<Accounts::Answer> Accounts::Reset(const std::string& token, const std::st
   if (check.outcome != Outcome::kOk) return check;
   SG_ASSIGN_OR_RETURN(bool consumed, links_.Consume(token));
   if (!consumed) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
-  account->set_password_hash(hasher_.Hash(password));
-  account->set_password_changed_ms(clock_.NowMs());
-  EndOtherSessions(*account);
-  SG_RETURN_IF_ERROR(store_.PutAccount(*account));
+  const std::string hash = hasher_.Hash(password);
+  // On the current record: a purge meanwhile stays, other fields stay.
+  int64_t generation = 0;
+  Status stored = store_.UpdateAccount(address, [&](pb::Account& now) {
+    now.set_password_hash(hash);
+    now.set_password_changed_ms(clock_.NowMs());
+    EndOtherSessions(now);
+    generation = now.session_generation();
+    return OkStatus();
+  });
+  if (!stored.ok() && stored.error().code == ErrorCode::kNotFound) {
+    return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
+  }
+  SG_RETURN_IF_ERROR(stored);
   limiter_.Unlock(address);  // the mailbox (and the TOTP code, when due) proved
   audit_.Record("password_reset", address, ip);
-  return Answer{Outcome::kOk, "password_changed", address, {}};
+  return Answer{Outcome::kOk, "password_changed", address, {}, generation};
 }
 
 std::string Accounts::NewTotpSecret() { return RandomBytes(20); }
@@ -273,20 +286,36 @@ Result<Accounts::Answer> Accounts::EnableTotp(const std::string& address,
   auto step = VerifyTotp(secret, code, clock_.NowMs() / 1000, -1);
   if (!step) return Answer{Outcome::kWrong, "error_totp", {}, {}};
   std::string key_id;
-  account->set_sealed_totp_secret(vault_.SealSecret(secret, TotpAad(address), &key_id));
-  account->set_totp_key_id(key_id);
-  account->set_last_totp_step(*step);
-  EndOtherSessions(*account);
-  SG_RETURN_IF_ERROR(store_.PutAccount(*account));
+  const std::string sealed = vault_.SealSecret(secret, TotpAad(address), &key_id);
+  int64_t generation = 0;
+  Status stored = store_.UpdateAccount(address, [&](pb::Account& now) -> Status {
+    if (!now.sealed_totp_secret().empty()) {
+      return MakeError(ErrorCode::kAlreadyExists, "totp already on");  // another tab
+    }
+    now.set_sealed_totp_secret(sealed);
+    now.set_totp_key_id(key_id);
+    now.set_last_totp_step(std::max(now.last_totp_step(), *step));
+    EndOtherSessions(now);
+    generation = now.session_generation();
+    return OkStatus();
+  });
+  if (!stored.ok() && stored.error().code == ErrorCode::kAlreadyExists) {
+    return Answer{Outcome::kRefused, "totp_already_on", {}, {}};
+  }
+  if (!stored.ok() && stored.error().code == ErrorCode::kNotFound) {
+    return Answer{Outcome::kWrong, "error_totp", {}, {}};
+  }
+  SG_RETURN_IF_ERROR(stored);
   audit_.Record("totp_enabled", address, ip);
-  return Answer{Outcome::kOk, "totp_enabled", address, {}};
+  return Answer{Outcome::kOk, "totp_enabled", address, {}, generation};
 }
 
 Result<Accounts::Answer> Accounts::DisableTotp(const std::string& address, const std::string& code,
                                                const std::string& ip) {
   SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
   if (!account || account->sealed_totp_secret().empty()) {
-    return Answer{Outcome::kOk, "totp_disabled", address, {}};
+    return Answer{Outcome::kOk, "totp_disabled", address, {},
+                  account ? account->session_generation() : 0};
   }
   if (limiter_.Check(address, ip) != LoginLimiter::Verdict::kAllowed) {
     metrics_.logins.WithLabels({"locked"}).Inc();
@@ -294,12 +323,34 @@ Result<Accounts::Answer> Accounts::DisableTotp(const std::string& address, const
   }
   SG_ASSIGN_OR_RETURN(bool ok, TotpMatches(*account, code));
   if (!ok) return TotpRefused(address, ip, "totp_disable_failed");
-  account->clear_sealed_totp_secret();
-  account->clear_totp_key_id();
-  EndOtherSessions(*account);
-  SG_RETURN_IF_ERROR(store_.PutAccount(*account));
+  int64_t generation = 0;
+  Status stored = store_.UpdateAccount(address, [&](pb::Account& now) {
+    now.clear_sealed_totp_secret();
+    now.clear_totp_key_id();
+    EndOtherSessions(now);
+    generation = now.session_generation();
+    return OkStatus();
+  });
+  if (!stored.ok() && stored.error().code == ErrorCode::kNotFound) {
+    return Answer{Outcome::kOk, "totp_disabled", address, {}};  // purged meanwhile
+  }
+  SG_RETURN_IF_ERROR(stored);
   audit_.Record("totp_disabled", address, ip);
-  return Answer{Outcome::kOk, "totp_disabled", address, {}};
+  return Answer{Outcome::kOk, "totp_disabled", address, {}, generation};
+}
+
+Status Accounts::SetLanguage(const std::string& address, const std::string& language) {
+  return store_.UpdateAccount(address, [&](pb::Account& account) {
+    account.set_language(language);
+    return OkStatus();
+  });
+}
+
+Status Accounts::SetCertificate(const std::string& address, const std::string& der) {
+  return store_.UpdateAccount(address, [&](pb::Account& account) {
+    account.set_certificate_der(der);
+    return OkStatus();
+  });
 }
 
 void Accounts::EndOtherSessions(pb::Account& account) {

@@ -55,6 +55,10 @@ class Accounts {
     std::string message_key;  // a strings/<lang>.json key for the page
     std::string address;      // whose account (on success)
     std::string message_id;   // the portal message the link led to
+    // On success: the session_generation of the account record that was
+    // checked; the session made from this answer carries it, so a reset
+    // that committed meanwhile ends that session too.
+    int64_t generation = 0;
   };
 
   Accounts(const PortalConfig& config, PortalVault& vault, const PasswordHasher& hasher,
@@ -87,6 +91,12 @@ class Accounts {
                             const std::string& ip);
   Result<Answer> DisableTotp(const std::string& address, const std::string& code,
                              const std::string& ip);
+
+  // The reader's settings (portal_web_settings.cc), changed on the current
+  // record: a reset or a purge that landed meanwhile stays (kNotFound when
+  // the account is gone). An empty `der` removes the certificate.
+  Status SetLanguage(const std::string& address, const std::string& language);
+  Status SetCertificate(const std::string& address, const std::string& der);
 
   // Replies: true when `address` may send one more now (a token bucket per
   // account, portal_limiter.h); a refusal is counted (refused{why="rate"}).

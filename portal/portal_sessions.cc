@@ -61,7 +61,7 @@ Result<std::optional<LiveSession>> Sessions::Load(const std::string& id) {
 Result<LiveSession> Sessions::Create(const std::string& brand) { return PreLogin(NewId(), brand); }
 
 Result<LiveSession> Sessions::Rotate(const LiveSession& old, const std::string& address,
-                                     bool totp_pending) {
+                                     bool totp_pending, int64_t generation) {
   SG_RETURN_IF_ERROR(Destroy(old));
   LiveSession s{NewId(), {}, true};
   const int64_t now = clock_.NowMs();
@@ -72,10 +72,7 @@ Result<LiveSession> Sessions::Rotate(const LiveSession& old, const std::string& 
   s.data.set_last_seen_ms(now);
   s.data.set_brand(old.data.brand());
   s.data.set_after_login(old.data.after_login());
-  if (!address.empty()) {
-    SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
-    if (account) s.data.set_account_generation(account->session_generation());
-  }
+  s.data.set_account_generation(generation);
   SG_RETURN_IF_ERROR(store_.PutSession(Sha256(s.id), s.data));
   return s;
 }

@@ -58,10 +58,12 @@ class Sessions {
   // stored until Save.
   Result<LiveSession> Create(const std::string& brand);
   // A new id for a session whose user changes (login, registration): the
-  // old record is deleted; brand and the message to open are kept; the
-  // account's current session_generation is recorded.
+  // old record is deleted; brand and the message to open are kept.
+  // `generation` is the session_generation of the account record whose
+  // password (or code) was checked (Accounts::Answer::generation), not the
+  // current one: a reset that committed after that check ends this session.
   Result<LiveSession> Rotate(const LiveSession& old, const std::string& address,
-                             bool totp_pending);
+                             bool totp_pending, int64_t generation);
   // Writes changed fields (and last_seen, at most once a minute unless
   // `force`). A pre-login session is stored now; a stored one only while
   // its record exists (a session ended meanwhile stays ended).

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +90,13 @@ class PortalStore {
   // was used already, kNotFound when the account is gone. Changes nothing
   // else of the record.
   virtual Result<bool> AdvanceTotpStep(const std::string& address, int64_t step) = 0;
+  // One atomic read-modify-write of an existing account: runs `change` on
+  // the current record under the store lock and stores it when `change`
+  // returns OK (its error is returned, nothing written). kNotFound when the
+  // account is gone: it never creates one (a purged account stays purged).
+  // `change` runs under the lock: quick, no store calls, no hashing.
+  using AccountChange = std::function<Status(pb::Account&)>;
+  virtual Status UpdateAccount(const std::string& address, const AccountChange& change) = 0;
   virtual Status DeleteAccount(const std::string& address) = 0;
 
   // ---- one-time links, under the SHA-256 of the token

@@ -143,6 +143,17 @@ Result<bool> MemoryPortalStore::AdvanceTotpStep(const std::string& address, int6
   return true;
 }
 
+Status MemoryPortalStore::UpdateAccount(const std::string& address,
+                                        const AccountChange& change) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = accounts_.find(address);
+  if (it == accounts_.end()) return MakeError(ErrorCode::kNotFound, "no such account");
+  pb::Account next = it->second;
+  SG_RETURN_IF_ERROR(change(next));
+  it->second = std::move(next);
+  return OkStatus();
+}
+
 Status MemoryPortalStore::DeleteAccount(const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   if (accounts_.erase(address) == 0) return MakeError(ErrorCode::kNotFound, "no such account");

@@ -302,6 +302,15 @@ Result<bool> RocksDbPortalStore::AdvanceTotpStep(const std::string& address, int
   return true;
 }
 
+Status RocksDbPortalStore::UpdateAccount(const std::string& address,
+                                         const AccountChange& change) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_ASSIGN_OR_RETURN(auto account, GetProto<pb::Account>(keys::Account(address)));
+  if (!account) return MakeError(ErrorCode::kNotFound, "no such account");
+  SG_RETURN_IF_ERROR(change(*account));
+  return PutOne(keys::Account(address), account->SerializeAsString(), true);
+}
+
 Status RocksDbPortalStore::DeleteAccount(const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   SG_ASSIGN_OR_RETURN(auto existing, Get(keys::Account(address)));

@@ -57,6 +57,7 @@ class RocksDbPortalStore : public PortalStore {
   Status PutAccount(const pb::Account& account) override;
   Result<bool> CreateAccount(const pb::Account& account) override;
   Result<bool> AdvanceTotpStep(const std::string& address, int64_t step) override;
+  Status UpdateAccount(const std::string& address, const AccountChange& change) override;
   Status DeleteAccount(const std::string& address) override;
   Status PutToken(const std::string& hash, const pb::LinkToken& token) override;
   Result<std::optional<pb::LinkToken>> GetToken(const std::string& hash) override;

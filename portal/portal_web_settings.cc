@@ -121,7 +121,9 @@ void PortalWeb::TotpConfirm(Call& call) {
   // Every other session of the account has ended; this one gets a new id
   // (without the pending secret).
   const std::string address = call.address();
-  if (!LogIn(call, address, false).ok()) return Info(call, "error_title", "error_text", 503, false);
+  if (!LogIn(call, address, false, answer->generation).ok()) {
+    return Info(call, "error_title", "error_text", 503, false);
+  }
   Redirect(call, "/settings?n=totp_enabled");
 }
 
@@ -133,7 +135,9 @@ void PortalWeb::TotpDisable(Call& call) {
     return Settings(call);
   }
   const std::string address = call.address();
-  if (!LogIn(call, address, false).ok()) return Info(call, "error_title", "error_text", 503, false);
+  if (!LogIn(call, address, false, answer->generation).ok()) {
+    return Info(call, "error_title", "error_text", 503, false);
+  }
   Redirect(call, "/settings?n=totp_disabled");
 }
 
@@ -149,12 +153,7 @@ void PortalWeb::CertificateUpload(Call& call) {
     call.res.status = 400;
     return;
   }
-  auto account = d_.vault.store().GetAccount(call.address());
-  if (!account.ok() || !account->has_value()) {
-    return Info(call, "error_title", "error_text", 503, false);
-  }
-  (*account)->set_certificate_der(info->der);
-  if (!d_.vault.store().PutAccount(**account).ok()) {
+  if (!d_.accounts.SetCertificate(call.address(), info->der).ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
   d_.audit.Record("certificate", call.address(), call.ip, {}, "sha256 " + info->fingerprint);
@@ -162,12 +161,7 @@ void PortalWeb::CertificateUpload(Call& call) {
 }
 
 void PortalWeb::CertificateRemove(Call& call) {
-  auto account = d_.vault.store().GetAccount(call.address());
-  if (!account.ok() || !account->has_value()) {
-    return Info(call, "error_title", "error_text", 503, false);
-  }
-  (*account)->clear_certificate_der();
-  if (!d_.vault.store().PutAccount(**account).ok()) {
+  if (!d_.accounts.SetCertificate(call.address(), "").ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
   d_.audit.Record("certificate_removed", call.address(), call.ip);
@@ -177,12 +171,7 @@ void PortalWeb::CertificateRemove(Call& call) {
 void PortalWeb::Language(Call& call) {
   const std::string lang = call.Param("language");
   if (lang != "en" && lang != "de") return Redirect(call, "/settings");
-  auto account = d_.vault.store().GetAccount(call.address());
-  if (!account.ok() || !account->has_value()) {
-    return Info(call, "error_title", "error_text", 503, false);
-  }
-  (*account)->set_language(lang);
-  if (!d_.vault.store().PutAccount(**account).ok()) {
+  if (!d_.accounts.SetLanguage(call.address(), lang).ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
   Redirect(call, "/settings?n=language_saved");

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <new>
 #include <thread>
 #include <vector>
@@ -43,7 +44,11 @@ class RecordingOutbox : public Outbox {
   std::vector<v1::MessageRecord> delivered;
 };
 
-// A store whose account reads can be made to throw (L6).
+// A store whose account reads can be made to throw (L6), and that can run
+// another request's step between a request's read of an account and its
+// write (N1): `interleave` runs once, right after the next account read or
+// at the start of the next account update (after the next TOTP step use
+// for `interleave_after_step`). A store-level interleaving, no timing.
 class ThrowingStore : public MemoryPortalStore {
  public:
   Result<std::optional<pb::Account>> GetAccount(const std::string& address) override {
@@ -51,9 +56,28 @@ class ThrowingStore : public MemoryPortalStore {
       throw_next = false;
       throw std::bad_alloc();
     }
-    return MemoryPortalStore::GetAccount(address);
+    auto got = MemoryPortalStore::GetAccount(address);
+    RunOnce(interleave);
+    return got;
+  }
+  Status UpdateAccount(const std::string& address, const AccountChange& change) override {
+    RunOnce(interleave);
+    return MemoryPortalStore::UpdateAccount(address, change);
+  }
+  Result<bool> AdvanceTotpStep(const std::string& address, int64_t step) override {
+    auto advanced = MemoryPortalStore::AdvanceTotpStep(address, step);
+    RunOnce(interleave_after_step);
+    return advanced;
+  }
+  static void RunOnce(std::function<void()>& step) {
+    if (!step) return;
+    auto run = std::move(step);
+    step = nullptr;
+    run();
   }
   bool throw_next = false;
+  std::function<void()> interleave;
+  std::function<void()> interleave_after_step;
 };
 
 class PortalAccountsTest : public ::testing::Test {
@@ -87,6 +111,7 @@ class PortalAccountsTest : public ::testing::Test {
   static std::string WrongCode(const std::string& right) {
     return right == "000000" ? "111111" : "000000";
   }
+  int64_t Generation() { return (*store_.GetAccount(kBob))->session_generation(); }
   size_t AuditCount() { return store_.ListAudit(100000)->size(); }
 
   testing::FakeClock clock_;
@@ -162,8 +187,8 @@ TEST_F(PortalAccountsTest, AResetOfATotpAccountIsRefusedWhileLockedAndUnlocksAft
 
 TEST_F(PortalAccountsTest, AResetEndsEveryOtherSessionOfTheAccount) {
   RegisterBob();
-  auto first = sessions_.Rotate(*sessions_.Create(""), kBob, false);
-  auto second = sessions_.Rotate(*sessions_.Create(""), kBob, false);
+  auto first = sessions_.Rotate(*sessions_.Create(""), kBob, false, Generation());
+  auto second = sessions_.Rotate(*sessions_.Create(""), kBob, false, Generation());
   ASSERT_TRUE(first.ok() && second.ok());
   ASSERT_TRUE((*sessions_.Load(first->id))->logged_in());
   auto link = links_.IssueResetLink(kBob, "partner.example", 3600000);
@@ -173,24 +198,120 @@ TEST_F(PortalAccountsTest, AResetEndsEveryOtherSessionOfTheAccount) {
   EXPECT_FALSE(sessions_.Load(first->id)->has_value());
   EXPECT_FALSE(sessions_.Load(second->id)->has_value());
   EXPECT_FALSE(store_.GetSession(Sha256(first->id))->has_value());
-  auto after = sessions_.Rotate(*sessions_.Create(""), kBob, false);
+  auto after = sessions_.Rotate(*sessions_.Create(""), kBob, false, Generation());
   ASSERT_TRUE(after.ok());
   auto loaded = sessions_.Load(after->id);
   ASSERT_TRUE(loaded.ok() && loaded->has_value());
   EXPECT_TRUE((*loaded)->logged_in());
 }
 
+TEST_F(PortalAccountsTest, AnAccountChangeInFlightDoesNotUndoAReset) {
+  // Each change read the account before the reset committed (N1).
+  std::string password = kPassword;
+  const std::vector<std::function<Status()>> changes = {
+      [&] { return accounts_->SetLanguage(kBob, "de"); },
+      [&] { return accounts_->SetCertificate(kBob, "certificate-der"); },
+      [&] { return accounts_->SetCertificate(kBob, ""); },
+      [&] {
+        const std::string secret = Accounts::NewTotpSecret();
+        auto on = accounts_->EnableTotp(kBob, secret, Code(secret), password, kIp);
+        if (!on.ok()) return Status(on.error());
+        if (on->outcome != O::kOk) return Status(MakeError(ErrorCode::kInternal, on->message_key));
+        return OkStatus();
+      },
+  };
+  RegisterBob();
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const int64_t before = (*store_.GetAccount(kBob))->session_generation();
+    auto link = links_.IssueResetLink(kBob, "partner.example", 3600000);
+    ASSERT_TRUE(link.ok());
+    const std::string fresh = "Granite-Osprey-Lantern-" + std::to_string(i);
+    store_.interleave = [&] {
+      ASSERT_EQ(accounts_->Reset(link->token, fresh, fresh, "", kIp)->outcome, O::kOk);
+    };
+    ASSERT_TRUE(changes[i]().ok()) << i;
+    ASSERT_FALSE(store_.interleave) << i;  // the reset ran in between
+    const pb::Account now = **store_.GetAccount(kBob);
+    EXPECT_GE(now.session_generation(), before + 1) << i;
+    EXPECT_TRUE(hasher_.Verify(now.password_hash(), fresh)) << i;
+    EXPECT_FALSE(hasher_.Verify(now.password_hash(), password)) << i;
+    password = fresh;
+  }
+  const pb::Account last = **store_.GetAccount(kBob);
+  EXPECT_EQ(last.language(), "de");
+  EXPECT_TRUE(last.certificate_der().empty());
+  EXPECT_FALSE(last.sealed_totp_secret().empty());
+}
+
+TEST_F(PortalAccountsTest, ALoginThatCheckedTheOldPasswordBeforeAResetIsLoggedOut) {
+  // N2: the reset commits between the login's read of the account and its
+  // password check; the session made from that login must not load.
+  RegisterBob();
+  auto link = links_.IssueResetLink(kBob, "partner.example", 3600000);
+  ASSERT_TRUE(link.ok());
+  const std::string fresh = "Granite-Osprey-Lantern-7";
+  store_.interleave = [&] {
+    ASSERT_EQ(accounts_->Reset(link->token, fresh, fresh, "", kIp)->outcome, O::kOk);
+  };
+  auto login = accounts_->Login(kBob, kPassword, kIp);
+  ASSERT_TRUE(login.ok());
+  ASSERT_FALSE(store_.interleave);  // the reset ran in between
+  ASSERT_EQ(login->outcome, O::kOk);  // checked against the record it read
+  auto session = sessions_.Rotate(*sessions_.Create(""), kBob, false, login->generation);
+  ASSERT_TRUE(session.ok());
+  auto loaded = sessions_.Load(session->id);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->has_value());
+  // A login with the new password stays logged in.
+  auto now = accounts_->Login(kBob, fresh, kIp);
+  ASSERT_EQ(now->outcome, O::kOk);
+  auto good = sessions_.Rotate(*sessions_.Create(""), kBob, false, now->generation);
+  ASSERT_TRUE(sessions_.Load(good->id)->has_value());
+  EXPECT_TRUE((*sessions_.Load(good->id))->logged_in());
+}
+
+TEST_F(PortalAccountsTest, APurgedAccountIsNotCreatedAgainByARequestInFlight) {
+  const std::string secret = Accounts::NewTotpSecret();
+  auto purge = [&] { ASSERT_TRUE(store_.DeleteAccount(kBob).ok()); };
+  const std::vector<std::function<void()>> changes = {
+      [&] { (void)accounts_->SetLanguage(kBob, "de"); },
+      [&] { (void)accounts_->SetCertificate(kBob, "certificate-der"); },
+      [&] {
+        auto link = links_.IssueResetLink(kBob, "partner.example", 3600000);
+        const std::string fresh = "Granite-Osprey-Lantern-7";
+        store_.interleave = purge;
+        (void)accounts_->Reset(link->token, fresh, fresh, "", kIp);
+      },
+      [&] {
+        const std::string other = Accounts::NewTotpSecret();
+        (void)accounts_->EnableTotp(kBob, other, Code(other), kPassword, kIp);
+      },
+      [&] {
+        store_.interleave = nullptr;
+        store_.interleave_after_step = purge;  // after the code was checked
+        (void)accounts_->DisableTotp(kBob, Code(secret), kIp);
+      },
+  };
+  for (size_t i = 0; i < changes.size(); ++i) {
+    RegisterBob(i == 4 ? secret : "");
+    store_.interleave = purge;
+    changes[i]();
+    EXPECT_FALSE(store_.interleave || store_.interleave_after_step) << i;
+    EXPECT_FALSE(store_.GetAccount(kBob)->has_value()) << i;
+  }
+}
+
 TEST_F(PortalAccountsTest, TurningTotpOnOrOffEndsOtherSessionsAndAPurgeEndsAll) {
   RegisterBob();
-  auto other = sessions_.Rotate(*sessions_.Create(""), kBob, false);
+  auto other = sessions_.Rotate(*sessions_.Create(""), kBob, false, Generation());
   const std::string secret = Accounts::NewTotpSecret();
   ASSERT_EQ(accounts_->EnableTotp(kBob, secret, Code(secret), kPassword, kIp)->outcome, O::kOk);
   EXPECT_FALSE(sessions_.Load(other->id)->has_value());
   clock_.Advance(30000);
-  other = sessions_.Rotate(*sessions_.Create(""), kBob, false);
+  other = sessions_.Rotate(*sessions_.Create(""), kBob, false, Generation());
   ASSERT_EQ(accounts_->DisableTotp(kBob, Code(secret), kIp)->outcome, O::kOk);
   EXPECT_FALSE(sessions_.Load(other->id)->has_value());
-  other = sessions_.Rotate(*sessions_.Create(""), kBob, false);
+  other = sessions_.Rotate(*sessions_.Create(""), kBob, false, Generation());
   ASSERT_TRUE(sessions_.Load(other->id)->has_value());
   ASSERT_TRUE(store_.DeleteAccount(kBob).ok());  // smimegatectl portal purge --account
   EXPECT_FALSE(sessions_.Load(other->id)->has_value());

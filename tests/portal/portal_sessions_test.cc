@@ -51,7 +51,7 @@ TEST_F(PortalSessionsTest, APreLoginSessionIsNotStoredAndItsCsrfIsBoundToTheCook
 }
 
 TEST_F(PortalSessionsTest, ALoggedOutSessionIsNotBroughtBackByALateSave) {
-  auto login = sessions_.Rotate(*sessions_.Create(""), "bob@partner.example", false);
+  auto login = sessions_.Rotate(*sessions_.Create(""), "bob@partner.example", false, 0);
   ASSERT_TRUE(login.ok());
   auto running = sessions_.Load(login->id);  // a request still running
   ASSERT_TRUE(running.ok() && running->has_value());
@@ -64,7 +64,7 @@ TEST_F(PortalSessionsTest, ALoggedOutSessionIsNotBroughtBackByALateSave) {
 }
 
 TEST_F(PortalSessionsTest, ASessionOfADeletedOrNewerAccountIsLoggedOut) {
-  auto login = sessions_.Rotate(*sessions_.Create(""), "bob@partner.example", false);
+  auto login = sessions_.Rotate(*sessions_.Create(""), "bob@partner.example", false, 0);
   ASSERT_TRUE(login.ok());
   ASSERT_TRUE(store_.DeleteAccount("bob@partner.example").ok());
   clock_.Advance(1000);

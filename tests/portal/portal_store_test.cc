@@ -249,6 +249,49 @@ TEST_P(PortalStoreContract, CreateAccountOnceAndAdvanceTotpStepOnce) {
   EXPECT_EQ(store_->AdvanceTotpStep("eve@p.example", 1).error().code, ErrorCode::kNotFound);
 }
 
+TEST_P(PortalStoreContract, UpdateAccountChangesTheCurrentRecordAndNeverCreatesOne) {
+  pb::Account a;
+  a.set_address("bob@p.example");
+  a.set_password_hash("old");
+  a.set_language("en");
+  ASSERT_TRUE(*store_->CreateAccount(a));
+  ASSERT_TRUE(store_->UpdateAccount("bob@p.example", [](pb::Account& now) {
+                      now.set_password_hash("new");
+                      now.set_session_generation(now.session_generation() + 1);
+                      return OkStatus();
+                    }).ok());
+  // A later change applies to the current record (the reset stays).
+  ASSERT_TRUE(store_->UpdateAccount("bob@p.example", [](pb::Account& now) {
+                      now.set_language("de");
+                      return OkStatus();
+                    }).ok());
+  auto got = **store_->GetAccount("bob@p.example");
+  EXPECT_EQ(got.password_hash(), "new");
+  EXPECT_EQ(got.session_generation(), 1);
+  EXPECT_EQ(got.language(), "de");
+  // A change that fails writes nothing.
+  auto refused = store_->UpdateAccount("bob@p.example", [](pb::Account& now) -> Status {
+    now.set_language("fr");
+    return MakeError(ErrorCode::kInvalidArgument, "no");
+  });
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ((*store_->GetAccount("bob@p.example"))->language(), "de");
+  // A purged account stays purged.
+  ASSERT_TRUE(store_->DeleteAccount("bob@p.example").ok());
+  bool ran = false;
+  auto gone = store_->UpdateAccount("bob@p.example", [&](pb::Account&) {
+    ran = true;
+    return OkStatus();
+  });
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(ran);
+  EXPECT_FALSE(store_->GetAccount("bob@p.example")->has_value());
+  EXPECT_EQ(store_->Stats()->accounts, 0u);
+  if (!GetParam().persistent) return;
+  Reopen();
+  EXPECT_FALSE(store_->GetAccount("bob@p.example")->has_value());
+}
+
 TEST_P(PortalStoreContract, UpdateSessionNeverBringsADeletedOneBack) {
   pb::Session s;
   s.set_address("bob@p.example");
