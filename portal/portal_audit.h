@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_store.h"
 
 namespace sg::portal {

@@ -35,7 +35,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 
 namespace sg::portal {
 
