@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "portal/portal_crypto.h"
 #include "portal/portal_intake.h"
 #include "portal/portal_totp.h"
@@ -48,10 +50,24 @@ void Accounts::RunBackground() {
     tasks_.pop_front();
     ++running_;
     lock.unlock();
-    task();
+    RunGuarded(task);
     lock.lock();
     --running_;
     cv_.notify_all();
+  }
+}
+
+void Accounts::RunGuarded(const std::function<void()>& task) {
+  // An exception must not end the thread (and with it the process): the
+  // task is one reset mail; it is logged, counted and dropped.
+  try {
+    task();
+  } catch (const std::exception& e) {
+    metrics_.background_errors.Inc();
+    spdlog::error("portal: reset mail task failed: {}", e.what());
+  } catch (...) {
+    metrics_.background_errors.Inc();
+    spdlog::error("portal: reset mail task failed: unknown exception");
   }
 }
 
@@ -64,8 +80,9 @@ Result<Accounts::Answer> Accounts::Login(const std::string& raw_address,
                                          const std::string& password, const std::string& ip) {
   const std::string address = NormalizeRecipient(raw_address);
   if (limiter_.Check(address, ip) != LoginLimiter::Verdict::kAllowed) {
+    // Counted, not audited: the lock itself was audited once, and a client
+    // that keeps trying must not cost a store write per request.
     metrics_.logins.WithLabels({"locked"}).Inc();
-    audit_.Record("login_locked", address, ip);
     return Answer{Outcome::kLocked, "error_locked", {}, {}};
   }
   SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
@@ -81,13 +98,14 @@ Result<Accounts::Answer> Accounts::Login(const std::string& raw_address,
     audit_.Record("login_failed", address, ip, {}, locked ? "now locked" : "");
     return Answer{Outcome::kWrong, "error_login", {}, {}};
   }
-  limiter_.Success(address);
   if (!account->sealed_totp_secret().empty()) {
-    return Answer{Outcome::kTotpRequired, {}, address, {}};
+    // Not a success yet: the counts stand until the TOTP code is right too.
+    return Answer{Outcome::kTotpRequired, {}, address, {}, account->session_generation()};
   }
+  limiter_.Success(address);
   metrics_.logins.WithLabels({"ok"}).Inc();
   audit_.Record("login", address, ip);
-  return Answer{Outcome::kOk, {}, address, {}};
+  return Answer{Outcome::kOk, {}, address, {}, account->session_generation()};
 }
 
 Result<bool> Accounts::TotpMatches(pb::Account& account, const std::string& code) {
@@ -97,9 +115,19 @@ Result<bool> Accounts::TotpMatches(pb::Account& account, const std::string& code
   auto step = VerifyTotp(secret, code, clock_.NowMs() / 1000, account.last_totp_step());
   Wipe(secret);
   if (!step) return false;
+  // Atomic in the store: of two requests with one code, one wins.
+  SG_ASSIGN_OR_RETURN(bool advanced, store_.AdvanceTotpStep(account.address(), *step));
+  if (!advanced) return false;
   account.set_last_totp_step(*step);
-  SG_RETURN_IF_ERROR(store_.PutAccount(account));
   return true;
+}
+
+Result<Accounts::Answer> Accounts::TotpRefused(const std::string& address, const std::string& ip,
+                                               const std::string& what) {
+  const bool locked = limiter_.TotpFailure(address, ip);
+  metrics_.logins.WithLabels({"totp_failed"}).Inc();
+  audit_.Record(what, address, ip, {}, locked ? "totp, now locked" : "totp");
+  return Answer{Outcome::kWrong, "error_totp", {}, {}};
 }
 
 Result<Accounts::Answer> Accounts::CompleteTotp(const std::string& address,
@@ -113,16 +141,11 @@ Result<Accounts::Answer> Accounts::CompleteTotp(const std::string& address,
     return Answer{Outcome::kWrong, "error_totp", {}, {}};
   }
   SG_ASSIGN_OR_RETURN(bool ok, TotpMatches(*account, code));
-  if (!ok) {
-    limiter_.Failure(address, ip);
-    metrics_.logins.WithLabels({"totp_failed"}).Inc();
-    audit_.Record("login_failed", address, ip, {}, "totp");
-    return Answer{Outcome::kWrong, "error_totp", {}, {}};
-  }
-  limiter_.Success(address);
+  if (!ok) return TotpRefused(address, ip, "login_failed");
+  limiter_.Success(address);  // the whole login succeeded
   metrics_.logins.WithLabels({"ok"}).Inc();
   audit_.Record("login", address, ip, {}, "totp");
-  return Answer{Outcome::kOk, {}, address, {}};
+  return Answer{Outcome::kOk, {}, address, {}, account->session_generation()};
 }
 
 Result<Accounts::Answer> Accounts::CheckNewPassword(const std::string& address,
@@ -164,23 +187,27 @@ Result<Accounts::Answer> Accounts::Register(const std::string& token, const std:
   account.set_created_ms(clock_.NowMs());
   account.set_password_changed_ms(clock_.NowMs());
   account.set_domain(link->domain());
-  SG_RETURN_IF_ERROR(store_.PutAccount(account));
+  SG_ASSIGN_OR_RETURN(bool created, store_.CreateAccount(account));
+  if (!created) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
   metrics_.registrations.Inc();
   audit_.Record("register", address, ip, link->message_id());
-  return Answer{Outcome::kOk, "registered", address, link->message_id()};
+  return Answer{Outcome::kOk, "registered", address, link->message_id(),
+                account.session_generation()};
 }
 
 void Accounts::RequestReset(const std::string& raw_address, const std::string& ip,
                             const std::string& lang) {
   const std::string address = NormalizeRecipient(raw_address);
-  audit_.Record("reset_requested", address, ip);
-  Background([this, address, lang] {
+  // Audited only when a mail goes out (a known address, at most once per
+  // reset_interval), so repeated requests cost no store write.
+  Background([this, address, ip, lang] {
     auto account = store_.GetAccount(address);
     if (!account.ok()) {
       spdlog::warn("portal: reset request: {}", account.error().ToString());
       return;
     }
     if (!account->has_value() || !limiter_.AllowResetMail(address)) return;
+    audit_.Record("reset_requested", address, ip);
     const std::string domain = (*account)->domain();
     auto link = links_.IssueResetLink(address, domain, config_.reset_link_ttl.count());
     Status sent = link.ok() ? mailer_.SendReset(address, domain, *link,
@@ -202,64 +229,138 @@ Result<Accounts::Answer> Accounts::Reset(const std::string& token, const std::st
   SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
   if (!account) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
   if (!account->sealed_totp_secret().empty()) {
-    // A mailbox alone does not take over an account that has a second factor.
-    if (limiter_.Check(address, ip) == LoginLimiter::Verdict::kIpLimited) {
+    // A mailbox alone does not take over an account that has a second
+    // factor: a locked address stays locked (the lock may come from TOTP
+    // guesses), and wrong codes here count like those at login.
+    if (limiter_.Check(address, ip) != LoginLimiter::Verdict::kAllowed) {
+      metrics_.logins.WithLabels({"locked"}).Inc();
       return Answer{Outcome::kLocked, "error_locked", {}, {}};
     }
     SG_ASSIGN_OR_RETURN(bool ok, TotpMatches(*account, totp_code));
-    if (!ok) {
-      limiter_.Failure(address, ip);
-      return Answer{Outcome::kWrong, "error_totp", {}, {}};
-    }
+    if (!ok) return TotpRefused(address, ip, "reset_failed");
   }
   SG_ASSIGN_OR_RETURN(Answer check, CheckNewPassword(address, password, password2));
   if (check.outcome != Outcome::kOk) return check;
   SG_ASSIGN_OR_RETURN(bool consumed, links_.Consume(token));
   if (!consumed) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
-  account->set_password_hash(hasher_.Hash(password));
-  account->set_password_changed_ms(clock_.NowMs());
-  SG_RETURN_IF_ERROR(store_.PutAccount(*account));
-  limiter_.Unlock(address);
+  const std::string hash = hasher_.Hash(password);
+  // On the current record: a purge meanwhile stays, other fields stay.
+  int64_t generation = 0;
+  Status stored = store_.UpdateAccount(address, [&](pb::Account& now) {
+    now.set_password_hash(hash);
+    now.set_password_changed_ms(clock_.NowMs());
+    EndOtherSessions(now);
+    generation = now.session_generation();
+    return OkStatus();
+  });
+  if (!stored.ok() && stored.error().code == ErrorCode::kNotFound) {
+    return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
+  }
+  SG_RETURN_IF_ERROR(stored);
+  limiter_.Unlock(address);  // the mailbox (and the TOTP code, when due) proved
   audit_.Record("password_reset", address, ip);
-  return Answer{Outcome::kOk, "password_changed", address, {}};
+  return Answer{Outcome::kOk, "password_changed", address, {}, generation};
 }
 
 std::string Accounts::NewTotpSecret() { return RandomBytes(20); }
 
 Result<Accounts::Answer> Accounts::EnableTotp(const std::string& address,
-                                              const std::string& secret, const std::string& code) {
+                                              const std::string& secret, const std::string& code,
+                                              const std::string& password, const std::string& ip) {
   SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
   if (!account) return Answer{Outcome::kWrong, "error_totp", {}, {}};
+  // A secret in place is never replaced: it is turned off first, with a code.
+  if (!account->sealed_totp_secret().empty()) {
+    return Answer{Outcome::kRefused, "totp_already_on", {}, {}};
+  }
+  if (limiter_.Check(address, ip) != LoginLimiter::Verdict::kAllowed) {
+    metrics_.logins.WithLabels({"locked"}).Inc();
+    return Answer{Outcome::kLocked, "error_locked", {}, {}};
+  }
+  // A session alone does not turn it on: the current password is asked.
+  if (!hasher_.Verify(account->password_hash(), password)) {
+    const bool locked = limiter_.Failure(address, ip);
+    audit_.Record("totp_enable_failed", address, ip, {}, locked ? "password, now locked" : "password");
+    return Answer{Outcome::kWrong, "error_password", {}, {}};
+  }
   auto step = VerifyTotp(secret, code, clock_.NowMs() / 1000, -1);
   if (!step) return Answer{Outcome::kWrong, "error_totp", {}, {}};
   std::string key_id;
-  account->set_sealed_totp_secret(vault_.SealSecret(secret, TotpAad(address), &key_id));
-  account->set_totp_key_id(key_id);
-  account->set_last_totp_step(*step);
-  SG_RETURN_IF_ERROR(store_.PutAccount(*account));
-  audit_.Record("totp_enabled", address, "");
-  return Answer{Outcome::kOk, "totp_enabled", address, {}};
+  const std::string sealed = vault_.SealSecret(secret, TotpAad(address), &key_id);
+  int64_t generation = 0;
+  Status stored = store_.UpdateAccount(address, [&](pb::Account& now) -> Status {
+    if (!now.sealed_totp_secret().empty()) {
+      return MakeError(ErrorCode::kAlreadyExists, "totp already on");  // another tab
+    }
+    now.set_sealed_totp_secret(sealed);
+    now.set_totp_key_id(key_id);
+    now.set_last_totp_step(std::max(now.last_totp_step(), *step));
+    EndOtherSessions(now);
+    generation = now.session_generation();
+    return OkStatus();
+  });
+  if (!stored.ok() && stored.error().code == ErrorCode::kAlreadyExists) {
+    return Answer{Outcome::kRefused, "totp_already_on", {}, {}};
+  }
+  if (!stored.ok() && stored.error().code == ErrorCode::kNotFound) {
+    return Answer{Outcome::kWrong, "error_totp", {}, {}};
+  }
+  SG_RETURN_IF_ERROR(stored);
+  audit_.Record("totp_enabled", address, ip);
+  return Answer{Outcome::kOk, "totp_enabled", address, {}, generation};
 }
 
 Result<Accounts::Answer> Accounts::DisableTotp(const std::string& address, const std::string& code,
                                                const std::string& ip) {
   SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
   if (!account || account->sealed_totp_secret().empty()) {
-    return Answer{Outcome::kOk, "totp_disabled", address, {}};
+    return Answer{Outcome::kOk, "totp_disabled", address, {},
+                  account ? account->session_generation() : 0};
   }
   if (limiter_.Check(address, ip) != LoginLimiter::Verdict::kAllowed) {
+    metrics_.logins.WithLabels({"locked"}).Inc();
     return Answer{Outcome::kLocked, "error_locked", {}, {}};
   }
   SG_ASSIGN_OR_RETURN(bool ok, TotpMatches(*account, code));
-  if (!ok) {
-    limiter_.Failure(address, ip);
-    return Answer{Outcome::kWrong, "error_totp", {}, {}};
+  if (!ok) return TotpRefused(address, ip, "totp_disable_failed");
+  int64_t generation = 0;
+  Status stored = store_.UpdateAccount(address, [&](pb::Account& now) {
+    now.clear_sealed_totp_secret();
+    now.clear_totp_key_id();
+    EndOtherSessions(now);
+    generation = now.session_generation();
+    return OkStatus();
+  });
+  if (!stored.ok() && stored.error().code == ErrorCode::kNotFound) {
+    return Answer{Outcome::kOk, "totp_disabled", address, {}};  // purged meanwhile
   }
-  account->clear_sealed_totp_secret();
-  account->clear_totp_key_id();
-  SG_RETURN_IF_ERROR(store_.PutAccount(*account));
+  SG_RETURN_IF_ERROR(stored);
   audit_.Record("totp_disabled", address, ip);
-  return Answer{Outcome::kOk, "totp_disabled", address, {}};
+  return Answer{Outcome::kOk, "totp_disabled", address, {}, generation};
+}
+
+Status Accounts::SetLanguage(const std::string& address, const std::string& language) {
+  return store_.UpdateAccount(address, [&](pb::Account& account) {
+    account.set_language(language);
+    return OkStatus();
+  });
+}
+
+Status Accounts::SetCertificate(const std::string& address, const std::string& der) {
+  return store_.UpdateAccount(address, [&](pb::Account& account) {
+    account.set_certificate_der(der);
+    return OkStatus();
+  });
+}
+
+void Accounts::EndOtherSessions(pb::Account& account) {
+  account.set_session_generation(account.session_generation() + 1);
+}
+
+bool Accounts::AllowReply(const std::string& address) {
+  if (limiter_.AllowReply(address)) return true;
+  metrics_.refused.WithLabels({"rate"}).Inc();
+  return false;
 }
 
 }  // namespace sg::portal

@@ -12,7 +12,12 @@
 // Errors: Result errors are storage or queue failures (the page says "try
 // again later"); everything a user did wrong is an Answer.
 //
-// Threading: thread-safe. Start/Stop from the owning service.
+// Lockout: a password step that is right but leaves the TOTP code due is not
+// a success for the limiter; only the whole login is (portal_limiter.h).
+//
+// Threading: thread-safe. Start/Stop from the owning service. Reset mails go
+// out on one background thread; an exception in one is logged and counted,
+// never ends the thread.
 #pragma once
 
 #include <condition_variable>
@@ -24,7 +29,7 @@
 
 #include "common/result.h"
 #include "portal/portal_audit.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_limiter.h"
 #include "portal/portal_links.h"
@@ -50,6 +55,10 @@ class Accounts {
     std::string message_key;  // a strings/<lang>.json key for the page
     std::string address;      // whose account (on success)
     std::string message_id;   // the portal message the link led to
+    // On success: the session_generation of the account record that was
+    // checked; the session made from this answer carries it, so a reset
+    // that committed meanwhile ends that session too.
+    int64_t generation = 0;
   };
 
   Accounts(const PortalConfig& config, PortalVault& vault, const PasswordHasher& hasher,
@@ -70,13 +79,28 @@ class Accounts {
                        const std::string& password2, const std::string& totp_code,
                        const std::string& ip);
 
-  // TOTP: a new random secret (20 bytes), turning it on after the first
-  // right code, turning it off with a current code.
+  // TOTP: a new random secret (20 bytes); turning it on needs the current
+  // password and the first right code and is refused while a secret is set
+  // (kRefused "totp_already_on": turn it off first); turning it off needs a
+  // current code. A password reset and both TOTP changes raise the
+  // account's session_generation, which ends every other session
+  // (portal_sessions.h); the caller rotates its own session.
   static std::string NewTotpSecret();
   Result<Answer> EnableTotp(const std::string& address, const std::string& secret,
-                            const std::string& code);
+                            const std::string& code, const std::string& password,
+                            const std::string& ip);
   Result<Answer> DisableTotp(const std::string& address, const std::string& code,
                              const std::string& ip);
+
+  // The reader's settings (portal_web_settings.cc), changed on the current
+  // record: a reset or a purge that landed meanwhile stays (kNotFound when
+  // the account is gone). An empty `der` removes the certificate.
+  Status SetLanguage(const std::string& address, const std::string& language);
+  Status SetCertificate(const std::string& address, const std::string& der);
+
+  // Replies: true when `address` may send one more now (a token bucket per
+  // account, portal_limiter.h); a refusal is counted (refused{why="rate"}).
+  bool AllowReply(const std::string& address);
 
   // Waits for queued reset mails (tests, shutdown).
   void Drain();
@@ -85,8 +109,13 @@ class Accounts {
   Result<Answer> CheckNewPassword(const std::string& address, const std::string& password,
                                   const std::string& password2);
   Result<bool> TotpMatches(pb::Account& account, const std::string& code);
+  // A wrong TOTP code: counted apart from passwords, audited as `what`.
+  Result<Answer> TotpRefused(const std::string& address, const std::string& ip,
+                             const std::string& what);
+  static void EndOtherSessions(pb::Account& account);
   void Background(std::function<void()> task);
   void RunBackground();
+  void RunGuarded(const std::function<void()>& task);
 
   const PortalConfig& config_;
   PortalVault& vault_;

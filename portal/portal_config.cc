@@ -88,6 +88,9 @@ Status ParseLimits(const config::ConfigNode& s, PortalConfig& c) {
   SG_ASSIGN_OR_RETURN(int64_t min_len, s.Int("min_password_length", 10, 8, 128));
   c.min_password_length = static_cast<size_t>(min_len);
   SG_ASSIGN_OR_RETURN(c.max_reply_bytes, s.Size("max_reply_size", c.max_reply_bytes));
+  SG_ASSIGN_OR_RETURN(int64_t replies, s.Int("max_replies_per_hour", 20, 1, 100000));
+  c.max_replies_per_hour = static_cast<size_t>(replies);
+  SG_ASSIGN_OR_RETURN(c.audit_retention, Positive(s, "audit_retention", c.audit_retention));
   return OkStatus();
 }
 

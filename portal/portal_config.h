@@ -59,6 +59,8 @@ struct PortalConfig {
   std::chrono::milliseconds ip_window{std::chrono::minutes(15)};
   size_t min_password_length = 10;
   uint64_t max_reply_bytes = 10ull << 20;
+  size_t max_replies_per_hour = 20;     // per account (a token bucket)
+  std::chrono::milliseconds audit_retention{std::chrono::hours(24 * 180)};
   std::string notification_from;        // envelope sender of notifications; default the sender
   std::vector<DomainSettings> domains;
   DomainSettings defaults;

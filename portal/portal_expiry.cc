@@ -24,6 +24,7 @@ Result<ExpiryReport> RunExpiry(PortalStore& store, const PortalConfig& config, c
   // reads "used or expired" rather than "unknown" (the same page anyway).
   SG_ASSIGN_OR_RETURN(report.tokens, store.SweepTokens(now - 24 * 3600 * 1000LL));
   SG_ASSIGN_OR_RETURN(report.sessions, store.SweepSessions(now - config.session_idle.count()));
+  SG_ASSIGN_OR_RETURN(report.audit, store.DeleteAuditBefore(now - config.audit_retention.count()));
   return report;
 }
 

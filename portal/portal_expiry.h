@@ -1,6 +1,7 @@
 // Retention (docs/portal.md "Retention"): a message is deleted when its
 // domain's retention (portal.domains[].retention, default 90 days) has
-// passed since it was stored; used or expired links and idle sessions go
+// passed since it was stored; used or expired links, idle sessions and
+// audit records older than portal.audit_retention (default 180 days) go
 // too. Run every minute by the portal service and on demand by
 // `smimegatectl portal purge --expired`.
 //
@@ -10,7 +11,7 @@
 #include <cstddef>
 
 #include "common/result.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_metrics.h"
 #include "portal/portal_store.h"
@@ -21,6 +22,7 @@ struct ExpiryReport {
   size_t messages = 0;
   size_t tokens = 0;
   size_t sessions = 0;
+  size_t audit = 0;  // audit records past portal.audit_retention
 };
 
 Result<ExpiryReport> RunExpiry(PortalStore& store, const PortalConfig& config, const Clock& clock,

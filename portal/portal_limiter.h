@@ -1,26 +1,41 @@
 // Brute-force limits of the portal's login, registration-code, TOTP and
-// reset forms (docs/portal.md "Web security"):
-//   - per address: after `max_failures` wrong answers in a row the address
-//     is locked for `lockout`; a correct answer resets the count, a
-//     password reset by link unlocks it. Unknown addresses are counted
-//     exactly like known ones, so a lock says nothing about an account.
+// reset forms, and the reply rate (docs/portal.md "Web security"):
+//   - per address: after `max_failures` wrong passwords (or registration
+//     codes) the address is locked for `lockout`. Only a whole successful
+//     login (password and, when due, TOTP) resets the count, and a password
+//     reset by link unlocks it. Unknown addresses are counted exactly like
+//     known ones, so a lock says nothing about an account.
+//   - per address, for the second factor: wrong TOTP codes have a count of
+//     their own that a correct password does not reset (otherwise whoever
+//     has the password could guess codes forever, 19 at a time); it locks
+//     the address after `max_failures` too, and only a right TOTP code (a
+//     whole login, a reset with the code) or the lock running out clears it.
 //   - per client IP: at most `max_ip_failures` wrong answers per `ip_window`
 //     (IPv6 clients count per /64), whatever addresses they try.
-//   - per address: at most one reset mail per `reset_interval`.
-// The counters live in memory (bounded: the oldest entries go first) and
-// per process; docs/portal.md says what that means for several replicas.
+//   - per address: at most one reset mail per `reset_interval`, at most
+//     `max_replies` replies per `reply_window` (a token bucket).
+// The counters live in memory and per process; docs/portal.md says what
+// that means for several replicas. Each table is an LRU bounded by
+// `max_entries`: touching an entry and evicting the least recently used one
+// are O(1); an address that is locked (or an IP that is limited) is never
+// evicted before its lock runs out, so a flood of other addresses cannot
+// wipe a victim's lock (memory then grows by the locked entries only,
+// which the IP limit bounds).
 //
-// Threading: thread-safe.
+// Threading: thread-safe (one mutex).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <list>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 
 namespace sg::portal {
 
@@ -30,7 +45,51 @@ struct LimiterConfig {
   size_t max_ip_failures = 100;
   std::chrono::milliseconds ip_window{std::chrono::minutes(15)};
   std::chrono::milliseconds reset_interval{std::chrono::minutes(5)};
+  size_t max_replies = 20;
+  std::chrono::milliseconds reply_window{std::chrono::hours(1)};
   size_t max_entries = 100000;
+};
+
+// A map with least-recently-used order: Touch() finds or makes an entry and
+// moves it to the front; EvictOver() drops entries from the back while the
+// map is larger than `max`, skipping (moving to the front) those `keep`
+// says must stay, at most `max_skips` per call so that a call stays O(1).
+template <typename V>
+class LruTable {
+ public:
+  V& Touch(const std::string& key) {
+    auto it = index_.find(key);
+    if (it != index_.end()) {
+      order_.splice(order_.begin(), order_, it->second);
+      return it->second->second;
+    }
+    order_.emplace_front(key, V{});
+    index_.emplace(key, order_.begin());
+    return order_.front().second;
+  }
+  V* Find(const std::string& key) {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &it->second->second;
+  }
+  template <typename Keep>
+  void EvictOver(size_t max, Keep keep, size_t max_skips = 8) {
+    size_t skips = 0;
+    while (order_.size() > max && !order_.empty()) {
+      auto last = std::prev(order_.end());
+      if (keep(last->second)) {
+        if (++skips > max_skips) return;
+        order_.splice(order_.begin(), order_, last);
+        continue;
+      }
+      index_.erase(last->first);
+      order_.pop_back();
+    }
+  }
+  size_t size() const { return order_.size(); }
+
+ private:
+  std::list<std::pair<std::string, V>> order_;  // front: most recently used
+  std::unordered_map<std::string, typename std::list<std::pair<std::string, V>>::iterator> index_;
 };
 
 class LoginLimiter {
@@ -41,34 +100,50 @@ class LoginLimiter {
 
   // Before checking a secret for `address` from `ip`.
   Verdict Check(const std::string& address, const std::string& ip);
-  // A wrong secret; true when this failure locked the address.
+  // A wrong password or registration code; true when this failure locked
+  // the address.
   bool Failure(const std::string& address, const std::string& ip);
+  // A wrong TOTP code: counted apart from passwords (see above); true when
+  // this failure locked the address.
+  bool TotpFailure(const std::string& address, const std::string& ip);
+  // A whole login succeeded (password and, when due, the TOTP code): both
+  // counts start again and a lock is lifted.
   void Success(const std::string& address);
+  // A password reset by link (after the TOTP code, when the account has one).
   void Unlock(const std::string& address);
   // True (and remembered) when a reset mail for `address` may go out now.
   bool AllowResetMail(const std::string& address);
+  // True (and counted) when `address` may send one more reply now.
+  bool AllowReply(const std::string& address);
 
   // The IP key: the address for IPv4, its /64 for IPv6.
   static std::string ClientKey(const std::string& ip);
 
+  // Entries held (tests: the bound).
+  size_t AddressEntries();
+
  private:
   struct AddressState {
     size_t failures = 0;
+    size_t totp_failures = 0;
     int64_t locked_until_ms = 0;
     int64_t last_reset_mail_ms = -1;
-    int64_t touched_ms = 0;
+    double reply_tokens = -1;  // < 0: a full bucket
+    int64_t reply_refill_ms = 0;
   };
   struct IpState {
     size_t failures = 0;
     int64_t window_start_ms = 0;
   };
-  void Trim(int64_t now);
+  AddressState& TouchAddress(const std::string& address, int64_t now);
+  void CountIp(const std::string& ip, int64_t now);
+  bool Lock(AddressState& a, size_t count, int64_t now);
 
   LimiterConfig config_;
   const Clock& clock_;
   std::mutex mu_;
-  std::unordered_map<std::string, AddressState> addresses_;
-  std::unordered_map<std::string, IpState> ips_;
+  LruTable<AddressState> addresses_;
+  LruTable<IpState> ips_;
 };
 
 }  // namespace sg::portal

@@ -23,6 +23,8 @@ PortalMetrics::PortalMetrics(metrics::Registry& r)
                                  "Portal records that could not be stored yet").Get()),
       request_seconds(r.AddHistogram("smimegate_portal_request_seconds",
                                      "Portal page latency", {"page"}, metrics::LatencyBuckets())),
+      background_errors(r.AddCounter("smimegate_portal_background_errors_total",
+                                     "Portal background tasks (reset mails) that threw").Get()),
       registry_(r) {}
 
 void PortalMetrics::WatchStore(std::function<StoreStats()> stats) {

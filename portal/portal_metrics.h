@@ -10,6 +10,7 @@
 //   smimegate_portal_refused_total{why}          csrf | link | not_found | rate
 //   smimegate_portal_intake_errors_total         records that could not be stored (retried)
 //   smimegate_portal_request_seconds{page}       page latency
+//   smimegate_portal_background_errors_total     reset-mail tasks that threw (logged, dropped)
 //   smimegate_portal_store_messages, _store_bytes, _accounts   (gauges, at scrape)
 //
 // Threading: thread-safe (sg::metrics).
@@ -39,6 +40,7 @@ class PortalMetrics {
   metrics::Family<metrics::Counter>& refused;
   metrics::Counter& intake_errors;
   metrics::Family<metrics::Histogram>& request_seconds;
+  metrics::Counter& background_errors;
 
  private:
   metrics::Registry& registry_;

@@ -75,6 +75,7 @@ Status PortalService::Start() {
   lc.lockout = config_.lockout;
   lc.max_ip_failures = config_.max_ip_failures;
   lc.ip_window = config_.ip_window;
+  lc.max_replies = config_.max_replies_per_hour;
   limiter_ = std::make_unique<LoginLimiter>(lc, clock_);
   hasher_ = std::make_unique<PasswordHasher>(argon2_);
   links_ = std::make_unique<Links>(*store_, clock_, config_.public_url);

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,6 +82,21 @@ class PortalStore {
   // ---- accounts
   virtual Result<std::optional<pb::Account>> GetAccount(const std::string& address) = 0;
   virtual Status PutAccount(const pb::Account& account) = 0;
+  // Stores a new account; false (nothing written) when one exists already
+  // (two registration links of one address: the first wins).
+  virtual Result<bool> CreateAccount(const pb::Account& account) = 0;
+  // Sets last_totp_step to `step` when it is below it (a TOTP code is
+  // accepted once, also by two concurrent requests); false when the step
+  // was used already, kNotFound when the account is gone. Changes nothing
+  // else of the record.
+  virtual Result<bool> AdvanceTotpStep(const std::string& address, int64_t step) = 0;
+  // One atomic read-modify-write of an existing account: runs `change` on
+  // the current record under the store lock and stores it when `change`
+  // returns OK (its error is returned, nothing written). kNotFound when the
+  // account is gone: it never creates one (a purged account stays purged).
+  // `change` runs under the lock: quick, no store calls, no hashing.
+  using AccountChange = std::function<Status(pb::Account&)>;
+  virtual Status UpdateAccount(const std::string& address, const AccountChange& change) = 0;
   virtual Status DeleteAccount(const std::string& address) = 0;
 
   // ---- one-time links, under the SHA-256 of the token
@@ -92,6 +108,10 @@ class PortalStore {
 
   // ---- sessions, under the SHA-256 of the session id
   virtual Status PutSession(const std::string& hash, const pb::Session& session) = 0;
+  // Replaces a session only when it still exists; false when it is gone (a
+  // logout or a timeout deleted it: a request still running must not bring
+  // it back).
+  virtual Result<bool> UpdateSession(const std::string& hash, const pb::Session& session) = 0;
   virtual Result<std::optional<pb::Session>> GetSession(const std::string& hash) = 0;
   virtual Status DeleteSession(const std::string& hash) = 0;
 
@@ -104,8 +124,11 @@ class PortalStore {
   virtual Result<std::vector<pb::SealedPortalKey>> GetKeys() = 0;
   virtual Status PutKey(const pb::SealedPortalKey& key) = 0;
 
-  // ---- audit trail (append only)
+  // ---- audit trail (append only; not synced: a power failure may lose the
+  // newest records, a process crash loses none)
   virtual Status AppendAudit(const pb::AuditEvent& event) = 0;
+  // Retention: deletes the records older than `before_ms`; how many went.
+  virtual Result<size_t> DeleteAuditBefore(int64_t before_ms) = 0;
   virtual Result<std::vector<pb::AuditEvent>> ListAudit(size_t limit) = 0;  // newest first
 
   virtual Result<StoreStats> Stats() = 0;

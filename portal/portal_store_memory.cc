@@ -129,6 +129,31 @@ Status MemoryPortalStore::PutAccount(const pb::Account& account) {
   return OkStatus();
 }
 
+Result<bool> MemoryPortalStore::CreateAccount(const pb::Account& account) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return accounts_.emplace(account.address(), account).second;
+}
+
+Result<bool> MemoryPortalStore::AdvanceTotpStep(const std::string& address, int64_t step) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = accounts_.find(address);
+  if (it == accounts_.end()) return MakeError(ErrorCode::kNotFound, "no such account");
+  if (step <= it->second.last_totp_step()) return false;
+  it->second.set_last_totp_step(step);
+  return true;
+}
+
+Status MemoryPortalStore::UpdateAccount(const std::string& address,
+                                        const AccountChange& change) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = accounts_.find(address);
+  if (it == accounts_.end()) return MakeError(ErrorCode::kNotFound, "no such account");
+  pb::Account next = it->second;
+  SG_RETURN_IF_ERROR(change(next));
+  it->second = std::move(next);
+  return OkStatus();
+}
+
 Status MemoryPortalStore::DeleteAccount(const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   if (accounts_.erase(address) == 0) return MakeError(ErrorCode::kNotFound, "no such account");
@@ -162,6 +187,15 @@ Status MemoryPortalStore::PutSession(const std::string& hash, const pb::Session&
   std::lock_guard<std::mutex> lock(mu_);
   sessions_[hash] = session;
   return OkStatus();
+}
+
+Result<bool> MemoryPortalStore::UpdateSession(const std::string& hash,
+                                              const pb::Session& session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(hash);
+  if (it == sessions_.end()) return false;
+  it->second = session;
+  return true;
 }
 
 Result<std::optional<pb::Session>> MemoryPortalStore::GetSession(const std::string& hash) {
@@ -206,6 +240,12 @@ Status MemoryPortalStore::AppendAudit(const pb::AuditEvent& event) {
   std::lock_guard<std::mutex> lock(mu_);
   audit_.push_back(event);
   return OkStatus();
+}
+
+Result<size_t> MemoryPortalStore::DeleteAuditBefore(int64_t before_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<size_t>(
+      std::erase_if(audit_, [&](const auto& e) { return e.time_ms() < before_ms; }));
 }
 
 Result<std::vector<pb::AuditEvent>> MemoryPortalStore::ListAudit(size_t limit) {

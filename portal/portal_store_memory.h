@@ -32,11 +32,15 @@ class MemoryPortalStore : public PortalStore {
                                                       size_t limit) override;
   Result<std::optional<pb::Account>> GetAccount(const std::string& address) override;
   Status PutAccount(const pb::Account& account) override;
+  Result<bool> CreateAccount(const pb::Account& account) override;
+  Result<bool> AdvanceTotpStep(const std::string& address, int64_t step) override;
+  Status UpdateAccount(const std::string& address, const AccountChange& change) override;
   Status DeleteAccount(const std::string& address) override;
   Status PutToken(const std::string& hash, const pb::LinkToken& token) override;
   Result<std::optional<pb::LinkToken>> GetToken(const std::string& hash) override;
   Result<bool> ConsumeToken(const std::string& hash, int64_t now_ms) override;
   Status PutSession(const std::string& hash, const pb::Session& session) override;
+  Result<bool> UpdateSession(const std::string& hash, const pb::Session& session) override;
   Result<std::optional<pb::Session>> GetSession(const std::string& hash) override;
   Status DeleteSession(const std::string& hash) override;
   Result<size_t> SweepTokens(int64_t before_ms) override;
@@ -44,6 +48,7 @@ class MemoryPortalStore : public PortalStore {
   Result<std::vector<pb::SealedPortalKey>> GetKeys() override;
   Status PutKey(const pb::SealedPortalKey& key) override;
   Status AppendAudit(const pb::AuditEvent& event) override;
+  Result<size_t> DeleteAuditBefore(int64_t before_ms) override;
   Result<std::vector<pb::AuditEvent>> ListAudit(size_t limit) override;
   Result<StoreStats> Stats() override;
 

@@ -4,6 +4,7 @@
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "portal/portal_store_keys.h"
@@ -277,6 +278,39 @@ Status RocksDbPortalStore::PutAccount(const pb::Account& account) {
   return OkStatus();
 }
 
+Result<bool> RocksDbPortalStore::CreateAccount(const pb::Account& account) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_ASSIGN_OR_RETURN(auto existing, Get(keys::Account(account.address())));
+  if (existing) return false;
+  rocksdb::WriteBatch b;
+  b.Put(keys::Account(account.address()), account.SerializeAsString());
+  StoreStats next = stats_;
+  next.accounts += 1;
+  b.Put(std::string(keys::kStats), EncodeStats(next));
+  SG_RETURN_IF_ERROR(Write(&b, true));
+  stats_ = next;
+  return true;
+}
+
+Result<bool> RocksDbPortalStore::AdvanceTotpStep(const std::string& address, int64_t step) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_ASSIGN_OR_RETURN(auto account, GetProto<pb::Account>(keys::Account(address)));
+  if (!account) return MakeError(ErrorCode::kNotFound, "no such account");
+  if (step <= account->last_totp_step()) return false;
+  account->set_last_totp_step(step);
+  SG_RETURN_IF_ERROR(PutOne(keys::Account(address), account->SerializeAsString(), true));
+  return true;
+}
+
+Status RocksDbPortalStore::UpdateAccount(const std::string& address,
+                                         const AccountChange& change) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_ASSIGN_OR_RETURN(auto account, GetProto<pb::Account>(keys::Account(address)));
+  if (!account) return MakeError(ErrorCode::kNotFound, "no such account");
+  SG_RETURN_IF_ERROR(change(*account));
+  return PutOne(keys::Account(address), account->SerializeAsString(), true);
+}
+
 Status RocksDbPortalStore::DeleteAccount(const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   SG_ASSIGN_OR_RETURN(auto existing, Get(keys::Account(address)));
@@ -312,11 +346,23 @@ Status RocksDbPortalStore::PutSession(const std::string& hash, const pb::Session
   return PutOne(keys::Session(hash), session.SerializeAsString(), false);
 }
 
+Result<bool> RocksDbPortalStore::UpdateSession(const std::string& hash,
+                                               const pb::Session& session) {
+  // Under the mutex with DeleteSession, so a logout cannot fall between the
+  // check and the write.
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_ASSIGN_OR_RETURN(auto existing, Get(keys::Session(hash)));
+  if (!existing) return false;
+  SG_RETURN_IF_ERROR(PutOne(keys::Session(hash), session.SerializeAsString(), false));
+  return true;
+}
+
 Result<std::optional<pb::Session>> RocksDbPortalStore::GetSession(const std::string& hash) {
   return GetProto<pb::Session>(keys::Session(hash));
 }
 
 Status RocksDbPortalStore::DeleteSession(const std::string& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
   rocksdb::WriteBatch b;
   b.Delete(keys::Session(hash));
   return Write(&b, true);  // a logout is synced: the old cookie must stay dead
@@ -369,7 +415,22 @@ Status RocksDbPortalStore::AppendAudit(const pb::AuditEvent& event) {
   const uint64_t seq = audit_seq_.fetch_add(1);
   return PutOne("u" + keys::BigEndian(static_cast<uint64_t>(event.time_ms())) +
                     keys::BigEndian(seq),
-                event.SerializeAsString(), true);
+                event.SerializeAsString(), false);
+}
+
+Result<size_t> RocksDbPortalStore::DeleteAuditBefore(int64_t before_ms) {
+  // The keys sort by time: one range delete up to "u<before_ms BE64>".
+  const std::string end = "u" + keys::BigEndian(static_cast<uint64_t>(std::max<int64_t>(0, before_ms)));
+  size_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek("u"); it->Valid() && it->key().compare(end) < 0; it->Next()) ++n;
+  SG_RETURN_IF_ERROR(FromRocks(it->status(), "audit sweep"));
+  if (n == 0) return n;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  SG_RETURN_IF_ERROR(
+      FromRocks(db_->DeleteRange(wo, db_->DefaultColumnFamily(), "u", end), "audit sweep"));
+  return n;
 }
 
 Result<std::vector<pb::AuditEvent>> RocksDbPortalStore::ListAudit(size_t limit) {

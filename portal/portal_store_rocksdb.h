@@ -1,7 +1,9 @@
 // PortalStore on RocksDB (portal_store.h): one database under
 // portal.store_path, every message, account, link and key write synced
 // (WAL fsync) before it returns; session updates are written to the WAL but
-// not synced (losing one in a power failure only logs the reader out).
+// not synced (losing one in a power failure only logs the reader out), and
+// so are audit records (written to the WAL, so a killed process loses none;
+// a power failure may lose the newest few, which decide nothing).
 //
 // Key layout (one column family, a prefix byte per kind):
 //   m<recipient>\0<id>            StoredMessage
@@ -53,11 +55,15 @@ class RocksDbPortalStore : public PortalStore {
                                                       size_t limit) override;
   Result<std::optional<pb::Account>> GetAccount(const std::string& address) override;
   Status PutAccount(const pb::Account& account) override;
+  Result<bool> CreateAccount(const pb::Account& account) override;
+  Result<bool> AdvanceTotpStep(const std::string& address, int64_t step) override;
+  Status UpdateAccount(const std::string& address, const AccountChange& change) override;
   Status DeleteAccount(const std::string& address) override;
   Status PutToken(const std::string& hash, const pb::LinkToken& token) override;
   Result<std::optional<pb::LinkToken>> GetToken(const std::string& hash) override;
   Result<bool> ConsumeToken(const std::string& hash, int64_t now_ms) override;
   Status PutSession(const std::string& hash, const pb::Session& session) override;
+  Result<bool> UpdateSession(const std::string& hash, const pb::Session& session) override;
   Result<std::optional<pb::Session>> GetSession(const std::string& hash) override;
   Status DeleteSession(const std::string& hash) override;
   Result<size_t> SweepTokens(int64_t before_ms) override;
@@ -65,6 +71,7 @@ class RocksDbPortalStore : public PortalStore {
   Result<std::vector<pb::SealedPortalKey>> GetKeys() override;
   Status PutKey(const pb::SealedPortalKey& key) override;
   Status AppendAudit(const pb::AuditEvent& event) override;
+  Result<size_t> DeleteAuditBefore(int64_t before_ms) override;
   Result<std::vector<pb::AuditEvent>> ListAudit(size_t limit) override;
   Result<StoreStats> Stats() override;
 

@@ -42,7 +42,7 @@
 #include "common/result.h"
 #include "portal/portal_accounts.h"
 #include "portal/portal_audit.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
 #include "portal/portal_metrics.h"
@@ -120,7 +120,7 @@ class PortalWeb {
   void ResetRequestSubmit(Call& call);
   void ResetPage(Call& call);
   void ResetSubmit(Call& call);
-  Status LogIn(Call& call, const std::string& address, bool totp_pending);
+  Status LogIn(Call& call, const std::string& address, bool totp_pending, int64_t generation);
   void AfterLogin(Call& call);
 
   // portal_web_inbox.cc

@@ -8,9 +8,11 @@
 
 namespace sg::portal {
 
-Status PortalWeb::LogIn(Call& call, const std::string& address, bool totp_pending) {
+Status PortalWeb::LogIn(Call& call, const std::string& address, bool totp_pending,
+                        int64_t generation) {
   LiveSession old = call.session ? *call.session : LiveSession{};
-  SG_ASSIGN_OR_RETURN(LiveSession fresh, d_.sessions.Rotate(old, address, totp_pending));
+  SG_ASSIGN_OR_RETURN(LiveSession fresh,
+                      d_.sessions.Rotate(old, address, totp_pending, generation));
   call.res.set_header("Set-Cookie", Sessions::CookieHeader(fresh.id));
   call.session = std::move(fresh);
   return OkStatus();
@@ -87,7 +89,7 @@ void PortalWeb::LinkSubmit(Call& call) {
     Render(call, "register", data, 400);
     return;
   }
-  if (!LogIn(call, answer->address, false).ok()) {
+  if (!LogIn(call, answer->address, false, answer->generation).ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
   Redirect(call, "/m/" + answer->message_id + "?n=registered");
@@ -126,7 +128,8 @@ void PortalWeb::LoginSubmit(Call& call) {
       }
     }
   }
-  if (!LogIn(call, answer->address, answer->outcome == O::kTotpRequired).ok()) {
+  if (!LogIn(call, answer->address, answer->outcome == O::kTotpRequired,
+                 answer->generation).ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
   if (answer->outcome == O::kTotpRequired) return Redirect(call, "/login/totp");
@@ -152,7 +155,9 @@ void PortalWeb::TotpSubmit(Call& call) {
     Render(call, "totp", data, answer->outcome == Accounts::Outcome::kLocked ? 429 : 401);
     return;
   }
-  if (!LogIn(call, address, false).ok()) return Info(call, "error_title", "error_text", 503, false);
+  if (!LogIn(call, address, false, answer->generation).ok()) {
+    return Info(call, "error_title", "error_text", 503, false);
+  }
   AfterLogin(call);
 }
 
@@ -189,6 +194,14 @@ void PortalWeb::ResetPage(Call& call) {
   }
   call.brand = (*link)->domain();
   if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
+  if (!call.session->stored || call.session->data.brand() != call.brand) {
+    // Pre-login sessions are stored only when they carry something: here
+    // the brand of the form's answer (a valid reset link, not any GET).
+    call.session->data.set_brand(call.brand);
+    if (!d_.sessions.Save(*call.session).ok()) {
+      return Info(call, "error_title", "error_text", 503, false);
+    }
+  }
   auto account = d_.vault.store().GetAccount((*link)->address());
   if (!account.ok()) return Info(call, "error_title", "error_text", 503, false);
   mustache::data data;
@@ -226,7 +239,7 @@ void PortalWeb::ResetSubmit(Call& call) {
     Render(call, "reset", data, answer->outcome == O::kLocked ? 429 : 400);
     return;
   }
-  if (!LogIn(call, answer->address, false).ok()) {
+  if (!LogIn(call, answer->address, false, answer->generation).ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
   Redirect(call, "/inbox?n=password_changed");

@@ -133,6 +133,10 @@ void PortalWeb::ReplySubmit(Call& call) {
   draft.date_unix = d_.clock.NowMs() / 1000;
   auto mail = BuildReply(draft);
   if (!mail.ok()) return Info(call, "error_title", "error_text", 500, false);
+  // Only a reply that passed every check takes from the bucket.
+  if (!d_.accounts.AllowReply(call.address())) {
+    return Info(call, "forbidden_title", "reply_rate", 429, false, true);
+  }
   v1::MessageRecord record;
   auto* env = record.mutable_envelope();
   env->set_message_id("portal-reply-" + Hex(RandomBytes(12)));

@@ -59,6 +59,18 @@ void PortalWeb::Settings(Call& call) {
 }
 
 void PortalWeb::TotpStart(Call& call) {
+  // A secret in place is not replaced: it is turned off first (with a code).
+  auto account = d_.vault.store().GetAccount(call.address());
+  if (!account.ok() || !account->has_value()) {
+    return Info(call, "error_title", "error_text", 503, false);
+  }
+  if (!(*account)->sealed_totp_secret().empty()) {
+    call.notice = Text(call, "totp_already_on");
+    call.res.status = 409;
+    Settings(call);
+    call.res.status = 409;
+    return;
+  }
   const std::string secret = Accounts::NewTotpSecret();
   std::string key_id;
   call.session->data.set_pending_totp(
@@ -88,7 +100,8 @@ void PortalWeb::TotpConfirm(Call& call) {
   auto secret = d_.vault.OpenSecret(call.session->data.pending_totp(), PendingAad(call.address()),
                                     call.session->data.pending_totp_key());
   if (!secret.ok()) return Redirect(call, "/settings");
-  auto answer = d_.accounts.EnableTotp(call.address(), *secret, call.Param("code"));
+  auto answer = d_.accounts.EnableTotp(call.address(), *secret, call.Param("code"),
+                                       call.Param("password"), call.ip);
   if (!answer.ok()) {
     Wipe(*secret);
     return Info(call, "error_title", "error_text", 503, false);
@@ -99,13 +112,18 @@ void PortalWeb::TotpConfirm(Call& call) {
     data.set("secret", Base32(*secret));
     data.set("error", Text(call, answer->message_key));
     Wipe(*secret);
-    Render(call, "totp_setup", data, 400);
+    Render(call, "totp_setup", data,
+           answer->outcome == Accounts::Outcome::kLocked ? 429
+           : answer->outcome == Accounts::Outcome::kRefused ? 409 : 400);
     return;
   }
   Wipe(*secret);
-  call.session->data.clear_pending_totp();
-  call.session->data.clear_pending_totp_key();
-  if (!d_.sessions.Save(*call.session).ok()) return Info(call, "error_title", "error_text", 503, false);
+  // Every other session of the account has ended; this one gets a new id
+  // (without the pending secret).
+  const std::string address = call.address();
+  if (!LogIn(call, address, false, answer->generation).ok()) {
+    return Info(call, "error_title", "error_text", 503, false);
+  }
   Redirect(call, "/settings?n=totp_enabled");
 }
 
@@ -115,6 +133,10 @@ void PortalWeb::TotpDisable(Call& call) {
   if (answer->outcome != Accounts::Outcome::kOk) {
     call.notice = Text(call, answer->message_key);
     return Settings(call);
+  }
+  const std::string address = call.address();
+  if (!LogIn(call, address, false, answer->generation).ok()) {
+    return Info(call, "error_title", "error_text", 503, false);
   }
   Redirect(call, "/settings?n=totp_disabled");
 }
@@ -131,12 +153,7 @@ void PortalWeb::CertificateUpload(Call& call) {
     call.res.status = 400;
     return;
   }
-  auto account = d_.vault.store().GetAccount(call.address());
-  if (!account.ok() || !account->has_value()) {
-    return Info(call, "error_title", "error_text", 503, false);
-  }
-  (*account)->set_certificate_der(info->der);
-  if (!d_.vault.store().PutAccount(**account).ok()) {
+  if (!d_.accounts.SetCertificate(call.address(), info->der).ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
   d_.audit.Record("certificate", call.address(), call.ip, {}, "sha256 " + info->fingerprint);
@@ -144,12 +161,7 @@ void PortalWeb::CertificateUpload(Call& call) {
 }
 
 void PortalWeb::CertificateRemove(Call& call) {
-  auto account = d_.vault.store().GetAccount(call.address());
-  if (!account.ok() || !account->has_value()) {
-    return Info(call, "error_title", "error_text", 503, false);
-  }
-  (*account)->clear_certificate_der();
-  if (!d_.vault.store().PutAccount(**account).ok()) {
+  if (!d_.accounts.SetCertificate(call.address(), "").ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
   d_.audit.Record("certificate_removed", call.address(), call.ip);
@@ -159,12 +171,7 @@ void PortalWeb::CertificateRemove(Call& call) {
 void PortalWeb::Language(Call& call) {
   const std::string lang = call.Param("language");
   if (lang != "en" && lang != "de") return Redirect(call, "/settings");
-  auto account = d_.vault.store().GetAccount(call.address());
-  if (!account.ok() || !account->has_value()) {
-    return Info(call, "error_title", "error_text", 503, false);
-  }
-  (*account)->set_language(lang);
-  if (!d_.vault.store().PutAccount(**account).ok()) {
+  if (!d_.accounts.SetLanguage(call.address(), lang).ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
   Redirect(call, "/settings?n=language_saved");

@@ -28,8 +28,9 @@ namespace v1 = smimegate::v1;
 
 const char kAttachment[] = "PDF-1.4 pretend \x01\x02\x03 bytes";
 
-std::string Message(const std::string& subject) {
-  return "From: Alice <alice@corp.example>\r\n"
+std::string Message(const std::string& subject,
+                    const std::string& from = "Alice <alice@corp.example>") {
+  return "From: " + from + "\r\n"
          "To: bob@partner.example\r\n"
          "Subject: " + subject + "\r\n"
          "Message-ID: <m1@corp.example>\r\n"
@@ -79,12 +80,14 @@ class PortalServiceTest : public ::testing::Test {
     if (service_) service_->Stop();
   }
 
-  void Put(const std::string& queue_id, const std::string& rcpt, const std::string& subject) {
+  void Put(const std::string& queue_id, const std::string& rcpt, const std::string& subject,
+           const std::string& from = "Alice <alice@corp.example>",
+           const std::string& mail_from = "alice@corp.example") {
     v1::MessageRecord r;
     r.mutable_envelope()->set_message_id(queue_id);
-    r.mutable_envelope()->set_mail_from("alice@corp.example");
+    r.mutable_envelope()->set_mail_from(mail_from);
     r.mutable_envelope()->add_recipients()->set_address(rcpt);
-    r.set_message(Message(subject));
+    r.set_message(Message(subject, from));
     r.set_destination(v1::DESTINATION_PORTAL);
     auto p = queue_->CreateProducer();
     ASSERT_TRUE(p.ok());
@@ -278,6 +281,72 @@ TEST_F(PortalServiceTest, AttacksAreRefused) {
                                              {"password", "Tundra-Kettle-Violin-42"}});
   ASSERT_TRUE(right);
   EXPECT_NE(right->status, 303) << "a locked account logged in";
+}
+
+// Review M1: a password reset on one client logs every other client out.
+TEST_F(PortalServiceTest, APasswordResetEndsTheOtherClientsSession) {
+  Put("q1", "bob@partner.example", "For Bob");
+  auto notes = WaitForNotifications(1);
+  ASSERT_EQ(notes.size(), 1u);
+  const std::string first = Register(LinkToken(notes[0]));  // client 1
+  ASSERT_FALSE(first.empty());
+  auto form = client_->Get("/reset");  // client 2 asks for a reset link
+  ASSERT_TRUE(form);
+  auto asked = client_->Post("/reset", {{"Cookie", Cookie(form)}},
+                             httplib::Params{{"csrf", Csrf(form->body)},
+                                             {"address", "bob@partner.example"}});
+  ASSERT_TRUE(asked);
+  ASSERT_EQ(asked->status, 200);
+  notes = WaitForNotifications(2);
+  ASSERT_EQ(notes.size(), 2u);
+  std::string text = notes[1].message();
+  for (size_t at; (at = text.find("=\r\n")) != std::string::npos;) text.erase(at, 3);
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(text, token, std::regex("/r/([A-Za-z0-9_-]{43})"))) << text;
+  auto page = client_->Get("/r/" + token[1].str());
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200);
+  auto reset = client_->Post("/r/" + token[1].str(), {{"Cookie", Cookie(page)}},
+                             httplib::Params{{"csrf", Csrf(page->body)},
+                                             {"password", "Granite-Osprey-Lantern-7"},
+                                             {"password2", "Granite-Osprey-Lantern-7"}});
+  ASSERT_TRUE(reset);
+  ASSERT_EQ(reset->status, 303) << reset->body;
+  const std::string second = Cookie(reset);
+  // Client 2 is logged in with the new password; client 1 lands on /login.
+  auto inbox = client_->Get("/inbox", {{"Cookie", second}});
+  ASSERT_TRUE(inbox);
+  EXPECT_EQ(inbox->status, 200);
+  auto stale = client_->Get("/inbox", {{"Cookie", first}});
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->status, 303);
+  EXPECT_EQ(stale->get_header_value("Location").find("/login"), 0u)
+      << stale->get_header_value("Location");
+}
+
+TEST_F(PortalServiceTest, ARefusedReplyTakesNoReplyToken) {
+  // From a sender outside the hosted domains: nobody to reply to (403).
+  Put("q1", "bob@partner.example", "From outside", "Mallory <mallory@elsewhere.example>",
+      "mallory@elsewhere.example");
+  auto notes = WaitForNotifications(1);
+  ASSERT_EQ(notes.size(), 1u);
+  const std::string cookie = Register(LinkToken(notes[0]));
+  ASSERT_FALSE(cookie.empty());
+  auto inbox = client_->Get("/inbox", {{"Cookie", cookie}});
+  ASSERT_TRUE(inbox);
+  std::smatch id;
+  ASSERT_TRUE(std::regex_search(inbox->body, id, std::regex("/m/([0-9a-f]{32})"))) << inbox->body;
+  auto form = client_->Get("/m/" + id[1].str() + "/reply", {{"Cookie", cookie}});
+  ASSERT_TRUE(form);
+  ASSERT_EQ(form->status, 200) << form->body;
+  const httplib::Params reply{{"csrf", Csrf(form->body)}, {"body", "Thanks"}};
+  // More refused replies than the bucket holds (20 an hour): each is
+  // refused for what it is, none for the rate.
+  for (int i = 0; i < 21; ++i) {
+    auto r = client_->Post("/m/" + id[1].str() + "/reply", {{"Cookie", cookie}}, reply);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 403) << i;
+  }
 }
 
 }  // namespace

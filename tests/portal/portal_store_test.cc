@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
 #include <ostream>
 #include <memory>
@@ -219,6 +220,109 @@ TEST_P(PortalStoreContract, AccountsSessionsKeysAudit) {
 
   ASSERT_TRUE(store_->DeleteAccount("bob@p.example").ok());
   EXPECT_EQ(store_->DeleteAccount("bob@p.example").error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(PortalStoreContract, CreateAccountOnceAndAdvanceTotpStepOnce) {
+  pb::Account a;
+  a.set_address("bob@p.example");
+  a.set_password_hash("first");
+  EXPECT_TRUE(*store_->CreateAccount(a));
+  a.set_password_hash("second");
+  EXPECT_FALSE(*store_->CreateAccount(a));
+  EXPECT_EQ((*store_->GetAccount("bob@p.example"))->password_hash(), "first");
+  EXPECT_EQ(store_->Stats()->accounts, 1u);
+  // Of eight concurrent uses of one step, one wins; other fields stay.
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = store_->AdvanceTotpStep("bob@p.example", 42);
+      if (r.ok() && *r) ++wins;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_FALSE(*store_->AdvanceTotpStep("bob@p.example", 41));
+  EXPECT_TRUE(*store_->AdvanceTotpStep("bob@p.example", 43));
+  EXPECT_EQ((*store_->GetAccount("bob@p.example"))->last_totp_step(), 43);
+  EXPECT_EQ((*store_->GetAccount("bob@p.example"))->password_hash(), "first");
+  EXPECT_EQ(store_->AdvanceTotpStep("eve@p.example", 1).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(PortalStoreContract, UpdateAccountChangesTheCurrentRecordAndNeverCreatesOne) {
+  pb::Account a;
+  a.set_address("bob@p.example");
+  a.set_password_hash("old");
+  a.set_language("en");
+  ASSERT_TRUE(*store_->CreateAccount(a));
+  ASSERT_TRUE(store_->UpdateAccount("bob@p.example", [](pb::Account& now) {
+                      now.set_password_hash("new");
+                      now.set_session_generation(now.session_generation() + 1);
+                      return OkStatus();
+                    }).ok());
+  // A later change applies to the current record (the reset stays).
+  ASSERT_TRUE(store_->UpdateAccount("bob@p.example", [](pb::Account& now) {
+                      now.set_language("de");
+                      return OkStatus();
+                    }).ok());
+  auto got = **store_->GetAccount("bob@p.example");
+  EXPECT_EQ(got.password_hash(), "new");
+  EXPECT_EQ(got.session_generation(), 1);
+  EXPECT_EQ(got.language(), "de");
+  // A change that fails writes nothing.
+  auto refused = store_->UpdateAccount("bob@p.example", [](pb::Account& now) -> Status {
+    now.set_language("fr");
+    return MakeError(ErrorCode::kInvalidArgument, "no");
+  });
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ((*store_->GetAccount("bob@p.example"))->language(), "de");
+  // A purged account stays purged.
+  ASSERT_TRUE(store_->DeleteAccount("bob@p.example").ok());
+  bool ran = false;
+  auto gone = store_->UpdateAccount("bob@p.example", [&](pb::Account&) {
+    ran = true;
+    return OkStatus();
+  });
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(ran);
+  EXPECT_FALSE(store_->GetAccount("bob@p.example")->has_value());
+  EXPECT_EQ(store_->Stats()->accounts, 0u);
+  if (!GetParam().persistent) return;
+  Reopen();
+  EXPECT_FALSE(store_->GetAccount("bob@p.example")->has_value());
+}
+
+TEST_P(PortalStoreContract, UpdateSessionNeverBringsADeletedOneBack) {
+  pb::Session s;
+  s.set_address("bob@p.example");
+  EXPECT_FALSE(*store_->UpdateSession("sh", s));
+  EXPECT_FALSE(store_->GetSession("sh")->has_value());
+  ASSERT_TRUE(store_->PutSession("sh", s).ok());
+  s.set_last_seen_ms(7);
+  EXPECT_TRUE(*store_->UpdateSession("sh", s));
+  EXPECT_EQ((*store_->GetSession("sh"))->last_seen_ms(), 7);
+  ASSERT_TRUE(store_->DeleteSession("sh").ok());
+  EXPECT_FALSE(*store_->UpdateSession("sh", s));
+  EXPECT_FALSE(store_->GetSession("sh")->has_value());
+}
+
+TEST_P(PortalStoreContract, AuditRecordsBeforeATimeAreDeleted) {
+  for (int64_t t : {100, 200, 300, 400}) {
+    pb::AuditEvent ev;
+    ev.set_time_ms(t);
+    ev.set_event("e" + std::to_string(t));
+    ASSERT_TRUE(store_->AppendAudit(ev).ok());
+  }
+  EXPECT_EQ(*store_->DeleteAuditBefore(300), 2u);
+  EXPECT_EQ(*store_->DeleteAuditBefore(300), 0u);
+  auto left = store_->ListAudit(10);
+  ASSERT_EQ(left->size(), 2u);
+  EXPECT_EQ((*left)[0].event(), "e400");
+  EXPECT_EQ((*left)[1].event(), "e300");
+  if (GetParam().persistent) {
+    Reopen();
+    EXPECT_EQ(store_->ListAudit(10)->size(), 2u);
+  }
 }
 
 TEST_P(PortalStoreContract, StatsCountMessagesAndSealedBytes) {
