@@ -97,13 +97,16 @@ class PortalIntakeLoopTest : public ::testing::Test {
     thread_ = std::thread([this] { loop_->Run(); });
   }
 
-  void Put(const std::string& queue_id, const std::string& rcpt) {
+  static v1::MessageRecord Record(const std::string& queue_id, const std::string& rcpt) {
     v1::MessageRecord r;
     r.mutable_envelope()->set_message_id(queue_id);
     r.mutable_envelope()->set_mail_from("alice@corp.example");
     r.mutable_envelope()->add_recipients()->set_address(rcpt);
     r.set_message(Mail());
-    Produce("portal", queue_id, r.SerializeAsString());
+    return r;
+  }
+  void Put(const std::string& queue_id, const std::string& rcpt) {
+    Produce("portal", queue_id, Record(queue_id, rcpt).SerializeAsString());
   }
   void Produce(const std::string& topic, const std::string& key, const std::string& value) {
     std::promise<Status> done;
@@ -204,11 +207,7 @@ TEST_F(PortalIntakeLoopTest, AMessageDeletedWhileItIsNotifiedFinishesWithoutErro
     ASSERT_TRUE(list.ok());
     for (const auto& m : *list) ASSERT_TRUE(store_.DeleteMessage(to, m.id()).ok());
   };
-  v1::MessageRecord r;
-  r.mutable_envelope()->set_message_id("q1");
-  r.mutable_envelope()->set_mail_from("alice@corp.example");
-  r.mutable_envelope()->add_recipients()->set_address("bob@partner.example");
-  r.set_message(Mail());
+  v1::MessageRecord r = Record("q1", "bob@partner.example");
   EXPECT_TRUE(intake_->Handle(r).ok());
   EXPECT_EQ(*store_.CountMessages("bob@partner.example"), 0u);
 }
@@ -226,11 +225,7 @@ TEST_F(PortalIntakeLoopTest, AnUnreadableRecordIsDeadLetteredWithItsReason) {
 // The notification travels in clear: by default it does not name the
 // subject (review L7); a domain may turn it on.
 TEST_F(PortalIntakeLoopTest, TheNotificationNamesTheSubjectOnlyWhenTheDomainAllowsIt) {
-  v1::MessageRecord r;
-  r.mutable_envelope()->set_message_id("q1");
-  r.mutable_envelope()->set_mail_from("alice@corp.example");
-  r.mutable_envelope()->add_recipients()->set_address("bob@partner.example");
-  r.set_message(Mail());
+  v1::MessageRecord r = Record("q1", "bob@partner.example");
   ASSERT_TRUE(intake_->Handle(r).ok());
   ASSERT_EQ(outbox_.mails.size(), 1u);
   EXPECT_EQ(outbox_.mails[0].find("Merger plans"), std::string::npos) << outbox_.mails[0];
@@ -260,11 +255,7 @@ std::string TokenIn(std::string mail) {
 // `smimegatectl portal resend-link` (Intake::Notify again): the new link
 // works, the one sent before no longer does (review L5).
 TEST_F(PortalIntakeLoopTest, ANewNotificationRevokesTheLinkSentBefore) {
-  v1::MessageRecord r;
-  r.mutable_envelope()->set_message_id("q1");
-  r.mutable_envelope()->set_mail_from("alice@corp.example");
-  r.mutable_envelope()->add_recipients()->set_address("bob@partner.example");
-  r.set_message(Mail());
+  v1::MessageRecord r = Record("q1", "bob@partner.example");
   ASSERT_TRUE(intake_->Handle(r).ok());
   for (int resend = 1; resend <= 2; ++resend) {
     auto list = store_.ListMessages("bob@partner.example", "", 1);
