@@ -35,6 +35,7 @@ class Gateway:
         self.outbound = os.path.join(self.work, "mail", "outbound")
         self.inbound = os.path.join(self.work, "mail", "inbound")
         self.hosted_domains = ["example.com"]  # set before start() for more tenants
+        self.notification_subjects = False  # portal.defaults.subject_in_notification
 
     def start(self):
         config = os.path.join(self.work, "smimegate.yaml")
@@ -56,6 +57,7 @@ portal:
   hostname: localhost
   kek_file: portal/kek
   kek_create: true
+  defaults: {{subject_in_notification: {"true" if self.notification_subjects else "false"}}}
 egress:
   inbound: {{transport: maildir, path: mail/inbound}}
   outbound: {{transport: maildir, path: mail/outbound}}
