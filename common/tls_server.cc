@@ -50,36 +50,42 @@ Result<SslCtxPtr> LoadServerContext(const ServerFiles& tls, const std::string& w
   ERR_clear_error();
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
   if (!ctx) return MakeError(ErrorCode::kInternal, where + ": " + OpenSslErrors());
-  SG_RETURN_IF_ERROR(ApplyServerSettings(ctx.get(), where));
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) != 1) {
+  SG_RETURN_IF_ERROR(ConfigureServerContext(ctx.get(), tls, where, session_id_context));
+  return ctx;
+}
+
+Status ConfigureServerContext(SSL_CTX* ctx, const ServerFiles& tls, const std::string& where,
+                              std::string_view session_id_context) {
+  SG_RETURN_IF_ERROR(ApplyServerSettings(ctx, where));
+  if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "config " + where + ".cert: cannot load certificate " + tls.cert_file +
                          ": " + OpenSslErrors());
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "config " + where + ".key: cannot load private key " + tls.key_file +
                          ": " + OpenSslErrors());
   }
-  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+  if (SSL_CTX_check_private_key(ctx) != 1) {
     return MakeError(ErrorCode::kInvalidArgument, "config " + where +
                                                       ".key: private key does not match "
                                                       "the certificate " + tls.cert_file);
   }
   if (!tls.client_ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx.get(), tls.client_ca_file.c_str(), nullptr) != 1) {
+    if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "config " + where + ".client_ca: cannot load " + tls.client_ca_file +
                            ": " + OpenSslErrors());
     }
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
-    if (names != nullptr) SSL_CTX_set_client_CA_list(ctx.get(), names);
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, AcceptAnyCertificate);
-    SSL_CTX_set_session_id_context(ctx.get(),
+    if (names != nullptr) SSL_CTX_set_client_CA_list(ctx, names);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, AcceptAnyCertificate);
+    SSL_CTX_set_session_id_context(ctx,
                                    reinterpret_cast<const unsigned char*>(session_id_context.data()),
                                    static_cast<unsigned int>(session_id_context.size()));
   }
-  return ctx;
+  return OkStatus();
 }
 
 }  // namespace sg::tls

@@ -36,8 +36,14 @@ using SslCtxPtr = std::shared_ptr<SSL_CTX>;
 Result<SslCtxPtr> LoadServerContext(const ServerFiles& files, const std::string& where,
                                     std::string_view session_id_context);
 
-// Applies the protocol, cipher and group settings above to an existing
-// context (for servers that create their own, e.g. cpp-httplib).
+// The same for a context a library created (cpp-httplib's SSLServer hands
+// its own to a callback): the settings, certificate chain, key and client
+// CAs of LoadServerContext. Errors as there.
+Status ConfigureServerContext(SSL_CTX* ctx, const ServerFiles& files, const std::string& where,
+                              std::string_view session_id_context);
+
+// Applies only the protocol, cipher and group settings above to an
+// existing context.
 Status ApplyServerSettings(SSL_CTX* ctx, const std::string& where);
 
 // The OpenSSL error queue as text (and cleared).

@@ -57,25 +57,50 @@ grpc::Status PortalAdminService::List(grpc::ServerContext*, const pb::ListReques
                                       pb::ListResponse* resp) {
   const size_t limit = req->limit() == 0 ? 1000 : req->limit();
   PortalStore& store = vault_.store();
+  // --domain: the tenant, i.e. the hosted domain the messages came from.
+  std::string domain;
+  if (!req->domain().empty()) {
+    auto d = mail::NormalizeDomain(req->domain());
+    if (!d.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "--domain \"" + req->domain() + "\": " + d.error().message);
+    }
+    domain = *d;
+  }
+  // False once the limit is reached (the answer is then truncated).
+  auto add = [&](const pb::StoredMessage& m) {
+    if (!domain.empty() && m.sender_domain() != domain) return true;
+    if (static_cast<size_t>(resp->messages_size()) >= limit) {
+      resp->set_truncated(true);
+      return false;
+    }
+    Fill(m, resp->add_messages());
+    return true;
+  };
   if (!req->recipient().empty()) {
-    auto list = store.ListMessages(NormalizeRecipient(req->recipient()), "", limit + 1);
-    if (!list.ok()) return ToGrpc(list.error());
-    for (size_t i = 0; i < list->size() && i < limit; ++i) Fill((*list)[i], resp->add_messages());
-    resp->set_truncated(list->size() > limit);
+    const std::string rcpt = NormalizeRecipient(req->recipient());
+    if (rcpt.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "--recipient \"" + req->recipient() + "\" is not an address");
+    }
+    std::string cursor;
+    while (true) {
+      auto list = store.ListMessages(rcpt, cursor, 1000);
+      if (!list.ok()) return ToGrpc(list.error());
+      for (const auto& m : *list) {
+        if (!add(m)) return grpc::Status::OK;
+      }
+      if (list->size() < 1000) break;
+      cursor = list->back().id();
+    }
     return grpc::Status::OK;
   }
-  const std::string domain = NormalizeRecipient(req->domain());
   std::string cursor;
   while (true) {
     auto batch = store.ScanMessages(cursor, 1000);
     if (!batch.ok()) return ToGrpc(batch.error());
     for (const auto& m : *batch) {
-      if (!domain.empty() && m.sender_domain() != domain) continue;
-      if (static_cast<size_t>(resp->messages_size()) >= limit) {
-        resp->set_truncated(true);
-        return grpc::Status::OK;
-      }
-      Fill(m, resp->add_messages());
+      if (!add(m)) return grpc::Status::OK;
     }
     if (batch->size() < 1000) break;
     cursor = ScanCursor(batch->back());

@@ -45,6 +45,8 @@ Result<DomainSettings> ParseDomain(const config::ConfigNode& n, const DomainSett
   SG_ASSIGN_OR_RETURN(d.language, n.Enum("language", {"en", "de"}, def.language));
   SG_ASSIGN_OR_RETURN(d.second_factor, n.Enum("second_factor", {"none", "code"}, def.second_factor));
   SG_ASSIGN_OR_RETURN(d.replies, n.Bool("replies", def.replies));
+  SG_ASSIGN_OR_RETURN(d.subject_in_notification,
+                      n.Bool("subject_in_notification", def.subject_in_notification));
   SG_ASSIGN_OR_RETURN(d.product_name, n.String("product_name", def.product_name));
   if (d.product_name.empty() || d.product_name.size() > 80) {
     return n.ErrorAt("product_name", "must be 1 to 80 characters");
@@ -137,8 +139,14 @@ Result<PortalConfig> ParsePortalConfig(const config::ConfigNode& s, const std::s
   c.kek.file = kek_file.empty() ? "" : Resolve(kek_file, data_dir);
   SG_ASSIGN_OR_RETURN(c.kek.create, s.Bool("kek_create", false));
   SG_ASSIGN_OR_RETURN(c.kek.env, s.String("kek_env", c.kek.env));
-  SG_ASSIGN_OR_RETURN(int64_t threads, s.Int("threads", 8, 2, 256));
+  SG_ASSIGN_OR_RETURN(int64_t threads, s.Int("threads", c.threads, 2, 1024));
   c.threads = static_cast<int>(threads);
+  SG_ASSIGN_OR_RETURN(int64_t per_ip, s.Int("connections_per_ip", 16, 0, 1024));
+  c.connections_per_ip = static_cast<size_t>(per_ip);
+  SG_ASSIGN_OR_RETURN(c.read_timeout, Positive(s, "read_timeout", c.read_timeout));
+  if (c.read_timeout < std::chrono::seconds(1) || c.read_timeout > std::chrono::seconds(60)) {
+    return s.ErrorAt("read_timeout", "must be between 1s and 60s");
+  }
   SG_ASSIGN_OR_RETURN(c.consumer_group, s.String("consumer_group", c.consumer_group));
   SG_RETURN_IF_ERROR(ParseLimits(s, c));
   SG_ASSIGN_OR_RETURN(c.notification_from, s.String("notification_from", std::string()));

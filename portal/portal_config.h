@@ -26,6 +26,10 @@ struct DomainSettings {
   // one-time code that the sender receives and passes on out of band.
   std::string second_factor = "none";
   bool replies = true;
+  // Whether notification mails name the message's subject. Off: the
+  // notification travels in clear over the internet, the subject may be
+  // as confidential as the body (review L7).
+  bool subject_in_notification = false;
   // Branding (the white-label product).
   std::string product_name = "smimegate Secure Mail";
   std::string logo_file;                // PNG or SVG; empty: none
@@ -47,7 +51,11 @@ struct PortalConfig {
   std::string store_path;               // <data_dir>/portal/store
   std::string admin_socket;             // <data_dir>/run/portal.sock
   KekSource kek;
-  int threads = 8;
+  // HTTPS connections (docs/portal.md "Connections"): each open connection
+  // holds a worker from the TLS handshake until it closes.
+  int threads = 64;
+  size_t connections_per_ip = 16;       // open connections per client IP; 0: no limit
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(5)};  // handshake, headers, body
   std::string consumer_group = "portal";
   std::chrono::milliseconds link_ttl{std::chrono::hours(24 * 30)};
   std::chrono::milliseconds reset_link_ttl{std::chrono::hours(2)};

@@ -63,9 +63,21 @@ Status Intake::Notify(const pb::StoredMessage& message) {
   // sender has not been sent.
   if (with_code) SG_RETURN_IF_ERROR(mailer_.SendCode(message, summary, link.code));
   SG_RETURN_IF_ERROR(mailer_.SendNotification(message, summary, link, first_visit));
+  // The new link is on its way: the one sent before no longer opens the
+  // message (an admin resends because a link was lost or forwarded; L5).
+  if (!message.link_hash().empty()) SG_RETURN_IF_ERROR(links_.Revoke(message.link_hash()));
   pb::StoredMessage notified = message;
   notified.set_notified(true);
-  return vault_.store().UpdateMessage(notified);
+  notified.set_link_hash(link.hash);
+  Status s = vault_.store().UpdateMessage(notified);
+  if (!s.ok() && s.error().code == ErrorCode::kNotFound) {
+    // Deleted (by the reader, an admin purge or expiry) while the
+    // notification went out: gone on purpose, nothing left to mark.
+    spdlog::info("portal: message id={} rcpt=<{}> was deleted while it was notified",
+                 message.id(), message.recipient());
+    return OkStatus();
+  }
+  return s;
 }
 
 }  // namespace sg::portal

@@ -10,9 +10,12 @@
 // queue; one that is stored but not yet notified (a crash in between) gets
 // its notification on the next delivery of the record.
 //
-// Errors: transient ones (store or queue down) mean "read the record again
-// later"; kInvalidArgument means the record itself is broken (the caller
-// keeps it as a dead letter with the reason).
+// Errors: transient ones (IsTransient: store or queue down) mean "read the
+// record again later"; any other code (kInvalidArgument for a broken record,
+// kPermissionDenied, kNotFound or kInternal when the notification cannot be
+// made) cannot heal by itself, and the caller (IntakeLoop) keeps the record
+// as a dead letter with the reason. A message deleted while its
+// notification went out is not an error.
 //
 // Threading: Handle may run on several threads at once.
 #pragma once

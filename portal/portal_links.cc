@@ -43,7 +43,8 @@ Result<IssuedLink> Links::Issue(pb::LinkToken record, const std::string& path, i
   record.set_created_ms(now);
   record.set_expires_ms(now + ttl_ms);
   link.expires_ms = record.expires_ms();
-  SG_RETURN_IF_ERROR(store_.PutToken(Sha256(link.token), record));
+  link.hash = Sha256(link.token);
+  SG_RETURN_IF_ERROR(store_.PutToken(link.hash, record));
   link.url = public_url_ + path + link.token;
   return link;
 }
@@ -91,6 +92,13 @@ Result<bool> Links::Consume(const std::string& token) {
   auto hash = TokenHash(token);
   if (!hash) return false;
   return store_.ConsumeToken(*hash, clock_.NowMs());
+}
+
+Status Links::Revoke(const std::string& hash) {
+  if (hash.empty()) return OkStatus();
+  auto consumed = store_.ConsumeToken(hash, clock_.NowMs());
+  if (!consumed.ok()) return consumed.error();
+  return OkStatus();
 }
 
 bool Links::CodeMatches(const pb::LinkToken& link, const std::string& code) {

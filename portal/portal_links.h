@@ -27,6 +27,7 @@ struct IssuedLink {
   std::string url;
   int64_t expires_ms = 0;
   std::string code;  // the registration code, when one was asked for
+  std::string hash;  // SHA-256 of the token: its key in the store (Revoke)
 };
 
 class Links {
@@ -44,6 +45,9 @@ class Links {
                                             pb::LinkToken::Purpose purpose);
   // True when this call used the link up (exactly one caller wins).
   Result<bool> Consume(const std::string& token);
+  // Makes the link with this token hash unusable (as if used); a link that
+  // is used, expired or gone already is fine.
+  Status Revoke(const std::string& hash);
   // Whether `code` is the registration code of this link.
   static bool CodeMatches(const pb::LinkToken& link, const std::string& code);
 

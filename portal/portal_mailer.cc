@@ -60,7 +60,11 @@ Status Mailer::SendNotification(const pb::StoredMessage& m, const pb::Summary& s
   const DomainSettings& d = config_.For(m.sender_domain());
   mustache::data data;
   data.set("sender", m.sender());
-  data.set("subject", summary.subject());
+  // The notification travels in clear: the subject only when the sender's
+  // domain allows it (portal.domains[].subject_in_notification, review L7).
+  if (d.subject_in_notification && !summary.subject().empty()) {
+    data.set("subject", summary.subject());
+  }
   data.set("link", link.url);
   data.set("expires", FormatTime(link.expires_ms));
   data.set("kept_until", FormatTime(m.expires_at_ms()));

@@ -21,6 +21,9 @@ PortalMetrics::PortalMetrics(metrics::Registry& r)
                            "Portal requests refused (csrf, link, not_found, rate)", {"why"})),
       intake_errors(r.AddCounter("smimegate_portal_intake_errors_total",
                                  "Portal records that could not be stored yet").Get()),
+      dead_letters(r.AddCounter("smimegate_portal_dead_letters_total",
+                                "Portal records kept on the dead-letter topic with a reason")
+                       .Get()),
       request_seconds(r.AddHistogram("smimegate_portal_request_seconds",
                                      "Portal page latency", {"page"}, metrics::LatencyBuckets())),
       background_errors(r.AddCounter("smimegate_portal_background_errors_total",

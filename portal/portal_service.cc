@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <future>
-#include <map>
 
 #include "common/thread_name.h"
 #include "portal/portal_accounts.h"
@@ -11,6 +9,7 @@
 #include "portal/portal_audit.h"
 #include "portal/portal_expiry.h"
 #include "portal/portal_intake.h"
+#include "portal/portal_intake_loop.h"
 #include "portal/portal_kek.h"
 #include "portal/portal_limiter.h"
 #include "portal/portal_links.h"
@@ -41,7 +40,7 @@ struct StoreProbe {
 
 struct PortalService::Consumer {
   std::unique_ptr<queue::Consumer> consumer;
-  std::atomic<bool> running{false};
+  std::unique_ptr<IntakeLoop> loop;
 };
 
 PortalService::PortalService(PortalConfig config, std::vector<std::string> hosted_domains,
@@ -102,13 +101,15 @@ Status PortalService::Start() {
   for (int i = 0; i < intake_threads_; ++i) {
     auto c = std::make_unique<Consumer>();
     SG_ASSIGN_OR_RETURN(c->consumer, queue_.CreateConsumer(config_.consumer_group, {topics_.portal}));
+    c->loop = std::make_unique<IntakeLoop>(
+        *c->consumer, *producer_, topics_.deadletter, *metrics_,
+        [intake = intake_.get()](const v1::MessageRecord& r) { return intake->Handle(r); });
     consumers_.push_back(std::move(c));
   }
   stopping_ = false;
   for (auto& c : consumers_) {
-    Consumer* raw = c.get();
-    raw->running = true;
-    threads_.emplace_back([this, raw] { RunIntake(*raw); });
+    IntakeLoop* loop = c->loop.get();
+    threads_.emplace_back([loop] { loop->Run(); });
   }
   housekeeping_ = std::thread([this] { RunHousekeeping(); });
   started_ = true;
@@ -120,7 +121,7 @@ Status PortalService::Start() {
 void PortalService::Stop() {
   stopping_ = true;
   cv_.notify_all();
-  for (auto& c : consumers_) c->consumer->Wakeup();
+  for (auto& c : consumers_) c->loop->Stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -159,7 +160,7 @@ void PortalService::Stop() {
 bool PortalService::Ready() const {
   if (!started_ || !web_ || !web_->Ready()) return false;
   for (const auto& c : consumers_) {
-    if (!c->running) return false;
+    if (c->loop->finished()) return false;
   }
   return true;
 }
@@ -169,97 +170,6 @@ const std::string& PortalService::public_url() const { return config_.public_url
 PortalStore& PortalService::store() { return *store_; }
 PortalVault& PortalService::vault() { return *vault_; }
 Accounts& PortalService::accounts() { return *accounts_; }
-
-void PortalService::RunIntake(Consumer& c) {
-  SetCurrentThreadName("sg-portal-in");
-  std::chrono::milliseconds backoff = 250ms;
-  while (!stopping_) {
-    auto polled = c.consumer->Poll(16, 500ms);
-    if (!polled.ok()) {
-      if (polled.error().code == ErrorCode::kCancelled) break;
-      spdlog::warn("portal: poll failed: {}", polled.error().ToString());
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, 200ms, [this] { return stopping_.load(); });
-      continue;
-    }
-    if (polled->empty()) continue;
-    const size_t done = HandleBatch(c, *polled);
-    if (done < polled->size()) {
-      // The store or the queue is down: read the rest again after a pause
-      // that grows while the outage lasts.
-      std::map<std::pair<std::string, int32_t>, int64_t> first;
-      for (size_t i = done; i < polled->size(); ++i) {
-        const auto& r = (*polled)[i];
-        first.try_emplace({r.topic, r.partition}, r.offset);
-      }
-      for (const auto& [tp, off] : first) {
-        if (auto s = c.consumer->Seek({tp.first, tp.second}, off); !s.ok()) {
-          spdlog::warn("portal: seek: {}", s.error().ToString());
-        }
-      }
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, backoff, [this] { return stopping_.load(); });
-      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);
-    } else {
-      backoff = 250ms;
-    }
-  }
-  c.running = false;
-}
-
-size_t PortalService::HandleBatch(Consumer& c, std::vector<queue::Record>& batch) {
-  std::map<std::pair<std::string, int32_t>, int64_t> next;
-  size_t done = 0;
-  for (const auto& rec : batch) {
-    v1::MessageRecord msg;
-    bool handled = true;
-    if (!msg.ParseFromString(rec.value)) {
-      handled = DeadLetter(rec, "record is not a valid MessageRecord");
-    } else if (Status s = intake_->Handle(msg); !s.ok()) {
-      if (s.error().code == ErrorCode::kInvalidArgument) {
-        handled = DeadLetter(rec, s.error().ToString());
-      } else {
-        metrics_->intake_errors.Inc();
-        spdlog::warn("portal: {} waits: {}", rec.key, s.error().ToString());
-        handled = false;
-      }
-    }
-    // The first record that is not finished stops the batch, so every
-    // partition's commit covers a finished prefix.
-    if (!handled) break;
-    auto& n = next[{rec.topic, rec.partition}];
-    n = std::max(n, rec.offset + 1);
-    ++done;
-  }
-  for (const auto& [tp, off] : next) {
-    auto s = c.consumer->Commit({tp.first, tp.second}, off);
-    if (!s.ok() && s.error().code != ErrorCode::kPermissionDenied) {
-      spdlog::warn("portal: commit failed: {}", s.error().ToString());
-    }
-  }
-  return done;
-}
-
-bool PortalService::DeadLetter(const queue::Record& rec, const std::string& reason) {
-  spdlog::error("portal: {}/{}@{} key={} dead-lettered: {}", rec.topic, rec.partition, rec.offset,
-                rec.key, reason);
-  queue::OutRecord out;
-  out.topic = topics_.deadletter;
-  out.key = rec.key;
-  out.value = rec.value;
-  out.headers = rec.headers;
-  out.headers.push_back({"sg-reason", reason});
-  out.headers.push_back({"sg-source-topic", rec.topic});
-  auto ack = std::make_shared<std::promise<Status>>();
-  auto done = ack->get_future();
-  producer_->Produce(std::move(out), [ack](Status s) { ack->set_value(std::move(s)); });
-  if (done.wait_for(30s) != std::future_status::ready || !done.get().ok()) {
-    spdlog::error("portal: the dead letter for {} was not confirmed; it will be read again",
-                  rec.key);
-    return false;
-  }
-  return true;
-}
 
 void PortalService::RunHousekeeping() {
   SetCurrentThreadName("sg-portal-exp");

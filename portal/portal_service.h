@@ -78,11 +78,7 @@ class PortalService : public Service {
   Accounts& accounts();
 
  private:
-  struct Consumer;
-  void RunIntake(Consumer& consumer);
-  size_t HandleBatch(Consumer& consumer, std::vector<queue::Record>& batch);
-  // True once the record is durable on the dead-letter topic.
-  bool DeadLetter(const queue::Record& record, const std::string& reason);
+  struct Consumer;  // a consumer of the portal topic and its IntakeLoop
   void RunHousekeeping();
 
   PortalConfig config_;

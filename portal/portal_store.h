@@ -68,8 +68,8 @@ class PortalStore {
                                                               const std::string& before_id,
                                                               size_t limit) = 0;
   virtual Result<size_t> CountMessages(const std::string& recipient) = 0;
-  // Replaces the flags (read, notified) of an existing message; kNotFound
-  // when it is gone.
+  // Replaces the flags (read, notified) and the newest link's hash of an
+  // existing message; kNotFound when it is gone.
   virtual Status UpdateMessage(const pb::StoredMessage& message) = 0;
   virtual Status DeleteMessage(const std::string& recipient, const std::string& id) = 0;
   // Messages whose expires_at_ms <= now_ms, oldest expiry first.

@@ -80,6 +80,7 @@ Status MemoryPortalStore::UpdateMessage(const pb::StoredMessage& message) {
   if (it == messages_.end()) return NotFound();
   it->second.message.set_read(message.read());
   it->second.message.set_notified(message.notified());
+  it->second.message.set_link_hash(message.link_hash());
   return OkStatus();
 }
 

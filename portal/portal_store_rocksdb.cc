@@ -202,6 +202,7 @@ Status RocksDbPortalStore::UpdateMessage(const pb::StoredMessage& message) {
   SG_ASSIGN_OR_RETURN(pb::StoredMessage current, GetMessage(message.recipient(), message.id()));
   current.set_read(message.read());
   current.set_notified(message.notified());
+  current.set_link_hash(message.link_hash());
   return PutOne(keys::Message(message.recipient(), message.id()), current.SerializeAsString(),
                 true);
 }

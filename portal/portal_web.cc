@@ -10,9 +10,15 @@
 #include "portal/portal_crypto.h"
 #include "portal/portal_sanitize.h"
 #include "portal/portal_web_call.h"
+#include "portal/portal_web_pool.h"
 
 namespace sg::portal {
 namespace {
+
+// Keep-alive: a connection holds a worker while it is open, so it serves
+// at most this many requests and waits this long for the next one.
+constexpr time_t kKeepAliveSeconds = 5;
+constexpr size_t kKeepAliveRequests = 10;
 
 // The portal's own pages: no script at all, styles and images from here,
 // the message body only in a frame from here, forms only to here.
@@ -35,6 +41,24 @@ void SecurityHeaders(httplib::Response& res) {
   set("Cross-Origin-Resource-Policy", "same-origin");
   set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()");
   set("Cache-Control", "no-store");
+}
+
+// The body of an answer httplib gives before any handler runs (or when no
+// route matches): it names the status, so "too large" is not "not found".
+std::string ErrorText(int status) {
+  switch (status) {
+    case 400: return "bad request\n";
+    case 404: return "not found\n";
+    case 405: return "method not allowed\n";
+    case 408: return "request timeout\n";
+    case 413: return "too large\n";
+    case 414: return "URI too long\n";
+    case 415: return "unsupported media type\n";
+    case 416: return "range not satisfiable\n";
+    case 431: return "request header fields too large\n";
+    case 503: return "unavailable, try again later\n";
+    default: return status >= 500 ? "internal error\n" : "request refused\n";
+  }
 }
 
 std::string CookieValue(const httplib::Request& req, const std::string& name) {
@@ -73,6 +97,20 @@ PortalWeb::PortalWeb(WebDeps deps) : d_(std::move(deps)) {}
 PortalWeb::~PortalWeb() { Stop(); }
 
 Status PortalWeb::Start() {
+  SG_RETURN_IF_ERROR(MakeServer());
+  ConfigureServer();
+  RegisterRoutes();
+  SG_RETURN_IF_ERROR(Bind());
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("sg-portal-lsn");
+    server_->listen_after_bind();
+  });
+  return OkStatus();
+}
+
+// The TLS server: the configured certificate (else a self-signed one under
+// tls_dir) with the settings every smimegate listener uses.
+Status PortalWeb::MakeServer() {
   tls::ServerFiles files;
   if (d_.config.tls) {
     files = *d_.config.tls;
@@ -85,43 +123,54 @@ Status PortalWeb::Start() {
   }
   Status tls_status = OkStatus();
   auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
-    tls_status = tls::ApplyServerSettings(&ctx, "portal.tls");
-    if (!tls_status.ok()) return false;
-    if (SSL_CTX_use_certificate_chain_file(&ctx, files.cert_file.c_str()) != 1 ||
-        SSL_CTX_use_PrivateKey_file(&ctx, files.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(&ctx) != 1) {
-      tls_status = MakeError(ErrorCode::kInvalidArgument,
-                             "config portal.tls: cannot use certificate " + files.cert_file +
-                                 " and key " + files.key_file + ": " + tls::OpenSslErrors());
-      return false;
-    }
-    return true;
+    tls_status = tls::ConfigureServerContext(&ctx, files, "portal.tls", "smimegate-portal");
+    return tls_status.ok();
   });
   if (!server->is_valid()) {
     return tls_status.ok() ? MakeError(ErrorCode::kInternal, "portal: TLS context failed")
                            : tls_status;
   }
+  server_ = std::move(server);
+  return OkStatus();
+}
+
+// Workers, timeouts and the answers no page handler writes (docs/portal.md
+// "Connections").
+void PortalWeb::ConfigureServer() {
   const size_t threads = static_cast<size_t>(d_.config.threads);
-  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server->set_read_timeout(10, 0);
-  server->set_write_timeout(30, 0);
-  server->set_keep_alive_timeout(5);
-  server->set_keep_alive_max_count(100);
-  server->set_payload_max_length(d_.config.max_reply_bytes + (256 << 10));
-  server->set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                   std::exception_ptr) {
+  const size_t per_ip = d_.config.connections_per_ip;
+  server_->new_task_queue = [threads, per_ip] { return new ConnectionPool(threads, per_ip); };
+  const auto read = std::chrono::duration_cast<std::chrono::microseconds>(d_.config.read_timeout);
+  server_->set_read_timeout(static_cast<time_t>(read.count() / 1000000),
+                            static_cast<time_t>(read.count() % 1000000));
+  server_->set_write_timeout(30, 0);
+  server_->set_keep_alive_timeout(kKeepAliveSeconds);
+  server_->set_keep_alive_max_count(kKeepAliveRequests);
+  server_->set_payload_max_length(d_.config.max_reply_bytes + (256 << 10));
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (ConnectionPool::Admit(req.remote_addr)) return httplib::Server::HandlerResponse::Unhandled;
+    d_.metrics.refused.WithLabels({"connections"}).Inc();
+    res.status = 429;
+    res.set_header("Connection", "close");
+    res.set_header("Retry-After", "10");
+    res.set_content("too many connections from your address\n", "text/plain; charset=utf-8");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  server_->set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                    std::exception_ptr) {
     res.status = 500;
     res.set_content("internal error\n", "text/plain; charset=utf-8");
   });
-  server->set_post_routing_handler(
+  server_->set_post_routing_handler(
       [](const httplib::Request&, httplib::Response& res) { SecurityHeaders(res); });
-  server->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) res.set_content("not found\n", "text/plain; charset=utf-8");
+  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) res.set_content(ErrorText(res.status), "text/plain; charset=utf-8");
     SecurityHeaders(res);
   });
-  server_ = std::move(server);
+}
 
-  // Routes: the first matching pattern wins (httplib keeps the order).
+// Routes: the first matching pattern wins (httplib keeps the order).
+void PortalWeb::RegisterRoutes() {
   Route("GET", "/healthz", "health", &PortalWeb::Health, false);
   Route("GET", "/static/style.css", "static", &PortalWeb::StaticCss, false);
   Route("GET", R"(/brand/([a-z0-9.-]+)\.css)", "static", &PortalWeb::BrandCss, false);
@@ -156,25 +205,23 @@ Status PortalWeb::Start() {
   Route("POST", "/settings/certificate", "settings", &PortalWeb::CertificateUpload, true);
   Route("POST", "/settings/certificate/remove", "settings", &PortalWeb::CertificateRemove, true);
   Route("POST", "/settings/language", "settings", &PortalWeb::Language, true);
+}
 
+Status PortalWeb::Bind() {
   if (d_.config.port == 0) {
     port_ = server_->bind_to_any_port(d_.config.address);
     if (port_ <= 0) {
       return MakeError(ErrorCode::kUnavailable, "portal: cannot listen on " + d_.config.address);
     }
-  } else {
-    if (!server_->bind_to_port(d_.config.address, d_.config.port)) {
-      return MakeError(ErrorCode::kUnavailable,
-                       "portal: " + d_.config.address + ":" + std::to_string(d_.config.port) +
-                           " is already in use or not available (change portal.port or "
-                           "SMIMEGATE_PORTAL_PORT)");
-    }
-    port_ = d_.config.port;
+    return OkStatus();
   }
-  thread_ = std::thread([this] {
-    SetCurrentThreadName("sg-portal-http");
-    server_->listen_after_bind();
-  });
+  if (!server_->bind_to_port(d_.config.address, d_.config.port)) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "portal: " + d_.config.address + ":" + std::to_string(d_.config.port) +
+                         " is already in use or not available (change portal.port or "
+                         "SMIMEGATE_PORTAL_PORT)");
+  }
+  port_ = d_.config.port;
   return OkStatus();
 }
 

@@ -91,6 +91,10 @@ class PortalWeb {
 
  private:
   using Handler = void (PortalWeb::*)(Call&);
+  Status MakeServer();
+  void ConfigureServer();
+  void RegisterRoutes();
+  Status Bind();
   void Route(const std::string& method, const std::string& pattern, const std::string& page,
              Handler handler, bool needs_login);
   Status Serve(Call& call, Handler handler, bool needs_login);

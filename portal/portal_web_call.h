@@ -20,9 +20,17 @@ struct PortalWeb::Call {
   std::string brand;  // the hosted domain whose branding applies; "" = defaults
   std::string notice;  // shown above the page (a strings key, already translated)
 
-  // A query or form parameter ("" when absent).
+  // A query or form parameter ("" when absent). In a multipart/form-data
+  // body (the reply and certificate forms) httplib 0.11 puts every part in
+  // req.files, text fields too: a part without a filename is a text field.
+  // A file part is never a parameter (it is read with req.get_file_value).
   std::string Param(const std::string& name) const {
-    return req.has_param(name.c_str()) ? req.get_param_value(name.c_str()) : std::string();
+    if (req.has_param(name.c_str())) return req.get_param_value(name.c_str());
+    if (req.is_multipart_form_data() && req.has_file(name.c_str())) {
+      const auto part = req.get_file_value(name.c_str());
+      if (part.filename.empty()) return part.content;
+    }
+    return {};
   }
   // The n-th capture group of the route pattern.
   std::string Match(size_t n) const { return n < req.matches.size() ? req.matches[n].str() : ""; }

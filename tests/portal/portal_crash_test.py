@@ -48,6 +48,8 @@ def notified_subjects(gw):
 
 def main():
     gw = Gateway(sys.argv[1], sys.argv[2])
+    # Which message a notification is for is read from its subject.
+    gw.notification_subjects = True
     try:
         gw.start()
         accepted = []

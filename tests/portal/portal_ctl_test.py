@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """smimegatectl portal list|resend-link|purge against a running portal
 (issue 17, "Operations"): the stored message is listed, a resend produces a
-second notification with a new working link, a purge removes it, usage
-errors exit 2 and an unreachable portal exits 3.
+second notification with a new working link, `list --domain` shows one
+tenant's messages only (two hosted domains) and refuses a bad domain, a
+purge removes a message, usage errors exit 2 and an unreachable portal
+exits 3.
 
 Usage: portal_ctl_test.py <smimegate> <smimegatectl>
 """
@@ -27,7 +29,10 @@ def main():
         return subprocess.run([gw.ctl, "--home", gw.work, "portal", *args], capture_output=True,
                               text=True, timeout=60)
     try:
+        gw.hosted_domains = ["example.com", "example.net"]
         gw.start()
+        subprocess.run([gw.ctl, "--home", gw.work, "user", "add", "carol@example.net"],
+                       check=True, stdout=subprocess.DEVNULL)
         m = EmailMessage()
         m["From"], m["To"] = "alice@example.com", "partner@example.org"
         m["Subject"] = "[confidential] for the admin test"
@@ -55,13 +60,35 @@ def main():
         if status != 303 or message_id not in location:
             fail(f"the resent link does not register: {status} {location}")
 
+        # A second tenant: list --domain shows each tenant its own messages only.
+        m = EmailMessage()
+        m["From"], m["To"] = "carol@example.net", "partner@example.org"
+        m["Subject"] = "[confidential] from the second tenant"
+        m.set_content("body\n")
+        gw.send(m, "partner@example.org", sender="carol@example.net")
+        gw.wait_notifications(3)
+        for domain, sender in (("example.com", "alice@example.com"),
+                               ("EXAMPLE.NET.", "carol@example.net")):
+            r = ctl("list", "--domain", domain)
+            lines = r.stdout.strip().splitlines()
+            if r.returncode != 0 or len(lines) != 1 or lines[0].split("\t")[2] != sender:
+                fail(f"list --domain {domain}: rc {r.returncode}: {r.stdout}{r.stderr}")
+        if len(ctl("list").stdout.strip().splitlines()) != 2:
+            fail("list without --domain does not show both tenants")
+        r = ctl("list", "--domain", "example.org")
+        if r.returncode != 0 or r.stdout.strip():
+            fail(f"list --domain of a domain without messages: {r.stdout}{r.stderr}")
+        r = ctl("list", "--domain", "not a domain")
+        if r.returncode != 1 or "--domain" not in r.stderr:
+            fail(f"list --domain with a bad domain: rc {r.returncode}: {r.stdout}{r.stderr}")
+
         r = ctl("purge")
         if r.returncode != 2:
             fail(f"purge without arguments exited {r.returncode}")
         r = ctl("purge", "--recipient", "partner@example.org", "--id", message_id)
         if r.returncode != 0 or "purged 1 message" not in r.stdout:
             fail(f"purge: rc {r.returncode}: {r.stdout}{r.stderr}")
-        if ctl("list").stdout.strip():
+        if message_id in ctl("list").stdout:
             fail("the purged message is still listed")
         gw.stop_process()
         r = ctl("list")

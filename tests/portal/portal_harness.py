@@ -34,12 +34,14 @@ class Gateway:
                                                  sgtest.free_port())
         self.outbound = os.path.join(self.work, "mail", "outbound")
         self.inbound = os.path.join(self.work, "mail", "inbound")
+        self.hosted_domains = ["example.com"]  # set before start() for more tenants
+        self.notification_subjects = False  # portal.defaults.subject_in_notification
 
     def start(self):
         config = os.path.join(self.work, "smimegate.yaml")
         with open(config, "w") as f:
             f.write(f"""
-hosted_domains: [example.com]
+hosted_domains: [{", ".join(self.hosted_domains)}]
 log: {{level: info}}
 metrics: {{port: {self.metrics}}}
 queue: {{type: embedded}}
@@ -55,6 +57,7 @@ portal:
   hostname: localhost
   kek_file: portal/kek
   kek_create: true
+  defaults: {{subject_in_notification: {"true" if self.notification_subjects else "false"}}}
 egress:
   inbound: {{transport: maildir, path: mail/inbound}}
   outbound: {{transport: maildir, path: mail/outbound}}
@@ -70,9 +73,9 @@ egress:
                                      stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         sgtest.wait_http(f"http://127.0.0.1:{self.metrics}/readyz", timeout=60, proc=self.proc)
 
-    def send(self, msg, to):
+    def send(self, msg, to, sender="alice@example.com"):
         with smtplib.SMTP("127.0.0.1", self.relay, timeout=30) as s:
-            s.send_message(msg, from_addr="alice@example.com", to_addrs=[to])
+            s.send_message(msg, from_addr=sender, to_addrs=[to])
 
     def wait_notifications(self, n):
         sgtest.wait_until(lambda: len(maildir_files(self.outbound)) >= n, timeout=30,

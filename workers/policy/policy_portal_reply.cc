@@ -6,6 +6,7 @@
 // message it answers. A recipient without a certificate of their own gets
 // it unchanged (the internal leg; logged as such). The message already
 // carries X-Smimegate-Portal: reply (portal/portal_mime.cc).
+#include <algorithm>
 #include <span>
 
 #include "common/mail/address.h"
@@ -33,8 +34,48 @@ Result<std::optional<keyservice::EncryptionCertificate>> PolicyProcessor::OwnCer
   return std::optional<keyservice::EncryptionCertificate>();
 }
 
+// The portal is internet-facing and, in the distributed mode, a process of
+// its own with producer rights on the inbound topic: its records are
+// checked here again, not trusted (review M4). A reply always comes from an
+// external reader and goes only to hosted addresses; anything else would
+// make the gateway a relay sending mail in clear through the internal route.
+Status PolicyProcessor::CheckPortalReply(const v1::MessageRecord& record) const {
+  auto hosted = [&](const std::string& domain) {
+    return std::find(config_.hosted_domains.begin(), config_.hosted_domains.end(), domain) !=
+           config_.hosted_domains.end();
+  };
+  const std::string& from = record.envelope().mail_from();
+  auto sender = mail::NormalizeAddress(from);
+  if (!sender.ok()) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "portal reply refused: sender \"" + from + "\" is not an address");
+  }
+  if (hosted(mail::DomainOf(*sender))) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "portal reply refused: sender " + *sender +
+                         " is in a hosted domain (replies come from external readers)");
+  }
+  for (const auto& rcpt : record.envelope().recipients()) {
+    auto addr = mail::NormalizeAddress(rcpt.address());
+    if (!addr.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "portal reply to \"" + rcpt.address() + "\": " + addr.error().message);
+    }
+    if (!hosted(mail::DomainOf(*addr))) {
+      return MakeError(ErrorCode::kPermissionDenied,
+                       "portal reply refused: recipient " + *addr +
+                           " is outside the hosted domains (the portal never relays)");
+    }
+  }
+  return OkStatus();
+}
+
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessPortalReply(
     const v1::MessageRecord& record) {
+  if (Status s = CheckPortalReply(record); !s.ok()) {
+    metrics_.Recipient("inbound", "refused");
+    return s.error();
+  }
   std::vector<v1::MessageRecord> outputs;
   std::vector<v1::Recipient> unchanged;
   int index = 0;

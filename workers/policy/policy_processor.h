@@ -86,7 +86,10 @@ class PolicyProcessor : public MessageProcessor {
   Result<std::vector<smimegate::v1::MessageRecord>> EmitOutbound(
       const smimegate::v1::MessageRecord& record, OutboundPlan& plan);
 
-  // A recipient's reply from the web-encryption portal (policy_portal_reply.cc).
+  // A recipient's reply from the web-encryption portal (policy_portal_reply.cc);
+  // CheckPortalReply: kPermissionDenied unless it comes from a non-hosted
+  // address and goes to hosted addresses only.
+  Status CheckPortalReply(const smimegate::v1::MessageRecord& record) const;
   Result<std::vector<smimegate::v1::MessageRecord>> ProcessPortalReply(
       const smimegate::v1::MessageRecord& record);
   // A hosted recipient's own certificate (never a domain certificate); nullopt: none.

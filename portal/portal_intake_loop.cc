@@ -1,0 +1,159 @@
+#include "portal/portal_intake_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <future>
+#include <map>
+#include <memory>
+
+#include "common/thread_name.h"
+
+namespace sg::portal {
+namespace v1 = smimegate::v1;
+using namespace std::chrono_literals;
+
+void IntakeLoop::Run() {
+  SetCurrentThreadName("sg-portal-in");
+  std::chrono::milliseconds backoff = 250ms;
+  while (!stopping_) {
+    std::vector<queue::Record> batch;
+    try {
+      auto polled = consumer_.Poll(16, 500ms);
+      if (!polled.ok()) {
+        if (polled.error().code == ErrorCode::kCancelled) break;
+        spdlog::warn("portal: poll failed: {}", polled.error().ToString());
+        Pause(200ms);
+        continue;
+      }
+      batch = std::move(*polled);
+      if (batch.empty()) continue;
+      const size_t done = HandleBatch(batch);
+      if (done == batch.size()) {
+        backoff = 250ms;
+        continue;
+      }
+      // The store or the queue is down: read the rest again after a pause
+      // that grows while the outage lasts.
+      SeekBack(batch, done);
+    } catch (const std::exception& e) {
+      metrics_.intake_errors.Inc();
+      spdlog::error("portal: intake loop: exception: {}", e.what());
+      SeekBackQuietly(batch);
+    } catch (...) {
+      metrics_.intake_errors.Inc();
+      spdlog::error("portal: intake loop: unknown exception");
+      SeekBackQuietly(batch);
+    }
+    Pause(backoff);
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);
+  }
+  finished_ = true;
+}
+
+// After an exception: the whole batch is read again (the store keeps
+// each message once, so what was finished changes nothing the second time).
+void IntakeLoop::SeekBackQuietly(const std::vector<queue::Record>& batch) noexcept {
+  try {
+    SeekBack(batch, 0);
+  } catch (...) {
+    spdlog::error("portal: intake loop: seek after an exception failed");
+  }
+}
+
+void IntakeLoop::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  consumer_.Wakeup();
+}
+
+void IntakeLoop::Pause(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, d, [this] { return stopping_.load(); });
+}
+
+void IntakeLoop::SeekBack(const std::vector<queue::Record>& batch, size_t from) {
+  std::map<std::pair<std::string, int32_t>, int64_t> first;
+  for (size_t i = from; i < batch.size(); ++i) {
+    first.try_emplace({batch[i].topic, batch[i].partition}, batch[i].offset);
+  }
+  for (const auto& [tp, off] : first) {
+    if (auto s = consumer_.Seek({tp.first, tp.second}, off); !s.ok()) {
+      spdlog::warn("portal: seek: {}", s.error().ToString());
+    }
+  }
+}
+
+size_t IntakeLoop::HandleBatch(const std::vector<queue::Record>& batch) {
+  std::map<std::pair<std::string, int32_t>, int64_t> next;
+  size_t done = 0;
+  for (const auto& rec : batch) {
+    // The first record that is not finished stops the batch, so every
+    // partition's commit covers a finished prefix.
+    if (Status s = HandleOne(rec); !s.ok()) {
+      metrics_.intake_errors.Inc();
+      spdlog::warn("portal: {} waits: {}", rec.key, s.error().ToString());
+      break;
+    }
+    auto& n = next[{rec.topic, rec.partition}];
+    n = std::max(n, rec.offset + 1);
+    ++done;
+  }
+  for (const auto& [tp, off] : next) {
+    auto s = consumer_.Commit({tp.first, tp.second}, off);
+    if (!s.ok() && s.error().code != ErrorCode::kPermissionDenied) {
+      spdlog::warn("portal: commit failed: {}", s.error().ToString());
+    }
+  }
+  return done;
+}
+
+Status IntakeLoop::HandleOne(const queue::Record& rec) {
+  v1::MessageRecord msg;
+  if (!msg.ParseFromString(rec.value)) {
+    return DeadLetter(rec, "record is not a valid MessageRecord");
+  }
+  Status s = CallHandler(msg);
+  if (s.ok()) return s;
+  if (IsTransient(s.error().code)) return s;
+  return DeadLetter(rec, s.error().ToString());
+}
+
+Status IntakeLoop::CallHandler(const v1::MessageRecord& record) {
+  try {
+    return handler_(record);
+  } catch (const std::exception& e) {
+    return MakeError(ErrorCode::kUnavailable, std::string("exception: ") + e.what());
+  } catch (...) {
+    return MakeError(ErrorCode::kUnavailable, "unknown exception");
+  }
+}
+
+Status IntakeLoop::DeadLetter(const queue::Record& rec, const std::string& reason) {
+  spdlog::error("portal: {}/{}@{} key={} dead-lettered: {}", rec.topic, rec.partition, rec.offset,
+                rec.key, reason);
+  queue::OutRecord out;
+  out.topic = deadletter_topic_;
+  out.key = rec.key;
+  out.value = rec.value;
+  out.headers = rec.headers;
+  out.headers.push_back({"sg-reason", reason});
+  out.headers.push_back({"sg-source-topic", rec.topic});
+  auto ack = std::make_shared<std::promise<Status>>();
+  auto confirmed = ack->get_future();
+  producer_.Produce(std::move(out), [ack](Status s) { ack->set_value(std::move(s)); });
+  if (confirmed.wait_for(30s) != std::future_status::ready) {
+    return MakeError(ErrorCode::kTimeout, "the dead letter was not confirmed in 30 s");
+  }
+  Status s = confirmed.get();
+  if (!s.ok()) {
+    return MakeError(ErrorCode::kUnavailable, "the dead letter failed: " + s.error().ToString());
+  }
+  metrics_.dead_letters.Inc();
+  return OkStatus();
+}
+
+}  // namespace sg::portal

@@ -1,0 +1,84 @@
+// One consumer of the portal topic (docs/portal.md "Intake"): polls
+// records, hands each to the intake and commits, per partition, the prefix
+// of records that is finished. What an error of the intake means:
+//
+//  - transient (IsTransient: the store or the queue is down, a timeout):
+//    the record and everything after it on its partition are read again
+//    after a pause that grows while the outage lasts (250 ms .. 30 s);
+//  - anything else (a broken record, a message sealed under an unknown
+//    key, a template that cannot render, GMime that cannot write the mail):
+//    retrying cannot help, so the record goes to the dead-letter topic with
+//    its reason (header sg-reason, metric smimegate_portal_dead_letters_total)
+//    and the partition moves on; one bad record never stops the others
+//    (invariant 3: it ends in a visible state, "kept with a reason");
+//  - an exception out of the intake (std::bad_alloc, std::regex_error) is
+//    caught, logged, counted as an intake error and treated as transient:
+//    it never reaches the thread (no std::terminate of `smimegate run`).
+//
+// A record counts as finished only once its dead letter is confirmed by
+// the queue; an unconfirmed one is read again.
+//
+// Threading: Run() on one thread; Stop() and finished() from any thread.
+// Ownership: the consumer, producer and metrics outlive the loop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/queue.h"
+#include "common/result.h"
+#include "portal/portal_metrics.h"
+#include "proto/envelope.pb.h"
+
+namespace sg::portal {
+
+class IntakeLoop {
+ public:
+  using Handler = std::function<Status(const smimegate::v1::MessageRecord&)>;
+
+  IntakeLoop(queue::Consumer& consumer, queue::Producer& producer, std::string deadletter_topic,
+             PortalMetrics& metrics, Handler handler)
+      : consumer_(consumer),
+        producer_(producer),
+        deadletter_topic_(std::move(deadletter_topic)),
+        metrics_(metrics),
+        handler_(std::move(handler)) {}
+
+  // Polls and handles until Stop().
+  void Run();
+  void Stop();
+  // True once Run() has returned (stopped, or the consumer was closed).
+  bool finished() const { return finished_; }
+
+  // Handles the records in order; returns how many from the front are
+  // finished (stored, or confirmed on the dead-letter topic) and commits
+  // them. The rest must be read again.
+  size_t HandleBatch(const std::vector<queue::Record>& batch);
+
+ private:
+  // kOk when finished; the error when the record must be read again.
+  Status HandleOne(const queue::Record& record);
+  Status CallHandler(const smimegate::v1::MessageRecord& record);
+  // Ok once the record is durable on the dead-letter topic.
+  Status DeadLetter(const queue::Record& record, const std::string& reason);
+  void SeekBack(const std::vector<queue::Record>& batch, size_t from);
+  void SeekBackQuietly(const std::vector<queue::Record>& batch) noexcept;
+  void Pause(std::chrono::milliseconds d);
+
+  queue::Consumer& consumer_;
+  queue::Producer& producer_;
+  const std::string deadletter_topic_;
+  PortalMetrics& metrics_;
+  const Handler handler_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> finished_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+}  // namespace sg::portal
