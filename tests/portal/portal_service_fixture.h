@@ -66,6 +66,7 @@ class PortalServiceFixture : public ::testing::Test {
     queue::EmbeddedQueueOptions opts;
     opts.path = dir_.Sub("queue");
     opts.sync = false;
+    opts.cleanup_interval = std::chrono::milliseconds(10);  // PortalHandled() sees commits soon
     auto q = queue::EmbeddedQueue::Open(opts);
     ASSERT_TRUE(q.ok()) << q.error().ToString();
     queue_ = std::move(*q);
@@ -135,6 +136,15 @@ class PortalServiceFixture : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return done();
+  }
+  // True once the intake has committed the first `n` records of the portal
+  // topic, i.e. finished them: the queue deletes what every group committed,
+  // so the partition's low offset is the group's committed offset.
+  bool PortalHandled(int64_t n) {
+    return WaitUntil([&] {
+      auto offsets = queue_->Offsets({"portal", 0});
+      return offsets.ok() && offsets->low >= n;
+    });
   }
   std::vector<v1::MessageRecord> WaitForNotifications(size_t n) {
     WaitUntil([&] { return Notifications().size() >= n; });

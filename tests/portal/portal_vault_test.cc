@@ -82,8 +82,12 @@ TEST_F(PortalVaultTest, TamperedWrappedKeyDoesNotOpen) {
   std::string bad_key = tampered.wrapped_key();
   bad_key[20] = static_cast<char>(bad_key[20] ^ 1);
   tampered.set_wrapped_key(bad_key);
-  EXPECT_EQ(vault_->Content(tampered).error().code, ErrorCode::kPermissionDenied);
-  EXPECT_EQ(vault_->Summary(tampered).error().code, ErrorCode::kPermissionDenied);
+  auto content = vault_->Content(tampered);
+  ASSERT_FALSE(content.ok());
+  EXPECT_EQ(content.error().code, ErrorCode::kPermissionDenied);
+  auto summary = vault_->Summary(tampered);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().code, ErrorCode::kPermissionDenied);
 }
 
 // L14 of the review: one flipped bit anywhere in the stored content (the
