@@ -24,7 +24,7 @@
 
 #include "common/result.h"
 #include "portal/portal_audit.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_limiter.h"
 #include "portal/portal_links.h"

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_store.h"
 
 namespace sg::portal {

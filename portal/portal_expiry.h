@@ -10,7 +10,7 @@
 #include <cstddef>
 
 #include "common/result.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_metrics.h"
 #include "portal/portal_store.h"

@@ -22,7 +22,7 @@
 
 #include "common/result.h"
 #include "portal/portal_address.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
 #include "portal/portal_mailer.h"

@@ -20,7 +20,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 
 namespace sg::portal {
 

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_store.h"
 
 namespace sg::portal {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
 #include "portal/portal_metrics.h"

@@ -28,7 +28,7 @@
 #include "common/metrics.h"
 #include "common/queue.h"
 #include "common/service.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_password.h"
 

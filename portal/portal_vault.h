@@ -21,7 +21,7 @@
 #include <memory>
 #include <string>
 
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_crypto.h"
 #include "portal/portal_store.h"
 

@@ -42,7 +42,7 @@
 #include "common/result.h"
 #include "portal/portal_accounts.h"
 #include "portal/portal_audit.h"
-#include "portal/portal_clock.h"
+#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
 #include "portal/portal_metrics.h"

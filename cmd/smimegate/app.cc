@@ -220,7 +220,7 @@ Status App::Start() {
                              config_.queue.Topic(topics::kDeliver),
                              config_.queue.Topic(topics::kInbound),
                              config_.queue.Topic(topics::kDeadLetter)},
-        registry_, portal_clock_);
+        registry_, clock_);
     portal_ = portal.get();
     services_.push_back(std::move(portal));
   } else if (stage_ == Stage::kPortal) {

@@ -26,7 +26,6 @@
 #include "keyservice/keyservice_grpc_client.h"
 #include "common/clock.h"
 #include "keyservice/keyservice_server.h"
-#include "portal/portal_clock.h"
 #include "workers/message_processor.h"
 #include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_engine.h"
@@ -104,7 +103,6 @@ class App {
   std::unique_ptr<queue::Queue> queue_;
   std::unique_ptr<queue::Producer> ingress_producer_;
   SystemClock clock_;
-  portal::SystemClock portal_clock_;
   portal::PortalService* portal_ = nullptr;  // owned by services_
   keyservice::KeyServiceServer* keyservice_ = nullptr;  // owned by services_
   // The workers' view of the keyservice: in process, or gRPC behind a cache.

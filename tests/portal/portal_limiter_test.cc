@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/portal/portal_fake_clock.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::portal {
 namespace {
@@ -24,9 +24,9 @@ TEST(PortalLimiter, TwentyWrongPasswordsLockTheAddressForTheLockout) {
   EXPECT_EQ(limiter.Check("bob@partner.example", "198.51.100.7"), Verdict::kAddressLocked);
   // Another address from the same IP is not locked.
   EXPECT_EQ(limiter.Check("carol@partner.example", "192.0.2.1"), Verdict::kAllowed);
-  clock.Advance(std::chrono::milliseconds(std::chrono::hours(1)).count() - 1);
+  clock.AdvanceMs(std::chrono::milliseconds(std::chrono::hours(1)).count() - 1);
   EXPECT_EQ(limiter.Check("bob@partner.example", "192.0.2.1"), Verdict::kAddressLocked);
-  clock.Advance(1);
+  clock.AdvanceMs(1);
   EXPECT_EQ(limiter.Check("bob@partner.example", "192.0.2.1"), Verdict::kAllowed);
   // After the lock ran out the count starts again.
   EXPECT_FALSE(limiter.Failure("bob@partner.example", "192.0.2.1"));
@@ -63,7 +63,7 @@ TEST(PortalLimiter, IpLimitCountsAcrossAddressesWithinTheWindow) {
   }
   EXPECT_EQ(limiter.Check("fresh@x.example", "203.0.113.5"), Verdict::kIpLimited);
   EXPECT_EQ(limiter.Check("fresh@x.example", "203.0.113.6"), Verdict::kAllowed);
-  clock.Advance(std::chrono::milliseconds(std::chrono::minutes(15)).count());
+  clock.AdvanceMs(std::chrono::milliseconds(std::chrono::minutes(15)).count());
   EXPECT_EQ(limiter.Check("fresh@x.example", "203.0.113.5"), Verdict::kAllowed);
 }
 
@@ -87,7 +87,7 @@ TEST(PortalLimiter, ResetMailsAtMostOncePerInterval) {
   EXPECT_TRUE(limiter.AllowResetMail("a@x.example"));
   EXPECT_FALSE(limiter.AllowResetMail("a@x.example"));
   EXPECT_TRUE(limiter.AllowResetMail("b@x.example"));
-  clock.Advance(std::chrono::milliseconds(std::chrono::minutes(5)).count());
+  clock.AdvanceMs(std::chrono::milliseconds(std::chrono::minutes(5)).count());
   EXPECT_TRUE(limiter.AllowResetMail("a@x.example"));
 }
 

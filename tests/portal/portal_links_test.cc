@@ -10,7 +10,7 @@
 
 #include "portal/portal_crypto.h"
 #include "portal/portal_store_memory.h"
-#include "tests/portal/portal_fake_clock.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::portal {
 namespace {
@@ -52,9 +52,9 @@ TEST_F(PortalLinks, PeekDoesNotUseTheLinkConsumeUsesItOnce) {
 
 TEST_F(PortalLinks, AnExpiredLinkIsRefused) {
   auto link = links_.IssueResetLink("bob@partner.example", "corp.example", 1000);
-  clock_.Advance(999);
+  clock_.AdvanceMs(999);
   EXPECT_TRUE(links_.Peek(link->token, pb::LinkToken::PURPOSE_RESET)->has_value());
-  clock_.Advance(1);
+  clock_.AdvanceMs(1);
   EXPECT_FALSE(links_.Peek(link->token, pb::LinkToken::PURPOSE_RESET)->has_value());
   EXPECT_FALSE(*links_.Consume(link->token));
 }

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "portal/portal_store_memory.h"
-#include "tests/portal/portal_fake_clock.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::portal {
 namespace {
