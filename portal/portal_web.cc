@@ -104,6 +104,7 @@ Status PortalWeb::Start() {
   const size_t threads = static_cast<size_t>(d_.config.threads);
   server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server->set_read_timeout(10, 0);
+  server->set_tcp_nodelay(true);  // no 40 ms Nagle/delayed-ACK stall per response (bench/portal)
   server->set_write_timeout(30, 0);
   server->set_keep_alive_timeout(5);
   server->set_keep_alive_max_count(100);
