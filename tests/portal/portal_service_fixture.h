@@ -29,7 +29,7 @@
 #include "portal/portal_service.h"
 #include "portal/portal_store.h"
 #include "proto/envelope.pb.h"
-#include "tests/portal/portal_fake_clock.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::portal::testing {
@@ -196,7 +196,7 @@ class PortalServiceFixture : public ::testing::Test {
   }
 
   // Moves the service's clock (the one place that knows the clock's type).
-  void AdvanceMs(int64_t ms) { clock_.Advance(ms); }
+  void AdvanceMs(int64_t ms) { clock_.AdvanceMs(ms); }
 
   // Registers the link's recipient with `password`; returns the session cookie.
   std::string Register(const std::string& token, const std::string& password = kPassword) {
@@ -242,7 +242,7 @@ class PortalServiceFixture : public ::testing::Test {
   sg::testing::TempDir dir_;
   std::unique_ptr<queue::EmbeddedQueue> queue_;
   metrics::Registry registry_;
-  FakeClock clock_;
+  sg::testing::FakeClock clock_;
   PortalConfig config_;
   std::unique_ptr<PortalService> service_;
   std::unique_ptr<httplib::SSLClient> client_;
