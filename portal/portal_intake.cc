@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "portal/portal_mime.h"
 
 namespace sg::portal {
@@ -56,7 +58,10 @@ Status Intake::Notify(const pb::StoredMessage& message) {
   const bool with_code = first_visit && settings.second_factor == "code";
   SG_ASSIGN_OR_RETURN(IssuedLink link,
                       links_.IssueMessageLink(message.recipient(), message.id(),
-                                              message.sender_domain(), config_.link_ttl.count(),
+                                              message.sender_domain(),
+                                              // A link never outlives its message.
+                                              std::min<int64_t>(config_.link_ttl.count(),
+                                                                message.expires_at_ms() - clock_.NowMs()),
                                               with_code));
   SG_ASSIGN_OR_RETURN(pb::Summary summary, vault_.Summary(message));
   // The code first: a recipient must never hold a link whose code the

@@ -143,6 +143,7 @@ void PortalWeb::ConfigureServer() {
   const auto read = std::chrono::duration_cast<std::chrono::microseconds>(d_.config.read_timeout);
   server_->set_read_timeout(static_cast<time_t>(read.count() / 1000000),
                             static_cast<time_t>(read.count() % 1000000));
+  server_->set_tcp_nodelay(true);  // no 40 ms Nagle/delayed-ACK stall per response (bench/portal)
   server_->set_write_timeout(30, 0);
   server_->set_keep_alive_timeout(kKeepAliveSeconds);
   server_->set_keep_alive_max_count(kKeepAliveRequests);

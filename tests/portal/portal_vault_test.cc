@@ -59,23 +59,91 @@ TEST_F(PortalVaultTest, StoringTwiceKeepsOne) {
   EXPECT_EQ(*store_.CountMessages("bob@p.example"), 1u);
 }
 
-TEST_F(PortalVaultTest, TamperedContentOrWrappedKeyDoesNotOpen) {
+// The AAD the vault binds a sealed value to: what, recipient, id.
+std::string Aad(const std::string& what, const std::string& rcpt, const std::string& id) {
+  return what + std::string(1, '\0') + rcpt + std::string(1, '\0') + id;
+}
+
+// Replaces a stored record and its sealed content, as someone with write
+// access to the store could (a fresh source key, so a store that keeps
+// tombstones of deleted sources still takes it).
+void Replace(PortalStore& store, pb::StoredMessage m, const std::string& content) {
+  ASSERT_TRUE(store.DeleteMessage(m.recipient(), m.id()).ok());
+  static int n = 0;
+  m.set_source_key(m.source_key() + "#replaced" + std::to_string(++n));
+  auto put = store.PutMessage(m, content);
+  ASSERT_TRUE(put.ok() && put->created);
+}
+
+TEST_F(PortalVaultTest, TamperedWrappedKeyDoesNotOpen) {
   auto put = vault_->Store(Incoming("bob@p.example", "q1/bob@p.example"));
-  pb::StoredMessage m = put->message;
-  std::string bad_key = m.wrapped_key();
+  ASSERT_TRUE(put.ok());
+  pb::StoredMessage tampered = put->message;
+  std::string bad_key = tampered.wrapped_key();
   bad_key[20] = static_cast<char>(bad_key[20] ^ 1);
-  pb::StoredMessage tampered = m;
   tampered.set_wrapped_key(bad_key);
-  EXPECT_EQ(vault_->Content(tampered).error().code, ErrorCode::kPermissionDenied);
-  // Content sealed for one record does not open as another's.
-  auto other = vault_->Store(Incoming("carol@p.example", "q1/carol@p.example"));
-  pb::StoredMessage swapped = other->message;
-  swapped.set_wrapped_key(m.wrapped_key());
-  EXPECT_FALSE(vault_->Content(swapped).ok());
-  pb::StoredMessage moved = m;
-  moved.set_recipient("carol@p.example");
-  moved.set_id(other->message.id());
-  EXPECT_FALSE(vault_->Content(moved).ok());
+  auto content = vault_->Content(tampered);
+  ASSERT_FALSE(content.ok());
+  EXPECT_EQ(content.error().code, ErrorCode::kPermissionDenied);
+  auto summary = vault_->Summary(tampered);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.error().code, ErrorCode::kPermissionDenied);
+}
+
+// L14 of the review: one flipped bit anywhere in the stored content (the
+// record and its key untouched) is refused.
+TEST_F(PortalVaultTest, TamperedStoredContentDoesNotOpen) {
+  auto put = vault_->Store(Incoming("bob@p.example", "q1/bob@p.example"));
+  ASSERT_TRUE(put.ok());
+  const pb::StoredMessage m = put->message;
+  const std::string sealed = *store_.GetContent(m.recipient(), m.id());
+  ASSERT_TRUE(vault_->Content(m).ok());
+  for (size_t at : {size_t{1}, sealed.size() / 2, sealed.size() - 1}) {
+    std::string bad = sealed;
+    bad[at] = static_cast<char>(bad[at] ^ 0x01);
+    Replace(store_, m, bad);
+    auto opened = vault_->Content(m);
+    ASSERT_FALSE(opened.ok()) << "byte " << at << " flipped and the content still opened";
+    EXPECT_NE(opened.error().code, ErrorCode::kNotFound);
+  }
+}
+
+// L14: content moved from one record to another does not open, neither
+// with the other record's own data key nor when the attacker also moves the
+// data key (re-wrapped for the other record, so unwrapping succeeds and
+// only the content's own binding to recipient and id can refuse it).
+TEST_F(PortalVaultTest, ContentMovedToAnotherRecipientDoesNotOpen) {
+  auto bob = vault_->Store(Incoming("bob@p.example", "q1/bob@p.example"));
+  auto carol = vault_->Store(Incoming("carol@p.example", "q1/carol@p.example"));
+  ASSERT_TRUE(bob.ok() && carol.ok());
+  const pb::StoredMessage& b = bob->message;
+  const pb::StoredMessage& c = carol->message;
+  const std::string bobs_content = *store_.GetContent(b.recipient(), b.id());
+  // Bob's sealed content under Carol's record, with Carol's data key.
+  Replace(store_, c, bobs_content);
+  ASSERT_TRUE(vault_->Summary(c).ok()) << "carol's own key must still unwrap";
+  auto with_carols_key = vault_->Content(c);
+  ASSERT_FALSE(with_carols_key.ok());
+  EXPECT_EQ(with_carols_key.error().code, ErrorCode::kPermissionDenied);
+  // The same, with Bob's data key re-wrapped for Carol's record.
+  auto raw = vault_->OpenSecret(b.wrapped_key(), Aad("data-key", b.recipient(), b.id()), b.key_id());
+  ASSERT_TRUE(raw.ok()) << "the test's AAD layout no longer matches the vault";
+  std::string key_id;
+  pb::StoredMessage moved = c;
+  moved.set_wrapped_key(
+      vault_->SealSecret(*raw, Aad("data-key", c.recipient(), c.id()), &key_id));
+  moved.set_key_id(key_id);
+  moved.set_sealed_summary(b.sealed_summary());
+  Replace(store_, moved, bobs_content);
+  auto content = vault_->Content(moved);
+  ASSERT_FALSE(content.ok()) << "bob's content opened as carol's: " << *content;
+  EXPECT_EQ(content.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_FALSE(vault_->Summary(moved).ok()) << "bob's summary opened as carol's";
+  // The control: the re-wrapped key itself works, so the refusal above is
+  // the content's binding and not a broken key.
+  EXPECT_EQ(*vault_->OpenSecret(moved.wrapped_key(), Aad("data-key", c.recipient(), c.id()),
+                                key_id),
+            *raw);
 }
 
 TEST_F(PortalVaultTest, ReopensWithTheSameKekNotWithAnother) {
