@@ -22,7 +22,7 @@
 #include "portal/portal_store_memory.h"
 #include "portal/portal_templates.h"
 #include "portal/portal_totp.h"
-#include "tests/portal/portal_fake_clock.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::portal {
 namespace {
@@ -105,7 +105,7 @@ class PortalAccountsTest : public ::testing::Test {
     auto on = accounts_->EnableTotp(kBob, secret, Code(secret), kPassword, kIp);
     ASSERT_TRUE(on.ok());
     ASSERT_EQ(on->outcome, O::kOk) << on->message_key;
-    clock_.Advance(30000);  // the enabling code's step is used
+    clock_.AdvanceMs(30000);  // the enabling code's step is used
   }
   std::string Code(const std::string& secret) const { return Totp(secret, clock_.NowMs() / 1000); }
   static std::string WrongCode(const std::string& right) {
@@ -176,7 +176,7 @@ TEST_F(PortalAccountsTest, AResetOfATotpAccountIsRefusedWhileLockedAndUnlocksAft
   auto refused = accounts_->Reset(link->token, fresh, fresh, Code(secret), "198.51.100.7");
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->outcome, O::kLocked);
-  clock_.Advance(3600000);  // the lock ran out
+  clock_.AdvanceMs(3600000);  // the lock ran out
   auto wrong = accounts_->Reset(link->token, fresh, fresh, WrongCode(Code(secret)), kIp);
   EXPECT_EQ(wrong->outcome, O::kWrong);
   auto done = accounts_->Reset(link->token, fresh, fresh, Code(secret), kIp);
@@ -307,7 +307,7 @@ TEST_F(PortalAccountsTest, TurningTotpOnOrOffEndsOtherSessionsAndAPurgeEndsAll) 
   const std::string secret = Accounts::NewTotpSecret();
   ASSERT_EQ(accounts_->EnableTotp(kBob, secret, Code(secret), kPassword, kIp)->outcome, O::kOk);
   EXPECT_FALSE(sessions_.Load(other->id)->has_value());
-  clock_.Advance(30000);
+  clock_.AdvanceMs(30000);
   other = sessions_.Rotate(*sessions_.Create(""), kBob, false, Generation());
   ASSERT_EQ(accounts_->DisableTotp(kBob, Code(secret), kIp)->outcome, O::kOk);
   EXPECT_FALSE(sessions_.Load(other->id)->has_value());
@@ -399,7 +399,7 @@ TEST_F(PortalAccountsTest, RepliesAreLimitedPerAccount) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(accounts_->AllowReply(kBob)) << i;
   EXPECT_FALSE(accounts_->AllowReply(kBob));
   EXPECT_TRUE(accounts_->AllowReply("carol@partner.example"));
-  clock_.Advance(3600000 / 20);  // one reply's worth of time
+  clock_.AdvanceMs(3600000 / 20);  // one reply's worth of time
   EXPECT_TRUE(accounts_->AllowReply(kBob));
   EXPECT_FALSE(accounts_->AllowReply(kBob));
 }

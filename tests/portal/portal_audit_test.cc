@@ -7,7 +7,7 @@
 
 #include "portal/portal_expiry.h"
 #include "portal/portal_store_memory.h"
-#include "tests/portal/portal_fake_clock.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::portal {
 namespace {
@@ -36,9 +36,9 @@ TEST(PortalAudit, TheExpiryRunDeletesRecordsPastTheRetention) {
   Audit audit(store, clock);
   PortalConfig config;  // audit_retention: 180 days
   audit.Record("login", "bob@partner.example", "192.0.2.1");
-  clock.Advance(std::chrono::milliseconds(std::chrono::hours(24 * 100)).count());
+  clock.AdvanceMs(std::chrono::milliseconds(std::chrono::hours(24 * 100)).count());
   audit.Record("logout", "bob@partner.example", "192.0.2.1");
-  clock.Advance(std::chrono::milliseconds(std::chrono::hours(24 * 81)).count());
+  clock.AdvanceMs(std::chrono::milliseconds(std::chrono::hours(24 * 81)).count());
   auto first = RunExpiry(store, config, clock, nullptr);
   ASSERT_TRUE(first.ok()) << first.error().ToString();
   EXPECT_EQ(first->audit, 1u);

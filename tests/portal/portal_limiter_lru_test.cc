@@ -8,7 +8,7 @@
 #include <string>
 
 #include "portal/portal_limiter.h"
-#include "tests/portal/portal_fake_clock.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::portal {
 namespace {
@@ -32,7 +32,7 @@ TEST(PortalLimiterTotp, ALockThatRanOutStartsBothCountsAgain) {
   testing::FakeClock clock;
   LoginLimiter limiter(LimiterConfig{}, clock);
   for (int i = 0; i < 20; ++i) limiter.TotpFailure("a@x.example", "192.0.2.1");
-  clock.Advance(std::chrono::milliseconds(std::chrono::hours(1)).count());
+  clock.AdvanceMs(std::chrono::milliseconds(std::chrono::hours(1)).count());
   EXPECT_EQ(limiter.Check("a@x.example", "192.0.2.1"), Verdict::kAllowed);
   EXPECT_FALSE(limiter.TotpFailure("a@x.example", "192.0.2.1"));
   EXPECT_EQ(limiter.Check("a@x.example", "192.0.2.1"), Verdict::kAllowed);
@@ -52,7 +52,7 @@ TEST(PortalLimiterLru, AFloodOfOtherAddressesKeepsTheLockAndTheBound) {
   EXPECT_EQ(limiter.Check("victim@x.example", "192.0.2.1"), Verdict::kAddressLocked);
   EXPECT_LE(limiter.AddressEntries(), 101u);
   // Once its lock has run out, the victim's entry may go like any other.
-  clock.Advance(std::chrono::milliseconds(std::chrono::hours(1)).count());
+  clock.AdvanceMs(std::chrono::milliseconds(std::chrono::hours(1)).count());
   for (int i = 0; i < 200; ++i) {
     limiter.Failure("later" + std::to_string(i) + "@x.example", "203.0.113.9");
   }
@@ -82,10 +82,10 @@ TEST(PortalLimiterReplies, ATokenBucketPerAccount) {
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.AllowReply("a@x.example")) << i;
   EXPECT_FALSE(limiter.AllowReply("a@x.example"));
   EXPECT_TRUE(limiter.AllowReply("b@x.example"));
-  clock.Advance(std::chrono::milliseconds(std::chrono::minutes(20)).count());  // one token
+  clock.AdvanceMs(std::chrono::milliseconds(std::chrono::minutes(20)).count());  // one token
   EXPECT_TRUE(limiter.AllowReply("a@x.example"));
   EXPECT_FALSE(limiter.AllowReply("a@x.example"));
-  clock.Advance(std::chrono::milliseconds(std::chrono::hours(10)).count());  // full, not more
+  clock.AdvanceMs(std::chrono::milliseconds(std::chrono::hours(10)).count());  // full, not more
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.AllowReply("a@x.example")) << i;
   EXPECT_FALSE(limiter.AllowReply("a@x.example"));
 }

@@ -8,7 +8,7 @@
 
 #include "portal/portal_crypto.h"
 #include "portal/portal_store_memory.h"
-#include "tests/portal/portal_fake_clock.h"
+#include "tests/support/fake_clock.h"
 
 namespace sg::portal {
 namespace {
@@ -67,7 +67,7 @@ TEST_F(PortalSessionsTest, ASessionOfADeletedOrNewerAccountIsLoggedOut) {
   auto login = sessions_.Rotate(*sessions_.Create(""), "bob@partner.example", false, 0);
   ASSERT_TRUE(login.ok());
   ASSERT_TRUE(store_.DeleteAccount("bob@partner.example").ok());
-  clock_.Advance(1000);
+  clock_.AdvanceMs(1000);
   // Registered again later: the old session does not belong to the new account.
   pb::Account bob;
   bob.set_address("bob@partner.example");
