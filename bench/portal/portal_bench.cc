@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -28,7 +29,8 @@
 namespace sg::portal::bench {
 namespace {
 
-constexpr char kPassword[] = "Tundra-Kettle-Violin-42";
+// The password of the preloaded accounts.
+std::string Password() { return "Tundra-Kettle-Violin-42"; }
 
 struct Options {
   size_t records = 2000, reps = 3, recipients = 100, per_recipient = 1000, clients = 8,
@@ -91,8 +93,9 @@ bool ReportIntake(BenchStage& stage, const Options& o, std::ostringstream& json)
   for (size_t rep = 0; rep < o.reps; ++rep) {
     IntakeResult r = RunIntake(stage, o.records, o.message_bytes, static_cast<int>(rep));
     ok = ok && r.exact;
-    const double portal = r.records / std::max(r.portal_seconds, 1e-9);
-    const double relay = r.records / std::max(r.relay_seconds, 1e-9);
+    const auto records = static_cast<double>(r.records);
+    const double portal = records / std::max(r.portal_seconds, 1e-9);
+    const double relay = records / std::max(r.relay_seconds, 1e-9);
     std::printf("intake rep %zu: %zu records; portal %.1f/s stored+notified, relay baseline %.1f/s; "
                 "ratio %.3f; exactly once: %s %s\n",
                 rep, r.records, portal, relay, Ratio(portal, relay), r.exact ? "yes" : "NO",
@@ -106,7 +109,7 @@ bool ReportIntake(BenchStage& stage, const Options& o, std::ostringstream& json)
 }
 
 bool ReportPages(BenchStage& stage, const Options& o, std::ostringstream& json) {
-  PagesResult p = RunPages(stage, o.clients, o.requests, std::min(o.clients, o.recipients), kPassword);
+  PagesResult p = RunPages(stage, o.clients, o.requests, std::min(o.clients, o.recipients), Password());
   std::printf("pages: %zu clients, %zu stored (%zu per recipient); p50/p99 ms: static %.2f/%.2f, "
               "inbox %.2f/%.2f (x%.2f/x%.2f), message %.2f/%.2f (x%.2f/x%.2f); errors %zu/%zu/%zu; "
               "inbox p99 < 100 ms: %s %s\n",
@@ -116,10 +119,10 @@ bool ReportPages(BenchStage& stage, const Options& o, std::ostringstream& json) 
               p.message.p50 * 1e3, p.message.p99 * 1e3, Ratio(p.message.p50, p.static_file.p50),
               Ratio(p.message.p99, p.static_file.p99), p.static_file.errors, p.inbox.errors,
               p.message.errors, p.inbox.p99 < 0.1 ? "yes" : "no", p.problem.c_str());
-  json << ",\"pages\":{\"clients\":" << p.clients << ",\"stored\":" << o.recipients * o.per_recipient;
+  json << R"(,"pages":{"clients":)" << p.clients << R"(,"stored":)" << o.recipients * o.per_recipient;
   for (const auto& [name, l] : {std::pair<const char*, const Latency&>{"static", p.static_file},
                                 {"inbox", p.inbox}, {"message", p.message}}) {
-    json << ",\"" << name << "\":{\"p50\":" << l.p50 << ",\"p99\":" << l.p99
+    json << R"(,")" << name << R"(":{"p50":)" << l.p50 << R"(,"p99":)" << l.p99
          << ",\"requests\":" << l.requests << ",\"errors\":" << l.errors << "}";
   }
   json << "}";
@@ -134,13 +137,13 @@ bool ReportPages(BenchStage& stage, const Options& o, std::ostringstream& json) 
 }
 
 bool ReportLogin(BenchStage& stage, const Options& o, std::ostringstream& json) {
-  LoginResult l = RunLogin(stage, o.logins, BenchStage::Recipient(0), kPassword);
+  LoginResult l = RunLogin(stage, o.logins, BenchStage::Recipient(0), Password());
   std::printf("login: %zu logins; p50 %.1f ms vs login page %.2f ms (x%.1f); CPU per login %.1f ms "
               "vs page %.2f ms (x%.1f); one Argon2id verification %.1f ms CPU %s\n",
               l.logins, l.login_p50 * 1e3, l.page_p50 * 1e3, Ratio(l.login_p50, l.page_p50),
               l.login_cpu * 1e3, l.page_cpu * 1e3, Ratio(l.login_cpu, l.page_cpu),
               l.verify_cpu * 1e3, l.problem.c_str());
-  json << ",\"login\":{\"p50\":" << l.login_p50 << ",\"page_p50\":" << l.page_p50
+  json << R"(,"login":{"p50":)" << l.login_p50 << R"(,"page_p50":)" << l.page_p50
        << ",\"cpu\":" << l.login_cpu << ",\"page_cpu\":" << l.page_cpu
        << ",\"verify_cpu\":" << l.verify_cpu << ",\"failures\":" << l.failures << "}";
   return l.failures == 0;
@@ -173,7 +176,7 @@ bool ReportExhaustion(BenchStage& stage, const Options& o, std::ostringstream& j
 int Main(int argc, char** argv) {
   Options o;
   if (!Parse(argc, argv, &o)) {
-    std::fprintf(stderr, "usage: see bench/portal/portal_bench.cc\n");
+    std::cerr << "usage: see bench/portal/portal_bench.cc\n";
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);
@@ -181,7 +184,7 @@ int Main(int argc, char** argv) {
   StageOptions so;
   so.threads = o.threads;
   if (Status s = stage.Start(so); !s.ok()) {
-    std::fprintf(stderr, "portal did not start: %s\n", s.error().ToString().c_str());
+    std::cerr << "portal did not start: " << s.error().ToString() << "\n";
     return 1;
   }
   std::printf("portal bench: %zu-byte messages, portal threads %d, Argon2id t=%u m=%u KiB\n",
@@ -189,10 +192,10 @@ int Main(int argc, char** argv) {
   std::ostringstream json;
   json << "{\"threads\":" << stage.config().threads;
   bool ok = ReportIntake(stage, o, json);
-  if (Status s = stage.Preload(o.recipients, o.per_recipient, o.clients, kPassword,
+  if (Status s = stage.Preload(o.recipients, o.per_recipient, o.clients, Password(),
                                o.message_bytes, 4);
       !s.ok()) {
-    std::fprintf(stderr, "preload failed: %s\n", s.error().ToString().c_str());
+    std::cerr << "preload failed: " << s.error().ToString() << "\n";
     return 1;
   }
   ok = ReportPages(stage, o, json) && ok;

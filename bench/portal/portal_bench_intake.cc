@@ -73,7 +73,7 @@ IntakeResult RunIntake(BenchStage& stage, size_t records, size_t message_bytes, 
   std::thread relay([&] { Relay(stage, "relay-" + tag, records, stop); });
   auto t0 = Clock::now();
   Status produced = stage.ProduceAll("relay-in", values);
-  const bool relayed = produced.ok() && WaitForEnd(stage, "relay-out", relay_base + records);
+  const bool relayed = produced.ok() && WaitForEnd(stage, "relay-out", relay_base + static_cast<int64_t>(records));
   out.relay_seconds = Since(t0);
   stop = true;
   relay.join();
@@ -87,7 +87,7 @@ IntakeResult RunIntake(BenchStage& stage, size_t records, size_t message_bytes, 
   const int64_t deliver_base = stage.EndOffset("deliver");
   t0 = Clock::now();
   produced = stage.ProduceAll("portal", values);
-  const bool notified = produced.ok() && WaitForEnd(stage, "deliver", deliver_base + records);
+  const bool notified = produced.ok() && WaitForEnd(stage, "deliver", deliver_base + static_cast<int64_t>(records));
   out.portal_seconds = Since(t0);
   if (!notified) {
     out.problem = "portal intake did not finish: " +

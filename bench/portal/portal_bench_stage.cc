@@ -89,7 +89,7 @@ Status BenchStage::ProduceAll(const std::string& topic, const std::vector<std::s
   std::atomic<size_t> failed{0};
   for (size_t i = 0; i < values.size(); ++i) {
     producer->Produce({topic, "k" + std::to_string(i), {}, values[i], 0},
-                      [&failed](Status s) {
+                      [&failed](const Status& s) {
                         if (!s.ok()) ++failed;
                       });
   }
@@ -211,7 +211,8 @@ int Client::Get(const std::string& path, double* seconds) {
 double Percentile(std::vector<double>& samples, double p) {
   if (samples.empty()) return 0;
   std::sort(samples.begin(), samples.end());
-  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * samples.size()));
+  const auto rank =
+      static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(samples.size())));
   return samples[std::min(samples.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 

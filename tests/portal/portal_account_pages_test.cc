@@ -13,7 +13,7 @@ namespace {
 
 using testing::kPassword;
 
-constexpr char kNewPassword[] = "Orchid-Lantern-Basalt-77";
+std::string NewPassword() { return "Orchid-Lantern-Basalt-77"; }
 
 class PortalAccountPagesTest : public testing::PortalServiceFixture {
  protected:
@@ -100,7 +100,7 @@ TEST_F(PortalAccountPagesTest, ResetByMailedLinkIsSingleUseAndReplacesThePasswor
   ASSERT_TRUE(form);
   ASSERT_EQ(form->status, 200) << form->body;
   EXPECT_NE(form->body.find("bob@partner.example"), std::string::npos);
-  auto done = SubmitReset(token, kNewPassword);
+  auto done = SubmitReset(token, NewPassword());
   ASSERT_TRUE(done);
   EXPECT_EQ(done->status, 303) << done->body;
   EXPECT_EQ(done->get_header_value("Location"), "/inbox?n=password_changed");
@@ -120,7 +120,7 @@ TEST_F(PortalAccountPagesTest, ResetByMailedLinkIsSingleUseAndReplacesThePasswor
   auto old_login = Login("bob@partner.example", kPassword);
   ASSERT_TRUE(old_login);
   EXPECT_EQ(old_login->status, 401);
-  auto new_login = Login("bob@partner.example", kNewPassword);
+  auto new_login = Login("bob@partner.example", NewPassword());
   ASSERT_TRUE(new_login);
   EXPECT_EQ(new_login->status, 303) << new_login->body;
 }
@@ -130,7 +130,7 @@ TEST_F(PortalAccountPagesTest, AResetLinkExpires) {
   const std::string token = RequestResetLink("bob@partner.example");
   ASSERT_EQ(token.size(), 43u);
   AdvanceMs(config_.reset_link_ttl.count());
-  auto late = SubmitReset(token, kNewPassword);
+  auto late = SubmitReset(token, NewPassword());
   ASSERT_TRUE(late);
   EXPECT_EQ(late->status, 410);
   EXPECT_EQ(Login("bob@partner.example", kPassword)->status, 303);

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 
 #include "portal/portal_mime.h"
 #include "tests/portal/portal_service_fixture.h"
@@ -16,7 +17,7 @@ namespace {
 
 namespace v1 = smimegate::v1;
 
-void WriteFile(const std::string& path, const std::string& text) {
+void WriteFile(const std::string& path, std::string_view text) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream(path, std::ios::binary) << text;
 }
@@ -32,7 +33,7 @@ Note Decode(const v1::MessageRecord& record) {
   return Note{p.summary.subject(), p.text, p.html};
 }
 
-constexpr char kLogo[] =
+constexpr std::string_view kLogo =
     "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 4 4\"><rect width=\"4\" "
     "height=\"4\" fill=\"#ab12cd\"/></svg>";
 
