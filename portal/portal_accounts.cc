@@ -71,9 +71,9 @@ Result<Accounts::Answer> Accounts::Login(const std::string& raw_address,
   SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
   bool ok = false;
   if (account) {
-    ok = hasher_.Verify(account->password_hash(), password);
+    SG_ASSIGN_OR_RETURN(ok, hasher_.Verify(account->password_hash(), password));
   } else {
-    hasher_.VerifyDummy(password);  // the same work for an unknown address
+    SG_RETURN_IF_ERROR(hasher_.VerifyDummy(password));  // the same work for an unknown address
   }
   if (!ok) {
     const bool locked = limiter_.Failure(address, ip);
@@ -156,11 +156,13 @@ Result<Accounts::Answer> Accounts::Register(const std::string& token, const std:
   }
   SG_ASSIGN_OR_RETURN(Answer check, CheckNewPassword(address, password, password2));
   if (check.outcome != Outcome::kOk) return check;
+  // Hashed before the link is used up: a busy answer leaves it usable.
+  SG_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(password));
   SG_ASSIGN_OR_RETURN(bool consumed, links_.Consume(token));
   if (!consumed) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
   pb::Account account;
   account.set_address(address);
-  account.set_password_hash(hasher_.Hash(password));
+  account.set_password_hash(hash);
   account.set_created_ms(clock_.NowMs());
   account.set_password_changed_ms(clock_.NowMs());
   account.set_domain(link->domain());
@@ -214,9 +216,10 @@ Result<Accounts::Answer> Accounts::Reset(const std::string& token, const std::st
   }
   SG_ASSIGN_OR_RETURN(Answer check, CheckNewPassword(address, password, password2));
   if (check.outcome != Outcome::kOk) return check;
+  SG_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(password));
   SG_ASSIGN_OR_RETURN(bool consumed, links_.Consume(token));
   if (!consumed) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
-  account->set_password_hash(hasher_.Hash(password));
+  account->set_password_hash(hash);
   account->set_password_changed_ms(clock_.NowMs());
   SG_RETURN_IF_ERROR(store_.PutAccount(*account));
   limiter_.Unlock(address);

@@ -75,7 +75,7 @@ Status PortalService::Start() {
   lc.max_ip_failures = config_.max_ip_failures;
   lc.ip_window = config_.ip_window;
   limiter_ = std::make_unique<LoginLimiter>(lc, clock_);
-  hasher_ = std::make_unique<PasswordHasher>(argon2_);
+  hasher_ = std::make_unique<PasswordHasher>(argon2_, config_.argon2_concurrency);
   links_ = std::make_unique<Links>(*store_, clock_, config_.public_url);
   sessions_ = std::make_unique<Sessions>(*store_, clock_, config_.session_idle,
                                          config_.session_absolute);
