@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <regex>
 
 #include "common/thread_name.h"
@@ -65,6 +66,23 @@ std::string ErrorText(int status) {
     case 503: return "unavailable, try again later\n";
     default: return status >= 500 ? "internal error\n" : "request refused\n";
   }
+}
+
+// A refusal that also ends the connection (review R1). httplib 0.11 keeps
+// a connection open after a response that says "Connection: close" unless
+// the *request* said so; a client that ignores the header would keep its
+// worker. The body goes out through a content provider that then reports
+// failure: httplib counts that as a failed write and closes the socket.
+// The unread body of a refused request is never parsed as a request.
+void RefuseAndClose(httplib::Response& res, int status, std::string text) {
+  res.status = status;
+  res.set_header("Connection", "close");
+  auto body = std::make_shared<const std::string>(std::move(text));
+  res.set_content_provider(body->size(), "text/plain; charset=utf-8",
+                           [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                             sink.write(body->data() + offset, length);
+                             return false;  // the connection ends here
+                           });
 }
 
 std::string CookieValue(const httplib::Request& req, const std::string& name) {
@@ -156,17 +174,13 @@ void PortalWeb::ConfigureServer() {
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!ConnectionPool::Admit(req.remote_addr)) {
       d_.metrics.refused.WithLabels({"connections"}).Inc();
-      res.status = 429;
-      res.set_header("Connection", "close");
       res.set_header("Retry-After", "10");
-      res.set_content("too many connections from your address\n", "text/plain; charset=utf-8");
+      RefuseAndClose(res, 429, "too many connections from your address\n");
       return httplib::Server::HandlerResponse::Handled;
     }
     if (const int status = CheckBody(req); status != 0) {
       d_.metrics.refused.WithLabels({"body"}).Inc();
-      res.status = status;
-      res.set_header("Connection", "close");
-      res.set_content(ErrorText(status), "text/plain; charset=utf-8");
+      RefuseAndClose(res, status, ErrorText(status));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -179,7 +193,9 @@ void PortalWeb::ConfigureServer() {
   server_->set_post_routing_handler(
       [](const httplib::Request&, httplib::Response& res) { SecurityHeaders(res); });
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) res.set_content(ErrorText(res.status), "text/plain; charset=utf-8");
+    if (res.body.empty() && !res.content_provider_) {
+      res.set_content(ErrorText(res.status), "text/plain; charset=utf-8");
+    }
     SecurityHeaders(res);
   });
 }

@@ -396,5 +396,34 @@ TEST_F(PortalPerIpLimitTest, AThirdOpenConnectionFromOneAddressIsRefusedUntilOne
   EXPECT_EQ(status, 200);
 }
 
+// Review R1: a client that ignores "Connection: close" and sends its next
+// request on the refused connection finds it closed; it cannot keep the
+// worker for keep_alive_max_count requests.
+TEST_F(PortalPerIpLimitTest, ARefusedConnectionIsClosedEvenWhenTheClientIgnoresConnectionClose) {
+  auto a = NewClient();
+  auto b = NewClient();
+  a->set_keep_alive(true);
+  b->set_keep_alive(true);
+  auto ra = a->Get("/healthz");
+  auto rb = b->Get("/healthz");
+  ASSERT_TRUE(ra && rb);
+  ASSERT_EQ(ra->status, 200);
+  ASSERT_EQ(rb->status, 200);
+  RawTls third(service_->port());
+  ASSERT_TRUE(third.ok());
+  ASSERT_TRUE(third.Send(Headers("GET /healthz", "")));
+  const std::string refused = third.ReadResponse();
+  ASSERT_EQ(refused.substr(0, 12), "HTTP/1.1 429") << refused;
+  EXPECT_NE(refused.find("too many connections from your address\n"), std::string::npos);
+  // The second request on the same connection: the server has closed it
+  // (within the read timeout, not after keep-alive ran out).
+  const auto start = std::chrono::steady_clock::now();
+  third.Send(Headers("GET /healthz", ""));
+  const std::string second = third.ReadResponse();
+  EXPECT_EQ(second, "") << "answered on the refused connection: " << second;
+  EXPECT_TRUE(third.closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, PortalConfig{}.read_timeout);
+}
+
 }  // namespace
 }  // namespace sg::portal
