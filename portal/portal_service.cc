@@ -102,7 +102,8 @@ Status PortalService::Start() {
     SG_ASSIGN_OR_RETURN(c->consumer, queue_.CreateConsumer(config_.consumer_group, {topics_.portal}));
     c->loop = std::make_unique<IntakeLoop>(
         *c->consumer, *producer_, topics_.deadletter, *metrics_,
-        [intake = intake_.get()](const v1::MessageRecord& r) { return intake->Handle(r); });
+        [intake = intake_.get()](const v1::MessageRecord& r) { return intake->Handle(r); },
+        [this] { return IntakeHealth(); });
     consumers_.push_back(std::move(c));
   }
   stopping_ = false;
@@ -159,9 +160,21 @@ void PortalService::Stop() {
 bool PortalService::Ready() const {
   if (!started_ || !web_ || !web_->Ready()) return false;
   for (const auto& c : consumers_) {
-    if (c->loop->finished()) return false;
+    if (c->loop->finished() || !c->loop->ready()) return false;
   }
   return true;
+}
+
+// What the intake needs besides a good record: the store answers and the
+// deliver topic exists (Kafka with create_topics: false may lack it).
+Status PortalService::IntakeHealth() {
+  if (auto stats = store_->Stats(); !stats.ok()) return stats.error();
+  auto partitions = queue_.PartitionCount(topics_.deliver);
+  if (!partitions.ok()) {
+    return MakeError(partitions.error().code, "the deliver topic " + topics_.deliver +
+                                                  ": " + partitions.error().ToString());
+  }
+  return OkStatus();
 }
 
 int PortalService::port() const { return web_ ? web_->port() : 0; }
