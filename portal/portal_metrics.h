@@ -10,6 +10,7 @@
 //   smimegate_portal_refused_total{why}          csrf | link | not_found | rate | connections | body
 //   smimegate_portal_intake_errors_total         records that could not be stored (retried)
 //   smimegate_portal_dead_letters_total          records kept on the dead-letter topic (not retried)
+//   smimegate_portal_housekeeping_errors_total   expiry passes that failed or threw
 //   smimegate_portal_request_seconds{page}       page latency
 //   smimegate_portal_store_messages, _store_bytes, _accounts   (gauges, at scrape)
 //
@@ -40,6 +41,7 @@ class PortalMetrics {
   metrics::Family<metrics::Counter>& refused;
   metrics::Counter& intake_errors;
   metrics::Counter& dead_letters;
+  metrics::Counter& housekeeping_errors;
   metrics::Family<metrics::Histogram>& request_seconds;
 
  private:

@@ -186,8 +186,8 @@ Accounts& PortalService::accounts() { return *accounts_; }
 void PortalService::RunHousekeeping() {
   SetCurrentThreadName("sg-portal-exp");
   while (!stopping_) {
-    auto report = RunExpiry(*store_, config_, clock_, metrics_.get());
-    if (!report.ok()) spdlog::warn("portal: expiry: {}", report.error().ToString());
+    RunHousekeepingPass([this] { return RunExpiry(*store_, config_, clock_, metrics_.get()); },
+                        metrics_->housekeeping_errors);
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, 60s, [this] { return stopping_.load(); });
   }
