@@ -88,9 +88,9 @@ Result<Accounts::Answer> Accounts::Login(const std::string& raw_address,
   SG_ASSIGN_OR_RETURN(auto account, store_.GetAccount(address));
   bool ok = false;
   if (account) {
-    ok = hasher_.Verify(account->password_hash(), password);
+    SG_ASSIGN_OR_RETURN(ok, hasher_.Verify(account->password_hash(), password));
   } else {
-    hasher_.VerifyDummy(password);  // the same work for an unknown address
+    SG_RETURN_IF_ERROR(hasher_.VerifyDummy(password));  // the same work for an unknown address
   }
   if (!ok) {
     const bool locked = limiter_.Failure(address, ip);
@@ -179,11 +179,13 @@ Result<Accounts::Answer> Accounts::Register(const std::string& token, const std:
   }
   SG_ASSIGN_OR_RETURN(Answer check, CheckNewPassword(address, password, password2));
   if (check.outcome != Outcome::kOk) return check;
+  // Hashed before the link is used up: a busy answer leaves it usable.
+  SG_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(password));
   SG_ASSIGN_OR_RETURN(bool consumed, links_.Consume(token));
   if (!consumed) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
   pb::Account account;
   account.set_address(address);
-  account.set_password_hash(hasher_.Hash(password));
+  account.set_password_hash(hash);
   account.set_created_ms(clock_.NowMs());
   account.set_password_changed_ms(clock_.NowMs());
   account.set_domain(link->domain());
@@ -241,9 +243,9 @@ Result<Accounts::Answer> Accounts::Reset(const std::string& token, const std::st
   }
   SG_ASSIGN_OR_RETURN(Answer check, CheckNewPassword(address, password, password2));
   if (check.outcome != Outcome::kOk) return check;
+  SG_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(password));
   SG_ASSIGN_OR_RETURN(bool consumed, links_.Consume(token));
   if (!consumed) return Answer{Outcome::kLinkInvalid, "link_invalid", {}, {}};
-  const std::string hash = hasher_.Hash(password);
   // On the current record: a purge meanwhile stays, other fields stay.
   int64_t generation = 0;
   Status stored = store_.UpdateAccount(address, [&](pb::Account& now) {
@@ -278,7 +280,8 @@ Result<Accounts::Answer> Accounts::EnableTotp(const std::string& address,
     return Answer{Outcome::kLocked, "error_locked", {}, {}};
   }
   // A session alone does not turn it on: the current password is asked.
-  if (!hasher_.Verify(account->password_hash(), password)) {
+  SG_ASSIGN_OR_RETURN(bool password_ok, hasher_.Verify(account->password_hash(), password));
+  if (!password_ok) {
     const bool locked = limiter_.Failure(address, ip);
     audit_.Record("totp_enable_failed", address, ip, {}, locked ? "password, now locked" : "password");
     return Answer{Outcome::kWrong, "error_password", {}, {}};

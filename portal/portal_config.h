@@ -56,6 +56,8 @@ struct PortalConfig {
   int threads = 64;
   size_t connections_per_ip = 16;       // open connections per client IP; 0: no limit
   std::chrono::milliseconds read_timeout{std::chrono::seconds(5)};  // handshake, headers, body
+  // Argon2id runs at once (64 MiB each); 0: 2 x hardware threads (review R3).
+  size_t argon2_concurrency = 0;
   std::string consumer_group = "portal";
   std::chrono::milliseconds link_ttl{std::chrono::hours(24 * 30)};
   std::chrono::milliseconds reset_link_ttl{std::chrono::hours(2)};

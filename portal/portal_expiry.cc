@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <exception>
+
 namespace sg::portal {
 
 Result<ExpiryReport> RunExpiry(PortalStore& store, const PortalConfig& config, const Clock& clock,
@@ -26,6 +28,21 @@ Result<ExpiryReport> RunExpiry(PortalStore& store, const PortalConfig& config, c
   SG_ASSIGN_OR_RETURN(report.sessions, store.SweepSessions(now - config.session_idle.count()));
   SG_ASSIGN_OR_RETURN(report.audit, store.DeleteAuditBefore(now - config.audit_retention.count()));
   return report;
+}
+
+bool RunHousekeepingPass(const std::function<Result<ExpiryReport>()>& pass,
+                         metrics::Counter& errors) noexcept {
+  try {
+    auto report = pass();
+    if (report.ok()) return true;
+    spdlog::warn("portal: expiry: {}", report.error().ToString());
+  } catch (const std::exception& e) {
+    spdlog::error("portal: expiry: exception: {}", e.what());
+  } catch (...) {
+    spdlog::error("portal: expiry: unknown exception");
+  }
+  errors.Inc();
+  return false;
 }
 
 }  // namespace sg::portal

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 #include "common/result.h"
 #include "common/clock.h"
@@ -27,5 +28,12 @@ struct ExpiryReport {
 
 Result<ExpiryReport> RunExpiry(PortalStore& store, const PortalConfig& config, const Clock& clock,
                                PortalMetrics* metrics);
+
+// One pass of the service's housekeeping thread (review R11): an error or
+// an exception out of `pass` is logged and counted in `errors`
+// (smimegate_portal_housekeeping_errors_total), never thrown, so the
+// thread goes on and `smimegate run` is not terminated. False when it failed.
+bool RunHousekeepingPass(const std::function<Result<ExpiryReport>()>& pass,
+                         metrics::Counter& errors) noexcept;
 
 }  // namespace sg::portal

@@ -117,9 +117,44 @@ Status IntakeLoop::HandleOne(const queue::Record& rec) {
     return DeadLetter(rec, "record is not a valid MessageRecord");
   }
   Status s = CallHandler(msg);
-  if (s.ok()) return s;
-  if (IsTransient(s.error().code)) return s;
-  return DeadLetter(rec, s.error().ToString());
+  if (!s.ok()) return Failed(rec, s);
+  strikes_.erase({rec.topic, rec.partition});
+  ready_ = true;
+  return s;
+}
+
+Status IntakeLoop::Failed(const queue::Record& rec, const Status& failure) {
+  const ErrorCode code = failure.error().code;
+  if (code == ErrorCode::kCancelled) return failure;  // the queue is closing
+  // An outage is no fault of the record: a missing deliver topic, say,
+  // refuses every record with kNotFound.
+  if (health_) {
+    if (Status h = health_(); !h.ok()) {
+      if (ready_.exchange(false)) {
+        spdlog::error("portal: intake not ready: {}", h.error().ToString());
+      }
+      return MakeError(ErrorCode::kUnavailable,
+                       "not ready: " + h.error().ToString() + " (" + failure.error().ToString() + ")");
+    }
+  }
+  ready_ = true;
+  if (!IsTransient(code)) return DeadLetter(rec, failure.error().ToString());
+  if (const int n = Strike(rec); n >= kMaxAttempts) {
+    Status dead = DeadLetter(rec, failure.error().ToString() + " (failed " + std::to_string(n) +
+                                      " times in a row)");
+    if (dead.ok()) strikes_.erase({rec.topic, rec.partition});
+    return dead;
+  }
+  return failure;
+}
+
+int IntakeLoop::Strike(const queue::Record& rec) {
+  auto& [offset, count] = strikes_[{rec.topic, rec.partition}];
+  if (offset != rec.offset || count == 0) {
+    offset = rec.offset;
+    count = 0;
+  }
+  return ++count;
 }
 
 Status IntakeLoop::CallHandler(const v1::MessageRecord& record) {

@@ -13,7 +13,15 @@
 //    (invariant 3: it ends in a visible state, "kept with a reason");
 //  - an exception out of the intake (std::bad_alloc, std::regex_error) is
 //    caught, logged, counted as an intake error and treated as transient:
-//    it never reaches the thread (no std::terminate of `smimegate run`).
+//    it never reaches the thread (no std::terminate of `smimegate run`);
+//  - kCancelled (the queue is closing) is transient;
+//  - before any failure is held against a record, the health probe runs
+//    (the store answers, the deliver topic exists): when it fails, the loop
+//    is not ready (ready() false, so /readyz fails) and the record is read
+//    again without a strike; nothing is dead-lettered for an outage;
+//  - with the dependencies healthy, a record that fails transiently (or
+//    throws) kMaxAttempts times in a row at the same offset is a poison
+//    record: it is dead-lettered with its last reason (review R5, R12).
 //
 // A record counts as finished only once its dead letter is confirmed by
 // the queue; an unconfirmed one is read again.
@@ -26,6 +34,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -40,20 +49,29 @@ namespace sg::portal {
 class IntakeLoop {
  public:
   using Handler = std::function<Status(const smimegate::v1::MessageRecord&)>;
+  // Ok when the store and the queue topics the intake needs are there.
+  using Health = std::function<Status()>;
+  // Failures in a row at one offset, with the dependencies healthy, after
+  // which a record is dead-lettered (a constant, not configured).
+  static constexpr int kMaxAttempts = 5;
 
   IntakeLoop(queue::Consumer& consumer, queue::Producer& producer, std::string deadletter_topic,
-             PortalMetrics& metrics, Handler handler)
+             PortalMetrics& metrics, Handler handler, Health health = nullptr)
       : consumer_(consumer),
         producer_(producer),
         deadletter_topic_(std::move(deadletter_topic)),
         metrics_(metrics),
-        handler_(std::move(handler)) {}
+        handler_(std::move(handler)),
+        health_(std::move(health)) {}
 
   // Polls and handles until Stop().
   void Run();
   void Stop();
   // True once Run() has returned (stopped, or the consumer was closed).
   bool finished() const { return finished_; }
+  // False while the last failure found a dependency missing (the store, the
+  // deliver topic); true again once a record finishes.
+  bool ready() const { return ready_; }
 
   // Handles the records in order; returns how many from the front are
   // finished (stored, or confirmed on the dead-letter topic) and commits
@@ -64,6 +82,10 @@ class IntakeLoop {
   // kOk when finished; the error when the record must be read again.
   Status HandleOne(const queue::Record& record);
   Status CallHandler(const smimegate::v1::MessageRecord& record);
+  // What a failed record gets: read again, or dead-lettered.
+  Status Failed(const queue::Record& record, const Status& failure);
+  // How many times in a row `record` has failed now (this one included).
+  int Strike(const queue::Record& record);
   // Ok once the record is durable on the dead-letter topic.
   Status DeadLetter(const queue::Record& record, const std::string& reason);
   void SeekBack(const std::vector<queue::Record>& batch, size_t from);
@@ -75,6 +97,10 @@ class IntakeLoop {
   const std::string deadletter_topic_;
   PortalMetrics& metrics_;
   const Handler handler_;
+  const Health health_;
+  // Per partition: the offset that failed last and how often in a row.
+  std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int>> strikes_;
+  std::atomic<bool> ready_{true};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> finished_{false};
   std::mutex mu_;

@@ -24,6 +24,9 @@ PortalMetrics::PortalMetrics(metrics::Registry& r)
       dead_letters(r.AddCounter("smimegate_portal_dead_letters_total",
                                 "Portal records kept on the dead-letter topic with a reason")
                        .Get()),
+      housekeeping_errors(r.AddCounter("smimegate_portal_housekeeping_errors_total",
+                                       "Portal expiry passes that failed or threw")
+                              .Get()),
       request_seconds(r.AddHistogram("smimegate_portal_request_seconds",
                                      "Portal page latency", {"page"}, metrics::LatencyBuckets())),
       background_errors(r.AddCounter("smimegate_portal_background_errors_total",

@@ -7,9 +7,10 @@
 //   smimegate_portal_downloads_total{kind}       attachment | eml | smime
 //   smimegate_portal_replies_total
 //   smimegate_portal_deleted_total{why}          reader | expired | admin
-//   smimegate_portal_refused_total{why}          csrf | link | not_found | rate
+//   smimegate_portal_refused_total{why}          csrf | link | not_found | rate | connections | body
 //   smimegate_portal_intake_errors_total         records that could not be stored (retried)
 //   smimegate_portal_dead_letters_total          records kept on the dead-letter topic (not retried)
+//   smimegate_portal_housekeeping_errors_total   expiry passes that failed or threw
 //   smimegate_portal_request_seconds{page}       page latency
 //   smimegate_portal_background_errors_total     reset-mail tasks that threw (logged, dropped)
 //   smimegate_portal_store_messages, _store_bytes, _accounts   (gauges, at scrape)
@@ -41,6 +42,7 @@ class PortalMetrics {
   metrics::Family<metrics::Counter>& refused;
   metrics::Counter& intake_errors;
   metrics::Counter& dead_letters;
+  metrics::Counter& housekeeping_errors;
   metrics::Family<metrics::Histogram>& request_seconds;
   metrics::Counter& background_errors;
 

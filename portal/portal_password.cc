@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "common/ascii.h"
 #include "portal/portal_crypto.h"
@@ -31,23 +32,89 @@ std::string Encode(const Argon2Params& p, const std::string& password) {
   return out;
 }
 
+Error Busy() {
+  return Error{ErrorCode::kResourceExhausted, "portal: password checks busy, try again"};
+}
+
+// Holds one slot of the gate for a scope.
+class Slot {
+ public:
+  explicit Slot(WorkGate& gate) : gate_(gate), held_(gate.Enter()) {}
+  ~Slot() {
+    if (held_) gate_.Leave();
+  }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  WorkGate& gate_;
+  bool held_;
+};
+
 }  // namespace
 
-PasswordHasher::PasswordHasher(Argon2Params params)
-    : params_(params), dummy_(Encode(params, "no account has this password")) {}
+WorkGate::WorkGate(size_t capacity, std::chrono::milliseconds wait)
+    : capacity_(capacity == 0 ? 1 : capacity), wait_(wait) {}
 
-std::string PasswordHasher::Hash(const std::string& password) const {
-  return Encode(params_, password);
+bool WorkGate::Enter() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, wait_, [this] { return held_ < capacity_; })) return false;
+  ++held_;
+  return true;
 }
 
-bool PasswordHasher::Verify(const std::string& encoded, const std::string& password) const {
+void WorkGate::Leave() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --held_;
+  }
+  cv_.notify_one();
+}
+
+size_t DefaultArgon2Concurrency() {
+  return std::max<size_t>(2, 2 * static_cast<size_t>(std::thread::hardware_concurrency()));
+}
+
+PasswordHasher::PasswordHasher(Argon2Params params, size_t concurrency,
+                               std::chrono::milliseconds wait)
+    : params_(params),
+      dummy_(Encode(params, "no account has this password")),
+      gate_(concurrency == 0 ? DefaultArgon2Concurrency() : concurrency, wait) {}
+
+template <typename Fn>
+auto PasswordHasher::Counted(Fn fn) const {
+  const size_t now = ++running_;
+  size_t peak = peak_.load();
+  while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
+  }
+  auto result = fn();
+  --running_;
+  return result;
+}
+
+Result<std::string> PasswordHasher::Hash(const std::string& password) const {
+  Slot slot(gate_);
+  if (!slot.held()) return Busy();
+  return Counted([&] { return Encode(params_, password); });
+}
+
+Result<bool> PasswordHasher::Verify(const std::string& encoded,
+                                    const std::string& password) const {
   if (!encoded.starts_with("$argon2id$")) return false;
-  return argon2_verify(encoded.c_str(), password.data(), password.size(), Argon2_id) == ARGON2_OK;
+  Slot slot(gate_);
+  if (!slot.held()) return Busy();
+  return Counted([&] {
+    return argon2_verify(encoded.c_str(), password.data(), password.size(), Argon2_id) ==
+           ARGON2_OK;
+  });
 }
 
-void PasswordHasher::VerifyDummy(const std::string& password) const {
+Status PasswordHasher::VerifyDummy(const std::string& password) const {
   // The result is meaningless: only the time counts.
-  if (Verify(dummy_, password)) return;
+  auto ok = Verify(dummy_, password);
+  if (!ok.ok()) return ok.error();
+  return OkStatus();
 }
 
 std::optional<std::string> CheckPasswordStrength(const std::string& password,

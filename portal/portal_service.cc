@@ -76,7 +76,7 @@ Status PortalService::Start() {
   lc.ip_window = config_.ip_window;
   lc.max_replies = config_.max_replies_per_hour;
   limiter_ = std::make_unique<LoginLimiter>(lc, clock_);
-  hasher_ = std::make_unique<PasswordHasher>(argon2_);
+  hasher_ = std::make_unique<PasswordHasher>(argon2_, config_.argon2_concurrency);
   links_ = std::make_unique<Links>(*store_, clock_, config_.public_url);
   sessions_ = std::make_unique<Sessions>(*store_, clock_, config_.session_idle,
                                          config_.session_absolute);
@@ -103,7 +103,8 @@ Status PortalService::Start() {
     SG_ASSIGN_OR_RETURN(c->consumer, queue_.CreateConsumer(config_.consumer_group, {topics_.portal}));
     c->loop = std::make_unique<IntakeLoop>(
         *c->consumer, *producer_, topics_.deadletter, *metrics_,
-        [intake = intake_.get()](const v1::MessageRecord& r) { return intake->Handle(r); });
+        [intake = intake_.get()](const v1::MessageRecord& r) { return intake->Handle(r); },
+        [this] { return IntakeHealth(); });
     consumers_.push_back(std::move(c));
   }
   stopping_ = false;
@@ -160,9 +161,21 @@ void PortalService::Stop() {
 bool PortalService::Ready() const {
   if (!started_ || !web_ || !web_->Ready()) return false;
   for (const auto& c : consumers_) {
-    if (c->loop->finished()) return false;
+    if (c->loop->finished() || !c->loop->ready()) return false;
   }
   return true;
+}
+
+// What the intake needs besides a good record: the store answers and the
+// deliver topic exists (Kafka with create_topics: false may lack it).
+Status PortalService::IntakeHealth() {
+  if (auto stats = store_->Stats(); !stats.ok()) return stats.error();
+  auto partitions = queue_.PartitionCount(topics_.deliver);
+  if (!partitions.ok()) {
+    return MakeError(partitions.error().code, "the deliver topic " + topics_.deliver +
+                                                  ": " + partitions.error().ToString());
+  }
+  return OkStatus();
 }
 
 int PortalService::port() const { return web_ ? web_->port() : 0; }
@@ -174,8 +187,8 @@ Accounts& PortalService::accounts() { return *accounts_; }
 void PortalService::RunHousekeeping() {
   SetCurrentThreadName("sg-portal-exp");
   while (!stopping_) {
-    auto report = RunExpiry(*store_, config_, clock_, metrics_.get());
-    if (!report.ok()) spdlog::warn("portal: expiry: {}", report.error().ToString());
+    RunHousekeepingPass([this] { return RunExpiry(*store_, config_, clock_, metrics_.get()); },
+                        metrics_->housekeeping_errors);
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, 60s, [this] { return stopping_.load(); });
   }

@@ -80,6 +80,7 @@ class PortalService : public Service {
  private:
   struct Consumer;  // a consumer of the portal topic and its IntakeLoop
   void RunHousekeeping();
+  Status IntakeHealth();
 
   PortalConfig config_;
   std::vector<std::string> hosted_domains_;

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <exception>
+#include <memory>
+#include <regex>
 
 #include "common/thread_name.h"
 #include "common/tls_selfsigned.h"
@@ -19,6 +21,10 @@ namespace {
 // at most this many requests and waits this long for the next one.
 constexpr time_t kKeepAliveSeconds = 5;
 constexpr size_t kKeepAliveRequests = 10;
+
+// Request bodies above this are read only for a logged-in user's reply or
+// certificate upload (review R3: httplib reads the body before any handler).
+constexpr size_t kSmallBodyBytes = 64 << 10;
 
 // The portal's own pages: no script at all, styles and images from here,
 // the message body only in a frame from here, forms only to here.
@@ -51,6 +57,7 @@ std::string ErrorText(int status) {
     case 404: return "not found\n";
     case 405: return "method not allowed\n";
     case 408: return "request timeout\n";
+    case 411: return "length required\n";
     case 413: return "too large\n";
     case 414: return "URI too long\n";
     case 415: return "unsupported media type\n";
@@ -59,6 +66,23 @@ std::string ErrorText(int status) {
     case 503: return "unavailable, try again later\n";
     default: return status >= 500 ? "internal error\n" : "request refused\n";
   }
+}
+
+// A refusal that also ends the connection (review R1). httplib 0.11 keeps
+// a connection open after a response that says "Connection: close" unless
+// the *request* said so; a client that ignores the header would keep its
+// worker. The body goes out through a content provider that then reports
+// failure: httplib counts that as a failed write and closes the socket.
+// The unread body of a refused request is never parsed as a request.
+void RefuseAndClose(httplib::Response& res, int status, std::string text) {
+  res.status = status;
+  res.set_header("Connection", "close");
+  auto body = std::make_shared<const std::string>(std::move(text));
+  res.set_content_provider(body->size(), "text/plain; charset=utf-8",
+                           [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                             sink.write(body->data() + offset, length);
+                             return false;  // the connection ends here
+                           });
 }
 
 std::string CookieValue(const httplib::Request& req, const std::string& name) {
@@ -149,13 +173,18 @@ void PortalWeb::ConfigureServer() {
   server_->set_keep_alive_max_count(kKeepAliveRequests);
   server_->set_payload_max_length(d_.config.max_reply_bytes + (256 << 10));
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (ConnectionPool::Admit(req.remote_addr)) return httplib::Server::HandlerResponse::Unhandled;
-    d_.metrics.refused.WithLabels({"connections"}).Inc();
-    res.status = 429;
-    res.set_header("Connection", "close");
-    res.set_header("Retry-After", "10");
-    res.set_content("too many connections from your address\n", "text/plain; charset=utf-8");
-    return httplib::Server::HandlerResponse::Handled;
+    if (!ConnectionPool::Admit(req.remote_addr)) {
+      d_.metrics.refused.WithLabels({"connections"}).Inc();
+      res.set_header("Retry-After", "10");
+      RefuseAndClose(res, 429, "too many connections from your address\n");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (const int status = CheckBody(req); status != 0) {
+      d_.metrics.refused.WithLabels({"body"}).Inc();
+      RefuseAndClose(res, status, ErrorText(status));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   server_->set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                     std::exception_ptr) {
@@ -165,9 +194,31 @@ void PortalWeb::ConfigureServer() {
   server_->set_post_routing_handler(
       [](const httplib::Request&, httplib::Response& res) { SecurityHeaders(res); });
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) res.set_content(ErrorText(res.status), "text/plain; charset=utf-8");
+    if (res.body.empty() && !res.content_provider_) {
+      res.set_content(ErrorText(res.status), "text/plain; charset=utf-8");
+    }
     SecurityHeaders(res);
   });
+}
+
+int PortalWeb::CheckBody(const httplib::Request& req) {
+  if (req.method != "POST" && req.method != "PUT") return 0;
+  // Browsers send forms with a length; chunked bodies have no size to check.
+  if (req.has_header("Transfer-Encoding")) return 411;
+  const std::string length = req.get_header_value("Content-Length");
+  uint64_t bytes = 0;
+  for (char ch : length) {
+    if (ch < '0' || ch > '9' || bytes > (1ull << 40)) return 400;
+    bytes = bytes * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  if (bytes <= kSmallBodyBytes) return 0;
+  static const std::regex kLarge(R"(/m/[0-9a-f]{32}/reply|/settings/certificate)");
+  if (!std::regex_match(req.path, kLarge)) return 413;
+  const std::string cookie = CookieValue(req, Sessions::kCookie);
+  if (cookie.empty()) return 413;
+  auto session = d_.sessions.Load(cookie);
+  if (!session.ok() || !*session || !(*session)->logged_in()) return 413;
+  return 0;
 }
 
 // Routes: the first matching pattern wins (httplib keeps the order).

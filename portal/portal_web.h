@@ -93,6 +93,9 @@ class PortalWeb {
   using Handler = void (PortalWeb::*)(Call&);
   Status MakeServer();
   void ConfigureServer();
+  // Before httplib reads a body (review R3): 0 to go on, else the status of
+  // the refusal (411, 413).
+  int CheckBody(const httplib::Request& req);
   void RegisterRoutes();
   Status Bind();
   void Route(const std::string& method, const std::string& pattern, const std::string& page,

@@ -140,7 +140,7 @@ Status BenchStage::Preload(size_t recipients, size_t per_recipient, size_t accou
   for (auto& t : pool) t.join();
   SG_RETURN_IF_ERROR(first);
   PasswordHasher hasher;  // the production parameters, as the service verifies
-  const std::string hash = hasher.Hash(password);
+  SG_ASSIGN_OR_RETURN(const std::string hash, hasher.Hash(password));
   for (size_t i = 0; i < std::min(accounts, recipients); ++i) {
     pb::Account a;
     a.set_address(Recipient(i));

@@ -233,8 +233,8 @@ TEST_F(PortalAccountsTest, AnAccountChangeInFlightDoesNotUndoAReset) {
     ASSERT_FALSE(store_.interleave) << i;  // the reset ran in between
     const pb::Account now = **store_.GetAccount(kBob);
     EXPECT_GE(now.session_generation(), before + 1) << i;
-    EXPECT_TRUE(hasher_.Verify(now.password_hash(), fresh)) << i;
-    EXPECT_FALSE(hasher_.Verify(now.password_hash(), password)) << i;
+    EXPECT_TRUE(*hasher_.Verify(now.password_hash(), fresh)) << i;
+    EXPECT_FALSE(*hasher_.Verify(now.password_hash(), password)) << i;
     password = fresh;
   }
   const pb::Account last = **store_.GetAccount(kBob);

@@ -12,6 +12,7 @@
 #include <future>
 #include <mutex>
 #include <new>
+#include <stdexcept>
 #include <regex>
 #include <thread>
 
@@ -90,10 +91,11 @@ class PortalIntakeLoopTest : public ::testing::Test {
     if (thread_.joinable()) thread_.join();
   }
 
-  void StartLoop(IntakeLoop::Handler handler = nullptr) {
+  void StartLoop(IntakeLoop::Handler handler = nullptr, IntakeLoop::Health health = nullptr) {
     if (!handler) handler = [this](const v1::MessageRecord& r) { return intake_->Handle(r); };
+    if (!health) health = [] { return OkStatus(); };
     loop_ = std::make_unique<IntakeLoop>(*consumer_, *producer_, "deadletter", metrics_,
-                                         std::move(handler));
+                                         std::move(handler), std::move(health));
     thread_ = std::thread([this] { loop_->Run(); });
   }
 
@@ -199,6 +201,73 @@ TEST_F(PortalIntakeLoopTest, AnExceptionInTheIntakeIsCaughtAndTheRecordReadAgain
   EXPECT_GE(calls.load(), 2);
   EXPECT_FALSE(loop_->finished());
   EXPECT_TRUE(DeadLetters().empty());
+}
+
+// Review R5: a record that throws every time (bad_alloc on a huge message,
+// regex_error from its content) must not stop the single-partition topic.
+TEST_F(PortalIntakeLoopTest, ARecordThatAlwaysThrowsIsDeadLetteredAndTheNextIsStored) {
+  std::atomic<int> poison_calls{0};
+  Put("q1", "poison@partner.example");
+  Put("q2", "bob@partner.example");
+  StartLoop([&](const v1::MessageRecord& r) -> Status {
+    if (r.envelope().message_id() == "q1") {
+      ++poison_calls;
+      throw std::length_error("the test's poison");
+    }
+    return intake_->Handle(r);
+  });
+  ASSERT_TRUE(Eventually([&] { return Delivered() == 1; }));
+  EXPECT_EQ(outbox_.delivered[0], "bob@partner.example");
+  EXPECT_EQ(poison_calls.load(), IntakeLoop::kMaxAttempts);
+  auto dead = DeadLetters();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].key, "q1");
+  const std::string reason(dead[0].FindHeader("sg-reason").value_or(""));
+  EXPECT_NE(reason.find("the test's poison"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("5 times in a row"), std::string::npos) << reason;
+  EXPECT_TRUE(loop_->ready());
+}
+
+// Review R12: kCancelled means the queue is closing, not a bad record.
+TEST_F(PortalIntakeLoopTest, ACancelledSendIsReadAgainNotDeadLettered) {
+  outbox_.fail_for = "bob@partner.example";
+  outbox_.fail_code = ErrorCode::kCancelled;
+  Put("q1", "bob@partner.example");
+  StartLoop();
+  ASSERT_TRUE(Eventually([&] { return metrics_.intake_errors.Value() >= 2; }));
+  EXPECT_TRUE(DeadLetters().empty());
+  {
+    std::lock_guard<std::mutex> lock(outbox_.mu);
+    outbox_.fail_for.clear();
+  }
+  ASSERT_TRUE(Eventually([&] { return Delivered() == 1; }));
+  EXPECT_TRUE(DeadLetters().empty());
+}
+
+// Review R12: with the deliver topic missing (Kafka, create_topics: false)
+// every record fails with kNotFound; that stops the intake as not ready
+// instead of dead-lettering every record.
+TEST_F(PortalIntakeLoopTest, AMissingDeliverTopicMakesTheIntakeNotReadyAndKeepsTheRecords) {
+  std::atomic<bool> topic{false};
+  outbox_.fail_for = "bob@partner.example";
+  outbox_.fail_code = ErrorCode::kNotFound;
+  Put("q1", "bob@partner.example");
+  StartLoop(nullptr, [&]() -> Status {
+    if (topic) return OkStatus();
+    return MakeError(ErrorCode::kNotFound, "queue topic deliver does not exist");
+  });
+  ASSERT_TRUE(Eventually([&] { return metrics_.intake_errors.Value() >= 2; }));
+  EXPECT_FALSE(loop_->ready());
+  EXPECT_FALSE(loop_->finished());
+  EXPECT_TRUE(DeadLetters().empty());
+  {
+    std::lock_guard<std::mutex> lock(outbox_.mu);
+    outbox_.fail_for.clear();  // the topic is created
+  }
+  topic = true;
+  ASSERT_TRUE(Eventually([&] { return Delivered() == 1; }));
+  EXPECT_TRUE(DeadLetters().empty());
+  EXPECT_TRUE(loop_->ready());
 }
 
 TEST_F(PortalIntakeLoopTest, AMessageDeletedWhileItIsNotifiedFinishesWithoutError) {

@@ -7,9 +7,13 @@
 #include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/cms.h>
+#include <openssl/ssl.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <iostream>
 #include <string>
 
@@ -106,6 +110,114 @@ TEST_F(PortalWebTest, TooLargeUrlEncodedFormsAreAnsweredTooLargeNotNotFound) {
   EXPECT_EQ(unknown->status, 404);
   EXPECT_EQ(unknown->body, "not found\n");
   EXPECT_TRUE(Messages("inbound").empty());
+}
+
+// A TLS connection that writes and reads raw HTTP/1.1: a client that
+// ignores what the server asks (Connection: close) and sends headers
+// without the body they announce.
+class RawTls {
+ public:
+  explicit RawTls(int port) {
+    std::signal(SIGPIPE, SIG_IGN);  // a write to a closed connection is an error, not a signal
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{15, 0};  // every read is bounded
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+    ok_ = SSL_connect(ssl_) == 1;
+  }
+  ~RawTls() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (fd_ >= 0) ::close(fd_);
+    SSL_CTX_free(ctx_);
+  }
+  bool ok() const { return ok_; }
+  bool Send(const std::string& data) {
+    return ok_ && SSL_write(ssl_, data.data(), static_cast<int>(data.size())) ==
+                      static_cast<int>(data.size());
+  }
+  // One response (headers and Content-Length bytes of body); empty when the
+  // server closed the connection (or the read timed out) first.
+  std::string ReadResponse() {
+    std::string got;
+    size_t want = std::string::npos;
+    while (got.size() < want) {
+      char buf[4096];
+      errno = 0;
+      const int n = SSL_read(ssl_, buf, sizeof buf);
+      if (n <= 0) {
+        closed_ = SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN ||
+                  (errno != EAGAIN && errno != EWOULDBLOCK);
+        return got.size() >= want ? got : std::string();
+      }
+      got.append(buf, static_cast<size_t>(n));
+      const size_t end = got.find("\r\n\r\n");
+      if (end != std::string::npos && want == std::string::npos) {
+        const size_t at = got.find("Content-Length: ");
+        want = end + 4 + (at < end ? std::stoul(got.substr(at + 16)) : 0);
+      }
+    }
+    return got;
+  }
+  // True when the last empty ReadResponse saw the server close (not a timeout).
+  bool closed() const { return closed_; }
+
+ private:
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  int fd_ = -1;
+  bool ok_ = false;
+  bool closed_ = false;
+};
+
+std::string Headers(const std::string& request_line, const std::string& extra) {
+  return request_line + " HTTP/1.1\r\nHost: localhost\r\n" + extra + "\r\n";
+}
+
+// Review R3: httplib reads a body before any handler, so large bodies are
+// refused from the headers unless a logged-in user posts a reply or a
+// certificate.
+TEST_F(PortalWebTest, ALargeBodyIsRefusedBeforeItIsReadUnlessALoggedInUserReplies) {
+  RawTls login(service_->port());
+  ASSERT_TRUE(login.ok());
+  // The headers of a 1 MiB login; the body never comes.
+  ASSERT_TRUE(login.Send(Headers("POST /login", "Content-Length: 1048576\r\n"
+                                                "Content-Type: application/x-www-form-urlencoded\r\n")));
+  const std::string refused = login.ReadResponse();
+  EXPECT_EQ(refused.substr(0, 12), "HTTP/1.1 413") << refused;
+  EXPECT_NE(refused.find("too large\n"), std::string::npos) << refused;
+
+  const std::string cookie = BobWithMessage();
+  ASSERT_FALSE(cookie.empty());
+  const std::string reply = "POST /m/" + id_ + "/reply";
+  // A well-formed multipart form of 100 KiB without the CSRF token.
+  const std::string form = "--b\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\n" +
+                           std::string(100 << 10, 'y') + "\r\n--b--\r\n";
+  const std::string big = "Content-Length: " + std::to_string(form.size()) +
+                          "\r\nContent-Type: multipart/form-data; boundary=b\r\n";
+  RawTls anonymous(service_->port());
+  ASSERT_TRUE(anonymous.Send(Headers(reply, big)));
+  const std::string no_session = anonymous.ReadResponse();
+  EXPECT_EQ(no_session.substr(0, 12), "HTTP/1.1 413") << no_session;
+  // The same size with Bob's session is read (the CSRF check then refuses
+  // the form, which has no token).
+  RawTls his(service_->port());
+  ASSERT_TRUE(his.Send(Headers(reply, big + "Cookie: " + cookie + "\r\n") + form));
+  const std::string read = his.ReadResponse();
+  EXPECT_EQ(read.substr(0, 12), "HTTP/1.1 403") << read.substr(0, 200);
+
+  // A chunked body has no length to check.
+  RawTls chunked(service_->port());
+  ASSERT_TRUE(chunked.Send(Headers("POST /login", "Transfer-Encoding: chunked\r\n") +
+                           "3\r\na=b\r\n0\r\n\r\n"));
+  const std::string no_length = chunked.ReadResponse();
+  EXPECT_EQ(no_length.substr(0, 12), "HTTP/1.1 411") << no_length;
 }
 
 // Bob's certificate and key (test PKI), valid now, naming his address.
@@ -282,6 +394,35 @@ TEST_F(PortalPerIpLimitTest, AThirdOpenConnectionFromOneAddressIsRefusedUntilOne
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(status, 200);
+}
+
+// Review R1: a client that ignores "Connection: close" and sends its next
+// request on the refused connection finds it closed; it cannot keep the
+// worker for keep_alive_max_count requests.
+TEST_F(PortalPerIpLimitTest, ARefusedConnectionIsClosedEvenWhenTheClientIgnoresConnectionClose) {
+  auto a = NewClient();
+  auto b = NewClient();
+  a->set_keep_alive(true);
+  b->set_keep_alive(true);
+  auto ra = a->Get("/healthz");
+  auto rb = b->Get("/healthz");
+  ASSERT_TRUE(ra && rb);
+  ASSERT_EQ(ra->status, 200);
+  ASSERT_EQ(rb->status, 200);
+  RawTls third(service_->port());
+  ASSERT_TRUE(third.ok());
+  ASSERT_TRUE(third.Send(Headers("GET /healthz", "")));
+  const std::string refused = third.ReadResponse();
+  ASSERT_EQ(refused.substr(0, 12), "HTTP/1.1 429") << refused;
+  EXPECT_NE(refused.find("too many connections from your address\n"), std::string::npos);
+  // The second request on the same connection: the server has closed it
+  // (within the read timeout, not after keep-alive ran out).
+  const auto start = std::chrono::steady_clock::now();
+  third.Send(Headers("GET /healthz", ""));
+  const std::string second = third.ReadResponse();
+  EXPECT_EQ(second, "") << "answered on the refused connection: " << second;
+  EXPECT_TRUE(third.closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, PortalConfig{}.read_timeout);
 }
 
 }  // namespace
