@@ -42,6 +42,7 @@ TEST(PortalPassword, ConcurrentVerificationsNeverRunMoreThanTheCapacity) {
   PasswordHasher hasher(Argon2Params{2, 8 * 1024, 1}, 2, std::chrono::seconds(60));
   const std::string hash = *hasher.Hash("correct horse battery staple");
   std::vector<std::thread> logins;
+  logins.reserve(8);
   std::atomic<int> right{0};
   for (int i = 0; i < 8; ++i) {
     logins.emplace_back([&] {

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <iostream>
@@ -118,7 +119,8 @@ TEST_F(PortalWebTest, TooLargeUrlEncodedFormsAreAnsweredTooLargeNotNotFound) {
 class RawTls {
  public:
   explicit RawTls(int port) {
-    std::signal(SIGPIPE, SIG_IGN);  // a write to a closed connection is an error, not a signal
+    // A write to a closed connection is an error, not a signal.
+    if (std::signal(SIGPIPE, SIG_IGN) == SIG_ERR) ADD_FAILURE() << "SIGPIPE cannot be ignored";
     ctx_ = SSL_CTX_new(TLS_client_method());
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
@@ -148,15 +150,15 @@ class RawTls {
     std::string got;
     size_t want = std::string::npos;
     while (got.size() < want) {
-      char buf[4096];
+      std::array<char, 4096> buf{};
       errno = 0;
-      const int n = SSL_read(ssl_, buf, sizeof buf);
+      const int n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
       if (n <= 0) {
         closed_ = SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN ||
                   (errno != EAGAIN && errno != EWOULDBLOCK);
         return got.size() >= want ? got : std::string();
       }
-      got.append(buf, static_cast<size_t>(n));
+      got.append(buf.data(), static_cast<size_t>(n));
       const size_t end = got.find("\r\n\r\n");
       if (end != std::string::npos && want == std::string::npos) {
         const size_t at = got.find("Content-Length: ");
