@@ -13,6 +13,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libc-ares-dev libgmime-3.0-dev
   librdkafka-dev libargon2-dev libcpp-httplib-dev libidn2-dev
   prometheus-cpp-dev
+  # workers: OCSP and CRL fetches of revocation checking (libcurl)
+  libcurl4-openssl-dev
   # portal: HTML5 parser, password strength (cracklib), TOTP QR codes, mustache templates
   libgumbo-dev libpwquality-dev cracklib-runtime libqrencode-dev libkainjow-mustache-dev
   # tests and benchmarks

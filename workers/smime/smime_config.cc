@@ -64,6 +64,9 @@ Result<SmimeConfig> ParseSmimeConfig(const config::ConfigNode& section,
   c.allow_sha1 = sha1 == "weak";
   SG_ASSIGN_OR_RETURN(c.check_signing_date, section.Bool("check_signing_date", true));
 
+  SG_ASSIGN_OR_RETURN(config::ConfigNode revocation, section.Map("revocation"));
+  SG_ASSIGN_OR_RETURN(c.revocation, ParseRevocationConfig(revocation));
+
   SG_ASSIGN_OR_RETURN(config::ConfigNode trust, section.Map("trust"));
   SG_ASSIGN_OR_RETURN(c.trust_system_roots, trust.Bool("system_roots", true));
   SG_ASSIGN_OR_RETURN(std::vector<std::string> anchors, trust.StringList("anchors"));

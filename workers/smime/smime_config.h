@@ -10,6 +10,7 @@
 
 #include "common/config_node.h"
 #include "common/result.h"
+#include "workers/smime/revocation_config.h"
 #include "workers/smime/smime_engine.h"
 #include "workers/smime/smime_trust.h"
 
@@ -29,6 +30,7 @@ struct SmimeConfig {
   bool allow_3des = false;           // decrypt: allow_3des_decrypt
   bool allow_sha1 = false;           // verify: sha1_signatures: weak (valid) | invalid (default)
   bool check_signing_date = true;    // verify: Date within an hour of the signingTime (Thunderbird)
+  RevocationConfig revocation;       // revocation: OCSP/CRL checks of partner certificates
 };
 
 // Relative paths resolve against |data_dir|.

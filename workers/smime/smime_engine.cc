@@ -30,6 +30,10 @@ std::string_view VerifyStatusName(VerifyStatus status) {
       return "weak_digest";
     case VerifyStatus::kDateMismatch:
       return "date_mismatch";
+    case VerifyStatus::kRevoked:
+      return "revoked";
+    case VerifyStatus::kRevocationUnknown:
+      return "revocation_unknown";
   }
   return "unknown";
 }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "workers/smime/revocation.h"
 #include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_handles.h"
 #include "workers/smime/smime_metrics.h"
@@ -116,6 +117,8 @@ enum class VerifyStatus {
   kUnsupported,   // unknown digest or signature algorithm
   kWeakDigest,    // MD5 (always), SHA-1 (unless allowed): not accepted
   kDateMismatch,  // signingTime and the Date header differ by more than an hour (Thunderbird)
+  kRevoked,       // a certificate of the chain is revoked (OCSP or CRL, revocation.h)
+  kRevocationUnknown,  // revocation could not be checked and the domain is hard-fail
 };
 std::string_view VerifyStatusName(VerifyStatus status);
 
@@ -168,6 +171,9 @@ struct VerifyOptions {
   // an hour of it (a missing or unreadable Date is a mismatch).
   bool check_date = true;
   bool allow_sha1 = false;  // SHA-1 signatures valid (reported weak); MD5 never
+  // Asked about every signer whose chain validated (revocation.h); nullptr:
+  // no revocation checking. Must outlive the call.
+  RevocationChecker* revocation = nullptr;
 };
 
 // What the keyservice stores for a correspondent.

@@ -32,7 +32,7 @@ class SmimeMetrics {
 
  private:
   static constexpr size_t kResults = 13;  // ok + every ErrorCode
-  static constexpr size_t kStatuses = 12;  // every VerifyStatus
+  static constexpr size_t kStatuses = 14;  // every VerifyStatus
   std::array<std::array<metrics::Counter*, kResults>, kOpCount> ops_{};
   std::array<metrics::Histogram*, kOpCount> seconds_{};
   std::array<metrics::Counter*, kStatuses> verify_{};

@@ -40,6 +40,7 @@ struct SignerContext {
   std::time_t now = 0;                            // arrival time
   bool allow_sha1 = false;
   std::string from;  // the From address, lower-case (may be empty)
+  RevocationChecker* revocation = nullptr;  // asked after the chain validated
 };
 
 // Completes the result of one SignerInfo: certificate, digest policy,

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 
+#include "common/mail/address.h"
 #include "workers/smime/smime_algorithms.h"
 #include "workers/smime/smime_verify_internal.h"
 
@@ -302,6 +303,18 @@ SignerResult CheckSigner(CMS_SignerInfo* si, const CryptoCheck& crypto, const Si
     s.status = VerifyStatus::kExpired;
     s.detail = "a certificate was not valid at the signing time";
     return s;
+  }
+  if (ctx.revocation != nullptr) {
+    // The From domain decides hard or soft fail; without From, the signer's.
+    std::string domain = mail::DomainOf(!ctx.from.empty() ? ctx.from
+                                        : s.addresses.empty() ? std::string() : s.addresses.front());
+    RevocationVerdict r = ctx.revocation->Check(validated, domain);
+    if (r.fail) {
+      s.status = r.state == RevocationState::kRevoked ? VerifyStatus::kRevoked
+                                                      : VerifyStatus::kRevocationUnknown;
+      s.detail = r.detail;
+      return s;
+    }
   }
   if (chain != nullptr) *chain = std::move(validated);
   return s;
