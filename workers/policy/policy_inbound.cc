@@ -127,6 +127,7 @@ UnwrapOptions PolicyProcessor::InboundUnwrapOptions() const {
   o.check_date = smime_config_.check_signing_date;
   o.allow_sha1 = smime_config_.allow_sha1;
   o.decrypt.allow_3des = smime_config_.allow_3des;
+  o.revocation = revocation_.get();
   return o;
 }
 

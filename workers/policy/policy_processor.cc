@@ -35,7 +35,14 @@ PolicyProcessor::PolicyProcessor(PolicyConfig config, smime::SmimeConfig smime_c
       guard_(guard),
       engine_(engine),
       metrics_(registry),
-      clock_(clock) {}
+      clock_(clock) {
+  if (smime_config_.revocation.enabled) {
+    revocation_metrics_ = std::make_unique<smime::RevocationMetrics>(registry);
+    fetcher_ = std::make_unique<smime::CurlHttpFetcher>(smime_config_.revocation.allow_private_addresses);
+    revocation_ = std::make_unique<smime::OnlineRevocationChecker>(
+        smime_config_.revocation, *fetcher_, revocation_metrics_.get(), clock_);
+  }
+}
 
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::Process(v1::MessageRecord record) {
   const v1::Direction direction = record.envelope().direction();

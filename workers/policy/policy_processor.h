@@ -62,6 +62,7 @@
 #include "workers/policy/policy_decision.h"
 #include "workers/policy/policy_metrics.h"
 #include "workers/policy/policy_unwrap.h"
+#include "workers/smime/revocation_checker.h"
 #include "workers/smime/smime_config.h"
 #include "workers/smime/smime_engine.h"
 
@@ -147,6 +148,10 @@ class PolicyProcessor : public MessageProcessor {
   const smime::SmimeEngine& engine_;
   PolicyMetrics metrics_;
   const Clock& clock_;
+  // Revocation checking of inbound signers (null when disabled).
+  std::unique_ptr<smime::RevocationMetrics> revocation_metrics_;
+  std::unique_ptr<smime::HttpFetcher> fetcher_;
+  std::unique_ptr<smime::RevocationChecker> revocation_;
 
   std::mutex mu_;
   std::map<std::string, smime::PreparedSigner> signers_;  // by key id

@@ -125,6 +125,7 @@ Status Unwrapper::VerifyLayer(Unwrapped& u, smime::SmimeKind kind, bool& go_on) 
   vo.check_from_address = outermost && options_.check_from_address;
   vo.check_date = outermost && options_.check_date;
   vo.allow_sha1 = options_.allow_sha1;
+  vo.revocation = options_.revocation;
   SG_ASSIGN_OR_RETURN(smime::VerifyResult v, engine_.Verify(u.current, trust_, arrival_, vo));
   Layer layer;
   layer.kind = kind == smime::SmimeKind::kSignedOpaque ? Layer::Kind::kSignedOpaque

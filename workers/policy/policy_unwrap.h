@@ -46,6 +46,7 @@ struct UnwrapOptions {
   bool check_date = true;          // ... and its signingTime matches Date
   bool allow_sha1 = false;
   smime::DecryptOptions decrypt;
+  smime::RevocationChecker* revocation = nullptr;  // every signature layer (revocation.h)
 };
 
 struct SignerSummary {
