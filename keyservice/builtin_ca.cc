@@ -1,7 +1,11 @@
 #include "keyservice/builtin_ca.h"
 
+#include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "keyservice/builtin_ca_crl.h"
+#include "keyservice/keyservice_x509.h"
 #include "keyservice/x509_build.h"
 
 namespace sg::keyservice {
@@ -10,6 +14,24 @@ namespace {
 constexpr const char* kMetaCa = "ca/builtin";
 constexpr const char* kAadRoot = "ca/builtin/root";
 constexpr const char* kAadIssuing = "ca/builtin/issuing";
+constexpr const char* kMetaRevoked = "ca/builtin/revoked";
+
+Result<store::StoredRevocations> LoadRevocations(KeyStore& store) {
+  store::StoredRevocations r;
+  SG_ASSIGN_OR_RETURN(auto raw, store.GetMeta(kMetaRevoked));
+  if (raw && !r.ParseFromString(*raw)) {
+    return MakeError(ErrorCode::kCorruption, "keyservice store: the revocation record is broken");
+  }
+  return r;
+}
+
+std::string SerialBytes(X509* cert) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+  std::string out(static_cast<size_t>(BN_num_bytes(bn)), '\0');
+  BN_bn2bin(bn, reinterpret_cast<unsigned char*>(out.data()));
+  BN_free(bn);
+  return out;
+}
 }  // namespace
 
 Result<std::unique_ptr<BuiltinCa>> BuiltinCa::LoadOrCreate(KeyStore& store, const Kek& kek,
@@ -18,6 +40,7 @@ Result<std::unique_ptr<BuiltinCa>> BuiltinCa::LoadOrCreate(KeyStore& store, cons
   std::unique_ptr<BuiltinCa> ca(new BuiltinCa());
   ca->store_ = &store;
   ca->config_ = config;
+  ca->clock_ = &clock;
   SG_ASSIGN_OR_RETURN(auto raw, store.GetMeta(kMetaCa));
   store::StoredCa stored;
   if (raw) {
@@ -118,6 +141,50 @@ Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) {
   SG_ASSIGN_OR_RETURN(out.certificate_der, CertificateToDer(cert.get()));
   out.chain_der.push_back(issuing_der_);
   return out;
+}
+
+Status BuiltinCa::Revoke(const std::string& certificate_der, int reason) {
+  SG_ASSIGN_OR_RETURN(X509Ptr cert, ParseCertificateDer(certificate_der));
+  if (X509_check_issued(issuing_.get(), cert.get()) != X509_V_OK ||
+      X509_verify(cert.get(), X509_get0_pubkey(issuing_.get())) != 1) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the certificate " + SubjectText(cert.get()) + " was not issued by the built-in CA");
+  }
+  const std::string serial = SerialBytes(cert.get());
+  std::lock_guard<std::mutex> lock(crl_mu_);
+  SG_ASSIGN_OR_RETURN(store::StoredRevocations revoked, LoadRevocations(*store_));
+  for (const auto& e : revoked.entries()) {
+    if (e.serial() == serial) return OkStatus();  // revoked before: the first reason stands
+  }
+  store::StoredRevocation* e = revoked.add_entries();
+  e->set_serial(serial);
+  e->set_revoked_at(UnixSeconds(clock_->Now()));
+  e->set_reason(reason);
+  auto names = EmailAddresses(cert.get());
+  if (!names.empty()) e->set_address(names.front());
+  SG_RETURN_IF_ERROR(store_->PutMeta(kMetaRevoked, revoked.SerializeAsString()));
+  return RemakeCrl();
+}
+
+Result<std::string> BuiltinCa::CrlDer() {
+  std::lock_guard<std::mutex> lock(crl_mu_);
+  if (crl_der_.empty() || clock_->Now() - crl_made_ > config_.crl_validity / 2) {
+    SG_RETURN_IF_ERROR(RemakeCrl());
+  }
+  return crl_der_;
+}
+
+Status BuiltinCa::RemakeCrl() {
+  SG_ASSIGN_OR_RETURN(store::StoredRevocations revoked, LoadRevocations(*store_));
+  revoked.set_crl_number(revoked.crl_number() + 1);
+  const auto now = clock_->Now();
+  SG_ASSIGN_OR_RETURN(std::string der, MakeCrl(issuing_.get(), issuing_key_.get(), revoked, now,
+                                                config_.crl_validity));
+  SG_RETURN_IF_ERROR(store_->PutMeta(kMetaRevoked, revoked.SerializeAsString()));
+  crl_der_ = std::move(der);
+  crl_made_ = now;
+  return OkStatus();
 }
 
 }  // namespace sg::keyservice

@@ -9,13 +9,19 @@
 // serial, the configured validity (one year by default), SHA-256 (SHA-384
 // for P-384 issuers).
 //
-// Not yet: CRL / OCSP services (a CRL URL can be configured, but nothing
-// serves it) — see docs/keyservice.md.
+// Revocation: Revoke records the serial, time and reason in the store
+// (meta "ca/builtin/revoked") and makes a new CRL at once; CrlDer returns
+// the current CRL (builtin_ca_crl.h), made again when half of its
+// validity (keyservice.ca.crl_next_update) has passed. Issued certificates
+// name keyservice.ca.crl_url as their CRL distribution point. No OCSP.
 //
-// Threading: Issue is thread-safe (the keys are immutable after creation).
+// Threading: Issue is thread-safe (the keys are immutable after creation);
+// Revoke and CrlDer serialise on one mutex.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 
 #include "keyservice/certificate_authority.h"
 #include "keyservice/kek.h"
@@ -37,15 +43,24 @@ class BuiltinCa : public CertificateAuthority {
   std::string RootCertificateDer() const override { return root_der_; }
   std::string IssuingCertificateDer() const override { return issuing_der_; }
   Result<int> ResealKeys(const Kek& kek) override;
+  // kInvalidArgument when the certificate is not from this CA's issuing CA.
+  Status Revoke(const std::string& certificate_der, int reason) override;
+  Result<std::string> CrlDer() override;
 
  private:
   BuiltinCa() = default;
+  // A new CRL from the stored revocations (crl_mu_ held).
+  Status RemakeCrl();
   KeyStore* store_ = nullptr;  // borrowed; outlives the CA (KeyServiceImpl owns both)
   CaConfig config_;
   X509Ptr issuing_;
   PkeyPtr issuing_key_;
   std::string root_der_;
   std::string issuing_der_;
+  const Clock* clock_ = nullptr;
+  std::mutex crl_mu_;
+  std::string crl_der_;
+  std::chrono::system_clock::time_point crl_made_{};
 };
 
 }  // namespace sg::keyservice

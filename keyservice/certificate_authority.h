@@ -59,11 +59,16 @@ class CertificateAuthority {
   }
   // Asks the CA to revoke a certificate it issued (RFC 5280 CRLReason code,
   // e.g. 1 keyCompromise, 4 superseded). kUnsupported from backends that
-  // cannot revoke yet (the built-in CA publishes no CRL).
+  // cannot revoke; kInvalidArgument for a certificate it did not issue.
   virtual Status Revoke(const std::string& certificate_der, int reason) {
     (void)certificate_der;
     (void)reason;
     return MakeError(ErrorCode::kUnsupported, "this CA backend cannot revoke certificates");
+  }
+  // The current CRL (DER) the gateway publishes for this CA (GET /ca.crl on
+  // the status port); kUnsupported for backends whose CA publishes its own.
+  virtual Result<std::string> CrlDer() {
+    return MakeError(ErrorCode::kUnsupported, "this CA backend publishes no CRL here");
   }
   // The root partners install to trust our signatures (`smimegatectl ca export`).
   virtual std::string RootCertificateDer() const = 0;

@@ -53,6 +53,12 @@ struct KeyImportResult {
   std::string fingerprint;
 };
 
+struct RevokeResult {
+  std::string revoked_serial;       // hex
+  std::string revoked_fingerprint;  // SHA-256 of the revoked certificate
+  KeyImportResult replacement;      // the new key and certificate
+};
+
 struct CaCertificates {
   std::string root_der;
   std::string issuing_der;
@@ -122,6 +128,14 @@ class KeyAdmin {
   virtual Result<std::vector<AuditRecord>> ListAudit(int64_t since_us, uint32_t limit) = 0;
   // Re-seals every stored private key under the current KEK (kek.h).
   virtual Result<KekRotationResult> RotateKek() = 0;
+  // Revokes |address|'s current certificate at the CA that issued it, with
+  // an RFC 5280 CRLReason name ("keyCompromise", "superseded", ...), then
+  // issues a new key and certificate (a fresh request, not a key update
+  // signed with the old key). Nothing changes when the CA refuses or is
+  // unreachable (the error says why; run it again). kInvalidArgument: an
+  // unknown reason, or a certificate the CA did not issue (imported);
+  // kNotFound: no such user or no current certificate.
+  virtual Result<RevokeResult> RevokeKey(const std::string& address, const std::string& reason) = 0;
 };
 
 }  // namespace sg::keyservice

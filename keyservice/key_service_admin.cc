@@ -1,4 +1,5 @@
 // KeyServiceImpl: the admin API (KeyAdmin), used by smimegatectl.
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
@@ -7,6 +8,8 @@
 #include <map>
 
 #include "keyservice/key_service_impl.h"
+#include "common/log_event.h"
+#include "keyservice/builtin_ca_crl.h"
 #include "keyservice/pkcs12_import.h"
 
 namespace sg::keyservice {
@@ -66,6 +69,7 @@ Status KeyServiceImpl::RemoveUser(const std::string& address) {
   SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
   SG_ASSIGN_OR_RETURN(auto existing, store_->GetUser(addr));
   if (!existing) return MakeError(ErrorCode::kNotFound, "no user " + addr);
+  RevokeAllOf(addr);
   SG_RETURN_IF_ERROR(store_->DeleteUser(addr));
   changes_.Publish("user", addr);
   return OkStatus();
@@ -383,6 +387,55 @@ Result<KeyImportResult> KeyServiceImpl::Rollover(const std::string& address) {
   std::lock_guard<std::mutex> lock(StripeFor(addr));
   SG_ASSIGN_OR_RETURN(auto key, IssueKey(addr, "admin"));
   return KeyImportResult{key.key_id(), Fingerprint(key.certificate_der())};
+}
+
+Status KeyServiceImpl::RevokeAtCa(const store::StoredKey& key, int reason) {
+  Status revoked = ca_->Revoke(key.certificate_der(), reason);
+  log::Event event("keyservice");
+  event.Field("action", revoked.ok() ? "revoked" : "revoke_failed")
+      .Field("address", key.owner())
+      .Field("key_id", key.key_id())
+      .Field("reason", CrlReasonName(reason));
+  if (revoked.ok()) {
+    event.Info();
+  } else {
+    event.Field("error", revoked.error().ToString()).Warn();
+  }
+  return revoked;
+}
+
+Result<RevokeResult> KeyServiceImpl::RevokeKey(const std::string& address,
+                                               const std::string& reason) {
+  SG_ASSIGN_OR_RETURN(int code, CrlReasonCode(reason));
+  SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
+  SG_ASSIGN_OR_RETURN(auto user, store_->GetUser(addr));
+  if (!user) return MakeError(ErrorCode::kNotFound, "no user " + addr);
+  std::lock_guard<std::mutex> lock(StripeFor(addr));
+  SG_ASSIGN_OR_RETURN(auto current, CurrentKey(addr));
+  if (!current) return MakeError(ErrorCode::kNotFound, addr + " has no current certificate");
+  SG_ASSIGN_OR_RETURN(X509Ptr cert, ParseCertificateDer(current->certificate_der()));
+  // First the CA: when it refuses or is down, nothing changed and the admin
+  // runs the command again (a rollover first would make a retry revoke the new key).
+  SG_RETURN_IF_ERROR(RevokeAtCa(*current, code));
+  RevokeResult out;
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr);
+  char* hex = bn != nullptr ? BN_bn2hex(bn) : nullptr;
+  out.revoked_serial = hex != nullptr ? hex : "";
+  OPENSSL_free(hex);
+  BN_free(bn);
+  out.revoked_fingerprint = Fingerprint(current->certificate_der());
+  SG_ASSIGN_OR_RETURN(auto key, IssueKey(addr, "revoked"));
+  out.replacement = KeyImportResult{key.key_id(), Fingerprint(key.certificate_der())};
+  return out;
+}
+
+void KeyServiceImpl::RevokeAllOf(const std::string& addr) {
+  auto keys = store_->ListKeys(addr);
+  if (!keys.ok()) return;  // the removal goes on; nothing to revoke can be found
+  for (const auto& k : *keys) {
+    if (k.source() != "issued" || !KeyValidNow(k)) continue;  // imported or expired
+    RevokeAtCa(k, 5).PermitUncheckedError();  // cessationOfOperation; logged either way
+  }
 }
 
 }  // namespace sg::keyservice

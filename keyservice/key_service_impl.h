@@ -86,6 +86,9 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
                                     const std::string& password) override;
   Result<KeyImportResult> Rollover(const std::string& address) override;
+  Result<RevokeResult> RevokeKey(const std::string& address, const std::string& reason) override;
+  // The CRL the built-in CA publishes (GET /ca.crl); kUnsupported for other backends.
+  Result<std::string> CaCrl() { return ca_->CrlDer(); }
   Result<IssuedCredentials> IssueCredentials(const CredentialsRequest& request) override;
   Result<std::vector<AuditRecord>> ListAudit(int64_t since_us, uint32_t limit) override;
 
@@ -138,6 +141,10 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   // Pending certificates that now validate become trusted; returns how many.
   Result<uint32_t> PromotePending();
   bool KeyValidNow(const store::StoredKey& key) const;
+  // Revocation at the CA (key_service_admin.cc), logged; RevokeAllOf: every
+  // valid issued certificate of a removed user (cessationOfOperation).
+  Status RevokeAtCa(const store::StoredKey& key, int reason);
+  void RevokeAllOf(const std::string& addr);
 
   KeyServiceConfig config_;
   Kek kek_;

@@ -182,6 +182,11 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
   }
   c.ca.validity = std::chrono::duration_cast<std::chrono::hours>(validity);
   SG_ASSIGN_OR_RETURN(c.ca.crl_url, ca.String("crl_url", ""));
+  SG_ASSIGN_OR_RETURN(std::chrono::milliseconds crl_next, ca.Duration("crl_next_update", c.ca.crl_validity));
+  if (crl_next < std::chrono::hours(1) || crl_next > std::chrono::hours(24 * 90)) {
+    return ca.ErrorAt("crl_next_update", "expected a duration from 1h to 90d");
+  }
+  c.ca.crl_validity = std::chrono::duration_cast<std::chrono::seconds>(crl_next);
   if (c.ca.backend == "cmp") {
     SG_ASSIGN_OR_RETURN(config::ConfigNode cmp, ca.Map("cmp"));
     SG_ASSIGN_OR_RETURN(c.ca.cmp, ParseCmpConfig(cmp));

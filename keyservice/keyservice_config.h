@@ -24,6 +24,7 @@ struct CaConfig {
   KeyType key_type = KeyType::kEcdsaP384;  // of the built-in root and issuing CA
   std::chrono::hours validity{24 * 365};   // of issued certificates
   std::string crl_url;  // optional CRL distribution point put into issued certificates
+  std::chrono::seconds crl_validity{std::chrono::hours(24 * 7)};  // crl_next_update: the CRL's nextUpdate
   CmpConfig cmp;  // backend "cmp" (cmp_ca.h): the public CA's CMP endpoint
 };
 

@@ -343,6 +343,17 @@ Result<KeyImportResult> KeyServiceClient::Rollover(const std::string& address) {
   return KeyImportResult{resp.key_id(), resp.fingerprint()};
 }
 
+Result<RevokeResult> KeyServiceClient::RevokeKey(const std::string& address,
+                                                const std::string& reason) {
+  pb::RevokeKeyRequest req;
+  req.set_address(address);
+  req.set_reason(reason);
+  pb::RevokeKeyResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(RevokeKey, req, &resp));
+  return RevokeResult{resp.revoked_serial(), resp.revoked_fingerprint(),
+                      KeyImportResult{resp.key_id(), resp.fingerprint()}};
+}
+
 Result<IssuedCredentials> KeyServiceClient::IssueCredentials(const CredentialsRequest& request) {
   pb::IssueCredentialsRequest req;
   req.set_role(request.role);

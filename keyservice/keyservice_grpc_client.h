@@ -64,6 +64,7 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
                                     const std::string& password) override;
   Result<KeyImportResult> Rollover(const std::string& address) override;
+  Result<RevokeResult> RevokeKey(const std::string& address, const std::string& reason) override;
   Result<IssuedCredentials> IssueCredentials(const CredentialsRequest& request) override;
   Result<std::vector<AuditRecord>> ListAudit(int64_t since_us, uint32_t limit) override;
   Result<KekRotationResult> RotateKek() override;

@@ -243,6 +243,16 @@ grpc::Status KeyAdminGrpc::Rollover(grpc::ServerContext*, const pb::RolloverRequ
   return grpc::Status::OK;
 }
 
+grpc::Status KeyAdminGrpc::RevokeKey(grpc::ServerContext*, const pb::RevokeKeyRequest* req,
+                                     pb::RevokeKeyResponse* resp) {
+  SG_GRPC_ASSIGN(auto r, impl_.RevokeKey(req->address(), req->reason()));
+  resp->set_revoked_serial(r.revoked_serial);
+  resp->set_revoked_fingerprint(r.revoked_fingerprint);
+  resp->set_key_id(r.replacement.key_id);
+  resp->set_fingerprint(r.replacement.fingerprint);
+  return grpc::Status::OK;
+}
+
 grpc::Status KeyAdminGrpc::IssueCredentials(grpc::ServerContext*,
                                             const pb::IssueCredentialsRequest* req,
                                             pb::IssueCredentialsResponse* resp) {

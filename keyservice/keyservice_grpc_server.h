@@ -70,6 +70,8 @@ class KeyAdminGrpc final : public pb::KeyAdmin::Service {
                          pb::ListAuditResponse*) override;
   grpc::Status RotateKek(grpc::ServerContext*, const pb::RotateKekRequest*,
                          pb::RotateKekResponse*) override;
+  grpc::Status RevokeKey(grpc::ServerContext*, const pb::RevokeKeyRequest*,
+                         pb::RevokeKeyResponse*) override;
 
  private:
   KeyServiceImpl& impl_;

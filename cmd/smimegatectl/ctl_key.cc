@@ -1,4 +1,4 @@
-// smimegatectl key import|rollover
+// smimegatectl key import|rollover|revoke
 #include <cstdlib>
 #include <iostream>
 
@@ -9,6 +9,7 @@ namespace {
 
 struct KeyArgs {
   std::string file, address, domain, password_file;
+  std::string reason = "keyCompromise";
 };
 
 Result<std::string> Password(const std::string& password_file) {
@@ -56,6 +57,23 @@ void AddKeyCommands(CLI::App& app, Ctl& ctl) {
       auto r = c.Rollover(a.address);
       if (!r.ok()) return Fail(r.error());
       std::cout << "new key " << r->key_id << " certificate " << r->fingerprint << "\n";
+      return 0;
+    });
+  });
+  auto* revoke = key->add_subcommand(
+      "revoke", "revoke the user's current certificate at its CA, then issue a new key");
+  revoke->add_option("address", a.address, "the user")->required();
+  revoke->add_option("--reason", a.reason,
+                     "RFC 5280 reason: keyCompromise (default), superseded, affiliationChanged, "
+                     "cessationOfOperation, privilegeWithdrawn, cACompromise, unspecified");
+  revoke->callback([&] {
+    ctl.Run([&](ks::KeyServiceClient& c) {
+      auto r = c.RevokeKey(a.address, a.reason);
+      if (!r.ok()) return Fail(r.error());
+      std::cout << "revoked certificate serial " << r->revoked_serial << " ("
+                << r->revoked_fingerprint << ", " << a.reason << ")\n"
+                << "new key " << r->replacement.key_id << " certificate "
+                << r->replacement.fingerprint << "\n";
       return 0;
     });
   });

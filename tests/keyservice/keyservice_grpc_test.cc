@@ -318,6 +318,7 @@ TEST_F(KeyServiceGrpcTest, EverySmimegatectlCommandLeavesOneAuditRecord) {
       {"user import " + csv, "KeyAdmin/PutUsers"},
       {"user list", "KeyAdmin/ListUsers"},
       {"key rollover alice@example.com", "KeyAdmin/Rollover"},
+      {"key revoke alice@example.com --reason superseded", "KeyAdmin/RevokeKey"},
       {"key import --address bob@example.com --password-file " + pw + " " + p12, "KeyAdmin/ImportKey"},
       {"cert list", "KeyAdmin/ListCertificates"},
       {"cert export alice@example.com", "KeyAdmin/ListCertificates"},

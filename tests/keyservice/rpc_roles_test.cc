@@ -48,6 +48,9 @@ TEST(RoleTableTest, KeyServiceDefault) {
       {kAdm + "IssueCredentials", "reader", false},
       {kAdm + "ListAudit", "reader", false},
       {kAdm + "RotateKek", "admin", true},
+      {kAdm + "RevokeKey", "admin", true},
+      {kAdm + "RevokeKey", "worker", false},
+      {kAdm + "RevokeKey", "reader", false},
       // Admin reads of public material: also reader.
       {kAdm + "ListUsers", "reader", true},
       {kAdm + "ListCertificates", "reader", true},
