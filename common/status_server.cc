@@ -21,6 +21,11 @@ void StatusServer::AddReadinessReason(std::string name, std::function<std::strin
   readiness_.emplace_back(std::move(name), std::move(why_not));
 }
 
+void StatusServer::AddDocument(std::string path, std::string content_type,
+                               std::function<Result<std::string>()> produce) {
+  documents_.push_back(Document{std::move(path), std::move(content_type), std::move(produce)});
+}
+
 Status StatusServer::Start() {
   server_ = std::make_unique<httplib::Server>();
   // cpp-httplib sets SO_REUSEPORT, which lets a second process bind the
@@ -50,6 +55,17 @@ Status StatusServer::Start() {
       res.set_content("not ready:\n" + not_ready, "text/plain");
     }
   });
+  for (const Document& d : documents_) {
+    server_->Get(d.path, [&d](const httplib::Request&, httplib::Response& res) {
+      Result<std::string> body = d.produce();
+      if (body.ok()) {
+        res.set_content(std::move(body).value(), d.content_type);
+        return;
+      }
+      res.status = body.error().code == ErrorCode::kUnavailable ? 503 : 404;
+      res.set_content(body.error().message + "\n", "text/plain");
+    });
+  }
   if (config_.port == 0) {
     bound_port_ = server_->bind_to_any_port(config_.address);
     if (bound_port_ <= 0) {

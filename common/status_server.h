@@ -4,6 +4,8 @@
 //   GET /readyz   200 when every registered component is ready, else 503
 //                 with the names of those that are not, and why when known
 //                 (readiness)
+//   GET <path>    documents other components publish (AddDocument), e.g.
+//                 /ca.crl, the built-in CA's CRL (keyservice)
 //
 // Threading: cpp-httplib serves on its own thread pool; the readiness
 // checks it calls must be thread-safe.
@@ -40,6 +42,11 @@ class StatusServer : public Service {
   // The same with the reason: `why_not` returns "" when ready, else a line
   // for /readyz ("name: why"), e.g. the dependency a stage waits for.
   void AddReadinessReason(std::string name, std::function<std::string()> why_not);
+  // Serves GET |path| (before Start) with what |produce| returns, as
+  // |content_type|; an error becomes 503 (kUnavailable) or 404 (any other),
+  // with the error's message. |produce| runs on the server's threads.
+  void AddDocument(std::string path, std::string content_type,
+                   std::function<Result<std::string>()> produce);
 
   std::string Name() const override { return "status"; }
   Status Start() override;
@@ -51,6 +58,11 @@ class StatusServer : public Service {
   StatusServerConfig config_;
   metrics::Registry& registry_;
   std::vector<std::pair<std::string, std::function<std::string()>>> readiness_;
+  struct Document {
+    std::string path, content_type;
+    std::function<Result<std::string>()> produce;
+  };
+  std::vector<Document> documents_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int bound_port_ = 0;

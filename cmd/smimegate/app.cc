@@ -70,6 +70,14 @@ std::string App::WhyNotReady() {
   return out.empty() ? "" : "not serving: " + out;
 }
 
+Result<std::string> App::CaCrl() {
+  std::lock_guard<std::mutex> lock(services_mu_);  // the keyservice lives while it is listed
+  for (const auto& s : services_) {
+    if (auto* ks = dynamic_cast<keyservice::KeyServiceServer*>(s.get())) return ks->impl().CaCrl();
+  }
+  return MakeError(ErrorCode::kUnavailable, "the keyservice is not running");
+}
+
 Status App::WaitForDependency(const std::string& what, const std::function<Status()>& attempt) {
   std::chrono::milliseconds backoff(250);
   for (int tries = 1;; ++tries) {
@@ -124,6 +132,10 @@ Status App::Start() {
   // The status endpoint first: /readyz says what start-up waits for.
   status_ = std::make_unique<StatusServer>(config_.metrics, registry_);
   status_->AddReadinessReason("smimegate", [this] { return WhyNotReady(); });
+  if (Runs(Stage::kKeyService)) {
+    // The built-in CA's CRL (keyservice.ca.crl_url points here).
+    status_->AddDocument("/ca.crl", "application/pkix-crl", [this] { return CaCrl(); });
+  }
   SG_RETURN_IF_ERROR(status_->Start());
   if (stage_ != Stage::kKeyService) SG_RETURN_IF_ERROR(OpenQueueWaiting());
   if (queue_ && (config_.portal.enabled || config_.policy.web_encryption)) {
@@ -160,7 +172,10 @@ Status App::Start() {
     guard_ = guard_store_.get();
     guard_service_ = std::make_unique<keyservice::DecryptGuardGrpc>(*guard_store_);
     ks->rpc().AddService(guard_service_.get());  // role worker (RoleTable::KeyServiceDefault)
-    services_.push_back(std::move(ks));
+    {
+      std::lock_guard<std::mutex> lock(services_mu_);  // /ca.crl looks for it
+      services_.push_back(std::move(ks));
+    }
   } else if (Runs(Stage::kWorker)) {
     // A worker in its own process reaches the keyservice over gRPC; the cache
     // follows its change events so harvested and renewed certificates show up,

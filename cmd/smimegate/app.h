@@ -95,6 +95,8 @@ class App {
   Status OpenQueueWaiting();
   // /readyz: what start-up waits for, or which stages do not serve.
   std::string WhyNotReady();
+  // GET /ca.crl on the status port: the in-process keyservice's CA CRL.
+  Result<std::string> CaCrl();
 
   AppConfig config_;
   Stage stage_;

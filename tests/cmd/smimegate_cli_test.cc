@@ -290,6 +290,11 @@ TEST_F(SmimegateCliTest, SigtermStopsGracefullyWithExitCode0) {
   auto lint = RunShell("curl -sf " + base + "/metrics | promtool check metrics");
   EXPECT_EQ(lint.exit_code, 0) << lint.output;
   EXPECT_EQ(lint.output, "") << lint.output;
+  // The built-in CA's CRL (DER), signed and readable by openssl.
+  auto crl = RunShell("curl -sf " + base + "/ca.crl | openssl crl -inform DER -noout -text");
+  EXPECT_EQ(crl.exit_code, 0) << crl.output;
+  EXPECT_NE(crl.output.find("Certificate Revocation List (CRL):"), std::string::npos) << crl.output;
+  EXPECT_NE(crl.output.find("S/MIME Issuing CA"), std::string::npos) << crl.output;
   std::string scraped;
   for (int i = 0; i < 50; ++i) {  // the lag gauge appears once the first report ran
     scraped = RunShell("curl -sf " + base + "/metrics").output;
