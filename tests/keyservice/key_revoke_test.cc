@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <array>
 #include <cstdlib>
 
 #include "keyservice/builtin_ca_crl.h"
@@ -60,10 +61,10 @@ std::string Pem(const std::string& cert_der) {
 
 int Shell(const std::string& command, std::string* output) {
   std::string full = command + " 2>&1";
-  FILE* f = popen(full.c_str(), "r");
-  char buf[4096];
+  FILE* f = popen(full.c_str(), "r");  // NOLINT(cert-env33-c): the test runs the openssl CLI
+  std::array<char, 4096> buf{};
   size_t n = 0;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) output->append(buf, n);
+  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) output->append(buf.data(), n);
   return pclose(f);
 }
 

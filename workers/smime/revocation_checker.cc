@@ -52,6 +52,7 @@ RevocationVerdict OnlineRevocationChecker::Check(const std::vector<X509Ptr>& cha
   if (chain.size() < 2) return v;  // a trusted anchor signed itself: nothing to ask
   const Deadline deadline = std::chrono::steady_clock::now() + config_.budget;
   std::vector<X509*> raw;
+  raw.reserve(chain.size());
   for (const X509Ptr& c : chain) raw.push_back(c.get());
   X509* anchor = raw.back();
   for (size_t i = 0; i + 1 < raw.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -50,19 +51,19 @@ curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* addr
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
   const sockaddr* sa = &address->addr;
   bool ok = false;
-  char text[INET6_ADDRSTRLEN] = {};
+  std::array<char, INET6_ADDRSTRLEN> text{};
   if (sa->sa_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
     ok = IsPublicAddress(reinterpret_cast<const uint8_t*>(&in->sin_addr), 4);
-    inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    inet_ntop(AF_INET, &in->sin_addr, text.data(), text.size());
   } else if (sa->sa_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
     ok = IsPublicAddress(in6->sin6_addr.s6_addr, 16);
-    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+    inet_ntop(AF_INET6, &in6->sin6_addr, text.data(), text.size());
   }
   if (!ok && !t->allow_private) {
     t->refused = true;
-    t->refused_address = text;
+    t->refused_address = text.data();
     return CURL_SOCKET_BAD;
   }
   return socket(address->family, address->socktype, address->protocol);
@@ -80,11 +81,11 @@ bool IsPublicV4(const uint8_t* a) {
   };
   // Unspecified/"this network", RFC 1918, RFC 6598, loopback, link-local,
   // IETF protocol assignments, documentation, benchmarking, multicast and reserved.
-  static constexpr Range kRanges[] = {
+  static constexpr std::array<Range, 14> kRanges = {{
       {0x00000000, 8},  {0x0A000000, 8},  {0x64400000, 10}, {0x7F000000, 8},
       {0xA9FE0000, 16}, {0xAC100000, 12}, {0xC0000000, 24}, {0xC0000200, 24},
       {0xC0A80000, 16}, {0xC6120000, 15}, {0xC6336400, 24}, {0xCB007100, 24},
-      {0xE0000000, 4},  {0xF0000000, 4}};
+      {0xE0000000, 4},  {0xF0000000, 4}}};
   for (const Range& r : kRanges) {
     const uint32_t mask = r.bits == 0 ? 0 : ~uint32_t{0} << (32 - r.bits);
     if ((v & mask) == r.net) return false;
@@ -97,9 +98,10 @@ bool IsPublicV4(const uint8_t* a) {
 bool IsPublicAddress(const uint8_t* bytes, size_t len) {
   if (len == 4) return IsPublicV4(bytes);
   if (len != 16) return false;
-  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  static constexpr uint8_t kNat64Prefix[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-  if (std::memcmp(bytes, kMappedPrefix, 12) == 0 || std::memcmp(bytes, kNat64Prefix, 12) == 0) {
+  static constexpr std::array<uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  static constexpr std::array<uint8_t, 12> kNat64Prefix = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (std::memcmp(bytes, kMappedPrefix.data(), 12) == 0 ||
+      std::memcmp(bytes, kNat64Prefix.data(), 12) == 0) {
     return IsPublicV4(bytes + 12);
   }
   // Only global unicast (2000::/3) is public; within it, documentation 2001:db8::/32.

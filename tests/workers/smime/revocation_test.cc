@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 
@@ -227,14 +228,14 @@ TEST_F(Revocation, TheBudgetBoundsOneCheck) {
 
 TEST(RevocationAddresses, OnlyPublicUnicastIsPublic) {
   auto v4 = [](const char* text) {
-    uint8_t b[4];
-    inet_pton(AF_INET, text, b);
-    return IsPublicAddress(b, 4);
+    std::array<uint8_t, 4> b{};
+    inet_pton(AF_INET, text, b.data());
+    return IsPublicAddress(b.data(), 4);
   };
   auto v6 = [](const char* text) {
-    uint8_t b[16];
-    inet_pton(AF_INET6, text, b);
-    return IsPublicAddress(b, 16);
+    std::array<uint8_t, 16> b{};
+    inet_pton(AF_INET6, text, b.data());
+    return IsPublicAddress(b.data(), 16);
   };
   EXPECT_TRUE(v4("8.8.8.8"));
   EXPECT_TRUE(v4("193.99.144.80"));

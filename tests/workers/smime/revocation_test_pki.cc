@@ -4,11 +4,11 @@
 #include <netinet/in.h>
 #include <openssl/bn.h>
 #include <openssl/x509v3.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -44,6 +44,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& argv_s, const std::
     dup2(fd, 2);
     std::vector<std::string> copy = argv_s;
     std::vector<char*> argv;
+    argv.reserve(copy.size() + 1);
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
     execvp(argv[0], argv.data());
