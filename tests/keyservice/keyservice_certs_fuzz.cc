@@ -51,7 +51,7 @@ const TrustStore& Anchors() {
       std::fprintf(stderr, "fuzz PKI root missing: %s\n", der.error().ToString().c_str());
       std::abort();
     }
-    auto* s = new TrustStore(false, "");
+    auto* s = new TrustStore();
     s->Replace(*der);
     return s;
   }();
