@@ -96,8 +96,9 @@ Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
   SG_ASSIGN_OR_RETURN(auto store, KeyStore::Open(config.store_path));
   SG_ASSIGN_OR_RETURN(Kek kek, Kek::Load(config, *store));
   SG_RETURN_IF_ERROR(CheckKek(*store, kek, config.store_path));
-  std::unique_ptr<KeyServiceImpl> impl(new KeyServiceImpl(config, std::move(kek), std::move(store),
-                                                          registry, clock, std::move(anchors)));
+  // Kek has no move constructor: it is copied (performance-move-const-arg).
+  std::unique_ptr<KeyServiceImpl> impl(
+      new KeyServiceImpl(config, kek, std::move(store), registry, clock, std::move(anchors)));
   SG_ASSIGN_OR_RETURN(auto ca, ca_factory(config.ca, CaContext{*impl->store_, impl->kek_, clock}));
   impl->ca_ = std::move(ca);
   SG_ASSIGN_OR_RETURN(impl->internal_ca_, InternalCa::LoadOrCreate(*impl->store_, impl->kek_, clock,

@@ -78,7 +78,7 @@ std::string Sha1(const std::string& data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha1(), nullptr);
-  return std::string(reinterpret_cast<const char*>(md.data()), len);
+  return {reinterpret_cast<const char*>(md.data()), len};
 }
 
 struct Root {

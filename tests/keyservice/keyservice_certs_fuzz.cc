@@ -52,7 +52,9 @@ const TrustStore& Anchors() {
       std::abort();
     }
     auto* s = new TrustStore();
-    s->Replace(*der);
+    std::vector<TrustAnchor> anchors;
+    for (auto& d : *der) anchors.push_back({std::move(d), kOriginAdmin});
+    s->Replace(std::move(anchors));
     return s;
   }();
   return *store;

@@ -15,9 +15,9 @@ namespace v1 = smimegate::v1;
 using namespace std::chrono_literals;
 using smime::testing::GetTestPki;
 
-const std::string kAlice = "alice@example.com";
-const std::string kCarol = "carol@example.org";    // has a personal certificate
-const std::string kErin = "erin@nocert.example";   // has none
+const char* const kAlice = "alice@example.com";
+const char* const kCarol = "carol@example.org";  // has a personal certificate
+const char* const kErin = "erin@nocert.example";  // has none
 
 class CaWait : public ::testing::Test {
  protected:
