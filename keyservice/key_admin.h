@@ -36,6 +36,15 @@ struct CertificateInfo {
   bool has_private_key = false;
   bool current = false;  // the one used now (signing / encryption)
   std::string der;
+  std::string origin;  // trust anchors: "mozilla-email" | "system" | "own-ca" | "admin" | "approved"
+};
+
+// Every trust anchor with its origin, and where the fixed bundles came from.
+struct TrustSourceList {
+  std::vector<CertificateInfo> anchors;  // kind "trust", origin set
+  std::string mozilla_origin;            // "" when Mozilla's email roots are off
+  int64_t mozilla_extracted_at = 0;      // unix seconds
+  std::string system_file;               // "" when keyservice.system_roots is off
 };
 
 struct PutUsersResult {
@@ -109,6 +118,8 @@ class KeyAdmin {
   // Trusts the top certificate of a pending certificate's chain.
   virtual Result<TrustAddResult> TrustApprovePending(const std::string& fingerprint) = 0;
   virtual Status TrustRemove(const std::string& fingerprint) = 0;
+  // Every anchor in use with its origin (smimegatectl trust list --source).
+  virtual Result<TrustSourceList> TrustSources() = 0;
 
   virtual Result<CaCertificates> CaExport() = 0;
 

@@ -243,6 +243,11 @@ Result<uint32_t> KeyServiceImpl::PromotePending() {
 }
 
 Result<TrustAddResult> KeyServiceImpl::TrustAdd(const std::vector<std::string>& der) {
+  return AddAnchors(der, kOriginAdmin);
+}
+
+Result<TrustAddResult> KeyServiceImpl::AddAnchors(const std::vector<std::string>& der,
+                                                  const std::string& origin) {
   if (der.empty()) return MakeError(ErrorCode::kInvalidArgument, "no certificates to trust");
   std::vector<store::StoredTrust> records;
   for (size_t i = 0; i < der.size(); ++i) {
@@ -259,6 +264,7 @@ Result<TrustAddResult> KeyServiceImpl::TrustAdd(const std::vector<std::string>& 
     st.set_fingerprint(Fingerprint(der[i]));
     st.set_der(der[i]);
     st.set_added_at(UnixSeconds(clock_.Now()));
+    st.set_origin(origin);
     records.push_back(std::move(st));
   }
   std::lock_guard<std::mutex> lock(trust_mu_);
@@ -307,7 +313,7 @@ Result<TrustAddResult> KeyServiceImpl::TrustApprovePending(const std::string& fi
                      "the pending certificate came without its CA certificate; get the CA "
                      "certificate from the partner and add it with `smimegatectl trust add`");
   }
-  return TrustAdd({chain_der[static_cast<size_t>(top)]});
+  return AddAnchors({chain_der[static_cast<size_t>(top)]}, kOriginApproved);
 }
 
 Status KeyServiceImpl::TrustRemove(const std::string& fingerprint) {
@@ -316,6 +322,19 @@ Status KeyServiceImpl::TrustRemove(const std::string& fingerprint) {
   SG_RETURN_IF_ERROR(ReloadTrust());
   changes_.Publish("trust", fingerprint);
   return OkStatus();
+}
+
+Result<TrustSourceList> KeyServiceImpl::TrustSources() {
+  TrustSourceList out;
+  const StartupAnchors& sources = trust_.sources();
+  out.mozilla_origin = sources.mozilla_origin;
+  out.mozilla_extracted_at = sources.mozilla_extracted_at;
+  out.system_file = sources.system_file;
+  for (const auto& a : trust_.Anchors()) {
+    out.anchors.push_back(InfoFor(a.der, "", "trust"));
+    out.anchors.back().origin = a.origin;
+  }
+  return out;
 }
 
 Result<CaCertificates> KeyServiceImpl::CaExport() {

@@ -34,6 +34,34 @@ Status CheckKek(KeyStore& store, const Kek& kek, const std::string& path) {
   return OkStatus();
 }
 
+// The anchors fixed for the process's life: Mozilla's email roots (from
+// NSS, at start-up) and, when configured, the system's server bundle. A
+// configured source that cannot be read stops the start: silently trusting
+// less would mark every partner "pending".
+Result<StartupAnchors> LoadStartupAnchors(const KeyServiceConfig& config, Clock& clock,
+                                          const MozillaRootSource& mozilla_roots) {
+  StartupAnchors out;
+  if (config.trust.mozilla_email) {
+    const std::string& module = config.trust.mozilla_module.empty() ? DefaultMozillaModule()
+                                                                    : config.trust.mozilla_module;
+    auto bundle = mozilla_roots(module, UnixSeconds(clock.Now()));
+    if (!bundle.ok()) {
+      return MakeError(bundle.error().code,
+                       "keyservice.trust.mozilla_email: " + bundle.error().message +
+                           " (or set keyservice.trust.mozilla_email: false)");
+    }
+    for (auto& der : bundle->der) out.fixed.push_back({std::move(der), kOriginMozillaEmail});
+    out.mozilla_origin = bundle->origin;
+    out.mozilla_extracted_at = bundle->extracted_at;
+  }
+  if (config.system_roots) {
+    auto system = ReadPemAnchors(config.system_roots_file, kOriginSystem);
+    out.fixed.insert(out.fixed.end(), system.begin(), system.end());
+    out.system_file = config.system_roots_file;
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* const kMetaKekCheck = "kek_check";
@@ -50,24 +78,27 @@ std::string_view HarvestOutcomeName(HarvestOutcome outcome) {
 
 KeyServiceImpl::KeyServiceImpl(const KeyServiceConfig& config, Kek kek,
                                std::unique_ptr<KeyStore> store, metrics::Registry& registry,
-                               Clock& clock)
+                               Clock& clock, StartupAnchors trust)
     : config_(config),
       kek_(std::move(kek)),
       store_(std::move(store)),
       metrics_(registry),
       clock_(clock),
-      trust_(config.system_roots, config.system_roots_file) {}
+      trust_(std::move(trust)) {}
 
 KeyServiceImpl::~KeyServiceImpl() { changes_.WakeAll(); }
 
 Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
     const KeyServiceConfig& config, const std::vector<std::string>& hosted_domains,
-    metrics::Registry& registry, Clock& clock, const CaFactory& ca_factory) {
+    metrics::Registry& registry, Clock& clock, const CaFactory& ca_factory,
+    const MozillaRootSource& mozilla_roots) {
+  SG_ASSIGN_OR_RETURN(StartupAnchors anchors, LoadStartupAnchors(config, clock, mozilla_roots));
   SG_ASSIGN_OR_RETURN(auto store, KeyStore::Open(config.store_path));
   SG_ASSIGN_OR_RETURN(Kek kek, Kek::Load(config, *store));
   SG_RETURN_IF_ERROR(CheckKek(*store, kek, config.store_path));
+  // Kek has no move constructor: it is copied (performance-move-const-arg).
   std::unique_ptr<KeyServiceImpl> impl(
-      new KeyServiceImpl(config, std::move(kek), std::move(store), registry, clock));
+      new KeyServiceImpl(config, kek, std::move(store), registry, clock, std::move(anchors)));
   SG_ASSIGN_OR_RETURN(auto ca, ca_factory(config.ca, CaContext{*impl->store_, impl->kek_, clock}));
   impl->ca_ = std::move(ca);
   SG_ASSIGN_OR_RETURN(impl->internal_ca_, InternalCa::LoadOrCreate(*impl->store_, impl->kek_, clock,
@@ -81,8 +112,10 @@ Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
     SG_RETURN_IF_ERROR(impl->store_->PutDomain(sd));
   }
   SG_RETURN_IF_ERROR(impl->ReloadTrust());
-  spdlog::info("keyservice: store {} open, {} system roots, CA \"{}\"", config.store_path,
-               impl->trust_.system_root_count(), config.ca.organization);
+  spdlog::info("keyservice: store {} open, {} roots from {}{}, CA \"{}\"", config.store_path,
+               impl->trust_.fixed_count(),
+               config.trust.mozilla_email ? impl->trust_.sources().mozilla_origin : "",
+               config.system_roots ? " + " + config.system_roots_file : "", config.ca.organization);
   return impl;
 }
 
@@ -384,10 +417,12 @@ Result<Changes> KeyServiceImpl::WaitForChanges(uint64_t epoch, uint64_t after_ve
 
 Status KeyServiceImpl::ReloadTrust() {
   SG_ASSIGN_OR_RETURN(auto anchors, store_->ListTrust());
-  std::vector<std::string> extra;
-  extra.push_back(ca_->RootCertificateDer());
-  for (const auto& a : anchors) extra.push_back(a.der());
-  trust_.Replace(extra);
+  std::vector<TrustAnchor> extra;
+  extra.push_back({ca_->RootCertificateDer(), kOriginOwnCa});
+  for (const auto& a : anchors) {
+    extra.push_back({a.der(), a.origin() == kOriginApproved ? kOriginApproved : kOriginAdmin});
+  }
+  trust_.Replace(std::move(extra));
   return OkStatus();
 }
 

@@ -38,6 +38,7 @@
 #include "common/clock.h"
 #include "keyservice/keyservice_config.h"
 #include "keyservice/keyservice_metrics.h"
+#include "keyservice/mozilla_roots.h"
 #include "keyservice/trust_store.h"
 
 namespace sg::keyservice {
@@ -55,7 +56,9 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   static Result<std::unique_ptr<KeyServiceImpl>> Open(const KeyServiceConfig& config,
                                                       const std::vector<std::string>& hosted_domains,
                                                       metrics::Registry& registry, Clock& clock,
-                                                      const CaFactory& ca_factory = DefaultCaFactory());
+                                                      const CaFactory& ca_factory = DefaultCaFactory(),
+                                                      const MozillaRootSource& mozilla_roots =
+                                                          ExtractMozillaEmailRoots);
   ~KeyServiceImpl() override;
 
   // KeyService
@@ -82,6 +85,7 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   Result<TrustAddResult> TrustAdd(const std::vector<std::string>& der) override;
   Result<TrustAddResult> TrustApprovePending(const std::string& fingerprint) override;
   Status TrustRemove(const std::string& fingerprint) override;
+  Result<TrustSourceList> TrustSources() override;
   Result<CaCertificates> CaExport() override;
   Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
                                     const std::string& password) override;
@@ -116,7 +120,7 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
 
  private:
   KeyServiceImpl(const KeyServiceConfig& config, Kek kek, std::unique_ptr<KeyStore> store,
-                 metrics::Registry& registry, Clock& clock);
+                 metrics::Registry& registry, Clock& clock, StartupAnchors trust);
 
   std::mutex& StripeFor(const std::string& owner);
   bool IsHosted(const std::string& domain);
@@ -138,6 +142,8 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   // The best trusted, valid partner certificate stored for owner.
   Result<std::optional<store::StoredCert>> BestCert(const std::string& owner);
   Status ReloadTrust();
+  // Stores `der` as anchors of `origin` (kOriginAdmin / kOriginApproved).
+  Result<TrustAddResult> AddAnchors(const std::vector<std::string>& der, const std::string& origin);
   // Pending certificates that now validate become trusted; returns how many.
   Result<uint32_t> PromotePending();
   bool KeyValidNow(const store::StoredKey& key) const;

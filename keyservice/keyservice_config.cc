@@ -164,9 +164,12 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
   if (c.rollover_check_interval < std::chrono::seconds(1)) {
     return section.ErrorAt("rollover_check_interval", "must be at least 1s");
   }
-  SG_ASSIGN_OR_RETURN(c.system_roots, section.Bool("system_roots", true));
+  SG_ASSIGN_OR_RETURN(c.system_roots, section.Bool("system_roots", c.system_roots));
   SG_ASSIGN_OR_RETURN(c.system_roots_file,
                       section.String("system_roots_file", c.system_roots_file));
+  SG_ASSIGN_OR_RETURN(config::ConfigNode trust, section.Map("trust"));
+  SG_ASSIGN_OR_RETURN(c.trust.mozilla_email, trust.Bool("mozilla_email", c.trust.mozilla_email));
+  SG_ASSIGN_OR_RETURN(c.trust.mozilla_module, trust.String("mozilla_module", c.trust.mozilla_module));
 
   SG_ASSIGN_OR_RETURN(config::ConfigNode ca, section.Map("ca"));
   SG_ASSIGN_OR_RETURN(c.ca.backend, ca.Enum("backend", CaBackendNames(), std::string("builtin")));

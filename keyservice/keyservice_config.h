@@ -44,6 +44,13 @@ struct KeyServiceTlsConfig {
   std::chrono::hours client_validity{24 * 365};  // credentials issue, admin credentials
 };
 
+// keyservice.trust: where partner trust anchors come from besides the
+// admin's own (docs/keyservice.md "Partner certificates and trust").
+struct TrustSourcesConfig {
+  bool mozilla_email = true;  // Mozilla's roots with the email trust bit, from NSS
+  std::string mozilla_module;  // libnssckbi.so; "" = the one the build found
+};
+
 struct KeyServiceConfig {
   // gRPC API: "unix:PATH" (a Unix socket, mode 0600; relative to data_dir)
   // or "host:port" (TCP, the distributed mode). Mutual TLS on both.
@@ -70,8 +77,11 @@ struct KeyServiceConfig {
   KeyType key_type = KeyType::kRsa2048;  // of user keys
   std::chrono::milliseconds rollover_before{std::chrono::hours(24 * 7)};
   std::chrono::milliseconds rollover_check_interval{std::chrono::hours(1)};
-  bool system_roots = true;  // trust the system's root store for partner certificates
+  // The server-authentication bundle: off by default since Mozilla's email
+  // roots (trust.mozilla_email) are the roots meant for S/MIME.
+  bool system_roots = false;  // trust the system's root store for partner certificates
   std::string system_roots_file = "/etc/ssl/certs/ca-certificates.crt";
+  TrustSourcesConfig trust;
   CaConfig ca;
 };
 

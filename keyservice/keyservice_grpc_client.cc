@@ -65,6 +65,7 @@ CertificateInfo InfoFrom(const pb::CertificateInfo& c) {
   out.has_private_key = c.has_private_key();
   out.current = c.current();
   out.der = c.der();
+  out.origin = c.origin();
   return out;
 }
 
@@ -314,6 +315,18 @@ Status KeyServiceClient::TrustRemove(const std::string& fingerprint) {
   req.set_fingerprint(fingerprint);
   pb::RemoveResponse resp;
   return SG_ADM(TrustRemove, req, &resp);
+}
+
+Result<TrustSourceList> KeyServiceClient::TrustSources() {
+  pb::TrustSourcesRequest req;
+  pb::TrustSourcesResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TrustSources, req, &resp));
+  TrustSourceList out;
+  for (const auto& a : resp.anchors()) out.anchors.push_back(InfoFrom(a));
+  out.mozilla_origin = resp.mozilla_origin();
+  out.mozilla_extracted_at = resp.mozilla_extracted_at();
+  out.system_file = resp.system_file();
+  return out;
 }
 
 Result<CaCertificates> KeyServiceClient::CaExport() {

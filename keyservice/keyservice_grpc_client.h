@@ -60,6 +60,7 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   Result<TrustAddResult> TrustAdd(const std::vector<std::string>& der) override;
   Result<TrustAddResult> TrustApprovePending(const std::string& fingerprint) override;
   Status TrustRemove(const std::string& fingerprint) override;
+  Result<TrustSourceList> TrustSources() override;
   Result<CaCertificates> CaExport() override;
   Result<KeyImportResult> ImportKey(const std::string& owner, const std::string& pkcs12,
                                     const std::string& password) override;

@@ -18,6 +18,7 @@ void FillInfo(const CertificateInfo& c, pb::CertificateInfo* out) {
   out->set_has_private_key(c.has_private_key);
   out->set_current(c.current);
   out->set_der(c.der);
+  out->set_origin(c.origin);
 }
 
 void FillTrustAdd(const TrustAddResult& r, pb::TrustAddResponse* out) {
@@ -216,6 +217,16 @@ grpc::Status KeyAdminGrpc::TrustApprovePending(grpc::ServerContext*,
 grpc::Status KeyAdminGrpc::TrustRemove(grpc::ServerContext*, const pb::FingerprintRequest* req,
                                        pb::RemoveResponse*) {
   SG_GRPC_CHECK(impl_.TrustRemove(req->fingerprint()));
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TrustSources(grpc::ServerContext*, const pb::TrustSourcesRequest*,
+                                        pb::TrustSourcesResponse* resp) {
+  SG_GRPC_ASSIGN(auto s, impl_.TrustSources());
+  for (const auto& a : s.anchors) FillInfo(a, resp->add_anchors());
+  resp->set_mozilla_origin(s.mozilla_origin);
+  resp->set_mozilla_extracted_at(s.mozilla_extracted_at);
+  resp->set_system_file(s.system_file);
   return grpc::Status::OK;
 }
 

@@ -58,6 +58,8 @@ class KeyAdminGrpc final : public pb::KeyAdmin::Service {
                                    pb::TrustAddResponse*) override;
   grpc::Status TrustRemove(grpc::ServerContext*, const pb::FingerprintRequest*,
                            pb::RemoveResponse*) override;
+  grpc::Status TrustSources(grpc::ServerContext*, const pb::TrustSourcesRequest*,
+                            pb::TrustSourcesResponse*) override;
   grpc::Status CaExport(grpc::ServerContext*, const pb::CaExportRequest*,
                         pb::CaExportResponse*) override;
   grpc::Status ImportKey(grpc::ServerContext*, const pb::KeyImportRequest*,

@@ -44,6 +44,7 @@ RoleTable RoleTable::KeyServiceDefault() {
       {adm("ListDomains"), {reader}},
       {adm("ListCertificates"), {reader}},
       {adm("CaExport"), {reader}},
+      {adm("TrustSources"), {reader}},
       // Every other KeyAdmin method has no rule: admin only.
       // The decryption failure guard (keyservice/decrypt_guard.h): the
       // workers' memory of content keys and failure DSNs.

@@ -98,46 +98,52 @@ Validation CheckLeaf(X509* cert, const std::string& address,
   return v;
 }
 
-TrustStore::TrustStore(bool system_roots, const std::string& system_roots_file) {
-  if (system_roots) {
-    BIO* bio = BIO_new_file(system_roots_file.c_str(), "r");
-    if (bio == nullptr) {
-      OpenSslError();
-      spdlog::warn("keyservice: system root store {} not readable; only admin-added anchors "
-                   "are trusted", system_roots_file);
-    } else {
-      X509* x = nullptr;
-      while ((x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) != nullptr) {
-        auto der = CertificateToDer(x);
-        if (der.ok()) system_der_.push_back(std::move(*der));
-        X509_free(x);
-      }
-      OpenSslError();  // the end of the file leaves a "no start line" error
-      BIO_free(bio);
-    }
+std::vector<TrustAnchor> ReadPemAnchors(const std::string& file, const std::string& origin) {
+  std::vector<TrustAnchor> out;
+  BIO* bio = BIO_new_file(file.c_str(), "r");
+  if (bio == nullptr) {
+    OpenSslError();
+    spdlog::warn("keyservice: root bundle {} not readable; its roots are not trusted", file);
+    return out;
   }
-  Replace({});
+  X509* x = nullptr;
+  while ((x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) != nullptr) {
+    auto der = CertificateToDer(x);
+    if (der.ok()) out.push_back({std::move(*der), origin});
+    X509_free(x);
+  }
+  OpenSslError();  // the end of the file leaves a "no start line" error
+  BIO_free(bio);
+  return out;
 }
 
-void TrustStore::Replace(const std::vector<std::string>& extra_der) {
+TrustStore::TrustStore(StartupAnchors sources) : sources_(std::move(sources)) { Replace({}); }
+
+void TrustStore::Replace(std::vector<TrustAnchor> extra) {
   std::shared_ptr<X509_STORE> store(X509_STORE_new(), StoreFree());
-  auto add = [&](const std::string& der) {
-    auto cert = ParseCertificateDer(der);
+  auto add = [&](const TrustAnchor& a) {
+    auto cert = ParseCertificateDer(a.der);
     if (cert.ok()) X509_STORE_add_cert(store.get(), cert->get());  // duplicates are fine
   };
-  for (const auto& der : system_der_) add(der);
-  for (const auto& der : extra_der) add(der);
+  for (const auto& a : sources_.fixed) add(a);
+  for (const auto& a : extra) add(a);
   OpenSslError();
   std::lock_guard<std::mutex> lock(mu_);
-  extra_der_ = extra_der;
+  extra_ = std::move(extra);
   store_ = std::move(store);
   ++version_;
 }
 
-std::vector<std::string> TrustStore::AnchorsDer() const {
+std::vector<TrustAnchor> TrustStore::Anchors() const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::string> out = system_der_;
-  out.insert(out.end(), extra_der_.begin(), extra_der_.end());
+  std::vector<TrustAnchor> out = sources_.fixed;
+  out.insert(out.end(), extra_.begin(), extra_.end());
+  return out;
+}
+
+std::vector<std::string> TrustStore::AnchorsDer() const {
+  std::vector<std::string> out;
+  for (auto& a : Anchors()) out.push_back(std::move(a.der));
   return out;
 }
 

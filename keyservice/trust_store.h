@@ -1,5 +1,7 @@
-// TrustStore: the trust anchors (system roots + admin-added CAs + our own
-// built-in root) and the validation of partner certificates against them.
+// TrustStore: the trust anchors (Mozilla's email roots, optionally the
+// system's server bundle, admin-added and approved CAs, our own CA's root),
+// each with its origin, and the validation of partner certificates against
+// them.
 //
 // Validation of a certificate found in inbound mail, in this order, each
 // failure with its own reason: validity period (at the injected clock's
@@ -40,17 +42,41 @@ struct ValidationOptions {
   bool check_chain = true;
 };
 
+// Origins of an anchor (`smimegatectl trust list --source`).
+inline constexpr const char* kOriginMozillaEmail = "mozilla-email";
+inline constexpr const char* kOriginSystem = "system";      // keyservice.system_roots_file
+inline constexpr const char* kOriginOwnCa = "own-ca";       // the root of our own CA
+inline constexpr const char* kOriginAdmin = "admin";        // smimegatectl trust add
+inline constexpr const char* kOriginApproved = "approved";  // smimegatectl trust approve
+
+struct TrustAnchor {
+  std::string der;
+  std::string origin;  // one of kOrigin*
+};
+
+// The anchors fixed at start-up, and where the Mozilla bundle came from.
+struct StartupAnchors {
+  std::vector<TrustAnchor> fixed;  // mozilla-email and system roots
+  std::string mozilla_origin;      // "" when Mozilla's roots are not used
+  int64_t mozilla_extracted_at = 0;
+  std::string system_file;         // "" when the system bundle is not used
+};
+
+// Reads a PEM bundle (missing file: none, logged) as anchors of `origin`.
+std::vector<TrustAnchor> ReadPemAnchors(const std::string& file, const std::string& origin);
+
 class TrustStore {
  public:
-  // Reads the system bundle once (missing file: no system roots, logged).
-  TrustStore(bool system_roots, const std::string& system_roots_file);
+  explicit TrustStore(StartupAnchors sources = {});
 
-  // Replaces the non-system anchors (admin-added + our root). Bumps version().
-  void Replace(const std::vector<std::string>& extra_der);
+  // Replaces the changing anchors (admin-added, approved, our root). Bumps version().
+  void Replace(std::vector<TrustAnchor> extra);
 
   std::vector<std::string> AnchorsDer() const;
+  std::vector<TrustAnchor> Anchors() const;  // fixed first, then the changing ones
+  const StartupAnchors& sources() const { return sources_; }
   uint64_t version() const;
-  size_t system_root_count() const { return system_der_.size(); }
+  size_t fixed_count() const { return sources_.fixed.size(); }
 
   Validation Validate(X509* cert, const std::vector<X509Ptr>& chain,
                       const ValidationOptions& options,
@@ -62,9 +88,9 @@ class TrustStore {
   };
   std::shared_ptr<X509_STORE> Current() const;
 
-  std::vector<std::string> system_der_;
+  const StartupAnchors sources_;
   mutable std::mutex mu_;
-  std::vector<std::string> extra_der_;
+  std::vector<TrustAnchor> extra_;
   std::shared_ptr<X509_STORE> store_;
   uint64_t version_ = 0;
 };

@@ -20,6 +20,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl swaks postfix gpgsm libnss3-tools prometheus
+  # keyservice: Mozilla's email roots from NSS's libnssckbi.so, read through p11-kit
+  libnss3 libp11-kit-dev
   python3 python3-aiosmtpd python3-cryptography python3-dnslib python3-matplotlib
   # ingress: swaks needs it for --tls (STARTTLS) in the ingress real-client tests
   libnet-ssleay-perl

@@ -13,6 +13,10 @@ Result<WorkerConfig> ParseWorkerConfig(const config::ConfigNode& section) {
   SG_ASSIGN_OR_RETURN(c.group, section.String("group", c.group));
   SG_ASSIGN_OR_RETURN(c.ack_timeout, section.Duration("ack_timeout", c.ack_timeout));
   if (c.ack_timeout.count() <= 0) return section.ErrorAt("ack_timeout", "must be positive");
+  SG_ASSIGN_OR_RETURN(c.ca_wait, section.Duration("ca_wait", c.ca_wait));
+  if (c.ca_wait.count() < 0) return section.ErrorAt("ca_wait", "must not be negative");
+  SG_ASSIGN_OR_RETURN(c.ca_retry, section.Duration("ca_retry", c.ca_retry));
+  if (c.ca_retry < std::chrono::seconds(1)) return section.ErrorAt("ca_retry", "must be at least 1s");
   return c;
 }
 

@@ -16,6 +16,11 @@ struct WorkerConfig {
   // How long a batch waits for the queue to acknowledge its outputs before it
   // is read again (the late acks are then ignored).
   std::chrono::milliseconds ack_timeout{60'000};
+  // A sender's first certificate while the CA is down (issue 18): the record
+  // is set aside for ca_retry at a time, at most ca_wait from its acceptance,
+  // then delivered unsigned (workers/policy/policy_ca_wait.h).
+  std::chrono::milliseconds ca_wait{std::chrono::hours(1)};
+  std::chrono::milliseconds ca_retry{std::chrono::minutes(1)};
 };
 
 Result<WorkerConfig> ParseWorkerConfig(const config::ConfigNode& section);

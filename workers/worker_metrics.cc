@@ -22,6 +22,10 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
                            "Records taken off the inbound and outbound topics and finished",
                            {"result"})
                   .WithLabels({"waiting_for_dependency"})),
+      set_aside(r.AddCounter("smimegate_worker_records_total",
+                             "Records taken off the inbound and outbound topics and finished",
+                             {"result"})
+                    .WithLabels({"set_aside"})),
       process_seconds(r.AddHistogram("smimegate_worker_process_seconds",
                                      "Time to process one record", {},
                                      metrics::LatencyBuckets())

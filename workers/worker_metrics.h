@@ -14,6 +14,7 @@ class WorkerMetrics {
   metrics::Counter& retried;       // transient failures, to be tried again
   metrics::Counter& dead_lettered; // given up, kept with a reason
   metrics::Counter& waiting;       // stopped because a dependency is down
+  metrics::Counter& set_aside;     // put back until later (the CA: workers.ca_wait)
   metrics::Histogram& process_seconds;
   // Records waiting per topic and partition (what an autoscaler such as
   // KEDA scales the workers on).

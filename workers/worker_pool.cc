@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <future>
 #include <map>
 #include <mutex>
@@ -56,6 +58,33 @@ class AckWaiter : public std::enable_shared_from_this<AckWaiter> {
   std::string error_;
 };
 
+constexpr std::string_view kNotBeforeHeader = "sg-not-before";
+
+// The time (unix ms) a set-aside record is due, 0 when it is not one.
+int64_t NotBefore(const queue::Record& rec) {
+  auto v = rec.FindHeader(kNotBeforeHeader);
+  if (!v) return 0;
+  int64_t t = 0;
+  for (char c : *v) {
+    if (c < '0' || c > '9' || t > (INT64_MAX - 9) / 10) return 0;  // malformed: due now
+    t = t * 10 + (c - '0');
+  }
+  return t;
+}
+
+// `rec` put back at the tail of its topic, due at `not_before`.
+queue::OutRecord SetAside(const queue::Record& rec, std::string value, int64_t not_before) {
+  queue::OutRecord out;
+  out.topic = rec.topic;
+  out.key = rec.key;
+  out.value = std::move(value);
+  for (const auto& h : rec.headers) {
+    if (h.key != kNotBeforeHeader) out.headers.push_back(h);
+  }
+  out.headers.push_back({std::string(kNotBeforeHeader), std::to_string(not_before)});
+  return out;
+}
+
 // The log line about one record (keys as in common/message_log.h): the
 // record key is the message id.
 log::Event RecordEvent(const queue::Record& rec, std::string_view direction) {
@@ -81,9 +110,10 @@ int AttemptOf(const queue::Record& r) {
 
 WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_config,
                        queue::Queue& queue, MessageProcessor& processor,
-                       metrics::Registry& registry, WorkerDsn dsn)
+                       metrics::Registry& registry, WorkerDsn dsn, const Clock& clock)
     : config_(std::move(config)),
       dsn_(std::move(dsn)),
+      clock_(clock),
       inbound_topic_(queue_config.Topic(topics::kInbound)),
       outbound_topic_(queue_config.Topic(topics::kOutbound)),
       deliver_topic_(queue_config.Topic(topics::kDeliver)),
@@ -164,9 +194,43 @@ void WorkerPool::ReportLag() {
   }
 }
 
+void WorkerPool::ResumeDue(Member& m) {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = m.paused.begin(); it != m.paused.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    m.consumer->Resume({it->first.first, it->first.second});
+    it = m.paused.erase(it);
+  }
+}
+
+void WorkerPool::ParkPartitions(Member& m,
+                                const std::map<std::pair<std::string, int32_t>, int64_t>& park,
+                                const std::vector<queue::Record>& batch) {
+  const int64_t now_ms = clock_.NowMs();
+  for (const auto& [tp, offset] : park) {
+    int64_t due = now_ms;
+    for (const auto& r : batch) {
+      if (r.topic == tp.first && r.partition == tp.second && r.offset == offset) due = NotBefore(r);
+    }
+    if (auto st = m.consumer->Seek({tp.first, tp.second}, offset); !st.ok()) {
+      spdlog::warn("workers: {}/{}: rewind to {} failed: {}", tp.first, tp.second, offset,
+                   st.error().ToString());
+      continue;
+    }
+    // At most a second: records produced behind it meanwhile move it back.
+    const auto wait = std::clamp<int64_t>(due - now_ms, 1, 1000);
+    m.consumer->Pause({tp.first, tp.second});
+    m.paused[tp] = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
+  }
+}
+
 void WorkerPool::Run(Member& m) {
   std::chrono::milliseconds backoff = 250ms;
   while (!stopping_.load()) {
+    ResumeDue(m);
     auto polled = m.consumer->Poll(static_cast<size_t>(config_.max_batch), 500ms);
     if (!polled.ok()) {
       if (polled.error().code == ErrorCode::kCancelled) return;
@@ -205,9 +269,29 @@ void WorkerPool::Run(Member& m) {
 size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
   auto acks = std::make_shared<AckWaiter>();
   std::map<std::pair<std::string, int32_t>, int64_t> next;
+  // Set-aside records not yet due that end their partition's part of the
+  // batch: the partition is read again from there after a pause.
+  std::map<std::pair<std::string, int32_t>, int64_t> park;
+  std::map<std::pair<std::string, int32_t>, size_t> last_of;
+  for (size_t i = 0; i < batch.size(); ++i) last_of[{batch[i].topic, batch[i].partition}] = i;
   size_t done = 0;
-  for (auto& rec : batch) {
+  for (size_t index = 0; index < batch.size(); ++index) {
+    auto& rec = batch[index];
     auto started = std::chrono::steady_clock::now();
+    if (const int64_t due = NotBefore(rec); due > clock_.NowMs()) {
+      const auto tp = std::make_pair(rec.topic, rec.partition);
+      if (last_of[tp] == index) {
+        park[tp] = rec.offset;  // nothing behind it yet: wait here
+        ++done;
+        continue;
+      }
+      // Records came after it: it goes behind them, they go on.
+      m.producer->Produce(SetAside(rec, rec.value, due), acks->Add());
+      auto& n = next[tp];
+      n = std::max(n, rec.offset + 1);
+      ++done;
+      continue;
+    }
     smimegate::v1::MessageRecord msg;
     const std::string_view direction = rec.topic == inbound_topic_ ? "inbound" : "outbound";
     // Gives up on the record: dead letter, and a DSN to its sender.
@@ -238,6 +322,16 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
           out.topic = o.destination() == smimegate::v1::DESTINATION_PORTAL ? portal_topic_
                                                                            : deliver_topic_;
           out.key = rec.key;
+          if (o.set_aside_until_ms() != 0) {
+            // The policy waits (the sender's certificate and the CA): back
+            // to the tail of this topic, due later; the partition goes on.
+            const int64_t due = o.set_aside_until_ms();
+            o.clear_set_aside_until_ms();
+            RecordEvent(rec, direction).Field("action", "set_aside").Field("not_before_ms", due).Info();
+            m.producer->Produce(SetAside(rec, o.SerializeAsString(), due), acks->Add());
+            metrics_.set_aside.Inc();
+            continue;
+          }
           if (!o.hold_reason().empty()) {
             // Kept, not delivered: a dead letter that `replay` puts back
             // onto the topic the record came from.
@@ -305,6 +399,7 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
       spdlog::warn("workers: commit failed: {}", s.error().ToString());
     }
   }
+  ParkPartitions(m, park, batch);
   return done;
 }
 

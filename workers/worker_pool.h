@@ -13,7 +13,14 @@
 //     topic with header "sg-attempt" incremented; after max_attempts it is
 //     dead-lettered (and the sender told) the same way;
 //   - when the queue refuses a publish, nothing of the batch is committed and
-//     the batch is read again after a short pause.
+//     the batch is read again after a short pause;
+//   - a record the processor sets aside (output with set_aside_until_ms: the
+//     sender's certificate waits for the CA, workers.ca_wait) is put back at
+//     the tail of its topic with header "sg-not-before" (unix ms). Read again
+//     before that time it is moved behind the records that came after it, or,
+//     when it is the last one read of its partition, the partition is paused
+//     for at most a second and read again from it: it never holds up the
+//     records behind it for longer than that, and never spins.
 //
 // Threading: Start/Stop from the main thread; the processor is called from
 // the pool's threads concurrently.
@@ -21,11 +28,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/queue.h"
 #include "common/queue_config.h"
 #include "common/service.h"
@@ -43,8 +52,10 @@ struct WorkerDsn {
 
 class WorkerPool : public Service {
  public:
+  // `clock` decides when a set-aside record is due (tests: a fake clock).
   WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_config, queue::Queue& queue,
-             MessageProcessor& processor, metrics::Registry& registry, WorkerDsn dsn = {});
+             MessageProcessor& processor, metrics::Registry& registry, WorkerDsn dsn = {},
+             const Clock& clock = SystemClock::Instance());
   ~WorkerPool() override;
 
   std::string Name() const override { return "workers"; }
@@ -59,7 +70,15 @@ class WorkerPool : public Service {
     std::unique_ptr<queue::Consumer> consumer;
     std::unique_ptr<queue::Producer> producer;
     std::thread thread;
+    // Partitions paused at a set-aside record that is not due, until when.
+    std::map<std::pair<std::string, int32_t>, std::chrono::steady_clock::time_point> paused;
   };
+  // Resumes the paused partitions whose time has come.
+  void ResumeDue(Member& m);
+  // Rewinds each partition of `park` to its offset (a set-aside record not
+  // yet due) and pauses it until then, for at most a second.
+  void ParkPartitions(Member& m, const std::map<std::pair<std::string, int32_t>, int64_t>& park,
+                      const std::vector<queue::Record>& batch);
   void Run(Member& m);
   // Publishes the group's lag every few seconds until Stop.
   void ReportLag();
@@ -70,6 +89,7 @@ class WorkerPool : public Service {
 
   WorkerConfig config_;
   WorkerDsn dsn_;
+  const Clock& clock_;
   std::string inbound_topic_, outbound_topic_, deliver_topic_, portal_topic_, deadletter_topic_;
   queue::Queue& queue_;
   MessageProcessor& processor_;

@@ -79,6 +79,8 @@ Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc,
   SG_ASSIGN_OR_RETURN(c.workers, workers::ParseWorkerConfig(workers));
   SG_ASSIGN_OR_RETURN(auto policy, workers.Map("policy"));
   SG_ASSIGN_OR_RETURN(c.policy, workers::ParsePolicyConfig(policy, c.hosted_domains));
+  c.policy.ca_wait = c.workers.ca_wait;
+  c.policy.ca_retry = c.workers.ca_retry;
   SG_ASSIGN_OR_RETURN(auto smime_section, workers.Map("smime"));
   SG_ASSIGN_OR_RETURN(c.smime, smime::ParseSmimeConfig(smime_section, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto key_cache, workers.Map("key_cache"));

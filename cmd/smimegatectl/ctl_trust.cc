@@ -10,11 +10,27 @@ namespace {
 struct TrustArgs {
   std::string file, fingerprint;
   bool pending = false;
+  bool source = false;
 };
 
 void PrintTrusted(const ks::TrustAddResult& r) {
   for (const auto& f : r.fingerprints) std::cout << "trusted " << f << "\n";
   std::cout << r.promoted_pending << " pending certificates are now trusted\n";
+}
+
+// `trust list --source`: the bundles first, then one anchor a line with its origin.
+int PrintSources(const ks::TrustSourceList& s) {
+  std::cout << "mozilla-email\t"
+            << (s.mozilla_origin.empty() ? "off"
+                                         : s.mozilla_origin + ", extracted " +
+                                               Timestamp(s.mozilla_extracted_at * 1000000))
+            << "\n";
+  std::cout << "system\t" << (s.system_file.empty() ? "off" : s.system_file) << "\n";
+  for (const auto& i : s.anchors) {
+    std::cout << i.origin << "\t" << i.fingerprint << "\t" << Date(i.not_after) << "\t"
+              << i.subject << "\n";
+  }
+  return 0;
 }
 
 }  // namespace
@@ -37,10 +53,18 @@ void AddTrustCommands(CLI::App& app, Ctl& ctl) {
       return 0;
     });
   });
-  auto* list = trust->add_subcommand("list", "list admin-added anchors (or --pending)");
+  auto* list = trust->add_subcommand("list", "list admin-added anchors (or --pending, --source)");
   list->add_flag("--pending", a.pending, "list harvested certificates waiting for approval");
+  list->add_flag("--source", a.source,
+                 "every anchor in use with its origin (mozilla-email, system, own-ca, admin, "
+                 "approved), and where the bundles came from");
   list->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
+      if (a.source) {
+        auto s = c.TrustSources();
+        if (!s.ok()) return Fail(s.error());
+        return PrintSources(*s);
+      }
       auto r = c.ListCertificates("", a.pending ? "pending" : "trust");
       if (!r.ok()) return Fail(r.error());
       for (const auto& i : *r) {

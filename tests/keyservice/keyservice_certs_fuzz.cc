@@ -51,8 +51,10 @@ const TrustStore& Anchors() {
       std::fprintf(stderr, "fuzz PKI root missing: %s\n", der.error().ToString().c_str());
       std::abort();
     }
-    auto* s = new TrustStore(false, "");
-    s->Replace(*der);
+    auto* s = new TrustStore();
+    std::vector<TrustAnchor> anchors;
+    for (auto& d : *der) anchors.push_back({std::move(d), kOriginAdmin});
+    s->Replace(std::move(anchors));
     return s;
   }();
   return *store;

@@ -31,6 +31,19 @@ TEST(KeyServiceConfigTest, Defaults) {
   EXPECT_EQ(c->key_type, KeyType::kRsa2048);
   EXPECT_EQ(c->rollover_before, std::chrono::hours(24 * 7));
   EXPECT_EQ(c->ca.validity, std::chrono::hours(24 * 365));
+  // Partner trust: Mozilla's email roots, not the server bundle (issue 18).
+  EXPECT_TRUE(c->trust.mozilla_email);
+  EXPECT_EQ(c->trust.mozilla_module, "");  // the one the build found
+  EXPECT_FALSE(c->system_roots);
+}
+
+TEST(KeyServiceConfigTest, TrustSources) {
+  auto c = Parse("keyservice:\n  trust:\n    mozilla_email: false\n"
+                 "    mozilla_module: /opt/nss/libnssckbi.so\n  system_roots: true\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_FALSE(c->trust.mozilla_email);
+  EXPECT_EQ(c->trust.mozilla_module, "/opt/nss/libnssckbi.so");
+  EXPECT_TRUE(c->system_roots);
 }
 
 TEST(KeyServiceConfigTest, ParsesEverything) {

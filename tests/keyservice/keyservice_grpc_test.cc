@@ -217,6 +217,15 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
   EXPECT_EQ(r.rc, 0) << r.out;
   r = CtlE("trust list");
   EXPECT_NE(r.out.find(Fingerprint(partner.der)), std::string::npos) << r.out;
+  // Every anchor with its origin, and the bundles (Mozilla's is off in tests).
+  r = CtlE("trust list --source");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("mozilla-email\toff\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("system\toff\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("admin\t" + Fingerprint(partner.der) + "\t"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("own-ca\t" + Fingerprint(server_->admin().CaExport()->root_der) + "\t"),
+            std::string::npos)
+      << r.out;
   testing::LeafOptions lo;
   lo.email = "gw@partner.example";
   lo.not_before = now - 1h;
@@ -327,6 +336,7 @@ TEST_F(KeyServiceGrpcTest, EverySmimegatectlCommandLeavesOneAuditRecord) {
       {"cert import " + leaf_pem, "KeyAdmin/ImportCertificates"},
       {"cert show " + fp.substr(0, 12), "KeyAdmin/ListCertificates"},
       {"trust list --pending", "KeyAdmin/ListCertificates"},
+      {"trust list --source", "KeyAdmin/TrustSources"},
       {"trust approve " + harvested->fingerprint, "KeyAdmin/TrustApprovePending"},
       {"trust remove " + fp, "KeyAdmin/TrustRemove"},
       {"ca export", "KeyAdmin/CaExport"},

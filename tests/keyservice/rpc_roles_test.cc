@@ -55,6 +55,8 @@ TEST(RoleTableTest, KeyServiceDefault) {
       {kAdm + "ListUsers", "reader", true},
       {kAdm + "ListCertificates", "reader", true},
       {kAdm + "CaExport", "reader", true},
+      {kAdm + "TrustSources", "reader", true},
+      {kAdm + "TrustSources", "worker", false},
       {kAdm + "ListUsers", "worker", false},
       // Unknown methods and services: admin only (deny by default).
       {"/smimegate.queue.v1.QueueAdmin/Purge", "admin", true},

@@ -92,6 +92,7 @@ KeyServiceConfig TestConfig(const std::filesystem::path& dir) {
   c.kek_file = (dir / "kek").string();
   c.kek_create = true;
   c.system_roots = false;  // fast, and deterministic
+  c.trust.mozilla_email = false;
   c.ca.key_type = KeyType::kEcdsaP256;
   c.ca.organization = "smimegate test";
   c.data_dir = dir.string();

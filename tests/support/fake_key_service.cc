@@ -113,6 +113,11 @@ Result<std::optional<SigningIdentity>> FakeKeyService::GetSigningIdentity(
     const std::string& address) {
   SG_RETURN_IF_ERROR(Enter(signing_calls));
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto f = signing_fail_for.find(address);
+      f != signing_fail_for.end() && f->second.times != 0) {
+    if (f->second.times > 0) --f->second.times;
+    return MakeError(f->second.code, "fake keyservice: no signing identity for <" + address + ">");
+  }
   auto it = signing_.find(address);
   if (it == signing_.end()) return std::optional<SigningIdentity>();
   return std::optional<SigningIdentity>(it->second);

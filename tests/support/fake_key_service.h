@@ -93,6 +93,8 @@ class FakeKeyService : public keyservice::KeyService {
     int times = -1;
   };
   std::map<std::string, Failure> fail_for;  // by address as asked; set before the calls
+  // GetSigningIdentity only (the CA behind it: issue 18), by address.
+  std::map<std::string, Failure> signing_fail_for;
   int calls_for(const std::string& address) const;
 
   std::atomic<bool> unavailable{false};

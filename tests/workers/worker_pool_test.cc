@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "workers/message_processor.h"
 #include "workers/worker_pool.h"
 #include "tests/support/captured_log.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/holding_queue.h"
 #include "tests/support/temp_dir.h"
 
@@ -309,6 +311,94 @@ TEST_F(WorkerDeadLetterTest, AQuarantinedMessageIsKeptWithoutADsn) {
   EXPECT_EQ(dead[0].FindHeader("sg-reason"),
             "permission_denied: quarantined: the encrypted content key was seen");
   EXPECT_TRUE(queue_->ReadRange({"deliver", 0}, 0, 10)->empty());
+}
+
+// Issue 18: a record the policy sets aside (the sender's first certificate
+// waits for the CA) goes back to the tail of its topic and does not hold up
+// the records behind it; it is not processed again before it is due (no
+// spinning), and when it is due it is processed and delivered: nothing lost.
+class SetAsideProcessor : public MessageProcessor {
+ public:
+  SetAsideProcessor(const Clock& clock, int64_t due) : clock_(clock), due_(due) {}
+  Result<std::vector<smimegate::v1::MessageRecord>> Process(
+      smimegate::v1::MessageRecord record) override {
+    const std::string id = record.envelope().message_id();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++calls_[id];
+    }
+    if (id == "A" && clock_.NowMs() < due_) record.set_set_aside_until_ms(due_);
+    return std::vector<smimegate::v1::MessageRecord>{record};
+  }
+  int calls(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_[id];
+  }
+
+ private:
+  const Clock& clock_;
+  const int64_t due_;
+  std::mutex mu_;
+  std::map<std::string, int> calls_;
+};
+
+TEST_F(WorkerDeadLetterTest, ASetAsideRecordWaitsWithoutHoldingUpItsPartition) {
+  auto with_id = [](const std::string& id) {
+    auto m = Message("alice@example.com", smimegate::v1::DIRECTION_OUTBOUND);
+    m.mutable_envelope()->set_message_id(id);
+    return m.SerializeAsString();
+  };
+  sg::testing::FakeClock clock;
+  const int64_t due = clock.NowMs() + 60'000;
+  SetAsideProcessor processor(clock, due);
+  Produce("outbound", "A", with_id("A"));
+  Produce("outbound", "B", with_id("B"));
+  metrics::Registry registry;
+  WorkerConfig wc;
+  wc.threads = 1;
+  WorkerPool pool(wc, qc_, *queue_, processor, registry, WorkerDsn{}, clock);
+  ASSERT_TRUE(pool.Start().ok());
+  auto delivered_ids = [&] {
+    std::vector<std::string> ids;
+    auto records = queue_->ReadRange({"deliver", 0}, 0, 100);
+    for (const auto& r : records.value()) ids.push_back(r.key);
+    return ids;
+  };
+  auto wait_for = [&](size_t n) {
+    for (int i = 0; i < 500 && delivered_ids().size() < n; ++i) std::this_thread::sleep_for(10ms);
+    return delivered_ids();
+  };
+  // B, behind A in the same partition, goes on.
+  EXPECT_EQ(wait_for(1), std::vector<std::string>{"B"});
+  auto outbound = *queue_->ReadRange({"outbound", 0}, 0, 100);
+  ASSERT_GE(outbound.size(), 3u) << "A put back at the tail";
+  EXPECT_EQ(outbound[2].key, "A");
+  EXPECT_EQ(outbound[2].FindHeader("sg-not-before"), std::to_string(due));
+  smimegate::v1::MessageRecord back;
+  ASSERT_TRUE(back.ParseFromString(outbound[2].value));
+  EXPECT_EQ(back.set_aside_until_ms(), 0) << "the field is the processor's word to the pool only";
+  // Not due: read again and again, never processed again, never lost.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(processor.calls("A"), 1);
+  // A record produced behind it is not held up by it.
+  Produce("outbound", "C", with_id("C"));
+  EXPECT_EQ(wait_for(2), (std::vector<std::string>{"B", "C"}));
+  EXPECT_EQ(processor.calls("A"), 1);
+  // Due: processed and delivered.
+  clock.AdvanceMs(60'000);
+  EXPECT_EQ(wait_for(3), (std::vector<std::string>{"B", "C", "A"}));
+  EXPECT_EQ(processor.calls("A"), 2);
+  pool.Stop();
+  EXPECT_NE(registry.Serialize().find("smimegate_worker_records_total{result=\"set_aside\"} 1"),
+            std::string::npos)
+      << registry.Serialize();
+  // Everything committed: nothing is read again by the group.
+  auto c = queue_->CreateConsumer(wc.group, {"outbound", "inbound"});
+  ASSERT_TRUE(c.ok());
+  auto polled = (*c)->Poll(10, 50ms);
+  ASSERT_TRUE(polled.ok());
+  EXPECT_TRUE(polled->empty());
+  (*c)->Close();
 }
 
 }  // namespace

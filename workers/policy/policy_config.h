@@ -6,6 +6,7 @@
 // parsing.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,12 @@ struct PolicyConfig {
   std::string postmaster;                    // dsn.postmaster: From of DSNs (default postmaster@<reporting_mta>)
   int max_layers = 4;                        // max_layers: nested S/MIME layers unwrapped inbound
   std::vector<std::string> hosted_domains;   // top-level hosted_domains, normalised
+  // A new user's first certificate (issue 18): how long an outbound record
+  // waits for the CA, from its acceptance, before it is delivered unsigned,
+  // and how long it is set aside between tries (workers.ca_wait,
+  // workers.ca_retry; copied from WorkerConfig).
+  std::chrono::milliseconds ca_wait{std::chrono::hours(1)};
+  std::chrono::milliseconds ca_retry{std::chrono::minutes(1)};
 };
 
 // The first rule that matches |address| (address rules before domain rules),

@@ -94,7 +94,7 @@ RuleRef EncryptionRule(const MessageFacts& m, const RecipientFacts& r, bool& enc
 Decision DecideOutbound(const MessageFacts& m, const RecipientFacts& r, bool web_encryption) {
   Decision d;
   const bool participant = m.sender_participates;
-  const bool sign = participant && !m.tags.nosign && !m.already_signed;
+  const bool sign = participant && !m.tags.nosign && !m.already_signed && !m.no_signing_identity;
 
   if (m.already_encrypted) {
     d.rules = {{Rule::kAlreadyEncrypted, {}}};
@@ -123,6 +123,8 @@ Decision DecideOutbound(const MessageFacts& m, const RecipientFacts& r, bool web
     d.rules = {{m.from_mismatch ? Rule::kFromMismatch : Rule::kNonParticipating, {}}};
   } else if (m.tags.nosign) {
     d.rules = {{Rule::kTagNosign, {}}, enc_rule};
+  } else if (m.no_signing_identity) {
+    d.rules = {{Rule::kNoSigningIdentity, {}}, enc_rule};
   } else {
     d.rules = {{Rule::kAlreadySigned, {}}, enc_rule};
   }

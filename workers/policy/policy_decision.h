@@ -20,7 +20,8 @@
 //      with a calendar / TNEF part. A non-participating S encrypts only to
 //      domain certificates.
 //   4. Signing: participating S, unless [nosign] (or the message is
-//      already signed by the client).
+//      already signed by the client, or S has no certificate now: the CA
+//      refused or did not answer within workers.ca_wait).
 //   Nothing to do: passed unchanged.
 //
 // Inbound (DecideInbound), for a recipient R of a message from the internet:
@@ -67,6 +68,10 @@ std::string_view FormName(Form form);
 // Facts about the message, the same for every recipient.
 struct MessageFacts {
   bool sender_participates = false;  // and the From header is the envelope sender
+  // A participant who has no certificate to sign with now (a first
+  // certificate the CA refused, or did not issue within workers.ca_wait):
+  // still a participant for tags and encryption, but nothing is signed.
+  bool no_signing_identity = false;
   bool from_mismatch = false;        // a participating sender, but From names someone else
   SubjectTags tags;                  // from the subject (only honoured for participants)
   bool company_confidential = false; // Sensitivity: Company-Confidential

@@ -30,6 +30,12 @@ PolicyMetrics::PolicyMetrics(metrics::Registry& registry)
           {"reason"})),
       dsn_suppressed_(registry.AddCounter(
           "smimegate_policy_dsn_suppressed_total",
-          "Failure DSNs for undecryptable mail not sent, by reason.", {"reason"})) {}
+          "Failure DSNs for undecryptable mail not sent, by reason.", {"reason"})),
+      ca_wait_(registry.AddCounter(
+          "smimegate_policy_ca_wait_total",
+          "Outbound records whose sender's signing identity the keyservice could not give: set "
+          "aside to wait for the CA, or sent without a signature (refused, corrupt, waited "
+          "workers.ca_wait).",
+          {"outcome"})) {}
 
 }  // namespace sg::workers

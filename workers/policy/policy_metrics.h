@@ -12,6 +12,8 @@
 //   smimegate_policy_decrypt_failures_total{reason}       no_key, refused_algorithm, not_mime,
 //                                                         decrypt_failed, malformed, too_deep
 //   smimegate_policy_dsn_suppressed_total{reason}         not-wanted, already-sent, rate-limited
+//   smimegate_policy_ca_wait_total{outcome}               set_aside, ca_refused, ca_corruption,
+//                                                         ca_wait_expired (no signing identity)
 //
 // Threading: thread-safe (metrics::Registry children are atomic).
 #pragma once
@@ -37,6 +39,7 @@ class PolicyMetrics {
   void Quarantined(const std::string& reason) { quarantined_.WithLabels({reason}).Inc(); }
   void DecryptFailure(const std::string& reason) { decrypt_failures_.WithLabels({reason}).Inc(); }
   void DsnSuppressed(const std::string& reason) { dsn_suppressed_.WithLabels({reason}).Inc(); }
+  void CaWait(const std::string& outcome) { ca_wait_.WithLabels({outcome}).Inc(); }
 
  private:
   metrics::Family<metrics::Counter>& recipients_;
@@ -48,6 +51,7 @@ class PolicyMetrics {
   metrics::Family<metrics::Counter>& quarantined_;
   metrics::Family<metrics::Counter>& decrypt_failures_;
   metrics::Family<metrics::Counter>& dsn_suppressed_;
+  metrics::Family<metrics::Counter>& ca_wait_;
 };
 
 }  // namespace sg::workers

@@ -7,8 +7,10 @@
 #include <span>
 
 #include "common/ascii.h"
+#include "common/log_event.h"
 #include "common/mail/address.h"
 #include "common/mail/dsn.h"
+#include "workers/policy/policy_ca_wait.h"
 #include "workers/policy/policy_content.h"
 #include "workers/policy/policy_decision.h"
 #include "workers/policy/policy_emit.h"
@@ -48,6 +50,9 @@ struct PolicyProcessor::OutboundPlan {
   };
   std::string sender;  // lower-case envelope sender
   std::optional<keyservice::SigningIdentity> identity;
+  // Not 0: the sender's certificate waits for the CA; the record is set
+  // aside until then (unix ms) and nothing else is gathered.
+  int64_t set_aside_until_ms = 0;
   MessageFacts facts;
   std::string message;  // the message with the tags removed
   std::vector<Rcpt> recipients;
@@ -56,6 +61,15 @@ struct PolicyProcessor::OutboundPlan {
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     const v1::MessageRecord& record) {
   SG_ASSIGN_OR_RETURN(OutboundPlan plan, GatherOutbound(record));
+  if (plan.set_aside_until_ms != 0) {
+    v1::MessageRecord aside = record;
+    aside.set_set_aside_until_ms(plan.set_aside_until_ms);
+    // The wait counts from the acceptance: a record without it starts now.
+    if (aside.envelope().received_at_ms() == 0) {
+      aside.mutable_envelope()->set_received_at_ms(clock_.NowMs());
+    }
+    return std::vector<v1::MessageRecord>{std::move(aside)};
+  }
   for (auto& r : plan.recipients) {
     if (!r.unusable.empty()) continue;  // returned to the sender by EmitOutbound
     RecipientFacts rf;
@@ -67,6 +81,27 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     r.decision = DecideOutbound(plan.facts, rf, config_.web_encryption);
   }
   return EmitOutbound(record, plan);
+}
+
+Status PolicyProcessor::WithoutSigningIdentity(const v1::MessageRecord& record,
+                                              const Error& error, OutboundPlan& plan) {
+  const CaWaitDecision d = DecideCaWait(error.code, record.envelope().received_at_ms(),
+                                        clock_.NowMs(), config_.ca_wait, config_.ca_retry);
+  if (d.action == CaWaitAction::kFail) return error;
+  log::Event e("policy");
+  e.Field("message_id", record.envelope().message_id())
+      .Field("sender", plan.sender)
+      .Field("error", error.ToString());
+  if (d.action == CaWaitAction::kWait) {
+    metrics_.CaWait("set_aside");
+    e.Field("action", "ca_wait").Field("retry_at_ms", d.retry_at_ms).Warn();
+    plan.set_aside_until_ms = d.retry_at_ms;
+  } else {
+    metrics_.CaWait(d.reason);
+    e.Field("action", "unsigned").Field("reason", d.reason).Warn();
+    plan.facts.no_signing_identity = true;
+  }
+  return OkStatus();
 }
 
 Result<PolicyProcessor::OutboundPlan> PolicyProcessor::GatherOutbound(
@@ -84,10 +119,16 @@ Result<PolicyProcessor::OutboundPlan> PolicyProcessor::GatherOutbound(
     if (participates && FromAddress(original) != plan.sender) {
       facts.from_mismatch = true;
     } else if (participates) {
-      SG_ASSIGN_OR_RETURN(plan.identity, keys_.GetSigningIdentity(plan.sender));
+      auto identity = keys_.GetSigningIdentity(plan.sender);
+      if (identity.ok()) {
+        plan.identity = std::move(identity).value();
+      } else {
+        SG_RETURN_IF_ERROR(WithoutSigningIdentity(record, identity.error(), plan));
+        if (plan.set_aside_until_ms != 0) return plan;
+      }
     }
   }
-  facts.sender_participates = plan.identity.has_value();
+  facts.sender_participates = plan.identity.has_value() || facts.no_signing_identity;
   const smime::SmimeKind kind = smime::DetectSmime(original);
   facts.already_encrypted =
       kind == smime::SmimeKind::kEnveloped || kind == smime::SmimeKind::kAuthEnveloped;

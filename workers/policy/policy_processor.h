@@ -84,6 +84,11 @@ class PolicyProcessor : public MessageProcessor {
   Result<std::vector<smimegate::v1::MessageRecord>> ProcessOutbound(
       const smimegate::v1::MessageRecord& record);
   Result<OutboundPlan> GatherOutbound(const smimegate::v1::MessageRecord& record);
+  // The sender's signing identity could not be had: set the record aside
+  // (plan.set_aside_until_ms), or go on without signing
+  // (facts.no_signing_identity), or fail (policy_ca_wait.h).
+  Status WithoutSigningIdentity(const smimegate::v1::MessageRecord& record, const Error& error,
+                                OutboundPlan& plan);
   Result<std::vector<smimegate::v1::MessageRecord>> EmitOutbound(
       const smimegate::v1::MessageRecord& record, OutboundPlan& plan);
 

@@ -20,6 +20,7 @@ std::string_view RuleName(Rule rule) {
     case Rule::kParticipating: return "participating";
     case Rule::kTagNosign: return "tag-nosign";
     case Rule::kAlreadySigned: return "already-signed";
+    case Rule::kNoSigningIdentity: return "no-signing-identity";
     case Rule::kFromMismatch: return "from-mismatch";
     case Rule::kInboundNotSmime: return "inbound-not-smime";
     case Rule::kInboundSmime: return "inbound-smime";

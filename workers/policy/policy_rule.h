@@ -35,6 +35,7 @@ enum class Rule {
   kParticipating,            // signed for a participating sender
   kTagNosign,                // [nosign]: not signed
   kAlreadySigned,            // the client signed it: not signed again
+  kNoSigningIdentity,        // a participant without a certificate now (the CA; workers.ca_wait)
   kFromMismatch,             // From is not the envelope sender: not signed
   // Inbound (DecideInbound).
   kInboundNotSmime,          // no S/MIME: passed

@@ -68,7 +68,7 @@ Result<SmimeConfig> ParseSmimeConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(c.revocation, ParseRevocationConfig(revocation));
 
   SG_ASSIGN_OR_RETURN(config::ConfigNode trust, section.Map("trust"));
-  SG_ASSIGN_OR_RETURN(c.trust_system_roots, trust.Bool("system_roots", true));
+  SG_ASSIGN_OR_RETURN(c.trust_system_roots, trust.Bool("system_roots", c.trust_system_roots));
   SG_ASSIGN_OR_RETURN(std::vector<std::string> anchors, trust.StringList("anchors"));
   SG_ASSIGN_OR_RETURN(std::vector<std::string> intermediates, trust.StringList("intermediates"));
   for (const std::string& a : anchors) c.trust_anchor_files.push_back(Resolve(a, data_dir));

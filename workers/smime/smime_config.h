@@ -18,7 +18,7 @@ namespace sg::smime {
 
 struct SmimeConfig {
   MimeLimits limits;
-  bool trust_system_roots = true;               // trust.system_roots
+  bool trust_system_roots = false;  // trust.system_roots: the server bundle (issue 18: off)
   std::vector<std::string> trust_anchor_files;  // trust.anchors: PEM files (may hold several certs)
   std::vector<std::string> intermediate_files;  // trust.intermediates: PEM files
   ContentCipher content_cipher = ContentCipher::kAuto;

@@ -22,7 +22,7 @@ TEST(SmimeConfig, Defaults) {
   EXPECT_EQ(c->content_cipher, ContentCipher::kAuto);
   EXPECT_EQ(c->digest, DigestAlg::kSha256);
   EXPECT_FALSE(c->rsa_oaep);
-  EXPECT_TRUE(c->trust_system_roots);
+  EXPECT_FALSE(c->trust_system_roots) << "server roots are not email roots (issue 18)";
   EXPECT_TRUE(c->check_from_address);
   EXPECT_FALSE(c->allow_3des) << "3DES only behind the switch";
   EXPECT_FALSE(c->allow_sha1) << "SHA-1 signatures invalid by default";
