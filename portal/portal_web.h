@@ -50,6 +50,7 @@
 #include "portal/portal_sessions.h"
 #include "portal/portal_templates.h"
 #include "portal/portal_vault.h"
+#include "portal/portal_web_client.h"
 
 namespace httplib {
 class Server;
@@ -96,6 +97,8 @@ class PortalWeb {
   // Before httplib reads a body (review R3): 0 to go on, else the status of
   // the refusal (411, 413).
   int CheckBody(const httplib::Request& req);
+  // The request's client (the peer, or X-Forwarded-For from a trusted proxy).
+  Client ClientOf(const httplib::Request& req) const;
   void RegisterRoutes();
   Status Bind();
   void Route(const std::string& method, const std::string& pattern, const std::string& page,
