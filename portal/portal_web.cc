@@ -346,14 +346,12 @@ Status PortalWeb::Serve(Call& call, Handler handler, bool needs_login) {
     SG_RETURN_IF_ERROR(d_.sessions.Save(*call.session, /*force=*/false));
   }
   if (needs_login && !call.logged_in()) {
-    if (call.req.method == "GET" && call.req.path.rfind("/m/", 0) == 0 &&
-        call.req.path.size() == 35) {
-      // Open the message after login.
-      SG_RETURN_IF_ERROR(EnsureSession(call));
-      call.session->data.set_after_login(call.req.path.substr(3));
-      SG_RETURN_IF_ERROR(d_.sessions.Save(*call.session));
-    }
-    Redirect(call, "/login");
+    // A message page opens again after login. The id travels in the login
+    // URL and form, not in a session: an anonymous GET writes nothing to
+    // the store (review N3). Route patterns made it 32 hex digits.
+    const bool message = call.req.method == "GET" && call.req.path.rfind("/m/", 0) == 0 &&
+                         call.req.path.size() == 35;
+    Redirect(call, message ? "/login?m=" + call.req.path.substr(3) : std::string("/login"));
     return OkStatus();
   }
   // A notice carried over a redirect ("?n=reply_sent"): only known keys.

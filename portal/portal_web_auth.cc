@@ -7,6 +7,19 @@
 #include "portal/portal_web_call.h"
 
 namespace sg::portal {
+namespace {
+
+// A message id as the routes write it (32 hex digits): the only thing the
+// login form's "m" may carry, so it cannot redirect anywhere else.
+bool IsMessageId(const std::string& s) {
+  if (s.size() != 32) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Status PortalWeb::LogIn(Call& call, const std::string& address, bool totp_pending,
                         int64_t generation) {
@@ -96,10 +109,12 @@ void PortalWeb::LinkSubmit(Call& call) {
 }
 
 void PortalWeb::LoginPage(Call& call) {
-  if (call.logged_in()) return Redirect(call, "/inbox");
+  const std::string open = call.Param("m");
+  if (call.logged_in()) return Redirect(call, IsMessageId(open) ? "/m/" + open : "/inbox");
   if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
   mustache::data data;
   data.set("title", Text(call, "login_title"));
+  if (IsMessageId(open)) data.set("open", open);
   Render(call, "login", data);
 }
 
@@ -114,8 +129,14 @@ void PortalWeb::LoginSubmit(Call& call) {
     data.set("error", Text(call, answer->message_key));
     data.set("address", address);
     data.set("token", call.Param("token"));
+    if (IsMessageId(call.Param("m"))) data.set("open", call.Param("m"));
     Render(call, "login", data, answer->outcome == O::kLocked ? 429 : 401);
     return;
+  }
+  // The message the reader wanted before login (GET /m/<id>), carried by
+  // the form; Rotate keeps it in the new session.
+  if (IsMessageId(call.Param("m")) && call.session) {
+    call.session->data.set_after_login(call.Param("m"));
   }
   // A message link used to log in is used up like any other.
   const std::string token = call.Param("token");

@@ -1,5 +1,7 @@
 // The portal's edge against a running stage (docs/portal.md "Behind a
-// reverse proxy"): which client the per-IP rules count (review R2).
+// reverse proxy", "Sessions"): which client the per-IP rules count
+// (review R2), and that an anonymous GET of a message page writes no
+// session (review N3).
 #include <string>
 
 #include "tests/portal/portal_service_fixture.h"
@@ -7,6 +9,7 @@
 namespace sg::portal {
 namespace {
 
+using testing::kPassword;
 using testing::PortalServiceFixture;
 
 class PortalEdgeTest : public PortalServiceFixture {
@@ -101,6 +104,49 @@ TEST_F(PortalNoProxyTest, AnUntrustedPeerIsKeyedOnItsOwnAddressWhateverItForward
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200);
   EXPECT_TRUE(AuditHas("login_failed", "127.0.0.1"));
+}
+
+// Review N3: a flood of anonymous GET /m/<id> stores no session, and the
+// message still opens after login (the id travels in the login form).
+TEST_F(PortalEdgeTest, AnonymousMessageGetsStoreNoSessionAndOpenAfterLogin) {
+  Put("q1", "bob@partner.example", "Figures");
+  auto notes = WaitForNotifications(1);
+  ASSERT_EQ(notes.size(), 1u);
+  ASSERT_FALSE(Register(LinkToken(notes[0])).empty());
+  const std::string id = OnlyMessageId("bob@partner.example");
+  ASSERT_EQ(*service_->store().SweepSessions(INT64_MAX), 1u);  // the registration's
+
+  for (int i = 0; i < 50; ++i) {
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%032x", i);
+    auto r = client_->Get(std::string("/m/") + hex);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 303);
+    ASSERT_EQ(r->get_header_value("Location"), std::string("/login?m=") + hex);
+  }
+  EXPECT_EQ(*service_->store().SweepSessions(INT64_MAX), 0u);
+
+  auto wanted = client_->Get("/m/" + id);
+  ASSERT_TRUE(wanted);
+  const std::string to = wanted->get_header_value("Location");
+  ASSERT_EQ(to, "/login?m=" + id);
+  auto page = client_->Get(to);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("name=\"m\" value=\"" + id + "\""), std::string::npos);
+  EXPECT_EQ(*service_->store().SweepSessions(INT64_MAX), 0u);
+  auto in = client_->Post("/login", {{"Cookie", Cookie(page)}},
+                          httplib::Params{{"csrf", Csrf(page->body)},
+                                          {"address", "bob@partner.example"},
+                                          {"password", kPassword},
+                                          {"m", id}});
+  ASSERT_TRUE(in);
+  ASSERT_EQ(in->status, 303) << in->body;
+  EXPECT_EQ(in->get_header_value("Location"), "/m/" + id);
+  // Anything but a message id is not carried.
+  auto odd = client_->Get("/login?m=..%2Finbox");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->body.find("name=\"m\""), std::string::npos);
 }
 
 }  // namespace
