@@ -372,6 +372,14 @@ Status PortalWeb::Serve(Call& call, Handler handler, bool needs_login) {
   return OkStatus();
 }
 
+void PortalWeb::SetBrand(Call& call, const std::string& brand) {
+  call.brand = brand;
+  // A reader who is not logged in has no language of their own yet: the
+  // browser's, else this brand's (review L-d: a German domain's first page
+  // is German without Accept-Language).
+  if (!call.logged_in()) call.lang = LanguageFrom(call.req, d_.config.For(brand).language);
+}
+
 Status PortalWeb::EnsureSession(Call& call) {
   if (call.session) return OkStatus();
   SG_ASSIGN_OR_RETURN(LiveSession s, d_.sessions.Create(call.brand));

@@ -107,6 +107,9 @@ class PortalWeb {
 
   // portal_web.cc: the pieces every page uses
   Status EnsureSession(Call& call);
+  // The brand of the page (a link's domain): also its language when the
+  // reader has none of their own (not logged in).
+  void SetBrand(Call& call, const std::string& brand);
   bool CheckCsrf(Call& call);
   void Render(Call& call, const std::string& page, mustache::data data, int status = 200);
   void Info(Call& call, const std::string& heading_key, const std::string& text_key, int status,

@@ -52,10 +52,7 @@ void PortalWeb::LinkPage(Call& call) {
     Info(call, "link_invalid_title", "link_invalid", link.ok() ? 410 : 503, true);
     return;
   }
-  call.brand = (*link)->domain();
-  if (call.session && call.session->data.brand() != call.brand) {
-    call.session->data.set_brand(call.brand);
-  }
+  SetBrand(call, (*link)->domain());
   if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
   call.session->data.set_brand(call.brand);
   call.session->data.set_after_login((*link)->message_id());
@@ -213,7 +210,7 @@ void PortalWeb::ResetPage(Call& call) {
     Info(call, "link_invalid_title", "link_invalid", link.ok() ? 410 : 503, true);
     return;
   }
-  call.brand = (*link)->domain();
+  SetBrand(call, (*link)->domain());
   if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
   if (!call.session->stored || call.session->data.brand() != call.brand) {
     // Pre-login sessions are stored only when they carry something: here
