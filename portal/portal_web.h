@@ -133,6 +133,13 @@ class PortalWeb {
   void ResetRequestSubmit(Call& call);
   void ResetPage(Call& call);
   void ResetSubmit(Call& call);
+  std::optional<pb::LinkToken> OpenLink(Call& call, pb::LinkToken::Purpose purpose);
+  // A link's password form: registration (message link) or new password
+  // (reset link), by the link's purpose.
+  void PasswordForm(Call& call, const std::string& token, const pb::LinkToken& link,
+                    const std::string& error_key, int status);
+  void PasswordSubmitted(Call& call, const Result<Accounts::Answer>& answer,
+                         pb::LinkToken::Purpose purpose);
   Status LogIn(Call& call, const std::string& address, bool totp_pending, int64_t generation);
   void AfterLogin(Call& call);
 
