@@ -149,5 +149,29 @@ TEST_F(PortalEdgeTest, AnonymousMessageGetsStoreNoSessionAndOpenAfterLogin) {
   EXPECT_EQ(odd->body.find("name=\"m\""), std::string::npos);
 }
 
+// The registration form folded with the reset form (portal_web_auth.cc
+// PasswordForm): a refused registration shows the same form again, with
+// the reason, the link's address and token, and a status of 400.
+TEST_F(PortalEdgeTest, ARefusedRegistrationShowsTheRegistrationFormAgain) {
+  Put("q1", "bob@partner.example", "Figures");
+  auto notes = WaitForNotifications(1);
+  ASSERT_EQ(notes.size(), 1u);
+  const std::string token = LinkToken(notes[0]);
+  auto page = client_->Get("/l/" + token);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200);
+  auto refused = client_->Post("/l/" + token, {{"Cookie", Cookie(page)}},
+                               httplib::Params{{"csrf", Csrf(page->body)},
+                                               {"password", kPassword},
+                                               {"password2", "Something-Else-Entirely-9"}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_NE(refused->body.find("action=\"/l/" + token + "\""), std::string::npos) << refused->body;
+  EXPECT_NE(refused->body.find("bob@partner.example"), std::string::npos);
+  EXPECT_NE(refused->body.find("name=\"password2\""), std::string::npos);
+  EXPECT_EQ(refused->body.find("name=\"code\""), std::string::npos);  // no code required
+  EXPECT_FALSE(service_->store().GetAccount("bob@partner.example")->has_value());
+}
+
 }  // namespace
 }  // namespace sg::portal
