@@ -14,7 +14,7 @@
 #include "common/config_node.h"
 #include "common/result.h"
 #include "common/tls_server.h"
-#include "ingress/ingress_cidr.h"
+#include "common/cidr.h"
 #include "ingress/ingress_failure_limiter.h"
 #include "ingress/ingress_recipient_callout.h"
 #include "ingress/ingress_recipient_ldap.h"

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "ingress/ingress_cidr.h"
+#include "common/cidr.h"
 #include "ingress/smtp_session_state.h"
 
 namespace sg::ingress {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "common/mail/smtp_reply.h"
-#include "ingress/ingress_cidr.h"
+#include "common/cidr.h"
 #include "ingress/ingress_sender_binding.h"
 #include "ingress/smtp_data_reader.h"
 #include "ingress/smtp_parser.h"

@@ -143,6 +143,12 @@ Result<PortalConfig> ParsePortalConfig(const config::ConfigNode& s, const std::s
   c.threads = static_cast<int>(threads);
   SG_ASSIGN_OR_RETURN(int64_t per_ip, s.Int("connections_per_ip", 16, 0, 1024));
   c.connections_per_ip = static_cast<size_t>(per_ip);
+  SG_ASSIGN_OR_RETURN(auto proxies, s.StringList("trusted_proxies"));
+  for (const std::string& text : proxies) {
+    auto cidr = Cidr::Parse(text);
+    if (!cidr.ok()) return s.ErrorAt("trusted_proxies", cidr.error().message);
+    c.trusted_proxies.push_back(*cidr);
+  }
   SG_ASSIGN_OR_RETURN(int64_t argon2, s.Int("argon2_concurrency", 0, 0, 1024));
   c.argon2_concurrency = static_cast<size_t>(argon2);
   SG_ASSIGN_OR_RETURN(c.read_timeout, Positive(s, "read_timeout", c.read_timeout));

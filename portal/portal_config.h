@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cidr.h"
 #include "common/config_node.h"
 #include "common/tls_server.h"
 #include "portal/portal_kek.h"
@@ -54,7 +55,13 @@ struct PortalConfig {
   // HTTPS connections (docs/portal.md "Connections"): each open connection
   // holds a worker from the TLS handshake until it closes.
   int threads = 64;
-  size_t connections_per_ip = 16;       // open connections per client IP; 0: no limit
+  // Open connections per client (IPv4 address or IPv6 /64), enforced only
+  // while more than half the workers are busy; 0: no limit.
+  size_t connections_per_ip = 16;
+  // Reverse proxies whose X-Forwarded-For is believed (docs/portal.md
+  // "Behind a reverse proxy"): only for a TCP peer in one of these, the
+  // client is the header's right-most entry. Empty: the header is ignored.
+  std::vector<Cidr> trusted_proxies;
   std::chrono::milliseconds read_timeout{std::chrono::seconds(5)};  // handshake, headers, body
   // Argon2id runs at once (64 MiB each); 0: 2 x hardware threads (review R3).
   size_t argon2_concurrency = 0;

@@ -1,21 +1,12 @@
 #include "portal/portal_limiter.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
+
+#include "common/cidr.h"
 
 namespace sg::portal {
 
-std::string LoginLimiter::ClientKey(const std::string& ip) {
-  in6_addr a6{};
-  if (ip.find(':') != std::string::npos && inet_pton(AF_INET6, ip.c_str(), &a6) == 1) {
-    std::fill(a6.s6_addr + 8, a6.s6_addr + 16, 0);
-    char buf[INET6_ADDRSTRLEN];
-    inet_ntop(AF_INET6, &a6, buf, sizeof buf);
-    return std::string(buf) + "/64";
-  }
-  return ip;
-}
+std::string LoginLimiter::ClientKey(const std::string& ip) { return sg::ClientKey(ip, 64); }
 
 LoginLimiter::AddressState& LoginLimiter::TouchAddress(const std::string& address, int64_t now) {
   AddressState& a = addresses_.Touch(address);

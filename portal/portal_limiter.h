@@ -116,7 +116,9 @@ class LoginLimiter {
   // True (and counted) when `address` may send one more reply now.
   bool AllowReply(const std::string& address);
 
-  // The IP key: the address for IPv4, its /64 for IPv6.
+  // The IP key: the address for IPv4 (also when written IPv4-mapped,
+  // "::ffff:192.0.2.7"), its /64 for IPv6 (sg::ClientKey). The portal's
+  // per-IP connection limit counts under the same key.
   static std::string ClientKey(const std::string& ip);
 
   // Entries held (tests: the bound).

@@ -7,7 +7,8 @@
 //   smimegate_portal_downloads_total{kind}       attachment | eml | smime
 //   smimegate_portal_replies_total
 //   smimegate_portal_deleted_total{why}          reader | expired | admin
-//   smimegate_portal_refused_total{why}          csrf | link | not_found | rate | connections | body
+//   smimegate_portal_refused_total{why}          csrf | link | not_found | rate | connections | body |
+//                                                forwarded_for
 //   smimegate_portal_intake_errors_total         records that could not be stored (retried)
 //   smimegate_portal_dead_letters_total          records kept on the dead-letter topic (not retried)
 //   smimegate_portal_housekeeping_errors_total   expiry passes that failed or threw

@@ -50,6 +50,7 @@
 #include "portal/portal_sessions.h"
 #include "portal/portal_templates.h"
 #include "portal/portal_vault.h"
+#include "portal/portal_web_client.h"
 
 namespace httplib {
 class Server;
@@ -96,6 +97,8 @@ class PortalWeb {
   // Before httplib reads a body (review R3): 0 to go on, else the status of
   // the refusal (411, 413).
   int CheckBody(const httplib::Request& req);
+  // The request's client (the peer, or X-Forwarded-For from a trusted proxy).
+  Client ClientOf(const httplib::Request& req) const;
   void RegisterRoutes();
   Status Bind();
   void Route(const std::string& method, const std::string& pattern, const std::string& page,
@@ -104,6 +107,9 @@ class PortalWeb {
 
   // portal_web.cc: the pieces every page uses
   Status EnsureSession(Call& call);
+  // The brand of the page (a link's domain): also its language when the
+  // reader has none of their own (not logged in).
+  void SetBrand(Call& call, const std::string& brand);
   bool CheckCsrf(Call& call);
   void Render(Call& call, const std::string& page, mustache::data data, int status = 200);
   void Info(Call& call, const std::string& heading_key, const std::string& text_key, int status,
@@ -127,6 +133,13 @@ class PortalWeb {
   void ResetRequestSubmit(Call& call);
   void ResetPage(Call& call);
   void ResetSubmit(Call& call);
+  std::optional<pb::LinkToken> OpenLink(Call& call, pb::LinkToken::Purpose purpose);
+  // A link's password form: registration (message link) or new password
+  // (reset link), by the link's purpose.
+  void PasswordForm(Call& call, const std::string& token, const pb::LinkToken& link,
+                    const std::string& error_key, int status);
+  void PasswordSubmitted(Call& call, const Result<Accounts::Answer>& answer,
+                         pb::LinkToken::Purpose purpose);
   Status LogIn(Call& call, const std::string& address, bool totp_pending, int64_t generation);
   void AfterLogin(Call& call);
 

@@ -7,6 +7,19 @@
 #include "portal/portal_web_call.h"
 
 namespace sg::portal {
+namespace {
+
+// A message id as the routes write it (32 hex digits): the only thing the
+// login form's "m" may carry, so it cannot redirect anywhere else.
+bool IsMessageId(const std::string& s) {
+  if (s.size() != 32) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Status PortalWeb::LogIn(Call& call, const std::string& address, bool totp_pending,
                         int64_t generation) {
@@ -31,75 +44,109 @@ void PortalWeb::AfterLogin(Call& call) {
   Redirect(call, "/inbox");
 }
 
-void PortalWeb::LinkPage(Call& call) {
-  const std::string token = call.Match(1);
-  auto link = d_.links.Peek(token, pb::LinkToken::PURPOSE_MESSAGE);
+// A link page's start: the URL's link (else the refusal is answered and
+// nullopt returned), its brand and language, and a session.
+std::optional<pb::LinkToken> PortalWeb::OpenLink(Call& call, pb::LinkToken::Purpose purpose) {
+  auto link = d_.links.Peek(call.Match(1), purpose);
   if (!link.ok() || !*link) {
     d_.metrics.refused.WithLabels({"link"}).Inc();
     Info(call, "link_invalid_title", "link_invalid", link.ok() ? 410 : 503, true);
-    return;
+    return std::nullopt;
   }
-  call.brand = (*link)->domain();
-  if (call.session && call.session->data.brand() != call.brand) {
-    call.session->data.set_brand(call.brand);
+  SetBrand(call, (*link)->domain());
+  if (!EnsureSession(call).ok()) {
+    Info(call, "error_title", "error_text", 503, false);
+    return std::nullopt;
   }
-  if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
+  return std::move(**link);
+}
+
+void PortalWeb::LinkPage(Call& call) {
+  const std::string token = call.Match(1);
+  auto link = OpenLink(call, pb::LinkToken::PURPOSE_MESSAGE);
+  if (!link) return;
   call.session->data.set_brand(call.brand);
-  call.session->data.set_after_login((*link)->message_id());
+  call.session->data.set_after_login(link->message_id());
   if (!d_.sessions.Save(*call.session).ok()) return Info(call, "error_title", "error_text", 503, false);
-  auto account = d_.vault.store().GetAccount((*link)->address());
+  auto account = d_.vault.store().GetAccount(link->address());
   if (!account.ok()) return Info(call, "error_title", "error_text", 503, false);
   mustache::data data;
-  data.set("address", (*link)->address());
+  data.set("address", link->address());
   data.set("token", token);
   if (account->has_value()) {
-    if (call.logged_in() && call.address() == (*link)->address()) {
+    if (call.logged_in() && call.address() == link->address()) {
       return AfterLogin(call);
     }
     data.set("title", Text(call, "login_title"));
     Render(call, "login", data);
     return;
   }
-  data.set("title", Text(call, "register_title"));
-  data.set("code_required", !(*link)->code_hash().empty());
-  data.set("min_length", std::to_string(d_.config.min_password_length));
-  data.set("password_rule", PasswordRule(call));
-  Render(call, "register", data);
+  PasswordForm(call, token, *link, "", 200);
 }
 
 void PortalWeb::LinkSubmit(Call& call) {
-  const std::string token = call.Match(1);
-  auto answer = d_.accounts.Register(token, call.Param("password"), call.Param("password2"),
+  auto answer = d_.accounts.Register(call.Match(1), call.Param("password"), call.Param("password2"),
                                      call.Param("code"), call.ip);
+  PasswordSubmitted(call, answer, pb::LinkToken::PURPOSE_MESSAGE);
+}
+
+// The registration form of a message link and the new-password form of a
+// reset link are one form: token, address, password rule, and the
+// registration code or the TOTP code when the link or account needs one.
+void PortalWeb::PasswordForm(Call& call, const std::string& token, const pb::LinkToken& link,
+                             const std::string& error_key, int status) {
+  const bool reset = link.purpose() == pb::LinkToken::PURPOSE_RESET;
+  mustache::data data;
+  data.set("title", Text(call, reset ? "new_password_title" : "register_title"));
+  if (!error_key.empty()) data.set("error", Text(call, error_key));
+  data.set("token", token);
+  data.set("address", link.address());
+  if (reset) {
+    auto account = d_.vault.store().GetAccount(link.address());
+    data.set("totp", account.ok() && account->has_value() &&
+                         !(*account)->sealed_totp_secret().empty());
+  } else {
+    data.set("code_required", !link.code_hash().empty());
+  }
+  data.set("min_length", std::to_string(d_.config.min_password_length));
+  data.set("password_rule", PasswordRule(call));
+  Render(call, reset ? "reset" : "register", data, status);
+}
+
+// After Register or Reset: a new session and on to the message (or the
+// inbox), or the form again with the reason.
+void PortalWeb::PasswordSubmitted(Call& call, const Result<Accounts::Answer>& answer,
+                                  pb::LinkToken::Purpose purpose) {
   if (!answer.ok()) return Info(call, "error_title", "error_text", 503, false);
   using O = Accounts::Outcome;
   if (answer->outcome == O::kLinkInvalid) {
     return Info(call, "link_invalid_title", "link_invalid", 410, true);
   }
   if (answer->outcome != O::kOk) {
-    auto link = d_.links.Peek(token, pb::LinkToken::PURPOSE_MESSAGE);
-    mustache::data data;
-    data.set("title", Text(call, "register_title"));
-    data.set("error", Text(call, answer->message_key));
-    data.set("token", token);
-    data.set("address", link.ok() && *link ? (*link)->address() : std::string());
-    data.set("code_required", link.ok() && *link && !(*link)->code_hash().empty());
-    data.set("min_length", std::to_string(d_.config.min_password_length));
-    data.set("password_rule", PasswordRule(call));
-    Render(call, "register", data, 400);
+    const std::string token = call.Match(1);
+    auto link = d_.links.Peek(token, purpose);
+    pb::LinkToken shown;  // a link gone meanwhile: the same form, no address
+    if (link.ok() && *link) shown = **link;
+    shown.set_purpose(purpose);
+    const bool locked = answer->outcome == O::kLocked && purpose == pb::LinkToken::PURPOSE_RESET;
+    PasswordForm(call, token, shown, answer->message_key, locked ? 429 : 400);
     return;
   }
   if (!LogIn(call, answer->address, false, answer->generation).ok()) {
     return Info(call, "error_title", "error_text", 503, false);
   }
-  Redirect(call, "/m/" + answer->message_id + "?n=registered");
+  Redirect(call, purpose == pb::LinkToken::PURPOSE_RESET
+                     ? std::string("/inbox?n=password_changed")
+                     : "/m/" + answer->message_id + "?n=registered");
 }
 
 void PortalWeb::LoginPage(Call& call) {
-  if (call.logged_in()) return Redirect(call, "/inbox");
+  const std::string open = call.Param("m");
+  if (call.logged_in()) return Redirect(call, IsMessageId(open) ? "/m/" + open : "/inbox");
   if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
   mustache::data data;
   data.set("title", Text(call, "login_title"));
+  if (IsMessageId(open)) data.set("open", open);
   Render(call, "login", data);
 }
 
@@ -114,8 +161,14 @@ void PortalWeb::LoginSubmit(Call& call) {
     data.set("error", Text(call, answer->message_key));
     data.set("address", address);
     data.set("token", call.Param("token"));
+    if (IsMessageId(call.Param("m"))) data.set("open", call.Param("m"));
     Render(call, "login", data, answer->outcome == O::kLocked ? 429 : 401);
     return;
+  }
+  // The message the reader wanted before login (GET /m/<id>), carried by
+  // the form; Rotate keeps it in the new session.
+  if (IsMessageId(call.Param("m")) && call.session) {
+    call.session->data.set_after_login(call.Param("m"));
   }
   // A message link used to log in is used up like any other.
   const std::string token = call.Param("token");
@@ -186,14 +239,8 @@ void PortalWeb::ResetRequestSubmit(Call& call) {
 
 void PortalWeb::ResetPage(Call& call) {
   const std::string token = call.Match(1);
-  auto link = d_.links.Peek(token, pb::LinkToken::PURPOSE_RESET);
-  if (!link.ok() || !*link) {
-    d_.metrics.refused.WithLabels({"link"}).Inc();
-    Info(call, "link_invalid_title", "link_invalid", link.ok() ? 410 : 503, true);
-    return;
-  }
-  call.brand = (*link)->domain();
-  if (!EnsureSession(call).ok()) return Info(call, "error_title", "error_text", 503, false);
+  auto link = OpenLink(call, pb::LinkToken::PURPOSE_RESET);
+  if (!link) return;
   if (!call.session->stored || call.session->data.brand() != call.brand) {
     // Pre-login sessions are stored only when they carry something: here
     // the brand of the form's answer (a valid reset link, not any GET).
@@ -202,47 +249,13 @@ void PortalWeb::ResetPage(Call& call) {
       return Info(call, "error_title", "error_text", 503, false);
     }
   }
-  auto account = d_.vault.store().GetAccount((*link)->address());
-  if (!account.ok()) return Info(call, "error_title", "error_text", 503, false);
-  mustache::data data;
-  data.set("title", Text(call, "new_password_title"));
-  data.set("token", token);
-  data.set("address", (*link)->address());
-  data.set("totp", account->has_value() && !(*account)->sealed_totp_secret().empty());
-  data.set("min_length", std::to_string(d_.config.min_password_length));
-  data.set("password_rule", PasswordRule(call));
-  Render(call, "reset", data);
+  PasswordForm(call, token, *link, "", 200);
 }
 
 void PortalWeb::ResetSubmit(Call& call) {
-  const std::string token = call.Match(1);
-  auto answer = d_.accounts.Reset(token, call.Param("password"), call.Param("password2"),
+  auto answer = d_.accounts.Reset(call.Match(1), call.Param("password"), call.Param("password2"),
                                   call.Param("code"), call.ip);
-  if (!answer.ok()) return Info(call, "error_title", "error_text", 503, false);
-  using O = Accounts::Outcome;
-  if (answer->outcome == O::kLinkInvalid) {
-    return Info(call, "link_invalid_title", "link_invalid", 410, true);
-  }
-  if (answer->outcome != O::kOk) {
-    auto link = d_.links.Peek(token, pb::LinkToken::PURPOSE_RESET);
-    auto account = link.ok() && *link ? d_.vault.store().GetAccount((*link)->address())
-                                      : Result<std::optional<pb::Account>>(std::nullopt);
-    mustache::data data;
-    data.set("title", Text(call, "new_password_title"));
-    data.set("error", Text(call, answer->message_key));
-    data.set("token", token);
-    data.set("address", link.ok() && *link ? (*link)->address() : std::string());
-    data.set("totp", account.ok() && account->has_value() &&
-                         !(*account)->sealed_totp_secret().empty());
-    data.set("min_length", std::to_string(d_.config.min_password_length));
-    data.set("password_rule", PasswordRule(call));
-    Render(call, "reset", data, answer->outcome == O::kLocked ? 429 : 400);
-    return;
-  }
-  if (!LogIn(call, answer->address, false, answer->generation).ok()) {
-    return Info(call, "error_title", "error_text", 503, false);
-  }
-  Redirect(call, "/inbox?n=password_changed");
+  PasswordSubmitted(call, answer, pb::LinkToken::PURPOSE_RESET);
 }
 
 }  // namespace sg::portal

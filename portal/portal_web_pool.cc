@@ -4,6 +4,7 @@
 
 #include <exception>
 
+#include "common/cidr.h"
 #include "common/thread_name.h"
 
 namespace sg::portal {
@@ -13,13 +14,14 @@ namespace {
 struct Current {
   ConnectionPool* pool = nullptr;
   bool counted = false;
-  std::string ip;
+  std::string key;  // sg::ClientKey of the client's address
 };
 thread_local Current current;
 
 }  // namespace
 
-ConnectionPool::ConnectionPool(size_t threads, size_t per_ip) : per_ip_(per_ip) {
+ConnectionPool::ConnectionPool(size_t threads, size_t per_ip)
+    : per_ip_(per_ip), threads_count_(threads) {
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
 }
 
@@ -57,6 +59,7 @@ void ConnectionPool::Work() {
       if (jobs_.empty()) return;
       job = std::move(jobs_.front());
       jobs_.pop_front();
+      ++busy_;
     }
     current = Current{this, false, {}};
     try {
@@ -66,7 +69,7 @@ void ConnectionPool::Work() {
     } catch (...) {
       spdlog::error("portal: connection: unknown exception");
     }
-    if (current.counted) Release(current.ip);
+    Release(current.counted ? current.key : std::string());
     current = Current{};
   }
 }
@@ -77,29 +80,40 @@ bool ConnectionPool::Admit(const std::string& ip) {
 }
 
 bool ConnectionPool::Count(const std::string& ip) {
+  std::string key = ClientKey(ip, 64);
   std::lock_guard<std::mutex> lock(mu_);
-  size_t& n = connections_[ip];
-  if (per_ip_ != 0 && n >= per_ip_) {
-    if (n == 0) connections_.erase(ip);
-    return false;
-  }
-  ++n;
+  const bool pressure = busy_ * 2 > threads_count_;
+  auto it = connections_.find(key);
+  const size_t held = it == connections_.end() ? 0 : it->second;
+  if (per_ip_ != 0 && held >= per_ip_ && pressure) return false;
+  if (it == connections_.end()) it = connections_.emplace(key, 0).first;
+  ++it->second;
   current.counted = true;
-  current.ip = ip;
+  current.key = std::move(key);
   return true;
 }
 
-void ConnectionPool::Release(const std::string& ip) {
+// The worker's connection ended: it is no longer busy, and its client's
+// count (`key`, empty when it was never counted) goes down.
+void ConnectionPool::Release(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = connections_.find(ip);
+  --busy_;
+  if (key.empty()) return;
+  auto it = connections_.find(key);
   if (it == connections_.end()) return;
   if (--it->second == 0) connections_.erase(it);
 }
 
 size_t ConnectionPool::Connections(const std::string& ip) const {
+  const std::string key = ClientKey(ip, 64);
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = connections_.find(ip);
+  auto it = connections_.find(key);
   return it == connections_.end() ? 0 : it->second;
+}
+
+size_t ConnectionPool::Busy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return busy_;
 }
 
 }  // namespace sg::portal

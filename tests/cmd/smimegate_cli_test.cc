@@ -204,6 +204,8 @@ TEST_F(SmimegateCliTest, EachKindOfInvalidConfigHasItsMessageAndExitCode2) {
       {"portal domain not hosted",
        "hosted_domains: [example.com]\nportal:\n  domains:\n    - domain: other.example\n",
        "is not one of hosted_domains"},
+      {"portal trusted proxy not a network", "portal:\n  trusted_proxies: [10.0.0.0/33]\n",
+       "config portal.trusted_proxies (line 2): \"10.0.0.0/33\": prefix length must be 0..32"},
       {"shutdown deadline out of range", "shutdown:\n  deadline: 2h\n",
        "config shutdown.deadline (line 2): must be between 100ms and 1h"},
   };

@@ -129,9 +129,14 @@ TEST_F(PortalGermanTest, AGermanDomainSendsTheGermanNotificationAndPages) {
   const Note en = Decode(*For(notes, "carol@partner.example"));
   EXPECT_EQ(en.subject.find("Verschlüsselte"), std::string::npos) << en.subject;
   EXPECT_EQ(en.text.find("Guten Tag"), std::string::npos);
-  // The first page the link opens is German for a German browser. (Without
-  // Accept-Language the page is English: the domain's language is not used
-  // for the link page; reported, not asserted.)
+  // Without Accept-Language the first page the link opens is in the
+  // domain's language (review L-d: it used to fall back to English).
+  auto plain = client_->Get("/l/" + LinkToken(*For(notes, "bob@partner.example")));
+  ASSERT_TRUE(plain);
+  ASSERT_EQ(plain->status, 200);
+  EXPECT_NE(plain->body.find("Passwort wählen"), std::string::npos) << plain->body;
+  EXPECT_NE(plain->body.find("lang=\"de\""), std::string::npos);
+  // The first page the link opens is German for a German browser.
   auto page = client_->Get("/l/" + LinkToken(*For(notes, "bob@partner.example")),
                            {{"Accept-Language", "de-DE,de;q=0.9,en;q=0.5"}});
   ASSERT_TRUE(page);

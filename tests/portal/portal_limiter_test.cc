@@ -71,6 +71,9 @@ TEST(PortalLimiter, Ipv6ClientsCountPerSlash64) {
   EXPECT_EQ(LoginLimiter::ClientKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
   EXPECT_EQ(LoginLimiter::ClientKey("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
   EXPECT_EQ(LoginLimiter::ClientKey("192.0.2.1"), "192.0.2.1");
+  // IPv4 seen IPv4-mapped on a dual-stack socket: the IPv4 client, not "::/64".
+  EXPECT_EQ(LoginLimiter::ClientKey("::ffff:192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(LoginLimiter::ClientKey("::ffff:198.51.100.9"), "198.51.100.9");
   testing::FakeClock clock;
   LimiterConfig config;
   config.max_ip_failures = 2;

@@ -309,7 +309,7 @@ class PortalConnectionsTest : public PortalStageTest {
  protected:
   void Configure(PortalConfig& c) override {
     const PortalConfig defaults;
-    c.threads = defaults.threads;
+    c.threads = threads_ != 0 ? threads_ : defaults.threads;
     c.connections_per_ip = per_ip_;
     c.read_timeout = defaults.read_timeout;
   }
@@ -342,6 +342,7 @@ class PortalConnectionsTest : public PortalStageTest {
     return r && r->status == 200 ? ms : -1;
   }
   size_t per_ip_ = PortalConfig{}.connections_per_ip;
+  int threads_ = 0;  // 0: the default
   std::vector<int> idle_;
 };
 
@@ -358,9 +359,15 @@ TEST_F(PortalConnectionsTest, SixteenIdleConnectionsDoNotStopTheDefaultPortal) {
   EXPECT_LT(with_idle, 2000);
 }
 
+// The per-IP limit applies while more than half the workers are busy
+// (review R6): with 4 workers, two open connections and a third one are
+// pressure.
 class PortalPerIpLimitTest : public PortalConnectionsTest {
  protected:
-  PortalPerIpLimitTest() { per_ip_ = 2; }
+  PortalPerIpLimitTest() {
+    per_ip_ = 2;
+    threads_ = 4;
+  }
 };
 
 TEST_F(PortalPerIpLimitTest, AThirdOpenConnectionFromOneAddressIsRefusedUntilOneCloses) {

@@ -1,11 +1,11 @@
-#include "ingress/ingress_cidr.h"
+#include "common/cidr.h"
 
 #include <arpa/inet.h>
 
 #include <charconv>
 #include <cstring>
 
-namespace sg::ingress {
+namespace sg {
 namespace {
 
 bool ToV6(std::string_view text, std::array<uint8_t, 16>* out, bool* v4) {
@@ -29,6 +29,12 @@ bool ToV6(std::string_view text, std::array<uint8_t, 16>* out, bool* v4) {
 }
 
 }  // namespace
+
+bool IsIpAddress(std::string_view text) {
+  std::array<uint8_t, 16> a{};
+  bool v4 = false;
+  return text.size() <= INET6_ADDRSTRLEN && ToV6(text, &a, &v4);
+}
 
 Result<Cidr> Cidr::Parse(std::string_view text) {
   Cidr c;
@@ -98,4 +104,4 @@ bool AnyContains(const std::vector<Cidr>& nets, std::string_view ip) {
   return false;
 }
 
-}  // namespace sg::ingress
+}  // namespace sg

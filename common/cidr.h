@@ -1,5 +1,6 @@
 // IP networks in CIDR notation ("10.0.0.0/8", "2001:db8::/32", "127.0.0.1")
-// for ingress.listeners[].trusted_networks.
+// for ingress.listeners[].trusted_networks and portal.trusted_proxies, and the
+// per-client key of connection and login limits.
 //
 // IPv4 is held as IPv4-mapped IPv6, so "127.0.0.0/8" also matches a client
 // seen as "::ffff:127.0.0.1" on a dual-stack socket.
@@ -15,7 +16,7 @@
 
 #include "common/result.h"
 
-namespace sg::ingress {
+namespace sg {
 
 class Cidr {
  public:
@@ -31,6 +32,9 @@ class Cidr {
 
 bool AnyContains(const std::vector<Cidr>& nets, std::string_view ip);
 
+// True when `text` is a numeric IPv4 or IPv6 address (no network, no port).
+bool IsIpAddress(std::string_view text);
+
 // The key under which per-client limits count a client: an IPv4 address as
 // it is; an IPv6 address as its network of `ipv6_prefix` bits
 // ("2001:db8:1:2::/64"), because one subscriber usually holds a whole /64
@@ -38,4 +42,4 @@ bool AnyContains(const std::vector<Cidr>& nets, std::string_view ip);
 // Text that is not an address is returned unchanged.
 std::string ClientKey(std::string_view ip, int ipv6_prefix);
 
-}  // namespace sg::ingress
+}  // namespace sg
