@@ -56,7 +56,10 @@ KeyServiceImpl::KeyServiceImpl(const KeyServiceConfig& config, Kek kek,
       store_(std::move(store)),
       metrics_(registry),
       clock_(clock),
-      trust_(config.system_roots, config.system_roots_file) {}
+      trust_(config.system_roots, config.system_roots_file),
+      txt_resolver_(std::make_unique<CaresTxtResolver>(config.dns)),
+      validation_(std::make_unique<DomainValidation>(*store_, *txt_resolver_, clock,
+                                                     config.domain_validation, registry)) {}
 
 KeyServiceImpl::~KeyServiceImpl() { changes_.WakeAll(); }
 
@@ -81,6 +84,7 @@ Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
     SG_RETURN_IF_ERROR(impl->store_->PutDomain(sd));
   }
   SG_RETURN_IF_ERROR(impl->ReloadTrust());
+  impl->UpdateUnvalidatedGauge();
   spdlog::info("keyservice: store {} open, {} system roots, CA \"{}\"", config.store_path,
                impl->trust_.system_root_count(), config.ca.organization);
   return impl;
@@ -142,6 +146,7 @@ Result<store::StoredKey> KeyServiceImpl::IssueKey(const std::string& owner,
                                                   const std::string& reason,
                                                   const store::StoredKey* replaces) {
   auto start = std::chrono::steady_clock::now();
+  SG_RETURN_IF_ERROR(CheckDomainValidated(owner));  // before any key or CA exchange
   SG_ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey(config_.key_type));
   SG_ASSIGN_OR_RETURN(std::string pub, PublicKeyDer(key.get()));
   auto now = clock_.Now();
@@ -386,6 +391,9 @@ Status KeyServiceImpl::ReloadTrust() {
   SG_ASSIGN_OR_RETURN(auto anchors, store_->ListTrust());
   std::vector<std::string> extra;
   extra.push_back(ca_->RootCertificateDer());
+  for (const auto& c : ca_->AllCas()) {
+    if (c.root_der != extra.front()) extra.push_back(c.root_der);
+  }
   for (const auto& a : anchors) extra.push_back(a.der());
   trust_.Replace(extra);
   return OkStatus();

@@ -70,6 +70,8 @@ class KeyAdminGrpc final : public pb::KeyAdmin::Service {
                          pb::ListAuditResponse*) override;
   grpc::Status RotateKek(grpc::ServerContext*, const pb::RotateKekRequest*,
                          pb::RotateKekResponse*) override;
+  grpc::Status DomainValidate(grpc::ServerContext*, const pb::DomainValidateRequest*,
+                              pb::Domain*) override;
 
  private:
   KeyServiceImpl& impl_;
