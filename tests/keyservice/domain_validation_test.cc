@@ -137,8 +137,8 @@ TEST_F(DomainValidationTest, AFoundRecordMakesTheDomainValidAndRecordsTheDate) {
   auto v = State();
   EXPECT_EQ(v.state(), "valid");
   EXPECT_EQ(v.validated_at(), UnixSeconds(clock_.Now()));
-  EXPECT_EQ(v.valid_until(), v.validated_at() + 365 * 86400);
-  EXPECT_EQ(v.next_check_at(), v.validated_at() + 330 * 86400) << "re-checked before a year";
+  EXPECT_EQ(v.valid_until(), v.validated_at() + int64_t{365} * 86400);
+  EXPECT_EQ(v.next_check_at(), v.validated_at() + int64_t{330} * 86400) << "re-checked before a year";
   EXPECT_TRUE(validation_->IsValid("example.com"));
   EXPECT_EQ(Checks("found"), 1);
 }
@@ -156,8 +156,8 @@ TEST_F(DomainValidationTest, TheYearlyRecheckRenewsAValidation) {
   EXPECT_EQ(dns_.Queries(), queries + 1) << "the re-check asks DNS";
   auto v = State();
   EXPECT_EQ(v.state(), "valid");
-  EXPECT_EQ(v.validated_at(), first + 330 * 86400);
-  EXPECT_EQ(v.valid_until(), v.validated_at() + 365 * 86400);
+  EXPECT_EQ(v.validated_at(), first + int64_t{330} * 86400);
+  EXPECT_EQ(v.valid_until(), v.validated_at() + int64_t{365} * 86400);
 }
 
 TEST_F(DomainValidationTest, AChangedRecordAtTheRecheckMakesTheDomainInvalid) {
