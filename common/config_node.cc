@@ -347,6 +347,13 @@ Result<std::map<std::string, std::string>> ConfigNode::StringMap(const std::stri
   return out;
 }
 
+std::vector<std::string> ConfigNode::Keys() const {
+  std::vector<std::string> out;
+  if (!node_.IsMap()) return out;
+  for (auto it = node_.begin(); it != node_.end(); ++it) out.push_back(it->first.Scalar());
+  return out;
+}
+
 Result<ConfigNode> ConfigNode::Map(const std::string& key) const {
   MarkSeen(key);
   YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();

@@ -49,6 +49,8 @@ class ConfigNode {
   Error ErrorHere(const std::string& what) const;
 
   bool Has(const std::string& key) const;
+  // The keys of this map in document order (e.g. domain names as keys).
+  std::vector<std::string> Keys() const;
 
   // Scalars. With a default, a missing key yields the default; without one,
   // a missing key is an error ("required").

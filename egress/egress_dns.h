@@ -1,8 +1,8 @@
 // DNS for egress: MX records and host addresses, asynchronously on the
 // egress loop.
 //
-// CaresResolver uses c-ares with its sockets watched by libuv (uv_poll) and
-// its timeouts driven by a uv_timer: no threads. The servers are
+// CaresResolver is the shared c-ares resolver (common/dns/dns_resolver.h)
+// behind the egress Resolver interface (tests use fakes). The servers are
 // configurable (egress.dns.servers) so tests can point it at a local DNS
 // server on loopback.
 //
@@ -22,15 +22,13 @@
 #include <string>
 #include <vector>
 
+#include "common/dns/dns_resolver.h"
 #include "common/result.h"
 #include "egress/egress_config.h"
 
 namespace sg::egress {
 
-struct MxRecord {
-  std::string host;
-  int preference = 0;
-};
+using MxRecord = dns::MxRecord;
 
 class Resolver {
  public:
@@ -56,9 +54,8 @@ class CaresResolver final : public Resolver {
   void Shutdown();
 
  private:
-  struct Impl;
-  explicit CaresResolver(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit CaresResolver(std::unique_ptr<dns::CaresResolver> resolver);
+  std::unique_ptr<dns::CaresResolver> resolver_;
 };
 
 }  // namespace sg::egress

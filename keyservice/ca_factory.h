@@ -8,6 +8,9 @@
 // external backends (ACME for S/MIME, EST, a vendor MPKI) add their name to CaBackendNames() and a branch to DefaultCaFactory();
 // tests/keyservice/ca_contract_test.cc is the suite every backend passes.
 //
+// Per-domain backends (keyservice.ca.domains) are routed by CaRouter
+// (ca_router.h), which RoutingCaFactory builds.
+//
 // Threading: the factory is called once, from KeyServiceImpl::Open.
 #pragma once
 
@@ -39,7 +42,16 @@ using CaFactory = std::function<Result<std::unique_ptr<CertificateAuthority>>(
 // The backends this build knows, for config validation: "builtin", "cmp".
 const std::vector<std::string>& CaBackendNames();
 
-// Chooses by config.backend.
+// One backend, chosen by config.backend (config.domains ignored).
+CaFactory BackendCaFactory();
+
+// The default backend from `backends`; with keyservice.ca.domains, a
+// CaRouter (ca_router.h) over it and one backend per listed domain (built
+// by `backends` from the default section with backend and cmp replaced).
+// A domain's error is prefixed with keyservice.ca.domains.<domain>.
+CaFactory RoutingCaFactory(CaFactory backends);
+
+// RoutingCaFactory(BackendCaFactory()).
 CaFactory DefaultCaFactory();
 
 }  // namespace sg::keyservice

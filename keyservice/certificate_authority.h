@@ -46,6 +46,15 @@ struct IssuedCertificate {
   std::vector<std::string> chain_der;  // issuing CA first, root excluded
 };
 
+// One CA of the gateway, for `smimegatectl ca export` and the trust store:
+// the default backend is labelled "default", a per-domain one by its domain.
+struct LabelledCa {
+  std::string label;
+  std::string backend;  // "builtin" | "cmp" | ...
+  std::string root_der;
+  std::string issuing_der;
+};
+
 class CertificateAuthority {
  public:
   virtual ~CertificateAuthority() = default;
@@ -74,6 +83,18 @@ class CertificateAuthority {
   virtual std::string RootCertificateDer() const = 0;
   // The issuing CA certificate (sent in every SignedData).
   virtual std::string IssuingCertificateDer() const = 0;
+  // A public CA: it certifies an address only after the keyservice has
+  // validated the address's domain (domain_validation.h). The built-in CA
+  // needs no validation (false).
+  virtual bool RequiresDomainValidation(const std::string& domain) const {
+    (void)domain;
+    return false;
+  }
+  // Every CA behind this one (the router lists its backends), label empty
+  // for a plain backend.
+  virtual std::vector<LabelledCa> AllCas() const {
+    return {LabelledCa{"", "", RootCertificateDer(), IssuingCertificateDer()}};
+  }
   // KEK rotation (kek.h): re-seals under kek's current key whatever private
   // keys the backend keeps in the store, each record in one synced write;
   // returns how many records changed. Backends that keep no key: 0.

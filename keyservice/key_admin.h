@@ -23,6 +23,16 @@ struct User {
 struct Domain {
   std::string name;
   std::string tenant;
+  // Read-only, filled by ListDomains and ValidateDomain (domain_validation.h).
+  std::string ca_backend{};         // the backend certifying the domain's addresses
+  bool needs_validation = false;  // that backend is a public CA
+  std::string validation_state{};   // "" (never requested) | "pending" | "valid" | "failed"
+  int64_t validated_at = 0;       // unix seconds
+  int64_t valid_until = 0;
+  int64_t next_check_at = 0;
+  std::string validation_reason{};
+  std::string record_name{};   // the TXT record to publish
+  std::string record_value{};
 };
 
 struct CertificateInfo {
@@ -69,8 +79,15 @@ struct RevokeResult {
 };
 
 struct CaCertificates {
-  std::string root_der;
+  std::string root_der;     // the default backend's
   std::string issuing_der;
+  struct Labelled {
+    std::string label;  // "default" or a domain of keyservice.ca.domains
+    std::string backend;
+    std::string root_der;
+    std::string issuing_der;
+  };
+  std::vector<Labelled> all;  // every CA, the default first
 };
 
 struct KekRotationResult {
@@ -105,6 +122,10 @@ class KeyAdmin {
 
   virtual Status AddDomain(const Domain& domain) = 0;
   virtual Result<std::vector<Domain>> ListDomains() = 0;
+  // Starts the DNS validation of a hosted domain (or shows the running one):
+  // the returned domain names the TXT record to publish. kNotFound when the
+  // domain is not hosted.
+  virtual Result<Domain> ValidateDomain(const std::string& domain) = 0;
 
   // owner and kind filter when non-empty.
   virtual Result<std::vector<CertificateInfo>> ListCertificates(const std::string& owner,

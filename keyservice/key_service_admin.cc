@@ -91,10 +91,10 @@ Result<std::vector<User>> KeyServiceImpl::ListUsers(const std::string& domain) {
 
 Status KeyServiceImpl::AddDomain(const Domain& domain) {
   SG_ASSIGN_OR_RETURN(std::string name, NormalizeDomain(domain.name));
-  store::StoredDomain sd;
-  sd.set_name(name);
-  sd.set_tenant(domain.tenant);
-  SG_RETURN_IF_ERROR(store_->PutDomain(sd));
+  // Keeps the domain's validation (domain_validation.h).
+  SG_RETURN_IF_ERROR(
+      validation_->Update(name, [&](store::StoredDomain& sd) { sd.set_tenant(domain.tenant); }));
+  UpdateUnvalidatedGauge();
   changes_.Publish("domain", "@" + name);
   return OkStatus();
 }
@@ -102,7 +102,7 @@ Status KeyServiceImpl::AddDomain(const Domain& domain) {
 Result<std::vector<Domain>> KeyServiceImpl::ListDomains() {
   SG_ASSIGN_OR_RETURN(auto domains, store_->ListDomains());
   std::vector<Domain> out;
-  for (const auto& d : domains) out.push_back(Domain{d.name(), d.tenant()});
+  for (const auto& d : domains) out.push_back(DomainView(d));
   return out;
 }
 
@@ -338,7 +338,13 @@ Result<TrustSourceList> KeyServiceImpl::TrustSources() {
 }
 
 Result<CaCertificates> KeyServiceImpl::CaExport() {
-  return CaCertificates{ca_->RootCertificateDer(), ca_->IssuingCertificateDer()};
+  CaCertificates out{ca_->RootCertificateDer(), ca_->IssuingCertificateDer(), {}};
+  for (const auto& c : ca_->AllCas()) {
+    out.all.push_back({c.label.empty() ? "default" : c.label,
+                       c.backend.empty() ? config_.ca.backend : c.backend, c.root_der,
+                       c.issuing_der});
+  }
+  return out;
 }
 
 Result<KeyImportResult> KeyServiceImpl::ImportKey(const std::string& owner,

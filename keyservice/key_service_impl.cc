@@ -84,7 +84,10 @@ KeyServiceImpl::KeyServiceImpl(const KeyServiceConfig& config, Kek kek,
       store_(std::move(store)),
       metrics_(registry),
       clock_(clock),
-      trust_(std::move(trust)) {}
+      trust_(std::move(trust)),
+      txt_resolver_(std::make_unique<CaresTxtResolver>(config.dns)),
+      validation_(std::make_unique<DomainValidation>(*store_, *txt_resolver_, clock,
+                                                     config.domain_validation, registry)) {}
 
 KeyServiceImpl::~KeyServiceImpl() { changes_.WakeAll(); }
 
@@ -112,6 +115,7 @@ Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
     SG_RETURN_IF_ERROR(impl->store_->PutDomain(sd));
   }
   SG_RETURN_IF_ERROR(impl->ReloadTrust());
+  impl->UpdateUnvalidatedGauge();
   spdlog::info("keyservice: store {} open, {} roots from {}{}, CA \"{}\"", config.store_path,
                impl->trust_.fixed_count(),
                config.trust.mozilla_email ? impl->trust_.sources().mozilla_origin : "",
@@ -175,6 +179,7 @@ Result<store::StoredKey> KeyServiceImpl::IssueKey(const std::string& owner,
                                                   const std::string& reason,
                                                   const store::StoredKey* replaces) {
   auto start = std::chrono::steady_clock::now();
+  SG_RETURN_IF_ERROR(CheckDomainValidated(owner));  // before any key or CA exchange
   SG_ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey(config_.key_type));
   SG_ASSIGN_OR_RETURN(std::string pub, PublicKeyDer(key.get()));
   auto now = clock_.Now();
@@ -419,6 +424,9 @@ Status KeyServiceImpl::ReloadTrust() {
   SG_ASSIGN_OR_RETURN(auto anchors, store_->ListTrust());
   std::vector<TrustAnchor> extra;
   extra.push_back({ca_->RootCertificateDer(), kOriginOwnCa});
+  for (const auto& c : ca_->AllCas()) {
+    if (c.root_der != extra.front().der) extra.push_back({c.root_der, kOriginOwnCa});
+  }
   for (const auto& a : anchors) {
     extra.push_back({a.der(), a.origin() == kOriginApproved ? kOriginApproved : kOriginAdmin});
   }

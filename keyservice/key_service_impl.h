@@ -30,6 +30,8 @@
 #include "keyservice/ca_factory.h"
 #include "keyservice/certificate_authority.h"
 #include "keyservice/change_log.h"
+#include "keyservice/dns_txt.h"
+#include "keyservice/domain_validation.h"
 #include "keyservice/internal_ca.h"
 #include "keyservice/kek.h"
 #include "keyservice/key_admin.h"
@@ -78,6 +80,7 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   Result<std::vector<User>> ListUsers(const std::string& domain) override;
   Status AddDomain(const Domain& domain) override;
   Result<std::vector<Domain>> ListDomains() override;
+  Result<Domain> ValidateDomain(const std::string& domain) override;
   Result<std::vector<CertificateInfo>> ListCertificates(const std::string& owner,
                                                         const std::string& kind) override;
   Result<std::vector<std::string>> ImportCertificates(const std::string& owner,
@@ -115,6 +118,16 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   // Returns how many were rolled over.
   Result<int> RolloverDue();
 
+  // One pass of domain validation (domain_validation.h): checks the due
+  // domains' TXT records (blocks on DNS) and updates the unvalidated-domains
+  // gauge. Returns how many were checked.
+  Result<int> CheckDomainValidations();
+  // Time until the next domain check is due (0 when overdue; none when no
+  // domain waits for a check): the scheduler sleeps at most that long.
+  std::optional<std::chrono::milliseconds> TimeToNextDomainCheck();
+  // Called after ValidateDomain started a validation (the scheduler's wake-up).
+  void SetDomainCheckWake(std::function<void()> wake) { wake_checks_ = std::move(wake); }
+
   // Wakes long polls (WaitForChanges) at shutdown.
   void Shutdown() { changes_.WakeAll(); }
 
@@ -135,6 +148,12 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   Result<IssuedCertificate> AskCa(const IssueRequest& request, const std::string& reason,
                                   const store::StoredKey* replaces);
   Result<std::string> OpenKey(const store::StoredKey& key);
+  // kPermissionDenied when owner's domain is served by a public CA backend
+  // and has no valid domain validation (counted and logged).
+  Status CheckDomainValidated(const std::string& owner);
+  std::string CaBackendOf(const std::string& domain) const;
+  Domain DomainView(const store::StoredDomain& d) const;
+  void UpdateUnvalidatedGauge();
   // The added_at of a new key of owner: now, but strictly after every
   // existing key, so "most recently added" is never a tie (a fake or coarse
   // clock). Stripe held.
@@ -164,6 +183,9 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   std::mutex trust_mu_;  // serialises trust changes and pending promotion
   std::mutex rotate_mu_;  // one KEK rotation at a time
   std::unique_ptr<InternalCa> internal_ca_;
+  std::unique_ptr<TxtResolver> txt_resolver_;
+  std::unique_ptr<DomainValidation> validation_;
+  std::function<void()> wake_checks_;
 };
 
 }  // namespace sg::keyservice

@@ -1,7 +1,9 @@
 #include "keyservice/keyservice_config.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "common/mail/address.h"
 #include "keyservice/ca_factory.h"
 
 namespace sg::keyservice {
@@ -28,6 +30,104 @@ bool LooksLikeHostPort(const std::string& s) {
     if (s[i] < '0' || s[i] > '9') return false;
   }
   return std::stoul(s.substr(colon + 1, 6)) <= 65535;
+}
+
+Status ResolveCmpPaths(CmpConfig& cmp, const std::string& data_dir) {
+  for (std::string* p : {&cmp.secret_file, &cmp.client_cert_file, &cmp.client_key_file,
+                         &cmp.server_cert_file, &cmp.issuing_cert_file, &cmp.root_cert_file}) {
+    *p = Resolve(*p, data_dir);
+  }
+  return OkStatus();
+}
+
+// "192.0.2.1", "192.0.2.1:5353", "::1", "[::1]:5353" (c-ares wants IP literals).
+Result<dns::Server> ParseDnsServer(const config::ConfigNode& dns, const std::string& text) {
+  dns::Server s;
+  std::string port;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos) return dns.ErrorAt("servers", "bad address \"" + text + "\"");
+    s.host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return dns.ErrorAt("servers", "bad address \"" + text + "\"");
+      port = text.substr(close + 2);
+    }
+  } else if (std::count(text.begin(), text.end(), ':') == 1) {
+    s.host = text.substr(0, text.find(':'));
+    port = text.substr(text.find(':') + 1);
+  } else {
+    s.host = text;
+  }
+  if (!port.empty()) {
+    if (!LooksLikeHostPort("h:" + port) || std::stoul(port) == 0) {
+      return dns.ErrorAt("servers", "bad port in \"" + text + "\"");
+    }
+    s.port = static_cast<uint16_t>(std::stoul(port));
+  }
+  if (s.host.empty()) return dns.ErrorAt("servers", "bad address \"" + text + "\"");
+  return s;
+}
+
+Status ParseDns(const config::ConfigNode& section, KeyServiceConfig& c) {
+  SG_ASSIGN_OR_RETURN(config::ConfigNode dns, section.Map("dns"));
+  SG_ASSIGN_OR_RETURN(auto servers, dns.StringList("servers"));
+  for (const auto& text : servers) {
+    SG_ASSIGN_OR_RETURN(auto server, ParseDnsServer(dns, text));
+    c.dns.servers.push_back(std::move(server));
+  }
+  SG_ASSIGN_OR_RETURN(c.dns.timeout, dns.Duration("timeout", c.dns.timeout));
+  if (c.dns.timeout < std::chrono::milliseconds(100)) {
+    return dns.ErrorAt("timeout", "must be at least 100ms");
+  }
+  c.dns.config_key = dns.PathOf("servers");
+
+  SG_ASSIGN_OR_RETURN(config::ConfigNode dv, section.Map("domain_validation"));
+  auto& v = c.domain_validation;
+  SG_ASSIGN_OR_RETURN(v.record_label, dv.String("record_label", v.record_label));
+  SG_ASSIGN_OR_RETURN(v.valid_for, dv.Duration("valid_for", v.valid_for));
+  SG_ASSIGN_OR_RETURN(v.recheck_after, dv.Duration("recheck_after", v.recheck_after));
+  SG_ASSIGN_OR_RETURN(v.retry_initial, dv.Duration("retry_initial", v.retry_initial));
+  SG_ASSIGN_OR_RETURN(v.retry_max, dv.Duration("retry_max", v.retry_max));
+  SG_ASSIGN_OR_RETURN(v.pending_timeout, dv.Duration("pending_timeout", v.pending_timeout));
+  if (v.record_label.empty() || v.record_label.find('.') != std::string::npos) {
+    return dv.ErrorAt("record_label", "must be one DNS label (no dots)");
+  }
+  if (v.recheck_after >= v.valid_for) {
+    return dv.ErrorAt("recheck_after", "must be shorter than valid_for (re-check before it ends)");
+  }
+  if (v.retry_initial < std::chrono::seconds(1)) {
+    return dv.ErrorAt("retry_initial", "must be at least 1s");
+  }
+  if (v.retry_max < v.retry_initial) {
+    return dv.ErrorAt("retry_max", "must not be shorter than retry_initial");
+  }
+  return OkStatus();
+}
+
+// keyservice.ca.domains: a map of domain -> {backend, cmp}.
+Status ParseDomainCas(const config::ConfigNode& ca, const std::string& data_dir, CaConfig& out) {
+  if (!ca.Has("domains")) return OkStatus();
+  SG_ASSIGN_OR_RETURN(config::ConfigNode domains, ca.Map("domains"));
+  for (const auto& name : domains.Keys()) {
+    auto normalised = mail::NormalizeDomain(name);
+    if (!normalised.ok()) {
+      return domains.ErrorAt(name, "not a domain name: " + normalised.error().message);
+    }
+    for (const auto& seen : out.domains) {
+      if (seen.domain == *normalised) return domains.ErrorAt(name, "listed twice");
+    }
+    SG_ASSIGN_OR_RETURN(config::ConfigNode entry, domains.Map(name));
+    DomainCaConfig d;
+    d.domain = *normalised;
+    SG_ASSIGN_OR_RETURN(d.backend, entry.Enum("backend", CaBackendNames(), std::nullopt));
+    if (d.backend == "cmp") {
+      SG_ASSIGN_OR_RETURN(config::ConfigNode cmp, entry.Map("cmp"));
+      SG_ASSIGN_OR_RETURN(d.cmp, ParseCmpConfig(cmp));
+      SG_RETURN_IF_ERROR(ResolveCmpPaths(d.cmp, data_dir));
+    }
+    out.domains.push_back(std::move(d));
+  }
+  return OkStatus();
 }
 
 }  // namespace
@@ -193,12 +293,10 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
   if (c.ca.backend == "cmp") {
     SG_ASSIGN_OR_RETURN(config::ConfigNode cmp, ca.Map("cmp"));
     SG_ASSIGN_OR_RETURN(c.ca.cmp, ParseCmpConfig(cmp));
-    for (std::string* p : {&c.ca.cmp.secret_file, &c.ca.cmp.client_cert_file,
-                           &c.ca.cmp.client_key_file, &c.ca.cmp.server_cert_file,
-                           &c.ca.cmp.issuing_cert_file, &c.ca.cmp.root_cert_file}) {
-      *p = Resolve(*p, data_dir);
-    }
+    SG_RETURN_IF_ERROR(ResolveCmpPaths(c.ca.cmp, data_dir));
   }
+  SG_RETURN_IF_ERROR(ParseDomainCas(ca, data_dir, c.ca));
+  SG_RETURN_IF_ERROR(ParseDns(section, c));
   if (c.rollover_before >= validity) {
     return section.ErrorAt("rollover_before", "must be shorter than ca.validity");
   }

@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "common/config_node.h"
+#include "common/dns/dns_resolver.h"
 #include "common/result.h"
 #include "keyservice/cmp_config.h"
 
@@ -18,6 +20,16 @@ enum class KeyType { kRsa2048, kRsa3072, kRsa4096, kEcdsaP256, kEcdsaP384 };
 std::string_view KeyTypeName(KeyType type);
 Result<KeyType> ParseKeyType(const std::string& name);
 
+// keyservice.domain_validation (docs/keyservice.md "Domain validation").
+struct DomainValidationConfig {
+  std::string record_label = "_smimegate-challenge";  // the TXT record is <label>.<domain>
+  std::chrono::milliseconds valid_for{std::chrono::hours(24 * 365)};
+  std::chrono::milliseconds recheck_after{std::chrono::hours(24 * 330)};  // < valid_for
+  std::chrono::milliseconds retry_initial{std::chrono::minutes(1)};
+  std::chrono::milliseconds retry_max{std::chrono::hours(6)};
+  std::chrono::milliseconds pending_timeout{std::chrono::hours(24 * 7)};
+};
+
 struct CaConfig {
   std::string backend = "builtin";  // one of CaBackendNames() (ca_factory.h)
   std::string organization = "smimegate";  // subject O of the built-in CA
@@ -26,6 +38,18 @@ struct CaConfig {
   std::string crl_url;  // optional CRL distribution point put into issued certificates
   std::chrono::seconds crl_validity{std::chrono::hours(24 * 7)};  // crl_next_update: the CRL's nextUpdate
   CmpConfig cmp;  // backend "cmp" (cmp_ca.h): the public CA's CMP endpoint
+  // keyservice.ca.domains: hosted domains whose certificates come from
+  // another backend than the default one above (ca_router.h).
+  std::vector<struct DomainCaConfig> domains;
+};
+
+// One entry of keyservice.ca.domains: `<domain>: {backend: ..., cmp: {...}}`.
+// "builtin" here is the one built-in CA of the store (its settings are the
+// default section's).
+struct DomainCaConfig {
+  std::string domain;  // normalised
+  std::string backend;
+  CmpConfig cmp;
 };
 
 // Mutual TLS of the gRPC API (docs/keyservice.md "Access").
@@ -83,6 +107,9 @@ struct KeyServiceConfig {
   std::string system_roots_file = "/etc/ssl/certs/ca-certificates.crt";
   TrustSourcesConfig trust;
   CaConfig ca;
+  // keyservice.dns: servers ("host[:port]", default /etc/resolv.conf) and timeout.
+  dns::ResolverOptions dns;
+  DomainValidationConfig domain_validation;
 };
 
 // Parses `section` (the `keyservice` map; may be empty: all defaults).

@@ -255,6 +255,32 @@ Result<std::vector<User>> KeyServiceClient::ListUsers(const std::string& domain)
   return out;
 }
 
+namespace {
+
+Domain DomainFromPb(const pb::Domain& d) {
+  Domain out{d.name(), d.tenant()};
+  out.ca_backend = d.ca_backend();
+  out.needs_validation = d.needs_validation();
+  out.validation_state = d.validation_state();
+  out.validated_at = d.validated_at();
+  out.valid_until = d.valid_until();
+  out.next_check_at = d.next_check_at();
+  out.validation_reason = d.validation_reason();
+  out.record_name = d.record_name();
+  out.record_value = d.record_value();
+  return out;
+}
+
+}  // namespace
+
+Result<Domain> KeyServiceClient::ValidateDomain(const std::string& domain) {
+  pb::DomainValidateRequest req;
+  req.set_name(domain);
+  pb::Domain resp;
+  SG_RETURN_IF_ERROR(SG_ADM(DomainValidate, req, &resp));
+  return DomainFromPb(resp);
+}
+
 Status KeyServiceClient::AddDomain(const Domain& domain) {
   pb::Domain req;
   req.set_name(domain.name);
@@ -268,7 +294,7 @@ Result<std::vector<Domain>> KeyServiceClient::ListDomains() {
   pb::ListDomainsResponse resp;
   SG_RETURN_IF_ERROR(SG_ADM(ListDomains, req, &resp));
   std::vector<Domain> out;
-  for (const auto& d : resp.domains()) out.push_back(Domain{d.name(), d.tenant()});
+  for (const auto& d : resp.domains()) out.push_back(DomainFromPb(d));
   return out;
 }
 
@@ -333,7 +359,11 @@ Result<CaCertificates> KeyServiceClient::CaExport() {
   pb::CaExportRequest req;
   pb::CaExportResponse resp;
   SG_RETURN_IF_ERROR(SG_ADM(CaExport, req, &resp));
-  return CaCertificates{resp.root_der(), resp.issuing_der()};
+  CaCertificates out{resp.root_der(), resp.issuing_der(), {}};
+  for (const auto& c : resp.cas()) {
+    out.all.push_back({c.label(), c.backend(), c.root_der(), c.issuing_der()});
+  }
+  return out;
 }
 
 Result<KeyImportResult> KeyServiceClient::ImportKey(const std::string& owner,

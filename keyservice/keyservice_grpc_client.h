@@ -53,6 +53,7 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   Result<std::vector<User>> ListUsers(const std::string& domain) override;
   Status AddDomain(const Domain& domain) override;
   Result<std::vector<Domain>> ListDomains() override;
+  Result<Domain> ValidateDomain(const std::string& domain) override;
   Result<std::vector<CertificateInfo>> ListCertificates(const std::string& owner,
                                                         const std::string& kind) override;
   Result<std::vector<std::string>> ImportCertificates(const std::string& owner,

@@ -170,14 +170,35 @@ grpc::Status KeyAdminGrpc::AddDomain(grpc::ServerContext*, const pb::Domain* req
   return grpc::Status::OK;
 }
 
+namespace {
+
+void DomainToPb(const Domain& d, pb::Domain* o) {
+  o->set_name(d.name);
+  o->set_tenant(d.tenant);
+  o->set_ca_backend(d.ca_backend);
+  o->set_needs_validation(d.needs_validation);
+  o->set_validation_state(d.validation_state);
+  o->set_validated_at(d.validated_at);
+  o->set_valid_until(d.valid_until);
+  o->set_next_check_at(d.next_check_at);
+  o->set_validation_reason(d.validation_reason);
+  o->set_record_name(d.record_name);
+  o->set_record_value(d.record_value);
+}
+
+}  // namespace
+
 grpc::Status KeyAdminGrpc::ListDomains(grpc::ServerContext*, const pb::ListDomainsRequest*,
                                        pb::ListDomainsResponse* resp) {
   SG_GRPC_ASSIGN(auto domains, impl_.ListDomains());
-  for (const auto& d : domains) {
-    auto* o = resp->add_domains();
-    o->set_name(d.name);
-    o->set_tenant(d.tenant);
-  }
+  for (const auto& d : domains) DomainToPb(d, resp->add_domains());
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::DomainValidate(grpc::ServerContext*,
+                                          const pb::DomainValidateRequest* req, pb::Domain* resp) {
+  SG_GRPC_ASSIGN(auto d, impl_.ValidateDomain(req->name()));
+  DomainToPb(d, resp);
   return grpc::Status::OK;
 }
 
@@ -235,6 +256,13 @@ grpc::Status KeyAdminGrpc::CaExport(grpc::ServerContext*, const pb::CaExportRequ
   SG_GRPC_ASSIGN(auto ca, impl_.CaExport());
   resp->set_root_der(ca.root_der);
   resp->set_issuing_der(ca.issuing_der);
+  for (const auto& c : ca.all) {
+    auto* o = resp->add_cas();
+    o->set_label(c.label);
+    o->set_backend(c.backend);
+    o->set_root_der(c.root_der);
+    o->set_issuing_der(c.issuing_der);
+  }
   return grpc::Status::OK;
 }
 

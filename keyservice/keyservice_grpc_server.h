@@ -74,6 +74,8 @@ class KeyAdminGrpc final : public pb::KeyAdmin::Service {
                          pb::RotateKekResponse*) override;
   grpc::Status RevokeKey(grpc::ServerContext*, const pb::RevokeKeyRequest*,
                          pb::RevokeKeyResponse*) override;
+  grpc::Status DomainValidate(grpc::ServerContext*, const pb::DomainValidateRequest*,
+                              pb::Domain*) override;
 
  private:
   KeyServiceImpl& impl_;

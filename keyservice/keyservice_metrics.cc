@@ -20,6 +20,12 @@ KeyServiceMetrics::KeyServiceMetrics(metrics::Registry& registry)
                                       {"reason", "code"})),
       issue_seconds(registry.AddHistogram("smimegate_keyservice_issue_seconds",
                                           "Time to generate a key and issue its certificate", {},
-                                          metrics::LatencyBuckets()).Get()) {}
+                                          metrics::LatencyBuckets()).Get()),
+      unvalidated_domains(registry.AddGauge("smimegate_keyservice_unvalidated_domains",
+                                            "Hosted domains served by a public CA backend "
+                                            "without a valid domain validation").Get()),
+      refused_unvalidated(registry.AddCounter("smimegate_keyservice_ca_refused_unvalidated_total",
+                                              "Certificate requests refused because the "
+                                              "domain has no valid domain validation").Get()) {}
 
 }  // namespace sg::keyservice

@@ -23,6 +23,10 @@ class KeyServiceMetrics {
   // first_use | rollover | admin; code: unavailable (retried) | permission_denied | ...
   metrics::Family<metrics::Counter>& ca_failures;
   metrics::Histogram& issue_seconds;
+  // Hosted domains whose CA backend is public and that have no valid domain
+  // validation (alert when > 0), and the certificate requests refused for it.
+  metrics::Gauge& unvalidated_domains;
+  metrics::Counter& refused_unvalidated;
 };
 
 }  // namespace sg::keyservice

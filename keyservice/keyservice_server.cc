@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -95,6 +96,11 @@ Status KeyServiceServer::Start() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = false;
   }
+  impl_->SetDomainCheckWake([this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_ = true;
+    cv_.notify_all();
+  });
   scheduler_ = std::thread([this] {
     SetCurrentThreadName("sg-ks-rollover");
     SchedulerLoop();
@@ -118,8 +124,22 @@ void KeyServiceServer::SchedulerLoop() {
     } else if (*rolled > 0) {
       log::Event("keyservice").Field("action", "rollover").Field("keys", *rolled).Info();
     }
+    auto checked = impl_->CheckDomainValidations();
+    if (!checked.ok()) {
+      log::Event("keyservice")
+          .Field("action", "domain_validation_check")
+          .Field("status", "failed")
+          .Field("reason", checked.error().ToString())
+          .Warn();
+    }
+    // Sleep until the next rollover pass or the next due domain check.
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(config_.rollover_check_interval);
+    if (auto next = impl_->TimeToNextDomainCheck()) {
+      wait = std::clamp(*next, std::chrono::milliseconds(1000), wait);
+    }
     lock.lock();
-    cv_.wait_for(lock, config_.rollover_check_interval, [this] { return stopping_; });
+    cv_.wait_for(lock, wait, [this] { return stopping_ || wake_; });
+    wake_ = false;
   }
 }
 

@@ -77,6 +77,7 @@ class KeyServiceServer : public Service {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool wake_ = false;  // a domain validation started: check soon
 };
 
 // Writes credentials for the local admin into config.admin_credentials

@@ -1,4 +1,4 @@
-// smimegatectl domain add|list
+// smimegatectl domain add|list|validate
 #include <iostream>
 
 #include "cmd/smimegatectl/ctl.h"
@@ -9,6 +9,18 @@ namespace {
 struct DomainArgs {
   std::string domain, tenant;
 };
+
+// "valid until 2027-12-06", "pending: <reason>", "failed: <reason>",
+// "not required (builtin)", "not requested".
+std::string ValidationText(const ks::Domain& d) {
+  if (d.validation_state == "valid") return "valid until " + Date(d.valid_until);
+  if (d.validation_state == "pending") {
+    return "pending (next check " + Date(d.next_check_at) + "): " + d.validation_reason;
+  }
+  if (d.validation_state == "failed") return "failed: " + d.validation_reason;
+  if (!d.needs_validation) return "not required (" + d.ca_backend + ")";
+  return "not requested (`smimegatectl domain validate " + d.name + "`)";
+}
 
 }  // namespace
 
@@ -26,11 +38,31 @@ void AddDomainCommands(CLI::App& app, Ctl& ctl) {
       return 0;
     });
   });
-  dom->add_subcommand("list", "list hosted domains")->callback([&] {
+  dom->add_subcommand("list", "list hosted domains, their CA backend and validation state")
+      ->callback([&] {
+        ctl.Run([&](ks::KeyServiceClient& c) {
+          auto r = c.ListDomains();
+          if (!r.ok()) return Fail(r.error());
+          for (const auto& d : *r) {
+            std::cout << d.name << "\t" << (d.tenant.empty() ? "-" : d.tenant) << "\t"
+                      << d.ca_backend << "\t" << ValidationText(d) << "\n";
+          }
+          return 0;
+        });
+      });
+  auto* validate = dom->add_subcommand(
+      "validate", "prove control of a hosted domain by DNS (needed by a public CA backend)");
+  validate->add_option("domain", a.domain, "domain name")->required();
+  validate->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
-      auto r = c.ListDomains();
+      auto r = c.ValidateDomain(a.domain);
       if (!r.ok()) return Fail(r.error());
-      for (const auto& d : *r) std::cout << d.name << (d.tenant.empty() ? "" : "\t" + d.tenant) << "\n";
+      std::cout << "domain " << r->name << ": " << ValidationText(*r) << "\n"
+                << "publish this TXT record (the keyservice checks it until found):\n"
+                << "  name:  " << r->record_name << "\n"
+                << "  value: " << r->record_value << "\n"
+                << "  zone file: " << r->record_name << ". 3600 IN TXT \"" << r->record_value
+                << "\"\n";
       return 0;
     });
   });

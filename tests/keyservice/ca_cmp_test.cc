@@ -17,6 +17,8 @@
 #include "keyservice/key_service_impl.h"
 #include "keyservice/cmp_request.h"
 #include "tests/keyservice/cmp_mock_server.h"
+#include "tests/keyservice/dns_test_server.h"
+#include "tests/support/fake_clock.h"
 #include "tests/keyservice/test_pki.h"
 
 namespace sg::keyservice {
@@ -293,10 +295,15 @@ TEST_F(CmpCaTest, WithTheCaDownAValidCertificateKeepsWorking) {
   config.ca.cmp = pki_.Config("http://127.0.0.1:1/pkix/", "mac");  // nothing listens on port 1
   config.ca.cmp.message_timeout = 1s;
   config.ca.cmp.total_timeout = 2s;
+  testing::DnsTestServer dns(dir_.path() / "dns");
+  ASSERT_TRUE(dns.ok());
+  config.dns = dns.Options();
   metrics::Registry registry;
-  SystemClock clock;
+  sg::testing::FakeClock clock(std::chrono::system_clock::now());
   auto ks = KeyServiceImpl::Open(config, {"example.com"}, registry, clock, DefaultCaFactory());
   ASSERT_TRUE(ks.ok()) << ks.error().ToString();
+  // A public CA certifies only validated domains (domain_gate_test.cc).
+  ASSERT_TRUE(testing::ValidateDomainForTest(**ks, dns, clock, "example.com").ok());
   ASSERT_TRUE((*ks)->PutUsers({User{"alice@example.com", true, ""}, User{"bob@example.com", true, ""}}).ok());
   std::string p12 = testing::MakePkcs12(Der(alice_cert_), alice_key_.get(), "pw", false, dir_.path());
   ASSERT_TRUE((*ks)->ImportKey("alice@example.com", p12, "pw").ok());

@@ -12,6 +12,9 @@
 // show instead. The backend's own checks of a CA's answer (another key,
 // another address) are in ca_cmp_test.cc.
 //
+// The "router" entry runs the suite through the per-domain CA router
+// (keyservice.ca.domains) with the CMP backend as its default.
+//
 // Also: KeyServiceImpl uses the CA its factory makes (the seam is real).
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>
@@ -84,8 +87,18 @@ std::vector<Backend> Backends() {
     EVP_PKEY_up_ref(k);
     return PkeyPtr(k);
   };
+  // The per-domain router (ca_router.h) in front of the CMP backend as the
+  // default, with another domain on the built-in CA: the contract holds
+  // through the router for the addresses it routes to its default.
+  CaConfig router = cmp;
+  DomainCaConfig other;
+  other.domain = "other.example";
+  other.backend = "builtin";
+  router.domains.push_back(other);
+  router.key_type = KeyType::kEcdsaP256;
   return {Backend{"builtin", builtin, DefaultCaFactory(), fresh, false},
-          Backend{"cmp", cmp, cmp_factory, mock_key, true}};
+          Backend{"cmp", cmp, cmp_factory, mock_key, true},
+          Backend{"router", router, cmp_factory, mock_key, true}};
 }
 
 class CaContractTest : public ::testing::TestWithParam<Backend> {

@@ -142,3 +142,79 @@ TEST(KeyServiceConfigTest, CmpBackend) {
 
 }  // namespace
 }  // namespace sg::keyservice
+
+namespace sg::keyservice {
+namespace {
+
+TEST(KeyServiceConfigTest, PerDomainCaBackends) {
+  auto c = Parse(
+      "keyservice:\n  ca:\n    backend: builtin\n    domains:\n"
+      "      Public.Example:\n        backend: cmp\n        cmp:\n"
+      "          url: http://ca.example/pkix/\n          reference: gw-1\n"
+      "          secret_file: cmp.secret\n          issuing_cert_file: i.pem\n"
+      "          root_cert_file: r.pem\n"
+      "      internal.example: {backend: builtin}\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->ca.backend, "builtin");
+  ASSERT_EQ(c->ca.domains.size(), 2u);
+  EXPECT_EQ(c->ca.domains[0].domain, "public.example") << "normalised";
+  EXPECT_EQ(c->ca.domains[0].backend, "cmp");
+  EXPECT_EQ(c->ca.domains[0].cmp.url, "http://ca.example/pkix/");
+  EXPECT_EQ(c->ca.domains[0].cmp.secret_file, "/data/cmp.secret") << "relative to data_dir";
+  EXPECT_EQ(c->ca.domains[1].domain, "internal.example");
+  EXPECT_EQ(c->ca.domains[1].backend, "builtin");
+
+  auto bad = Parse("keyservice:\n  ca:\n    domains:\n      a.example: {backend: acme}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.ca.domains.a.example.backend"), std::string::npos)
+      << bad.error().message;
+  bad = Parse("keyservice:\n  ca:\n    domains:\n      a.example: {}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.ca.domains.a.example.backend"), std::string::npos)
+      << bad.error().message;
+  bad = Parse("keyservice:\n  ca:\n    domains:\n      a.example:\n        backend: cmp\n"
+              "        cmp: {url: ca.example}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.ca.domains.a.example.cmp.url"), std::string::npos)
+      << bad.error().message;
+  bad = Parse("keyservice:\n  ca:\n    domains:\n      \"bad domain!\": {backend: builtin}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.ca.domains.bad domain!"), std::string::npos)
+      << bad.error().message;
+  bad = Parse("keyservice:\n  ca:\n    domains:\n      A.example: {backend: builtin}\n"
+              "      a.example: {backend: builtin}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("listed twice"), std::string::npos) << bad.error().message;
+  bad = Parse("keyservice:\n  ca:\n    domains: [a.example]\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.ca.domains"), std::string::npos)
+      << bad.error().message;
+}
+
+TEST(KeyServiceConfigTest, DnsAndDomainValidation) {
+  auto c = Parse("keyservice:\n  dns:\n    servers: [\"127.0.0.1:5353\", \"[::1]:53\", 192.0.2.1]\n"
+                 "    timeout: 2s\n  domain_validation:\n    recheck_after: 300d\n"
+                 "    retry_initial: 30s\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->dns.servers.size(), 3u);
+  EXPECT_EQ(c->dns.servers[0].host, "127.0.0.1");
+  EXPECT_EQ(c->dns.servers[0].port, 5353);
+  EXPECT_EQ(c->dns.servers[1].host, "::1");
+  EXPECT_EQ(c->dns.servers[2].port, 53);
+  EXPECT_EQ(c->dns.timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c->domain_validation.recheck_after, std::chrono::hours(24 * 300));
+  EXPECT_EQ(c->domain_validation.valid_for, std::chrono::hours(24 * 365)) << "default";
+  EXPECT_EQ(c->domain_validation.retry_initial, std::chrono::seconds(30));
+
+  auto bad = Parse("keyservice:\n  domain_validation: {recheck_after: 400d}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.domain_validation.recheck_after"), std::string::npos)
+      << bad.error().message;
+  bad = Parse("keyservice:\n  dns: {servers: [\"127.0.0.1:99999\"]}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.dns.servers"), std::string::npos)
+      << bad.error().message;
+}
+
+}  // namespace
+}  // namespace sg::keyservice

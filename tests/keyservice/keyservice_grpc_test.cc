@@ -162,7 +162,20 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
   EXPECT_EQ(r.rc, 0) << r.out;
   r = CtlE("domain list");
   EXPECT_NE(r.out.find("example.com"), std::string::npos);
-  EXPECT_NE(r.out.find("partner-hosted.example"), std::string::npos);
+  EXPECT_NE(r.out.find("partner-hosted.example\t-\tbuiltin\tnot required (builtin)"),
+            std::string::npos) << r.out;
+  // Domain validation: the record to publish, then the state in the list.
+  r = CtlE("domain validate partner-hosted.example");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("name:  _smimegate-challenge.partner-hosted.example\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("value: smimegate-domain-validation="), std::string::npos) << r.out;
+  r = CtlE("domain list");
+  EXPECT_NE(r.out.find("partner-hosted.example\t-\tbuiltin\tpending (next check "), std::string::npos)
+      << r.out;
+  r = CtlE("domain validate unhosted.example");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("domain add unhosted.example"), std::string::npos) << r.out;
 
   r = CtlE("user add alice@example.com");
   EXPECT_EQ(r.rc, 0) << r.out;
@@ -207,7 +220,14 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
   // The CA root for partners.
   r = CtlE("ca export");
   EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, CertificateToPem(ParseCertificateDer(server_->admin().CaExport()->root_der)->get()))
+      << "one CA: its root alone, as before per-domain CAs";
+  r = CtlE("ca export --label default");
+  EXPECT_EQ(r.rc, 0);
   EXPECT_EQ(r.out, CertificateToPem(ParseCertificateDer(server_->admin().CaExport()->root_der)->get()));
+  r = CtlE("ca export --label nowhere.example");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.out.find("have: default"), std::string::npos) << r.out;
 
   // Partner trust and domain certificates.
   auto now = std::chrono::system_clock::now();
@@ -322,6 +342,7 @@ TEST_F(KeyServiceGrpcTest, EverySmimegatectlCommandLeavesOneAuditRecord) {
   const std::vector<std::pair<std::string, std::string>> commands = {
       {"domain add other.example", "KeyAdmin/AddDomain"},
       {"domain list", "KeyAdmin/ListDomains"},
+      {"domain validate other.example", "KeyAdmin/DomainValidate"},
       {"user add alice@example.com", "KeyAdmin/PutUsers"},
       {"user add bob@example.com", "KeyAdmin/PutUsers"},
       {"user import " + csv, "KeyAdmin/PutUsers"},

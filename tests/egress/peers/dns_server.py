@@ -1,8 +1,15 @@
 #!/usr/bin/python3
-"""A tiny authoritative DNS server on loopback for egress MX tests (dnslib).
+"""A tiny authoritative DNS server on loopback for tests (dnslib): egress MX
+routing and the keyservice's domain validation (TXT).
 
   dns_server.py --port-file F --record "example.test MX 10 mx1.example.test" \
-                --record "mx1.example.test A 127.0.0.2" ...
+                --record "mx1.example.test A 127.0.0.2" \
+                --record "_c.example.test TXT some text" ...
+  dns_server.py --port-file F --zone-file Z
+
+A zone file holds one record a line in the --record form; it is read again
+for every query, so a test changes the answers by rewriting it (atomically:
+write a temporary file, then rename). Every query is appended to F.log.
 
 Names not listed get NXDOMAIN; listed names without the asked type get an
 empty NOERROR answer (NODATA). Answers list records in the order given, so a
@@ -14,29 +21,40 @@ import signal
 import socket
 import threading
 
-from dnslib import AAAA, MX, A, DNSRecord, QTYPE, RCODE, RR
+from dnslib import AAAA, MX, TXT, A, DNSRecord, QTYPE, RCODE, RR
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--record", action="append", default=[])
+    ap.add_argument("--zone-file")
     args = ap.parse_args()
 
-    zone = {}
-    for rec in args.record:
-        parts = rec.split()
-        name = parts[0].rstrip(".").lower() + "."
-        rtype = parts[1].upper()
-        if rtype == "MX":
-            rdata = MX(parts[3], int(parts[2]))
-        elif rtype == "A":
-            rdata = A(parts[2])
-        elif rtype == "AAAA":
-            rdata = AAAA(parts[2])
-        else:
-            raise SystemExit("unsupported type " + rtype)
-        zone.setdefault(name, []).append((rtype, rdata))
+    def load():
+        records = list(args.record)
+        if args.zone_file and os.path.exists(args.zone_file):
+            with open(args.zone_file) as f:
+                records += [line.strip() for line in f if line.strip()]
+        zone = {}
+        for rec in records:
+            parts = rec.split()
+            name = parts[0].rstrip(".").lower() + "."
+            rtype = parts[1].upper()
+            if rtype == "MX":
+                rdata = MX(parts[3], int(parts[2]))
+            elif rtype == "A":
+                rdata = A(parts[2])
+            elif rtype == "AAAA":
+                rdata = AAAA(parts[2])
+            elif rtype == "TXT":
+                rdata = TXT(rec.split(None, 2)[2])
+            else:
+                raise SystemExit("unsupported type " + rtype)
+            zone.setdefault(name, []).append((rtype, rdata))
+        return zone
+
+    zone = load()
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
@@ -60,6 +78,10 @@ def main():
         reply = req.reply()
         qname = str(req.q.qname).lower()
         qtype = QTYPE[req.q.qtype]
+        if args.zone_file:
+            zone = load()
+            with open(args.port_file + ".log", "a") as log:
+                log.write("%s %s\n" % (qname, qtype))
         if qname not in zone:
             reply.header.rcode = RCODE.NXDOMAIN
         else:

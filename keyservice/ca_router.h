@@ -1,0 +1,54 @@
+// CaRouter: the CertificateAuthority of a gateway whose hosted domains get
+// their certificates from different backends (keyservice.ca.domains,
+// docs/keyservice.md "Per-domain CA backends").
+//
+// Issue and Renew go to the backend of the request address's domain
+// (normalised with common/mail, so "User@Example.COM" routes like
+// "example.com"); domains without an entry use the default backend.
+// Revoke goes to the backend whose issuing CA issued the certificate (the
+// default when none did). RootCertificateDer / IssuingCertificateDer are
+// the default backend's; AllCas lists every backend, the default labelled
+// "default" and the others by domain. ResealKeys runs on every backend.
+//
+// Threading: as thread-safe as the backends (the routing table is fixed at
+// construction). Owns the backends.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "keyservice/certificate_authority.h"
+
+namespace sg::keyservice {
+
+class CaRouter final : public CertificateAuthority {
+ public:
+  struct Route {
+    std::string domain;   // normalised
+    std::string backend;  // its name, for AllCas
+    std::unique_ptr<CertificateAuthority> ca;
+  };
+
+  CaRouter(std::string default_backend, std::unique_ptr<CertificateAuthority> default_ca,
+           std::vector<Route> routes);
+
+  Result<IssuedCertificate> Issue(const IssueRequest& request) override;
+  Result<IssuedCertificate> Renew(const RenewRequest& request) override;
+  Status Revoke(const std::string& certificate_der, int reason) override;
+  std::string RootCertificateDer() const override;
+  std::string IssuingCertificateDer() const override;
+  bool RequiresDomainValidation(const std::string& domain) const override;
+  std::vector<LabelledCa> AllCas() const override;
+  Result<int> ResealKeys(const Kek& kek) override;
+
+  // The backend for an address's or a domain's domain (tests, routing).
+  CertificateAuthority& For(const std::string& address_or_domain) const;
+
+ private:
+  std::string default_backend_;
+  std::unique_ptr<CertificateAuthority> default_ca_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace sg::keyservice
