@@ -20,7 +20,7 @@ struct Intake::Item {
   v1::MessageRecord code_mail;  // the registration code, when one is sent
   v1::MessageRecord notification;
   PutOutcome put;
-  bool failed = false;
+  bool skip = false;  // failed, or nothing more to do for it in this batch
 };
 
 IntakeOutcome Intake::Handle(const v1::MessageRecord& record) {
@@ -128,16 +128,25 @@ void Intake::StoreAll(std::vector<Item>& items, std::vector<IntakeOutcome>& out)
   batch.reserve(items.size());
   for (const auto& item : items) batch.push_back(item.fresh);
   auto put = vault_.store().PutMessages(batch);
+  std::set<std::string> created;  // stored by this batch: notified by it
   for (size_t k = 0; k < items.size(); ++k) {
     Item& item = items[k];
     if (!put.ok()) {
-      item.failed = true;
+      item.skip = true;
       if (out[item.record].status.ok()) out[item.record].status = put.error();
       continue;
     }
     item.put = std::move((*put)[k]);
     const pb::StoredMessage& m = item.put.message;
+    const std::string owned = keys::Owned(m.recipient(), m.id());
+    if (!item.put.created && created.count(owned) > 0) {
+      // The same record twice in one poll: its first copy notifies.
+      item.skip = true;  // nothing to do for it
+      metrics_.duplicates.Inc();
+      continue;
+    }
     if (item.put.created) {
+      created.insert(owned);
       metrics_.stored.Inc();
       spdlog::info("portal stored message_id={} rcpt=<{}> id={} size={}", m.queue_message_id(),
                    m.recipient(), m.id(), m.size());
@@ -155,8 +164,8 @@ void Intake::NotifyAll(std::vector<Item>& items, const std::vector<v1::MessageRe
                        std::vector<IntakeOutcome>& out) {
   // Stored before but not notified (a crash in between): a new link.
   for (auto& item : items) {
-    if (item.failed || item.put.created || item.put.gone || item.put.message.notified()) continue;
-    item.failed = true;  // nothing more to do for it in this batch either way
+    if (item.skip || item.put.created || item.put.gone || item.put.message.notified()) continue;
+    item.skip = true;  // nothing more to do for it in this batch either way
     if (Status s = Notify(item.put.message); !s.ok()) {
       Fail(records[item.record], item.recipient, s.error(), out[item.record]);
     }
@@ -167,7 +176,7 @@ void Intake::NotifyAll(std::vector<Item>& items, const std::vector<v1::MessageRe
     std::vector<Item*> sending;
     std::vector<v1::MessageRecord> mails;
     for (auto& item : items) {
-      if (item.failed || !item.put.created) continue;
+      if (item.skip || !item.put.created) continue;
       if (codes && item.link.code.empty()) continue;
       sending.push_back(&item);
       mails.push_back(codes ? item.code_mail : item.notification);
@@ -176,21 +185,21 @@ void Intake::NotifyAll(std::vector<Item>& items, const std::vector<v1::MessageRe
     const std::vector<Status> sent = mailer_.DeliverAll(mails);
     for (size_t k = 0; k < sending.size(); ++k) {
       if (sent.at(k).ok()) continue;
-      sending[k]->failed = true;
+      sending[k]->skip = true;
       Fail(records[sending[k]->record], sending[k]->recipient, sent[k].error(),
            out[sending[k]->record]);
     }
   }
   std::vector<std::string> notified;
   for (const auto& item : items) {
-    if (!item.failed && item.put.created) {
+    if (!item.skip && item.put.created) {
       notified.push_back(keys::Owned(item.put.message.recipient(), item.put.message.id()));
     }
   }
   if (notified.empty()) return;
   if (Status s = vault_.store().MarkNotified(notified); !s.ok()) {
     for (const auto& item : items) {
-      if (!item.failed && item.put.created && out[item.record].status.ok()) {
+      if (!item.skip && item.put.created && out[item.record].status.ok()) {
         out[item.record].status = s.error();
       }
     }

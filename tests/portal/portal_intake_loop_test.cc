@@ -184,7 +184,9 @@ TEST_F(PortalIntakeLoopTest, APermanentNotificationFailureIsDeadLetteredAndTheNe
   Put("q2", "bob@partner.example");
   StartLoop();
   // The batch notifies q2 beside q1: wait for both outcomes.
-  ASSERT_TRUE(Eventually([&] { return Delivered() == 1 && DeadLetters().size() == 1; }));
+  ASSERT_TRUE(Eventually([&] {
+    return Delivered() == 1 && DeadLetters().size() == 1 && metrics_.dead_letters.Value() == 1;
+  }));
   EXPECT_EQ(outbox_.delivered[0], "bob@partner.example");
   EXPECT_EQ(*store_.CountMessages("bob@partner.example"), 1u);
   auto dead = DeadLetters();
