@@ -254,7 +254,11 @@ Status RocksDbPortalStore::MarkNotified(const std::vector<std::string>& owned) {
     b.Put("m" + o, m->SerializeAsString());
   }
   if (b.Count() == 0) return OkStatus();
-  return Write(&b, true);
+  // Written to the WAL, not synced: a killed process loses nothing; a power
+  // failure may lose the flag, and the message is then notified once more
+  // (a duplicate notification, never a lost one), like the queue's unsynced
+  // offset commits. The batch's one sync is its PutMessages.
+  return Write(&b, false);
 }
 
 Status RocksDbPortalStore::MarkRead(const std::string& recipient, const std::string& id) {

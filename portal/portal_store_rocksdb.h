@@ -1,6 +1,8 @@
 // PortalStore on RocksDB (portal_store.h): one database under
 // portal.store_path, every message, account, link and key write synced
-// (WAL fsync) before it returns; session updates are written to the WAL but
+// (WAL fsync) before it returns, except MarkNotified (written to the WAL, not
+// synced: a power failure may lose the flag and the message is notified once
+// more, never lost); session updates are written to the WAL but
 // not synced (losing one in a power failure only logs the reader out), and
 // so are audit records (written to the WAL, so a killed process loses none;
 // a power failure may lose the newest few, which decide nothing).
