@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <ostream>
@@ -144,9 +145,9 @@ TEST_P(PortalStoreContract, ConcurrentSwapsLoseNoLink) {
   pb::StoredMessage m = Msg("bob@p.example", "0001", "q1");
   m.set_link_hash("h0");
   ASSERT_TRUE(store_->PutMessage(m, "content").ok());
-  std::vector<std::string> olds[2];
-  std::thread threads[2];
-  for (int t = 0; t < 2; ++t) {
+  std::array<std::vector<std::string>, 2> olds;
+  std::array<std::thread, 2> threads;
+  for (size_t t = 0; t < 2; ++t) {
     threads[t] = std::thread([&, t] {
       for (int i = 0; i < 50; ++i) {
         auto old = store_->SwapLinkHash("bob@p.example", "0001",
