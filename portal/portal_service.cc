@@ -191,7 +191,7 @@ void PortalService::RunHousekeeping() {
   // Messages stored but never notified (R13): every 15th pass (a scan of
   // every message), those stored over 15 minutes ago.
   constexpr int kNotifyEvery = 15;
-  constexpr int64_t kNotifyAfterMs = 15 * 60 * 1000;
+  constexpr int64_t kNotifyAfterMs = int64_t{15} * 60 * 1000;
   for (int pass = 0; !stopping_; ++pass) {
     RunHousekeepingPass([this] { return RunExpiry(*store_, config_, clock_, metrics_.get()); },
                         metrics_->housekeeping_errors);

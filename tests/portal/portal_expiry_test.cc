@@ -58,7 +58,7 @@ TEST(PortalExpiry, MessagesStoredButNeverNotifiedAreNotifiedLater) {
   put("0002", now - 3600000, true);
   put("0003", now - 1000, false);     // the intake may be at it right now
   std::vector<std::string> called;
-  auto report = NotifyPending(store, clock, 15 * 60 * 1000, [&](const pb::StoredMessage& m) {
+  auto report = NotifyPending(store, clock, int64_t{15} * 60 * 1000, [&](const pb::StoredMessage& m) {
     called.push_back(m.id());
     return OkStatus();
   });
