@@ -14,6 +14,10 @@ inline constexpr std::string_view kDeliver = "deliver";      // workers -> egres
 inline constexpr std::string_view kRetry = "retry";          // egress -> egress, scheduled
 inline constexpr std::string_view kDeadLetter = "deadletter";  // kept with a reason for the admin
 inline constexpr std::string_view kPortal = "portal";        // workers -> portal (web encryption)
+// portal -> workers: a reader's reply. The workers treat every record on it
+// as ORIGIN_PORTAL, whatever the record says (the origin is bound to the
+// producer's topic, which Kafka ACLs bind to the portal's principal).
+inline constexpr std::string_view kPortalReply = "portal-reply";
 
 inline std::string Name(std::string_view prefix, std::string_view topic) {
   std::string out(prefix);

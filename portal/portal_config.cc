@@ -156,6 +156,8 @@ Result<PortalConfig> ParsePortalConfig(const config::ConfigNode& s, const std::s
     return s.ErrorAt("read_timeout", "must be between 1s and 60s");
   }
   SG_ASSIGN_OR_RETURN(c.consumer_group, s.String("consumer_group", c.consumer_group));
+  SG_ASSIGN_OR_RETURN(int64_t intake_batch, s.Int("intake_batch", c.intake_batch, 1, 1000));
+  c.intake_batch = static_cast<int>(intake_batch);
   SG_RETURN_IF_ERROR(ParseLimits(s, c));
   SG_ASSIGN_OR_RETURN(c.notification_from, s.String("notification_from", std::string()));
   SG_ASSIGN_OR_RETURN(auto defaults, s.Map("defaults"));

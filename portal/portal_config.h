@@ -66,6 +66,9 @@ struct PortalConfig {
   // Argon2id runs at once (64 MiB each); 0: 2 x hardware threads (review R3).
   size_t argon2_concurrency = 0;
   std::string consumer_group = "portal";
+  // Records of the portal topic handed to the intake at once: stored in one
+  // synced write, notified in one queue hand-over (1: one at a time).
+  int intake_batch = 16;
   std::chrono::milliseconds link_ttl{std::chrono::hours(24 * 30)};
   std::chrono::milliseconds reset_link_ttl{std::chrono::hours(2)};
   std::chrono::milliseconds session_idle{std::chrono::minutes(30)};

@@ -27,6 +27,31 @@ Result<ExpiryReport> RunExpiry(PortalStore& store, const PortalConfig& config, c
   SG_ASSIGN_OR_RETURN(report.tokens, store.SweepTokens(now - 24 * 3600 * 1000LL));
   SG_ASSIGN_OR_RETURN(report.sessions, store.SweepSessions(now - config.session_idle.count()));
   SG_ASSIGN_OR_RETURN(report.audit, store.DeleteAuditBefore(now - config.audit_retention.count()));
+  SG_ASSIGN_OR_RETURN(report.tombstones, store.SweepTombstones(now));
+  return report;
+}
+
+Result<ExpiryReport> NotifyPending(PortalStore& store, const Clock& clock, int64_t min_age_ms,
+                                   const std::function<Status(const pb::StoredMessage&)>& notify) {
+  ExpiryReport report;
+  const int64_t before = clock.NowMs() - min_age_ms;
+  std::string cursor;
+  while (true) {
+    SG_ASSIGN_OR_RETURN(auto page, store.ScanMessages(cursor, 500));
+    for (const auto& m : page) {
+      if (m.notified() || m.stored_at_ms() > before) continue;
+      if (Status s = notify(m); !s.ok()) {
+        spdlog::warn("portal: notifying message_id={} rcpt=<{}> id={} later failed: {}",
+                     m.queue_message_id(), m.recipient(), m.id(), s.error().ToString());
+        continue;
+      }
+      ++report.notified;
+      spdlog::info("portal: message_id={} rcpt=<{}> id={} notified by the housekeeping",
+                   m.queue_message_id(), m.recipient(), m.id());
+    }
+    if (page.size() < 500) break;
+    cursor = ScanCursor(page.back());
+  }
   return report;
 }
 

@@ -19,7 +19,7 @@ void IntakeLoop::Run() {
   while (!stopping_) {
     std::vector<queue::Record> batch;
     try {
-      auto polled = consumer_.Poll(16, 500ms);
+      auto polled = consumer_.Poll(batch_, 500ms);
       if (!polled.ok()) {
         if (polled.error().code == ErrorCode::kCancelled) break;
         spdlog::warn("portal: poll failed: {}", polled.error().ToString());
@@ -87,13 +87,25 @@ void IntakeLoop::SeekBack(const std::vector<queue::Record>& batch, size_t from) 
   }
 }
 
+IntakeLoop::Handler IntakeLoop::PerRecord(
+    std::function<Status(const v1::MessageRecord&)> one) {
+  return [one = std::move(one)](const std::vector<v1::MessageRecord>& records) {
+    std::vector<IntakeOutcome> out(records.size());
+    for (size_t i = 0; i < records.size(); ++i) out[i].status = one(records[i]);
+    return out;
+  };
+}
+
 size_t IntakeLoop::HandleBatch(const std::vector<queue::Record>& batch) {
+  const std::vector<std::optional<IntakeOutcome>> outcomes = CallHandler(batch);
   std::map<std::pair<std::string, int32_t>, int64_t> next;
   size_t done = 0;
-  for (const auto& rec : batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& rec = batch[i];
     // The first record that is not finished stops the batch, so every
-    // partition's commit covers a finished prefix.
-    if (Status s = HandleOne(rec); !s.ok()) {
+    // partition's commit covers a finished prefix. (The ones after it were
+    // handled too; read again, they change nothing.)
+    if (Status s = Finish(rec, outcomes[i]); !s.ok()) {
       metrics_.intake_errors.Inc();
       spdlog::warn("portal: {} waits: {}", rec.key, s.error().ToString());
       break;
@@ -111,21 +123,66 @@ size_t IntakeLoop::HandleBatch(const std::vector<queue::Record>& batch) {
   return done;
 }
 
-Status IntakeLoop::HandleOne(const queue::Record& rec) {
-  v1::MessageRecord msg;
-  if (!msg.ParseFromString(rec.value)) {
-    return DeadLetter(rec, "record is not a valid MessageRecord");
+std::vector<std::optional<IntakeOutcome>> IntakeLoop::CallHandler(
+    const std::vector<queue::Record>& batch) {
+  std::vector<std::optional<IntakeOutcome>> out(batch.size());
+  std::vector<v1::MessageRecord> records;
+  std::vector<size_t> at;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    v1::MessageRecord msg;
+    if (!msg.ParseFromString(batch[i].value)) continue;
+    records.push_back(std::move(msg));
+    at.push_back(i);
   }
-  Status s = CallHandler(msg);
-  if (!s.ok()) return Failed(rec, s);
-  strikes_.erase({rec.topic, rec.partition});
-  ready_ = true;
-  return s;
+  std::vector<IntakeOutcome> outcomes = CallGuarded(records);
+  if (outcomes.size() != records.size()) {
+    // It threw (or broke its contract): one record at a time, so only the
+    // record at fault gets the strike.
+    outcomes.clear();
+    for (const auto& r : records) {
+      auto one = CallGuarded({r});
+      outcomes.push_back(one.size() == 1 ? std::move(one[0]) : IntakeOutcome{});
+      if (one.size() != 1) {
+        outcomes.back().status = MakeError(ErrorCode::kUnavailable, "the intake failed");
+      }
+    }
+  }
+  for (size_t k = 0; k < at.size(); ++k) out[at[k]] = std::move(outcomes[k]);
+  return out;
 }
 
-Status IntakeLoop::Failed(const queue::Record& rec, const Status& failure) {
-  const ErrorCode code = failure.error().code;
-  if (code == ErrorCode::kCancelled) return failure;  // the queue is closing
+std::vector<IntakeOutcome> IntakeLoop::CallGuarded(const std::vector<v1::MessageRecord>& records) {
+  std::string what;
+  try {
+    return handler_(records);
+  } catch (const std::exception& e) {
+    what = std::string("exception: ") + e.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  metrics_.intake_errors.Inc();
+  spdlog::error("portal: intake: {}", what);
+  if (records.size() != 1) return {};
+  std::vector<IntakeOutcome> out(1);
+  out[0].status = MakeError(ErrorCode::kUnavailable, what);
+  return out;
+}
+
+Status IntakeLoop::Finish(const queue::Record& rec, const std::optional<IntakeOutcome>& outcome) {
+  if (!outcome) return DeadLetter(rec, "record is not a valid MessageRecord");
+  if (!outcome->dead_letters.empty()) {
+    SG_RETURN_IF_ERROR(Healthy(outcome->dead_letters.front().error));
+    for (const auto& dead : outcome->dead_letters) {
+      SG_RETURN_IF_ERROR(DeadLetterRecipient(rec, dead));
+    }
+  }
+  if (!outcome->status.ok()) return Failed(rec, outcome->status);
+  strikes_.erase({rec.topic, rec.partition});
+  ready_ = true;
+  return OkStatus();
+}
+
+Status IntakeLoop::Healthy(const Status& failure) {
   // An outage is no fault of the record: a missing deliver topic, say,
   // refuses every record with kNotFound.
   if (health_) {
@@ -138,6 +195,13 @@ Status IntakeLoop::Failed(const queue::Record& rec, const Status& failure) {
     }
   }
   ready_ = true;
+  return OkStatus();
+}
+
+Status IntakeLoop::Failed(const queue::Record& rec, const Status& failure) {
+  const ErrorCode code = failure.error().code;
+  if (code == ErrorCode::kCancelled) return failure;  // the queue is closing
+  SG_RETURN_IF_ERROR(Healthy(failure));
   if (!IsTransient(code)) return DeadLetter(rec, failure.error().ToString());
   if (const int n = Strike(rec); n >= kMaxAttempts) {
     Status dead = DeadLetter(rec, failure.error().ToString() + " (failed " + std::to_string(n) +
@@ -146,6 +210,17 @@ Status IntakeLoop::Failed(const queue::Record& rec, const Status& failure) {
     return dead;
   }
   return failure;
+}
+
+Status IntakeLoop::DeadLetterRecipient(const queue::Record& rec, const RecipientDeadLetter& dead) {
+  std::string value;
+  if (!dead.record.SerializeToString(&value)) {
+    return MakeError(ErrorCode::kInternal, "a recipient's dead letter cannot be serialised");
+  }
+  const std::string rcpt =
+      dead.record.envelope().recipients_size() > 0 ? dead.record.envelope().recipients(0).address()
+                                                   : std::string();
+  return DeadLetter(rec, "recipient <" + rcpt + ">: " + dead.error.ToString(), &value);
 }
 
 int IntakeLoop::Strike(const queue::Record& rec) {
@@ -157,23 +232,14 @@ int IntakeLoop::Strike(const queue::Record& rec) {
   return ++count;
 }
 
-Status IntakeLoop::CallHandler(const v1::MessageRecord& record) {
-  try {
-    return handler_(record);
-  } catch (const std::exception& e) {
-    return MakeError(ErrorCode::kUnavailable, std::string("exception: ") + e.what());
-  } catch (...) {
-    return MakeError(ErrorCode::kUnavailable, "unknown exception");
-  }
-}
-
-Status IntakeLoop::DeadLetter(const queue::Record& rec, const std::string& reason) {
+Status IntakeLoop::DeadLetter(const queue::Record& rec, const std::string& reason,
+                              const std::string* value) {
   spdlog::error("portal: {}/{}@{} key={} dead-lettered: {}", rec.topic, rec.partition, rec.offset,
                 rec.key, reason);
   queue::OutRecord out;
   out.topic = deadletter_topic_;
   out.key = rec.key;
-  out.value = rec.value;
+  out.value = value != nullptr ? *value : rec.value;
   out.headers = rec.headers;
   out.headers.push_back({"sg-reason", reason});
   out.headers.push_back({"sg-source-topic", rec.topic});

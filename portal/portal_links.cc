@@ -36,7 +36,7 @@ std::optional<std::string> TokenHash(const std::string& token) {
 
 }  // namespace
 
-Result<IssuedLink> Links::Issue(pb::LinkToken record, const std::string& path, int64_t ttl_ms) {
+IssuedLink Links::Prepare(pb::LinkToken& record, const std::string& path, int64_t ttl_ms) const {
   IssuedLink link;
   link.token = UrlSafeText(RandomBytes(kTokenBytes));
   const int64_t now = clock_.NowMs();
@@ -44,8 +44,13 @@ Result<IssuedLink> Links::Issue(pb::LinkToken record, const std::string& path, i
   record.set_expires_ms(now + ttl_ms);
   link.expires_ms = record.expires_ms();
   link.hash = Sha256(link.token);
-  SG_RETURN_IF_ERROR(store_.PutToken(link.hash, record));
   link.url = public_url_ + path + link.token;
+  return link;
+}
+
+Result<IssuedLink> Links::Issue(pb::LinkToken record, const std::string& path, int64_t ttl_ms) {
+  IssuedLink link = Prepare(record, path, ttl_ms);
+  SG_RETURN_IF_ERROR(store_.PutToken(link.hash, record));
   return link;
 }
 
@@ -54,6 +59,15 @@ Result<IssuedLink> Links::IssueMessageLink(const std::string& recipient,
                                            const std::string& domain, int64_t ttl_ms,
                                            bool with_code) {
   pb::LinkToken t;
+  IssuedLink link = PrepareMessageLink(recipient, message_id, domain, ttl_ms, with_code, &t);
+  SG_RETURN_IF_ERROR(store_.PutToken(link.hash, t));
+  return link;
+}
+
+IssuedLink Links::PrepareMessageLink(const std::string& recipient, const std::string& message_id,
+                                     const std::string& domain, int64_t ttl_ms, bool with_code,
+                                     pb::LinkToken* record) const {
+  pb::LinkToken& t = *record;
   t.set_purpose(pb::LinkToken::PURPOSE_MESSAGE);
   t.set_address(recipient);
   t.set_message_id(message_id);
@@ -63,7 +77,7 @@ Result<IssuedLink> Links::IssueMessageLink(const std::string& recipient,
     code = RandomCode();
     t.set_code_hash(CodeHash(code));
   }
-  SG_ASSIGN_OR_RETURN(IssuedLink link, Issue(t, "/l/", ttl_ms));
+  IssuedLink link = Prepare(t, "/l/", ttl_ms);
   link.code = code;
   return link;
 }

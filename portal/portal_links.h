@@ -37,6 +37,11 @@ class Links {
 
   Result<IssuedLink> IssueMessageLink(const std::string& recipient, const std::string& message_id,
                                       const std::string& domain, int64_t ttl_ms, bool with_code);
+  // The same link, not stored: its record goes into the store with the
+  // message (PortalStore::PutMessages, one write for both).
+  IssuedLink PrepareMessageLink(const std::string& recipient, const std::string& message_id,
+                                const std::string& domain, int64_t ttl_ms, bool with_code,
+                                pb::LinkToken* record) const;
   Result<IssuedLink> IssueResetLink(const std::string& address, const std::string& domain,
                                     int64_t ttl_ms);
   // The link's record when it can be used now (unused, not expired, of
@@ -56,6 +61,7 @@ class Links {
 
  private:
   Result<IssuedLink> Issue(pb::LinkToken record, const std::string& path, int64_t ttl_ms);
+  IssuedLink Prepare(pb::LinkToken& record, const std::string& path, int64_t ttl_ms) const;
 
   PortalStore& store_;
   const Clock& clock_;

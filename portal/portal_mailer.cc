@@ -22,10 +22,11 @@ std::string Mailer::NoReplyFrom(const std::string& domain) const {
   return "noreply@" + (domain.empty() ? config_.hostname : domain);
 }
 
-Status Mailer::Send(const std::string& kind, const std::string& domain, const std::string& lang,
-                    mustache::data data, const std::string& envelope_from,
-                    const std::string& from, const std::string& from_name, const std::string& to,
-                    bool to_internal) {
+Result<v1::MessageRecord> Mailer::Compose(const std::string& kind, const std::string& domain,
+                                          const std::string& lang, mustache::data data,
+                                          const std::string& envelope_from,
+                                          const std::string& from, const std::string& from_name,
+                                          const std::string& to, bool to_internal) {
   const DomainSettings& settings = config_.For(domain);
   MailHeaders h;
   h.from = from;
@@ -50,13 +51,33 @@ Status Mailer::Send(const std::string& kind, const std::string& domain, const st
   note->set_action("portal-" + kind);
   note->set_rule("web-encryption");
   note->set_detail(to);
-  SG_RETURN_IF_ERROR(outbox_.Deliver(record));
-  metrics_.notifications.WithLabels({kind}).Inc();
-  return OkStatus();
+  return record;
+}
+
+std::vector<Status> Mailer::DeliverAll(const std::vector<v1::MessageRecord>& mails) {
+  std::vector<Status> out = outbox_.DeliverAll(mails);
+  for (size_t i = 0; i < mails.size() && i < out.size(); ++i) {
+    if (!out[i].ok()) continue;
+    std::string_view kind = mails[i].form_id();
+    if (kind.rfind("portal-", 0) == 0) kind.remove_prefix(7);
+    metrics_.notifications.WithLabels({std::string(kind)}).Inc();
+  }
+  return out;
+}
+
+Status Mailer::Send(const Result<v1::MessageRecord>& mail) {
+  if (!mail.ok()) return mail.error();
+  return DeliverAll({*mail}).at(0);
 }
 
 Status Mailer::SendNotification(const pb::StoredMessage& m, const pb::Summary& summary,
                                 const IssuedLink& link, bool first_visit) {
+  return Send(ComposeNotification(m, summary, link, first_visit));
+}
+
+Result<v1::MessageRecord> Mailer::ComposeNotification(const pb::StoredMessage& m,
+                                                      const pb::Summary& summary,
+                                                      const IssuedLink& link, bool first_visit) {
   const DomainSettings& d = config_.For(m.sender_domain());
   mustache::data data;
   data.set("sender", m.sender());
@@ -71,19 +92,25 @@ Status Mailer::SendNotification(const pb::StoredMessage& m, const pb::Summary& s
   data.set("first_visit", first_visit);
   data.set("code_required", first_visit && !link.code.empty());
   const std::string from = m.sender().empty() ? NoReplyFrom(m.sender_domain()) : m.sender();
-  return Send("notification", m.sender_domain(), d.language, std::move(data), m.sender(), from,
-              d.product_name, m.recipient(), /*to_internal=*/false);
+  return Compose("notification", m.sender_domain(), d.language, std::move(data), m.sender(), from,
+                 d.product_name, m.recipient(), /*to_internal=*/false);
 }
 
 Status Mailer::SendCode(const pb::StoredMessage& m, const pb::Summary& summary,
                         const std::string& code) {
+  return Send(ComposeCode(m, summary, code));
+}
+
+Result<v1::MessageRecord> Mailer::ComposeCode(const pb::StoredMessage& m,
+                                              const pb::Summary& summary,
+                                              const std::string& code) {
   const DomainSettings& d = config_.For(m.sender_domain());
   mustache::data data;
   data.set("recipient", m.recipient());
   data.set("subject", summary.subject());
   data.set("code", code.substr(0, 4) + " " + code.substr(4));
-  return Send("code", m.sender_domain(), d.language, std::move(data), "",
-              NoReplyFrom(m.sender_domain()), d.product_name, m.sender(), /*to_internal=*/true);
+  return Compose("code", m.sender_domain(), d.language, std::move(data), "",
+                 NoReplyFrom(m.sender_domain()), d.product_name, m.sender(), /*to_internal=*/true);
 }
 
 Status Mailer::SendReset(const std::string& address, const std::string& domain,
@@ -93,8 +120,8 @@ Status Mailer::SendReset(const std::string& address, const std::string& domain,
   data.set("address", address);
   data.set("link", link.url);
   data.set("expires", FormatTime(link.expires_ms));
-  return Send("reset", domain, lang.empty() ? d.language : lang, std::move(data), "",
-              NoReplyFrom(domain), d.product_name, address, /*to_internal=*/false);
+  return Send(Compose("reset", domain, lang.empty() ? d.language : lang, std::move(data), "",
+                      NoReplyFrom(domain), d.product_name, address, /*to_internal=*/false));
 }
 
 }  // namespace sg::portal

@@ -37,13 +37,29 @@ class Mailer {
   Status SendReset(const std::string& address, const std::string& domain, const IssuedLink& link,
                    const std::string& lang);
 
+  // The same mails composed but not sent, for DeliverAll (the intake sends
+  // a batch's notifications together: one durable hand-over, not one each).
+  Result<smimegate::v1::MessageRecord> ComposeNotification(const pb::StoredMessage& message,
+                                                           const pb::Summary& summary,
+                                                           const IssuedLink& link,
+                                                           bool first_visit);
+  Result<smimegate::v1::MessageRecord> ComposeCode(const pb::StoredMessage& message,
+                                                   const pb::Summary& summary,
+                                                   const std::string& code);
+  // Hands the mails to the outbox together; one status per mail, in order.
+  std::vector<Status> DeliverAll(const std::vector<smimegate::v1::MessageRecord>& mails);
+
   // "2026-12-06 10:00 UTC"
   static std::string FormatTime(int64_t ms);
 
  private:
-  Status Send(const std::string& kind, const std::string& domain, const std::string& lang,
-              mustache::data data, const std::string& envelope_from, const std::string& from,
-              const std::string& from_name, const std::string& to, bool to_internal);
+  Result<smimegate::v1::MessageRecord> Compose(const std::string& kind, const std::string& domain,
+                                               const std::string& lang, mustache::data data,
+                                               const std::string& envelope_from,
+                                               const std::string& from,
+                                               const std::string& from_name, const std::string& to,
+                                               bool to_internal);
+  Status Send(const Result<smimegate::v1::MessageRecord>& mail);
   std::string NoReplyFrom(const std::string& domain) const;
 
   const PortalConfig& config_;

@@ -68,7 +68,7 @@ Status PortalService::Start() {
   probe_->store = store_.get();
   metrics_->WatchStore([probe = probe_] { return probe->Read(); });
   SG_ASSIGN_OR_RETURN(producer_, queue_.CreateProducer());
-  outbox_ = std::make_unique<QueueOutbox>(*producer_, topics_.deliver, topics_.inbound);
+  outbox_ = std::make_unique<QueueOutbox>(*producer_, topics_.deliver, topics_.reply);
   LimiterConfig lc;
   lc.max_failures = config_.max_login_failures;
   lc.lockout = config_.lockout;
@@ -103,8 +103,10 @@ Status PortalService::Start() {
     SG_ASSIGN_OR_RETURN(c->consumer, queue_.CreateConsumer(config_.consumer_group, {topics_.portal}));
     c->loop = std::make_unique<IntakeLoop>(
         *c->consumer, *producer_, topics_.deadletter, *metrics_,
-        [intake = intake_.get()](const v1::MessageRecord& r) { return intake->Handle(r); },
-        [this] { return IntakeHealth(); });
+        [intake = intake_.get()](const std::vector<v1::MessageRecord>& records) {
+          return intake->HandleBatch(records);
+        },
+        [this] { return IntakeHealth(); }, static_cast<size_t>(config_.intake_batch));
     consumers_.push_back(std::move(c));
   }
   stopping_ = false;
@@ -186,9 +188,21 @@ Accounts& PortalService::accounts() { return *accounts_; }
 
 void PortalService::RunHousekeeping() {
   SetCurrentThreadName("sg-portal-exp");
-  while (!stopping_) {
+  // Messages stored but never notified (R13): every 15th pass (a scan of
+  // every message), those stored over 15 minutes ago.
+  constexpr int kNotifyEvery = 15;
+  constexpr int64_t kNotifyAfterMs = int64_t{15} * 60 * 1000;
+  for (int pass = 0; !stopping_; ++pass) {
     RunHousekeepingPass([this] { return RunExpiry(*store_, config_, clock_, metrics_.get()); },
                         metrics_->housekeeping_errors);
+    if (pass % kNotifyEvery == kNotifyEvery - 1) {
+      RunHousekeepingPass(
+          [this] {
+            return NotifyPending(*store_, clock_, kNotifyAfterMs,
+                                 [this](const pb::StoredMessage& m) { return intake_->Notify(m); });
+          },
+          metrics_->housekeeping_errors);
+    }
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, 60s, [this] { return stopping_.load(); });
   }

@@ -37,7 +37,7 @@ namespace sg::portal {
 struct PortalTopics {
   std::string portal;
   std::string deliver;
-  std::string inbound;
+  std::string reply;  // portal-reply: readers' replies, for the workers (R4)
   std::string deadletter;
 };
 

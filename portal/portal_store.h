@@ -15,9 +15,18 @@
 //   - A message belongs to one recipient. Every read and change names the
 //     recipient and the id: another recipient's id is kNotFound, exactly
 //     like an id that does not exist (isolation by construction).
-//   - PutMessage is idempotent on source_key: storing a message whose
+//   - PutMessages is idempotent on source_key: storing a message whose
 //     source_key exists returns the stored record and changes nothing, so
-//     a queue record delivered twice is kept once.
+//     a queue record delivered twice is kept once. A batch is one atomic,
+//     synced write (messages, contents, source keys, expiry index and first
+//     links together): the intake's one sync for several records.
+//   - A deleted message leaves its source key behind as a tombstone until
+//     the message's own expiry (SweepTombstones), so a record delivered
+//     again after a crash does not store and notify a message its reader
+//     or an admin deleted (PutOutcome::gone; review R9).
+//   - Flags change by single-purpose calls under the store's lock
+//     (SwapLinkHash, MarkNotified, MarkRead): never by writing back a copy
+//     read earlier, so two concurrent changes cannot undo each other (R10).
 //   - ConsumeToken is atomic: of two concurrent calls for one token, one
 //     wins; a used or expired token is never accepted again.
 //
@@ -44,6 +53,18 @@ namespace pb = smimegate::portal::v1;
 struct PutOutcome {
   pb::StoredMessage message;  // as stored (the earlier one when it existed)
   bool created = false;
+  // The source key is a tombstone: the message was stored once and has been
+  // deleted since; nothing was written (`message` is the one offered).
+  bool gone = false;
+};
+
+// One message for PutMessages: its record, sealed content and the first
+// link to it (written in the same batch; `link_hash` empty: no link).
+struct NewMessage {
+  pb::StoredMessage message;
+  std::string sealed_content;
+  std::string link_hash;
+  pb::LinkToken link;
 };
 
 struct StoreStats {
@@ -57,8 +78,15 @@ class PortalStore {
   virtual ~PortalStore() = default;
 
   // ---- messages
-  virtual Result<PutOutcome> PutMessage(const pb::StoredMessage& message,
-                                        const std::string& sealed_content) = 0;
+  // Stores every message of `batch` that is new (by source key) in one
+  // synced write; one outcome per entry, in order. A source key that occurs
+  // twice in the batch is stored once (the second entry is a duplicate).
+  virtual Result<std::vector<PutOutcome>> PutMessages(const std::vector<NewMessage>& batch) = 0;
+  // PutMessages with one message and no link.
+  Result<PutOutcome> PutMessage(const pb::StoredMessage& message,
+                                const std::string& sealed_content);
+  // The message stored under `source_key`; nullopt when there is none (also
+  // when only its tombstone is left).
   virtual Result<std::optional<pb::StoredMessage>> FindBySource(const std::string& source_key) = 0;
   virtual Result<pb::StoredMessage> GetMessage(const std::string& recipient,
                                                const std::string& id) = 0;
@@ -68,10 +96,22 @@ class PortalStore {
                                                               const std::string& before_id,
                                                               size_t limit) = 0;
   virtual Result<size_t> CountMessages(const std::string& recipient) = 0;
-  // Replaces the flags (read, notified) and the newest link's hash of an
-  // existing message; kNotFound when it is gone.
-  virtual Status UpdateMessage(const pb::StoredMessage& message) = 0;
+  // Sets the message's link hash to `link_hash` and marks it notified, in
+  // one step under the store's lock; returns the hash it replaces (the link
+  // sent before, for the caller to revoke). kNotFound when it is gone.
+  virtual Result<std::string> SwapLinkHash(const std::string& recipient, const std::string& id,
+                                           const std::string& link_hash) = 0;
+  // Marks these messages ("recipient\0id", keys::Owned) notified in one
+  // synced write; the ones that are gone are skipped.
+  virtual Status MarkNotified(const std::vector<std::string>& owned) = 0;
+  // Marks the message read; kNotFound when it is gone.
+  virtual Status MarkRead(const std::string& recipient, const std::string& id) = 0;
+  // Deletes the message and its content; its source key stays as a
+  // tombstone until the message's expiry.
   virtual Status DeleteMessage(const std::string& recipient, const std::string& id) = 0;
+  // Removes the tombstones (source keys of deleted messages) whose message
+  // expiry is <= now_ms; how many went.
+  virtual Result<size_t> SweepTombstones(int64_t now_ms) = 0;
   // Messages whose expires_at_ms <= now_ms, oldest expiry first.
   virtual Result<std::vector<pb::StoredMessage>> Expired(int64_t now_ms, size_t limit) = 0;
   // Every message (admin), in key order: recipient, then time; `after`

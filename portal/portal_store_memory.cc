@@ -11,17 +11,27 @@ Error NotFound() { return MakeError(ErrorCode::kNotFound, "no such message"); }
 
 }  // namespace
 
-Result<PutOutcome> MemoryPortalStore::PutMessage(const pb::StoredMessage& message,
-                                                 const std::string& sealed_content) {
+Result<std::vector<PutOutcome>> MemoryPortalStore::PutMessages(
+    const std::vector<NewMessage>& batch) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto s = sources_.find(message.source_key()); s != sources_.end()) {
-    return PutOutcome{messages_.at(s->second).message, false};
+  std::vector<PutOutcome> out;
+  out.reserve(batch.size());
+  for (const auto& n : batch) {
+    const pb::StoredMessage& m = n.message;
+    if (auto s = sources_.find(m.source_key()); s != sources_.end()) {
+      auto stored = messages_.find(s->second.owned);
+      out.push_back(stored != messages_.end() ? PutOutcome{stored->second.message, false, false}
+                                              : PutOutcome{m, false, true});
+      continue;
+    }
+    const std::string owned = keys::Owned(m.recipient(), m.id());
+    messages_[owned] = Stored{m, n.sealed_content};
+    sources_[m.source_key()] = Source{owned, m.expires_at_ms()};
+    if (!n.link_hash.empty()) tokens_[n.link_hash] = n.link;
+    bytes_ += n.sealed_content.size();
+    out.push_back(PutOutcome{m, true, false});
   }
-  const std::string owned = keys::Owned(message.recipient(), message.id());
-  messages_[owned] = Stored{message, sealed_content};
-  sources_[message.source_key()] = owned;
-  bytes_ += sealed_content.size();
-  return PutOutcome{message, true};
+  return out;
 }
 
 Result<std::optional<pb::StoredMessage>> MemoryPortalStore::FindBySource(
@@ -29,7 +39,9 @@ Result<std::optional<pb::StoredMessage>> MemoryPortalStore::FindBySource(
   std::lock_guard<std::mutex> lock(mu_);
   auto s = sources_.find(source_key);
   if (s == sources_.end()) return std::optional<pb::StoredMessage>();
-  return std::optional<pb::StoredMessage>(messages_.at(s->second).message);
+  auto stored = messages_.find(s->second.owned);
+  if (stored == messages_.end()) return std::optional<pb::StoredMessage>();  // a tombstone
+  return std::optional<pb::StoredMessage>(stored->second.message);
 }
 
 Result<pb::StoredMessage> MemoryPortalStore::GetMessage(const std::string& recipient,
@@ -74,13 +86,31 @@ Result<size_t> MemoryPortalStore::CountMessages(const std::string& recipient) {
   return n;
 }
 
-Status MemoryPortalStore::UpdateMessage(const pb::StoredMessage& message) {
+Result<std::string> MemoryPortalStore::SwapLinkHash(const std::string& recipient,
+                                                    const std::string& id,
+                                                    const std::string& link_hash) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = messages_.find(keys::Owned(message.recipient(), message.id()));
+  auto it = messages_.find(keys::Owned(recipient, id));
   if (it == messages_.end()) return NotFound();
-  it->second.message.set_read(message.read());
-  it->second.message.set_notified(message.notified());
-  it->second.message.set_link_hash(message.link_hash());
+  std::string old = it->second.message.link_hash();
+  it->second.message.set_link_hash(link_hash);
+  it->second.message.set_notified(true);
+  return old;
+}
+
+Status MemoryPortalStore::MarkNotified(const std::vector<std::string>& owned) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& o : owned) {
+    if (auto it = messages_.find(o); it != messages_.end()) it->second.message.set_notified(true);
+  }
+  return OkStatus();
+}
+
+Status MemoryPortalStore::MarkRead(const std::string& recipient, const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = messages_.find(keys::Owned(recipient, id));
+  if (it == messages_.end()) return NotFound();
+  it->second.message.set_read(true);
   return OkStatus();
 }
 
@@ -89,9 +119,22 @@ Status MemoryPortalStore::DeleteMessage(const std::string& recipient, const std:
   auto it = messages_.find(keys::Owned(recipient, id));
   if (it == messages_.end()) return NotFound();
   bytes_ -= std::min<uint64_t>(bytes_, it->second.content.size());
-  sources_.erase(it->second.message.source_key());
-  messages_.erase(it);
+  messages_.erase(it);  // the source key stays: a tombstone (SweepTombstones)
   return OkStatus();
+}
+
+Result<size_t> MemoryPortalStore::SweepTombstones(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (auto it = sources_.begin(); it != sources_.end();) {
+    if (it->second.expires_ms <= now_ms && !messages_.count(it->second.owned)) {
+      it = sources_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
 }
 
 Result<std::vector<pb::StoredMessage>> MemoryPortalStore::Expired(int64_t now_ms, size_t limit) {

@@ -15,8 +15,7 @@ namespace sg::portal {
 
 class MemoryPortalStore : public PortalStore {
  public:
-  Result<PutOutcome> PutMessage(const pb::StoredMessage& message,
-                                const std::string& sealed_content) override;
+  Result<std::vector<PutOutcome>> PutMessages(const std::vector<NewMessage>& batch) override;
   Result<std::optional<pb::StoredMessage>> FindBySource(const std::string& source_key) override;
   Result<pb::StoredMessage> GetMessage(const std::string& recipient,
                                        const std::string& id) override;
@@ -25,8 +24,12 @@ class MemoryPortalStore : public PortalStore {
                                                       const std::string& before_id,
                                                       size_t limit) override;
   Result<size_t> CountMessages(const std::string& recipient) override;
-  Status UpdateMessage(const pb::StoredMessage& message) override;
+  Result<std::string> SwapLinkHash(const std::string& recipient, const std::string& id,
+                                   const std::string& link_hash) override;
+  Status MarkNotified(const std::vector<std::string>& owned) override;
+  Status MarkRead(const std::string& recipient, const std::string& id) override;
   Status DeleteMessage(const std::string& recipient, const std::string& id) override;
+  Result<size_t> SweepTombstones(int64_t now_ms) override;
   Result<std::vector<pb::StoredMessage>> Expired(int64_t now_ms, size_t limit) override;
   Result<std::vector<pb::StoredMessage>> ScanMessages(const std::string& after,
                                                       size_t limit) override;
@@ -59,7 +62,11 @@ class MemoryPortalStore : public PortalStore {
   };
   std::mutex mu_;
   std::map<std::string, Stored> messages_;            // keys::Owned(recipient, id)
-  std::map<std::string, std::string> sources_;        // source_key -> owned
+  struct Source {
+    std::string owned;
+    int64_t expires_ms = 0;  // the message's: when its tombstone may go
+  };
+  std::map<std::string, Source> sources_;             // source_key -> message
   std::map<std::string, pb::Account> accounts_;
   std::map<std::string, pb::LinkToken> tokens_;
   std::map<std::string, pb::Session> sessions_;

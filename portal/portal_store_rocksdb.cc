@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include "portal/portal_store_keys.h"
 
@@ -122,25 +123,50 @@ Result<std::vector<Proto>> RocksDbPortalStore::ScanPrefix(const std::string& pre
   return out;
 }
 
-Result<PutOutcome> RocksDbPortalStore::PutMessage(const pb::StoredMessage& message,
-                                                  const std::string& sealed_content) {
+Result<std::optional<PutOutcome>> RocksDbPortalStore::Existing(
+    const pb::StoredMessage& offered) {
+  SG_ASSIGN_OR_RETURN(auto owned, Get(keys::Source(offered.source_key())));
+  if (!owned) return std::optional<PutOutcome>();
+  SG_ASSIGN_OR_RETURN(auto stored, GetProto<pb::StoredMessage>("m" + *owned));
+  if (stored) return std::optional<PutOutcome>(PutOutcome{std::move(*stored), false, false});
+  return std::optional<PutOutcome>(PutOutcome{offered, false, true});  // a tombstone
+}
+
+Result<std::vector<PutOutcome>> RocksDbPortalStore::PutMessages(
+    const std::vector<NewMessage>& batch) {
   std::lock_guard<std::mutex> lock(mu_);
-  SG_ASSIGN_OR_RETURN(auto existing, FindBySource(message.source_key()));
-  if (existing) return PutOutcome{*existing, false};
-  const std::string& r = message.recipient();
-  const std::string& id = message.id();
+  std::vector<PutOutcome> out;
+  out.reserve(batch.size());
+  std::map<std::string, size_t> in_batch;  // source key -> its first outcome
   rocksdb::WriteBatch b;
-  b.Put(keys::Message(r, id), message.SerializeAsString());
-  b.Put(keys::Content(r, id), sealed_content);
-  b.Put(keys::Source(message.source_key()), keys::Owned(r, id));
-  b.Put(keys::Expiry(message.expires_at_ms(), r, id), "");
   StoreStats next = stats_;
-  next.messages += 1;
-  next.bytes += sealed_content.size();
+  for (const auto& n : batch) {
+    const pb::StoredMessage& m = n.message;
+    if (auto it = in_batch.find(m.source_key()); it != in_batch.end()) {
+      out.push_back(PutOutcome{out[it->second].message, false, false});
+      continue;
+    }
+    SG_ASSIGN_OR_RETURN(auto existing, Existing(m));
+    if (existing) {
+      out.push_back(std::move(*existing));
+      continue;
+    }
+    const std::string& r = m.recipient();
+    b.Put(keys::Message(r, m.id()), m.SerializeAsString());
+    b.Put(keys::Content(r, m.id()), n.sealed_content);
+    b.Put(keys::Source(m.source_key()), keys::Owned(r, m.id()));
+    b.Put(keys::Expiry(m.expires_at_ms(), r, m.id()), m.source_key());
+    if (!n.link_hash.empty()) b.Put(keys::Token(n.link_hash), n.link.SerializeAsString());
+    next.messages += 1;
+    next.bytes += n.sealed_content.size();
+    in_batch.emplace(m.source_key(), out.size());
+    out.push_back(PutOutcome{m, true, false});
+  }
+  if (b.Count() == 0) return out;
   b.Put(std::string(keys::kStats), EncodeStats(next));
   SG_RETURN_IF_ERROR(Write(&b, true));
   stats_ = next;
-  return PutOutcome{message, true};
+  return out;
 }
 
 Result<std::optional<pb::StoredMessage>> RocksDbPortalStore::FindBySource(
@@ -197,25 +223,64 @@ Result<size_t> RocksDbPortalStore::CountMessages(const std::string& recipient) {
   return n;
 }
 
-Status RocksDbPortalStore::UpdateMessage(const pb::StoredMessage& message) {
+Status RocksDbPortalStore::ChangeMessageLocked(
+    const std::string& recipient, const std::string& id,
+    const std::function<void(pb::StoredMessage&)>& change) {
+  SG_ASSIGN_OR_RETURN(pb::StoredMessage current, GetMessage(recipient, id));
+  change(current);
+  return PutOne(keys::Message(recipient, id), current.SerializeAsString(), true);
+}
+
+Result<std::string> RocksDbPortalStore::SwapLinkHash(const std::string& recipient,
+                                                     const std::string& id,
+                                                     const std::string& link_hash) {
   std::lock_guard<std::mutex> lock(mu_);
-  SG_ASSIGN_OR_RETURN(pb::StoredMessage current, GetMessage(message.recipient(), message.id()));
-  current.set_read(message.read());
-  current.set_notified(message.notified());
-  current.set_link_hash(message.link_hash());
-  return PutOne(keys::Message(message.recipient(), message.id()), current.SerializeAsString(),
-                true);
+  std::string old;
+  SG_RETURN_IF_ERROR(ChangeMessageLocked(recipient, id, [&](pb::StoredMessage& m) {
+    old = m.link_hash();
+    m.set_link_hash(link_hash);
+    m.set_notified(true);
+  }));
+  return old;
+}
+
+Status RocksDbPortalStore::MarkNotified(const std::vector<std::string>& owned) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rocksdb::WriteBatch b;
+  for (const auto& o : owned) {
+    SG_ASSIGN_OR_RETURN(auto m, GetProto<pb::StoredMessage>("m" + o));
+    if (!m || m->notified()) continue;  // gone (deleted meanwhile), or done
+    m->set_notified(true);
+    b.Put("m" + o, m->SerializeAsString());
+  }
+  if (b.Count() == 0) return OkStatus();
+  // Written to the WAL, not synced: a killed process loses nothing; a power
+  // failure may lose the flag, and the message is then notified once more
+  // (a duplicate notification, never a lost one), like the queue's unsynced
+  // offset commits. The batch's one sync is its PutMessages.
+  return Write(&b, false);
+}
+
+Status RocksDbPortalStore::MarkRead(const std::string& recipient, const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ChangeMessageLocked(recipient, id, [](pb::StoredMessage& m) { m.set_read(true); });
 }
 
 Status RocksDbPortalStore::DeleteMessage(const std::string& recipient, const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   SG_ASSIGN_OR_RETURN(pb::StoredMessage m, GetMessage(recipient, id));
   SG_ASSIGN_OR_RETURN(auto content, Get(keys::Content(recipient, id)));
+  SG_ASSIGN_OR_RETURN(auto expiry, Get(keys::Expiry(m.expires_at_ms(), recipient, id)));
   rocksdb::WriteBatch b;
   b.Delete(keys::Message(recipient, id));
   b.Delete(keys::Content(recipient, id));
-  b.Delete(keys::Source(m.source_key()));
-  b.Delete(keys::Expiry(m.expires_at_ms(), recipient, id));
+  // The source key stays as a tombstone (R9) while the expiry entry names
+  // it, so SweepTombstones finds it; a record stored before the entry had
+  // that value leaves no tombstone.
+  if (!expiry || expiry->empty()) {
+    b.Delete(keys::Source(m.source_key()));
+    b.Delete(keys::Expiry(m.expires_at_ms(), recipient, id));
+  }
   StoreStats next = stats_;
   next.messages -= next.messages > 0 ? 1 : 0;
   const uint64_t bytes = content ? content->size() : 0;
@@ -224,6 +289,28 @@ Status RocksDbPortalStore::DeleteMessage(const std::string& recipient, const std
   SG_RETURN_IF_ERROR(Write(&b, true));
   stats_ = next;
   return OkStatus();
+}
+
+Result<size_t> RocksDbPortalStore::SweepTombstones(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rocksdb::WriteBatch b;
+  size_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek("x"); it->Valid() && StartsWith(it->key(), "x"); it->Next()) {
+    if (it->key().size() < 9) continue;
+    const int64_t expires =
+        static_cast<int64_t>(keys::FromBigEndian(std::string_view(it->key().data() + 1, 8)));
+    if (expires > now_ms) break;
+    const std::string owned(it->key().data() + 9, it->key().size() - 9);
+    SG_ASSIGN_OR_RETURN(auto m, Get("m" + owned));
+    if (m) continue;  // still stored: the expiry pass deletes it first
+    b.Delete(it->key());
+    if (!it->value().empty()) b.Delete(keys::Source(it->value().ToString()));
+    ++n;
+  }
+  SG_RETURN_IF_ERROR(FromRocks(it->status(), "tombstone sweep"));
+  if (n > 0) SG_RETURN_IF_ERROR(Write(&b, true));
+  return n;
 }
 
 Result<std::vector<pb::StoredMessage>> RocksDbPortalStore::Expired(int64_t now_ms, size_t limit) {

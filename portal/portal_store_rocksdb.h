@@ -1,6 +1,8 @@
 // PortalStore on RocksDB (portal_store.h): one database under
 // portal.store_path, every message, account, link and key write synced
-// (WAL fsync) before it returns; session updates are written to the WAL but
+// (WAL fsync) before it returns, except MarkNotified (written to the WAL, not
+// synced: a power failure may lose the flag and the message is notified once
+// more, never lost); session updates are written to the WAL but
 // not synced (losing one in a power failure only logs the reader out), and
 // so are audit records (written to the WAL, so a killed process loses none;
 // a power failure may lose the newest few, which decide nothing).
@@ -8,8 +10,10 @@
 // Key layout (one column family, a prefix byte per kind):
 //   m<recipient>\0<id>            StoredMessage
 //   c<recipient>\0<id>            sealed content
-//   s<source_key>                 <recipient>\0<id>   (idempotency)
-//   x<expires BE64><recipient>\0<id>                   (expiry order)
+//   s<source_key>                 <recipient>\0<id>   (idempotency; stays
+//                                 as a tombstone when the message is deleted)
+//   x<expires BE64><recipient>\0<id>   <source_key>    (expiry order; stays
+//                                 with the tombstone until SweepTombstones)
 //   a<address>  t<hash>  z<hash>  k<key id>  u<time BE64><seq BE64>
 //   !stats                        message count, bytes, accounts
 // Ids start with the time, so one recipient's messages sort by arrival.
@@ -19,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,8 +43,7 @@ class RocksDbPortalStore : public PortalStore {
   static Result<std::unique_ptr<RocksDbPortalStore>> Open(const std::string& path);
   ~RocksDbPortalStore() override;
 
-  Result<PutOutcome> PutMessage(const pb::StoredMessage& message,
-                                const std::string& sealed_content) override;
+  Result<std::vector<PutOutcome>> PutMessages(const std::vector<NewMessage>& batch) override;
   Result<std::optional<pb::StoredMessage>> FindBySource(const std::string& source_key) override;
   Result<pb::StoredMessage> GetMessage(const std::string& recipient,
                                        const std::string& id) override;
@@ -48,8 +52,12 @@ class RocksDbPortalStore : public PortalStore {
                                                       const std::string& before_id,
                                                       size_t limit) override;
   Result<size_t> CountMessages(const std::string& recipient) override;
-  Status UpdateMessage(const pb::StoredMessage& message) override;
+  Result<std::string> SwapLinkHash(const std::string& recipient, const std::string& id,
+                                   const std::string& link_hash) override;
+  Status MarkNotified(const std::vector<std::string>& owned) override;
+  Status MarkRead(const std::string& recipient, const std::string& id) override;
   Status DeleteMessage(const std::string& recipient, const std::string& id) override;
+  Result<size_t> SweepTombstones(int64_t now_ms) override;
   Result<std::vector<pb::StoredMessage>> Expired(int64_t now_ms, size_t limit) override;
   Result<std::vector<pb::StoredMessage>> ScanMessages(const std::string& after,
                                                       size_t limit) override;
@@ -80,6 +88,11 @@ class RocksDbPortalStore : public PortalStore {
   Result<std::optional<std::string>> Get(const std::string& key);
   Status Write(void* batch, bool sync);  // rocksdb::WriteBatch*
   Status PutOne(const std::string& key, const std::string& value, bool sync);
+  // Whether the source key is taken; the stored message when it exists.
+  Result<std::optional<PutOutcome>> Existing(const pb::StoredMessage& offered);
+  // Reads, changes and writes one message under mu_ (held by the caller).
+  Status ChangeMessageLocked(const std::string& recipient, const std::string& id,
+                             const std::function<void(pb::StoredMessage&)>& change);
   template <typename Proto>
   Result<std::optional<Proto>> GetProto(const std::string& key);
   template <typename Proto>

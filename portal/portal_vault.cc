@@ -67,8 +67,14 @@ const SecretKey* PortalVault::PortalKey(const std::string& id) const {
 
 Result<PutOutcome> PortalVault::Store(const IncomingMessage& in) {
   SG_ASSIGN_OR_RETURN(auto existing, store_.FindBySource(in.source_key));
-  if (existing) return PutOutcome{*existing, false};
-  pb::StoredMessage m;
+  if (existing) return PutOutcome{*existing, false, false};
+  SG_ASSIGN_OR_RETURN(auto out, store_.PutMessages({Prepare(in)}));
+  return std::move(out.at(0));
+}
+
+NewMessage PortalVault::Prepare(const IncomingMessage& in) const {
+  NewMessage out;
+  pb::StoredMessage& m = out.message;
   const int64_t now = clock_.NowMs();
   m.set_recipient(in.recipient);
   m.set_id(NewMessageId(now));
@@ -86,7 +92,8 @@ Result<PutOutcome> PortalVault::Store(const IncomingMessage& in) {
   Wipe(raw);
   m.set_sealed_summary(
       Seal(data_key, in.summary.SerializeAsString(), Aad("summary", m.recipient(), m.id())));
-  return store_.PutMessage(m, Seal(data_key, in.content, Aad("content", m.recipient(), m.id())));
+  out.sealed_content = Seal(data_key, in.content, Aad("content", m.recipient(), m.id()));
+  return out;
 }
 
 Result<SecretKey> PortalVault::DataKey(const pb::StoredMessage& m) {

@@ -49,6 +49,9 @@ class PortalVault {
 
   // Seals and stores; idempotent on source_key (PortalStore::PutMessage).
   Result<PutOutcome> Store(const IncomingMessage& message);
+  // The sealed record of `message` with a new id, not stored yet (the
+  // intake stores several with PortalStore::PutMessages in one write).
+  NewMessage Prepare(const IncomingMessage& message) const;
   // The original message of `recipient`'s message `id` (kNotFound for any
   // other recipient's).
   Result<std::string> Content(const pb::StoredMessage& message);

@@ -116,8 +116,7 @@ void PortalWeb::Message(Call& call) {
   if (!content.ok() || !account.ok()) return Info(call, "error_title", "error_text", 503, false);
   ParsedMessage parsed = ParseForPortal(*content);
   if (!m->read()) {
-    m->set_read(true);
-    if (auto s = d_.vault.store().UpdateMessage(*m); !s.ok()) {
+    if (auto s = d_.vault.store().MarkRead(m->recipient(), m->id()); !s.ok()) {
       spdlog::warn("portal: mark read: {}", s.error().ToString());
     }
   }

@@ -1,6 +1,6 @@
 // Replying from the portal (portal_web.h): the reply goes to the internal
 // sender (and, for "reply to all", the other internal addresses of the
-// message) through the inbound topic, so the workers encrypt it to each
+// message) through the portal-reply topic, so the workers encrypt it to each
 // internal recipient's certificate. Addresses outside the hosted domains
 // are left out and named on the form: the portal never sends to the
 // internet on a reader's behalf (it would be an open relay for anyone with

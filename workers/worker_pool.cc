@@ -119,6 +119,7 @@ WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_conf
       deliver_topic_(queue_config.Topic(topics::kDeliver)),
       portal_topic_(queue_config.Topic(topics::kPortal)),
       deadletter_topic_(queue_config.Topic(topics::kDeadLetter)),
+      portal_reply_topic_(queue_config.Topic(topics::kPortalReply)),
       queue_(queue),
       processor_(processor),
       metrics_(registry) {}
@@ -130,8 +131,9 @@ Status WorkerPool::Start() {
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     auto m = std::make_unique<Member>();
-    SG_ASSIGN_OR_RETURN(m->consumer,
-                        queue_.CreateConsumer(config_.group, {inbound_topic_, outbound_topic_}));
+    std::vector<std::string> topics{inbound_topic_, outbound_topic_};
+    if (config_.portal_replies) topics.push_back(portal_reply_topic_);
+    SG_ASSIGN_OR_RETURN(m->consumer, queue_.CreateConsumer(config_.group, topics));
     SG_ASSIGN_OR_RETURN(m->producer, queue_.CreateProducer());
     members_.push_back(std::move(m));
   }
@@ -147,7 +149,8 @@ Status WorkerPool::Start() {
     ReportLag();
   });
   running_ = true;
-  spdlog::info("workers: {} threads consuming {} and {}", n, inbound_topic_, outbound_topic_);
+  spdlog::info("workers: {} threads consuming {} and {}{}", n, inbound_topic_, outbound_topic_,
+               config_.portal_replies ? " and " + portal_reply_topic_ : std::string());
   return OkStatus();
 }
 
@@ -266,6 +269,18 @@ void WorkerPool::Run(Member& m) {
   }
 }
 
+std::string WorkerPool::BindOrigin(const queue::Record& rec,
+                                   smimegate::v1::MessageRecord& msg) const {
+  if (rec.topic == portal_reply_topic_) {
+    msg.mutable_envelope()->set_origin(smimegate::v1::ORIGIN_PORTAL);
+    return {};
+  }
+  if (msg.envelope().origin() == smimegate::v1::ORIGIN_PORTAL) {
+    return "origin PORTAL on " + rec.topic + ": portal replies come only on " + portal_reply_topic_;
+  }
+  return {};
+}
+
 size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
   auto acks = std::make_shared<AckWaiter>();
   std::map<std::pair<std::string, int32_t>, int64_t> next;
@@ -293,7 +308,9 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
       continue;
     }
     smimegate::v1::MessageRecord msg;
-    const std::string_view direction = rec.topic == inbound_topic_ ? "inbound" : "outbound";
+    const std::string_view direction = rec.topic == inbound_topic_        ? "inbound"
+                                       : rec.topic == portal_reply_topic_ ? "portal-reply"
+                                                                          : "outbound";
     // Gives up on the record: dead letter, and a DSN to its sender.
     auto dead_letter = [&](const std::string& reason, bool permanent = true,
                            bool tell_sender = true) {
@@ -310,8 +327,12 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
       }
       metrics_.dead_lettered.Inc();
     };
+    std::string refused;
     if (!msg.ParseFromString(rec.value)) {
       dead_letter("record is not a valid MessageRecord");
+    } else if (refused = BindOrigin(rec, msg); !refused.empty()) {
+      // Not the sender's fault and not theirs to hear about: no DSN.
+      dead_letter(refused, /*permanent=*/true, /*tell_sender=*/false);
     } else {
       auto result = processor_.Process(std::move(msg));
       if (result.ok()) {

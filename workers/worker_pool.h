@@ -5,6 +5,12 @@
 // MessageProcessor, publish its outputs to the deliver topic, wait for the
 // durable acks, and only then commit (at least once, invariant 2).
 //
+// Origin (review R4): the portal writes readers' replies to the
+// portal-reply topic (the only topic its Kafka principal may write besides
+// deliver); the workers treat every record there as ORIGIN_PORTAL whatever
+// its field says, so the portal-reply checks always apply, and dead-letter a
+// record that claims ORIGIN_PORTAL on inbound or outbound.
+//
 // Failures never block a partition:
 //   - a record that cannot be decoded, or a permanent processing error, goes
 //     to the dead-letter topic with the reason in header "sg-reason", and
@@ -86,11 +92,16 @@ class WorkerPool : public Service {
   // many records are finished (fewer than all when a dependency is down or
   // the queue refused a publish: the rest must be read again).
   size_t ProcessBatch(Member& m, std::vector<queue::Record>& batch);
+  // Binds a record's origin to its topic (review R4): everything on
+  // portal-reply is ORIGIN_PORTAL; ORIGIN_PORTAL anywhere else is refused
+  // (the reason; empty when the record may be processed).
+  std::string BindOrigin(const queue::Record& rec, smimegate::v1::MessageRecord& msg) const;
 
   WorkerConfig config_;
   WorkerDsn dsn_;
   const Clock& clock_;
-  std::string inbound_topic_, outbound_topic_, deliver_topic_, portal_topic_, deadletter_topic_;
+  std::string inbound_topic_, outbound_topic_, deliver_topic_, portal_topic_, deadletter_topic_,
+      portal_reply_topic_;
   queue::Queue& queue_;
   MessageProcessor& processor_;
   WorkerMetrics metrics_;

@@ -12,7 +12,7 @@
 //       [--per-recipient P] [--clients C] [--requests K] [--logins L]
 //       [--idle N] [--idle-report N,N] [--bound-ms B] [--max-static-p50-ms M]
 //       [--message-bytes S]
-//       [--threads T] [--json FILE]
+//       [--threads T] [--intake-batch B] [--json FILE]
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -39,6 +39,7 @@ struct Options {
   double bound_ms = 2000;
   double max_static_p50_ms = 30;
   int threads = 0;
+  int intake_batch = 0;
   std::string json;
 };
 
@@ -76,6 +77,8 @@ bool Parse(int argc, char** argv, Options* o) {
       o->max_static_p50_ms = std::stod(v);
     } else if (a == "--threads") {
       o->threads = std::stoi(v);
+    } else if (a == "--intake-batch") {
+      o->intake_batch = std::stoi(v);
     } else if (a == "--json") {
       o->json = v;
     } else {
@@ -92,16 +95,24 @@ bool ReportIntake(BenchStage& stage, const Options& o, std::ostringstream& json)
   json << ",\"intake\":[";
   for (size_t rep = 0; rep < o.reps; ++rep) {
     IntakeResult r = RunIntake(stage, o.records, o.message_bytes, static_cast<int>(rep));
-    ok = ok && r.exact;
+    // Sign+encrypt of the same number of messages, right after (issue 17:
+    // the store rate beside the sign+encrypt rate of the same run).
+    SmimeResult se = RunSignEncrypt(o.records, o.message_bytes);
+    ok = ok && r.exact && se.problem.empty();
     const auto records = static_cast<double>(r.records);
     const double portal = records / std::max(r.portal_seconds, 1e-9);
     const double relay = records / std::max(r.relay_seconds, 1e-9);
-    std::printf("intake rep %zu: %zu records; portal %.1f/s stored+notified, relay baseline %.1f/s; "
-                "ratio %.3f; exactly once: %s %s\n",
-                rep, r.records, portal, relay, Ratio(portal, relay), r.exact ? "yes" : "NO",
-                r.problem.c_str());
+    const double smime = static_cast<double>(se.records) / std::max(se.seconds, 1e-9);
+    std::printf("intake rep %zu: %zu records; portal %.1f/s stored+notified, relay baseline %.1f/s "
+                "(ratio %.3f), sign+encrypt %.1f/s (ratio %.3f); batch %d; exactly once: %s %s%s\n",
+                rep, r.records, portal, relay, Ratio(portal, relay), smime, Ratio(portal, smime),
+                stage.config().intake_batch, r.exact ? "yes" : "NO", r.problem.c_str(),
+                se.problem.c_str());
     json << (rep ? "," : "") << "{\"records\":" << r.records << ",\"portal_per_s\":" << portal
          << ",\"relay_per_s\":" << relay << ",\"ratio\":" << Ratio(portal, relay)
+         << ",\"sign_encrypt_per_s\":" << smime
+         << ",\"ratio_sign_encrypt\":" << Ratio(portal, smime)
+         << ",\"intake_batch\":" << stage.config().intake_batch
          << ",\"exact\":" << (r.exact ? "true" : "false") << "}";
   }
   json << "]";
@@ -183,6 +194,7 @@ int Main(int argc, char** argv) {
   BenchStage stage;
   StageOptions so;
   so.threads = o.threads;
+  so.intake_batch = o.intake_batch;
   if (Status s = stage.Start(so); !s.ok()) {
     std::cerr << "portal did not start: " << s.error().ToString() << "\n";
     return 1;

@@ -2,7 +2,8 @@
 // against a baseline in the same run on the same stage:
 //   - intake: records stored + notified per second, against a plain relay of
 //     the same records through the same queue (consume, produce one record,
-//     commit: the queue's share of the intake's work);
+//     commit: the queue's share of the intake's work), and beside the
+//     sign+encrypt rate of the same messages (the S/MIME engine, one thread);
 //   - pages: inbox and message page latency (p50/p99) under C concurrent
 //     logged-in clients, against a static file of the same server;
 //   - login: wall time and process CPU per login (Argon2id verification),
@@ -31,6 +32,16 @@ struct IntakeResult {
   std::string problem;
 };
 IntakeResult RunIntake(BenchStage& stage, size_t records, size_t message_bytes, int rep);
+
+// The sign+encrypt baseline: the same messages signed and encrypted by the
+// S/MIME engine on one thread (what a worker does for a recipient with a
+// certificate).
+struct SmimeResult {
+  size_t records = 0;
+  double seconds = 0;
+  std::string problem;
+};
+SmimeResult RunSignEncrypt(size_t records, size_t message_bytes);
 
 struct Latency {
   size_t requests = 0;

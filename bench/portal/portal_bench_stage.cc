@@ -55,7 +55,7 @@ Status BenchStage::OpenQueue() {
   q.path = dir_.Sub("queue");
   q.sync = true;  // as in production
   SG_ASSIGN_OR_RETURN(queue_, queue::EmbeddedQueue::Open(q));
-  return queue_->EnsureTopics({{"portal", 1}, {"deliver", 1}, {"inbound", 1}, {"deadletter", 1},
+  return queue_->EnsureTopics({{"portal", 1}, {"deliver", 1}, {"portal-reply", 1}, {"deadletter", 1},
                                {"relay-in", 1}, {"relay-out", 1}});
 }
 
@@ -71,10 +71,11 @@ Status BenchStage::Start(const StageOptions& options) {
   config_.admin_socket = dir_.Sub("portal.sock");
   config_.kek.file = dir_.Sub("portal.kek");
   config_.kek.create = true;
+  if (options.intake_batch > 0) config_.intake_batch = options.intake_batch;
   if (options.threads > 0) config_.threads = options.threads;
   service_ = std::make_unique<PortalService>(
       config_, std::vector<std::string>{"corp.example"}, *queue_,
-      PortalTopics{"portal", "deliver", "inbound", "deadletter"}, registry_, clock_,
+      PortalTopics{"portal", "deliver", "portal-reply", "deadletter"}, registry_, clock_,
       options.argon2, options.intake_threads);
   return service_->Start();
 }

@@ -37,6 +37,7 @@ struct StageOptions {
   Argon2Params argon2;        // production default: t=3, 64 MiB, p=1
   int threads = 0;            // 0: PortalConfig's default
   int intake_threads = 1;     // the portal topic has one partition
+  int intake_batch = 0;       // 0: PortalConfig's default (portal.intake_batch)
 };
 
 class BenchStage {

@@ -139,10 +139,11 @@ Status App::Start() {
   SG_RETURN_IF_ERROR(status_->Start());
   if (stage_ != Stage::kKeyService) SG_RETURN_IF_ERROR(OpenQueueWaiting());
   if (queue_ && (config_.portal.enabled || config_.policy.web_encryption)) {
-    // The portal topic exists only where web encryption is used, so a
-    // Kafka cluster without it (create_topics: false) keeps working.
+    // The portal topics exist only where web encryption is used, so a
+    // Kafka cluster without them (create_topics: false) keeps working.
     SG_RETURN_IF_ERROR(queue_->EnsureTopics(
-        {{config_.queue.Topic(topics::kPortal), config_.queue.partitions}}));
+        {{config_.queue.Topic(topics::kPortal), config_.queue.partitions},
+         {config_.queue.Topic(topics::kPortalReply), config_.queue.partitions}}));
   }
 
   // Start order: keyservice, workers, egress, portal, ingress (mail is taken last
@@ -219,8 +220,10 @@ Status App::Start() {
                         smime::SmimeEngine::Create(config_.smime.limits, smime_metrics_.get()));
     processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
                                                             *guard_, *engine_, registry_);
+    workers::WorkerConfig wc = config_.workers;
+    wc.portal_replies = config_.portal.enabled || config_.policy.web_encryption;
     services_.push_back(std::make_unique<workers::WorkerPool>(
-        config_.workers, config_.queue, *queue_, *processor_, registry_,
+        wc, config_.queue, *queue_, *processor_, registry_,
         workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster}));
   }
   if (Runs(Stage::kEgress)) {
@@ -233,7 +236,7 @@ Status App::Start() {
         config_.portal, config_.hosted_domains, *queue_,
         portal::PortalTopics{config_.queue.Topic(topics::kPortal),
                              config_.queue.Topic(topics::kDeliver),
-                             config_.queue.Topic(topics::kInbound),
+                             config_.queue.Topic(topics::kPortalReply),
                              config_.queue.Topic(topics::kDeadLetter)},
         registry_, clock_);
     portal_ = portal.get();

@@ -53,7 +53,7 @@ TEST_F(PortalInboxPagesTest, ReplyAllReachesTheHostedRecipientsOnly) {
                                             {"body", "Agreed, see you all on Monday."}});
   ASSERT_TRUE(sent);
   ASSERT_EQ(sent->status, 303) << sent->body;
-  auto replies = Records("inbound");
+  auto replies = Records("portal-reply");
   ASSERT_EQ(replies.size(), 1u);
   const auto& env = replies[0].envelope();
   std::vector<std::string> to;
@@ -73,7 +73,7 @@ TEST_F(PortalInboxPagesTest, ReplyAllReachesTheHostedRecipientsOnly) {
                                            {"body", "Only to Alice."}});
   ASSERT_TRUE(one);
   ASSERT_EQ(one->status, 303) << one->body;
-  replies = Records("inbound");
+  replies = Records("portal-reply");
   ASSERT_EQ(replies.size(), 2u);
   ASSERT_EQ(replies[1].envelope().recipients_size(), 1);
   EXPECT_EQ(replies[1].envelope().recipients(0).address(), "alice@corp.example");
@@ -95,7 +95,7 @@ TEST_F(PortalInboxPagesTest, AReplyToANonHostedSenderIsRefused) {
     ASSERT_TRUE(sent);
     EXPECT_EQ(sent->status, 403) << "all=" << all << " " << sent->body;
   }
-  EXPECT_TRUE(Records("inbound").empty());
+  EXPECT_TRUE(Records("portal-reply").empty());
   EXPECT_EQ(Metric("smimegate_portal_replies_total"), 0);
 }
 

@@ -14,6 +14,7 @@
 #include <new>
 #include <stdexcept>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "common/embedded_queue.h"
@@ -46,7 +47,13 @@ class FakeOutbox : public Outbox {
     mails.push_back(record.message());
     return OkStatus();
   }
+  std::vector<Status> DeliverAll(const std::vector<v1::MessageRecord>& records) override {
+    ++deliver_all_calls;
+    return Outbox::DeliverAll(records);
+  }
   Status Reply(const v1::MessageRecord&) override { return OkStatus(); }
+
+  std::atomic<int> deliver_all_calls{0};
 
   std::mutex mu;
   std::string fail_for;
@@ -54,6 +61,16 @@ class FakeOutbox : public Outbox {
   std::function<void(const std::string&)> before_deliver;
   std::vector<std::string> delivered;
   std::vector<std::string> mails;
+};
+
+// Counts the batched store writes.
+class CountingStore : public MemoryPortalStore {
+ public:
+  Result<std::vector<PutOutcome>> PutMessages(const std::vector<NewMessage>& batch) override {
+    ++put_calls;
+    return MemoryPortalStore::PutMessages(batch);
+  }
+  std::atomic<int> put_calls{0};
 };
 
 std::string Mail() {
@@ -91,8 +108,12 @@ class PortalIntakeLoopTest : public ::testing::Test {
     if (thread_.joinable()) thread_.join();
   }
 
-  void StartLoop(IntakeLoop::Handler handler = nullptr, IntakeLoop::Health health = nullptr) {
-    if (!handler) handler = [this](const v1::MessageRecord& r) { return intake_->Handle(r); };
+  // `one`: a handler of one record at a time instead of the intake's batches.
+  void StartLoop(std::function<Status(const v1::MessageRecord&)> one = nullptr,
+                 IntakeLoop::Health health = nullptr) {
+    IntakeLoop::Handler handler =
+        one ? IntakeLoop::PerRecord(std::move(one))
+            : [this](const std::vector<v1::MessageRecord>& r) { return intake_->HandleBatch(r); };
     if (!health) health = [] { return OkStatus(); };
     loop_ = std::make_unique<IntakeLoop>(*consumer_, *producer_, "deadletter", metrics_,
                                          std::move(handler), std::move(health));
@@ -139,7 +160,7 @@ class PortalIntakeLoopTest : public ::testing::Test {
   sg::testing::TempDir dir_;
   sg::testing::FakeClock clock_;
   PortalConfig config_;
-  MemoryPortalStore store_;
+  CountingStore store_;
   SecretKey kek_ = SecretKey::Random();
   metrics::Registry registry_;
   PortalMetrics metrics_{registry_};
@@ -162,7 +183,10 @@ TEST_F(PortalIntakeLoopTest, APermanentNotificationFailureIsDeadLetteredAndTheNe
   Put("q1", "poison@partner.example");
   Put("q2", "bob@partner.example");
   StartLoop();
-  ASSERT_TRUE(Eventually([&] { return Delivered() == 1; }));
+  // The batch notifies q2 beside q1: wait for both outcomes.
+  ASSERT_TRUE(Eventually([&] {
+    return Delivered() == 1 && DeadLetters().size() == 1 && metrics_.dead_letters.Value() == 1;
+  }));
   EXPECT_EQ(outbox_.delivered[0], "bob@partner.example");
   EXPECT_EQ(*store_.CountMessages("bob@partner.example"), 1u);
   auto dead = DeadLetters();
@@ -195,7 +219,7 @@ TEST_F(PortalIntakeLoopTest, AnExceptionInTheIntakeIsCaughtAndTheRecordReadAgain
   Put("q1", "bob@partner.example");
   StartLoop([&](const v1::MessageRecord& r) -> Status {
     if (calls++ == 0) throw std::bad_alloc();
-    return intake_->Handle(r);
+    return intake_->Handle(r).status;
   });
   ASSERT_TRUE(Eventually([&] { return Delivered() == 1; }));
   EXPECT_GE(calls.load(), 2);
@@ -214,11 +238,12 @@ TEST_F(PortalIntakeLoopTest, ARecordThatAlwaysThrowsIsDeadLetteredAndTheNextIsSt
       ++poison_calls;
       throw std::length_error("the test's poison");
     }
-    return intake_->Handle(r);
+    return intake_->Handle(r).status;
   });
-  ASSERT_TRUE(Eventually([&] { return Delivered() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return Delivered() == 1 && DeadLetters().size() == 1; }));
   EXPECT_EQ(outbox_.delivered[0], "bob@partner.example");
-  EXPECT_EQ(poison_calls.load(), IntakeLoop::kMaxAttempts);
+  // Each pass: the batch throws, then the record alone (the strike).
+  EXPECT_GE(poison_calls.load(), IntakeLoop::kMaxAttempts);
   auto dead = DeadLetters();
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].key, "q1");
@@ -338,6 +363,87 @@ TEST_F(PortalIntakeLoopTest, ANewNotificationRevokesTheLinkSentBefore) {
     EXPECT_FALSE(links_.Peek(before, pb::LinkToken::PURPOSE_MESSAGE)->has_value()) << resend;
     EXPECT_TRUE(links_.Peek(now, pb::LinkToken::PURPOSE_MESSAGE)->has_value()) << resend;
   }
+}
+
+// Point 1 of session 29: a batch of records is stored in ONE store write
+// (messages, contents, source keys and first links together) and its
+// notifications are handed to the deliver topic together, then marked.
+TEST_F(PortalIntakeLoopTest, ABatchIsStoredInOneWriteAndNotifiedInOneHandOver) {
+  std::vector<v1::MessageRecord> batch;
+  for (int i = 0; i < 5; ++i) {
+    batch.push_back(Record("q" + std::to_string(i), "r" + std::to_string(i) + "@partner.example"));
+  }
+  auto out = intake_->HandleBatch(batch);
+  ASSERT_EQ(out.size(), 5u);
+  for (const auto& o : out) EXPECT_TRUE(o.ok()) << o.error().ToString();
+  EXPECT_EQ(store_.put_calls.load(), 1);
+  EXPECT_EQ(outbox_.deliver_all_calls.load(), 1);
+  EXPECT_EQ(Delivered(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    auto list = store_.ListMessages("r" + std::to_string(i) + "@partner.example", "", 10);
+    ASSERT_TRUE(list.ok() && list->size() == 1u) << i;
+    EXPECT_TRUE((*list)[0].notified()) << i;
+    // The link sent is the one stored with the message, and it opens.
+    const std::string token = TokenIn(outbox_.mails[static_cast<size_t>(i)]);
+    auto link = links_.Peek(token, pb::LinkToken::PURPOSE_MESSAGE);
+    ASSERT_TRUE(link.ok() && link->has_value()) << i;
+    EXPECT_EQ((*link)->message_id(), (*list)[0].id());
+  }
+  // Read again (a crash before the commit): nothing stored or sent twice.
+  out = intake_->HandleBatch(batch);
+  for (const auto& o : out) EXPECT_TRUE(o.ok());
+  EXPECT_EQ(Delivered(), 5u);
+  EXPECT_EQ(metrics_.duplicates.Value(), 5);
+}
+
+// Review R8: every recipient is checked before any is stored; one that
+// fails for good is a dead letter of its own (a copy with only it), and the
+// record's other recipients are stored and notified.
+TEST_F(PortalIntakeLoopTest, OneBadRecipientIsADeadLetterOfItsOwnAndTheOthersGoOn) {
+  outbox_.fail_for = "poison@partner.example";
+  outbox_.fail_code = ErrorCode::kInternal;
+  v1::MessageRecord r = Record("q1", "not an address");
+  for (const char* a : {"bob@partner.example", "poison@partner.example", "carol@partner.example"}) {
+    r.mutable_envelope()->add_recipients()->set_address(a);
+  }
+  Produce("portal", "q1", r.SerializeAsString());
+  Put("q2", "dave@partner.example");
+  StartLoop();
+  ASSERT_TRUE(Eventually([&] { return Delivered() == 3 && DeadLetters().size() == 2; }));
+  EXPECT_EQ(*store_.CountMessages("bob@partner.example"), 1u);
+  EXPECT_EQ(*store_.CountMessages("carol@partner.example"), 1u);
+  EXPECT_EQ(*store_.CountMessages("dave@partner.example"), 1u);
+  EXPECT_EQ(*store_.CountMessages("poison@partner.example"), 1u);  // stored, not notified
+  auto dead = DeadLetters();
+  std::set<std::string> who;
+  for (const auto& d : dead) {
+    EXPECT_EQ(d.key, "q1");
+    v1::MessageRecord copy;
+    ASSERT_TRUE(copy.ParseFromString(d.value));
+    ASSERT_EQ(copy.envelope().recipients_size(), 1);
+    who.insert(copy.envelope().recipients(0).address());
+    const std::string reason(d.FindHeader("sg-reason").value_or(""));
+    EXPECT_NE(reason.find("recipient <" + copy.envelope().recipients(0).address() + ">"),
+              std::string::npos)
+        << reason;
+  }
+  EXPECT_EQ(who, (std::set<std::string>{"not an address", "poison@partner.example"}));
+  // Nothing is read again: the record was committed.
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(DeadLetters().size(), 2u);
+}
+
+// Review R9: a message deleted by its reader leaves a tombstone, so its
+// record read again (a crash before the commit) stores and notifies nothing.
+TEST_F(PortalIntakeLoopTest, ADeletedMessageIsNotStoredAgainWhenItsRecordComesBack) {
+  v1::MessageRecord r = Record("q1", "bob@partner.example");
+  ASSERT_TRUE(intake_->Handle(r).ok());
+  auto list = store_.ListMessages("bob@partner.example", "", 10);
+  ASSERT_TRUE(list.ok() && list->size() == 1u);
+  ASSERT_TRUE(store_.DeleteMessage("bob@partner.example", (*list)[0].id()).ok());
+  ASSERT_TRUE(intake_->Handle(r).ok());
+  EXPECT_EQ(*store_.CountMessages("bob@partner.example"), 0u);
+  EXPECT_EQ(Delivered(), 1u);
 }
 
 }  // namespace

@@ -70,7 +70,7 @@ class PortalServiceFixture : public ::testing::Test {
     auto q = queue::EmbeddedQueue::Open(opts);
     ASSERT_TRUE(q.ok()) << q.error().ToString();
     queue_ = std::move(*q);
-    ASSERT_TRUE(queue_->EnsureTopics({{"portal", 1}, {"deliver", 1}, {"inbound", 1},
+    ASSERT_TRUE(queue_->EnsureTopics({{"portal", 1}, {"deliver", 1}, {"portal-reply", 1},
                                       {"deadletter", 1}}).ok());
     config_.enabled = true;
     config_.address = "127.0.0.1";
@@ -86,7 +86,7 @@ class PortalServiceFixture : public ::testing::Test {
     Configure(config_);
     service_ = std::make_unique<PortalService>(
         config_, std::vector<std::string>{"corp.example"}, *queue_,
-        PortalTopics{"portal", "deliver", "inbound", "deadletter"}, registry_, clock_,
+        PortalTopics{"portal", "deliver", "portal-reply", "deadletter"}, registry_, clock_,
         Argon2Params{1, 1024, 1}, 1);
     Status s = service_->Start();
     ASSERT_TRUE(s.ok()) << s.error().ToString();

@@ -42,7 +42,7 @@ class PortalStageTest : public ::testing::Test {
     auto q = queue::EmbeddedQueue::Open(opts);
     ASSERT_TRUE(q.ok()) << q.error().ToString();
     queue_ = std::move(*q);
-    ASSERT_TRUE(queue_->EnsureTopics({{"portal", 1}, {"deliver", 1}, {"inbound", 1},
+    ASSERT_TRUE(queue_->EnsureTopics({{"portal", 1}, {"deliver", 1}, {"portal-reply", 1},
                                       {"deadletter", 1}}).ok());
     PortalConfig c;
     c.enabled = true;
@@ -59,7 +59,7 @@ class PortalStageTest : public ::testing::Test {
     Configure(c);
     service_ = std::make_unique<PortalService>(
         c, std::vector<std::string>{"corp.example"}, *queue_,
-        PortalTopics{"portal", "deliver", "inbound", "deadletter"}, registry_, StageClock(),
+        PortalTopics{"portal", "deliver", "portal-reply", "deadletter"}, registry_, StageClock(),
         Argon2Params{1, 1024, 1}, 1);
     Status s = service_->Start();
     ASSERT_TRUE(s.ok()) << s.error().ToString();

@@ -5,11 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <ostream>
 #include <memory>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "portal/portal_store_memory.h"
 #include "portal/portal_store_rocksdb.h"
@@ -101,13 +104,10 @@ TEST_P(PortalStoreContract, ListIsNewestFirstAndPages) {
   EXPECT_EQ(*store_->CountMessages("bob@p.example"), 5u);
 }
 
-TEST_P(PortalStoreContract, UpdateChangesFlagsOnlyAndDeleteRemovesEverything) {
+TEST_P(PortalStoreContract, FlagsChangeOneAtATimeAndDeleteRemovesTheMessage) {
   ASSERT_TRUE(store_->PutMessage(Msg("bob@p.example", "0001", "q1"), "content").ok());
-  pb::StoredMessage changed = Msg("bob@p.example", "0001", "q1");
-  changed.set_read(true);
-  changed.set_notified(true);
-  changed.set_sender("mallory@evil.example");
-  ASSERT_TRUE(store_->UpdateMessage(changed).ok());
+  ASSERT_TRUE(store_->MarkRead("bob@p.example", "0001").ok());
+  ASSERT_TRUE(store_->MarkNotified({"bob@p.example" + std::string(1, '\0') + "0001"}).ok());
   auto got = store_->GetMessage("bob@p.example", "0001");
   EXPECT_TRUE(got->read());
   EXPECT_TRUE(got->notified());
@@ -115,8 +115,105 @@ TEST_P(PortalStoreContract, UpdateChangesFlagsOnlyAndDeleteRemovesEverything) {
   ASSERT_TRUE(store_->DeleteMessage("bob@p.example", "0001").ok());
   EXPECT_EQ(store_->GetMessage("bob@p.example", "0001").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->GetContent("bob@p.example", "0001").error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(store_->UpdateMessage(changed).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->MarkRead("bob@p.example", "0001").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->SwapLinkHash("bob@p.example", "0001", "h").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->MarkNotified({"bob@p.example" + std::string(1, '\0') + "0001"}).ok());
   EXPECT_EQ(store_->Stats()->messages, 0u);
+}
+
+// Review R10: the link hash is swapped under the store's lock and the hash
+// it replaces comes back (to be revoked); the read flag set meanwhile by a
+// page view survives (no write-back of a copy read before).
+TEST_P(PortalStoreContract, SwapLinkHashReturnsTheOldHashAndKeepsTheOtherFlags) {
+  pb::StoredMessage m = Msg("bob@p.example", "0001", "q1");
+  m.set_link_hash("first");
+  ASSERT_TRUE(store_->PutMessage(m, "content").ok());
+  ASSERT_TRUE(store_->MarkRead("bob@p.example", "0001").ok());
+  auto old = store_->SwapLinkHash("bob@p.example", "0001", "second");
+  ASSERT_TRUE(old.ok()) << old.error().ToString();
+  EXPECT_EQ(*old, "first");
+  EXPECT_EQ(*store_->SwapLinkHash("bob@p.example", "0001", "third"), "second");
+  auto got = store_->GetMessage("bob@p.example", "0001");
+  EXPECT_EQ(got->link_hash(), "third");
+  EXPECT_TRUE(got->read());
+  EXPECT_TRUE(got->notified());
+}
+
+// Two concurrent swaps: every hash handed out is returned exactly once as
+// "old" or is the last one, so none stays live unrevoked.
+TEST_P(PortalStoreContract, ConcurrentSwapsLoseNoLink) {
+  pb::StoredMessage m = Msg("bob@p.example", "0001", "q1");
+  m.set_link_hash("h0");
+  ASSERT_TRUE(store_->PutMessage(m, "content").ok());
+  std::array<std::vector<std::string>, 2> olds;
+  std::array<std::thread, 2> threads;
+  for (size_t t = 0; t < 2; ++t) {
+    threads[t] = std::thread([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto old = store_->SwapLinkHash("bob@p.example", "0001",
+                                        "t" + std::to_string(t) + "-" + std::to_string(i));
+        if (old.ok()) olds[t].push_back(*old);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> seen(olds[0].begin(), olds[0].end());
+  seen.insert(olds[1].begin(), olds[1].end());
+  EXPECT_EQ(seen.size(), 100u);  // no hash returned twice
+  seen.insert(store_->GetMessage("bob@p.example", "0001")->link_hash());
+  EXPECT_EQ(seen.size(), 101u);  // h0 + 100 new: every one accounted for
+  EXPECT_TRUE(seen.count("h0"));
+}
+
+// Review R9: a deleted message's source key stays until the message's
+// expiry, so the record read again stores nothing; then it goes.
+TEST_P(PortalStoreContract, ADeletedMessageLeavesATombstoneUntilItsExpiry) {
+  ASSERT_TRUE(store_->PutMessage(Msg("bob@p.example", "0001", "q1/bob", 500), "content").ok());
+  ASSERT_TRUE(store_->DeleteMessage("bob@p.example", "0001").ok());
+  EXPECT_FALSE(store_->FindBySource("q1/bob")->has_value());
+  auto again = store_->PutMessage(Msg("bob@p.example", "0002", "q1/bob", 500), "content");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_TRUE(again->gone);
+  EXPECT_EQ(*store_->CountMessages("bob@p.example"), 0u);
+  if (GetParam().persistent) Reopen();
+  EXPECT_EQ(*store_->SweepTombstones(499), 0u);
+  EXPECT_TRUE(store_->PutMessage(Msg("bob@p.example", "0003", "q1/bob", 500), "c")->gone);
+  EXPECT_EQ(*store_->SweepTombstones(500), 1u);
+  auto later = store_->PutMessage(Msg("bob@p.example", "0004", "q1/bob", 900), "content");
+  EXPECT_TRUE(later->created);
+}
+
+// One batch: new messages and their links in one write; a source key twice
+// in the batch, or already stored, is stored once.
+TEST_P(PortalStoreContract, PutMessagesStoresABatchWithItsLinksOnce) {
+  ASSERT_TRUE(store_->PutMessage(Msg("a@p.example", "0001", "q1"), "c1").ok());
+  std::vector<NewMessage> batch(4);
+  batch[0].message = Msg("a@p.example", "0009", "q1");  // stored before
+  batch[1].message = Msg("b@p.example", "0002", "q2");
+  batch[2].message = Msg("c@p.example", "0003", "q3");
+  batch[3].message = Msg("b@p.example", "0004", "q2");  // twice in the batch
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].sealed_content = "c" + std::to_string(i);
+    batch[i].link_hash = "link" + std::to_string(i);
+    batch[i].link.set_expires_ms(1000);
+  }
+  auto out = store_->PutMessages(batch);
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  ASSERT_EQ(out->size(), 4u);
+  EXPECT_FALSE((*out)[0].created);
+  EXPECT_EQ((*out)[0].message.id(), "0001");
+  EXPECT_TRUE((*out)[1].created);
+  EXPECT_TRUE((*out)[2].created);
+  EXPECT_FALSE((*out)[3].created);
+  EXPECT_EQ((*out)[3].message.id(), "0002");
+  if (GetParam().persistent) Reopen();
+  EXPECT_EQ(store_->Stats()->messages, 3u);
+  EXPECT_TRUE(store_->GetToken("link1")->has_value());
+  EXPECT_TRUE(store_->GetToken("link2")->has_value());
+  EXPECT_FALSE(store_->GetToken("link0")->has_value());
+  EXPECT_FALSE(store_->GetToken("link3")->has_value());
+  EXPECT_EQ(*store_->GetContent("b@p.example", "0002"), "c1");
 }
 
 TEST_P(PortalStoreContract, ExpiredOldestFirst) {

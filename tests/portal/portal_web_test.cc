@@ -80,7 +80,7 @@ TEST_F(PortalWebTest, AReplyLargerThan16KbReachesTheInboundTopic) {
   ASSERT_EQ(sent->status, 303) << sent->body;
   EXPECT_EQ(sent->get_header_value("Location"), "/m/" + id_ + "?n=reply_sent");
 
-  auto inbound = WaitForMessages("inbound", 1);
+  auto inbound = WaitForMessages("portal-reply", 1);
   ASSERT_EQ(inbound.size(), 1u);
   EXPECT_EQ(inbound[0].envelope().recipients(0).address(), "alice@corp.example");
   EXPECT_EQ(inbound[0].envelope().mail_from(), "bob@partner.example");
@@ -110,7 +110,7 @@ TEST_F(PortalWebTest, TooLargeUrlEncodedFormsAreAnsweredTooLargeNotNotFound) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
   EXPECT_EQ(unknown->body, "not found\n");
-  EXPECT_TRUE(Messages("inbound").empty());
+  EXPECT_TRUE(Messages("portal-reply").empty());
 }
 
 // A TLS connection that writes and reads raw HTTP/1.1: a client that

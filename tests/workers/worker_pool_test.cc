@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/embedded_queue.h"
+#include "common/kafka_queue.h"
 #include "common/queue_config.h"
 #include "common/topics.h"
 #include "workers/message_processor.h"
@@ -20,6 +21,7 @@
 #include "tests/support/captured_log.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/holding_queue.h"
+#include "tests/support/kafka_broker_process.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::workers {
@@ -400,6 +402,112 @@ TEST_F(WorkerDeadLetterTest, ASetAsideRecordWaitsWithoutHoldingUpItsPartition) {
   EXPECT_TRUE(polled->empty());
   (*c)->Close();
 }
+
+// Review R4: the origin of a portal reply is bound to the topic it came on,
+// not to a field its producer sets. In both queue modes: a record on
+// portal-reply reaches the policy as ORIGIN_PORTAL whatever it says; a
+// record claiming ORIGIN_PORTAL on inbound is dead-lettered with the reason
+// and no DSN, and never reaches the policy.
+class OriginRecorder : public MessageProcessor {
+ public:
+  Result<std::vector<smimegate::v1::MessageRecord>> Process(
+      smimegate::v1::MessageRecord record) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    seen_.emplace_back(record.envelope().message_id(), record.envelope().origin());
+    return std::vector<smimegate::v1::MessageRecord>{record};
+  }
+  std::vector<std::pair<std::string, smimegate::v1::Origin>> seen() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::string, smimegate::v1::Origin>> seen_;
+};
+
+std::unique_ptr<queue::Queue> OpenQueue(const std::string& kind, const std::string& dir,
+                                        std::unique_ptr<sg::testing::KafkaBrokerProcess>& broker) {
+  if (kind == "embedded") {
+    queue::EmbeddedQueueOptions opts;
+    opts.path = dir + "/queue";
+    opts.sync = false;
+    auto q = queue::EmbeddedQueue::Open(opts);
+    return q.ok() ? std::unique_ptr<queue::Queue>(std::move(*q)) : nullptr;
+  }
+  broker = std::make_unique<sg::testing::KafkaBrokerProcess>(
+      SMIMEGATE_TEST_BROKER,
+      std::vector<std::pair<std::string, int>>{{"inbound", 1}, {"outbound", 1}, {"deliver", 1},
+                                               {"retry", 1}, {"deadletter", 1}, {"portal", 1},
+                                               {"portal-reply", 1}});
+  if (!broker->ok()) return nullptr;
+  queue::KafkaQueueOptions o;
+  o.brokers = broker->bootstrap();
+  o.session_timeout = std::chrono::milliseconds(6000);
+  auto q = queue::KafkaQueue::Open(o);
+  return q.ok() ? std::unique_ptr<queue::Queue>(std::move(*q)) : nullptr;
+}
+
+class WorkerPortalReplyTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(WorkerPortalReplyTest, TheOriginComesFromTheTopicNotFromTheRecord) {
+  sg::testing::TempDir dir;
+  std::unique_ptr<sg::testing::KafkaBrokerProcess> broker;
+  auto queue = OpenQueue(GetParam(), dir.path(), broker);
+  ASSERT_NE(queue, nullptr);
+  queue::QueueConfig qc;
+  qc.partitions = 1;
+  ASSERT_TRUE(queue->EnsureTopics(qc.PipelineTopics()).ok());
+  ASSERT_TRUE(queue->EnsureTopics({{qc.Topic(topics::kPortal), 1},
+                                   {qc.Topic(topics::kPortalReply), 1}}).ok());
+  auto reply = Message("reader@partner.example", smimegate::v1::DIRECTION_INBOUND);
+  reply.mutable_envelope()->set_message_id("reply");
+  reply.mutable_envelope()->set_origin(smimegate::v1::ORIGIN_SMTP);  // a lie
+  auto forged = Message("alice@corp.example", smimegate::v1::DIRECTION_OUTBOUND);
+  forged.mutable_envelope()->set_message_id("forged");
+  forged.mutable_envelope()->set_origin(smimegate::v1::ORIGIN_PORTAL);
+  {
+    auto p = queue->CreateProducer();
+    ASSERT_TRUE(p.ok());
+    for (const auto& [topic, rec] : {std::pair<std::string, smimegate::v1::MessageRecord>{
+                                         "portal-reply", reply},
+                                     {"inbound", forged}}) {
+      std::promise<Status> done;
+      (*p)->Produce({topic, rec.envelope().message_id(), {}, rec.SerializeAsString(), std::nullopt},
+                    [&done](Status st) { done.set_value(st); });
+      ASSERT_TRUE(done.get_future().get().ok()) << topic;
+    }
+    ASSERT_TRUE((*p)->Flush(5s).ok());
+  }
+  OriginRecorder processor;
+  metrics::Registry registry;
+  WorkerConfig wc;
+  wc.threads = 1;
+  wc.portal_replies = true;
+  WorkerPool pool(wc, qc, *queue, processor, registry);
+  ASSERT_TRUE(pool.Start().ok());
+  std::vector<queue::Record> delivered, dead;
+  for (int i = 0; i < 600 && (delivered.empty() || dead.empty()); ++i) {
+    std::this_thread::sleep_for(50ms);
+    delivered = queue->ReadRange({"deliver", 0}, 0, 10).value_or(std::vector<queue::Record>{});
+    dead = queue->ReadRange({"deadletter", 0}, 0, 10).value_or(std::vector<queue::Record>{});
+  }
+  pool.Stop();
+  const auto seen = processor.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].first, "reply");
+  EXPECT_EQ(seen[0].second, smimegate::v1::ORIGIN_PORTAL);
+  ASSERT_EQ(delivered.size(), 1u);  // the reply; no DSN for the forged one
+  EXPECT_EQ(delivered[0].key, "reply");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].key, "forged");
+  EXPECT_EQ(dead[0].FindHeader("sg-reason").value_or(""),
+            "origin PORTAL on inbound: portal replies come only on portal-reply");
+}
+
+INSTANTIATE_TEST_SUITE_P(QueueModes, WorkerPortalReplyTest,
+                         ::testing::Values("embedded", "kafka"),
+                         [](const auto& param_info) { return param_info.param; });
 
 }  // namespace
 }  // namespace sg::workers
