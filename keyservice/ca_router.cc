@@ -52,6 +52,8 @@ Status CaRouter::Revoke(const std::string& certificate_der, int reason) {
   return default_ca_->Revoke(certificate_der, reason);
 }
 
+Result<std::string> CaRouter::CrlDer() { return default_ca_->CrlDer(); }
+
 std::string CaRouter::RootCertificateDer() const { return default_ca_->RootCertificateDer(); }
 
 std::string CaRouter::IssuingCertificateDer() const {

@@ -6,7 +6,8 @@
 // (normalised with common/mail, so "User@Example.COM" routes like
 // "example.com"); domains without an entry use the default backend.
 // Revoke goes to the backend whose issuing CA issued the certificate (the
-// default when none did). RootCertificateDer / IssuingCertificateDer are
+// default when none did). CrlDer is the default backend's (the CRL
+// /ca.crl serves; CMP CAs publish their own). RootCertificateDer / IssuingCertificateDer are
 // the default backend's; AllCas lists every backend, the default labelled
 // "default" and the others by domain. ResealKeys runs on every backend.
 //
@@ -36,6 +37,7 @@ class CaRouter final : public CertificateAuthority {
   Result<IssuedCertificate> Issue(const IssueRequest& request) override;
   Result<IssuedCertificate> Renew(const RenewRequest& request) override;
   Status Revoke(const std::string& certificate_der, int reason) override;
+  Result<std::string> CrlDer() override;
   std::string RootCertificateDer() const override;
   std::string IssuingCertificateDer() const override;
   bool RequiresDomainValidation(const std::string& domain) const override;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 
@@ -97,9 +98,24 @@ TEST_F(CaRouterTest, TwoDomainsOnTwoBackendsIssueFromTheirOwnCa) {
 
   // Revocation goes to the backend that issued the certificate.
   EXPECT_TRUE(ca.Revoke(cmp->certificate_der, 1).ok()) << "the mock revokes its certificate";
+  // The built-in CA revokes too, and the router serves its CRL (GET /ca.crl).
+  auto before = ca.CrlDer();
+  ASSERT_TRUE(before.ok()) << before.error().ToString();
   auto builtin_revoke = ca.Revoke(builtin->certificate_der, 1);
-  ASSERT_FALSE(builtin_revoke.ok());
-  EXPECT_EQ(builtin_revoke.error().code, ErrorCode::kUnsupported) << "the built-in CA's answer";
+  ASSERT_TRUE(builtin_revoke.ok()) << builtin_revoke.error().ToString();
+  auto after = ca.CrlDer();
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  EXPECT_NE(*after, *before) << "the CRL is remade on revocation";
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(after->data());
+  X509_CRL* crl = d2i_X509_CRL(nullptr, &p, static_cast<long>(after->size()));
+  ASSERT_NE(crl, nullptr);
+  const unsigned char* c = reinterpret_cast<const unsigned char*>(builtin->certificate_der.data());
+  X509* cert = d2i_X509(nullptr, &c, static_cast<long>(builtin->certificate_der.size()));
+  ASSERT_NE(cert, nullptr);
+  X509_REVOKED* entry = nullptr;
+  EXPECT_EQ(X509_CRL_get0_by_cert(crl, &entry, cert), 1) << "carol's serial is on the CRL";
+  X509_free(cert);
+  X509_CRL_free(crl);
 }
 
 TEST_F(CaRouterTest, TheKeyserviceExportsAndTrustsEveryRoot) {
