@@ -106,10 +106,10 @@ TEST_F(CaRouterTest, TwoDomainsOnTwoBackendsIssueFromTheirOwnCa) {
   auto after = ca.CrlDer();
   ASSERT_TRUE(after.ok()) << after.error().ToString();
   EXPECT_NE(*after, *before) << "the CRL is remade on revocation";
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(after->data());
+  const auto* p = reinterpret_cast<const unsigned char*>(after->data());
   X509_CRL* crl = d2i_X509_CRL(nullptr, &p, static_cast<long>(after->size()));
   ASSERT_NE(crl, nullptr);
-  const unsigned char* c = reinterpret_cast<const unsigned char*>(builtin->certificate_der.data());
+  const auto* c = reinterpret_cast<const unsigned char*>(builtin->certificate_der.data());
   X509* cert = d2i_X509(nullptr, &c, static_cast<long>(builtin->certificate_der.size()));
   ASSERT_NE(cert, nullptr);
   X509_REVOKED* entry = nullptr;
