@@ -102,6 +102,7 @@ Status KeyServiceImpl::AddDomain(const Domain& domain) {
 Result<std::vector<Domain>> KeyServiceImpl::ListDomains() {
   SG_ASSIGN_OR_RETURN(auto domains, store_->ListDomains());
   std::vector<Domain> out;
+  out.reserve(domains.size());
   for (const auto& d : domains) out.push_back(DomainView(d));
   return out;
 }

@@ -27,7 +27,7 @@ using sg::testing::FakeClock;
 std::string Der(const std::string& pem_path) {
   FILE* f = fopen(pem_path.c_str(), "r");
   X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);
-  fclose(f);
+  (void)fclose(f);
   unsigned char* out = nullptr;
   int n = i2d_X509(x, &out);
   std::string der(reinterpret_cast<char*>(out), static_cast<size_t>(n));

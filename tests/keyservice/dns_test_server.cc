@@ -1,12 +1,13 @@
 #include "tests/keyservice/dns_test_server.h"
 
-#include <signal.h>
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "keyservice/key_service_impl.h"
 #include "tests/support/fake_clock.h"
@@ -16,12 +17,12 @@ namespace {
 
 std::string ReadAll(const std::filesystem::path& p) {
   std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace
 
-DnsTestServer::DnsTestServer(const std::filesystem::path& dir) : dir_(dir) {
+DnsTestServer::DnsTestServer(std::filesystem::path dir) : dir_(std::move(dir)) {
   std::filesystem::create_directories(dir_);
   SetRecords({});
   const std::string script = std::string(SG_DNS_SERVER_PY);

@@ -19,7 +19,7 @@ namespace sg::keyservice::testing {
 
 class DnsTestServer {
  public:
-  explicit DnsTestServer(const std::filesystem::path& dir);
+  explicit DnsTestServer(std::filesystem::path dir);
   ~DnsTestServer();
   DnsTestServer(const DnsTestServer&) = delete;
   DnsTestServer& operator=(const DnsTestServer&) = delete;

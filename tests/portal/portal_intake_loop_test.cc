@@ -370,6 +370,7 @@ TEST_F(PortalIntakeLoopTest, ANewNotificationRevokesTheLinkSentBefore) {
 // notifications are handed to the deliver topic together, then marked.
 TEST_F(PortalIntakeLoopTest, ABatchIsStoredInOneWriteAndNotifiedInOneHandOver) {
   std::vector<v1::MessageRecord> batch;
+  batch.reserve(5);
   for (int i = 0; i < 5; ++i) {
     batch.push_back(Record("q" + std::to_string(i), "r" + std::to_string(i) + "@partner.example"));
   }

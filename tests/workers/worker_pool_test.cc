@@ -52,7 +52,7 @@ TEST(WorkerPoolTest, AcksThatArriveAfterTheBatchGaveUpAreHarmless) {
     ASSERT_TRUE(p.ok());
     std::promise<Status> done;
     (*p)->Produce({"outbound", "m1", {}, rec.SerializeAsString(), std::nullopt},
-                  [&done](Status st) { done.set_value(st); });
+                  [&done](const Status& st) { done.set_value(st); });
     ASSERT_TRUE(done.get_future().get().ok());
   }
 
