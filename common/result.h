@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -65,7 +66,14 @@ class [[nodiscard]] Result {
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
+  // Not for Result<bool>: `if (r)` there reads like the value but tests only
+  // for "no error" (a password check once passed on a wrong password that
+  // way). Write r.ok() and *r explicitly.
+  explicit operator bool() const
+    requires(!std::is_same_v<T, bool>)
+  {
+    return ok();
+  }
 
   T& value() & { return Checked(), std::get<0>(v_); }
   const T& value() const& { return Checked(), std::get<0>(v_); }

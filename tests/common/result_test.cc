@@ -48,3 +48,9 @@ TEST(Result, PermitUncheckedErrorIsTheExplicitIgnore) {
 
 }  // namespace
 }  // namespace sg
+
+// A Result<bool> has no conversion to bool: `if (verify_result)` would test
+// "no error", not the answer, and once let a wrong password through.
+static_assert(!std::is_constructible_v<bool, sg::Result<bool>>);
+static_assert(std::is_constructible_v<bool, sg::Result<int>>);
+static_assert(std::is_constructible_v<bool, sg::Status>);
