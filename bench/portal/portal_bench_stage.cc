@@ -12,6 +12,7 @@
 #include "portal/portal_store.h"
 #include "portal/portal_vault.h"
 #include "proto/envelope.pb.h"
+#include "tests/portal/portal_loopback_config.h"
 
 namespace sg::portal::bench {
 
@@ -61,16 +62,7 @@ Status BenchStage::OpenQueue() {
 
 Status BenchStage::Start(const StageOptions& options) {
   if (!queue_) SG_RETURN_IF_ERROR(OpenQueue());
-  config_.enabled = true;
-  config_.address = "127.0.0.1";
-  config_.port = 0;
-  config_.hostname = "localhost";
-  config_.public_url_derived = true;
-  config_.tls_dir = dir_.Sub("tls");
-  config_.store_path = dir_.Sub("store");
-  config_.admin_socket = dir_.Sub("portal.sock");
-  config_.kek.file = dir_.Sub("portal.kek");
-  config_.kek.create = true;
+  testing::UseLoopbackDefaults(config_, dir_);
   if (options.intake_batch > 0) config_.intake_batch = options.intake_batch;
   if (options.threads > 0) config_.threads = options.threads;
   service_ = std::make_unique<PortalService>(

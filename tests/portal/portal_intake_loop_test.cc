@@ -310,7 +310,9 @@ TEST_F(PortalIntakeLoopTest, AnUnreadableRecordIsDeadLetteredWithItsReason) {
   Produce("portal", "junk", std::string("\x0a\x7f" "abc"));
   Put("q2", "bob@partner.example");
   StartLoop();
-  ASSERT_TRUE(Eventually([&] { return Delivered() == 1; }));
+  // The dead letter and the stored message are written by the same batch,
+  // in no fixed order: wait for both.
+  ASSERT_TRUE(Eventually([&] { return Delivered() == 1 && !DeadLetters().empty(); }));
   auto dead = DeadLetters();
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].FindHeader("sg-reason").value_or(""), "record is not a valid MessageRecord");

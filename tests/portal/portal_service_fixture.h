@@ -29,6 +29,7 @@
 #include "portal/portal_service.h"
 #include "portal/portal_store.h"
 #include "proto/envelope.pb.h"
+#include "tests/portal/portal_loopback_config.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
@@ -72,16 +73,7 @@ class PortalServiceFixture : public ::testing::Test {
     queue_ = std::move(*q);
     ASSERT_TRUE(queue_->EnsureTopics({{"portal", 1}, {"deliver", 1}, {"portal-reply", 1},
                                       {"deadletter", 1}}).ok());
-    config_.enabled = true;
-    config_.address = "127.0.0.1";
-    config_.port = 0;
-    config_.hostname = "localhost";
-    config_.public_url_derived = true;
-    config_.tls_dir = dir_.Sub("tls");
-    config_.store_path = dir_.Sub("store");
-    config_.admin_socket = dir_.Sub("portal.sock");
-    config_.kek.file = dir_.Sub("portal.kek");
-    config_.kek.create = true;
+    UseLoopbackDefaults(config_, dir_);
     config_.threads = 4;
     Configure(config_);
     service_ = std::make_unique<PortalService>(
@@ -90,11 +82,27 @@ class PortalServiceFixture : public ::testing::Test {
         Argon2Params{1, 1024, 1}, 1);
     Status s = service_->Start();
     ASSERT_TRUE(s.ok()) << s.error().ToString();
-    client_ = std::make_unique<httplib::SSLClient>("127.0.0.1", service_->port());
-    client_->enable_server_certificate_verification(false);
+    client_ = NewClient();
   }
   void TearDown() override {
     if (service_) service_->Stop();
+  }
+
+  // A fresh HTTPS client of the service (its own connection).
+  std::unique_ptr<httplib::SSLClient> NewClient() {
+    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", service_->port());
+    c->enable_server_certificate_verification(false);
+    return c;
+  }
+
+  // `value` as a record on the portal topic, durable.
+  void PutRaw(const std::string& queue_id, const std::string& value) {
+    auto p = queue_->CreateProducer();
+    ASSERT_TRUE(p.ok());
+    std::promise<Status> done;
+    (*p)->Produce({"portal", queue_id, {}, value, std::nullopt},
+                  [&done](Status st) { done.set_value(st); });
+    ASSERT_TRUE(done.get_future().get().ok());
   }
 
   // A web-encryption record for `rcpt` on the portal topic, durable.
@@ -106,12 +114,7 @@ class PortalServiceFixture : public ::testing::Test {
     r.mutable_envelope()->add_recipients()->set_address(rcpt);
     r.set_message(message.empty() ? Message(subject) : message);
     r.set_destination(v1::DESTINATION_PORTAL);
-    auto p = queue_->CreateProducer();
-    ASSERT_TRUE(p.ok());
-    std::promise<Status> done;
-    (*p)->Produce({"portal", queue_id, {}, r.SerializeAsString(), std::nullopt},
-                  [&done](Status st) { done.set_value(st); });
-    ASSERT_TRUE(done.get_future().get().ok());
+    PutRaw(queue_id, r.SerializeAsString());
   }
 
   std::vector<v1::MessageRecord> Records(const std::string& topic) {
@@ -146,10 +149,12 @@ class PortalServiceFixture : public ::testing::Test {
       return offsets.ok() && offsets->low >= n;
     });
   }
-  std::vector<v1::MessageRecord> WaitForNotifications(size_t n) {
-    WaitUntil([&] { return Notifications().size() >= n; });
-    return Notifications();
+  // The records of `topic` once it holds at least n (bounded wait).
+  std::vector<v1::MessageRecord> WaitForRecords(const std::string& topic, size_t n) {
+    WaitUntil([&] { return Records(topic).size() >= n; });
+    return Records(topic);
   }
+  std::vector<v1::MessageRecord> WaitForNotifications(size_t n) { return WaitForRecords("deliver", n); }
 
   // The value of one sample in the registry ("name" or "name{l=\"v\"}"),
   // 0 when it is not there (yet).

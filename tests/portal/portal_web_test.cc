@@ -20,13 +20,13 @@
 
 #include "portal/portal_mime.h"
 #include "portal/portal_store.h"
-#include "tests/portal/portal_stage_fixture.h"
+#include "tests/portal/portal_service_fixture.h"
 #include "tests/support/test_pki.h"
 
 namespace sg::portal {
 namespace {
 
-using testing::PortalStageTest;
+using testing::PortalServiceFixture;
 
 std::string Letter(const std::string& body) {
   return "From: Alice <alice@corp.example>\r\n"
@@ -38,12 +38,12 @@ std::string Letter(const std::string& body) {
          body + "\r\n";
 }
 
-class PortalWebTest : public PortalStageTest {
+class PortalWebTest : public PortalServiceFixture {
  protected:
   // Bob's message stored and registered; returns his session cookie.
   std::string BobWithMessage(const std::string& body = "The figures, as promised.") {
-    Put("q1", "bob@partner.example", Letter(body));
-    auto notes = WaitForMessages("deliver", 1);
+    Put("q1", "bob@partner.example", "", Letter(body));
+    auto notes = WaitForRecords("deliver", 1);
     EXPECT_EQ(notes.size(), 1u);
     if (notes.empty()) return {};
     id_ = OnlyMessageId("bob@partner.example");
@@ -80,7 +80,7 @@ TEST_F(PortalWebTest, AReplyLargerThan16KbReachesTheInboundTopic) {
   ASSERT_EQ(sent->status, 303) << sent->body;
   EXPECT_EQ(sent->get_header_value("Location"), "/m/" + id_ + "?n=reply_sent");
 
-  auto inbound = WaitForMessages("portal-reply", 1);
+  auto inbound = WaitForRecords("portal-reply", 1);
   ASSERT_EQ(inbound.size(), 1u);
   EXPECT_EQ(inbound[0].envelope().recipients(0).address(), "alice@corp.example");
   EXPECT_EQ(inbound[0].envelope().mail_from(), "bob@partner.example");
@@ -110,7 +110,7 @@ TEST_F(PortalWebTest, TooLargeUrlEncodedFormsAreAnsweredTooLargeNotNotFound) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
   EXPECT_EQ(unknown->body, "not found\n");
-  EXPECT_TRUE(Messages("portal-reply").empty());
+  EXPECT_TRUE(Records("portal-reply").empty());
 }
 
 // A TLS connection that writes and reads raw HTTP/1.1: a client that
@@ -305,7 +305,7 @@ TEST_F(PortalWebTest, AnUploadedCertificateMakesTheSmimeDownloadDecryptable) {
 // Connection exhaustion (review H2): idle connections each hold a worker
 // from the TLS handshake on; with the defaults a handful of them no longer
 // stops the portal, and one address cannot hold more than its share.
-class PortalConnectionsTest : public PortalStageTest {
+class PortalConnectionsTest : public PortalServiceFixture {
  protected:
   void Configure(PortalConfig& c) override {
     const PortalConfig defaults;
@@ -329,7 +329,7 @@ class PortalConnectionsTest : public PortalStageTest {
   }
   void TearDown() override {
     for (int fd : idle_) ::close(fd);
-    PortalStageTest::TearDown();
+    PortalServiceFixture::TearDown();
   }
   // Milliseconds a fresh client needs for GET /healthz; -1 when it fails.
   int64_t TimeHealth() {
@@ -368,18 +368,21 @@ class PortalPerIpLimitTest : public PortalConnectionsTest {
     per_ip_ = 2;
     threads_ = 4;
   }
+  // A keep-alive client whose GET /healthz succeeded, so its connection
+  // stays open and counts; null when the request failed.
+  std::unique_ptr<httplib::SSLClient> KeptOpenClient() {
+    auto c = NewClient();
+    c->set_keep_alive(true);
+    auto r = c->Get("/healthz");
+    EXPECT_TRUE(r && r->status == 200);
+    return r && r->status == 200 ? std::move(c) : nullptr;
+  }
 };
 
 TEST_F(PortalPerIpLimitTest, AThirdOpenConnectionFromOneAddressIsRefusedUntilOneCloses) {
-  auto a = NewClient();
-  auto b = NewClient();
-  a->set_keep_alive(true);
-  b->set_keep_alive(true);
-  auto ra = a->Get("/healthz");
-  auto rb = b->Get("/healthz");
-  ASSERT_TRUE(ra && rb);
-  ASSERT_EQ(ra->status, 200);
-  ASSERT_EQ(rb->status, 200);
+  auto a = KeptOpenClient();
+  auto b = KeptOpenClient();
+  ASSERT_TRUE(a && b);
   // Both connections stay open (keep-alive): a third one is refused.
   auto third = NewClient();
   auto refused = third->Get("/healthz");
@@ -409,15 +412,9 @@ TEST_F(PortalPerIpLimitTest, AThirdOpenConnectionFromOneAddressIsRefusedUntilOne
 // request on the refused connection finds it closed; it cannot keep the
 // worker for keep_alive_max_count requests.
 TEST_F(PortalPerIpLimitTest, ARefusedConnectionIsClosedEvenWhenTheClientIgnoresConnectionClose) {
-  auto a = NewClient();
-  auto b = NewClient();
-  a->set_keep_alive(true);
-  b->set_keep_alive(true);
-  auto ra = a->Get("/healthz");
-  auto rb = b->Get("/healthz");
-  ASSERT_TRUE(ra && rb);
-  ASSERT_EQ(ra->status, 200);
-  ASSERT_EQ(rb->status, 200);
+  auto a = KeptOpenClient();
+  auto b = KeptOpenClient();
+  ASSERT_TRUE(a && b);
   RawTls third(service_->port());
   ASSERT_TRUE(third.ok());
   ASSERT_TRUE(third.Send(Headers("GET /healthz", "")));
