@@ -51,4 +51,14 @@ constexpr bool AsciiEqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// |s| without leading and trailing bytes of |chars| (by default the C
+// locale's white space: space, tab, CR, LF, VT, FF). Protocols name their
+// own set: HTTP's optional white space is " \t", a MIME header's " \t\r\n".
+constexpr std::string_view AsciiTrim(std::string_view s,
+                                     std::string_view chars = " \t\r\n\v\f") {
+  const size_t b = s.find_first_not_of(chars);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(chars) - b + 1);
+}
+
 }  // namespace sg

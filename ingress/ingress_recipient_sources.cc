@@ -9,12 +9,7 @@
 namespace sg::ingress {
 namespace {
 
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
+std::string Trim(const std::string& s) { return std::string(AsciiTrim(s, " \t\r")); }
 
 // The identity of an address or "@domain" entry (common/mail/address.h):
 // an IDN domain in U-labels and its xn-- form are the same entry.

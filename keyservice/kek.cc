@@ -3,30 +3,24 @@
 #include <argon2.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <cctype>
 #include <cstdlib>
 
+#include "common/ascii.h"
+#include "common/crypto/aes_gcm.h"
 #include "common/mail/base64.h"
 #include "keyservice/keyservice_x509.h"
 
 namespace sg::keyservice {
 namespace {
 
-constexpr size_t kNonce = 12;
-constexpr size_t kTag = 16;
 constexpr size_t kIdLen = 8;
 constexpr unsigned char kVersion1 = 0x01;
 constexpr unsigned char kVersion2 = 0x02;
 constexpr size_t kMinPassphrase = 12;
 
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+std::string Trim(const std::string& s) { return std::string(AsciiTrim(s)); }
 
 bool IsHex(const std::string& s) {
   for (char c : s) {
@@ -45,28 +39,14 @@ std::string Hex(const unsigned char* p, size_t n) {
   return out;
 }
 
-// AES-256-GCM; `header` (version byte and, in v2, the KEK id) is not
-// authenticated separately: the id only selects the key, and a wrong id
-// selects a key under which the tag does not verify.
-bool GcmOpen(const unsigned char* key, const unsigned char* nonce, const unsigned char* ct,
-             size_t n, const unsigned char* tag, const std::string& aad, std::string* out) {
-  out->assign(n, '\0');
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  int len = 0;
-  bool ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, nonce) == 1 &&
-            EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
-                              static_cast<int>(aad.size())) == 1 &&
-            EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out->data()), &len, ct,
-                              static_cast<int>(n)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTag, const_cast<unsigned char*>(tag)) == 1 &&
-            EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out->data()) + len, &len) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  if (!ok) {
-    OPENSSL_cleanse(out->data(), out->size());
-    out->clear();
-    OpenSslError();
-  }
-  return ok;
+// AES-256-GCM (common/crypto); `header` (version byte and, in v2, the KEK
+// id) is not authenticated separately: the id only selects the key, and a
+// wrong id selects a key under which the tag does not verify.
+bool GcmOpen(const unsigned char* key, std::string_view sealed, const std::string& aad,
+             std::string* out) {
+  if (crypto::GcmOpen(key, sealed, aad, *out)) return true;
+  OpenSslError();
+  return false;
 }
 
 Error WrongKek() {
@@ -182,45 +162,25 @@ std::string Kek::previous_id() const {
 }
 
 std::string Kek::Seal(const std::string& plaintext, const std::string& aad) const {
-  const size_t header = 1 + kIdLen;
-  std::string out(header + kNonce + plaintext.size() + kTag, '\0');
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
-  o[0] = kVersion2;
-  std::copy(current_.id.begin(), current_.id.end(), o + 1);
-  unsigned char* nonce = o + header;
-  if (RAND_bytes(nonce, kNonce) != 1) std::abort();  // no randomness: cannot continue safely
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  int len = 0;
-  unsigned char* ct = nonce + kNonce;
-  bool ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, current_.bytes.data(), nonce) == 1 &&
-            EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
-                              static_cast<int>(aad.size())) == 1 &&
-            EVP_EncryptUpdate(ctx, ct, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
-                              static_cast<int>(plaintext.size())) == 1 &&
-            EVP_EncryptFinal_ex(ctx, ct + len, &len) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTag, ct + plaintext.size()) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  if (!ok) std::abort();  // AES-GCM with valid parameters cannot fail: a broken invariant
+  std::string out;
+  out.reserve(1 + kIdLen + crypto::kGcmOverhead + plaintext.size());
+  out.push_back(static_cast<char>(kVersion2));
+  out.append(reinterpret_cast<const char*>(current_.id.data()), kIdLen);
+  crypto::GcmSealAppend(current_.bytes.data(), plaintext, aad, out);
   return out;
 }
 
 Result<std::string> Kek::Open(const std::string& sealed, const std::string& aad) const {
   const auto* s = reinterpret_cast<const unsigned char*>(sealed.data());
   std::string out;
-  if (!sealed.empty() && s[0] == kVersion1 && sealed.size() >= 1 + kNonce + kTag) {
-    size_t n = sealed.size() - 1 - kNonce - kTag;
-    const unsigned char* nonce = s + 1;
+  if (!sealed.empty() && s[0] == kVersion1 && sealed.size() >= 1 + crypto::kGcmOverhead) {
+    const std::string_view body = std::string_view(sealed).substr(1);
     // No id in v1: whichever configured KEK verifies.
-    if (GcmOpen(current_.bytes.data(), nonce, nonce + kNonce, n, nonce + kNonce + n, aad, &out)) {
-      return out;
-    }
-    if (previous_ &&
-        GcmOpen(previous_->bytes.data(), nonce, nonce + kNonce, n, nonce + kNonce + n, aad, &out)) {
-      return out;
-    }
+    if (GcmOpen(current_.bytes.data(), body, aad, &out)) return out;
+    if (previous_ && GcmOpen(previous_->bytes.data(), body, aad, &out)) return out;
     return WrongKek();
   }
-  if (!sealed.empty() && s[0] == kVersion2 && sealed.size() >= 1 + kIdLen + kNonce + kTag) {
+  if (!sealed.empty() && s[0] == kVersion2 && sealed.size() >= 1 + kIdLen + crypto::kGcmOverhead) {
     const unsigned char* id = s + 1;
     const Key* key = nullptr;
     if (std::equal(id, id + kIdLen, current_.id.begin())) key = &current_;
@@ -231,9 +191,7 @@ Result<std::string> Kek::Open(const std::string& sealed, const std::string& aad)
                            ", which is not configured (current " + this->id() +
                            (previous_ ? ", previous " + previous_id() : std::string()) + ")");
     }
-    size_t n = sealed.size() - 1 - kIdLen - kNonce - kTag;
-    const unsigned char* nonce = s + 1 + kIdLen;
-    if (GcmOpen(key->bytes.data(), nonce, nonce + kNonce, n, nonce + kNonce + n, aad, &out)) {
+    if (GcmOpen(key->bytes.data(), std::string_view(sealed).substr(1 + kIdLen), aad, &out)) {
       return out;
     }
     return WrongKek();

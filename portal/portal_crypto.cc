@@ -7,18 +7,14 @@
 #include <openssl/sha.h>
 
 #include <cstdlib>
-#include <memory>
 
+#include "common/crypto/aes_gcm.h"
 #include "common/mail/base64.h"
 
 namespace sg::portal {
 namespace {
 
-constexpr size_t kNonce = 12;
-constexpr size_t kTag = 16;
 constexpr unsigned char kVersion = 0x01;
-
-using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
 const unsigned char* U(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -48,42 +44,19 @@ std::string SecretKey::Bytes() const {
 }
 
 std::string Seal(const SecretKey& key, std::string_view plaintext, std::string_view aad) {
-  std::string out(1 + kNonce + plaintext.size() + kTag, '\0');
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
-  o[0] = kVersion;
-  if (RAND_bytes(o + 1, kNonce) != 1) std::abort();  // no randomness: cannot continue safely
-  CtxPtr ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
-  int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), o + 1) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), o + 1 + kNonce, &len, U(plaintext),
-                              static_cast<int>(plaintext.size())) == 1 &&
-            EVP_EncryptFinal_ex(ctx.get(), o + 1 + kNonce + len, &len) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag,
-                                o + 1 + kNonce + plaintext.size()) == 1;
-  if (!ok) std::abort();  // AES-GCM with valid parameters cannot fail: a broken invariant
+  std::string out(1, static_cast<char>(kVersion));
+  out.reserve(1 + crypto::kGcmOverhead + plaintext.size());
+  crypto::GcmSealAppend(key.data(), plaintext, aad, out);
   return out;
 }
 
 Result<std::string> Open(const SecretKey& key, std::string_view sealed, std::string_view aad) {
-  if (sealed.size() < 1 + kNonce + kTag || static_cast<unsigned char>(sealed[0]) != kVersion) {
+  if (sealed.size() < 1 + crypto::kGcmOverhead ||
+      static_cast<unsigned char>(sealed[0]) != kVersion) {
     return MakeError(ErrorCode::kCorruption, "sealed value has an unknown format");
   }
-  const unsigned char* s = U(sealed);
-  const size_t n = sealed.size() - 1 - kNonce - kTag;
-  std::string out(n, '\0');
-  CtxPtr ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
-  int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), s + 1) == 1 &&
-            EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) == 1 &&
-            EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                              s + 1 + kNonce, static_cast<int>(n)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag,
-                                const_cast<unsigned char*>(s + 1 + kNonce + n)) == 1 &&
-            EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len,
-                                &len) == 1;
-  if (!ok) {
-    Wipe(out);
+  std::string out;
+  if (!crypto::GcmOpen(key.data(), sealed.substr(1), aad, out)) {
     return MakeError(ErrorCode::kPermissionDenied, "sealed value does not open");
   }
   return out;

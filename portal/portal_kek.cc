@@ -13,17 +13,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/ascii.h"
 #include "common/mail/base64.h"
 
 namespace sg::portal {
 namespace {
 
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+std::string Trim(const std::string& s) { return std::string(AsciiTrim(s)); }
 
 Status CreateKekFile(const std::string& path) {
   std::error_code ec;

@@ -1,13 +1,11 @@
 #include "portal/portal_web_client.h"
 
+#include "common/ascii.h"
+
 namespace sg::portal {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+std::string_view Trim(std::string_view s) { return AsciiTrim(s, " \t"); }  // HTTP OWS
 
 }  // namespace
 

@@ -15,13 +15,7 @@ namespace {
 
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (IsWsp(s.front()) || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (IsWsp(s.back()) || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
+std::string_view Trim(std::string_view s) { return AsciiTrim(s, " \t\r\n"); }
 
 // Header field names are printable ASCII except colon (RFC 5322 2.2).
 bool ValidFieldName(std::string_view name) {
