@@ -145,5 +145,14 @@ TEST(Ascii, LowerChangesOnlyAsciiLetters) {
   EXPECT_FALSE(AsciiEqualsIgnoreCase("@", "`"));
 }
 
+TEST(Ascii, TrimDropsOnlyTheNamedBytesAtBothEnds) {
+  EXPECT_EQ(AsciiTrim(" \t\r\n\v\fkey material\n"), "key material");
+  EXPECT_EQ(AsciiTrim("  \t "), "");
+  EXPECT_EQ(AsciiTrim(""), "");
+  EXPECT_EQ(AsciiTrim("\r\n a b \r\n", " \t"), "\r\n a b \r\n");  // HTTP OWS keeps CR LF
+  EXPECT_EQ(AsciiTrim("\t1.2.3.4 ", " \t"), "1.2.3.4");
+  EXPECT_EQ(AsciiTrim("\xc2\xa0x\xc2\xa0"), "\xc2\xa0x\xc2\xa0");  // UTF-8 NBSP is not ASCII space
+}
+
 }  // namespace
 }  // namespace sg::mail
