@@ -257,8 +257,14 @@ Result<std::optional<SigningIdentity>> KeyServiceImpl::GetSigningIdentity(
   if (!current) {
     // A refusal we know of without asking the CA is answered at once.
     SG_RETURN_IF_ERROR(CheckDomainValidated(addr));
-    // The CA is asked in the background; a slow one answers `unavailable`.
-    SG_RETURN_IF_ERROR(issuance_->Request(addr));
+    if (CaBackendOf(DomainOf(addr)) == "builtin") {
+      // The built-in CA answers in process: the caller waits for it, as before.
+      SG_RETURN_IF_ERROR(IssueFirst(addr));
+    } else {
+      // An external CA is asked in the background (issuance_queue.h): a
+      // slow or silent one answers `unavailable` within answer_within.
+      SG_RETURN_IF_ERROR(issuance_->Request(addr));
+    }
     SG_ASSIGN_OR_RETURN(current, CurrentKey(addr));
     if (!current) {
       return MakeError(ErrorCode::kUnavailable,

@@ -93,9 +93,14 @@ class BackgroundIssuanceTest : public ::testing::Test {
   void Open() {
     auto config = testing::TestConfig(dir_.path() / "ks");
     config.issuance = issuance_;
+    // An external backend (issued in the background; the built-in CA is
+    // asked on the caller's thread): the built-in CA behind a latch.
+    config.ca.backend = "latched";
     CaFactory factory = [this](const CaConfig& c, const CaContext& ctx)
         -> Result<std::unique_ptr<CertificateAuthority>> {
-      SG_ASSIGN_OR_RETURN(auto inner, DefaultCaFactory()(c, ctx));
+      CaConfig builtin = c;
+      builtin.backend = "builtin";
+      SG_ASSIGN_OR_RETURN(auto inner, DefaultCaFactory()(builtin, ctx));
       auto ca = std::make_unique<LatchedCa>(std::move(inner));
       ca_ = ca.get();
       return std::unique_ptr<CertificateAuthority>(std::move(ca));
