@@ -141,6 +141,7 @@ TEST_F(BackgroundIssuanceTest, ASlowCaDoesNotHoldTheCallerAndTheNextTryFindsTheC
   Open();
   // Three worker threads try at once; none waits for the CA.
   std::vector<std::future<Result<std::optional<SigningIdentity>>>> tries;
+  tries.reserve(3);
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 3; ++i) {
     tries.push_back(std::async(std::launch::async,
