@@ -8,7 +8,9 @@
 // gateway's own addresses - unless it lies in the route's
 // `allowed_networks` (the organisation's own server on 10.0.0.5, a test
 // peer on 127.0.0.1). IPv4-mapped and NAT64 (64:ff9b::/96) IPv6 addresses
-// are judged by the IPv4 address inside.
+// are judged by the IPv4 address inside. The special-purpose ranges are
+// common/net_address.h's (the classifier the workers' revocation fetches
+// use too); this policy adds the gateway's own addresses and the allow-list.
 //
 // The gateway's own addresses are those of its network interfaces plus
 // egress.own_addresses (public addresses in front of it: NAT, a load
@@ -26,37 +28,19 @@
 #include <string_view>
 #include <vector>
 
+#include "common/net_address.h"
 #include "common/result.h"
 
 namespace sg::egress {
 
-// An IPv4 or IPv6 network; IPv4 is stored as ::ffff:a.b.c.d/96+n.
-struct Network {
-  std::array<uint8_t, 16> addr{};
-  int prefix = 128;
-  bool Contains(const std::array<uint8_t, 16>& a) const;
-  std::string ToString() const;
-};
-
-// "10.0.0.0/8", "127.0.0.1" (/32), "fd00::/8", "::1" (/128). kInvalidArgument
-// naming the text when it is not an address or the prefix is out of range.
-Result<Network> ParseNetwork(std::string_view text);
-
-enum class AddressClass {
-  kPublic,
-  kLoopback,
-  kPrivate,
-  kLinkLocal,
-  kUnspecified,
-  kMulticast,
-  kReserved,
-  kSelf,  // one of the gateway's own addresses
-};
-const char* AddressClassName(AddressClass c);  // "loopback", "private", ... "the gateway's own"
-
-// 16-byte form of a sockaddr (IPv4 mapped), and its text.
-std::array<uint8_t, 16> AddressBytes(const sockaddr* addr);
-std::string AddressText(const std::array<uint8_t, 16>& a);
+// The classifier is common/net_address.h (shared with the workers'
+// revocation fetches); these names stay available here.
+using ::sg::AddressBytes;
+using ::sg::AddressClass;
+using ::sg::AddressClassName;
+using ::sg::AddressText;
+using ::sg::Network;
+using ::sg::ParseNetwork;
 
 class DestinationPolicy {
  public:

@@ -75,6 +75,11 @@ std::vector<LabelledCa> CaRouter::AllCas() const {
   return out;
 }
 
+void CaRouter::CancelExchanges() {
+  default_ca_->CancelExchanges();
+  for (auto& r : routes_) r.ca->CancelExchanges();
+}
+
 Result<int> CaRouter::ResealKeys(const Kek& kek) {
   SG_ASSIGN_OR_RETURN(int total, default_ca_->ResealKeys(kek));
   for (auto& r : routes_) {

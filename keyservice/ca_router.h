@@ -9,7 +9,8 @@
 // default when none did). CrlDer is the default backend's (the CRL
 // /ca.crl serves; CMP CAs publish their own). RootCertificateDer / IssuingCertificateDer are
 // the default backend's; AllCas lists every backend, the default labelled
-// "default" and the others by domain. ResealKeys runs on every backend.
+// "default" and the others by domain. ResealKeys and CancelExchanges run
+// on every backend.
 //
 // Threading: as thread-safe as the backends (the routing table is fixed at
 // construction). Owns the backends.
@@ -43,6 +44,7 @@ class CaRouter final : public CertificateAuthority {
   bool RequiresDomainValidation(const std::string& domain) const override;
   std::vector<LabelledCa> AllCas() const override;
   Result<int> ResealKeys(const Kek& kek) override;
+  void CancelExchanges() override;  // every backend's
 
   // The backend for an address's or a domain's domain (tests, routing).
   CertificateAuthority& For(const std::string& address_or_domain) const;

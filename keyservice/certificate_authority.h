@@ -95,6 +95,11 @@ class CertificateAuthority {
   virtual std::vector<LabelledCa> AllCas() const {
     return {LabelledCa{"", "", RootCertificateDer(), IssuingCertificateDer()}};
   }
+  // Ends the exchanges with the CA in progress and makes later ones fail at
+  // once (kUnavailable): called once when the keyservice stops, so that
+  // stopping never waits for a silent CA. Backends that answer in process
+  // need nothing (the default).
+  virtual void CancelExchanges() {}
   // KEK rotation (kek.h): re-seals under kek's current key whatever private
   // keys the backend keeps in the store, each record in one synced write;
   // returns how many records changed. Backends that keep no key: 0.

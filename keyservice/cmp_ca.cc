@@ -30,9 +30,11 @@ Result<IssuedCertificate> CmpCa::Renew(const RenewRequest& request) {
 Result<IssuedCertificate> CmpCa::Enroll(int request_type, const IssueRequest& request,
                                         const RenewRequest* renew) {
   const char* what = request_type == OSSL_CMP_KUR ? "kur" : "ir";
+  CmpExchangeGuard exchange(*canceller_);  // outlives ctx (cmp_cancel.h)
   SG_ASSIGN_OR_RETURN(CmpCtxPtr ctx,
                       NewCmpContext(config_, credentials_,
                                     renew ? CmpProtection::kOldKey : CmpProtection::kConfigured));
+  SG_RETURN_IF_ERROR(exchange.Install(ctx.get()));
   SG_RETURN_IF_ERROR(SetCertTemplate(ctx.get(), request));
   if (renew != nullptr) {
     SG_ASSIGN_OR_RETURN(X509Ptr old_cert, ParseCertificateDer(renew->old_certificate_der));
@@ -57,7 +59,9 @@ Result<IssuedCertificate> CmpCa::Enroll(int request_type, const IssueRequest& re
 
 Status CmpCa::Revoke(const std::string& certificate_der, int reason) {
   SG_ASSIGN_OR_RETURN(X509Ptr cert, ParseCertificateDer(certificate_der));
+  CmpExchangeGuard exchange(*canceller_);  // outlives ctx (cmp_cancel.h)
   SG_ASSIGN_OR_RETURN(CmpCtxPtr ctx, NewCmpContext(config_, credentials_, CmpProtection::kConfigured));
+  SG_RETURN_IF_ERROR(exchange.Install(ctx.get()));
   if (OSSL_CMP_CTX_set1_oldCert(ctx.get(), cert.get()) != 1 ||
       OSSL_CMP_CTX_set_option(ctx.get(), OSSL_CMP_OPT_REVOCATION_REASON, reason) != 1) {
     return MakeError(ErrorCode::kInvalidArgument, "CMP rr: " + OpenSslError());

@@ -26,13 +26,14 @@
 // kInvalidArgument (a malformed request: bad public key, key missing).
 //
 // Threading: thread-safe; each call builds its own OSSL_CMP_CTX and blocks
-// for at most total_timeout, so it must run on a keyservice RPC thread
+// for at most total_timeout (CancelExchanges ends it sooner at shutdown), so it must run on a keyservice RPC thread
 // (it does: the gRPC sync server's pool), never on an event loop.
 #pragma once
 
 #include <memory>
 
 #include "keyservice/certificate_authority.h"
+#include "keyservice/cmp_cancel.h"
 #include "keyservice/cmp_context.h"
 #include "keyservice/keyservice_config.h"
 
@@ -47,6 +48,8 @@ class CmpCa : public CertificateAuthority {
   Result<IssuedCertificate> Issue(const IssueRequest& request) override;
   Result<IssuedCertificate> Renew(const RenewRequest& request) override;
   Status Revoke(const std::string& certificate_der, int reason) override;
+  // Shuts down the connections of exchanges in progress (cmp_cancel.h).
+  void CancelExchanges() override { canceller_->Cancel(); }
   std::string RootCertificateDer() const override { return root_der_; }
   std::string IssuingCertificateDer() const override { return issuing_der_; }
   // A public CA: only for validated domains (domain_validation.h).
@@ -64,6 +67,7 @@ class CmpCa : public CertificateAuthority {
   CmpCredentials credentials_;
   std::string root_der_;
   std::string issuing_der_;
+  std::unique_ptr<CmpCanceller> canceller_ = std::make_unique<CmpCanceller>();
 };
 
 }  // namespace sg::keyservice

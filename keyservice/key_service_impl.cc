@@ -89,7 +89,12 @@ KeyServiceImpl::KeyServiceImpl(const KeyServiceConfig& config, Kek kek,
       validation_(std::make_unique<DomainValidation>(*store_, *txt_resolver_, clock,
                                                      config.domain_validation, registry)) {}
 
-KeyServiceImpl::~KeyServiceImpl() { changes_.WakeAll(); }
+KeyServiceImpl::~KeyServiceImpl() { Shutdown(); }
+
+void KeyServiceImpl::Shutdown() {
+  if (issuance_) issuance_->Shutdown();
+  changes_.WakeAll();
+}
 
 Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
     const KeyServiceConfig& config, const std::vector<std::string>& hosted_domains,
@@ -104,6 +109,10 @@ Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
       new KeyServiceImpl(config, kek, std::move(store), registry, clock, std::move(anchors)));
   SG_ASSIGN_OR_RETURN(auto ca, ca_factory(config.ca, CaContext{*impl->store_, impl->kek_, clock}));
   impl->ca_ = std::move(ca);
+  KeyServiceImpl* self = impl.get();
+  impl->issuance_ = std::make_unique<IssuanceQueue>(
+      config.issuance, [self](const std::string& addr) { return self->IssueFirst(addr); },
+      [self] { self->ca_->CancelExchanges(); }, clock, registry);
   SG_ASSIGN_OR_RETURN(impl->internal_ca_, InternalCa::LoadOrCreate(*impl->store_, impl->kek_, clock,
                                                                    config.tls.trust_domain));
   for (const auto& d : hosted_domains) {
@@ -230,6 +239,15 @@ Result<std::string> KeyServiceImpl::OpenKey(const store::StoredKey& key) {
   return plain;
 }
 
+Status KeyServiceImpl::IssueFirst(const std::string& addr) {
+  std::lock_guard<std::mutex> lock(StripeFor(addr));
+  SG_ASSIGN_OR_RETURN(auto current, CurrentKey(addr));  // another call may have issued it
+  if (current) return OkStatus();
+  auto issued = IssueKey(addr, "first_use");
+  if (!issued.ok()) return issued.error();
+  return OkStatus();
+}
+
 Result<std::optional<SigningIdentity>> KeyServiceImpl::GetSigningIdentity(
     const std::string& address) {
   SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
@@ -237,11 +255,20 @@ Result<std::optional<SigningIdentity>> KeyServiceImpl::GetSigningIdentity(
   if (!user || !user->participating()) return std::optional<SigningIdentity>();
   SG_ASSIGN_OR_RETURN(auto current, CurrentKey(addr));  // fast path: no lock
   if (!current) {
-    std::lock_guard<std::mutex> lock(StripeFor(addr));
-    SG_ASSIGN_OR_RETURN(current, CurrentKey(addr));  // another thread may have issued it
+    // A refusal we know of without asking the CA is answered at once.
+    SG_RETURN_IF_ERROR(CheckDomainValidated(addr));
+    if (CaBackendOf(DomainOf(addr)) == "builtin") {
+      // The built-in CA answers in process: the caller waits for it, as before.
+      SG_RETURN_IF_ERROR(IssueFirst(addr));
+    } else {
+      // An external CA is asked in the background (issuance_queue.h): a
+      // slow or silent one answers `unavailable` within answer_within.
+      SG_RETURN_IF_ERROR(issuance_->Request(addr));
+    }
+    SG_ASSIGN_OR_RETURN(current, CurrentKey(addr));
     if (!current) {
-      SG_ASSIGN_OR_RETURN(auto issued, IssueKey(addr, "first_use"));
-      current = std::move(issued);
+      return MakeError(ErrorCode::kUnavailable,
+                       "keyservice: the certificate issued for " + addr + " is not valid yet");
     }
   }
   SigningIdentity id;

@@ -3,7 +3,10 @@
 //
 // Single flight: reads and writes for one owner are serialised by a striped
 // lock (64 stripes, by owner), so concurrent first use of a new sender
-// issues exactly one key; different owners proceed in parallel.
+// issues exactly one key; different owners proceed in parallel. A first
+// certificate is issued in the background (issuance_queue.h): the caller
+// waits at most keyservice.issuance.answer_within for it, then gets
+// `unavailable` and finds the certificate on a later call.
 //
 // Key selection:
 //   - signing: among the owner's keys whose certificate is valid now, the
@@ -33,6 +36,7 @@
 #include "keyservice/dns_txt.h"
 #include "keyservice/domain_validation.h"
 #include "keyservice/internal_ca.h"
+#include "keyservice/issuance_queue.h"
 #include "keyservice/kek.h"
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
@@ -128,8 +132,10 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   // Called after ValidateDomain started a validation (the scheduler's wake-up).
   void SetDomainCheckWake(std::function<void()> wake) { wake_checks_ = std::move(wake); }
 
-  // Wakes long polls (WaitForChanges) at shutdown.
-  void Shutdown() { changes_.WakeAll(); }
+  // At shutdown: stops background issuance (ends CA exchanges in progress,
+  // joins its threads) and wakes long polls (WaitForChanges). Later first
+  // uses answer `unavailable`.
+  void Shutdown();
 
  private:
   KeyServiceImpl(const KeyServiceConfig& config, Kek kek, std::unique_ptr<KeyStore> store,
@@ -139,6 +145,9 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   bool IsHosted(const std::string& domain);
   // The current signing key of owner (valid now, newest added), if any.
   Result<std::optional<store::StoredKey>> CurrentKey(const std::string& owner);
+  // The background issuance of a first certificate (issuance_queue.h): under
+  // the stripe, issues unless another call already did.
+  Status IssueFirst(const std::string& addr);
   // Generates a key, has the CA certify it, stores it sealed. Stripe held.
   // A new key and certificate for owner; `replaces` (a rollover) is the key
   // it succeeds, for the CA's key update (CertificateAuthority::Renew).
@@ -186,6 +195,8 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   std::unique_ptr<TxtResolver> txt_resolver_;
   std::unique_ptr<DomainValidation> validation_;
   std::function<void()> wake_checks_;
+  // Last member: destroyed (threads joined) before what its threads use.
+  std::unique_ptr<IssuanceQueue> issuance_;
 };
 
 }  // namespace sg::keyservice

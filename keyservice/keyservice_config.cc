@@ -104,6 +104,27 @@ Status ParseDns(const config::ConfigNode& section, KeyServiceConfig& c) {
   return OkStatus();
 }
 
+Status ParseIssuance(const config::ConfigNode& section, IssuanceConfig& c) {
+  SG_ASSIGN_OR_RETURN(config::ConfigNode n, section.Map("issuance"));
+  SG_ASSIGN_OR_RETURN(int64_t concurrent, n.Int("max_concurrent", c.max_concurrent, 1, 64));
+  SG_ASSIGN_OR_RETURN(int64_t queued, n.Int("max_queued", c.max_queued, 1, 1000000));
+  c.max_concurrent = static_cast<uint32_t>(concurrent);
+  c.max_queued = static_cast<uint32_t>(queued);
+  SG_ASSIGN_OR_RETURN(c.answer_within, n.Duration("answer_within", c.answer_within));
+  SG_ASSIGN_OR_RETURN(c.retry_after, n.Duration("retry_after", c.retry_after));
+  SG_ASSIGN_OR_RETURN(c.remember_refusal, n.Duration("remember_refusal", c.remember_refusal));
+  if (c.answer_within.count() < 0 || c.answer_within > std::chrono::seconds(9)) {
+    return n.ErrorAt("answer_within",
+                     "expected a duration from 0s to 9s (below the workers' 10 s keyservice "
+                     "deadline)");
+  }
+  if (c.retry_after.count() < 0) return n.ErrorAt("retry_after", "must not be negative");
+  if (c.remember_refusal.count() < 0) {
+    return n.ErrorAt("remember_refusal", "must not be negative");
+  }
+  return OkStatus();
+}
+
 // keyservice.ca.domains: a map of domain -> {backend, cmp}.
 Status ParseDomainCas(const config::ConfigNode& ca, const std::string& data_dir, CaConfig& out) {
   if (!ca.Has("domains")) return OkStatus();
@@ -297,6 +318,7 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
   }
   SG_RETURN_IF_ERROR(ParseDomainCas(ca, data_dir, c.ca));
   SG_RETURN_IF_ERROR(ParseDns(section, c));
+  SG_RETURN_IF_ERROR(ParseIssuance(section, c.issuance));
   if (c.rollover_before >= validity) {
     return section.ErrorAt("rollover_before", "must be shorter than ca.validity");
   }

@@ -30,6 +30,20 @@ struct DomainValidationConfig {
   std::chrono::milliseconds pending_timeout{std::chrono::hours(24 * 7)};
 };
 
+// keyservice.issuance: first certificates issued in the background
+// (issuance_queue.h, docs/keyservice.md "A first certificate and the
+// worker's deadline").
+struct IssuanceConfig {
+  uint32_t max_concurrent = 4;  // issuances at once (threads)
+  uint32_t max_queued = 1000;   // addresses waiting for a thread
+  // How long GetSigningIdentity waits for a new certificate before it
+  // answers `unavailable` (below the workers' 10 s keyservice deadline).
+  std::chrono::milliseconds answer_within{std::chrono::seconds(3)};
+  // How long a failure is answered from memory: transient (CA down) / other (refused).
+  std::chrono::milliseconds retry_after{std::chrono::seconds(30)};
+  std::chrono::milliseconds remember_refusal{std::chrono::minutes(10)};
+};
+
 struct CaConfig {
   std::string backend = "builtin";  // one of CaBackendNames() (ca_factory.h)
   std::string organization = "smimegate";  // subject O of the built-in CA
@@ -110,6 +124,7 @@ struct KeyServiceConfig {
   // keyservice.dns: servers ("host[:port]", default /etc/resolv.conf) and timeout.
   dns::ResolverOptions dns;
   DomainValidationConfig domain_validation;
+  IssuanceConfig issuance;
 };
 
 // Parses `section` (the `keyservice` map; may be empty: all defaults).

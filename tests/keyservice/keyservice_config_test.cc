@@ -216,5 +216,29 @@ TEST(KeyServiceConfigTest, DnsAndDomainValidation) {
       << bad.error().message;
 }
 
+TEST(KeyServiceConfigTest, BackgroundIssuance) {
+  auto d = Parse("data_dir: /data\n");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->issuance.answer_within, std::chrono::seconds(3));
+  EXPECT_EQ(d->issuance.max_concurrent, 4u);
+  EXPECT_EQ(d->issuance.max_queued, 1000u);
+  EXPECT_EQ(d->issuance.retry_after, std::chrono::seconds(30));
+  EXPECT_EQ(d->issuance.remember_refusal, std::chrono::minutes(10));
+  auto c = Parse("keyservice:\n  issuance: {answer_within: 0s, max_concurrent: 2, max_queued: 10, "
+                 "retry_after: 1s, remember_refusal: 1h}\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->issuance.answer_within, std::chrono::seconds(0));
+  EXPECT_EQ(c->issuance.max_concurrent, 2u);
+  EXPECT_EQ(c->issuance.max_queued, 10u);
+  EXPECT_EQ(c->issuance.retry_after, std::chrono::seconds(1));
+  EXPECT_EQ(c->issuance.remember_refusal, std::chrono::hours(1));
+  for (const char* bad : {"{answer_within: 10s}", "{max_concurrent: 0}", "{max_queued: 0}",
+                          "{retry_after: -1s}"}) {
+    auto e = Parse(std::string("keyservice:\n  issuance: ") + bad + "\n");
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.error().message.find("keyservice.issuance."), std::string::npos) << e.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace sg::keyservice

@@ -1,14 +1,12 @@
 #include "workers/smime/revocation_http.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <array>
-#include <cstring>
 #include <memory>
 #include <mutex>
+
+#include "common/net_address.h"
 
 namespace sg::smime {
 namespace {
@@ -49,21 +47,11 @@ size_t OnData(char* data, size_t size, size_t n, void* user) {
 curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
   auto* t = static_cast<Transfer*>(user);
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
-  const sockaddr* sa = &address->addr;
-  bool ok = false;
-  std::array<char, INET6_ADDRSTRLEN> text{};
-  if (sa->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-    ok = IsPublicAddress(reinterpret_cast<const uint8_t*>(&in->sin_addr), 4);
-    inet_ntop(AF_INET, &in->sin_addr, text.data(), text.size());
-  } else if (sa->sa_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    ok = IsPublicAddress(in6->sin6_addr.s6_addr, 16);
-    inet_ntop(AF_INET6, &in6->sin6_addr, text.data(), text.size());
-  }
-  if (!ok && !t->allow_private) {
+  const IpBytes a = AddressBytes(&address->addr);
+  const AddressClass cls = ClassifyAddress(a);
+  if (cls != AddressClass::kPublic && !t->allow_private) {
     t->refused = true;
-    t->refused_address = text.data();
+    t->refused_address = AddressText(a) + " (" + AddressClassName(cls) + ")";
     return CURL_SOCKET_BAD;
   }
   return socket(address->family, address->socktype, address->protocol);
@@ -73,41 +61,7 @@ bool HasHttpScheme(const std::string& url) {
   return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
 }
 
-bool IsPublicV4(const uint8_t* a) {
-  const uint32_t v = (uint32_t{a[0]} << 24) | (uint32_t{a[1]} << 16) | (uint32_t{a[2]} << 8) | a[3];
-  struct Range {
-    uint32_t net;
-    int bits;
-  };
-  // Unspecified/"this network", RFC 1918, RFC 6598, loopback, link-local,
-  // IETF protocol assignments, documentation, benchmarking, multicast and reserved.
-  static constexpr std::array<Range, 14> kRanges = {{
-      {0x00000000, 8},  {0x0A000000, 8},  {0x64400000, 10}, {0x7F000000, 8},
-      {0xA9FE0000, 16}, {0xAC100000, 12}, {0xC0000000, 24}, {0xC0000200, 24},
-      {0xC0A80000, 16}, {0xC6120000, 15}, {0xC6336400, 24}, {0xCB007100, 24},
-      {0xE0000000, 4},  {0xF0000000, 4}}};
-  for (const Range& r : kRanges) {
-    const uint32_t mask = r.bits == 0 ? 0 : ~uint32_t{0} << (32 - r.bits);
-    if ((v & mask) == r.net) return false;
-  }
-  return true;
-}
-
 }  // namespace
-
-bool IsPublicAddress(const uint8_t* bytes, size_t len) {
-  if (len == 4) return IsPublicV4(bytes);
-  if (len != 16) return false;
-  static constexpr std::array<uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  static constexpr std::array<uint8_t, 12> kNat64Prefix = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-  if (std::memcmp(bytes, kMappedPrefix.data(), 12) == 0 ||
-      std::memcmp(bytes, kNat64Prefix.data(), 12) == 0) {
-    return IsPublicV4(bytes + 12);
-  }
-  // Only global unicast (2000::/3) is public; within it, documentation 2001:db8::/32.
-  if ((bytes[0] & 0xe0) != 0x20) return false;
-  return !(bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0d && bytes[3] == 0xb8);
-}
 
 Result<std::string> CurlHttpFetcher::Fetch(const HttpRequest& request) {
   if (!HasHttpScheme(request.url)) {

@@ -9,9 +9,10 @@
 //   - a total time limit (connect + answer) and a size limit: a longer
 //     answer is cut off and refused;
 //   - the address connected to is checked right before the connect (after
-//     DNS, so a name pointing at 127.0.0.1 is caught): loopback, private
-//     (RFC 1918, RFC 6598, fc00::/7), link-local, unspecified, multicast
-//     and reserved addresses are refused unless allow_private is set.
+//     DNS, so a name pointing at 127.0.0.1 is caught): every address that
+//     common/net_address.h does not classify as public (loopback, private,
+//     link-local, unspecified, multicast, reserved; the classifier egress
+//     uses too) is refused unless allow_private is set.
 //
 // Threading: Fetch() may be called from any number of threads at once (one
 // curl easy handle per call). It blocks the calling thread for at most
@@ -52,9 +53,5 @@ class CurlHttpFetcher final : public HttpFetcher {
  private:
   bool allow_private_;
 };
-
-// Whether an IPv4 (4 bytes) or IPv6 (16 bytes) address is a public unicast
-// address (IPv4-mapped IPv6 judged by the IPv4 address inside).
-bool IsPublicAddress(const uint8_t* bytes, size_t len);
 
 }  // namespace sg::smime
