@@ -86,6 +86,13 @@ IngressServer::IngressServer(IngressConfig config, std::vector<std::string> host
     authenticator_ = std::make_shared<Argon2Authenticator>(config_.auth_users);
   }
   if (!ids_) ids_ = std::make_shared<UlidGenerator>();
+  std::set<std::string> hosted;
+  for (const auto& d : hosted_domains_) hosted.insert(mail::DomainOf("@" + d));
+  runtime_domains_ = std::make_shared<HostedDomains>(std::move(hosted));
+}
+
+void IngressServer::ReplaceHostedDomains(std::set<std::string> domains) {
+  runtime_domains_->Replace(std::move(domains));
 }
 
 IngressServer::~IngressServer() { Stop(); }
@@ -256,6 +263,7 @@ Status IngressServer::Start() {
     PolicyConfig policy;
     policy.trusted_networks = l.trusted_networks;
     policy.hosted_domains = hosted;
+    policy.runtime_domains = runtime_domains_;
     policy.limiter = &limiter_;
     policy.sender_bindings = config_.sender_bindings;
     policy.relay_default_senders = l.senders;

@@ -69,9 +69,10 @@ class TlsRequiredStep : public SessionStep {
 // Inbound: only recipients in hosted domains (never an open relay).
 class MxRecipientStep : public SessionStep {
  public:
-  explicit MxRecipientStep(std::set<std::string> hosted) : hosted_(std::move(hosted)) {}
+  explicit MxRecipientStep(std::shared_ptr<const HostedDomains> hosted)
+      : hosted_(std::move(hosted)) {}
   StepVerdict OnRcpt(const SessionState&, const Path& rcpt, size_t) override {
-    if (hosted_.count(mail::DomainOf(rcpt.address)) == 0) {
+    if (!hosted_->Contains(mail::DomainOf(rcpt.address))) {
       return StepVerdict::Reject(
           MakeReply(550, "5.7.1", "Relay access denied: recipient domain not hosted here"),
           "recipient_not_hosted");
@@ -80,7 +81,7 @@ class MxRecipientStep : public SessionStep {
   }
 
  private:
-  std::set<std::string> hosted_;
+  std::shared_ptr<const HostedDomains> hosted_;  // changes at run time
 };
 
 // Outbound: only authorised clients, and only senders of hosted domains.
@@ -195,7 +196,9 @@ std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& sessio
   }
   if (session.require_tls) steps.push_back(std::make_shared<TlsRequiredStep>());
   if (session.role == Role::kMx) {
-    steps.push_back(std::make_shared<MxRecipientStep>(policy.hosted_domains));
+    steps.push_back(std::make_shared<MxRecipientStep>(
+        policy.runtime_domains ? policy.runtime_domains
+                               : std::make_shared<const HostedDomains>(policy.hosted_domains)));
   } else {
     steps.push_back(std::make_shared<RelaySenderStep>(policy.hosted_domains));
     AllowedSenders fallback;

@@ -638,3 +638,28 @@ TEST_F(IngressServerTest, ReloadPicksUpANewCertificate) {
 
 }  // namespace
 }  // namespace sg::ingress
+
+namespace sg::ingress {
+namespace {
+
+// Runtime domains (docs/tenants.md): the MX listener's recipient domains
+// change while sessions run; the next RCPT of an open session sees the new set.
+TEST_F(IngressServerTest, MxListenerFollowsReplacedHostedDomains) {
+  StartServer();
+  EXPECT_EQ(server_->HostedDomainCount(), 1u);
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO client.example");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<sender@remote.example>")), "250 2.1.0");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<ann@new.example>")), "550 5.7.1");
+  server_->ReplaceHostedDomains({"example.org", "new.example"});
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<ann@new.example>")), "250 2.1.5");
+  server_->ReplaceHostedDomains({"new.example"});
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<bob@example.org>")), "550 5.7.1")
+      << "a domain removed at run time is refused";
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<ann@new.example>")), "250 2.1.5");
+  EXPECT_EQ(server_->HostedDomainCount(), 1u);
+}
+
+}  // namespace
+}  // namespace sg::ingress
