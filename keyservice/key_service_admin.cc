@@ -44,6 +44,8 @@ Result<PutUsersResult> KeyServiceImpl::PutUsers(const std::vector<User>& users) 
   std::vector<store::StoredUser> batch;
   PutUsersResult result;
   int64_t now = UnixSeconds(clock_.Now());
+  // A domain is not removed between the hosted check and the write (tenant_service.cc).
+  std::lock_guard<std::mutex> lock(tenant_mu_);
   for (const auto& u : users) {
     SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(u.address));
     if (!IsHosted(DomainOf(addr))) {

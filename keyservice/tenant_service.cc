@@ -230,7 +230,7 @@ Status KeyServiceImpl::TenantRemoveDomain(const std::string& domain) {
                          "): remove them first (`smimegatectl user remove`); their keys stay "
                          "for decryption");
   }
-  SG_RETURN_IF_ERROR(store_->DeleteDomain(name));
+  SG_RETURN_IF_ERROR(validation_->Remove(name));
   UpdateUnvalidatedGauge();
   changes_.Publish("domain", "@" + name);
   return OkStatus();

@@ -178,7 +178,9 @@ TEST_F(TenantRegistryTest, AnOlderStoresFreeTextLabelsBecomeTenants) {
   EXPECT_EQ(ks_->TenantShow("beta")->domains, std::vector<std::string>{"beta.example"});
   EXPECT_EQ(ks_->TenantShow("default")->domains,
             (std::vector<std::string>{"example.com", "old.example"}));
-  for (const auto& d : *ks_->ListDomains()) EXPECT_FALSE(d.tenant.empty()) << d.name;
+  auto all = ks_->ListDomains();
+  ASSERT_TRUE(all.ok());
+  for (const auto& d : *all) EXPECT_FALSE(d.tenant.empty()) << d.name;
 }
 
 }  // namespace
