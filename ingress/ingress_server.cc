@@ -88,10 +88,10 @@ IngressServer::IngressServer(IngressConfig config, std::vector<std::string> host
   if (!ids_) ids_ = std::make_shared<UlidGenerator>();
   std::set<std::string> hosted;
   for (const auto& d : hosted_domains_) hosted.insert(mail::DomainOf("@" + d));
-  runtime_domains_ = std::make_shared<HostedDomains>(std::move(hosted));
+  runtime_domains_ = std::make_shared<HostedDomains>(hosted);
 }
 
-void IngressServer::ReplaceHostedDomains(std::set<std::string> domains) {
+void IngressServer::ReplaceHostedDomains(HostedDomains::Map domains) {
   runtime_domains_->Replace(std::move(domains));
 }
 
@@ -266,7 +266,9 @@ Status IngressServer::Start() {
     policy.runtime_domains = runtime_domains_;
     policy.limiter = &limiter_;
     policy.sender_bindings = config_.sender_bindings;
+    policy.sender_bindings.AttachRuntime(runtime_domains_);
     policy.relay_default_senders = l.senders;
+    if (policy.relay_default_senders) policy.relay_default_senders->runtime = runtime_domains_;
     if (l.senders) SG_RETURN_IF_ERROR(l.senders->CheckWithin(hosted));
     if (l.role == Role::kRelay && !l.senders && hosted.size() > 1 &&
         (!l.trusted_networks.empty() || (l.tls && !l.tls->client_ca_file.empty()))) {

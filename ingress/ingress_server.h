@@ -72,7 +72,9 @@ class IngressServer : public Service {
   // Replaces the hosted domains MX listeners accept mail for (the
   // keyservice's registry, followed by the composition root): effective for
   // the next RCPT of every session. Thread-safe; callable before Start.
-  void ReplaceHostedDomains(std::set<std::string> domains);
+  // `domains`: domain (lower case) -> the id of the tenant owning it
+  // (relay clients bound to a tenant, ingress_sender_binding.h).
+  void ReplaceHostedDomains(HostedDomains::Map domains);
   size_t HostedDomainCount() const { return runtime_domains_->size(); }
 
   // Re-reads every listener's certificate and key and the recipient lists

@@ -84,8 +84,9 @@ class ConnectionLimiter {
 struct PolicyConfig {
   std::vector<Cidr> trusted_networks;
   std::set<std::string> hosted_domains;  // lower case
-  // MX listeners: the recipient domains, changing at run time (shared with
-  // the server); null means a fixed set of hosted_domains.
+  // The hosted domains and their tenants, changing at run time (shared with
+  // the server): MX recipients, relay senders, tenant bindings; null means a
+  // fixed set of hosted_domains.
   std::shared_ptr<const HostedDomains> runtime_domains;
   ConnectionLimiter* limiter = nullptr;  // not owned; may be null (no limits)
   // Relay listeners: who may send as whom (ingress_sender_binding.h).

@@ -297,7 +297,8 @@ void App::WireDomainFollower(ingress::IngressServer& ingress) {
     options.poll_wait = std::chrono::seconds(10);  // Stop cancels the call
   }
   domain_follower_ = std::make_unique<HostedDomainFollower>(
-      *keys, [&ingress](std::set<std::string> d) { ingress.ReplaceHostedDomains(std::move(d)); },
+      *keys,
+      [&ingress](HostedDomainFollower::Domains d) { ingress.ReplaceHostedDomains(std::move(d)); },
       registry_, options);
 }
 

@@ -45,8 +45,8 @@ Status HostedDomainFollower::Refresh() {
     refreshes_.WithLabels({"failed"}).Inc();
     return domains.error();
   }
-  std::set<std::string> names;
-  for (const auto& d : *domains) names.insert(d.name);
+  Domains names;
+  for (const auto& d : *domains) names.emplace(d.name, d.tenant);
   domains_.Set(static_cast<double>(names.size()));
   refreshes_.WithLabels({"ok"}).Inc();
   apply_(std::move(names));

@@ -23,8 +23,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -35,7 +35,9 @@ namespace sg::app {
 
 class HostedDomainFollower {
  public:
-  using Apply = std::function<void(std::set<std::string> domains)>;
+  // domain (lower case) -> the id of the tenant owning it
+  using Domains = std::map<std::string, std::string>;
+  using Apply = std::function<void(Domains domains)>;
   struct Options {
     std::chrono::milliseconds poll_wait{std::chrono::seconds(1)};  // one long poll
     std::chrono::milliseconds retry{std::chrono::seconds(1)};      // after a failure

@@ -20,10 +20,12 @@ using Set = std::set<std::string>;
 // What the follower applied, for waiting on it from the test thread.
 class Applied {
  public:
-  void Apply(Set s) {
+  void Apply(const HostedDomainFollower::Domains& d) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      last_ = std::move(s);
+      last_.clear();
+      for (const auto& [name, tenant] : d) last_.insert(name);
+      tenants_ = d;
       ++count_;
     }
     cv_.notify_all();
@@ -36,6 +38,10 @@ class Applied {
     std::lock_guard<std::mutex> lock(mu_);
     return last_;
   }
+  HostedDomainFollower::Domains tenants() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tenants_;
+  }
   int count() {
     std::lock_guard<std::mutex> lock(mu_);
     return count_;
@@ -45,6 +51,7 @@ class Applied {
   std::mutex mu_;
   std::condition_variable cv_;
   Set last_;
+  HostedDomainFollower::Domains tenants_;
   int count_ = 0;
 };
 
@@ -56,7 +63,8 @@ class HostedDomainFollowerTest : public ::testing::Test {
     options.poll_wait = 50ms;
     options.retry = 10ms;
     follower_ = std::make_unique<HostedDomainFollower>(
-        keys_, [this](Set s) { applied_.Apply(std::move(s)); }, registry_, options);
+        keys_, [this](const HostedDomainFollower::Domains& d) { applied_.Apply(d); }, registry_,
+        options);
   }
   void TearDown() override { follower_->Stop(); }
 
@@ -71,6 +79,7 @@ TEST_F(HostedDomainFollowerTest, FollowsAddedAndRemovedDomains) {
   ASSERT_TRUE(applied_.WaitFor({"example.com"}));
   keys_.SetHostedDomains({{"example.com", "default"}, {"acme.example", "acme"}});
   ASSERT_TRUE(applied_.WaitFor({"acme.example", "example.com"})) << "an added domain";
+  EXPECT_EQ(applied_.tenants().at("acme.example"), "acme") << "with its tenant";
   keys_.SetHostedDomains({{"acme.example", "acme"}});
   ASSERT_TRUE(applied_.WaitFor({"acme.example"})) << "a removed domain";
   EXPECT_NE(registry_.Serialize().find("smimegate_hosted_domains 1"), std::string::npos)
