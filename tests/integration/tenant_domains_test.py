@@ -126,7 +126,7 @@ def run(gw):
         fail("smimegate_hosted_domains is not 2", log_path)
 
     r = gw.ctl("tenant", "remove", "acme")
-    if r.returncode != 1 or "acme.example" not in r.stderr:
+    if r.returncode != 2 or "acme.example" not in r.stderr:
         fail(f"tenant remove of a tenant with domains: {r.returncode} {r.stderr}", log_path)
     ctl_ok(gw, "domain", "remove", "acme.example")
     removed = time_until(mx, "ann@acme.example", 550, log_path)
