@@ -164,7 +164,7 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
   EXPECT_EQ(r.rc, 0) << r.out;
   r = CtlE("domain list");
   EXPECT_NE(r.out.find("example.com"), std::string::npos);
-  EXPECT_NE(r.out.find("partner-hosted.example\t-\tbuiltin\tnot required (builtin)"),
+  EXPECT_NE(r.out.find("partner-hosted.example\tdefault\tbuiltin\tnot required (builtin)"),
             std::string::npos) << r.out;
   // Domain validation: the record to publish, then the state in the list.
   r = CtlE("domain validate partner-hosted.example");
@@ -173,7 +173,7 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
       << r.out;
   EXPECT_NE(r.out.find("value: smimegate-domain-validation="), std::string::npos) << r.out;
   r = CtlE("domain list");
-  EXPECT_NE(r.out.find("partner-hosted.example\t-\tbuiltin\tpending (next check "), std::string::npos)
+  EXPECT_NE(r.out.find("partner-hosted.example\tdefault\tbuiltin\tpending (next check "), std::string::npos)
       << r.out;
   r = CtlE("domain validate unhosted.example");
   EXPECT_EQ(r.rc, 1) << r.out;
