@@ -1,5 +1,7 @@
 #include "keyservice/tenant_registry.h"
 
+#include "common/ascii.h"
+
 namespace sg::keyservice {
 namespace {
 
@@ -9,8 +11,6 @@ const std::string kTenantPrefix = "tenant/";
 const std::string kResellerPrefix = "reseller/";
 
 bool IdChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 template <typename M>
 Result<std::optional<M>> GetRecord(KeyStore& store, const std::string& key) {
@@ -41,9 +41,7 @@ Result<std::vector<M>> ListRecords(KeyStore& store, const std::string& prefix) {
 }  // namespace
 
 Result<std::string> NormalizeTenantId(const std::string& id, const std::string& what) {
-  std::string out;
-  out.reserve(id.size());
-  for (char c : id) out.push_back(Lower(c));
+  const std::string out = AsciiLower(id);
   bool ok = !out.empty() && out.size() <= kMaxIdLength && out[0] != '-';
   for (char c : out) ok = ok && IdChar(c);
   if (!ok) {
@@ -69,7 +67,7 @@ Status CheckTenantName(const std::string& name, const std::string& what) {
 std::string TenantIdFromLabel(const std::string& label) {
   std::string out;
   for (char c : label) {
-    char l = Lower(c);
+    const char l = AsciiLower(c);
     if (IdChar(l) && l != '-') {
       out.push_back(l);
     } else if (!out.empty() && out.back() != '-') {
