@@ -10,7 +10,11 @@ namespace sg::ingress {
 bool AllowedSenders::Allows(const std::string& address) const {
   auto normalized = mail::NormalizeAddress(address);
   if (addresses.count(normalized.ok() ? *normalized : AsciiLower(address)) != 0) return true;
-  return domains.count(mail::DomainOf(address)) != 0;
+  const std::string domain = mail::DomainOf(address);
+  if (domains.count(domain) != 0) return true;
+  if (!runtime || (!all_hosted && tenants.empty())) return false;
+  const std::string tenant = runtime->TenantOf(domain);
+  return !tenant.empty() && (all_hosted || tenants.count(tenant) != 0);
 }
 
 Status AllowedSenders::CheckWithin(const std::set<std::string>& hosted) const {
@@ -37,6 +41,18 @@ Result<AllowedSenders> ParseSenders(const std::vector<std::string>& entries,
   // Entries are normalised like every address (common/mail/address.h): an
   // IDN domain in U-labels and its xn-- form are the same entry.
   for (const std::string& raw : entries) {
+    if (raw.rfind("tenant:", 0) == 0) {
+      const std::string id = AsciiLower(raw.substr(7));
+      bool ok = !id.empty() && id.size() <= 63 && id[0] != '-';
+      for (char c : id) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+      if (!ok) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "config " + where + ": \"" + raw + "\": a tenant id is 1 to 63 "
+                         "letters, digits and '-' (docs/tenants.md)");
+      }
+      out.tenants.insert(id);
+      continue;
+    }
     const size_t at = raw.rfind('@');
     const bool is_domain = at == std::string::npos || at == 0;
     auto normalized = is_domain ? mail::NormalizeDomain(at == 0 ? raw.substr(1) : raw)
@@ -76,6 +92,12 @@ std::optional<AllowedSenders> SenderBindings::For(const SessionState& s,
   return listener_default;
 }
 
+void SenderBindings::AttachRuntime(const std::shared_ptr<const HostedDomains>& runtime) {
+  for (auto& b : auth_users) b.second.runtime = runtime;
+  for (auto& b : certificates) b.second.runtime = runtime;
+  for (auto& b : networks) b.second.runtime = runtime;
+}
+
 Status SenderBindings::CheckWithin(const std::set<std::string>& hosted) const {
   for (const auto& b : auth_users) SG_RETURN_IF_ERROR(b.second.CheckWithin(hosted));
   for (const auto& b : certificates) SG_RETURN_IF_ERROR(b.second.CheckWithin(hosted));
@@ -88,7 +110,7 @@ namespace {
 class SenderBindingStep : public SessionStep {
  public:
   SenderBindingStep(SenderBindings bindings, AllowedSenders listener_default,
-                    std::set<std::string> hosted)
+                    std::shared_ptr<const HostedDomains> hosted)
       : bindings_(std::move(bindings)),
         default_(std::move(listener_default)),
         hosted_(std::move(hosted)) {}
@@ -118,7 +140,7 @@ class SenderBindingStep : public SessionStep {
     for (const std::string& m : *mailboxes) {
       if (allowed && allowed->Allows(m)) continue;
       // A bounce of the internal server names its own host, never signed.
-      if (from.null && hosted_.count(mail::DomainOf(m)) == 0) continue;
+      if (from.null && !hosted_->Contains(mail::DomainOf(m))) continue;
       return StepVerdict::Reject(
           MakeReply(553, "5.7.1",
                     "From header address <" + m + "> is not allowed for " + Identity(s)),
@@ -136,14 +158,14 @@ class SenderBindingStep : public SessionStep {
 
   SenderBindings bindings_;
   AllowedSenders default_;
-  std::set<std::string> hosted_;
+  std::shared_ptr<const HostedDomains> hosted_;  // changes at run time
 };
 
 }  // namespace
 
 std::shared_ptr<SessionStep> MakeSenderBindingStep(SenderBindings bindings,
                                                    AllowedSenders listener_default,
-                                                   std::set<std::string> hosted) {
+                                                   std::shared_ptr<const HostedDomains> hosted) {
   return std::make_shared<SenderBindingStep>(std::move(bindings), std::move(listener_default),
                                              std::move(hosted));
 }

@@ -13,6 +13,9 @@
 //   4. the listener's default (ingress.listeners[].senders, by default every
 //      hosted domain) for trusted-network and certificate clients without a
 //      binding of their own.
+// An entry "tenant:ID" binds to every domain of that tenant (docs/tenants.md),
+// as the keyservice's registry says at the moment of the check: a domain
+// added to the tenant or moved away takes effect without a restart.
 // Both the envelope sender (MAIL FROM) and every mailbox of the From header
 // fields must be allowed; otherwise 553 5.7.1. The null sender (the internal
 // server's bounces) passes MAIL; its From mailboxes may then also be outside
@@ -30,6 +33,7 @@
 
 #include "common/result.h"
 #include "common/cidr.h"
+#include "ingress/ingress_hosted_domains.h"
 #include "ingress/smtp_session_state.h"
 
 namespace sg::ingress {
@@ -41,14 +45,20 @@ struct AllowedSenders {
   std::string where;                // config path, for error messages
   std::set<std::string> domains;    // lower case, exact (no subdomains)
   std::set<std::string> addresses;  // lower case
+  std::set<std::string> tenants;    // tenant ids: every domain the tenant owns now
+  bool all_hosted = false;          // every hosted domain now (the listener default)
+  // The hosted domains and their tenants at run time; tenants and
+  // all_hosted allow nothing without it (set by the server).
+  std::shared_ptr<const HostedDomains> runtime;
 
   bool Allows(const std::string& address) const;
   // kInvalidArgument naming `where` and the entry outside `hosted`.
   Status CheckWithin(const std::set<std::string>& hosted) const;
 };
 
-// Entries "example.com", "@example.com" (a domain) or "alice@example.com"
-// (one address); kInvalidArgument names the entry that is neither.
+// Entries "example.com", "@example.com" (a domain), "alice@example.com"
+// (one address) or "tenant:acme" (every domain of a tenant); kInvalidArgument
+// names the entry that is none of them.
 Result<AllowedSenders> ParseSenders(const std::vector<std::string>& entries,
                                     const std::string& where);
 
@@ -62,11 +72,13 @@ struct SenderBindings {
   std::optional<AllowedSenders> For(const SessionState& s,
                                     const AllowedSenders& listener_default) const;
   Status CheckWithin(const std::set<std::string>& hosted) const;
+  // Sets `runtime` of every binding.
+  void AttachRuntime(const std::shared_ptr<const HostedDomains>& runtime);
 };
 
 // The step for relay listeners: MAIL FROM at MAIL, From at the end of data.
 std::shared_ptr<SessionStep> MakeSenderBindingStep(SenderBindings bindings,
                                                    AllowedSenders listener_default,
-                                                   std::set<std::string> hosted);
+                                                   std::shared_ptr<const HostedDomains> hosted);
 
 }  // namespace sg::ingress

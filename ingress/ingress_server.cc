@@ -86,6 +86,13 @@ IngressServer::IngressServer(IngressConfig config, std::vector<std::string> host
     authenticator_ = std::make_shared<Argon2Authenticator>(config_.auth_users);
   }
   if (!ids_) ids_ = std::make_shared<UlidGenerator>();
+  std::set<std::string> hosted;
+  for (const auto& d : hosted_domains_) hosted.insert(mail::DomainOf("@" + d));
+  runtime_domains_ = std::make_shared<HostedDomains>(hosted);
+}
+
+void IngressServer::ReplaceHostedDomains(HostedDomains::Map domains) {
+  runtime_domains_->Replace(std::move(domains));
 }
 
 IngressServer::~IngressServer() { Stop(); }
@@ -256,9 +263,12 @@ Status IngressServer::Start() {
     PolicyConfig policy;
     policy.trusted_networks = l.trusted_networks;
     policy.hosted_domains = hosted;
+    policy.runtime_domains = runtime_domains_;
     policy.limiter = &limiter_;
     policy.sender_bindings = config_.sender_bindings;
+    policy.sender_bindings.AttachRuntime(runtime_domains_);
     policy.relay_default_senders = l.senders;
+    if (policy.relay_default_senders) policy.relay_default_senders->runtime = runtime_domains_;
     if (l.senders) SG_RETURN_IF_ERROR(l.senders->CheckWithin(hosted));
     if (l.role == Role::kRelay && !l.senders && hosted.size() > 1 &&
         (!l.trusted_networks.empty() || (l.tls && !l.tls->client_ca_file.empty()))) {

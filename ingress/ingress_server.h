@@ -69,6 +69,14 @@ class IngressServer : public Service {
   // source (not owned; outlives the server). Call before Start().
   void SetUserRegistry(UserRegistry* registry) { user_registry_ = registry; }
 
+  // Replaces the hosted domains MX listeners accept mail for (the
+  // keyservice's registry, followed by the composition root): effective for
+  // the next RCPT of every session. Thread-safe; callable before Start.
+  // `domains`: domain (lower case) -> the id of the tenant owning it
+  // (relay clients bound to a tenant, ingress_sender_binding.h).
+  void ReplaceHostedDomains(HostedDomains::Map domains);
+  size_t HostedDomainCount() const { return runtime_domains_->size(); }
+
   // Re-reads every listener's certificate and key and the recipient lists
   // (SIGHUP). New connections use the new ones; on error the old ones stay
   // and the error is returned.
@@ -85,6 +93,7 @@ class IngressServer : public Service {
 
   IngressConfig config_;
   std::vector<std::string> hosted_domains_;
+  std::shared_ptr<HostedDomains> runtime_domains_;  // starts as hosted_domains_
   IngressTopics topics_;
   queue::Producer& producer_;
   IngressMetrics metrics_;

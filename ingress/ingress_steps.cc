@@ -69,9 +69,10 @@ class TlsRequiredStep : public SessionStep {
 // Inbound: only recipients in hosted domains (never an open relay).
 class MxRecipientStep : public SessionStep {
  public:
-  explicit MxRecipientStep(std::set<std::string> hosted) : hosted_(std::move(hosted)) {}
+  explicit MxRecipientStep(std::shared_ptr<const HostedDomains> hosted)
+      : hosted_(std::move(hosted)) {}
   StepVerdict OnRcpt(const SessionState&, const Path& rcpt, size_t) override {
-    if (hosted_.count(mail::DomainOf(rcpt.address)) == 0) {
+    if (!hosted_->Contains(mail::DomainOf(rcpt.address))) {
       return StepVerdict::Reject(
           MakeReply(550, "5.7.1", "Relay access denied: recipient domain not hosted here"),
           "recipient_not_hosted");
@@ -80,13 +81,14 @@ class MxRecipientStep : public SessionStep {
   }
 
  private:
-  std::set<std::string> hosted_;
+  std::shared_ptr<const HostedDomains> hosted_;  // changes at run time
 };
 
 // Outbound: only authorised clients, and only senders of hosted domains.
 class RelaySenderStep : public SessionStep {
  public:
-  explicit RelaySenderStep(std::set<std::string> hosted) : hosted_(std::move(hosted)) {}
+  explicit RelaySenderStep(std::shared_ptr<const HostedDomains> hosted)
+      : hosted_(std::move(hosted)) {}
   StepVerdict OnMail(const SessionState& s, const Path& from, const MailParams&) override {
     if (!s.Authorized()) {
       return StepVerdict::Reject(
@@ -95,7 +97,7 @@ class RelaySenderStep : public SessionStep {
           "relay_denied");
     }
     // The null sender is how the internal server sends bounces; allowed.
-    if (!from.null && hosted_.count(mail::DomainOf(from.address)) == 0) {
+    if (!from.null && !hosted_->Contains(mail::DomainOf(from.address))) {
       return StepVerdict::Reject(
           MakeReply(550, "5.7.1", "Sender address domain is not hosted here"),
           "sender_not_hosted");
@@ -104,7 +106,7 @@ class RelaySenderStep : public SessionStep {
   }
 
  private:
-  std::set<std::string> hosted_;
+  std::shared_ptr<const HostedDomains> hosted_;  // changes at run time
 };
 
 class SizeStep : public SessionStep {
@@ -194,19 +196,22 @@ std::vector<std::shared_ptr<SessionStep>> BuildSteps(const SessionConfig& sessio
     steps.push_back(std::make_shared<ConnectionLimitStep>(policy.limiter));
   }
   if (session.require_tls) steps.push_back(std::make_shared<TlsRequiredStep>());
+  auto hosted = policy.runtime_domains
+                    ? policy.runtime_domains
+                    : std::make_shared<const HostedDomains>(policy.hosted_domains);
   if (session.role == Role::kMx) {
-    steps.push_back(std::make_shared<MxRecipientStep>(policy.hosted_domains));
+    steps.push_back(std::make_shared<MxRecipientStep>(hosted));
   } else {
-    steps.push_back(std::make_shared<RelaySenderStep>(policy.hosted_domains));
+    steps.push_back(std::make_shared<RelaySenderStep>(hosted));
     AllowedSenders fallback;
     if (policy.relay_default_senders) {
       fallback = *policy.relay_default_senders;
     } else {
       fallback.where = "hosted_domains";
-      fallback.domains = policy.hosted_domains;
+      fallback.all_hosted = true;  // every hosted domain, also those added at run time
+      fallback.runtime = hosted;
     }
-    steps.push_back(MakeSenderBindingStep(policy.sender_bindings, std::move(fallback),
-                                          policy.hosted_domains));
+    steps.push_back(MakeSenderBindingStep(policy.sender_bindings, std::move(fallback), hosted));
   }
   steps.push_back(std::make_shared<SizeStep>(session.max_message_size));
   steps.push_back(std::make_shared<RecipientCountStep>(session.max_recipients));

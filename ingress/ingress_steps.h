@@ -20,6 +20,7 @@
 
 #include "common/mail/smtp_reply.h"
 #include "common/cidr.h"
+#include "ingress/ingress_hosted_domains.h"
 #include "ingress/ingress_sender_binding.h"
 #include "ingress/smtp_data_reader.h"
 #include "ingress/smtp_parser.h"
@@ -83,6 +84,10 @@ class ConnectionLimiter {
 struct PolicyConfig {
   std::vector<Cidr> trusted_networks;
   std::set<std::string> hosted_domains;  // lower case
+  // The hosted domains and their tenants, changing at run time (shared with
+  // the server): MX recipients, relay senders, tenant bindings; null means a
+  // fixed set of hosted_domains.
+  std::shared_ptr<const HostedDomains> runtime_domains;
   ConnectionLimiter* limiter = nullptr;  // not owned; may be null (no limits)
   // Relay listeners: who may send as whom (ingress_sender_binding.h).
   SenderBindings sender_bindings;

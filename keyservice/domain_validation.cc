@@ -50,6 +50,11 @@ Status DomainValidation::Update(const std::string& domain,
   return store_.PutDomain(d);
 }
 
+Status DomainValidation::Remove(const std::string& domain) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_.DeleteDomain(domain);
+}
+
 Result<store::StoredDomain> DomainValidation::Start(const std::string& domain) {
   std::lock_guard<std::mutex> lock(mu_);
   SG_ASSIGN_OR_RETURN(auto existing, store_.GetDomain(domain));

@@ -73,6 +73,10 @@ class DomainValidation {
   // Read-modify-write of a domain record under the lock (creates it when
   // missing with only the name set).
   Status Update(const std::string& domain, const std::function<void(store::StoredDomain&)>& change);
+  // Deletes the domain record (docs/tenants.md, `domain remove`), under the
+  // same lock as a check's write, so a check running meanwhile cannot put
+  // the record back.
+  Status Remove(const std::string& domain);
 
   const DomainValidationConfig& config() const { return config_; }
 

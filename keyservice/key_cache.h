@@ -99,6 +99,8 @@ class CachingKeyService : public KeyService {
   Result<TrustAnchors> GetTrustAnchors() override;
   Result<Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
                                  std::chrono::milliseconds wait) override;
+  // Passes through (ingress follows the domains itself).
+  Result<std::vector<HostedDomain>> TenantDomains() override { return upstream_.TenantDomains(); }
 
   // For tests and metrics.
   uint64_t hits() const { return hits_.load(); }  // both tiers

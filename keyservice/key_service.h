@@ -93,8 +93,15 @@ struct TrustAnchors {
 
 struct ChangeEvent {
   uint64_t version = 0;
-  std::string kind;  // "user" | "domain" | "key" | "certificate" | "trust"
-  std::string subject;  // address, "@domain" or fingerprint
+  // "user" | "domain" | "key" | "certificate" | "trust" | "tenant" | "reseller"
+  std::string kind;
+  std::string subject;  // address, "@domain", fingerprint, or a tenant / reseller id
+};
+
+// A hosted domain and the tenant that owns it (docs/tenants.md).
+struct HostedDomain {
+  std::string name;    // lower case, A-labels
+  std::string tenant;  // the tenant's id ("default" for the config file's hosted_domains)
 };
 
 struct Changes {
@@ -141,6 +148,13 @@ class KeyService {
   // once when there are some, else after `wait` with none.
   virtual Result<Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
                                          std::chrono::milliseconds wait) = 0;
+
+  // Every hosted domain with its tenant, for ingress's runtime domain set
+  // (it follows WaitForChanges events of kind "domain"). kUnsupported from
+  // implementations without a registry (test fakes).
+  virtual Result<std::vector<HostedDomain>> TenantDomains() {
+    return MakeError(ErrorCode::kUnsupported, "this key service has no domain registry");
+  }
 };
 
 }  // namespace sg::keyservice

@@ -44,6 +44,8 @@ Result<PutUsersResult> KeyServiceImpl::PutUsers(const std::vector<User>& users) 
   std::vector<store::StoredUser> batch;
   PutUsersResult result;
   int64_t now = UnixSeconds(clock_.Now());
+  // A domain is not removed between the hosted check and the write (tenant_service.cc).
+  std::lock_guard<std::mutex> lock(tenant_mu_);
   for (const auto& u : users) {
     SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(u.address));
     if (!IsHosted(DomainOf(addr))) {
@@ -91,9 +93,15 @@ Result<std::vector<User>> KeyServiceImpl::ListUsers(const std::string& domain) {
 
 Status KeyServiceImpl::AddDomain(const Domain& domain) {
   SG_ASSIGN_OR_RETURN(std::string name, NormalizeDomain(domain.name));
-  // Keeps the domain's validation (domain_validation.h).
-  SG_RETURN_IF_ERROR(
-      validation_->Update(name, [&](store::StoredDomain& sd) { sd.set_tenant(domain.tenant); }));
+  std::lock_guard<std::mutex> lock(tenant_mu_);
+  SG_ASSIGN_OR_RETURN(std::string tenant, TenantForDomain(domain.tenant));
+  // Keeps the domain's validation (domain_validation.h) and, without a
+  // tenant named, the tenant of a domain that exists (tenant_service.cc).
+  SG_RETURN_IF_ERROR(validation_->Update(name, [&](store::StoredDomain& sd) {
+    if (!tenant.empty() || sd.tenant().empty()) {
+      sd.set_tenant(tenant.empty() ? kDefaultTenant : tenant);
+    }
+  }));
   UpdateUnvalidatedGauge();
   changes_.Publish("domain", "@" + name);
   return OkStatus();

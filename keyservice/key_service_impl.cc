@@ -85,6 +85,7 @@ KeyServiceImpl::KeyServiceImpl(const KeyServiceConfig& config, Kek kek,
       metrics_(registry),
       clock_(clock),
       trust_(std::move(trust)),
+      tenants_(*store_),
       txt_resolver_(std::make_unique<CaresTxtResolver>(config.dns)),
       validation_(std::make_unique<DomainValidation>(*store_, *txt_resolver_, clock,
                                                      config.domain_validation, registry)) {}
@@ -121,7 +122,12 @@ Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
     if (existing) continue;
     store::StoredDomain sd;
     sd.set_name(name);
+    sd.set_tenant(kDefaultTenant);  // docs/tenants.md
     SG_RETURN_IF_ERROR(impl->store_->PutDomain(sd));
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl->tenant_mu_);
+    SG_RETURN_IF_ERROR(impl->SeedTenants());
   }
   SG_RETURN_IF_ERROR(impl->ReloadTrust());
   impl->UpdateUnvalidatedGauge();

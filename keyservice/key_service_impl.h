@@ -23,6 +23,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,6 +46,8 @@
 #include "keyservice/keyservice_config.h"
 #include "keyservice/keyservice_metrics.h"
 #include "keyservice/mozilla_roots.h"
+#include "keyservice/tenant_admin.h"
+#include "keyservice/tenant_registry.h"
 #include "keyservice/trust_store.h"
 
 namespace sg::keyservice {
@@ -52,7 +55,7 @@ namespace sg::keyservice {
 // The meta record holding a known value sealed under the KEK.
 extern const char* const kMetaKekCheck;
 
-class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
+class KeyServiceImpl : public KeyService, public KeyAdmin, public TenantAdmin, public AuditSink {
  public:
   // Loads the KEK, opens the store (refusing a KEK that does not match it),
   // makes the CA with `ca_factory` (by default the one config.ca.backend
@@ -77,6 +80,7 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   Result<TrustAnchors> GetTrustAnchors() override;
   Result<Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
                                  std::chrono::milliseconds wait) override;
+  Result<std::vector<HostedDomain>> TenantDomains() override;
 
   // KeyAdmin
   Result<PutUsersResult> PutUsers(const std::vector<User>& users) override;
@@ -102,6 +106,17 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   Result<std::string> CaCrl() { return ca_->CrlDer(); }
   Result<IssuedCredentials> IssueCredentials(const CredentialsRequest& request) override;
   Result<std::vector<AuditRecord>> ListAudit(int64_t since_us, uint32_t limit) override;
+
+  // TenantAdmin (tenant_service.cc)
+  Result<Tenant> TenantAdd(const Tenant& tenant) override;
+  Result<std::vector<Tenant>> TenantList(const std::string& reseller) override;
+  Result<Tenant> TenantShow(const std::string& id) override;
+  Status TenantRemove(const std::string& id) override;
+  Result<Reseller> ResellerAdd(const Reseller& reseller) override;
+  Result<std::vector<Reseller>> ResellerList() override;
+  Result<Reseller> ResellerShow(const std::string& id) override;
+  Status ResellerRemove(const std::string& id) override;
+  Status TenantRemoveDomain(const std::string& domain) override;
 
   // AuditSink: the store record and one structured log line ("audit {...}").
   void Record(const AuditRecord& record) override;
@@ -179,6 +194,15 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   // valid issued certificate of a removed user (cessationOfOperation).
   Status RevokeAtCa(const store::StoredKey& key, int reason);
   void RevokeAllOf(const std::string& addr);
+  // Tenants (tenant_service.cc). At Open: the default tenant exists, and
+  // every stored domain names a registered tenant (an older store's
+  // free-text label becomes one). tenant_mu_ held by the callers below.
+  Status SeedTenants();
+  // The tenant a domain add names: "" keeps an existing domain's tenant and
+  // gives a new one the default tenant; otherwise it must exist.
+  Result<std::string> TenantForDomain(const std::string& requested);
+  Result<std::map<std::string, std::vector<std::string>>> DomainsByTenant();
+  Result<Tenant> TenantView(const store::StoredTenant& t);
 
   KeyServiceConfig config_;
   Kek kek_;
@@ -191,6 +215,8 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public AuditSink {
   std::array<std::mutex, 64> stripes_;
   std::mutex trust_mu_;  // serialises trust changes and pending promotion
   std::mutex rotate_mu_;  // one KEK rotation at a time
+  TenantRegistry tenants_;
+  std::mutex tenant_mu_;  // serialises tenant, reseller and domain registry writes
   std::unique_ptr<InternalCa> internal_ca_;
   std::unique_ptr<TxtResolver> txt_resolver_;
   std::unique_ptr<DomainValidation> validation_;

@@ -141,6 +141,10 @@ Result<std::optional<std::string>> KeyStore::GetMeta(const std::string& key) {
 Status KeyStore::PutMeta(const std::string& key, const std::string& value) {
   return Put(kMeta, key, value);
 }
+Status KeyStore::DeleteMeta(const std::string& key) { return Delete(kMeta, key); }
+Result<std::vector<std::string>> KeyStore::ScanMeta(const std::string& prefix) {
+  return Scan(kMeta, prefix);
+}
 
 Result<std::optional<store::StoredUser>> KeyStore::GetUser(const std::string& address) {
   return GetMsg<store::StoredUser>(kUsers, address);
@@ -171,6 +175,7 @@ Status KeyStore::PutDomain(const store::StoredDomain& domain) {
 Result<std::vector<store::StoredDomain>> KeyStore::ListDomains() {
   return ScanMsg<store::StoredDomain>(kDomains, "");
 }
+Status KeyStore::DeleteDomain(const std::string& name) { return Delete(kDomains, name); }
 
 Status KeyStore::PutKey(const store::StoredKey& key) {
   return Put(kKeys, OwnerKey(key.owner(), key.key_id()), key.SerializeAsString());

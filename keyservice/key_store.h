@@ -46,6 +46,9 @@ class KeyStore {
 
   Result<std::optional<std::string>> GetMeta(const std::string& key);
   Status PutMeta(const std::string& key, const std::string& value);
+  Status DeleteMeta(const std::string& key);
+  // The values of every meta key starting with `prefix`, in key order.
+  Result<std::vector<std::string>> ScanMeta(const std::string& prefix);
 
   Result<std::optional<store::StoredUser>> GetUser(const std::string& address);
   Status PutUsers(const std::vector<store::StoredUser>& users);  // one atomic batch
@@ -55,6 +58,7 @@ class KeyStore {
   Result<std::optional<store::StoredDomain>> GetDomain(const std::string& name);
   Status PutDomain(const store::StoredDomain& domain);
   Result<std::vector<store::StoredDomain>> ListDomains();
+  Status DeleteDomain(const std::string& name);
 
   Status PutKey(const store::StoredKey& key);
   Result<std::vector<store::StoredKey>> ListKeys(const std::string& owner);  // "" = all

@@ -437,3 +437,106 @@ namespace sg::keyservice {
 std::shared_ptr<grpc::Channel> KeyServiceClient::channel() const { return stubs_->channel; }
 
 }  // namespace sg::keyservice
+
+// Tenants and resellers (docs/tenants.md).
+namespace sg::keyservice {
+namespace {
+
+Tenant TenantFromPb(const pb::Tenant& t) {
+  return Tenant{t.id(), t.name(), t.reseller(), t.created_at(),
+                std::vector<std::string>(t.domains().begin(), t.domains().end())};
+}
+
+Reseller ResellerFromPb(const pb::Reseller& r) {
+  return Reseller{r.id(), r.name(), r.created_at(),
+                  std::vector<std::string>(r.tenants().begin(), r.tenants().end())};
+}
+
+}  // namespace
+
+Result<std::vector<HostedDomain>> KeyServiceClient::TenantDomains() {
+  pb::TenantDomainsRequest req;
+  pb::TenantDomainsResponse resp;
+  SG_RETURN_IF_ERROR(SG_SVC(TenantDomains, req, &resp));
+  std::vector<HostedDomain> out;
+  out.reserve(static_cast<size_t>(resp.domains_size()));
+  for (const auto& d : resp.domains()) out.push_back(HostedDomain{d.name(), d.tenant()});
+  return out;
+}
+
+Result<Tenant> KeyServiceClient::TenantAdd(const Tenant& tenant) {
+  pb::Tenant req;
+  req.set_id(tenant.id);
+  req.set_name(tenant.name);
+  req.set_reseller(tenant.reseller);
+  pb::Tenant resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantAdd, req, &resp));
+  return TenantFromPb(resp);
+}
+
+Result<std::vector<Tenant>> KeyServiceClient::TenantList(const std::string& reseller) {
+  pb::TenantListRequest req;
+  req.set_reseller(reseller);
+  pb::TenantListResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantList, req, &resp));
+  std::vector<Tenant> out;
+  for (const auto& t : resp.tenants()) out.push_back(TenantFromPb(t));
+  return out;
+}
+
+Result<Tenant> KeyServiceClient::TenantShow(const std::string& id) {
+  pb::TenantIdRequest req;
+  req.set_id(id);
+  pb::Tenant resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantShow, req, &resp));
+  return TenantFromPb(resp);
+}
+
+Status KeyServiceClient::TenantRemove(const std::string& id) {
+  pb::TenantIdRequest req;
+  req.set_id(id);
+  pb::RemoveResponse resp;
+  return SG_ADM(TenantRemove, req, &resp);
+}
+
+Result<Reseller> KeyServiceClient::ResellerAdd(const Reseller& reseller) {
+  pb::Reseller req;
+  req.set_id(reseller.id);
+  req.set_name(reseller.name);
+  pb::Reseller resp;
+  SG_RETURN_IF_ERROR(SG_ADM(ResellerAdd, req, &resp));
+  return ResellerFromPb(resp);
+}
+
+Result<std::vector<Reseller>> KeyServiceClient::ResellerList() {
+  pb::ResellerListRequest req;
+  pb::ResellerListResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(ResellerList, req, &resp));
+  std::vector<Reseller> out;
+  for (const auto& r : resp.resellers()) out.push_back(ResellerFromPb(r));
+  return out;
+}
+
+Result<Reseller> KeyServiceClient::ResellerShow(const std::string& id) {
+  pb::TenantIdRequest req;
+  req.set_id(id);
+  pb::Reseller resp;
+  SG_RETURN_IF_ERROR(SG_ADM(ResellerShow, req, &resp));
+  return ResellerFromPb(resp);
+}
+
+Status KeyServiceClient::ResellerRemove(const std::string& id) {
+  pb::TenantIdRequest req;
+  req.set_id(id);
+  pb::RemoveResponse resp;
+  return SG_ADM(ResellerRemove, req, &resp);
+}
+
+Status KeyServiceClient::TenantRemoveDomain(const std::string& domain) {
+  pb::TenantRemoveDomainRequest req;
+  req.set_name(domain);
+  pb::RemoveResponse resp;
+  return SG_ADM(TenantRemoveDomain, req, &resp);
+}
+
+}  // namespace sg::keyservice

@@ -14,6 +14,7 @@
 #include "keyservice/credentials_files.h"
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
+#include "keyservice/tenant_admin.h"
 
 namespace grpc {
 class Channel;
@@ -23,7 +24,7 @@ namespace sg::keyservice {
 
 struct ActiveCalls;  // the calls in progress, for Shutdown
 
-class KeyServiceClient : public KeyService, public KeyAdmin {
+class KeyServiceClient : public KeyService, public KeyAdmin, public TenantAdmin {
  public:
   // `endpoint` is host:port or unix:/path; `credentials` the client
   // certificate (its role decides what the keyservice allows), key and CA
@@ -70,6 +71,17 @@ class KeyServiceClient : public KeyService, public KeyAdmin {
   Result<IssuedCredentials> IssueCredentials(const CredentialsRequest& request) override;
   Result<std::vector<AuditRecord>> ListAudit(int64_t since_us, uint32_t limit) override;
   Result<KekRotationResult> RotateKek() override;
+  // Tenants and resellers (TenantAdmin) and the hosted domains (KeyService).
+  Result<std::vector<HostedDomain>> TenantDomains() override;
+  Result<Tenant> TenantAdd(const Tenant& tenant) override;
+  Result<std::vector<Tenant>> TenantList(const std::string& reseller) override;
+  Result<Tenant> TenantShow(const std::string& id) override;
+  Status TenantRemove(const std::string& id) override;
+  Result<Reseller> ResellerAdd(const Reseller& reseller) override;
+  Result<std::vector<Reseller>> ResellerList() override;
+  Result<Reseller> ResellerShow(const std::string& id) override;
+  Status ResellerRemove(const std::string& id) override;
+  Status TenantRemoveDomain(const std::string& domain) override;
   // KEK rotation may take long: its own deadline.
   void set_rotate_timeout(std::chrono::milliseconds t) { rotate_timeout_ = t; }
 

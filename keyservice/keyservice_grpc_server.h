@@ -31,6 +31,9 @@ class KeyServiceGrpc final : public pb::KeyService::Service {
                                pb::TrustAnchorsResponse*) override;
   grpc::Status WaitForChanges(grpc::ServerContext*, const pb::ChangesRequest*,
                               pb::ChangesResponse*) override;
+  // tenant_grpc.cc
+  grpc::Status TenantDomains(grpc::ServerContext*, const pb::TenantDomainsRequest*,
+                             pb::TenantDomainsResponse*) override;
 
  private:
   KeyServiceImpl& impl_;
@@ -76,6 +79,22 @@ class KeyAdminGrpc final : public pb::KeyAdmin::Service {
                          pb::RevokeKeyResponse*) override;
   grpc::Status DomainValidate(grpc::ServerContext*, const pb::DomainValidateRequest*,
                               pb::Domain*) override;
+  // Tenants and resellers (tenant_grpc.cc).
+  grpc::Status TenantAdd(grpc::ServerContext*, const pb::Tenant*, pb::Tenant*) override;
+  grpc::Status TenantList(grpc::ServerContext*, const pb::TenantListRequest*,
+                          pb::TenantListResponse*) override;
+  grpc::Status TenantShow(grpc::ServerContext*, const pb::TenantIdRequest*, pb::Tenant*) override;
+  grpc::Status TenantRemove(grpc::ServerContext*, const pb::TenantIdRequest*,
+                            pb::RemoveResponse*) override;
+  grpc::Status ResellerAdd(grpc::ServerContext*, const pb::Reseller*, pb::Reseller*) override;
+  grpc::Status ResellerList(grpc::ServerContext*, const pb::ResellerListRequest*,
+                            pb::ResellerListResponse*) override;
+  grpc::Status ResellerShow(grpc::ServerContext*, const pb::TenantIdRequest*,
+                            pb::Reseller*) override;
+  grpc::Status ResellerRemove(grpc::ServerContext*, const pb::TenantIdRequest*,
+                              pb::RemoveResponse*) override;
+  grpc::Status TenantRemoveDomain(grpc::ServerContext*, const pb::TenantRemoveDomainRequest*,
+                                  pb::RemoveResponse*) override;
 
  private:
   KeyServiceImpl& impl_;

@@ -39,12 +39,17 @@ RoleTable RoleTable::KeyServiceDefault() {
       {svc("HarvestCertificate"), {worker}},
       {svc("GetTrustAnchors"), {worker, reader}},
       {svc("WaitForChanges"), {worker, reader, ingress}},
+      {svc("TenantDomains"), {worker, reader, ingress}},  // ingress's runtime domains
       // Admin reads that expose nothing secret.
       {adm("ListUsers"), {reader}},
       {adm("ListDomains"), {reader}},
       {adm("ListCertificates"), {reader}},
       {adm("CaExport"), {reader}},
       {adm("TrustSources"), {reader}},
+      {adm("TenantList"), {reader}},
+      {adm("TenantShow"), {reader}},
+      {adm("ResellerList"), {reader}},
+      {adm("ResellerShow"), {reader}},
       // Every other KeyAdmin method has no rule: admin only.
       // The decryption failure guard (keyservice/decrypt_guard.h): the
       // workers' memory of content keys and failure DSNs.

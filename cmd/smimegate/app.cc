@@ -254,6 +254,7 @@ Status App::Start() {
         *ingress_producer_, registry_);
     ingress_ = ingress.get();
     SG_RETURN_IF_ERROR(WireUserRegistry(*ingress));
+    WireDomainFollower(*ingress);
     services_.push_back(std::move(ingress));
   }
 
@@ -270,7 +271,35 @@ Status App::Start() {
     }
     ++started_;
   }
+  if (domain_follower_) domain_follower_->Start();
   return OkStatus();
+}
+
+void App::WireDomainFollower(ingress::IngressServer& ingress) {
+  keyservice::KeyService* keys = nullptr;
+  HostedDomainFollower::Options options;
+  if (keyservice_ != nullptr) {
+    keys = &keyservice_->local();
+    options.poll_wait = std::chrono::milliseconds(250);  // bounds the wait at shutdown
+  } else {
+    if (!ingress_keyservice_) {
+      auto client = ConnectKeyService("ingress", std::chrono::seconds(5), /*wait_for_ready=*/false);
+      if (!client.ok()) {
+        spdlog::warn("ingress: the hosted domains are the config file's hosted_domains only "
+                     "(domains added with `smimegatectl domain add` need a restart): {}",
+                     client.error().message);
+        return;
+      }
+      grpc_clients_.push_back(client->get());
+      ingress_keyservice_ = std::move(*client);
+    }
+    keys = ingress_keyservice_.get();
+    options.poll_wait = std::chrono::seconds(10);  // Stop cancels the call
+  }
+  domain_follower_ = std::make_unique<HostedDomainFollower>(
+      *keys,
+      [&ingress](HostedDomainFollower::Domains d) { ingress.ReplaceHostedDomains(std::move(d)); },
+      registry_, options);
 }
 
 Status App::WireUserRegistry(ingress::IngressServer& ingress) {
@@ -301,6 +330,9 @@ void App::Stop() {
   // (or the key cache's watcher) until its deadline: cancel them all.
   for (auto* c : grpc_clients_) c->Shutdown();
   grpc_clients_.clear();
+  // It calls into ingress and the keyservice: gone before they stop.
+  if (domain_follower_) domain_follower_->Stop();
+  domain_follower_.reset();
   while (started_ > 0) {
     auto& s = services_[--started_];
     spdlog::info("stopping {}", s->Name());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cmd/smimegate/app_config.h"
+#include "cmd/smimegate/hosted_domain_follower.h"
 #include "cmd/smimegate/ingress_user_registry.h"
 #include "common/deadletter_admin.h"
 #include "common/metrics.h"
@@ -83,6 +84,10 @@ class App {
   bool Runs(Stage s) const { return stage_ == Stage::kAll || stage_ == s; }
   // Recipient verification's "registry" source, when a domain uses it.
   Status WireUserRegistry(ingress::IngressServer& ingress);
+  // Ingress's hosted domains follow the keyservice's registry: in process,
+  // or over gRPC with the ingress credentials (without them: the config
+  // file's hosted_domains, with a warning).
+  void WireDomainFollower(ingress::IngressServer& ingress);
   // A gRPC client of the keyservice with this process's credentials for `role`.
   Result<std::unique_ptr<keyservice::KeyServiceClient>> ConnectKeyService(
       const std::string& role, std::chrono::milliseconds timeout, bool wait_for_ready);
@@ -124,6 +129,8 @@ class App {
   ingress::IngressServer* ingress_ = nullptr;           // owned by services_
   std::unique_ptr<keyservice::KeyService> ingress_keyservice_;  // `smimegate ingress` only
   std::unique_ptr<IngressUserRegistry> ingress_user_registry_;
+  // Ingress's hosted domains follow the keyservice's registry (docs/tenants.md).
+  std::unique_ptr<HostedDomainFollower> domain_follower_;
   std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
   std::unique_ptr<smime::SmimeEngine> engine_;
   std::unique_ptr<workers::MessageProcessor> processor_;

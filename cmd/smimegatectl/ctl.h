@@ -101,5 +101,6 @@ void AddAuditCommands(CLI::App& app, Ctl& ctl);
 void AddKekCommands(CLI::App& app, Ctl& ctl);
 void AddDeadLetterCommands(CLI::App& app, Ctl& ctl);  // ctl_deadletter.cc
 void AddPortalCommands(CLI::App& app, Ctl& ctl);      // ctl_portal.cc
+void AddTenantCommands(CLI::App& app, Ctl& ctl);      // ctl_tenant.cc: tenant, reseller
 
 }  // namespace sg::ctl

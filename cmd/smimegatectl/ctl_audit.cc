@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cmd/smimegatectl/ctl.h"
+#include "cmd/smimegatectl/ctl_json.h"
 
 namespace sg::ctl {
 namespace {
@@ -10,6 +11,7 @@ namespace {
 struct AuditArgs {
   std::string since;
   uint32_t limit = 1000;
+  bool json = false;
 };
 
 // A duration back from now (90s, 15m, 2h, 7d) or a UTC date / date-time.
@@ -47,6 +49,7 @@ void AddAuditCommands(CLI::App& app, Ctl& ctl) {
   list->add_option("--since", a.since, "a duration back from now (2h, 7d) or a UTC date(-time)");
   list->add_option("--limit", a.limit, "at most this many records (default 1000)")
       ->check(CLI::Range(1, 1000000));
+  list->add_flag("--json", a.json, "a JSON array (fields: docs/tenants.md)");
   list->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
       int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -55,6 +58,7 @@ void AddAuditCommands(CLI::App& app, Ctl& ctl) {
       if (!since.ok()) return Fail(since.error());
       auto r = c.ListAudit(*since, a.limit);
       if (!r.ok()) return Fail(r.error());
+      if (a.json) return PrintJsonList(*r, AuditJson);
       for (const auto& rec : *r) {
         std::cout << Timestamp(rec.time_us) << "\t" << rec.subject << "\t" << rec.role << "\t"
                   << rec.method << "\t" << rec.result

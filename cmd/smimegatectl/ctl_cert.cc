@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cmd/smimegatectl/ctl.h"
+#include "cmd/smimegatectl/ctl_json.h"
 #include "common/ascii.h"
 #include "keyservice/import_files.h"
 #include "keyservice/keyservice_x509.h"
@@ -11,6 +12,7 @@ namespace {
 
 struct CertArgs {
   std::string address, domain, kind, fingerprint, out_file, file;
+  bool json = false;
 };
 
 // The one certificate whose fingerprint starts with `prefix`.
@@ -90,10 +92,12 @@ void AddCertCommands(CLI::App& app, Ctl& ctl) {
   auto* list = cert->add_subcommand("list", "list certificates");
   list->add_option("--owner", a.address, "address or @domain");
   list->add_option("--kind", a.kind, "own|own-domain|partner|partner-domain|pending|trust");
+  list->add_flag("--json", a.json, "a JSON array (fields: docs/tenants.md)");
   list->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
       auto r = c.ListCertificates(a.address, a.kind);
       if (!r.ok()) return Fail(r.error());
+      if (a.json) return PrintJsonList(*r, CertificateJson);
       for (const auto& i : *r) {
         std::cout << i.fingerprint << "\t" << i.kind << "\t" << (i.owner.empty() ? "-" : i.owner)
                   << "\t" << Date(i.not_before) << ".." << Date(i.not_after)

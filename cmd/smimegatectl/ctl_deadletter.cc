@@ -1,6 +1,7 @@
 #include "cmd/smimegatectl/ctl_deadletter.h"
 
 #include "cmd/smimegatectl/ctl.h"
+#include "cmd/smimegatectl/ctl_json.h"
 
 #include <ctime>
 #include <filesystem>
@@ -116,7 +117,16 @@ std::string Recipients(const deadletter::Entry& e) {
   return out;
 }
 
-int List(deadletter::Admin& admin, const std::string& from, uint32_t limit) {
+// --json: one object per dead letter (docs/tenants.md).
+nlohmann::json EntryJson(const deadletter::Entry& e) {
+  return {{"id", e.id.ToString()},           {"dead_lettered_at_ms", e.timestamp_ms},
+          {"message_id", e.key},             {"reason", e.reason},
+          {"source_topic", e.source_topic},  {"stage", e.stage},
+          {"mail_from", e.mail_from},        {"recipients", e.recipients},
+          {"message_bytes", e.message_bytes}};
+}
+
+int List(deadletter::Admin& admin, const std::string& from, uint32_t limit, bool json) {
   deadletter::ListOptions o;
   o.limit = limit;
   if (!from.empty()) {
@@ -126,6 +136,7 @@ int List(deadletter::Admin& admin, const std::string& from, uint32_t limit) {
   }
   auto r = admin.List(o);
   if (!r.ok()) return Fail(r.error());
+  if (json) return PrintJsonList(r->entries, EntryJson);
   for (const auto& e : r->entries) {
     std::cout << e.id.ToString() << "\t" << Time(e.timestamp_ms) << "\t"
               << (e.stage.empty() ? "-" : e.stage) << "\t" << e.key << "\t"
@@ -234,7 +245,7 @@ void AddDeadLetterCommands(CLI::App& app,
     std::string from, id, out, before, older_than;
     std::vector<std::string> ids;
     uint32_t limit = 100;
-    bool message = false, all = false;
+    bool message = false, all = false, json = false;
   };
   auto o = std::make_shared<Options>();
   auto with_admin = [open, set_action](std::function<int(deadletter::Admin&)> f) {
@@ -248,7 +259,10 @@ void AddDeadLetterCommands(CLI::App& app,
   auto* list = dl->add_subcommand("list", "list dead letters, oldest first");
   list->add_option("--from", o->from, "start at this id (partition:offset)");
   list->add_option("--limit", o->limit, "at most this many (default 100)")->check(CLI::Range(1, 10000));
-  list->callback([=] { with_admin([o](deadletter::Admin& a) { return List(a, o->from, o->limit); }); });
+  list->add_flag("--json", o->json, "a JSON array (fields: docs/tenants.md)");
+  list->callback([=] {
+    with_admin([o](deadletter::Admin& a) { return List(a, o->from, o->limit, o->json); });
+  });
 
   auto* show = dl->add_subcommand("show", "one dead letter: reason, envelope, headers");
   show->add_option("id", o->id, "partition:offset (or offset)")->required();

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cmd/smimegatectl/ctl.h"
+#include "cmd/smimegatectl/ctl_json.h"
 #include "proto/portal.grpc.pb.h"
 
 namespace sg::ctl {
@@ -20,7 +21,7 @@ namespace pb = smimegate::portal::v1;
 struct PortalArgs {
   std::string recipient, domain, id;
   uint32_t limit = 1000;
-  bool account = false, expired = false;
+  bool account = false, expired = false, json = false;
 };
 
 Result<std::string> AdminSocket(const Globals& g) {
@@ -53,6 +54,7 @@ void List(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
   list->add_option("--recipient", a.recipient, "one recipient's messages");
   list->add_option("--domain", a.domain, "the messages sent from this hosted domain");
   list->add_option("--limit", a.limit, "at most this many (default 1000)")->check(CLI::Range(1, 1000000));
+  list->add_flag("--json", a.json, "a JSON array (fields: docs/tenants.md)");
   list->callback([&] {
     ctl.RunLocal([&] {
       pb::ListRequest req;
@@ -64,13 +66,23 @@ void List(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
         return stub.List(&c, req, &resp);
       });
       if (rc != 0) return rc;
+      if (resp.truncated()) std::cerr << "(more: raise --limit)\n";
+      if (a.json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& m : resp.messages()) {
+          out.push_back({{"recipient", m.recipient()},       {"id", m.id()},
+                         {"sender", m.sender()},             {"stored_at_ms", m.stored_at_ms()},
+                         {"expires_at_ms", m.expires_at_ms()}, {"size", m.size()},
+                         {"read", m.read()},                 {"notified", m.notified()}});
+        }
+        return PrintJson(out);
+      }
       for (const auto& m : resp.messages()) {
         std::cout << m.recipient() << "\t" << m.id() << "\t" << m.sender() << "\t"
                   << Date(m.stored_at_ms() / 1000) << "\t" << Date(m.expires_at_ms() / 1000)
                   << "\t" << m.size() << "\t" << (m.read() ? "read" : "unread") << "\t"
                   << (m.notified() ? "notified" : "not-notified") << "\n";
       }
-      if (resp.truncated()) std::cerr << "(more: raise --limit)\n";
       return 0;
     });
   });

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cmd/smimegatectl/ctl.h"
+#include "cmd/smimegatectl/ctl_json.h"
 #include "keyservice/import_files.h"
 
 namespace sg::ctl {
@@ -11,6 +12,7 @@ struct TrustArgs {
   std::string file, fingerprint;
   bool pending = false;
   bool source = false;
+  bool json = false;
 };
 
 void PrintTrusted(const ks::TrustAddResult& r) {
@@ -58,15 +60,18 @@ void AddTrustCommands(CLI::App& app, Ctl& ctl) {
   list->add_flag("--source", a.source,
                  "every anchor in use with its origin (mozilla-email, system, own-ca, admin, "
                  "approved), and where the bundles came from");
+  list->add_flag("--json", a.json, "a JSON array of certificates (fields: docs/tenants.md)");
   list->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
       if (a.source) {
         auto s = c.TrustSources();
         if (!s.ok()) return Fail(s.error());
+        if (a.json) return PrintJsonList(s->anchors, CertificateJson);
         return PrintSources(*s);
       }
       auto r = c.ListCertificates("", a.pending ? "pending" : "trust");
       if (!r.ok()) return Fail(r.error());
+      if (a.json) return PrintJsonList(*r, CertificateJson);
       for (const auto& i : *r) {
         std::cout << i.fingerprint << "\t" << (i.owner.empty() ? "" : i.owner + "\t")
                   << Date(i.not_after) << "\t" << i.subject << "\tissuer: " << i.issuer << "\n";

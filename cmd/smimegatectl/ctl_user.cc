@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cmd/smimegatectl/ctl.h"
+#include "cmd/smimegatectl/ctl_json.h"
 #include "keyservice/import_files.h"
 
 namespace sg::ctl {
@@ -10,6 +11,7 @@ namespace {
 struct UserArgs {
   std::string address, domain, tenant, file;
   bool no_participate = false;
+  bool json = false;
 };
 
 }  // namespace
@@ -44,10 +46,12 @@ void AddUserCommands(CLI::App& app, Ctl& ctl) {
 
   auto* list = user->add_subcommand("list", "list users");
   list->add_option("--domain", a.domain, "only this domain");
+  list->add_flag("--json", a.json, "a JSON array (fields: docs/tenants.md)");
   list->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
       auto r = c.ListUsers(a.domain);
       if (!r.ok()) return Fail(r.error());
+      if (a.json) return PrintJsonList(*r, UserJson);
       for (const auto& u : *r) {
         std::cout << u.address << "\t" << (u.participating ? "participating" : "not-participating")
                   << (u.tenant.empty() ? "" : "\t" + u.tenant) << "\n";

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   sg::ctl::AddKekCommands(app, ctl);
   sg::ctl::AddDeadLetterCommands(app, ctl);
   sg::ctl::AddPortalCommands(app, ctl);
+  sg::ctl::AddTenantCommands(app, ctl);
 
   try {
     app.parse(argc, argv);

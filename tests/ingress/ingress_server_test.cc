@@ -638,3 +638,70 @@ TEST_F(IngressServerTest, ReloadPicksUpANewCertificate) {
 
 }  // namespace
 }  // namespace sg::ingress
+
+namespace sg::ingress {
+namespace {
+
+// Runtime domains (docs/tenants.md): the MX listener's recipient domains
+// change while sessions run; the next RCPT of an open session sees the new set.
+TEST_F(IngressServerTest, MxListenerFollowsReplacedHostedDomains) {
+  StartServer();
+  EXPECT_EQ(server_->HostedDomainCount(), 1u);
+  SmtpTestClient c;
+  Open(c);
+  c.Cmd("EHLO client.example");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<sender@remote.example>")), "250 2.1.0");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<ann@new.example>")), "550 5.7.1");
+  server_->ReplaceHostedDomains({{"example.org", "default"}, {"new.example", "t"}});
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<ann@new.example>")), "250 2.1.5");
+  server_->ReplaceHostedDomains({{"new.example", "t"}});
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<bob@example.org>")), "550 5.7.1")
+      << "a domain removed at run time is refused";
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<ann@new.example>")), "250 2.1.5");
+  EXPECT_EQ(server_->HostedDomainCount(), 1u);
+}
+
+}  // namespace
+}  // namespace sg::ingress
+
+namespace sg::ingress {
+namespace {
+
+// Issue 19 point 4: a relay client bound to a tenant ("tenant:a") may send as
+// every domain tenant a owns at the moment, not as tenant b's domains: 553 at
+// MAIL FROM and at the From header, nothing enqueued (so nothing signed). A
+// domain moved to tenant a at run time is allowed without a restart.
+TEST_F(IngressServerTest, RelayClientBoundToATenantCannotSendAsAnotherTenantsDomain) {
+  config_.sender_bindings.auth_users = {
+      {"alice", *ParseSenders({"tenant:A"}, "ingress.auth.users[0].senders")}};
+  StartServer();
+  server_->ReplaceHostedDomains(
+      {{"example.org", "default"}, {"a.example", "a"}, {"b.example", "b"}});
+  SmtpTestClient c;
+  Open(c, "relay");
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  ASSERT_TRUE(c.Handshake());
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)))),
+            "235 2.7.0");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@b.example>")), "553 5.7.1") << "tenant b's domain";
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<x@example.org>")), "553 5.7.1") << "the default tenant's";
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ann@a.example>")), "250 2.1.0") << "a runtime domain of a";
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<partner@remote.example>")), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.Cmd("DATA")), "354");
+  EXPECT_EQ(CodeOf(c.Cmd("From: ceo@b.example\r\nSubject: s\r\n\r\nx\r\n.")), "553 5.7.1");
+  EXPECT_EQ(producer_.RecordCount(), 0u) << "refused mail is never enqueued, never signed";
+  // b.example moves to tenant a: allowed from the next MAIL on.
+  server_->ReplaceHostedDomains({{"a.example", "a"}, {"b.example", "a"}});
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@b.example>")), "250 2.1.0");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<partner@remote.example>")), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.Cmd("DATA")), "354");
+  EXPECT_EQ(CodeOf(c.Cmd("From: ceo@b.example\r\nSubject: s\r\n\r\nx\r\n.")), "250 2.0.0");
+  EXPECT_EQ(producer_.RecordCount(), 1u);
+  EXPECT_FALSE(ParseSenders({"tenant:"}, "x").ok());
+  EXPECT_FALSE(ParseSenders({"tenant:a/b"}, "x").ok());
+}
+
+}  // namespace
+}  // namespace sg::ingress

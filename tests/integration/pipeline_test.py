@@ -22,7 +22,10 @@ burst: no message fails. And an MX listener verifies recipients against the
 keyservice's registry: in the Kafka mode the ingress process asks it over
 mutual TLS with the `ingress` role (credentials from `smimegatectl
 credentials issue --role ingress`), so a user added with `smimegatectl user
-add` gets 250 and an unknown one 550 5.1.1.
+add` gets 250 and an unknown one 550 5.1.1. A domain added with
+`smimegatectl domain add` is accepted by the MX listener within 5 s, and
+refused within 5 s after `smimegatectl domain remove`, without a restart
+(issue 19; Kafka: the ingress process follows the keyservice over gRPC).
 
 --bench N sends N messages of 10 KB from 8 concurrent clients instead and
 prints the throughput (submission of the first to delivery of the last).
@@ -225,6 +228,34 @@ egress:
             failures.append(f"MX: a registered user got {known}")
         if unknown[0] != 550 or b"5.1.1" not in unknown[1]:
             failures.append(f"MX: an unknown user got {unknown}")
+
+        # Issue 19: a domain added at run time is accepted by the MX listener
+        # within 5 s and refused within 5 s after its removal, without a
+        # restart (Kafka: the ingress process follows the keyservice over gRPC).
+        def rcpt_code(rcpt):
+            with smtplib.SMTP("127.0.0.1", mx_port, timeout=30) as s:
+                s.ehlo("partner.example.org")
+                s.mail("someone@partner.example.org")
+                return s.rcpt(rcpt)[0]
+
+        def within_5s(rcpt, want):
+            start = time.time()
+            while time.time() - start < 5:
+                if rcpt_code(rcpt) == want:
+                    return time.time() - start
+                time.sleep(0.05)
+            return None
+
+        for args, want in ((["domain", "add", "runtime.example"], 250),
+                           (["domain", "remove", "runtime.example"], 550)):
+            r = subprocess.run([CTL, "--config", config, "--timeout", "10", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            took = within_5s("ann@runtime.example", want) if r.returncode == 0 else None
+            if took is None:
+                failures.append(f"runtime domain: after `{' '.join(args)}` ({r.stdout.strip()}) "
+                                f"RCPT did not answer {want} within 5 s")
+            else:
+                print(f"runtime domain ({ARGS.queue}): {want} {took:.2f} s after {args[1]}")
 
         # The largest messages flow too (Kafka: above its default record limit).
         line = "y" * 998

@@ -109,6 +109,7 @@ TEST_F(DomainGateTest, TheValidationStateSurvivesARestart) {
   auto before = ks_->ListDomains();
   ASSERT_TRUE(before.ok());
   // AddDomain (e.g. a tenant change) keeps the validation.
+  ASSERT_TRUE(ks_->TenantAdd(Tenant{"tenant-a", "", ""}).ok());  // docs/tenants.md
   ASSERT_TRUE(ks_->AddDomain(Domain{"example.com", "tenant-a"}).ok());
   Open();
   auto after = ks_->ListDomains();

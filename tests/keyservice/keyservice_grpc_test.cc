@@ -10,6 +10,8 @@
 #include <fstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "keyservice/keyservice_grpc_client.h"
 #include "keyservice/keyservice_server.h"
 #include "tests/keyservice/test_pki.h"
@@ -162,7 +164,7 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
   EXPECT_EQ(r.rc, 0) << r.out;
   r = CtlE("domain list");
   EXPECT_NE(r.out.find("example.com"), std::string::npos);
-  EXPECT_NE(r.out.find("partner-hosted.example\t-\tbuiltin\tnot required (builtin)"),
+  EXPECT_NE(r.out.find("partner-hosted.example\tdefault\tbuiltin\tnot required (builtin)"),
             std::string::npos) << r.out;
   // Domain validation: the record to publish, then the state in the list.
   r = CtlE("domain validate partner-hosted.example");
@@ -171,7 +173,7 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
       << r.out;
   EXPECT_NE(r.out.find("value: smimegate-domain-validation="), std::string::npos) << r.out;
   r = CtlE("domain list");
-  EXPECT_NE(r.out.find("partner-hosted.example\t-\tbuiltin\tpending (next check "), std::string::npos)
+  EXPECT_NE(r.out.find("partner-hosted.example\tdefault\tbuiltin\tpending (next check "), std::string::npos)
       << r.out;
   r = CtlE("domain validate unhosted.example");
   EXPECT_EQ(r.rc, 1) << r.out;
@@ -365,6 +367,16 @@ TEST_F(KeyServiceGrpcTest, EverySmimegatectlCommandLeavesOneAuditRecord) {
        "KeyAdmin/IssueCredentials"},
       {"kek rotate", "KeyAdmin/RotateKek"},
       {"user remove carol@example.com", "KeyAdmin/RemoveUser"},
+      {"reseller add sh1 --name 'System House'", "KeyAdmin/ResellerAdd"},
+      {"tenant add acme --reseller sh1", "KeyAdmin/TenantAdd"},
+      {"domain add acme.example --tenant acme", "KeyAdmin/AddDomain"},
+      {"tenant list --json", "KeyAdmin/TenantList"},
+      {"tenant show acme", "KeyAdmin/TenantShow"},
+      {"reseller list --json", "KeyAdmin/ResellerList"},
+      {"reseller show sh1 --json", "KeyAdmin/ResellerShow"},
+      {"domain remove acme.example", "KeyAdmin/TenantRemoveDomain"},
+      {"tenant remove acme", "KeyAdmin/TenantRemove"},
+      {"reseller remove sh1", "KeyAdmin/ResellerRemove"},
       {"audit list", "KeyAdmin/ListAudit"},
       {"user add nobody@unhosted.example", "KeyAdmin/PutUsers"},  // refused: audited too
   };
@@ -488,6 +500,59 @@ TEST_F(KeyServiceGrpcTest, SmimegatectlDetails) {
   EXPECT_NE(r.out.find("/nonexistent-dir/ca.pem: cannot write"), std::string::npos) << r.out;
   r = CtlE("cert export zoe@partner.example --out /dev/full");
   EXPECT_EQ(r.rc, 2) << r.out;
+}
+
+}  // namespace
+}  // namespace sg::keyservice
+
+namespace sg::keyservice {
+namespace {
+
+// `--json` of every keyservice list command (docs/tenants.md "JSON output of
+// the lists"): a JSON array on stdout whose objects have the documented fields.
+TEST_F(KeyServiceGrpcTest, EveryListAnswersWithTheDocumentedJsonFields) {
+  ASSERT_TRUE(admin_->PutUsers({User{"alice@example.com", true, "t1"}}).ok());
+  ASSERT_TRUE(client_->GetSigningIdentity("alice@example.com").ok());  // an own certificate
+  ASSERT_TRUE(admin_->ResellerAdd(Reseller{"sh1", "System House"}).ok());
+  ASSERT_TRUE(admin_->TenantAdd(Tenant{"acme", "ACME", "sh1"}).ok());
+  const std::vector<std::pair<std::string, std::vector<std::string>>> lists = {
+      {"user list", {"address", "participating", "tenant"}},
+      {"domain list",
+       {"name", "tenant", "ca_backend", "needs_validation", "validation_state", "validated_at",
+        "valid_until", "next_check_at", "validation_reason", "record_name", "record_value"}},
+      {"tenant list", {"id", "name", "reseller", "created_at", "domains"}},
+      {"reseller list", {"id", "name", "created_at", "tenants"}},
+      {"cert list",
+       {"fingerprint", "owner", "kind", "subject", "issuer", "not_before", "not_after",
+        "has_private_key", "current", "origin"}},
+      {"trust list --source",
+       {"fingerprint", "owner", "kind", "subject", "issuer", "not_before", "not_after",
+        "has_private_key", "current", "origin"}},
+      {"audit list", {"time_us", "subject", "role", "method", "arguments", "result", "message"}},
+  };
+  for (const auto& [command, fields] : lists) {
+    std::string cmd = std::string(SMIMEGATECTL_PATH) + " --endpoint " + endpoint_ +
+                      " --credentials " + config_.admin_credentials + " " + command +
+                      " --json 2>/dev/null";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    ASSERT_EQ(pclose(p), 0) << command;
+    auto json = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(json.is_array()) << command << ": " << out;
+    ASSERT_FALSE(json.empty()) << command;
+    for (const auto& field : fields) {
+      EXPECT_TRUE(json[0].contains(field)) << command << " lacks " << field << ": " << out;
+    }
+    EXPECT_EQ(json[0].size(), fields.size()) << command << ": undocumented fields: " << out;
+  }
+  CtlRun r = CtlE("tenant show acme --json");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto acme = nlohmann::json::parse(r.out);
+  EXPECT_EQ(acme["reseller"], "sh1");
+  EXPECT_EQ(acme["name"], "ACME");
 }
 
 }  // namespace

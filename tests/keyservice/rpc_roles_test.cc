@@ -58,6 +58,20 @@ TEST(RoleTableTest, KeyServiceDefault) {
       {kAdm + "TrustSources", "reader", true},
       {kAdm + "TrustSources", "worker", false},
       {kAdm + "ListUsers", "worker", false},
+      // Tenants (docs/tenants.md): changes admin only, reads also reader;
+      // the hosted domains also for ingress (its runtime domain set).
+      {kAdm + "TenantAdd", "admin", true},
+      {kAdm + "TenantAdd", "reader", false},
+      {kAdm + "TenantRemove", "reader", false},
+      {kAdm + "ResellerAdd", "reader", false},
+      {kAdm + "TenantRemoveDomain", "reader", false},
+      {kAdm + "TenantRemoveDomain", "ingress", false},
+      {kAdm + "TenantList", "reader", true},
+      {kAdm + "ResellerShow", "reader", true},
+      {kAdm + "TenantList", "ingress", false},
+      {kSvc + "TenantDomains", "ingress", true},
+      {kSvc + "TenantDomains", "worker", true},
+      {kSvc + "TenantDomains", "admin", true},
       // Unknown methods and services: admin only (deny by default).
       {"/smimegate.queue.v1.QueueAdmin/Purge", "admin", true},
       {"/smimegate.queue.v1.QueueAdmin/Purge", "worker", false},

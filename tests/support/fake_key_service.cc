@@ -189,6 +189,20 @@ Result<keyservice::TrustAnchors> FakeKeyService::GetTrustAnchors() {
   return anchors_;
 }
 
+void FakeKeyService::SetHostedDomains(std::vector<keyservice::HostedDomain> domains) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    domains_ = std::move(domains);
+  }
+  Publish("domain", "@");
+}
+
+Result<std::vector<keyservice::HostedDomain>> FakeKeyService::TenantDomains() {
+  SG_RETURN_IF_ERROR(Enter(domain_calls));
+  std::lock_guard<std::mutex> lock(mu_);
+  return domains_;
+}
+
 Result<keyservice::Changes> FakeKeyService::WaitForChanges(uint64_t epoch, uint64_t after_version,
                                                            std::chrono::milliseconds wait) {
   ++wait_calls;

@@ -87,6 +87,9 @@ class FakeKeyService : public keyservice::KeyService {
   Result<keyservice::TrustAnchors> GetTrustAnchors() override;
   Result<keyservice::Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
                                              std::chrono::milliseconds wait) override;
+  // The hosted domains (publishes a "domain" event, like the keyservice).
+  void SetHostedDomains(std::vector<keyservice::HostedDomain> domains);
+  Result<std::vector<keyservice::HostedDomain>> TenantDomains() override;
 
   struct Failure {
     ErrorCode code = ErrorCode::kUnavailable;
@@ -101,7 +104,7 @@ class FakeKeyService : public keyservice::KeyService {
   std::atomic<std::chrono::microseconds> latency{std::chrono::microseconds(0)};
   std::function<void(const std::string&)> on_fetch;
   std::atomic<int> signing_calls{0}, encryption_calls{0}, decryption_calls{0},
-      participation_calls{0}, anchor_calls{0}, harvest_calls{0};
+      participation_calls{0}, anchor_calls{0}, harvest_calls{0}, domain_calls{0};
   std::atomic<keyservice::HarvestOutcome> harvest_outcome{keyservice::HarvestOutcome::kStored};
   std::atomic<int> wait_calls{0};
   std::atomic<uint64_t> last_wait_epoch{0}, last_wait_version{0};
@@ -120,6 +123,7 @@ class FakeKeyService : public keyservice::KeyService {
   std::map<std::string, keyservice::SigningIdentity> signing_;
   std::map<std::string, std::vector<keyservice::DecryptionKey>> decryption_;
   keyservice::TrustAnchors anchors_;
+  std::vector<keyservice::HostedDomain> domains_;
   std::set<std::string> harvested_der_;
   std::vector<keyservice::HarvestRequest> harvested_;
   std::map<std::string, int> calls_;

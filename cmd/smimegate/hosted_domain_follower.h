@@ -1,0 +1,75 @@
+// HostedDomainFollower: keeps ingress's hosted domains equal to the
+// keyservice's domain registry at run time (docs/tenants.md "What follows
+// at run time"). One thread: it reads every domain (KeyService::
+// TenantDomains), then long-polls the change events (WaitForChanges) and
+// reads them again after every "domain" event or a reset (the keyservice
+// restarted). A domain added or removed with `smimegatectl domain add|remove`
+// reaches `apply` within one round trip (milliseconds in `smimegate run`,
+// one gRPC long poll in `smimegate ingress`).
+//
+// When the keyservice is unreachable, `apply` is not called: ingress keeps
+// its last known set (at start-up the config file's hosted_domains), and the
+// follower tries again every `retry`. Lives in the composition root so that
+// ingress does not include keyservice headers.
+//
+// Metrics: smimegate_hosted_domains (domains applied last),
+// smimegate_hosted_domain_refresh_total{result="ok|failed"}.
+//
+// Threading: Start/Stop from the main thread; `apply` runs on the
+// follower's thread. The key service, the registry and `apply`'s target
+// outlive the follower (Stop before destroying them).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/metrics.h"
+#include "keyservice/key_service.h"
+
+namespace sg::app {
+
+class HostedDomainFollower {
+ public:
+  // domain (lower case) -> the id of the tenant owning it
+  using Domains = std::map<std::string, std::string>;
+  using Apply = std::function<void(Domains domains)>;
+  struct Options {
+    std::chrono::milliseconds poll_wait{std::chrono::seconds(1)};  // one long poll
+    std::chrono::milliseconds retry{std::chrono::seconds(1)};      // after a failure
+  };
+
+  HostedDomainFollower(keyservice::KeyService& keys, Apply apply, metrics::Registry& registry,
+                       Options options);
+  ~HostedDomainFollower();
+  HostedDomainFollower(const HostedDomainFollower&) = delete;
+  HostedDomainFollower& operator=(const HostedDomainFollower&) = delete;
+
+  void Start();
+  // Returns within one poll_wait (the in-process change log wakes at once on
+  // keyservice shutdown; a gRPC client's Shutdown cancels the poll).
+  void Stop();
+
+  // One read of the registry and `apply` (the thread's step; tests).
+  Status Refresh();
+
+ private:
+  void Run();
+  bool WaitRetry();  // false when stopping
+
+  keyservice::KeyService& keys_;
+  Apply apply_;
+  Options options_;
+  metrics::Gauge& domains_;
+  metrics::Family<metrics::Counter>& refreshes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sg::app

@@ -1,0 +1,104 @@
+// The gRPC side of tenants and resellers (docs/tenants.md): pure
+// translation between proto/keyservice.proto and TenantAdmin / KeyService.
+#include "keyservice/keyservice_grpc_server.h"
+#include "keyservice/keyservice_grpc_status.h"
+
+namespace sg::keyservice {
+namespace {
+
+void TenantToPb(const Tenant& t, pb::Tenant* out) {
+  out->set_id(t.id);
+  out->set_name(t.name);
+  out->set_reseller(t.reseller);
+  out->set_created_at(t.created_at);
+  for (const auto& d : t.domains) out->add_domains(d);
+}
+
+void ResellerToPb(const Reseller& r, pb::Reseller* out) {
+  out->set_id(r.id);
+  out->set_name(r.name);
+  out->set_created_at(r.created_at);
+  for (const auto& t : r.tenants) out->add_tenants(t);
+}
+
+grpc::Status Done(const Status& st) { return st.ok() ? grpc::Status::OK : ToGrpc(st.error()); }
+
+}  // namespace
+
+grpc::Status KeyServiceGrpc::TenantDomains(grpc::ServerContext*, const pb::TenantDomainsRequest*,
+                                           pb::TenantDomainsResponse* resp) {
+  auto r = impl_.TenantDomains();
+  if (!r.ok()) return ToGrpc(r.error());
+  for (const auto& d : *r) {
+    auto* o = resp->add_domains();
+    o->set_name(d.name);
+    o->set_tenant(d.tenant);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantAdd(grpc::ServerContext*, const pb::Tenant* req,
+                                     pb::Tenant* resp) {
+  auto r = impl_.TenantAdd(Tenant{req->id(), req->name(), req->reseller()});
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantList(grpc::ServerContext*, const pb::TenantListRequest* req,
+                                      pb::TenantListResponse* resp) {
+  auto r = impl_.TenantList(req->reseller());
+  if (!r.ok()) return ToGrpc(r.error());
+  for (const auto& t : *r) TenantToPb(t, resp->add_tenants());
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantShow(grpc::ServerContext*, const pb::TenantIdRequest* req,
+                                      pb::Tenant* resp) {
+  auto r = impl_.TenantShow(req->id());
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantRemove(grpc::ServerContext*, const pb::TenantIdRequest* req,
+                                        pb::RemoveResponse*) {
+  return Done(impl_.TenantRemove(req->id()));
+}
+
+grpc::Status KeyAdminGrpc::ResellerAdd(grpc::ServerContext*, const pb::Reseller* req,
+                                       pb::Reseller* resp) {
+  auto r = impl_.ResellerAdd(Reseller{req->id(), req->name()});
+  if (!r.ok()) return ToGrpc(r.error());
+  ResellerToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::ResellerList(grpc::ServerContext*, const pb::ResellerListRequest*,
+                                        pb::ResellerListResponse* resp) {
+  auto r = impl_.ResellerList();
+  if (!r.ok()) return ToGrpc(r.error());
+  for (const auto& x : *r) ResellerToPb(x, resp->add_resellers());
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::ResellerShow(grpc::ServerContext*, const pb::TenantIdRequest* req,
+                                        pb::Reseller* resp) {
+  auto r = impl_.ResellerShow(req->id());
+  if (!r.ok()) return ToGrpc(r.error());
+  ResellerToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::ResellerRemove(grpc::ServerContext*, const pb::TenantIdRequest* req,
+                                          pb::RemoveResponse*) {
+  return Done(impl_.ResellerRemove(req->id()));
+}
+
+grpc::Status KeyAdminGrpc::TenantRemoveDomain(grpc::ServerContext*,
+                                              const pb::TenantRemoveDomainRequest* req,
+                                              pb::RemoveResponse*) {
+  return Done(impl_.TenantRemoveDomain(req->name()));
+}
+
+}  // namespace sg::keyservice
