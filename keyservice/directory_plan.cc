@@ -154,8 +154,8 @@ SyncPlan ComputeSyncPlan(const SyncPolicy& policy, const DirectoryView& view,
                   plan.existing_users, 100.0 * policy.max_disable_share);
     plan.guard_message = "mass-removal guard: the run would disable " +
                          std::to_string(plan.new_disables) + " users (" + share +
-                         "); nothing was changed (check the source, or raise "
-                         "max_disable_share for one run)";
+                         "); nothing was changed (check the source; if the removals are "
+                         "intended, run it once with --max-disable-percent)";
   }
   return plan;
 }

@@ -11,6 +11,7 @@
 #include "common/dns/dns_resolver.h"
 #include "common/result.h"
 #include "keyservice/cmp_config.h"
+#include "keyservice/directory_config.h"
 
 namespace sg::keyservice {
 
@@ -110,6 +111,8 @@ struct KeyServiceConfig {
   // keyservice.dns: servers ("host[:port]", default /etc/resolv.conf) and timeout.
   dns::ResolverOptions dns;
   DomainValidationConfig domain_validation;
+  // keyservice.directory: directory sync sources (directory_config.h).
+  DirectoryConfig directory;
 };
 
 // Parses `section` (the `keyservice` map; may be empty: all defaults).
