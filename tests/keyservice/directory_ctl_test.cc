@@ -2,9 +2,6 @@
 // a free loopback port: user import --sync, directory sync [--source]
 // [--dry-run], directory status, and their audit records.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 
 #include "keyservice/keyservice_server.h"
@@ -13,10 +10,7 @@
 namespace sg::keyservice {
 namespace {
 
-struct CtlResult {
-  int rc = -1;
-  std::string out;  // stdout and stderr
-};
+using CtlResult = testing::CommandOutput;
 
 class DirectoryCtlTest : public ::testing::Test {
  protected:
@@ -43,17 +37,9 @@ class DirectoryCtlTest : public ::testing::Test {
     if (server_) server_->Stop();
   }
   CtlResult Ctl(const std::string& args) {
-    std::string cmd = std::string(SMIMEGATECTL_PATH) + " --endpoint " +
-                      server_->bound_endpoint() + " --credentials " +
-                      config_.admin_credentials + " " + args + " 2>&1";
-    CtlResult r;
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return testing::RunCommand(std::string(SMIMEGATECTL_PATH) + " --endpoint " +
+                               server_->bound_endpoint() + " --credentials " +
+                               config_.admin_credentials + " " + args);
   }
   std::string Csv(const std::string& name, const std::string& text) {
     return testing::WriteFile(dir_.path() / name, text), (dir_.path() / name).string();
