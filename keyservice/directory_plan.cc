@@ -1,6 +1,7 @@
 #include "keyservice/directory_plan.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "common/ascii.h"
@@ -10,6 +11,13 @@ namespace sg::keyservice {
 namespace {
 
 using DirectoryIndex = std::map<std::string, DirectoryUser>;
+
+// "12.5%"
+std::string Percent(double value) {
+  std::array<char, 32> buf{};
+  int n = std::snprintf(buf.data(), buf.size(), "%.1f%%", value);
+  return std::string(buf.data(), n > 0 ? std::min(static_cast<size_t>(n), buf.size() - 1) : 0);
+}
 
 // The directory's users of the fed domains, normalised, with their aliases
 // cleaned (in a fed domain, not another user's primary, not claimed twice).
@@ -42,7 +50,9 @@ DirectoryIndex IndexDirectory(const SyncPolicy& policy, const DirectoryView& vie
       if (text.size() > 5 && AsciiLower(text.substr(0, 5)) == "smtp:") text.remove_prefix(5);
       auto alias = mail::NormalizeAddress(text);
       if (!alias.ok()) {
-        warnings.push_back(addr + ": alias \"" + raw + "\" skipped: " + alias.error().message);
+        std::string warning = addr;
+        warning.append(": alias \"").append(raw).append("\" skipped: ").append(alias.error().message);
+        warnings.push_back(std::move(warning));
         continue;
       }
       if (*alias == addr) continue;
@@ -147,13 +157,14 @@ SyncPlan ComputeSyncPlan(const SyncPolicy& policy, const DirectoryView& view,
   double limit = policy.max_disable_share * static_cast<double>(plan.existing_users);
   if (plan.new_disables > 0 && static_cast<double>(plan.new_disables) > limit) {
     plan.guard_tripped = true;
-    char share[64];
-    std::snprintf(share, sizeof share, "%.1f%% of %u users, above the limit of %.1f%%",
-                  plan.existing_users == 0 ? 100.0
-                                           : 100.0 * plan.new_disables / plan.existing_users,
-                  plan.existing_users, 100.0 * policy.max_disable_share);
+    double share = plan.existing_users == 0
+                       ? 100.0
+                       : 100.0 * plan.new_disables / plan.existing_users;
     plan.guard_message = "mass-removal guard: the run would disable " +
-                         std::to_string(plan.new_disables) + " users (" + share +
+                         std::to_string(plan.new_disables) + " users (" + Percent(share) +
+                         " of " + std::to_string(plan.existing_users) +
+                         " users, above the limit of " +
+                         Percent(100.0 * policy.max_disable_share) +
                          "); nothing was changed (check the source; if the removals are "
                          "intended, run it once with --max-disable-percent)";
   }

@@ -67,14 +67,14 @@ class DirectorySyncTest : public ::testing::Test {
   DirectorySyncTest() {
     spec_.name = "graph-main";
     spec_.policy.domains = {"example.com", "example.org"};
-    spec_.policy.grace_seconds = 30 * 86400;
+    spec_.policy.grace_seconds = int64_t{30} * 86400;
   }
   SyncOutcome RunOk(const DirectoryView& view, bool dry_run = false) {
     auto r = sync_.Run(spec_, view, dry_run);
     EXPECT_TRUE(r.ok()) << r.error().ToString();
     return r.ok() ? *r : SyncOutcome{};
   }
-  double Metric(metrics::Family<metrics::Counter>& f, std::vector<std::string> labels) {
+  double Metric(metrics::Family<metrics::Counter>& f, const std::vector<std::string>& labels) {
     return f.WithLabels(labels).Value();
   }
   // n users u0..u(n-1)@example.com in the keyservice and the directory.
@@ -354,7 +354,7 @@ TEST(DirectorySyncKeyServiceTest, DisabledAndRemovedUsersKeepTheirKeysForDecrypt
   DirectoryStateStore store(dir.path().string() + "/directory");
   DirectoryMetrics metrics(registry);
   DirectorySync sync(target, **ks, store, metrics, clock);
-  DirectorySourceSpec spec{"csv", "", {{"example.com"}, 7 * 86400, 0.5}};
+  DirectorySourceSpec spec{"csv", "", {{"example.com"}, int64_t{7} * 86400, 0.5}};
 
   DirectoryView v;
   v.users = {Dir("alice@example.com"), Dir("bob@example.com")};
