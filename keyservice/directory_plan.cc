@@ -16,7 +16,7 @@ using DirectoryIndex = std::map<std::string, DirectoryUser>;
 std::string Percent(double value) {
   std::array<char, 32> buf{};
   int n = std::snprintf(buf.data(), buf.size(), "%.1f%%", value);
-  return std::string(buf.data(), n > 0 ? std::min(static_cast<size_t>(n), buf.size() - 1) : 0);
+  return {buf.data(), n > 0 ? std::min(static_cast<size_t>(n), buf.size() - 1) : 0};
 }
 
 // The directory's users of the fed domains, normalised, with their aliases

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -60,11 +61,11 @@ std::string WriteFile(const std::filesystem::path& path, const std::string& data
 CommandOutput RunCommand(const std::string& command) {
   std::string cmd = command + " 2>&1";
   CommandOutput r;
-  FILE* p = popen(cmd.c_str(), "r");
+  FILE* p = popen(cmd.c_str(), "r");  // NOLINT(cert-env33-c): tests run the real binaries
   if (p == nullptr) return r;
-  char buf[4096];
+  std::array<char, 4096> buf{};
   size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
   int status = pclose(p);
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
