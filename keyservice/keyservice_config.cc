@@ -319,6 +319,8 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
   SG_RETURN_IF_ERROR(ParseDomainCas(ca, data_dir, c.ca));
   SG_RETURN_IF_ERROR(ParseDns(section, c));
   SG_RETURN_IF_ERROR(ParseIssuance(section, c.issuance));
+  SG_ASSIGN_OR_RETURN(config::ConfigNode directory, section.Map("directory"));
+  SG_ASSIGN_OR_RETURN(c.directory, ParseDirectoryConfig(directory, data_dir));
   if (c.rollover_before >= validity) {
     return section.ErrorAt("rollover_before", "must be shorter than ca.validity");
   }

@@ -11,6 +11,7 @@
 #include "common/dns/dns_resolver.h"
 #include "common/result.h"
 #include "keyservice/cmp_config.h"
+#include "keyservice/directory_config.h"
 
 namespace sg::keyservice {
 
@@ -125,6 +126,8 @@ struct KeyServiceConfig {
   dns::ResolverOptions dns;
   DomainValidationConfig domain_validation;
   IssuanceConfig issuance;
+  // keyservice.directory: directory sync sources (directory_config.h).
+  DirectoryConfig directory;
 };
 
 // Parses `section` (the `keyservice` map; may be empty: all defaults).

@@ -12,6 +12,7 @@
 #include "common/log_event.h"
 #include "common/thread_name.h"
 #include "keyservice/credentials_files.h"
+#include "keyservice/directory_grpc.h"
 #include "keyservice/keyservice_grpc_server.h"
 
 namespace sg::keyservice {
@@ -78,6 +79,11 @@ Result<std::unique_ptr<KeyServiceServer>> KeyServiceServer::Create(
   SG_ASSIGN_OR_RETURN(server->rpc_, RpcServer::Create(std::move(options)));
   server->rpc_->AddService(server->grpc_service_.get());
   server->rpc_->AddService(server->grpc_admin_.get());
+  SG_ASSIGN_OR_RETURN(server->directory_,
+                      DirectoryService::Create(config.directory, *server->impl_, *server->impl_,
+                                               registry, clock));
+  server->directory_grpc_ = std::make_unique<DirectoryGrpc>(*server->directory_);
+  server->rpc_->AddService(server->directory_grpc_.get());  // no rules: admin only
   return server;
 }
 
@@ -105,6 +111,7 @@ Status KeyServiceServer::Start() {
     SetCurrentThreadName("sg-ks-rollover");
     SchedulerLoop();
   });
+  directory_->Start();
   ready_ = true;
   spdlog::info("keyservice: gRPC API on {}", rpc_->bound_endpoint());
   return OkStatus();
@@ -151,6 +158,7 @@ void KeyServiceServer::Stop() {
   }
   cv_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
+  if (directory_) directory_->Stop();
   if (impl_) impl_->Shutdown();  // releases long polls
   if (rpc_) rpc_->Stop();
 }

@@ -38,6 +38,8 @@ namespace sg::keyservice {
 
 class KeyServiceGrpc;
 class KeyAdminGrpc;
+class DirectoryService;
+class DirectoryGrpc;
 
 class KeyServiceServer : public Service {
  public:
@@ -59,6 +61,8 @@ class KeyServiceServer : public Service {
   KeyServiceImpl& impl() { return *impl_; }
   // The gRPC server, to register further services before Start().
   RpcServer& rpc() { return *rpc_; }
+  // Directory sync (directory_service.h): keyservice.directory's sources.
+  DirectoryService& directory() { return *directory_; }
   // "127.0.0.1:40123" (the real port when configured with 0) or "unix:/path".
   std::string bound_endpoint() const { return rpc_->bound_endpoint(); }
 
@@ -71,6 +75,8 @@ class KeyServiceServer : public Service {
   std::unique_ptr<KeyServiceGrpc> grpc_service_;
   std::unique_ptr<KeyAdminGrpc> grpc_admin_;
   std::unique_ptr<RpcServer> rpc_;
+  std::unique_ptr<DirectoryService> directory_;
+  std::unique_ptr<DirectoryGrpc> directory_grpc_;
   std::atomic<bool> ready_{false};
 
   std::thread scheduler_;

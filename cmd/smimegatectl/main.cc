@@ -12,6 +12,7 @@
 // Each command group is its own file (ctl_<group>.cc); ctl.h lists them and
 // the exit codes.
 #include "cmd/smimegatectl/ctl.h"
+#include "cmd/smimegatectl/ctl_directory.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"smimegatectl: manage smimegate users, domains, certificates, trust and keys"};
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   sg::ctl::AddDeadLetterCommands(app, ctl);
   sg::ctl::AddPortalCommands(app, ctl);
   sg::ctl::AddTenantCommands(app, ctl);
+  sg::ctl::AddDirectoryCommands(app, ctl);
 
   try {
     app.parse(argc, argv);

@@ -21,21 +21,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct CtlRun {
-  int rc = -1;
-  std::string out;  // stdout and stderr
-};
+using CtlRun = testing::CommandOutput;  // stdout and stderr
 
 CtlRun Ctl(const std::string& args) {
-  std::string cmd = std::string(SMIMEGATECTL_PATH) + " " + args + " 2>&1";
-  CtlRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return testing::RunCommand(std::string(SMIMEGATECTL_PATH) + " " + args);
 }
 
 class KeyServiceGrpcTest : public ::testing::Test {

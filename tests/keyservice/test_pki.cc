@@ -3,8 +3,11 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -53,6 +56,19 @@ std::string MakeLeaf(const TestCa& ca, const LeafOptions& o, PkeyPtr* key_out) {
 std::string WriteFile(const std::filesystem::path& path, const std::string& data) {
   std::ofstream(path, std::ios::binary) << data;
   return path.string();
+}
+
+CommandOutput RunCommand(const std::string& command) {
+  std::string cmd = command + " 2>&1";
+  CommandOutput r;
+  FILE* p = popen(cmd.c_str(), "r");  // NOLINT(cert-env33-c): tests run the real binaries
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 std::string MakePkcs12(const std::string& cert_der, EVP_PKEY* key, const std::string& password,

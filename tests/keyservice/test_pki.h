@@ -60,4 +60,11 @@ ClientCredentials AdminCredentials(const KeyServiceConfig& config);
 
 std::string WriteFile(const std::filesystem::path& path, const std::string& data);
 
+// A shell command's exit code and its stdout and stderr (2>&1 appended).
+struct CommandOutput {
+  int rc = -1;
+  std::string out;
+};
+CommandOutput RunCommand(const std::string& command);
+
 }  // namespace sg::keyservice::testing
