@@ -12,10 +12,12 @@
 // Each command group is its own file (ctl_<group>.cc); ctl.h lists them and
 // the exit codes.
 #include "cmd/smimegatectl/ctl.h"
+#include "common/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"smimegatectl: manage smimegate users, domains, certificates, trust and keys"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", sg::VersionLine("smimegatectl"));
   sg::ctl::Ctl ctl;
   auto& g = ctl.globals;
   app.add_option("--home", g.home, "smimegate home (default $SMIMEGATE_HOME or ./var)");
