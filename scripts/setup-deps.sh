@@ -48,6 +48,8 @@ TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postfix gpgsm libnss3-tools prometheus
   python3 python3-aiosmtpd python3-cryptography python3-dnslib python3-matplotlib
+  # tests/deploy: the alert rules and dashboards (PyYAML)
+  python3-yaml
   # ingress: swaks needs it for --tls (STARTTLS) in the ingress real-client tests
   libnet-ssleay-perl
   # bench/e2e: `e2e_bench.py --perf` profiles the gateway with perf record
@@ -68,6 +70,12 @@ fi
 # bundles npm and conflicts with Debian's npm package).
 if [ "$profile" = all ] && ! command -v npm >/dev/null 2>&1; then
   PACKAGES+=(nodejs npm)
+fi
+# ... and kubectl for the manifest tests (tests/deploy/): Debian's
+# kubernetes-client, unless a kubectl is installed already (another vendor's
+# kubectl package owns the same file).
+if [ "$profile" = all ] && ! command -v kubectl >/dev/null 2>&1; then
+  PACKAGES+=(kubernetes-client)
 fi
 
 if [ "$list" = 1 ]; then
