@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "common/ascii.h"
+#include "common/config_entries.h"
 
 extern char** environ;
 
@@ -22,8 +23,6 @@ struct ParseState {
   std::string source;  // file name, for messages
   YAML::Node root;
   std::unordered_set<std::string> seen;  // full key paths read by some parser
-  std::vector<ConfigEntry> entries;       // values read, for config show
-  std::unordered_map<std::string, size_t> entry_index;  // path -> entries[i]
 };
 
 namespace {
@@ -199,14 +198,30 @@ Error ConfigNode::ErrorHere(const std::string& what) const {
 
 void ConfigNode::MarkSeen(const std::string& key) const { state_->seen.insert(PathOf(key)); }
 
-void ConfigNode::Record(const std::string& key, const std::string& value,
-                        const std::optional<std::string>& def, bool set) const {
-  ConfigEntry e{PathOf(key), value, def, set};
-  auto [it, added] = state_->entry_index.emplace(e.path, state_->entries.size());
+namespace {
+
+thread_local ConfigRecorder* current_recorder = nullptr;
+
+// Records what `node` read at `key` for `config show`, when a recorder runs.
+void Record(const ConfigNode& node, const std::string& key, const std::string& value,
+            const std::optional<std::string>& def, bool set) {
+  if (auto* r = ConfigRecorder::Current()) r->Add({node.PathOf(key), value, def, set});
+}
+
+}  // namespace
+
+ConfigRecorder::ConfigRecorder() : previous_(current_recorder) { current_recorder = this; }
+
+ConfigRecorder::~ConfigRecorder() { current_recorder = previous_; }
+
+ConfigRecorder* ConfigRecorder::Current() { return current_recorder; }
+
+void ConfigRecorder::Add(ConfigEntry e) {
+  auto [it, added] = index_.emplace(e.path, entries_.size());
   if (added) {
-    state_->entries.push_back(std::move(e));
+    entries_.push_back(std::move(e));
   } else {
-    state_->entries[it->second] = std::move(e);
+    entries_[it->second] = std::move(e);
   }
 }
 
@@ -263,10 +278,10 @@ Result<std::string> ConfigNode::String(const std::string& key,
                                        std::optional<std::string> def) const {
   auto n = Scalar(key);
   if (!n.ok()) {
-    if (n.error().code == ErrorCode::kNotFound && def) Record(key, *def, def, false);
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def, def, false);
     return MissingOr(key, n.error(), def);
   }
-  Record(key, n->Scalar(), def, true);
+  Record(*this, key, n->Scalar(), def, true);
   return n->Scalar();
 }
 
@@ -276,11 +291,11 @@ Result<int64_t> ConfigNode::Int(const std::string& key, std::optional<int64_t> d
   if (def) def_text = std::to_string(*def);
   auto n = Scalar(key);
   if (!n.ok()) {
-    if (n.error().code == ErrorCode::kNotFound && def) Record(key, *def_text, def_text, false);
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def_text, def_text, false);
     return MissingOr(key, n.error(), def);
   }
   const std::string& s = n->Scalar();
-  Record(key, s, def_text, true);
+  Record(*this, key, s, def_text, true);
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < min || v > max) {
@@ -295,10 +310,10 @@ Result<bool> ConfigNode::Bool(const std::string& key, std::optional<bool> def) c
   if (def) def_text = *def ? "true" : "false";
   auto n = Scalar(key);
   if (!n.ok()) {
-    if (n.error().code == ErrorCode::kNotFound && def) Record(key, *def_text, def_text, false);
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def_text, def_text, false);
     return MissingOr(key, n.error(), def);
   }
-  Record(key, n->Scalar(), def_text, true);
+  Record(*this, key, n->Scalar(), def_text, true);
   std::string s = AsciiLower(n->Scalar());
   if (s == "true" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "no" || s == "off") return false;
@@ -311,10 +326,10 @@ Result<std::chrono::milliseconds> ConfigNode::Duration(
   if (def) def_text = FormatDuration(*def);
   auto n = Scalar(key);
   if (!n.ok()) {
-    if (n.error().code == ErrorCode::kNotFound && def) Record(key, *def_text, def_text, false);
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def_text, def_text, false);
     return MissingOr(key, n.error(), def);
   }
-  Record(key, n->Scalar(), def_text, true);
+  Record(*this, key, n->Scalar(), def_text, true);
   auto d = ParseDuration(n->Scalar());
   if (!d.ok()) return ErrorAt(key, d.error().message);
   return *d;
@@ -348,11 +363,11 @@ Result<uint64_t> ConfigNode::Size(const std::string& key, std::optional<uint64_t
   if (def) def_text = FormatSize(*def);
   auto n = Scalar(key);
   if (!n.ok()) {
-    if (n.error().code == ErrorCode::kNotFound && def) Record(key, *def_text, def_text, false);
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def_text, def_text, false);
     return MissingOr(key, n.error(), def);
   }
   const std::string& s = n->Scalar();
-  Record(key, s, def_text, true);
+  Record(*this, key, s, def_text, true);
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   std::string unit = AsciiLower(std::string(p, s.data() + s.size()));
@@ -385,7 +400,7 @@ Result<std::vector<std::string>> ConfigNode::StringList(const std::string& key) 
   std::vector<std::string> out;
   YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();
   if (!n.IsDefined() || n.IsNull()) {
-    Record(key, "[]", "[]", false);
+    Record(*this, key, "[]", "[]", false);
     return out;
   }
   if (!n.IsSequence()) return ErrorAt(key, "expected a list of values");
@@ -398,7 +413,7 @@ Result<std::vector<std::string>> ConfigNode::StringList(const std::string& key) 
     out.push_back(n[i].Scalar());
     shown += (i == 0 ? "" : ", ") + n[i].Scalar();
   }
-  Record(key, "[" + shown + "]", "[]", true);
+  Record(*this, key, "[" + shown + "]", "[]", true);
   return out;
 }
 
@@ -407,7 +422,7 @@ Result<std::map<std::string, std::string>> ConfigNode::StringMap(const std::stri
   std::map<std::string, std::string> out;
   YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();
   if (!n.IsDefined() || n.IsNull()) {
-    Record(key, "{}", "{}", false);
+    Record(*this, key, "{}", "{}", false);
     return out;
   }
   if (!n.IsMap()) return ErrorAt(key, "expected a map of names to values");
@@ -420,7 +435,7 @@ Result<std::map<std::string, std::string>> ConfigNode::StringMap(const std::stri
                                                         ": expected a single value");
     }
     out[k] = it->second.Scalar();
-    Record(key + "." + k, it->second.Scalar(), std::nullopt, true);
+    Record(*this, key + "." + k, it->second.Scalar(), std::nullopt, true);
   }
   return out;
 }
@@ -491,7 +506,6 @@ ConfigNode ConfigDocument::Root() const { return ConfigNode(state_, state_->root
 
 const std::string& ConfigDocument::source() const { return state_->source; }
 
-std::vector<ConfigEntry> ConfigDocument::Entries() const { return state_->entries; }
 
 namespace {
 Status CheckUnknown(const ParseState& st, const YAML::Node& node, const std::string& path) {

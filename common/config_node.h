@@ -35,20 +35,6 @@ namespace sg::config {
 
 struct ParseState;  // shared by all nodes of one document
 
-// One value a parser read, for `smimegate config show`: the effective value
-// (as written in the file or the environment, else the default) and the
-// default (nullopt: the key is required). Lists show as "[a, b]".
-struct ConfigEntry {
-  std::string path;                          // "ingress.listeners[0].port"
-  std::string value;                         // effective
-  std::optional<std::string> default_value;  // nullopt: required, no default
-  bool set = false;                          // written in the file or environment
-};
-
-// Durations and sizes as a config file would write them: 20s, 5m, 50MiB.
-std::string FormatDuration(std::chrono::milliseconds d);
-std::string FormatSize(uint64_t bytes);
-
 class ConfigNode {
  public:
   ConfigNode(std::shared_ptr<ParseState> state, YAML::Node node, std::string path);
@@ -99,9 +85,6 @@ class ConfigNode {
   Result<T> MissingOr(const std::string& key, const Error& lookup,
                       const std::optional<T>& def) const;
   void MarkSeen(const std::string& key) const;
-  // Records key's effective value for Entries() (set: the file had it).
-  void Record(const std::string& key, const std::string& value,
-              const std::optional<std::string>& def, bool set) const;
 
   std::shared_ptr<ParseState> state_;
   YAML::Node node_;
@@ -123,9 +106,6 @@ class ConfigDocument {
   ConfigNode Root() const;
   // kInvalidArgument naming the first key that no parser read.
   Status CheckNoUnknownKeys() const;
-  // Every value the parsers read so far, in the order they read it (a key
-  // read twice appears once, with the last reading).
-  std::vector<ConfigEntry> Entries() const;
   const std::string& source() const;
 
  private:

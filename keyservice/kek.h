@@ -63,13 +63,6 @@ class Kek {
   // when shorter than 12 characters.
   static Result<Kek> FromPassphrase(const std::string& passphrase, const store::StoredKdf& kdf,
                                     const std::string& source);
-  // What `smimegate check-config` checks without opening the store: the
-  // current KEK (and the previous one, when configured) is present, its file
-  // readable by its owner only, and in kek_format (32 bytes for "key", at
-  // least 12 characters for "passphrase"). A missing kek_file with
-  // kek_create passes (it is created at start). Errors as Load's; never
-  // creates anything and never shows the key.
-  static Status CheckSource(const KeyServiceConfig& config);
   // Writes a new random KEK (base64) to `path` with mode 0600.
   static Status CreateFile(const std::string& path);
   // kPermissionDenied when group or others may access `path`.

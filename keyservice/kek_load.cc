@@ -14,6 +14,7 @@
 
 #include "common/mail/base64.h"
 #include "keyservice/kek.h"
+#include "keyservice/kek_check.h"
 
 namespace sg::keyservice {
 namespace {
@@ -133,7 +134,7 @@ Status CheckMaterial(const Material& m, const std::string& format) {
 
 }  // namespace
 
-Status Kek::CheckSource(const KeyServiceConfig& config) {
+Status CheckKekSource(const KeyServiceConfig& config) {
   struct stat st {};
   if (!config.kek_file.empty() && ::stat(config.kek_file.c_str(), &st) != 0 &&
       config.kek_create) {

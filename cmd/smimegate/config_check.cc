@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "common/tls_server.h"
-#include "keyservice/kek.h"
+#include "keyservice/kek_check.h"
 
 namespace sg::app {
 namespace {
@@ -150,7 +150,7 @@ DeploymentCheck CheckDeployment(const AppConfig& config, Stage stage,
                                 std::chrono::system_clock::time_point now) {
   DeploymentCheck out;
   if (Runs(stage, Stage::kKeyService)) {
-    if (auto s = keyservice::Kek::CheckSource(config.keyservice); !s.ok()) {
+    if (auto s = keyservice::CheckKekSource(config.keyservice); !s.ok()) {
       out.errors.push_back(s.error().message);
     }
   }

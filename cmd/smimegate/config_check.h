@@ -1,7 +1,7 @@
 // The deployment checks of `smimegate check-config` beyond parsing: what
 // would stop a stage at start, found before it is started.
 //   - the key-encryption key (keyservice stage): present, owner-only file,
-//     in its format (keyservice::Kek::CheckSource; never shown);
+//     in its format (keyservice/kek_check.h; never shown);
 //   - the ports of the stage's listeners (ingress listeners, metrics,
 //     keyservice TCP listener, portal): no two on the same address and port,
 //     and each can be bound now. Refused for want of privilege (< 1024

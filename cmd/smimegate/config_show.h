@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "common/config_node.h"
+#include "common/config_entries.h"
 
 namespace sg::app {
 

@@ -18,7 +18,7 @@
 #include "cmd/smimegate/config_check.h"
 #include "cmd/smimegate/config_show.h"
 #include "cmd/smimegate/signal_watcher.h"
-#include "common/config_node.h"
+#include "common/config_entries.h"
 #include "common/logging.h"
 #include "common/version.h"
 
@@ -100,17 +100,13 @@ int CheckConfigCommand(const std::string& config_path, sg::app::Stage stage) {
 }
 
 int ConfigShowCommand(const std::string& config_path, sg::app::ShowMode mode) {
-  auto doc = sg::config::ConfigDocument::LoadFile(config_path);
-  if (!doc.ok()) {
-    std::fprintf(stderr, "smimegate: %s\n", doc.error().message.c_str());
-    return 2;
-  }
-  auto config = sg::app::ParseAppConfig(*doc, config_path);
+  sg::config::ConfigRecorder recorder;
+  auto config = sg::app::LoadAppConfig(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "smimegate: %s\n", config.error().message.c_str());
     return 2;
   }
-  std::fputs(sg::app::FormatConfigEntries(doc->Entries(), mode).c_str(), stdout);
+  std::fputs(sg::app::FormatConfigEntries(recorder.entries(), mode).c_str(), stdout);
   return 0;
 }
 

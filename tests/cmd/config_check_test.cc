@@ -17,6 +17,7 @@
 #include "cmd/smimegate/app_config.h"
 #include "cmd/smimegate/config_check.h"
 #include "cmd/smimegate/config_show.h"
+#include "common/config_entries.h"
 #include "common/config_node.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
@@ -76,8 +77,19 @@ TEST_F(ConfigCheckTest, ShowRecordsEffectiveValuesDefaultsAndWhatWasSet) {
       "shutdown:\n  deadline: 5s\n",
       dir_.Sub("smimegate.yaml"));
   ASSERT_TRUE(doc.ok());
-  ASSERT_TRUE(ParseAppConfig(*doc, dir_.Sub("smimegate.yaml")).ok());
-  const auto entries = doc->Entries();
+  std::vector<config::ConfigEntry> entries;
+  {
+    config::ConfigRecorder recorder;
+    ASSERT_TRUE(ParseAppConfig(*doc, dir_.Sub("smimegate.yaml")).ok());
+    entries = recorder.entries();
+  }
+  // A recorder made inside another hands the recording back when it ends.
+  {
+    config::ConfigRecorder outer;
+    { config::ConfigRecorder inner; }
+    ASSERT_TRUE(ParseAppConfig(*doc, dir_.Sub("smimegate.yaml")).ok());
+    EXPECT_EQ(outer.entries().size(), entries.size());
+  }
   const std::string effective = FormatConfigEntries(entries, ShowMode::kEffective);
   const std::string defaults = FormatConfigEntries(entries, ShowMode::kDefaults);
   const std::string changed = FormatConfigEntries(entries, ShowMode::kChanged);
