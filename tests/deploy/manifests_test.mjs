@@ -186,7 +186,9 @@ function checkConfigs(docs, name, cert) {
       }
       const r = spawnSync(smimegate, ['check-config', '--stage', stage, '--config', localConfig],
                           { env, encoding: 'utf8' });
-      if (r.status !== 0) {
+      if (r.error) {
+        fail(where, `cannot run ${smimegate}: ${r.error.message}`);
+      } else if (r.status !== 0) {
         fail(where, `smimegate check-config --stage ${stage} of ${configPath} exits ${r.status}: ${r.stderr.trim()}`);
       }
       checked += 1;
