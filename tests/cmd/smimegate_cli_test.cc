@@ -195,11 +195,18 @@ TEST_F(SmimegateCliTest, BothBinariesPrintTheirVersion) {
     EXPECT_EQ(r.exit_code, 0) << r.output;
     const std::string name = std::string(bin).substr(std::string(bin).rfind('/') + 1);
     EXPECT_EQ(r.output.rfind(name + " 0.", 0), 0u) << r.output;
-    // Built from a git checkout: the commit is named.
-    auto head = RunShell("git -C " SMIMEGATE_SOURCE_DIR " rev-parse --short=7 HEAD");
-    if (head.exit_code == 0) {
-      EXPECT_NE(r.output.find("(git " + head.output.substr(0, 7)), std::string::npos)
-          << r.output << " vs " << head.output;
+    // Built from a git checkout: the version names a commit of it (the one
+    // built, which is HEAD unless something was committed since the build).
+    if (RunShell("git -C " SMIMEGATE_SOURCE_DIR " rev-parse HEAD").exit_code == 0) {
+      const size_t at = r.output.find("(git ");
+      ASSERT_NE(at, std::string::npos) << r.output;
+      const std::string described = r.output.substr(at + 5, r.output.find(')', at) - at - 5);
+      std::string commit = described.substr(0, described.find("-dirty"));
+      if (size_t g = commit.rfind("-g"); g != std::string::npos) commit = commit.substr(g + 2);
+      EXPECT_EQ(RunShell("git -C " SMIMEGATE_SOURCE_DIR " cat-file -e " + commit + "^{commit}")
+                    .exit_code,
+                0)
+          << r.output;
     }
   }
 }
