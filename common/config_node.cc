@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -231,7 +232,7 @@ std::string FormatDuration(std::chrono::milliseconds d) {
     int64_t ms;
     const char* suffix;
   };
-  static constexpr Unit kUnits[] = {{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}};
+  static constexpr std::array<Unit, 4> kUnits{{{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}}};
   if (ms == 0) return "0s";
   for (const auto& u : kUnits) {
     if (ms % u.ms == 0) return std::to_string(ms / u.ms) + u.suffix;
@@ -244,7 +245,7 @@ std::string FormatSize(uint64_t bytes) {
     uint64_t bytes;
     const char* suffix;
   };
-  static constexpr Unit kUnits[] = {{1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}};
+  static constexpr std::array<Unit, 3> kUnits{{{1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}}};
   for (const auto& u : kUnits) {
     if (bytes != 0 && bytes % u.bytes == 0) return std::to_string(bytes / u.bytes) + u.suffix;
   }
@@ -435,7 +436,10 @@ Result<std::map<std::string, std::string>> ConfigNode::StringMap(const std::stri
                                                         ": expected a single value");
     }
     out[k] = it->second.Scalar();
-    Record(*this, key + "." + k, it->second.Scalar(), std::nullopt, true);
+    std::string sub_key = key;
+    sub_key += '.';
+    sub_key += k;
+    Record(*this, sub_key, it->second.Scalar(), std::nullopt, true);
   }
   return out;
 }

@@ -83,7 +83,10 @@ std::optional<double> CgroupCpuLimit(const std::string& proc_self_cgroup,
     std::string name;
     while (std::getline(names, name, ',')) {
       if (name == "cpu") {
-        return LowestUpTheTree(cgroup_root + "/" + controllers, path, V1Limit);
+        std::string base = cgroup_root;
+        base += '/';
+        base += controllers;
+        return LowestUpTheTree(base, path, V1Limit);
       }
     }
   }

@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -43,7 +46,9 @@ std::vector<PortUse> PortsOf(const AppConfig& c, Stage stage) {
     if (colon != std::string::npos) {
       std::string host = listen.substr(0, colon);
       if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-      ports.push_back({"keyservice.listen", host, std::atoi(listen.c_str() + colon + 1)});
+      int port = 0;
+      std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port);
+      ports.push_back({"keyservice.listen", host, port});
     }
   }
   if (RunsPortal(c, stage)) ports.push_back({"portal", c.portal.address, c.portal.port});
@@ -99,10 +104,8 @@ void CheckPorts(const AppConfig& c, Stage stage, DeploymentCheck& out) {
 // The first certificate of a PEM file; nullptr when there is none.
 std::unique_ptr<X509, decltype(&X509_free)> LeafOf(const std::string& file) {
   std::unique_ptr<X509, decltype(&X509_free)> cert(nullptr, X509_free);
-  FILE* f = std::fopen(file.c_str(), "r");
-  if (f == nullptr) return cert;
-  cert.reset(PEM_read_X509(f, nullptr, nullptr, nullptr));
-  std::fclose(f);
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new_file(file.c_str(), "r"), BIO_free_all);
+  if (bio) cert.reset(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   return cert;
 }
 

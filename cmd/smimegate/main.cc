@@ -92,10 +92,10 @@ int CheckConfigCommand(const std::string& config_path, sg::app::Stage stage) {
     return 2;
   }
   auto check = sg::app::CheckDeployment(*config, stage, std::chrono::system_clock::now());
-  for (const auto& w : check.warnings) std::fprintf(stderr, "smimegate: warning: %s\n", w.c_str());
-  for (const auto& e : check.errors) std::fprintf(stderr, "smimegate: %s\n", e.c_str());
+  for (const auto& w : check.warnings) std::cerr << "smimegate: warning: " << w << "\n";
+  for (const auto& e : check.errors) std::cerr << "smimegate: " << e << "\n";
   if (!check.errors.empty()) return 2;
-  std::printf("%s: configuration is valid\n", config_path.c_str());
+  std::cout << config_path << ": configuration is valid\n";
   return 0;
 }
 
@@ -103,10 +103,10 @@ int ConfigShowCommand(const std::string& config_path, sg::app::ShowMode mode) {
   sg::config::ConfigRecorder recorder;
   auto config = sg::app::LoadAppConfig(config_path);
   if (!config.ok()) {
-    std::fprintf(stderr, "smimegate: %s\n", config.error().message.c_str());
+    std::cerr << "smimegate: " << config.error().message << "\n";
     return 2;
   }
-  std::fputs(sg::app::FormatConfigEntries(recorder.entries(), mode).c_str(), stdout);
+  std::cout << sg::app::FormatConfigEntries(recorder.entries(), mode);
   return 0;
 }
 

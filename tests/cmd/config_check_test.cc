@@ -69,7 +69,7 @@ class ConfigCheckTest : public ::testing::Test {
 };
 
 const char* kKek = "keyservice:\n  kek_file: kek\n";
-const std::string kKekMaterial = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMTI=";  // 32 bytes
+constexpr const char* kKekMaterial = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMTI=";  // 32 bytes
 
 TEST_F(ConfigCheckTest, ShowRecordsEffectiveValuesDefaultsAndWhatWasSet) {
   auto doc = config::ConfigDocument::LoadString(
