@@ -3,15 +3,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/ascii.h"
+#include "common/config_entries.h"
 
 extern char** environ;
 
@@ -196,6 +199,59 @@ Error ConfigNode::ErrorHere(const std::string& what) const {
 
 void ConfigNode::MarkSeen(const std::string& key) const { state_->seen.insert(PathOf(key)); }
 
+namespace {
+
+thread_local ConfigRecorder* current_recorder = nullptr;
+
+// Records what `node` read at `key` for `config show`, when a recorder runs.
+void Record(const ConfigNode& node, const std::string& key, const std::string& value,
+            const std::optional<std::string>& def, bool set) {
+  if (auto* r = ConfigRecorder::Current()) r->Add({node.PathOf(key), value, def, set});
+}
+
+}  // namespace
+
+ConfigRecorder::ConfigRecorder() : previous_(current_recorder) { current_recorder = this; }
+
+ConfigRecorder::~ConfigRecorder() { current_recorder = previous_; }
+
+ConfigRecorder* ConfigRecorder::Current() { return current_recorder; }
+
+void ConfigRecorder::Add(ConfigEntry e) {
+  auto [it, added] = index_.emplace(e.path, entries_.size());
+  if (added) {
+    entries_.push_back(std::move(e));
+  } else {
+    entries_[it->second] = std::move(e);
+  }
+}
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  const int64_t ms = d.count();
+  struct Unit {
+    int64_t ms;
+    const char* suffix;
+  };
+  static constexpr std::array<Unit, 4> kUnits{{{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}}};
+  if (ms == 0) return "0s";
+  for (const auto& u : kUnits) {
+    if (ms % u.ms == 0) return std::to_string(ms / u.ms) + u.suffix;
+  }
+  return std::to_string(ms) + "ms";
+}
+
+std::string FormatSize(uint64_t bytes) {
+  struct Unit {
+    uint64_t bytes;
+    const char* suffix;
+  };
+  static constexpr std::array<Unit, 3> kUnits{{{1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}}};
+  for (const auto& u : kUnits) {
+    if (bytes != 0 && bytes % u.bytes == 0) return std::to_string(bytes / u.bytes) + u.suffix;
+  }
+  return std::to_string(bytes);
+}
+
 bool ConfigNode::Has(const std::string& key) const {
   MarkSeen(key);
   return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull();
@@ -222,15 +278,25 @@ Result<T> ConfigNode::MissingOr(const std::string& key, const Error& lookup,
 Result<std::string> ConfigNode::String(const std::string& key,
                                        std::optional<std::string> def) const {
   auto n = Scalar(key);
-  if (!n.ok()) return MissingOr(key, n.error(), def);
+  if (!n.ok()) {
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def, def, false);
+    return MissingOr(key, n.error(), def);
+  }
+  Record(*this, key, n->Scalar(), def, true);
   return n->Scalar();
 }
 
 Result<int64_t> ConfigNode::Int(const std::string& key, std::optional<int64_t> def, int64_t min,
                                 int64_t max) const {
+  std::optional<std::string> def_text;
+  if (def) def_text = std::to_string(*def);
   auto n = Scalar(key);
-  if (!n.ok()) return MissingOr(key, n.error(), def);
+  if (!n.ok()) {
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def_text, def_text, false);
+    return MissingOr(key, n.error(), def);
+  }
   const std::string& s = n->Scalar();
+  Record(*this, key, s, def_text, true);
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < min || v > max) {
@@ -241,8 +307,14 @@ Result<int64_t> ConfigNode::Int(const std::string& key, std::optional<int64_t> d
 }
 
 Result<bool> ConfigNode::Bool(const std::string& key, std::optional<bool> def) const {
+  std::optional<std::string> def_text;
+  if (def) def_text = *def ? "true" : "false";
   auto n = Scalar(key);
-  if (!n.ok()) return MissingOr(key, n.error(), def);
+  if (!n.ok()) {
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def_text, def_text, false);
+    return MissingOr(key, n.error(), def);
+  }
+  Record(*this, key, n->Scalar(), def_text, true);
   std::string s = AsciiLower(n->Scalar());
   if (s == "true" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "no" || s == "off") return false;
@@ -251,8 +323,14 @@ Result<bool> ConfigNode::Bool(const std::string& key, std::optional<bool> def) c
 
 Result<std::chrono::milliseconds> ConfigNode::Duration(
     const std::string& key, std::optional<std::chrono::milliseconds> def) const {
+  std::optional<std::string> def_text;
+  if (def) def_text = FormatDuration(*def);
   auto n = Scalar(key);
-  if (!n.ok()) return MissingOr(key, n.error(), def);
+  if (!n.ok()) {
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def_text, def_text, false);
+    return MissingOr(key, n.error(), def);
+  }
+  Record(*this, key, n->Scalar(), def_text, true);
   auto d = ParseDuration(n->Scalar());
   if (!d.ok()) return ErrorAt(key, d.error().message);
   return *d;
@@ -282,9 +360,15 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& s) {
 }
 
 Result<uint64_t> ConfigNode::Size(const std::string& key, std::optional<uint64_t> def) const {
+  std::optional<std::string> def_text;
+  if (def) def_text = FormatSize(*def);
   auto n = Scalar(key);
-  if (!n.ok()) return MissingOr(key, n.error(), def);
+  if (!n.ok()) {
+    if (n.error().code == ErrorCode::kNotFound && def) Record(*this, key, *def_text, def_text, false);
+    return MissingOr(key, n.error(), def);
+  }
   const std::string& s = n->Scalar();
+  Record(*this, key, s, def_text, true);
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   std::string unit = AsciiLower(std::string(p, s.data() + s.size()));
@@ -316,15 +400,21 @@ Result<std::vector<std::string>> ConfigNode::StringList(const std::string& key) 
   MarkSeen(key);
   std::vector<std::string> out;
   YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();
-  if (!n.IsDefined() || n.IsNull()) return out;
+  if (!n.IsDefined() || n.IsNull()) {
+    Record(*this, key, "[]", "[]", false);
+    return out;
+  }
   if (!n.IsSequence()) return ErrorAt(key, "expected a list of values");
+  std::string shown;
   for (size_t i = 0; i < n.size(); ++i) {
     state_->seen.insert(PathOf(key) + "[" + std::to_string(i) + "]");
     if (!n[i].IsScalar()) {
       return ErrorAt(key, "item " + std::to_string(i) + " must be a single value");
     }
     out.push_back(n[i].Scalar());
+    shown += (i == 0 ? "" : ", ") + n[i].Scalar();
   }
+  Record(*this, key, "[" + shown + "]", "[]", true);
   return out;
 }
 
@@ -332,7 +422,10 @@ Result<std::map<std::string, std::string>> ConfigNode::StringMap(const std::stri
   MarkSeen(key);
   std::map<std::string, std::string> out;
   YAML::Node n = node_.IsMap() ? node_[key] : YAML::Node();
-  if (!n.IsDefined() || n.IsNull()) return out;
+  if (!n.IsDefined() || n.IsNull()) {
+    Record(*this, key, "{}", "{}", false);
+    return out;
+  }
   if (!n.IsMap()) return ErrorAt(key, "expected a map of names to values");
   for (auto it = n.begin(); it != n.end(); ++it) {
     std::string k = it->first.Scalar();
@@ -343,6 +436,10 @@ Result<std::map<std::string, std::string>> ConfigNode::StringMap(const std::stri
                                                         ": expected a single value");
     }
     out[k] = it->second.Scalar();
+    std::string sub_key = key;
+    sub_key += '.';
+    sub_key += k;
+    Record(*this, sub_key, it->second.Scalar(), std::nullopt, true);
   }
   return out;
 }
@@ -412,6 +509,7 @@ Result<ConfigDocument> ConfigDocument::LoadFile(const std::string& file, char** 
 ConfigNode ConfigDocument::Root() const { return ConfigNode(state_, state_->root, ""); }
 
 const std::string& ConfigDocument::source() const { return state_->source; }
+
 
 namespace {
 Status CheckUnknown(const ParseState& st, const YAML::Node& node, const std::string& path) {

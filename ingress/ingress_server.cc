@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "common/cpu_quota.h"
 #include "common/mail/address.h"
 #include "ingress/ingress_port_check.h"
 #include "ingress/ingress_recipient_ldap.h"
@@ -281,8 +282,8 @@ Status IngressServer::Start() {
     listeners_.push_back(std::move(rt));
   }
 
-  int threads = config_.threads > 0 ? config_.threads
-                                    : static_cast<int>(std::thread::hardware_concurrency());
+  // Default: one event loop per CPU the process may use (its cgroup quota).
+  int threads = config_.threads > 0 ? config_.threads : static_cast<int>(AvailableCpus());
   if (threads <= 0) threads = 1;
   std::vector<std::vector<int>> fds(listeners_.size());
   for (size_t i = 0; i < listeners_.size(); ++i) {

@@ -14,6 +14,7 @@
 
 #include "common/mail/base64.h"
 #include "keyservice/kek.h"
+#include "keyservice/kek_check.h"
 
 namespace sg::keyservice {
 namespace {
@@ -115,7 +116,41 @@ Result<Kek> Derive(const Material& m, const std::string& format, KeyStore& store
   return Kek::FromMaterial(m.text, m.source);
 }
 
+// A KEK's material in `format`, checked without a store (no Argon2 run).
+Status CheckMaterial(const Material& m, const std::string& format) {
+  if (format == "passphrase") {
+    std::string_view text = m.text;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    if (text.size() < 12) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       m.source + ": a KEK passphrase needs at least 12 characters");
+    }
+    return OkStatus();
+  }
+  auto kek = Kek::FromMaterial(m.text, m.source);
+  if (!kek.ok()) return kek.error();
+  return OkStatus();
+}
+
 }  // namespace
+
+Status CheckKekSource(const KeyServiceConfig& config) {
+  struct stat st {};
+  if (!config.kek_file.empty() && ::stat(config.kek_file.c_str(), &st) != 0 &&
+      config.kek_create) {
+    // Created at the first start.
+  } else {
+    SG_ASSIGN_OR_RETURN(Material current, ReadCurrent(config));
+    SG_RETURN_IF_ERROR(CheckMaterial(current, config.kek_format));
+  }
+  SG_ASSIGN_OR_RETURN(auto previous, ReadPrevious(config));
+  if (previous) {
+    const std::string& format =
+        config.kek_previous_format.empty() ? config.kek_format : config.kek_previous_format;
+    SG_RETURN_IF_ERROR(CheckMaterial(*previous, format));
+  }
+  return OkStatus();
+}
 
 Status Kek::CheckFileMode(const std::string& path, const std::string& what) {
   struct stat st {};

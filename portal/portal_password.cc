@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/cpu_quota.h"
 #include "common/ascii.h"
 #include "portal/portal_crypto.h"
 
@@ -73,7 +74,8 @@ void WorkGate::Leave() {
 }
 
 size_t DefaultArgon2Concurrency() {
-  return std::max<size_t>(2, 2 * static_cast<size_t>(std::thread::hardware_concurrency()));
+  // Two per CPU the process may use (its cgroup quota, not the node's cores).
+  return std::max<size_t>(2, 2 * static_cast<size_t>(AvailableCpus()));
 }
 
 PasswordHasher::PasswordHasher(Argon2Params params, size_t concurrency,

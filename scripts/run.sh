@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds (Release), creates the demo data dir and
-# configuration on first run, and runs the gateway in the foreground with
-# every stage embedded. Ctrl-C stops it gracefully.
+# Installs what is missing for building and running (not the test tools),
+# builds the two binaries (Release; not the tests), creates the demo data dir
+# and configuration on first run, and runs the gateway in the foreground with
+# every stage embedded. Ctrl-C stops it gracefully. scripts/test.sh installs
+# and builds the rest.
 #
 # Environment: SMIMEGATE_HOME (default <repo>/var), SMIMEGATE_MX_PORT (2525),
 # SMIMEGATE_RELAY_PORT (2587), SMIMEGATE_METRICS_PORT (9464), SMIMEGATE_PORTAL_PORT (8443).
@@ -17,8 +19,8 @@ relay_port="${SMIMEGATE_RELAY_PORT:-2587}"
 metrics_port="${SMIMEGATE_METRICS_PORT:-9464}"
 portal_port="${SMIMEGATE_PORTAL_PORT:-8443}"
 
-"$repo/scripts/setup-deps.sh"
-"$repo/scripts/build.sh"
+"$repo/scripts/setup-deps.sh" --run
+SMIMEGATE_BUILD_PROFILE=run "$repo/scripts/build.sh"
 
 config="$home/smimegate.yaml"
 first_run=0

@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
-# Installs every Debian package smimegate needs to build, run and test.
-# The one list of dependencies: idempotent, quick when nothing is missing.
-# Uses sudo only when not root.
+# Installs the Debian packages smimegate needs. The one list of dependencies,
+# in two parts: RUN_PACKAGES build and run the gateway (scripts/run.sh);
+# TEST_PACKAGES are only for the tests, the fuzzers, the linters and the
+# benchmarks (scripts/test.sh, bench/e2e/run.sh, scripts/kafka-demo.sh).
+# Idempotent, quick when nothing is missing. Uses sudo only when not root.
+#
+#   scripts/setup-deps.sh         everything (build, run, tests, benchmarks)
+#   scripts/setup-deps.sh --run   only what building and running need
+#   ... --list                    print the package names instead of installing
 set -euo pipefail
 
-PACKAGES=(
+profile=all
+list=0
+for arg in "$@"; do
+  case "$arg" in
+    --run) profile=run ;;
+    --list) list=1 ;;
+    *) echo "usage: scripts/setup-deps.sh [--run] [--list]" >&2; exit 2 ;;
+  esac
+done
+
+RUN_PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git clang clang-tidy libclang-rt-14-dev ccache
+  build-essential cmake ninja-build pkg-config git ccache
   # libraries
   libssl-dev libuv1-dev librocksdb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libprotobuf-dev protobuf-compiler
@@ -17,12 +33,23 @@ PACKAGES=(
   libcurl4-openssl-dev
   # portal: HTML5 parser, password strength (cracklib), TOTP QR codes, mustache templates
   libgumbo-dev libpwquality-dev cracklib-runtime libqrencode-dev libkainjow-mustache-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
-  openssl curl swaks postfix gpgsm libnss3-tools prometheus
   # keyservice: Mozilla's email roots from NSS's libnssckbi.so, read through p11-kit
   libnss3 libp11-kit-dev
+  # ingress: the LDAP recipient source (libldap)
+  libldap-dev
+  # scripts/run.sh: waits for /readyz (curl); the demo's test message (swaks)
+  openssl curl swaks
+)
+
+TEST_PACKAGES=(
+  # linters and fuzzers (scripts/clang-tidy-changed.sh, scripts/fuzz.sh)
+  clang clang-tidy libclang-rt-14-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  postfix gpgsm libnss3-tools prometheus
   python3 python3-aiosmtpd python3-cryptography python3-dnslib python3-matplotlib
+  # tests/deploy: the alert rules and dashboards (PyYAML)
+  python3-yaml
   # ingress: swaks needs it for --tls (STARTTLS) in the ingress real-client tests
   libnet-ssleay-perl
   # bench/e2e: `e2e_bench.py --perf` profiles the gateway with perf record
@@ -31,13 +58,29 @@ PACKAGES=(
   testssl.sh
   # portal: the real-browser test (tests/portal/browser/, playwright-core from npm)
   chromium
-  # ingress: the LDAP recipient source (libldap) and its test directory server
-  libldap-dev slapd ldap-utils
+  # ingress: the test directory server of the LDAP recipient source
+  slapd ldap-utils
 )
+
+PACKAGES=("${RUN_PACKAGES[@]}")
+if [ "$profile" = all ]; then
+  PACKAGES+=("${TEST_PACKAGES[@]}")
+fi
 # ... and npm: Debian's, unless one is installed already (NodeSource's nodejs
 # bundles npm and conflicts with Debian's npm package).
-if ! command -v npm >/dev/null 2>&1; then
+if [ "$profile" = all ] && ! command -v npm >/dev/null 2>&1; then
   PACKAGES+=(nodejs npm)
+fi
+# ... and kubectl for the manifest tests (tests/deploy/): Debian's
+# kubernetes-client, unless a kubectl is installed already (another vendor's
+# kubectl package owns the same file).
+if [ "$profile" = all ] && ! command -v kubectl >/dev/null 2>&1; then
+  PACKAGES+=(kubernetes-client)
+fi
+
+if [ "$list" = 1 ]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
 fi
 
 SUDO=""

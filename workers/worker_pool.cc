@@ -1,4 +1,5 @@
 #include "workers/worker_pool.h"
+#include "common/cpu_quota.h"
 #include "common/thread_name.h"
 
 #include <spdlog/spdlog.h>
@@ -127,8 +128,8 @@ WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_conf
 WorkerPool::~WorkerPool() { Stop(); }
 
 Status WorkerPool::Start() {
-  int n = config_.threads > 0 ? config_.threads
-                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Default: one per CPU the process may use (its cgroup quota).
+  int n = config_.threads > 0 ? config_.threads : static_cast<int>(AvailableCpus());
   for (int i = 0; i < n; ++i) {
     auto m = std::make_unique<Member>();
     std::vector<std::string> topics{inbound_topic_, outbound_topic_};

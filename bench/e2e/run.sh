@@ -31,8 +31,15 @@ for a in "${args[@]}"; do
 done
 
 if [ "$build" = 1 ]; then
+  # The benchmark's peers and tools (Postfix, Prometheus, matplotlib, perf):
+  # scripts/run.sh installs only what the gateway itself needs.
+  "$repo/scripts/setup-deps.sh"
   if [ ! -f "$build_dir/CMakeCache.txt" ]; then
     cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  elif grep -qE '^SMIMEGATE_BUILD_(TESTS|BENCH):BOOL=OFF' "$build_dir/CMakeCache.txt"; then
+    # A build dir that scripts/run.sh configured (binaries only): the
+    # benchmark needs the test broker and the load generators too.
+    cmake -S "$repo" -B "$build_dir" -DSMIMEGATE_BUILD_TESTS=ON -DSMIMEGATE_BUILD_BENCH=ON
   fi
   type="$(grep -E '^CMAKE_BUILD_TYPE:' "$build_dir/CMakeCache.txt" | cut -d= -f2)"
   if [ "$type" != "Release" ]; then

@@ -15,8 +15,12 @@
 
 #include "cmd/smimegate/app.h"
 #include "cmd/smimegate/app_config.h"
+#include "cmd/smimegate/config_check.h"
+#include "cmd/smimegate/config_show.h"
 #include "cmd/smimegate/signal_watcher.h"
+#include "common/config_entries.h"
 #include "common/logging.h"
+#include "common/version.h"
 
 namespace {
 
@@ -79,13 +83,30 @@ int RunCommand(const std::string& config_path, sg::app::Stage stage) {
   return StopCleanly(app, watcher);
 }
 
-int CheckConfigCommand(const std::string& config_path) {
+// Parses, then checks what would stop `stage` at start (config_check.h):
+// the KEK, the ports, the certificate files. Exit 0, or 2 with every problem.
+int CheckConfigCommand(const std::string& config_path, sg::app::Stage stage) {
   auto config = sg::app::LoadAppConfig(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "smimegate: %s\n", config.error().message.c_str());
     return 2;
   }
-  std::printf("%s: configuration is valid\n", config_path.c_str());
+  auto check = sg::app::CheckDeployment(*config, stage, std::chrono::system_clock::now());
+  for (const auto& w : check.warnings) std::cerr << "smimegate: warning: " << w << "\n";
+  for (const auto& e : check.errors) std::cerr << "smimegate: " << e << "\n";
+  if (!check.errors.empty()) return 2;
+  std::cout << config_path << ": configuration is valid\n";
+  return 0;
+}
+
+int ConfigShowCommand(const std::string& config_path, sg::app::ShowMode mode) {
+  sg::config::ConfigRecorder recorder;
+  auto config = sg::app::LoadAppConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "smimegate: " << config.error().message << "\n";
+    return 2;
+  }
+  std::cout << sg::app::FormatConfigEntries(recorder.entries(), mode);
   return 0;
 }
 
@@ -106,8 +127,28 @@ int main(int argc, char** argv) {
       "run", "Run every stage (ingress, workers, keyservice, egress) in one process");
   run->add_option("-c,--config", config_path,
                   "Configuration file (default $SMIMEGATE_HOME/smimegate.yaml, ./var/smimegate.yaml)");
-  auto* check = cli.add_subcommand("check-config", "Validate the configuration file and exit");
+  cli.set_version_flag("--version", sg::VersionLine("smimegate"));
+  auto* check = cli.add_subcommand(
+      "check-config",
+      "Validate the configuration file, the key-encryption key, ports and certificate files");
   check->add_option("-c,--config", config_path, "Configuration file");
+  std::string check_stage = "all";
+  check->add_option("--stage", check_stage,
+                    "The stage the configuration is for (what is checked: the KEK for the "
+                    "keyservice, the listeners of each stage)")
+      ->check(CLI::IsMember({"all", "ingress", "worker", "egress", "keyservice", "portal"}));
+  auto* config_cmd = cli.add_subcommand("config", "Show the configuration");
+  config_cmd->require_subcommand(1);
+  auto* show = config_cmd->add_subcommand(
+      "show", "Print every key with its effective value (file, environment or default)");
+  show->add_option("-c,--config", config_path, "Configuration file");
+  bool show_defaults = false;
+  bool show_changed = false;
+  auto* defaults_flag = show->add_flag("-d,--defaults", show_defaults,
+                                       "Print each key's default instead (like postconf -d)");
+  show->add_flag("-n,--changed", show_changed,
+                 "Print only the keys set in the file or the environment (like postconf -n)")
+      ->excludes(defaults_flag);
 
   // The distributed mode: one stage per process, connected through Kafka.
   struct StageCommand {
@@ -140,6 +181,18 @@ int main(int argc, char** argv) {
   for (const auto& st : stages) {
     if (*st.cmd) return RunCommand(config_path, st.stage);
   }
-  if (*check) return CheckConfigCommand(config_path);
+  if (*check) {
+    sg::app::Stage stage = sg::app::Stage::kAll;
+    for (const auto& st : stages) {
+      if (check_stage == st.name) stage = st.stage;
+    }
+    return CheckConfigCommand(config_path, stage);
+  }
+  if (*show) {
+    const auto mode = show_defaults  ? sg::app::ShowMode::kDefaults
+                      : show_changed ? sg::app::ShowMode::kChanged
+                                     : sg::app::ShowMode::kEffective;
+    return ConfigShowCommand(config_path, mode);
+  }
   return 2;
 }

@@ -13,10 +13,12 @@
 // the exit codes.
 #include "cmd/smimegatectl/ctl.h"
 #include "cmd/smimegatectl/ctl_directory.h"
+#include "common/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"smimegatectl: manage smimegate users, domains, certificates, trust and keys"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", sg::VersionLine("smimegatectl"));
   sg::ctl::Ctl ctl;
   auto& g = ctl.globals;
   app.add_option("--home", g.home, "smimegate home (default $SMIMEGATE_HOME or ./var)");

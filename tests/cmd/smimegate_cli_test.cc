@@ -172,9 +172,62 @@ TEST_F(SmimegateCliTest, RunUsesAnOwnerOnlyUnixSocketAndWritesPrivateAdminCreden
 }
 
 TEST_F(SmimegateCliTest, ValidConfigChecksOut) {
-  auto r = RunSmimegate("check-config -c " + Write("hosted_domains: [example.com]\nmetrics:\n  port: 0\n"));
+  auto r = RunSmimegate("check-config -c " + Write(kRunnable));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("configuration is valid"), std::string::npos);
+}
+
+// Issue 24: check-config used to pass a configuration whose keyservice could
+// not start for want of its key-encryption key.
+TEST_F(SmimegateCliTest, CheckConfigChecksTheKekOfTheKeyserviceStage) {
+  std::string path = Write("hosted_domains: [example.com]\nmetrics:\n  port: 0\n");
+  auto r = RunShell("env -u SMIMEGATE_KEK " + std::string(SMIMEGATE_BIN) + " check-config -c " + path);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("no key-encryption key"), std::string::npos) << r.output;
+  r = RunShell("env -u SMIMEGATE_KEK " + std::string(SMIMEGATE_BIN) +
+               " check-config --stage worker -c " + path);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST_F(SmimegateCliTest, BothBinariesPrintTheirVersion) {
+  for (const char* bin : {SMIMEGATE_BIN, SMIMEGATECTL_BIN}) {
+    auto r = RunShell(std::string(bin) + " --version");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    const std::string name = std::string(bin).substr(std::string(bin).rfind('/') + 1);
+    EXPECT_EQ(r.output.rfind(name + " 0.", 0), 0u) << r.output;
+    // Built from a git checkout: the version names a commit of it (the one
+    // built, which is HEAD unless something was committed since the build).
+    if (RunShell("git -C " SMIMEGATE_SOURCE_DIR " rev-parse HEAD").exit_code == 0) {
+      const size_t at = r.output.find("(git ");
+      ASSERT_NE(at, std::string::npos) << r.output;
+      const std::string described = r.output.substr(at + 5, r.output.find(')', at) - at - 5);
+      std::string commit = described.substr(0, described.find("-dirty"));
+      if (size_t g = commit.rfind("-g"); g != std::string::npos) commit = commit.substr(g + 2);
+      EXPECT_EQ(RunShell("git -C " SMIMEGATE_SOURCE_DIR " cat-file -e " + commit + "^{commit}")
+                    .exit_code,
+                0)
+          << r.output;
+    }
+  }
+}
+
+TEST_F(SmimegateCliTest, ConfigShowPrintsEffectiveDefaultAndChangedValues) {
+  std::string path = Write(kRunnable);
+  auto effective = RunSmimegate("config show -c " + path);
+  ASSERT_EQ(effective.exit_code, 0) << effective.output;
+  EXPECT_NE(effective.output.find("keyservice.kek_file = kek\n"), std::string::npos);
+  EXPECT_NE(effective.output.find("log.level = info\n"), std::string::npos);
+  EXPECT_NE(effective.output.find("ingress.listeners[1].role = relay\n"), std::string::npos);
+  auto defaults = RunSmimegate("config show --defaults -c " + path);
+  ASSERT_EQ(defaults.exit_code, 0) << defaults.output;
+  EXPECT_NE(defaults.output.find("metrics.port = 9464\n"), std::string::npos) << defaults.output;
+  auto changed = RunSmimegate("config show -n -c " + path);
+  ASSERT_EQ(changed.exit_code, 0) << changed.output;
+  EXPECT_NE(changed.output.find("metrics.port = 0\n"), std::string::npos);
+  EXPECT_EQ(changed.output.find("log.level"), std::string::npos) << changed.output;
+  auto invalid = RunSmimegate("config show -c " + Write("metrics:\n  prot: 1\n"));
+  EXPECT_EQ(invalid.exit_code, 2);
+  EXPECT_NE(invalid.output.find("config metrics.prot (line 2): unknown key"), std::string::npos);
 }
 
 struct BadConfig {

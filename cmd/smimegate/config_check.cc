@@ -1,0 +1,165 @@
+#include "cmd/smimegate/config_check.h"
+
+#include <netdb.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "common/tls_server.h"
+#include "keyservice/kek_check.h"
+
+namespace sg::app {
+namespace {
+
+bool Runs(Stage stage, Stage part) { return stage == Stage::kAll || stage == part; }
+
+bool RunsPortal(const AppConfig& c, Stage stage) {
+  return stage == Stage::kPortal || (stage == Stage::kAll && c.portal.enabled);
+}
+
+struct PortUse {
+  std::string key;  // "ingress.listeners[0]"
+  std::string address;
+  int port = 0;
+};
+
+std::vector<PortUse> PortsOf(const AppConfig& c, Stage stage) {
+  std::vector<PortUse> ports{{"metrics", c.metrics.address, c.metrics.port}};
+  if (Runs(stage, Stage::kIngress)) {
+    for (const auto& l : c.ingress.listeners) ports.push_back({l.config_path, l.address, l.port});
+  }
+  const std::string& listen = c.keyservice.listen;
+  if (Runs(stage, Stage::kKeyService) && listen.rfind("unix:", 0) != 0) {
+    const size_t colon = listen.rfind(':');
+    if (colon != std::string::npos) {
+      std::string host = listen.substr(0, colon);
+      if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+      int port = 0;
+      std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port);
+      ports.push_back({"keyservice.listen", host, port});
+    }
+  }
+  if (RunsPortal(c, stage)) ports.push_back({"portal", c.portal.address, c.portal.port});
+  return ports;
+}
+
+// Binds a throw-away socket to the port; errno of the failure, 0 on success.
+int TryBind(const PortUse& p) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(p.port);
+  if (getaddrinfo(p.address.empty() ? nullptr : p.address.c_str(), port.c_str(), &hints,
+                  &found) != 0 ||
+      found == nullptr) {
+    return EADDRNOTAVAIL;
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, freeaddrinfo);
+  const int fd = socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  const int rc = bind(fd, found->ai_addr, found->ai_addrlen) == 0 ? 0 : errno;
+  close(fd);
+  return rc;
+}
+
+void CheckPorts(const AppConfig& c, Stage stage, DeploymentCheck& out) {
+  std::set<std::pair<std::string, int>> taken;
+  for (const auto& p : PortsOf(c, stage)) {
+    if (p.port == 0) continue;  // an ephemeral port: nothing to collide with
+    const std::string where = p.key + " " + p.address + ":" + std::to_string(p.port);
+    if (!taken.emplace(p.address, p.port).second) {
+      out.errors.push_back(where + ": another listener of this configuration uses the same "
+                                   "address and port");
+      continue;
+    }
+    const int err = TryBind(p);
+    if (err == 0) continue;
+    if (err == EACCES) {
+      out.errors.push_back(where + ": permission denied (ports below 1024 need root or the "
+                                   "NET_BIND_SERVICE capability)");
+    } else if (err == EADDRINUSE) {
+      out.warnings.push_back(where + ": in use right now (by a running gateway?)");
+    } else {
+      out.errors.push_back(where + ": cannot bind: " + std::strerror(err));
+    }
+  }
+}
+
+// The first certificate of a PEM file; nullptr when there is none.
+std::unique_ptr<X509, decltype(&X509_free)> LeafOf(const std::string& file) {
+  std::unique_ptr<X509, decltype(&X509_free)> cert(nullptr, X509_free);
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new_file(file.c_str(), "r"), BIO_free_all);
+  if (bio) cert.reset(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  return cert;
+}
+
+void CheckCertificate(const tls::ServerFiles& files, const std::string& where,
+                      std::chrono::system_clock::time_point now, DeploymentCheck& out) {
+  auto ctx = tls::LoadServerContext(files, where, "check-config");
+  if (!ctx.ok()) {
+    out.errors.push_back(ctx.error().message);
+    return;
+  }
+  auto leaf = LeafOf(files.cert_file);
+  if (!leaf) return;  // LoadServerContext read it; nothing more to say
+  time_t t = std::chrono::system_clock::to_time_t(now);
+  const ASN1_TIME* not_after = X509_get0_notAfter(leaf.get());
+  if (X509_cmp_time(not_after, &t) <= 0) {
+    out.errors.push_back(where + ": certificate " + files.cert_file + " has expired");
+    return;
+  }
+  t = std::chrono::system_clock::to_time_t(now + std::chrono::hours(24 * 14));
+  if (X509_cmp_time(not_after, &t) <= 0) {
+    out.warnings.push_back(where + ": certificate " + files.cert_file +
+                           " expires within 14 days");
+  }
+}
+
+void CheckCertificates(const AppConfig& c, Stage stage,
+                       std::chrono::system_clock::time_point now, DeploymentCheck& out) {
+  if (Runs(stage, Stage::kIngress)) {
+    for (const auto& l : c.ingress.listeners) {
+      if (l.tls) CheckCertificate(*l.tls, l.config_path + ".tls", now, out);
+    }
+  }
+  const auto& ks = c.keyservice.tls;
+  if (Runs(stage, Stage::kKeyService) && !ks.cert_file.empty()) {
+    CheckCertificate({ks.cert_file, ks.key_file, ks.client_ca_file}, "keyservice.tls", now, out);
+  }
+  if (RunsPortal(c, stage) && c.portal.tls) {
+    CheckCertificate(*c.portal.tls, "portal.tls", now, out);
+  }
+}
+
+}  // namespace
+
+DeploymentCheck CheckDeployment(const AppConfig& config, Stage stage,
+                                std::chrono::system_clock::time_point now) {
+  DeploymentCheck out;
+  if (Runs(stage, Stage::kKeyService)) {
+    if (auto s = keyservice::CheckKekSource(config.keyservice); !s.ok()) {
+      out.errors.push_back(s.error().message);
+    }
+  }
+  CheckPorts(config, stage, out);
+  CheckCertificates(config, stage, now, out);
+  return out;
+}
+
+}  // namespace sg::app

@@ -1,0 +1,210 @@
+// `smimegate config show` and the deployment checks of `check-config`
+// (cmd/smimegate/config_show.h, config_check.h) on configurations written
+// into a temp dir: what is recorded and shown, and each check failing for
+// its cause with the key named.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "cmd/smimegate/app_config.h"
+#include "cmd/smimegate/config_check.h"
+#include "cmd/smimegate/config_show.h"
+#include "common/config_entries.h"
+#include "common/config_node.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
+
+namespace sg::app {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::system_clock;
+
+bool Contains(const std::vector<std::string>& lines, const std::string& part) {
+  for (const auto& l : lines) {
+    if (l.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string Joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+class ConfigCheckTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& name, const std::string& text, mode_t mode = 0600) {
+    std::string path = dir_.Sub(name);
+    std::ofstream(path) << text;
+    chmod(path.c_str(), mode);
+    return path;
+  }
+  AppConfig Load(const std::string& yaml) {
+    auto c = LoadAppConfig(Write("smimegate.yaml", yaml));
+    EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
+    return c.ok() ? std::move(*c) : AppConfig{};
+  }
+  // A self-signed certificate valid from now for `days`, and its key.
+  void WriteCertificate(const std::string& stem, int days) {
+    auto key = sg::testing::MakeEcKey();
+    sg::testing::CertSpec spec;
+    spec.subject = {{"CN", "gw.example.org"}};
+    spec.not_before = system_clock::now() - hours(1);
+    spec.not_after = system_clock::now() + hours(24 * days);
+    auto cert = sg::testing::IssueCert(spec, key.get());
+    Write(stem + ".crt", sg::testing::CertPem(cert.get()));
+    Write(stem + ".key", sg::testing::KeyPem(key.get()));
+  }
+  sg::testing::TempDir dir_;
+};
+
+const char* kKek = "keyservice:\n  kek_file: kek\n";
+constexpr const char* kKekMaterial = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMTI=";  // 32 bytes
+
+TEST_F(ConfigCheckTest, ShowRecordsEffectiveValuesDefaultsAndWhatWasSet) {
+  auto doc = config::ConfigDocument::LoadString(
+      "metrics:\n  port: 0\nlog:\n  format: json\nhosted_domains: [a.example, b.example]\n"
+      "shutdown:\n  deadline: 5s\n",
+      dir_.Sub("smimegate.yaml"));
+  ASSERT_TRUE(doc.ok());
+  std::vector<config::ConfigEntry> entries;
+  {
+    config::ConfigRecorder recorder;
+    ASSERT_TRUE(ParseAppConfig(*doc, dir_.Sub("smimegate.yaml")).ok());
+    entries = recorder.entries();
+  }
+  // A recorder made inside another hands the recording back when it ends.
+  {
+    config::ConfigRecorder outer;
+    { config::ConfigRecorder inner; }
+    ASSERT_TRUE(ParseAppConfig(*doc, dir_.Sub("smimegate.yaml")).ok());
+    EXPECT_EQ(outer.entries().size(), entries.size());
+  }
+  const std::string effective = FormatConfigEntries(entries, ShowMode::kEffective);
+  const std::string defaults = FormatConfigEntries(entries, ShowMode::kDefaults);
+  const std::string changed = FormatConfigEntries(entries, ShowMode::kChanged);
+  EXPECT_NE(effective.find("metrics.port = 0\n"), std::string::npos) << effective;
+  EXPECT_NE(effective.find("log.level = info\n"), std::string::npos) << effective;
+  EXPECT_NE(effective.find("hosted_domains = [a.example, b.example]\n"), std::string::npos);
+  EXPECT_NE(effective.find("shutdown.deadline = 5s\n"), std::string::npos);
+  EXPECT_NE(defaults.find("metrics.port = 9464\n"), std::string::npos) << defaults;
+  EXPECT_NE(defaults.find("log.format = text\n"), std::string::npos);
+  EXPECT_NE(defaults.find("shutdown.deadline = 20s\n"), std::string::npos);
+  EXPECT_NE(changed.find("metrics.port = 0\n"), std::string::npos);
+  EXPECT_EQ(changed.find("log.level"), std::string::npos) << changed;
+  // Every key of every section is listed (a few hundred), each once.
+  EXPECT_GT(entries.size(), 150u);
+  std::set<std::string> seen;
+  for (const auto& e : entries) EXPECT_TRUE(seen.insert(e.path).second) << e.path;
+}
+
+TEST_F(ConfigCheckTest, FormatsDurationsAndSizesAsAConfigFileWould) {
+  EXPECT_EQ(config::FormatDuration(std::chrono::milliseconds(250)), "250ms");
+  EXPECT_EQ(config::FormatDuration(std::chrono::minutes(90)), "90m");
+  EXPECT_EQ(config::FormatDuration(hours(48)), "2d");
+  EXPECT_EQ(config::FormatDuration(std::chrono::milliseconds(0)), "0s");
+  EXPECT_EQ(config::FormatSize(50ull << 20), "50MiB");
+  EXPECT_EQ(config::FormatSize(1000), "1000");
+}
+
+TEST_F(ConfigCheckTest, KekIsCheckedForTheKeyserviceOnly) {
+  AppConfig c = Load("metrics:\n  port: 0\n");
+  ::unsetenv("SMIMEGATE_KEK");
+  auto all = CheckDeployment(c, Stage::kAll, system_clock::now());
+  EXPECT_TRUE(Contains(all.errors, "SMIMEGATE_KEK")) << Joined(all.errors);
+  EXPECT_TRUE(Contains(CheckDeployment(c, Stage::kKeyService, system_clock::now()).errors,
+                       "no key-encryption key"));
+  EXPECT_TRUE(CheckDeployment(c, Stage::kWorker, system_clock::now()).errors.empty());
+}
+
+TEST_F(ConfigCheckTest, KekFileModeAndFormatAreCheckedAndItsContentNeverShown) {
+  Write("kek", "too short");
+  AppConfig c = Load(std::string("metrics:\n  port: 0\n") + kKek);
+  auto r = CheckDeployment(c, Stage::kKeyService, system_clock::now());
+  ASSERT_EQ(r.errors.size(), 1u) << Joined(r.errors);
+  EXPECT_EQ(r.errors[0].find("too short"), std::string::npos) << r.errors[0];
+
+  Write("kek", kKekMaterial, 0644);
+  r = CheckDeployment(c, Stage::kKeyService, system_clock::now());
+  EXPECT_TRUE(Contains(r.errors, "group or others")) << Joined(r.errors);
+
+  Write("kek", kKekMaterial, 0600);
+  r = CheckDeployment(c, Stage::kKeyService, system_clock::now());
+  EXPECT_TRUE(r.errors.empty()) << Joined(r.errors);
+}
+
+TEST_F(ConfigCheckTest, MissingKekFileWithKekCreatePasses) {
+  AppConfig c = Load("metrics:\n  port: 0\nkeyservice:\n  kek_file: kek\n  kek_create: true\n");
+  auto r = CheckDeployment(c, Stage::kAll, system_clock::now());
+  EXPECT_TRUE(r.errors.empty()) << Joined(r.errors);
+  struct stat st {};
+  EXPECT_NE(::stat(dir_.Sub("kek").c_str(), &st), 0) << "check-config must not create the KEK";
+}
+
+TEST_F(ConfigCheckTest, TwoListenersOnOnePortAreAnError) {
+  Write("kek", kKekMaterial);
+  AppConfig c = Load(std::string(kKek) +
+                     "metrics:\n  address: 127.0.0.1\n  port: 0\n"
+                     "ingress:\n  listeners:\n"
+                     "    - {name: mx, address: 127.0.0.1, port: 42525, role: mx}\n"
+                     "    - {name: relay, address: 127.0.0.1, port: 42525, role: relay}\n");
+  auto r = CheckDeployment(c, Stage::kIngress, system_clock::now());
+  EXPECT_TRUE(Contains(r.errors, "ingress.listeners[1] 127.0.0.1:42525: another listener"))
+      << Joined(r.errors);
+}
+
+TEST_F(ConfigCheckTest, PortInUseIsAWarningAndAForeignAddressAnError) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  AppConfig c = Load("metrics:\n  address: 127.0.0.1\n  port: " + port +
+                     "\ningress:\n  listeners:\n"
+                     "    - {name: mx, address: 192.0.2.1, port: 42526, role: mx}\n");
+  auto r = CheckDeployment(c, Stage::kIngress, system_clock::now());
+  close(fd);
+  EXPECT_TRUE(Contains(r.warnings, "metrics 127.0.0.1:" + port + ": in use")) << Joined(r.warnings);
+  EXPECT_TRUE(Contains(r.errors, "ingress.listeners[0] 192.0.2.1:42526: cannot bind"))
+      << Joined(r.errors);
+}
+
+TEST_F(ConfigCheckTest, CertificatesAreLoadedAndCheckedForExpiry) {
+  WriteCertificate("mx", 30);
+  WriteCertificate("other", 30);
+  const std::string yaml =
+      "metrics:\n  port: 0\ningress:\n  listeners:\n"
+      "    - {name: mx, address: 127.0.0.1, port: 0, role: mx, tls: {cert: mx.crt, key: KEY}}\n";
+  std::string good = yaml;
+  good.replace(good.find("KEY"), 3, "mx.key");
+  AppConfig c = Load(good);
+  EXPECT_TRUE(CheckDeployment(c, Stage::kIngress, system_clock::now()).errors.empty());
+  auto soon = CheckDeployment(c, Stage::kIngress, system_clock::now() + hours(24 * 20));
+  EXPECT_TRUE(Contains(soon.warnings, "expires within 14 days")) << Joined(soon.warnings);
+  auto later = CheckDeployment(c, Stage::kIngress, system_clock::now() + hours(24 * 31));
+  EXPECT_TRUE(Contains(later.errors, "ingress.listeners[0].tls: certificate")) << Joined(later.errors);
+  EXPECT_TRUE(Contains(later.errors, "has expired"));
+
+  std::string mismatched = yaml;
+  mismatched.replace(mismatched.find("KEY"), 3, "other.key");
+  AppConfig m = Load(mismatched);
+  auto r = CheckDeployment(m, Stage::kIngress, system_clock::now());
+  EXPECT_TRUE(Contains(r.errors, "ingress.listeners[0].tls")) << Joined(r.errors);
+}
+
+}  // namespace
+}  // namespace sg::app
