@@ -46,9 +46,10 @@ Result<AllowedSenders> ParseSenders(const std::vector<std::string>& entries,
       bool ok = !id.empty() && id.size() <= 63 && id[0] != '-';
       for (char c : id) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
       if (!ok) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "config " + where + ": \"" + raw + "\": a tenant id is 1 to 63 "
-                         "letters, digits and '-' (docs/tenants.md)");
+        std::string message = "config ";
+        message.append(where).append(": \"").append(raw).append(
+            "\": a tenant id is 1 to 63 letters, digits and '-' (docs/tenants.md)");
+        return MakeError(ErrorCode::kInvalidArgument, message);
       }
       out.tenants.insert(id);
       continue;

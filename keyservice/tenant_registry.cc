@@ -1,5 +1,8 @@
 #include "keyservice/tenant_registry.h"
 
+#include <string>
+#include <string_view>
+
 #include "common/ascii.h"
 
 namespace sg::keyservice {
@@ -7,8 +10,15 @@ namespace {
 
 constexpr size_t kMaxIdLength = 63;
 constexpr size_t kMaxNameLength = 200;
-const std::string kTenantPrefix = "tenant/";
-const std::string kResellerPrefix = "reseller/";
+constexpr std::string_view kTenantPrefix = "tenant/";
+constexpr std::string_view kResellerPrefix = "reseller/";
+
+// The store key of a tenant or reseller record.
+std::string RecordKey(std::string_view prefix, std::string_view id) {
+  std::string key(prefix);
+  key.append(id);
+  return key;
+}
 
 bool IdChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
 
@@ -81,29 +91,29 @@ std::string TenantIdFromLabel(const std::string& label) {
 }
 
 Result<std::optional<store::StoredTenant>> TenantRegistry::GetTenant(const std::string& id) {
-  return GetRecord<store::StoredTenant>(store_, kTenantPrefix + id);
+  return GetRecord<store::StoredTenant>(store_, RecordKey(kTenantPrefix, id));
 }
 Status TenantRegistry::PutTenant(const store::StoredTenant& tenant) {
-  return store_.PutMeta(kTenantPrefix + tenant.id(), tenant.SerializeAsString());
+  return store_.PutMeta(RecordKey(kTenantPrefix, tenant.id()), tenant.SerializeAsString());
 }
 Status TenantRegistry::DeleteTenant(const std::string& id) {
-  return store_.DeleteMeta(kTenantPrefix + id);
+  return store_.DeleteMeta(RecordKey(kTenantPrefix, id));
 }
 Result<std::vector<store::StoredTenant>> TenantRegistry::ListTenants() {
-  return ListRecords<store::StoredTenant>(store_, kTenantPrefix);
+  return ListRecords<store::StoredTenant>(store_, std::string(kTenantPrefix));
 }
 
 Result<std::optional<store::StoredReseller>> TenantRegistry::GetReseller(const std::string& id) {
-  return GetRecord<store::StoredReseller>(store_, kResellerPrefix + id);
+  return GetRecord<store::StoredReseller>(store_, RecordKey(kResellerPrefix, id));
 }
 Status TenantRegistry::PutReseller(const store::StoredReseller& reseller) {
-  return store_.PutMeta(kResellerPrefix + reseller.id(), reseller.SerializeAsString());
+  return store_.PutMeta(RecordKey(kResellerPrefix, reseller.id()), reseller.SerializeAsString());
 }
 Status TenantRegistry::DeleteReseller(const std::string& id) {
-  return store_.DeleteMeta(kResellerPrefix + id);
+  return store_.DeleteMeta(RecordKey(kResellerPrefix, id));
 }
 Result<std::vector<store::StoredReseller>> TenantRegistry::ListResellers() {
-  return ListRecords<store::StoredReseller>(store_, kResellerPrefix);
+  return ListRecords<store::StoredReseller>(store_, std::string(kResellerPrefix));
 }
 
 }  // namespace sg::keyservice
