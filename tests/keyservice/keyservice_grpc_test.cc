@@ -520,15 +520,12 @@ TEST_F(KeyServiceGrpcTest, EveryListAnswersWithTheDocumentedJsonFields) {
       {"audit list", {"time_us", "subject", "role", "method", "arguments", "result", "message"}},
   };
   for (const auto& [command, fields] : lists) {
-    std::string cmd = std::string(SMIMEGATECTL_PATH) + " --endpoint " + endpoint_ +
-                      " --credentials " + config_.admin_credentials + " " + command +
-                      " --json 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-    ASSERT_EQ(pclose(p), 0) << command;
+    // Only stdout is JSON: stderr goes to /dev/null inside the sub-shell.
+    const testing::CommandOutput r = testing::RunCommand(
+        "(" + std::string(SMIMEGATECTL_PATH) + " --endpoint " + endpoint_ + " --credentials " +
+        config_.admin_credentials + " " + command + " --json 2>/dev/null)");
+    ASSERT_EQ(r.rc, 0) << command << ": " << r.out;
+    const std::string& out = r.out;
     auto json = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
     ASSERT_TRUE(json.is_array()) << command << ": " << out;
     ASSERT_FALSE(json.empty()) << command;
