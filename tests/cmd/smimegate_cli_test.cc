@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "tests/support/loopback.h"
 #include "tests/support/temp_dir.h"
@@ -222,7 +223,7 @@ struct BadConfig {
 };
 
 TEST_F(SmimegateCliTest, EachKindOfInvalidConfigHasItsMessageAndExitCode2) {
-  const BadConfig cases[] = {
+  const std::vector<BadConfig> cases = {
       {"syntax", "metrics:\n  port: [1,\n", "not valid YAML"},
       {"unknown key", "metrics:\n  prot: 1\n", "config metrics.prot (line 2): unknown key"},
       {"unknown section", "metrix:\n  port: 1\n", "config metrix (line 1): unknown key"},

@@ -3,6 +3,9 @@
 // config file's hosted_domains and the migration of free-text labels.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "keyservice/key_service_impl.h"
 #include "keyservice/tenant_registry.h"
 #include "tests/keyservice/test_pki.h"
@@ -121,7 +124,8 @@ TEST_F(TenantRegistryTest, ResellerOwnsTenantsAndTenantOwnsDomains) {
 }
 
 TEST_F(TenantRegistryTest, IdsAndNamesAreChecked) {
-  for (const char* bad : {"", "-acme", "ac me", "acme/1", "ä", std::string(64, 'a').c_str()}) {
+  const std::vector<std::string> bad_ids = {"", "-acme", "ac me", "acme/1", "ä", std::string(64, 'a')};
+  for (const std::string& bad : bad_ids) {
     auto r = ks_->TenantAdd(Tenant{bad, "x", ""});
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
