@@ -41,7 +41,7 @@ Result<std::unique_ptr<DirectoryService>> DirectoryService::Create(const Directo
                              " is not a hosted domain");
       }
     }
-    SG_ASSIGN_OR_RETURN(auto source, MakeDirectorySource(s));
+    SG_ASSIGN_OR_RETURN(auto source, MakeDirectorySource(s, clock));
     sources.emplace(s.name, std::move(source));
   }
   return std::make_unique<DirectoryService>(config, std::move(sources), admin, audit, registry,
