@@ -70,6 +70,46 @@ Result<GraphSourceConfig> ParseGraph(const config::ConfigNode& node, const std::
   return g;
 }
 
+Result<LdapSourceConfig> ParseLdap(const config::ConfigNode& node, const std::string& data_dir) {
+  LdapSourceConfig l;
+  SG_ASSIGN_OR_RETURN(l.url, node.String("url"));
+  if (l.url.rfind("ldap://", 0) != 0 && l.url.rfind("ldaps://", 0) != 0) {
+    return node.ErrorAt("url", "must be ldap://host[:port] or ldaps://host[:port]");
+  }
+  SG_ASSIGN_OR_RETURN(l.starttls, node.Bool("starttls", true));
+  SG_ASSIGN_OR_RETURN(auto ca_file, node.String("ca_file", ""));
+  l.ca_file = Resolve(ca_file, data_dir);
+  SG_ASSIGN_OR_RETURN(l.bind_dn, node.String("bind_dn", ""));
+  SG_ASSIGN_OR_RETURN(auto password_file, node.String("bind_password_file", ""));
+  l.bind_password_file = Resolve(password_file, data_dir);
+  SG_ASSIGN_OR_RETURN(l.bind_password_env, node.String("bind_password_env", ""));
+  if (!l.bind_dn.empty() && l.bind_password_file.empty() == l.bind_password_env.empty()) {
+    return node.ErrorAt("bind_password_file",
+                        "with bind_dn give exactly one of bind_password_file and bind_password_env");
+  }
+  SG_ASSIGN_OR_RETURN(l.base_dn, node.String("base_dn"));
+  SG_ASSIGN_OR_RETURN(l.filter, node.String("filter", l.filter));
+  if (l.filter.empty() || l.filter.front() != '(' || l.filter.back() != ')') {
+    return node.ErrorAt("filter", "must be an LDAP filter in parentheses");
+  }
+  SG_ASSIGN_OR_RETURN(l.mail_attribute, node.String("mail_attribute", l.mail_attribute));
+  SG_ASSIGN_OR_RETURN(l.alias_attribute, node.String("alias_attribute", l.alias_attribute));
+  SG_ASSIGN_OR_RETURN(l.disabled_attribute,
+                      node.String("disabled_attribute", l.disabled_attribute));
+  SG_ASSIGN_OR_RETURN(l.group_dn, node.String("group_dn", ""));
+  SG_ASSIGN_OR_RETURN(l.member_of_attribute,
+                      node.String("member_of_attribute", l.member_of_attribute));
+  SG_ASSIGN_OR_RETURN(auto membership, node.Enum("group_membership", {"member_of", "member"},
+                                                 std::string("member_of")));
+  l.group_member_list = membership == "member";
+  SG_ASSIGN_OR_RETURN(auto page, node.Int("page_size", l.page_size, 1, 100000));
+  l.page_size = static_cast<int>(page);
+  SG_ASSIGN_OR_RETURN(auto max_users, node.Int("max_users", l.max_users, 1, 100000000));
+  l.max_users = static_cast<uint32_t>(max_users);
+  SG_ASSIGN_OR_RETURN(l.timeout, node.Duration("timeout", l.timeout));
+  return l;
+}
+
 Result<DirectorySourceConfig> ParseSource(const config::ConfigNode& sources,
                                           const std::string& name, const DirectoryConfig& defaults,
                                           const std::string& data_dir) {
@@ -77,7 +117,7 @@ Result<DirectorySourceConfig> ParseSource(const config::ConfigNode& sources,
   SG_ASSIGN_OR_RETURN(config::ConfigNode node, sources.Map(name));
   DirectorySourceConfig s;
   s.name = name;
-  SG_ASSIGN_OR_RETURN(s.type, node.Enum("type", {"csv", "graph"}, std::nullopt));
+  SG_ASSIGN_OR_RETURN(s.type, node.Enum("type", {"csv", "graph", "ldap"}, std::nullopt));
   SG_ASSIGN_OR_RETURN(auto domains, node.StringList("domains"));
   if (domains.empty()) return node.ErrorAt("domains", "a source must name the domains it feeds");
   for (const auto& d : domains) {
@@ -96,6 +136,9 @@ Result<DirectorySourceConfig> ParseSource(const config::ConfigNode& sources,
   }
   if (s.type == "graph") {
     SG_ASSIGN_OR_RETURN(s.graph, ParseGraph(node, name, defaults, data_dir));
+  }
+  if (s.type == "ldap") {
+    SG_ASSIGN_OR_RETURN(s.ldap, ParseLdap(node, data_dir));
   }
   return s;
 }

@@ -56,15 +56,37 @@ struct GraphSourceConfig {
   std::string cache_file;  // <state_dir>/<name>.graph: snapshot + delta link
 };
 
+// type: ldap (docs/directory.md "LDAP / Active Directory").
+struct LdapSourceConfig {
+  std::string url;                 // ldap://host[:port] or ldaps://host[:port]
+  bool starttls = true;            // ldap:// only
+  std::string ca_file;             // "" = the system's roots
+  std::string bind_dn;             // "" = anonymous
+  std::string bind_password_file;  // one of the two with bind_dn
+  std::string bind_password_env;
+  std::string base_dn;
+  std::string filter = "(mail=*)";
+  std::string mail_attribute = "mail";
+  std::string alias_attribute = "proxyAddresses";  // "SMTP:" primary, "smtp:" aliases
+  std::string disabled_attribute = "userAccountControl";  // bit 0x2 = disabled; "" = none
+  std::string group_dn;            // "" = every listed user participates
+  std::string member_of_attribute = "memberOf";  // user attribute listing group DNs
+  bool group_member_list = false;  // true: read the group's `member` values instead
+  int page_size = 500;             // RFC 2696 paged results
+  uint32_t max_users = 1000000;
+  std::chrono::milliseconds timeout{30000};
+};
+
 struct DirectorySourceConfig {
   std::string name;
-  std::string type;  // "csv" | "graph"
+  std::string type;  // "csv" | "graph" | "ldap"
   std::set<std::string> domains;  // normalised, hosted
   std::chrono::milliseconds interval{0};  // 0: on demand only
   std::chrono::milliseconds grace_period{0};
   int max_disable_percent = 10;
   std::string file;  // csv: the users file (import_files.h format)
   GraphSourceConfig graph;  // type graph
+  LdapSourceConfig ldap;    // type ldap
 };
 
 struct DirectoryConfig {

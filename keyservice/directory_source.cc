@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "keyservice/directory_graph_source.h"
+#include "keyservice/directory_ldap_source.h"
 #include "keyservice/import_files.h"
 
 namespace sg::keyservice {
@@ -31,6 +32,7 @@ Result<DirectoryView> CsvFileSource::Fetch() {
 Result<std::unique_ptr<DirectorySource>> MakeDirectorySource(const DirectorySourceConfig& config,
                                                              const Clock& clock) {
   if (config.type == "csv") return std::unique_ptr<DirectorySource>(new CsvFileSource(config.file));
+  if (config.type == "ldap") return std::unique_ptr<DirectorySource>(new LdapDirectorySource(config.ldap));
   if (config.type == "graph") {
     return std::unique_ptr<DirectorySource>(new GraphSource(
         config.graph, std::make_unique<CurlGraphHttp>(config.graph.ca_file), clock, nullptr));

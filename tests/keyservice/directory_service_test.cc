@@ -110,6 +110,38 @@ directory:
   EXPECT_TRUE(bad("      azure_tenant: t\n      client_secret_env: S\n      graph_url: https://g:8443/\n").ok());
 }
 
+TEST(DirectoryConfigTest, ParsesLdapSources) {
+  auto c = Parse(R"(
+directory:
+  sources:
+    ad:
+      type: ldap
+      domains: [example.com]
+      url: ldaps://dc1.example.com
+      bind_dn: CN=reader,DC=example,DC=com
+      bind_password_env: AD_PASSWORD
+      base_dn: DC=example,DC=com
+      group_dn: CN=S-MIME,DC=example,DC=com
+      group_membership: member
+      page_size: 1000
+)");
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  const auto& l = c->sources[0].ldap;
+  EXPECT_EQ(l.filter, "(mail=*)");
+  EXPECT_EQ(l.alias_attribute, "proxyAddresses");
+  EXPECT_EQ(l.disabled_attribute, "userAccountControl");
+  EXPECT_TRUE(l.group_member_list);
+  EXPECT_EQ(l.page_size, 1000);
+  auto bad = [](const std::string& extra) {
+    return Parse("directory:\n  sources:\n    a:\n      type: ldap\n      domains: [example.com]\n"
+                 "      base_dn: dc=x\n" + extra);
+  };
+  EXPECT_FALSE(bad("      url: http://dc1\n").ok());
+  EXPECT_FALSE(bad("      url: ldap://dc1\n      bind_dn: cn=r\n").ok());  // no password source
+  EXPECT_FALSE(bad("      url: ldap://dc1\n      filter: mail=*\n").ok());
+  EXPECT_TRUE(bad("      url: ldap://dc1\n").ok());  // anonymous
+}
+
 class ListSource final : public DirectorySource {
  public:
   Result<DirectoryView> Fetch() override {
@@ -130,8 +162,8 @@ class DirectoryServiceTest : public ::testing::Test {
     ASSERT_TRUE(ks.ok()) << ks.error().ToString();
     ks_ = std::move(*ks);
     config_.state_dir = (dir_.path() / "directory").string();
-    DirectorySourceConfig hourly{"hourly", "csv", {"example.com"}, 1h, 24h * 30, 10, "", {}};
-    DirectorySourceConfig manual{"manual", "csv", {"example.org"}, 0ms, 24h * 30, 10, "", {}};
+    DirectorySourceConfig hourly{"hourly", "csv", {"example.com"}, 1h, 24h * 30, 10, "", {}, {}};
+    DirectorySourceConfig manual{"manual", "csv", {"example.org"}, 0ms, 24h * 30, 10, "", {}, {}};
     config_.sources = {hourly, manual};
     auto hourly_source = std::make_unique<ListSource>();
     auto manual_source = std::make_unique<ListSource>();
