@@ -7,6 +7,17 @@
 #include "keyservice/key_service_impl.h"
 
 namespace sg::keyservice {
+namespace {
+
+// "alias <alias> of <user>: <why>"
+Error AliasError(ErrorCode code, const std::string& alias, const std::string& user,
+                 const std::string& why) {
+  std::string message = "alias ";
+  message.append(alias).append(" of ").append(user).append(": ").append(why);
+  return MakeError(code, std::move(message));
+}
+
+}  // namespace
 
 Result<std::optional<store::StoredUser>> KeyServiceImpl::UserOrAliasOwner(std::string& addr) {
   SG_ASSIGN_OR_RETURN(auto user, store_->GetUser(addr));
@@ -25,14 +36,12 @@ Status KeyServiceImpl::SetUserAliases(const std::string& address,
   for (const auto& a : aliases) {
     auto alias = mail::NormalizeAddress(a);
     if (!alias.ok()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "alias \"" + a + "\" of " + addr + ": " + alias.error().message);
+      return AliasError(ErrorCode::kInvalidArgument, "\"" + a + "\"", addr, alias.error().message);
     }
     if (*alias == addr) continue;
     if (!IsHosted(mail::DomainOf(*alias))) {
-      return MakeError(ErrorCode::kNotFound, "alias " + *alias + " of " + addr +
-                                                 ": domain " + mail::DomainOf(*alias) +
-                                                 " is not hosted");
+      return AliasError(ErrorCode::kNotFound, *alias, addr,
+                        "domain " + mail::DomainOf(*alias) + " is not hosted");
     }
     wanted.insert(*alias);
   }
@@ -42,13 +51,11 @@ Status KeyServiceImpl::SetUserAliases(const std::string& address,
   for (const auto& alias : wanted) {
     SG_ASSIGN_OR_RETURN(auto other_user, store_->GetUser(alias));
     if (other_user) {
-      return MakeError(ErrorCode::kAlreadyExists,
-                       "alias " + alias + " of " + addr + ": it is a user's address");
+      return AliasError(ErrorCode::kAlreadyExists, alias, addr, "it is a user's address");
     }
     SG_ASSIGN_OR_RETURN(auto owner, store_->GetAliasOwner(alias));
     if (owner && *owner != addr) {
-      return MakeError(ErrorCode::kAlreadyExists,
-                       "alias " + alias + " of " + addr + ": already an alias of " + *owner);
+      return AliasError(ErrorCode::kAlreadyExists, alias, addr, "already an alias of " + *owner);
     }
   }
   std::vector<std::string> removed;

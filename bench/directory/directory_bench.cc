@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -214,10 +215,14 @@ bool LdapBench(const std::string& dir, int users, int changes) {
          inc.written == static_cast<uint32_t>(changes);
 }
 
-}  // namespace
-}  // namespace sg::keyservice
+int Count(const char* text) {
+  int n = 0;
+  const std::string_view s(text);
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  return ec == std::errc() && end == s.data() + s.size() && n > 0 ? n : -1;
+}
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   int users = 100000;
   int changes = 100;
   for (int i = 1; i < argc; ++i) {
@@ -226,21 +231,36 @@ int main(int argc, char** argv) {
       users = 2000;
       changes = 20;
     } else if (a == "--users" && i + 1 < argc) {
-      users = std::atoi(argv[++i]);
+      users = Count(argv[++i]);
     } else if (a == "--changes" && i + 1 < argc) {
-      changes = std::atoi(argv[++i]);
+      changes = Count(argv[++i]);
     } else {
-      std::cerr << "usage: directory_bench [--users N] [--changes M] [--quick]\n";
-      return 2;
+      users = -1;
     }
   }
-  sg::keyservice::testing::TempDir dir;
-  const bool graph = sg::keyservice::GraphBench(dir.path().string(), users, changes);
-  const bool ldap = sg::keyservice::LdapBench(dir.path().string(), users, changes);
+  if (users <= 0 || changes <= 0 || changes > users) {
+    std::cerr << "usage: directory_bench [--users N] [--changes M] [--quick]\n";
+    return 2;
+  }
+  testing::TempDir dir;
+  const bool graph = GraphBench(dir.path().string(), users, changes);
+  const bool ldap = LdapBench(dir.path().string(), users, changes);
   if (!graph || !ldap) {
     std::cerr << "FAIL: graph " << (graph ? "ok" : "failed") << ", ldap " << (ldap ? "ok" : "failed")
               << "\n";
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+}  // namespace sg::keyservice
+
+int main(int argc, char** argv) {
+  try {
+    return sg::keyservice::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "FAIL: " << e.what() << "\n";
+    return 1;
+  }
 }

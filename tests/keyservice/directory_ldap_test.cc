@@ -12,9 +12,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -49,10 +47,9 @@ bool Connectable(int port) {
   return fd >= 0;
 }
 
-std::string Uid(int i) {
-  std::array<char, 16> buf{};
-  std::snprintf(buf.data(), buf.size(), "u%04d", i);
-  return buf.data();
+std::string Uid(int i) {  // u0042
+  std::string n = std::to_string(i);
+  return "u" + std::string(n.size() < 4 ? 4 - n.size() : 0, '0') + n;
 }
 
 // Users u0000..u2499 (u0007 disabled, u0000..u0099 in the group, u0001 with
