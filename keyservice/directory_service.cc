@@ -27,7 +27,8 @@ Result<std::unique_ptr<DirectoryService>> DirectoryService::Create(const Directo
                                                                    KeyAdmin& admin,
                                                                    AuditSink& audit,
                                                                    metrics::Registry& registry,
-                                                                   const Clock& clock) {
+                                                                   const Clock& clock,
+                                                                   AliasAdmin* aliases) {
   SG_ASSIGN_OR_RETURN(auto hosted, admin.ListDomains());
   std::map<std::string, std::unique_ptr<DirectorySource>> sources;
   for (const auto& s : config.sources) {
@@ -40,22 +41,22 @@ Result<std::unique_ptr<DirectoryService>> DirectoryService::Create(const Directo
                              " is not a hosted domain");
       }
     }
-    SG_ASSIGN_OR_RETURN(auto source, MakeDirectorySource(s));
+    SG_ASSIGN_OR_RETURN(auto source, MakeDirectorySource(s, clock));
     sources.emplace(s.name, std::move(source));
   }
   return std::make_unique<DirectoryService>(config, std::move(sources), admin, audit, registry,
-                                            clock);
+                                            clock, aliases);
 }
 
 DirectoryService::DirectoryService(const DirectoryConfig& config,
                                    std::map<std::string, std::unique_ptr<DirectorySource>> sources,
                                    KeyAdmin& admin, AuditSink& audit, metrics::Registry& registry,
-                                   const Clock& clock)
+                                   const Clock& clock, AliasAdmin* aliases)
     : config_(config),
       sources_(std::move(sources)),
       admin_(admin),
       clock_(clock),
-      target_(admin),
+      target_(admin, aliases),
       store_(config.state_dir),
       metrics_(registry),
       sync_(target_, audit, store_, metrics_, clock) {}

@@ -49,16 +49,19 @@ struct DirectorySourceStatus {
 class DirectoryService {
  public:
   // Sources are built from |config|; |admin| is the keyservice the users go to.
+  // |aliases|: the alias index aliases go to (the in-process keyservice);
+  // null: alias changes fail and are reported.
   static Result<std::unique_ptr<DirectoryService>> Create(const DirectoryConfig& config,
                                                           KeyAdmin& admin, AuditSink& audit,
                                                           metrics::Registry& registry,
-                                                          const Clock& clock);
+                                                          const Clock& clock,
+                                                          AliasAdmin* aliases = nullptr);
   // For tests: sources given directly (name -> source; config.sources
   // describes them).
   DirectoryService(const DirectoryConfig& config,
                    std::map<std::string, std::unique_ptr<DirectorySource>> sources,
                    KeyAdmin& admin, AuditSink& audit, metrics::Registry& registry,
-                   const Clock& clock);
+                   const Clock& clock, AliasAdmin* aliases = nullptr);
   ~DirectoryService();
   DirectoryService(const DirectoryService&) = delete;
   DirectoryService& operator=(const DirectoryService&) = delete;

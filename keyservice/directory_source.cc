@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "keyservice/directory_graph_source.h"
+#include "keyservice/directory_ldap_source.h"
 #include "keyservice/import_files.h"
 
 namespace sg::keyservice {
@@ -27,8 +29,14 @@ Result<DirectoryView> CsvFileSource::Fetch() {
   return DirectoryViewFromUsers(users);
 }
 
-Result<std::unique_ptr<DirectorySource>> MakeDirectorySource(const DirectorySourceConfig& config) {
+Result<std::unique_ptr<DirectorySource>> MakeDirectorySource(const DirectorySourceConfig& config,
+                                                             const Clock& clock) {
   if (config.type == "csv") return std::unique_ptr<DirectorySource>(new CsvFileSource(config.file));
+  if (config.type == "ldap") return std::unique_ptr<DirectorySource>(new LdapDirectorySource(config.ldap));
+  if (config.type == "graph") {
+    return std::unique_ptr<DirectorySource>(new GraphSource(
+        config.graph, std::make_unique<CurlGraphHttp>(config.graph.ca_file), clock, nullptr));
+  }
   return MakeError(ErrorCode::kInvalidArgument,
                    "directory source " + config.name + ": unknown type \"" + config.type + "\"");
 }

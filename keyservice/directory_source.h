@@ -1,6 +1,6 @@
 // A directory source: something that lists a directory's users as a
-// DirectoryView (directory_plan.h). The CSV file source is here; Microsoft
-// Graph and LDAP sources implement the same interface.
+// DirectoryView (directory_plan.h). The CSV file source is here; the
+// Microsoft Graph source is in directory_graph_source.h.
 //
 // Threading: Fetch is called by one thread at a time (DirectoryService
 // serialises runs).
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 #include "keyservice/directory_config.h"
 #include "keyservice/directory_plan.h"
@@ -40,7 +41,9 @@ class CsvFileSource final : public DirectorySource {
   std::string file_;
 };
 
-// The source a config entry describes.
-Result<std::unique_ptr<DirectorySource>> MakeDirectorySource(const DirectorySourceConfig& config);
+// The source a config entry describes (csv, graph: directory_graph_source.h);
+// |clock| (token expiry) must outlive it.
+Result<std::unique_ptr<DirectorySource>> MakeDirectorySource(
+    const DirectorySourceConfig& config, const Clock& clock = SystemClock::Instance());
 
 }  // namespace sg::keyservice

@@ -47,6 +47,14 @@ Status KeyAdminDirectoryTarget::RemoveUser(const std::string& address) {
   return admin_.RemoveUser(address);
 }
 
+Status KeyAdminDirectoryTarget::SetAliases(const std::string& address,
+                                           const std::vector<std::string>& aliases) {
+  if (aliases_ == nullptr) {
+    return MakeError(ErrorCode::kUnsupported, "the alias index is only reachable in process");
+  }
+  return aliases_->SetUserAliases(address, aliases);
+}
+
 Result<std::vector<KeyserviceUser>> DirectorySync::CurrentUsers(const SyncPolicy& policy) {
   std::vector<KeyserviceUser> all;
   for (const auto& domain : policy.domains) {
@@ -131,7 +139,14 @@ void DirectorySync::Apply(const DirectorySourceSpec& source,
     }
   }
   for (const auto& c : out.plan.changes) {
-    if (c.kind == ChangeKind::kAlias) applied(c);
+    if (c.kind == ChangeKind::kAlias) {
+      auto st = target_.SetAliases(c.address, c.aliases);
+      if (st.ok()) {
+        applied(c);
+      } else {
+        failed(c, st.error().message);
+      }
+    }
     if (c.kind != ChangeKind::kRemove) continue;
     auto st = target_.RemoveUser(c.address);
     if (st.ok() || st.error().code == ErrorCode::kNotFound) {

@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "keyservice/alias_admin.h"
 #include "keyservice/audit.h"
 #include "keyservice/directory_metrics.h"
 #include "keyservice/directory_plan.h"
@@ -36,18 +37,25 @@ class DirectoryTarget {
   // Adds or updates (all or nothing).
   virtual Status PutUsers(const std::vector<KeyserviceUser>& users) = 0;
   virtual Status RemoveUser(const std::string& address) = 0;
+  // Replaces the user's aliases in the keyservice's alias index.
+  virtual Status SetAliases(const std::string& address, const std::vector<std::string>& aliases) = 0;
 };
 
-// The target over KeyAdmin (the keyservice in process, or its gRPC client).
+// The target over KeyAdmin (the keyservice in process, or its gRPC client)
+// and the alias index (alias_admin.h; in process only: without it, alias
+// changes fail with kUnsupported and are reported).
 class KeyAdminDirectoryTarget final : public DirectoryTarget {
  public:
-  explicit KeyAdminDirectoryTarget(KeyAdmin& admin) : admin_(admin) {}
+  explicit KeyAdminDirectoryTarget(KeyAdmin& admin, AliasAdmin* aliases = nullptr)
+      : admin_(admin), aliases_(aliases) {}
   Result<std::vector<KeyserviceUser>> ListUsers(const std::string& domain) override;
   Status PutUsers(const std::vector<KeyserviceUser>& users) override;
   Status RemoveUser(const std::string& address) override;
+  Status SetAliases(const std::string& address, const std::vector<std::string>& aliases) override;
 
  private:
   KeyAdmin& admin_;
+  AliasAdmin* aliases_;
 };
 
 struct DirectorySourceSpec {

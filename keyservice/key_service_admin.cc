@@ -42,6 +42,7 @@ bool IsDomainOwner(const std::string& owner) { return !owner.empty() && owner[0]
 
 Result<PutUsersResult> KeyServiceImpl::PutUsers(const std::vector<User>& users) {
   std::vector<store::StoredUser> batch;
+  std::vector<std::string> added;
   PutUsersResult result;
   int64_t now = UnixSeconds(clock_.Now());
   // A domain is not removed between the hosted check and the write (tenant_service.cc).
@@ -59,9 +60,14 @@ Result<PutUsersResult> KeyServiceImpl::PutUsers(const std::vector<User>& users) 
     su.set_participating(u.participating);
     su.set_tenant(u.tenant);
     su.set_created_at(existing ? existing->created_at() : now);
+    if (existing) *su.mutable_aliases() = existing->aliases();
+    if (!existing) added.push_back(addr);
     (existing ? result.updated : result.added)++;
     batch.push_back(std::move(su));
   }
+  std::lock_guard<std::mutex> alias_lock(alias_mu_);
+  // A new user's address that was an alias becomes the user's (alias_admin.h).
+  for (const auto& addr : added) SG_RETURN_IF_ERROR(DropAliasLocked(addr));
   SG_RETURN_IF_ERROR(store_->PutUsers(batch));
   for (const auto& u : batch) changes_.Publish("user", u.address());
   return result;
@@ -72,8 +78,12 @@ Status KeyServiceImpl::RemoveUser(const std::string& address) {
   SG_ASSIGN_OR_RETURN(auto existing, store_->GetUser(addr));
   if (!existing) return MakeError(ErrorCode::kNotFound, "no user " + addr);
   RevokeAllOf(addr);
-  SG_RETURN_IF_ERROR(store_->DeleteUser(addr));
+  {
+    std::lock_guard<std::mutex> alias_lock(alias_mu_);
+    SG_RETURN_IF_ERROR(store_->DeleteUser(addr));  // and its aliases
+  }
   changes_.Publish("user", addr);
+  for (const auto& alias : existing->aliases()) changes_.Publish("user", alias);
   return OkStatus();
 }
 

@@ -257,7 +257,8 @@ Status KeyServiceImpl::IssueFirst(const std::string& addr) {
 Result<std::optional<SigningIdentity>> KeyServiceImpl::GetSigningIdentity(
     const std::string& address) {
   SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
-  SG_ASSIGN_OR_RETURN(auto user, store_->GetUser(addr));
+  // An alias signs with its user's key (alias_admin.h).
+  SG_ASSIGN_OR_RETURN(auto user, UserOrAliasOwner(addr));
   if (!user || !user->participating()) return std::optional<SigningIdentity>();
   SG_ASSIGN_OR_RETURN(auto current, CurrentKey(addr));  // fast path: no lock
   if (!current) {
@@ -343,6 +344,13 @@ Result<std::vector<DecryptionKey>> KeyServiceImpl::GetDecryptionKeys(const std::
   std::vector<DecryptionKey> out;
   for (const std::string& owner : {addr, DomainOwnerOf(addr)}) {
     SG_ASSIGN_OR_RETURN(auto keys, store_->ListKeys(owner));
+    if (keys.empty() && owner == addr) {
+      // No keys of its own: an alias decrypts with its user's keys (alias_admin.h).
+      SG_ASSIGN_OR_RETURN(auto user_of, store_->GetAliasOwner(addr));
+      if (user_of) {
+        SG_ASSIGN_OR_RETURN(keys, store_->ListKeys(*user_of));
+      }
+    }
     std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
       return a.added_at() > b.added_at();
     });
@@ -360,7 +368,7 @@ Result<std::vector<DecryptionKey>> KeyServiceImpl::GetDecryptionKeys(const std::
 
 Result<bool> KeyServiceImpl::Participates(const std::string& address) {
   SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(address));
-  SG_ASSIGN_OR_RETURN(auto user, store_->GetUser(addr));
+  SG_ASSIGN_OR_RETURN(auto user, UserOrAliasOwner(addr));  // an alias: its user's
   return user.has_value() && user->participating();
 }
 

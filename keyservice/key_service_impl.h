@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "keyservice/alias_admin.h"
 #include "keyservice/ca_factory.h"
 #include "keyservice/certificate_authority.h"
 #include "keyservice/change_log.h"
@@ -57,7 +58,11 @@ namespace sg::keyservice {
 // The meta record holding a known value sealed under the KEK.
 extern const char* const kMetaKekCheck;
 
-class KeyServiceImpl : public KeyService, public KeyAdmin, public TenantAdmin, public AuditSink {
+class KeyServiceImpl : public KeyService,
+                       public KeyAdmin,
+                       public TenantAdmin,
+                       public AliasAdmin,
+                       public AuditSink {
  public:
   // Loads the KEK, opens the store (refusing a KEK that does not match it),
   // makes the CA with `ca_factory` (by default the one config.ca.backend
@@ -120,6 +125,10 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public TenantAdmin, p
   Status ResellerRemove(const std::string& id) override;
   Status TenantRemoveDomain(const std::string& domain) override;
 
+  // AliasAdmin (key_service_aliases.cc)
+  Status SetUserAliases(const std::string& address, const std::vector<std::string>& aliases) override;
+  Result<std::vector<std::string>> GetUserAliases(const std::string& address) override;
+
   // AuditSink: the store record and one structured log line ("audit {...}").
   void Record(const AuditRecord& record) override;
 
@@ -160,6 +169,11 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public TenantAdmin, p
 
   std::mutex& StripeFor(const std::string& owner);
   bool IsHosted(const std::string& domain);
+  // The user of |addr|; on a miss, the user |addr| is an alias of (one more
+  // point read), with |addr| replaced by the user's address.
+  Result<std::optional<store::StoredUser>> UserOrAliasOwner(std::string& addr);
+  // Drops |alias| from its owner (a user now has that address); alias_mu_ held.
+  Status DropAliasLocked(const std::string& alias);
   // The current signing key of owner (valid now, newest added), if any.
   Result<std::optional<store::StoredKey>> CurrentKey(const std::string& owner);
   // The background issuance of a first certificate (issuance_queue.h): under
@@ -218,6 +232,7 @@ class KeyServiceImpl : public KeyService, public KeyAdmin, public TenantAdmin, p
   std::mutex trust_mu_;  // serialises trust changes and pending promotion
   std::mutex rotate_mu_;  // one KEK rotation at a time
   TenantRegistry tenants_;
+  std::mutex alias_mu_;  // serialises alias index writes (after tenant_mu_)
   std::mutex tenant_mu_;  // serialises tenant, reseller and domain registry writes
   std::unique_ptr<InternalCa> internal_ca_;
   std::unique_ptr<TxtResolver> txt_resolver_;

@@ -11,7 +11,7 @@ namespace sg::keyservice {
 namespace {
 
 const char* const kCfNames[] = {"default", "users", "domains", "keys",
-                                "certs",   "pending", "trust",  "audit"};
+                                "certs",   "pending", "trust",  "audit", "aliases"};
 
 std::string OwnerKey(const std::string& owner, const std::string& id) {
   std::string k = owner;
@@ -161,7 +161,47 @@ Status KeyStore::PutUsers(const std::vector<store::StoredUser>& users) {
   if (!s.ok()) return MakeError(ErrorCode::kUnavailable, "keyservice store: " + s.ToString());
   return OkStatus();
 }
-Status KeyStore::DeleteUser(const std::string& address) { return Delete(kUsers, address); }
+Status KeyStore::DeleteUser(const std::string& address) {
+  SG_ASSIGN_OR_RETURN(auto user, GetUser(address));
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s = batch.Delete(cfs_[kUsers], address);
+  if (user) {
+    for (const auto& alias : user->aliases()) {
+      if (s.ok()) s = batch.Delete(cfs_[kAliases], alias);
+    }
+  }
+  if (!s.ok()) return MakeError(ErrorCode::kInternal, "keyservice store: " + s.ToString());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) return MakeError(ErrorCode::kUnavailable, "keyservice store: " + s.ToString());
+  return OkStatus();
+}
+
+Result<std::optional<std::string>> KeyStore::GetAliasOwner(const std::string& alias) {
+  return Get(kAliases, alias);
+}
+
+Status KeyStore::DeleteAlias(const std::string& alias) { return Delete(kAliases, alias); }
+
+Status KeyStore::PutUserAliases(const store::StoredUser& user,
+                                const std::vector<std::string>& removed) {
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  for (const auto& alias : removed) {
+    if (s.ok()) s = batch.Delete(cfs_[kAliases], alias);
+  }
+  for (const auto& alias : user.aliases()) {
+    if (s.ok()) s = batch.Put(cfs_[kAliases], alias, user.address());
+  }
+  if (s.ok()) s = batch.Put(cfs_[kUsers], user.address(), user.SerializeAsString());
+  if (!s.ok()) return MakeError(ErrorCode::kInternal, "keyservice store: " + s.ToString());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) return MakeError(ErrorCode::kUnavailable, "keyservice store: " + s.ToString());
+  return OkStatus();
+}
 Result<std::vector<store::StoredUser>> KeyStore::ListUsers() {
   return ScanMsg<store::StoredUser>(kUsers, "");
 }

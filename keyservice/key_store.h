@@ -9,6 +9,8 @@
 //   pending  fingerprint -> StoredPending (harvested, CA not trusted yet)
 //   trust    fingerprint -> StoredTrust (admin-added trust anchors)
 //   audit    time (unix us, big-endian) + sequence -> StoredAudit (admin calls)
+//   aliases  alias address -> owner address (the alias index; the owner's
+//            StoredUser lists the same aliases; both change in one batch)
 // Private keys are stored only sealed under the KEK (kek.h); this class never
 // sees a plaintext key. Writes are synced (WAL fsync): an issued key is
 // never lost after it was handed out.
@@ -52,8 +54,16 @@ class KeyStore {
 
   Result<std::optional<store::StoredUser>> GetUser(const std::string& address);
   Status PutUsers(const std::vector<store::StoredUser>& users);  // one atomic batch
+  // Also deletes the user's aliases from the alias index.
   Status DeleteUser(const std::string& address);
   Result<std::vector<store::StoredUser>> ListUsers();
+
+  // The user an alias belongs to (one point read).
+  Result<std::optional<std::string>> GetAliasOwner(const std::string& alias);
+  // One batch: writes |user| (with its new alias list), deletes |removed|
+  // from the alias index and maps user.aliases() to user.address().
+  Status PutUserAliases(const store::StoredUser& user, const std::vector<std::string>& removed);
+  Status DeleteAlias(const std::string& alias);  // an index entry without its user
 
   Result<std::optional<store::StoredDomain>> GetDomain(const std::string& name);
   Status PutDomain(const store::StoredDomain& domain);
@@ -80,7 +90,7 @@ class KeyStore {
   Result<std::vector<store::StoredTrust>> ListTrust();
 
  private:
-  enum Cf { kMeta = 0, kUsers, kDomains, kKeys, kCerts, kPending, kTrust, kAudit, kNumCf };
+  enum Cf { kMeta = 0, kUsers, kDomains, kKeys, kCerts, kPending, kTrust, kAudit, kAliases, kNumCf };
   KeyStore() = default;
 
   Result<std::optional<std::string>> Get(Cf cf, const std::string& key);

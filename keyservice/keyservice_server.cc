@@ -81,7 +81,7 @@ Result<std::unique_ptr<KeyServiceServer>> KeyServiceServer::Create(
   server->rpc_->AddService(server->grpc_admin_.get());
   SG_ASSIGN_OR_RETURN(server->directory_,
                       DirectoryService::Create(config.directory, *server->impl_, *server->impl_,
-                                               registry, clock));
+                                               registry, clock, server->impl_.get()));
   server->directory_grpc_ = std::make_unique<DirectoryGrpc>(*server->directory_);
   server->rpc_->AddService(server->directory_grpc_.get());  // no rules: admin only
   return server;

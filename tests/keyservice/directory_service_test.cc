@@ -76,6 +76,72 @@ directory:
   EXPECT_FALSE(c.ok());
 }
 
+TEST(DirectoryConfigTest, ParsesGraphSources) {
+  auto c = Parse(R"(
+directory:
+  sources:
+    m365:
+      type: graph
+      domains: [example.com]
+      azure_tenant: contoso.onmicrosoft.com
+      client_id: 11111111-2222-3333-4444-555555555555
+      client_secret_file: secrets/graph
+      group: 9a1b2c3d-0000-4000-8000-00000000abcd
+      max_retry_wait: 2m
+)");
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  const auto& g = c->sources[0].graph;
+  EXPECT_EQ(g.token_url, "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+  EXPECT_EQ(g.graph_url, "https://graph.microsoft.com");
+  EXPECT_EQ(g.client_secret_file, "/var/lib/sg/secrets/graph");
+  EXPECT_EQ(g.cache_file, "/var/lib/sg/directory/m365.graph");
+  EXPECT_EQ(g.max_retry_wait, 2min);
+  EXPECT_TRUE(g.delta);
+  auto bad = [](const std::string& extra) {
+    return Parse("directory:\n  sources:\n    m:\n      type: graph\n      domains: [example.com]\n"
+                 "      client_id: x\n" + extra);
+  };
+  EXPECT_FALSE(bad("      client_secret_env: S\n").ok());  // no token_url
+  EXPECT_NE(bad("      token_url: http://login/t\n      client_secret_env: S\n").error().message.find("https"),
+            std::string::npos);
+  EXPECT_NE(bad("      azure_tenant: t\n").error().message.find("exactly one"), std::string::npos);
+  EXPECT_FALSE(bad("      azure_tenant: t\n      client_secret_env: S\n      graph_url: https://g/x\n").ok());
+  EXPECT_FALSE(bad("      azure_tenant: t\n      client_secret_env: S\n      group: ../users\n").ok());
+  EXPECT_TRUE(bad("      azure_tenant: t\n      client_secret_env: S\n      graph_url: https://g:8443/\n").ok());
+}
+
+TEST(DirectoryConfigTest, ParsesLdapSources) {
+  auto c = Parse(R"(
+directory:
+  sources:
+    ad:
+      type: ldap
+      domains: [example.com]
+      url: ldaps://dc1.example.com
+      bind_dn: CN=reader,DC=example,DC=com
+      bind_password_env: AD_PASSWORD
+      base_dn: DC=example,DC=com
+      group_dn: CN=S-MIME,DC=example,DC=com
+      group_membership: member
+      page_size: 1000
+)");
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  const auto& l = c->sources[0].ldap;
+  EXPECT_EQ(l.filter, "(mail=*)");
+  EXPECT_EQ(l.alias_attribute, "proxyAddresses");
+  EXPECT_EQ(l.disabled_attribute, "userAccountControl");
+  EXPECT_TRUE(l.group_member_list);
+  EXPECT_EQ(l.page_size, 1000);
+  auto bad = [](const std::string& extra) {
+    return Parse("directory:\n  sources:\n    a:\n      type: ldap\n      domains: [example.com]\n"
+                 "      base_dn: dc=x\n" + extra);
+  };
+  EXPECT_FALSE(bad("      url: http://dc1\n").ok());
+  EXPECT_FALSE(bad("      url: ldap://dc1\n      bind_dn: cn=r\n").ok());  // no password source
+  EXPECT_FALSE(bad("      url: ldap://dc1\n      filter: mail=*\n").ok());
+  EXPECT_TRUE(bad("      url: ldap://dc1\n").ok());  // anonymous
+}
+
 class ListSource final : public DirectorySource {
  public:
   Result<DirectoryView> Fetch() override {
@@ -96,8 +162,8 @@ class DirectoryServiceTest : public ::testing::Test {
     ASSERT_TRUE(ks.ok()) << ks.error().ToString();
     ks_ = std::move(*ks);
     config_.state_dir = (dir_.path() / "directory").string();
-    DirectorySourceConfig hourly{"hourly", "csv", {"example.com"}, 1h, 24h * 30, 10, ""};
-    DirectorySourceConfig manual{"manual", "csv", {"example.org"}, 0ms, 24h * 30, 10, ""};
+    DirectorySourceConfig hourly{"hourly", "csv", {"example.com"}, 1h, 24h * 30, 10, "", {}, {}};
+    DirectorySourceConfig manual{"manual", "csv", {"example.org"}, 0ms, 24h * 30, 10, "", {}, {}};
     config_.sources = {hourly, manual};
     auto hourly_source = std::make_unique<ListSource>();
     auto manual_source = std::make_unique<ListSource>();

@@ -42,11 +42,16 @@ class FakeTarget final : public DirectoryTarget {
     users.erase(address);
     return OkStatus();
   }
+  Status SetAliases(const std::string& address, const std::vector<std::string>& list) override {
+    aliases[address] = list;
+    return OkStatus();
+  }
   void Add(const std::string& address, bool participating = true) {
     users[address] = {address, participating, ""};
   }
 
   std::map<std::string, KeyserviceUser> users;
+  std::map<std::string, std::vector<std::string>> aliases;
   bool fail_list = false, fail_put = false;
   int put_calls = 0;
 };
