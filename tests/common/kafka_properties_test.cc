@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 
 #include "common/config_node.h"
@@ -27,11 +28,11 @@ TEST(KafkaPropertiesTest, PropertiesSmimegateSetsAreRefusedByName) {
 }
 
 TEST(KafkaPropertiesTest, ConfigurationAndOpenRefuseThem) {
-  char* no_env[] = {nullptr};
+  std::array<char*, 1> no_env{nullptr};
   auto doc = config::ConfigDocument::LoadString(
       "queue:\n  type: kafka\n  kafka:\n    brokers: 127.0.0.1:1\n    properties:\n"
       "      security.protocol: ssl\n      enable.auto.commit: \"true\"\n",
-      "t.yaml", no_env);
+      "t.yaml", no_env.data());
   ASSERT_TRUE(doc.ok()) << doc.error().ToString();
   auto section = doc->Root().Map("queue");
   ASSERT_TRUE(section.ok());
