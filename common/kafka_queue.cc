@@ -1,4 +1,6 @@
 #include "common/kafka_queue.h"
+
+#include "common/kafka_properties.h"
 #include "common/thread_name.h"
 
 #include <librdkafka/rdkafka.h>
@@ -650,6 +652,7 @@ Result<std::unique_ptr<KafkaQueue>> KafkaQueue::Open(const KafkaQueueOptions& op
     return MakeError(ErrorCode::kInvalidArgument,
                      "config queue.kafka.brokers: required for queue.type kafka");
   }
+  SG_RETURN_IF_ERROR(CheckKafkaProperties(options.properties));
   auto impl = std::make_shared<KafkaQueueImpl>(options);
   SG_RETURN_IF_ERROR(impl->Open());
   return std::unique_ptr<KafkaQueue>(new KafkaQueue(std::move(impl)));

@@ -10,7 +10,9 @@
 // group, auto-commit off; Commit is a synchronous offset commit to the
 // group coordinator. On a rebalance the revoked partitions' uncommitted
 // records go to their new owner (at least once); a late Commit on a revoked
-// partition is refused with kPermissionDenied.
+// partition is refused with kPermissionDenied. Open() refuses
+// queue.kafka.properties that smimegate sets itself (CheckKafkaProperties,
+// common/kafka_properties.h).
 //
 // Retention: a TopicSpec with a Retention creates its topic with
 // retention.ms / retention.bytes (KafkaTopicConfig). A topic that exists

@@ -1,6 +1,7 @@
 #include "common/queue_config.h"
 
 #include "common/embedded_queue.h"
+#include "common/kafka_properties.h"
 #include "common/kafka_queue.h"
 #include "common/topics.h"
 
@@ -47,6 +48,9 @@ Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section,
     return kafka.ErrorAt("brokers", "required when queue.type is kafka (host:port,host:port)");
   }
   SG_ASSIGN_OR_RETURN(c.kafka_properties, kafka.StringMap("properties"));
+  if (Status owned = CheckKafkaProperties(c.kafka_properties); !owned.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument, "config " + owned.error().message);
+  }
   SG_ASSIGN_OR_RETURN(c.kafka_create_topics, kafka.Bool("create_topics", true));
   SG_ASSIGN_OR_RETURN(int64_t rf, kafka.Int("replication_factor", -1, -1, 100));
   c.kafka_replication_factor = static_cast<int>(rf);

@@ -8,6 +8,9 @@
 #   scripts/setup-deps.sh         everything (build, run, tests, benchmarks)
 #   scripts/setup-deps.sh --run   only what building and running need
 #   ... --list                    print the package names instead of installing
+#   scripts/setup-deps.sh --runtime --list   the packages the installed binaries
+#                                 need at run time on Debian 12 (RUNTIME_PACKAGES:
+#                                 the .deb's Depends, the container image)
 set -euo pipefail
 
 profile=all
@@ -16,7 +19,8 @@ for arg in "$@"; do
   case "$arg" in
     --run) profile=run ;;
     --list) list=1 ;;
-    *) echo "usage: scripts/setup-deps.sh [--run] [--list]" >&2; exit 2 ;;
+    --runtime) profile=runtime ;;
+    *) echo "usage: scripts/setup-deps.sh [--run|--runtime] [--list]" >&2; exit 2 ;;
   esac
 done
 
@@ -60,9 +64,28 @@ TEST_PACKAGES=(
   chromium
   # ingress: the test directory server of the LDAP recipient source
   slapd ldap-utils
+  # packaging: the container image (scripts/image.sh) and the .deb's Depends check
+  mmdebstrap buildah dpkg-dev
+)
+
+# What the built smimegate and smimegatectl load at run time (no compiler,
+# no headers): the shared libraries dpkg-shlibdeps finds in them
+# (tests/deploy/package_test.sh keeps this list complete), NSS's
+# libnssckbi.so (Mozilla's email roots, loaded through p11-kit), cracklib's
+# dictionary (portal passwords) and the CA store (egress TLS verification).
+RUNTIME_PACKAGES=(
+  libabsl20220623 libargon2-1 libbz2-1.0 libc-ares2 libc6 libcpp-httplib0.11 libcurl4
+  libfmt9 libgcc-s1 libglib2.0-0 libgmime-3.0-0 libgrpc++1.51 libgrpc29 libgumbo1 libidn2-0
+  libldap-2.5-0 liblz4-1 libp11-kit0 libprometheus-cpp-core1.0 libprotobuf32 libpwquality1
+  libqrencode4 librdkafka1 libsnappy1v5 libspdlog1.10-fmt9 libssl3 libstdc++6 libuv1
+  libyaml-cpp0.7 libzstd1 zlib1g
+  libnss3 cracklib-runtime ca-certificates
 )
 
 PACKAGES=("${RUN_PACKAGES[@]}")
+if [ "$profile" = runtime ]; then
+  PACKAGES=("${RUNTIME_PACKAGES[@]}")
+fi
 if [ "$profile" = all ]; then
   PACKAGES+=("${TEST_PACKAGES[@]}")
 fi
