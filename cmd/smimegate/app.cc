@@ -163,7 +163,9 @@ Status App::Start() {
     if (queue_) {
       // `smimegatectl deadletter` reaches the embedded queue through this process.
       deadletters_ = std::make_unique<deadletter::QueueDeadLetters>(*queue_, config_.queue.topic_prefix);
-      queue_admin_grpc_ = std::make_unique<keyservice::QueueAdminGrpc>(*deadletters_);
+      auto queue_admin = std::make_unique<keyservice::QueueAdminGrpc>(*deadletters_);
+      queue_admin_ = queue_admin.get();
+      queue_admin_grpc_ = std::move(queue_admin);
       ks->rpc().AddService(queue_admin_grpc_.get());  // no rules: admin only
     }
     keys_ = &ks->local();
@@ -227,8 +229,13 @@ Status App::Start() {
         workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster}));
   }
   if (Runs(Stage::kEgress)) {
-    services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
-                                                                config_.queue.topic_prefix));
+    auto egress = std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
+                                                          config_.queue.topic_prefix);
+    // `smimegatectl queue` reaches this egress through the keyservice's
+    // admin API (mTLS admin role, audited) when both run here. The services
+    // are destroyed only after all have stopped, the keyservice's server too.
+    if (queue_admin_ != nullptr) queue_admin_->SetMailQueue(&egress->queue_admin());
+    services_.push_back(std::move(egress));
   }
   if (Runs(Stage::kPortal) && config_.portal.enabled) {
     // Before ingress: web-encrypted mail has its store before mail comes in.
@@ -352,7 +359,9 @@ void App::Stop() {
     std::lock_guard<std::mutex> lock(services_mu_);  // /readyz may be asking them
     stopped.swap(services_);
   }
+  if (queue_admin_ != nullptr) queue_admin_->SetMailQueue(nullptr);
   stopped.clear();
+  queue_admin_ = nullptr;
   queue_admin_grpc_.reset();
   deadletters_.reset();
   guard_ = nullptr;

@@ -34,6 +34,9 @@
 namespace grpc {
 class Service;
 }
+namespace sg::keyservice {
+class QueueAdminGrpc;
+}
 namespace sg::portal {
 class PortalService;
 }
@@ -138,6 +141,7 @@ class App {
   // gRPC server (`smimegate run` only: the queue lives in this process).
   std::unique_ptr<deadletter::Admin> deadletters_;
   std::unique_ptr<grpc::Service> queue_admin_grpc_;
+  keyservice::QueueAdminGrpc* queue_admin_ = nullptr;  // queue_admin_grpc_, for egress's queue
   std::unique_ptr<StatusServer> status_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order; guarded by services_mu_
   size_t started_ = 0;
