@@ -16,6 +16,7 @@
 #include "portal/portal_service.h"
 #include "workers/policy/policy_processor.h"
 #include "workers/worker_pool.h"
+#include "cmd/smimegate/app_info_metrics.h"
 
 namespace sg::app {
 
@@ -27,6 +28,7 @@ App::App(AppConfig config, Stage stage)
           "Shutdowns of this process by how they ended: clean (drained within shutdown.deadline), "
           "deadline (exited at the deadline), second_signal (a second SIGTERM/SIGINT)",
           {"reason"})) {
+  ExportBuildInfo(registry_);
   registry_
       .AddGauge("smimegate_shutdown_deadline_seconds",
                 "shutdown.deadline: the longest time from SIGTERM/SIGINT to the exit", {})
@@ -279,7 +281,34 @@ Status App::Start() {
     ++started_;
   }
   if (domain_follower_) domain_follower_->Start();
+  ExportCertificateGauges();
   return OkStatus();
+}
+
+void App::ExportCertificateGauges() {
+  CertificateSources sources;
+  if (Runs(Stage::kIngress)) {
+    for (const auto& l : config_.ingress.listeners) {
+      if (l.tls) sources.files.push_back({"tls_listener", l.name, l.tls->cert_file});
+    }
+  }
+  if (Runs(Stage::kKeyService) && !config_.keyservice.tls.cert_file.empty()) {
+    sources.files.push_back({"tls_keyservice", "keyservice", config_.keyservice.tls.cert_file});
+  }
+  if (Runs(Stage::kPortal) && config_.portal.enabled && config_.portal.tls) {
+    sources.files.push_back({"tls_portal", "portal", config_.portal.tls->cert_file});
+  }
+  std::optional<keyservice::CaCertificates> ca;
+  if (keyservice_ != nullptr) {
+    auto exported = keyservice_->admin().CaExport();
+    if (exported.ok()) {
+      ca = std::move(*exported);
+      sources.ca = &*ca;
+    } else {
+      spdlog::warn("certificate expiry of the CA: {}", exported.error().message);
+    }
+  }
+  ExportCertificateExpiry(registry_, sources);
 }
 
 void App::WireDomainFollower(ingress::IngressServer& ingress) {

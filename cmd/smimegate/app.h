@@ -90,6 +90,8 @@ class App {
   // Ingress's hosted domains follow the keyservice's registry: in process,
   // or over gRPC with the ingress credentials (without them: the config
   // file's hosted_domains, with a warning).
+  // smimegate_certificate_not_after_timestamp_seconds (app_info_metrics.h).
+  void ExportCertificateGauges();
   void WireDomainFollower(ingress::IngressServer& ingress);
   // A gRPC client of the keyservice with this process's credentials for `role`.
   Result<std::unique_ptr<keyservice::KeyServiceClient>> ConnectKeyService(
