@@ -5,8 +5,6 @@
 // The queue lives in the egress's memory and on its retry topic, so a
 // running `smimegate run` must answer: there is no offline mode.
 #include <algorithm>
-#include <array>
-#include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -18,15 +16,7 @@
 namespace sg::ctl {
 namespace {
 
-std::string Time(int64_t ms) {
-  if (ms <= 0) return "-";
-  const time_t t = static_cast<time_t>(ms / 1000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  std::array<char, 32> buf{};
-  strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf.data();
-}
+std::string Time(int64_t ms) { return ms <= 0 ? "-" : Timestamp(ms * 1000); }
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
