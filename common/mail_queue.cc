@@ -1,13 +1,14 @@
 #include "common/mail_queue.h"
 
 #include <algorithm>
+#include <array>
 
 #include "common/ascii.h"
 
 namespace sg::mailqueue {
 namespace {
 
-constexpr int64_t kBucketMinutes[] = {5, 10, 20, 40, 80, 160, 320, 640, 1280};
+constexpr std::array<int64_t, 9> kBucketMinutes = {5, 10, 20, 40, 80, 160, 320, 640, 1280};
 constexpr size_t kBuckets = std::size(kBucketMinutes) + 1;
 
 // The recipient's domain as the summary groups it (lower case; the

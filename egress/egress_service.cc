@@ -939,9 +939,12 @@ std::vector<mailqueue::Entry> EgressService::Impl::QueueEntries(const std::strin
 Status EgressService::Impl::NotQueued(const std::string& message_id, std::string_view state) {
   for (const auto& [id, task] : tasks_) {
     if (task->rec.envelope().message_id() == message_id) {
-      return MakeError(ErrorCode::kUnavailable,
-                       "message " + message_id + " is being attempted now; try again when the "
-                       "attempt has ended (`smimegatectl queue show " + message_id + "`)");
+      std::string text = "message ";
+      text += message_id;
+      text += " is being attempted now; try again when the attempt has ended (`smimegatectl queue show ";
+      text += message_id;
+      text += "`)";
+      return MakeError(ErrorCode::kUnavailable, text);
     }
   }
   for (Deferred* d : deferred_.Find(message_id)) {
@@ -970,7 +973,7 @@ Result<uint32_t> EgressService::Impl::QueueHold(const std::string& message_id,
     r.key = message_id;
     r.headers.push_back({std::string(kHeldHeader), who});
     r.value = d->rec.SerializeAsString();
-    producer_->Produce(std::move(r), [posts = posts_, this, d, message_id](Status st) {
+    producer_->Produce(std::move(r), [posts = posts_, this, d, message_id](const Status& st) {
       posts->Post([this, d, message_id, st] {
         for (Deferred* still : deferred_.Find(message_id)) {
           if (still != d) continue;

@@ -46,9 +46,9 @@ mailqueue::Entry FromPb(const pb::QueuedMessage& p) {
 }
 
 grpc::Status NoEgress() {
-  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                      "no egress runs in this process: queue commands are answered by `smimegate "
-                      "run` (keyservice and egress in one process)");
+  return {grpc::StatusCode::FAILED_PRECONDITION,
+          "no egress runs in this process: queue commands are answered by `smimegate "
+                      "run` (keyservice and egress in one process)"};
 }
 
 // The caller as the audit log names it: the admin certificate's subject.
@@ -72,7 +72,7 @@ grpc::Status Fill(const Result<uint32_t>& r, pb::QueueChangeResponse* resp) {
 
 grpc::Status NeedId(const std::string& id) {
   if (!id.empty()) return grpc::Status::OK;
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a message id is required");
+  return {grpc::StatusCode::INVALID_ARGUMENT, "a message id is required"};
 }
 
 }  // namespace

@@ -136,7 +136,7 @@ void AddQueueCommands(CLI::App& app, Ctl& ctl) {
     bool json = false;
   };
   auto o = std::make_shared<Options>();
-  auto run = [&ctl](std::function<int(mailqueue::Admin&)> f) {
+  auto run = [&ctl](const std::function<int(mailqueue::Admin&)>& f) {
     ctl.RunLocal([&ctl, f] {
       auto endpoint = ctl.Endpoint();
       if (!endpoint.ok()) return Fail(endpoint.error());

@@ -20,7 +20,7 @@ std::string DerOf(const std::string& pem_file) {
   FILE* f = fopen(pem_file.c_str(), "r");
   if (f == nullptr) return "";
   X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);
-  fclose(f);
+  (void)fclose(f);
   if (x == nullptr) return "";
   unsigned char* der = nullptr;
   const int n = i2d_X509(x, &der);

@@ -69,7 +69,7 @@ INSTANTIATE_TEST_SUITE_P(Queues, EgressQueueAdminTest, ::testing::Values("embedd
                          [](const auto& param_info) { return param_info.param; });
 
 TEST_P(EgressQueueAdminTest, SummaryCountsRecipientsPerDomainAndAge) {
-  h_.clock().AdvanceMs(7 * 60'000);  // 7 minutes old: the 5-10 minute bucket
+  h_.clock().AdvanceMs(int64_t{7} * 60'000);  // 7 minutes old: the 5-10 minute bucket
   auto list = q().List();
   ASSERT_TRUE(list.ok()) << list.error().ToString();
   const auto s = mailqueue::Summarize(*list, h_.clock().NowMs());

@@ -738,7 +738,7 @@ class IngressProxyV2Test : public IngressServerTest {
   double Metric(const std::string& result) {
     const std::string text = registry_.Serialize();
     const std::string key =
-        "smimegate_ingress_proxy_protocol_total{listener=\"relay\",result=\"" + result + "\"} ";
+        R"(smimegate_ingress_proxy_protocol_total{listener="relay",result=")" + result + R"("} )";
     const auto at = text.find(key);
     return at == std::string::npos ? 0 : std::stod(text.substr(at + key.size()));
   }
