@@ -17,11 +17,12 @@ void PostBox::Close() {
   // Destroyed outside the lock: a closure may own the last share of the box.
 }
 
-void PostBox::Post(std::function<void()> fn) {
+bool PostBox::Post(std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (async_ == nullptr) return;
+  if (async_ == nullptr) return false;
   posted_.push_back(std::move(fn));
   uv_async_send(async_);
+  return true;
 }
 
 std::vector<std::function<void()>> PostBox::Take() {

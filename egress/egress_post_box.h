@@ -25,8 +25,8 @@ class PostBox {
   // Drops what is pending; later posts are dropped too.
   void Close();
   // Queues `fn` for the loop; a no-op once closed (what it was for stays
-  // uncommitted in the queue and is delivered again).
-  void Post(std::function<void()> fn);
+  // uncommitted in the queue and is delivered again). False when closed.
+  bool Post(std::function<void()> fn);
   // Everything posted so far, in order.
   std::vector<std::function<void()>> Take();
 

@@ -4,6 +4,7 @@
 #include <uv.h>
 
 #include <condition_variable>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -18,6 +19,7 @@
 #include "egress/egress_backoff.h"
 #include "egress/egress_data_writer.h"
 #include "egress/egress_dedupe.h"
+#include "egress/egress_deferred.h"
 #include "egress/egress_dsn_limit.h"
 #include "egress/egress_maildir.h"
 #include "egress/egress_metrics.h"
@@ -106,13 +108,6 @@ class EgressService::Impl {
     bool finalized = false;
     bool replayed = false;  // put back by `smimegatectl deadletter replay`
   };
-  struct Held {
-    int64_t due_ms;
-    queue::TopicPartition tp;
-    int64_t offset;
-    v1::MessageRecord rec;
-  };
-
   void Run();
   void Post(std::function<void()> fn);
   void DrainPosted();
@@ -122,6 +117,19 @@ class EgressService::Impl {
   void PollDeliver();
   void PollRetry();
   void StartDueRetries();
+  void StartRetry(std::unique_ptr<Deferred> d);
+  friend class EgressQueueAdmin;
+  // `smimegatectl queue` (common/mail_queue.h), on the loop thread.
+  std::vector<mailqueue::Entry> QueueEntries(const std::string& message_id);
+  Result<uint32_t> QueueHold(const std::string& message_id, const std::string& who);
+  Result<uint32_t> QueueRelease(const std::string& message_id);
+  Result<uint32_t> QueueDelete(const std::string& message_id, const std::string& who);
+  // Runs fn on the loop and waits for its answer; kUnavailable when the
+  // loop is not running or does not answer within 10 s.
+  template <typename T>
+  Result<T> OnLoop(std::function<Result<T>()> fn);
+  // kNotFound or kFailedPrecondition for an id no record of `state` matched.
+  Status NotQueued(const std::string& message_id, std::string_view state);
   void StartTask(const queue::TopicPartition& tp, int64_t offset, v1::MessageRecord rec,
                  bool replayed);
   void Deliver(Task& task);
@@ -193,7 +201,7 @@ class EgressService::Impl {
   void SyncerLoop();
   std::map<uint64_t, std::unique_ptr<Task>> tasks_;
   uint64_t next_task_id_ = 1;
-  std::multimap<int64_t, std::unique_ptr<Held>> held_;  // by due time
+  DeferredSet deferred_;
   bool retry_paused_ = false;
 
   std::atomic<bool> stop_requested_{false};
@@ -313,7 +321,7 @@ void EgressService::Impl::OnTick() {
   PollDeliver();
   PollRetry();
   metrics_.inflight().Set(static_cast<double>(Inflight()));
-  metrics_.scheduled().Set(static_cast<double>(held_.size()));
+  metrics_.scheduled().Set(static_cast<double>(deferred_.size()));
 }
 
 void EgressService::Impl::DoCommits() {
@@ -389,14 +397,14 @@ void EgressService::Impl::PollDeliver() {
 
 void EgressService::Impl::PollRetry() {
   const size_t max = static_cast<size_t>(config_.max_inflight);
-  if (held_.size() >= kMaxHeldRetries) {
+  if (deferred_.size() >= kMaxHeldRetries) {
     if (!retry_paused_) {
       for (const auto& tp : retry_consumer_->Assignment()) retry_consumer_->Pause(tp);
       retry_paused_ = true;
     }
     return;
   }
-  if (retry_paused_ && held_.size() < kMaxHeldRetries / 2) {
+  if (retry_paused_ && deferred_.size() < kMaxHeldRetries / 2) {
     for (const auto& tp : retry_consumer_->Assignment()) retry_consumer_->Resume(tp);
     retry_paused_ = false;
   }
@@ -409,16 +417,18 @@ void EgressService::Impl::PollRetry() {
   for (auto& r : *records) {
     queue::TopicPartition tp{r.topic, r.partition};
     offsets_.Add(tp, r.offset);
-    auto held = std::make_unique<Held>();
-    held->tp = tp;
-    held->offset = r.offset;
-    if (!held->rec.ParseFromString(r.value)) {
+    auto d = std::make_unique<Deferred>();
+    d->tp = tp;
+    d->offset = r.offset;
+    if (!d->rec.ParseFromString(r.value)) {
       DeadLetterRaw(r, "egress: retry record is not a MessageRecord");
       continue;
     }
-    held->due_ms = held->rec.delivery().next_attempt_at_ms();
-    const int64_t due = held->due_ms;
-    held_.emplace(due, std::move(held));
+    if (auto held = r.FindHeader(kHeldHeader)) {
+      d->held = true;
+      d->held_by = std::string(*held);
+    }
+    deferred_.Add(std::move(d));
   }
   StartDueRetries();
 }
@@ -426,19 +436,23 @@ void EgressService::Impl::PollRetry() {
 void EgressService::Impl::StartDueRetries() {
   const int64_t now = clock_->NowMs();
   const size_t max = static_cast<size_t>(config_.max_inflight);
-  while (!held_.empty() && held_.begin()->first <= now && Inflight() < max) {
-    auto held = std::move(held_.begin()->second);
-    held_.erase(held_.begin());
-    // Already in the tracker (added when polled): start without adding again.
-    auto task = std::make_unique<Task>();
-    task->id = next_task_id_++;
-    task->tp = held->tp;
-    task->offset = held->offset;
-    task->rec = std::move(held->rec);
-    Task& t = *task;
-    tasks_[t.id] = std::move(task);
-    Deliver(t);
+  while (Inflight() < max) {
+    auto d = deferred_.TakeDue(now);
+    if (!d) break;
+    StartRetry(std::move(d));
   }
+}
+
+void EgressService::Impl::StartRetry(std::unique_ptr<Deferred> d) {
+  // Already in the tracker (added when polled): start without adding again.
+  auto task = std::make_unique<Task>();
+  task->id = next_task_id_++;
+  task->tp = d->tp;
+  task->offset = d->offset;
+  task->rec = std::move(d->rec);
+  Task& t = *task;
+  tasks_[t.id] = std::move(task);
+  Deliver(t);
 }
 
 void EgressService::Impl::StartTask(const queue::TopicPartition& tp, int64_t offset,
@@ -881,10 +895,221 @@ void EgressService::Impl::FinishShutdown() {
       nullptr);
 }
 
+namespace {
+
+mailqueue::Entry QueueEntryOf(const v1::MessageRecord& rec, std::string state,
+                              const queue::TopicPartition& tp, int64_t offset) {
+  mailqueue::Entry e;
+  const auto& env = rec.envelope();
+  e.message_id = env.message_id();
+  e.state = std::move(state);
+  e.direction = env.direction() == v1::DIRECTION_INBOUND ? "inbound" : "outbound";
+  e.mail_from = env.mail_from();
+  for (const auto& r : env.recipients()) e.recipients.push_back(r.address());
+  e.message_bytes = rec.message().size();
+  e.attempts = rec.delivery().attempt();
+  e.received_at_ms = env.received_at_ms();
+  e.first_attempt_at_ms = rec.delivery().first_attempt_at_ms();
+  e.next_attempt_at_ms = rec.delivery().next_attempt_at_ms();
+  e.last_error = rec.delivery().last_error();
+  e.position = tp.topic + ":" + std::to_string(tp.partition) + ":" + std::to_string(offset);
+  return e;
+}
+
+}  // namespace
+
+std::vector<mailqueue::Entry> EgressService::Impl::QueueEntries(const std::string& message_id) {
+  std::vector<mailqueue::Entry> out;
+  for (const auto& [id, task] : tasks_) {
+    if (task->rec.envelope().message_id().empty()) continue;  // an undecodable record
+    if (!message_id.empty() && task->rec.envelope().message_id() != message_id) continue;
+    out.push_back(QueueEntryOf(task->rec, "active", task->tp, task->offset));
+  }
+  for (const Deferred* d : deferred_.All()) {
+    if (!message_id.empty() && d->rec.envelope().message_id() != message_id) continue;
+    out.push_back(QueueEntryOf(d->rec, d->held ? "held" : "deferred", d->tp, d->offset));
+    if (d->held) {
+      out.back().held_by = d->held_by;
+      out.back().next_attempt_at_ms = 0;
+    }
+  }
+  return out;
+}
+
+Status EgressService::Impl::NotQueued(const std::string& message_id, std::string_view state) {
+  for (const auto& [id, task] : tasks_) {
+    if (task->rec.envelope().message_id() == message_id) {
+      std::string text = "message ";
+      text += message_id;
+      text += " is being attempted now; try again when the attempt has ended (`smimegatectl queue show ";
+      text += message_id;
+      text += "`)";
+      return MakeError(ErrorCode::kUnavailable, text);
+    }
+  }
+  for (Deferred* d : deferred_.Find(message_id)) {
+    if (d->holding) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "message " + message_id + " is being put on hold now; try again");
+    }
+  }
+  return MakeError(ErrorCode::kNotFound,
+                   "no " + std::string(state) + " message " + message_id + " in the queue");
+}
+
+Result<uint32_t> EgressService::Impl::QueueHold(const std::string& message_id,
+                                                const std::string& who) {
+  uint32_t n = 0;
+  bool already = false;
+  for (Deferred* d : deferred_.Find(message_id)) {
+    already = already || d->held;
+    if (d->held || d->holding) continue;
+    // The held copy first; the deferred record is let go only once the copy
+    // is on the queue (a crash in between leaves both: never neither).
+    d->holding = true;
+    ++n;
+    queue::OutRecord r;
+    r.topic = retry_topic_;
+    r.key = message_id;
+    r.headers.push_back({std::string(kHeldHeader), who});
+    r.value = d->rec.SerializeAsString();
+    producer_->Produce(std::move(r), [posts = posts_, this, d, message_id](const Status& st) {
+      posts->Post([this, d, message_id, st] {
+        for (Deferred* still : deferred_.Find(message_id)) {
+          if (still != d) continue;
+          if (!st.ok()) {
+            still->holding = false;
+            spdlog::warn("egress: hold {}: produce to {} failed: {}", message_id, retry_topic_,
+                         st.error().ToString());
+            return;
+          }
+          auto taken = deferred_.Take(d);
+          offsets_.Done(taken->tp, taken->offset);
+          log::MessageEvent("egress", taken->rec.envelope()).Field("action", "held").Info();
+        }
+      });
+    });
+  }
+  if (n == 0 && !already) {
+    SG_RETURN_IF_ERROR(NotQueued(message_id, "deferred"));
+  }
+  return n;
+}
+
+Result<uint32_t> EgressService::Impl::QueueRelease(const std::string& message_id) {
+  std::vector<Deferred*> held;
+  for (Deferred* d : deferred_.Find(message_id)) {
+    if (d->held && !d->holding) held.push_back(d);
+  }
+  if (held.empty()) {
+    SG_RETURN_IF_ERROR(NotQueued(message_id, "held"));
+  }
+  const int64_t now = clock_->NowMs();
+  for (Deferred* d : held) {
+    auto taken = deferred_.Take(d);
+    taken->rec.mutable_delivery()->set_next_attempt_at_ms(now);
+    log::MessageEvent("egress", taken->rec.envelope()).Field("action", "released").Info();
+    StartRetry(std::move(taken));  // its outcome replaces the held record on the queue
+  }
+  return static_cast<uint32_t>(held.size());
+}
+
+Result<uint32_t> EgressService::Impl::QueueDelete(const std::string& message_id,
+                                                  const std::string& who) {
+  std::vector<Deferred*> found;
+  for (Deferred* d : deferred_.Find(message_id)) {
+    if (!d->holding) found.push_back(d);
+  }
+  if (found.empty()) {
+    SG_RETURN_IF_ERROR(NotQueued(message_id, "deferred or held"));
+  }
+  const std::string reason = "deleted from the queue by " + (who.empty() ? std::string("an administrator") : who) +
+                             " (smimegatectl queue delete)";
+  for (Deferred* d : found) {
+    auto taken = deferred_.Take(d);
+    log::MessageEvent("egress", taken->rec.envelope())
+        .Field("action", "deleted")
+        .Field("reason", reason)
+        .Warn();
+    auto task = std::make_unique<Task>();
+    task->id = next_task_id_++;
+    task->tp = taken->tp;
+    task->offset = taken->offset;
+    task->finalized = true;
+    task->pending_produces = 1;
+    const uint64_t id = task->id;
+    queue::OutRecord r = DeadLetterRecord(taken->rec, reason, taken->tp.topic);
+    task->rec = std::move(taken->rec);
+    tasks_[id] = std::move(task);
+    metrics_.Delivery("deadlettered", "none");
+    ProduceFor(id, std::move(r));
+  }
+  return static_cast<uint32_t>(found.size());
+}
+
+template <typename T>
+Result<T> EgressService::Impl::OnLoop(std::function<Result<T>()> fn) {
+  struct Reply {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<T>> value;
+  };
+  auto reply = std::make_shared<Reply>();
+  const bool posted = !stop_requested_ && posts_->Post([reply, fn = std::move(fn)] {
+    Result<T> r = fn();
+    std::lock_guard<std::mutex> lock(reply->mu);
+    reply->value.emplace(std::move(r));
+    reply->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(reply->mu);
+  if (posted && reply->cv.wait_for(lock, std::chrono::seconds(10), [&] { return reply->value.has_value(); })) {
+    return std::move(*reply->value);
+  }
+  return MakeError(ErrorCode::kUnavailable, "egress is not running (stopping, or did not answer in 10 s)");
+}
+
+// `smimegatectl queue` on a running egress: every call runs on its loop.
+class EgressQueueAdmin final : public mailqueue::Admin {
+ public:
+  explicit EgressQueueAdmin(EgressService::Impl& impl) : impl_(impl) {}
+  Result<std::vector<mailqueue::Entry>> List() override {
+    return impl_.OnLoop<std::vector<mailqueue::Entry>>(
+        [this]() -> Result<std::vector<mailqueue::Entry>> { return impl_.QueueEntries(""); });
+  }
+  Result<std::vector<mailqueue::Entry>> Show(const std::string& message_id) override {
+    return impl_.OnLoop<std::vector<mailqueue::Entry>>(
+        [this, message_id]() -> Result<std::vector<mailqueue::Entry>> {
+          auto out = impl_.QueueEntries(message_id);
+          if (out.empty()) return MakeError(ErrorCode::kNotFound, "no message " + message_id + " in the queue");
+          return out;
+        });
+  }
+  Result<uint32_t> Hold(const std::string& message_id, const std::string& who) override {
+    return impl_.OnLoop<uint32_t>([this, message_id, who] { return impl_.QueueHold(message_id, who); });
+  }
+  Result<uint32_t> Release(const std::string& message_id) override {
+    return impl_.OnLoop<uint32_t>([this, message_id] { return impl_.QueueRelease(message_id); });
+  }
+  Result<uint32_t> Delete(const std::string& message_id, const std::string& who) override {
+    return impl_.OnLoop<uint32_t>([this, message_id, who] { return impl_.QueueDelete(message_id, who); });
+  }
+  Result<uint32_t> Retry(const std::string& domain) override {
+    return impl_.OnLoop<uint32_t>([this, domain]() -> Result<uint32_t> {
+      const uint32_t n = impl_.deferred_.MakeDue(domain, impl_.clock_->NowMs());
+      impl_.StartDueRetries();
+      return n;
+    });
+  }
+
+ private:
+  EgressService::Impl& impl_;
+};
+
 EgressService::EgressService(EgressConfig config, queue::Queue& queue, metrics::Registry& registry,
                              std::string topic_prefix, EgressDeps deps)
     : impl_(std::make_unique<Impl>(std::move(config), queue, registry, std::move(topic_prefix),
-                                   std::move(deps))) {}
+                                   std::move(deps))),
+      queue_admin_(std::make_unique<EgressQueueAdmin>(*impl_)) {}
 
 EgressService::~EgressService() { Stop(); }
 

@@ -35,6 +35,7 @@
 #include <string>
 #include <thread>
 
+#include "common/mail_queue.h"
 #include "common/metrics.h"
 #include "common/queue.h"
 #include "common/service.h"
@@ -70,9 +71,16 @@ class EgressService final : public Service {
   void Stop() override;
   bool Ready() const override { return ready_.load(); }
 
+  // The queue as `smimegatectl queue` manages it (common/mail_queue.h): its
+  // calls run on the egress loop and wait for it (kUnavailable when the
+  // loop is not running). Lives as long as this service.
+  mailqueue::Admin& queue_admin() { return *queue_admin_; }
+
  private:
   class Impl;
+  friend class EgressQueueAdmin;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<mailqueue::Admin> queue_admin_;
   std::atomic<bool> ready_{false};
 };
 

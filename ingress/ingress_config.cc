@@ -65,6 +65,19 @@ Result<ListenerConfig> ParseListener(const config::ConfigNode& n, const std::str
       return n.ErrorAt("senders", "only relay listeners bind senders");
     }
   }
+  SG_ASSIGN_OR_RETURN(std::string proxy, n.Enum("proxy_protocol", {"none", "v2"}, std::string("none")));
+  l.proxy_v2 = proxy == "v2";
+  SG_ASSIGN_OR_RETURN(auto proxy_from, n.StringList("proxy_protocol_from"));
+  for (const std::string& text : proxy_from) {
+    auto cidr = Cidr::Parse(text);
+    if (!cidr.ok()) return n.ErrorAt("proxy_protocol_from", cidr.error().message);
+    l.proxy_from.push_back(*cidr);
+  }
+  if (l.proxy_v2 && l.proxy_from.empty()) {
+    return n.ErrorAt("proxy_protocol_from", "required with proxy_protocol: v2 (the load "
+                                            "balancers' networks; nobody else may claim an address)");
+  }
+  SG_ASSIGN_OR_RETURN(l.proxy_timeout, n.Duration("proxy_protocol_timeout", std::chrono::milliseconds(5000)));
   SG_ASSIGN_OR_RETURN(l.starttls, n.Bool("starttls", true));
   if (!l.starttls && l.tls) {
     return n.ErrorAt("starttls", "false, but a tls section is given: remove one of them");

@@ -42,6 +42,12 @@ struct ListenerConfig {
   // Relay: what trusted-network and certificate clients without a binding of
   // their own may send as; nullopt = every hosted domain.
   std::optional<AllowedSenders> senders;
+  // proxy_protocol: v2 - every connection starts with a PROXY protocol v2
+  // header (ingress_proxy_protocol.h) whose client address replaces the
+  // socket's; only from proxy_protocol_from, within proxy_protocol_timeout.
+  bool proxy_v2 = false;
+  std::vector<Cidr> proxy_from;
+  std::chrono::milliseconds proxy_timeout{5000};
 };
 
 // ingress.recipient_verification.domains[]: how one hosted domain's

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "ingress/ingress_proxy_protocol.h"
+
 namespace sg::ingress {
 namespace {
 
@@ -57,8 +59,54 @@ void Connection::Accept(uv_stream_t* server) {
     return;
   }
   uv_tcp_nodelay(&tcp_, 1);
-  uint16_t port = 0;
-  std::string ip = PeerAddress(&tcp_, &port);
+  socket_ip_ = PeerAddress(&tcp_, &socket_port_);
+  if (!listener_.config.proxy_v2) {
+    StartSession(socket_ip_, socket_port_);
+    return;
+  }
+  // No SMTP byte before the header: the banner waits for the client address.
+  if (!AnyContains(listener_.config.proxy_from, socket_ip_)) {
+    RefuseProxy("untrusted_source", "not in proxy_protocol_from");
+    return;
+  }
+  awaiting_proxy_ = true;
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead);
+  uv_timer_start(&session_timer_, OnSessionTimer,
+                 static_cast<uint64_t>(listener_.config.proxy_timeout.count()), 0);
+}
+
+void Connection::RefuseProxy(const std::string& result, const std::string& reason) {
+  if (loop_.deps().metrics) loop_.deps().metrics->ProxyProtocol(listener_.config.name, result);
+  spdlog::info("ingress {}: connection from {} closed: PROXY protocol: {}", listener_.config.name,
+               socket_ip_, reason);
+  CloseHandles();
+}
+
+void Connection::HandleProxyHeader(const char* data, size_t len) {
+  proxy_buf_.append(data, len);
+  const ProxyV2Result r = ParseProxyV2(proxy_buf_);
+  if (r.state == ProxyV2Result::State::kNeedMore) return;
+  if (r.state == ProxyV2Result::State::kError) {
+    RefuseProxy(r.metric_reason, r.reason);
+    return;
+  }
+  awaiting_proxy_ = false;
+  uv_timer_stop(&session_timer_);
+  if (loop_.deps().metrics) {
+    loop_.deps().metrics->ProxyProtocol(listener_.config.name, r.local ? "local" : "accepted");
+  }
+  std::string rest = proxy_buf_.substr(r.consumed);
+  proxy_buf_.clear();
+  proxy_buf_.shrink_to_fit();
+  if (r.local) {
+    StartSession(socket_ip_, socket_port_);
+  } else {
+    StartSession(r.source_ip, r.source_port);
+  }
+  if (!rest.empty() && !handles_closing_) HandleBytes(rest.data(), rest.size());
+}
+
+void Connection::StartSession(const std::string& ip, uint16_t port) {
   bool trusted = AnyContains(listener_.config.trusted_networks, ip);
   const LoopDeps& d = loop_.deps();
   SessionDeps deps{&listener_.session, &listener_.steps, d.authenticator, d.ids, d.metrics,
@@ -66,7 +114,7 @@ void Connection::Accept(uv_stream_t* server) {
                    d.verifier,         d.rcpt_failure_limit};
   session_ = std::make_unique<Session>(deps, ip, port, trusted, *this);
   if (d.metrics) d.metrics->ConnectionOpened(listener_.config.name);
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead);
+  if (!awaiting_proxy_) uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), OnAlloc, OnRead);
   uv_timer_start(&session_timer_, OnSessionTimer,
                  static_cast<uint64_t>(d.config->session_timeout.count()), 0);
   session_->Start();
@@ -104,6 +152,10 @@ void Connection::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 
 void Connection::HandleBytes(const char* data, size_t len) {
   if (closing_) return;  // after QUIT/421 nothing more is read
+  if (awaiting_proxy_) {
+    HandleProxyHeader(data, len);
+    return;
+  }
   if (!tls_) {
     session_->Feed(std::string_view(data, len));
     AfterEvent();
@@ -206,6 +258,10 @@ void Connection::OnIdleTimer(uv_timer_t* t) {
 void Connection::OnSessionTimer(uv_timer_t* t) {
   auto* c = static_cast<Connection*>(t->data);
   if (c->closing_ || c->handles_closing_) return;
+  if (c->awaiting_proxy_) {
+    c->RefuseProxy("timeout", "no complete header within proxy_protocol_timeout");
+    return;
+  }
   if (c->tls_handshaking_) {
     c->CloseHandles();  // no plaintext reply in the middle of a handshake
     return;

@@ -56,6 +56,13 @@ class Connection : public SessionHost {
   };
 
   void HandleBytes(const char* data, size_t len);
+  // The SMTP session for the client at ip:port (after the PROXY header when
+  // the listener has one).
+  void StartSession(const std::string& ip, uint16_t port);
+  // proxy_protocol: v2 - buffers and parses the header; starts the session
+  // with the header's client address, or closes (metric, log line).
+  void HandleProxyHeader(const char* data, size_t len);
+  void RefuseProxy(const std::string& result, const std::string& reason);
   void OnAck(uint64_t gen, Status status);
   void Flush();
   void ArmTimer();
@@ -84,6 +91,10 @@ class Connection : public SessionHost {
   bool closing_ = false;           // Close() requested: flush, then close
   bool handles_closing_ = false;
   std::unique_ptr<Session> session_;
+  bool awaiting_proxy_ = false;  // proxy_protocol: v2 and the header is not complete yet
+  std::string proxy_buf_;
+  std::string socket_ip_;        // the load balancer, when a PROXY header names the client
+  uint16_t socket_port_ = 0;
   std::unique_ptr<TlsEngine> tls_;
   bool tls_handshaking_ = false;
   bool read_paused_ = false;       // too many unsent replies (see AfterEvent)

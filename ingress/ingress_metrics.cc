@@ -37,7 +37,11 @@ IngressMetrics::IngressMetrics(metrics::Registry& r)
                                       {"source", "result"})),
       recipient_checks_(r.AddCounter("smimegate_ingress_recipient_checks_total",
                                      "Recipients of verified domains, by verdict",
-                                     {"listener", "result", "cached"})) {}
+                                     {"listener", "result", "cached"})),
+      proxy_protocol_(r.AddCounter("smimegate_ingress_proxy_protocol_total",
+                                   "PROXY protocol v2 headers: accepted, local, or why the "
+                                   "connection was closed",
+                                   {"listener", "result"})) {}
 
 void IngressMetrics::RecipientLookup(const std::string& source, const std::string& result) {
   recipient_lookups_.WithLabels({source, result}).Inc();
@@ -78,6 +82,10 @@ void IngressMetrics::MessageRejected(const std::string& listener, const std::str
 
 void IngressMetrics::Auth(const std::string& listener, const std::string& result) {
   auth_.WithLabels({listener, result}).Inc();
+}
+
+void IngressMetrics::ProxyProtocol(const std::string& listener, const std::string& result) {
+  proxy_protocol_.WithLabels({listener, result}).Inc();
 }
 
 void IngressMetrics::ProtocolError(const std::string& listener, const std::string& kind) {

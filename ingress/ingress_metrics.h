@@ -29,6 +29,9 @@ class IngressMetrics {
   // result: ok | failed | locked | busy | unavailable
   void Auth(const std::string& listener, const std::string& result);
   void ProtocolError(const std::string& listener, const std::string& kind);
+  // A PROXY protocol v2 header: "accepted", "local", or why the connection
+  // was closed ("untrusted_source", "timeout", "bad_signature", ...).
+  void ProxyProtocol(const std::string& listener, const std::string& result);
   // One answer of a recipient source (ingress_recipient_verifier.h).
   void RecipientLookup(const std::string& source, const std::string& result);
   // The verdict on one RCPT of a verified domain: known, unknown,
@@ -51,6 +54,7 @@ class IngressMetrics {
   metrics::Family<metrics::Gauge>& bytes_in_flight_;
   metrics::Family<metrics::Counter>& recipient_lookups_;
   metrics::Family<metrics::Counter>& recipient_checks_;
+  metrics::Family<metrics::Counter>& proxy_protocol_;
 };
 
 }  // namespace sg::ingress

@@ -8,17 +8,25 @@
 //   /smimegate.v1.QueueAdmin/ShowDeadLetter
 //   /smimegate.v1.QueueAdmin/ReplayDeadLetter
 //   /smimegate.v1.QueueAdmin/PurgeDeadLetters
+// and the mail queue of the egress in the same process (`smimegatectl
+// queue`, common/mail_queue.h; queue_admin_mail_grpc.cc):
+//   /smimegate.v1.QueueAdmin/QueueList, QueueShow, QueueHold, QueueRelease,
+//   QueueDelete, QueueRetry
+// Every admin call is audited by the server (rpc_audit.h): who (the admin
+// certificate's subject), the method and the message id or domain.
 // QueueAdminClient is the same deadletter::Admin over a channel, for
 // smimegatectl; errors map one-to-one (keyservice_grpc_status.h).
 //
 // Threading: both thread-safe. Ownership: the service borrows its Admin.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
 
 #include "common/deadletter_admin.h"
+#include "common/mail_queue.h"
 #include "proto/queue_admin.grpc.pb.h"
 
 namespace sg::keyservice {
@@ -36,8 +44,46 @@ class QueueAdminGrpc final : public smimegate::v1::QueueAdmin::Service {
   grpc::Status PurgeDeadLetters(grpc::ServerContext*, const smimegate::v1::PurgeDeadLettersRequest*,
                                 smimegate::v1::PurgeDeadLettersResponse*) override;
 
+  // The egress's queue (borrowed; null: none in this process, the Queue*
+  // calls fail with FAILED_PRECONDITION). Set once egress exists, cleared
+  // before it goes.
+  void SetMailQueue(mailqueue::Admin* queue) { mail_queue_.store(queue); }
+
+  grpc::Status QueueList(grpc::ServerContext*, const smimegate::v1::QueueListRequest*,
+                         smimegate::v1::QueueListResponse*) override;
+  grpc::Status QueueShow(grpc::ServerContext*, const smimegate::v1::QueueMessageRequest*,
+                         smimegate::v1::QueueListResponse*) override;
+  grpc::Status QueueHold(grpc::ServerContext*, const smimegate::v1::QueueMessageRequest*,
+                         smimegate::v1::QueueChangeResponse*) override;
+  grpc::Status QueueRelease(grpc::ServerContext*, const smimegate::v1::QueueMessageRequest*,
+                            smimegate::v1::QueueChangeResponse*) override;
+  grpc::Status QueueDelete(grpc::ServerContext*, const smimegate::v1::QueueMessageRequest*,
+                           smimegate::v1::QueueChangeResponse*) override;
+  grpc::Status QueueRetry(grpc::ServerContext*, const smimegate::v1::QueueRetryRequest*,
+                          smimegate::v1::QueueChangeResponse*) override;
+
  private:
   deadletter::Admin& admin_;
+  std::atomic<mailqueue::Admin*> mail_queue_{nullptr};
+};
+
+// The mail queue of a running gateway over a channel (`smimegatectl queue`).
+class MailQueueClient final : public mailqueue::Admin {
+ public:
+  MailQueueClient(std::shared_ptr<grpc::Channel> channel, std::string endpoint,
+                  std::chrono::milliseconds timeout);
+  Result<std::vector<mailqueue::Entry>> List() override;
+  Result<std::vector<mailqueue::Entry>> Show(const std::string& message_id) override;
+  // `who` is not sent: the server names the caller by its certificate.
+  Result<uint32_t> Hold(const std::string& message_id, const std::string& who) override;
+  Result<uint32_t> Release(const std::string& message_id) override;
+  Result<uint32_t> Delete(const std::string& message_id, const std::string& who) override;
+  Result<uint32_t> Retry(const std::string& domain) override;
+
+ private:
+  std::unique_ptr<smimegate::v1::QueueAdmin::Stub> stub_;
+  std::string endpoint_;
+  std::chrono::milliseconds timeout_;
 };
 
 class QueueAdminClient final : public deadletter::Admin {

@@ -16,6 +16,7 @@
 #include "portal/portal_service.h"
 #include "workers/policy/policy_processor.h"
 #include "workers/worker_pool.h"
+#include "cmd/smimegate/app_info_metrics.h"
 
 namespace sg::app {
 
@@ -27,6 +28,7 @@ App::App(AppConfig config, Stage stage)
           "Shutdowns of this process by how they ended: clean (drained within shutdown.deadline), "
           "deadline (exited at the deadline), second_signal (a second SIGTERM/SIGINT)",
           {"reason"})) {
+  ExportBuildInfo(registry_);
   registry_
       .AddGauge("smimegate_shutdown_deadline_seconds",
                 "shutdown.deadline: the longest time from SIGTERM/SIGINT to the exit", {})
@@ -163,7 +165,9 @@ Status App::Start() {
     if (queue_) {
       // `smimegatectl deadletter` reaches the embedded queue through this process.
       deadletters_ = std::make_unique<deadletter::QueueDeadLetters>(*queue_, config_.queue.topic_prefix);
-      queue_admin_grpc_ = std::make_unique<keyservice::QueueAdminGrpc>(*deadletters_);
+      auto queue_admin = std::make_unique<keyservice::QueueAdminGrpc>(*deadletters_);
+      queue_admin_ = queue_admin.get();
+      queue_admin_grpc_ = std::move(queue_admin);
       ks->rpc().AddService(queue_admin_grpc_.get());  // no rules: admin only
     }
     keys_ = &ks->local();
@@ -227,8 +231,13 @@ Status App::Start() {
         workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster}));
   }
   if (Runs(Stage::kEgress)) {
-    services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
-                                                                config_.queue.topic_prefix));
+    auto egress = std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
+                                                          config_.queue.topic_prefix);
+    // `smimegatectl queue` reaches this egress through the keyservice's
+    // admin API (mTLS admin role, audited) when both run here. The services
+    // are destroyed only after all have stopped, the keyservice's server too.
+    if (queue_admin_ != nullptr) queue_admin_->SetMailQueue(&egress->queue_admin());
+    services_.push_back(std::move(egress));
   }
   if (Runs(Stage::kPortal) && config_.portal.enabled) {
     // Before ingress: web-encrypted mail has its store before mail comes in.
@@ -272,7 +281,34 @@ Status App::Start() {
     ++started_;
   }
   if (domain_follower_) domain_follower_->Start();
+  ExportCertificateGauges();
   return OkStatus();
+}
+
+void App::ExportCertificateGauges() {
+  CertificateSources sources;
+  if (Runs(Stage::kIngress)) {
+    for (const auto& l : config_.ingress.listeners) {
+      if (l.tls) sources.files.push_back({"tls_listener", l.name, l.tls->cert_file});
+    }
+  }
+  if (Runs(Stage::kKeyService) && !config_.keyservice.tls.cert_file.empty()) {
+    sources.files.push_back({"tls_keyservice", "keyservice", config_.keyservice.tls.cert_file});
+  }
+  if (Runs(Stage::kPortal) && config_.portal.enabled && config_.portal.tls) {
+    sources.files.push_back({"tls_portal", "portal", config_.portal.tls->cert_file});
+  }
+  std::optional<keyservice::CaCertificates> ca;
+  if (keyservice_ != nullptr) {
+    auto exported = keyservice_->admin().CaExport();
+    if (exported.ok()) {
+      ca = std::move(*exported);
+      sources.ca = &*ca;
+    } else {
+      spdlog::warn("certificate expiry of the CA: {}", exported.error().message);
+    }
+  }
+  ExportCertificateExpiry(registry_, sources);
 }
 
 void App::WireDomainFollower(ingress::IngressServer& ingress) {
@@ -352,7 +388,9 @@ void App::Stop() {
     std::lock_guard<std::mutex> lock(services_mu_);  // /readyz may be asking them
     stopped.swap(services_);
   }
+  if (queue_admin_ != nullptr) queue_admin_->SetMailQueue(nullptr);
   stopped.clear();
+  queue_admin_ = nullptr;
   queue_admin_grpc_.reset();
   deadletters_.reset();
   guard_ = nullptr;

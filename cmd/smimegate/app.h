@@ -34,6 +34,9 @@
 namespace grpc {
 class Service;
 }
+namespace sg::keyservice {
+class QueueAdminGrpc;
+}
 namespace sg::portal {
 class PortalService;
 }
@@ -87,6 +90,8 @@ class App {
   // Ingress's hosted domains follow the keyservice's registry: in process,
   // or over gRPC with the ingress credentials (without them: the config
   // file's hosted_domains, with a warning).
+  // smimegate_certificate_not_after_timestamp_seconds (app_info_metrics.h).
+  void ExportCertificateGauges();
   void WireDomainFollower(ingress::IngressServer& ingress);
   // A gRPC client of the keyservice with this process's credentials for `role`.
   Result<std::unique_ptr<keyservice::KeyServiceClient>> ConnectKeyService(
@@ -138,6 +143,7 @@ class App {
   // gRPC server (`smimegate run` only: the queue lives in this process).
   std::unique_ptr<deadletter::Admin> deadletters_;
   std::unique_ptr<grpc::Service> queue_admin_grpc_;
+  keyservice::QueueAdminGrpc* queue_admin_ = nullptr;  // queue_admin_grpc_, for egress's queue
   std::unique_ptr<StatusServer> status_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order; guarded by services_mu_
   size_t started_ = 0;

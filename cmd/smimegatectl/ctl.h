@@ -98,6 +98,8 @@ void AddCaCommands(CLI::App& app, Ctl& ctl);
 void AddKeyCommands(CLI::App& app, Ctl& ctl);
 void AddCredentialsCommands(CLI::App& app, Ctl& ctl);
 void AddAuditCommands(CLI::App& app, Ctl& ctl);
+// ctl_queue.cc: queue summary|show|hold|release|delete|retry.
+void AddQueueCommands(CLI::App& app, Ctl& ctl);
 void AddKekCommands(CLI::App& app, Ctl& ctl);
 void AddDeadLetterCommands(CLI::App& app, Ctl& ctl);  // ctl_deadletter.cc
 void AddPortalCommands(CLI::App& app, Ctl& ctl);      // ctl_portal.cc

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/config_node.h"
+#include "common/kafka_queue.h"
 #include "egress/egress_config.h"
 
 namespace sg::egress::testing {
@@ -20,6 +21,29 @@ EgressHarness::EgressHarness(bool sync) {
     return;
   }
   queue_ = std::move(*q);
+  OpenProducer();
+}
+
+EgressHarness::EgressHarness(const std::string& kafka_broker) {
+  broker_ = std::make_unique<sg::testing::KafkaBrokerProcess>(
+      kafka_broker, std::vector<std::pair<std::string, int>>{{"deliver", 2}, {"retry", 2}, {"deadletter", 1}});
+  if (!broker_->ok()) {
+    ADD_FAILURE() << "test broker did not start";
+    return;
+  }
+  queue::KafkaQueueOptions o;
+  o.brokers = broker_->bootstrap();
+  o.session_timeout = std::chrono::milliseconds(6000);
+  auto q = queue::KafkaQueue::Open(o);
+  if (!q.ok()) {
+    ADD_FAILURE() << q.error().ToString();
+    return;
+  }
+  queue_ = std::move(*q);
+  OpenProducer();
+}
+
+void EgressHarness::OpenProducer() {
   auto st = queue_->EnsureTopics({{"deliver", 2}, {"retry", 2}, {"deadletter", 1}});
   EXPECT_TRUE(st.ok()) << st.error().ToString();
   auto p = queue_->CreateProducer();

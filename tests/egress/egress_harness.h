@@ -13,6 +13,7 @@
 #include "egress/egress_service.h"
 #include "proto/envelope.pb.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/kafka_broker_process.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::egress::testing {
@@ -22,12 +23,17 @@ using sg::testing::FakeClock;
 class EgressHarness {
  public:
   explicit EgressHarness(bool sync = false);
+  // On a Kafka queue instead: a test broker (binary `kafka_broker`) of its
+  // own, started here with the egress topics.
+  explicit EgressHarness(const std::string& kafka_broker);
   ~EgressHarness();
 
   const std::string& dir() const { return dir_.path(); }
-  queue::EmbeddedQueue& queue() { return *queue_; }
+  queue::Queue& queue() { return *queue_; }
   metrics::Registry& registry() { return registry_; }
   FakeClock& clock() { return clock_; }
+  // The running service (after Start).
+  EgressService& service() { return *service_; }
 
   // Parses `yaml` (a document with an egress: section) and starts egress.
   // The fake clock is used unless real_clock.
@@ -41,8 +47,11 @@ class EgressHarness {
   double Metric(const std::string& sample);
 
  private:
+  void OpenProducer();
+
   sg::testing::TempDir dir_;
-  std::unique_ptr<queue::EmbeddedQueue> queue_;
+  std::unique_ptr<sg::testing::KafkaBrokerProcess> broker_;
+  std::unique_ptr<queue::Queue> queue_;
   std::unique_ptr<queue::Producer> producer_;
   metrics::Registry registry_;
   FakeClock clock_;

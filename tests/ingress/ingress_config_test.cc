@@ -330,3 +330,26 @@ TEST_F(IngressConfigTest, UnknownKeysAreReported) {
 
 }  // namespace
 }  // namespace sg::ingress
+
+namespace sg::ingress {
+namespace {
+
+TEST_F(IngressConfigTest, ProxyProtocolV2NeedsTheBalancersNetworks) {
+  auto c = Parse("ingress:\n  listeners:\n    - {name: a, proxy_protocol: v2, "
+                 "proxy_protocol_from: [10.1.0.0/16], proxy_protocol_timeout: 2s}\n    - {name: b}\n");
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_TRUE(c->listeners[0].proxy_v2);
+  ASSERT_EQ(c->listeners[0].proxy_from.size(), 1u);
+  EXPECT_EQ(c->listeners[0].proxy_timeout, std::chrono::seconds(2));
+  EXPECT_FALSE(c->listeners[1].proxy_v2);  // default: none
+  EXPECT_EQ(c->listeners[1].proxy_timeout, std::chrono::seconds(5));
+  EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - {name: a, proxy_protocol: v2}\n")
+                .find("proxy_protocol_from (line 3): required with proxy_protocol: v2"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("ingress:\n  listeners:\n    - {name: a, proxy_protocol: v1}\n")
+                .find("expected one of none, v2"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace sg::ingress

@@ -4,6 +4,7 @@
 #include "ingress/ingress_server.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -701,6 +702,112 @@ TEST_F(IngressServerTest, RelayClientBoundToATenantCannotSendAsAnotherTenantsDom
   EXPECT_EQ(producer_.RecordCount(), 1u);
   EXPECT_FALSE(ParseSenders({"tenant:"}, "x").ok());
   EXPECT_FALSE(ParseSenders({"tenant:a/b"}, "x").ok());
+}
+
+}  // namespace
+}  // namespace sg::ingress
+
+namespace sg::ingress {
+namespace {
+
+// PROXY protocol v2 (issue 24): a header before the first SMTP byte names
+// the client; every IP rule of the listener sees it.
+std::string ProxyV2Header(const std::string& ip4, uint16_t port) {
+  std::string h("\r\n\r\n\0\r\nQUIT\n", 12);
+  h += "\x21\x11";
+  h += std::string("\x00\x0c", 2);
+  in_addr a{};
+  EXPECT_EQ(inet_pton(AF_INET, ip4.c_str(), &a), 1);
+  h.append(reinterpret_cast<const char*>(&a), 4);
+  h += std::string("\x7f\x00\x00\x01", 4);
+  h += static_cast<char>(port >> 8);
+  h += static_cast<char>(port & 0xFF);
+  h += std::string("\x02\x4b", 2);  // 587
+  return h;
+}
+
+class IngressProxyV2Test : public IngressServerTest {
+ protected:
+  void SetUp() override {
+    IngressServerTest::SetUp();
+    auto& relay = config_.listeners[1];
+    relay.proxy_v2 = true;
+    relay.proxy_from = {*Cidr::Parse("127.0.0.0/8")};
+    relay.trusted_networks = {*Cidr::Parse("198.51.100.0/24")};
+  }
+  double Metric(const std::string& result) {
+    const std::string text = registry_.Serialize();
+    const std::string key =
+        R"(smimegate_ingress_proxy_protocol_total{listener="relay",result=")" + result + R"("} )";
+    const auto at = text.find(key);
+    return at == std::string::npos ? 0 : std::stod(text.substr(at + key.size()));
+  }
+};
+
+TEST_F(IngressProxyV2Test, TheProxiedClientAddressDecidesTrustedNetworksAndIsRecorded) {
+  StartServer();
+  SmtpTestClient c;
+  ASSERT_TRUE(c.Connect(Port("relay")));
+  // Nothing is said before the header.
+  EXPECT_EQ(c.ReadReply(300), "");
+  ASSERT_TRUE(c.Send(ProxyV2Header("198.51.100.7", 40000)));
+  ASSERT_EQ(CodeOf(c.ReadReply()), "220");
+  c.Cmd("EHLO c");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<bob@remote.example>")), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.Cmd("DATA")), "354");
+  EXPECT_EQ(CodeOf(c.Cmd("Subject: via a balancer\r\n\r\nhi\r\n.")), "250 2.0.0");
+  ASSERT_EQ(producer_.RecordCount(), 1u);
+  auto parsed = Parsed(producer_.Records()[0]);
+  EXPECT_EQ(parsed.envelope().client().ip(), "198.51.100.7");
+  EXPECT_EQ(parsed.message().rfind("Received: from c ([198.51.100.7])", 0), 0u);
+  EXPECT_EQ(Metric("accepted"), 1);
+
+  // The same balancer for a client outside the trusted network: not trusted,
+  // although the socket's address (127.0.0.1) is the balancer's.
+  SmtpTestClient d;
+  ASSERT_TRUE(d.Connect(Port("relay")));
+  ASSERT_TRUE(d.Send(ProxyV2Header("203.0.113.9", 40001)));
+  ASSERT_EQ(CodeOf(d.ReadReply()), "220");
+  d.Cmd("EHLO d");
+  EXPECT_NE(CodeOf(d.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
+}
+
+TEST_F(IngressProxyV2Test, HostileHeadersCloseTheConnectionWithAMetric) {
+  config_.listeners[1].proxy_timeout = 300ms;
+  StartServer();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"PROXY TCP4 198.51.100.7 127.0.0.1 40000 587\r\n", "v1_header"},
+      {"EHLO early.talker\r\n", "bad_signature"},
+      {std::string("\r\n\r\n\0\r\nQUIT\n\x21\x11\xff\xff", 16), "too_long"},
+      {std::string("\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x04" "abcd", 20), "bad_length"},
+      {std::string("\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c", 16), "timeout"},  // truncated
+  };
+  for (const auto& [bytes, result] : cases) {
+    SmtpTestClient c;
+    ASSERT_TRUE(c.Connect(Port("relay")));
+    ASSERT_TRUE(c.Send(bytes));
+    EXPECT_TRUE(c.WaitClosed()) << result;
+    EXPECT_EQ(Metric(result), 1) << result;
+  }
+  // Still serving.
+  SmtpTestClient ok;
+  ASSERT_TRUE(ok.Connect(Port("relay")));
+  ASSERT_TRUE(ok.Send(ProxyV2Header("198.51.100.7", 1)));
+  EXPECT_EQ(CodeOf(ok.ReadReply()), "220");
+}
+
+TEST_F(IngressProxyV2Test, OnlyTheConfiguredBalancersMaySendAHeader) {
+  config_.listeners[1].proxy_from = {*Cidr::Parse("10.0.0.0/8")};
+  StartServer();
+  SmtpTestClient c;
+  ASSERT_TRUE(c.Connect(Port("relay")));
+  c.Send(ProxyV2Header("198.51.100.7", 40000));
+  EXPECT_TRUE(c.WaitClosed());
+  EXPECT_EQ(Metric("untrusted_source"), 1);
+  // The other listener has no PROXY protocol: unchanged.
+  SmtpTestClient m;
+  Open(m, "mx");
 }
 
 }  // namespace
