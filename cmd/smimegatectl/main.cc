@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   sg::ctl::AddPortalCommands(app, ctl);
   sg::ctl::AddTenantCommands(app, ctl);
   sg::ctl::AddDirectoryCommands(app, ctl);
+  sg::ctl::AddTokenCommands(app, ctl);
 
   try {
     app.parse(argc, argv);
