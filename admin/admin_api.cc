@@ -7,6 +7,7 @@ namespace sg::admin {
 namespace {
 
 constexpr size_t kAuditArgumentsMax = 4096;
+constexpr size_t kAuditPathMax = 256;
 
 std::string Dump(const Json& j) {
   // Replace invalid UTF-8 (a path segment may carry any byte) instead of throwing.
@@ -45,7 +46,8 @@ ApiReply AdminApi::Handle(const ApiRequest& req) {
   keyservice::AuditRecord audit;
   audit.time_us = d_.clock.NowMs() * 1000;
   audit.arguments = AuditArguments(req);
-  audit.method = "AdminApi/" + req.method + " " + req.path;
+  // Unrouted requests name their raw path: cut, like the arguments.
+  audit.method = "AdminApi/" + req.method + " " + req.path.substr(0, kAuditPathMax);
 
   auto checked = d_.tokens.Check(BearerToken(req.authorization));
   if (!checked.ok() || !*checked) {
@@ -70,7 +72,7 @@ ApiReply AdminApi::Handle(const ApiRequest& req) {
   Answer answer;
   if (match.handler == nullptr) {
     answer = match.allow.empty()
-                 ? ErrorAnswer(404, "no_route", "no such API path: " + req.path)
+                 ? ErrorAnswer(404, "no_route", "no such API path: " + req.path.substr(0, kAuditPathMax))
                  : ErrorAnswer(405, "method_not_allowed",
                                req.method + " is not allowed here (allowed: " + match.allow + ")");
   } else {

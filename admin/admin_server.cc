@@ -116,7 +116,9 @@ void AdminServer::ConfigureServer() {
   auto dispatch = [this](const httplib::Request& req, httplib::Response& res) {
     ApiRequest r;
     r.method = req.method;
-    r.path = req.path;
+    // The raw target: httplib's req.path is percent-decoded already, and
+    // FindRoute decodes each segment once itself.
+    r.path = req.target.substr(0, req.target.find('?'));
     for (const auto& [k, v] : req.params) r.query[k] = v;
     r.authorization = req.get_header_value("Authorization");
     r.body = req.body;
