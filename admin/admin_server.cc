@@ -50,6 +50,7 @@ Status AdminServer::Start() {
   thread_ = std::thread([this] {
     SetCurrentThreadName("sg-admin-lsn");
     server_->listen_after_bind();
+    listen_returned_ = true;
   });
   spdlog::info("admin API: listening on https://{}:{}", config_.address, port_);
   return OkStatus();
@@ -174,9 +175,14 @@ Status AdminServer::Bind() {
   return OkStatus();
 }
 
+// httplib's stop() does nothing until the listener thread has marked the
+// server running, so a Stop() right after Start() waits for that first
+// (or for the listener to have given up); otherwise the join would hang.
 void AdminServer::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  while (!server_->is_running() && !listen_returned_) std::this_thread::yield();
+  server_->stop();
+  thread_.join();
 }
 
 bool AdminServer::Ready() const { return server_ && server_->is_running(); }

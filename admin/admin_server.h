@@ -16,6 +16,7 @@
 // Ownership: borrows the API's dependencies (they outlive the server).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -57,6 +58,7 @@ class AdminServer : public Service {
   metrics::Family<metrics::Counter>& requests_;
   std::unique_ptr<httplib::SSLServer> server_;
   std::thread thread_;
+  std::atomic<bool> listen_returned_{false};
   int port_ = 0;
 };
 
