@@ -34,7 +34,14 @@ std::string BearerToken(const std::string& header) {
 // The request as audit arguments: path, query and body, cut to 4 KiB.
 std::string AuditArguments(const ApiRequest& req) {
   std::string args = req.path;
-  for (const auto& [k, v] : req.query) args += (args == req.path ? "?" : "&") + k + "=" + v;
+  bool first = true;
+  for (const auto& [k, v] : req.query) {
+    args += first ? '?' : '&';
+    args += k;
+    args += '=';
+    args += v;
+    first = false;
+  }
   if (!req.body.empty()) args += " " + req.body;
   if (args.size() > kAuditArgumentsMax) args.resize(kAuditArgumentsMax);
   return args;

@@ -16,7 +16,7 @@ std::string Resolve(const std::string& path, const std::string& data_dir) {
 std::string HostName() {
   std::array<char, 256> host{};
   if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0') return "localhost";
-  return std::string(host.data());
+  return {host.data()};
 }
 
 }  // namespace

@@ -135,7 +135,7 @@ void AdminServer::ConfigureServer() {
   server_->Patch(".*", dispatch);
   server_->Delete(".*", dispatch);
   server_->set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
         SetJsonError(res, 500, "internal", "internal error");
       });
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {

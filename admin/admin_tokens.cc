@@ -15,7 +15,13 @@ namespace {
 constexpr std::string_view kPrefix = "sgt_";
 constexpr size_t kIdHex = 16;      // 64 bits
 constexpr size_t kSecretHex = 64;  // 256 bits
-const std::string kMetaPrefix = "admintoken/";
+constexpr std::string_view kMetaPrefix = "admintoken/";
+
+std::string MetaKey(std::string_view id) {
+  std::string key(kMetaPrefix);
+  key += id;
+  return key;
+}
 
 std::string Hex(const unsigned char* data, size_t n) {
   static constexpr std::string_view kDigits = "0123456789abcdef";
@@ -62,7 +68,7 @@ std::string IdOf(std::string_view token) {
 }  // namespace
 
 Result<std::optional<AdminTokens::Stored>> AdminTokens::Load(const std::string& id) {
-  SG_ASSIGN_OR_RETURN(auto raw, store_.GetMeta(kMetaPrefix + id));
+  SG_ASSIGN_OR_RETURN(auto raw, store_.GetMeta(MetaKey(id)));
   if (!raw) return std::optional<Stored>();
   auto j = nlohmann::json::parse(*raw, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) {
@@ -87,7 +93,7 @@ Status AdminTokens::Save(const Stored& s) {
                       {"created_at", s.info.created_at},
                       {"revoked_at", s.info.revoked_at},
                       {"sha256", s.sha256_hex}};
-  return store_.PutMeta(kMetaPrefix + s.info.id, j.dump());
+  return store_.PutMeta(MetaKey(s.info.id), j.dump());
 }
 
 Result<NewToken> AdminTokens::Add(const std::string& scope_text, const std::string& name) {
@@ -118,7 +124,7 @@ Result<NewToken> AdminTokens::Add(const std::string& scope_text, const std::stri
 }
 
 Result<std::vector<TokenInfo>> AdminTokens::List() {
-  SG_ASSIGN_OR_RETURN(auto values, store_.ScanMeta(kMetaPrefix));
+  SG_ASSIGN_OR_RETURN(auto values, store_.ScanMeta(std::string(kMetaPrefix)));
   std::vector<TokenInfo> out;
   out.reserve(values.size());
   for (const auto& raw : values) {

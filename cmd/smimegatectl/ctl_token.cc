@@ -17,8 +17,7 @@ struct TokenArgs {
 };
 
 admin::AdminTokensClient Client(ks::KeyServiceClient& c, const Ctl& ctl) {
-  return admin::AdminTokensClient(c.channel(), "the keyservice",
-                                  std::chrono::seconds(ctl.globals.timeout_s));
+  return {c.channel(), "the keyservice", std::chrono::seconds(ctl.globals.timeout_s)};
 }
 
 }  // namespace

@@ -118,7 +118,7 @@ TEST(AdminApiTest, BadBodiesPathsAndMethodsGetJsonErrors) {
       {"POST", "/v1/users", R"({"address":"x@a.example","participating":"yes"})",
        "application/json", 400, "invalid_argument"},
       {"POST", "/v1/tenants", R"({"id":"x"})", "text/plain", 415, "unsupported_media_type"},
-      {"POST", "/v1/tenants", "{\"id\":\"" + std::string(5000, 'x') + "\"}", "application/json",
+      {"POST", "/v1/tenants", R"({"id":")" + std::string(5000, 'x') + R"("})", "application/json",
        413, "payload_too_large"},
       {"GET", "/v1/nothing", "", "", 404, "no_route"},
       {"GET", "/v1/users/%zz", "", "", 404, "no_route"},

@@ -21,7 +21,7 @@ std::set<std::string> Documented() {
   YAML::Node doc = YAML::LoadFile(SG_OPENAPI_YAML);
   for (const auto& path : doc["paths"]) {
     for (const auto& op : path.second) {
-      const std::string method = op.first.as<std::string>();
+      const auto method = op.first.as<std::string>();
       if (method == "get" || method == "post" || method == "put" || method == "patch" ||
           method == "delete") {
         out.insert(AsciiUpper(method) + " " + path.first.as<std::string>());
