@@ -134,6 +134,9 @@ class KeyServiceImpl : public KeyService,
 
   // The CA of the gRPC API's mutual TLS (server and client certificates).
   InternalCa& internal_ca() { return *internal_ca_; }
+  // The store, for records of other components kept in its meta column
+  // family (admin API tokens, admin/admin_tokens.h).
+  KeyStore& store() { return *store_; }
 
   // KEK rotation (kek.h): re-seals every private key, the CA's keys and the
   // KEK check value that are not yet sealed under the current KEK, one

@@ -177,9 +177,23 @@ Status App::Start() {
     guard_ = guard_store_.get();
     guard_service_ = std::make_unique<keyservice::DecryptGuardGrpc>(*guard_store_);
     ks->rpc().AddService(guard_service_.get());  // role worker (RoleTable::KeyServiceDefault)
+    // The admin REST API: tokens managed over gRPC (no rules: admin only),
+    // the HTTPS listener when enabled, both on the in-process keyservice.
+    admin_tokens_ = std::make_unique<admin::AdminTokens>(ks->impl().store(), ks->impl(), clock_);
+    admin_tokens_grpc_ = std::make_unique<admin::AdminTokensGrpc>(*admin_tokens_);
+    ks->rpc().AddService(admin_tokens_grpc_.get());
+    std::unique_ptr<admin::AdminServer> admin_server;
+    if (config_.admin_api.enabled) {
+      admin_server = std::make_unique<admin::AdminServer>(
+          config_.admin_api,
+          admin::ApiDeps{ks->impl(), ks->impl(), ks->impl(), ks->impl(), *admin_tokens_, clock_},
+          registry_);
+      admin_server_ = admin_server.get();
+    }
     {
       std::lock_guard<std::mutex> lock(services_mu_);  // /ca.crl looks for it
       services_.push_back(std::move(ks));
+      if (admin_server) services_.push_back(std::move(admin_server));
     }
   } else if (Runs(Stage::kWorker)) {
     // A worker in its own process reaches the keyservice over gRPC; the cache
@@ -392,6 +406,9 @@ void App::Stop() {
   stopped.clear();
   queue_admin_ = nullptr;
   queue_admin_grpc_.reset();
+  admin_server_ = nullptr;
+  admin_tokens_grpc_.reset();
+  admin_tokens_.reset();
   deadletters_.reset();
   guard_ = nullptr;
   guard_client_.reset();
@@ -459,6 +476,10 @@ std::string App::Summary() const {
   }
   if (keyservice_) out += "keyservice " + keyservice_->bound_endpoint() + ", ";
   if (portal_) out += "portal " + portal_->public_url() + ", ";
+  if (admin_server_) {
+    out += "admin API https://" + config_.admin_api.address + ":" +
+           std::to_string(admin_server_->port()) + ", ";
+  }
   out += "metrics http://" + config_.metrics.address + ":" +
                     std::to_string(status_ ? status_->port() : config_.metrics.port) + "/metrics";
   out += ", data " + config_.data_dir;

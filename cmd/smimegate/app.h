@@ -12,6 +12,9 @@
 #include <mutex>
 #include <vector>
 
+#include "admin/admin_server.h"
+#include "admin/admin_tokens.h"
+#include "admin/admin_tokens_grpc.h"
 #include "cmd/smimegate/app_config.h"
 #include "cmd/smimegate/hosted_domain_follower.h"
 #include "cmd/smimegate/ingress_user_registry.h"
@@ -144,6 +147,12 @@ class App {
   std::unique_ptr<deadletter::Admin> deadletters_;
   std::unique_ptr<grpc::Service> queue_admin_grpc_;
   keyservice::QueueAdminGrpc* queue_admin_ = nullptr;  // queue_admin_grpc_, for egress's queue
+  // The admin REST API's tokens (in the keyservice's store), their gRPC
+  // service for smimegatectl, and the HTTPS listener when
+  // keyservice.admin_api.enabled (docs/admin-api.md).
+  std::unique_ptr<admin::AdminTokens> admin_tokens_;
+  std::unique_ptr<admin::AdminTokensGrpc> admin_tokens_grpc_;
+  admin::AdminServer* admin_server_ = nullptr;  // owned by services_
   std::unique_ptr<StatusServer> status_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order; guarded by services_mu_
   size_t started_ = 0;

@@ -93,6 +93,8 @@ Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc,
   SG_ASSIGN_OR_RETURN(c.keyservice, keyservice::ParseKeyServiceConfig(keyservice, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto guard, keyservice.Map("decrypt_guard"));
   SG_ASSIGN_OR_RETURN(c.decrypt_guard, keyservice::ParseDecryptGuardConfig(guard, c.data_dir));
+  SG_ASSIGN_OR_RETURN(auto admin_api, keyservice.Map("admin_api"));
+  SG_ASSIGN_OR_RETURN(c.admin_api, admin::ParseAdminApiConfig(admin_api, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto shutdown, root.Map("shutdown"));
   SG_ASSIGN_OR_RETURN(c.shutdown_deadline,
                       shutdown.Duration("deadline", std::chrono::milliseconds(20000)));

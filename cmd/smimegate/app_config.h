@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/admin_config.h"
 #include "common/config_node.h"
 #include "common/logging.h"
 #include "common/queue_config.h"
@@ -37,6 +38,7 @@ struct AppConfig {
   egress::EgressConfig egress;
   keyservice::KeyServiceConfig keyservice;
   keyservice::DecryptGuardOptions decrypt_guard;  // keyservice.decrypt_guard
+  admin::AdminApiConfig admin_api;                // keyservice.admin_api (docs/admin-api.md)
   portal::PortalConfig portal;    // the web-encryption portal (docs/portal.md)
   // shutdown.deadline: from the first SIGTERM/SIGINT to the exit, whatever
   // the dependencies do; stage drain times are capped to fit in it.

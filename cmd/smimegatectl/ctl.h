@@ -104,5 +104,6 @@ void AddKekCommands(CLI::App& app, Ctl& ctl);
 void AddDeadLetterCommands(CLI::App& app, Ctl& ctl);  // ctl_deadletter.cc
 void AddPortalCommands(CLI::App& app, Ctl& ctl);      // ctl_portal.cc
 void AddTenantCommands(CLI::App& app, Ctl& ctl);      // ctl_tenant.cc: tenant, reseller
+void AddTokenCommands(CLI::App& app, Ctl& ctl);       // ctl_token.cc: admin API tokens
 
 }  // namespace sg::ctl

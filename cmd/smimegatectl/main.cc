@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   sg::ctl::AddTenantCommands(app, ctl);
   sg::ctl::AddDirectoryCommands(app, ctl);
   sg::ctl::AddQueueCommands(app, ctl);
+  sg::ctl::AddTokenCommands(app, ctl);
 
   try {
     app.parse(argc, argv);

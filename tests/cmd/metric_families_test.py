@@ -29,7 +29,8 @@ import sgtest  # noqa: E402
 CONFIG = """\
 hosted_domains: [example.com]
 metrics: {port: 0}
-keyservice: {listen: 127.0.0.1:0, kek_file: kek, kek_create: true}
+keyservice: {listen: 127.0.0.1:0, kek_file: kek, kek_create: true,
+             admin_api: {enabled: true, port: 0, hostname: localhost}}
 ingress:
   listeners:
     - {name: mx, address: 127.0.0.1, port: 0, role: mx}

@@ -1,0 +1,99 @@
+#include "admin/admin_api.h"
+
+#include "admin/admin_routes.h"
+#include "common/ascii.h"
+
+namespace sg::admin {
+namespace {
+
+constexpr size_t kAuditArgumentsMax = 4096;
+constexpr size_t kAuditPathMax = 256;
+
+std::string Dump(const Json& j) {
+  // Replace invalid UTF-8 (a path segment may carry any byte) instead of throwing.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+ApiReply Reply(const Answer& a) {
+  ApiReply r;
+  r.status = a.status;
+  if (!a.body.is_null()) r.body = Dump(a.body);
+  return r;
+}
+
+// The token of "Authorization: Bearer <token>", "" when there is none.
+std::string BearerToken(const std::string& header) {
+  std::string_view v = AsciiTrim(header);
+  constexpr std::string_view kScheme = "bearer ";
+  if (v.size() <= kScheme.size() || !AsciiEqualsIgnoreCase(v.substr(0, kScheme.size()), kScheme)) {
+    return "";
+  }
+  return std::string(AsciiTrim(v.substr(kScheme.size())));
+}
+
+// The request as audit arguments: path, query and body, cut to 4 KiB.
+std::string AuditArguments(const ApiRequest& req) {
+  std::string args = req.path;
+  bool first = true;
+  for (const auto& [k, v] : req.query) {
+    args += first ? '?' : '&';
+    args += k;
+    args += '=';
+    args += v;
+    first = false;
+  }
+  if (!req.body.empty()) args += " " + req.body;
+  if (args.size() > kAuditArgumentsMax) args.resize(kAuditArgumentsMax);
+  return args;
+}
+
+}  // namespace
+
+ApiReply AdminApi::Handle(const ApiRequest& req) {
+  keyservice::AuditRecord audit;
+  audit.time_us = d_.clock.NowMs() * 1000;
+  audit.arguments = AuditArguments(req);
+  // Unrouted requests name their raw path: cut, like the arguments.
+  audit.method = "AdminApi/" + req.method + " " + req.path.substr(0, kAuditPathMax);
+
+  auto checked = d_.tokens.Check(BearerToken(req.authorization));
+  if (!checked.ok() || !*checked) {
+    Answer a = checked.ok()
+                   ? ErrorAnswer(401, "unauthenticated",
+                                 "a valid admin API token is required (Authorization: Bearer ...)")
+                   : ErrorAnswer(checked.error());
+    audit.subject = "token:-";
+    audit.role = "-";
+    audit.result = AuditResultName(a.status);
+    audit.message = a.body["error"]["message"].get<std::string>();
+    d_.audit.Record(audit);
+    ApiReply r = Reply(a);
+    r.unauthenticated = a.status == 401;
+    return r;
+  }
+  const TokenInfo& caller = **checked;
+  audit.subject = "token:" + caller.id + (caller.name.empty() ? "" : " (" + caller.name + ")");
+  audit.role = caller.scope.ToString();
+
+  RouteMatch match = FindRoute(req.method, req.path);
+  Answer answer;
+  if (match.handler == nullptr) {
+    answer = match.allow.empty()
+                 ? ErrorAnswer(404, "no_route", "no such API path: " + req.path.substr(0, kAuditPathMax))
+                 : ErrorAnswer(405, "method_not_allowed",
+                               req.method + " is not allowed here (allowed: " + match.allow + ")");
+  } else {
+    audit.method = "AdminApi/" + match.route;
+    Access access(caller.scope, d_.tenants, d_.service);
+    Call call{d_, caller, access, match.params, req.query, req.body};
+    answer = match.handler(call);
+  }
+  audit.result = AuditResultName(answer.status);
+  if (answer.status >= 400) audit.message = answer.body["error"]["message"].get<std::string>();
+  d_.audit.Record(audit);
+  ApiReply r = Reply(answer);
+  if (answer.status == 405) r.allow = match.allow;
+  return r;
+}
+
+}  // namespace sg::admin

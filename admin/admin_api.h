@@ -1,0 +1,63 @@
+// AdminApi: the admin REST API without its transport (docs/admin-api.md):
+// authentication (bearer tokens, admin_tokens.h), routing (admin_routes.h),
+// authorisation by scope (admin_access.h), the handlers
+// (admin_handlers_*.cc) and one audit record per call. AdminServer
+// (admin_server.h) puts it on an HTTPS listener.
+//
+// Answers are JSON; errors are {"error":{"code":"...","message":"..."}} with
+// the HTTP status of the code (admin_json.h). A call without a valid token
+// answers 401 whatever the path, so the route table is not probed without
+// one. An object outside the caller's scope answers 404 with exactly the
+// body of an object that does not exist.
+//
+// Threading: Handle is thread-safe (every dependency is); it blocks on the
+// keyservice store. Ownership: every dependency is borrowed and must
+// outlive the AdminApi.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "admin/admin_tokens.h"
+#include "keyservice/audit.h"
+#include "keyservice/key_admin.h"
+#include "keyservice/key_service.h"
+#include "keyservice/tenant_admin.h"
+#include "common/clock.h"
+
+namespace sg::admin {
+
+struct ApiDeps {
+  keyservice::KeyAdmin& keys;
+  keyservice::TenantAdmin& tenants;
+  keyservice::KeyService& service;  // TenantDomains: which tenant owns a domain
+  keyservice::AuditSink& audit;
+  AdminTokens& tokens;
+  const Clock& clock;
+};
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // raw path, percent-encoded segments
+  std::map<std::string, std::string> query;  // decoded
+  std::string authorization;  // the Authorization header
+  std::string body;
+};
+
+struct ApiReply {
+  int status = 200;
+  std::string body;          // JSON text
+  std::string allow;         // 405: the methods the path has
+  bool unauthenticated = false;  // 401: add WWW-Authenticate
+};
+
+class AdminApi {
+ public:
+  explicit AdminApi(ApiDeps deps) : d_(deps) {}
+  ApiReply Handle(const ApiRequest& request);
+
+ private:
+  ApiDeps d_;
+};
+
+}  // namespace sg::admin

@@ -1,0 +1,57 @@
+#include "admin/admin_config.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+
+namespace sg::admin {
+namespace {
+
+std::string Resolve(const std::string& path, const std::string& data_dir) {
+  if (path.empty() || path.front() == '/' || data_dir.empty()) return path;
+  return (std::filesystem::path(data_dir) / path).string();
+}
+
+std::string HostName() {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0') return "localhost";
+  return {host.data()};
+}
+
+}  // namespace
+
+Result<AdminApiConfig> ParseAdminApiConfig(const config::ConfigNode& s, const std::string& data_dir) {
+  AdminApiConfig c;
+  SG_ASSIGN_OR_RETURN(c.enabled, s.Bool("enabled", false));
+  SG_ASSIGN_OR_RETURN(c.address, s.String("address", c.address));
+  SG_ASSIGN_OR_RETURN(int64_t port, s.Int("port", c.port, 0, 65535));
+  c.port = static_cast<int>(port);
+  SG_ASSIGN_OR_RETURN(c.hostname, s.String("hostname", HostName()));
+  if (s.Has("tls")) {
+    SG_ASSIGN_OR_RETURN(auto t, s.Map("tls"));
+    tls::ServerFiles files;
+    SG_ASSIGN_OR_RETURN(std::string cert, t.String("cert", std::string()));
+    SG_ASSIGN_OR_RETURN(std::string key, t.String("key", std::string()));
+    if (cert.empty() || key.empty()) {
+      return s.ErrorAt("tls", "needs both cert and key (or remove it for a self-signed certificate)");
+    }
+    files.cert_file = Resolve(cert, data_dir);
+    files.key_file = Resolve(key, data_dir);
+    c.tls = files;
+  }
+  c.tls_dir = Resolve("admin/tls", data_dir);
+  SG_ASSIGN_OR_RETURN(c.max_body_bytes, s.Size("max_body_bytes", c.max_body_bytes));
+  if (c.max_body_bytes < 1024 || c.max_body_bytes > (uint64_t{64} << 20)) {
+    return s.ErrorAt("max_body_bytes", "must be between 1KiB and 64MiB");
+  }
+  SG_ASSIGN_OR_RETURN(c.request_timeout, s.Duration("request_timeout", c.request_timeout));
+  if (c.request_timeout < std::chrono::seconds(1) || c.request_timeout > std::chrono::minutes(10)) {
+    return s.ErrorAt("request_timeout", "must be between 1s and 10m");
+  }
+  SG_ASSIGN_OR_RETURN(int64_t conns, s.Int("max_connections", c.max_connections, 1, 1024));
+  c.max_connections = static_cast<uint32_t>(conns);
+  return c;
+}
+
+}  // namespace sg::admin

@@ -1,0 +1,38 @@
+// keyservice.admin_api: the admin REST API's listener (docs/admin-api.md,
+// docs/configuration.md). Off by default; always HTTPS (a configured
+// certificate, else a self-signed one under <data_dir>/admin/tls).
+//
+// Threading: plain values; parse once at start-up.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/config_node.h"
+#include "common/result.h"
+#include "common/tls_server.h"
+
+namespace sg::admin {
+
+struct AdminApiConfig {
+  bool enabled = false;
+  std::string address = "127.0.0.1";
+  int port = 8444;  // 0: any free port (tests)
+  std::string hostname;  // of the self-signed certificate; default: the host name
+  std::optional<tls::ServerFiles> tls;  // unset: self-signed under tls_dir
+  std::string tls_dir;
+  uint64_t max_body_bytes = 1 << 20;  // larger bodies: 413
+  // Reading a request (and writing its answer) may take at most this long.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
+  // Connections served at once (worker threads); more wait for a worker.
+  uint32_t max_connections = 8;
+};
+
+// Parses `section` (keyservice.admin_api; may be empty: all defaults).
+// Relative paths resolve against data_dir. Errors name the key.
+Result<AdminApiConfig> ParseAdminApiConfig(const config::ConfigNode& section,
+                                           const std::string& data_dir);
+
+}  // namespace sg::admin

@@ -1,0 +1,79 @@
+// The admin REST API's handlers (admin_handlers_*.cc), one per route of the
+// route table (admin_routes.cc). Internal to the admin library.
+//
+// A handler gets the call (caller, path parameters, query, body) and
+// answers; it never throws (JSON is parsed without exceptions) and treats
+// an object outside the caller's scope exactly like a missing one.
+//
+// Threading: handlers run on the server's worker threads, concurrently.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "admin/admin_access.h"
+#include "admin/admin_api.h"
+#include "admin/admin_json.h"
+
+namespace sg::admin {
+
+struct Call {
+  const ApiDeps& d;
+  const TokenInfo& caller;
+  Access& access;
+  std::vector<std::string> params;  // the path's {placeholders}, decoded, in order
+  const std::map<std::string, std::string>& query;
+  const std::string& body;
+
+  std::string Query(const std::string& key) const {
+    auto it = query.find(key);
+    return it == query.end() ? "" : it->second;
+  }
+};
+
+using Handler = Answer (*)(Call&);
+
+// The body as a JSON object; an error answer (400) otherwise.
+Result<Json> BodyObject(const Call& call);
+// A string member of a body ("" when absent); kInvalidArgument when not a string.
+Result<std::string> StringField(const Json& body, const std::string& key);
+// nullopt when `visible` says yes; else the answer: the 404 of an absent
+// object, or the store's error.
+std::optional<Answer> Hidden(const Result<bool>& visible, const std::string& kind,
+                             const std::string& id);
+// 403 for a call the caller's scope may not make at all (not about one object).
+Answer Forbidden(const std::string& what);
+
+// admin_handlers_tenants.cc
+Answer ListResellers(Call& c);
+Answer AddReseller(Call& c);
+Answer ShowReseller(Call& c);
+Answer RemoveReseller(Call& c);
+Answer ListTenants(Call& c);
+Answer AddTenant(Call& c);
+Answer ShowTenant(Call& c);
+Answer RemoveTenant(Call& c);
+// admin_handlers_domains.cc
+Answer ListDomains(Call& c);
+Answer AddDomain(Call& c);
+Answer ShowDomain(Call& c);
+Answer RemoveDomain(Call& c);
+// admin_handlers_users.cc
+Answer ListUsers(Call& c);
+Answer AddUser(Call& c);
+Answer ShowUser(Call& c);
+Answer DisableUser(Call& c);
+Answer EnableUser(Call& c);
+Answer RemoveUser(Call& c);
+Answer RolloverKey(Call& c);
+Answer RevokeKey(Call& c);
+// admin_handlers_certs.cc
+Answer ListCertificates(Call& c);
+Answer ShowCertificate(Call& c);
+Answer ListTrust(Call& c);
+Answer ListAudit(Call& c);
+Answer WhoAmI(Call& c);
+
+}  // namespace sg::admin

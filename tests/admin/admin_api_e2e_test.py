@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""The admin REST API end to end through `smimegate run` (issue 19).
+
+smimegatectl makes tokens (printed once); with them, over HTTPS on
+keyservice.admin_api (the self-signed certificate pinned): a super token
+adds a reseller and a tenant, the tenant's token adds a domain, which the
+MX listener accepts within 5 seconds, and removes it again (550 within 5
+seconds); the tenant's token gets 404 for another tenant's domain; a revoked
+token gets 401; the calls are in the audit log with the token's id and
+scope, and counted in smimegate_admin_api_requests_total.
+
+Usage: admin_api_e2e_test.py <build dir>
+"""
+import http.client
+import json
+import os
+import re
+import smtplib
+import ssl
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import sgtest  # noqa: E402
+
+DEADLINE = 5.0  # seconds: issue 19, "accepted by the MX listener within 5 seconds"
+
+fail = sgtest.fail_with_log
+
+
+def rcpt_code(port, rcpt):
+    smtp = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    try:
+        smtp.ehlo("mx.remote.example")
+        code, _ = smtp.mail("sender@remote.example")
+        if code != 250:
+            return code
+        code, _ = smtp.rcpt(rcpt)
+        return code
+    finally:
+        try:
+            smtp.quit()
+        except smtplib.SMTPException:
+            pass
+
+
+def time_until(port, rcpt, want, log_path):
+    start = time.monotonic()
+    while True:
+        code = rcpt_code(port, rcpt)
+        elapsed = time.monotonic() - start
+        if code == want:
+            return elapsed
+        if elapsed > DEADLINE:
+            fail(f"RCPT TO:<{rcpt}> still answers {code} after {elapsed:.1f} s (want {want})",
+                 log_path)
+        time.sleep(0.02)
+
+
+class Api:
+    """HTTPS to the admin API with its self-signed certificate pinned."""
+
+    def __init__(self, port, cert_file):
+        self.port = port
+        self.ctx = ssl.create_default_context(cafile=cert_file)
+        self.ctx.check_hostname = False  # pinned: the certificate itself is the trust anchor
+
+    def call(self, method, path, token, body=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=10)
+        headers = {"Authorization": "Bearer " + token} if token else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read().decode()
+        conn.close()
+        return resp.status, (json.loads(text) if text else None)
+
+
+def ctl_ok(gw, *args):
+    r = gw.ctl(*args)
+    if r.returncode != 0:
+        fail(f"smimegatectl {' '.join(args)}: exit {r.returncode}: {r.stderr}{r.stdout}",
+             gw.log_path)
+    return r.stdout
+
+
+def expect(api, gw, method, path, token, want, body=None):
+    status, answer = api.call(method, path, token, body)
+    if status != want:
+        fail(f"{method} {path}: {status} {answer} (want {want})", gw.log_path)
+    return answer
+
+
+def main():
+    admin_port = sgtest.free_port()
+    config = sgtest.run_config().replace(
+        "kek_create: true}}",
+        "kek_create: true, admin_api: {{enabled: true, address: 127.0.0.1, port: %d, "
+        "hostname: localhost}}}}" % admin_port)
+    gw = None
+    try:
+        gw = sgtest.SmimegateRun(sys.argv[1], config, prefix="sg-admin-api-")
+        with gw:
+            run(gw, admin_port)
+    except (TimeoutError, RuntimeError, OSError) as e:
+        fail(str(e), gw.log_path if gw else "/dev/null")
+
+
+def run(gw, admin_port):
+    mx, log_path = gw.ports["mx"], gw.log_path
+    api = Api(admin_port, os.path.join(gw.home, "admin", "tls", "selfsigned.pem"))
+    super_token = ctl_ok(gw, "token", "add", "--scope", "super", "--name", "provider").strip()
+    if not re.fullmatch(r"sgt_[0-9a-f]{16}_[0-9a-f]{64}", super_token):
+        fail(f"token add printed {super_token!r}", log_path)
+    expect(api, gw, "GET", "/v1/tenants", "", 401)
+
+    expect(api, gw, "POST", "/v1/resellers", super_token, 201, {"id": "sh1"})
+    expect(api, gw, "POST", "/v1/tenants", super_token, 201,
+           {"id": "acme", "name": "ACME", "reseller": "sh1"})
+    tenant_token = ctl_ok(gw, "token", "add", "--scope", "tenant:acme").strip()
+    tenant_id = tenant_token.split("_")[1]
+
+    if rcpt_code(mx, "ann@acme.example") != 550:
+        fail("acme.example is accepted before it was added", log_path)
+    domain = expect(api, gw, "POST", "/v1/domains", tenant_token, 201, {"name": "acme.example"})
+    if domain.get("tenant") != "acme":
+        fail(f"POST /v1/domains: {domain}", log_path)
+    added = time_until(mx, "ann@acme.example", 250, log_path)
+
+    # The config file's domain belongs to the default tenant: hidden like a missing one.
+    _, hidden = api.call("GET", "/v1/domains/example.com", tenant_token)
+    _, missing = api.call("GET", "/v1/domains/nothing.example", tenant_token)
+    if hidden != {"error": {"code": "not_found", "message": 'no domain "example.com"'}} or \
+            missing["error"]["message"] != 'no domain "nothing.example"':
+        fail(f"another tenant's domain: {hidden} / {missing}", log_path)
+    expect(api, gw, "DELETE", "/v1/domains/example.com", tenant_token, 404)
+    listed = expect(api, gw, "GET", "/v1/domains", tenant_token, 200)
+    if [d["name"] for d in listed["domains"]] != ["acme.example"]:
+        fail(f"GET /v1/domains as tenant: {listed}", log_path)
+
+    expect(api, gw, "DELETE", "/v1/domains/acme.example", tenant_token, 204)
+    removed = time_until(mx, "ann@acme.example", 550, log_path)
+    if rcpt_code(mx, "bob@example.com") != 250:
+        fail("the config file's domain is refused", log_path)
+
+    tokens = json.loads(ctl_ok(gw, "token", "list", "--json"))
+    if sorted(t["scope"] for t in tokens) != ["super", "tenant:acme"] or \
+            any("token" in t or "sha256" in t for t in tokens):
+        fail(f"token list --json: {tokens}", log_path)
+    ctl_ok(gw, "token", "revoke", tenant_id)
+    expect(api, gw, "GET", "/v1/whoami", tenant_token, 401)
+
+    records = json.loads(ctl_ok(gw, "audit", "list", "--json"))
+    mine = [r for r in records if r["method"] == "AdminApi/POST /v1/domains"]
+    if not mine or mine[0]["role"] != "tenant:acme" or \
+            not mine[0]["subject"].startswith("token:" + tenant_id):
+        fail(f"no audit record of the domain added with the tenant token: {records[-10:]}",
+             log_path)
+    if not any(r["method"].endswith("AdminTokens/TokenAdd") for r in records):
+        fail("no audit record of smimegatectl token add", log_path)
+    if any(super_token in json.dumps(r) or tenant_token in json.dumps(r) for r in records):
+        fail("a token is in the audit log", log_path)
+    if super_token in gw.log_text() or tenant_token in gw.log_text():
+        fail("a token is in the gateway's log", log_path)
+    metrics = sgtest.wait_http(f"http://127.0.0.1:{gw.ports['metrics']}/metrics", proc=gw.proc)
+    if not re.search(r'^smimegate_admin_api_requests_total\{code="unauthenticated"\} [1-9]',
+                     metrics, re.M):
+        fail("smimegate_admin_api_requests_total{code=\"unauthenticated\"} not counted", log_path)
+    print(f"ok: domain added over the API accepted {added:.2f} s later, removed refused "
+          f"{removed:.2f} s later (limit {DEADLINE:g} s); 404 for another tenant's domain; "
+          f"revoked token 401; audit and metrics")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+// Tenant isolation over the admin REST API (issue 19): every route with
+// an object in its path, called with a token of tenant A on tenant B's
+// object, answers 404 with the body of an object that does not exist, and
+// changes nothing; lists are filtered; a reseller token reaches its own
+// tenants only; a super token reaches everything. The test also fails when
+// a route of the route table has no case here, so a new endpoint cannot
+// skip the check.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "admin/admin_routes.h"
+#include "tests/admin/admin_test_server.h"
+
+namespace sg::admin {
+namespace {
+
+using Json = nlohmann::json;
+using testing::AdminTestServer;
+
+// One request on somebody's object and the same on an object that does not
+// exist; `foreign_id` / `missing_id` name the object in the 404 message.
+struct Case {
+  std::string route;  // "GET /v1/tenants/{id}": the route table entry it covers
+  std::string method;
+  std::string foreign_path, foreign_body;
+  std::string missing_path, missing_body;
+  std::string foreign_id, missing_id;
+};
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// Cases on tenant b's objects (reseller r2), for a caller of tenant a / reseller r1.
+std::vector<Case> CasesOnTenantB(const std::string& bob_cert) {
+  const std::string none_cert(64, '0');
+  return {
+      {"GET /v1/resellers/{id}", "GET", "/v1/resellers/r2", "", "/v1/resellers/zz", "", "r2", "zz"},
+      {"DELETE /v1/resellers/{id}", "DELETE", "/v1/resellers/r2", "", "/v1/resellers/zz", "", "r2",
+       "zz"},
+      {"GET /v1/tenants/{id}", "GET", "/v1/tenants/b", "", "/v1/tenants/zz", "", "b", "zz"},
+      {"DELETE /v1/tenants/{id}", "DELETE", "/v1/tenants/b", "", "/v1/tenants/zz", "", "b", "zz"},
+      {"POST /v1/domains", "POST", "/v1/domains", R"({"name":"new.example","tenant":"b"})",
+       "/v1/domains", R"({"name":"new.example","tenant":"zz"})", "b", "zz"},
+      {"GET /v1/domains/{name}", "GET", "/v1/domains/b.example", "", "/v1/domains/zz.example", "",
+       "b.example", "zz.example"},
+      {"DELETE /v1/domains/{name}", "DELETE", "/v1/domains/b.example", "",
+       "/v1/domains/zz.example", "", "b.example", "zz.example"},
+      {"GET /v1/users", "GET", "/v1/users?domain=b.example", "", "/v1/users?domain=zz.example", "",
+       "b.example", "zz.example"},
+      {"POST /v1/users", "POST", "/v1/users", R"({"address":"new@b.example"})", "/v1/users",
+       R"({"address":"new@zz.example"})", "b.example", "zz.example"},
+      {"GET /v1/users/{address}", "GET", "/v1/users/bob@b.example", "",
+       "/v1/users/nobody@zz.example", "", "bob@b.example", "nobody@zz.example"},
+      {"DELETE /v1/users/{address}", "DELETE", "/v1/users/bob@b.example", "",
+       "/v1/users/nobody@zz.example", "", "bob@b.example", "nobody@zz.example"},
+      {"POST /v1/users/{address}/disable", "POST", "/v1/users/bob@b.example/disable", "",
+       "/v1/users/nobody@zz.example/disable", "", "bob@b.example", "nobody@zz.example"},
+      {"POST /v1/users/{address}/enable", "POST", "/v1/users/bob@b.example/enable", "",
+       "/v1/users/nobody@zz.example/enable", "", "bob@b.example", "nobody@zz.example"},
+      {"POST /v1/users/{address}/keys/rollover", "POST", "/v1/users/bob@b.example/keys/rollover",
+       "", "/v1/users/nobody@zz.example/keys/rollover", "", "bob@b.example", "nobody@zz.example"},
+      {"POST /v1/users/{address}/keys/revoke", "POST", "/v1/users/bob@b.example/keys/revoke",
+       R"({"reason":"keyCompromise"})", "/v1/users/nobody@zz.example/keys/revoke",
+       R"({"reason":"keyCompromise"})", "bob@b.example", "nobody@zz.example"},
+      {"GET /v1/certificates/{fingerprint}", "GET", "/v1/certificates/" + bob_cert, "",
+       "/v1/certificates/" + none_cert, "", bob_cert, none_cert},
+  };
+}
+
+// The field `key` of every element of answer[list].
+std::set<std::string> Field(const std::string& body, const std::string& list, const std::string& key) {
+  std::set<std::string> out;
+  auto j = Json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.contains(list)) return {"<no " + list + " in " + body + ">"};
+  for (const auto& e : j[list]) out.insert(e[key].get<std::string>());
+  return out;
+}
+
+class AdminIsolationTest : public ::testing::Test {
+ protected:
+  void ExpectHidden(const std::string& token, const std::vector<Case>& cases) {
+    for (const auto& c : cases) {
+      SCOPED_TRACE(c.method + " " + c.foreign_path);
+      auto foreign = server_.Call(c.method, c.foreign_path, token, c.foreign_body);
+      auto missing = server_.Call(c.method, c.missing_path, token, c.missing_body);
+      EXPECT_EQ(missing.status, 404) << missing.body;
+      EXPECT_EQ(foreign.status, 404) << foreign.body;
+      // Byte for byte the body of the missing object, but for its name.
+      EXPECT_EQ(foreign.body, Replace(missing.body, c.missing_id, c.foreign_id));
+    }
+  }
+  void ExpectTenantBUntouched() {
+    auto super = server_.Token("super");
+    EXPECT_EQ(server_.Call("GET", "/v1/tenants/b", super).status, 200);
+    EXPECT_EQ(server_.Call("GET", "/v1/domains/b.example", super).status, 200);
+    auto bob = server_.Call("GET", "/v1/users/bob@b.example", super);
+    EXPECT_EQ(bob.status, 200);
+    EXPECT_TRUE(Json::parse(bob.body)["participating"].get<bool>()) << bob.body;
+    EXPECT_EQ(server_.CertificateOf("bob@b.example"), bob_cert_);
+    EXPECT_EQ(server_.Call("GET", "/v1/resellers/r2", super).status, 200);
+    EXPECT_EQ(server_.Call("GET", "/v1/domains/new.example", super).status, 404);
+    EXPECT_EQ(server_.Call("GET", "/v1/users/new@b.example", super).status, 404);
+  }
+
+  AdminTestServer server_;
+  std::string bob_cert_ = server_.CertificateOf("bob@b.example");
+};
+
+TEST_F(AdminIsolationTest, EveryRouteWithAnObjectCoversTheIsolationCheck) {
+  // Collections without an object in the path are checked by the list tests;
+  // creating a tenant with a taken id by OwnObjectsAnswerFor... (409).
+  const std::set<std::string> lists = {"GET /v1/whoami",  "GET /v1/resellers", "POST /v1/resellers",
+                                       "GET /v1/tenants", "GET /v1/domains",   "POST /v1/domains",
+                                       "GET /v1/certificates", "GET /v1/trust", "GET /v1/audit",
+                                       "POST /v1/tenants"};
+  std::set<std::string> covered;
+  for (const auto& c : CasesOnTenantB(bob_cert_)) covered.insert(c.route);
+  for (const auto& r : RouteTable()) {
+    const std::string route = r.method + " " + r.path;
+    EXPECT_TRUE(covered.count(route) == 1 || lists.count(route) == 1)
+        << route << " has no isolation case in admin_isolation_test.cc";
+  }
+}
+
+TEST_F(AdminIsolationTest, TenantTokenGetsNotFoundForAnotherTenantsObjects) {
+  ExpectHidden(server_.Token("tenant:a"), CasesOnTenantB(bob_cert_));
+  ExpectTenantBUntouched();
+}
+
+TEST_F(AdminIsolationTest, ResellerTokenGetsNotFoundForAnotherResellersTenants) {
+  ExpectHidden(server_.Token("reseller:r1"), CasesOnTenantB(bob_cert_));
+  ExpectTenantBUntouched();
+}
+
+TEST_F(AdminIsolationTest, ListsAreFilteredToTheScope) {
+  const std::string a = server_.Token("tenant:a");
+  const std::string r1 = server_.Token("reseller:r1");
+  const std::string super = server_.Token("super");
+  using Set = std::set<std::string>;
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/tenants", a).body, "tenants", "id"), Set{"a"});
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/tenants", r1).body, "tenants", "id"), (Set{"a", "c"}));
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/tenants", super).body, "tenants", "id"),
+            (Set{"a", "b", "c", "default"}));
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/resellers", a).body, "resellers", "id"), Set{});
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/resellers", r1).body, "resellers", "id"), Set{"r1"});
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/resellers", super).body, "resellers", "id"),
+            (Set{"r1", "r2"}));
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/domains", a).body, "domains", "name"), Set{"a.example"});
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/domains", r1).body, "domains", "name"),
+            (Set{"a.example", "c.example"}));
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/users", a).body, "users", "address"),
+            Set{"ann@a.example"});
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/users", r1).body, "users", "address"),
+            (Set{"ann@a.example", "cat@c.example"}));
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/users", super).body, "users", "address"),
+            (Set{"ann@a.example", "bob@b.example", "cat@c.example"}));
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/certificates", a).body, "certificates", "owner"),
+            Set{"ann@a.example"});
+  EXPECT_EQ(Field(server_.Call("GET", "/v1/certificates", r1).body, "certificates", "owner"),
+            (Set{"ann@a.example", "cat@c.example"}));
+  // The audit trail: a tenant sees its own tokens' calls, a reseller also
+  // its tenants', super everything.
+  const Set tenant_roles = Field(server_.Call("GET", "/v1/audit?limit=1000", a).body, "records", "role");
+  EXPECT_EQ(tenant_roles, Set{"tenant:a"});
+  const Set reseller_roles =
+      Field(server_.Call("GET", "/v1/audit?limit=1000", r1).body, "records", "role");
+  EXPECT_EQ(reseller_roles, (Set{"reseller:r1", "tenant:a"}));
+  const Set super_roles =
+      Field(server_.Call("GET", "/v1/audit?limit=1000", super).body, "records", "role");
+  EXPECT_TRUE(super_roles.count("reseller:r1") == 1 && super_roles.count("tenant:a") == 1 &&
+              super_roles.count("super") == 1);
+}
+
+TEST_F(AdminIsolationTest, OwnObjectsAnswerForTenantResellerAndSuper) {
+  const std::string a = server_.Token("tenant:a");
+  const std::string r1 = server_.Token("reseller:r1");
+  const std::string super = server_.Token("super");
+  EXPECT_EQ(server_.Call("GET", "/v1/tenants/a", a).status, 200);
+  EXPECT_EQ(server_.Call("GET", "/v1/tenants/c", r1).status, 200);
+  EXPECT_EQ(server_.Call("GET", "/v1/resellers/r1", r1).status, 200);
+  EXPECT_EQ(server_.Call("GET", "/v1/tenants/b", super).status, 200);
+  EXPECT_EQ(server_.Call("GET", "/v1/certificates/" + bob_cert_, super).status, 200);
+  const std::string ann_cert = server_.CertificateOf("ann@a.example");
+  auto cert = server_.Call("GET", "/v1/certificates/" + ann_cert, a);
+  ASSERT_EQ(cert.status, 200) << cert.body;
+  EXPECT_NE(Json::parse(cert.body)["pem"].get<std::string>().find("BEGIN CERTIFICATE"),
+            std::string::npos);
+  // Changes within the scope.
+  auto added = server_.Call("POST", "/v1/users", a, R"({"address":"dan@a.example"})");
+  EXPECT_EQ(added.status, 201) << added.body;
+  EXPECT_EQ(Json::parse(added.body)["tenant"], "a");
+  auto disabled = server_.Call("POST", "/v1/users/dan@a.example/disable", a);
+  EXPECT_EQ(disabled.status, 200) << disabled.body;
+  EXPECT_FALSE(Json::parse(disabled.body)["participating"].get<bool>());
+  auto rolled = server_.Call("POST", "/v1/users/ann@a.example/keys/rollover", a);
+  EXPECT_EQ(rolled.status, 200) << rolled.body;
+  EXPECT_NE(server_.CertificateOf("ann@a.example"), ann_cert);
+  EXPECT_EQ(server_.Call("DELETE", "/v1/users/dan@a.example", a).status, 204);
+  EXPECT_EQ(server_.Call("GET", "/v1/users/dan@a.example", a).status, 404);
+  auto domain = server_.Call("POST", "/v1/domains", a, R"({"name":"A2.example"})");
+  EXPECT_EQ(domain.status, 201) << domain.body;
+  EXPECT_EQ(Json::parse(domain.body)["tenant"], "a");
+  EXPECT_EQ(server_.Call("DELETE", "/v1/domains/a2.example", a).status, 204);
+  // A reseller adds tenants of its own only; a tenant cannot add any.
+  auto tenant = server_.Call("POST", "/v1/tenants", r1, R"({"id":"d","name":"Tenant D"})");
+  EXPECT_EQ(tenant.status, 201) << tenant.body;
+  EXPECT_EQ(Json::parse(tenant.body)["reseller"], "r1");
+  EXPECT_EQ(server_.Call("POST", "/v1/tenants", r1, R"({"id":"e","reseller":"r2"})").status, 403);
+  EXPECT_EQ(server_.Call("POST", "/v1/tenants", r1, R"({"id":"b"})").status, 409);
+  EXPECT_EQ(server_.Call("POST", "/v1/tenants", a, R"({"id":"e"})").status, 403);
+  EXPECT_EQ(server_.Call("POST", "/v1/domains", r1, R"({"name":"b.example","tenant":"a"})").status,
+            409);
+  EXPECT_EQ(server_.Call("POST", "/v1/resellers", r1, R"({"id":"r3"})").status, 403);
+  EXPECT_EQ(server_.Call("POST", "/v1/resellers", super, R"({"id":"r3"})").status, 201);
+  EXPECT_EQ(server_.Call("DELETE", "/v1/tenants/d", r1).status, 204);
+  ExpectTenantBUntouched();
+}
+
+}  // namespace
+}  // namespace sg::admin

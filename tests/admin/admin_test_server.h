@@ -1,0 +1,59 @@
+// A keyservice in a temporary directory with the admin REST API on a free
+// loopback port (self-signed certificate), a fixture of resellers, tenants,
+// domains, users and certificates, and a client for the tests of tests/admin.
+//
+//   reseller r1: tenants a (a.example: ann@), c (c.example: cat@)
+//   reseller r2: tenant b (b.example: bob@)
+//   tenant default: default.example
+// Every user has a current certificate (issued by the built-in CA).
+#pragma once
+
+#include <httplib.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "admin/admin_server.h"
+#include "admin/admin_tokens.h"
+#include "common/metrics.h"
+#include "keyservice/key_service_impl.h"
+#include "tests/keyservice/test_pki.h"
+#include "tests/support/fake_clock.h"
+
+namespace sg::admin::testing {
+
+struct HttpAnswer {
+  int status = 0;  // 0: no answer (connection failed)
+  std::string body;
+  std::string allow;
+  std::string www_authenticate;
+};
+
+class AdminTestServer {
+ public:
+  // `adjust` may change the API's config before the server starts.
+  explicit AdminTestServer(uint64_t max_body_bytes = 1 << 20);
+  ~AdminTestServer();
+
+  keyservice::KeyServiceImpl& ks() { return *ks_; }
+  AdminTokens& tokens() { return *tokens_; }
+  metrics::Registry& registry() { return registry_; }
+  // A new token of `scope` ("super", "reseller:r1", "tenant:a").
+  std::string Token(const std::string& scope);
+  // The fingerprint of a user's current certificate.
+  std::string CertificateOf(const std::string& address);
+
+  HttpAnswer Call(const std::string& method, const std::string& path, const std::string& token,
+                  const std::string& body = "", const std::string& content_type = "application/json");
+
+ private:
+  keyservice::testing::TempDir dir_;
+  metrics::Registry registry_;
+  sg::testing::FakeClock clock_{std::chrono::system_clock::now()};
+  std::unique_ptr<keyservice::KeyServiceImpl> ks_;
+  std::unique_ptr<AdminTokens> tokens_;
+  std::unique_ptr<AdminServer> server_;
+};
+
+}  // namespace sg::admin::testing
