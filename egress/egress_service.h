@@ -41,6 +41,7 @@
 #include "common/clock.h"
 #include "egress/egress_config.h"
 #include "egress/egress_dns.h"
+#include "egress/egress_route.h"
 
 namespace sg::egress {
 
@@ -69,6 +70,10 @@ class EgressService final : public Service {
   // egress.shutdown_timeout), commits what is done, QUITs sessions.
   void Stop() override;
   bool Ready() const override { return ready_.load(); }
+
+  // The keyservice registry's per-tenant inbound routes now (egress_route.h);
+  // any thread, takes effect for the next message. Returns the routes in use.
+  size_t ReplaceTenantRoutes(const TenantRoutes& routes);
 
  private:
   class Impl;

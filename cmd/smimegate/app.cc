@@ -226,9 +226,12 @@ Status App::Start() {
         wc, config_.queue, *queue_, *processor_, registry_,
         workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster}));
   }
+  egress::EgressService* egress = nullptr;
   if (Runs(Stage::kEgress)) {
-    services_.push_back(std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
-                                                                config_.queue.topic_prefix));
+    auto e = std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
+                                                     config_.queue.topic_prefix);
+    egress = e.get();
+    services_.push_back(std::move(e));
   }
   if (Runs(Stage::kPortal) && config_.portal.enabled) {
     // Before ingress: web-encrypted mail has its store before mail comes in.
@@ -254,9 +257,9 @@ Status App::Start() {
         *ingress_producer_, registry_);
     ingress_ = ingress.get();
     SG_RETURN_IF_ERROR(WireUserRegistry(*ingress));
-    WireDomainFollower(*ingress);
     services_.push_back(std::move(ingress));
   }
+  if (ingress_ != nullptr || egress != nullptr) WireDomainFollower(ingress_, egress);
 
   {
     std::lock_guard<std::mutex> lock(startup_mu_);
@@ -275,31 +278,54 @@ Status App::Start() {
   return OkStatus();
 }
 
-void App::WireDomainFollower(ingress::IngressServer& ingress) {
-  keyservice::KeyService* keys = nullptr;
-  HostedDomainFollower::Options options;
+keyservice::KeyService* App::FollowerKeyService(const std::string& role,
+                                                HostedDomainFollower::Options& options) {
   if (keyservice_ != nullptr) {
-    keys = &keyservice_->local();
     options.poll_wait = std::chrono::milliseconds(250);  // bounds the wait at shutdown
-  } else {
-    if (!ingress_keyservice_) {
-      auto client = ConnectKeyService("ingress", std::chrono::seconds(5), /*wait_for_ready=*/false);
-      if (!client.ok()) {
-        spdlog::warn("ingress: the hosted domains are the config file's hosted_domains only "
-                     "(domains added with `smimegatectl domain add` need a restart): {}",
-                     client.error().message);
-        return;
-      }
-      grpc_clients_.push_back(client->get());
-      ingress_keyservice_ = std::move(*client);
-    }
-    keys = ingress_keyservice_.get();
-    options.poll_wait = std::chrono::seconds(10);  // Stop cancels the call
+    return &keyservice_->local();
   }
-  domain_follower_ = std::make_unique<HostedDomainFollower>(
-      *keys,
-      [&ingress](HostedDomainFollower::Domains d) { ingress.ReplaceHostedDomains(std::move(d)); },
-      registry_, options);
+  options.poll_wait = std::chrono::seconds(10);  // Stop cancels the call
+  if (!ingress_keyservice_) {
+    auto client = ConnectKeyService(role, std::chrono::seconds(5), /*wait_for_ready=*/false);
+    if (!client.ok()) {
+      spdlog::warn("{}: the hosted domains, tenant routes and relay-client bindings are the "
+                   "config file's only (changes with `smimegatectl domain|tenant` need a "
+                   "restart): {}",
+                   role == "ingress" ? "ingress" : "egress", client.error().message);
+      return nullptr;
+    }
+    grpc_clients_.push_back(client->get());
+    ingress_keyservice_ = std::move(*client);
+  }
+  return ingress_keyservice_.get();
+}
+
+void App::WireDomainFollower(ingress::IngressServer* ingress, egress::EgressService* egress) {
+  HostedDomainFollower::Options options;
+  // `smimegate egress` alone reads with the reader role (TenantDomains, WaitForChanges).
+  keyservice::KeyService* keys = FollowerKeyService(ingress != nullptr ? "ingress" : "reader", options);
+  if (keys == nullptr) return;
+  HostedDomainFollower::Apply apply;
+  if (ingress != nullptr) {
+    apply = [ingress](HostedDomainFollower::Domains d) { ingress->ReplaceHostedDomains(std::move(d)); };
+  }
+  domain_follower_ = std::make_unique<HostedDomainFollower>(*keys, std::move(apply), registry_, options);
+  if (ingress != nullptr) {
+    domain_follower_->OnTable([ingress](const keyservice::TenantRoutingTable& t) {
+      std::vector<std::tuple<std::string, std::string, std::string>> b;
+      b.reserve(t.bindings.size());
+      for (const auto& x : t.bindings) b.emplace_back(x.kind, x.value, x.tenant);
+      ingress->ReplaceRegistryBindings(ingress::MakeRegistryBindings(b));
+    });
+  }
+  if (egress != nullptr) {
+    domain_follower_->OnTable([egress](const keyservice::TenantRoutingTable& t) {
+      egress::TenantRoutes routes;
+      for (const auto& d : t.domains) routes.domain_tenant.emplace(d.name, d.tenant);
+      for (const auto& r : t.routes) routes.routes[r.tenant] = egress::TenantRouteSpec{r.hosts, r.tls};
+      egress->ReplaceTenantRoutes(routes);
+    });
+  }
 }
 
 Status App::WireUserRegistry(ingress::IngressServer& ingress) {

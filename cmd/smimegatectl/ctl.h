@@ -102,5 +102,8 @@ void AddKekCommands(CLI::App& app, Ctl& ctl);
 void AddDeadLetterCommands(CLI::App& app, Ctl& ctl);  // ctl_deadletter.cc
 void AddPortalCommands(CLI::App& app, Ctl& ctl);      // ctl_portal.cc
 void AddTenantCommands(CLI::App& app, Ctl& ctl);      // ctl_tenant.cc: tenant, reseller
+// ctl_tenant_route.cc: tenant route set|clear|show, tenant bind|unbind|bindings
+void AddTenantRouteCommands(CLI::App& tenant, Ctl& ctl);
+void AddUsageCommands(CLI::App& app, Ctl& ctl);  // ctl_usage.cc: usage report|snapshot|set-total
 
 }  // namespace sg::ctl
