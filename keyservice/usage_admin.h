@@ -4,9 +4,11 @@
 //
 //   UsageSnapshot()         today's snapshot (UTC) of every hosted domain's
 //                           participating users, tenant, reseller and total
-//                           users; taken once per day (idempotent: false when
-//                           today's exists). The keyservice's scheduler calls
-//                           it every pass; so can an operator.
+//                           users: one record per day, merged into by every
+//                           call that day (users: the union), never changed
+//                           once the day is over; false when nothing changed.
+//                           The keyservice's scheduler calls it every pass;
+//                           so can an operator.
 //   GetUsageReport(...)     a month's report from its snapshots and counters
 //                           (usage_report.h); the same for a past month after
 //                           any later change.

@@ -82,19 +82,10 @@ void KeyServiceImpl::SetUsageGauge(const UsageDay& day) {
 
 Result<bool> KeyServiceImpl::UsageSnapshot() {
   const std::string today = UtcDate(UnixSeconds(clock_.Now()));
-  SG_ASSIGN_OR_RETURN(bool have, usage_.HasDay(today));
-  if (have) {
-    // Taken already (today, or before a restart): only the gauge.
-    SG_ASSIGN_OR_RETURN(auto days, usage_.DaysOfMonth(today.substr(0, 7)));
-    for (const auto& d : days) {
-      if (d.date == today) SetUsageGauge(d);
-    }
-    return false;
-  }
   SG_ASSIGN_OR_RETURN(UsageDay day, BuildUsageDay(today));
-  SG_ASSIGN_OR_RETURN(bool written, usage_.PutDayOnce(day));
+  SG_ASSIGN_OR_RETURN(bool changed, usage_.MergeDay(day));
   SetUsageGauge(day);
-  return written;
+  return changed;
 }
 
 Result<UsageReport> KeyServiceImpl::GetUsageReport(const std::string& month,

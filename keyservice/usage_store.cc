@@ -1,5 +1,7 @@
 #include "keyservice/usage_store.h"
 
+#include <set>
+
 #include "keyservice/keyservice_store.pb.h"
 
 namespace sg::keyservice {
@@ -43,14 +45,25 @@ Result<bool> UsageStore::HasDay(const std::string& date) {
   return raw.has_value();
 }
 
-Result<bool> UsageStore::PutDayOnce(const UsageDay& day) {
+Result<bool> UsageStore::MergeDay(const UsageDay& day) {
   std::lock_guard<std::mutex> lock(mu_);
-  SG_ASSIGN_OR_RETURN(bool have, HasDay(day.date));
-  if (have) return false;
+  const std::string key = Key(kDayPrefix, day.date);
+  SG_ASSIGN_OR_RETURN(auto raw, store_.GetMeta(key));
+  store::StoredUsageDay old;
+  if (raw && !old.ParseFromString(*raw)) return Broken(key);
+  std::map<std::string, UsageDomainDay> merged;
+  for (const auto& dd : FromStored(old).domains) merged[dd.domain] = dd;
+  for (const auto& dd : day.domains) {
+    UsageDomainDay& m = merged[dd.domain];
+    std::set<std::string> users(m.participating.begin(), m.participating.end());
+    users.insert(dd.participating.begin(), dd.participating.end());
+    m = dd;
+    m.participating.assign(users.begin(), users.end());
+  }
   store::StoredUsageDay s;
   s.set_date(day.date);
-  s.set_taken_at(day.taken_at);
-  for (const auto& dd : day.domains) {
+  s.set_taken_at(raw ? old.taken_at() : day.taken_at);
+  for (const auto& [name, dd] : merged) {
     auto* x = s.add_domains();
     x->set_domain(dd.domain);
     x->set_tenant(dd.tenant);
@@ -59,7 +72,9 @@ Result<bool> UsageStore::PutDayOnce(const UsageDay& day) {
     x->set_total_users(dd.total_users);
     x->set_total_source(dd.total_source);
   }
-  SG_RETURN_IF_ERROR(store_.PutMeta(Key(kDayPrefix, day.date), s.SerializeAsString()));
+  std::string bytes = s.SerializeAsString();
+  if (raw && bytes == *raw) return false;
+  SG_RETURN_IF_ERROR(store_.PutMeta(key, bytes));
   return true;
 }
 

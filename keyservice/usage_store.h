@@ -1,6 +1,7 @@
 // UsageStore: usage counting's records in the keyservice store's meta column
-// family (docs/usage.md): the daily snapshots ("usage/day/<date>", written
-// once per day), the message counters per day and tenant
+// family (docs/usage.md): the daily snapshots ("usage/day/<date>", one per
+// day; during the day every pass merges into it, later days never touch
+// it), the message counters per day and tenant
 // ("usage/msg/<date>/<tenant>", added to in batches) and the admin-set
 // number of users of a domain ("usage/total/<domain>").
 //
@@ -24,8 +25,11 @@ class UsageStore {
   explicit UsageStore(KeyStore& store) : store_(store) {}
 
   Result<bool> HasDay(const std::string& date);
-  // Writes the day's snapshot unless there is one: false when there was.
-  Result<bool> PutDayOnce(const UsageDay& day);
+  // Merges `day` into the stored snapshot of its date: the participating
+  // users are the union (participating at any moment of the day), tenant,
+  // reseller and total of a domain the latest; a domain seen earlier that day
+  // stays. False when nothing changed (nothing written).
+  Result<bool> MergeDay(const UsageDay& day);
   // Every snapshot of `month` ("2026-11"), by date.
   Result<std::vector<UsageDay>> DaysOfMonth(const std::string& month);
 

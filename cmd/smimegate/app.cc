@@ -192,6 +192,7 @@ Status App::Start() {
                                                                      config_.keyservice.endpoint);
     guard_ = guard_client_.get();
     grpc_clients_.push_back(client.get());
+    usage_admin_ = client.get();
     keyservice_client_ = std::move(client);
     SG_ASSIGN_OR_RETURN(keyservice_cache_, keyservice::CachingKeyService::Open(
                                                *keyservice_client_, config_.key_cache, &registry_));
@@ -222,9 +223,20 @@ Status App::Start() {
                                                             *guard_, *engine_, registry_);
     workers::WorkerConfig wc = config_.workers;
     wc.portal_replies = config_.portal.enabled || config_.policy.web_encryption;
-    services_.push_back(std::make_unique<workers::WorkerPool>(
+    auto pool = std::make_unique<workers::WorkerPool>(
         wc, config_.queue, *queue_, *processor_, registry_,
-        workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster}));
+        workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster});
+    if (keyservice_ != nullptr) usage_admin_ = &keyservice_->usage();
+    if (usage_admin_ != nullptr) {
+      // Batches, never one call per message (docs/usage.md).
+      tenant_counters_ = std::make_unique<workers::TenantCounters>(
+          [usage = usage_admin_](const workers::TenantCounters::Batch& b) {
+            return usage->UsageRecordMessages(b);
+          },
+          registry_);
+      pool->SetTenantCounters(tenant_counters_.get());
+    }
+    services_.push_back(std::move(pool));
   }
   egress::EgressService* egress = nullptr;
   if (Runs(Stage::kEgress)) {
@@ -259,7 +271,9 @@ Status App::Start() {
     SG_RETURN_IF_ERROR(WireUserRegistry(*ingress));
     services_.push_back(std::move(ingress));
   }
-  if (ingress_ != nullptr || egress != nullptr) WireDomainFollower(ingress_, egress);
+  if (ingress_ != nullptr || egress != nullptr || tenant_counters_) {
+    WireDomainFollower(ingress_, egress);
+  }
 
   {
     std::lock_guard<std::mutex> lock(startup_mu_);
@@ -275,6 +289,7 @@ Status App::Start() {
     ++started_;
   }
   if (domain_follower_) domain_follower_->Start();
+  if (tenant_counters_) tenant_counters_->Start();
   return OkStatus();
 }
 
@@ -302,8 +317,14 @@ keyservice::KeyService* App::FollowerKeyService(const std::string& role,
 
 void App::WireDomainFollower(ingress::IngressServer* ingress, egress::EgressService* egress) {
   HostedDomainFollower::Options options;
-  // `smimegate egress` alone reads with the reader role (TenantDomains, WaitForChanges).
-  keyservice::KeyService* keys = FollowerKeyService(ingress != nullptr ? "ingress" : "reader", options);
+  keyservice::KeyService* keys = nullptr;
+  if (ingress == nullptr && egress == nullptr && keyservice_ == nullptr) {
+    keys = keys_;  // `smimegate worker`: its own (cached) gRPC client, role worker
+    options.poll_wait = std::chrono::seconds(10);
+  } else {
+    // `smimegate egress` alone reads with the reader role (TenantDomains, WaitForChanges).
+    keys = FollowerKeyService(ingress != nullptr ? "ingress" : "reader", options);
+  }
   if (keys == nullptr) return;
   HostedDomainFollower::Apply apply;
   if (ingress != nullptr) {
@@ -316,6 +337,13 @@ void App::WireDomainFollower(ingress::IngressServer* ingress, egress::EgressServ
       b.reserve(t.bindings.size());
       for (const auto& x : t.bindings) b.emplace_back(x.kind, x.value, x.tenant);
       ingress->ReplaceRegistryBindings(ingress::MakeRegistryBindings(b));
+    });
+  }
+  if (tenant_counters_) {
+    domain_follower_->OnTable([c = tenant_counters_.get()](const keyservice::TenantRoutingTable& t) {
+      std::map<std::string, std::string> domains;
+      for (const auto& d : t.domains) domains.emplace(d.name, d.tenant);
+      c->ReplaceDomains(std::move(domains));
     });
   }
   if (egress != nullptr) {
@@ -361,6 +389,8 @@ void App::Stop() {
   domain_follower_.reset();
   while (started_ > 0) {
     auto& s = services_[--started_];
+    // The workers have stopped: their last counts go before the keyservice does.
+    if (tenant_counters_ && s.get() == static_cast<Service*>(keyservice_)) tenant_counters_->Stop();
     spdlog::info("stopping {}", s->Name());
     s->Stop();
   }
@@ -387,6 +417,9 @@ void App::Stop() {
   guard_store_.reset();
   ingress_ = nullptr;
   portal_ = nullptr;
+  if (tenant_counters_) tenant_counters_->Stop();
+  tenant_counters_.reset();
+  usage_admin_ = nullptr;
   ingress_user_registry_.reset();
   ingress_keyservice_.reset();
   keyservice_ = nullptr;

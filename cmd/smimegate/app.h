@@ -29,6 +29,7 @@
 #include "common/clock.h"
 #include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
+#include "workers/tenant_counters.h"
 #include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_engine.h"
 
@@ -137,6 +138,9 @@ class App {
   std::unique_ptr<IngressUserRegistry> ingress_user_registry_;
   // Ingress's hosted domains follow the keyservice's registry (docs/tenants.md).
   std::unique_ptr<HostedDomainFollower> domain_follower_;
+  // Message counters per tenant (workers), sent to the keyservice in batches.
+  std::unique_ptr<workers::TenantCounters> tenant_counters_;
+  keyservice::UsageAdmin* usage_admin_ = nullptr;  // in process or the worker's gRPC client
   std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
   std::unique_ptr<smime::SmimeEngine> engine_;
   std::unique_ptr<workers::MessageProcessor> processor_;

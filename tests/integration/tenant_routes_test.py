@@ -252,6 +252,37 @@ def run(gw, sinks, ports):
     if "forged@b.example" in out or len(out) != before_out + 1:
         fail(f"outbound mail: {out} (the refused message must not leave)", log_path)
 
+    # Usage: a participating user of b signs one message; the counter is
+    # per tenant at once, in the keyservice's month report after a batch.
+    ctl_ok(gw, "user", "add", "ann@b.example")
+    ctl_ok(gw, "user", "add", "nobody@b.example", "--no-participate")
+    smtp = smtplib.SMTP("127.0.0.1", relay, timeout=10)
+    smtp.sendmail("ann@b.example", ["partner@remote.example"],
+                  b"From: ann@b.example\r\nSubject: s\r\nMessage-ID: <signed@b.example>\r\n\r\nx\r\n")
+    smtp.quit()
+    sgtest.wait_until(lambda: "signed@b.example" in maildir_ids(outbound), 60,
+                      what="ann's signed message", proc=gw.proc)
+    metrics_url = f"http://127.0.0.1:{gw.ports['metrics']}/metrics"
+    m = sgtest.http_get(metrics_url)[1]
+    if not re.search(r'^smimegate_tenant_messages_total\{tenant="b",kind="signed"\} 1', str(m), re.M):
+        fail("smimegate_tenant_messages_total of b's signed message is not 1", log_path)
+    ctl_ok(gw, "usage", "snapshot")
+    month = time.strftime("%Y-%m", time.gmtime())
+
+    def b_row():
+        rep = json.loads(ctl_ok(gw, "usage", "report", "--month", month, "--format", "json"))
+        return {t["tenant"]: t for t in rep["tenants"]}.get("b", {})
+    sgtest.wait_until(lambda: b_row().get("messages", {}).get("signed") == 1, 30,
+                      what="b's signed counter in the usage report", proc=gw.proc)
+    if b_row().get("billable_users") != 1:
+        fail(f"usage report row of b: {b_row()} (ann participates, nobody does not)", log_path)
+    csv = ctl_ok(gw, "usage", "report", "--month", month, "--tenant", "b", "--format", "csv")
+    if f"domain,{month},b.example,b,,1," not in csv:
+        fail(f"usage report csv: {csv}", log_path)
+    m = sgtest.http_get(metrics_url)[1]
+    if not re.search(r'^smimegate_usage_participating_users\{tenant="b"\} 1', str(m), re.M):
+        fail("smimegate_usage_participating_users of b is not 1", log_path)
+
     methods = [a["method"] for a in ctl_json(gw, "audit", "list")]
     for m in ("KeyAdmin/TenantRouteSet", "KeyAdmin/TenantRouteClear", "KeyAdmin/TenantBind",
               "KeyAdmin/TenantUnbind"):

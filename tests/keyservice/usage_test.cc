@@ -79,8 +79,9 @@ TEST_F(UsageTest, MonthReportFromDailySnapshots) {
   Put("b2@d3.example", true);
   Put("s1@solo.example", true);
   ASSERT_TRUE(Snapshot());
-  Put("late@d1.example", true);  // the same day after the snapshot: not counted that day
-  EXPECT_FALSE(Snapshot()) << "one snapshot per day";
+  EXPECT_FALSE(Snapshot()) << "idempotent: the same state the same day writes nothing";
+  Put("late@d1.example", true);  // later the same day: merged into the day's snapshot
+  EXPECT_TRUE(Snapshot());
   NextDay();  // 11-02: a2 removed, a3 switches to participating
   ASSERT_TRUE(ks_->RemoveUser("a2@d1.example").ok());
   ASSERT_TRUE(ks_->RemoveUser("late@d1.example").ok());
@@ -98,14 +99,14 @@ TEST_F(UsageTest, MonthReportFromDailySnapshots) {
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->days, 3u);
   ASSERT_EQ(r->domains.size(), 5u);  // d1, d2, d3, example.com, solo.example
-  // d1: a1 (all days), a2 (day 1), a3 (days 2-3), a4 (day 3) = 4; a5 never;
-  // "late" existed between two snapshots only: never counted. 4/10 = 40 %.
+  // d1: a1 (all days), a2 (day 1), late (day 1, removed on day 2), a3
+  // (days 2-3), a4 (day 3) = 5; a5 never participated. 5/10 = 50 %.
   const auto* d1 = DomainRow(*r, "d1.example");
   ASSERT_NE(d1, nullptr);
-  EXPECT_EQ(d1->participating, 4u);
+  EXPECT_EQ(d1->participating, 5u);
   EXPECT_EQ(d1->total_users, 10u);
   EXPECT_EQ(d1->total_source, "admin");
-  EXPECT_DOUBLE_EQ(d1->ratio, 0.4);
+  EXPECT_DOUBLE_EQ(d1->ratio, 0.5);
   EXPECT_FALSE(d1->below_minimum);
   // d2: 1 of 20 = 5 %: below the 20 % minimum.
   const auto* d2 = DomainRow(*r, "d2.example");
@@ -120,9 +121,9 @@ TEST_F(UsageTest, MonthReportFromDailySnapshots) {
   const auto* def = DomainRow(*r, "example.com");
   EXPECT_TRUE(def->total_unknown);
   EXPECT_FALSE(def->below_minimum);
-  // Tenants: t1 4 users -> tier 3; t2 1 -> 0; t3 2 -> 0; the reseller's sum
-  // 7 -> tier 6, which no tenant reaches alone.
-  EXPECT_EQ(TenantRow(*r, "t1")->billable_users, 4u);
+  // Tenants: t1 5 users -> tier 3; t2 1 -> 0; t3 2 -> 0; the reseller's sum
+  // 8 -> tier 6, which no tenant reaches alone.
+  EXPECT_EQ(TenantRow(*r, "t1")->billable_users, 5u);
   EXPECT_EQ(TenantRow(*r, "t1")->tier, 3u);
   EXPECT_EQ(TenantRow(*r, "t2")->tier, 0u);
   EXPECT_EQ(TenantRow(*r, "t2")->domains_below_minimum, 1u);
@@ -130,7 +131,7 @@ TEST_F(UsageTest, MonthReportFromDailySnapshots) {
   ASSERT_EQ(r->resellers.size(), 1u);
   EXPECT_EQ(r->resellers[0].reseller, "sh");
   EXPECT_EQ(r->resellers[0].tenants, 3u);
-  EXPECT_EQ(r->resellers[0].billable_users, 7u);
+  EXPECT_EQ(r->resellers[0].billable_users, 8u);
   EXPECT_EQ(r->resellers[0].tier, 6u);
   EXPECT_EQ(TenantRow(*r, "solo")->billable_users, 1u);
   // Message counters summed over the batches.
