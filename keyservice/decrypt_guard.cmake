@@ -1,4 +1,4 @@
-# The decryption failure guard (issue 13 point 1; keyservice/decrypt_guard.h):
+# The decryption failure guard (issue 13 point 1; common/decrypt_guard.h):
 # its own proto file and gRPC service, its RocksDB store, and the client
 # workers in their own process use. Included by keyservice/CMakeLists.txt.
 sg_protoc(_sg_guard_gen GRPC PROTOS proto/decrypt_guard.proto COMMENT "decrypt guard API")

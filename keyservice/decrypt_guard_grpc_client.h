@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "keyservice/decrypt_guard.h"
+#include "common/decrypt_guard.h"
 
 namespace grpc {
 class Channel;

@@ -6,7 +6,7 @@
 // guard is thread-safe, borrowed, and outlives the service.
 #pragma once
 
-#include "keyservice/decrypt_guard.h"
+#include "common/decrypt_guard.h"
 #include "proto/decrypt_guard.grpc.pb.h"
 
 namespace sg::keyservice {

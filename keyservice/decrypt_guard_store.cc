@@ -42,24 +42,6 @@ Status FromRocks(const rocksdb::Status& s, const char* what) {
 
 }  // namespace
 
-std::string_view ContentKeyVerdictName(ContentKeyVerdict v) {
-  switch (v) {
-    case ContentKeyVerdict::kFirst: return "first";
-    case ContentKeyVerdict::kSame: return "same";
-    case ContentKeyVerdict::kReplayed: return "replayed";
-  }
-  return "unknown";
-}
-
-std::string_view DsnPermissionName(DsnPermission p) {
-  switch (p) {
-    case DsnPermission::kAllowed: return "allowed";
-    case DsnPermission::kAlreadySent: return "already_sent";
-    case DsnPermission::kRateLimited: return "rate_limited";
-  }
-  return "unknown";
-}
-
 DecryptGuardStore::DecryptGuardStore(const DecryptGuardOptions& options) : options_(options) {}
 
 DecryptGuardStore::~DecryptGuardStore() {

@@ -20,7 +20,7 @@
 #include <optional>
 #include <string>
 
-#include "keyservice/decrypt_guard.h"
+#include "common/decrypt_guard.h"
 
 namespace rocksdb {
 class DB;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "common/ascii.h"
 #include "common/mail/base64.h"
@@ -10,12 +11,7 @@
 namespace sg::keyservice {
 namespace {
 
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+std::string Trim(std::string_view s) { return std::string(AsciiTrim(s)); }
 
 // Splits a CSV line (RFC 4180 quoting, no embedded newlines).
 Result<std::vector<std::string>> SplitCsv(const std::string& line) {

@@ -1,16 +1,18 @@
-// IssuanceQueue: a first certificate is issued in the background, so that a
-// CA that is slow, silent or down never holds the caller (a worker thread
-// in `smimegate run`, a gRPC handler in the distributed mode) for the CA's
-// timeouts (CMP total_timeout: 2 min).
+// IssuanceQueue: a first certificate from an external CA (the cmp backend)
+// is issued in the background, so that a CA that is slow, silent or down
+// never holds the caller (a worker thread in `smimegate run`, a gRPC handler
+// in the distributed mode) for the CA's timeouts (CMP total_timeout: 2 min).
+// The built-in CA answers in process and is not queued: KeyServiceImpl calls
+// it on the caller's thread.
 //
-// GetSigningIdentity for a user without a usable certificate calls
-// Request(address): it starts the issuance (or joins the one in flight for
-// that address: one at a time per address) and waits at most
-// `answer_within` for it. A fast CA (the built-in one) answers within that
-// time and the caller gets its certificate at once; otherwise the caller
-// gets kUnavailable (the worker sets the message aside, workers.ca_wait),
-// the issuance goes on and its certificate is stored when it comes: the
-// worker's next try finds it.
+// GetSigningIdentity for a user without a usable certificate from an
+// external CA calls Request(address): it starts the issuance (or joins the
+// one in flight for that address: one at a time per address) and waits at
+// most `answer_within` for it. A CA that answers within that time gives the
+// caller its certificate at once; otherwise the caller gets kUnavailable
+// (the worker sets the message aside, workers.ca_wait), the issuance goes
+// on and its certificate is stored when it comes: the worker's next try
+// finds it.
 //
 // The outcome of a failed issuance is remembered per address, so that a
 // refusal reaches the next try as a refusal (the worker then delivers per

@@ -4,9 +4,11 @@
 // Single flight: reads and writes for one owner are serialised by a striped
 // lock (64 stripes, by owner), so concurrent first use of a new sender
 // issues exactly one key; different owners proceed in parallel. A first
-// certificate is issued in the background (issuance_queue.h): the caller
-// waits at most keyservice.issuance.answer_within for it, then gets
-// `unavailable` and finds the certificate on a later call.
+// certificate from the built-in CA is issued on the caller's thread (it
+// answers in process). One from an external CA (cmp) is issued in the
+// background (issuance_queue.h): the caller waits at most
+// keyservice.issuance.answer_within for it, then gets `unavailable` and
+// finds the certificate on a later call.
 //
 // Key selection:
 //   - signing: among the owner's keys whose certificate is valid now, the

@@ -54,7 +54,7 @@ RoleTable RoleTable::KeyServiceDefault() {
       // Workers in their own process report message counters in batches.
       {adm("UsageRecordMessages"), {worker}},
       // Every other KeyAdmin method has no rule: admin only.
-      // The decryption failure guard (keyservice/decrypt_guard.h): the
+      // The decryption failure guard (common/decrypt_guard.h): the
       // workers' memory of content keys and failure DSNs.
       {guard("ObserveContentKey"), {worker}},
       {guard("PermitFailureDsn"), {worker}},

@@ -22,7 +22,7 @@
 #include "common/status_server.h"
 #include "egress/egress_service.h"
 #include "ingress/ingress_server.h"
-#include "keyservice/decrypt_guard.h"
+#include "common/decrypt_guard.h"
 #include "keyservice/decrypt_guard_grpc_server.h"
 #include "keyservice/key_cache_metrics.h"
 #include "keyservice/keyservice_grpc_client.h"

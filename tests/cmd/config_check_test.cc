@@ -2,10 +2,7 @@
 // (cmd/smimegate/config_show.h, config_check.h) on configurations written
 // into a temp dir: what is recorded and shown, and each check failing for
 // its cause with the key named.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +16,7 @@
 #include "cmd/smimegate/config_show.h"
 #include "common/config_entries.h"
 #include "common/config_node.h"
+#include "tests/support/loopback.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
 
@@ -164,20 +162,14 @@ TEST_F(ConfigCheckTest, TwoListenersOnOnePortAreAnError) {
 }
 
 TEST_F(ConfigCheckTest, PortInUseIsAWarningAndAForeignAddressAnError) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const std::string port = std::to_string(ntohs(addr.sin_port));
+  sg::testing::LoopbackListenSocket taken(1);
+  ASSERT_TRUE(taken.ok());
+  const std::string port = std::to_string(taken.port());
   AppConfig c = Load("metrics:\n  address: 127.0.0.1\n  port: " + port +
                      "\ningress:\n  listeners:\n"
                      "    - {name: mx, address: 192.0.2.1, port: 42526, role: mx}\n");
   auto r = CheckDeployment(c, Stage::kIngress, system_clock::now());
-  close(fd);
+  taken.Close();
   EXPECT_TRUE(Contains(r.warnings, "metrics 127.0.0.1:" + port + ": in use")) << Joined(r.warnings);
   EXPECT_TRUE(Contains(r.errors, "ingress.listeners[0] 192.0.2.1:42526: cannot bind"))
       << Joined(r.errors);

@@ -1,11 +1,8 @@
 // The smimegate binary as an operator meets it: configuration errors exit 2
 // with a message naming the key and line; a taken port exits 1 naming it;
 // SIGTERM shuts down cleanly with exit 0.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/loopback.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -52,19 +50,6 @@ void ReplaceOnce(std::string& s, const std::string& from, const std::string& to)
   size_t at = s.find(from);
   ASSERT_NE(at, std::string::npos) << from;
   s.replace(at, from.size(), to);
-}
-
-// A loopback port nobody listens on right now.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // A gateway running in the background until Stop().
@@ -122,7 +107,7 @@ class SmimegateCliTest : public ::testing::Test {
 // so a second gateway on the same port started and the kernel split the
 // connections between the two.
 TEST_F(SmimegateCliTest, SecondGatewayOnTheSameKeyservicePortExits1NamingIt) {
-  std::string port = std::to_string(FreePort());
+  std::string port = std::to_string(sg::testing::FreeLoopbackPort());
   std::string yaml = kRunnable;
   ReplaceOnce(yaml, "listen: 127.0.0.1:0", "listen: 127.0.0.1:" + port);
   Gateway first;
@@ -136,7 +121,7 @@ TEST_F(SmimegateCliTest, SecondGatewayOnTheSameKeyservicePortExits1NamingIt) {
 }
 
 TEST_F(SmimegateCliTest, SecondGatewayOnTheSameMetricsPortExits1NamingIt) {
-  std::string port = std::to_string(FreePort());
+  std::string port = std::to_string(sg::testing::FreeLoopbackPort());
   std::string yaml = kRunnable;
   ReplaceOnce(yaml, "metrics:\n  port: 0", "metrics:\n  port: " + port);
   Gateway first;
@@ -292,19 +277,13 @@ TEST_F(SmimegateCliTest, EnvironmentOverrideIsValidatedLikeTheFile) {
 }
 
 TEST_F(SmimegateCliTest, TakenPortIsAClearErrorWithExitCode1) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
+  sg::testing::LoopbackListenSocket taken(1);
+  ASSERT_TRUE(taken.ok());
+  const int port = taken.port();
   std::string yaml = kRunnable;
   ReplaceOnce(yaml, "metrics:\n  port: 0", "metrics:\n  port: " + std::to_string(port));
   auto r = RunSmimegate("run -c " + Write(yaml));
-  close(fd);
+  taken.Close();
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("already in use"), std::string::npos) << r.output;

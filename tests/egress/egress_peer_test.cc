@@ -15,6 +15,7 @@
 #include "tests/egress/egress_harness.h"
 #include "tests/egress/peer_process.h"
 #include "tests/support/captured_log.h"
+#include "tests/support/loopback.h"
 
 namespace sg::egress::testing {
 namespace {
@@ -72,7 +73,7 @@ TEST_F(EgressPeerTest, DeliversToAiosmtpdAndDoesNotDeliverAgainAfterRestart) {
 }
 
 TEST_F(EgressPeerTest, DeliversToPostfixSmtpSink) {
-  const int port = FreePort();
+  const int port = ::sg::testing::FreeLoopbackPort();
   const std::string dump = h_.dir() + "/sink";
   std::filesystem::create_directories(dump);
   // smtp-sink drops privileges to nobody, who must reach the dump directory.
@@ -81,14 +82,9 @@ TEST_F(EgressPeerTest, DeliversToPostfixSmtpSink) {
   ChildProcess sink({"/usr/sbin/smtp-sink", "-u", "nobody", "-d", dump + "/%H%M%S.",
                      "127.0.0.1:" + std::to_string(port), "10"});
   ASSERT_TRUE(WaitUntil([&] {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-    close(fd);
-    return ok;
+    const int fd = ::sg::testing::ConnectLoopback(static_cast<uint16_t>(port));
+    if (fd >= 0) close(fd);
+    return fd >= 0;
   }, seconds(10)));
   h_.Start(Yaml(SmtpRoute(port)));
   for (int i = 0; i < 5; ++i) {
@@ -393,7 +389,7 @@ TEST_F(EgressPeerTest, ManyMessagesReuseOneConnection) {
 // message opens a new session instead of failing on the dead one (which would
 // send it through the retry topic, 10 s here).
 TEST_F(EgressPeerTest, ASessionTheServerClosedIsNotReusedForTheNextMessage) {
-  const int port = FreePort();
+  const int port = ::sg::testing::FreeLoopbackPort();
   auto first = StartSmtpPeer(h_.dir(), "first", {}, "127.0.0.1", port);
   ASSERT_EQ(first.port, port);
   h_.Start("egress:\n  helo_name: gw.test\n  poll_interval: 5ms\n"

@@ -40,9 +40,6 @@ std::vector<nlohmann::json> ReadJsonLines(const std::string& path);
 // Polls `pred` every 10 ms until it is true or `timeout` passes.
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
-// A TCP port on 127.0.0.1 that was free a moment ago (for peers that need a fixed port).
-int FreePort();
-
 // An aiosmtpd peer (tests/egress/peers/smtp_peer.py).
 struct SmtpPeer {
   ChildProcess process;

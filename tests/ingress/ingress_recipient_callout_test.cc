@@ -6,8 +6,6 @@
 #include "ingress/ingress_recipient_callout.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +16,7 @@
 #include "tests/ingress/fake_producer.h"
 #include "tests/ingress/smtp_test_client.h"
 #include "tests/ingress/test_listeners.h"
+#include "tests/support/loopback.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::ingress {
@@ -50,26 +49,20 @@ TEST(CalloutTest, TemporaryFailureRefusalAndSilenceAreUnavailableWithinTheTimeou
   EXPECT_EQ(busy.Lookup("alice@example.org"), RecipientStatus::kUnavailable);  // 451
   EXPECT_EQ(busy.Lookup("alice@example.org"), RecipientStatus::kKnown);
   // Nothing listens.
-  const int closed_port = egress::testing::FreePort();
+  const int closed_port = ::sg::testing::FreeLoopbackPort();
   CalloutSource refused(
       CalloutConfig{"127.0.0.1", static_cast<uint16_t>(closed_port), 5s, "gw.test"});
   EXPECT_EQ(refused.Lookup("alice@example.org"), RecipientStatus::kUnavailable);
   // Accepts, never greets: the timeout bounds the whole lookup.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 4), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  CalloutSource silent(CalloutConfig{"127.0.0.1", ntohs(a.sin_port), 300ms, "gw.test"});
+  ::sg::testing::LoopbackListenSocket mute_peer(4);
+  ASSERT_TRUE(mute_peer.ok());
+  CalloutSource silent(CalloutConfig{"127.0.0.1", mute_peer.port(), 300ms, "gw.test"});
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(silent.Lookup("alice@example.org"), RecipientStatus::kUnavailable);
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_GE(took, 250ms);
   EXPECT_LT(took, 2s);
-  close(fd);
+  mute_peer.Close();
 }
 
 TEST(CalloutTest, MxListenerVerifiesByListThenCalloutOverTheWire) {

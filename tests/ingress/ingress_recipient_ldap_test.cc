@@ -7,10 +7,8 @@
 #include "ingress/ingress_recipient_ldap.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,6 +22,7 @@
 #include "tests/ingress/fake_producer.h"
 #include "tests/ingress/smtp_test_client.h"
 #include "tests/ingress/test_listeners.h"
+#include "tests/support/loopback.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::ingress {
@@ -31,7 +30,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using egress::testing::ChildProcess;
-using egress::testing::FreePort;
 using testing::CodeOf;
 using testing::SmtpTestClient;
 
@@ -46,14 +44,9 @@ bool Run(const std::string& cmd) {
 }
 
 bool Connectable(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
+  const int fd = ::sg::testing::ConnectLoopback(static_cast<uint16_t>(port));
+  if (fd >= 0) close(fd);
+  return fd >= 0;
 }
 
 // One slapd for the whole suite: dc=example,dc=org with alice and bob (bob
@@ -100,8 +93,8 @@ class Slapd {
     if (!Run(std::string(kSlapadd) + " -f " + dir_ + "/slapd.conf -l " + dir_ + "/data.ldif")) {
       return false;
     }
-    ldap_port = FreePort();
-    ldaps_port = FreePort();
+    ldap_port = ::sg::testing::FreeLoopbackPort();
+    ldaps_port = ::sg::testing::FreeLoopbackPort();
     return Start();
   }
 
@@ -279,19 +272,13 @@ TEST_F(LdapTest, FailuresAreUnavailableAndThePasswordIsNeverLogged) {
 
 TEST_F(LdapTest, DownOrSilentDirectoryIsUnavailableWithinTheTimeout) {
   LdapConfig c = slapd_->Config();
-  c.url = "ldap://127.0.0.1:" + std::to_string(FreePort());
+  c.url = "ldap://127.0.0.1:" + std::to_string(::sg::testing::FreeLoopbackPort());
   EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
   // Accepts the connection, never answers.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 8), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::sg::testing::LoopbackListenSocket mute_peer(8);
+  ASSERT_TRUE(mute_peer.ok());
   for (const std::string scheme : {"ldap", "ldaps"}) {
-    c.url = scheme + "://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    c.url = scheme + "://127.0.0.1:" + std::to_string(mute_peer.port());
     c.timeout = 300ms;
     auto silent = Open(c);
     const auto t0 = std::chrono::steady_clock::now();
@@ -300,7 +287,7 @@ TEST_F(LdapTest, DownOrSilentDirectoryIsUnavailableWithinTheTimeout) {
     EXPECT_GE(took, 250ms) << scheme;
     EXPECT_LT(took, 3s) << scheme;
   }
-  close(fd);
+  mute_peer.Close();
 }
 
 // A kept connection that the directory dropped (restart) is replaced, and
@@ -327,14 +314,8 @@ TEST_F(LdapTest, ReconnectsAfterARestartAndRereadsThePasswordOnReload) {
 // lookup waits on a silent directory never holds up another session (the
 // lookups run on the recipient pool, not the event loop).
 TEST_F(LdapTest, MxListenerVerifiesByLdapOverTheWire) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 8), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::sg::testing::LoopbackListenSocket mute_peer(8);
+  ASSERT_TRUE(mute_peer.ok());
 
   IngressConfig config;
   config.hostname = "gw.example.org";
@@ -348,7 +329,7 @@ TEST_F(LdapTest, MxListenerVerifiesByLdapOverTheWire) {
   RecipientDomainConfig silent = d;
   silent.config_path = "ingress.recipient_verification.domains[1]";
   silent.domain = "slow.example";
-  silent.ldap->url = "ldap://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  silent.ldap->url = "ldap://127.0.0.1:" + std::to_string(mute_peer.port());
   silent.ldap->timeout = 3s;
   config.recipient_verification.domains = {d, silent};
   testing::FakeProducer producer;
@@ -388,7 +369,7 @@ TEST_F(LdapTest, MxListenerVerifiesByLdapOverTheWire) {
   EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<alice@example.org>")), "250 2.1.5");
   EXPECT_EQ(CodeOf(c.Cmd("QUIT")), "221 2.0.0");
   server.Stop();
-  close(fd);
+  mute_peer.Close();
   ASSERT_TRUE(slapd_->Start());
 }
 

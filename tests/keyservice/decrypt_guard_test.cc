@@ -1,4 +1,4 @@
-// The DecryptFailureGuard contract (keyservice/decrypt_guard.h), one suite
+// The DecryptFailureGuard contract (common/decrypt_guard.h), one suite
 // over both implementations: the store itself (what `smimegate run` calls)
 // and the gRPC client against the service on a loopback port (what
 // `smimegate worker` calls). Plus the store's bounds and persistence.

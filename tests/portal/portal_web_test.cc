@@ -3,8 +3,6 @@
 // reaches the inbound topic; a certificate uploaded with the CSRF token
 // makes /m/<id>/smime a message the matching key decrypts; answers that no
 // handler wrote name their status.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/ssl.h>
@@ -21,6 +19,7 @@
 #include "portal/portal_mime.h"
 #include "portal/portal_store.h"
 #include "tests/portal/portal_service_fixture.h"
+#include "tests/support/loopback.h"
 #include "tests/support/test_pki.h"
 
 namespace sg::portal {
@@ -122,14 +121,10 @@ class RawTls {
     // A write to a closed connection is an error, not a signal.
     if (std::signal(SIGPIPE, SIG_IGN) == SIG_ERR) ADD_FAILURE() << "SIGPIPE cannot be ignored";
     ctx_ = SSL_CTX_new(TLS_client_method());
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd_ = ::sg::testing::ConnectLoopback(static_cast<uint16_t>(port));
+    if (fd_ < 0) return;
     timeval tv{15, 0};  // every read is bounded
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
     ssl_ = SSL_new(ctx_);
     SSL_set_fd(ssl_, fd_);
     ok_ = SSL_connect(ssl_) == 1;
@@ -315,15 +310,7 @@ class PortalConnectionsTest : public PortalServiceFixture {
   }
   // A TCP connection that never starts TLS (a slowloris client); -1 on failure.
   int IdleSocket() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(service_->port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
+    const int fd = ::sg::testing::ConnectLoopback(static_cast<uint16_t>(service_->port()));
     if (fd >= 0) idle_.push_back(fd);
     return fd;
   }

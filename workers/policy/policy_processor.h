@@ -55,7 +55,7 @@
 
 #include "common/clock.h"
 #include "common/mail/dsn.h"
-#include "keyservice/decrypt_guard.h"
+#include "common/decrypt_guard.h"
 #include "keyservice/key_service.h"
 #include "workers/message_processor.h"
 #include "workers/policy/policy_config.h"

@@ -35,7 +35,7 @@
 #include <string>
 #include <vector>
 
-#include "keyservice/decrypt_guard.h"
+#include "common/decrypt_guard.h"
 #include "workers/smime/smime_engine.h"
 
 namespace sg::workers {

@@ -5,13 +5,13 @@
 // revoked signer.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
 
 #include <atomic>
 #include <filesystem>
 
 #include "common/metrics.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/loopback.h"
 #include "tests/support/test_pki.h"
 #include "tests/workers/smime/revocation_test_pki.h"
 #include "tests/workers/smime/smime_test_pki.h"
@@ -205,22 +205,16 @@ TEST_F(Revocation, TheBudgetBoundsOneCheck) {
   config.timeout = 200ms;
   config.budget = 200ms;
   // A listener that never answers: the fetch waits until the timeout.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  ASSERT_EQ(listen(fd, 4), 0);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const std::string silent = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
+  ::sg::testing::LoopbackListenSocket mute_peer(4);
+  ASSERT_TRUE(mute_peer.ok());
+  const std::string silent = "http://127.0.0.1:" + std::to_string(mute_peer.port()) + "/";
   const TestIdentity& root = GetTestPki().root;
   X509Ptr leaf = RevocationLeaf("silent@example.com", root.cert.get(), root.key.get(),
                                 servers_->key.get(), silent, "");
   const auto start = std::chrono::steady_clock::now();
   RevocationVerdict v = Checker()->Check({leaf, root.cert}, "example.com");
   const auto took = std::chrono::steady_clock::now() - start;
-  close(fd);
+  mute_peer.Close();
   EXPECT_EQ(v.state, RevocationState::kError);
   EXPECT_LT(took, 2s) << "bounded by the timeout, not by the silent server";
 }

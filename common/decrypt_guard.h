@@ -24,11 +24,18 @@
 // worker retries the record later; it never decrypts without asking);
 // kInvalidArgument for a malformed request.
 //
+// The interface is the keyservice's (namespace sg::keyservice) but lives
+// below the stages, so that workers include it without depending on the
+// keyservice stage (DESIGN: stages meet through the queue and the shared
+// libraries; keyservice/key_service.h is the one keyservice header they may
+// include).
+//
 // Threading: implementations are thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
