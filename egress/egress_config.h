@@ -62,7 +62,15 @@ struct RouteConfig {
   // (egress_destination.h); every other such address is refused.
   std::vector<Network> allowed_networks;
   std::string config_path;  // "egress.outbound", "egress.routes[2]": for messages
+  // 0 for the config file's routes; a tenant's route from the registry gets
+  // a new number whenever it changes, so connections and TLS contexts of
+  // the old one are never reused for it (RouteKey).
+  uint64_t generation = 0;
 };
+
+// The key of a route's connections and TLS context: its name, plus the
+// generation of a registry route.
+std::string RouteKey(const RouteConfig& route);
 
 // Deadlines of the SMTP client for each stage of a session, RFC 5321
 // 4.5.3.2 defaults. Each reply has its own deadline from the moment the

@@ -94,6 +94,7 @@ class EgressService::Impl {
 
   Status Start(std::atomic<bool>& ready);
   void RequestStop() { stop_requested_ = true; }
+  size_t ReplaceTenantRoutes(const TenantRoutes& routes) { return router_.ReplaceTenantRoutes(routes); }
   void Stop();
 
  private:
@@ -1118,6 +1119,10 @@ Status EgressService::Start() { return impl_->Start(ready_); }
 void EgressService::RequestStop() {
   ready_ = false;
   impl_->RequestStop();
+}
+
+size_t EgressService::ReplaceTenantRoutes(const TenantRoutes& routes) {
+  return impl_->ReplaceTenantRoutes(routes);
 }
 
 void EgressService::Stop() {

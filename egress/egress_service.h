@@ -42,6 +42,7 @@
 #include "common/clock.h"
 #include "egress/egress_config.h"
 #include "egress/egress_dns.h"
+#include "egress/egress_route.h"
 
 namespace sg::egress {
 
@@ -75,6 +76,9 @@ class EgressService final : public Service {
   // calls run on the egress loop and wait for it (kUnavailable when the
   // loop is not running). Lives as long as this service.
   mailqueue::Admin& queue_admin() { return *queue_admin_; }
+  // The keyservice registry's per-tenant inbound routes now (egress_route.h);
+  // any thread, takes effect for the next message. Returns the routes in use.
+  size_t ReplaceTenantRoutes(const TenantRoutes& routes);
 
  private:
   class Impl;

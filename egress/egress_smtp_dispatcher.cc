@@ -50,10 +50,11 @@ size_t SmtpDispatcher::OpenSessions() const {
 }
 
 Result<std::shared_ptr<TlsClientContext>> SmtpDispatcher::ContextFor(const RouteConfig& route) {
-  auto it = tls_contexts_.find(route.name);
+  const std::string key = RouteKey(route);
+  auto it = tls_contexts_.find(key);
   if (it != tls_contexts_.end()) return it->second;
   SG_ASSIGN_OR_RETURN(auto ctx, TlsClientContext::Create(route.tls));
-  tls_contexts_[route.name] = ctx;
+  tls_contexts_[key] = ctx;
   return ctx;
 }
 

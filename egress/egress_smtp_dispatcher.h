@@ -91,7 +91,7 @@ class SmtpDispatcher {
   EgressMetrics& metrics_;
   const DestinationPolicy& policy_;
   std::map<std::string, std::unique_ptr<Destination>> destinations_;
-  std::map<std::string, std::shared_ptr<TlsClientContext>> tls_contexts_;  // per route name
+  std::map<std::string, std::shared_ptr<TlsClientContext>> tls_contexts_;  // per RouteKey
   bool shut_down_ = false;
 };
 

@@ -14,10 +14,33 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "common/cidr.h"
 
 namespace sg::ingress {
+
+// Relay clients bound to tenants in the keyservice registry
+// (`smimegatectl tenant bind`, docs/tenants.md "Relay clients").
+struct RegistryBindings {
+  std::map<std::string, std::string> users;         // SMTP AUTH user -> tenant id
+  std::map<std::string, std::string> certificates;  // client certificate subject -> tenant id
+  // Most specific (longest prefix) first; the first network containing the
+  // client decides.
+  std::vector<std::pair<Cidr, std::string>> networks;
+};
+
+// Builds RegistryBindings from (kind, value, tenant) triples: kinds user,
+// certificate, network; a malformed network or unknown kind is skipped
+// (the keyservice checked them when they were bound).
+RegistryBindings MakeRegistryBindings(
+    const std::vector<std::tuple<std::string, std::string, std::string>>& bindings);
 
 class HostedDomains {
  public:
@@ -31,11 +54,22 @@ class HostedDomains {
   void Replace(Map domains);
   size_t size() const;
 
+  // The registry's relay-client bindings (none until the follower sets them).
+  void ReplaceBindings(RegistryBindings bindings);
+  // The tenant a relay client is bound to in the registry: by AUTH user,
+  // by certificate subject, by network (the client's address); nullopt when
+  // it is not bound there.
+  std::optional<std::string> TenantOfUser(std::string_view user) const;
+  std::optional<std::string> TenantOfCertificate(std::string_view subject) const;
+  std::optional<std::string> TenantOfNetwork(std::string_view ip) const;
+
  private:
   std::shared_ptr<const Map> Snapshot() const;
+  std::shared_ptr<const RegistryBindings> BindingSnapshot() const;
   mutable std::mutex mu_;
   // Swapped whole: a lookup never sees a half-updated set.
   std::shared_ptr<const Map> domains_;
+  std::shared_ptr<const RegistryBindings> bindings_ = std::make_shared<const RegistryBindings>();
 };
 
 }  // namespace sg::ingress

@@ -68,9 +68,22 @@ Result<AllowedSenders> ParseSenders(const std::vector<std::string>& entries,
   return out;
 }
 
+AllowedSenders SenderBindings::Registry(const std::string& tenant, std::string where) const {
+  AllowedSenders out;
+  out.where = std::move(where);
+  out.tenants.insert(tenant);
+  out.runtime = runtime;
+  return out;
+}
+
 std::optional<AllowedSenders> SenderBindings::For(const SessionState& s,
                                                   const AllowedSenders& listener_default) const {
   if (!s.auth_identity.empty()) {
+    if (runtime) {
+      if (auto t = runtime->TenantOfUser(s.auth_identity)) {
+        return Registry(*t, "the registry binding of AUTH user " + s.auth_identity);
+      }
+    }
     for (const auto& [user, allowed] : auth_users) {
       if (user == s.auth_identity) return allowed;
     }
@@ -83,8 +96,18 @@ std::optional<AllowedSenders> SenderBindings::For(const SessionState& s,
     return own;
   }
   if (s.tls.peer_verified) {
+    if (runtime) {
+      if (auto t = runtime->TenantOfCertificate(s.tls.peer_subject)) {
+        return Registry(*t, "the registry binding of certificate " + s.tls.peer_subject);
+      }
+    }
     for (const auto& [subject, allowed] : certificates) {
       if (subject == s.tls.peer_subject) return allowed;
+    }
+  }
+  if (runtime) {
+    if (auto t = runtime->TenantOfNetwork(s.client_ip)) {
+      return Registry(*t, "the registry network binding of " + s.client_ip);
     }
   }
   for (const auto& [net, allowed] : networks) {
@@ -93,10 +116,11 @@ std::optional<AllowedSenders> SenderBindings::For(const SessionState& s,
   return listener_default;
 }
 
-void SenderBindings::AttachRuntime(const std::shared_ptr<const HostedDomains>& runtime) {
-  for (auto& b : auth_users) b.second.runtime = runtime;
-  for (auto& b : certificates) b.second.runtime = runtime;
-  for (auto& b : networks) b.second.runtime = runtime;
+void SenderBindings::AttachRuntime(const std::shared_ptr<const HostedDomains>& hosted) {
+  runtime = hosted;
+  for (auto& b : auth_users) b.second.runtime = hosted;
+  for (auto& b : certificates) b.second.runtime = hosted;
+  for (auto& b : networks) b.second.runtime = hosted;
 }
 
 Status SenderBindings::CheckWithin(const std::set<std::string>& hosted) const {

@@ -13,6 +13,13 @@
 //   4. the listener's default (ingress.listeners[].senders, by default every
 //      hosted domain) for trusted-network and certificate clients without a
 //      binding of their own.
+// Relay clients bound to a tenant in the keyservice registry (`smimegatectl
+// tenant bind user|certificate|network`, HostedDomains::TenantOf*) come
+// right before the config file's bindings of the same kind, so a binding
+// changed at run time wins over the file: AUTH user (registry, config),
+// certificate (registry, config), network (registry, config), then the
+// listener's default. A registry binding decides what an admitted client
+// may send as; it never admits a client.
 // An entry "tenant:ID" binds to every domain of that tenant (docs/tenants.md),
 // as the keyservice's registry says at the moment of the check: a domain
 // added to the tenant or moved away takes effect without a restart.
@@ -66,14 +73,19 @@ struct SenderBindings {
   std::vector<std::pair<std::string, AllowedSenders>> auth_users;    // user name
   std::vector<std::pair<std::string, AllowedSenders>> certificates;  // peer subject
   std::vector<std::pair<Cidr, AllowedSenders>> networks;
+  // The hosted domains and the registry's bindings at run time (AttachRuntime).
+  std::shared_ptr<const HostedDomains> runtime;
 
   // What the session's identity may send as; nullopt when it is bound to
   // nothing (an AUTH user without `senders` whose name is not an address).
   std::optional<AllowedSenders> For(const SessionState& s,
                                     const AllowedSenders& listener_default) const;
   Status CheckWithin(const std::set<std::string>& hosted) const;
-  // Sets `runtime` of every binding.
-  void AttachRuntime(const std::shared_ptr<const HostedDomains>& runtime);
+  // Sets `runtime` here and of every binding.
+  void AttachRuntime(const std::shared_ptr<const HostedDomains>& hosted);
+
+ private:
+  AllowedSenders Registry(const std::string& tenant, std::string where) const;
 };
 
 // The step for relay listeners: MAIL FROM at MAIL, From at the end of data.

@@ -76,6 +76,11 @@ class IngressServer : public Service {
   // (relay clients bound to a tenant, ingress_sender_binding.h).
   void ReplaceHostedDomains(HostedDomains::Map domains);
   size_t HostedDomainCount() const { return runtime_domains_->size(); }
+  // Replaces the relay clients bound to tenants in the keyservice registry
+  // (ingress_sender_binding.h): effective for the next MAIL. Thread-safe.
+  void ReplaceRegistryBindings(RegistryBindings bindings) {
+    runtime_domains_->ReplaceBindings(std::move(bindings));
+  }
 
   // Re-reads every listener's certificate and key and the recipient lists
   // (SIGHUP). New connections use the new ones; on error the old ones stay

@@ -101,6 +101,7 @@ class CachingKeyService : public KeyService {
                                  std::chrono::milliseconds wait) override;
   // Passes through (ingress follows the domains itself).
   Result<std::vector<HostedDomain>> TenantDomains() override { return upstream_.TenantDomains(); }
+  Result<TenantRoutingTable> TenantRouting() override { return upstream_.TenantRouting(); }
 
   // For tests and metrics.
   uint64_t hits() const { return hits_.load(); }  // both tiers

@@ -104,6 +104,30 @@ struct HostedDomain {
   std::string tenant;  // the tenant's id ("default" for the config file's hosted_domains)
 };
 
+// A tenant's inbound route (docs/tenants.md "Inbound routes"): mail to the
+// tenant's domains goes to these hosts, in order, instead of the config
+// file's egress.inbound. No hosts: no route of its own.
+struct TenantRoute {
+  std::string tenant;
+  std::vector<std::string> hosts;     // "host", "host:port", "[v6]:port"
+  std::string tls = "opportunistic";  // none | opportunistic | required | verify
+};
+
+// A relay client bound to a tenant in the registry (docs/tenants.md
+// "Relay clients"): it may send as the tenant's domains only.
+struct TenantBinding {
+  std::string kind;    // user (SMTP AUTH name) | certificate (subject) | network (CIDR)
+  std::string value;
+  std::string tenant;
+};
+
+// What ingress and egress follow at run time, read in one call.
+struct TenantRoutingTable {
+  std::vector<HostedDomain> domains;
+  std::vector<TenantRoute> routes;  // tenants with a route of their own only
+  std::vector<TenantBinding> bindings;
+};
+
 struct Changes {
   uint64_t epoch = 0;    // random per keyservice start
   uint64_t version = 0;  // latest version; pass it back as after_version
@@ -154,6 +178,17 @@ class KeyService {
   // implementations without a registry (test fakes).
   virtual Result<std::vector<HostedDomain>> TenantDomains() {
     return MakeError(ErrorCode::kUnsupported, "this key service has no domain registry");
+  }
+
+  // The domains, tenant routes and relay-client bindings in one read
+  // (ingress and egress follow it with WaitForChanges, kinds "domain" and
+  // "tenant"). By default the domains only (implementations without routes).
+  virtual Result<TenantRoutingTable> TenantRouting() {
+    auto domains = TenantDomains();
+    if (!domains.ok()) return domains.error();
+    TenantRoutingTable out;
+    out.domains = std::move(*domains);
+    return out;
   }
 };
 

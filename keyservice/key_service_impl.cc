@@ -86,6 +86,11 @@ KeyServiceImpl::KeyServiceImpl(const KeyServiceConfig& config, Kek kek,
       clock_(clock),
       trust_(std::move(trust)),
       tenants_(*store_),
+      usage_(*store_),
+      usage_gauge_(registry.AddGauge("smimegate_usage_participating_users",
+                                     "Participating users per tenant in today's usage snapshot "
+                                     "(docs/usage.md)",
+                                     {"tenant"})),
       txt_resolver_(std::make_unique<CaresTxtResolver>(config.dns)),
       validation_(std::make_unique<DomainValidation>(*store_, *txt_resolver_, clock,
                                                      config.domain_validation, registry)) {}

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,8 @@
 #include "keyservice/tenant_admin.h"
 #include "keyservice/tenant_registry.h"
 #include "keyservice/trust_store.h"
+#include "keyservice/usage_admin.h"
+#include "keyservice/usage_store.h"
 
 namespace sg::keyservice {
 
@@ -62,6 +65,7 @@ class KeyServiceImpl : public KeyService,
                        public KeyAdmin,
                        public TenantAdmin,
                        public AliasAdmin,
+                       public UsageAdmin,
                        public AuditSink {
  public:
   // Loads the KEK, opens the store (refusing a KEK that does not match it),
@@ -88,6 +92,7 @@ class KeyServiceImpl : public KeyService,
   Result<Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
                                  std::chrono::milliseconds wait) override;
   Result<std::vector<HostedDomain>> TenantDomains() override;
+  Result<TenantRoutingTable> TenantRouting() override;  // tenant_routing_service.cc
 
   // KeyAdmin
   Result<PutUsersResult> PutUsers(const std::vector<User>& users) override;
@@ -124,6 +129,24 @@ class KeyServiceImpl : public KeyService,
   Result<Reseller> ResellerShow(const std::string& id) override;
   Status ResellerRemove(const std::string& id) override;
   Status TenantRemoveDomain(const std::string& domain) override;
+  // Routes and bindings (tenant_routing_service.cc)
+  Result<Tenant> TenantRouteSet(const TenantRoute& route) override;
+  Result<Tenant> TenantRouteClear(const std::string& tenant) override;
+  Result<Tenant> TenantBind(const TenantBinding& binding) override;
+  Status TenantUnbind(const TenantBinding& binding) override;
+
+  // UsageAdmin (usage_service.cc)
+  Result<bool> UsageSnapshot() override;
+  Result<UsageReport> GetUsageReport(const std::string& month, const std::string& tenant,
+                                     const std::string& reseller) override;
+  Status UsageSetTotal(const std::string& domain, uint32_t total) override;
+  Status UsageRecordMessages(const UsageMessages& counts) override;
+  // The directory import's users per domain (the keyservice server sets it:
+  // directory sync's totals); none by default.
+  void SetDirectoryTotals(std::function<std::map<std::string, uint32_t>()> totals) {
+    std::lock_guard<std::mutex> lock(usage_mu_);
+    directory_totals_ = std::move(totals);
+  }
 
   // AliasAdmin (key_service_aliases.cc)
   Status SetUserAliases(const std::string& address, const std::vector<std::string>& aliases) override;
@@ -222,6 +245,11 @@ class KeyServiceImpl : public KeyService,
   Result<std::string> TenantForDomain(const std::string& requested);
   Result<std::map<std::string, std::vector<std::string>>> DomainsByTenant();
   Result<Tenant> TenantView(const store::StoredTenant& t);
+  // The tenant `id` (normalised), kNotFound when missing; tenant_mu_ held.
+  Result<store::StoredTenant> StoredTenantOf(const std::string& id);
+  // Usage (usage_service.cc): today's snapshot as it would be taken now.
+  Result<UsageDay> BuildUsageDay(const std::string& date);
+  void SetUsageGauge(const UsageDay& day);
 
   KeyServiceConfig config_;
   Kek kek_;
@@ -237,6 +265,11 @@ class KeyServiceImpl : public KeyService,
   TenantRegistry tenants_;
   std::mutex alias_mu_;  // serialises alias index writes (after tenant_mu_)
   std::mutex tenant_mu_;  // serialises tenant, reseller and domain registry writes
+  UsageStore usage_;
+  std::mutex usage_mu_;  // directory_totals_, gauge_tenants_
+  std::function<std::map<std::string, uint32_t>()> directory_totals_;
+  metrics::Family<metrics::Gauge>& usage_gauge_;
+  std::set<std::string> gauge_tenants_;
   std::unique_ptr<InternalCa> internal_ca_;
   std::unique_ptr<TxtResolver> txt_resolver_;
   std::unique_ptr<DomainValidation> validation_;

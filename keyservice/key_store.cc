@@ -146,6 +146,19 @@ Result<std::vector<std::string>> KeyStore::ScanMeta(const std::string& prefix) {
   return Scan(kMeta, prefix);
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> KeyStore::ScanMetaKeys(
+    const std::string& prefix) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kMeta]));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  if (!it->status().ok()) {
+    return MakeError(ErrorCode::kUnavailable, "keyservice store: " + it->status().ToString());
+  }
+  return out;
+}
+
 Result<std::optional<store::StoredUser>> KeyStore::GetUser(const std::string& address) {
   return GetMsg<store::StoredUser>(kUsers, address);
 }

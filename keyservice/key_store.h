@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -51,6 +52,8 @@ class KeyStore {
   Status DeleteMeta(const std::string& key);
   // The values of every meta key starting with `prefix`, in key order.
   Result<std::vector<std::string>> ScanMeta(const std::string& prefix);
+  // The same as (key, value) pairs.
+  Result<std::vector<std::pair<std::string, std::string>>> ScanMetaKeys(const std::string& prefix);
 
   Result<std::optional<store::StoredUser>> GetUser(const std::string& address);
   Status PutUsers(const std::vector<store::StoredUser>& users);  // one atomic batch

@@ -1,6 +1,7 @@
 #include "keyservice/keyservice_config.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include "common/mail/address.h"
@@ -250,6 +251,28 @@ Status ParseAccess(const config::ConfigNode& section, const std::string& data_di
 
 }  // namespace
 
+// keyservice.usage: tiers (ascending user counts, default 100, 200, 400, ...
+// 51200) and minimum_percent (the 20 % rule, default 20).
+static Status ParseUsage(const config::ConfigNode& section, UsageRules& rules) {
+  SG_ASSIGN_OR_RETURN(config::ConfigNode u, section.Map("usage"));
+  SG_ASSIGN_OR_RETURN(auto tiers, u.StringList("tiers"));
+  if (!tiers.empty()) {
+    rules.tiers.clear();
+    for (const auto& t : tiers) {
+      uint32_t v = 0;
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (ec != std::errc() || p != t.data() + t.size() || v == 0 ||
+          (!rules.tiers.empty() && v <= rules.tiers.back())) {
+        return u.ErrorAt("tiers", "\"" + t + "\": user counts above 0, ascending (100, 200, 400)");
+      }
+      rules.tiers.push_back(v);
+    }
+  }
+  SG_ASSIGN_OR_RETURN(auto pct, u.Int("minimum_percent", 20, 0, 100));
+  rules.minimum_ratio = static_cast<double>(pct) / 100.0;
+  return OkStatus();
+}
+
 Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section,
                                                const std::string& data_dir) {
   KeyServiceConfig c;
@@ -321,6 +344,7 @@ Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section
   SG_RETURN_IF_ERROR(ParseIssuance(section, c.issuance));
   SG_ASSIGN_OR_RETURN(config::ConfigNode directory, section.Map("directory"));
   SG_ASSIGN_OR_RETURN(c.directory, ParseDirectoryConfig(directory, data_dir));
+  SG_RETURN_IF_ERROR(ParseUsage(section, c.usage));
   if (c.rollover_before >= validity) {
     return section.ErrorAt("rollover_before", "must be shorter than ca.validity");
   }

@@ -12,6 +12,7 @@
 #include "common/result.h"
 #include "keyservice/cmp_config.h"
 #include "keyservice/directory_config.h"
+#include "keyservice/usage_report.h"
 
 namespace sg::keyservice {
 
@@ -128,6 +129,8 @@ struct KeyServiceConfig {
   IssuanceConfig issuance;
   // keyservice.directory: directory sync sources (directory_config.h).
   DirectoryConfig directory;
+  // keyservice.usage: volume tiers and the minimum participation (docs/usage.md).
+  UsageRules usage;
 };
 
 // Parses `section` (the `keyservice` map; may be empty: all defaults).

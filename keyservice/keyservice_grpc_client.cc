@@ -1,5 +1,7 @@
 #include "keyservice/keyservice_grpc_client.h"
 
+#include "keyservice/usage_pb.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <mutex>
@@ -442,9 +444,31 @@ std::shared_ptr<grpc::Channel> KeyServiceClient::channel() const { return stubs_
 namespace sg::keyservice {
 namespace {
 
+TenantRoute RouteFromPb(const pb::TenantRoute& r) {
+  TenantRoute out;
+  out.tenant = r.tenant();
+  out.hosts.assign(r.hosts().begin(), r.hosts().end());
+  if (!r.tls().empty()) out.tls = r.tls();
+  return out;
+}
+
+TenantBinding BindingFromPb(const pb::TenantBinding& b) {
+  return TenantBinding{b.kind(), b.value(), b.tenant()};
+}
+
+void BindingToPb(const TenantBinding& b, pb::TenantBinding* out) {
+  out->set_kind(b.kind);
+  out->set_value(b.value);
+  out->set_tenant(b.tenant);
+}
+
 Tenant TenantFromPb(const pb::Tenant& t) {
-  return Tenant{t.id(), t.name(), t.reseller(), t.created_at(),
-                std::vector<std::string>(t.domains().begin(), t.domains().end())};
+  Tenant out{t.id(), t.name(), t.reseller(), t.created_at(),
+             std::vector<std::string>(t.domains().begin(), t.domains().end())};
+  out.route = RouteFromPb(t.route());
+  out.route.tenant = t.id();
+  for (const auto& b : t.bindings()) out.bindings.push_back(BindingFromPb(b));
+  return out;
 }
 
 Reseller ResellerFromPb(const pb::Reseller& r) {
@@ -462,6 +486,50 @@ Result<std::vector<HostedDomain>> KeyServiceClient::TenantDomains() {
   out.reserve(static_cast<size_t>(resp.domains_size()));
   for (const auto& d : resp.domains()) out.push_back(HostedDomain{d.name(), d.tenant()});
   return out;
+}
+
+Result<TenantRoutingTable> KeyServiceClient::TenantRouting() {
+  pb::TenantDomainsRequest req;
+  pb::TenantDomainsResponse resp;
+  SG_RETURN_IF_ERROR(SG_SVC(TenantDomains, req, &resp));
+  TenantRoutingTable out;
+  for (const auto& d : resp.domains()) out.domains.push_back(HostedDomain{d.name(), d.tenant()});
+  for (const auto& r : resp.routes()) out.routes.push_back(RouteFromPb(r));
+  for (const auto& b : resp.bindings()) out.bindings.push_back(BindingFromPb(b));
+  return out;
+}
+
+Result<Tenant> KeyServiceClient::TenantRouteSet(const TenantRoute& route) {
+  pb::TenantRoute req;
+  req.set_tenant(route.tenant);
+  for (const auto& h : route.hosts) req.add_hosts(h);
+  req.set_tls(route.tls);
+  pb::Tenant resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantRouteSet, req, &resp));
+  return TenantFromPb(resp);
+}
+
+Result<Tenant> KeyServiceClient::TenantRouteClear(const std::string& tenant) {
+  pb::TenantIdRequest req;
+  req.set_id(tenant);
+  pb::Tenant resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantRouteClear, req, &resp));
+  return TenantFromPb(resp);
+}
+
+Result<Tenant> KeyServiceClient::TenantBind(const TenantBinding& binding) {
+  pb::TenantBinding req;
+  BindingToPb(binding, &req);
+  pb::Tenant resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantBind, req, &resp));
+  return TenantFromPb(resp);
+}
+
+Status KeyServiceClient::TenantUnbind(const TenantBinding& binding) {
+  pb::TenantBinding req;
+  BindingToPb(binding, &req);
+  pb::RemoveResponse resp;
+  return SG_ADM(TenantUnbind, req, &resp);
 }
 
 Result<Tenant> KeyServiceClient::TenantAdd(const Tenant& tenant) {
@@ -537,6 +605,45 @@ Status KeyServiceClient::TenantRemoveDomain(const std::string& domain) {
   req.set_name(domain);
   pb::RemoveResponse resp;
   return SG_ADM(TenantRemoveDomain, req, &resp);
+}
+
+}  // namespace sg::keyservice
+
+// Usage counting (docs/usage.md).
+namespace sg::keyservice {
+
+Result<bool> KeyServiceClient::UsageSnapshot() {
+  pb::UsageSnapshotRequest req;
+  pb::UsageSnapshotResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(UsageSnapshot, req, &resp));
+  return resp.taken();
+}
+
+Result<UsageReport> KeyServiceClient::GetUsageReport(const std::string& month,
+                                                     const std::string& tenant,
+                                                     const std::string& reseller) {
+  pb::UsageReportRequest req;
+  req.set_month(month);
+  req.set_tenant(tenant);
+  req.set_reseller(reseller);
+  pb::UsageReportResponse resp;
+  SG_RETURN_IF_ERROR(SG_ADM(UsageReport, req, &resp));
+  return UsageReportFromPb(resp);
+}
+
+Status KeyServiceClient::UsageSetTotal(const std::string& domain, uint32_t total) {
+  pb::UsageSetTotalRequest req;
+  req.set_domain(domain);
+  req.set_total_users(total);
+  pb::RemoveResponse resp;
+  return SG_ADM(UsageSetTotal, req, &resp);
+}
+
+Status KeyServiceClient::UsageRecordMessages(const UsageMessages& counts) {
+  pb::UsageMessagesRequest req;
+  UsageMessagesToPb(counts, &req);
+  pb::RemoveResponse resp;
+  return SG_ADM(UsageRecordMessages, req, &resp);
 }
 
 }  // namespace sg::keyservice

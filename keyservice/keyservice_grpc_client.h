@@ -15,6 +15,7 @@
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
 #include "keyservice/tenant_admin.h"
+#include "keyservice/usage_admin.h"
 
 namespace grpc {
 class Channel;
@@ -24,7 +25,10 @@ namespace sg::keyservice {
 
 struct ActiveCalls;  // the calls in progress, for Shutdown
 
-class KeyServiceClient : public KeyService, public KeyAdmin, public TenantAdmin {
+class KeyServiceClient : public KeyService,
+                         public KeyAdmin,
+                         public TenantAdmin,
+                         public UsageAdmin {
  public:
   // `endpoint` is host:port or unix:/path; `credentials` the client
   // certificate (its role decides what the keyservice allows), key and CA
@@ -73,6 +77,7 @@ class KeyServiceClient : public KeyService, public KeyAdmin, public TenantAdmin 
   Result<KekRotationResult> RotateKek() override;
   // Tenants and resellers (TenantAdmin) and the hosted domains (KeyService).
   Result<std::vector<HostedDomain>> TenantDomains() override;
+  Result<TenantRoutingTable> TenantRouting() override;
   Result<Tenant> TenantAdd(const Tenant& tenant) override;
   Result<std::vector<Tenant>> TenantList(const std::string& reseller) override;
   Result<Tenant> TenantShow(const std::string& id) override;
@@ -82,6 +87,16 @@ class KeyServiceClient : public KeyService, public KeyAdmin, public TenantAdmin 
   Result<Reseller> ResellerShow(const std::string& id) override;
   Status ResellerRemove(const std::string& id) override;
   Status TenantRemoveDomain(const std::string& domain) override;
+  Result<Tenant> TenantRouteSet(const TenantRoute& route) override;
+  Result<Tenant> TenantRouteClear(const std::string& tenant) override;
+  Result<Tenant> TenantBind(const TenantBinding& binding) override;
+  Status TenantUnbind(const TenantBinding& binding) override;
+  // Usage counting (UsageAdmin, docs/usage.md).
+  Result<bool> UsageSnapshot() override;
+  Result<UsageReport> GetUsageReport(const std::string& month, const std::string& tenant,
+                                     const std::string& reseller) override;
+  Status UsageSetTotal(const std::string& domain, uint32_t total) override;
+  Status UsageRecordMessages(const UsageMessages& counts) override;
   // KEK rotation may take long: its own deadline.
   void set_rotate_timeout(std::chrono::milliseconds t) { rotate_timeout_ = t; }
 

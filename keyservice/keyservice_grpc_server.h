@@ -95,6 +95,21 @@ class KeyAdminGrpc final : public pb::KeyAdmin::Service {
                               pb::RemoveResponse*) override;
   grpc::Status TenantRemoveDomain(grpc::ServerContext*, const pb::TenantRemoveDomainRequest*,
                                   pb::RemoveResponse*) override;
+  grpc::Status TenantRouteSet(grpc::ServerContext*, const pb::TenantRoute*, pb::Tenant*) override;
+  grpc::Status TenantRouteClear(grpc::ServerContext*, const pb::TenantIdRequest*,
+                                pb::Tenant*) override;
+  grpc::Status TenantBind(grpc::ServerContext*, const pb::TenantBinding*, pb::Tenant*) override;
+  grpc::Status TenantUnbind(grpc::ServerContext*, const pb::TenantBinding*,
+                            pb::RemoveResponse*) override;
+  // Usage counting (usage_grpc.cc).
+  grpc::Status UsageReport(grpc::ServerContext*, const pb::UsageReportRequest*,
+                           pb::UsageReportResponse*) override;
+  grpc::Status UsageSetTotal(grpc::ServerContext*, const pb::UsageSetTotalRequest*,
+                             pb::RemoveResponse*) override;
+  grpc::Status UsageSnapshot(grpc::ServerContext*, const pb::UsageSnapshotRequest*,
+                             pb::UsageSnapshotResponse*) override;
+  grpc::Status UsageRecordMessages(grpc::ServerContext*, const pb::UsageMessagesRequest*,
+                                   pb::RemoveResponse*) override;
 
  private:
   KeyServiceImpl& impl_;

@@ -82,6 +82,16 @@ Result<std::unique_ptr<KeyServiceServer>> KeyServiceServer::Create(
   SG_ASSIGN_OR_RETURN(server->directory_,
                       DirectoryService::Create(config.directory, *server->impl_, *server->impl_,
                                                registry, clock, server->impl_.get()));
+  // Usage snapshots count the directory import's users per domain (docs/usage.md).
+  server->impl_->SetDirectoryTotals([dir = server->directory_.get()] {
+    std::map<std::string, uint32_t> totals;
+    auto sources = dir->Status("");
+    if (!sources.ok()) return totals;
+    for (const auto& s : *sources) {
+      for (const auto& [domain, t] : s.state.totals) totals[domain] += t.directory_users;
+    }
+    return totals;
+  });
   server->directory_grpc_ = std::make_unique<DirectoryGrpc>(*server->directory_);
   server->rpc_->AddService(server->directory_grpc_.get());  // no rules: admin only
   return server;
@@ -130,6 +140,17 @@ void KeyServiceServer::SchedulerLoop() {
           .Warn();
     } else if (*rolled > 0) {
       log::Event("keyservice").Field("action", "rollover").Field("keys", *rolled).Info();
+    }
+    // Usage counting: today's snapshot, once per UTC day (docs/usage.md).
+    auto snapshot = impl_->UsageSnapshot();
+    if (!snapshot.ok()) {
+      log::Event("keyservice")
+          .Field("action", "usage_snapshot")
+          .Field("status", "failed")
+          .Field("reason", snapshot.error().ToString())
+          .Warn();
+    } else if (*snapshot) {
+      log::Event("keyservice").Field("action", "usage_snapshot").Field("status", "taken").Info();
     }
     auto checked = impl_->CheckDomainValidations();
     if (!checked.ok()) {

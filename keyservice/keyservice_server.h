@@ -57,6 +57,8 @@ class KeyServiceServer : public Service {
 
   // The in-process API for workers in the same process.
   KeyService& local() { return *impl_; }
+  // Usage counting in process (the workers' message counters, docs/usage.md).
+  UsageAdmin& usage() { return *impl_; }
   KeyAdmin& admin() { return *impl_; }
   KeyServiceImpl& impl() { return *impl_; }
   // The gRPC server, to register further services before Start().

@@ -50,6 +50,9 @@ RoleTable RoleTable::KeyServiceDefault() {
       {adm("TenantShow"), {reader}},
       {adm("ResellerList"), {reader}},
       {adm("ResellerShow"), {reader}},
+      {adm("UsageReport"), {reader}},
+      // Workers in their own process report message counters in batches.
+      {adm("UsageRecordMessages"), {worker}},
       // Every other KeyAdmin method has no rule: admin only.
       // The decryption failure guard (common/decrypt_guard.h): the
       // workers' memory of content keys and failure DSNs.

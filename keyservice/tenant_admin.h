@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "keyservice/key_service.h"
 
 namespace sg::keyservice {
 
@@ -33,6 +34,8 @@ struct Tenant {
   std::string reseller;  // "" = sold directly
   int64_t created_at = 0;  // unix seconds; read-only
   std::vector<std::string> domains{};  // read-only: its hosted domains, sorted
+  TenantRoute route{};                  // read-only here: no hosts = egress.inbound
+  std::vector<TenantBinding> bindings{};  // read-only here: its relay clients
 };
 
 struct Reseller {
@@ -65,6 +68,19 @@ class TenantAdmin {
   // the domain's validation record goes). Ingress refuses its mail within
   // seconds (change event "domain").
   virtual Status TenantRemoveDomain(const std::string& domain) = 0;
+
+  // The tenant's inbound route (its own mail server): egress delivers the
+  // tenant's inbound mail there within seconds (change event "tenant").
+  // kInvalidArgument for a malformed host or TLS policy. Returns the tenant.
+  virtual Result<Tenant> TenantRouteSet(const TenantRoute& route) = 0;
+  // Back to the config file's egress.inbound.
+  virtual Result<Tenant> TenantRouteClear(const std::string& tenant) = 0;
+  // Binds a relay client to a tenant: ingress lets it send as the tenant's
+  // domains only, within seconds. kInvalidArgument when the client is bound
+  // to another tenant already (unbind it first) or malformed.
+  virtual Result<Tenant> TenantBind(const TenantBinding& binding) = 0;
+  // kNotFound when the client is bound to no tenant.
+  virtual Status TenantUnbind(const TenantBinding& binding) = 0;
 };
 
 }  // namespace sg::keyservice

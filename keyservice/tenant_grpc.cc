@@ -6,12 +6,30 @@
 namespace sg::keyservice {
 namespace {
 
+void RouteToPb(const TenantRoute& r, pb::TenantRoute* out) {
+  out->set_tenant(r.tenant);
+  for (const auto& h : r.hosts) out->add_hosts(h);
+  out->set_tls(r.tls);
+}
+
+void BindingToPb(const TenantBinding& b, pb::TenantBinding* out) {
+  out->set_kind(b.kind);
+  out->set_value(b.value);
+  out->set_tenant(b.tenant);
+}
+
 void TenantToPb(const Tenant& t, pb::Tenant* out) {
   out->set_id(t.id);
   out->set_name(t.name);
   out->set_reseller(t.reseller);
   out->set_created_at(t.created_at);
   for (const auto& d : t.domains) out->add_domains(d);
+  if (!t.route.hosts.empty()) RouteToPb(t.route, out->mutable_route());
+  for (const auto& b : t.bindings) BindingToPb(b, out->add_bindings());
+}
+
+TenantBinding BindingFromPb(const pb::TenantBinding& b) {
+  return TenantBinding{b.kind(), b.value(), b.tenant()};
 }
 
 void ResellerToPb(const Reseller& r, pb::Reseller* out) {
@@ -27,13 +45,15 @@ grpc::Status Done(const Status& st) { return st.ok() ? grpc::Status::OK : ToGrpc
 
 grpc::Status KeyServiceGrpc::TenantDomains(grpc::ServerContext*, const pb::TenantDomainsRequest*,
                                            pb::TenantDomainsResponse* resp) {
-  auto r = impl_.TenantDomains();
+  auto r = impl_.TenantRouting();
   if (!r.ok()) return ToGrpc(r.error());
-  for (const auto& d : *r) {
+  for (const auto& d : r->domains) {
     auto* o = resp->add_domains();
     o->set_name(d.name);
     o->set_tenant(d.tenant);
   }
+  for (const auto& route : r->routes) RouteToPb(route, resp->add_routes());
+  for (const auto& b : r->bindings) BindingToPb(b, resp->add_bindings());
   return grpc::Status::OK;
 }
 
@@ -99,6 +119,39 @@ grpc::Status KeyAdminGrpc::TenantRemoveDomain(grpc::ServerContext*,
                                               const pb::TenantRemoveDomainRequest* req,
                                               pb::RemoveResponse*) {
   return Done(impl_.TenantRemoveDomain(req->name()));
+}
+
+grpc::Status KeyAdminGrpc::TenantRouteSet(grpc::ServerContext*, const pb::TenantRoute* req,
+                                          pb::Tenant* resp) {
+  TenantRoute route;
+  route.tenant = req->tenant();
+  route.hosts.assign(req->hosts().begin(), req->hosts().end());
+  route.tls = req->tls();
+  auto r = impl_.TenantRouteSet(route);
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantRouteClear(grpc::ServerContext*, const pb::TenantIdRequest* req,
+                                            pb::Tenant* resp) {
+  auto r = impl_.TenantRouteClear(req->id());
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantBind(grpc::ServerContext*, const pb::TenantBinding* req,
+                                      pb::Tenant* resp) {
+  auto r = impl_.TenantBind(BindingFromPb(*req));
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantUnbind(grpc::ServerContext*, const pb::TenantBinding* req,
+                                        pb::RemoveResponse*) {
+  return Done(impl_.TenantUnbind(BindingFromPb(*req)));
 }
 
 }  // namespace sg::keyservice

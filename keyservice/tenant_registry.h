@@ -14,6 +14,7 @@
 
 #include "common/result.h"
 #include "keyservice/key_store.h"
+#include "keyservice/tenant_admin.h"
 
 namespace sg::keyservice {
 
@@ -28,6 +29,9 @@ Status CheckTenantName(const std::string& name, const std::string& what);
 // The id an older store's free-text tenant label becomes ("Acme Corp" ->
 // "acme-corp"); "" when nothing usable is left.
 std::string TenantIdFromLabel(const std::string& label);
+
+// The API view of a stored tenant (route, bindings) with its `domains`.
+Tenant TenantFromStored(const store::StoredTenant& t, std::vector<std::string> domains);
 
 class TenantRegistry {
  public:

@@ -21,6 +21,19 @@ Error NoReseller(const std::string& id) {
                    "no reseller " + id + " (add it with `smimegatectl reseller add " + id + "`)");
 }
 
+}  // namespace
+
+Tenant TenantFromStored(const store::StoredTenant& t, std::vector<std::string> domains) {
+  Tenant out{t.id(), t.name(), t.reseller(), t.created_at(), std::move(domains)};
+  out.route.tenant = t.id();
+  out.route.hosts.assign(t.route().hosts().begin(), t.route().hosts().end());
+  if (!t.route().tls().empty()) out.route.tls = t.route().tls();
+  for (const auto& b : t.bindings()) out.bindings.push_back(TenantBinding{b.kind(), b.value(), t.id()});
+  return out;
+}
+
+namespace {
+
 std::string TenantOf(const store::StoredDomain& d) {
   return d.tenant().empty() ? kDefaultTenant : d.tenant();
 }
@@ -79,7 +92,7 @@ Result<std::map<std::string, std::vector<std::string>>> KeyServiceImpl::DomainsB
 
 Result<Tenant> KeyServiceImpl::TenantView(const store::StoredTenant& t) {
   SG_ASSIGN_OR_RETURN(auto by_tenant, DomainsByTenant());
-  return Tenant{t.id(), t.name(), t.reseller(), t.created_at(), by_tenant[t.id()]};
+  return TenantFromStored(t, by_tenant[t.id()]);
 }
 
 Result<std::vector<HostedDomain>> KeyServiceImpl::TenantDomains() {
@@ -103,7 +116,8 @@ Result<Tenant> KeyServiceImpl::TenantAdd(const Tenant& tenant) {
     if (!r) return NoReseller(reseller);
   }
   SG_ASSIGN_OR_RETURN(auto existing, tenants_.GetTenant(id));
-  store::StoredTenant t;
+  // An update keeps the route and the bindings.
+  store::StoredTenant t = existing ? *existing : store::StoredTenant();
   t.set_id(id);
   t.set_name(tenant.name.empty() ? id : tenant.name);
   t.set_reseller(reseller);
@@ -125,7 +139,7 @@ Result<std::vector<Tenant>> KeyServiceImpl::TenantList(const std::string& resell
   std::vector<Tenant> out;
   for (const auto& t : tenants) {
     if (!want.empty() && t.reseller() != want) continue;
-    out.push_back(Tenant{t.id(), t.name(), t.reseller(), t.created_at(), by_tenant[t.id()]});
+    out.push_back(TenantFromStored(t, by_tenant[t.id()]));
   }
   return out;
 }

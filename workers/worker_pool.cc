@@ -1,4 +1,6 @@
 #include "workers/worker_pool.h"
+
+#include <optional>
 #include "common/cpu_quota.h"
 #include "common/thread_name.h"
 
@@ -335,7 +337,10 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
       // Not the sender's fault and not theirs to hear about: no DSN.
       dead_letter(refused, /*permanent=*/true, /*tell_sender=*/false);
     } else {
+      std::optional<std::pair<smimegate::v1::Envelope, int>> counted;
+      if (counters_ != nullptr) counted.emplace(msg.envelope(), msg.notes_size());
       auto result = processor_.Process(std::move(msg));
+      if (result.ok() && counted) counters_->Observe(counted->first, counted->second, *result);
       if (result.ok()) {
         for (auto& o : *result) {
           queue::OutRecord out;

@@ -45,6 +45,7 @@
 #include "common/queue_config.h"
 #include "common/service.h"
 #include "workers/message_processor.h"
+#include "workers/tenant_counters.h"
 #include "workers/worker_config.h"
 #include "workers/worker_metrics.h"
 
@@ -70,6 +71,9 @@ class WorkerPool : public Service {
   void RequestStop() override;
   void Stop() override;
   bool Ready() const override { return running_.load(); }
+  // Message counters per tenant (tenant_counters.h; not owned, outlives the
+  // pool). Before Start.
+  void SetTenantCounters(TenantCounters* counters) { counters_ = counters; }
 
  private:
   struct Member {
@@ -112,6 +116,7 @@ class WorkerPool : public Service {
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;  // main thread
   std::atomic<bool> running_{false};
+  TenantCounters* counters_ = nullptr;
 };
 
 }  // namespace sg::workers

@@ -210,6 +210,7 @@ Status App::Start() {
                                                                      config_.keyservice.endpoint);
     guard_ = guard_client_.get();
     grpc_clients_.push_back(client.get());
+    usage_admin_ = client.get();
     keyservice_client_ = std::move(client);
     SG_ASSIGN_OR_RETURN(keyservice_cache_, keyservice::CachingKeyService::Open(
                                                *keyservice_client_, config_.key_cache, &registry_));
@@ -240,18 +241,31 @@ Status App::Start() {
                                                             *guard_, *engine_, registry_);
     workers::WorkerConfig wc = config_.workers;
     wc.portal_replies = config_.portal.enabled || config_.policy.web_encryption;
-    services_.push_back(std::make_unique<workers::WorkerPool>(
+    auto pool = std::make_unique<workers::WorkerPool>(
         wc, config_.queue, *queue_, *processor_, registry_,
-        workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster}));
+        workers::WorkerDsn{config_.policy.reporting_mta, config_.policy.postmaster});
+    if (keyservice_ != nullptr) usage_admin_ = &keyservice_->usage();
+    if (usage_admin_ != nullptr) {
+      // Batches, never one call per message (docs/usage.md).
+      tenant_counters_ = std::make_unique<workers::TenantCounters>(
+          [usage = usage_admin_](const workers::TenantCounters::Batch& b) {
+            return usage->UsageRecordMessages(b);
+          },
+          registry_);
+      pool->SetTenantCounters(tenant_counters_.get());
+    }
+    services_.push_back(std::move(pool));
   }
+  egress::EgressService* egress = nullptr;
   if (Runs(Stage::kEgress)) {
-    auto egress = std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
-                                                          config_.queue.topic_prefix);
+    auto e = std::make_unique<egress::EgressService>(config_.egress, *queue_, registry_,
+                                                     config_.queue.topic_prefix);
     // `smimegatectl queue` reaches this egress through the keyservice's
     // admin API (mTLS admin role, audited) when both run here. The services
     // are destroyed only after all have stopped, the keyservice's server too.
-    if (queue_admin_ != nullptr) queue_admin_->SetMailQueue(&egress->queue_admin());
-    services_.push_back(std::move(egress));
+    if (queue_admin_ != nullptr) queue_admin_->SetMailQueue(&e->queue_admin());
+    egress = e.get();
+    services_.push_back(std::move(e));
   }
   if (Runs(Stage::kPortal) && config_.portal.enabled) {
     // Before ingress: web-encrypted mail has its store before mail comes in.
@@ -277,8 +291,10 @@ Status App::Start() {
         *ingress_producer_, registry_);
     ingress_ = ingress.get();
     SG_RETURN_IF_ERROR(WireUserRegistry(*ingress));
-    WireDomainFollower(*ingress);
     services_.push_back(std::move(ingress));
+  }
+  if (ingress_ != nullptr || egress != nullptr || tenant_counters_) {
+    WireDomainFollower(ingress_, egress);
   }
 
   {
@@ -296,6 +312,7 @@ Status App::Start() {
   }
   if (domain_follower_) domain_follower_->Start();
   ExportCertificateGauges();
+  if (tenant_counters_) tenant_counters_->Start();
   return OkStatus();
 }
 
@@ -325,31 +342,67 @@ void App::ExportCertificateGauges() {
   ExportCertificateExpiry(registry_, sources);
 }
 
-void App::WireDomainFollower(ingress::IngressServer& ingress) {
-  keyservice::KeyService* keys = nullptr;
-  HostedDomainFollower::Options options;
+keyservice::KeyService* App::FollowerKeyService(const std::string& role,
+                                                HostedDomainFollower::Options& options) {
   if (keyservice_ != nullptr) {
-    keys = &keyservice_->local();
     options.poll_wait = std::chrono::milliseconds(250);  // bounds the wait at shutdown
-  } else {
-    if (!ingress_keyservice_) {
-      auto client = ConnectKeyService("ingress", std::chrono::seconds(5), /*wait_for_ready=*/false);
-      if (!client.ok()) {
-        spdlog::warn("ingress: the hosted domains are the config file's hosted_domains only "
-                     "(domains added with `smimegatectl domain add` need a restart): {}",
-                     client.error().message);
-        return;
-      }
-      grpc_clients_.push_back(client->get());
-      ingress_keyservice_ = std::move(*client);
-    }
-    keys = ingress_keyservice_.get();
-    options.poll_wait = std::chrono::seconds(10);  // Stop cancels the call
+    return &keyservice_->local();
   }
-  domain_follower_ = std::make_unique<HostedDomainFollower>(
-      *keys,
-      [&ingress](HostedDomainFollower::Domains d) { ingress.ReplaceHostedDomains(std::move(d)); },
-      registry_, options);
+  options.poll_wait = std::chrono::seconds(10);  // Stop cancels the call
+  if (!ingress_keyservice_) {
+    auto client = ConnectKeyService(role, std::chrono::seconds(5), /*wait_for_ready=*/false);
+    if (!client.ok()) {
+      spdlog::warn("{}: the hosted domains, tenant routes and relay-client bindings are the "
+                   "config file's only (changes with `smimegatectl domain|tenant` need a "
+                   "restart): {}",
+                   role == "ingress" ? "ingress" : "egress", client.error().message);
+      return nullptr;
+    }
+    grpc_clients_.push_back(client->get());
+    ingress_keyservice_ = std::move(*client);
+  }
+  return ingress_keyservice_.get();
+}
+
+void App::WireDomainFollower(ingress::IngressServer* ingress, egress::EgressService* egress) {
+  HostedDomainFollower::Options options;
+  keyservice::KeyService* keys = nullptr;
+  if (ingress == nullptr && egress == nullptr && keyservice_ == nullptr) {
+    keys = keys_;  // `smimegate worker`: its own (cached) gRPC client, role worker
+    options.poll_wait = std::chrono::seconds(10);
+  } else {
+    // `smimegate egress` alone reads with the reader role (TenantDomains, WaitForChanges).
+    keys = FollowerKeyService(ingress != nullptr ? "ingress" : "reader", options);
+  }
+  if (keys == nullptr) return;
+  HostedDomainFollower::Apply apply;
+  if (ingress != nullptr) {
+    apply = [ingress](HostedDomainFollower::Domains d) { ingress->ReplaceHostedDomains(std::move(d)); };
+  }
+  domain_follower_ = std::make_unique<HostedDomainFollower>(*keys, std::move(apply), registry_, options);
+  if (ingress != nullptr) {
+    domain_follower_->OnTable([ingress](const keyservice::TenantRoutingTable& t) {
+      std::vector<std::tuple<std::string, std::string, std::string>> b;
+      b.reserve(t.bindings.size());
+      for (const auto& x : t.bindings) b.emplace_back(x.kind, x.value, x.tenant);
+      ingress->ReplaceRegistryBindings(ingress::MakeRegistryBindings(b));
+    });
+  }
+  if (tenant_counters_) {
+    domain_follower_->OnTable([c = tenant_counters_.get()](const keyservice::TenantRoutingTable& t) {
+      std::map<std::string, std::string> domains;
+      for (const auto& d : t.domains) domains.emplace(d.name, d.tenant);
+      c->ReplaceDomains(std::move(domains));
+    });
+  }
+  if (egress != nullptr) {
+    domain_follower_->OnTable([egress](const keyservice::TenantRoutingTable& t) {
+      egress::TenantRoutes routes;
+      for (const auto& d : t.domains) routes.domain_tenant.emplace(d.name, d.tenant);
+      for (const auto& r : t.routes) routes.routes[r.tenant] = egress::TenantRouteSpec{r.hosts, r.tls};
+      egress->ReplaceTenantRoutes(routes);
+    });
+  }
 }
 
 Status App::WireUserRegistry(ingress::IngressServer& ingress) {
@@ -385,6 +438,8 @@ void App::Stop() {
   domain_follower_.reset();
   while (started_ > 0) {
     auto& s = services_[--started_];
+    // The workers have stopped: their last counts go before the keyservice does.
+    if (tenant_counters_ && s.get() == static_cast<Service*>(keyservice_)) tenant_counters_->Stop();
     spdlog::info("stopping {}", s->Name());
     s->Stop();
   }
@@ -416,6 +471,9 @@ void App::Stop() {
   guard_store_.reset();
   ingress_ = nullptr;
   portal_ = nullptr;
+  if (tenant_counters_) tenant_counters_->Stop();
+  tenant_counters_.reset();
+  usage_admin_ = nullptr;
   ingress_user_registry_.reset();
   ingress_keyservice_.reset();
   keyservice_ = nullptr;

@@ -23,6 +23,7 @@
 #include "common/queue.h"
 #include "common/service.h"
 #include "common/status_server.h"
+#include "egress/egress_service.h"
 #include "ingress/ingress_server.h"
 #include "common/decrypt_guard.h"
 #include "keyservice/decrypt_guard_grpc_server.h"
@@ -31,6 +32,7 @@
 #include "common/clock.h"
 #include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
+#include "workers/tenant_counters.h"
 #include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_engine.h"
 
@@ -90,12 +92,17 @@ class App {
   bool Runs(Stage s) const { return stage_ == Stage::kAll || stage_ == s; }
   // Recipient verification's "registry" source, when a domain uses it.
   Status WireUserRegistry(ingress::IngressServer& ingress);
-  // Ingress's hosted domains follow the keyservice's registry: in process,
-  // or over gRPC with the ingress credentials (without them: the config
-  // file's hosted_domains, with a warning).
   // smimegate_certificate_not_after_timestamp_seconds (app_info_metrics.h).
   void ExportCertificateGauges();
-  void WireDomainFollower(ingress::IngressServer& ingress);
+  // Ingress's hosted domains and relay-client bindings and egress's tenant
+  // routes follow the keyservice's registry: in process, or over gRPC with
+  // the ingress credentials (`smimegate ingress`) or the reader credentials
+  // (`smimegate egress`); without them: the config file only, with a warning.
+  void WireDomainFollower(ingress::IngressServer* ingress, egress::EgressService* egress);
+  // The keyservice the follower reads: in process or a gRPC client; nullptr
+  // (with a warning) when this process has no credentials for it.
+  keyservice::KeyService* FollowerKeyService(const std::string& role,
+                                             HostedDomainFollower::Options& options);
   // A gRPC client of the keyservice with this process's credentials for `role`.
   Result<std::unique_ptr<keyservice::KeyServiceClient>> ConnectKeyService(
       const std::string& role, std::chrono::milliseconds timeout, bool wait_for_ready);
@@ -135,10 +142,13 @@ class App {
   std::unique_ptr<keyservice::DecryptFailureGuard> guard_client_;
   keyservice::DecryptFailureGuard* guard_ = nullptr;
   ingress::IngressServer* ingress_ = nullptr;           // owned by services_
-  std::unique_ptr<keyservice::KeyService> ingress_keyservice_;  // `smimegate ingress` only
+  std::unique_ptr<keyservice::KeyService> ingress_keyservice_;  // `smimegate ingress|egress` only
   std::unique_ptr<IngressUserRegistry> ingress_user_registry_;
   // Ingress's hosted domains follow the keyservice's registry (docs/tenants.md).
   std::unique_ptr<HostedDomainFollower> domain_follower_;
+  // Message counters per tenant (workers), sent to the keyservice in batches.
+  std::unique_ptr<workers::TenantCounters> tenant_counters_;
+  keyservice::UsageAdmin* usage_admin_ = nullptr;  // in process or the worker's gRPC client
   std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
   std::unique_ptr<smime::SmimeEngine> engine_;
   std::unique_ptr<workers::MessageProcessor> processor_;

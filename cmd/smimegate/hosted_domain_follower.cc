@@ -40,16 +40,17 @@ void HostedDomainFollower::Stop() {
 }
 
 Status HostedDomainFollower::Refresh() {
-  auto domains = keys_.TenantDomains();
-  if (!domains.ok()) {
+  auto table = keys_.TenantRouting();
+  if (!table.ok()) {
     refreshes_.WithLabels({"failed"}).Inc();
-    return domains.error();
+    return table.error();
   }
   Domains names;
-  for (const auto& d : *domains) names.emplace(d.name, d.tenant);
+  for (const auto& d : table->domains) names.emplace(d.name, d.tenant);
   domains_.Set(static_cast<double>(names.size()));
   refreshes_.WithLabels({"ok"}).Inc();
-  apply_(std::move(names));
+  if (apply_) apply_(std::move(names));
+  for (const auto& consumer : consumers_) consumer(*table);
   return OkStatus();
 }
 
@@ -91,7 +92,7 @@ void HostedDomainFollower::Run() {
       continue;
     }
     stale = changes->reset;
-    for (const auto& e : changes->events) stale = stale || e.kind == "domain";
+    for (const auto& e : changes->events) stale = stale || e.kind == "domain" || e.kind == "tenant";
     epoch = changes->epoch;
     version = changes->version;
   }

@@ -1,11 +1,14 @@
-// HostedDomainFollower: keeps ingress's hosted domains equal to the
-// keyservice's domain registry at run time (docs/tenants.md "What follows
-// at run time"). One thread: it reads every domain (KeyService::
-// TenantDomains), then long-polls the change events (WaitForChanges) and
-// reads them again after every "domain" event or a reset (the keyservice
-// restarted). A domain added or removed with `smimegatectl domain add|remove`
-// reaches `apply` within one round trip (milliseconds in `smimegate run`,
-// one gRPC long poll in `smimegate ingress`).
+// HostedDomainFollower: keeps ingress's hosted domains and relay-client
+// bindings and egress's per-tenant inbound routes equal to the keyservice's
+// registry at run time (docs/tenants.md "What follows at run time"). One
+// thread: it reads the table (KeyService::TenantRouting: domains, routes,
+// bindings), then long-polls the change events (WaitForChanges) and reads
+// it again after every "domain" or "tenant" event or a reset (the
+// keyservice restarted). A domain added or removed with `smimegatectl
+// domain add|remove`, a route set or a client bound with `smimegatectl
+// tenant route|bind` reaches `apply` and every OnTable consumer within one
+// round trip (milliseconds in `smimegate run`, one gRPC long poll in
+// `smimegate ingress` / `smimegate egress`).
 //
 // When the keyservice is unreachable, `apply` is not called: ingress keeps
 // its last known set (at start-up the config file's hosted_domains), and the
@@ -27,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/metrics.h"
 #include "keyservice/key_service.h"
@@ -38,6 +42,7 @@ class HostedDomainFollower {
   // domain (lower case) -> the id of the tenant owning it
   using Domains = std::map<std::string, std::string>;
   using Apply = std::function<void(Domains domains)>;
+  using ApplyTable = std::function<void(const keyservice::TenantRoutingTable& table)>;
   struct Options {
     std::chrono::milliseconds poll_wait{std::chrono::seconds(1)};  // one long poll
     std::chrono::milliseconds retry{std::chrono::seconds(1)};      // after a failure
@@ -48,6 +53,10 @@ class HostedDomainFollower {
   ~HostedDomainFollower();
   HostedDomainFollower(const HostedDomainFollower&) = delete;
   HostedDomainFollower& operator=(const HostedDomainFollower&) = delete;
+
+  // Another consumer of every table read (egress's routes, ingress's
+  // bindings); called on the follower's thread after `apply`. Before Start.
+  void OnTable(ApplyTable consumer) { consumers_.push_back(std::move(consumer)); }
 
   void Start();
   // Returns within one poll_wait (the in-process change log wakes at once on
@@ -63,6 +72,7 @@ class HostedDomainFollower {
 
   keyservice::KeyService& keys_;
   Apply apply_;
+  std::vector<ApplyTable> consumers_;
   Options options_;
   metrics::Gauge& domains_;
   metrics::Family<metrics::Counter>& refreshes_;

@@ -105,5 +105,8 @@ void AddDeadLetterCommands(CLI::App& app, Ctl& ctl);  // ctl_deadletter.cc
 void AddPortalCommands(CLI::App& app, Ctl& ctl);      // ctl_portal.cc
 void AddTenantCommands(CLI::App& app, Ctl& ctl);      // ctl_tenant.cc: tenant, reseller
 void AddTokenCommands(CLI::App& app, Ctl& ctl);       // ctl_token.cc: admin API tokens
+// ctl_tenant_route.cc: tenant route set|clear|show, tenant bind|unbind|bindings
+void AddTenantRouteCommands(CLI::App& tenant, Ctl& ctl);
+void AddUsageCommands(CLI::App& app, Ctl& ctl);  // ctl_usage.cc: usage report|snapshot|set-total
 
 }  // namespace sg::ctl

@@ -81,7 +81,7 @@ void AddTenantGroup(CLI::App& app, Ctl& ctl, TenantArgs& a) {
       std::cout << "removed tenant " << a.id << "\n";
       return 0;
     });
-  });
+  });  AddTenantRouteCommands(*tenant, ctl);
 }
 
 void AddResellerGroup(CLI::App& app, Ctl& ctl, TenantArgs& a) {

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   sg::ctl::AddDeadLetterCommands(app, ctl);
   sg::ctl::AddPortalCommands(app, ctl);
   sg::ctl::AddTenantCommands(app, ctl);
+  sg::ctl::AddUsageCommands(app, ctl);
   sg::ctl::AddDirectoryCommands(app, ctl);
   sg::ctl::AddQueueCommands(app, ctl);
   sg::ctl::AddTokenCommands(app, ctl);

@@ -810,5 +810,79 @@ TEST_F(IngressProxyV2Test, OnlyTheConfiguredBalancersMaySendAHeader) {
   Open(m, "mx");
 }
 
+// Issue 19 (session 31): relay clients bound to a tenant in the keyservice
+// registry (`smimegatectl tenant bind`), followed at run time: bound to a,
+// sending as b's domain -> 553 at MAIL FROM and at the From header, nothing
+// enqueued (nothing signed); rebound to b, the same session may send as b
+// from the next MAIL. The registry's binding of a user wins over the config
+// file's (alice may send as example.org by the file).
+TEST_F(IngressServerTest, RelayClientBoundInTheRegistryFollowsRebinding) {
+  StartServer();
+  server_->ReplaceHostedDomains(
+      {{"example.org", "default"}, {"a.example", "a"}, {"b.example", "b"}});
+  server_->ReplaceRegistryBindings(MakeRegistryBindings({{"user", "alice", "a"}}));
+  SmtpTestClient c;
+  Open(c, "relay");
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+  ASSERT_TRUE(c.Handshake());
+  c.Cmd("EHLO c");
+  ASSERT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)))),
+            "235 2.7.0");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@b.example>")), "553 5.7.1") << "tenant b's domain";
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ann@a.example>")), "250 2.1.0");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<partner@remote.example>")), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.Cmd("DATA")), "354");
+  EXPECT_EQ(CodeOf(c.Cmd("From: ceo@b.example\r\nSubject: s\r\n\r\nx\r\n.")), "553 5.7.1");
+  EXPECT_EQ(producer_.RecordCount(), 0u) << "refused mail is never enqueued, never signed";
+
+  server_->ReplaceRegistryBindings(MakeRegistryBindings({{"user", "alice", "b"}}));  // rebound
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ann@a.example>")), "553 5.7.1");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@b.example>")), "250 2.1.0");
+  EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<partner@remote.example>")), "250 2.1.5");
+  EXPECT_EQ(CodeOf(c.Cmd("DATA")), "354");
+  EXPECT_EQ(CodeOf(c.Cmd("From: ceo@b.example\r\nSubject: s\r\n\r\nx\r\n.")), "250 2.0.0");
+  EXPECT_EQ(producer_.RecordCount(), 1u);
+
+  server_->ReplaceRegistryBindings({});  // unbound: the config file's binding again
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@b.example>")), "553 5.7.1");
+  EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
+}
+
+TEST(RegistryBindings, MostSpecificNetworkFirstAndRegistryBeforeConfig) {
+  auto hosted = std::make_shared<HostedDomains>(std::set<std::string>{"example.org"});
+  hosted->Replace({{"a.example", "a"}, {"b.example", "b"}});
+  hosted->ReplaceBindings(MakeRegistryBindings({{"network", "10.0.0.0/8", "a"},
+                                                {"network", "10.1.2.0/24", "b"},
+                                                {"network", "bad", "b"},
+                                                {"certificate", "CN=m365", "b"}}));
+  EXPECT_EQ(hosted->TenantOfNetwork("10.1.2.3").value_or(""), "b");
+  EXPECT_EQ(hosted->TenantOfNetwork("10.9.0.1").value_or(""), "a");
+  EXPECT_EQ(hosted->TenantOfNetwork("::ffff:10.1.2.3").value_or(""), "b");
+  EXPECT_FALSE(hosted->TenantOfNetwork("192.0.2.1").has_value());
+
+  SenderBindings config;
+  config.networks = {{*Cidr::Parse("192.0.2.0/24"), *ParseSenders({"example.org"}, "cfg")},
+                     {*Cidr::Parse("10.1.2.3"), *ParseSenders({"example.org"}, "cfg")}};
+  config.AttachRuntime(hosted);
+  AllowedSenders none;
+  SessionState s;
+  s.client_ip = "192.0.2.1";  // not bound in the registry: the config file's binding
+  auto allowed = config.For(s, none);
+  ASSERT_TRUE(allowed.has_value());
+  EXPECT_TRUE(allowed->Allows("x@example.org"));
+  EXPECT_FALSE(allowed->Allows("x@b.example"));
+  s.client_ip = "10.1.2.3";  // bound in both: the registry's (changed at run time) wins
+  allowed = config.For(s, none);
+  ASSERT_TRUE(allowed.has_value());
+  EXPECT_TRUE(allowed->Allows("x@b.example"));
+  EXPECT_FALSE(allowed->Allows("x@a.example"));
+  EXPECT_FALSE(allowed->Allows("x@example.org"));
+  s.tls.peer_verified = true;
+  s.tls.peer_subject = "CN=m365";
+  s.client_ip = "10.9.9.9";  // network of a, certificate of b: the certificate decides
+  EXPECT_TRUE(config.For(s, none)->Allows("x@b.example"));
+}
+
 }  // namespace
 }  // namespace sg::ingress

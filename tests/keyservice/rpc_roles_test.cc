@@ -72,6 +72,18 @@ TEST(RoleTableTest, KeyServiceDefault) {
       {kSvc + "TenantDomains", "ingress", true},
       {kSvc + "TenantDomains", "worker", true},
       {kSvc + "TenantDomains", "admin", true},
+      // Routes, bindings and usage (docs/tenants.md, docs/usage.md): changes
+      // admin only; the report also reader; counter batches from workers.
+      {kAdm + "TenantRouteSet", "reader", false},
+      {kAdm + "TenantRouteSet", "ingress", false},
+      {kAdm + "TenantBind", "reader", false},
+      {kAdm + "TenantUnbind", "worker", false},
+      {kAdm + "UsageReport", "reader", true},
+      {kAdm + "UsageReport", "worker", false},
+      {kAdm + "UsageSetTotal", "reader", false},
+      {kAdm + "UsageRecordMessages", "worker", true},
+      {kAdm + "UsageRecordMessages", "reader", false},
+      {kAdm + "UsageRecordMessages", "admin", true},
       // Unknown methods and services: admin only (deny by default).
       {"/smimegate.queue.v1.QueueAdmin/Purge", "admin", true},
       {"/smimegate.queue.v1.QueueAdmin/Purge", "worker", false},
