@@ -249,11 +249,9 @@ Status ParseAccess(const config::ConfigNode& section, const std::string& data_di
   return OkStatus();
 }
 
-}  // namespace
-
 // keyservice.usage: tiers (ascending user counts, default 100, 200, 400, ...
 // 51200) and minimum_percent (the 20 % rule, default 20).
-static Status ParseUsage(const config::ConfigNode& section, UsageRules& rules) {
+Status ParseUsage(const config::ConfigNode& section, UsageRules& rules) {
   SG_ASSIGN_OR_RETURN(config::ConfigNode u, section.Map("usage"));
   SG_ASSIGN_OR_RETURN(auto tiers, u.StringList("tiers"));
   if (!tiers.empty()) {
@@ -272,6 +270,8 @@ static Status ParseUsage(const config::ConfigNode& section, UsageRules& rules) {
   rules.minimum_ratio = static_cast<double>(pct) / 100.0;
   return OkStatus();
 }
+
+}  // namespace
 
 Result<KeyServiceConfig> ParseKeyServiceConfig(const config::ConfigNode& section,
                                                const std::string& data_dir) {

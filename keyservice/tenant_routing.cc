@@ -36,7 +36,7 @@ Status CheckHost(const std::string& text) {
   auto bad = [&](const char* why) {
     std::string m = "route host \"";
     m.append(text).append("\": ").append(why).append(
-        " (\"mail.example.org\", \"mail.example.org:2525\", \"[2001:db8::1]:25\")");
+        R"x( ("mail.example.org", "mail.example.org:2525", "[2001:db8::1]:25"))x");
     return Invalid(std::move(m));
   };
   if (text.empty()) return bad("empty");
@@ -117,7 +117,7 @@ Result<TenantBinding> NormalizeTenantBinding(const TenantBinding& binding) {
     return out;
   }
   if (out.kind == "network") {
-    if (!Cidr::Parse(out.value).ok()) return bad("not a network (\"10.1.0.0/16\", \"2001:db8::/48\")");
+    if (!Cidr::Parse(out.value).ok()) return bad(R"x(not a network ("10.1.0.0/16", "2001:db8::/48"))x");
     return out;
   }
   std::string m = "binding kind \"";

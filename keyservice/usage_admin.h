@@ -30,10 +30,6 @@
 
 namespace sg::keyservice {
 
-// The message counters a batch may carry (docs/usage.md).
-inline constexpr const char* kUsageCounters[] = {"signed",   "encrypted", "decrypted",
-                                                 "verified", "bounced",   "web_encrypted"};
-
 class UsageAdmin {
  public:
   virtual ~UsageAdmin() = default;

@@ -1,7 +1,9 @@
 #include "keyservice/usage_report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
-#include <cstdio>
+#include <array>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -9,7 +11,7 @@ namespace sg::keyservice {
 namespace {
 
 int DaysIn(int year, int month) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   return month == 2 && leap ? 29 : kDays[month - 1];
 }
@@ -197,14 +199,11 @@ std::string Csv(const std::string& v) {
 }  // namespace
 
 std::string UsageReportCsv(const UsageReport& r) {
-  static const char* kCounters[] = {"signed", "encrypted", "decrypted", "verified", "bounced",
-                                    "web_encrypted"};
   std::string out =
       "kind,month,id,tenant,reseller,participating_or_billable,total_users,ratio,flag,tier,"
       "signed,encrypted,decrypted,verified,bounced,web_encrypted\r\n";
-  char ratio[32];
   for (const auto& d : r.domains) {
-    std::snprintf(ratio, sizeof ratio, "%.4f", d.ratio);
+    const std::string ratio = fmt::format("{:.4f}", d.ratio);
     const char* flag = d.total_unknown ? "total_unknown" : d.below_minimum ? "below_minimum" : "";
     out += "domain," + r.month + "," + Csv(d.domain) + "," + Csv(d.tenant) + "," +
            Csv(d.reseller) + "," + std::to_string(d.participating) + "," +
@@ -215,7 +214,7 @@ std::string UsageReportCsv(const UsageReport& r) {
     out += "tenant," + r.month + "," + Csv(t.tenant) + "," + Csv(t.tenant) + "," +
            Csv(t.reseller) + "," + std::to_string(t.billable_users) + ",,," +
            (t.domains_below_minimum > 0 ? "below_minimum" : "") + "," + std::to_string(t.tier);
-    for (const char* c : kCounters) {
+    for (const char* c : kUsageCounters) {
       auto it = t.messages.find(c);
       out += "," + std::to_string(it == t.messages.end() ? 0 : it->second);
     }

@@ -19,6 +19,8 @@
 // Threading: pure functions and plain values.
 #pragma once
 
+#include <array>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -27,6 +29,11 @@
 #include "common/result.h"
 
 namespace sg::keyservice {
+
+// The message counters a batch may carry and the report lists, in the
+// report's column order (docs/usage.md).
+inline constexpr std::array<const char*, 6> kUsageCounters = {
+    "signed", "encrypted", "decrypted", "verified", "bounced", "web_encrypted"};
 
 // One hosted domain on one day.
 struct UsageDomainDay {

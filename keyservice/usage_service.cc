@@ -5,6 +5,8 @@
 #include <ctime>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "common/mail/address.h"
 #include "keyservice/key_service_impl.h"
 
@@ -12,12 +14,10 @@ namespace sg::keyservice {
 namespace {
 
 std::string UtcDate(int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  const auto t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
+  return fmt::format("{:04d}-{:02d}-{:02d}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 bool KnownCounter(const std::string& name) {

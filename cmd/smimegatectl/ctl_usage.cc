@@ -1,6 +1,8 @@
 // smimegatectl usage report|snapshot|set-total (docs/usage.md).
-#include <cstdio>
+#include <fmt/format.h>
+
 #include <iostream>
+#include <string>
 
 #include "cmd/smimegatectl/ctl.h"
 
@@ -16,9 +18,8 @@ void PrintText(const ks::UsageReport& r) {
   std::cout << "month " << r.month << ": " << r.days << " daily snapshot(s)";
   if (!r.missing_days.empty()) std::cout << ", " << r.missing_days.size() << " day(s) missing";
   std::cout << "\n\ndomain\ttenant\treseller\tparticipating\ttotal\tratio\tflag\n";
-  char ratio[32];
   for (const auto& d : r.domains) {
-    std::snprintf(ratio, sizeof ratio, "%.1f%%", d.ratio * 100);
+    const std::string ratio = fmt::format("{:.1f}%", d.ratio * 100);
     std::cout << d.domain << "\t" << d.tenant << "\t" << (d.reseller.empty() ? "-" : d.reseller)
               << "\t" << d.participating << "\t"
               << (d.total_unknown ? "?" : std::to_string(d.total_users)) << "\t"

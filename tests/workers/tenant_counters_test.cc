@@ -11,7 +11,7 @@ namespace {
 
 namespace v1 = smimegate::v1;
 
-v1::MessageRecord Out(std::vector<std::pair<std::string, std::string>> notes) {
+v1::MessageRecord Out(const std::vector<std::pair<std::string, std::string>>& notes) {
   v1::MessageRecord r;
   auto* old = r.add_notes();  // copied from the input: not counted again
   old->set_action("signed");
@@ -23,7 +23,8 @@ v1::MessageRecord Out(std::vector<std::pair<std::string, std::string>> notes) {
   return r;
 }
 
-v1::Envelope Env(v1::Direction d, const std::string& from, std::vector<std::string> rcpts) {
+v1::Envelope Env(v1::Direction d, const std::string& from,
+                 const std::vector<std::string>& rcpts) {
   v1::Envelope e;
   e.set_direction(d);
   e.set_mail_from(from);
