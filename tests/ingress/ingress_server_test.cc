@@ -78,6 +78,18 @@ class IngressServerTest : public ::testing::Test {
     ASSERT_EQ(CodeOf(c.ReadReply()), "220");
   }
 
+  // Connects to the relay listener, upgrades with STARTTLS and logs in as alice.
+  void OpenAuthenticatedRelay(SmtpTestClient& c) {
+    Open(c, "relay");
+    c.Cmd("EHLO c");
+    ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
+    ASSERT_TRUE(c.Handshake());
+    c.Cmd("EHLO c");
+    ASSERT_EQ(
+        CodeOf(c.Cmd("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)))),
+        "235 2.7.0");
+  }
+
   smimegate::v1::MessageRecord Parsed(const queue::OutRecord& r) {
     smimegate::v1::MessageRecord rec;
     EXPECT_TRUE(rec.ParseFromString(r.value));
@@ -268,13 +280,7 @@ TEST_F(IngressServerTest, AuthUserOfOneHostedDomainCannotSendAsAnother) {
       producer_, registry_);
   ASSERT_TRUE(server_->Start().ok());
   SmtpTestClient c;
-  Open(c, "relay");
-  c.Cmd("EHLO c");
-  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
-  ASSERT_TRUE(c.Handshake());
-  c.Cmd("EHLO c");
-  ASSERT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)))),
-            "235 2.7.0");
+  ASSERT_NO_FATAL_FAILURE(OpenAuthenticatedRelay(c));
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@example.net>")), "553 5.7.1");
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<alice@example.org>")), "250 2.1.0");
   c.Cmd("RCPT TO:<partner@remote.example>");
@@ -679,13 +685,7 @@ TEST_F(IngressServerTest, RelayClientBoundToATenantCannotSendAsAnotherTenantsDom
   server_->ReplaceHostedDomains(
       {{"example.org", "default"}, {"a.example", "a"}, {"b.example", "b"}});
   SmtpTestClient c;
-  Open(c, "relay");
-  c.Cmd("EHLO c");
-  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
-  ASSERT_TRUE(c.Handshake());
-  c.Cmd("EHLO c");
-  ASSERT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)))),
-            "235 2.7.0");
+  ASSERT_NO_FATAL_FAILURE(OpenAuthenticatedRelay(c));
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@b.example>")), "553 5.7.1") << "tenant b's domain";
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<x@example.org>")), "553 5.7.1") << "the default tenant's";
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ann@a.example>")), "250 2.1.0") << "a runtime domain of a";
@@ -822,13 +822,7 @@ TEST_F(IngressServerTest, RelayClientBoundInTheRegistryFollowsRebinding) {
       {{"example.org", "default"}, {"a.example", "a"}, {"b.example", "b"}});
   server_->ReplaceRegistryBindings(MakeRegistryBindings({{"user", "alice", "a"}}));
   SmtpTestClient c;
-  Open(c, "relay");
-  c.Cmd("EHLO c");
-  ASSERT_EQ(CodeOf(c.Cmd("STARTTLS")), "220 2.0.0");
-  ASSERT_TRUE(c.Handshake());
-  c.Cmd("EHLO c");
-  ASSERT_EQ(CodeOf(c.Cmd("AUTH PLAIN " + mail::Base64EncodeOneLine(std::string("\0alice\0s3cret", 13)))),
-            "235 2.7.0");
+  ASSERT_NO_FATAL_FAILURE(OpenAuthenticatedRelay(c));
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ceo@b.example>")), "553 5.7.1") << "tenant b's domain";
   EXPECT_EQ(CodeOf(c.Cmd("MAIL FROM:<ann@a.example>")), "250 2.1.0");
   EXPECT_EQ(CodeOf(c.Cmd("RCPT TO:<partner@remote.example>")), "250 2.1.5");

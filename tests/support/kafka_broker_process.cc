@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,8 +20,14 @@ KafkaBrokerProcess::KafkaBrokerProcess(const std::string& binary,
     args.push_back("--topic");
     args.push_back(name + ":" + std::to_string(parts));
   }
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    // The broker must not outlive a test binary that aborts or is killed
+    // (its destructor never runs then): the kernel sends SIGTERM when the
+    // forking thread exits. The getppid check closes the race with a parent
+    // that died before prctl.
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(126);
     dup2(in[0], 0);
     dup2(out[1], 1);
     close(in[1]);

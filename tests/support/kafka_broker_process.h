@@ -1,6 +1,9 @@
 // Starts smimegate-test-broker (tests/support/kafka_test_broker.cc) as a
 // child process on loopback, and stops it (SIGTERM, then SIGKILL) when the
 // object goes away. Commands take brokers down and up while tests run.
+// The child also gets SIGTERM when the thread that created the object exits
+// (PR_SET_PDEATHSIG), so an aborted test binary leaves no broker behind:
+// create it on the test's main thread.
 #pragma once
 
 #include <sys/types.h>
