@@ -85,6 +85,10 @@ Answer ImportKey(Call& c) {
   Wipe wipe_key{*pkcs12};
   Wipe wipe_password{*password};
   auto imported = c.d.keys.ImportKey(owner, *pkcs12, *password);
+  // A wrong password is bad input here, not a scope the token lacks (403).
+  if (!imported.ok() && imported.error().code == ErrorCode::kPermissionDenied) {
+    return ErrorAnswer(400, "invalid_argument", imported.error().message);
+  }
   if (!imported.ok()) return ErrorAnswer(imported.error());
   return {201, Json{{"key_id", imported->key_id}, {"fingerprint", imported->fingerprint}}};
 }
