@@ -17,7 +17,7 @@ namespace sg::admin {
 namespace {
 
 constexpr size_t kMaxCertificates = 100;
-constexpr size_t kMaxPkcs12Bytes = 256 * 1024;
+constexpr size_t kMaxPkcs12Bytes = size_t{256} * 1024;
 
 // Wipes a secret copy when it goes out of scope.
 struct Wipe {

@@ -17,15 +17,17 @@ namespace {
 
 using Json = nlohmann::json;
 using std::chrono::seconds;
+constexpr int64_t kDay = 86400;
+constexpr int64_t kHour = 3600;
 using testing::AdminTestServer;
 
 TEST(AdminTokenExpiryTest, ParsesDurationsAndUtcDates) {
   const int64_t now = 1'800'000'000;
   EXPECT_EQ(*ParseTokenExpiry("", now), 0);
-  EXPECT_EQ(*ParseTokenExpiry("90d", now), now + 90 * 86400);
-  EXPECT_EQ(*ParseTokenExpiry("12h", now), now + 12 * 3600);
+  EXPECT_EQ(*ParseTokenExpiry("90d", now), now + 90 * kDay);
+  EXPECT_EQ(*ParseTokenExpiry("12h", now), now + 12 * kHour);
   EXPECT_EQ(*ParseTokenExpiry("2027-03-01", now), 1803859200);
-  EXPECT_EQ(*ParseTokenExpiry("2027-03-01T12:00:00Z", now), 1803859200 + 12 * 3600);
+  EXPECT_EQ(*ParseTokenExpiry("2027-03-01T12:00:00Z", now), 1803859200 + 12 * kHour);
   for (const std::string bad : {"soon", "90x", "2027-13-01", "2027-03-01T12:00", "0s", "-5d"}) {
     auto r = ParseTokenExpiry(bad, now);
     ASSERT_FALSE(r.ok()) << bad;
@@ -39,14 +41,14 @@ TEST(AdminTokenExpiryTest, AnExpiredTokenGetsTheSameAnswerAsABadOne) {
   auto past = server.tokens().Add("tenant:a", "old", now);
   ASSERT_FALSE(past.ok());
   EXPECT_EQ(past.error().code, ErrorCode::kInvalidArgument);
-  auto added = server.tokens().Add("tenant:a", "quarterly", now + 90 * 86400);
+  auto added = server.tokens().Add("tenant:a", "quarterly", now + 90 * kDay);
   ASSERT_TRUE(added.ok()) << added.error().ToString();
-  EXPECT_EQ(added->info.expires_at, now + 90 * 86400);
+  EXPECT_EQ(added->info.expires_at, now + 90 * kDay);
 
   auto who = server.Call("GET", "/v1/whoami", added->token);
   ASSERT_EQ(who.status, 200) << who.body;
-  EXPECT_EQ(Json::parse(who.body)["expires_at"], now + 90 * 86400);
-  server.clock().Advance(seconds(90 * 86400 - 1));
+  EXPECT_EQ(Json::parse(who.body)["expires_at"], now + 90 * kDay);
+  server.clock().Advance(seconds(90 * kDay - 1));
   EXPECT_EQ(server.Call("GET", "/v1/whoami", added->token).status, 200);
   server.clock().Advance(seconds(1));
   auto expired = server.Call("GET", "/v1/whoami", added->token);
@@ -58,7 +60,7 @@ TEST(AdminTokenExpiryTest, AnExpiredTokenGetsTheSameAnswerAsABadOne) {
   auto list = server.tokens().List();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
-  EXPECT_EQ((*list)[0].expires_at, now + 90 * 86400);
+  EXPECT_EQ((*list)[0].expires_at, now + 90 * kDay);
   EXPECT_EQ((*list)[0].revoked_at, 0);
 }
 
