@@ -17,7 +17,12 @@ std::string Dump(const Json& j) {
 ApiReply Reply(const Answer& a) {
   ApiReply r;
   r.status = a.status;
-  if (!a.body.is_null()) r.body = Dump(a.body);
+  if (!a.content_type.empty()) {
+    r.content_type = a.content_type;
+    r.body = a.text;
+  } else if (!a.body.is_null()) {
+    r.body = Dump(a.body);
+  }
   return r;
 }
 
@@ -31,8 +36,9 @@ std::string BearerToken(const std::string& header) {
   return std::string(AsciiTrim(v.substr(kScheme.size())));
 }
 
-// The request as audit arguments: path, query and body, cut to 4 KiB.
-std::string AuditArguments(const ApiRequest& req) {
+// The request as audit arguments: path, query and body (only its size when
+// it carries a secret), cut to 4 KiB.
+std::string AuditArguments(const ApiRequest& req, bool secret_body) {
   std::string args = req.path;
   bool first = true;
   for (const auto& [k, v] : req.query) {
@@ -42,7 +48,11 @@ std::string AuditArguments(const ApiRequest& req) {
     args += v;
     first = false;
   }
-  if (!req.body.empty()) args += " " + req.body;
+  if (secret_body && !req.body.empty()) {
+    args += " <body withheld: " + std::to_string(req.body.size()) + " bytes>";
+  } else if (!req.body.empty()) {
+    args += " " + req.body;
+  }
   if (args.size() > kAuditArgumentsMax) args.resize(kAuditArgumentsMax);
   return args;
 }
@@ -52,7 +62,12 @@ std::string AuditArguments(const ApiRequest& req) {
 ApiReply AdminApi::Handle(const ApiRequest& req) {
   keyservice::AuditRecord audit;
   audit.time_us = d_.clock.NowMs() * 1000;
-  audit.arguments = AuditArguments(req);
+  // Routed first (a pure function) so a secret body never reaches the
+  // audit record, not even of a call refused for its token; an unrouted
+  // request changes nothing, and its body (a key import to a mistyped path)
+  // is withheld too.
+  RouteMatch match = FindRoute(req.method, req.path);
+  audit.arguments = AuditArguments(req, match.secret_body || match.handler == nullptr);
   // Unrouted requests name their raw path: cut, like the arguments.
   audit.method = "AdminApi/" + req.method + " " + req.path.substr(0, kAuditPathMax);
 
@@ -75,9 +90,14 @@ ApiReply AdminApi::Handle(const ApiRequest& req) {
   audit.subject = "token:" + caller.id + (caller.name.empty() ? "" : " (" + caller.name + ")");
   audit.role = caller.scope.ToString();
 
-  RouteMatch match = FindRoute(req.method, req.path);
   Answer answer;
-  if (match.handler == nullptr) {
+  const int64_t retry_after = limiter_.Take(caller.id);
+  if (retry_after > 0) {
+    answer =
+        ErrorAnswer(429, "rate_limited",
+                    "token " + caller.id + " is over its request rate (keyservice.admin_api." +
+                        "rate_limit_per_token); retry after " + std::to_string(retry_after) + " s");
+  } else if (match.handler == nullptr) {
     answer = match.allow.empty()
                  ? ErrorAnswer(404, "no_route", "no such API path: " + req.path.substr(0, kAuditPathMax))
                  : ErrorAnswer(405, "method_not_allowed",
@@ -93,6 +113,7 @@ ApiReply AdminApi::Handle(const ApiRequest& req) {
   d_.audit.Record(audit);
   ApiReply r = Reply(answer);
   if (answer.status == 405) r.allow = match.allow;
+  if (answer.status == 429) r.retry_after = retry_after;
   return r;
 }
 

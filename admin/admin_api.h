@@ -18,12 +18,14 @@
 #include <map>
 #include <string>
 
+#include "admin/admin_rate_limit.h"
 #include "admin/admin_tokens.h"
+#include "common/clock.h"
 #include "keyservice/audit.h"
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
 #include "keyservice/tenant_admin.h"
-#include "common/clock.h"
+#include "keyservice/usage_admin.h"
 
 namespace sg::admin {
 
@@ -34,6 +36,7 @@ struct ApiDeps {
   keyservice::AuditSink& audit;
   AdminTokens& tokens;
   const Clock& clock;
+  keyservice::UsageAdmin& usage;  // GET /v1/usage, PUT /v1/domains/{name}/total-users
 };
 
 struct ApiRequest {
@@ -46,18 +49,24 @@ struct ApiRequest {
 
 struct ApiReply {
   int status = 200;
-  std::string body;          // JSON text
+  std::string body;  // JSON text (or content_type's)
+  std::string content_type = "application/json";
   std::string allow;         // 405: the methods the path has
   bool unauthenticated = false;  // 401: add WWW-Authenticate
+  int64_t retry_after = 0;       // 429: seconds, for Retry-After
 };
 
+// A token over its request rate (admin_rate_limit.h) answers 429
+// rate_limited with Retry-After, after authentication and before routing.
 class AdminApi {
  public:
-  explicit AdminApi(ApiDeps deps) : d_(deps) {}
+  explicit AdminApi(ApiDeps deps, RateLimit rate_limit = {})
+      : d_(deps), limiter_(rate_limit, deps.clock) {}
   ApiReply Handle(const ApiRequest& request);
 
  private:
   ApiDeps d_;
+  TokenRateLimiter limiter_;
 };
 
 }  // namespace sg::admin

@@ -51,6 +51,12 @@ Result<AdminApiConfig> ParseAdminApiConfig(const config::ConfigNode& s, const st
   }
   SG_ASSIGN_OR_RETURN(int64_t conns, s.Int("max_connections", c.max_connections, 1, 1024));
   c.max_connections = static_cast<uint32_t>(conns);
+  SG_ASSIGN_OR_RETURN(
+      int64_t rate,
+      s.Int("rate_limit_per_token", static_cast<int64_t>(c.rate_limit.per_second), 0, 100000));
+  c.rate_limit.per_second = static_cast<double>(rate);
+  SG_ASSIGN_OR_RETURN(int64_t burst, s.Int("rate_limit_burst", c.rate_limit.burst, 1, 1000000));
+  c.rate_limit.burst = static_cast<uint32_t>(burst);
   return c;
 }
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "admin/admin_rate_limit.h"
 #include "common/config_node.h"
 #include "common/result.h"
 #include "common/tls_server.h"
@@ -28,6 +29,9 @@ struct AdminApiConfig {
   std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
   // Connections served at once (worker threads); more wait for a worker.
   uint32_t max_connections = 8;
+  // Requests per second and burst per token (rate_limit_per_token,
+  // rate_limit_burst); per_second 0: no limit.
+  RateLimit rate_limit;
 };
 
 // Parses `section` (keyservice.admin_api; may be empty: all defaults).

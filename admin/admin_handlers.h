@@ -75,5 +75,26 @@ Answer ShowCertificate(Call& c);
 Answer ListTrust(Call& c);
 Answer ListAudit(Call& c);
 Answer WhoAmI(Call& c);
+// admin_handlers_usage.cc
+Answer GetUsage(Call& c);
+Answer SetDomainTotal(Call& c);
+// admin_handlers_routes.cc
+Answer ShowRoute(Call& c);
+Answer SetRoute(Call& c);
+Answer ClearRoute(Call& c);
+Answer ListBindings(Call& c);
+Answer AddBinding(Call& c);
+Answer RemoveBinding(Call& c);
+// admin_handlers_trust.cc
+Answer AddTrust(Call& c);
+Answer RemoveTrust(Call& c);
+Answer ApprovePending(Call& c);
+// admin_handlers_imports.cc
+Answer ImportKey(Call& c);
+Answer ImportCertificates(Call& c);
+// DER certificates of a body's "pem" (a PEM bundle) or "der" (base64 of
+// one DER certificate): kInvalidArgument naming what is wrong, also for
+// more than 100 certificates.
+Result<std::vector<std::string>> BodyCertificates(const Json& body);
 
 }  // namespace sg::admin

@@ -49,6 +49,8 @@ std::string AuditResultName(int status) {
       return "NOT_FOUND";
     case 409:
       return "ALREADY_EXISTS";
+    case 429:
+      return "RESOURCE_EXHAUSTED";
     case 501:
       return "UNIMPLEMENTED";
     case 503:
@@ -102,7 +104,8 @@ Json ToJson(const TokenInfo& t) {
           {"scope", t.scope.ToString()},
           {"name", t.name},
           {"created_at", t.created_at},
-          {"revoked_at", t.revoked_at}};
+          {"revoked_at", t.revoked_at},
+          {"expires_at", t.expires_at}};
 }
 
 std::string CertificatePem(const std::string& der) {

@@ -19,9 +19,13 @@ namespace sg::admin {
 using Json = nlohmann::json;
 
 // An answer of a handler: HTTP status and JSON body (null: no body, 204).
+// A non-JSON answer (a CSV report) sets content_type and text instead;
+// error answers are always JSON.
 struct Answer {
   int status = 200;
   Json body;
+  std::string content_type{};  // "": JSON (body)
+  std::string text{};          // the body when content_type is set
 };
 
 Answer ErrorAnswer(int status, const std::string& code, const std::string& message);

@@ -10,6 +10,7 @@ struct Route {
   const char* method;
   const char* path;
   Handler handler;
+  bool secret_body = false;  // a private key or password: left out of audit records
 };
 
 // The first route whose method and template fit answers.
@@ -39,6 +40,21 @@ constexpr std::array kRoutes = {
     Route{"GET", "/v1/certificates/{fingerprint}", &ShowCertificate},
     Route{"GET", "/v1/trust", &ListTrust},
     Route{"GET", "/v1/audit", &ListAudit},
+    // Usage, routes and bindings, trust changes, imports (admin_handlers_usage.cc,
+    // _routes.cc, _trust.cc, _imports.cc).
+    Route{"GET", "/v1/usage", &GetUsage},
+    Route{"PUT", "/v1/domains/{name}/total-users", &SetDomainTotal},
+    Route{"GET", "/v1/tenants/{id}/route", &ShowRoute},
+    Route{"PUT", "/v1/tenants/{id}/route", &SetRoute},
+    Route{"DELETE", "/v1/tenants/{id}/route", &ClearRoute},
+    Route{"GET", "/v1/tenants/{id}/bindings", &ListBindings},
+    Route{"POST", "/v1/tenants/{id}/bindings", &AddBinding},
+    Route{"DELETE", "/v1/tenants/{id}/bindings/{kind}/{value}", &RemoveBinding},
+    Route{"POST", "/v1/trust", &AddTrust},
+    Route{"DELETE", "/v1/trust/{fingerprint}", &RemoveTrust},
+    Route{"POST", "/v1/trust/pending/{fingerprint}/approve", &ApprovePending},
+    Route{"POST", "/v1/users/{address}/keys", &ImportKey, /*secret_body=*/true},
+    Route{"POST", "/v1/certificates", &ImportCertificates},
 };
 
 int HexValue(char c) {
@@ -117,6 +133,7 @@ RouteMatch FindRoute(const std::string& method, const std::string& path) {
       match.handler = r.handler;
       match.route = std::string(r.method) + " " + r.path;
       match.params = params;
+      match.secret_body = r.secret_body;
     }
   }
   return match;

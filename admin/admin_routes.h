@@ -26,6 +26,7 @@ struct RouteMatch {
   std::string route;                 // "GET /v1/tenants/{id}" (for audit records)
   std::vector<std::string> params;   // decoded placeholder values
   std::string allow;                 // the methods the path has ("" when no path matches)
+  bool secret_body = false;          // the body carries a secret: never audited
 };
 
 // Matches a request path (percent-encoded segments, no query) against the

@@ -33,7 +33,7 @@ std::string CodeOf(const httplib::Response& res) {
 
 AdminServer::AdminServer(AdminApiConfig config, ApiDeps deps, metrics::Registry& registry)
     : config_(std::move(config)),
-      api_(deps),
+      api_(deps, config_.rate_limit),
       clock_(deps.clock),
       requests_(registry.AddCounter("smimegate_admin_api_requests_total",
                                     "Admin REST API requests, by answer (ok or the error code)",
@@ -125,8 +125,9 @@ void AdminServer::ConfigureServer() {
     r.body = req.body;
     ApiReply reply = api_.Handle(r);
     res.status = reply.status;
-    if (!reply.body.empty()) res.set_content(reply.body, kJson);
+    if (!reply.body.empty()) res.set_content(reply.body, reply.content_type);
     if (!reply.allow.empty()) res.set_header("Allow", reply.allow);
+    if (reply.retry_after > 0) res.set_header("Retry-After", std::to_string(reply.retry_after));
     if (reply.unauthenticated) res.set_header("WWW-Authenticate", "Bearer realm=\"smimegate\"");
   };
   server_->Get(".*", dispatch);

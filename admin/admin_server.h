@@ -10,7 +10,8 @@
 // worker). Every answer is JSON; httplib's own errors too.
 //
 // Metrics: smimegate_admin_api_requests_total{code} (code: "ok" or the
-// JSON error code: unauthenticated, not_found, payload_too_large, ...).
+// JSON error code: unauthenticated, not_found, payload_too_large,
+// rate_limited, ...).
 //
 // Threading: Start/Stop from the main thread; requests on the workers.
 // Ownership: borrows the API's dependencies (they outlive the server).

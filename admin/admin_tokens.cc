@@ -5,8 +5,10 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/config_node.h"
 #include "keyservice/tenant_registry.h"
 
 namespace sg::admin {
@@ -82,6 +84,7 @@ Result<std::optional<AdminTokens::Stored>> AdminTokens::Load(const std::string& 
   s.info.name = j.value("name", "");
   s.info.created_at = j.value("created_at", int64_t{0});
   s.info.revoked_at = j.value("revoked_at", int64_t{0});
+  s.info.expires_at = j.value("expires_at", int64_t{0});
   s.sha256_hex = j.value("sha256", "");
   return std::optional<Stored>(std::move(s));
 }
@@ -92,13 +95,40 @@ Status AdminTokens::Save(const Stored& s) {
                       {"name", s.info.name},
                       {"created_at", s.info.created_at},
                       {"revoked_at", s.info.revoked_at},
+                      {"expires_at", s.info.expires_at},
                       {"sha256", s.sha256_hex}};
   return store_.PutMeta(MetaKey(s.info.id), j.dump());
 }
 
-Result<NewToken> AdminTokens::Add(const std::string& scope_text, const std::string& name) {
+Result<int64_t> ParseTokenExpiry(const std::string& text, int64_t now) {
+  if (text.empty()) return int64_t{0};
+  if (text.find('-') == std::string::npos) {
+    auto d = config::ParseDuration(text);
+    if (d.ok() && d->count() >= 1000) {
+      return now + std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+    }
+  } else {
+    for (const char* format : {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"}) {
+      struct tm tm {};
+      const char* end = strptime(text.c_str(), format, &tm);
+      if (end != nullptr && *end == '\0') return static_cast<int64_t>(timegm(&tm));
+    }
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "token expiry \"" + text +
+                       "\": expected a duration from now (90d, 12h) or a UTC date (2027-03-01 "
+                       "or 2027-03-01T12:00:00Z)");
+}
+
+Result<NewToken> AdminTokens::Add(const std::string& scope_text, const std::string& name,
+                                  int64_t expires_at) {
   SG_ASSIGN_OR_RETURN(Scope scope, ParseScope(scope_text));
   SG_RETURN_IF_ERROR(keyservice::CheckTenantName(name, "token"));
+  if (expires_at != 0 && expires_at <= clock_.NowMs() / 1000) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "token expiry " + std::to_string(expires_at) +
+                         " (unix seconds) is not in the future; give a later date");
+  }
   if (scope.kind == Scope::Kind::kTenant) {
     if (auto t = tenants_.TenantShow(scope.id); !t.ok()) return t.error();
   } else if (scope.kind == Scope::Kind::kReseller) {
@@ -117,6 +147,7 @@ Result<NewToken> AdminTokens::Add(const std::string& scope_text, const std::stri
   s.info.scope = scope;
   s.info.name = name;
   s.info.created_at = clock_.NowMs() / 1000;
+  s.info.expires_at = expires_at;
   s.sha256_hex = Sha256Hex(out.token);
   SG_RETURN_IF_ERROR(Save(s));
   out.info = s.info;
@@ -160,6 +191,9 @@ Result<std::optional<TokenInfo>> AdminTokens::Check(const std::string& token) {
   const bool equal = expected.size() == presented.size() &&
                      CRYPTO_memcmp(expected.data(), presented.data(), presented.size()) == 0;
   if (!s || !equal || s->info.revoked_at != 0) return std::optional<TokenInfo>();
+  if (s->info.expires_at != 0 && clock_.NowMs() / 1000 >= s->info.expires_at) {
+    return std::optional<TokenInfo>();
+  }
   return std::optional<TokenInfo>(s->info);
 }
 

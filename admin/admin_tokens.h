@@ -37,12 +37,19 @@ struct TokenInfo {
   std::string name;
   int64_t created_at = 0;  // unix seconds
   int64_t revoked_at = 0;  // 0: valid
+  int64_t expires_at = 0;  // unix seconds; 0: never. From then on the token is refused.
 };
 
 struct NewToken {
   std::string token;  // the secret: shown once, never stored
   TokenInfo info;
 };
+
+// `token add --expires`: "" (never: 0), a duration from `now` ("90d",
+// "12h", as config durations are written) or a UTC date ("2027-03-01":
+// expires at its start, or "2027-03-01T12:00:00Z"). Unix seconds;
+// kInvalidArgument naming the accepted forms otherwise.
+Result<int64_t> ParseTokenExpiry(const std::string& text, int64_t now);
 
 class AdminTokens {
  public:
@@ -51,13 +58,15 @@ class AdminTokens {
       : store_(store), tenants_(tenants), clock_(clock) {}
 
   // kInvalidArgument for a bad scope or name (<= 200 bytes, no control
-  // characters); kNotFound when the scope's reseller or tenant does not exist.
-  Result<NewToken> Add(const std::string& scope, const std::string& name);
+  // characters) or an expiry (unix seconds, 0: never) not in the future;
+  // kNotFound when the scope's reseller or tenant does not exist.
+  Result<NewToken> Add(const std::string& scope, const std::string& name, int64_t expires_at = 0);
   Result<std::vector<TokenInfo>> List();  // by id, revoked ones too
   // kNotFound for an unknown id; revoking twice is fine.
   Status Revoke(const std::string& id);
-  // The token's record when `token` is a valid, unrevoked token; nullopt
-  // otherwise (malformed, unknown, revoked or a wrong secret).
+  // The token's record when `token` is a valid, unrevoked, unexpired token;
+  // nullopt otherwise (malformed, unknown, revoked, expired or a wrong
+  // secret: the caller cannot tell which).
   Result<std::optional<TokenInfo>> Check(const std::string& token);
 
  private:

@@ -17,6 +17,7 @@ void ToPb(const TokenInfo& t, pb::AdminTokenInfo* out) {
   out->set_name(t.name);
   out->set_created_at(t.created_at);
   out->set_revoked_at(t.revoked_at);
+  out->set_expires_at(t.expires_at);
 }
 
 Result<TokenInfo> FromPb(const pb::AdminTokenInfo& p) {
@@ -26,6 +27,7 @@ Result<TokenInfo> FromPb(const pb::AdminTokenInfo& p) {
   t.name = p.name();
   t.created_at = p.created_at();
   t.revoked_at = p.revoked_at();
+  t.expires_at = p.expires_at();
   return t;
 }
 
@@ -33,7 +35,7 @@ Result<TokenInfo> FromPb(const pb::AdminTokenInfo& p) {
 
 grpc::Status AdminTokensGrpc::TokenAdd(grpc::ServerContext*, const pb::TokenAddRequest* req,
                                        pb::TokenAddResponse* resp) {
-  auto added = tokens_.Add(req->scope(), req->name());
+  auto added = tokens_.Add(req->scope(), req->name(), req->expires_at());
   if (!added.ok()) return ToGrpc(added.error());
   resp->set_token(added->token);
   ToPb(added->info, resp->mutable_info());
@@ -61,10 +63,12 @@ AdminTokensClient::AdminTokensClient(std::shared_ptr<grpc::Channel> channel, std
       endpoint_(std::move(endpoint)),
       timeout_(timeout) {}
 
-Result<NewToken> AdminTokensClient::Add(const std::string& scope, const std::string& name) {
+Result<NewToken> AdminTokensClient::Add(const std::string& scope, const std::string& name,
+                                        int64_t expires_at) {
   pb::TokenAddRequest req;
   req.set_scope(scope);
   req.set_name(name);
+  req.set_expires_at(expires_at);
   pb::TokenAddResponse resp;
   SG_RETURN_IF_ERROR(
       UnaryCall(&pb::AdminTokens::Stub::TokenAdd, *stub_, req, &resp, timeout_, endpoint_, false));

@@ -40,7 +40,7 @@ class AdminTokensClient {
   AdminTokensClient(std::shared_ptr<grpc::Channel> channel, std::string endpoint,
                     std::chrono::milliseconds timeout);
 
-  Result<NewToken> Add(const std::string& scope, const std::string& name);
+  Result<NewToken> Add(const std::string& scope, const std::string& name, int64_t expires_at = 0);
   Result<std::vector<TokenInfo>> List();
   Status Revoke(const std::string& id);
 

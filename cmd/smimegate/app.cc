@@ -186,7 +186,8 @@ Status App::Start() {
     if (config_.admin_api.enabled) {
       admin_server = std::make_unique<admin::AdminServer>(
           config_.admin_api,
-          admin::ApiDeps{ks->impl(), ks->impl(), ks->impl(), ks->impl(), *admin_tokens_, clock_},
+          admin::ApiDeps{ks->impl(), ks->impl(), ks->impl(), ks->impl(), *admin_tokens_, clock_,
+                         ks->impl()},
           registry_);
       admin_server_ = admin_server.get();
     }

@@ -7,12 +7,13 @@
 #include "admin/admin_tokens_grpc.h"
 #include "cmd/smimegatectl/ctl.h"
 #include "cmd/smimegatectl/ctl_json.h"
+#include "common/clock.h"
 
 namespace sg::ctl {
 namespace {
 
 struct TokenArgs {
-  std::string scope, name, id;
+  std::string scope, name, id, expires;
   bool json = false;
 };
 
@@ -29,10 +30,15 @@ void AddTokenCommands(CLI::App& app, Ctl& ctl) {
   auto* add = token->add_subcommand("add", "make a token; prints it once (only its hash is kept)");
   add->add_option("--scope", a.scope, "super | reseller:ID | tenant:ID")->required();
   add->add_option("--name", a.name, "what it is for (shown by list and in audit records)");
+  add->add_option("--expires", a.expires,
+                  "refused from then on: a duration from now (90d) or a UTC date (2027-03-01)");
   add->add_flag("--json", a.json, "a JSON object: token and its record");
   add->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
-      auto r = Client(c, ctl).Add(a.scope, a.name);
+      auto expires =
+          admin::ParseTokenExpiry(a.expires, UnixSeconds(std::chrono::system_clock::now()));
+      if (!expires.ok()) return Fail(expires.error());
+      auto r = Client(c, ctl).Add(a.scope, a.name, *expires);
       if (!r.ok()) return Fail(r.error());
       if (a.json) {
         nlohmann::json j = admin::ToJson(r->info);
@@ -45,17 +51,25 @@ void AddTokenCommands(CLI::App& app, Ctl& ctl) {
       return 0;
     });
   });
-  auto* list = token->add_subcommand("list", "tokens: id, scope, name, created, revoked");
+  auto* list = token->add_subcommand("list", "tokens: id, scope, name, created, state, expiry");
   list->add_flag("--json", a.json, "a JSON array (fields: docs/admin-api.md)");
   list->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
       auto r = Client(c, ctl).List();
       if (!r.ok()) return Fail(r.error());
       if (a.json) return PrintJsonList(*r, [](const admin::TokenInfo& t) { return admin::ToJson(t); });
+      const int64_t now = UnixSeconds(std::chrono::system_clock::now());
       for (const auto& t : *r) {
+        std::string state = "valid";
+        if (t.revoked_at != 0) {
+          state = "revoked " + Date(t.revoked_at);
+        } else if (t.expires_at != 0 && t.expires_at <= now) {
+          state = "expired";
+        }
         std::cout << t.id << "\t" << t.scope.ToString() << "\t" << (t.name.empty() ? "-" : t.name)
-                  << "\t" << Date(t.created_at) << "\t"
-                  << (t.revoked_at == 0 ? "valid" : "revoked " + Date(t.revoked_at)) << "\n";
+                  << "\t" << Date(t.created_at) << "\t" << state << "\t"
+                  << (t.expires_at == 0 ? "expires never" : "expires " + Date(t.expires_at))
+                  << "\n";
       }
       return 0;
     });

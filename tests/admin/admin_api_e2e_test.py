@@ -66,6 +66,11 @@ class Api:
         self.ctx.check_hostname = False  # pinned: the certificate itself is the trust anchor
 
     def call(self, method, path, token, body=None):
+        status, _, text = self.call_raw(method, path, token, body)
+        return status, (json.loads(text) if text else None)
+
+    def call_raw(self, method, path, token, body=None):
+        """(status, Content-Type, body text)."""
         conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=10)
         headers = {"Authorization": "Bearer " + token} if token else {}
         data = None
@@ -76,7 +81,7 @@ class Api:
         resp = conn.getresponse()
         text = resp.read().decode()
         conn.close()
-        return resp.status, (json.loads(text) if text else None)
+        return resp.status, resp.getheader("Content-Type", ""), text
 
 
 def ctl_ok(gw, *args):
@@ -120,7 +125,10 @@ def run(gw, admin_port):
     expect(api, gw, "POST", "/v1/resellers", super_token, 201, {"id": "sh1"})
     expect(api, gw, "POST", "/v1/tenants", super_token, 201,
            {"id": "acme", "name": "ACME", "reseller": "sh1"})
-    tenant_token = ctl_ok(gw, "token", "add", "--scope", "tenant:acme").strip()
+    past = gw.ctl("token", "add", "--scope", "tenant:acme", "--expires", "2001-01-01")
+    if past.returncode == 0 or "not in the future" not in past.stderr:
+        fail(f"token add --expires 2001-01-01: exit {past.returncode}: {past.stderr}", log_path)
+    tenant_token = ctl_ok(gw, "token", "add", "--scope", "tenant:acme", "--expires", "30d").strip()
     tenant_id = tenant_token.split("_")[1]
 
     if rcpt_code(mx, "ann@acme.example") != 550:
@@ -141,6 +149,22 @@ def run(gw, admin_port):
     if [d["name"] for d in listed["domains"]] != ["acme.example"]:
         fail(f"GET /v1/domains as tenant: {listed}", log_path)
 
+    # Usage (CSV), the tenant's own route, and bindings refused below super.
+    month = time.strftime("%Y-%m", time.gmtime())
+    status, ctype, csv = api.call_raw("GET", f"/v1/usage?month={month}&format=csv", tenant_token)
+    if status != 200 or not ctype.startswith("text/csv") or not csv.startswith("kind,month,"):
+        fail(f"GET /v1/usage csv: {status} {ctype} {csv[:200]!r}", log_path)
+    route = expect(api, gw, "PUT", "/v1/tenants/acme/route", tenant_token, 200,
+                   {"hosts": ["mx.acme.example:2525"], "tls": "required"})
+    if route != {"tenant": "acme", "hosts": ["mx.acme.example:2525"], "tls": "required"}:
+        fail(f"PUT /v1/tenants/acme/route: {route}", log_path)
+    shown = ctl_ok(gw, "tenant", "route", "show", "acme", "--json")
+    if json.loads(shown).get("hosts") != ["mx.acme.example:2525"]:
+        fail(f"tenant route show after PUT: {shown}", log_path)
+    expect(api, gw, "DELETE", "/v1/tenants/acme/route", tenant_token, 204)
+    expect(api, gw, "POST", "/v1/tenants/acme/bindings", tenant_token, 403,
+           {"kind": "network", "value": "127.0.0.1"})
+
     expect(api, gw, "DELETE", "/v1/domains/acme.example", tenant_token, 204)
     removed = time_until(mx, "ann@acme.example", 550, log_path)
     if rcpt_code(mx, "bob@example.com") != 250:
@@ -150,6 +174,12 @@ def run(gw, admin_port):
     if sorted(t["scope"] for t in tokens) != ["super", "tenant:acme"] or \
             any("token" in t or "sha256" in t for t in tokens):
         fail(f"token list --json: {tokens}", log_path)
+    expiry = {t["scope"]: t["expires_at"] for t in tokens}
+    if expiry["super"] != 0 or abs(expiry["tenant:acme"] - (time.time() + 30 * 86400)) > 3600:
+        fail(f"token list --json expiry: {tokens}", log_path)
+    listed_text = ctl_ok(gw, "token", "list")
+    if "expires never" not in listed_text or "expires 20" not in listed_text:
+        fail(f"token list: {listed_text}", log_path)
     ctl_ok(gw, "token", "revoke", tenant_id)
     expect(api, gw, "GET", "/v1/whoami", tenant_token, 401)
 

@@ -26,12 +26,15 @@ TEST(AdminConfigTest, DefaultsAreOffOnLoopbackWithSelfSignedTls) {
   EXPECT_EQ(c->max_body_bytes, 1u << 20);
   EXPECT_EQ(c->request_timeout, std::chrono::seconds(10));
   EXPECT_EQ(c->max_connections, 8u);
+  EXPECT_EQ(c->rate_limit.per_second, 20);
+  EXPECT_EQ(c->rate_limit.burst, 40u);
 }
 
 TEST(AdminConfigTest, SettingsAndTheirBounds) {
   auto c = Parse(
       "admin_api: {enabled: true, address: 0.0.0.0, port: 9443, tls: {cert: a.pem, key: /k.pem},"
-      " max_body_bytes: 64KiB, request_timeout: 30s, max_connections: 32}");
+      " max_body_bytes: 64KiB, request_timeout: 30s, max_connections: 32,"
+      " rate_limit_per_token: 5, rate_limit_burst: 7}");
   ASSERT_TRUE(c.ok()) << c.error().ToString();
   EXPECT_TRUE(c->enabled);
   EXPECT_EQ(c->port, 9443);
@@ -40,9 +43,13 @@ TEST(AdminConfigTest, SettingsAndTheirBounds) {
   EXPECT_EQ(c->tls->key_file, "/k.pem");
   EXPECT_EQ(c->max_body_bytes, 64u << 10);
   EXPECT_EQ(c->max_connections, 32u);
-  for (const std::string bad : {"admin_api: {tls: {cert: a.pem}}", "admin_api: {max_body_bytes: 10}",
-                                "admin_api: {request_timeout: 0s}", "admin_api: {max_connections: 0}",
-                                "admin_api: {port: 70000}"}) {
+  EXPECT_EQ(c->rate_limit.per_second, 5);
+  EXPECT_EQ(c->rate_limit.burst, 7u);
+  for (const std::string bad :
+       {"admin_api: {tls: {cert: a.pem}}", "admin_api: {max_body_bytes: 10}",
+        "admin_api: {request_timeout: 0s}", "admin_api: {max_connections: 0}",
+        "admin_api: {port: 70000}", "admin_api: {rate_limit_per_token: -1}",
+        "admin_api: {rate_limit_burst: 0}"}) {
     auto r = Parse(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.error().message.find("admin_api."), std::string::npos) << r.error().message;

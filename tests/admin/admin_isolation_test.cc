@@ -49,8 +49,8 @@ std::vector<Case> CasesOnTenantB(const std::string& bob_cert) {
        "/v1/domains", R"({"name":"new.example","tenant":"zz"})", "b", "zz"},
       {"GET /v1/domains/{name}", "GET", "/v1/domains/b.example", "", "/v1/domains/zz.example", "",
        "b.example", "zz.example"},
-      {"DELETE /v1/domains/{name}", "DELETE", "/v1/domains/b.example", "",
-       "/v1/domains/zz.example", "", "b.example", "zz.example"},
+      {"DELETE /v1/domains/{name}", "DELETE", "/v1/domains/b.example", "", "/v1/domains/zz.example",
+       "", "b.example", "zz.example"},
       {"GET /v1/users", "GET", "/v1/users?domain=b.example", "", "/v1/users?domain=zz.example", "",
        "b.example", "zz.example"},
       {"POST /v1/users", "POST", "/v1/users", R"({"address":"new@b.example"})", "/v1/users",
@@ -70,6 +70,52 @@ std::vector<Case> CasesOnTenantB(const std::string& bob_cert) {
        R"({"reason":"keyCompromise"})", "bob@b.example", "nobody@zz.example"},
       {"GET /v1/certificates/{fingerprint}", "GET", "/v1/certificates/" + bob_cert, "",
        "/v1/certificates/" + none_cert, "", bob_cert, none_cert},
+      {"GET /v1/usage", "GET", "/v1/usage?month=2026-11&tenant=b", "",
+       "/v1/usage?month=2026-11&tenant=zz", "", "b", "zz"},
+      {"GET /v1/usage", "GET", "/v1/usage?month=2026-11&reseller=r2", "",
+       "/v1/usage?month=2026-11&reseller=zz", "", "r2", "zz"},
+      {"PUT /v1/domains/{name}/total-users", "PUT", "/v1/domains/b.example/total-users",
+       R"({"total_users":1})", "/v1/domains/zz.example/total-users", R"({"total_users":1})",
+       "b.example", "zz.example"},
+      {"GET /v1/tenants/{id}/route", "GET", "/v1/tenants/b/route", "", "/v1/tenants/zz/route", "",
+       "b", "zz"},
+      {"PUT /v1/tenants/{id}/route", "PUT", "/v1/tenants/b/route", R"({"hosts":["evil.example"]})",
+       "/v1/tenants/zz/route", R"({"hosts":["evil.example"]})", "b", "zz"},
+      {"DELETE /v1/tenants/{id}/route", "DELETE", "/v1/tenants/b/route", "", "/v1/tenants/zz/route",
+       "", "b", "zz"},
+      {"GET /v1/tenants/{id}/bindings", "GET", "/v1/tenants/b/bindings", "",
+       "/v1/tenants/zz/bindings", "", "b", "zz"},
+      {"POST /v1/tenants/{id}/bindings", "POST", "/v1/tenants/b/bindings",
+       R"({"kind":"network","value":"198.51.100.0/24"})", "/v1/tenants/zz/bindings",
+       R"({"kind":"network","value":"198.51.100.0/24"})", "b", "zz"},
+      {"DELETE /v1/tenants/{id}/bindings/{kind}/{value}", "DELETE",
+       "/v1/tenants/b/bindings/network/192.0.2.0%2F24", "",
+       "/v1/tenants/zz/bindings/network/192.0.2.0%2F24", "", "b", "zz"},
+      {"POST /v1/users/{address}/keys", "POST", "/v1/users/bob@b.example/keys",
+       R"({"pkcs12":"MIIB","password":"x"})", "/v1/users/nobody@zz.example/keys",
+       R"({"pkcs12":"MIIB","password":"x"})", "bob@b.example", "nobody@zz.example"},
+  };
+}
+
+// Routes a reseller or tenant token may never call, whatever the object:
+// trust changes (anchors are global) and certificate imports for owners
+// outside the scope (partners are shared by every tenant). The first
+// request names tenant b's (or a global) object, the second a missing one;
+// both answer the same 403.
+std::vector<Case> SuperOnlyCases(const std::string& anchor) {
+  const std::string none(64, '0');
+  const std::string pem_body =
+      R"({"pem":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"})";
+  return {
+      {"POST /v1/trust", "POST", "/v1/trust", pem_body, "/v1/trust", pem_body, "", ""},
+      {"DELETE /v1/trust/{fingerprint}", "DELETE", "/v1/trust/" + anchor, "", "/v1/trust/" + none,
+       "", "", ""},
+      {"POST /v1/trust/pending/{fingerprint}/approve", "POST",
+       "/v1/trust/pending/" + anchor + "/approve", "", "/v1/trust/pending/" + none + "/approve", "",
+       "", ""},
+      {"POST /v1/certificates", "POST", "/v1/certificates",
+       R"({"owner":"bob@b.example","pem":"x"})", "/v1/certificates",
+       R"({"owner":"bob@partner.example","pem":"x"})", "", ""},
   };
 }
 
@@ -95,8 +141,32 @@ class AdminIsolationTest : public ::testing::Test {
       EXPECT_EQ(foreign.body, Replace(missing.body, c.missing_id, c.foreign_id));
     }
   }
+  void ExpectForbidden(const std::string& token, const std::vector<Case>& cases) {
+    for (const auto& c : cases) {
+      SCOPED_TRACE(c.method + " " + c.foreign_path + " " + c.foreign_body);
+      auto foreign = server_.Call(c.method, c.foreign_path, token, c.foreign_body);
+      auto missing = server_.Call(c.method, c.missing_path, token, c.missing_body);
+      EXPECT_EQ(foreign.status, 403) << foreign.body;
+      EXPECT_EQ(foreign.body, missing.body);
+    }
+  }
+  // A trust anchor added by the provider (the set is global).
+  std::string AnyAnchor() {
+    auto ca = keyservice::testing::MakeCa("Isolation CA", server_.clock().Now());
+    auto added = server_.ks().TrustAdd({ca.der});
+    EXPECT_TRUE(added.ok() && added->fingerprints.size() == 1);
+    return added.ok() && !added->fingerprints.empty() ? added->fingerprints[0] : "";
+  }
   void ExpectTenantBUntouched() {
     auto super = server_.Token("super");
+    auto b = server_.ks().TenantShow("b");
+    ASSERT_TRUE(b.ok());
+    EXPECT_TRUE(b->route.hosts.empty());
+    ASSERT_EQ(b->bindings.size(), 1u);
+    EXPECT_EQ(b->bindings[0].value, "192.0.2.0/24");
+    auto bob_certs = server_.ks().ListCertificates("bob@b.example", "");
+    ASSERT_TRUE(bob_certs.ok());
+    EXPECT_EQ(bob_certs->size(), 1u);
     EXPECT_EQ(server_.Call("GET", "/v1/tenants/b", super).status, 200);
     EXPECT_EQ(server_.Call("GET", "/v1/domains/b.example", super).status, 200);
     auto bob = server_.Call("GET", "/v1/users/bob@b.example", super);
@@ -121,6 +191,7 @@ TEST_F(AdminIsolationTest, EveryRouteWithAnObjectCoversTheIsolationCheck) {
                                        "POST /v1/tenants"};
   std::set<std::string> covered;
   for (const auto& c : CasesOnTenantB(bob_cert_)) covered.insert(c.route);
+  for (const auto& c : SuperOnlyCases("")) covered.insert(c.route);
   for (const auto& r : RouteTable()) {
     const std::string route = r.method + " " + r.path;
     EXPECT_TRUE(covered.count(route) == 1 || lists.count(route) == 1)
@@ -135,6 +206,15 @@ TEST_F(AdminIsolationTest, TenantTokenGetsNotFoundForAnotherTenantsObjects) {
 
 TEST_F(AdminIsolationTest, ResellerTokenGetsNotFoundForAnotherResellersTenants) {
   ExpectHidden(server_.Token("reseller:r1"), CasesOnTenantB(bob_cert_));
+  ExpectTenantBUntouched();
+}
+
+TEST_F(AdminIsolationTest, TrustChangesAndPartnerImportsAreSuperOnlyWhateverTheObject) {
+  const std::string anchor = AnyAnchor();
+  const size_t anchors = server_.ks().TrustSources()->anchors.size();
+  ExpectForbidden(server_.Token("tenant:a"), SuperOnlyCases(anchor));
+  ExpectForbidden(server_.Token("reseller:r1"), SuperOnlyCases(anchor));
+  EXPECT_EQ(server_.ks().TrustSources()->anchors.size(), anchors);
   ExpectTenantBUntouched();
 }
 

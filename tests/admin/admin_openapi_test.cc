@@ -43,7 +43,9 @@ std::string Concrete(std::string path) {
       {"{id}", "zz"},
       {"{name}", "zz.example"},
       {"{address}", "nobody@zz.example"},
-      {"{fingerprint}", std::string(64, '0')}};
+      {"{fingerprint}", std::string(64, '0')},
+      {"{kind}", "network"},
+      {"{value}", "192.0.2.0%2F24"}};
   for (const auto& [from, to] : values) {
     for (auto at = path.find(from); at != std::string::npos; at = path.find(from)) {
       path.replace(at, from.size(), to);

@@ -8,7 +8,7 @@ namespace sg::admin::testing {
 
 namespace ks = sg::keyservice;
 
-AdminTestServer::AdminTestServer(uint64_t max_body_bytes) {
+AdminTestServer::AdminTestServer(uint64_t max_body_bytes, RateLimit rate_limit) {
   auto config = ks::testing::TestConfig(dir_.path());
   auto opened = ks::KeyServiceImpl::Open(config, {"default.example"}, registry_, clock_);
   if (!opened.ok()) {
@@ -43,6 +43,7 @@ AdminTestServer::AdminTestServer(uint64_t max_body_bytes) {
   for (const char* u : {"ann@a.example", "bob@b.example", "cat@c.example"}) {
     must_r(ks_->Rollover(u));
   }
+  must_r(ks_->TenantBind({"network", "192.0.2.0/24", "b"}));
   tokens_ = std::make_unique<AdminTokens>(ks_->store(), *ks_, clock_);
   AdminApiConfig api;
   api.enabled = true;
@@ -51,8 +52,9 @@ AdminTestServer::AdminTestServer(uint64_t max_body_bytes) {
   api.tls_dir = (dir_.path() / "admin-tls").string();
   api.max_body_bytes = max_body_bytes;
   api.max_connections = 4;
-  server_ = std::make_unique<AdminServer>(api, ApiDeps{*ks_, *ks_, *ks_, *ks_, *tokens_, clock_},
-                                          registry_);
+  api.rate_limit = rate_limit;
+  server_ = std::make_unique<AdminServer>(
+      api, ApiDeps{*ks_, *ks_, *ks_, *ks_, *tokens_, clock_, *ks_}, registry_);
   must(server_->Start());
 }
 
@@ -105,6 +107,8 @@ HttpAnswer AdminTestServer::Call(const std::string& method, const std::string& p
   a.body = r->body;
   a.allow = r->get_header_value("Allow");
   a.www_authenticate = r->get_header_value("WWW-Authenticate");
+  a.content_type = r->get_header_value("Content-Type");
+  a.retry_after = r->get_header_value("Retry-After");
   return a;
 }
 

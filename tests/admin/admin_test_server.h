@@ -5,7 +5,9 @@
 //   reseller r1: tenants a (a.example: ann@), c (c.example: cat@)
 //   reseller r2: tenant b (b.example: bob@)
 //   tenant default: default.example
-// Every user has a current certificate (issued by the built-in CA).
+// Every user has a current certificate (issued by the built-in CA); tenant
+// b has a relay client bound (network 192.0.2.0/24). The per-token rate
+// limit is off unless a test passes one.
 #pragma once
 
 #include <httplib.h>
@@ -28,17 +30,21 @@ struct HttpAnswer {
   std::string body;
   std::string allow;
   std::string www_authenticate;
+  std::string content_type;
+  std::string retry_after;
 };
 
 class AdminTestServer {
  public:
   // `adjust` may change the API's config before the server starts.
-  explicit AdminTestServer(uint64_t max_body_bytes = 1 << 20);
+  explicit AdminTestServer(uint64_t max_body_bytes = 1 << 20, RateLimit rate_limit = {0, 1});
   ~AdminTestServer();
 
   keyservice::KeyServiceImpl& ks() { return *ks_; }
   AdminTokens& tokens() { return *tokens_; }
   metrics::Registry& registry() { return registry_; }
+  sg::testing::FakeClock& clock() { return clock_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
   // A new token of `scope` ("super", "reseller:r1", "tenant:a").
   std::string Token(const std::string& scope);
   // The fingerprint of a user's current certificate.
