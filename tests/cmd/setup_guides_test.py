@@ -7,6 +7,8 @@ listener addresses replaced by 127.0.0.1 and ports by 0 (the guides name
 the customer's addresses and privileged ports; binding them is not what is
 checked here), its certificate, key and CA files generated (one
 self-signed certificate), and `smimegate check-config` must accept it.
+A ```yaml gateway-fragment block (a few keys shown on their own) is checked
+the same way on top of a minimal configuration (FRAGMENT_BASE).
 Every block opened with ```conf postfix-main.cf is a main.cf fragment:
 `postconf -c <dir> -n` must print each of its parameters and no warning
 (Postfix warns about parameters it does not know). The guides named in
@@ -26,14 +28,17 @@ import tempfile
 
 import yaml
 
-BLOCK_RE = re.compile(r"^```(\S+) (gateway-config|postfix-main\.cf)\n(.*?)^```", re.M | re.S)
+BLOCK_RE = re.compile(r"^```(\S+) (gateway-config|gateway-fragment|postfix-main\.cf)\n(.*?)^```",
+                      re.M | re.S)
 REQUIRED = {
     "microsoft-365.md": ["gateway-config"],
     "exchange-server.md": ["gateway-config"],
     "postfix.md": ["gateway-config", "postfix-main.cf"],
-    "README.md": ["gateway-config"],
+    "README.md": ["gateway-fragment"],
 }
 FILE_KEYS = ("cert", "key", "client_ca")
+FRAGMENT_BASE = {"hosted_domains": ["example.com", "gw.example.net"],
+                 "keyservice": {"kek_file": "kek", "kek_create": True}}
 
 
 def blocks(repo):
@@ -138,7 +143,11 @@ def main():
         pki = make_pki(work)
         for guide, line, kind, text in found:
             where = f"docs/setup/{guide}:{line} ({kind})"
-            if kind == "gateway-config":
+            if kind == "gateway-fragment":
+                base = dict(FRAGMENT_BASE)
+                base.update(yaml.safe_load(text))
+                text = yaml.safe_dump(base)
+            if kind.startswith("gateway-"):
                 err = check_gateway_config(smimegate, text, work, pki)
             elif postconf:
                 err = check_main_cf(postconf, text, work)

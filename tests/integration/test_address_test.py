@@ -82,7 +82,7 @@ def reports(gw, which):
 
 
 def counter(gw, result):
-    text = sgtest.http_get(f"http://127.0.0.1:{gw.ports['metrics']}/metrics")
+    _, text = sgtest.http_get(f"http://127.0.0.1:{gw.ports['metrics']}/metrics")
     m = re.search(r'^smimegate_test_address_messages_total\{result="%s"\} (\S+)$' % result, text, re.M)
     return float(m.group(1)) if m else 0.0
 
