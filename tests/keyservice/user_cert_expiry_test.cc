@@ -47,10 +47,13 @@ class UserCertExpiryTest : public ::testing::Test {
                        User{"carl@acme.example", true, ""},  // no key yet: not counted
                        User{"zed@acme.example", false, ""}})
             .ok());
-    for (const char* a : {"alice@example.com", "bob@acme.example"}) {
+    // zed had a key and stopped participating: not counted.
+    ASSERT_TRUE(ks_->PutUsers({User{"zed@acme.example", true, ""}}).ok());
+    for (const char* a : {"alice@example.com", "bob@acme.example", "zed@acme.example"}) {
       auto id = ks_->GetSigningIdentity(a);
       ASSERT_TRUE(id.ok() && id->has_value()) << a;
     }
+    ASSERT_TRUE(ks_->PutUsers({User{"zed@acme.example", false, ""}}).ok());
     expiry_ = std::make_unique<UserCertExpiry>(ks_->store(), clock_, registry_);
   }
   // One scheduler pass: rollover, then the gauge (keyservice_server.cc).
