@@ -131,7 +131,7 @@ void TestAddressProcessor::ReadDryRun(const std::vector<v1::MessageRecord>& outp
       return;
     }
     if (!out.hold_reason().empty()) {
-      facts.actions.push_back("held");
+      facts.actions.emplace_back("held");
       facts.outcome = "not delivered: kept for the administrator, no DSN";
       return;
     }

@@ -62,7 +62,7 @@ std::vector<std::string> BodyLines(const v1::MessageRecord& original, const Test
   std::vector<std::string> lines;
   lines.push_back("This is the test address <" + Safe(c.test_address) + "> of the S/MIME gateway " +
                   Safe(c.reporting_mta, 100) + ".\r\n");
-  lines.push_back(
+  lines.emplace_back(
       "Your message was answered with this report and not delivered to the test\r\n"
       "address; its other recipients, if any, were processed as usual.\r\n\r\n");
   lines.push_back(Line("Queue id", Safe(env.message_id(), 100)));
@@ -83,11 +83,11 @@ std::vector<std::string> BodyLines(const v1::MessageRecord& original, const Test
                          (f.tenant_note.empty() ? "" : " (" + Safe(f.tenant_note) + ")")));
   lines.push_back("\r\nWhat the gateway does with this message for <" + Safe(c.test_address) +
                   "> (the policy, run as for any recipient):\r\n");
-  if (f.actions.empty()) lines.push_back("  (no policy action)\r\n");
+  if (f.actions.empty()) lines.emplace_back("  (no policy action)\r\n");
   for (const auto& a : f.actions) lines.push_back("  " + Safe(a, 400) + "\r\n");
   lines.push_back(Line("Result", Safe(f.outcome, 400)));
   if (!f.verification.empty())
-    lines.push_back("\r\nS/MIME layers found (X-Smimegate-Verification):\r\n");
+    lines.emplace_back("\r\nS/MIME layers found (X-Smimegate-Verification):\r\n");
   for (const auto& v : f.verification) lines.push_back("  " + Safe(v, 400) + "\r\n");
   return lines;
 }
@@ -96,7 +96,7 @@ std::vector<std::string> QuotedHeaderLines(const std::string& message) {
   std::vector<std::string> lines;
   auto top = smime::ParseEntity(message, smime::MimeLimits{});
   if (!top.ok()) return lines;
-  lines.push_back("\r\nHeader fields of your message:\r\n");
+  lines.emplace_back("\r\nHeader fields of your message:\r\n");
   for (std::string_view name : kQuoted) {
     for (const auto& field : top->fields) {
       if (smime::NameIs(field.name, name)) {

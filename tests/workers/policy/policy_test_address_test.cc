@@ -137,7 +137,7 @@ TEST(TestAddressReport, NeverLargerThanTheMessageOrTheFloor) {
         v1::DIRECTION_OUTBOUND, "alice@example.com", {kTest},
         TextMessage("alice@example.com", std::string(150, 's'), std::string(body, 'b'), extra));
     TestReportFacts facts;
-    for (int i = 0; i < 30; ++i) facts.actions.push_back(std::string(300, 'a'));
+    for (int i = 0; i < 30; ++i) facts.actions.emplace_back(300, 'a');
     facts.outcome = "x";
     const v1::MessageRecord report = BuildTestReport(in, facts, {kTest, "gw", 0});
     EXPECT_LE(report.message().size(), std::max(in.message().size(), kReportFloorBytes)) << body;
@@ -148,7 +148,7 @@ TEST(TestAddressReport, NeverLargerThanTheMessageOrTheFloor) {
 // --------------------------------------------------------------- processor
 
 struct TestAddressHarness {
-  explicit TestAddressHarness(TestAddressConfig config = Enabled()) {
+  explicit TestAddressHarness(const TestAddressConfig& config = Enabled()) {
     h.AddCast();
     h.keys.SetHostedDomains({{"example.com", "acme"}});
     processor = std::make_unique<TestAddressProcessor>(
