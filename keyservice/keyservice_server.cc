@@ -14,6 +14,7 @@
 #include "keyservice/credentials_files.h"
 #include "keyservice/directory_grpc.h"
 #include "keyservice/keyservice_grpc_server.h"
+#include "keyservice/user_cert_expiry.h"
 
 namespace sg::keyservice {
 namespace {
@@ -92,6 +93,8 @@ Result<std::unique_ptr<KeyServiceServer>> KeyServiceServer::Create(
     }
     return totals;
   });
+  server->user_cert_expiry_ =
+      std::make_unique<UserCertExpiry>(server->impl_->store(), clock, registry);
   server->directory_grpc_ = std::make_unique<DirectoryGrpc>(*server->directory_);
   server->rpc_->AddService(server->directory_grpc_.get());  // no rules: admin only
   return server;
@@ -140,6 +143,14 @@ void KeyServiceServer::SchedulerLoop() {
           .Warn();
     } else if (*rolled > 0) {
       log::Event("keyservice").Field("action", "rollover").Field("keys", *rolled).Info();
+    }
+    // After the renewals: users' certificate expiry per tenant (the gauge).
+    if (auto st = user_cert_expiry_->Update(); !st.ok()) {
+      log::Event("keyservice")
+          .Field("action", "user_cert_expiry")
+          .Field("status", "failed")
+          .Field("reason", st.error().ToString())
+          .Warn();
     }
     // Usage counting: today's snapshot, once per UTC day (docs/usage.md).
     auto snapshot = impl_->UsageSnapshot();

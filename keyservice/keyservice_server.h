@@ -40,6 +40,7 @@ class KeyServiceGrpc;
 class KeyAdminGrpc;
 class DirectoryService;
 class DirectoryGrpc;
+class UserCertExpiry;
 
 class KeyServiceServer : public Service {
  public:
@@ -79,6 +80,8 @@ class KeyServiceServer : public Service {
   std::unique_ptr<RpcServer> rpc_;
   std::unique_ptr<DirectoryService> directory_;
   std::unique_ptr<DirectoryGrpc> directory_grpc_;
+  // Users' certificate expiry per tenant, after each rollover pass (user_cert_expiry.h).
+  std::unique_ptr<UserCertExpiry> user_cert_expiry_;
   std::atomic<bool> ready_{false};
 
   std::thread scheduler_;

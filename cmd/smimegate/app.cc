@@ -15,6 +15,7 @@
 #include "keyservice/queue_admin_grpc.h"
 #include "portal/portal_service.h"
 #include "workers/policy/policy_processor.h"
+#include "workers/policy/policy_test_address_processor.h"
 #include "workers/worker_pool.h"
 #include "cmd/smimegate/app_info_metrics.h"
 
@@ -240,6 +241,10 @@ Status App::Start() {
                         smime::SmimeEngine::Create(config_.smime.limits, smime_metrics_.get()));
     processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
                                                             *guard_, *engine_, registry_);
+    // The test address answers in front of the policy (passes through when off).
+    processor_ = std::make_unique<workers::TestAddressProcessor>(
+        config_.test_address, config_.policy.reporting_mta, std::move(processor_), *keys_,
+        registry_);
     workers::WorkerConfig wc = config_.workers;
     wc.portal_replies = config_.portal.enabled || config_.policy.web_encryption;
     auto pool = std::make_unique<workers::WorkerPool>(

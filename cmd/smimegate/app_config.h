@@ -18,6 +18,7 @@
 #include "keyservice/keyservice_config.h"
 #include "portal/portal_config.h"
 #include "workers/policy/policy_config.h"
+#include "workers/policy/policy_test_address_config.h"
 #include "workers/smime/smime_config.h"
 #include "workers/worker_config.h"
 
@@ -34,6 +35,7 @@ struct AppConfig {
   workers::PolicyConfig policy;   // workers.policy
   smime::SmimeConfig smime;       // workers.smime
   keyservice::KeyCacheConfig key_cache;  // workers.key_cache (worker processes only)
+  workers::TestAddressConfig test_address;  // workers.test_address (docs/setup/README.md)
   ingress::IngressConfig ingress;
   egress::EgressConfig egress;
   keyservice::KeyServiceConfig keyservice;

@@ -1,11 +1,11 @@
 #include "common/mail/dsn.h"
 
+#include "common/mail/safe_field.h"
+
 namespace sg::mail {
 namespace v1 = smimegate::v1;
-namespace {
 
-// Keeps a header field value on one line and in ASCII: peer replies are hostile input.
-std::string SafeField(const std::string& s, size_t max = 900) {
+std::string SafeField(const std::string& s, size_t max) {
   std::string out;
   for (unsigned char c : s) {
     if (out.size() >= max) break;
@@ -19,6 +19,8 @@ std::string SafeField(const std::string& s, size_t max = 900) {
   }
   return out;
 }
+
+namespace {
 
 uint64_t Fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ULL;

@@ -31,7 +31,7 @@ TEST(DsnRateLimiter, ManyDomainsDoNotGrowWithoutBound) {
   for (int i = 0; i < 30000; ++i) {
     EXPECT_TRUE(limiter.Allow("d" + std::to_string(i) + ".example", int64_t{i} * 10'000));
   }
-  EXPECT_LT(limiter.TrackedDomains(), 20000u);
+  EXPECT_LT(limiter.TrackedKeys(), 20000u);
 }
 
 }  // namespace

@@ -1,22 +1,22 @@
-#include "egress/egress_dsn_limit.h"
+#include "common/keyed_rate_limit.h"
 
 #include <algorithm>
 
-namespace sg::egress {
+namespace sg {
 namespace {
-// Above this many domains, buckets that are full again are dropped (a full
+// Above this many keys, buckets that are full again are dropped (a full
 // bucket is the same as none).
 constexpr size_t kPruneAbove = 10000;
 }  // namespace
 
-int64_t DsnRateLimiter::Refilled(const Bucket& b, int64_t now_ms) const {
+int64_t KeyedRateLimiter::Refilled(const Bucket& b, int64_t now_ms) const {
   const int64_t elapsed = std::clamp<int64_t>(now_ms - b.at_ms, 0, limit_.interval.count());
   return std::min(Full(), b.scaled + elapsed * limit_.max);
 }
 
-bool DsnRateLimiter::Allow(const std::string& domain, int64_t now_ms) {
+bool KeyedRateLimiter::Allow(const std::string& key, int64_t now_ms) {
   if (limit_.max <= 0 || limit_.interval.count() <= 0) return true;
-  auto [it, fresh] = buckets_.try_emplace(domain);
+  auto [it, fresh] = buckets_.try_emplace(key);
   Bucket& b = it->second;
   b.scaled = fresh ? Full() : Refilled(b, now_ms);
   b.at_ms = now_ms;
@@ -27,7 +27,7 @@ bool DsnRateLimiter::Allow(const std::string& domain, int64_t now_ms) {
   return true;
 }
 
-void DsnRateLimiter::Prune(int64_t now_ms) {
+void KeyedRateLimiter::Prune(int64_t now_ms) {
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     if (Refilled(it->second, now_ms) >= Full()) {
       it = buckets_.erase(it);
@@ -37,4 +37,4 @@ void DsnRateLimiter::Prune(int64_t now_ms) {
   }
 }
 
-}  // namespace sg::egress
+}  // namespace sg
