@@ -130,17 +130,23 @@ class Scaling:
                     self.fail(f"form {sc}: {res}")
         load = Load(g.relay_port, gwm.SENDER, gwm.PARTNER, SIZE)
         try:
-            pilot = self.runner.run(load, g.root_pids(), f"scaling-{n}-pilot", messages=self.pilot,
-                                    side_pids=g.broker_pids())
+            # The first run absorbs the group's rebalance and the new
+            # workers' cold caches; the second estimates the rate. The run is
+            # sized for at least N x the one-worker rate (a pilot slowed by a
+            # late rebalance must not make the measured run too short).
+            for phase in ("warmup", "pilot"):
+                pilot = self.runner.run(load, g.root_pids(), f"scaling-{n}-{phase}",
+                                        messages=self.pilot, side_pids=g.broker_pids())
             est = pilot["loadgen"].get("throughput_msgs_per_s") or 0.0
+            one = next((r["msgs_per_s"] for r in self.results["runs"] if r["workers"] == 1), 0.0)
             cap = g.max_backlog_messages(SIZE)
-            msgs = int(min(cap, max(40, est * self.seconds)))
+            msgs = int(min(cap, max(40, est * self.seconds, n * one * self.seconds)))
             self.log(f"    pilot {self.pilot} msgs: {est:.1f} msgs/s -> measuring {msgs} msgs")
-            cpu0, ru0 = g.cpu_by_process(), _children_cpu()
+            cpu0, ru0, busy0 = g.cpu_by_process(), _children_cpu(), _machine_busy()
             thr0 = [cg.throttled() for cg in self.cgroups]
             m = self.runner.run(load, g.root_pids(), f"scaling-{n}", messages=msgs,
                                 side_pids=g.broker_pids())
-            cpu1, ru1 = g.cpu_by_process(), _children_cpu()
+            cpu1, ru1, busy1 = g.cpu_by_process(), _children_cpu(), _machine_busy()
             thr1 = [cg.throttled() for cg in self.cgroups]
         except LoadgenError as e:
             self.fail(str(e))
@@ -155,6 +161,7 @@ class Scaling:
                "p99_ms": (lg.get("e2e_latency_ms") or {}).get("p99"),
                "cores": cores, "worker_threads": threads,
                "throttled": [_delta(a, b) for a, b in zip(thr0, thr1)],
+               "machine_busy_cores": (busy1 - busy0) / wall,
                "counters": m.get("counters"), "pilot_msgs_per_s": est}
         self.results["runs"].append(run)
         if lg.get("lost") or lg.get("duplicates") or m["exit_code"] != 0 or not lg.get("delivered"):
@@ -178,6 +185,9 @@ class Scaling:
             rest = sum(v for k, v in r["cores"].items() if not k.startswith("worker-"))
             r["workers_cores"], r["rest_cores"] = worker, rest
             r["headroom_cores"] = cores - worker - rest
+            # What else ran on the machine meanwhile (other jobs compete with
+            # the workers for the cores; a starved worker is not throttled).
+            r["others_cores"] = max(0.0, r["machine_busy_cores"] - worker - rest)
             r["workers_saturated"] = worker >= 0.85 * r["workers"] * self.a.worker_cpu
         self.results["meta"]["finished_utc"] = _utc()
         self.results["meta"]["loadavg_end"] = e2e_machine.loadavg()
@@ -199,10 +209,13 @@ def report_lines(res):
              f"load average at the end {meta.get('loadavg_end')}.", "",
              f"Throughput with N workers against N x one worker's (target >= {TARGET_RATIO}); CPU "
              "of every process in cores over the measured run (the broker stands in for a Kafka "
-             "cluster: apart); headroom = cores left on the machine.", "",
+             "cluster: apart); other processes = the machine's busy cores minus ours (other jobs "
+             "competing for the cores: a worker that gets less than its quota is starved, not "
+             "throttled); idle = cores nobody used.", "",
              "| workers | msgs/s | ratio | target | workers' cores (each) | throttled periods "
-             "| ingress | egress | keyservice | broker | loadgen | headroom |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| ingress | egress | keyservice | broker | loadgen | other processes | idle |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    cores = meta["machine_cores"] or 1
     for r in res["runs"]:
         c = r["cores"]
         each = " ".join(f"{c[k]:.2f}" for k in sorted(c) if k.startswith("worker-"))
@@ -212,7 +225,8 @@ def report_lines(res):
                      f"{'PASS' if r.get('pass') else 'FAIL'} | {r['workers_cores']:.2f} ({each}) | "
                      f"{thr} | {c.get('ingress', 0):.2f} | {c.get('egress', 0):.2f} | "
                      f"{c.get('keyservice', 0):.2f} | {c.get('broker', 0):.2f} | "
-                     f"{c.get('loadgen', 0):.2f} | {r['headroom_cores']:.2f} |")
+                     f"{c.get('loadgen', 0):.2f} | {r['others_cores']:.2f} | "
+                     f"{max(0.0, cores - r['machine_busy_cores']):.2f} |")
     if res.get("failures"):
         lines += ["", "Failures:", ""] + [f"- {f.splitlines()[0]}" for f in res["failures"]]
     if res.get("skipped"):
@@ -232,6 +246,13 @@ def _worker_threads(stage):
             except ValueError:
                 return None
     return None
+
+
+def _machine_busy():
+    """CPU seconds all cores spent busy since boot (/proc/stat: all but idle, iowait)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _children_cpu():
