@@ -255,7 +255,8 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   if (!cfg.admin.listen.empty()) {
     auto hp = ParseHostPort(cfg.admin.listen, 0);
     if (!hp.ok() || hp->port == 0) {
-      return admin.ErrorAt("listen", "'" + cfg.admin.listen + "' is not host:port (e.g. 0.0.0.0:7444)");
+      return admin.ErrorAt("listen",
+                           "'" + cfg.admin.listen + "' is not host:port (e.g. 0.0.0.0:7444)");
     }
   }
 

@@ -14,10 +14,9 @@ constexpr const char* kGuard = "/smimegate.keyservice.v1.DecryptGuard/";
 }  // namespace
 
 const std::vector<std::string>& IssuableRoles() {
-  static const std::vector<std::string> roles = {std::string(kRoleWorker), std::string(kRoleAdmin),
-                                                 std::string(kRoleReader),
-                                                 std::string(kRoleIngress),
-                                                 std::string(kRoleEgress)};
+  static const std::vector<std::string> roles = {
+      std::string(kRoleWorker), std::string(kRoleAdmin), std::string(kRoleReader),
+      std::string(kRoleIngress), std::string(kRoleEgress)};
   return roles;
 }
 

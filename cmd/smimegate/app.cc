@@ -5,7 +5,6 @@
 #include <filesystem>
 
 #include "common/topics.h"
-#include "cmd/smimegate/egress_admin_server.h"
 #include "egress/egress_service.h"
 #include "keyservice/decrypt_guard_grpc_client.h"
 #include "keyservice/decrypt_guard_store.h"
@@ -18,6 +17,8 @@
 #include "workers/policy/policy_processor.h"
 #include "workers/worker_pool.h"
 #include "cmd/smimegate/app_info_metrics.h"
+
+#include "cmd/smimegate/egress_admin_server.h"
 
 namespace sg::app {
 
@@ -270,10 +271,9 @@ Status App::Start() {
     if (stage_ == Stage::kEgress && !config_.egress.admin.listen.empty()) {
       // `smimegate egress` alone: its own QueueAdmin port (started after the
       // egress, stopped before it).
-      SG_ASSIGN_OR_RETURN(auto admin,
-                          EgressAdminServer::Create(config_.egress.admin, *queue_,
-                                                    config_.queue.topic_prefix,
-                                                    egress->queue_admin(), registry_));
+      SG_ASSIGN_OR_RETURN(auto admin, EgressAdminServer::Create(config_.egress.admin, *queue_,
+                                                                config_.queue.topic_prefix,
+                                                                egress->queue_admin(), registry_));
       services_.push_back(std::move(admin));
     }
   }

@@ -40,11 +40,12 @@ Result<std::unique_ptr<EgressAdminServer>> EgressAdminServer::Create(
   options.registry = &registry;
   auto rpc = keyservice::RpcServer::Create(std::move(options));
   if (!rpc.ok()) {
-    return MakeError(rpc.error().code,
-                     "egress.admin.tls: " + rpc.error().message +
-                         "; fix: `smimegatectl credentials issue --role egress --out DIR` and point "
-                         "egress.admin.tls.cert_file/key_file/client_ca_file at DIR's cert.pem, "
-                         "key.pem, ca.pem (or leave egress.admin.listen empty)");
+    return MakeError(
+        rpc.error().code,
+        "egress.admin.tls: " + rpc.error().message +
+            "; fix: `smimegatectl credentials issue --role egress --out DIR` and point "
+            "egress.admin.tls.cert_file/key_file/client_ca_file at DIR's cert.pem, "
+            "key.pem, ca.pem (or leave egress.admin.listen empty)");
   }
   s->rpc_ = std::move(*rpc);
   s->rpc_->AddService(s->service_.get());  // no rules: admin only

@@ -24,7 +24,8 @@ class FakePod final : public Admin {
   }
   Result<std::vector<Entry>> Show(const std::string& id) override {
     if (down_) return Down();
-    if (!messages_.count(id)) return MakeError(ErrorCode::kNotFound, "no message " + id + " in the queue");
+    if (!messages_.count(id))
+      return MakeError(ErrorCode::kNotFound, "no message " + id + " in the queue");
     return std::vector<Entry>{Make(id, messages_[id])};
   }
   Result<uint32_t> Hold(const std::string& id, const std::string&) override {
@@ -73,10 +74,12 @@ class FanOutTest : public ::testing::Test {
   // and m3@two.example (held).
   void SetUp() override { Make(false); }
   void Make(bool b_down) {
-    auto a = std::make_unique<FakePod>(std::map<std::string, std::string>{{"m1@one.example", "deferred"}});
-    auto b = std::make_unique<FakePod>(
-        std::map<std::string, std::string>{{"m2@two.example", "deferred"}, {"m3@two.example", "held"}},
-        b_down);
+    auto a = std::make_unique<FakePod>(
+        std::map<std::string, std::string>{{"m1@one.example", "deferred"}});
+    auto b =
+        std::make_unique<FakePod>(std::map<std::string, std::string>{{"m2@two.example", "deferred"},
+                                                                     {"m3@two.example", "held"}},
+                                  b_down);
     a_ = a.get();
     b_ = b.get();
     std::vector<FanOutMailQueue::Pod> pods;
@@ -143,7 +146,8 @@ TEST_F(FanOutTest, APodDownFailsListAndRetryNamingItButNotChangesElsewhere) {
   auto all = q_->List();
   ASSERT_FALSE(all.ok());
   EXPECT_EQ(all.error().code, ErrorCode::kUnavailable);
-  EXPECT_NE(all.error().message.find("egress-1 127.0.0.1:2: connection refused"), std::string::npos);
+  EXPECT_NE(all.error().message.find("egress-1 127.0.0.1:2: connection refused"),
+            std::string::npos);
   EXPECT_FALSE(q_->Retry("").ok());
   auto held = q_->Hold("m1@one.example", "admin");  // on pod a, which answers
   ASSERT_TRUE(held.ok()) << held.error().message;
