@@ -67,6 +67,13 @@ std::optional<double> LowestUpTheTree(const std::string& base, std::string path,
 
 std::optional<double> CgroupCpuLimit(const std::string& proc_self_cgroup,
                                      const std::string& cgroup_root) {
+  // A hybrid host (systemd's default before v2 only) lists both the v1 "cpu"
+  // hierarchy and the v2 "0::" line, in either order; the v2 tree may have no
+  // cpu controller at all. Both are read and the lower limit wins.
+  std::optional<double> lowest;
+  const auto keep = [&lowest](std::optional<double> l) {
+    if (l && (!lowest || *l < *lowest)) lowest = l;
+  };
   std::istringstream lines(proc_self_cgroup);
   std::string line;
   while (std::getline(lines, line)) {
@@ -77,7 +84,8 @@ std::optional<double> CgroupCpuLimit(const std::string& proc_self_cgroup,
     const std::string controllers = line.substr(a + 1, b - a - 1);
     const std::string path = line.substr(b + 1);
     if (line.compare(0, a, "0") == 0 && controllers.empty()) {
-      return LowestUpTheTree(cgroup_root, path, V2Limit);
+      keep(LowestUpTheTree(cgroup_root, path, V2Limit));
+      continue;
     }
     std::istringstream names(controllers);
     std::string name;
@@ -86,11 +94,11 @@ std::optional<double> CgroupCpuLimit(const std::string& proc_self_cgroup,
         std::string base = cgroup_root;
         base += '/';
         base += controllers;
-        return LowestUpTheTree(base, path, V1Limit);
+        keep(LowestUpTheTree(base, path, V1Limit));
       }
     }
   }
-  return std::nullopt;
+  return lowest;
 }
 
 unsigned CpusWithin(unsigned cpus, std::optional<double> limit) {

@@ -1,8 +1,8 @@
 // How many CPUs this process may really use: the smaller of its CPU
 // affinity (sched_getaffinity) and its cgroup CPU quota (cgroup v2 cpu.max,
-// or v1 cpu.cfs_quota_us / cpu.cfs_period_us, the lowest along the path up
-// to the root), rounded up. In a Kubernetes pod with `limits.cpu: 2` on a
-// 64-core node this is 2, where std::thread::hardware_concurrency() says 64:
+// or v1 cpu.cfs_quota_us / cpu.cfs_period_us, the lowest along the path up to the
+// root; on a hybrid host both, the lower), rounded up. In a Kubernetes pod with
+// `limits.cpu: 2` on a 64-core node this is 2, where hardware_concurrency() says 64:
 // the thread-count defaults (ingress event loops, worker threads, portal
 // Argon2 slots) follow it.
 //

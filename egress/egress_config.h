@@ -112,7 +112,20 @@ struct DnsConfig {
   std::chrono::milliseconds timeout{5'000};
 };
 
+// egress.admin: the QueueAdmin gRPC service of a separately started egress
+// (`smimegate egress`), so that `smimegatectl queue --egress HOST:PORT`
+// reaches each pod's own queue (docs/operations.md). Mutual TLS; only the
+// admin role may call. Off while `listen` is empty; `smimegate run` serves
+// the same service on the keyservice's listener instead.
+struct EgressAdminConfig {
+  std::string listen;          // "host:port"; empty: off
+  std::string cert_file;       // absolute; the server certificate (role egress)
+  std::string key_file;        // absolute
+  std::string client_ca_file;  // absolute; admin certificates chain to it
+};
+
 struct EgressConfig {
+  EgressAdminConfig admin;
   RouteConfig inbound;
   RouteConfig outbound;
   std::vector<RouteConfig> routes;  // per-domain outbound routes, first match wins

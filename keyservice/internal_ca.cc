@@ -3,6 +3,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "keyservice/rpc_role_egress.h"
 #include "keyservice/x509_build.h"
 
 namespace sg::keyservice {
@@ -108,9 +109,13 @@ Result<std::string> InternalCa::IssueClient(const std::string& role, const std::
     return MakeError(ErrorCode::kInvalidArgument, "not a SubjectPublicKeyInfo: " + OpenSslError());
   }
   SG_ASSIGN_OR_RETURN(X509Ptr cert, NewLeaf(pub.get(), name, validity));
-  SG_RETURN_IF_ERROR(AddExt(cert.get(), cert_.get(), NID_ext_key_usage, "clientAuth"));
-  SG_RETURN_IF_ERROR(
-      AddExt(cert.get(), cert_.get(), NID_subject_alt_name, "URI:" + RoleUri(trust_domain_, role)));
+  // An egress serves its queue to admins with the same identity (egress.admin).
+  const bool server = role == kRoleEgress;
+  SG_RETURN_IF_ERROR(AddExt(cert.get(), cert_.get(), NID_ext_key_usage,
+                            server ? "serverAuth,clientAuth" : "clientAuth"));
+  std::string san = "URI:" + RoleUri(trust_domain_, role);
+  if (server) san = "DNS:" + std::string(kEgressServerName) + "," + san;
+  SG_RETURN_IF_ERROR(AddExt(cert.get(), cert_.get(), NID_subject_alt_name, san));
   if (X509_sign(cert.get(), key_.get(), DigestFor(key_.get())) <= 0) {
     return MakeError(ErrorCode::kInternal, "signing the client certificate: " + OpenSslError());
   }

@@ -11,8 +11,8 @@
 //     never written to disk (rpc_tls.h asks again on SIGHUP and before it
 //     expires);
 //   - client certificates for a public key the client generated, with the
-//     role as SAN URI spiffe://<trust_domain>/<role> (rpc_roles.h) and EKU
-//     clientAuth.
+//     role as SAN URI spiffe://<trust_domain>/<role> (rpc_roles.h) and EKU clientAuth;
+//     role egress: also SAN DNS:smimegate-egress, EKU serverAuth (its admin port).
 //
 // Threading: thread-safe after LoadOrCreate (the key is immutable).
 #pragma once

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "keyservice/rpc_role_egress.h"
+
 namespace sg::keyservice {
 namespace {
 
@@ -12,9 +14,9 @@ constexpr const char* kGuard = "/smimegate.keyservice.v1.DecryptGuard/";
 }  // namespace
 
 const std::vector<std::string>& IssuableRoles() {
-  static const std::vector<std::string> roles = {std::string(kRoleWorker), std::string(kRoleAdmin),
-                                                 std::string(kRoleReader),
-                                                 std::string(kRoleIngress)};
+  static const std::vector<std::string> roles = {
+      std::string(kRoleWorker), std::string(kRoleAdmin), std::string(kRoleReader),
+      std::string(kRoleIngress), std::string(kRoleEgress)};
   return roles;
 }
 

@@ -82,6 +82,13 @@ def parse_args(argv):
     ap.add_argument("--perf", action="store_true",
                     help="after the measurements of each scenario at 10 KB, one more closed-loop run "
                          "under `perf record -g` of the gateway (not counted); perf-*.txt in the results")
+    ap.add_argument("--scaling", action="store_true",
+                    help="instead of the matrix: worker scale-out in the distributed mode, each "
+                         "worker in a CPU cgroup (--worker-cpu), 1, 2, 4 workers (--quick: 1, 2), "
+                         "sign+encrypt at 10 KB; scaling.md/scaling.json (e2e_scaling.py)")
+    ap.add_argument("--workers", help="--scaling: comma list of worker counts (default 1,2,4)")
+    ap.add_argument("--worker-cpu", type=float, default=0.3,
+                    help="--scaling: each worker's CPU quota in CPUs (default 0.3)")
     ap.add_argument("--loadgen", help="path of smimegate-bench-smtp (default: found in --build-dir)")
     ap.add_argument("--crypto-limit", help="path of smimegate-bench-crypto-limit (default: found in --build-dir)")
     a = ap.parse_args(argv)
@@ -98,6 +105,10 @@ def parse_args(argv):
         d = dict(modes=MODES, keys=KEYS, sizes=SIZES, seconds=10.0, half=6.0,
                  pilot=lambda s: PILOT.get(s, 20), min_messages=40, crypto_seconds=2.0, drain=90)
     a.profile = prof_name
+    if a.smoke and a.scaling:
+        ap.error("--scaling has --quick, not --smoke")
+    if not 0.01 <= a.worker_cpu <= 64:
+        ap.error("--worker-cpu wants a quota in CPUs, 0.01 .. 64")
     if any("=" not in p for p in a.kafka_property):
         ap.error("--kafka-property wants KEY=VALUE")
     a.modes = _list(a.modes, d["modes"], MODES, "--modes")
@@ -418,6 +429,8 @@ def main(argv):
     # must be able to reach its files under the work dir.
     os.chmod(work, 0o711)
     log(f"e2e bench ({args.profile}): results -> {out}, work dir {work}")
+    if args.scaling:
+        return _scaling(args, work, out)
     bench = Bench(args, work, argv, out)
     try:
         bench.run()
@@ -439,6 +452,20 @@ def main(argv):
         shutil.rmtree(work, ignore_errors=True)
     log(f"report: {os.path.join(out, 'report.md')}")
     return 1 if bench.results["failures"] else 0
+
+
+def _scaling(args, work, out):
+    import e2e_scaling
+    loadgen = args.loadgen or find_binary(args.build_dir, "smimegate-bench-smtp")
+    if not loadgen:
+        raise SystemExit(f"e2e_bench --scaling: smimegate-bench-smtp not found under {args.build_dir}/bench")
+    rc = e2e_scaling.main(args, work, out, log, loadgen)
+    if rc == 1 or args.keep_work:
+        log(f"work dir kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    log(f"report: {os.path.join(out, 'scaling.md')}")
+    return rc
 
 
 if __name__ == "__main__":

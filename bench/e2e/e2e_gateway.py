@@ -138,6 +138,10 @@ class Gateway:
     def root_pids(self):
         return [self.proc.pid] if self.proc else []
 
+    def metrics_ports(self):
+        """The /metrics ports of every process of the gateway (counters sums them)."""
+        return [self.metrics_port]
+
     def broker_pids(self):
         return [self.broker.pid] if self.broker else []
 
@@ -161,11 +165,13 @@ class Gateway:
                 "smimegate_egress_dsn_total": "dsn"}
         out = {v: 0.0 for v in want.values()}
         out["worker_retried"] = 0.0
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
-                text = r.read().decode()
-        except OSError:
-            return out
+        text = ""
+        for port in self.metrics_ports():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    text += r.read().decode() + "\n"
+            except OSError:
+                continue
         for line in text.splitlines():
             if line.startswith("#"):
                 continue

@@ -7,6 +7,8 @@
 #   bench/e2e/run.sh             full matrix (~20-30 min on 2 cores)
 #   bench/e2e/run.sh --quick     10 KB, embedded, RSA + P-256 (~3-5 min)
 #   bench/e2e/run.sh --smoke     2 KB, embedded, RSA (< 90 s)
+#   bench/e2e/run.sh --scaling   workers 1, 2, 4 in CPU cgroups, distributed mode
+#                                (--quick: 1, 2; e2e_scaling.py, docs/benchmarks.md)
 #   bench/e2e/run.sh --help      every option
 #
 # --build-dir DIR (default <repo>/build) is passed on; SMIMEGATE_BUILD_JOBS

@@ -19,6 +19,8 @@
 #include "workers/worker_pool.h"
 #include "cmd/smimegate/app_info_metrics.h"
 
+#include "cmd/smimegate/egress_admin_server.h"
+
 namespace sg::app {
 
 App::App(AppConfig config, Stage stage)
@@ -272,6 +274,14 @@ Status App::Start() {
     if (queue_admin_ != nullptr) queue_admin_->SetMailQueue(&e->queue_admin());
     egress = e.get();
     services_.push_back(std::move(e));
+    if (stage_ == Stage::kEgress && !config_.egress.admin.listen.empty()) {
+      // `smimegate egress` alone: its own QueueAdmin port (started after the
+      // egress, stopped before it).
+      SG_ASSIGN_OR_RETURN(auto admin, EgressAdminServer::Create(config_.egress.admin, *queue_,
+                                                                config_.queue.topic_prefix,
+                                                                egress->queue_admin(), registry_));
+      services_.push_back(std::move(admin));
+    }
   }
   if (Runs(Stage::kPortal) && config_.portal.enabled) {
     // Before ingress: web-encrypted mail has its store before mail comes in.

@@ -4,6 +4,10 @@
 // admin credentials; every call audited there with the caller's subject).
 // The queue lives in the egress's memory and on its retry topic, so a
 // running `smimegate run` must answer: there is no offline mode.
+// The distributed mode (`smimegate egress`, one queue per egress pod):
+// `queue --egress HOST:PORT` (repeatable, one per pod) asks each egress's own
+// admin port (egress.admin.listen) instead, and merges the answers
+// (common/mail_queue_fanout.h); docs/operations.md.
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
@@ -11,7 +15,9 @@
 
 #include "cmd/smimegatectl/ctl.h"
 #include "cmd/smimegatectl/ctl_json.h"
+#include "common/mail_queue_fanout.h"
 #include "keyservice/queue_admin_grpc.h"
+#include "keyservice/rpc_role_egress.h"
 
 namespace sg::ctl {
 namespace {
@@ -126,6 +132,23 @@ int Change(const Result<uint32_t>& r, const std::string& what) {
   return 0;
 }
 
+// Every egress pod's queue as one (the distributed mode).
+int RunOnEgress(Ctl& ctl, const std::vector<std::string>& endpoints,
+                const std::function<int(mailqueue::Admin&)>& f) {
+  std::vector<mailqueue::FanOutMailQueue::Pod> pods;
+  // The same admin credentials; the server is an egress, not the keyservice.
+  ctl.globals.server_name = std::string(keyservice::kEgressServerName);
+  for (const auto& endpoint : endpoints) {
+    auto channel = ctl.AdminChannel(endpoint);
+    if (!channel.ok()) return Fail(channel.error());
+    pods.push_back({"egress " + endpoint,
+                    std::make_unique<keyservice::MailQueueClient>(
+                        *channel, endpoint, std::chrono::seconds(ctl.globals.timeout_s))});
+  }
+  mailqueue::FanOutMailQueue all(std::move(pods));
+  return f(all);
+}
+
 }  // namespace
 
 void AddQueueCommands(CLI::App& app, Ctl& ctl) {
@@ -136,8 +159,14 @@ void AddQueueCommands(CLI::App& app, Ctl& ctl) {
     bool json = false;
   };
   auto o = std::make_shared<Options>();
-  auto run = [&ctl](const std::function<int(mailqueue::Admin&)>& f) {
-    ctl.RunLocal([&ctl, f] {
+  auto egress = std::make_shared<std::vector<std::string>>();
+  q->add_option("--egress", *egress,
+                "HOST:PORT of an egress's admin port (egress.admin.listen); repeat for every "
+                "egress pod: the answers are merged. Default: the keyservice endpoint "
+                "(`smimegate run`)");
+  auto run = [&ctl, egress](const std::function<int(mailqueue::Admin&)>& f) {
+    ctl.RunLocal([&ctl, f, egress] {
+      if (!egress->empty()) return RunOnEgress(ctl, *egress, f);
       auto endpoint = ctl.Endpoint();
       if (!endpoint.ok()) return Fail(endpoint.error());
       auto channel = ctl.AdminChannel(*endpoint);

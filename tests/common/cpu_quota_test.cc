@@ -59,6 +59,20 @@ TEST_F(CpuQuotaTest, V1QuotaFromTheCpuController) {
   EXPECT_EQ(CpusWithin(2, limit), 2u);  // never more than the affinity allows
 }
 
+TEST_F(CpuQuotaTest, HybridV1QuotaWhateverTheOrderOfTheLines) {
+  // cgroup v1 with the cpu controller, v2 mounted beside it without one (the
+  // "0::" line may come first): the v1 quota counts.
+  Write("cpu/bench/w1/cpu.cfs_quota_us", "30000\n");
+  Write("cpu/bench/w1/cpu.cfs_period_us", "100000\n");
+  for (const std::string self : {"0::/\n1:cpu:/bench/w1\n", "1:cpu:/bench/w1\n0::/\n"}) {
+    auto limit = CgroupCpuLimit(self, dir_.path());
+    ASSERT_TRUE(limit.has_value()) << self;
+    EXPECT_DOUBLE_EQ(*limit, 0.3) << self;
+  }
+  Write("cpu.max", "20000 100000\n");  // both limit: the lower wins
+  EXPECT_DOUBLE_EQ(*CgroupCpuLimit("0::/\n1:cpu:/bench/w1\n", dir_.path()), 0.2);
+}
+
 TEST_F(CpuQuotaTest, V1UnlimitedAndUnreadableMeanNoLimit) {
   Write("cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
   Write("cpu,cpuacct/cpu.cfs_period_us", "100000\n");

@@ -198,6 +198,8 @@ TEST_F(KeyServiceAccessTest, RefusedCallersGetNoKeysAndChangeNothing) {
       {"no certificate", Channel(endpoint_, no_cert), grpc::UNAUTHENTICATED},
       {"reader", Channel(endpoint_, Role("reader")), grpc::PERMISSION_DENIED},
       {"ingress", Channel(endpoint_, Role("ingress")), grpc::PERMISSION_DENIED},
+      // An egress pod's admin-port identity opens no keyservice method.
+      {"egress", Channel(endpoint_, Role("egress")), grpc::PERMISSION_DENIED},
   };
   for (const auto& c : callers) {
     pb::DecryptionKeysResponse keys;
