@@ -237,8 +237,11 @@ Status App::Start() {
     smime_metrics_ = std::make_unique<smime::SmimeMetrics>(registry_);
     SG_ASSIGN_OR_RETURN(engine_,
                         smime::SmimeEngine::Create(config_.smime.limits, smime_metrics_.get()));
-    processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
-                                                            *guard_, *engine_, registry_);
+    auto processor = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime,
+                                                                *keys_, *guard_, *engine_, registry_);
+    tenant_policies_ = std::make_unique<workers::TenantPolicies>();  // docs/tenants.md "Policy"
+    processor->SetTenantPolicies(tenant_policies_.get(), config_.portal.enabled);
+    processor_ = std::move(processor);
     workers::WorkerConfig wc = config_.workers;
     wc.portal_replies = config_.portal.enabled || config_.policy.web_encryption;
     auto pool = std::make_unique<workers::WorkerPool>(
@@ -293,7 +296,7 @@ Status App::Start() {
     SG_RETURN_IF_ERROR(WireUserRegistry(*ingress));
     services_.push_back(std::move(ingress));
   }
-  if (ingress_ != nullptr || egress != nullptr || tenant_counters_) {
+  if (ingress_ != nullptr || egress != nullptr || tenant_counters_ || tenant_policies_) {
     WireDomainFollower(ingress_, egress);
   }
 
@@ -393,6 +396,11 @@ void App::WireDomainFollower(ingress::IngressServer* ingress, egress::EgressServ
       std::map<std::string, std::string> domains;
       for (const auto& d : t.domains) domains.emplace(d.name, d.tenant);
       c->ReplaceDomains(std::move(domains));
+    });
+  }
+  if (tenant_policies_) {
+    domain_follower_->OnTable([p = tenant_policies_.get()](const keyservice::TenantRoutingTable& t) {
+      p->Replace(workers::TenantPolicyTable::Build(t));
     });
   }
   if (egress != nullptr) {
