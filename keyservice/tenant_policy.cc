@@ -1,6 +1,7 @@
 #include "keyservice/tenant_policy.h"
 
 #include <algorithm>
+#include <array>
 #include <string_view>
 
 #include "common/ascii.h"
@@ -10,7 +11,7 @@
 namespace sg::keyservice {
 namespace {
 
-constexpr std::string_view kTags[] = {"confidential", "noenc", "nosign", "plain"};
+constexpr std::array<std::string_view, 4> kTags = {"confidential", "noenc", "nosign", "plain"};
 constexpr std::string_view kPngMagic = "\x89PNG\r\n\x1a\n";
 
 Error Invalid(std::string message) {
@@ -108,7 +109,7 @@ Result<TenantPolicy> NormalizeTenantPolicy(const TenantPolicy& policy,
   }
   for (const auto& t : policy.tags_off) {
     const std::string tag = AsciiLower(AsciiTrim(t));
-    if (std::find(std::begin(kTags), std::end(kTags), tag) == std::end(kTags)) {
+    if (std::find(kTags.begin(), kTags.end(), tag) == kTags.end()) {
       return Invalid("policy tags_off \"" + t + "\": confidential, noenc, nosign or plain");
     }
     out.tags_off.push_back(tag);

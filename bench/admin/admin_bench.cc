@@ -20,11 +20,13 @@
 //
 // Exit 1 on any error, and (not --quick) when the ratio is below 0.95.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -66,9 +68,16 @@ void Must(const Status& st, const std::string& what) {
 }
 
 std::string TenantId(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "t%04d", i);
-  return buf;
+  std::string n = std::to_string(i);
+  return "t" + std::string(n.size() < 4 ? 4 - n.size() : 0, '0') + n;
+}
+
+int Count(const char* text) {
+  int v = 0;
+  const std::string_view s(text);
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 1) Die("not a count: " + std::string(s));
+  return v;
 }
 
 // One gateway's worker side: the keyservice, the worker's cache in front of
@@ -162,7 +171,7 @@ double Rate(Gateway& g, const v1::MessageRecord& rec, int n) {
     auto out = g.processor->Process(rec);
     if (!out.ok() || out->size() != 1) Die("process failed");
   }
-  return n / Seconds(t0);
+  return static_cast<double>(n) / Seconds(t0);
 }
 
 double Median(std::vector<double> v) {
@@ -180,9 +189,9 @@ int Main(int argc, char** argv) {
       rounds = 3;
       messages = 20;
     } else if (a == "--rounds" && i + 1 < argc) {
-      rounds = std::max(1, std::atoi(argv[++i]));
+      rounds = Count(argv[++i]);
     } else if (a == "--messages" && i + 1 < argc) {
-      messages = std::max(1, std::atoi(argv[++i]));
+      messages = Count(argv[++i]);
     } else {
       Die("usage: admin_bench [--quick] [--rounds R] [--messages N]");
     }

@@ -17,8 +17,8 @@ namespace {
 
 using sg::testing::FakeClock;
 
-const std::set<std::string> kLabels = {"default", "cmp.example"};
-const std::string kPng = std::string("\x89PNG\r\n\x1a\n", 8) + std::string(100, 'x');
+std::set<std::string> Labels() { return {"default", "cmp.example"}; }
+std::string Png() { return std::string("\x89PNG\r\n\x1a\n", 8) + std::string(100, 'x'); }
 
 TenantPolicy Policy(const std::string& tenant) {
   TenantPolicy p;
@@ -33,7 +33,7 @@ TEST(TenantPolicySyntax, NormalisesValues) {
   p.rules = {{"Partner.EXAMPLE", "force_encrypt"}, {"CEO@Other.example", "Exempt"}, {"x.example", ""}};
   p.tags_off = {"plain", "NOENC", "plain"};
   p.ca_backend = "CMP.example";
-  auto n = NormalizeTenantPolicy(p, kLabels);
+  auto n = NormalizeTenantPolicy(p, Labels());
   ASSERT_TRUE(n.ok()) << n.error().ToString();
   EXPECT_EQ(n->web_encryption, "on");
   EXPECT_EQ(n->strip_tags, "");
@@ -70,7 +70,7 @@ TEST(TenantPolicySyntax, RefusesBadValuesNamingTheField) {
       {"ca", with([](TenantPolicy& p) { p.ca_backend = "nosuch"; }), "not a configured CA"},
   };
   for (const auto& c : cases) {
-    auto r = NormalizeTenantPolicy(c.policy, kLabels);
+    auto r = NormalizeTenantPolicy(c.policy, Labels());
     ASSERT_FALSE(r.ok()) << c.what;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << c.what;
     EXPECT_NE(r.error().message.find(c.message), std::string::npos) << c.what << ": " << r.error().message;
@@ -79,7 +79,7 @@ TEST(TenantPolicySyntax, RefusesBadValuesNamingTheField) {
   for (size_t i = 0; i <= kMaxTenantRules; ++i) {
     many.rules.push_back({"d" + std::to_string(i) + ".example", "exempt"});
   }
-  EXPECT_FALSE(NormalizeTenantPolicy(many, kLabels).ok());
+  EXPECT_FALSE(NormalizeTenantPolicy(many, Labels()).ok());
 }
 
 TEST(TenantBrandingSyntax, ChecksColourAddressAndLogo) {
@@ -88,7 +88,7 @@ TEST(TenantBrandingSyntax, ChecksColourAddressAndLogo) {
   b.display_name = "ACME Secure Mail";
   b.sender_address = "Notify@ACME.example";
   b.color = "#0A5FB4";
-  b.logo = kPng;
+  b.logo = Png();
   auto ok = NormalizeTenantBranding(b);
   ASSERT_TRUE(ok.ok()) << ok.error().ToString();
   EXPECT_EQ(ok->color, "#0a5fb4");
@@ -108,7 +108,7 @@ TEST(TenantBrandingSyntax, ChecksColourAddressAndLogo) {
       {"short colour", [](TenantBranding& x) { x.color = "#fff"; }},
       {"address", [](TenantBranding& x) { x.sender_address = "not an address"; }},
       {"control", [](TenantBranding& x) { x.display_name = "a\nb"; }},
-      {"size", [](TenantBranding& x) { x.logo = kPng + std::string(kMaxLogoBytes, 'x'); }},
+      {"size", [](TenantBranding& x) { x.logo = Png() + std::string(kMaxLogoBytes, 'x'); }},
       {"gif", [](TenantBranding& x) { x.logo = "GIF89a...."; }},
       {"script", [](TenantBranding& x) { x.logo = "<svg><script>alert(1)</script></svg>"; }},
       {"event", [](TenantBranding& x) { x.logo = R"x(<svg><rect onload="x()"/></svg>)x"; }},
@@ -193,14 +193,14 @@ TEST_F(TenantPolicyTest, BrandingSetShowClear) {
   b.tenant = "beta";
   b.product_name = "Beta Secure";
   b.color = "#112233";
-  b.logo = kPng;
+  b.logo = Png();
   auto t = ks_->TenantBrandingSet(b);
   ASSERT_TRUE(t.ok()) << t.error().ToString();
   Open();
   auto shown = ks_->TenantShow("beta");
   ASSERT_TRUE(shown.ok());
   EXPECT_EQ(shown->branding.product_name, "Beta Secure");
-  EXPECT_EQ(shown->branding.logo, kPng);
+  EXPECT_EQ(shown->branding.logo, Png());
   EXPECT_EQ(shown->branding.logo_type, "image/png");
   EXPECT_TRUE(ks_->TenantShow("acme")->branding.empty());
   b.color = "red";

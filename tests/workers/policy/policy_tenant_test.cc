@@ -14,9 +14,9 @@ namespace {
 namespace v1 = smimegate::v1;
 using testing::Harness;
 
-const std::string kAlice = "alice@example.com";
-const std::string kCarol = "carol@example.org";  // a personal certificate
-const std::string kErin = "erin@nocert.example";  // no certificate
+constexpr const char* kAlice = "alice@example.com";
+constexpr const char* kCarol = "carol@example.org";  // a personal certificate
+constexpr const char* kErin = "erin@nocert.example";  // no certificate
 
 keyservice::TenantRoutingTable Table() {
   keyservice::TenantRoutingTable t;
