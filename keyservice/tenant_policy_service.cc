@@ -12,7 +12,9 @@ namespace sg::keyservice {
 
 std::set<std::string> KeyServiceImpl::CaLabels() const {
   std::set<std::string> labels;
-  for (const auto& ca : ca_->AllCas()) labels.insert(ca.label);
+  for (const auto& ca : ca_->AllCas()) {
+    if (!ca.label.empty()) labels.insert(ca.label);
+  }
   labels.insert("default");
   return labels;
 }

@@ -199,7 +199,7 @@ TEST_F(CaRouterTest, TenantPolicyCaBackendIsValidatedAgainstTheConfig) {
   p.ca_backend = "builtin";
   auto bad = (*ks)->TenantPolicySet(p);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("default, cmp.example"), std::string::npos)
+  EXPECT_NE(bad.error().message.find("cmp.example, default"), std::string::npos)
       << bad.error().message;
 }
 
