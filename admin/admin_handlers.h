@@ -55,6 +55,13 @@ Answer ListTenants(Call& c);
 Answer AddTenant(Call& c);
 Answer ShowTenant(Call& c);
 Answer RemoveTenant(Call& c);
+// admin_handlers_tenant_policy.cc
+Answer ShowTenantPolicy(Call& c);
+Answer SetTenantPolicy(Call& c);
+Answer ClearTenantPolicy(Call& c);
+Answer ShowTenantBranding(Call& c);
+Answer SetTenantBranding(Call& c);
+Answer ClearTenantBranding(Call& c);
 // admin_handlers_domains.cc
 Answer ListDomains(Call& c);
 Answer AddDomain(Call& c);

@@ -32,6 +32,10 @@ CertificateAuthority& CaRouter::For(const std::string& address_or_domain) const 
   for (const auto& r : routes_) {
     if (r.domain == domain) return *r.ca;
   }
+  const std::string label = tenant_backend_ ? tenant_backend_(domain) : std::string();
+  for (const auto& r : routes_) {
+    if (!label.empty() && r.domain == label) return *r.ca;
+  }
   return *default_ca_;
 }
 

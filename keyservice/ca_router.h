@@ -12,10 +12,20 @@
 // "default" and the others by domain. ResealKeys and CancelExchanges run
 // on every backend.
 //
-// Threading: as thread-safe as the backends (the routing table is fixed at
-// construction). Owns the backends.
+// Per-tenant CA (docs/tenants.md "Policy"): a domain without its own
+// keyservice.ca.domains entry goes to the backend its tenant's policy names
+// (ca_backend: "default" or a keyservice.ca.domains key), asked through
+// the TenantBackend lookup at every Issue / Renew, so a policy change
+// applies to the next certificate without a restart. The domain's own
+// entry is more specific and wins; an unknown label falls back to the
+// default backend.
+//
+// Threading: as thread-safe as the backends and the lookup (the routing
+// table is fixed at construction, the lookup set once before use). Owns the
+// backends.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,8 +42,14 @@ class CaRouter final : public CertificateAuthority {
     std::unique_ptr<CertificateAuthority> ca;
   };
 
+  // A domain's tenant's CA label ("" = none); may block on the store.
+  using TenantBackend = std::function<std::string(const std::string& domain)>;
+
   CaRouter(std::string default_backend, std::unique_ptr<CertificateAuthority> default_ca,
            std::vector<Route> routes);
+
+  // Once, before the first Issue (KeyServiceImpl::Open).
+  void SetTenantBackend(TenantBackend lookup) { tenant_backend_ = std::move(lookup); }
 
   Result<IssuedCertificate> Issue(const IssueRequest& request) override;
   Result<IssuedCertificate> Renew(const RenewRequest& request) override;
@@ -53,6 +69,7 @@ class CaRouter final : public CertificateAuthority {
   std::string default_backend_;
   std::unique_ptr<CertificateAuthority> default_ca_;
   std::vector<Route> routes_;
+  TenantBackend tenant_backend_;
 };
 
 }  // namespace sg::keyservice

@@ -121,11 +121,31 @@ struct TenantBinding {
   std::string tenant;
 };
 
+// A tenant's policy override (docs/tenants.md "Policy"); workers follow it.
+// Empty strings inherit the config file's workers.policy.
+struct TenantRule {
+  std::string match;   // normalised address or domain
+  std::string action;  // force_encrypt | exempt
+};
+struct TenantPolicy {
+  std::string tenant;
+  std::string web_encryption;  // "" (inherit) | on | off
+  std::vector<TenantRule> rules{};  // first match wins, before workers.policy.rules
+  std::string ca_backend;      // "" | a CA label (CaExport: "default" or a ca.domains key)
+  std::vector<std::string> tags_off{};  // confidential | noenc | nosign | plain, sorted
+  std::string strip_tags;      // "" (inherit: on) | on | off
+  bool empty() const {
+    return web_encryption.empty() && rules.empty() && ca_backend.empty() && tags_off.empty() &&
+           strip_tags.empty();
+  }
+};
+
 // What ingress and egress follow at run time, read in one call.
 struct TenantRoutingTable {
   std::vector<HostedDomain> domains;
   std::vector<TenantRoute> routes;  // tenants with a route of their own only
   std::vector<TenantBinding> bindings;
+  std::vector<TenantPolicy> policies;  // tenants with a policy override only
 };
 
 struct Changes {

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "common/log_event.h"
+#include "keyservice/ca_router.h"
 
 namespace sg::keyservice {
 namespace {
@@ -116,6 +117,9 @@ Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
   SG_ASSIGN_OR_RETURN(auto ca, ca_factory(config.ca, CaContext{*impl->store_, impl->kek_, clock}));
   impl->ca_ = std::move(ca);
   KeyServiceImpl* self = impl.get();
+  if (auto* router = dynamic_cast<CaRouter*>(impl->ca_.get())) {
+    router->SetTenantBackend([self](const std::string& domain) { return self->TenantCaBackend(domain); });
+  }
   impl->issuance_ = std::make_unique<IssuanceQueue>(
       config.issuance, [self](const std::string& addr) { return self->IssueFirst(addr); },
       [self] { self->ca_->CancelExchanges(); }, clock, registry);

@@ -134,6 +134,11 @@ class KeyServiceImpl : public KeyService,
   Result<Tenant> TenantRouteClear(const std::string& tenant) override;
   Result<Tenant> TenantBind(const TenantBinding& binding) override;
   Status TenantUnbind(const TenantBinding& binding) override;
+  // Policy overrides and branding (tenant_policy_service.cc)
+  Result<Tenant> TenantPolicySet(const TenantPolicy& policy) override;
+  Result<Tenant> TenantPolicyClear(const std::string& tenant) override;
+  Result<Tenant> TenantBrandingSet(const TenantBranding& branding) override;
+  Result<Tenant> TenantBrandingClear(const std::string& tenant) override;
 
   // UsageAdmin (usage_service.cc)
   Result<bool> UsageSnapshot() override;
@@ -247,6 +252,11 @@ class KeyServiceImpl : public KeyService,
   Result<Tenant> TenantView(const store::StoredTenant& t);
   // The tenant `id` (normalised), kNotFound when missing; tenant_mu_ held.
   Result<store::StoredTenant> StoredTenantOf(const std::string& id);
+  // The labels a tenant policy's ca_backend may name (CaExport's).
+  std::set<std::string> CaLabels() const;
+  // The ca_backend of the policy of `domain`'s tenant, "" when none (or
+  // unreadable: the default routing); CaRouter's tenant lookup.
+  std::string TenantCaBackend(const std::string& domain);
   // Usage (usage_service.cc): today's snapshot as it would be taken now.
   Result<UsageDay> BuildUsageDay(const std::string& date);
   void SetUsageGauge(const UsageDay& day);

@@ -9,6 +9,7 @@
 
 #include "keyservice/keyservice_grpc_status.h"
 #include "keyservice/rpc_channel.h"
+#include "keyservice/tenant_policy_pb.h"
 #include "proto/keyservice.grpc.pb.h"
 
 namespace sg::keyservice {
@@ -468,6 +469,10 @@ Tenant TenantFromPb(const pb::Tenant& t) {
   out.route = RouteFromPb(t.route());
   out.route.tenant = t.id();
   for (const auto& b : t.bindings()) out.bindings.push_back(BindingFromPb(b));
+  out.policy = TenantPolicyFromPb(t.policy());
+  out.policy.tenant = t.id();
+  out.branding = TenantBrandingFromPb(t.branding());
+  out.branding.tenant = t.id();
   return out;
 }
 
@@ -496,6 +501,7 @@ Result<TenantRoutingTable> KeyServiceClient::TenantRouting() {
   for (const auto& d : resp.domains()) out.domains.push_back(HostedDomain{d.name(), d.tenant()});
   for (const auto& r : resp.routes()) out.routes.push_back(RouteFromPb(r));
   for (const auto& b : resp.bindings()) out.bindings.push_back(BindingFromPb(b));
+  for (const auto& p : resp.policies()) out.policies.push_back(TenantPolicyFromPb(p));
   return out;
 }
 
@@ -530,6 +536,38 @@ Status KeyServiceClient::TenantUnbind(const TenantBinding& binding) {
   BindingToPb(binding, &req);
   pb::RemoveResponse resp;
   return SG_ADM(TenantUnbind, req, &resp);
+}
+
+Result<Tenant> KeyServiceClient::TenantPolicySet(const TenantPolicy& policy) {
+  pb::TenantPolicy req;
+  TenantPolicyToPb(policy, &req);
+  pb::Tenant resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantPolicySet, req, &resp));
+  return TenantFromPb(resp);
+}
+
+Result<Tenant> KeyServiceClient::TenantPolicyClear(const std::string& tenant) {
+  pb::TenantIdRequest req;
+  req.set_id(tenant);
+  pb::Tenant resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantPolicyClear, req, &resp));
+  return TenantFromPb(resp);
+}
+
+Result<Tenant> KeyServiceClient::TenantBrandingSet(const TenantBranding& branding) {
+  pb::TenantBranding req;
+  TenantBrandingToPb(branding, &req);
+  pb::Tenant resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantBrandingSet, req, &resp));
+  return TenantFromPb(resp);
+}
+
+Result<Tenant> KeyServiceClient::TenantBrandingClear(const std::string& tenant) {
+  pb::TenantIdRequest req;
+  req.set_id(tenant);
+  pb::Tenant resp;
+  SG_RETURN_IF_ERROR(SG_ADM(TenantBrandingClear, req, &resp));
+  return TenantFromPb(resp);
 }
 
 Result<Tenant> KeyServiceClient::TenantAdd(const Tenant& tenant) {

@@ -91,6 +91,10 @@ class KeyServiceClient : public KeyService,
   Result<Tenant> TenantRouteClear(const std::string& tenant) override;
   Result<Tenant> TenantBind(const TenantBinding& binding) override;
   Status TenantUnbind(const TenantBinding& binding) override;
+  Result<Tenant> TenantPolicySet(const TenantPolicy& policy) override;
+  Result<Tenant> TenantPolicyClear(const std::string& tenant) override;
+  Result<Tenant> TenantBrandingSet(const TenantBranding& branding) override;
+  Result<Tenant> TenantBrandingClear(const std::string& tenant) override;
   // Usage counting (UsageAdmin, docs/usage.md).
   Result<bool> UsageSnapshot() override;
   Result<UsageReport> GetUsageReport(const std::string& month, const std::string& tenant,

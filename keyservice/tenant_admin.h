@@ -28,6 +28,24 @@ namespace sg::keyservice {
 
 inline constexpr const char* kDefaultTenant = "default";
 
+// A tenant's branding of notification mails and portal pages (docs/tenants.md
+// "Branding"). Empty fields: the portal's defaults.
+struct TenantBranding {
+  std::string tenant;
+  std::string display_name;
+  std::string sender_name;     // From display name of notification mails
+  std::string sender_address;  // their From address; "" = portal.mail.from
+  std::string product_name;    // the portal's product name
+  std::string logo;            // PNG or SVG bytes, at most 64 KiB
+  std::string logo_type;       // image/png | image/svg+xml (from the content)
+  std::string color;           // "#rrggbb"
+  std::string support;         // support contact
+  bool empty() const {
+    return display_name.empty() && sender_name.empty() && sender_address.empty() &&
+           product_name.empty() && logo.empty() && color.empty() && support.empty();
+  }
+};
+
 struct Tenant {
   std::string id;
   std::string name;
@@ -36,6 +54,8 @@ struct Tenant {
   std::vector<std::string> domains{};  // read-only: its hosted domains, sorted
   TenantRoute route{};                  // read-only here: no hosts = egress.inbound
   std::vector<TenantBinding> bindings{};  // read-only here: its relay clients
+  TenantPolicy policy{};                  // read-only here: TenantPolicySet/Clear
+  TenantBranding branding{};              // read-only here: TenantBrandingSet/Clear
 };
 
 struct Reseller {
@@ -81,6 +101,18 @@ class TenantAdmin {
   virtual Result<Tenant> TenantBind(const TenantBinding& binding) = 0;
   // kNotFound when the client is bound to no tenant.
   virtual Status TenantUnbind(const TenantBinding& binding) = 0;
+
+  // The tenant's policy override (docs/tenants.md "Policy"), replacing the
+  // previous one whole; workers apply it within seconds (change event
+  // "tenant"). kInvalidArgument naming the field for a bad value (a rule's
+  // match, an unknown action, tag or CA backend). Returns the tenant.
+  virtual Result<Tenant> TenantPolicySet(const TenantPolicy& policy) = 0;
+  // Back to the config file's workers.policy.
+  virtual Result<Tenant> TenantPolicyClear(const std::string& tenant) = 0;
+  // The tenant's branding, replacing the previous one whole.
+  // kInvalidArgument for a bad colour, address, logo type or size.
+  virtual Result<Tenant> TenantBrandingSet(const TenantBranding& branding) = 0;
+  virtual Result<Tenant> TenantBrandingClear(const std::string& tenant) = 0;
 };
 
 }  // namespace sg::keyservice

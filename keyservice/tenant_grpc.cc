@@ -2,6 +2,7 @@
 // translation between proto/keyservice.proto and TenantAdmin / KeyService.
 #include "keyservice/keyservice_grpc_server.h"
 #include "keyservice/keyservice_grpc_status.h"
+#include "keyservice/tenant_policy_pb.h"
 
 namespace sg::keyservice {
 namespace {
@@ -26,6 +27,8 @@ void TenantToPb(const Tenant& t, pb::Tenant* out) {
   for (const auto& d : t.domains) out->add_domains(d);
   if (!t.route.hosts.empty()) RouteToPb(t.route, out->mutable_route());
   for (const auto& b : t.bindings) BindingToPb(b, out->add_bindings());
+  if (!t.policy.empty()) TenantPolicyToPb(t.policy, out->mutable_policy());
+  if (!t.branding.empty()) TenantBrandingToPb(t.branding, out->mutable_branding());
 }
 
 TenantBinding BindingFromPb(const pb::TenantBinding& b) {
@@ -54,6 +57,7 @@ grpc::Status KeyServiceGrpc::TenantDomains(grpc::ServerContext*, const pb::Tenan
   }
   for (const auto& route : r->routes) RouteToPb(route, resp->add_routes());
   for (const auto& b : r->bindings) BindingToPb(b, resp->add_bindings());
+  for (const auto& p : r->policies) TenantPolicyToPb(p, resp->add_policies());
   return grpc::Status::OK;
 }
 
@@ -152,6 +156,38 @@ grpc::Status KeyAdminGrpc::TenantBind(grpc::ServerContext*, const pb::TenantBind
 grpc::Status KeyAdminGrpc::TenantUnbind(grpc::ServerContext*, const pb::TenantBinding* req,
                                         pb::RemoveResponse*) {
   return Done(impl_.TenantUnbind(BindingFromPb(*req)));
+}
+
+grpc::Status KeyAdminGrpc::TenantPolicySet(grpc::ServerContext*, const pb::TenantPolicy* req,
+                                           pb::Tenant* resp) {
+  auto r = impl_.TenantPolicySet(TenantPolicyFromPb(*req));
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantPolicyClear(grpc::ServerContext*, const pb::TenantIdRequest* req,
+                                             pb::Tenant* resp) {
+  auto r = impl_.TenantPolicyClear(req->id());
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantBrandingSet(grpc::ServerContext*, const pb::TenantBranding* req,
+                                             pb::Tenant* resp) {
+  auto r = impl_.TenantBrandingSet(TenantBrandingFromPb(*req));
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantToPb(*r, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::TenantBrandingClear(grpc::ServerContext*,
+                                               const pb::TenantIdRequest* req, pb::Tenant* resp) {
+  auto r = impl_.TenantBrandingClear(req->id());
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantToPb(*r, resp);
+  return grpc::Status::OK;
 }
 
 }  // namespace sg::keyservice

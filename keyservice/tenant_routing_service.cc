@@ -25,6 +25,7 @@ Result<TenantRoutingTable> KeyServiceImpl::TenantRouting() {
     Tenant view = TenantFromStored(t, {});
     if (!view.route.hosts.empty()) out.routes.push_back(std::move(view.route));
     for (auto& b : view.bindings) out.bindings.push_back(std::move(b));
+    if (!view.policy.empty()) out.policies.push_back(std::move(view.policy));
   }
   return out;
 }

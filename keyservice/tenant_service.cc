@@ -7,6 +7,7 @@
 
 #include "keyservice/key_service_impl.h"
 #include "keyservice/keyservice_x509.h"
+#include "keyservice/tenant_policy.h"
 
 namespace sg::keyservice {
 namespace {
@@ -29,6 +30,8 @@ Tenant TenantFromStored(const store::StoredTenant& t, std::vector<std::string> d
   out.route.hosts.assign(t.route().hosts().begin(), t.route().hosts().end());
   if (!t.route().tls().empty()) out.route.tls = t.route().tls();
   for (const auto& b : t.bindings()) out.bindings.push_back(TenantBinding{b.kind(), b.value(), t.id()});
+  out.policy = PolicyFromStored(t.policy(), t.id());
+  out.branding = BrandingFromStored(t.branding(), t.id());
   return out;
 }
 

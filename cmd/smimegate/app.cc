@@ -241,11 +241,13 @@ Status App::Start() {
     smime_metrics_ = std::make_unique<smime::SmimeMetrics>(registry_);
     SG_ASSIGN_OR_RETURN(engine_,
                         smime::SmimeEngine::Create(config_.smime.limits, smime_metrics_.get()));
-    processor_ = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime, *keys_,
-                                                            *guard_, *engine_, registry_);
+    auto processor = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime,
+                                                                *keys_, *guard_, *engine_, registry_);
+    tenant_policies_ = std::make_unique<workers::TenantPolicies>();  // docs/tenants.md "Policy"
+    processor->SetTenantPolicies(tenant_policies_.get(), config_.portal.enabled);
     // The test address answers in front of the policy (passes through when off).
     processor_ = std::make_unique<workers::TestAddressProcessor>(
-        config_.test_address, config_.policy.reporting_mta, std::move(processor_), *keys_,
+        config_.test_address, config_.policy.reporting_mta, std::move(processor), *keys_,
         registry_);
     workers::WorkerConfig wc = config_.workers;
     wc.portal_replies = config_.portal.enabled || config_.policy.web_encryption;
@@ -309,7 +311,7 @@ Status App::Start() {
     SG_RETURN_IF_ERROR(WireUserRegistry(*ingress));
     services_.push_back(std::move(ingress));
   }
-  if (ingress_ != nullptr || egress != nullptr || tenant_counters_) {
+  if (ingress_ != nullptr || egress != nullptr || tenant_counters_ || tenant_policies_) {
     WireDomainFollower(ingress_, egress);
   }
 
@@ -409,6 +411,11 @@ void App::WireDomainFollower(ingress::IngressServer* ingress, egress::EgressServ
       std::map<std::string, std::string> domains;
       for (const auto& d : t.domains) domains.emplace(d.name, d.tenant);
       c->ReplaceDomains(std::move(domains));
+    });
+  }
+  if (tenant_policies_) {
+    domain_follower_->OnTable([p = tenant_policies_.get()](const keyservice::TenantRoutingTable& t) {
+      p->Replace(workers::TenantPolicyTable::Build(t));
     });
   }
   if (egress != nullptr) {

@@ -33,6 +33,7 @@
 #include "keyservice/keyservice_server.h"
 #include "workers/message_processor.h"
 #include "workers/tenant_counters.h"
+#include "workers/policy/policy_tenant.h"
 #include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_engine.h"
 
@@ -148,6 +149,7 @@ class App {
   std::unique_ptr<HostedDomainFollower> domain_follower_;
   // Message counters per tenant (workers), sent to the keyservice in batches.
   std::unique_ptr<workers::TenantCounters> tenant_counters_;
+  std::unique_ptr<workers::TenantPolicies> tenant_policies_;  // the follower fills it
   keyservice::UsageAdmin* usage_admin_ = nullptr;  // in process or the worker's gRPC client
   std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
   std::unique_ptr<smime::SmimeEngine> engine_;

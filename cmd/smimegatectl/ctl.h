@@ -108,5 +108,7 @@ void AddTokenCommands(CLI::App& app, Ctl& ctl);       // ctl_token.cc: admin API
 // ctl_tenant_route.cc: tenant route set|clear|show, tenant bind|unbind|bindings
 void AddTenantRouteCommands(CLI::App& tenant, Ctl& ctl);
 void AddUsageCommands(CLI::App& app, Ctl& ctl);  // ctl_usage.cc: usage report|snapshot|set-total
+// ctl_tenant_policy.cc: tenant policy show|set|clear, tenant branding show|set|clear
+void AddTenantPolicyCommands(CLI::App& tenant, Ctl& ctl);
 
 }  // namespace sg::ctl

@@ -82,6 +82,7 @@ void AddTenantGroup(CLI::App& app, Ctl& ctl, TenantArgs& a) {
       return 0;
     });
   });  AddTenantRouteCommands(*tenant, ctl);
+  AddTenantPolicyCommands(*tenant, ctl);
 }
 
 void AddResellerGroup(CLI::App& app, Ctl& ctl, TenantArgs& a) {

@@ -36,6 +36,9 @@ std::string Replace(std::string text, const std::string& from, const std::string
   return text;
 }
 
+constexpr const char* kPolicyBody = R"({"rules":[{"match":"x.example","action":"force_encrypt"}]})";
+constexpr const char* kBrandingBody = R"({"color":"#123456"})";
+
 // Cases on tenant b's objects (reseller r2), for a caller of tenant a / reseller r1.
 std::vector<Case> CasesOnTenantB(const std::string& bob_cert) {
   const std::string none_cert(64, '0');
@@ -94,6 +97,19 @@ std::vector<Case> CasesOnTenantB(const std::string& bob_cert) {
       {"POST /v1/users/{address}/keys", "POST", "/v1/users/bob@b.example/keys",
        R"({"pkcs12":"MIIB","password":"x"})", "/v1/users/nobody@zz.example/keys",
        R"({"pkcs12":"MIIB","password":"x"})", "bob@b.example", "nobody@zz.example"},
+      // A tenant's policy override and branding (docs/admin-api.md).
+      {"GET /v1/tenants/{id}/policy", "GET", "/v1/tenants/b/policy", "", "/v1/tenants/zz/policy",
+       "", "b", "zz"},
+      {"PUT /v1/tenants/{id}/policy", "PUT", "/v1/tenants/b/policy", kPolicyBody,
+       "/v1/tenants/zz/policy", kPolicyBody, "b", "zz"},
+      {"DELETE /v1/tenants/{id}/policy", "DELETE", "/v1/tenants/b/policy", "",
+       "/v1/tenants/zz/policy", "", "b", "zz"},
+      {"GET /v1/tenants/{id}/branding", "GET", "/v1/tenants/b/branding", "",
+       "/v1/tenants/zz/branding", "", "b", "zz"},
+      {"PUT /v1/tenants/{id}/branding", "PUT", "/v1/tenants/b/branding", kBrandingBody,
+       "/v1/tenants/zz/branding", kBrandingBody, "b", "zz"},
+      {"DELETE /v1/tenants/{id}/branding", "DELETE", "/v1/tenants/b/branding", "",
+       "/v1/tenants/zz/branding", "", "b", "zz"},
   };
 }
 
@@ -176,6 +192,10 @@ class AdminIsolationTest : public ::testing::Test {
     EXPECT_EQ(server_.Call("GET", "/v1/resellers/r2", super).status, 200);
     EXPECT_EQ(server_.Call("GET", "/v1/domains/new.example", super).status, 404);
     EXPECT_EQ(server_.Call("GET", "/v1/users/new@b.example", super).status, 404);
+    auto policy = server_.Call("GET", "/v1/tenants/b/policy", super);
+    EXPECT_EQ(Json::parse(policy.body)["rules"].size(), 0u) << policy.body;
+    auto branding = server_.Call("GET", "/v1/tenants/b/branding", super);
+    EXPECT_EQ(Json::parse(branding.body)["color"], "") << branding.body;
   }
 
   AdminTestServer server_;
@@ -300,6 +320,56 @@ TEST_F(AdminIsolationTest, OwnObjectsAnswerForTenantResellerAndSuper) {
   EXPECT_EQ(server_.Call("POST", "/v1/resellers", super, R"({"id":"r3"})").status, 201);
   EXPECT_EQ(server_.Call("DELETE", "/v1/tenants/d", r1).status, 204);
   ExpectTenantBUntouched();
+}
+
+// Who may change what (docs/tenants.md "Policy"): a tenant token its own
+// rules, web encryption, tags and branding; the CA backend only a reseller
+// or super token. Every change is in the audit trail.
+TEST_F(AdminIsolationTest, TenantPolicyAndBrandingRights) {
+  const std::string a = server_.Token("tenant:a");
+  const std::string r1 = server_.Token("reseller:r1");
+  const std::string super = server_.Token("super");
+  auto set = server_.Call("PUT", "/v1/tenants/a/policy", a,
+                          R"({"web_encryption":"off","rules":[{"match":"Partner.example"}],)"
+                          R"("tags_off":["plain"]})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  Json p = Json::parse(set.body);
+  EXPECT_EQ(p["rules"][0]["match"], "partner.example");
+  EXPECT_EQ(p["rules"][0]["action"], "force_encrypt");
+  EXPECT_EQ(p["ca_backend"], "inherit");
+  auto ca = server_.Call("PUT", "/v1/tenants/a/policy", a, R"({"ca_backend":"default"})");
+  EXPECT_EQ(ca.status, 403) << ca.body;
+  auto bad = server_.Call("PUT", "/v1/tenants/a/policy", a, R"({"web_encryption":"maybe"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("web_encryption"), std::string::npos);
+  auto by_reseller = server_.Call("PUT", "/v1/tenants/a/policy", r1, R"({"ca_backend":"default"})");
+  ASSERT_EQ(by_reseller.status, 200) << by_reseller.body;
+  EXPECT_EQ(Json::parse(by_reseller.body)["rules"].size(), 1u) << "absent members stay";
+  // The tenant's DELETE clears what it may change; the CA backend stays.
+  EXPECT_EQ(server_.Call("DELETE", "/v1/tenants/a/policy", a).status, 204);
+  Json kept = Json::parse(server_.Call("GET", "/v1/tenants/a/policy", a).body);
+  EXPECT_EQ(kept["ca_backend"], "default");
+  EXPECT_EQ(kept["rules"].size(), 0u);
+  EXPECT_EQ(server_.Call("DELETE", "/v1/tenants/a/policy", super).status, 204);
+  EXPECT_EQ(Json::parse(server_.Call("GET", "/v1/tenants/a/policy", a).body)["ca_backend"],
+            "inherit");
+
+  // Branding: a PNG logo in base64, its type from the content.
+  auto brand = server_.Call("PUT", "/v1/tenants/a/branding", a,
+                            R"({"product_name":"A Mail","color":"#0A5FB4",)"
+                            R"("logo":"iVBORw0KGgoAAAAA"})");
+  ASSERT_EQ(brand.status, 200) << brand.body;
+  Json b = Json::parse(brand.body);
+  EXPECT_EQ(b["color"], "#0a5fb4");
+  EXPECT_EQ(b["logo_type"], "image/png");
+  EXPECT_EQ(server_.Call("PUT", "/v1/tenants/a/branding", a, R"({"color":"blue"})").status, 400);
+  EXPECT_EQ(server_.Call("PUT", "/v1/tenants/a/branding", a, R"({"logo":"%%%"})").status, 400);
+  EXPECT_EQ(server_.Call("DELETE", "/v1/tenants/a/branding", a).status, 204);
+  EXPECT_EQ(Json::parse(server_.Call("GET", "/v1/tenants/a/branding", a).body)["product_name"], "");
+
+  const std::string audit = server_.Call("GET", "/v1/audit?limit=1000", super).body;
+  EXPECT_NE(audit.find("PUT /v1/tenants/{id}/policy"), std::string::npos);
+  EXPECT_NE(audit.find("DELETE /v1/tenants/{id}/branding"), std::string::npos);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "tests/support/fake_key_service.h"
+#include "workers/policy/policy_tenant.h"
 
 namespace sg::app {
 namespace {
@@ -122,6 +123,44 @@ TEST_F(HostedDomainFollowerTest, IgnoresOtherEvents) {
   keys_.SetHostedDomains({{"example.com", "default"}, {"x.example", "t"}});
   ASSERT_TRUE(applied_.WaitFor({"example.com", "x.example"}));
   EXPECT_LE(keys_.domain_calls.load() - reads, 2) << "user events do not re-read the domains";
+}
+
+// The workers' tenant policy overrides come with the same table (as
+// App::WireDomainFollower wires them): a change is applied within one poll,
+// and while the keyservice is down the last known policies stay in force.
+TEST_F(HostedDomainFollowerTest, TenantPoliciesFollowAndSurviveAnOutage) {
+  workers::TenantPolicies policies;
+  follower_->OnTable([&policies](const keyservice::TenantRoutingTable& t) {
+    policies.Replace(workers::TenantPolicyTable::Build(t));
+  });
+  keyservice::TenantPolicy p;
+  p.tenant = "default";
+  p.rules = {{"partner.example", "force_encrypt"}};
+  keys_.SetTenantPolicies({p});
+  follower_->Start();
+  auto has_rules = [&](size_t n) {
+    for (int i = 0; i < 1000; ++i) {
+      const auto* v = policies.Current()->ForDomain("example.com");
+      if ((v == nullptr ? 0 : v->rules.size()) == n) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(has_rules(1)) << "the policy of example.com's tenant";
+  p.rules.push_back({"other.example", "exempt"});
+  keys_.SetTenantPolicies({p});
+  ASSERT_TRUE(has_rules(2)) << "a change at run time";
+
+  keys_.unavailable = true;
+  keys_.SetTenantPolicies({});
+  const int before = keys_.domain_calls.load() + keys_.wait_calls.load();
+  for (int i = 0; i < 200 && keys_.domain_calls.load() + keys_.wait_calls.load() < before + 5; ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_NE(policies.Current()->ForDomain("example.com"), nullptr) << "kept while down";
+  EXPECT_EQ(policies.Current()->ForDomain("example.com")->rules.size(), 2u);
+  keys_.unavailable = false;
+  ASSERT_TRUE(has_rules(0)) << "caught up once it answers";
 }
 
 }  // namespace

@@ -68,20 +68,8 @@ class Sink:
             return mid in self.ids
 
 
-def ctl_ok(gw, *args):
-    r = gw.ctl(*args)
-    if r.returncode != 0:
-        fail(f"smimegatectl {' '.join(args)}: exit {r.returncode}: {r.stderr}{r.stdout}",
-             gw.log_path)
-    return r.stdout
-
-
-def ctl_json(gw, *args):
-    out = ctl_ok(gw, *args, "--json")
-    try:
-        return json.loads(out)
-    except ValueError as e:
-        fail(f"smimegatectl {' '.join(args)} --json: not JSON ({e}): {out!r}", gw.log_path)
+ctl_ok = sgtest.ctl_ok
+ctl_json = sgtest.ctl_json
 
 
 def maildir_ids(path):

@@ -54,6 +54,7 @@ class CaRouterTest : public ::testing::Test {
   std::unique_ptr<testing::CmpMockServer> mock_;
   KeyServiceConfig config_;
   FakeClock clock_{std::chrono::system_clock::now()};
+  metrics::Registry registry_;
 };
 
 TEST_F(CaRouterTest, TwoDomainsOnTwoBackendsIssueFromTheirOwnCa) {
@@ -151,6 +152,55 @@ TEST_F(CaRouterTest, ADomainsBackendErrorNamesItsKey) {
   ASSERT_FALSE(ks.ok());
   EXPECT_NE(ks.error().message.find("keyservice.ca.domains.cmp.example"), std::string::npos)
       << ks.error().message;
+}
+
+// A tenant's policy names a CA backend (docs/tenants.md "Policy"): its
+// domains without their own keyservice.ca.domains entry are routed there,
+// read at every issuance (no restart); the domain's own entry wins.
+TEST_F(CaRouterTest, TenantPolicyRoutesItsDomainsToItsBackend) {
+  auto store = KeyStore::Open((dir_.path() / "store").string());
+  ASSERT_TRUE(store.ok());
+  auto kek = Kek::FromMaterial(std::string(64, 'a'), "test");
+  ASSERT_TRUE(kek.ok());
+  auto made = DefaultCaFactory()(config_.ca, CaContext{**store, *kek, clock_});
+  ASSERT_TRUE(made.ok()) << made.error().ToString();
+  auto* router = dynamic_cast<CaRouter*>(made->get());
+  ASSERT_NE(router, nullptr);
+  CertificateAuthority* def = &router->For("nobody.example");
+  CertificateAuthority* cmp = &router->For("cmp.example");
+  std::string label;
+  router->SetTenantBackend([&](const std::string& domain) {
+    return domain == "tenant.example" || domain == "cmp.example" ? label : std::string();
+  });
+  EXPECT_EQ(&router->For("bob@tenant.example"), def) << "no label: the default";
+  label = "cmp.example";
+  EXPECT_EQ(&router->For("bob@tenant.example"), cmp) << "the tenant's backend, at once";
+  EXPECT_EQ(&router->For("bob@other.example"), def);
+  label = "default";
+  EXPECT_EQ(&router->For("bob@tenant.example"), def);
+  EXPECT_EQ(&router->For("alice@cmp.example"), cmp) << "the domain's own entry wins";
+  label = "gone.example";
+  EXPECT_EQ(&router->For("bob@tenant.example"), def) << "an unknown label: the default";
+}
+
+// The keyservice accepts only the labels of configured CAs and wires the
+// lookup to the registry.
+TEST_F(CaRouterTest, TenantPolicyCaBackendIsValidatedAgainstTheConfig) {
+  auto ks = KeyServiceImpl::Open(config_, {}, registry_, clock_);
+  ASSERT_TRUE(ks.ok()) << ks.error().ToString();
+  ASSERT_TRUE((*ks)->TenantAdd(Tenant{"acme", "ACME", ""}).ok());
+  ASSERT_TRUE((*ks)->AddDomain(Domain{"tenant.example", "acme"}).ok());
+  TenantPolicy p;
+  p.tenant = "acme";
+  p.ca_backend = "CMP.example";
+  auto t = (*ks)->TenantPolicySet(p);
+  ASSERT_TRUE(t.ok()) << t.error().ToString();
+  EXPECT_EQ(t->policy.ca_backend, "cmp.example");
+  p.ca_backend = "builtin";
+  auto bad = (*ks)->TenantPolicySet(p);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("cmp.example, default"), std::string::npos)
+      << bad.error().message;
 }
 
 }  // namespace

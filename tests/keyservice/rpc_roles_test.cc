@@ -84,6 +84,13 @@ TEST(RoleTableTest, KeyServiceDefault) {
       {kAdm + "UsageRecordMessages", "worker", true},
       {kAdm + "UsageRecordMessages", "reader", false},
       {kAdm + "UsageRecordMessages", "admin", true},
+      // Tenant policy overrides and branding: admin only.
+      {kAdm + "TenantPolicySet", "admin", true},
+      {kAdm + "TenantPolicySet", "reader", false},
+      {kAdm + "TenantPolicySet", "worker", false},
+      {kAdm + "TenantPolicyClear", "ingress", false},
+      {kAdm + "TenantBrandingSet", "reader", false},
+      {kAdm + "TenantBrandingClear", "worker", false},
       // Unknown methods and services: admin only (deny by default).
       {"/smimegate.queue.v1.QueueAdmin/Purge", "admin", true},
       {"/smimegate.queue.v1.QueueAdmin/Purge", "worker", false},

@@ -203,6 +203,23 @@ Result<std::vector<keyservice::HostedDomain>> FakeKeyService::TenantDomains() {
   return domains_;
 }
 
+void FakeKeyService::SetTenantPolicies(std::vector<keyservice::TenantPolicy> policies) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    policies_ = std::move(policies);
+  }
+  Publish("tenant", "t");
+}
+
+Result<keyservice::TenantRoutingTable> FakeKeyService::TenantRouting() {
+  SG_RETURN_IF_ERROR(Enter(domain_calls));
+  std::lock_guard<std::mutex> lock(mu_);
+  keyservice::TenantRoutingTable out;
+  out.domains = domains_;
+  out.policies = policies_;
+  return out;
+}
+
 Result<keyservice::Changes> FakeKeyService::WaitForChanges(uint64_t epoch, uint64_t after_version,
                                                            std::chrono::milliseconds wait) {
   ++wait_calls;

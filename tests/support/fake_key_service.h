@@ -90,6 +90,9 @@ class FakeKeyService : public keyservice::KeyService {
   // The hosted domains (publishes a "domain" event, like the keyservice).
   void SetHostedDomains(std::vector<keyservice::HostedDomain> domains);
   Result<std::vector<keyservice::HostedDomain>> TenantDomains() override;
+  // Tenant policy overrides in TenantRouting (publishes a "tenant" event).
+  void SetTenantPolicies(std::vector<keyservice::TenantPolicy> policies);
+  Result<keyservice::TenantRoutingTable> TenantRouting() override;
 
   struct Failure {
     ErrorCode code = ErrorCode::kUnavailable;
@@ -124,6 +127,7 @@ class FakeKeyService : public keyservice::KeyService {
   std::map<std::string, std::vector<keyservice::DecryptionKey>> decryption_;
   keyservice::TrustAnchors anchors_;
   std::vector<keyservice::HostedDomain> domains_;
+  std::vector<keyservice::TenantPolicy> policies_;
   std::set<std::string> harvested_der_;
   std::vector<keyservice::HarvestRequest> harvested_;
   std::map<std::string, int> calls_;

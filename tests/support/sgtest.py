@@ -8,6 +8,7 @@ Every wait has a deadline and says what it waited for when it gives up, so a
 hung peer fails a test with a reason instead of a ctest timeout; a process
 passed as `proc` that exits early fails at once with its exit code.
 """
+import json
 import os
 import shutil
 import signal
@@ -192,3 +193,36 @@ class SmimegateRun:
         ctl = os.path.join(self.build, "cmd", "smimegatectl", "smimegatectl")
         return subprocess.run([ctl, "--config", self.config, "--timeout", "10", *args],
                               capture_output=True, text=True)
+
+
+def ctl_ok(gw, *args):
+    """Runs smimegatectl on `gw`'s config; fails the test (with the log) unless it exits 0."""
+    r = gw.ctl(*args)
+    if r.returncode != 0:
+        fail_with_log(f"smimegatectl {' '.join(args)}: exit {r.returncode}: {r.stderr}{r.stdout}",
+                      gw.log_path)
+    return r.stdout
+
+
+def ctl_json(gw, *args):
+    """ctl_ok with --json, parsed."""
+    out = ctl_ok(gw, *args, "--json")
+    try:
+        return json.loads(out)
+    except ValueError as e:
+        fail_with_log(f"smimegatectl {' '.join(args)} --json: not JSON ({e}): {out!r}",
+                      gw.log_path)
+        return None
+
+
+def maildir_messages(path):
+    """The messages (bytes) in a Maildir's new/ directory; [] when there is none."""
+    new = os.path.join(path, "new")
+    if not os.path.isdir(new):
+        return []
+    out = []
+    for name in sorted(os.listdir(new)):
+        with open(os.path.join(new, name), "rb") as f:
+            out.append(f.read())
+    return out
+

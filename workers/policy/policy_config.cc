@@ -5,16 +5,21 @@
 namespace sg::workers {
 
 const AdminRule* FindAdminRule(const PolicyConfig& config, const std::string& address) {
+  return FindRuleIn(config.rules, address);
+}
+
+const AdminRule* FindRuleIn(const std::vector<AdminRule>& rules, const std::string& address) {
+  if (rules.empty()) return nullptr;
   // Rules hold normalised addresses and domains; an address that does not
   // normalise cannot be any of them.
   auto normalized = mail::NormalizeAddress(address);
   if (!normalized.ok()) return nullptr;
   const std::string& addr = *normalized;
-  for (const auto& r : config.rules) {
+  for (const auto& r : rules) {
     if (r.match == addr) return &r;
   }
   const std::string domain = mail::DomainOf(addr);
-  for (const auto& r : config.rules) {
+  for (const auto& r : rules) {
     if (r.match.find('@') == std::string::npos && r.match == domain) return &r;
   }
   return nullptr;

@@ -44,6 +44,8 @@ struct PolicyConfig {
 // The first rule that matches |address| (address rules before domain rules),
 // or nullptr.
 const AdminRule* FindAdminRule(const PolicyConfig& config, const std::string& address);
+// The same over any list of rules (a tenant's, policy_tenant.h).
+const AdminRule* FindRuleIn(const std::vector<AdminRule>& rules, const std::string& address);
 
 Result<PolicyConfig> ParsePolicyConfig(const config::ConfigNode& section,
                                        const std::vector<std::string>& hosted_domains);

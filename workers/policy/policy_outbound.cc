@@ -56,6 +56,11 @@ struct PolicyProcessor::OutboundPlan {
   MessageFacts facts;
   std::string message;  // the message with the tags removed
   std::vector<Rcpt> recipients;
+  // The sender's tenant's policy override (policy_tenant.h); `tenant`
+  // points into `tenants`, null when none.
+  std::shared_ptr<const TenantPolicyTable> tenants;
+  const TenantPolicyView* tenant = nullptr;
+  EffectivePolicy effective;
 };
 
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
@@ -73,12 +78,12 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
   for (auto& r : plan.recipients) {
     if (!r.unusable.empty()) continue;  // returned to the sender by EmitOutbound
     RecipientFacts rf;
-    rf.rule = FindAdminRule(config_, r.addr);
+    rf.rule = FindRule(config_, plan.tenant, r.addr);
     if (r.cert) {
       (r.cert->domain_certificate ? rf.domain_cert : rf.personal_cert) = true;
       if (!r.cert->domain_certificate_der.empty()) rf.domain_cert = true;
     }
-    r.decision = DecideOutbound(plan.facts, rf, config_.web_encryption);
+    r.decision = DecideOutbound(plan.facts, rf, plan.effective.web_encryption);
   }
   return EmitOutbound(record, plan);
 }
@@ -111,6 +116,11 @@ Result<PolicyProcessor::OutboundPlan> PolicyProcessor::GatherOutbound(
   OutboundPlan plan;
   plan.sender = AsciiLower(env.mail_from());
   MessageFacts& facts = plan.facts;
+  if (tenant_policies_ != nullptr && !plan.sender.empty()) {
+    plan.tenants = tenant_policies_->Current();
+    plan.tenant = plan.tenants->ForDomain(mail::DomainOf(plan.sender));
+  }
+  plan.effective = ResolvePolicy(config_, plan.tenant, web_encryption_available_);
 
   // Only the authorised envelope sender is signed for, and only when the
   // From header names the same mailbox (a signature must match From).
@@ -143,8 +153,8 @@ Result<PolicyProcessor::OutboundPlan> PolicyProcessor::GatherOutbound(
   if (facts.sender_participates) {
     if (auto subject = GetSubject(original)) {
       ParsedSubject parsed = ParseSubject(*subject);
-      facts.tags = parsed.tags;
-      if (parsed.cleaned) {
+      facts.tags = HonouredTags(parsed.tags, plan.effective.tags_off);
+      if (parsed.cleaned && plan.effective.strip_tags) {
         SG_ASSIGN_OR_RETURN(plan.message, SetSubject(original, *parsed.cleaned));
       }
     }

@@ -61,6 +61,7 @@
 #include "workers/policy/policy_config.h"
 #include "workers/policy/policy_decision.h"
 #include "workers/policy/policy_metrics.h"
+#include "workers/policy/policy_tenant.h"
 #include "workers/policy/policy_unwrap.h"
 #include "workers/smime/revocation_checker.h"
 #include "workers/smime/smime_config.h"
@@ -77,6 +78,14 @@ class PolicyProcessor : public MessageProcessor {
 
   Result<std::vector<smimegate::v1::MessageRecord>> Process(
       smimegate::v1::MessageRecord record) override;
+
+  // Per-tenant policy overrides (policy_tenant.h; not owned, outlives the
+  // processor). `web_encryption_available`: portal.enabled, so a tenant may
+  // switch web encryption on. Before the first Process.
+  void SetTenantPolicies(const TenantPolicies* policies, bool web_encryption_available) {
+    tenant_policies_ = policies;
+    web_encryption_available_ = web_encryption_available;
+  }
 
  private:
   // Outbound (policy_outbound.cc).
@@ -147,6 +156,8 @@ class PolicyProcessor : public MessageProcessor {
   Result<smime::X509Ptr> RecipientCert(const std::string& der);
 
   PolicyConfig config_;
+  const TenantPolicies* tenant_policies_ = nullptr;
+  bool web_encryption_available_ = false;
   smime::SmimeConfig smime_config_;
   keyservice::KeyService& keys_;
   keyservice::DecryptFailureGuard& guard_;

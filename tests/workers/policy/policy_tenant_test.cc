@@ -1,0 +1,197 @@
+// Per-tenant policy overrides in the worker (workers/policy/policy_tenant.h):
+// the pure lookup and resolution functions as tables, then the processor
+// applying the sender tenant's override to real messages.
+#include "workers/policy/policy_tenant.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/workers/policy/policy_test_util.h"
+#include "workers/policy/policy_processor.h"
+
+namespace sg::workers {
+namespace {
+
+namespace v1 = smimegate::v1;
+using testing::Harness;
+
+constexpr const char* kAlice = "alice@example.com";
+constexpr const char* kCarol = "carol@example.org";  // a personal certificate
+constexpr const char* kErin = "erin@nocert.example";  // no certificate
+
+keyservice::TenantRoutingTable Table() {
+  keyservice::TenantRoutingTable t;
+  t.domains = {{"a.example", "ta"}, {"a2.example", "ta"}, {"b.example", "tb"}, {"c.example", "tc"}};
+  keyservice::TenantPolicy a;
+  a.tenant = "ta";
+  a.web_encryption = "on";
+  a.rules = {{"partner.example", "force_encrypt"}, {"ceo@partner.example", "exempt"},
+             {"bad.example", "future_action"}};
+  keyservice::TenantPolicy b;
+  b.tenant = "tb";
+  b.web_encryption = "off";
+  b.tags_off = {"plain", "noenc", "unknown"};
+  b.strip_tags = "off";
+  t.policies = {a, b};
+  return t;
+}
+
+TEST(TenantPolicyTable, LooksUpTheTenantOfADomain) {
+  auto table = TenantPolicyTable::Build(Table());
+  ASSERT_NE(table->ForDomain("a.example"), nullptr);
+  EXPECT_EQ(table->ForDomain("a.example")->tenant, "ta");
+  EXPECT_EQ(table->ForDomain("a2.example"), table->ForDomain("a.example")) << "one view per tenant";
+  EXPECT_EQ(table->ForDomain("b.example")->tenant, "tb");
+  EXPECT_EQ(table->ForDomain("c.example"), nullptr) << "a tenant without override";
+  EXPECT_EQ(table->ForDomain("partner.example"), nullptr) << "not hosted";
+  EXPECT_EQ(table->size(), 3u);
+  const TenantPolicyView* a = table->ForDomain("a.example");
+  ASSERT_EQ(a->rules.size(), 2u) << "an unknown action is skipped, not guessed";
+  const TenantPolicyView* b = table->ForDomain("b.example");
+  EXPECT_TRUE(b->tags_off.plain);
+  EXPECT_TRUE(b->tags_off.noenc);
+  EXPECT_FALSE(b->tags_off.confidential);
+  EXPECT_EQ(b->strip_tags, std::optional<bool>(false));
+}
+
+TEST(TenantPolicies, ReplaceSwapsTheWholeSnapshot) {
+  TenantPolicies p;
+  ASSERT_NE(p.Current(), nullptr);
+  EXPECT_EQ(p.Current()->ForDomain("a.example"), nullptr);
+  auto held = p.Current();
+  p.Replace(TenantPolicyTable::Build(Table()));
+  EXPECT_NE(p.Current()->ForDomain("a.example"), nullptr);
+  EXPECT_EQ(held->ForDomain("a.example"), nullptr) << "a message keeps the snapshot it began with";
+}
+
+struct ResolveCase {
+  const char* name;
+  bool global_web;
+  const char* tenant_domain;  // "" = no tenant override
+  bool portal;
+  bool want_web;
+  bool want_strip;
+};
+
+TEST(ResolvePolicy, TenantOverridesGlobal) {
+  auto table = TenantPolicyTable::Build(Table());
+  const std::vector<ResolveCase> cases = {
+      {"no tenant inherits off", false, "", true, false, true},
+      {"no tenant inherits on", true, "", true, true, true},
+      {"tenant on", false, "a.example", true, true, true},
+      {"tenant on without portal", false, "a.example", false, false, true},
+      {"tenant off beats global on", true, "b.example", true, false, false},
+      {"tenant without override", true, "c.example", true, true, true},
+  };
+  for (const auto& c : cases) {
+    PolicyConfig global;
+    global.web_encryption = c.global_web;
+    const TenantPolicyView* t = *c.tenant_domain ? table->ForDomain(c.tenant_domain) : nullptr;
+    EffectivePolicy e = ResolvePolicy(global, t, c.portal);
+    EXPECT_EQ(e.web_encryption, c.want_web) << c.name;
+    EXPECT_EQ(e.strip_tags, c.want_strip) << c.name;
+  }
+}
+
+TEST(HonouredTags, SwitchedOffTagsDoNotSteer) {
+  SubjectTags parsed;
+  parsed.confidential = parsed.noenc = parsed.nosign = parsed.plain = true;
+  SubjectTags off;
+  off.plain = off.noenc = true;
+  SubjectTags h = HonouredTags(parsed, off);
+  EXPECT_TRUE(h.confidential);
+  EXPECT_TRUE(h.nosign);
+  EXPECT_FALSE(h.noenc);
+  EXPECT_FALSE(h.plain);
+  EXPECT_TRUE(HonouredTags(parsed, SubjectTags{}).plain);
+}
+
+struct RuleCase {
+  const char* name;
+  const char* sender_domain;
+  const char* rcpt;
+  const char* want_match;  // "" = none
+  AdminRule::Action want_action = AdminRule::Action::kForceEncrypt;
+};
+
+TEST(FindRule, TenantRulesFirstThenGlobal) {
+  auto table = TenantPolicyTable::Build(Table());
+  PolicyConfig global;
+  global.rules = {{"partner.example", AdminRule::Action::kExempt},
+                  {"other.example", AdminRule::Action::kForceEncrypt}};
+  const std::vector<RuleCase> cases = {
+      {"tenant domain rule beats global", "a.example", "x@partner.example", "partner.example"},
+      {"tenant address rule before its domain rule", "a.example", "CEO@partner.example",
+       "ceo@partner.example", AdminRule::Action::kExempt},
+      {"no tenant match: global", "a.example", "x@other.example", "other.example"},
+      {"other tenant: global only", "b.example", "x@partner.example", "partner.example",
+       AdminRule::Action::kExempt},
+      {"no tenant: global only", "zz.example", "x@partner.example", "partner.example",
+       AdminRule::Action::kExempt},
+      {"nothing matches", "a.example", "x@nowhere.example", ""},
+  };
+  for (const auto& c : cases) {
+    const AdminRule* r = FindRule(global, table->ForDomain(c.sender_domain), c.rcpt);
+    if (*c.want_match == '\0') {
+      EXPECT_EQ(r, nullptr) << c.name;
+      continue;
+    }
+    ASSERT_NE(r, nullptr) << c.name;
+    EXPECT_EQ(r->match, c.want_match) << c.name;
+    EXPECT_EQ(r->action, c.want_action) << c.name;
+  }
+}
+
+// The processor applies the override of the sender's tenant: alice and bob
+// are at example.com (policy_test_util.h).
+keyservice::TenantRoutingTable ExampleComTable(const keyservice::TenantPolicy& p) {
+  keyservice::TenantRoutingTable t;
+  t.domains = {{"example.com", "ta"}};
+  t.policies = {p};
+  return t;
+}
+
+TEST(TenantPolicyProcessor, TenantForceRuleBouncesWithoutCertificate) {
+  Harness h;
+  h.AddCast();
+  TenantPolicies policies;
+  h.processor->SetTenantPolicies(&policies, /*web_encryption_available=*/false);
+  auto in = testing::Record(v1::DIRECTION_OUTBOUND, kAlice, {kErin},
+                            testing::TextMessage(kAlice, "hello"));
+  auto before = h.Run(in);
+  ASSERT_TRUE(before.ok()) << before.error().ToString();
+  EXPECT_EQ(testing::FormsFor(*before, kErin).size(), 1u) << "signed, delivered";
+
+  keyservice::TenantPolicy p;
+  p.tenant = "ta";
+  p.rules = {{"nocert.example", "force_encrypt"}};
+  policies.Replace(TenantPolicyTable::Build(ExampleComTable(p)));
+  auto after = h.Run(in);
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  EXPECT_TRUE(testing::FormsFor(*after, kErin).empty()) << "must be encrypted: bounced";
+  ASSERT_NE(testing::Dsn(*after), nullptr);
+  EXPECT_NE(testing::Dsn(*after)->message().find("must be encrypted"), std::string::npos);
+}
+
+TEST(TenantPolicyProcessor, SwitchedOffTagIsIgnoredAndKeptWhenNotStripped) {
+  Harness h;
+  h.AddCast();
+  TenantPolicies policies;
+  h.processor->SetTenantPolicies(&policies, false);
+  keyservice::TenantPolicy p;
+  p.tenant = "ta";
+  p.tags_off = {"plain"};
+  p.strip_tags = "off";
+  policies.Replace(TenantPolicyTable::Build(ExampleComTable(p)));
+  auto out = h.Run(testing::Record(v1::DIRECTION_OUTBOUND, kAlice, {kCarol},
+                                   testing::TextMessage(kAlice, "[plain] Offer")));
+  ASSERT_TRUE(out.ok()) << out.error().ToString();
+  auto forms = testing::FormsFor(*out, kCarol);
+  ASSERT_EQ(forms.size(), 1u);
+  testing::Opened o = testing::Open(*h.engine, forms[0]->message(), &smime::testing::GetTestPki().carol);
+  EXPECT_TRUE(o.encrypted) << "[plain] is not honoured for this tenant";
+  EXPECT_TRUE(o.signed_msg);
+  EXPECT_EQ(o.subject, "[plain] Offer") << "strip_tags off keeps the subject";
+}
+
+}  // namespace
+}  // namespace sg::workers
