@@ -5,6 +5,7 @@
 
 #include "common/mail/address.h"
 #include "keyservice/directory_state.h"
+#include "keyservice/tenant_registry.h"
 
 namespace sg::keyservice {
 namespace {
@@ -124,6 +125,12 @@ Result<DirectorySourceConfig> ParseSource(const config::ConfigNode& sources,
     auto normalised = mail::NormalizeDomain(d);
     if (!normalised.ok()) return node.ErrorAt("domains", normalised.error().message);
     s.domains.insert(*normalised);
+  }
+  SG_ASSIGN_OR_RETURN(auto tenant, node.String("tenant", ""));
+  if (!tenant.empty()) {
+    auto id = NormalizeTenantId(tenant, "tenant");
+    if (!id.ok()) return node.ErrorAt("tenant", id.error().message);
+    s.tenant = *id;
   }
   SG_ASSIGN_OR_RETURN(s.interval, node.Duration("interval", std::chrono::milliseconds(0)));
   SG_ASSIGN_OR_RETURN(s.grace_period, node.Duration("grace_period", defaults.grace_period));

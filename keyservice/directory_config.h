@@ -12,6 +12,7 @@
 //           domains: [example.com]    # hosted domains this source feeds
 //           file: /etc/smimegate/users.csv
 //           interval: 1h              # 0 or absent: only `smimegatectl directory sync`
+//           tenant: acme              # optional: the tenant owning every fed domain
 //         m365:
 //           type: graph                 # Microsoft Graph (directory_graph_source.h)
 //           domains: [example.org]
@@ -22,8 +23,9 @@
 //
 // Each source may override grace_period and max_disable_percent. A domain is
 // fed by at most one source (two sources would disable each other's users).
-// The tenant a source belongs to will sit next to `domains` once tenants
-// exist; the state is keyed by source name already.
+// A source with a `tenant` feeds only domains that tenant owns in the
+// registry (checked at start and before every run, DirectoryService) and
+// never touches users of another tenant.
 //
 // Threading: pure functions.
 #pragma once
@@ -87,6 +89,7 @@ struct DirectorySourceConfig {
   std::string file;  // csv: the users file (import_files.h format)
   GraphSourceConfig graph;  // type graph
   LdapSourceConfig ldap;    // type ldap
+  std::string tenant{};     // tenant id (normalised); "": not bound to a tenant
 };
 
 struct DirectoryConfig {

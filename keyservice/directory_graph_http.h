@@ -2,10 +2,11 @@
 // one request, one answer with its status and Retry-After. The source does
 // the protocol (token, paging, retries); this layer only moves bytes.
 //
-// CurlGraphHttp: libcurl, https only, the peer verified (against ca_file
-// when given, else the system's roots), no redirects followed, the answer
-// cut off at max_bytes (kResourceExhausted), a whole-request timeout.
-// Transport failures are kUnavailable; any HTTP status is an answer.
+// CurlGraphHttp: libcurl through sg_http (common/http/http_transfer.h):
+// https only, the peer verified (against ca_file when given, else the
+// system's roots), no redirects followed, the answer cut off at max_bytes
+// (kResourceExhausted), a whole-request timeout. Transport failures are
+// kUnavailable; any HTTP status is an answer.
 //
 // Threading: one request at a time per object (the source is serialised).
 #pragma once

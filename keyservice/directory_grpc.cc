@@ -31,6 +31,7 @@ void ToPb(const SyncOutcome& out, pb::DirectorySyncResponse* resp) {
 void ToPb(const DirectorySourceStatus& s, pb::DirectorySourceStatus* p) {
   p->set_name(s.name);
   p->set_type(s.type);
+  p->set_tenant(s.tenant);
   for (const auto& d : s.domains) p->add_domains(d);
   p->set_interval_seconds(s.interval_seconds);
   const auto& run = s.state.last_run;
@@ -87,7 +88,7 @@ grpc::Status DirectoryGrpc::DirectorySync(grpc::ServerContext*,
 grpc::Status DirectoryGrpc::DirectoryStatus(grpc::ServerContext*,
                                             const pb::DirectoryStatusRequest* req,
                                             pb::DirectoryStatusResponse* resp) {
-  auto r = service_.Status(req->source());
+  auto r = service_.Status(req->source(), req->tenant());
   if (!r.ok()) return ToGrpc(r.error());
   for (const auto& s : *r) ToPb(s, resp->add_sources());
   return grpc::Status::OK;

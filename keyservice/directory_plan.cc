@@ -6,6 +6,7 @@
 
 #include "common/ascii.h"
 #include "common/mail/address.h"
+#include "keyservice/tenant_registry.h"
 
 namespace sg::keyservice {
 namespace {
@@ -140,6 +141,10 @@ const char* ChangeKindName(ChangeKind kind) {
   return "?";
 }
 
+bool UserOfSourceTenant(const std::string& user_tenant, const std::string& tenant) {
+  return tenant.empty() || user_tenant.empty() || TenantIdFromLabel(user_tenant) == tenant;
+}
+
 SyncPlan ComputeSyncPlan(const SyncPolicy& policy, const DirectoryView& view,
                          const std::vector<KeyserviceUser>& current,
                          const DirectoryMemory& memory, int64_t now_seconds) {
@@ -149,6 +154,14 @@ SyncPlan ComputeSyncPlan(const SyncPolicy& policy, const DirectoryView& view,
   std::map<std::string, bool> fed;  // keyservice users of the fed domains
   for (const auto& u : current) {
     if (policy.domains.count(mail::DomainOf(u.address)) == 0) continue;
+    if (!UserOfSourceTenant(u.tenant, policy.tenant)) {
+      // Another tenant's user: neither listed nor missing for this source.
+      if (index.erase(u.address) != 0) {
+        plan.warnings.push_back("skipped " + u.address + ": a user of tenant " + u.tenant +
+                                ", not of " + policy.tenant);
+      }
+      continue;
+    }
     fed.emplace(u.address, u.participating);
     if (memory.disabled_since.count(u.address) == 0) ++plan.existing_users;
   }

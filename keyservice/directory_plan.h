@@ -14,10 +14,14 @@
 //     when it comes back;
 //   - the mass-removal guard: when the new disables exceed max_disable_share
 //     of the fed domains' users, the plan is marked `guard_tripped` and must
-//     not be applied (an empty or broken source).
+//     not be applied (an empty or broken source);
+//   - a source bound to a tenant (SyncPolicy::tenant) leaves users of
+//     another tenant alone: they are never updated, disabled or removed, and
+//     do not count for the guard; a directory entry at such an address is
+//     skipped with a warning.
 //
 // Keys: sources and their state are keyed by source name; a source names
-// the hosted domains it feeds (a tenant id slots in next to them later).
+// the hosted domains it feeds and, optionally, the tenant owning them.
 //
 // Threading: pure functions.
 #pragma once
@@ -58,6 +62,7 @@ struct DirectoryMemory {
 
 struct SyncPolicy {
   std::set<std::string> domains;         // hosted domains the source feeds
+  std::string tenant{};                  // tenant id; "": users of any tenant are the source's
   int64_t grace_seconds = 30 * 86400;    // disabled -> removed
   double max_disable_share = 0.10;       // mass-removal guard
 };
@@ -87,6 +92,12 @@ struct SyncPlan {
   bool guard_tripped = false;
   std::string guard_message;
 };
+
+// Whether a keyservice user with the tenant label |user_tenant| belongs to
+// a source bound to |tenant|: always when the source has no tenant; a user
+// without a label is the source's (its domain belongs to the tenant); a
+// label matches as its id (TenantIdFromLabel: "Acme Corp" is acme-corp).
+bool UserOfSourceTenant(const std::string& user_tenant, const std::string& tenant);
 
 SyncPlan ComputeSyncPlan(const SyncPolicy& policy, const DirectoryView& view,
                          const std::vector<KeyserviceUser>& current,

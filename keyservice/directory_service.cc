@@ -1,12 +1,14 @@
 #include "keyservice/directory_service.h"
 
 #include <dirent.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include "common/mail/address.h"
 #include "common/thread_name.h"
+#include "keyservice/tenant_registry.h"
 
 namespace sg::keyservice {
 namespace {
@@ -15,11 +17,45 @@ int64_t UnixSeconds(const Clock& clock) {
   return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
 }
 
+int64_t UnixMillis(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch())
+      .count();
+}
+
 int64_t Seconds(std::chrono::milliseconds d) {
   return std::chrono::duration_cast<std::chrono::seconds>(d).count();
 }
 
 constexpr auto kSchedulePoll = std::chrono::seconds(15);
+
+// Who holds a source's run (DirectoryRunGuard's error names it).
+constexpr const char* kByCommand = "smimegatectl directory sync";
+constexpr const char* kByImport = "smimegatectl user import --sync";
+constexpr const char* kBySchedule = "the schedule";
+
+// kInvalidArgument naming the source, the domain and the fix when a fed
+// domain is not hosted or belongs to another tenant than the source's.
+sg::Status CheckDomainsOf(const DirectorySourceConfig& source, const std::vector<Domain>& hosted) {
+  const std::string key = "keyservice.directory.sources." + source.name;
+  for (const auto& d : source.domains) {
+    auto it =
+        std::find_if(hosted.begin(), hosted.end(), [&](const Domain& h) { return h.name == d; });
+    if (it == hosted.end()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       key + ".domains: " + d +
+                           " is not a hosted domain (fix: smimegatectl domain add " + d +
+                           ", or drop it here)");
+    }
+    if (!source.tenant.empty() && it->tenant != source.tenant) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       key + ": domain " + d + " belongs to tenant " + it->tenant +
+                           ", not to the source's tenant " + source.tenant +
+                           " (fix: smimegatectl domain add " + d + " --tenant " + source.tenant +
+                           ", or feed " + d + " from a source of tenant " + it->tenant + ")");
+    }
+  }
+  return OkStatus();
+}
 
 }  // namespace
 
@@ -32,15 +68,7 @@ Result<std::unique_ptr<DirectoryService>> DirectoryService::Create(const Directo
   SG_ASSIGN_OR_RETURN(auto hosted, admin.ListDomains());
   std::map<std::string, std::unique_ptr<DirectorySource>> sources;
   for (const auto& s : config.sources) {
-    for (const auto& d : s.domains) {
-      bool is_hosted = false;
-      for (const auto& h : hosted) is_hosted = is_hosted || h.name == d;
-      if (!is_hosted) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "keyservice.directory.sources." + s.name + ".domains: " + d +
-                             " is not a hosted domain");
-      }
-    }
+    SG_RETURN_IF_ERROR(CheckDomainsOf(s, hosted));
     SG_ASSIGN_OR_RETURN(auto source, MakeDirectorySource(s, clock));
     sources.emplace(s.name, std::move(source));
   }
@@ -73,10 +101,17 @@ const DirectorySourceConfig* DirectoryService::Find(const std::string& name) con
 DirectorySourceSpec DirectoryService::SpecOf(const DirectorySourceConfig& source) const {
   DirectorySourceSpec spec;
   spec.name = source.name;
+  spec.tenant = source.tenant;
   spec.policy.domains = source.domains;
+  spec.policy.tenant = source.tenant;
   spec.policy.grace_seconds = Seconds(source.grace_period);
   spec.policy.max_disable_share = source.max_disable_percent / 100.0;
   return spec;
+}
+
+sg::Status DirectoryService::CheckFedDomains(const DirectorySourceConfig& source) {
+  SG_ASSIGN_OR_RETURN(auto hosted, admin_.ListDomains());
+  return CheckDomainsOf(source, hosted);
 }
 
 Result<DirectorySourceSpec> DirectoryService::AdHocSpec(const std::string& name,
@@ -114,9 +149,19 @@ Result<SyncOutcome> DirectoryService::SyncSource(const std::string& name, bool d
   if (config == nullptr) {
     return MakeError(ErrorCode::kNotFound, "no directory source named \"" + name + "\"");
   }
-  DirectorySourceSpec spec = SpecOf(*config);
+  SG_ASSIGN_OR_RETURN(auto lease, runs_.Acquire(name, UnixMillis(clock_), kByCommand));
+  return RunSource(*config, dry_run, max_disable_share);
+}
+
+Result<SyncOutcome> DirectoryService::RunSource(const DirectorySourceConfig& config, bool dry_run,
+                                                std::optional<double> max_disable_share) {
+  DirectorySourceSpec spec = SpecOf(config);
   if (max_disable_share) spec.policy.max_disable_share = *max_disable_share;
-  auto view = sources_.at(name)->Fetch();
+  if (auto checked = CheckFedDomains(config); !checked.ok()) {
+    if (!dry_run) sync_.RecordSourceFailure(spec, checked.error().message).PermitUncheckedError();
+    return checked.error();
+  }
+  auto view = sources_.at(config.name)->Fetch();
   if (!view.ok()) {
     if (!dry_run) sync_.RecordSourceFailure(spec, view.error().message).PermitUncheckedError();
     return view.error();
@@ -135,11 +180,17 @@ Result<SyncOutcome> DirectoryService::SyncView(const std::string& name,
                            ": it reads its own directory (smimegatectl directory sync --source " +
                            name + ")");
     }
+    SG_ASSIGN_OR_RETURN(auto lease, runs_.Acquire(name, UnixMillis(clock_), kByImport));
     DirectorySourceSpec spec = SpecOf(*config);
     if (max_disable_share) spec.policy.max_disable_share = *max_disable_share;
+    if (auto checked = CheckFedDomains(*config); !checked.ok()) {
+      if (!dry_run) sync_.RecordSourceFailure(spec, checked.error().message).PermitUncheckedError();
+      return checked.error();
+    }
     return sync_.Run(spec, view, dry_run);
   }
   SG_ASSIGN_OR_RETURN(auto spec, AdHocSpec(name, domains));
+  SG_ASSIGN_OR_RETURN(auto lease, runs_.Acquire(name, UnixMillis(clock_), kByImport));
   if (max_disable_share) spec.policy.max_disable_share = *max_disable_share;
   return sync_.Run(spec, view, dry_run);
 }
@@ -159,13 +210,21 @@ std::vector<std::string> DirectoryService::AdHocNames() const {
   return names;
 }
 
-Result<std::vector<DirectorySourceStatus>> DirectoryService::Status(const std::string& name) {
+Result<std::vector<DirectorySourceStatus>> DirectoryService::Status(
+    const std::string& name, const std::string& tenant_filter) {
+  std::string tenant;
+  if (!tenant_filter.empty()) {
+    SG_ASSIGN_OR_RETURN(tenant, NormalizeTenantId(tenant_filter, "tenant"));
+  }
   std::vector<DirectorySourceStatus> out;
   auto add = [&](const std::string& n) -> sg::Status {
     DirectorySourceStatus s;
     s.name = n;
-    if (const auto* config = Find(n)) {
+    const auto* config = Find(n);
+    if (!tenant.empty() && (config == nullptr || config->tenant != tenant)) return OkStatus();
+    if (config != nullptr) {
       s.type = config->type;
+      s.tenant = config->tenant;
       s.domains = config->domains;
       s.interval_seconds = Seconds(config->interval);
     } else {
@@ -199,8 +258,14 @@ int DirectoryService::RunDue() {
     auto state = sync_.GetStatus(s.name);
     int64_t last = state.ok() ? state->last_run.started_at : 0;
     if (last != 0 && now - last < Seconds(s.interval)) continue;
+    auto lease = runs_.Acquire(s.name, UnixMillis(clock_), kBySchedule);
+    if (!lease.ok()) {
+      // A manual run of the source is in progress; the next poll sees it done.
+      spdlog::info("keyservice: scheduled directory run skipped: {}", lease.error().message);
+      continue;
+    }
     // The outcome is in the source's status and metrics.
-    SyncSource(s.name, false).PermitUncheckedError();
+    RunSource(s, false, std::nullopt).PermitUncheckedError();
     ++ran;
   }
   return ran;

@@ -10,11 +10,20 @@
 //                               user import --sync): a configured csv
 //                               source's policy, or an ad-hoc source for
 //                               hosted domains no configured source feeds
-//   Status(name)                last run, changes, errors (directory status)
+//   Status(name, tenant)        last run, changes, errors (directory status)
 //   RunDue()                    one pass of the schedule (the thread calls
 //                               it; tests call it with a FakeClock)
 //
-// Threading: thread-safe; runs are serialised. Start() starts the schedule
+// A source bound to a tenant (`tenant:`) feeds only domains that tenant owns
+// in the registry: checked by Create and again before every run (a domain
+// moved to another tenant at run time fails the source's runs, which then
+// change nothing); its users get the tenant and it never touches another
+// tenant's users (directory_plan.h).
+//
+// Threading: thread-safe; runs are serialised, and one source never runs
+// twice at a time: a second SyncSource / SyncView / scheduled run of a
+// source that is running fails at once with kResourceExhausted ("directory
+// source X: a run is in progress since T", directory_run_guard.h). Start() starts the schedule
 // thread, Stop() (and the destructor) joins it. The admin, audit sink,
 // registry and clock must outlive the service.
 #pragma once
@@ -33,6 +42,7 @@
 #include "common/metrics.h"
 #include "common/result.h"
 #include "keyservice/directory_config.h"
+#include "keyservice/directory_run_guard.h"
 #include "keyservice/directory_source.h"
 #include "keyservice/directory_sync.h"
 
@@ -41,6 +51,7 @@ namespace sg::keyservice {
 struct DirectorySourceStatus {
   std::string name;
   std::string type;  // "csv" | "ad-hoc" (a view sent by smimegatectl)
+  std::string tenant;  // the source's tenant id; "" = none (and ad-hoc sources)
   std::set<std::string> domains;
   int64_t interval_seconds = 0;
   DirectorySourceState state;
@@ -66,8 +77,9 @@ class DirectoryService {
   DirectoryService(const DirectoryService&) = delete;
   DirectoryService& operator=(const DirectoryService&) = delete;
 
-  // kNotFound for an unknown source; a source that cannot be fetched is
-  // recorded as a failed run and its error returned.
+  // kNotFound for an unknown source; kResourceExhausted while the source
+  // runs already; a source that cannot be fetched is recorded as a failed
+  // run and its error returned.
   // |max_disable_share|, when set, replaces the guard's limit for this run.
   Result<SyncOutcome> SyncSource(const std::string& name, bool dry_run,
                                  std::optional<double> max_disable_share = std::nullopt);
@@ -75,8 +87,10 @@ class DirectoryService {
   Result<SyncOutcome> SyncView(const std::string& name, const std::set<std::string>& domains,
                                const DirectoryView& view, bool dry_run,
                                std::optional<double> max_disable_share = std::nullopt);
-  // Every configured source and every ad-hoc source that ran ("" = all).
-  Result<std::vector<DirectorySourceStatus>> Status(const std::string& name);
+  // Every configured source and every ad-hoc source that ran ("" = all);
+  // |tenant| not empty: only the sources bound to that tenant.
+  Result<std::vector<DirectorySourceStatus>> Status(const std::string& name,
+                                                    const std::string& tenant = "");
 
   // Runs the sources whose interval has passed; returns how many ran.
   int RunDue();
@@ -86,6 +100,11 @@ class DirectoryService {
  private:
   const DirectorySourceConfig* Find(const std::string& name) const;
   DirectorySourceSpec SpecOf(const DirectorySourceConfig& source) const;
+  // The registry still has every fed domain, owned by the source's tenant.
+  sg::Status CheckFedDomains(const DirectorySourceConfig& source);
+  // Fetches and runs a configured source; the caller holds its run lease.
+  Result<SyncOutcome> RunSource(const DirectorySourceConfig& config, bool dry_run,
+                                std::optional<double> max_disable_share);
   Result<DirectorySourceSpec> AdHocSpec(const std::string& name,
                                         const std::set<std::string>& domains);
   std::vector<std::string> AdHocNames() const;
@@ -98,6 +117,7 @@ class DirectoryService {
   DirectoryStateStore store_;
   DirectoryMetrics metrics_;
   DirectorySync sync_;
+  DirectoryRunGuard runs_;
 
   std::mutex mu_;  // the schedule thread
   std::condition_variable cv_;

@@ -5,8 +5,8 @@
 //
 // Stored as one JSON file per source, <dir>/<source>.json, written to a
 // temporary file and renamed (a crash leaves the old or the new state).
-// State is keyed by source name only: a source names its domains (and, once
-// tenants exist, its tenant), so two tenants' sources never share state.
+// State is keyed by source name only: a source names its domains (and,
+// optionally, its tenant), so two tenants' sources never share state.
 //
 // Threading: not thread-safe; DirectorySync serialises runs.
 #pragma once

@@ -60,7 +60,7 @@ class KeyAdminDirectoryTarget final : public DirectoryTarget {
 
 struct DirectorySourceSpec {
   std::string name;    // the state key (ValidateSourceName)
-  std::string tenant;  // "" until tenants exist; given to added users
+  std::string tenant;  // the source's tenant id ("" = none); given to added users
   SyncPolicy policy;   // fed domains, grace period, guard share
 };
 

@@ -1,4 +1,5 @@
-// smimegatectl directory sync [--source NAME] [--dry-run] | status [--source NAME]
+// smimegatectl directory sync [--source NAME | --tenant T] [--dry-run]
+//              | status [--source NAME] [--tenant T]
 // over the keyservice's Directory service (proto/directory.proto,
 // docs/directory.md).
 #include "cmd/smimegatectl/ctl_directory.h"
@@ -18,6 +19,7 @@ namespace pb = smimegate::keyservice::v1;
 
 struct DirectoryArgs {
   std::string source;
+  std::string tenant;
   bool dry_run = false;
   int max_disable_percent = -1;
 };
@@ -54,7 +56,9 @@ void PrintChange(const pb::DirectoryChange& c) {
 }
 
 void PrintStatus(const pb::DirectorySourceStatus& s) {
-  std::cout << s.name() << " (" << s.type() << ")\n  domains:";
+  std::cout << s.name() << " (" << s.type() << ")\n";
+  if (!s.tenant().empty()) std::cout << "  tenant: " << s.tenant() << "\n";
+  std::cout << "  domains:";
   for (const auto& d : s.domains()) std::cout << " " << d;
   std::cout << "\n  interval: "
             << (s.interval_seconds() > 0 ? std::to_string(s.interval_seconds()) + "s" : "manual")
@@ -122,6 +126,8 @@ void AddDirectoryCommands(CLI::App& app, Ctl& ctl) {
 
   auto* sync = dir->add_subcommand("sync", "run directory sources now (default: all)");
   sync->add_option("--source", a.source, "only this source");
+  sync->add_option("--tenant", a.tenant, "only the sources bound to this tenant")
+      ->excludes(sync->get_option("--source"));
   sync->add_flag("--dry-run", a.dry_run, "print the planned changes, change nothing");
   AddGuardOverride(*sync, a.max_disable_percent);
   sync->callback([&] {
@@ -130,9 +136,11 @@ void AddDirectoryCommands(CLI::App& app, Ctl& ctl) {
       if (!a.source.empty()) {
         names.push_back(a.source);
       } else {
+        pb::DirectoryStatusRequest status_req;
+        status_req.set_tenant(a.tenant);
         pb::DirectoryStatusResponse status;
-        auto st = Call(c, &pb::Directory::Stub::DirectoryStatus, pb::DirectoryStatusRequest(),
-                       &status, ctl.globals.timeout_s);
+        auto st = Call(c, &pb::Directory::Stub::DirectoryStatus, status_req, &status,
+                       ctl.globals.timeout_s);
         if (!st.ok()) return Fail(st.error());
         for (const auto& s : status.sources()) {
           if (s.type() != "ad-hoc") names.push_back(s.name());
@@ -156,10 +164,12 @@ void AddDirectoryCommands(CLI::App& app, Ctl& ctl) {
 
   auto* status = dir->add_subcommand("status", "last run, changes and errors of each source");
   status->add_option("--source", a.source, "only this source");
+  status->add_option("--tenant", a.tenant, "only the sources bound to this tenant");
   status->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
       pb::DirectoryStatusRequest req;
       req.set_source(a.source);
+      req.set_tenant(a.tenant);
       pb::DirectoryStatusResponse resp;
       auto st = Call(c, &pb::Directory::Stub::DirectoryStatus, req, &resp, ctl.globals.timeout_s);
       if (!st.ok()) return Fail(st.error());

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Issue 19 points 1 and 2 end to end through `smimegate run` (embedded queue).
+"""Issue 19 points 1 and 2 end to end through `smimegate run`, on the embedded
+queue or (--queue kafka) on Kafka, the test broker (sgtest.SmimegateRun).
 
 Tenants and resellers are managed with smimegatectl; a domain added to a
 tenant with `smimegatectl domain add --tenant` is accepted by the running MX
@@ -7,7 +8,7 @@ listener within 5 seconds (no restart) and its mail is delivered; removed
 with `smimegatectl domain remove`, it is refused with 550 within 5 seconds.
 The lists answer with --json, and every admin call is in the audit log.
 
-Usage: tenant_domains_test.py <build dir>
+Usage: tenant_domains_test.py <build dir> [--queue embedded|kafka]
 """
 import json
 import os
@@ -79,7 +80,8 @@ def maildir_count(path):
 def main():
     gw = None
     try:
-        gw = sgtest.SmimegateRun(sys.argv[1], sgtest.run_config(), prefix="sg-tenants-")
+        gw = sgtest.SmimegateRun(sys.argv[1], sgtest.run_config(), prefix="sg-tenants-",
+                                 queue=sgtest.queue_arg())
         with gw:
             run(gw)
     except (TimeoutError, RuntimeError) as e:

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Issue 19: per-tenant inbound routes and registry relay-client bindings,
-end to end through `smimegate run` (embedded queue), no restart.
+end to end through `smimegate run`, no restart; on the embedded queue or
+(--queue kafka) on Kafka, the test broker (sgtest.SmimegateRun).
 
 Two tenants, two SMTP sinks (aiosmtpd): after `smimegatectl tenant route set`
 each tenant's inbound mail reaches its own sink; a route changed at run time
@@ -11,7 +12,7 @@ within 5 seconds and nothing of it leaves (so nothing is signed); unbound and
 bound to b, it may send as b within 5 seconds. `route show`, `bindings`
 answer with --json, and every call is audited.
 
-Usage: tenant_routes_test.py <build dir>
+Usage: tenant_routes_test.py <build dir> [--queue embedded|kafka]
 """
 import json
 import os
@@ -158,7 +159,8 @@ def main():
         controllers.append(c)
     gw = None
     try:
-        gw = sgtest.SmimegateRun(sys.argv[1], CONFIG, prefix="sg-troutes-")
+        gw = sgtest.SmimegateRun(sys.argv[1], CONFIG, prefix="sg-troutes-",
+                                 queue=sgtest.queue_arg())
         with gw:
             run(gw, sinks, ports)
     except (TimeoutError, RuntimeError) as e:

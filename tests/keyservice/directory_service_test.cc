@@ -1,9 +1,13 @@
 // DirectoryService: keyservice.directory parsing, the schedule (a source
 // runs when its interval has passed, by the injected clock), a source that
-// cannot be fetched, and ad-hoc sources.
+// cannot be fetched, ad-hoc sources, and one run per source at a time.
 #include "keyservice/directory_service.h"
 
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <latch>
+#include <thread>
 
 #include "keyservice/key_service_impl.h"
 #include "tests/keyservice/test_pki.h"
@@ -154,6 +158,22 @@ class ListSource final : public DirectorySource {
   int fetches = 0;
 };
 
+// Blocks its first Fetch until released (a long Graph or LDAP listing).
+class BlockingSource final : public DirectorySource {
+ public:
+  Result<DirectoryView> Fetch() override {
+    if (fetches.fetch_add(1) == 0) {
+      entered.count_down();
+      release.wait();
+    }
+    return view;
+  }
+  std::latch entered{1};
+  std::latch release{1};
+  std::atomic<int> fetches{0};
+  DirectoryView view;
+};
+
 class DirectoryServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -239,6 +259,48 @@ TEST_F(DirectoryServiceTest, AdHocSourcesFeedOnlyHostedUnclaimedDomains) {
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), 2u);
   EXPECT_EQ(service_->Status("nope").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DirectoryServiceTest, ASourceNeverRunsTwiceAtATime) {
+  service_.reset();
+  auto blocking = std::make_unique<BlockingSource>();
+  auto* hourly = blocking.get();
+  hourly->view.users = {{"a@example.com", {}, true, true}};
+  std::map<std::string, std::unique_ptr<DirectorySource>> sources;
+  sources.emplace("hourly", std::move(blocking));
+  sources.emplace("manual", std::make_unique<ListSource>());
+  DirectoryService service(config_, std::move(sources), *ks_, *ks_, registry_, clock_);
+
+  Result<SyncOutcome> first = MakeError(ErrorCode::kInternal, "not run");
+  std::thread manual([&] { first = service.SyncSource("hourly", false); });
+  hourly->entered.wait();  // the first run is fetching
+  auto second = service.SyncSource("hourly", false);
+  const bool dry_refused = !service.SyncSource("hourly", true).ok();  // a dry run fetches too
+  const bool import_refused = !service.SyncView("hourly", {}, hourly->view, false).ok();
+  const int scheduled = service.RunDue();  // the schedule skips it (nothing else is due)
+  const int fetches_meanwhile = hourly->fetches.load();
+  const bool other_ran = service.SyncSource("manual", false).ok();  // other sources run
+  hourly->release.count_down();
+  manual.join();
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_NE(second.error().message.find("directory source hourly: a run is in progress since "),
+            std::string::npos)
+      << second.error().message;
+  EXPECT_NE(second.error().message.find("(smimegatectl directory sync)"), std::string::npos);
+  EXPECT_TRUE(dry_refused);
+  EXPECT_TRUE(import_refused);
+  EXPECT_EQ(scheduled, 0);
+  EXPECT_EQ(fetches_meanwhile, 1);
+  EXPECT_TRUE(other_ran);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_EQ(ks_->ListUsers("example.com")->size(), 1u);
+  // The refused calls left no trace in the status; the lease is released.
+  auto status = service.Status("hourly");
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE((*status)[0].state.last_run.ok);
+  EXPECT_TRUE(service.SyncSource("hourly", false).ok());
+  EXPECT_EQ(hourly->fetches.load(), 2);
 }
 
 }  // namespace

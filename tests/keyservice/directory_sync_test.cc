@@ -359,7 +359,7 @@ TEST(DirectorySyncKeyServiceTest, DisabledAndRemovedUsersKeepTheirKeysForDecrypt
   DirectoryStateStore store(dir.path().string() + "/directory");
   DirectoryMetrics metrics(registry);
   DirectorySync sync(target, **ks, store, metrics, clock);
-  DirectorySourceSpec spec{"csv", "", {{"example.com"}, int64_t{7} * 86400, 0.5}};
+  DirectorySourceSpec spec{"csv", "", {{"example.com"}, "", int64_t{7} * 86400, 0.5}};
 
   DirectoryView v;
   v.users = {Dir("alice@example.com"), Dir("bob@example.com")};

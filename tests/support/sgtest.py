@@ -10,8 +10,10 @@ passed as `proc` that exits early fails at once with its exit code.
 """
 import json
 import os
+import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -116,7 +118,7 @@ ingress:
   listeners:
     - {{{{name: mx, address: 127.0.0.1, port: {{mx}}, role: mx}}}}
     - {{{{name: relay, address: 127.0.0.1, port: {{relay}}, role: relay, trusted_networks: [127.0.0.0/8]}}}}
-keyservice: {{{{listen: "127.0.0.1:{{ks}}", kek_file: kek, kek_create: true}}}}
+keyservice: {{{{listen: "127.0.0.1:{{ks}}", kek_file: kek, kek_create: true{keyservice_extra}}}}}
 workers:
   threads: 1
   policy:
@@ -128,9 +130,13 @@ egress:
 """
 
 
-def run_config(log_format="text"):
-    """The SmimegateRun config template above with the given log.format."""
-    return _RUN_CONFIG.format(log_format=log_format)
+def run_config(log_format="text", keyservice_extra=""):
+    """The SmimegateRun config template above with the given log.format.
+
+    keyservice_extra: more flow-style entries of the keyservice section,
+    e.g. 'directory: {grace_period: 2s}' (plain YAML, braces not doubled)."""
+    extra = ", " + keyservice_extra.replace("{", "{{").replace("}", "}}") if keyservice_extra else ""
+    return _RUN_CONFIG.format(log_format=log_format, keyservice_extra=extra)
 
 
 def fail_with_log(msg, log_path, lines=40):
@@ -145,6 +151,19 @@ def fail_with_log(msg, log_path, lines=40):
     sys.exit(1)
 
 
+def queue_arg(argv=None):
+    """The queue mode a test was started with: `--queue kafka` anywhere in
+    argv (default sys.argv) gives "kafka", otherwise "embedded". One test
+    file serves both modes as two ctest entries."""
+    argv = sys.argv if argv is None else argv
+    for i, a in enumerate(argv[:-1]):
+        if a == "--queue":
+            if argv[i + 1] not in ("embedded", "kafka"):
+                raise SystemExit(f"--queue must be embedded or kafka, not {argv[i + 1]!r}")
+            return argv[i + 1]
+    return "embedded"
+
+
 class SmimegateRun:
     """`smimegate run` of a build on a config, in a fresh home directory.
 
@@ -152,9 +171,22 @@ class SmimegateRun:
     ports. On entering, the gateway runs and has printed "smimegate ready"
     (its stdout and stderr go to `log_path`); on leaving, it is stopped and
     the directory removed. `ctl(*args)` runs smimegatectl on the same config.
+
+    queue="kafka": the config's `queue:` line is replaced by a Kafka queue on
+    the test broker (tests/support/kafka_test_broker.cc, a real
+    Kafka-protocol broker in its own process, started on entering and
+    stopped on leaving; its log is `broker_log`), so the same test runs in
+    the Kafka mode.
     """
 
-    def __init__(self, build, config, prefix="sg-run-"):
+    KAFKA_TOPICS = [f"smimegate.{t}:2" for t in ("inbound", "outbound", "deliver", "retry")] + [
+        "smimegate.deadletter:1"]
+
+    def __init__(self, build, config, prefix="sg-run-", queue="embedded"):
+        if queue not in ("embedded", "kafka"):
+            raise ValueError(f"queue must be embedded or kafka, not {queue!r}")
+        self.queue = queue
+        self.broker = None
         self.build = os.path.abspath(build)
         self.work = tempfile.mkdtemp(prefix=prefix)
         self.home = os.path.join(self.work, "home")
@@ -164,18 +196,43 @@ class SmimegateRun:
         with open(self.config, "w") as f:
             f.write(config.format(**self.ports))
         self.log_path = os.path.join(self.work, "gw.log")
+        self.broker_log = os.path.join(self.work, "broker.log")
         self.proc = None
 
     def log_text(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
+    def _start_broker(self):
+        """Starts the test broker and points the config's queue at it."""
+        args = [os.path.join(self.build, "tests", "support", "smimegate-test-broker")]
+        for t in self.KAFKA_TOPICS:
+            args += ["--topic", t]
+        with open(self.broker_log, "w") as log:
+            # stdin stays open (a pipe): the broker takes commands there.
+            self.broker = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           stderr=log, text=True)
+        line = self.broker.stdout.readline().strip()  # "bootstrap=127.0.0.1:port"
+        if not line.startswith("bootstrap="):
+            raise RuntimeError(f"the test broker did not start ({line!r}; see {self.broker_log})")
+        kafka = ('queue: {type: kafka, partitions: 2, kafka: {brokers: "%s", create_topics: false}}'
+                 % line.split("=", 1)[1])
+        with open(self.config) as f:
+            text = f.read()
+        text, n = re.subn(r"^queue:.*$", kafka, text, count=1, flags=re.M)
+        if n != 1:
+            raise RuntimeError("the config has no one-line `queue:` entry to replace")
+        with open(self.config, "w") as f:
+            f.write(text)
+
     def __enter__(self):
         gw = os.path.join(self.build, "cmd", "smimegate", "smimegate")
-        with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([gw, "run", "--config", self.config], stdout=log,
-                                         stderr=log, cwd=self.home)
         try:
+            if self.queue == "kafka":
+                self._start_broker()
+            with open(self.log_path, "w") as log:
+                self.proc = subprocess.Popen([gw, "run", "--config", self.config], stdout=log,
+                                             stderr=log, cwd=self.home)
             wait_until(lambda: "smimegate ready" in self.log_text(), 30,
                        what="'smimegate ready'", proc=self.proc)
         except BaseException:
@@ -186,8 +243,32 @@ class SmimegateRun:
     def __exit__(self, *exc):
         if self.proc is not None:
             stop(self.proc)
+        if self.broker is not None:
+            stop(self.broker)
         shutil.rmtree(self.work, ignore_errors=True)
         return False
+
+    def send(self, listener, sender, recipients, data):
+        """One message over SMTP to the listener "mx" or "relay" (smtplib)."""
+        with smtplib.SMTP("127.0.0.1", self.ports[listener], timeout=30) as smtp:
+            smtp.sendmail(sender, recipients, data)
+
+    def maildir(self, which):
+        """The messages (bytes) delivered to mail/<which>/new (run_config's
+        Maildirs: "inbound", "outbound"), in file name order."""
+        new = os.path.join(self.home, "mail", which, "new")
+        out = []
+        for name in sorted(os.listdir(new)) if os.path.isdir(new) else []:
+            with open(os.path.join(new, name), "rb") as f:
+                out.append(f.read())
+        return out
+
+    def wait_mail(self, which, marker, timeout=30.0):
+        """The first message in mail/<which> containing the bytes `marker`
+        (a Message-ID, say); waits up to `timeout` seconds."""
+        def found():
+            return next((m for m in self.maildir(which) if marker in m), None)
+        return wait_until(found, timeout, what=f"{marker!r} in mail/{which}", proc=self.proc)
 
     def ctl(self, *args):
         ctl = os.path.join(self.build, "cmd", "smimegatectl", "smimegatectl")

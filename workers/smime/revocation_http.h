@@ -1,5 +1,5 @@
 // HTTP fetches of revocation data (OCSP over POST, CRLs over GET), with
-// libcurl.
+// libcurl through sg_http (common/http/http_transfer.h).
 //
 // Purpose: the only outbound HTTP the workers make. The URL comes from a
 // certificate that already chains to a trusted root, but its content is the
