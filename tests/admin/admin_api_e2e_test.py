@@ -26,6 +26,7 @@ import sgtest  # noqa: E402
 DEADLINE = 5.0  # seconds: issue 19, "accepted by the MX listener within 5 seconds"
 
 fail = sgtest.fail_with_log
+ctl_ok = sgtest.ctl_ok
 
 
 def rcpt_code(port, rcpt):
@@ -83,13 +84,6 @@ class Api:
         conn.close()
         return resp.status, resp.getheader("Content-Type", ""), text
 
-
-def ctl_ok(gw, *args):
-    r = gw.ctl(*args)
-    if r.returncode != 0:
-        fail(f"smimegatectl {' '.join(args)}: exit {r.returncode}: {r.stderr}{r.stdout}",
-             gw.log_path)
-    return r.stdout
 
 
 def expect(api, gw, method, path, token, want, body=None):

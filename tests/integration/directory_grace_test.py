@@ -30,19 +30,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import sgtest  # noqa: E402
 
 fail = sgtest.fail_with_log
+ctl_ok = sgtest.ctl_ok
 GRACE = 2  # seconds: keyservice.directory.grace_period
 ALICE = "alice@example.com"
 SECRET = "the plaintext of the grace-period message"
 CONFIG = sgtest.run_config(
     keyservice_extra=f"directory: {{grace_period: {GRACE}s, max_disable_percent: 100}}")
 
-
-def ctl_ok(gw, *args):
-    r = gw.ctl(*args)
-    if r.returncode != 0:
-        fail(f"smimegatectl {' '.join(args)}: exit {r.returncode}: {r.stderr}{r.stdout}",
-             gw.log_path)
-    return r.stdout
 
 
 def sync(gw, csv, lines):

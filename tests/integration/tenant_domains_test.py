@@ -10,7 +10,6 @@ The lists answer with --json, and every admin call is in the audit log.
 
 Usage: tenant_domains_test.py <build dir> [--queue embedded|kafka]
 """
-import json
 import os
 import re
 import smtplib
@@ -23,6 +22,8 @@ import sgtest  # noqa: E402
 DEADLINE = 5.0  # seconds: issue 19, "within 5 seconds without restart"
 
 fail = sgtest.fail_with_log
+ctl_ok = sgtest.ctl_ok
+ctl_json = sgtest.ctl_json
 
 
 def rcpt_code(port, rcpt):
@@ -56,20 +57,6 @@ def time_until(port, rcpt, want, log_path):
         time.sleep(0.02)
 
 
-def ctl_ok(gw, *args):
-    r = gw.ctl(*args)
-    if r.returncode != 0:
-        fail(f"smimegatectl {' '.join(args)}: exit {r.returncode}: {r.stderr}{r.stdout}",
-             gw.log_path)
-    return r.stdout
-
-
-def ctl_json(gw, *args):
-    out = ctl_ok(gw, *args, "--json")
-    try:
-        return json.loads(out)
-    except ValueError as e:
-        fail(f"smimegatectl {' '.join(args)} --json: not JSON ({e}): {out!r}", gw.log_path)
 
 
 def maildir_count(path):
