@@ -11,13 +11,13 @@ HostedDomainFollower::HostedDomainFollower(keyservice::KeyService& keys, Apply a
       options_(options),
       domains_(registry
                    .AddGauge("smimegate_hosted_domains",
-                             "Hosted domains ingress accepts mail for, as last read from the "
+                             "Hosted domains, as this process last read them from the "
                              "keyservice's registry (docs/tenants.md)")
                    .Get()),
       refreshes_(registry.AddCounter(
           "smimegate_hosted_domain_refresh_total",
-          "Reads of the keyservice's domain registry by ingress: ok, failed (the last known "
-          "domains stay in use)",
+          "Reads of the keyservice's registry (domains, routes, bindings, tenant policies) by this "
+          "process: ok, failed (the last known state stays in use)",
           {"result"})) {}
 
 HostedDomainFollower::~HostedDomainFollower() { Stop(); }
