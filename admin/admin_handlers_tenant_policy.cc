@@ -19,7 +19,8 @@ Result<keyservice::Tenant> VisibleTenant(Call& c, std::optional<Answer>& answer)
   }
   auto t = c.d.tenants.TenantShow(id);
   if (!t.ok()) {
-    answer = t.error().code == ErrorCode::kNotFound ? NotFound("tenant", id) : ErrorAnswer(t.error());
+    answer =
+        t.error().code == ErrorCode::kNotFound ? NotFound("tenant", id) : ErrorAnswer(t.error());
   }
   return t;
 }

@@ -60,12 +60,9 @@ Status TakeStrings(const Json& body, const std::string& key, std::vector<std::st
 Json TenantPolicyToJson(const keyservice::TenantPolicy& p) {
   Json rules = Json::array();
   for (const auto& r : p.rules) rules.push_back({{"match", r.match}, {"action", r.action}});
-  return {{"tenant", p.tenant},
-          {"web_encryption", Inherit(p.web_encryption)},
-          {"rules", rules},
-          {"ca_backend", Inherit(p.ca_backend)},
-          {"tags_off", p.tags_off},
-          {"strip_tags", Inherit(p.strip_tags)}};
+  return {{"tenant", p.tenant},     {"web_encryption", Inherit(p.web_encryption)},
+          {"rules", rules},         {"ca_backend", Inherit(p.ca_backend)},
+          {"tags_off", p.tags_off}, {"strip_tags", Inherit(p.strip_tags)}};
 }
 
 Result<keyservice::TenantPolicy> TenantPolicyFromJson(const Json& body,

@@ -129,11 +129,11 @@ struct TenantRule {
 };
 struct TenantPolicy {
   std::string tenant;
-  std::string web_encryption;  // "" (inherit) | on | off
-  std::vector<TenantRule> rules{};  // first match wins, before workers.policy.rules
-  std::string ca_backend;      // "" | a CA label (CaExport: "default" or a ca.domains key)
+  std::string web_encryption;           // "" (inherit) | on | off
+  std::vector<TenantRule> rules{};      // first match wins, before workers.policy.rules
+  std::string ca_backend;               // "" | a CA label (CaExport: "default" or a ca.domains key)
   std::vector<std::string> tags_off{};  // confidential | noenc | nosign | plain, sorted
-  std::string strip_tags;      // "" (inherit: on) | on | off
+  std::string strip_tags;               // "" (inherit: on) | on | off
   bool empty() const {
     return web_encryption.empty() && rules.empty() && ca_backend.empty() && tags_off.empty() &&
            strip_tags.empty();

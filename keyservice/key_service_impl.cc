@@ -118,7 +118,8 @@ Result<std::unique_ptr<KeyServiceImpl>> KeyServiceImpl::Open(
   impl->ca_ = std::move(ca);
   KeyServiceImpl* self = impl.get();
   if (auto* router = dynamic_cast<CaRouter*>(impl->ca_.get())) {
-    router->SetTenantBackend([self](const std::string& domain) { return self->TenantCaBackend(domain); });
+    router->SetTenantBackend(
+        [self](const std::string& domain) { return self->TenantCaBackend(domain); });
   }
   impl->issuance_ = std::make_unique<IssuanceQueue>(
       config.issuance, [self](const std::string& addr) { return self->IssueFirst(addr); },

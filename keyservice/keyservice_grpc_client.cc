@@ -1,7 +1,5 @@
 #include "keyservice/keyservice_grpc_client.h"
 
-#include "keyservice/usage_pb.h"
-
 #include <grpcpp/grpcpp.h>
 
 #include <mutex>
@@ -10,6 +8,7 @@
 #include "keyservice/keyservice_grpc_status.h"
 #include "keyservice/rpc_channel.h"
 #include "keyservice/tenant_policy_pb.h"
+#include "keyservice/usage_pb.h"
 #include "proto/keyservice.grpc.pb.h"
 
 namespace sg::keyservice {

@@ -101,8 +101,7 @@ class KeyAdminGrpc final : public pb::KeyAdmin::Service {
   grpc::Status TenantBind(grpc::ServerContext*, const pb::TenantBinding*, pb::Tenant*) override;
   grpc::Status TenantUnbind(grpc::ServerContext*, const pb::TenantBinding*,
                             pb::RemoveResponse*) override;
-  grpc::Status TenantPolicySet(grpc::ServerContext*, const pb::TenantPolicy*,
-                               pb::Tenant*) override;
+  grpc::Status TenantPolicySet(grpc::ServerContext*, const pb::TenantPolicy*, pb::Tenant*) override;
   grpc::Status TenantPolicyClear(grpc::ServerContext*, const pb::TenantIdRequest*,
                                  pb::Tenant*) override;
   grpc::Status TenantBrandingSet(grpc::ServerContext*, const pb::TenantBranding*,

@@ -182,8 +182,8 @@ grpc::Status KeyAdminGrpc::TenantBrandingSet(grpc::ServerContext*, const pb::Ten
   return grpc::Status::OK;
 }
 
-grpc::Status KeyAdminGrpc::TenantBrandingClear(grpc::ServerContext*,
-                                               const pb::TenantIdRequest* req, pb::Tenant* resp) {
+grpc::Status KeyAdminGrpc::TenantBrandingClear(grpc::ServerContext*, const pb::TenantIdRequest* req,
+                                               pb::Tenant* resp) {
   auto r = impl_.TenantBrandingClear(req->id());
   if (!r.ok()) return ToGrpc(r.error());
   TenantToPb(*r, resp);

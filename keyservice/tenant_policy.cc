@@ -135,8 +135,8 @@ Result<TenantBranding> NormalizeTenantBranding(const TenantBranding& b) {
   if (!b.sender_address.empty()) {
     auto addr = mail::NormalizeAddress(AsciiTrim(b.sender_address));
     if (!addr.ok()) {
-      return Invalid("branding sender_address \"" + b.sender_address + "\": " +
-                     addr.error().message);
+      return Invalid("branding sender_address \"" + b.sender_address +
+                     "\": " + addr.error().message);
     }
     out.sender_address = std::move(*addr);
   }
@@ -186,8 +186,8 @@ store::StoredTenantPolicy PolicyToStored(const TenantPolicy& p) {
 }
 
 TenantBranding BrandingFromStored(const store::StoredTenantBranding& b, const std::string& tenant) {
-  return TenantBranding{tenant,       b.display_name(), b.sender_name(), b.sender_address(),
-                        b.product_name(), b.logo(),     b.logo_type(),   b.color(),
+  return TenantBranding{tenant,           b.display_name(), b.sender_name(), b.sender_address(),
+                        b.product_name(), b.logo(),         b.logo_type(),   b.color(),
                         b.support()};
 }
 

@@ -40,9 +40,9 @@ void TenantBrandingToPb(const TenantBranding& b, pb::TenantBranding* out) {
 }
 
 TenantBranding TenantBrandingFromPb(const pb::TenantBranding& b) {
-  return TenantBranding{b.tenant(),       b.display_name(), b.sender_name(), b.sender_address(),
-                        b.product_name(), b.logo(),         b.logo_type(),   b.color(),
-                        b.support()};
+  return TenantBranding{b.tenant(),         b.display_name(), b.sender_name(),
+                        b.sender_address(), b.product_name(), b.logo(),
+                        b.logo_type(),      b.color(),        b.support()};
 }
 
 }  // namespace sg::keyservice

@@ -118,7 +118,8 @@ void Populate(Gateway& g, int tenants, int per_tenant) {
       Must(g.keys->AddDomain(ks::Domain{d, TenantId(i)}), "domain add " + d);
     }
   }
-  if (tenants > 0) Must(g.keys->AddDomain(ks::Domain{"example.com", TenantId(0)}), "move example.com");
+  if (tenants > 0)
+    Must(g.keys->AddDomain(ks::Domain{"example.com", TenantId(0)}), "move example.com");
 }
 
 v1::MessageRecord Message(const std::string& from, const std::string& to, const std::string& id) {
@@ -203,8 +204,10 @@ int Main(int argc, char** argv) {
   auto t0 = Clock::now();
   Open(base, *engine, 0, 0);
   Open(loaded, *engine, tenants, per_tenant);
-  std::printf("setup: %.1f s; loaded registry: %zu domains in %d tenants, each with a policy "
-              "override\n", Seconds(t0), loaded.domains, tenants);
+  std::printf(
+      "setup: %.1f s; loaded registry: %zu domains in %d tenants, each with a policy "
+      "override\n",
+      Seconds(t0), loaded.domains, tenants);
   const auto rec = Message(kAlice, kBob, "bench");
   std::vector<double> ratios, base_rates, loaded_rates;
   for (int r = 0; r < rounds; ++r) {
@@ -223,10 +226,10 @@ int Main(int argc, char** argv) {
                 l / b);
   }
   const double ratio = Median(ratios);
-  std::printf("sign+encrypt 10 KB, %d rounds x %d messages: baseline (1 domain) median %.0f "
-              "msgs/s, loaded (%zu domains, %d tenants) median %.0f msgs/s\n",
-              rounds, messages, Median(base_rates), loaded.domains, tenants,
-              Median(loaded_rates));
+  std::printf(
+      "sign+encrypt 10 KB, %d rounds x %d messages: baseline (1 domain) median %.0f "
+      "msgs/s, loaded (%zu domains, %d tenants) median %.0f msgs/s\n",
+      rounds, messages, Median(base_rates), loaded.domains, tenants, Median(loaded_rates));
   std::printf("ratio loaded/baseline (median of rounds): %.3f (target >= 0.95)\n", ratio);
   std::printf("follower table read + snapshot build (loaded, off the hot path): %.1f ms\n",
               loaded.table_ms);

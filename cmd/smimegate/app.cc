@@ -241,8 +241,8 @@ Status App::Start() {
     smime_metrics_ = std::make_unique<smime::SmimeMetrics>(registry_);
     SG_ASSIGN_OR_RETURN(engine_,
                         smime::SmimeEngine::Create(config_.smime.limits, smime_metrics_.get()));
-    auto processor = std::make_unique<workers::PolicyProcessor>(config_.policy, config_.smime,
-                                                                *keys_, *guard_, *engine_, registry_);
+    auto processor = std::make_unique<workers::PolicyProcessor>(
+        config_.policy, config_.smime, *keys_, *guard_, *engine_, registry_);
     tenant_policies_ = std::make_unique<workers::TenantPolicies>();  // docs/tenants.md "Policy"
     processor->SetTenantPolicies(tenant_policies_.get(), config_.portal.enabled);
     // The test address answers in front of the policy (passes through when off).
@@ -414,9 +414,10 @@ void App::WireDomainFollower(ingress::IngressServer* ingress, egress::EgressServ
     });
   }
   if (tenant_policies_) {
-    domain_follower_->OnTable([p = tenant_policies_.get()](const keyservice::TenantRoutingTable& t) {
-      p->Replace(workers::TenantPolicyTable::Build(t));
-    });
+    domain_follower_->OnTable(
+        [p = tenant_policies_.get()](const keyservice::TenantRoutingTable& t) {
+          p->Replace(workers::TenantPolicyTable::Build(t));
+        });
   }
   if (egress != nullptr) {
     domain_follower_->OnTable([egress](const keyservice::TenantRoutingTable& t) {

@@ -109,7 +109,8 @@ Result<ks::TenantBranding> MergedBranding(const ks::Tenant& t, const PolicyArgs&
 }
 
 void AddPolicyGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
-  auto* policy = tenant.add_subcommand("policy", "a tenant's policy override")->require_subcommand(1);
+  auto* policy =
+      tenant.add_subcommand("policy", "a tenant's policy override")->require_subcommand(1);
   auto* show = policy->add_subcommand("show", "the tenant's policy override");
   show->add_option("tenant", a.tenant, "tenant id")->required();
   show->add_flag("--json", a.json, "a JSON object (docs/tenants.md)");
@@ -156,8 +157,10 @@ void AddPolicyGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
 }
 
 void AddBrandingGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
-  auto* branding = tenant.add_subcommand("branding", "a tenant's branding of notification mails "
-                                                     "and portal pages")
+  auto* branding = tenant
+                       .add_subcommand("branding",
+                                       "a tenant's branding of notification mails "
+                                       "and portal pages")
                        ->require_subcommand(1);
   auto* show = branding->add_subcommand("show", "the tenant's branding");
   show->add_option("tenant", a.tenant, "tenant id")->required();

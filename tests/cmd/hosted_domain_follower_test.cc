@@ -154,7 +154,8 @@ TEST_F(HostedDomainFollowerTest, TenantPoliciesFollowAndSurviveAnOutage) {
   keys_.unavailable = true;
   keys_.SetTenantPolicies({});
   const int before = keys_.domain_calls.load() + keys_.wait_calls.load();
-  for (int i = 0; i < 200 && keys_.domain_calls.load() + keys_.wait_calls.load() < before + 5; ++i) {
+  for (int i = 0; i < 200 && keys_.domain_calls.load() + keys_.wait_calls.load() < before + 5;
+       ++i) {
     std::this_thread::sleep_for(5ms);
   }
   ASSERT_NE(policies.Current()->ForDomain("example.com"), nullptr) << "kept while down";

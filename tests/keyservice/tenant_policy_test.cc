@@ -30,7 +30,8 @@ TEST(TenantPolicySyntax, NormalisesValues) {
   TenantPolicy p = Policy("acme");
   p.web_encryption = " ON ";
   p.strip_tags = "inherit";
-  p.rules = {{"Partner.EXAMPLE", "force_encrypt"}, {"CEO@Other.example", "Exempt"}, {"x.example", ""}};
+  p.rules = {
+      {"Partner.EXAMPLE", "force_encrypt"}, {"CEO@Other.example", "Exempt"}, {"x.example", ""}};
   p.tags_off = {"plain", "NOENC", "plain"};
   p.ca_backend = "CMP.example";
   auto n = NormalizeTenantPolicy(p, Labels());
@@ -60,12 +61,22 @@ TEST(TenantPolicySyntax, RefusesBadValuesNamingTheField) {
   const std::vector<Case> cases = {
       {"switch", with([](TenantPolicy& p) { p.web_encryption = "yes"; }), "web_encryption"},
       {"strip", with([](TenantPolicy& p) { p.strip_tags = "maybe"; }), "strip_tags"},
-      {"match", with([](TenantPolicy& p) { p.rules = {{"not a domain", "exempt"}}; }), "rules[0] match"},
-      {"empty match", with([](TenantPolicy& p) { p.rules = {{"", "exempt"}}; }), "rules[0] match"},
-      {"action", with([](TenantPolicy& p) { p.rules = {{"a.example", "encrypt"}}; }), "rules[0] action"},
+      {"match", with([](TenantPolicy& p) {
+         p.rules = {{"not a domain", "exempt"}};
+       }),
+       "rules[0] match"},
+      {"empty match", with([](TenantPolicy& p) {
+         p.rules = {{"", "exempt"}};
+       }),
+       "rules[0] match"},
+      {"action", with([](TenantPolicy& p) {
+         p.rules = {{"a.example", "encrypt"}};
+       }),
+       "rules[0] action"},
       {"duplicate", with([](TenantPolicy& p) {
          p.rules = {{"a.example", "exempt"}, {"A.example", "force_encrypt"}};
-       }), "a second rule"},
+       }),
+       "a second rule"},
       {"tag", with([](TenantPolicy& p) { p.tags_off = {"secure"}; }), "tags_off"},
       {"ca", with([](TenantPolicy& p) { p.ca_backend = "nosuch"; }), "not a configured CA"},
   };
@@ -73,7 +84,8 @@ TEST(TenantPolicySyntax, RefusesBadValuesNamingTheField) {
     auto r = NormalizeTenantPolicy(c.policy, Labels());
     ASSERT_FALSE(r.ok()) << c.what;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << c.what;
-    EXPECT_NE(r.error().message.find(c.message), std::string::npos) << c.what << ": " << r.error().message;
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos)
+        << c.what << ": " << r.error().message;
   }
   TenantPolicy many = Policy("acme");
   for (size_t i = 0; i <= kMaxTenantRules; ++i) {

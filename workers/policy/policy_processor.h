@@ -54,8 +54,8 @@
 #include <optional>
 
 #include "common/clock.h"
-#include "common/mail/dsn.h"
 #include "common/decrypt_guard.h"
+#include "common/mail/dsn.h"
 #include "keyservice/key_service.h"
 #include "workers/message_processor.h"
 #include "workers/policy/policy_config.h"

@@ -66,7 +66,8 @@ EffectivePolicy ResolvePolicy(const PolicyConfig& global, const TenantPolicyView
   EffectivePolicy out;
   out.web_encryption = global.web_encryption;
   if (tenant == nullptr) return out;
-  if (tenant->web_encryption) out.web_encryption = *tenant->web_encryption && web_encryption_available;
+  if (tenant->web_encryption)
+    out.web_encryption = *tenant->web_encryption && web_encryption_available;
   if (tenant->strip_tags) out.strip_tags = *tenant->strip_tags;
   out.tags_off = tenant->tags_off;
   return out;

@@ -15,7 +15,7 @@ namespace v1 = smimegate::v1;
 using testing::Harness;
 
 constexpr const char* kAlice = "alice@example.com";
-constexpr const char* kCarol = "carol@example.org";  // a personal certificate
+constexpr const char* kCarol = "carol@example.org";   // a personal certificate
 constexpr const char* kErin = "erin@nocert.example";  // no certificate
 
 keyservice::TenantRoutingTable Table() {
@@ -24,7 +24,8 @@ keyservice::TenantRoutingTable Table() {
   keyservice::TenantPolicy a;
   a.tenant = "ta";
   a.web_encryption = "on";
-  a.rules = {{"partner.example", "force_encrypt"}, {"ceo@partner.example", "exempt"},
+  a.rules = {{"partner.example", "force_encrypt"},
+             {"ceo@partner.example", "exempt"},
              {"bad.example", "future_action"}};
   keyservice::TenantPolicy b;
   b.tenant = "tb";
@@ -187,7 +188,8 @@ TEST(TenantPolicyProcessor, SwitchedOffTagIsIgnoredAndKeptWhenNotStripped) {
   ASSERT_TRUE(out.ok()) << out.error().ToString();
   auto forms = testing::FormsFor(*out, kCarol);
   ASSERT_EQ(forms.size(), 1u);
-  testing::Opened o = testing::Open(*h.engine, forms[0]->message(), &smime::testing::GetTestPki().carol);
+  testing::Opened o =
+      testing::Open(*h.engine, forms[0]->message(), &smime::testing::GetTestPki().carol);
   EXPECT_TRUE(o.encrypted) << "[plain] is not honoured for this tenant";
   EXPECT_TRUE(o.signed_msg);
   EXPECT_EQ(o.subject, "[plain] Offer") << "strip_tags off keeps the subject";
