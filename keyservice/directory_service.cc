@@ -1,6 +1,7 @@
 #include "keyservice/directory_service.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -41,17 +42,19 @@ sg::Status CheckDomainsOf(const DirectorySourceConfig& source, const std::vector
     auto it =
         std::find_if(hosted.begin(), hosted.end(), [&](const Domain& h) { return h.name == d; });
     if (it == hosted.end()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       key + ".domains: " + d +
-                           " is not a hosted domain (fix: smimegatectl domain add " + d +
-                           ", or drop it here)");
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          fmt::format("{}.domains: {} is not a hosted domain (fix: smimegatectl domain "
+                      "add {}, or drop it here)",
+                      key, d, d));
     }
     if (!source.tenant.empty() && it->tenant != source.tenant) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       key + ": domain " + d + " belongs to tenant " + it->tenant +
-                           ", not to the source's tenant " + source.tenant +
-                           " (fix: smimegatectl domain add " + d + " --tenant " + source.tenant +
-                           ", or feed " + d + " from a source of tenant " + it->tenant + ")");
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          fmt::format("{}: domain {} belongs to tenant {}, not to the source's tenant {} "
+                      "(fix: smimegatectl domain add {} --tenant {}, or feed {} from a "
+                      "source of tenant {})",
+                      key, d, it->tenant, source.tenant, d, source.tenant, d, it->tenant));
     }
   }
   return OkStatus();
