@@ -16,7 +16,7 @@ namespace {
 class LogAuditSink final : public keyservice::AuditSink {
  public:
   void Record(const keyservice::AuditRecord& r) override {
-    spdlog::info("audit: subject=\"{}\" role={} method={} arguments=\"{}\" result={}{}{}",
+    spdlog::info(R"(audit: subject="{}" role={} method={} arguments="{}" result={}{}{})",
                  r.subject, r.role, r.method, r.arguments, r.result,
                  r.message.empty() ? "" : " message=", r.message);
   }
