@@ -712,12 +712,14 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     auto it = members_.find(id);
     if (it == members_.end()) return MakeError(ErrorCode::kCancelled, "consumer is closed");
     std::vector<PartitionLag> out;
-    for (const auto& tp : it->second->assigned) {
-      PartitionLag l;
-      l.tp = tp;
-      l.committed = committed_[CommitKey(it->second->group, tp.topic, tp.partition)];
-      l.end = end_offset_[{tp.topic, tp.partition}];
-      out.push_back(l);
+    for (const auto& t : it->second->topics) {
+      for (int32_t p = 0; p < partitions_[t]; ++p) {
+        PartitionLag l;
+        l.tp = {t, p};
+        l.committed = committed_[CommitKey(it->second->group, t, p)];
+        l.end = end_offset_[{t, p}];
+        out.push_back(l);
+      }
     }
     return out;
   }

@@ -571,12 +571,9 @@ class KafkaConsumer : public Consumer {
     if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
     std::vector<PartitionLag> out;
     auto* l = rd_kafka_topic_partition_list_new(8);
-    for (const auto& tp : Assignment()) {
-      rd_kafka_topic_partition_list_add(l, tp.topic.c_str(), tp.partition);
-    }
-    if (l->cnt == 0) {  // owns nothing (yet): rd_kafka_committed wants a list
-      rd_kafka_topic_partition_list_destroy(l);
-      return out;
+    for (const auto& t : topics_) {
+      SG_ASSIGN_OR_RETURN(int32_t n, impl_->Partitions(t));
+      for (int32_t p = 0; p < n; ++p) rd_kafka_topic_partition_list_add(l, t.c_str(), p);
     }
     // Short timeouts, and the first failure ends it: with the brokers down
     // a lag report must not hold up a shutdown.

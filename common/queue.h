@@ -158,8 +158,8 @@ class Consumer {
   // Partitions this member owns right now.
   virtual std::vector<TopicPartition> Assignment() = 0;
 
-  // Group lag on the partitions this member owns (they add up over members, none twice).
-  // May block on the network (Kafka); safe to call from another thread.
+  // Lag of this consumer's group on every partition of its topics. May
+  // block on the network (Kafka); safe to call from another thread.
   virtual Result<std::vector<PartitionLag>> Lag() = 0;
 
   // Makes a blocked Poll return early. Safe from any thread.

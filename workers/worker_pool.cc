@@ -11,7 +11,6 @@
 #include <future>
 #include <map>
 #include <mutex>
-#include <set>
 
 #include "common/clock.h"
 #include "common/deadletter.h"
@@ -184,32 +183,19 @@ void WorkerPool::Stop() {
 }
 
 void WorkerPool::ReportLag() {
-  // Each member reports the partitions it owns; together they cover what
-  // this process owns, and the pods of a group add up without double
-  // counting. A partition this process no longer owns is set to 0 (its new
-  // owner reports it), so a sum over pods stays right.
-  std::set<std::pair<std::string, int32_t>> reported;
   std::unique_lock<std::mutex> lock(lag_mu_);
   while (!stopping_.load()) {
-    std::set<std::pair<std::string, int32_t>> now;
-    for (size_t i = 0; i < members_.size() && !stopping_.load(); ++i) {
-      if (!members_[i]->consumer) continue;
+    if (!members_.empty() && members_[0]->consumer) {
       lock.unlock();
-      auto lag = members_[i]->consumer->Lag();
+      auto lag = members_[0]->consumer->Lag();
       lock.lock();
-      if (!lag.ok()) continue;
-      for (const auto& l : *lag) {
-        now.insert({l.tp.topic, l.tp.partition});
-        metrics_.lag.WithLabels({config_.group, l.tp.topic, std::to_string(l.tp.partition)})
-            .Set(static_cast<double>(l.lag()));
+      if (lag.ok()) {
+        for (const auto& l : *lag) {
+          metrics_.lag.WithLabels({config_.group, l.tp.topic, std::to_string(l.tp.partition)})
+              .Set(static_cast<double>(l.lag()));
+        }
       }
     }
-    for (const auto& [topic, partition] : reported) {
-      if (!now.count({topic, partition})) {
-        metrics_.lag.WithLabels({config_.group, topic, std::to_string(partition)}).Set(0);
-      }
-    }
-    reported = std::move(now);
     lag_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_.load(); });
   }
 }

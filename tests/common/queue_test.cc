@@ -436,42 +436,6 @@ TEST_P(QueueContractTest, LagIsEndMinusCommitted) {
   EXPECT_EQ((*lag)[0].lag(), 2);
 }
 
-// Lag is reported for owned partitions only: the members' reports add up to
-// the group's lag with no partition counted twice (the lag metric summed
-// over worker pods).
-TEST_P(QueueContractTest, LagCoversOwnedPartitionsOnlyAndAddsUpOverTheGroup) {
-  std::vector<std::pair<std::string, std::string>> kv;
-  for (int i = 0; i < 40; ++i) kv.push_back({"k" + std::to_string(i), std::to_string(i)});
-  auto a = queue_->CreateConsumer("g", {"t"});
-  auto b = queue_->CreateConsumer("g", {"t"});
-  ASSERT_TRUE(a.ok() && b.ok());
-  AwaitAssignment({a->get(), b->get()}, 4);
-  ProduceAll(kv);
-  // Polled (nothing committed, so the lag stays): the members have served
-  // every group event before Lag() asks for the committed offsets.
-  for (int i = 0; i < 5; ++i) {
-    for (auto* c : {a->get(), b->get()}) ASSERT_TRUE(c->Poll(100, 50ms).ok());
-  }
-  std::set<std::pair<std::string, int32_t>> reported;
-  int64_t total = 0;
-  for (auto* c : {a->get(), b->get()}) {
-    auto lag = c->Lag();
-    ASSERT_TRUE(lag.ok()) << lag.error().message;
-    std::set<std::pair<std::string, int32_t>> owned;
-    for (const auto& tp : c->Assignment()) owned.insert({tp.topic, tp.partition});
-    std::set<std::pair<std::string, int32_t>> mine;
-    for (const auto& l : *lag) {
-      mine.insert({l.tp.topic, l.tp.partition});
-      EXPECT_TRUE(reported.insert({l.tp.topic, l.tp.partition}).second)
-          << "partition " << l.tp.partition << " reported by both members";
-      total += l.lag();
-    }
-    EXPECT_EQ(mine, owned);
-  }
-  EXPECT_EQ(reported.size(), 4u);
-  EXPECT_EQ(total, 40);
-}
-
 // Event-loop consumers (egress) poll without waiting; that alone must make
 // progress, group membership included.
 TEST_P(QueueContractTest, NonBlockingPollsAloneDeliverRecords) {
