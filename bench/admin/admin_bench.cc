@@ -160,6 +160,12 @@ void Open(Gateway& g, const smime::SmimeEngine& engine, int tenants, int per_ten
   g.processor->SetTenantPolicies(&g.policies, false);
   // Both users' first certificates, then check the form is sign+encrypt.
   Settle(g, Message(kBob, kAlice, "warm-bob"));
+  // A hosted user's own certificate is not an encryption certificate for
+  // other hosted users; bob's is imported as a partner's would be, so
+  // alice's mail to him is signed and encrypted like mail to a partner.
+  auto bob = Must(g.keys->GetSigningIdentity(kBob), "bob's identity");
+  if (!bob) Die("bob has no certificate after the warm-up");
+  Must(g.keys->ImportCertificates(kBob, {bob->certificate_der}), "import bob's certificate");
   auto out = Settle(g, Message(kAlice, kBob, "warm-alice"));
   if (out.size() != 1 || out[0].message().find("application/pkcs7-mime") == std::string::npos) {
     Die("the warm-up message was not encrypted");
