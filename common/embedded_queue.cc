@@ -145,6 +145,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     std::set<TopicPartition, TpLess> assigned;
     std::map<TopicPartition, int64_t, TpLess> position;
     std::set<TopicPartition, TpLess> paused;
+    std::set<TopicPartition, TpLess> lost;  // for TakeLostPartitions
     bool wakeup = false;
     size_t rr = 0;  // round-robin start for fairness across partitions
   };
@@ -549,6 +550,9 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
           pos[tp] = committed_[CommitKey(group, tp.topic, tp.partition)];
         }
       }
+      for (const auto& tp : m->assigned) {
+        if (!want.count(tp)) m->lost.insert(tp);
+      }
       m->assigned = want;
       m->position = std::move(pos);
       std::set<TopicPartition, TpLess> still_paused;
@@ -705,6 +709,15 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     auto it = members_.find(id);
     if (it == members_.end()) return {};
     return {it->second->assigned.begin(), it->second->assigned.end()};
+  }
+
+  std::vector<TopicPartition> TakeLost(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return {};
+    std::vector<TopicPartition> out(it->second->lost.begin(), it->second->lost.end());
+    it->second->lost.clear();
+    return out;
   }
 
   Result<std::vector<PartitionLag>> Lag(uint64_t id) {
@@ -1084,6 +1097,7 @@ class EmbeddedConsumerImpl : public Consumer {
     return impl_->Seek(id_, tp, offset);
   }
   std::vector<TopicPartition> Assignment() override { return impl_->Assignment(id_); }
+  std::vector<TopicPartition> TakeLostPartitions() override { return impl_->TakeLost(id_); }
   Result<std::vector<PartitionLag>> Lag() override { return impl_->Lag(id_); }
   void Wakeup() override { impl_->Wakeup(id_); }
   void Close() override {

@@ -453,8 +453,18 @@ class KafkaConsumer : public Consumer {
       for (int i = 0; i < parts->cnt; ++i) {
         self->assigned_.insert({parts->elems[i].topic, parts->elems[i].partition});
       }
+      // Eager protocol: every rebalance revokes everything first; what did
+      // not come back went to another member.
+      for (const auto& tp : self->revoked_) {
+        if (!self->assigned_.count(tp)) self->lost_.insert(tp);
+      }
+      self->revoked_.clear();
       rd_kafka_assign(rk, parts);
     } else {
+      // Lost (session timed out, the group moved on without this member):
+      // other members may own the partitions already.
+      auto& into = rd_kafka_assignment_lost(rk) ? self->lost_ : self->revoked_;
+      into.insert(self->assigned_.begin(), self->assigned_.end());
       self->assigned_.clear();
       rd_kafka_assign(rk, nullptr);
     }
@@ -567,6 +577,13 @@ class KafkaConsumer : public Consumer {
     return {assigned_.begin(), assigned_.end()};
   }
 
+  std::vector<TopicPartition> TakeLostPartitions() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<TopicPartition> out(lost_.begin(), lost_.end());
+    lost_.clear();
+    return out;
+  }
+
   Result<std::vector<PartitionLag>> Lag() override {
     if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
     std::vector<PartitionLag> out;
@@ -638,6 +655,8 @@ class KafkaConsumer : public Consumer {
   rd_kafka_t* rk_ = nullptr;
   std::mutex mu_;
   std::set<TopicPartition, TpLess> assigned_;
+  std::set<TopicPartition, TpLess> revoked_;  // revoked, not yet assigned again
+  std::set<TopicPartition, TpLess> lost_;     // for TakeLostPartitions
   std::atomic<bool> wakeup_{false};
   std::atomic<bool> closed_{false};
 };

@@ -158,6 +158,16 @@ class Consumer {
   // Partitions this member owns right now.
   virtual std::vector<TopicPartition> Assignment() = 0;
 
+  // Partitions this member owned and lost to another member since the last
+  // call (a rebalance after a member joined or left, or this member dropped
+  // from the group), each once. Records of them this member still holds
+  // uncommitted are the new owner's now (it reads them again from the last
+  // commit): the caller forgets them instead of acting on them. A partition
+  // taken away and given back within one rebalance is not lost; its
+  // uncommitted records may come again from Poll (at least once), which the
+  // caller recognises by their offsets. Used by one thread, like Poll.
+  virtual std::vector<TopicPartition> TakeLostPartitions() = 0;
+
   // Lag of this consumer's group on every partition of its topics. May
   // block on the network (Kafka); safe to call from another thread.
   virtual Result<std::vector<PartitionLag>> Lag() = 0;

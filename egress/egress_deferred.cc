@@ -72,4 +72,27 @@ std::vector<const Deferred*> DeferredSet::All() const {
   return out;
 }
 
+Deferred* DeferredSet::At(const queue::TopicPartition& tp, int64_t offset) {
+  for (auto& [due, d] : by_due_) {
+    if (d->offset == offset && d->tp.partition == tp.partition && d->tp.topic == tp.topic) {
+      return d.get();
+    }
+  }
+  return nullptr;
+}
+
+std::vector<int64_t> DeferredSet::DropPartition(const queue::TopicPartition& tp) {
+  std::vector<int64_t> offsets;
+  for (auto it = by_due_.begin(); it != by_due_.end();) {
+    const Deferred& d = *it->second;
+    if (d.tp.partition != tp.partition || d.tp.topic != tp.topic) {
+      ++it;
+      continue;
+    }
+    offsets.push_back(d.offset);
+    it = by_due_.erase(it);
+  }
+  return offsets;
+}
+
 }  // namespace sg::egress

@@ -50,6 +50,12 @@ class DeferredSet {
   uint32_t MakeDue(const std::string& domain, int64_t now);
   // Every record, in due order (held last).
   std::vector<const Deferred*> All() const;
+  // The record read from tp at offset, or null.
+  Deferred* At(const queue::TopicPartition& tp, int64_t offset);
+  // Removes every record read from tp (held ones and ones being held too:
+  // the partition went to another egress, which reads them again) and
+  // returns their offsets.
+  std::vector<int64_t> DropPartition(const queue::TopicPartition& tp);
 
  private:
   static int64_t DueOf(const Deferred& d);

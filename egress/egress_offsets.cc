@@ -4,6 +4,7 @@ namespace sg::egress {
 
 void OffsetTracker::Add(const queue::TopicPartition& tp, int64_t offset) {
   auto& st = parts_[{tp.topic, tp.partition}];
+  st.lost = false;
   st.open.insert(offset);
   if (offset + 1 > st.next) st.next = offset + 1;
 }
@@ -13,9 +14,27 @@ void OffsetTracker::Done(const queue::TopicPartition& tp, int64_t offset) {
   if (it != parts_.end()) it->second.open.erase(offset);
 }
 
+bool OffsetTracker::IsOpen(const queue::TopicPartition& tp, int64_t offset) const {
+  auto it = parts_.find({tp.topic, tp.partition});
+  return it != parts_.end() && it->second.open.count(offset) > 0;
+}
+
+void OffsetTracker::Lose(const queue::TopicPartition& tp, const std::vector<int64_t>& dropped) {
+  auto it = parts_.find({tp.topic, tp.partition});
+  if (it == parts_.end()) return;
+  State& st = it->second;
+  for (int64_t o : dropped) st.open.erase(o);
+  // What this consumer saw and committed says nothing about the partition
+  // once another one owned it: start over from what is read again.
+  st.lost = true;
+  st.committed = -1;
+  st.next = st.open.empty() ? 0 : *st.open.rbegin() + 1;
+}
+
 std::vector<std::pair<queue::TopicPartition, int64_t>> OffsetTracker::TakeCommits() {
   std::vector<std::pair<queue::TopicPartition, int64_t>> out;
   for (auto& [key, st] : parts_) {
+    if (st.lost) continue;
     int64_t point = st.open.empty() ? st.next : *st.open.begin();
     if (point > st.committed) {
       st.committed = point;

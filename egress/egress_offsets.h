@@ -21,6 +21,15 @@ class OffsetTracker {
  public:
   void Add(const queue::TopicPartition& tp, int64_t offset);
   void Done(const queue::TopicPartition& tp, int64_t offset);
+  // True while the record at tp/offset is added and not done: it is in hand
+  // (being delivered or waiting for its retry). A record read again (a
+  // rebalance restarts a partition at its last commit) is then skipped.
+  bool IsOpen(const queue::TopicPartition& tp, int64_t offset) const;
+  // tp went to another consumer: `dropped` (records in hand that the new
+  // owner reads again) are forgotten, and no commit point is handed out for
+  // tp until a record of it is added again (it came back); records still
+  // being delivered stay open until Done.
+  void Lose(const queue::TopicPartition& tp, const std::vector<int64_t>& dropped);
   // Partitions whose commit point moved since the last call, with the new point.
   std::vector<std::pair<queue::TopicPartition, int64_t>> TakeCommits();
   size_t Open() const;
@@ -30,6 +39,7 @@ class OffsetTracker {
     std::set<int64_t> open;
     int64_t next = 0;              // one past the highest offset seen
     int64_t committed = -1;        // last commit point handed out
+    bool lost = false;             // owned by another consumer (Lose)
   };
   std::map<std::pair<std::string, int32_t>, State> parts_;
 };

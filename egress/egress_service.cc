@@ -117,6 +117,11 @@ class EgressService::Impl {
   void CommitSynced();
   void PollDeliver();
   void PollRetry();
+  // Forgets what this egress holds of partitions a rebalance gave to
+  // another egress (they read those records again): held retries are
+  // dropped, no commit point is handed out for them. Right after each Poll,
+  // which is where rebalances happen.
+  void ForgetLostPartitions(queue::Consumer& consumer);
   void StartDueRetries();
   void StartRetry(std::unique_ptr<Deferred> d);
   friend class EgressQueueAdmin;
@@ -384,8 +389,11 @@ void EgressService::Impl::PollDeliver() {
     spdlog::warn("egress: poll {}: {}", deliver_topic_, records.error().ToString());
     return;
   }
+  ForgetLostPartitions(*deliver_consumer_);
   for (auto& r : *records) {
     queue::TopicPartition tp{r.topic, r.partition};
+    // Read again after a rebalance while still in hand: already being sent.
+    if (offsets_.IsOpen(tp, r.offset)) continue;
     v1::MessageRecord rec;
     if (!rec.ParseFromString(r.value)) {
       offsets_.Add(tp, r.offset);
@@ -398,25 +406,33 @@ void EgressService::Impl::PollDeliver() {
 
 void EgressService::Impl::PollRetry() {
   const size_t max = static_cast<size_t>(config_.max_inflight);
-  if (deferred_.size() >= kMaxHeldRetries) {
-    if (!retry_paused_) {
-      for (const auto& tp : retry_consumer_->Assignment()) retry_consumer_->Pause(tp);
-      retry_paused_ = true;
-    }
-    return;
+  if (deferred_.size() >= kMaxHeldRetries && !retry_paused_) {
+    for (const auto& tp : retry_consumer_->Assignment()) retry_consumer_->Pause(tp);
+    retry_paused_ = true;
   }
   if (retry_paused_ && deferred_.size() < kMaxHeldRetries / 2) {
     for (const auto& tp : retry_consumer_->Assignment()) retry_consumer_->Resume(tp);
     retry_paused_ = false;
   }
-  if (retry_paused_ || Inflight() >= max) return;
-  auto records = retry_consumer_->Poll(max, std::chrono::milliseconds(0));
+  if (!retry_paused_ && Inflight() >= max) return;
+  // Paused, this still polls: that keeps this member in the group (Kafka
+  // drops a member that has not polled for max.poll.interval.ms, and a
+  // rebalance waits for every member to poll). A partition assigned since
+  // arrives unpaused: at most one of its records is taken, then it is
+  // paused like the others.
+  auto records = retry_consumer_->Poll(retry_paused_ ? 1 : max, std::chrono::milliseconds(0));
+  if (retry_paused_) {
+    for (const auto& tp : retry_consumer_->Assignment()) retry_consumer_->Pause(tp);
+  }
   if (!records.ok()) {
     spdlog::warn("egress: poll {}: {}", retry_topic_, records.error().ToString());
     return;
   }
+  ForgetLostPartitions(*retry_consumer_);
   for (auto& r : *records) {
     queue::TopicPartition tp{r.topic, r.partition};
+    // Read again after a rebalance while still held or being attempted.
+    if (offsets_.IsOpen(tp, r.offset)) continue;
     offsets_.Add(tp, r.offset);
     auto d = std::make_unique<Deferred>();
     d->tp = tp;
@@ -432,6 +448,16 @@ void EgressService::Impl::PollRetry() {
     deferred_.Add(std::move(d));
   }
   StartDueRetries();
+}
+
+void EgressService::Impl::ForgetLostPartitions(queue::Consumer& consumer) {
+  for (const auto& tp : consumer.TakeLostPartitions()) {
+    std::vector<int64_t> dropped;
+    if (&consumer == retry_consumer_.get()) dropped = deferred_.DropPartition(tp);
+    offsets_.Lose(tp, dropped);
+    spdlog::info("egress: partition {}[{}] went to another egress; {} waiting retries handed over",
+                 tp.topic, tp.partition, dropped.size());
+  }
 }
 
 void EgressService::Impl::StartDueRetries() {
@@ -974,20 +1000,22 @@ Result<uint32_t> EgressService::Impl::QueueHold(const std::string& message_id,
     r.key = message_id;
     r.headers.push_back({std::string(kHeldHeader), who});
     r.value = d->rec.SerializeAsString();
-    producer_->Produce(std::move(r), [posts = posts_, this, d, message_id](const Status& st) {
-      posts->Post([this, d, message_id, st] {
-        for (Deferred* still : deferred_.Find(message_id)) {
-          if (still != d) continue;
-          if (!st.ok()) {
-            still->holding = false;
-            spdlog::warn("egress: hold {}: produce to {} failed: {}", message_id, retry_topic_,
-                         st.error().ToString());
-            return;
-          }
-          auto taken = deferred_.Take(d);
-          offsets_.Done(taken->tp, taken->offset);
-          log::MessageEvent("egress", taken->rec.envelope()).Field("action", "held").Info();
+    // By its position, not its address: the record may be gone when the
+    // copy is stored (its partition went to another egress meanwhile).
+    producer_->Produce(std::move(r), [posts = posts_, this, tp = d->tp, offset = d->offset,
+                                      message_id](const Status& st) {
+      posts->Post([this, tp, offset, message_id, st] {
+        Deferred* still = deferred_.At(tp, offset);
+        if (still == nullptr) return;
+        if (!st.ok()) {
+          still->holding = false;
+          spdlog::warn("egress: hold {}: produce to {} failed: {}", message_id, retry_topic_,
+                       st.error().ToString());
+          return;
         }
+        auto taken = deferred_.Take(still);
+        offsets_.Done(taken->tp, taken->offset);
+        log::MessageEvent("egress", taken->rec.envelope()).Field("action", "held").Info();
       });
     });
   }

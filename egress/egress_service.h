@@ -22,7 +22,17 @@
 // and keeps not-yet-due records in memory, ordered by due time; the loop's
 // timer starts each when due. Held records are not committed, so a restart
 // loses none. When too many are held, the retry partitions are Paused until
-// some are due (back-pressure), then Resumed.
+// some are due (back-pressure), then Resumed; the consumer keeps polling
+// meanwhile, so it stays in its group.
+//
+// Several egress processes (pods) share the two groups. When a rebalance
+// moves a partition to another egress, this one drops the retries it holds
+// of it (the new owner reads them again from the last commit) and commits
+// nothing more there; records read again while still in hand (a partition
+// that stayed is restarted at its last commit) are skipped by offset. So a
+// waiting message is held by one egress at a time, and attempted by one.
+// What remains is at least once: a record being attempted when its
+// partition moves may be attempted by the new owner too.
 //
 // Threading: one thread runs a libuv loop with the SMTP client, DNS,
 // consumers and producer callbacks (posted back to the loop). Start/Stop

@@ -352,6 +352,28 @@ TEST_P(QueueContractTest, GroupMembersSharePartitionsAndEachRecordGoesToOneMembe
   for (const auto& [v, n] : seen) EXPECT_EQ(n, 1) << v;
 }
 
+TEST_P(QueueContractTest, AMemberLearnsWhichPartitionsWentToAnotherMember) {
+  auto a = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(a.ok());
+  AwaitAssignment({a->get()}, 4);
+  EXPECT_TRUE((*a)->TakeLostPartitions().empty());
+  auto b = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(b.ok());
+  AwaitAssignment({a->get(), b->get()}, 4);
+  auto lost = (*a)->TakeLostPartitions();
+  auto owned_b = (*b)->Assignment();
+  std::set<std::pair<std::string, int32_t>> lost_set, b_set;
+  for (const auto& tp : lost) lost_set.insert({tp.topic, tp.partition});
+  for (const auto& tp : owned_b) b_set.insert({tp.topic, tp.partition});
+  EXPECT_EQ(lost_set, b_set);  // exactly what b owns now, nothing a kept
+  EXPECT_TRUE((*a)->TakeLostPartitions().empty());  // each once
+  EXPECT_TRUE((*b)->TakeLostPartitions().empty());
+  // b leaves: a gets everything back and has lost nothing more.
+  (*b)->Close();
+  AwaitAssignment({a->get()}, 4);
+  EXPECT_TRUE((*a)->TakeLostPartitions().empty());
+}
+
 TEST_P(QueueContractTest, EveryGroupGetsEveryRecord) {
   ProduceAll({{"a", "1"}, {"b", "2"}});
   auto g1 = queue_->CreateConsumer("g1", {"t"});

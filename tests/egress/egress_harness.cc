@@ -53,21 +53,45 @@ void EgressHarness::OpenProducer() {
 
 EgressHarness::~EgressHarness() { Stop(); }
 
+namespace {
+
+Result<EgressConfig> ConfigOf(const std::string& yaml, const std::string& data_dir) {
+  SG_ASSIGN_OR_RETURN(auto doc, config::ConfigDocument::LoadString(yaml, "test.yaml"));
+  SG_ASSIGN_OR_RETURN(auto section, doc.Root().Map("egress"));
+  SG_ASSIGN_OR_RETURN(auto cfg, ParseEgressConfig(section, data_dir));
+  SG_RETURN_IF_ERROR(doc.CheckNoUnknownKeys());
+  return cfg;
+}
+
+}  // namespace
+
 void EgressHarness::Start(const std::string& yaml, bool real_clock) {
-  auto doc = config::ConfigDocument::LoadString(yaml, "test.yaml");
-  ASSERT_TRUE(doc.ok()) << doc.error().ToString();
-  auto section = doc->Root().Map("egress");
-  ASSERT_TRUE(section.ok());
-  auto cfg = ParseEgressConfig(*section, dir_.path());
+  auto cfg = ConfigOf(yaml, dir_.path());
   ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
-  auto unknown = doc->CheckNoUnknownKeys();
-  ASSERT_TRUE(unknown.ok()) << unknown.error().ToString();
   EgressDeps deps;
   if (!real_clock) deps.clock = &clock_;
   service_ = std::make_unique<EgressService>(*cfg, *queue_, registry_, "", deps);
   auto st = service_->Start();
   ASSERT_TRUE(st.ok()) << st.error().ToString();
   ASSERT_TRUE(service_->Ready());
+}
+
+std::unique_ptr<EgressService> EgressHarness::StartAnother(const std::string& yaml,
+                                                           const std::string& data_dir,
+                                                           metrics::Registry& registry) {
+  auto cfg = ConfigOf(yaml, data_dir);
+  if (!cfg.ok()) {
+    ADD_FAILURE() << cfg.error().ToString();
+    return nullptr;
+  }
+  EgressDeps deps;
+  deps.clock = &clock_;
+  auto service = std::make_unique<EgressService>(*cfg, *queue_, registry, "", deps);
+  if (auto st = service->Start(); !st.ok()) {
+    ADD_FAILURE() << st.error().ToString();
+    return nullptr;
+  }
+  return service;
 }
 
 void EgressHarness::Stop() {

@@ -39,6 +39,11 @@ class EgressHarness {
   // The fake clock is used unless real_clock.
   void Start(const std::string& yaml, bool real_clock = false);
   void Stop();
+  // Another egress process on the same queue and groups (a second pod), with
+  // its own data directory `data_dir` and metrics, on the fake clock; the
+  // caller stops it. Null (and a test failure) when it does not start.
+  std::unique_ptr<EgressService> StartAnother(const std::string& yaml, const std::string& data_dir,
+                                              metrics::Registry& registry);
 
   void Produce(const smimegate::v1::MessageRecord& rec, const std::string& topic = "deliver");
   // Every record of `topic` so far, read by a private consumer group.

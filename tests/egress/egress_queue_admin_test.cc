@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <thread>
 
 #include "common/deadletter_admin.h"
 #include "common/mail_queue.h"
 #include "tests/egress/egress_harness.h"
 #include "tests/egress/peer_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace sg::egress::testing {
 namespace {
@@ -168,6 +171,60 @@ TEST_P(EgressQueueAdminTest, DeleteKeepsTheMessageAsADeadLetterWithWhoDeletedIt)
   h_.Start(Yaml(peer_.port));
   ASSERT_TRUE(WaitUntil([&] { return States(q()).count("m1") == 1; }, seconds(10)));
   EXPECT_EQ(States(q()).count("m2"), 0u);
+}
+
+// A second egress (another pod) joins both groups while messages wait for
+// their retry: the retry partitions it takes over are read by it and no
+// longer held by the first one (and the partitions the first one keeps,
+// restarted at their last commit in Kafka's eager rebalance, are not read
+// twice). So every waiting message is held by one pod, and attempted once
+// when it is due.
+TEST_P(EgressQueueAdminTest, ASecondEgressTakesOverWaitingRetriesWithoutDoubles) {
+  std::vector<std::string> senders = {"one@org.test", "two@org.test"};
+  for (int i = 3; i <= 10; ++i) {
+    const std::string n = std::to_string(i);
+    senders.push_back("s" + n + "@org.test");
+    h_.Produce(MakeRecord("m" + n, senders.back(), {"r@d" + n + ".test"}));
+  }
+  ASSERT_TRUE(WaitUntil([&] {
+    auto s = States(q());
+    return s.size() == 10 && std::all_of(s.begin(), s.end(),
+                                         [](const auto& e) { return e.second == "deferred"; });
+  }, seconds(20)));
+  sg::testing::TempDir second_dir;
+  metrics::Registry second_registry;
+  auto second = h_.StartAnother(Yaml(peer_.port), second_dir.path(), second_registry);
+  ASSERT_NE(second, nullptr);
+  // Each message id held by exactly one of the two, and the second holds some.
+  std::map<std::string, int> holders;
+  size_t on_second = 0;
+  const bool settled = WaitUntil([&] {
+    holders.clear();
+    auto mine = q().List();
+    auto theirs = second->queue_admin().List();
+    if (!mine.ok() || !theirs.ok()) return false;
+    for (const auto& e : *mine) holders[e.message_id]++;
+    for (const auto& e : *theirs) holders[e.message_id]++;
+    on_second = theirs->size();
+    return on_second > 0 && holders.size() == 10 &&
+           std::all_of(holders.begin(), holders.end(), [](const auto& e) { return e.second == 1; });
+  }, seconds(40));
+  std::string seen;
+  for (const auto& [id, n] : holders) seen += id + "x" + std::to_string(n) + " ";
+  ASSERT_TRUE(settled) << "held by the two egress: " << seen << "(second: " << on_second << ")";
+  // Due now on both: each message is attempted once more, by its holder.
+  std::map<std::string, size_t> before;
+  for (const auto& s : senders) before[s] = Attempts(peer_, s);
+  ASSERT_TRUE(q().Retry("").ok());
+  ASSERT_TRUE(second->queue_admin().Retry("").ok());
+  auto all_once_more = [&] {
+    return std::all_of(senders.begin(), senders.end(),
+                       [&](const auto& s) { return Attempts(peer_, s) >= before[s] + 1; });
+  };
+  ASSERT_TRUE(WaitUntil(all_once_more, seconds(20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // room for a second attempt
+  for (const auto& s : senders) EXPECT_EQ(Attempts(peer_, s), before[s] + 1) << s;
+  second->Stop();
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "egress/egress_dedupe.h"
+#include "egress/egress_deferred.h"
 #include "egress/egress_maildir.h"
 #include "egress/egress_offsets.h"
 #include "tests/support/temp_dir.h"
@@ -156,6 +158,59 @@ TEST(OffsetTracker, CommitsOnlyTheContiguousDonePrefix) {
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].second, 13);
   EXPECT_EQ(t.Open(), 0u);
+}
+
+TEST(OffsetTracker, ALostPartitionIsNotCommittedUntilItsRecordsComeAgain) {
+  OffsetTracker t;
+  queue::TopicPartition tp{"retry", 1};
+  t.Add(tp, 5);  // waiting retries
+  t.Add(tp, 6);
+  t.Add(tp, 7);  // being attempted
+  EXPECT_TRUE(t.IsOpen(tp, 6));
+  EXPECT_FALSE(t.IsOpen(tp, 8));
+  EXPECT_EQ(t.TakeCommits().size(), 1u);  // 5
+  t.Lose(tp, {5, 6});
+  EXPECT_FALSE(t.IsOpen(tp, 5));
+  EXPECT_TRUE(t.IsOpen(tp, 7));  // still in hand: a read-again copy is skipped
+  t.Done(tp, 7);
+  // Dropping 5 and 6 must not let the commit point pass them while the
+  // partition is another consumer's.
+  EXPECT_TRUE(t.TakeCommits().empty());
+  // It came back: read again from the last commit (5).
+  t.Add(tp, 5);
+  t.Add(tp, 6);
+  auto c = t.TakeCommits();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second, 5);
+  t.Done(tp, 5);
+  t.Done(tp, 6);
+  c = t.TakeCommits();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second, 8);  // 7 was done here while the partition was away
+}
+
+TEST(DeferredSet, DropPartitionRemovesOnlyThatPartitionHeldOrNot) {
+  DeferredSet set;
+  auto add = [&](int32_t partition, int64_t offset, bool held) {
+    auto d = std::make_unique<Deferred>();
+    d->tp = {"retry", partition};
+    d->offset = offset;
+    d->held = held;
+    d->rec.mutable_envelope()->set_message_id("m" + std::to_string(offset));
+    set.Add(std::move(d));
+  };
+  add(0, 1, false);
+  add(1, 2, false);
+  add(1, 3, true);
+  add(0, 4, true);
+  auto dropped = set.DropPartition({"retry", 1});
+  std::sort(dropped.begin(), dropped.end());
+  EXPECT_EQ(dropped, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(set.size(), 2u);
+  EXPECT_NE(set.At({"retry", 0}, 1), nullptr);
+  EXPECT_EQ(set.At({"retry", 1}, 2), nullptr);
+  EXPECT_EQ(set.At({"retry", 1}, 1), nullptr);  // partition and offset both count
+  EXPECT_TRUE(set.DropPartition({"retry", 1}).empty());
 }
 
 }  // namespace
