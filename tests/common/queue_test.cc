@@ -365,7 +365,7 @@ TEST_P(QueueContractTest, AMemberLearnsWhichPartitionsWentToAnotherMember) {
   std::set<std::pair<std::string, int32_t>> lost_set, b_set;
   for (const auto& tp : lost) lost_set.insert({tp.topic, tp.partition});
   for (const auto& tp : owned_b) b_set.insert({tp.topic, tp.partition});
-  EXPECT_EQ(lost_set, b_set);  // exactly what b owns now, nothing a kept
+  EXPECT_EQ(lost_set, b_set);                       // exactly what b owns now, nothing a kept
   EXPECT_TRUE((*a)->TakeLostPartitions().empty());  // each once
   EXPECT_TRUE((*b)->TakeLostPartitions().empty());
   // b leaves: a gets everything back and has lost nothing more.

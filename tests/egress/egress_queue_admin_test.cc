@@ -186,11 +186,13 @@ TEST_P(EgressQueueAdminTest, ASecondEgressTakesOverWaitingRetriesWithoutDoubles)
     senders.push_back("s" + n + "@org.test");
     h_.Produce(MakeRecord("m" + n, senders.back(), {"r@d" + n + ".test"}));
   }
-  ASSERT_TRUE(WaitUntil([&] {
-    auto s = States(q());
-    return s.size() == 10 && std::all_of(s.begin(), s.end(),
-                                         [](const auto& e) { return e.second == "deferred"; });
-  }, seconds(20)));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto s = States(q());
+        return s.size() == 10 && std::all_of(s.begin(), s.end(),
+                                             [](const auto& e) { return e.second == "deferred"; });
+      },
+      seconds(20)));
   sg::testing::TempDir second_dir;
   metrics::Registry second_registry;
   auto second = h_.StartAnother(Yaml(peer_.port), second_dir.path(), second_registry);
@@ -198,17 +200,20 @@ TEST_P(EgressQueueAdminTest, ASecondEgressTakesOverWaitingRetriesWithoutDoubles)
   // Each message id held by exactly one of the two, and the second holds some.
   std::map<std::string, int> holders;
   size_t on_second = 0;
-  const bool settled = WaitUntil([&] {
-    holders.clear();
-    auto mine = q().List();
-    auto theirs = second->queue_admin().List();
-    if (!mine.ok() || !theirs.ok()) return false;
-    for (const auto& e : *mine) holders[e.message_id]++;
-    for (const auto& e : *theirs) holders[e.message_id]++;
-    on_second = theirs->size();
-    return on_second > 0 && holders.size() == 10 &&
-           std::all_of(holders.begin(), holders.end(), [](const auto& e) { return e.second == 1; });
-  }, seconds(40));
+  const bool settled = WaitUntil(
+      [&] {
+        holders.clear();
+        auto mine = q().List();
+        auto theirs = second->queue_admin().List();
+        if (!mine.ok() || !theirs.ok()) return false;
+        for (const auto& e : *mine) holders[e.message_id]++;
+        for (const auto& e : *theirs) holders[e.message_id]++;
+        on_second = theirs->size();
+        return on_second > 0 && holders.size() == 10 &&
+               std::all_of(holders.begin(), holders.end(),
+                           [](const auto& e) { return e.second == 1; });
+      },
+      seconds(40));
   std::string seen;
   for (const auto& [id, n] : holders) seen += id + "x" + std::to_string(n) + " ";
   ASSERT_TRUE(settled) << "held by the two egress: " << seen << "(second: " << on_second << ")";
