@@ -13,9 +13,9 @@
 #include "common/embedded_queue.h"
 #include "common/metrics.h"
 #include "common/queue_config.h"
+#include "tests/support/temp_dir.h"
 #include "workers/message_processor.h"
 #include "workers/worker_pool.h"
-#include "tests/support/temp_dir.h"
 
 namespace sg::workers {
 namespace {
@@ -35,7 +35,8 @@ class WaitingProcessor : public MessageProcessor {
 std::map<std::string, double> LagSeries(const metrics::Registry& registry) {
   std::map<std::string, double> out;
   std::istringstream in(registry.Serialize());
-  const std::string prefix = "smimegate_queue_consumer_lag_records{group=\"smimegate-workers\",topic=\"";
+  const std::string prefix =
+      "smimegate_queue_consumer_lag_records{group=\"smimegate-workers\",topic=\"";
   for (std::string line; std::getline(in, line);) {
     if (line.rfind(prefix, 0) != 0) continue;
     const size_t topic_end = line.find('"', prefix.size());
@@ -71,8 +72,11 @@ class WorkerLagTest : public ::testing::Test {
       rec.mutable_envelope()->set_message_id("m" + std::to_string(i));
       rec.set_message("Subject: x\r\n\r\nbody\r\n");
       std::promise<Status> done;
-      (*p)->Produce({i % 2 == 0 ? "inbound" : "outbound", "m" + std::to_string(i), {},
-                     rec.SerializeAsString(), std::nullopt},
+      (*p)->Produce({i % 2 == 0 ? "inbound" : "outbound",
+                     "m" + std::to_string(i),
+                     {},
+                     rec.SerializeAsString(),
+                     std::nullopt},
                     [&done](const Status& st) { done.set_value(st); });
       ASSERT_TRUE(done.get_future().get().ok());
     }
@@ -112,19 +116,26 @@ TEST_F(WorkerLagTest, EachPodExportsOnlyThePartitionsItOwns) {
   // sum over pods is still the group's lag.
   auto b = Pool(reg_b);
   ASSERT_TRUE(b->Start().ok());
-  EXPECT_TRUE(Await(reg_a, reg_b, [](const auto& sa, const auto& sb) {
-    if (sa.empty() || sb.empty() || sa.size() + sb.size() != 4) return false;
-    for (const auto& [k, v] : sa) {
-      if (sb.count(k)) return false;
-    }
-    return Sum(sa) + Sum(sb) == 6;
-  })) << "A:\n" << reg_a.Serialize() << "B:\n" << reg_b.Serialize();
+  EXPECT_TRUE(Await(reg_a, reg_b,
+                    [](const auto& sa, const auto& sb) {
+                      if (sa.empty() || sb.empty() || sa.size() + sb.size() != 4) return false;
+                      for (const auto& [k, v] : sa) {
+                        if (sb.count(k)) return false;
+                      }
+                      return Sum(sa) + Sum(sb) == 6;
+                    }))
+      << "A:\n"
+      << reg_a.Serialize() << "B:\n"
+      << reg_b.Serialize();
 
   // Pod B stops: its series are gone, pod A has every partition back.
   b->Stop();
-  EXPECT_TRUE(Await(reg_a, reg_b, [](const auto& sa, const auto& sb) {
-    return sa.size() == 4 && Sum(sa) == 6 && sb.empty();
-  })) << "A:\n" << reg_a.Serialize() << "B:\n" << reg_b.Serialize();
+  EXPECT_TRUE(Await(
+      reg_a, reg_b,
+      [](const auto& sa, const auto& sb) { return sa.size() == 4 && Sum(sa) == 6 && sb.empty(); }))
+      << "A:\n"
+      << reg_a.Serialize() << "B:\n"
+      << reg_b.Serialize();
   a->Stop();
   EXPECT_TRUE(LagSeries(reg_a).empty());
 }
