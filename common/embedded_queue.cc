@@ -737,6 +737,23 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     return out;
   }
 
+  // The partitions `id` owns: the group's commit (this member's own, or the
+  // one it started from) against the end, both exact at the call.
+  std::vector<PartitionLag> OwnedLag(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return {};
+    std::vector<PartitionLag> out;
+    for (const auto& tp : it->second->assigned) {
+      PartitionLag l;
+      l.tp = tp;
+      l.committed = committed_[CommitKey(it->second->group, tp.topic, tp.partition)];
+      l.end = end_offset_[tp];
+      out.push_back(l);
+    }
+    return out;
+  }
+
   void Wakeup(uint64_t id) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -1099,6 +1116,7 @@ class EmbeddedConsumerImpl : public Consumer {
   std::vector<TopicPartition> Assignment() override { return impl_->Assignment(id_); }
   std::vector<TopicPartition> TakeLostPartitions() override { return impl_->TakeLost(id_); }
   Result<std::vector<PartitionLag>> Lag() override { return impl_->Lag(id_); }
+  std::vector<PartitionLag> OwnedLag() override { return impl_->OwnedLag(id_); }
   void Wakeup() override { impl_->Wakeup(id_); }
   void Close() override {
     if (!closed_.exchange(true)) impl_->Leave(id_);

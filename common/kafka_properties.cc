@@ -12,7 +12,7 @@ struct Owned {
   std::string_view property;
   std::string_view instead;  // what to use instead ("" when nothing)
 };
-constexpr std::array<Owned, 22> kOwned{{
+constexpr std::array<Owned, 23> kOwned{{
     {"bootstrap.servers", "queue.kafka.brokers"},
     {"metadata.broker.list", "queue.kafka.brokers"},
     {"client.id", ""},
@@ -35,6 +35,7 @@ constexpr std::array<Owned, 22> kOwned{{
     {"session.timeout.ms", "queue.kafka.session_timeout"},
     {"heartbeat.interval.ms", "queue.kafka.session_timeout"},
     {"max.partition.fetch.bytes", ""},
+    {"enable.partition.eof", ""},
 }};
 
 }  // namespace

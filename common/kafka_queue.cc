@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -418,6 +419,9 @@ class KafkaConsumer : public Consumer {
     if (!set("group.id", group) || !set("enable.auto.commit", "false") ||
         !set("enable.auto.offset.store", "false") || !set("auto.offset.reset", "earliest") ||
         !set("partition.assignment.strategy", "roundrobin") ||
+        // The end-of-partition event tells OwnedLag where reading started on
+        // a partition that holds nothing new (Poll skips it).
+        !set("enable.partition.eof", "true") ||
         !set("session.timeout.ms", std::to_string(impl_->options().session_timeout.count())) ||
         !set("heartbeat.interval.ms",
              std::to_string(std::max<int64_t>(100, impl_->options().session_timeout.count() / 5))) ||
@@ -427,6 +431,7 @@ class KafkaConsumer : public Consumer {
     }
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &KafkaConsumer::OnRebalance);
+    rd_kafka_conf_set_error_cb(conf, &KafkaConsumer::OnError);
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!rk_) return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka: ") + err);
     rd_kafka_poll_set_consumer(rk_);
@@ -444,28 +449,43 @@ class KafkaConsumer : public Consumer {
     return OkStatus();
   }
 
+  // Errors served as callbacks (Close serves the consumer queue that way):
+  // an end-of-partition event left in the queue is no error; without this
+  // callback librdkafka would print it to stderr as one.
+  static void OnError(rd_kafka_t* /*rk*/, int err, const char* reason, void* /*opaque*/) {
+    if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    spdlog::warn("kafka consumer: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
+                 reason);
+  }
+
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<KafkaConsumer*>(opaque);
     std::lock_guard<std::mutex> lock(self->mu_);
+    if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      // Lost (session timed out, the group moved on without this member):
+      // other members may own the partitions already.
+      auto& into = rd_kafka_assignment_lost(rk) ? self->lost_ : self->revoked_;
+      into.insert(self->assigned_.begin(), self->assigned_.end());
+    }
+    // Eager protocol: every assignment is the whole new one, and what a
+    // member knew of a partition it had before starts over.
+    self->assigned_.clear();
+    self->owned_.clear();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-      self->assigned_.clear();
       for (int i = 0; i < parts->cnt; ++i) {
-        self->assigned_.insert({parts->elems[i].topic, parts->elems[i].partition});
+        TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
+        self->assigned_.insert(tp);
+        self->owned_[tp] = OwnedOffsets{};
       }
-      // Eager protocol: every rebalance revokes everything first; what did
-      // not come back went to another member.
+      // Every rebalance revokes everything first; what did not come back
+      // went to another member.
       for (const auto& tp : self->revoked_) {
         if (!self->assigned_.count(tp)) self->lost_.insert(tp);
       }
       self->revoked_.clear();
       rd_kafka_assign(rk, parts);
     } else {
-      // Lost (session timed out, the group moved on without this member):
-      // other members may own the partitions already.
-      auto& into = rd_kafka_assignment_lost(rk) ? self->lost_ : self->revoked_;
-      into.insert(self->assigned_.begin(), self->assigned_.end());
-      self->assigned_.clear();
       rd_kafka_assign(rk, nullptr);
     }
   }
@@ -496,13 +516,17 @@ class KafkaConsumer : public Consumer {
       if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           spdlog::warn("kafka consumer: {}", rd_kafka_message_errstr(m));
+        } else {
+          NoteStart(m);  // nothing to read: it started at the end
         }
         rd_kafka_message_destroy(m);
         continue;
       }
+      NoteStart(m);
       out.push_back(ToRecord(m));
       rd_kafka_message_destroy(m);
     }
+    PublishEnds();
     return out;
   }
 
@@ -539,6 +563,10 @@ class KafkaConsumer : public Consumer {
     }
     rd_kafka_queue_destroy(q);
     if (err) return KafkaError(err, "kafka commit " + tp.topic);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = owned_.find(tp); it != owned_.end()) {
+      it->second.committed = std::max(it->second.committed, next_offset);
+    }
     return OkStatus();
   }
 
@@ -617,6 +645,22 @@ class KafkaConsumer : public Consumer {
     return out;
   }
 
+  std::vector<PartitionLag> OwnedLag() override {
+    std::vector<PartitionLag> out;
+    if (closed_) return out;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [tp, o] : owned_) {
+      const int64_t committed = std::max(o.start, o.committed);
+      if (o.end < 0 || committed < 0) continue;  // not known yet
+      PartitionLag l;
+      l.tp = tp;
+      l.committed = committed;
+      l.end = o.end;
+      out.push_back(l);
+    }
+    return out;
+  }
+
   void Wakeup() override { wakeup_ = true; }
 
   // Leaves the group (committing nothing: commits are explicit) within
@@ -627,6 +671,10 @@ class KafkaConsumer : public Consumer {
   // by the broker after session.timeout; nothing uncommitted is lost.
   void Close() override {
     if (closed_.exchange(true) || !rk_) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      owned_.clear();
+    }
     const auto timeout = impl_->options().close_timeout;
     rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
     if (rd_kafka_error_t* error = rd_kafka_consumer_close_queue(rk_, q)) {
@@ -650,6 +698,36 @@ class KafkaConsumer : public Consumer {
   }
 
  private:
+  // What this member knows of an owned partition; -1: not yet.
+  struct OwnedOffsets {
+    int64_t start = -1;      // offset of the first record or end event since the assignment
+    int64_t committed = -1;  // the highest offset this member committed
+    int64_t end = -1;        // high watermark of the last fetch response
+  };
+
+  // Polling thread: the first record (or end-of-partition event) of an
+  // owned partition since its assignment says where reading started: the
+  // group's committed offset then (or the reset point).
+  void NoteStart(const rd_kafka_message_t* m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = owned_.find({rd_kafka_topic_name(m->rkt), m->partition});
+    if (it != owned_.end() && it->second.start < 0 && m->offset >= 0) it->second.start = m->offset;
+  }
+
+  // Polling thread: the owned partitions' high watermarks as the last fetch
+  // responses left them in librdkafka's local state (no request is sent).
+  void PublishEnds() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [tp, o] : owned_) {
+      int64_t low = 0, high = 0;
+      if (rd_kafka_get_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &low, &high) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR &&
+          high >= 0) {
+        o.end = high;
+      }
+    }
+  }
+
   std::shared_ptr<KafkaQueueImpl> impl_;
   std::vector<std::string> topics_;
   rd_kafka_t* rk_ = nullptr;
@@ -657,6 +735,7 @@ class KafkaConsumer : public Consumer {
   std::set<TopicPartition, TpLess> assigned_;
   std::set<TopicPartition, TpLess> revoked_;  // revoked, not yet assigned again
   std::set<TopicPartition, TpLess> lost_;     // for TakeLostPartitions
+  std::map<TopicPartition, OwnedOffsets, TpLess> owned_;  // published for OwnedLag
   std::atomic<bool> wakeup_{false};
   std::atomic<bool> closed_{false};
 };

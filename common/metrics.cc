@@ -129,6 +129,21 @@ M& Family<M>::WithLabels(const std::vector<std::string>& values) {
 }
 
 template <typename M>
+void Family<M>::Remove(const std::vector<std::string>& values) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = children_.find(values);
+  if (it == children_.end()) return;
+  if constexpr (std::is_same_v<M, Counter>) {
+    backend_.Remove(it->second->counter_);
+  } else if constexpr (std::is_same_v<M, Gauge>) {
+    backend_.Remove(it->second->gauge_);
+  } else {
+    backend_.Remove(it->second->histogram_);
+  }
+  children_.erase(it);
+}
+
+template <typename M>
 void Family<M>::ForEach(
     const std::function<void(const std::vector<std::string>&, const M&)>& f) const {
   std::lock_guard<std::mutex> lock(mu_);

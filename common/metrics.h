@@ -45,6 +45,9 @@ class Registry;
 
 namespace sg::metrics {
 
+template <typename M>
+class Family;
+
 class Counter {
  public:
   explicit Counter(prometheus::Counter& counter) : counter_(&counter) {}
@@ -53,6 +56,7 @@ class Counter {
   double Value() const { return counter_->Value(); }
 
  private:
+  friend class Family<Counter>;
   prometheus::Counter* counter_;
 };
 
@@ -65,6 +69,7 @@ class Gauge {
   double Value() const { return gauge_->Value(); }
 
  private:
+  friend class Family<Gauge>;
   prometheus::Gauge* gauge_;
 };
 
@@ -81,6 +86,7 @@ class Histogram {
   uint64_t CumulativeCount(size_t i) const;
 
  private:
+  friend class Family<Histogram>;
   prometheus::Histogram* histogram_;
   std::vector<double> bounds_;
 };
@@ -112,6 +118,11 @@ class Family {
   }
   // Shorthand for a family without labels.
   M& Get() { return WithLabels(std::vector<std::string>{}); }
+  // Removes the child for these label values: its series leaves the
+  // exposition (a partition a consumer no longer owns). Nothing happens when
+  // there is none. A reference WithLabels returned for it must not be used
+  // afterwards; WithLabels with the same values makes a new child at 0.
+  void Remove(const std::vector<std::string>& values);
 
   const std::string& name() const { return name_; }
   const std::string& help() const { return help_; }

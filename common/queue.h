@@ -29,8 +29,8 @@
 //     partition outside any group: what `smimegatectl deadletter` uses.
 //
 // Threading: a Queue, its Producers and Consumers may be used from any
-// thread. A Consumer is used by one thread at a time (Wakeup and Lag
-// excepted).
+// thread. A Consumer is used by one thread at a time (Wakeup, Lag and
+// OwnedLag excepted).
 // Produce callbacks run on a queue-owned thread and must not block.
 #pragma once
 
@@ -171,6 +171,23 @@ class Consumer {
   // Lag of this consumer's group on every partition of its topics. May
   // block on the network (Kafka); safe to call from another thread.
   virtual Result<std::vector<PartitionLag>> Lag() = 0;
+
+  // Lag of the partitions this member owns now, and of no other: per owned
+  // partition, `end` is the partition's end offset as this member last saw
+  // it and `committed` the offset it committed itself (before its first
+  // commit: where it started reading after the assignment, i.e. the group's
+  // committed offset then). A partition whose end or start is not known yet
+  // (Kafka: no fetch answered since the assignment) is left out; a
+  // partition rebalanced away is gone from the next call on. Empty when
+  // closed. What a process exports as its share of the group's lag: summed
+  // over the members of a group, each partition counts exactly once.
+  // Fresh: embedded, at the call; Kafka, as of this member's last Poll (the
+  // high watermark of the last fetch response and the assignment the
+  // polling thread saw). Never touches the network and never blocks on I/O;
+  // safe to call from any thread while the member is open (Kafka: only a
+  // snapshot the polling thread publishes under a mutex is read, no
+  // librdkafka call is made on the caller's thread).
+  virtual std::vector<PartitionLag> OwnedLag() = 0;
 
   // Makes a blocked Poll return early. Safe from any thread.
   virtual void Wakeup() = 0;

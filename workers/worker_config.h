@@ -24,6 +24,9 @@ struct WorkerConfig {
   // then delivered unsigned (workers/policy/policy_ca_wait.h).
   std::chrono::milliseconds ca_wait{std::chrono::hours(1)};
   std::chrono::milliseconds ca_retry{std::chrono::minutes(1)};
+  // How often the lag metric is refreshed (not a configuration key; tests
+  // shorten it).
+  std::chrono::milliseconds lag_interval{5'000};
 };
 
 Result<WorkerConfig> ParseWorkerConfig(const config::ConfigNode& section);

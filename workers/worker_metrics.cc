@@ -31,7 +31,7 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
                                      metrics::LatencyBuckets())
                           .Get()),
       lag(r.AddGauge("smimegate_queue_consumer_lag_records",
-                     "Records produced but not yet committed by the consumer group",
+                     "Records produced but not yet committed, on the partitions this process owns",
                      {"group", "topic", "partition"})) {}
 
 }  // namespace sg::workers

@@ -179,25 +179,37 @@ void WorkerPool::Stop() {
     consumers.push_back(m->consumer.get());
   }
   queue::CloseAll(consumers);  // at the same time: each may wait for a gone broker
+  PublishOwnedLag();           // closed members own nothing: no series is left
   running_ = false;
 }
 
 void WorkerPool::ReportLag() {
   std::unique_lock<std::mutex> lock(lag_mu_);
   while (!stopping_.load()) {
-    if (!members_.empty() && members_[0]->consumer) {
-      lock.unlock();
-      auto lag = members_[0]->consumer->Lag();
-      lock.lock();
-      if (lag.ok()) {
-        for (const auto& l : *lag) {
-          metrics_.lag.WithLabels({config_.group, l.tp.topic, std::to_string(l.tp.partition)})
-              .Set(static_cast<double>(l.lag()));
-        }
-      }
-    }
-    lag_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_.load(); });
+    lock.unlock();
+    PublishOwnedLag();
+    lock.lock();
+    lag_cv_.wait_for(lock, config_.lag_interval, [this] { return stopping_.load(); });
   }
+}
+
+void WorkerPool::PublishOwnedLag() {
+  // Each member reports only the partitions it owns (no broker request):
+  // the members of a group own disjoint partitions, so summing the series
+  // of every pod counts each partition once.
+  std::set<std::vector<std::string>> now;
+  for (auto& m : members_) {
+    if (!m->consumer) continue;
+    for (const auto& l : m->consumer->OwnedLag()) {
+      std::vector<std::string> labels{config_.group, l.tp.topic, std::to_string(l.tp.partition)};
+      metrics_.lag.WithLabels(labels).Set(static_cast<double>(l.lag()));
+      now.insert(std::move(labels));
+    }
+  }
+  for (const auto& labels : lag_shown_) {
+    if (now.count(labels) == 0) metrics_.lag.Remove(labels);  // rebalanced away
+  }
+  lag_shown_ = std::move(now);
 }
 
 void WorkerPool::ResumeDue(Member& m) {

@@ -37,6 +37,8 @@
 #include <map>
 #include <mutex>
 #include <memory>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -90,8 +92,13 @@ class WorkerPool : public Service {
   void ParkPartitions(Member& m, const std::map<std::pair<std::string, int32_t>, int64_t>& park,
                       const std::vector<queue::Record>& batch);
   void Run(Member& m);
-  // Publishes the group's lag every few seconds until Stop.
+  // Publishes the lag of the partitions this process owns every
+  // config_.lag_interval until Stop (lag thread).
   void ReportLag();
+  // One refresh: every member's OwnedLag, and the series of partitions no
+  // member owns any more removed (lag thread, or the main thread after it
+  // ended).
+  void PublishOwnedLag();
   // Processes a batch in order and commits what is finished; returns how
   // many records are finished (fewer than all when a dependency is down or
   // the queue refused a publish: the rest must be read again).
@@ -111,6 +118,8 @@ class WorkerPool : public Service {
   WorkerMetrics metrics_;
   std::vector<std::unique_ptr<Member>> members_;
   std::thread lag_thread_;
+  // Label values of the lag series this process exports (PublishOwnedLag).
+  std::set<std::vector<std::string>> lag_shown_;
   std::mutex lag_mu_;
   std::condition_variable lag_cv_;
   std::atomic<bool> stopping_{false};

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,12 +14,16 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "common/tls_server.h"
+#include "keyservice/credentials_files.h"
 #include "keyservice/kek_check.h"
+#include "keyservice/rpc_role_egress.h"
 
 namespace sg::app {
 namespace {
@@ -52,6 +57,13 @@ std::vector<PortUse> PortsOf(const AppConfig& c, Stage stage) {
     }
   }
   if (RunsPortal(c, stage)) ports.push_back({"portal", c.portal.address, c.portal.port});
+  // Only a separately started egress serves egress.admin (`run` serves the
+  // queue admin on the keyservice's listener).
+  if (stage == Stage::kEgress && !c.egress.admin.listen.empty()) {
+    if (auto hp = egress::ParseHostPort(c.egress.admin.listen, 0); hp.ok()) {
+      ports.push_back({"egress.admin.listen", hp->host, hp->port});
+    }
+  }
   return ports;
 }
 
@@ -147,6 +159,52 @@ void CheckCertificates(const AppConfig& c, Stage stage,
   }
 }
 
+// egress.admin of a separately started egress: the three files are there,
+// load as a TLS server identity, and the certificate is an egress identity
+// (role egress, the name `smimegatectl queue --egress` verifies).
+void CheckEgressAdmin(const AppConfig& c, Stage stage, std::chrono::system_clock::time_point now,
+                      DeploymentCheck& out) {
+  const auto& a = c.egress.admin;
+  if (stage != Stage::kEgress || a.listen.empty()) return;
+  const std::string fix =
+      "; fix: `smimegatectl credentials issue --role egress --out DIR` and point "
+      "egress.admin.tls.cert_file/key_file/client_ca_file at DIR's cert.pem, key.pem, ca.pem "
+      "(or leave egress.admin.listen empty)";
+  bool missing = false;
+  for (const auto& [key, file] : {std::pair{"cert_file", a.cert_file},
+                                  {"key_file", a.key_file},
+                                  {"client_ca_file", a.client_ca_file}}) {
+    if (::access(file.c_str(), R_OK) != 0) {
+      out.errors.push_back(std::string("egress.admin.tls.") + key + ": cannot read " + file + ": " +
+                           std::strerror(errno) + fix);
+      missing = true;
+    }
+  }
+  if (missing) return;
+  const size_t before = out.errors.size();
+  CheckCertificate({a.cert_file, a.key_file, a.client_ca_file}, "egress.admin.tls", now, out);
+  for (size_t i = before; i < out.errors.size(); ++i) out.errors[i] += fix;
+  if (out.errors.size() > before) return;
+  std::stringstream pem;
+  pem << std::ifstream(a.cert_file).rdbuf();
+  auto facts = keyservice::InspectCertificatePem(pem.str(), c.keyservice.tls.trust_domain);
+  const std::string where = "egress.admin.tls.cert_file: certificate " + a.cert_file;
+  if (facts.ok() && facts->role != keyservice::kRoleEgress) {
+    out.errors.push_back(where + " carries " +
+                         (facts->role.empty() ? "no role (URI SAN spiffe://" +
+                                                    c.keyservice.tls.trust_domain + "/<role>)"
+                                              : "the role " + facts->role) +
+                         ", not egress" + fix);
+    return;
+  }
+  auto leaf = LeafOf(a.cert_file);
+  const std::string name(keyservice::kEgressServerName);
+  if (leaf && X509_check_host(leaf.get(), name.data(), name.size(), 0, nullptr) != 1) {
+    out.errors.push_back(where + " is not issued for the name " + name +
+                         ", which `smimegatectl queue --egress` verifies" + fix);
+  }
+}
+
 }  // namespace
 
 DeploymentCheck CheckDeployment(const AppConfig& config, Stage stage,
@@ -159,6 +217,7 @@ DeploymentCheck CheckDeployment(const AppConfig& config, Stage stage,
   }
   CheckPorts(config, stage, out);
   CheckCertificates(config, stage, now, out);
+  CheckEgressAdmin(config, stage, now, out);
   return out;
 }
 

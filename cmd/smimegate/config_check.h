@@ -10,7 +10,14 @@
 //   - the TLS certificate files (ingress listeners' tls, keyservice.tls,
 //     portal.tls): readable, key matching the certificate (the same loading
 //     as at start, common/tls_server.h), the leaf not expired (an error) or
-//     expiring within 14 days (a warning).
+//     expiring within 14 days (a warning);
+//   - egress.admin of a separately started egress (stage egress, listen
+//     set): its port as above; the three egress.admin.tls files readable and
+//     loading as above; the certificate of the role egress (URI SAN
+//     spiffe://<keyservice.tls.trust_domain>/egress) and for the name
+//     smimegate-egress that `smimegatectl queue --egress` verifies. Each
+//     error names the key and the fix (`smimegatectl credentials issue
+//     --role egress`).
 //
 // Threading: runs once on the main thread; binds and closes test sockets.
 #pragma once

@@ -2,7 +2,10 @@
 // (cmd/smimegate/config_show.h, config_check.h) on configurations written
 // into a temp dir: what is recorded and shown, and each check failing for
 // its cause with the key named.
+#include "cmd/smimegate/config_check.h"
+
 #include <gtest/gtest.h>
+#include <openssl/objects.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,7 +15,6 @@
 #include <string>
 
 #include "cmd/smimegate/app_config.h"
-#include "cmd/smimegate/config_check.h"
 #include "cmd/smimegate/config_show.h"
 #include "common/config_entries.h"
 #include "common/config_node.h"
@@ -196,6 +198,72 @@ TEST_F(ConfigCheckTest, CertificatesAreLoadedAndCheckedForExpiry) {
   AppConfig m = Load(mismatched);
   auto r = CheckDeployment(m, Stage::kIngress, system_clock::now());
   EXPECT_TRUE(Contains(r.errors, "ingress.listeners[0].tls")) << Joined(r.errors);
+}
+
+// egress.admin of a separately started egress: the listen form, the files,
+// the role and the name, each error naming the key and the fix.
+TEST_F(ConfigCheckTest, EgressAdminFilesAndRoleAreChecked) {
+  auto bad = LoadAppConfig(Write("bad.yaml", "egress:\n  admin:\n    listen: nonsense\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("egress.admin.listen"), std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("e.g. 0.0.0.0:7444"), std::string::npos);
+
+  const std::string yaml =
+      "metrics:\n  port: 0\negress:\n  admin:\n    listen: 127.0.0.1:47444\n"
+      "    tls:\n      cert_file: " +
+      dir_.Sub("e.crt") + "\n      key_file: " + dir_.Sub("e.key") +
+      "\n      client_ca_file: " + dir_.Sub("e.crt") + "\n";
+  AppConfig c = Load(yaml);
+  auto r = CheckDeployment(c, Stage::kEgress, system_clock::now());
+  EXPECT_TRUE(Contains(r.errors, "egress.admin.tls.cert_file: cannot read " + dir_.Sub("e.crt")))
+      << Joined(r.errors);
+  EXPECT_TRUE(Contains(r.errors, "egress.admin.tls.key_file: cannot read"));
+  EXPECT_TRUE(Contains(r.errors, "fix: `smimegatectl credentials issue --role egress"));
+  // `run` serves the queue admin on the keyservice's port: nothing here.
+  EXPECT_FALSE(
+      Contains(CheckDeployment(c, Stage::kWorker, system_clock::now()).errors, "egress.admin"));
+
+  auto write_identity = [&](const std::string& san, int days) {
+    auto key = sg::testing::MakeEcKey();
+    sg::testing::CertSpec spec;
+    spec.subject = {{"CN", "egress identity"}};
+    spec.not_before = system_clock::now() - hours(1);
+    spec.not_after = system_clock::now() + hours(24 * days);
+    spec.extensions = {{NID_subject_alt_name, san}};
+    auto cert = sg::testing::IssueCert(spec, key.get());
+    Write("e.crt", sg::testing::CertPem(cert.get()));
+    Write("e.key", sg::testing::KeyPem(key.get()));
+  };
+  write_identity("URI:spiffe://smimegate/worker,DNS:smimegate-egress", 30);
+  r = CheckDeployment(c, Stage::kEgress, system_clock::now());
+  EXPECT_TRUE(Contains(r.errors, "egress.admin.tls.cert_file: certificate " + dir_.Sub("e.crt") +
+                                     " carries the role worker, not egress"))
+      << Joined(r.errors);
+
+  write_identity("URI:spiffe://smimegate/egress", 30);
+  r = CheckDeployment(c, Stage::kEgress, system_clock::now());
+  EXPECT_TRUE(Contains(r.errors, "is not issued for the name smimegate-egress"))
+      << Joined(r.errors);
+
+  write_identity("URI:spiffe://smimegate/egress,DNS:smimegate-egress", 30);
+  r = CheckDeployment(c, Stage::kEgress, system_clock::now());
+  EXPECT_TRUE(r.errors.empty()) << Joined(r.errors);
+  auto later = CheckDeployment(c, Stage::kEgress, system_clock::now() + hours(24 * 31));
+  EXPECT_TRUE(Contains(later.errors, "egress.admin.tls: certificate")) << Joined(later.errors);
+  EXPECT_TRUE(Contains(later.errors, "has expired"));
+  EXPECT_TRUE(Contains(later.errors, "--role egress"));
+
+  // Its port is one of the stage's listeners.
+  sg::testing::LoopbackListenSocket taken(1);
+  ASSERT_TRUE(taken.ok());
+  std::string on_taken = yaml;
+  on_taken.replace(on_taken.find("127.0.0.1:47444"), 15,
+                   "127.0.0.1:" + std::to_string(taken.port()));
+  AppConfig t = Load(on_taken);
+  r = CheckDeployment(t, Stage::kEgress, system_clock::now());
+  EXPECT_TRUE(Contains(r.warnings, "egress.admin.listen 127.0.0.1:" + std::to_string(taken.port())))
+      << Joined(r.warnings);
 }
 
 }  // namespace

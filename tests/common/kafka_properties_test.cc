@@ -17,7 +17,8 @@ namespace {
 TEST(KafkaPropertiesTest, PropertiesSmimegateSetsAreRefusedByName) {
   EXPECT_TRUE(CheckKafkaProperties({{"security.protocol", "ssl"}, {"ssl.ca.location", "/ca.pem"}}).ok());
   for (const char* key : {"partition.assignment.strategy", "enable.auto.commit", "acks", "group.id",
-                          "metadata.broker.list", "session.timeout.ms", "compression.codec"}) {
+                          "metadata.broker.list", "session.timeout.ms", "compression.codec",
+                          "enable.partition.eof"}) {
     Status s = CheckKafkaProperties({{"ssl.ca.location", "/ca.pem"}, {key, "x"}});
     ASSERT_FALSE(s.ok()) << key;
     EXPECT_NE(s.error().message.find(std::string("queue.kafka.properties.") + key), std::string::npos)

@@ -69,6 +69,24 @@ TEST(MetricsTest, HistogramReadBack) {
   EXPECT_EQ(h.CumulativeCount(2), 3u);  // +Inf
 }
 
+// A removed child leaves the exposition (a partition rebalanced away must
+// not keep its last lag); the others stay, and the values come back fresh.
+TEST(MetricsTest, RemovedChildLeavesTheExposition) {
+  Registry r;
+  auto& g = r.AddGauge("smimegate_rm_records", "x", {"partition"});
+  g.WithLabels({"0"}).Set(5);
+  g.WithLabels({"1"}).Set(7);
+  g.Remove({"0"});
+  g.Remove({"9"});  // none: nothing happens
+  std::string out = r.Serialize();
+  EXPECT_EQ(out.find("smimegate_rm_records{partition=\"0\"}"), std::string::npos) << out;
+  EXPECT_NE(out.find("smimegate_rm_records{partition=\"1\"} 7\n"), std::string::npos) << out;
+  size_t n = 0;
+  g.ForEach([&](const std::vector<std::string>&, const Gauge&) { ++n; });
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(g.WithLabels({"0"}).Value(), 0);
+}
+
 TEST(MetricsTest, SameFamilyTwiceIsTheSameFamily) {
   Registry r;
   auto& a = r.AddCounter("smimegate_twice_total", "x", {"k"});

@@ -458,6 +458,84 @@ TEST_P(QueueContractTest, LagIsEndMinusCommitted) {
   EXPECT_EQ((*lag)[0].lag(), 2);
 }
 
+int64_t LagSum(const std::vector<PartitionLag>& lags) {
+  int64_t n = 0;
+  for (const auto& l : lags) n += l.lag();
+  return n;
+}
+
+// OwnedLag (issue 24): only the partitions a member owns, against its own
+// commits; summed over the members of a group each partition counts once,
+// and a partition rebalanced away leaves the member that lost it.
+TEST_P(QueueContractTest, OwnedLagCountsOnlyOwnedPartitionsOnce) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  std::set<int32_t> used;
+  for (int i = 0; i < 20; ++i) {
+    kv.push_back({"k" + std::to_string(i), std::to_string(i)});
+    used.insert(PartitionForKey(kv.back().first, 4));
+  }
+  ASSERT_EQ(used.size(), 4u) << "the keys should reach every partition";
+  ProduceAll(kv);
+  auto c1 = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(c1.ok());
+  // Kafka learns ends and starts from fetches: poll until all are known.
+  std::vector<Record> recs;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while ((recs.size() < 20 || (*c1)->OwnedLag().size() < 4) &&
+         std::chrono::steady_clock::now() < deadline) {
+    auto r = (*c1)->Poll(20, 100ms);
+    ASSERT_TRUE(r.ok());
+    for (auto& rec : *r) recs.push_back(std::move(rec));
+  }
+  ASSERT_EQ(recs.size(), 20u);
+  ASSERT_EQ((*c1)->OwnedLag().size(), 4u);
+  EXPECT_EQ(LagSum((*c1)->OwnedLag()), 20);
+  // Its own commit counts at once (no poll in between): one record each.
+  std::map<int32_t, int64_t> first;
+  for (const auto& r : recs) {
+    if (!first.count(r.partition)) first[r.partition] = r.offset;
+  }
+  ASSERT_EQ(first.size(), 4u);
+  for (const auto& [p, off] : first) ASSERT_TRUE((*c1)->Commit({"t", p}, off + 1).ok());
+  EXPECT_EQ(LagSum((*c1)->OwnedLag()), 16);
+
+  // A second member takes some partitions: each member reports only its
+  // own, together every partition once, from the group's commits.
+  auto c2 = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(c2.ok());
+  auto owned = [](Consumer& c) {
+    std::set<int32_t> ps;
+    for (const auto& l : c.OwnedLag()) ps.insert(l.tp.partition);
+    return ps;
+  };
+  auto assigned = [](Consumer& c) {
+    std::set<int32_t> ps;
+    for (const auto& tp : c.Assignment()) ps.insert(tp.partition);
+    return ps;
+  };
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*c1)->Poll(20, 50ms).ok());  // re-delivered, not committed
+    ASSERT_TRUE((*c2)->Poll(20, 50ms).ok());
+    auto a1 = assigned(**c1), a2 = assigned(**c2);
+    if (!a1.empty() && !a2.empty() && a1.size() + a2.size() == 4 && owned(**c1) == a1 &&
+        owned(**c2) == a2) {
+      break;
+    }
+  }
+  auto o1 = owned(**c1), o2 = owned(**c2);
+  EXPECT_FALSE(o1.empty());
+  EXPECT_FALSE(o2.empty());
+  EXPECT_EQ(o1.size() + o2.size(), 4u);
+  for (int32_t p : o1) EXPECT_EQ(o2.count(p), 0u) << "partition " << p << " counted twice";
+  EXPECT_EQ(o1, assigned(**c1));
+  EXPECT_EQ(o2, assigned(**c2));
+  EXPECT_EQ(LagSum((*c1)->OwnedLag()) + LagSum((*c2)->OwnedLag()), 16);
+  (*c2)->Close();
+  EXPECT_TRUE((*c2)->OwnedLag().empty());
+  (*c1)->Close();
+}
+
 // Event-loop consumers (egress) poll without waiting; that alone must make
 // progress, group membership included.
 TEST_P(QueueContractTest, NonBlockingPollsAloneDeliverRecords) {
