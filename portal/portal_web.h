@@ -42,6 +42,7 @@
 #include "common/result.h"
 #include "portal/portal_accounts.h"
 #include "portal/portal_audit.h"
+#include "portal/portal_brand.h"
 #include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
@@ -72,6 +73,7 @@ struct WebDeps {
   Audit& audit;
   PortalMetrics& metrics;
   const Clock& clock;
+  const Brands& brands;  // the config's brands with the tenants' (portal_brand.h)
 };
 
 class PortalWeb {

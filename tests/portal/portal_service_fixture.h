@@ -62,6 +62,8 @@ class PortalServiceFixture : public ::testing::Test {
  protected:
   // Changes to the configuration before the service starts.
   virtual void Configure(PortalConfig&) {}
+  // Wiring of the service before it starts (e.g. EnableTenantBranding).
+  virtual void BeforeStart(PortalService&) {}
 
   void SetUp() override {
     queue::EmbeddedQueueOptions opts;
@@ -80,6 +82,7 @@ class PortalServiceFixture : public ::testing::Test {
         config_, std::vector<std::string>{"corp.example"}, *queue_,
         PortalTopics{"portal", "deliver", "portal-reply", "deadletter"}, registry_, clock_,
         Argon2Params{1, 1024, 1}, 1);
+    BeforeStart(*service_);
     Status s = service_->Start();
     ASSERT_TRUE(s.ok()) << s.error().ToString();
     client_ = NewClient();
