@@ -139,6 +139,18 @@ TEST_F(TenantBrandingsTest, AtMostMaxTenantsAreKept) {
   EXPECT_EQ(registry_.reads, reads + 1);  // evicted, read again
 }
 
+TEST_F(TenantBrandingsTest, ABadColourFromTheRegistryIsNotShown) {
+  registry_.brandings["acme"].color = "red;}body{background:url(x)";
+  auto made = Make();
+  auto acme = made->ForDomain("corp.example");
+  ASSERT_TRUE(acme);
+  EXPECT_EQ(acme->color, "");
+  EXPECT_EQ(acme->product_name, "Acme Secure Post");
+  EXPECT_NE(metrics_.Serialize().find(
+                "smimegate_portal_tenant_branding_reads_total{result=\"refused\"} 1"),
+            std::string::npos);
+}
+
 TEST(SanitizeTenantBrandTest, DropsWhatThePortalMustNotShow) {
   TenantBrand ok;
   ok.color = "#A1b2C3";
