@@ -169,6 +169,15 @@ class PortalServiceFixture : public ::testing::Test {
     return 0;
   }
 
+  // A mail the portal wrote (notification, code, reset), decoded.
+  struct DecodedMail {
+    std::string raw, subject, text, html;
+  };
+  static DecodedMail Decode(const v1::MessageRecord& record) {
+    ParsedMessage p = ParseForPortal(record.message());
+    return DecodedMail{record.message(), p.summary.subject(), p.text, p.html};
+  }
+
   // The notification's link token ("/l/<43>" or "/r/<43>"), from the
   // decoded text part.
   static std::string LinkToken(const v1::MessageRecord& notification, const std::string& path = "l") {

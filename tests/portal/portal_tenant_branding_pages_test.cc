@@ -53,13 +53,6 @@ class PortalTenantBrandingTest : public testing::PortalServiceFixture {
         {{"corp.example", "acme"}, {"beta.example", "beta"}, {"plain.example", "plain"}});
   }
 
-  struct Note {
-    std::string raw, subject, text, html;
-  };
-  static Note Decode(const v1::MessageRecord& r) {
-    ParsedMessage p = ParseForPortal(r.message());
-    return Note{r.message(), p.summary.subject(), p.text, p.html};
-  }
   static bool Has(const std::string& s, std::string_view what) {
     return s.find(what) != std::string::npos;
   }
@@ -75,9 +68,9 @@ TEST_F(PortalTenantBrandingTest, MailsAndPagesShowTheSendersTenantsBranding) {
   Put("q3", "dora@partner.example", "C", "", "pia@plain.example");
   auto notes = WaitForNotifications(3);
   ASSERT_EQ(notes.size(), 3u);
-  const Note acme = Decode(*For(notes, "bob@partner.example"));
-  const Note beta = Decode(*For(notes, "carol@partner.example"));
-  const Note plain = Decode(*For(notes, "dora@partner.example"));
+  const DecodedMail acme = Decode(*For(notes, "bob@partner.example"));
+  const DecodedMail beta = Decode(*For(notes, "carol@partner.example"));
+  const DecodedMail plain = Decode(*For(notes, "dora@partner.example"));
   // Acme: its From, name, colour, logo, organisation and support.
   EXPECT_TRUE(Has(acme.raw, "From: Acme Notifications <notify@corp.example>")) << acme.raw;
   EXPECT_TRUE(Has(acme.text, "Acme Secure Post")) << acme.text;
@@ -152,11 +145,11 @@ TEST_F(PortalTenantBrandingTest, TheKeyserviceDownKeepsTheLastKnownBranding) {
   Put("q3", "dora@partner.example", "C", "", "ben@beta.example");
   auto notes = WaitForNotifications(3);
   ASSERT_EQ(notes.size(), 3u);
-  const Note kept = Decode(*For(notes, "carol@partner.example"));
+  const DecodedMail kept = Decode(*For(notes, "carol@partner.example"));
   EXPECT_TRUE(Has(kept.raw, "From: Acme Notifications <notify@corp.example>")) << kept.raw;
   EXPECT_TRUE(Has(kept.text, "Acme Secure Post"));
   // Beta was never read: the config's brand until the keyservice answers.
-  const Note never = Decode(*For(notes, "dora@partner.example"));
+  const DecodedMail never = Decode(*For(notes, "dora@partner.example"));
   EXPECT_FALSE(Has(never.text, "Beta Mail"));
   EXPECT_TRUE(Has(never.text, PortalConfig().defaults.product_name));
   auto css = client_->Get("/brand/corp.example.css");
