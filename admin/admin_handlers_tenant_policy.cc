@@ -66,7 +66,9 @@ Answer ClearPart(Call& c, Clear clear) {
 }
 
 nlohmann::json PolicyJson(const keyservice::Tenant& t) { return TenantPolicyToJson(t.policy); }
-nlohmann::json BrandingJson(const keyservice::Tenant& t) { return TenantBrandingToJson(t.branding); }
+nlohmann::json BrandingJson(const keyservice::Tenant& t) {
+  return TenantBrandingToJson(t.branding);
+}
 
 }  // namespace
 
@@ -79,7 +81,8 @@ Answer SetTenantPolicy(Call& c) {
         t.policy.tenant = t.id;
         return TenantPolicyFromJson(body, t.policy);
       },
-      [&c](const keyservice::TenantPolicy& p, const keyservice::Tenant& t) -> std::optional<Answer> {
+      [&c](const keyservice::TenantPolicy& p,
+           const keyservice::Tenant& t) -> std::optional<Answer> {
         if (TenantToken(c) && p.ca_backend != t.policy.ca_backend) {
           return Forbidden("only a reseller or super token may change a tenant's ca_backend");
         }

@@ -16,7 +16,8 @@ Brand Brands::For(const std::string& domain) const {
     b.support = t.support;
   }
   if (b.from_name.empty()) b.from_name = b.settings.product_name;
-  b.key = b.tenant ? domain : (b.settings.domain.empty() ? std::string("default") : b.settings.domain);
+  b.key =
+      b.tenant ? domain : (b.settings.domain.empty() ? std::string("default") : b.settings.domain);
   return b;
 }
 

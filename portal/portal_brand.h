@@ -23,8 +23,8 @@
 namespace sg::portal {
 
 struct Brand {
-  DomainSettings settings;  // the config's, with the tenant's product name and colour
-  std::string from_name;    // display name of the mails' From: sender_name, else product_name
+  DomainSettings settings;   // the config's, with the tenant's product name and colour
+  std::string from_name;     // display name of the mails' From: sender_name, else product_name
   std::string from_address;  // the tenant's sender_address; "" = as without branding
   std::string display_name;  // the tenant's organisation name; may be empty
   std::string support;       // the tenant's support contact; may be empty
@@ -39,7 +39,8 @@ struct Brand {
 class Brands {
  public:
   // `tenants` may be null (no registry followed: the config's alone).
-  Brands(const PortalConfig& config, TenantBrandings* tenants) : config_(config), tenants_(tenants) {}
+  Brands(const PortalConfig& config, TenantBrandings* tenants)
+      : config_(config), tenants_(tenants) {}
 
   // `domain`: the sender's (hosted) domain, lower case; "" = the defaults.
   Brand For(const std::string& domain) const;

@@ -38,7 +38,8 @@ Result<v1::MessageRecord> Mailer::Compose(const std::string& kind, const std::st
   h.date_unix = clock_.NowMs() / 1000;
   h.message_id_domain = domain.empty() ? config_.hostname : domain;
   h.kind = kind;
-  SG_ASSIGN_OR_RETURN(std::string mail, ComposeMail(templates_, brand.settings, lang, std::move(data), h));
+  SG_ASSIGN_OR_RETURN(std::string mail,
+                      ComposeMail(templates_, brand.settings, lang, std::move(data), h));
   v1::MessageRecord record;
   auto* env = record.mutable_envelope();
   env->set_message_id("portal-" + kind + "-" + Hex(RandomBytes(12)));

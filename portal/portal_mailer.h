@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
 #include "common/clock.h"
+#include "common/result.h"
 #include "portal/portal_brand.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
@@ -27,10 +27,14 @@ namespace sg::portal {
 class Mailer {
  public:
   // `brands`: the tenant brandings (portal_brand.h); null = the config's alone.
-  Mailer(const PortalConfig& config, const Templates& templates, Outbox& outbox,
-         const Clock& clock, PortalMetrics& metrics, const Brands* brands = nullptr)
-      : config_(config), templates_(templates), outbox_(outbox), clock_(clock),
-        metrics_(metrics), own_brands_(config, nullptr),
+  Mailer(const PortalConfig& config, const Templates& templates, Outbox& outbox, const Clock& clock,
+         PortalMetrics& metrics, const Brands* brands = nullptr)
+      : config_(config),
+        templates_(templates),
+        outbox_(outbox),
+        clock_(clock),
+        metrics_(metrics),
+        own_brands_(config, nullptr),
         brands_(brands != nullptr ? *brands : own_brands_) {}
 
   Status SendNotification(const pb::StoredMessage& message, const pb::Summary& summary,

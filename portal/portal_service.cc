@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-
 #include "common/thread_name.h"
 #include "portal/portal_accounts.h"
 #include "portal/portal_admin.h"
@@ -89,7 +88,8 @@ Status PortalService::Start() {
                                          config_.session_absolute);
   audit_ = std::make_unique<Audit>(*store_, clock_);
   brands_ = std::make_unique<Brands>(config_, tenant_brandings_.get());
-  mailer_ = std::make_unique<Mailer>(config_, *templates_, *outbox_, clock_, *metrics_, brands_.get());
+  mailer_ =
+      std::make_unique<Mailer>(config_, *templates_, *outbox_, clock_, *metrics_, brands_.get());
   accounts_ = std::make_unique<Accounts>(config_, *vault_, *hasher_, *limiter_, *links_, *mailer_,
                                          *audit_, *metrics_, clock_);
   intake_ = std::make_unique<Intake>(config_, *vault_, *links_, *mailer_, *metrics_, clock_);

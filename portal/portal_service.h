@@ -25,10 +25,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/queue.h"
 #include "common/service.h"
-#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_password.h"
 #include "portal/portal_tenant_branding.h"

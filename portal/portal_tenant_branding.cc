@@ -23,7 +23,8 @@ bool IsColor(const std::string& c) {
 // logo sandboxed (portal_web_settings.cc).
 bool LogoMatchesType(const std::string& logo, const std::string& type) {
   if (type == "image/png") return logo.compare(0, kPngMagic.size(), kPngMagic) == 0;
-  if (type == "image/svg+xml") return AsciiLower(logo.substr(0, 1024)).find("<svg") != std::string::npos;
+  if (type == "image/svg+xml")
+    return AsciiLower(logo.substr(0, 1024)).find("<svg") != std::string::npos;
   return false;
 }
 
@@ -85,9 +86,10 @@ std::shared_ptr<const TenantBrand> TenantBrandings::ForDomain(const std::string&
   auto read = fetch_(tenant);
   if (!read.ok() && read.error().code != ErrorCode::kNotFound) {
     reads_.WithLabels({"failed"}).Inc();
-    spdlog::warn("portal: the branding of tenant {} cannot be read, the last known one stays in "
-                 "use: {}",
-                 tenant, read.error().message);
+    spdlog::warn(
+        "portal: the branding of tenant {} cannot be read, the last known one stays in "
+        "use: {}",
+        tenant, read.error().message);
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(tenant);
     if (it != cache_.end()) {

@@ -48,10 +48,10 @@ struct TenantBrand {
   std::string sender_name;     // display name of notification mails' From
   std::string sender_address;  // their header From; "" = as without branding
   std::string product_name;
-  std::string color;           // "#rrggbb"
-  std::string support;         // support contact, free text
-  std::string logo;            // PNG or SVG bytes
-  std::string logo_type;       // image/png | image/svg+xml
+  std::string color;      // "#rrggbb"
+  std::string support;    // support contact, free text
+  std::string logo;       // PNG or SVG bytes
+  std::string logo_type;  // image/png | image/svg+xml
 };
 
 struct TenantBrandingOptions {
@@ -90,8 +90,8 @@ class TenantBrandings {
   struct Entry {
     std::shared_ptr<const TenantBrand> brand;  // nullptr: none (or never read)
     int64_t fresh_until_ms = 0;
-    int64_t retry_at_ms = 0;   // after a failed read
-    uint64_t generation = 0;   // of ReplaceDomains when read
+    int64_t retry_at_ms = 0;  // after a failed read
+    uint64_t generation = 0;  // of ReplaceDomains when read
     std::list<std::string>::iterator lru;
   };
   void Store(const std::string& tenant, std::shared_ptr<const TenantBrand> brand, bool ok,

@@ -39,11 +39,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 #include "portal/portal_accounts.h"
 #include "portal/portal_audit.h"
 #include "portal/portal_brand.h"
-#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
 #include "portal/portal_metrics.h"

@@ -38,9 +38,10 @@ void App::WirePortalBranding(portal::PortalService& portal) {
   } else {
     auto client = ConnectKeyService("reader", std::chrono::seconds(5), /*wait_for_ready=*/false);
     if (!client.ok()) {
-      spdlog::warn("portal: the tenants' branding is not used, pages and mails use portal.* of "
-                   "the config file only: {}",
-                   client.error().message);
+      spdlog::warn(
+          "portal: the tenants' branding is not used, pages and mails use portal.* of "
+          "the config file only: {}",
+          client.error().message);
       return;
     }
     admin = client->get();

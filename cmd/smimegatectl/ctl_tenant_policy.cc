@@ -116,9 +116,9 @@ void AddPolicyGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
   show->add_option("tenant", a.tenant, "tenant id")->required();
   show->add_flag("--json", a.json, "a JSON object (docs/tenants.md)");
   show->callback([&] {
-    RunTenantCall(ctl, [&](ks::KeyServiceClient& c) { return c.TenantShow(a.tenant); },
-                  PrintPolicy, &a.json,
-                  [](const ks::Tenant& t) { return admin::TenantPolicyToJson(t.policy); });
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantShow(a.tenant); }, PrintPolicy, &a.json,
+        [](const ks::Tenant& t) { return admin::TenantPolicyToJson(t.policy); });
   });
   auto* set = policy->add_subcommand("set", "change the options given (the others stay)");
   set->add_option("tenant", a.tenant, "tenant id")->required();
@@ -130,17 +130,20 @@ void AddPolicyGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
                   "subject tags not honoured: confidential,noenc,nosign,plain or none");
   set->add_option("--strip-tags", a.strip_tags, "inherit | on | off");
   set->callback([&] {
-    RunTenantCall(ctl, [&](ks::KeyServiceClient& c) -> Result<ks::Tenant> {
-      SG_ASSIGN_OR_RETURN(ks::Tenant t, c.TenantShow(a.tenant));
-      SG_ASSIGN_OR_RETURN(ks::TenantPolicy p, MergedPolicy(t, a));
-      return c.TenantPolicySet(p);
-    }, PrintPolicy);
+    RunTenantCall(
+        ctl,
+        [&](ks::KeyServiceClient& c) -> Result<ks::Tenant> {
+          SG_ASSIGN_OR_RETURN(ks::Tenant t, c.TenantShow(a.tenant));
+          SG_ASSIGN_OR_RETURN(ks::TenantPolicy p, MergedPolicy(t, a));
+          return c.TenantPolicySet(p);
+        },
+        PrintPolicy);
   });
   auto* clear = policy->add_subcommand("clear", "back to the config file's workers.policy");
   clear->add_option("tenant", a.tenant, "tenant id")->required();
   clear->callback([&] {
-    RunTenantCall(ctl, [&](ks::KeyServiceClient& c) { return c.TenantPolicyClear(a.tenant); },
-                  PrintPolicy);
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantPolicyClear(a.tenant); }, PrintPolicy);
   });
 }
 
@@ -154,9 +157,9 @@ void AddBrandingGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
   show->add_option("tenant", a.tenant, "tenant id")->required();
   show->add_flag("--json", a.json, "a JSON object (docs/tenants.md; the logo in base64)");
   show->callback([&] {
-    RunTenantCall(ctl, [&](ks::KeyServiceClient& c) { return c.TenantShow(a.tenant); },
-                  PrintBranding, &a.json,
-                  [](const ks::Tenant& t) { return admin::TenantBrandingToJson(t.branding); });
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantShow(a.tenant); }, PrintBranding,
+        &a.json, [](const ks::Tenant& t) { return admin::TenantBrandingToJson(t.branding); });
   });
   auto* set = branding->add_subcommand("set", "change the options given (the others stay)");
   set->add_option("tenant", a.tenant, "tenant id")->required();
@@ -169,17 +172,21 @@ void AddBrandingGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
   set->add_option("--logo", a.logo_file, "PNG or SVG file, at most 64 KiB");
   set->add_flag("--no-logo", a.no_logo, "remove the logo");
   set->callback([&] {
-    RunTenantCall(ctl, [&](ks::KeyServiceClient& c) -> Result<ks::Tenant> {
-      SG_ASSIGN_OR_RETURN(ks::Tenant t, c.TenantShow(a.tenant));
-      SG_ASSIGN_OR_RETURN(ks::TenantBranding b, MergedBranding(t, a));
-      return c.TenantBrandingSet(b);
-    }, PrintBranding);
+    RunTenantCall(
+        ctl,
+        [&](ks::KeyServiceClient& c) -> Result<ks::Tenant> {
+          SG_ASSIGN_OR_RETURN(ks::Tenant t, c.TenantShow(a.tenant));
+          SG_ASSIGN_OR_RETURN(ks::TenantBranding b, MergedBranding(t, a));
+          return c.TenantBrandingSet(b);
+        },
+        PrintBranding);
   });
   auto* clear = branding->add_subcommand("clear", "remove the tenant's branding");
   clear->add_option("tenant", a.tenant, "tenant id")->required();
   clear->callback([&] {
-    RunTenantCall(ctl, [&](ks::KeyServiceClient& c) { return c.TenantBrandingClear(a.tenant); },
-                  PrintBranding);
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantBrandingClear(a.tenant); },
+        PrintBranding);
   });
 }
 

@@ -50,8 +50,10 @@ class TenantBrandingsTest : public ::testing::Test {
     o.retry = 10s;
     o.max_tenants = max_tenants;
     auto b = std::make_unique<TenantBrandings>(registry_.Fetch(), o, clock_, metrics_);
-    b->ReplaceDomains({{"corp.example", "acme"}, {"beta.example", "beta"},
-                      {"plain.example", "plain"}, {"c.example", "c"}});
+    b->ReplaceDomains({{"corp.example", "acme"},
+                       {"beta.example", "beta"},
+                       {"plain.example", "plain"},
+                       {"c.example", "c"}});
     return b;
   }
   FakeRegistry registry_;
