@@ -24,7 +24,7 @@ namespace v1 = smimegate::v1;
 constexpr std::string_view kSvg =
     "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 4 4\"><rect width=\"4\" "
     "height=\"4\" fill=\"#ab12cd\"/></svg>";
-const std::string kPng = std::string("\x89PNG\r\n\x1a\n", 8) + "pretend-png";
+constexpr std::string_view kPng = "\x89PNG\r\n\x1a\npretend-png";
 
 class PortalTenantBrandingTest : public testing::PortalServiceFixture {
  protected:
@@ -41,7 +41,7 @@ class PortalTenantBrandingTest : public testing::PortalServiceFixture {
     brandings_["acme"] = acme;
     TenantBrand beta;
     beta.product_name = "Beta Mail";
-    beta.logo = kPng;
+    beta.logo = std::string(kPng);
     beta.logo_type = "image/png";
     brandings_["beta"] = beta;
     tenants_ = &service.EnableTenantBranding([this](const std::string& t) -> Result<TenantBrand> {
