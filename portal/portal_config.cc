@@ -93,6 +93,12 @@ Status ParseLimits(const config::ConfigNode& s, PortalConfig& c) {
   SG_ASSIGN_OR_RETURN(int64_t replies, s.Int("max_replies_per_hour", 20, 1, 100000));
   c.max_replies_per_hour = static_cast<size_t>(replies);
   SG_ASSIGN_OR_RETURN(c.audit_retention, Positive(s, "audit_retention", c.audit_retention));
+  SG_ASSIGN_OR_RETURN(auto branding, s.Map("tenant_branding"));
+  TenantBrandingOptions& tb = c.tenant_branding;
+  SG_ASSIGN_OR_RETURN(tb.ttl, Positive(branding, "ttl", tb.ttl));
+  SG_ASSIGN_OR_RETURN(tb.retry, Positive(branding, "retry", tb.retry));
+  SG_ASSIGN_OR_RETURN(int64_t tenants, branding.Int("max_tenants", 1000, 1, 1000000));
+  tb.max_tenants = static_cast<size_t>(tenants);
   return OkStatus();
 }
 

@@ -14,6 +14,7 @@
 #include "common/config_node.h"
 #include "common/tls_server.h"
 #include "portal/portal_kek.h"
+#include "portal/portal_tenant_branding.h"
 
 namespace sg::portal {
 
@@ -84,6 +85,9 @@ struct PortalConfig {
   std::string notification_from;        // envelope sender of notifications; default the sender
   std::vector<DomainSettings> domains;
   DomainSettings defaults;
+  // How long the portal keeps a tenant's branding read from the keyservice
+  // (portal.tenant_branding.*, portal_tenant_branding.h).
+  TenantBrandingOptions tenant_branding;
 
   // The settings of `domain` (the defaults when it has none of its own).
   const DomainSettings& For(const std::string& domain) const;

@@ -23,19 +23,23 @@ std::string Mailer::NoReplyFrom(const std::string& domain) const {
 }
 
 Result<v1::MessageRecord> Mailer::Compose(const std::string& kind, const std::string& domain,
-                                          const std::string& lang, mustache::data data,
-                                          const std::string& envelope_from,
-                                          const std::string& from, const std::string& from_name,
-                                          const std::string& to, bool to_internal) {
-  const DomainSettings& settings = config_.For(domain);
+                                          const Brand& brand, const std::string& lang,
+                                          mustache::data data, const std::string& envelope_from,
+                                          const std::string& from, const std::string& to,
+                                          bool to_internal) {
+  // The tenant's branding (portal_brand.h): organisation, support, logo.
+  if (!brand.display_name.empty()) data.set("display_name", brand.display_name);
+  if (!brand.support.empty()) data.set("support", brand.support);
+  if (brand.has_logo()) data.set("logo_url", config_.public_url + "/brand/" + brand.key + "/logo");
   MailHeaders h;
-  h.from = from;
-  h.from_name = from_name;
+  h.from = brand.from_address.empty() ? from : brand.from_address;
+  h.from_name = brand.from_name;
   h.to = to;
   h.date_unix = clock_.NowMs() / 1000;
   h.message_id_domain = domain.empty() ? config_.hostname : domain;
   h.kind = kind;
-  SG_ASSIGN_OR_RETURN(std::string mail, ComposeMail(templates_, settings, lang, std::move(data), h));
+  SG_ASSIGN_OR_RETURN(std::string mail,
+                      ComposeMail(templates_, brand.settings, lang, std::move(data), h));
   v1::MessageRecord record;
   auto* env = record.mutable_envelope();
   env->set_message_id("portal-" + kind + "-" + Hex(RandomBytes(12)));
@@ -78,7 +82,8 @@ Status Mailer::SendNotification(const pb::StoredMessage& m, const pb::Summary& s
 Result<v1::MessageRecord> Mailer::ComposeNotification(const pb::StoredMessage& m,
                                                       const pb::Summary& summary,
                                                       const IssuedLink& link, bool first_visit) {
-  const DomainSettings& d = config_.For(m.sender_domain());
+  const Brand brand = brands_.For(m.sender_domain());
+  const DomainSettings& d = brand.settings;
   mustache::data data;
   data.set("sender", m.sender());
   // The notification travels in clear: the subject only when the sender's
@@ -92,8 +97,8 @@ Result<v1::MessageRecord> Mailer::ComposeNotification(const pb::StoredMessage& m
   data.set("first_visit", first_visit);
   data.set("code_required", first_visit && !link.code.empty());
   const std::string from = m.sender().empty() ? NoReplyFrom(m.sender_domain()) : m.sender();
-  return Compose("notification", m.sender_domain(), d.language, std::move(data), m.sender(), from,
-                 d.product_name, m.recipient(), /*to_internal=*/false);
+  return Compose("notification", m.sender_domain(), brand, d.language, std::move(data), m.sender(),
+                 from, m.recipient(), /*to_internal=*/false);
 }
 
 Status Mailer::SendCode(const pb::StoredMessage& m, const pb::Summary& summary,
@@ -104,24 +109,24 @@ Status Mailer::SendCode(const pb::StoredMessage& m, const pb::Summary& summary,
 Result<v1::MessageRecord> Mailer::ComposeCode(const pb::StoredMessage& m,
                                               const pb::Summary& summary,
                                               const std::string& code) {
-  const DomainSettings& d = config_.For(m.sender_domain());
+  const Brand brand = brands_.For(m.sender_domain());
   mustache::data data;
   data.set("recipient", m.recipient());
   data.set("subject", summary.subject());
   data.set("code", code.substr(0, 4) + " " + code.substr(4));
-  return Compose("code", m.sender_domain(), d.language, std::move(data), "",
-                 NoReplyFrom(m.sender_domain()), d.product_name, m.sender(), /*to_internal=*/true);
+  return Compose("code", m.sender_domain(), brand, brand.settings.language, std::move(data), "",
+                 NoReplyFrom(m.sender_domain()), m.sender(), /*to_internal=*/true);
 }
 
 Status Mailer::SendReset(const std::string& address, const std::string& domain,
                          const IssuedLink& link, const std::string& lang) {
-  const DomainSettings& d = config_.For(domain);
+  const Brand brand = brands_.For(domain);
   mustache::data data;
   data.set("address", address);
   data.set("link", link.url);
   data.set("expires", FormatTime(link.expires_ms));
-  return Send(Compose("reset", domain, lang.empty() ? d.language : lang, std::move(data), "",
-                      NoReplyFrom(domain), d.product_name, address, /*to_internal=*/false));
+  return Send(Compose("reset", domain, brand, lang.empty() ? brand.settings.language : lang,
+                      std::move(data), "", NoReplyFrom(domain), address, /*to_internal=*/false));
 }
 
 }  // namespace sg::portal

@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
 #include "common/clock.h"
+#include "common/result.h"
+#include "portal/portal_brand.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
 #include "portal/portal_metrics.h"
@@ -25,10 +26,16 @@ namespace sg::portal {
 
 class Mailer {
  public:
-  Mailer(const PortalConfig& config, const Templates& templates, Outbox& outbox,
-         const Clock& clock, PortalMetrics& metrics)
-      : config_(config), templates_(templates), outbox_(outbox), clock_(clock),
-        metrics_(metrics) {}
+  // `brands`: the tenant brandings (portal_brand.h); null = the config's alone.
+  Mailer(const PortalConfig& config, const Templates& templates, Outbox& outbox, const Clock& clock,
+         PortalMetrics& metrics, const Brands* brands = nullptr)
+      : config_(config),
+        templates_(templates),
+        outbox_(outbox),
+        clock_(clock),
+        metrics_(metrics),
+        own_brands_(config, nullptr),
+        brands_(brands != nullptr ? *brands : own_brands_) {}
 
   Status SendNotification(const pb::StoredMessage& message, const pb::Summary& summary,
                           const IssuedLink& link, bool first_visit);
@@ -53,11 +60,12 @@ class Mailer {
   static std::string FormatTime(int64_t ms);
 
  private:
+  // `from`: the header From unless the brand names a sender_address.
   Result<smimegate::v1::MessageRecord> Compose(const std::string& kind, const std::string& domain,
-                                               const std::string& lang, mustache::data data,
+                                               const Brand& brand, const std::string& lang,
+                                               mustache::data data,
                                                const std::string& envelope_from,
-                                               const std::string& from,
-                                               const std::string& from_name, const std::string& to,
+                                               const std::string& from, const std::string& to,
                                                bool to_internal);
   Status Send(const Result<smimegate::v1::MessageRecord>& mail);
   std::string NoReplyFrom(const std::string& domain) const;
@@ -67,6 +75,8 @@ class Mailer {
   Outbox& outbox_;
   const Clock& clock_;
   PortalMetrics& metrics_;
+  Brands own_brands_;
+  const Brands& brands_;
 };
 
 }  // namespace sg::portal

@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-
 #include "common/thread_name.h"
 #include "portal/portal_accounts.h"
 #include "portal/portal_admin.h"
 #include "portal/portal_audit.h"
+#include "portal/portal_brand.h"
 #include "portal/portal_expiry.h"
 #include "portal/portal_intake.h"
 #include "portal/portal_intake_loop.h"
@@ -57,6 +57,12 @@ PortalService::PortalService(PortalConfig config, std::vector<std::string> hoste
 
 PortalService::~PortalService() { Stop(); }
 
+TenantBrandings& PortalService::EnableTenantBranding(TenantBrandingFetch fetch) {
+  tenant_brandings_ = std::make_unique<TenantBrandings>(std::move(fetch), config_.tenant_branding,
+                                                        clock_, registry_);
+  return *tenant_brandings_;
+}
+
 Status PortalService::Start() {
   SG_ASSIGN_OR_RETURN(SecretKey kek, LoadKek(config_.kek));
   SG_ASSIGN_OR_RETURN(auto store, RocksDbPortalStore::Open(config_.store_path));
@@ -81,13 +87,15 @@ Status PortalService::Start() {
   sessions_ = std::make_unique<Sessions>(*store_, clock_, config_.session_idle,
                                          config_.session_absolute);
   audit_ = std::make_unique<Audit>(*store_, clock_);
-  mailer_ = std::make_unique<Mailer>(config_, *templates_, *outbox_, clock_, *metrics_);
+  brands_ = std::make_unique<Brands>(config_, tenant_brandings_.get());
+  mailer_ =
+      std::make_unique<Mailer>(config_, *templates_, *outbox_, clock_, *metrics_, brands_.get());
   accounts_ = std::make_unique<Accounts>(config_, *vault_, *hasher_, *limiter_, *links_, *mailer_,
                                          *audit_, *metrics_, clock_);
   intake_ = std::make_unique<Intake>(config_, *vault_, *links_, *mailer_, *metrics_, clock_);
   web_ = std::make_unique<PortalWeb>(WebDeps{config_, hosted_domains_, *vault_, *templates_,
                                              *sessions_, *accounts_, *links_, *outbox_, *audit_,
-                                             *metrics_, clock_});
+                                             *metrics_, clock_, *brands_});
   SG_RETURN_IF_ERROR(web_->Start());
   if (config_.public_url_derived && config_.port == 0) {
     config_.public_url = "https://" + config_.hostname + ":" + std::to_string(web_->port());

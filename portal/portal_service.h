@@ -25,12 +25,13 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/queue.h"
 #include "common/service.h"
-#include "common/clock.h"
 #include "portal/portal_config.h"
 #include "portal/portal_password.h"
+#include "portal/portal_tenant_branding.h"
 
 namespace sg::portal {
 
@@ -50,6 +51,7 @@ class PasswordHasher;
 class Links;
 class Sessions;
 class Mailer;
+class Brands;
 class Accounts;
 class Audit;
 class Intake;
@@ -69,6 +71,12 @@ class PortalService : public Service {
   Status Start() override;
   void Stop() override;
   bool Ready() const override;
+
+  // Portal pages and mails follow the branding of the tenant owning the
+  // sender's domain, read with `fetch` (docs/tenants.md "Branding"). Before
+  // Start; the returned cache lives as long as the service and takes the
+  // domain -> tenant map from the registry follower (ReplaceDomains).
+  TenantBrandings& EnableTenantBranding(TenantBrandingFetch fetch);
 
   int port() const;
   const std::string& public_url() const;
@@ -103,6 +111,8 @@ class PortalService : public Service {
   std::unique_ptr<Links> links_;
   std::unique_ptr<Sessions> sessions_;
   std::unique_ptr<Audit> audit_;
+  std::unique_ptr<TenantBrandings> tenant_brandings_;  // null: the config's brands alone
+  std::unique_ptr<Brands> brands_;
   std::unique_ptr<Mailer> mailer_;
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<Intake> intake_;

@@ -414,15 +414,17 @@ std::string PortalWeb::PasswordRule(const Call& call) const {
 }
 
 void PortalWeb::Render(Call& call, const std::string& page, mustache::data data, int status) {
-  const DomainSettings& brand = d_.config.For(call.brand);
+  const Brand brand = d_.brands.For(call.brand);
   data.set("t", d_.templates.Strings(call.brand, call.lang));
   data.set("lang", call.lang);
   if (call.session) data.set("csrf", call.session->data.csrf());
   if (call.logged_in()) data.set("user", call.address());
   mustache::data b;
-  b.set("product_name", brand.product_name);
-  b.set("key", brand.domain.empty() ? std::string("default") : brand.domain);
-  b.set("logo", !brand.logo_file.empty());
+  b.set("product_name", brand.settings.product_name);
+  b.set("key", brand.key);
+  b.set("logo", brand.has_logo());
+  if (!brand.display_name.empty()) b.set("display_name", brand.display_name);
+  if (!brand.support.empty()) b.set("support", brand.support);
   data.set("brand", b);
   auto content = d_.templates.Render(call.brand, "web/" + page + ".html", data);
   if (!content.ok()) {

@@ -39,10 +39,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 #include "portal/portal_accounts.h"
 #include "portal/portal_audit.h"
-#include "common/clock.h"
+#include "portal/portal_brand.h"
 #include "portal/portal_config.h"
 #include "portal/portal_links.h"
 #include "portal/portal_metrics.h"
@@ -72,6 +73,7 @@ struct WebDeps {
   Audit& audit;
   PortalMetrics& metrics;
   const Clock& clock;
+  const Brands& brands;  // the config's brands with the tenants' (portal_brand.h)
 };
 
 class PortalWeb {

@@ -89,7 +89,7 @@ void PortalWeb::TotpQr(Call& call) {
                                     call.session->data.pending_totp_key());
   if (!secret.ok()) return NotFound(call);
   const std::string svg =
-      QrSvg(OtpAuthUri(d_.config.For(call.brand).product_name, call.address(), *secret));
+      QrSvg(OtpAuthUri(d_.brands.For(call.brand).settings.product_name, call.address(), *secret));
   Wipe(*secret);
   call.res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
   call.res.set_content(svg, "image/svg+xml");
@@ -186,30 +186,41 @@ void PortalWeb::StaticCss(Call& call) {
 
 void PortalWeb::BrandCss(Call& call) {
   const std::string key = call.Match(1);
-  const DomainSettings& d = d_.config.For(key == "default" ? std::string() : key);
+  const Brand brand = d_.brands.For(key == "default" ? std::string() : key);
+  const DomainSettings& d = brand.settings;
   mustache::data data;
   data.set("primary_color", d.primary_color);
   data.set("background_color", d.background_color);
   data.set("text_color", d.text_color);
   auto css = d_.templates.Render(d.domain, "web/brand.css", data);
   if (!css.ok()) return NotFound(call);
-  call.res.set_header("Cache-Control", "public, max-age=3600");
+  // Short: a tenant's colour changed in the registry shows within minutes.
+  call.res.set_header("Cache-Control", "public, max-age=300");
   call.res.set_content(*css, "text/css; charset=utf-8");
 }
 
 void PortalWeb::BrandLogo(Call& call) {
   const std::string key = call.Match(1);
-  const DomainSettings& d = d_.config.For(key == "default" ? std::string() : key);
+  const Brand brand = d_.brands.For(key == "default" ? std::string() : key);
+  auto serve = [&call](const std::string& bytes, const char* type) {
+    // An SVG logo is an image here, never a document that could run script.
+    call.res.set_header("Content-Security-Policy",
+                        "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+    call.res.set_header("X-Content-Type-Options", "nosniff");
+    call.res.set_header("Cache-Control", "public, max-age=300");
+    call.res.set_content(bytes, type);
+  };
+  if (brand.tenant && !brand.tenant->logo.empty()) {
+    // The tenant's logo (checked: PNG or SVG by content, at most 64 KiB).
+    return serve(brand.tenant->logo, brand.tenant->logo_type.c_str());
+  }
+  const DomainSettings& d = brand.settings;
   if (d.logo_file.empty() || (key != "default" && d.domain != key)) return NotFound(call);
   std::ifstream in(d.logo_file, std::ios::binary);
   if (!in) return NotFound(call);
   std::stringstream ss;
   ss << in.rdbuf();
-  const bool svg = d.logo_file.ends_with(".svg");
-  // An SVG logo is an image here, never a document that could run script.
-  call.res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");
-  call.res.set_header("Cache-Control", "public, max-age=3600");
-  call.res.set_content(ss.str(), svg ? "image/svg+xml" : "image/png");
+  serve(ss.str(), d.logo_file.ends_with(".svg") ? "image/svg+xml" : "image/png");
 }
 
 }  // namespace sg::portal

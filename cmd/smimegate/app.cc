@@ -295,6 +295,7 @@ Status App::Start() {
                              config_.queue.Topic(topics::kDeadLetter)},
         registry_, clock_);
     portal_ = portal.get();
+    WirePortalBranding(*portal);
     services_.push_back(std::move(portal));
   } else if (stage_ == Stage::kPortal) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -311,7 +312,8 @@ Status App::Start() {
     SG_RETURN_IF_ERROR(WireUserRegistry(*ingress));
     services_.push_back(std::move(ingress));
   }
-  if (ingress_ != nullptr || egress != nullptr || tenant_counters_ || tenant_policies_) {
+  if (ingress_ != nullptr || egress != nullptr || tenant_counters_ || tenant_policies_ ||
+      portal_brandings_ != nullptr) {
     WireDomainFollower(ingress_, egress);
   }
 
@@ -385,7 +387,7 @@ keyservice::KeyService* App::FollowerKeyService(const std::string& role,
 void App::WireDomainFollower(ingress::IngressServer* ingress, egress::EgressService* egress) {
   HostedDomainFollower::Options options;
   keyservice::KeyService* keys = nullptr;
-  if (ingress == nullptr && egress == nullptr && keyservice_ == nullptr) {
+  if (ingress == nullptr && egress == nullptr && keyservice_ == nullptr && keys_ != nullptr) {
     keys = keys_;  // `smimegate worker`: its own (cached) gRPC client, role worker
     options.poll_wait = std::chrono::seconds(10);
   } else {
@@ -418,6 +420,15 @@ void App::WireDomainFollower(ingress::IngressServer* ingress, egress::EgressServ
         [p = tenant_policies_.get()](const keyservice::TenantRoutingTable& t) {
           p->Replace(workers::TenantPolicyTable::Build(t));
         });
+  }
+  if (portal_brandings_ != nullptr) {
+    // The domain -> tenant map of the portal's branding; every table read
+    // (after a change event) has the brandings read again at their next use.
+    domain_follower_->OnTable([b = portal_brandings_](const keyservice::TenantRoutingTable& t) {
+      std::map<std::string, std::string> domains;
+      for (const auto& d : t.domains) domains.emplace(d.name, d.tenant);
+      b->ReplaceDomains(std::move(domains));
+    });
   }
   if (egress != nullptr) {
     domain_follower_->OnTable([egress](const keyservice::TenantRoutingTable& t) {

@@ -45,6 +45,7 @@ class QueueAdminGrpc;
 }
 namespace sg::portal {
 class PortalService;
+class TenantBrandings;
 }
 
 namespace sg::app {
@@ -104,6 +105,10 @@ class App {
   // (with a warning) when this process has no credentials for it.
   keyservice::KeyService* FollowerKeyService(const std::string& role,
                                              HostedDomainFollower::Options& options);
+  // The portal's pages and mails follow the tenant branding of the sender's
+  // domain (app_portal_branding.cc): in process, or over gRPC with the reader
+  // credentials (`smimegate portal`); without them: portal.* only, with a warning.
+  void WirePortalBranding(portal::PortalService& portal);
   // A gRPC client of the keyservice with this process's credentials for `role`.
   Result<std::unique_ptr<keyservice::KeyServiceClient>> ConnectKeyService(
       const std::string& role, std::chrono::milliseconds timeout, bool wait_for_ready);
@@ -147,6 +152,7 @@ class App {
   std::unique_ptr<IngressUserRegistry> ingress_user_registry_;
   // Ingress's hosted domains follow the keyservice's registry (docs/tenants.md).
   std::unique_ptr<HostedDomainFollower> domain_follower_;
+  portal::TenantBrandings* portal_brandings_ = nullptr;  // owned by the portal service
   // Message counters per tenant (workers), sent to the keyservice in batches.
   std::unique_ptr<workers::TenantCounters> tenant_counters_;
   std::unique_ptr<workers::TenantPolicies> tenant_policies_;  // the follower fills it

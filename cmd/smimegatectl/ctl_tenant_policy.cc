@@ -7,6 +7,7 @@
 #include "admin/admin_tenant_policy_json.h"
 #include "cmd/smimegatectl/ctl.h"
 #include "cmd/smimegatectl/ctl_json.h"
+#include "cmd/smimegatectl/ctl_tenant_call.h"
 
 namespace sg::ctl {
 namespace {
@@ -115,13 +116,9 @@ void AddPolicyGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
   show->add_option("tenant", a.tenant, "tenant id")->required();
   show->add_flag("--json", a.json, "a JSON object (docs/tenants.md)");
   show->callback([&] {
-    ctl.Run([&](ks::KeyServiceClient& c) {
-      auto t = c.TenantShow(a.tenant);
-      if (!t.ok()) return Fail(t.error());
-      if (a.json) return PrintJson(admin::TenantPolicyToJson(t->policy));
-      PrintPolicy(*t);
-      return 0;
-    });
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantShow(a.tenant); }, PrintPolicy, &a.json,
+        [](const ks::Tenant& t) { return admin::TenantPolicyToJson(t.policy); });
   });
   auto* set = policy->add_subcommand("set", "change the options given (the others stay)");
   set->add_option("tenant", a.tenant, "tenant id")->required();
@@ -133,26 +130,20 @@ void AddPolicyGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
                   "subject tags not honoured: confidential,noenc,nosign,plain or none");
   set->add_option("--strip-tags", a.strip_tags, "inherit | on | off");
   set->callback([&] {
-    ctl.Run([&](ks::KeyServiceClient& c) {
-      auto t = c.TenantShow(a.tenant);
-      if (!t.ok()) return Fail(t.error());
-      auto p = MergedPolicy(*t, a);
-      if (!p.ok()) return Fail(p.error());
-      auto r = c.TenantPolicySet(*p);
-      if (!r.ok()) return Fail(r.error());
-      PrintPolicy(*r);
-      return 0;
-    });
+    RunTenantCall(
+        ctl,
+        [&](ks::KeyServiceClient& c) -> Result<ks::Tenant> {
+          SG_ASSIGN_OR_RETURN(ks::Tenant t, c.TenantShow(a.tenant));
+          SG_ASSIGN_OR_RETURN(ks::TenantPolicy p, MergedPolicy(t, a));
+          return c.TenantPolicySet(p);
+        },
+        PrintPolicy);
   });
   auto* clear = policy->add_subcommand("clear", "back to the config file's workers.policy");
   clear->add_option("tenant", a.tenant, "tenant id")->required();
   clear->callback([&] {
-    ctl.Run([&](ks::KeyServiceClient& c) {
-      auto r = c.TenantPolicyClear(a.tenant);
-      if (!r.ok()) return Fail(r.error());
-      PrintPolicy(*r);
-      return 0;
-    });
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantPolicyClear(a.tenant); }, PrintPolicy);
   });
 }
 
@@ -166,13 +157,9 @@ void AddBrandingGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
   show->add_option("tenant", a.tenant, "tenant id")->required();
   show->add_flag("--json", a.json, "a JSON object (docs/tenants.md; the logo in base64)");
   show->callback([&] {
-    ctl.Run([&](ks::KeyServiceClient& c) {
-      auto t = c.TenantShow(a.tenant);
-      if (!t.ok()) return Fail(t.error());
-      if (a.json) return PrintJson(admin::TenantBrandingToJson(t->branding));
-      PrintBranding(*t);
-      return 0;
-    });
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantShow(a.tenant); }, PrintBranding,
+        &a.json, [](const ks::Tenant& t) { return admin::TenantBrandingToJson(t.branding); });
   });
   auto* set = branding->add_subcommand("set", "change the options given (the others stay)");
   set->add_option("tenant", a.tenant, "tenant id")->required();
@@ -185,26 +172,21 @@ void AddBrandingGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
   set->add_option("--logo", a.logo_file, "PNG or SVG file, at most 64 KiB");
   set->add_flag("--no-logo", a.no_logo, "remove the logo");
   set->callback([&] {
-    ctl.Run([&](ks::KeyServiceClient& c) {
-      auto t = c.TenantShow(a.tenant);
-      if (!t.ok()) return Fail(t.error());
-      auto b = MergedBranding(*t, a);
-      if (!b.ok()) return Fail(b.error());
-      auto r = c.TenantBrandingSet(*b);
-      if (!r.ok()) return Fail(r.error());
-      PrintBranding(*r);
-      return 0;
-    });
+    RunTenantCall(
+        ctl,
+        [&](ks::KeyServiceClient& c) -> Result<ks::Tenant> {
+          SG_ASSIGN_OR_RETURN(ks::Tenant t, c.TenantShow(a.tenant));
+          SG_ASSIGN_OR_RETURN(ks::TenantBranding b, MergedBranding(t, a));
+          return c.TenantBrandingSet(b);
+        },
+        PrintBranding);
   });
   auto* clear = branding->add_subcommand("clear", "remove the tenant's branding");
   clear->add_option("tenant", a.tenant, "tenant id")->required();
   clear->callback([&] {
-    ctl.Run([&](ks::KeyServiceClient& c) {
-      auto r = c.TenantBrandingClear(a.tenant);
-      if (!r.ok()) return Fail(r.error());
-      PrintBranding(*r);
-      return 0;
-    });
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantBrandingClear(a.tenant); },
+        PrintBranding);
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include "cmd/smimegatectl/ctl.h"
 #include "cmd/smimegatectl/ctl_json.h"
+#include "cmd/smimegatectl/ctl_tenant_call.h"
 
 namespace sg::ctl {
 namespace {
@@ -42,38 +43,30 @@ void AddRouteGroup(CLI::App& tenant, Ctl& ctl, RouteArgs& a) {
   set->add_option("--tls", a.tls, "none | opportunistic | required | verify")
       ->capture_default_str();
   set->callback([&] {
-    ctl.Run([&](ks::KeyServiceClient& c) {
-      ks::TenantRoute r;
-      r.tenant = a.tenant;
-      r.hosts = a.hosts;
-      r.tls = a.tls;
-      auto t = c.TenantRouteSet(r);
-      if (!t.ok()) return Fail(t.error());
-      PrintRoute(*t);
-      return 0;
-    });
+    RunTenantCall(
+        ctl,
+        [&](ks::KeyServiceClient& c) {
+          ks::TenantRoute r;
+          r.tenant = a.tenant;
+          r.hosts = a.hosts;
+          r.tls = a.tls;
+          return c.TenantRouteSet(r);
+        },
+        PrintRoute);
   });
   auto* clear = route->add_subcommand("clear", "back to the config file's egress.inbound");
   clear->add_option("tenant", a.tenant, "tenant id")->required();
   clear->callback([&] {
-    ctl.Run([&](ks::KeyServiceClient& c) {
-      auto t = c.TenantRouteClear(a.tenant);
-      if (!t.ok()) return Fail(t.error());
-      PrintRoute(*t);
-      return 0;
-    });
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantRouteClear(a.tenant); }, PrintRoute);
   });
   auto* show = route->add_subcommand("show", "the tenant's inbound route");
   show->add_option("tenant", a.tenant, "tenant id")->required();
   show->add_flag("--json", a.json, "a JSON object: tenant, hosts, tls");
   show->callback([&] {
-    ctl.Run([&](ks::KeyServiceClient& c) {
-      auto t = c.TenantShow(a.tenant);
-      if (!t.ok()) return Fail(t.error());
-      if (a.json) return PrintJson(RouteJson(*t));
-      PrintRoute(*t);
-      return 0;
-    });
+    RunTenantCall(
+        ctl, [&](ks::KeyServiceClient& c) { return c.TenantShow(a.tenant); }, PrintRoute, &a.json,
+        RouteJson);
   });
 }
 

@@ -22,17 +22,6 @@ void WriteFile(const std::string& path, std::string_view text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-// The decoded parts of a notification mail.
-struct Note {
-  std::string subject;
-  std::string text;
-  std::string html;
-};
-Note Decode(const v1::MessageRecord& record) {
-  ParsedMessage p = ParseForPortal(record.message());
-  return Note{p.summary.subject(), p.text, p.html};
-}
-
 constexpr std::string_view kLogo =
     "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 4 4\"><rect width=\"4\" "
     "height=\"4\" fill=\"#ab12cd\"/></svg>";
@@ -59,8 +48,8 @@ TEST_F(PortalBrandingTest, ADomainsBrandShowsInItsMailAndPagesOnly) {
   Put("q2", "carol@partner.example", "Plain figures", "", "dora@other.example");
   auto notes = WaitForNotifications(2);
   ASSERT_EQ(notes.size(), 2u);
-  const Note acme = Decode(*For(notes, "bob@partner.example"));
-  const Note plain = Decode(*For(notes, "carol@partner.example"));
+  const DecodedMail acme = Decode(*For(notes, "bob@partner.example"));
+  const DecodedMail plain = Decode(*For(notes, "carol@partner.example"));
   // The domain's template override, name and colours in its notification.
   EXPECT_EQ(acme.subject, "[Acme] alice@corp.example left you a message");
   EXPECT_NE(acme.text.find("Acme Secure Post"), std::string::npos) << acme.text;
@@ -118,7 +107,7 @@ TEST_F(PortalGermanTest, AGermanDomainSendsTheGermanNotificationAndPages) {
   Put("q2", "carol@partner.example", "Figures", "", "dora@other.example");
   auto notes = WaitForNotifications(2);
   ASSERT_EQ(notes.size(), 2u);
-  const Note de = Decode(*For(notes, "bob@partner.example"));
+  const DecodedMail de = Decode(*For(notes, "bob@partner.example"));
   // (Whether the original subject follows is a per-domain option elsewhere.)
   EXPECT_EQ(de.subject.rfind("Verschlüsselte Nachricht von alice@corp.example", 0), 0u) << de.subject;
   EXPECT_NE(de.text.find("Guten Tag"), std::string::npos) << de.text;
@@ -126,7 +115,7 @@ TEST_F(PortalGermanTest, AGermanDomainSendsTheGermanNotificationAndPages) {
   EXPECT_NE(de.html.find("lang=\"de\""), std::string::npos) << de.html;
   EXPECT_EQ(de.text.find("Hello"), std::string::npos);
   // A domain without the setting: English.
-  const Note en = Decode(*For(notes, "carol@partner.example"));
+  const DecodedMail en = Decode(*For(notes, "carol@partner.example"));
   EXPECT_EQ(en.subject.find("Verschlüsselte"), std::string::npos) << en.subject;
   EXPECT_EQ(en.text.find("Guten Tag"), std::string::npos);
   // Without Accept-Language the first page the link opens is in the

@@ -62,6 +62,8 @@ class PortalServiceFixture : public ::testing::Test {
  protected:
   // Changes to the configuration before the service starts.
   virtual void Configure(PortalConfig&) {}
+  // Wiring of the service before it starts (e.g. EnableTenantBranding).
+  virtual void BeforeStart(PortalService&) {}
 
   void SetUp() override {
     queue::EmbeddedQueueOptions opts;
@@ -80,6 +82,7 @@ class PortalServiceFixture : public ::testing::Test {
         config_, std::vector<std::string>{"corp.example"}, *queue_,
         PortalTopics{"portal", "deliver", "portal-reply", "deadletter"}, registry_, clock_,
         Argon2Params{1, 1024, 1}, 1);
+    BeforeStart(*service_);
     Status s = service_->Start();
     ASSERT_TRUE(s.ok()) << s.error().ToString();
     client_ = NewClient();
@@ -164,6 +167,15 @@ class PortalServiceFixture : public ::testing::Test {
       if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
     }
     return 0;
+  }
+
+  // A mail the portal wrote (notification, code, reset), decoded.
+  struct DecodedMail {
+    std::string raw, subject, text, html;
+  };
+  static DecodedMail Decode(const v1::MessageRecord& record) {
+    ParsedMessage p = ParseForPortal(record.message());
+    return DecodedMail{record.message(), p.summary.subject(), p.text, p.html};
   }
 
   // The notification's link token ("/l/<43>" or "/r/<43>"), from the
