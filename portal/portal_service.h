@@ -32,6 +32,10 @@
 #include "portal/portal_config.h"
 #include "portal/portal_password.h"
 
+namespace grpc {
+class Service;
+}
+
 namespace sg::portal {
 
 struct PortalTopics {
@@ -72,6 +76,9 @@ class PortalService : public Service {
 
   int port() const;
   const std::string& public_url() const;
+  // The PortalAdmin service (portal_admin.h), between Start and Stop (null
+  // otherwise); portal.admin serves it on TCP too (`smimegate portal`).
+  grpc::Service* admin_service();
   // For tests and benchmarks: the parts behind the pages.
   PortalStore& store();
   PortalVault& vault();
