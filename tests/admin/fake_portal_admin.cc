@@ -1,6 +1,7 @@
 #include "tests/admin/fake_portal_admin.h"
 
 #include <algorithm>
+#include <ranges>
 #include <set>
 
 #include "common/mail/address.h"
@@ -41,15 +42,15 @@ Result<portalpb::ListResponse> FakePortalAdmin::List(const portalpb::ListRequest
   const std::set<std::string> domains(req.sender_domains().begin(), req.sender_domains().end());
   const size_t limit = req.limit() == 0 ? 1000 : req.limit();
   portalpb::ListResponse out;
-  for (auto it = messages_.rbegin(); it != messages_.rend(); ++it) {
-    if (!req.recipient().empty() && it->recipient() != req.recipient()) continue;
-    if (!req.domain().empty() && it->sender_domain() != req.domain()) continue;
-    if (!domains.empty() && !domains.contains(it->sender_domain())) continue;
+  for (const auto& m : std::ranges::reverse_view(messages_)) {  // newest first
+    if (!req.recipient().empty() && m.recipient() != req.recipient()) continue;
+    if (!req.domain().empty() && m.sender_domain() != req.domain()) continue;
+    if (!domains.empty() && !domains.contains(m.sender_domain())) continue;
     if (static_cast<size_t>(out.messages_size()) >= limit) {
       out.set_truncated(true);
       break;
     }
-    *out.add_messages() = *it;
+    *out.add_messages() = m;
   }
   return out;
 }

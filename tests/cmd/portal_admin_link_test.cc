@@ -51,7 +51,7 @@ class PortalAdminLinkTest : public ::testing::Test {
   // Credentials of `role` written as a directory (what `credentials issue` writes).
   std::string CredentialsDir(const std::string& role) {
     auto c = ks::testing::RoleCredentials(*ks_, role, role + " test");
-    const std::string dir = (dir_.path() / ("creds-" + role)).string();
+    std::string dir = (dir_.path() / ("creds-" + role)).string();
     EXPECT_TRUE(ks::WriteCredentialsDir(dir, c.cert_pem, c.key_pem, c.ca_pem).ok());
     return dir;
   }
