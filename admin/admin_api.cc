@@ -105,7 +105,7 @@ ApiReply AdminApi::Handle(const ApiRequest& req) {
   } else {
     audit.method = "AdminApi/" + match.route;
     Access access(caller.scope, d_.tenants, d_.service);
-    Call call{d_, caller, access, match.params, req.query, req.body};
+    Call call{d_, caller, access, match.params, req.query, req.body, portal_};
     answer = match.handler(call);
   }
   audit.result = AuditResultName(answer.status);

@@ -18,6 +18,7 @@
 #include <map>
 #include <string>
 
+#include "admin/admin_portal.h"
 #include "admin/admin_rate_limit.h"
 #include "admin/admin_tokens.h"
 #include "common/clock.h"
@@ -63,9 +64,13 @@ class AdminApi {
   explicit AdminApi(ApiDeps deps, RateLimit rate_limit = {})
       : d_(deps), limiter_(rate_limit, deps.clock) {}
   ApiReply Handle(const ApiRequest& request);
+  // The portal's admin for /v1/portal (borrowed; null: those routes answer
+  // 503). Set before the API serves its first request.
+  void SetPortal(PortalAdminApi* portal) { portal_ = portal; }
 
  private:
   ApiDeps d_;
+  PortalAdminApi* portal_ = nullptr;
   TokenRateLimiter limiter_;
 };
 

@@ -57,6 +57,15 @@ Result<AdminApiConfig> ParseAdminApiConfig(const config::ConfigNode& s, const st
   c.rate_limit.per_second = static_cast<double>(rate);
   SG_ASSIGN_OR_RETURN(int64_t burst, s.Int("rate_limit_burst", c.rate_limit.burst, 1, 1000000));
   c.rate_limit.burst = static_cast<uint32_t>(burst);
+  SG_ASSIGN_OR_RETURN(auto portal, s.Map("portal"));
+  SG_ASSIGN_OR_RETURN(c.portal.endpoint, portal.String("endpoint", ""));
+  SG_ASSIGN_OR_RETURN(std::string creds, portal.String("credentials", "credentials/admin"));
+  c.portal.credentials = Resolve(creds, data_dir);
+  SG_ASSIGN_OR_RETURN(c.portal.server_name, portal.String("server_name", c.portal.server_name));
+  if (!c.portal.endpoint.empty() && c.portal.endpoint.find(':') == std::string::npos) {
+    return portal.ErrorAt("endpoint", "'" + c.portal.endpoint +
+                                          "' is not host:port (the portal's portal.admin.listen)");
+  }
   return c;
 }
 

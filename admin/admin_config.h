@@ -32,6 +32,15 @@ struct AdminApiConfig {
   // Requests per second and burst per token (rate_limit_per_token,
   // rate_limit_burst); per_second 0: no limit.
   RateLimit rate_limit;
+  // keyservice.admin_api.portal: where /v1/portal reaches the portal in the
+  // distributed mode (the portal pod's portal.admin.listen, mutual TLS with
+  // admin credentials). Empty endpoint: the portal of this process
+  // (`smimegate run`: its admin socket), or no portal (503).
+  struct Portal {
+    std::string endpoint;     // host:port
+    std::string credentials;  // directory: cert.pem, key.pem, ca.pem (role admin)
+    std::string server_name = "smimegate-portal";  // the portal certificate's DNS SAN
+  } portal;
 };
 
 // Parses `section` (keyservice.admin_api; may be empty: all defaults).

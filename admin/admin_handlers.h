@@ -16,6 +16,7 @@
 #include "admin/admin_access.h"
 #include "admin/admin_api.h"
 #include "admin/admin_json.h"
+#include "admin/admin_portal.h"
 
 namespace sg::admin {
 
@@ -26,6 +27,7 @@ struct Call {
   std::vector<std::string> params;  // the path's {placeholders}, decoded, in order
   const std::map<std::string, std::string>& query;
   const std::string& body;
+  PortalAdminApi* portal = nullptr;  // null: no portal configured (503)
 
   std::string Query(const std::string& key) const {
     auto it = query.find(key);
@@ -45,6 +47,8 @@ std::optional<Answer> Hidden(const Result<bool>& visible, const std::string& kin
                              const std::string& id);
 // 403 for a call the caller's scope may not make at all (not about one object).
 Answer Forbidden(const std::string& what);
+// A "limit" query parameter: 1..1000, 100 when empty; kInvalidArgument otherwise.
+Result<uint32_t> ParseLimit(const std::string& text);
 
 // admin_handlers_tenants.cc
 Answer ListResellers(Call& c);
@@ -103,5 +107,11 @@ Answer ImportCertificates(Call& c);
 // one DER certificate): kInvalidArgument naming what is wrong, also for
 // more than 100 certificates.
 Result<std::vector<std::string>> BodyCertificates(const Json& body);
+// admin_handlers_portal.cc
+Answer ListPortalMessages(Call& c);
+Answer PurgePortalMessage(Call& c);
+Answer PurgePortalRecipient(Call& c);
+Answer PurgePortalExpired(Call& c);
+Answer ResendPortalLink(Call& c);
 
 }  // namespace sg::admin

@@ -12,6 +12,20 @@ constexpr uint32_t kAuditMaxLimit = 1000;
 // Records read per store call while filtering the audit trail by scope.
 constexpr uint32_t kAuditPage = 1000;
 
+Result<int64_t> ParseSince(const std::string& text) {
+  if (text.empty()) return int64_t{0};
+  int64_t v = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9' || v > (int64_t{1} << 56)) {
+      return MakeError(ErrorCode::kInvalidArgument, "\"since\" must be unix microseconds");
+    }
+    v = v * 10 + (ch - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
 Result<uint32_t> ParseLimit(const std::string& text) {
   if (text.empty()) return kAuditDefaultLimit;
   uint64_t v = 0;
@@ -26,20 +40,6 @@ Result<uint32_t> ParseLimit(const std::string& text) {
   }
   return static_cast<uint32_t>(v);
 }
-
-Result<int64_t> ParseSince(const std::string& text) {
-  if (text.empty()) return int64_t{0};
-  int64_t v = 0;
-  for (char ch : text) {
-    if (ch < '0' || ch > '9' || v > (int64_t{1} << 56)) {
-      return MakeError(ErrorCode::kInvalidArgument, "\"since\" must be unix microseconds");
-    }
-    v = v * 10 + (ch - '0');
-  }
-  return v;
-}
-
-}  // namespace
 
 Answer ListCertificates(Call& c) {
   const std::string owner = c.Query("owner");

@@ -61,6 +61,12 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/trust/pending/{fingerprint}/approve", &ApprovePending},
     Route{"POST", "/v1/users/{address}/keys", &ImportKey, /*secret_body=*/true},
     Route{"POST", "/v1/certificates", &ImportCertificates},
+    // The web-encryption portal's messages (admin_handlers_portal.cc).
+    Route{"GET", "/v1/portal/messages", &ListPortalMessages},
+    Route{"DELETE", "/v1/portal/messages/{recipient}/{id}", &PurgePortalMessage},
+    Route{"POST", "/v1/portal/messages/{recipient}/{id}/resend-link", &ResendPortalLink},
+    Route{"DELETE", "/v1/portal/recipients/{recipient}", &PurgePortalRecipient},
+    Route{"POST", "/v1/portal/purge-expired", &PurgePortalExpired},
 };
 
 int HexValue(char c) {

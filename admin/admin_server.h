@@ -46,6 +46,8 @@ class AdminServer : public Service {
   void Stop() override;
   bool Ready() const override;
   int port() const { return port_; }
+  // The portal's admin for /v1/portal (admin_api.h); before Start.
+  void SetPortal(PortalAdminApi* portal) { api_.SetPortal(portal); }
 
  private:
   Status MakeServer();

@@ -242,23 +242,7 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(cfg.dedupe_ttl, dedupe.Duration("ttl", std::chrono::hours(24 * 7)));
 
   SG_ASSIGN_OR_RETURN(auto admin, section.Map("admin"));
-  SG_ASSIGN_OR_RETURN(cfg.admin.listen, admin.String("listen", ""));
-  SG_ASSIGN_OR_RETURN(auto admin_tls, admin.Map("tls"));
-  // Default: what `smimegatectl credentials issue --role egress --out
-  // <data_dir>/credentials/egress` writes.
-  SG_ASSIGN_OR_RETURN(auto cert, admin_tls.String("cert_file", "credentials/egress/cert.pem"));
-  SG_ASSIGN_OR_RETURN(auto key, admin_tls.String("key_file", "credentials/egress/key.pem"));
-  SG_ASSIGN_OR_RETURN(auto ca, admin_tls.String("client_ca_file", "credentials/egress/ca.pem"));
-  cfg.admin.cert_file = ResolvePath(cert, data_dir);
-  cfg.admin.key_file = ResolvePath(key, data_dir);
-  cfg.admin.client_ca_file = ResolvePath(ca, data_dir);
-  if (!cfg.admin.listen.empty()) {
-    auto hp = ParseHostPort(cfg.admin.listen, 0);
-    if (!hp.ok() || hp->port == 0) {
-      return admin.ErrorAt("listen",
-                           "'" + cfg.admin.listen + "' is not host:port (e.g. 0.0.0.0:7444)");
-    }
-  }
+  SG_ASSIGN_OR_RETURN(cfg.admin, ParseAdminListener(admin, "egress", data_dir));
 
   SG_ASSIGN_OR_RETURN(cfg.consumer_group, section.String("consumer_group", "egress"));
   SG_ASSIGN_OR_RETURN(auto inflight, section.Int("max_inflight", 256, 1, 100000));

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/admin_listener_config.h"
 #include "common/config_node.h"
 #include "common/result.h"
 #include "egress/egress_destination.h"
@@ -117,12 +118,7 @@ struct DnsConfig {
 // reaches each pod's own queue (docs/operations.md). Mutual TLS; only the
 // admin role may call. Off while `listen` is empty; `smimegate run` serves
 // the same service on the keyservice's listener instead.
-struct EgressAdminConfig {
-  std::string listen;          // "host:port"; empty: off
-  std::string cert_file;       // absolute; the server certificate (role egress)
-  std::string key_file;        // absolute
-  std::string client_ca_file;  // absolute; admin certificates chain to it
-};
+using EgressAdminConfig = AdminListenerConfig;  // common/admin_listener_config.h
 
 struct EgressConfig {
   EgressAdminConfig admin;

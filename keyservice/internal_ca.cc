@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include "keyservice/rpc_role_egress.h"
+#include "keyservice/rpc_role_portal.h"
 #include "keyservice/x509_build.h"
 
 namespace sg::keyservice {
@@ -109,12 +110,16 @@ Result<std::string> InternalCa::IssueClient(const std::string& role, const std::
     return MakeError(ErrorCode::kInvalidArgument, "not a SubjectPublicKeyInfo: " + OpenSslError());
   }
   SG_ASSIGN_OR_RETURN(X509Ptr cert, NewLeaf(pub.get(), name, validity));
-  // An egress serves its queue to admins with the same identity (egress.admin).
-  const bool server = role == kRoleEgress;
+  // An egress serves its queue, a portal its stored messages, to admins with
+  // the same identity (egress.admin, portal.admin).
+  const bool server = role == kRoleEgress || role == kRolePortal;
   SG_RETURN_IF_ERROR(AddExt(cert.get(), cert_.get(), NID_ext_key_usage,
                             server ? "serverAuth,clientAuth" : "clientAuth"));
   std::string san = "URI:" + RoleUri(trust_domain_, role);
-  if (server) san = "DNS:" + std::string(kEgressServerName) + "," + san;
+  if (server) {
+    const std::string_view dns = role == kRoleEgress ? kEgressServerName : kPortalServerName;
+    san = "DNS:" + std::string(dns) + "," + san;
+  }
   SG_RETURN_IF_ERROR(AddExt(cert.get(), cert_.get(), NID_subject_alt_name, san));
   if (X509_sign(cert.get(), key_.get(), DigestFor(key_.get())) <= 0) {
     return MakeError(ErrorCode::kInternal, "signing the client certificate: " + OpenSslError());

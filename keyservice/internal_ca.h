@@ -12,7 +12,8 @@
 //     expires);
 //   - client certificates for a public key the client generated, with the
 //     role as SAN URI spiffe://<trust_domain>/<role> (rpc_roles.h) and EKU clientAuth;
-//     role egress: also SAN DNS:smimegate-egress, EKU serverAuth (its admin port).
+//     role egress: also SAN DNS:smimegate-egress, EKU serverAuth (its admin port);
+//     role portal: also SAN DNS:smimegate-portal, EKU serverAuth (likewise).
 //
 // Threading: thread-safe after LoadOrCreate (the key is immutable).
 #pragma once

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "keyservice/rpc_role_egress.h"
+#include "keyservice/rpc_role_portal.h"
 
 namespace sg::keyservice {
 namespace {
@@ -16,7 +17,7 @@ constexpr const char* kGuard = "/smimegate.keyservice.v1.DecryptGuard/";
 const std::vector<std::string>& IssuableRoles() {
   static const std::vector<std::string> roles = {
       std::string(kRoleWorker), std::string(kRoleAdmin), std::string(kRoleReader),
-      std::string(kRoleIngress), std::string(kRoleEgress)};
+      std::string(kRoleIngress), std::string(kRoleEgress), std::string(kRolePortal)};
   return roles;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "portal/portal_expiry.h"
 
@@ -38,6 +39,7 @@ void Fill(const pb::StoredMessage& m, pb::ListedMessage* out) {
   out->set_read(m.read());
   out->set_notified(m.notified());
   out->set_queue_message_id(m.queue_message_id());
+  out->set_sender_domain(m.sender_domain());
 }
 
 bool SocketInUse(const std::string& path) {
@@ -67,9 +69,11 @@ grpc::Status PortalAdminService::List(grpc::ServerContext*, const pb::ListReques
     }
     domain = *d;
   }
+  const std::set<std::string> domains(req->sender_domains().begin(), req->sender_domains().end());
   // False once the limit is reached (the answer is then truncated).
   auto add = [&](const pb::StoredMessage& m) {
     if (!domain.empty() && m.sender_domain() != domain) return true;
+    if (!domains.empty() && !domains.contains(m.sender_domain())) return true;
     if (static_cast<size_t>(resp->messages_size()) >= limit) {
       resp->set_truncated(true);
       return false;

@@ -141,6 +141,8 @@ Result<PortalConfig> ParsePortalConfig(const config::ConfigNode& s, const std::s
   c.store_path = Resolve(store, data_dir);
   SG_ASSIGN_OR_RETURN(std::string admin, s.String("admin_socket", "run/portal.sock"));
   c.admin_socket = Resolve(admin, data_dir);
+  SG_ASSIGN_OR_RETURN(auto admin_listener, s.Map("admin"));
+  SG_ASSIGN_OR_RETURN(c.admin, ParseAdminListener(admin_listener, "portal", data_dir));
   SG_ASSIGN_OR_RETURN(std::string kek_file, s.String("kek_file", std::string()));
   c.kek.file = kek_file.empty() ? "" : Resolve(kek_file, data_dir);
   SG_ASSIGN_OR_RETURN(c.kek.create, s.Bool("kek_create", false));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/admin_listener_config.h"
 #include "common/cidr.h"
 #include "common/config_node.h"
 #include "common/tls_server.h"
@@ -52,6 +53,10 @@ struct PortalConfig {
   std::string tls_dir;                  // <data_dir>/portal/tls
   std::string store_path;               // <data_dir>/portal/store
   std::string admin_socket;             // <data_dir>/run/portal.sock
+  // portal.admin: PortalAdmin also on TCP, mutual TLS, admin role only
+  // (`smimegate portal` in the distributed mode; the keyservice's REST API
+  // reaches it there). Off while admin.listen is empty.
+  AdminListenerConfig admin;
   KekSource kek;
   // HTTPS connections (docs/portal.md "Connections"): each open connection
   // holds a worker from the TLS handshake until it closes.

@@ -129,6 +129,8 @@ Status PortalService::Start() {
   return OkStatus();
 }
 
+grpc::Service* PortalService::admin_service() { return admin_service_.get(); }
+
 void PortalService::Stop() {
   stopping_ = true;
   cv_.notify_all();

@@ -33,6 +33,10 @@
 #include "portal/portal_password.h"
 #include "portal/portal_tenant_branding.h"
 
+namespace grpc {
+class Service;
+}
+
 namespace sg::portal {
 
 struct PortalTopics {
@@ -80,6 +84,9 @@ class PortalService : public Service {
 
   int port() const;
   const std::string& public_url() const;
+  // The PortalAdmin service (portal_admin.h), between Start and Stop (null
+  // otherwise); portal.admin serves it on TCP too (`smimegate portal`).
+  grpc::Service* admin_service();
   // For tests and benchmarks: the parts behind the pages.
   PortalStore& store();
   PortalVault& vault();

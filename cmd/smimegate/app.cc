@@ -20,6 +20,8 @@
 #include "cmd/smimegate/app_info_metrics.h"
 
 #include "cmd/smimegate/egress_admin_server.h"
+#include "cmd/smimegate/portal_admin_link.h"
+#include "cmd/smimegate/stage_admin_server.h"
 
 namespace sg::app {
 
@@ -297,9 +299,26 @@ Status App::Start() {
     portal_ = portal.get();
     WirePortalBranding(*portal);
     services_.push_back(std::move(portal));
+    if (stage_ == Stage::kPortal && !config_.portal.admin.listen.empty()) {
+      // `smimegate portal` alone: PortalAdmin on TCP for the keyservice's
+      // REST API (started after the portal, stopped before it).
+      SG_ASSIGN_OR_RETURN(
+          auto admin, StageAdminServer::Create(
+                          config_.portal.admin, "portal.admin", "portal",
+                          [p = portal_] { return std::vector<grpc::Service*>{p->admin_service()}; },
+                          registry_));
+      services_.push_back(std::move(admin));
+    }
   } else if (stage_ == Stage::kPortal) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "config portal.enabled: `smimegate portal` needs portal.enabled: true");
+  }
+  if (admin_server_ != nullptr) {
+    // The REST API's /v1/portal: the portal here, or the configured one.
+    SG_ASSIGN_OR_RETURN(portal_admin_,
+                        ConnectPortalAdmin(config_.admin_api.portal,
+                                           portal_ != nullptr ? config_.portal.admin_socket : ""));
+    admin_server_->SetPortal(portal_admin_.get());
   }
   if (Runs(Stage::kIngress)) {
     SG_ASSIGN_OR_RETURN(ingress_producer_, queue_->CreateProducer());

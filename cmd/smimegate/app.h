@@ -171,6 +171,7 @@ class App {
   std::unique_ptr<admin::AdminTokens> admin_tokens_;
   std::unique_ptr<admin::AdminTokensGrpc> admin_tokens_grpc_;
   admin::AdminServer* admin_server_ = nullptr;  // owned by services_
+  std::unique_ptr<admin::PortalAdminApi> portal_admin_;  // its /v1/portal (portal_admin_link.h)
   std::unique_ptr<StatusServer> status_;
   std::vector<std::unique_ptr<Service>> services_;  // in start order; guarded by services_mu_
   size_t started_ = 0;

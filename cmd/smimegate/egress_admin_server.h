@@ -5,13 +5,9 @@
 // store only. `smimegate run` serves the same service on the keyservice's
 // listener instead and never builds this.
 //
-// Mutual TLS with the files of egress.admin.tls (by default what
-// `smimegatectl credentials issue --role egress` writes: a certificate with
-// SAN DNS:smimegate-egress that is a server certificate too); only callers
-// with the admin role pass (deny by default, keyservice/rpc_roles.h). Every
-// call leaves an audit record in this process's log (logger "audit": the
-// caller's certificate subject, the method, the message id or domain, the
-// result); the keyservice's audit store is another process's.
+// The port is a StageAdminServer (stage_admin_server.h): mutual TLS with the
+// files of egress.admin.tls (role egress, SAN DNS:smimegate-egress), admin
+// role only, every call audited in this process's log.
 //
 // Threading: Start/Stop from the App's thread; gRPC serves on its own.
 // Ownership: borrows the queue and the egress's mailqueue::Admin, which must
@@ -21,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "cmd/smimegate/stage_admin_server.h"
 #include "common/metrics.h"
 #include "common/result.h"
 #include "common/service.h"
@@ -36,9 +33,7 @@ namespace sg::deadletter {
 class Admin;
 }
 namespace sg::keyservice {
-class AuditSink;
 class QueueAdminGrpc;
-class RpcServer;
 }  // namespace sg::keyservice
 
 namespace sg::app {
@@ -57,16 +52,14 @@ class EgressAdminServer final : public Service {
   // Binds egress.admin.listen; a taken port names it.
   Status Start() override;
   void Stop() override;
-  bool Ready() const override { return started_; }
+  bool Ready() const override { return server_ && server_->Ready(); }
 
  private:
   EgressAdminServer() = default;
 
   std::unique_ptr<deadletter::Admin> deadletters_;
-  std::unique_ptr<keyservice::AuditSink> audit_;
   std::unique_ptr<keyservice::QueueAdminGrpc> service_;
-  std::unique_ptr<keyservice::RpcServer> rpc_;
-  bool started_ = false;
+  std::unique_ptr<StageAdminServer> server_;
 };
 
 }  // namespace sg::app

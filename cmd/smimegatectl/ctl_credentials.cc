@@ -32,7 +32,7 @@ void AddCredentialsCommands(CLI::App& app, Ctl& ctl) {
   auto* issue = creds->add_subcommand(
       "issue", "issue credentials with a role (admin only): writes cert.pem, key.pem, ca.pem "
                "(mode 0600) into --out");
-  issue->add_option("--role", a.role, "worker | admin | reader | ingress")
+  issue->add_option("--role", a.role, "worker | admin | reader | ingress | egress | portal")
       ->required()
       ->check(CLI::IsMember(keyservice::IssuableRoles()));
   issue->add_option("--out", a.out, "directory for the files (created 0700)")->required();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "admin/admin_config.h"
+#include "common/admin_listener_config.h"
 
 namespace sg::admin {
 namespace {
@@ -53,6 +54,53 @@ TEST(AdminConfigTest, SettingsAndTheirBounds) {
     auto r = Parse(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.error().message.find("admin_api."), std::string::npos) << r.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace sg::admin
+
+namespace sg::admin {
+namespace {
+
+// keyservice.admin_api.portal (docs/admin-api.md "Portal"): off by default
+// (the in-process portal, or none), admin credentials under data_dir, an
+// endpoint without a port named as the key at fault.
+TEST(AdminConfigTest, PortalLink) {
+  auto off = Parse("{}");
+  ASSERT_TRUE(off.ok()) << off.error().ToString();
+  EXPECT_EQ(off->portal.endpoint, "");
+  EXPECT_EQ(off->portal.credentials, "/data/credentials/admin");
+  EXPECT_EQ(off->portal.server_name, "smimegate-portal");
+  auto on = Parse(
+      "admin_api: {portal: {endpoint: 'smimegate-portal:7445', credentials: /etc/creds,"
+      " server_name: portal.internal}}");
+  ASSERT_TRUE(on.ok()) << on.error().ToString();
+  EXPECT_EQ(on->portal.endpoint, "smimegate-portal:7445");
+  EXPECT_EQ(on->portal.credentials, "/etc/creds");
+  EXPECT_EQ(on->portal.server_name, "portal.internal");
+  auto bad = Parse("admin_api: {portal: {endpoint: smimegate-portal}}");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("endpoint"), std::string::npos) << bad.error().message;
+}
+
+// portal.admin and egress.admin share one parser (common/admin_listener_config.h).
+TEST(AdminConfigTest, StageAdminListener) {
+  auto doc = config::ConfigDocument::LoadString(
+      "admin: {listen: '0.0.0.0:7445', tls: {key_file: /k.pem}}", "test.yaml");
+  ASSERT_TRUE(doc.ok());
+  auto c = ParseAdminListener(*doc->Root().Map("admin"), "portal", "/data");
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->listen, "0.0.0.0:7445");
+  EXPECT_EQ(c->cert_file, "/data/credentials/portal/cert.pem");
+  EXPECT_EQ(c->key_file, "/k.pem");
+  EXPECT_EQ(c->client_ca_file, "/data/credentials/portal/ca.pem");
+  for (const char* listen : {"7445", "host:", "host:0", "host:70000", "host:x"}) {
+    auto bad_doc = config::ConfigDocument::LoadString(
+        std::string("admin: {listen: '") + listen + "'}", "test.yaml");
+    ASSERT_TRUE(bad_doc.ok());
+    auto bad = ParseAdminListener(*bad_doc->Root().Map("admin"), "portal", "/data");
+    EXPECT_FALSE(bad.ok()) << listen;
   }
 }
 

@@ -7,6 +7,7 @@
 // skip the check.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -110,6 +111,16 @@ std::vector<Case> CasesOnTenantB(const std::string& bob_cert) {
        "/v1/tenants/zz/branding", kBrandingBody, "b", "zz"},
       {"DELETE /v1/tenants/{id}/branding", "DELETE", "/v1/tenants/b/branding", "",
        "/v1/tenants/zz/branding", "", "b", "zz"},
+      // The portal's messages (FakePortalAdmin: pat@y.example/0003 is from bob@b.example).
+      {"GET /v1/portal/messages", "GET", "/v1/portal/messages?domain=b.example", "",
+       "/v1/portal/messages?domain=zz.example", "", "b.example", "zz.example"},
+      {"DELETE /v1/portal/messages/{recipient}/{id}", "DELETE",
+       "/v1/portal/messages/pat@y.example/0003", "", "/v1/portal/messages/pat@y.example/ffff", "",
+       "pat@y.example/0003", "pat@y.example/ffff"},
+      {"POST /v1/portal/messages/{recipient}/{id}/resend-link", "POST",
+       "/v1/portal/messages/pat@y.example/0003/resend-link", "",
+       "/v1/portal/messages/pat@y.example/ffff/resend-link", "", "pat@y.example/0003",
+       "pat@y.example/ffff"},
   };
 }
 
@@ -132,6 +143,8 @@ std::vector<Case> SuperOnlyCases(const std::string& anchor) {
       {"POST /v1/certificates", "POST", "/v1/certificates",
        R"({"owner":"bob@b.example","pem":"x"})", "/v1/certificates",
        R"({"owner":"bob@partner.example","pem":"x"})", "", ""},
+      {"POST /v1/portal/purge-expired", "POST", "/v1/portal/purge-expired", "",
+       "/v1/portal/purge-expired", "", "", ""},
   };
 }
 
@@ -196,6 +209,18 @@ class AdminIsolationTest : public ::testing::Test {
     EXPECT_EQ(Json::parse(policy.body)["rules"].size(), 0u) << policy.body;
     auto branding = server_.Call("GET", "/v1/tenants/b/branding", super);
     EXPECT_EQ(Json::parse(branding.body)["color"], "") << branding.body;
+    auto portal = server_.portal().Keys();
+    EXPECT_EQ(std::count(portal.begin(), portal.end(), "partner@x.example/0002"), 1);
+    EXPECT_EQ(std::count(portal.begin(), portal.end(), "pat@y.example/0003"), 1);
+    EXPECT_TRUE(server_.portal().Resent().empty());
+  }
+  // A recipient purge by `token` leaves tenant b's portal messages alone.
+  void ExpectPortalRecipientPurgeFiltered(const std::string& token) {
+    auto purged = server_.Call("DELETE", "/v1/portal/recipients/pat@y.example", token);
+    EXPECT_EQ(purged.status, 200) << purged.body;
+    EXPECT_EQ(Json::parse(purged.body)["messages"], 0) << purged.body;
+    auto listed = server_.Call("GET", "/v1/portal/messages", token);
+    EXPECT_EQ(listed.body.find("b.example"), std::string::npos) << listed.body;
   }
 
   AdminTestServer server_;
@@ -209,23 +234,28 @@ TEST_F(AdminIsolationTest, EveryRouteWithAnObjectCoversTheIsolationCheck) {
                                        "GET /v1/tenants", "GET /v1/domains",   "POST /v1/domains",
                                        "GET /v1/certificates", "GET /v1/trust", "GET /v1/audit",
                                        "POST /v1/tenants"};
+  // Purges only the caller's messages of the recipient (ExpectPortalRecipientPurgeFiltered).
+  const std::set<std::string> filtered = {"DELETE /v1/portal/recipients/{recipient}"};
   std::set<std::string> covered;
   for (const auto& c : CasesOnTenantB(bob_cert_)) covered.insert(c.route);
   for (const auto& c : SuperOnlyCases("")) covered.insert(c.route);
   for (const auto& r : RouteTable()) {
     const std::string route = r.method + " " + r.path;
-    EXPECT_TRUE(covered.count(route) == 1 || lists.count(route) == 1)
+    EXPECT_TRUE(covered.count(route) == 1 || lists.count(route) == 1 ||
+                filtered.count(route) == 1)
         << route << " has no isolation case in admin_isolation_test.cc";
   }
 }
 
 TEST_F(AdminIsolationTest, TenantTokenGetsNotFoundForAnotherTenantsObjects) {
   ExpectHidden(server_.Token("tenant:a"), CasesOnTenantB(bob_cert_));
+  ExpectPortalRecipientPurgeFiltered(server_.Token("tenant:a"));
   ExpectTenantBUntouched();
 }
 
 TEST_F(AdminIsolationTest, ResellerTokenGetsNotFoundForAnotherResellersTenants) {
   ExpectHidden(server_.Token("reseller:r1"), CasesOnTenantB(bob_cert_));
+  ExpectPortalRecipientPurgeFiltered(server_.Token("reseller:r1"));
   ExpectTenantBUntouched();
 }
 

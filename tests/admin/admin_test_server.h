@@ -5,6 +5,7 @@
 //   reseller r1: tenants a (a.example: ann@), c (c.example: cat@)
 //   reseller r2: tenant b (b.example: bob@)
 //   tenant default: default.example
+// The portal's admin is a FakePortalAdmin with its fixture (portal()).
 // Every user has a current certificate (issued by the built-in CA); tenant
 // b has a relay client bound (network 192.0.2.0/24). The per-token rate
 // limit is off unless a test passes one.
@@ -20,6 +21,7 @@
 #include "admin/admin_tokens.h"
 #include "common/metrics.h"
 #include "keyservice/key_service_impl.h"
+#include "tests/admin/fake_portal_admin.h"
 #include "tests/keyservice/test_pki.h"
 #include "tests/support/fake_clock.h"
 
@@ -42,6 +44,9 @@ class AdminTestServer {
 
   keyservice::KeyServiceImpl& ks() { return *ks_; }
   AdminTokens& tokens() { return *tokens_; }
+  FakePortalAdmin& portal() { return portal_; }
+  // Another portal for /v1/portal (null: none); before the first call.
+  void SetPortal(PortalAdminApi* portal) { server_->SetPortal(portal); }
   metrics::Registry& registry() { return registry_; }
   sg::testing::FakeClock& clock() { return clock_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
@@ -59,6 +64,7 @@ class AdminTestServer {
   sg::testing::FakeClock clock_{std::chrono::system_clock::now()};
   std::unique_ptr<keyservice::KeyServiceImpl> ks_;
   std::unique_ptr<AdminTokens> tokens_;
+  FakePortalAdmin portal_;
   std::unique_ptr<AdminServer> server_;
 };
 

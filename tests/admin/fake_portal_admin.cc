@@ -1,0 +1,125 @@
+#include "tests/admin/fake_portal_admin.h"
+
+#include <algorithm>
+#include <ranges>
+#include <set>
+
+#include "common/mail/address.h"
+
+namespace sg::admin::testing {
+namespace {
+
+Error Unreachable() {
+  return MakeError(ErrorCode::kUnavailable, "the portal's admin API at fake is unreachable");
+}
+
+}  // namespace
+
+void FakePortalAdmin::Seed() {
+  Add("partner@x.example", "0001", "ann@a.example");
+  Add("partner@x.example", "0002", "bob@b.example");
+  Add("pat@y.example", "0003", "bob@b.example");
+  Add("partner@x.example", "0004", "cat@c.example");
+}
+
+void FakePortalAdmin::Add(const std::string& recipient, const std::string& id,
+                          const std::string& sender) {
+  std::lock_guard<std::mutex> lock(mu_);
+  portalpb::ListedMessage m;
+  m.set_recipient(recipient);
+  m.set_id(id);
+  m.set_sender(sender);
+  m.set_sender_domain(mail::DomainOf(sender));
+  m.set_stored_at_ms(1'700'000'000'000);
+  m.set_expires_at_ms(1'700'000'000'000 + 30LL * 86'400'000);
+  m.set_size(1234);
+  messages_.push_back(std::move(m));
+}
+
+Result<portalpb::ListResponse> FakePortalAdmin::List(const portalpb::ListRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unreachable_) return Unreachable();
+  const std::set<std::string> domains(req.sender_domains().begin(), req.sender_domains().end());
+  const size_t limit = req.limit() == 0 ? 1000 : req.limit();
+  portalpb::ListResponse out;
+  for (const auto& m : std::ranges::reverse_view(messages_)) {  // newest first
+    if (!req.recipient().empty() && m.recipient() != req.recipient()) continue;
+    if (!req.domain().empty() && m.sender_domain() != req.domain()) continue;
+    if (!domains.empty() && !domains.contains(m.sender_domain())) continue;
+    if (static_cast<size_t>(out.messages_size()) >= limit) {
+      out.set_truncated(true);
+      break;
+    }
+    *out.add_messages() = m;
+  }
+  return out;
+}
+
+Result<portalpb::PurgeResponse> FakePortalAdmin::Purge(const portalpb::PurgeRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unreachable_) return Unreachable();
+  portalpb::PurgeResponse out;
+  if (req.expired()) {
+    ++expiry_runs_;
+    return out;
+  }
+  const auto before = messages_.size();
+  std::erase_if(messages_, [&](const portalpb::ListedMessage& m) {
+    return m.recipient() == req.recipient() && (req.id().empty() || m.id() == req.id());
+  });
+  out.set_messages(static_cast<uint32_t>(before - messages_.size()));
+  if (!req.id().empty() && out.messages() == 0) {
+    return MakeError(ErrorCode::kNotFound, "no message " + req.id());
+  }
+  if (req.account()) {
+    deleted_accounts_.push_back(req.recipient());
+    out.set_account_deleted(true);
+  }
+  return out;
+}
+
+Result<portalpb::ResendLinkResponse> FakePortalAdmin::ResendLink(
+    const portalpb::ResendLinkRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unreachable_) return Unreachable();
+  for (const auto& m : messages_) {
+    if (m.recipient() == req.recipient() && m.id() == req.id()) {
+      resent_.push_back(req.recipient() + "/" + req.id());
+      portalpb::ResendLinkResponse out;
+      out.set_id(m.id());
+      out.set_expires_ms(1'700'000'000'000 + 7LL * 86'400'000);
+      return out;
+    }
+  }
+  return MakeError(ErrorCode::kNotFound, "no message " + req.id());
+}
+
+std::vector<std::string> FakePortalAdmin::Keys() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& m : messages_) out.push_back(m.recipient() + "/" + m.id());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> FakePortalAdmin::Resent() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return resent_;
+}
+
+std::vector<std::string> FakePortalAdmin::DeletedAccounts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return deleted_accounts_;
+}
+
+int FakePortalAdmin::expiry_runs() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return expiry_runs_;
+}
+
+void FakePortalAdmin::SetUnreachable(bool unreachable) {
+  std::lock_guard<std::mutex> lock(mu_);
+  unreachable_ = unreachable;
+}
+
+}  // namespace sg::admin::testing
