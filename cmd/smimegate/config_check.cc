@@ -175,8 +175,11 @@ void CheckEgressAdmin(const AppConfig& c, Stage stage, std::chrono::system_clock
                                   {"key_file", a.key_file},
                                   {"client_ca_file", a.client_ca_file}}) {
     if (::access(file.c_str(), R_OK) != 0) {
-      out.errors.push_back(std::string("egress.admin.tls.") + key + ": cannot read " + file + ": " +
-                           std::strerror(errno) + fix);
+      std::string error = std::string("egress.admin.tls.") + key + ": cannot read " + file;
+      error += ": ";
+      error += std::strerror(errno);
+      error += fix;
+      out.errors.push_back(std::move(error));
       missing = true;
     }
   }

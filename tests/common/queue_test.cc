@@ -471,7 +471,7 @@ TEST_P(QueueContractTest, OwnedLagCountsOnlyOwnedPartitionsOnce) {
   std::vector<std::pair<std::string, std::string>> kv;
   std::set<int32_t> used;
   for (int i = 0; i < 20; ++i) {
-    kv.push_back({"k" + std::to_string(i), std::to_string(i)});
+    kv.emplace_back("k" + std::to_string(i), std::to_string(i));
     used.insert(PartitionForKey(kv.back().first, 4));
   }
   ASSERT_EQ(used.size(), 4u) << "the keys should reach every partition";

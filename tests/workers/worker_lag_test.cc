@@ -36,7 +36,7 @@ std::map<std::string, double> LagSeries(const metrics::Registry& registry) {
   std::map<std::string, double> out;
   std::istringstream in(registry.Serialize());
   const std::string prefix =
-      "smimegate_queue_consumer_lag_records{group=\"smimegate-workers\",topic=\"";
+      R"(smimegate_queue_consumer_lag_records{group="smimegate-workers",topic=")";
   for (std::string line; std::getline(in, line);) {
     if (line.rfind(prefix, 0) != 0) continue;
     const size_t topic_end = line.find('"', prefix.size());
