@@ -42,6 +42,14 @@ constexpr std::array<Owned, 23> kOwned{{
 
 Status CheckKafkaProperties(const std::map<std::string, std::string>& properties) {
   for (const auto& [key, value] : properties) {
+    if (key == "group.instance.id") {
+      // One id for every consumer of the process: the worker threads'
+      // members of one group would fence each other out of it.
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "queue.kafka.properties.group.instance.id: static group membership is not "
+                       "supported (every consumer of this process would share the one id and fence "
+                       "the others out of its group); remove it");
+    }
     for (const auto& owned : kOwned) {
       if (key != owned.property) continue;
       std::string msg = "queue.kafka.properties." + key +

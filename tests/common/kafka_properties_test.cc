@@ -28,6 +28,14 @@ TEST(KafkaPropertiesTest, PropertiesSmimegateSetsAreRefusedByName) {
   EXPECT_NE(s.error().message.find("use queue.kafka.session_timeout"), std::string::npos);
 }
 
+TEST(KafkaPropertiesTest, StaticMembershipIsRefused) {
+  Status s = CheckKafkaProperties({{"group.instance.id", "egress-0"}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("queue.kafka.properties.group.instance.id: static group membership"),
+            std::string::npos)
+      << s.error().message;
+}
+
 TEST(KafkaPropertiesTest, ConfigurationAndOpenRefuseThem) {
   std::array<char*, 1> no_env{nullptr};
   auto doc = config::ConfigDocument::LoadString(

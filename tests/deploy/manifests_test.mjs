@@ -137,7 +137,10 @@ function testCertificate(dir) {
   const key = path.join(dir, 'test.key');
   const crt = path.join(dir, 'test.crt');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-    '-nodes', '-days', '30', '-subj', '/CN=manifests-test', '-keyout', key, '-out', crt], { stdio: 'ignore' });
+    '-nodes', '-days', '30', '-subj', '/CN=manifests-test',
+    // egress.admin: the role and name check-config requires of an egress identity.
+    '-addext', 'subjectAltName=DNS:smimegate-egress,URI:spiffe://smimegate/egress',
+    '-keyout', key, '-out', crt], { stdio: 'ignore' });
   return { key: fs.readFileSync(key), crt: fs.readFileSync(crt) };
 }
 
