@@ -113,5 +113,10 @@ Answer PurgePortalMessage(Call& c);
 Answer PurgePortalRecipient(Call& c);
 Answer PurgePortalExpired(Call& c);
 Answer ResendPortalLink(Call& c);
+// admin_handlers_policy_rules.cc
+Answer ListGlobalRules(Call& c);
+Answer SetGlobalRules(Call& c);
+Answer AddGlobalRule(Call& c);
+Answer RemoveGlobalRule(Call& c);
 
 }  // namespace sg::admin

@@ -67,6 +67,11 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/portal/messages/{recipient}/{id}/resend-link", &ResendPortalLink},
     Route{"DELETE", "/v1/portal/recipients/{recipient}", &PurgePortalRecipient},
     Route{"POST", "/v1/portal/purge-expired", &PurgePortalExpired},
+    // The registry's global policy rules (admin_handlers_policy_rules.cc).
+    Route{"GET", "/v1/policy/rules", &ListGlobalRules},
+    Route{"PUT", "/v1/policy/rules", &SetGlobalRules},
+    Route{"POST", "/v1/policy/rules", &AddGlobalRule},
+    Route{"DELETE", "/v1/policy/rules/{match}", &RemoveGlobalRule},
 };
 
 int HexValue(char c) {

@@ -26,22 +26,6 @@ Status TakeString(const Json& body, const std::string& key, std::string& field) 
   return OkStatus();
 }
 
-Status TakeRules(const Json& body, std::vector<keyservice::TenantRule>& rules) {
-  auto it = body.find("rules");
-  if (it == body.end()) return OkStatus();
-  if (!it->is_array() && !it->is_null()) return TypeError("rules", "an array");
-  rules.clear();
-  if (it->is_null()) return OkStatus();
-  for (const auto& r : *it) {
-    if (!r.is_object()) return TypeError("rules[]", "an object {\"match\", \"action\"}");
-    keyservice::TenantRule rule;
-    SG_RETURN_IF_ERROR(TakeString(r, "match", rule.match));
-    SG_RETURN_IF_ERROR(TakeString(r, "action", rule.action));
-    rules.push_back(std::move(rule));
-  }
-  return OkStatus();
-}
-
 Status TakeStrings(const Json& body, const std::string& key, std::vector<std::string>& out) {
   auto it = body.find(key);
   if (it == body.end()) return OkStatus();
@@ -57,12 +41,40 @@ Status TakeStrings(const Json& body, const std::string& key, std::vector<std::st
 
 }  // namespace
 
+Json TenantRulesToJson(const std::vector<keyservice::TenantRule>& rules) {
+  Json out = Json::array();
+  for (const auto& r : rules) out.push_back({{"match", r.match}, {"action", r.action}});
+  return out;
+}
+
+Result<keyservice::TenantRule> TenantRuleFromJson(const Json& rule) {
+  if (!rule.is_object()) return TypeError("rules[]", "an object {\"match\", \"action\"}");
+  keyservice::TenantRule out;
+  SG_RETURN_IF_ERROR(TakeString(rule, "match", out.match));
+  SG_RETURN_IF_ERROR(TakeString(rule, "action", out.action));
+  return out;
+}
+
+Status TakeTenantRules(const Json& body, std::vector<keyservice::TenantRule>& rules) {
+  auto it = body.find("rules");
+  if (it == body.end()) return OkStatus();
+  if (!it->is_array() && !it->is_null()) return TypeError("rules", "an array");
+  rules.clear();
+  if (it->is_null()) return OkStatus();
+  for (const auto& r : *it) {
+    SG_ASSIGN_OR_RETURN(auto rule, TenantRuleFromJson(r));
+    rules.push_back(std::move(rule));
+  }
+  return OkStatus();
+}
+
 Json TenantPolicyToJson(const keyservice::TenantPolicy& p) {
-  Json rules = Json::array();
-  for (const auto& r : p.rules) rules.push_back({{"match", r.match}, {"action", r.action}});
-  return {{"tenant", p.tenant},     {"web_encryption", Inherit(p.web_encryption)},
-          {"rules", rules},         {"ca_backend", Inherit(p.ca_backend)},
-          {"tags_off", p.tags_off}, {"strip_tags", Inherit(p.strip_tags)}};
+  return {{"tenant", p.tenant},
+          {"web_encryption", Inherit(p.web_encryption)},
+          {"rules", TenantRulesToJson(p.rules)},
+          {"ca_backend", Inherit(p.ca_backend)},
+          {"tags_off", p.tags_off},
+          {"strip_tags", Inherit(p.strip_tags)}};
 }
 
 Result<keyservice::TenantPolicy> TenantPolicyFromJson(const Json& body,
@@ -72,7 +84,7 @@ Result<keyservice::TenantPolicy> TenantPolicyFromJson(const Json& body,
   if (base.ca_backend == "inherit") base.ca_backend.clear();
   SG_RETURN_IF_ERROR(TakeString(body, "strip_tags", base.strip_tags));
   SG_RETURN_IF_ERROR(TakeStrings(body, "tags_off", base.tags_off));
-  SG_RETURN_IF_ERROR(TakeRules(body, base.rules));
+  SG_RETURN_IF_ERROR(TakeTenantRules(body, base.rules));
   return base;
 }
 

@@ -13,11 +13,20 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "common/result.h"
 #include "keyservice/tenant_admin.h"
 
 namespace sg::admin {
+
+// A list of rules: [{"match", "action"}] (a tenant's, or the registry's
+// global rules, GET /v1/policy/rules).
+nlohmann::json TenantRulesToJson(const std::vector<keyservice::TenantRule>& rules);
+// `rules` replaced by body["rules"] when present (null: none).
+Status TakeTenantRules(const nlohmann::json& body, std::vector<keyservice::TenantRule>& rules);
+// One rule object {"match", "action"}.
+Result<keyservice::TenantRule> TenantRuleFromJson(const nlohmann::json& rule);
 
 nlohmann::json TenantPolicyToJson(const keyservice::TenantPolicy& p);
 // `base` with the members present in `body` replaced (a member absent keeps

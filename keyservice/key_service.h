@@ -94,6 +94,7 @@ struct TrustAnchors {
 struct ChangeEvent {
   uint64_t version = 0;
   // "user" | "domain" | "key" | "certificate" | "trust" | "tenant" | "reseller"
+  // | "policy" (the global rules; subject "global")
   std::string kind;
   std::string subject;  // address, "@domain", fingerprint, or a tenant / reseller id
 };
@@ -146,6 +147,9 @@ struct TenantRoutingTable {
   std::vector<TenantRoute> routes;  // tenants with a route of their own only
   std::vector<TenantBinding> bindings;
   std::vector<TenantPolicy> policies;  // tenants with a policy override only
+  // The registry's global rules (docs/tenants.md "Global rules"): after the
+  // tenant's rules, before workers.policy.rules.
+  std::vector<TenantRule> global_rules;
 };
 
 struct Changes {

@@ -139,6 +139,11 @@ class KeyServiceImpl : public KeyService,
   Result<Tenant> TenantPolicyClear(const std::string& tenant) override;
   Result<Tenant> TenantBrandingSet(const TenantBranding& branding) override;
   Result<Tenant> TenantBrandingClear(const std::string& tenant) override;
+  // Global policy rules (global_rules_service.cc)
+  Result<std::vector<TenantRule>> GlobalRulesShow() override;
+  Result<std::vector<TenantRule>> GlobalRulesSet(const std::vector<TenantRule>& rules) override;
+  Result<std::vector<TenantRule>> GlobalRuleAdd(const TenantRule& rule) override;
+  Result<std::vector<TenantRule>> GlobalRuleRemove(const std::string& match) override;
 
   // UsageAdmin (usage_service.cc)
   Result<bool> UsageSnapshot() override;
@@ -250,6 +255,8 @@ class KeyServiceImpl : public KeyService,
   Result<std::string> TenantForDomain(const std::string& requested);
   Result<std::map<std::string, std::vector<std::string>>> DomainsByTenant();
   Result<Tenant> TenantView(const store::StoredTenant& t);
+  // Normalises, stores and announces the global rules; tenant_mu_ held.
+  Result<std::vector<TenantRule>> StoreGlobalRules(std::vector<TenantRule> rules);
   // The tenant `id` (normalised), kNotFound when missing; tenant_mu_ held.
   Result<store::StoredTenant> StoredTenantOf(const std::string& id);
   // The labels a tenant policy's ca_backend may name (CaExport's).

@@ -501,6 +501,7 @@ Result<TenantRoutingTable> KeyServiceClient::TenantRouting() {
   for (const auto& r : resp.routes()) out.routes.push_back(RouteFromPb(r));
   for (const auto& b : resp.bindings()) out.bindings.push_back(BindingFromPb(b));
   for (const auto& p : resp.policies()) out.policies.push_back(TenantPolicyFromPb(p));
+  out.global_rules = TenantRulesFromPb(resp.global_rules());
   return out;
 }
 
@@ -567,6 +568,39 @@ Result<Tenant> KeyServiceClient::TenantBrandingClear(const std::string& tenant) 
   pb::Tenant resp;
   SG_RETURN_IF_ERROR(SG_ADM(TenantBrandingClear, req, &resp));
   return TenantFromPb(resp);
+}
+
+Result<std::vector<TenantRule>> KeyServiceClient::GlobalRulesShow() {
+  pb::GlobalRulesRequest req;
+  pb::GlobalRules resp;
+  SG_RETURN_IF_ERROR(SG_ADM(GlobalRulesShow, req, &resp));
+  return TenantRulesFromPb(resp.rules());
+}
+
+Result<std::vector<TenantRule>> KeyServiceClient::GlobalRulesSet(
+    const std::vector<TenantRule>& rules) {
+  pb::GlobalRules req;
+  TenantRulesToPb(rules, req.mutable_rules());
+  pb::GlobalRules resp;
+  SG_RETURN_IF_ERROR(SG_ADM(GlobalRulesSet, req, &resp));
+  return TenantRulesFromPb(resp.rules());
+}
+
+Result<std::vector<TenantRule>> KeyServiceClient::GlobalRuleAdd(const TenantRule& rule) {
+  pb::TenantRule req;
+  req.set_match(rule.match);
+  req.set_action(rule.action);
+  pb::GlobalRules resp;
+  SG_RETURN_IF_ERROR(SG_ADM(GlobalRuleAdd, req, &resp));
+  return TenantRulesFromPb(resp.rules());
+}
+
+Result<std::vector<TenantRule>> KeyServiceClient::GlobalRuleRemove(const std::string& match) {
+  pb::GlobalRuleRemoveRequest req;
+  req.set_match(match);
+  pb::GlobalRules resp;
+  SG_RETURN_IF_ERROR(SG_ADM(GlobalRuleRemove, req, &resp));
+  return TenantRulesFromPb(resp.rules());
 }
 
 Result<Tenant> KeyServiceClient::TenantAdd(const Tenant& tenant) {

@@ -95,6 +95,10 @@ class KeyServiceClient : public KeyService,
   Result<Tenant> TenantPolicyClear(const std::string& tenant) override;
   Result<Tenant> TenantBrandingSet(const TenantBranding& branding) override;
   Result<Tenant> TenantBrandingClear(const std::string& tenant) override;
+  Result<std::vector<TenantRule>> GlobalRulesShow() override;
+  Result<std::vector<TenantRule>> GlobalRulesSet(const std::vector<TenantRule>& rules) override;
+  Result<std::vector<TenantRule>> GlobalRuleAdd(const TenantRule& rule) override;
+  Result<std::vector<TenantRule>> GlobalRuleRemove(const std::string& match) override;
   // Usage counting (UsageAdmin, docs/usage.md).
   Result<bool> UsageSnapshot() override;
   Result<UsageReport> GetUsageReport(const std::string& month, const std::string& tenant,

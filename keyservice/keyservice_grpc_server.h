@@ -108,6 +108,14 @@ class KeyAdminGrpc final : public pb::KeyAdmin::Service {
                                  pb::Tenant*) override;
   grpc::Status TenantBrandingClear(grpc::ServerContext*, const pb::TenantIdRequest*,
                                    pb::Tenant*) override;
+  grpc::Status GlobalRulesShow(grpc::ServerContext*, const pb::GlobalRulesRequest*,
+                               pb::GlobalRules*) override;
+  grpc::Status GlobalRulesSet(grpc::ServerContext*, const pb::GlobalRules*,
+                              pb::GlobalRules*) override;
+  grpc::Status GlobalRuleAdd(grpc::ServerContext*, const pb::TenantRule*,
+                             pb::GlobalRules*) override;
+  grpc::Status GlobalRuleRemove(grpc::ServerContext*, const pb::GlobalRuleRemoveRequest*,
+                                pb::GlobalRules*) override;
   // Usage counting (usage_grpc.cc).
   grpc::Status UsageReport(grpc::ServerContext*, const pb::UsageReportRequest*,
                            pb::UsageReportResponse*) override;

@@ -54,6 +54,7 @@ RoleTable RoleTable::KeyServiceDefault() {
       {adm("ResellerList"), {reader}},
       {adm("ResellerShow"), {reader}},
       {adm("UsageReport"), {reader}},
+      {adm("GlobalRulesShow"), {reader}},  // like TenantShow's policy
       // Workers in their own process report message counters in batches.
       {adm("UsageRecordMessages"), {worker}},
       // Every other KeyAdmin method has no rule: admin only.

@@ -113,6 +113,20 @@ class TenantAdmin {
   // kInvalidArgument for a bad colour, address, logo type or size.
   virtual Result<Tenant> TenantBrandingSet(const TenantBranding& branding) = 0;
   virtual Result<Tenant> TenantBrandingClear(const std::string& tenant) = 0;
+
+  // The registry's global policy rules (docs/tenants.md "Global rules"): for
+  // every sender's mail, after the sender tenant's rules and before the
+  // config file's workers.policy.rules; workers apply a change within
+  // seconds (change event "policy", subject "global"). Rules are checked
+  // and normalised like a tenant's (kInvalidArgument naming the rule).
+  virtual Result<std::vector<TenantRule>> GlobalRulesShow() = 0;
+  // Replaces them all (an empty list: none).
+  virtual Result<std::vector<TenantRule>> GlobalRulesSet(const std::vector<TenantRule>& rules) = 0;
+  // Adds one, or replaces the action of the rule with the same match (one
+  // read-modify-write in the keyservice: concurrent adds are not lost).
+  virtual Result<std::vector<TenantRule>> GlobalRuleAdd(const TenantRule& rule) = 0;
+  // kNotFound when no rule has that (normalised) match.
+  virtual Result<std::vector<TenantRule>> GlobalRuleRemove(const std::string& match) = 0;
 };
 
 }  // namespace sg::keyservice

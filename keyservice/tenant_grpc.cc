@@ -44,6 +44,12 @@ void ResellerToPb(const Reseller& r, pb::Reseller* out) {
 
 grpc::Status Done(const Status& st) { return st.ok() ? grpc::Status::OK : ToGrpc(st.error()); }
 
+grpc::Status Rules(const Result<std::vector<TenantRule>>& r, pb::GlobalRules* resp) {
+  if (!r.ok()) return ToGrpc(r.error());
+  TenantRulesToPb(*r, resp->mutable_rules());
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 grpc::Status KeyServiceGrpc::TenantDomains(grpc::ServerContext*, const pb::TenantDomainsRequest*,
@@ -58,6 +64,7 @@ grpc::Status KeyServiceGrpc::TenantDomains(grpc::ServerContext*, const pb::Tenan
   for (const auto& route : r->routes) RouteToPb(route, resp->add_routes());
   for (const auto& b : r->bindings) BindingToPb(b, resp->add_bindings());
   for (const auto& p : r->policies) TenantPolicyToPb(p, resp->add_policies());
+  TenantRulesToPb(r->global_rules, resp->mutable_global_rules());
   return grpc::Status::OK;
 }
 
@@ -188,6 +195,27 @@ grpc::Status KeyAdminGrpc::TenantBrandingClear(grpc::ServerContext*, const pb::T
   if (!r.ok()) return ToGrpc(r.error());
   TenantToPb(*r, resp);
   return grpc::Status::OK;
+}
+
+grpc::Status KeyAdminGrpc::GlobalRulesShow(grpc::ServerContext*, const pb::GlobalRulesRequest*,
+                                           pb::GlobalRules* resp) {
+  return Rules(impl_.GlobalRulesShow(), resp);
+}
+
+grpc::Status KeyAdminGrpc::GlobalRulesSet(grpc::ServerContext*, const pb::GlobalRules* req,
+                                          pb::GlobalRules* resp) {
+  return Rules(impl_.GlobalRulesSet(TenantRulesFromPb(req->rules())), resp);
+}
+
+grpc::Status KeyAdminGrpc::GlobalRuleAdd(grpc::ServerContext*, const pb::TenantRule* req,
+                                         pb::GlobalRules* resp) {
+  return Rules(impl_.GlobalRuleAdd(TenantRule{req->match(), req->action()}), resp);
+}
+
+grpc::Status KeyAdminGrpc::GlobalRuleRemove(grpc::ServerContext*,
+                                            const pb::GlobalRuleRemoveRequest* req,
+                                            pb::GlobalRules* resp) {
+  return Rules(impl_.GlobalRuleRemove(req->match()), resp);
 }
 
 }  // namespace sg::keyservice

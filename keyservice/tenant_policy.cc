@@ -26,25 +26,6 @@ Result<std::string> Switch(const std::string& value, const char* field) {
   return Invalid(std::string("policy ") + field + " \"" + value + "\": inherit, on or off");
 }
 
-Result<TenantRule> NormalizeRule(const TenantRule& rule, size_t index) {
-  const std::string where = "policy rules[" + std::to_string(index) + "]";
-  TenantRule out;
-  const std::string match(AsciiTrim(rule.match));
-  auto norm = match.find('@') == std::string::npos ? mail::NormalizeDomain(match)
-                                                   : mail::NormalizeAddress(match);
-  if (match.empty() || !norm.ok()) {
-    return Invalid(where + " match \"" + rule.match +
-                   "\": an address (\"ceo@partner.example\") or a domain (\"partner.example\")");
-  }
-  out.match = std::move(*norm);
-  out.action = AsciiLower(AsciiTrim(rule.action));
-  if (out.action.empty()) out.action = "force_encrypt";
-  if (out.action != "force_encrypt" && out.action != "exempt") {
-    return Invalid(where + " action \"" + rule.action + "\": force_encrypt or exempt");
-  }
-  return out;
-}
-
 Status CheckText(const std::string& value, const char* field) {
   return CheckTenantName(value, std::string("branding ") + field);
 }
@@ -88,25 +69,55 @@ Result<std::string> LogoType(const std::string& logo) {
 
 }  // namespace
 
+Result<std::string> NormalizeRuleMatch(const std::string& match, const std::string& where) {
+  const std::string trimmed(AsciiTrim(match));
+  auto norm = trimmed.find('@') == std::string::npos ? mail::NormalizeDomain(trimmed)
+                                                     : mail::NormalizeAddress(trimmed);
+  if (trimmed.empty() || !norm.ok()) {
+    return Invalid(where + " match \"" + match +
+                   "\": an address (\"ceo@partner.example\") or a domain (\"partner.example\")");
+  }
+  return std::move(*norm);
+}
+
+Result<TenantRule> NormalizeTenantRule(const TenantRule& rule, const std::string& where) {
+  TenantRule out;
+  SG_ASSIGN_OR_RETURN(out.match, NormalizeRuleMatch(rule.match, where));
+  out.action = AsciiLower(AsciiTrim(rule.action));
+  if (out.action.empty()) out.action = "force_encrypt";
+  if (out.action != "force_encrypt" && out.action != "exempt") {
+    return Invalid(where + " action \"" + rule.action + "\": force_encrypt or exempt");
+  }
+  return out;
+}
+
+Result<std::vector<TenantRule>> NormalizeTenantRules(const std::vector<TenantRule>& rules,
+                                                     const std::string& what) {
+  if (rules.size() > kMaxTenantRules) {
+    return Invalid(what + ": " + std::to_string(rules.size()) + " rules; at most " +
+                   std::to_string(kMaxTenantRules));
+  }
+  std::vector<TenantRule> out;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const std::string where = what + "[" + std::to_string(i) + "]";
+    SG_ASSIGN_OR_RETURN(TenantRule r, NormalizeTenantRule(rules[i], where));
+    if (!seen.insert(r.match).second) {
+      return Invalid(where + ": a second rule for " + r.match +
+                     " (one rule per address or domain)");
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 Result<TenantPolicy> NormalizeTenantPolicy(const TenantPolicy& policy,
                                            const std::set<std::string>& ca_labels) {
   TenantPolicy out;
   out.tenant = policy.tenant;
   SG_ASSIGN_OR_RETURN(out.web_encryption, Switch(policy.web_encryption, "web_encryption"));
   SG_ASSIGN_OR_RETURN(out.strip_tags, Switch(policy.strip_tags, "strip_tags"));
-  if (policy.rules.size() > kMaxTenantRules) {
-    return Invalid("policy rules: " + std::to_string(policy.rules.size()) + " rules; at most " +
-                   std::to_string(kMaxTenantRules) + " per tenant");
-  }
-  std::set<std::string> seen;
-  for (size_t i = 0; i < policy.rules.size(); ++i) {
-    SG_ASSIGN_OR_RETURN(TenantRule r, NormalizeRule(policy.rules[i], i));
-    if (!seen.insert(r.match).second) {
-      return Invalid("policy rules[" + std::to_string(i) + "]: a second rule for " + r.match +
-                     " (one rule per address or domain)");
-    }
-    out.rules.push_back(std::move(r));
-  }
+  SG_ASSIGN_OR_RETURN(out.rules, NormalizeTenantRules(policy.rules, "policy rules"));
   for (const auto& t : policy.tags_off) {
     const std::string tag = AsciiLower(AsciiTrim(t));
     if (std::find(kTags.begin(), kTags.end(), tag) == kTags.end()) {

@@ -10,6 +10,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "keyservice/key_store.h"
@@ -19,6 +20,18 @@ namespace sg::keyservice {
 
 inline constexpr size_t kMaxTenantRules = 1000;
 inline constexpr size_t kMaxLogoBytes = 64 * 1024;
+
+// A rule's match: a normalised address or domain. kInvalidArgument naming
+// `where` ("global rules[2]") otherwise.
+Result<std::string> NormalizeRuleMatch(const std::string& match, const std::string& where);
+// A rule: its match (above) and its action, force_encrypt (the default
+// when empty) or exempt.
+Result<TenantRule> NormalizeTenantRule(const TenantRule& rule, const std::string& where);
+// A list of rules (a tenant's, or the registry's global ones): each rule
+// normalised, at most kMaxTenantRules, one rule per match. `what` names the
+// list in errors ("policy rules", "global rules").
+Result<std::vector<TenantRule>> NormalizeTenantRules(const std::vector<TenantRule>& rules,
+                                                     const std::string& what);
 
 // Normalises a policy: "inherit" becomes "", rule matches are normalised
 // addresses or domains (duplicates refused), actions force_encrypt|exempt,

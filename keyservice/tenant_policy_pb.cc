@@ -3,14 +3,25 @@
 namespace sg::keyservice {
 namespace pb = smimegate::keyservice::v1;
 
-void TenantPolicyToPb(const TenantPolicy& p, pb::TenantPolicy* out) {
-  out->set_tenant(p.tenant);
-  out->set_web_encryption(p.web_encryption);
-  for (const auto& r : p.rules) {
-    auto* o = out->add_rules();
+void TenantRulesToPb(const std::vector<TenantRule>& rules, TenantRulesPb* out) {
+  for (const auto& r : rules) {
+    auto* o = out->Add();
     o->set_match(r.match);
     o->set_action(r.action);
   }
+}
+
+std::vector<TenantRule> TenantRulesFromPb(const TenantRulesPb& rules) {
+  std::vector<TenantRule> out;
+  out.reserve(static_cast<size_t>(rules.size()));
+  for (const auto& r : rules) out.push_back(TenantRule{r.match(), r.action()});
+  return out;
+}
+
+void TenantPolicyToPb(const TenantPolicy& p, pb::TenantPolicy* out) {
+  out->set_tenant(p.tenant);
+  out->set_web_encryption(p.web_encryption);
+  TenantRulesToPb(p.rules, out->mutable_rules());
   out->set_ca_backend(p.ca_backend);
   for (const auto& t : p.tags_off) out->add_tags_off(t);
   out->set_strip_tags(p.strip_tags);
@@ -20,7 +31,7 @@ TenantPolicy TenantPolicyFromPb(const pb::TenantPolicy& p) {
   TenantPolicy out;
   out.tenant = p.tenant();
   out.web_encryption = p.web_encryption();
-  for (const auto& r : p.rules()) out.rules.push_back(TenantRule{r.match(), r.action()});
+  out.rules = TenantRulesFromPb(p.rules());
   out.ca_backend = p.ca_backend();
   out.tags_off.assign(p.tags_off().begin(), p.tags_off().end());
   out.strip_tags = p.strip_tags();

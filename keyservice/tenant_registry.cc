@@ -12,6 +12,7 @@ constexpr size_t kMaxIdLength = 63;
 constexpr size_t kMaxNameLength = 200;
 constexpr std::string_view kTenantPrefix = "tenant/";
 constexpr std::string_view kResellerPrefix = "reseller/";
+constexpr const char* kGlobalRulesKey = "policy/global";
 
 // The store key of a tenant or reseller record.
 std::string RecordKey(std::string_view prefix, std::string_view id) {
@@ -114,6 +115,15 @@ Status TenantRegistry::DeleteReseller(const std::string& id) {
 }
 Result<std::vector<store::StoredReseller>> TenantRegistry::ListResellers() {
   return ListRecords<store::StoredReseller>(store_, std::string(kResellerPrefix));
+}
+
+Result<store::StoredGlobalRules> TenantRegistry::GetGlobalRules() {
+  SG_ASSIGN_OR_RETURN(auto rules, GetRecord<store::StoredGlobalRules>(store_, kGlobalRulesKey));
+  return rules ? std::move(*rules) : store::StoredGlobalRules();
+}
+
+Status TenantRegistry::PutGlobalRules(const store::StoredGlobalRules& rules) {
+  return store_.PutMeta(kGlobalRulesKey, rules.SerializeAsString());
 }
 
 }  // namespace sg::keyservice

@@ -1,5 +1,6 @@
 // TenantRegistry: the stored tenants and resellers (docs/tenants.md) in the
-// keyservice store's meta column family ("tenant/<id>", "reseller/<id>"),
+// keyservice store's meta column family ("tenant/<id>", "reseller/<id>",
+// and the global policy rules "policy/global"),
 // and the rules for their ids. Only storage and syntax: the relations
 // (a tenant's reseller exists, no removal orphans anything) are checked by
 // KeyServiceImpl (tenant_service.cc), which serialises every write.
@@ -46,6 +47,10 @@ class TenantRegistry {
   Status PutReseller(const store::StoredReseller& reseller);
   Status DeleteReseller(const std::string& id);
   Result<std::vector<store::StoredReseller>> ListResellers();  // by id
+
+  // The global policy rules (meta record "policy/global"); empty when none.
+  Result<store::StoredGlobalRules> GetGlobalRules();
+  Status PutGlobalRules(const store::StoredGlobalRules& rules);
 
  private:
   KeyStore& store_;

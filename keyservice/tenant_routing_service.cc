@@ -27,6 +27,7 @@ Result<TenantRoutingTable> KeyServiceImpl::TenantRouting() {
     for (auto& b : view.bindings) out.bindings.push_back(std::move(b));
     if (!view.policy.empty()) out.policies.push_back(std::move(view.policy));
   }
+  SG_ASSIGN_OR_RETURN(out.global_rules, GlobalRulesShow());
   return out;
 }
 

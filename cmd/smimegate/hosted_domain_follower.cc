@@ -92,7 +92,9 @@ void HostedDomainFollower::Run() {
       continue;
     }
     stale = changes->reset;
-    for (const auto& e : changes->events) stale = stale || e.kind == "domain" || e.kind == "tenant";
+    for (const auto& e : changes->events) {
+      stale = stale || e.kind == "domain" || e.kind == "tenant" || e.kind == "policy";
+    }
     epoch = changes->epoch;
     version = changes->version;
   }

@@ -3,7 +3,7 @@
 // registry at run time (docs/tenants.md "What follows at run time"). One
 // thread: it reads the table (KeyService::TenantRouting: domains, routes,
 // bindings), then long-polls the change events (WaitForChanges) and reads
-// it again after every "domain" or "tenant" event or a reset (the
+// it again after every "domain", "tenant" or "policy" event or a reset (the
 // keyservice restarted). A domain added or removed with `smimegatectl
 // domain add|remove`, a route set or a client bound with `smimegatectl
 // tenant route|bind` reaches `apply` and every OnTable consumer within one

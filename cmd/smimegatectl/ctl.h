@@ -110,5 +110,9 @@ void AddTenantRouteCommands(CLI::App& tenant, Ctl& ctl);
 void AddUsageCommands(CLI::App& app, Ctl& ctl);  // ctl_usage.cc: usage report|snapshot|set-total
 // ctl_tenant_policy.cc: tenant policy show|set|clear, tenant branding show|set|clear
 void AddTenantPolicyCommands(CLI::App& tenant, Ctl& ctl);
+// ctl_policy_rules.cc: policy rules list|add|remove|clear (the registry's global rules)
+void AddPolicyCommands(CLI::App& app, Ctl& ctl);
+// "force_encrypt:partner.example" -> {match, action}; kInvalidArgument naming `option`.
+Result<ks::TenantRule> ParseRuleArg(const std::string& text, const std::string& option);
 
 }  // namespace sg::ctl

@@ -3,6 +3,13 @@
 // default <data_dir>/run/portal.sock; its file mode is the authentication,
 // so this runs as the gateway's user on the gateway's machine).
 //
+// The distributed mode (`smimegate portal` in its own pod): `portal --portal
+// HOST:PORT ...` asks the portal's TCP admin port (portal.admin.listen)
+// instead, with mutual TLS: the admin credentials smimegatectl uses for the
+// keyservice (--credentials DIR, --cert/--key/--ca, else
+// keyservice.admin_credentials), verifying the server name smimegate-portal
+// (the role portal's certificate), like `queue --egress`.
+//
 // Exit codes as for every group (ctl.h): 0 ok, 1 refused or failed, 2 usage,
 // 3 the portal is not reachable.
 #include <grpcpp/grpcpp.h>
@@ -11,6 +18,7 @@
 
 #include "cmd/smimegatectl/ctl.h"
 #include "cmd/smimegatectl/ctl_json.h"
+#include "keyservice/rpc_role_portal.h"
 #include "proto/portal.grpc.pb.h"
 
 namespace sg::ctl {
@@ -19,6 +27,7 @@ namespace {
 namespace pb = smimegate::portal::v1;
 
 struct PortalArgs {
+  std::string portal;  // HOST:PORT of portal.admin.listen; "" = the local socket
   std::string recipient, domain, id;
   uint32_t limit = 1000;
   bool account = false, expired = false, json = false;
@@ -31,18 +40,34 @@ Result<std::string> AdminSocket(const Globals& g) {
   return path.starts_with("/") ? path : located.data_dir + "/" + path;
 }
 
+// The portal's admin API: --portal HOST:PORT over mutual TLS with the
+// admin credentials, else the local socket. Sets *where for messages.
+Result<std::shared_ptr<grpc::Channel>> PortalChannel(Ctl& ctl, const std::string& portal,
+                                                     std::string* where) {
+  if (!portal.empty()) {
+    *where = portal;
+    // The same admin credentials; the server is a portal, not the keyservice.
+    ctl.globals.server_name = std::string(keyservice::kPortalServerName);
+    return ctl.AdminChannel(portal);
+  }
+  SG_ASSIGN_OR_RETURN(std::string socket, AdminSocket(ctl.globals));
+  *where = "unix:" + socket;
+  return grpc::CreateChannel(*where, grpc::InsecureChannelCredentials());
+}
+
 // Runs one call against the portal; prints the gRPC error and maps it to an exit code.
-int Call(const Globals& g, const std::function<grpc::Status(pb::PortalAdmin::Stub&,
-                                                            grpc::ClientContext&)>& call) {
-  auto socket = AdminSocket(g);
-  if (!socket.ok()) return Fail(socket.error());
-  auto stub = pb::PortalAdmin::NewStub(
-      grpc::CreateChannel("unix:" + *socket, grpc::InsecureChannelCredentials()));
+int Call(Ctl& ctl, const PortalArgs& a,
+         const std::function<grpc::Status(pb::PortalAdmin::Stub&, grpc::ClientContext&)>& call) {
+  std::string where;
+  auto channel = PortalChannel(ctl, a.portal, &where);
+  if (!channel.ok()) return Fail(channel.error());
+  auto stub = pb::PortalAdmin::NewStub(*channel);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(g.timeout_s));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(ctl.globals.timeout_s));
   grpc::Status s = call(*stub, context);
   if (s.ok()) return 0;
-  std::cerr << "smimegatectl: portal at unix:" << *socket << ": " << s.error_message() << "\n";
+  std::cerr << "smimegatectl: portal at " << where << ": " << s.error_message() << "\n";
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
                  s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
              ? 3
@@ -62,7 +87,7 @@ void List(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
       req.set_domain(a.domain);
       req.set_limit(a.limit);
       pb::ListResponse resp;
-      int rc = Call(ctl.globals, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
+      int rc = Call(ctl, a, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
         return stub.List(&c, req, &resp);
       });
       if (rc != 0) return rc;
@@ -106,7 +131,7 @@ void Purge(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
       req.set_account(a.account);
       req.set_expired(a.expired);
       pb::PurgeResponse resp;
-      int rc = Call(ctl.globals, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
+      int rc = Call(ctl, a, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
         return stub.Purge(&c, req, &resp);
       });
       if (rc != 0) return rc;
@@ -127,7 +152,7 @@ void ResendLink(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
       req.set_recipient(a.recipient);
       req.set_id(a.id);
       pb::ResendLinkResponse resp;
-      int rc = Call(ctl.globals, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
+      int rc = Call(ctl, a, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
         return stub.ResendLink(&c, req, &resp);
       });
       if (rc != 0) return rc;
@@ -144,6 +169,9 @@ void AddPortalCommands(CLI::App& app, Ctl& ctl) {
   auto& a = ctl.Keep<PortalArgs>();
   auto* portal = app.add_subcommand("portal", "the web-encryption portal's messages")
                      ->require_subcommand(1);
+  portal->add_option("--portal", a.portal,
+                     "HOST:PORT of a portal's admin port (portal.admin.listen; mutual TLS with "
+                     "the admin credentials). Default: the local socket (portal.admin_socket)");
   List(*portal, ctl, a);
   Purge(*portal, ctl, a);
   ResendLink(*portal, ctl, a);

@@ -52,16 +52,6 @@ void PrintBranding(const ks::Tenant& t) {
             << "\n";
 }
 
-// "force_encrypt:partner.example" or "exempt:ceo@partner.example".
-Result<ks::TenantRule> ParseRule(const std::string& text) {
-  const size_t colon = text.find(':');
-  if (colon == std::string::npos) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "--rule \"" + text + "\": ACTION:MATCH, e.g. force_encrypt:partner.example");
-  }
-  return ks::TenantRule{text.substr(colon + 1), text.substr(0, colon)};
-}
-
 // The current policy with the options given applied.
 Result<ks::TenantPolicy> MergedPolicy(const ks::Tenant& t, const PolicyArgs& a) {
   ks::TenantPolicy p = t.policy;
@@ -82,7 +72,7 @@ Result<ks::TenantPolicy> MergedPolicy(const ks::Tenant& t, const PolicyArgs& a) 
   if (!a.rules.empty()) {
     p.rules.clear();
     for (const auto& r : a.rules) {
-      SG_ASSIGN_OR_RETURN(auto rule, ParseRule(r));
+      SG_ASSIGN_OR_RETURN(auto rule, ParseRuleArg(r, "--rule"));
       p.rules.push_back(std::move(rule));
     }
   }

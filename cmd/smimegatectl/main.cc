@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   sg::ctl::AddDirectoryCommands(app, ctl);
   sg::ctl::AddQueueCommands(app, ctl);
   sg::ctl::AddTokenCommands(app, ctl);
+  sg::ctl::AddPolicyCommands(app, ctl);
 
   try {
     app.parse(argc, argv);

@@ -145,6 +145,16 @@ std::vector<Case> SuperOnlyCases(const std::string& anchor) {
        R"({"owner":"bob@partner.example","pem":"x"})", "", ""},
       {"POST /v1/portal/purge-expired", "POST", "/v1/portal/purge-expired", "",
        "/v1/portal/purge-expired", "", "", ""},
+      // The registry's global rules apply to every tenant's mail: an existing
+      // rule (partner.example, added by the test) and a missing one.
+      {"GET /v1/policy/rules", "GET", "/v1/policy/rules", "", "/v1/policy/rules", "", "", ""},
+      {"PUT /v1/policy/rules", "PUT", "/v1/policy/rules", R"({"rules":[]})", "/v1/policy/rules",
+       R"({"rules":[{"match":"zz.example"}]})", "", ""},
+      {"POST /v1/policy/rules", "POST", "/v1/policy/rules",
+       R"({"match":"partner.example","action":"exempt"})", "/v1/policy/rules",
+       R"({"match":"zz.example"})", "", ""},
+      {"DELETE /v1/policy/rules/{match}", "DELETE", "/v1/policy/rules/partner.example", "",
+       "/v1/policy/rules/zz.example", "", "", ""},
   };
 }
 
@@ -262,9 +272,14 @@ TEST_F(AdminIsolationTest, ResellerTokenGetsNotFoundForAnotherResellersTenants) 
 TEST_F(AdminIsolationTest, TrustChangesAndPartnerImportsAreSuperOnlyWhateverTheObject) {
   const std::string anchor = AnyAnchor();
   const size_t anchors = server_.ks().TrustSources()->anchors.size();
+  ASSERT_TRUE(server_.ks().GlobalRulesSet({{"partner.example", "force_encrypt"}}).ok());
   ExpectForbidden(server_.Token("tenant:a"), SuperOnlyCases(anchor));
   ExpectForbidden(server_.Token("reseller:r1"), SuperOnlyCases(anchor));
   EXPECT_EQ(server_.ks().TrustSources()->anchors.size(), anchors);
+  auto rules = server_.ks().GlobalRulesShow();
+  ASSERT_TRUE(rules.ok());
+  ASSERT_EQ(rules->size(), 1u) << "the global rules are unchanged";
+  EXPECT_EQ((*rules)[0].action, "force_encrypt");
   ExpectTenantBUntouched();
 }
 
@@ -400,6 +415,50 @@ TEST_F(AdminIsolationTest, TenantPolicyAndBrandingRights) {
   const std::string audit = server_.Call("GET", "/v1/audit?limit=1000", super).body;
   EXPECT_NE(audit.find("PUT /v1/tenants/{id}/policy"), std::string::npos);
   EXPECT_NE(audit.find("DELETE /v1/tenants/{id}/branding"), std::string::npos);
+}
+
+// The registry's global rules with a super token (docs/admin-api.md "Global
+// policy rules"): replace, add, change in place, remove, the keyservice's
+// checks as 400, a missing rule 404, every change audited.
+TEST_F(AdminIsolationTest, GlobalRulesWithASuperToken) {
+  const std::string super = server_.Token("super");
+  auto empty = server_.Call("GET", "/v1/policy/rules", super);
+  ASSERT_EQ(empty.status, 200) << empty.body;
+  EXPECT_EQ(Json::parse(empty.body)["rules"].size(), 0u);
+  auto set = server_.Call("PUT", "/v1/policy/rules", super,
+                          R"({"rules":[{"match":"Partner.example"},)"
+                          R"({"match":"ceo@other.example","action":"exempt"}]})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  Json j = Json::parse(set.body);
+  ASSERT_EQ(j["rules"].size(), 2u);
+  EXPECT_EQ(j["rules"][0]["match"], "partner.example");
+  EXPECT_EQ(j["rules"][0]["action"], "force_encrypt");
+  auto added = server_.Call("POST", "/v1/policy/rules", super, R"({"match":"third.example"})");
+  ASSERT_EQ(added.status, 200) << added.body;
+  EXPECT_EQ(Json::parse(added.body)["rules"][2]["match"], "third.example");
+  auto changed = server_.Call("POST", "/v1/policy/rules", super,
+                              R"({"match":"partner.example","action":"exempt"})");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(Json::parse(changed.body)["rules"].size(), 3u);
+  EXPECT_EQ(Json::parse(changed.body)["rules"][0]["action"], "exempt");
+  EXPECT_EQ(server_.Call("DELETE", "/v1/policy/rules/ceo%40other.example", super).status, 204);
+  auto missing = server_.Call("DELETE", "/v1/policy/rules/ceo@other.example", super);
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  auto bad = server_.Call("POST", "/v1/policy/rules", super, R"({"match":"a b","action":"x"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("global rule match"), std::string::npos) << bad.body;
+  auto no_rules = server_.Call("PUT", "/v1/policy/rules", super, R"({"rule":[]})");
+  EXPECT_EQ(no_rules.status, 400) << no_rules.body;
+  auto wrong_type = server_.Call("PUT", "/v1/policy/rules", super, R"({"rules":"x.example"})");
+  EXPECT_EQ(wrong_type.status, 400) << wrong_type.body;
+  auto listed = Json::parse(server_.Call("GET", "/v1/policy/rules", super).body);
+  ASSERT_EQ(listed["rules"].size(), 2u) << listed;
+  auto table = server_.ks().TenantRouting();
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->global_rules.size(), 2u) << "what the workers follow";
+  const std::string audit = server_.Call("GET", "/v1/audit?limit=1000", super).body;
+  EXPECT_NE(audit.find("PUT /v1/policy/rules"), std::string::npos);
+  EXPECT_NE(audit.find("DELETE /v1/policy/rules/{match}"), std::string::npos);
 }
 
 }  // namespace

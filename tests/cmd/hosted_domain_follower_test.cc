@@ -164,5 +164,26 @@ TEST_F(HostedDomainFollowerTest, TenantPoliciesFollowAndSurviveAnOutage) {
   ASSERT_TRUE(has_rules(0)) << "caught up once it answers";
 }
 
+// The registry's global rules come with the same table: a "policy" event
+// has it read again within one poll.
+TEST_F(HostedDomainFollowerTest, GlobalRulesFollowThePolicyEvent) {
+  workers::TenantPolicies policies;
+  follower_->OnTable([&policies](const keyservice::TenantRoutingTable& t) {
+    policies.Replace(workers::TenantPolicyTable::Build(t));
+  });
+  follower_->Start();
+  auto has_rules = [&](size_t n) {
+    for (int i = 0; i < 1000; ++i) {
+      if (policies.Current()->global_rules().size() == n) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  };
+  keys_.SetGlobalRules({{"partner.example", "force_encrypt"}});
+  ASSERT_TRUE(has_rules(1)) << "a rule added at run time";
+  keys_.SetGlobalRules({});
+  ASSERT_TRUE(has_rules(0)) << "removed at run time";
+}
+
 }  // namespace
 }  // namespace sg::app

@@ -6,11 +6,15 @@
 //     role portal's certificate; a worker certificate, a wrong server name
 //     and a stopped port are kUnavailable (the REST API's 503);
 //   - `smimegate run`: the portal's admin socket, without credentials;
-//   - neither: no portal (nullptr).
+//   - neither: no portal (nullptr);
+//   - `smimegatectl portal --portal HOST:PORT`: the same port with admin
+//     credentials; other roles' credentials and a stopped port exit 3.
 #include "cmd/smimegate/portal_admin_link.h"
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+
+#include <mutex>
 
 #include "cmd/smimegate/stage_admin_server.h"
 #include "keyservice/credentials_files.h"
@@ -24,7 +28,7 @@ namespace {
 namespace ks = sg::keyservice;
 namespace pb = smimegate::portal::v1;
 
-// Answers List with one message, whoever asks.
+// Answers List with one message, whoever asks; records the purges.
 class FakePortal final : public pb::PortalAdmin::Service {
  public:
   grpc::Status List(grpc::ServerContext*, const pb::ListRequest*, pb::ListResponse* resp) override {
@@ -34,6 +38,21 @@ class FakePortal final : public pb::PortalAdmin::Service {
     m->set_sender_domain("a.example");
     return grpc::Status::OK;
   }
+  grpc::Status Purge(grpc::ServerContext*, const pb::PurgeRequest* req,
+                     pb::PurgeResponse* resp) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    purged_ = req->recipient();
+    resp->set_messages(1);
+    return grpc::Status::OK;
+  }
+  std::string purged() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return purged_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string purged_;  // the last Purge's recipient
 };
 
 class PortalAdminLinkTest : public ::testing::Test {
@@ -144,6 +163,34 @@ TEST_F(PortalAdminLinkTest, InProcessPortalThroughItsSocketAndNoneWithoutEither)
   auto none = ConnectPortalAdmin(admin::AdminApiConfig::Portal{}, "");
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(*none, nullptr);
+}
+
+// smimegatectl's client for a separately started portal (cmd/smimegatectl/
+// ctl_portal.cc): `portal --portal HOST:PORT` with the admin credentials
+// reaches the portal's TCP admin port (server name smimegate-portal).
+TEST_F(PortalAdminLinkTest, SmimegatectlReachesARemotePortalWithAdminCredentials) {
+  const std::string endpoint = StartPortalPort();
+  const std::string admin = CredentialsDir("admin");
+  auto ctl = [&](const std::string& creds, const std::string& args) {
+    // --home: no config of the developer's; the credentials are given.
+    return ks::testing::RunCommand(
+        std::string(SMIMEGATECTL_PATH) + " --home " + (dir_.path() / "nohome").string() +
+        " --timeout 5 --credentials " + creds + " portal --portal " + endpoint + " " + args);
+  };
+  auto listed = ctl(admin, "list --json");
+  ASSERT_EQ(listed.rc, 0) << listed.out;
+  EXPECT_NE(listed.out.find("\"recipient\": \"partner@x.example\""), std::string::npos)
+      << listed.out;
+  auto purged = ctl(admin, "purge --recipient partner@x.example");
+  ASSERT_EQ(purged.rc, 0) << purged.out;
+  EXPECT_EQ(fake_.purged(), "partner@x.example");
+
+  auto worker = ctl(CredentialsDir("worker"), "list");
+  EXPECT_EQ(worker.rc, 3) << "the port admits the admin role only: " << worker.out;
+  EXPECT_NE(worker.out.find("portal at " + endpoint), std::string::npos) << worker.out;
+  server_->Stop();
+  auto stopped = ctl(admin, "list");
+  EXPECT_EQ(stopped.rc, 3) << stopped.out;
 }
 
 }  // namespace

@@ -91,6 +91,13 @@ TEST(RoleTableTest, KeyServiceDefault) {
       {kAdm + "TenantPolicyClear", "ingress", false},
       {kAdm + "TenantBrandingSet", "reader", false},
       {kAdm + "TenantBrandingClear", "worker", false},
+      // The registry's global rules: changes admin only, the list also reader.
+      {kAdm + "GlobalRulesShow", "reader", true},
+      {kAdm + "GlobalRulesShow", "worker", false},
+      {kAdm + "GlobalRulesSet", "admin", true},
+      {kAdm + "GlobalRulesSet", "reader", false},
+      {kAdm + "GlobalRuleAdd", "worker", false},
+      {kAdm + "GlobalRuleRemove", "ingress", false},
       // Unknown methods and services: admin only (deny by default).
       {"/smimegate.queue.v1.QueueAdmin/Purge", "admin", true},
       {"/smimegate.queue.v1.QueueAdmin/Purge", "worker", false},

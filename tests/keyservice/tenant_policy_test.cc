@@ -200,6 +200,68 @@ TEST_F(TenantPolicyTest, PolicySetClearPersistAndPublish) {
   EXPECT_TRUE(ks_->TenantRouting()->policies.empty());
 }
 
+// The registry's global rules (docs/tenants.md "Global rules"): the tenant
+// rules' checks, one rule per match, add replaces in place, a "policy"
+// change event per change, kept across a restart and in the workers' table.
+TEST_F(TenantPolicyTest, GlobalRulesSetAddRemovePersistAndPublish) {
+  auto before = ks_->WaitForChanges(0, 0, std::chrono::milliseconds(0));
+  ASSERT_TRUE(before.ok());
+  auto set = ks_->GlobalRulesSet({{"Partner.EXAMPLE", ""}, {"CEO@other.example", "Exempt"}});
+  ASSERT_TRUE(set.ok()) << set.error().ToString();
+  ASSERT_EQ(set->size(), 2u);
+  EXPECT_EQ((*set)[0].match, "partner.example");
+  EXPECT_EQ((*set)[0].action, "force_encrypt") << "the default action";
+  EXPECT_EQ((*set)[1].match, "ceo@other.example");
+  EXPECT_EQ((*set)[1].action, "exempt");
+  auto after = ks_->WaitForChanges(before->epoch, before->version, std::chrono::milliseconds(0));
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->events.size(), 1u);
+  EXPECT_EQ(after->events[0].kind, "policy") << "the workers' follower re-reads on it";
+  EXPECT_EQ(after->events[0].subject, "global");
+
+  struct Bad {
+    std::vector<TenantRule> rules;
+    const char* message;
+  };
+  const std::vector<Bad> bad = {
+      {{{"not a domain", "exempt"}}, "global rules[0] match"},
+      {{{"a.example", "encrypt"}}, "global rules[0] action"},
+      {{{"a.example", "exempt"}, {"A.EXAMPLE", "exempt"}}, "global rules[1]: a second rule"},
+  };
+  for (const auto& b : bad) {
+    auto r = ks_->GlobalRulesSet(b.rules);
+    ASSERT_FALSE(r.ok()) << b.message;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(b.message), std::string::npos) << r.error().message;
+  }
+  EXPECT_FALSE(ks_->GlobalRuleAdd({"", "exempt"}).ok());
+  EXPECT_EQ(ks_->GlobalRulesShow()->size(), 2u) << "nothing stored on error";
+
+  auto added = ks_->GlobalRuleAdd({"third.example", "exempt"});
+  ASSERT_TRUE(added.ok()) << added.error().ToString();
+  ASSERT_EQ(added->size(), 3u);
+  EXPECT_EQ((*added)[2].match, "third.example") << "a new rule goes last";
+  auto changed = ks_->GlobalRuleAdd({"PARTNER.example", "exempt"});
+  ASSERT_TRUE(changed.ok());
+  ASSERT_EQ(changed->size(), 3u) << "one rule per match";
+  EXPECT_EQ((*changed)[0].action, "exempt") << "the action changes in place";
+
+  Open();
+  auto table = ks_->TenantRouting();
+  ASSERT_TRUE(table.ok()) << table.error().ToString();
+  ASSERT_EQ(table->global_rules.size(), 3u) << "kept across a restart, in the workers' table";
+  EXPECT_EQ(table->global_rules[1].match, "ceo@other.example");
+
+  auto removed = ks_->GlobalRuleRemove("CEO@Other.Example");
+  ASSERT_TRUE(removed.ok()) << removed.error().ToString();
+  EXPECT_EQ(removed->size(), 2u);
+  auto missing = ks_->GlobalRuleRemove("ceo@other.example");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(ks_->GlobalRulesSet({}).ok());
+  EXPECT_TRUE(ks_->TenantRouting()->global_rules.empty());
+}
+
 TEST_F(TenantPolicyTest, BrandingSetShowClear) {
   TenantBranding b;
   b.tenant = "beta";

@@ -211,12 +211,21 @@ void FakeKeyService::SetTenantPolicies(std::vector<keyservice::TenantPolicy> pol
   Publish("tenant", "t");
 }
 
+void FakeKeyService::SetGlobalRules(std::vector<keyservice::TenantRule> rules) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    global_rules_ = std::move(rules);
+  }
+  Publish("policy", "global");
+}
+
 Result<keyservice::TenantRoutingTable> FakeKeyService::TenantRouting() {
   SG_RETURN_IF_ERROR(Enter(domain_calls));
   std::lock_guard<std::mutex> lock(mu_);
   keyservice::TenantRoutingTable out;
   out.domains = domains_;
   out.policies = policies_;
+  out.global_rules = global_rules_;
   return out;
 }
 

@@ -92,6 +92,8 @@ class FakeKeyService : public keyservice::KeyService {
   Result<std::vector<keyservice::HostedDomain>> TenantDomains() override;
   // Tenant policy overrides in TenantRouting (publishes a "tenant" event).
   void SetTenantPolicies(std::vector<keyservice::TenantPolicy> policies);
+  // The registry's global rules in TenantRouting (publishes a "policy" event).
+  void SetGlobalRules(std::vector<keyservice::TenantRule> rules);
   Result<keyservice::TenantRoutingTable> TenantRouting() override;
 
   struct Failure {
@@ -128,6 +130,7 @@ class FakeKeyService : public keyservice::KeyService {
   keyservice::TrustAnchors anchors_;
   std::vector<keyservice::HostedDomain> domains_;
   std::vector<keyservice::TenantPolicy> policies_;
+  std::vector<keyservice::TenantRule> global_rules_;
   std::set<std::string> harvested_der_;
   std::vector<keyservice::HarvestRequest> harvested_;
   std::map<std::string, int> calls_;

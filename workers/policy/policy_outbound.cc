@@ -78,7 +78,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
   for (auto& r : plan.recipients) {
     if (!r.unusable.empty()) continue;  // returned to the sender by EmitOutbound
     RecipientFacts rf;
-    rf.rule = FindRule(config_, plan.tenant, r.addr);
+    rf.rule = FindRule(config_, plan.tenants.get(), plan.tenant, r.addr);
     if (r.cert) {
       (r.cert->domain_certificate ? rf.domain_cert : rf.personal_cert) = true;
       if (!r.cert->domain_certificate_der.empty()) rf.domain_cert = true;
@@ -116,8 +116,10 @@ Result<PolicyProcessor::OutboundPlan> PolicyProcessor::GatherOutbound(
   OutboundPlan plan;
   plan.sender = AsciiLower(env.mail_from());
   MessageFacts& facts = plan.facts;
-  if (tenant_policies_ != nullptr && !plan.sender.empty()) {
-    plan.tenants = tenant_policies_->Current();
+  // The registry's global rules apply to every sender (also the null
+  // sender); a tenant's override only to its own senders.
+  if (tenant_policies_ != nullptr) plan.tenants = tenant_policies_->Current();
+  if (plan.tenants && !plan.sender.empty()) {
     plan.tenant = plan.tenants->ForDomain(mail::DomainOf(plan.sender));
   }
   plan.effective = ResolvePolicy(config_, plan.tenant, web_encryption_available_);

@@ -2,14 +2,13 @@
 
 namespace sg::workers {
 
-TenantPolicyView TenantPolicyViewOf(const keyservice::TenantPolicy& p) {
-  TenantPolicyView v;
-  v.tenant = p.tenant;
-  if (p.web_encryption == "on" || p.web_encryption == "off") {
-    v.web_encryption = p.web_encryption == "on";
-  }
-  if (p.strip_tags == "on" || p.strip_tags == "off") v.strip_tags = p.strip_tags == "on";
-  for (const auto& r : p.rules) {
+namespace {
+
+// The worker's rules of a keyservice list; unknown actions are skipped.
+std::vector<AdminRule> RulesOf(const std::vector<keyservice::TenantRule>& rules) {
+  std::vector<AdminRule> out;
+  out.reserve(rules.size());
+  for (const auto& r : rules) {
     AdminRule rule;
     rule.match = r.match;
     if (r.action == "force_encrypt") {
@@ -19,8 +18,21 @@ TenantPolicyView TenantPolicyViewOf(const keyservice::TenantPolicy& p) {
     } else {
       continue;
     }
-    v.rules.push_back(std::move(rule));
+    out.push_back(std::move(rule));
   }
+  return out;
+}
+
+}  // namespace
+
+TenantPolicyView TenantPolicyViewOf(const keyservice::TenantPolicy& p) {
+  TenantPolicyView v;
+  v.tenant = p.tenant;
+  if (p.web_encryption == "on" || p.web_encryption == "off") {
+    v.web_encryption = p.web_encryption == "on";
+  }
+  if (p.strip_tags == "on" || p.strip_tags == "off") v.strip_tags = p.strip_tags == "on";
+  v.rules = RulesOf(p.rules);
   for (const auto& t : p.tags_off) {
     if (t == "confidential") v.tags_off.confidential = true;
     if (t == "noenc") v.tags_off.noenc = true;
@@ -33,6 +45,7 @@ TenantPolicyView TenantPolicyViewOf(const keyservice::TenantPolicy& p) {
 std::shared_ptr<const TenantPolicyTable> TenantPolicyTable::Build(
     const keyservice::TenantRoutingTable& table) {
   auto out = std::make_shared<TenantPolicyTable>();
+  out->global_rules_ = RulesOf(table.global_rules);
   std::unordered_map<std::string, const TenantPolicyView*> by_tenant;
   for (const auto& p : table.policies) {
     out->policies_.push_back(std::make_unique<TenantPolicyView>(TenantPolicyViewOf(p)));
@@ -82,10 +95,13 @@ SubjectTags HonouredTags(const SubjectTags& parsed, const SubjectTags& tags_off)
   return out;
 }
 
-const AdminRule* FindRule(const PolicyConfig& global, const TenantPolicyView* tenant,
-                          const std::string& address) {
+const AdminRule* FindRule(const PolicyConfig& global, const TenantPolicyTable* table,
+                          const TenantPolicyView* tenant, const std::string& address) {
   if (tenant != nullptr) {
     if (const AdminRule* r = FindRuleIn(tenant->rules, address)) return r;
+  }
+  if (table != nullptr) {
+    if (const AdminRule* r = FindRuleIn(table->global_rules(), address)) return r;
   }
   return FindRuleIn(global.rules, address);
 }

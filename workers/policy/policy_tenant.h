@@ -5,7 +5,9 @@
 // are not honoured, and whether tags are stripped. The worker applies the
 // override of the tenant owning the *sender's* domain to outbound mail
 // (the tenant's users' mail to the internet), the tenant's rules first
-// (first match wins), then workers.policy.rules. Inbound mail is not
+// (first match wins), then the registry's global rules (every sender's
+// mail, docs/tenants.md "Global rules"), then workers.policy.rules.
+// Inbound mail is not
 // changed by tenant policies: its rules (decrypt, verify, strip forged
 // marks and steering tags) are security properties of the gateway, not
 // preferences (docs/tenants.md says why).
@@ -49,15 +51,19 @@ TenantPolicyView TenantPolicyViewOf(const keyservice::TenantPolicy& p);
 
 class TenantPolicyTable {
  public:
-  // From the follower's table: every domain whose tenant has an override.
+  // From the follower's table: every domain whose tenant has an override,
+  // and the registry's global rules.
   static std::shared_ptr<const TenantPolicyTable> Build(
       const keyservice::TenantRoutingTable& table);
 
   // The override of the tenant owning `domain` (normalised), nullptr when none.
   const TenantPolicyView* ForDomain(const std::string& domain) const;
   size_t size() const { return by_domain_.size(); }
+  // The registry's global rules (unknown actions skipped), for every sender.
+  const std::vector<AdminRule>& global_rules() const { return global_rules_; }
 
  private:
+  std::vector<AdminRule> global_rules_;
   std::vector<std::unique_ptr<TenantPolicyView>> policies_;
   std::unordered_map<std::string, const TenantPolicyView*> by_domain_;
 };
@@ -89,8 +95,9 @@ EffectivePolicy ResolvePolicy(const PolicyConfig& global, const TenantPolicyView
 SubjectTags HonouredTags(const SubjectTags& parsed, const SubjectTags& tags_off);
 
 // The first rule for `address`: the tenant's (address rules before domain
-// rules), then workers.policy.rules; nullptr when none.
-const AdminRule* FindRule(const PolicyConfig& global, const TenantPolicyView* tenant,
-                          const std::string& address);
+// rules), then the registry's global rules of `table` (likewise), then
+// workers.policy.rules; nullptr when none. `table` and `tenant` may be null.
+const AdminRule* FindRule(const PolicyConfig& global, const TenantPolicyTable* table,
+                          const TenantPolicyView* tenant, const std::string& address);
 
 }  // namespace sg::workers

@@ -131,7 +131,7 @@ TEST(FindRule, TenantRulesFirstThenGlobal) {
       {"nothing matches", "a.example", "x@nowhere.example", ""},
   };
   for (const auto& c : cases) {
-    const AdminRule* r = FindRule(global, table->ForDomain(c.sender_domain), c.rcpt);
+    const AdminRule* r = FindRule(global, table.get(), table->ForDomain(c.sender_domain), c.rcpt);
     if (*c.want_match == '\0') {
       EXPECT_EQ(r, nullptr) << c.name;
       continue;
@@ -140,6 +140,52 @@ TEST(FindRule, TenantRulesFirstThenGlobal) {
     EXPECT_EQ(r->match, c.want_match) << c.name;
     EXPECT_EQ(r->action, c.want_action) << c.name;
   }
+}
+
+// The registry's global rules (docs/tenants.md "Global rules") come after
+// the sender tenant's rules and before workers.policy.rules, for every
+// sender; within each list address rules come before domain rules.
+TEST(FindRule, RegistryGlobalRulesAfterTheTenantsBeforeTheConfigFiles) {
+  keyservice::TenantRoutingTable t = Table();
+  t.global_rules = {{"partner.example", "exempt"},
+                    {"reg.example", "exempt"},
+                    {"vip@reg2.example", "force_encrypt"},
+                    {"new.example", "future_action"}};
+  auto table = TenantPolicyTable::Build(t);
+  EXPECT_EQ(table->global_rules().size(), 3u) << "an unknown action is skipped";
+  PolicyConfig global;
+  global.rules = {{"reg.example", AdminRule::Action::kForceEncrypt},
+                  {"x@reg.example", AdminRule::Action::kForceEncrypt},
+                  {"reg2.example", AdminRule::Action::kExempt},
+                  {"cfg.example", AdminRule::Action::kExempt}};
+  const std::vector<RuleCase> cases = {
+      {"tenant rule beats registry", "a.example", "x@partner.example", "partner.example"},
+      {"tenant without rules: registry", "b.example", "x@partner.example", "partner.example",
+       AdminRule::Action::kExempt},
+      {"no tenant: registry", "zz.example", "x@partner.example", "partner.example",
+       AdminRule::Action::kExempt},
+      {"registry domain beats config domain", "zz.example", "y@reg.example", "reg.example",
+       AdminRule::Action::kExempt},
+      {"registry domain beats config address", "zz.example", "x@reg.example", "reg.example",
+       AdminRule::Action::kExempt},
+      {"registry address rule", "zz.example", "VIP@reg2.example", "vip@reg2.example"},
+      {"registry has none: config", "zz.example", "other@reg2.example", "reg2.example",
+       AdminRule::Action::kExempt},
+      {"config only", "a.example", "x@cfg.example", "cfg.example", AdminRule::Action::kExempt},
+      {"nothing matches", "a.example", "x@new.example", ""},
+  };
+  for (const auto& c : cases) {
+    const AdminRule* r = FindRule(global, table.get(), table->ForDomain(c.sender_domain), c.rcpt);
+    if (*c.want_match == '\0') {
+      EXPECT_EQ(r, nullptr) << c.name;
+      continue;
+    }
+    ASSERT_NE(r, nullptr) << c.name;
+    EXPECT_EQ(r->match, c.want_match) << c.name;
+    EXPECT_EQ(r->action, c.want_action) << c.name;
+  }
+  const AdminRule* none = FindRule(global, nullptr, nullptr, "x@partner.example");
+  EXPECT_EQ(none, nullptr) << "without a table: the config file's rules only";
 }
 
 // The processor applies the override of the sender's tenant: alice and bob
@@ -171,6 +217,29 @@ TEST(TenantPolicyProcessor, TenantForceRuleBouncesWithoutCertificate) {
   EXPECT_TRUE(testing::FormsFor(*after, kErin).empty()) << "must be encrypted: bounced";
   ASSERT_NE(testing::Dsn(*after), nullptr);
   EXPECT_NE(testing::Dsn(*after)->message().find("must be encrypted"), std::string::npos);
+}
+
+TEST(TenantPolicyProcessor, RegistryGlobalForceRuleAppliesToASenderWithoutTenantOverride) {
+  Harness h;
+  h.AddCast();
+  TenantPolicies policies;
+  h.processor->SetTenantPolicies(&policies, /*web_encryption_available=*/false);
+  auto in = testing::Record(v1::DIRECTION_OUTBOUND, kAlice, {kErin},
+                            testing::TextMessage(kAlice, "hello"));
+  keyservice::TenantRoutingTable t;
+  t.domains = {{"example.com", "ta"}};  // no override for ta
+  t.global_rules = {{"nocert.example", "force_encrypt"}};
+  policies.Replace(TenantPolicyTable::Build(t));
+  auto forced = h.Run(in);
+  ASSERT_TRUE(forced.ok()) << forced.error().ToString();
+  EXPECT_TRUE(testing::FormsFor(*forced, kErin).empty()) << "must be encrypted: bounced";
+  ASSERT_NE(testing::Dsn(*forced), nullptr);
+
+  t.global_rules.clear();  // removed: opportunistic again
+  policies.Replace(TenantPolicyTable::Build(t));
+  auto back = h.Run(in);
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_EQ(testing::FormsFor(*back, kErin).size(), 1u) << "signed, delivered";
 }
 
 TEST(TenantPolicyProcessor, SwitchedOffTagIsIgnoredAndKeptWhenNotStripped) {
