@@ -8,7 +8,8 @@
 //   - `smimegate run`: the portal's admin socket, without credentials;
 //   - neither: no portal (nullptr);
 //   - `smimegatectl portal --portal HOST:PORT`: the same port with admin
-//     credentials; other roles' credentials and a stopped port exit 3.
+//     credentials; other roles' credentials are refused (exit 1), a
+//     stopped port exits 3.
 #include "cmd/smimegate/portal_admin_link.h"
 
 #include <grpcpp/grpcpp.h>
@@ -186,8 +187,9 @@ TEST_F(PortalAdminLinkTest, SmimegatectlReachesARemotePortalWithAdminCredentials
   EXPECT_EQ(fake_.purged(), "partner@x.example");
 
   auto worker = ctl(CredentialsDir("worker"), "list");
-  EXPECT_EQ(worker.rc, 3) << "the port admits the admin role only: " << worker.out;
-  EXPECT_NE(worker.out.find("portal at " + endpoint), std::string::npos) << worker.out;
+  EXPECT_EQ(worker.rc, 1) << "the port admits the admin role only: " << worker.out;
+  EXPECT_NE(worker.out.find("portal at " + endpoint + ": only the admin role"), std::string::npos)
+      << worker.out;
   server_->Stop();
   auto stopped = ctl(admin, "list");
   EXPECT_EQ(stopped.rc, 3) << stopped.out;
