@@ -48,7 +48,7 @@ Json TenantRulesToJson(const std::vector<keyservice::TenantRule>& rules) {
 }
 
 Result<keyservice::TenantRule> TenantRuleFromJson(const Json& rule) {
-  if (!rule.is_object()) return TypeError("rules[]", "an object {\"match\", \"action\"}");
+  if (!rule.is_object()) return TypeError("rules[]", R"(an object {"match", "action"})");
   keyservice::TenantRule out;
   SG_RETURN_IF_ERROR(TakeString(rule, "match", out.match));
   SG_RETURN_IF_ERROR(TakeString(rule, "action", out.action));

@@ -75,7 +75,7 @@ Result<std::string> NormalizeRuleMatch(const std::string& match, const std::stri
                                                      : mail::NormalizeAddress(trimmed);
   if (trimmed.empty() || !norm.ok()) {
     return Invalid(where + " match \"" + match +
-                   "\": an address (\"ceo@partner.example\") or a domain (\"partner.example\")");
+                   R"(": an address ("ceo@partner.example") or a domain ("partner.example"))");
   }
   return std::move(*norm);
 }
