@@ -4,9 +4,9 @@
 #include "common/kafka_member_id.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <array>
+#include <cstdlib>
 #include <set>
 #include <string>
 

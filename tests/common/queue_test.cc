@@ -385,7 +385,8 @@ TEST_P(QueueContractTest, ARevokingPartitionStaysUntilReleasedAndItsNewOwnerStar
   (*a)->SetDrainOnRevoke(true);
   AwaitAssignment({a->get()}, 4);
   std::vector<std::pair<std::string, std::string>> kv;
-  for (int i = 0; i < 40; ++i) kv.push_back({"k" + std::to_string(i), std::to_string(i)});
+  kv.reserve(40);
+  for (int i = 0; i < 40; ++i) kv.emplace_back("k" + std::to_string(i), std::to_string(i));
   ProduceAll(kv);
   const auto in_hand = PollN(**a, 40);  // nothing committed yet
   ASSERT_EQ(in_hand.size(), 40u);
