@@ -28,7 +28,8 @@ the mounted ConfigMap files):
      server in egress.inbound.hosts, and egress.outbound (MX lookup on
      the internet) becomes {transport: smtp, hosts: [the sink]}
 Kubernetes' own additions to the environment are given too: HOSTNAME (the
-pod name) and PATH.
+pod name) and PATH; an env value from the downward API's metadata.name is
+the pod name.
 
 Then every declared container port must accept a TCP connection, every
 httpGet/tcpSocket probe (startup, liveness, readiness) must succeed, and
@@ -304,6 +305,8 @@ class Cluster:
         for e in container.get("env", []):
             if "value" in e:
                 env[e["name"]] = self.rewrite(str(e["value"]), pod, container)
+            elif e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
+                env[e["name"]] = pod.name  # the downward API (SMIMEGATE_POD_NAME)
             elif "secretKeyRef" in e.get("valueFrom", {}):
                 ref = e["valueFrom"]["secretKeyRef"]
                 data = self.fill_secret(ref["name"])
