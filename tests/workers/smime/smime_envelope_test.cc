@@ -37,7 +37,8 @@ using testing::SampleMessage;
 // and [0] IMPLICIT primitive values (the random parts of an EnvelopedData:
 // IV/nonce, encryptedKey, ephemeral public key, encryptedContent, mac), and the
 // children of a SET in sorted order (RecipientInfos are sorted by their
-// encoding, which contains the random encryptedKey).
+// encoding, which contains the random encryptedKey; an unsorted SET is
+// marked).
 std::string Skeleton(std::string_view der) {
   auto children = internal::ReadChildren(der);
   if (!children) return "<unparsable>";
@@ -56,7 +57,13 @@ std::string Skeleton(std::string_view der) {
       if (t.tag == 0x31) {
         auto set = internal::ReadChildren(t.content);
         std::vector<std::string> elements;
-        for (const internal::Tlv& e : *set) elements.push_back(Skeleton(e.whole));
+        std::vector<std::string_view> encodings;
+        for (const internal::Tlv& e : *set) {
+          elements.push_back(Skeleton(e.whole));
+          encodings.push_back(e.whole);
+        }
+        // DER SET OF: the encodings in ascending order (X.690 11.6).
+        if (!std::is_sorted(encodings.begin(), encodings.end())) s += "!unsorted";
         std::sort(elements.begin(), elements.end());
         inner.clear();
         for (const std::string& e : elements) inner += e;
