@@ -172,8 +172,8 @@ class PolicyProcessor : public MessageProcessor {
 
   std::mutex mu_;
   std::map<std::string, smime::PreparedSigner> signers_;  // by key id
-  std::map<std::string, std::shared_ptr<const smime::PreparedRecipient>>
-      recipient_certs_;  // by DER
+  // by DER
+  std::map<std::string, std::shared_ptr<const smime::PreparedRecipient>> recipient_certs_;
   std::map<std::string, smime::KeyPair> decryption_keys_;  // by key id; memory only, never logged
   std::optional<std::pair<uint64_t, smime::TrustStore>> trust_;  // by anchors version
 };

@@ -126,8 +126,8 @@ Result<EncryptInfo> SmimeEngine::EncryptEntity(std::string_view outer_headers,
   } else {
     SG_ASSIGN_OR_RETURN(der, CmsEnvelope(entity, recipients, cipher, sha256_));
   }
-  std::string_view der_view = der.index() == 0 ? std::string_view(std::get<0>(der))
-                                               : std::get<1>(der).view();
+  std::string_view der_view =
+      der.index() == 0 ? std::string_view(std::get<0>(der)) : std::get<1>(der).view();
 
   EncryptInfo info;
   info.auth_enveloped = aead;

@@ -20,7 +20,6 @@ constexpr size_t kChunk = 1U << 30;  // EVP_EncryptUpdate takes an int length
 
 std::string Tlv(unsigned char tag, std::string_view content) { return mail::DerTlv(tag, content); }
 
-
 // Size of a TLV (low tag number) whose content is |len| bytes long.
 size_t TlvSize(size_t len) {
   size_t length_octets = 1;
@@ -68,9 +67,11 @@ Status EncryptInto(const EVP_CIPHER* cipher, const Secrets& s,
     while (!piece.empty()) {
       size_t n = std::min(piece.size(), kChunk);
       int len = 0;
-      if (EVP_EncryptUpdate(ctx, out + pos, &len, reinterpret_cast<const unsigned char*>(piece.data()),
+      if (EVP_EncryptUpdate(ctx, out + pos, &len,
+                            reinterpret_cast<const unsigned char*>(piece.data()),
                             static_cast<int>(n)) != 1) {
-        return MakeError(ErrorCode::kInternal, "encrypt: cipher failed (" + TakeOpenSslError() + ")");
+        return MakeError(ErrorCode::kInternal,
+                         "encrypt: cipher failed (" + TakeOpenSslError() + ")");
       }
       pos += static_cast<size_t>(len);
       piece.remove_prefix(n);
@@ -91,8 +92,8 @@ Status EncryptInto(const EVP_CIPHER* cipher, const Secrets& s,
 // 3565); AES-GCM with GCMParameters { aes-nonce, aes-ICVlen 16 } (RFC 5084).
 std::string ContentAlgorithm(const EVP_CIPHER* cipher, const Secrets& s, bool aead) {
   int iv_len = EVP_CIPHER_get_iv_length(cipher);
-  std::string iv = Tlv(0x04, std::string_view(reinterpret_cast<const char*>(s.iv),
-                                              static_cast<size_t>(iv_len)));
+  std::string iv =
+      Tlv(0x04, std::string_view(reinterpret_cast<const char*>(s.iv), static_cast<size_t>(iv_len)));
   if (aead) iv = Tlv(kSequence, iv + std::string("\x02\x01\x10", 3));
   return Tlv(kSequence, DerOid(EVP_CIPHER_get_nid(cipher)) + iv);
 }
@@ -132,8 +133,7 @@ Result<std::string> EncodeEnveloped(std::span<const std::string_view> content,
   const size_t ct_len = aead ? total : (total / block + 1) * block;  // PKCS#7 padding
   const std::string eci_fields = DerOid(NID_pkcs7_data) + ContentAlgorithm(cipher, s, aead);
   const size_t eci_len = eci_fields.size() + TlvSize(ct_len);  // encryptedContent [0] IMPLICIT
-  const size_t body_len =
-      3 + TlvSize(infos_len) + TlvSize(eci_len) + (aead ? TlvSize(kTagLen) : 0);
+  const size_t body_len = 3 + TlvSize(infos_len) + TlvSize(eci_len) + (aead ? TlvSize(kTagLen) : 0);
   const std::string type = DerOid(aead ? NID_id_smime_ct_authEnvelopedData : NID_pkcs7_enveloped);
   const size_t ci_len = type.size() + TlvSize(TlvSize(body_len));
 

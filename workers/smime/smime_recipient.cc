@@ -111,8 +111,8 @@ Result<std::string> PreparedRecipient::EncodeKtri(std::span<const unsigned char>
   }
   ek.resize(len);
   // KeyTransRecipientInfo ::= SEQUENCE { version 0, rid, keyEncryptionAlgorithm, encryptedKey }
-  return Tlv(kSequence, std::string("\x02\x01\x00", 3) + rid_ +
-                            (oaep ? alg_oaep_ : alg_pkcs1_) + Tlv(0x04, ek));
+  return Tlv(kSequence, std::string("\x02\x01\x00", 3) + rid_ + (oaep ? alg_oaep_ : alg_pkcs1_) +
+                            Tlv(0x04, ek));
 }
 
 }  // namespace sg::smime

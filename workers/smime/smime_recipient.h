@@ -68,9 +68,9 @@ class PreparedRecipient {
   Result<std::string> EncodeKari(std::span<const unsigned char> cek) const;
 
   X509Ptr cert_;
-  std::string rid_;        // IssuerAndSerialNumber
-  std::string alg_pkcs1_;  // AlgorithmIdentifier rsaEncryption, NULL
-  std::string alg_oaep_;   // AlgorithmIdentifier RSAES-OAEP with RSAES-OAEP-params
+  std::string rid_;                         // IssuerAndSerialNumber
+  std::string alg_pkcs1_;                   // AlgorithmIdentifier rsaEncryption, NULL
+  std::string alg_oaep_;                    // AlgorithmIdentifier RSAES-OAEP with RSAES-OAEP-params
   EVP_PKEY_CTX* template_pkcs1_ = nullptr;  // encrypt_init'ed, padding set
   EVP_PKEY_CTX* template_oaep_ = nullptr;
   // Key agreement: the recipient's named curve (ephemeral keys come from a

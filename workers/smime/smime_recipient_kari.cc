@@ -86,8 +86,7 @@ void PreparedRecipient::PrepareAgreement(EVP_PKEY* pub) {
   for (int i = 0; i < 3; ++i) {
     // keyEncryptionAlgorithm { dhSinglePass-stdDH-sha1kdf-scheme, KeyWrapAlgorithm }
     std::string wrap = Tlv(kSequence, internal::DerOid(kWrapNids[i]));
-    kari_alg_[i] =
-        Tlv(kSequence, internal::DerOid(NID_dhSinglePass_stdDH_sha1kdf_scheme) + wrap);
+    kari_alg_[i] = Tlv(kSequence, internal::DerOid(NID_dhSinglePass_stdDH_sha1kdf_scheme) + wrap);
     // ECC-CMS-SharedInfo { keyInfo, suppPubInfo [2] EXPLICIT key length in bits }
     const size_t bits = kKeySizes[i] * 8;
     const char supp[4] = {static_cast<char>(bits >> 24), static_cast<char>(bits >> 16),
@@ -113,8 +112,8 @@ Result<std::string> PreparedRecipient::EncodeKari(std::span<const unsigned char>
                                        0),
       OSSL_PARAM_construct_size_t(OSSL_EXCHANGE_PARAM_KDF_OUTLEN, &kek_len),
       // OpenSSL copies the ukm; the const_cast only satisfies the C signature.
-      OSSL_PARAM_construct_octet_string(OSSL_EXCHANGE_PARAM_KDF_UKM,
-                                        const_cast<char*>(info.data()), info.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_EXCHANGE_PARAM_KDF_UKM, const_cast<char*>(info.data()),
+                                        info.size()),
       OSSL_PARAM_construct_end()};
   CtxPtr derive(EVP_PKEY_CTX_new_from_pkey(nullptr, eph.get(), nullptr));
   Kek kek;
@@ -143,14 +142,14 @@ Result<std::string> PreparedRecipient::EncodeKari(std::span<const unsigned char>
   bits.append(reinterpret_cast<const char*>(point), point_len);
   OPENSSL_free(point);
   // originator [0] EXPLICIT originatorKey [1] IMPLICIT { algorithm (no parameters), publicKey }
-  std::string originator = Tlv(
-      0xA0, Tlv(0xA1, Tlv(kSequence, internal::DerOid(NID_X9_62_id_ecPublicKey)) + Tlv(0x03, bits)));
+  std::string originator =
+      Tlv(0xA0,
+          Tlv(0xA1, Tlv(kSequence, internal::DerOid(NID_X9_62_id_ecPublicKey)) + Tlv(0x03, bits)));
   // recipientEncryptedKeys: SEQUENCE OF { rid issuerAndSerialNumber, encryptedKey }
-  std::string reks = Tlv(
-      kSequence,
+  std::string reks =
       Tlv(kSequence,
-          rid_ + Tlv(0x04, std::string_view(reinterpret_cast<const char*>(wrapped),
-                                            static_cast<size_t>(len + fin)))));
+          Tlv(kSequence, rid_ + Tlv(0x04, std::string_view(reinterpret_cast<const char*>(wrapped),
+                                                           static_cast<size_t>(len + fin)))));
   // KeyAgreeRecipientInfo ::= [1] IMPLICIT SEQUENCE { version 3, originator,
   // keyEncryptionAlgorithm, recipientEncryptedKeys } (ukm absent)
   return Tlv(0xA1, std::string("\x02\x01\x03", 3) + originator + kari_alg_[w] + reks);

@@ -9,6 +9,8 @@
 //  - the dispatch: a recipient the encoder does not know (RSA-PSS key) sends
 //    the whole message through CMS_encrypt; odd certificates get what
 //    CMS_encrypt gives them.
+#include "workers/smime/smime_envelope.h"
+
 #include <gtest/gtest.h>
 #include <openssl/cms.h>
 #include <openssl/rsa.h>
@@ -24,7 +26,6 @@
 #include "workers/smime/smime_cms_util.h"
 #include "workers/smime/smime_der.h"
 #include "workers/smime/smime_engine.h"
-#include "workers/smime/smime_envelope.h"
 
 namespace sg::smime {
 namespace {
@@ -47,10 +48,11 @@ std::string Skeleton(std::string_view der) {
     std::string s = std::to_string(t.tag) + "[" + std::to_string(t.content.size()) + "]";
     // DER: definite, minimal length octets.
     size_t header = t.whole.size() - t.content.size();
-    size_t minimal = t.content.size() < 128 ? 2 : 2 + (t.content.size() < 256     ? 1
-                                                       : t.content.size() < 65536 ? 2
-                                                       : t.content.size() < (1U << 24) ? 3
-                                                                                       : 4);
+    size_t minimal = t.content.size() < 128 ? 2
+                                            : 2 + (t.content.size() < 256          ? 1
+                                                   : t.content.size() < 65536      ? 2
+                                                   : t.content.size() < (1U << 24) ? 3
+                                                                                   : 4);
     if (header != minimal) s += "!non-minimal-length";
     if ((t.tag & 0x20) != 0) {
       std::string inner = Skeleton(t.content);
@@ -135,8 +137,7 @@ class EnvelopeTest : public ::testing::Test {
 
   // Both encoders for the same recipients and options: the prepared output
   // must be the prepared encoder's, the other CMS_encrypt's.
-  std::pair<EncryptInfo, EncryptInfo> Both(const std::string& msg,
-                                           const std::vector<Recipient>& rs,
+  std::pair<EncryptInfo, EncryptInfo> Both(const std::string& msg, const std::vector<Recipient>& rs,
                                            EncryptOptions options = {}) {
     options.use_cms = false;
     auto fast = engine_->Encrypt(msg, rs, options);
