@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -47,9 +48,9 @@ EVP_CIPHER_CTX* ThreadCipherCtx() {
 
 // The content-encryption key and IV, cleansed when the call ends.
 struct Secrets {
-  unsigned char key[EVP_MAX_KEY_LENGTH] = {};
-  unsigned char iv[EVP_MAX_IV_LENGTH] = {};
-  ~Secrets() { OPENSSL_cleanse(key, sizeof(key)); }
+  std::array<unsigned char, EVP_MAX_KEY_LENGTH> key{};
+  std::array<unsigned char, EVP_MAX_IV_LENGTH> iv{};
+  ~Secrets() { OPENSSL_cleanse(key.data(), key.size()); }
 };
 
 // Encrypts |content| into |out| (exactly |expect| bytes of ciphertext) and,
@@ -58,7 +59,7 @@ Status EncryptInto(const EVP_CIPHER* cipher, const Secrets& s,
                    std::span<const std::string_view> content, unsigned char* out, size_t expect,
                    unsigned char* tag) {
   EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
-  if (ctx == nullptr || EVP_EncryptInit_ex2(ctx, cipher, s.key, s.iv, nullptr) != 1) {
+  if (ctx == nullptr || EVP_EncryptInit_ex2(ctx, cipher, s.key.data(), s.iv.data(), nullptr) != 1) {
     return MakeError(ErrorCode::kInternal,
                      "encrypt: cannot start the cipher (" + TakeOpenSslError() + ")");
   }
@@ -92,8 +93,8 @@ Status EncryptInto(const EVP_CIPHER* cipher, const Secrets& s,
 // 3565); AES-GCM with GCMParameters { aes-nonce, aes-ICVlen 16 } (RFC 5084).
 std::string ContentAlgorithm(const EVP_CIPHER* cipher, const Secrets& s, bool aead) {
   int iv_len = EVP_CIPHER_get_iv_length(cipher);
-  std::string iv =
-      Tlv(0x04, std::string_view(reinterpret_cast<const char*>(s.iv), static_cast<size_t>(iv_len)));
+  std::string iv = Tlv(0x04, std::string_view(reinterpret_cast<const char*>(s.iv.data()),
+                                              static_cast<size_t>(iv_len)));
   if (aead) iv = Tlv(kSequence, iv + std::string("\x02\x01\x10", 3));
   return Tlv(kSequence, DerOid(EVP_CIPHER_get_nid(cipher)) + iv);
 }
@@ -111,8 +112,8 @@ Result<std::string> EncodeEnveloped(std::span<const std::string_view> content,
   const bool aead = (EVP_CIPHER_get_flags(cipher) & EVP_CIPH_FLAG_AEAD_CIPHER) != 0;
   const int key_len = EVP_CIPHER_get_key_length(cipher);
   Secrets s;
-  if (RAND_priv_bytes(s.key, key_len) != 1 ||
-      RAND_bytes(s.iv, EVP_CIPHER_get_iv_length(cipher)) != 1) {
+  if (RAND_priv_bytes(s.key.data(), key_len) != 1 ||
+      RAND_bytes(s.iv.data(), EVP_CIPHER_get_iv_length(cipher)) != 1) {
     return MakeError(ErrorCode::kInternal, "encrypt: no randomness (" + TakeOpenSslError() + ")");
   }
   // RecipientInfos: a DER SET OF, sorted by encoding as OpenSSL's i2d does.
@@ -120,8 +121,9 @@ Result<std::string> EncodeEnveloped(std::span<const std::string_view> content,
   infos.reserve(recipients.size());
   bool any_kari = false;
   for (const EnvelopeRecipient& r : recipients) {
-    SG_ASSIGN_OR_RETURN(std::string info, r.prepared->EncodeRecipientInfo(
-                                              {s.key, static_cast<size_t>(key_len)}, r.oaep));
+    SG_ASSIGN_OR_RETURN(
+        std::string info,
+        r.prepared->EncodeRecipientInfo({s.key.data(), static_cast<size_t>(key_len)}, r.oaep));
     infos.push_back(std::move(info));
     any_kari = any_kari || r.prepared->key_agreement();
   }
@@ -129,7 +131,7 @@ Result<std::string> EncodeEnveloped(std::span<const std::string_view> content,
   size_t infos_len = 0;
   for (const std::string& i : infos) infos_len += i.size();
 
-  const size_t block = static_cast<size_t>(EVP_CIPHER_get_block_size(cipher));
+  const auto block = static_cast<size_t>(EVP_CIPHER_get_block_size(cipher));
   const size_t ct_len = aead ? total : (total / block + 1) * block;  // PKCS#7 padding
   const std::string eci_fields = DerOid(NID_pkcs7_data) + ContentAlgorithm(cipher, s, aead);
   const size_t eci_len = eci_fields.size() + TlvSize(ct_len);  // encryptedContent [0] IMPLICIT
@@ -153,13 +155,13 @@ Result<std::string> EncodeEnveloped(std::span<const std::string_view> content,
   AppendHeader(out, 0x80, ct_len);
   const size_t ct_pos = out.size();
   out.resize(ct_pos + ct_len);
-  unsigned char tag[kTagLen];
+  std::array<unsigned char, kTagLen> tag{};
   SG_RETURN_IF_ERROR(EncryptInto(cipher, s, content,
                                  reinterpret_cast<unsigned char*>(out.data() + ct_pos), ct_len,
-                                 aead ? tag : nullptr));
+                                 aead ? tag.data() : nullptr));
   if (aead) {
     AppendHeader(out, 0x04, kTagLen);
-    out.append(reinterpret_cast<const char*>(tag), kTagLen);
+    out.append(reinterpret_cast<const char*>(tag.data()), tag.size());
   }
   if (out.size() != TlvSize(ci_len)) {
     return MakeError(ErrorCode::kInternal, "encrypt: envelope size mismatch");

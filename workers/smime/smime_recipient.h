@@ -26,6 +26,7 @@
 // Ownership: shares the certificate (and through it the public key).
 #pragma once
 
+#include <array>
 #include <memory>
 #include <span>
 #include <string>
@@ -78,8 +79,8 @@ class PreparedRecipient {
   // 24, 32 bytes: index 0..2) the keyEncryptionAlgorithm and the DER
   // ECC-CMS-SharedInfo.
   std::string group_;
-  std::string kari_alg_[3];
-  std::string shared_info_[3];
+  std::array<std::string, 3> kari_alg_;
+  std::array<std::string, 3> shared_info_;
 };
 
 }  // namespace sg::smime

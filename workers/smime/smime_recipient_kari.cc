@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <array>
 #include <unordered_map>
 
 #include "common/mail/der.h"
@@ -20,13 +21,14 @@ namespace {
 
 constexpr unsigned char kSequence = 0x30;
 // AES key wraps by content key size (16, 24, 32 bytes), as cms_wrap_init picks them.
-constexpr int kWrapNids[3] = {NID_id_aes128_wrap, NID_id_aes192_wrap, NID_id_aes256_wrap};
-constexpr const char* kWrapNames[3] = {"AES-128-WRAP", "AES-192-WRAP", "AES-256-WRAP"};
-constexpr size_t kKeySizes[3] = {16, 24, 32};
+constexpr std::array<int, 3> kWrapNids = {NID_id_aes128_wrap, NID_id_aes192_wrap,
+                                          NID_id_aes256_wrap};
+constexpr std::array<const char*, 3> kWrapNames = {"AES-128-WRAP", "AES-192-WRAP", "AES-256-WRAP"};
+constexpr std::array<size_t, 3> kKeySizes = {16, 24, 32};
 
 std::string Tlv(unsigned char tag, std::string_view content) { return mail::DerTlv(tag, content); }
 
-int WrapIndex(size_t key_len) { return key_len <= 16 ? 0 : key_len <= 24 ? 1 : 2; }
+size_t WrapIndex(size_t key_len) { return key_len <= 16 ? 0 : key_len <= 24 ? 1 : 2; }
 
 struct CtxFree {
   void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
@@ -35,10 +37,12 @@ using CtxPtr = std::unique_ptr<EVP_PKEY_CTX, CtxFree>;
 
 // This thread's key-wrap ciphers (fetched once) and cipher context.
 struct ThreadWrap {
-  EVP_CIPHER* ciphers[3] = {};
+  std::array<EVP_CIPHER*, 3> ciphers{};
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   ThreadWrap() {
-    for (int i = 0; i < 3; ++i) ciphers[i] = EVP_CIPHER_fetch(nullptr, kWrapNames[i], nullptr);
+    for (size_t i = 0; i < ciphers.size(); ++i) {
+      ciphers[i] = EVP_CIPHER_fetch(nullptr, kWrapNames[i], nullptr);
+    }
   }
   ~ThreadWrap() {
     for (EVP_CIPHER* c : ciphers) EVP_CIPHER_free(c);
@@ -69,8 +73,8 @@ PkeyPtr EphemeralKey(const std::string& group) {
 
 // The key-encryption key, cleansed when the call ends.
 struct Kek {
-  unsigned char bytes[32] = {};
-  ~Kek() { OPENSSL_cleanse(bytes, sizeof(bytes)); }
+  std::array<unsigned char, 32> bytes{};
+  ~Kek() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 };
 
 Error KariError(const std::string& what) {
@@ -81,31 +85,32 @@ Error KariError(const std::string& what) {
 }  // namespace
 
 void PreparedRecipient::PrepareAgreement(EVP_PKEY* pub) {
-  char group[64];
-  if (EVP_PKEY_get_group_name(pub, group, sizeof(group), nullptr) != 1) return;  // explicit curve
-  for (int i = 0; i < 3; ++i) {
+  std::array<char, 64> name{};
+  if (EVP_PKEY_get_group_name(pub, name.data(), name.size(), nullptr) != 1) return;  // explicit
+  const std::string group(name.data());
+  for (size_t i = 0; i < kWrapNids.size(); ++i) {
     // keyEncryptionAlgorithm { dhSinglePass-stdDH-sha1kdf-scheme, KeyWrapAlgorithm }
     std::string wrap = Tlv(kSequence, internal::DerOid(kWrapNids[i]));
     kari_alg_[i] = Tlv(kSequence, internal::DerOid(NID_dhSinglePass_stdDH_sha1kdf_scheme) + wrap);
     // ECC-CMS-SharedInfo { keyInfo, suppPubInfo [2] EXPLICIT key length in bits }
     const size_t bits = kKeySizes[i] * 8;
-    const char supp[4] = {static_cast<char>(bits >> 24), static_cast<char>(bits >> 16),
-                          static_cast<char>(bits >> 8), static_cast<char>(bits)};
+    const std::array<char, 4> supp = {static_cast<char>(bits >> 24), static_cast<char>(bits >> 16),
+                                      static_cast<char>(bits >> 8), static_cast<char>(bits)};
     shared_info_[i] =
-        Tlv(kSequence, wrap + Tlv(0xA2, Tlv(0x04, std::string_view(supp, sizeof(supp)))));
+        Tlv(kSequence, wrap + Tlv(0xA2, Tlv(0x04, std::string_view(supp.data(), supp.size()))));
   }
   if (!EphemeralKey(group)) return;  // a curve we cannot generate keys on
   group_ = group;
 }
 
 Result<std::string> PreparedRecipient::EncodeKari(std::span<const unsigned char> cek) const {
-  const int w = WrapIndex(cek.size());
+  const size_t w = WrapIndex(cek.size());
   PkeyPtr eph = EphemeralKey(group_);  // on the recipient's curve
   if (!eph) return KariError("no ephemeral key");
   // ECDH + X9.63 KDF straight to the key-encryption key.
   size_t kek_len = kKeySizes[w];
   const std::string& info = shared_info_[w];
-  OSSL_PARAM params[] = {
+  std::array<OSSL_PARAM, 5> params = {
       OSSL_PARAM_construct_utf8_string(OSSL_EXCHANGE_PARAM_KDF_TYPE,
                                        const_cast<char*>(OSSL_KDF_NAME_X963KDF), 0),
       OSSL_PARAM_construct_utf8_string(OSSL_EXCHANGE_PARAM_KDF_DIGEST, const_cast<char*>("SHA1"),
@@ -118,21 +123,22 @@ Result<std::string> PreparedRecipient::EncodeKari(std::span<const unsigned char>
   CtxPtr derive(EVP_PKEY_CTX_new_from_pkey(nullptr, eph.get(), nullptr));
   Kek kek;
   size_t got = kek_len;
-  if (!derive || EVP_PKEY_derive_init_ex(derive.get(), params) <= 0 ||
+  if (!derive || EVP_PKEY_derive_init_ex(derive.get(), params.data()) <= 0 ||
       EVP_PKEY_derive_set_peer(derive.get(), X509_get0_pubkey(cert_.get())) <= 0 ||
-      EVP_PKEY_derive(derive.get(), kek.bytes, &got) <= 0 || got != kek_len) {
+      EVP_PKEY_derive(derive.get(), kek.bytes.data(), &got) <= 0 || got != kek_len) {
     return KariError("ECDH with " + CertSubjectLine(cert_.get()) + " failed");
   }
   // AES key wrap (RFC 3394) of the content key.
   ThreadWrap& tw = Wrap();
-  unsigned char wrapped[64];
+  std::array<unsigned char, 64> wrapped{};
   int len = 0;
   int fin = 0;
   if (tw.ctx == nullptr || tw.ciphers[w] == nullptr) return KariError("no AES key wrap");
   EVP_CIPHER_CTX_set_flags(tw.ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-  if (EVP_EncryptInit_ex2(tw.ctx, tw.ciphers[w], kek.bytes, nullptr, nullptr) != 1 ||
-      EVP_EncryptUpdate(tw.ctx, wrapped, &len, cek.data(), static_cast<int>(cek.size())) != 1 ||
-      EVP_EncryptFinal_ex(tw.ctx, wrapped + len, &fin) != 1) {
+  if (EVP_EncryptInit_ex2(tw.ctx, tw.ciphers[w], kek.bytes.data(), nullptr, nullptr) != 1 ||
+      EVP_EncryptUpdate(tw.ctx, wrapped.data(), &len, cek.data(), static_cast<int>(cek.size())) !=
+          1 ||
+      EVP_EncryptFinal_ex(tw.ctx, wrapped.data() + len, &fin) != 1) {
     return KariError("key wrap failed");
   }
   unsigned char* point = nullptr;
@@ -148,8 +154,9 @@ Result<std::string> PreparedRecipient::EncodeKari(std::span<const unsigned char>
   // recipientEncryptedKeys: SEQUENCE OF { rid issuerAndSerialNumber, encryptedKey }
   std::string reks =
       Tlv(kSequence,
-          Tlv(kSequence, rid_ + Tlv(0x04, std::string_view(reinterpret_cast<const char*>(wrapped),
-                                                           static_cast<size_t>(len + fin)))));
+          Tlv(kSequence,
+              rid_ + Tlv(0x04, std::string_view(reinterpret_cast<const char*>(wrapped.data()),
+                                                static_cast<size_t>(len + fin)))));
   // KeyAgreeRecipientInfo ::= [1] IMPLICIT SEQUENCE { version 3, originator,
   // keyEncryptionAlgorithm, recipientEncryptedKeys } (ukm absent)
   return Tlv(0xA1, std::string("\x02\x01\x03", 3) + originator + kari_alg_[w] + reks);

@@ -16,6 +16,7 @@
 #include <openssl/rsa.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -72,7 +73,7 @@ std::string Skeleton(std::string_view der) {
       }
       s += "{" + inner + "}";
     } else if (t.tag != 0x04 && t.tag != 0x03 && t.tag != 0x80) {
-      static constexpr char kHex[] = "0123456789abcdef";
+      static constexpr std::string_view kHex = "0123456789abcdef";
       s += "=";
       for (unsigned char c : t.content) {
         s.push_back(kHex[c >> 4]);
@@ -155,9 +156,9 @@ class EnvelopeTest : public ::testing::Test {
 
 TEST_F(EnvelopeTest, SameStructureAsCmsEncryptAndOpenSslDecrypts) {
   const std::string big(1 << 20, 'x');
-  const std::string bodies[] = {"", "short\r\n", big};
-  const ContentCipher ciphers[] = {ContentCipher::kAes256Cbc, ContentCipher::kAes128Cbc,
-                                   ContentCipher::kAes256Gcm};
+  const std::vector<std::string> bodies = {"", "short\r\n", big};
+  const std::vector<ContentCipher> ciphers = {ContentCipher::kAes256Cbc, ContentCipher::kAes128Cbc,
+                                              ContentCipher::kAes256Gcm};
   const auto& users = RsaUsers();
   for (const std::string& body : bodies) {
     std::string msg = SampleMessage("alice@example.com", body);
@@ -165,6 +166,7 @@ TEST_F(EnvelopeTest, SameStructureAsCmsEncryptAndOpenSslDecrypts) {
     for (ContentCipher cipher : ciphers) {
       for (bool oaep : {false, true}) {
         std::vector<Recipient> rs;
+        rs.reserve(users.size());
         for (const Holder& h : users) rs.push_back({h.cert, false, oaep});
         EncryptOptions options;
         options.cipher = cipher;
@@ -202,7 +204,7 @@ TEST_F(EnvelopeTest, EmptyContentAndSplitPiecesDecrypt) {
     ASSERT_TRUE(empty.ok()) << empty.error().ToString();
     EXPECT_EQ(Decrypted(*empty, alice), "");
     // Pieces that do not end on block boundaries: one stream of ciphertext.
-    const std::string_view pieces[] = {"abc", "", std::string_view("0123456789abcdefXYZ"), "!"};
+    const std::array<std::string_view, 4> pieces = {"abc", "", "0123456789abcdefXYZ", "!"};
     auto split = internal::EncodeEnveloped(pieces, std::span(&r, 1), c);
     ASSERT_TRUE(split.ok()) << split.error().ToString();
     EXPECT_EQ(Decrypted(*split, alice), "abc0123456789abcdefXYZ!");
@@ -233,13 +235,14 @@ TEST_F(EnvelopeTest, EcRecipientsGetKeyAgreementLikeCmsEncrypt) {
                      "critical,digitalSignature,keyAgreement");
   const Holder& alice = RsaUsers()[0];
   const std::vector<std::vector<const Holder*>> sets = {{&bob}, {&bob, &ec2}, {&alice, &bob}};
-  const ContentCipher ciphers[] = {ContentCipher::kAes256Cbc, ContentCipher::kAes128Cbc,
-                                   ContentCipher::kAes256Gcm};
+  const std::vector<ContentCipher> ciphers = {ContentCipher::kAes256Cbc, ContentCipher::kAes128Cbc,
+                                              ContentCipher::kAes256Gcm};
   std::string msg = SampleMessage();
   std::string entity = SplitForSmime(msg, true, MimeLimits{}).value().entity;
   for (const auto& set : sets) {
     for (ContentCipher cipher : ciphers) {
       std::vector<Recipient> rs;
+      rs.reserve(set.size());
       for (const Holder* h : set) rs.push_back({h->cert});
       EncryptOptions options;
       options.cipher = cipher;
