@@ -39,7 +39,8 @@ CertificateInfo InfoFor(const std::string& der, const std::string& owner, const 
 bool IsDomainOwner(const std::string& owner) { return !owner.empty() && owner[0] == '@'; }
 
 // The tenant label a user is stored with (docs/tenants.md "Users"). Empty:
-// the tenant of the user's domain. The label the user has already: kept, even
+// the tenant of the user's domain, or empty for a domain of `default` (so a
+// setup without tenants lists its users as before). The label the user has already: kept, even
 // when an older free-text label disagrees with its domain (`smimegatectl
 // tenant check` reports those; they are never rewritten behind the admin's
 // back). Any other: must be the tenant that owns the domain (a domain added
@@ -49,7 +50,7 @@ Result<std::string> UserTenantLabel(const std::string& addr, const std::string& 
                                     const store::StoredDomain& domain,
                                     const store::StoredUser* existing, TenantRegistry& tenants) {
   const std::string owner = domain.tenant().empty() ? kDefaultTenant : domain.tenant();
-  if (requested.empty()) return owner;
+  if (requested.empty()) return owner == kDefaultTenant ? std::string() : owner;
   if (existing != nullptr && requested == existing->tenant()) return requested;
   if (requested == owner) return owner;
   SG_ASSIGN_OR_RETURN(auto t, tenants.GetTenant(requested));

@@ -16,6 +16,7 @@ std::vector<UserTenantMismatch> UserTenantMismatches(const std::vector<User>& us
     const std::string domain = mail::DomainOf(u.address);
     auto it = owner_of.find(domain);
     if (it == owner_of.end() || u.tenant == it->second) continue;
+    if (u.tenant.empty() && it->second == kDefaultTenant) continue;  // no label: default's
     out.push_back({u.address, u.participating, u.tenant, domain, it->second});
   }
   return out;

@@ -24,7 +24,7 @@ struct UserTenantMismatch {
 };
 
 // Users whose label is not their domain's tenant (a domain without one
-// belongs to `default`), in the order given. Users of domains not in
+// belongs to `default`, whose users may have no label), in the order given. Users of domains not in
 // `domains` are skipped (there are none: a domain with users cannot be
 // removed).
 std::vector<UserTenantMismatch> UserTenantMismatches(const std::vector<User>& users,

@@ -212,7 +212,8 @@ TEST_F(TenantRegistryTest, AUserTenantLabelMustBeItsDomainsTenant) {
   EXPECT_EQ(label("ann@acme.example"), "acme");  // follows the domain
   ASSERT_TRUE(put("bob@acme.example", "acme").ok());
   ASSERT_TRUE(put("carl@example.com", "").ok());
-  EXPECT_EQ(label("carl@example.com"), "default");  // a domain without a tenant
+  EXPECT_EQ(label("carl@example.com"), "");  // a domain of `default`: no label, as before
+  ASSERT_TRUE(put("carl@example.com", "default").ok());
 
   auto other = put("dan@acme.example", "beta");
   ASSERT_FALSE(other.ok());
