@@ -23,7 +23,8 @@ namespace {
 
 using Json = nlohmann::json;
 using testing::AdminTestServer;
-const std::string kBadToken = "sgt_0000000000000000_" + std::string(64, 'a');
+// A well-formed token that does not exist.
+std::string BadToken() { return "sgt_0000000000000000_" + std::string(64, 'a'); }
 
 TEST(ClientRateLimiterTest, FailuresDrainTheBucketAndRefundsDoNot) {
   sg::testing::FakeClock clock;
@@ -143,12 +144,13 @@ TEST(AdminClientLimitTest, AClientOverItsBudgetGets429WithoutAnyTokenCheck) {
   ASSERT_TRUE(audit_before.ok());
 
   // Five failures of every kind: no token, malformed, unknown id.
-  for (const std::string& t : {std::string(), std::string("x"), kBadToken, kBadToken, kBadToken}) {
+  for (const std::string& t :
+       {std::string(), std::string("x"), BadToken(), BadToken(), BadToken()}) {
     EXPECT_EQ(api.Handle(Whoami(t, attacker)).status, 401);
   }
   EXPECT_EQ(verifier.checks.load(), 5);
   for (int i = 0; i < 50; ++i) {
-    ApiReply r = api.Handle(Whoami(kBadToken, attacker));
+    ApiReply r = api.Handle(Whoami(BadToken(), attacker));
     ASSERT_EQ(r.status, 429) << r.body;
     EXPECT_EQ(r.retry_after, 1);
     EXPECT_EQ(r.limited, "client_address");
@@ -165,8 +167,8 @@ TEST(AdminClientLimitTest, AClientOverItsBudgetGets429WithoutAnyTokenCheck) {
   server.clock().AdvanceMs(1000);
   for (int i = 0; i < 20; ++i) ASSERT_EQ(api.Handle(Whoami(good, attacker)).status, 200) << i;
   // One more failure takes that request's worth: refused again, unchecked.
-  EXPECT_EQ(api.Handle(Whoami(kBadToken, attacker)).status, 401);
-  EXPECT_EQ(api.Handle(Whoami(kBadToken, attacker)).status, 429);
+  EXPECT_EQ(api.Handle(Whoami(BadToken(), attacker)).status, 401);
+  EXPECT_EQ(api.Handle(Whoami(BadToken(), attacker)).status, 429);
   EXPECT_EQ(api.Handle(Whoami(good, attacker)).status, 429);
   EXPECT_EQ(verifier.checks.load(), 5 + 20 + 20 + 1);
 
@@ -198,7 +200,7 @@ TEST(AdminClientLimitTest, AttackOverTheListenerIsRefusedAndOthersAreServed) {
   const std::string attacker = "127.0.0.2";
   int first_429 = -1;
   for (int i = 0; i < 40; ++i) {
-    auto a = server.Call("GET", "/v1/tenants", kBadToken, "", "application/json", attacker);
+    auto a = server.Call("GET", "/v1/tenants", BadToken(), "", "application/json", attacker);
     ASSERT_TRUE(a.status == 401 || a.status == 429) << a.status << " " << a.body;
     if (a.status == 429 && first_429 < 0) {
       first_429 = i;
