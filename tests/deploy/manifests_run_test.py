@@ -38,7 +38,13 @@ httpGet/tcpSocket probe (startup, liveness, readiness) must succeed, and
     requires) arrives at the sink S/MIME-signed, and
   * a mail to bob@example.com sent to its SMTP port arrives at the sink
     (egress.inbound),
-both having crossed ingress -> Kafka -> worker -> Kafka -> egress.
+both having crossed ingress -> Kafka -> worker -> Kafka -> egress, and
+  * a [confidential] mail to a recipient without a certificate is stored by
+    the portal pod, and the keyservice's admin REST API (the Service
+    smimegate-admin-api, a super token from `smimegatectl token add`) lists
+    it at GET /v1/portal/messages: the keyservice reached the portal pod's
+    admin port (Service smimegate-portal-admin, mutual TLS, the portal's
+    identity from `credentials issue --role portal`).
 
 A container that exits or a probe that does not answer fails the test with
 the container, the reason and the tail of its log. --self-check renames a
@@ -69,6 +75,9 @@ from aiosmtpd.controller import Controller
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from sgtest import free_port, http_get  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "admin"))
+from admin_api_e2e_test import Api  # noqa: E402
 
 OVERLAY = os.path.join("deploy", "k8s", "distributed")
 STARTUP_LIMIT_S = 90  # a probe's budget, at most its failureThreshold x periodSeconds
@@ -263,6 +272,7 @@ class Cluster:
                            env=pod.envs["keyservice"], cwd=pod.root)
         if r.returncode != 0:
             raise Failure(f"smimegatectl {' '.join(args)}: {r.stdout.strip()}")
+        return r.stdout
 
     def issue_credentials(self, role):
         out = os.path.join(self.work, "credentials-" + role)
@@ -441,6 +451,35 @@ def service_port(cluster, service, port_name):
     raise Failure(f"Service {service} has no port {port_name} with a pod behind it")
 
 
+def portal_over_rest(cluster, sink):
+    """A [confidential] mail stored by the portal pod, listed through the
+    keyservice's admin REST API (keyservice -> portal admin port)."""
+    relay = service_port(cluster, "smimegate-smtp", "submission")
+    send(relay, "alice@example.com", "nocert@example.org", "[confidential] manifests run portal",
+         starttls=True)
+    ks = [p for p in cluster.pods if p.workload["metadata"]["name"] == "smimegate-keyservice"][0]
+    api = Api(service_port(cluster, "smimegate-admin-api", "admin-api"),
+              os.path.join(ks.root + "/var/lib/smimegate", "admin", "tls", "selfsigned.pem"))
+    # The token is the first line (a note for the operator follows).
+    token = cluster.ctl("token", "add", "--scope", "super", "--name", "manifests-run").split()[0]
+    deadline = time.monotonic() + DELIVERY_LIMIT_S
+    while True:
+        status, answer = api.call("GET", "/v1/portal/messages", token)
+        if status != 200:
+            raise Failure(f"GET /v1/portal/messages through the keyservice answered {status}: "
+                          f"{answer}\n{ks.log_tail('keyservice')}")
+        listed = [m["recipient"] for m in answer["messages"]]
+        if "nocert@example.org" in listed:
+            break
+        cluster.check_alive()
+        if time.monotonic() > deadline:
+            raise Failure(f"the portal did not list the [confidential] mail within "
+                          f"{DELIVERY_LIMIT_S} s (listed: {listed}; notifications at the sink: "
+                          f"{len(sink.got('nocert@example.org'))})")
+        time.sleep(0.2)
+    print("manifests run: the portal's stored mail listed over the keyservice's REST API")
+
+
 def run(tree, smimegate, ctl, broker_bin):
     objects = render(tree)
     work = tempfile.mkdtemp(prefix="smimegate-manifests-run-")
@@ -492,6 +531,7 @@ def run(tree, smimegate, ctl, broker_bin):
         if len(sink.got("partner@example.org")) != 1 or len(sink.got("bob@example.com")) != 1:
             raise Failure("a mail arrived more than once")
         print("manifests run: outbound mail arrived signed, inbound mail arrived, each once")
+        portal_over_rest(cluster, sink)
     finally:
         if cluster is not None:
             cluster.stop_all()
