@@ -44,7 +44,12 @@ both having crossed ingress -> Kafka -> worker -> Kafka -> egress, and
     smimegate-admin-api, a super token from `smimegatectl token add`) lists
     it at GET /v1/portal/messages: the keyservice reached the portal pod's
     admin port (Service smimegate-portal-admin, mutual TLS, the portal's
-    identity from `credentials issue --role portal`).
+    identity from `credentials issue --role portal`), and
+  * the ingress, egress and portal pods follow the keyservice's registry
+    (their Secrets smimegate-ingress-credentials and
+    smimegate-reader-credentials): none of them logs that it fell back to
+    the config file, and a domain added with `smimegatectl domain add` is
+    accepted by the MX Service within REGISTRY_LIMIT_S.
 
 A container that exits or a probe that does not answer fails the test with
 the container, the reason and the tail of its log. --self-check renames a
@@ -74,7 +79,7 @@ import yaml
 from aiosmtpd.controller import Controller
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from sgtest import free_port, http_get  # noqa: E402
+from sgtest import free_port, http_get, rcpt_code  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "admin"))
 from admin_api_e2e_test import Api  # noqa: E402
@@ -480,6 +485,38 @@ def portal_over_rest(cluster, sink):
     print("manifests run: the portal's stored mail listed over the keyservice's REST API")
 
 
+REGISTRY_LIMIT_S = 5.0  # issue 19: a registry change reaches SMTP within 5 s
+# What a stage logs when it cannot reach the registry and keeps the config
+# file's domains, routes and bindings (app.cc FollowerKeyService) or the
+# portal.* branding only (app_portal_branding.cc).
+REGISTRY_FALLBACKS = ("the config file's only", "the tenants' branding is not used")
+
+
+def registry_at_run_time(cluster, mx):
+    """Every stage pod reads the registry, and a new domain reaches the MX."""
+    for pod in cluster.pods:
+        for c in pod.procs:
+            with open(pod.logs[c], errors="replace") as f:
+                text = f.read()
+            for marker in REGISTRY_FALLBACKS:
+                if marker in text:
+                    raise Failure(f"{pod.name}/{c} does not follow the keyservice's registry "
+                                  f"(its log: ...{marker}...):\n{pod.log_tail(c)}")
+    if rcpt_code(mx, "ann@newco.example") != 550:
+        raise Failure("the MX accepts newco.example before it was added")
+    cluster.ctl("domain", "add", "newco.example")
+    start = time.monotonic()
+    while rcpt_code(mx, "ann@newco.example") != 250:
+        if time.monotonic() - start > REGISTRY_LIMIT_S:
+            tails = "\n".join(f"--- {p.name}\n{p.log_tail(c, 8)}" for p in cluster.pods
+                              for c in p.procs if c == "ingress")
+            raise Failure(f"newco.example not accepted by the MX within {REGISTRY_LIMIT_S} s "
+                          f"of `smimegatectl domain add`:\n{tails}")
+        time.sleep(0.05)
+    print(f"manifests run: every stage follows the registry; a domain added was accepted by "
+          f"the MX after {time.monotonic() - start:.2f} s")
+
+
 def run(tree, smimegate, ctl, broker_bin):
     objects = render(tree)
     work = tempfile.mkdtemp(prefix="smimegate-manifests-run-")
@@ -532,6 +569,7 @@ def run(tree, smimegate, ctl, broker_bin):
             raise Failure("a mail arrived more than once")
         print("manifests run: outbound mail arrived signed, inbound mail arrived, each once")
         portal_over_rest(cluster, sink)
+        registry_at_run_time(cluster, mx)
     finally:
         if cluster is not None:
             cluster.stop_all()
