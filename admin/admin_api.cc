@@ -1,5 +1,7 @@
 #include "admin/admin_api.h"
 
+#include <spdlog/spdlog.h>
+
 #include "admin/admin_routes.h"
 #include "common/ascii.h"
 
@@ -59,7 +61,43 @@ std::string AuditArguments(const ApiRequest& req, bool secret_body) {
 
 }  // namespace
 
+// 429 before the token is looked at. One refusal per client and minute is
+// audited and logged (with the count since the last one); the others only
+// counted, so a flood writes no more records than a trickle.
+ApiReply AdminApi::RefuseClient(const ApiRequest& req,
+                                const ClientRateLimiter::Admission& admission) {
+  const std::string who = admission.overflow
+                              ? "client " + req.client_address + " (no room in the client table)"
+                              : "client " + admission.client;
+  Answer a = ErrorAnswer(429, "rate_limited",
+                         who + " has made too many requests without a valid token " +
+                             "(keyservice.admin_api.rate_limit_unauthenticated_per_second); " +
+                             "retry after " + std::to_string(admission.retry_after) + " s");
+  if (admission.report) {
+    const std::string note = "; " + std::to_string(admission.unreported) +
+                             " request(s) refused since the last record for this client";
+    spdlog::warn("admin API: {}{}", a.body["error"]["message"].get<std::string>(), note);
+    keyservice::AuditRecord audit;
+    audit.time_us = d_.clock.NowMs() * 1000;
+    audit.subject = "token:-";
+    audit.role = "-";
+    audit.method = "AdminApi/" + req.method + " " + req.path.substr(0, kAuditPathMax);
+    // Nothing of the request but its address: it was not read further.
+    audit.arguments = "client " + req.client_address.substr(0, kAuditPathMax);
+    audit.result = AuditResultName(429);
+    audit.message = a.body["error"]["message"].get<std::string>() + note;
+    d_.audit.Record(audit);
+  }
+  ApiReply r = Reply(a);
+  r.retry_after = admission.retry_after;
+  r.limited = admission.overflow ? "client_table_full" : "client_address";
+  return r;
+}
+
 ApiReply AdminApi::Handle(const ApiRequest& req) {
+  const ClientRateLimiter::Admission admission = client_limiter_.Take(req.client_address);
+  if (admission.retry_after > 0) return RefuseClient(req, admission);
+
   keyservice::AuditRecord audit;
   audit.time_us = d_.clock.NowMs() * 1000;
   // Routed first (a pure function) so a secret body never reaches the
@@ -72,6 +110,8 @@ ApiReply AdminApi::Handle(const ApiRequest& req) {
   audit.method = "AdminApi/" + req.method + " " + req.path.substr(0, kAuditPathMax);
 
   auto checked = d_.tokens.Check(BearerToken(req.authorization));
+  // Only the client's own failures (no valid token) stay charged.
+  if (!checked.ok() || *checked) client_limiter_.Refund(admission);
   if (!checked.ok() || !*checked) {
     Answer a = checked.ok()
                    ? ErrorAnswer(401, "unauthenticated",
@@ -113,7 +153,10 @@ ApiReply AdminApi::Handle(const ApiRequest& req) {
   d_.audit.Record(audit);
   ApiReply r = Reply(answer);
   if (answer.status == 405) r.allow = match.allow;
-  if (answer.status == 429) r.retry_after = retry_after;
+  if (answer.status == 429) {
+    r.retry_after = retry_after;
+    r.limited = "token";
+  }
   return r;
 }
 

@@ -18,6 +18,7 @@
 #include <map>
 #include <string>
 
+#include "admin/admin_client_limit.h"
 #include "admin/admin_portal.h"
 #include "admin/admin_rate_limit.h"
 #include "admin/admin_tokens.h"
@@ -35,7 +36,7 @@ struct ApiDeps {
   keyservice::TenantAdmin& tenants;
   keyservice::KeyService& service;  // TenantDomains: which tenant owns a domain
   keyservice::AuditSink& audit;
-  AdminTokens& tokens;
+  TokenVerifier& tokens;  // AdminTokens
   const Clock& clock;
   keyservice::UsageAdmin& usage;  // GET /v1/usage, PUT /v1/domains/{name}/total-users
 };
@@ -45,6 +46,7 @@ struct ApiRequest {
   std::string path;    // raw path, percent-encoded segments
   std::map<std::string, std::string> query;  // decoded
   std::string authorization;  // the Authorization header
+  std::string client_address;  // the peer's IP address (the client limit's key)
   std::string body;
 };
 
@@ -55,23 +57,41 @@ struct ApiReply {
   std::string allow;         // 405: the methods the path has
   bool unauthenticated = false;  // 401: add WWW-Authenticate
   int64_t retry_after = 0;       // 429: seconds, for Retry-After
+  // 429: which limit refused it: "token", "client_address" or
+  // "client_table_full" (the metric's label); empty otherwise.
+  std::string limited;
 };
 
-// A token over its request rate (admin_rate_limit.h) answers 429
-// rate_limited with Retry-After, after authentication and before routing.
+struct ApiLimits {
+  RateLimit per_token{0, 1};          // after authentication, per token id
+  ClientLimit per_client{{0, 1}, 1};  // before authentication, per client address
+};
+
+// Limits (both answer 429 rate_limited with Retry-After):
+//  - before the token is checked, per client address (admin_client_limit.h):
+//    a client whose requests keep failing authentication is refused without
+//    its token being looked at; such refusals are audited (and logged) once
+//    per client per minute, not one by one;
+//  - after authentication and before routing, per token (admin_rate_limit.h).
+// The default ApiLimits turn both off (tests); AdminServer passes the config.
 class AdminApi {
  public:
-  explicit AdminApi(ApiDeps deps, RateLimit rate_limit = {})
-      : d_(deps), limiter_(rate_limit, deps.clock) {}
+  explicit AdminApi(ApiDeps deps, ApiLimits limits = {})
+      : d_(deps),
+        limiter_(limits.per_token, deps.clock),
+        client_limiter_(limits.per_client, deps.clock) {}
   ApiReply Handle(const ApiRequest& request);
   // The portal's admin for /v1/portal (borrowed; null: those routes answer
   // 503). Set before the API serves its first request.
   void SetPortal(PortalAdminApi* portal) { portal_ = portal; }
 
  private:
+  ApiReply RefuseClient(const ApiRequest& request, const ClientRateLimiter::Admission& admission);
+
   ApiDeps d_;
   PortalAdminApi* portal_ = nullptr;
   TokenRateLimiter limiter_;
+  ClientRateLimiter client_limiter_;
 };
 
 }  // namespace sg::admin

@@ -19,6 +19,20 @@ std::string HostName() {
   return {host.data()};
 }
 
+// rate_limit_unauthenticated_per_second / _burst / _max_clients.
+Status ParseUnauthenticatedLimit(const config::ConfigNode& s, ClientLimit& l) {
+  SG_ASSIGN_OR_RETURN(int64_t rate, s.Int("rate_limit_unauthenticated_per_second",
+                                          static_cast<int64_t>(l.rate.per_second), 0, 100000));
+  l.rate.per_second = static_cast<double>(rate);
+  SG_ASSIGN_OR_RETURN(int64_t burst,
+                      s.Int("rate_limit_unauthenticated_burst", l.rate.burst, 1, 1000000));
+  l.rate.burst = static_cast<uint32_t>(burst);
+  SG_ASSIGN_OR_RETURN(int64_t clients, s.Int("rate_limit_unauthenticated_max_clients",
+                                             static_cast<int64_t>(l.max_clients), 1, 10000000));
+  l.max_clients = static_cast<size_t>(clients);
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<AdminApiConfig> ParseAdminApiConfig(const config::ConfigNode& s, const std::string& data_dir) {
@@ -57,6 +71,7 @@ Result<AdminApiConfig> ParseAdminApiConfig(const config::ConfigNode& s, const st
   c.rate_limit.per_second = static_cast<double>(rate);
   SG_ASSIGN_OR_RETURN(int64_t burst, s.Int("rate_limit_burst", c.rate_limit.burst, 1, 1000000));
   c.rate_limit.burst = static_cast<uint32_t>(burst);
+  SG_RETURN_IF_ERROR(ParseUnauthenticatedLimit(s, c.unauthenticated_limit));
   SG_ASSIGN_OR_RETURN(auto portal, s.Map("portal"));
   SG_ASSIGN_OR_RETURN(c.portal.endpoint, portal.String("endpoint", ""));
   SG_ASSIGN_OR_RETURN(std::string creds, portal.String("credentials", "credentials/admin"));

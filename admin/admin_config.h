@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "admin/admin_client_limit.h"
 #include "admin/admin_rate_limit.h"
 #include "common/config_node.h"
 #include "common/result.h"
@@ -32,6 +33,10 @@ struct AdminApiConfig {
   // Requests per second and burst per token (rate_limit_per_token,
   // rate_limit_burst); per_second 0: no limit.
   RateLimit rate_limit;
+  // Requests without a valid token per second and burst per client address,
+  // and how many client addresses are tracked (rate_limit_unauthenticated_*,
+  // admin_client_limit.h); per_second 0: no limit.
+  ClientLimit unauthenticated_limit;
   // keyservice.admin_api.portal: where /v1/portal reaches the portal in the
   // distributed mode (the portal pod's portal.admin.listen, mutual TLS with
   // admin credentials). Empty endpoint: the portal of this process

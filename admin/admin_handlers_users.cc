@@ -69,6 +69,17 @@ Answer AddUser(Call& c) {
   if (!tenant.ok()) return ErrorAnswer(tenant.error());
   if (auto hidden = Hidden(c.access.Domain(domain), "domain", domain)) return *hidden;
   keyservice::User u{*normal, participating, tenant->value_or("")};
+  // "tenant" is optional and must be the domain's: compared here, before
+  // the keyservice looks it up, so that a name outside the scope is answered
+  // like any other wrong one (no existence leak).
+  if (body->contains("tenant")) {
+    const Json& t = (*body)["tenant"];
+    if (!t.is_string() || (!t.get<std::string>().empty() && t.get<std::string>() != u.tenant)) {
+      return ErrorAnswer(400, "invalid_argument",
+                         "\"tenant\" must be the tenant of domain " + domain + " (" + u.tenant +
+                             ") or left out: a user belongs to its domain's tenant");
+    }
+  }
   auto put = c.d.keys.PutUsers({u});
   if (!put.ok()) return ErrorAnswer(put.error());
   return {put->added > 0 ? 201 : 200, ToJson(u)};

@@ -33,12 +33,20 @@ std::string CodeOf(const httplib::Response& res) {
 
 AdminServer::AdminServer(AdminApiConfig config, ApiDeps deps, metrics::Registry& registry)
     : config_(std::move(config)),
-      api_(deps, config_.rate_limit),
+      api_(deps, ApiLimits{config_.rate_limit, config_.unauthenticated_limit}),
       clock_(deps.clock),
       requests_(registry.AddCounter("smimegate_admin_api_requests_total",
                                     "Admin REST API requests, by answer (ok or the error code)",
-                                    {"code"})) {
-  requests_.WithLabels({"ok"});  // the family shows from the start
+                                    {"code"})),
+      rate_limited_(registry.AddCounter(
+          "smimegate_admin_api_rate_limited_total",
+          "Admin REST API requests answered 429, by the limit that refused them (token, "
+          "client_address, client_table_full)",
+          {"limit"})) {
+  requests_.WithLabels({"ok"});  // the families show from the start
+  for (const char* limit : {"token", "client_address", "client_table_full"}) {
+    rate_limited_.WithLabels({limit});
+  }
 }
 
 AdminServer::~AdminServer() { Stop(); }
@@ -122,8 +130,10 @@ void AdminServer::ConfigureServer() {
     r.path = req.target.substr(0, req.target.find('?'));
     for (const auto& [k, v] : req.params) r.query[k] = v;
     r.authorization = req.get_header_value("Authorization");
+    r.client_address = req.remote_addr;
     r.body = req.body;
     ApiReply reply = api_.Handle(r);
+    if (!reply.limited.empty()) rate_limited_.WithLabels({reply.limited}).Inc();
     res.status = reply.status;
     if (!reply.body.empty()) res.set_content(reply.body, reply.content_type);
     if (!reply.allow.empty()) res.set_header("Allow", reply.allow);

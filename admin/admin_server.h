@@ -11,7 +11,9 @@
 //
 // Metrics: smimegate_admin_api_requests_total{code} (code: "ok" or the
 // JSON error code: unauthenticated, not_found, payload_too_large,
-// rate_limited, ...).
+// rate_limited, ...); smimegate_admin_api_rate_limited_total{limit} (the
+// 429s by the limit that refused them: token, client_address,
+// client_table_full; admin_api.h).
 //
 // Threading: Start/Stop from the main thread; requests on the workers.
 // Ownership: borrows the API's dependencies (they outlive the server).
@@ -59,6 +61,7 @@ class AdminServer : public Service {
   AdminApi api_;
   const Clock& clock_;
   metrics::Family<metrics::Counter>& requests_;
+  metrics::Family<metrics::Counter>& rate_limited_;
   std::unique_ptr<httplib::SSLServer> server_;
   std::thread thread_;
   std::atomic<bool> listen_returned_{false};

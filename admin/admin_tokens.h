@@ -51,7 +51,19 @@ struct NewToken {
 // kInvalidArgument naming the accepted forms otherwise.
 Result<int64_t> ParseTokenExpiry(const std::string& text, int64_t now);
 
-class AdminTokens {
+// What the REST API needs of the tokens: checking one (admin_api.h). An
+// interface so a test can count the checks (a refused client must cause
+// none).
+class TokenVerifier {
+ public:
+  virtual ~TokenVerifier() = default;
+  // The token's record when `token` is a valid, unrevoked, unexpired token;
+  // nullopt otherwise (malformed, unknown, revoked, expired or a wrong
+  // secret: the caller cannot tell which); an error when the store fails.
+  virtual Result<std::optional<TokenInfo>> Check(const std::string& token) = 0;
+};
+
+class AdminTokens : public TokenVerifier {
  public:
   // `tenants` checks that a scope's reseller or tenant exists. Both borrowed.
   AdminTokens(keyservice::KeyStore& store, keyservice::TenantAdmin& tenants, const Clock& clock)
@@ -64,10 +76,7 @@ class AdminTokens {
   Result<std::vector<TokenInfo>> List();  // by id, revoked ones too
   // kNotFound for an unknown id; revoking twice is fine.
   Status Revoke(const std::string& id);
-  // The token's record when `token` is a valid, unrevoked, unexpired token;
-  // nullopt otherwise (malformed, unknown, revoked, expired or a wrong
-  // secret: the caller cannot tell which).
-  Result<std::optional<TokenInfo>> Check(const std::string& token);
+  Result<std::optional<TokenInfo>> Check(const std::string& token) override;
 
  private:
   struct Stored {

@@ -146,6 +146,10 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     std::map<TopicPartition, int64_t, TpLess> position;
     std::set<TopicPartition, TpLess> paused;
     std::set<TopicPartition, TpLess> lost;  // for TakeLostPartitions
+    // SetDrainOnRevoke: partitions leaving this member stay in `assigned`
+    // and in `revoking` (not read) until ReleaseRevoking.
+    bool drain = false;
+    std::set<TopicPartition, TpLess> revoking;
     bool wakeup = false;
     size_t rr = 0;  // round-robin start for fairness across partitions
   };
@@ -540,8 +544,26 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         next[readers[static_cast<size_t>(p) % readers.size()]].insert({t, p});
       }
     }
+    // A partition leaving a member that drains stays with it (revoking)
+    // until it lets go; nobody else gets it meanwhile. One that comes back
+    // to its member is no longer revoking.
+    std::set<TopicPartition, TpLess> held;
+    for (Member* m : ms) {
+      for (const auto& tp : m->assigned) {
+        if (next[m].count(tp)) {
+          m->revoking.erase(tp);
+        } else if (m->drain) {
+          m->revoking.insert(tp);
+          held.insert(tp);
+        }
+      }
+    }
     for (Member* m : ms) {
       auto& want = next[m];
+      for (auto it = want.begin(); it != want.end();) {
+        it = held.count(*it) && !m->revoking.count(*it) ? want.erase(it) : std::next(it);
+      }
+      want.insert(m->revoking.begin(), m->revoking.end());
       std::map<TopicPartition, int64_t, TpLess> pos;
       for (const auto& tp : want) {
         if (m->assigned.count(tp) && m->position.count(tp)) {
@@ -592,7 +614,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         size_t budget = max_records;
         for (size_t i = 0; i < tps.size() && budget > 0; ++i) {
           const auto& tp = tps[(m.rr + i) % tps.size()];
-          if (m.paused.count(tp)) continue;
+          if (m.paused.count(tp) || m.revoking.count(tp)) continue;
           int64_t pos = m.position[tp];
           int64_t end = end_offset_[tp];
           if (pos < end) {
@@ -612,7 +634,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
           }
           bool any = false;
           for (const auto& tp : again->second->assigned) {
-            if (!again->second->paused.count(tp) &&
+            if (!again->second->paused.count(tp) && !again->second->revoking.count(tp) &&
                 again->second->position[tp] < end_offset_[tp]) {
               any = true;
             }
@@ -709,6 +731,39 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     auto it = members_.find(id);
     if (it == members_.end()) return {};
     return {it->second->assigned.begin(), it->second->assigned.end()};
+  }
+
+  void SetDrainOnRevoke(uint64_t id, bool drain) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it != members_.end()) it->second->drain = drain;
+  }
+
+  std::vector<TopicPartition> Revoking(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return {};
+    return {it->second->revoking.begin(), it->second->revoking.end()};
+  }
+
+  // The revoking partitions leave the member and go to their new owners,
+  // which start at the group's committed offset.
+  void ReleaseRevoking(uint64_t id) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = members_.find(id);
+      if (it == members_.end() || it->second->revoking.empty()) return;
+      Member& m = *it->second;
+      for (const auto& tp : m.revoking) {
+        m.assigned.erase(tp);
+        m.position.erase(tp);
+        m.paused.erase(tp);
+        m.lost.insert(tp);
+      }
+      m.revoking.clear();
+      RebalanceLocked(m.group);
+    }
+    data_cv_.notify_all();
   }
 
   std::vector<TopicPartition> TakeLost(uint64_t id) {
@@ -1115,6 +1170,9 @@ class EmbeddedConsumerImpl : public Consumer {
   }
   std::vector<TopicPartition> Assignment() override { return impl_->Assignment(id_); }
   std::vector<TopicPartition> TakeLostPartitions() override { return impl_->TakeLost(id_); }
+  void SetDrainOnRevoke(bool drain) override { impl_->SetDrainOnRevoke(id_, drain); }
+  std::vector<TopicPartition> RevokingPartitions() override { return impl_->Revoking(id_); }
+  void ReleaseRevoking() override { impl_->ReleaseRevoking(id_); }
   Result<std::vector<PartitionLag>> Lag() override { return impl_->Lag(id_); }
   std::vector<PartitionLag> OwnedLag() override { return impl_->OwnedLag(id_); }
   void Wakeup() override { impl_->Wakeup(id_); }

@@ -11,7 +11,10 @@
 // Consumer groups: all members live in this process. Partitions of the
 // subscribed topics are spread round-robin over the members of a group and
 // re-spread when a member joins or leaves; a member that gets a partition
-// starts at the group's committed offset.
+// starts at the group's committed offset. Only the partitions that move
+// are revoked; with SetDrainOnRevoke a moving partition stays with its old
+// member until it releases it (common/queue.h), and only then goes to the
+// new one.
 //
 // Clean-up: a background thread deletes the records of a partition that
 // every group subscribed to its topic has committed. Groups are remembered

@@ -46,9 +46,10 @@ Status CheckKafkaProperties(const std::map<std::string, std::string>& properties
       // One id for every consumer of the process: the worker threads'
       // members of one group would fence each other out of it.
       return MakeError(ErrorCode::kInvalidArgument,
-                       "queue.kafka.properties.group.instance.id: static group membership is not "
-                       "supported (every consumer of this process would share the one id and fence "
-                       "the others out of its group); remove it");
+                       "queue.kafka.properties.group.instance.id: one id would be shared by every "
+                       "consumer of this process (they would fence each other out of their "
+                       "group); use queue.kafka.static_membership: true, which gives each "
+                       "consumer its own id from the pod name");
     }
     for (const auto& owned : kOwned) {
       if (key != owned.property) continue;

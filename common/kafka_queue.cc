@@ -1,5 +1,6 @@
 #include "common/kafka_queue.h"
 
+#include "common/kafka_member_id.h"
 #include "common/kafka_properties.h"
 #include "common/thread_name.h"
 
@@ -94,7 +95,16 @@ struct DeliveryContext {
 
 class KafkaQueueImpl {
  public:
-  explicit KafkaQueueImpl(KafkaQueueOptions o) : options_(std::move(o)) {}
+  explicit KafkaQueueImpl(KafkaQueueOptions o)
+      : options_(std::move(o)), instance_ids_(options_.static_member_name) {}
+
+  // The group.instance.id of the next consumer of `group`; "" without
+  // static membership.
+  Result<std::string> NextInstanceId(const std::string& group) {
+    if (options_.static_member_name.empty()) return std::string();
+    std::lock_guard<std::mutex> lock(mu_);
+    return instance_ids_.Next(group);
+  }
 
   ~KafkaQueueImpl() {
     stop_ = true;
@@ -350,6 +360,7 @@ class KafkaQueueImpl {
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::map<std::string, int32_t> partitions_;
+  GroupInstanceIds instance_ids_;  // guarded by mu_
 };
 
 namespace {
@@ -410,7 +421,8 @@ class KafkaConsumer : public Consumer {
 
   ~KafkaConsumer() override { Close(); }
 
-  Status Open(const std::string& group) {
+  // `instance_id`: the group.instance.id (static membership), or "".
+  Status Open(const std::string& group, const std::string& instance_id) {
     SG_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, BaseConf(impl_->options()));
     char err[512];
     auto set = [&](const char* k, const std::string& v) {
@@ -425,7 +437,8 @@ class KafkaConsumer : public Consumer {
         !set("session.timeout.ms", std::to_string(impl_->options().session_timeout.count())) ||
         !set("heartbeat.interval.ms",
              std::to_string(std::max<int64_t>(100, impl_->options().session_timeout.count() / 5))) ||
-        !set("max.partition.fetch.bytes", std::to_string(8 << 20))) {
+        !set("max.partition.fetch.bytes", std::to_string(8 << 20)) ||
+        (!instance_id.empty() && !set("group.instance.id", instance_id))) {
       rd_kafka_conf_destroy(conf);
       return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka consumer: ") + err);
     }
@@ -462,6 +475,17 @@ class KafkaConsumer : public Consumer {
                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<KafkaConsumer*>(opaque);
     std::lock_guard<std::mutex> lock(self->mu_);
+    if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && self->drain_ && !self->closed_ &&
+        !rd_kafka_assignment_lost(rk) && !self->assigned_.empty()) {
+      // Drain (SetDrainOnRevoke): keep the assignment, revoking, until
+      // ReleaseRevoking unassigns; librdkafka waits for that call before it
+      // rejoins the group.
+      self->revoking_ = self->assigned_;
+      self->revoking_active_ = true;
+      return;
+    }
+    self->revoking_.clear();
+    self->revoking_active_ = false;
     if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       // Lost (session timed out, the group moved on without this member):
       // other members may own the partitions already.
@@ -523,7 +547,8 @@ class KafkaConsumer : public Consumer {
         continue;
       }
       NoteStart(m);
-      out.push_back(ToRecord(m));
+      // A revoking partition's records are its next owner's.
+      if (!revoking_active_ || !IsRevoking(m)) out.push_back(ToRecord(m));
       rd_kafka_message_destroy(m);
     }
     PublishEnds();
@@ -612,6 +637,30 @@ class KafkaConsumer : public Consumer {
     return out;
   }
 
+  void SetDrainOnRevoke(bool drain) override { drain_ = drain; }
+
+  std::vector<TopicPartition> RevokingPartitions() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {revoking_.begin(), revoking_.end()};
+  }
+
+  // What OnRebalance left undone: everything this member had is revoked,
+  // and the unassign lets the group's rebalance go on.
+  void ReleaseRevoking() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (revoking_.empty() || rk_ == nullptr) return;
+      revoked_.insert(assigned_.begin(), assigned_.end());
+      assigned_.clear();
+      owned_.clear();
+      revoking_.clear();
+      revoking_active_ = false;
+    }
+    if (rd_kafka_resp_err_t e = rd_kafka_assign(rk_, nullptr)) {
+      spdlog::warn("kafka consumer: unassign after draining: {}", rd_kafka_err2str(e));
+    }
+  }
+
   Result<std::vector<PartitionLag>> Lag() override {
     if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
     std::vector<PartitionLag> out;
@@ -671,6 +720,7 @@ class KafkaConsumer : public Consumer {
   // by the broker after session.timeout; nothing uncommitted is lost.
   void Close() override {
     if (closed_.exchange(true) || !rk_) return;
+    ReleaseRevoking();  // a rebalance waiting for this member goes on
     {
       std::lock_guard<std::mutex> lock(mu_);
       owned_.clear();
@@ -714,6 +764,11 @@ class KafkaConsumer : public Consumer {
     if (it != owned_.end() && it->second.start < 0 && m->offset >= 0) it->second.start = m->offset;
   }
 
+  bool IsRevoking(const rd_kafka_message_t* m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return revoking_.count({rd_kafka_topic_name(m->rkt), m->partition}) > 0;
+  }
+
   // Polling thread: the owned partitions' high watermarks as the last fetch
   // responses left them in librdkafka's local state (no request is sent).
   void PublishEnds() {
@@ -735,6 +790,9 @@ class KafkaConsumer : public Consumer {
   std::set<TopicPartition, TpLess> assigned_;
   std::set<TopicPartition, TpLess> revoked_;  // revoked, not yet assigned again
   std::set<TopicPartition, TpLess> lost_;     // for TakeLostPartitions
+  std::set<TopicPartition, TpLess> revoking_;  // SetDrainOnRevoke: not yet unassigned
+  std::atomic<bool> revoking_active_{false};   // !revoking_.empty(), read without mu_
+  std::atomic<bool> drain_{false};
   std::map<TopicPartition, OwnedOffsets, TpLess> owned_;  // published for OwnedLag
   std::atomic<bool> wakeup_{false};
   std::atomic<bool> closed_{false};
@@ -832,8 +890,12 @@ Result<std::unique_ptr<Producer>> KafkaQueue::CreateProducer() {
 
 Result<std::unique_ptr<Consumer>> KafkaQueue::CreateConsumer(
     const std::string& group, const std::vector<std::string>& topics) {
+  SG_ASSIGN_OR_RETURN(std::string instance_id, impl_->NextInstanceId(group));
   auto c = std::make_unique<KafkaConsumer>(impl_, topics);
-  SG_RETURN_IF_ERROR(c->Open(group));
+  SG_RETURN_IF_ERROR(c->Open(group, instance_id));
+  if (!instance_id.empty()) {
+    spdlog::info("kafka consumer of group {} joins as static member {}", group, instance_id);
+  }
   return std::unique_ptr<Consumer>(std::move(c));
 }
 

@@ -10,9 +10,21 @@
 // group, auto-commit off; Commit is a synchronous offset commit to the
 // group coordinator. On a rebalance the revoked partitions' uncommitted
 // records go to their new owner (at least once); a late Commit on a revoked
-// partition is refused with kPermissionDenied. Open() refuses
+// partition is refused with kPermissionDenied. With SetDrainOnRevoke the
+// rebalance callback does not unassign: the revoked assignment stays
+// (revoking, its records dropped by Poll) until ReleaseRevoking unassigns
+// on the polling thread, and librdkafka rejoins the group only then; a
+// commit meanwhile goes to the coordinator with the old generation, which
+// Kafka accepts while the group prepares its rebalance. Open() refuses
 // queue.kafka.properties that smimegate sets itself (CheckKafkaProperties,
 // common/kafka_properties.h).
+//
+// Static membership (options.static_member_name set): each consumer joins
+// its group with a group.instance.id of its own (common/kafka_member_id.h);
+// CreateConsumer refuses one whose id would repeat another's. A static
+// member sends no LeaveGroup when it closes: its partitions wait for it
+// (a restart within session_timeout gets them back without a rebalance, on
+// a broker that implements KIP-345) until the session times out.
 //
 // Retention: a TopicSpec with a Retention creates its topic with
 // retention.ms / retention.bytes (KafkaTopicConfig). A topic that exists
@@ -54,6 +66,10 @@ struct KafkaQueueOptions {
   // shutdown) closing a consumer (leaving its group) and flushing the
   // producer at destruction, also when the brokers are gone.
   std::chrono::milliseconds close_timeout{5000};
+  // Not empty: static group membership (queue.kafka.static_membership); each
+  // consumer joins with its own group.instance.id, <this>-<group>-<index>
+  // (common/kafka_member_id.h).
+  std::string static_member_name;
 };
 
 class KafkaQueueImpl;

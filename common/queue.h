@@ -168,6 +168,29 @@ class Consumer {
   // caller recognises by their offsets. Used by one thread, like Poll.
   virtual std::vector<TopicPartition> TakeLostPartitions() = 0;
 
+  // --- Handing partitions over after their work is done (opt-in) ---------
+  //
+  // SetDrainOnRevoke(true) (before the first Poll): a partition that a
+  // rebalance takes from this member does not go at once. It is "revoking"
+  // (RevokingPartitions): Poll returns no more of its records, Commit still
+  // works on it, and it stays this member's until ReleaseRevoking(). Only
+  // then does its new owner get it, reading from what this member has
+  // committed: a caller that first finishes the records it has in hand of
+  // it and commits them hands it over without any record being processed
+  // twice. The caller bounds the wait (it keeps polling meanwhile), because
+  // the rebalance waits for it: Kafka, the whole group (its eager protocol
+  // revokes every partition of every member; keep the wait well below
+  // max.poll.interval.ms, after which the group drops this member);
+  // embedded, only the moving partitions' new owner. A partition released
+  // this way that went to another member is reported by TakeLostPartitions,
+  // as without draining. A partition lost without a revocation (Kafka: the
+  // session timed out) is never revoking. Close releases what is revoking.
+  virtual void SetDrainOnRevoke(bool drain) = 0;
+  // The partitions revoking now; empty when none (or draining is off).
+  virtual std::vector<TopicPartition> RevokingPartitions() = 0;
+  // Lets every revoking partition go now (no-op when none).
+  virtual void ReleaseRevoking() = 0;
+
   // Lag of this consumer's group on every partition of its topics. May
   // block on the network (Kafka); safe to call from another thread.
   virtual Result<std::vector<PartitionLag>> Lag() = 0;

@@ -1,6 +1,7 @@
 #include "common/queue_config.h"
 
 #include "common/embedded_queue.h"
+#include "common/kafka_member_id.h"
 #include "common/kafka_properties.h"
 #include "common/kafka_queue.h"
 #include "common/topics.h"
@@ -59,6 +60,10 @@ Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section,
                       kafka.Duration("delivery_timeout", std::chrono::milliseconds(30000)));
   SG_ASSIGN_OR_RETURN(c.kafka_session_timeout,
                       kafka.Duration("session_timeout", std::chrono::milliseconds(10000)));
+  SG_ASSIGN_OR_RETURN(bool static_membership, kafka.Bool("static_membership", false));
+  if (static_membership) {
+    SG_ASSIGN_OR_RETURN(c.kafka_static_member_name, LocalStaticMemberName());
+  }
   return c;
 }
 
@@ -74,6 +79,7 @@ Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config, bool ensure_
     k.delivery_timeout = config.kafka_delivery_timeout;
     k.session_timeout = config.kafka_session_timeout;
     k.close_timeout = config.kafka_close_timeout;
+    k.static_member_name = config.kafka_static_member_name;
     SG_ASSIGN_OR_RETURN(auto kq, KafkaQueue::Open(k));
     if (ensure_topics) SG_RETURN_IF_ERROR(kq->EnsureTopics(config.PipelineTopics()));
     return std::unique_ptr<Queue>(std::move(kq));

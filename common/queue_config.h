@@ -29,6 +29,9 @@ struct QueueConfig {
   std::chrono::milliseconds kafka_linger{5};
   std::chrono::milliseconds kafka_delivery_timeout{30000};
   std::chrono::milliseconds kafka_session_timeout{10000};
+  // queue.kafka.static_membership: the process's name for its consumers'
+  // group.instance.id (common/kafka_member_id.h); empty when off.
+  std::string kafka_static_member_name;
   // Not a configuration key: the gateway sets it from shutdown.deadline.
   std::chrono::milliseconds kafka_close_timeout{5000};
   // The dead-letter topic's retention (queue.deadletter): what a stage gave

@@ -251,6 +251,14 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
                       section.Duration("poll_interval", std::chrono::milliseconds(20)));
   SG_ASSIGN_OR_RETURN(cfg.shutdown_timeout,
                       section.Duration("shutdown_timeout", std::chrono::seconds(10)));
+  SG_ASSIGN_OR_RETURN(cfg.rebalance_drain_timeout,
+                      section.Duration("rebalance_drain_timeout", cfg.rebalance_drain_timeout));
+  if (cfg.rebalance_drain_timeout > std::chrono::minutes(1)) {
+    return section.ErrorAt("rebalance_drain_timeout",
+                           "at most 1m: the whole consumer group waits for it in a rebalance, and "
+                           "Kafka drops a member that keeps it longer than max.poll.interval.ms; "
+                           "fix: 20s (the default) or less, 0 to turn it off");
+  }
   return cfg;
 }
 

@@ -134,6 +134,10 @@ struct EgressConfig {
   int max_inflight = 256;  // records being delivered at once
   std::chrono::milliseconds poll_interval{20};
   std::chrono::milliseconds shutdown_timeout{10'000};
+  // A rebalance that takes partitions from this egress waits this long for
+  // their records being delivered, then commits and lets them go; 0: no
+  // waiting (egress_service.h, "Rebalancing").
+  std::chrono::milliseconds rebalance_drain_timeout{20'000};
   std::string postmaster;  // From: of DSNs; default postmaster@helo_name
   // The gateway's public addresses its interfaces do not show (NAT, a load
   // balancer): never a destination (a mail loop).

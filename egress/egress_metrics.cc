@@ -23,6 +23,10 @@ EgressMetrics::EgressMetrics(metrics::Registry& registry)
                                  "Transactions sent on an already used SMTP session", {"route"})),
       inflight_(registry.AddGauge("smimegate_egress_inflight_records", "Records being delivered")),
       scheduled_(registry.AddGauge("smimegate_egress_scheduled_retries",
-                                   "Retry records waiting for their due time")) {}
+                                   "Retry records waiting for their due time")),
+      undrained_(registry.AddCounter(
+          "smimegate_egress_rebalance_undrained_total",
+          "Records still being delivered when a rebalance moved their partition after "
+          "egress.rebalance_drain_timeout (the new owner may deliver them again)")) {}
 
 }  // namespace sg::egress

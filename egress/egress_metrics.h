@@ -15,6 +15,10 @@
 //   egress_connection_reuse_total{route}    transactions on an already used session
 //   egress_inflight_records                 records being delivered now
 //   egress_scheduled_retries                retry records waiting for their due time
+//   egress_rebalance_undrained_total        records still being delivered when a
+//                                           rebalance took their partition away after
+//                                           egress.rebalance_drain_timeout (the new
+//                                           owner may deliver them again)
 //
 // Threading: thread-safe (the registry's children are atomics).
 #pragma once
@@ -43,6 +47,7 @@ class EgressMetrics {
   void ConnectionReused(const std::string& route) { reuse_.WithLabels({route}).Inc(); }
   metrics::Gauge& inflight() { return inflight_.Get(); }
   metrics::Gauge& scheduled() { return scheduled_.Get(); }
+  void RebalanceUndrained(size_t n) { undrained_.Get().Inc(static_cast<double>(n)); }
 
  private:
   metrics::Family<metrics::Counter>& deliveries_;
@@ -55,6 +60,7 @@ class EgressMetrics {
   metrics::Family<metrics::Counter>& reuse_;
   metrics::Family<metrics::Gauge>& inflight_;
   metrics::Family<metrics::Gauge>& scheduled_;
+  metrics::Family<metrics::Counter>& undrained_;
 };
 
 }  // namespace sg::egress

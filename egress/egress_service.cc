@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <optional>
 #include <map>
@@ -122,6 +123,18 @@ class EgressService::Impl {
   // dropped, no commit point is handed out for them. Right after each Poll,
   // which is where rebalances happen.
   void ForgetLostPartitions(queue::Consumer& consumer);
+  // A rebalance is taking partitions from `consumer` (SetDrainOnRevoke):
+  // waits, tick after tick, until no record of them is being delivered or
+  // egress.rebalance_drain_timeout has passed since `since_ms` (set at the
+  // first tick that sees them; -1 when none), then commits what is done and
+  // lets them go. Records still being delivered then are counted.
+  void DrainRevoking(queue::Consumer& consumer, int64_t& since_ms);
+  // Tasks of records from `tps` (being delivered, or their outcome being
+  // produced).
+  size_t InflightOn(const std::vector<queue::TopicPartition>& tps) const;
+  // Every done offset committed now: the dedupe store is synced on the loop
+  // (as at shutdown), because the group's rebalance waits for it.
+  void CommitNow();
   void StartDueRetries();
   void StartRetry(std::unique_ptr<Deferred> d);
   friend class EgressQueueAdmin;
@@ -209,6 +222,8 @@ class EgressService::Impl {
   uint64_t next_task_id_ = 1;
   DeferredSet deferred_;
   bool retry_paused_ = false;
+  int64_t deliver_drain_since_ms_ = -1;  // DrainRevoking
+  int64_t retry_drain_since_ms_ = -1;
 
   std::atomic<bool> stop_requested_{false};
   int64_t stop_deadline_ms_ = 0;
@@ -239,6 +254,10 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
   SG_ASSIGN_OR_RETURN(retry_consumer_,
                       queue_.CreateConsumer(config_.consumer_group + "-retry", {retry_topic_}));
   SG_ASSIGN_OR_RETURN(producer_, queue_.CreateProducer());
+  if (config_.rebalance_drain_timeout.count() > 0) {
+    deliver_consumer_->SetDrainOnRevoke(true);
+    retry_consumer_->SetDrainOnRevoke(true);
+  }
 
   uv_loop_init(&loop_);
   loop_inited_ = true;
@@ -323,6 +342,8 @@ void EgressService::Impl::OnTick() {
     if (Inflight() == 0 || clock_->NowMs() >= stop_deadline_ms_) FinishShutdown();
     return;
   }
+  DrainRevoking(*deliver_consumer_, deliver_drain_since_ms_);
+  DrainRevoking(*retry_consumer_, retry_drain_since_ms_);
   StartDueRetries();
   PollDeliver();
   PollRetry();
@@ -460,7 +481,58 @@ void EgressService::Impl::ForgetLostPartitions(queue::Consumer& consumer) {
   }
 }
 
+void EgressService::Impl::DrainRevoking(queue::Consumer& consumer, int64_t& since_ms) {
+  const std::vector<queue::TopicPartition> revoking = consumer.RevokingPartitions();
+  if (revoking.empty()) {
+    since_ms = -1;
+    return;
+  }
+  const int64_t now = clock_->NowMs();
+  if (since_ms < 0) since_ms = now;
+  const size_t busy = InflightOn(revoking);
+  if (busy > 0 && now - since_ms < config_.rebalance_drain_timeout.count()) return;
+  if (busy > 0) {
+    metrics_.RebalanceUndrained(busy);
+    spdlog::warn(
+        "egress: rebalance: {} records of the {} partitions being handed over are still "
+        "being delivered after {} ms (egress.rebalance_drain_timeout); their new owner "
+        "may deliver them again",
+        busy, revoking.size(), now - since_ms);
+  }
+  CommitNow();
+  consumer.ReleaseRevoking();
+  spdlog::info(
+      "egress: rebalance: {} partitions handed over after {} ms, their finished records "
+      "committed",
+      revoking.size(), now - since_ms);
+  since_ms = -1;
+}
+
+size_t EgressService::Impl::InflightOn(const std::vector<queue::TopicPartition>& tps) const {
+  size_t n = 0;
+  for (const auto& [id, task] : tasks_) {
+    if (std::find(tps.begin(), tps.end(), task->tp) != tps.end()) ++n;
+  }
+  return n;
+}
+
+void EgressService::Impl::CommitNow() {
+  DoCommits();
+  if (auto st = dedupe_->Sync(); !st.ok()) {
+    spdlog::warn(
+        "egress: rebalance: {}; the records not committed are delivered again by the "
+        "partitions' new owner",
+        st.error().ToString());
+    return;
+  }
+  synced_seq_ = commit_seq_;
+  CommitSynced();
+}
+
 void EgressService::Impl::StartDueRetries() {
+  // Not while retry partitions are being handed over: what starts now would
+  // hold the rebalance up (Kafka's eager protocol revokes them all).
+  if (retry_drain_since_ms_ >= 0 || !retry_consumer_->RevokingPartitions().empty()) return;
   const int64_t now = clock_->NowMs();
   const size_t max = static_cast<size_t>(config_.max_inflight);
   while (Inflight() < max) {

@@ -31,8 +31,17 @@
 // nothing more there; records read again while still in hand (a partition
 // that stayed is restarted at its last commit) are skipped by offset. So a
 // waiting message is held by one egress at a time, and attempted by one.
-// What remains is at least once: a record being attempted when its
-// partition moves may be attempted by the new owner too.
+//
+// Rebalancing: before a partition goes (Consumer::SetDrainOnRevoke), the
+// loop waits, without blocking, for the records of it being delivered -
+// up to egress.rebalance_drain_timeout, the group's rebalance waiting
+// meanwhile - then syncs the dedupe store, commits everything done and
+// lets the partition go: its new owner starts after the records this
+// egress finished. No retry is started while retry partitions are being
+// handed over. What remains at least once: a record still being delivered
+// after the bound (counted, smimegate_egress_rebalance_undrained_total),
+// a commit the broker refuses, and a finished retry behind one still
+// waiting on its partition (a commit covers only a prefix).
 //
 // Threading: one thread runs a libuv loop with the SMTP client, DNS,
 // consumers and producer callbacks (posted back to the loop). Start/Stop

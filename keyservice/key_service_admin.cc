@@ -38,6 +38,35 @@ CertificateInfo InfoFor(const std::string& der, const std::string& owner, const 
 
 bool IsDomainOwner(const std::string& owner) { return !owner.empty() && owner[0] == '@'; }
 
+// The tenant label a user is stored with (docs/tenants.md "Users"). Empty:
+// the tenant of the user's domain, or empty for a domain of `default` (so a
+// setup without tenants lists its users as before). The label the user has already: kept, even
+// when an older free-text label disagrees with its domain (`smimegatectl
+// tenant check` reports those; they are never rewritten behind the admin's
+// back). Any other: must be the tenant that owns the domain (a domain added
+// without a tenant belongs to `default`); kNotFound for a tenant that does
+// not exist, kInvalidArgument for one that does not own the domain.
+Result<std::string> UserTenantLabel(const std::string& addr, const std::string& requested,
+                                    const store::StoredDomain& domain,
+                                    const store::StoredUser* existing, TenantRegistry& tenants) {
+  const std::string owner = domain.tenant().empty() ? kDefaultTenant : domain.tenant();
+  if (requested.empty()) return owner == kDefaultTenant ? std::string() : owner;
+  if (existing != nullptr && requested == existing->tenant()) return requested;
+  if (requested == owner) return owner;
+  SG_ASSIGN_OR_RETURN(auto t, tenants.GetTenant(requested));
+  if (!t) {
+    return MakeError(ErrorCode::kNotFound, "user " + addr + ": no tenant " + requested +
+                                               "; fix: leave the tenant out (it follows domain " +
+                                               domain.name() + ", tenant " + owner + ")");
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "user " + addr + ": tenant " + requested + " does not own domain " +
+                       domain.name() + " (tenant " + owner +
+                       " does); fix: leave the tenant out (it follows the domain) or move the "
+                       "domain first: `smimegatectl domain add " +
+                       domain.name() + " --tenant " + requested + "`");
+}
+
 }  // namespace
 
 Result<PutUsersResult> KeyServiceImpl::PutUsers(const std::vector<User>& users) {
@@ -49,16 +78,20 @@ Result<PutUsersResult> KeyServiceImpl::PutUsers(const std::vector<User>& users) 
   std::lock_guard<std::mutex> lock(tenant_mu_);
   for (const auto& u : users) {
     SG_ASSIGN_OR_RETURN(std::string addr, NormalizeAddress(u.address));
-    if (!IsHosted(DomainOf(addr))) {
+    SG_ASSIGN_OR_RETURN(auto domain, store_->GetDomain(DomainOf(addr)));
+    if (!domain) {
       return MakeError(ErrorCode::kNotFound, "user " + addr + ": domain " + DomainOf(addr) +
                                                  " is not hosted (add it with `smimegatectl "
                                                  "domain add " + DomainOf(addr) + "`)");
     }
     SG_ASSIGN_OR_RETURN(auto existing, store_->GetUser(addr));
+    SG_ASSIGN_OR_RETURN(
+        std::string tenant,
+        UserTenantLabel(addr, u.tenant, *domain, existing ? &*existing : nullptr, tenants_));
     store::StoredUser su;
     su.set_address(addr);
     su.set_participating(u.participating);
-    su.set_tenant(u.tenant);
+    su.set_tenant(tenant);
     su.set_created_at(existing ? existing->created_at() : now);
     if (existing) *su.mutable_aliases() = existing->aliases();
     if (!existing) added.push_back(addr);

@@ -3,8 +3,8 @@
 //   List        messages of a recipient, of a sending domain, or all
 //   Purge       one message, a recipient's messages (and account), or the
 //               expired ones now
-//   ResendLink  a new one-time link for a stored message (the old ones stay
-//               valid until they expire)
+//   ResendLink  a new one-time link for a stored message; the link sent
+//               before no longer opens it (Intake::Notify, portal_intake.h)
 // Served by PortalAdminServer on a Unix socket that only the gateway's
 // user can open (mode 0600 in a 0700 directory; invariant 8): the socket's
 // file permissions are the authentication, as for a local admin tool.

@@ -19,7 +19,6 @@ e2e_gateway.Gateway (this class is one, for e2e_check and the runner).
 import os
 import signal
 import subprocess
-import time
 
 import e2e_gateway as gwm
 import proc_stats
@@ -50,15 +49,7 @@ class Stage:
             preexec_fn=self.cgroup.preexec if self.cgroup else None)
 
     def wait_ready(self, timeout=READY_S):
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-            with open(self.log_path, errors="replace") as f:
-                if "smimegate ready" in f.read():
-                    return
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.name} not ready within {timeout} s:\n{self.log_tail()}")
+        gwm.wait_log_ready(self.proc, self.log_path, self.name, timeout, tail_chars=3000)
 
     def stop(self, timeout=30):
         if self.proc is not None and self.proc.poll() is None:
@@ -80,11 +71,7 @@ class Stage:
             return None
 
     def log_tail(self, n=3000):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()[-n:]
-        except OSError:
-            return ""
+        return gwm.read_tail(self.log_path, n)
 
 
 class DistributedGateway(gwm.Gateway):

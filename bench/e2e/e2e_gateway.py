@@ -19,6 +19,30 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support"))
 from sgtest import free_port, wait_port  # noqa: E402
 
+def read_tail(path, n):
+    """The last n characters of a log file ("" when it cannot be read)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-n:]
+    except OSError:
+        return ""
+
+
+def wait_log_ready(proc, log_path, name, timeout, tail_chars=4000):
+    """Waits until a smimegate process has logged "smimegate ready"; raises
+    RuntimeError with the log's tail when it exits or the time runs out."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n"
+                               f"{read_tail(log_path, tail_chars)}")
+        with open(log_path, errors="replace") as f:
+            if "smimegate ready" in f.read():
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{name} not ready within {timeout} s:\n{read_tail(log_path, tail_chars)}")
+
+
 HOSTED = "example.com"
 SENDER = "alice@example.com"        # participating: outbound mail is signed
 PLAIN_SENDER = "carol@example.com"  # not participating: relayed unchanged
@@ -94,16 +118,7 @@ class Gateway:
         self.proc = subprocess.Popen([self.bin.smimegate, "run", "--config", self.config],
                                      stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"smimegate exited with {self.proc.returncode}:\n{self.log_tail()}")
-            with open(self.log_path, errors="replace") as f:
-                if "smimegate ready" in f.read():
-                    break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(f"smimegate not ready within {timeout} s:\n{self.log_tail()}")
+        wait_log_ready(self.proc, self.log_path, "smimegate", timeout)
         wait_port(self.relay_port, 10, self.proc)
         wait_port(self.mx_port, 10, self.proc)
 
@@ -146,11 +161,7 @@ class Gateway:
         return [self.broker.pid] if self.broker else []
 
     def log_tail(self, n=4000):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()[-n:]
-        except OSError:
-            return ""
+        return read_tail(self.log_path, n)
 
     def version(self):
         r = subprocess.run([self.bin.smimegate, "--version"], stdout=subprocess.PIPE,

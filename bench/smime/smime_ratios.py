@@ -5,6 +5,8 @@ engine/raw:   engine messages per second / raw key-operation rate (1.0 = at that
 engine/limit: engine messages per second / (raw key operation + SHA-256 and/or AES-256-CBC
               over the message), the physical limit for large messages
 engine/naive: engine messages per second / naive OpenSSL CMS messages per second (>1 = faster)
+engine/cms:   engine messages per second / the same engine with CMS_encrypt instead of the
+              prepared EnvelopedData encoder (EncryptOptions::use_cms; encrypt, sign+encrypt)
 Usage: smime_ratios.py smime.json
 """
 import json
@@ -21,7 +23,7 @@ def rate(b):
 
 def main():
     data = json.load(open(sys.argv[1]))
-    raw, eng, naive, bulk = {}, {}, {}, {}
+    raw, eng, naive, bulk, cms = {}, {}, {}, {}, {}
     for b in data["benchmarks"]:
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
@@ -38,18 +40,21 @@ def main():
             raw[(op, alg)] = r
         elif kind == "Engine":
             eng[(op, alg, int(size))] = r
+        elif kind == "EngineCms":
+            cms[(op, alg, int(size))] = r
         elif kind == "Naive":
             naive[(op, alg, int(size))] = r
-    print("| op | key | size | engine/raw | engine/limit | engine/naive |")
-    print("|---|---|---|---|---|---|")
+    print("| op | key | size | engine/raw | engine/limit | engine/naive | engine/cms |")
+    print("|---|---|---|---|---|---|---|")
     for (op, alg, size), r in sorted(eng.items()):
         n = naive.get((op, alg, size))
         limit = "-"
         if (op, size) in bulk:
             limit = "%.2f" % (r * (1 / raw[(op, alg)] + 1 / bulk[(op, size)]))
-        print("| %s | %s | %s | %.2f | %s | %s |" % (
+        c = cms.get((op, alg, size))
+        print("| %s | %s | %s | %.2f | %s | %s | %s |" % (
             OPS[op], ALGS[alg], size, r / raw[(op, alg)], limit,
-            "%.2f" % (r / n) if n else "-"))
+            "%.2f" % (r / n) if n else "-", "%.2f" % (r / c) if c else "-"))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 
 #include "cmd/smimegatectl/ctl.h"
 #include "cmd/smimegatectl/ctl_json.h"
+#include "keyservice/user_tenant_check.h"
 
 namespace sg::ctl {
 namespace {
@@ -27,6 +28,39 @@ void PrintTenant(const ks::Tenant& t) {
 
 void PrintReseller(const ks::Reseller& r) {
   std::cout << r.id << "\t" << r.name << "\t" << Joined(r.tenants) << "\n";
+}
+
+// `tenant check`: users whose tenant label is not their domain's tenant
+// (keyservice/user_tenant_check.h), each with the command that fixes it;
+// exit 1 when there are any, so a script can run it.
+int CheckUserTenants(ks::KeyServiceClient& c, bool json) {
+  auto users = c.ListUsers("");
+  if (!users.ok()) return Fail(users.error());
+  auto domains = c.ListDomains();
+  if (!domains.ok()) return Fail(domains.error());
+  const auto found = ks::UserTenantMismatches(*users, *domains);
+  auto fix = [](const ks::UserTenantMismatch& m) {
+    return "smimegatectl user add " + m.address + (m.participating ? "" : " --no-participate");
+  };
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& m : found) {
+      out.push_back({{"address", m.address},
+                     {"label", m.label},
+                     {"domain", m.domain},
+                     {"tenant", m.owner},
+                     {"fix", fix(m)}});
+    }
+    PrintJson(out);
+    return found.empty() ? 0 : 1;
+  }
+  for (const auto& m : found) {
+    std::cout << m.address << "\tlabel " << (m.label.empty() ? "(none)" : m.label) << "\tdomain "
+              << m.domain << " belongs to tenant " << m.owner << "\tfix: " << fix(m) << "\n";
+  }
+  std::cout << found.size() << " of " << users->size()
+            << " users have a tenant label that is not their domain's tenant\n";
+  return found.empty() ? 0 : 1;
 }
 
 void AddTenantGroup(CLI::App& app, Ctl& ctl, TenantArgs& a) {
@@ -81,7 +115,13 @@ void AddTenantGroup(CLI::App& app, Ctl& ctl, TenantArgs& a) {
       std::cout << "removed tenant " << a.id << "\n";
       return 0;
     });
-  });  AddTenantRouteCommands(*tenant, ctl);
+  });
+  auto* check = tenant->add_subcommand(
+      "check", "users whose tenant label is not their domain's tenant (exit 1 if any)");
+  check->add_flag("--json", a.json, "a JSON array: address, label, domain, tenant, fix");
+  check->callback(
+      [&] { ctl.Run([&](ks::KeyServiceClient& c) { return CheckUserTenants(c, a.json); }); });
+  AddTenantRouteCommands(*tenant, ctl);
   AddTenantPolicyCommands(*tenant, ctl);
 }
 

@@ -56,7 +56,7 @@ void AddUserCommands(CLI::App& app, Ctl& ctl) {
   auto* add = user->add_subcommand("add", "add or update a user");
   add->add_option("address", a.address, "email address")->required();
   add->add_flag("--no-participate", a.no_participate, "registered but not participating");
-  add->add_option("--tenant", a.tenant, "tenant");
+  add->add_option("--tenant", a.tenant, "its domain's tenant (the default; any other is refused)");
   add->callback([&] {
     ctl.Run([&](ks::KeyServiceClient& c) {
       auto r = c.PutUsers({ks::User{a.address, !a.no_participate, a.tenant}});

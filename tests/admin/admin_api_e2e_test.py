@@ -15,7 +15,6 @@ import http.client
 import json
 import os
 import re
-import smtplib
 import ssl
 import sys
 import time
@@ -29,33 +28,11 @@ fail = sgtest.fail_with_log
 ctl_ok = sgtest.ctl_ok
 
 
-def rcpt_code(port, rcpt):
-    smtp = smtplib.SMTP("127.0.0.1", port, timeout=10)
-    try:
-        smtp.ehlo("mx.remote.example")
-        code, _ = smtp.mail("sender@remote.example")
-        if code != 250:
-            return code
-        code, _ = smtp.rcpt(rcpt)
-        return code
-    finally:
-        try:
-            smtp.quit()
-        except smtplib.SMTPException:
-            pass
+rcpt_code = sgtest.rcpt_code
 
 
 def time_until(port, rcpt, want, log_path):
-    start = time.monotonic()
-    while True:
-        code = rcpt_code(port, rcpt)
-        elapsed = time.monotonic() - start
-        if code == want:
-            return elapsed
-        if elapsed > DEADLINE:
-            fail(f"RCPT TO:<{rcpt}> still answers {code} after {elapsed:.1f} s (want {want})",
-                 log_path)
-        time.sleep(0.02)
+    return sgtest.seconds_until_rcpt(port, rcpt, want, log_path, DEADLINE)
 
 
 class Api:

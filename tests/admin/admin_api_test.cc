@@ -141,3 +141,38 @@ TEST(AdminApiTest, BadBodiesPathsAndMethodsGetJsonErrors) {
 
 }  // namespace
 }  // namespace sg::admin
+
+namespace sg::admin {
+namespace {
+
+// POST /v1/users: a user belongs to its domain's tenant. "tenant" may be
+// left out or name that tenant; any other answers the same 400 whether the
+// named tenant exists or not (no existence leak to a tenant token).
+TEST(AdminApiTest, AUsersTenantIsItsDomainsTenant) {
+  AdminTestServer server;
+  const std::string a = server.Token("tenant:a");
+  const std::string super = server.Token("super");
+  auto plain = server.Call("POST", "/v1/users", a, R"({"address":"new1@a.example"})");
+  ASSERT_EQ(plain.status, 201) << plain.body;
+  EXPECT_EQ(Json::parse(plain.body)["tenant"], "a");
+  auto own = server.Call("POST", "/v1/users", a, R"({"address":"new2@a.example","tenant":"a"})");
+  EXPECT_EQ(own.status, 201) << own.body;
+  auto other = server.Call("POST", "/v1/users", a, R"({"address":"new3@a.example","tenant":"b"})");
+  auto missing =
+      server.Call("POST", "/v1/users", a, R"({"address":"new3@a.example","tenant":"zz"})");
+  EXPECT_EQ(other.status, 400) << other.body;
+  EXPECT_EQ(missing.status, 400) << missing.body;
+  EXPECT_NE(other.body.find("must be the tenant of domain a.example (a)"), std::string::npos)
+      << other.body;
+  EXPECT_EQ(Json::parse(other.body)["error"]["message"].get<std::string>().find("zz"),
+            std::string::npos);
+  EXPECT_EQ(Json::parse(missing.body)["error"]["message"],
+            Json::parse(other.body)["error"]["message"]);
+  EXPECT_EQ(server.Call("POST", "/v1/users", super, R"({"address":"new4@b.example","tenant":"a"})")
+                .status,
+            400);
+  EXPECT_EQ(server.Call("GET", "/v1/users/new3@a.example", super).status, 404);
+}
+
+}  // namespace
+}  // namespace sg::admin

@@ -29,13 +29,17 @@ TEST(AdminConfigTest, DefaultsAreOffOnLoopbackWithSelfSignedTls) {
   EXPECT_EQ(c->max_connections, 8u);
   EXPECT_EQ(c->rate_limit.per_second, 20);
   EXPECT_EQ(c->rate_limit.burst, 40u);
+  EXPECT_EQ(c->unauthenticated_limit.rate.per_second, 1);
+  EXPECT_EQ(c->unauthenticated_limit.rate.burst, 20u);
+  EXPECT_EQ(c->unauthenticated_limit.max_clients, 10000u);
 }
 
 TEST(AdminConfigTest, SettingsAndTheirBounds) {
   auto c = Parse(
       "admin_api: {enabled: true, address: 0.0.0.0, port: 9443, tls: {cert: a.pem, key: /k.pem},"
       " max_body_bytes: 64KiB, request_timeout: 30s, max_connections: 32,"
-      " rate_limit_per_token: 5, rate_limit_burst: 7}");
+      " rate_limit_per_token: 5, rate_limit_burst: 7, rate_limit_unauthenticated_per_second: 3,"
+      " rate_limit_unauthenticated_burst: 9, rate_limit_unauthenticated_max_clients: 50}");
   ASSERT_TRUE(c.ok()) << c.error().ToString();
   EXPECT_TRUE(c->enabled);
   EXPECT_EQ(c->port, 9443);
@@ -46,11 +50,16 @@ TEST(AdminConfigTest, SettingsAndTheirBounds) {
   EXPECT_EQ(c->max_connections, 32u);
   EXPECT_EQ(c->rate_limit.per_second, 5);
   EXPECT_EQ(c->rate_limit.burst, 7u);
+  EXPECT_EQ(c->unauthenticated_limit.rate.per_second, 3);
+  EXPECT_EQ(c->unauthenticated_limit.rate.burst, 9u);
+  EXPECT_EQ(c->unauthenticated_limit.max_clients, 50u);
   for (const std::string bad :
        {"admin_api: {tls: {cert: a.pem}}", "admin_api: {max_body_bytes: 10}",
         "admin_api: {request_timeout: 0s}", "admin_api: {max_connections: 0}",
         "admin_api: {port: 70000}", "admin_api: {rate_limit_per_token: -1}",
-        "admin_api: {rate_limit_burst: 0}"}) {
+        "admin_api: {rate_limit_burst: 0}", "admin_api: {rate_limit_unauthenticated_burst: 0}",
+        "admin_api: {rate_limit_unauthenticated_max_clients: 0}",
+        "admin_api: {rate_limit_unauthenticated_per_second: -1}"}) {
     auto r = Parse(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.error().message.find("admin_api."), std::string::npos) << r.error().message;

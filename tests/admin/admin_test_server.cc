@@ -8,7 +8,8 @@ namespace sg::admin::testing {
 
 namespace ks = sg::keyservice;
 
-AdminTestServer::AdminTestServer(uint64_t max_body_bytes, RateLimit rate_limit) {
+AdminTestServer::AdminTestServer(uint64_t max_body_bytes, RateLimit rate_limit,
+                                 ClientLimit client_limit) {
   auto config = ks::testing::TestConfig(dir_.path());
   auto opened = ks::KeyServiceImpl::Open(config, {"default.example"}, registry_, clock_);
   if (!opened.ok()) {
@@ -53,6 +54,7 @@ AdminTestServer::AdminTestServer(uint64_t max_body_bytes, RateLimit rate_limit) 
   api.max_body_bytes = max_body_bytes;
   api.max_connections = 4;
   api.rate_limit = rate_limit;
+  api.unauthenticated_limit = client_limit;
   server_ = std::make_unique<AdminServer>(
       api, ApiDeps{*ks_, *ks_, *ks_, *ks_, *tokens_, clock_, *ks_}, registry_);
   server_->SetPortal(&portal_);
@@ -84,8 +86,9 @@ std::string AdminTestServer::CertificateOf(const std::string& address) {
 
 HttpAnswer AdminTestServer::Call(const std::string& method, const std::string& path,
                                  const std::string& token, const std::string& body,
-                                 const std::string& content_type) {
+                                 const std::string& content_type, const std::string& source) {
   httplib::SSLClient client("127.0.0.1", server_->port());
+  if (!source.empty()) client.set_interface(source);  // not an interface name: bound as an address
   client.enable_server_certificate_verification(false);  // self-signed; TLS is not under test
   client.set_read_timeout(10, 0);
   httplib::Headers headers;

@@ -8,7 +8,8 @@
 // The portal's admin is a FakePortalAdmin with its fixture (portal()).
 // Every user has a current certificate (issued by the built-in CA); tenant
 // b has a relay client bound (network 192.0.2.0/24). The per-token rate
-// limit is off unless a test passes one.
+// limit and the per-client limit before authentication are off unless a
+// test passes them.
 #pragma once
 
 #include <httplib.h>
@@ -39,7 +40,8 @@ struct HttpAnswer {
 class AdminTestServer {
  public:
   // `adjust` may change the API's config before the server starts.
-  explicit AdminTestServer(uint64_t max_body_bytes = 1 << 20, RateLimit rate_limit = {0, 1});
+  explicit AdminTestServer(uint64_t max_body_bytes = 1 << 20, RateLimit rate_limit = {0, 1},
+                           ClientLimit client_limit = {{0, 1}, 1});
   ~AdminTestServer();
 
   keyservice::KeyServiceImpl& ks() { return *ks_; }
@@ -55,8 +57,12 @@ class AdminTestServer {
   // The fingerprint of a user's current certificate.
   std::string CertificateOf(const std::string& address);
 
+  // `source`: the client's own address ("127.0.0.2": any of 127/8 works
+  // on Linux), to be another client; "" the default.
   HttpAnswer Call(const std::string& method, const std::string& path, const std::string& token,
-                  const std::string& body = "", const std::string& content_type = "application/json");
+                  const std::string& body = "",
+                  const std::string& content_type = "application/json",
+                  const std::string& source = "");
 
  private:
   keyservice::testing::TempDir dir_;

@@ -31,8 +31,11 @@ TEST(KafkaPropertiesTest, PropertiesSmimegateSetsAreRefusedByName) {
 TEST(KafkaPropertiesTest, StaticMembershipIsRefused) {
   Status s = CheckKafkaProperties({{"group.instance.id", "egress-0"}});
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("queue.kafka.properties.group.instance.id: static group membership"),
-            std::string::npos)
+  EXPECT_NE(
+      s.error().message.find("queue.kafka.properties.group.instance.id: one id would be shared"),
+      std::string::npos)
+      << s.error().message;
+  EXPECT_NE(s.error().message.find("use queue.kafka.static_membership: true"), std::string::npos)
       << s.error().message;
 }
 

@@ -28,7 +28,8 @@ the mounted ConfigMap files):
      server in egress.inbound.hosts, and egress.outbound (MX lookup on
      the internet) becomes {transport: smtp, hosts: [the sink]}
 Kubernetes' own additions to the environment are given too: HOSTNAME (the
-pod name) and PATH.
+pod name) and PATH; an env value from the downward API's metadata.name is
+the pod name.
 
 Then every declared container port must accept a TCP connection, every
 httpGet/tcpSocket probe (startup, liveness, readiness) must succeed, and
@@ -37,7 +38,18 @@ httpGet/tcpSocket probe (startup, liveness, readiness) must succeed, and
     requires) arrives at the sink S/MIME-signed, and
   * a mail to bob@example.com sent to its SMTP port arrives at the sink
     (egress.inbound),
-both having crossed ingress -> Kafka -> worker -> Kafka -> egress.
+both having crossed ingress -> Kafka -> worker -> Kafka -> egress, and
+  * a [confidential] mail to a recipient without a certificate is stored by
+    the portal pod, and the keyservice's admin REST API (the Service
+    smimegate-admin-api, a super token from `smimegatectl token add`) lists
+    it at GET /v1/portal/messages: the keyservice reached the portal pod's
+    admin port (Service smimegate-portal-admin, mutual TLS, the portal's
+    identity from `credentials issue --role portal`), and
+  * the ingress, egress and portal pods follow the keyservice's registry
+    (their Secrets smimegate-ingress-credentials and
+    smimegate-reader-credentials): none of them logs that it fell back to
+    the config file, and a domain added with `smimegatectl domain add` is
+    accepted by the MX Service within REGISTRY_LIMIT_S.
 
 A container that exits or a probe that does not answer fails the test with
 the container, the reason and the tail of its log. --self-check renames a
@@ -67,7 +79,10 @@ import yaml
 from aiosmtpd.controller import Controller
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from sgtest import free_port, http_get  # noqa: E402
+from sgtest import free_port, http_get, rcpt_code  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "admin"))
+from admin_api_e2e_test import Api  # noqa: E402
 
 OVERLAY = os.path.join("deploy", "k8s", "distributed")
 STARTUP_LIMIT_S = 90  # a probe's budget, at most its failureThreshold x periodSeconds
@@ -262,6 +277,7 @@ class Cluster:
                            env=pod.envs["keyservice"], cwd=pod.root)
         if r.returncode != 0:
             raise Failure(f"smimegatectl {' '.join(args)}: {r.stdout.strip()}")
+        return r.stdout
 
     def issue_credentials(self, role):
         out = os.path.join(self.work, "credentials-" + role)
@@ -304,6 +320,8 @@ class Cluster:
         for e in container.get("env", []):
             if "value" in e:
                 env[e["name"]] = self.rewrite(str(e["value"]), pod, container)
+            elif e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
+                env[e["name"]] = pod.name  # the downward API (SMIMEGATE_POD_NAME)
             elif "secretKeyRef" in e.get("valueFrom", {}):
                 ref = e["valueFrom"]["secretKeyRef"]
                 data = self.fill_secret(ref["name"])
@@ -438,6 +456,67 @@ def service_port(cluster, service, port_name):
     raise Failure(f"Service {service} has no port {port_name} with a pod behind it")
 
 
+def portal_over_rest(cluster, sink):
+    """A [confidential] mail stored by the portal pod, listed through the
+    keyservice's admin REST API (keyservice -> portal admin port)."""
+    relay = service_port(cluster, "smimegate-smtp", "submission")
+    send(relay, "alice@example.com", "nocert@example.org", "[confidential] manifests run portal",
+         starttls=True)
+    ks = [p for p in cluster.pods if p.workload["metadata"]["name"] == "smimegate-keyservice"][0]
+    api = Api(service_port(cluster, "smimegate-admin-api", "admin-api"),
+              os.path.join(ks.root + "/var/lib/smimegate", "admin", "tls", "selfsigned.pem"))
+    # The token is the first line (a note for the operator follows).
+    token = cluster.ctl("token", "add", "--scope", "super", "--name", "manifests-run").split()[0]
+    deadline = time.monotonic() + DELIVERY_LIMIT_S
+    while True:
+        status, answer = api.call("GET", "/v1/portal/messages", token)
+        if status != 200:
+            raise Failure(f"GET /v1/portal/messages through the keyservice answered {status}: "
+                          f"{answer}\n{ks.log_tail('keyservice')}")
+        listed = [m["recipient"] for m in answer["messages"]]
+        if "nocert@example.org" in listed:
+            break
+        cluster.check_alive()
+        if time.monotonic() > deadline:
+            raise Failure(f"the portal did not list the [confidential] mail within "
+                          f"{DELIVERY_LIMIT_S} s (listed: {listed}; notifications at the sink: "
+                          f"{len(sink.got('nocert@example.org'))})")
+        time.sleep(0.2)
+    print("manifests run: the portal's stored mail listed over the keyservice's REST API")
+
+
+REGISTRY_LIMIT_S = 5.0  # issue 19: a registry change reaches SMTP within 5 s
+# What a stage logs when it cannot reach the registry and keeps the config
+# file's domains, routes and bindings (app.cc FollowerKeyService) or the
+# portal.* branding only (app_portal_branding.cc).
+REGISTRY_FALLBACKS = ("the config file's only", "the tenants' branding is not used")
+
+
+def registry_at_run_time(cluster, mx):
+    """Every stage pod reads the registry, and a new domain reaches the MX."""
+    for pod in cluster.pods:
+        for c in pod.procs:
+            with open(pod.logs[c], errors="replace") as f:
+                text = f.read()
+            for marker in REGISTRY_FALLBACKS:
+                if marker in text:
+                    raise Failure(f"{pod.name}/{c} does not follow the keyservice's registry "
+                                  f"(its log: ...{marker}...):\n{pod.log_tail(c)}")
+    if rcpt_code(mx, "ann@newco.example") != 550:
+        raise Failure("the MX accepts newco.example before it was added")
+    cluster.ctl("domain", "add", "newco.example")
+    start = time.monotonic()
+    while rcpt_code(mx, "ann@newco.example") != 250:
+        if time.monotonic() - start > REGISTRY_LIMIT_S:
+            tails = "\n".join(f"--- {p.name}\n{p.log_tail(c, 8)}" for p in cluster.pods
+                              for c in p.procs if c == "ingress")
+            raise Failure(f"newco.example not accepted by the MX within {REGISTRY_LIMIT_S} s "
+                          f"of `smimegatectl domain add`:\n{tails}")
+        time.sleep(0.05)
+    print(f"manifests run: every stage follows the registry; a domain added was accepted by "
+          f"the MX after {time.monotonic() - start:.2f} s")
+
+
 def run(tree, smimegate, ctl, broker_bin):
     objects = render(tree)
     work = tempfile.mkdtemp(prefix="smimegate-manifests-run-")
@@ -489,6 +568,8 @@ def run(tree, smimegate, ctl, broker_bin):
         if len(sink.got("partner@example.org")) != 1 or len(sink.got("bob@example.com")) != 1:
             raise Failure("a mail arrived more than once")
         print("manifests run: outbound mail arrived signed, inbound mail arrived, each once")
+        portal_over_rest(cluster, sink)
+        registry_at_run_time(cluster, mx)
     finally:
         if cluster is not None:
             cluster.stop_all()

@@ -185,6 +185,13 @@ function checkConfigs(docs, name, cert) {
       fs.writeFileSync(localConfig, local);
       const env = { PATH: process.env.PATH };
       for (const e of c.env ?? []) {
+        const field = e.valueFrom?.fieldRef?.fieldPath;
+        if (field !== undefined) {
+          // The downward API: only the pod's name is used (SMIMEGATE_POD_NAME).
+          if (field !== 'metadata.name') fail(where, `env ${e.name}: fieldRef ${field} is not supported`);
+          env[e.name] = `${w.metadata.name}-0`;
+          continue;
+        }
         env[e.name] = e.valueFrom?.secretKeyRef ? crypto.randomBytes(32).toString('base64') : e.value;
       }
       const r = spawnSync(smimegate, ['check-config', '--stage', stage, '--config', localConfig],

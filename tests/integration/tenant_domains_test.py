@@ -14,7 +14,6 @@ import os
 import re
 import smtplib
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import sgtest  # noqa: E402
@@ -26,35 +25,11 @@ ctl_ok = sgtest.ctl_ok
 ctl_json = sgtest.ctl_json
 
 
-def rcpt_code(port, rcpt):
-    """The reply code to RCPT TO:<rcpt> in a fresh MX session."""
-    smtp = smtplib.SMTP("127.0.0.1", port, timeout=10)
-    try:
-        smtp.ehlo("mx.remote.example")
-        code, _ = smtp.mail("sender@remote.example")
-        if code != 250:
-            return code
-        code, _ = smtp.rcpt(rcpt)
-        return code
-    finally:
-        try:
-            smtp.quit()
-        except smtplib.SMTPException:
-            pass
+rcpt_code = sgtest.rcpt_code
 
 
 def time_until(port, rcpt, want, log_path):
-    """Seconds until RCPT TO:<rcpt> answers `want`; fails after DEADLINE."""
-    start = time.monotonic()
-    while True:
-        code = rcpt_code(port, rcpt)
-        elapsed = time.monotonic() - start
-        if code == want:
-            return elapsed
-        if elapsed > DEADLINE:
-            fail(f"RCPT TO:<{rcpt}> still answers {code} after {elapsed:.1f} s (want {want})",
-                 log_path)
-        time.sleep(0.02)
+    return sgtest.seconds_until_rcpt(port, rcpt, want, log_path, DEADLINE)
 
 
 

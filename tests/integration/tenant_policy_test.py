@@ -24,25 +24,7 @@ import sgtest  # noqa: E402
 DEADLINE = 5.0  # seconds: issue 19, "within seconds without restart"
 fail = sgtest.fail_with_log
 
-CONFIG = """\
-hosted_domains: [example.com]
-log: {{format: text, level: info}}
-metrics: {{address: 127.0.0.1, port: {metrics}}}
-queue: {{type: embedded}}
-ingress:
-  listeners:
-    - {{name: mx, address: 127.0.0.1, port: {mx}, role: mx}}
-    - {{name: relay, address: 127.0.0.1, port: {relay}, role: relay, trusted_networks: [127.0.0.0/8]}}
-keyservice: {{listen: "127.0.0.1:{ks}", kek_file: kek, kek_create: true}}
-workers:
-  threads: 1
-  policy:
-    dsn: {{reporting_mta: gw.example.com}}
-egress:
-  poll_interval: 5ms
-  inbound: {{transport: maildir, path: mail/inbound, allowed_networks: [127.0.0.0/8]}}
-  outbound: {{transport: maildir, path: mail/outbound}}
-"""
+CONFIG = sgtest.run_config()
 
 
 def send(gw, sender, rcpt, subject, mid):

@@ -1,13 +1,15 @@
 // Tenants and resellers in the keyservice registry (docs/tenants.md):
 // ownership rules, persistence, change events, the default tenant of the
 // config file's hosted_domains and the migration of free-text labels.
+#include "keyservice/tenant_registry.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "keyservice/key_service_impl.h"
-#include "keyservice/tenant_registry.h"
+#include "keyservice/user_tenant_check.h"
 #include "tests/keyservice/test_pki.h"
 #include "tests/support/fake_clock.h"
 
@@ -185,6 +187,88 @@ TEST_F(TenantRegistryTest, AnOlderStoresFreeTextLabelsBecomeTenants) {
   auto all = ks_->ListDomains();
   ASSERT_TRUE(all.ok());
   for (const auto& d : *all) EXPECT_FALSE(d.tenant.empty()) << d.name;
+}
+
+// A user's tenant label is checked against the registry (docs/tenants.md
+// "Users"): left out it follows the domain; another tenant, or one that does
+// not exist, is refused with the fix; an older label that disagrees is kept
+// on updates that do not change it, and listed by UserTenantMismatches.
+TEST_F(TenantRegistryTest, AUserTenantLabelMustBeItsDomainsTenant) {
+  ASSERT_TRUE(ks_->TenantAdd({"acme", "ACME", ""}).ok());
+  ASSERT_TRUE(ks_->TenantAdd({"beta", "Beta", ""}).ok());
+  ASSERT_TRUE(ks_->AddDomain(Domain{"acme.example", "acme"}).ok());
+  auto put = [&](const std::string& address, const std::string& tenant, bool participating = true) {
+    return ks_->PutUsers({User{address, participating, tenant}});
+  };
+  auto label = [&](const std::string& address) {
+    auto users = ks_->ListUsers("");
+    EXPECT_TRUE(users.ok());
+    for (const auto& u : users.ok() ? *users : std::vector<User>{}) {
+      if (u.address == address) return u.tenant;
+    }
+    return std::string("(absent)");
+  };
+  ASSERT_TRUE(put("ann@acme.example", "").ok());
+  EXPECT_EQ(label("ann@acme.example"), "acme");  // follows the domain
+  ASSERT_TRUE(put("bob@acme.example", "acme").ok());
+  ASSERT_TRUE(put("carl@example.com", "").ok());
+  EXPECT_EQ(label("carl@example.com"), "");  // a domain of `default`: no label, as before
+  ASSERT_TRUE(put("carl@example.com", "default").ok());
+
+  auto other = put("dan@acme.example", "beta");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(other.error().message.find("tenant beta does not own domain acme.example (tenant acme"),
+            std::string::npos)
+      << other.error().message;
+  auto missing = put("dan@acme.example", "nosuch");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message.find("no tenant nosuch"), std::string::npos);
+  EXPECT_EQ(label("dan@acme.example"), "(absent)");  // all or nothing
+  auto batch =
+      ks_->PutUsers({User{"eve@acme.example", true, ""}, User{"fay@example.com", true, "acme"}});
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(label("eve@acme.example"), "(absent)");
+  // Changing a user's label to another tenant's is refused too.
+  ASSERT_FALSE(put("ann@acme.example", "beta").ok());
+  EXPECT_EQ(label("ann@acme.example"), "acme");
+}
+
+TEST_F(TenantRegistryTest, OlderLabelsThatDisagreeAreKeptAndReported) {
+  ASSERT_TRUE(ks_->TenantAdd({"acme", "ACME", ""}).ok());
+  ASSERT_TRUE(ks_->AddDomain(Domain{"acme.example", "acme"}).ok());
+  // Written as an older keyservice did, when the label was free text.
+  store::StoredUser legacy;
+  legacy.set_address("old@acme.example");
+  legacy.set_participating(true);
+  legacy.set_tenant("ACME, Inc");
+  store::StoredUser unlabelled;
+  unlabelled.set_address("nolabel@acme.example");
+  unlabelled.set_participating(false);
+  ASSERT_TRUE(ks_->store().PutUsers({legacy, unlabelled}).ok());
+  ASSERT_TRUE(ks_->PutUsers({User{"new@acme.example", true, ""}}).ok());
+
+  auto users = ks_->ListUsers("");
+  auto domains = ks_->ListDomains();
+  ASSERT_TRUE(users.ok() && domains.ok());
+  auto found = UserTenantMismatches(*users, *domains);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].address, "nolabel@acme.example");
+  EXPECT_EQ(found[0].label, "");
+  EXPECT_FALSE(found[0].participating);
+  EXPECT_EQ(found[1].address, "old@acme.example");
+  EXPECT_EQ(found[1].label, "ACME, Inc");
+  EXPECT_EQ(found[1].owner, "acme");
+  EXPECT_EQ(found[1].domain, "acme.example");
+  // An update that keeps the label (a participation switch) is not refused
+  // and does not rewrite it; leaving the label out moves it to the domain's.
+  ASSERT_TRUE(ks_->PutUsers({User{"old@acme.example", false, "ACME, Inc"}}).ok());
+  EXPECT_EQ(UserTenantMismatches(*ks_->ListUsers(""), *domains).size(), 2u);
+  ASSERT_TRUE(ks_->PutUsers({User{"old@acme.example", false, ""}}).ok());
+  auto after = UserTenantMismatches(*ks_->ListUsers(""), *domains);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].address, "nolabel@acme.example");
 }
 
 }  // namespace

@@ -107,8 +107,8 @@ def stop(proc, timeout=20.0):
 
 # A `smimegate run` config for SmimegateRun: hosted domain example.com, the
 # relay listener trusts loopback, both directions delivered to Maildirs under
-# the home directory (mail/inbound, mail/outbound). {log_format} is filled
-# by run_config().
+# the home directory (mail/inbound, mail/outbound; a tenant's inbound route may
+# name a loopback SMTP server). {log_format} is filled by run_config().
 _RUN_CONFIG = """\
 hosted_domains: [example.com]
 log: {{{{format: {log_format}, level: info}}}}
@@ -125,7 +125,7 @@ workers:
     dsn: {{{{reporting_mta: gw.example.com}}}}
 egress:
   poll_interval: 5ms
-  inbound: {{{{transport: maildir, path: mail/inbound}}}}
+  inbound: {{{{transport: maildir, path: mail/inbound, allowed_networks: [127.0.0.0/8]}}}}
   outbound: {{{{transport: maildir, path: mail/outbound}}}}
 """
 
@@ -137,6 +137,38 @@ def run_config(log_format="text", keyservice_extra=""):
     e.g. 'directory: {grace_period: 2s}' (plain YAML, braces not doubled)."""
     extra = ", " + keyservice_extra.replace("{", "{{").replace("}", "}}") if keyservice_extra else ""
     return _RUN_CONFIG.format(log_format=log_format, keyservice_extra=extra)
+
+
+def rcpt_code(port, rcpt):
+    """The reply code to RCPT TO:<rcpt> in a fresh MX session on 127.0.0.1:port."""
+    smtp = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    try:
+        smtp.ehlo("mx.remote.example")
+        code, _ = smtp.mail("sender@remote.example")
+        if code != 250:
+            return code
+        code, _ = smtp.rcpt(rcpt)
+        return code
+    finally:
+        try:
+            smtp.quit()
+        except smtplib.SMTPException:
+            pass
+
+
+def seconds_until_rcpt(port, rcpt, want, log_path, deadline=5.0):
+    """Seconds until RCPT TO:<rcpt> answers `want`; fails (with the log) after
+    `deadline` seconds (issue 19: a registry change reaches SMTP within 5 s)."""
+    start = time.monotonic()
+    while True:
+        code = rcpt_code(port, rcpt)
+        elapsed = time.monotonic() - start
+        if code == want:
+            return elapsed
+        if elapsed > deadline:
+            fail_with_log(f"RCPT TO:<{rcpt}> still answers {code} after {elapsed:.1f} s "
+                          f"(want {want})", log_path)
+        time.sleep(0.02)
 
 
 def fail_with_log(msg, log_path, lines=40):

@@ -195,7 +195,8 @@ namespace {
 class OutboundEmitter {
  public:
   using SignerFn = std::function<Result<smime::PreparedSigner>()>;
-  using CertFn = std::function<Result<smime::X509Ptr>(const std::string&)>;
+  using CertFn =
+      std::function<Result<std::shared_ptr<const smime::PreparedRecipient>>(const std::string&)>;
 
   OutboundEmitter(const v1::MessageRecord& record, const std::string& message,
                   const smime::SmimeEngine& engine, const smime::SmimeConfig& config,
@@ -234,7 +235,8 @@ class OutboundEmitter {
                                                    x509.error().ToString());
     }
     smime::Recipient r;
-    r.cert = *x509;
+    r.cert = (*x509)->cert();
+    r.prepared = *x509;
     r.supports_aes_gcm = AnnouncesAesGcm(caps);
     r.rsa_oaep = config_.rsa_oaep;
     smime::EncryptOptions options;

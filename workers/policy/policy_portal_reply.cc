@@ -92,9 +92,10 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessPortalReply(
       unchanged.push_back(rcpt);
       continue;
     }
-    SG_ASSIGN_OR_RETURN(smime::X509Ptr x509, RecipientCert(own->certificate_der));
+    SG_ASSIGN_OR_RETURN(auto prepared, RecipientCert(own->certificate_der));
     smime::Recipient r;
-    r.cert = x509;
+    r.cert = prepared->cert();
+    r.prepared = std::move(prepared);
     r.supports_aes_gcm = AnnouncesAesGcm(own->capabilities);
     r.rsa_oaep = smime_config_.rsa_oaep;
     smime::EncryptOptions options;

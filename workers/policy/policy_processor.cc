@@ -98,17 +98,19 @@ Result<smime::KeyPair> PolicyProcessor::DecryptionPair(const keyservice::Decrypt
   return pair;
 }
 
-Result<smime::X509Ptr> PolicyProcessor::RecipientCert(const std::string& der) {
+Result<std::shared_ptr<const smime::PreparedRecipient>> PolicyProcessor::RecipientCert(
+    const std::string& der) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = recipient_certs_.find(der);
     if (it != recipient_certs_.end()) return it->second;
   }
   SG_ASSIGN_OR_RETURN(auto cert, smime::ParseCertificate(der));
+  auto prepared = smime::PreparedRecipient::Create(std::move(cert));
   std::lock_guard<std::mutex> lock(mu_);
   if (recipient_certs_.size() > 10000) recipient_certs_.clear();  // bounded
-  recipient_certs_.emplace(der, cert);
-  return cert;
+  recipient_certs_.emplace(der, prepared);
+  return prepared;
 }
 
 Result<smime::TrustStore> PolicyProcessor::Trust() {

@@ -152,8 +152,9 @@ class PolicyProcessor : public MessageProcessor {
   Result<smime::KeyPair> DecryptionPair(const keyservice::DecryptionKey& key);
   // Every usable decryption key of |address|; unusable ones are logged and skipped.
   std::vector<smime::KeyPair> DecryptionPairs(const std::vector<keyservice::DecryptionKey>& keys);
-  // Parsed recipient certificate (a fresh X509 per message costs more than encrypting to it).
-  Result<smime::X509Ptr> RecipientCert(const std::string& der);
+  // Parsed and prepared recipient certificate (a fresh X509 per message costs
+  // more than encrypting to it; smime_recipient.h prepares the key transport).
+  Result<std::shared_ptr<const smime::PreparedRecipient>> RecipientCert(const std::string& der);
 
   PolicyConfig config_;
   const TenantPolicies* tenant_policies_ = nullptr;
@@ -171,7 +172,8 @@ class PolicyProcessor : public MessageProcessor {
 
   std::mutex mu_;
   std::map<std::string, smime::PreparedSigner> signers_;  // by key id
-  std::map<std::string, smime::X509Ptr> recipient_certs_;  // by DER
+  // by DER
+  std::map<std::string, std::shared_ptr<const smime::PreparedRecipient>> recipient_certs_;
   std::map<std::string, smime::KeyPair> decryption_keys_;  // by key id; memory only, never logged
   std::optional<std::pair<uint64_t, smime::TrustStore>> trust_;  // by anchors version
 };

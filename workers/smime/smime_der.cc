@@ -1,5 +1,9 @@
 #include "workers/smime/smime_der.h"
 
+#include <openssl/objects.h>
+
+#include "common/mail/der.h"
+
 namespace sg::smime::internal {
 
 namespace {
@@ -102,6 +106,28 @@ std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, i
   auto alg = ReadChildren((*eci)[1].content);
   if (!alg || alg->empty() || alg->front().tag != 0x06) return std::nullopt;
   return EnvelopedParts{alg->front().whole, *key};
+}
+
+std::string DerOid(int nid) {
+  const ASN1_OBJECT* obj = OBJ_nid2obj(nid);
+  return mail::DerTlv(
+      0x06, std::string_view(reinterpret_cast<const char*>(OBJ_get0_data(obj)), OBJ_length(obj)));
+}
+
+std::string DerIssuerAndSerial(const X509* cert) {
+  unsigned char* name = nullptr;
+  unsigned char* serial = nullptr;
+  int name_len = i2d_X509_NAME(X509_get_issuer_name(cert), &name);
+  int serial_len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &serial);
+  std::string out;
+  if (name_len > 0 && serial_len > 0) {
+    std::string content(reinterpret_cast<const char*>(name), static_cast<size_t>(name_len));
+    content.append(reinterpret_cast<const char*>(serial), static_cast<size_t>(serial_len));
+    out = mail::DerTlv(0x30, content);
+  }
+  OPENSSL_free(name);
+  OPENSSL_free(serial);
+  return out;
 }
 
 }  // namespace sg::smime::internal

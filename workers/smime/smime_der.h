@@ -11,7 +11,10 @@
 // Threading: pure functions.
 #pragma once
 
+#include <openssl/x509.h>
+
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -34,5 +37,12 @@ struct EnvelopedParts {
 };
 // From the DER of a ContentInfo with EnvelopedData or AuthEnvelopedData.
 std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, int rek);
+
+// Writing, for the encoders that write CMS by hand (TLVs themselves:
+// common/mail/der.h): the OBJECT IDENTIFIER TLV of an OpenSSL NID, and the
+// IssuerAndSerialNumber of a certificate (RFC 5652 10.2.4; empty if the
+// certificate cannot be encoded).
+std::string DerOid(int nid);
+std::string DerIssuerAndSerial(const X509* cert);
 
 }  // namespace sg::smime::internal

@@ -37,6 +37,7 @@
 #include "workers/smime/smime_handles.h"
 #include "workers/smime/smime_metrics.h"
 #include "workers/smime/smime_mime.h"
+#include "workers/smime/smime_recipient.h"
 #include "workers/smime/smime_signer.h"
 #include "workers/smime/smime_trust.h"
 
@@ -56,6 +57,9 @@ struct Recipient {
   X509Ptr cert;
   bool supports_aes_gcm = false;  // announced AES-GCM in SMIMECapabilities
   bool rsa_oaep = false;          // use RSAES-OAEP for this RSA recipient
+  // |cert| prepared once (smime_recipient.h), kept by the caller with the
+  // certificate; null (or prepared from another certificate): prepared per call.
+  std::shared_ptr<const PreparedRecipient> prepared = nullptr;
 };
 
 enum class ContentCipher {
@@ -68,12 +72,17 @@ enum class ContentCipher {
 struct EncryptOptions {
   ContentCipher cipher = ContentCipher::kAuto;
   bool transport_encode = true;  // canonicalise the entity first (off for pre-signed content)
+  // Encrypt with OpenSSL's CMS_encrypt even when every recipient could take
+  // the prepared encoder (benchmarks and equivalence tests compare the two).
+  // Recipients the encoder cannot serve (EC, key agreement) always take it.
+  bool use_cms = false;
 };
 
 struct EncryptInfo {
   std::string message;
   bool auth_enveloped = false;
   std::string cipher_name;  // "AES-256-CBC", "AES-256-GCM", ...
+  bool prepared = false;    // written by the prepared encoder, not CMS_encrypt
 };
 
 struct DecryptResult {
@@ -207,6 +216,8 @@ class SmimeEngine {
 
   // application/pkcs7-mime enveloped-data (or authEnveloped-data) for every
   // recipient. RSA certificates get key transport, EC certificates ECDH.
+  // When every recipient is RSA, the DER is written by the prepared encoder
+  // (smime_envelope.h); otherwise the whole message goes through CMS_encrypt.
   Result<EncryptInfo> Encrypt(std::string_view message, std::span<const Recipient> recipients,
                               const EncryptOptions& options = {}) const;
 

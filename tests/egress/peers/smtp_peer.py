@@ -13,6 +13,9 @@ Behaviour:
   --tls CERT KEY      offer STARTTLS with this certificate
   --no-pipelining     do not advertise PIPELINING
   --dsn               advertise DSN
+  --slow-data SECONDS answer each DATA only after SECONDS, logging
+                      {"event": "data", "from": ...} when it starts (a
+                      delivery held in flight)
 The process runs until killed (SIGTERM).
 """
 import argparse
@@ -76,6 +79,9 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.args.slow_data > 0:
+            self.log({"event": "data", "from": envelope.mail_from})
+            await asyncio.sleep(self.args.slow_data)
         with self.lock:
             self.count += 1
             n = self.count
@@ -146,6 +152,7 @@ def main():
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--no-pipelining", action="store_true")
     ap.add_argument("--dsn", action="store_true")
+    ap.add_argument("--slow-data", type=float, default=0)
     args = ap.parse_args()
 
     handler = Handler(args)
