@@ -58,9 +58,13 @@ fi
 echo "clang-tidy-changed: $(echo "$changed" | wc -l) file(s) changed since $(git rev-parse --short "$base")"
 
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+db_dir="$(mktemp -d)"
+trap 'rm -rf "$out" "$db_dir"' EXIT
+# Unity-built targets (cmd/smimegatectl) have compile commands only for their
+# unity sources: give each real source the command of its unity source.
+/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/compile_db_unity.py" "$build_dir" "$db_dir"
 git diff -U0 --no-color "$base" -- '*.cc' |
-  "$tidy_diff" -p1 -path "$build_dir" -j "$jobs" -iregex '.*\.cc' -quiet \
+  "$tidy_diff" -p1 -path "$db_dir" -j "$jobs" -iregex '.*\.cc' -quiet \
     -extra-arg=-Wno-unknown-warning-option >"$out" 2>&1 || true
 # clang-tidy exits 0 on warnings: a finding on a changed line is what fails.
 # (The compile flags are GCC's: -Wno-unknown-warning-option keeps clang from
