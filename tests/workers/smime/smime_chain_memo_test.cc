@@ -43,8 +43,8 @@ std::time_t NotAfter(const X509Ptr& cert) {
 
 // Everything a caller reads from a VerifyResult, as one comparable text.
 std::string Summary(const VerifyResult& v) {
-  std::string s = std::string(VerifyStatusName(v.status)) + "|" + v.detail + "|" + v.content +
-                  "|" + std::to_string(static_cast<int>(v.content_kind)) + "|" +
+  std::string s = std::string(VerifyStatusName(v.status)) + "|" + v.detail + "|" + v.content + "|" +
+                  std::to_string(static_cast<int>(v.content_kind)) + "|" +
                   std::to_string(v.opaque) + "|" + std::to_string(v.principal) + "|" +
                   Der(v.signer) + "|";
   for (const X509Ptr& c : v.chain) s += Der(c) + ",";
@@ -83,8 +83,7 @@ class ChainMemoTest : public ::testing::Test {
     o.intermediates.push_back(pki.intermediate.cert);  // for signatures without the chain
     trust_ = TrustStore::Create(o).value();
   }
-  VerifyResult Run(const std::string& msg, bool memo, std::time_t now,
-                   VerifyOptions options = {}) {
+  VerifyResult Run(const std::string& msg, bool memo, std::time_t now, VerifyOptions options = {}) {
     options.use_chain_memo = memo;
     auto r = engine_->Verify(msg, trust_, now, options);
     EXPECT_TRUE(r.ok()) << r.error().ToString();
@@ -108,11 +107,11 @@ std::vector<std::string> OpensslCorpus() {
   for (const TestIdentity* id : {&pki.alice, &pki.bob}) {
     for (bool detached : {true, false}) {
       std::string log;
-      const int rc = RunTool("openssl cms -sign -in " + dir + "/entity.txt -signer " +
-                                 id->cert_path + " -inkey " + id->key_path + " -certfile " +
-                                 pki.chain_path + (detached ? "" : " -nodetach") + " -out " + dir +
-                                 "/sig.eml",
-                             &log);
+      std::string command = "openssl cms -sign -in " + dir + "/entity.txt";
+      command.append(" -signer ").append(id->cert_path).append(" -inkey ").append(id->key_path);
+      command.append(" -certfile ").append(pki.chain_path);
+      command.append(detached ? "" : " -nodetach").append(" -out ").append(dir).append("/sig.eml");
+      const int rc = RunTool(command, &log);
       EXPECT_EQ(rc, 0) << log;
       out.push_back("From: " + id->email + "\nTo: x@example.net\nSubject: from openssl\nDate: " +
                     testing::DateNow() + "\n" + ReadFile(dir + "/sig.eml"));
@@ -130,7 +129,7 @@ TEST_F(ChainMemoTest, MemoisedVerdictsTextsAndContentEqualTheFullValidation) {
   corpus.push_back(Sign(pki.bob, "bob@example.com"));
   corpus.push_back(Sign(pki.bob, "bob@example.com", /*chain=*/false));
   corpus.push_back(Sign(pki.expired, "old@example.com"));
-  corpus.push_back(Sign(pki.mallory, pki.mallory.email));  // untrusted root
+  corpus.push_back(Sign(pki.mallory, pki.mallory.email));   // untrusted root
   corpus.push_back(Sign(pki.server, "alice@example.com"));  // wrong purpose
   corpus.push_back(Sign(pki.alice, "bob@example.com"));     // signer does not name From
   std::string tampered = Sign(pki.alice, "alice@example.com");
