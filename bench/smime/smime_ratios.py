@@ -5,8 +5,10 @@ engine/raw:   engine messages per second / raw key-operation rate (1.0 = at that
 engine/limit: engine messages per second / (raw key operation + SHA-256 and/or AES-256-CBC
               over the message), the physical limit for large messages
 engine/naive: engine messages per second / naive OpenSSL CMS messages per second (>1 = faster)
-engine/cms:   engine messages per second / the same engine with CMS_encrypt instead of the
-              prepared EnvelopedData encoder (EncryptOptions::use_cms; encrypt, sign+encrypt)
+engine/cms:   engine messages per second / the same engine on its previous path: CMS_encrypt
+              instead of the prepared EnvelopedData encoder (EncryptOptions::use_cms; encrypt,
+              sign+encrypt), every chain validated in full (VerifyOptions::use_chain_memo off;
+              decrypt+verify)
 Usage: smime_ratios.py smime.json
 """
 import json

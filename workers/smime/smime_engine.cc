@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 
+#include "workers/smime/smime_chain_memo.h"
+
 namespace sg::smime {
 
 std::string_view VerifyStatusName(VerifyStatus status) {
@@ -39,7 +41,7 @@ std::string_view VerifyStatusName(VerifyStatus status) {
 }
 
 SmimeEngine::SmimeEngine(MimeLimits limits, SmimeMetrics* metrics)
-    : limits_(limits), metrics_(metrics) {}
+    : limits_(limits), metrics_(metrics), chain_memo_(std::make_unique<internal::ChainMemo>()) {}
 
 template <typename T>
 T SmimeEngine::Record(SmimeMetrics::Op op, T result,
@@ -114,6 +116,10 @@ Result<VerifyResult> SmimeEngine::Verify(std::string_view message, const TrustSt
   auto result = Record(SmimeMetrics::kVerify, VerifyImpl(message, trust, now, options), start);
   if (metrics_ != nullptr && result.ok()) metrics_->Verified(result->status);
   return result;
+}
+
+ChainMemoStats SmimeEngine::chain_memo_stats() const {
+  return ChainMemoStats{chain_memo_->hits(), chain_memo_->misses(), chain_memo_->size()};
 }
 
 SmimeEngine::~SmimeEngine() {

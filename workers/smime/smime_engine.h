@@ -43,6 +43,10 @@
 
 namespace sg::smime {
 
+namespace internal {
+class ChainMemo;
+}  // namespace internal
+
 struct SignOptions {
   DigestAlg digest = DigestAlg::kSha256;    // ignored with a PreparedSigner (fixed at Create)
   bool rsa_pss = false;                     // RSASSA-PSS instead of PKCS#1 v1.5 (OpenSSL CMS path)
@@ -183,6 +187,19 @@ struct VerifyOptions {
   // Asked about every signer whose chain validated (revocation.h); nullptr:
   // no revocation checking. Must outlive the call.
   RevocationChecker* revocation = nullptr;
+  // Take a signer's chain validation from the engine's memo when the same
+  // signer, carried certificates and TrustStore validated before and every
+  // certificate is valid at the time asked (smime_chain_memo.h). Off: every
+  // chain is validated in full (equivalence tests and benchmarks compare).
+  bool use_chain_memo = true;
+};
+
+// The chain memo's counters (VerifyOptions::use_chain_memo): lookups that
+// found a good chain valid at the time asked, lookups that did not, entries.
+struct ChainMemoStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  size_t entries = 0;
 };
 
 // What the keyservice stores for a correspondent.
@@ -261,6 +278,7 @@ class SmimeEngine {
                                 std::time_t now) const;
 
   const MimeLimits& limits() const { return limits_; }
+  ChainMemoStats chain_memo_stats() const;
 
  private:
   SmimeEngine(MimeLimits limits, SmimeMetrics* metrics);
@@ -294,6 +312,7 @@ class SmimeEngine {
   EVP_CIPHER* aes256_cbc_ = nullptr;
   EVP_CIPHER* aes128_cbc_ = nullptr;
   EVP_CIPHER* aes256_gcm_ = nullptr;
+  std::unique_ptr<internal::ChainMemo> chain_memo_;  // thread-safe; see VerifyOptions
 };
 
 }  // namespace sg::smime

@@ -247,6 +247,7 @@ Result<VerifyResult> SmimeEngine::VerifyImpl(std::string_view message, const Tru
   // 2. Each signer: algorithms, chain at arrival and at the signing time.
   internal::SignerContext ctx{&trust, &r.certificates, now, options.allow_sha1, r.from_address,
                               options.revocation};
+  if (options.use_chain_memo) ctx.memo = chain_memo_.get();
   std::vector<std::vector<X509Ptr>> chains(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     r.signers.push_back(internal::CheckSigner(sk_CMS_SignerInfo_value(sis, i),

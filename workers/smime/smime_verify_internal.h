@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "workers/smime/smime_chain_memo.h"
 #include "workers/smime/smime_engine.h"
 
 namespace sg::smime::internal {
@@ -41,6 +42,7 @@ struct SignerContext {
   bool allow_sha1 = false;
   std::string from;  // the From address, lower-case (may be empty)
   RevocationChecker* revocation = nullptr;  // asked after the chain validated
+  ChainMemo* memo = nullptr;  // memoised chain validations (smime_chain_memo.h); may be null
 };
 
 // Completes the result of one SignerInfo: certificate, digest policy,

@@ -103,8 +103,8 @@ void InitGmime() {
 }
 
 // The chain of |signer| validated at |at|; the status of the first failure.
-VerifyStatus ValidateChain(X509* signer, const SignerContext& ctx, std::time_t at,
-                           std::vector<X509Ptr>* chain, std::string* detail) {
+VerifyStatus ValidateChainFully(X509* signer, const SignerContext& ctx, std::time_t at,
+                                std::vector<X509Ptr>* chain, std::string* detail) {
   std::unique_ptr<X509_STORE_CTX, CtxFree> sctx(X509_STORE_CTX_new());
   X509Stack untrusted(sk_X509_new_null());
   for (const X509Ptr& c : *ctx.carried) {
@@ -133,6 +133,26 @@ VerifyStatus ValidateChain(X509* signer, const SignerContext& ctx, std::time_t a
     }
   }
   return VerifyStatus::kGood;
+}
+
+// ValidateChainFully, or its memoised good result for the same signer,
+// carried certificates, trust store and purpose when every certificate of
+// that chain is valid at |at| (smime_chain_memo.h). Failures are not
+// memoised: they are validated again each time, with today's detail text.
+VerifyStatus ValidateChain(X509* signer, const SignerContext& ctx, std::time_t at,
+                           std::vector<X509Ptr>* chain, std::string* detail) {
+  if (ctx.memo == nullptr) return ValidateChainFully(signer, ctx, at, chain, detail);
+  const std::string key =
+      ChainMemoKey(signer, *ctx.carried, ctx.trust->id(), X509_PURPOSE_SMIME_SIGN);
+  if (!key.empty()) {
+    if (std::optional<std::vector<X509Ptr>> memo = ctx.memo->Find(key, at)) {
+      *chain = std::move(*memo);
+      return VerifyStatus::kGood;
+    }
+  }
+  VerifyStatus status = ValidateChainFully(signer, ctx, at, chain, detail);
+  if (status == VerifyStatus::kGood && !key.empty()) ctx.memo->Insert(key, *chain);
+  return status;
 }
 
 // Whether every certificate of |chain| was valid at |t|.
