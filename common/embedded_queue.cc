@@ -427,11 +427,8 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
           index_.Add(tp, offset, ts, prefix.size() + item.record.value.size());
         }
         if (!item.record.pins.empty()) {
-          // The pin is as durable as the record: same WriteBatch.
           holders.push_back({tp.topic, tp.partition, offset});
-          pins_.Add(holders.back(), item.record.pins);
-          batch.Put(meta_cf_, PinTable::HolderKey(holders.back()),
-                    PinTable::EncodeRefs(item.record.pins));
+          PinLocked(holders.back(), item.record.pins, batch);
         }
       }
     }
@@ -464,6 +461,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         index_.DropFrom(tp, first);
       }
       for (const auto& h : holders) pins_.Remove(h);
+      if (pins_lock.owns_lock()) pins_lock.unlock();
     } else {
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [tp, first] : first_offset) end_offset_[tp] = next_offset_[tp];
@@ -478,6 +476,15 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       item.producer_inflight->fetch_sub(1);
     }
     flush_cv_.notify_all();
+  }
+
+  // `holder` (being written in `batch`) pins `pins` (pins_mu_ held): in
+  // memory now, on disk in the same WriteBatch as the record, so the pin is
+  // exactly as durable as the record holding it.
+  void PinLocked(const RecordRef& holder, const std::vector<RecordRef>& pins,
+                 rocksdb::WriteBatch& batch) {
+    pins_.Add(holder, pins);
+    batch.Put(meta_cf_, PinTable::HolderKey(holder), PinTable::EncodeRefs(pins));
   }
 
   // Why `pins` cannot be taken now, or empty when they can (pins_mu_ and

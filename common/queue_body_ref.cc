@@ -74,12 +74,14 @@ Status ResolveBody(Queue& queue, std::string_view key, smimegate::v1::MessageRec
   }
   smimegate::v1::MessageRecord source;
   if (!source.ParseFromString(stored->value)) {
-    return MakeError(ErrorCode::kCorruption, Describe(ref) + ": that record is not a MessageRecord");
+    return MakeError(ErrorCode::kCorruption,
+                     Describe(ref) + ": that record is not a MessageRecord");
   }
   if (source.message().size() != ref.length()) {
-    return MakeError(ErrorCode::kCorruption,
-                     Describe(ref) + ": its message has " + std::to_string(source.message().size()) +
-                         " bytes, the reference says " + std::to_string(ref.length()));
+    return MakeError(ErrorCode::kCorruption, Describe(ref) + ": its message has " +
+                                                 std::to_string(source.message().size()) +
+                                                 " bytes, the reference says " +
+                                                 std::to_string(ref.length()));
   }
   rec.set_allocated_message(source.release_message());
   rec.clear_body_ref();

@@ -1,5 +1,4 @@
 #include "egress/egress_service.h"
-#include "common/queue_body_ref.h"
 
 #include <spdlog/spdlog.h>
 #include <uv.h>
@@ -15,6 +14,7 @@
 #include "common/deadletter.h"
 #include "common/mail/address.h"
 #include "common/message_log.h"
+#include "common/queue_body_ref.h"
 #include "common/mail/dsn.h"
 #include "common/thread_name.h"
 #include "common/topics.h"
