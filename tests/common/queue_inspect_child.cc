@@ -8,16 +8,18 @@
 
 #include "common/embedded_queue.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: queue_inspect_child <queue dir> <topic>...\n");
+    (void)std::fprintf(stderr, "usage: queue_inspect_child <queue dir> <topic>...\n");
     return 2;
   }
   sg::queue::EmbeddedQueueOptions o;
   o.path = argv[1];
   auto q = sg::queue::EmbeddedQueue::Open(o);
   if (!q.ok()) {
-    std::fprintf(stderr, "%s\n", q.error().ToString().c_str());
+    (void)std::fprintf(stderr, "%s\n", q.error().ToString().c_str());
     return 1;
   }
   (*q)->CleanupNow();
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
     const std::string topic = argv[i];
     auto parts = (*q)->PartitionCount(topic);
     if (!parts.ok()) {
-      std::fprintf(stderr, "%s\n", parts.error().ToString().c_str());
+      (void)std::fprintf(stderr, "%s\n", parts.error().ToString().c_str());
       return 1;
     }
     int64_t stored = 0;
@@ -34,8 +36,19 @@ int main(int argc, char** argv) {
       stored += (*q)->StoredRecords({topic, p});
       pinned += (*q)->PinnedRecords({topic, p});
     }
-    std::printf("%s stored %lld pinned %zu\n", topic.c_str(), static_cast<long long>(stored),
-                pinned);
+    (void)std::printf("%s stored %lld pinned %zu\n", topic.c_str(), static_cast<long long>(stored),
+                      pinned);
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (...) {
+    (void)std::fprintf(stderr, "queue_inspect_child: unexpected exception\n");
+    return 1;
+  }
 }
