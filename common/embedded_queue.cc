@@ -1,4 +1,6 @@
 #include "common/embedded_queue.h"
+#include "common/big_endian.h"
+#include "common/embedded_queue_pins.h"
 #include "common/embedded_queue_retention.h"
 #include "common/thread_name.h"
 
@@ -20,23 +22,6 @@
 namespace sg::queue {
 
 namespace {
-
-void PutU32BE(std::string& out, uint32_t v) {
-  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void PutU64BE(std::string& out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t GetU64BE(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-uint32_t GetU32BE(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 std::string PartitionPrefix(const std::string& topic, int32_t partition) {
   std::string k = topic;
@@ -136,6 +121,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     OutRecord record;
     ProduceCallback done;
     std::shared_ptr<std::atomic<int64_t>> producer_inflight;
+    std::string refused;  // set by the writer: not written, this is why (kNotFound)
   };
 
   struct Member {
@@ -376,7 +362,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       }
       pending_bytes_ += size;
       inflight->fetch_add(1);
-      pending_.push_back(Pending{std::move(record), std::move(done), inflight});
+      pending_.push_back(Pending{std::move(record), std::move(done), inflight, {}});
     }
     write_cv_.notify_one();
   }
@@ -413,10 +399,21 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     rocksdb::WriteBatch batch(reserve);
     const int64_t ts = options_.clock->NowMs();
     std::map<TopicPartition, int64_t, TpLess> first_offset;
+    std::vector<RecordRef> holders;  // records of this batch that take pins
+    // Lock order: pins_mu_ before mu_.
+    std::unique_lock<std::mutex> pins_lock(pins_mu_, std::defer_lock);
+    if (std::any_of(items.begin(), items.end(),
+                    [](const Pending& p) { return !p.record.pins.empty(); })) {
+      pins_lock.lock();
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (auto& item : items) {
         TopicPartition tp{item.record.topic, *item.record.partition};
+        if (!item.record.pins.empty()) {
+          item.refused = UnpinnableLocked(item.record.pins);
+          if (!item.refused.empty()) continue;
+        }
         if (!first_offset.count(tp)) first_offset[tp] = next_offset_[tp];
         int64_t offset = next_offset_[tp]++;
         const std::string key = RecordKey(tp.topic, tp.partition, offset);
@@ -429,8 +426,15 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         if (retained_.count(tp.topic)) {
           index_.Add(tp, offset, ts, prefix.size() + item.record.value.size());
         }
+        if (!item.record.pins.empty()) {
+          holders.push_back({tp.topic, tp.partition, offset});
+          PinLocked(holders.back(), item.record.pins, batch);
+        }
       }
     }
+    // Not held across the synced write: a pin in memory before its record is
+    // durable only keeps a record longer.
+    if (pins_lock.owns_lock()) pins_lock.unlock();
     written_since_cleanup_ += reserve;
     if (written_since_cleanup_ > kCleanupEveryBytes) {
       // Trim consumed records before the memtable fills: a record deleted
@@ -450,21 +454,52 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     if (!s.ok()) {
       result = MakeError(ErrorCode::kUnavailable, "queue write failed: " + s.ToString());
       spdlog::error("queue: write to {} failed: {}", options_.path, s.ToString());
+      if (!holders.empty()) pins_lock.lock();
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [tp, first] : first_offset) {
         next_offset_[tp] = first;  // reuse offsets
         index_.DropFrom(tp, first);
       }
+      for (const auto& h : holders) pins_.Remove(h);
+      if (pins_lock.owns_lock()) pins_lock.unlock();
     } else {
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [tp, first] : first_offset) end_offset_[tp] = next_offset_[tp];
     }
     if (s.ok()) data_cv_.notify_all();
     for (auto& item : items) {
-      item.done(result);
+      if (!item.refused.empty()) {
+        item.done(MakeError(ErrorCode::kNotFound, item.refused));
+      } else {
+        item.done(result);
+      }
       item.producer_inflight->fetch_sub(1);
     }
     flush_cv_.notify_all();
+  }
+
+  // `holder` (being written in `batch`) pins `pins` (pins_mu_ held): in
+  // memory now, on disk in the same WriteBatch as the record, so the pin is
+  // exactly as durable as the record holding it.
+  void PinLocked(const RecordRef& holder, const std::vector<RecordRef>& pins,
+                 rocksdb::WriteBatch& batch) {
+    pins_.Add(holder, pins);
+    batch.Put(meta_cf_, PinTable::HolderKey(holder), PinTable::EncodeRefs(pins));
+  }
+
+  // Why `pins` cannot be taken now, or empty when they can (pins_mu_ and
+  // mu_ held): every pinned record must have been written and not be gone.
+  std::string UnpinnableLocked(const std::vector<RecordRef>& pins) {
+    for (const auto& r : pins) {
+      const TopicPartition tp{r.topic, r.partition};
+      auto end = end_offset_.find(tp);
+      if (end == end_offset_.end() || r.offset < 0 || r.offset >= end->second ||
+          !pins_.Pinnable(r)) {
+        return "queue: cannot pin " + r.topic + "/" + std::to_string(r.partition) + "@" +
+               std::to_string(r.offset) + ": no such record (never written, or already removed)";
+      }
+    }
+    return {};
   }
 
   Status Flush(const std::shared_ptr<std::atomic<int64_t>>& inflight,
@@ -845,9 +880,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     }
     size_t n = 0;
     for (const auto& [tp, upto] : trims) {
-      rocksdb::Status s = db_->DeleteRange(rocksdb::WriteOptions(), records_cf_,
-                                           RecordKey(tp.topic, tp.partition, 0),
-                                           RecordKey(tp.topic, tp.partition, upto));
+      rocksdb::Status s = TrimPartition(tp, upto, /*sync=*/false);
       if (s.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         trimmed_[tp] = upto;
@@ -883,6 +916,33 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     return low;
   }
 
+  // Deletes the records of tp before `upto` but the pinned ones, releases
+  // the pins those records held, and deletes the records that lose their
+  // last pin and lie below their partition's trim: one WriteBatch, so a
+  // crash leaves either all of it or none.
+  rocksdb::Status TrimPartition(const TopicPartition& tp, int64_t upto, bool sync) {
+    std::lock_guard<std::mutex> pins_lock(pins_mu_);
+    const PinTable::TrimPlan plan = pins_.PlanTrim(tp, upto);
+    rocksdb::WriteBatch batch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      rocksdb::ColumnFamilyHandle* cf = CfForLocked(tp.topic);
+      for (const auto& [from, to] : plan.ranges) {
+        batch.DeleteRange(cf, RecordKey(tp.topic, tp.partition, from),
+                          RecordKey(tp.topic, tp.partition, to));
+      }
+      for (const auto& h : plan.holders) batch.Delete(meta_cf_, PinTable::HolderKey(h));
+      for (const auto& r : plan.freed) {
+        batch.Delete(CfForLocked(r.topic), RecordKey(r.topic, r.partition, r.offset));
+      }
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    if (s.ok()) pins_.ApplyTrim(plan);
+    return s;
+  }
+
   // Deletes the records of tp before `upto` for good: a range delete, then
   // (for retained topics) a flush and a forced compaction of that range, so
   // the bytes leave the memtable, the WAL and the table files.
@@ -901,9 +961,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     }
     const std::string from = RecordKey(tp.topic, tp.partition, 0);
     const std::string to = RecordKey(tp.topic, tp.partition, upto);
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.sync;
-    rocksdb::Status s = db_->DeleteRange(wo, cf, from, to);
+    rocksdb::Status s = TrimPartition(tp, upto, options_.sync);
     if (!s.ok()) return MakeError(ErrorCode::kIoError, "queue delete: " + s.ToString());
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -1010,6 +1068,11 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     }
   }
 
+  size_t PinnedRecords(const TopicPartition& tp) {
+    std::lock_guard<std::mutex> lock(pins_mu_);
+    return pins_.PinnedRecords(tp);
+  }
+
   int64_t StoredRecords(const TopicPartition& tp) {
     rocksdb::ColumnFamilyHandle* cf;
     {
@@ -1035,6 +1098,8 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         if (v.size() == 5 && (static_cast<uint8_t>(v[4]) & kTopicRetained)) retained_.insert(k.substr(2));
       } else if (k.size() > 2 && k[0] == 'c' && k[1] == '\0' && v.size() == 8) {
         committed_[k] = static_cast<int64_t>(GetU64BE(v.data()));
+      } else if (PinTable::IsHolderKey(k) && !pins_.Load(k, v)) {
+        spdlog::warn("queue: ignoring a malformed pin entry in {}", options_.path);
       }
     }
     if (!it->status().ok()) {
@@ -1118,6 +1183,11 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   std::set<std::string> retained_;              // topics in retained_cf_ (persisted flag)
   std::map<std::string, Retention> retention_;  // their retention (from EnsureTopics)
   RetentionIndex index_;                        // records of retained topics
+
+  // Pins (common/queue.h): taken by the writer, released by the clean-up.
+  // Lock order: pins_mu_ before mu_.
+  std::mutex pins_mu_;
+  PinTable pins_;
   std::map<uint64_t, std::unique_ptr<Member>> members_;
   uint64_t last_member_id_ = 0;
 
@@ -1230,5 +1300,6 @@ Status EmbeddedQueue::DeleteBefore(const TopicPartition& tp, int64_t offset) {
 size_t EmbeddedQueue::CleanupNow() { return impl_->CleanupOnce(); }
 
 int64_t EmbeddedQueue::StoredRecords(const TopicPartition& tp) { return impl_->StoredRecords(tp); }
+size_t EmbeddedQueue::PinnedRecords(const TopicPartition& tp) { return impl_->PinnedRecords(tp); }
 
 }  // namespace sg::queue

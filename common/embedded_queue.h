@@ -17,7 +17,9 @@
 // new one.
 //
 // Clean-up: a background thread deletes the records of a partition that
-// every group subscribed to its topic has committed. Groups are remembered
+// every group subscribed to its topic has committed, except the records a
+// pin keeps (common/queue.h; common/embedded_queue_pins.h), which go when
+// their last pin does. Groups are remembered
 // across restarts, so a stage that is down does not lose its backlog.
 // Topics created with a Retention (the dead-letter topic) are cleaned by it
 // instead: records older than max_age, and the oldest while a partition
@@ -31,7 +33,8 @@
 //   records:  <topic>\0<partition u32 BE><offset u64 BE> -> encoded record
 //   retained: the same, for topics with a retention
 //   meta:     t\0<topic> -> partitions u32 BE [+ flags u8: 1 = in retained];
-//             c\0<group>\0<topic>\0<partition BE> -> committed
+//             c\0<group>\0<topic>\0<partition BE> -> committed;
+//             h\0<topic>\0<partition BE><offset BE> -> the records it pins
 //
 // Threading: see common/queue.h. Internally one mutex guards the group and
 // position state; reads of records happen outside it.
@@ -82,6 +85,9 @@ class EmbeddedQueue : public Queue {
   size_t CleanupNow();
   // Records stored for tp (tests and metrics).
   int64_t StoredRecords(const TopicPartition& tp);
+  // Records of tp that pins keep alive now (tests).
+  size_t PinnedRecords(const TopicPartition& tp);
+  bool SupportsPins() const override { return true; }
 
  private:
   explicit EmbeddedQueue(std::shared_ptr<EmbeddedQueueImpl> impl);

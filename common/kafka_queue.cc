@@ -269,6 +269,13 @@ class KafkaQueueImpl {
                const std::shared_ptr<std::atomic<int64_t>>& inflight,
                const std::shared_ptr<std::condition_variable>& flushed,
                const std::shared_ptr<std::mutex>& flush_mu) {
+    if (!record.pins.empty()) {
+      // Kafka deletes by time and size, whatever refers to a record: a
+      // caller copies instead (SupportsPins() is false; docs/architecture.md).
+      done(MakeError(ErrorCode::kUnsupported,
+                     "queue: the Kafka mode keeps no pinned records; copy the data instead"));
+      return;
+    }
     auto parts = Partitions(record.topic);
     if (!parts.ok()) {
       done(parts.error());

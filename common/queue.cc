@@ -12,6 +12,16 @@ std::optional<std::string_view> Record::FindHeader(std::string_view header_key) 
   return std::nullopt;
 }
 
+Result<Record> Queue::ReadRecord(const RecordRef& ref) {
+  SG_ASSIGN_OR_RETURN(auto records, ReadRange({ref.topic, ref.partition}, ref.offset, 1));
+  if (records.empty() || records[0].offset != ref.offset) {
+    return MakeError(ErrorCode::kNotFound, "queue record " + ref.topic + "/" +
+                                               std::to_string(ref.partition) + "@" +
+                                               std::to_string(ref.offset) + " is gone");
+  }
+  return std::move(records[0]);
+}
+
 namespace {
 // Kafka's murmur2 (the Java client's default partitioner), so a key maps to
 // the same partition in both queue implementations and in other clients.

@@ -27,6 +27,14 @@
 //     Kafka's retention.ms / retention.bytes.
 //   - Administration (ReadRange, Offsets, DeleteBefore) reads and trims a
 //     partition outside any group: what `smimegatectl deadletter` uses.
+//   - Pins (SupportsPins() only; issue 21, "the body written once"): a
+//     record produced with OutRecord::pins keeps each record it names alive
+//     until the pinning record itself is cleaned up. Clean-up, retention and
+//     DeleteBefore skip a pinned record (it may outlive the records around
+//     it; ReadRecord still finds it) and remove it once its last pin is gone.
+//     The pin is taken in the same durable write as the pinning record and
+//     released in the same write that removes it, so a crash never frees a
+//     pinned record nor keeps an unpinned one for ever.
 //
 // Threading: a Queue, its Producers and Consumers may be used from any
 // thread. A Consumer is used by one thread at a time (Wakeup, Lag and
@@ -52,6 +60,14 @@ struct Header {
   std::string value;
 };
 
+// One stored record: what a pin names and ReadRecord reads.
+struct RecordRef {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  bool operator==(const RecordRef&) const = default;
+};
+
 // A record to produce.
 struct OutRecord {
   std::string topic;
@@ -59,6 +75,10 @@ struct OutRecord {
   std::vector<Header> headers;
   std::string value;
   std::optional<int32_t> partition;  // overrides the key hash when set
+  // Records this one keeps alive (see "Pins" above). Refused with
+  // kUnsupported by a queue without SupportsPins(), and with kNotFound when
+  // a pinned record is already gone.
+  std::vector<RecordRef> pins = {};
 };
 
 // A record as consumed.
@@ -255,6 +275,15 @@ class Queue {
   // records are gone for every group, and from disk once the queue compacts
   // (the embedded queue does so at once; Kafka when it deletes the segment).
   virtual Status DeleteBefore(const TopicPartition& tp, int64_t offset) = 0;
+
+  // --- pins (see "Semantics") ---------------------------------------------
+
+  // Whether OutRecord::pins is honoured. False: a record with pins is
+  // refused, and a caller copies instead of referring (the Kafka mode).
+  virtual bool SupportsPins() const { return false; }
+  // The record at exactly `ref`; kNotFound (naming it) when it is gone. May
+  // block on I/O. The default reads ReadRange(ref, ref.offset, 1).
+  virtual Result<Record> ReadRecord(const RecordRef& ref);
 };
 
 // The partition a key maps to; the same in every implementation (murmur2,

@@ -27,6 +27,10 @@ EgressMetrics::EgressMetrics(metrics::Registry& registry)
       undrained_(registry.AddCounter(
           "smimegate_egress_rebalance_undrained_total",
           "Records still being delivered when a rebalance moved their partition after "
-          "egress.rebalance_drain_timeout (the new owner may deliver them again)")) {}
+          "egress.rebalance_drain_timeout (the new owner may deliver them again)")),
+      body_refs_(registry.AddCounter("smimegate_egress_body_refs_total",
+                                     "Deliver records that referred to the body of their source "
+                                     "record, by result (resolved, unresolved)",
+                                     {"result"})) {}
 
 }  // namespace sg::egress

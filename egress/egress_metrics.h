@@ -15,6 +15,9 @@
 //   egress_connection_reuse_total{route}    transactions on an already used session
 //   egress_inflight_records                 records being delivered now
 //   egress_scheduled_retries                retry records waiting for their due time
+//   egress_body_refs_total{result}          deliver records that referred to their
+//                                           source's body (issue 21): resolved |
+//                                           unresolved (dead-lettered with the reason)
 //   egress_rebalance_undrained_total        records still being delivered when a
 //                                           rebalance took their partition away after
 //                                           egress.rebalance_drain_timeout (the new
@@ -48,6 +51,7 @@ class EgressMetrics {
   metrics::Gauge& inflight() { return inflight_.Get(); }
   metrics::Gauge& scheduled() { return scheduled_.Get(); }
   void RebalanceUndrained(size_t n) { undrained_.Get().Inc(static_cast<double>(n)); }
+  void BodyRef(const std::string& result) { body_refs_.WithLabels({result}).Inc(); }
 
  private:
   metrics::Family<metrics::Counter>& deliveries_;
@@ -61,6 +65,7 @@ class EgressMetrics {
   metrics::Family<metrics::Gauge>& inflight_;
   metrics::Family<metrics::Gauge>& scheduled_;
   metrics::Family<metrics::Counter>& undrained_;
+  metrics::Family<metrics::Counter>& body_refs_;
 };
 
 }  // namespace sg::egress

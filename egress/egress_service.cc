@@ -14,6 +14,7 @@
 #include "common/deadletter.h"
 #include "common/mail/address.h"
 #include "common/message_log.h"
+#include "common/queue_body_ref.h"
 #include "common/mail/dsn.h"
 #include "common/thread_name.h"
 #include "common/topics.h"
@@ -420,6 +421,19 @@ void EgressService::Impl::PollDeliver() {
       offsets_.Add(tp, r.offset);
       DeadLetterRaw(r, "egress: record is not a MessageRecord");
       continue;
+    }
+    if (rec.has_body_ref()) {
+      // The body written once (common/queue_body_ref.h): fetched here, so
+      // every later reader (retry, DSN, hold, queue admin) sees it whole.
+      if (auto body = queue::ResolveBody(queue_, r.key, rec); !body.ok()) {
+        metrics_.BodyRef("unresolved");
+        offsets_.Add(tp, r.offset);
+        DeadLetterRaw(r, "egress: " + body.error().message +
+                             "; the message cannot be delivered without it (the record is kept "
+                             "here with its envelope)");
+        continue;
+      }
+      metrics_.BodyRef("resolved");
     }
     StartTask(tp, r.offset, std::move(rec), r.FindHeader("sg-replayed").has_value());
   }

@@ -17,6 +17,7 @@ Result<WorkerConfig> ParseWorkerConfig(const config::ConfigNode& section) {
   if (c.ca_wait.count() < 0) return section.ErrorAt("ca_wait", "must not be negative");
   SG_ASSIGN_OR_RETURN(c.ca_retry, section.Duration("ca_retry", c.ca_retry));
   if (c.ca_retry < std::chrono::seconds(1)) return section.ErrorAt("ca_retry", "must be at least 1s");
+  SG_ASSIGN_OR_RETURN(c.share_bodies, section.Bool("share_bodies", c.share_bodies));
   return c;
 }
 

@@ -24,6 +24,11 @@ struct WorkerConfig {
   // then delivered unsigned (workers/policy/policy_ca_wait.h).
   std::chrono::milliseconds ca_wait{std::chrono::hours(1)};
   std::chrono::milliseconds ca_retry{std::chrono::minutes(1)};
+  // A deliver record whose message is the one it came from, byte for byte,
+  // refers to that record's body instead of copying it (issue 21,
+  // common/queue_body_ref.h). Only on a queue with pins (embedded); the
+  // Kafka mode always copies.
+  bool share_bodies = true;
   // How often the lag metric is refreshed (not a configuration key; tests
   // shorten it).
   std::chrono::milliseconds lag_interval{5'000};

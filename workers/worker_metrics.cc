@@ -26,6 +26,10 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
                              "Records taken off the inbound and outbound topics and finished",
                              {"result"})
                     .WithLabels({"set_aside"})),
+      bodies_shared(r.AddCounter("smimegate_worker_bodies_shared_total",
+                                 "Deliver records that refer to the body of the record they came "
+                                 "from instead of a copy (workers.share_bodies)")
+                        .Get()),
       process_seconds(r.AddHistogram("smimegate_worker_process_seconds",
                                      "Time to process one record", {},
                                      metrics::LatencyBuckets())

@@ -15,6 +15,7 @@ class WorkerMetrics {
   metrics::Counter& dead_lettered; // given up, kept with a reason
   metrics::Counter& waiting;       // stopped because a dependency is down
   metrics::Counter& set_aside;     // put back until later (the CA: workers.ca_wait)
+  metrics::Counter& bodies_shared; // deliver records that refer to their source's body
   metrics::Histogram& process_seconds;
   // Records waiting per topic and partition (what an autoscaler such as
   // KEDA scales the workers on).

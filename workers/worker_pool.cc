@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/deadletter.h"
 #include "common/log_event.h"
+#include "common/queue_body_ref.h"
 #include "common/topics.h"
 #include "workers/worker_deadletter.h"
 
@@ -124,6 +125,7 @@ WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_conf
       deadletter_topic_(queue_config.Topic(topics::kDeadLetter)),
       portal_reply_topic_(queue_config.Topic(topics::kPortalReply)),
       queue_(queue),
+      share_bodies_(config_.share_bodies && queue.SupportsPins()),
       processor_(processor),
       metrics_(registry) {}
 
@@ -354,6 +356,7 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
       auto result = processor_.Process(std::move(msg));
       if (result.ok() && counted) counters_->Observe(counted->first, counted->second, *result);
       if (result.ok()) {
+        std::optional<std::string_view> source_body;  // found on first use
         for (auto& o : *result) {
           queue::OutRecord out;
           // Web encryption goes to the portal, which keeps it for the
@@ -379,6 +382,14 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
             RecordEvent(rec, direction).Field("action", "held").Field("reason", o.hold_reason()).Warn();
             o.clear_hold_reason();
             metrics_.dead_lettered.Inc();
+          }
+          if (share_bodies_ && out.topic == deliver_topic_) {
+            // Written once (issue 21): the same bytes as the record read.
+            if (!source_body) source_body = queue::SerializedMessageField(rec.value).value_or("");
+            if (auto pin = queue::ShareBody(rec, *source_body, o)) {
+              out.pins.push_back(std::move(*pin));
+              metrics_.bodies_shared.Inc();
+            }
           }
           if (!o.SerializeToString(&out.value)) {
             dead_letter("processed record cannot be serialised");

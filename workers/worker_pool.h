@@ -114,6 +114,8 @@ class WorkerPool : public Service {
   std::string inbound_topic_, outbound_topic_, deliver_topic_, portal_topic_, deadletter_topic_,
       portal_reply_topic_;
   queue::Queue& queue_;
+  // workers.share_bodies on a queue that supports pins.
+  bool share_bodies_ = false;
   MessageProcessor& processor_;
   WorkerMetrics metrics_;
   std::vector<std::unique_ptr<Member>> members_;

@@ -73,6 +73,9 @@ def parse_args(argv):
     ap.add_argument("--no-baselines", action="store_true", help="skip Postfix and DIY (crypto limit stays)")
     ap.add_argument("--no-half-peak", action="store_true", help="skip the half-peak latency runs")
     ap.add_argument("--log-level", default="warn", help="smimegate log.level during the runs")
+    ap.add_argument("--no-share-bodies", action="store_true",
+                    help="workers.share_bodies: false (the deliver record copies an unchanged "
+                         "body instead of referring to it; issue 21's before/after)")
     ap.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
                     help="extra librdkafka setting (queue.kafka.properties), repeatable")
     ap.add_argument("--keep-work", action="store_true", help="keep the temp work dir (logs, configs)")
@@ -231,6 +234,7 @@ class Bench:
         log(f"smimegate {label}: start")
         props = dict(p.split("=", 1) for p in self.a.kafka_property)
         g = gwm.Gateway(self.bins, self.work, mode, key, self.sink_port, log_level=self.a.log_level,
+                        share_bodies=not self.a.no_share_bodies,
                         kafka_properties=props)
         pki = e2e_pki.Pki(self.work, key)
         partner_pem, partner_key = pki.issue(gwm.PARTNER)

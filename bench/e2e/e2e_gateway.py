@@ -88,7 +88,7 @@ class Binaries:
 
 class Gateway:
     def __init__(self, binaries, workdir, mode, key_type, sink_port, log_level="warn",
-                 partitions=None, queue_sync=True, kafka_properties=None):
+                 partitions=None, queue_sync=True, kafka_properties=None, share_bodies=True):
         assert mode in ("embedded", "kafka") and key_type in KEY_TYPES
         self.bin = binaries
         self.mode, self.key_type = mode, key_type
@@ -101,6 +101,7 @@ class Gateway:
         self.config = os.path.join(self.home, "smimegate.yaml")
         self.log_path = os.path.join(self.home, "smimegate.log")
         self.log_level, self.queue_sync = log_level, queue_sync
+        self.share_bodies = share_bodies
         self.kafka_properties = dict(KAFKA_DEFAULT_PROPERTIES)
         self.kafka_properties.update(kafka_properties or {})
         # embedded: the default (8); kafka: more, see max_backlog_messages.
@@ -258,6 +259,7 @@ ingress:
     - {{name: mx, address: 127.0.0.1, port: {self.mx_port}, role: mx}}
     - {{name: relay, address: 127.0.0.1, port: {self.relay_port}, role: relay, trusted_networks: [127.0.0.0/8]}}
 workers:
+  share_bodies: {str(self.share_bodies).lower()}
   policy:
     dsn: {{reporting_mta: gw.{HOSTED}}}
 egress:

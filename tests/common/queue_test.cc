@@ -264,6 +264,49 @@ TEST(KafkaTopicConfig, RetentionBecomesTopicConfiguration) {
   EXPECT_EQ(a["retention.bytes"], "-1");
 }
 
+// Pins (issue 21): a record produced with pins keeps the records it names
+// until it is removed itself; a queue without pins refuses them, so its
+// callers copy.
+TEST_P(QueueContractTest, APinnedRecordStaysUntilThePinningRecordIsRemoved) {
+  ProduceAll({{"k", "0"}, {"k", "1"}, {"k", "2"}}, "u");
+  auto read = queue_->ReadRecord({"u", 0, 1});
+  ASSERT_TRUE(read.ok()) << read.error().ToString();
+  EXPECT_EQ(read->value, "1");
+  EXPECT_EQ(read->offset, 1);
+  auto produce_pinning = [&](int64_t pinned) {
+    std::promise<Status> done;
+    OutRecord r;
+    r.topic = "t";
+    r.key = "k";
+    r.value = "holder";
+    r.partition = 0;
+    r.pins.push_back({"u", 0, pinned});
+    producer_->Produce(std::move(r), [&](Status st) { done.set_value(std::move(st)); });
+    return done.get_future().get();
+  };
+  if (!queue_->SupportsPins()) {
+    auto st = produce_pinning(1);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, ErrorCode::kUnsupported) << st.error().ToString();
+    return;
+  }
+  auto st = produce_pinning(1);
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  ASSERT_TRUE(queue_->DeleteBefore({"u", 0}, 3).ok());
+  EXPECT_EQ(queue_->ReadRecord({"u", 0, 0}).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(queue_->ReadRecord({"u", 0, 2}).error().code, ErrorCode::kNotFound);
+  read = queue_->ReadRecord({"u", 0, 1});
+  ASSERT_TRUE(read.ok()) << "a pinned record went with DeleteBefore";
+  EXPECT_EQ(read->value, "1");
+  // A record that is gone cannot be pinned: a clear error, not a dangling pin.
+  st = produce_pinning(0);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kNotFound) << st.error().ToString();
+  // Removing the pinning record (offset 0 of t/0) frees the pinned one.
+  ASSERT_TRUE(queue_->DeleteBefore({"t", 0}, 1).ok());
+  EXPECT_EQ(queue_->ReadRecord({"u", 0, 1}).error().code, ErrorCode::kNotFound);
+}
+
 TEST_P(QueueContractTest, UnknownTopicIsNotFound) {
   std::promise<Status> p;
   OutRecord r;

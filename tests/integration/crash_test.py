@@ -16,7 +16,21 @@ delivered the message again after the restart (a second file with a fresh
 unique name); now the file name is derived from the delivery and link()
 refuses a second copy (egress/egress_maildir.h).
 
-Usage: crash_test.py <build dir> [--kills N] [--seed S] [--long]
+With --body-kb N (issue 21, "the body written once"; ctest
+integration.crash_shared_body) each message has a body of N KB, unique to
+it, that the policy passes through unchanged: the deliver record refers to
+the inbound record's body instead of a copy. Then also:
+
+  * every delivered message has exactly the body that was sent (the
+    reference resolved to the right record);
+  * the gateway shared bodies (smimegate_worker_bodies_shared_total > 0 on
+    the messages sent after the last kill) and egress resolved every
+    reference (no smimegate_egress_body_refs_total{result="unresolved"});
+  * stopped, the queue holds no record of the inbound and deliver topics and
+    no pin: the clean-up reclaimed every body once nothing referred to it
+    (tests/common/queue_inspect_child.cc).
+
+Usage: crash_test.py <build dir> [--kills N] [--seed S] [--long] [--body-kb N]
 The default suite runs a short form (ctest integration.crash, 15 kills, about
 30 s). The long form (integration.crash_long, --long: 50 kills, about 90 s)
 carries the ctest label `crash` and runs only when asked for:
@@ -53,7 +67,7 @@ workers:
   policy:
     dsn: {{reporting_mta: gw.example.com}}
 egress:
-  poll_interval: 5ms
+  poll_interval: {poll}
   inbound: {{transport: maildir, path: mail/inbound}}
   outbound: {{transport: maildir, path: mail/outbound}}
 """
@@ -69,9 +83,9 @@ class Sender(threading.Thread):
     """Sends messages one after another on one connection, reconnecting
     whenever the gateway is gone; records which got a 250."""
 
-    def __init__(self, n, port, stop):
+    def __init__(self, n, port, stop, body_kb=0):
         super().__init__(daemon=True)
-        self.n, self.port, self.stop = n, port, stop
+        self.n, self.port, self.stop, self.body_kb = n, port, stop, body_kb
         self.acked, self.unsure = set(), set()
 
     def run(self):
@@ -91,7 +105,7 @@ class Sender(threading.Thread):
             mid = f"crash-{self.n}-{seq}@remote.example"
             msg = (f"From: sender@remote.example\r\nTo: bob@example.com\r\n"
                    f"Subject: crash {self.n} {seq}\r\nMessage-ID: <{mid}>\r\n\r\n"
-                   f"body {seq}\r\n").encode()
+                   f"{body_of(mid, self.body_kb)}").encode()
             try:
                 refused = smtp.sendmail("sender@remote.example", ["bob@example.com"], msg)
                 if refused:
@@ -106,6 +120,57 @@ class Sender(threading.Thread):
                 except OSError:
                     pass
                 smtp = None
+
+
+def body_of(mid, body_kb):
+    """The body of message `mid`: one line, or body_kb KB of lines naming it."""
+    if body_kb == 0:
+        return f"body {mid.split('-')[2].split('@')[0]}\r\n"
+    line = f"{mid} " + "x" * 60 + "\r\n"
+    return line * max(1, body_kb * 1024 // len(line))
+
+
+def wrong_bodies(maildir, body_kb):
+    """Message-IDs of delivered files whose body is not the one sent."""
+    wrong = []
+    new = os.path.join(maildir, "new")
+    for name in os.listdir(new) if os.path.isdir(new) else []:
+        with open(os.path.join(new, name), "rb") as f:
+            data = f.read()
+        m = re.search(rb"^Message-ID: <(.*?)>", data, re.M | re.I)
+        if m and not data.endswith(b"\r\n\r\n" + body_of(m.group(1).decode(), body_kb).encode()):
+            wrong.append(m.group(1).decode())
+    return wrong
+
+
+def metric(port, pattern):
+    _, text = sgtest.http_get(f"http://127.0.0.1:{port}/metrics")
+    m = re.search(r"^" + pattern + r" (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def check_shared_bodies(args, senders_after, ports, home, proc, fail):
+    """The --body-kb checks (see the module comment); stops `proc`."""
+    inbound = os.path.join(home, "mail", "inbound")
+    wrong = wrong_bodies(inbound, args.body_kb)
+    if wrong:
+        fail(f"{len(wrong)} messages delivered with another body, e.g. {wrong[:5]}")
+    sgtest.wait_until(lambda: set().union(*(s.acked for s in senders_after)) <=
+                      set(delivered(inbound)), 30, what="the last messages delivered", proc=proc)
+    shared = metric(ports["metrics"], "smimegate_worker_bodies_shared_total")
+    unresolved = metric(ports["metrics"],
+                        r'smimegate_egress_body_refs_total\{result="unresolved"\}')
+    if shared < 1 or unresolved != 0:
+        fail(f"bodies shared {shared} (want > 0), references unresolved {unresolved} (want 0)")
+    sgtest.stop(proc)
+    inspect = os.path.join(os.path.abspath(args.build), "tests", "common", "queue_inspect_child")
+    out = subprocess.run([inspect, os.path.join(home, "queue"), "inbound", "deliver"],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0 or any(not line.endswith("stored 0 pinned 0")
+                                  for line in out.stdout.splitlines()):
+        fail(f"the queue was not cleaned up after delivery: {out.stdout}{out.stderr}")
+    print(f"ok: every body delivered as sent; {shared:.0f} bodies shared after the last kill, "
+          f"none unresolved; queue empty afterwards ({out.stdout.strip()!r})")
 
 
 def delivered(maildir):
@@ -131,6 +196,8 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--long", action="store_true", help="the long form: skipped (77) unless "
                     "SMIMEGATE_LONG_TESTS=1")
+    ap.add_argument("--body-kb", type=int, default=0,
+                    help="bodies of this many KB, passed through and shared (issue 21)")
     args = ap.parse_args()
     if args.long and os.environ.get("SMIMEGATE_LONG_TESTS") != "1":
         print("skipped: the long crash test runs with SMIMEGATE_LONG_TESTS=1 (ctest -L crash)")
@@ -146,7 +213,11 @@ def main():
     ports = {k: sgtest.free_port() for k in ("metrics", "mx", "ks")}
     config = os.path.join(home, "smimegate.yaml")
     with open(config, "w") as f:
-        f.write(CONFIG.format(**ports))
+        # --body-kb: egress polls the deliver topic only every 3 s, longer
+        # than the queue's clean-up interval (2 s), so the clean-up runs
+        # while deliver records still refer to bodies the workers have
+        # committed: without the pins it would free them.
+        f.write(CONFIG.format(**ports, poll="3s" if args.body_kb else "5ms"))
     log_path = os.path.join(work, "gw.log")
     log = open(log_path, "a")
     proc = None
@@ -168,7 +239,7 @@ def main():
         return p
 
     stop = threading.Event()
-    senders = [Sender(i, ports["mx"], stop) for i in range(SENDERS)]
+    senders = [Sender(i, ports["mx"], stop, args.body_kb) for i in range(SENDERS)]
     t0 = time.monotonic()
     try:
         proc = start()
@@ -206,6 +277,18 @@ def main():
             fail(f"delivered but never sent: {sorted(stray)[:5]}")
         print(f"ok: {len(acked)} acknowledged messages delivered exactly once, "
               f"{len(set(counts) & unsure)} of the {len(unsure)} cut-off ones once, none twice")
+        if args.body_kb:
+            # A few more on the process that is not killed again: its
+            # counters show the sharing at work.
+            again = threading.Event()
+            after = [Sender(SENDERS + i, ports["mx"], again, args.body_kb) for i in range(2)]
+            for s in after:
+                s.start()
+            time.sleep(2.0)
+            again.set()
+            for s in after:
+                s.join(30)
+            check_shared_bodies(args, after, ports, home, proc, fail)
     finally:
         stop.set()
         if proc is not None and proc.poll() is None:
