@@ -5,18 +5,14 @@
 #include <array>
 #include <filesystem>
 
+#include "common/host_name.h"
+
 namespace sg::admin {
 namespace {
 
 std::string Resolve(const std::string& path, const std::string& data_dir) {
   if (path.empty() || path.front() == '/' || data_dir.empty()) return path;
   return (std::filesystem::path(data_dir) / path).string();
-}
-
-std::string HostName() {
-  std::array<char, 256> host{};
-  if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0') return "localhost";
-  return {host.data()};
 }
 
 // rate_limit_unauthenticated_per_second / _burst / _max_clients.

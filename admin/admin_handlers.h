@@ -113,6 +113,14 @@ Answer PurgePortalMessage(Call& c);
 Answer PurgePortalRecipient(Call& c);
 Answer PurgePortalExpired(Call& c);
 Answer ResendPortalLink(Call& c);
+// 503 with the fix: no portal configured, or c.portal is null.
+Answer NoPortal();
+// The sending domains the caller may see; nullopt: every domain (super).
+Result<std::optional<std::vector<std::string>>> PortalScopeDomains(Call& c);
+// admin_handlers_portal_accounts.cc
+Answer ShowPortalAccount(Call& c);
+Answer LogoutPortalAccount(Call& c);
+Answer UnlockPortalAccount(Call& c);
 // admin_handlers_policy_rules.cc
 Answer ListGlobalRules(Call& c);
 Answer SetGlobalRules(Call& c);

@@ -14,9 +14,6 @@
 #include "admin/admin_handlers.h"
 
 namespace sg::admin {
-namespace {
-
-constexpr uint32_t kPage = 1000;  // messages per List while purging a recipient
 
 Answer NoPortal() {
   return ErrorAnswer(503, "unavailable",
@@ -25,8 +22,7 @@ Answer NoPortal() {
                      "portal.admin.listen) in the distributed mode");
 }
 
-// The sending domains the caller may see; nullopt: every domain (super).
-Result<std::optional<std::vector<std::string>>> ScopeDomains(Call& c) {
+Result<std::optional<std::vector<std::string>>> PortalScopeDomains(Call& c) {
   using Out = std::optional<std::vector<std::string>>;
   if (c.access.scope().is_super()) return Out();
   SG_ASSIGN_OR_RETURN(auto hosted, c.d.service.TenantDomains());
@@ -38,10 +34,14 @@ Result<std::optional<std::vector<std::string>>> ScopeDomains(Call& c) {
   return Out(std::move(out));
 }
 
+namespace {
+
+constexpr uint32_t kPage = 1000;  // messages per List while purging a recipient
+
 // A List request limited to the caller's domains; false when the caller
 // has no domain at all (nothing to ask).
 Result<bool> Scoped(Call& c, portalpb::ListRequest& req) {
-  SG_ASSIGN_OR_RETURN(auto domains, ScopeDomains(c));
+  SG_ASSIGN_OR_RETURN(auto domains, PortalScopeDomains(c));
   if (!domains) return true;
   if (domains->empty()) return false;
   for (auto& d : *domains) req.add_sender_domains(std::move(d));

@@ -65,4 +65,22 @@ Result<portalpb::ResendLinkResponse> PortalAdminClient::ResendLink(
                                             request, timeout_, endpoint_);
 }
 
+Result<portalpb::AccountInfo> PortalAdminClient::AccountShow(
+    const portalpb::AccountRequest& request) {
+  return Call<portalpb::AccountInfo>(&portalpb::PortalAdmin::Stub::AccountShow, *stub_, request,
+                                     timeout_, endpoint_);
+}
+
+Result<portalpb::AccountInfo> PortalAdminClient::AccountLogout(
+    const portalpb::AccountRequest& request) {
+  return Call<portalpb::AccountInfo>(&portalpb::PortalAdmin::Stub::AccountLogout, *stub_, request,
+                                     timeout_, endpoint_);
+}
+
+Result<portalpb::AccountInfo> PortalAdminClient::AccountUnlock(
+    const portalpb::AccountRequest& request) {
+  return Call<portalpb::AccountInfo>(&portalpb::PortalAdmin::Stub::AccountUnlock, *stub_, request,
+                                     timeout_, endpoint_);
+}
+
 }  // namespace sg::admin

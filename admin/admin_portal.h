@@ -42,6 +42,11 @@ class PortalAdminApi {
   virtual Result<portalpb::PurgeResponse> Purge(const portalpb::PurgeRequest& request) = 0;
   virtual Result<portalpb::ResendLinkResponse> ResendLink(
       const portalpb::ResendLinkRequest& request) = 0;
+  // A recipient's account (kNotFound: no account and no message within
+  // request.sender_domains), ending its sessions, lifting its login lock.
+  virtual Result<portalpb::AccountInfo> AccountShow(const portalpb::AccountRequest& request) = 0;
+  virtual Result<portalpb::AccountInfo> AccountLogout(const portalpb::AccountRequest& request) = 0;
+  virtual Result<portalpb::AccountInfo> AccountUnlock(const portalpb::AccountRequest& request) = 0;
 };
 
 class PortalAdminClient final : public PortalAdminApi {
@@ -54,6 +59,9 @@ class PortalAdminClient final : public PortalAdminApi {
   Result<portalpb::PurgeResponse> Purge(const portalpb::PurgeRequest& request) override;
   Result<portalpb::ResendLinkResponse> ResendLink(
       const portalpb::ResendLinkRequest& request) override;
+  Result<portalpb::AccountInfo> AccountShow(const portalpb::AccountRequest& request) override;
+  Result<portalpb::AccountInfo> AccountLogout(const portalpb::AccountRequest& request) override;
+  Result<portalpb::AccountInfo> AccountUnlock(const portalpb::AccountRequest& request) override;
 
  private:
   std::shared_ptr<grpc::Channel> channel_;

@@ -67,6 +67,10 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/portal/messages/{recipient}/{id}/resend-link", &ResendPortalLink},
     Route{"DELETE", "/v1/portal/recipients/{recipient}", &PurgePortalRecipient},
     Route{"POST", "/v1/portal/purge-expired", &PurgePortalExpired},
+    // Recipients' portal accounts (admin_handlers_portal_accounts.cc).
+    Route{"GET", "/v1/portal/recipients/{recipient}", &ShowPortalAccount},
+    Route{"POST", "/v1/portal/recipients/{recipient}/logout", &LogoutPortalAccount},
+    Route{"POST", "/v1/portal/recipients/{recipient}/unlock", &UnlockPortalAccount},
     // The registry's global policy rules (admin_handlers_policy_rules.cc).
     Route{"GET", "/v1/policy/rules", &ListGlobalRules},
     Route{"PUT", "/v1/policy/rules", &SetGlobalRules},

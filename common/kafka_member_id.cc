@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdlib>
 
+#include "common/host_name.h"
+
 namespace sg::queue {
 
 std::string SanitizeGroupInstanceName(std::string_view name) {
@@ -31,9 +33,7 @@ Result<std::string> StaticMemberName(std::string_view pod_env, std::string_view 
 
 Result<std::string> LocalStaticMemberName() {
   const char* pod = std::getenv("SMIMEGATE_POD_NAME");
-  std::array<char, 256> host{};
-  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
-  return StaticMemberName(pod != nullptr ? pod : "", host.data());
+  return StaticMemberName(pod != nullptr ? pod : "", HostName(""));
 }
 
 std::string GroupInstanceId(std::string_view name, std::string_view group, int index) {

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/host_name.h"
 #include "common/mail/address.h"
 
 namespace sg::egress {
@@ -17,11 +18,7 @@ std::string ResolvePath(const std::string& path, const std::string& data_dir) {
   return data_dir + (data_dir.back() == '/' ? "" : "/") + path;
 }
 
-std::string DefaultHeloName() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) == 0 && buf[0] != '\0') return buf;
-  return "localhost";
-}
+std::string DefaultHeloName() { return HostName(); }
 
 Result<TlsPolicy> ParseTls(const config::ConfigNode& route) {
   TlsPolicy tls;

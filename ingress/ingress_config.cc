@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/ascii.h"
+#include "common/host_name.h"
 #include "ingress/ingress_steps.h"
 
 namespace sg::ingress {
@@ -197,11 +198,7 @@ Result<RecipientVerificationConfig> ParseRecipientVerification(const config::Con
 Result<IngressConfig> ParseIngressConfig(const config::ConfigNode& s, const std::string& data_dir) {
   IngressConfig c;
   c.data_dir = data_dir;
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
-    std::snprintf(host, sizeof host, "localhost");
-  }
-  SG_ASSIGN_OR_RETURN(c.hostname, s.String("hostname", std::string(host)));
+  SG_ASSIGN_OR_RETURN(c.hostname, s.String("hostname", HostName()));
   SG_ASSIGN_OR_RETURN(int64_t threads, s.Int("threads", 0, 0, 256));
   c.threads = static_cast<int>(threads);
   SG_ASSIGN_OR_RETURN(c.max_message_size, s.Size("max_message_size", c.max_message_size));

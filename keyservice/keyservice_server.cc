@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/host_name.h"
 #include "common/log_event.h"
 #include "common/thread_name.h"
 #include "keyservice/credentials_files.h"
@@ -24,12 +25,6 @@ std::string ReadIfExists(const std::filesystem::path& p) {
   std::stringstream ss;
   if (in) ss << in.rdbuf();
   return ss.str();
-}
-
-std::string HostName() {
-  char buf[256] = {0};
-  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
-  return buf;
 }
 
 }  // namespace

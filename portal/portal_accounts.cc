@@ -105,7 +105,20 @@ Result<Accounts::Answer> Accounts::Login(const std::string& raw_address,
   limiter_.Success(address);
   metrics_.logins.WithLabels({"ok"}).Inc();
   audit_.Record("login", address, ip);
+  RecordLogin(address);
   return Answer{Outcome::kOk, {}, address, {}, account->session_generation()};
+}
+
+void Accounts::RecordLogin(const std::string& address) {
+  const int64_t now = clock_.NowMs();
+  Status s = store_.UpdateAccount(address, [now](pb::Account& a) {
+    a.set_last_login_ms(now);
+    return OkStatus();
+  });
+  // Informational only (`portal account show`): the login itself stands.
+  if (!s.ok() && s.error().code != ErrorCode::kNotFound) {
+    spdlog::warn("portal: cannot record the login time of an account: {}", s.error().message);
+  }
 }
 
 Result<bool> Accounts::TotpMatches(pb::Account& account, const std::string& code) {
@@ -145,6 +158,7 @@ Result<Accounts::Answer> Accounts::CompleteTotp(const std::string& address,
   limiter_.Success(address);  // the whole login succeeded
   metrics_.logins.WithLabels({"ok"}).Inc();
   audit_.Record("login", address, ip, {}, "totp");
+  RecordLogin(address);
   return Answer{Outcome::kOk, {}, address, {}, account->session_generation()};
 }
 

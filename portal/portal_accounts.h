@@ -113,6 +113,9 @@ class Accounts {
   Result<Answer> TotpRefused(const std::string& address, const std::string& ip,
                              const std::string& what);
   static void EndOtherSessions(pb::Account& account);
+  // Stores the time of a whole login (Account.last_login_ms); a store error
+  // is logged, the login stands.
+  void RecordLogin(const std::string& address);
   void Background(std::function<void()> task);
   void RunBackground();
   void RunGuarded(const std::function<void()>& task);

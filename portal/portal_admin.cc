@@ -14,9 +14,8 @@
 #include "portal/portal_expiry.h"
 
 namespace sg::portal {
-namespace {
 
-grpc::Status ToGrpc(const Error& e) {
+grpc::Status AdminStatus(const Error& e) {
   grpc::StatusCode code = grpc::StatusCode::INTERNAL;
   switch (e.code) {
     case ErrorCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
@@ -28,6 +27,8 @@ grpc::Status ToGrpc(const Error& e) {
   }
   return grpc::Status(code, e.message);
 }
+
+namespace {
 
 void Fill(const pb::StoredMessage& m, pb::ListedMessage* out) {
   out->set_recipient(m.recipient());
@@ -90,7 +91,7 @@ grpc::Status PortalAdminService::List(grpc::ServerContext*, const pb::ListReques
     std::string cursor;
     while (true) {
       auto list = store.ListMessages(rcpt, cursor, 1000);
-      if (!list.ok()) return ToGrpc(list.error());
+      if (!list.ok()) return AdminStatus(list.error());
       for (const auto& m : *list) {
         if (!add(m)) return grpc::Status::OK;
       }
@@ -102,7 +103,7 @@ grpc::Status PortalAdminService::List(grpc::ServerContext*, const pb::ListReques
   std::string cursor;
   while (true) {
     auto batch = store.ScanMessages(cursor, 1000);
-    if (!batch.ok()) return ToGrpc(batch.error());
+    if (!batch.ok()) return AdminStatus(batch.error());
     for (const auto& m : *batch) {
       if (!add(m)) return grpc::Status::OK;
     }
@@ -117,7 +118,7 @@ grpc::Status PortalAdminService::Purge(grpc::ServerContext*, const pb::PurgeRequ
   PortalStore& store = vault_.store();
   if (req->expired()) {
     auto report = RunExpiry(store, config_, clock_, &metrics_);
-    if (!report.ok()) return ToGrpc(report.error());
+    if (!report.ok()) return AdminStatus(report.error());
     resp->set_messages(static_cast<uint32_t>(report->messages));
     audit_.Record("admin_purge_expired", "", "local", {}, std::to_string(report->messages));
     return grpc::Status::OK;
@@ -128,15 +129,15 @@ grpc::Status PortalAdminService::Purge(grpc::ServerContext*, const pb::PurgeRequ
   }
   if (!req->id().empty()) {
     Status s = store.DeleteMessage(rcpt, req->id());
-    if (!s.ok()) return ToGrpc(s.error());
+    if (!s.ok()) return AdminStatus(s.error());
     resp->set_messages(1);
   } else {
     while (true) {
       auto batch = store.ListMessages(rcpt, "", 500);
-      if (!batch.ok()) return ToGrpc(batch.error());
+      if (!batch.ok()) return AdminStatus(batch.error());
       for (const auto& m : *batch) {
         Status s = store.DeleteMessage(rcpt, m.id());
-        if (!s.ok() && s.error().code != ErrorCode::kNotFound) return ToGrpc(s.error());
+        if (!s.ok() && s.error().code != ErrorCode::kNotFound) return AdminStatus(s.error());
       }
       resp->set_messages(resp->messages() + static_cast<uint32_t>(batch->size()));
       if (batch->size() < 500) break;
@@ -145,7 +146,7 @@ grpc::Status PortalAdminService::Purge(grpc::ServerContext*, const pb::PurgeRequ
   metrics_.deleted.WithLabels({"admin"}).Inc(resp->messages());
   if (req->account()) {
     Status s = store.DeleteAccount(rcpt);
-    if (!s.ok() && s.error().code != ErrorCode::kNotFound) return ToGrpc(s.error());
+    if (!s.ok() && s.error().code != ErrorCode::kNotFound) return AdminStatus(s.error());
     resp->set_account_deleted(s.ok());
   }
   audit_.Record("admin_purge", rcpt, "local", req->id(),
@@ -163,12 +164,12 @@ grpc::Status PortalAdminService::ResendLink(grpc::ServerContext*, const pb::Rese
     m = store.GetMessage(rcpt, req->id());
   } else {
     auto newest = store.ListMessages(rcpt, "", 1);
-    if (!newest.ok()) return ToGrpc(newest.error());
+    if (!newest.ok()) return AdminStatus(newest.error());
     if (!newest->empty()) m = newest->front();
   }
-  if (!m.ok()) return ToGrpc(m.error());
+  if (!m.ok()) return AdminStatus(m.error());
   Status s = intake_.Notify(*m);
-  if (!s.ok()) return ToGrpc(s.error());
+  if (!s.ok()) return AdminStatus(s.error());
   resp->set_id(m->id());
   resp->set_expires_ms(clock_.NowMs() + config_.link_ttl.count());
   audit_.Record("admin_resend_link", rcpt, "local", m->id());

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "common/ascii.h"
+#include "common/host_name.h"
 
 namespace sg::portal {
 namespace {
@@ -118,9 +119,7 @@ Result<PortalConfig> ParsePortalConfig(const config::ConfigNode& s, const std::s
   SG_ASSIGN_OR_RETURN(c.address, s.String("address", c.address));
   SG_ASSIGN_OR_RETURN(int64_t port, s.Int("port", 8443, 0, 65535));
   c.port = static_cast<int>(port);
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
-  SG_ASSIGN_OR_RETURN(c.hostname, s.String("hostname", std::string(host)));
+  SG_ASSIGN_OR_RETURN(c.hostname, s.String("hostname", HostName()));
   SG_ASSIGN_OR_RETURN(c.public_url, s.String("public_url", std::string()));
   if (!c.public_url.empty() && !c.public_url.starts_with("https://")) {
     return s.ErrorAt("public_url", "must start with https://");

@@ -80,6 +80,13 @@ void LoginLimiter::Success(const std::string& address) {
 
 void LoginLimiter::Unlock(const std::string& address) { Success(address); }
 
+LoginLimiter::AddressStatus LoginLimiter::Peek(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const AddressState* a = addresses_.Find(address);
+  if (a == nullptr || (a->locked_until_ms != 0 && a->locked_until_ms <= clock_.NowMs())) return {};
+  return {a->failures, a->totp_failures, a->locked_until_ms};
+}
+
 bool LoginLimiter::AllowResetMail(const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_.NowMs();

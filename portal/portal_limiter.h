@@ -66,6 +66,15 @@ class LoginLimiter {
   void Success(const std::string& address);
   // A password reset by link (after the TOTP code, when the account has one).
   void Unlock(const std::string& address);
+  // What the limiter holds for `address` now (admin: `smimegatectl portal
+  // account show`); a lock that ran out reads as no lock and no failures.
+  // Touches nothing (the entry keeps its place in the LRU).
+  struct AddressStatus {
+    size_t failures = 0;
+    size_t totp_failures = 0;
+    int64_t locked_until_ms = 0;  // 0: not locked
+  };
+  AddressStatus Peek(const std::string& address);
   // True (and remembered) when a reset mail for `address` may go out now.
   bool AllowResetMail(const std::string& address);
   // True (and counted) when `address` may send one more reply now.

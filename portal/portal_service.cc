@@ -102,7 +102,7 @@ Status PortalService::Start() {
     links_->set_public_url(config_.public_url);
   }
   admin_service_ = std::make_unique<PortalAdminService>(config_, *vault_, *intake_, *audit_,
-                                                        *metrics_, clock_);
+                                                        *metrics_, *limiter_, clock_);
   admin_server_ = std::make_unique<PortalAdminServer>(admin_service_.get());
   SG_RETURN_IF_ERROR(admin_server_->Start(config_.admin_socket));
 

@@ -24,6 +24,7 @@
 #include "keyservice/credentials_files.h"
 #include "keyservice/kek_check.h"
 #include "keyservice/rpc_role_egress.h"
+#include "keyservice/rpc_role_portal.h"
 
 namespace sg::app {
 namespace {
@@ -57,11 +58,16 @@ std::vector<PortUse> PortsOf(const AppConfig& c, Stage stage) {
     }
   }
   if (RunsPortal(c, stage)) ports.push_back({"portal", c.portal.address, c.portal.port});
-  // Only a separately started egress serves egress.admin (`run` serves the
-  // queue admin on the keyservice's listener).
+  // Only a separately started egress (portal) serves egress.admin
+  // (portal.admin); `run` serves both admins in process.
   if (stage == Stage::kEgress && !c.egress.admin.listen.empty()) {
     if (auto hp = egress::ParseHostPort(c.egress.admin.listen, 0); hp.ok()) {
       ports.push_back({"egress.admin.listen", hp->host, hp->port});
+    }
+  }
+  if (stage == Stage::kPortal && !c.portal.admin.listen.empty()) {
+    if (auto hp = egress::ParseHostPort(c.portal.admin.listen, 0); hp.ok()) {
+      ports.push_back({"portal.admin.listen", hp->host, hp->port});
     }
   }
   return ports;
@@ -159,23 +165,33 @@ void CheckCertificates(const AppConfig& c, Stage stage,
   }
 }
 
-// egress.admin of a separately started egress: the three files are there,
-// load as a TLS server identity, and the certificate is an egress identity
-// (role egress, the name `smimegatectl queue --egress` verifies).
-void CheckEgressAdmin(const AppConfig& c, Stage stage, std::chrono::system_clock::time_point now,
-                      DeploymentCheck& out) {
-  const auto& a = c.egress.admin;
-  if (stage != Stage::kEgress || a.listen.empty()) return;
-  const std::string fix =
-      "; fix: `smimegatectl credentials issue --role egress --out DIR` and point "
-      "egress.admin.tls.cert_file/key_file/client_ca_file at DIR's cert.pem, key.pem, ca.pem "
-      "(or leave egress.admin.listen empty)";
+// A stage's own admin port (`<stage>.admin`, common/admin_listener_config.h)
+// and the identity it must serve with.
+struct StageAdmin {
+  const AdminListenerConfig& config;
+  std::string key;               // "egress.admin"
+  std::string_view role;         // the role its certificate carries
+  std::string_view server_name;  // the name its clients verify
+  std::string client;            // who verifies it, for the message
+};
+
+// A separately started stage's admin port: the three files are there, load
+// as a TLS server identity, and the certificate is that stage's identity
+// (its role, and the name its clients verify).
+void CheckStageAdmin(const StageAdmin& s, const std::string& trust_domain,
+                     std::chrono::system_clock::time_point now, DeploymentCheck& out) {
+  const auto& a = s.config;
+  const std::string fix = "; fix: `smimegatectl credentials issue --role " + std::string(s.role) +
+                          " --out DIR` and point " + s.key +
+                          ".tls.cert_file/key_file/client_ca_file at DIR's cert.pem, key.pem, "
+                          "ca.pem (or leave " +
+                          s.key + ".listen empty)";
   bool missing = false;
   for (const auto& [key, file] : {std::pair{"cert_file", a.cert_file},
                                   {"key_file", a.key_file},
                                   {"client_ca_file", a.client_ca_file}}) {
     if (::access(file.c_str(), R_OK) != 0) {
-      std::string error = std::string("egress.admin.tls.") + key + ": cannot read " + file;
+      std::string error = s.key + ".tls." + key + ": cannot read " + file;
       error += ": ";
       error += std::strerror(errno);
       error += fix;
@@ -185,26 +201,45 @@ void CheckEgressAdmin(const AppConfig& c, Stage stage, std::chrono::system_clock
   }
   if (missing) return;
   const size_t before = out.errors.size();
-  CheckCertificate({a.cert_file, a.key_file, a.client_ca_file}, "egress.admin.tls", now, out);
+  CheckCertificate({a.cert_file, a.key_file, a.client_ca_file}, s.key + ".tls", now, out);
   for (size_t i = before; i < out.errors.size(); ++i) out.errors[i] += fix;
   if (out.errors.size() > before) return;
   std::stringstream pem;
   pem << std::ifstream(a.cert_file).rdbuf();
-  auto facts = keyservice::InspectCertificatePem(pem.str(), c.keyservice.tls.trust_domain);
-  const std::string where = "egress.admin.tls.cert_file: certificate " + a.cert_file;
-  if (facts.ok() && facts->role != keyservice::kRoleEgress) {
+  auto facts = keyservice::InspectCertificatePem(pem.str(), trust_domain);
+  const std::string where = s.key + ".tls.cert_file: certificate " + a.cert_file;
+  if (facts.ok() && facts->role != s.role) {
     out.errors.push_back(where + " carries " +
-                         (facts->role.empty() ? "no role (URI SAN spiffe://" +
-                                                    c.keyservice.tls.trust_domain + "/<role>)"
-                                              : "the role " + facts->role) +
-                         ", not egress" + fix);
+                         (facts->role.empty()
+                              ? "no role (URI SAN spiffe://" + trust_domain + "/<role>)"
+                              : "the role " + facts->role) +
+                         ", not " + std::string(s.role) + fix);
     return;
   }
   auto leaf = LeafOf(a.cert_file);
-  const std::string name(keyservice::kEgressServerName);
+  const std::string name(s.server_name);
   if (leaf && X509_check_host(leaf.get(), name.data(), name.size(), 0, nullptr) != 1) {
-    out.errors.push_back(where + " is not issued for the name " + name +
-                         ", which `smimegatectl queue --egress` verifies" + fix);
+    out.errors.push_back(where + " is not issued for the name " + name + ", which " + s.client +
+                         " verifies" + fix);
+  }
+}
+
+// egress.admin of a separately started egress (`smimegatectl queue
+// --egress`) and portal.admin of a separately started portal (the
+// keyservice's REST API and `smimegatectl portal --portal`).
+void CheckStageAdmins(const AppConfig& c, Stage stage, std::chrono::system_clock::time_point now,
+                      DeploymentCheck& out) {
+  const std::string& trust_domain = c.keyservice.tls.trust_domain;
+  if (stage == Stage::kEgress && !c.egress.admin.listen.empty()) {
+    CheckStageAdmin({c.egress.admin, "egress.admin", keyservice::kRoleEgress,
+                     keyservice::kEgressServerName, "`smimegatectl queue --egress`"},
+                    trust_domain, now, out);
+  }
+  if (stage == Stage::kPortal && !c.portal.admin.listen.empty()) {
+    CheckStageAdmin(
+        {c.portal.admin, "portal.admin", keyservice::kRolePortal, keyservice::kPortalServerName,
+         "the keyservice's REST API (keyservice.admin_api.portal.server_name)"},
+        trust_domain, now, out);
   }
 }
 
@@ -220,7 +255,7 @@ DeploymentCheck CheckDeployment(const AppConfig& config, Stage stage,
   }
   CheckPorts(config, stage, out);
   CheckCertificates(config, stage, now, out);
-  CheckEgressAdmin(config, stage, now, out);
+  CheckStageAdmins(config, stage, now, out);
   return out;
 }
 

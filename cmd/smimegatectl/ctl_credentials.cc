@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cmd/smimegatectl/ctl.h"
+#include "common/host_name.h"
 #include "keyservice/credentials_files.h"
 #include "keyservice/rpc_roles.h"
 
@@ -18,9 +19,8 @@ struct CredentialsArgs {
 };
 
 std::string DefaultName(const std::string& role) {
-  char host[256] = {0};
-  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-  return role + (host[0] ? std::string("@") + host : std::string());
+  const std::string host = HostName("");
+  return role + (host.empty() ? std::string() : "@" + host);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// smimegatectl portal list|purge|resend-link: the web-encryption portal's
+// smimegatectl portal list|purge|resend-link|account: the web-encryption portal's
 // admin API (portal/portal_admin.h) on its Unix socket (portal.admin_socket,
 // default <data_dir>/run/portal.sock; its file mode is the authentication,
 // so this runs as the gateway's user on the gateway's machine).
@@ -163,11 +163,93 @@ void ResendLink(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
   });
 }
 
+// Seconds as a date, "-" for 0 (never).
+std::string DateOrNever(int64_t ms) { return ms == 0 ? "-" : Date(ms / 1000); }
+
+void PrintAccount(const pb::AccountInfo& a, bool json) {
+  if (json) {
+    PrintJson({{"recipient", a.address()},
+               {"account", a.exists()},
+               {"created_at_ms", a.created_ms()},
+               {"password_changed_at_ms", a.password_changed_ms()},
+               {"last_login_at_ms", a.last_login_ms()},
+               {"totp", a.totp()},
+               {"certificate", a.certificate()},
+               {"language", a.language()},
+               {"domain", a.domain()},
+               {"locked", a.locked()},
+               {"locked_until_ms", a.locked() ? a.locked_until_ms() : 0},
+               {"failed_logins", a.failed_logins()},
+               {"failed_totp_codes", a.failed_totp_codes()},
+               {"messages", a.messages()}});
+    return;
+  }
+  std::cout << "recipient:        " << a.address() << "\n"
+            << "account:          " << (a.exists() ? "registered" : "none (messages only)") << "\n";
+  if (a.exists()) {
+    std::cout << "created:          " << DateOrNever(a.created_ms()) << "\n"
+              << "password changed: " << DateOrNever(a.password_changed_ms()) << "\n"
+              << "last login:       " << DateOrNever(a.last_login_ms()) << "\n"
+              << "second factor:    " << (a.totp() ? "TOTP" : "none") << "\n"
+              << "certificate:      " << (a.certificate() ? "registered" : "none") << "\n"
+              << "first domain:     " << a.domain() << "\n";
+  }
+  std::cout << "login:            "
+            << (a.locked() ? "locked until " + Date(a.locked_until_ms() / 1000) : "not locked")
+            << " (" << a.failed_logins() << " failed passwords, " << a.failed_totp_codes()
+            << " failed codes)\n"
+            << "stored messages:  " << a.messages() << "\n";
+}
+
+// portal account show|logout|unlock RECIPIENT
+void Account(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
+  auto* account =
+      portal.add_subcommand("account", "a recipient's portal account")->require_subcommand(1);
+  using Rpc = grpc::Status (pb::PortalAdmin::Stub::*)(grpc::ClientContext*,
+                                                      const pb::AccountRequest&, pb::AccountInfo*);
+  struct Verb {
+    const char* name;
+    const char* help;
+    Rpc rpc;
+    const char* done;  // printed after the change; nullptr: print the state
+  };
+  static constexpr Verb kVerbs[] = {
+      {"show", "created, last login, second factor, lock and failed logins, stored messages",
+       &pb::PortalAdmin::Stub::AccountShow, nullptr},
+      {"logout", "end every session of the account (the password stays)",
+       &pb::PortalAdmin::Stub::AccountLogout, "logged out every session of "},
+      {"unlock", "lift the login lock and clear the failed-login counts",
+       &pb::PortalAdmin::Stub::AccountUnlock, "unlocked "},
+  };
+  for (const Verb& verb : kVerbs) {
+    auto* cmd = account->add_subcommand(verb.name, verb.help);
+    cmd->add_option("recipient", a.recipient, "the recipient's address")->required();
+    if (verb.done == nullptr) cmd->add_flag("--json", a.json, "one JSON object");
+    cmd->callback([&ctl, &a, verb] {
+      ctl.RunLocal([&] {
+        pb::AccountRequest req;
+        req.set_recipient(a.recipient);
+        pb::AccountInfo resp;
+        int rc = Call(ctl, a, [&](pb::PortalAdmin::Stub& stub, grpc::ClientContext& c) {
+          return (stub.*verb.rpc)(&c, req, &resp);
+        });
+        if (rc != 0) return rc;
+        if (verb.done == nullptr) {
+          PrintAccount(resp, a.json);
+        } else {
+          std::cout << verb.done << resp.address() << "\n";
+        }
+        return 0;
+      });
+    });
+  }
+}
+
 }  // namespace
 
 void AddPortalCommands(CLI::App& app, Ctl& ctl) {
   auto& a = ctl.Keep<PortalArgs>();
-  auto* portal = app.add_subcommand("portal", "the web-encryption portal's messages")
+  auto* portal = app.add_subcommand("portal", "the web-encryption portal's messages and accounts")
                      ->require_subcommand(1);
   portal->add_option("--portal", a.portal,
                      "HOST:PORT of a portal's admin port (portal.admin.listen; mutual TLS with "
@@ -175,6 +257,7 @@ void AddPortalCommands(CLI::App& app, Ctl& ctl) {
   List(*portal, ctl, a);
   Purge(*portal, ctl, a);
   ResendLink(*portal, ctl, a);
+  Account(*portal, ctl, a);
 }
 
 }  // namespace sg::ctl

@@ -72,10 +72,9 @@ def expect(api, gw, method, path, token, want, body=None):
 
 def main():
     admin_port = sgtest.free_port()
-    config = sgtest.run_config().replace(
-        "kek_create: true}}",
-        "kek_create: true, admin_api: {{enabled: true, address: 127.0.0.1, port: %d, "
-        "hostname: localhost}}}}" % admin_port)
+    config = sgtest.run_config(
+        keyservice_extra="admin_api: {enabled: true, address: 127.0.0.1, port: %d, "
+        "hostname: localhost}" % admin_port)
     gw = None
     try:
         gw = sgtest.SmimegateRun(sys.argv[1], config, prefix="sg-admin-api-")

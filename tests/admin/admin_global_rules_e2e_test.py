@@ -18,7 +18,6 @@ Usage: admin_global_rules_e2e_test.py <build dir>
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import sgtest  # noqa: E402
@@ -27,30 +26,12 @@ from admin_api_e2e_test import Api, expect  # noqa: E402
 DEADLINE = 5.0  # seconds: issue 19, "takes effect in every stage within seconds"
 fail = sgtest.fail_with_log
 
-CONFIG = """\
-hosted_domains: [example.com]
-log: {{format: text, level: info}}
-metrics: {{address: 127.0.0.1, port: {metrics}}}
-queue: {{type: embedded}}
-ingress:
-  listeners:
-    - {{name: mx, address: 127.0.0.1, port: {mx}, role: mx}}
-    - {{name: relay, address: 127.0.0.1, port: {relay}, role: relay, trusted_networks: [127.0.0.0/8]}}
-keyservice:
-  listen: "127.0.0.1:{ks}"
-  kek_file: kek
-  kek_create: true
-  admin_api: {{enabled: true, address: 127.0.0.1, port: ADMIN_PORT, hostname: localhost}}
-workers:
-  threads: 1
-  policy:
-    dsn: {{reporting_mta: gw.example.com}}
-    rules: [{{match: cfg.example, action: force_encrypt}}]
-egress:
-  poll_interval: 5ms
-  inbound: {{transport: maildir, path: mail/inbound}}
-  outbound: {{transport: maildir, path: mail/outbound}}
-"""
+# sgtest.run_config() with the admin REST API and a force_encrypt rule in
+# the config file (the registry's global rules come before it).
+CONFIG = sgtest.run_config(
+    keyservice_extra="admin_api: {enabled: true, address: 127.0.0.1, port: ADMIN_PORT, "
+    "hostname: localhost}",
+    policy="rules: [{match: cfg.example, action: force_encrypt}]")
 
 SENDER = "ann@a.example"
 _seq = [0]
@@ -87,14 +68,8 @@ def probe(gw, rcpt):
 def time_until(gw, rcpt, want):
     """Seconds until mail to `rcpt` has the outcome `want` (the check of
     each message), probing again and again; fails after DEADLINE."""
-    start = time.monotonic()
-    while True:
-        sent = time.monotonic() - start
-        kind, m = probe(gw, rcpt)
-        if want(kind, m):
-            return sent
-        if sent > DEADLINE:
-            fail(f"mail to {rcpt} still {kind} {sent:.1f} s after the change", gw.log_path)
+    return sgtest.probe_until(f"mail to {rcpt}", lambda: probe(gw, rcpt), lambda km: want(*km),
+                              gw.log_path, DEADLINE)
 
 
 def bounced(kind, m):

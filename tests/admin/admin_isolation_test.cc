@@ -117,6 +117,15 @@ std::vector<Case> CasesOnTenantB(const std::string& bob_cert) {
       {"DELETE /v1/portal/messages/{recipient}/{id}", "DELETE",
        "/v1/portal/messages/pat@y.example/0003", "", "/v1/portal/messages/pat@y.example/ffff", "",
        "pat@y.example/0003", "pat@y.example/ffff"},
+      // A recipient's portal account: pat@y.example has only tenant b's messages.
+      {"GET /v1/portal/recipients/{recipient}", "GET", "/v1/portal/recipients/pat@y.example", "",
+       "/v1/portal/recipients/zz@y.example", "", "pat@y.example", "zz@y.example"},
+      {"POST /v1/portal/recipients/{recipient}/logout", "POST",
+       "/v1/portal/recipients/pat@y.example/logout", "",
+       "/v1/portal/recipients/zz@y.example/logout", "", "pat@y.example", "zz@y.example"},
+      {"POST /v1/portal/recipients/{recipient}/unlock", "POST",
+       "/v1/portal/recipients/pat@y.example/unlock", "",
+       "/v1/portal/recipients/zz@y.example/unlock", "", "pat@y.example", "zz@y.example"},
       {"POST /v1/portal/messages/{recipient}/{id}/resend-link", "POST",
        "/v1/portal/messages/pat@y.example/0003/resend-link", "",
        "/v1/portal/messages/pat@y.example/ffff/resend-link", "", "pat@y.example/0003",
@@ -223,6 +232,8 @@ class AdminIsolationTest : public ::testing::Test {
     EXPECT_EQ(std::count(portal.begin(), portal.end(), "partner@x.example/0002"), 1);
     EXPECT_EQ(std::count(portal.begin(), portal.end(), "pat@y.example/0003"), 1);
     EXPECT_TRUE(server_.portal().Resent().empty());
+    EXPECT_TRUE(server_.portal().LoggedOut().empty());
+    EXPECT_TRUE(server_.portal().Unlocked().empty());
   }
   // A recipient purge by `token` leaves tenant b's portal messages alone.
   void ExpectPortalRecipientPurgeFiltered(const std::string& token) {

@@ -1,7 +1,9 @@
 // docs/api/openapi.yaml against the implementation, both ways: every
 // documented path and method is in the server's route table and answers
 // (not the "no such route" 404 or a 405), and every route the server
-// registers (RouteTable(), exported by the code) is documented. The
+// registers (RouteTable(), exported by the code) is documented; every
+// operation documents the answers every request may get before its handler
+// runs (401 no valid token, 429 over a rate limit: admin_api.cc). The
 // document's validity is checked by admin.openapi_validate (npm validator).
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -81,6 +83,28 @@ TEST(AdminOpenApiTest, EveryDocumentedOperationIsRegisteredAndAnswers) {
       EXPECT_EQ(body["error"]["code"], "not_found") << r.body;  // the object, not the route
     }
   }
+}
+
+// Every request passes the token check and both rate limits before its
+// handler (AdminApi::Handle), so every operation may answer 401 and 429.
+TEST(AdminOpenApiTest, EveryOperationDocumentsTheTokenAndRateLimitAnswers) {
+  YAML::Node doc = YAML::LoadFile(SG_OPENAPI_YAML);
+  size_t operations = 0;
+  for (const auto& path : doc["paths"]) {
+    for (const auto& op : path.second) {
+      const auto method = op.first.as<std::string>();
+      if (method == "parameters") continue;
+      ++operations;
+      const YAML::Node responses = op.second["responses"];
+      for (const char* code : {"401", "429"}) {
+        EXPECT_TRUE(responses && responses[code])
+            << AsciiUpper(method) << " " << path.first.as<std::string>() << " does not document "
+            << code << " (add `'" << code << "': {$ref: '#/components/responses/E" << code
+            << "'}`)";
+      }
+    }
+  }
+  EXPECT_EQ(operations, Documented().size());
 }
 
 }  // namespace

@@ -143,6 +143,59 @@ TEST_F(AdminPortalApiTest, ChangesAreAudited) {
   EXPECT_NE(audit.find("POST /v1/portal/messages/{recipient}/{id}/resend-link"), std::string::npos);
 }
 
+TEST_F(AdminPortalApiTest, AccountStateIsShownWithoutSecretsAndCountedInTheScope) {
+  auto all = server_.Call("GET", "/v1/portal/recipients/partner@x.example", super_);
+  ASSERT_EQ(all.status, 200) << all.body;
+  const Json j = Json::parse(all.body);
+  EXPECT_EQ(j["recipient"], "partner@x.example");
+  EXPECT_TRUE(j["account"].get<bool>());
+  EXPECT_EQ(j["created_at"], 1'700'000'000);
+  EXPECT_EQ(j["last_login_at"], 1'700'000'100);
+  EXPECT_TRUE(j["totp"].get<bool>());
+  EXPECT_FALSE(j["certificate"].get<bool>());
+  EXPECT_EQ(j["language"], "de");
+  EXPECT_EQ(j["domain"], "a.example");
+  EXPECT_TRUE(j["locked"].get<bool>());
+  EXPECT_EQ(j["locked_until"], 1'700'003'600);
+  EXPECT_EQ(j["failed_logins"], 20);
+  EXPECT_EQ(j["messages"], 3);
+  EXPECT_EQ(all.body.find("password_hash"), std::string::npos) << all.body;
+  // Tenant b counts its one message and does not learn tenant a's domain.
+  auto b = Json::parse(server_.Call("GET", "/v1/portal/recipients/partner@x.example", b_).body);
+  EXPECT_EQ(b["messages"], 1) << b;
+  EXPECT_EQ(b["domain"], "") << b;
+  auto a = Json::parse(server_.Call("GET", "/v1/portal/recipients/partner@x.example", a_).body);
+  EXPECT_EQ(a["domain"], "a.example") << a;
+  // Messages, no account; neither (404, also for a super token).
+  auto pat = server_.Call("GET", "/v1/portal/recipients/pat@y.example", super_);
+  ASSERT_EQ(pat.status, 200) << pat.body;
+  EXPECT_FALSE(Json::parse(pat.body)["account"].get<bool>());
+  EXPECT_TRUE(Json::parse(pat.body)["last_login_at"].is_null());
+  EXPECT_EQ(server_.Call("GET", "/v1/portal/recipients/nobody@z.example", super_).status, 404);
+  EXPECT_EQ(server_.Call("GET", "/v1/portal/recipients/pat@y.example", a_).status, 404);
+}
+
+TEST_F(AdminPortalApiTest, LogoutAndUnlockReachTheCallersRecipientsOnly) {
+  EXPECT_EQ(server_.Call("POST", "/v1/portal/recipients/pat@y.example/logout", a_).status, 404);
+  EXPECT_TRUE(server_.portal().LoggedOut().empty());
+  auto out = server_.Call("POST", "/v1/portal/recipients/partner@x.example/logout", b_);
+  ASSERT_EQ(out.status, 200) << out.body;
+  EXPECT_EQ(server_.portal().LoggedOut(), std::vector<std::string>{"partner@x.example"});
+  // No account: nothing to log out.
+  EXPECT_EQ(server_.Call("POST", "/v1/portal/recipients/pat@y.example/logout", super_).status, 404);
+  EXPECT_EQ(server_.portal().LoggedOut().size(), 1u);
+  auto unlocked = server_.Call("POST", "/v1/portal/recipients/partner@x.example/unlock", r1_);
+  ASSERT_EQ(unlocked.status, 200) << unlocked.body;
+  EXPECT_FALSE(Json::parse(unlocked.body)["locked"].get<bool>()) << unlocked.body;
+  EXPECT_TRUE(Json::parse(unlocked.body)["locked_until"].is_null()) << unlocked.body;
+  EXPECT_EQ(server_.portal().Unlocked(), std::vector<std::string>{"partner@x.example"});
+  const std::string audit = server_.Call("GET", "/v1/audit?limit=1000", super_).body;
+  EXPECT_NE(audit.find("POST /v1/portal/recipients/{recipient}/logout"), std::string::npos);
+  EXPECT_NE(audit.find("POST /v1/portal/recipients/{recipient}/unlock"), std::string::npos);
+  server_.portal().SetUnreachable(true);
+  EXPECT_EQ(server_.Call("GET", "/v1/portal/recipients/partner@x.example", super_).status, 503);
+}
+
 // Without a portal (keyservice alone, no keyservice.admin_api.portal): 503
 // naming the fix.
 TEST(AdminPortalApiNoPortalTest, Answers503WithTheFix) {

@@ -20,6 +20,20 @@ void FakePortalAdmin::Seed() {
   Add("partner@x.example", "0002", "bob@b.example");
   Add("pat@y.example", "0003", "bob@b.example");
   Add("partner@x.example", "0004", "cat@c.example");
+  portalpb::AccountInfo a;
+  a.set_address("partner@x.example");
+  a.set_exists(true);
+  a.set_created_ms(1'700'000'000'000);
+  a.set_password_changed_ms(1'700'000'000'000);
+  a.set_last_login_ms(1'700'000'100'000);
+  a.set_totp(true);
+  a.set_language("de");
+  a.set_domain("a.example");
+  a.set_locked(true);
+  a.set_locked_until_ms(1'700'003'600'000);
+  a.set_failed_logins(20);
+  std::lock_guard<std::mutex> lock(mu_);
+  accounts_[a.address()] = a;
 }
 
 void FakePortalAdmin::Add(const std::string& recipient, const std::string& id,
@@ -92,6 +106,62 @@ Result<portalpb::ResendLinkResponse> FakePortalAdmin::ResendLink(
     }
   }
   return MakeError(ErrorCode::kNotFound, "no message " + req.id());
+}
+
+Result<portalpb::AccountInfo> FakePortalAdmin::Describe(const portalpb::AccountRequest& req) {
+  if (unreachable_) return Unreachable();
+  const std::set<std::string> domains(req.sender_domains().begin(), req.sender_domains().end());
+  uint64_t count = 0;
+  for (const auto& m : messages_) {
+    if (m.recipient() == req.recipient() &&
+        (domains.empty() || domains.contains(m.sender_domain()))) {
+      ++count;
+    }
+  }
+  auto it = accounts_.find(req.recipient());
+  const bool visible = domains.empty() ? (it != accounts_.end() || count > 0) : count > 0;
+  if (!visible) return MakeError(ErrorCode::kNotFound, "no portal account or message");
+  portalpb::AccountInfo out;
+  if (it != accounts_.end()) out = it->second;
+  out.set_address(req.recipient());
+  out.set_messages(count);
+  return out;
+}
+
+Result<portalpb::AccountInfo> FakePortalAdmin::AccountShow(const portalpb::AccountRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Describe(req);
+}
+
+Result<portalpb::AccountInfo> FakePortalAdmin::AccountLogout(const portalpb::AccountRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_ASSIGN_OR_RETURN(auto info, Describe(req));
+  if (!info.exists()) return MakeError(ErrorCode::kNotFound, "no portal account");
+  logged_out_.push_back(req.recipient());
+  return info;
+}
+
+Result<portalpb::AccountInfo> FakePortalAdmin::AccountUnlock(const portalpb::AccountRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_ASSIGN_OR_RETURN(auto info, Describe(req));
+  unlocked_.push_back(req.recipient());
+  auto it = accounts_.find(req.recipient());
+  if (it != accounts_.end()) {
+    it->second.set_locked(false);
+    it->second.set_locked_until_ms(0);
+    it->second.set_failed_logins(0);
+  }
+  return Describe(req);
+}
+
+std::vector<std::string> FakePortalAdmin::LoggedOut() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return logged_out_;
+}
+
+std::vector<std::string> FakePortalAdmin::Unlocked() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unlocked_;
 }
 
 std::vector<std::string> FakePortalAdmin::Keys() {

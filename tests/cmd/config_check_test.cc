@@ -55,12 +55,14 @@ class ConfigCheckTest : public ::testing::Test {
     return c.ok() ? std::move(*c) : AppConfig{};
   }
   // A self-signed certificate valid from now for `days`, and its key.
-  void WriteCertificate(const std::string& stem, int days) {
+  // With `san`: a subjectAltName (a stage identity's role URI and DNS name).
+  void WriteCertificate(const std::string& stem, int days, const std::string& san = "") {
     auto key = sg::testing::MakeEcKey();
     sg::testing::CertSpec spec;
     spec.subject = {{"CN", "gw.example.org"}};
     spec.not_before = system_clock::now() - hours(1);
     spec.not_after = system_clock::now() + hours(24 * days);
+    if (!san.empty()) spec.extensions = {{NID_subject_alt_name, san}};
     auto cert = sg::testing::IssueCert(spec, key.get());
     Write(stem + ".crt", sg::testing::CertPem(cert.get()));
     Write(stem + ".key", sg::testing::KeyPem(key.get()));
@@ -224,17 +226,7 @@ TEST_F(ConfigCheckTest, EgressAdminFilesAndRoleAreChecked) {
   EXPECT_FALSE(
       Contains(CheckDeployment(c, Stage::kWorker, system_clock::now()).errors, "egress.admin"));
 
-  auto write_identity = [&](const std::string& san, int days) {
-    auto key = sg::testing::MakeEcKey();
-    sg::testing::CertSpec spec;
-    spec.subject = {{"CN", "egress identity"}};
-    spec.not_before = system_clock::now() - hours(1);
-    spec.not_after = system_clock::now() + hours(24 * days);
-    spec.extensions = {{NID_subject_alt_name, san}};
-    auto cert = sg::testing::IssueCert(spec, key.get());
-    Write("e.crt", sg::testing::CertPem(cert.get()));
-    Write("e.key", sg::testing::KeyPem(key.get()));
-  };
+  auto write_identity = [&](const std::string& san, int days) { WriteCertificate("e", days, san); };
   write_identity("URI:spiffe://smimegate/worker,DNS:smimegate-egress", 30);
   r = CheckDeployment(c, Stage::kEgress, system_clock::now());
   EXPECT_TRUE(Contains(r.errors, "egress.admin.tls.cert_file: certificate " + dir_.Sub("e.crt") +
@@ -263,6 +255,51 @@ TEST_F(ConfigCheckTest, EgressAdminFilesAndRoleAreChecked) {
   AppConfig t = Load(on_taken);
   r = CheckDeployment(t, Stage::kEgress, system_clock::now());
   EXPECT_TRUE(Contains(r.warnings, "egress.admin.listen 127.0.0.1:" + std::to_string(taken.port())))
+      << Joined(r.warnings);
+}
+
+// portal.admin of a separately started portal: the same checks as
+// egress.admin (one function), with the portal's role and name.
+TEST_F(ConfigCheckTest, PortalAdminFilesAndRoleAreChecked) {
+  const std::string yaml =
+      "metrics:\n  port: 0\nportal:\n  port: 0\n  admin:\n    listen: 127.0.0.1:47445\n"
+      "    tls:\n      cert_file: " +
+      dir_.Sub("p.crt") + "\n      key_file: " + dir_.Sub("p.key") +
+      "\n      client_ca_file: " + dir_.Sub("p.crt") + "\n";
+  AppConfig c = Load(yaml);
+  auto r = CheckDeployment(c, Stage::kPortal, system_clock::now());
+  EXPECT_TRUE(Contains(r.errors, "portal.admin.tls.cert_file: cannot read " + dir_.Sub("p.crt")))
+      << Joined(r.errors);
+  EXPECT_TRUE(Contains(r.errors, "fix: `smimegatectl credentials issue --role portal"));
+  // `run` serves the portal's admin on its Unix socket: nothing here.
+  EXPECT_FALSE(
+      Contains(CheckDeployment(c, Stage::kAll, system_clock::now()).errors, "portal.admin"));
+
+  auto write_identity = [&](const std::string& san) { WriteCertificate("p", 30, san); };
+  // An egress identity (the other stage's Secret by mistake).
+  write_identity("URI:spiffe://smimegate/egress,DNS:smimegate-egress");
+  r = CheckDeployment(c, Stage::kPortal, system_clock::now());
+  EXPECT_TRUE(Contains(r.errors, "portal.admin.tls.cert_file: certificate " + dir_.Sub("p.crt") +
+                                     " carries the role egress, not portal"))
+      << Joined(r.errors);
+  write_identity("URI:spiffe://smimegate/portal");
+  r = CheckDeployment(c, Stage::kPortal, system_clock::now());
+  EXPECT_TRUE(Contains(r.errors,
+                       "is not issued for the name smimegate-portal, which the "
+                       "keyservice's REST API"))
+      << Joined(r.errors);
+  write_identity("URI:spiffe://smimegate/portal,DNS:smimegate-portal");
+  r = CheckDeployment(c, Stage::kPortal, system_clock::now());
+  EXPECT_TRUE(r.errors.empty()) << Joined(r.errors);
+
+  // Its port is one of the stage's listeners.
+  sg::testing::LoopbackListenSocket taken(1);
+  ASSERT_TRUE(taken.ok());
+  std::string on_taken = yaml;
+  on_taken.replace(on_taken.find("127.0.0.1:47445"), 15,
+                   "127.0.0.1:" + std::to_string(taken.port()));
+  r = CheckDeployment(Load(on_taken), Stage::kPortal, system_clock::now());
+  EXPECT_TRUE(Contains(r.warnings, "portal.admin.listen 127.0.0.1:" + std::to_string(taken.port())))
       << Joined(r.warnings);
 }
 

@@ -54,18 +54,30 @@ bool AwaitAssignment(const std::vector<Consumer*>& members, size_t total) {
   return false;
 }
 
-TEST(KafkaStaticMembershipTest, StaticMembersOfTwoProcessesJoinAndShareTheRecords) {
-  testing::KafkaBrokerProcess broker(SMIMEGATE_TEST_BROKER, {{"t", 4}});
-  ASSERT_TRUE(broker.ok());
-  auto pod_a = OpenAs(broker.bootstrap(), "smimegate-egress-0");
-  auto pod_b = OpenAs(broker.bootstrap(), "smimegate-egress-1");
-  ASSERT_TRUE(pod_a && pod_b);
-  auto a = pod_a->CreateConsumer("g", {"t"});
-  auto b = pod_b->CreateConsumer("g", {"t"});
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE(AwaitAssignment({a->get(), b->get()}, 4));
+// Two processes (pods egress-0 and egress-1), one static consumer each in
+// group "g" of topic "t" (4 partitions), both assigned.
+class TwoPodsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(broker_.ok());
+    pod_a_ = OpenAs(broker_.bootstrap(), "smimegate-egress-0");
+    pod_b_ = OpenAs(broker_.bootstrap(), "smimegate-egress-1");
+    ASSERT_TRUE(pod_a_ && pod_b_);
+    auto a = pod_a_->CreateConsumer("g", {"t"});
+    auto b = pod_b_->CreateConsumer("g", {"t"});
+    ASSERT_TRUE(a.ok() && b.ok());
+    a_ = std::move(*a);
+    b_ = std::move(*b);
+    ASSERT_TRUE(AwaitAssignment({a_.get(), b_.get()}, 4));
+  }
 
-  auto producer = pod_a->CreateProducer();
+  testing::KafkaBrokerProcess broker_{SMIMEGATE_TEST_BROKER, {{"t", 4}}};
+  std::unique_ptr<KafkaQueue> pod_a_, pod_b_;
+  std::unique_ptr<Consumer> a_, b_;
+};
+
+TEST_F(TwoPodsTest, StaticMembersOfTwoProcessesJoinAndShareTheRecords) {
+  auto producer = pod_a_->CreateProducer();
   ASSERT_TRUE(producer.ok());
   constexpr int kRecords = 100;
   std::atomic<int> acked{0};
@@ -85,7 +97,7 @@ TEST(KafkaStaticMembershipTest, StaticMembersOfTwoProcessesJoinAndShareTheRecord
   std::map<Consumer*, int> per_member;
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (seen.size() < kRecords && std::chrono::steady_clock::now() < deadline) {
-    for (auto* c : {a->get(), b->get()}) {
+    for (auto* c : {a_.get(), b_.get()}) {
       auto r = c->Poll(200, 50ms);
       ASSERT_TRUE(r.ok());
       for (const auto& rec : *r) {
@@ -97,8 +109,8 @@ TEST(KafkaStaticMembershipTest, StaticMembersOfTwoProcessesJoinAndShareTheRecord
   }
   EXPECT_EQ(seen.size(), static_cast<size_t>(kRecords));
   for (const auto& [v, n] : seen) EXPECT_EQ(n, 1) << v;
-  EXPECT_GT(per_member[a->get()], 0);
-  EXPECT_GT(per_member[b->get()], 0);
+  EXPECT_GT(per_member[a_.get()], 0);
+  EXPECT_GT(per_member[b_.get()], 0);
 }
 
 TEST(KafkaStaticMembershipTest, ASecondConsumerOfAGroupInOneProcessGetsTheNextIndex) {
@@ -127,29 +139,20 @@ TEST(KafkaStaticMembershipTest, ASecondConsumerOfAGroupInOneProcessGetsTheNextIn
 // mock cluster treats it as a new member and rebalances the group (the
 // other member is revoked). Should a newer test broker honour the id, this
 // fails, and it becomes the test of the restart without a rebalance.
-TEST(KafkaStaticMembershipTest, TheTestBrokerRebalancesOnAStaticRestart) {
-  testing::KafkaBrokerProcess broker(SMIMEGATE_TEST_BROKER, {{"t", 4}});
-  ASSERT_TRUE(broker.ok());
-  auto pod_a = OpenAs(broker.bootstrap(), "smimegate-egress-0");
-  auto pod_b = OpenAs(broker.bootstrap(), "smimegate-egress-1");
-  ASSERT_TRUE(pod_a && pod_b);
-  auto a = pod_a->CreateConsumer("g", {"t"});
-  auto b = pod_b->CreateConsumer("g", {"t"});
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE(AwaitAssignment({a->get(), b->get()}, 4));
-  const auto a_before = (*a)->Assignment();
-  (*b)->Close();  // a static member: no LeaveGroup
-  b->reset();
-  pod_b.reset();
-  auto pod_b2 = OpenAs(broker.bootstrap(), "smimegate-egress-1");  // the same pod, restarted
+TEST_F(TwoPodsTest, TheTestBrokerRebalancesOnAStaticRestart) {
+  const auto a_before = a_->Assignment();
+  b_->Close();  // a static member: no LeaveGroup
+  b_.reset();
+  pod_b_.reset();
+  auto pod_b2 = OpenAs(broker_.bootstrap(), "smimegate-egress-1");  // the same pod, restarted
   ASSERT_TRUE(pod_b2);
   auto b2 = pod_b2->CreateConsumer("g", {"t"});
   ASSERT_TRUE(b2.ok());
   bool a_disturbed = false;
   const auto deadline = std::chrono::steady_clock::now() + 4s;  // < the 6 s session timeout
   while (std::chrono::steady_clock::now() < deadline) {
-    for (auto* c : {a->get(), b2->get()}) ASSERT_TRUE(c->Poll(1, 50ms).ok());
-    a_disturbed = a_disturbed || (*a)->Assignment() != a_before;
+    for (auto* c : {a_.get(), b2->get()}) ASSERT_TRUE(c->Poll(1, 50ms).ok());
+    a_disturbed = a_disturbed || a_->Assignment() != a_before;
   }
   std::string b2_now;
   for (const auto& tp : (*b2)->Assignment()) b2_now += std::to_string(tp.partition) + " ";

@@ -29,38 +29,18 @@ fail = sgtest.fail_with_log
 
 # sgtest.run_config() with a Graph directory source in the keyservice block;
 # {metrics}, {mx}, {relay}, {ks} are filled by SmimegateRun.
-CONFIG = """\
-hosted_domains: [example.com]
-log: {{format: text, level: info}}
-metrics: {{address: 127.0.0.1, port: {metrics}}}
-queue: {{type: embedded}}
-ingress:
-  listeners:
-    - {{name: mx, address: 127.0.0.1, port: {mx}, role: mx}}
-    - {{name: relay, address: 127.0.0.1, port: {relay}, role: relay, trusted_networks: [127.0.0.0/8]}}
-keyservice:
-  listen: "127.0.0.1:{ks}"
-  kek_file: kek
-  kek_create: true
-  directory:
-    sources:
-      m365:
-        type: graph
-        domains: [example.com]
-        token_url: GRAPH/tenant/oauth2/v2.0/token
-        graph_url: GRAPH
-        client_id: test-client
-        client_secret_file: SECRET
-        ca_file: CA
-workers:
-  threads: 1
-  policy:
-    dsn: {{reporting_mta: gw.example.com}}
-egress:
-  poll_interval: 5ms
-  inbound: {{transport: maildir, path: mail/inbound}}
-  outbound: {{transport: maildir, path: mail/outbound}}
-"""
+CONFIG = sgtest.run_config(keyservice_extra="""
+    directory:
+      sources:
+        m365:
+          type: graph
+          domains: [example.com]
+          token_url: GRAPH/tenant/oauth2/v2.0/token
+          graph_url: GRAPH
+          client_id: test-client
+          client_secret_file: SECRET
+          ca_file: CA
+""")
 
 
 def config(graph_port, secret, ca):

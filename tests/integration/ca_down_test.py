@@ -41,43 +41,27 @@ SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CMP_TEST_CA = os.path.join(BUILD, "tests", "keyservice", "cmp_test_ca")
 DNS_SERVER = os.path.join(SRC, "tests", "egress", "peers", "dns_server.py")
 
-CONFIG = """\
-hosted_domains: [example.com]
-log: {{format: text, level: info}}
-metrics: {{address: 127.0.0.1, port: {metrics}}}
-queue: {{type: embedded}}
-ingress:
-  listeners:
-    - {{name: mx, address: 127.0.0.1, port: {mx}, role: mx}}
-    - {{name: relay, address: 127.0.0.1, port: {relay}, role: relay, trusted_networks: [127.0.0.0/8]}}
-keyservice:
-  listen: "127.0.0.1:{ks}"
-  kek_file: kek
-  kek_create: true
-  dns: {{servers: ["127.0.0.1:@DNS_PORT@"], timeout: 1s}}
-  domain_validation: {{retry_initial: 1s, retry_max: 1s}}
-  issuance: {{answer_within: 500ms, retry_after: 1s}}
-  ca:
-    backend: cmp
-    cmp:
-      url: "http://127.0.0.1:@CMP_PORT@/pkix/"
-      reference: gateway-1
-      secret_file: @CA_DIR@/secret
-      issuing_cert_file: @CA_DIR@/issuing.pem
-      root_cert_file: @CA_DIR@/root.pem
-      message_timeout: 30s
-      total_timeout: 60s
-workers:
-  threads: 1
-  ca_wait: @CA_WAIT@
-  ca_retry: 1s
-  policy:
-    dsn: {{reporting_mta: gw.example.com}}
-egress:
-  poll_interval: 5ms
-  inbound: {{transport: maildir, path: mail/inbound}}
-  outbound: {{transport: smtp, hosts: ["127.0.0.1:@SINK_PORT@"], allowed_networks: [127.0.0.1/32]}}
-"""
+# sgtest.run_config() with a CMP CA that this test starts (or keeps
+# silent), a DNS server for domain validation and an SMTP sink; @...@ are
+# filled per scenario.
+CONFIG = sgtest.run_config(
+    keyservice_extra="""
+    dns: {servers: ["127.0.0.1:@DNS_PORT@"], timeout: 1s}
+    domain_validation: {retry_initial: 1s, retry_max: 1s}
+    issuance: {answer_within: 500ms, retry_after: 1s}
+    ca:
+      backend: cmp
+      cmp:
+        url: "http://127.0.0.1:@CMP_PORT@/pkix/"
+        reference: gateway-1
+        secret_file: @CA_DIR@/secret
+        issuing_cert_file: @CA_DIR@/issuing.pem
+        root_cert_file: @CA_DIR@/root.pem
+        message_timeout: 30s
+        total_timeout: 60s
+""",
+    workers="ca_wait: @CA_WAIT@\nca_retry: 1s",
+    outbound='{transport: smtp, hosts: ["127.0.0.1:@SINK_PORT@"], allowed_networks: [127.0.0.1/32]}')
 
 
 class Sink:

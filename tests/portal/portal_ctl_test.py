@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""smimegatectl portal list|resend-link|purge against a running portal
+"""smimegatectl portal list|resend-link|account|purge against a running portal
 (issue 17, "Operations"): the stored message is listed, a resend produces a
 second notification with a new working link, `list --domain` shows one
 tenant's messages only (two hosted domains) and refuses a bad domain, a
@@ -8,6 +8,7 @@ exits 3.
 
 Usage: portal_ctl_test.py <smimegate> <smimegatectl>
 """
+import json
 import os
 import subprocess
 import sys
@@ -82,6 +83,23 @@ def main():
         if r.returncode != 1 or "--domain" not in r.stderr:
             fail(f"list --domain with a bad domain: rc {r.returncode}: {r.stdout}{r.stderr}")
 
+        # The recipient's account (registered above): show --json, logout, unlock.
+        r = ctl("account", "show", "partner@example.org", "--json")
+        try:
+            account = json.loads(r.stdout) if r.returncode == 0 else {}
+        except ValueError:
+            account = {}
+        if (not account.get("account") or account.get("messages") != 2
+                or account.get("last_login_at_ms") != 0 or "$argon2" in r.stdout):
+            fail(f"account show --json: rc {r.returncode}: {r.stdout}{r.stderr}")
+        for verb, said in (("logout", "logged out every session of"), ("unlock", "unlocked")):
+            r = ctl("account", verb, "partner@example.org")
+            if r.returncode != 0 or said not in r.stdout:
+                fail(f"account {verb}: rc {r.returncode}: {r.stdout}{r.stderr}")
+        r = ctl("account", "logout", "nobody@example.org")
+        if r.returncode != 1 or "nobody@example.org" not in r.stderr:
+            fail(f"account logout of an unknown recipient: rc {r.returncode}: {r.stderr}")
+
         r = ctl("purge")
         if r.returncode != 2:
             fail(f"purge without arguments exited {r.returncode}")
@@ -94,7 +112,7 @@ def main():
         r = ctl("list")
         if r.returncode != 3:
             fail(f"list with the portal down exited {r.returncode}: {r.stderr}")
-        print("PASS: portal list, resend-link, purge; exit codes 2 and 3")
+        print("PASS: portal list, resend-link, account show/logout/unlock, purge; exit codes 2 and 3")
     finally:
         gw.stop()
 

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -108,7 +109,8 @@ def stop(proc, timeout=20.0):
 # A `smimegate run` config for SmimegateRun: hosted domain example.com, the
 # relay listener trusts loopback, both directions delivered to Maildirs under
 # the home directory (mail/inbound, mail/outbound; a tenant's inbound route may
-# name a loopback SMTP server). {log_format} is filled by run_config().
+# name a loopback SMTP server). The {...} fields are filled by run_config();
+# {{metrics}}, {{mx}}, {{relay}}, {{ks}} by SmimegateRun.
 _RUN_CONFIG = """\
 hosted_domains: [example.com]
 log: {{{{format: {log_format}, level: info}}}}
@@ -118,25 +120,61 @@ ingress:
   listeners:
     - {{{{name: mx, address: 127.0.0.1, port: {{mx}}, role: mx}}}}
     - {{{{name: relay, address: 127.0.0.1, port: {{relay}}, role: relay, trusted_networks: [127.0.0.0/8]}}}}
-keyservice: {{{{listen: "127.0.0.1:{{ks}}", kek_file: kek, kek_create: true{keyservice_extra}}}}}
-workers:
+keyservice:
+  listen: "127.0.0.1:{{ks}}"
+  kek_file: kek
+  kek_create: true
+{keyservice}workers:
   threads: 1
-  policy:
+{workers}  policy:
     dsn: {{{{reporting_mta: gw.example.com}}}}
-egress:
+{policy}egress:
   poll_interval: 5ms
   inbound: {{{{transport: maildir, path: mail/inbound, allowed_networks: [127.0.0.0/8]}}}}
-  outbound: {{{{transport: maildir, path: mail/outbound}}}}
+  outbound: {outbound}
 """
 
 
-def run_config(log_format="text", keyservice_extra=""):
-    """The SmimegateRun config template above with the given log.format.
+def _block(text, indent):
+    """Plain YAML lines (any common indentation) indented by `indent` spaces,
+    braces doubled for SmimegateRun's format(); "" for no text."""
+    lines = textwrap.dedent(text).strip("\n").splitlines()
+    out = "".join((" " * indent + line if line.strip() else "") + "\n" for line in lines)
+    return out.replace("{", "{{").replace("}", "}}") if text.strip() else ""
 
-    keyservice_extra: more flow-style entries of the keyservice section,
-    e.g. 'directory: {grace_period: 2s}' (plain YAML, braces not doubled)."""
-    extra = ", " + keyservice_extra.replace("{", "{{").replace("}", "}}") if keyservice_extra else ""
-    return _RUN_CONFIG.format(log_format=log_format, keyservice_extra=extra)
+
+def run_config(log_format="text", keyservice_extra="", workers="", policy="",
+               outbound="{transport: maildir, path: mail/outbound}"):
+    """The SmimegateRun config template above.
+
+    Plain YAML (braces not doubled), each added to its section in block style:
+    keyservice_extra  more keys of `keyservice:`, e.g.
+                      'directory: {grace_period: 2s}' or a multi-line block
+                      (a Graph source, a CA backend);
+    workers           more keys of `workers:` ('ca_wait: 5s');
+    policy            more keys of `workers.policy:` ('rules: [...]');
+    outbound          the value of `egress.outbound` (a flow mapping)."""
+    return _RUN_CONFIG.format(log_format=log_format, keyservice=_block(keyservice_extra, 2),
+                              workers=_block(workers, 2), policy=_block(policy, 4),
+                              outbound=outbound.replace("{", "{{").replace("}", "}}"))
+
+
+def probe_until(what, probe, done, log_path, deadline=5.0, interval=0.02):
+    """Seconds from now until `done(probe())` holds, probing again and again
+    (issue 19: a registry change takes effect within seconds, without a
+    restart); fails with the log's tail once `deadline` seconds have passed.
+    `probe` may take its own time (a message sent and its outcome awaited):
+    the time returned is when the successful probe began."""
+    start = time.monotonic()
+    while True:
+        began = time.monotonic() - start
+        got = probe()
+        if done(got):
+            return began
+        if time.monotonic() - start > deadline:
+            fail_with_log(f"{what}: still {repr(got)[:200]} {time.monotonic() - start:.1f} s "
+                          f"after the change (limit {deadline:g} s)", log_path)
+        time.sleep(interval)
 
 
 def rcpt_code(port, rcpt):
@@ -159,16 +197,8 @@ def rcpt_code(port, rcpt):
 def seconds_until_rcpt(port, rcpt, want, log_path, deadline=5.0):
     """Seconds until RCPT TO:<rcpt> answers `want`; fails (with the log) after
     `deadline` seconds (issue 19: a registry change reaches SMTP within 5 s)."""
-    start = time.monotonic()
-    while True:
-        code = rcpt_code(port, rcpt)
-        elapsed = time.monotonic() - start
-        if code == want:
-            return elapsed
-        if elapsed > deadline:
-            fail_with_log(f"RCPT TO:<{rcpt}> still answers {code} after {elapsed:.1f} s "
-                          f"(want {want})", log_path)
-        time.sleep(0.02)
+    return probe_until(f"RCPT TO:<{rcpt}> (want {want})", lambda: rcpt_code(port, rcpt),
+                       lambda code: code == want, log_path, deadline)
 
 
 def fail_with_log(msg, log_path, lines=40):

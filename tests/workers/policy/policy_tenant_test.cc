@@ -114,6 +114,21 @@ struct RuleCase {
   AdminRule::Action want_action = AdminRule::Action::kForceEncrypt;
 };
 
+// FindRule for the sender domain and recipient of each case.
+void ExpectRules(const PolicyConfig& global, const TenantPolicyTable& table,
+                 const std::vector<RuleCase>& cases) {
+  for (const auto& c : cases) {
+    const AdminRule* r = FindRule(global, &table, table.ForDomain(c.sender_domain), c.rcpt);
+    if (*c.want_match == '\0') {
+      EXPECT_EQ(r, nullptr) << c.name;
+      continue;
+    }
+    ASSERT_NE(r, nullptr) << c.name;
+    EXPECT_EQ(r->match, c.want_match) << c.name;
+    EXPECT_EQ(r->action, c.want_action) << c.name;
+  }
+}
+
 TEST(FindRule, TenantRulesFirstThenGlobal) {
   auto table = TenantPolicyTable::Build(Table());
   PolicyConfig global;
@@ -130,16 +145,7 @@ TEST(FindRule, TenantRulesFirstThenGlobal) {
        AdminRule::Action::kExempt},
       {"nothing matches", "a.example", "x@nowhere.example", ""},
   };
-  for (const auto& c : cases) {
-    const AdminRule* r = FindRule(global, table.get(), table->ForDomain(c.sender_domain), c.rcpt);
-    if (*c.want_match == '\0') {
-      EXPECT_EQ(r, nullptr) << c.name;
-      continue;
-    }
-    ASSERT_NE(r, nullptr) << c.name;
-    EXPECT_EQ(r->match, c.want_match) << c.name;
-    EXPECT_EQ(r->action, c.want_action) << c.name;
-  }
+  ExpectRules(global, *table, cases);
 }
 
 // The registry's global rules (docs/tenants.md "Global rules") come after
@@ -174,16 +180,7 @@ TEST(FindRule, RegistryGlobalRulesAfterTheTenantsBeforeTheConfigFiles) {
       {"config only", "a.example", "x@cfg.example", "cfg.example", AdminRule::Action::kExempt},
       {"nothing matches", "a.example", "x@new.example", ""},
   };
-  for (const auto& c : cases) {
-    const AdminRule* r = FindRule(global, table.get(), table->ForDomain(c.sender_domain), c.rcpt);
-    if (*c.want_match == '\0') {
-      EXPECT_EQ(r, nullptr) << c.name;
-      continue;
-    }
-    ASSERT_NE(r, nullptr) << c.name;
-    EXPECT_EQ(r->match, c.want_match) << c.name;
-    EXPECT_EQ(r->action, c.want_action) << c.name;
-  }
+  ExpectRules(global, *table, cases);
   const AdminRule* none = FindRule(global, nullptr, nullptr, "x@partner.example");
   EXPECT_EQ(none, nullptr) << "without a table: the config file's rules only";
 }
@@ -197,68 +194,70 @@ keyservice::TenantRoutingTable ExampleComTable(const keyservice::TenantPolicy& p
   return t;
 }
 
-TEST(TenantPolicyProcessor, TenantForceRuleBouncesWithoutCertificate) {
-  Harness h;
-  h.AddCast();
-  TenantPolicies policies;
-  h.processor->SetTenantPolicies(&policies, /*web_encryption_available=*/false);
-  auto in = testing::Record(v1::DIRECTION_OUTBOUND, kAlice, {kErin},
-                            testing::TextMessage(kAlice, "hello"));
-  auto before = h.Run(in);
+// A processor with the cast's keys following `policies_`, without a portal.
+class TenantPolicyProcessor : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    h_.AddCast();
+    h_.processor->SetTenantPolicies(&policies_, /*web_encryption_available=*/false);
+  }
+  // An outbound message from alice.
+  static v1::MessageRecord FromAlice(const char* rcpt, const char* subject) {
+    return testing::Record(v1::DIRECTION_OUTBOUND, kAlice, {rcpt},
+                           testing::TextMessage(kAlice, subject));
+  }
+
+  Harness h_;
+  TenantPolicies policies_;
+};
+
+TEST_F(TenantPolicyProcessor, TenantForceRuleBouncesWithoutCertificate) {
+  auto in = FromAlice(kErin, "hello");
+  auto before = h_.Run(in);
   ASSERT_TRUE(before.ok()) << before.error().ToString();
   EXPECT_EQ(testing::FormsFor(*before, kErin).size(), 1u) << "signed, delivered";
 
   keyservice::TenantPolicy p;
   p.tenant = "ta";
   p.rules = {{"nocert.example", "force_encrypt"}};
-  policies.Replace(TenantPolicyTable::Build(ExampleComTable(p)));
-  auto after = h.Run(in);
+  policies_.Replace(TenantPolicyTable::Build(ExampleComTable(p)));
+  auto after = h_.Run(in);
   ASSERT_TRUE(after.ok()) << after.error().ToString();
   EXPECT_TRUE(testing::FormsFor(*after, kErin).empty()) << "must be encrypted: bounced";
   ASSERT_NE(testing::Dsn(*after), nullptr);
   EXPECT_NE(testing::Dsn(*after)->message().find("must be encrypted"), std::string::npos);
 }
 
-TEST(TenantPolicyProcessor, RegistryGlobalForceRuleAppliesToASenderWithoutTenantOverride) {
-  Harness h;
-  h.AddCast();
-  TenantPolicies policies;
-  h.processor->SetTenantPolicies(&policies, /*web_encryption_available=*/false);
-  auto in = testing::Record(v1::DIRECTION_OUTBOUND, kAlice, {kErin},
-                            testing::TextMessage(kAlice, "hello"));
+TEST_F(TenantPolicyProcessor, RegistryGlobalForceRuleAppliesToASenderWithoutTenantOverride) {
+  auto in = FromAlice(kErin, "hello");
   keyservice::TenantRoutingTable t;
   t.domains = {{"example.com", "ta"}};  // no override for ta
   t.global_rules = {{"nocert.example", "force_encrypt"}};
-  policies.Replace(TenantPolicyTable::Build(t));
-  auto forced = h.Run(in);
+  policies_.Replace(TenantPolicyTable::Build(t));
+  auto forced = h_.Run(in);
   ASSERT_TRUE(forced.ok()) << forced.error().ToString();
   EXPECT_TRUE(testing::FormsFor(*forced, kErin).empty()) << "must be encrypted: bounced";
   ASSERT_NE(testing::Dsn(*forced), nullptr);
 
   t.global_rules.clear();  // removed: opportunistic again
-  policies.Replace(TenantPolicyTable::Build(t));
-  auto back = h.Run(in);
+  policies_.Replace(TenantPolicyTable::Build(t));
+  auto back = h_.Run(in);
   ASSERT_TRUE(back.ok()) << back.error().ToString();
   EXPECT_EQ(testing::FormsFor(*back, kErin).size(), 1u) << "signed, delivered";
 }
 
-TEST(TenantPolicyProcessor, SwitchedOffTagIsIgnoredAndKeptWhenNotStripped) {
-  Harness h;
-  h.AddCast();
-  TenantPolicies policies;
-  h.processor->SetTenantPolicies(&policies, false);
+TEST_F(TenantPolicyProcessor, SwitchedOffTagIsIgnoredAndKeptWhenNotStripped) {
   keyservice::TenantPolicy p;
   p.tenant = "ta";
   p.tags_off = {"plain"};
   p.strip_tags = "off";
-  policies.Replace(TenantPolicyTable::Build(ExampleComTable(p)));
-  auto out = h.Run(testing::Record(v1::DIRECTION_OUTBOUND, kAlice, {kCarol},
-                                   testing::TextMessage(kAlice, "[plain] Offer")));
+  policies_.Replace(TenantPolicyTable::Build(ExampleComTable(p)));
+  auto out = h_.Run(FromAlice(kCarol, "[plain] Offer"));
   ASSERT_TRUE(out.ok()) << out.error().ToString();
   auto forms = testing::FormsFor(*out, kCarol);
   ASSERT_EQ(forms.size(), 1u);
   testing::Opened o =
-      testing::Open(*h.engine, forms[0]->message(), &smime::testing::GetTestPki().carol);
+      testing::Open(*h_.engine, forms[0]->message(), &smime::testing::GetTestPki().carol);
   EXPECT_TRUE(o.encrypted) << "[plain] is not honoured for this tenant";
   EXPECT_TRUE(o.signed_msg);
   EXPECT_EQ(o.subject, "[plain] Offer") << "strip_tags off keeps the subject";
