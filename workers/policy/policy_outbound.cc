@@ -401,7 +401,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::M
                                                                      OutboundPlan& plan) {
   OutboundEmitter emit(record, plan.message, engine_, smime_config_, clock_.NowMs(), metrics_);
   emit.set_tags(plan.facts.tags.Names());
-  emit.set_header_protection(config_.header_protection, config_.obscure_subject);
+  emit.set_header_protection(config_.header_protection, plan.effective.obscure_subject);
   std::optional<smime::PreparedSigner> signer;
   auto signer_fn = [&]() -> Result<smime::PreparedSigner> {
     if (!signer) {

@@ -312,6 +312,26 @@ TEST_F(HeaderProtectionPolicy, OffWritesNoProtectedHeaders) {
   EXPECT_FALSE(Has(plain, "Subject:")) << plain;
 }
 
+// A tenant's obscure_subject beats the config file's, both ways.
+TEST_F(HeaderProtectionPolicy, TenantPolicyDecidesTheOuterSubject) {
+  for (const bool global : {false, true}) {
+    auto h = Make(true, global);
+    TenantPolicies policies;
+    h->processor->SetTenantPolicies(&policies, false);
+    keyservice::TenantPolicy p;
+    p.tenant = "ta";
+    p.obscure_subject = global ? "off" : "on";
+    keyservice::TenantRoutingTable t;
+    t.domains = {{"example.com", "ta"}};
+    t.policies = {p};
+    policies.Replace(TenantPolicyTable::Build(t));
+    const std::string m = TextMessage(kAlice, "Merger talks", "SECRET-BODY\r\n");
+    const std::string out =
+        Only(h->Run(Record(v1::DIRECTION_OUTBOUND, kAlice, {kCarol}, m)), kCarol);
+    EXPECT_EQ(TopField(out, "Subject"), global ? "Merger talks" : "[...]") << "global " << global;
+  }
+}
+
 // Outbound from alice to carol with the Subject obscured, then the very
 // form inbound to carol: the gateway restores the Subject and marks it.
 TEST_F(HeaderProtectionPolicy, RoundTripRestoresHeaders) {
