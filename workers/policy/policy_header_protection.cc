@@ -19,8 +19,8 @@ using smime::MimeLimits;
 using smime::NameIs;
 
 constexpr std::array<std::string_view, 10> kProtected = {
-    "Subject", "From", "To", "Cc", "Date", "Message-ID", "Reply-To", "Followup-To",
-    "In-Reply-To", "References"};
+    "Subject",    "From",     "To",          "Cc",          "Date",
+    "Message-ID", "Reply-To", "Followup-To", "In-Reply-To", "References"};
 constexpr std::string_view kHpOuter = "HP-Outer";
 constexpr std::string_view kLegacyParam = "hp-legacy-display";
 constexpr std::string_view kLegacyClass = "header-protection-legacy-display";
@@ -29,7 +29,8 @@ constexpr int kMaxDepth = 8;
 std::string Lower(std::string_view s) { return AsciiLower(s); }
 
 bool IsAscii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 // The main body parts (RFC 9787 section 7.1) of |entity|, a view into the
@@ -70,8 +71,8 @@ bool EditMainBodyParts(std::string& message, const MimeLimits& limits, const Par
   std::vector<std::pair<size_t, std::pair<size_t, std::string>>> splices;
   for (std::string_view p : parts) {
     if (auto replaced = edit(p)) {
-      splices.push_back({static_cast<size_t>(p.data() - message.data()),
-                         {p.size(), std::move(*replaced)}});
+      splices.push_back(
+          {static_cast<size_t>(p.data() - message.data()), {p.size(), std::move(*replaced)}});
     }
   }
   // From the back, so the earlier offsets stay valid.
@@ -128,9 +129,8 @@ std::string WithoutParam(const std::string& value, std::string_view name) {
   size_t at = 0;
   while ((at = lower.find(name, at)) != std::string::npos) {
     size_t semi = lower.rfind(';', at);
-    const bool starts =
-        semi != std::string::npos &&
-        AsciiTrim(std::string_view(lower).substr(semi + 1, at - semi - 1)).empty();
+    const bool starts = semi != std::string::npos &&
+                        AsciiTrim(std::string_view(lower).substr(semi + 1, at - semi - 1)).empty();
     size_t eq = lower.find_first_not_of(" \t", at + name.size());
     if (!starts || eq == std::string::npos || lower[eq] != '=') {
       at += name.size();
@@ -146,10 +146,14 @@ std::string WithoutParam(const std::string& value, std::string_view name) {
 std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '&') out += "&amp;";
-    else if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else out += c;
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else
+      out += c;
   }
   return out;
 }
@@ -170,8 +174,8 @@ std::optional<std::string> AddLegacyDisplay(std::string_view part, const std::st
   if (!IsAscii(shown) && charset != "utf-8") shown = raw_subject;  // encoded words as written
   std::string body;
   if (ct.subtype == "html") {
-    const std::string element = "<div class=\"" + std::string(kLegacyClass) + "\"><pre>Subject: " +
-                                HtmlEscape(shown) + "</pre></div>\r\n";
+    const std::string element = "<div class=\"" + std::string(kLegacyClass) +
+                                "\"><pre>Subject: " + HtmlEscape(shown) + "</pre></div>\r\n";
     const std::string lower = Lower(*text);
     const size_t open = lower.find("<body");
     const size_t close = open == std::string::npos ? open : lower.find('>', open);
@@ -200,8 +204,10 @@ std::optional<std::string> RemoveLegacyDisplay(std::string_view part, const Mime
     const size_t end = start == std::string::npos ? start : lower.find("</div>", div);
     if (end == std::string::npos) return std::nullopt;
     size_t cut = end + 6;
-    if (text->compare(cut, 2, "\r\n") == 0) cut += 2;
-    else if (text->compare(cut, 1, "\n") == 0) cut += 1;
+    if (text->compare(cut, 2, "\r\n") == 0)
+      cut += 2;
+    else if (text->compare(cut, 1, "\n") == 0)
+      cut += 1;
     body = text->substr(0, start) + text->substr(cut);
   } else {
     // Every line up to and including the first blank one.
@@ -220,8 +226,8 @@ std::optional<std::string> RemoveLegacyDisplay(std::string_view part, const Mime
     if (!cut) return std::nullopt;
     body = text->substr(*cut);
   }
-  return RebuildPart(part, WithoutParam(ContentTypeValue(*e), kLegacyParam),
-                     EncodeText(*e, body), limits);
+  return RebuildPart(part, WithoutParam(ContentTypeValue(*e), kLegacyParam), EncodeText(*e, body),
+                     limits);
 }
 
 }  // namespace
@@ -231,8 +237,8 @@ bool IsProtectedField(std::string_view name) {
                      [name](std::string_view p) { return NameIs(name, p); });
 }
 
-Result<ProtectedMessage> ProtectHeaders(std::string_view message, HpMode mode,
-                                        bool obscure_subject, const MimeLimits& limits) {
+Result<ProtectedMessage> ProtectHeaders(std::string_view message, HpMode mode, bool obscure_subject,
+                                        const MimeLimits& limits) {
   SG_ASSIGN_OR_RETURN(MimeEntity top, smime::ParseEntity(message, limits));
   ProtectedMessage out;
   const smime::ContentType ct = smime::EntityContentType(top);
@@ -278,10 +284,14 @@ Result<ProtectedMessage> ProtectHeaders(std::string_view message, HpMode mode,
 
 std::string_view HpRestoreName(HpRestore r) {
   switch (r) {
-    case HpRestore::kNone: return "none";
-    case HpRestore::kRestored: return "restored";
-    case HpRestore::kSpoofed: return "spoofed";
-    case HpRestore::kMalformed: return "malformed";
+    case HpRestore::kNone:
+      return "none";
+    case HpRestore::kRestored:
+      return "restored";
+    case HpRestore::kSpoofed:
+      return "spoofed";
+    case HpRestore::kMalformed:
+      return "malformed";
   }
   return "unknown";
 }
@@ -292,9 +302,9 @@ namespace {
 // entity's own header block, or the first part of a multipart/signed.
 struct Payload {
   std::vector<smime::HeaderField> fields;
-  std::string hp;           // lower-case hp parameter, "" when none
+  std::string hp;  // lower-case hp parameter, "" when none
   bool under_signature = false;
-  std::string block;        // owns the bytes |fields| point into (decrypted case)
+  std::string block;  // owns the bytes |fields| point into (decrypted case)
 };
 
 std::optional<Payload> FindPayload(const MimeEntity& top, std::string_view decrypted_header,
@@ -353,8 +363,8 @@ RestoredMessage RestoreHeaders(std::string_view form, std::string_view decrypted
   size_t froms = 0, subjects = 0;
   const smime::HeaderField* inner_from = First(payload->fields, "From", &froms);
   First(payload->fields, "Subject", &subjects);
-  if ((payload->hp != "cipher" && payload->hp != "clear") || inner_from == nullptr ||
-      froms != 1 || subjects > 1) {
+  if ((payload->hp != "cipher" && payload->hp != "clear") || inner_from == nullptr || froms != 1 ||
+      subjects > 1) {
     r.result = HpRestore::kMalformed;
     r.detail = "hp=\"" + payload->hp + "\" payload without exactly one From (or two Subjects)";
     return r;
@@ -369,9 +379,8 @@ RestoredMessage RestoreHeaders(std::string_view form, std::string_view decrypted
   }
   std::string message(form);
   if (!payload->under_signature && payload->hp == "cipher") {
-    r.legacy_removed = EditMainBodyParts(message, limits, [&](std::string_view part) {
-      return RemoveLegacyDisplay(part, limits);
-    });
+    r.legacy_removed = EditMainBodyParts(
+        message, limits, [&](std::string_view part) { return RemoveLegacyDisplay(part, limits); });
   }
   std::vector<smime::FieldEdit> edits;
   for (std::string_view name : kProtected) {

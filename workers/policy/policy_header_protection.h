@@ -56,8 +56,8 @@ struct ProtectedMessage {
 
 // |obscure_subject| applies to kCipher only (a signed-only message hides
 // nothing). kInvalidArgument when the message cannot be parsed.
-Result<ProtectedMessage> ProtectHeaders(std::string_view message, HpMode mode,
-                                        bool obscure_subject, const smime::MimeLimits& limits);
+Result<ProtectedMessage> ProtectHeaders(std::string_view message, HpMode mode, bool obscure_subject,
+                                        const smime::MimeLimits& limits);
 
 enum class HpRestore {
   kNone,       // no protected headers (no hp parameter on the payload)
@@ -69,8 +69,8 @@ std::string_view HpRestoreName(HpRestore r);
 
 struct RestoredMessage {
   HpRestore result = HpRestore::kNone;
-  std::string message;         // the form to deliver (unchanged unless kRestored)
-  std::string detail;          // for the log line
+  std::string message;          // the form to deliver (unchanged unless kRestored)
+  std::string detail;           // for the log line
   bool legacy_removed = false;  // a legacy display element was removed
 };
 

@@ -404,7 +404,8 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
       Note(out, a, r->decision.RuleText(), r->addr);
       LogDecision(record, r->addr, a, r->decision.RuleText(), form_id,
                   {{"layers", LayerNames(r->unwrapped)}});
-      if (auto hp = hp_of.find(r); hp != hp_of.end()) NoteHeaderProtection(record, *r, hp->second, out);
+      if (auto hp = hp_of.find(r); hp != hp_of.end())
+        NoteHeaderProtection(record, *r, hp->second, out);
     }
     outputs.push_back(std::move(out));
   }

@@ -5,10 +5,10 @@
 //       web_encryption, decrypted, verified, quarantined
 //   smimegate_policy_encrypted_total{method}              personal | domain
 //   smimegate_policy_verified_total{status}               good, bad_signature, untrusted...
-//   smimegate_policy_harvest_total{outcome}               stored, unchanged, pending, rejected, error
-//   smimegate_policy_bounces_total{reason}                forced_no_certificate, undecryptable, ...
-//   smimegate_policy_forms_total{direction}               output records (one per delivery form)
-//   smimegate_policy_quarantined_total{reason}            content_key_replayed
+//   smimegate_policy_harvest_total{outcome}               stored, unchanged, pending, rejected,
+//   error smimegate_policy_bounces_total{reason}                forced_no_certificate,
+//   undecryptable, ... smimegate_policy_forms_total{direction}               output records (one
+//   per delivery form) smimegate_policy_quarantined_total{reason}            content_key_replayed
 //   smimegate_policy_decrypt_failures_total{reason}       no_key, refused_algorithm, not_mime,
 //                                                         decrypt_failed, malformed, too_deep
 //   smimegate_policy_dsn_suppressed_total{reason}         not-wanted, already-sent, rate-limited

@@ -3,10 +3,11 @@
 // decrypted with `openssl cms`), inbound (a payload encrypted with
 // `openssl cms`, shaped as RFC 9788 Appendix E's legacy display example)
 // and through both directions.
+#include "workers/policy/policy_header_protection.h"
+
 #include <gtest/gtest.h>
 
 #include "tests/workers/policy/policy_test_util.h"
-#include "workers/policy/policy_header_protection.h"
 
 namespace sg::workers::testing {
 namespace {
@@ -49,7 +50,8 @@ bool Counted(const metrics::Registry& registry, const std::string& direction,
 // ---- ProtectHeaders ----------------------------------------------------------------------
 
 TEST(ProtectHeaders, CipherCopiesTheFieldsAndRecordsTheOuterOnes) {
-  const std::string m = TextMessage(kAlice, "Quarterly numbers", "Body\r\n", "Cc: c@example.org\r\n");
+  const std::string m =
+      TextMessage(kAlice, "Quarterly numbers", "Body\r\n", "Cc: c@example.org\r\n");
   auto p = ProtectHeaders(m, HpMode::kCipher, false, {});
   ASSERT_TRUE(p.ok()) << p.error().ToString();
   EXPECT_TRUE(Has(p->inner_headers, "Subject: Quarterly numbers\r\n"));
@@ -66,8 +68,8 @@ TEST(ProtectHeaders, CipherCopiesTheFieldsAndRecordsTheOuterOnes) {
 }
 
 TEST(ProtectHeaders, ObscuredSubjectGetsALegacyDisplay) {
-  auto p = ProtectHeaders(TextMessage(kAlice, "Dinner plans", "Let's meet.\r\n"),
-                          HpMode::kCipher, true, {});
+  auto p = ProtectHeaders(TextMessage(kAlice, "Dinner plans", "Let's meet.\r\n"), HpMode::kCipher,
+                          true, {});
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(TopField(p->message, "Subject"), "[...]");
   EXPECT_TRUE(Has(p->inner_headers, "Subject: Dinner plans\r\n"));
@@ -138,19 +140,21 @@ struct Decrypted {
 };
 Decrypted DecryptedForm(const std::string& outer_from, const std::string& inner_from,
                         const std::string& extra_outer = "") {
-  const std::string header =
-      "Date: Fri, 21 Jan 2022 20:40:48 -0500\r\nFrom: " + inner_from +
-      "\r\nTo: Bob <bob@example.net>\r\nSubject: Dinner plans\r\n"
-      "Message-ID: <text-plain-legacy-display@lhp.example>\r\n"
-      "Content-Type: text/plain; charset=\"us-ascii\"; hp-legacy-display=\"1\";\r\n hp=\"cipher\"\r\n"
-      "HP-Outer: From: " + outer_from + "\r\nHP-Outer: Subject: [...]\r\n";
+  const std::string header = "Date: Fri, 21 Jan 2022 20:40:48 -0500\r\nFrom: " + inner_from +
+                             "\r\nTo: Bob <bob@example.net>\r\nSubject: Dinner plans\r\n"
+                             "Message-ID: <text-plain-legacy-display@lhp.example>\r\n"
+                             "Content-Type: text/plain; charset=\"us-ascii\"; "
+                             "hp-legacy-display=\"1\";\r\n hp=\"cipher\"\r\n"
+                             "HP-Outer: From: " +
+                             outer_from + "\r\nHP-Outer: Subject: [...]\r\n";
   Decrypted d;
   d.header = header.substr(0, header.size() - 2);
   d.form = "Received: from mx.example by gw\r\nFrom: " + outer_from +
            "\r\nTo: Bob <bob@example.net>\r\nSubject: [...]\r\n" + extra_outer +
            "MIME-Version: 1.0\r\n"
            "Content-Type: text/plain; charset=\"us-ascii\"; hp-legacy-display=\"1\";\r\n"
-           " hp=\"cipher\"\r\nHP-Outer: From: " + outer_from +
+           " hp=\"cipher\"\r\nHP-Outer: From: " +
+           outer_from +
            "\r\nHP-Outer: Subject: [...]\r\n\r\nSubject: Dinner plans\r\n\r\n"
            "Let's meet at Rama's Roti Shop at 8pm.\r\n";
   return d;
@@ -164,13 +168,14 @@ TEST(RestoreHeaders, RestoresSubjectDropsOuterRecordAndLegacyDisplay) {
   EXPECT_EQ(TopField(r.message, "Received"), "from mx.example by gw") << "transport fields stay";
   EXPECT_FALSE(Has(r.message, "HP-Outer"));
   EXPECT_TRUE(r.legacy_removed);
-  EXPECT_TRUE(r.message.ends_with("\r\n\r\nLet's meet at Rama's Roti Shop at 8pm.\r\n")) << r.message;
+  EXPECT_TRUE(r.message.ends_with("\r\n\r\nLet's meet at Rama's Roti Shop at 8pm.\r\n"))
+      << r.message;
   EXPECT_FALSE(Has(TopField(r.message, "Content-Type"), "hp-legacy-display"));
 }
 
 TEST(RestoreHeaders, OuterOnlyCcIsNotTheAuthors) {
-  const Decrypted d = DecryptedForm("alice@example.net", "alice@example.net",
-                                    "Cc: mallory@evil.example\r\n");
+  const Decrypted d =
+      DecryptedForm("alice@example.net", "alice@example.net", "Cc: mallory@evil.example\r\n");
   RestoredMessage r = RestoreHeaders(d.form, d.header, {});
   ASSERT_EQ(r.result, HpRestore::kRestored);
   EXPECT_FALSE(Has(r.message, "mallory@evil.example"));
@@ -232,10 +237,10 @@ class HeaderProtectionPolicy : public ::testing::Test {
     const auto& pki = GetTestPki();
     WriteFile(Path("enc.eml"), message);
     std::string log;
-    const int rc = RunTool("openssl cms -decrypt -in " + Path("enc.eml") + " -recip " +
-                               pki.carol.cert_path + " -inkey " + pki.carol.key_path + " -out " +
-                               Path("plain.eml"),
-                           &log);
+    const int rc =
+        RunTool("openssl cms -decrypt -in " + Path("enc.eml") + " -recip " + pki.carol.cert_path +
+                    " -inkey " + pki.carol.key_path + " -out " + Path("plain.eml"),
+                &log);
     EXPECT_EQ(rc, 0) << log;
     return rc == 0 ? ReadFile(Path("plain.eml")) : "";
   }
