@@ -82,8 +82,8 @@ TEST(ResolvePolicy, TenantOverridesGlobal) {
   const std::vector<ResolveCase> cases = {
       {"no tenant inherits off", false, "", true, false, true, false, false},
       {"no tenant inherits on", true, "", true, true, true, false, false},
-      {"tenant on", false, "a.example", true, true, true, false, false},
-      {"tenant on without portal", false, "a.example", false, false, true, false, false},
+      {"tenant on", false, "a.example", true, true, true, false, true},
+      {"tenant on without portal", false, "a.example", false, false, true, false, true},
       {"tenant off beats global on", true, "b.example", true, false, false, false, false},
       {"tenant without override", true, "c.example", true, true, true, false, false},
       {"obscure: no tenant inherits on", false, "", true, false, true, true, true},
