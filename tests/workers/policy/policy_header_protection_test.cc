@@ -19,8 +19,8 @@ using smime::testing::RemoveTree;
 using smime::testing::RunTool;
 using smime::testing::WriteFile;
 
-const std::string kAlice = "alice@example.com";
-const std::string kCarol = "carol@example.org";
+constexpr const char* kAlice = "alice@example.com";
+constexpr const char* kCarol = "carol@example.org";
 
 bool Has(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
