@@ -74,7 +74,8 @@ Json TenantPolicyToJson(const keyservice::TenantPolicy& p) {
           {"rules", TenantRulesToJson(p.rules)},
           {"ca_backend", Inherit(p.ca_backend)},
           {"tags_off", p.tags_off},
-          {"strip_tags", Inherit(p.strip_tags)}};
+          {"strip_tags", Inherit(p.strip_tags)},
+          {"obscure_subject", Inherit(p.obscure_subject)}};
 }
 
 Result<keyservice::TenantPolicy> TenantPolicyFromJson(const Json& body,
@@ -83,6 +84,7 @@ Result<keyservice::TenantPolicy> TenantPolicyFromJson(const Json& body,
   SG_RETURN_IF_ERROR(TakeString(body, "ca_backend", base.ca_backend));
   if (base.ca_backend == "inherit") base.ca_backend.clear();
   SG_RETURN_IF_ERROR(TakeString(body, "strip_tags", base.strip_tags));
+  SG_RETURN_IF_ERROR(TakeString(body, "obscure_subject", base.obscure_subject));
   SG_RETURN_IF_ERROR(TakeStrings(body, "tags_off", base.tags_off));
   SG_RETURN_IF_ERROR(TakeTenantRules(body, base.rules));
   return base;

@@ -3,7 +3,8 @@
 // smimegatectl's `tenant policy|branding show --json`.
 //
 // Policy: {"web_encryption": "inherit|on|off", "rules": [{"match", "action"}],
-// "ca_backend": "", "tags_off": [...], "strip_tags": "inherit|on|off"}.
+// "ca_backend": "", "tags_off": [...], "strip_tags": "inherit|on|off",
+// "obscure_subject": "inherit|on|off"}.
 // Branding: {"display_name", "sender_name", "sender_address",
 // "product_name", "logo" (base64), "logo_type", "color", "support"}.
 //

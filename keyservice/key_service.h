@@ -135,9 +135,11 @@ struct TenantPolicy {
   std::string ca_backend;               // "" | a CA label (CaExport: "default" or a ca.domains key)
   std::vector<std::string> tags_off{};  // confidential | noenc | nosign | plain, sorted
   std::string strip_tags;               // "" (inherit: on) | on | off
+  // "" (inherit workers.policy.header_protection.obscure_subject) | on | off
+  std::string obscure_subject;
   bool empty() const {
     return web_encryption.empty() && rules.empty() && ca_backend.empty() && tags_off.empty() &&
-           strip_tags.empty();
+           strip_tags.empty() && obscure_subject.empty();
   }
 };
 

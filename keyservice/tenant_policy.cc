@@ -117,6 +117,7 @@ Result<TenantPolicy> NormalizeTenantPolicy(const TenantPolicy& policy,
   out.tenant = policy.tenant;
   SG_ASSIGN_OR_RETURN(out.web_encryption, Switch(policy.web_encryption, "web_encryption"));
   SG_ASSIGN_OR_RETURN(out.strip_tags, Switch(policy.strip_tags, "strip_tags"));
+  SG_ASSIGN_OR_RETURN(out.obscure_subject, Switch(policy.obscure_subject, "obscure_subject"));
   SG_ASSIGN_OR_RETURN(out.rules, NormalizeTenantRules(policy.rules, "policy rules"));
   for (const auto& t : policy.tags_off) {
     const std::string tag = AsciiLower(AsciiTrim(t));
@@ -179,6 +180,7 @@ TenantPolicy PolicyFromStored(const store::StoredTenantPolicy& p, const std::str
   out.ca_backend = p.ca_backend();
   out.tags_off.assign(p.tags_off().begin(), p.tags_off().end());
   out.strip_tags = p.strip_tags();
+  out.obscure_subject = p.obscure_subject();
   return out;
 }
 
@@ -193,6 +195,7 @@ store::StoredTenantPolicy PolicyToStored(const TenantPolicy& p) {
   out.set_ca_backend(p.ca_backend);
   for (const auto& t : p.tags_off) out.add_tags_off(t);
   out.set_strip_tags(p.strip_tags);
+  out.set_obscure_subject(p.obscure_subject);
   return out;
 }
 

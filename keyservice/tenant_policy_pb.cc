@@ -25,6 +25,7 @@ void TenantPolicyToPb(const TenantPolicy& p, pb::TenantPolicy* out) {
   out->set_ca_backend(p.ca_backend);
   for (const auto& t : p.tags_off) out->add_tags_off(t);
   out->set_strip_tags(p.strip_tags);
+  out->set_obscure_subject(p.obscure_subject);
 }
 
 TenantPolicy TenantPolicyFromPb(const pb::TenantPolicy& p) {
@@ -35,6 +36,7 @@ TenantPolicy TenantPolicyFromPb(const pb::TenantPolicy& p) {
   out.ca_backend = p.ca_backend();
   out.tags_off.assign(p.tags_off().begin(), p.tags_off().end());
   out.strip_tags = p.strip_tags();
+  out.obscure_subject = p.obscure_subject();
   return out;
 }
 

@@ -14,7 +14,7 @@ namespace {
 
 struct PolicyArgs {
   std::string tenant;
-  std::optional<std::string> web_encryption, ca_backend, strip_tags, tags_off;
+  std::optional<std::string> web_encryption, ca_backend, strip_tags, tags_off, obscure_subject;
   std::vector<std::string> rules;
   bool no_rules = false;
   std::optional<std::string> display_name, sender_name, sender_address, product_name, color,
@@ -30,7 +30,8 @@ void PrintPolicy(const ks::Tenant& t) {
   std::cout << "tenant " << t.id << "\n"
             << "web_encryption\t" << Or(p.web_encryption, "inherit") << "\n"
             << "ca_backend\t" << Or(p.ca_backend, "inherit") << "\n"
-            << "strip_tags\t" << Or(p.strip_tags, "inherit") << "\n";
+            << "strip_tags\t" << Or(p.strip_tags, "inherit") << "\n"
+            << "obscure_subject\t" << Or(p.obscure_subject, "inherit") << "\n";
   std::string off;
   for (const auto& x : p.tags_off) off += (off.empty() ? "" : ",") + x;
   std::cout << "tags_off\t" << Or(off, "-") << "\n";
@@ -59,6 +60,7 @@ Result<ks::TenantPolicy> MergedPolicy(const ks::Tenant& t, const PolicyArgs& a) 
   if (a.web_encryption) p.web_encryption = *a.web_encryption;
   if (a.ca_backend) p.ca_backend = *a.ca_backend == "inherit" ? "" : *a.ca_backend;
   if (a.strip_tags) p.strip_tags = *a.strip_tags;
+  if (a.obscure_subject) p.obscure_subject = *a.obscure_subject;
   if (a.tags_off) {
     p.tags_off.clear();
     std::string rest = *a.tags_off;
@@ -119,6 +121,8 @@ void AddPolicyGroup(CLI::App& tenant, Ctl& ctl, PolicyArgs& a) {
   set->add_option("--tags-off", a.tags_off,
                   "subject tags not honoured: confidential,noenc,nosign,plain or none");
   set->add_option("--strip-tags", a.strip_tags, "inherit | on | off");
+  set->add_option("--obscure-subject", a.obscure_subject,
+                  "inherit | on | off: encrypted mail's outer Subject is [...] (RFC 9788)");
   set->callback([&] {
     RunTenantCall(
         ctl,

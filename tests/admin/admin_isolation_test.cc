@@ -387,9 +387,10 @@ TEST_F(AdminIsolationTest, TenantPolicyAndBrandingRights) {
   const std::string super = server_.Token("super");
   auto set = server_.Call("PUT", "/v1/tenants/a/policy", a,
                           R"({"web_encryption":"off","rules":[{"match":"Partner.example"}],)"
-                          R"("tags_off":["plain"]})");
+                          R"("tags_off":["plain"],"obscure_subject":"on"})");
   ASSERT_EQ(set.status, 200) << set.body;
   Json p = Json::parse(set.body);
+  EXPECT_EQ(p["obscure_subject"], "on") << "RFC 9788 outer Subject, the tenant's to choose";
   EXPECT_EQ(p["rules"][0]["match"], "partner.example");
   EXPECT_EQ(p["rules"][0]["action"], "force_encrypt");
   EXPECT_EQ(p["ca_backend"], "inherit");
@@ -401,6 +402,7 @@ TEST_F(AdminIsolationTest, TenantPolicyAndBrandingRights) {
   auto by_reseller = server_.Call("PUT", "/v1/tenants/a/policy", r1, R"({"ca_backend":"default"})");
   ASSERT_EQ(by_reseller.status, 200) << by_reseller.body;
   EXPECT_EQ(Json::parse(by_reseller.body)["rules"].size(), 1u) << "absent members stay";
+  EXPECT_EQ(Json::parse(by_reseller.body)["obscure_subject"], "on") << "stored and read back";
   // The tenant's DELETE clears what it may change; the CA backend stays.
   EXPECT_EQ(server_.Call("DELETE", "/v1/tenants/a/policy", a).status, 204);
   Json kept = Json::parse(server_.Call("GET", "/v1/tenants/a/policy", a).body);

@@ -3,7 +3,8 @@
 # clients, Maildir sinks), with openssl cms and gpgsm as the partner's client:
 #   1. a partner's signed inbound message is marked [signed OK] and its
 #      certificate harvested; alice's reply is then signed and encrypted, and
-#      decrypts and verifies with `openssl cms` and with `gpgsm`;
+#      decrypts and verifies with `openssl cms` and with `gpgsm`, and its
+#      signed payload carries the protected header fields (RFC 9788);
 #   2. an inbound message encrypted to a key alice does not have gives a DSN
 #      (5.7.5) to its sender and nothing at alice;
 #   3. [confidential] to a recipient without a certificate: DSN, nothing out.
@@ -112,6 +113,10 @@ grep -qi "multipart/signed" dec.eml || fail "decrypted reply is not signed"
 openssl cms -verify -in dec.eml -noverify -signer signer.pem -out content.txt 2>/dev/null ||
   fail "signature of the reply does not verify"
 grep -q "REPLY-BODY" content.txt || fail "decrypted content differs"
+# RFC 9788 header protection: the signed payload carries the real header fields.
+grep -q '^Subject: Re: Quote 42' content.txt || fail "no protected Subject in the payload"
+grep -q 'hp="cipher"' content.txt || fail "the payload is not marked hp=\"cipher\""
+grep -q '^HP-Outer: Subject: Re: Quote 42' content.txt || fail "no HP-Outer record"
 openssl x509 -in signer.pem -noout -text | grep -q "alice@example.com" || fail "signer is not alice"
 
 # gpgsm as the recipient: import the partner key, decrypt, verify.

@@ -30,6 +30,7 @@ TEST(TenantPolicySyntax, NormalisesValues) {
   TenantPolicy p = Policy("acme");
   p.web_encryption = " ON ";
   p.strip_tags = "inherit";
+  p.obscure_subject = " On";
   p.rules = {
       {"Partner.EXAMPLE", "force_encrypt"}, {"CEO@Other.example", "Exempt"}, {"x.example", ""}};
   p.tags_off = {"plain", "NOENC", "plain"};
@@ -38,6 +39,7 @@ TEST(TenantPolicySyntax, NormalisesValues) {
   ASSERT_TRUE(n.ok()) << n.error().ToString();
   EXPECT_EQ(n->web_encryption, "on");
   EXPECT_EQ(n->strip_tags, "");
+  EXPECT_EQ(n->obscure_subject, "on");
   ASSERT_EQ(n->rules.size(), 3u);
   EXPECT_EQ(n->rules[0].match, "partner.example");
   EXPECT_EQ(n->rules[1].match, "ceo@other.example");
@@ -61,6 +63,7 @@ TEST(TenantPolicySyntax, RefusesBadValuesNamingTheField) {
   const std::vector<Case> cases = {
       {"switch", with([](TenantPolicy& p) { p.web_encryption = "yes"; }), "web_encryption"},
       {"strip", with([](TenantPolicy& p) { p.strip_tags = "maybe"; }), "strip_tags"},
+      {"obscure", with([](TenantPolicy& p) { p.obscure_subject = "[...]"; }), "obscure_subject"},
       {"match", with([](TenantPolicy& p) {
          p.rules = {{"not a domain", "exempt"}};
        }),

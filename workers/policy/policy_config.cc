@@ -41,6 +41,9 @@ Result<PolicyConfig> ParsePolicyConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(c.web_encryption, section.Bool("web_encryption", false));
   SG_ASSIGN_OR_RETURN(int64_t layers, section.Int("max_layers", 4, 1, 16));
   c.max_layers = static_cast<int>(layers);
+  SG_ASSIGN_OR_RETURN(auto hp, section.Map("header_protection"));
+  SG_ASSIGN_OR_RETURN(c.header_protection, hp.Bool("enabled", true));
+  SG_ASSIGN_OR_RETURN(c.obscure_subject, hp.Bool("obscure_subject", false));
   SG_ASSIGN_OR_RETURN(auto dsn, section.Map("dsn"));
   SG_ASSIGN_OR_RETURN(c.reporting_mta, dsn.String("reporting_mta", c.reporting_mta));
   SG_ASSIGN_OR_RETURN(c.postmaster, dsn.String("postmaster", ""));

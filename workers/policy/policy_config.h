@@ -32,6 +32,11 @@ struct PolicyConfig {
   std::string reporting_mta = "localhost";   // dsn.reporting_mta: our name in DSNs
   std::string postmaster;                    // dsn.postmaster: From of DSNs (default postmaster@<reporting_mta>)
   int max_layers = 4;                        // max_layers: nested S/MIME layers unwrapped inbound
+  // RFC 9788 header protection of the gateway's own signatures and
+  // encryption (header_protection.enabled), and whether the outer Subject
+  // of encrypted mail becomes "[...]" (header_protection.obscure_subject).
+  bool header_protection = true;
+  bool obscure_subject = false;
   std::vector<std::string> hosted_domains;   // top-level hosted_domains, normalised
   // A new user's first certificate (issue 18): how long an outbound record
   // waits for the CA, from its acceptance, before it is delivered unsigned,

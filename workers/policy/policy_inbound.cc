@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "common/ascii.h"
+#include "common/log_event.h"
 #include "common/mail/address.h"
 #include "common/mail/dsn.h"
 #include "workers/policy/policy_decision.h"
@@ -280,8 +282,35 @@ Error PolicyProcessor::Quarantine(const v1::MessageRecord& record, const Inbound
                        "EFAIL attack); not decrypted, no DSN");
 }
 
-Result<std::string> PolicyProcessor::InboundForm(const InboundRecipient& r) {
-  const std::string_view base = r.unwrapped.deliver;
+// RFC 9788 on one delivered recipient: a ProcessingNote, the metric, and a
+// warning when the protected headers were not restored (spoofed From,
+// malformed payload: the form is delivered with unprotected handling).
+void PolicyProcessor::NoteHeaderProtection(const v1::MessageRecord& record,
+                                           const InboundRecipient& r, HpRestore hp,
+                                           v1::MessageRecord& out) {
+  const std::string result(HpRestoreName(hp));
+  metrics_.HeaderProtection("inbound", result);
+  Note(out, "header_protection", result, r.addr);
+  if (hp == HpRestore::kRestored) return;
+  log::Event("policy")
+      .Field("message_id", record.envelope().message_id())
+      .Field("rcpt", r.addr)
+      .Field("header_protection", result)
+      .Warn();
+}
+
+Result<std::string> PolicyProcessor::InboundForm(const InboundRecipient& r, HpRestore& hp) {
+  std::string_view base = r.unwrapped.deliver;
+  // RFC 9788: protected header fields of a payload the gateway opened or
+  // verified go to the top level for clients that do not read them there;
+  // the marks below then apply to the restored Subject.
+  RestoredMessage restored;
+  hp = HpRestore::kNone;
+  if (!r.unwrapped.layers.empty()) {
+    restored = RestoreHeaders(base, r.unwrapped.decrypted_header, engine_.limits());
+    hp = restored.result;
+    if (hp == HpRestore::kRestored) base = restored.message;
+  }
   // Marks are the gateway's word: marks and tags the sender wrote go first
   // (from every Subject field); only the top-level header changes, so a
   // signature stays valid (invariant 7). The sender's X-Smimegate-
@@ -314,6 +343,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
   std::vector<mail::FailedRecipient> held_unusable;  // unprocessable, and nobody is told
   // Recipients who get the same bytes share one form.
   std::vector<std::pair<std::string, std::vector<const InboundRecipient*>>> forms;
+  std::unordered_map<const InboundRecipient*, HpRestore> hp_of;  // header protection, when any
   for (const InboundRecipient& r : recipients) {
     if (!r.unusable.empty()) {
       metrics_.Recipient("inbound", "bounced");
@@ -344,7 +374,9 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
       }
       continue;
     }
-    SG_ASSIGN_OR_RETURN(std::string out, InboundForm(r));
+    HpRestore hp = HpRestore::kNone;
+    SG_ASSIGN_OR_RETURN(std::string out, InboundForm(r, hp));
+    if (hp != HpRestore::kNone) hp_of[&r] = hp;
     auto same = std::find_if(forms.begin(), forms.end(), [&out](const auto& f) { return f.first == out; });
     if (same != forms.end()) {
       same->second.push_back(&r);
@@ -372,6 +404,8 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitInbound(
       Note(out, a, r->decision.RuleText(), r->addr);
       LogDecision(record, r->addr, a, r->decision.RuleText(), form_id,
                   {{"layers", LayerNames(r->unwrapped)}});
+      if (auto hp = hp_of.find(r); hp != hp_of.end())
+        NoteHeaderProtection(record, *r, hp->second, out);
     }
     outputs.push_back(std::move(out));
   }

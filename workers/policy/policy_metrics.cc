@@ -36,6 +36,11 @@ PolicyMetrics::PolicyMetrics(metrics::Registry& registry)
           "Outbound records whose sender's signing identity the keyservice could not give: set "
           "aside to wait for the CA, or sent without a signature (refused, corrupt, waited "
           "workers.ca_wait).",
-          {"outcome"})) {}
+          {"outcome"})),
+      header_protection_(registry.AddCounter(
+          "smimegate_policy_header_protection_total",
+          "RFC 9788 header protection: outbound payloads protected (cipher, clear) or not "
+          "(error); inbound protected headers restored, spoofed (not restored) or malformed.",
+          {"direction", "result"})) {}
 
 }  // namespace sg::workers

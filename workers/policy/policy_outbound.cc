@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <span>
 
@@ -14,6 +15,7 @@
 #include "workers/policy/policy_content.h"
 #include "workers/policy/policy_decision.h"
 #include "workers/policy/policy_emit.h"
+#include "workers/policy/policy_header_protection.h"
 #include "workers/policy/policy_processor.h"
 #include "workers/policy/policy_subject.h"
 #include "workers/smime/smime_detect.h"
@@ -204,19 +206,36 @@ class OutboundEmitter {
       : record_(record), message_(message), engine_(engine), config_(config), now_ms_(now_ms),
         metrics_(metrics) {}
 
-  // Signs the message once (the signed form and every signed+encrypted form share it).
-  Status SignOnce(const std::string& sender, const SignerFn& signer_fn) {
-    if (signed_message_) return OkStatus();
+  // RFC 9788 header protection of the forms this emitter signs or encrypts
+  // (policy_header_protection.h); off: the payloads carry no header fields.
+  void set_header_protection(bool on, bool obscure_subject) {
+    hp_ = on;
+    obscure_subject_ = obscure_subject;
+  }
+
+  // Signs the message once per kind: the signed form (hp="clear") and every
+  // signed+encrypted form (hp="cipher") share theirs; without header
+  // protection the two are one.
+  Status SignOnce(const std::string& sender, const SignerFn& signer_fn, bool for_encryption) {
+    const size_t slot = hp_ && for_encryption ? 1 : 0;
+    if (signed_message_[slot]) return OkStatus();
     SG_ASSIGN_OR_RETURN(smime::PreparedSigner signer, signer_fn());
     smime::SignOptions options;
     options.digest = config_.digest;
     options.signing_time = static_cast<std::time_t>(now_ms_ / 1000);
-    auto signed_or = engine_.Sign(message_, signer, options);
+    std::string_view content = message_;
+    std::optional<ProtectedMessage> prot;
+    if (hp_) prot = Protect(for_encryption ? HpMode::kCipher : HpMode::kClear);
+    if (prot) {
+      content = prot->message;
+      options.inner_headers = std::move(prot->inner_headers);
+    }
+    auto signed_or = engine_.Sign(content, signer, options);
     if (!signed_or.ok()) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "signing for " + sender + " failed: " + signed_or.error().ToString());
     }
-    signed_message_ = std::move(*signed_or);
+    signed_message_[slot] = std::move(*signed_or);
     return OkStatus();
   }
 
@@ -243,10 +262,19 @@ class OutboundEmitter {
     options.cipher = config_.content_cipher;
     std::string_view content = message_;
     if (d.form == Form::kSignedEncrypted) {
-      content = *signed_message_;
+      content = *signed_message_[hp_ ? 1 : 0];
       options.transport_encode = false;  // signed bytes are never re-encoded
     } else if (already_signed) {
-      options.transport_encode = false;
+      options.transport_encode = false;  // the sender's signature: no header protection
+    } else if (hp_) {
+      if (!cipher_tried_) {
+        cipher_message_ = Protect(HpMode::kCipher);
+        cipher_tried_ = true;
+      }
+      if (cipher_message_) {
+        content = cipher_message_->message;
+        options.inner_headers = cipher_message_->inner_headers;
+      }
     }
     auto enc = engine_.Encrypt(content, std::span<const smime::Recipient>(&r, 1), options);
     if (!enc.ok()) {
@@ -300,7 +328,7 @@ class OutboundEmitter {
 
   // The shared forms; signed_message_ must exist when there are signed recipients.
   std::vector<v1::MessageRecord> Finish() {
-    Group(signed_, "signed", "signed", signed_message_ ? *signed_message_ : message_);
+    Group(signed_, "signed", "signed", signed_message_[0] ? *signed_message_[0] : message_);
     // [plain] (and the other tags) are removed from the subject; everything
     // else is delivered as received.
     Group(unchanged_, "unchanged", "passed", message_);
@@ -315,6 +343,22 @@ class OutboundEmitter {
     v1::Recipient rcpt;
     Decision decision;
   };
+  // The message prepared for one kind of payload; nullopt (counted, logged)
+  // when it cannot be: then it goes out without header protection, as before.
+  std::optional<ProtectedMessage> Protect(HpMode mode) {
+    auto p = ProtectHeaders(message_, mode, obscure_subject_, engine_.limits());
+    if (!p.ok()) {
+      metrics_.HeaderProtection("outbound", "error");
+      log::Event("policy")
+          .Field("message_id", record_.envelope().message_id())
+          .Field("header_protection", "error")
+          .Field("error", p.error().ToString())
+          .Warn();
+      return std::nullopt;
+    }
+    metrics_.HeaderProtection("outbound", mode == HpMode::kCipher ? "cipher" : "clear");
+    return std::move(p).value();
+  }
   std::string RuleWithTags(const Decision& d) const {
     return tags_.empty() ? d.RuleText() : d.RuleText() + " tags=" + tags_;
   }
@@ -339,7 +383,11 @@ class OutboundEmitter {
   int64_t now_ms_;
   PolicyMetrics& metrics_;
   std::string tags_;
-  std::optional<std::string> signed_message_;
+  bool hp_ = false;
+  bool obscure_subject_ = false;
+  std::array<std::optional<std::string>, 2> signed_message_;  // [0] signed form, [1] for encryption
+  bool cipher_tried_ = false;
+  std::optional<ProtectedMessage> cipher_message_;  // unsigned, for encrypted forms
   int enc_index_ = 0;
   int portal_index_ = 0;
   std::vector<Member> signed_, unchanged_;
@@ -353,6 +401,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::M
                                                                      OutboundPlan& plan) {
   OutboundEmitter emit(record, plan.message, engine_, smime_config_, clock_.NowMs(), metrics_);
   emit.set_tags(plan.facts.tags.Names());
+  emit.set_header_protection(config_.header_protection, plan.effective.obscure_subject);
   std::optional<smime::PreparedSigner> signer;
   auto signer_fn = [&]() -> Result<smime::PreparedSigner> {
     if (!signer) {
@@ -380,7 +429,7 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::M
       case Form::kEncrypted:
       case Form::kSignedEncrypted:
         if (d.form == Form::kSignedEncrypted) {
-          SG_RETURN_IF_ERROR(emit.SignOnce(plan.sender, signer_fn));
+          SG_RETURN_IF_ERROR(emit.SignOnce(plan.sender, signer_fn, /*for_encryption=*/true));
         }
         SG_RETURN_IF_ERROR(
             emit.Encrypted(r.addr, r.rcpt, d, *r.cert, plan.facts.already_signed, cert_fn));
@@ -397,7 +446,9 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::EmitOutbound(const v1::M
       std::any_of(plan.recipients.begin(), plan.recipients.end(), [](const auto& r) {
         return r.unusable.empty() && r.decision.form == Form::kSigned;
       });
-  if (any_signed) SG_RETURN_IF_ERROR(emit.SignOnce(plan.sender, signer_fn));
+  if (any_signed) {
+    SG_RETURN_IF_ERROR(emit.SignOnce(plan.sender, signer_fn, /*for_encryption=*/false));
+  }
   std::vector<v1::MessageRecord> outputs = emit.Finish();
   Bounce(record, emit.failed(), "not sent", outputs);
   return outputs;

@@ -60,6 +60,7 @@
 #include "workers/message_processor.h"
 #include "workers/policy/policy_config.h"
 #include "workers/policy/policy_decision.h"
+#include "workers/policy/policy_header_protection.h"
 #include "workers/policy/policy_metrics.h"
 #include "workers/policy/policy_tenant.h"
 #include "workers/policy/policy_unwrap.h"
@@ -135,7 +136,11 @@ class PolicyProcessor : public MessageProcessor {
   // The record goes to the dead-letter topic with this reason: nothing delivered, no DSN.
   Error Quarantine(const smimegate::v1::MessageRecord& record, const InboundRecipient& r);
   // The delivered bytes: marks in the Subject, the verification header.
-  Result<std::string> InboundForm(const InboundRecipient& r);
+  // The delivered bytes for |r|; |hp| says what RFC 9788 header protection
+  // restoring did (policy_header_protection.h).
+  Result<std::string> InboundForm(const InboundRecipient& r, HpRestore& hp);
+  void NoteHeaderProtection(const smimegate::v1::MessageRecord& record, const InboundRecipient& r,
+                            HpRestore hp, smimegate::v1::MessageRecord& out);
   Result<std::vector<smimegate::v1::MessageRecord>> EmitInbound(
       const smimegate::v1::MessageRecord& record, const std::vector<InboundRecipient>& recipients);
 

@@ -172,4 +172,6 @@ std::optional<std::string> GetSubject(std::string_view message) {
   return smime::FieldValue(*f);
 }
 
+std::string DecodeHeaderText(const std::string& raw) { return Decode(raw); }
+
 }  // namespace sg::workers

@@ -64,5 +64,8 @@ std::string MarkSubject(std::string_view mark, std::string_view raw_value);
 Result<std::string> SetSubject(std::string_view message, std::string_view value);
 // The unfolded Subject value, nullopt when there is no Subject field.
 std::optional<std::string> GetSubject(std::string_view message);
+// A raw header value with its RFC 2047 encoded words decoded (UTF-8, GMime);
+// |raw| itself when it cannot be decoded.
+std::string DecodeHeaderText(const std::string& raw);
 
 }  // namespace sg::workers

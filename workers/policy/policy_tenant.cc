@@ -32,6 +32,9 @@ TenantPolicyView TenantPolicyViewOf(const keyservice::TenantPolicy& p) {
     v.web_encryption = p.web_encryption == "on";
   }
   if (p.strip_tags == "on" || p.strip_tags == "off") v.strip_tags = p.strip_tags == "on";
+  if (p.obscure_subject == "on" || p.obscure_subject == "off") {
+    v.obscure_subject = p.obscure_subject == "on";
+  }
   v.rules = RulesOf(p.rules);
   for (const auto& t : p.tags_off) {
     if (t == "confidential") v.tags_off.confidential = true;
@@ -78,10 +81,12 @@ EffectivePolicy ResolvePolicy(const PolicyConfig& global, const TenantPolicyView
                               bool web_encryption_available) {
   EffectivePolicy out;
   out.web_encryption = global.web_encryption;
+  out.obscure_subject = global.obscure_subject;
   if (tenant == nullptr) return out;
   if (tenant->web_encryption)
     out.web_encryption = *tenant->web_encryption && web_encryption_available;
   if (tenant->strip_tags) out.strip_tags = *tenant->strip_tags;
+  if (tenant->obscure_subject) out.obscure_subject = *tenant->obscure_subject;
   out.tags_off = tenant->tags_off;
   return out;
 }

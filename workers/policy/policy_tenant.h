@@ -43,6 +43,8 @@ struct TenantPolicyView {
   std::vector<AdminRule> rules;        // before workers.policy.rules
   SubjectTags tags_off;                // true: the tag is not honoured
   std::optional<bool> strip_tags;      // nullopt: stripped (the default)
+  // nullopt: workers.policy.header_protection.obscure_subject
+  std::optional<bool> obscure_subject;
 };
 
 // The worker's view of one tenant policy from the keyservice (unknown
@@ -84,6 +86,7 @@ struct EffectivePolicy {
   bool web_encryption = false;
   bool strip_tags = true;
   SubjectTags tags_off;
+  bool obscure_subject = false;  // RFC 9788: encrypted mail's outer Subject is "[...]"
 };
 
 // `tenant` may be null (no override). A tenant's "on" needs the portal

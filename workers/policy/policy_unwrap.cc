@@ -193,6 +193,7 @@ Status Unwrapper::OpenLayer(Unwrapped& u, smime::SmimeKind kind, const Recipient
   }
   u.layers.push_back(std::move(layer));
   u.decrypted = true;
+  u.decrypted_header = std::move(dec->entity_header);
   auto plain = std::make_shared<const std::string>(std::move(dec->message));
   u.current = *plain;
   u.deliver = *plain;

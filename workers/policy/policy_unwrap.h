@@ -93,6 +93,9 @@ struct Unwrapped {
   std::string_view deliver;
   std::vector<std::shared_ptr<const std::string>> buffers;
   bool decrypted = false;
+  // The header block of the deepest decrypted entity (DecryptResult::
+  // entity_header), for RFC 9788 header protection.
+  std::string decrypted_header;
   bool done = false;    // false: stopped at an encrypted layer, keys needed
   // For a layer that failed: what the failure DSN is keyed on (the content
   // key digest, else a digest of the encrypted structure).

@@ -239,6 +239,9 @@ Result<DecryptResult> SmimeEngine::DecryptImpl(const Envelope& env,
   auto joined = internal::JoinOuterAndEntity(st.top, entity, limits_);
   if (!joined.ok()) return std::move(joined).error();
   result.message = std::move(joined).value();
+  if (auto parsed = ParseEntity(entity, limits_); parsed.ok()) {
+    result.entity_header = std::string(parsed->header_block);
+  }
   result.key_index = env.key_index;
   result.auth_enveloped = env.auth_enveloped;
   result.cipher = env.cipher;

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
+#include <array>
 #include <variant>
 #include <vector>
 
@@ -79,11 +80,12 @@ Result<EncryptInfo> SmimeEngine::EncryptImpl(std::string_view message,
     // Nothing to re-encode (typically a message we just signed): the body
     // goes to the cipher straight from |message|, never copied.
     SG_ASSIGN_OR_RETURN(OuterSplitView split, SplitForSmimeNoCopy(message, limits_));
-    const std::string_view pieces[] = {split.entity_headers, split.body()};
+    const std::array<std::string_view, 3> pieces = {options.inner_headers, split.entity_headers,
+                                                     split.body()};
     return EncryptEntity(split.outer_headers, pieces, recipients, options);
   }
   SG_ASSIGN_OR_RETURN(OuterSplit split, SplitForSmime(message, true, limits_));
-  const std::string_view pieces[] = {split.entity};
+  const std::array<std::string_view, 2> pieces = {options.inner_headers, split.entity};
   return EncryptEntity(split.outer_headers, pieces, recipients, options);
 }
 

@@ -54,6 +54,10 @@ struct SignOptions {
   bool transport_encode = true;             // make the content relay-proof first (smime_canon.h)
   bool include_chain = true;     // put SignerIdentity::chain into the CMS (identity overloads)
   bool announce_aes_gcm = true;  // list AES-GCM in our SMIMECapabilities (identity overloads)
+  // Header fields (CRLF lines) written at the start of the signed entity's
+  // header block: RFC 9788 header protection (workers/policy/
+  // policy_header_protection.h). Empty: none.
+  std::string inner_headers;
 };
 
 // A recipient certificate and what its owner announced (from harvesting).
@@ -80,6 +84,8 @@ struct EncryptOptions {
   // the prepared encoder (benchmarks and equivalence tests compare the two).
   // Recipients the encoder cannot serve (EC, key agreement) always take it.
   bool use_cms = false;
+  // As SignOptions::inner_headers, for the encrypted entity.
+  std::string inner_headers;
 };
 
 struct EncryptInfo {
@@ -94,6 +100,10 @@ struct DecryptResult {
   size_t key_index = 0;         // which candidate key opened it
   bool auth_enveloped = false;  // AuthEnvelopedData (AES-GCM): integrity-protected
   std::string cipher;           // content cipher, "aes-256-cbc"
+  // The decrypted entity's own header block as it came out of the CMS
+  // (message above keeps the outer value of a field both carry): RFC 9788
+  // protected header fields are read from it.
+  std::string entity_header;
 };
 
 struct DecryptOptions {

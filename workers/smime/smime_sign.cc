@@ -97,11 +97,13 @@ Result<std::string> SmimeEngine::SignPrepared(std::string_view message,
   out += "This is a cryptographically signed message in MIME format.\r\n\r\n";
   out += "--" + boundary + "\r\n";
   const size_t entity_at = out.size();
+  out += options.inner_headers;
   SG_RETURN_IF_ERROR(AppendEntityForSmime(message, options.transport_encode, limits_, out));
   std::string_view entity = std::string_view(out).substr(entity_at);
   if (entity.find(boundary) != std::string_view::npos) {
     SG_ASSIGN_OR_RETURN(OuterSplit split,
                         SplitForSmime(message, options.transport_encode, limits_));
+    split.entity.insert(0, options.inner_headers);
     SG_ASSIGN_OR_RETURN(std::string der, signer.SignDetached(split.entity, signing_time));
     return WrapSigned(split, der, signer.digest());
   }
@@ -117,6 +119,7 @@ Result<std::string> SmimeEngine::SignWithCms(std::string_view message, const Sig
     return MakeError(ErrorCode::kInvalidArgument, "sign: signer identity lacks key or certificate");
   }
   SG_ASSIGN_OR_RETURN(OuterSplit split, SplitForSmime(message, options.transport_encode, limits_));
+  split.entity.insert(0, options.inner_headers);
 
   CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, CMS_PARTIAL | CMS_DETACHED | CMS_BINARY));
   if (!cms) return MakeError(ErrorCode::kInternal, "sign: " + TakeOpenSslError());

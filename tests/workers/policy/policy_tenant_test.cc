@@ -32,6 +32,8 @@ keyservice::TenantRoutingTable Table() {
   b.web_encryption = "off";
   b.tags_off = {"plain", "noenc", "unknown"};
   b.strip_tags = "off";
+  a.obscure_subject = "on";
+  b.obscure_subject = "off";
   t.policies = {a, b};
   return t;
 }
@@ -71,25 +73,34 @@ struct ResolveCase {
   bool portal;
   bool want_web;
   bool want_strip;
+  bool global_obscure = false;
+  bool want_obscure = false;
 };
 
 TEST(ResolvePolicy, TenantOverridesGlobal) {
   auto table = TenantPolicyTable::Build(Table());
   const std::vector<ResolveCase> cases = {
-      {"no tenant inherits off", false, "", true, false, true},
-      {"no tenant inherits on", true, "", true, true, true},
-      {"tenant on", false, "a.example", true, true, true},
-      {"tenant on without portal", false, "a.example", false, false, true},
-      {"tenant off beats global on", true, "b.example", true, false, false},
-      {"tenant without override", true, "c.example", true, true, true},
+      {"no tenant inherits off", false, "", true, false, true, false, false},
+      {"no tenant inherits on", true, "", true, true, true, false, false},
+      {"tenant on", false, "a.example", true, true, true, false, true},
+      {"tenant on without portal", false, "a.example", false, false, true, false, true},
+      {"tenant off beats global on", true, "b.example", true, false, false, false, false},
+      {"tenant without override", true, "c.example", true, true, true, false, false},
+      {"obscure: no tenant inherits on", false, "", true, false, true, true, true},
+      {"obscure: tenant on beats global off", false, "a.example", true, true, true, false, true},
+      {"obscure: tenant off beats global on", false, "b.example", true, false, false, true, false},
+      {"obscure: tenant without override inherits", false, "c.example", true, false, true, true,
+       true},
   };
   for (const auto& c : cases) {
     PolicyConfig global;
     global.web_encryption = c.global_web;
+    global.obscure_subject = c.global_obscure;
     const TenantPolicyView* t = *c.tenant_domain ? table->ForDomain(c.tenant_domain) : nullptr;
     EffectivePolicy e = ResolvePolicy(global, t, c.portal);
     EXPECT_EQ(e.web_encryption, c.want_web) << c.name;
     EXPECT_EQ(e.strip_tags, c.want_strip) << c.name;
+    EXPECT_EQ(e.obscure_subject, c.want_obscure) << c.name;
   }
 }
 
