@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 
 #include "common/mail/address.h"
@@ -31,9 +32,9 @@ std::string DefaultSelector(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof(buf), "sg%Y%m%d", &tm);
-  return buf;
+  std::array<char, 16> buf{};
+  std::strftime(buf.data(), buf.size(), "sg%Y%m%d", &tm);
+  return buf.data();
 }
 
 DkimKeyInfo InfoOf(const store::StoredDkimKey& k) {

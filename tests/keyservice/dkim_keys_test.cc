@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include <array>
+
 #include "common/mail/base64.h"
 #include "keyservice/dkim_keys.h"
 #include "keyservice/dkim_store.pb.h"
@@ -63,10 +65,10 @@ TEST(DkimRecordTest, GeneratedKeysMatchTheirPublishedValue) {
       EVP_PKEY_free(spki);
     } else {
       EXPECT_EQ(EVP_PKEY_get_id(key), EVP_PKEY_ED25519);
-      unsigned char raw[32];
-      size_t len = sizeof(raw);
-      ASSERT_EQ(EVP_PKEY_get_raw_public_key(key, raw, &len), 1);
-      EXPECT_EQ(*pub, std::string(reinterpret_cast<char*>(raw), len));
+      std::array<unsigned char, 32> raw{};
+      size_t len = raw.size();
+      ASSERT_EQ(EVP_PKEY_get_raw_public_key(key, raw.data(), &len), 1);
+      EXPECT_EQ(*pub, std::string(reinterpret_cast<char*>(raw.data()), len));
     }
     EVP_PKEY_free(key);
   }

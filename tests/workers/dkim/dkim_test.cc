@@ -9,6 +9,7 @@
 //     or a key error sends it without one, counted.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
 #include <fstream>
 
@@ -76,11 +77,11 @@ std::string Verify(const std::string& message, const std::string& record) {
   std::ofstream(path, std::ios::binary) << message;
   const std::string cmd = std::string("/usr/bin/python3 ") + SG_DKIM_VERIFY_PY + " " + path +
                           " --record '" + record + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
+  FILE* p = popen(cmd.c_str(), "r");  // NOLINT(cert-env33-c): the test runs dkimpy
   if (p == nullptr) return "popen failed";
   std::string out;
-  char buf[256];
-  while (fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+  std::array<char, 256> buf{};
+  while (fgets(buf.data(), static_cast<int>(buf.size()), p) != nullptr) out += buf.data();
   pclose(p);
   return out.substr(0, out.find('\n'));
 }
