@@ -3,14 +3,14 @@
 // domains only, sealed under the KEK, rotation by selector (published ->
 // active -> retired), removal, change events, and a sealed key that does not
 // open.
-#include <gtest/gtest.h>
+#include "keyservice/dkim_keys.h"
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 
 #include <array>
 
 #include "common/mail/base64.h"
-#include "keyservice/dkim_keys.h"
 #include "keyservice/dkim_store.pb.h"
 #include "keyservice/key_service_impl.h"
 #include "tests/keyservice/test_pki.h"

@@ -65,8 +65,8 @@ TestKey MakeKey(const std::string& algorithm, const std::string& domain = "examp
   TestKey t;
   t.key = {domain, "s1", algorithm, m->private_key_der};
   const std::string name = keyservice::DkimRecordName("s1", domain);
-  t.record = name + " " + keyservice::DkimQuotedStrings(
-                              keyservice::DkimRecordValue(algorithm, m->public_key));
+  t.record = name + " " +
+             keyservice::DkimQuotedStrings(keyservice::DkimRecordValue(algorithm, m->public_key));
   return t;
 }
 
@@ -104,9 +104,9 @@ TEST_P(DkimSignerTest, ASecondImplementationVerifiesAndAChangedBodyFails) {
   auto signer = DkimSigner::Create();
   ASSERT_TRUE(signer.ok()) << signer.error().ToString();
   const TestKey k = MakeKey(GetParam());
-  const std::string message = TextMessage("alice@example.com", "Quarterly figures",
-                                          "Line one\r\nLine two  with spaces \r\n",
-                                          "Cc: carol@example.org\r\n");
+  const std::string message =
+      TextMessage("alice@example.com", "Quarterly figures",
+                  "Line one\r\nLine two  with spaces \r\n", "Cc: carol@example.org\r\n");
   auto header = (*signer)->Sign(k.key, message);
   ASSERT_TRUE(header.ok()) << header.error().ToString();
   ASSERT_TRUE(header->starts_with("DKIM-Signature: ")) << *header;
@@ -120,8 +120,8 @@ TEST_P(DkimSignerTest, ASecondImplementationVerifiesAndAChangedBodyFails) {
   const std::string h = AsciiLower(Tag(*header, "h"));
   EXPECT_NE(h.find("from"), std::string::npos);
   EXPECT_NE(h.find("from", h.find("from") + 4), std::string::npos) << "From oversigned: " << h;
-  for (const char* name : {"to", "cc", "subject", "date", "message-id", "mime-version",
-                           "content-type"}) {
+  for (const char* name :
+       {"to", "cc", "subject", "date", "message-id", "mime-version", "content-type"}) {
     EXPECT_NE(h.find(name), std::string::npos) << name << " not in h=" << h;
   }
 
@@ -216,8 +216,8 @@ TEST_F(OutboundDkimTest, NoKeyOrABrokenKeyDeliversWithoutDkim) {
   EXPECT_FALSE(out[0].message().starts_with("DKIM-Signature:"));
   EXPECT_EQ(Count("no_key"), 1);
 
-  h_->keys.SetDkimError("example.com",
-                        MakeError(ErrorCode::kCorruption, "DKIM key s1 of example.com does not open"));
+  h_->keys.SetDkimError(
+      "example.com", MakeError(ErrorCode::kCorruption, "DKIM key s1 of example.com does not open"));
   out = Send("alice@example.com", "carol@example.org");
   ASSERT_EQ(out.size(), 1u);
   EXPECT_FALSE(out[0].message().starts_with("DKIM-Signature:"));
