@@ -23,8 +23,8 @@ namespace sg::keyservice {
 struct DkimKeyInfo {
   std::string domain;
   std::string selector;
-  std::string algorithm;  // "rsa" | "ed25519"
-  std::string state;      // "active" | "published" | "retired"
+  std::string algorithm;     // "rsa" | "ed25519"
+  std::string state;         // "active" | "published" | "retired"
   int64_t created_at = 0;    // unix seconds
   int64_t activated_at = 0;  // 0: never
   std::string public_key;    // the p= value (base64)

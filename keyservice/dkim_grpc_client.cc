@@ -33,8 +33,8 @@ Result<std::optional<DkimSigningKey>> KeyServiceClient::GetDkimKey(const std::st
   pb::DkimKeyRequest req;
   req.set_domain(domain);
   pb::DkimKeyResponse resp;
-  SG_RETURN_IF_ERROR(UnaryCall(&pb::Dkim::Stub::GetDkimKey, *stub, req, &resp, timeout_,
-                               endpoint_, wait_for_ready_));
+  SG_RETURN_IF_ERROR(UnaryCall(&pb::Dkim::Stub::GetDkimKey, *stub, req, &resp, timeout_, endpoint_,
+                               wait_for_ready_));
   if (!resp.found()) return std::optional<DkimSigningKey>();
   DkimSigningKey k{resp.key().domain(), resp.key().selector(), resp.key().algorithm(),
                    resp.key().private_key_der()};
@@ -50,8 +50,8 @@ Result<DkimKeyInfo> KeyServiceClient::DkimKeygen(const std::string& domain,
   req.set_selector(selector);
   req.set_algorithm(algorithm);
   pb::DkimKeyInfo resp;
-  SG_RETURN_IF_ERROR(UnaryCall(&pb::Dkim::Stub::DkimKeygen, *stub, req, &resp, timeout_,
-                               endpoint_, wait_for_ready_));
+  SG_RETURN_IF_ERROR(UnaryCall(&pb::Dkim::Stub::DkimKeygen, *stub, req, &resp, timeout_, endpoint_,
+                               wait_for_ready_));
   return FromPb(resp);
 }
 

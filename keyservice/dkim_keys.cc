@@ -12,9 +12,7 @@ namespace {
 constexpr size_t kMaxCharacterString = 255;  // RFC 1035 3.3: one length octet
 constexpr size_t kMaxSelector = 63;
 
-bool LabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
+bool LabelChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
 
 Result<std::string> RawPublicKey(EVP_PKEY* key) {
   size_t len = 0;
@@ -42,9 +40,8 @@ Result<std::string> ParseDkimAlgorithm(std::string_view text) {
 Result<std::string> ParseDkimSelector(std::string_view text) {
   const std::string s = AsciiLower(text);
   auto bad = [&](const std::string& why) {
-    return MakeError(ErrorCode::kInvalidArgument, "DKIM selector \"" + std::string(text) +
-                                                      "\": " + why +
-                                                      " (letters, digits, '-' and dots)");
+    return MakeError(ErrorCode::kInvalidArgument, "DKIM selector \"" + std::string(text) + "\": " +
+                                                      why + " (letters, digits, '-' and dots)");
   };
   if (s.empty()) return bad("empty");
   if (s.size() > kMaxSelector) return bad("longer than 63 characters");

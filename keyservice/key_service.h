@@ -154,9 +154,9 @@ struct TenantRoutingTable {
 
 // A domain's active DKIM key (docs/dkim.md), for the worker that signs.
 struct DkimSigningKey {
-  std::string domain;     // lower case, A-labels
+  std::string domain;  // lower case, A-labels
   std::string selector;
-  std::string algorithm;  // "rsa" | "ed25519"
+  std::string algorithm;        // "rsa" | "ed25519"
   std::string private_key_der;  // PKCS#8
 };
 

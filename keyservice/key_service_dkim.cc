@@ -57,8 +57,8 @@ Result<std::vector<store::StoredDkimKey>> ParseAll(
   for (const auto& [key, value] : rows) {
     store::StoredDkimKey k;
     if (!k.ParseFromString(value)) {
-      return MakeError(ErrorCode::kCorruption, "keyservice store: DKIM record " + key +
-                                                   " does not parse");
+      return MakeError(ErrorCode::kCorruption,
+                       "keyservice store: DKIM record " + key + " does not parse");
     }
     out.push_back(std::move(k));
   }
@@ -112,8 +112,7 @@ Result<std::optional<DkimSigningKey>> KeyServiceImpl::GetDkimKey(const std::stri
   auto plain = kek_.Open(best->sealed_private_key(), RecordKey(name, best->selector()));
   if (!plain.ok()) {
     return MakeError(ErrorCode::kCorruption, "keyservice: DKIM key " + best->selector() + " of " +
-                                                 name + " does not open: " +
-                                                 plain.error().message);
+                                                 name + " does not open: " + plain.error().message);
   }
   DkimSigningKey out{name, best->selector(), best->algorithm(), std::move(*plain)};
   return std::optional<DkimSigningKey>(std::move(out));

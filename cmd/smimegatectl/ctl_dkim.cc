@@ -56,8 +56,8 @@ void AddKeygen(CLI::App& dkim, Ctl& ctl, DkimArgs& a) {
 
 void AddDkimCommands(CLI::App& app, Ctl& ctl) {
   auto& a = ctl.Keep<DkimArgs>();
-  auto* dkim = app.add_subcommand("dkim", "DKIM signing keys of hosted domains")
-                   ->require_subcommand(1);
+  auto* dkim =
+      app.add_subcommand("dkim", "DKIM signing keys of hosted domains")->require_subcommand(1);
   AddKeygen(*dkim, ctl, a);
   auto* list = dkim->add_subcommand("list", "DKIM keys (of one domain)");
   list->add_option("domain", a.domain, "the hosted domain (default: all)");

@@ -14,11 +14,16 @@ Result<DkimSignMode> ParseDkimSignMode(std::string_view text) {
 
 std::string_view DkimVerdictName(DkimVerdict verdict) {
   switch (verdict) {
-    case DkimVerdict::kSign: return "signed";
-    case DkimVerdict::kOff: return "off";
-    case DkimVerdict::kUnmodified: return "unmodified";
-    case DkimVerdict::kNoFrom: return "no_from";
-    case DkimVerdict::kNoKey: return "no_key";
+    case DkimVerdict::kSign:
+      return "signed";
+    case DkimVerdict::kOff:
+      return "off";
+    case DkimVerdict::kUnmodified:
+      return "unmodified";
+    case DkimVerdict::kNoFrom:
+      return "no_from";
+    case DkimVerdict::kNoKey:
+      return "no_key";
   }
   return "unknown";
 }

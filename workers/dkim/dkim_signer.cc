@@ -29,8 +29,8 @@ class PemKey {
     EVP_PKEY* key = d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(pkcs8_der.size()));
     if (key == nullptr) return;
     BIO* bio = BIO_new(BIO_s_secmem());
-    if (bio != nullptr && PEM_write_bio_PKCS8PrivateKey(bio, key, nullptr, nullptr, 0, nullptr,
-                                                        nullptr) == 1) {
+    if (bio != nullptr &&
+        PEM_write_bio_PKCS8PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr) == 1) {
       char* data = nullptr;
       long n = BIO_get_mem_data(bio, &data);
       if (n > 0) pem_.assign(data, static_cast<size_t>(n));
@@ -107,15 +107,14 @@ Result<std::string> DkimSigner::Sign(const keyservice::DkimSigningKey& key,
   if (!pem.ok()) {
     return MakeError(ErrorCode::kInvalidArgument, Where(key) + ": the private key does not load");
   }
-  const dkim_alg_t alg =
-      key.algorithm == "ed25519" ? DKIM_SIGN_ED25519SHA256 : DKIM_SIGN_RSASHA256;
+  const dkim_alg_t alg = key.algorithm == "ed25519" ? DKIM_SIGN_ED25519SHA256 : DKIM_SIGN_RSASHA256;
   const std::string job = "sg" + std::to_string(lib_->job.fetch_add(1));
   DKIM_STAT st = DKIM_STAT_OK;
   Handle d(dkim_sign(lib_->lib, reinterpret_cast<const unsigned char*>(job.c_str()), nullptr,
                      reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(pem.c_str())),
                      reinterpret_cast<const unsigned char*>(key.selector.c_str()),
-                     reinterpret_cast<const unsigned char*>(key.domain.c_str()),
-                     DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, alg, -1, &st));
+                     reinterpret_cast<const unsigned char*>(key.domain.c_str()), DKIM_CANON_RELAXED,
+                     DKIM_CANON_RELAXED, alg, -1, &st));
   if (!d) return LibError(key, "dkim_sign", st, nullptr);
   // The whole message in one chunk (the library splits headers and body).
   std::string copy(message);

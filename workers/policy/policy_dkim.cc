@@ -47,7 +47,8 @@ void OutboundDkim::SignOne(const std::string& original, v1::MessageRecord& out) 
     }
     key = std::move(*found);
   }
-  const dkim::DkimVerdict verdict = dkim::DecideDkim(mode_, modified, !domain.empty(), key.has_value());
+  const dkim::DkimVerdict verdict =
+      dkim::DecideDkim(mode_, modified, !domain.empty(), key.has_value());
   if (verdict != dkim::DkimVerdict::kSign) {
     metrics_.Count(dkim::DkimVerdictName(verdict));
     return;
