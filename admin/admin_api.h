@@ -24,6 +24,7 @@
 #include "admin/admin_tokens.h"
 #include "common/clock.h"
 #include "keyservice/audit.h"
+#include "keyservice/dkim_admin.h"
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
 #include "keyservice/tenant_admin.h"
@@ -39,6 +40,7 @@ struct ApiDeps {
   TokenVerifier& tokens;  // AdminTokens
   const Clock& clock;
   keyservice::UsageAdmin& usage;  // GET /v1/usage, PUT /v1/domains/{name}/total-users
+  keyservice::DkimAdmin& dkim;    // /v1/domains/{name}/dkim (docs/dkim.md)
 };
 
 struct ApiRequest {

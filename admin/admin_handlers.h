@@ -127,4 +127,10 @@ Answer SetGlobalRules(Call& c);
 Answer AddGlobalRule(Call& c);
 Answer RemoveGlobalRule(Call& c);
 
+// admin_handlers_dkim.cc (docs/dkim.md)
+Answer ListDkimKeys(Call& c);
+Answer GenerateDkimKey(Call& c);
+Answer ActivateDkimKey(Call& c);
+Answer RemoveDkimKey(Call& c);
+
 }  // namespace sg::admin

@@ -76,6 +76,11 @@ constexpr std::array kRoutes = {
     Route{"PUT", "/v1/policy/rules", &SetGlobalRules},
     Route{"POST", "/v1/policy/rules", &AddGlobalRule},
     Route{"DELETE", "/v1/policy/rules/{match}", &RemoveGlobalRule},
+    // DKIM keys of a hosted domain (admin_handlers_dkim.cc, docs/dkim.md).
+    Route{"GET", "/v1/domains/{name}/dkim", &ListDkimKeys},
+    Route{"POST", "/v1/domains/{name}/dkim", &GenerateDkimKey},
+    Route{"POST", "/v1/domains/{name}/dkim/{selector}/activate", &ActivateDkimKey},
+    Route{"DELETE", "/v1/domains/{name}/dkim/{selector}", &RemoveDkimKey},
 };
 
 int HexValue(char c) {

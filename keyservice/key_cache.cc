@@ -172,6 +172,20 @@ Result<std::optional<SigningIdentity>> CachingKeyService::GetSigningIdentity(
   return Lookup(a);  // private key: memory only, no load/save
 }
 
+Result<std::optional<DkimSigningKey>> CachingKeyService::GetDkimKey(const std::string& domain) {
+  SG_ASSIGN_OR_RETURN(std::string name, mail::NormalizeDomain(domain));
+  const std::string key = "@" + name;
+  using T = std::optional<DkimSigningKey>;
+  Access<T> a;
+  a.find = [&]() -> std::optional<Entry<T>>* {
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : &it->second.dkim;
+  };
+  a.slot = [&]() -> std::optional<Entry<T>>& { return entries_[key].dkim; };
+  a.fetch = [&] { return upstream_.GetDkimKey(name); };
+  return Lookup(a);  // private key: memory only, no load/save
+}
+
 Result<std::optional<EncryptionCertificate>> CachingKeyService::GetEncryptionCertificate(
     const std::string& address) {
   SG_ASSIGN_OR_RETURN(std::string key, NormalizeAddress(address));

@@ -97,6 +97,9 @@ class CachingKeyService : public KeyService {
   Result<bool> Participates(const std::string& address) override;
   Result<HarvestResult> HarvestCertificate(const HarvestRequest& request) override;
   Result<TrustAnchors> GetTrustAnchors() override;
+  // A private key: memory only, under "@domain" (a "dkim" event for
+  // "@domain" drops it, like every domain-wide event).
+  Result<std::optional<DkimSigningKey>> GetDkimKey(const std::string& domain) override;
   Result<Changes> WaitForChanges(uint64_t epoch, uint64_t after_version,
                                  std::chrono::milliseconds wait) override;
   // Passes through (ingress follows the domains itself).
@@ -125,6 +128,7 @@ class CachingKeyService : public KeyService {
     std::optional<Entry<std::optional<EncryptionCertificate>>> encryption;
     std::optional<Entry<std::vector<DecryptionKey>>> decryption;
     std::optional<Entry<bool>> participates;
+    std::optional<Entry<std::optional<DkimSigningKey>>> dkim;  // "@domain" entries only
     // Fingerprints the keyservice already holds for this address (harvest
     // answered stored or unchanged), until when: a partner's every signed
     // message carries the same certificate, and asking again each time

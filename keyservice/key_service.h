@@ -154,6 +154,14 @@ struct TenantRoutingTable {
   std::vector<TenantRule> global_rules;
 };
 
+// A domain's active DKIM key (docs/dkim.md), for the worker that signs.
+struct DkimSigningKey {
+  std::string domain;  // lower case, A-labels
+  std::string selector;
+  std::string algorithm;        // "rsa" | "ed25519"
+  std::string private_key_der;  // PKCS#8
+};
+
 struct Changes {
   uint64_t epoch = 0;    // random per keyservice start
   uint64_t version = 0;  // latest version; pass it back as after_version
@@ -204,6 +212,14 @@ class KeyService {
   // implementations without a registry (test fakes).
   virtual Result<std::vector<HostedDomain>> TenantDomains() {
     return MakeError(ErrorCode::kUnsupported, "this key service has no domain registry");
+  }
+
+  // The active DKIM key of `domain` (docs/dkim.md; events of kind "dkim",
+  // subject "@domain", announce changes). nullopt when the domain has none;
+  // also from implementations without DKIM keys (test fakes).
+  virtual Result<std::optional<DkimSigningKey>> GetDkimKey(const std::string& domain) {
+    (void)domain;
+    return std::optional<DkimSigningKey>();
   }
 
   // The domains, tenant routes and relay-client bindings in one read

@@ -92,6 +92,8 @@ Result<KekRotationResult> KeyServiceImpl::RotateKek(const std::function<void(uin
     ++result.resealed;
     if (progress) progress(result.resealed);
   }
+  SG_ASSIGN_OR_RETURN(int dkim_records, ResealDkimKeys());
+  result.resealed += static_cast<uint32_t>(dkim_records);
   SG_ASSIGN_OR_RETURN(int ca_records, ca_->ResealKeys(kek_));
   result.resealed += static_cast<uint32_t>(ca_records);
   SG_ASSIGN_OR_RETURN(int internal_records, internal_ca_->ResealKeys(kek_));

@@ -38,6 +38,7 @@
 #include "keyservice/ca_factory.h"
 #include "keyservice/certificate_authority.h"
 #include "keyservice/change_log.h"
+#include "keyservice/dkim_admin.h"
 #include "keyservice/dns_txt.h"
 #include "keyservice/domain_validation.h"
 #include "keyservice/internal_ca.h"
@@ -66,6 +67,7 @@ class KeyServiceImpl : public KeyService,
                        public TenantAdmin,
                        public AliasAdmin,
                        public UsageAdmin,
+                       public DkimAdmin,
                        public AuditSink {
  public:
   // Loads the KEK, opens the store (refusing a KEK that does not match it),
@@ -162,6 +164,13 @@ class KeyServiceImpl : public KeyService,
   Status SetUserAliases(const std::string& address, const std::vector<std::string>& aliases) override;
   Result<std::vector<std::string>> GetUserAliases(const std::string& address) override;
 
+  // DKIM keys (key_service_dkim.cc, docs/dkim.md)
+  Result<std::optional<DkimSigningKey>> GetDkimKey(const std::string& domain) override;
+  Result<DkimKeyInfo> DkimKeygen(const std::string& domain, const std::string& selector,
+                                 const std::string& algorithm) override;
+  Result<std::vector<DkimKeyInfo>> DkimList(const std::string& domain) override;
+  Result<DkimKeyInfo> DkimActivate(const std::string& domain, const std::string& selector) override;
+  Status DkimRemove(const std::string& domain, const std::string& selector) override;
   // AuditSink: the store record and one structured log line ("audit {...}").
   void Record(const AuditRecord& record) override;
 
@@ -264,6 +273,9 @@ class KeyServiceImpl : public KeyService,
   // The ca_backend of the policy of `domain`'s tenant, "" when none (or
   // unreadable: the default routing); CaRouter's tenant lookup.
   std::string TenantCaBackend(const std::string& domain);
+  // Re-seals the DKIM keys not sealed under the current KEK (RotateKek);
+  // returns how many.
+  Result<int> ResealDkimKeys();
   // Usage (usage_service.cc): today's snapshot as it would be taken now.
   Result<UsageDay> BuildUsageDay(const std::string& date);
   void SetUsageGauge(const UsageDay& day);
@@ -284,6 +296,7 @@ class KeyServiceImpl : public KeyService,
   std::mutex tenant_mu_;  // serialises tenant, reseller and domain registry writes
   UsageStore usage_;
   std::mutex usage_mu_;  // directory_totals_, gauge_tenants_
+  std::mutex dkim_mu_;   // serialises DKIM key writes (key_service_dkim.cc)
   std::function<std::map<std::string, uint32_t>()> directory_totals_;
   metrics::Family<metrics::Gauge>& usage_gauge_;
   std::set<std::string> gauge_tenants_;

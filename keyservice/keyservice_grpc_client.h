@@ -12,6 +12,7 @@
 #include <string>
 
 #include "keyservice/credentials_files.h"
+#include "keyservice/dkim_admin.h"
 #include "keyservice/key_admin.h"
 #include "keyservice/key_service.h"
 #include "keyservice/tenant_admin.h"
@@ -28,7 +29,8 @@ struct ActiveCalls;  // the calls in progress, for Shutdown
 class KeyServiceClient : public KeyService,
                          public KeyAdmin,
                          public TenantAdmin,
-                         public UsageAdmin {
+                         public UsageAdmin,
+                         public DkimAdmin {
  public:
   // `endpoint` is host:port or unix:/path; `credentials` the client
   // certificate (its role decides what the keyservice allows), key and CA
@@ -105,6 +107,13 @@ class KeyServiceClient : public KeyService,
                                      const std::string& reseller) override;
   Status UsageSetTotal(const std::string& domain, uint32_t total) override;
   Status UsageRecordMessages(const UsageMessages& counts) override;
+  // DKIM keys (service Dkim, dkim_grpc_client.cc).
+  Result<std::optional<DkimSigningKey>> GetDkimKey(const std::string& domain) override;
+  Result<DkimKeyInfo> DkimKeygen(const std::string& domain, const std::string& selector,
+                                 const std::string& algorithm) override;
+  Result<std::vector<DkimKeyInfo>> DkimList(const std::string& domain) override;
+  Result<DkimKeyInfo> DkimActivate(const std::string& domain, const std::string& selector) override;
+  Status DkimRemove(const std::string& domain, const std::string& selector) override;
   // KEK rotation may take long: its own deadline.
   void set_rotate_timeout(std::chrono::milliseconds t) { rotate_timeout_ = t; }
 

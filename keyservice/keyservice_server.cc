@@ -75,6 +75,8 @@ Result<std::unique_ptr<KeyServiceServer>> KeyServiceServer::Create(
   SG_ASSIGN_OR_RETURN(server->rpc_, RpcServer::Create(std::move(options)));
   server->rpc_->AddService(server->grpc_service_.get());
   server->rpc_->AddService(server->grpc_admin_.get());
+  server->dkim_grpc_ = std::make_unique<DkimGrpc>(*server->impl_);
+  server->rpc_->AddService(server->dkim_grpc_.get());  // rules in rpc_roles.cc
   SG_ASSIGN_OR_RETURN(server->directory_,
                       DirectoryService::Create(config.directory, *server->impl_, *server->impl_,
                                                registry, clock, server->impl_.get()));

@@ -29,6 +29,7 @@
 
 #include "common/metrics.h"
 #include "common/service.h"
+#include "keyservice/dkim_grpc_server.h"
 #include "keyservice/key_service_impl.h"
 #include "common/clock.h"
 #include "keyservice/keyservice_config.h"
@@ -77,6 +78,7 @@ class KeyServiceServer : public Service {
   std::unique_ptr<KeyServiceImpl> impl_;
   std::unique_ptr<KeyServiceGrpc> grpc_service_;
   std::unique_ptr<KeyAdminGrpc> grpc_admin_;
+  std::unique_ptr<DkimGrpc> dkim_grpc_;  // DKIM keys (proto/dkim.proto)
   std::unique_ptr<RpcServer> rpc_;
   std::unique_ptr<DirectoryService> directory_;
   std::unique_ptr<DirectoryGrpc> directory_grpc_;

@@ -11,6 +11,7 @@ namespace {
 constexpr const char* kService = "/smimegate.keyservice.v1.KeyService/";
 constexpr const char* kAdmin = "/smimegate.keyservice.v1.KeyAdmin/";
 constexpr const char* kGuard = "/smimegate.keyservice.v1.DecryptGuard/";
+constexpr const char* kDkim = "/smimegate.keyservice.v1.Dkim/";
 
 }  // namespace
 
@@ -62,6 +63,10 @@ RoleTable RoleTable::KeyServiceDefault() {
       // workers' memory of content keys and failure DSNs.
       {guard("ObserveContentKey"), {worker}},
       {guard("PermitFailureDsn"), {worker}},
+      // DKIM keys (proto/dkim.proto): the private key for workers only;
+      // the list (public keys) for readers too; the rest admin only.
+      {std::string(kDkim) + "GetDkimKey", {worker}, true},
+      {std::string(kDkim) + "DkimList", {reader}},
   });
   return t;
 }

@@ -41,6 +41,8 @@ RUN_PACKAGES=(
   libnss3 libp11-kit-dev
   # ingress: the LDAP recipient source (libldap)
   libldap-dev
+  # workers: DKIM signing of outbound mail (docs/dkim.md)
+  libopendkim-dev
   # scripts/run.sh: waits for /readyz (curl); the demo's test message (swaks)
   openssl curl swaks
 )
@@ -64,6 +66,8 @@ TEST_PACKAGES=(
   chromium
   # ingress: the test directory server of the LDAP recipient source
   slapd ldap-utils
+  # workers: DKIM signatures verified by a second implementation (dkimpy; Ed25519 needs nacl)
+  python3-dkim python3-nacl
   # packaging: the container image (scripts/image.sh) and the .deb's Depends check
   mmdebstrap buildah dpkg-dev
 )
@@ -76,7 +80,7 @@ TEST_PACKAGES=(
 RUNTIME_PACKAGES=(
   libabsl20220623 libargon2-1 libbz2-1.0 libc-ares2 libc6 libcpp-httplib0.11 libcurl4
   libfmt9 libgcc-s1 libglib2.0-0 libgmime-3.0-0 libgrpc++1.51 libgrpc29 libgumbo1 libidn2-0
-  libldap-2.5-0 liblz4-1 libp11-kit0 libprometheus-cpp-core1.0 libprotobuf32 libpwquality1
+  libldap-2.5-0 liblz4-1 libopendkim11 libp11-kit0 libprometheus-cpp-core1.0 libprotobuf32 libpwquality1
   libqrencode4 librdkafka1 libsnappy1v5 libspdlog1.10-fmt9 libssl3 libstdc++6 libuv1
   libyaml-cpp0.7 libzstd1 zlib1g
   libnss3 cracklib-runtime ca-certificates

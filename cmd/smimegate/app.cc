@@ -192,7 +192,7 @@ Status App::Start() {
       admin_server = std::make_unique<admin::AdminServer>(
           config_.admin_api,
           admin::ApiDeps{ks->impl(), ks->impl(), ks->impl(), ks->impl(), *admin_tokens_, clock_,
-                         ks->impl()},
+                         ks->impl(), ks->impl()},
           registry_);
       admin_server_ = admin_server.get();
     }

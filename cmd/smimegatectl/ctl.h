@@ -112,6 +112,7 @@ void AddUsageCommands(CLI::App& app, Ctl& ctl);  // ctl_usage.cc: usage report|s
 void AddTenantPolicyCommands(CLI::App& tenant, Ctl& ctl);
 // ctl_policy_rules.cc: policy rules list|add|remove|clear (the registry's global rules)
 void AddPolicyCommands(CLI::App& app, Ctl& ctl);
+void AddDkimCommands(CLI::App& app, Ctl& ctl);  // ctl_dkim.cc: dkim keygen|list|activate|remove
 // "force_encrypt:partner.example" -> {match, action}; kInvalidArgument naming `option`.
 Result<ks::TenantRule> ParseRuleArg(const std::string& text, const std::string& option);
 

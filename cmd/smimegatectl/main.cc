@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   sg::ctl::AddQueueCommands(app, ctl);
   sg::ctl::AddTokenCommands(app, ctl);
   sg::ctl::AddPolicyCommands(app, ctl);
+  sg::ctl::AddDkimCommands(app, ctl);
 
   try {
     app.parse(argc, argv);

@@ -137,7 +137,7 @@ TEST(AdminClientLimitTest, AClientOverItsBudgetGets429WithoutAnyTokenCheck) {
   CountingVerifier verifier(server.tokens());
   ApiLimits limits;
   limits.per_client = {{1, 5}, 100};
-  AdminApi api(ApiDeps{ks, ks, ks, ks, verifier, server.clock(), ks}, limits);
+  AdminApi api(ApiDeps{ks, ks, ks, ks, verifier, server.clock(), ks, ks}, limits);
   const std::string good = server.Token("tenant:a");
   const std::string attacker = "203.0.113.9";
   auto audit_before = ks.ListAudit(0, 1000);

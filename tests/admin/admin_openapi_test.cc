@@ -47,6 +47,7 @@ std::string Concrete(std::string path) {
       {"{address}", "nobody@zz.example"},
       {"{fingerprint}", std::string(64, '0')},
       {"{kind}", "network"},
+      {"{selector}", "s1"},
       {"{value}", "192.0.2.0%2F24"}};
   for (const auto& [from, to] : values) {
     for (auto at = path.find(from); at != std::string::npos; at = path.find(from)) {

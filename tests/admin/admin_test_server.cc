@@ -56,7 +56,7 @@ AdminTestServer::AdminTestServer(uint64_t max_body_bytes, RateLimit rate_limit,
   api.rate_limit = rate_limit;
   api.unauthenticated_limit = client_limit;
   server_ = std::make_unique<AdminServer>(
-      api, ApiDeps{*ks_, *ks_, *ks_, *ks_, *tokens_, clock_, *ks_}, registry_);
+      api, ApiDeps{*ks_, *ks_, *ks_, *ks_, *tokens_, clock_, *ks_, *ks_}, registry_);
   server_->SetPortal(&portal_);
   must(server_->Start());
 }

@@ -229,6 +229,32 @@ Result<keyservice::TenantRoutingTable> FakeKeyService::TenantRouting() {
   return out;
 }
 
+void FakeKeyService::SetDkimKey(const std::string& domain, keyservice::DkimSigningKey key) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dkim_.insert_or_assign(domain, std::move(key));
+  }
+  Publish("dkim", "@" + domain);
+}
+
+void FakeKeyService::SetDkimError(const std::string& domain, Error error) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dkim_.insert_or_assign(domain, std::move(error));
+  }
+  Publish("dkim", "@" + domain);
+}
+
+Result<std::optional<keyservice::DkimSigningKey>> FakeKeyService::GetDkimKey(
+    const std::string& domain) {
+  ++dkim_calls;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = dkim_.find(domain);
+  if (it == dkim_.end()) return std::optional<keyservice::DkimSigningKey>();
+  if (!it->second.ok()) return it->second.error();
+  return std::optional<keyservice::DkimSigningKey>(*it->second);
+}
+
 Result<keyservice::Changes> FakeKeyService::WaitForChanges(uint64_t epoch, uint64_t after_version,
                                                            std::chrono::milliseconds wait) {
   ++wait_calls;

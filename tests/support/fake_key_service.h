@@ -95,6 +95,12 @@ class FakeKeyService : public keyservice::KeyService {
   // The registry's global rules in TenantRouting (publishes a "policy" event).
   void SetGlobalRules(std::vector<keyservice::TenantRule> rules);
   Result<keyservice::TenantRoutingTable> TenantRouting() override;
+  // DKIM: the active key of a domain (publishes a "dkim" event for
+  // "@domain"), or an error GetDkimKey returns for it.
+  void SetDkimKey(const std::string& domain, keyservice::DkimSigningKey key);
+  void SetDkimError(const std::string& domain, Error error);
+  Result<std::optional<keyservice::DkimSigningKey>> GetDkimKey(const std::string& domain) override;
+  std::atomic<int> dkim_calls{0};
 
   struct Failure {
     ErrorCode code = ErrorCode::kUnavailable;
@@ -131,6 +137,7 @@ class FakeKeyService : public keyservice::KeyService {
   std::vector<keyservice::HostedDomain> domains_;
   std::vector<keyservice::TenantPolicy> policies_;
   std::vector<keyservice::TenantRule> global_rules_;
+  std::map<std::string, Result<keyservice::DkimSigningKey>> dkim_;  // by domain
   std::set<std::string> harvested_der_;
   std::vector<keyservice::HarvestRequest> harvested_;
   std::map<std::string, int> calls_;

@@ -49,6 +49,11 @@ Result<PolicyConfig> ParsePolicyConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(c.postmaster, dsn.String("postmaster", ""));
   if (c.postmaster.empty()) c.postmaster = "postmaster@" + c.reporting_mta;
 
+  SG_ASSIGN_OR_RETURN(auto dkim_section, section.Map("dkim"));
+  SG_ASSIGN_OR_RETURN(std::string dkim_sign,
+                      dkim_section.Enum("sign", {"off", "modified", "all"}, "modified"));
+  SG_ASSIGN_OR_RETURN(c.dkim_sign, dkim::ParseDkimSignMode(dkim_sign));
+
   SG_ASSIGN_OR_RETURN(auto rules, section.List("rules"));
   for (const auto& node : rules) {
     AdminRule r;

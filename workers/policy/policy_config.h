@@ -12,6 +12,7 @@
 
 #include "common/config_node.h"
 #include "common/result.h"
+#include "workers/dkim/dkim_decision.h"
 
 namespace sg::workers {
 
@@ -44,6 +45,8 @@ struct PolicyConfig {
   // workers.ca_retry; copied from WorkerConfig).
   std::chrono::milliseconds ca_wait{std::chrono::hours(1)};
   std::chrono::milliseconds ca_retry{std::chrono::minutes(1)};
+  // dkim.sign: which outbound forms get a DKIM signature (docs/dkim.md).
+  dkim::DkimSignMode dkim_sign = dkim::DkimSignMode::kModified;
 };
 
 // The first rule that matches |address| (address rules before domain rules),

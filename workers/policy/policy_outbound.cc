@@ -87,7 +87,10 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     }
     r.decision = DecideOutbound(plan.facts, rf, plan.effective.web_encryption);
   }
-  return EmitOutbound(record, plan);
+  SG_ASSIGN_OR_RETURN(auto outputs, EmitOutbound(record, plan));
+  // DKIM last: nothing changes a form after it (policy_dkim.h).
+  if (dkim_) dkim_->Apply(record.message(), outputs);
+  return outputs;
 }
 
 Status PolicyProcessor::WithoutSigningIdentity(const v1::MessageRecord& record,

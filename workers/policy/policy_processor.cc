@@ -36,6 +36,9 @@ PolicyProcessor::PolicyProcessor(PolicyConfig config, smime::SmimeConfig smime_c
       engine_(engine),
       metrics_(registry),
       clock_(clock) {
+  if (config_.dkim_sign != dkim::DkimSignMode::kOff) {
+    dkim_ = std::make_unique<OutboundDkim>(config_.dkim_sign, keys_, registry);
+  }
   if (smime_config_.revocation.enabled) {
     revocation_metrics_ = std::make_unique<smime::RevocationMetrics>(registry);
     fetcher_ = std::make_unique<smime::CurlHttpFetcher>(smime_config_.revocation.allow_private_addresses);

@@ -60,6 +60,7 @@
 #include "workers/message_processor.h"
 #include "workers/policy/policy_config.h"
 #include "workers/policy/policy_decision.h"
+#include "workers/policy/policy_dkim.h"
 #include "workers/policy/policy_header_protection.h"
 #include "workers/policy/policy_metrics.h"
 #include "workers/policy/policy_tenant.h"
@@ -170,6 +171,7 @@ class PolicyProcessor : public MessageProcessor {
   const smime::SmimeEngine& engine_;
   PolicyMetrics metrics_;
   const Clock& clock_;
+  std::unique_ptr<OutboundDkim> dkim_;  // null: workers.policy.dkim.sign off
   // Revocation checking of inbound signers (null when disabled).
   std::unique_ptr<smime::RevocationMetrics> revocation_metrics_;
   std::unique_ptr<smime::HttpFetcher> fetcher_;

@@ -7,6 +7,8 @@ routing and the keyservice's domain validation (TXT).
                 --record "_c.example.test TXT some text" ...
   dns_server.py --port-file F --zone-file Z
 
+A TXT value that starts with '"' is a list of quoted character-strings
+("v=DKIM1; ..." "..."), as a zone file writes a record over 255 bytes.
 A zone file holds one record a line in the --record form; it is read again
 for every query, so a test changes the answers by rewriting it (atomically:
 write a temporary file, then rename). Every query is appended to F.log.
@@ -17,6 +19,7 @@ test can put the higher preference first. UDP only; runs until SIGTERM.
 """
 import argparse
 import os
+import re
 import signal
 import socket
 import threading
@@ -48,7 +51,11 @@ def main():
             elif rtype == "AAAA":
                 rdata = AAAA(parts[2])
             elif rtype == "TXT":
-                rdata = TXT(rec.split(None, 2)[2])
+                text = rec.split(None, 2)[2]
+                # "a" "b": several character-strings (a zone file's form,
+                # e.g. a DKIM key longer than 255 bytes); else one string.
+                strings = re.findall(r'"([^"]*)"', text) if text.startswith('"') else []
+                rdata = TXT(strings) if strings else TXT(text)
             else:
                 raise SystemExit("unsupported type " + rtype)
             zone.setdefault(name, []).append((rtype, rdata))
