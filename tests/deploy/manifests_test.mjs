@@ -132,19 +132,26 @@ function checkReferences(docs, name) {
   }
 }
 
-// A self-signed certificate and key for every Secret file a configuration names.
-function testCertificate(dir) {
-  const key = path.join(dir, 'test.key');
-  const crt = path.join(dir, 'test.crt');
+// A self-signed certificate and key for every Secret file a configuration
+// names, one per stage: egress.admin and portal.admin need the role and name
+// check-config requires of that stage's identity (spiffe://<trust domain>/<stage>,
+// DNS:smimegate-<stage>).
+function testCertificate(dir, stage) {
+  const key = path.join(dir, `test-${stage}.key`);
+  const crt = path.join(dir, `test-${stage}.crt`);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
     '-nodes', '-days', '30', '-subj', '/CN=manifests-test',
-    // egress.admin: the role and name check-config requires of an egress identity.
-    '-addext', 'subjectAltName=DNS:smimegate-egress,URI:spiffe://smimegate/egress',
+    '-addext', `subjectAltName=DNS:smimegate-${stage},URI:spiffe://smimegate/${stage}`,
     '-keyout', key, '-out', crt], { stdio: 'ignore' });
   return { key: fs.readFileSync(key), crt: fs.readFileSync(crt) };
 }
+const certs = new Map();
+function certFor(stage) {
+  if (!certs.has(stage)) certs.set(stage, testCertificate(work, stage));
+  return certs.get(stage);
+}
 
-function checkConfigs(docs, name, cert) {
+function checkConfigs(docs, name) {
   const configMaps = new Map(docs.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o]));
   let checked = 0;
   for (const w of docs.filter(podSpecOf)) {
@@ -156,6 +163,7 @@ function checkConfigs(docs, name, cert) {
       if (at < 0) { fail(where, 'no --config argument'); continue; }
       const configPath = args[at + 1];
       const stage = args[0] === 'run' ? 'all' : args[0];
+      const cert = certFor(stage);
       const mounts = [...(c.volumeMounts ?? [])].sort((a, b) => b.mountPath.length - a.mountPath.length);
       const configMount = mounts.find((m) => configPath.startsWith(m.mountPath + '/'));
       const volume = (spec.volumes ?? []).find((v) => v.name === configMount?.name);
@@ -209,7 +217,6 @@ function checkConfigs(docs, name, cert) {
 
 let objects = 0;
 let configs = 0;
-const cert = testCertificate(work);
 for (const dir of overlays()) {
   const name = path.relative(repo, dir);
   let docs;
@@ -230,7 +237,7 @@ for (const dir of overlays()) {
     objects += 1;
   }
   checkReferences(docs, name);
-  configs += checkConfigs(docs, name, cert);
+  configs += checkConfigs(docs, name);
 }
 if (failures.length > 0) {
   console.log(failures.map((f) => `FAIL: ${f}`).join('\n'));
