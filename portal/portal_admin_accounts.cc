@@ -34,8 +34,7 @@ Result<uint64_t> CountScoped(PortalStore& store, const std::string& recipient,
 }
 
 grpc::Status BadRecipient(const std::string& raw) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                      "recipient \"" + raw + "\" is not an address");
+  return {grpc::StatusCode::INVALID_ARGUMENT, "recipient \"" + raw + "\" is not an address"};
 }
 
 }  // namespace
@@ -53,8 +52,7 @@ grpc::Status PortalAdminService::Describe(
   // same answer for "no account" and "not yours" (no existence leak).
   const bool visible = domains.empty() ? (account->has_value() || *count > 0) : *count > 0;
   if (!visible) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        "no portal account or message for " + recipient);
+    return {grpc::StatusCode::NOT_FOUND, "no portal account or message for " + recipient};
   }
   out->Clear();
   out->set_address(recipient);
@@ -91,8 +89,8 @@ grpc::Status PortalAdminService::AccountLogout(grpc::ServerContext*, const pb::A
   grpc::Status seen = Describe(rcpt, req->sender_domains(), resp);
   if (!seen.ok()) return seen;
   if (!resp->exists()) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        rcpt + " has no portal account (never registered): nothing to log out");
+    return {grpc::StatusCode::NOT_FOUND,
+            rcpt + " has no portal account (never registered): nothing to log out"};
   }
   // Every session made under an older generation no longer loads
   // (portal_sessions.h), exactly as after a password reset.

@@ -14,6 +14,7 @@
 // 3 the portal is not reachable.
 #include <grpcpp/grpcpp.h>
 
+#include <array>
 #include <iostream>
 
 #include "cmd/smimegatectl/ctl.h"
@@ -213,14 +214,14 @@ void Account(CLI::App& portal, Ctl& ctl, PortalArgs& a) {
     Rpc rpc;
     const char* done;  // printed after the change; nullptr: print the state
   };
-  static constexpr Verb kVerbs[] = {
+  static constexpr std::array<Verb, 3> kVerbs = {{
       {"show", "created, last login, second factor, lock and failed logins, stored messages",
        &pb::PortalAdmin::Stub::AccountShow, nullptr},
       {"logout", "end every session of the account (the password stays)",
        &pb::PortalAdmin::Stub::AccountLogout, "logged out every session of "},
       {"unlock", "lift the login lock and clear the failed-login counts",
        &pb::PortalAdmin::Stub::AccountUnlock, "unlocked "},
-  };
+  }};
   for (const Verb& verb : kVerbs) {
     auto* cmd = account->add_subcommand(verb.name, verb.help);
     cmd->add_option("recipient", a.recipient, "the recipient's address")->required();
