@@ -29,12 +29,12 @@ std::string RecordKey(const std::string& domain, const std::string& selector) {
 
 // "sg20261207": the default selector, one per day.
 std::string DefaultSelector(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  const auto t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   std::array<char, 16> buf{};
-  std::strftime(buf.data(), buf.size(), "sg%Y%m%d", &tm);
-  return buf.data();
+  const size_t n = std::strftime(buf.data(), buf.size(), "sg%Y%m%d", &tm);
+  return {buf.data(), n};
 }
 
 DkimKeyInfo InfoOf(const store::StoredDkimKey& k) {
@@ -157,6 +157,7 @@ Result<std::vector<DkimKeyInfo>> KeyServiceImpl::DkimList(const std::string& dom
   }
   SG_ASSIGN_OR_RETURN(auto keys, LoadDkim(*store_, name));
   std::vector<DkimKeyInfo> out;
+  out.reserve(keys.size());
   for (const auto& k : keys) out.push_back(InfoOf(k));
   std::sort(out.begin(), out.end(), [](const DkimKeyInfo& a, const DkimKeyInfo& b) {
     return std::tie(a.domain, a.selector) < std::tie(b.domain, b.selector);
