@@ -14,7 +14,7 @@ namespace {
 
 using testing::kPassword;
 
-constexpr char kBob[] = "bob@partner.example";
+constexpr const char* kBob = "bob@partner.example";
 
 class PortalAdminAccountsTest : public testing::PortalServiceFixture {
  protected:

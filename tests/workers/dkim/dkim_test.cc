@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <vector>
 
 #include "common/ascii.h"
 #include "keyservice/dkim_keys.h"
@@ -34,7 +35,7 @@ TEST(DkimDecisionTest, Table) {
     bool modified, from, key;
     DkimVerdict want;
   };
-  const Row rows[] = {
+  const std::vector<Row> rows = {
       {DkimSignMode::kOff, true, true, true, DkimVerdict::kOff},
       {DkimSignMode::kModified, true, true, true, DkimVerdict::kSign},
       {DkimSignMode::kModified, false, true, true, DkimVerdict::kUnmodified},
