@@ -198,8 +198,9 @@ void BM_RawBulk(benchmark::State& state) {
 // ---- the engine -----------------------------------------------------------
 
 // |use_cms|: the previous path (EngineCms): CMS_encrypt instead of the
-// prepared encoder, and no chain memo for verification.
-void RunEngine(benchmark::State& state, bool use_cms) {
+// prepared encoder, no chain memo for verification, CMS_decrypt instead of
+// the prepared decoder. |cms_decrypt|: only the last (EngineCmsDecrypt).
+void RunEngine(benchmark::State& state, bool use_cms, bool cms_decrypt = false) {
   int op = static_cast<int>(state.range(0));
   int alg = static_cast<int>(state.range(1));
   int64_t size = state.range(2);
@@ -213,6 +214,8 @@ void RunEngine(benchmark::State& state, bool use_cms) {
   enc_options.use_cms = use_cms;
   VerifyOptions verify_options;
   verify_options.use_chain_memo = !use_cms;
+  DecryptOptions dec_options;
+  dec_options.use_prepared = !use_cms && !cms_decrypt;
   std::string msg = Message(size, signer.email);
   std::string sealed;
   KeyPair kp = RecipientOf(alg).Pair();
@@ -231,7 +234,7 @@ void RunEngine(benchmark::State& state, bool use_cms) {
             f.engine->SignAndEncrypt(msg, id, std::span(&r, 1), {}, enc_options));
         break;
       case 3: {
-        auto d = f.engine->Decrypt(sealed, std::span(&kp, 1));
+        auto d = f.engine->Decrypt(sealed, std::span(&kp, 1), dec_options);
         auto v = f.engine->Verify(d->message, f.trust, now, verify_options);
         if (v->status != VerifyStatus::kGood) state.SkipWithError("verify failed");
         break;
@@ -243,6 +246,7 @@ void RunEngine(benchmark::State& state, bool use_cms) {
 
 void BM_Engine(benchmark::State& state) { RunEngine(state, false); }
 void BM_EngineCms(benchmark::State& state) { RunEngine(state, true); }
+void BM_EngineCmsDecrypt(benchmark::State& state) { RunEngine(state, false, true); }
 
 void BM_Naive(benchmark::State& state) {
   int op = static_cast<int>(state.range(0));
@@ -295,6 +299,13 @@ void CmsArgs(benchmark::internal::Benchmark* b) {
   }
 }
 
+void DecryptArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"op", "alg", "size"});
+  for (int alg = 0; alg < 2; ++alg) {
+    for (int64_t size : kSizes) b->Args({3, alg, size});
+  }
+}
+
 void RawArgs(benchmark::internal::Benchmark* b) {
   b->ArgNames({"op", "alg"});
   for (int op = 0; op < 4; ++op) {
@@ -313,6 +324,7 @@ BENCHMARK(BM_Raw)->Apply(RawArgs)->MinTime(0.2);
 BENCHMARK(BM_RawBulk)->Apply(BulkArgs)->MinTime(0.2);
 BENCHMARK(BM_Engine)->Apply(Args)->MinTime(0.2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_EngineCms)->Apply(CmsArgs)->MinTime(0.2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EngineCmsDecrypt)->Apply(DecryptArgs)->MinTime(0.2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Naive)->Apply(Args)->MinTime(0.2)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

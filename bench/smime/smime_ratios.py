@@ -9,6 +9,9 @@ engine/cms:   engine messages per second / the same engine on its previous path:
               instead of the prepared EnvelopedData encoder (EncryptOptions::use_cms; encrypt,
               sign+encrypt), every chain validated in full (VerifyOptions::use_chain_memo off;
               decrypt+verify)
+engine/cmsdec: engine messages per second / the same engine with CMS_decrypt instead of the
+              prepared decoder (DecryptOptions::use_prepared off; decrypt+verify only)
+cpu/limit:    1 / engine/limit: CPU per message / raw crypto CPU (the issue 21 goal's form)
 Usage: smime_ratios.py smime.json
 """
 import json
@@ -25,7 +28,7 @@ def rate(b):
 
 def main():
     data = json.load(open(sys.argv[1]))
-    raw, eng, naive, bulk, cms = {}, {}, {}, {}, {}
+    raw, eng, naive, bulk, cms, cmsdec = {}, {}, {}, {}, {}, {}
     for b in data["benchmarks"]:
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
@@ -44,19 +47,25 @@ def main():
             eng[(op, alg, int(size))] = r
         elif kind == "EngineCms":
             cms[(op, alg, int(size))] = r
+        elif kind == "EngineCmsDecrypt":
+            cmsdec[(op, alg, int(size))] = r
         elif kind == "Naive":
             naive[(op, alg, int(size))] = r
-    print("| op | key | size | engine/raw | engine/limit | engine/naive | engine/cms |")
-    print("|---|---|---|---|---|---|---|")
+    print("| op | key | size | engine/raw | engine/limit | cpu/limit | engine/naive | engine/cms |"
+          " engine/cmsdec |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for (op, alg, size), r in sorted(eng.items()):
         n = naive.get((op, alg, size))
-        limit = "-"
+        limit, cpu = "-", "-"
         if (op, size) in bulk:
-            limit = "%.2f" % (r * (1 / raw[(op, alg)] + 1 / bulk[(op, size)]))
+            lim = r * (1 / raw[(op, alg)] + 1 / bulk[(op, size)])
+            limit, cpu = "%.2f" % lim, "%.2f" % (1 / lim)
         c = cms.get((op, alg, size))
-        print("| %s | %s | %s | %.2f | %s | %s | %s |" % (
-            OPS[op], ALGS[alg], size, r / raw[(op, alg)], limit,
-            "%.2f" % (r / n) if n else "-", "%.2f" % (r / c) if c else "-"))
+        d = cmsdec.get((op, alg, size))
+        print("| %s | %s | %s | %.2f | %s | %s | %s | %s | %s |" % (
+            OPS[op], ALGS[alg], size, r / raw[(op, alg)], limit, cpu,
+            "%.2f" % (r / n) if n else "-", "%.2f" % (r / c) if c else "-",
+            "%.2f" % (r / d) if d else "-"))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 
 #include "workers/smime/smime_algorithms.h"
 #include "workers/smime/smime_cms_util.h"
+#include "workers/smime/smime_decrypt_prepared.h"
 #include "workers/smime/smime_der.h"
 #include "workers/smime/smime_detect.h"
 #include "workers/smime/smime_engine.h"
@@ -21,6 +22,8 @@ struct Envelope::State {
   std::string der;
   internal::CmsPtr cms;
   MimeEntity top;  // views into the message the envelope was opened from
+  int ri = -1;     // the matched RecipientInfo (and RecipientEncryptedKey, for kari)
+  int rek = -1;
 };
 
 namespace {
@@ -154,6 +157,14 @@ Result<EnvelopeFacts> ReadEnvelopeFacts(CMS_ContentInfo* cms, std::string_view d
   return f;
 }
 
+// The encryptedContent as OpenSSL parsed it (empty when absent).
+std::string_view Ciphertext(const internal::CmsPtr& cms) {
+  ASN1_OCTET_STRING** pos = CMS_get0_content(cms.get());
+  if (pos == nullptr || *pos == nullptr) return {};
+  return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(*pos)),
+          static_cast<size_t>(ASN1_STRING_length(*pos))};
+}
+
 }  // namespace
 
 Result<Envelope> SmimeEngine::OpenEnvelopeImpl(std::string_view message,
@@ -200,6 +211,8 @@ Result<Envelope> SmimeEngine::OpenEnvelopeImpl(std::string_view message,
   if (!RecipientAlgorithmsAllowed(state->cms.get(), *match, options.allow_3des)) {
     return MakeError(ErrorCode::kUnsupported, "decrypt: key transport or key wrap not allowed");
   }
+  state->ri = match->ri;
+  state->rek = match->rek;
   env.content_key_digest = Sha256({facts.content_key});
   env.ciphertext_digest = std::move(facts.ciphertext_digest);
   env.state = std::move(state);
@@ -214,16 +227,26 @@ Result<DecryptResult> SmimeEngine::DecryptImpl(const Envelope& env,
   }
   const KeyPair& kp = candidates[env.key_index];
   Envelope::State& st = *env.state;
-  internal::BioPtr out = internal::WriteBio(st.der.size());  // plaintext < ciphertext
-  if (CMS_decrypt(st.cms.get(), kp.key.get(), kp.cert.get(), nullptr, out.get(), CMS_BINARY) !=
-      1) {
-    // One outcome for every way this can fail (wrong key, padding, MAC, truncation).
-    return MakeError(ErrorCode::kCorruption,
-                     "decrypt: the key of " + CertSubjectLine(kp.cert.get()) +
-                         " cannot open the message (wrong key, or data altered or truncated): " +
-                         TakeOpenSslError());
+  internal::PreparedDecrypt prepared;
+  if (options.use_prepared && !env.auth_enveloped) {
+    prepared = internal::DecryptPrepared(st.der, st.ri, st.rek, kp.key.get(), Ciphertext(st.cms));
   }
-  std::string_view entity = internal::BioContents(out.get());
+  internal::BioPtr out;
+  std::string_view entity = prepared.content;
+  if (prepared.status != internal::PreparedStatus::kDone) {
+    // Not served, or failed: CMS_decrypt, whose error text is the one
+    // every failure has always had.
+    out = internal::WriteBio(st.der.size());  // plaintext < ciphertext
+    if (CMS_decrypt(st.cms.get(), kp.key.get(), kp.cert.get(), nullptr, out.get(), CMS_BINARY) !=
+        1) {
+      // One outcome for every way this can fail (wrong key, padding, MAC, truncation).
+      return MakeError(ErrorCode::kCorruption,
+                       "decrypt: the key of " + CertSubjectLine(kp.cert.get()) +
+                           " cannot open the message (wrong key, or data altered or truncated): " +
+                           TakeOpenSslError());
+    }
+    entity = internal::BioContents(out.get());
+  }
   if (!env.auth_enveloped && options.check_cbc_content) {
     Status wf = CheckWellFormedEntity(entity, limits_);
     if (!wf.ok()) return MakeError(ErrorCode::kCorruption, "decrypt: " + wf.error().message);
@@ -245,6 +268,7 @@ Result<DecryptResult> SmimeEngine::DecryptImpl(const Envelope& env,
   result.key_index = env.key_index;
   result.auth_enveloped = env.auth_enveloped;
   result.cipher = env.cipher;
+  result.prepared = prepared.status == internal::PreparedStatus::kDone;
   return result;
 }
 

@@ -82,7 +82,7 @@ std::optional<std::string_view> EncryptedKey(const Tlv& ri, int rek) {
 
 }  // namespace
 
-std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, int rek) {
+std::optional<EnvelopedLayout> ReadEnvelopedLayout(std::string_view der) {
   auto ci = ReadTlv(der);
   if (!ci || ci->tag != 0x30) return std::nullopt;
   auto ci_fields = ReadChildren(ci->content);
@@ -98,12 +98,20 @@ std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, i
     return std::nullopt;
   }
   auto ris = ReadChildren((*fields)[i].content);
-  if (!ris || ri < 0 || static_cast<size_t>(ri) >= ris->size()) return std::nullopt;
-  auto key = EncryptedKey((*ris)[static_cast<size_t>(ri)], rek);
-  if (!key) return std::nullopt;
+  if (!ris) return std::nullopt;
   auto eci = ReadChildren((*fields)[i + 1].content);  // contentType, contentEncryptionAlgorithm
   if (!eci || eci->size() < 2 || (*eci)[1].tag != 0x30) return std::nullopt;
-  auto alg = ReadChildren((*eci)[1].content);
+  return EnvelopedLayout{std::move(*ris), (*eci)[1]};
+}
+
+std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, int rek) {
+  auto layout = ReadEnvelopedLayout(der);
+  if (!layout || ri < 0 || static_cast<size_t>(ri) >= layout->recipient_infos.size()) {
+    return std::nullopt;
+  }
+  auto key = EncryptedKey(layout->recipient_infos[static_cast<size_t>(ri)], rek);
+  if (!key) return std::nullopt;
+  auto alg = ReadChildren(layout->content_algorithm.content);
   if (!alg || alg->empty() || alg->front().tag != 0x06) return std::nullopt;
   return EnvelopedParts{alg->front().whole, *key};
 }
@@ -112,6 +120,14 @@ std::string DerOid(int nid) {
   const ASN1_OBJECT* obj = OBJ_nid2obj(nid);
   return mail::DerTlv(
       0x06, std::string_view(reinterpret_cast<const char*>(OBJ_get0_data(obj)), OBJ_length(obj)));
+}
+
+std::string DerOaepSha256Algorithm() {
+  const std::string sha256 = mail::DerTlv(0x30, DerOid(NID_sha256));
+  const std::string params = mail::DerTlv(
+      0x30, mail::DerTlv(0xA0, sha256) +
+                mail::DerTlv(0xA1, mail::DerTlv(0x30, DerOid(NID_mgf1) + sha256)));
+  return mail::DerTlv(0x30, DerOid(NID_rsaesOaep) + params);
 }
 
 std::string DerIssuerAndSerial(const X509* cert) {

@@ -38,11 +38,23 @@ struct EnvelopedParts {
 // From the DER of a ContentInfo with EnvelopedData or AuthEnvelopedData.
 std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, int rek);
 
+// The same structure's RecipientInfos (each whole: [1] for a
+// KeyAgreeRecipientInfo, SEQUENCE for a KeyTransRecipientInfo) and its
+// contentEncryptionAlgorithm AlgorithmIdentifier, for the prepared decoder
+// (smime_decrypt_prepared.h).
+struct EnvelopedLayout {
+  std::vector<Tlv> recipient_infos;
+  Tlv content_algorithm;
+};
+std::optional<EnvelopedLayout> ReadEnvelopedLayout(std::string_view der);
+
 // Writing, for the encoders that write CMS by hand (TLVs themselves:
 // common/mail/der.h): the OBJECT IDENTIFIER TLV of an OpenSSL NID, and the
 // IssuerAndSerialNumber of a certificate (RFC 5652 10.2.4; empty if the
-// certificate cannot be encoded).
+// certificate cannot be encoded); the RSAES-OAEP AlgorithmIdentifier with
+// SHA-256 and MGF1-SHA-256 as OpenSSL's CMS code writes it (rsa_cms_encrypt).
 std::string DerOid(int nid);
+std::string DerOaepSha256Algorithm();
 std::string DerIssuerAndSerial(const X509* cert);
 
 }  // namespace sg::smime::internal

@@ -104,6 +104,8 @@ struct DecryptResult {
   // (message above keeps the outer value of a field both carry): RFC 9788
   // protected header fields are read from it.
   std::string entity_header;
+  // Opened by the prepared decoder (smime_decrypt_prepared.h), not CMS_decrypt.
+  bool prepared = false;
 };
 
 struct DecryptOptions {
@@ -111,6 +113,11 @@ struct DecryptOptions {
   // CBC has no integrity: its output must be a well-formed MIME entity
   // (smime_wellformed.h), else the decryption counts as failed.
   bool check_cbc_content = true;
+  // Recover the content key and decrypt the content with the prepared
+  // decoder (smime_decrypt_prepared.h) where it serves the structure; every
+  // other structure, and every failure, goes to CMS_decrypt (same texts).
+  // Off: CMS_decrypt always (equivalence tests and benchmarks compare).
+  bool use_prepared = true;
 };
 
 // An enveloped (or auth-enveloped) message, parsed and matched to one

@@ -16,17 +16,6 @@ constexpr unsigned char kSequence = 0x30;
 
 std::string Tlv(unsigned char tag, std::string_view content) { return mail::DerTlv(tag, content); }
 
-// What OpenSSL's RSA CMS code writes (rsa_cms_encrypt): rsaEncryption with
-// NULL parameters; RSAES-OAEP with hashFunc [0] sha256 (no parameters, SHA-2
-// digest identifiers omit them) and maskGenFunc [1] mgf1(sha256), pSource
-// left at its default.
-std::string OaepAlgorithm() {
-  std::string sha256 = Tlv(kSequence, DerOid(NID_sha256));
-  std::string params =
-      Tlv(kSequence, Tlv(0xA0, sha256) + Tlv(0xA1, Tlv(kSequence, DerOid(NID_mgf1) + sha256)));
-  return Tlv(kSequence, DerOid(NID_rsaesOaep) + params);
-}
-
 // An encrypt_init'ed context for |key| with the padding (and OAEP digests) set.
 EVP_PKEY_CTX* EncryptTemplate(EVP_PKEY* key, bool oaep) {
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
@@ -79,7 +68,7 @@ std::shared_ptr<const PreparedRecipient> PreparedRecipient::Create(X509Ptr cert)
     return r;
   }
   r->alg_pkcs1_ = Tlv(kSequence, DerOid(NID_rsaEncryption) + std::string("\x05\x00", 2));
-  r->alg_oaep_ = OaepAlgorithm();
+  r->alg_oaep_ = internal::DerOaepSha256Algorithm();
   r->template_pkcs1_ = EncryptTemplate(pub, false);
   r->template_oaep_ = EncryptTemplate(pub, true);
   if (!r->key_transport()) ERR_clear_error();
