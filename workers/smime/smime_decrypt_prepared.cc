@@ -294,27 +294,50 @@ std::optional<std::string> ServedCurve(EVP_PKEY* key, std::string_view params) {
   return std::nullopt;
 }
 
+// This thread's key for the sender's ephemeral point on one curve, and a
+// context to check it: made from the first point seen, then given each
+// message's point in place (EC_GROUP set-up from the curve name costs about
+// as much as the rest of the key agreement).
+struct PeerSlot {
+  OwnedPkey key;
+  PkeyCtxPtr check;
+};
+
 // The sender's ephemeral key on |group|. Decoding refuses a point that is
 // not on the curve (EC_POINT_oct2point); the quick check refuses the point
 // at infinity and coordinates out of range. Both suffice on a cofactor-1
-// curve (see the header), so the derive skips OpenSSL's full check.
-OwnedPkey PeerKey(ThreadCrypto& t, const std::string& group, std::string_view point) {
-  if (t.ec_import == nullptr) return nullptr;
-  std::array<OSSL_PARAM, 3> params = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(group.c_str()),
-                                       0),
-      // OpenSSL copies the point; the const_cast only satisfies the C signature.
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(point.data()),
-                                        point.size()),
-      OSSL_PARAM_construct_end()};
-  EVP_PKEY* peer = nullptr;
-  if (EVP_PKEY_fromdata(t.ec_import, &peer, EVP_PKEY_PUBLIC_KEY, params.data()) != 1) {
+// curve (see the header), so the derive skips OpenSSL's full check. The key
+// is this thread's, valid until its next call.
+EVP_PKEY* PeerKey(ThreadCrypto& t, const std::string& group, std::string_view point) {
+  thread_local std::unordered_map<std::string, PeerSlot> slots;
+  auto it = slots.find(group);
+  if (it != slots.end()) {
+    if (EVP_PKEY_set1_encoded_public_key(it->second.key.get(), Bytes(point), point.size()) != 1) {
+      slots.erase(it);  // a refused point may be left in the key: never reuse it
+      return nullptr;
+    }
+  } else {
+    if (t.ec_import == nullptr) return nullptr;
+    std::array<OSSL_PARAM, 3> params = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                         const_cast<char*>(group.c_str()), 0),
+        // OpenSSL copies the point; the const_cast only satisfies the C signature.
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<char*>(point.data()),
+                                          point.size()),
+        OSSL_PARAM_construct_end()};
+    EVP_PKEY* peer = nullptr;
+    if (EVP_PKEY_fromdata(t.ec_import, &peer, EVP_PKEY_PUBLIC_KEY, params.data()) != 1) {
+      return nullptr;
+    }
+    PeerSlot slot{OwnedPkey(peer), PkeyCtxPtr(EVP_PKEY_CTX_new_from_pkey(nullptr, peer, nullptr))};
+    if (!slot.check) return nullptr;
+    it = slots.emplace(group, std::move(slot)).first;
+  }
+  if (EVP_PKEY_public_check_quick(it->second.check.get()) != 1) {
+    slots.erase(it);
     return nullptr;
   }
-  OwnedPkey owned(peer);
-  PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, peer, nullptr));
-  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1) return nullptr;
-  return owned;
+  return it->second.key.get();
 }
 
 // ECC-CMS-SharedInfo { keyInfo, entityUInfo [0] EXPLICIT OPTIONAL,
@@ -358,10 +381,10 @@ PreparedStatus KeyAgreement(const KariParts& p, EVP_PKEY* key, ContentKey& cek) 
   std::optional<std::string> group = ServedCurve(key, p.curve_params);
   if (!group) return PreparedStatus::kNotHandled;
   ThreadCrypto& t = Thread();
-  OwnedPkey peer = PeerKey(t, *group, p.point);
-  if (!peer) return PreparedStatus::kBadPeerKey;
+  EVP_PKEY* peer = PeerKey(t, *group, p.point);
+  if (peer == nullptr) return PreparedStatus::kBadPeerKey;
   Secret<32> kek;
-  if (!DeriveKek(key, peer.get(), p, kek)) return PreparedStatus::kFailed;
+  if (!DeriveKek(key, peer, p, kek)) return PreparedStatus::kFailed;
   // AES key unwrap (RFC 3394): 8 bytes of integrity over a 16..32-byte key.
   const std::string_view ek = p.encrypted_key;
   if (ek.size() < 24 || ek.size() > 40 || t.wrap_ctx == nullptr || t.wrap[p.wrap] == nullptr) {
