@@ -177,13 +177,13 @@ std::optional<ContentAlgorithm> ReadContentAlgorithm(const Tlv& alg) {
 
 // What a KeyAgreeRecipientInfo (RFC 5652 6.2.2) holds for us.
 struct KariParts {
-  std::string_view point;          // originatorKey publicKey (an encoded EC point)
-  std::string_view curve_params;   // originatorKey algorithm parameters TLV, empty if absent
-  std::string_view ukm;            // the ukm OCTET STRING TLV, empty if absent
+  std::string_view point;         // originatorKey publicKey (an encoded EC point)
+  std::string_view curve_params;  // originatorKey algorithm parameters TLV, empty if absent
+  std::string_view ukm;           // the ukm OCTET STRING TLV, empty if absent
   const char* kdf_digest = nullptr;
-  size_t wrap = 0;                 // into kWrapNids
-  std::string_view wrap_algorithm; // the KeyWrapAlgorithm as written
-  std::string_view encrypted_key;  // of RecipientEncryptedKey |rek|
+  size_t wrap = 0;                  // into kWrapNids
+  std::string_view wrap_algorithm;  // the KeyWrapAlgorithm as written
+  std::string_view encrypted_key;   // of RecipientEncryptedKey |rek|
 };
 
 // originator [0] EXPLICIT originatorKey [1] IMPLICIT { algorithm, publicKey }.
@@ -286,8 +286,7 @@ std::optional<std::string> ServedCurve(EVP_PKEY* key, std::string_view params) {
   if (nid == NID_undef) nid = EC_curve_nist2nid(name.data());
   for (size_t i = 0; i < kCurveNids.size(); ++i) {
     if (kCurveNids[i] != nid) continue;
-    if (params.empty() || params == std::string_view("\x05\x00", 2) ||
-        params == Der().curves[i]) {
+    if (params.empty() || params == std::string_view("\x05\x00", 2) || params == Der().curves[i]) {
       return std::string(name.data());
     }
   }
@@ -394,12 +393,12 @@ PreparedStatus KeyAgreement(const KariParts& p, EVP_PKEY* key, ContentKey& cek) 
   int fin = 0;
   EVP_CIPHER_CTX_set_flags(t.wrap_ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
   if (EVP_DecryptInit_ex2(t.wrap_ctx, t.wrap[p.wrap], kek.bytes.data(), nullptr, nullptr) != 1 ||
-      EVP_DecryptUpdate(t.wrap_ctx, cek.bytes.data(), &len, Bytes(ek), static_cast<int>(ek.size())) !=
-          1 ||
+      EVP_DecryptUpdate(t.wrap_ctx, cek.bytes.data(), &len, Bytes(ek),
+                        static_cast<int>(ek.size())) != 1 ||
       EVP_DecryptFinal_ex(t.wrap_ctx, cek.bytes.data() + len, &fin) != 1) {
     return PreparedStatus::kFailed;
   }
-  cek.size = static_cast<size_t>(len + fin);
+  cek.size = static_cast<size_t>(len) + static_cast<size_t>(fin);
   return PreparedStatus::kDone;
 }
 
@@ -422,8 +421,8 @@ PreparedStatus KeyTransport(const KtriParts& p, EVP_PKEY* key, size_t want, Cont
   }
   if (RAND_bytes(cek.bytes.data(), static_cast<int>(want)) != 1) return PreparedStatus::kFailed;
   size_t out_len = plain.bytes.size();
-  const int ret = EVP_PKEY_decrypt(ctx, plain.bytes.data(), &out_len,
-                                   Bytes(p.encrypted_key), p.encrypted_key.size());
+  const int ret = EVP_PKEY_decrypt(ctx, plain.bytes.data(), &out_len, Bytes(p.encrypted_key),
+                                   p.encrypted_key.size());
   const auto good = static_cast<unsigned>(ret > 0) & static_cast<unsigned>(out_len == want);
   const auto mask = static_cast<unsigned char>(0U - good);
   for (size_t i = 0; i < want; ++i) {
@@ -453,7 +452,7 @@ PreparedStatus DecryptContent(const ContentAlgorithm& alg, const ContentKey& cek
       EVP_DecryptFinal_ex(t.content_ctx, dst + len, &fin) != 1) {
     return PreparedStatus::kFailed;
   }
-  out.resize(static_cast<size_t>(len + fin));
+  out.resize(static_cast<size_t>(len) + static_cast<size_t>(fin));
   return PreparedStatus::kDone;
 }
 

@@ -124,9 +124,9 @@ std::string DerOid(int nid) {
 
 std::string DerOaepSha256Algorithm() {
   const std::string sha256 = mail::DerTlv(0x30, DerOid(NID_sha256));
-  const std::string params = mail::DerTlv(
-      0x30, mail::DerTlv(0xA0, sha256) +
-                mail::DerTlv(0xA1, mail::DerTlv(0x30, DerOid(NID_mgf1) + sha256)));
+  const std::string params =
+      mail::DerTlv(0x30, mail::DerTlv(0xA0, sha256) +
+                             mail::DerTlv(0xA1, mail::DerTlv(0x30, DerOid(NID_mgf1) + sha256)));
   return mail::DerTlv(0x30, DerOid(NID_rsaesOaep) + params);
 }
 

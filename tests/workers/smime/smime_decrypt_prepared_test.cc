@@ -4,6 +4,8 @@
 // where it decrypts, the identical error (code and text) where it does not,
 // and the structures it does not serve handed to CMS_decrypt. Key agreement
 // with a point that is not on the recipient's curve is refused.
+#include "workers/smime/smime_decrypt_prepared.h"
+
 #include <gtest/gtest.h>
 #include <openssl/cms.h>
 
@@ -13,7 +15,6 @@
 #include "common/mail/der.h"
 #include "tests/workers/smime/smime_test_pki.h"
 #include "workers/smime/smime_cms_util.h"
-#include "workers/smime/smime_decrypt_prepared.h"
 #include "workers/smime/smime_der.h"
 #include "workers/smime/smime_engine.h"
 
@@ -66,17 +67,16 @@ class PreparedDecryptTest : public ::testing::Test {
     ToolKey k;
     k.cert_path = Path(name + ".pem");
     std::string log;
-    const std::string gen =
-        curve.rfind("rsa:", 0) == 0
-            ? "-algorithm RSA -pkeyopt rsa_keygen_bits:" + curve.substr(4)
-            : "-algorithm EC -pkeyopt ec_paramgen_curve:" + curve;
-    EXPECT_EQ(RunTool("openssl genpkey " + gen + " -out " + key + " && openssl req -x509 -new -key " + key +
-                          " -subj /CN=" + name + " -addext subjectAltName=email:" + name +
-                          "@example.com -days 2 -out " + k.cert_path +
-                          " && openssl pkey -in " + key + " -pubout -outform DER -out " +
-                          key + ".pub",
-                      &log),
-              0)
+    const std::string gen = curve.rfind("rsa:", 0) == 0
+                                ? "-algorithm RSA -pkeyopt rsa_keygen_bits:" + curve.substr(4)
+                                : "-algorithm EC -pkeyopt ec_paramgen_curve:" + curve;
+    EXPECT_EQ(
+        RunTool("openssl genpkey " + gen + " -out " + key + " && openssl req -x509 -new -key " +
+                    key + " -subj /CN=" + name + " -addext subjectAltName=email:" + name +
+                    "@example.com -days 2 -out " + k.cert_path + " && openssl pkey -in " + key +
+                    " -pubout -outform DER -out " + key + ".pub",
+                &log),
+        0)
         << log;
     k.pair = KeyPair{ParsePrivateKey(ReadFile(key)).value(),
                      ParseCertificate(ReadFile(k.cert_path)).value()};
@@ -119,8 +119,7 @@ class PreparedDecryptTest : public ::testing::Test {
       // paths (each its own); 1 time in 256 that key gives valid CBC
       // padding and the garbage then fails the well-formedness check, with
       // that check's text instead of CMS_decrypt's.
-      if (!random_key ||
-          (!RandomKeyGarbage(cms.error()) && !RandomKeyGarbage(prepared.error()))) {
+      if (!random_key || (!RandomKeyGarbage(cms.error()) && !RandomKeyGarbage(prepared.error()))) {
         EXPECT_EQ(prepared.error().message, cms.error().message) << what;
       }
     }
@@ -197,9 +196,9 @@ TEST_F(PreparedDecryptTest, OpensslCorpusDecryptsIdentically) {
       {p384_->pair, p384_->cert_path, "-aes256", true},
       {p384_->pair, p384_->cert_path, "-aes128 -keyopt ecdh_kdf_md:sha384", true},
       // Not served: CMS_decrypt does it, with the same result.
-      {k256_->pair, k256_->cert_path, "-aes256", false},                     // not a NIST curve
+      {k256_->pair, k256_->cert_path, "-aes256", false},  // not a NIST curve
       {pki.bob.Pair(), pki.bob.cert_path, "-aes256 -keyopt ecdh_cofactor_mode:1", false},
-      {pki.alice.Pair(), pki.alice.cert_path, "-aes-256-gcm", false},       // AuthEnvelopedData
+      {pki.alice.Pair(), pki.alice.cert_path, "-aes-256-gcm", false},  // AuthEnvelopedData
       {pki.bob.Pair(), pki.bob.cert_path, "-aes-128-gcm", false},
   };
   for (const Case& c : cases) {
@@ -219,9 +218,9 @@ TEST_F(PreparedDecryptTest, OpensslCorpusDecryptsIdentically) {
 
 TEST_F(PreparedDecryptTest, EveryRecipientOfAMessageDecryptsIt) {
   const auto& pki = GetTestPki();
-  const std::string msg = Openssl("-aes256 -recip " + pki.alice.cert_path + " -recip " +
-                                  pki.bob.cert_path + " -recip " + p384_->cert_path +
-                                  " -recip " + pki.carol.cert_path);
+  const std::string msg =
+      Openssl("-aes256 -recip " + pki.alice.cert_path + " -recip " + pki.bob.cert_path +
+              " -recip " + p384_->cert_path + " -recip " + pki.carol.cert_path);
   for (const KeyPair& kp : {pki.alice.Pair(), pki.bob.Pair(), p384_->pair, pki.carol.Pair()}) {
     auto r = Both(msg, kp, CertSubjectLine(kp.cert.get()));
     ASSERT_TRUE(r.ok()) << r.error().ToString();
@@ -272,21 +271,19 @@ TEST_F(PreparedDecryptTest, FailuresAreCmsDecryptsOwn) {
     std::string bad_padding = der;
     bad_padding[der.size() - 17] ^= static_cast<char>(0x80);
     EXPECT_FALSE(
-        Both(testing::WrapP7m("x@example.net", bad_padding, "enveloped-data"), kp, "padding")
-            .ok());
+        Both(testing::WrapP7m("x@example.net", bad_padding, "enveloped-data"), kp, "padding").ok());
     EXPECT_EQ(Status(bad_padding, kp, kari ? 0 : -1), PreparedStatus::kFailed);
     // The ciphertext truncated by one block, lengths rewritten.
     auto cms = internal::CmsFromDer(der).value();
     const ASN1_OCTET_STRING* ct = *CMS_get0_content(cms.get());
-    const size_t ct_len = static_cast<size_t>(ASN1_STRING_length(ct));
+    const auto ct_len = static_cast<size_t>(ASN1_STRING_length(ct));
     std::string_view ec_tlv = std::string_view(der).substr(der.size() - ct_len - 4);
     ASSERT_EQ(ec_tlv[0], '\x80');
-    std::string shorter = Replace(
-        der, ec_tlv,
-        mail::DerTlv(0x80, std::string_view(der).substr(der.size() - ct_len, ct_len - 16)));
-    EXPECT_FALSE(Both(testing::WrapP7m("x@example.net", shorter, "enveloped-data"), kp,
-                      "truncated")
-                     .ok());
+    std::string shorter =
+        Replace(der, ec_tlv,
+                mail::DerTlv(0x80, std::string_view(der).substr(der.size() - ct_len, ct_len - 16)));
+    EXPECT_FALSE(
+        Both(testing::WrapP7m("x@example.net", shorter, "enveloped-data"), kp, "truncated").ok());
   }
 }
 
@@ -319,7 +316,7 @@ TEST_F(PreparedDecryptTest, AnEphemeralKeyOffTheCurveIsRefused) {
   ASSERT_EQ(Status(der, bob, 0), PreparedStatus::kDone);
   const std::string_view bits = PointBits(der);
   ASSERT_EQ(bits.size(), 68U);
-  const size_t at = static_cast<size_t>(bits.data() - der.data());
+  const auto at = static_cast<size_t>(bits.data() - der.data());
   struct Variant {
     std::string name;
     std::string der;
@@ -331,10 +328,9 @@ TEST_F(PreparedDecryptTest, AnEphemeralKeyOffTheCurveIsRefused) {
   std::string twist = der;  // a point of secp256k1 in its place
   twist.replace(at + 3, 65, k256_->point);
   variants.push_back({"secp256k1 point", twist});
+  variants.push_back({"point at infinity", Replace(der, bits, std::string("\x03\x02\x00\x00", 4))});
   variants.push_back(
-      {"point at infinity", Replace(der, bits, std::string("\x03\x02\x00\x00", 4))});
-  variants.push_back({"P-384 point", Replace(der, bits, mail::DerTlv(0x03, std::string(1, '\0') +
-                                                                          p384_->point))});
+      {"P-384 point", Replace(der, bits, mail::DerTlv(0x03, std::string(1, '\0') + p384_->point))});
   for (const Variant& v : variants) {
     EXPECT_EQ(Status(v.der, bob, 0), PreparedStatus::kBadPeerKey) << v.name;
     auto r = Both(testing::WrapP7m("x@example.net", v.der, "enveloped-data"), bob, v.name);
