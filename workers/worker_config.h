@@ -33,7 +33,7 @@ struct WorkerConfig {
   // least share_bodies_min_bytes: below that, writing the copy costs less
   // than egress fetching the record back by offset (docs/benchmarks.md).
   bool share_bodies = true;
-  uint64_t share_bodies_min_bytes = 64 * 1024;
+  uint64_t share_bodies_min_bytes = 512 * 1024;
   // How often the lag metric is refreshed (not a configuration key; tests
   // shorten it).
   std::chrono::milliseconds lag_interval{5'000};

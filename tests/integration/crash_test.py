@@ -191,7 +191,7 @@ def start_kafka(args, config, work):
     """Starts the test broker for the whole test and points `config` at it:
     references by a stated retention (the mock cluster does not answer
     DescribeConfigs), bodies of --body-kb shared (a lower threshold than the
-    default 64 KB, so every test body is above it)."""
+    default 512 KB, so every test body is above it)."""
     binary = os.path.join(os.path.abspath(args.build), "tests", "support", "smimegate-test-broker")
     cmd = [binary]
     # The test broker keeps 5 MiB per partition and drops older records,
