@@ -343,12 +343,12 @@ class KafkaQueueImpl {
   // background (DescribeConfigs, up to 5 s) and answers kCopy until then.
   ReferenceTerms ReferenceTermsFor(const std::string& topic) {
     if (options_.assume_retention.count() != 0) {
-      ReferenceTerms t = KafkaRetentionTerms(
-          topic,
-          {{"cleanup.policy", "delete"},
-           {"retention.bytes", "-1"},
-           {"retention.ms", std::to_string(options_.assume_retention.count())}},
-          options_.share_min_retention);
+      ReferenceTerms t =
+          KafkaRetentionTerms(topic,
+                              {{"cleanup.policy", "delete"},
+                               {"retention.bytes", "-1"},
+                               {"retention.ms", std::to_string(options_.assume_retention.count())}},
+                              options_.share_min_retention);
       t.reason += " (stated in queue.kafka.assume_retention, not asked)";
       return t;
     }
@@ -416,9 +416,9 @@ class KafkaQueueImpl {
   std::mutex mu_;
   std::map<std::string, int32_t> partitions_;
   GroupInstanceIds instance_ids_;  // guarded by mu_
-  std::unique_ptr<KafkaRecordReader> reader_;           // set once under mu_
-  std::map<std::string, ReferenceTerms> terms_;         // guarded by mu_
-  std::vector<std::thread> describers_;                 // guarded by mu_
+  std::unique_ptr<KafkaRecordReader> reader_;    // set once under mu_
+  std::map<std::string, ReferenceTerms> terms_;  // guarded by mu_
+  std::vector<std::thread> describers_;          // guarded by mu_
 };
 
 namespace {

@@ -42,15 +42,17 @@ Result<std::unique_ptr<KafkaRecordReader>> KafkaRecordReader::Open(rd_kafka_conf
   // No group is joined (assign only); group.id is what librdkafka's
   // consumer API wants. An offset below the partition's start is an error,
   // not a reset: that record is gone.
-  for (const auto& [k, v] : {std::pair<const char*, const char*>{"group.id", "smimegate-record-reader"},
-                             {"enable.auto.commit", "false"},
-                             {"enable.auto.offset.store", "false"},
-                             {"auto.offset.reset", "error"},
-                             {"enable.partition.eof", "true"},
-                             {"fetch.wait.max.ms", "10"}}) {
+  for (const auto& [k, v] :
+       {std::pair<const char*, const char*>{"group.id", "smimegate-record-reader"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "error"},
+        {"enable.partition.eof", "true"},
+        {"fetch.wait.max.ms", "10"}}) {
     if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka record reader: ") + err);
+      return MakeError(ErrorCode::kInvalidArgument,
+                       std::string("queue.kafka record reader: ") + err);
     }
   }
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
@@ -113,8 +115,8 @@ Result<Record> KafkaRecordReader::PollFor(const RecordRef& ref, std::chrono::mil
     rd_kafka_message_destroy(m);
     return r;
   }
-  return MakeError(ErrorCode::kTimeout, Name(ref) + ": nothing arrived in " +
-                                            std::to_string(timeout.count()) + " ms");
+  return MakeError(ErrorCode::kTimeout,
+                   Name(ref) + ": nothing arrived in " + std::to_string(timeout.count()) + " ms");
 }
 
 }  // namespace sg::queue

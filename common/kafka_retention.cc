@@ -56,12 +56,13 @@ ReferenceTerms KafkaRetentionTerms(const std::string& topic,
               " (cleanup.policy=delete, retention.bytes=-1)"};
 }
 
-Result<std::map<std::string, std::string>> DescribeTopicConfig(
-    rd_kafka_t* rk, const std::string& topic, std::chrono::milliseconds timeout,
-    const std::atomic<bool>& cancel) {
+Result<std::map<std::string, std::string>> DescribeTopicConfig(rd_kafka_t* rk,
+                                                               const std::string& topic,
+                                                               std::chrono::milliseconds timeout,
+                                                               const std::atomic<bool>& cancel) {
   char err[512];
-  rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC,
-                                                               topic.c_str());
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
   rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
   const int ms = static_cast<int>(timeout.count());
   if (rd_kafka_AdminOptions_set_request_timeout(opts, ms, err, sizeof(err)) !=
@@ -83,17 +84,16 @@ Result<std::map<std::string, std::string>> DescribeTopicConfig(
   } else if (ev == nullptr) {
     out = MakeError(ErrorCode::kTimeout, "kafka describe configs of " + topic + ": no answer");
   } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    out = MakeError(ErrorCode::kUnavailable, "kafka describe configs of " + topic + ": " +
-                                                 rd_kafka_event_error_string(ev));
+    out = MakeError(ErrorCode::kUnavailable,
+                    "kafka describe configs of " + topic + ": " + rd_kafka_event_error_string(ev));
   } else {
     size_t n = 0;
-    const rd_kafka_ConfigResource_t** rs = rd_kafka_DescribeConfigs_result_resources(
-        rd_kafka_event_DescribeConfigs_result(ev), &n);
+    const rd_kafka_ConfigResource_t** rs =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
     for (size_t i = 0; i < n && out.ok(); ++i) {
       if (rd_kafka_ConfigResource_error(rs[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        out = MakeError(ErrorCode::kUnavailable,
-                        "kafka describe configs of " + topic + ": " +
-                            rd_kafka_ConfigResource_error_string(rs[i]));
+        out = MakeError(ErrorCode::kUnavailable, "kafka describe configs of " + topic + ": " +
+                                                     rd_kafka_ConfigResource_error_string(rs[i]));
         break;
       }
       size_t m = 0;

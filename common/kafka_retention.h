@@ -40,8 +40,9 @@ ReferenceTerms KafkaRetentionTerms(const std::string& topic,
 // kUnsupported / kUnavailable (a broker that does not answer DescribeConfigs,
 // such as librdkafka's mock cluster); kCancelled when `cancel` became true
 // while waiting (checked every 100 ms).
-Result<std::map<std::string, std::string>> DescribeTopicConfig(
-    rd_kafka_t* rk, const std::string& topic, std::chrono::milliseconds timeout,
-    const std::atomic<bool>& cancel);
+Result<std::map<std::string, std::string>> DescribeTopicConfig(rd_kafka_t* rk,
+                                                               const std::string& topic,
+                                                               std::chrono::milliseconds timeout,
+                                                               const std::atomic<bool>& cancel);
 
 }  // namespace sg::queue

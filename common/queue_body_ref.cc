@@ -99,8 +99,9 @@ Status ResolveBody(Queue& queue, std::string_view key, smimegate::v1::MessageRec
   }
   if (!sha256.empty() && BodyDigest(source.message()) != sha256) {
     return MakeError(ErrorCode::kCorruption,
-                     Describe(ref) + ": its message's SHA-256 is not the one the reference "
-                                     "carries (another record at that offset)");
+                     Describe(ref) +
+                         ": its message's SHA-256 is not the one the reference "
+                         "carries (another record at that offset)");
   }
   rec.set_allocated_message(source.release_message());
   rec.clear_body_ref();

@@ -429,8 +429,9 @@ void EgressService::Impl::PollDeliver() {
       // every later reader (retry, DSN, hold, queue admin) sees it whole.
       auto body = queue::ResolveBody(queue_, r.key, rec,
                                      r.FindHeader(queue::kBodyDigestHeader).value_or(""));
-      if (!body.ok() && (body.error().code == ErrorCode::kTimeout ||
-                         body.error().code == ErrorCode::kUnavailable) &&
+      if (!body.ok() &&
+          (body.error().code == ErrorCode::kTimeout ||
+           body.error().code == ErrorCode::kUnavailable) &&
           deliver_consumer_->Seek(tp, r.offset).ok()) {
         // The queue is unreachable for now (a Kafka broker down): this
         // record and the rest of its partition come again, in order.

@@ -68,7 +68,8 @@ struct Cost {
 bool ProduceAll(sg::queue::Producer& p, std::vector<OutRecord> records) {
   std::vector<std::promise<bool>> acks(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
-    p.Produce(std::move(records[i]), [&acks, i](const sg::Status& st) { acks[i].set_value(st.ok()); });
+    p.Produce(std::move(records[i]),
+              [&acks, i](const sg::Status& st) { acks[i].set_value(st.ok()); });
   }
   bool ok = true;
   for (auto& a : acks) ok = a.get_future().get() && ok;
@@ -147,7 +148,8 @@ int main(int argc, char** argv) {
   std::printf("%10s %12s %12s %12s %12s %10s %10s\n", "body", "copy ms", "ref ms", "copy cpu ms",
               "ref cpu ms", "wall r/c", "cpu r/c");
   int64_t next_inbound = 0;
-  for (size_t size : {4u << 10, 16u << 10, 32u << 10, 64u << 10, 128u << 10, 256u << 10, 1u << 20}) {
+  for (size_t size :
+       {4u << 10, 16u << 10, 32u << 10, 64u << 10, 128u << 10, 256u << 10, 1u << 20}) {
     const std::string body(size, 'b');
     Cost copy, ref;
     for (int r = 0; r < rounds; ++r) {

@@ -344,8 +344,7 @@ TEST_P(QueueContractTest, ReferenceTermsFollowWhatTheModeCanGuarantee) {
   }
   EXPECT_EQ(terms.mode, ReferenceMode::kCopy) << terms.reason;
   const auto deadline = std::chrono::steady_clock::now() + 15s;
-  while (terms.pending &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (terms.pending && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(100ms);
     terms = ReferenceTermsFor(*queue_, "u");
   }

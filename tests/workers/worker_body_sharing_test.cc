@@ -12,9 +12,9 @@
 #include "common/queue_body_ref.h"
 #include "common/queue_config.h"
 #include "common/queue_references.h"
+#include "tests/support/temp_dir.h"
 #include "workers/message_processor.h"
 #include "workers/worker_pool.h"
-#include "tests/support/temp_dir.h"
 
 namespace sg::workers {
 namespace {
