@@ -2,6 +2,8 @@
 
 #include "common/kafka_member_id.h"
 #include "common/kafka_properties.h"
+#include "common/kafka_record_reader.h"
+#include "common/kafka_retention.h"
 #include "common/thread_name.h"
 
 #include <librdkafka/rdkafka.h>
@@ -108,6 +110,8 @@ class KafkaQueueImpl {
 
   ~KafkaQueueImpl() {
     stop_ = true;
+    for (auto& d : describers_) d.join();  // each bounded by its request timeout
+    reader_.reset();
     if (poller_.joinable()) poller_.join();
     if (producer_) {
       rd_kafka_flush(producer_, static_cast<int>(options_.close_timeout.count()));
@@ -323,6 +327,50 @@ class KafkaQueueImpl {
 
   const KafkaQueueOptions& options() const { return options_; }
 
+  // The dedicated reader of single records, opened at the first use.
+  Result<Record> ReadRecord(const RecordRef& ref) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!reader_) {
+        SG_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, BaseConf(options_));
+        SG_ASSIGN_OR_RETURN(reader_, KafkaRecordReader::Open(conf));
+      }
+    }
+    return reader_->Read(ref, 5s);
+  }
+
+  // Never blocks: the first call for a topic asks the brokers in the
+  // background (DescribeConfigs, up to 5 s) and answers kCopy until then.
+  ReferenceTerms ReferenceTermsFor(const std::string& topic) {
+    if (options_.assume_retention.count() != 0) {
+      ReferenceTerms t =
+          KafkaRetentionTerms(topic,
+                              {{"cleanup.policy", "delete"},
+                               {"retention.bytes", "-1"},
+                               {"retention.ms", std::to_string(options_.assume_retention.count())}},
+                              options_.share_min_retention);
+      t.reason += " (stated in queue.kafka.assume_retention, not asked)";
+      return t;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = terms_.find(topic); it != terms_.end()) return it->second;
+    terms_[topic] = {ReferenceMode::kCopy, "topic " + topic + ": retention not read yet", true};
+    describers_.emplace_back([this, topic] {
+      SetCurrentThreadName("sg-kafka-descr");
+      auto config = DescribeTopicConfig(producer_, topic, 5s, stop_);
+      ReferenceTerms t =
+          config.ok() ? KafkaRetentionTerms(topic, *config, options_.share_min_retention)
+                      : ReferenceTerms{ReferenceMode::kCopy,
+                                       "topic " + topic + ": retention not known (" +
+                                           config.error().message +
+                                           "; fix: allow DescribeConfigs on the topic, or state "
+                                           "it in queue.kafka.assume_retention)"};
+      std::lock_guard<std::mutex> done(mu_);
+      terms_[topic] = std::move(t);
+    });
+    return terms_[topic];
+  }
+
   Result<OffsetRange> Offsets(const TopicPartition& tp) {
     int64_t low = 0, high = 0;
     rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
@@ -368,6 +416,9 @@ class KafkaQueueImpl {
   std::mutex mu_;
   std::map<std::string, int32_t> partitions_;
   GroupInstanceIds instance_ids_;  // guarded by mu_
+  std::unique_ptr<KafkaRecordReader> reader_;    // set once under mu_
+  std::map<std::string, ReferenceTerms> terms_;  // guarded by mu_
+  std::vector<std::thread> describers_;          // guarded by mu_
 };
 
 namespace {
@@ -392,28 +443,6 @@ class KafkaProducer : public Producer {
   std::shared_ptr<std::condition_variable> flushed_ = std::make_shared<std::condition_variable>();
   std::shared_ptr<std::mutex> flush_mu_ = std::make_shared<std::mutex>();
 };
-
-Record ToRecord(const rd_kafka_message_t* m) {
-  Record r;
-  r.topic = rd_kafka_topic_name(m->rkt);
-  r.partition = m->partition;
-  r.offset = m->offset;
-  rd_kafka_timestamp_type_t tstype;
-  r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
-  if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
-  if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* val;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-      r.headers.push_back({name, std::string(static_cast<const char*>(val), size)});
-    }
-  }
-  return r;
-}
 
 rd_kafka_topic_partition_list_t* ListOf(const TopicPartition& tp, int64_t offset) {
   auto* l = rd_kafka_topic_partition_list_new(1);
@@ -884,6 +913,12 @@ Result<std::vector<Record>> KafkaQueue::ReadRange(const TopicPartition& tp, int6
     return MakeError(ErrorCode::kTimeout, "kafka read " + tp.topic + ": nothing arrived in 10 s");
   }
   return out;
+}
+
+Result<Record> KafkaQueue::ReadRecord(const RecordRef& ref) { return impl_->ReadRecord(ref); }
+
+ReferenceTerms KafkaQueue::ReferenceTermsFor(const std::string& topic) {
+  return impl_->ReferenceTermsFor(topic);
 }
 
 Status KafkaQueue::DeleteBefore(const TopicPartition& tp, int64_t offset) {

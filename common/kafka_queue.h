@@ -31,6 +31,11 @@
 // keeps the configuration it has: change it with kafka-configs.sh (see
 // docs/operations.md).
 //
+// Body references: no pins (Kafka deletes by time and size whatever refers
+// to a record); a topic whose retention is known to be long enough may be
+// referred to (ReferenceTermsFor, common/kafka_retention.h), and ReadRecord
+// fetches the one record by offset (common/kafka_record_reader.h).
+//
 // Administration: ReadRange reads with a short-lived consumer that joins no
 // group (assign, no commits); DeleteBefore is Kafka's DeleteRecords.
 //
@@ -49,6 +54,7 @@
 #include <vector>
 
 #include "common/queue.h"
+#include "common/queue_references.h"
 
 namespace sg::queue {
 
@@ -70,6 +76,12 @@ struct KafkaQueueOptions {
   // consumer joins with its own group.instance.id, <this>-<group>-<index>
   // (common/kafka_member_id.h).
   std::string static_member_name;
+  // Body references (issue 21, ReferenceTermsFor): the retention a topic
+  // must have at least (queue.kafka.share_min_retention), and, when not 0,
+  // the retention the operator states for every topic instead of asking the
+  // brokers (queue.kafka.assume_retention).
+  std::chrono::milliseconds share_min_retention{std::chrono::hours(24 * 7)};
+  std::chrono::milliseconds assume_retention{0};
 };
 
 class KafkaQueueImpl;
@@ -78,7 +90,7 @@ class KafkaQueueImpl;
 // retention.bytes, cleanup.policy when it has a Retention; empty otherwise).
 std::vector<std::pair<std::string, std::string>> KafkaTopicConfig(const TopicSpec& spec);
 
-class KafkaQueue : public Queue {
+class KafkaQueue : public Queue, public ReferenceTermsSource {
  public:
   // Creates the shared producer. Does not wait for the brokers: a broker that
   // is down shows as produce errors (and ingress answers 4xx) until it is back.
@@ -94,6 +106,12 @@ class KafkaQueue : public Queue {
   Result<std::vector<Record>> ReadRange(const TopicPartition& tp, int64_t from,
                                         size_t max_records) override;
   Status DeleteBefore(const TopicPartition& tp, int64_t offset) override;
+  // One record through a dedicated assigned consumer (KafkaRecordReader).
+  Result<Record> ReadRecord(const RecordRef& ref) override;
+  // kRetained or kCopy (common/kafka_retention.h); never kPinned. Never
+  // blocks: the topic's configuration is read in the background at the first
+  // call for it (kCopy until then), once per process.
+  ReferenceTerms ReferenceTermsFor(const std::string& topic) override;
 
  private:
   explicit KafkaQueue(std::shared_ptr<KafkaQueueImpl> impl);

@@ -2,7 +2,9 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
+#include <openssl/evp.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -45,6 +47,17 @@ std::optional<std::string_view> SerializedMessageField(std::string_view serializ
   return found;
 }
 
+std::string BodyDigest(std::string_view body) {
+  std::string md(EVP_MAX_MD_SIZE, '\0');
+  unsigned int len = 0;
+  if (EVP_Digest(body.data(), body.size(), reinterpret_cast<unsigned char*>(md.data()), &len,
+                 EVP_sha256(), nullptr) != 1) {
+    std::abort();  // SHA-256 with valid arguments cannot fail: a broken OpenSSL
+  }
+  md.resize(len);
+  return md;
+}
+
 std::optional<RecordRef> ShareBody(const Record& source, std::string_view source_body,
                                    smimegate::v1::MessageRecord& out) {
   const std::string& body = out.message();
@@ -61,7 +74,8 @@ std::optional<RecordRef> ShareBody(const Record& source, std::string_view source
   return RecordRef{source.topic, source.partition, source.offset};
 }
 
-Status ResolveBody(Queue& queue, std::string_view key, smimegate::v1::MessageRecord& rec) {
+Status ResolveBody(Queue& queue, std::string_view key, smimegate::v1::MessageRecord& rec,
+                   std::string_view sha256) {
   if (!rec.has_body_ref()) return OkStatus();
   const smimegate::v1::BodyRef& ref = rec.body_ref();
   auto stored = queue.ReadRecord({ref.topic(), ref.partition(), ref.offset()});
@@ -82,6 +96,12 @@ Status ResolveBody(Queue& queue, std::string_view key, smimegate::v1::MessageRec
                                                  std::to_string(source.message().size()) +
                                                  " bytes, the reference says " +
                                                  std::to_string(ref.length()));
+  }
+  if (!sha256.empty() && BodyDigest(source.message()) != sha256) {
+    return MakeError(ErrorCode::kCorruption,
+                     Describe(ref) +
+                         ": its message's SHA-256 is not the one the reference "
+                         "carries (another record at that offset)");
   }
   rec.set_allocated_message(source.release_message());
   rec.clear_body_ref();

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "common/queue.h"
@@ -34,12 +35,21 @@ std::optional<std::string_view> SerializedMessageField(std::string_view serializ
 std::optional<RecordRef> ShareBody(const Record& source, std::string_view source_body,
                                    smimegate::v1::MessageRecord& out);
 
+// The Kafka mode (common/queue_references.h, kRetained): nothing pins the
+// referred record, so the record carrying a reference also carries the
+// body's SHA-256 (BodyDigest, 32 bytes) in this queue header, and
+// ResolveBody checks it.
+inline constexpr std::string_view kBodyDigestHeader = "sg-body-sha256";
+std::string BodyDigest(std::string_view body);
+
 // Puts the body `rec.body_ref` names into rec.message and clears body_ref
 // (nothing to do without one). `key` is the queue key of the record that
 // carried `rec`: the referenced record must have the same. Errors name the
 // reference: kNotFound (the record is gone), kCorruption (not a
-// MessageRecord, another message's record, or a body of another length);
-// others from Queue::ReadRecord.
-Status ResolveBody(Queue& queue, std::string_view key, smimegate::v1::MessageRecord& rec);
+// MessageRecord, another message's record, a body of another length or,
+// when `sha256` is not empty - the carrier's kBodyDigestHeader - another
+// digest); others from Queue::ReadRecord.
+Status ResolveBody(Queue& queue, std::string_view key, smimegate::v1::MessageRecord& rec,
+                   std::string_view sha256 = {});
 
 }  // namespace sg::queue

@@ -64,6 +64,10 @@ Result<QueueConfig> ParseQueueConfig(const config::ConfigNode& section,
   if (static_membership) {
     SG_ASSIGN_OR_RETURN(c.kafka_static_member_name, LocalStaticMemberName());
   }
+  SG_ASSIGN_OR_RETURN(c.kafka_share_min_retention,
+                      kafka.Duration("share_min_retention", c.kafka_share_min_retention));
+  SG_ASSIGN_OR_RETURN(c.kafka_assume_retention,
+                      kafka.Duration("assume_retention", std::chrono::milliseconds(0)));
   return c;
 }
 
@@ -80,6 +84,8 @@ Result<std::unique_ptr<Queue>> OpenQueue(const QueueConfig& config, bool ensure_
     k.session_timeout = config.kafka_session_timeout;
     k.close_timeout = config.kafka_close_timeout;
     k.static_member_name = config.kafka_static_member_name;
+    k.share_min_retention = config.kafka_share_min_retention;
+    k.assume_retention = config.kafka_assume_retention;
     SG_ASSIGN_OR_RETURN(auto kq, KafkaQueue::Open(k));
     if (ensure_topics) SG_RETURN_IF_ERROR(kq->EnsureTopics(config.PipelineTopics()));
     return std::unique_ptr<Queue>(std::move(kq));

@@ -32,6 +32,12 @@ struct QueueConfig {
   // queue.kafka.static_membership: the process's name for its consumers'
   // group.instance.id (common/kafka_member_id.h); empty when off.
   std::string kafka_static_member_name;
+  // Body references (issue 21; common/kafka_retention.h): the retention an
+  // inbound/outbound topic needs at least before a deliver record may refer
+  // to its records, and the retention stated instead of asking the brokers
+  // (0: ask them with DescribeConfigs).
+  std::chrono::milliseconds kafka_share_min_retention{std::chrono::hours(24 * 7)};
+  std::chrono::milliseconds kafka_assume_retention{0};
   // Not a configuration key: the gateway sets it from shutdown.deadline.
   std::chrono::milliseconds kafka_close_timeout{5000};
   // The dead-letter topic's retention (queue.deadletter): what a stage gave

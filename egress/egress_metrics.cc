@@ -30,7 +30,8 @@ EgressMetrics::EgressMetrics(metrics::Registry& registry)
           "egress.rebalance_drain_timeout (the new owner may deliver them again)")),
       body_refs_(registry.AddCounter("smimegate_egress_body_refs_total",
                                      "Deliver records that referred to the body of their source "
-                                     "record, by result (resolved, unresolved)",
+                                     "record, by result (resolved, unresolved, deferred: the queue "
+                                     "was unreachable, read again later)",
                                      {"result"})) {}
 
 }  // namespace sg::egress

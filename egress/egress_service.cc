@@ -412,8 +412,10 @@ void EgressService::Impl::PollDeliver() {
     return;
   }
   ForgetLostPartitions(*deliver_consumer_);
+  std::vector<queue::TopicPartition> rewound;  // read again from a record on
   for (auto& r : *records) {
     queue::TopicPartition tp{r.topic, r.partition};
+    if (std::find(rewound.begin(), rewound.end(), tp) != rewound.end()) continue;
     // Read again after a rebalance while still in hand: already being sent.
     if (offsets_.IsOpen(tp, r.offset)) continue;
     v1::MessageRecord rec;
@@ -425,7 +427,20 @@ void EgressService::Impl::PollDeliver() {
     if (rec.has_body_ref()) {
       // The body written once (common/queue_body_ref.h): fetched here, so
       // every later reader (retry, DSN, hold, queue admin) sees it whole.
-      if (auto body = queue::ResolveBody(queue_, r.key, rec); !body.ok()) {
+      auto body = queue::ResolveBody(queue_, r.key, rec,
+                                     r.FindHeader(queue::kBodyDigestHeader).value_or(""));
+      if (!body.ok() &&
+          (body.error().code == ErrorCode::kTimeout ||
+           body.error().code == ErrorCode::kUnavailable) &&
+          deliver_consumer_->Seek(tp, r.offset).ok()) {
+        // The queue is unreachable for now (a Kafka broker down): this
+        // record and the rest of its partition come again, in order.
+        spdlog::warn("egress: {}; read again later", body.error().message);
+        metrics_.BodyRef("deferred");
+        rewound.push_back(tp);
+        continue;
+      }
+      if (!body.ok()) {
         metrics_.BodyRef("unresolved");
         offsets_.Add(tp, r.offset);
         DeadLetterRaw(r, "egress: " + body.error().message +

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "common/config_node.h"
@@ -26,9 +27,13 @@ struct WorkerConfig {
   std::chrono::milliseconds ca_retry{std::chrono::minutes(1)};
   // A deliver record whose message is the one it came from, byte for byte,
   // refers to that record's body instead of copying it (issue 21,
-  // common/queue_body_ref.h). Only on a queue with pins (embedded); the
-  // Kafka mode always copies.
+  // common/queue_body_ref.h). The embedded queue pins the source record;
+  // the Kafka mode refers only to a topic whose retention is known to be
+  // long enough (queue.kafka.share_min_retention) and only to bodies of at
+  // least share_bodies_min_bytes: below that, writing the copy costs less
+  // than egress fetching the record back by offset (docs/benchmarks.md).
   bool share_bodies = true;
+  uint64_t share_bodies_min_bytes = 512 * 1024;
   // How often the lag metric is refreshed (not a configuration key; tests
   // shorten it).
   std::chrono::milliseconds lag_interval{5'000};

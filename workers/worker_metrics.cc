@@ -30,6 +30,11 @@ WorkerMetrics::WorkerMetrics(metrics::Registry& r)
                                  "Deliver records that refer to the body of the record they came "
                                  "from instead of a copy (workers.share_bodies)")
                         .Get()),
+      body_sharing(r.AddGauge("smimegate_worker_body_sharing",
+                              "1 when deliver records may refer to the bodies of this source "
+                              "topic, 0 when they are copied (its Kafka retention is unknown or "
+                              "shorter than queue.kafka.share_min_retention)",
+                              {"topic"})),
       process_seconds(r.AddHistogram("smimegate_worker_process_seconds",
                                      "Time to process one record", {},
                                      metrics::LatencyBuckets())

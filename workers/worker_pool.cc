@@ -16,6 +16,7 @@
 #include "common/deadletter.h"
 #include "common/log_event.h"
 #include "common/queue_body_ref.h"
+#include "common/queue_references.h"
 #include "common/topics.h"
 #include "workers/worker_deadletter.h"
 
@@ -125,11 +126,36 @@ WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_conf
       deadletter_topic_(queue_config.Topic(topics::kDeadLetter)),
       portal_reply_topic_(queue_config.Topic(topics::kPortalReply)),
       queue_(queue),
-      share_bodies_(config_.share_bodies && queue.SupportsPins()),
+      share_bodies_(config_.share_bodies),
       processor_(processor),
       metrics_(registry) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
+
+queue::ReferenceMode WorkerPool::SharingFor(const std::string& topic, size_t size) {
+  queue::ReferenceTerms terms = queue::ReferenceTermsFor(queue_, topic);
+  if (terms.pending) return queue::ReferenceMode::kCopy;  // said once it is known
+  {
+    std::lock_guard<std::mutex> lock(sharing_mu_);
+    auto [it, first] = sharing_seen_.try_emplace(topic, terms.mode);
+    if (first || it->second != terms.mode) {
+      it->second = terms.mode;
+      const bool on = terms.mode != queue::ReferenceMode::kCopy;
+      metrics_.body_sharing.WithLabels({topic}).Set(on ? 1 : 0);
+      if (on) {
+        spdlog::info("workers: deliver records refer to the bodies of {} ({})", topic,
+                     terms.reason);
+      } else {
+        spdlog::warn("workers: bodies of {} are copied, not referred to: {}", topic, terms.reason);
+      }
+    }
+  }
+  // Kafka: below the threshold a copy costs less than fetching it back.
+  if (terms.mode == queue::ReferenceMode::kRetained && size < config_.share_bodies_min_bytes) {
+    return queue::ReferenceMode::kCopy;
+  }
+  return terms.mode;
+}
 
 Status WorkerPool::Start() {
   // Default: one per CPU the process may use (its cgroup quota).
@@ -386,8 +412,16 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
           if (share_bodies_ && out.topic == deliver_topic_) {
             // Written once (issue 21): the same bytes as the record read.
             if (!source_body) source_body = queue::SerializedMessageField(rec.value).value_or("");
-            if (auto pin = queue::ShareBody(rec, *source_body, o)) {
-              out.pins.push_back(std::move(*pin));
+            const queue::ReferenceMode mode = SharingFor(rec.topic, source_body->size());
+            if (mode == queue::ReferenceMode::kCopy) {
+              // copied below with the rest of the record
+            } else if (auto ref = queue::ShareBody(rec, *source_body, o)) {
+              if (mode == queue::ReferenceMode::kPinned) {
+                out.pins.push_back(std::move(*ref));
+              } else {  // kRetained: no pin holds it, egress checks the digest
+                out.headers.push_back(
+                    {std::string(queue::kBodyDigestHeader), queue::BodyDigest(*source_body)});
+              }
               metrics_.bodies_shared.Inc();
             }
           }

@@ -45,6 +45,7 @@
 #include "common/clock.h"
 #include "common/queue.h"
 #include "common/queue_config.h"
+#include "common/queue_references.h"
 #include "common/service.h"
 #include "workers/message_processor.h"
 #include "workers/tenant_counters.h"
@@ -114,8 +115,16 @@ class WorkerPool : public Service {
   std::string inbound_topic_, outbound_topic_, deliver_topic_, portal_topic_, deadletter_topic_,
       portal_reply_topic_;
   queue::Queue& queue_;
-  // workers.share_bodies on a queue that supports pins.
+  // Whether an output of a record of `topic` with a body of `size` bytes
+  // may refer to it, and how (the queue's terms, read per call: Kafka's
+  // change once the topic's retention is known). Logs a change of the terms
+  // of a topic once and shows it in the body_sharing gauge.
+  queue::ReferenceMode SharingFor(const std::string& topic, size_t size);
+
+  // workers.share_bodies.
   bool share_bodies_ = false;
+  std::mutex sharing_mu_;
+  std::map<std::string, queue::ReferenceMode> sharing_seen_;  // guarded by sharing_mu_
   MessageProcessor& processor_;
   WorkerMetrics metrics_;
   std::vector<std::unique_ptr<Member>> members_;

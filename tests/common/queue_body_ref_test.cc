@@ -117,5 +117,29 @@ TEST_F(QueueBodyRefResolveTest, AReferenceThatCannotBeResolvedIsASpecificError) 
   EXPECT_TRUE(wrong_length.has_body_ref()) << "left as it was";
 }
 
+// The Kafka mode (ReferenceMode::kRetained): nothing pins the record, so
+// the carrier has the body's SHA-256 (kBodyDigestHeader) and resolving
+// checks it: a record of the same message and length at that offset with
+// other bytes (a topic recreated, offsets reused) is refused, not delivered.
+TEST_F(QueueBodyRefResolveTest, ADigestReferenceResolvesOnlyToTheSameBytes) {
+  const std::string digest = BodyDigest(body_);
+  ASSERT_EQ(digest.size(), 32u);
+  EXPECT_NE(digest, BodyDigest(body_ + "x"));
+  MessageRecord same = Referring(0, body_.size());
+  auto st = ResolveBody(*queue_, "id1", same, digest);
+  ASSERT_TRUE(st.ok()) << st.error().ToString();
+  EXPECT_EQ(same.message(), body_);
+
+  std::string other = digest;
+  other[0] = static_cast<char>(other[0] ^ 1);
+  MessageRecord tampered = Referring(0, body_.size());
+  st = ResolveBody(*queue_, "id1", tampered, other);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(st.error().message.find("SHA-256"), std::string::npos) << st.error().message;
+  EXPECT_TRUE(tampered.message().empty()) << "no body taken from a record that does not match";
+  EXPECT_TRUE(tampered.has_body_ref()) << "left as it was";
+}
+
 }  // namespace
 }  // namespace sg::queue

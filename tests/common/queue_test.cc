@@ -11,6 +11,7 @@
 
 #include "common/embedded_queue.h"
 #include "common/kafka_queue.h"
+#include "common/queue_references.h"
 #include "tests/support/kafka_broker_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -26,7 +27,7 @@ struct QueueKind {
 };
 
 // A Kafka queue that owns its own test broker (a fresh cluster per test).
-class BrokerOwningQueue : public Queue {
+class BrokerOwningQueue : public Queue, public ReferenceTermsSource {
  public:
   BrokerOwningQueue(std::unique_ptr<testing::KafkaBrokerProcess> broker, std::unique_ptr<Queue> q)
       : broker_(std::move(broker)), queue_(std::move(q)) {}
@@ -45,6 +46,10 @@ class BrokerOwningQueue : public Queue {
   }
   Status DeleteBefore(const TopicPartition& tp, int64_t offset) override {
     return queue_->DeleteBefore(tp, offset);
+  }
+  Result<Record> ReadRecord(const RecordRef& ref) override { return queue_->ReadRecord(ref); }
+  ReferenceTerms ReferenceTermsFor(const std::string& topic) override {
+    return queue::ReferenceTermsFor(*queue_, topic);
   }
 
  private:
@@ -305,6 +310,118 @@ TEST_P(QueueContractTest, APinnedRecordStaysUntilThePinningRecordIsRemoved) {
   // Removing the pinning record (offset 0 of t/0) frees the pinned one.
   ASSERT_TRUE(queue_->DeleteBefore({"t", 0}, 1).ok());
   EXPECT_EQ(queue_->ReadRecord({"u", 0, 1}).error().code, ErrorCode::kNotFound);
+}
+
+// ReadRecord (egress resolving a body reference, issue 21): exactly the
+// record named, from any partition in any order; one never written is
+// kNotFound, not another record. Kafka: through the queue's one dedicated
+// reader (common/kafka_record_reader.h), reassigned for every read.
+TEST_P(QueueContractTest, ReadRecordReadsExactlyTheRecordNamed) {
+  ProduceAll({{"k", "u0"}, {"k", "u1"}, {"k", "u2"}}, "u");
+  ProduceAll({{"a", "t-a"}, {"b", "t-b"}});
+  const int32_t pa = PartitionForKey("a", 4);
+  for (const auto& [ref, want] : std::vector<std::pair<RecordRef, std::string>>{
+           {{"u", 0, 2}, "u2"}, {{"t", pa, 0}, "t-a"}, {{"u", 0, 0}, "u0"}, {{"u", 0, 1}, "u1"}}) {
+    auto r = queue_->ReadRecord(ref);
+    ASSERT_TRUE(r.ok()) << ref.topic << "@" << ref.offset << ": " << r.error().ToString();
+    EXPECT_EQ(r->value, want);
+    EXPECT_EQ(r->offset, ref.offset);
+    EXPECT_EQ(r->partition, ref.partition);
+  }
+  auto beyond = queue_->ReadRecord({"u", 0, 7});
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_EQ(beyond.error().code, ErrorCode::kNotFound) << beyond.error().ToString();
+}
+
+// What each mode allows a referring record (common/queue.h ReferenceMode):
+// the embedded queue pins; Kafka never pins and, against the test broker
+// (which does not answer DescribeConfigs), copies: the retention is not known.
+TEST_P(QueueContractTest, ReferenceTermsFollowWhatTheModeCanGuarantee) {
+  ReferenceTerms terms = ReferenceTermsFor(*queue_, "u");
+  if (GetParam().name == "embedded") {
+    EXPECT_EQ(terms.mode, ReferenceMode::kPinned);
+    return;
+  }
+  EXPECT_EQ(terms.mode, ReferenceMode::kCopy) << terms.reason;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (terms.pending && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+    terms = ReferenceTermsFor(*queue_, "u");
+  }
+  EXPECT_FALSE(terms.pending) << "the answer (or its failure) came within 15 s";
+  EXPECT_EQ(terms.mode, ReferenceMode::kCopy);
+  EXPECT_NE(terms.reason.find("retention not known"), std::string::npos) << terms.reason;
+  EXPECT_NE(terms.reason.find("queue.kafka.assume_retention"), std::string::npos) << terms.reason;
+}
+
+// queue.kafka.assume_retention (brokers that do not answer DescribeConfigs):
+// the stated retention is held against queue.kafka.share_min_retention.
+TEST(KafkaReferenceTerms, AStatedRetentionShorterThanTheMinimumTurnsReferencesOff) {
+  testing::KafkaBrokerProcess broker(SMIMEGATE_TEST_BROKER, {{"u", 1}});
+  ASSERT_TRUE(broker.ok());
+  auto terms_with = [&](std::chrono::milliseconds stated) {
+    KafkaQueueOptions o;
+    o.brokers = broker.bootstrap();
+    o.share_min_retention = std::chrono::hours(24);
+    o.assume_retention = stated;
+    auto q = KafkaQueue::Open(o);
+    EXPECT_TRUE(q.ok());
+    return q.ok() ? ReferenceTermsFor(**q, "u") : ReferenceTerms{};
+  };
+  ReferenceTerms short_one = terms_with(std::chrono::hours(1));
+  EXPECT_EQ(short_one.mode, ReferenceMode::kCopy);
+  EXPECT_NE(short_one.reason.find("share_min_retention"), std::string::npos) << short_one.reason;
+  ReferenceTerms long_one = terms_with(std::chrono::hours(48));
+  EXPECT_EQ(long_one.mode, ReferenceMode::kRetained) << long_one.reason;
+  EXPECT_NE(long_one.reason.find("assume_retention"), std::string::npos) << long_one.reason;
+}
+
+// A record Kafka deleted (here: the test broker keeps 5 MiB per partition
+// and drops the oldest records beyond, as retention.bytes would) is
+// kNotFound from ReadRecord, saying it is gone - what egress dead-letters
+// as an unresolved body reference - never another record.
+TEST(KafkaRecordReader, ARecordThatRetentionDeletedIsGone) {
+  testing::KafkaBrokerProcess broker(SMIMEGATE_TEST_BROKER, {{"u", 1}});
+  ASSERT_TRUE(broker.ok());
+  KafkaQueueOptions o;
+  o.brokers = broker.bootstrap();
+  auto q = KafkaQueue::Open(o);
+  ASSERT_TRUE(q.ok());
+  auto p = (*q)->CreateProducer();
+  ASSERT_TRUE(p.ok());
+  // Incompressible (the producer compresses with lz4): 8 MiB stored.
+  uint64_t x = 88172645463325252ull;
+  auto noise = [&x] {
+    std::string v(1 << 20, '\0');
+    for (char& c : v) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      c = static_cast<char>(x);
+    }
+    return v;
+  };
+  std::string last;
+  for (int i = 0; i < 8; ++i) {
+    std::promise<Status> done;
+    OutRecord r;
+    r.topic = "u";
+    r.key = "k";
+    r.value = noise();
+    last = r.value;
+    (*p)->Produce(std::move(r), [&](Status st) { done.set_value(std::move(st)); });
+    ASSERT_TRUE(done.get_future().get().ok());
+  }
+  auto range = (*q)->Offsets({"u", 0});
+  ASSERT_TRUE(range.ok());
+  ASSERT_GT(range->low, 0) << "the test broker kept every 1 MiB record";
+  auto gone = (*q)->ReadRecord({"u", 0, 0});
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound) << gone.error().ToString();
+  EXPECT_NE(gone.error().message.find("gone"), std::string::npos) << gone.error().message;
+  auto kept = (*q)->ReadRecord({"u", 0, 7});
+  ASSERT_TRUE(kept.ok()) << kept.error().ToString();
+  EXPECT_EQ(kept->value, last);
 }
 
 TEST_P(QueueContractTest, UnknownTopicIsNotFound) {

@@ -30,7 +30,16 @@ the inbound record's body instead of a copy. Then also:
     no pin: the clean-up reclaimed every body once nothing referred to it
     (tests/common/queue_inspect_child.cc).
 
+With --queue kafka (ctest integration.crash_shared_body_kafka) the queue is
+Kafka: the test broker (tests/support/kafka_test_broker.cc, librdkafka's mock
+cluster in its own process) runs throughout and only the gateway is killed.
+Kafka keeps no pins: the deliver records refer to inbound records by
+retention (queue.kafka.assume_retention states it, as the mock broker does not
+answer DescribeConfigs), with a SHA-256 egress checks. The same checks apply,
+except the queue-empty one (Kafka deletes by retention, not after delivery).
+
 Usage: crash_test.py <build dir> [--kills N] [--seed S] [--long] [--body-kb N]
+                     [--queue embedded|kafka]
 The default suite runs a short form (ctest integration.crash, 15 kills, about
 30 s). The long form (integration.crash_long, --long: 50 kills, about 90 s)
 carries the ctest label `crash` and runs only when asked for:
@@ -162,6 +171,11 @@ def check_shared_bodies(args, senders_after, ports, home, proc, fail):
                         r'smimegate_egress_body_refs_total\{result="unresolved"\}')
     if shared < 1 or unresolved != 0:
         fail(f"bodies shared {shared} (want > 0), references unresolved {unresolved} (want 0)")
+    if args.queue == "kafka":
+        sgtest.stop(proc)
+        print(f"ok: every body delivered as sent; {shared:.0f} bodies shared after the last kill "
+              f"(by retention, with a digest), none unresolved")
+        return
     sgtest.stop(proc)
     inspect = os.path.join(os.path.abspath(args.build), "tests", "common", "queue_inspect_child")
     out = subprocess.run([inspect, os.path.join(home, "queue"), "inbound", "deliver"],
@@ -171,6 +185,37 @@ def check_shared_bodies(args, senders_after, ports, home, proc, fail):
         fail(f"the queue was not cleaned up after delivery: {out.stdout}{out.stderr}")
     print(f"ok: every body delivered as sent; {shared:.0f} bodies shared after the last kill, "
           f"none unresolved; queue empty afterwards ({out.stdout.strip()!r})")
+
+
+def start_kafka(args, config, work):
+    """Starts the test broker for the whole test and points `config` at it:
+    references by a stated retention (the mock cluster does not answer
+    DescribeConfigs), bodies of --body-kb shared (a lower threshold than the
+    default 512 KB, so every test body is above it)."""
+    binary = os.path.join(os.path.abspath(args.build), "tests", "support", "smimegate-test-broker")
+    cmd = [binary]
+    # The test broker keeps 5 MiB per partition and drops older records,
+    # consumed or not (a retention.bytes no real deployment may have with
+    # references). 8 partitions hold the backlog a killed member's session
+    # timeout builds up (about 500 messages of --body-kb 24).
+    for t in ("inbound", "outbound", "deliver", "retry"):
+        cmd += ["--topic", f"smimegate.{t}:8"]
+    cmd += ["--topic", "smimegate.deadletter:1"]
+    broker = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=open(os.path.join(work, "broker.log"), "w"), text=True)
+    line = broker.stdout.readline().strip()
+    if not line.startswith("bootstrap="):
+        broker.kill()
+        raise RuntimeError(f"the test broker did not start ({line!r})")
+    kafka = ('queue: {type: kafka, partitions: 8, kafka: {brokers: "%s", create_topics: false, '
+             'session_timeout: 6s, assume_retention: 30d}}' % line.split("=", 1)[1])
+    with open(config) as f:
+        text = f.read()
+    text = re.sub(r"^queue:.*$", kafka, text, count=1, flags=re.M)
+    text = text.replace("  threads: 2\n", "  threads: 2\n  share_bodies_min_bytes: 16KB\n", 1)
+    with open(config, "w") as f:
+        f.write(text)
+    return broker
 
 
 def delivered(maildir):
@@ -198,6 +243,7 @@ def main():
                     "SMIMEGATE_LONG_TESTS=1")
     ap.add_argument("--body-kb", type=int, default=0,
                     help="bodies of this many KB, passed through and shared (issue 21)")
+    ap.add_argument("--queue", choices=("embedded", "kafka"), default="embedded")
     args = ap.parse_args()
     if args.long and os.environ.get("SMIMEGATE_LONG_TESTS") != "1":
         print("skipped: the long crash test runs with SMIMEGATE_LONG_TESTS=1 (ctest -L crash)")
@@ -217,10 +263,15 @@ def main():
         # than the queue's clean-up interval (2 s), so the clean-up runs
         # while deliver records still refer to bodies the workers have
         # committed: without the pins it would free them.
-        f.write(CONFIG.format(**ports, poll="3s" if args.body_kb else "5ms"))
+        text = CONFIG.format(**ports, poll="3s" if args.body_kb and args.queue == "embedded"
+                             else "5ms")
+        f.write(text)
     log_path = os.path.join(work, "gw.log")
     log = open(log_path, "a")
     proc = None
+    broker = None
+    if args.queue == "kafka":
+        broker = start_kafka(args, config, work)
 
     def fail(msg):
         print("FAIL:", msg, f"(seed {seed})")
@@ -261,8 +312,11 @@ def main():
             fail(f"only {len(acked)} messages got a 250: the load did not flow")
 
         inbound = os.path.join(home, "mail", "inbound")
+        # Kafka: a killed member holds its partitions until its session
+        # times out (queue.kafka.session_timeout), so the drain takes longer.
+        drain = 60 if args.queue == "embedded" else 150
         try:
-            sgtest.wait_until(lambda: acked <= set(delivered(inbound)), 60,
+            sgtest.wait_until(lambda: acked <= set(delivered(inbound)), drain,
                               what="every acknowledged message in the Maildir", proc=proc)
         except TimeoutError:
             missing = sorted(acked - set(delivered(inbound)))
@@ -298,6 +352,8 @@ def main():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if broker is not None:
+            sgtest.stop(broker)
         log.close()
         shutil.rmtree(work, ignore_errors=True)
 

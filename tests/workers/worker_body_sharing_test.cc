@@ -1,0 +1,190 @@
+// WorkerPool and the queue's reference terms (issue 21, the body written
+// once; common/queue.h ReferenceMode): a pass-through body is referred to
+// only as the queue allows - pinned (embedded), by retention with a digest
+// and never a pin (Kafka, and only from workers.share_bodies_min_bytes on),
+// or copied when the queue says the topic's retention is not long enough.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "common/embedded_queue.h"
+#include "common/queue_body_ref.h"
+#include "common/queue_config.h"
+#include "common/queue_references.h"
+#include "tests/support/temp_dir.h"
+#include "workers/message_processor.h"
+#include "workers/worker_pool.h"
+
+namespace sg::workers {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Refuses pins as the Kafka queue does, so a referring record that tried to
+// pin would never be written.
+class NoPinProducer : public queue::Producer {
+ public:
+  explicit NoPinProducer(std::unique_ptr<queue::Producer> real) : real_(std::move(real)) {}
+  void Produce(queue::OutRecord r, queue::ProduceCallback done) override {
+    if (!r.pins.empty()) {
+      done(MakeError(ErrorCode::kUnsupported, "no pins here"));
+      return;
+    }
+    real_->Produce(std::move(r), std::move(done));
+  }
+  Status Flush(std::chrono::milliseconds t) override { return real_->Flush(t); }
+
+ private:
+  std::unique_ptr<queue::Producer> real_;
+};
+
+// An embedded queue that answers ReferenceTermsFor as the test says and,
+// unless the terms are kPinned, keeps no pins (the Kafka mode's contract).
+class TermsQueue : public queue::Queue, public queue::ReferenceTermsSource {
+ public:
+  TermsQueue(queue::Queue& real, queue::ReferenceTerms terms) : real_(real), terms_(terms) {}
+  Status EnsureTopics(const std::vector<queue::TopicSpec>& t) override {
+    return real_.EnsureTopics(t);
+  }
+  Result<std::unique_ptr<queue::Producer>> CreateProducer() override {
+    SG_ASSIGN_OR_RETURN(auto p, real_.CreateProducer());
+    if (terms_.mode == queue::ReferenceMode::kPinned) return p;
+    return std::unique_ptr<queue::Producer>(new NoPinProducer(std::move(p)));
+  }
+  Result<std::unique_ptr<queue::Consumer>> CreateConsumer(
+      const std::string& g, const std::vector<std::string>& t) override {
+    return real_.CreateConsumer(g, t);
+  }
+  Result<int32_t> PartitionCount(const std::string& t) override { return real_.PartitionCount(t); }
+  Result<queue::OffsetRange> Offsets(const queue::TopicPartition& tp) override {
+    return real_.Offsets(tp);
+  }
+  Result<std::vector<queue::Record>> ReadRange(const queue::TopicPartition& tp, int64_t from,
+                                               size_t max) override {
+    return real_.ReadRange(tp, from, max);
+  }
+  Status DeleteBefore(const queue::TopicPartition& tp, int64_t offset) override {
+    return real_.DeleteBefore(tp, offset);
+  }
+  queue::ReferenceTerms ReferenceTermsFor(const std::string&) override { return terms_; }
+
+ private:
+  queue::Queue& real_;
+  queue::ReferenceTerms terms_;
+};
+
+class WorkerBodySharingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    queue::EmbeddedQueueOptions opts;
+    opts.path = dir_.Sub("queue");
+    opts.sync = false;
+    auto q = queue::EmbeddedQueue::Open(opts);
+    ASSERT_TRUE(q.ok());
+    queue_ = std::move(*q);
+    qc_.partitions = 1;
+    ASSERT_TRUE(queue_->EnsureTopics(qc_.PipelineTopics()).ok());
+  }
+
+  // Passes one inbound message with a body of `body_bytes` through a pool
+  // on `terms`; returns the deliver record (and the sharing gauge).
+  smimegate::v1::MessageRecord Deliver(queue::ReferenceTerms terms, size_t body_bytes,
+                                       double* gauge, std::string* digest = nullptr) {
+    smimegate::v1::MessageRecord rec;
+    rec.mutable_envelope()->set_message_id("m1");
+    rec.mutable_envelope()->set_direction(smimegate::v1::DIRECTION_INBOUND);
+    rec.mutable_envelope()->set_mail_from("alice@example.org");
+    rec.mutable_envelope()->add_recipients()->set_address("bob@example.com");
+    body_ = "Subject: x\r\n\r\n" + std::string(body_bytes, 'b') + "\r\n";
+    rec.set_message(body_);
+    {
+      auto p = queue_->CreateProducer();
+      std::promise<Status> done;
+      (*p)->Produce({"inbound", "m1", {}, rec.SerializeAsString(), std::nullopt},
+                    [&done](const Status& st) { done.set_value(st); });
+      EXPECT_TRUE(done.get_future().get().ok());
+    }
+    TermsQueue terms_queue(*queue_, std::move(terms));
+    PassThroughProcessor processor;
+    metrics::Registry registry;
+    WorkerConfig wc;
+    wc.threads = 1;
+    wc.share_bodies_min_bytes = 64 * 1024;
+    WorkerPool pool(wc, qc_, terms_queue, processor, registry);
+    EXPECT_TRUE(pool.Start().ok());
+    std::vector<queue::Record> got;
+    for (int i = 0; i < 500 && got.empty(); ++i) {
+      std::this_thread::sleep_for(10ms);
+      got = *queue_->ReadRange({"deliver", 0}, 0, 10);
+    }
+    pool.Stop();
+    *gauge = registry
+                 .AddGauge("smimegate_worker_body_sharing",
+                           "1 when deliver records may refer to the bodies of this source "
+                           "topic, 0 when they are copied (its Kafka retention is unknown or "
+                           "shorter than queue.kafka.share_min_retention)",
+                           {"topic"})
+                 .WithLabels({"inbound"})
+                 .Value();
+    smimegate::v1::MessageRecord out;
+    EXPECT_EQ(got.size(), 1u);
+    if (!got.empty()) {
+      EXPECT_TRUE(out.ParseFromString(got[0].value));
+      if (digest) *digest = std::string(got[0].FindHeader(queue::kBodyDigestHeader).value_or(""));
+    }
+    return out;
+  }
+
+  sg::testing::TempDir dir_;
+  std::unique_ptr<queue::EmbeddedQueue> queue_;
+  queue::QueueConfig qc_;
+  std::string body_;
+};
+
+// The retention of the inbound topic is not known to be long enough (Kafka:
+// DescribeConfigs said less than queue.kafka.share_min_retention, or could
+// not say): the deliver record carries the whole body, and the gauge says so.
+TEST_F(WorkerBodySharingTest, ATooShortRetentionTurnsSharingOff) {
+  double gauge = -1;
+  auto out = Deliver({queue::ReferenceMode::kCopy, "retention.ms is 3600000"}, 200 * 1024, &gauge);
+  EXPECT_FALSE(out.has_body_ref());
+  EXPECT_EQ(out.message(), body_);
+  EXPECT_EQ(gauge, 0);
+}
+
+// Kafka with a long enough retention: a reference with the body's SHA-256
+// and no pin (the queue would refuse the record).
+TEST_F(WorkerBodySharingTest, ALongRetentionRefersWithADigestAndNoPin) {
+  double gauge = -1;
+  std::string digest;
+  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, 200 * 1024, &gauge, &digest);
+  ASSERT_TRUE(out.has_body_ref());
+  EXPECT_TRUE(out.message().empty());
+  EXPECT_EQ(out.body_ref().topic(), "inbound");
+  EXPECT_EQ(out.body_ref().length(), body_.size());
+  EXPECT_EQ(digest, queue::BodyDigest(body_));
+  EXPECT_EQ(gauge, 1);
+}
+
+// Below workers.share_bodies_min_bytes a copy is cheaper than egress
+// fetching the record back: copied, although the retention allows a reference.
+TEST_F(WorkerBodySharingTest, ASmallBodyIsCopiedInTheKafkaMode) {
+  double gauge = -1;
+  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, 10 * 1024, &gauge);
+  EXPECT_FALSE(out.has_body_ref());
+  EXPECT_EQ(out.message(), body_);
+}
+
+// The embedded queue pins, whatever the size (no digest needed).
+TEST_F(WorkerBodySharingTest, TheEmbeddedQueuePinsEveryUnchangedBody) {
+  double gauge = -1;
+  std::string digest = "unset";
+  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, 10 * 1024, &gauge, &digest);
+  ASSERT_TRUE(out.has_body_ref());
+  EXPECT_TRUE(digest.empty()) << "pins need no digest";
+  EXPECT_EQ(gauge, 1);
+}
+
+}  // namespace
+}  // namespace sg::workers
