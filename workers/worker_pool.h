@@ -46,6 +46,7 @@
 #include "common/queue.h"
 #include "common/queue_config.h"
 #include "common/service.h"
+#include "common/stage_latency.h"
 #include "workers/message_processor.h"
 #include "workers/tenant_counters.h"
 #include "workers/worker_config.h"
@@ -118,6 +119,7 @@ class WorkerPool : public Service {
   bool share_bodies_ = false;
   MessageProcessor& processor_;
   WorkerMetrics metrics_;
+  metrics::StageLatency stage_latency_;  // inbound_wait, deliver_durable
   std::vector<std::unique_ptr<Member>> members_;
   std::thread lag_thread_;
   // Label values of the lag series this process exports (PublishOwnedLag).
