@@ -24,7 +24,7 @@ std::string Yaml(bool wake) {
 }
 
 constexpr const char* kDelivered =
-    "smimegate_egress_deliveries_total{outcome=\"delivered\",route=\"outbound\"}";
+    R"(smimegate_egress_deliveries_total{outcome="delivered",route="outbound"})";
 
 TEST(EgressWakeTest, ADurableDeliverRecordIsPolledWithoutWaitingForTheInterval) {
   EgressHarness h;
