@@ -2,6 +2,7 @@
 #include "common/big_endian.h"
 #include "common/embedded_queue_pins.h"
 #include "common/embedded_queue_retention.h"
+#include "common/queue_ready.h"
 #include "common/thread_name.h"
 
 #include <rocksdb/db.h>
@@ -138,6 +139,9 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     std::set<TopicPartition, TpLess> revoking;
     bool wakeup = false;
     size_t rr = 0;  // round-robin start for fairness across partitions
+    // SetReadyCallback: called (outside mu_) after a write made records of
+    // an owned, unpaused partition readable.
+    std::shared_ptr<const std::function<void()>> ready;
   };
 
   explicit EmbeddedQueueImpl(EmbeddedQueueOptions options) : options_(std::move(options)) {
@@ -397,6 +401,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       for (const auto& h : item.record.headers) reserve += 8 + h.key.size() + h.value.size();
     }
     rocksdb::WriteBatch batch(reserve);
+    std::vector<std::shared_ptr<const std::function<void()>>> ready;
     const int64_t ts = options_.clock->NowMs();
     std::map<TopicPartition, int64_t, TpLess> first_offset;
     std::vector<RecordRef> holders;  // records of this batch that take pins
@@ -465,8 +470,14 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     } else {
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [tp, first] : first_offset) end_offset_[tp] = next_offset_[tp];
+      ReadyCallbacksLocked(first_offset, ready);
     }
-    if (s.ok()) data_cv_.notify_all();
+    if (s.ok()) {
+      data_cv_.notify_all();
+      // Before the produce callbacks: a producer that saw its ack knows the
+      // readers were told (tests rely on that order).
+      for (const auto& r : ready) (*r)();
+    }
     for (auto& item : items) {
       if (!item.refused.empty()) {
         item.done(MakeError(ErrorCode::kNotFound, item.refused));
@@ -476,6 +487,29 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       item.producer_inflight->fetch_sub(1);
     }
     flush_cv_.notify_all();
+  }
+
+  // The ready callbacks of the members that own one of `written`'s
+  // partitions and have not paused it (mu_ held), each once.
+  void ReadyCallbacksLocked(const std::map<TopicPartition, int64_t, TpLess>& written,
+                            std::vector<std::shared_ptr<const std::function<void()>>>& out) {
+    for (const auto& [id, m] : members_) {
+      if (!m->ready) continue;
+      for (const auto& [tp, first] : written) {
+        if (m->assigned.count(tp) && !m->paused.count(tp) && !m->revoking.count(tp)) {
+          out.push_back(m->ready);
+          break;
+        }
+      }
+    }
+  }
+
+  void SetReadyCallback(uint64_t id, std::function<void()> ready) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return;
+    it->second->ready =
+        ready ? std::make_shared<const std::function<void()>>(std::move(ready)) : nullptr;
   }
 
   // `holder` (being written in `batch`) pins `pins` (pins_mu_ held): in
@@ -1220,7 +1254,7 @@ class EmbeddedProducer : public Producer {
   std::shared_ptr<std::atomic<int64_t>> inflight_;
 };
 
-class EmbeddedConsumerImpl : public Consumer {
+class EmbeddedConsumerImpl : public Consumer, public ReadyNotifier {
  public:
   EmbeddedConsumerImpl(std::shared_ptr<EmbeddedQueueImpl> impl, uint64_t id)
       : impl_(std::move(impl)), id_(id) {}
@@ -1246,6 +1280,9 @@ class EmbeddedConsumerImpl : public Consumer {
   Result<std::vector<PartitionLag>> Lag() override { return impl_->Lag(id_); }
   std::vector<PartitionLag> OwnedLag() override { return impl_->OwnedLag(id_); }
   void Wakeup() override { impl_->Wakeup(id_); }
+  void SetReadyCallback(std::function<void()> ready) override {
+    impl_->SetReadyCallback(id_, std::move(ready));
+  }
   void Close() override {
     if (!closed_.exchange(true)) impl_->Leave(id_);
   }

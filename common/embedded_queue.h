@@ -6,7 +6,12 @@
 // sync=true, and acknowledges the whole batch (group commit), so many
 // concurrent producers share each fsync.
 //
-// Visibility: consumers see a record only once it is durable.
+// Visibility: consumers see a record only once it is durable. The writer
+// wakes consumers blocked in Poll and calls the ready callbacks
+// (common/queue_ready.h: its consumers are ReadyNotifiers) of members
+// owning the written partitions
+// right after the synced write, before the produce callbacks: no consumer
+// waits for a poll interval to find a durable record.
 //
 // Consumer groups: all members live in this process. Partitions of the
 // subscribed topics are spread round-robin over the members of a group and

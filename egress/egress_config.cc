@@ -246,6 +246,7 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   cfg.max_inflight = static_cast<int>(inflight);
   SG_ASSIGN_OR_RETURN(cfg.poll_interval,
                       section.Duration("poll_interval", std::chrono::milliseconds(20)));
+  SG_ASSIGN_OR_RETURN(cfg.wake_on_data, section.Bool("wake_on_data", true));
   SG_ASSIGN_OR_RETURN(cfg.shutdown_timeout,
                       section.Duration("shutdown_timeout", std::chrono::seconds(10)));
   SG_ASSIGN_OR_RETURN(cfg.rebalance_drain_timeout,

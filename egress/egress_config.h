@@ -133,6 +133,9 @@ struct EgressConfig {
   std::chrono::milliseconds dedupe_ttl{7LL * 24 * 3'600'000};
   int max_inflight = 256;  // records being delivered at once
   std::chrono::milliseconds poll_interval{20};
+  // Poll the deliver topic as soon as the queue says records are durable
+  // there (Consumer::SetReadyCallback), not only every poll_interval.
+  bool wake_on_data = true;
   std::chrono::milliseconds shutdown_timeout{10'000};
   // A rebalance that takes partitions from this egress waits this long for
   // their records being delivered, then commits and lets them go; 0: no

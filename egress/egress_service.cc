@@ -4,6 +4,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <optional>
 #include <map>
@@ -15,6 +16,8 @@
 #include "common/mail/address.h"
 #include "common/message_log.h"
 #include "common/queue_body_ref.h"
+#include "common/queue_ready.h"
+#include "common/stage_latency.h"
 #include "common/mail/dsn.h"
 #include "common/thread_name.h"
 #include "common/topics.h"
@@ -77,6 +80,7 @@ class EgressService::Impl {
   Impl(EgressConfig config, queue::Queue& queue, metrics::Registry& registry,
        std::string prefix, EgressDeps deps)
       : config_(std::move(config)), queue_(queue), metrics_(registry),
+        stage_latency_(registry),
         deliver_topic_(topics::Name(prefix, topics::kDeliver)),
         retry_topic_(topics::Name(prefix, topics::kRetry)),
         deadletter_topic_(topics::Name(prefix, topics::kDeadLetter)),
@@ -95,7 +99,11 @@ class EgressService::Impl {
   }
 
   Status Start(std::atomic<bool>& ready);
-  void RequestStop() { stop_requested_ = true; }
+  // The loop notices at once (a posted tick), not at its next poll_interval.
+  void RequestStop() {
+    stop_requested_ = true;
+    Post([this] { OnTick(); });
+  }
   size_t ReplaceTenantRoutes(const TenantRoutes& routes) { return router_.ReplaceTenantRoutes(routes); }
   void Stop();
 
@@ -110,6 +118,9 @@ class EgressService::Impl {
     size_t pending_produces = 0;
     bool finalized = false;
     bool replayed = false;  // put back by `smimegatectl deadletter replay`
+    // When egress read it off the deliver topic (unset for retries): the
+    // start of the "delivery" hop (common/stage_latency.h).
+    std::optional<std::chrono::steady_clock::time_point> picked;
   };
   void Run();
   void Post(std::function<void()> fn);
@@ -118,6 +129,9 @@ class EgressService::Impl {
   void DoCommits();
   void CommitSynced();
   void PollDeliver();
+  // The queue said deliver records are durable (wake_on_data): poll now
+  // rather than at the next tick.
+  void OnDeliverReady();
   void PollRetry();
   // Forgets what this egress holds of partitions a rebalance gave to
   // another egress (they read those records again): held retries are
@@ -150,8 +164,9 @@ class EgressService::Impl {
   Result<T> OnLoop(std::function<Result<T>()> fn);
   // kNotFound or kFailedPrecondition for an id no record of `state` matched.
   Status NotQueued(const std::string& message_id, std::string_view state);
+  // `picked`: when it was read off the deliver topic (nullopt: a retry).
   void StartTask(const queue::TopicPartition& tp, int64_t offset, v1::MessageRecord rec,
-                 bool replayed);
+                 bool replayed, std::optional<std::chrono::steady_clock::time_point> picked = {});
   void Deliver(Task& task);
   void JobDone(uint64_t task_id, std::vector<size_t> indices, const std::string& route,
                SmtpJobResult result);
@@ -179,6 +194,7 @@ class EgressService::Impl {
   EgressConfig config_;
   queue::Queue& queue_;
   EgressMetrics metrics_;
+  metrics::StageLatency stage_latency_;
   std::string deliver_topic_, retry_topic_, deadletter_topic_;
   EgressDeps deps_;
   Router router_;
@@ -227,6 +243,10 @@ class EgressService::Impl {
   int64_t retry_drain_since_ms_ = -1;
 
   std::atomic<bool> stop_requested_{false};
+  // A deliver wake-up is posted and has not run yet (shared with the ready
+  // callback, which may outlive this object).
+  std::shared_ptr<std::atomic<bool>> deliver_wake_pending_ =
+      std::make_shared<std::atomic<bool>>(false);
   int64_t stop_deadline_ms_ = 0;
   bool stopping_ = false;
   bool abandoned_ = false;
@@ -278,6 +298,14 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
   uv_timer_init(&loop_, &tick_);
   tick_.data = this;
   posts_->Open(&async_);
+  if (auto* notifier = queue::ReadyNotifierOf(*deliver_consumer_);
+      notifier != nullptr && config_.wake_on_data) {
+    // Called on the queue's writer thread: only a post, at most one pending.
+    notifier->SetReadyCallback([posts = posts_, pending = deliver_wake_pending_, this] {
+      if (pending->exchange(true)) return;
+      posts->Post([this] { OnDeliverReady(); });
+    });
+  }
   started_ = true;
   syncer_ = std::thread([this] {
     SetCurrentThreadName("sg-egress-sync");
@@ -313,7 +341,7 @@ void EgressService::Impl::Stop() {
     if (retry_consumer_) retry_consumer_->Close();
     return;
   }
-  stop_requested_ = true;
+  RequestStop();
   if (thread_.joinable()) thread_.join();
   {
     std::lock_guard<std::mutex> lock(sync_mu_);
@@ -403,6 +431,13 @@ void EgressService::Impl::SyncerLoop() {
   }
 }
 
+void EgressService::Impl::OnDeliverReady() {
+  deliver_wake_pending_->store(false);
+  // Stopping: the tick owns the shutdown, and polls no more.
+  if (stop_requested_.load() || stopping_) return;
+  PollDeliver();
+}
+
 void EgressService::Impl::PollDeliver() {
   const size_t max = static_cast<size_t>(config_.max_inflight);
   if (Inflight() >= max) return;
@@ -413,7 +448,11 @@ void EgressService::Impl::PollDeliver() {
   }
   ForgetLostPartitions(*deliver_consumer_);
   std::vector<queue::TopicPartition> rewound;  // read again from a record on
+  const int64_t picked_ms = clock_->NowMs();
+  const auto picked = std::chrono::steady_clock::now();
   for (auto& r : *records) {
+    stage_latency_.ObserveSinceMs(metrics::StageLatency::Hop::kDeliverWait, r.timestamp_ms,
+                                  picked_ms);
     queue::TopicPartition tp{r.topic, r.partition};
     if (std::find(rewound.begin(), rewound.end(), tp) != rewound.end()) continue;
     // Read again after a rebalance while still in hand: already being sent.
@@ -450,7 +489,7 @@ void EgressService::Impl::PollDeliver() {
       }
       metrics_.BodyRef("resolved");
     }
-    StartTask(tp, r.offset, std::move(rec), r.FindHeader("sg-replayed").has_value());
+    StartTask(tp, r.offset, std::move(rec), r.FindHeader("sg-replayed").has_value(), picked);
   }
 }
 
@@ -584,10 +623,12 @@ void EgressService::Impl::StartRetry(std::unique_ptr<Deferred> d) {
 }
 
 void EgressService::Impl::StartTask(const queue::TopicPartition& tp, int64_t offset,
-                                    v1::MessageRecord rec, bool replayed) {
+                                    v1::MessageRecord rec, bool replayed,
+                                    std::optional<std::chrono::steady_clock::time_point> picked) {
   offsets_.Add(tp, offset);
   auto task = std::make_unique<Task>();
   task->replayed = replayed;
+  task->picked = picked;
   task->id = next_task_id_++;
   task->tp = tp;
   task->offset = offset;
@@ -843,6 +884,7 @@ v1::MessageRecord EgressService::Impl::CopyFor(const v1::MessageRecord& rec,
 void EgressService::Impl::Finalize(Task& task) {
   task.finalized = true;
   if (abandoned_) return;  // shutting down past the deadline: redelivered after restart
+  if (task.picked) stage_latency_.ObserveSince(metrics::StageLatency::Hop::kDelivery, *task.picked);
   const auto& env = task.rec.envelope();
   const int64_t now = clock_->NowMs();
   const int64_t first = task.rec.delivery().first_attempt_at_ms() > 0

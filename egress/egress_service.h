@@ -43,6 +43,13 @@
 // a commit the broker refuses, and a finished retry behind one still
 // waiting on its partition (a commit covers only a prefix).
 //
+// Polling: the loop polls the deliver and retry topics every
+// egress.poll_interval, and the deliver topic also the moment the queue says
+// records are durable there (egress.wake_on_data; the embedded queue's
+// ReadyNotifier, common/queue_ready.h), so a message does not wait for the
+// next tick. smimegate_stage_latency_seconds{hop=deliver_wait|delivery}
+// (common/stage_latency.h) measures both hops of egress.
+//
 // Threading: one thread runs a libuv loop with the SMTP client, DNS,
 // consumers and producer callbacks (posted back to the loop). Start/Stop
 // from the main thread; Ready from any.
@@ -84,7 +91,8 @@ class EgressService final : public Service {
   // Opens the dedupe store, creates Maildirs, joins the consumer groups and
   // starts the loop thread. The topics must exist.
   Status Start() override;
-  // Stops polling at once (the loop notices within poll_interval).
+  // Stops polling at once (the loop is woken; it no longer waits for its
+  // next poll_interval).
   void RequestStop() override;
   // Stops polling, lets in-flight deliveries finish (up to
   // egress.shutdown_timeout), commits what is done, QUITs sessions.

@@ -17,6 +17,7 @@
 #include "common/log_event.h"
 #include "common/queue_body_ref.h"
 #include "common/queue_references.h"
+#include "common/stage_latency.h"
 #include "common/topics.h"
 #include "workers/worker_deadletter.h"
 
@@ -128,7 +129,8 @@ WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_conf
       queue_(queue),
       share_bodies_(config_.share_bodies),
       processor_(processor),
-      metrics_(registry) {}
+      metrics_(registry),
+      stage_latency_(registry) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -285,6 +287,11 @@ void WorkerPool::Run(Member& m) {
       continue;
     }
     if (polled->empty()) continue;
+    const int64_t picked_ms = clock_.NowMs();
+    for (const auto& r : *polled) {
+      stage_latency_.ObserveSinceMs(metrics::StageLatency::Hop::kInboundWait, r.timestamp_ms,
+                                    picked_ms);
+    }
     size_t done = ProcessBatch(m, *polled);
     if (done < polled->size()) {
       // A dependency is down (or the queue refused a publish): read the rest
@@ -333,6 +340,10 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
   std::map<std::pair<std::string, int32_t>, size_t> last_of;
   for (size_t i = 0; i < batch.size(); ++i) last_of[{batch[i].topic, batch[i].partition}] = i;
   size_t done = 0;
+  // When each processed record was finished: its "deliver_durable" hop
+  // ends when the acks of the batch are in.
+  std::vector<std::chrono::steady_clock::time_point> finished;
+  finished.reserve(batch.size());
   for (size_t index = 0; index < batch.size(); ++index) {
     auto& rec = batch[index];
     auto started = std::chrono::steady_clock::now();
@@ -465,8 +476,9 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
                     /*tell_sender=*/code != ErrorCode::kPermissionDenied);
       }
     }
+    finished.push_back(std::chrono::steady_clock::now());
     metrics_.process_seconds.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        std::chrono::duration<double>(finished.back() - started).count());
     auto& n = next[{rec.topic, rec.partition}];
     n = std::max(n, rec.offset + 1);
     ++done;
@@ -474,6 +486,9 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
   if (!acks->Wait(config_.ack_timeout)) {
     spdlog::warn("workers: publishing a batch failed ({}); it will be read again", acks->error());
     return 0;
+  }
+  for (const auto& f : finished) {
+    stage_latency_.ObserveSince(metrics::StageLatency::Hop::kDeliverDurable, f);
   }
   // Commit what is finished. Records of one partition come in offset order,
   // so the finished ones form a prefix of each partition.

@@ -47,6 +47,7 @@
 #include "common/queue_config.h"
 #include "common/queue_references.h"
 #include "common/service.h"
+#include "common/stage_latency.h"
 #include "workers/message_processor.h"
 #include "workers/tenant_counters.h"
 #include "workers/worker_config.h"
@@ -127,6 +128,7 @@ class WorkerPool : public Service {
   std::map<std::string, queue::ReferenceMode> sharing_seen_;  // guarded by sharing_mu_
   MessageProcessor& processor_;
   WorkerMetrics metrics_;
+  metrics::StageLatency stage_latency_;  // inbound_wait, deliver_durable
   std::vector<std::unique_ptr<Member>> members_;
   std::thread lag_thread_;
   // Label values of the lag series this process exports (PublishOwnedLag).

@@ -76,6 +76,9 @@ def parse_args(argv):
     ap.add_argument("--no-share-bodies", action="store_true",
                     help="workers.share_bodies: false (the deliver record copies an unchanged "
                          "body instead of referring to it; issue 21's before/after)")
+    ap.add_argument("--no-egress-wake", action="store_true",
+                    help="egress.wake_on_data: false (egress finds deliver records only at its "
+                         "20 ms poll_interval; the before of issue 21's tail-latency A/B)")
     ap.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
                     help="extra librdkafka setting (queue.kafka.properties), repeatable")
     ap.add_argument("--keep-work", action="store_true", help="keep the temp work dir (logs, configs)")
@@ -198,13 +201,18 @@ class Bench:
             self.fail(f"{m['run_id']} pilot: lost {m['pilot'].get('lost')}")
         if not lg.get("delivered"):
             self.fail(f"{m['run_id']}: nothing delivered")
-        bad = {k: v for k, v in (m.get("counters") or {}).items() if v}
+        bad = {k: v for k, v in (m.get("counters") or {}).items()
+               if v and not k.startswith("stage:")}
         if bad:
             log(f"    note: {m['run_id']}: gateway counters changed during the run: {bad}")
         log(f"    {tags.get('system')} {tags.get('scenario')} {tags.get('size')} {tags.get('phase')}: "
             f"{_num(run['msgs_per_s'])} msgs/s, p99 {_num(run['p99_ms'])} ms, "
             f"{_num(run['cpu_s_per_1000'])} CPU s/1000 msgs, RSS {_num(run['peak_rss_mb'])} MB, "
             f"{run['delivered']} msgs")
+        hops = run.get("stage_latency") or {}
+        if hops:
+            log("      hops (mean / p99 bucket, ms): " + ", ".join(
+                f"{h} {_num(v['mean_ms'])} / {_num(v['p99_le_ms'])}" for h, v in sorted(hops.items())))
         return run
 
     def crypto_limits(self, phase):
@@ -235,6 +243,7 @@ class Bench:
         props = dict(p.split("=", 1) for p in self.a.kafka_property)
         g = gwm.Gateway(self.bins, self.work, mode, key, self.sink_port, log_level=self.a.log_level,
                         share_bodies=not self.a.no_share_bodies,
+                        egress_wake=not self.a.no_egress_wake,
                         kafka_properties=props)
         pki = e2e_pki.Pki(self.work, key)
         partner_pem, partner_key = pki.issue(gwm.PARTNER)

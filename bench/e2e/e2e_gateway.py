@@ -86,9 +86,30 @@ class Binaries:
         return [p for p in need if not os.access(p, os.X_OK)]
 
 
+STAGE_PREFIX = "smimegate_stage_latency_seconds"
+
+
+def stage_key(line):
+    """'stage:<hop>:<le or count or sum>' for a sample line of the per-hop
+    histogram (common/stage_latency.h), None for anything else."""
+    name = line.split("{", 1)[0]
+    hop = line.split('hop="', 1)[1].split('"', 1)[0] if 'hop="' in line else None
+    if hop is None:
+        return None
+    if name.endswith("_bucket") and 'le="' in line:
+        le = line.split('le="', 1)[1].split('"', 1)[0]
+        return f"stage:{hop}:{le}"
+    if name.endswith("_count"):
+        return f"stage:{hop}:count"
+    if name.endswith("_sum"):
+        return f"stage:{hop}:sum"
+    return None
+
+
 class Gateway:
     def __init__(self, binaries, workdir, mode, key_type, sink_port, log_level="warn",
-                 partitions=None, queue_sync=True, kafka_properties=None, share_bodies=True):
+                 partitions=None, queue_sync=True, kafka_properties=None, share_bodies=True,
+                 egress_wake=True):
         assert mode in ("embedded", "kafka") and key_type in KEY_TYPES
         self.bin = binaries
         self.mode, self.key_type = mode, key_type
@@ -102,6 +123,7 @@ class Gateway:
         self.log_path = os.path.join(self.home, "smimegate.log")
         self.log_level, self.queue_sync = log_level, queue_sync
         self.share_bodies = share_bodies
+        self.egress_wake = egress_wake
         self.kafka_properties = dict(KAFKA_DEFAULT_PROPERTIES)
         self.kafka_properties.update(kafka_properties or {})
         # embedded: the default (8); kafka: more, see max_backlog_messages.
@@ -196,6 +218,12 @@ class Gateway:
                 continue
             if name in want:
                 out[want[name]] += value
+            elif name.startswith(STAGE_PREFIX):
+                # smimegate_stage_latency_seconds{hop}: cumulative, so the
+                # runner's before/after difference is the run's histogram.
+                key = stage_key(line)
+                if key:
+                    out[key] = out.get(key, 0.0) + value
             elif name == "smimegate_worker_records_total" and 'result="retried"' in line:
                 out["worker_retried"] += value
             elif name == "smimegate_worker_bodies_shared_total":
@@ -277,6 +305,7 @@ workers:
     dsn: {{reporting_mta: gw.{HOSTED}}}
 egress:
   helo_name: gw.{HOSTED}
+  wake_on_data: {str(self.egress_wake).lower()}
   inbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32,
              allowed_networks: [127.0.0.0/8]}}
   outbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32,

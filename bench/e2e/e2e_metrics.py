@@ -26,6 +26,33 @@ ISSUE21_RELAY_1MB_VS_POSTFIX = 1.5
 ISSUE21_HALF_PEAK_P99_MS = 50.0
 
 
+def stage_quantiles(counters, qs=(0.5, 0.99)):
+    """Per hop, from the difference of the histogram over a run: count,
+    mean and the upper bucket bound (ms) under which each quantile lies."""
+    hops = {}
+    for k, v in (counters or {}).items():
+        if k.startswith("stage:"):
+            _, hop, what = k.split(":", 2)
+            hops.setdefault(hop, {})[what] = v
+    out = {}
+    for hop, h in hops.items():
+        n = h.get("count") or 0
+        if not n:
+            continue
+        bounds = sorted((float(b), c) for b, c in h.items()
+                        if b not in ("count", "sum") and b != "+Inf")
+        row = {"count": n, "mean_ms": h.get("sum", 0.0) / n * 1000}
+        for q in qs:
+            le = float("inf")
+            for b, c in bounds:
+                if c >= q * n:
+                    le = b
+                    break
+            row[f"p{q * 100:g}_le_ms"] = le * 1000
+        out[hop] = row
+    return out
+
+
 def _ratio(a, b):
     if a is None or b is None or not b:
         return None
@@ -59,7 +86,10 @@ def summarize(m):
         "peak_rss_mb": (m.get("peak_rss_bytes") or 0) / 1e6,
         "peak_pss_mb": (m.get("peak_pss_bytes") or 0) / 1e6 if m.get("peak_pss_bytes") is not None else None,
         "exit_code": m["exit_code"],
-        "gateway_counters": m.get("counters") or {},
+        "gateway_counters": {k: v for k, v in (m.get("counters") or {}).items()
+                             if not k.startswith("stage:")},
+        # Per hop between the stages (smimegate_stage_latency_seconds).
+        "stage_latency": stage_quantiles(m.get("counters")),
         "wall_s": m["wall_s"],
         "loadgen_args": m["args"],
         "loadgen": lg,

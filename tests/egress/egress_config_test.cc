@@ -32,6 +32,16 @@ TEST(EgressConfig, DefaultsDeliverInboundToMaildirAndOutboundByMx) {
   EXPECT_EQ(cfg->consumer_group, "egress");
 }
 
+TEST(EgressConfig, WakeOnDataIsOnByDefaultAndCanBeTurnedOff) {
+  auto cfg = Parse("egress: {}\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  EXPECT_TRUE(cfg->wake_on_data);
+  cfg = Parse("egress: {wake_on_data: false}\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  EXPECT_FALSE(cfg->wake_on_data);
+  EXPECT_FALSE(Parse("egress: {wake_on_data: sometimes}\n").ok());
+}
+
 TEST(EgressConfig, SmtpStageTimeoutsDefaultToRfc5321AndAreConfigurable) {
   using std::chrono::minutes;
   using std::chrono::seconds;
