@@ -141,6 +141,39 @@ TEST_F(KeyServiceGrpcTest, ShutdownCancelsACallWaitingForAGoneKeyservice) {
   EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
 }
 
+// The same for the DKIM calls (dkim_grpc_client.cc): a worker's GetDkimKey
+// waiting for a gone keyservice is cancelled by Shutdown, and later DKIM
+// calls fail at once.
+TEST_F(KeyServiceGrpcTest, ShutdownCancelsADkimCallInProgress) {
+  ASSERT_TRUE(server_->impl().DkimKeygen("example.com", "s1", "ed25519").ok());
+  ASSERT_TRUE(server_->impl().DkimActivate("example.com", "s1").ok());
+  auto waiting =
+      KeyServiceClient::Create(endpoint_, testing::RoleCredentials(server_->admin(), "worker"), 30s,
+                               /*wait_for_ready=*/true);
+  ASSERT_TRUE(waiting.ok());
+  auto first = (*waiting)->GetDkimKey("example.com");
+  ASSERT_TRUE(first.ok() && first->has_value()) << "the call works before";
+  server_->Stop();
+  server_.reset();
+  auto started = std::chrono::steady_clock::now();
+  std::thread caller([&] {
+    auto r = (*waiting)->GetDkimKey("example.com");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(r.error().message.find("shutting down"), std::string::npos) << r.error().message;
+  });
+  std::this_thread::sleep_for(300ms);  // the call is waiting for the keyservice now
+  (*waiting)->Shutdown();
+  caller.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  auto later_start = std::chrono::steady_clock::now();
+  auto later = (*waiting)->DkimList("example.com");
+  ASSERT_FALSE(later.ok());
+  EXPECT_NE(later.error().message.find("shutting down"), std::string::npos)
+      << later.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - later_start, 1s);
+}
+
 TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {
   CtlRun r = Ctl("--help");
   EXPECT_EQ(r.rc, 0);
