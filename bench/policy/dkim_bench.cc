@@ -9,8 +9,9 @@
 // FakeKeyService (no keyservice round trip: in production the worker's key
 // cache answers from memory). Interleave the runs so that machine load hits
 // all of them alike:
-//   build/bench/policy/dkim_bench --benchmark_repetitions=5 \
+//   build/bench/policy/dkim_bench --benchmark_repetitions=5
 //     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+// (one command line).
 #include <benchmark/benchmark.h>
 
 #include <map>
