@@ -23,7 +23,7 @@ namespace sg::workers::testing {
 namespace {
 namespace v1 = smimegate::v1;
 
-constexpr size_t kBodyBytes = 10 * 1024;
+constexpr size_t kBodyBytes = size_t{10} * 1024;
 
 std::string Body() {
   const std::string line(70, 'x');
