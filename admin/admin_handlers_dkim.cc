@@ -9,18 +9,6 @@
 namespace sg::admin {
 namespace {
 
-Json DkimJson(const keyservice::DkimKeyInfo& k) {
-  return Json{{"domain", k.domain},
-              {"selector", k.selector},
-              {"algorithm", k.algorithm},
-              {"state", k.state},
-              {"created_at", k.created_at},
-              {"activated_at", k.activated_at},
-              {"record_name", k.record_name},
-              {"record_value", k.record_value},
-              {"zone_line", keyservice::DkimZoneLine(k.record_name, k.record_value)}};
-}
-
 // The normalised domain when the caller may see it; else the answer (404).
 Result<std::string> VisibleDomain(Call& c, std::optional<Answer>& refused) {
   const std::string& name = c.params[0];
@@ -41,7 +29,7 @@ Answer ListDkimKeys(Call& c) {
   auto keys = c.d.dkim.DkimList(*domain);
   if (!keys.ok()) return ErrorAnswer(keys.error());
   Json out = Json::array();
-  for (const auto& k : *keys) out.push_back(DkimJson(k));
+  for (const auto& k : *keys) out.push_back(keyservice::DkimKeyJson(k));
   return {200, Json{{"keys", out}}};
 }
 
@@ -58,7 +46,7 @@ Answer GenerateDkimKey(Call& c) {
   if (!algorithm.ok()) return ErrorAnswer(algorithm.error());
   auto k = c.d.dkim.DkimKeygen(*domain, *selector, *algorithm);
   if (!k.ok()) return ErrorAnswer(k.error());
-  return {201, DkimJson(*k)};
+  return {201, keyservice::DkimKeyJson(*k)};
 }
 
 Answer ActivateDkimKey(Call& c) {
@@ -68,7 +56,7 @@ Answer ActivateDkimKey(Call& c) {
   if (!domain.ok()) return ErrorAnswer(domain.error());
   auto k = c.d.dkim.DkimActivate(*domain, c.params[1]);
   if (!k.ok()) return ErrorAnswer(k.error());
-  return {200, DkimJson(*k)};
+  return {200, keyservice::DkimKeyJson(*k)};
 }
 
 Answer RemoveDkimKey(Call& c) {

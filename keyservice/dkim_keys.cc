@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <nlohmann/json.hpp>
+
 #include "common/ascii.h"
 #include "common/mail/base64.h"
 #include "keyservice/keyservice_x509.h"
@@ -104,6 +106,18 @@ std::string DkimQuotedStrings(const std::string& value) {
 
 std::string DkimZoneLine(const std::string& name, const std::string& value) {
   return name + " IN TXT " + DkimQuotedStrings(value);
+}
+
+nlohmann::json DkimKeyJson(const DkimKeyInfo& k) {
+  return {{"domain", k.domain},
+          {"selector", k.selector},
+          {"algorithm", k.algorithm},
+          {"state", k.state},
+          {"created_at", k.created_at},
+          {"activated_at", k.activated_at},
+          {"record_name", k.record_name},
+          {"record_value", k.record_value},
+          {"zone_line", DkimZoneLine(k.record_name, k.record_value)}};
 }
 
 }  // namespace sg::keyservice

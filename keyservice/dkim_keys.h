@@ -1,16 +1,20 @@
 // DKIM key material (RFC 6376, RFC 8463): generation, the public key as a
-// DNS TXT record publishes it, selector and algorithm names. Pure functions
-// over OpenSSL; the keyservice seals what GenerateDkimKey returns
+// DNS TXT record publishes it, selector and algorithm names; a key's
+// DkimKeyInfo from its store record or API message, and its JSON as
+// smimegatectl and the admin REST API print it. Pure functions over
+// OpenSSL; the keyservice seals what GenerateDkimKey returns
 // (key_service_dkim.cc).
 //
 // Threading: thread-safe (no shared state).
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
+#include "keyservice/dkim_admin.h"
 
 namespace sg::keyservice {
 
@@ -41,5 +45,27 @@ std::string DkimRecordValue(const std::string& algorithm, const std::string& pub
 std::string DkimQuotedStrings(const std::string& value);
 // The zone file line: `<name> IN TXT "..." "..."`.
 std::string DkimZoneLine(const std::string& name, const std::string& value);
+
+// A DkimKeyInfo with the fields every DKIM key record carries copied from
+// `record` (the store's StoredDkimKey, the API's DkimKeyInfo message: any
+// type with these accessors); record_name and record_value are the
+// caller's (the store derives them, the API message carries them).
+template <typename Record>
+DkimKeyInfo DkimKeyInfoFrom(const Record& record) {
+  DkimKeyInfo out;
+  out.domain = record.domain();
+  out.selector = record.selector();
+  out.algorithm = record.algorithm();
+  out.state = record.state();
+  out.created_at = record.created_at();
+  out.activated_at = record.activated_at();
+  out.public_key = record.public_key();
+  return out;
+}
+
+// A key as `smimegatectl dkim ... --json` and the admin REST API (schema
+// DkimKey in docs/api/openapi.yaml) show it: the DkimKeyInfo fields but the
+// bare public key, plus "zone_line" (DkimZoneLine of its record).
+nlohmann::json DkimKeyJson(const DkimKeyInfo& k);
 
 }  // namespace sg::keyservice

@@ -38,14 +38,7 @@ std::string DefaultSelector(int64_t unix_seconds) {
 }
 
 DkimKeyInfo InfoOf(const store::StoredDkimKey& k) {
-  DkimKeyInfo out;
-  out.domain = k.domain();
-  out.selector = k.selector();
-  out.algorithm = k.algorithm();
-  out.state = k.state();
-  out.created_at = k.created_at();
-  out.activated_at = k.activated_at();
-  out.public_key = k.public_key();
+  DkimKeyInfo out = DkimKeyInfoFrom(k);
   out.record_name = DkimRecordName(k.selector(), k.domain());
   out.record_value = DkimRecordValue(k.algorithm(), k.public_key());
   return out;

@@ -1,59 +1,15 @@
 #include "keyservice/keyservice_grpc_client.h"
 
-#include <grpcpp/grpcpp.h>
-
-#include <mutex>
-#include <set>
-
-#include "keyservice/keyservice_grpc_status.h"
+#include "keyservice/keyservice_grpc_calls.h"
 #include "keyservice/rpc_channel.h"
 #include "keyservice/tenant_policy_pb.h"
 #include "keyservice/usage_pb.h"
-#include "proto/keyservice.grpc.pb.h"
 
 namespace sg::keyservice {
 
 namespace pb = ::smimegate::keyservice::v1;
 
-struct KeyServiceClient::Stubs {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<pb::KeyService::Stub> service;
-  std::unique_ptr<pb::KeyAdmin::Stub> admin;
-};
-
-struct ActiveCalls {
-  std::mutex mu;
-  std::set<grpc::ClientContext*> contexts;  // guarded by mu
-  bool shut_down = false;                   // guarded by mu
-};
-
 namespace {
-
-Error ShuttingDown(const std::string& endpoint) {
-  return MakeError(ErrorCode::kUnavailable, "keyservice " + endpoint + ": this process is shutting down");
-}
-
-template <typename Stub, typename Req, typename Resp>
-Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), Stub* stub,
-            const Req& req, Resp* resp, std::chrono::milliseconds timeout,
-            const std::string& endpoint, bool wait_for_ready, ActiveCalls& calls) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-  ctx.set_wait_for_ready(wait_for_ready);
-  {
-    std::lock_guard<std::mutex> lock(calls.mu);
-    if (calls.shut_down) return ShuttingDown(endpoint);
-    calls.contexts.insert(&ctx);
-  }
-  grpc::Status s = (stub->*method)(&ctx, req, resp);
-  {
-    std::lock_guard<std::mutex> lock(calls.mu);
-    calls.contexts.erase(&ctx);
-    if (calls.shut_down && !s.ok()) return ShuttingDown(endpoint);
-  }
-  if (!s.ok()) return FromGrpc(s, endpoint);
-  return OkStatus();
-}
 
 CertificateInfo InfoFrom(const pb::CertificateInfo& c) {
   CertificateInfo out;
@@ -80,12 +36,12 @@ TrustAddResult TrustAddFrom(const pb::TrustAddResponse& r) {
 
 }  // namespace
 
-#define SG_SVC(method, req, resp) \
-  Call(&pb::KeyService::Stub::method, stubs_->service.get(), req, resp, timeout_, endpoint_, \
-       wait_for_ready_, *calls_)
-#define SG_ADM(method, req, resp) \
-  Call(&pb::KeyAdmin::Stub::method, stubs_->admin.get(), req, resp, timeout_, endpoint_, \
-       wait_for_ready_, *calls_)
+#define SG_SVC(method, req, resp)                                                        \
+  TrackedCall(&pb::KeyService::Stub::method, stubs_->service.get(), req, resp, timeout_, \
+              endpoint_, wait_for_ready_, *calls_)
+#define SG_ADM(method, req, resp)                                                               \
+  TrackedCall(&pb::KeyAdmin::Stub::method, stubs_->admin.get(), req, resp, timeout_, endpoint_, \
+              wait_for_ready_, *calls_)
 
 Result<std::unique_ptr<KeyServiceClient>> KeyServiceClient::Create(
     const std::string& endpoint, const ClientCredentials& credentials,
@@ -105,6 +61,7 @@ KeyServiceClient::KeyServiceClient(std::string endpoint, const ClientCredentials
   stubs_->channel = MakeChannel(endpoint_, credentials);
   stubs_->service = pb::KeyService::NewStub(stubs_->channel);
   stubs_->admin = pb::KeyAdmin::NewStub(stubs_->channel);
+  stubs_->dkim = pb::Dkim::NewStub(stubs_->channel);
 }
 
 KeyServiceClient::~KeyServiceClient() = default;
@@ -217,8 +174,8 @@ Result<Changes> KeyServiceClient::WaitForChanges(uint64_t epoch, uint64_t after_
   req.set_after_version(after_version);
   req.set_wait_ms(static_cast<uint32_t>(wait.count()));
   pb::ChangesResponse resp;
-  SG_RETURN_IF_ERROR(Call(&pb::KeyService::Stub::WaitForChanges, stubs_->service.get(), req,
-                          &resp, timeout_ + wait, endpoint_, wait_for_ready_, *calls_));
+  SG_RETURN_IF_ERROR(TrackedCall(&pb::KeyService::Stub::WaitForChanges, stubs_->service.get(), req,
+                                 &resp, timeout_ + wait, endpoint_, wait_for_ready_, *calls_));
   Changes c;
   c.epoch = resp.epoch();
   c.version = resp.version();
@@ -427,8 +384,8 @@ Result<std::vector<AuditRecord>> KeyServiceClient::ListAudit(int64_t since_us, u
 Result<KekRotationResult> KeyServiceClient::RotateKek() {
   pb::RotateKekRequest req;
   pb::RotateKekResponse resp;
-  SG_RETURN_IF_ERROR(Call(&pb::KeyAdmin::Stub::RotateKek, stubs_->admin.get(), req, &resp,
-                          rotate_timeout_, endpoint_, wait_for_ready_, *calls_));
+  SG_RETURN_IF_ERROR(TrackedCall(&pb::KeyAdmin::Stub::RotateKek, stubs_->admin.get(), req, &resp,
+                                 rotate_timeout_, endpoint_, wait_for_ready_, *calls_));
   return KekRotationResult{resp.resealed(), resp.already_current(), resp.kek_id()};
 }
 

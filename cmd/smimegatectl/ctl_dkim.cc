@@ -14,18 +14,6 @@ struct DkimArgs {
   bool json = false;
 };
 
-nlohmann::json DkimJson(const ks::DkimKeyInfo& k) {
-  return {{"domain", k.domain},
-          {"selector", k.selector},
-          {"algorithm", k.algorithm},
-          {"state", k.state},
-          {"created_at", k.created_at},
-          {"activated_at", k.activated_at},
-          {"record_name", k.record_name},
-          {"record_value", k.record_value},
-          {"zone_line", ks::DkimZoneLine(k.record_name, k.record_value)}};
-}
-
 // What an operator publishes: the zone file line, then the next step.
 void PrintRecord(const ks::DkimKeyInfo& k) {
   std::cout << ks::DkimZoneLine(k.record_name, k.record_value) << "\n";
@@ -43,7 +31,7 @@ void AddKeygen(CLI::App& dkim, Ctl& ctl, DkimArgs& a) {
     ctl.Run([&](ks::KeyServiceClient& c) {
       auto k = c.DkimKeygen(a.domain, a.selector, a.algorithm);
       if (!k.ok()) return Fail(k.error());
-      if (a.json) return PrintJson(DkimJson(*k));
+      if (a.json) return PrintJson(ks::DkimKeyJson(*k));
       PrintRecord(*k);
       std::cerr << "publish this record, then: smimegatectl dkim activate " << k->domain << " "
                 << k->selector << "\n";
@@ -66,7 +54,7 @@ void AddDkimCommands(CLI::App& app, Ctl& ctl) {
     ctl.Run([&](ks::KeyServiceClient& c) {
       auto keys = c.DkimList(a.domain);
       if (!keys.ok()) return Fail(keys.error());
-      if (a.json) return PrintJsonList(*keys, DkimJson);
+      if (a.json) return PrintJsonList(*keys, ks::DkimKeyJson);
       for (const auto& k : *keys) {
         std::cout << k.domain << " " << k.selector << " " << k.algorithm << " " << k.state << " "
                   << Date(k.created_at) << "\n";
@@ -83,7 +71,7 @@ void AddDkimCommands(CLI::App& app, Ctl& ctl) {
     ctl.Run([&](ks::KeyServiceClient& c) {
       auto k = c.DkimActivate(a.domain, a.selector);
       if (!k.ok()) return Fail(k.error());
-      if (a.json) return PrintJson(DkimJson(*k));
+      if (a.json) return PrintJson(ks::DkimKeyJson(*k));
       std::cout << "DKIM key " << k->selector << " of " << k->domain << " is active\n";
       return 0;
     });

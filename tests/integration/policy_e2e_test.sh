@@ -136,6 +136,9 @@ sys.stdout.buffer.write(base64.b64decode(body))
 PY
 gpg_run --decrypt out1.der > gpg-dec.eml 2> gpg-dec.log || fail "gpgsm cannot decrypt: $(cat gpg-dec.log)"
 grep -q "REPLY-BODY" gpg-dec.eml || fail "gpgsm decrypted something else"
+# ... and what gpgsm decrypts carries the protected header fields (RFC 9788).
+grep -q '^Subject: Re: Quote 42' gpg-dec.eml || fail "gpgsm: no protected Subject in the payload"
+grep -q 'hp="cipher"' gpg-dec.eml || fail "gpgsm: the payload is not marked hp=\"cipher\""
 
 # --- 2. undecryptable inbound: DSN to the sender, nothing at alice.
 printf 'Content-Type: text/plain\r\n\r\nLOST-BODY\r\n' > in2.body

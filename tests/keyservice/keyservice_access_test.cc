@@ -1,8 +1,8 @@
 // The keyservice as a trust boundary (issue 14): who may call what over
 // gRPC, checked with raw stubs against a real server: mutual TLS, roles per
 // method (deny by default, private keys only for workers), further services
-// on the same server, the Unix socket, no shared ports, and certificate
-// rotation while workers call.
+// on the same server (the Dkim service through KeyServiceClient), the Unix
+// socket, no shared ports, and certificate rotation while workers call.
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 #include <openssl/pem.h>
@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
+#include "keyservice/keyservice_grpc_client.h"
 #include "keyservice/keyservice_server.h"
 #include "keyservice/rpc_channel.h"
 #include "proto/keyservice.grpc.pb.h"
@@ -317,6 +319,82 @@ TEST_F(KeyServiceAccessTest, FurtherServicesAreAdminOnlyUnlessARuleOpensThem) {
   EXPECT_NE((*audit)[0].arguments.find("token: <redacted>"), std::string::npos);
   EXPECT_EQ((*audit)[0].arguments.find("s3cret"), std::string::npos);
   EXPECT_NE((*audit)[0].arguments.find("blob: <10 bytes sha256:"), std::string::npos);
+}
+
+// Each Dkim RPC (proto/dkim.proto) as one role calls it through
+// KeyServiceClient: "ok", or the name of the error code it got.
+using DkimVerdicts = std::map<std::string, std::string>;
+const std::string kOk = "ok";
+const std::string kDenied(ErrorCodeName(ErrorCode::kPermissionDenied));
+
+DkimVerdicts CallEveryDkimRpc(KeyServiceClient& c) {
+  DkimVerdicts out;
+  auto code = [](const auto& r) {
+    return r.ok() ? kOk : std::string(ErrorCodeName(r.error().code));
+  };
+  auto key = c.GetDkimKey("example.com");
+  if (key.ok()) {
+    EXPECT_TRUE(key->has_value() && !(*key)->private_key_der.empty()) << "the worker gets the key";
+  }
+  out["GetDkimKey"] = code(key);
+  out["DkimList"] = code(c.DkimList("example.com"));
+  // Each change shows in the key list: a new key s3, made active, s2 gone.
+  out["DkimKeygen"] = code(c.DkimKeygen("example.com", "s3", "ed25519"));
+  out["DkimActivate"] = code(c.DkimActivate("example.com", "s3"));
+  out["DkimRemove"] = code(c.DkimRemove("example.com", "s2"));
+  return out;
+}
+
+// DKIM keys (docs/dkim.md): the private key for workers only (not even the
+// admin), the list (public keys) also for readers, keygen / activate /
+// remove admin only; a refused call changes nothing.
+TEST_F(KeyServiceAccessTest, DkimKeysForWorkersListForReadersChangesForAdmins) {
+  Start();
+  auto& ks = server_->impl();
+  ASSERT_TRUE(ks.DkimKeygen("example.com", "s1", "ed25519").ok());
+  ASSERT_TRUE(ks.DkimActivate("example.com", "s1").ok());
+  ASSERT_TRUE(ks.DkimKeygen("example.com", "s2", "ed25519").ok());
+  auto keys = [&] {
+    std::string out;
+    auto list = ks.DkimList("example.com");
+    EXPECT_TRUE(list.ok());
+    if (!list.ok()) return out;
+    for (const auto& k : *list) out += k.selector + " " + k.state + "\n";
+    return out;
+  };
+  const std::string before = keys();
+  ASSERT_EQ(before, "s1 active\ns2 published\n");
+  const DkimVerdicts nothing = {{"GetDkimKey", kDenied},
+                                {"DkimList", kDenied},
+                                {"DkimKeygen", kDenied},
+                                {"DkimActivate", kDenied},
+                                {"DkimRemove", kDenied}};
+  DkimVerdicts worker = nothing, reader = nothing;
+  worker["GetDkimKey"] = kOk;
+  reader["DkimList"] = kOk;
+  const std::map<std::string, DkimVerdicts> want = {
+      {"worker", worker}, {"reader", reader}, {"ingress", nothing}, {"egress", nothing}};
+  for (const auto& [role, verdicts] : want) {
+    auto client = KeyServiceClient::Create(endpoint_, Role(role), 5s);
+    ASSERT_TRUE(client.ok()) << client.error().ToString();
+    EXPECT_EQ(CallEveryDkimRpc(**client), verdicts) << role;
+    EXPECT_EQ(keys(), before) << "a " << role << " changed the keys";
+  }
+  // The admin manages the keys but never receives a private key.
+  auto admin = KeyServiceClient::Create(endpoint_, testing::AdminCredentials(config_), 5s);
+  ASSERT_TRUE(admin.ok());
+  EXPECT_EQ(CallEveryDkimRpc(**admin), (DkimVerdicts{{"GetDkimKey", kDenied},
+                                                     {"DkimList", kOk},
+                                                     {"DkimKeygen", kOk},
+                                                     {"DkimActivate", kOk},
+                                                     {"DkimRemove", kOk}}));
+  EXPECT_EQ(keys(), "s1 retired\ns3 active\n");
+  // The refusals are counted by role (5 for ingress).
+  const std::string metrics = registry_.Serialize();
+  EXPECT_NE(
+      metrics.find("smimegate_rpc_denied_total{code=\"PERMISSION_DENIED\",role=\"ingress\"} 5"),
+      std::string::npos)
+      << metrics;
 }
 
 TEST_F(KeyServiceAccessTest, UnixSocketIsOwnerOnlyAndNotShared) {

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -115,6 +117,29 @@ TEST_F(KeyServiceGrpcTest, UnreachableKeyserviceIsUnavailable) {
   server_.reset();
 }
 
+// The error of a call, none when it succeeded.
+template <typename R>
+std::optional<Error> ErrorOf(const R& r) {
+  return r.ok() ? std::nullopt : std::optional<Error>(r.error());
+}
+
+// Runs `call` (waiting for a keyservice that is gone) on another thread and
+// shuts `client` down 300 ms later: the call must end at once, as an outage.
+void ExpectShutdownCancels(KeyServiceClient& client,
+                           const std::function<std::optional<Error>()>& call) {
+  const auto started = std::chrono::steady_clock::now();
+  std::thread caller([&] {
+    const std::optional<Error> e = call();
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->code, ErrorCode::kUnavailable);
+    EXPECT_NE(e->message.find("shutting down"), std::string::npos) << e->message;
+  });
+  std::this_thread::sleep_for(300ms);  // the call is waiting for the keyservice now
+  client.Shutdown();
+  caller.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
 // Issue 23: a worker's call waiting (wait_for_ready) for a keyservice that is
 // gone held its thread until the call's deadline, and so the worker's
 // shutdown. Shutdown() cancels it at once, as an outage (kUnavailable).
@@ -124,21 +149,34 @@ TEST_F(KeyServiceGrpcTest, ShutdownCancelsACallWaitingForAGoneKeyservice) {
   ASSERT_TRUE(waiting.ok());
   server_->Stop();
   server_.reset();
-  auto started = std::chrono::steady_clock::now();
-  std::thread caller([&] {
-    auto r = (*waiting)->Participates("a@example.com");
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
-    EXPECT_NE(r.error().message.find("shutting down"), std::string::npos) << r.error().message;
-  });
-  std::this_thread::sleep_for(300ms);  // the call is waiting for the keyservice now
-  (*waiting)->Shutdown();
-  caller.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  ExpectShutdownCancels(**waiting, [&] { return ErrorOf((*waiting)->Participates("a@example.com")); });
   // Later calls fail at once.
   auto later = (*waiting)->Participates("b@example.com");
   ASSERT_FALSE(later.ok());
   EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
+}
+
+// The same for the DKIM calls (dkim_grpc_client.cc): a worker's GetDkimKey
+// waiting for a gone keyservice is cancelled by Shutdown, and later DKIM
+// calls fail at once.
+TEST_F(KeyServiceGrpcTest, ShutdownCancelsADkimCallInProgress) {
+  ASSERT_TRUE(server_->impl().DkimKeygen("example.com", "s1", "ed25519").ok());
+  ASSERT_TRUE(server_->impl().DkimActivate("example.com", "s1").ok());
+  auto waiting =
+      KeyServiceClient::Create(endpoint_, testing::RoleCredentials(server_->admin(), "worker"), 30s,
+                               /*wait_for_ready=*/true);
+  ASSERT_TRUE(waiting.ok());
+  auto first = (*waiting)->GetDkimKey("example.com");
+  ASSERT_TRUE(first.ok() && first->has_value()) << "the call works before";
+  server_->Stop();
+  server_.reset();
+  ExpectShutdownCancels(**waiting, [&] { return ErrorOf((*waiting)->GetDkimKey("example.com")); });
+  auto later_start = std::chrono::steady_clock::now();
+  auto later = (*waiting)->DkimList("example.com");
+  ASSERT_FALSE(later.ok());
+  EXPECT_NE(later.error().message.find("shutting down"), std::string::npos)
+      << later.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - later_start, 1s);
 }
 
 TEST_F(KeyServiceGrpcTest, SmimegatectlManagesTheRunningKeyservice) {

@@ -299,30 +299,38 @@ std::string_view HpRestoreName(HpRestore r) {
 namespace {
 
 // Where the cryptographic payload's header fields are: the decrypted
-// entity's own header block, or the first part of a multipart/signed.
+// entity's own header block, the header block under an opaque signature, or
+// the first part of a multipart/signed.
 struct Payload {
   std::vector<smime::HeaderField> fields;
   std::string hp;  // lower-case hp parameter, "" when none
   bool under_signature = false;
-  std::string block;  // owns the bytes |fields| point into (decrypted case)
+  std::string block;  // owns the bytes |fields| point into (header block cases)
 };
 
-std::optional<Payload> FindPayload(const MimeEntity& top, std::string_view decrypted_header,
-                                   const MimeLimits& limits) {
+// The payload when |header| (a header block as it came out of the CMS) has
+// an hp parameter on its Content-Type.
+std::optional<Payload> FromHeaderBlock(std::string_view header, bool under_signature,
+                                       const MimeLimits& limits) {
+  if (header.empty()) return std::nullopt;
   Payload p;
-  if (!decrypted_header.empty()) {
-    p.block = smime::ToCrlf(decrypted_header);
-    if (!p.block.ends_with("\r\n")) p.block += "\r\n";
-    p.block += "\r\n";
-    auto e = smime::ParseEntity(p.block, limits);
-    if (!e.ok()) return std::nullopt;
-    const smime::ContentType ct = smime::EntityContentType(*e);
-    if (ct.params.count("hp") != 0) {
-      p.hp = Lower(ct.Param("hp"));
-      p.fields = e->fields;
-      return p;
-    }
-  }
+  p.block = smime::ToCrlf(header);
+  if (!p.block.ends_with("\r\n")) p.block += "\r\n";
+  p.block += "\r\n";
+  auto e = smime::ParseEntity(p.block, limits);
+  if (!e.ok()) return std::nullopt;
+  const smime::ContentType ct = smime::EntityContentType(*e);
+  if (ct.params.count("hp") == 0) return std::nullopt;
+  p.hp = Lower(ct.Param("hp"));
+  p.fields = e->fields;
+  p.under_signature = under_signature;
+  return p;
+}
+
+std::optional<Payload> FindPayload(const MimeEntity& top, std::string_view decrypted_header,
+                                   std::string_view signed_header, const MimeLimits& limits) {
+  if (auto p = FromHeaderBlock(decrypted_header, false, limits)) return p;
+  if (auto p = FromHeaderBlock(signed_header, true, limits)) return p;
   const smime::ContentType ct = smime::EntityContentType(top);
   if (ct.Mime() != "multipart/signed") return std::nullopt;
   auto mp = smime::SplitMultipart(top.body, ct.Param("boundary"), limits);
@@ -331,6 +339,7 @@ std::optional<Payload> FindPayload(const MimeEntity& top, std::string_view decry
   if (!e.ok()) return std::nullopt;
   const smime::ContentType inner = smime::EntityContentType(*e);
   if (inner.params.count("hp") == 0) return std::nullopt;
+  Payload p;
   p.hp = Lower(inner.Param("hp"));
   p.fields = e->fields;
   p.under_signature = true;
@@ -353,12 +362,12 @@ const smime::HeaderField* First(const std::vector<smime::HeaderField>& fields,
 }  // namespace
 
 RestoredMessage RestoreHeaders(std::string_view form, std::string_view decrypted_header,
-                               const MimeLimits& limits) {
+                               const MimeLimits& limits, std::string_view signed_header) {
   RestoredMessage r;
   r.message = std::string(form);
   auto top = smime::ParseEntity(form, limits);
   if (!top.ok()) return r;
-  auto payload = FindPayload(*top, decrypted_header, limits);
+  auto payload = FindPayload(*top, decrypted_header, signed_header, limits);
   if (!payload) return r;
   size_t froms = 0, subjects = 0;
   const smime::HeaderField* inner_from = First(payload->fields, "From", &froms);

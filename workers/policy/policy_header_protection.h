@@ -79,7 +79,13 @@ struct RestoredMessage {
 // |decrypted_header| is the header block of the deepest decrypted entity
 // as it came out of the CMS (empty when nothing was decrypted): the engine
 // merges it with the outer header, where the outer values win.
+// |signed_header| is the header block of the entity under an opaque
+// signature (smime-type=signed-data) at the top of |form| (empty when
+// none). The payload (the first with an hp parameter) is the decrypted
+// entity, else the entity under the opaque signature, else the first part
+// of a multipart/signed at the top of |form|.
 RestoredMessage RestoreHeaders(std::string_view form, std::string_view decrypted_header,
-                               const smime::MimeLimits& limits);
+                               const smime::MimeLimits& limits,
+                               std::string_view signed_header = {});
 
 }  // namespace sg::workers

@@ -307,7 +307,8 @@ Result<std::string> PolicyProcessor::InboundForm(const InboundRecipient& r, HpRe
   RestoredMessage restored;
   hp = HpRestore::kNone;
   if (!r.unwrapped.layers.empty()) {
-    restored = RestoreHeaders(base, r.unwrapped.decrypted_header, engine_.limits());
+    restored = RestoreHeaders(base, r.unwrapped.decrypted_header, engine_.limits(),
+                              r.unwrapped.signed_header);
     hp = restored.result;
     if (hp == HpRestore::kRestored) base = restored.message;
   }

@@ -137,6 +137,12 @@ Status Unwrapper::VerifyLayer(Unwrapped& u, smime::SmimeKind kind, bool& go_on) 
   // What it signed is S/MIME too: go on inside, whatever the verdict (the
   // content is still the reader's; the verdict goes into the marks).
   go_on = Unwrappable(v.content_kind) && !v.content.empty();
+  // An opaque signature over the payload of what is delivered: its header
+  // fields are the protected ones (RFC 9788).
+  if (v.opaque && v.content_kind == smime::SmimeKind::kNone &&
+      u.current.data() == u.deliver.data()) {
+    u.signed_header = std::move(v.entity_header);
+  }
   layer.verified = std::make_shared<const smime::VerifyResult>(std::move(v));
   if (go_on) u.current = layer.verified->content;  // kept alive by the layer
   u.layers.push_back(std::move(layer));

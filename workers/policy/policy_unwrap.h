@@ -96,6 +96,10 @@ struct Unwrapped {
   // The header block of the deepest decrypted entity (DecryptResult::
   // entity_header), for RFC 9788 header protection.
   std::string decrypted_header;
+  // The header block of the entity under an opaque signature (signed-data)
+  // when that signature is the top of |deliver| and signs no further S/MIME
+  // layer (VerifyResult::entity_header), for RFC 9788 header protection.
+  std::string signed_header;
   bool done = false;    // false: stopped at an encrypted layer, keys needed
   // For a layer that failed: what the failure DSN is keyed on (the content
   // key digest, else a digest of the encrypted structure).

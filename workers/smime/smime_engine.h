@@ -190,6 +190,10 @@ struct VerifyResult {
   // detached ones when the signed entity is itself S/MIME (content_kind).
   std::string content;
   SmimeKind content_kind = SmimeKind::kNone;  // what the signature covers
+  // Opaque signatures: the signed entity's own header block as it came out
+  // of the CMS (|content| keeps the outer value of a field both carry):
+  // RFC 9788 protected header fields are read from it.
+  std::string entity_header;
   std::vector<SignerResult> signers;          // every SignerInfo, in order
   size_t principal = 0;                       // index into signers
 };

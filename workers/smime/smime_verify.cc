@@ -177,9 +177,13 @@ internal::CmsPtr OpenSignedData(const SignatureParts& parts, VerifyResult& r) {
 void SignedContent(const MimeEntity& top, const SignatureParts& parts, BIO* opaque_out,
                    const MimeLimits& limits, VerifyResult& r) {
   if (r.opaque) {
-    auto joined = internal::JoinOuterAndEntity(top, internal::BioContents(opaque_out), limits);
+    const std::string_view entity = internal::BioContents(opaque_out);
+    auto joined = internal::JoinOuterAndEntity(top, entity, limits);
     if (joined.ok()) r.content = std::move(joined).value();
     r.content_kind = DetectSmime(r.content);
+    if (auto parsed = ParseEntity(entity, limits); parsed.ok()) {
+      r.entity_header = std::string(parsed->header_block);
+    }
   } else if ((r.content_kind = DetectSmime(parts.detached_content)) != SmimeKind::kNone) {
     auto joined = internal::JoinOuterAndEntity(top, parts.detached_content, limits);
     if (joined.ok()) r.content = std::move(joined).value();

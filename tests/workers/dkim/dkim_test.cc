@@ -6,7 +6,9 @@
 //     TXT record the keyservice publishes; a changed body fails;
 //   - the policy's last step: a signed+encrypted form gets a signature of
 //     the From domain, an unchanged one does not (unless sign: all), no key
-//     or a key error sends it without one, counted.
+//     or a key error sends it without one, counted;
+//   - a KEK rotation (`smimegatectl kek rotate`, KeyServiceImpl::RotateKek)
+//     with DKIM keys in the keyservice: they are re-sealed and still sign.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -16,6 +18,10 @@
 
 #include "common/ascii.h"
 #include "keyservice/dkim_keys.h"
+#include "keyservice/dkim_store.pb.h"
+#include "keyservice/kek.h"
+#include "keyservice/key_service_impl.h"
+#include "tests/keyservice/test_pki.h"
 #include "tests/support/temp_dir.h"
 #include "tests/workers/policy/policy_test_util.h"
 #include "workers/dkim/dkim_decision.h"
@@ -239,6 +245,97 @@ TEST_F(OutboundDkimTest, OffNeverAsks) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_FALSE(out[0].message().starts_with("DKIM-Signature:"));
   EXPECT_EQ(h_->keys.dkim_calls.load(), 0);
+}
+
+// KEK rotation with DKIM keys present (docs/operations.md, "Rotate the
+// KEK"): after the rotation the new KEK alone opens every DKIM key, the keys
+// are the same (their published records stay valid) and sign; the old KEK
+// opens none of the stored records any more.
+class DkimKekRotationTest : public ::testing::Test {
+ protected:
+  using Keys = std::unique_ptr<keyservice::KeyServiceImpl>;
+  // The keyservice over the store with KEK file `current` and, when not
+  // empty, `previous` (names in the test's directory).
+  Keys Open(const std::string& current, const std::string& previous = "") {
+    keyservice::KeyServiceConfig c = keyservice::testing::TestConfig(dir_.path());
+    c.kek_create = false;
+    c.kek_file = Path(current);
+    c.kek_previous_file = previous.empty() ? "" : Path(previous);
+    c.kek_previous_env.clear();
+    auto ks =
+        keyservice::KeyServiceImpl::Open(c, {"example.com", "example.org"}, registry_, clock_);
+    EXPECT_TRUE(ks.ok()) << ks.error().ToString();
+    return ks.ok() ? std::move(*ks) : nullptr;
+  }
+  std::string Path(const std::string& name) { return (dir_.path() / name).string(); }
+  keyservice::Kek KekFile(const std::string& name) {
+    std::ifstream in(Path(name), std::ios::binary);
+    const std::string material((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    return *keyservice::Kek::FromMaterial(material, name);
+  }
+  // The stored record of a key: its sealed private key.
+  static std::string Sealed(keyservice::KeyServiceImpl& ks, const std::string& record) {
+    auto raw = ks.store().GetMeta(record);
+    keyservice::store::StoredDkimKey k;
+    EXPECT_TRUE(raw.ok() && raw->has_value() && k.ParseFromString(**raw)) << record;
+    return k.sealed_private_key();
+  }
+
+  keyservice::testing::TempDir dir_;
+  metrics::Registry registry_;
+  SystemClock clock_;
+};
+
+TEST_F(DkimKekRotationTest, DkimKeysAreResealedAndStillSign) {
+  struct Key {
+    std::string domain, selector, algorithm, record, der;
+  };
+  std::vector<Key> keys = {{"example.com", "s1", "rsa", "", ""},
+                           {"example.org", "s2", "ed25519", "", ""}};
+  ASSERT_TRUE(keyservice::Kek::CreateFile(Path("kek_a")).ok());
+  {
+    Keys ks = Open("kek_a");
+    ASSERT_TRUE(ks);
+    for (auto& k : keys) {
+      auto info = ks->DkimKeygen(k.domain, k.selector, k.algorithm);
+      ASSERT_TRUE(info.ok()) << info.error().ToString();
+      ASSERT_TRUE(ks->DkimActivate(k.domain, k.selector).ok());
+      k.record = info->record_name + " " + keyservice::DkimQuotedStrings(info->record_value);
+      auto key = ks->GetDkimKey(k.domain);
+      ASSERT_TRUE(key.ok() && key->has_value());
+      k.der = (*key)->private_key_der;
+    }
+  }
+  ASSERT_TRUE(keyservice::Kek::CreateFile(Path("kek_b")).ok());
+  {
+    Keys ks = Open("kek_b", "kek_a");  // step 2: both KEKs configured
+    ASSERT_TRUE(ks);
+    auto r = ks->RotateKek();  // step 3: smimegatectl kek rotate
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_GE(r->resealed, keys.size());
+  }
+  Keys ks = Open("kek_b");  // step 4: the old KEK is gone from the configuration
+  ASSERT_TRUE(ks);
+  const keyservice::Kek old_kek = KekFile("kek_a");
+  const keyservice::Kek new_kek = KekFile("kek_b");
+  auto signer = DkimSigner::Create();
+  ASSERT_TRUE(signer.ok());
+  for (const auto& k : keys) {
+    auto key = ks->GetDkimKey(k.domain);
+    ASSERT_TRUE(key.ok()) << key.error().ToString();
+    ASSERT_TRUE(key->has_value()) << k.domain;
+    EXPECT_EQ((*key)->selector, k.selector);
+    EXPECT_EQ((*key)->private_key_der, k.der) << "the key its DNS record publishes";
+    const std::string message = TextMessage("alice@" + k.domain, "After the KEK rotation");
+    auto header = (*signer)->Sign(**key, message);
+    ASSERT_TRUE(header.ok()) << header.error().ToString();
+    EXPECT_EQ(Verify(*header + message, k.record), "pass") << k.domain;
+    const std::string record = "dkim/" + k.domain + "/" + k.selector;
+    const std::string sealed = Sealed(*ks, record);
+    EXPECT_FALSE(old_kek.Open(sealed, record).ok()) << record << " still opens with the old KEK";
+    EXPECT_TRUE(new_kek.Open(sealed, record).ok()) << record;
+  }
 }
 
 }  // namespace

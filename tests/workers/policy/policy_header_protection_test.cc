@@ -1,13 +1,15 @@
 // RFC 9788 header protection: the pure functions (ProtectHeaders,
 // RestoreHeaders) table by table, and the policy outbound (the payload
 // decrypted with `openssl cms`), inbound (a payload encrypted with
-// `openssl cms`, shaped as RFC 9788 Appendix E's legacy display example)
-// and through both directions.
+// `openssl cms`, shaped as RFC 9788 Appendix E's legacy display example;
+// payloads under an opaque signature made by `openssl cms -sign -nodetach`,
+// alone and then encrypted) and through both directions.
 #include "workers/policy/policy_header_protection.h"
 
 #include <gtest/gtest.h>
 
 #include "tests/workers/policy/policy_test_util.h"
+#include "workers/smime/smime_detect.h"
 
 namespace sg::workers::testing {
 namespace {
@@ -245,8 +247,34 @@ class HeaderProtectionPolicy : public ::testing::Test {
     return rc == 0 ? ReadFile(Path("plain.eml")) : "";
   }
 
+  // `outer` (header lines) on top of `entity` signed by alice with an opaque
+  // signature, as `openssl cms -sign -nodetach` makes it (smime-type=signed-data).
+  std::string OpaqueSigned(const std::string& outer, const std::string& entity) {
+    const auto& pki = GetTestPki();
+    WriteFile(Path("entity.eml"), entity);
+    std::string log;
+    const int rc = RunTool("openssl cms -sign -binary -nodetach -in " + Path("entity.eml") +
+                               " -signer " + pki.alice.cert_path + " -inkey " + pki.alice.key_path +
+                               " -certfile " + pki.chain_path + " -out " + Path("opaque.eml"),
+                           &log);
+    EXPECT_EQ(rc, 0) << log;
+    return outer + smime::ToCrlf(ReadFile(Path("opaque.eml")));
+  }
+
   std::string dir_;
 };
+
+// A payload of alice's with protected headers (`hp`), the real Subject and
+// Message-ID inside.
+std::string ProtectedPayload(const std::string& hp, const std::string& date) {
+  return "From: Alice <alice@example.com>\r\nTo: carol@example.org\r\nSubject: Board minutes\r\n"
+         "Date: " +
+         date +
+         "\r\nMessage-ID: <minutes-7@example.com>\r\nMIME-Version: 1.0\r\n"
+         "Content-Type: text/plain; charset=us-ascii; hp=\"" +
+         hp + "\"\r\n" + (hp == "cipher" ? "HP-Outer: Subject: [...]\r\n" : "") +
+         "\r\nSECRET-BODY\r\n";
+}
 
 TEST_F(HeaderProtectionPolicy, SignedEncryptedPayloadCarriesSubjectOuterKept) {
   auto h = Make(true, false);
@@ -337,6 +365,40 @@ TEST_F(HeaderProtectionPolicy, TenantPolicyDecidesTheOuterSubject) {
   }
 }
 
+// Thunderbird's S/MIME engine (NSS, `cmsutil -D` in a fresh NSS db holding
+// carol's key) decrypts an outbound hp="cipher" message: the payload inside
+// carries the real Subject while the outside shows "[...]".
+TEST_F(HeaderProtectionPolicy, NssDecryptsTheRealSubjectInside) {
+  if (RunTool("command -v cmsutil && command -v certutil && command -v pk12util") != 0) {
+    FAIL() << "libnss3-tools not installed (scripts/setup-deps.sh installs it)";
+  }
+  auto h = Make(true, true);
+  const std::string m = TextMessage(kAlice, "Merger talks", "SECRET-BODY\r\n");
+  const std::string out = Only(h->Run(Record(v1::DIRECTION_OUTBOUND, kAlice, {kCarol}, m)), kCarol);
+  ASSERT_EQ(TopField(out, "Subject"), "[...]");
+  const std::string db = "sql:" + dir_;
+  std::string log;
+  ASSERT_EQ(RunTool("certutil -N -d " + db + " --empty-password", &log), 0) << log;
+  const std::string p12 = smime::testing::MakeLegacyP12(GetTestPki().carol, dir_, "pw");
+  ASSERT_EQ(RunTool("pk12util -i " + p12 + " -d " + db + " -W pw", &log), 0) << log;
+  WriteFile(Path("enc.der"), smime::testing::ExtractP7m(out));
+  ASSERT_EQ(
+      RunTool("cmsutil -D -i " + Path("enc.der") + " -o " + Path("nss.eml") + " -d " + db, &log), 0)
+      << log;
+  const std::string plain = ReadFile(Path("nss.eml"));
+  EXPECT_TRUE(Has(plain, "SECRET-BODY")) << plain;
+  // Sign-then-encrypt: the payload is the signed part of the multipart/signed.
+  auto top = smime::ParseEntity(plain, {});
+  ASSERT_TRUE(top.ok()) << plain;
+  auto parts =
+      smime::SplitMultipart(top->body, smime::EntityContentType(*top).Param("boundary"), {});
+  ASSERT_TRUE(parts.ok() && !parts->parts.empty()) << plain;
+  const std::string payload = HeaderBlock(std::string(parts->parts.front()));
+  EXPECT_TRUE(Has(payload, "Subject: Merger talks\r\n")) << payload;
+  EXPECT_TRUE(Has(payload, "hp=\"cipher\"")) << payload;
+  EXPECT_TRUE(Has(payload, "HP-Outer: Subject: [...]\r\n")) << payload;
+}
+
 // Outbound from alice to carol with the Subject obscured, then the very
 // form inbound to carol: the gateway restores the Subject and marks it.
 TEST_F(HeaderProtectionPolicy, RoundTripRestoresHeaders) {
@@ -395,6 +457,49 @@ TEST_F(HeaderProtectionPolicy, OpensslEncryptedRfcExampleIsRestored) {
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->body, "Let's meet at Rama's Roti Shop at 8pm and go to the park\r\nfrom there.\r\n")
       << "the legacy display element is gone";
+}
+
+// An opaque signature (smime-type=signed-data) over a payload with
+// hp="clear": the signed header fields replace what a relay changed outside;
+// the signature stays (the form is delivered as received apart from the
+// top-level header) and still verifies.
+TEST_F(HeaderProtectionPolicy, OpaqueSignedPayloadIsRestored) {
+  auto h = Make(true, false);
+  const std::string date = smime::testing::DateNow();
+  const std::string m = OpaqueSigned(
+      "From: Alice <alice@example.com>\r\nTo: carol@example.org\r\nSubject: [EXT] minutes\r\n"
+      "Date: " +
+          date + "\r\nMessage-ID: <relay-1@relay.example>\r\n",
+      ProtectedPayload("clear", date));
+  ASSERT_EQ(smime::DetectSmime(m), smime::SmimeKind::kSignedOpaque);
+  auto in = h->Run(Record(v1::DIRECTION_INBOUND, kAlice, {kCarol}, m));
+  const std::string got = Only(in, kCarol);
+  EXPECT_EQ(TopField(got, "Subject"), "[signed OK] Board minutes") << got;
+  EXPECT_EQ(TopField(got, "Message-ID"), "<minutes-7@example.com>");
+  EXPECT_EQ(smime::DetectSmime(got), smime::SmimeKind::kSignedOpaque);
+  EXPECT_EQ(Open(*h->engine, got, nullptr).verify, smime::VerifyStatus::kGood);
+  EXPECT_TRUE(Counted(h->registry, "inbound", "restored", 1)) << h->registry.Serialize();
+}
+
+// Sign (opaque) then encrypt, the outer Subject obscured: after decryption
+// the payload is under the opaque signature, not in the decrypted entity.
+TEST_F(HeaderProtectionPolicy, OpaqueSignedThenEncryptedPayloadIsRestored) {
+  auto h = Make(true, false);
+  const std::string date = smime::testing::DateNow();
+  const std::string outer =
+      "From: Alice <alice@example.com>\r\nTo: carol@example.org\r\n"
+      "Subject: [...]\r\nDate: " +
+      date + "\r\n";
+  const std::string signed_msg = OpaqueSigned(outer, ProtectedPayload("cipher", date));
+  smime::Recipient r{GetTestPki().carol.cert};
+  auto enc = h->engine->Encrypt(signed_msg, std::span<const smime::Recipient>(&r, 1));
+  ASSERT_TRUE(enc.ok()) << enc.error().ToString();
+  auto in = h->Run(Record(v1::DIRECTION_INBOUND, kAlice, {kCarol}, enc->message));
+  const std::string got = Only(in, kCarol);
+  EXPECT_EQ(TopField(got, "Subject"), "[secure] [signed OK] Board minutes") << got;
+  EXPECT_EQ(TopField(got, "Message-ID"), "<minutes-7@example.com>");
+  EXPECT_EQ(smime::DetectSmime(got), smime::SmimeKind::kSignedOpaque) << "the reader verifies it";
+  EXPECT_TRUE(Counted(h->registry, "inbound", "restored", 1)) << h->registry.Serialize();
 }
 
 TEST_F(HeaderProtectionPolicy, SpoofedProtectedFromIsNotRestored) {
