@@ -31,6 +31,16 @@ EgressMetrics::EgressMetrics(metrics::Registry& registry)
       body_refs_(registry.AddCounter("smimegate_egress_body_refs_total",
                                      "Deliver records that referred to the body of their source "
                                      "record, by result (resolved, unresolved)",
-                                     {"result"})) {}
+                                     {"result"})),
+      tls_sessions_(registry.AddCounter(
+          "smimegate_egress_tls_sessions_total",
+          "TLS-RPT (RFC 8460) counts of MX sessions, by policy type (sts, no-policy-found) and "
+          "result (success or the failure type)",
+          {"policy_type", "result"})),
+      sts_policies_(registry.AddCounter(
+          "smimegate_egress_mta_sts_policies_total",
+          "MTA-STS policy look-ups, by result (fetched, cached, none, mode_none, fetch_error, "
+          "invalid)",
+          {"result"})) {}
 
 }  // namespace sg::egress
