@@ -122,7 +122,7 @@ struct MtaStsConfig {
   bool enabled = false;
   std::string cache_path;  // absolute; "" keeps policies in memory only
   std::chrono::milliseconds fetch_timeout{10'000};
-  std::string ca_file;     // "" : the system trust store
+  std::string ca_file;        // "" : the system trust store
   uint16_t https_port = 443;  // of mta-sts.<domain>: only tests change it
 };
 

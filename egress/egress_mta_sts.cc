@@ -59,7 +59,8 @@ void MtaSts::OnFetched(const std::string& domain, const std::string& id, Result<
       Finish(domain, StsLookup{});
       return;
     }
-    const bool webpki = body.error().message.find(http::kPeerVerificationFailed) != std::string::npos;
+    const bool webpki =
+        body.error().message.find(http::kPeerVerificationFailed) != std::string::npos;
     spdlog::warn("egress: MTA-STS policy of {} not fetched: {}", domain, body.error().message);
     metrics_.StsPolicy("fetch_error");
     Finish(domain, FromCache(domain, webpki ? "sts-webpki-invalid" : "sts-policy-fetch-error"));
@@ -74,7 +75,8 @@ void MtaSts::OnFetched(const std::string& domain, const std::string& id, Result<
   }
   StsCacheEntry entry{id, std::move(*body), *policy, clock_.NowMs()};
   if (auto st = cache_.Persist(domain, entry); !st.ok()) {
-    spdlog::warn("egress: MTA-STS policy of {} kept in memory only: {}", domain, st.error().message);
+    spdlog::warn("egress: MTA-STS policy of {} kept in memory only: {}", domain,
+                 st.error().message);
   }
   cache_.Put(domain, std::move(entry));
   metrics_.StsPolicy(policy->mode == StsMode::kNone ? "mode_none" : "fetched");

@@ -64,7 +64,8 @@ void StsCache::Load() {
     char* end = nullptr;
     entry.fetched_ms = std::strtoll(fetched.c_str(), &end, 10);
     if (!policy.ok() || end == fetched.c_str() || entry.id.empty()) {
-      spdlog::warn("egress: MTA-STS cache file {} ignored: not a cached policy", file.path().string());
+      spdlog::warn("egress: MTA-STS cache file {} ignored: not a cached policy",
+                   file.path().string());
       continue;
     }
     entry.policy = *policy;

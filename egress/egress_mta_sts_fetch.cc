@@ -32,7 +32,8 @@ std::string AddressText(const sockaddr_storage& a) {
 
 HttpsStsFetcher::HttpsStsFetcher(uv_loop_t* loop, Resolver& resolver, const MtaStsConfig& config)
     : loop_(loop), resolver_(resolver), config_(config), async_(new uv_async_t) {
-  uv_async_init(loop_, async_, [](uv_async_t* h) { static_cast<HttpsStsFetcher*>(h->data)->Deliver(); });
+  uv_async_init(loop_, async_,
+                [](uv_async_t* h) { static_cast<HttpsStsFetcher*>(h->data)->Deliver(); });
   async_->data = this;
   worker_ = std::thread([this] { Work(); });
 }
@@ -42,29 +43,32 @@ HttpsStsFetcher::~HttpsStsFetcher() { Shutdown(); }
 void HttpsStsFetcher::Fetch(const std::string& domain, Done done) {
   const std::string host = "mta-sts." + domain;
   const uint16_t port = config_.https_port;
-  resolver_.ResolveAddress(host, port, [this, host, port, done = std::move(done)](
-                                           Result<std::vector<sockaddr_storage>> addrs) mutable {
-    if (!addrs.ok() || addrs->empty()) {
-      done(MakeError(ErrorCode::kUnavailable,
-                     host + ": no address (" +
-                         (addrs.ok() ? std::string("no records") : addrs.error().message) + ")"));
-      return;
-    }
-    auto job = std::make_unique<Job>();
-    const std::string hp = host + (port == 443 ? "" : ":" + std::to_string(port));
-    job->url = "https://" + hp + "/.well-known/mta-sts.txt";
-    job->resolve = host + ":" + std::to_string(port) + ":" + AddressText(addrs->front());
-    job->done = std::move(done);
-    {
-      std::lock_guard lock(mu_);
-      if (stop_) {
-        job->done(MakeError(ErrorCode::kCancelled, "egress is shutting down"));
-        return;
-      }
-      todo_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-  });
+  resolver_.ResolveAddress(
+      host, port,
+      [this, host, port,
+       done = std::move(done)](Result<std::vector<sockaddr_storage>> addrs) mutable {
+        if (!addrs.ok() || addrs->empty()) {
+          done(MakeError(ErrorCode::kUnavailable,
+                         host + ": no address (" +
+                             (addrs.ok() ? std::string("no records") : addrs.error().message) +
+                             ")"));
+          return;
+        }
+        auto job = std::make_unique<Job>();
+        const std::string hp = host + (port == 443 ? "" : ":" + std::to_string(port));
+        job->url = "https://" + hp + "/.well-known/mta-sts.txt";
+        job->resolve = host + ":" + std::to_string(port) + ":" + AddressText(addrs->front());
+        job->done = std::move(done);
+        {
+          std::lock_guard lock(mu_);
+          if (stop_) {
+            job->done(MakeError(ErrorCode::kCancelled, "egress is shutting down"));
+            return;
+          }
+          todo_.push_back(std::move(job));
+        }
+        cv_.notify_one();
+      });
 }
 
 void HttpsStsFetcher::Work() {

@@ -69,7 +69,7 @@ class HttpsStsFetcher final : public StsFetcher {
   std::thread worker_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<Job>> todo_;  // guarded by mu_
+  std::deque<std::unique_ptr<Job>> todo_;   // guarded by mu_
   std::vector<std::unique_ptr<Job>> done_;  // guarded by mu_
   bool stop_ = false;                       // guarded by mu_
 };

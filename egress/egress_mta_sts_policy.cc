@@ -122,7 +122,9 @@ Result<StsPolicy> ParseStsPolicy(std::string_view text) {
   if (!version) return Invalid("no version: STSv1");
   if (!mode) return Invalid("no mode");
   if (!max_age) return Invalid("no max_age");
-  if (policy.mode != StsMode::kNone && policy.mx.empty()) return Invalid("no mx in a policy that is not mode none");
+  if (policy.mode != StsMode::kNone && policy.mx.empty()) {
+    return Invalid("no mx in a policy that is not mode none");
+  }
   return policy;
 }
 

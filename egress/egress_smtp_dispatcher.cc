@@ -266,8 +266,7 @@ void SmtpDispatcher::ApplyStsMx(Slot& slot) {
     }
     metrics_.TlsSession("sts", "validation-failure");
     spdlog::warn("egress: {} MX host {} is not in the domain's MTA-STS policy (mode {}){}",
-                 slot.dest->key, hp.host, StsModeName(slot.sts->mode),
-                 enforce ? ": not used" : "");
+                 slot.dest->key, hp.host, StsModeName(slot.sts->mode), enforce ? ": not used" : "");
     dropped += (dropped.empty() ? "" : ", ") + hp.host;
     if (!enforce) kept.push_back(hp);
   }

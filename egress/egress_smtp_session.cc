@@ -171,7 +171,8 @@ void SmtpSession::AfterEhlo(std::function<void(Status)> done) {
         conn_->StartTls(std::move(*tls), config_.timeouts.command,
                         [this, done = std::move(done)](Status st) mutable {
                           const TlsSession* started = conn_->tls();
-                          const long vr = started != nullptr ? started->VerifyResult() : 0;  // NOLINT
+                          const long vr =
+                              started != nullptr ? started->VerifyResult() : 0;  // NOLINT
                           if (tls_context_->verify() || tls_context_->audit()) {
                             tls_failure_ = TlsRptCertificateFailure(vr);
                           }

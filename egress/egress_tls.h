@@ -41,7 +41,8 @@ class TlsClientContext {
 // The TLS-RPT (RFC 8460 4.3.2.2) failure type of an X509_V_ERR_* result:
 // certificate-expired, certificate-host-mismatch, certificate-not-trusted,
 // validation-failure; "" for X509_V_OK.
-const char* TlsRptCertificateFailure(long verify_result);  // NOLINT(google-runtime-int): OpenSSL's type
+const char* TlsRptCertificateFailure(
+    long verify_result);  // NOLINT(google-runtime-int): OpenSSL's type
 
 class TlsSession {
  public:

@@ -21,9 +21,9 @@
 #include <utility>
 
 #include "common/tls_server.h"
+#include "egress/egress_tls.h"
 #include "keyservice/credentials_files.h"
 #include "keyservice/kek_check.h"
-#include "egress/egress_tls.h"
 #include "keyservice/rpc_role_egress.h"
 #include "keyservice/rpc_role_portal.h"
 

@@ -158,9 +158,9 @@ Result<TransferAnswer> Perform(const TransferOptions& options) {
                                               std::to_string(options.timeout.count()) + " ms");
   }
   if (rc == CURLE_PEER_FAILED_VERIFICATION) {
-    return MakeError(ErrorCode::kUnavailable, options.url + ": " +
-                                                  std::string(kPeerVerificationFailed) + ": " +
-                                                  curl_easy_strerror(rc));
+    return MakeError(
+        ErrorCode::kUnavailable,
+        options.url + ": " + std::string(kPeerVerificationFailed) + ": " + curl_easy_strerror(rc));
   }
   if (rc != CURLE_OK) {
     return MakeError(ErrorCode::kUnavailable, options.url + ": " + curl_easy_strerror(rc));

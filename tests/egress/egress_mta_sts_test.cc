@@ -2,12 +2,13 @@
 // (table-driven), the MX pattern match, the persisted cache, and the
 // look-up's decisions (cached id, id change, max_age expiry, fetch failure
 // with and without a cached policy) with a fake resolver, fetcher and clock.
+#include "egress/egress_mta_sts.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "egress/egress_mta_sts.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
@@ -31,14 +32,14 @@ TEST(MtaStsPolicyTest, ParsesAWellFormedPolicy) {
 
 TEST(MtaStsPolicyTest, RefusesMalformedPolicies) {
   for (const char* bad : {
-           "mode: enforce\nmx: a.b\nmax_age: 5\n",                      // no version
-           "version: STSv2\nmode: enforce\nmx: a.b\nmax_age: 5\n",      // wrong version
-           "version: STSv1\nmode: strict\nmx: a.b\nmax_age: 5\n",       // unknown mode
-           "version: STSv1\nmode: enforce\nmx: a.b\n",                  // no max_age
-           "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: -1\n",     // negative
-           "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 1x\n",     // not a number
-           "version: STSv1\nmode: enforce\nmax_age: 5\n",               // no mx
-           "version: STSv1\nmode enforce\nmx: a.b\nmax_age: 5\n",       // no colon
+           "mode: enforce\nmx: a.b\nmax_age: 5\n",                   // no version
+           "version: STSv2\nmode: enforce\nmx: a.b\nmax_age: 5\n",   // wrong version
+           "version: STSv1\nmode: strict\nmx: a.b\nmax_age: 5\n",    // unknown mode
+           "version: STSv1\nmode: enforce\nmx: a.b\n",               // no max_age
+           "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: -1\n",  // negative
+           "version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 1x\n",  // not a number
+           "version: STSv1\nmode: enforce\nmax_age: 5\n",            // no mx
+           "version: STSv1\nmode enforce\nmx: a.b\nmax_age: 5\n",    // no colon
        }) {
     EXPECT_FALSE(ParseStsPolicy(bad).ok()) << bad;
   }
