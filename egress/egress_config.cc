@@ -233,6 +233,19 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   }
   SG_ASSIGN_OR_RETURN(cfg.dns.timeout, dns.Duration("timeout", std::chrono::seconds(5)));
 
+  SG_ASSIGN_OR_RETURN(auto sts, section.Map("mta_sts"));
+  SG_ASSIGN_OR_RETURN(cfg.mta_sts.enabled, sts.Bool("enabled", false));
+  SG_ASSIGN_OR_RETURN(auto sts_cache, sts.String("cache_path", "egress/mta-sts"));
+  cfg.mta_sts.cache_path = ResolvePath(sts_cache, data_dir);
+  SG_ASSIGN_OR_RETURN(cfg.mta_sts.fetch_timeout,
+                      sts.Duration("fetch_timeout", cfg.mta_sts.fetch_timeout));
+  if (cfg.mta_sts.fetch_timeout.count() <= 0) {
+    return sts.ErrorAt("fetch_timeout", "must be positive; fix: 10s (the default)");
+  }
+  SG_ASSIGN_OR_RETURN(cfg.mta_sts.ca_file, sts.String("ca_file", ""));
+  SG_ASSIGN_OR_RETURN(auto sts_port, sts.Int("https_port", 443, 1, 65535));
+  cfg.mta_sts.https_port = static_cast<uint16_t>(sts_port);
+
   SG_ASSIGN_OR_RETURN(auto dedupe, section.Map("dedupe"));
   SG_ASSIGN_OR_RETURN(auto dedupe_path, dedupe.String("path", "egress/dedupe"));
   cfg.dedupe_path = ResolvePath(dedupe_path, data_dir);

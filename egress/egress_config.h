@@ -113,6 +113,19 @@ struct DnsConfig {
   std::chrono::milliseconds timeout{5'000};
 };
 
+// egress.mta_sts: MTA-STS (RFC 8461) for kMx routes (egress_mta_sts.h).
+// Off by default. The policy host mta-sts.<domain> is resolved through
+// egress.dns like the MX hosts; its certificate is verified against
+// ca_file (or the system store), which also verifies the MX hosts of a
+// policy in force.
+struct MtaStsConfig {
+  bool enabled = false;
+  std::string cache_path;  // absolute; "" keeps policies in memory only
+  std::chrono::milliseconds fetch_timeout{10'000};
+  std::string ca_file;        // "" : the system trust store
+  uint16_t https_port = 443;  // of mta-sts.<domain>: only tests change it
+};
+
 // egress.admin: the QueueAdmin gRPC service of a separately started egress
 // (`smimegate egress`), so that `smimegatectl queue --egress HOST:PORT`
 // reaches each pod's own queue (docs/operations.md). Mutual TLS; only the
@@ -146,6 +159,7 @@ struct EgressConfig {
   // balancer): never a destination (a mail loop).
   std::vector<Network> own_addresses;
   DsnRateLimit dsn_rate_limit;  // DSNs to the internet, per recipient domain
+  MtaStsConfig mta_sts;
 };
 
 Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,

@@ -27,4 +27,8 @@ void CaresResolver::ResolveAddress(const std::string& host, uint16_t port, AddrC
   resolver_->ResolveAddress(host, port, std::move(done));
 }
 
+void CaresResolver::ResolveTxt(const std::string& name, TxtCallback done) {
+  resolver_->ResolveTxt(name, std::move(done));
+}
+
 }  // namespace sg::egress

@@ -34,11 +34,17 @@ class Resolver {
  public:
   using MxCallback = std::function<void(Result<std::vector<MxRecord>>)>;
   using AddrCallback = std::function<void(Result<std::vector<sockaddr_storage>>)>;
+  using TxtCallback = std::function<void(Result<std::vector<std::string>>)>;
   virtual ~Resolver() = default;
   // MX records sorted by preference (lowest first).
   virtual void ResolveMx(const std::string& domain, MxCallback done) = 0;
   // IPv4 and IPv6 addresses of `host` (or the literal itself) with `port` set.
   virtual void ResolveAddress(const std::string& host, uint16_t port, AddrCallback done) = 0;
+  // TXT records of `name` (MTA-STS). A resolver without TXT support (a test
+  // fake) answers kUnavailable, which MTA-STS treats as "no record".
+  virtual void ResolveTxt(const std::string& name, TxtCallback done) {
+    done(MakeError(ErrorCode::kUnavailable, "TXT look-up of " + name + " not supported"));
+  }
 };
 
 class CaresResolver final : public Resolver {
@@ -48,6 +54,7 @@ class CaresResolver final : public Resolver {
 
   void ResolveMx(const std::string& domain, MxCallback done) override;
   void ResolveAddress(const std::string& host, uint16_t port, AddrCallback done) override;
+  void ResolveTxt(const std::string& name, TxtCallback done) override;
 
   // Cancels outstanding queries (their callbacks run with kCancelled) and
   // closes the libuv handles. Call before the loop ends.

@@ -32,6 +32,16 @@ EgressMetrics::EgressMetrics(metrics::Registry& registry)
                                      "Deliver records that referred to the body of their source "
                                      "record, by result (resolved, unresolved, deferred: the queue "
                                      "was unreachable, read again later)",
-                                     {"result"})) {}
+                                     {"result"})),
+      tls_sessions_(registry.AddCounter(
+          "smimegate_egress_tls_sessions_total",
+          "TLS-RPT (RFC 8460) counts of MX sessions, by policy type (sts, no-policy-found) and "
+          "result (success or the failure type)",
+          {"policy_type", "result"})),
+      sts_policies_(registry.AddCounter(
+          "smimegate_egress_mta_sts_policies_total",
+          "MTA-STS policy look-ups, by result (fetched, cached, none, mode_none, fetch_error, "
+          "invalid)",
+          {"result"})) {}
 
 }  // namespace sg::egress

@@ -22,6 +22,19 @@
 //                                           rebalance took their partition away after
 //                                           egress.rebalance_drain_timeout (the new
 //                                           owner may deliver them again)
+//   egress_tls_sessions_total{policy_type,result}
+//                                           TLS-RPT (RFC 8460) counts of MX sessions:
+//                                           policy_type sts | no-policy-found;
+//                                           result success or the RFC 8460 failure
+//                                           type (starttls-not-supported,
+//                                           certificate-host-mismatch,
+//                                           certificate-expired, certificate-not-trusted,
+//                                           validation-failure, sts-policy-fetch-error,
+//                                           sts-policy-invalid, sts-webpki-invalid)
+//   egress_mta_sts_policies_total{result}   MTA-STS policy look-ups: fetched, cached,
+//                                           none (no TXT record), mode_none,
+//                                           fetch_error, invalid (the cached policy,
+//                                           if any, stays in use)
 //
 // Threading: thread-safe (the registry's children are atomics).
 #pragma once
@@ -52,6 +65,10 @@ class EgressMetrics {
   metrics::Gauge& scheduled() { return scheduled_.Get(); }
   void RebalanceUndrained(size_t n) { undrained_.Get().Inc(static_cast<double>(n)); }
   void BodyRef(const std::string& result) { body_refs_.WithLabels({result}).Inc(); }
+  void TlsSession(const std::string& policy_type, const std::string& result) {
+    tls_sessions_.WithLabels({policy_type, result}).Inc();
+  }
+  void StsPolicy(const std::string& result) { sts_policies_.WithLabels({result}).Inc(); }
 
  private:
   metrics::Family<metrics::Counter>& deliveries_;
@@ -66,6 +83,8 @@ class EgressMetrics {
   metrics::Family<metrics::Gauge>& scheduled_;
   metrics::Family<metrics::Counter>& undrained_;
   metrics::Family<metrics::Counter>& body_refs_;
+  metrics::Family<metrics::Counter>& tls_sessions_;
+  metrics::Family<metrics::Counter>& sts_policies_;
 };
 
 }  // namespace sg::egress

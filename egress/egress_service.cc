@@ -27,6 +27,7 @@
 #include "egress/egress_deferred.h"
 #include "egress/egress_dsn_limit.h"
 #include "egress/egress_maildir.h"
+#include "egress/egress_mta_sts.h"
 #include "egress/egress_metrics.h"
 #include "egress/egress_offsets.h"
 #include "egress/egress_post_box.h"
@@ -92,6 +93,8 @@ class EgressService::Impl {
     posts_->Close();
     if (loop_inited_) {
       dispatcher_.reset();
+      mta_sts_.reset();
+      sts_fetcher_.reset();  // joins its worker; closes its handle
       resolver_.reset();
       uv_run(&loop_, UV_RUN_NOWAIT);  // close callbacks of anything reset just now
       uv_loop_close(&loop_);
@@ -213,6 +216,10 @@ class EgressService::Impl {
   std::unique_ptr<Resolver> resolver_;
   std::unique_ptr<DestinationPolicy> destinations_;
   std::unique_ptr<SmtpDispatcher> dispatcher_;
+  // MTA-STS (egress.mta_sts.enabled): the policy cache, its fetcher and the look-up.
+  std::unique_ptr<StsCache> sts_cache_;
+  std::unique_ptr<HttpsStsFetcher> sts_fetcher_;
+  std::unique_ptr<MtaSts> mta_sts_;
   std::thread thread_;
 
   // Shared with every produce callback: they may outlive this object.
@@ -293,6 +300,13 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
   destinations_ = std::make_unique<DestinationPolicy>(std::move(own));
   dispatcher_ = std::make_unique<SmtpDispatcher>(&loop_, config_.smtp, *resolver_, metrics_,
                                                  *destinations_);
+  if (config_.mta_sts.enabled) {
+    sts_cache_ = std::make_unique<StsCache>(config_.mta_sts.cache_path);
+    sts_fetcher_ = std::make_unique<HttpsStsFetcher>(&loop_, *resolver_, config_.mta_sts);
+    mta_sts_ = std::make_unique<MtaSts>(*resolver_, *sts_fetcher_, *sts_cache_, *clock_, metrics_);
+    dispatcher_->SetMtaSts(mta_sts_.get(), &config_.mta_sts);
+    spdlog::info("egress: MTA-STS on ({} cached policies)", sts_cache_->size());
+  }
   uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Impl*>(a->data)->DrainPosted(); });
   async_.data = this;
   uv_timer_init(&loop_, &tick_);
@@ -1052,6 +1066,7 @@ void EgressService::Impl::FinishShutdown() {
   }
   dispatcher_->Shutdown();
   if (auto* cares = dynamic_cast<CaresResolver*>(resolver_.get())) cares->Shutdown();
+  if (sts_fetcher_) sts_fetcher_->Shutdown();
   posts_->Close();
   uv_timer_stop(&tick_);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);

@@ -26,6 +26,8 @@ struct SmtpDispatcher::Slot {
   bool refused_self = false;
   std::string refused_text;
   bool other_failure = false;
+  // The MTA-STS policy in force for an MX destination (null: none).
+  std::shared_ptr<const StsPolicy> sts;
 };
 
 struct SmtpDispatcher::Destination {
@@ -42,6 +44,11 @@ SmtpDispatcher::SmtpDispatcher(uv_loop_t* loop, const SmtpClientConfig& config,
     : loop_(loop), config_(config), resolver_(resolver), metrics_(metrics), policy_(policy) {}
 
 SmtpDispatcher::~SmtpDispatcher() { Shutdown(); }
+
+bool StsApplies(const RouteConfig& route) {
+  return route.transport == TransportKind::kMx && route.tls.mode != TlsMode::kNone &&
+         !route.tls.verify;
+}
 
 size_t SmtpDispatcher::OpenSessions() const {
   size_t n = 0;
@@ -133,20 +140,30 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
     CloseSlot(*slot);
     return;
   }
-  auto tls_ctx = *ctx;
 
   // Tries hosts and their addresses in order until one session opens.
   auto try_next = std::make_shared<std::function<void()>>();
-  *try_next = [this, slot, tls_ctx, try_next]() {
-    Destination& d = *slot->dest;
+  *try_next = [this, slot, try_next]() {
     if (shut_down_) return;
     if (slot->addr_index < slot->addrs.size()) {
       const sockaddr_storage& addr = slot->addrs[slot->addr_index++];
       const std::string& host = slot->hosts[slot->host_index - 1].host;
-      slot->session = std::make_unique<SmtpSession>(loop_, config_, d.route->tls, tls_ctx);
+      auto tls = SessionTls(*slot);
+      if (!tls.ok()) {
+        slot->last_error = tls.error();
+        slot->fail_code = 454;
+        slot->other_failure = true;
+        slot->addr_index = slot->addrs.size();
+        slot->host_index = slot->hosts.size();
+        auto next = *try_next;
+        next();
+        return;
+      }
+      slot->session = std::make_unique<SmtpSession>(loop_, config_, tls->first, tls->second);
       slot->session->Open(host, reinterpret_cast<const sockaddr*>(&addr),
                           [this, slot, try_next](Status st) {
                             Destination& dd = *slot->dest;
+                            CountTls(*slot, *slot->session);
                             if (st.ok()) {
                               slot->ready = true;
                               metrics_.ConnectionOpened(dd.route->name, slot->session->tls_active());
@@ -195,7 +212,22 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
     first();
     return;
   }
-  resolver_.ResolveMx(dest.domain, [this, slot, try_next](Result<std::vector<MxRecord>> r) {
+  if (mta_sts_ == nullptr || !StsApplies(route)) {
+    ResolveMxHosts(*slot, try_next);
+    return;
+  }
+  mta_sts_->PolicyFor(dest.domain, [this, slot, try_next](StsLookup lookup) {
+    if (shut_down_) return;
+    slot->sts = std::move(lookup.policy);
+    if (!lookup.failure.empty()) metrics_.TlsSession("sts", lookup.failure);
+    ResolveMxHosts(*slot, try_next);
+  });
+}
+
+void SmtpDispatcher::ResolveMxHosts(Slot& slot_ref,
+                                    const std::shared_ptr<std::function<void()>>& try_next) {
+  Slot* slot = &slot_ref;
+  resolver_.ResolveMx(slot->dest->domain, [this, slot, try_next](Result<std::vector<MxRecord>> r) {
     if (shut_down_) return;
     Destination& d = *slot->dest;
     if (!r.ok()) {
@@ -216,9 +248,73 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
     } else {
       for (const auto& mx : *r) slot->hosts.push_back(HostPort{mx.host, d.route->mx_port});
     }
+    ApplyStsMx(*slot);
     auto next = *try_next;
     next();
   });
+}
+
+void SmtpDispatcher::ApplyStsMx(Slot& slot) {
+  if (slot.sts == nullptr || slot.hosts.empty()) return;
+  const bool enforce = slot.sts->mode == StsMode::kEnforce;
+  std::vector<HostPort> kept;
+  std::string dropped;
+  for (const auto& hp : slot.hosts) {
+    if (slot.sts->AllowsMx(hp.host)) {
+      kept.push_back(hp);
+      continue;
+    }
+    metrics_.TlsSession("sts", "validation-failure");
+    spdlog::warn("egress: {} MX host {} is not in the domain's MTA-STS policy (mode {}){}",
+                 slot.dest->key, hp.host, StsModeName(slot.sts->mode), enforce ? ": not used" : "");
+    dropped += (dropped.empty() ? "" : ", ") + hp.host;
+    if (!enforce) kept.push_back(hp);
+  }
+  slot.hosts = std::move(kept);
+  if (slot.hosts.empty()) {
+    slot.fail_code = 454;
+    slot.other_failure = true;
+    slot.last_error = MakeError(ErrorCode::kPermissionDenied,
+                                "the MTA-STS policy of " + slot.dest->domain +
+                                    " (mode enforce) lists none of its MX hosts (" + dropped + ")");
+  }
+}
+
+Result<std::pair<TlsPolicy, std::shared_ptr<TlsClientContext>>> SmtpDispatcher::SessionTls(
+    Slot& slot) {
+  const RouteConfig& route = *slot.dest->route;
+  if (slot.sts == nullptr) {
+    SG_ASSIGN_OR_RETURN(auto ctx, ContextFor(route));
+    return std::make_pair(route.tls, ctx);
+  }
+  const bool enforce = slot.sts->mode == StsMode::kEnforce;
+  TlsPolicy policy = route.tls;
+  if (enforce) {
+    policy = TlsPolicy{TlsMode::kRequired, true, sts_config_->ca_file};
+  } else {
+    policy.ca_file = sts_config_->ca_file;
+  }
+  const std::string key = enforce ? "mta-sts:enforce" : "mta-sts:testing:" + RouteKey(route);
+  auto it = tls_contexts_.find(key);
+  if (it != tls_contexts_.end()) return std::make_pair(policy, it->second);
+  auto ctx = TlsClientContext::Create(policy, /*audit=*/!enforce);
+  if (!ctx.ok()) {
+    return MakeError(ctx.error().code, "egress.mta_sts.ca_file: " + ctx.error().message);
+  }
+  tls_contexts_[key] = *ctx;
+  return std::make_pair(policy, *ctx);
+}
+
+void SmtpDispatcher::CountTls(const Slot& slot, const SmtpSession& session) {
+  const RouteConfig& route = *slot.dest->route;
+  if (route.transport != TransportKind::kMx || route.tls.mode == TlsMode::kNone) return;
+  const char* type = slot.sts != nullptr ? "sts" : "no-policy-found";
+  const std::string& failure = session.tls_failure();
+  if (!failure.empty()) {
+    metrics_.TlsSession(type, failure);
+  } else if (session.tls_active()) {
+    metrics_.TlsSession(type, "success");
+  }
 }
 
 void SmtpDispatcher::FilterAddresses(Slot& slot, const std::string& host) {

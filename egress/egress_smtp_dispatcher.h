@@ -20,6 +20,16 @@
 // DNS points where mail must not go); a configured smtp route is retried
 // (451 4.4.4: the administrator's DNS or configuration is wrong, mail waits).
 //
+// MTA-STS (egress_mta_sts.h), when set with SetMtaSts, for the MX routes
+// it applies to (StsApplies): before the MX look-up the domain's policy is
+// asked for; with a policy in enforce mode only MX hosts the policy lists
+// are used (none left: 451 4.7.5, retried) and each session requires TLS
+// with a certificate valid for the MX host name (egress.mta_sts.ca_file or
+// the system store); a failure tries the next host, then defers. In
+// testing mode delivery goes on as without a policy, but hosts outside the
+// policy and certificates that do not verify are counted. Every MX session
+// is counted for TLS-RPT (egress_tls_sessions_total).
+//
 // Threading: loop thread only. Ownership: owns its sessions; the Resolver
 // and metrics outlive it. Each job's `done` runs exactly once (with 421
 // outcomes on Shutdown).
@@ -37,6 +47,7 @@
 #include "egress/egress_destination.h"
 #include "egress/egress_dns.h"
 #include "egress/egress_metrics.h"
+#include "egress/egress_mta_sts.h"
 #include "egress/egress_smtp_session.h"
 
 namespace sg::egress {
@@ -69,6 +80,13 @@ class SmtpDispatcher {
 
   size_t OpenSessions() const;
 
+  // MTA-STS for MX routes; `mta_sts` and `config` outlive the dispatcher.
+  // Null (the default): no MTA-STS.
+  void SetMtaSts(MtaSts* mta_sts, const MtaStsConfig* config) {
+    mta_sts_ = mta_sts;
+    sts_config_ = config;
+  }
+
  private:
   struct Slot;
   struct Destination;
@@ -84,6 +102,14 @@ class SmtpDispatcher {
   // Every host tried: fails the destination's queue unless another session serves it.
   void AllHostsFailed(Slot& slot);
   Result<std::shared_ptr<TlsClientContext>> ContextFor(const RouteConfig& route);
+  // The MX look-up of an MX destination, after its MTA-STS policy (if any).
+  void ResolveMxHosts(Slot& slot, const std::shared_ptr<std::function<void()>>& try_next);
+  // Drops the MX hosts an MTA-STS policy in enforce mode does not list (counts them in testing).
+  void ApplyStsMx(Slot& slot);
+  // The TLS policy and context of a session to `slot`'s next host.
+  Result<std::pair<TlsPolicy, std::shared_ptr<TlsClientContext>>> SessionTls(Slot& slot);
+  // TLS-RPT counting of one opened (or failed) MX session.
+  void CountTls(const Slot& slot, const SmtpSession& session);
 
   uv_loop_t* loop_;
   const SmtpClientConfig& config_;
@@ -93,6 +119,13 @@ class SmtpDispatcher {
   std::map<std::string, std::unique_ptr<Destination>> destinations_;
   std::map<std::string, std::shared_ptr<TlsClientContext>> tls_contexts_;  // per RouteKey
   bool shut_down_ = false;
+  MtaSts* mta_sts_ = nullptr;
+  const MtaStsConfig* sts_config_ = nullptr;
 };
+
+// Whether MTA-STS applies to `route`: MX transport, and the route's own
+// TLS settings do not take precedence (tls.mode none, or verify: true
+// with the route's own trust, keep the route's settings).
+bool StsApplies(const RouteConfig& route);
 
 }  // namespace sg::egress

@@ -133,6 +133,7 @@ void SmtpSession::AfterEhlo(std::function<void(Status)> done) {
     return;
   }
   if (!caps_.starttls || tls_tried_) {
+    if (!caps_.starttls && !tls_tried_) tls_failure_ = "starttls-not-supported";
     if (policy_.mode == TlsMode::kRequired) {
       done(MakeError(ErrorCode::kPermissionDenied,
                      "TLS is required for this route but " + host_ + " does not offer STARTTLS"));
@@ -151,6 +152,7 @@ void SmtpSession::AfterEhlo(std::function<void(Status)> done) {
           return;
         }
         if (r->front().code != 220) {
+          tls_failure_ = "starttls-not-supported";
           if (policy_.mode == TlsMode::kRequired) {
             done(MakeError(ErrorCode::kPermissionDenied,
                            "TLS is required but STARTTLS was refused: " + r->front().ToString()));
@@ -168,7 +170,14 @@ void SmtpSession::AfterEhlo(std::function<void(Status)> done) {
         }
         conn_->StartTls(std::move(*tls), config_.timeouts.command,
                         [this, done = std::move(done)](Status st) mutable {
+                          const TlsSession* started = conn_->tls();
+                          const long vr =
+                              started != nullptr ? started->VerifyResult() : 0;  // NOLINT
+                          if (tls_context_->verify() || tls_context_->audit()) {
+                            tls_failure_ = TlsRptCertificateFailure(vr);
+                          }
                           if (!st.ok()) {
+                            if (tls_failure_.empty()) tls_failure_ = "validation-failure";
                             // Even opportunistic TLS does not continue in clear on this
                             // connection: its state is unknown. The caller may retry.
                             done(std::move(st));

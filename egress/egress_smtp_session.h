@@ -88,6 +88,12 @@ class SmtpSession {
   bool tls_active() const { return conn_ != nullptr && conn_->tls_active(); }
   const EhloCaps& caps() const { return caps_; }
   const std::string& host() const { return host_; }
+  // After Open: the TLS-RPT (RFC 8460) failure type of this session's TLS,
+  // "" when TLS was established and (verifying or auditing contexts) the
+  // certificate verified: starttls-not-supported, certificate-expired,
+  // certificate-host-mismatch, certificate-not-trusted, validation-failure.
+  // With an auditing context (MTA-STS testing) the session is open anyway.
+  const std::string& tls_failure() const { return tls_failure_; }
 
  private:
   SmtpCommand Command(std::string line, const char* verb) const;  // command_timeout
@@ -106,6 +112,7 @@ class SmtpSession {
   EhloCaps caps_;
   bool open_ = false;
   bool tls_tried_ = false;
+  std::string tls_failure_;
 };
 
 }  // namespace sg::egress

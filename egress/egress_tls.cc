@@ -26,12 +26,35 @@ bool IsIpLiteral(const std::string& host) {
 
 }  // namespace
 
-Result<std::shared_ptr<TlsClientContext>> TlsClientContext::Create(const TlsPolicy& policy) {
+const char* TlsRptCertificateFailure(long verify_result) {  // NOLINT(google-runtime-int)
+  switch (verify_result) {
+    case X509_V_OK:
+      return "";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return "certificate-expired";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      return "certificate-host-mismatch";
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+      return "certificate-not-trusted";
+    default:
+      return "validation-failure";
+  }
+}
+
+Result<std::shared_ptr<TlsClientContext>> TlsClientContext::Create(const TlsPolicy& policy,
+                                                                   bool audit) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == nullptr) return MakeError(ErrorCode::kInternal, OpenSslError("SSL_CTX_new"));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   const bool verify = policy.mode == TlsMode::kRequired && policy.verify;
-  if (verify) {
+  if (verify || audit) {
     int ok = policy.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
                                     : SSL_CTX_load_verify_locations(ctx, policy.ca_file.c_str(), nullptr);
     if (ok != 1) {
@@ -39,12 +62,13 @@ Result<std::shared_ptr<TlsClientContext>> TlsClientContext::Create(const TlsPoli
       return MakeError(ErrorCode::kInvalidArgument,
                        OpenSslError(("egress tls.ca_file: cannot load " + policy.ca_file).c_str()));
     }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    // Audit: OpenSSL still verifies and records the result, but goes on.
+    SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
   } else {
     // Opportunistic TLS (RFC 7435): encrypt without authenticating.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
-  return std::shared_ptr<TlsClientContext>(new TlsClientContext(ctx, verify));
+  return std::shared_ptr<TlsClientContext>(new TlsClientContext(ctx, verify, audit && !verify));
 }
 
 TlsClientContext::~TlsClientContext() { SSL_CTX_free(ctx_); }
@@ -60,7 +84,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::Create(const TlsClientContext& c
   SSL_set_connect_state(s->ssl_);
   const bool ip = IsIpLiteral(host);
   if (!ip && !host.empty()) SSL_set_tlsext_host_name(s->ssl_, host.c_str());
-  if (ctx.verify()) {
+  if (ctx.verify() || ctx.audit()) {
     if (ip) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl_), host.c_str());
     } else if (SSL_set1_host(s->ssl_, host.c_str()) != 1) {
@@ -124,6 +148,10 @@ Status TlsSession::WritePlaintext(std::string_view data) {
     return MakeError(ErrorCode::kUnavailable, OpenSslError("TLS write failed"));
   }
   return OkStatus();
+}
+
+long TlsSession::VerifyResult() const {  // NOLINT(google-runtime-int)
+  return SSL_get_verify_result(ssl_);
 }
 
 std::string TlsSession::Version() const { return SSL_get_version(ssl_); }

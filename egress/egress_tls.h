@@ -20,16 +20,29 @@ namespace sg::egress {
 class TlsClientContext {
  public:
   // verify: load ca_file (or the system store) and require a valid chain.
-  static Result<std::shared_ptr<TlsClientContext>> Create(const TlsPolicy& policy);
+  // audit (MTA-STS testing mode): load the trust store and check the chain
+  // and host name, but let the handshake succeed whatever the result; the
+  // session's VerifyResult() tells.
+  static Result<std::shared_ptr<TlsClientContext>> Create(const TlsPolicy& policy,
+                                                          bool audit = false);
   ~TlsClientContext();
   SSL_CTX* get() const { return ctx_; }
   bool verify() const { return verify_; }
+  bool audit() const { return audit_; }
 
  private:
-  TlsClientContext(SSL_CTX* ctx, bool verify) : ctx_(ctx), verify_(verify) {}
+  TlsClientContext(SSL_CTX* ctx, bool verify, bool audit)
+      : ctx_(ctx), verify_(verify), audit_(audit) {}
   SSL_CTX* ctx_;
   bool verify_;
+  bool audit_;
 };
+
+// The TLS-RPT (RFC 8460 4.3.2.2) failure type of an X509_V_ERR_* result:
+// certificate-expired, certificate-host-mismatch, certificate-not-trusted,
+// validation-failure; "" for X509_V_OK.
+const char* TlsRptCertificateFailure(
+    long verify_result);  // NOLINT(google-runtime-int): OpenSSL's type
 
 class TlsSession {
  public:
@@ -49,6 +62,10 @@ class TlsSession {
   // Decrypts what is available into `out`. kUnavailable on a TLS error.
   Status ReadPlaintext(std::string& out);
   Status WritePlaintext(std::string_view data);
+
+  // X509_V_OK or why the peer's certificate did not verify (contexts that
+  // verify or audit), after the handshake ended.
+  long VerifyResult() const;  // NOLINT(google-runtime-int): OpenSSL's type
 
   std::string Version() const;
   std::string Cipher() const;

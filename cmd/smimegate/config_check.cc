@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "common/tls_server.h"
+#include "egress/egress_tls.h"
 #include "keyservice/credentials_files.h"
 #include "keyservice/kek_check.h"
 #include "keyservice/rpc_role_egress.h"
@@ -243,6 +244,19 @@ void CheckStageAdmins(const AppConfig& c, Stage stage, std::chrono::system_clock
   }
 }
 
+// egress.mta_sts.ca_file: the trust anchors of policy fetches and of MX
+// hosts under a policy load as at the first delivery (egress_tls.h).
+void CheckMtaSts(const AppConfig& c, Stage stage, DeploymentCheck& out) {
+  const auto& sts = c.egress.mta_sts;
+  if (!Runs(stage, Stage::kEgress) || !sts.enabled || sts.ca_file.empty()) return;
+  egress::TlsPolicy policy{egress::TlsMode::kRequired, true, sts.ca_file};
+  if (auto ctx = egress::TlsClientContext::Create(policy); !ctx.ok()) {
+    out.errors.push_back("egress.mta_sts.ca_file: " + ctx.error().message +
+                         "; fix: a readable PEM file of CA certificates, or remove the key to use "
+                         "the system trust store");
+  }
+}
+
 }  // namespace
 
 DeploymentCheck CheckDeployment(const AppConfig& config, Stage stage,
@@ -256,6 +270,7 @@ DeploymentCheck CheckDeployment(const AppConfig& config, Stage stage,
   CheckPorts(config, stage, out);
   CheckCertificates(config, stage, now, out);
   CheckStageAdmins(config, stage, now, out);
+  CheckMtaSts(config, stage, out);
   return out;
 }
 

@@ -18,6 +18,7 @@
 //     smimegate-egress that `smimegatectl queue --egress` verifies. Each
 //     error names the key and the fix (`smimegatectl credentials issue
 //     --role egress`).
+//   - egress.mta_sts.ca_file (MTA-STS enabled): loads as trust anchors.
 //
 // Threading: runs once on the main thread; binds and closes test sockets.
 #pragma once

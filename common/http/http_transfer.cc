@@ -128,6 +128,17 @@ Result<TransferAnswer> Perform(const TransferOptions& options) {
   }
   std::unique_ptr<curl_slist, SlistFree> headers(list);
   if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_slist* resolve_list = nullptr;
+  for (const auto& r : options.resolve) {
+    curl_slist* more = curl_slist_append(resolve_list, r.c_str());
+    if (more == nullptr) {
+      curl_slist_free_all(resolve_list);
+      return MakeError(ErrorCode::kInternal, "curl_slist_append failed");
+    }
+    resolve_list = more;
+  }
+  std::unique_ptr<curl_slist, SlistFree> resolve(resolve_list);
+  if (resolve) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve.get());
   const std::string body = options.form.empty() ? options.post_body : FormBody(c, options.form);
   if (!body.empty()) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
@@ -145,6 +156,11 @@ Result<TransferAnswer> Perform(const TransferOptions& options) {
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return MakeError(ErrorCode::kTimeout, options.url + ": no answer within " +
                                               std::to_string(options.timeout.count()) + " ms");
+  }
+  if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+    return MakeError(
+        ErrorCode::kUnavailable,
+        options.url + ": " + std::string(kPeerVerificationFailed) + ": " + curl_easy_strerror(rc));
   }
   if (rc != CURLE_OK) {
     return MakeError(ErrorCode::kUnavailable, options.url + ": " + curl_easy_strerror(rc));

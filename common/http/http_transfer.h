@@ -54,7 +54,15 @@ struct TransferOptions {
   // Called before each connect with the resolved address: "" allows it,
   // anything else refuses it and is the reason in the error.
   std::function<std::string(const sockaddr* address)> check_address;
+  // CURLOPT_RESOLVE entries "host:port:address": the caller resolved the
+  // name itself (egress's MTA-STS fetch, through egress.dns.servers).
+  std::vector<std::string> resolve;
 };
+
+// Part of the kUnavailable message when the peer's certificate chain or
+// host name did not verify (a caller may report it apart, e.g. TLS-RPT's
+// sts-webpki-invalid).
+inline constexpr std::string_view kPeerVerificationFailed = "TLS peer verification failed";
 
 struct TransferAnswer {
   int status = 0;

@@ -303,5 +303,21 @@ TEST_F(ConfigCheckTest, PortalAdminFilesAndRoleAreChecked) {
       << Joined(r.warnings);
 }
 
+// egress.mta_sts.ca_file must load as trust anchors where egress runs.
+TEST_F(ConfigCheckTest, MtaStsCaFileIsLoaded) {
+  Write("notpem", "not a certificate\n");
+  AppConfig c = Load("metrics:\n  port: 0\negress:\n  mta_sts: {enabled: true, ca_file: " +
+                     dir_.Sub("notpem") + "}\n");
+  EXPECT_TRUE(Contains(CheckDeployment(c, Stage::kEgress, system_clock::now()).errors,
+                       "egress.mta_sts.ca_file"));
+  EXPECT_FALSE(Contains(CheckDeployment(c, Stage::kWorker, system_clock::now()).errors,
+                        "egress.mta_sts.ca_file"));
+  WriteCertificate("ca", 30);
+  AppConfig good = Load("metrics:\n  port: 0\negress:\n  mta_sts: {enabled: true, ca_file: " +
+                        dir_.Sub("ca.crt") + "}\n");
+  EXPECT_FALSE(Contains(CheckDeployment(good, Stage::kEgress, system_clock::now()).errors,
+                        "egress.mta_sts.ca_file"));
+}
+
 }  // namespace
 }  // namespace sg::app
