@@ -18,8 +18,9 @@ Result<WorkerConfig> ParseWorkerConfig(const config::ConfigNode& section) {
   SG_ASSIGN_OR_RETURN(c.ca_retry, section.Duration("ca_retry", c.ca_retry));
   if (c.ca_retry < std::chrono::seconds(1)) return section.ErrorAt("ca_retry", "must be at least 1s");
   SG_ASSIGN_OR_RETURN(c.share_bodies, section.Bool("share_bodies", c.share_bodies));
-  SG_ASSIGN_OR_RETURN(c.share_bodies_min_bytes,
-                      section.Size("share_bodies_min_bytes", c.share_bodies_min_bytes));
+  if (section.Has("share_bodies_min_bytes")) {
+    SG_ASSIGN_OR_RETURN(c.share_bodies_min_bytes, section.Size("share_bodies_min_bytes"));
+  }
   return c;
 }
 

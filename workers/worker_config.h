@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/config_node.h"
@@ -29,11 +30,22 @@ struct WorkerConfig {
   // refers to that record's body instead of copying it (issue 21,
   // common/queue_body_ref.h). The embedded queue pins the source record;
   // the Kafka mode refers only to a topic whose retention is known to be
-  // long enough (queue.kafka.share_min_retention) and only to bodies of at
-  // least share_bodies_min_bytes: below that, writing the copy costs less
-  // than egress fetching the record back by offset (docs/benchmarks.md).
+  // long enough (queue.kafka.share_min_retention). Either refers only to
+  // bodies of at least share_bodies_min_bytes: below that, writing the copy
+  // costs less than the reference (embedded: the pin's bookkeeping and
+  // egress's read back; Kafka: egress fetching the record back by offset).
+  // Unset: the measured default of the mode (MinShareBytes,
+  // docs/benchmarks.md).
   bool share_bodies = true;
-  uint64_t share_bodies_min_bytes = 512 * 1024;
+  std::optional<uint64_t> share_bodies_min_bytes;
+  static constexpr uint64_t kSharePinnedMinBytes = 32 * 1024;
+  static constexpr uint64_t kShareRetainedMinBytes = 512 * 1024;
+  // share_bodies_min_bytes, or the default of a queue that pins (embedded)
+  // or retains (Kafka).
+  uint64_t MinShareBytes(bool pinned) const {
+    if (share_bodies_min_bytes) return *share_bodies_min_bytes;
+    return pinned ? kSharePinnedMinBytes : kShareRetainedMinBytes;
+  }
   // How often the lag metric is refreshed (not a configuration key; tests
   // shorten it).
   std::chrono::milliseconds lag_interval{5'000};

@@ -152,8 +152,9 @@ queue::ReferenceMode WorkerPool::SharingFor(const std::string& topic, size_t siz
       }
     }
   }
-  // Kafka: below the threshold a copy costs less than fetching it back.
-  if (terms.mode == queue::ReferenceMode::kRetained && size < config_.share_bodies_min_bytes) {
+  // Below the threshold a copy costs less than the reference.
+  if (terms.mode != queue::ReferenceMode::kCopy &&
+      size < config_.MinShareBytes(terms.mode == queue::ReferenceMode::kPinned)) {
     return queue::ReferenceMode::kCopy;
   }
   return terms.mode;

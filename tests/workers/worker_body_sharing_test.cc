@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "common/embedded_queue.h"
@@ -88,9 +89,11 @@ class WorkerBodySharingTest : public ::testing::Test {
   }
 
   // Passes one inbound message with a body of `body_bytes` through a pool
-  // on `terms`; returns the deliver record (and the sharing gauge).
+  // on `terms` with workers.share_bodies_min_bytes = `min_bytes` (nullopt:
+  // the mode's default); returns the deliver record (and the sharing gauge).
   smimegate::v1::MessageRecord Deliver(queue::ReferenceTerms terms, size_t body_bytes,
-                                       double* gauge, std::string* digest = nullptr) {
+                                       double* gauge, std::string* digest = nullptr,
+                                       std::optional<uint64_t> min_bytes = 64 * 1024) {
     smimegate::v1::MessageRecord rec;
     rec.mutable_envelope()->set_message_id("m1");
     rec.mutable_envelope()->set_direction(smimegate::v1::DIRECTION_INBOUND);
@@ -110,7 +113,7 @@ class WorkerBodySharingTest : public ::testing::Test {
     metrics::Registry registry;
     WorkerConfig wc;
     wc.threads = 1;
-    wc.share_bodies_min_bytes = 64 * 1024;
+    wc.share_bodies_min_bytes = min_bytes;
     WorkerPool pool(wc, qc_, terms_queue, processor, registry);
     EXPECT_TRUE(pool.Start().ok());
     std::vector<queue::Record> got;
@@ -176,14 +179,36 @@ TEST_F(WorkerBodySharingTest, ASmallBodyIsCopiedInTheKafkaMode) {
   EXPECT_EQ(out.message(), body_);
 }
 
-// The embedded queue pins, whatever the size (no digest needed).
-TEST_F(WorkerBodySharingTest, TheEmbeddedQueuePinsEveryUnchangedBody) {
+// The embedded queue pins (no digest needed) from its own default size on
+// (WorkerConfig::kSharePinnedMinBytes, 32 KiB: measured, docs/benchmarks.md).
+TEST_F(WorkerBodySharingTest, TheEmbeddedQueuePinsBodiesFromItsDefaultSizeOn) {
   double gauge = -1;
   std::string digest = "unset";
-  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, 10 * 1024, &gauge, &digest);
+  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, 40 * 1024, &gauge, &digest,
+                     std::nullopt);
   ASSERT_TRUE(out.has_body_ref());
   EXPECT_TRUE(digest.empty()) << "pins need no digest";
   EXPECT_EQ(gauge, 1);
+}
+
+// Below it the pin's bookkeeping and egress's read back cost more than the
+// second write of a small body: copied.
+TEST_F(WorkerBodySharingTest, TheEmbeddedQueueCopiesASmallBody) {
+  double gauge = -1;
+  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, 10 * 1024, &gauge, nullptr,
+                     std::nullopt);
+  EXPECT_FALSE(out.has_body_ref());
+  EXPECT_EQ(out.message(), body_);
+}
+
+// The Kafka mode's default is higher (egress fetches the record back by
+// offset): a 200 KiB body that the embedded default would refer to is copied.
+TEST_F(WorkerBodySharingTest, TheKafkaDefaultCopiesWhatTheEmbeddedOneWouldRefer) {
+  double gauge = -1;
+  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, 200 * 1024, &gauge, nullptr,
+                     std::nullopt);
+  EXPECT_FALSE(out.has_body_ref());
+  EXPECT_EQ(out.message(), body_);
 }
 
 }  // namespace
