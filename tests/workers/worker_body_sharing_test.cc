@@ -43,7 +43,7 @@ class NoPinProducer : public queue::Producer {
 // unless the terms are kPinned, keeps no pins (the Kafka mode's contract).
 class TermsQueue : public queue::Queue, public queue::ReferenceTermsSource {
  public:
-  TermsQueue(queue::Queue& real, queue::ReferenceTerms terms) : real_(real), terms_(terms) {}
+  TermsQueue(queue::Queue& real, queue::ReferenceTerms terms) : real_(real), terms_(std::move(terms)) {}
   Status EnsureTopics(const std::vector<queue::TopicSpec>& t) override {
     return real_.EnsureTopics(t);
   }
@@ -110,7 +110,7 @@ class WorkerBodySharingTest : public ::testing::Test {
     metrics::Registry registry;
     WorkerConfig wc;
     wc.threads = 1;
-    wc.share_bodies_min_bytes = 64 * 1024;
+    wc.share_bodies_min_bytes = uint64_t{64} * 1024;
     WorkerPool pool(wc, qc_, terms_queue, processor, registry);
     EXPECT_TRUE(pool.Start().ok());
     std::vector<queue::Record> got;
@@ -147,7 +147,7 @@ class WorkerBodySharingTest : public ::testing::Test {
 // not say): the deliver record carries the whole body, and the gauge says so.
 TEST_F(WorkerBodySharingTest, ATooShortRetentionTurnsSharingOff) {
   double gauge = -1;
-  auto out = Deliver({queue::ReferenceMode::kCopy, "retention.ms is 3600000"}, 200 * 1024, &gauge);
+  auto out = Deliver({queue::ReferenceMode::kCopy, "retention.ms is 3600000"}, size_t{200} * 1024, &gauge);
   EXPECT_FALSE(out.has_body_ref());
   EXPECT_EQ(out.message(), body_);
   EXPECT_EQ(gauge, 0);
@@ -158,7 +158,7 @@ TEST_F(WorkerBodySharingTest, ATooShortRetentionTurnsSharingOff) {
 TEST_F(WorkerBodySharingTest, ALongRetentionRefersWithADigestAndNoPin) {
   double gauge = -1;
   std::string digest;
-  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, 200 * 1024, &gauge, &digest);
+  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, size_t{200} * 1024, &gauge, &digest);
   ASSERT_TRUE(out.has_body_ref());
   EXPECT_TRUE(out.message().empty());
   EXPECT_EQ(out.body_ref().topic(), "inbound");
@@ -171,7 +171,7 @@ TEST_F(WorkerBodySharingTest, ALongRetentionRefersWithADigestAndNoPin) {
 // fetching the record back: copied, although the retention allows a reference.
 TEST_F(WorkerBodySharingTest, ASmallBodyIsCopiedInTheKafkaMode) {
   double gauge = -1;
-  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, 10 * 1024, &gauge);
+  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, size_t{10} * 1024, &gauge);
   EXPECT_FALSE(out.has_body_ref());
   EXPECT_EQ(out.message(), body_);
 }
@@ -180,7 +180,7 @@ TEST_F(WorkerBodySharingTest, ASmallBodyIsCopiedInTheKafkaMode) {
 TEST_F(WorkerBodySharingTest, TheEmbeddedQueuePinsEveryUnchangedBody) {
   double gauge = -1;
   std::string digest = "unset";
-  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, 10 * 1024, &gauge, &digest);
+  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, size_t{10} * 1024, &gauge, &digest);
   ASSERT_TRUE(out.has_body_ref());
   EXPECT_TRUE(digest.empty()) << "pins need no digest";
   EXPECT_EQ(gauge, 1);
