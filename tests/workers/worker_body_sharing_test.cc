@@ -43,7 +43,8 @@ class NoPinProducer : public queue::Producer {
 // unless the terms are kPinned, keeps no pins (the Kafka mode's contract).
 class TermsQueue : public queue::Queue, public queue::ReferenceTermsSource {
  public:
-  TermsQueue(queue::Queue& real, queue::ReferenceTerms terms) : real_(real), terms_(std::move(terms)) {}
+  TermsQueue(queue::Queue& real, queue::ReferenceTerms terms)
+      : real_(real), terms_(std::move(terms)) {}
   Status EnsureTopics(const std::vector<queue::TopicSpec>& t) override {
     return real_.EnsureTopics(t);
   }
@@ -147,7 +148,8 @@ class WorkerBodySharingTest : public ::testing::Test {
 // not say): the deliver record carries the whole body, and the gauge says so.
 TEST_F(WorkerBodySharingTest, ATooShortRetentionTurnsSharingOff) {
   double gauge = -1;
-  auto out = Deliver({queue::ReferenceMode::kCopy, "retention.ms is 3600000"}, size_t{200} * 1024, &gauge);
+  auto out =
+      Deliver({queue::ReferenceMode::kCopy, "retention.ms is 3600000"}, size_t{200} * 1024, &gauge);
   EXPECT_FALSE(out.has_body_ref());
   EXPECT_EQ(out.message(), body_);
   EXPECT_EQ(gauge, 0);
@@ -158,7 +160,8 @@ TEST_F(WorkerBodySharingTest, ATooShortRetentionTurnsSharingOff) {
 TEST_F(WorkerBodySharingTest, ALongRetentionRefersWithADigestAndNoPin) {
   double gauge = -1;
   std::string digest;
-  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, size_t{200} * 1024, &gauge, &digest);
+  auto out =
+      Deliver({queue::ReferenceMode::kRetained, "for ever"}, size_t{200} * 1024, &gauge, &digest);
   ASSERT_TRUE(out.has_body_ref());
   EXPECT_TRUE(out.message().empty());
   EXPECT_EQ(out.body_ref().topic(), "inbound");
