@@ -44,7 +44,8 @@ class NoPinProducer : public queue::Producer {
 // unless the terms are kPinned, keeps no pins (the Kafka mode's contract).
 class TermsQueue : public queue::Queue, public queue::ReferenceTermsSource {
  public:
-  TermsQueue(queue::Queue& real, queue::ReferenceTerms terms) : real_(real), terms_(terms) {}
+  TermsQueue(queue::Queue& real, queue::ReferenceTerms terms)
+      : real_(real), terms_(std::move(terms)) {}
   Status EnsureTopics(const std::vector<queue::TopicSpec>& t) override {
     return real_.EnsureTopics(t);
   }
@@ -93,7 +94,7 @@ class WorkerBodySharingTest : public ::testing::Test {
   // the mode's default); returns the deliver record (and the sharing gauge).
   smimegate::v1::MessageRecord Deliver(queue::ReferenceTerms terms, size_t body_bytes,
                                        double* gauge, std::string* digest = nullptr,
-                                       std::optional<uint64_t> min_bytes = 64 * 1024) {
+                                       std::optional<uint64_t> min_bytes = uint64_t{64} * 1024) {
     smimegate::v1::MessageRecord rec;
     rec.mutable_envelope()->set_message_id("m1");
     rec.mutable_envelope()->set_direction(smimegate::v1::DIRECTION_INBOUND);
@@ -150,7 +151,8 @@ class WorkerBodySharingTest : public ::testing::Test {
 // not say): the deliver record carries the whole body, and the gauge says so.
 TEST_F(WorkerBodySharingTest, ATooShortRetentionTurnsSharingOff) {
   double gauge = -1;
-  auto out = Deliver({queue::ReferenceMode::kCopy, "retention.ms is 3600000"}, 200 * 1024, &gauge);
+  auto out =
+      Deliver({queue::ReferenceMode::kCopy, "retention.ms is 3600000"}, size_t{200} * 1024, &gauge);
   EXPECT_FALSE(out.has_body_ref());
   EXPECT_EQ(out.message(), body_);
   EXPECT_EQ(gauge, 0);
@@ -161,7 +163,8 @@ TEST_F(WorkerBodySharingTest, ATooShortRetentionTurnsSharingOff) {
 TEST_F(WorkerBodySharingTest, ALongRetentionRefersWithADigestAndNoPin) {
   double gauge = -1;
   std::string digest;
-  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, 200 * 1024, &gauge, &digest);
+  auto out =
+      Deliver({queue::ReferenceMode::kRetained, "for ever"}, size_t{200} * 1024, &gauge, &digest);
   ASSERT_TRUE(out.has_body_ref());
   EXPECT_TRUE(out.message().empty());
   EXPECT_EQ(out.body_ref().topic(), "inbound");
@@ -174,7 +177,7 @@ TEST_F(WorkerBodySharingTest, ALongRetentionRefersWithADigestAndNoPin) {
 // fetching the record back: copied, although the retention allows a reference.
 TEST_F(WorkerBodySharingTest, ASmallBodyIsCopiedInTheKafkaMode) {
   double gauge = -1;
-  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, 10 * 1024, &gauge);
+  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, size_t{10} * 1024, &gauge);
   EXPECT_FALSE(out.has_body_ref());
   EXPECT_EQ(out.message(), body_);
 }
@@ -184,7 +187,7 @@ TEST_F(WorkerBodySharingTest, ASmallBodyIsCopiedInTheKafkaMode) {
 TEST_F(WorkerBodySharingTest, TheEmbeddedQueuePinsBodiesFromItsDefaultSizeOn) {
   double gauge = -1;
   std::string digest = "unset";
-  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, 40 * 1024, &gauge, &digest,
+  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, size_t{40} * 1024, &gauge, &digest,
                      std::nullopt);
   ASSERT_TRUE(out.has_body_ref());
   EXPECT_TRUE(digest.empty()) << "pins need no digest";
@@ -195,7 +198,7 @@ TEST_F(WorkerBodySharingTest, TheEmbeddedQueuePinsBodiesFromItsDefaultSizeOn) {
 // second write of a small body: copied.
 TEST_F(WorkerBodySharingTest, TheEmbeddedQueueCopiesASmallBody) {
   double gauge = -1;
-  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, 10 * 1024, &gauge, nullptr,
+  auto out = Deliver({queue::ReferenceMode::kPinned, "pinned"}, size_t{10} * 1024, &gauge, nullptr,
                      std::nullopt);
   EXPECT_FALSE(out.has_body_ref());
   EXPECT_EQ(out.message(), body_);
@@ -205,7 +208,7 @@ TEST_F(WorkerBodySharingTest, TheEmbeddedQueueCopiesASmallBody) {
 // offset): a 200 KiB body that the embedded default would refer to is copied.
 TEST_F(WorkerBodySharingTest, TheKafkaDefaultCopiesWhatTheEmbeddedOneWouldRefer) {
   double gauge = -1;
-  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, 200 * 1024, &gauge, nullptr,
+  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, size_t{200} * 1024, &gauge, nullptr,
                      std::nullopt);
   EXPECT_FALSE(out.has_body_ref());
   EXPECT_EQ(out.message(), body_);
