@@ -30,8 +30,14 @@ std::string AddressText(const sockaddr_storage& a) {
 
 }  // namespace
 
-HttpsStsFetcher::HttpsStsFetcher(uv_loop_t* loop, Resolver& resolver, const MtaStsConfig& config)
-    : loop_(loop), resolver_(resolver), config_(config), async_(new uv_async_t) {
+HttpsStsFetcher::HttpsStsFetcher(uv_loop_t* loop, Resolver& resolver, const MtaStsConfig& config,
+                                 const DestinationPolicy& destinations, const RouteConfig& route)
+    : loop_(loop),
+      resolver_(resolver),
+      config_(config),
+      destinations_(destinations),
+      route_(route),
+      async_(new uv_async_t) {
   uv_async_init(loop_, async_,
                 [](uv_async_t* h) { static_cast<HttpsStsFetcher*>(h->data)->Deliver(); });
   async_->data = this;
@@ -54,10 +60,25 @@ void HttpsStsFetcher::Fetch(const std::string& domain, Done done) {
                              ")"));
           return;
         }
+        const sockaddr_storage* usable = nullptr;
+        std::string refused;
+        for (const auto& a : *addrs) {
+          const auto bytes = AddressBytes(reinterpret_cast<const sockaddr*>(&a));
+          auto cls = destinations_.Refuses(bytes, route_.allowed_networks);
+          if (!cls) {
+            usable = &a;
+            break;
+          }
+          refused = DestinationPolicy::RefusalText(bytes, *cls, route_.config_path);
+        }
+        if (usable == nullptr) {
+          done(MakeError(ErrorCode::kPermissionDenied, host + ": not fetching: " + refused));
+          return;
+        }
         auto job = std::make_unique<Job>();
         const std::string hp = host + (port == 443 ? "" : ":" + std::to_string(port));
         job->url = "https://" + hp + "/.well-known/mta-sts.txt";
-        job->resolve = host + ":" + std::to_string(port) + ":" + AddressText(addrs->front());
+        job->resolve = host + ":" + std::to_string(port) + ":" + AddressText(*usable);
         job->done = std::move(done);
         {
           std::lock_guard lock(mu_);

@@ -30,6 +30,7 @@
 
 #include "common/result.h"
 #include "egress/egress_config.h"
+#include "egress/egress_destination.h"
 #include "egress/egress_dns.h"
 
 namespace sg::egress {
@@ -44,10 +45,18 @@ class StsFetcher {
   virtual void Fetch(const std::string& domain, Done done) = 0;
 };
 
+// The policy host's address is checked like an MX host's
+// (egress_destination.h): an address that the destination policy refuses
+// for `route` (loopback, private, the gateway itself, ... outside the
+// route's allowed_networks) is never fetched from, so a hostile domain
+// cannot point egress's HTTPS request at an internal service; with no
+// address left the fetch fails with kPermissionDenied naming the refusal.
 class HttpsStsFetcher final : public StsFetcher {
  public:
-  // `resolver` and `config` outlive the fetcher.
-  HttpsStsFetcher(uv_loop_t* loop, Resolver& resolver, const MtaStsConfig& config);
+  // `resolver`, `config`, `destinations` and `route` (the outbound route
+  // whose allowed_networks apply) outlive the fetcher.
+  HttpsStsFetcher(uv_loop_t* loop, Resolver& resolver, const MtaStsConfig& config,
+                  const DestinationPolicy& destinations, const RouteConfig& route);
   ~HttpsStsFetcher() override;
   HttpsStsFetcher(const HttpsStsFetcher&) = delete;
   HttpsStsFetcher& operator=(const HttpsStsFetcher&) = delete;
@@ -65,6 +74,8 @@ class HttpsStsFetcher final : public StsFetcher {
   uv_loop_t* loop_;
   Resolver& resolver_;
   const MtaStsConfig& config_;
+  const DestinationPolicy& destinations_;
+  const RouteConfig& route_;
   uv_async_t* async_ = nullptr;
   std::thread worker_;
   std::mutex mu_;

@@ -302,7 +302,8 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
                                                  *destinations_);
   if (config_.mta_sts.enabled) {
     sts_cache_ = std::make_unique<StsCache>(config_.mta_sts.cache_path);
-    sts_fetcher_ = std::make_unique<HttpsStsFetcher>(&loop_, *resolver_, config_.mta_sts);
+    sts_fetcher_ = std::make_unique<HttpsStsFetcher>(&loop_, *resolver_, config_.mta_sts,
+                                                     *destinations_, config_.outbound);
     mta_sts_ = std::make_unique<MtaSts>(*resolver_, *sts_fetcher_, *sts_cache_, *clock_, metrics_);
     dispatcher_->SetMtaSts(mta_sts_.get(), &config_.mta_sts);
     spdlog::info("egress: MTA-STS on ({} cached policies)", sts_cache_->size());

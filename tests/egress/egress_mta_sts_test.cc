@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
 #include <filesystem>
 #include <fstream>
 
+#include "egress/egress_mta_sts_fetch.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 
@@ -229,6 +232,57 @@ TEST_F(MtaStsLookupTest, ModeNoneIsNoPolicy) {
   EXPECT_EQ(Lookup().policy, nullptr);
   EXPECT_EQ(Lookup().policy, nullptr);
   EXPECT_EQ(fetcher_.fetches, 1);  // cached all the same
+}
+
+
+// mta-sts.<domain> is a name the recipient's domain controls: an address
+// that egress would refuse for an MX host (here private and loopback, the
+// route allowing none) is never fetched from, so the policy request cannot
+// be pointed at an internal service.
+class InternalAddressResolver final : public Resolver {
+ public:
+  void ResolveMx(const std::string&, MxCallback done) override { done(std::vector<MxRecord>{}); }
+  void ResolveAddress(const std::string& host, uint16_t port, AddrCallback done) override {
+    asked = host;
+    std::vector<sockaddr_storage> out;
+    for (const char* ip : {"10.1.2.3", "127.0.0.1"}) {
+      sockaddr_storage ss{};
+      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+      sin->sin_family = AF_INET;
+      sin->sin_port = htons(port);
+      inet_pton(AF_INET, ip, &sin->sin_addr);
+      out.push_back(ss);
+    }
+    done(out);
+  }
+  std::string asked;
+};
+
+TEST(MtaStsFetchTest, APolicyHostOnAnInternalAddressIsNotFetched) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  InternalAddressResolver resolver;
+  MtaStsConfig config;
+  config.fetch_timeout = std::chrono::milliseconds(500);
+  const DestinationPolicy destinations({});
+  RouteConfig route;
+  route.config_path = "egress.outbound";  // no allowed_networks
+  std::optional<Result<std::string>> got;
+  {
+    HttpsStsFetcher fetcher(&loop, resolver, config, destinations, route);
+    fetcher.Fetch("example.com", [&](Result<std::string> r) { got = std::move(r); });
+    fetcher.Shutdown();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+  EXPECT_EQ(resolver.asked, "mta-sts.example.com");
+  ASSERT_TRUE(got.has_value());
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(got->error().message.find("mta-sts.example.com: not fetching"), std::string::npos)
+      << got->error().message;
+  EXPECT_NE(got->error().message.find("egress.outbound.allowed_networks"), std::string::npos)
+      << got->error().message;
 }
 
 }  // namespace
