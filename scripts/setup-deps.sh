@@ -43,6 +43,8 @@ RUN_PACKAGES=(
   libldap-dev
   # workers: DKIM signing of outbound mail (docs/dkim.md)
   libopendkim-dev
+  # common/dns: DNSSEC-aware queries and answers (SMIMEA discovery, DANE TLSA)
+  libldns-dev
   # scripts/run.sh: waits for /readyz (curl); the demo's test message (swaks)
   openssl curl swaks
 )
@@ -80,7 +82,7 @@ TEST_PACKAGES=(
 RUNTIME_PACKAGES=(
   libabsl20220623 libargon2-1 libbz2-1.0 libc-ares2 libc6 libcpp-httplib0.11 libcurl4
   libfmt9 libgcc-s1 libglib2.0-0 libgmime-3.0-0 libgrpc++1.51 libgrpc29 libgumbo1 libidn2-0
-  libldap-2.5-0 liblz4-1 libopendkim11 libp11-kit0 libprometheus-cpp-core1.0 libprotobuf32 libpwquality1
+  libldap-2.5-0 libldns3 liblz4-1 libopendkim11 libp11-kit0 libprometheus-cpp-core1.0 libprotobuf32 libpwquality1
   libqrencode4 librdkafka1 libsnappy1v5 libspdlog1.10-fmt9 libssl3 libstdc++6 libuv1
   libyaml-cpp0.7 libzstd1 zlib1g
   libnss3 cracklib-runtime ca-certificates

@@ -31,6 +31,7 @@
 #include "keyservice/keyservice_grpc_client.h"
 #include "common/clock.h"
 #include "keyservice/keyservice_server.h"
+#include "workers/discovery/certificate_discovery.h"
 #include "workers/message_processor.h"
 #include "workers/tenant_counters.h"
 #include "workers/policy/policy_tenant.h"
@@ -159,6 +160,9 @@ class App {
   keyservice::UsageAdmin* usage_admin_ = nullptr;  // in process or the worker's gRPC client
   std::unique_ptr<smime::SmimeMetrics> smime_metrics_;
   std::unique_ptr<smime::SmimeEngine> engine_;
+  // Certificate discovery (workers.discovery), borrowed by the policy.
+  std::unique_ptr<workers::DiscoveryMetrics> discovery_metrics_;
+  std::unique_ptr<workers::CertificateDiscovery> discovery_;
   std::unique_ptr<workers::MessageProcessor> processor_;
   // Dead-letter administration over the embedded queue, on the keyservice's
   // gRPC server (`smimegate run` only: the queue lives in this process).

@@ -85,6 +85,8 @@ Result<AppConfig> ParseAppConfig(const config::ConfigDocument& doc,
   SG_ASSIGN_OR_RETURN(c.smime, smime::ParseSmimeConfig(smime_section, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto test_address, workers.Map("test_address"));
   SG_ASSIGN_OR_RETURN(c.test_address, workers::ParseTestAddressConfig(test_address));
+  SG_ASSIGN_OR_RETURN(auto discovery, workers.Map("discovery"));
+  SG_ASSIGN_OR_RETURN(c.discovery, workers::ParseDiscoveryConfig(discovery));
   SG_ASSIGN_OR_RETURN(auto key_cache, workers.Map("key_cache"));
   SG_ASSIGN_OR_RETURN(c.key_cache, keyservice::ParseKeyCacheConfig(key_cache, c.data_dir));
   SG_ASSIGN_OR_RETURN(auto ingress, root.Map("ingress"));

@@ -17,6 +17,7 @@
 #include "keyservice/key_cache_config.h"
 #include "keyservice/keyservice_config.h"
 #include "portal/portal_config.h"
+#include "workers/discovery/discovery_config.h"
 #include "workers/policy/policy_config.h"
 #include "workers/policy/policy_test_address_config.h"
 #include "workers/smime/smime_config.h"
@@ -36,6 +37,7 @@ struct AppConfig {
   smime::SmimeConfig smime;       // workers.smime
   keyservice::KeyCacheConfig key_cache;  // workers.key_cache (worker processes only)
   workers::TestAddressConfig test_address;  // workers.test_address (docs/setup/README.md)
+  workers::DiscoveryConfig discovery;       // workers.discovery (docs/discovery.md)
   ingress::IngressConfig ingress;
   egress::EgressConfig egress;
   keyservice::KeyServiceConfig keyservice;

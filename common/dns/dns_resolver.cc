@@ -10,6 +10,8 @@
 #include <map>
 #include <mutex>
 
+#include "common/dns/dns_answer.h"
+
 namespace sg::dns {
 namespace {
 
@@ -27,6 +29,7 @@ Error AresError(int status, const std::string& what) {
 
 struct CaresResolver::Impl {
   uv_loop_t* loop = nullptr;
+  bool trust_ad = false;
   ares_channel channel = nullptr;
   uv_timer_t* timer = nullptr;
   std::map<ares_socket_t, uv_poll_t*> polls;
@@ -94,14 +97,28 @@ CaresResolver::~CaresResolver() { Shutdown(); }
 Result<std::unique_ptr<CaresResolver>> CaresResolver::Create(uv_loop_t* loop,
                                                              const ResolverOptions& config) {
   std::call_once(g_ares_init, [] { ares_library_init(ARES_LIB_INIT_ALL); });
+  if (config.trust_ad && config.servers.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     config.config_key +
+                         ": trusting the AD bit needs explicit servers (a local validating "
+                         "resolver such as unbound on 127.0.0.1); fix: list it, the AD bit of "
+                         "resolv.conf's servers is never trusted");
+  }
   auto impl = std::make_unique<Impl>();
   impl->loop = loop;
+  impl->trust_ad = config.trust_ad;
   ares_options opts{};
   opts.sock_state_cb = &Impl::SockState;
   opts.sock_state_cb_data = impl.get();
   opts.timeout = static_cast<int>(std::max<int64_t>(100, config.timeout.count() / 2));
   opts.tries = 2;
-  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+  // EDNS (RFC 6891) on every query, with the DNS flag day 2020 buffer size:
+  // without it c-ares takes a UDP answer over 512 bytes (an SMIMEA record
+  // holding a certificate) for truncated and retries over TCP.
+  opts.flags = ARES_FLAG_EDNS;
+  opts.ednspsz = kEdnsUdpSize;
+  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS |
+             ARES_OPT_EDNSPSZ;
   int rc = ares_init_options(&impl->channel, &opts, mask);
   if (rc != ARES_SUCCESS) {
     return MakeError(ErrorCode::kUnavailable,
@@ -293,6 +310,54 @@ void CaresResolver::ResolveTxt(const std::string& name, TxtCallback done) {
           out.back().append(reinterpret_cast<const char*>(p->txt), p->length);
         }
         ares_free_data(txt);
+        c->done(std::move(out));
+      },
+      ctx);
+  impl_->ArmTimer();
+}
+
+void CaresResolver::ResolveAuthenticated(const std::string& name, uint16_t qtype,
+                                         AuthenticatedCallback done) {
+  if (impl_->shut_down) {
+    done(MakeError(ErrorCode::kCancelled, "resolver shut down"));
+    return;
+  }
+  auto query = BuildAuthenticatedQuery(name, qtype);
+  if (!query.ok()) {
+    done(std::move(query).error());
+    return;
+  }
+  struct Ctx {
+    AuthenticatedCallback done;
+    std::string name;
+    uint16_t qtype;
+    bool trust_ad;
+  };
+  auto* ctx = new Ctx{std::move(done), name, qtype, impl_->trust_ad};
+  // ares_send, not ares_query: the AD and DO bits must be in the query, and
+  // the answer's own header (AD, RCODE) is needed as received.
+  ares_send(
+      impl_->channel, reinterpret_cast<const unsigned char*>(query->data()),
+      static_cast<int>(query->size()),
+      [](void* arg, int status, int, unsigned char* abuf, int alen) {
+        std::unique_ptr<Ctx> c(static_cast<Ctx*>(arg));
+        const std::string what = "lookup of " + c->name + " type " + std::to_string(c->qtype);
+        if (status != ARES_SUCCESS) {
+          c->done(AresError(status, what));
+          return;
+        }
+        auto parsed = ParseAuthenticatedAnswer(
+            std::string_view(reinterpret_cast<const char*>(abuf), static_cast<size_t>(alen)),
+            c->qtype);
+        if (!parsed.ok()) {
+          c->done(MakeError(parsed.error().code, what + ": " + parsed.error().message));
+          return;
+        }
+        AuthenticatedAnswer out;
+        out.authenticated = parsed->ad && c->trust_ad;
+        out.name_exists = parsed->name_exists;
+        out.ttl = parsed->ttl;
+        out.rdata = std::move(parsed->rdata);
         c->done(std::move(out));
       },
       ctx);

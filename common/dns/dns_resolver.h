@@ -11,6 +11,15 @@
 // kCancelled after Shutdown. An existing name without records of the asked
 // type yields an empty list (NODATA).
 //
+// Authenticated lookups (ResolveAuthenticated: SMIMEA, DANE TLSA) ask with the
+// AD and DO bits and report whether the answer was DNSSEC-validated. c-ares
+// validates nothing itself: the AD bit of a validating resolver is believed
+// only when that resolver is configured explicitly (servers) and marked
+// trusted (trust_ad), e.g. Debian's unbound on 127.0.0.1. The path to it must
+// be trusted too (loopback, or a resolver in the same pod): an AD bit from
+// resolv.conf's servers across a network proves nothing, so trust_ad without
+// servers is a configuration error.
+//
 // Threading: loop thread only; callbacks run on the loop thread.
 #pragma once
 
@@ -37,6 +46,19 @@ struct ResolverOptions {
   std::vector<Server> servers;  // empty: /etc/resolv.conf
   std::chrono::milliseconds timeout{5'000};
   std::string config_key = "dns.servers";  // names the key in errors
+  // The servers are validating resolvers whose AD bit is believed (see the
+  // top). Needs servers.
+  bool trust_ad = false;
+};
+
+// The answer of an authenticated lookup.
+struct AuthenticatedAnswer {
+  // The answer was DNSSEC-validated: AD set by a trusted server (trust_ad).
+  bool authenticated = false;
+  bool name_exists = true;  // false: NXDOMAIN
+  // Records: their smallest TTL; none: the negative TTL from the SOA (0 if none).
+  uint32_t ttl = 0;
+  std::vector<std::string> rdata;  // wire RDATA of each record of the asked type
 };
 
 struct MxRecord {
@@ -50,6 +72,7 @@ class CaresResolver {
   using AddrCallback = std::function<void(Result<std::vector<sockaddr_storage>>)>;
   // Each TXT record's character-strings joined (RFC 7208 3.3 style).
   using TxtCallback = std::function<void(Result<std::vector<std::string>>)>;
+  using AuthenticatedCallback = std::function<void(Result<AuthenticatedAnswer>)>;
 
   static Result<std::unique_ptr<CaresResolver>> Create(uv_loop_t* loop,
                                                        const ResolverOptions& options);
@@ -63,6 +86,13 @@ class CaresResolver {
   void ResolveAddress(const std::string& host, uint16_t port, AddrCallback done);
   // TXT records of `name`.
   void ResolveTxt(const std::string& name, TxtCallback done);
+  // Records of type `qtype` (dns_answer.h: kTypeTlsa, kTypeSmimea...) of
+  // `name`, with whether they were validated (see the top). NXDOMAIN and
+  // NODATA are answers (name_exists, empty rdata). Errors: kUnavailable for
+  // SERVFAIL/REFUSED (a validating resolver's answer to a bogus record set)
+  // or an unreachable server, kTimeout, kCorruption for a malformed answer,
+  // kInvalidArgument for a bad name, kCancelled after Shutdown.
+  void ResolveAuthenticated(const std::string& name, uint16_t qtype, AuthenticatedCallback done);
 
   // Cancels outstanding queries (their callbacks run with kCancelled) and
   // closes the libuv handles. Call before the loop ends.

@@ -17,6 +17,7 @@
 #include "workers/policy/policy_emit.h"
 #include "workers/policy/policy_header_protection.h"
 #include "workers/policy/policy_processor.h"
+#include "workers/discovery/certificate_discovery.h"
 #include "workers/policy/policy_subject.h"
 #include "workers/smime/smime_detect.h"
 
@@ -68,6 +69,7 @@ struct PolicyProcessor::OutboundPlan {
 Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
     const v1::MessageRecord& record) {
   SG_ASSIGN_OR_RETURN(OutboundPlan plan, GatherOutbound(record));
+  if (plan.set_aside_until_ms == 0 && discovery_ != nullptr) DiscoverCertificates(record, plan);
   if (plan.set_aside_until_ms != 0) {
     v1::MessageRecord aside = record;
     aside.set_set_aside_until_ms(plan.set_aside_until_ms);
@@ -91,6 +93,37 @@ Result<std::vector<v1::MessageRecord>> PolicyProcessor::ProcessOutbound(
   // DKIM last: nothing changes a form after it (policy_dkim.h).
   if (dkim_) dkim_->Apply(record.message(), outputs);
   return outputs;
+}
+
+void PolicyProcessor::DiscoverCertificates(const v1::MessageRecord& record, OutboundPlan& plan) {
+  if (plan.facts.already_encrypted) return;
+  int64_t retry_at_ms = 0;
+  for (auto& r : plan.recipients) {
+    if (!r.unusable.empty() || r.cert) continue;
+    // Only where a certificate would change the decision (a sender who does
+    // not participate, [noenc], [plain], an exemption: no lookup).
+    RecipientFacts rf;
+    rf.rule = FindRule(config_, plan.tenants.get(), plan.tenant, r.addr);
+    rf.personal_cert = true;
+    const Form with = DecideOutbound(plan.facts, rf, plan.effective.web_encryption).form;
+    if (with != Form::kEncrypted && with != Form::kSignedEncrypted) continue;
+    DiscoveryStatus found = discovery_->Lookup(r.addr);
+    if (found.state == DiscoveryStatus::State::kFound) {
+      keyservice::EncryptionCertificate cert;
+      cert.owner = r.addr;
+      cert.certificate_der = std::move(found.certificate_der);
+      r.cert = std::move(cert);
+    } else if (found.state == DiscoveryStatus::State::kPending) {
+      retry_at_ms = retry_at_ms == 0 ? found.retry_at_ms : std::min(retry_at_ms, found.retry_at_ms);
+    }
+  }
+  if (retry_at_ms == 0) return;
+  log::Event("policy")
+      .Field("message_id", record.envelope().message_id())
+      .Field("action", "discovery_wait")
+      .Field("retry_at_ms", retry_at_ms)
+      .Info();
+  plan.set_aside_until_ms = retry_at_ms;
 }
 
 Status PolicyProcessor::WithoutSigningIdentity(const v1::MessageRecord& record,

@@ -71,6 +71,8 @@
 
 namespace sg::workers {
 
+class CertificateDiscovery;  // workers/discovery/certificate_discovery.h
+
 class PolicyProcessor : public MessageProcessor {
  public:
   PolicyProcessor(PolicyConfig config, smime::SmimeConfig smime_config,
@@ -88,6 +90,10 @@ class PolicyProcessor : public MessageProcessor {
     tenant_policies_ = policies;
     web_encryption_available_ = web_encryption_available;
   }
+  // Certificate discovery for outbound recipients without a certificate
+  // (workers.discovery; not owned, outlives the processor); null: off.
+  // Before the first Process.
+  void SetDiscovery(CertificateDiscovery* discovery) { discovery_ = discovery; }
 
  private:
   // Outbound (policy_outbound.cc).
@@ -102,6 +108,9 @@ class PolicyProcessor : public MessageProcessor {
                                 OutboundPlan& plan);
   Result<std::vector<smimegate::v1::MessageRecord>> EmitOutbound(
       const smimegate::v1::MessageRecord& record, OutboundPlan& plan);
+  // Looks up the recipients without a certificate whom one would change
+  // (policy_outbound.cc); sets the record aside while a lookup runs.
+  void DiscoverCertificates(const smimegate::v1::MessageRecord& record, OutboundPlan& plan);
 
   // A recipient's reply from the web-encryption portal (policy_portal_reply.cc);
   // CheckPortalReply: kPermissionDenied unless it comes from a non-hosted
@@ -164,6 +173,7 @@ class PolicyProcessor : public MessageProcessor {
 
   PolicyConfig config_;
   const TenantPolicies* tenant_policies_ = nullptr;
+  CertificateDiscovery* discovery_ = nullptr;
   bool web_encryption_available_ = false;
   smime::SmimeConfig smime_config_;
   keyservice::KeyService& keys_;

@@ -16,6 +16,16 @@ write a temporary file, then rename). Every query is appended to F.log.
 Names not listed get NXDOMAIN; listed names without the asked type get an
 empty NOERROR answer (NODATA). Answers list records in the order given, so a
 test can put the higher preference first. UDP only; runs until SIGTERM.
+
+DNSSEC stand-in (certificate discovery, DANE): the server signs nothing; it
+plays a validating resolver that has validated (or not) by the AD bit:
+  "!ad"                          sets AD in every answer (validated);
+  "NAME TLSA 3 1 1 HEX"          a TLSA record (RFC 6698; HEX: the data);
+  "NAME SMIMEA 3 0 0 HEX"        an SMIMEA record (RFC 8162, type 53);
+  "NAME SERVFAIL"                answers SERVFAIL (a bogus answer's fate);
+  "NAME DROP"                    never answers (the client's timeout).
+The log line of a query ends with its "ad" and "do" flags when set, so a
+test can check what the client asked for.
 """
 import argparse
 import os
@@ -24,7 +34,10 @@ import signal
 import socket
 import threading
 
-from dnslib import AAAA, MX, TXT, A, DNSRecord, QTYPE, RCODE, RR
+from dnslib import AAAA, MX, TLSA, TXT, A, DNSRecord, QTYPE, RCODE, RR
+
+# Types dnslib has no name for (it maps 53 to a wrong name).
+TYPE_NUMBERS = {"SMIMEA": 53}
 
 
 def main():
@@ -41,6 +54,9 @@ def main():
                 records += [line.strip() for line in f if line.strip()]
         zone = {}
         for rec in records:
+            if rec == "!ad":
+                zone["!ad"] = True
+                continue
             parts = rec.split()
             name = parts[0].rstrip(".").lower() + "."
             rtype = parts[1].upper()
@@ -56,6 +72,10 @@ def main():
                 # e.g. a DKIM key longer than 255 bytes); else one string.
                 strings = re.findall(r'"([^"]*)"', text) if text.startswith('"') else []
                 rdata = TXT(strings) if strings else TXT(text)
+            elif rtype in ("TLSA", "SMIMEA"):
+                rdata = TLSA(int(parts[2]), int(parts[3]), int(parts[4]), bytes.fromhex(parts[5]))
+            elif rtype in ("SERVFAIL", "DROP"):
+                rdata = None
             else:
                 raise SystemExit("unsupported type " + rtype)
             zone.setdefault(name, []).append((rtype, rdata))
@@ -84,17 +104,29 @@ def main():
             continue
         reply = req.reply()
         qname = str(req.q.qname).lower()
-        qtype = QTYPE[req.q.qtype]
+        qtype = QTYPE[req.q.qtype] if req.q.qtype not in TYPE_NUMBERS.values() else "SMIMEA"
         if args.zone_file:
             zone = load()
+            flags = ""
+            if req.header.ad:
+                flags += " ad"
+            if any(rr.rtype == QTYPE.OPT and rr.ttl & 0x8000 for rr in req.ar):
+                flags += " do"
             with open(args.port_file + ".log", "a") as log:
-                log.write("%s %s\n" % (qname, qtype))
-        if qname not in zone:
+                log.write("%s %s%s\n" % (qname, qtype, flags))
+        kinds = [rtype for rtype, _ in zone.get(qname, [])]
+        if "DROP" in kinds:
+            continue
+        if "SERVFAIL" in kinds:
+            reply.header.rcode = RCODE.SERVFAIL
+        elif qname not in zone:
             reply.header.rcode = RCODE.NXDOMAIN
         else:
             for rtype, rdata in zone[qname]:
                 if rtype == qtype:
-                    reply.add_answer(RR(req.q.qname, getattr(QTYPE, rtype), rdata=rdata, ttl=60))
+                    number = TYPE_NUMBERS.get(rtype) or getattr(QTYPE, rtype)
+                    reply.add_answer(RR(req.q.qname, number, rdata=rdata, ttl=60))
+        reply.header.ad = 1 if zone.get("!ad") else 0
         sock.sendto(reply.pack(), addr)
 
 

@@ -1,0 +1,145 @@
+#include "workers/discovery/certificate_discovery.h"
+
+#include <algorithm>
+
+#include "common/log_event.h"
+
+namespace sg::workers {
+
+using State = DiscoveryStatus::State;
+
+CertificateDiscovery::CertificateDiscovery(DiscoveryOptions options,
+                                           std::vector<std::unique_ptr<CertificateSource>> sources,
+                                           keyservice::KeyService& keys, DiscoveryMetrics& metrics,
+                                           const Clock& clock)
+    : options_(options),
+      sources_(std::move(sources)),
+      keys_(keys),
+      metrics_(metrics),
+      clock_(clock) {
+  for (int i = 0; i < std::max(1, options_.threads); ++i) {
+    pool_.emplace_back([this] { RunPool(); });
+  }
+}
+
+CertificateDiscovery::~CertificateDiscovery() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : pool_) t.join();
+}
+
+DiscoveryStatus CertificateDiscovery::Lookup(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_.NowMs();
+  DiscoveryStatus out;
+  auto it = entries_.find(address);
+  if (it != entries_.end()) {
+    const Entry& e = it->second;
+    if (e.state == State::kPending) {
+      const int64_t deadline = e.started_ms + options_.max_wait.count();
+      if (now >= deadline) {
+        metrics_.Recipient("deadline");
+        return out;  // kNone: the message goes on without
+      }
+      metrics_.Recipient("waiting");
+      out.state = State::kPending;
+      out.retry_at_ms = std::min(now + std::max<int64_t>(options_.retry.count(), 1), deadline);
+      return out;
+    }
+    if (e.expires_ms > now) {
+      metrics_.Recipient(e.state == State::kFound ? "found" : "none");
+      out.state = e.state;
+      out.certificate_der = e.der;
+      return out;
+    }
+  }
+  if (queue_.size() >= options_.queue_limit) {
+    metrics_.Recipient("overloaded");
+    return out;
+  }
+  TrimLocked(now);
+  entries_[address] = Entry{State::kPending, "", now, 0};
+  queue_.push_back(address);
+  wake_.notify_one();
+  metrics_.Recipient("waiting");
+  out.state = State::kPending;
+  const auto first = std::min(options_.retry, options_.max_wait);
+  out.retry_at_ms = now + std::max<int64_t>(first.count(), 1);
+  return out;
+}
+
+void CertificateDiscovery::TrimLocked(int64_t now_ms) {
+  if (entries_.size() < options_.cache_entries) return;
+  std::erase_if(entries_, [now_ms](const auto& kv) {
+    return kv.second.state != State::kPending && kv.second.expires_ms <= now_ms;
+  });
+  if (entries_.size() < options_.cache_entries) return;
+  std::erase_if(entries_, [](const auto& kv) { return kv.second.state != State::kPending; });
+}
+
+void CertificateDiscovery::RunPool() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    const std::string address = queue_.front();
+    queue_.pop_front();
+    lock.unlock();
+    Entry done = Discover(address);
+    lock.lock();
+    entries_[address] = std::move(done);
+  }
+}
+
+CertificateDiscovery::Entry CertificateDiscovery::Discover(const std::string& address) {
+  Entry e;
+  e.state = State::kNone;
+  bool failed = false;
+  for (const auto& source : sources_) {
+    SourceAnswer answer = source->Find(address);
+    std::string result = answer.result;
+    if (result == "found") {
+      if (Accept(address, answer, &e.der)) {
+        e.state = State::kFound;
+      } else {
+        result = "rejected";
+      }
+    }
+    failed = failed || result == "error" || result == "timeout";
+    metrics_.Lookup(std::string(source->Name()), result);
+    log::Event("discovery")
+        .Field("address", address)
+        .Field("source", std::string(source->Name()))
+        .Field("result", result)
+        .Field("detail", answer.detail)
+        .Info();
+    if (e.state == State::kFound) break;
+  }
+  const auto ttl = e.state == State::kFound ? options_.found_ttl
+                   : failed                 ? options_.error_ttl
+                                            : options_.not_found_ttl;
+  e.expires_ms = clock_.NowMs() + ttl.count();
+  return e;
+}
+
+bool CertificateDiscovery::Accept(const std::string& address, const SourceAnswer& answer,
+                                  std::string* der) {
+  for (const auto& candidate : answer.certificates_der) {
+    keyservice::HarvestRequest request;
+    request.address = address;
+    request.certificate_der = candidate;
+    auto harvested = keys_.HarvestCertificate(request);
+    if (!harvested.ok()) continue;
+    if (harvested->outcome == keyservice::HarvestOutcome::kStored ||
+        harvested->outcome == keyservice::HarvestOutcome::kUnchanged) {
+      *der = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace sg::workers

@@ -1,0 +1,39 @@
+// CertificateSource: one place a recipient's certificate may be found when
+// the keyservice knows none (certificate discovery, docs/discovery.md):
+// SMIMEA records (discovery_smimea.h); partner LDAP directories are the
+// second kind planned.
+//
+// A source only finds candidates. Whether one is used is decided by the
+// keyservice's harvest check (CertificateDiscovery), the same check and the
+// same code as for a certificate harvested from a signed message.
+//
+// Threading: Find blocks and is called on the discovery pool's threads,
+// possibly several at once: implementations are thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sg::workers {
+
+struct SourceAnswer {
+  // The metric label of what the source saw: found (candidates below),
+  // not_found (NXDOMAIN / NODATA / no entry), not_validated (an answer
+  // without DNSSEC validation: ignored), no_certificate (records that hold
+  // no whole usable certificate, e.g. digests), error, timeout.
+  std::string result;
+  std::vector<std::string> certificates_der;  // candidates, unvalidated
+  std::string detail;                         // for the log line (no secrets)
+};
+
+class CertificateSource {
+ public:
+  virtual ~CertificateSource() = default;
+  // The metric label of the source ("smimea", "ldap").
+  virtual std::string_view Name() const = 0;
+  // Looks `address` (normalised) up; never throws, errors are answers.
+  virtual SourceAnswer Find(const std::string& address) = 0;
+};
+
+}  // namespace sg::workers
