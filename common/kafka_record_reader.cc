@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <array>
 #include <string>
 
 namespace sg::queue {
@@ -38,7 +39,7 @@ Record ToRecord(const rd_kafka_message_t* m) {
 }
 
 Result<std::unique_ptr<KafkaRecordReader>> KafkaRecordReader::Open(rd_kafka_conf_t* conf) {
-  char err[512];
+  std::array<char, 512> err{};
   // No group is joined (assign only); group.id is what librdkafka's
   // consumer API wants. An offset below the partition's start is an error,
   // not a reset: that record is gone.
@@ -49,16 +50,16 @@ Result<std::unique_ptr<KafkaRecordReader>> KafkaRecordReader::Open(rd_kafka_conf
         {"auto.offset.reset", "error"},
         {"enable.partition.eof", "true"},
         {"fetch.wait.max.ms", "10"}}) {
-    if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, k, v, err.data(), err.size()) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       return MakeError(ErrorCode::kInvalidArgument,
-                       std::string("queue.kafka record reader: ") + err);
+                       std::string("queue.kafka record reader: ") + err.data());
     }
   }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err.data(), err.size());
   if (rk == nullptr) {  // rd_kafka_new frees conf only on success
     rd_kafka_conf_destroy(conf);
-    return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka record reader: ") + err);
+    return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka record reader: ") + err.data());
   }
   return std::unique_ptr<KafkaRecordReader>(new KafkaRecordReader(rk));
 }

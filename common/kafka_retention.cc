@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <array>
 #include <charconv>
 
 namespace sg::queue {
@@ -60,16 +61,16 @@ Result<std::map<std::string, std::string>> DescribeTopicConfig(rd_kafka_t* rk,
                                                                const std::string& topic,
                                                                std::chrono::milliseconds timeout,
                                                                const std::atomic<bool>& cancel) {
-  char err[512];
+  std::array<char, 512> err{};
   rd_kafka_ConfigResource_t* res =
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
   rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
   const int ms = static_cast<int>(timeout.count());
-  if (rd_kafka_AdminOptions_set_request_timeout(opts, ms, err, sizeof(err)) !=
+  if (rd_kafka_AdminOptions_set_request_timeout(opts, ms, err.data(), err.size()) !=
       RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_AdminOptions_destroy(opts);
     rd_kafka_ConfigResource_destroy(res);
-    return MakeError(ErrorCode::kInvalidArgument, std::string("kafka describe configs: ") + err);
+    return MakeError(ErrorCode::kInvalidArgument, std::string("kafka describe configs: ") + err.data());
   }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
   rd_kafka_DescribeConfigs(rk, &res, 1, opts, q);

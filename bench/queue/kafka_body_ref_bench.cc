@@ -16,14 +16,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/kafka_queue.h"
@@ -119,16 +120,23 @@ bool Round(sg::queue::Queue& q, sg::queue::Producer& p, sg::queue::Consumer& c,
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// A positive count from the command line, or `fallback` when it is not one.
+static int Count(std::string_view text, int fallback) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() && p == text.data() + text.size() && v > 0 ? v : fallback;
+}
+
+int Run(int argc, char** argv) {
   int rounds = 6, k = 20;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--rounds") rounds = std::atoi(argv[i + 1]);
-    if (a == "--batch") k = std::atoi(argv[i + 1]);
+    if (a == "--rounds") rounds = Count(argv[i + 1], rounds);
+    if (a == "--batch") k = Count(argv[i + 1], k);
   }
   sg::testing::KafkaBrokerProcess broker(SMIMEGATE_TEST_BROKER, {{"inbound", 1}, {"deliver", 1}});
   if (!broker.ok()) {
-    std::fprintf(stderr, "kafka_body_ref_bench: the test broker did not start\n");
+    (void)std::fprintf(stderr, "kafka_body_ref_bench: the test broker did not start\n");
     return 1;
   }
   {
@@ -155,6 +163,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < rounds; ++r) {
       // The inbound records the references name (written in both modes: not measured).
       std::vector<OutRecord> in;
+      in.reserve(static_cast<size_t>(k));
       for (int i = 0; i < k; ++i) in.push_back({"inbound", "m", {}, body, 0});
       if (!ProduceAll(**p, std::move(in))) return 1;
       const bool ok = r % 2 == 0 ? Round(**q, **p, **c, body, false, next_inbound, k, copy) &&
@@ -162,7 +171,7 @@ int main(int argc, char** argv) {
                                  : Round(**q, **p, **c, body, true, next_inbound, k, ref) &&
                                        Round(**q, **p, **c, body, false, next_inbound, k, copy);
       if (!ok) {
-        std::fprintf(stderr, "kafka_body_ref_bench: a round failed at %zu bytes\n", size);
+        (void)std::fprintf(stderr, "kafka_body_ref_bench: a round failed at %zu bytes\n", size);
         return 1;
       }
       next_inbound += k;
@@ -174,4 +183,13 @@ int main(int argc, char** argv) {
   }
   (*c)->Close();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    (void)std::fprintf(stderr, "kafka_body_ref_bench: %s\n", e.what());
+    return 1;
+  }
 }
