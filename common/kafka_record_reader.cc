@@ -59,7 +59,8 @@ Result<std::unique_ptr<KafkaRecordReader>> KafkaRecordReader::Open(rd_kafka_conf
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err.data(), err.size());
   if (rk == nullptr) {  // rd_kafka_new frees conf only on success
     rd_kafka_conf_destroy(conf);
-    return MakeError(ErrorCode::kInvalidArgument, std::string("queue.kafka record reader: ") + err.data());
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string("queue.kafka record reader: ") + err.data());
   }
   return std::unique_ptr<KafkaRecordReader>(new KafkaRecordReader(rk));
 }

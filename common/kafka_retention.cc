@@ -70,7 +70,8 @@ Result<std::map<std::string, std::string>> DescribeTopicConfig(rd_kafka_t* rk,
       RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_AdminOptions_destroy(opts);
     rd_kafka_ConfigResource_destroy(res);
-    return MakeError(ErrorCode::kInvalidArgument, std::string("kafka describe configs: ") + err.data());
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string("kafka describe configs: ") + err.data());
   }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
   rd_kafka_DescribeConfigs(rk, &res, 1, opts, q);

@@ -1,9 +1,5 @@
 #include "workers/worker_pool.h"
 
-#include <optional>
-#include "common/cpu_quota.h"
-#include "common/thread_name.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -11,13 +7,16 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "common/clock.h"
+#include "common/cpu_quota.h"
 #include "common/deadletter.h"
 #include "common/log_event.h"
 #include "common/queue_body_ref.h"
 #include "common/queue_references.h"
 #include "common/stage_latency.h"
+#include "common/thread_name.h"
 #include "common/topics.h"
 #include "workers/worker_deadletter.h"
 

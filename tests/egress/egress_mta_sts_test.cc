@@ -4,9 +4,8 @@
 // with and without a cached policy) with a fake resolver, fetcher and clock.
 #include "egress/egress_mta_sts.h"
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -233,7 +232,6 @@ TEST_F(MtaStsLookupTest, ModeNoneIsNoPolicy) {
   EXPECT_EQ(Lookup().policy, nullptr);
   EXPECT_EQ(fetcher_.fetches, 1);  // cached all the same
 }
-
 
 // mta-sts.<domain> is a name the recipient's domain controls: an address
 // that egress would refuse for an MX host (here private and loopback, the

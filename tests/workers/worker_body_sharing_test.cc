@@ -208,8 +208,8 @@ TEST_F(WorkerBodySharingTest, TheEmbeddedQueueCopiesASmallBody) {
 // offset): a 200 KiB body that the embedded default would refer to is copied.
 TEST_F(WorkerBodySharingTest, TheKafkaDefaultCopiesWhatTheEmbeddedOneWouldRefer) {
   double gauge = -1;
-  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, size_t{200} * 1024, &gauge, nullptr,
-                     std::nullopt);
+  auto out = Deliver({queue::ReferenceMode::kRetained, "for ever"}, size_t{200} * 1024, &gauge,
+                     nullptr, std::nullopt);
   EXPECT_FALSE(out.has_body_ref());
   EXPECT_EQ(out.message(), body_);
 }
