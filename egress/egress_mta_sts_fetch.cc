@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <array>
+
 #include "common/http/http_transfer.h"
 
 namespace sg::egress {
@@ -17,15 +19,15 @@ struct HttpsStsFetcher::Job {
 namespace {
 
 std::string AddressText(const sockaddr_storage& a) {
-  char buf[INET6_ADDRSTRLEN] = {};
+  std::array<char, INET6_ADDRSTRLEN> buf{};
   if (a.ss_family == AF_INET6) {
     const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&a);
-    inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof(buf));
-    return "[" + std::string(buf) + "]";
+    inet_ntop(AF_INET6, &s6->sin6_addr, buf.data(), buf.size());
+    return "[" + std::string(buf.data()) + "]";
   }
   const auto* s4 = reinterpret_cast<const sockaddr_in*>(&a);
-  inet_ntop(AF_INET, &s4->sin_addr, buf, sizeof(buf));
-  return buf;
+  inet_ntop(AF_INET, &s4->sin_addr, buf.data(), buf.size());
+  return buf.data();
 }
 
 }  // namespace
