@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -103,7 +104,7 @@ bool Round(sg::queue::Queue& q, sg::queue::Producer& p, sg::queue::Consumer& c,
     if (!recs.ok()) return false;
     for (const auto& r : *recs) {
       ++got;
-      (void)c.Commit({r.topic, r.partition}, r.offset + 1).ok();
+      if (!c.Commit({r.topic, r.partition}, r.offset + 1).ok()) return false;
     }
   }
   if (reference) {
@@ -136,7 +137,7 @@ int Run(int argc, char** argv) {
   }
   sg::testing::KafkaBrokerProcess broker(SMIMEGATE_TEST_BROKER, {{"inbound", 1}, {"deliver", 1}});
   if (!broker.ok()) {
-    (void)std::fprintf(stderr, "kafka_body_ref_bench: the test broker did not start\n");
+    std::cerr << "kafka_body_ref_bench: the test broker did not start\n";
     return 1;
   }
   {
@@ -171,7 +172,7 @@ int Run(int argc, char** argv) {
                                  : Round(**q, **p, **c, body, true, next_inbound, k, ref) &&
                                        Round(**q, **p, **c, body, false, next_inbound, k, copy);
       if (!ok) {
-        (void)std::fprintf(stderr, "kafka_body_ref_bench: a round failed at %zu bytes\n", size);
+        std::cerr << "kafka_body_ref_bench: a round failed at " << size << " bytes\n";
         return 1;
       }
       next_inbound += k;
@@ -189,7 +190,7 @@ int main(int argc, char** argv) {
   try {
     return Run(argc, argv);
   } catch (const std::exception& e) {
-    (void)std::fprintf(stderr, "kafka_body_ref_bench: %s\n", e.what());
+    std::cerr << "kafka_body_ref_bench: " << e.what() << "\n";
     return 1;
   }
 }
