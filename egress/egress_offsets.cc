@@ -4,6 +4,14 @@ namespace sg::egress {
 
 void OffsetTracker::Add(const queue::TopicPartition& tp, int64_t offset) {
   auto& st = parts_[{tp.topic, tp.partition}];
+  if (st.lost || st.low < 0) {
+    // New, or back from another consumer: only what is added from now on
+    // was finished here.
+    st.low = offset;
+    st.added_next = offset + 1;
+  } else if (offset + 1 > st.added_next) {
+    st.added_next = offset + 1;
+  }
   st.lost = false;
   st.open.insert(offset);
   if (offset + 1 > st.next) st.next = offset + 1;
@@ -17,6 +25,20 @@ void OffsetTracker::Done(const queue::TopicPartition& tp, int64_t offset) {
 bool OffsetTracker::IsOpen(const queue::TopicPartition& tp, int64_t offset) const {
   auto it = parts_.find({tp.topic, tp.partition});
   return it != parts_.end() && it->second.open.count(offset) > 0;
+}
+
+bool OffsetTracker::IsFinished(const queue::TopicPartition& tp, int64_t offset) const {
+  auto it = parts_.find({tp.topic, tp.partition});
+  if (it == parts_.end()) return false;
+  const State& st = it->second;
+  return !st.lost && st.low >= 0 && offset >= st.low && offset < st.added_next &&
+         st.open.count(offset) == 0;
+}
+
+void OffsetTracker::CommitFailed(const queue::TopicPartition& tp, int64_t point) {
+  auto it = parts_.find({tp.topic, tp.partition});
+  if (it == parts_.end() || it->second.lost) return;
+  if (it->second.committed == point) it->second.committed = point - 1;
 }
 
 void OffsetTracker::Lose(const queue::TopicPartition& tp, const std::vector<int64_t>& dropped) {

@@ -25,6 +25,18 @@ class OffsetTracker {
   // (being delivered or waiting for its retry). A record read again (a
   // rebalance restarts a partition at its last commit) is then skipped.
   bool IsOpen(const queue::TopicPartition& tp, int64_t offset) const;
+  // True when the record at tp/offset was added and is done, and tp has not
+  // gone to another consumer since: this egress has finished it (delivered,
+  // deferred to the retry topic, bounced or dead-lettered). A partition that
+  // came back to this consumer after a rebalance restarts at the group's
+  // committed offset, which lags behind when a commit was refused (a broker
+  // refuses commits while the group rebalances): such a record is skipped
+  // rather than attempted a second time.
+  bool IsFinished(const queue::TopicPartition& tp, int64_t offset) const;
+  // The commit of `point` handed out by TakeCommits did not succeed (refused
+  // during a rebalance, timed out): TakeCommits hands the point out again,
+  // unless a later one was handed out since (it covers this one).
+  void CommitFailed(const queue::TopicPartition& tp, int64_t point);
   // tp went to another consumer: `dropped` (records in hand that the new
   // owner reads again) are forgotten, and no commit point is handed out for
   // tp until a record of it is added again (it came back); records still
@@ -37,6 +49,10 @@ class OffsetTracker {
  private:
   struct State {
     std::set<int64_t> open;
+    // [low, added_next): the offsets added, in order, since the state was
+    // created or the partition came back from another consumer; -1: none.
+    int64_t low = -1;
+    int64_t added_next = -1;
     int64_t next = 0;              // one past the highest offset seen
     int64_t committed = -1;        // last commit point handed out
     bool lost = false;             // owned by another consumer (Lose)

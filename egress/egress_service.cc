@@ -42,6 +42,9 @@ namespace {
 
 constexpr size_t kMaxHeldRetries = 10000;
 constexpr int64_t kProduceRetryMs = 1000;
+// A refused or failed offset commit is retried after this, doubling up to the max.
+constexpr int64_t kCommitRetryMinMs = 100;
+constexpr int64_t kCommitRetryMaxMs = 5000;
 
 struct Outcome {
   int code = 0;  // 0: not decided yet; 1: duplicate (delivered before)
@@ -129,7 +132,14 @@ class EgressService::Impl {
   void Post(std::function<void()> fn);
   void DrainPosted();
   void OnTick();
-  void DoCommits();
+  // Hands the finished records' commit points to the syncer. Not while a
+  // failed commit waits for its retry (commit_retry_at_ms_), unless `force`
+  // (a rebalance hand-over, the shutdown).
+  void DoCommits(bool force = false);
+  // Commits what the dedupe sync covers. A commit that fails (a broker
+  // refuses commits while the group rebalances) is handed out again after a
+  // back-off; the partition's records are never read twice here meanwhile
+  // (OffsetTracker::IsFinished).
   void CommitSynced();
   void PollDeliver();
   // The queue said deliver records are durable (wake_on_data): poll now
@@ -236,6 +246,8 @@ class EgressService::Impl {
   std::vector<PendingCommit> pending_commits_;
   uint64_t commit_seq_ = 0;                // loop thread
   uint64_t synced_seq_ = 0;                // loop thread (set by posted closures)
+  int64_t commit_retry_at_ms_ = 0;         // loop thread: no commits before (back-off)
+  int64_t commit_backoff_ms_ = 0;          // loop thread: 0 after a commit round without failure
   std::thread syncer_;
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
@@ -395,7 +407,8 @@ void EgressService::Impl::OnTick() {
   metrics_.scheduled().Set(static_cast<double>(deferred_.size()));
 }
 
-void EgressService::Impl::DoCommits() {
+void EgressService::Impl::DoCommits(bool force) {
+  if (!force && clock_->NowMs() < commit_retry_at_ms_) return;
   auto ready = offsets_.TakeCommits();
   if (!ready.empty()) {
     const uint64_t seq = ++commit_seq_;
@@ -411,16 +424,32 @@ void EgressService::Impl::DoCommits() {
 
 void EgressService::Impl::CommitSynced() {
   size_t done = 0;
+  bool failed = false;
   for (; done < pending_commits_.size() && pending_commits_[done].seq <= synced_seq_; ++done) {
     const auto& c = pending_commits_[done];
     auto* consumer = c.tp.topic == retry_topic_ ? retry_consumer_.get() : deliver_consumer_.get();
     auto st = consumer->Commit(c.tp, c.next);
-    if (!st.ok() && st.error().code != ErrorCode::kPermissionDenied) {
-      spdlog::warn("egress: commit {}[{}]@{}: {}", c.tp.topic, c.tp.partition, c.next,
+    if (st.ok() || st.error().code == ErrorCode::kCancelled) continue;  // closed: stopping
+    // Refused (a rebalance), timed out, or the partition is between two
+    // assignments (kPermissionDenied): hand the point out again later. If
+    // the partition went to another egress, Lose() drops it.
+    offsets_.CommitFailed(c.tp, c.next);
+    failed = true;
+    if (st.error().code != ErrorCode::kPermissionDenied) {
+      spdlog::warn("egress: commit {}[{}]@{}: {}; retried", c.tp.topic, c.tp.partition, c.next,
                    st.error().ToString());
     }
   }
   pending_commits_.erase(pending_commits_.begin(), pending_commits_.begin() + static_cast<long>(done));
+  if (done == 0) return;
+  if (failed) {
+    commit_backoff_ms_ =
+        std::clamp<int64_t>(commit_backoff_ms_ * 2, kCommitRetryMinMs, kCommitRetryMaxMs);
+    commit_retry_at_ms_ = clock_->NowMs() + commit_backoff_ms_;
+  } else {
+    commit_backoff_ms_ = 0;
+    commit_retry_at_ms_ = 0;
+  }
 }
 
 void EgressService::Impl::SyncerLoop() {
@@ -470,8 +499,9 @@ void EgressService::Impl::PollDeliver() {
                                   picked_ms);
     queue::TopicPartition tp{r.topic, r.partition};
     if (std::find(rewound.begin(), rewound.end(), tp) != rewound.end()) continue;
-    // Read again after a rebalance while still in hand: already being sent.
-    if (offsets_.IsOpen(tp, r.offset)) continue;
+    // Read again after a rebalance while still in hand (being sent), or
+    // finished here already (its commit was refused): not attempted twice.
+    if (offsets_.IsOpen(tp, r.offset) || offsets_.IsFinished(tp, r.offset)) continue;
     v1::MessageRecord rec;
     if (!rec.ParseFromString(r.value)) {
       offsets_.Add(tp, r.offset);
@@ -535,8 +565,9 @@ void EgressService::Impl::PollRetry() {
   ForgetLostPartitions(*retry_consumer_);
   for (auto& r : *records) {
     queue::TopicPartition tp{r.topic, r.partition};
-    // Read again after a rebalance while still held or being attempted.
-    if (offsets_.IsOpen(tp, r.offset)) continue;
+    // Read again after a rebalance while still held or being attempted, or
+    // finished here already (its commit was refused).
+    if (offsets_.IsOpen(tp, r.offset) || offsets_.IsFinished(tp, r.offset)) continue;
     offsets_.Add(tp, r.offset);
     auto d = std::make_unique<Deferred>();
     d->tp = tp;
@@ -600,7 +631,7 @@ size_t EgressService::Impl::InflightOn(const std::vector<queue::TopicPartition>&
 }
 
 void EgressService::Impl::CommitNow() {
-  DoCommits();
+  DoCommits(/*force=*/true);
   if (auto st = dedupe_->Sync(); !st.ok()) {
     spdlog::warn(
         "egress: rebalance: {}; the records not committed are delivered again by the "
@@ -1059,7 +1090,7 @@ void EgressService::Impl::FinishShutdown() {
                  Inflight());
     abandoned_ = true;
   }
-  DoCommits();
+  DoCommits(/*force=*/true);
   // Last commits: sync here (the loop is ending, blocking is fine now).
   if (dedupe_->Sync().ok()) {
     synced_seq_ = commit_seq_;

@@ -40,8 +40,11 @@
 // egress finished. No retry is started while retry partitions are being
 // handed over. What remains at least once: a record still being delivered
 // after the bound (counted, smimegate_egress_rebalance_undrained_total),
-// a commit the broker refuses, and a finished retry behind one still
-// waiting on its partition (a commit covers only a prefix).
+// a commit the broker refuses when the partition goes to another egress,
+// and a finished retry behind one still waiting on its partition (a commit
+// covers only a prefix). A refused commit is retried after a back-off, and
+// a partition that comes back restarts at its last commit without a second
+// attempt of what this egress finished (OffsetTracker::IsFinished).
 //
 // Polling: the loop polls the deliver and retry topics every
 // egress.poll_interval, and the deliver topic also the moment the queue says

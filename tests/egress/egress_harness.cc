@@ -70,7 +70,8 @@ void EgressHarness::Start(const std::string& yaml, bool real_clock) {
   ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
   EgressDeps deps;
   if (!real_clock) deps.clock = &clock_;
-  service_ = std::make_unique<EgressService>(*cfg, *queue_, registry_, "", deps);
+  service_ = std::make_unique<EgressService>(
+      *cfg, service_queue_ != nullptr ? *service_queue_ : *queue_, registry_, "", deps);
   auto st = service_->Start();
   ASSERT_TRUE(st.ok()) << st.error().ToString();
   ASSERT_TRUE(service_->Ready());

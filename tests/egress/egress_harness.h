@@ -35,6 +35,9 @@ class EgressHarness {
   // The running service (after Start).
   EgressService& service() { return *service_; }
 
+  // The queue Start gives egress instead of queue() (a decorator of it, for
+  // tests that make the queue misbehave); the caller keeps it alive.
+  void UseQueue(queue::Queue& q) { service_queue_ = &q; }
   // Parses `yaml` (a document with an egress: section) and starts egress.
   // The fake clock is used unless real_clock.
   void Start(const std::string& yaml, bool real_clock = false);
@@ -57,6 +60,7 @@ class EgressHarness {
   sg::testing::TempDir dir_;
   std::unique_ptr<sg::testing::KafkaBrokerProcess> broker_;
   std::unique_ptr<queue::Queue> queue_;
+  queue::Queue* service_queue_ = nullptr;  // UseQueue; queue_ when null
   std::unique_ptr<queue::Producer> producer_;
   metrics::Registry registry_;
   FakeClock clock_;

@@ -189,6 +189,60 @@ TEST(OffsetTracker, ALostPartitionIsNotCommittedUntilItsRecordsComeAgain) {
   EXPECT_EQ(c[0].second, 8);  // 7 was done here while the partition was away
 }
 
+// A partition restarted at an older committed offset (its commit was
+// refused during a rebalance, and it came back to this consumer): what was
+// finished here is known; what was handed over with the partition is not.
+TEST(OffsetTracker, AFinishedRecordIsKnownUntilThePartitionGoesElsewhere) {
+  OffsetTracker t;
+  queue::TopicPartition tp{"deliver", 0};
+  t.Add(tp, 3);
+  t.Add(tp, 4);
+  t.Done(tp, 3);
+  EXPECT_TRUE(t.IsFinished(tp, 3));
+  EXPECT_FALSE(t.IsFinished(tp, 4));  // open: in hand, not finished
+  EXPECT_FALSE(t.IsFinished(tp, 5));  // never read
+  EXPECT_FALSE(t.IsFinished(tp, 2));  // before this consumer's first record
+  t.Done(tp, 4);
+  t.Lose(tp, {});
+  EXPECT_FALSE(t.IsFinished(tp, 3));  // another consumer's now
+}
+
+TEST(OffsetTracker, RecordsHandedOverAreNotFinishedWhenThePartitionComesBack) {
+  OffsetTracker t;
+  queue::TopicPartition tp{"retry", 1};
+  t.Add(tp, 5);  // waiting retries, handed over
+  t.Add(tp, 6);
+  t.Add(tp, 7);  // being attempted, finished while the partition is away
+  t.Lose(tp, {5, 6});
+  t.Done(tp, 7);
+  t.Add(tp, 5);  // back: read again from the last commit
+  EXPECT_FALSE(t.IsFinished(tp, 6)) << "a handed-over retry would be skipped, and lost";
+  t.Add(tp, 6);
+  t.Done(tp, 5);
+  EXPECT_TRUE(t.IsFinished(tp, 5));
+}
+
+TEST(OffsetTracker, AFailedCommitIsHandedOutAgainUnlessALaterOneCoversIt) {
+  OffsetTracker t;
+  queue::TopicPartition tp{"deliver", 1};
+  t.Add(tp, 0);
+  t.Done(tp, 0);
+  auto c = t.TakeCommits();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second, 1);
+  t.CommitFailed(tp, 1);
+  c = t.TakeCommits();
+  ASSERT_EQ(c.size(), 1u) << "the refused commit point is not handed out again";
+  EXPECT_EQ(c[0].second, 1);
+  t.Add(tp, 1);
+  t.Done(tp, 1);
+  c = t.TakeCommits();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second, 2);
+  t.CommitFailed(tp, 1);  // an older point failing later: 2 covers it
+  EXPECT_TRUE(t.TakeCommits().empty());
+}
+
 TEST(DeferredSet, DropPartitionRemovesOnlyThatPartitionHeldOrNot) {
   DeferredSet set;
   auto add = [&](int32_t partition, int64_t offset, bool held) {
