@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/dns/dns_server_address.h"
 #include "common/host_name.h"
 #include "common/mail/address.h"
 
@@ -223,14 +224,8 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   if (cfg.dsn_rate_limit.interval.count() <= 0) return dsn.ErrorAt("interval", "must be positive");
 
   SG_ASSIGN_OR_RETURN(auto dns, section.Map("dns"));
-  SG_ASSIGN_OR_RETURN(auto servers, dns.StringList("servers"));
-  for (size_t i = 0; i < servers.size(); ++i) {
-    auto hp = ParseHostPort(servers[i], 53);
-    if (!hp.ok()) {
-      return dns.ErrorAt("servers", "entry " + std::to_string(i) + ": " + hp.error().message);
-    }
-    cfg.dns.servers.push_back(*hp);
-  }
+  SG_ASSIGN_OR_RETURN(auto servers, dns::ParseServerList(dns));
+  for (auto& s : servers) cfg.dns.servers.push_back(HostPort{std::move(s.host), s.port});
   SG_ASSIGN_OR_RETURN(cfg.dns.timeout, dns.Duration("timeout", std::chrono::seconds(5)));
 
   SG_ASSIGN_OR_RETURN(auto sts, section.Map("mta_sts"));

@@ -109,7 +109,7 @@ struct RetryConfig {
 };
 
 struct DnsConfig {
-  std::vector<HostPort> servers;  // empty: /etc/resolv.conf
+  std::vector<HostPort> servers;  // IP literals (dns_server_address.h); empty: resolv.conf
   std::chrono::milliseconds timeout{5'000};
 };
 

@@ -1,9 +1,9 @@
 #include "keyservice/keyservice_config.h"
 
-#include <algorithm>
 #include <charconv>
 #include <filesystem>
 
+#include "common/dns/dns_server_address.h"
 #include "common/mail/address.h"
 #include "keyservice/ca_factory.h"
 
@@ -41,41 +41,9 @@ Status ResolveCmpPaths(CmpConfig& cmp, const std::string& data_dir) {
   return OkStatus();
 }
 
-// "192.0.2.1", "192.0.2.1:5353", "::1", "[::1]:5353" (c-ares wants IP literals).
-Result<dns::Server> ParseDnsServer(const config::ConfigNode& dns, const std::string& text) {
-  dns::Server s;
-  std::string port;
-  if (!text.empty() && text[0] == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos) return dns.ErrorAt("servers", "bad address \"" + text + "\"");
-    s.host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return dns.ErrorAt("servers", "bad address \"" + text + "\"");
-      port = text.substr(close + 2);
-    }
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {
-    s.host = text.substr(0, text.find(':'));
-    port = text.substr(text.find(':') + 1);
-  } else {
-    s.host = text;
-  }
-  if (!port.empty()) {
-    if (!LooksLikeHostPort("h:" + port) || std::stoul(port) == 0) {
-      return dns.ErrorAt("servers", "bad port in \"" + text + "\"");
-    }
-    s.port = static_cast<uint16_t>(std::stoul(port));
-  }
-  if (s.host.empty()) return dns.ErrorAt("servers", "bad address \"" + text + "\"");
-  return s;
-}
-
 Status ParseDns(const config::ConfigNode& section, KeyServiceConfig& c) {
   SG_ASSIGN_OR_RETURN(config::ConfigNode dns, section.Map("dns"));
-  SG_ASSIGN_OR_RETURN(auto servers, dns.StringList("servers"));
-  for (const auto& text : servers) {
-    SG_ASSIGN_OR_RETURN(auto server, ParseDnsServer(dns, text));
-    c.dns.servers.push_back(std::move(server));
-  }
+  SG_ASSIGN_OR_RETURN(c.dns.servers, dns::ParseServerList(dns));
   SG_ASSIGN_OR_RETURN(c.dns.timeout, dns.Duration("timeout", c.dns.timeout));
   if (c.dns.timeout < std::chrono::milliseconds(100)) {
     return dns.ErrorAt("timeout", "must be at least 100ms");

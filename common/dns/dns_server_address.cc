@@ -51,4 +51,19 @@ Result<Server> ParseServerAddress(std::string_view text) {
   return s;
 }
 
+Result<std::vector<Server>> ParseServerList(const config::ConfigNode& section,
+                                            const std::string& key) {
+  SG_ASSIGN_OR_RETURN(auto texts, section.StringList(key));
+  std::vector<Server> servers;
+  servers.reserve(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto server = ParseServerAddress(texts[i]);
+    if (!server.ok()) {
+      return section.ErrorAt(key, "entry " + std::to_string(i) + ": " + server.error().message);
+    }
+    servers.push_back(std::move(*server));
+  }
+  return servers;
+}
+
 }  // namespace sg::dns

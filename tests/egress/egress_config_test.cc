@@ -134,6 +134,17 @@ TEST(EgressConfig, ErrorsNameTheKey) {
   EXPECT_NE(verify_opportunistic.error().message.find("egress.outbound.tls.verify"),
             std::string::npos);
 
+  // DNS servers are IP literals (common/dns/dns_server_address.h, like the
+  // keyservice's and discovery's): a name would only fail later in c-ares.
+  auto dns_name = Parse("egress: {dns: {servers: [\"127.0.0.1\", \"ns1.example:53\"]}}\n");
+  ASSERT_FALSE(dns_name.ok());
+  EXPECT_NE(dns_name.error().message.find("egress.dns.servers"), std::string::npos)
+      << dns_name.error().message;
+  EXPECT_NE(dns_name.error().message.find("entry 1"), std::string::npos)
+      << dns_name.error().message;
+  EXPECT_NE(dns_name.error().message.find("not an IP address"), std::string::npos)
+      << dns_name.error().message;
+
   auto bad_port = Parse("egress: {inbound: {transport: smtp, hosts: [\"mail:99999\"]}}\n");
   ASSERT_FALSE(bad_port.ok());
   EXPECT_NE(bad_port.error().message.find("port must be a number"), std::string::npos);

@@ -214,6 +214,13 @@ TEST(KeyServiceConfigTest, DnsAndDomainValidation) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("keyservice.dns.servers"), std::string::npos)
       << bad.error().message;
+  // A host name: c-ares takes IP literals only (common/dns/dns_server_address.h).
+  bad = Parse("keyservice:\n  dns: {servers: [ns1.example]}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("keyservice.dns.servers"), std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("not an IP address"), std::string::npos)
+      << bad.error().message;
 }
 
 TEST(KeyServiceConfigTest, BackgroundIssuance) {

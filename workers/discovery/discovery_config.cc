@@ -7,12 +7,7 @@ namespace {
 
 Status ParseDns(const config::ConfigNode& section, DiscoveryConfig& c) {
   SG_ASSIGN_OR_RETURN(config::ConfigNode dns, section.Map("dns"));
-  SG_ASSIGN_OR_RETURN(auto servers, dns.StringList("servers"));
-  for (const auto& text : servers) {
-    auto server = dns::ParseServerAddress(text);
-    if (!server.ok()) return dns.ErrorAt("servers", server.error().message);
-    c.dns.servers.push_back(std::move(*server));
-  }
+  SG_ASSIGN_OR_RETURN(c.dns.servers, dns::ParseServerList(dns));
   SG_ASSIGN_OR_RETURN(c.dns.timeout, dns.Duration("timeout", std::chrono::seconds(5)));
   if (c.dns.timeout < std::chrono::milliseconds(100)) {
     return dns.ErrorAt("timeout", "must be at least 100ms");
