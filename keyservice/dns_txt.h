@@ -1,9 +1,9 @@
 // TxtResolver: blocking TXT lookups for domain validation
 // (keyservice/domain_validation.h).
 //
-// CaresTxtResolver runs the shared c-ares resolver (common/dns/dns_resolver.h)
-// on a private libuv loop per lookup, so the keyservice (which has no event
-// loop) needs no second resolver. Servers: keyservice.dns.servers (empty:
+// CaresTxtResolver is dns::ResolveTxtBlocking (common/dns/dns_blocking.h):
+// the shared c-ares resolver on a private libuv loop per lookup, since the
+// keyservice has no event loop. Servers: keyservice.dns.servers (empty:
 // /etc/resolv.conf), so tests point it at a local DNS server.
 //
 // Errors: kNotFound for NXDOMAIN (the name does not exist); kUnavailable or

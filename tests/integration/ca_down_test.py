@@ -37,9 +37,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import sgtest  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CMP_TEST_CA = os.path.join(BUILD, "tests", "keyservice", "cmp_test_ca")
-DNS_SERVER = os.path.join(SRC, "tests", "egress", "peers", "dns_server.py")
 
 # sgtest.run_config() with a CMP CA that this test starts (or keeps
 # silent), a DNS server for domain validation and an SMTP sink; @...@ are
@@ -115,15 +113,13 @@ def metric(gw, pattern):
     return float(m.group(1)) if m else 0.0
 
 
-def validate_domain(gw, zone_file):
+def validate_domain(gw, dns):
     r = gw.ctl("domain", "validate", "example.com")
     if r.returncode != 0:
         sgtest.fail_with_log("domain validate: " + r.stderr + r.stdout, gw.log_path)
     name = re.search(r"name:\s+(\S+)", r.stdout).group(1)
     value = re.search(r"value:\s+(\S+)", r.stdout).group(1)
-    with open(zone_file + ".tmp", "w") as f:
-        f.write(f"{name} TXT {value}\n")
-    os.rename(zone_file + ".tmp", zone_file)
+    dns.set_zone([f"{name} TXT {value}"])
     sgtest.wait_until(lambda: "valid until" in gw.ctl("domain", "list").stdout, 30,
                       what="example.com validated", proc=gw.proc)
 
@@ -153,18 +149,18 @@ def is_signed(content):
     return b"multipart/signed" in content and b"pkcs7-signature" in content
 
 
-def ca_silent(work, sink, sink_port, dns_port, zone_file, ca_dir):
+def ca_silent(work, sink, sink_port, dns, ca_dir):
     """Part 1: the CA stays silent; unsigned after ca_wait, exactly once."""
     cmp_port = sgtest.free_port()
     silent = SilentCa(cmp_port)
-    config = (CONFIG.replace("@DNS_PORT@", str(dns_port)).replace("@CMP_PORT@", str(cmp_port))
+    config = (CONFIG.replace("@DNS_PORT@", str(dns.port)).replace("@CMP_PORT@", str(cmp_port))
               .replace("@CA_DIR@", ca_dir).replace("@CA_WAIT@", "4s")
               .replace("@SINK_PORT@", str(sink_port)))
     mid = "<ca-silent-1@example.com>"
     gw = sgtest.SmimegateRun(BUILD, config, prefix="sg-ca-silent-")
     try:
         with gw:
-            validate_domain(gw, zone_file)
+            validate_domain(gw, dns)
             sent = send(gw, mid)
             wait_set_aside(gw, sink, mid)
             sgtest.wait_until(lambda: len(silent.conns) >= 1, 10, what="a CMP request to the CA",
@@ -201,10 +197,10 @@ def ca_silent(work, sink, sink_port, dns_port, zone_file, ca_dir):
         silent.close()
 
 
-def ca_comes_up(work, sink, sink_port, dns_port, zone_file, ca_dir):
+def ca_comes_up(work, sink, sink_port, dns, ca_dir):
     """Part 2: the CA comes up before ca_wait ends; delivered signed, once."""
     cmp_port = sgtest.free_port()  # nothing listens yet
-    config = (CONFIG.replace("@DNS_PORT@", str(dns_port)).replace("@CMP_PORT@", str(cmp_port))
+    config = (CONFIG.replace("@DNS_PORT@", str(dns.port)).replace("@CMP_PORT@", str(cmp_port))
               .replace("@CA_DIR@", ca_dir).replace("@CA_WAIT@", "120s")
               .replace("@SINK_PORT@", str(sink_port)))
     mid = "<ca-up-1@example.com>"
@@ -213,7 +209,7 @@ def ca_comes_up(work, sink, sink_port, dns_port, zone_file, ca_dir):
     gw = sgtest.SmimegateRun(BUILD, config, prefix="sg-ca-up-")
     try:
         with gw:
-            validate_domain(gw, zone_file)
+            validate_domain(gw, dns)
             send(gw, mid)
             wait_set_aside(gw, sink, mid)
             time.sleep(1.5)  # a few tries against the dead CA
@@ -256,24 +252,16 @@ def main():
     ca_dir = os.path.join(work, "ca")
     os.makedirs(ca_dir)
     subprocess.run([CMP_TEST_CA, "init", ca_dir], check=True)
-    port_file = os.path.join(work, "dns.port")
-    zone_file = os.path.join(work, "zone")
-    dns = subprocess.Popen(["/usr/bin/python3", DNS_SERVER, "--port-file", port_file,
-                            "--zone-file", zone_file])
     sink = Sink()
     sink_port = sgtest.free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=sink_port)
     controller.start()
     try:
-        sgtest.wait_until(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 10,
-                          what="the DNS server")
-        dns_port = int(open(port_file).read().strip())
-        ca_silent(work, sink, sink_port, dns_port, zone_file, ca_dir)
-        ca_comes_up(work, sink, sink_port, dns_port, zone_file, ca_dir)
+        with sgtest.DnsServer(work) as dns:
+            ca_silent(work, sink, sink_port, dns, ca_dir)
+            ca_comes_up(work, sink, sink_port, dns, ca_dir)
     finally:
         controller.stop()
-        dns.terminate()
-        dns.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 """Issue 22: certificate discovery before giving up (docs/discovery.md).
 
 `smimegate run` with workers.discovery on, its DNS server a local dnslib
-server (tests/egress/peers/dns_server.py, loopback, free port) standing in
+server (sgtest.DnsServer: tests/egress/peers/dns_server.py, loopback) standing in
 for a validating resolver: it sets the AD bit ("!ad") and serves an SMIMEA
 record (RFC 8162) with bob@partner.example's whole certificate, issued by a
 partner CA the admin trusts (`smimegatectl trust add`). The keyservice knows
@@ -26,7 +26,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import sgtest  # noqa: E402
 
-DNS_SERVER = os.path.join(HERE, "..", "egress", "peers", "dns_server.py")
 fail = sgtest.fail_with_log
 
 
@@ -62,12 +61,6 @@ def owner(local):
     return hashlib.sha256(local.encode()).hexdigest()[:56] + "._smimecert.partner.example"
 
 
-def write_zone(zone, lines):
-    with open(zone + ".tmp", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.rename(zone + ".tmp", zone)
-
-
 def send(gw, rcpt, n):
     marker = "<disc-%d-%f@example.com>" % (n, time.time())
     data = ("From: Alice <alice@example.com>\r\nTo: %s\r\nSubject: Figures %d\r\n"
@@ -78,13 +71,13 @@ def send(gw, rcpt, n):
     return marker
 
 
-def run(gw, work, zone):
+def run(gw, work, dns):
     ca, users = partner_pki(work)
     sgtest.ctl_ok(gw, "user", "add", "alice@example.com")
     sgtest.ctl_ok(gw, "trust", "add", ca)
 
     # Validated: bob's certificate is discovered and used.
-    write_zone(zone, ["!ad", owner("bob") + " SMIMEA 3 0 0 " + users["bob"][2].hex()])
+    dns.set_zone(["!ad", owner("bob") + " SMIMEA 3 0 0 " + users["bob"][2].hex()])
     msg = gw.wait_mail("outbound", send(gw, "bob@partner.example", 1).encode(), timeout=60)
     if b"application/pkcs7-mime" not in msg:
         fail("mail to bob was not encrypted: %r" % msg[:400], gw.log_path)
@@ -104,7 +97,7 @@ def run(gw, work, zone):
     print("ok: bob's SMIMEA certificate discovered, harvested and encrypted to")
 
     # Not validated (AD clear): carol's record is ignored, the mail is signed only.
-    write_zone(zone, [owner("carol") + " SMIMEA 3 0 0 " + users["carol"][2].hex()])
+    dns.set_zone([owner("carol") + " SMIMEA 3 0 0 " + users["carol"][2].hex()])
     msg = gw.wait_mail("outbound", send(gw, "carol@partner.example", 2).encode(), timeout=60)
     if b"application/pkcs7-mime" in msg or b"multipart/signed" not in msg:
         fail("mail to carol (unvalidated record) was not signed-only: %r" % msg[:400],
@@ -119,27 +112,17 @@ def run(gw, work, zone):
 
 def main():
     work = tempfile.mkdtemp(prefix="sg-disc-")
-    zone, port_file = os.path.join(work, "zone"), os.path.join(work, "dns.port")
-    open(zone, "w").close()
-    dns = subprocess.Popen(["/usr/bin/python3", DNS_SERVER, "--port-file", port_file,
-                            "--zone-file", zone])
     gw = None
     try:
-        sgtest.wait_until(lambda: os.path.exists(port_file) and open(port_file).read().strip(),
-                          10, what="the DNS server", proc=dns)
-        with open(port_file) as f:
-            dns_port = int(f.read())
-        workers = ("discovery: {enabled: true, dns: {servers: [\"127.0.0.1:%d\"], timeout: 1s}, "
-                   "retry: 200ms, max_wait: 20s}" % dns_port)
-        gw = sgtest.SmimegateRun(sys.argv[1], sgtest.run_config(workers=workers),
-                                 prefix="sg-disc-run-")
-        with gw:
-            run(gw, work, zone)
+        with sgtest.DnsServer(work) as dns:
+            workers = ("discovery: {enabled: true, dns: {servers: [\"127.0.0.1:%d\"], timeout: 1s}, "
+                       "retry: 200ms, max_wait: 20s}" % dns.port)
+            gw = sgtest.SmimegateRun(sys.argv[1], sgtest.run_config(workers=workers),
+                                     prefix="sg-disc-run-")
+            with gw:
+                run(gw, work, dns)
     except (TimeoutError, RuntimeError, subprocess.CalledProcessError) as e:
         fail(str(e), gw.log_path if gw else "/dev/null")
-    finally:
-        dns.terminate()
-        dns.wait()
     print("PASS")
 
 

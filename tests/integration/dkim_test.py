@@ -31,7 +31,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import sgtest  # noqa: E402
 
-DNS_SERVER = os.path.join(HERE, "..", "egress", "peers", "dns_server.py")
 VERIFY = os.path.join(HERE, "..", "workers", "dkim", "dkim_verify.py")
 fail = sgtest.fail_with_log
 
@@ -72,7 +71,8 @@ def send(gw, n):
     return marker
 
 
-def run(gw, work, zone, dns_port):
+def run(gw, work, dns):
+    dns_port = dns.port
     sgtest.ctl_ok(gw, "user", "add", "alice@example.com")
     sgtest.ctl_ok(gw, "cert", "import", partner_cert(work), "--address", "carol@partner.example")
 
@@ -87,9 +87,7 @@ def run(gw, work, zone, dns_port):
         if any(len(s) > 255 for s in strings) or (alg == "rsa" and len(strings) < 2):
             fail("the TXT record is not split into 255-byte strings: %r" % out, gw.log_path)
         lines.append(out.replace(" IN TXT ", " TXT ", 1))
-    with open(zone + ".tmp", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.rename(zone + ".tmp", zone)
+    dns.set_zone(lines)
     keys = sgtest.ctl_json(gw, "dkim", "list", "example.com")
     if [(k["selector"], k["state"]) for k in keys] != [("ed1", "published"), ("rsa1", "published")]:
         fail("dkim list: %r" % keys, gw.log_path)
@@ -145,24 +143,14 @@ def run(gw, work, zone, dns_port):
 
 def main():
     work = tempfile.mkdtemp(prefix="sg-dkim-")
-    zone, port_file = os.path.join(work, "zone"), os.path.join(work, "dns.port")
-    open(zone, "w").close()
-    dns = subprocess.Popen(["/usr/bin/python3", DNS_SERVER, "--port-file", port_file,
-                            "--zone-file", zone])
     gw = None
     try:
-        sgtest.wait_until(lambda: os.path.exists(port_file) and open(port_file).read().strip(),
-                          10, what="the DNS server", proc=dns)
-        with open(port_file) as f:
-            dns_port = int(f.read())
-        gw = sgtest.SmimegateRun(sys.argv[1], sgtest.run_config(), prefix="sg-dkim-run-")
-        with gw:
-            run(gw, work, zone, dns_port)
+        with sgtest.DnsServer(work) as dns:
+            gw = sgtest.SmimegateRun(sys.argv[1], sgtest.run_config(), prefix="sg-dkim-run-")
+            with gw:
+                run(gw, work, dns)
     except (TimeoutError, RuntimeError) as e:
         fail(str(e), gw.log_path if gw else "/dev/null")
-    finally:
-        dns.terminate()
-        dns.wait()
     print("PASS")
 
 

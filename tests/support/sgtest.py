@@ -106,6 +106,55 @@ def stop(proc, timeout=20.0):
         proc.wait()
 
 
+class DnsServer:
+    """The test DNS server (tests/egress/peers/dns_server.py, dnslib, UDP on a
+    free loopback port) answering from a zone file in `work`.
+
+    On entering it runs and `port` is its port; on leaving it is stopped.
+    set_zone(lines) replaces the zone atomically (the server reads it again
+    for every query); the line forms are the script's ("NAME TXT ...",
+    "!ad", "NAME SMIMEA 3 0 0 HEX", ...). The server logs every query to
+    `query_log`.
+    """
+
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "egress", "peers",
+                          "dns_server.py")
+
+    def __init__(self, work, lines=()):
+        self.zone = os.path.join(work, "zone")
+        self.port_file = os.path.join(work, "dns.port")
+        self.query_log = self.port_file + ".log"
+        self.port = None
+        self.proc = None
+        self.set_zone(lines)
+
+    def set_zone(self, lines):
+        with open(self.zone + ".tmp", "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+        os.rename(self.zone + ".tmp", self.zone)
+
+    def __enter__(self):
+        # Debian's python3-dnslib belongs to /usr/bin/python3.
+        self.proc = subprocess.Popen(["/usr/bin/python3", self.SCRIPT, "--port-file",
+                                      self.port_file, "--zone-file", self.zone])
+        try:
+            def port():
+                if not os.path.exists(self.port_file):
+                    return None
+                with open(self.port_file) as f:
+                    return f.read().strip()
+            self.port = int(wait_until(port, 10, what="the DNS server", proc=self.proc))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            stop(self.proc, timeout=10)
+        return False
+
+
 # A `smimegate run` config for SmimegateRun: hosted domain example.com, the
 # relay listener trusts loopback, both directions delivered to Maildirs under
 # the home directory (mail/inbound, mail/outbound; a tenant's inbound route may
