@@ -34,13 +34,13 @@ def openssl(*args):
 
 
 def partner_pki(work):
-    """A partner CA and bob's and carol's certificates from it (PEM paths)."""
+    """A partner CA and bob's, carol's and dave's certificates from it (PEM paths)."""
     ca_key, ca = os.path.join(work, "ca.key"), os.path.join(work, "ca.pem")
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
             "-subj", "/O=Partner/CN=Partner CA", "-addext", "basicConstraints=critical,CA:TRUE",
             "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", ca_key, "-out", ca)
     out = {}
-    for user in ("bob", "carol"):
+    for user in ("bob", "carol", "dave"):
         key, csr, pem = (os.path.join(work, user + ext) for ext in (".key", ".csr", ".pem"))
         ext = os.path.join(work, user + ".ext")
         with open(ext, "w") as f:
@@ -96,6 +96,15 @@ def run(gw, work, dns):
         fail("bob's certificate was not stored like a harvested one: %s" % certs, gw.log_path)
     print("ok: bob's SMIMEA certificate discovered, harvested and encrypted to")
 
+    # RFC 8162 hashes the local-part as written: the partner published dave's
+    # record under "Dave", and alice writes "Dave@partner.example".
+    dns.set_zone(["!ad", owner("Dave") + " SMIMEA 3 0 0 " + users["dave"][2].hex()])
+    msg = gw.wait_mail("outbound", send(gw, "Dave@partner.example", 3).encode(), timeout=60)
+    if b"application/pkcs7-mime" not in msg:
+        fail("mail to Dave (record under the local-part as written) was not encrypted: %r"
+             % msg[:400], gw.log_path)
+    print("ok: the local-part is hashed as written (Dave)")
+
     # Not validated (AD clear): carol's record is ignored, the mail is signed only.
     dns.set_zone([owner("carol") + " SMIMEA 3 0 0 " + users["carol"][2].hex()])
     msg = gw.wait_mail("outbound", send(gw, "carol@partner.example", 2).encode(), timeout=60)
@@ -103,7 +112,7 @@ def run(gw, work, dns):
         fail("mail to carol (unvalidated record) was not signed-only: %r" % msg[:400],
              gw.log_path)
     _, metrics = sgtest.http_get("http://127.0.0.1:%d/metrics" % gw.ports["metrics"])
-    for want in ('smimegate_discovery_lookups_total{source="smimea",result="found"} 1',
+    for want in ('smimegate_discovery_lookups_total{source="smimea",result="found"} 2',
                  'smimegate_discovery_lookups_total{source="smimea",result="not_validated"} 1'):
         if want not in metrics:
             fail("no %s in /metrics" % want, gw.log_path)

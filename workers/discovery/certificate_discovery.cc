@@ -8,6 +8,21 @@ namespace sg::workers {
 
 using State = DiscoveryStatus::State;
 
+namespace {
+
+// What the sources look up: the local-part as written, the domain of the
+// normalised address (A-labels: what DNS and directories are asked for).
+std::string QueryForm(const std::string& address, const std::string& as_written) {
+  const size_t written_at = as_written.rfind('@');
+  const size_t at = address.rfind('@');
+  if (written_at == std::string::npos || written_at == 0 || at == std::string::npos) {
+    return address;
+  }
+  return as_written.substr(0, written_at) + address.substr(at);
+}
+
+}  // namespace
+
 CertificateDiscovery::CertificateDiscovery(DiscoveryOptions options,
                                            std::vector<std::unique_ptr<CertificateSource>> sources,
                                            keyservice::KeyService& keys, DiscoveryMetrics& metrics,
@@ -31,7 +46,8 @@ CertificateDiscovery::~CertificateDiscovery() {
   for (auto& t : pool_) t.join();
 }
 
-DiscoveryStatus CertificateDiscovery::Lookup(const std::string& address) {
+DiscoveryStatus CertificateDiscovery::Lookup(const std::string& address,
+                                             const std::string& as_written) {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_.NowMs();
   DiscoveryStatus out;
@@ -62,7 +78,7 @@ DiscoveryStatus CertificateDiscovery::Lookup(const std::string& address) {
   }
   TrimLocked(now);
   entries_[address] = Entry{State::kPending, "", now, 0};
-  queue_.push_back(address);
+  queue_.push_back(Job{address, QueryForm(address, as_written)});
   wake_.notify_one();
   metrics_.Recipient("waiting");
   out.state = State::kPending;
@@ -85,21 +101,22 @@ void CertificateDiscovery::RunPool() {
   while (true) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    const std::string address = queue_.front();
+    const Job job = queue_.front();
     queue_.pop_front();
     lock.unlock();
-    Entry done = Discover(address);
+    Entry done = Discover(job);
     lock.lock();
-    entries_[address] = std::move(done);
+    entries_[job.address] = std::move(done);
   }
 }
 
-CertificateDiscovery::Entry CertificateDiscovery::Discover(const std::string& address) {
+CertificateDiscovery::Entry CertificateDiscovery::Discover(const Job& job) {
+  const std::string& address = job.address;
   Entry e;
   e.state = State::kNone;
   bool failed = false;
   for (const auto& source : sources_) {
-    SourceAnswer answer = source->Find(address);
+    SourceAnswer answer = source->Find(job.query);
     std::string result = answer.result;
     if (result == "found") {
       if (Accept(address, answer, &e.der)) {

@@ -74,8 +74,11 @@ class CertificateDiscovery {
   CertificateDiscovery(const CertificateDiscovery&) = delete;
   CertificateDiscovery& operator=(const CertificateDiscovery&) = delete;
 
-  // `address` normalised (common/mail/address.h). Never blocks on I/O.
-  DiscoveryStatus Lookup(const std::string& address);
+  // `address` normalised (common/mail/address.h): the recipient's identity,
+  // the cache key and what the harvest check matches. `as_written`: the
+  // address as the sender wrote it (RCPT TO), whose local-part the sources
+  // look up (empty: `address`). Never blocks on I/O.
+  DiscoveryStatus Lookup(const std::string& address, const std::string& as_written = "");
 
  private:
   struct Entry {
@@ -85,8 +88,12 @@ class CertificateDiscovery {
     int64_t expires_ms = 0;  // finished
   };
   void RunPool();
+  struct Job {
+    std::string address;  // normalised
+    std::string query;    // the local-part as written @ the normalised domain
+  };
   // One lookup through every source; the entry it leaves.
-  Entry Discover(const std::string& address);
+  Entry Discover(const Job& job);
   // Offers the candidates to the harvest check; true when one is accepted.
   bool Accept(const std::string& address, const SourceAnswer& answer, std::string* der);
   void TrimLocked(int64_t now_ms);
@@ -101,7 +108,7 @@ class CertificateDiscovery {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::map<std::string, Entry> entries_;
-  std::deque<std::string> queue_;
+  std::deque<Job> queue_;
   std::vector<std::thread> pool_;
 };
 

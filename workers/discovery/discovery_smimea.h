@@ -4,6 +4,12 @@
 // 127.0.0.1) and used only when the answer is DNSSEC-validated (its AD bit,
 // trusted only from those servers: common/dns/dns_resolver.h).
 //
+// The local-part is hashed as the sender wrote it (RFC 8162 section 3: no
+// case mapping); when that name has no record and the local-part has upper
+// case ASCII letters, the lower-cased form is asked too (what a domain that
+// treats local-parts case-insensitively is likely to publish; the gateway
+// hashed only that form before). An error or timeout ends the lookup.
+//
 // Candidates: records of usage 3 (DANE-EE) or 1 (PKIX-EE) that hold the
 // whole certificate (selector 0, matching type 0). A digest-only record can
 // only confirm a certificate found elsewhere, and trust-anchor usages (0, 2)

@@ -32,7 +32,9 @@ class CertificateSource {
   virtual ~CertificateSource() = default;
   // The metric label of the source ("smimea", "ldap").
   virtual std::string_view Name() const = 0;
-  // Looks `address` (normalised) up; never throws, errors are answers.
+  // Looks `address` up: the local-part as the sender wrote it (RFC 8162
+  // hashes it so; CertificateDiscovery::Lookup), the domain normalised
+  // (A-labels, lower case). Never throws, errors are answers.
   virtual SourceAnswer Find(const std::string& address) = 0;
 };
 

@@ -107,7 +107,7 @@ void PolicyProcessor::DiscoverCertificates(const v1::MessageRecord& record, Outb
     rf.personal_cert = true;
     const Form with = DecideOutbound(plan.facts, rf, plan.effective.web_encryption).form;
     if (with != Form::kEncrypted && with != Form::kSignedEncrypted) continue;
-    DiscoveryStatus found = discovery_->Lookup(r.addr);
+    DiscoveryStatus found = discovery_->Lookup(r.addr, r.rcpt.address());
     if (found.state == DiscoveryStatus::State::kFound) {
       keyservice::EncryptionCertificate cert;
       cert.owner = r.addr;

@@ -134,6 +134,37 @@ TEST_F(DiscoveryTest, DigestOnlyAndTrustAnchorRecordsFindNothing) {
   EXPECT_EQ(Lookups("no_certificate"), 1);
 }
 
+// RFC 8162 section 3: the local-part is hashed as written (RCPT TO), not
+// as the gateway normalises it; the domain is the normalised one.
+TEST_F(DiscoveryTest, LocalPartIsHashedAsWritten) {
+  const std::string written = dns::SmimeaOwnerName("Dave", "partner.test");
+  dns_.SetRecords({"!ad", written + " SMIMEA 3 0 0 " + Hex(der_)});
+  Start();
+  EXPECT_EQ(discovery_->Lookup("dave@partner.test", "Dave@Partner.Test").state, State::kPending);
+  DiscoveryStatus s = Settle("dave@partner.test");
+  ASSERT_EQ(s.state, State::kFound);
+  ASSERT_EQ(keys_.harvested().size(), 1u);
+  EXPECT_EQ(keys_.harvested()[0].address, "dave@partner.test") << "matched as the identity";
+  EXPECT_EQ(dns_.Queries(), 1) << "found as written: no second form asked";
+}
+
+// A domain that publishes only the lower-case form is still found: after
+// the written form, the lower-cased one; a lower-case local-part is one query.
+TEST_F(DiscoveryTest, LowerCaseIsAskedWhenTheWrittenFormHasNoRecord) {
+  dns_.SetRecords(
+      {"!ad", dns::SmimeaOwnerName("dave", "partner.test") + " SMIMEA 3 0 0 " + Hex(der_)});
+  Start();
+  EXPECT_EQ(discovery_->Lookup("dave@partner.test", "Dave@partner.test").state, State::kPending);
+  EXPECT_EQ(Settle("dave@partner.test").state, State::kFound);
+  const std::vector<std::string> log = dns_.QueryLog();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].rfind(dns::SmimeaOwnerName("Dave", "partner.test"), 0), 0u) << log[0];
+  EXPECT_EQ(log[1].rfind(dns::SmimeaOwnerName("dave", "partner.test"), 0), 0u) << log[1];
+
+  EXPECT_EQ(Settle("erin@partner.test").state, State::kNone);  // lower case, not found
+  EXPECT_EQ(dns_.Queries(), 3) << "a lower-case local-part is asked once";
+}
+
 TEST_F(DiscoveryTest, NxdomainAndNodataAreNotFound) {
   dns_.SetRecords({"!ad", "carol._smimecert.partner.test TXT x",
                    dns::SmimeaOwnerName("carol", "partner.test") + " TXT not smimea"});
