@@ -4,13 +4,12 @@
 #define _Bool bool  // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #include <opendkim/dkim.h>
 #undef _Bool
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <array>
 #include <atomic>
 #include <cstring>
+
+#include "workers/dkim/dkim_key_cache.h"
 
 namespace sg::dkim {
 namespace {
@@ -20,33 +19,6 @@ constexpr std::array<const char*, 9> kSignHeaders = {
     "from", "to", "cc", "subject", "date", "message-id", "mime-version", "content-type", nullptr};
 constexpr std::array<const char*, 2> kOversignHeaders = {"from", nullptr};
 constexpr size_t kHeaderNameLen = sizeof("DKIM-Signature: ") - 1;
-
-// A PEM copy of a PKCS#8 key (libopendkim takes a C string), wiped on destruction.
-class PemKey {
- public:
-  explicit PemKey(const std::string& pkcs8_der) {
-    const auto* p = reinterpret_cast<const unsigned char*>(pkcs8_der.data());
-    EVP_PKEY* key = d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(pkcs8_der.size()));
-    if (key == nullptr) return;
-    BIO* bio = BIO_new(BIO_s_secmem());
-    if (bio != nullptr &&
-        PEM_write_bio_PKCS8PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr) == 1) {
-      char* data = nullptr;
-      long n = BIO_get_mem_data(bio, &data);
-      if (n > 0) pem_.assign(data, static_cast<size_t>(n));
-    }
-    BIO_free(bio);
-    EVP_PKEY_free(key);
-  }
-  ~PemKey() { OPENSSL_cleanse(pem_.data(), pem_.size()); }
-  PemKey(const PemKey&) = delete;
-  PemKey& operator=(const PemKey&) = delete;
-  bool ok() const { return !pem_.empty(); }
-  const char* c_str() const { return pem_.c_str(); }
-
- private:
-  std::string pem_;
-};
 
 struct HandleFree {
   void operator()(DKIM* d) const { dkim_free(d); }
@@ -69,8 +41,10 @@ Error LibError(const keyservice::DkimSigningKey& key, const char* step, DKIM_STA
 }  // namespace
 
 struct DkimSigner::Lib {
+  explicit Lib(size_t key_cache_entries) : keys(key_cache_entries) {}
   DKIM_LIB* lib = nullptr;
-  mutable std::atomic<uint64_t> job{0};
+  std::atomic<uint64_t> job{0};
+  DkimKeyCache keys;
   ~Lib() {
     if (lib != nullptr) dkim_close(lib);
   }
@@ -79,8 +53,8 @@ struct DkimSigner::Lib {
 DkimSigner::DkimSigner(std::unique_ptr<Lib> lib) : lib_(std::move(lib)) {}
 DkimSigner::~DkimSigner() = default;
 
-Result<std::unique_ptr<DkimSigner>> DkimSigner::Create() {
-  auto lib = std::make_unique<Lib>();
+Result<std::unique_ptr<DkimSigner>> DkimSigner::Create(size_t key_cache_entries) {
+  auto lib = std::make_unique<Lib>(key_cache_entries);
   lib->lib = dkim_init(nullptr, nullptr);
   if (lib->lib == nullptr) return MakeError(ErrorCode::kInternal, "libopendkim: dkim_init failed");
   // The header lists are (const char**) arrays, passed with the size of
@@ -101,17 +75,19 @@ Result<std::unique_ptr<DkimSigner>> DkimSigner::Create() {
   return std::unique_ptr<DkimSigner>(new DkimSigner(std::move(lib)));
 }
 
+size_t DkimSigner::KeysPrepared() const { return lib_->keys.conversions(); }
+
 Result<std::string> DkimSigner::Sign(const keyservice::DkimSigningKey& key,
                                      std::string_view message) const {
-  PemKey pem(key.private_key_der);
-  if (!pem.ok()) {
+  const std::shared_ptr<const PemKey> pem = lib_->keys.Get(key);
+  if (!pem->ok()) {
     return MakeError(ErrorCode::kInvalidArgument, Where(key) + ": the private key does not load");
   }
   const dkim_alg_t alg = key.algorithm == "ed25519" ? DKIM_SIGN_ED25519SHA256 : DKIM_SIGN_RSASHA256;
   const std::string job = "sg" + std::to_string(lib_->job.fetch_add(1));
   DKIM_STAT st = DKIM_STAT_OK;
   Handle d(dkim_sign(lib_->lib, reinterpret_cast<const unsigned char*>(job.c_str()), nullptr,
-                     reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(pem.c_str())),
+                     reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(pem->c_str())),
                      reinterpret_cast<const unsigned char*>(key.selector.c_str()),
                      reinterpret_cast<const unsigned char*>(key.domain.c_str()), DKIM_CANON_RELAXED,
                      DKIM_CANON_RELAXED, alg, -1, &st));

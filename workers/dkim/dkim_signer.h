@@ -11,14 +11,16 @@
 //
 // Errors: kInvalidArgument when the key does not load (names domain and
 // selector, never the key), kInternal for any other libopendkim failure
-// (names the library's status). The private key is never logged; its PEM
-// copy is wiped after use.
+// (names the library's status). The private key is never logged; the PEM
+// copy libopendkim needs is made once per domain's key and kept in memory
+// only (dkim_key_cache.h), wiped when dropped.
 //
 // Threading: one DkimSigner is shared by every worker thread (the library
 // handle is read-only after construction; each Sign has its own DKIM
-// handle).
+// handle; the key cache has its own lock).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,8 +32,16 @@ namespace sg::dkim {
 
 class DkimSigner {
  public:
+  // Keys of this many From domains stay prepared (dkim_key_cache.h); 0
+  // prepares the key for every signature (the benchmark's baseline).
+  static constexpr size_t kDefaultKeyCacheEntries = 1024;
+
   // kInternal when libopendkim cannot be initialised.
-  static Result<std::unique_ptr<DkimSigner>> Create();
+  static Result<std::unique_ptr<DkimSigner>> Create(
+      size_t key_cache_entries = kDefaultKeyCacheEntries);
+
+  // How many times a key was prepared (PEM made) so far: tests, benchmark.
+  size_t KeysPrepared() const;
   ~DkimSigner();
   DkimSigner(const DkimSigner&) = delete;
   DkimSigner& operator=(const DkimSigner&) = delete;

@@ -25,6 +25,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/workers/policy/policy_test_util.h"
 #include "workers/dkim/dkim_decision.h"
+#include "workers/dkim/dkim_key_cache.h"
 #include "workers/dkim/dkim_signer.h"
 
 namespace sg::dkim {
@@ -155,6 +156,70 @@ TEST(DkimSignerErrorsTest, AKeyThatDoesNotLoadNamesDomainAndSelector) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(r.error().message.find("DKIM key s7 of example.com"), std::string::npos);
+}
+
+// The key is prepared (PEM made) once per domain's key, not per message
+// (dkim_key_cache.h): signatures made with the kept key still verify; a new
+// active selector (rotation) or a new key under the same selector is
+// prepared again and the old one is not used for that domain any more.
+TEST(DkimKeyCacheTest, AKeyIsPreparedOncePerDomainKeyAndARotationReplacesIt) {
+  auto signer = DkimSigner::Create();
+  ASSERT_TRUE(signer.ok());
+  const std::string message = TextMessage("alice@example.com", "Kept key", "Body\r\n");
+  const TestKey a = MakeKey("rsa");
+  for (int i = 0; i < 3; ++i) {
+    auto header = (*signer)->Sign(a.key, message);
+    ASSERT_TRUE(header.ok()) << header.error().ToString();
+    EXPECT_EQ(Verify(*header + message, a.record), "pass") << "signature " << i;
+  }
+  EXPECT_EQ((*signer)->KeysPrepared(), 1u) << "three signatures, one key: prepared once";
+
+  TestKey b = MakeKey("ed25519");  // rotation: another selector of the same domain
+  b.key.selector = "s2";
+  b.record = keyservice::DkimRecordName("s2", "example.com") + b.record.substr(b.record.find(' '));
+  auto header = (*signer)->Sign(b.key, message);
+  ASSERT_TRUE(header.ok()) << header.error().ToString();
+  EXPECT_EQ(Verify(*header + message, b.record), "pass");
+  ASSERT_TRUE((*signer)->Sign(b.key, message).ok());
+  EXPECT_EQ((*signer)->KeysPrepared(), 2u);
+
+  // A new key under an old selector (removed and generated again): not the old PEM.
+  const TestKey a2 = MakeKey("rsa");
+  header = (*signer)->Sign(a2.key, message);
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(Verify(*header + message, a2.record), "pass");
+  EXPECT_NE(Verify(*header + message, a.record), "pass");
+  EXPECT_EQ((*signer)->KeysPrepared(), 3u);
+
+  // Another domain has its own entry; example.com's stays.
+  const TestKey org = MakeKey("ed25519", "example.org");
+  ASSERT_TRUE((*signer)->Sign(org.key, TextMessage("bob@example.org", "x")).ok());
+  ASSERT_TRUE((*signer)->Sign(a2.key, message).ok());
+  EXPECT_EQ((*signer)->KeysPrepared(), 4u);
+}
+
+TEST(DkimKeyCacheTest, BoundedAndOffWithCapacityZero) {
+  DkimKeyCache two(2);
+  const TestKey com = MakeKey("ed25519", "example.com");
+  const TestKey org = MakeKey("ed25519", "example.org");
+  const TestKey net = MakeKey("ed25519", "example.net");
+  for (const TestKey* k : {&com, &org, &com, &net}) EXPECT_TRUE(two.Get(k->key)->ok());
+  EXPECT_EQ(two.conversions(), 3u) << "com kept while used";
+  EXPECT_TRUE(two.Get(com.key)->ok());
+  EXPECT_EQ(two.conversions(), 3u) << "com is one of the two most recently used";
+  EXPECT_TRUE(two.Get(org.key)->ok());
+  EXPECT_EQ(two.conversions(), 4u) << "org was the least recently used: dropped";
+
+  DkimKeyCache none(0);
+  EXPECT_TRUE(none.Get(com.key)->ok());
+  EXPECT_TRUE(none.Get(com.key)->ok());
+  EXPECT_EQ(none.conversions(), 2u);
+
+  const keyservice::DkimSigningKey bad{"example.com", "s9", "rsa", "not a key"};
+  EXPECT_FALSE(two.Get(bad)->ok());
+  EXPECT_FALSE(two.Get(bad)->ok()) << "a key that does not load is not kept";
+  EXPECT_TRUE(two.Get(com.key)->ok());
+  EXPECT_EQ(two.conversions(), 6u) << "the bad key did not replace com's entry";
 }
 
 // The policy's last step over the real PolicyProcessor (policy_dkim.h).
