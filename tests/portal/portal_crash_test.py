@@ -3,7 +3,16 @@
 SIGKILL while a burst of web-encryption messages is being stored; after a
 restart on the same data, every message the relay accepted (250) is in the
 portal exactly once (the partner's inbox lists each subject once), and each
-was notified at least once.
+was notified at least once with a link that opens it.
+
+A message stored and notified but not yet marked notified when the process
+died is notified again after the restart with a new link, which revokes the
+first one (portal/portal_intake.cc Notify: a re-sent link replaces the one
+before, as for an admin's resend). Its first link then answers 410; the
+recipient uses the newer one. So the test does not take just any
+notification's link: every message must have one that opens (200 with the
+registration form), a link answering 410 must belong to a message notified
+more than once, and the registration goes through a link that opens.
 
 Usage: portal_crash_test.py <smimegate> <smimegatectl>
 """
@@ -18,7 +27,7 @@ from email.message import EmailMessage
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import sgtest  # noqa: E402
-from portal_harness import Browser, Gateway, maildir_files  # noqa: E402
+from portal_harness import Browser, Gateway, csrf, maildir_files  # noqa: E402
 
 N = 40  # below the inbox page size (50): one page shows them all
 
@@ -37,13 +46,52 @@ def burst(gw, accepted):
         pass  # the gateway was killed: what got no 250 was not accepted
 
 
-def notified_subjects(gw):
-    found = set()
+def notifications(gw):
+    """{message number: [link, ...]} of the notifications in the Maildir."""
+    out = {}
     for f in maildir_files(gw.outbound):
-        m = re.search(rb"burst (\d\d)", open(f, "rb").read())
-        if m:
-            found.add(int(m.group(1)))
-    return found
+        raw = open(f, "rb").read()
+        m = re.search(rb"burst (\d\d)", raw)
+        link, _ = Gateway.link_of(raw)
+        if m and link:
+            out.setdefault(int(m.group(1)), []).append(link)
+    return out
+
+
+class LinkCheck:
+    """Opens the notifications' links (each at most once while it works):
+    `working` {message: a link that opens it (200, the registration form)},
+    `revoked` {message: links answering 410}. A message whose every link
+    answers 410 may still get its re-notification: the caller waits."""
+
+    def __init__(self, gw):
+        self.gw, self.browser = gw, Browser(gw.portal)
+        self.working, self.revoked = {}, {}
+
+    def __call__(self, accepted):
+        """True once every accepted message has a link that opens."""
+        for i, links in notifications(self.gw).items():
+            for link in links:
+                if i in self.working or link in self.revoked.get(i, []):
+                    continue
+                status, _, page = self.browser.request("GET", link)
+                if status == 200 and csrf(page):
+                    self.working[i] = link
+                elif status == 410:
+                    self.revoked.setdefault(i, []).append(link)
+                else:
+                    print(f"FAIL: the link of message {i} answered {status}")
+                    print(self.gw.tail_log())
+                    sys.exit(1)
+        return set(accepted) <= set(self.working)
+
+    def check_revoked(self, notified):
+        """A link answers 410 only when its message was notified again."""
+        for i, links in self.revoked.items():
+            if len(notified[i]) < 2:
+                print(f"FAIL: message {i}'s only link answers 410")
+                print(self.gw.tail_log())
+                sys.exit(1)
 
 
 def main():
@@ -65,17 +113,21 @@ def main():
         gw.launch()
         if killed_after == N:
             print("note: the whole burst was accepted before the kill")
-        sgtest.wait_until(lambda: set(accepted) <= notified_subjects(gw), timeout=60,
+        sgtest.wait_until(lambda: set(accepted) <= set(notifications(gw)), timeout=60,
                           what="a notification for every accepted message", proc=gw.proc)
-        link = ""
-        for f in maildir_files(gw.outbound):
-            link, _ = Gateway.link_of(open(f, "rb").read())
-            if link:
-                break
-        b = Browser(gw.portal)
-        status, _ = b.register(link)
+        links = LinkCheck(gw)
+        sgtest.wait_until(lambda: links(accepted), timeout=60, interval=0.5,
+                          what="a link that opens every accepted message", proc=gw.proc)
+        links.check_revoked(notifications(gw))
+        b, status = Browser(gw.portal), None
+        for link in links.working.values():
+            if b.request("GET", link)[0] == 410:
+                continue  # revoked since it was checked (notified again): another message
+            status, _ = b.register(link)
+            break
         if status != 303:
             print(f"FAIL: registration answered {status}")
+            print(gw.tail_log())
             sys.exit(1)
         _, _, inbox = b.request("GET", "/inbox")
         listed = [int(x) for x in re.findall(rb">burst (\d\d)<", inbox)]
@@ -88,7 +140,8 @@ def main():
             sys.exit(1)
         print(f"PASS: killed with {at_kill} notifications out and {killed_after} of {N} accepted; "
               f"{len(accepted)} accepted "
-              f"messages in the portal exactly once ({len(listed)} listed)")
+              f"messages in the portal exactly once ({len(listed)} listed); "
+              f"re-notified messages whose first link was revoked: {sorted(links.revoked)}")
     finally:
         gw.stop()
 
