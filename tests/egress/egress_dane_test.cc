@@ -174,7 +174,10 @@ TEST_F(DaneLookupTest, MaxTtlAndCacheEntriesBoundTheCache) {
   Secure("a.example.com", {Tlsa(3, 1, 1)}, 3600);
   Secure("b.example.com", {Tlsa(3, 1, 1)}, 3600);
   EXPECT_EQ(Lookup("a.example.com").outcome, DaneOutcome::kDane);
-  clock_.AdvanceMs(11'000);  // past max_ttl, long before the record's TTL
+  clock_.AdvanceMs(5'000);
+  EXPECT_EQ(Lookup("a.example.com").outcome, DaneOutcome::kDane);
+  EXPECT_EQ(resolver_.Asked("_25._tcp.a.example.com", dns::kTypeTlsa), 1);
+  clock_.AdvanceMs(6'000);  // past max_ttl, long before the record's TTL
   EXPECT_EQ(Lookup("a.example.com").outcome, DaneOutcome::kDane);
   EXPECT_EQ(resolver_.Asked("_25._tcp.a.example.com", dns::kTypeTlsa), 2);
   EXPECT_EQ(Lookup("b.example.com").outcome, DaneOutcome::kDane);  // takes a's place
