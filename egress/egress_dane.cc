@@ -105,7 +105,7 @@ void Dane::PolicyFor(const std::string& host_in, std::function<void(DaneLookup)>
   if (waiters.size() > 1) return;  // a look-up of this host is under way
   resolver_.ResolveAuthenticated(
       host, kTypeA,
-      [this, host](Result<dns::AuthenticatedAnswer> answer) { OnAddress(host, answer); });
+      [this, host](const Result<dns::AuthenticatedAnswer>& answer) { OnAddress(host, answer); });
 }
 
 void Dane::OnAddress(const std::string& host, const Result<dns::AuthenticatedAnswer>& answer) {
@@ -114,12 +114,13 @@ void Dane::OnAddress(const std::string& host, const Result<dns::AuthenticatedAns
     return;
   }
   const uint32_t address_ttl = answer->ttl;
-  resolver_.ResolveAuthenticated("_25._tcp." + host, dns::kTypeTlsa,
-                                 [this, host, address_ttl](Result<dns::AuthenticatedAnswer> tlsa) {
-                                   DaneLookup lookup = DecideDaneTlsa(host, tlsa);
-                                   lookup.ttl = std::min(lookup.ttl, address_ttl);
-                                   Finish(host, std::move(lookup));
-                                 });
+  resolver_.ResolveAuthenticated(
+      "_25._tcp." + host, dns::kTypeTlsa,
+      [this, host, address_ttl](const Result<dns::AuthenticatedAnswer>& tlsa) {
+        DaneLookup lookup = DecideDaneTlsa(host, tlsa);
+        lookup.ttl = std::min(lookup.ttl, address_ttl);
+        Finish(host, std::move(lookup));
+      });
 }
 
 void Dane::Finish(const std::string& host, DaneLookup lookup) {

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string_view>
 
 #include "tests/egress/egress_harness.h"
 #include "tests/egress/peer_process.h"
@@ -47,7 +48,7 @@ std::string SpkiSha256Hex(const std::string& pem) {
   SHA256(der, static_cast<size_t>(len), md.data());
   OPENSSL_free(der);
   X509_free(cert);
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kHex = "0123456789abcdef";
   std::string out;
   for (unsigned char c : md) {
     out += kHex[c >> 4];

@@ -37,7 +37,8 @@ AuthenticatedAnswer Answer(bool authenticated, std::vector<std::string> rdata, u
   return a;
 }
 
-const AuthenticatedAnswer kSecureA = Answer(true, {std::string("\x7f\0\0\x02", 4)});
+// A validated A record set (127.0.0.2).
+AuthenticatedAnswer SecureA() { return Answer(true, {std::string("\x7f\0\0\x02", 4)}); }
 
 TEST(DaneDecisionTest, EachKindOfAnswerHasItsOutcome) {
   struct Case {
@@ -48,33 +49,35 @@ TEST(DaneDecisionTest, EachKindOfAnswerHasItsOutcome) {
     size_t records;
   };
   const std::vector<Case> cases{
-      {"address SERVFAIL", MakeError(ErrorCode::kUnavailable, "SERVFAIL"), kSecureA,
+      {"address SERVFAIL", MakeError(ErrorCode::kUnavailable, "SERVFAIL"), SecureA(),
        DaneOutcome::kBogus, 0},
-      {"address timeout", MakeError(ErrorCode::kTimeout, "t"), kSecureA, DaneOutcome::kBogus, 0},
+      {"address timeout", MakeError(ErrorCode::kTimeout, "t"), SecureA(), DaneOutcome::kBogus, 0},
       {"address insecure", Answer(false, {"x"}), Answer(true, {Tlsa(3, 1, 1)}), DaneOutcome::kNone,
        0},
       {"address NXDOMAIN", Answer(true, {}, 60, false), Answer(true, {Tlsa(3, 1, 1)}),
        DaneOutcome::kNone, 0},
-      {"TLSA SERVFAIL", kSecureA, MakeError(ErrorCode::kUnavailable, "SERVFAIL"),
+      {"TLSA SERVFAIL", SecureA(), MakeError(ErrorCode::kUnavailable, "SERVFAIL"),
        DaneOutcome::kBogus, 0},
-      {"TLSA malformed", kSecureA, MakeError(ErrorCode::kCorruption, "junk"), DaneOutcome::kBogus,
+      {"TLSA malformed", SecureA(), MakeError(ErrorCode::kCorruption, "junk"), DaneOutcome::kBogus,
        0},
-      {"TLSA cancelled", kSecureA, MakeError(ErrorCode::kCancelled, "stop"), DaneOutcome::kNone, 0},
-      {"TLSA insecure", kSecureA, Answer(false, {Tlsa(3, 1, 1)}), DaneOutcome::kNone, 0},
-      {"TLSA NODATA", kSecureA, Answer(true, {}), DaneOutcome::kNone, 0},
-      {"TLSA NXDOMAIN", kSecureA, Answer(true, {}, 60, false), DaneOutcome::kNone, 0},
-      {"3 1 1", kSecureA, Answer(true, {Tlsa(3, 1, 1)}), DaneOutcome::kDane, 1},
-      {"2 0 2 and 3 0 0", kSecureA, Answer(true, {Tlsa(2, 0, 2, 64), Tlsa(3, 0, 0, 300)}),
+      {"TLSA cancelled", SecureA(), MakeError(ErrorCode::kCancelled, "stop"), DaneOutcome::kNone,
+       0},
+      {"TLSA insecure", SecureA(), Answer(false, {Tlsa(3, 1, 1)}), DaneOutcome::kNone, 0},
+      {"TLSA NODATA", SecureA(), Answer(true, {}), DaneOutcome::kNone, 0},
+      {"TLSA NXDOMAIN", SecureA(), Answer(true, {}, 60, false), DaneOutcome::kNone, 0},
+      {"3 1 1", SecureA(), Answer(true, {Tlsa(3, 1, 1)}), DaneOutcome::kDane, 1},
+      {"2 0 2 and 3 0 0", SecureA(), Answer(true, {Tlsa(2, 0, 2, 64), Tlsa(3, 0, 0, 300)}),
        DaneOutcome::kDane, 2},
-      {"PKIX usages only", kSecureA, Answer(true, {Tlsa(0, 1, 1), Tlsa(1, 1, 1)}),
+      {"PKIX usages only", SecureA(), Answer(true, {Tlsa(0, 1, 1), Tlsa(1, 1, 1)}),
        DaneOutcome::kUnusable, 0},
-      {"PKIX-EE ignored beside DANE-EE", kSecureA, Answer(true, {Tlsa(1, 1, 1), Tlsa(3, 1, 1)}),
+      {"PKIX-EE ignored beside DANE-EE", SecureA(), Answer(true, {Tlsa(1, 1, 1), Tlsa(3, 1, 1)}),
        DaneOutcome::kDane, 1},
-      {"unknown selector", kSecureA, Answer(true, {Tlsa(3, 2, 1)}), DaneOutcome::kUnusable, 0},
-      {"unknown matching type", kSecureA, Answer(true, {Tlsa(3, 1, 3)}), DaneOutcome::kUnusable, 0},
-      {"SHA-256 of the wrong length", kSecureA, Answer(true, {Tlsa(3, 1, 1, 20)}),
+      {"unknown selector", SecureA(), Answer(true, {Tlsa(3, 2, 1)}), DaneOutcome::kUnusable, 0},
+      {"unknown matching type", SecureA(), Answer(true, {Tlsa(3, 1, 3)}), DaneOutcome::kUnusable,
+       0},
+      {"SHA-256 of the wrong length", SecureA(), Answer(true, {Tlsa(3, 1, 1, 20)}),
        DaneOutcome::kUnusable, 0},
-      {"truncated record", kSecureA, Answer(true, {std::string("\x03\x01", 2)}),
+      {"truncated record", SecureA(), Answer(true, {std::string("\x03\x01", 2)}),
        DaneOutcome::kUnusable, 0},
   };
   for (const auto& c : cases) {
@@ -122,7 +125,7 @@ class DaneLookupTest : public ::testing::Test {
     return out;
   }
   void Secure(const std::string& host, std::vector<std::string> tlsa, uint32_t ttl = 300) {
-    resolver_.answers[{host, kTypeA}] = kSecureA;
+    resolver_.answers[{host, kTypeA}] = SecureA();
     resolver_.answers[{"_25._tcp." + host, dns::kTypeTlsa}] = Answer(true, std::move(tlsa), ttl);
   }
 
@@ -162,7 +165,7 @@ TEST_F(DaneLookupTest, ASecureNoRecordsAnswerIsCachedToo) {
 }
 
 TEST_F(DaneLookupTest, AFailedLookupIsNotCached) {
-  resolver_.answers[{"mx.example.com", kTypeA}] = kSecureA;  // TLSA: SERVFAIL
+  resolver_.answers[{"mx.example.com", kTypeA}] = SecureA();  // TLSA: SERVFAIL
   EXPECT_EQ(Lookup("mx.example.com").outcome, DaneOutcome::kBogus);
   EXPECT_EQ(Lookup("mx.example.com").outcome, DaneOutcome::kBogus);
   EXPECT_EQ(resolver_.Asked("_25._tcp.mx.example.com", dns::kTypeTlsa), 2);
