@@ -119,6 +119,26 @@ Result<SmtpTimeouts> ParseTimeouts(const config::ConfigNode& smtp) {
   return t;
 }
 
+// egress.dane: needs DNSSEC-validated answers, so egress.dns.trust_ad
+// (parsed before it).
+Status ParseDane(const config::ConfigNode& section, EgressConfig& cfg) {
+  SG_ASSIGN_OR_RETURN(auto dane, section.Map("dane"));
+  SG_ASSIGN_OR_RETURN(cfg.dane.enabled, dane.Bool("enabled", false));
+  SG_ASSIGN_OR_RETURN(cfg.dane.max_ttl, dane.Duration("max_ttl", cfg.dane.max_ttl));
+  if (cfg.dane.max_ttl.count() < 0) return dane.ErrorAt("max_ttl", "must not be negative");
+  SG_ASSIGN_OR_RETURN(auto entries,
+                      dane.Int("cache_entries", cfg.dane.cache_entries, 0, 10'000'000));
+  cfg.dane.cache_entries = static_cast<int>(entries);
+  if (cfg.dane.enabled && !cfg.dns.trust_ad) {
+    return dane.ErrorAt(
+        "enabled",
+        "DANE needs DNSSEC-validated answers, and egress trusts no resolver's AD bit; fix: run "
+        "a validating resolver (e.g. unbound) on 127.0.0.1, list it in egress.dns.servers and "
+        "set egress.dns.trust_ad: true (docs/configuration.md \"DANE\")");
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 std::chrono::milliseconds DataTransferBudget(const SmtpTimeouts& timeouts, uint64_t size) {
@@ -227,6 +247,13 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(auto servers, dns::ParseServerList(dns));
   for (auto& s : servers) cfg.dns.servers.push_back(HostPort{std::move(s.host), s.port});
   SG_ASSIGN_OR_RETURN(cfg.dns.timeout, dns.Duration("timeout", std::chrono::seconds(5)));
+  SG_ASSIGN_OR_RETURN(cfg.dns.trust_ad, dns.Bool("trust_ad", false));
+  if (cfg.dns.trust_ad && cfg.dns.servers.empty()) {
+    return dns.ErrorAt("trust_ad",
+                       "trusting the AD bit needs explicit servers; fix: list the local "
+                       "validating resolver (e.g. unbound on 127.0.0.1) in egress.dns.servers");
+  }
+  SG_RETURN_IF_ERROR(ParseDane(section, cfg));
 
   SG_ASSIGN_OR_RETURN(auto sts, section.Map("mta_sts"));
   SG_ASSIGN_OR_RETURN(cfg.mta_sts.enabled, sts.Bool("enabled", false));

@@ -111,6 +111,19 @@ struct RetryConfig {
 struct DnsConfig {
   std::vector<HostPort> servers;  // IP literals (dns_server_address.h); empty: resolv.conf
   std::chrono::milliseconds timeout{5'000};
+  // The servers are validating resolvers (unbound on 127.0.0.1) whose AD bit
+  // is believed (common/dns/dns_resolver.h); needs servers. DANE needs it.
+  bool trust_ad = false;
+};
+
+// egress.dane: DANE TLSA (RFC 7672) for kMx routes (egress_dane.h). Off by
+// default; needs egress.dns.trust_ad (a validating resolver). Answers are
+// cached per MX host for their TTL, capped at max_ttl, at most
+// cache_entries hosts.
+struct DaneConfig {
+  bool enabled = false;
+  std::chrono::milliseconds max_ttl{3'600'000};
+  int cache_entries = 10'000;
 };
 
 // egress.mta_sts: MTA-STS (RFC 8461) for kMx routes (egress_mta_sts.h).
@@ -160,6 +173,7 @@ struct EgressConfig {
   std::vector<Network> own_addresses;
   DsnRateLimit dsn_rate_limit;  // DSNs to the internet, per recipient domain
   MtaStsConfig mta_sts;
+  DaneConfig dane;
 };
 
 Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,

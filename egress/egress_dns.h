@@ -10,6 +10,8 @@
 // bad, a permanent failure); kUnavailable / kTimeout when DNS could not
 // answer (transient). An existing name without MX records yields an empty
 // list (the caller falls back to the domain's own A/AAAA, RFC 5321 5.1).
+// Authenticated look-ups (DANE) believe the AD bit only with
+// egress.dns.trust_ad.
 //
 // Threading: loop thread only; callbacks run on the loop thread.
 #pragma once
@@ -45,6 +47,16 @@ class Resolver {
   virtual void ResolveTxt(const std::string& name, TxtCallback done) {
     done(MakeError(ErrorCode::kUnavailable, "TXT look-up of " + name + " not supported"));
   }
+  // Records of type `qtype` with whether they were DNSSEC-validated (DANE;
+  // dns::CaresResolver::ResolveAuthenticated has the errors). A resolver
+  // without it (a test fake) answers kUnavailable, which DANE treats as a
+  // failed (bogus) look-up.
+  using AuthenticatedCallback = std::function<void(Result<dns::AuthenticatedAnswer>)>;
+  virtual void ResolveAuthenticated(const std::string& name, uint16_t qtype,
+                                    AuthenticatedCallback done) {
+    done(MakeError(ErrorCode::kUnavailable, "authenticated look-up of " + name + " type " +
+                                                std::to_string(qtype) + " not supported"));
+  }
 };
 
 class CaresResolver final : public Resolver {
@@ -55,6 +67,8 @@ class CaresResolver final : public Resolver {
   void ResolveMx(const std::string& domain, MxCallback done) override;
   void ResolveAddress(const std::string& host, uint16_t port, AddrCallback done) override;
   void ResolveTxt(const std::string& name, TxtCallback done) override;
+  void ResolveAuthenticated(const std::string& name, uint16_t qtype,
+                            AuthenticatedCallback done) override;
 
   // Cancels outstanding queries (their callbacks run with kCancelled) and
   // closes the libuv handles. Call before the loop ends.

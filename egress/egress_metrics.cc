@@ -35,8 +35,8 @@ EgressMetrics::EgressMetrics(metrics::Registry& registry)
                                      {"result"})),
       tls_sessions_(registry.AddCounter(
           "smimegate_egress_tls_sessions_total",
-          "TLS-RPT (RFC 8460) counts of MX sessions, by policy type (sts, no-policy-found) and "
-          "result (success or the failure type)",
+          "TLS-RPT (RFC 8460) counts of MX sessions, by policy type (sts, tlsa, no-policy-found) "
+          "and result (success or the failure type)",
           {"policy_type", "result"})),
       sts_policies_(registry.AddCounter(
           "smimegate_egress_mta_sts_policies_total",

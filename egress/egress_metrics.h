@@ -24,13 +24,14 @@
 //                                           owner may deliver them again)
 //   egress_tls_sessions_total{policy_type,result}
 //                                           TLS-RPT (RFC 8460) counts of MX sessions:
-//                                           policy_type sts | no-policy-found;
+//                                           policy_type sts | tlsa | no-policy-found;
 //                                           result success or the RFC 8460 failure
 //                                           type (starttls-not-supported,
 //                                           certificate-host-mismatch,
 //                                           certificate-expired, certificate-not-trusted,
 //                                           validation-failure, sts-policy-fetch-error,
-//                                           sts-policy-invalid, sts-webpki-invalid)
+//                                           sts-policy-invalid, sts-webpki-invalid,
+//                                           tlsa-invalid, dnssec-invalid)
 //   egress_mta_sts_policies_total{result}   MTA-STS policy look-ups: fetched, cached,
 //                                           none (no TXT record), mode_none,
 //                                           fetch_error, invalid (the cached policy,

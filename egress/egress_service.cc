@@ -22,6 +22,7 @@
 #include "common/thread_name.h"
 #include "common/topics.h"
 #include "egress/egress_backoff.h"
+#include "egress/egress_dane.h"
 #include "egress/egress_data_writer.h"
 #include "egress/egress_dedupe.h"
 #include "egress/egress_deferred.h"
@@ -97,6 +98,7 @@ class EgressService::Impl {
     if (loop_inited_) {
       dispatcher_.reset();
       mta_sts_.reset();
+      dane_.reset();
       sts_fetcher_.reset();  // joins its worker; closes its handle
       resolver_.reset();
       uv_run(&loop_, UV_RUN_NOWAIT);  // close callbacks of anything reset just now
@@ -230,6 +232,7 @@ class EgressService::Impl {
   std::unique_ptr<StsCache> sts_cache_;
   std::unique_ptr<HttpsStsFetcher> sts_fetcher_;
   std::unique_ptr<MtaSts> mta_sts_;
+  std::unique_ptr<Dane> dane_;  // egress.dane.enabled
   std::thread thread_;
 
   // Shared with every produce callback: they may outlive this object.
@@ -319,6 +322,11 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
     mta_sts_ = std::make_unique<MtaSts>(*resolver_, *sts_fetcher_, *sts_cache_, *clock_, metrics_);
     dispatcher_->SetMtaSts(mta_sts_.get(), &config_.mta_sts);
     spdlog::info("egress: MTA-STS on ({} cached policies)", sts_cache_->size());
+  }
+  if (config_.dane.enabled) {
+    dane_ = std::make_unique<Dane>(*resolver_, *clock_, config_.dane);
+    dispatcher_->SetDane(dane_.get());
+    spdlog::info("egress: DANE on (TLSA through the validating resolver of egress.dns.servers)");
   }
   uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Impl*>(a->data)->DrainPosted(); });
   async_.data = this;

@@ -28,6 +28,13 @@ struct SmtpDispatcher::Slot {
   bool other_failure = false;
   // The MTA-STS policy in force for an MX destination (null: none).
   std::shared_ptr<const StsPolicy> sts;
+  // DANE for the current host (egress_dane.h): kDane with its target,
+  // kUnusable (TLS required, unauthenticated), or kNone.
+  DaneOutcome dane = DaneOutcome::kNone;
+  std::shared_ptr<const DaneTarget> dane_target;
+  // The domain's MX RRset was asked for with the AD bit, and validated.
+  bool mx_checked = false;
+  bool mx_secure = false;
 };
 
 struct SmtpDispatcher::Destination {
@@ -160,6 +167,7 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
         return;
       }
       slot->session = std::make_unique<SmtpSession>(loop_, config_, tls->first, tls->second);
+      if (slot->dane_target) slot->session->SetDane(slot->dane_target);
       slot->session->Open(host, reinterpret_cast<const sockaddr*>(&addr),
                           [this, slot, try_next](Status st) {
                             Destination& dd = *slot->dest;
@@ -175,7 +183,11 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
                             spdlog::info("egress: {} host {}: {}", dd.key, slot->session->host(),
                                          st.error().message);
                             slot->other_failure = true;
-                            if (st.error().code == ErrorCode::kPermissionDenied) slot->fail_code = 454;
+                            if (st.error().code == ErrorCode::kPermissionDenied ||
+                                (slot->dane != DaneOutcome::kNone &&
+                                 !slot->session->tls_failure().empty())) {
+                              slot->fail_code = 454;  // TLS policy: 4.7.5
+                            }
                             slot->last_error = st.error();
                             slot->session.reset();
                             auto next = *try_next;
@@ -187,19 +199,13 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
       const HostPort hp = slot->hosts[slot->host_index++];
       slot->addrs.clear();
       slot->addr_index = 0;
-      resolver_.ResolveAddress(hp.host, hp.port,
-                               [this, slot, try_next](Result<std::vector<sockaddr_storage>> r) {
-                                 if (shut_down_) return;
-                                 if (r.ok()) {
-                                   slot->addrs = std::move(*r);
-                                   FilterAddresses(*slot, slot->hosts[slot->host_index - 1].host);
-                                 } else {
-                                   slot->last_error = r.error();
-                                   slot->other_failure = true;
-                                 }
-                                 auto next = *try_next;
-                                 next();
-                               });
+      slot->dane = DaneOutcome::kNone;
+      slot->dane_target.reset();
+      if (dane_ != nullptr && slot->mx_secure && StsApplies(*slot->dest->route)) {
+        DaneForHost(*slot, hp, try_next);
+      } else {
+        ResolveHost(*slot, hp, try_next);
+      }
       return;
     }
     *try_next = nullptr;
@@ -224,9 +230,74 @@ void SmtpDispatcher::OpenSlot(Destination& dest) {
   });
 }
 
+void SmtpDispatcher::ResolveHost(Slot& slot_ref, const HostPort& hp,
+                                 const std::shared_ptr<std::function<void()>>& try_next) {
+  Slot* slot = &slot_ref;
+  resolver_.ResolveAddress(hp.host, hp.port,
+                           [this, slot, try_next](Result<std::vector<sockaddr_storage>> r) {
+                             if (shut_down_) return;
+                             if (r.ok()) {
+                               slot->addrs = std::move(*r);
+                               FilterAddresses(*slot, slot->hosts[slot->host_index - 1].host);
+                             } else {
+                               slot->last_error = r.error();
+                               slot->other_failure = true;
+                             }
+                             auto next = *try_next;
+                             next();
+                           });
+}
+
+void SmtpDispatcher::DaneForHost(Slot& slot_ref, const HostPort& hp,
+                                 const std::shared_ptr<std::function<void()>>& try_next) {
+  Slot* slot = &slot_ref;
+  dane_->PolicyFor(hp.host, [this, slot, hp, try_next](DaneLookup lookup) {
+    if (shut_down_) return;
+    if (lookup.outcome == DaneOutcome::kBogus) {
+      // RFC 7672 2.2.2: a host whose TLSA (or address) look-up failed is not used.
+      metrics_.TlsSession("tlsa", "dnssec-invalid");
+      metrics_.ConnectionFailed(slot->dest->route->name);
+      slot->fail_code = 454;
+      slot->other_failure = true;
+      slot->last_error =
+          MakeError(ErrorCode::kUnavailable, "DANE: the DNSSEC look-up for MX host " + hp.host +
+                                                 " failed (" + lookup.reason + "); host not used");
+      auto next = *try_next;
+      next();
+      return;
+    }
+    slot->dane = lookup.outcome;
+    if (lookup.outcome == DaneOutcome::kDane) {
+      slot->dane_target = std::make_shared<const DaneTarget>(
+          DaneTarget{std::move(lookup.records), slot->dest->domain});
+    } else if (lookup.outcome == DaneOutcome::kUnusable) {
+      spdlog::info("egress: {} MX host {}: {}; TLS required without authentication",
+                   slot->dest->key, hp.host, lookup.reason);
+    }
+    ResolveHost(*slot, hp, try_next);
+  });
+}
+
 void SmtpDispatcher::ResolveMxHosts(Slot& slot_ref,
                                     const std::shared_ptr<std::function<void()>>& try_next) {
   Slot* slot = &slot_ref;
+  if (dane_ != nullptr && StsApplies(*slot->dest->route) && !slot->mx_checked) {
+    // RFC 7672 2.2.1: DANE only for MX hosts named by a validated MX RRset
+    // (or a validated "no MX"). Only the AD bit is used: the hosts come from ResolveMx.
+    slot->mx_checked = true;
+    constexpr uint16_t kTypeMx = 15;
+    resolver_.ResolveAuthenticated(
+        slot->dest->domain, kTypeMx, [this, slot, try_next](Result<dns::AuthenticatedAnswer> r) {
+          if (shut_down_) return;
+          slot->mx_secure = r.ok() && r->authenticated;
+          if (!slot->mx_secure) {
+            spdlog::debug("egress: {} MX records not validated ({}): no DANE", slot->dest->key,
+                          r.ok() ? "AD clear" : r.error().message);
+          }
+          ResolveMxHosts(*slot, try_next);
+        });
+    return;
+  }
   resolver_.ResolveMx(slot->dest->domain, [this, slot, try_next](Result<std::vector<MxRecord>> r) {
     if (shut_down_) return;
     Destination& d = *slot->dest;
@@ -283,6 +354,7 @@ void SmtpDispatcher::ApplyStsMx(Slot& slot) {
 Result<std::pair<TlsPolicy, std::shared_ptr<TlsClientContext>>> SmtpDispatcher::SessionTls(
     Slot& slot) {
   const RouteConfig& route = *slot.dest->route;
+  if (slot.dane != DaneOutcome::kNone) return DaneTls(slot.dane);
   if (slot.sts == nullptr) {
     SG_ASSIGN_OR_RETURN(auto ctx, ContextFor(route));
     return std::make_pair(route.tls, ctx);
@@ -305,10 +377,26 @@ Result<std::pair<TlsPolicy, std::shared_ptr<TlsClientContext>>> SmtpDispatcher::
   return std::make_pair(policy, *ctx);
 }
 
+Result<std::pair<TlsPolicy, std::shared_ptr<TlsClientContext>>> SmtpDispatcher::DaneTls(
+    DaneOutcome dane) {
+  // DANE wins over MTA-STS for this host (RFC 8461 2); STARTTLS is mandatory either way.
+  const bool authenticated = dane == DaneOutcome::kDane;
+  const TlsPolicy policy{TlsMode::kRequired, authenticated, ""};
+  const std::string key = authenticated ? "dane" : "dane:unusable";
+  auto it = tls_contexts_.find(key);
+  if (it != tls_contexts_.end()) return std::make_pair(policy, it->second);
+  auto ctx = authenticated ? TlsClientContext::CreateDane() : TlsClientContext::Create(policy);
+  if (!ctx.ok()) return MakeError(ctx.error().code, "DANE: " + ctx.error().message);
+  tls_contexts_[key] = *ctx;
+  return std::make_pair(policy, *ctx);
+}
+
 void SmtpDispatcher::CountTls(const Slot& slot, const SmtpSession& session) {
   const RouteConfig& route = *slot.dest->route;
   if (route.transport != TransportKind::kMx || route.tls.mode == TlsMode::kNone) return;
-  const char* type = slot.sts != nullptr ? "sts" : "no-policy-found";
+  const char* type = slot.dane != DaneOutcome::kNone ? "tlsa"
+                     : slot.sts != nullptr           ? "sts"
+                                                     : "no-policy-found";
   const std::string& failure = session.tls_failure();
   if (!failure.empty()) {
     metrics_.TlsSession(type, failure);

@@ -30,6 +30,18 @@
 // policy and certificates that do not verify are counted. Every MX session
 // is counted for TLS-RPT (egress_tls_sessions_total).
 //
+// DANE (egress_dane.h), when set with SetDane, for the same MX routes: the
+// MX RRset is asked for once more with the AD bit (only a validated one
+// names hosts DANE may authenticate, RFC 7672 2.2.1); then, before each MX
+// host's addresses are looked up, its TLSA records are. A failed
+// (bogus) look-up skips the host (451 4.7.5 when none is left); usable
+// records make the session require STARTTLS and a certificate the records
+// match (a mismatch skips the host, never a transaction in clear); a secure
+// RRset without usable records requires STARTTLS without authentication.
+// For that host DANE takes the place of the MTA-STS policy's TLS
+// requirements (the policy's MX list still applies). Sessions under DANE are
+// counted with policy_type "tlsa".
+//
 // Threading: loop thread only. Ownership: owns its sessions; the Resolver
 // and metrics outlive it. Each job's `done` runs exactly once (with 421
 // outcomes on Shutdown).
@@ -44,6 +56,7 @@
 #include <string>
 
 #include "egress/egress_config.h"
+#include "egress/egress_dane.h"
 #include "egress/egress_destination.h"
 #include "egress/egress_dns.h"
 #include "egress/egress_metrics.h"
@@ -86,6 +99,8 @@ class SmtpDispatcher {
     mta_sts_ = mta_sts;
     sts_config_ = config;
   }
+  // DANE for MX routes; `dane` outlives the dispatcher. Null (the default): no DANE.
+  void SetDane(Dane* dane) { dane_ = dane; }
 
  private:
   struct Slot;
@@ -108,6 +123,14 @@ class SmtpDispatcher {
   void ApplyStsMx(Slot& slot);
   // The TLS policy and context of a session to `slot`'s next host.
   Result<std::pair<TlsPolicy, std::shared_ptr<TlsClientContext>>> SessionTls(Slot& slot);
+  // The same for a host under DANE (kDane or kUnusable).
+  Result<std::pair<TlsPolicy, std::shared_ptr<TlsClientContext>>> DaneTls(DaneOutcome dane);
+  // The addresses of host `hp`, then the next try.
+  void ResolveHost(Slot& slot, const HostPort& hp,
+                   const std::shared_ptr<std::function<void()>>& try_next);
+  // The DANE look-up of host `hp` (skipped when bogus), then ResolveHost.
+  void DaneForHost(Slot& slot, const HostPort& hp,
+                   const std::shared_ptr<std::function<void()>>& try_next);
   // TLS-RPT counting of one opened (or failed) MX session.
   void CountTls(const Slot& slot, const SmtpSession& session);
 
@@ -121,6 +144,7 @@ class SmtpDispatcher {
   bool shut_down_ = false;
   MtaSts* mta_sts_ = nullptr;
   const MtaStsConfig* sts_config_ = nullptr;
+  Dane* dane_ = nullptr;
 };
 
 // Whether MTA-STS applies to `route`: MX transport, and the route's own

@@ -163,7 +163,7 @@ void SmtpSession::AfterEhlo(std::function<void(Status)> done) {
           done(OkStatus());
           return;
         }
-        auto tls = TlsSession::Create(*tls_context_, host_);
+        auto tls = TlsSession::Create(*tls_context_, host_, dane_.get());
         if (!tls.ok()) {
           done(std::move(tls).error());
           return;

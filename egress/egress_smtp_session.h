@@ -94,6 +94,9 @@ class SmtpSession {
   // certificate-host-mismatch, certificate-not-trusted, validation-failure.
   // With an auditing context (MTA-STS testing) the session is open anyway.
   const std::string& tls_failure() const { return tls_failure_; }
+  // DANE (egress_dane.h): the TLSA records the certificate must match;
+  // call before Open, with a TlsClientContext::CreateDane context.
+  void SetDane(std::shared_ptr<const DaneTarget> dane) { dane_ = std::move(dane); }
 
  private:
   SmtpCommand Command(std::string line, const char* verb) const;  // command_timeout
@@ -113,6 +116,7 @@ class SmtpSession {
   bool open_ = false;
   bool tls_tried_ = false;
   std::string tls_failure_;
+  std::shared_ptr<const DaneTarget> dane_;
 };
 
 }  // namespace sg::egress

@@ -43,6 +43,8 @@ const char* TlsRptCertificateFailure(long verify_result) {  // NOLINT(google-run
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
     case X509_V_ERR_CERT_UNTRUSTED:
       return "certificate-not-trusted";
+    case X509_V_ERR_DANE_NO_MATCH:
+      return "tlsa-invalid";
     default:
       return "validation-failure";
   }
@@ -71,10 +73,52 @@ Result<std::shared_ptr<TlsClientContext>> TlsClientContext::Create(const TlsPoli
   return std::shared_ptr<TlsClientContext>(new TlsClientContext(ctx, verify, audit && !verify));
 }
 
+Result<std::shared_ptr<TlsClientContext>> TlsClientContext::CreateDane() {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) return MakeError(ErrorCode::kInternal, OpenSslError("SSL_CTX_new"));
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (SSL_CTX_dane_enable(ctx) <= 0) {
+    SSL_CTX_free(ctx);
+    return MakeError(ErrorCode::kInternal, OpenSslError("SSL_CTX_dane_enable"));
+  }
+  SSL_CTX_dane_set_flags(ctx, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  return std::shared_ptr<TlsClientContext>(new TlsClientContext(ctx, true, false));
+}
+
 TlsClientContext::~TlsClientContext() { SSL_CTX_free(ctx_); }
 
+namespace {
+
+// The TLSA records and reference identifiers of a DANE session.
+Status EnableDane(SSL* ssl, const std::string& host, const DaneTarget& dane) {
+  if (SSL_dane_enable(ssl, host.c_str()) <= 0) {
+    return MakeError(ErrorCode::kInternal, OpenSslError("SSL_dane_enable"));
+  }
+  int usable = 0;
+  for (const auto& r : dane.records) {
+    const int rc =
+        SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.matching_type,
+                          reinterpret_cast<const unsigned char*>(r.data.data()), r.data.size());
+    if (rc > 0) ++usable;
+  }
+  if (usable == 0) {
+    // Without a record OpenSSL would fall back to PKIX: fail closed instead.
+    ERR_clear_error();
+    return MakeError(ErrorCode::kInternal,
+                     "DANE: OpenSSL took none of the TLSA records of " + host);
+  }
+  if (!dane.next_hop_domain.empty() && SSL_add1_host(ssl, dane.next_hop_domain.c_str()) != 1) {
+    return MakeError(ErrorCode::kInternal, OpenSslError("SSL_add1_host"));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<TlsSession>> TlsSession::Create(const TlsClientContext& ctx,
-                                                       const std::string& host) {
+                                                       const std::string& host,
+                                                       const DaneTarget* dane) {
   std::unique_ptr<TlsSession> s(new TlsSession());
   s->ssl_ = SSL_new(ctx.get());
   if (s->ssl_ == nullptr) return MakeError(ErrorCode::kInternal, OpenSslError("SSL_new"));
@@ -91,6 +135,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::Create(const TlsClientContext& c
       return MakeError(ErrorCode::kInternal, OpenSslError("SSL_set1_host"));
     }
   }
+  if (dane != nullptr) SG_RETURN_IF_ERROR(EnableDane(s->ssl_, host, *dane));
   return s;
 }
 

@@ -10,7 +10,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "common/dns/tlsa_record.h"
 #include "common/result.h"
 #include "egress/egress_config.h"
 
@@ -25,6 +27,11 @@ class TlsClientContext {
   // session's VerifyResult() tells.
   static Result<std::shared_ptr<TlsClientContext>> Create(const TlsPolicy& policy,
                                                           bool audit = false);
+  // DANE (RFC 7672): verification by the TLSA records each session is given
+  // (TlsSession::Create's `dane`), no trust store; DANE-EE(3) matches skip
+  // the name checks (DANE_FLAG_NO_DANE_EE_NAMECHECKS) and OpenSSL does not
+  // check a DANE-EE certificate's dates.
+  static Result<std::shared_ptr<TlsClientContext>> CreateDane();
   ~TlsClientContext();
   SSL_CTX* get() const { return ctx_; }
   bool verify() const { return verify_; }
@@ -40,18 +47,30 @@ class TlsClientContext {
 
 // The TLS-RPT (RFC 8460 4.3.2.2) failure type of an X509_V_ERR_* result:
 // certificate-expired, certificate-host-mismatch, certificate-not-trusted,
-// validation-failure; "" for X509_V_OK.
+// tlsa-invalid (no DANE TLSA record matched), validation-failure; "" for
+// X509_V_OK.
 const char* TlsRptCertificateFailure(
     long verify_result);  // NOLINT(google-runtime-int): OpenSSL's type
+
+// What DANE authenticates a session with (egress_dane.h): the usable TLSA
+// records of the MX host, and the next-hop (recipient) domain, a second
+// reference identifier for DANE-TA(2) certificates (RFC 7672 3.2.2).
+struct DaneTarget {
+  std::vector<dns::TlsaRecord> records;
+  std::string next_hop_domain;
+};
 
 class TlsSession {
  public:
   enum class Progress { kWantMore, kDone };
 
   // `host` is the name checked against the certificate when the context
-  // verifies, and the SNI name when it is not an IP literal.
+  // verifies, and the SNI name when it is not an IP literal. `dane` (with a
+  // CreateDane context): the TLSA base domain is `host`, the records are
+  // the only trust; errors: kInternal when OpenSSL takes none of them.
   static Result<std::unique_ptr<TlsSession>> Create(const TlsClientContext& ctx,
-                                                    const std::string& host);
+                                                    const std::string& host,
+                                                    const DaneTarget* dane = nullptr);
   ~TlsSession();
 
   void FeedCiphertext(std::string_view data);

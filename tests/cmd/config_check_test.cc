@@ -319,5 +319,20 @@ TEST_F(ConfigCheckTest, MtaStsCaFileIsLoaded) {
                         "egress.mta_sts.ca_file"));
 }
 
+// egress.dane.enabled needs a validating resolver whose AD bit egress
+// trusts: check-config (which reads the file the same way) refuses it.
+TEST_F(ConfigCheckTest, DaneWithoutATrustedResolverIsRefused) {
+  auto c = LoadAppConfig(Write("smimegate.yaml",
+                               "egress:\n  dns: {servers: [\"127.0.0.1\"]}\n"
+                               "  dane: {enabled: true}\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("egress.dane.enabled"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("trust_ad: true"), std::string::npos) << c.error().message;
+  auto ok = LoadAppConfig(Write("smimegate.yaml",
+                                "egress:\n  dns: {servers: [\"127.0.0.1\"], trust_ad: true}\n"
+                                "  dane: {enabled: true}\n"));
+  EXPECT_TRUE(ok.ok()) << ok.error().message;
+}
+
 }  // namespace
 }  // namespace sg::app

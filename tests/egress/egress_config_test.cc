@@ -157,6 +157,33 @@ TEST(EgressConfig, ErrorsNameTheKey) {
   EXPECT_NE(unknown.error().message.find("transprot"), std::string::npos);
 }
 
+TEST(EgressConfig, DaneNeedsATrustedValidatingResolver) {
+  auto off = Parse("egress: {}\n");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->dane.enabled);
+  EXPECT_FALSE(off->dns.trust_ad);
+
+  auto untrusted = Parse("egress: {dns: {servers: [\"127.0.0.1\"]}, dane: {enabled: true}}\n");
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_NE(untrusted.error().message.find("egress.dane.enabled"), std::string::npos)
+      << untrusted.error().message;
+  EXPECT_NE(untrusted.error().message.find("egress.dns.trust_ad: true"), std::string::npos);
+
+  auto no_servers = Parse("egress: {dns: {trust_ad: true}, dane: {enabled: true}}\n");
+  ASSERT_FALSE(no_servers.ok());
+  EXPECT_NE(no_servers.error().message.find("egress.dns.trust_ad"), std::string::npos)
+      << no_servers.error().message;
+  EXPECT_NE(no_servers.error().message.find("unbound"), std::string::npos);
+
+  auto on = Parse(
+      "egress: {dns: {servers: [\"127.0.0.1\"], trust_ad: true}, "
+      "dane: {enabled: true, max_ttl: 10m, cache_entries: 50}}\n");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->dane.enabled);
+  EXPECT_EQ(on->dane.max_ttl, std::chrono::minutes(10));
+  EXPECT_EQ(on->dane.cache_entries, 50);
+}
+
 TEST(EgressRouter, InboundGoesToTheOrganisationAndOutboundByDomain) {
   auto cfg = Parse(R"(
 egress:

@@ -23,7 +23,9 @@ plays a validating resolver that has validated (or not) by the AD bit:
   "NAME TLSA 3 1 1 HEX"          a TLSA record (RFC 6698; HEX: the data);
   "NAME SMIMEA 3 0 0 HEX"        an SMIMEA record (RFC 8162, type 53);
   "NAME SERVFAIL"                answers SERVFAIL (a bogus answer's fate);
-  "NAME DROP"                    never answers (the client's timeout).
+  "NAME DROP"                    never answers (the client's timeout);
+  "NAME NOAD"                    clears AD in the answers for NAME, even
+                                 with "!ad" (an insecure record set, DANE).
 The log line of a query ends with its "ad" and "do" flags when set, so a
 test can check what the client asked for.
 """
@@ -74,7 +76,7 @@ def main():
                 rdata = TXT(strings) if strings else TXT(text)
             elif rtype in ("TLSA", "SMIMEA"):
                 rdata = TLSA(int(parts[2]), int(parts[3]), int(parts[4]), bytes.fromhex(parts[5]))
-            elif rtype in ("SERVFAIL", "DROP"):
+            elif rtype in ("SERVFAIL", "DROP", "NOAD"):
                 rdata = None
             else:
                 raise SystemExit("unsupported type " + rtype)
@@ -126,7 +128,7 @@ def main():
                 if rtype == qtype:
                     number = TYPE_NUMBERS.get(rtype) or getattr(QTYPE, rtype)
                     reply.add_answer(RR(req.q.qname, number, rdata=rdata, ttl=60))
-        reply.header.ad = 1 if zone.get("!ad") else 0
+        reply.header.ad = 1 if zone.get("!ad") and "NOAD" not in kinds else 0
         sock.sendto(reply.pack(), addr)
 
 

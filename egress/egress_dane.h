@@ -1,0 +1,94 @@
+// DANE TLSA (RFC 7672) for MX delivery: whether, and how, the TLS of a
+// session to one MX host is authenticated by DNSSEC-validated TLSA records.
+//
+// PolicyFor(host) asks the validating resolver (egress.dns.servers with
+// egress.dns.trust_ad) for two record sets, one after the other:
+//   1. the host's A records: DANE applies only when the host's address
+//      records are secure (RFC 7672 2.2.2). c-ares's address look-up cannot
+//      tell, so the A RRset is asked for separately with the AD bit; a
+//      validated "no A records" counts as secure too (the AAAA RRset lives
+//      in the same zone). The addresses connected to still come from the
+//      ordinary look-up through the same validating resolver.
+//   2. `_25._tcp.<host>` TLSA (always port 25: the SMTP service of the MX
+//      host, whatever port egress connects to). A CNAME at that name is
+//      followed by the resolver (RFC 7672 2.2.3); the MX host name itself
+//      stays the TLSA base domain and the SNI name.
+// The outcomes (DecideDaneAddress / DecideDaneTlsa, pure functions):
+//   kNone     insecure (AD clear) address or TLSA records, or a validated
+//             NXDOMAIN / NODATA for the TLSA name: no DANE, the session
+//             falls through to MTA-STS or the route's policy;
+//   kDane     a secure TLSA RRset with usable records (usages DANE-TA(2) and
+//             DANE-EE(3), selectors 0/1, matching types 0/1/2 with the
+//             digest's length; PKIX-TA(0) / PKIX-EE(1) are ignored, RFC 7672
+//             3.1.3): STARTTLS is mandatory and the certificate must match;
+//   kUnusable a secure TLSA RRset without a usable record: STARTTLS is
+//             mandatory but the certificate is not authenticated (RFC 7672
+//             2.2, "encrypted but unauthenticated");
+//   kBogus    the look-up failed (SERVFAIL, the validating resolver's answer
+//             to a bogus record set, a timeout, a malformed answer): the host
+//             must not be used (RFC 7672 2.2.2), the caller tries the next
+//             one; counted as TLS-RPT dnssec-invalid.
+// Answers are cached per host for the smaller TTL of the two, capped at
+// egress.dane.max_ttl (negative answers by the SOA's negative TTL); failed
+// look-ups are not cached. At most cache_entries hosts (expired ones first,
+// then any, are dropped). One look-up per host at a time; others wait.
+//
+// Threading: loop thread only; callbacks on the loop thread. Ownership:
+// the resolver, clock and config outlive it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/dns/tlsa_record.h"
+#include "egress/egress_config.h"
+#include "egress/egress_dns.h"
+
+namespace sg::egress {
+
+enum class DaneOutcome { kNone, kDane, kUnusable, kBogus };
+
+struct DaneLookup {
+  DaneOutcome outcome = DaneOutcome::kNone;
+  std::vector<dns::TlsaRecord> records;  // kDane: the usable records
+  std::string reason;                    // why (logs, the deferral text)
+  uint32_t ttl = 0;                      // seconds the answer may be cached
+};
+
+// Step 1: the authenticated A answer of the MX host. A final outcome
+// (kNone: insecure; kBogus: failed), or nullopt when secure: ask for TLSA.
+std::optional<DaneLookup> DecideDaneAddress(const std::string& host,
+                                            const Result<dns::AuthenticatedAnswer>& answer);
+// Step 2: the authenticated TLSA answer of `_25._tcp.<host>`.
+DaneLookup DecideDaneTlsa(const std::string& host, const Result<dns::AuthenticatedAnswer>& answer);
+// Whether OpenSSL can use `r` for SMTP (RFC 7672 3.1): usage 2 or 3,
+// selector 0 or 1, matching type 0, 1 (32 octets) or 2 (64 octets).
+bool DaneUsable(const dns::TlsaRecord& r);
+
+class Dane {
+ public:
+  Dane(Resolver& resolver, const Clock& clock, const DaneConfig& config);
+
+  void PolicyFor(const std::string& host, std::function<void(DaneLookup)> done);
+
+ private:
+  void OnAddress(const std::string& host, const Result<dns::AuthenticatedAnswer>& answer);
+  void Finish(const std::string& host, DaneLookup lookup);
+
+  struct Cached {
+    DaneLookup lookup;
+    int64_t expires_ms = 0;
+  };
+  Resolver& resolver_;
+  const Clock& clock_;
+  const DaneConfig& config_;
+  std::map<std::string, Cached> cache_;
+  std::map<std::string, std::vector<std::function<void(DaneLookup)>>> waiting_;  // by host
+};
+
+}  // namespace sg::egress
