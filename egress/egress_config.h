@@ -149,6 +149,9 @@ struct EgressConfig {
   // Poll the deliver topic as soon as the queue says records are durable
   // there (Consumer::SetReadyCallback), not only every poll_interval.
   bool wake_on_data = true;
+  // Threads that resolve body references (egress_body_fetcher.h) off the
+  // loop; 0: on the loop itself, as before issue 21's fix.
+  int body_fetch_threads = 2;
   std::chrono::milliseconds shutdown_timeout{10'000};
   // A rebalance that takes partitions from this egress waits this long for
   // their records being delivered, then commits and lets them go; 0: no
