@@ -588,6 +588,9 @@ class KafkaConsumer : public Consumer, public ReadyNotifier {
     std::vector<Record> out;
     if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    // Until the local queue was found empty once: an event (end of a
+    // partition, an error) is no reason to stop, or records behind it would
+    // stay there and, with the ready callback, raise no new event.
     bool polled_once = false;
     while (out.size() < max_records) {
       if (wakeup_.exchange(false)) break;
@@ -601,8 +604,8 @@ class KafkaConsumer : public Consumer, public ReadyNotifier {
         wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 100));
       }
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
-      polled_once = true;
       if (!m) {
+        polled_once = true;
         if (!out.empty()) break;
         continue;
       }

@@ -331,9 +331,10 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
   SG_ASSIGN_OR_RETURN(retry_consumer_,
                       queue_.CreateConsumer(config_.consumer_group + "-retry", {retry_topic_}));
   SG_ASSIGN_OR_RETURN(producer_, queue_.CreateProducer());
-  if (config_.body_fetch_threads > 0) {
-    fetcher_ =
-        std::make_unique<BodyFetcher>(queue_, static_cast<size_t>(config_.body_fetch_threads));
+  int fetch_threads = config_.body_fetch_threads;
+  if (fetch_threads < 0) fetch_threads = queue_.SupportsPins() ? 0 : 2;  // egress_config.h
+  if (fetch_threads > 0) {
+    fetcher_ = std::make_unique<BodyFetcher>(queue_, static_cast<size_t>(fetch_threads));
   }
   if (config_.rebalance_drain_timeout.count() > 0) {
     deliver_consumer_->SetDrainOnRevoke(true);

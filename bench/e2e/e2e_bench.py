@@ -80,8 +80,8 @@ def parse_args(argv):
                     help="egress.wake_on_data: false (egress finds deliver records only at its "
                          "20 ms poll_interval; the before of issue 21's tail-latency A/B)")
     ap.add_argument("--egress-body-fetch-threads", type=int, metavar="N",
-                    help="egress.body_fetch_threads (default: the gateway's, 2; 0 resolves body "
-                         "references on egress's loop, the before of issue 21's off-loop fetch)")
+                    help="egress.body_fetch_threads (default: the gateway's, -1: 2 with Kafka, 0 "
+                         "embedded; 0 resolves body references on egress's loop)")
     ap.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
                     help="extra librdkafka setting (queue.kafka.properties), repeatable")
     ap.add_argument("--keep-work", action="store_true", help="keep the temp work dir (logs, configs)")

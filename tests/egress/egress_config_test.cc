@@ -42,10 +42,10 @@ TEST(EgressConfig, WakeOnDataIsOnByDefaultAndCanBeTurnedOff) {
   EXPECT_FALSE(Parse("egress: {wake_on_data: sometimes}\n").ok());
 }
 
-TEST(EgressConfig, BodiesAreFetchedOffTheLoopByDefault) {
+TEST(EgressConfig, BodyFetchThreadsDependOnTheQueueUnlessSet) {
   auto cfg = Parse("egress: {}\n");
   ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
-  EXPECT_EQ(cfg->body_fetch_threads, 2);
+  EXPECT_EQ(cfg->body_fetch_threads, -1);  // Kafka 2, embedded 0 (EgressService::Start)
   cfg = Parse("egress: {body_fetch_threads: 0}\n");
   ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
   EXPECT_EQ(cfg->body_fetch_threads, 0);
