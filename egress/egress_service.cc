@@ -166,7 +166,7 @@ class EgressService::Impl {
   void FetchBody(queue::Record carrier, v1::MessageRecord rec,
                  std::chrono::steady_clock::time_point picked);
   void SubmitFetch(uint64_t id, v1::MessageRecord rec);
-  void OnBodyFetched(uint64_t id, Status st, v1::MessageRecord rec);
+  void OnBodyFetched(uint64_t id, const Status& st, v1::MessageRecord rec);
   // Fetches again the bodies whose queue was unreachable, once due.
   void FetchAgainDue();
   void PollRetry();
@@ -601,12 +601,12 @@ void EgressService::Impl::SubmitFetch(uint64_t id, v1::MessageRecord rec) {
   // On a fetcher thread: only a post (dropped by the box once egress stopped).
   fetcher_->Fetch(std::move(job), [posts = posts_, this, id](Status st, v1::MessageRecord done) {
     posts->Post([this, id, st = std::move(st), done = std::move(done)]() mutable {
-      OnBodyFetched(id, std::move(st), std::move(done));
+      OnBodyFetched(id, st, std::move(done));
     });
   });
 }
 
-void EgressService::Impl::OnBodyFetched(uint64_t id, Status st, v1::MessageRecord rec) {
+void EgressService::Impl::OnBodyFetched(uint64_t id, const Status& st, v1::MessageRecord rec) {
   auto it = resolving_.find(id);
   if (it == resolving_.end()) return;  // its partition went to another egress meanwhile
   if (!st.ok() && Unreachable(st.error())) {
