@@ -4,6 +4,7 @@
 #include "common/kafka_properties.h"
 #include "common/kafka_record_reader.h"
 #include "common/kafka_retention.h"
+#include "common/queue_ready.h"
 #include "common/thread_name.h"
 
 #include <librdkafka/rdkafka.h>
@@ -450,7 +451,13 @@ rd_kafka_topic_partition_list_t* ListOf(const TopicPartition& tp, int64_t offset
   return l;
 }
 
-class KafkaConsumer : public Consumer {
+// What librdkafka's queue event calls (KafkaConsumer::SetReadyCallback).
+struct ReadyHook {
+  std::mutex mu;
+  std::function<void()> ready;  // guarded by mu
+};
+
+class KafkaConsumer : public Consumer, public ReadyNotifier {
  public:
   KafkaConsumer(std::shared_ptr<KafkaQueueImpl> impl, std::vector<std::string> topics)
       : impl_(std::move(impl)), topics_(std::move(topics)) {}
@@ -550,11 +557,40 @@ class KafkaConsumer : public Consumer {
     }
   }
 
+  // ReadyNotifier (common/queue_ready.h): librdkafka calls OnQueueEvent when
+  // this consumer's queue goes from empty to not empty - fetched records, and
+  // also a rebalance or an error for Poll to serve. Once it has been polled
+  // empty the next arrival calls again; records left in it (Poll's
+  // max_records) call no more until then.
+  void SetReadyCallback(std::function<void()> ready) override {
+    {
+      std::lock_guard<std::mutex> lock(ready_hook_->mu);
+      ready_hook_->ready = std::move(ready);
+    }
+    // Not under the hook's mutex: librdkafka calls OnQueueEvent holding its
+    // queue lock, and enabling takes that lock.
+    if (closed_ || rk_ == nullptr || events_enabled_.exchange(true)) return;
+    consumer_queue_ = rd_kafka_queue_get_consumer(rk_);
+    if (consumer_queue_ == nullptr) return;  // no group: never (Open sets group.id)
+    rd_kafka_queue_cb_event_enable(consumer_queue_, &KafkaConsumer::OnQueueEvent,
+                                   ready_hook_.get());
+  }
+
+  // A librdkafka thread, the consumer queue's lock held: quick, no librdkafka call.
+  static void OnQueueEvent(rd_kafka_t* /*rk*/, void* opaque) {
+    auto* hook = static_cast<ReadyHook*>(opaque);
+    std::lock_guard<std::mutex> lock(hook->mu);
+    if (hook->ready) hook->ready();
+  }
+
   Result<std::vector<Record>> Poll(size_t max_records,
                                    std::chrono::milliseconds timeout) override {
     std::vector<Record> out;
     if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    // Until the local queue was found empty once: an event (end of a
+    // partition, an error) is no reason to stop, or records behind it would
+    // stay there and, with the ready callback, raise no new event.
     bool polled_once = false;
     while (out.size() < max_records) {
       if (wakeup_.exchange(false)) break;
@@ -568,8 +604,8 @@ class KafkaConsumer : public Consumer {
         wait_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 100));
       }
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
-      polled_once = true;
       if (!m) {
+        polled_once = true;
         if (!out.empty()) break;
         continue;
       }
@@ -756,6 +792,12 @@ class KafkaConsumer : public Consumer {
   // by the broker after session.timeout; nothing uncommitted is lost.
   void Close() override {
     if (closed_.exchange(true) || !rk_) return;
+    if (consumer_queue_ != nullptr) {
+      // After this returns librdkafka calls the hook no more.
+      rd_kafka_queue_cb_event_enable(consumer_queue_, nullptr, nullptr);
+      rd_kafka_queue_destroy(consumer_queue_);
+      consumer_queue_ = nullptr;
+    }
     ReleaseRevoking();  // a rebalance waiting for this member goes on
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -832,6 +874,10 @@ class KafkaConsumer : public Consumer {
   std::map<TopicPartition, OwnedOffsets, TpLess> owned_;  // published for OwnedLag
   std::atomic<bool> wakeup_{false};
   std::atomic<bool> closed_{false};
+  // ReadyNotifier: the hook outlives every call of it (disabled in Close).
+  std::unique_ptr<ReadyHook> ready_hook_ = std::make_unique<ReadyHook>();
+  std::atomic<bool> events_enabled_{false};
+  rd_kafka_queue_t* consumer_queue_ = nullptr;  // set once by SetReadyCallback
 };
 
 }  // namespace

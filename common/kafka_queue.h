@@ -17,7 +17,9 @@
 // commit meanwhile goes to the coordinator with the old generation, which
 // Kafka accepts while the group prepares its rebalance. Open() refuses
 // queue.kafka.properties that smimegate sets itself (CheckKafkaProperties,
-// common/kafka_properties.h).
+// common/kafka_properties.h). Consumers are ReadyNotifiers
+// (common/queue_ready.h): librdkafka's event on the consumer queue calls the
+// callback when that queue goes from empty to not empty.
 //
 // Static membership (options.static_member_name set): each consumer joins
 // its group with a group.instance.id of its own (common/kafka_member_id.h);

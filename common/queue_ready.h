@@ -8,16 +8,26 @@
 // after they are durable, so the loop polls at once instead of at its next
 // tick. A member that blocks in Poll does not need it (Poll wakes by itself).
 //
-// Implemented by the embedded queue's consumers (common/embedded_queue.h);
-// the Kafka queue's consumers do not implement it (ReadyNotifierOf is null):
-// there the caller keeps polling at its interval.
+// Implemented by both queues' consumers:
+//   - embedded (common/embedded_queue.h): called by the writer thread after
+//     the synced write, for members owning a written, unpaused partition.
+//   - Kafka (common/kafka_queue.cc): called by a librdkafka thread when the
+//     consumer's local queue goes from empty to not empty (librdkafka's
+//     queue event). That is coarser: a rebalance or an error event calls it
+//     too (a spurious wake-up: Poll finds no record), and records left in
+//     the queue - a Poll that took max_records and left the rest - call it
+//     no more until a Poll has emptied it. A caller keeps a slower fallback
+//     poll for that (egress: its poll_interval tick).
+// ReadyNotifierOf is null for a consumer that cannot notify (a test's
+// wrapper): the caller polls at its interval.
 //
 // Threading: SetReadyCallback from any thread. The callback runs on a queue
-// thread (the embedded queue's writer): it must be quick, must not block and
-// must not call the consumer (post to the loop instead). Several records may
-// share one call. It may run once more just after it was replaced or the
-// consumer closed, so it must not own anything the consumer's owner frees
-// first (capture shared state). Null clears it.
+// thread (the embedded queue's writer; a librdkafka thread holding its queue
+// lock): it must be quick, must not block and must not call the consumer or
+// the queue (post to the loop instead). Several records may share one call.
+// It may run once more just after it was replaced or the consumer closed, so
+// it must not own anything the consumer's owner frees first (capture shared
+// state). Null clears it.
 #pragma once
 
 #include <functional>

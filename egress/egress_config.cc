@@ -282,6 +282,8 @@ Result<EgressConfig> ParseEgressConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(cfg.poll_interval,
                       section.Duration("poll_interval", std::chrono::milliseconds(20)));
   SG_ASSIGN_OR_RETURN(cfg.wake_on_data, section.Bool("wake_on_data", true));
+  SG_ASSIGN_OR_RETURN(auto fetchers, section.Int("body_fetch_threads", -1, -1, 64));
+  cfg.body_fetch_threads = static_cast<int>(fetchers);
   SG_ASSIGN_OR_RETURN(cfg.shutdown_timeout,
                       section.Duration("shutdown_timeout", std::chrono::seconds(10)));
   SG_ASSIGN_OR_RETURN(cfg.rebalance_drain_timeout,

@@ -162,6 +162,11 @@ struct EgressConfig {
   // Poll the deliver topic as soon as the queue says records are durable
   // there (Consumer::SetReadyCallback), not only every poll_interval.
   bool wake_on_data = true;
+  // Threads that resolve body references (egress_body_fetcher.h) off the
+  // loop; 0: on the loop itself; -1 (default): 2 when the queue keeps no
+  // pins (Kafka: a fetch from a broker), 0 when it does (embedded: a local
+  // read, cheaper than the thread hop; docs/benchmarks.md).
+  int body_fetch_threads = -1;
   std::chrono::milliseconds shutdown_timeout{10'000};
   // A rebalance that takes partitions from this egress waits this long for
   // their records being delivered, then commits and lets them go; 0: no

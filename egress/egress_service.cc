@@ -22,6 +22,7 @@
 #include "common/thread_name.h"
 #include "common/topics.h"
 #include "egress/egress_backoff.h"
+#include "egress/egress_body_fetcher.h"
 #include "egress/egress_dane.h"
 #include "egress/egress_data_writer.h"
 #include "egress/egress_dedupe.h"
@@ -68,6 +69,20 @@ struct Decisions {
   std::vector<size_t> kept;                          // bounced, and kept as one dead letter
   std::string kept_reason;
 };
+
+// A body reference the queue could not answer for now (a Kafka broker
+// down or slow): fetched again later, not dead-lettered.
+bool Unreachable(const Error& e) {
+  return e.code == ErrorCode::kTimeout || e.code == ErrorCode::kUnavailable;
+}
+
+// The dead-letter reason of a deliver record whose body reference did not
+// resolve.
+std::string UnresolvedReason(const Error& e) {
+  return "egress: " + e.message +
+         "; the message cannot be delivered without it (the record is kept here with its "
+         "envelope)";
+}
 
 // The log line about one message and recipient (keys: common/message_log.h).
 log::Event RcptEvent(const v1::MessageRecord& rec, const std::string& rcpt,
@@ -147,6 +162,15 @@ class EgressService::Impl {
   // The queue said deliver records are durable (wake_on_data): poll now
   // rather than at the next tick.
   void OnDeliverReady();
+  // Resolves the body reference of `rec` (carried by `carrier`, whose offset
+  // is already open in offsets_) on the BodyFetcher; OnBodyFetched takes the
+  // answer on the loop.
+  void FetchBody(queue::Record carrier, v1::MessageRecord rec,
+                 std::chrono::steady_clock::time_point picked);
+  void SubmitFetch(uint64_t id, v1::MessageRecord rec);
+  void OnBodyFetched(uint64_t id, const Status& st, v1::MessageRecord rec);
+  // Fetches again the bodies whose queue was unreachable, once due.
+  void FetchAgainDue();
   void PollRetry();
   // Forgets what this egress holds of partitions a rebalance gave to
   // another egress (they read those records again): held retries are
@@ -204,7 +228,7 @@ class EgressService::Impl {
   queue::OutRecord DeadLetterRecord(const v1::MessageRecord& rec, const std::string& reason,
                                     const std::string& source_topic);
   void FinishShutdown();
-  size_t Inflight() const { return tasks_.size(); }
+  size_t Inflight() const { return tasks_.size() + resolving_.size(); }
 
   EgressConfig config_;
   queue::Queue& queue_;
@@ -258,6 +282,19 @@ class EgressService::Impl {
   bool syncer_stop_ = false;               // guarded by sync_mu_
   void SyncerLoop();
   std::map<uint64_t, std::unique_ptr<Task>> tasks_;
+  // Deliver records whose body is being fetched (egress.body_fetch_threads),
+  // by an id of their own; in flight, their offsets open. Once fetched they
+  // become tasks (whole, like every task: retries, DSNs and holds copy them).
+  struct Resolving {
+    queue::Record carrier;  // as read: small (a reference); dead-lettered as it is
+    v1::MessageRecord rec;  // parked here while waiting to be fetched again
+    std::chrono::steady_clock::time_point picked;
+    int64_t refetch_at_ms = -1;  // >= 0: parked, the queue was unreachable
+  };
+  std::map<uint64_t, Resolving> resolving_;
+  // Declared after posts_: its threads' answers are posts, and it is gone
+  // (joined) before the box.
+  std::unique_ptr<BodyFetcher> fetcher_;
   uint64_t next_task_id_ = 1;
   DeferredSet deferred_;
   bool retry_paused_ = false;
@@ -297,6 +334,11 @@ Status EgressService::Impl::Start(std::atomic<bool>& ready) {
   SG_ASSIGN_OR_RETURN(retry_consumer_,
                       queue_.CreateConsumer(config_.consumer_group + "-retry", {retry_topic_}));
   SG_ASSIGN_OR_RETURN(producer_, queue_.CreateProducer());
+  int fetch_threads = config_.body_fetch_threads;
+  if (fetch_threads < 0) fetch_threads = queue_.SupportsPins() ? 0 : 2;  // egress_config.h
+  if (fetch_threads > 0) {
+    fetcher_ = std::make_unique<BodyFetcher>(queue_, static_cast<size_t>(fetch_threads));
+  }
   if (config_.rebalance_drain_timeout.count() > 0) {
     deliver_consumer_->SetDrainOnRevoke(true);
     retry_consumer_->SetDrainOnRevoke(true);
@@ -384,6 +426,7 @@ void EgressService::Impl::Stop() {
   }
   sync_cv_.notify_all();
   if (syncer_.joinable()) syncer_.join();
+  fetcher_.reset();  // a fetch still running ends within the queue's read timeout
   // The loop has ended: nothing else touches the consumers now.
   queue::CloseAll({deliver_consumer_.get(), retry_consumer_.get()});
   // Bounded like the drain: with the brokers gone nothing more will flush.
@@ -403,12 +446,15 @@ void EgressService::Impl::OnTick() {
   }
   DoCommits();
   if (stopping_) {
+    // Parked fetches are not tried again: their records stay uncommitted.
+    std::erase_if(resolving_, [](const auto& e) { return e.second.refetch_at_ms >= 0; });
     if (Inflight() == 0 || clock_->NowMs() >= stop_deadline_ms_) FinishShutdown();
     return;
   }
   DrainRevoking(*deliver_consumer_, deliver_drain_since_ms_);
   DrainRevoking(*retry_consumer_, retry_drain_since_ms_);
   StartDueRetries();
+  FetchAgainDue();
   PollDeliver();
   PollRetry();
   metrics_.inflight().Set(static_cast<double>(Inflight()));
@@ -516,15 +562,18 @@ void EgressService::Impl::PollDeliver() {
       DeadLetterRaw(r, "egress: record is not a MessageRecord");
       continue;
     }
+    if (rec.has_body_ref() && fetcher_) {
+      offsets_.Add(tp, r.offset);  // no commit passes it until its outcome is durable
+      FetchBody(std::move(r), std::move(rec), picked);
+      continue;
+    }
     if (rec.has_body_ref()) {
-      // The body written once (common/queue_body_ref.h): fetched here, so
-      // every later reader (retry, DSN, hold, queue admin) sees it whole.
+      // The body written once (common/queue_body_ref.h), with
+      // egress.body_fetch_threads 0: fetched here on the loop, so every later
+      // reader (retry, DSN, hold, queue admin) sees it whole.
       auto body = queue::ResolveBody(queue_, r.key, rec,
                                      r.FindHeader(queue::kBodyDigestHeader).value_or(""));
-      if (!body.ok() &&
-          (body.error().code == ErrorCode::kTimeout ||
-           body.error().code == ErrorCode::kUnavailable) &&
-          deliver_consumer_->Seek(tp, r.offset).ok()) {
+      if (!body.ok() && Unreachable(body.error()) && deliver_consumer_->Seek(tp, r.offset).ok()) {
         // The queue is unreachable for now (a Kafka broker down): this
         // record and the rest of its partition come again, in order.
         spdlog::warn("egress: {}; read again later", body.error().message);
@@ -535,14 +584,66 @@ void EgressService::Impl::PollDeliver() {
       if (!body.ok()) {
         metrics_.BodyRef("unresolved");
         offsets_.Add(tp, r.offset);
-        DeadLetterRaw(r, "egress: " + body.error().message +
-                             "; the message cannot be delivered without it (the record is kept "
-                             "here with its envelope)");
+        DeadLetterRaw(r, UnresolvedReason(body.error()));
         continue;
       }
       metrics_.BodyRef("resolved");
     }
     StartTask(tp, r.offset, std::move(rec), r.FindHeader("sg-replayed").has_value(), picked);
+  }
+}
+
+void EgressService::Impl::FetchBody(queue::Record carrier, v1::MessageRecord rec,
+                                    std::chrono::steady_clock::time_point picked) {
+  const uint64_t id = next_task_id_++;
+  Resolving& res = resolving_[id];
+  res.carrier = std::move(carrier);
+  res.picked = picked;
+  SubmitFetch(id, std::move(rec));
+}
+
+void EgressService::Impl::SubmitFetch(uint64_t id, v1::MessageRecord rec) {
+  const queue::Record& carrier = resolving_.at(id).carrier;
+  BodyFetcher::Job job{carrier.key, std::move(rec),
+                       std::string(carrier.FindHeader(queue::kBodyDigestHeader).value_or(""))};
+  // On a fetcher thread: only a post (dropped by the box once egress stopped).
+  fetcher_->Fetch(std::move(job), [posts = posts_, this, id](Status st, v1::MessageRecord done) {
+    posts->Post([this, id, st = std::move(st), done = std::move(done)]() mutable {
+      OnBodyFetched(id, st, std::move(done));
+    });
+  });
+}
+
+void EgressService::Impl::OnBodyFetched(uint64_t id, const Status& st, v1::MessageRecord rec) {
+  auto it = resolving_.find(id);
+  if (it == resolving_.end()) return;  // its partition went to another egress meanwhile
+  if (!st.ok() && Unreachable(st.error())) {
+    // The queue is unreachable for now (a Kafka broker down): the record
+    // stays open, so nothing after it is committed, and is fetched again.
+    spdlog::warn("egress: {}; fetching it again in {} ms", st.error().message, kProduceRetryMs);
+    it->second.rec = std::move(rec);
+    it->second.refetch_at_ms = clock_->NowMs() + kProduceRetryMs;
+    metrics_.BodyRef("deferred");
+    return;
+  }
+  Resolving res = std::move(it->second);
+  resolving_.erase(it);
+  if (!st.ok()) {
+    metrics_.BodyRef("unresolved");
+    DeadLetterRaw(res.carrier, UnresolvedReason(st.error()));
+    return;
+  }
+  metrics_.BodyRef("resolved");
+  StartTask({res.carrier.topic, res.carrier.partition}, res.carrier.offset, std::move(rec),
+            res.carrier.FindHeader("sg-replayed").has_value(), res.picked);
+}
+
+void EgressService::Impl::FetchAgainDue() {
+  const int64_t now = clock_->NowMs();
+  for (auto& [id, res] : resolving_) {
+    if (res.refetch_at_ms < 0 || res.refetch_at_ms > now) continue;
+    res.refetch_at_ms = -1;
+    SubmitFetch(id, std::move(res.rec));
   }
 }
 
@@ -597,6 +698,14 @@ void EgressService::Impl::ForgetLostPartitions(queue::Consumer& consumer) {
   for (const auto& tp : consumer.TakeLostPartitions()) {
     std::vector<int64_t> dropped;
     if (&consumer == retry_consumer_.get()) dropped = deferred_.DropPartition(tp);
+    // Bodies being fetched: not started, so the new owner's (an answer
+    // that comes later finds nothing).
+    std::erase_if(resolving_, [&](const auto& e) {
+      const queue::Record& c = e.second.carrier;
+      if (c.topic != tp.topic || c.partition != tp.partition) return false;
+      dropped.push_back(c.offset);
+      return true;
+    });
     offsets_.Lose(tp, dropped);
     spdlog::info("egress: partition {}[{}] went to another egress; {} waiting retries handed over",
                  tp.topic, tp.partition, dropped.size());
@@ -634,6 +743,10 @@ size_t EgressService::Impl::InflightOn(const std::vector<queue::TopicPartition>&
   size_t n = 0;
   for (const auto& [id, task] : tasks_) {
     if (std::find(tps.begin(), tps.end(), task->tp) != tps.end()) ++n;
+  }
+  for (const auto& [id, res] : resolving_) {
+    const queue::TopicPartition tp{res.carrier.topic, res.carrier.partition};
+    if (std::find(tps.begin(), tps.end(), tp) != tps.end()) ++n;
   }
   return n;
 }

@@ -48,14 +48,22 @@
 //
 // Polling: the loop polls the deliver and retry topics every
 // egress.poll_interval, and the deliver topic also the moment the queue says
-// records are durable there (egress.wake_on_data; the embedded queue's
-// ReadyNotifier, common/queue_ready.h), so a message does not wait for the
-// next tick. smimegate_stage_latency_seconds{hop=deliver_wait|delivery}
+// records are readable there (egress.wake_on_data; the ReadyNotifier of both
+// queues, common/queue_ready.h), so a message does not wait for the next
+// tick. smimegate_stage_latency_seconds{hop=deliver_wait|delivery}
 // (common/stage_latency.h) measures both hops of egress.
 //
+// Body references (common/queue_body_ref.h): a deliver record that refers
+// to its body gets it from the queue on egress.body_fetch_threads threads
+// (egress_body_fetcher.h), never on the loop, so a slow broker holds up that
+// message only. Its offset is open meanwhile (no commit passes it); an
+// unreachable queue means fetching again a second later, an unresolvable
+// reference a dead letter.
+//
 // Threading: one thread runs a libuv loop with the SMTP client, DNS,
-// consumers and producer callbacks (posted back to the loop). Start/Stop
-// from the main thread; Ready from any.
+// consumers and producer callbacks (posted back to the loop); body fetches
+// run on the fetcher's threads and post their answers. Start/Stop from the
+// main thread; Ready from any.
 #pragma once
 
 #include <atomic>

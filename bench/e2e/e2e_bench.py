@@ -79,6 +79,9 @@ def parse_args(argv):
     ap.add_argument("--no-egress-wake", action="store_true",
                     help="egress.wake_on_data: false (egress finds deliver records only at its "
                          "20 ms poll_interval; the before of issue 21's tail-latency A/B)")
+    ap.add_argument("--egress-body-fetch-threads", type=int, metavar="N",
+                    help="egress.body_fetch_threads (default: the gateway's, -1: 2 with Kafka, 0 "
+                         "embedded; 0 resolves body references on egress's loop)")
     ap.add_argument("--kafka-property", action="append", default=[], metavar="KEY=VALUE",
                     help="extra librdkafka setting (queue.kafka.properties), repeatable")
     ap.add_argument("--keep-work", action="store_true", help="keep the temp work dir (logs, configs)")
@@ -244,6 +247,7 @@ class Bench:
         g = gwm.Gateway(self.bins, self.work, mode, key, self.sink_port, log_level=self.a.log_level,
                         share_bodies=not self.a.no_share_bodies,
                         egress_wake=not self.a.no_egress_wake,
+                        body_fetch_threads=self.a.egress_body_fetch_threads,
                         kafka_properties=props)
         pki = e2e_pki.Pki(self.work, key)
         partner_pem, partner_key = pki.issue(gwm.PARTNER)

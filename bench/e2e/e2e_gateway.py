@@ -109,7 +109,7 @@ def stage_key(line):
 class Gateway:
     def __init__(self, binaries, workdir, mode, key_type, sink_port, log_level="warn",
                  partitions=None, queue_sync=True, kafka_properties=None, share_bodies=True,
-                 egress_wake=True):
+                 egress_wake=True, body_fetch_threads=None):
         assert mode in ("embedded", "kafka") and key_type in KEY_TYPES
         self.bin = binaries
         self.mode, self.key_type = mode, key_type
@@ -124,6 +124,7 @@ class Gateway:
         self.log_level, self.queue_sync = log_level, queue_sync
         self.share_bodies = share_bodies
         self.egress_wake = egress_wake
+        self.body_fetch_threads = body_fetch_threads  # None: the gateway's default
         self.kafka_properties = dict(KAFKA_DEFAULT_PROPERTIES)
         self.kafka_properties.update(kafka_properties or {})
         # embedded: the default (8); kafka: more, see max_backlog_messages.
@@ -270,6 +271,8 @@ class Gateway:
 
     def _write_config(self):
         sink = f'["127.0.0.1:{self.sink_port}"]'
+        fetch_threads = ("" if self.body_fetch_threads is None
+                         else f"  body_fetch_threads: {self.body_fetch_threads}\n")
         with open(self.config, "w") as f:
             f.write(f"""# smimegate under benchmark (bench/e2e/e2e_gateway.py)
 hosted_domains: [{HOSTED}]
@@ -306,7 +309,7 @@ workers:
 egress:
   helo_name: gw.{HOSTED}
   wake_on_data: {str(self.egress_wake).lower()}
-  inbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32,
+{fetch_threads}  inbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32,
              allowed_networks: [127.0.0.0/8]}}
   outbound: {{transport: smtp, hosts: {sink}, tls: {{mode: none}}, max_connections: 32,
              allowed_networks: [127.0.0.0/8]}}

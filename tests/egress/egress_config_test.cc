@@ -42,6 +42,18 @@ TEST(EgressConfig, WakeOnDataIsOnByDefaultAndCanBeTurnedOff) {
   EXPECT_FALSE(Parse("egress: {wake_on_data: sometimes}\n").ok());
 }
 
+TEST(EgressConfig, BodyFetchThreadsDependOnTheQueueUnlessSet) {
+  auto cfg = Parse("egress: {}\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->body_fetch_threads, -1);  // Kafka 2, embedded 0 (EgressService::Start)
+  cfg = Parse("egress: {body_fetch_threads: 0}\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().ToString();
+  EXPECT_EQ(cfg->body_fetch_threads, 0);
+  auto too_many = Parse("egress: {body_fetch_threads: 65}\n");
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.error().message.find("body_fetch_threads"), std::string::npos);
+}
+
 TEST(EgressConfig, SmtpStageTimeoutsDefaultToRfc5321AndAreConfigurable) {
   using std::chrono::minutes;
   using std::chrono::seconds;
