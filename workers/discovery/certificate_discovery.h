@@ -9,7 +9,10 @@
 // kNone ("deadline"): the message goes on as having no certificate, never
 // stuck. A full queue answers kNone ("overloaded").
 //
-// A lookup asks each source in order (SMIMEA first) and offers every
+// A lookup asks each source that covers the address in the configured
+// order (workers.discovery.order; SMIMEA, then the LDAP directories in
+// their list order, by default) until one finds a certificate that is
+// accepted, and offers every
 // candidate to KeyService::HarvestCertificate: the check a certificate
 // harvested from a signed message passes (address, validity, purpose, a
 // chain to a trusted root), and on success it is stored like one, so every
@@ -75,6 +78,7 @@ class CertificateDiscovery {
   CertificateDiscovery& operator=(const CertificateDiscovery&) = delete;
 
   // `address` normalised (common/mail/address.h). Never blocks on I/O.
+  // kNone at once (uncounted) when no source covers the address.
   DiscoveryStatus Lookup(const std::string& address);
 
  private:
