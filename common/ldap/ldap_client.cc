@@ -161,6 +161,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const ConnectOptions& optio
 int Search(LDAP* ld, const SearchRequest& request, MessagePtr* out) {
   std::vector<std::string> names = request.attributes;
   std::vector<char*> attrs;
+  attrs.reserve(names.size() + 1);
   for (auto& n : names) attrs.push_back(n.data());
   attrs.push_back(nullptr);
   timeval tv = TimevalOf(request.timeout);

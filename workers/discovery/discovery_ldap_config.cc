@@ -83,7 +83,8 @@ Result<LdapDirectoryConfig> ParseLdapDirectory(const config::ConfigNode& node) {
   SG_ASSIGN_OR_RETURN(int64_t size_limit, node.Int("size_limit", c.size_limit, 1, 1000));
   c.size_limit = static_cast<int>(size_limit);
   SG_ASSIGN_OR_RETURN(uint64_t max_value, node.Size("max_value_size", c.max_value_size));
-  if (max_value < 1024 || max_value > 1024 * 1024) {
+  constexpr uint64_t kKiB = 1024;
+  if (max_value < kKiB || max_value > kKiB * kKiB) {
     return node.ErrorAt("max_value_size", "must be from 1KiB to 1MiB");
   }
   c.max_value_size = static_cast<size_t>(max_value);
