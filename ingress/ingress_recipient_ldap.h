@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ldap/ldap_client.h"
 #include "common/result.h"
 #include "ingress/ingress_recipient_verifier.h"
 
@@ -77,19 +78,15 @@ class LdapSource : public RecipientSource {
   Status Reload() override;
 
  private:
-  struct Conn;  // one libldap handle, bound
   LdapSource(LdapConfig config, std::string where);
-  Result<std::unique_ptr<Conn>> Connect();
-  RecipientStatus Search(Conn& conn, const std::string& filter, bool& broken);
-  std::unique_ptr<Conn> TakeIdle();
-  void GiveBack(std::unique_ptr<Conn> conn);
+  Result<std::unique_ptr<ldap::Connection>> Connect();
+  RecipientStatus Search(ldap::Connection& conn, const std::string& filter, bool& broken);
 
   const LdapConfig config_;
   const std::string where_;
   std::mutex mu_;
   std::string password_;  // guarded by mu_
-  uint64_t generation_ = 0;  // guarded by mu_; bumped by Reload
-  std::vector<std::unique_ptr<Conn>> idle_;  // guarded by mu_
+  ldap::ConnectionPool pool_;  // kept connections; Reload starts a new generation
 };
 
 }  // namespace sg::ingress

@@ -14,7 +14,7 @@
 #include "keyservice/keyservice_grpc_client.h"
 #include "keyservice/queue_admin_grpc.h"
 #include "portal/portal_service.h"
-#include "workers/discovery/discovery_smimea.h"
+#include "workers/discovery/discovery_config.h"
 #include "workers/policy/policy_processor.h"
 #include "workers/policy/policy_test_address_processor.h"
 #include "workers/worker_pool.h"
@@ -250,12 +250,9 @@ Status App::Start() {
     processor->SetTenantPolicies(tenant_policies_.get(), config_.portal.enabled);
     discovery_metrics_ = std::make_unique<workers::DiscoveryMetrics>(registry_);
     if (config_.discovery.enabled) {  // docs/discovery.md
-      std::vector<std::unique_ptr<workers::CertificateSource>> sources;
-      if (config_.discovery.smimea) {
-        sources.push_back(std::make_unique<workers::SmimeaSource>(config_.discovery.dns));
-      }
       discovery_ = std::make_unique<workers::CertificateDiscovery>(
-          config_.discovery.options, std::move(sources), *keys_, *discovery_metrics_);
+          config_.discovery.options, workers::BuildDiscoverySources(config_.discovery), *keys_,
+          *discovery_metrics_);
       processor->SetDiscovery(discovery_.get());
     }
     // The test address answers in front of the policy (passes through when off).

@@ -23,114 +23,55 @@
 #include "tests/ingress/smtp_test_client.h"
 #include "tests/ingress/test_listeners.h"
 #include "tests/support/loopback.h"
+#include "tests/support/slapd_test_server.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::ingress {
 namespace {
 
 using namespace std::chrono_literals;
-using egress::testing::ChildProcess;
 using testing::CodeOf;
 using testing::SmtpTestClient;
 
-constexpr const char* kSlapd = "/usr/sbin/slapd";
-constexpr const char* kSlapadd = "/usr/sbin/slapadd";
 constexpr const char* kBindDn = "cn=gateway,dc=example,dc=org";
 constexpr const char* kPassword = "gw-Secret-pw-4711";
 
-// openssl and slapadd with fixed arguments and paths of our temp dir.
-bool Run(const std::string& cmd) {
-  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;  // NOLINT(cert-env33-c)
-}
-
-bool Connectable(int port) {
-  const int fd = ::sg::testing::ConnectLoopback(static_cast<uint16_t>(port));
-  if (fd >= 0) close(fd);
-  return fd >= 0;
-}
-
-// One slapd for the whole suite: dc=example,dc=org with alice and bob (bob
-// by a second mail value), and cn=gateway, the only identity that may read.
-class Slapd {
+// One slapd for the whole suite (tests/support/slapd_test_server.h):
+// dc=example,dc=org with alice and bob (bob by a second mail value), and
+// cn=gateway, the only identity that may read.
+class Slapd : public sg::testing::SlapdTestServer {
  public:
-  explicit Slapd(std::string dir) : dir_(std::move(dir)) {}
-
-  bool Setup() {
-    const std::string cert = dir_ + "/server.crt", key = dir_ + "/server.key";
-    if (!Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
-             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + key +
-             " -out " + cert) ||
-        !Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
-             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ +
-             "/other.key -out " + dir_ + "/other.crt")) {
-      return false;
-    }
-    std::filesystem::create_directories(dir_ + "/db");
-    std::ofstream(dir_ + "/slapd.conf")
-        << "include /etc/ldap/schema/core.schema\n"
-           "include /etc/ldap/schema/cosine.schema\n"
-           "include /etc/ldap/schema/inetorgperson.schema\n"
-           "pidfile " << dir_ << "/slapd.pid\n"
-           "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
-           "TLSCertificateFile " << cert << "\nTLSCertificateKeyFile " << key << "\n"
-           "security tls=1\n"
-           "database mdb\nsuffix \"dc=example,dc=org\"\n"
-           "rootdn \"cn=admin,dc=example,dc=org\"\n"
-           "directory " << dir_ << "/db\nmaxsize 1048576\n"
-           "access to attrs=userPassword by anonymous auth by * none\n"
-           "access to * by dn.exact=\"" << kBindDn << "\" read by * none\n";
-    std::ofstream(dir_ + "/data.ldif")
-        << "dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\n"
-           "dc: example\no: example\n\n"
-           "dn: " << kBindDn << "\nobjectClass: organizationalRole\n"
-           "objectClass: simpleSecurityObject\ncn: gateway\nuserPassword: " << kPassword << "\n\n"
-           "dn: uid=alice,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: alice\ncn: Alice\n"
-           "sn: A\nmail: alice@example.org\n\n"
-           "dn: uid=bob,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: bob\ncn: Bob\n"
-           "sn: B\nmail: robert@example.org\nmail: bob@example.org\n";
-    std::ofstream(dir_ + "/password") << kPassword << "\n";
-    std::ofstream(dir_ + "/wrong-password") << "not-the-password\n";
-    if (!Run(std::string(kSlapadd) + " -f " + dir_ + "/slapd.conf -l " + dir_ + "/data.ldif")) {
-      return false;
-    }
-    ldap_port = ::sg::testing::FreeLoopbackPort();
-    ldaps_port = ::sg::testing::FreeLoopbackPort();
-    return Start();
-  }
-
-  bool Start() {
-    process = ChildProcess({kSlapd, "-h",
-                            "ldap://127.0.0.1:" + std::to_string(ldap_port) + "/ ldaps://127.0.0.1:" +
-                                std::to_string(ldaps_port) + "/",
-                            "-f", dir_ + "/slapd.conf", "-d", "0"});
-    return egress::testing::WaitUntil(
-        [this] { return Connectable(ldap_port) && Connectable(ldaps_port); }, 10s);
-  }
-  void Stop() { process.Stop(); }
+  explicit Slapd(std::string dir) : SlapdTestServer(std::move(dir), Options()) {}
 
   LdapConfig Config() const {
     LdapConfig c;
-    c.url = "ldap://127.0.0.1:" + std::to_string(ldap_port);
-    c.tls_ca_file = dir_ + "/server.crt";
+    c.url = ldap_url();
+    c.tls_ca_file = ca_file();
     c.bind_dn = kBindDn;
-    c.bind_password_file = dir_ + "/password";
+    c.bind_password_file = password_file();
     c.base_dn = "dc=example,dc=org";
     c.timeout = 5s;
     return c;
   }
 
-  std::string dir() const { return dir_; }
-  ChildProcess process;
-  int ldap_port = 0, ldaps_port = 0;
-
  private:
-  std::string dir_;
+  static sg::testing::SlapdOptions Options() {
+    sg::testing::SlapdOptions o;
+    o.bind_dn = kBindDn;
+    o.password = kPassword;
+    o.entries_ldif =
+        "dn: uid=alice,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: alice\ncn: Alice\n"
+        "sn: A\nmail: alice@example.org\n\n"
+        "dn: uid=bob,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: bob\ncn: Bob\n"
+        "sn: B\nmail: robert@example.org\nmail: bob@example.org\n";
+    return o;
+  }
 };
 
 class LdapTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (access(kSlapd, X_OK) != 0 || access(kSlapadd, X_OK) != 0) return;
+    if (!sg::testing::SlapdTestServer::Installed()) return;
     dir_ = new sg::testing::TempDir;
     slapd_ = new Slapd(dir_->path());
     if (!slapd_->Setup()) {
@@ -204,7 +145,7 @@ TEST_F(LdapTest, KnownAndUnknownOverStartTlsAndLdaps) {
   EXPECT_EQ(starttls->Lookup("bob@example.org"), RecipientStatus::kKnown);    // second value
   EXPECT_EQ(starttls->Lookup("nobody@example.org"), RecipientStatus::kUnknown);
   LdapConfig c = slapd_->Config();
-  c.url = "ldaps://127.0.0.1:" + std::to_string(slapd_->ldaps_port);
+  c.url = "ldaps://127.0.0.1:" + std::to_string(slapd_->ldaps_port());
   auto ldaps = Open(c);
   ASSERT_NE(ldaps, nullptr);
   EXPECT_EQ(ldaps->Lookup("alice@example.org"), RecipientStatus::kKnown);

@@ -48,6 +48,12 @@ CertificateDiscovery::~CertificateDiscovery() {
 
 DiscoveryStatus CertificateDiscovery::Lookup(const std::string& address,
                                              const std::string& as_written) {
+  // No source to ask (e.g. only LDAP directories, none for this domain):
+  // the message goes on at once, not set aside.
+  if (std::none_of(sources_.begin(), sources_.end(),
+                   [&address](const auto& s) { return s->Covers(address); })) {
+    return DiscoveryStatus{};
+  }
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_.NowMs();
   DiscoveryStatus out;
@@ -116,6 +122,7 @@ CertificateDiscovery::Entry CertificateDiscovery::Discover(const Job& job) {
   e.state = State::kNone;
   bool failed = false;
   for (const auto& source : sources_) {
+    if (!source->Covers(address)) continue;
     SourceAnswer answer = source->Find(job.query);
     std::string result = answer.result;
     if (result == "found") {

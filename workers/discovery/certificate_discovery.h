@@ -9,7 +9,10 @@
 // kNone ("deadline"): the message goes on as having no certificate, never
 // stuck. A full queue answers kNone ("overloaded").
 //
-// A lookup asks each source in order (SMIMEA first) and offers every
+// A lookup asks each source that covers the address in the configured
+// order (workers.discovery.order; SMIMEA, then the LDAP directories in
+// their list order, by default) until one finds a certificate that is
+// accepted, and offers every
 // candidate to KeyService::HarvestCertificate: the check a certificate
 // harvested from a signed message passes (address, validity, purpose, a
 // chain to a trusted root), and on success it is stored like one, so every
@@ -77,7 +80,8 @@ class CertificateDiscovery {
   // `address` normalised (common/mail/address.h): the recipient's identity,
   // the cache key and what the harvest check matches. `as_written`: the
   // address as the sender wrote it (RCPT TO), whose local-part the sources
-  // look up (empty: `address`). Never blocks on I/O.
+  // look up (empty: `address`). Never blocks on I/O. kNone at once
+  // (uncounted) when no source covers the address.
   DiscoveryStatus Lookup(const std::string& address, const std::string& as_written = "");
 
  private:

@@ -3,6 +3,8 @@
 //
 //   enabled        false
 //   smimea         true: SMIMEA records (RFC 8162) from dns.servers
+//   ldap           []: partner LDAP directories (discovery_ldap_config.h)
+//   order          [smimea, ldap]: which kind is asked first
 //   dns.servers    the validating resolvers whose AD bit is trusted (e.g.
 //                  unbound on 127.0.0.1); required with smimea
 //   dns.timeout    5s per try (c-ares tries twice)
@@ -14,10 +16,15 @@
 // Threading: plain values. Errors name the key and the fix.
 #pragma once
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "common/config_node.h"
 #include "common/dns/dns_resolver.h"
 #include "common/result.h"
 #include "workers/discovery/certificate_discovery.h"
+#include "workers/discovery/discovery_ldap_config.h"
 
 namespace sg::workers {
 
@@ -25,9 +32,15 @@ struct DiscoveryConfig {
   bool enabled = false;
   bool smimea = true;
   dns::ResolverOptions dns;  // trust_ad set: these servers validate
+  std::vector<LdapDirectoryConfig> ldap;
+  std::vector<std::string> order = {"smimea", "ldap"};  // each kind once
   DiscoveryOptions options;
 };
 
 Result<DiscoveryConfig> ParseDiscoveryConfig(const config::ConfigNode& section);
+
+// The sources `c` names, in its order: SMIMEA (when on) and one source per
+// LDAP directory, in their list order.
+std::vector<std::unique_ptr<CertificateSource>> BuildDiscoverySources(const DiscoveryConfig& c);
 
 }  // namespace sg::workers

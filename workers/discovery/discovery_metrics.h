@@ -1,7 +1,7 @@
 // Metrics of certificate discovery (docs/operations.md):
 //
 //   smimegate_discovery_lookups_total{source,result}  one per source asked
-//       source: smimea (ldap planned); result: found, not_found,
+//       source: smimea, ldap; result: found, not_found,
 //       not_validated, no_certificate, rejected (the harvest check refused
 //       every candidate: wrong address, expired, untrusted chain), error,
 //       timeout

@@ -1,7 +1,7 @@
 // CertificateSource: one place a recipient's certificate may be found when
 // the keyservice knows none (certificate discovery, docs/discovery.md):
-// SMIMEA records (discovery_smimea.h); partner LDAP directories are the
-// second kind planned.
+// SMIMEA records (discovery_smimea.h) and partner LDAP directories
+// (discovery_ldap.h).
 //
 // A source only finds candidates. Whether one is used is decided by the
 // keyservice's harvest check (CertificateDiscovery), the same check and the
@@ -32,6 +32,10 @@ class CertificateSource {
   virtual ~CertificateSource() = default;
   // The metric label of the source ("smimea", "ldap").
   virtual std::string_view Name() const = 0;
+  // False when the source has nothing to say about `address` (an LDAP
+  // directory of another partner's domains): it is then not asked and not
+  // counted. `address` normalised.
+  virtual bool Covers(const std::string& /*address*/) const { return true; }
   // Looks `address` up: the local-part as the sender wrote it (RFC 8162
   // hashes it so; CertificateDiscovery::Lookup), the domain normalised
   // (A-labels, lower case). Never throws, errors are answers.
