@@ -19,6 +19,7 @@
 #include "egress/egress_service.h"
 #include "tests/egress/egress_harness.h"
 #include "tests/egress/peer_process.h"
+#include "tests/support/forwarding_queue.h"
 
 namespace sg::egress::testing {
 namespace {
@@ -27,31 +28,9 @@ using std::chrono::seconds;
 
 // The harness's queue, with every ReadRecord held at a gate until the test
 // opens it, or failing with kUnavailable while `fail_reads` is above 0.
-class GatedReadQueue : public queue::Queue {
+class GatedReadQueue : public sg::testing::ForwardingQueue {
  public:
-  explicit GatedReadQueue(queue::Queue& real) : real_(real) {}
-  Status EnsureTopics(const std::vector<queue::TopicSpec>& t) override {
-    return real_.EnsureTopics(t);
-  }
-  Result<std::unique_ptr<queue::Producer>> CreateProducer() override {
-    return real_.CreateProducer();
-  }
-  Result<std::unique_ptr<queue::Consumer>> CreateConsumer(
-      const std::string& g, const std::vector<std::string>& t) override {
-    return real_.CreateConsumer(g, t);
-  }
-  Result<int32_t> PartitionCount(const std::string& t) override { return real_.PartitionCount(t); }
-  Result<queue::OffsetRange> Offsets(const queue::TopicPartition& tp) override {
-    return real_.Offsets(tp);
-  }
-  Result<std::vector<queue::Record>> ReadRange(const queue::TopicPartition& tp, int64_t from,
-                                               size_t max) override {
-    return real_.ReadRange(tp, from, max);
-  }
-  Status DeleteBefore(const queue::TopicPartition& tp, int64_t offset) override {
-    return real_.DeleteBefore(tp, offset);
-  }
-  bool SupportsPins() const override { return real_.SupportsPins(); }
+  explicit GatedReadQueue(queue::Queue& real) : ForwardingQueue(real) {}
   Result<queue::Record> ReadRecord(const queue::RecordRef& ref) override {
     std::unique_lock<std::mutex> lock(mu_);
     ++reads_;
@@ -64,7 +43,7 @@ class GatedReadQueue : public queue::Queue {
     cv_.wait(lock, [this] { return open_; });
     --waiting_;
     lock.unlock();
-    return real_.ReadRecord(ref);
+    return real().ReadRecord(ref);
   }
 
   void Open() {
@@ -87,7 +66,6 @@ class GatedReadQueue : public queue::Queue {
   }
 
  private:
-  queue::Queue& real_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = false;

@@ -21,6 +21,7 @@
 #include "common/queue.h"
 #include "tests/egress/egress_harness.h"
 #include "tests/egress/peer_process.h"
+#include "tests/support/forwarding_queue.h"
 
 namespace sg::egress::testing {
 namespace {
@@ -95,34 +96,17 @@ class RefusingConsumer : public queue::Consumer {
   int rewound_ = 0;  // the polling thread's
 };
 
-class RefusingQueue : public queue::Queue {
+class RefusingQueue : public sg::testing::ForwardingQueue {
  public:
-  RefusingQueue(queue::Queue& real, CommitControl& control) : real_(real), control_(control) {}
-  Status EnsureTopics(const std::vector<queue::TopicSpec>& t) override {
-    return real_.EnsureTopics(t);
-  }
-  Result<std::unique_ptr<queue::Producer>> CreateProducer() override {
-    return real_.CreateProducer();
-  }
+  RefusingQueue(queue::Queue& real, CommitControl& control)
+      : ForwardingQueue(real), control_(control) {}
   Result<std::unique_ptr<queue::Consumer>> CreateConsumer(
       const std::string& group, const std::vector<std::string>& topics) override {
-    SG_ASSIGN_OR_RETURN(auto c, real_.CreateConsumer(group, topics));
+    SG_ASSIGN_OR_RETURN(auto c, real().CreateConsumer(group, topics));
     return std::unique_ptr<queue::Consumer>(new RefusingConsumer(std::move(c), control_));
-  }
-  Result<int32_t> PartitionCount(const std::string& t) override { return real_.PartitionCount(t); }
-  Result<queue::OffsetRange> Offsets(const queue::TopicPartition& tp) override {
-    return real_.Offsets(tp);
-  }
-  Result<std::vector<queue::Record>> ReadRange(const queue::TopicPartition& tp, int64_t from,
-                                               size_t max) override {
-    return real_.ReadRange(tp, from, max);
-  }
-  Status DeleteBefore(const queue::TopicPartition& tp, int64_t offset) override {
-    return real_.DeleteBefore(tp, offset);
   }
 
  private:
-  queue::Queue& real_;
   CommitControl& control_;
 };
 
