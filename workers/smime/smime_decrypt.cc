@@ -98,6 +98,7 @@ struct EnvelopeFacts {
   int cipher_nid = NID_undef;
   std::string content_key;  // the encrypted content key of the matched recipient
   std::string ciphertext_digest;
+  std::optional<size_t> mac_size;  // AuthEnvelopedData: the length of the mac
 };
 
 std::string Sha256(std::initializer_list<std::string_view> pieces) {
@@ -121,6 +122,26 @@ int OidNid(std::string_view oid_tlv) {
   return nid;
 }
 
+void TakeParts(const internal::EnvelopedParts& parts, EnvelopeFacts& f) {
+  f.cipher_nid = OidNid(parts.content_cipher_oid);
+  f.content_key = std::string(parts.encrypted_key);
+  if (parts.mac) f.mac_size = parts.mac->content.size();
+}
+
+// RFC 5084 3.2: the GCM tag (the mac) is 12 to 16 bytes (aes-ICVlen).
+// OpenSSL's CMS code checks the mac against however many bytes it is given
+// (a 1-byte tag passes 1 time in 256, whatever aes-ICVlen says), so a
+// shorter or longer mac is refused here, for both decryption paths. Its
+// length is no secret: the refusal says nothing about the key.
+constexpr size_t kMinMac = 12;
+constexpr size_t kMaxMac = 16;
+Status CheckMacLength(const EnvelopeFacts& f) {
+  if (!f.mac_size || (*f.mac_size >= kMinMac && *f.mac_size <= kMaxMac)) return OkStatus();
+  return MakeError(ErrorCode::kCorruption, "decrypt: authentication tag (mac) of " +
+                                               std::to_string(*f.mac_size) +
+                                               " bytes; RFC 5084 requires 12 to 16");
+}
+
 // |der| is the structure as received; any change to it (recipients,
 // algorithm, IV, ciphertext, MAC) changes the ciphertext digest.
 Result<EnvelopeFacts> ReadEnvelopeFacts(CMS_ContentInfo* cms, std::string_view der,
@@ -128,8 +149,7 @@ Result<EnvelopeFacts> ReadEnvelopeFacts(CMS_ContentInfo* cms, std::string_view d
   EnvelopeFacts f;
   f.ciphertext_digest = Sha256({der});
   if (auto parts = internal::ReadEnvelopedParts(der, m.ri, m.rek)) {
-    f.cipher_nid = OidNid(parts->content_cipher_oid);
-    f.content_key = std::string(parts->encrypted_key);
+    TakeParts(*parts, f);
     return f;
   }
   // An encoding the walker does not follow: OpenSSL's own DER of the
@@ -152,8 +172,7 @@ Result<EnvelopeFacts> ReadEnvelopeFacts(CMS_ContentInfo* cms, std::string_view d
   OPENSSL_free(buf);
   auto parts = internal::ReadEnvelopedParts(reencoded, m.ri, m.rek);
   if (!parts) return MakeError(ErrorCode::kCorruption, "decrypt: unexpected structure");
-  f.cipher_nid = OidNid(parts->content_cipher_oid);
-  f.content_key = std::string(parts->encrypted_key);
+  TakeParts(*parts, f);
   return f;
 }
 
@@ -211,6 +230,7 @@ Result<Envelope> SmimeEngine::OpenEnvelopeImpl(std::string_view message,
   if (!RecipientAlgorithmsAllowed(state->cms.get(), *match, options.allow_3des)) {
     return MakeError(ErrorCode::kUnsupported, "decrypt: key transport or key wrap not allowed");
   }
+  if (env.auth_enveloped) SG_RETURN_IF_ERROR(CheckMacLength(facts));
   state->ri = match->ri;
   state->rek = match->rek;
   env.content_key_digest = Sha256({facts.content_key});
@@ -228,7 +248,7 @@ Result<DecryptResult> SmimeEngine::DecryptImpl(const Envelope& env,
   const KeyPair& kp = candidates[env.key_index];
   Envelope::State& st = *env.state;
   internal::PreparedDecrypt prepared;
-  if (options.use_prepared && !env.auth_enveloped) {
+  if (options.use_prepared) {
     prepared = internal::DecryptPrepared(st.der, st.ri, st.rek, kp.key.get(), Ciphertext(st.cms));
   }
   internal::BioPtr out;

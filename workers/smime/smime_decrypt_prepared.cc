@@ -29,6 +29,13 @@ using mail::DerTlv;
 
 constexpr std::array<int, 3> kCbcNids = {NID_aes_128_cbc, NID_aes_192_cbc, NID_aes_256_cbc};
 constexpr std::array<const char*, 3> kCbcNames = {"AES-128-CBC", "AES-192-CBC", "AES-256-CBC"};
+constexpr std::array<int, 3> kGcmNids = {NID_aes_128_gcm, NID_aes_192_gcm, NID_aes_256_gcm};
+constexpr std::array<const char*, 3> kGcmNames = {"AES-128-GCM", "AES-192-GCM", "AES-256-GCM"};
+// RFC 5084: a 12-byte nonce (what every writer uses; other lengths go to
+// CMS_decrypt) and aes-ICVlen 12..16, the length of the mac.
+constexpr size_t kGcmNonceSize = 12;
+constexpr int kMinIcvLen = 12;
+constexpr int kMaxIcvLen = 16;
 constexpr std::array<int, 3> kWrapNids = {NID_id_aes128_wrap, NID_id_aes192_wrap,
                                           NID_id_aes256_wrap};
 constexpr std::array<const char*, 3> kWrapNames = {"AES-128-WRAP", "AES-192-WRAP", "AES-256-WRAP"};
@@ -54,6 +61,7 @@ std::array<std::string, N> EncodedOids(const std::array<int, N>& nids) {
 // The DER this decoder compares with, encoded once per process.
 struct Encodings {
   std::array<std::string, 3> cbc = EncodedOids(kCbcNids);
+  std::array<std::string, 3> gcm = EncodedOids(kGcmNids);
   std::array<std::string, 3> wrap = EncodedOids(kWrapNids);
   std::array<std::string, 5> schemes = EncodedOids(kSchemeNids);
   std::array<std::string, 3> curves = EncodedOids(kCurveNids);
@@ -91,6 +99,7 @@ using OwnedPkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 // This thread's ciphers (fetched once), cipher contexts and EC key importer.
 struct ThreadCrypto {
   std::array<EVP_CIPHER*, 3> cbc{};
+  std::array<EVP_CIPHER*, 3> gcm{};
   std::array<EVP_CIPHER*, 3> wrap{};
   EVP_CIPHER_CTX* content_ctx = EVP_CIPHER_CTX_new();
   EVP_CIPHER_CTX* wrap_ctx = EVP_CIPHER_CTX_new();
@@ -98,6 +107,7 @@ struct ThreadCrypto {
   ThreadCrypto() {
     for (size_t i = 0; i < cbc.size(); ++i) {
       cbc[i] = EVP_CIPHER_fetch(nullptr, kCbcNames[i], nullptr);
+      gcm[i] = EVP_CIPHER_fetch(nullptr, kGcmNames[i], nullptr);
       wrap[i] = EVP_CIPHER_fetch(nullptr, kWrapNames[i], nullptr);
     }
     if (ec_import != nullptr && EVP_PKEY_fromdata_init(ec_import) != 1) {
@@ -108,6 +118,7 @@ struct ThreadCrypto {
   ~ThreadCrypto() {
     for (size_t i = 0; i < cbc.size(); ++i) {
       EVP_CIPHER_free(cbc[i]);
+      EVP_CIPHER_free(gcm[i]);
       EVP_CIPHER_free(wrap[i]);
     }
     EVP_CIPHER_CTX_free(content_ctx);
@@ -160,19 +171,58 @@ const unsigned char* Bytes(std::string_view s) {
 
 // ---------------------------------------------------------------- structure
 
-// contentEncryptionAlgorithm: AES-CBC with its IV.
+// contentEncryptionAlgorithm: AES-CBC with its IV (EnvelopedData), or
+// AES-GCM with GCMParameters (AuthEnvelopedData, RFC 5084).
 struct ContentAlgorithm {
-  size_t index = 0;  // into kCbcNids
-  std::string_view iv;
+  bool gcm = false;
+  size_t index = 0;     // into kCbcNids or kGcmNids
+  std::string_view iv;  // the CBC IV or the GCM nonce
+  size_t tag_len = 0;   // GCM: aes-ICVlen
 };
-std::optional<ContentAlgorithm> ReadContentAlgorithm(const Tlv& alg) {
+std::optional<ContentAlgorithm> ReadContentAlgorithm(const Tlv& alg, bool auth_enveloped) {
   auto f = ReadChildren(alg.content);
-  if (!f || f->size() != 2 || (*f)[1].tag != 0x04 || (*f)[1].content.size() != kIvSize) {
+  if (!f || f->size() != 2) return std::nullopt;
+  if (!auth_enveloped) {
+    const int i = IndexOf(Der().cbc, (*f)[0].whole);
+    if (i < 0 || (*f)[1].tag != 0x04 || (*f)[1].content.size() != kIvSize) return std::nullopt;
+    return ContentAlgorithm{false, static_cast<size_t>(i), (*f)[1].content, 0};
+  }
+  const int i = IndexOf(Der().gcm, (*f)[0].whole);
+  auto params = ReadGcmParameters((*f)[1].whole);
+  if (i < 0 || !params || params->nonce.size() != kGcmNonceSize || params->icv_len < kMinIcvLen ||
+      params->icv_len > kMaxIcvLen) {
     return std::nullopt;
   }
-  const int i = IndexOf(Der().cbc, (*f)[0].whole);
-  if (i < 0) return std::nullopt;
-  return ContentAlgorithm{static_cast<size_t>(i), (*f)[1].content};
+  return ContentAlgorithm{true, static_cast<size_t>(i), params->nonce,
+                          static_cast<size_t>(params->icv_len)};
+}
+
+// What follows the EncryptedContentInfo of an AuthEnvelopedData: authAttrs
+// [1] IMPLICIT (optional) and the mac. unauthAttrs [2], or anything else,
+// is not served.
+struct AuthParts {
+  std::string aad;  // the DER of authAttrs as a SET OF (RFC 5083 2.2), empty if absent
+  std::string_view mac;
+};
+std::optional<AuthParts> ReadAuthParts(const std::vector<Tlv>& trailing) {
+  AuthParts p;
+  size_t i = 0;
+  if (i < trailing.size() && trailing[i].tag == 0xA1) {
+    // "The IMPLICIT [1] tag in the authAttrs field is not used for the DER
+    // encoding, rather an EXPLICIT SET OF tag is used": the same length and
+    // content under the universal SET tag, as received (definite lengths
+    // only: a BER encoding would first need re-encoding as DER).
+    const Tlv& attrs = trailing[i];
+    if (attrs.whole.size() < 2 || static_cast<unsigned char>(attrs.whole[1]) == 0x80) {
+      return std::nullopt;
+    }
+    p.aad = attrs.whole;
+    p.aad[0] = '\x31';
+    ++i;
+  }
+  if (i + 1 != trailing.size() || trailing[i].tag != 0x04) return std::nullopt;
+  p.mac = trailing[i].content;
+  return p;
 }
 
 // What a KeyAgreeRecipientInfo (RFC 5652 6.2.2) holds for us.
@@ -434,8 +484,8 @@ PreparedStatus KeyTransport(const KtriParts& p, EVP_PKEY* key, size_t want, Cont
 
 // ------------------------------------------------------------------ content
 
-PreparedStatus DecryptContent(const ContentAlgorithm& alg, const ContentKey& cek,
-                              std::string_view ciphertext, std::string& out) {
+PreparedStatus DecryptCbc(const ContentAlgorithm& alg, const ContentKey& cek,
+                          std::string_view ciphertext, std::string& out) {
   ThreadCrypto& t = Thread();
   EVP_CIPHER* cipher = t.cbc[alg.index];
   if (cipher == nullptr || t.content_ctx == nullptr || ciphertext.size() > INT_MAX - kIvSize) {
@@ -456,6 +506,38 @@ PreparedStatus DecryptContent(const ContentAlgorithm& alg, const ContentKey& cek
   return PreparedStatus::kDone;
 }
 
+// AES-GCM over |aad| and |ciphertext| into |out| (the same size); kDone only
+// when the tag |mac| verifies (EVP_DecryptFinal_ex), otherwise |out| holds
+// unauthenticated bytes that the caller wipes and never returns.
+PreparedStatus DecryptGcm(const ContentAlgorithm& alg, const ContentKey& cek, std::string_view aad,
+                          std::string_view mac, std::string_view ciphertext, std::string& out) {
+  ThreadCrypto& t = Thread();
+  EVP_CIPHER* cipher = t.gcm[alg.index];
+  if (cipher == nullptr || t.content_ctx == nullptr || ciphertext.size() > INT_MAX ||
+      aad.size() > INT_MAX) {
+    return PreparedStatus::kNotHandled;
+  }
+  if (cek.size != kKeySizes[alg.index]) return PreparedStatus::kFailed;
+  out.resize(ciphertext.size());
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  int len = 0;
+  int fin = 0;
+  // The default IV length of these ciphers is 12: the nonce is passed as is.
+  if (EVP_DecryptInit_ex2(t.content_ctx, cipher, cek.bytes.data(), Bytes(alg.iv), nullptr) != 1 ||
+      (!aad.empty() && EVP_DecryptUpdate(t.content_ctx, nullptr, &len, Bytes(aad),
+                                         static_cast<int>(aad.size())) != 1) ||
+      EVP_DecryptUpdate(t.content_ctx, dst, &len, Bytes(ciphertext),
+                        static_cast<int>(ciphertext.size())) != 1 ||
+      // OpenSSL copies the tag; the const_cast only satisfies the C signature.
+      EVP_CIPHER_CTX_ctrl(t.content_ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(mac.size()),
+                          const_cast<char*>(mac.data())) != 1 ||
+      EVP_DecryptFinal_ex(t.content_ctx, dst + len, &fin) != 1) {
+    return PreparedStatus::kFailed;
+  }
+  out.resize(static_cast<size_t>(len) + static_cast<size_t>(fin));
+  return PreparedStatus::kDone;
+}
+
 PreparedStatus Run(std::string_view der, int ri, int rek, EVP_PKEY* key,
                    std::string_view ciphertext, std::string& out) {
   auto layout = ReadEnvelopedLayout(der);
@@ -463,8 +545,15 @@ PreparedStatus Run(std::string_view der, int ri, int rek, EVP_PKEY* key,
       static_cast<size_t>(ri) >= layout->recipient_infos.size()) {
     return PreparedStatus::kNotHandled;
   }
-  auto alg = ReadContentAlgorithm(layout->content_algorithm);
+  auto alg = ReadContentAlgorithm(layout->content_algorithm, layout->auth_enveloped);
   if (!alg) return PreparedStatus::kNotHandled;
+  std::optional<AuthParts> auth;
+  if (alg->gcm) {
+    auth = ReadAuthParts(layout->trailing);
+    // A mac of another length than aes-ICVlen: CMS_decrypt's case (it
+    // checks the mac as given; the engine refuses one outside 12..16).
+    if (!auth || auth->mac.size() != alg->tag_len) return PreparedStatus::kNotHandled;
+  }
   const Tlv& info = layout->recipient_infos[static_cast<size_t>(ri)];
   ContentKey cek;
   PreparedStatus status = PreparedStatus::kNotHandled;
@@ -478,7 +567,8 @@ PreparedStatus Run(std::string_view der, int ri, int rek, EVP_PKEY* key,
     status = KeyTransport(*parts, key, kKeySizes[alg->index], cek);
   }
   if (status != PreparedStatus::kDone) return status;
-  return DecryptContent(*alg, cek, ciphertext, out);
+  if (alg->gcm) return DecryptGcm(*alg, cek, auth->aad, auth->mac, ciphertext, out);
+  return DecryptCbc(*alg, cek, ciphertext, out);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The prepared decoder of EnvelopedData (issue 21), the decryption
+// The prepared decoder of EnvelopedData and AuthEnvelopedData (issue 21), the decryption
 // counterpart of PreparedRecipient (smime_recipient.h). Internal to the engine.
 //
 // Why: around its one private-key operation, CMS_decrypt spends a large share
@@ -19,14 +19,23 @@
 //     present), AES-128/192/256 key wrap (RFC 3394);
 //   - KeyTransRecipientInfo with RSA PKCS#1 v1.5, RSAES-OAEP with SHA-1
 //     defaults, or RSAES-OAEP SHA-256/MGF1-SHA-256 (what OpenSSL writes);
-//   - content AES-128/192/256-CBC, decrypted in one pass into a buffer of
-//     the ciphertext's size.
-// Anything else (AuthEnvelopedData, 3DES, cofactor schemes, other curves or
-// key identifiers, parameters written another way) is kNotHandled and the
-// caller decrypts with CMS_decrypt as before.
+//   - EnvelopedData content AES-128/192/256-CBC, decrypted in one pass into
+//     a buffer of the ciphertext's size;
+//   - AuthEnvelopedData (RFC 5083) content AES-128/192/256-GCM (RFC 5084)
+//     with a 12-byte nonce and aes-ICVlen 12..16 (default 12), the mac of
+//     exactly that length, and authAttrs, when present, authenticated as
+//     RFC 5083 2.2 says (their DER under the SET OF tag is the AAD). The
+//     plaintext is returned only after the tag verified (kDone); a failed
+//     tag is kFailed and the unauthenticated bytes are wiped.
+// Anything else (3DES, cofactor schemes, other curves or key identifiers,
+// parameters written another way, GCM in EnvelopedData or CBC in
+// AuthEnvelopedData, other nonce lengths, a mac of another length than
+// aes-ICVlen, unauthAttrs, BER-encoded authAttrs) is kNotHandled and the caller decrypts with
+// CMS_decrypt as before.
 //
 // Failures: the caller falls back to CMS_decrypt on every status but kDone,
-// so an error's class and text are always CMS_decrypt's own. As in OpenSSL's
+// so an error's class and text are always CMS_decrypt's own (for GCM too:
+// a bad tag, altered authAttrs, nonce or ciphertext). As in OpenSSL's
 // CMS code (the MMA / Bleichenbacher countermeasure of cms_env.c), a key
 // transport whose RSA decryption fails (bad PKCS#1 or OAEP padding, wrong
 // length) continues with a random content key, selected in constant time,
@@ -59,7 +68,8 @@ struct PreparedDecrypt {
 // |der|: the ContentInfo (EnvelopedData) as received; |ri| / |rek|: the
 // RecipientInfo (and for key agreement the RecipientEncryptedKey) that names
 // the certificate of |key|; |ciphertext|: the encryptedContent as OpenSSL
-// parsed it (BER chunks joined). Leaves the thread's OpenSSL error queue as
+// parsed it (BER chunks joined; without the GCM tag, which is the mac).
+// Leaves the thread's OpenSSL error queue as
 // it found it.
 PreparedDecrypt DecryptPrepared(std::string_view der, int ri, int rek, EVP_PKEY* key,
                                 std::string_view ciphertext);

@@ -2,6 +2,8 @@
 
 #include <openssl/objects.h>
 
+#include <cstddef>
+
 #include "common/mail/der.h"
 
 namespace sg::smime::internal {
@@ -101,7 +103,13 @@ std::optional<EnvelopedLayout> ReadEnvelopedLayout(std::string_view der) {
   if (!ris) return std::nullopt;
   auto eci = ReadChildren((*fields)[i + 1].content);  // contentType, contentEncryptionAlgorithm
   if (!eci || eci->size() < 2 || (*eci)[1].tag != 0x30) return std::nullopt;
-  return EnvelopedLayout{std::move(*ris), (*eci)[1]};
+  static const std::string kAuthEnveloped = DerOid(NID_id_smime_ct_authEnvelopedData);
+  EnvelopedLayout layout;
+  layout.auth_enveloped = (*ci_fields)[0].whole == kAuthEnveloped;
+  layout.recipient_infos = std::move(*ris);
+  layout.content_algorithm = (*eci)[1];
+  layout.trailing.assign(fields->begin() + static_cast<std::ptrdiff_t>(i + 2), fields->end());
+  return layout;
 }
 
 std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, int rek) {
@@ -113,7 +121,32 @@ std::optional<EnvelopedParts> ReadEnvelopedParts(std::string_view der, int ri, i
   if (!key) return std::nullopt;
   auto alg = ReadChildren(layout->content_algorithm.content);
   if (!alg || alg->empty() || alg->front().tag != 0x06) return std::nullopt;
-  return EnvelopedParts{alg->front().whole, *key};
+  EnvelopedParts parts{alg->front().whole, *key, layout->content_algorithm, std::nullopt};
+  if (layout->auth_enveloped) {
+    for (const Tlv& t : layout->trailing) {
+      if (t.tag == 0x04) {
+        parts.mac = t;
+        break;
+      }
+    }
+  }
+  return parts;
+}
+
+std::optional<GcmParameters> ReadGcmParameters(std::string_view params) {
+  auto seq = ReadTlv(params);
+  if (!seq || seq->tag != 0x30 || seq->whole.size() != params.size()) return std::nullopt;
+  auto f = ReadChildren(seq->content);
+  if (!f || f->empty() || f->size() > 2 || (*f)[0].tag != 0x04) return std::nullopt;
+  GcmParameters p;
+  p.nonce = (*f)[0].content;
+  if (f->size() == 2) {
+    const Tlv& icv = (*f)[1];
+    if (icv.tag != 0x02) return std::nullopt;
+    const bool small = icv.content.size() == 1 && static_cast<unsigned char>(icv.content[0]) < 0x80;
+    p.icv_len = small ? static_cast<unsigned char>(icv.content[0]) : -1;
+  }
+  return p;
 }
 
 std::string DerOid(int nid) {
