@@ -307,7 +307,10 @@ class Bench:
                 if self.a.perf and hp in peaks:
                     load, actual = self.load_for(g, sc, hp, templates if sc == "decrypt_verify" else None)
                     n = max(50, int(peaks[hp]["msgs_per_s"] * self.a.seconds))
-                    self.perf_profile(f"{mode}-{key}-{sc}-{hp}", g, load, roots, n)
+                    cpu = peaks[hp].get("cpu_s_per_1000")
+                    raw = e2e_metrics.raw_seconds(self.results["crypto_limit"].get(key), sc, hp)
+                    self.perf_profile(f"{mode}-{key}-{sc}-{hp}", g, load, roots, n,
+                                      cpu_per_msg_ms=cpu, raw_crypto_ms=raw * 1e3 if raw else None)
         except Exception as e:  # noqa: BLE001 - one broken gateway must not lose the rest
             self.fail(f"smimegate {label}: {e}\n{traceback.format_exc()}\n--- log\n{g.log_tail(2000)}")
         finally:
@@ -315,10 +318,13 @@ class Bench:
             self.runner.settle_s, self.runner.probe = 0.0, None
         log(f"smimegate {label}: stopped")
 
-    def perf_profile(self, name, g, load, roots, messages):
+    def perf_profile(self, name, g, load, roots, messages, cpu_per_msg_ms=None, raw_crypto_ms=None):
         """A closed-loop run of `messages` under perf record (call graphs)
-        of the gateway process; the report (by DSO and symbol, self time) goes
-        to perf-<name>.txt in the results. Not a measurement: perf costs CPU."""
+        of the gateway process; the report (by stage and group of work,
+        perf_groups.py, then by DSO and symbol, self time) goes to
+        perf-<name>.txt in the results. Not a measurement: perf costs CPU;
+        the shares are turned into ms per message with the CPU per message
+        of the measured run beside it (cpu_per_msg_ms)."""
         data = os.path.join(self.work, f"perf-{name}.data")
         txt = os.path.join(self.out, f"perf-{name}.txt")
         rec = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", self.a.perf_call_graph,
@@ -333,6 +339,15 @@ class Bench:
             rec.send_signal(signal.SIGINT)
             rec.wait(timeout=60)
         with open(txt, "w") as f:
+            f.write("### by stage and group of work (bench/e2e/perf_groups.py)\n\n")
+            f.flush()
+            cmd = [sys.executable, os.path.join(HERE, "perf_groups.py"), data, "--title", name]
+            if cpu_per_msg_ms:
+                cmd += ["--cpu-per-msg-ms", f"{cpu_per_msg_ms:.4f}"]
+            if raw_crypto_ms:
+                cmd += ["--raw-crypto-ms", f"{raw_crypto_ms:.4f}"]
+            subprocess.run(cmd, stdout=f, stderr=subprocess.DEVNULL, timeout=600)
+            f.write("\n")
             for sort, limit in (("dso", "0.5"), ("dso,sym", "0.3")):
                 f.write(f"### perf report --sort {sort} (self time, % of samples)\n")
                 f.flush()
