@@ -160,23 +160,23 @@ bool GraphBench(const std::string& dir, int users, int changes) {
 constexpr const char* kAdminPassword = "admin-pw";
 
 bool LdapBench(const std::string& dir, int users, int changes) {
-  ::sg::testing::SlapdOptions o;
-  o.suffix = "dc=example,dc=com";
-  o.bind_dn = "cn=reader,dc=example,dc=com";  // unused: the bench binds as the admin
-  o.admin_password = kAdminPassword;
-  o.require_tls = false;
-  o.global_config = "sizelimit size.soft=1000 size.hard=1000 size.prtotal=unlimited";
+  ::sg::testing::SlapdOptions options;
+  options.suffix = "dc=example,dc=com";
+  options.bind_dn = "cn=reader,dc=example,dc=com";  // unused: the bench binds as the admin
+  options.admin_password = kAdminPassword;
+  options.require_tls = false;
+  options.global_config = "sizelimit size.soft=1000 size.hard=1000 size.prtotal=unlimited";
   {
     std::ostringstream entries;
     for (int i = 0; i < users; ++i) {
       entries << "dn: uid=u" << i << ",dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: u" << i
               << "\ncn: u\nsn: u\nmail: u" << i << "@example.com\n\n";
     }
-    o.entries_ldif = entries.str();
+    options.entries_ldif = entries.str();
   }
   const std::string d = dir + "/ldap";
   std::filesystem::create_directories(d);
-  ::sg::testing::SlapdTestServer slapd(d, std::move(o));
+  ::sg::testing::SlapdTestServer slapd(d, std::move(options));
   if (!slapd.Setup()) return false;
   Keyservice ks(dir + "/ks-ldap");
   if (!ks.impl) return false;
