@@ -1,13 +1,22 @@
 #include "common/thread_pool.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <iostream>
 #include <utility>
 
 #include "common/thread_name.h"
 
 namespace sg {
+namespace {
+
+// A job that throws is a bug (thread_pool.h): said on stderr, then abort.
+[[noreturn]] void JobThrew(const std::string& pool, const char* what) {
+  std::cerr << "thread pool " << pool << ": a job threw: " << what << std::endl;
+  std::abort();
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(Options options) : options_(std::move(options)) {
   const size_t n = options_.threads == 0 ? 1 : options_.threads;
@@ -74,12 +83,9 @@ void ThreadPool::Run() {
     try {
       job();
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "thread pool %s: a job threw: %s\n", options_.name.c_str(), e.what());
-      std::abort();
+      JobThrew(options_.name, e.what());
     } catch (...) {
-      std::fprintf(stderr, "thread pool %s: a job threw a non-standard exception\n",
-                   options_.name.c_str());
-      std::abort();
+      JobThrew(options_.name, "a non-standard exception");
     }
   }
 }
