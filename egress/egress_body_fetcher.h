@@ -15,24 +15,21 @@
 // Bounded: egress counts a record being fetched as in flight
 // (egress.max_inflight), so at most that many jobs wait here.
 //
-// Threading: Fetch from any thread. `done` runs on a fetcher thread, once per
-// job that was started; it must be quick and must not block (post to the
-// loop). The destructor stops taking jobs, drops the ones not started (their
-// `done` never runs: their records stay uncommitted and are read again) and
-// joins the threads, each within the queue's read timeout.
+// Threading: Fetch from any thread. `done` runs on a fetcher thread (a
+// common/thread_pool.h pool named sg-egress-body), once per job that was
+// started; it must be quick and must not block (post to the loop). The
+// destructor stops taking jobs, drops the ones not started (their `done`
+// never runs: their records stay uncommitted and are read again) and joins
+// the threads, each within the queue's read timeout.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "common/queue.h"
 #include "common/result.h"
+#include "common/thread_pool.h"
 #include "proto/envelope.pb.h"
 
 namespace sg::egress {
@@ -54,17 +51,12 @@ class BodyFetcher {
   BodyFetcher(const BodyFetcher&) = delete;
   BodyFetcher& operator=(const BodyFetcher&) = delete;
 
+  // Once the fetcher is being destroyed the job is dropped (`done` never runs).
   void Fetch(Job job, Done done);
 
  private:
-  void Run();
-
   queue::Queue& queue_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<Job, Done>> jobs_;  // guarded by mu_
-  bool stop_ = false;                      // guarded by mu_
-  std::vector<std::thread> threads_;
+  ThreadPool pool_;  // unbounded: egress.max_inflight bounds what waits here
 };
 
 }  // namespace sg::egress

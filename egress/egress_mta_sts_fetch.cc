@@ -43,7 +43,6 @@ HttpsStsFetcher::HttpsStsFetcher(uv_loop_t* loop, Resolver& resolver, const MtaS
   uv_async_init(loop_, async_,
                 [](uv_async_t* h) { static_cast<HttpsStsFetcher*>(h->data)->Deliver(); });
   async_->data = this;
-  worker_ = std::thread([this] { Work(); });
 }
 
 HttpsStsFetcher::~HttpsStsFetcher() { Shutdown(); }
@@ -77,33 +76,21 @@ void HttpsStsFetcher::Fetch(const std::string& domain, Done done) {
           done(MakeError(ErrorCode::kPermissionDenied, host + ": not fetching: " + refused));
           return;
         }
-        auto job = std::make_unique<Job>();
+        auto job = std::make_shared<Job>();
         const std::string hp = host + (port == 443 ? "" : ":" + std::to_string(port));
         job->url = "https://" + hp + "/.well-known/mta-sts.txt";
         job->resolve = host + ":" + std::to_string(port) + ":" + AddressText(*usable);
         job->done = std::move(done);
-        {
-          std::lock_guard lock(mu_);
-          if (stop_) {
-            job->done(MakeError(ErrorCode::kCancelled, "egress is shutting down"));
-            return;
-          }
-          todo_.push_back(std::move(job));
+        if (!worker_.Post([this, job] { Work(job); })) {
+          job->done(MakeError(ErrorCode::kCancelled, "egress is shutting down"));
         }
-        cv_.notify_one();
       });
 }
 
-void HttpsStsFetcher::Work() {
-  while (true) {
-    std::unique_ptr<Job> job;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || !todo_.empty(); });
-      if (stop_) return;
-      job = std::move(todo_.front());
-      todo_.pop_front();
-    }
+void HttpsStsFetcher::Work(const std::shared_ptr<Job>& job) {
+  // Shutdown runs the fetches still waiting (ThreadPool::kRunQueued) so that
+  // each reaches done_; they are not started any more, only cancelled.
+  if (!worker_.Stopping()) {
     http::TransferOptions o;
     o.url = job->url;
     o.https_only = true;
@@ -121,16 +108,16 @@ void HttpsStsFetcher::Work() {
     } else {
       job->result = std::move(answer->body);
     }
-    {
-      std::lock_guard lock(mu_);
-      done_.push_back(std::move(job));
-    }
-    uv_async_send(async_);
   }
+  {
+    std::lock_guard lock(mu_);
+    done_.push_back(job);
+  }
+  uv_async_send(async_);
 }
 
 void HttpsStsFetcher::Deliver() {
-  std::vector<std::unique_ptr<Job>> finished;
+  std::vector<std::shared_ptr<Job>> finished;
   {
     std::lock_guard lock(mu_);
     finished.swap(done_);
@@ -140,21 +127,14 @@ void HttpsStsFetcher::Deliver() {
 
 void HttpsStsFetcher::Shutdown() {
   if (async_ == nullptr) return;
+  // Waits for the fetch in progress; the waiting ones only reach done_.
+  worker_.Stop(ThreadPool::StopMode::kRunQueued);
+  std::vector<std::shared_ptr<Job>> finished;
   {
     std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
-  std::deque<std::unique_ptr<Job>> queued;
-  std::vector<std::unique_ptr<Job>> finished;
-  {
-    std::lock_guard lock(mu_);
-    queued.swap(todo_);
     finished.swap(done_);
   }
   for (auto& job : finished) job->done(MakeError(ErrorCode::kCancelled, "egress is shutting down"));
-  for (auto& job : queued) job->done(MakeError(ErrorCode::kCancelled, "egress is shutting down"));
   uv_close(reinterpret_cast<uv_handle_t*>(async_),
            [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
   async_ = nullptr;

@@ -6,8 +6,9 @@
 //
 // HttpsStsFetcher resolves mta-sts.<domain> through the egress resolver
 // (egress.dns.servers, on the loop), then runs the blocking libcurl request
-// (common/http/http_transfer.h) on its own worker thread, so the egress
-// loop never waits for it; the answer comes back on the loop (uv_async).
+// (common/http/http_transfer.h) on its own worker thread (a one-thread
+// common/thread_pool.h pool, sg-mta-sts), so the egress loop never waits
+// for it; the answer comes back on the loop (uv_async).
 //
 // Threading: Fetch and the callbacks on the loop thread; one worker thread
 // per fetcher, requests one at a time.
@@ -19,16 +20,14 @@
 
 #include <uv.h>
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/result.h"
+#include "common/thread_pool.h"
 #include "egress/egress_config.h"
 #include "egress/egress_destination.h"
 #include "egress/egress_dns.h"
@@ -68,7 +67,7 @@ class HttpsStsFetcher final : public StsFetcher {
 
  private:
   struct Job;
-  void Work();
+  void Work(const std::shared_ptr<Job>& job);  // on the worker thread
   void Deliver();  // on the loop: the finished jobs' callbacks
 
   uv_loop_t* loop_;
@@ -77,12 +76,11 @@ class HttpsStsFetcher final : public StsFetcher {
   const DestinationPolicy& destinations_;
   const RouteConfig& route_;
   uv_async_t* async_ = nullptr;
-  std::thread worker_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<Job>> todo_;   // guarded by mu_
-  std::vector<std::unique_ptr<Job>> done_;  // guarded by mu_
-  bool stop_ = false;                       // guarded by mu_
+  std::vector<std::shared_ptr<Job>> done_;  // guarded by mu_
+  // Last, so it stops before what its jobs use goes. Unbounded: at most one
+  // fetch per domain waits here (MtaSts, egress_mta_sts.h).
+  ThreadPool worker_{{"sg-mta-sts", 1, ThreadPool::kUnbounded}};
 };
 
 }  // namespace sg::egress

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,7 +31,7 @@
 #include "keyservice/key_service_impl.h"
 #include "tests/egress/peer_process.h"
 #include "tests/keyservice/test_pki.h"
-#include "tests/support/loopback.h"
+#include "tests/support/slapd_test_server.h"
 
 namespace sg::keyservice {
 namespace {
@@ -156,46 +157,36 @@ bool GraphBench(const std::string& dir, int users, int changes) {
          inc.written == static_cast<uint32_t>(changes);
 }
 
+constexpr const char* kAdminPassword = "admin-pw";
+
 bool LdapBench(const std::string& dir, int users, int changes) {
-  std::filesystem::create_directories(dir + "/ldap/db");
-  const std::string d = dir + "/ldap";
-  std::ofstream(d + "/slapd.conf")
-      << "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n"
-         "include /etc/ldap/schema/inetorgperson.schema\npidfile " << d << "/slapd.pid\n"
-         "modulepath /usr/lib/ldap\nmoduleload back_mdb\nsizelimit size.soft=1000 size.hard=1000 "
-         "size.prtotal=unlimited\ndatabase mdb\nsuffix \"dc=example,dc=com\"\n"
-         "rootdn \"cn=admin,dc=example,dc=com\"\nrootpw admin-pw\ndirectory " << d << "/db\n"
-         "maxsize 1073741824\n";
+  ::sg::testing::SlapdOptions options;
+  options.suffix = "dc=example,dc=com";
+  options.bind_dn = "cn=reader,dc=example,dc=com";  // unused: the bench binds as the admin
+  options.admin_password = kAdminPassword;
+  options.require_tls = false;
+  options.global_config = "sizelimit size.soft=1000 size.hard=1000 size.prtotal=unlimited";
   {
-    std::ofstream o(d + "/data.ldif");
-    o << "dn: dc=example,dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: x\n\n";
+    std::ostringstream entries;
     for (int i = 0; i < users; ++i) {
-      o << "dn: uid=u" << i << ",dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: u" << i
-        << "\ncn: u\nsn: u\nmail: u" << i << "@example.com\n\n";
+      entries << "dn: uid=u" << i << ",dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: u" << i
+              << "\ncn: u\nsn: u\nmail: u" << i << "@example.com\n\n";
     }
+    options.entries_ldif = entries.str();
   }
-  if (!Shell("/usr/sbin/slapadd -q -f " + d + "/slapd.conf -l " + d + "/data.ldif")) return false;
-  const int port = ::sg::testing::FreeLoopbackPort();
-  egress::testing::ChildProcess slapd({"/usr/sbin/slapd", "-h",
-                                       "ldap://127.0.0.1:" + std::to_string(port) + "/", "-f",
-                                       d + "/slapd.conf", "-d", "0"});
-  if (!egress::testing::WaitUntil([&] {
-        int fd = ::sg::testing::ConnectLoopback(static_cast<uint16_t>(port));
-        if (fd >= 0) ::close(fd);
-        return fd >= 0;
-      }, 10s)) {
-    return false;
-  }
+  const std::string d = dir + "/ldap";
+  std::filesystem::create_directories(d);
+  ::sg::testing::SlapdTestServer slapd(d, std::move(options));
+  if (!slapd.Setup()) return false;
   Keyservice ks(dir + "/ks-ldap");
   if (!ks.impl) return false;
-  std::ofstream(d + "/pw") << "admin-pw\n";
   DirectorySourceConfig s;
   s.name = "ldap";
   s.type = "ldap";
-  s.ldap.url = "ldap://127.0.0.1:" + std::to_string(port);
+  s.ldap.url = slapd.ldap_url();
   s.ldap.starttls = false;  // a directory on this host (the bench measures paging, not TLS)
-  s.ldap.bind_dn = "cn=admin,dc=example,dc=com";
-  s.ldap.bind_password_file = d + "/pw";
+  s.ldap.bind_dn = slapd.admin_dn();
+  s.ldap.bind_password_file = slapd.admin_password_file();
   s.ldap.base_dn = "dc=example,dc=com";
   s.ldap.page_size = 1000;
   auto service = Service(ks, dir, s, std::make_unique<LdapDirectorySource>(s.ldap));
@@ -205,8 +196,8 @@ bool LdapBench(const std::string& dir, int users, int changes) {
     std::ofstream o(d + "/delete.txt");
     for (int i = 0; i < changes; ++i) o << "uid=u" << i << ",dc=example,dc=com\n";
   }
-  if (!Shell("ldapdelete -x -H ldap://127.0.0.1:" + std::to_string(port) +
-             " -D cn=admin,dc=example,dc=com -w admin-pw -f " + d + "/delete.txt")) {
+  if (!Shell("ldapdelete -x -H " + slapd.ldap_url() + " -D " + slapd.admin_dn() + " -w " +
+             kAdminPassword + " -f " + d + "/delete.txt")) {
     return false;
   }
   Step inc = Sync(*service, "ldap");

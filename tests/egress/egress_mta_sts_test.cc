@@ -6,9 +6,14 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "egress/egress_mta_sts_fetch.h"
 #include "tests/support/fake_clock.h"
@@ -281,6 +286,67 @@ TEST(MtaStsFetchTest, APolicyHostOnAnInternalAddressIsNotFetched) {
       << got->error().message;
   EXPECT_NE(got->error().message.find("egress.outbound.allowed_networks"), std::string::npos)
       << got->error().message;
+}
+
+// Answers every name with 127.0.0.1 (the route allows loopback here).
+class LoopbackResolver final : public Resolver {
+ public:
+  void ResolveMx(const std::string&, MxCallback done) override { done(std::vector<MxRecord>{}); }
+  void ResolveAddress(const std::string&, uint16_t port, AddrCallback done) override {
+    sockaddr_storage ss{};
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &sin->sin_addr);
+    done(std::vector<sockaddr_storage>{ss});
+  }
+};
+
+// Shutdown while one fetch is in progress (a peer that accepts the
+// connection and never answers) and two wait: every callback runs once,
+// cancelled, and a fetch asked for afterwards is cancelled at once.
+TEST(MtaStsFetchTest, ShutdownCancelsTheFetchInProgressAndEveryWaitingOne) {
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(silent, 8), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  LoopbackResolver resolver;
+  MtaStsConfig config;
+  config.fetch_timeout = std::chrono::seconds(1);
+  config.https_port = ntohs(addr.sin_port);
+  const DestinationPolicy destinations({});
+  RouteConfig route;
+  route.config_path = "egress.outbound";
+  route.allowed_networks = {*ParseNetwork("127.0.0.0/8")};
+  std::vector<Result<std::string>> got;
+  {
+    HttpsStsFetcher fetcher(&loop, resolver, config, destinations, route);
+    for (const char* domain : {"one.test", "two.test", "three.test"}) {
+      fetcher.Fetch(domain, [&](Result<std::string> r) { got.push_back(std::move(r)); });
+    }
+    pollfd connecting{silent, POLLIN, 0};
+    ASSERT_EQ(poll(&connecting, 1, 5000), 1);  // the first fetch is under way
+    fetcher.Shutdown();
+    EXPECT_EQ(got.size(), 3u);
+    fetcher.Fetch("four.test", [&](Result<std::string> r) { got.push_back(std::move(r)); });
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+  close(silent);
+  ASSERT_EQ(got.size(), 4u);
+  for (const auto& r : got) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::kCancelled);
+    EXPECT_EQ(r.error().message, "egress is shutting down");
+  }
 }
 
 }  // namespace

@@ -23,7 +23,7 @@
 #include "tests/ingress/smtp_test_client.h"
 #include "tests/ingress/test_listeners.h"
 #include "tests/support/loopback.h"
-#include "tests/support/slapd_test_server.h"
+#include "tests/support/slapd_test_suite.h"
 #include "tests/support/temp_dir.h"
 
 namespace sg::ingress {
@@ -36,62 +36,37 @@ using testing::SmtpTestClient;
 constexpr const char* kBindDn = "cn=gateway,dc=example,dc=org";
 constexpr const char* kPassword = "gw-Secret-pw-4711";
 
-// One slapd for the whole suite (tests/support/slapd_test_server.h):
+// One slapd for the whole suite (tests/support/slapd_test_suite.h):
 // dc=example,dc=org with alice and bob (bob by a second mail value), and
 // cn=gateway, the only identity that may read.
-class Slapd : public sg::testing::SlapdTestServer {
- public:
-  explicit Slapd(std::string dir) : SlapdTestServer(std::move(dir), Options()) {}
-
-  LdapConfig Config() const {
-    LdapConfig c;
-    c.url = ldap_url();
-    c.tls_ca_file = ca_file();
-    c.bind_dn = kBindDn;
-    c.bind_password_file = password_file();
-    c.base_dn = "dc=example,dc=org";
-    c.timeout = 5s;
-    return c;
-  }
-
- private:
-  static sg::testing::SlapdOptions Options() {
-    sg::testing::SlapdOptions o;
-    o.bind_dn = kBindDn;
-    o.password = kPassword;
-    o.entries_ldif =
-        "dn: uid=alice,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: alice\ncn: Alice\n"
-        "sn: A\nmail: alice@example.org\n\n"
-        "dn: uid=bob,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: bob\ncn: Bob\n"
-        "sn: B\nmail: robert@example.org\nmail: bob@example.org\n";
-    return o;
-  }
-};
+sg::testing::SlapdOptions Options() {
+  sg::testing::SlapdOptions o;
+  o.bind_dn = kBindDn;
+  o.password = kPassword;
+  o.entries_ldif =
+      "dn: uid=alice,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: alice\ncn: Alice\n"
+      "sn: A\nmail: alice@example.org\n\n"
+      "dn: uid=bob,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: bob\ncn: Bob\n"
+      "sn: B\nmail: robert@example.org\nmail: bob@example.org\n";
+  return o;
+}
 
 class LdapTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    if (!sg::testing::SlapdTestServer::Installed()) return;
-    dir_ = new sg::testing::TempDir;
-    slapd_ = new Slapd(dir_->path());
-    if (!slapd_->Setup()) {
-      delete slapd_;
-      slapd_ = nullptr;
-      setup_failed_ = true;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete slapd_;  // stops slapd
-    slapd_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
-  }
+  static void SetUpTestSuite() { slapd_.Start(Options()); }
+  static void TearDownTestSuite() { slapd_.Stop(); }
   void SetUp() override {
-    if (setup_failed_) FAIL() << "slapd is installed but could not be set up (see above)";
-    if (slapd_ == nullptr) {
-      GTEST_SKIP() << "slapd is not installed (Debian packages slapd, ldap-utils; "
-                      "scripts/setup-deps.sh): the LDAP recipient source is not tested";
-    }
+    SG_REQUIRE_TEST_SLAPD(slapd_, "the LDAP recipient source is not tested");
+  }
+  static LdapConfig Config() {
+    LdapConfig c;
+    c.url = slapd_->ldap_url();
+    c.tls_ca_file = slapd_->ca_file();
+    c.bind_dn = kBindDn;
+    c.bind_password_file = slapd_->password_file();
+    c.base_dn = "dc=example,dc=org";
+    c.timeout = 5s;
+    return c;
   }
   static std::shared_ptr<LdapSource> Open(const LdapConfig& c) {
     auto s = LdapSource::Open(c, "test.ldap");
@@ -99,13 +74,9 @@ class LdapTest : public ::testing::Test {
     return s.ok() ? *s : nullptr;
   }
 
-  static sg::testing::TempDir* dir_;
-  static Slapd* slapd_;
-  static bool setup_failed_;
+  static sg::testing::SuiteSlapd slapd_;
 };
-sg::testing::TempDir* LdapTest::dir_ = nullptr;
-Slapd* LdapTest::slapd_ = nullptr;
-bool LdapTest::setup_failed_ = false;
+sg::testing::SuiteSlapd LdapTest::slapd_;
 
 TEST(LdapFilter, AddressIsEscapedPerRfc4515) {
   EXPECT_EQ(LdapFilterFor("(mail=%s)", "alice@example.org").value(), "(mail=alice@example.org)");
@@ -138,13 +109,13 @@ TEST(LdapFilter, ConfigurationIsChecked) {
 }
 
 TEST_F(LdapTest, KnownAndUnknownOverStartTlsAndLdaps) {
-  auto starttls = Open(slapd_->Config());
+  auto starttls = Open(Config());
   ASSERT_NE(starttls, nullptr);
   EXPECT_EQ(starttls->Lookup("alice@example.org"), RecipientStatus::kKnown);
   EXPECT_EQ(starttls->Lookup("Alice@Example.ORG"), RecipientStatus::kKnown);  // mail is case-blind
   EXPECT_EQ(starttls->Lookup("bob@example.org"), RecipientStatus::kKnown);    // second value
   EXPECT_EQ(starttls->Lookup("nobody@example.org"), RecipientStatus::kUnknown);
-  LdapConfig c = slapd_->Config();
+  LdapConfig c = Config();
   c.url = "ldaps://127.0.0.1:" + std::to_string(slapd_->ldaps_port());
   auto ldaps = Open(c);
   ASSERT_NE(ldaps, nullptr);
@@ -162,7 +133,7 @@ TEST_F(LdapTest, KnownAndUnknownOverStartTlsAndLdaps) {
 // "*@example.org" would match every user and "*)(mail=*" would widen the
 // filter. Both are searched for literally and unknown.
 TEST_F(LdapTest, InjectionAttemptsAreSearchedLiterally) {
-  LdapConfig c = slapd_->Config();
+  LdapConfig c = Config();
   c.filter = "(&(objectClass=inetOrgPerson)(mail=%s))";
   auto s = Open(c);
   ASSERT_NE(s, nullptr);
@@ -181,21 +152,21 @@ TEST_F(LdapTest, FailuresAreUnavailableAndThePasswordIsNeverLogged) {
   std::ostringstream log;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
   spdlog::default_logger()->sinks().push_back(sink);
-  LdapConfig c = slapd_->Config();
+  LdapConfig c = Config();
   c.bind_password_file = slapd_->dir() + "/wrong-password";
   EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
-  c = slapd_->Config();
+  c = Config();
   c.tls_ca_file = slapd_->dir() + "/other.crt";
   EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
-  c = slapd_->Config();
+  c = Config();
   c.starttls = false;
   EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
-  c = slapd_->Config();
+  c = Config();
   c.base_dn = "dc=elsewhere,dc=org";
   EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
   // Anonymous may read nothing here, and slapd hides the base itself
   // (noSuchObject): unavailable, never a 550 for every recipient.
-  c = slapd_->Config();
+  c = Config();
   c.bind_dn.clear();
   c.bind_password_file.clear();
   EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
@@ -204,7 +175,7 @@ TEST_F(LdapTest, FailuresAreUnavailableAndThePasswordIsNeverLogged) {
   EXPECT_EQ(log.str().find("not-the-password"), std::string::npos);
   EXPECT_EQ(log.str().find(kPassword), std::string::npos);
   // A password file that cannot be read is a start-up error naming the key.
-  c = slapd_->Config();
+  c = Config();
   c.bind_password_file = slapd_->dir() + "/missing";
   auto missing = LdapSource::Open(c, "ingress.recipient_verification.domains[0].ldap");
   ASSERT_FALSE(missing.ok());
@@ -212,7 +183,7 @@ TEST_F(LdapTest, FailuresAreUnavailableAndThePasswordIsNeverLogged) {
 }
 
 TEST_F(LdapTest, DownOrSilentDirectoryIsUnavailableWithinTheTimeout) {
-  LdapConfig c = slapd_->Config();
+  LdapConfig c = Config();
   c.url = "ldap://127.0.0.1:" + std::to_string(::sg::testing::FreeLoopbackPort());
   EXPECT_EQ(Open(c)->Lookup("alice@example.org"), RecipientStatus::kUnavailable);
   // Accepts the connection, never answers.
@@ -236,7 +207,7 @@ TEST_F(LdapTest, DownOrSilentDirectoryIsUnavailableWithinTheTimeout) {
 TEST_F(LdapTest, ReconnectsAfterARestartAndRereadsThePasswordOnReload) {
   const std::string pw = slapd_->dir() + "/rotating";
   std::ofstream(pw) << "not-the-password\n";
-  LdapConfig c = slapd_->Config();
+  LdapConfig c = Config();
   c.bind_password_file = pw;
   auto s = Open(c);
   ASSERT_NE(s, nullptr);
@@ -266,7 +237,7 @@ TEST_F(LdapTest, MxListenerVerifiesByLdapOverTheWire) {
   d.config_path = "ingress.recipient_verification.domains[0]";
   d.domain = "example.org";
   d.sources = {"ldap"};
-  d.ldap = slapd_->Config();
+  d.ldap = Config();
   RecipientDomainConfig silent = d;
   silent.config_path = "ingress.recipient_verification.domains[1]";
   silent.domain = "slow.example";

@@ -4,7 +4,7 @@
 
 `smimegate run` with workers.discovery on and SMIMEA off, one partner
 directory for partner.example: a real slapd on loopback
-(smimegate-test-slapd, tests/support/slapd_test_server.h: StartTLS required,
+(sgtest.TestSlapd: smimegate-test-slapd, tests/support/slapd_test_server.h: StartTLS required,
 a bind identity that alone may read) holding bob@partner.example's
 certificate (userCertificate;binary) from a partner CA the admin trusts, and
 carol's from a CA nobody trusts. A second directory, for down.example,
@@ -33,7 +33,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import sgtest  # noqa: E402
-from discovery_test import partner_pki, send  # noqa: E402  (the PKI and message of the SMIMEA test)
+# The PKI, message and bob's check of the SMIMEA test.
+from discovery_test import expect_encrypted_to_bob, partner_pki, send  # noqa: E402
 
 fail = sgtest.fail_with_log
 SUFFIX = "dc=partner,dc=example"
@@ -65,19 +66,7 @@ def run(gw, work, ca, users):
     sgtest.ctl_ok(gw, "user", "add", "alice@example.com")
     sgtest.ctl_ok(gw, "trust", "add", ca)
 
-    msg = gw.wait_mail("outbound", send(gw, "bob@partner.example", 1).encode(), timeout=60)
-    if b"application/pkcs7-mime" not in msg:
-        fail("mail to bob was not encrypted: %r" % msg[:400], gw.log_path)
-    path = os.path.join(work, "bob.eml")
-    with open(path, "wb") as f:
-        f.write(msg)
-    r = subprocess.run(["openssl", "cms", "-decrypt", "-in", path, "-inkey", users["bob"][0],
-                        "-recip", users["bob"][1]], capture_output=True)
-    if r.returncode != 0 or b"The discovered figures, part 1." not in r.stdout:
-        fail("bob's key does not decrypt it: %r %r" % (r.stdout[:300], r.stderr), gw.log_path)
-    certs = sgtest.ctl_ok(gw, "cert", "list", "--owner", "bob@partner.example")
-    if "\tpartner\tbob@partner.example" not in certs:
-        fail("bob's certificate was not stored like a harvested one: %s" % certs, gw.log_path)
+    expect_encrypted_to_bob(gw, work, users)
     print("ok: bob's certificate found in the partner directory, harvested and encrypted to")
 
     signed_only(gw, gw.wait_mail("outbound", send(gw, "carol@partner.example", 2).encode(),
@@ -117,46 +106,38 @@ def main():
     write_ldif(ldif, [("bob", "bob@partner.example", users["bob"][2]),
                       ("bobby", "bobby@partner.example", users["bob"][2]),
                       ("carol", "carol@partner.example", strangers["carol"][2])])
-    slapd_dir, port_file = os.path.join(work, "slapd"), os.path.join(work, "slapd.ports")
-    os.makedirs(slapd_dir)
-    slapd = subprocess.Popen([os.path.join(build, "tests", "support", "smimegate-test-slapd"),
-                              "--dir", slapd_dir, "--suffix", SUFFIX, "--bind-dn", BIND_DN,
-                              "--ldif", ldif, "--port-file", port_file])
     silent = socket.socket()  # the directory of down.example: accepts, never answers
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)
     gw = None
     try:
-        sgtest.wait_until(lambda: os.path.exists(port_file), 60, what="slapd", proc=slapd)
-        with open(port_file) as f:
-            ldap_port = int(f.read().split()[0])
-        workers = """\
-            discovery:
-              enabled: true
-              smimea: false
-              retry: 200ms
-              max_wait: 3s
-              ldap:
-                - domains: [partner.example]
-                  url: "ldap://127.0.0.1:%d"
-                  ca_file: "%s"
-                  bind_dn: "%s"
-                  bind_password_file: "%s"
-                  base_dn: "%s"
-                - domains: [down.example]
-                  url: "ldap://127.0.0.1:%d"
-                  base_dn: "dc=down,dc=example"
-                  timeout: 6s
-            """ % (ldap_port, os.path.join(slapd_dir, "server.crt"), BIND_DN,
-                   os.path.join(slapd_dir, "password"), SUFFIX, silent.getsockname()[1])
-        gw = sgtest.SmimegateRun(build, sgtest.run_config(workers=workers),
-                                 prefix="sg-disc-ldap-run-")
-        with gw:
-            run(gw, work, ca, users)
+        with sgtest.TestSlapd(build, work, SUFFIX, BIND_DN, ldif) as slapd:
+            workers = """\
+                discovery:
+                  enabled: true
+                  smimea: false
+                  retry: 200ms
+                  max_wait: 3s
+                  ldap:
+                    - domains: [partner.example]
+                      url: "ldap://127.0.0.1:%d"
+                      ca_file: "%s"
+                      bind_dn: "%s"
+                      bind_password_file: "%s"
+                      base_dn: "%s"
+                    - domains: [down.example]
+                      url: "ldap://127.0.0.1:%d"
+                      base_dn: "dc=down,dc=example"
+                      timeout: 6s
+                """ % (slapd.ldap_port, slapd.ca_file, BIND_DN, slapd.password_file, SUFFIX,
+                       silent.getsockname()[1])
+            gw = sgtest.SmimegateRun(build, sgtest.run_config(workers=workers),
+                                     prefix="sg-disc-ldap-run-")
+            with gw:
+                run(gw, work, ca, users)
     except (TimeoutError, RuntimeError, subprocess.CalledProcessError) as e:
         fail(str(e), gw.log_path if gw else "/dev/null")
     finally:
-        sgtest.stop(slapd)
         silent.close()
     print("PASS")
 

@@ -71,13 +71,9 @@ def send(gw, rcpt, n):
     return marker
 
 
-def run(gw, work, dns):
-    ca, users = partner_pki(work)
-    sgtest.ctl_ok(gw, "user", "add", "alice@example.com")
-    sgtest.ctl_ok(gw, "trust", "add", ca)
-
-    # Validated: bob's certificate is discovered and used.
-    dns.set_zone(["!ad", owner("bob") + " SMIMEA 3 0 0 " + users["bob"][2].hex()])
+def expect_encrypted_to_bob(gw, work, users):
+    """alice -> bob (message 1): delivered encrypted to bob's discovered
+    certificate (his key decrypts it), which was stored like a harvested one."""
     msg = gw.wait_mail("outbound", send(gw, "bob@partner.example", 1).encode(), timeout=60)
     if b"application/pkcs7-mime" not in msg:
         fail("mail to bob was not encrypted: %r" % msg[:400], gw.log_path)
@@ -89,11 +85,21 @@ def run(gw, work, dns):
     if r.returncode != 0 or b"The discovered figures, part 1." not in r.stdout:
         # Signed and encrypted: the plaintext is the signed entity.
         fail("bob's key does not decrypt it: %r %r" % (r.stdout[:300], r.stderr), gw.log_path)
-    if "set_aside" not in gw.log_text() or "discovery_wait" not in gw.log_text():
-        fail("the message did not wait for the lookup", gw.log_path)
     certs = sgtest.ctl_ok(gw, "cert", "list", "--owner", "bob@partner.example")
     if "\tpartner\tbob@partner.example" not in certs:
         fail("bob's certificate was not stored like a harvested one: %s" % certs, gw.log_path)
+
+
+def run(gw, work, dns):
+    ca, users = partner_pki(work)
+    sgtest.ctl_ok(gw, "user", "add", "alice@example.com")
+    sgtest.ctl_ok(gw, "trust", "add", ca)
+
+    # Validated: bob's certificate is discovered and used.
+    dns.set_zone(["!ad", owner("bob") + " SMIMEA 3 0 0 " + users["bob"][2].hex()])
+    expect_encrypted_to_bob(gw, work, users)
+    if "set_aside" not in gw.log_text() or "discovery_wait" not in gw.log_text():
+        fail("the message did not wait for the lookup", gw.log_path)
     print("ok: bob's SMIMEA certificate discovered, harvested and encrypted to")
 
     # RFC 8162 hashes the local-part as written: the partner published dave's

@@ -106,7 +106,35 @@ def stop(proc, timeout=20.0):
         proc.wait()
 
 
-class DnsServer:
+class _PortFileServer:
+    """A test server process that writes its port(s) to `self.port_file` once
+    it listens; a context manager whose __exit__ stops it."""
+
+    port_file = None
+    proc = None
+    stop_timeout = 10
+
+    def _start(self, argv, timeout, what):
+        """Runs argv and waits up to `timeout` s for the port file: its words."""
+        self.proc = subprocess.Popen(argv)
+        try:
+            def words():
+                if not os.path.exists(self.port_file):
+                    return None
+                with open(self.port_file) as f:
+                    return f.read().split()
+            return wait_until(words, timeout, what=what, proc=self.proc)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            stop(self.proc, timeout=self.stop_timeout)
+        return False
+
+
+class DnsServer(_PortFileServer):
     """The test DNS server (tests/egress/peers/dns_server.py, dnslib, UDP on a
     free loopback port) answering from a zone file in `work`.
 
@@ -125,7 +153,6 @@ class DnsServer:
         self.port_file = os.path.join(work, "dns.port")
         self.query_log = self.port_file + ".log"
         self.port = None
-        self.proc = None
         self.set_zone(lines)
 
     def set_zone(self, lines):
@@ -135,24 +162,39 @@ class DnsServer:
 
     def __enter__(self):
         # Debian's python3-dnslib belongs to /usr/bin/python3.
-        self.proc = subprocess.Popen(["/usr/bin/python3", self.SCRIPT, "--port-file",
-                                      self.port_file, "--zone-file", self.zone])
-        try:
-            def port():
-                if not os.path.exists(self.port_file):
-                    return None
-                with open(self.port_file) as f:
-                    return f.read().strip()
-            self.port = int(wait_until(port, 10, what="the DNS server", proc=self.proc))
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
+        words = self._start(["/usr/bin/python3", self.SCRIPT, "--port-file", self.port_file,
+                             "--zone-file", self.zone], 10, "the DNS server")
+        self.port = int(words[0])
         return self
 
-    def __exit__(self, *exc):
-        if self.proc is not None and self.proc.poll() is None:
-            stop(self.proc, timeout=10)
-        return False
+
+class TestSlapd(_PortFileServer):
+    """The test slapd (smimegate-test-slapd from the build: OpenLDAP on free
+    loopback ports, tests/support/slapd_test_server.h) set up in `work`/slapd:
+    StartTLS required, `bind_dn` the only identity that may read, the entries
+    of the LDIF file `ldif` below `suffix`.
+
+    On entering it runs: `ldap_port`, `ldaps_port`, `ca_file` (its server
+    certificate, the CA file to trust) and `password_file` (bind_dn's
+    password); on leaving it is stopped (SIGTERM: slapd too).
+    """
+
+    stop_timeout = 20
+
+    def __init__(self, build, work, suffix, bind_dn, ldif):
+        self.dir = os.path.join(work, "slapd")
+        self.port_file = os.path.join(work, "slapd.ports")
+        self.ca_file = os.path.join(self.dir, "server.crt")
+        self.password_file = os.path.join(self.dir, "password")
+        self.argv = [os.path.join(build, "tests", "support", "smimegate-test-slapd"),
+                     "--dir", self.dir, "--suffix", suffix, "--bind-dn", bind_dn,
+                     "--ldif", ldif, "--port-file", self.port_file]
+        self.ldap_port = self.ldaps_port = None
+
+    def __enter__(self):
+        os.makedirs(self.dir, exist_ok=True)
+        self.ldap_port, self.ldaps_port = (int(p) for p in self._start(self.argv, 60, "slapd"))
+        return self
 
 
 # A `smimegate run` config for SmimegateRun: hosted domain example.com, the

@@ -56,19 +56,24 @@ bool SlapdTestServer::Setup() {
   }
   const std::string& suffix = options_.suffix;
   std::filesystem::create_directories(dir_ + "/db");
-  // One configuration line per source line.
+  std::ofstream(dir_ + "/extra.schema") << options_.schema << "\n";
+  // One configuration line per source line. maxsize: room for the bench's
+  // 100,000 users (a limit of the memory map, not a file size).
   // clang-format off
   std::ofstream(dir_ + "/slapd.conf")
       << "include /etc/ldap/schema/core.schema\n"
          "include /etc/ldap/schema/cosine.schema\n"
          "include /etc/ldap/schema/inetorgperson.schema\n"
+         "include " << dir_ << "/extra.schema\n"
          "pidfile " << dir_ << "/slapd.pid\n"
          "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
          "TLSCertificateFile " << cert << "\nTLSCertificateKeyFile " << key << "\n"
-         "security tls=1\n"
+         << (options_.require_tls ? "security tls=1\n" : "")
+         << options_.global_config << "\n"
          "database mdb\nsuffix \"" << suffix << "\"\n"
-         "rootdn \"cn=admin," << suffix << "\"\n"
-         "directory " << dir_ << "/db\nmaxsize 1048576\n"
+         "rootdn \"" << admin_dn() << "\"\n"
+         << (options_.admin_password.empty() ? "" : "rootpw " + options_.admin_password + "\n") <<
+         "directory " << dir_ << "/db\nmaxsize 1073741824\n"
          "access to attrs=userPassword by anonymous auth by * none\n"
          "access to * by dn.exact=\"" << options_.bind_dn << "\" read by * none\n";
   // clang-format on
@@ -81,7 +86,9 @@ bool SlapdTestServer::Setup() {
       << options_.entries_ldif;
   std::ofstream(dir_ + "/password") << options_.password << "\n";
   std::ofstream(dir_ + "/wrong-password") << "not-the-password\n";
-  if (!Run(std::string(kSlapadd) + " -f " + dir_ + "/slapd.conf -l " + dir_ + "/data.ldif")) {
+  std::ofstream(admin_password_file()) << options_.admin_password << "\n";
+  // -q: a quick bulk load (thousands of entries for the directory tests).
+  if (!Run(std::string(kSlapadd) + " -q -f " + dir_ + "/slapd.conf -l " + dir_ + "/data.ldif")) {
     return false;
   }
   ldap_port_ = FreeLoopbackPort();

@@ -31,20 +31,11 @@ CertificateDiscovery::CertificateDiscovery(DiscoveryOptions options,
       sources_(std::move(sources)),
       keys_(keys),
       metrics_(metrics),
-      clock_(clock) {
-  for (int i = 0; i < std::max(1, options_.threads); ++i) {
-    pool_.emplace_back([this] { RunPool(); });
-  }
-}
+      clock_(clock),
+      pool_({"sg-discovery", static_cast<size_t>(std::max(1, options_.threads)),
+             options_.queue_limit}) {}
 
-CertificateDiscovery::~CertificateDiscovery() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  for (auto& t : pool_) t.join();
-}
+CertificateDiscovery::~CertificateDiscovery() { pool_.Stop(ThreadPool::StopMode::kDropQueued); }
 
 DiscoveryStatus CertificateDiscovery::Lookup(const std::string& address,
                                              const std::string& as_written) {
@@ -78,14 +69,14 @@ DiscoveryStatus CertificateDiscovery::Lookup(const std::string& address,
       return out;
     }
   }
-  if (queue_.size() >= options_.queue_limit) {
+  // The job takes mu_ only to leave its entry, after the pending one below.
+  Job job{address, QueryForm(address, as_written)};
+  if (!pool_.Post([this, job = std::move(job)] { Finish(job); })) {
     metrics_.Recipient("overloaded");
     return out;
   }
   TrimLocked(now);
   entries_[address] = Entry{State::kPending, "", now, 0};
-  queue_.push_back(Job{address, QueryForm(address, as_written)});
-  wake_.notify_one();
   metrics_.Recipient("waiting");
   out.state = State::kPending;
   const auto first = std::min(options_.retry, options_.max_wait);
@@ -102,18 +93,10 @@ void CertificateDiscovery::TrimLocked(int64_t now_ms) {
   std::erase_if(entries_, [](const auto& kv) { return kv.second.state != State::kPending; });
 }
 
-void CertificateDiscovery::RunPool() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) return;
-    const Job job = queue_.front();
-    queue_.pop_front();
-    lock.unlock();
-    Entry done = Discover(job);
-    lock.lock();
-    entries_[job.address] = std::move(done);
-  }
+void CertificateDiscovery::Finish(const Job& job) {
+  Entry done = Discover(job);
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_[job.address] = std::move(done);
 }
 
 CertificateDiscovery::Entry CertificateDiscovery::Discover(const Job& job) {

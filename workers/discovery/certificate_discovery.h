@@ -25,24 +25,23 @@
 // are dropped first, then all finished ones). Memory only: a restarted
 // worker looks again.
 //
-// Threading: Lookup is thread-safe; the pool threads are joined by the
-// destructor (each finishes its current lookup, bounded by the sources'
-// timeouts; queued ones are dropped). KeyService, metrics and clock are
-// borrowed and must outlive the discovery.
+// Threading: Lookup is thread-safe; the pool (common/thread_pool.h, threads
+// named sg-discovery) is stopped by the destructor: each thread finishes its
+// current lookup, bounded by the sources' timeouts; queued ones are dropped
+// (their entries stay pending, and the discovery goes with them).
+// KeyService, metrics and clock are borrowed and must outlive the discovery.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/thread_pool.h"
 #include "keyservice/key_service.h"
 #include "workers/discovery/discovery_metrics.h"
 #include "workers/discovery/discovery_source.h"
@@ -91,11 +90,12 @@ class CertificateDiscovery {
     int64_t started_ms = 0;  // kPending
     int64_t expires_ms = 0;  // finished
   };
-  void RunPool();
   struct Job {
     std::string address;  // normalised
     std::string query;    // the local-part as written @ the normalised domain
   };
+  // On a pool thread: Discover, then leave the entry.
+  void Finish(const Job& job);
   // One lookup through every source; the entry it leaves.
   Entry Discover(const Job& job);
   // Offers the candidates to the harvest check; true when one is accepted.
@@ -109,11 +109,10 @@ class CertificateDiscovery {
   const Clock& clock_;
 
   std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::map<std::string, Entry> entries_;
-  std::deque<Job> queue_;
-  std::vector<std::thread> pool_;
+  std::map<std::string, Entry> entries_;  // guarded by mu_
+  // Last: stopped first, while what its lookups use is still there.
+  // At most options_.queue_limit lookups wait ("overloaded" beyond).
+  ThreadPool pool_;
 };
 
 }  // namespace sg::workers

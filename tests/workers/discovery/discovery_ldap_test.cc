@@ -22,8 +22,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_key_service.h"
 #include "tests/support/loopback.h"
-#include "tests/support/slapd_test_server.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/slapd_test_suite.h"
 #include "tests/support/test_pki.h"
 #include "workers/discovery/certificate_discovery.h"
 #include "workers/discovery/discovery_config.h"
@@ -193,7 +192,6 @@ class LdapDiscoveryTest : public ::testing::Test {
     spec.not_before = std::chrono::system_clock::now();
     spec.not_after = spec.not_before + std::chrono::hours(24);
     der_ = new std::string(::sg::testing::CertDer(::sg::testing::IssueCert(spec, key.get()).get()));
-    dir_ = new ::sg::testing::TempDir;
     ::sg::testing::SlapdOptions o;
     o.suffix = kSuffix;
     o.bind_dn = kBindDn;
@@ -206,27 +204,15 @@ class LdapDiscoveryTest : public ::testing::Test {
                      mail::Base64EncodeOneLine(*der_) + "\n\n" + "dn: uid=carol," + kSuffix +
                      "\nobjectClass: inetOrgPerson\nuid: carol\ncn: Carol\nsn: C\n"
                      "mail: carol@partner.example\n";
-    slapd_ = new ::sg::testing::SlapdTestServer(dir_->path(), o);
-    if (!slapd_->Setup()) {
-      delete slapd_;
-      slapd_ = nullptr;
-      setup_failed_ = true;
-    }
+    slapd_.Start(o);
   }
   static void TearDownTestSuite() {
-    delete slapd_;
-    slapd_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
+    slapd_.Stop();
     delete der_;
     der_ = nullptr;
   }
   void SetUp() override {
-    if (setup_failed_) FAIL() << "slapd is installed but could not be set up";
-    if (slapd_ == nullptr) {
-      GTEST_SKIP() << "slapd is not installed (Debian packages slapd, ldap-utils; "
-                      "scripts/setup-deps.sh): LDAP discovery is not tested against a server";
-    }
+    SG_REQUIRE_TEST_SLAPD(slapd_, "LDAP discovery is not tested against a server");
   }
 
   static LdapDirectoryConfig Directory() {
@@ -264,10 +250,8 @@ class LdapDiscoveryTest : public ::testing::Test {
         .Value();
   }
 
-  static ::sg::testing::TempDir* dir_;
-  static ::sg::testing::SlapdTestServer* slapd_;
+  static ::sg::testing::SuiteSlapd slapd_;
   static std::string* der_;
-  static bool setup_failed_;
   ::sg::testing::FakeKeyService keys_;
   ::sg::testing::FakeClock clock_;
   metrics::Registry registry_;
@@ -275,10 +259,8 @@ class LdapDiscoveryTest : public ::testing::Test {
   DiscoveryOptions options_;
   std::unique_ptr<CertificateDiscovery> discovery_;
 };
-::sg::testing::TempDir* LdapDiscoveryTest::dir_ = nullptr;
-::sg::testing::SlapdTestServer* LdapDiscoveryTest::slapd_ = nullptr;
+::sg::testing::SuiteSlapd LdapDiscoveryTest::slapd_;
 std::string* LdapDiscoveryTest::der_ = nullptr;
-bool LdapDiscoveryTest::setup_failed_ = false;
 
 TEST_F(LdapDiscoveryTest, FoundOverStartTlsAndHarvested) {
   Start(Directory());

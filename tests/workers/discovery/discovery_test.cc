@@ -5,15 +5,18 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "common/dns/tlsa_record.h"
 #include "tests/support/dns_test_server.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_key_service.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/thread_gate.h"
 #include "tests/support/test_pki.h"
 #include "workers/discovery/certificate_discovery.h"
 #include "workers/discovery/discovery_config.h"
@@ -221,6 +224,44 @@ TEST_F(DiscoveryTest, FullQueueAnswersNone) {
   options_.queue_limit = 0;
   Start();
   EXPECT_EQ(discovery_->Lookup(std::string(kBob)).state, State::kNone);
+}
+
+// A source whose lookups wait at a gate until the test opens it.
+class GatedSource : public CertificateSource {
+ public:
+  std::string_view Name() const override { return "gated"; }
+  SourceAnswer Find(const std::string& /*address*/) override {
+    gate.Pass();
+    return SourceAnswer{"not_found", {}, ""};
+  }
+  ::sg::testing::ThreadGate gate;
+};
+
+TEST_F(DiscoveryTest, QueueLimitCountsWaitingLookupsNotRunningOnes) {
+  options_.threads = 1;
+  options_.queue_limit = 1;
+  auto gated = std::make_unique<GatedSource>();
+  GatedSource* source = gated.get();
+  std::vector<std::unique_ptr<CertificateSource>> sources;
+  sources.push_back(std::move(gated));
+  discovery_ = std::make_unique<CertificateDiscovery>(options_, std::move(sources), keys_,
+                                                      metrics_, clock_);
+  auto overloaded = [this] {
+    return registry_.AddCounter("smimegate_discovery_recipients_total", "", {"outcome"})
+        .WithLabels({"overloaded"})
+        .Value();
+  };
+  EXPECT_EQ(discovery_->Lookup("a@partner.test").state, State::kPending);
+  source->gate.AwaitArrived(1);  // running: not counted against the limit
+  EXPECT_EQ(discovery_->Lookup("b@partner.test").state, State::kPending);  // waits
+  EXPECT_EQ(discovery_->Lookup("c@partner.test").state, State::kNone);     // full
+  EXPECT_EQ(overloaded(), 1);
+  source->gate.Open();
+  // Both accepted lookups run; the refused one is not remembered as pending.
+  EXPECT_EQ(Settle("a@partner.test").state, State::kNone);
+  EXPECT_EQ(Settle("b@partner.test").state, State::kNone);
+  EXPECT_EQ(source->gate.Arrived(), 2);
+  EXPECT_EQ(discovery_->Lookup("c@partner.test").state, State::kPending);
 }
 
 }  // namespace
