@@ -790,6 +790,10 @@ class KafkaConsumer : public Consumer, public ReadyNotifier {
   // instead, serve it until closed or the time is up, then destroy without a
   // second close. A consumer that could not leave is dropped from the group
   // by the broker after session.timeout; nothing uncommitted is lost.
+  //
+  // Records fetched and not yet polled (Poll's max_records: egress at
+  // max_inflight leaves them) are dropped uncommitted here; the partitions'
+  // next owner reads them again.
   void Close() override {
     if (closed_.exchange(true) || !rk_) return;
     if (consumer_queue_ != nullptr) {
@@ -817,7 +821,15 @@ class KafkaConsumer : public Consumer, public ReadyNotifier {
                        timeout.count());
           break;
         }
-        rd_kafka_queue_poll_callback(q, 50);  // serves the rebalance callback (revoke)
+        // rd_kafka_consumer_close_queue forwards the consumer queue to q,
+        // moving the records fetched and not yet polled there too. Served as
+        // callbacks (rd_kafka_queue_poll_callback) such a record aborts
+        // librdkafka 2.0.2 ("rd_kafka_q_serve: assert: res !=
+        // RD_KAFKA_OP_RES_PASS": a fetched record has no callback without a
+        // consume_cb). Consuming q runs the rebalance (revoke) and error
+        // callbacks, as rd_kafka_consumer_close does, and returns records
+        // and consumer errors: dropped, nothing stored or committed.
+        if (rd_kafka_message_t* m = rd_kafka_consume_queue(q, 50)) rd_kafka_message_destroy(m);
       }
     }
     rd_kafka_queue_destroy(q);

@@ -144,13 +144,12 @@ TEST(OffsetTracker, CommitsOnlyTheContiguousDonePrefix) {
   t.Add(tp, 10);
   t.Add(tp, 11);
   t.Add(tp, 12);
-  auto c = t.TakeCommits();
-  ASSERT_EQ(c.size(), 1u);
-  EXPECT_EQ(c[0].second, 10);  // nothing done yet
+  // Nothing done yet: the point is 10, where reading started.
+  EXPECT_TRUE(t.TakeCommits().empty());
   t.Done(tp, 11);
   EXPECT_TRUE(t.TakeCommits().empty());  // 10 still open
   t.Done(tp, 10);
-  c = t.TakeCommits();
+  auto c = t.TakeCommits();
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].second, 12);
   t.Done(tp, 12);
@@ -168,7 +167,7 @@ TEST(OffsetTracker, ALostPartitionIsNotCommittedUntilItsRecordsComeAgain) {
   t.Add(tp, 7);  // being attempted
   EXPECT_TRUE(t.IsOpen(tp, 6));
   EXPECT_FALSE(t.IsOpen(tp, 8));
-  EXPECT_EQ(t.TakeCommits().size(), 1u);  // 5
+  EXPECT_TRUE(t.TakeCommits().empty());  // 5: where reading started
   t.Lose(tp, {5, 6});
   EXPECT_FALSE(t.IsOpen(tp, 5));
   EXPECT_TRUE(t.IsOpen(tp, 7));  // still in hand: a read-again copy is skipped
@@ -179,14 +178,59 @@ TEST(OffsetTracker, ALostPartitionIsNotCommittedUntilItsRecordsComeAgain) {
   // It came back: read again from the last commit (5).
   t.Add(tp, 5);
   t.Add(tp, 6);
+  EXPECT_TRUE(t.TakeCommits().empty());  // 5 again
+  t.Done(tp, 5);
+  t.Done(tp, 6);
   auto c = t.TakeCommits();
   ASSERT_EQ(c.size(), 1u);
-  EXPECT_EQ(c[0].second, 5);
+  EXPECT_EQ(c[0].second, 8);  // 7 was done here while the partition was away
+}
+
+// Where reading of a partition starts (its first record, or the first one
+// read again when it comes back) is the group's committed offset already:
+// committing it again would cost a commit (and a dedupe sync) for nothing.
+TEST(OffsetTracker, WhereReadingStartedIsNotCommittedAgain) {
+  OffsetTracker t;
+  queue::TopicPartition tp{"deliver", 0};
+  t.Add(tp, 10);
+  EXPECT_TRUE(t.TakeCommits().empty());
+  t.Done(tp, 10);
+  auto c = t.TakeCommits();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second, 11);
+  t.Lose(tp, {});
+  t.Add(tp, 20);  // back from another consumer, which committed 20
+  EXPECT_TRUE(t.TakeCommits().empty());
+  t.Done(tp, 20);
+  c = t.TakeCommits();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second, 21);
+}
+
+// A partition comes back while a record of it is still in hand (7) and the
+// ones handed over with it (6) are not read again yet: the commit point must
+// not pass 6, or a second rebalance (or a crash) would lose it.
+TEST(OffsetTracker, ACommitNeverPassesAHandedOverRecordNotReadAgain) {
+  OffsetTracker t;
+  queue::TopicPartition tp{"retry", 1};
+  t.Add(tp, 5);
+  t.Add(tp, 6);  // a waiting retry, handed over
+  t.Add(tp, 7);  // being attempted
+  t.Lose(tp, {5, 6});
+  t.Add(tp, 5);  // back: read again from the last commit, 6 not yet
   t.Done(tp, 5);
+  auto c = t.TakeCommits();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second, 6) << "the commit passed the handed-over record 6";
+  t.Done(tp, 7);
+  EXPECT_TRUE(t.TakeCommits().empty()) << "7 done: still not past 6";
+  EXPECT_TRUE(t.IsFinished(tp, 7));  // read again: not attempted twice
+  EXPECT_FALSE(t.IsFinished(tp, 6));
+  t.Add(tp, 6);
   t.Done(tp, 6);
   c = t.TakeCommits();
   ASSERT_EQ(c.size(), 1u);
-  EXPECT_EQ(c[0].second, 8);  // 7 was done here while the partition was away
+  EXPECT_EQ(c[0].second, 8);
 }
 
 // A partition restarted at an older committed offset (its commit was
