@@ -121,7 +121,7 @@ Result<std::string> PfxDer(const std::string& data) {
     OpenSslError();
     return MakeError(ErrorCode::kInvalidArgument,
                      "not a PKCS#12 file (a PEM armour that cannot be read: DER PFX or one "
-                     "\"-----BEGIN PKCS12-----\" block expected)");
+                     R"x("-----BEGIN PKCS12-----" block expected))x");
   }
   const std::string label = name;
   std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
@@ -131,7 +131,7 @@ Result<std::string> PfxDer(const std::string& data) {
   if (label != "PKCS12") {
     return MakeError(ErrorCode::kInvalidArgument,
                      "not a PKCS#12 file (a PEM \"" + label +
-                         "\" block; DER PFX or a \"-----BEGIN PKCS12-----\" block expected)");
+                         R"x(" block; DER PFX or a "-----BEGIN PKCS12-----" block expected))x");
   }
   return out;
 }

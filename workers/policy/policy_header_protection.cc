@@ -421,8 +421,8 @@ std::optional<std::string> RemoveV1LegacyDisplay(const std::string& message,
   if (mp->parts.size() > 2) {
     // From the legacy part up to the next part: its bytes and the delimiter
     // line after it; the delimiter before it now opens the next part.
-    const size_t from = static_cast<size_t>(mp->parts[0].data() - message.data());
-    const size_t to = static_cast<size_t>(mp->parts[1].data() - message.data());
+    const auto from = static_cast<size_t>(mp->parts[0].data() - message.data());
+    const auto to = static_cast<size_t>(mp->parts[1].data() - message.data());
     return message.substr(0, from) + message.substr(to);
   }
   auto part = smime::ParseEntity(mp->parts[1], limits);

@@ -9,6 +9,8 @@
 //     multipart-signed, sign+enc, sign+enc+legacy-disp, enc+legacy-disp and
 //     multilayer (multipart/signed inside the encryption), each with and
 //     without the parameter on the payload.
+#include <array>
+
 #include <gtest/gtest.h>
 
 #include "tests/workers/policy/policy_test_util.h"
@@ -249,7 +251,7 @@ struct ShapeCase {
   bool signed_inside;
 };
 
-const ShapeCase kShapes[] = {
+const std::array<ShapeCase, 7> kShapes = {{
     {"onepart-signed", Shape::kOnepartSigned, false, false, true},
     {"multipart-signed", Shape::kMultipartSigned, false, false, true},
     {"sign+enc", Shape::kSignEnc, true, false, true},
@@ -257,7 +259,7 @@ const ShapeCase kShapes[] = {
     {"enc+legacy-disp", Shape::kEncLegacy, true, true, false},
     {"multilayer+legacy-disp", Shape::kMultilayer, true, true, true},
     {"multilayer", Shape::kMultilayerPlain, true, false, true},
-};
+}};
 
 class HeaderProtectionV1Policy : public ::testing::Test {
  protected:
