@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/provider.h>
 
@@ -101,12 +102,47 @@ Result<Pkcs12Der> DecodeInPrivateContext(const std::string& data, const std::str
   return out;
 }
 
+// The DER PFX of |data|: as given, or the body of a PEM "PKCS12" block (the
+// armoured form GnuTLS's certtool writes and gpgsm reads, e.g. the autocrypt
+// protected-headers example keys). Only the armour is undone, by OpenSSL's
+// PEM reader; the PFX inside is parsed as any other.
+Result<std::string> PfxDer(const std::string& data) {
+  const size_t start = data.find_first_not_of(" \t\r\n");
+  if (start == std::string::npos || data.compare(start, 11, "-----BEGIN ") != 0) return data;
+  BIO* bio = BIO_new_mem_buf(data.data() + start, static_cast<int>(data.size() - start));
+  if (bio == nullptr) std::abort();  // out of memory
+  char* name = nullptr;
+  char* header = nullptr;
+  unsigned char* der = nullptr;
+  long len = 0;
+  const int ok = PEM_read_bio(bio, &name, &header, &der, &len);
+  BIO_free(bio);
+  if (ok != 1) {
+    OpenSslError();
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "not a PKCS#12 file (a PEM armour that cannot be read: DER PFX or one "
+                     R"x("-----BEGIN PKCS12-----" block expected))x");
+  }
+  const std::string label = name;
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(name);
+  OPENSSL_free(header);
+  OPENSSL_free(der);
+  if (label != "PKCS12") {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "not a PKCS#12 file (a PEM \"" + label +
+                         R"x(" block; DER PFX or a "-----BEGIN PKCS12-----" block expected))x");
+  }
+  return out;
+}
+
 }  // namespace
 
 bool Pkcs12LegacyAvailable() { return Context().legacy; }
 
 Result<ParsedPkcs12> ParsePkcs12(const std::string& data, const std::string& password) {
-  auto der = DecodeInPrivateContext(data, password);
+  SG_ASSIGN_OR_RETURN(const std::string pfx, PfxDer(data));
+  auto der = DecodeInPrivateContext(pfx, password);
   if (!der.ok()) return der.error();
   ParsedPkcs12 out;
   auto key = ParsePrivateKeyDer(der->key);

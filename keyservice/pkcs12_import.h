@@ -1,7 +1,9 @@
 // PKCS#12 parsing for `smimegatectl key import`: the files mail clients
 // export, modern (PBES2/AES, SHA-256 MAC) and legacy (RC2-40 / 3DES with a
 // SHA-1 MAC, as Windows and Thunderbird write them). OpenSSL 3 keeps RC2
-// and the old PBE schemes in its "legacy" provider.
+// and the old PBE schemes in its "legacy" provider. The file is DER, or the
+// same DER in one PEM "-----BEGIN PKCS12-----" block (GnuTLS certtool's
+// armoured output, which gpgsm imports too).
 //
 // The legacy provider is loaded only into a private library context
 // (OSSL_LIB_CTX) that exists for this parser: while a file is decoded, that
@@ -27,7 +29,8 @@ struct ParsedPkcs12 {
   std::vector<X509Ptr> chain;  // other certificates in the file
 };
 
-// kInvalidArgument: not a PKCS#12 / no key / no matching certificate;
+// kInvalidArgument: not a PKCS#12 (nor an armoured one) / no key / no
+// matching certificate;
 // kPermissionDenied: wrong password; kUnsupported: an algorithm OpenSSL
 // cannot do even with the legacy provider.
 Result<ParsedPkcs12> ParsePkcs12(const std::string& data, const std::string& password);

@@ -298,19 +298,84 @@ std::string_view HpRestoreName(HpRestore r) {
 
 namespace {
 
+// The two schemes that put protected header fields on the cryptographic
+// payload: RFC 9788 (hp="cipher" / hp="clear") and the earlier draft
+// (draft-autocrypt-lamps-protected-headers, protected-headers="v1"), which
+// Thunderbird and the autocrypt example messages use.
+enum class Scheme { kRfc9788, kV1 };
+
 // Where the cryptographic payload's header fields are: the decrypted
 // entity's own header block, the header block under an opaque signature, or
 // the first part of a multipart/signed.
 struct Payload {
   std::vector<smime::HeaderField> fields;
-  std::string hp;  // lower-case hp parameter, "" when none
+  Scheme scheme = Scheme::kRfc9788;
+  std::string value;  // lower-case hp / protected-headers value ("v1" when implied)
   bool under_signature = false;
   std::string block;  // owns the bytes |fields| point into (header block cases)
 };
 
-// The payload when |header| (a header block as it came out of the CMS) has
-// an hp parameter on its Content-Type.
+constexpr std::string_view kV1Param = "protected-headers";
+
+// The v1 legacy display part (draft-autocrypt-lamps-protected-headers
+// section "Legacy Display"): text/rfc822-headers (or text/plain, as some
+// clients write it) with protected-headers="v1", not an attachment.
+bool IsV1LegacyDisplay(std::string_view part, const MimeLimits& limits) {
+  auto e = smime::ParseEntity(part, limits);
+  if (!e.ok()) return false;
+  const smime::ContentType ct = smime::EntityContentType(*e);
+  if (ct.type != "text" || (ct.subtype != "rfc822-headers" && ct.subtype != "plain")) return false;
+  if (Lower(ct.Param(std::string(kV1Param))) != "v1") return false;
+  const auto* d = smime::FindField(*e, "Content-Disposition");
+  return d == nullptr || Lower(FieldValue(*d)).starts_with("inline");
+}
+
+// |entity| is a multipart/mixed whose first part is a v1 legacy display
+// (with at least one part after it); its parts then.
+std::optional<smime::Multipart> V1LegacyWrapper(const MimeEntity& entity,
+                                                const MimeLimits& limits) {
+  const smime::ContentType ct = smime::EntityContentType(entity);
+  if (ct.Mime() != "multipart/mixed" || ct.Param("boundary").empty()) return std::nullopt;
+  auto mp = smime::SplitMultipart(entity.body, ct.Param("boundary"), limits);
+  if (!mp.ok() || mp->parts.size() < 2 || !IsV1LegacyDisplay(mp->parts.front(), limits)) {
+    return std::nullopt;
+  }
+  return std::move(mp).value();
+}
+
+// Which scheme |e| (the payload's header, |body| its body when known)
+// declares. The RFC's hp parameter, else the draft's protected-headers
+// parameter. Inside an encryption layer the draft needs no parameter: the
+// header fields of the payload are the protected ones, so a payload there
+// that carries a From field or starts with a legacy display part (the
+// autocrypt smime-* examples mark nothing else) is v1 too. Signed-only
+// payloads without a parameter are not read (their header fields are
+// usually MIME only, and nothing outside was hidden).
+bool ClassifyPayload(const MimeEntity& e, bool encrypted, const MimeEntity* body,
+                     const MimeLimits& limits, Payload& p) {
+  const smime::ContentType ct = smime::EntityContentType(e);
+  if (ct.params.count("hp") != 0) {
+    p.scheme = Scheme::kRfc9788;
+    p.value = Lower(ct.Param("hp"));
+  } else if (ct.params.count(std::string(kV1Param)) != 0) {
+    p.scheme = Scheme::kV1;
+    p.value = Lower(ct.Param(std::string(kV1Param)));
+  } else if (encrypted && (smime::FindField(e, "From") != nullptr ||
+                           (body != nullptr && V1LegacyWrapper(*body, limits)))) {
+    p.scheme = Scheme::kV1;
+    p.value = "v1";
+  } else {
+    return false;
+  }
+  p.fields = e.fields;
+  return true;
+}
+
+// The payload when |header| (a header block as it came out of the CMS)
+// declares protected headers; |body|: the entity the block heads, when the
+// form holds it.
 std::optional<Payload> FromHeaderBlock(std::string_view header, bool under_signature,
+                                       bool encrypted, const MimeEntity* body,
                                        const MimeLimits& limits) {
   if (header.empty()) return std::nullopt;
   Payload p;
@@ -318,32 +383,70 @@ std::optional<Payload> FromHeaderBlock(std::string_view header, bool under_signa
   if (!p.block.ends_with("\r\n")) p.block += "\r\n";
   p.block += "\r\n";
   auto e = smime::ParseEntity(p.block, limits);
-  if (!e.ok()) return std::nullopt;
-  const smime::ContentType ct = smime::EntityContentType(*e);
-  if (ct.params.count("hp") == 0) return std::nullopt;
-  p.hp = Lower(ct.Param("hp"));
-  p.fields = e->fields;
+  if (!e.ok() || !ClassifyPayload(*e, encrypted, body, limits, p)) return std::nullopt;
   p.under_signature = under_signature;
   return p;
 }
 
+// |encrypted|: the form came out of a decryption (the payload, wherever it
+// is, was inside an encryption layer).
 std::optional<Payload> FindPayload(const MimeEntity& top, std::string_view decrypted_header,
                                    std::string_view signed_header, const MimeLimits& limits) {
-  if (auto p = FromHeaderBlock(decrypted_header, false, limits)) return p;
-  if (auto p = FromHeaderBlock(signed_header, true, limits)) return p;
+  const bool encrypted = !decrypted_header.empty();
+  if (auto p = FromHeaderBlock(decrypted_header, false, encrypted, &top, limits)) return p;
+  if (auto p = FromHeaderBlock(signed_header, true, encrypted, nullptr, limits)) return p;
   const smime::ContentType ct = smime::EntityContentType(top);
   if (ct.Mime() != "multipart/signed") return std::nullopt;
   auto mp = smime::SplitMultipart(top.body, ct.Param("boundary"), limits);
   if (!mp.ok() || mp->parts.empty()) return std::nullopt;
   auto e = smime::ParseEntity(mp->parts.front(), limits);
   if (!e.ok()) return std::nullopt;
-  const smime::ContentType inner = smime::EntityContentType(*e);
-  if (inner.params.count("hp") == 0) return std::nullopt;
   Payload p;
-  p.hp = Lower(inner.Param("hp"));
-  p.fields = e->fields;
+  if (!ClassifyPayload(*e, encrypted, &*e, limits, p)) return std::nullopt;
   p.under_signature = true;
   return p;
+}
+
+// Removes the v1 legacy display part from |message| (the decrypted payload
+// at the top): the first part of the multipart/mixed goes; when one part
+// is left, that part takes the wrapper's place (its Content-* fields become
+// the top-level ones, its body the body). nullopt: no legacy display part
+// (or a structure we do not rewrite).
+std::optional<std::string> RemoveV1LegacyDisplay(const std::string& message,
+                                                 const MimeLimits& limits) {
+  auto top = smime::ParseEntity(message, limits);
+  if (!top.ok()) return std::nullopt;
+  auto mp = V1LegacyWrapper(*top, limits);
+  if (!mp) return std::nullopt;
+  if (mp->parts.size() > 2) {
+    // From the legacy part up to the next part: its bytes and the delimiter
+    // line after it; the delimiter before it now opens the next part.
+    const auto from = static_cast<size_t>(mp->parts[0].data() - message.data());
+    const auto to = static_cast<size_t>(mp->parts[1].data() - message.data());
+    return message.substr(0, from) + message.substr(to);
+  }
+  auto part = smime::ParseEntity(mp->parts[1], limits);
+  if (!part.ok() || !part->has_separator) return std::nullopt;
+  std::vector<smime::FieldEdit> edits;
+  auto edit_for = [&](std::string_view name) -> smime::FieldEdit& {
+    for (auto& e : edits) {
+      if (NameIs(e.name, name)) return e;
+    }
+    edits.push_back({name, {}, true});
+    return edits.back();
+  };
+  for (const auto& f : top->fields) {
+    if (Lower(f.name).starts_with("content-")) edit_for(f.name);
+  }
+  for (const auto& f : part->fields) {
+    if (Lower(f.name).starts_with("content-")) edit_for(f.name).values.push_back(FieldValue(f));
+  }
+  const std::string body(part->body);
+  auto rewritten = smime::RewriteFields(message, edits, limits);
+  if (!rewritten.ok()) return std::nullopt;
+  auto head = smime::ParseEntity(*rewritten, limits);
+  if (!head.ok() || !head->has_separator) return std::nullopt;
+  return rewritten->substr(0, static_cast<size_t>(head->body.data() - rewritten->data())) + body;
 }
 
 const smime::HeaderField* First(const std::vector<smime::HeaderField>& fields,
@@ -369,13 +472,18 @@ RestoredMessage RestoreHeaders(std::string_view form, std::string_view decrypted
   if (!top.ok()) return r;
   auto payload = FindPayload(*top, decrypted_header, signed_header, limits);
   if (!payload) return r;
+  const bool v1 = payload->scheme == Scheme::kV1;
+  const std::string declared =
+      std::string(v1 ? kV1Param : std::string_view("hp")) + "=\"" + payload->value + "\"";
   size_t froms = 0, subjects = 0;
   const smime::HeaderField* inner_from = First(payload->fields, "From", &froms);
   First(payload->fields, "Subject", &subjects);
-  if ((payload->hp != "cipher" && payload->hp != "clear") || inner_from == nullptr || froms != 1 ||
-      subjects > 1) {
+  const bool known =
+      v1 ? payload->value == "v1" : (payload->value == "cipher" || payload->value == "clear");
+  if (!known || inner_from == nullptr || froms != 1 || subjects > 1) {
     r.result = HpRestore::kMalformed;
-    r.detail = "hp=\"" + payload->hp + "\" payload without exactly one From (or two Subjects)";
+    r.detail = declared + " payload " +
+               (known ? "without exactly one From (or with two Subjects)" : "of an unknown version");
     return r;
   }
   const smime::HeaderField* outer_from = First(top->fields, "From");
@@ -387,7 +495,12 @@ RestoredMessage RestoreHeaders(std::string_view form, std::string_view decrypted
     return r;
   }
   std::string message(form);
-  if (!payload->under_signature && payload->hp == "cipher") {
+  if (!payload->under_signature && v1) {
+    if (auto removed = RemoveV1LegacyDisplay(message, limits)) {
+      message = std::move(*removed);
+      r.legacy_removed = true;
+    }
+  } else if (!payload->under_signature && payload->value == "cipher") {
     r.legacy_removed = EditMainBodyParts(
         message, limits, [&](std::string_view part) { return RemoveLegacyDisplay(part, limits); });
   }
@@ -413,7 +526,7 @@ RestoredMessage RestoreHeaders(std::string_view form, std::string_view decrypted
   }
   r.message = std::move(rewritten).value();
   r.result = HpRestore::kRestored;
-  r.detail = "hp=\"" + payload->hp + "\"";
+  r.detail = declared;
   return r;
 }
 

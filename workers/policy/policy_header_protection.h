@@ -20,6 +20,15 @@
 // another mailbox than the outer From is a spoofing attempt: nothing is
 // restored (the outer From, which the gateway's checks used, stays).
 //
+// The earlier draft scheme (draft-autocrypt-lamps-protected-headers,
+// protected-headers="v1", written by Thunderbird) is restored inbound by the
+// same path: a payload is v1 when its Content-Type carries
+// protected-headers="v1", or, inside an encryption layer, when it carries a
+// From field or begins with a v1 legacy display part (the first part of a
+// multipart/mixed, text/rfc822-headers with protected-headers="v1"). That
+// part is removed when the payload is not under a signature; a wrapper left
+// with one part is replaced by that part.
+//
 // Errors: RestoreHeaders never fails the message: a malformed payload
 // yields HpRestore::kMalformed and the form unchanged, so the caller
 // delivers it with unprotected handling (note + metric).
@@ -60,7 +69,7 @@ Result<ProtectedMessage> ProtectHeaders(std::string_view message, HpMode mode, b
                                         const smime::MimeLimits& limits);
 
 enum class HpRestore {
-  kNone,       // no protected headers (no hp parameter on the payload)
+  kNone,       // no protected headers (no hp / protected-headers="v1" payload)
   kRestored,   // protected fields restored to the top level
   kSpoofed,    // the protected From disagrees with the outer From: not restored
   kMalformed,  // hp payload that cannot be read (no From, unparsable): not restored
@@ -83,7 +92,8 @@ struct RestoredMessage {
 // signature (smime-type=signed-data) at the top of |form| (empty when
 // none). The payload (the first with an hp parameter) is the decrypted
 // entity, else the entity under the opaque signature, else the first part
-// of a multipart/signed at the top of |form|.
+// of a multipart/signed at the top of |form|. Outbound the gateway writes
+// RFC 9788 only; v1 is read, never written.
 RestoredMessage RestoreHeaders(std::string_view form, std::string_view decrypted_header,
                                const smime::MimeLimits& limits,
                                std::string_view signed_header = {});

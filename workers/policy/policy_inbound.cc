@@ -301,9 +301,10 @@ void PolicyProcessor::NoteHeaderProtection(const v1::MessageRecord& record,
 
 Result<std::string> PolicyProcessor::InboundForm(const InboundRecipient& r, HpRestore& hp) {
   std::string_view base = r.unwrapped.deliver;
-  // RFC 9788: protected header fields of a payload the gateway opened or
-  // verified go to the top level for clients that do not read them there;
-  // the marks below then apply to the restored Subject.
+  // RFC 9788 (and the draft's protected-headers="v1"): protected header
+  // fields of a payload the gateway opened or verified go to the top level
+  // for clients that do not read them there; the marks below then apply to
+  // the restored Subject.
   RestoredMessage restored;
   hp = HpRestore::kNone;
   if (!r.unwrapped.layers.empty()) {

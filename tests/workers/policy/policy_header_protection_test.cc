@@ -198,11 +198,16 @@ TEST(RestoreHeaders, PayloadWithoutFromIsMalformed) {
   EXPECT_EQ(r.message, d.form);
 }
 
+// Nothing decrypted, or a decrypted entity with MIME fields only: no
+// protected headers. (A decrypted entity carrying From is a payload of the
+// draft's protected-headers="v1" scheme: policy_header_protection_v1_test.)
 TEST(RestoreHeaders, NoHpParameterNoChange) {
   const std::string m = TextMessage(kAlice, "Plain");
-  RestoredMessage r = RestoreHeaders(m, HeaderBlock(m), {});
-  EXPECT_EQ(r.result, HpRestore::kNone);
-  EXPECT_EQ(r.message, m);
+  for (const std::string& decrypted : {std::string(), std::string("Content-Type: text/plain")}) {
+    RestoredMessage r = RestoreHeaders(m, decrypted, {});
+    EXPECT_EQ(r.result, HpRestore::kNone) << decrypted;
+    EXPECT_EQ(r.message, m);
+  }
 }
 
 // ---- The policy ---------------------------------------------------------------------------
