@@ -1061,6 +1061,43 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     return ReadFrom(cf, tp, std::max<int64_t>(0, from), end, max);
   }
 
+  // The record at exactly `ref`: one point lookup (Get), not an iterator.
+  // An iterator over the records column family fragments every range
+  // tombstone the clean-up left in the memtable each time it is created;
+  // egress resolves a body reference per relayed message on its loop.
+  Result<Record> ReadRecord(const RecordRef& ref) {
+    rocksdb::ColumnFamilyHandle* cf;
+    int64_t end;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto parts = partitions_.find(ref.topic);
+      if (parts == partitions_.end() || ref.partition < 0 || ref.partition >= parts->second) {
+        return MakeError(ErrorCode::kNotFound, "queue topic " + ref.topic + " has no partition " +
+                                                   std::to_string(ref.partition));
+      }
+      cf = CfForLocked(ref.topic);
+      end = end_offset_[{ref.topic, ref.partition}];
+    }
+    const std::string name =
+        ref.topic + "/" + std::to_string(ref.partition) + "@" + std::to_string(ref.offset);
+    if (ref.offset < 0 || ref.offset >= end) {
+      return MakeError(ErrorCode::kNotFound, "queue record " + name + " is gone");
+    }
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf,
+                                 RecordKey(ref.topic, ref.partition, ref.offset), &value);
+    if (s.IsNotFound()) return MakeError(ErrorCode::kNotFound, "queue record " + name + " is gone");
+    if (!s.ok()) return MakeError(ErrorCode::kIoError, "queue read of " + name + ": " + s.ToString());
+    Record rec;
+    rec.topic = ref.topic;
+    rec.partition = ref.partition;
+    rec.offset = ref.offset;
+    if (!DecodeRecord(std::string_view(value.data(), value.size()), &rec)) {
+      return MakeError(ErrorCode::kCorruption, "queue record " + name + " cannot be decoded");
+    }
+    return rec;
+  }
+
   // Records of tp in [from, end), at most max, straight from the database.
   Result<std::vector<Record>> ReadFrom(rocksdb::ColumnFamilyHandle* cf, const TopicPartition& tp,
                                        int64_t from, int64_t end, size_t max) {
@@ -1333,6 +1370,8 @@ Result<std::vector<Record>> EmbeddedQueue::ReadRange(const TopicPartition& tp, i
 Status EmbeddedQueue::DeleteBefore(const TopicPartition& tp, int64_t offset) {
   return impl_->RemoveBefore(tp, offset);
 }
+
+Result<Record> EmbeddedQueue::ReadRecord(const RecordRef& ref) { return impl_->ReadRecord(ref); }
 
 size_t EmbeddedQueue::CleanupNow() { return impl_->CleanupOnce(); }
 

@@ -85,6 +85,8 @@ class EmbeddedQueue : public Queue {
   Result<std::vector<Record>> ReadRange(const TopicPartition& tp, int64_t from,
                                         size_t max_records) override;
   Status DeleteBefore(const TopicPartition& tp, int64_t offset) override;
+  // One point lookup (the default reads a range through an iterator).
+  Result<Record> ReadRecord(const RecordRef& ref) override;
 
   // Runs one clean-up pass now (tests); returns how many partitions were trimmed.
   size_t CleanupNow();

@@ -114,6 +114,42 @@ TEST(EmbeddedQueueTest, CleanupRemovesRecordsEveryGroupCommittedAndKeepsOffsets)
   EXPECT_EQ(recs[0].offset, 6);
 }
 
+// ReadRecord is a point lookup here (issue 21: egress resolves a body
+// reference per relayed message): exactly the record asked for, in either
+// column family, and kNotFound for what was never written or is gone.
+TEST(EmbeddedQueueTest, ReadRecordFindsExactlyOneRecordInEitherColumnFamily) {
+  testing::TempDir dir;
+  auto q = OpenAt(dir.Sub("q"));
+  ASSERT_TRUE(q->EnsureTopics({{"t", 2}, {"dead", 1, Retention{std::chrono::hours(1), 0}}}).ok());
+  auto p = q->CreateProducer();
+  for (int i = 0; i < 3; ++i) ProduceSync(**p, "t", "k" + std::to_string(i), std::to_string(i));
+  ProduceSync(**p, "dead", "kd", "kept");
+  const int32_t part = PartitionForKey("k1", 2);
+  auto partition_records = q->ReadRange({"t", part}, 0, 10);
+  ASSERT_TRUE(partition_records.ok());
+  for (const auto& r : *partition_records) {
+    auto one = q->ReadRecord({"t", part, r.offset});
+    ASSERT_TRUE(one.ok()) << one.error().ToString();
+    EXPECT_EQ(one->value, r.value);
+    EXPECT_EQ(one->key, r.key);
+    EXPECT_EQ(one->offset, r.offset);
+    EXPECT_EQ(one->timestamp_ms, r.timestamp_ms);
+  }
+  auto dead = q->ReadRecord({"dead", 0, 0});
+  ASSERT_TRUE(dead.ok()) << dead.error().ToString();
+  EXPECT_EQ(dead->value, "kept");
+  const int64_t end = static_cast<int64_t>(partition_records->size());
+  EXPECT_EQ(q->ReadRecord({"t", part, end}).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(q->ReadRecord({"t", part, -1}).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(q->ReadRecord({"t", 2, 0}).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(q->ReadRecord({"nope", 0, 0}).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(q->DeleteBefore({"t", part}, end).ok());
+  auto gone = q->ReadRecord({"t", part, 0});
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(gone.error().message.find("is gone"), std::string::npos) << gone.error().message;
+}
+
 using sg::testing::FakeClock;
 
 std::vector<std::string> Values(EmbeddedQueue& q, const std::string& topic) {
