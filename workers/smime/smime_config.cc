@@ -58,7 +58,7 @@ Result<SmimeConfig> ParseSmimeConfig(const config::ConfigNode& section,
   SG_ASSIGN_OR_RETURN(c.rsa_oaep, section.Bool("rsa_oaep", false));
   SG_ASSIGN_OR_RETURN(c.rsa_pss, section.Bool("rsa_pss", false));
   SG_ASSIGN_OR_RETURN(c.check_from_address, section.Bool("check_from_address", true));
-  SG_ASSIGN_OR_RETURN(c.allow_3des, section.Bool("allow_3des_decrypt", false));
+  SG_ASSIGN_OR_RETURN(c.allow_3des, section.Bool("allow_3des_decrypt", true));
   SG_ASSIGN_OR_RETURN(std::string sha1,
                       section.Enum("sha1_signatures", {"invalid", "weak"}, "invalid"));
   c.allow_sha1 = sha1 == "weak";

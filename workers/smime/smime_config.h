@@ -27,7 +27,10 @@ struct SmimeConfig {
   DigestAlg digest = DigestAlg::kSha256;
   bool check_from_address = true;  // verify: signer certificate must name From
   // Inbound algorithm policy (smime_algorithms.h, docs/smime.md).
-  bool allow_3des = false;           // decrypt: allow_3des_decrypt
+  // decrypt: allow_3des_decrypt. On by default: Thunderbird, Outlook, gpgsm
+  // and openssl decrypt 3DES mail from older senders; the gateway never
+  // encrypts with it.
+  bool allow_3des = true;
   bool allow_sha1 = false;           // verify: sha1_signatures: weak (valid) | invalid (default)
   bool check_signing_date = true;    // verify: Date within an hour of the signingTime (Thunderbird)
   RevocationConfig revocation;       // revocation: OCSP/CRL checks of partner certificates

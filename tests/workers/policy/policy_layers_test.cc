@@ -405,7 +405,7 @@ TEST_F(Layers, UndecryptableDsnsAreRateLimitedPerSenderDomain) {
 }
 
 TEST_F(Layers, DesAndRc2AreNotDecrypted) {
-  for (const std::string cipher : {"-des", "-rc2-40-cbc", "-des3"}) {
+  for (const std::string cipher : {"-des", "-rc2-40-cbc"}) {
     const CbcMessage m = MakeCbcMessage(dir_, cipher);
     auto out = Inbound(m.head + smime::Base64Encode(m.der), "eve@evil.example", "c" + cipher);
     ASSERT_TRUE(out.ok()) << cipher;
@@ -414,10 +414,19 @@ TEST_F(Layers, DesAndRc2AreNotDecrypted) {
     EXPECT_NE(Dsn(*out)->message().find("could not be decrypted for this recipient. It was not"),
               std::string::npos);
   }
-  // 3DES with the switch.
-  smime::SmimeConfig allow;
-  allow.allow_3des = true;
-  Harness h2({}, allow);
+  // 3DES with the switch off (allow_3des_decrypt: false).
+  smime::SmimeConfig refuse;
+  refuse.allow_3des = false;
+  Harness h3({}, refuse);
+  h3.AddCast();
+  const CbcMessage refused = MakeCbcMessage(dir_, "-des3");
+  auto dsn = h3.Run(Record(v1::DIRECTION_INBOUND, kCarol, {kAlice},
+                           refused.head + smime::Base64Encode(refused.der)));
+  ASSERT_TRUE(dsn.ok());
+  EXPECT_TRUE(FormsFor(*dsn, kAlice).empty()) << "3DES decrypted with the switch off";
+  ASSERT_NE(Dsn(*dsn), nullptr);
+  // 3DES by default (smime::SmimeConfig{}), as the reference clients read it.
+  Harness h2;
   h2.AddCast();
   const CbcMessage des3 = MakeCbcMessage(dir_, "-des3");
   auto out = h2.Run(

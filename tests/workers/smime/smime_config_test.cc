@@ -24,7 +24,7 @@ TEST(SmimeConfig, Defaults) {
   EXPECT_FALSE(c->rsa_oaep);
   EXPECT_FALSE(c->trust_system_roots) << "server roots are not email roots (issue 18)";
   EXPECT_TRUE(c->check_from_address);
-  EXPECT_FALSE(c->allow_3des) << "3DES only behind the switch";
+  EXPECT_TRUE(c->allow_3des) << "3DES mail from older senders is read, as the reference clients do";
   EXPECT_FALSE(c->allow_sha1) << "SHA-1 signatures invalid by default";
   EXPECT_TRUE(c->check_signing_date);
   EXPECT_EQ(c->limits.max_message_bytes, 64u << 20);
@@ -48,9 +48,9 @@ TEST(SmimeConfig, ValuesAndRelativePaths) {
 
 TEST(SmimeConfig, InboundAlgorithmSwitches) {
   auto c = Parse(
-      "smime:\n  allow_3des_decrypt: true\n  sha1_signatures: weak\n  check_signing_date: false\n");
+      "smime:\n  allow_3des_decrypt: false\n  sha1_signatures: weak\n  check_signing_date: false\n");
   ASSERT_TRUE(c.ok()) << c.error().ToString();
-  EXPECT_TRUE(c->allow_3des);
+  EXPECT_FALSE(c->allow_3des);
   EXPECT_TRUE(c->allow_sha1);
   EXPECT_FALSE(c->check_signing_date);
   EXPECT_FALSE(Parse("smime:\n  sha1_signatures: valid\n").ok());
