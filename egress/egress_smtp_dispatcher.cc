@@ -4,6 +4,8 @@
 
 #include <optional>
 
+#include "common/ascii.h"
+
 namespace sg::egress {
 
 struct SmtpDispatcher::Slot {
@@ -269,7 +271,8 @@ void SmtpDispatcher::DaneForHost(Slot& slot_ref, const HostPort& hp,
     slot->dane = lookup.outcome;
     if (lookup.outcome == DaneOutcome::kDane) {
       slot->dane_target = std::make_shared<const DaneTarget>(
-          DaneTarget{std::move(lookup.records), slot->dest->domain});
+          DaneTarget{std::move(lookup.records), slot->dest->domain,
+                     lookup.base_domain == AsciiLower(hp.host) ? "" : lookup.base_domain});
     } else if (lookup.outcome == DaneOutcome::kUnusable) {
       spdlog::info("egress: {} MX host {}: {}; TLS required without authentication",
                    slot->dest->key, hp.host, lookup.reason);

@@ -6,7 +6,8 @@
 // Certificates come from a test CA made here; egress trusts no CA at all.
 //
 //   127.0.0.2 "good":  a certificate for mx.match.test, mx.ta.test,
-//                      mx2.bogus.test, sent with the CA certificate (its chain)
+//                      mx2.bogus.test, mx.cnameta.test, sent with the CA
+//                      certificate (its chain)
 //   127.0.0.3 "other": a certificate with another key, for other.test
 //
 // Counts are checked on the TLS-RPT metrics (egress_tls_sessions_total).
@@ -26,7 +27,7 @@ class EgressDaneTest : public TlsPeerTest {
   void SetUp() override {
     const std::string d = dir();
     MakeCa();
-    Leaf("good", "DNS:mx.match.test,DNS:mx.ta.test,DNS:mx2.bogus.test");
+    Leaf("good", "DNS:mx.match.test,DNS:mx.ta.test,DNS:mx2.bogus.test,DNS:mx.cnameta.test");
     Leaf("other", "DNS:other.test");
     // DANE-TA(2): the server sends its chain up to the trust anchor (RFC 7672 3.1.2).
     std::ofstream(d + "/good-chain.pem")
@@ -37,6 +38,7 @@ class EgressDaneTest : public TlsPeerTest {
     ASSERT_EQ(other_.port, good_.port);
 
     const std::string good_ee = "3 1 1 " + SpkiSha256Hex(d + "/good.pem");
+    const std::string other_ee = "3 1 1 " + SpkiSha256Hex(d + "/other.pem");
     const std::string ca_ta = "2 1 1 " + SpkiSha256Hex(d + "/ca.pem");
     ASSERT_EQ(good_ee.size(), 6 + 64u);
     std::ofstream zone(d + "/zone");
@@ -72,6 +74,24 @@ class EgressDaneTest : public TlsPeerTest {
              "_25._tcp.mx1.bogus.test SERVFAIL",
              "mx2.bogus.test A 127.0.0.2",
              "_25._tcp.mx2.bogus.test TLSA " + good_ee,
+             // MX hosts that are aliases (RFC 7672 2.2.3): the TLSA records of the
+             // expanded name come first (a mismatching record at the MX name is
+             // not used) ...
+             "cname.test MX 10 mx.cname.test",
+             "mx.cname.test CNAME host1.provider.test",
+             "host1.provider.test A 127.0.0.2",
+             "_25._tcp.host1.provider.test TLSA " + good_ee,
+             "_25._tcp.mx.cname.test TLSA " + other_ee,
+             // ... the MX name's when the expanded name has none ...
+             "cnamefb.test MX 10 mx.cnamefb.test",
+             "mx.cnamefb.test CNAME host2.provider.test",
+             "host2.provider.test A 127.0.0.2",
+             "_25._tcp.mx.cnamefb.test TLSA " + good_ee,
+             // ... and DANE-TA at the expanded name accepts a certificate for the MX name.
+             "cnameta.test MX 10 mx.cnameta.test",
+             "mx.cnameta.test CNAME host3.provider.test",
+             "host3.provider.test A 127.0.0.2",
+             "_25._tcp.host3.provider.test TLSA " + ca_ta,
          }) {
       zone << line << "\n";
     }
@@ -93,6 +113,7 @@ TEST_F(EgressDaneTest, AMatchingDaneEeRecordDelivers) {
   h_.Produce(MakeRecord("m1", "alice@org.test", {"bob@match.test"}));
   ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
   EXPECT_TRUE(good_.Events("message")[0]["tls"].get<bool>());
+  EXPECT_EQ(good_.Events("message")[0]["sni"], "mx.match.test");
   EXPECT_EQ(Tls("tlsa", "success"), 1);
 }
 
@@ -141,6 +162,32 @@ TEST_F(EgressDaneTest, ABogusAnswerSkipsTheHost) {
   EXPECT_TRUE(other_.Events("mail").empty());
   EXPECT_EQ(Tls("tlsa", "dnssec-invalid"), 1);
   EXPECT_EQ(Tls("tlsa", "success"), 1);
+}
+
+TEST_F(EgressDaneTest, AnAliasMxHostUsesTheRecordsOfItsExpandedNameFirst) {
+  Start();
+  h_.Produce(MakeRecord("c1", "alice@org.test", {"bob@cname.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
+  EXPECT_EQ(Tls("tlsa", "success"), 1);
+  EXPECT_EQ(Tls("tlsa", "tlsa-invalid"), 0);  // the MX name's mismatching record was not used
+  // The SNI name is the TLSA base domain (RFC 7671 10.2).
+  EXPECT_EQ(good_.Events("message")[0]["sni"], "host1.provider.test");
+}
+
+TEST_F(EgressDaneTest, AnAliasMxHostFallsBackToTheRecordsOfItsOwnName) {
+  Start();
+  h_.Produce(MakeRecord("c2", "alice@org.test", {"bob@cnamefb.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
+  EXPECT_EQ(Tls("tlsa", "success"), 1);
+  EXPECT_EQ(good_.Events("message")[0]["sni"], "mx.cnamefb.test");
+}
+
+TEST_F(EgressDaneTest, DaneTaAtAnExpandedNameAcceptsACertificateForTheMxName) {
+  Start();
+  h_.Produce(MakeRecord("c3", "alice@org.test", {"bob@cnameta.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
+  EXPECT_EQ(Tls("tlsa", "success"), 1);
+  EXPECT_EQ(good_.Events("message")[0]["sni"], "host3.provider.test");
 }
 
 TEST_F(EgressDaneTest, OffByDefaultTlsaRecordsAreNotAskedFor) {
