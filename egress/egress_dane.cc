@@ -11,6 +11,7 @@ namespace sg::egress {
 namespace {
 
 constexpr uint16_t kTypeA = 1;
+constexpr uint16_t kTypeAaaa = 28;
 
 DaneLookup Outcome(DaneOutcome outcome, std::string reason, uint32_t ttl = 0) {
   DaneLookup out;
@@ -48,11 +49,12 @@ bool DaneUsable(const dns::TlsaRecord& r) {
   return false;
 }
 
-std::optional<DaneLookup> DecideDaneAddress(const std::string& host,
+std::optional<DaneLookup> DecideDaneAddress(const std::string& host, const char* type,
                                             const Result<dns::AuthenticatedAnswer>& answer) {
   if (!answer.ok()) return Failed(answer.error());
   if (!answer->authenticated) {
-    return Outcome(DaneOutcome::kNone, "the address records of " + host + " are not signed",
+    return Outcome(DaneOutcome::kNone,
+                   std::string("the ") + type + " records of " + host + " are not signed",
                    answer->ttl);
   }
   if (!answer->name_exists) {
@@ -108,21 +110,29 @@ void Dane::PolicyFor(const std::string& host_in, std::function<void(DaneLookup)>
   resolver_.ResolveAuthenticated(
       host, kTypeA,
       [this, p = Pending{host, "", UINT32_MAX}](const Result<dns::AuthenticatedAnswer>& answer) {
-        OnAddress(p, answer);
+        OnAddress(p, kTypeA, answer);
       });
 }
 
-void Dane::OnAddress(Pending p, const Result<dns::AuthenticatedAnswer>& answer) {
-  if (auto final_outcome = DecideDaneAddress(p.host, answer)) {
+void Dane::OnAddress(Pending p, uint16_t qtype, const Result<dns::AuthenticatedAnswer>& answer) {
+  const bool a = qtype == kTypeA;
+  if (auto final_outcome = DecideDaneAddress(p.host, a ? "A" : "AAAA", answer)) {
+    final_outcome->ttl = std::min(final_outcome->ttl, p.ttl);
     Finish(p.host, std::move(*final_outcome));
     return;
   }
-  p.ttl = answer->ttl;
+  p.ttl = std::min(p.ttl, answer->ttl);
+  if (!a) {
+    AskTlsa(p, p.expanded.empty() ? p.host : p.expanded);
+    return;
+  }
   // The chain was validated with the A records (the AD bit covers the whole answer).
   if (!answer->canonical_name.empty() && answer->canonical_name != p.host) {
     p.expanded = answer->canonical_name;
   }
-  AskTlsa(p, p.expanded.empty() ? p.host : p.expanded);
+  resolver_.ResolveAuthenticated(
+      p.host, kTypeAaaa,
+      [this, p](const Result<dns::AuthenticatedAnswer>& aaaa) { OnAddress(p, kTypeAaaa, aaaa); });
 }
 
 void Dane::AskTlsa(Pending p, const std::string& base_domain) {

@@ -3,14 +3,14 @@
 //
 // PolicyFor(host) asks the validating resolver (egress.dns.servers with
 // egress.dns.trust_ad) for record sets, one after the other:
-//   1. the host's A records: DANE applies only when the host's address
-//      records are secure (RFC 7672 2.2.2). c-ares's address look-up cannot
-//      tell, so the A RRset is asked for separately with the AD bit; a
-//      validated "no A records" counts as secure too (the AAAA RRset lives
-//      in the same zone). The addresses connected to still come from the
-//      ordinary look-up through the same validating resolver. The A
-//      answer's CNAME chain (validated with it) gives the host's fully
-//      CNAME-expanded name.
+//   1. the host's A and then its AAAA records: DANE applies only when the
+//      host's address records are secure (RFC 7672 2.2.2), both families,
+//      since egress connects to either. c-ares's address look-up cannot
+//      tell, so each RRset is asked for separately with the AD bit; a
+//      validated "no records of this family" counts as secure. The
+//      addresses connected to still come from the ordinary look-up through
+//      the same validating resolver. The A answer's CNAME chain (validated
+//      with it) gives the host's fully CNAME-expanded name.
 //   2. TLSA (always port 25: the SMTP service of the MX host, whatever port
 //      egress connects to) at `_25._tcp.<expanded name>` first when the
 //      host is an alias, and at `_25._tcp.<host>` when there is no alias or
@@ -67,9 +67,9 @@ struct DaneLookup {
   std::string base_domain;               // kDane / kUnusable: where the TLSA records are
 };
 
-// Step 1: the authenticated A answer of the MX host. A final outcome
-// (kNone: insecure; kBogus: failed), or nullopt when secure: ask for TLSA.
-std::optional<DaneLookup> DecideDaneAddress(const std::string& host,
+// Step 1: the authenticated A or AAAA (`type`) answer of the MX host. A final
+// outcome (kNone: insecure; kBogus: failed), or nullopt when secure: go on.
+std::optional<DaneLookup> DecideDaneAddress(const std::string& host, const char* type,
                                             const Result<dns::AuthenticatedAnswer>& answer);
 // Step 2: the authenticated TLSA answer of `_25._tcp.<base_domain>`. kNone
 // at a CNAME-expanded name means: ask at the MX host name itself.
@@ -93,7 +93,7 @@ class Dane {
     std::string expanded;
     uint32_t ttl = UINT32_MAX;
   };
-  void OnAddress(Pending p, const Result<dns::AuthenticatedAnswer>& answer);
+  void OnAddress(Pending p, uint16_t qtype, const Result<dns::AuthenticatedAnswer>& answer);
   void AskTlsa(Pending p, const std::string& base_domain);
   void Finish(const std::string& host, DaneLookup lookup);
 

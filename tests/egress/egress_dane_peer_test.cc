@@ -57,6 +57,11 @@ class EgressDaneTest : public TlsPeerTest {
              "mx.insecure.test A 127.0.0.3",
              "_25._tcp.mx.insecure.test TLSA " + good_ee,
              "_25._tcp.mx.insecure.test NOAD",
+             // Validated A records, but the AAAA answer is not: not DANE.
+             "insecureaaaa.test MX 10 mx.insecureaaaa.test",
+             "mx.insecureaaaa.test A 127.0.0.3",
+             "mx.insecureaaaa.test NOAD AAAA",
+             "_25._tcp.mx.insecureaaaa.test TLSA " + good_ee,
              // Unsigned MX records name a host with a mismatching record: not DANE.
              "insecuremx.test MX 10 mx.mismatch.test",
              "insecuremx.test NOAD",
@@ -188,6 +193,15 @@ TEST_F(EgressDaneTest, DaneTaAtAnExpandedNameAcceptsACertificateForTheMxName) {
   ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
   EXPECT_EQ(Tls("tlsa", "success"), 1);
   EXPECT_EQ(good_.Events("message")[0]["sni"], "host3.provider.test");
+}
+
+TEST_F(EgressDaneTest, AnUnvalidatedAaaaAnswerMeansNoDane) {
+  Start();
+  h_.Produce(MakeRecord("a1", "alice@org.test", {"bob@insecureaaaa.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return other_.Events("message").size() == 1; }, seconds(15)));
+  EXPECT_TRUE(other_.Events("message")[0]["tls"].get<bool>());  // opportunistic
+  EXPECT_EQ(Tls("no-policy-found", "success"), 1);
+  EXPECT_EQ(Tls("tlsa", "tlsa-invalid"), 0);
 }
 
 TEST_F(EgressDaneTest, OffByDefaultTlsaRecordsAreNotAskedFor) {

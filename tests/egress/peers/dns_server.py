@@ -24,8 +24,9 @@ plays a validating resolver that has validated (or not) by the AD bit:
   "NAME SMIMEA 3 0 0 HEX"        an SMIMEA record (RFC 8162, type 53);
   "NAME SERVFAIL"                answers SERVFAIL (a bogus answer's fate);
   "NAME DROP"                    never answers (the client's timeout);
-  "NAME NOAD"                    clears AD in the answers for NAME, even
-                                 with "!ad" (an insecure record set, DANE).
+  "NAME NOAD [TYPE]"             clears AD in the answers for NAME (of TYPE
+                                 only, when given), even with "!ad" (an
+                                 insecure record set, DANE).
   "NAME CNAME TARGET"            an alias: a query for NAME of another type
                                  is answered with the CNAME and then, as a
                                  resolver does, TARGET's records of the type
@@ -84,8 +85,10 @@ def main():
                 rdata = TXT(strings) if strings else TXT(text)
             elif rtype in ("TLSA", "SMIMEA"):
                 rdata = TLSA(int(parts[2]), int(parts[3]), int(parts[4]), bytes.fromhex(parts[5]))
-            elif rtype in ("SERVFAIL", "DROP", "NOAD"):
+            elif rtype in ("SERVFAIL", "DROP"):
                 rdata = None
+            elif rtype == "NOAD":
+                rdata = parts[2].upper() if len(parts) > 2 else None
             else:
                 raise SystemExit("unsupported type " + rtype)
             zone.setdefault(name, []).append((rtype, rdata))
@@ -146,7 +149,9 @@ def main():
                 if rtype == qtype:
                     number = TYPE_NUMBERS.get(rtype) or getattr(QTYPE, rtype)
                     reply.add_answer(RR(last, number, rdata=rdata, ttl=60))
-        reply.header.ad = 1 if zone.get("!ad") and "NOAD" not in kinds else 0
+        insecure = any(t == "NOAD" and r in (None, qtype)
+                       for name in chain for t, r in zone.get(name, []))
+        reply.header.ad = 1 if zone.get("!ad") and not insecure else 0
         sock.sendto(reply.pack(), addr)
 
 
