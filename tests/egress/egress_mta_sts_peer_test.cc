@@ -8,7 +8,9 @@
 //   127.0.0.3 "bad":  a certificate for wrong.test (host name mismatch)
 //
 // Counts are checked on the TLS-RPT metrics (egress_tls_sessions_total).
-// The CA, peers, DNS server and egress come from tls_peer_fixture.h.
+// The CA, peers, DNS server and egress come from tls_peer_fixture.h. With
+// DANE on as well (StartWithDane), the DNS server plays a validating
+// resolver ("!ad"): DANE takes precedence over the policy (RFC 8461 2).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -30,7 +32,8 @@ class EgressMtaStsTest : public TlsPeerTest {
     Leaf("good",
          "DNS:mx1.enforce.test,DNS:mx1.testing.test,DNS:mx1.notlisted.test,"
          "DNS:rogue.notlisted.test,DNS:mta-sts.enforce.test,DNS:mta-sts.testing.test,"
-         "DNS:mta-sts.notlisted.test,DNS:mta-sts.onlybad.test,DNS:mx1.onlybad.test");
+         "DNS:mta-sts.notlisted.test,DNS:mta-sts.onlybad.test,DNS:mx1.onlybad.test,"
+         "DNS:mta-sts.danenotlisted.test");
     Leaf("bad", "DNS:wrong.test");
     good_ = StartTlsPeer("good", "good.pem", "127.0.0.2", 0);
     ASSERT_GT(good_.port, 0);
@@ -38,7 +41,7 @@ class EgressMtaStsTest : public TlsPeerTest {
     ASSERT_EQ(bad_.port, good_.port);
 
     std::filesystem::create_directories(d + "/policies");
-    for (const char* dom : {"enforce.test", "notlisted.test", "onlybad.test"})
+    for (const char* dom : {"enforce.test", "notlisted.test", "onlybad.test", "danenotlisted.test"})
       Policy(dom, "enforce");
     Policy("testing.test", "testing");
     https_ = ChildProcess({"/usr/bin/python3", PeersDir() + "/mta_sts_server.py", "--port-file",
@@ -47,7 +50,10 @@ class EgressMtaStsTest : public TlsPeerTest {
     https_port_ = WaitForPortFile(d + "/https.port", seconds(10));
     ASSERT_GT(https_port_, 0);
 
+    const std::string good_ee = "3 1 1 " + SpkiSha256Hex(d + "/good.pem");
     std::vector<std::string> records{
+        // Validated answers: only StartWithDane (trust_ad) believes them.
+        "!ad",
         // The preferred MX has a certificate for another name; the second a valid one.
         "enforce.test MX 10 mx2.enforce.test",
         "enforce.test MX 20 mx1.enforce.test",
@@ -62,9 +68,14 @@ class EgressMtaStsTest : public TlsPeerTest {
         "rogue.notlisted.test A 127.0.0.2",
         "nopolicy.test MX 10 mx2.nopolicy.test",
         "mx2.nopolicy.test A 127.0.0.3",
+        // Not listed either, but DANE authenticates it (validated TLSA records).
+        "danenotlisted.test MX 10 rogue.danenotlisted.test",
+        "rogue.danenotlisted.test A 127.0.0.2",
+        "_25._tcp.rogue.danenotlisted.test TLSA " + good_ee,
     };
     std::ofstream zone(d + "/zone");  // TXT records here: a test may change them
-    for (const char* dom : {"enforce.test", "testing.test", "notlisted.test", "onlybad.test"}) {
+    for (const char* dom :
+         {"enforce.test", "testing.test", "notlisted.test", "onlybad.test", "danenotlisted.test"}) {
       zone << "_mta-sts." << dom << " TXT v=STSv1; id=1\n";
       records.push_back(std::string("mta-sts.") + dom + " A 127.0.0.1");
     }
@@ -74,21 +85,23 @@ class EgressMtaStsTest : public TlsPeerTest {
   }
 
   void Policy(const std::string& domain, const std::string& mode) {
-    // "*.<domain>" would list rogue.notlisted.test too: that domain gets mx1 only.
-    const std::string wild = domain == "notlisted.test" ? "mx1." + domain : domain;
+    // "*.<domain>" would list rogue.<domain> too: those domains get mx1 only.
+    const bool rogue = domain == "notlisted.test" || domain == "danenotlisted.test";
+    const std::string wild = rogue ? "mx1." + domain : domain;
     std::string text = "version: STSv1\nmode: enforce\nmx: mx1." + domain + "\nmx: *." + wild +
                        "\nmax_age: 86400\n";
     text.replace(text.find("enforce"), 7, mode);
     std::ofstream(dir() + "/policies/" + domain) << text;
   }
 
-  void Start(bool enabled = true) {
-    StartEgress(good_.port, "",
+  void Start(bool enabled = true, const std::string& more = "", const std::string& dns = "") {
+    StartEgress(good_.port, dns,
                 "  mta_sts: {enabled: " + std::string(enabled ? "true" : "false") +
-                    ", ca_file: " + dir() + "/ca.pem, https_port: " +
-                    std::to_string(https_port_) + ", fetch_timeout: 3s, cache_path: " + dir() +
-                    "/sts-cache}\n");
+                    ", ca_file: " + dir() + "/ca.pem, https_port: " + std::to_string(https_port_) +
+                    ", fetch_timeout: 3s, cache_path: " + dir() + "/sts-cache}\n" + more);
   }
+  // MTA-STS and DANE, the DNS server's AD bit trusted.
+  void StartWithDane() { Start(true, "  dane: {enabled: true}\n", ", trust_ad: true"); }
 
   SmtpPeer good_, bad_;
   ChildProcess https_;
@@ -119,6 +132,25 @@ TEST_F(EgressMtaStsTest, EnforceDefersWhenNoMxHasAValidCertificate) {
 TEST_F(EgressMtaStsTest, EnforceNeverUsesAnMxThePolicyDoesNotList) {
   Start();
   h_.Produce(MakeRecord("e3", "alice@org.test", {"bob@notlisted.test"}));
+  const std::string err = RetryError();
+  EXPECT_NE(err.find("4.7.5"), std::string::npos) << err;
+  EXPECT_NE(err.find("MTA-STS"), std::string::npos) << err;
+  EXPECT_TRUE(good_.Events("mail").empty());
+  EXPECT_EQ(Tls("sts", "validation-failure"), 1);
+}
+
+TEST_F(EgressMtaStsTest, DaneAuthenticatesAnMxHostThePolicyDoesNotList) {
+  StartWithDane();
+  h_.Produce(MakeRecord("d1", "alice@org.test", {"bob@danenotlisted.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
+  EXPECT_TRUE(good_.Events("message")[0]["tls"].get<bool>());
+  EXPECT_EQ(Tls("tlsa", "success"), 1);
+  EXPECT_EQ(Tls("sts", "validation-failure"), 0);
+}
+
+TEST_F(EgressMtaStsTest, WithDaneOnAnUnlistedMxWithoutTlsaRecordsIsStillNotUsed) {
+  StartWithDane();
+  h_.Produce(MakeRecord("d2", "alice@org.test", {"bob@notlisted.test"}));
   const std::string err = RetryError();
   EXPECT_NE(err.find("4.7.5"), std::string::npos) << err;
   EXPECT_NE(err.find("MTA-STS"), std::string::npos) << err;
