@@ -135,7 +135,7 @@ void Dane::OnAddress(Pending p, uint16_t qtype, const Result<dns::AuthenticatedA
       [this, p](const Result<dns::AuthenticatedAnswer>& aaaa) { OnAddress(p, kTypeAaaa, aaaa); });
 }
 
-void Dane::AskTlsa(Pending p, const std::string& base_domain) {
+void Dane::AskTlsa(const Pending& p, const std::string& base_domain) {
   resolver_.ResolveAuthenticated(
       "_25._tcp." + base_domain, dns::kTypeTlsa,
       [this, p, base_domain](const Result<dns::AuthenticatedAnswer>& tlsa) {

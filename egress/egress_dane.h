@@ -94,7 +94,7 @@ class Dane {
     uint32_t ttl = UINT32_MAX;
   };
   void OnAddress(Pending p, uint16_t qtype, const Result<dns::AuthenticatedAnswer>& answer);
-  void AskTlsa(Pending p, const std::string& base_domain);
+  void AskTlsa(const Pending& p, const std::string& base_domain);
   void Finish(const std::string& host, DaneLookup lookup);
 
   struct Cached {
