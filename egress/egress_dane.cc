@@ -11,6 +11,7 @@ namespace sg::egress {
 namespace {
 
 constexpr uint16_t kTypeA = 1;
+constexpr uint16_t kTypeAaaa = 28;
 
 DaneLookup Outcome(DaneOutcome outcome, std::string reason, uint32_t ttl = 0) {
   DaneLookup out;
@@ -48,11 +49,12 @@ bool DaneUsable(const dns::TlsaRecord& r) {
   return false;
 }
 
-std::optional<DaneLookup> DecideDaneAddress(const std::string& host,
+std::optional<DaneLookup> DecideDaneAddress(const std::string& host, const char* type,
                                             const Result<dns::AuthenticatedAnswer>& answer) {
   if (!answer.ok()) return Failed(answer.error());
   if (!answer->authenticated) {
-    return Outcome(DaneOutcome::kNone, "the address records of " + host + " are not signed",
+    return Outcome(DaneOutcome::kNone,
+                   std::string("the ") + type + " records of " + host + " are not signed",
                    answer->ttl);
   }
   if (!answer->name_exists) {
@@ -61,9 +63,10 @@ std::optional<DaneLookup> DecideDaneAddress(const std::string& host,
   return std::nullopt;
 }
 
-DaneLookup DecideDaneTlsa(const std::string& host, const Result<dns::AuthenticatedAnswer>& answer) {
+DaneLookup DecideDaneTlsa(const std::string& base_domain,
+                          const Result<dns::AuthenticatedAnswer>& answer) {
   if (!answer.ok()) return Failed(answer.error());
-  const std::string name = "_25._tcp." + host;
+  const std::string name = "_25._tcp." + base_domain;
   if (!answer->authenticated) {
     return Outcome(DaneOutcome::kNone, "the TLSA records of " + name + " are not signed",
                    answer->ttl);
@@ -75,6 +78,7 @@ DaneLookup DecideDaneTlsa(const std::string& host, const Result<dns::Authenticat
                            name + ": none of its " + std::to_string(answer->rdata.size()) +
                                " TLSA records is usable for SMTP",
                            answer->ttl);
+  out.base_domain = base_domain;
   for (const auto& rdata : answer->rdata) {
     auto record = dns::ParseTlsaRdata(rdata);
     if (record.ok() && DaneUsable(*record)) out.records.push_back(std::move(*record));
@@ -105,21 +109,46 @@ void Dane::PolicyFor(const std::string& host_in, std::function<void(DaneLookup)>
   if (waiters.size() > 1) return;  // a look-up of this host is under way
   resolver_.ResolveAuthenticated(
       host, kTypeA,
-      [this, host](const Result<dns::AuthenticatedAnswer>& answer) { OnAddress(host, answer); });
+      [this, p = Pending{host, "", UINT32_MAX}](const Result<dns::AuthenticatedAnswer>& answer) {
+        OnAddress(p, kTypeA, answer);
+      });
 }
 
-void Dane::OnAddress(const std::string& host, const Result<dns::AuthenticatedAnswer>& answer) {
-  if (auto final_outcome = DecideDaneAddress(host, answer)) {
-    Finish(host, std::move(*final_outcome));
+void Dane::OnAddress(Pending p, uint16_t qtype, const Result<dns::AuthenticatedAnswer>& answer) {
+  const bool a = qtype == kTypeA;
+  if (auto final_outcome = DecideDaneAddress(p.host, a ? "A" : "AAAA", answer)) {
+    final_outcome->ttl = std::min(final_outcome->ttl, p.ttl);
+    Finish(p.host, std::move(*final_outcome));
     return;
   }
-  const uint32_t address_ttl = answer->ttl;
+  p.ttl = std::min(p.ttl, answer->ttl);
+  if (!a) {
+    AskTlsa(p, p.expanded.empty() ? p.host : p.expanded);
+    return;
+  }
+  // The chain was validated with the A records (the AD bit covers the whole answer).
+  if (!answer->canonical_name.empty() && answer->canonical_name != p.host) {
+    p.expanded = answer->canonical_name;
+  }
   resolver_.ResolveAuthenticated(
-      "_25._tcp." + host, dns::kTypeTlsa,
-      [this, host, address_ttl](const Result<dns::AuthenticatedAnswer>& tlsa) {
-        DaneLookup lookup = DecideDaneTlsa(host, tlsa);
-        lookup.ttl = std::min(lookup.ttl, address_ttl);
-        Finish(host, std::move(lookup));
+      p.host, kTypeAaaa,
+      [this, p](const Result<dns::AuthenticatedAnswer>& aaaa) { OnAddress(p, kTypeAaaa, aaaa); });
+}
+
+void Dane::AskTlsa(const Pending& p, const std::string& base_domain) {
+  resolver_.ResolveAuthenticated(
+      "_25._tcp." + base_domain, dns::kTypeTlsa,
+      [this, p, base_domain](const Result<dns::AuthenticatedAnswer>& tlsa) {
+        DaneLookup lookup = DecideDaneTlsa(base_domain, tlsa);
+        lookup.ttl = std::min(lookup.ttl, p.ttl);
+        if (lookup.outcome == DaneOutcome::kNone && base_domain != p.host &&
+            tlsa.ok()) {  // nothing validated at the expanded name: the MX host name next
+          Pending next = p;
+          next.ttl = lookup.ttl;
+          AskTlsa(next, p.host);
+          return;
+        }
+        Finish(p.host, std::move(lookup));
       });
 }
 

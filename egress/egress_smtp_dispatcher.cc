@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <optional>
+#include <set>
+
+#include "common/ascii.h"
 
 namespace sg::egress {
 
@@ -35,6 +38,9 @@ struct SmtpDispatcher::Slot {
   // The domain's MX RRset was asked for with the AD bit, and validated.
   bool mx_checked = false;
   bool mx_secure = false;
+  // MX hosts an MTA-STS policy in enforce mode does not list, kept because
+  // DANE may authenticate them (RFC 8461 2): used only with usable TLSA records.
+  std::set<std::string> dane_only;
 };
 
 struct SmtpDispatcher::Destination {
@@ -266,10 +272,28 @@ void SmtpDispatcher::DaneForHost(Slot& slot_ref, const HostPort& hp,
       next();
       return;
     }
+    if (lookup.outcome != DaneOutcome::kDane && slot->dane_only.contains(hp.host)) {
+      // Outside the MTA-STS policy, and DANE does not authenticate it either.
+      metrics_.TlsSession("sts", "validation-failure");
+      spdlog::warn(
+          "egress: {} MX host {} is not in the domain's MTA-STS policy (mode enforce) "
+          "and has no usable TLSA records ({}): not used",
+          slot->dest->key, hp.host, lookup.reason);
+      slot->fail_code = 454;
+      slot->other_failure = true;
+      slot->last_error = MakeError(
+          ErrorCode::kPermissionDenied,
+          "MX host " + hp.host + " is not in the MTA-STS policy of " + slot->dest->domain +
+              " (mode enforce) and has no usable DNSSEC-validated TLSA records");
+      auto next = *try_next;
+      next();
+      return;
+    }
     slot->dane = lookup.outcome;
     if (lookup.outcome == DaneOutcome::kDane) {
       slot->dane_target = std::make_shared<const DaneTarget>(
-          DaneTarget{std::move(lookup.records), slot->dest->domain});
+          DaneTarget{std::move(lookup.records), slot->dest->domain,
+                     lookup.base_domain == AsciiLower(hp.host) ? "" : lookup.base_domain});
     } else if (lookup.outcome == DaneOutcome::kUnusable) {
       spdlog::info("egress: {} MX host {}: {}; TLS required without authentication",
                    slot->dest->key, hp.host, lookup.reason);
@@ -328,10 +352,21 @@ void SmtpDispatcher::ResolveMxHosts(Slot& slot_ref,
 void SmtpDispatcher::ApplyStsMx(Slot& slot) {
   if (slot.sts == nullptr || slot.hosts.empty()) return;
   const bool enforce = slot.sts->mode == StsMode::kEnforce;
+  // DANE is asked about every host (DaneForHost): it may take the policy's place.
+  const bool dane_may_apply = dane_ != nullptr && slot.mx_secure;
   std::vector<HostPort> kept;
   std::string dropped;
   for (const auto& hp : slot.hosts) {
     if (slot.sts->AllowsMx(hp.host)) {
+      kept.push_back(hp);
+      continue;
+    }
+    if (enforce && dane_may_apply) {
+      spdlog::info(
+          "egress: {} MX host {} is not in the domain's MTA-STS policy (mode enforce): "
+          "used only if DANE authenticates it",
+          slot.dest->key, hp.host);
+      slot.dane_only.insert(hp.host);
       kept.push_back(hp);
       continue;
     }

@@ -38,9 +38,12 @@
 // records make the session require STARTTLS and a certificate the records
 // match (a mismatch skips the host, never a transaction in clear); a secure
 // RRset without usable records requires STARTTLS without authentication.
-// For that host DANE takes the place of the MTA-STS policy's TLS
-// requirements (the policy's MX list still applies). Sessions under DANE are
-// counted with policy_type "tlsa".
+// For that host DANE takes the place of the MTA-STS policy (RFC 8461 2):
+// its TLS requirements, and, in enforce mode, its MX list too - a host the
+// policy does not list is still tried when usable validated TLSA records
+// authenticate it, and skipped otherwise. The TLSA base domain (the MX
+// host's CNAME-expanded name when records are found there) is the SNI name.
+// Sessions under DANE are counted with policy_type "tlsa".
 //
 // Threading: loop thread only. Ownership: owns its sessions; the Resolver
 // and metrics outlive it. Each job's `done` runs exactly once (with 421
@@ -119,7 +122,8 @@ class SmtpDispatcher {
   Result<std::shared_ptr<TlsClientContext>> ContextFor(const RouteConfig& route);
   // The MX look-up of an MX destination, after its MTA-STS policy (if any).
   void ResolveMxHosts(Slot& slot, const std::shared_ptr<std::function<void()>>& try_next);
-  // Drops the MX hosts an MTA-STS policy in enforce mode does not list (counts them in testing).
+  // Drops the MX hosts an MTA-STS policy in enforce mode does not list (counts them in
+  // testing); with DANE possible (validated MX RRset) keeps them as Slot::dane_only.
   void ApplyStsMx(Slot& slot);
   // The TLS policy and context of a session to `slot`'s next host.
   Result<std::pair<TlsPolicy, std::shared_ptr<TlsClientContext>>> SessionTls(Slot& slot);

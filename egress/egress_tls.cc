@@ -92,7 +92,8 @@ namespace {
 
 // The TLSA records and reference identifiers of a DANE session.
 Status EnableDane(SSL* ssl, const std::string& host, const DaneTarget& dane) {
-  if (SSL_dane_enable(ssl, host.c_str()) <= 0) {
+  const std::string& base = dane.base_domain.empty() ? host : dane.base_domain;
+  if (SSL_dane_enable(ssl, base.c_str()) <= 0) {
     return MakeError(ErrorCode::kInternal, OpenSslError("SSL_dane_enable"));
   }
   int usable = 0;
@@ -108,8 +109,11 @@ Status EnableDane(SSL* ssl, const std::string& host, const DaneTarget& dane) {
     return MakeError(ErrorCode::kInternal,
                      "DANE: OpenSSL took none of the TLSA records of " + host);
   }
-  if (!dane.next_hop_domain.empty() && SSL_add1_host(ssl, dane.next_hop_domain.c_str()) != 1) {
-    return MakeError(ErrorCode::kInternal, OpenSslError("SSL_add1_host"));
+  for (const std::string* name : {&host, &dane.next_hop_domain}) {
+    if (name->empty() || *name == base) continue;
+    if (SSL_add1_host(ssl, name->c_str()) != 1) {
+      return MakeError(ErrorCode::kInternal, OpenSslError("SSL_add1_host"));
+    }
   }
   return OkStatus();
 }
@@ -127,7 +131,9 @@ Result<std::unique_ptr<TlsSession>> TlsSession::Create(const TlsClientContext& c
   SSL_set_bio(s->ssl_, s->rbio_, s->wbio_);
   SSL_set_connect_state(s->ssl_);
   const bool ip = IsIpLiteral(host);
-  if (!ip && !host.empty()) SSL_set_tlsext_host_name(s->ssl_, host.c_str());
+  // Under DANE the SNI name is the TLSA base domain (RFC 7671 10.2).
+  const std::string& sni = dane != nullptr && !dane->base_domain.empty() ? dane->base_domain : host;
+  if (!ip && !sni.empty()) SSL_set_tlsext_host_name(s->ssl_, sni.c_str());
   if (ctx.verify() || ctx.audit()) {
     if (ip) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl_), host.c_str());

@@ -53,11 +53,16 @@ const char* TlsRptCertificateFailure(
     long verify_result);  // NOLINT(google-runtime-int): OpenSSL's type
 
 // What DANE authenticates a session with (egress_dane.h): the usable TLSA
-// records of the MX host, and the next-hop (recipient) domain, a second
-// reference identifier for DANE-TA(2) certificates (RFC 7672 3.2.2).
+// records of the MX host; the TLSA base domain they were found at ("": the
+// MX host name itself; else its CNAME-expanded name, RFC 7672 2.2.3), which
+// is the SNI name and the first reference identifier (RFC 7671 10.2); and
+// the next-hop (recipient) domain. For DANE-TA(2) certificates the base
+// domain, the MX host name and the next-hop domain are all reference
+// identifiers (RFC 7672 3.2.2).
 struct DaneTarget {
   std::vector<dns::TlsaRecord> records;
   std::string next_hop_domain;
+  std::string base_domain;
 };
 
 class TlsSession {
@@ -66,8 +71,9 @@ class TlsSession {
 
   // `host` is the name checked against the certificate when the context
   // verifies, and the SNI name when it is not an IP literal. `dane` (with a
-  // CreateDane context): the TLSA base domain is `host`, the records are
-  // the only trust; errors: kInternal when OpenSSL takes none of them.
+  // CreateDane context): the records are the only trust; the TLSA base
+  // domain and SNI name are dane->base_domain, or `host` when that is empty
+  // (DaneTarget); errors: kInternal when OpenSSL takes none of the records.
   static Result<std::unique_ptr<TlsSession>> Create(const TlsClientContext& ctx,
                                                     const std::string& host,
                                                     const DaneTarget* dane = nullptr);

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "common/ascii.h"
+
 namespace sg::dns {
 namespace {
 
@@ -35,6 +37,44 @@ Result<std::string> RdataWire(const ldns_rr* rr) {
   }
   return std::string(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())),
                      ldns_buffer_position(buf.get()));
+}
+
+// A domain name as text: lower case, without the trailing dot.
+std::string DnameText(const ldns_rdf* name) {
+  char* text = ldns_rdf2str(name);
+  if (text == nullptr) return "";
+  std::string out = AsciiLower(text);
+  free(text);  // NOLINT(cppcoreguidelines-no-malloc): ldns allocates with malloc
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
+// The question's name with the answer's CNAME chain followed (RFC 1034
+// 3.6.2: a resolver puts the chain into the answer section before the
+// records of the asked type).
+Result<std::string> CanonicalName(const ldns_pkt* pkt) {
+  constexpr int kMaxCnameLinks = 16;
+  const ldns_rr_list* question = ldns_pkt_question(pkt);
+  if (ldns_rr_list_rr_count(question) == 0) return std::string();
+  const ldns_rdf* name = ldns_rr_owner(ldns_rr_list_rr(question, 0));
+  const ldns_rr_list* answer = ldns_pkt_answer(pkt);
+  for (int links = 0;; ++links) {
+    const ldns_rdf* target = nullptr;
+    for (size_t i = 0; i < ldns_rr_list_rr_count(answer) && target == nullptr; ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+      if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) == 1 &&
+          ldns_dname_compare(ldns_rr_owner(rr), name) == 0) {
+        target = ldns_rr_rdf(rr, 0);
+      }
+    }
+    if (target == nullptr) break;
+    if (links == kMaxCnameLinks) {
+      return MakeError(ErrorCode::kCorruption, "DNS answer: a CNAME chain longer than " +
+                                                   std::to_string(kMaxCnameLinks) + " links");
+    }
+    name = target;
+  }
+  return DnameText(name);
 }
 
 }  // namespace
@@ -69,6 +109,7 @@ Result<ParsedAnswer> ParseAuthenticatedAnswer(std::string_view wire, uint16_t qt
   PktPtr pkt(raw);
   ParsedAnswer out;
   out.ad = ldns_pkt_ad(pkt.get());
+  SG_ASSIGN_OR_RETURN(out.canonical_name, CanonicalName(pkt.get()));
   const ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt.get());
   if (rcode == LDNS_RCODE_NXDOMAIN) {
     out.name_exists = false;

@@ -32,6 +32,9 @@ struct ParsedAnswer {
   bool name_exists = true;  // false: NXDOMAIN
   uint32_t ttl = 0;  // records: their smallest TTL; none: the SOA's negative TTL (0 if no SOA)
   std::vector<std::string> rdata;  // wire RDATA of each answer record of the asked type
+  // The asked name with the answer's CNAME chain followed (lower case, no
+  // trailing dot): the asked name itself when the answer has no CNAME for it.
+  std::string canonical_name;
 };
 
 // A recursive query for `name` / `qtype` with RD, AD and EDNS (DO, a
@@ -42,7 +45,9 @@ Result<std::string> BuildAuthenticatedQuery(const std::string& name, uint16_t qt
 // Parses a response to BuildAuthenticatedQuery. NOERROR and NXDOMAIN are
 // answers; any other RCODE is kUnavailable (a validating resolver answers
 // SERVFAIL for a bogus record set); bytes that are no DNS message are
-// kCorruption. Records of other types (a CNAME chain, RRSIGs) are skipped.
+// kCorruption. Records of other types (RRSIGs...) are skipped; a CNAME chain
+// from the asked name is followed into canonical_name (at most 16 links: a
+// longer chain, or a loop, is kCorruption).
 Result<ParsedAnswer> ParseAuthenticatedAnswer(std::string_view wire, uint16_t qtype);
 
 }  // namespace sg::dns

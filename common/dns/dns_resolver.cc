@@ -358,6 +358,7 @@ void CaresResolver::ResolveAuthenticated(const std::string& name, uint16_t qtype
         out.name_exists = parsed->name_exists;
         out.ttl = parsed->ttl;
         out.rdata = std::move(parsed->rdata);
+        out.canonical_name = std::move(parsed->canonical_name);
         c->done(std::move(out));
       },
       ctx);

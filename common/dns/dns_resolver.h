@@ -59,6 +59,10 @@ struct AuthenticatedAnswer {
   // Records: their smallest TTL; none: the negative TTL from the SOA (0 if none).
   uint32_t ttl = 0;
   std::vector<std::string> rdata;  // wire RDATA of each record of the asked type
+  // The asked name with the answer's CNAME chain followed (lower case, no
+  // trailing dot; the name itself without a CNAME). DANE's TLSA base domain
+  // (RFC 7672 2.2.3); validated along with the records when authenticated.
+  std::string canonical_name;
 };
 
 struct MxRecord {

@@ -6,78 +6,39 @@
 // Certificates come from a test CA made here; egress trusts no CA at all.
 //
 //   127.0.0.2 "good":  a certificate for mx.match.test, mx.ta.test,
-//                      mx2.bogus.test, sent with the CA certificate (its chain)
+//                      mx2.bogus.test, mx.cnameta.test, sent with the CA
+//                      certificate (its chain)
 //   127.0.0.3 "other": a certificate with another key, for other.test
 //
 // Counts are checked on the TLS-RPT metrics (egress_tls_sessions_total).
+// The CA, peers, DNS server and egress come from tls_peer_fixture.h.
 #include <gtest/gtest.h>
-#include <openssl/pem.h>
-#include <openssl/sha.h>
-#include <openssl/x509.h>
 
-#include <array>
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <memory>
-#include <string_view>
 
-#include "tests/egress/egress_harness.h"
-#include "tests/egress/peer_process.h"
+#include "tests/egress/tls_peer_fixture.h"
 
 namespace sg::egress::testing {
 namespace {
 using std::chrono::seconds;
-namespace v1 = smimegate::v1;
 
-void Shell(const std::string& cmd) {
-  // NOLINTNEXTLINE(cert-env33-c): the test's own openssl command lines
-  ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd;
-}
-
-// The TLSA "x 1 1" association data of a PEM certificate: SHA-256 of its
-// SubjectPublicKeyInfo, in hex.
-std::string SpkiSha256Hex(const std::string& pem) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(pem.c_str(), "r"), &std::fclose);
-  if (f == nullptr) return "";
-  X509* cert = PEM_read_X509(f.get(), nullptr, nullptr, nullptr);
-  if (cert == nullptr) return "";
-  unsigned char* der = nullptr;
-  const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
-  SHA256(der, static_cast<size_t>(len), md.data());
-  OPENSSL_free(der);
-  X509_free(cert);
-  static constexpr std::string_view kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : md) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-class EgressDaneTest : public ::testing::Test {
+class EgressDaneTest : public TlsPeerTest {
  protected:
   void SetUp() override {
-    const std::string d = h_.dir();
-    Shell(
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "
-        "/CN=Test-CA -keyout " +
-        d + "/ca.key -out " + d + "/ca.pem");
-    Leaf("good", "DNS:mx.match.test,DNS:mx.ta.test,DNS:mx2.bogus.test");
+    const std::string d = dir();
+    MakeCa();
+    Leaf("good", "DNS:mx.match.test,DNS:mx.ta.test,DNS:mx2.bogus.test,DNS:mx.cnameta.test");
     Leaf("other", "DNS:other.test");
     // DANE-TA(2): the server sends its chain up to the trust anchor (RFC 7672 3.1.2).
     std::ofstream(d + "/good-chain.pem")
         << std::ifstream(d + "/good.pem").rdbuf() << std::ifstream(d + "/ca.pem").rdbuf();
-    good_ =
-        StartSmtpPeer(d, "good", {"--tls", d + "/good-chain.pem", d + "/good.key"}, "127.0.0.2", 0);
+    good_ = StartTlsPeer("good", "good-chain.pem", "127.0.0.2", 0);
     ASSERT_GT(good_.port, 0);
-    other_ = StartSmtpPeer(d, "other", {"--tls", d + "/other.pem", d + "/other.key"}, "127.0.0.3",
-                           good_.port);
+    other_ = StartTlsPeer("other", "other.pem", "127.0.0.3", good_.port);
     ASSERT_EQ(other_.port, good_.port);
 
     const std::string good_ee = "3 1 1 " + SpkiSha256Hex(d + "/good.pem");
+    const std::string other_ee = "3 1 1 " + SpkiSha256Hex(d + "/other.pem");
     const std::string ca_ta = "2 1 1 " + SpkiSha256Hex(d + "/ca.pem");
     ASSERT_EQ(good_ee.size(), 6 + 64u);
     std::ofstream zone(d + "/zone");
@@ -96,6 +57,11 @@ class EgressDaneTest : public ::testing::Test {
              "mx.insecure.test A 127.0.0.3",
              "_25._tcp.mx.insecure.test TLSA " + good_ee,
              "_25._tcp.mx.insecure.test NOAD",
+             // Validated A records, but the AAAA answer is not: not DANE.
+             "insecureaaaa.test MX 10 mx.insecureaaaa.test",
+             "mx.insecureaaaa.test A 127.0.0.3",
+             "mx.insecureaaaa.test NOAD AAAA",
+             "_25._tcp.mx.insecureaaaa.test TLSA " + good_ee,
              // Unsigned MX records name a host with a mismatching record: not DANE.
              "insecuremx.test MX 10 mx.mismatch.test",
              "insecuremx.test NOAD",
@@ -113,58 +79,38 @@ class EgressDaneTest : public ::testing::Test {
              "_25._tcp.mx1.bogus.test SERVFAIL",
              "mx2.bogus.test A 127.0.0.2",
              "_25._tcp.mx2.bogus.test TLSA " + good_ee,
+             // MX hosts that are aliases (RFC 7672 2.2.3): the TLSA records of the
+             // expanded name come first (a mismatching record at the MX name is
+             // not used) ...
+             "cname.test MX 10 mx.cname.test",
+             "mx.cname.test CNAME host1.provider.test",
+             "host1.provider.test A 127.0.0.2",
+             "_25._tcp.host1.provider.test TLSA " + good_ee,
+             "_25._tcp.mx.cname.test TLSA " + other_ee,
+             // ... the MX name's when the expanded name has none ...
+             "cnamefb.test MX 10 mx.cnamefb.test",
+             "mx.cnamefb.test CNAME host2.provider.test",
+             "host2.provider.test A 127.0.0.2",
+             "_25._tcp.mx.cnamefb.test TLSA " + good_ee,
+             // ... and DANE-TA at the expanded name accepts a certificate for the MX name.
+             "cnameta.test MX 10 mx.cnameta.test",
+             "mx.cnameta.test CNAME host3.provider.test",
+             "host3.provider.test A 127.0.0.2",
+             "_25._tcp.host3.provider.test TLSA " + ca_ta,
          }) {
       zone << line << "\n";
     }
     zone.close();
-    dns_ = ChildProcess({"/usr/bin/python3", PeersDir() + "/dns_server.py", "--port-file",
-                         d + "/dns.port", "--zone-file", d + "/zone"});
-    dns_port_ = WaitForPortFile(d + "/dns.port", seconds(10));
+    StartDns({});
     ASSERT_GT(dns_port_, 0);
   }
 
-  void Leaf(const std::string& name, const std::string& san) {
-    const std::string d = h_.dir() + "/";
-    Shell("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + name +
-          " -keyout " + d + name + ".key -out " + d + name + ".csr");
-    std::ofstream(d + name + ".ext") << "subjectAltName=" << san << "\n";
-    Shell("openssl x509 -req -days 2 -in " + d + name + ".csr -CA " + d + "ca.pem -CAkey " + d +
-          "ca.key -CAcreateserial -extfile " + d + name + ".ext -out " + d + name + ".pem");
-  }
-
   void Start(bool enabled = true) {
-    h_.Start(
-        "egress:\n  helo_name: gw.test\n  poll_interval: 5ms\n"
-        "  smtp: {idle_timeout: 300ms, connect_timeout: 3s, command_timeout: 5s}\n"
-        "  retry: {initial: 10s, multiplier: 2, max_interval: 1m, max_age: 1h}\n"
-        "  dns: {servers: [\"127.0.0.1:" +
-        std::to_string(dns_port_) + "\"], timeout: 2s, trust_ad: true}\n" +
-        "  dane: {enabled: " + (enabled ? "true" : "false") + "}\n" +
-        "  outbound: {transport: mx, allowed_networks: [127.0.0.0/8], port: " +
-        std::to_string(good_.port) +
-        "}\n"
-        "  inbound: {transport: maildir, path: mail/inbound}\n");
+    StartEgress(good_.port, ", trust_ad: true",
+                std::string("  dane: {enabled: ") + (enabled ? "true" : "false") + "}\n");
   }
 
-  // The last_error of the first retry record.
-  std::string RetryError() {
-    std::vector<queue::Record> retry;
-    EXPECT_TRUE(WaitUntil([&] { return !(retry = h_.ReadAll("retry")).empty(); }, seconds(15)));
-    if (retry.empty()) return "";
-    v1::MessageRecord rec;
-    EXPECT_TRUE(rec.ParseFromString(retry[0].value));
-    return rec.delivery().last_error();
-  }
-
-  double Tls(const std::string& type, const std::string& result) {
-    return h_.Metric("smimegate_egress_tls_sessions_total{policy_type=\"" + type + "\",result=\"" +
-                     result + "\"}");
-  }
-
-  EgressHarness h_;
   SmtpPeer good_, other_;
-  ChildProcess dns_;
-  int dns_port_ = 0;
 };
 
 TEST_F(EgressDaneTest, AMatchingDaneEeRecordDelivers) {
@@ -172,6 +118,7 @@ TEST_F(EgressDaneTest, AMatchingDaneEeRecordDelivers) {
   h_.Produce(MakeRecord("m1", "alice@org.test", {"bob@match.test"}));
   ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
   EXPECT_TRUE(good_.Events("message")[0]["tls"].get<bool>());
+  EXPECT_EQ(good_.Events("message")[0]["sni"], "mx.match.test");
   EXPECT_EQ(Tls("tlsa", "success"), 1);
 }
 
@@ -220,6 +167,41 @@ TEST_F(EgressDaneTest, ABogusAnswerSkipsTheHost) {
   EXPECT_TRUE(other_.Events("mail").empty());
   EXPECT_EQ(Tls("tlsa", "dnssec-invalid"), 1);
   EXPECT_EQ(Tls("tlsa", "success"), 1);
+}
+
+TEST_F(EgressDaneTest, AnAliasMxHostUsesTheRecordsOfItsExpandedNameFirst) {
+  Start();
+  h_.Produce(MakeRecord("c1", "alice@org.test", {"bob@cname.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
+  EXPECT_EQ(Tls("tlsa", "success"), 1);
+  EXPECT_EQ(Tls("tlsa", "tlsa-invalid"), 0);  // the MX name's mismatching record was not used
+  // The SNI name is the TLSA base domain (RFC 7671 10.2).
+  EXPECT_EQ(good_.Events("message")[0]["sni"], "host1.provider.test");
+}
+
+TEST_F(EgressDaneTest, AnAliasMxHostFallsBackToTheRecordsOfItsOwnName) {
+  Start();
+  h_.Produce(MakeRecord("c2", "alice@org.test", {"bob@cnamefb.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
+  EXPECT_EQ(Tls("tlsa", "success"), 1);
+  EXPECT_EQ(good_.Events("message")[0]["sni"], "mx.cnamefb.test");
+}
+
+TEST_F(EgressDaneTest, DaneTaAtAnExpandedNameAcceptsACertificateForTheMxName) {
+  Start();
+  h_.Produce(MakeRecord("c3", "alice@org.test", {"bob@cnameta.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return good_.Events("message").size() == 1; }, seconds(15)));
+  EXPECT_EQ(Tls("tlsa", "success"), 1);
+  EXPECT_EQ(good_.Events("message")[0]["sni"], "host3.provider.test");
+}
+
+TEST_F(EgressDaneTest, AnUnvalidatedAaaaAnswerMeansNoDane) {
+  Start();
+  h_.Produce(MakeRecord("a1", "alice@org.test", {"bob@insecureaaaa.test"}));
+  ASSERT_TRUE(WaitUntil([&] { return other_.Events("message").size() == 1; }, seconds(15)));
+  EXPECT_TRUE(other_.Events("message")[0]["tls"].get<bool>());  // opportunistic
+  EXPECT_EQ(Tls("no-policy-found", "success"), 1);
+  EXPECT_EQ(Tls("tlsa", "tlsa-invalid"), 0);
 }
 
 TEST_F(EgressDaneTest, OffByDefaultTlsaRecordsAreNotAskedFor) {

@@ -1,6 +1,7 @@
 // DANE TLSA (RFC 7672) without network: the decision for each kind of
 // answer (table-driven: failed, insecure, secure NXDOMAIN/NODATA, usable and
-// unusable records), the look-up's order and caching (by TTL, negative
+// unusable records), the look-up's order (A, AAAA, TLSA at the CNAME-expanded
+// name, then at the MX host name) and caching (by TTL, negative
 // answers too, failures not, capped by max_ttl and cache_entries) with a
 // fake resolver and clock. The egress.dane keys: egress_config_test.cc.
 #include "egress/egress_dane.h"
@@ -19,6 +20,7 @@ namespace {
 using dns::AuthenticatedAnswer;
 
 constexpr uint16_t kTypeA = 1;
+constexpr uint16_t kTypeAaaa = 28;
 
 // Wire RDATA of a TLSA record with `n` octets of association data.
 std::string Tlsa(uint8_t usage, uint8_t selector, uint8_t mtype, size_t n = 32) {
@@ -81,7 +83,7 @@ TEST(DaneDecisionTest, EachKindOfAnswerHasItsOutcome) {
        DaneOutcome::kUnusable, 0},
   };
   for (const auto& c : cases) {
-    auto first = DecideDaneAddress("mx.example.com", c.address);
+    auto first = DecideDaneAddress("mx.example.com", "A", c.address);
     const DaneLookup got = first ? *first : DecideDaneTlsa("mx.example.com", c.tlsa);
     EXPECT_EQ(got.outcome, c.outcome) << c.what << ": " << got.reason;
     EXPECT_EQ(got.records.size(), c.records) << c.what;
@@ -126,7 +128,12 @@ class DaneLookupTest : public ::testing::Test {
   }
   void Secure(const std::string& host, std::vector<std::string> tlsa, uint32_t ttl = 300) {
     resolver_.answers[{host, kTypeA}] = SecureA();
+    resolver_.answers[{host, kTypeAaaa}] = Answer(true, {});  // validated: no AAAA records
     resolver_.answers[{"_25._tcp." + host, dns::kTypeTlsa}] = Answer(true, std::move(tlsa), ttl);
+  }
+  // `host` is an alias of `target` (validated with the A records).
+  void Alias(const std::string& host, const std::string& target) {
+    resolver_.answers[{host, kTypeA}].canonical_name = target;
   }
 
   FakeResolver resolver_;
@@ -165,7 +172,8 @@ TEST_F(DaneLookupTest, ASecureNoRecordsAnswerIsCachedToo) {
 }
 
 TEST_F(DaneLookupTest, AFailedLookupIsNotCached) {
-  resolver_.answers[{"mx.example.com", kTypeA}] = SecureA();  // TLSA: SERVFAIL
+  resolver_.answers[{"mx.example.com", kTypeA}] = SecureA();
+  resolver_.answers[{"mx.example.com", kTypeAaaa}] = Answer(true, {});  // TLSA: SERVFAIL
   EXPECT_EQ(Lookup("mx.example.com").outcome, DaneOutcome::kBogus);
   EXPECT_EQ(Lookup("mx.example.com").outcome, DaneOutcome::kBogus);
   EXPECT_EQ(resolver_.Asked("_25._tcp.mx.example.com", dns::kTypeTlsa), 2);
@@ -186,6 +194,68 @@ TEST_F(DaneLookupTest, MaxTtlAndCacheEntriesBoundTheCache) {
   EXPECT_EQ(Lookup("b.example.com").outcome, DaneOutcome::kDane);  // takes a's place
   EXPECT_EQ(Lookup("a.example.com").outcome, DaneOutcome::kDane);
   EXPECT_EQ(resolver_.Asked("_25._tcp.a.example.com", dns::kTypeTlsa), 3);
+}
+
+TEST_F(DaneLookupTest, TheAaaaRecordsMustBeValidatedToo) {
+  Secure("mx.example.com", {Tlsa(3, 1, 1)});
+  resolver_.answers[{"mx.example.com", kTypeAaaa}] = Answer(false, {std::string(16, '\x01')});
+  const DaneLookup got = Lookup("mx.example.com");
+  EXPECT_EQ(got.outcome, DaneOutcome::kNone) << got.reason;
+  EXPECT_NE(got.reason.find("AAAA"), std::string::npos) << got.reason;
+  EXPECT_EQ(resolver_.Asked("_25._tcp.mx.example.com", dns::kTypeTlsa), 0);
+}
+
+TEST_F(DaneLookupTest, AFailedAaaaLookupIsBogus) {
+  Secure("mx.example.com", {Tlsa(3, 1, 1)});
+  resolver_.answers.erase({"mx.example.com", kTypeAaaa});  // SERVFAIL
+  EXPECT_EQ(Lookup("mx.example.com").outcome, DaneOutcome::kBogus);
+  EXPECT_EQ(resolver_.Asked("_25._tcp.mx.example.com", dns::kTypeTlsa), 0);
+}
+
+TEST_F(DaneLookupTest, AnAliasUsesTheRecordsOfItsExpandedNameFirst) {
+  Secure("mx.example.com", {Tlsa(2, 1, 1)});
+  Alias("mx.example.com", "host.provider.net");
+  resolver_.answers[{"_25._tcp.host.provider.net", dns::kTypeTlsa}] =
+      Answer(true, {Tlsa(3, 1, 1), Tlsa(3, 0, 1)}, 100);
+  const DaneLookup got = Lookup("mx.example.com");
+  EXPECT_EQ(got.outcome, DaneOutcome::kDane);
+  EXPECT_EQ(got.base_domain, "host.provider.net");
+  EXPECT_EQ(got.records.size(), 2u);
+  EXPECT_EQ(got.ttl, 100u);
+  EXPECT_EQ(resolver_.Asked("_25._tcp.mx.example.com", dns::kTypeTlsa), 0);
+}
+
+TEST_F(DaneLookupTest, AnAliasWithoutValidatedRecordsFallsBackToItsOwnName) {
+  struct Case {
+    const char* what;
+    AuthenticatedAnswer expanded;
+  };
+  for (const Case& c :
+       {Case{"NXDOMAIN", Answer(true, {}, 30, false)}, Case{"NODATA", Answer(true, {}, 30)},
+        Case{"insecure", Answer(false, {Tlsa(3, 1, 1)}, 30)}}) {
+    resolver_.answers.clear();
+    Dane dane{resolver_, clock_, config_};  // a cache of its own for each case
+    Secure("mx.example.com", {Tlsa(2, 1, 1)});
+    Alias("mx.example.com", "host.provider.net");
+    resolver_.answers[{"_25._tcp.host.provider.net", dns::kTypeTlsa}] = c.expanded;
+    DaneLookup got;
+    dane.PolicyFor("mx.example.com", [&](DaneLookup l) { got = std::move(l); });
+    EXPECT_EQ(got.outcome, DaneOutcome::kDane) << c.what << ": " << got.reason;
+    EXPECT_EQ(got.base_domain, "mx.example.com") << c.what;
+    EXPECT_EQ(got.ttl, 30u) << c.what;  // the smallest TTL of the answers
+  }
+}
+
+TEST_F(DaneLookupTest, AnAliasWithUnusableOrFailedRecordsDoesNotFallBack) {
+  Secure("mx.example.com", {Tlsa(3, 1, 1)});
+  Alias("mx.example.com", "host.provider.net");
+  resolver_.answers[{"_25._tcp.host.provider.net", dns::kTypeTlsa}] = Answer(true, {Tlsa(1, 1, 1)});
+  EXPECT_EQ(Lookup("mx.example.com").outcome, DaneOutcome::kUnusable);
+  Secure("other.example.com", {Tlsa(3, 1, 1)});
+  Alias("other.example.com", "gone.provider.net");  // its TLSA look-up: SERVFAIL
+  EXPECT_EQ(Lookup("other.example.com").outcome, DaneOutcome::kBogus);
+  EXPECT_EQ(resolver_.Asked("_25._tcp.mx.example.com", dns::kTypeTlsa), 0);
+  EXPECT_EQ(resolver_.Asked("_25._tcp.other.example.com", dns::kTypeTlsa), 0);
 }
 
 }  // namespace

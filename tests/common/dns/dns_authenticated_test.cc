@@ -157,6 +157,34 @@ TEST_F(AuthenticatedLookupTest, TrustWithoutConfiguredServersIsAConfigError) {
   EXPECT_NE(got.error().message.find("workers.discovery.dns.servers"), std::string::npos);
 }
 
+TEST_F(AuthenticatedLookupTest, ACnameChainGivesTheCanonicalName) {
+  server_.SetRecords({"!ad", "mx.example.test CNAME a.provider.test",
+                      "a.provider.test CNAME b.provider.test", "b.provider.test A 127.0.0.2"});
+  constexpr uint16_t kTypeA = 1;
+  auto got = Lookup(Trusted(), "MX.example.test", kTypeA);
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  EXPECT_TRUE(got->authenticated);
+  EXPECT_EQ(got->canonical_name, "b.provider.test");
+  EXPECT_EQ(got->rdata.size(), 1u);
+  auto plain = Lookup(Trusted(), "b.provider.test", kTypeA);
+  ASSERT_TRUE(plain.ok()) << plain.error().ToString();
+  EXPECT_EQ(plain->canonical_name, "b.provider.test");
+  // A chain to a name that does not exist: NXDOMAIN, still with the chain's end.
+  server_.SetRecords({"!ad", "mx.example.test CNAME gone.provider.test"});
+  auto gone = Lookup(Trusted(), "mx.example.test", dns::kTypeTlsa);
+  ASSERT_TRUE(gone.ok()) << gone.error().ToString();
+  EXPECT_FALSE(gone->name_exists);
+  EXPECT_EQ(gone->canonical_name, "gone.provider.test");
+}
+
+TEST_F(AuthenticatedLookupTest, ACnameLoopIsCorruption) {
+  server_.SetRecords(
+      {"a.example.test CNAME b.example.test", "b.example.test CNAME a.example.test"});
+  auto got = Lookup(Trusted(), "a.example.test", kTypeTlsa);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, ErrorCode::kCorruption) << got.error().ToString();
+}
+
 TEST(AuthenticatedAnswer, GarbageIsCorruption) {
   auto got = ParseAuthenticatedAnswer("\x01\x02", kTypeSmimea);
   ASSERT_FALSE(got.ok());

@@ -24,8 +24,15 @@ plays a validating resolver that has validated (or not) by the AD bit:
   "NAME SMIMEA 3 0 0 HEX"        an SMIMEA record (RFC 8162, type 53);
   "NAME SERVFAIL"                answers SERVFAIL (a bogus answer's fate);
   "NAME DROP"                    never answers (the client's timeout);
-  "NAME NOAD"                    clears AD in the answers for NAME, even
-                                 with "!ad" (an insecure record set, DANE).
+  "NAME NOAD [TYPE]"             clears AD in the answers for NAME (of TYPE
+                                 only, when given), even with "!ad" (an
+                                 insecure record set, DANE).
+  "NAME CNAME TARGET"            an alias: a query for NAME of another type
+                                 is answered with the CNAME and then, as a
+                                 resolver does, TARGET's records of the type
+                                 (chains followed; NXDOMAIN when the last
+                                 target is not listed). SERVFAIL and NOAD on
+                                 any name of the chain apply to the answer.
 The log line of a query ends with its "ad" and "do" flags when set, so a
 test can check what the client asked for.
 """
@@ -36,7 +43,7 @@ import signal
 import socket
 import threading
 
-from dnslib import AAAA, MX, TLSA, TXT, A, DNSRecord, QTYPE, RCODE, RR
+from dnslib import AAAA, CNAME, MX, TLSA, TXT, A, DNSRecord, QTYPE, RCODE, RR
 
 # Types dnslib has no name for (it maps 53 to a wrong name).
 TYPE_NUMBERS = {"SMIMEA": 53}
@@ -68,6 +75,8 @@ def main():
                 rdata = A(parts[2])
             elif rtype == "AAAA":
                 rdata = AAAA(parts[2])
+            elif rtype == "CNAME":
+                rdata = CNAME(parts[2])
             elif rtype == "TXT":
                 text = rec.split(None, 2)[2]
                 # "a" "b": several character-strings (a zone file's form,
@@ -76,8 +85,10 @@ def main():
                 rdata = TXT(strings) if strings else TXT(text)
             elif rtype in ("TLSA", "SMIMEA"):
                 rdata = TLSA(int(parts[2]), int(parts[3]), int(parts[4]), bytes.fromhex(parts[5]))
-            elif rtype in ("SERVFAIL", "DROP", "NOAD"):
+            elif rtype in ("SERVFAIL", "DROP"):
                 rdata = None
+            elif rtype == "NOAD":
+                rdata = parts[2].upper() if len(parts) > 2 else None
             else:
                 raise SystemExit("unsupported type " + rtype)
             zone.setdefault(name, []).append((rtype, rdata))
@@ -116,19 +127,31 @@ def main():
                 flags += " do"
             with open(args.port_file + ".log", "a") as log:
                 log.write("%s %s%s\n" % (qname, qtype, flags))
-        kinds = [rtype for rtype, _ in zone.get(qname, [])]
+        # The names of the CNAME chain from qname (just qname without one).
+        chain = [qname]
+        while qtype != "CNAME" and len(chain) < 9:
+            alias = [r for t, r in zone.get(chain[-1], []) if t == "CNAME"]
+            if not alias:
+                break
+            reply.add_answer(RR(chain[-1], QTYPE.CNAME, rdata=alias[0], ttl=60))
+            chain.append(str(alias[0].label).lower())
+        kinds = [rtype for name in chain for rtype, _ in zone.get(name, [])]
+        last = chain[-1]
         if "DROP" in kinds:
             continue
         if "SERVFAIL" in kinds:
+            reply = req.reply()
             reply.header.rcode = RCODE.SERVFAIL
-        elif qname not in zone:
+        elif last not in zone:
             reply.header.rcode = RCODE.NXDOMAIN
         else:
-            for rtype, rdata in zone[qname]:
+            for rtype, rdata in zone[last]:
                 if rtype == qtype:
                     number = TYPE_NUMBERS.get(rtype) or getattr(QTYPE, rtype)
-                    reply.add_answer(RR(req.q.qname, number, rdata=rdata, ttl=60))
-        reply.header.ad = 1 if zone.get("!ad") and "NOAD" not in kinds else 0
+                    reply.add_answer(RR(last, number, rdata=rdata, ttl=60))
+        insecure = any(t == "NOAD" and r in (None, qtype)
+                       for name in chain for t, r in zone.get(name, []))
+        reply.header.ad = 1 if zone.get("!ad") and not insecure else 0
         sock.sendto(reply.pack(), addr)
 
 

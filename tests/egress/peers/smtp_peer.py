@@ -6,7 +6,8 @@ Listens on --host, port --port (0: any free port), writes "<port>\n" to
 event to --log:
   {"event": "mail", "peer": [ip, port], "tls": bool, "from": ...}       (MAIL accepted)
   {"event": "message", "peer": [...], "tls": bool, "from": ..., "rcpts": [...],
-   "message_id": ..., "file": path of the raw message}
+   "message_id": ..., "file": path of the raw message,
+   "sni": the client's TLS server name indication (null: none, or no TLS)}
 Behaviour:
   --tempfail-rcpt N   the first N RCPT commands get "451 4.3.0 try again later"
   --reject-rcpt SUB   RCPT addresses containing SUB get "550 5.1.1 no such user"
@@ -94,8 +95,20 @@ class Handler:
                   "from": envelope.mail_from, "rcpts": envelope.rcpt_tos,
                   "mail_options": envelope.mail_options,
                   "rcpt_options": envelope.rcpt_options + getattr(session, "dsn_rcpt", []),
-                  "message_id": msg.get("Message-ID", ""), "file": path})
+                  "message_id": msg.get("Message-ID", ""), "file": path,
+                  "sni": server_name(session)})
         return "250 2.0.0 OK queued"
+
+
+def server_name(session):
+    """The SNI name the client sent in the session's TLS handshake (remember_sni)."""
+    ssl_object = (session.ssl or {}).get("ssl_object")
+    return getattr(ssl_object, "sg_sni", None)
+
+
+def remember_sni(ssl_object, name, context):
+    """sni_callback: keep the name on the connection's SSLObject for server_name."""
+    ssl_object.sg_sni = name
 
 
 DSN_MAIL = ("RET=", "ENVID=")
@@ -160,6 +173,7 @@ def main():
     if args.tls:
         tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls_context.load_cert_chain(args.tls[0], args.tls[1])
+        tls_context.sni_callback = remember_sni
 
     kwargs = dict(hostname=args.host, port=args.port, ready_timeout=10,
                   server_hostname="peer.test", enable_SMTPUTF8=True,
