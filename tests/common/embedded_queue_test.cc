@@ -138,7 +138,7 @@ TEST(EmbeddedQueueTest, ReadRecordFindsExactlyOneRecordInEitherColumnFamily) {
   auto dead = q->ReadRecord({"dead", 0, 0});
   ASSERT_TRUE(dead.ok()) << dead.error().ToString();
   EXPECT_EQ(dead->value, "kept");
-  const int64_t end = static_cast<int64_t>(partition_records->size());
+  const auto end = static_cast<int64_t>(partition_records->size());
   EXPECT_EQ(q->ReadRecord({"t", part, end}).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(q->ReadRecord({"t", part, -1}).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(q->ReadRecord({"t", 2, 0}).error().code, ErrorCode::kNotFound);
