@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/workers/policy/header_protection_test_util.h"
 #include "tests/workers/policy/policy_test_util.h"
 #include "workers/smime/smime_detect.h"
 
@@ -23,23 +24,6 @@ using smime::testing::WriteFile;
 
 constexpr const char* kAlice = "alice@example.com";
 constexpr const char* kCarol = "carol@example.org";
-
-bool Has(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
-// The value of the first top-level field |name| ("" when none).
-std::string TopField(const std::string& message, const std::string& name) {
-  auto e = smime::ParseEntity(message, {});
-  if (!e.ok()) return "";
-  const auto* f = smime::FindField(*e, name);
-  return f == nullptr ? "" : smime::FieldValue(*f);
-}
-
-std::string HeaderBlock(const std::string& message) {
-  auto e = smime::ParseEntity(message, {});
-  return e.ok() ? std::string(e->header_block) : "";
-}
 
 // The sample line of smimegate_policy_header_protection_total{direction,result}.
 bool Counted(const metrics::Registry& registry, const std::string& direction,

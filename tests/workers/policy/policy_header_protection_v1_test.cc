@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/workers/policy/header_protection_test_util.h"
 #include "tests/workers/policy/policy_test_util.h"
 #include "workers/policy/policy_header_protection.h"
 #include "workers/smime/smime_detect.h"
@@ -30,22 +31,6 @@ using smime::testing::WriteFile;
 constexpr const char* kAlice = "alice@example.com";
 constexpr const char* kCarol = "carol@example.org";
 constexpr const char* kSubject = "BarCorp contract signed, let's go!";
-
-bool Has(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
-std::string TopField(const std::string& message, const std::string& name) {
-  auto e = smime::ParseEntity(message, {});
-  if (!e.ok()) return "";
-  const auto* f = smime::FindField(*e, name);
-  return f == nullptr ? "" : smime::FieldValue(*f);
-}
-
-std::string Body(const std::string& message) {
-  auto e = smime::ParseEntity(message, {});
-  return e.ok() ? std::string(e->body) : "";
-}
 
 // ---- Payloads ---------------------------------------------------------------------------
 
