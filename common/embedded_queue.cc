@@ -142,6 +142,10 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     // SetReadyCallback: called (outside mu_) after a write made records of
     // an owned, unpaused partition readable.
     std::shared_ptr<const std::function<void()>> ready;
+    // Poll blocks on this member's own condition variable: the writer wakes
+    // only the members owning a written partition. Shared, so a Poll still
+    // waiting on it when the member leaves holds it alive.
+    std::shared_ptr<std::condition_variable> data_cv = std::make_shared<std::condition_variable>();
   };
 
   explicit EmbeddedQueueImpl(EmbeddedQueueOptions options) : options_(std::move(options)) {
@@ -212,8 +216,8 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     {
       std::lock_guard<std::mutex> lock(mu_);
       closed_ = true;
+      NotifyAllMembersLocked();
     }
-    data_cv_.notify_all();
     {
       std::lock_guard<std::mutex> lock(cleaner_mu_);
       cleaner_stop_ = true;
@@ -402,6 +406,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     }
     rocksdb::WriteBatch batch(reserve);
     std::vector<std::shared_ptr<const std::function<void()>>> ready;
+    std::vector<std::shared_ptr<std::condition_variable>> wake;
     const int64_t ts = options_.clock->NowMs();
     std::map<TopicPartition, int64_t, TpLess> first_offset;
     std::vector<RecordRef> holders;  // records of this batch that take pins
@@ -470,10 +475,10 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     } else {
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [tp, first] : first_offset) end_offset_[tp] = next_offset_[tp];
-      ReadyCallbacksLocked(first_offset, ready);
+      ReadyCallbacksLocked(first_offset, ready, wake);
     }
-    if (s.ok()) {
-      data_cv_.notify_all();
+    if (s.ok() && !first_offset.empty()) {
+      for (const auto& cv : wake) cv->notify_all();
       // Before the produce callbacks: a producer that saw its ack knows the
       // readers were told (tests rely on that order).
       for (const auto& r : ready) (*r)();
@@ -489,19 +494,28 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     flush_cv_.notify_all();
   }
 
-  // The ready callbacks of the members that own one of `written`'s
-  // partitions and have not paused it (mu_ held), each once.
+  // The ready callbacks and the condition variables of the members that
+  // own one of `written`'s partitions and have not paused it (mu_ held),
+  // each once. Nobody else is woken: a record of the deliver topic does not
+  // wake the workers (they would find nothing and sleep again).
   void ReadyCallbacksLocked(const std::map<TopicPartition, int64_t, TpLess>& written,
-                            std::vector<std::shared_ptr<const std::function<void()>>>& out) {
+                            std::vector<std::shared_ptr<const std::function<void()>>>& out,
+                            std::vector<std::shared_ptr<std::condition_variable>>& wake) {
     for (const auto& [id, m] : members_) {
-      if (!m->ready) continue;
       for (const auto& [tp, first] : written) {
         if (m->assigned.count(tp) && !m->paused.count(tp) && !m->revoking.count(tp)) {
-          out.push_back(m->ready);
+          if (m->ready) out.push_back(m->ready);
+          wake.push_back(m->data_cv);
           break;
         }
       }
     }
+  }
+
+  // Assignments changed or the queue closes: every blocked Poll looks again
+  // (mu_ held).
+  void NotifyAllMembersLocked() {
+    for (const auto& [id, m] : members_) m->data_cv->notify_all();
   }
 
   void SetReadyCallback(uint64_t id, std::function<void()> ready) {
@@ -582,15 +596,14 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   }
 
   void Leave(uint64_t id) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = members_.find(id);
-      if (it == members_.end()) return;
-      std::string group = it->second->group;
-      members_.erase(it);
-      RebalanceLocked(group);
-    }
-    data_cv_.notify_all();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return;
+    std::string group = it->second->group;
+    it->second->data_cv->notify_all();  // its own Poll, if one waits, ends
+    members_.erase(it);
+    RebalanceLocked(group);
+    NotifyAllMembersLocked();
   }
 
   // Spreads the partitions of every topic the group reads over its members.
@@ -668,6 +681,8 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     std::vector<Range> ranges;
     {
       std::unique_lock<std::mutex> lock(mu_);
+      std::shared_ptr<std::condition_variable> cv;
+      if (auto me = members_.find(id); me != members_.end()) cv = me->second->data_cv;
       while (true) {
         auto it = members_.find(id);
         if (it == members_.end()) {
@@ -695,7 +710,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         }
         if (!tps.empty()) m.rr = (m.rr + 1) % tps.size();
         if (!ranges.empty()) break;
-        if (data_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        if (cv->wait_until(lock, deadline) == std::cv_status::timeout) {
           // One last look after the timeout.
           auto again = members_.find(id);
           if (again == members_.end() || closed_) {
@@ -774,14 +789,12 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   }
 
   void SetPaused(uint64_t id, const TopicPartition& tp, bool paused) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = members_.find(id);
-      if (it == members_.end()) return;
-      if (paused) it->second->paused.insert(tp);
-      else it->second->paused.erase(tp);
-    }
-    data_cv_.notify_all();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return;
+    if (paused) it->second->paused.insert(tp);
+    else it->second->paused.erase(tp);
+    it->second->data_cv->notify_all();
   }
 
   Status Seek(uint64_t id, const TopicPartition& tp, int64_t offset) {
@@ -831,8 +844,8 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       }
       m.revoking.clear();
       RebalanceLocked(m.group);
+      NotifyAllMembersLocked();
     }
-    data_cv_.notify_all();
   }
 
   std::vector<TopicPartition> TakeLost(uint64_t id) {
@@ -879,12 +892,11 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   }
 
   void Wakeup(uint64_t id) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = members_.find(id);
-      if (it != members_.end()) it->second->wakeup = true;
-    }
-    data_cv_.notify_all();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = members_.find(id);
+    if (it == members_.end()) return;
+    it->second->wakeup = true;
+    it->second->data_cv->notify_all();
   }
 
   // --- clean-up --------------------------------------------------------------
@@ -1244,7 +1256,6 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
 
   // Topic, offset and group state.
   std::mutex mu_;
-  std::condition_variable data_cv_;
   bool closed_ = false;
   std::map<std::string, int32_t> partitions_;
   std::map<TopicPartition, int64_t, TpLess> next_offset_;  // assigned by the writer

@@ -6,12 +6,13 @@
 // sync=true, and acknowledges the whole batch (group commit), so many
 // concurrent producers share each fsync.
 //
-// Visibility: consumers see a record only once it is durable. The writer
-// wakes consumers blocked in Poll and calls the ready callbacks
-// (common/queue_ready.h: its consumers are ReadyNotifiers) of members
-// owning the written partitions
-// right after the synced write, before the produce callbacks: no consumer
-// waits for a poll interval to find a durable record.
+// Visibility: consumers see a record only once it is durable. Right after
+// the synced write, before the produce callbacks, the writer wakes the
+// members owning a written (unpaused) partition - a Poll blocked on that
+// member's own condition variable, and its ready callback
+// (common/queue_ready.h: its consumers are ReadyNotifiers) - and no one
+// else: no consumer waits for a poll interval to find a durable record, and
+// a record of one topic does not wake the readers of another.
 //
 // Consumer groups: all members live in this process. Partitions of the
 // subscribed topics are spread round-robin over the members of a group and

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 
 #include "common/embedded_queue.h"
@@ -88,6 +89,25 @@ TEST_F(EmbeddedQueueReadyTest, OnlyMembersOwningAnUnpausedWrittenPartitionAreTol
   ProduceAcked("deliver", 0);
   EXPECT_EQ(deliver_calls.load(), 1);
   EXPECT_EQ(other_calls.load(), 1);
+}
+
+// A Poll blocked on its own member's condition variable (issue 21: the
+// writer wakes only the owners of a written partition) still ends as soon
+// as a record of its partition is durable, not at its timeout.
+TEST_F(EmbeddedQueueReadyTest, ABlockedPollEndsWhenItsPartitionIsWritten) {
+  auto worker = queue_->CreateConsumer("workers", {"other"});
+  auto egress = queue_->CreateConsumer("egress", {"deliver"});
+  ASSERT_TRUE(worker.ok() && egress.ok());
+  const auto start = std::chrono::steady_clock::now();
+  auto polled = std::async(std::launch::async, [&] { return (*worker)->Poll(10, 20s); });
+  ProduceAcked("deliver", 0);  // not the worker's: it sleeps on
+  ProduceAcked("other", 0);
+  ASSERT_EQ(polled.wait_for(10s), std::future_status::ready) << "the Poll was not woken";
+  auto got = polled.get();
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].topic, "other");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
 
 TEST_F(EmbeddedQueueReadyTest, AClearedCallbackIsNotCalled) {
