@@ -213,10 +213,23 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     }
     write_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
+    std::map<std::string, int64_t> commits;
     {
       std::lock_guard<std::mutex> lock(mu_);
       closed_ = true;
+      commits.swap(unwritten_commits_);  // no Commit adds any after closed_
       NotifyAllMembersLocked();
+    }
+    if (db_ && !commits.empty()) {
+      rocksdb::WriteBatch batch;
+      PutCommits(commits, batch);
+      rocksdb::WriteOptions wo;
+      wo.sync = options_.sync;
+      if (auto s = db_->Write(wo, &batch); !s.ok()) {
+        spdlog::warn("queue: closing {}: the last commits were not written ({}); their records "
+                     "will be read again",
+                     options_.path, s.ToString());
+      }
     }
     {
       std::lock_guard<std::mutex> lock(cleaner_mu_);
@@ -381,8 +394,10 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     while (true) {
       {
         std::unique_lock<std::mutex> lock(write_mu_);
-        write_cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-        if (pending_.empty() && stopping_) return;
+        write_cv_.wait(lock,
+                       [this] { return stopping_ || !pending_.empty() || commits_dirty_; });
+        if (pending_.empty() && stopping_) return;  // Shutdown writes the last commits
+        commits_dirty_ = false;
         uint64_t bytes = 0;
         while (!pending_.empty() && (batch_items.empty() || bytes < options_.max_batch_bytes)) {
           bytes += pending_.front().record.value.size();
@@ -416,8 +431,12 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
                     [](const Pending& p) { return !p.record.pins.empty(); })) {
       pins_lock.lock();
     }
+    std::map<std::string, int64_t> commits;  // written with this batch
     {
       std::lock_guard<std::mutex> lock(mu_);
+      commits.swap(unwritten_commits_);
+      if (items.empty() && commits.empty()) return;
+      PutCommits(commits, batch);
       for (auto& item : items) {
         TopicPartition tp{item.record.topic, *item.record.partition};
         if (!item.record.pins.empty()) {
@@ -458,7 +477,8 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       cleaner_cv_.notify_one();
     }
     rocksdb::WriteOptions wo;
-    wo.sync = options_.sync;
+    // Only commits: not synced, like before (a lost commit means redelivery).
+    wo.sync = options_.sync && !items.empty();
     rocksdb::Status s = db_->Write(wo, &batch);
     Status result = OkStatus();
     if (!s.ok()) {
@@ -466,6 +486,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       spdlog::error("queue: write to {} failed: {}", options_.path, s.ToString());
       if (!holders.empty()) pins_lock.lock();
       std::lock_guard<std::mutex> lock(mu_);
+      KeepUnwrittenCommitsLocked(commits);
       for (const auto& [tp, first] : first_offset) {
         next_offset_[tp] = first;  // reuse offsets
         index_.DropFrom(tp, first);
@@ -492,6 +513,24 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       item.producer_inflight->fetch_sub(1);
     }
     flush_cv_.notify_all();
+  }
+
+  // The commits taken from unwritten_commits_ go into `batch` (mu_ held).
+  void PutCommits(const std::map<std::string, int64_t>& commits, rocksdb::WriteBatch& batch) {
+    for (const auto& [key, next] : commits) {
+      std::string v;
+      PutU64BE(v, static_cast<uint64_t>(next));
+      batch.Put(meta_cf_, key, v);
+    }
+  }
+
+  // A write carrying `commits` failed: they wait for the next one, unless a
+  // later commit of the same partition replaced them meanwhile (mu_ held).
+  void KeepUnwrittenCommitsLocked(const std::map<std::string, int64_t>& commits) {
+    for (const auto& [key, next] : commits) {
+      auto [it, fresh] = unwritten_commits_.emplace(key, next);
+      if (!fresh) it->second = std::max(it->second, next);
+    }
   }
 
   // The ready callbacks and the condition variables of the members that
@@ -764,6 +803,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     std::string key;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return MakeError(ErrorCode::kCancelled, "queue is closing");
       auto it = members_.find(id);
       if (it == members_.end()) return MakeError(ErrorCode::kCancelled, "consumer is closed");
       Member& m = *it->second;
@@ -778,13 +818,18 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
       key = CommitKey(m.group, tp.topic, tp.partition);
       if (next_offset <= committed_[key]) return OkStatus();
       committed_[key] = next_offset;
+      unwritten_commits_[key] = next_offset;
     }
-    std::string v;
-    PutU64BE(v, static_cast<uint64_t>(next_offset));
-    // Not synced: a lost commit means redelivery, never loss; the next synced
-    // produce carries it to disk anyway.
-    rocksdb::Status s = db_->Put(rocksdb::WriteOptions(), meta_cf_, key, v);
-    if (!s.ok()) return MakeError(ErrorCode::kIoError, "queue commit: " + s.ToString());
+    // Written by the writer thread, with the next batch of records (or on
+    // its own, unsynced): a RocksDB write here, on the caller's thread (a
+    // worker, egress's event loop), waited for the fsync of the batch in
+    // progress. Not synced, as before: a lost commit means redelivery, never
+    // loss, and the next synced batch carries it to disk anyway.
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      commits_dirty_ = true;
+    }
+    write_cv_.notify_one();
     return OkStatus();
   }
 
@@ -1249,6 +1294,7 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   std::deque<Pending> pending_;
   uint64_t pending_bytes_ = 0;
   bool stopping_ = false;
+  bool commits_dirty_ = false;  // Commit left work for the writer
   std::string write_error_;
   std::thread writer_;
   std::mutex flush_mu_;
@@ -1262,6 +1308,9 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   std::map<TopicPartition, int64_t, TpLess> end_offset_;   // durable and visible
   std::map<TopicPartition, int64_t, TpLess> trimmed_;
   std::map<std::string, int64_t> committed_;  // CommitKey -> next offset
+  // Commits not yet handed to RocksDB (a subset of committed_): the writer
+  // thread writes them with its next batch (commits_dirty_ wakes it).
+  std::map<std::string, int64_t> unwritten_commits_;
   std::set<std::string> retained_;              // topics in retained_cf_ (persisted flag)
   std::map<std::string, Retention> retention_;  // their retention (from EnsureTopics)
   RetentionIndex index_;                        // records of retained topics

@@ -14,6 +14,14 @@
 // else: no consumer waits for a poll interval to find a durable record, and
 // a record of one topic does not wake the readers of another.
 //
+// Commits: Commit updates the group's offset in memory and returns; the
+// writer thread writes it (not synced) with its next batch of records, or
+// on its own when none is pending, and Shutdown writes what is left. The
+// caller never waits for a RocksDB write, which would queue behind the
+// fsync of the batch in progress (egress commits on its event loop). A
+// commit lost in a crash means its records are read again (redelivery,
+// which egress's duplicate suppression absorbs), never loss.
+//
 // Consumer groups: all members live in this process. Partitions of the
 // subscribed topics are spread round-robin over the members of a group and
 // re-spread when a member joins or leaves; a member that gets a partition

@@ -346,5 +346,51 @@ TEST(EmbeddedQueueTest, EveryAckedRecordSurvivesSigkillOfTheProducer) {
   EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged records";
 }
 
+// Commit returns before anything is written (issue 21: a RocksDB write on
+// the caller's thread waited for the fsync in progress); the writer thread
+// writes it soon after, with no produce and no Close to carry it: it
+// survives a SIGKILL of the process that made it.
+TEST(EmbeddedQueueTest, ACommitIsWrittenSoonWithoutAProduceOrAClose) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("q");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child: no gtest assertions, an exit code per failure.
+    EmbeddedQueueOptions o;
+    o.path = path;
+    auto q = EmbeddedQueue::Open(o);
+    if (!q.ok() || !(*q)->EnsureTopics({{"t", 1}}).ok()) _exit(2);
+    auto p = (*q)->CreateProducer();
+    std::promise<Status> done;
+    OutRecord r;
+    r.topic = "t";
+    r.key = "k";
+    r.value = "v";
+    (*p)->Produce(std::move(r), [&](Status st) { done.set_value(std::move(st)); });
+    if (!done.get_future().get().ok()) _exit(3);
+    auto c = (*q)->CreateConsumer("g", {"t"});
+    if (!c.ok()) _exit(4);
+    auto polled = (*c)->Poll(10, 1s);
+    if (!polled.ok() || polled->size() != 1) _exit(5);
+    if (!(*c)->Commit({"t", 0}, 1).ok()) _exit(6);
+    std::this_thread::sleep_for(500ms);
+    kill(getpid(), SIGKILL);
+    _exit(7);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child failed with exit " << WEXITSTATUS(status);
+  auto q = OpenAt(path);
+  ASSERT_NE(q, nullptr);
+  auto c = q->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(c.ok());
+  auto lag = (*c)->Lag();
+  ASSERT_TRUE(lag.ok());
+  ASSERT_EQ(lag->size(), 1u);
+  EXPECT_EQ((*lag)[0].committed, 1) << "the commit was lost with the process";
+  EXPECT_TRUE(Drain(**c).empty());
+}
+
 }  // namespace
 }  // namespace sg::queue
