@@ -396,6 +396,13 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
         std::unique_lock<std::mutex> lock(write_mu_);
         write_cv_.wait(lock,
                        [this] { return stopping_ || !pending_.empty() || commits_dirty_; });
+        if (pending_.empty() && !stopping_) {
+          // Woken by commits alone: they wait a moment for records to ride
+          // with (under load they always find some), so that a stream of
+          // commits does not cost a write and a wake-up each.
+          write_cv_.wait_for(lock, kLoneCommitDelay,
+                             [this] { return stopping_ || !pending_.empty(); });
+        }
         if (pending_.empty() && stopping_) return;  // Shutdown writes the last commits
         commits_dirty_ = false;
         uint64_t bytes = 0;
@@ -825,11 +832,13 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
     // worker, egress's event loop), waited for the fsync of the batch in
     // progress. Not synced, as before: a lost commit means redelivery, never
     // loss, and the next synced batch carries it to disk anyway.
+    bool wake = false;
     {
       std::lock_guard<std::mutex> lock(write_mu_);
+      wake = !commits_dirty_;  // else the writer was told and has not taken them yet
       commits_dirty_ = true;
     }
-    write_cv_.notify_one();
+    if (wake) write_cv_.notify_one();
     return OkStatus();
   }
 
@@ -1295,6 +1304,9 @@ class EmbeddedQueueImpl : public std::enable_shared_from_this<EmbeddedQueueImpl>
   uint64_t pending_bytes_ = 0;
   bool stopping_ = false;
   bool commits_dirty_ = false;  // Commit left work for the writer
+  // How long commits alone wait for records to be written with; the most a
+  // commit stays in memory only (a crash then means its records come again).
+  static constexpr std::chrono::milliseconds kLoneCommitDelay{5};
   std::string write_error_;
   std::thread writer_;
   std::mutex flush_mu_;
