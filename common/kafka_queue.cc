@@ -628,21 +628,43 @@ class KafkaConsumer : public Consumer, public ReadyNotifier {
   }
 
   Status Commit(const TopicPartition& tp, int64_t next_offset) override {
-    if (closed_) return MakeError(ErrorCode::kCancelled, "queue consumer is closed");
+    return std::move(CommitMany({{tp, next_offset}})[0]);
+  }
+
+  std::vector<Status> CommitMany(const std::vector<OffsetCommit>& commits) override {
+    std::vector<Status> out(commits.size(), OkStatus());
+    if (closed_) {
+      for (auto& s : out) s = MakeError(ErrorCode::kCancelled, "queue consumer is closed");
+      return out;
+    }
+    // One entry per owned partition (the highest offset named for it); the
+    // others are refused as Commit refuses them.
+    std::map<std::pair<std::string, int32_t>, int64_t> send;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!assigned_.count(tp)) {
-        return MakeError(ErrorCode::kPermissionDenied,
-                         "partition " + tp.topic + "/" + std::to_string(tp.partition) +
-                             " was rebalanced to another consumer");
+      for (size_t i = 0; i < commits.size(); ++i) {
+        const auto& [tp, next] = commits[i];
+        if (!assigned_.count(tp)) {
+          out[i] = MakeError(ErrorCode::kPermissionDenied,
+                             "partition " + tp.topic + "/" + std::to_string(tp.partition) +
+                                 " was rebalanced to another consumer");
+          continue;
+        }
+        auto [it, fresh] = send.try_emplace({tp.topic, tp.partition}, next);
+        if (!fresh) it->second = std::max(it->second, next);
       }
     }
+    if (send.empty()) return out;
     // Not rd_kafka_commit(sync): it waits for the group coordinator without
     // bound when the broker is gone, blocking the caller's loop and its
     // shutdown. The result comes through a queue we wait on for at most
     // close_timeout; unconfirmed, the commit may still land later (or not:
     // the records are then read again, never lost).
-    auto* l = ListOf(tp, next_offset);
+    auto* l = rd_kafka_topic_partition_list_new(static_cast<int>(send.size()));
+    for (const auto& [key, next] : send) {
+      rd_kafka_topic_partition_list_add(l, key.first.c_str(), key.second)->offset = next;
+    }
+    std::map<std::pair<std::string, int32_t>, rd_kafka_resp_err_t> errors;  // per partition
     rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
     rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk_, l, q, nullptr, nullptr);
     rd_kafka_topic_partition_list_destroy(l);
@@ -653,18 +675,30 @@ class KafkaConsumer : public Consumer, public ReadyNotifier {
         err = RD_KAFKA_RESP_ERR__TIMED_OUT;
       } else {
         err = rd_kafka_event_error(ev);
-        const rd_kafka_topic_partition_list_t* done = rd_kafka_event_topic_partition_list(ev);
-        if (!err && done != nullptr && done->cnt > 0) err = done->elems[0].err;
+        if (const auto* done = rd_kafka_event_topic_partition_list(ev)) {
+          for (int i = 0; i < done->cnt; ++i) {
+            if (done->elems[i].err) {
+              errors[{done->elems[i].topic, done->elems[i].partition}] = done->elems[i].err;
+            }
+          }
+        }
         rd_kafka_event_destroy(ev);
       }
     }
     rd_kafka_queue_destroy(q);
-    if (err) return KafkaError(err, "kafka commit " + tp.topic);
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = owned_.find(tp); it != owned_.end()) {
-      it->second.committed = std::max(it->second.committed, next_offset);
+    for (size_t i = 0; i < commits.size(); ++i) {
+      if (!out[i].ok()) continue;
+      const auto& [tp, next] = commits[i];
+      auto e = errors.find({tp.topic, tp.partition});
+      const rd_kafka_resp_err_t why = err ? err : (e != errors.end() ? e->second : err);
+      if (why) {
+        out[i] = KafkaError(why, "kafka commit " + tp.topic);
+      } else if (auto it = owned_.find(tp); it != owned_.end()) {
+        it->second.committed = std::max(it->second.committed, next);
+      }
     }
-    return OkStatus();
+    return out;
   }
 
   void Pause(const TopicPartition& tp) override {

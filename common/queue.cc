@@ -22,6 +22,13 @@ Result<Record> Queue::ReadRecord(const RecordRef& ref) {
   return std::move(records[0]);
 }
 
+std::vector<Status> Consumer::CommitMany(const std::vector<OffsetCommit>& commits) {
+  std::vector<Status> out;
+  out.reserve(commits.size());
+  for (const auto& [tp, next] : commits) out.push_back(Commit(tp, next));
+  return out;
+}
+
 namespace {
 // Kafka's murmur2 (the Java client's default partitioner), so a key maps to
 // the same partition in both queue implementations and in other clients.

@@ -49,6 +49,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -167,6 +168,13 @@ class Consumer {
   // records will be delivered to the new owner, so the caller just drops
   // them).
   virtual Status Commit(const TopicPartition& tp, int64_t next_offset) = 0;
+  // Commit for several partitions at once: one status per entry, in order,
+  // each what Commit would have returned for it. Kafka sends them in one
+  // OffsetCommit request (one broker round trip instead of one each); the
+  // default calls Commit for each entry. A partition named twice gets the
+  // higher offset.
+  using OffsetCommit = std::pair<TopicPartition, int64_t>;
+  virtual std::vector<Status> CommitMany(const std::vector<OffsetCommit>& commits);
 
   // Stops returning records of tp until Resume (used for scheduled retries).
   virtual void Pause(const TopicPartition& tp) = 0;

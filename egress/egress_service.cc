@@ -478,24 +478,37 @@ void EgressService::Impl::DoCommits(bool force) {
 
 void EgressService::Impl::CommitSynced() {
   size_t done = 0;
+  while (done < pending_commits_.size() && pending_commits_[done].seq <= synced_seq_) ++done;
+  if (done == 0) return;
+  // One request per consumer for everything synced (Kafka: one round trip
+  // on this loop instead of one per partition).
   bool failed = false;
-  for (; done < pending_commits_.size() && pending_commits_[done].seq <= synced_seq_; ++done) {
-    const auto& c = pending_commits_[done];
-    auto* consumer = c.tp.topic == retry_topic_ ? retry_consumer_.get() : deliver_consumer_.get();
-    auto st = consumer->Commit(c.tp, c.next);
-    if (st.ok() || st.error().code == ErrorCode::kCancelled) continue;  // closed: stopping
-    // Refused (a rebalance), timed out, or the partition is between two
-    // assignments (kPermissionDenied): hand the point out again later. If
-    // the partition went to another egress, Lose() drops it.
-    offsets_.CommitFailed(c.tp, c.next);
-    failed = true;
-    if (st.error().code != ErrorCode::kPermissionDenied) {
-      spdlog::warn("egress: commit {}[{}]@{}: {}; retried", c.tp.topic, c.tp.partition, c.next,
-                   st.error().ToString());
+  for (queue::Consumer* consumer : {deliver_consumer_.get(), retry_consumer_.get()}) {
+    if (consumer == nullptr) continue;
+    std::vector<queue::Consumer::OffsetCommit> batch;
+    for (size_t i = 0; i < done; ++i) {
+      const auto& c = pending_commits_[i];
+      auto* owner = c.tp.topic == retry_topic_ ? retry_consumer_.get() : deliver_consumer_.get();
+      if (owner == consumer) batch.emplace_back(c.tp, c.next);
+    }
+    if (batch.empty()) continue;
+    const std::vector<Status> results = consumer->CommitMany(batch);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Status& st = results[i];
+      if (st.ok() || st.error().code == ErrorCode::kCancelled) continue;  // closed: stopping
+      // Refused (a rebalance), timed out, or the partition is between two
+      // assignments (kPermissionDenied): hand the point out again later. If
+      // the partition went to another egress, Lose() drops it.
+      const auto& [tp, next] = batch[i];
+      offsets_.CommitFailed(tp, next);
+      failed = true;
+      if (st.error().code != ErrorCode::kPermissionDenied) {
+        spdlog::warn("egress: commit {}[{}]@{}: {}; retried", tp.topic, tp.partition, next,
+                     st.error().ToString());
+      }
     }
   }
   pending_commits_.erase(pending_commits_.begin(), pending_commits_.begin() + static_cast<long>(done));
-  if (done == 0) return;
   if (failed) {
     commit_backoff_ms_ =
         std::clamp<int64_t>(commit_backoff_ms_ * 2, kCommitRetryMinMs, kCommitRetryMaxMs);

@@ -492,8 +492,11 @@ size_t WorkerPool::ProcessBatch(Member& m, std::vector<queue::Record>& batch) {
   }
   // Commit what is finished. Records of one partition come in offset order,
   // so the finished ones form a prefix of each partition.
-  for (const auto& [tp, off] : next) {
-    auto s = m.consumer->Commit({tp.first, tp.second}, off);
+  // One request for all of them (Kafka: one broker round trip per batch).
+  std::vector<queue::Consumer::OffsetCommit> commits;
+  commits.reserve(next.size());
+  for (const auto& [tp, off] : next) commits.emplace_back(queue::TopicPartition{tp.first, tp.second}, off);
+  for (const Status& s : m.consumer->CommitMany(commits)) {
     if (!s.ok() && s.error().code != ErrorCode::kPermissionDenied) {
       spdlog::warn("workers: commit failed: {}", s.error().ToString());
     }

@@ -619,6 +619,65 @@ TEST_P(QueueContractTest, EveryGroupGetsEveryRecord) {
   EXPECT_EQ(PollN(**g2, 2).size(), 2u);
 }
 
+// CommitMany (one OffsetCommit in Kafka): each owned partition committed,
+// the highest offset named for a partition wins whatever the order, and a
+// partition the member does not own is refused in its own status only.
+TEST_P(QueueContractTest, CommitManyCommitsEachOwnedPartitionAndRefusesTheOthers) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  for (int i = 0; i < 12; ++i) kv.push_back({"k" + std::to_string(i), std::to_string(i)});
+  ProduceAll(kv);
+  std::map<int32_t, std::vector<Record>> by_partition;
+  int32_t partly_p = -1;
+  {
+    auto c = queue_->CreateConsumer("g", {"t"});
+    ASSERT_TRUE(c.ok());
+    for (auto& r : PollN(**c, kv.size())) by_partition[r.partition].push_back(std::move(r));
+    ASSERT_GE(by_partition.size(), 2u) << "keys should spread over partitions";
+    // The first partition with more than one record is committed after its
+    // first record only; every other one to its end, named twice (the end,
+    // then a lower offset).
+    auto partly = by_partition.end();
+    for (auto it = by_partition.begin(); it != by_partition.end(); ++it) {
+      if (it->second.size() > 1) {
+        partly = it;
+        break;
+      }
+    }
+    ASSERT_NE(partly, by_partition.end());
+    partly_p = partly->first;
+    std::vector<Consumer::OffsetCommit> commits;
+    for (const auto& [p, recs] : by_partition) {
+      if (p == partly_p) {
+        commits.push_back({{"t", p}, recs.front().offset + 1});
+      } else {
+        commits.push_back({{"t", p}, recs.back().offset + 1});
+        commits.push_back({{"t", p}, recs.front().offset});
+      }
+    }
+    commits.push_back({{"u", 0}, 1});  // not subscribed: not owned
+    auto results = (*c)->CommitMany(commits);
+    ASSERT_EQ(results.size(), commits.size());
+    for (size_t i = 0; i + 1 < results.size(); ++i) {
+      EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].error().ToString();
+    }
+    ASSERT_FALSE(results.back().ok());
+    EXPECT_EQ(results.back().error().code, ErrorCode::kPermissionDenied);
+    (*c)->Close();
+  }
+  // The group's next member reads exactly the partly committed partition's rest.
+  auto next = queue_->CreateConsumer("g", {"t"});
+  ASSERT_TRUE(next.ok());
+  std::vector<std::string> expected;
+  const auto& rest = by_partition[partly_p];
+  for (size_t i = 1; i < rest.size(); ++i) expected.push_back(rest[i].value);
+  std::vector<std::string> again;
+  for (const auto& r : PollN(**next, expected.size())) again.push_back(r.value);
+  EXPECT_EQ(again, expected);
+  auto more = (*next)->Poll(10, std::chrono::milliseconds(300));
+  ASSERT_TRUE(more.ok());
+  EXPECT_TRUE(more->empty()) << "a partition committed to its end was read again";
+}
+
 TEST_P(QueueContractTest, CommitOfAPartitionRebalancedAwayIsRefused) {
   ProduceAll({{"a", "1"}}, "u");
   auto a = queue_->CreateConsumer("g", {"u"});
