@@ -134,14 +134,21 @@ WorkerPool::WorkerPool(WorkerConfig config, const queue::QueueConfig& queue_conf
 WorkerPool::~WorkerPool() { Stop(); }
 
 queue::ReferenceMode WorkerPool::SharingFor(const std::string& topic, size_t size) {
-  queue::ReferenceTerms terms = queue::ReferenceTermsFor(queue_, topic);
-  if (terms.pending) return queue::ReferenceMode::kCopy;  // said once it is known
+  queue::ReferenceMode mode = queue::ReferenceMode::kCopy;
   {
     std::lock_guard<std::mutex> lock(sharing_mu_);
-    auto [it, first] = sharing_seen_.try_emplace(topic, terms.mode);
-    if (first || it->second != terms.mode) {
-      it->second = terms.mode;
-      const bool on = terms.mode != queue::ReferenceMode::kCopy;
+    auto it = sharing_seen_.find(topic);
+    if (it != sharing_seen_.end()) {
+      mode = it->second;
+    } else {
+      // Asked once per topic: the terms of a queue are final once they are
+      // not pending (Kafka's come from one DescribeConfigs or from the
+      // configuration; the embedded queue's never change).
+      queue::ReferenceTerms terms = queue::ReferenceTermsFor(queue_, topic);
+      if (terms.pending) return queue::ReferenceMode::kCopy;  // said once it is known
+      mode = terms.mode;
+      sharing_seen_.emplace(topic, mode);
+      const bool on = mode != queue::ReferenceMode::kCopy;
       metrics_.body_sharing.WithLabels({topic}).Set(on ? 1 : 0);
       if (on) {
         spdlog::info("workers: deliver records refer to the bodies of {} ({})", topic,
@@ -152,11 +159,11 @@ queue::ReferenceMode WorkerPool::SharingFor(const std::string& topic, size_t siz
     }
   }
   // Below the threshold a copy costs less than the reference.
-  if (terms.mode != queue::ReferenceMode::kCopy &&
-      size < config_.MinShareBytes(terms.mode == queue::ReferenceMode::kPinned)) {
+  if (mode != queue::ReferenceMode::kCopy &&
+      size < config_.MinShareBytes(mode == queue::ReferenceMode::kPinned)) {
     return queue::ReferenceMode::kCopy;
   }
-  return terms.mode;
+  return mode;
 }
 
 Status WorkerPool::Start() {

@@ -117,15 +117,15 @@ class WorkerPool : public Service {
       portal_reply_topic_;
   queue::Queue& queue_;
   // Whether an output of a record of `topic` with a body of `size` bytes
-  // may refer to it, and how (the queue's terms, read per call: Kafka's
-  // change once the topic's retention is known). Logs a change of the terms
-  // of a topic once and shows it in the body_sharing gauge.
+  // may refer to it, and how. The queue's terms are asked until they are no
+  // longer pending (Kafka's, until the topic's retention is known), then
+  // kept: logged once per topic and shown in the body_sharing gauge.
   queue::ReferenceMode SharingFor(const std::string& topic, size_t size);
 
   // workers.share_bodies.
   bool share_bodies_ = false;
   std::mutex sharing_mu_;
-  std::map<std::string, queue::ReferenceMode> sharing_seen_;  // guarded by sharing_mu_
+  std::map<std::string, queue::ReferenceMode> sharing_seen_;  // final terms; sharing_mu_
   MessageProcessor& processor_;
   WorkerMetrics metrics_;
   metrics::StageLatency stage_latency_;  // inbound_wait, deliver_durable
