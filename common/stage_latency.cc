@@ -31,7 +31,8 @@ const char* StageLatency::Name(Hop hop) {
 }
 
 std::vector<double> StageLatency::Buckets() {
-  return {0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 10};
+  return {0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.04,
+          0.05,    0.075,  0.1,   0.2,   0.5,   1,    2.5,  10};
 }
 
 Histogram& StageLatency::Child(Hop hop) {

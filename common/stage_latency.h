@@ -50,7 +50,8 @@ class StageLatency {
   // The label value of a hop ("inbound_wait", ...).
   static const char* Name(Hop hop);
   // Bucket bounds: 0.25 ms .. 10 s, finer than LatencyBuckets below 10 ms,
-  // where the hops of a message at low load are.
+  // where the hops of a message at low load are, and between 20 and 100 ms,
+  // where a hop's p99 is read against the 50 ms end-to-end goal (issue 21).
   static std::vector<double> Buckets();
 
  private:
