@@ -18,7 +18,7 @@
 
 #include "common/kafka_queue.h"
 #include "common/queue_ready.h"
-#include "tests/support/kafka_broker_process.h"
+#include "tests/support/kafka_test_queue.h"
 
 namespace sg::queue {
 namespace {
@@ -28,27 +28,16 @@ using namespace std::chrono_literals;
 using Offsets = std::set<std::pair<int32_t, int64_t>>;  // partition, offset
 
 TEST(KafkaConsumerCloseTest, ClosingWithFetchedUnpolledRecordsCommitsNothingAndLosesNothing) {
-  testing::KafkaBrokerProcess broker(SMIMEGATE_TEST_BROKER, {{"t", 2}});
-  ASSERT_TRUE(broker.ok());
-  KafkaQueueOptions o;
-  o.brokers = broker.bootstrap();
-  o.session_timeout = 6000ms;
-  auto q = KafkaQueue::Open(o);
-  ASSERT_TRUE(q.ok()) << q.error().ToString();
-  auto producer = (*q)->CreateProducer();
-  ASSERT_TRUE(producer.ok());
+  testing::KafkaTestQueue kafka({{"t", 2}});
+  ASSERT_TRUE(kafka.ok());
+  auto* q = &kafka.queue();
 
   // Enough records that one fetch brings many more than one Poll takes.
   constexpr int kRecords = 600;
-  std::vector<std::promise<Status>> acks(kRecords);
-  for (int i = 0; i < kRecords; ++i) {
-    (*producer)->Produce({"t", "k" + std::to_string(i), {}, std::string(512, 'v'), std::nullopt},
-                         [&acks, i](Status s) { acks[i].set_value(std::move(s)); });
-  }
-  for (auto& a : acks) ASSERT_TRUE(a.get_future().get().ok());
+  ASSERT_TRUE(kafka.ProduceAll("t", 0, kRecords, std::string(512, 'v')));
   Offsets produced;
   for (int32_t p = 0; p < 2; ++p) {
-    auto range = (*q)->Offsets({"t", p});
+    auto range = q->Offsets({"t", p});
     ASSERT_TRUE(range.ok()) << range.error().ToString();
     for (int64_t off = range->low; off < range->high; ++off) produced.insert({p, off});
   }
@@ -60,7 +49,7 @@ TEST(KafkaConsumerCloseTest, ClosingWithFetchedUnpolledRecordsCommitsNothingAndL
   std::map<int32_t, int64_t> committed;  // partition -> next offset, explicit commits only
   constexpr int kRounds = 3;
   for (int round = 0; round < kRounds; ++round) {
-    auto c = (*q)->CreateConsumer("g", {"t"});
+    auto c = q->CreateConsumer("g", {"t"});
     ASSERT_TRUE(c.ok()) << c.error().ToString();
     auto* notifier = dynamic_cast<ReadyNotifier*>(c->get());
     ASSERT_NE(notifier, nullptr);
@@ -87,7 +76,7 @@ TEST(KafkaConsumerCloseTest, ClosingWithFetchedUnpolledRecordsCommitsNothingAndL
   }
 
   // The group's next member reads exactly what was not committed.
-  auto last = (*q)->CreateConsumer("g", {"t"});
+  auto last = q->CreateConsumer("g", {"t"});
   ASSERT_TRUE(last.ok()) << last.error().ToString();
   Offsets expected;
   for (const auto& [p, off] : produced) {

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "common/kafka_queue.h"
-#include "tests/support/kafka_broker_process.h"
+#include "tests/support/kafka_test_queue.h"
 
 namespace sg::queue {
 namespace {
@@ -21,15 +21,9 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(KafkaOwnedLagTest, TwoMembersInOneProcessReportDisjointLagWhileRebalancing) {
-  testing::KafkaBrokerProcess broker(SMIMEGATE_TEST_BROKER, {{"t", 6}});
-  ASSERT_TRUE(broker.ok());
-  KafkaQueueOptions o;
-  o.brokers = broker.bootstrap();
-  o.session_timeout = 6000ms;
-  auto q = KafkaQueue::Open(o);
-  ASSERT_TRUE(q.ok()) << q.error().ToString();
-  auto producer = (*q)->CreateProducer();
-  ASSERT_TRUE(producer.ok());
+  testing::KafkaTestQueue kafka({{"t", 6}});
+  ASSERT_TRUE(kafka.ok());
+  auto* q = &kafka.queue();
   constexpr int kRecords = 120;
   std::atomic<bool> stop{false};
 
@@ -45,7 +39,7 @@ TEST(KafkaOwnedLagTest, TwoMembersInOneProcessReportDisjointLagWhileRebalancing)
       for (const auto& [p, off] : next) (void)c.Commit({"t", p}, off);
     }
   };
-  auto c1 = (*q)->CreateConsumer("g", {"t"});
+  auto c1 = q->CreateConsumer("g", {"t"});
   ASSERT_TRUE(c1.ok());
   std::thread t1([&] { run_member(**c1); });
 
@@ -68,14 +62,7 @@ TEST(KafkaOwnedLagTest, TwoMembersInOneProcessReportDisjointLagWhileRebalancing)
     }
   });
 
-  std::vector<std::promise<Status>> acks(kRecords);
-  auto produce = [&](int from, int to) {
-    for (int i = from; i < to; ++i) {
-      (*producer)->Produce({"t", "k" + std::to_string(i), {}, "v", std::nullopt},
-                           [&acks, i](Status s) { acks[i].set_value(std::move(s)); });
-    }
-  };
-  produce(0, kRecords / 2);
+  ASSERT_TRUE(kafka.ProduceAll("t", 0, kRecords / 2, "v"));
   // The first member owns all six partitions before the second one joins,
   // so the rebalance takes partitions away from it.
   auto deadline = std::chrono::steady_clock::now() + 30s;
@@ -83,13 +70,13 @@ TEST(KafkaOwnedLagTest, TwoMembersInOneProcessReportDisjointLagWhileRebalancing)
     std::this_thread::sleep_for(20ms);
   }
   ASSERT_EQ((*c1)->OwnedLag().size(), 6u);
-  auto joined = (*q)->CreateConsumer("g", {"t"});
+  auto joined = q->CreateConsumer("g", {"t"});
   ASSERT_TRUE(joined.ok());
   c2 = std::move(*joined);
   second = c2.get();
   std::thread t2([&] { run_member(*c2); });
-  produce(kRecords / 2, kRecords);  // records flow during the rebalance
-  for (auto& a : acks) ASSERT_TRUE(a.get_future().get().ok());
+  // Records flow during the rebalance.
+  ASSERT_TRUE(kafka.ProduceAll("t", kRecords / 2, kRecords, "v"));
 
   // Both own partitions, together all six once, and nothing is left.
   auto total = [&] {

@@ -11,19 +11,9 @@
 #      the queue database itself.
 # Usage: deadletter_cli_test.sh <build dir>
 set -euo pipefail
-build="$(cd "${1:?build dir}" && pwd)"
-gw="$build/cmd/smimegate/smimegate"
-ctl="$build/cmd/smimegatectl/smimegatectl"
-work="$(mktemp -d /tmp/sg-deadletter-XXXXXX)"
-pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- gateway log"; tail -n 40 "$work/gw.log" || true; exit 1; }
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/gateway_test_lib.sh"
+SG_LOG_LINES=40
+sg_init "$1" sg-deadletter
 mx=$(free_port); relay=$(free_port); metrics=$(free_port); ksport=$(free_port)
 home="$work/home"
 mkdir -p "$home/mail/inbound" "$home/mail/outbound"
@@ -48,14 +38,7 @@ egress:
 YAML
 dl() { "$ctl" --config "$home/smimegate.yaml" --timeout 10 deadletter "$@"; }
 
-"$gw" run --config "$home/smimegate.yaml" > "$work/gw.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do
-  grep -q "smimegate ready" "$work/gw.log" && break
-  kill -0 "$pid" 2>/dev/null || fail "smimegate exited"
-  sleep 0.1
-done
-grep -q "smimegate ready" "$work/gw.log" || fail "not ready"
+sg_start_gateway "$home/smimegate.yaml"
 "$ctl" --config "$home/smimegate.yaml" user add alice@example.com >/dev/null || fail "user add"
 
 # --- 1. a message the workers cannot sign: dead letter and one DSN.

@@ -11,19 +11,10 @@
 #   4. a second gateway on the same MX port exits 1 naming the port.
 # Usage: mx_edge_test.sh <build dir>
 set -euo pipefail
-build="$(cd "${1:?build dir}" && pwd)"
-gw="$build/cmd/smimegate/smimegate"
-ctl="$build/cmd/smimegatectl/smimegatectl"
-work="$(mktemp -d /tmp/sg-mx-edge-XXXXXX)"
-pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- gateway log"; tail -n 40 "$work/gw.log" || true; exit 1; }
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/gateway_test_lib.sh"
+SG_STOP=term
+SG_LOG_LINES=40
+sg_init "$1" sg-mx-edge
 mx=$(free_port); relay=$(free_port); metrics=$(free_port); ksport=$(free_port)
 write_config() {  # dir mx relay metrics keyservice
   mkdir -p "$1/mail/inbound" "$1/mail/outbound"
@@ -49,14 +40,7 @@ YAML
 }
 home="$work/a"
 write_config "$home" "$mx" "$relay" "$metrics" "$ksport"
-"$gw" run --config "$home/smimegate.yaml" > "$work/gw.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do
-  grep -q "smimegate ready" "$work/gw.log" && break
-  kill -0 "$pid" 2>/dev/null || fail "smimegate exited"
-  sleep 0.1
-done
-grep -q "smimegate ready" "$work/gw.log" || fail "not ready"
+sg_start_gateway "$home/smimegate.yaml"
 
 # 1. STARTTLS without a configured certificate.
 grep -q "STARTTLS uses a self-signed certificate for mx.example.com" "$work/gw.log" ||

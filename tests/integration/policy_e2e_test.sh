@@ -10,23 +10,14 @@
 #   3. [confidential] to a recipient without a certificate: DSN, nothing out.
 # Usage: policy_e2e_test.sh <build dir>
 set -euo pipefail
-build="$(cd "${1:?build dir}" && pwd)"
-gw="$build/cmd/smimegate/smimegate"
-ctl="$build/cmd/smimegatectl/smimegatectl"
-work="$(mktemp -d /tmp/sg-policy-e2e-XXXXXX)"
-pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+. "$(dirname "$0")/gateway_test_lib.sh"
+sg_init "$1" sg-policy-e2e
+sg_cleanup_extra() {
   if [ -n "${GNUPGHOME:-}" ]; then
     gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true
     rm -rf "$GNUPGHOME"
   fi
-  rm -rf "$work"
 }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- gateway log"; tail -n 60 "$work/gw.log" || true; exit 1; }
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mx=$(free_port); relay=$(free_port); metrics=$(free_port)
 home="$work/home"
 mkdir -p "$home/mail/inbound" "$home/mail/outbound"
@@ -63,14 +54,7 @@ openssl x509 -req -in partner.csr -CA pca.pem -CAkey pca.key -CAcreateserial -da
 openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 5 \
   -subj "/CN=Other/emailAddress=alice@example.com" 2>/dev/null
 
-"$gw" run --config "$home/smimegate.yaml" > "$work/gw.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do
-  grep -q "smimegate ready" "$work/gw.log" && break
-  kill -0 "$pid" 2>/dev/null || fail "smimegate exited"
-  sleep 0.1
-done
-grep -q "smimegate ready" "$work/gw.log" || fail "not ready"
+sg_start_gateway "$home/smimegate.yaml"
 export SMIMEGATE_HOME="$home"
 "$ctl" --config "$home/smimegate.yaml" user add alice@example.com >/dev/null || fail "user add"
 "$ctl" --config "$home/smimegate.yaml" trust add pca.pem >/dev/null || fail "trust add"

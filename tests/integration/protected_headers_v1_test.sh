@@ -14,19 +14,8 @@
 #      display part (the body part takes the wrapper's place).
 # Usage: protected_headers_v1_test.sh <build dir>
 set -euo pipefail
-build="$(cd "${1:?build dir}" && pwd)"
-gw="$build/cmd/smimegate/smimegate"
-ctl="$build/cmd/smimegatectl/smimegatectl"
-work="$(mktemp -d /tmp/sg-hpv1-e2e-XXXXXX)"
-pid=""
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- gateway log"; tail -n 60 "$work/gw.log" || true; exit 1; }
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/gateway_test_lib.sh"
+sg_init "$1" sg-hpv1-e2e
 mx=$(free_port); relay=$(free_port)
 home="$work/home"
 mkdir -p "$home/mail/inbound" "$home/mail/outbound"
@@ -70,14 +59,7 @@ grep -q "40BitRC2-CBC" p12.info && grep -q "3-KeyTripleDES-CBC" p12.info ||
 { echo "-----BEGIN PKCS12-----"; base64 -w 64 bob.der.p12; echo "-----END PKCS12-----"; } > bob.p12
 printf 'bob\n' > bob.pass
 
-"$gw" run --config "$home/smimegate.yaml" > "$work/gw.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do
-  grep -q "smimegate ready" "$work/gw.log" && break
-  kill -0 "$pid" 2>/dev/null || fail "smimegate exited"
-  sleep 0.1
-done
-grep -q "smimegate ready" "$work/gw.log" || fail "not ready"
+sg_start_gateway "$home/smimegate.yaml"
 export SMIMEGATE_HOME="$home"
 c() { "$ctl" --config "$home/smimegate.yaml" "$@"; }
 c user add bob@example.com >/dev/null || fail "user add"

@@ -13,6 +13,7 @@
 #include "common/queue_body_ref.h"
 #include "common/queue_config.h"
 #include "common/queue_references.h"
+#include "tests/support/forwarding_queue.h"
 #include "tests/support/temp_dir.h"
 #include "workers/message_processor.h"
 #include "workers/worker_pool.h"
@@ -42,37 +43,20 @@ class NoPinProducer : public queue::Producer {
 
 // An embedded queue that answers ReferenceTermsFor as the test says and,
 // unless the terms are kPinned, keeps no pins (the Kafka mode's contract).
-class TermsQueue : public queue::Queue, public queue::ReferenceTermsSource {
+class TermsQueue : public testing::ForwardingQueue, public queue::ReferenceTermsSource {
  public:
   TermsQueue(queue::Queue& real, queue::ReferenceTerms terms)
-      : real_(real), terms_(std::move(terms)) {}
-  Status EnsureTopics(const std::vector<queue::TopicSpec>& t) override {
-    return real_.EnsureTopics(t);
-  }
+      : ForwardingQueue(real), terms_(std::move(terms)) {}
   Result<std::unique_ptr<queue::Producer>> CreateProducer() override {
-    SG_ASSIGN_OR_RETURN(auto p, real_.CreateProducer());
+    SG_ASSIGN_OR_RETURN(auto p, real().CreateProducer());
     if (terms_.mode == queue::ReferenceMode::kPinned) return p;
     return std::unique_ptr<queue::Producer>(new NoPinProducer(std::move(p)));
   }
-  Result<std::unique_ptr<queue::Consumer>> CreateConsumer(
-      const std::string& g, const std::vector<std::string>& t) override {
-    return real_.CreateConsumer(g, t);
-  }
-  Result<int32_t> PartitionCount(const std::string& t) override { return real_.PartitionCount(t); }
-  Result<queue::OffsetRange> Offsets(const queue::TopicPartition& tp) override {
-    return real_.Offsets(tp);
-  }
-  Result<std::vector<queue::Record>> ReadRange(const queue::TopicPartition& tp, int64_t from,
-                                               size_t max) override {
-    return real_.ReadRange(tp, from, max);
-  }
-  Status DeleteBefore(const queue::TopicPartition& tp, int64_t offset) override {
-    return real_.DeleteBefore(tp, offset);
-  }
+  // The terms alone decide, as ReferenceTermsFor answers them.
+  bool SupportsPins() const override { return false; }
   queue::ReferenceTerms ReferenceTermsFor(const std::string&) override { return terms_; }
 
  private:
-  queue::Queue& real_;
   queue::ReferenceTerms terms_;
 };
 
