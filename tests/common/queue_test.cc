@@ -624,7 +624,8 @@ TEST_P(QueueContractTest, EveryGroupGetsEveryRecord) {
 // partition the member does not own is refused in its own status only.
 TEST_P(QueueContractTest, CommitManyCommitsEachOwnedPartitionAndRefusesTheOthers) {
   std::vector<std::pair<std::string, std::string>> kv;
-  for (int i = 0; i < 12; ++i) kv.push_back({"k" + std::to_string(i), std::to_string(i)});
+  kv.reserve(12);
+  for (int i = 0; i < 12; ++i) kv.emplace_back("k" + std::to_string(i), std::to_string(i));
   ProduceAll(kv);
   std::map<int32_t, std::vector<Record>> by_partition;
   int32_t partly_p = -1;

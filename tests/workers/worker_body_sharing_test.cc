@@ -5,6 +5,7 @@
 // or copied when the queue says the topic's retention is not long enough.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <optional>
 #include <thread>
@@ -60,6 +61,27 @@ class TermsQueue : public testing::ForwardingQueue, public queue::ReferenceTerms
   queue::ReferenceTerms terms_;
 };
 
+// The Kafka mode before and after DescribeConfigs answered: the terms are
+// pending for the first `pending_answers` questions, then final.
+class LaterTermsQueue : public TermsQueue {
+ public:
+  LaterTermsQueue(queue::Queue& real, queue::ReferenceTerms final_terms, int pending_answers)
+      : TermsQueue(real, final_terms), final_(std::move(final_terms)), pending_left_(pending_answers) {}
+  queue::ReferenceTerms ReferenceTermsFor(const std::string& topic) override {
+    ++asked;
+    if (pending_left_ > 0) {
+      --pending_left_;
+      return {queue::ReferenceMode::kCopy, "topic " + topic + ": retention not read yet", true};
+    }
+    return final_;
+  }
+  std::atomic<int> asked{0};
+
+ private:
+  queue::ReferenceTerms final_;
+  std::atomic<int> pending_left_;
+};
+
 class WorkerBodySharingTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,20 +101,7 @@ class WorkerBodySharingTest : public ::testing::Test {
   smimegate::v1::MessageRecord Deliver(queue::ReferenceTerms terms, size_t body_bytes,
                                        double* gauge, std::string* digest = nullptr,
                                        std::optional<uint64_t> min_bytes = uint64_t{64} * 1024) {
-    smimegate::v1::MessageRecord rec;
-    rec.mutable_envelope()->set_message_id("m1");
-    rec.mutable_envelope()->set_direction(smimegate::v1::DIRECTION_INBOUND);
-    rec.mutable_envelope()->set_mail_from("alice@example.org");
-    rec.mutable_envelope()->add_recipients()->set_address("bob@example.com");
-    body_ = "Subject: x\r\n\r\n" + std::string(body_bytes, 'b') + "\r\n";
-    rec.set_message(body_);
-    {
-      auto p = queue_->CreateProducer();
-      std::promise<Status> done;
-      (*p)->Produce({"inbound", "m1", {}, rec.SerializeAsString(), std::nullopt},
-                    [&done](const Status& st) { done.set_value(st); });
-      EXPECT_TRUE(done.get_future().get().ok());
-    }
+    ProduceInbound("m1", body_bytes);
     TermsQueue terms_queue(*queue_, std::move(terms));
     PassThroughProcessor processor;
     metrics::Registry registry;
@@ -122,6 +131,22 @@ class WorkerBodySharingTest : public ::testing::Test {
       if (digest) *digest = std::string(got[0].FindHeader(queue::kBodyDigestHeader).value_or(""));
     }
     return out;
+  }
+
+  // One inbound message `id` with a body of `body_bytes` (kept in body_).
+  void ProduceInbound(const std::string& id, size_t body_bytes) {
+    smimegate::v1::MessageRecord rec;
+    rec.mutable_envelope()->set_message_id(id);
+    rec.mutable_envelope()->set_direction(smimegate::v1::DIRECTION_INBOUND);
+    rec.mutable_envelope()->set_mail_from("alice@example.org");
+    rec.mutable_envelope()->add_recipients()->set_address("bob@example.com");
+    body_ = "Subject: x\r\n\r\n" + std::string(body_bytes, 'b') + "\r\n";
+    rec.set_message(body_);
+    auto p = queue_->CreateProducer();
+    std::promise<Status> done;
+    (*p)->Produce({"inbound", id, {}, rec.SerializeAsString(), std::nullopt},
+                  [&done](const Status& st) { done.set_value(st); });
+    EXPECT_TRUE(done.get_future().get().ok());
   }
 
   sg::testing::TempDir dir_;
@@ -196,6 +221,35 @@ TEST_F(WorkerBodySharingTest, TheKafkaDefaultCopiesWhatTheEmbeddedOneWouldRefer)
                      nullptr, std::nullopt);
   EXPECT_FALSE(out.has_body_ref());
   EXPECT_EQ(out.message(), body_);
+}
+
+// While the terms are pending the body is copied; the first final answer is
+// kept: later records are referred to without asking the queue again.
+TEST_F(WorkerBodySharingTest, PendingTermsCopyAndFinalTermsAreAskedOnce) {
+  for (const char* id : {"m1", "m2", "m3"}) ProduceInbound(id, size_t{200} * 1024);
+  LaterTermsQueue terms_queue(*queue_, {queue::ReferenceMode::kRetained, "for ever"}, 1);
+  PassThroughProcessor processor;
+  metrics::Registry registry;
+  WorkerConfig wc;
+  wc.threads = 1;
+  wc.share_bodies_min_bytes = uint64_t{64} * 1024;
+  WorkerPool pool(wc, qc_, terms_queue, processor, registry);
+  ASSERT_TRUE(pool.Start().ok());
+  std::vector<queue::Record> got;
+  for (int i = 0; i < 500 && got.size() < 3; ++i) {
+    std::this_thread::sleep_for(10ms);
+    got = *queue_->ReadRange({"deliver", 0}, 0, 10);
+  }
+  pool.Stop();
+  ASSERT_EQ(got.size(), 3u);
+  std::vector<bool> referred;
+  for (const auto& r : got) {
+    smimegate::v1::MessageRecord out;
+    ASSERT_TRUE(out.ParseFromString(r.value));
+    referred.push_back(out.has_body_ref());
+  }
+  EXPECT_EQ(referred, (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(terms_queue.asked.load(), 2) << "final terms are asked for once per topic";
 }
 
 }  // namespace
