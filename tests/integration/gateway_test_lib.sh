@@ -11,6 +11,8 @@
 # fail MSG...              prints MSG and the last SG_LOG_LINES (60) lines of
 #                          $work/gw.log, exits 1.
 # free_port                a free TCP port on 127.0.0.1.
+# sg_maildir_config ...    the configuration of the MX+relay maildir tests
+#                          (below).
 # sg_start_gateway CONFIG  `smimegate run --config CONFIG` in the background,
 #                          its output in $work/gw.log, its PID in $pid; returns
 #                          once it logs "smimegate ready" (fails after 30 s or
@@ -59,4 +61,35 @@ sg_start_gateway() {
     sleep 0.1
   done
   fail "not ready"
+}
+
+# sg_maildir_config HOME MX_PORT RELAY_PORT [METRICS_PORT]
+#                          writes HOME/smimegate.yaml: hosted domain
+#                          example.com, an MX and a relay listener on
+#                          127.0.0.1 (the relay trusts 127.0.0.0/8), the
+#                          embedded queue, 2 workers, both directions
+#                          delivered to maildirs under HOME/mail (created),
+#                          and a metrics listener when METRICS_PORT is given.
+sg_maildir_config() {
+  local home="${1:?home}" metrics_line=""
+  mkdir -p "$home/mail/inbound" "$home/mail/outbound"
+  if [ -n "${4:-}" ]; then metrics_line="metrics: {address: 127.0.0.1, port: $4}"; fi
+  cat > "$home/smimegate.yaml" <<YAML
+hosted_domains: [example.com]
+log: {format: text, level: info}
+$metrics_line
+queue: {type: embedded}
+ingress:
+  listeners:
+    - {name: mx, address: 127.0.0.1, port: ${2:?mx port}, role: mx}
+    - {name: relay, address: 127.0.0.1, port: ${3:?relay port}, role: relay, trusted_networks: [127.0.0.0/8]}
+keyservice: {kek_file: kek, kek_create: true}   # the default Unix socket, mutual TLS
+workers:
+  threads: 2
+  policy:
+    dsn: {reporting_mta: gw.example.com}
+egress:
+  inbound: {transport: maildir, path: mail/inbound}
+  outbound: {transport: maildir, path: mail/outbound}
+YAML
 }

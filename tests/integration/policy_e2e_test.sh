@@ -20,25 +20,7 @@ sg_cleanup_extra() {
 }
 mx=$(free_port); relay=$(free_port); metrics=$(free_port)
 home="$work/home"
-mkdir -p "$home/mail/inbound" "$home/mail/outbound"
-cat > "$home/smimegate.yaml" <<YAML
-hosted_domains: [example.com]
-log: {format: text, level: info}
-metrics: {address: 127.0.0.1, port: $metrics}
-queue: {type: embedded}
-ingress:
-  listeners:
-    - {name: mx, address: 127.0.0.1, port: $mx, role: mx}
-    - {name: relay, address: 127.0.0.1, port: $relay, role: relay, trusted_networks: [127.0.0.0/8]}
-keyservice: {kek_file: kek, kek_create: true}   # the default Unix socket, mutual TLS
-workers:
-  threads: 2
-  policy:
-    dsn: {reporting_mta: gw.example.com}
-egress:
-  inbound: {transport: maildir, path: mail/inbound}
-  outbound: {transport: maildir, path: mail/outbound}
-YAML
+sg_maildir_config "$home" "$mx" "$relay" "$metrics"
 
 # The partner's PKI (what a correspondent's CA would be).
 cd "$work"

@@ -18,24 +18,7 @@ set -euo pipefail
 sg_init "$1" sg-hpv1-e2e
 mx=$(free_port); relay=$(free_port)
 home="$work/home"
-mkdir -p "$home/mail/inbound" "$home/mail/outbound"
-cat > "$home/smimegate.yaml" <<YAML
-hosted_domains: [example.com]
-log: {format: text, level: info}
-queue: {type: embedded}
-ingress:
-  listeners:
-    - {name: mx, address: 127.0.0.1, port: $mx, role: mx}
-    - {name: relay, address: 127.0.0.1, port: $relay, role: relay, trusted_networks: [127.0.0.0/8]}
-keyservice: {kek_file: kek, kek_create: true}
-workers:
-  threads: 2
-  policy:
-    dsn: {reporting_mta: gw.example.com}
-egress:
-  inbound: {transport: maildir, path: mail/inbound}
-  outbound: {transport: maildir, path: mail/outbound}
-YAML
+sg_maildir_config "$home" "$mx" "$relay"
 
 # One test CA for both sides: alice@partner.example signs, bob@example.com
 # (hosted) decrypts with the key he imports.
@@ -96,6 +79,14 @@ payload() {  # content-type-parameter -> the v1 payload with a legacy display pa
   printf '\r\n--lw--\r\n'
 }
 
+# The inner Subject, From and To of the payload are the delivered message's.
+restored() {
+  grep -q "^Subject: .*BarCorp contract signed, let's go!" "$1" ||
+    fail "inner Subject not restored: $(grep -i '^subject' "$1")"
+  grep -q '^From: Alice Lovelace <alice@partner.example>' "$1" || fail "inner From not restored"
+  grep -q '^To: Bob Babbage <bob@example.com>' "$1" || fail "inner To not restored"
+}
+
 # --- 1. sign+enc+legacy-display, protected-headers="v1" on the payload.
 payload '; protected-headers="v1"' > p1.eml
 openssl cms -sign -binary -nodetach -in p1.eml -signer alice.pem -inkey alice.key \
@@ -106,10 +97,7 @@ openssl cms -encrypt -aes-256-cbc -binary -in s1.crlf -out e1.eml bob.pem 2>/dev
 { outer sign-enc-legacy; crlf e1.eml; } > in1.eml
 send in1.eml
 got=$(wait_file "X-Case: sign-enc-legacy") || fail "sign+enc+legacy-display not delivered"
-grep -q "^Subject: .*BarCorp contract signed, let's go!" "$got" ||
-  fail "inner Subject not restored: $(grep -i '^subject' "$got")"
-grep -q '^From: Alice Lovelace <alice@partner.example>' "$got" || fail "inner From not restored"
-grep -q '^To: Bob Babbage <bob@example.com>' "$got" || fail "inner To not restored"
+restored "$got"
 grep -q '^Message-ID: <v1-inner@partner.example>' "$got" || fail "inner Message-ID not restored"
 openssl cms -verify -in "$got" -CAfile ca.pem -purpose any -out v1.out 2>/dev/null ||
   fail "the signature under the encryption no longer verifies"
@@ -122,10 +110,7 @@ openssl cms -encrypt -aes-256-cbc -binary -in p2.eml -out e2.eml bob.pem 2>/dev/
 { outer enc-legacy; crlf e2.eml; } > in2.eml
 send in2.eml
 got2=$(wait_file "X-Case: enc-legacy") || fail "enc+legacy-display not delivered"
-grep -q "^Subject: .*BarCorp contract signed, let's go!" "$got2" ||
-  fail "inner Subject not restored: $(grep -i '^subject' "$got2")"
-grep -q '^From: Alice Lovelace <alice@partner.example>' "$got2" || fail "inner From not restored"
-grep -q '^To: Bob Babbage <bob@example.com>' "$got2" || fail "inner To not restored"
+restored "$got2"
 grep -q "SECRET-BODY" "$got2" || fail "not decrypted"
 grep -qi "rfc822-headers" "$got2" && fail "the legacy display part is still there"
 grep -qi '^Content-Type: text/plain; charset="us-ascii"' "$got2" ||
